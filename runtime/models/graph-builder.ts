@@ -1,0 +1,153 @@
+// A small builder for ONNX graphs: families describe their computation as a list of standard ONNX ops (opset 17)
+// with named tensors, and the builder serializes it. Keeping attention as plain MatMul/Softmax ops (never a fused
+// Attention operator) is what lets every layer's probabilities be graph outputs.
+import { AttrType, DataType, encodeModel, type AttributeMsg, type NodeMsg, type TensorMsg, type ValueInfoMsg } from '../formats/onnx-schema';
+
+export const OPSET = 17;
+
+export type ElemType = 'float32' | 'int64';
+/** A dimension: a fixed size or a symbolic name ('batch', 'seq'). */
+export type Dim = number | string;
+
+export type Attr =
+  | { kind: 'int'; value: number }
+  | { kind: 'float'; value: number }
+  | { kind: 'ints'; value: number[] }
+  | { kind: 'floats'; value: number[] }
+  | { kind: 'string'; value: string };
+
+/** Attribute constructors: `{ axis: A.int(-1), epsilon: A.float(1e-12) }`. */
+export const A = {
+  int: (value: number): Attr => ({ kind: 'int', value }),
+  float: (value: number): Attr => ({ kind: 'float', value }),
+  ints: (value: number[]): Attr => ({ kind: 'ints', value }),
+  floats: (value: number[]): Attr => ({ kind: 'floats', value }),
+  string: (value: string): Attr => ({ kind: 'string', value }),
+};
+
+const elem = (t: ElemType) => (t === 'float32' ? DataType.FLOAT : DataType.INT64);
+
+function valueInfo(name: string, type: ElemType, dims: Dim[]): ValueInfoMsg {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType: elem(type),
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+function attribute(name: string, a: Attr): AttributeMsg {
+  switch (a.kind) {
+    case 'int':
+      return { name, type: AttrType.INT, i: a.value };
+    case 'float':
+      return { name, type: AttrType.FLOAT, f: a.value };
+    case 'ints':
+      return { name, type: AttrType.INTS, ints: a.value };
+    case 'floats':
+      return { name, type: AttrType.FLOATS, floats: a.value };
+    case 'string':
+      return { name, type: AttrType.STRING, s: new TextEncoder().encode(a.value) };
+  }
+}
+
+export class GraphBuilder {
+  private readonly nodes: NodeMsg[] = [];
+  private readonly initializers: TensorMsg[] = [];
+  private readonly inputs: ValueInfoMsg[] = [];
+  private readonly outputs: ValueInfoMsg[] = [];
+  private readonly names = new Set<string>();
+  private counter = 0;
+
+  constructor(readonly name: string) {}
+
+  private fresh(hint: string): string {
+    let n: string;
+    do n = `${hint}_${this.counter++}`;
+    while (this.names.has(n));
+    this.names.add(n);
+    return n;
+  }
+
+  private claim(name: string): string {
+    if (this.names.has(name)) throw new Error(`graph ${this.name}: tensor name ${name} used twice`);
+    this.names.add(name);
+    return name;
+  }
+
+  /** Declares a graph input. */
+  input(name: string, type: ElemType, dims: Dim[]): string {
+    this.inputs.push(valueInfo(this.claim(name), type, dims));
+    return name;
+  }
+
+  /** Declares `value` as a graph output called `name` (through an Identity when the names differ). */
+  output(value: string, name: string, type: ElemType, dims: Dim[]): void {
+    if (value !== name) this.op('Identity', [value], {}, name);
+    this.outputs.push(valueInfo(name, type, dims));
+  }
+
+  /** A float32 initializer (weights). The data is referenced, not copied, until serialization. */
+  weight(name: string, data: Float32Array, dims: number[]): string {
+    const size = dims.reduce((a, b) => a * b, 1);
+    if (size !== data.length) throw new Error(`graph ${this.name}: weight ${name} has ${data.length} values, dims ${dims}`);
+    this.initializers.push({
+      name: this.claim(name),
+      dims,
+      dataType: DataType.FLOAT,
+      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    });
+    return name;
+  }
+
+  /** A small float32 constant. */
+  constF(values: number[] | Float32Array, dims: number[], hint = 'c'): string {
+    return this.weight(this.fresh(hint), values instanceof Float32Array ? values : Float32Array.from(values), dims);
+  }
+
+  /** A small int64 constant (shapes, axes, indices). */
+  constI64(values: number[], dims: number[] = [values.length], hint = 'i'): string {
+    const name = this.fresh(hint);
+    const raw = new BigInt64Array(values.map((v) => BigInt(v)));
+    this.initializers.push({ name, dims, dataType: DataType.INT64, rawData: new Uint8Array(raw.buffer) });
+    return name;
+  }
+
+  /** Adds a node with one output and returns the output's name. */
+  op(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, out?: string): string {
+    return this.opN(opType, inputs, 1, attrs, out ? [out] : undefined)[0];
+  }
+
+  /** Adds a node with several outputs. */
+  opN(opType: string, inputs: string[], count: number, attrs: Record<string, Attr> = {}, outs?: string[]): string[] {
+    const output = outs ? outs.map((o) => this.claim(o)) : Array.from({ length: count }, () => this.fresh(opType.toLowerCase()));
+    this.nodes.push({
+      opType,
+      input: inputs,
+      output,
+      name: this.fresh(`n_${opType}`),
+      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+    });
+    return output;
+  }
+
+  /** Serializes the graph as an ONNX ModelProto. */
+  toBytes(): Uint8Array {
+    return encodeModel({
+      irVersion: 8,
+      producerName: 'attention-lens',
+      producerVersion: '0.1.0',
+      opsetImport: [{ domain: '', version: OPSET }],
+      graph: {
+        name: this.name,
+        node: this.nodes,
+        initializer: this.initializers,
+        input: this.inputs,
+        output: this.outputs,
+      },
+    });
+  }
+}

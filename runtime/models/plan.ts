@@ -1,0 +1,65 @@
+// The contract between a model family (which builds ONNX graphs from weights) and the engine (which runs them).
+// A model is cut into stages: embeddings, one stage per layer, and a head, so that each layer's attention can be
+// streamed as soon as it is computed (see shared/notes/performance.md: one session per layer).
+//
+// Tensor names every family uses:
+//   embed  inputs : input_ids int64 [B,S], position_ids int64 [B,S], token_type_ids int64 [B,S] (bert only)
+//          outputs: hidden float32 [B,S,E]
+//   layer  inputs : hidden [B,S,E], attn_bias float32 [B,1,S,S] (additive: 0 or -1e9; causal and padding),
+//                   rope_cos, rope_sin float32 [B,1,S,D] (llama only)
+//          outputs: hidden_out [B,S,E], attn [B,H,S,S] (post-softmax), q, k, v [B,H,S,D] (q after RoPE, unscaled;
+//                   k after RoPE; grouped-query models report every query head)
+//   head   inputs : hidden [B,S,E]
+//          outputs: last_hidden [B,S,E] (after the final norm where the family has one), logits [B,S,V] (LM head)
+import type { AttentionKind, Family, ModelFacts } from '../types';
+
+export type FeedType = 'float32' | 'int64';
+
+/** A tensor handed to a session: plain typed data, backend-neutral. */
+export interface FeedTensor {
+  type: FeedType;
+  dims: number[];
+  data: Float32Array | BigInt64Array;
+}
+
+export type StageRole = 'embed' | 'layer' | 'head';
+
+export interface Stage {
+  role: StageRole;
+  /** Layer index for role 'layer'. */
+  layer?: number;
+  /** Serialized ONNX ModelProto. */
+  onnx: Uint8Array;
+  inputNames: string[];
+  outputNames: string[];
+}
+
+/** A batch of token ids; mask[b][s] is 1 for real tokens and 0 for padding. All rows have the same length. */
+export interface Batch {
+  ids: number[][];
+  mask: number[][];
+}
+
+/** The inputs of each stage that are not produced by the previous stage. */
+export interface StageFeeds {
+  embed: Record<string, FeedTensor>;
+  /** Shared by every layer stage. */
+  layer: Record<string, FeedTensor>;
+}
+
+export type PlanFacts = Omit<ModelFacts, 'name' | 'dir'>;
+
+export interface GraphPlan {
+  facts: PlanFacts;
+  /** [embed, layer 0 .. layer L-1, head]. */
+  stages: Stage[];
+  /** Computes the per-run feeds (positions, masks, RoPE tables) for a batch. */
+  feeds(batch: Batch): StageFeeds;
+}
+
+export interface FullGraphOptions {
+  /** Add every layer's attention probabilities as outputs attn_0 .. attn_{L-1}. */
+  attentionOutputs: boolean;
+}
+
+export type { AttentionKind, Family };

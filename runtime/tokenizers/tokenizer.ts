@@ -1,0 +1,31 @@
+// The interface every tokenizer implements. Tokens carry [start, end) offsets into the ORIGINAL text in UTF-16
+// code units (what VS Code positions use); tokens added by the post-processor template have null offsets.
+import type { Token } from '../types';
+
+export interface EncodeOptions {
+  /** Apply the post-processor template (CLS/SEP, BOS...). Default true. */
+  addSpecialTokens?: boolean;
+}
+
+export interface SpecialTokenIds {
+  pad?: number;
+  unk?: number;
+  cls?: number;
+  sep?: number;
+  mask?: number;
+  bos?: number;
+  eos?: number;
+}
+
+export interface Tokenizer {
+  /** 'wordpiece' | 'bpe-bytelevel' | 'bpe-sentencepiece' | 'unigram' */
+  readonly kind: string;
+  readonly vocabSize: number;
+  readonly special: SpecialTokenIds;
+  encode(text: string, options?: EncodeOptions): Token[];
+  /** The vocabulary string of an id, or undefined. */
+  idToToken(id: number): string | undefined;
+  tokenToId(token: string): number | undefined;
+  /** Best-effort text of ids (for display of generated/target tokens). */
+  decode(ids: number[]): string;
+}

@@ -1,0 +1,68 @@
+// The runtime's public data shapes: what a model is (facts), what a token is, what a layer of attention is.
+// Every other part of Attention Lens speaks in these types.
+
+/** Which kind of attention a layer computes. */
+export type AttentionKind = 'self' | 'causal' | 'cross';
+
+/** Model families the runtime can build graphs for. */
+export type Family = 'bert' | 'gpt2' | 'llama';
+
+/** Which inference engine runs the graphs. */
+export type BackendName = 'native' | 'wasm';
+
+/** Static facts about a loaded model, shown to users and used to size views. */
+export interface ModelFacts {
+  /** Display name (the folder's base name). */
+  name: string;
+  /** Absolute path of the model folder. */
+  dir: string;
+  family: Family;
+  /** config.json's model_type (bert, roberta, distilbert, gpt2, llama, mistral, qwen2). */
+  modelType: string;
+  layers: number;
+  /** Query heads per layer (for grouped-query attention: every query head). */
+  heads: number;
+  /** Key/value heads per layer (equals heads without grouped-query attention). */
+  kvHeads: number;
+  headDim: number;
+  hidden: number;
+  vocabSize: number;
+  /** Longest input, in tokens, the position embeddings allow. */
+  maxPositions: number;
+  /** One entry per layer. */
+  attentionKinds: AttentionKind[];
+  /** True when the model has a language-model head (logits). */
+  hasLmHead: boolean;
+}
+
+/** One token of the input, with its span in the ORIGINAL text in UTF-16 code units. */
+export interface Token {
+  id: number;
+  /** The vocabulary string of the token (e.g. "Ġfox", "##ing", "<0xE2>"). */
+  text: string;
+  /** Start offset [start, end) into the original text; null for special tokens added by the template. */
+  start: number | null;
+  end: number | null;
+  /** True for tokens added by the post-processor template (CLS, SEP, BOS...). */
+  special: boolean;
+}
+
+/** The post-softmax attention of one layer for one input. */
+export interface LayerAttention {
+  layer: number;
+  kind: AttentionKind;
+  heads: number;
+  queryLength: number;
+  keyLength: number;
+  /** Row-major [heads, query, key]. */
+  data: Float32Array;
+}
+
+/** Timings of one run, in milliseconds. */
+export interface RunTimings {
+  tokenizeMs: number;
+  firstLayerMs: number;
+  totalMs: number;
+  /** Per stage (embeddings, layer 0..L-1, head) inference time inside the worker. */
+  stageMs: number[];
+}

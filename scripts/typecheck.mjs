@@ -1,0 +1,24 @@
+// Type-checks each part under its own tsconfig, so the import rules of DESIGN.md are enforced by the compiler:
+// runtime/ and protocol/ see neither the DOM nor 'vscode', webview/ sees no 'vscode' and no Node.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const projects = [
+  'runtime/tsconfig.json',
+  'protocol/tsconfig.json',
+  'webview/tsconfig.json',
+  'extension/tsconfig.json',
+  'cli/tsconfig.json',
+  'tsconfig.json',
+];
+let failed = 0;
+for (const project of projects) {
+  const r = spawnSync(process.execPath, [tsc, '--noEmit', '-p', project], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`typecheck failed: ${project}`);
+    failed++;
+  }
+}
+if (failed) process.exit(1);
+console.log(`typecheck: ${projects.length} projects clean`);
