@@ -1,0 +1,85 @@
+// Entry point of the tokenizers: loadTokenizer(dir) reads a model folder's tokenizer.json, or falls back to
+// vocab.txt (WordPiece) or vocab.json + merges.txt (GPT-2 byte-level BPE). Written here rather than taken from a
+// library because none gives exact offsets through normalization, byte-level mapping and byte fallback in
+// UTF-16 code units (transformers.js's tokenizers return no offsets); HF `tokenizers` is the test reference.
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { LensError } from '../errors';
+import type { Tokenizer } from './tokenizer';
+import { asObject, badTokenizer } from './errors';
+import { byteLevelBpeFromFiles, wordPieceFromVocabTxt } from './fallback';
+import { tokenizerFromJson as fromJson, type SpecialTokenNames } from './from-json';
+
+export type { EncodeOptions, SpecialTokenIds, Tokenizer } from './tokenizer';
+
+/** Builds a tokenizer from the parsed contents of a tokenizer.json. */
+export function tokenizerFromJson(json: unknown): Tokenizer {
+  return fromJson(json, 'tokenizer.json');
+}
+
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new LensError('BAD_TOKENIZER', `${file}: cannot be read (${(e as Error).message}).`);
+  }
+}
+
+function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw badTokenizer(file, `not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Special-token names declared in tokenizer_config.json / special_tokens_map.json. */
+function specialNames(...configs: Record<string, unknown>[]): SpecialTokenNames {
+  const names: SpecialTokenNames = {};
+  const keys = ['pad', 'unk', 'cls', 'sep', 'mask', 'bos', 'eos'] as const;
+  for (const c of configs) {
+    for (const k of keys) {
+      const v = c[`${k}_token`];
+      const s = typeof v === 'string' ? v : asObject(v)?.content;
+      if (typeof s === 'string' && names[k] === undefined) names[k] = s;
+    }
+  }
+  return names;
+}
+
+async function optionalConfig(dir: string, name: string): Promise<Record<string, unknown>> {
+  const file = path.join(dir, name);
+  const text = await readText(file);
+  if (text === undefined) return {};
+  const o = asObject(parseJson(text, file));
+  if (!o) throw badTokenizer(file, 'not a JSON object');
+  return o;
+}
+
+/** Loads the tokenizer of a model folder. */
+export async function loadTokenizer(dir: string): Promise<Tokenizer> {
+  const config = await optionalConfig(dir, 'tokenizer_config.json');
+  const map = await optionalConfig(dir, 'special_tokens_map.json');
+  const names = specialNames(config, map);
+
+  const jsonFile = path.join(dir, 'tokenizer.json');
+  const json = await readText(jsonFile);
+  if (json !== undefined) return fromJson(parseJson(json, jsonFile), jsonFile, names);
+
+  const vocabTxtFile = path.join(dir, 'vocab.txt');
+  const vocabTxt = await readText(vocabTxtFile);
+  if (vocabTxt !== undefined) return wordPieceFromVocabTxt(vocabTxt, config, names, vocabTxtFile);
+
+  const vocabJsonFile = path.join(dir, 'vocab.json');
+  const mergesFile = path.join(dir, 'merges.txt');
+  const vocabJson = await readText(vocabJsonFile);
+  const merges = await readText(mergesFile);
+  if (vocabJson !== undefined && merges !== undefined) {
+    return byteLevelBpeFromFiles(parseJson(vocabJson, vocabJsonFile), merges, config, names);
+  }
+  throw new LensError(
+    'NO_TOKENIZER',
+    `No tokenizer in ${dir}: looked for tokenizer.json, vocab.txt, and vocab.json + merges.txt. Add the model's tokenizer files.`,
+  );
+}
