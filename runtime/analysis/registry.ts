@@ -1,0 +1,181 @@
+// One registry of token-importance methods ("which input tokens matter for this position?"), so views, the CLI
+// and the faithfulness/agreement checks can list and run them by id without knowing how each works. Attention
+// methods (raw attention, rollout, flow) are pure and registered here; methods that need extra model passes
+// (leave-one-out, occlusion), value-vector norms or gradients register later under the same interface, and the
+// context fields they will read are defined below so engines know what to supply.
+import type { LayerAttention, Token } from '../types';
+import { flowScores } from './flow';
+import { checkSelfAttention, rolloutScores, type HeadReduce } from './rollout';
+
+export type MethodKind = 'attention' | 'perturbation' | 'norm' | 'gradient';
+
+/** What a method reads from its context; the caller supplies these fields before compute() is called. */
+export interface MethodNeeds {
+  /** ctx.attention (every layer's post-softmax attention). */
+  attention?: boolean;
+  /** ctx.evaluate (model passes on masked inputs). */
+  evaluate?: boolean;
+  /** ctx.valueNorms. */
+  valueNorms?: boolean;
+  /** ctx.gradients. */
+  gradients?: boolean;
+}
+
+/** Per-layer value-transformed vector norms ‖α·f(x_j)‖-style inputs (Kobayashi et al. 2020). */
+export interface ValueNorms {
+  layer: number;
+  heads: number;
+  /** [heads, key]: ‖W_O^h · v_j^h‖ for each key token j. */
+  data: Float32Array;
+}
+
+/** Gradient of the target w.r.t. the input embeddings, with the embeddings, for saliency / gradient×input. */
+export interface InputGradients {
+  hidden: number;
+  /** [seq, hidden] ∂target/∂embedding. */
+  gradient: Float32Array;
+  /** [seq, hidden] the input embeddings. */
+  embedding: Float32Array;
+}
+
+/** Everything a method may read. Only `seq` and `target` are always present; the rest per MethodNeeds. */
+export interface ImportanceContext {
+  /** Number of input tokens; every result has this length. */
+  seq: number;
+  /** Position whose prediction/representation is explained (e.g. the last token, or [CLS]). */
+  target: number;
+  tokens?: readonly Token[];
+  /** needs.attention: every layer, each [heads, seq, seq]. */
+  attention?: readonly LayerAttention[];
+  /** raw-attention: which layer (index into attention; default the last). */
+  layer?: number;
+  /** raw-attention: one head, or 'mean' / 'max' over heads (default 'mean'). */
+  head?: number | HeadReduce;
+  /** rollout / flow: how heads are combined (default 'mean') and the first layer used (default 0). */
+  headReduce?: HeadReduce;
+  startLayer?: number;
+  /**
+   * needs.evaluate (leave-one-out, occlusion; later): the model's target value with only the kept tokens, as in
+   * faithfulness.ts. Leave-one-out scores token j as evaluate(all) − evaluate(all but j): seq + 1 passes.
+   */
+  evaluate?: (keepMask: boolean[]) => Promise<number>;
+  /** needs.valueNorms (norm-based; later): one entry per layer. */
+  valueNorms?: readonly ValueNorms[];
+  /** needs.gradients (saliency, gradient×input, integrated gradients; later). */
+  gradients?: InputGradients;
+  signal?: AbortSignal;
+}
+
+export interface ImportanceMethod {
+  /** Stable id for settings, the CLI and saved results (e.g. 'rollout'). */
+  id: string;
+  /** Short human label. */
+  label: string;
+  kind: MethodKind;
+  needs: MethodNeeds;
+  /** One score per input token: [seq]. Higher = more important. */
+  compute(ctx: ImportanceContext): Promise<Float64Array>;
+}
+
+const methods = new Map<string, ImportanceMethod>();
+
+/** Adds a method; an id can be registered once (pass replace: true to swap an implementation). */
+export function registerMethod(method: ImportanceMethod, options: { replace?: boolean } = {}): void {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(method.id)) throw new RangeError(`bad method id "${method.id}"`);
+  if (methods.has(method.id) && !options.replace) throw new Error(`importance method "${method.id}" already exists`);
+  methods.set(method.id, method);
+}
+
+/** The method with this id, or undefined. */
+export function getMethod(id: string): ImportanceMethod | undefined {
+  return methods.get(id);
+}
+
+/** Registered methods in registration order, optionally of one kind. */
+export function listMethods(kind?: MethodKind): ImportanceMethod[] {
+  return [...methods.values()].filter((m) => kind === undefined || m.kind === kind);
+}
+
+/** Names of the context fields a method needs that ctx lacks (empty: it can run). */
+export function missingNeeds(method: ImportanceMethod, ctx: ImportanceContext): string[] {
+  const missing: string[] = [];
+  if (method.needs.attention && !ctx.attention?.length) missing.push('attention');
+  if (method.needs.evaluate && !ctx.evaluate) missing.push('evaluate');
+  if (method.needs.valueNorms && !ctx.valueNorms?.length) missing.push('valueNorms');
+  if (method.needs.gradients && !ctx.gradients) missing.push('gradients');
+  return missing;
+}
+
+/** Runs a registered method after checking its needs and the result's length. */
+export async function computeImportance(id: string, ctx: ImportanceContext): Promise<Float64Array> {
+  const method = methods.get(id);
+  if (!method) throw new RangeError(`no importance method "${id}"; known: ${[...methods.keys()].join(', ')}`);
+  const missing = missingNeeds(method, ctx);
+  if (missing.length) throw new RangeError(`method "${id}" needs ${missing.join(', ')}`);
+  ctx.signal?.throwIfAborted();
+  const scores = await method.compute(ctx);
+  if (scores.length !== ctx.seq) throw new RangeError(`method "${id}" returned ${scores.length} scores for ${ctx.seq}`);
+  return scores;
+}
+
+function attentionOf(ctx: ImportanceContext): readonly LayerAttention[] {
+  const layers = ctx.attention;
+  if (!layers?.length) throw new RangeError('this method needs ctx.attention');
+  if (checkSelfAttention(layers) !== ctx.seq) {
+    throw new RangeError(`attention covers ${layers[0].queryLength} tokens; ctx.seq is ${ctx.seq}`);
+  }
+  return layers;
+}
+
+/** Raw attention: row `target` of one layer's attention, for one head or the mean/max over heads. [seq] */
+export function rawAttentionScores(ctx: ImportanceContext): Float64Array {
+  const layers = attentionOf(ctx);
+  const { seq: n, target } = ctx;
+  const index = ctx.layer ?? layers.length - 1;
+  if (!Number.isInteger(index) || index < 0 || index >= layers.length) {
+    throw new RangeError(`layer ${index} is outside 0..${layers.length - 1}`);
+  }
+  if (!Number.isInteger(target) || target < 0 || target >= n) {
+    throw new RangeError(`target ${target} is outside 0..${n - 1}`);
+  }
+  const { heads, data } = layers[index];
+  const head = ctx.head ?? 'mean';
+  const row = (h: number) => data.subarray((h * n + target) * n, (h * n + target + 1) * n); // [key] of [h, target, :]
+  if (typeof head === 'number') {
+    if (!Number.isInteger(head) || head < 0 || head >= heads)
+      throw new RangeError(`head ${head} is outside 0..${heads - 1}`);
+    return Float64Array.from(row(head));
+  }
+  const out = new Float64Array(n).fill(head === 'max' ? -Infinity : 0); // [seq]
+  for (let h = 0; h < heads; h++) {
+    const r = row(h);
+    for (let j = 0; j < n; j++) out[j] = head === 'max' ? Math.max(out[j], r[j]) : out[j] + r[j] / heads;
+  }
+  return out;
+}
+
+registerMethod({
+  id: 'raw-attention',
+  label: 'Raw attention',
+  kind: 'attention',
+  needs: { attention: true },
+  compute: async (ctx) => rawAttentionScores(ctx),
+});
+
+registerMethod({
+  id: 'rollout',
+  label: 'Attention rollout',
+  kind: 'attention',
+  needs: { attention: true },
+  compute: async (ctx) =>
+    rolloutScores(attentionOf(ctx), ctx.target, { heads: ctx.headReduce, startLayer: ctx.startLayer }),
+});
+
+registerMethod({
+  id: 'flow',
+  label: 'Attention flow',
+  kind: 'attention',
+  needs: { attention: true },
+  compute: async (ctx) =>
+    flowScores(attentionOf(ctx), ctx.target, { heads: ctx.headReduce, startLayer: ctx.startLayer }),
+});
