@@ -1,7 +1,15 @@
 // A small builder for ONNX graphs: families describe their computation as a list of standard ONNX ops (opset 17)
 // with named tensors, and the builder serializes it. Keeping attention as plain MatMul/Softmax ops (never a fused
 // Attention operator) is what lets every layer's probabilities be graph outputs.
-import { AttrType, DataType, encodeModel, type AttributeMsg, type NodeMsg, type TensorMsg, type ValueInfoMsg } from '../formats/onnx-schema';
+import {
+  AttrType,
+  DataType,
+  encodeModel,
+  type AttributeMsg,
+  type NodeMsg,
+  type TensorMsg,
+  type ValueInfoMsg,
+} from '../formats/onnx-schema';
 
 export const OPSET = 17;
 
@@ -78,6 +86,16 @@ export class GraphBuilder {
     return name;
   }
 
+  /** True when a tensor (input, weight, constant or node output) of this name exists in the graph. */
+  hasTensor(name: string): boolean {
+    return this.names.has(name);
+  }
+
+  /** A float32 initializer added once per graph: later calls with the same name reuse it without reading data. */
+  weightOnce(name: string, data: () => Float32Array, dims: number[]): string {
+    return this.names.has(name) ? name : this.weight(name, data(), dims);
+  }
+
   /** Declares a graph input. */
   input(name: string, type: ElemType, dims: Dim[]): string {
     this.inputs.push(valueInfo(this.claim(name), type, dims));
@@ -92,10 +110,15 @@ export class GraphBuilder {
 
   /** A float32 initializer (weights). The data is referenced, not copied, until serialization. */
   weight(name: string, data: Float32Array, dims: number[]): string {
+    return this.floatInitializer(this.claim(name), data, dims);
+  }
+
+  private floatInitializer(name: string, data: Float32Array, dims: number[]): string {
     const size = dims.reduce((a, b) => a * b, 1);
-    if (size !== data.length) throw new Error(`graph ${this.name}: weight ${name} has ${data.length} values, dims ${dims}`);
+    if (size !== data.length)
+      throw new Error(`graph ${this.name}: weight ${name} has ${data.length} values, dims ${dims}`);
     this.initializers.push({
-      name: this.claim(name),
+      name,
       dims,
       dataType: DataType.FLOAT,
       rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
@@ -105,7 +128,11 @@ export class GraphBuilder {
 
   /** A small float32 constant. */
   constF(values: number[] | Float32Array, dims: number[], hint = 'c'): string {
-    return this.weight(this.fresh(hint), values instanceof Float32Array ? values : Float32Array.from(values), dims);
+    return this.floatInitializer(
+      this.fresh(hint),
+      values instanceof Float32Array ? values : Float32Array.from(values),
+      dims,
+    );
   }
 
   /** A small int64 constant (shapes, axes, indices). */
@@ -123,7 +150,9 @@ export class GraphBuilder {
 
   /** Adds a node with several outputs. */
   opN(opType: string, inputs: string[], count: number, attrs: Record<string, Attr> = {}, outs?: string[]): string[] {
-    const output = outs ? outs.map((o) => this.claim(o)) : Array.from({ length: count }, () => this.fresh(opType.toLowerCase()));
+    const output = outs
+      ? outs.map((o) => this.claim(o))
+      : Array.from({ length: count }, () => this.fresh(opType.toLowerCase()));
     this.nodes.push({
       opType,
       input: inputs,

@@ -1,0 +1,102 @@
+// Graph fragments shared by the families, as plain opset-17 ONNX ops: linear layers over HF [out, in] weights,
+// LayerNorm / RMSNorm, activations, RoPE and multi-head attention whose Softmax output stays a named tensor.
+// Shapes in comments: B batch, S sequence, E hidden, H heads, D head size.
+import type { Activation } from '../formats/config';
+import { A, type GraphBuilder } from './graph-builder';
+
+/** x [B,S,in] · Wᵀ (+ b) with W an HF Linear weight [out, in]: the transpose is a graph node that onnxruntime folds
+ * into a constant at session creation, so the weights go into the protobuf once, uncopied. Returns [B,S,out]. */
+export function linearT(g: GraphBuilder, x: string, w: string, b?: string): string {
+  const wt = g.op('Transpose', [w], { perm: A.ints([1, 0]) }); // [in, out]
+  const y = g.op('MatMul', [x, wt]); // [B,S,out]
+  return b ? g.op('Add', [y, b]) : y;
+}
+
+/** x [B,S,in] · W (+ b) with W already [in, out] (GPT-2 Conv1D). Returns [B,S,out]. */
+export function linear(g: GraphBuilder, x: string, w: string, b?: string): string {
+  const y = g.op('MatMul', [x, w]); // [B,S,out]
+  return b ? g.op('Add', [y, b]) : y;
+}
+
+/** LayerNorm over the last axis. x [B,S,E] → [B,S,E]. */
+export function layerNorm(g: GraphBuilder, x: string, scale: string, bias: string, eps: number): string {
+  return g.op('LayerNormalization', [x, scale, bias], { axis: A.int(-1), epsilon: A.float(eps) });
+}
+
+/** RMSNorm as HF Llama: x · 1/√(mean(x²) + eps) · w. x [B,S,E] → [B,S,E]. */
+export function rmsNorm(g: GraphBuilder, x: string, weight: string, eps: number): string {
+  const sq = g.op('Mul', [x, x]); // [B,S,E]
+  const mean = g.op('ReduceMean', [sq], { axes: A.ints([-1]), keepdims: A.int(1) }); // [B,S,1]
+  const root = g.op('Sqrt', [g.op('Add', [mean, g.constF([eps], [], 'eps')])]); // [B,S,1]
+  const inv = g.op('Reciprocal', [root]);
+  return g.op('Mul', [g.op('Mul', [x, inv]), weight]); // [B,S,E]
+}
+
+/** Elementwise activation. */
+export function activation(g: GraphBuilder, x: string, act: Activation): string {
+  switch (act) {
+    case 'gelu': {
+      // 0.5 · x · (1 + erf(x / √2))
+      const e = g.op('Erf', [g.op('Mul', [x, g.constF([Math.SQRT1_2], [], 'inv_sqrt2')])]);
+      const onePlus = g.op('Add', [e, g.constF([1], [], 'one')]);
+      return g.op('Mul', [g.op('Mul', [x, onePlus]), g.constF([0.5], [], 'half')]);
+    }
+    case 'gelu_new': {
+      // 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))
+      const x3 = g.op('Mul', [g.op('Mul', [x, x]), x]);
+      const inner = g.op('Add', [x, g.op('Mul', [x3, g.constF([0.044715], [], 'gelu_c')])]);
+      const t = g.op('Tanh', [g.op('Mul', [inner, g.constF([Math.sqrt(2 / Math.PI)], [], 'sqrt_2_pi')])]);
+      const onePlus = g.op('Add', [t, g.constF([1], [], 'one')]);
+      return g.op('Mul', [g.op('Mul', [x, onePlus]), g.constF([0.5], [], 'half')]);
+    }
+    case 'relu':
+      return g.op('Relu', [x]);
+    case 'silu':
+      return g.op('Mul', [x, g.op('Sigmoid', [x])]);
+  }
+}
+
+/** [B,S,H·D] → [B,H,S,D]. */
+export function splitHeads(g: GraphBuilder, x: string, heads: number, headDim: number): string {
+  const r = g.op('Reshape', [x, g.constI64([0, 0, heads, headDim], [4], 'shape')]); // [B,S,H,D]
+  return g.op('Transpose', [r], { perm: A.ints([0, 2, 1, 3]) }); // [B,H,S,D]
+}
+
+/** [B,H,S,D] → [B,S,H·D]. */
+export function mergeHeads(g: GraphBuilder, x: string, heads: number, headDim: number): string {
+  const t = g.op('Transpose', [x], { perm: A.ints([0, 2, 1, 3]) }); // [B,S,H,D]
+  return g.op('Reshape', [t, g.constI64([0, 0, heads * headDim], [3], 'shape')]); // [B,S,H·D]
+}
+
+/** HF rotate_half RoPE: x·cos + rotate_half(x)·sin, rotate_half(x) = [-x₂, x₁]. x [B,H,S,D], cos/sin [B,1,S,D]. */
+export function rope(g: GraphBuilder, x: string, cos: string, sin: string): string {
+  const [x1, x2] = g.opN('Split', [x], 2, { axis: A.int(-1) }); // [B,H,S,D/2] each
+  const rot = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: A.int(-1) }); // [B,H,S,D]
+  return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rot, sin])]); // [B,H,S,D]
+}
+
+export interface AttentionOut {
+  /** Post-softmax probabilities [B,H,S,S]. */
+  probs: string;
+  /** Context merged back to [B,S,H·D] (before the output projection). */
+  context: string;
+}
+
+/** Scaled dot-product attention. q, k, v [B,H,S,D]; bias [B,1,S,S] additive (0 / -1e9). */
+export function attention(
+  g: GraphBuilder,
+  q: string,
+  k: string,
+  v: string,
+  bias: string,
+  heads: number,
+  headDim: number,
+): AttentionOut {
+  const kt = g.op('Transpose', [k], { perm: A.ints([0, 1, 3, 2]) }); // [B,H,D,S]
+  const scores = g.op('MatMul', [q, kt]); // [B,H,S,S]
+  const scaled = g.op('Mul', [scores, g.constF([1 / Math.sqrt(headDim)], [], 'scale')]); // [B,H,S,S]
+  const biased = g.op('Add', [scaled, bias]); // [B,H,S,S]
+  const probs = g.op('Softmax', [biased], { axis: A.int(-1) }); // [B,H,S,S]
+  const ctx = g.op('MatMul', [probs, v]); // [B,H,S,D]
+  return { probs, context: mergeHeads(g, ctx, heads, headDim) };
+}

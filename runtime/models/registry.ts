@@ -1,0 +1,63 @@
+// The entry point for everything that loads models: reads a folder (config + weights), maps config.json's
+// model_type to a family, and builds that family's staged plan or single full graph.
+import * as fs from 'node:fs';
+import { LensError } from '../errors';
+import { readConfig, SUPPORTED_MODEL_TYPES } from '../formats/config';
+import { openWeights } from '../formats/safetensors';
+import { bertGraphs } from './bert';
+import { assembleFull, assemblePlan, type FamilyGraphs } from './family';
+import { gpt2Graphs } from './gpt2';
+import { llamaGraphs } from './llama';
+import type { FullGraphOptions, GraphPlan } from './plan';
+import type { ModelSource } from './source';
+
+export type { ModelSource } from './source';
+export type { ModelConfig } from '../formats/config';
+export type { WeightStore } from '../formats/safetensors';
+
+/** config.json model_type values that can be loaded. */
+export const supportedModelTypes: readonly string[] = Object.keys(SUPPORTED_MODEL_TYPES);
+
+/** Reads config.json and opens the weights of a Hugging Face model folder. */
+export async function readModel(dir: string): Promise<ModelSource> {
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.stat(dir);
+  } catch {
+    throw new LensError('MODEL_NOT_FOUND', `The model folder ${dir} does not exist; check the path.`);
+  }
+  if (!stat.isDirectory())
+    throw new LensError('MODEL_NOT_FOUND', `${dir} is not a folder; point to the model's folder (with config.json).`);
+  try {
+    await fs.promises.access(dir, fs.constants.R_OK | fs.constants.X_OK);
+  } catch {
+    throw new LensError('MODEL_NOT_FOUND', `The model folder ${dir} cannot be read; check its permissions.`);
+  }
+  const config = await readConfig(dir);
+  const weights = await openWeights(dir);
+  return { config, weights, dir };
+}
+
+function familyGraphs(source: ModelSource): FamilyGraphs {
+  switch (source.config.family) {
+    case 'bert':
+      return bertGraphs(source);
+    case 'gpt2':
+      return gpt2Graphs(source);
+    case 'llama':
+      return llamaGraphs(source);
+  }
+}
+
+/** The staged plan (embed, one graph per layer, head) of plan.ts. */
+export function buildPlan(source: ModelSource): GraphPlan {
+  return assemblePlan(source, familyGraphs(source));
+}
+
+/** All layers in one graph, fed by the same plan.feeds(batch); attention outputs attn_0.. on request. */
+export function buildFullGraph(
+  source: ModelSource,
+  options: FullGraphOptions,
+): { onnx: Uint8Array; inputNames: string[]; outputNames: string[] } {
+  return assembleFull(familyGraphs(source), options);
+}

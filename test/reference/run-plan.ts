@@ -1,0 +1,117 @@
+// Test helper: runs a GraphPlan in-process, stage after stage, through runtime/backend/ort.ts's createSession (no
+// worker), and collects every layer's outputs. Also runs a full graph. Used by the model tests to compare the
+// builders' graphs with the naive reference and with each other on both backends.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createSession } from '../../runtime/backend/ort';
+import type { BackendName } from '../../runtime/types';
+import type { Batch, FeedTensor, GraphPlan } from '../../runtime/models/plan';
+
+export interface PlanRun {
+  /** Per layer [B,H,S,S]. */
+  attn: Float32Array[];
+  /** Per layer [B,H,S,D]. */
+  q: Float32Array[];
+  k: Float32Array[];
+  v: Float32Array[];
+  /** [B,S,E] */
+  lastHidden: Float32Array;
+  /** [B,S,V] when the model has an LM head. */
+  logits?: Float32Array;
+}
+
+const asFeed = (t: { dims: number[]; data: Float32Array }): FeedTensor => ({
+  type: 'float32',
+  dims: t.dims,
+  data: t.data,
+});
+
+/** Runs every stage of `plan` on `batch` and returns all outputs. */
+export async function runPlan(plan: GraphPlan, batch: Batch, backend: BackendName, threads = 1): Promise<PlanRun> {
+  const feeds = plan.feeds(batch);
+  const result: PlanRun = { attn: [], q: [], k: [], v: [], lastHidden: new Float32Array() };
+  let hidden: FeedTensor | undefined;
+  for (const stage of plan.stages) {
+    const session = await createSession(stage.onnx, { backend, threads });
+    try {
+      const inputs: Record<string, FeedTensor> =
+        stage.role === 'embed'
+          ? { ...feeds.embed }
+          : stage.role === 'layer'
+            ? { ...feeds.layer, hidden: hidden! }
+            : { hidden: hidden! };
+      const out = await session.run(inputs, stage.outputNames);
+      if (stage.role === 'embed') hidden = asFeed(out.hidden);
+      else if (stage.role === 'layer') {
+        hidden = asFeed(out.hidden_out);
+        result.attn.push(out.attn.data);
+        result.q.push(out.q.data);
+        result.k.push(out.k.data);
+        result.v.push(out.v.data);
+      } else {
+        result.lastHidden = out.last_hidden.data;
+        if (out.logits) result.logits = out.logits.data;
+      }
+    } finally {
+      await session.release();
+    }
+  }
+  return result;
+}
+
+/** Runs a full graph (buildFullGraph) on the plan's feeds for `batch`; returns every output by name. */
+export async function runFull(
+  full: { onnx: Uint8Array; inputNames: string[]; outputNames: string[] },
+  plan: GraphPlan,
+  batch: Batch,
+  backend: BackendName,
+  threads = 1,
+): Promise<Record<string, Float32Array>> {
+  const feeds = plan.feeds(batch);
+  const all: Record<string, FeedTensor> = { ...feeds.embed, ...feeds.layer };
+  const inputs: Record<string, FeedTensor> = {};
+  for (const n of full.inputNames) inputs[n] = all[n];
+  const session = await createSession(full.onnx, { backend, threads });
+  try {
+    const out = await session.run(inputs, full.outputNames);
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data]));
+  } finally {
+    await session.release();
+  }
+}
+
+/** Row `b` of a [B, ...rest] tensor with `perRow` values per row. */
+export function row(t: Float32Array, b: number, perRow: number): Float32Array {
+  return t.subarray(b * perRow, (b + 1) * perRow);
+}
+
+/** Largest |a - b| over two equally long arrays (Infinity when the lengths differ). */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
+  }
+  return m;
+}
+
+const repoRoot = path.resolve(__dirname, '../..');
+
+/** A folder of ../shared/models (read-only test data); throws a clear message when it is missing. */
+export function sharedModel(name: string): string {
+  const dir = path.resolve(repoRoot, '../shared/models', name);
+  if (!fs.existsSync(path.join(dir, 'config.json')))
+    throw new Error(
+      `test model ${name} is missing: expected ${dir} (the shared test models, see shared/models/README.md)`,
+    );
+  return dir;
+}
+
+/** The all-MiniLM-L6-v2 weights; throws a clear message when they have not been fetched. */
+export function miniLmDir(): string {
+  const dir = path.join(repoRoot, '.cache/models/all-MiniLM-L6-v2');
+  if (!fs.existsSync(path.join(dir, 'model.safetensors')))
+    throw new Error(`all-MiniLM-L6-v2 weights are missing at ${dir}: run \`node scripts/fetch-model.mjs\` first`);
+  return dir;
+}
