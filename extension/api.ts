@@ -1,0 +1,40 @@
+// The object activate() returns: a small test API over the runs the extension has made (integration and e2e tests
+// drive the commands, then wait for the runs here). Types only besides RunSummary's shape.
+
+/** The outcome of one `Attention Lens: Show Attention` invocation (every invocation gets a runId, even one that
+ *  fails before the model runs, e.g. an empty selection). */
+export interface RunSummary {
+  runId: number;
+  state: 'done' | 'cancelled' | 'error';
+  /** Layer indices in the order they were posted to the panel. */
+  layers: number[];
+  /** Heads per layer (0 when the model never ran). */
+  heads: number;
+  /** The tokens the model saw; start/end are offsets into the input text (null for special tokens). */
+  tokens: { text: string; start: number | null; end: number | null }[];
+  /** The user-facing message for 'error' (and 'cancelled'). */
+  message?: string;
+}
+
+export interface AttentionLensApi {
+  /** Every finished invocation, in the order they finished. */
+  readonly runs: RunSummary[];
+  /**
+   * Resolves with the first finished run whose runId > afterRunId. Without afterRunId: the most recently
+   * started run (waiting for it to finish), or the next run to finish when none has started.
+   */
+  waitForRun(afterRunId?: number): Promise<RunSummary>;
+  /** The last error message shown to the user (run, load or command), if any. */
+  lastError(): string | undefined;
+}
+
+/**
+ * Optional argument of the attentionLens.showAttention command (for tests and other extensions); without it the
+ * command uses the active editor's selection, or its current line when the selection is empty.
+ */
+export interface ShowAttentionArgs {
+  /** Text to run instead of the selection. */
+  text?: string;
+  /** Truncate to the token limit instead of failing with "too long". */
+  truncate?: boolean;
+}

@@ -1,0 +1,47 @@
+// The panel's HTML: a strict Content-Security-Policy with a per-load nonce, and only the bundle from dist/.
+//
+// CSP: default-src 'none' (nothing that is not listed: no fetch/XHR/WebSocket, no frames, no media, no objects);
+// script-src 'nonce-…' (only our one bundle, no inline handlers, no eval); style-src ${cspSource} 'nonce-…' (our
+// stylesheet dist/webview.css, loaded from the extension's dist/ folder; no 'unsafe-inline' — the UI uses native
+// controls styled with VS Code's CSS variables and sets element styles through the CSSOM only, which CSP allows);
+// img-src ${cspSource} data: blob: (canvas snapshots/exports); font-src ${cspSource} (codicons if ever needed).
+import { randomBytes } from 'node:crypto';
+
+export function makeNonce(): string {
+  return randomBytes(18)
+    .toString('base64')
+    .replace(/[+/=]/g, (c) => ({ '+': '-', '/': '_', '=': '' })[c] ?? '');
+}
+
+export function contentSecurityPolicy(cspSource: string, nonce: string): string {
+  return [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    `style-src ${cspSource} 'nonce-${nonce}'`,
+    `img-src ${cspSource} data: blob:`,
+    `font-src ${cspSource}`,
+  ].join('; ');
+}
+
+/** Escapes a string for an HTML attribute value (the URIs and nonce are ours, but never trust a path). */
+function attr(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function panelHtml(opts: { cspSource: string; scriptUri: string; styleUri: string; nonce?: string }): string {
+  const nonce = opts.nonce ?? makeNonce();
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${attr(contentSecurityPolicy(opts.cspSource, nonce))}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" nonce="${attr(nonce)}" href="${attr(opts.styleUri)}">
+<title>Attention Lens</title>
+</head>
+<body>
+<div id="app"></div>
+<script nonce="${attr(nonce)}" src="${attr(opts.scriptUri)}"></script>
+</body>
+</html>`;
+}

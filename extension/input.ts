@@ -1,0 +1,64 @@
+// Pure decisions of the Show Attention command: which text to run, whether it is usable, how long it may be, and
+// how an error is presented (message + actions). vscode-free so that unit tests can check them.
+import { isLensError, type LensErrorCode } from '../runtime/errors';
+
+export type ErrorAction = 'selectModel' | 'showLog' | 'openSettings';
+
+export interface UserError {
+  message: string;
+  actions: ErrorAction[];
+  cancelled: boolean;
+}
+
+/** Why a text cannot be run, or undefined when it can. */
+export function checkText(text: string): string | undefined {
+  if (text.length === 0) return 'Nothing to show: select some text (or put the cursor on a non-empty line).';
+  if (text.trim().length === 0) return 'Nothing to show: the selection contains only whitespace.';
+  return undefined;
+}
+
+/** The effective token limit: the maxTokens setting (0 or less: no own limit) and the model's positions. */
+export function tokenLimit(maxTokensSetting: number, maxPositions: number): number {
+  const positions = maxPositions > 0 ? maxPositions : Number.MAX_SAFE_INTEGER;
+  if (!Number.isFinite(maxTokensSetting) || maxTokensSetting <= 0) return positions;
+  return Math.min(Math.floor(maxTokensSetting), positions);
+}
+
+export function tooLongMessage(count: number, limit: number): string {
+  return `The selection is ${count} tokens long; the limit is ${limit} (attentionLens.maxTokens and the model's positions). Select less text or truncate it to the first ${limit} tokens.`;
+}
+
+const MODEL_CODES: LensErrorCode[] = [
+  'MODEL_NOT_FOUND',
+  'NO_CONFIG',
+  'BAD_CONFIG',
+  'UNSUPPORTED_MODEL',
+  'NO_WEIGHTS',
+  'CORRUPT_WEIGHTS',
+  'SHAPE_MISMATCH',
+  'NO_TOKENIZER',
+  'BAD_TOKENIZER',
+];
+
+/** The one-line message and the actions for an error; never a stack trace. */
+export function describeError(e: unknown): UserError {
+  if (isLensError(e)) {
+    if (e.code === 'CANCELLED' || e.code === 'DISPOSED') return { message: e.message, actions: [], cancelled: true };
+    if (MODEL_CODES.includes(e.code))
+      return { message: e.message, actions: ['selectModel', 'showLog'], cancelled: false };
+    if (e.code === 'BACKEND_UNAVAILABLE')
+      return { message: e.message, actions: ['openSettings', 'showLog'], cancelled: false };
+    return { message: e.message, actions: ['showLog'], cancelled: false };
+  }
+  const first = (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300);
+  return { message: `Attention Lens failed unexpectedly: ${first}`, actions: ['showLog'], cancelled: false };
+}
+
+/** The error for an unset attentionLens.modelPath. */
+export const NO_MODEL_MESSAGE =
+  'No model selected: choose a model folder (Hugging Face layout: config.json, weights, tokenizer) with "Select Model…".';
+
+/** Recent model folders: `path` first, no duplicates, at most `max`. */
+export function pushRecent(recent: readonly string[], path: string, max = 8): string[] {
+  return [path, ...recent.filter((p) => p !== path)].slice(0, max);
+}

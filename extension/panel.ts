@@ -1,0 +1,329 @@
+// One Attention Lens panel: its webview (strict CSP, bundle from dist/ only), the protocol with it (every incoming
+// message validated), and the run it shows. A new run cancels the one in flight; closing the panel cancels the run
+// and drops every reference to its data. The host keeps the current run's layers (and q/k vectors) so that a
+// webview that reloads (hidden → visible) gets them replayed after its `ready`, and the neuron view can ask for them.
+import * as vscode from 'vscode';
+import type { Inspector, LayerResult } from '../runtime/inspector/api';
+import type { ModelFacts } from '../runtime/types';
+import type { ColorMapName, HostMessage, RunSource, TokenInfo } from '../protocol/messages';
+import { validateWebviewMessage } from '../protocol/validate';
+import type { RunSummary } from './api';
+import { describeError } from './input';
+import { panelHtml } from './html';
+
+export const VIEW_TYPE = 'attentionLens.panel';
+
+export interface PanelHost {
+  readonly extensionUri: vscode.Uri;
+  readonly log: vscode.OutputChannel;
+  colorMap(): ColorMapName;
+  /** A layer was posted (status bar progress). */
+  progress(panel: AttentionPanel, received: number, total: number): void;
+  /** The user picked a token in the panel. */
+  selectToken(source: RunSource, token: TokenInfo): void;
+  disposed(panel: AttentionPanel): void;
+  focused(panel: AttentionPanel): void;
+}
+
+interface PanelRun {
+  runId: number;
+  source: RunSource;
+  facts: ModelFacts;
+  tokens: TokenInfo[];
+  truncatedFrom?: number;
+  layers: LayerResult[];
+  end?: HostMessage;
+  abort: AbortController;
+}
+
+/** The ArrayBuffer of exactly this typed array's bytes (no copy when it already spans its whole buffer). */
+export function bufferOf(a: Float32Array): ArrayBuffer {
+  if (a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) return a.buffer;
+  return a.slice().buffer as ArrayBuffer;
+}
+
+export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+  return {
+    enableScripts: true,
+    enableCommandUris: false,
+    enableForms: false,
+    localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist')],
+    retainContextWhenHidden: false,
+    enableFindWidget: true,
+  };
+}
+
+export class AttentionPanel {
+  private ready = false;
+  private disposed = false;
+  private run: PanelRun | undefined;
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  static create(host: PanelHost, column: vscode.ViewColumn): AttentionPanel {
+    const panel = vscode.window.createWebviewPanel(
+      VIEW_TYPE,
+      'Attention Lens',
+      { viewColumn: column, preserveFocus: true },
+      webviewOptions(host.extensionUri),
+    );
+    return new AttentionPanel(panel, host);
+  }
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly host: PanelHost,
+  ) {
+    const webview = panel.webview;
+    webview.options = webviewOptions(host.extensionUri);
+    const dist = vscode.Uri.joinPath(host.extensionUri, 'dist');
+    webview.html = panelHtml({
+      cspSource: webview.cspSource,
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css')).toString(),
+    });
+    this.subscriptions.push(
+      webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
+      panel.onDidChangeViewState(() => {
+        // A hidden webview is destroyed (no retainContextWhenHidden); it sends `ready` again when shown.
+        if (!panel.visible) this.ready = false;
+        if (panel.active) host.focused(this);
+      }),
+      panel.onDidDispose(() => this.onDisposed()),
+    );
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+  get currentRunId(): number | undefined {
+    return this.run?.runId;
+  }
+  get isRunning(): boolean {
+    return this.run !== undefined && this.run.end === undefined;
+  }
+
+  /** Cancels the run in flight, if any. */
+  cancel(): boolean {
+    if (!this.run || this.run.end || this.run.abort.signal.aborted) return false;
+    this.run.abort.abort();
+    return true;
+  }
+
+  postSettings(): void {
+    this.post({ type: 'settings', colorMap: this.host.colorMap() });
+  }
+
+  notice(text: string): void {
+    this.post({ type: 'notice', text });
+  }
+
+  /** Runs `source.text` on the inspector, streaming every layer to the webview as it arrives. */
+  async start(
+    inspector: Inspector,
+    source: RunSource,
+    runId: number,
+    options: { maxTokens?: number },
+  ): Promise<RunSummary> {
+    this.cancel();
+    const abort = new AbortController();
+    const summary: RunSummary = { runId, state: 'error', layers: [], heads: inspector.facts.heads, tokens: [] };
+    let stream;
+    try {
+      stream = inspector.run(source.text, {
+        signal: abort.signal,
+        truncate: source.truncate,
+        maxTokens: options.maxTokens,
+        withVectors: true,
+      });
+    } catch (e) {
+      const err = describeError(e);
+      return { ...summary, state: err.cancelled ? 'cancelled' : 'error', message: err.message };
+    }
+    const tokens: TokenInfo[] = stream.tokens.map((t) => ({
+      text: t.text,
+      start: t.start,
+      end: t.end,
+      special: t.special,
+    }));
+    summary.tokens = tokens.map(({ text, start, end }) => ({ text, start, end }));
+    const run: PanelRun = {
+      runId,
+      source,
+      facts: inspector.facts,
+      tokens,
+      truncatedFrom: stream.truncatedFrom,
+      layers: [],
+      abort,
+    };
+    this.run = run;
+    if (this.disposed) abort.abort();
+    this.post(this.startedMessage(run));
+    const isCurrent = () => this.run === run && !this.disposed;
+    try {
+      for await (const layer of stream) {
+        if (abort.signal.aborted || !isCurrent()) break;
+        run.layers.push(layer);
+        summary.layers.push(layer.layer);
+        this.post(this.layerMessage(run, layer));
+        this.host.progress(this, run.layers.length, run.facts.layers);
+      }
+      if (abort.signal.aborted || !isCurrent()) {
+        summary.state = 'cancelled';
+        summary.message = 'The run was cancelled.';
+      } else {
+        summary.state = 'done';
+        const t = stream.timings();
+        run.end = { type: 'runFinished', runId, timings: t ?? null };
+        this.post(run.end);
+      }
+    } catch (e) {
+      const err = describeError(e);
+      summary.state = err.cancelled || abort.signal.aborted ? 'cancelled' : 'error';
+      summary.message = err.message;
+      if (summary.state === 'error')
+        this.host.log.appendLine(`Run ${runId} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    }
+    if (summary.state !== 'done') {
+      run.end = { type: 'runFailed', runId, cancelled: summary.state === 'cancelled', message: summary.message ?? '' };
+      if (isCurrent()) this.post(run.end);
+    }
+    if (this.disposed) run.layers = [];
+    this.host.progress(this, run.layers.length, -1);
+    return summary;
+  }
+
+  /** Records a run that failed before it reached the model (shown in the panel too). */
+  failBeforeRun(message: string): void {
+    this.notice(message);
+  }
+
+  private startedMessage(run: PanelRun): HostMessage {
+    return {
+      type: 'runStarted',
+      runId: run.runId,
+      tokens: run.tokens,
+      facts: run.facts,
+      source: run.source,
+      ...(run.truncatedFrom !== undefined ? { truncatedFrom: run.truncatedFrom } : {}),
+    };
+  }
+
+  private layerMessage(run: PanelRun, l: LayerResult): HostMessage {
+    return {
+      type: 'layer',
+      runId: run.runId,
+      layer: l.layer,
+      kind: l.kind,
+      heads: l.heads,
+      queryLength: l.queryLength,
+      keyLength: l.keyLength,
+      data: bufferOf(l.data),
+    };
+  }
+
+  private post(message: HostMessage): void {
+    if (!this.ready || this.disposed) return;
+    this.panel.webview.postMessage(message).then(
+      (ok) => {
+        if (!ok && message.type !== 'layer')
+          this.host.log.appendLine(`Panel did not take a '${message.type}' message.`);
+      },
+      (e: unknown) => this.host.log.appendLine(`Posting '${message.type}' failed: ${String(e)}`),
+    );
+  }
+
+  /** After `ready`: settings, then the current run as it stands. */
+  private replay(): void {
+    this.postSettings();
+    const run = this.run;
+    if (!run) return;
+    this.post(this.startedMessage(run));
+    for (const l of run.layers) this.post(this.layerMessage(run, l));
+    if (run.end) this.post(run.end);
+  }
+
+  private receive(raw: unknown): void {
+    const run = this.run;
+    const v = validateWebviewMessage(raw, {
+      runId: run?.runId,
+      layers: run?.facts.layers ?? 0,
+      tokens: run?.tokens.length ?? 0,
+    });
+    if (!v.ok) {
+      const type =
+        typeof raw === 'object' && raw !== null ? String((raw as { type?: unknown }).type).slice(0, 40) : typeof raw;
+      this.host.log.appendLine(`Dropped a webview message (${type}): ${v.reason}`);
+      return;
+    }
+    const m = v.message;
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        this.replay();
+        return;
+      case 'selectToken':
+        if (run) this.host.selectToken(run.source, run.tokens[m.index]);
+        return;
+      case 'requestVectors':
+        if (run) this.sendVectors(run, m.layer);
+        return;
+      case 'cancel':
+        this.cancel();
+        return;
+      case 'log':
+        this.host.log.appendLine(`[webview ${m.level}] ${m.message}`);
+        return;
+    }
+  }
+
+  private sendVectors(run: PanelRun, layer: number): void {
+    const l = run.layers.find((x) => x.layer === layer);
+    const d = run.facts.headDim;
+    const base = {
+      type: 'vectors' as const,
+      runId: run.runId,
+      layer,
+      heads: l?.heads ?? run.facts.heads,
+      kvHeads: run.facts.kvHeads || run.facts.heads,
+      queryLength: l?.queryLength ?? run.tokens.length,
+      keyLength: l?.keyLength ?? run.tokens.length,
+      headDim: d,
+    };
+    if (!l) return this.post({ ...base, q: null, k: null, reason: 'This layer has not been computed yet.' });
+    if (!l.q || !l.k) {
+      return this.post({
+        ...base,
+        q: null,
+        k: null,
+        reason: 'The runtime returned no query/key vectors for this run.',
+      });
+    }
+    const kvHeads = l.k.length / (l.keyLength * d);
+    if (l.q.length !== l.heads * l.queryLength * d || !Number.isInteger(kvHeads) || kvHeads < 1) {
+      this.host.log.appendLine(`Vectors of layer ${layer} have unexpected sizes (q ${l.q.length}, k ${l.k.length}).`);
+      return this.post({
+        ...base,
+        q: null,
+        k: null,
+        reason: 'The query/key vectors have unexpected sizes (see the log).',
+      });
+    }
+    this.post({ ...base, kvHeads, q: bufferOf(l.q), k: bufferOf(l.k) });
+  }
+
+  private onDisposed(): void {
+    this.disposed = true;
+    this.ready = false;
+    if (this.run) {
+      this.run.abort.abort();
+      this.run.layers = [];
+    }
+    for (const s of this.subscriptions) s.dispose();
+    this.subscriptions.length = 0;
+    this.host.disposed(this);
+  }
+
+  reveal(): void {
+    this.panel.reveal(undefined, true);
+  }
+}

@@ -1,0 +1,301 @@
+// The Attention Lens panel's UI: tabs (model grid, head view, matrix, neuron view), layer/head selection, run
+// status; draws each layer as soon as it arrives (redraws coalesced with requestAnimationFrame).
+// Every message from the host is validated; token text only ever reaches the DOM through textContent/fillText.
+import './styles.css';
+import { validateHostMessage } from '../protocol/validate';
+import type { HostMessage } from '../protocol/messages';
+import { el, clear } from './dom';
+import { Store, VIEWS, type HeadChoice, type ViewName } from './store';
+import { post, loadState, saveState } from './vscodeApi';
+import type { View, ViewContext } from './views/context';
+import { GridView } from './views/grid';
+import { HeadView } from './views/head';
+import { MatrixView } from './views/matrix';
+import { NeuronView } from './views/neuron';
+
+const VIEW_TITLES: Record<ViewName, string> = {
+  grid: 'Model grid',
+  head: 'Head view',
+  matrix: 'Matrix',
+  neuron: 'Neuron view',
+};
+
+const store = new Store();
+const persisted = loadState();
+if (persisted.view && (VIEWS as string[]).includes(persisted.view)) store.view = persisted.view as ViewName;
+if (typeof persisted.layer === 'number') store.layer = persisted.layer;
+if (persisted.head !== undefined) store.head = parseHead(persisted.head);
+if (typeof persisted.query === 'number') store.query = persisted.query;
+
+function parseHead(v: string): HeadChoice {
+  if (v === 'mean' || v === 'max') return v;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : 'mean';
+}
+
+// ----- layout -------------------------------------------------------------------------------------------------
+const app = document.getElementById('app') ?? document.body;
+const tabs = el('div', { class: 'tabs', attrs: { role: 'tablist', 'aria-label': 'Views' } });
+const tabButtons = new Map<ViewName, HTMLButtonElement>();
+for (const v of VIEWS) {
+  const b = el('button', {
+    class: 'tab',
+    text: VIEW_TITLES[v],
+    attrs: { 'data-view': v, role: 'tab', type: 'button' },
+  });
+  b.addEventListener('click', () => show(v));
+  tabButtons.set(v, b);
+  tabs.appendChild(b);
+}
+tabs.addEventListener('keydown', (e) => {
+  const i = VIEWS.indexOf(store.view);
+  if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+    const next = VIEWS[(i + (e.key === 'ArrowRight' ? 1 : VIEWS.length - 1)) % VIEWS.length];
+    show(next);
+    tabButtons.get(next)?.focus();
+    e.preventDefault();
+  }
+});
+
+const layerSelect = el('select', { id: 'layer-select', attrs: { 'aria-label': 'Layer' } });
+const headSelect = el('select', { id: 'head-select', attrs: { 'aria-label': 'Head' } });
+layerSelect.disabled = headSelect.disabled = true;
+layerSelect.addEventListener('change', () => select(Number(layerSelect.value), store.head));
+headSelect.addEventListener('change', () => select(store.layer, parseHead(headSelect.value)));
+const runStatus = el('span', {
+  id: 'run-status',
+  attrs: { role: 'status', 'aria-live': 'polite' },
+  text: 'Waiting for a run…',
+});
+const cancelButton = el('button', { id: 'cancel', class: 'secondary', text: 'Cancel', attrs: { type: 'button' } });
+cancelButton.hidden = true;
+cancelButton.addEventListener('click', () => {
+  if (store.runId !== undefined && store.status === 'running') post({ type: 'cancel', runId: store.runId });
+});
+const notice = el('div', { id: 'notice', attrs: { role: 'alert' } });
+notice.hidden = true;
+
+const toolbar = el(
+  'div',
+  { class: 'toolbar' },
+  tabs,
+  el('label', { class: 'control', text: 'Layer ' }, layerSelect),
+  el('label', { class: 'control', text: 'Head ' }, headSelect),
+  runStatus,
+  cancelButton,
+);
+const viewHost = el('div', { class: 'views' });
+app.append(toolbar, notice, viewHost);
+
+// ----- views --------------------------------------------------------------------------------------------------
+let frame = 0;
+const ctx: ViewContext = {
+  store,
+  post,
+  invalidate,
+  select,
+  selectQuery(index: number) {
+    if (index < 0 || index >= store.tokens.length) return;
+    store.query = index;
+    saveState({ query: index });
+    if (store.runId !== undefined) post({ type: 'selectToken', runId: store.runId, index });
+    forEachView((v) => v.selectionChanged());
+    invalidate();
+  },
+  show,
+};
+const neuron = new NeuronView(ctx);
+const views: Record<ViewName, View> = {
+  grid: new GridView(ctx),
+  head: new HeadView(ctx),
+  matrix: new MatrixView(ctx),
+  neuron,
+};
+for (const v of VIEWS) viewHost.appendChild(views[v].root);
+
+function forEachView(f: (v: View) => void): void {
+  for (const v of VIEWS) {
+    try {
+      f(views[v]);
+    } catch (e) {
+      report(e);
+    }
+  }
+}
+
+function invalidate(): void {
+  if (frame) return;
+  frame = requestAnimationFrame(() => {
+    frame = 0;
+    try {
+      // The grid always keeps up (it is cheap and shows progress); the others draw when visible.
+      views.grid.draw();
+      if (store.view !== 'grid') views[store.view].draw();
+    } catch (e) {
+      report(e);
+    }
+  });
+}
+
+function show(view: ViewName): void {
+  store.view = view;
+  for (const v of VIEWS) {
+    const active = v === view;
+    views[v].root.hidden = !active;
+    tabButtons.get(v)?.setAttribute('aria-selected', String(active));
+    tabButtons.get(v)?.classList.toggle('active', active);
+    if (tabButtons.get(v)) tabButtons.get(v)!.tabIndex = active ? 0 : -1;
+  }
+  saveState({ view });
+  views[view].selectionChanged();
+  invalidate();
+}
+
+function select(layer: number, head: HeadChoice): void {
+  const facts = store.facts;
+  if (facts) {
+    if (!(layer >= 0 && layer < facts.layers)) return;
+    if (typeof head === 'number' && !(head >= 0 && head < facts.heads)) return;
+  }
+  store.layer = layer;
+  store.head = head;
+  layerSelect.value = String(layer);
+  headSelect.value = String(head);
+  saveState({ layer, head: String(head) });
+  forEachView((v) => v.selectionChanged());
+  invalidate();
+}
+
+function fillSelects(): void {
+  const facts = store.facts;
+  clear(layerSelect);
+  clear(headSelect);
+  if (!facts) return;
+  for (let l = 0; l < facts.layers; l++)
+    layerSelect.appendChild(el('option', { text: `${l} (${facts.attentionKinds[l]})`, attrs: { value: String(l) } }));
+  headSelect.appendChild(el('option', { text: 'mean of heads', attrs: { value: 'mean' } }));
+  headSelect.appendChild(el('option', { text: 'max of heads', attrs: { value: 'max' } }));
+  for (let h = 0; h < facts.heads; h++)
+    headSelect.appendChild(el('option', { text: `head ${h}`, attrs: { value: String(h) } }));
+  layerSelect.disabled = headSelect.disabled = false;
+  layerSelect.value = String(store.layer);
+  headSelect.value = String(store.head);
+}
+
+function updateStatus(): void {
+  const facts = store.facts;
+  if (!facts || store.runId === undefined) return;
+  const parts = [facts.name, `${store.tokens.length} tokens`];
+  if (store.truncatedFrom !== undefined) parts.push(`truncated from ${store.truncatedFrom}`);
+  parts.push(`layers ${store.received}/${facts.layers}`);
+  if (store.status === 'done')
+    parts.push(store.totalMs !== undefined ? `done in ${Math.round(store.totalMs)} ms` : 'done');
+  if (store.status === 'cancelled') parts.push('cancelled');
+  if (store.status === 'failed') parts.push('failed');
+  runStatus.textContent = parts.join(' · ');
+  runStatus.dataset.state = store.status;
+  cancelButton.hidden = store.status !== 'running';
+}
+
+function setNotice(text: string): void {
+  notice.textContent = text;
+  notice.hidden = text === '';
+}
+
+// ----- messages -----------------------------------------------------------------------------------------------
+let badMessages = 0;
+function report(e: unknown): void {
+  const message = e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e);
+  post({ type: 'log', level: 'error', message: message.slice(0, 3900) });
+}
+
+function handle(m: HostMessage): void {
+  switch (m.type) {
+    case 'settings':
+      if (store.colorMap !== m.colorMap) {
+        store.colorMap = m.colorMap;
+        forEachView((v) => v.restyle());
+        invalidate();
+      }
+      return;
+    case 'notice':
+      setNotice(m.text);
+      if (store.runId === undefined) runStatus.textContent = m.text;
+      return;
+    case 'runStarted':
+      store.reset(m.runId, m.tokens, m.facts, m.source, m.truncatedFrom);
+      saveState({ source: m.source });
+      setNotice(
+        m.truncatedFrom !== undefined
+          ? `The input was truncated to ${m.tokens.length} of ${m.truncatedFrom} tokens.`
+          : '',
+      );
+      fillSelects();
+      forEachView((v) => v.runStarted());
+      forEachView((v) => v.selectionChanged());
+      updateStatus();
+      invalidate();
+      return;
+    case 'layer':
+      if (m.runId !== store.runId) return;
+      store.addLayer({
+        layer: m.layer,
+        kind: m.kind,
+        heads: m.heads,
+        queryLength: m.queryLength,
+        keyLength: m.keyLength,
+        data: new Float32Array(m.data),
+      });
+      forEachView((v) => v.layerArrived(m.layer));
+      updateStatus();
+      invalidate();
+      return;
+    case 'vectors':
+      if (m.runId !== store.runId) return;
+      store.vectors.set(m.layer, m);
+      neuron.vectorsArrived();
+      invalidate();
+      return;
+    case 'runFinished':
+      if (m.runId !== store.runId) return;
+      store.status = 'done';
+      store.totalMs = m.timings?.totalMs;
+      updateStatus();
+      return;
+    case 'runFailed':
+      if (m.runId !== store.runId) return;
+      store.status = m.cancelled ? 'cancelled' : 'failed';
+      store.message = m.message;
+      setNotice(m.message);
+      updateStatus();
+      return;
+  }
+}
+
+window.addEventListener('message', (event: MessageEvent) => {
+  const v = validateHostMessage(event.data);
+  if (!v.ok) {
+    if (badMessages++ < 20)
+      post({ type: 'log', level: 'warn', message: `webview dropped a host message: ${v.reason}` });
+    return;
+  }
+  try {
+    handle(v.message);
+  } catch (e) {
+    report(e);
+  }
+});
+
+// Theme changes (VS Code swaps body classes): colours read from CSS variables must be redrawn.
+new MutationObserver(() => {
+  forEachView((v) => v.restyle());
+  invalidate();
+}).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+window.addEventListener('resize', () => {
+  views.matrix.selectionChanged();
+  invalidate();
+});
+window.addEventListener('error', (e) => report(e.error ?? e.message));
+
+show(store.view);
+post({ type: 'ready' });

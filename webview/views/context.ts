@@ -1,0 +1,27 @@
+// What every view gets from main.ts: the store, a way to ask for a redraw, and selection/navigation.
+import type { HeadChoice, Store, ViewName } from '../store';
+import type { WebviewMessage } from '../types';
+
+export interface ViewContext {
+  store: Store;
+  post(message: WebviewMessage): void;
+  /** Asks main.ts to redraw the views on the next animation frame (coalesced). */
+  invalidate(): void;
+  select(layer: number, head: HeadChoice): void;
+  selectQuery(index: number): void;
+  show(view: ViewName): void;
+}
+
+export interface View {
+  readonly root: HTMLElement;
+  /** A new run began: rebuild the structure (token labels, thumbnails...). */
+  runStarted(): void;
+  /** A layer arrived. */
+  layerArrived(layer: number): void;
+  /** The selected layer/head/query token changed. */
+  selectionChanged(): void;
+  /** The colour map or the theme changed: everything must be redrawn. */
+  restyle(): void;
+  /** Draw what changed (called in an animation frame while the view is visible). */
+  draw(): void;
+}

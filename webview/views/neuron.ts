@@ -1,0 +1,149 @@
+// Neuron view: for one query token, layer and head, the query vector, every key vector, q·k, q·k/√d and the
+// softmax — next to the attention the run returned, so that the user sees how the weights arise. The vectors are
+// requested from the host (which ran with RunOptions.withVectors and keeps the last run's vectors).
+import { el, clear } from '../dom';
+import { neuronScores } from '../layout';
+import { diverging } from '../render/colormap';
+import type { View, ViewContext } from './context';
+
+export class NeuronView implements View {
+  readonly root = el('div', { class: 'view neuron-view', attrs: { role: 'tabpanel', 'aria-label': 'Neuron view' } });
+  private querySelect = el('select', { id: 'neuron-query', attrs: { 'aria-label': 'Query token' } });
+  private caption = el('div', { class: 'neuron-caption' });
+  private body = el('div', { class: 'neuron-body' });
+  private requested = new Set<string>();
+  private dirty = true;
+
+  constructor(private ctx: ViewContext) {
+    const label = el('label', { text: 'Query token ' }, this.querySelect);
+    this.querySelect.addEventListener('change', () => this.ctx.selectQuery(Number(this.querySelect.value)));
+    this.root.append(el('div', { class: 'neuron-controls' }, label, this.caption), this.body);
+  }
+
+  runStarted(): void {
+    clear(this.querySelect);
+    this.requested.clear();
+    this.ctx.store.tokens.forEach((t, i) =>
+      this.querySelect.appendChild(el('option', { text: `${i}: ${t.text}`, attrs: { value: String(i) } })),
+    );
+    this.dirty = true;
+  }
+
+  layerArrived(layer: number): void {
+    if (layer === this.ctx.store.layer) this.dirty = true;
+  }
+
+  selectionChanged(): void {
+    this.dirty = true;
+  }
+
+  restyle(): void {
+    this.dirty = true;
+  }
+
+  /** The host answered a requestVectors. */
+  vectorsArrived(): void {
+    this.dirty = true;
+  }
+
+  draw(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const { store } = this.ctx;
+    clear(this.body);
+    if (store.runId === undefined || !store.facts) {
+      this.caption.textContent = 'No run yet.';
+      return;
+    }
+    this.querySelect.value = String(store.query);
+    const head = typeof store.head === 'number' ? store.head : 0;
+    const headNote = typeof store.head === 'number' ? '' : ' (choose a single head; showing head 0)';
+    this.caption.textContent = `Layer ${store.layer}, head ${head}${headNote}`;
+    const layer = store.layers[store.layer];
+    if (!layer) {
+      this.body.appendChild(el('p', { class: 'neuron-note', text: 'Waiting for this layer…' }));
+      return;
+    }
+    const v = store.vectors.get(store.layer);
+    if (!v) {
+      const key = `${store.runId}:${store.layer}`;
+      if (!this.requested.has(key)) {
+        this.requested.add(key);
+        this.ctx.post({ type: 'requestVectors', runId: store.runId, layer: store.layer });
+      }
+      this.body.appendChild(el('p', { class: 'neuron-note', text: 'Loading query and key vectors…' }));
+      return;
+    }
+    if (!v.q || !v.k) {
+      this.body.appendChild(
+        el('p', { class: 'neuron-note', text: v.reason ?? 'Query/key vectors are not available for this run.' }),
+      );
+      return;
+    }
+    const d = v.headDim;
+    const q = new Float32Array(v.q);
+    const k = new Float32Array(v.k);
+    const group = Math.max(1, Math.round(v.heads / v.kvHeads));
+    const kvHead = Math.min(v.kvHeads - 1, Math.floor(head / group));
+    const qi = Math.min(store.query, v.queryLength - 1);
+    const qVec = q.subarray((head * v.queryLength + qi) * d, (head * v.queryLength + qi + 1) * d);
+    const keys = Array.from({ length: v.keyLength }, (_, j) =>
+      k.subarray((kvHead * v.keyLength + j) * d, (kvHead * v.keyLength + j + 1) * d),
+    );
+    const causal = layer.kind === 'causal';
+    const s = neuronScores(qVec, keys, d, (j) => causal && j > qi);
+    let scale = 1e-12;
+    for (const x of qVec) scale = Math.max(scale, Math.abs(x));
+    for (const kv of keys) for (const x of kv) scale = Math.max(scale, Math.abs(x));
+
+    const tokens = store.tokens;
+    this.body.appendChild(
+      el(
+        'div',
+        { class: 'neuron-q' },
+        el('span', { class: 'neuron-label', text: `q (${tokens[qi]?.text ?? qi})` }),
+        this.strip(qVec, scale),
+      ),
+    );
+    const table = el('table', { class: 'neuron-table' });
+    const head$ = el('tr');
+    for (const t of ['key', 'k', 'q·k', 'q·k/√d', 'softmax', 'attention (run)'])
+      head$.appendChild(el('th', { text: t }));
+    table.appendChild(el('thead', {}, head$));
+    const tbody = el('tbody');
+    const n = layer.queryLength * layer.keyLength;
+    for (let j = 0; j < v.keyLength; j++) {
+      const masked = causal && j > qi;
+      const att = layer.data[head * n + qi * layer.keyLength + j];
+      const tr = el('tr', { class: masked ? 'masked' : '' });
+      tr.append(
+        el('td', { class: 'neuron-token', text: tokens[j]?.text ?? String(j) }),
+        el('td', {}, this.strip(keys[j], scale)),
+        el('td', { class: 'num', text: s.dot[j].toFixed(3) }),
+        el('td', { class: 'num', text: masked ? 'masked' : s.scaled[j].toFixed(3) }),
+        el('td', { class: 'num', text: s.softmax[j].toFixed(4) }),
+        el('td', { class: 'num', text: String(att), title: String(att) }),
+      );
+      tbody.appendChild(tr);
+    }
+    table.appendChild(tbody);
+    this.body.appendChild(table);
+  }
+
+  /** A vector as a strip of cells (diverging colours, scaled by the largest magnitude in view). */
+  private strip(v: Float32Array, scale: number): HTMLCanvasElement {
+    const c = el('canvas', { class: 'vector-strip' });
+    c.width = v.length;
+    c.height = 1;
+    const g = c.getContext('2d');
+    if (g) {
+      const img = new ImageData(v.length, 1);
+      for (let i = 0; i < v.length; i++) {
+        const [r, gg, b] = diverging(v[i] / scale);
+        img.data.set([r, gg, b, 255], i * 4);
+      }
+      g.putImageData(img, 0, 0);
+    }
+    return c;
+  }
+}
