@@ -1,0 +1,234 @@
+// resolveHubModel: turns a Hub id ("owner/name[@revision]") into a local model folder — the snapshot folder of the
+// standard Hugging Face cache — downloading only the files a model needs and only those the cache lacks. A folder
+// is returned only once every file is downloaded and verified; offline (HF_HUB_OFFLINE) it comes from the cache
+// alone. This is the one entry point the CLI and the extension call.
+import * as fs from 'node:fs';
+import { type DownloadProgress, type OpenFile, downloadBlob, openFileOnDisk } from './blob-download';
+import { RepoCache, fileSize, hubCacheDir } from './cache-layout';
+import {
+  type HubSibling,
+  type WantedFile,
+  missingFromSnapshot,
+  pickModelFiles,
+  pickShards,
+  shardNames,
+} from './file-selection';
+import { HubError, mb, redactError } from './hub-errors';
+import { type HttpContext, hubRequest, networkError, statusError } from './hub-http';
+import { type HubId, formatHubId, isCommitHash, parseHubId } from './hub-id';
+import { hubEndpoint, hubOffline, hubToken } from './hub-settings';
+
+export type { DownloadProgress, BlobWriter, OpenFile } from './blob-download';
+
+export interface ResolveOptions {
+  /** Hub URL; default HF_ENDPOINT, else https://huggingface.co. */
+  endpoint?: string;
+  /** Access token; default HF_TOKEN (or the `huggingface-cli login` file). null or '' sends none. Never logged. */
+  token?: string | null;
+  /** Use only the cache; default HF_HUB_OFFLINE. */
+  offline?: boolean;
+  /** The hub cache folder; default HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub. */
+  cacheDir?: string;
+  signal?: AbortSignal;
+  onProgress?: (p: DownloadProgress) => void;
+  fetchImpl?: typeof fetch;
+  /** Longest wait for an answer, and for each chunk of a file (default 30 s). */
+  timeoutMs?: number;
+  /** How blob files are opened for writing (tests inject write failures). */
+  openFile?: OpenFile;
+  /** Link snapshot files to blobs with symlinks (default) or copy them. */
+  symlinks?: boolean;
+  /** Environment to read settings from (default process.env). */
+  env?: Record<string, string | undefined>;
+}
+
+interface ModelInfo {
+  sha: string;
+  siblings: HubSibling[];
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Resolves a Hub id to the snapshot folder of a complete, verified copy in the cache (downloading what is missing). */
+export async function resolveHubModel(id: string | HubId, options: ResolveOptions = {}): Promise<string> {
+  const hubId = typeof id === 'string' ? parseHubId(id) : id;
+  const env = options.env ?? process.env;
+  const token = hubToken(options.token, env);
+  try {
+    return await resolve(hubId, options, env, token);
+  } catch (e) {
+    throw redactError(e, token);
+  }
+}
+
+async function resolve(
+  id: HubId,
+  options: ResolveOptions,
+  env: Record<string, string | undefined>,
+  token: string | undefined,
+): Promise<string> {
+  const cache = new RepoCache(options.cacheDir ?? hubCacheDir(env), id.repo);
+  const label = formatHubId(id);
+  const cachedCommit = isCommitHash(id.revision) ? id.revision : await cache.readRef(id.revision);
+  const cached = cachedCommit ? await cachedSnapshot(cache, cachedCommit) : undefined;
+
+  if (hubOffline(options.offline, env)) {
+    if (cached) return cached;
+    const why = cachedCommit
+      ? `its cached copy in ${cache.snapshot(cachedCommit)} is incomplete (${await missingFromSnapshot(cache.snapshot(cachedCommit))} missing)`
+      : `it is not in the Hugging Face cache (${cache.root})`;
+    throw new HubError(
+      'offline',
+      `${label} cannot be used offline: ${why}. Go online once (unset HF_HUB_OFFLINE) so it can be downloaded.`,
+    );
+  }
+  if (cached && isCommitHash(id.revision)) return cached;
+
+  const ctx: HttpContext = {
+    endpoint: hubEndpoint(options.endpoint, env),
+    token,
+    fetchImpl: options.fetchImpl ?? fetch,
+    signal: options.signal,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    repo: id.repo,
+    revision: id.revision,
+  };
+  let info: ModelInfo;
+  try {
+    info = await fetchModelInfo(ctx);
+  } catch (e) {
+    // Like huggingface_hub: when the Hub cannot be reached, a complete cached copy of the revision is used.
+    if (cached && e instanceof HubError && e.reason === 'network') return cached;
+    throw e;
+  }
+  const { files, shardIndex } = pickModelFiles(id.repo, info.siblings);
+  const job = { ctx, cache, commit: info.sha, options };
+  await fetchFiles(job, files);
+  if (shardIndex) {
+    const text = await fs.promises.readFile(cache.snapshotFile(info.sha, shardIndex.name), 'utf8');
+    const shards = pickShards(id.repo, info.siblings, shardNames(text, `${id.repo}/${shardIndex.name}`));
+    await fetchFiles(job, shards);
+  }
+  if (id.revision !== info.sha) await cache.writeRef(id.revision, info.sha);
+  return cache.snapshot(info.sha);
+}
+
+async function cachedSnapshot(cache: RepoCache, commit: string): Promise<string | undefined> {
+  const dir = cache.snapshot(commit);
+  return (await missingFromSnapshot(dir)) === undefined ? dir : undefined;
+}
+
+async function fetchModelInfo(ctx: HttpContext): Promise<ModelInfo> {
+  const url = `${ctx.endpoint}/api/models/${ctx.repo}/revision/${encodeURIComponent(ctx.revision)}?blobs=true`;
+  const open = await hubRequest(ctx, url);
+  let text: string;
+  try {
+    if (!open.response.ok) {
+      await open.response.body?.cancel().catch(() => undefined);
+      throw statusError(ctx, open.response);
+    }
+    text = await open.response.text();
+  } catch (e) {
+    if (e instanceof HubError) throw e;
+    throw networkError(ctx, e, 'while listing the model files');
+  } finally {
+    open.done();
+  }
+  let info: Partial<ModelInfo>;
+  try {
+    info = JSON.parse(text) as Partial<ModelInfo>;
+  } catch {
+    info = {};
+  }
+  if (typeof info.sha !== 'string' || !isCommitHash(info.sha) || !Array.isArray(info.siblings)) {
+    throw new HubError('bad-response', `${ctx.endpoint} did not answer like the Hugging Face Hub API for ${ctx.repo}.`);
+  }
+  const siblings = info.siblings.filter((s): s is HubSibling => typeof s?.rfilename === 'string');
+  return { sha: info.sha, siblings };
+}
+
+interface FetchJob {
+  ctx: HttpContext;
+  cache: RepoCache;
+  commit: string;
+  options: ResolveOptions;
+}
+
+/** Downloads what the cache lacks of files (one at a time) and links each into the snapshot. */
+async function fetchFiles(job: FetchJob, files: WantedFile[]): Promise<void> {
+  const { cache, commit, options } = job;
+  const todo: WantedFile[] = [];
+  for (const f of files) {
+    if ((await fileSize(cache.snapshotFile(commit, f.name))) === f.size) continue;
+    if ((await fileSize(cache.blob(f.blobId))) !== f.size) todo.push(f);
+  }
+  const sizes = todo.map((f) => f.size);
+  const overallTotal = sizes.reduce((a, b) => a + b, 0);
+  await checkFreeSpace(job, todo);
+  let done = 0;
+  for (let i = 0; i < todo.length; i++) {
+    const remainingAfter = sizes.slice(i + 1).reduce((a, b) => a + b, 0);
+    await withBlobLock(cache.blob(todo[i].blobId), () =>
+      downloadBlob({
+        ctx: job.ctx,
+        cache,
+        commit,
+        file: todo[i],
+        openFile: options.openFile ?? openFileOnDisk,
+        onProgress: options.onProgress,
+        overallDone: done,
+        overallTotal,
+        remainingAfter,
+      }),
+    );
+    done += todo[i].size;
+  }
+  // Linked only once every file is in blobs/, so the snapshot never shows a model that is partly there.
+  for (const f of files) {
+    if ((await fileSize(cache.snapshotFile(commit, f.name))) === f.size) continue;
+    await cache.link(commit, f.name, f.blobId, options.symlinks ?? true);
+  }
+}
+
+/** Fails before downloading when the disk obviously lacks room (statfs); the write path catches the rest. */
+async function checkFreeSpace(job: FetchJob, todo: WantedFile[]): Promise<void> {
+  if (todo.length === 0) return;
+  const blobs = job.cache.blob('');
+  try {
+    await fs.promises.mkdir(blobs, { recursive: true });
+  } catch (e) {
+    throw new HubError(
+      'write-failed',
+      `Cannot create the cache folder ${blobs} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); set HF_HUB_CACHE to a writable folder.`,
+    );
+  }
+  let needed = 0;
+  for (const f of todo) needed += f.size - ((await fileSize(job.cache.incomplete(f.blobId))) ?? 0);
+  let free: number;
+  try {
+    const st = await fs.promises.statfs(blobs);
+    free = st.bavail * st.bsize;
+  } catch {
+    return;
+  }
+  if (needed > free) {
+    throw new HubError(
+      'disk-full',
+      `Not enough disk space for ${job.ctx.repo} in ${job.cache.root}: ${mb(needed)} is needed, ${mb(free)} is free. ` +
+        `Free some space or set HF_HUB_CACHE to a disk with room.`,
+    );
+  }
+}
+
+const locks = new Map<string, Promise<unknown>>();
+
+/** Runs fn after any download of the same blob in this process has ended (two downloads never share a partial). */
+async function withBlobLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const run = (locks.get(key) ?? Promise.resolve()).catch(() => undefined).then(fn);
+  locks.set(key, run);
+  try {
+    return await run;
+  } finally {
+    if (locks.get(key) === run) locks.delete(key);
+  }
+}

@@ -1,0 +1,61 @@
+// The errors a Hub download can end with. Each is a LensError (so every caller already knows how to show it) with a
+// `reason` that tells the UI which kind of failure it was: runtime/errors.ts has no download codes yet, so the codes
+// below are the closest existing ones and `reason` carries the precise kind. Messages never contain the token.
+import { LensError, type LensErrorCode } from '../errors';
+
+export type HubFailure =
+  | 'not-found'
+  | 'auth'
+  | 'offline'
+  | 'network'
+  | 'checksum'
+  | 'disk-full'
+  | 'write-failed'
+  | 'no-weights'
+  | 'no-config'
+  | 'no-tokenizer'
+  | 'bad-response'
+  | 'cancelled';
+
+const CODES: Record<HubFailure, LensErrorCode> = {
+  'not-found': 'MODEL_NOT_FOUND',
+  auth: 'MODEL_NOT_FOUND',
+  offline: 'MODEL_NOT_FOUND',
+  network: 'MODEL_NOT_FOUND',
+  checksum: 'CORRUPT_WEIGHTS',
+  'disk-full': 'MODEL_NOT_FOUND',
+  'write-failed': 'MODEL_NOT_FOUND',
+  'no-weights': 'NO_WEIGHTS',
+  'no-config': 'NO_CONFIG',
+  'no-tokenizer': 'NO_TOKENIZER',
+  'bad-response': 'MODEL_NOT_FOUND',
+  cancelled: 'CANCELLED',
+};
+
+export class HubError extends LensError {
+  constructor(
+    readonly reason: HubFailure,
+    message: string,
+  ) {
+    super(CODES[reason], message);
+  }
+}
+
+/** Replaces every occurrence of the token in text (so also any "Bearer <token>" that reached a message). */
+export function redact(text: string, token: string | undefined): string {
+  if (!token) return text;
+  return text.split(token).join('***');
+}
+
+/** Re-throws e with the token removed from its message, whatever it is. */
+export function redactError(e: unknown, token: string | undefined): unknown {
+  if (!token || !(e instanceof Error) || !e.message.includes(token)) return e;
+  e.message = redact(e.message, token);
+  if (e.stack) e.stack = redact(e.stack, token);
+  return e;
+}
+
+/** Megabytes, for messages. */
+export function mb(bytes: number): string {
+  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${(bytes / 1e6).toFixed(1)} MB`;
+}
