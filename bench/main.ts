@@ -1,0 +1,266 @@
+// `npm run bench`: how fast the inspector streams attention, against onnxruntime running the same model as one
+// plain session. For all-MiniLM-L6-v2 and a synthetic BERT-base on both backends it prints load time, time to the
+// first layer, total run time, GFLOP/s, peak RSS, the calling thread's worst event-loop delay, and the ratio to the
+// raw baseline. Figures are printed, never asserted (the machine is shared; see shared/notes/performance.md).
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { defaultThreads, load, loadSynthetic, type SyntheticSpec } from '../runtime/inspector/index';
+import type { Inspector } from '../runtime/inspector/api';
+import { readModel, type ModelSource } from '../runtime/models/registry';
+import { syntheticBert } from '../runtime/models/synthetic';
+import type { BackendName } from '../runtime/types';
+import { forwardFlops, type Dims } from './flops';
+import { RawModel } from './raw';
+import { fmt, summarize, table, type Summary } from './stats';
+
+const { values: argv } = parseArgs({
+  options: {
+    quick: { type: 'boolean' },
+    backend: { type: 'string' },
+    threads: { type: 'string' },
+    runs: { type: 'string' },
+  },
+});
+const quick = argv.quick === true;
+const threads = argv.threads ? Number(argv.threads) : defaultThreads();
+const backends: BackendName[] = argv.backend ? [argv.backend as BackendName] : ['native', 'wasm'];
+const baseRuns = argv.runs ? Number(argv.runs) : quick ? 3 : 5;
+
+interface BenchModel {
+  label: string;
+  dims: Dims;
+  lengths: number[];
+  open: (backend: BackendName) => Promise<Inspector>;
+  source: () => Promise<ModelSource>;
+  ids: (n: number) => number[];
+}
+
+/** Deterministic ids (xorshift) in [lo, hi). */
+function randomIds(n: number, lo: number, hi: number, seed = 7): number[] {
+  let s = seed;
+  return Array.from({ length: n }, () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return lo + ((s >>> 0) % (hi - lo));
+  });
+}
+
+const minilmDir = path.resolve('.cache/models/all-MiniLM-L6-v2');
+const bertBase: SyntheticSpec = {
+  layers: 12,
+  hidden: 768,
+  heads: 12,
+  intermediate: 3072,
+  vocab: 30522,
+  maxPositions: 512,
+  seed: 1,
+};
+
+const models: BenchModel[] = [];
+if (existsSync(path.join(minilmDir, 'model.safetensors'))) {
+  const cfg = JSON.parse(readFileSync(path.join(minilmDir, 'config.json'), 'utf8'));
+  models.push({
+    label: 'MiniLM-L6 (6×384)',
+    dims: { layers: cfg.num_hidden_layers, hidden: cfg.hidden_size, intermediate: cfg.intermediate_size },
+    lengths: quick ? [32, 128] : [32, 128, 512],
+    open: (backend) => load(minilmDir, { backend, threads }),
+    source: () => readModel(minilmDir),
+    ids: (n) => [101, ...randomIds(n - 2, 1000, 30000), 102],
+  });
+} else {
+  console.log(`(all-MiniLM-L6-v2 is not in ${minilmDir}; run \`node scripts/fetch-model.mjs\` to include it)`);
+}
+models.push({
+  label: 'synthetic BERT-base (12×768)',
+  dims: { layers: 12, hidden: 768, intermediate: 3072 },
+  lengths: quick ? [128] : [128, 512],
+  open: (backend) => loadSynthetic(bertBase, { backend, threads }),
+  source: async () => syntheticBert(bertBase),
+  ids: (n) => randomIds(n, 0, bertBase.vocab),
+});
+
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+const mb = (bytes: number) => bytes / 2 ** 20;
+
+/** Samples the process RSS (main thread + worker) every 20 ms while active. */
+function rssSampler(): { stop: () => number } {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(peak, process.memoryUsage.rss());
+    },
+  };
+}
+
+interface LensSample {
+  firstMs: number;
+  totalMs: number;
+  /** Worst event-loop delay of this thread during the run, ms. */
+  loopMs: number;
+}
+
+async function lensRun(inspector: Inspector, ids: number[]): Promise<LensSample> {
+  const h = monitorEventLoopDelay({ resolution: 5 });
+  h.enable();
+  const run = inspector.run(ids);
+  for await (const _layer of run) {
+    // consume: the layers arrive as transferred buffers
+  }
+  h.disable();
+  const t = run.timings()!;
+  return { firstMs: t.firstLayerMs, totalMs: t.totalMs, loopMs: h.max / 1e6 };
+}
+
+interface Row {
+  model: string;
+  backend: BackendName;
+  tokens: number;
+  runs: number;
+  loadS: number;
+  first: Summary;
+  total: Summary;
+  raw: Summary;
+  gflops: number;
+  rssMb: number;
+  loopMs: number;
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const t0 = performance.now();
+
+  for (const model of models) {
+    let source: ModelSource | undefined;
+    for (const backend of backends) {
+      gc();
+      const sampler = rssSampler();
+      const loadStart = performance.now();
+      let inspector: Inspector;
+      try {
+        inspector = await model.open(backend);
+      } catch (e) {
+        sampler.stop();
+        notes.push(`${model.label} on ${backend}: could not load (${(e as Error).message})`);
+        continue;
+      }
+      const loadS = (performance.now() - loadStart) / 1000;
+      // Warm-up (Wasm runs slowly for its first seconds while V8 optimises).
+      for (const n of model.lengths) await lensRun(inspector, model.ids(n));
+      const rssMb = mb(sampler.stop());
+
+      source ??= await model.source();
+      const raw = await RawModel.create(source, backend, threads);
+      for (const n of model.lengths) await raw.run(model.ids(n));
+
+      for (const n of model.lengths) {
+        const ids = model.ids(n);
+        const slow = backend === 'wasm' && n >= 512 && model.dims.hidden >= 768;
+        const runs = slow ? Math.min(baseRuns, 3) : baseRuns;
+        if (slow && runs < baseRuns)
+          notes.push(`${model.label} on wasm at ${n} tokens: ${runs} runs (slow), not ${baseRuns}.`);
+        const lens: LensSample[] = [];
+        const rawMs: number[] = [];
+        // Interleaved, so that load from other processes hits both alike.
+        for (let i = 0; i < runs; i++) {
+          lens.push(await lensRun(inspector, ids));
+          rawMs.push(await raw.run(ids));
+        }
+        const total = summarize(lens.map((s) => s.totalMs));
+        rows.push({
+          model: model.label,
+          backend,
+          tokens: n,
+          runs,
+          loadS,
+          first: summarize(lens.map((s) => s.firstMs)),
+          total,
+          raw: summarize(rawMs),
+          gflops: forwardFlops(model.dims, n) / (total.median / 1000) / 1e9,
+          rssMb,
+          loopMs: Math.max(...lens.map((s) => s.loopMs)),
+        });
+        process.stderr.write(`  ${model.label} ${backend} ${n} tokens: total ${total.median.toFixed(1)} ms\n`);
+      }
+      await inspector.dispose();
+      await raw.release();
+    }
+    source = undefined;
+  }
+
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  console.log(
+    `\nAttention Lens bench — Node ${process.version}, ${availableParallelism()} cores (${cpu}), ${threads} inference threads${quick ? ', --quick' : ''}`,
+  );
+  console.log('Times in ms: median (min–max) over the runs after a warm-up. raw = the same model as one onnxruntime');
+  console.log(
+    'session without attention outputs, same backend and threads, in this process. ratio = total / raw (medians).',
+  );
+  console.log(
+    'RSS = process peak (main + worker) during load and warm-up. loop = worst event-loop delay of the calling thread.\n',
+  );
+  console.log(
+    table(
+      [
+        'model',
+        'backend',
+        'tokens',
+        'runs',
+        'load s',
+        'first layer',
+        'total',
+        'raw',
+        'ratio',
+        'first/total',
+        'GFLOP/s',
+        'RSS MB',
+        'loop ms',
+      ],
+      rows.map((r) => [
+        r.model,
+        r.backend,
+        String(r.tokens),
+        String(r.runs),
+        r.loadS.toFixed(2),
+        fmt(r.first, 1),
+        fmt(r.total, 1),
+        fmt(r.raw, 1),
+        (r.total.median / r.raw.median).toFixed(2),
+        (r.first.median / r.total.median).toFixed(2),
+        r.gflops.toFixed(1),
+        r.rssMb.toFixed(0),
+        r.loopMs.toFixed(1),
+      ]),
+    ),
+  );
+
+  console.log(
+    '\nTargets: native backend at 128 tokens: total ≤ 1.15 × raw native; first layer ≤ 0.25 × total; calling thread never blocked > 50 ms.',
+  );
+  for (const r of rows) {
+    const ratio = r.total.median / r.raw.median;
+    const first = r.first.median / r.total.median;
+    if (r.backend === 'native' && r.tokens === 128) {
+      console.log(
+        `  ${r.model}: ratio ${ratio.toFixed(2)} ${ratio <= 1.15 ? 'ok' : 'MISSED'}, first/total ${first.toFixed(2)} ${first <= 0.25 ? 'ok' : 'MISSED'}, loop ${r.loopMs.toFixed(1)} ms ${r.loopMs <= 50 ? 'ok' : 'MISSED'}`,
+      );
+    }
+  }
+  const worstLoop = Math.max(...rows.map((r) => r.loopMs));
+  console.log(
+    `  worst event-loop delay over all runs: ${worstLoop.toFixed(1)} ms ${worstLoop <= 50 ? 'ok' : 'MISSED'}`,
+  );
+  for (const n of notes) console.log(`note: ${n}`);
+  console.log(`bench took ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});

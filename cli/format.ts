@@ -1,0 +1,53 @@
+// Plain-text rendering of a run for the terminal: model facts, the token table, one compact line per head
+// (most-attended key of every query, mean entropy) and the timings.
+import type { Inspector } from '../runtime/inspector/api';
+import type { LayerAttention, RunTimings, Token } from '../runtime/types';
+import { headStats } from '../runtime/analysis/head-stats';
+
+export function formatFacts(inspector: Inspector): string {
+  const f = inspector.facts;
+  const kinds = [...new Set(f.attentionKinds)].join(', ');
+  return [
+    `model      ${f.name} (${f.family}, model_type ${f.modelType})`,
+    `layers     ${f.layers} × ${f.heads} heads (${f.kvHeads} key/value heads, head size ${f.headDim}, hidden ${f.hidden})`,
+    `positions  ${f.maxPositions} max`,
+    `attention  ${kinds}`,
+    `backend    ${inspector.backend}, ${inspector.threads} thread${inspector.threads === 1 ? '' : 's'}`,
+  ].join('\n');
+}
+
+/** A short, single-line label of a token: its text in the input where it has offsets, else its vocabulary string. */
+export function tokenLabel(token: Token, text: string | undefined): string {
+  let s = token.text;
+  if (text !== undefined && token.start !== null && token.end !== null) {
+    const span = text.slice(token.start, token.end).trim();
+    if (span) s = span;
+  }
+  return s.replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t').replace(/\s/g, '·');
+}
+
+export function formatTokens(tokens: Token[], truncatedFrom: number | undefined): string {
+  const lines = [
+    `tokens     ${tokens.length}${truncatedFrom !== undefined ? ` (truncated from ${truncatedFrom})` : ''}`,
+  ];
+  for (const [i, t] of tokens.entries()) {
+    const span = t.start === null ? 'special' : `[${t.start},${t.end})`;
+    lines.push(`  ${String(i).padStart(4)}  ${String(t.id).padStart(6)}  ${JSON.stringify(t.text).padEnd(16)} ${span}`);
+  }
+  return lines.join('\n');
+}
+
+/** One line per head: `L0 H3  entropy 1.234  [CLS]→[CLS] the→cat …`. */
+export function formatLayer(layer: LayerAttention, labels: string[]): string {
+  return headStats(layer)
+    .map((s) => {
+      const pairs = Array.from(s.argmax, (k, q) => `${labels[q]}→${labels[k]}`).join(' ');
+      return `L${layer.layer} H${s.head}  entropy ${s.meanEntropy.toFixed(3)}  ${pairs}`;
+    })
+    .join('\n');
+}
+
+export function formatTimings(loadMs: number, t: RunTimings): string {
+  const ms = (x: number) => `${x.toFixed(1)} ms`;
+  return `timings    load ${ms(loadMs)}, tokenize ${ms(t.tokenizeMs)}, first layer ${ms(t.firstLayerMs)}, total ${ms(t.totalMs)}`;
+}

@@ -1,0 +1,36 @@
+// Entry point of the attention-lens command: dispatches the subcommand and turns every user mistake into one
+// line on stderr and exit code 2 (internal errors: exit code 1), never a stack trace for a LensError.
+import { parseCommand } from './args';
+import { runCommand } from './run-command';
+import { USAGE } from './usage';
+import { isLensError } from '../runtime/errors';
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    const command = parseCommand(argv);
+    if (command.kind === 'help') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    await runCommand(command.args, (s) => process.stdout.write(s + '\n'));
+    return 0;
+  } catch (e) {
+    if (isLensError(e)) {
+      process.stderr.write(`attention-lens: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(
+      `attention-lens: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
+    return 1;
+  }
+}
+
+// A closed stdout (e.g. piped into `head`) ends the command quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+});
+
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,47 @@
+// `attention-lens run`: loads the model in a worker, runs the text, prints facts, tokens, per-head summaries and
+// timings as layers arrive, and optionally streams every map to a JSON file.
+import { readFileSync } from 'node:fs';
+import type { RunArgs } from './args';
+import { load } from '../runtime/inspector/index';
+import { LensError } from '../runtime/errors';
+import { formatFacts, formatLayer, formatTimings, formatTokens, tokenLabel } from './format';
+import { JsonRunWriter } from './json-writer';
+
+function readText(args: RunArgs): string {
+  if (args.text !== undefined) return args.text;
+  try {
+    return readFileSync(args.file!, 'utf8').replace(/^\uFEFF/, '');
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new LensError('BAD_INPUT', `Cannot read --file ${args.file} (${why}); give a readable UTF-8 text file.`);
+  }
+}
+
+export async function runCommand(args: RunArgs, print: (s: string) => void): Promise<void> {
+  const text = readText(args);
+  // Catch text mistakes before paying for the model load where we can.
+  if (text.trim().length === 0)
+    throw new LensError('EMPTY_TEXT', 'The text is empty; give some text with --text or --file.');
+  const writer = args.out !== undefined ? await JsonRunWriter.open(args.out) : undefined;
+  let inspector;
+  try {
+    inspector = await load(args.model, { backend: args.backend, threads: args.threads });
+    print(formatFacts(inspector));
+    const run = inspector.run(text, { truncate: args.truncate });
+    print(formatTokens(run.tokens, run.truncatedFrom));
+    const labels = run.tokens.map((t) => tokenLabel(t, text));
+    await writer?.begin({ ...inspector.facts, backend: inspector.backend, threads: inspector.threads }, run.tokens);
+    for await (const layer of run) {
+      print(formatLayer(layer, labels));
+      await writer?.layer(layer);
+    }
+    await writer?.end();
+    print(formatTimings(inspector.loadMs, run.timings()!));
+    if (args.out !== undefined) print(`wrote      ${args.out}`);
+  } catch (e) {
+    writer?.abort();
+    throw e;
+  } finally {
+    await inspector?.dispose();
+  }
+}

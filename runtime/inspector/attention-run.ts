@@ -1,0 +1,111 @@
+// The calling thread's side of one run: an AttentionRun whose async iterator yields layers in order as the worker
+// posts them, buffers them while the consumer is slower, and settles exactly once (done, failed or cancelled).
+import type { AttentionRun, LayerResult } from './api';
+import type { RunTimings, Token } from '../types';
+import { LensError } from '../errors';
+
+type Waiter = { resolve: (r: IteratorResult<LayerResult>) => void; reject: (e: unknown) => void };
+
+export class RunStream implements AttentionRun {
+  private readonly buffered: LayerResult[] = [];
+  private waiter: Waiter | undefined;
+  private finished = false;
+  private error: unknown;
+  private firstLayerAt: number | undefined;
+  private timingsValue: RunTimings | undefined;
+  private hidden: Float32Array | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly tokens: Token[],
+    readonly truncatedFrom: number | undefined,
+    private readonly startedAt: number,
+    private readonly tokenizeMs: number,
+    /** Called once when the run settles (done, failed or cancelled). */
+    private readonly onSettle: (run: RunStream) => void,
+    /** Cancels the run (tells the worker, then fails the run with CANCELLED). */
+    private readonly cancel: () => void,
+  ) {}
+
+  /** True once the run has finished, failed or been cancelled. */
+  get settled(): boolean {
+    return this.finished || this.error !== undefined;
+  }
+
+  timings(): RunTimings | undefined {
+    return this.timingsValue;
+  }
+
+  lastHidden(): Float32Array | undefined {
+    return this.hidden;
+  }
+
+  // ---- fed by the inspector
+
+  pushLayer(layer: LayerResult): void {
+    if (this.settled) return;
+    this.firstLayerAt ??= performance.now();
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.resolve({ value: layer, done: false });
+    } else {
+      this.buffered.push(layer);
+    }
+  }
+
+  finish(lastHidden: Float32Array, stageMs: number[]): void {
+    if (this.settled) return;
+    const now = performance.now();
+    this.hidden = lastHidden;
+    this.timingsValue = {
+      tokenizeMs: this.tokenizeMs,
+      firstLayerMs: (this.firstLayerAt ?? now) - this.startedAt,
+      totalMs: now - this.startedAt,
+      stageMs,
+    };
+    this.finished = true;
+    this.onSettle(this);
+    if (this.waiter && this.buffered.length === 0) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.resolve({ value: undefined, done: true });
+    }
+  }
+
+  /** Fails the run; buffered layers are dropped (a cancelled or failed run yields nothing more). */
+  fail(error: unknown): void {
+    if (this.settled) return;
+    this.error = error;
+    this.buffered.length = 0;
+    this.onSettle(this);
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.reject(error);
+    }
+  }
+
+  // ---- consumed by the caller
+
+  [Symbol.asyncIterator](): AsyncIterator<LayerResult> {
+    return {
+      next: () => this.next(),
+      return: async () => {
+        // The consumer stopped early (break, throw): the worker need not finish the run.
+        if (!this.settled) this.cancel();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  private next(): Promise<IteratorResult<LayerResult>> {
+    if (this.error !== undefined) return Promise.reject(this.error);
+    const layer = this.buffered.shift();
+    if (layer) return Promise.resolve({ value: layer, done: false });
+    if (this.finished) return Promise.resolve({ value: undefined, done: true });
+    if (this.waiter)
+      return Promise.reject(new LensError('BAD_INPUT', 'A run can only be iterated by one consumer at a time.'));
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+}

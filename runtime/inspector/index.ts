@@ -1,0 +1,261 @@
+// Loads a model into an inference worker thread and exposes it as an Inspector (runtime/inspector/api.ts). The
+// calling thread only tokenizes and moves messages; weights, graphs and onnxruntime sessions live in the worker,
+// so an extension host or CLI event loop is never blocked by inference.
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { AttentionRun, Inspector, LayerResult, LoadOptions, RunOptions } from './api';
+import type { BackendName, ModelFacts, Token } from '../types';
+import type { Tokenizer } from '../tokenizers/tokenizer';
+import { loadTokenizer } from '../tokenizers/index';
+import { cancelled, LensError } from '../errors';
+import { RunStream } from './attention-run';
+import { limitLength, tokensOfIds, tokensOfText } from './input';
+import type { FromWorker, LoadedMessage, ModelSourceSpec, SyntheticSpec, ToWorker } from './worker-protocol';
+
+export type { SyntheticSpec } from './worker-protocol';
+
+export interface InspectorLoadOptions extends LoadOptions {
+  /** The bundled worker script (default: worker.js beside this bundle). */
+  workerPath?: string;
+}
+
+export interface SyntheticLoadOptions extends InspectorLoadOptions {
+  /** A tokenizer for text input; without one, synthetic models run on token ids only. */
+  tokenizer?: Tokenizer;
+}
+
+/** The default number of inference threads: the cores, at most 4. */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
+/** Loads a Hugging Face model folder (config.json, safetensors weights, tokenizer) into a worker. */
+export async function load(modelDir: string, options: InspectorLoadOptions = {}): Promise<Inspector> {
+  const dir = path.resolve(modelDir);
+  if (!existsSync(dir)) {
+    throw new LensError(
+      'MODEL_NOT_FOUND',
+      `The model folder ${dir} does not exist; give a folder with config.json and the weights.`,
+    );
+  }
+  if (!statSync(dir).isDirectory()) {
+    throw new LensError(
+      'MODEL_NOT_FOUND',
+      `${dir} is not a folder; give the model's folder (with config.json and the weights).`,
+    );
+  }
+  // The tokenizer loads on this thread while the worker reads the weights; the worker's error comes first when
+  // both fail (it says more about a broken folder).
+  const tokenizer = loadTokenizer(dir).then(
+    (t) => ({ ok: true as const, t }),
+    (e: unknown) => ({ ok: false as const, e }),
+  );
+  const inspector = await start({ dir }, { name: path.basename(dir), dir }, options, undefined);
+  const tok = await tokenizer;
+  if (!tok.ok) {
+    await inspector.dispose();
+    throw tok.e;
+  }
+  inspector.tokenizer = tok.t;
+  return inspector;
+}
+
+/** Loads a synthetic BERT with random weights (benchmarks, tests) through the same worker path as load(). */
+export async function loadSynthetic(spec: SyntheticSpec, options: SyntheticLoadOptions = {}): Promise<Inspector> {
+  const name = `synthetic-bert-${spec.layers}x${spec.hidden}`;
+  return start({ synthetic: spec }, { name, dir: '' }, options, options.tokenizer);
+}
+
+async function start(
+  source: ModelSourceSpec,
+  where: Pick<ModelFacts, 'name' | 'dir'>,
+  options: InspectorLoadOptions,
+  tokenizer: Tokenizer | undefined,
+): Promise<WorkerInspector> {
+  const t0 = performance.now();
+  const signal = options.signal;
+  if (signal?.aborted) throw cancelled();
+  const workerPath = path.resolve(options.workerPath ?? path.join(__dirname, 'worker.js'));
+  if (!existsSync(workerPath)) {
+    throw new LensError(
+      'INFERENCE_FAILED',
+      `The inference worker ${workerPath} is missing; build it with \`npm run build\`.`,
+    );
+  }
+  const threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
+  const worker = new Worker(workerPath);
+  const loaded = await new Promise<LoadedMessage>((resolve, reject) => {
+    const stop = (e: unknown) => {
+      cleanup();
+      void worker.terminate();
+      reject(e);
+    };
+    const onAbort = () => stop(cancelled());
+    const onError = (e: Error) =>
+      stop(new LensError('INFERENCE_FAILED', `The inference worker crashed while loading: ${e.message}`));
+    const onExit = (code: number) =>
+      stop(new LensError('INFERENCE_FAILED', `The inference worker stopped while loading (exit code ${code}).`));
+    const onMessage = (msg: FromWorker) => {
+      if (msg.type === 'progress') options.onProgress?.({ phase: msg.phase, fraction: msg.fraction });
+      else if (msg.type === 'load-failed') stop(new LensError(msg.error.code, msg.error.message));
+      else if (msg.type === 'loaded') {
+        cleanup();
+        resolve(msg);
+      }
+    };
+    const cleanup = () => {
+      signal?.removeEventListener('abort', onAbort);
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+    const req: ToWorker = { type: 'load', source, backend: options.backend ?? 'auto', threads };
+    worker.postMessage(req);
+  });
+  const facts: ModelFacts = { ...where, ...loaded.facts };
+  const loadMs = performance.now() - t0;
+  options.onProgress?.({ phase: 'ready', fraction: 1 });
+  return new WorkerInspector(worker, facts, loaded.backend, loaded.threads, loadMs, tokenizer);
+}
+
+class WorkerInspector implements Inspector {
+  private readonly runs = new Map<number, RunStream>();
+  private nextId = 0;
+  private disposed = false;
+  private dead: LensError | undefined;
+  private disposedAck: (() => void) | undefined;
+
+  constructor(
+    private readonly worker: Worker,
+    readonly facts: ModelFacts,
+    readonly backend: BackendName,
+    readonly threads: number,
+    readonly loadMs: number,
+    public tokenizer: Tokenizer | undefined,
+  ) {
+    worker.on('message', (msg: FromWorker) => this.onMessage(msg));
+    worker.on('error', (e: Error) => this.die(`The inference worker crashed: ${e.message}`));
+    worker.on('exit', (code: number) => this.die(`The inference worker stopped unexpectedly (exit code ${code}).`));
+    // An idle worker does not keep the process alive (a CLI that forgets dispose() still exits).
+    worker.unref();
+  }
+
+  tokenize(text: string): Token[] {
+    this.check();
+    return tokensOfText(text, this.tokenizer, this.facts);
+  }
+
+  run(input: string | number[], options: RunOptions = {}): AttentionRun {
+    this.check();
+    const t0 = performance.now();
+    const all =
+      typeof input === 'string'
+        ? tokensOfText(input, this.tokenizer, this.facts)
+        : tokensOfIds(input, this.facts, this.tokenizer);
+    const prepared = limitLength(all, this.facts, options);
+    const tokenizeMs = performance.now() - t0;
+    const id = ++this.nextId;
+    const signal = options.signal;
+    const onAbort = () => cancel();
+    const cancel = () => {
+      if (stream.settled) return;
+      this.post({ type: 'cancel', runId: id });
+      stream.fail(cancelled());
+    };
+    const stream = new RunStream(
+      id,
+      prepared.tokens,
+      prepared.truncatedFrom,
+      t0,
+      tokenizeMs,
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        this.runs.delete(id);
+        if (this.runs.size === 0) this.worker.unref();
+      },
+      cancel,
+    );
+    if (signal?.aborted) {
+      stream.fail(cancelled());
+      return stream;
+    }
+    this.runs.set(id, stream);
+    this.worker.ref();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.post({
+      type: 'run',
+      runId: id,
+      ids: prepared.tokens.map((t) => t.id),
+      withVectors: options.withVectors === true,
+    });
+    return stream;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const run of [...this.runs.values()])
+      run.fail(new LensError('DISPOSED', 'The model was unloaded during the run.'));
+    if (!this.dead) {
+      // Let the worker release its sessions, then end it (at most a few seconds' wait).
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 5000);
+        this.disposedAck = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.post({ type: 'dispose' });
+      });
+    }
+    await this.worker.terminate();
+  }
+
+  private check(): void {
+    if (this.disposed) throw new LensError('DISPOSED', `${this.facts.name} was unloaded; load the model again.`);
+    if (this.dead) throw this.dead;
+  }
+
+  private post(msg: ToWorker): void {
+    if (!this.dead) this.worker.postMessage(msg);
+  }
+
+  private die(why: string): void {
+    if (this.dead) return;
+    this.disposedAck?.();
+    if (this.disposed) {
+      this.dead = new LensError('DISPOSED', `${this.facts.name} was unloaded; load the model again.`);
+      return;
+    }
+    this.dead = new LensError('INFERENCE_FAILED', `${why} Load the model again.`);
+    for (const run of [...this.runs.values()]) run.fail(this.dead);
+  }
+
+  private onMessage(msg: FromWorker): void {
+    switch (msg.type) {
+      case 'layer': {
+        const layer: LayerResult = { ...msg.attention };
+        if (msg.q) layer.q = msg.q;
+        if (msg.k) layer.k = msg.k;
+        this.runs.get(msg.runId)?.pushLayer(layer);
+        break;
+      }
+      case 'done':
+        this.runs.get(msg.runId)?.finish(msg.lastHidden, msg.stageMs);
+        break;
+      case 'run-failed':
+        this.runs.get(msg.runId)?.fail(new LensError(msg.error.code, msg.error.message));
+        break;
+      case 'disposed':
+        this.disposedAck?.();
+        break;
+      default:
+        break;
+    }
+  }
+}

@@ -1,0 +1,68 @@
+// Turns what a caller asks to run (text or token ids) into the tokens the model sees: rejects empty input and ids
+// outside the vocabulary, and enforces the model's length limit (TOO_LONG, or truncation that keeps the
+// template's special tokens at both ends).
+import type { ModelFacts, Token } from '../types';
+import type { Tokenizer } from '../tokenizers/tokenizer';
+import { LensError } from '../errors';
+
+export interface PreparedInput {
+  tokens: Token[];
+  /** The token count before truncation, when the input was cut. */
+  truncatedFrom?: number;
+}
+
+export interface LimitOptions {
+  truncate?: boolean;
+  maxTokens?: number;
+}
+
+/** Tokens for ids given directly: vocabulary strings where a tokenizer knows them, no offsets. */
+export function tokensOfIds(ids: number[], facts: ModelFacts, tokenizer: Tokenizer | undefined): Token[] {
+  if (ids.length === 0) throw new LensError('EMPTY_TEXT', 'There are no token ids to run; give at least one.');
+  const specials = new Set(Object.values(tokenizer?.special ?? {}).filter((v): v is number => typeof v === 'number'));
+  return ids.map((id, i) => {
+    if (!Number.isInteger(id) || id < 0 || id >= facts.vocabSize) {
+      throw new LensError(
+        'BAD_INPUT',
+        `Token id ${id} (position ${i}) is outside ${facts.name}'s vocabulary of ${facts.vocabSize} ids.`,
+      );
+    }
+    return { id, text: tokenizer?.idToToken(id) ?? `#${id}`, start: null, end: null, special: specials.has(id) };
+  });
+}
+
+export function tokensOfText(text: string, tokenizer: Tokenizer | undefined, facts: ModelFacts): Token[] {
+  if (text.trim().length === 0)
+    throw new LensError('EMPTY_TEXT', 'The text is empty; select or give some text to run.');
+  if (!tokenizer) {
+    throw new LensError(
+      'NO_TOKENIZER',
+      `${facts.name} was loaded without a tokenizer; run it on token ids instead of text.`,
+    );
+  }
+  const tokens = tokenizer.encode(text);
+  if (tokens.every((t) => t.special)) {
+    throw new LensError('EMPTY_TEXT', 'The text gives no tokens besides the special ones; give some words to run.');
+  }
+  return tokens;
+}
+
+/** Applies the length limit: min(model positions, maxTokens). */
+export function limitLength(tokens: Token[], facts: ModelFacts, options: LimitOptions): PreparedInput {
+  const limit = Math.min(facts.maxPositions, options.maxTokens ?? Infinity);
+  if (!(limit >= 1)) throw new LensError('BAD_INPUT', `maxTokens must be at least 1 (got ${options.maxTokens}).`);
+  if (tokens.length <= limit) return { tokens };
+  if (!options.truncate) {
+    const whose = limit === facts.maxPositions ? `${facts.name} takes at most` : 'the limit is';
+    throw new LensError(
+      'TOO_LONG',
+      `The input is ${tokens.length} tokens long; ${whose} ${limit}. Select less text, or truncate it (CLI: --truncate) to the first ${limit} tokens.`,
+    );
+  }
+  // Keep the template's trailing special tokens ([SEP], </s>) when there is room for some content too.
+  let trailing = 0;
+  while (trailing < tokens.length && tokens[tokens.length - 1 - trailing].special) trailing++;
+  if (trailing >= limit) trailing = 0;
+  const cut = [...tokens.slice(0, limit - trailing), ...tokens.slice(tokens.length - trailing)];
+  return { tokens: cut, truncatedFrom: tokens.length };
+}

@@ -1,0 +1,148 @@
+// The inference worker thread: reads the model, builds its stage graphs, creates the sessions, and runs queued
+// requests one at a time, posting each layer's attention the moment its stage finishes. onnxruntime blocks the
+// thread it runs on, so it lives here and the calling thread (extension host, CLI) stays responsive.
+import { parentPort } from 'node:worker_threads';
+import { resolveBackend } from '../backend/ort';
+import { isLensError } from '../errors';
+import { buildPlan, readModel } from '../models/registry';
+import { syntheticBert } from '../models/synthetic';
+import { StageEngine } from './engine';
+import type { FromWorker, LayerMessage, LoadRequest, RunRequest, ToWorker, WireError } from './worker-protocol';
+
+const port = parentPort;
+if (!port) throw new Error('runtime/inspector/worker.ts must run in a worker thread.');
+
+let engine: StageEngine | undefined;
+let loading: Promise<void> | undefined;
+const queue: RunRequest[] = [];
+let activeRun: number | undefined;
+const cancelledRuns = new Set<number>();
+let pumping = false;
+let pumpDone: Promise<void> | undefined;
+
+function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(msg, transfer);
+}
+
+function toWire(e: unknown, fallback: string): WireError {
+  if (isLensError(e)) return { code: e.code, message: e.message };
+  const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+  return { code: 'INFERENCE_FAILED', message: `${fallback}: ${why}` };
+}
+
+/** A typed array whose whole buffer can be transferred (copies only when it is a view into a larger buffer). */
+function own(a: Float32Array): Float32Array {
+  return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer ? a : a.slice();
+}
+
+async function load(req: LoadRequest): Promise<void> {
+  try {
+    const backend = await resolveBackend(req.backend, req.threads);
+    const t0 = performance.now();
+    post({ type: 'progress', phase: 'reading-weights' });
+    const source = 'dir' in req.source ? await readModel(req.source.dir) : syntheticBert(req.source.synthetic);
+    const t1 = performance.now();
+    post({ type: 'progress', phase: 'building-graphs' });
+    const plan = buildPlan(source);
+    const t2 = performance.now();
+    post({ type: 'progress', phase: 'creating-sessions', fraction: 0 });
+    engine = await StageEngine.create(plan, backend, req.threads, (done, total) =>
+      post({ type: 'progress', phase: 'creating-sessions', fraction: done / total }),
+    );
+    const t3 = performance.now();
+    post({
+      type: 'loaded',
+      facts: engine.facts,
+      backend,
+      threads: req.threads,
+      timings: { readMs: t1 - t0, planMs: t2 - t1, sessionsMs: t3 - t2 },
+    });
+  } catch (e) {
+    post({ type: 'load-failed', error: toWire(e, 'The model could not be loaded') });
+  }
+}
+
+const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function runOne(req: RunRequest): Promise<void> {
+  if (!engine) {
+    post({ type: 'run-failed', runId: req.runId, error: { code: 'DISPOSED', message: 'No model is loaded.' } });
+    return;
+  }
+  try {
+    const result = await engine.run(req.ids, {
+      withVectors: req.withVectors,
+      isCancelled: () => cancelledRuns.has(req.runId),
+      pause,
+      onLayer: (attention, q, k) => {
+        const msg: LayerMessage = {
+          type: 'layer',
+          runId: req.runId,
+          attention: { ...attention, data: own(attention.data) },
+        };
+        const transfer: ArrayBuffer[] = [msg.attention.data.buffer as ArrayBuffer];
+        if (q && k) {
+          msg.q = own(q);
+          msg.k = own(k);
+          transfer.push(msg.q.buffer as ArrayBuffer, msg.k.buffer as ArrayBuffer);
+        }
+        post(msg, transfer);
+      },
+    });
+    const lastHidden = own(result.lastHidden);
+    post({ type: 'done', runId: req.runId, lastHidden, stageMs: result.stageMs }, [lastHidden.buffer as ArrayBuffer]);
+  } catch (e) {
+    // A cancelled run was already settled on the calling thread; the message is ignored there.
+    post({ type: 'run-failed', runId: req.runId, error: toWire(e, 'The run failed') });
+  }
+}
+
+/** Runs queued requests one at a time, in arrival order. */
+async function pump(): Promise<void> {
+  if (pumping) return;
+  pumping = true;
+  try {
+    if (loading) await loading;
+    for (let req = queue.shift(); req; req = queue.shift()) {
+      activeRun = req.runId;
+      await runOne(req);
+      cancelledRuns.delete(req.runId);
+      activeRun = undefined;
+    }
+  } finally {
+    pumping = false;
+  }
+}
+
+async function dispose(): Promise<void> {
+  queue.length = 0;
+  if (activeRun !== undefined) cancelledRuns.add(activeRun);
+  // Sessions are released only after the active run has stopped at its next stage boundary.
+  if (loading) await loading.catch(() => undefined);
+  await pumpDone?.catch(() => undefined);
+  const e: StageEngine | undefined = engine;
+  engine = undefined;
+  await e?.release();
+  post({ type: 'disposed' });
+}
+
+port.on('message', (msg: ToWorker) => {
+  switch (msg.type) {
+    case 'load':
+      loading = load(msg);
+      break;
+    case 'run':
+      queue.push(msg);
+      if (!pumping) pumpDone = pump();
+      break;
+    case 'cancel': {
+      const i = queue.findIndex((r) => r.runId === msg.runId);
+      if (i >= 0) queue.splice(i, 1);
+      else if (activeRun === msg.runId) cancelledRuns.add(msg.runId);
+      break;
+    }
+    case 'dispose':
+      void dispose();
+      break;
+  }
+});
