@@ -3,7 +3,10 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
-const ort = { group: ['onnxruntime-node', 'onnxruntime-web', 'onnxruntime-*'], message: 'Only runtime/backend/ort.ts imports onnxruntime.' };
+const ort = {
+  group: ['onnxruntime-node', 'onnxruntime-web', 'onnxruntime-*'],
+  message: 'Only runtime/backend/ort.ts imports onnxruntime.',
+};
 const ours = (...parts) =>
   parts.map((p) => ({ group: [`**/${p}`, `**/${p}/**`], message: `DESIGN.md: this part may not import ${p}/.` }));
 
@@ -31,13 +34,19 @@ export default tseslint.config(
   {
     files: ['runtime/backend/ort.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: ['vscode'], patterns: ours('protocol', 'extension', 'webview', 'cli') }],
+      'no-restricted-imports': [
+        'error',
+        { paths: ['vscode'], patterns: ours('protocol', 'extension', 'webview', 'cli') },
+      ],
     },
   },
   {
     files: ['protocol/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: ['vscode'], patterns: [ort, ...ours('extension', 'webview', 'cli')] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: ['vscode'], patterns: [ort, ...ours('extension', 'webview', 'cli')] },
+      ],
     },
   },
   {
@@ -62,6 +71,8 @@ export default tseslint.config(
   },
   {
     files: ['cli/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: ['vscode'], patterns: [ort, ...ours('extension', 'views')] }] },
+    rules: {
+      'no-restricted-imports': ['error', { paths: ['vscode'], patterns: [ort, ...ours('extension', 'views')] }],
+    },
   },
 );

@@ -1,7 +1,8 @@
 // One Attention Lens panel: its webview (strict CSP, bundle from dist/ only), the protocol with it (every incoming
 // message validated), and the run it shows. A new run cancels the one in flight; closing the panel cancels the run
-// and drops every reference to its data. The host keeps the current run's layers (and q/k vectors) so that a
-// webview that reloads (hidden → visible) gets them replayed after its `ready`, and the neuron view can ask for them.
+// and drops every reference to its data. The host keeps the current run's layers so that a webview that reloads
+// (hidden → visible) gets them replayed after its `ready`. Query/key vectors for the neuron view are computed only
+// when it asks for a layer (a second pass with that layer's q/k variant): exposing them on every run is costly.
 import * as vscode from 'vscode';
 import type { Inspector, LayerResult } from '../runtime/inspector/api';
 import type { ModelFacts } from '../runtime/types';
@@ -31,6 +32,9 @@ interface PanelRun {
   facts: ModelFacts;
   tokens: TokenInfo[];
   truncatedFrom?: number;
+  /** Token ids of the run, to recompute a layer with its query/key vectors. */
+  ids: number[];
+  inspector: Inspector;
   layers: LayerResult[];
   end?: HostMessage;
   abort: AbortController;
@@ -133,7 +137,6 @@ export class AttentionPanel {
         signal: abort.signal,
         truncate: source.truncate,
         maxTokens: options.maxTokens,
-        withVectors: true,
       });
     } catch (e) {
       const err = describeError(e);
@@ -151,6 +154,8 @@ export class AttentionPanel {
       source,
       facts: inspector.facts,
       tokens,
+      ids: stream.tokens.map((t) => t.id),
+      inspector,
       truncatedFrom: stream.truncatedFrom,
       layers: [],
       abort,
@@ -265,7 +270,7 @@ export class AttentionPanel {
         if (run) this.host.selectToken(run.source, run.tokens[m.index]);
         return;
       case 'requestVectors':
-        if (run) this.sendVectors(run, m.layer);
+        if (run) void this.sendVectors(run, m.layer);
         return;
       case 'cancel':
         this.cancel();
@@ -276,8 +281,27 @@ export class AttentionPanel {
     }
   }
 
-  private sendVectors(run: PanelRun, layer: number): void {
+  /** Runs the input again with `layer`'s query/key vectors and keeps them on that layer. */
+  private async computeVectors(run: PanelRun, l: LayerResult): Promise<void> {
+    const stream = run.inspector.run(run.ids, { withVectors: [l.layer], signal: run.abort.signal });
+    for await (const x of stream) {
+      if (x.layer !== l.layer) continue;
+      l.q = x.q;
+      l.k = x.k;
+      break; // leaving the loop cancels the rest of the pass
+    }
+  }
+
+  private async sendVectors(run: PanelRun, layer: number): Promise<void> {
     const l = run.layers.find((x) => x.layer === layer);
+    if (l && (!l.q || !l.k) && run.end?.type === 'runFinished') {
+      try {
+        await this.computeVectors(run, l);
+      } catch (e) {
+        this.host.log.appendLine(`Query/key vectors of layer ${layer} failed: ${describeError(e).message}`);
+      }
+      if (this.run !== run || this.disposed) return;
+    }
     const d = run.facts.headDim;
     const base = {
       type: 'vectors' as const,

@@ -30,7 +30,9 @@ export class LensError extends Error {
 }
 
 export function isLensError(e: unknown): e is LensError {
-  return e instanceof Error && (e as { name?: string }).name === 'LensError' && typeof (e as LensError).code === 'string';
+  return (
+    e instanceof Error && (e as { name?: string }).name === 'LensError' && typeof (e as LensError).code === 'string'
+  );
 }
 
 /** The error a cancelled run rejects with. */

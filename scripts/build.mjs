@@ -29,7 +29,12 @@ const targets = [
   { entry: 'runtime/inspector/worker.ts', out: 'dist/worker.js', ...node },
   { entry: 'cli/main.ts', out: 'dist/cli.js', ...node, banner: { js: '#!/usr/bin/env node' } },
   { entry: 'bench/main.ts', out: 'dist/bench.js', ...node },
-  { entry: 'test/integration/suite/index.ts', out: 'dist/test/suite/index.js', ...node, external: [...nodeExternal, 'mocha'] },
+  {
+    entry: 'test/integration/suite/index.ts',
+    out: 'dist/test/suite/index.js',
+    ...node,
+    external: [...nodeExternal, 'mocha'],
+  },
   {
     entry: 'webview/main.ts',
     out: 'dist/webview.js',

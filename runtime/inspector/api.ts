@@ -26,8 +26,9 @@ export interface RunOptions {
   truncate?: boolean;
   /** A lower limit than the model's positions. */
   maxTokens?: number;
-  /** Also return each layer's query and key vectors (for the neuron view). */
-  withVectors?: boolean;
+  /** Also return query and key vectors (for the neuron view): of every layer (true) or of the listed layers.
+   * The first request for a layer builds that layer's q/k variant (kept for later runs). */
+  withVectors?: boolean | number[];
 }
 
 /** A layer of attention, plus its query/key vectors when the run asked for them. */

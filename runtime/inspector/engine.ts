@@ -11,11 +11,14 @@ interface ReadyStage {
   layer?: number;
   session: Session;
   inputNames: readonly string[];
+  /** Builds the layer's variant with q/k/v outputs; its session is created on first use and kept. */
+  vectors?: () => Uint8Array;
+  vectorSession?: Session;
 }
 
 export interface EngineRunOptions {
-  /** Also fetch q and k of every layer. */
-  withVectors: boolean;
+  /** Also fetch q and k: of every layer (true) or of the listed layers. */
+  withVectors: boolean | readonly number[];
   /** Checked between stages; true stops the run with LensError CANCELLED. */
   isCancelled?: () => boolean;
   /** Awaited between stages so the host's event loop can deliver a cancel message. */
@@ -34,6 +37,7 @@ export class StageEngine {
   private constructor(
     readonly facts: PlanFacts,
     readonly backend: BackendName,
+    private readonly threads: number,
     private readonly feedsOf: GraphPlan['feeds'],
     private stages: ReadyStage[],
   ) {}
@@ -49,7 +53,13 @@ export class StageEngine {
     try {
       for (const stage of plan.stages) {
         const session = await createSession(stage.onnx, { backend, threads });
-        ready.push({ role: stage.role, layer: stage.layer, session, inputNames: stage.inputNames });
+        ready.push({
+          role: stage.role,
+          layer: stage.layer,
+          session,
+          inputNames: stage.inputNames,
+          vectors: stage.vectors,
+        });
         onStage?.(ready.length, plan.stages.length);
       }
     } catch (e) {
@@ -57,7 +67,7 @@ export class StageEngine {
       throw e;
     }
     const feeds = plan.feeds.bind(plan);
-    return new StageEngine(plan.facts, backend, feeds, ready);
+    return new StageEngine(plan.facts, backend, threads, feeds, ready);
   }
 
   async run(ids: number[], options: EngineRunOptions): Promise<EngineRunResult> {
@@ -67,7 +77,8 @@ export class StageEngine {
     const batch = { ids: [ids], mask: [ids.map(() => 1)] };
     const perRun = this.feedsOf(batch);
     const stageMs: number[] = [];
-    const layerFetches = options.withVectors ? ['hidden_out', 'attn', 'q', 'k'] : ['hidden_out', 'attn'];
+    const wantVectors = (layer: number) =>
+      options.withVectors === true || (Array.isArray(options.withVectors) && options.withVectors.includes(layer));
     let hiddenState: FeedTensor | undefined;
     let lastHidden: Float32Array | undefined;
 
@@ -79,11 +90,13 @@ export class StageEngine {
         const out = await stage.session.run(feeds, ['hidden']);
         hiddenState = asFeed(out.hidden); // [1, seq, hidden]
       } else if (stage.role === 'layer') {
-        const out = await stage.session.run(feeds, layerFetches);
+        const layer = stage.layer ?? 0;
+        const vectors = wantVectors(layer);
+        const session = vectors ? await this.vectorSession(stage) : stage.session;
+        const out = await session.run(feeds, vectors ? ['hidden_out', 'attn', 'q', 'k'] : ['hidden_out', 'attn']);
         hiddenState = asFeed(out.hidden_out); // [1, seq, hidden]
         const attn = out.attn; // [1, heads, seq, seq]
         expectSize(attn, heads * seq * seq, 'attn');
-        const layer = stage.layer ?? 0;
         const attention: LayerAttention = {
           layer,
           kind: this.facts.attentionKinds[layer] ?? 'self',
@@ -94,7 +107,7 @@ export class StageEngine {
         };
         let q: Float32Array | undefined;
         let k: Float32Array | undefined;
-        if (options.withVectors) {
+        if (vectors) {
           expectSize(out.q, heads * seq * headDim, 'q');
           expectSize(out.k, heads * seq * headDim, 'k');
           q = out.q.data; // [heads, query, headDim]
@@ -115,10 +128,20 @@ export class StageEngine {
     return { lastHidden, stageMs };
   }
 
+  /** The session of a layer's q/k/v variant, created on first use. */
+  private async vectorSession(stage: ReadyStage): Promise<Session> {
+    if (stage.vectorSession) return stage.vectorSession;
+    if (!stage.vectors) throw new LensError('INFERENCE_FAILED', 'This model does not expose query/key vectors.');
+    stage.vectorSession = await createSession(stage.vectors(), { backend: this.backend, threads: this.threads });
+    return stage.vectorSession;
+  }
+
   async release(): Promise<void> {
     const stages = this.stages;
     this.stages = [];
-    await Promise.allSettled(stages.map((s) => s.session.release()));
+    await Promise.allSettled(
+      stages.flatMap((s) => [s.session.release(), ...(s.vectorSession ? [s.vectorSession.release()] : [])]),
+    );
   }
 }
 

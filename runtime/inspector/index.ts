@@ -192,7 +192,8 @@ class WorkerInspector implements Inspector {
       type: 'run',
       runId: id,
       ids: prepared.tokens.map((t) => t.id),
-      withVectors: options.withVectors === true,
+      withVectors:
+        options.withVectors === true ? true : Array.isArray(options.withVectors) ? [...options.withVectors] : false,
     });
     return stream;
   }

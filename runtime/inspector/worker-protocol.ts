@@ -47,7 +47,7 @@ export interface RunRequest {
   runId: number;
   /** Token ids of one sequence (batch 1). */
   ids: number[];
-  withVectors: boolean;
+  withVectors: boolean | number[];
 }
 
 export interface CancelRequest {

@@ -7,8 +7,9 @@
 //          outputs: hidden float32 [B,S,E]
 //   layer  inputs : hidden [B,S,E], attn_bias float32 [B,1,S,S] (additive: 0 or -1e9; causal and padding),
 //                   rope_cos, rope_sin float32 [B,1,S,D] (llama only)
-//          outputs: hidden_out [B,S,E], attn [B,H,S,S] (post-softmax), q, k, v [B,H,S,D] (q after RoPE, unscaled;
-//                   k after RoPE; grouped-query models report every query head)
+//          outputs: hidden_out [B,S,E], attn [B,H,S,S] (post-softmax)
+//          the `vectors` variant adds q, k, v [B,H,S,D] (q after RoPE, unscaled; k after RoPE; grouped-query
+//          models report every query head). It is separate because graph outputs block onnxruntime's fusions.
 //   head   inputs : hidden [B,S,E]
 //          outputs: last_hidden [B,S,E] (after the final norm where the family has one), logits [B,S,V] (LM head)
 import type { AttentionKind, Family, ModelFacts } from '../types';
@@ -32,6 +33,8 @@ export interface Stage {
   onnx: Uint8Array;
   inputNames: string[];
   outputNames: string[];
+  /** Layer stages: builds the same layer with q, k, v as extra outputs (on demand: it costs a session). */
+  vectors?: () => Uint8Array;
 }
 
 /** A batch of token ids; mask[b][s] is 1 for real tokens and 0 for padding. All rows have the same length. */

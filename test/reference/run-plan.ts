@@ -32,7 +32,9 @@ export async function runPlan(plan: GraphPlan, batch: Batch, backend: BackendNam
   const result: PlanRun = { attn: [], q: [], k: [], v: [], lastHidden: new Float32Array() };
   let hidden: FeedTensor | undefined;
   for (const stage of plan.stages) {
-    const session = await createSession(stage.onnx, { backend, threads });
+    // Layers run their `vectors` variant, so q/k/v come back too (the engine tests cover the lean variant).
+    const vectors = stage.role === 'layer' && stage.vectors !== undefined;
+    const session = await createSession(vectors ? stage.vectors!() : stage.onnx, { backend, threads });
     try {
       const inputs: Record<string, FeedTensor> =
         stage.role === 'embed'
@@ -40,7 +42,7 @@ export async function runPlan(plan: GraphPlan, batch: Batch, backend: BackendNam
           : stage.role === 'layer'
             ? { ...feeds.layer, hidden: hidden! }
             : { hidden: hidden! };
-      const out = await session.run(inputs, stage.outputNames);
+      const out = await session.run(inputs, vectors ? [...stage.outputNames, 'q', 'k', 'v'] : stage.outputNames);
       if (stage.role === 'embed') hidden = asFeed(out.hidden);
       else if (stage.role === 'layer') {
         hidden = asFeed(out.hidden_out);

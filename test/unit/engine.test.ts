@@ -61,12 +61,14 @@ function layerStage(l: number): Stage {
   g.output(q, 'q', 'float32', [1, H, 'seq', D]);
   g.output(k, 'k', 'float32', [1, H, 'seq', D]);
   g.output(q, 'v', 'float32', [1, H, 'seq', D]);
+  const onnx = g.toBytes();
   return {
     role: 'layer',
     layer: l,
-    onnx: g.toBytes(),
+    onnx,
     inputNames: ['hidden', 'attn_bias'],
     outputNames: ['hidden_out', 'attn', 'q', 'k', 'v'],
+    vectors: () => onnx,
   };
 }
 
@@ -194,6 +196,17 @@ test('withVectors returns q and k of [heads, seq, headDim]', async () => {
     const sizes: number[] = [];
     await engine.run(ids, { withVectors: true, onLayer: (_a, q, k) => sizes.push(q!.length, k!.length) });
     assert.deepEqual(sizes, Array(2 * L).fill(H * ids.length * D));
+  } finally {
+    await engine.release();
+  }
+});
+
+test('withVectors as a list returns q and k of the listed layers only', async () => {
+  const engine = await StageEngine.create(toyPlan(), 'native', 1);
+  try {
+    const got: boolean[] = [];
+    await engine.run(ids, { withVectors: [1], onLayer: (_a, q, k) => got.push(q !== undefined && k !== undefined) });
+    assert.deepEqual(got, [false, true]);
   } finally {
     await engine.release();
   }
