@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+// The real-VS-Code tests, in one command: code-server + Debian chromium + playwright-core (see
+// ../shared/notes/real-vscode.md). Runs, one after the other:
+//   (a) suite  the mocha suite (dist/test/suite/index.js) inside the extension host   test/integration/run-suite.ts
+//   (b) e2e    the panel driven through the UI                                         test/e2e/panel.e2e.ts
+//   (c) vsix   package (scripts/package-vsix.mjs), --install-extension, Show Attention  test/e2e/vsix.e2e.ts
+// and ends with the line `vscode: N passed, N failed` (exit 1 on any failure).
+//
+//   node scripts/vscode-tests.mjs                 all phases (installs code-server first when missing)
+//   node scripts/vscode-tests.mjs suite e2e       some phases
+//   node scripts/vscode-tests.mjs --no-build      use the current dist/ (phases a, b)
+// Works with CI=true and no stdin. Each phase runs in its own process group with a hard deadline.
+// Screenshots: test-results/screenshots/, code-server logs: test-results/logs/.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureCodeServer } from './install-code-server.mjs';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const noBuild = argv.includes('--no-build');
+const ALL = ['suite', 'e2e', 'vsix'];
+const chosen = argv.filter((a) => ALL.includes(a));
+const phases = chosen.length ? chosen : ALL;
+
+const PHASES = {
+  suite: { file: 'test/integration/run-suite.ts', deadlineMs: 300_000 },
+  e2e: { file: 'test/e2e/panel.e2e.ts', deadlineMs: 300_000 },
+  vsix: { file: 'test/e2e/vsix.e2e.ts', deadlineMs: 360_000 },
+};
+
+const say = (m) => console.log(`[vscode-tests] ${m}`);
+const children = new Set();
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    interrupted = true;
+    say(`${sig}: stopping`);
+    for (const pid of children) {
+      try {
+        process.kill(-pid, 'SIGTERM'); // the phase cleans up code-server/chromium on SIGTERM
+      } catch {
+        /* gone */
+      }
+    }
+    setTimeout(() => {
+      for (const pid of children) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      process.exit(130);
+    }, 5000).unref();
+  });
+}
+
+function build(production) {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [join(repo, 'scripts', 'build.mjs'), ...(production ? ['--production'] : [])], {
+    cwd: repo,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    timeout: 180_000,
+  });
+  if (r.status !== 0) throw new Error(`build failed (exit ${r.status})`);
+  say(`build${production ? ' --production' : ''}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+/** Runs one phase in its own process group; returns { passed, failed }. */
+function runPhase(name, extraEnv = {}) {
+  const { file, deadlineMs } = PHASES[name];
+  const dir = mkdtempSync(join(tmpdir(), 'al-phase-'));
+  const resultFile = join(dir, 'result.json');
+  const pidFile = join(dir, 'pids');
+  const t0 = Date.now();
+  say(`── ${name}: ${file}`);
+  return new Promise((resolvePhase) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repo, file)], {
+      cwd: repo,
+      env: {
+        ...process.env,
+        ...extraEnv,
+        CI: process.env.CI ?? 'true',
+        VSCODE_TESTS_RESULT: resultFile,
+        VSCODE_TESTS_PIDFILE: pidFile,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+      detached: true,
+    });
+    children.add(child.pid);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      say(`${name}: deadline of ${deadlineMs / 1000} s passed; stopping it`);
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+      setTimeout(() => {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, 8000).unref();
+    }, deadlineMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      children.delete(child.pid);
+      // Anything left in the phase's group (chromium), and the code-server groups it started, goes too.
+      const groups = [child.pid];
+      if (existsSync(pidFile)) groups.push(...readFileSync(pidFile, 'utf8').split('\n').filter(Boolean).map(Number));
+      for (const pid of groups) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      let result = { passed: 0, failed: 1 };
+      if (!timedOut && existsSync(resultFile)) {
+        try {
+          const r = JSON.parse(readFileSync(resultFile, 'utf8'));
+          result = { passed: r.passed | 0, failed: r.failed | 0 };
+          if (code !== 0 && result.failed === 0) result.failed = 1;
+        } catch {
+          /* keep the failure */
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+      const secs = ((Date.now() - t0) / 1000).toFixed(1);
+      say(`${name}: ${result.passed} passed, ${result.failed} failed (${timedOut ? 'timed out, ' : ''}${secs} s)`);
+      resolvePhase({ ...result, secs });
+    });
+  });
+}
+
+const t0 = Date.now();
+let passed = 0;
+let failed = 0;
+const timings = [];
+try {
+  // Screenshots and logs of this run only (CI keeps test-results/).
+  for (const d of ['screenshots', 'logs']) rmSync(join(repo, 'test-results', d), { recursive: true, force: true });
+  ensureCodeServer();
+  if (!noBuild && phases.some((p) => p !== 'vsix')) build(false);
+  for (const name of phases) {
+    if (interrupted) break;
+    let env = {};
+    if (name === 'vsix') {
+      // Package here (production build), so its time shows separately; the test installs the result.
+      const p0 = Date.now();
+      const r = spawnSync(process.execPath, [join(repo, 'scripts', 'package-vsix.mjs')], {
+        cwd: repo,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        timeout: 300_000,
+      });
+      process.stdout.write(r.stdout ?? '');
+      const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('VSIX '));
+      timings.push(`package ${((Date.now() - p0) / 1000).toFixed(1)} s`);
+      if (r.status !== 0 || !line) {
+        say('vsix: packaging failed');
+        failed++;
+        continue;
+      }
+      env = { VSIX_PATH: line.slice(5).trim() };
+    }
+    const r = await runPhase(name, env);
+    passed += r.passed;
+    failed += r.failed;
+    timings.push(`${name} ${r.secs} s`);
+  }
+  // Leave dist/ as a development build (package-vsix made a production one).
+  if (!noBuild && phases.includes('vsix') && !interrupted) build(false);
+} catch (e) {
+  console.error(`[vscode-tests] ${e?.message ?? e}`);
+  failed++;
+}
+say(`${timings.join(', ')}; total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+if (interrupted) failed = Math.max(failed, 1);
+console.log(`vscode: ${passed} passed, ${failed} failed`);
+// --summary=FILE: the counts as JSON, for scripts/test.mjs's closing line.
+const summary = argv.find((a) => a.startsWith('--summary='));
+if (summary) writeFileSync(summary.slice('--summary='.length), JSON.stringify({ passed, failed }));
+process.exit(interrupted ? 130 : failed ? 1 : 0);

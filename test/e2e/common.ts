@@ -1,0 +1,108 @@
+// Shared pieces of the e2e tests (Playwright driving the real code-server UI).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FrameLocator, Locator, Page } from 'playwright-core';
+import { modelPath, openFile, runCommand, sleep, webviewFrame } from '../integration/harness';
+
+/** The reference text of ../shared/models/stories260K/reference_attention.json (independent numpy forward pass). */
+export const REF_TEXT = 'Once upon a time, there was a little girl named Lily. She';
+export const XSS_TEXT = 'Once upon a time, there was a little girl named Lily. <img src=x onerror=alert(1)>';
+export const SHOW_ATTENTION = 'Attention Lens: Show Attention';
+
+export interface Reference {
+  text: string;
+  tokens: string[];
+  tokens_decoded: string[];
+  shape: [number, number, number, number];
+  attn: number[][][][];
+}
+export function loadReference(): Reference {
+  return JSON.parse(readFileSync(join(modelPath, 'reference_attention.json'), 'utf8')) as Reference;
+}
+
+/** Polls until `predicate(text)` holds for the locator's text, or throws with the last text seen. */
+export async function waitForText(
+  what: string,
+  loc: Locator,
+  predicate: (t: string) => boolean,
+  timeoutMs = 60_000,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '<absent>';
+  for (;;) {
+    try {
+      if ((await loc.count()) > 0) {
+        last = (await loc.first().textContent({ timeout: 2000 })) ?? '';
+        if (predicate(last)) return last;
+      }
+    } catch {
+      /* frame reloading */
+    }
+    if (Date.now() > deadline)
+      throw new Error(`${what}: condition not met after ${timeoutMs / 1000} s; last text: ${JSON.stringify(last)}`);
+    await sleep(200);
+  }
+}
+
+export async function texts(loc: Locator): Promise<string[]> {
+  return loc.evaluateAll((els) => els.map((e) => e.textContent ?? ''));
+}
+
+/**
+ * Turns a token label into the text it stands for: sentencepiece ▁ → space, byte-fallback <0xHH> → the byte
+ * (UTF-8 sequences decoded), byte-level Ġ → space. Labels that already show the text are unchanged.
+ */
+export function labelToText(labels: string[]): string {
+  const bytes: number[] = [];
+  let out = '';
+  const flush = () => {
+    if (bytes.length) out += Buffer.from(bytes).toString('utf8');
+    bytes.length = 0;
+  };
+  for (const l of labels) {
+    const parts = l.split(/(<0x[0-9A-Fa-f]{2}>)/);
+    for (const p of parts) {
+      const m = /^<0x([0-9A-Fa-f]{2})>$/.exec(p);
+      if (m) bytes.push(parseInt(m[1], 16));
+      else if (p) {
+        flush();
+        out += p.replace(/[▁Ġ]/g, ' ');
+      }
+    }
+    flush();
+  }
+  return out;
+}
+
+/** Drops special tokens (<s>, </s>, [CLS]...) and all whitespace: what is left must spell the input text. */
+export function spelled(labels: string[]): string {
+  return labelToText(
+    labels.filter((l) => !/^(<\/?s>|<unk>|\[(CLS|SEP|PAD|UNK)\]|<\|endoftext\|>|<bos>|<eos>)$/.test(l.trim())),
+  ).replace(/\s+/g, '');
+}
+
+/** Writes the workspace file, opens it, selects line `line` (0-based) entirely, runs Show Attention. */
+export async function showAttentionOnLine(page: Page, fileName: string, line: number): Promise<void> {
+  await openFile(page, fileName);
+  const editor = page.locator('.monaco-editor .view-lines').first();
+  await editor.click();
+  await page.keyboard.press('Control+Home');
+  for (let i = 0; i < line; i++) await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Home');
+  await page.keyboard.press('Shift+End');
+  await runCommand(page, SHOW_ATTENTION);
+}
+
+export function writeWorkspaceFile(dir: string, name: string, lines: string[]): void {
+  writeFileSync(join(dir, name), lines.join('\n') + '\n');
+}
+
+export function panel(page: Page): FrameLocator {
+  return webviewFrame(page);
+}
+
+/** Waits until the panel's status reports every layer of a stories260K run. */
+export async function waitForAllLayers(page: Page, timeoutMs = 90_000): Promise<string> {
+  const frame = panel(page);
+  return waitForText('panel #run-status', frame.locator('#run-status'), (t) => /layers 5\/5/.test(t), timeoutMs);
+}

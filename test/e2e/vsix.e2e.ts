@@ -1,0 +1,147 @@
+// E2E: the packaged extension. Installs the .vsix (scripts/package-vsix.mjs) into a fresh code-server with
+// `--install-extension` (no development path) and runs "Attention Lens: Show Attention" through the UI.
+//   VSIX_PATH=attention-lens-0.1.0-linux-x64.vsix npx tsx test/e2e/vsix.e2e.ts
+//   npx tsx test/e2e/vsix.e2e.ts      (packages first: build --production + vsce)
+// Runs once on the wasm backend (onnxruntime-web's .wasm from the package) and once on native (onnxruntime-node's
+// linux/x64 binding from the package). Screenshots: test-results/screenshots/vsix-panel-{wasm,native}.png
+import * as assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { join } from 'node:path';
+import {
+  isMain,
+  launchBrowser,
+  log,
+  openWorkbench,
+  repoRoot,
+  runCleanups,
+  runE2E,
+  screenshot,
+  spawnSyncOk,
+  startCodeServer,
+  writeSettings,
+  type E2ETest,
+} from '../integration/harness';
+import { REF_TEXT, panel, showAttentionOnLine, waitForAllLayers, waitForText, writeWorkspaceFile } from './common';
+
+const SHORT_TEXT = 'Once upon a time, there was a little girl';
+
+function vsixPath(): string {
+  if (process.env.VSIX_PATH) return process.env.VSIX_PATH;
+  const out = spawnSyncOk(process.execPath, [join(repoRoot, 'scripts', 'package-vsix.mjs')]);
+  const line = out.split('\n').find((l) => l.startsWith('VSIX '));
+  if (!line) throw new Error(`package-vsix.mjs printed no VSIX line:\n${out}`);
+  return line.slice(5).trim();
+}
+
+/** Reads the backend from the Attention Lens status bar item's hover ("…, wasm, 2 threads…"). */
+async function statusBackend(page: Page): Promise<string> {
+  const item = page.locator('.statusbar-item', { hasText: 'stories260K' }).first();
+  await item.waitFor({ state: 'visible', timeout: 30_000 });
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await page.mouse.move(0, 0);
+    await item.hover();
+    const hover = page.locator('.workbench-hover, .monaco-hover').filter({ hasText: 'Attention Lens model' }).first();
+    try {
+      await hover.waitFor({ state: 'visible', timeout: 4000 });
+      const text = (await hover.textContent()) ?? '';
+      const m = /\b(native|wasm)\b/.exec(text);
+      if (m) return m[1];
+    } catch {
+      /* hover not shown yet */
+    }
+  }
+  throw new Error('could not read the backend from the status bar item hover');
+}
+
+export const tests: E2ETest[] = [
+  {
+    name: 'the .vsix installs with --install-extension; Show Attention reaches layers 5/5 on wasm and on native',
+    timeoutMs: 300_000,
+    fn: async () => {
+      const vsix = vsixPath();
+      assert.ok(existsSync(vsix), `${vsix} does not exist`);
+      // Start on the wasm backend (onnxruntime-web's .wasm must be in the package), then switch to native.
+      const server = await startCodeServer({
+        label: 'vsix',
+        installVsix: [vsix],
+        settings: { 'attentionLens.backend': 'wasm' },
+      });
+      const installed = readdirSync(server.extensionsDir).filter((d) => d.startsWith('attention-lens.attention-lens-'));
+      assert.equal(
+        installed.length,
+        1,
+        `installed extension folder in ${server.extensionsDir}: ${readdirSync(server.extensionsDir).join(', ')}`,
+      );
+      const binding = join(
+        server.extensionsDir,
+        installed[0],
+        'node_modules',
+        'onnxruntime-node',
+        'bin',
+        'napi-v6',
+        'linux',
+        'x64',
+        'onnxruntime_binding.node',
+      );
+      assert.ok(existsSync(binding), `onnxruntime-node's binding was installed with the extension (${binding})`);
+      writeWorkspaceFile(server.workspace, 'story.txt', [REF_TEXT, SHORT_TEXT]);
+      const session = await launchBrowser();
+      const page = session.page;
+      try {
+        await openWorkbench(page, server.workbenchUrl()); // no extensionDevelopmentPath: the installed copy runs
+        await showAttentionOnLine(page, 'story.txt', 0);
+        const status1 = await waitForAllLayers(page, 120_000);
+        log(`vsix panel status (wasm): ${status1}`);
+        assert.equal(await panel(page).locator('canvas.thumb').count(), 40);
+        const title = await page.title();
+        assert.ok(
+          !title.includes('Extension Development Host'),
+          `the installed extension ran, not a development copy (title: ${title})`,
+        );
+        assert.equal(await statusBackend(page), 'wasm', 'first run on the wasm backend');
+        await screenshot(page, 'vsix-panel-wasm');
+
+        // Switch to the native backend: rewrite the user settings file and reload the window (code-server does
+        // not pick up outside edits of the user settings file while the window is open).
+        const settings = JSON.parse(readFileSync(join(server.userDataDir, 'User', 'settings.json'), 'utf8')) as Record<
+          string,
+          unknown
+        >;
+        writeSettings(server.userDataDir, { ...settings, 'attentionLens.backend': 'native' });
+        await openWorkbench(page, server.workbenchUrl());
+        await showAttentionOnLine(page, 'story.txt', 1);
+        const status2 = await waitForText(
+          'panel #run-status after the second run',
+          panel(page).locator('#run-status'),
+          (t) => /\b13 tokens\b/.test(t) && /layers 5\/5/.test(t),
+          120_000,
+        );
+        log(`vsix panel status (native): ${status2}`);
+        assert.equal(
+          await statusBackend(page),
+          'native',
+          'second run on the native backend (onnxruntime-node binding from the package)',
+        );
+        await screenshot(page, 'vsix-panel-native');
+      } catch (e) {
+        await screenshot(page, 'vsix-failure');
+        throw e;
+      }
+    },
+  },
+];
+
+if (isMain(import.meta.url)) {
+  runE2E('vsix', tests)
+    .then(async (r) => {
+      await runCleanups();
+      if (process.env.VSCODE_TESTS_RESULT) writeFileSync(process.env.VSCODE_TESTS_RESULT, JSON.stringify(r));
+      process.exit(r.failed ? 1 : 0);
+    })
+    .catch(async (e) => {
+      console.error(e);
+      await runCleanups();
+      process.exit(1);
+    });
+}
