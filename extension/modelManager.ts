@@ -1,17 +1,32 @@
 // Keeps one Inspector loaded between runs. The first use (or a change of modelPath/backend/threads) loads it with
-// progress in a cancellable notification; concurrent callers share one load; cancelling or a settings change while
-// loading aborts the load (the notification always closes, even if the runtime were slow to honour the abort).
+// progress in a cancellable notification — for a Hub id first the download, with bytes and speed; concurrent callers
+// share one load; cancelling or a settings change while loading aborts the load (the notification always closes,
+// even if the runtime were slow to honour the abort). An idle model is released after attentionLens.idleUnloadMinutes
+// or when free memory runs low; a run in progress (track()) keeps it loaded.
 import * as vscode from 'vscode';
-import * as path from 'node:path';
+import * as os from 'node:os';
 import type { Inspector } from '../runtime/inspector/api';
 import type { BackendName } from '../runtime/types';
 import { cancelled } from '../runtime/errors';
 import { load } from '../runtime/inspector/index';
+import { displayName, downloadMessage, idleUnloadMs, underMemoryPressure } from './modelChoices';
 
 export interface ModelSettings {
+  /** A model folder, an .onnx file or a Hugging Face Hub id. */
   modelPath: string;
   backend: BackendName | 'auto';
   threads: number;
+  /** attentionLens.hubEndpoint ('' = HF_ENDPOINT, else https://huggingface.co). */
+  hubEndpoint?: string;
+}
+
+export interface ModelManagerOptions {
+  /** The Hub token (SecretStorage); undefined falls back to HF_TOKEN / the huggingface-cli login file. */
+  hubToken?: () => Thenable<string | undefined>;
+  /** Minutes idle before the model is released; 0 = never. */
+  idleMinutes?: number;
+  /** How often free memory is checked while a model is loaded (ms). */
+  memoryCheckMs?: number;
 }
 
 export type Loader = typeof load;
@@ -21,6 +36,7 @@ const PHASES: Record<string, string> = {
   'reading-weights': 'reading the weights',
   'building-graphs': 'building the attention graphs',
   'creating-sessions': 'creating inference sessions',
+  downloading: 'downloading',
   ready: 'ready',
 };
 
@@ -32,6 +48,7 @@ export function readModelSettings(): ModelSettings {
     modelPath: (c.get<string>('modelPath', '') ?? '').trim(),
     backend: backend === 'native' || backend === 'wasm' ? backend : 'auto',
     threads: Number.isInteger(threads) && threads > 0 ? Math.min(threads, 64) : 0,
+    hubEndpoint: (c.get<string>('hubEndpoint', '') ?? '').trim(),
   };
 }
 
@@ -47,10 +64,66 @@ export class ModelManager implements vscode.Disposable {
   /** Fires when the model starts/stops loading, loads, or is unloaded. */
   readonly onDidChange = this.changed.event;
 
+  private busy = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private memoryTimer: NodeJS.Timeout | undefined;
+  private idleMs: number | undefined;
+
   constructor(
     private readonly log: vscode.OutputChannel,
     private readonly loader: Loader = load,
-  ) {}
+    private readonly options: ModelManagerOptions = {},
+  ) {
+    this.idleMs = idleUnloadMs(options.idleMinutes ?? 15);
+  }
+
+  /** Changes the idle time (attentionLens.idleUnloadMinutes); 0 = never release. */
+  setIdleMinutes(minutes: number): void {
+    this.idleMs = idleUnloadMs(minutes);
+    this.touch();
+  }
+
+  /** Keeps the model loaded while `work` runs (a run, an analysis), then restarts the idle timer. */
+  async track<T>(work: Promise<T>): Promise<T> {
+    this.busy++;
+    clearTimeout(this.idleTimer);
+    try {
+      return await work;
+    } finally {
+      this.busy--;
+      this.touch();
+    }
+  }
+
+  /** Restarts the idle timer (after a use). */
+  private touch(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (!this.inspector || this.busy > 0 || this.idleMs === undefined) return;
+    const ms = this.idleMs;
+    this.idleTimer = setTimeout(() => void this.release(`after ${Math.round(ms / 60_000)} idle minutes`), ms);
+    this.idleTimer.unref?.();
+  }
+
+  /** Releases an idle model (idle timer, memory pressure); a model in use is kept. */
+  private async release(why: string): Promise<void> {
+    if (!this.inspector || this.busy > 0 || this.loading) return;
+    this.log.appendLine(`Releasing ${this.inspector.facts.name} ${why}; it loads again on the next run.`);
+    await this.unload();
+  }
+
+  private watchMemory(): void {
+    clearInterval(this.memoryTimer);
+    this.memoryTimer = setInterval(() => {
+      if (!this.inspector) {
+        clearInterval(this.memoryTimer);
+        this.memoryTimer = undefined;
+      } else if (underMemoryPressure(os.freemem(), os.totalmem())) {
+        void this.release(`because free memory is low (${Math.round(os.freemem() / 1e6)} MB)`);
+      }
+    }, this.options.memoryCheckMs ?? 30_000);
+    this.memoryTimer.unref?.();
+  }
 
   get current(): Inspector | undefined {
     return this.inspector;
@@ -65,7 +138,10 @@ export class ModelManager implements vscode.Disposable {
   /** The loaded model for the current settings, loading it if needed. Rejects with LensError (CANCELLED too). */
   async get(settings: ModelSettings = readModelSettings()): Promise<Inspector> {
     const key = keyOf(settings);
-    if (this.inspector && this.key === key) return this.inspector;
+    if (this.inspector && this.key === key) {
+      this.touch();
+      return this.inspector;
+    }
     if (this.loading?.key === key) return this.loading.promise;
     await this.unload();
     return this.startLoad(settings, key);
@@ -90,6 +166,9 @@ export class ModelManager implements vscode.Disposable {
     const old = this.inspector;
     this.inspector = undefined;
     this.key = '';
+    clearTimeout(this.idleTimer);
+    clearInterval(this.memoryTimer);
+    this.idleTimer = this.memoryTimer = undefined;
     if (old) {
       this.log.appendLine(`Unloading ${old.facts.name}.`);
       this.changed.fire();
@@ -99,9 +178,12 @@ export class ModelManager implements vscode.Disposable {
 
   private startLoad(s: ModelSettings, key: string): Promise<Inspector> {
     const abort = new AbortController();
-    const name = path.basename(s.modelPath);
+    const name = displayName(s.modelPath);
     const t0 = Date.now();
     this.log.appendLine(`Loading ${s.modelPath} (backend ${s.backend}, threads ${s.threads || 'auto'})…`);
+    const hubToken = this.options.hubToken
+      ? Promise.resolve(this.options.hubToken()).catch(() => undefined)
+      : undefined;
     const promise = Promise.resolve(
       vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Attention Lens: loading ${name}`, cancellable: true },
@@ -112,11 +194,26 @@ export class ModelManager implements vscode.Disposable {
             if (abort.signal.aborted) reject(cancelled());
             abort.signal.addEventListener('abort', () => reject(cancelled()), { once: true });
           });
+          const secret = await hubToken;
+          let downloaded = 0;
           const loading = this.loader(s.modelPath, {
             backend: s.backend,
             threads: s.threads > 0 ? s.threads : undefined,
             signal: abort.signal,
+            // The token never reaches the log: resolveHubModel redacts it from every message.
+            hub: { endpoint: s.hubEndpoint || undefined, ...(secret ? { token: secret } : {}) },
+            onDownload: (p) => {
+              const fraction = p.overallTotal > 0 ? p.overallBytes / p.overallTotal : 0;
+              const increment = fraction * 100 > downloaded ? fraction * 100 - downloaded : undefined;
+              if (increment !== undefined) downloaded += increment;
+              progress.report({ message: downloadMessage(p), increment });
+            },
             onProgress: (p) => {
+              if (p.phase === 'downloading') return;
+              if (downloaded > 0 && done === 0) {
+                // The download filled the bar; from here the load's phases update only the message.
+                done = downloaded;
+              }
               const fraction =
                 typeof p.fraction === 'number' && p.fraction >= 0 && p.fraction <= 1 ? p.fraction : undefined;
               const increment = fraction !== undefined && fraction * 100 > done ? fraction * 100 - done : undefined;
@@ -147,6 +244,8 @@ export class ModelManager implements vscode.Disposable {
           `Loaded ${insp.facts.name}: ${insp.facts.modelType}, ${insp.facts.layers} layers × ${insp.facts.heads} heads, backend ${insp.backend}, ${insp.threads} threads, ${Math.round(insp.loadMs || Date.now() - t0)} ms.`,
         );
         this.changed.fire();
+        this.touch();
+        this.watchMemory();
         return insp;
       },
       (e: unknown) => {

@@ -17,7 +17,13 @@ export type LensErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'INFERENCE_FAILED'
   | 'CANCELLED'
-  | 'DISPOSED';
+  | 'DISPOSED'
+  // ONNX import and the Hugging Face Hub
+  | 'BAD_ONNX'
+  | 'FUSED_ATTENTION'
+  | 'HUB_AUTH'
+  | 'HUB_OFFLINE'
+  | 'DOWNLOAD_FAILED';
 
 export class LensError extends Error {
   constructor(

@@ -1,6 +1,6 @@
 // The errors a Hub download can end with. Each is a LensError (so every caller already knows how to show it) with a
-// `reason` that tells the UI which kind of failure it was: runtime/errors.ts has no download codes yet, so the codes
-// below are the closest existing ones and `reason` carries the precise kind. Messages never contain the token.
+// stable code (HUB_AUTH, HUB_OFFLINE, DOWNLOAD_FAILED, or the model codes where the repository itself is at fault)
+// and a `reason` that tells the UI precisely which kind of failure it was. Messages never contain the token.
 import { LensError, type LensErrorCode } from '../errors';
 
 export type HubFailure =
@@ -19,16 +19,16 @@ export type HubFailure =
 
 const CODES: Record<HubFailure, LensErrorCode> = {
   'not-found': 'MODEL_NOT_FOUND',
-  auth: 'MODEL_NOT_FOUND',
-  offline: 'MODEL_NOT_FOUND',
-  network: 'MODEL_NOT_FOUND',
+  auth: 'HUB_AUTH',
+  offline: 'HUB_OFFLINE',
+  network: 'DOWNLOAD_FAILED',
   checksum: 'CORRUPT_WEIGHTS',
-  'disk-full': 'MODEL_NOT_FOUND',
-  'write-failed': 'MODEL_NOT_FOUND',
+  'disk-full': 'DOWNLOAD_FAILED',
+  'write-failed': 'DOWNLOAD_FAILED',
   'no-weights': 'NO_WEIGHTS',
   'no-config': 'NO_CONFIG',
   'no-tokenizer': 'NO_TOKENIZER',
-  'bad-response': 'MODEL_NOT_FOUND',
+  'bad-response': 'DOWNLOAD_FAILED',
   cancelled: 'CANCELLED',
 };
 

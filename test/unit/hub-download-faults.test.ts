@@ -83,7 +83,7 @@ test('server closes mid-file: partial kept, the message says to re-run, the re-r
   await rejectsWith(
     resolveHubModel(REPO, opts(cache)),
     'network',
-    'MODEL_NOT_FOUND',
+    'DOWNLOAD_FAILED',
     /model\.safetensors .* kept: run again to resume/,
   );
   assertNoModel(cache);
@@ -176,7 +176,7 @@ test('disk full (write error): says how much space is needed, keeps the partial,
   const e = await rejectsWith(
     resolveHubModel(REPO, opts(cache, { openFile: fullDisk })),
     'disk-full',
-    'MODEL_NOT_FOUND',
+    'DOWNLOAD_FAILED',
     /Disk full while downloading model\.safetensors into .*: (\d+\.\d) MB more free space is needed.*run again/,
   );
   hub.faults.slow = undefined;
@@ -232,7 +232,7 @@ test('a stalled transfer ends with a network error after the idle timeout, keepi
     await rejectsWith(
       resolveHubModel(REPO, opts(cache, { timeoutMs: 2000 })),
       'network',
-      'MODEL_NOT_FOUND',
+      'DOWNLOAD_FAILED',
       /no data for 2 s/,
     );
   } finally {

@@ -189,7 +189,7 @@ test('offline: served from the cache with no request; a clear error when the cac
   await rejectsWith(
     resolveHubModel(GPT2, opts(cache, { env: { HF_HUB_OFFLINE: '1' } })),
     'offline',
-    'MODEL_NOT_FOUND',
+    'HUB_OFFLINE',
     /cannot be used offline: it is not in the Hugging Face cache .*HF_HUB_OFFLINE/,
   );
   assert.equal(hub.requests.length, count);
@@ -203,7 +203,7 @@ test('offline: served from the cache with no request; a clear error when the cac
   await rejectsWith(
     resolveHubModel(GPT2, opts(cache, { offline: true })),
     'offline',
-    'MODEL_NOT_FOUND',
+    'HUB_OFFLINE',
     /incomplete \(model\.safetensors missing\)/,
   );
 });
@@ -217,7 +217,7 @@ test('an unreachable Hub falls back to a complete cached copy, and says so when 
   await rejectsWith(
     resolveHubModel(GPT2, opts(cache, { endpoint: dead })),
     'network',
-    'MODEL_NOT_FOUND',
+    'DOWNLOAD_FAILED',
     /Could not reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/,
   );
   const dir = await resolveHubModel(GPT2, opts(cache));
@@ -235,14 +235,14 @@ test('gated model: the message says to set a token; the token goes to the Hub on
   await rejectsWith(
     resolveHubModel(GATED, opts(cache)),
     'auth',
-    'MODEL_NOT_FOUND',
+    'HUB_AUTH',
     /accepting its terms.*set HF_TOKEN or attentionLens\.hubToken/,
   );
   const wrong = 'hf_wrongTOKEN_4242424242';
   const e = await rejectsWith(
     resolveHubModel(GATED, opts(cache, { token: wrong })),
     'auth',
-    'MODEL_NOT_FOUND',
+    'HUB_AUTH',
     /the token given was refused/,
   );
   assert.ok(!e.message.includes(wrong) && !String(e.stack).includes(wrong));
@@ -290,7 +290,7 @@ test('sharded weights: the index and every shard it names', async () => {
   await rejectsWith(
     resolveHubModel(SHARDED, opts(cache, { offline: true })),
     'offline',
-    'MODEL_NOT_FOUND',
+    'HUB_OFFLINE',
     /model-00002-of-00002\.safetensors missing/,
   );
 });

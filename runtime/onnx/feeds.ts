@@ -1,0 +1,142 @@
+// The inputs of an imported graph and how to fill them for one sequence (batch 1): token ids, an all-ones attention
+// mask, zero token types, positions 0..S-1, the encoder's hidden states for a decoder, and — for graphs Attention
+// Lens itself exported (attn_bias, rope_cos/sin inputs) — the family's own per-run feeds from config.json. Any
+// other input (a key/value cache, unknown names or types) is refused up front with a message that says which.
+import { LensError } from '../errors';
+import { DataType, type ValueInfoMsg } from '../formats/onnx-schema';
+import type { FeedTensor, FeedType, StageFeeds } from '../models/plan';
+
+export type InputRole = 'ids' | 'mask' | 'token_types' | 'positions' | 'encoder_hidden' | 'encoder_mask' | 'plan';
+
+export interface InputPlan {
+  name: string;
+  role: InputRole;
+  type: FeedType;
+}
+
+/** What a run provides besides the ids. */
+export interface FeedContext {
+  /** [1, S_enc, E] from the encoder, for decoders. */
+  encoderHidden?: FeedTensor;
+  /** The family's per-run feeds (graphs exported by Attention Lens). */
+  plan?: StageFeeds;
+}
+
+/** Inputs that only Attention Lens's own graphs have; their presence makes the plan feeds required. */
+export const PLAN_ONLY_INPUTS = new Set(['attn_bias', 'rope_cos', 'rope_sin']);
+
+const ROLES: Record<string, InputRole> = {
+  input_ids: 'ids',
+  decoder_input_ids: 'ids',
+  attention_mask: 'mask',
+  decoder_attention_mask: 'mask',
+  encoder_attention_mask: 'encoder_mask',
+  token_type_ids: 'token_types',
+  position_ids: 'positions',
+  encoder_hidden_states: 'encoder_hidden',
+  encoder_outputs: 'encoder_hidden',
+};
+
+function elemType(v: ValueInfoMsg): number | undefined {
+  return v.type?.tensorType?.elemType ?? undefined;
+}
+
+/** Decides how each input is filled. `planFeeds`: the model's config allows the family's own feeds. */
+export function planInputs(inputs: ValueInfoMsg[], label: string, planFeeds: boolean): InputPlan[] {
+  const ownExport = inputs.some((v) => PLAN_ONLY_INPUTS.has(v.name));
+  if (ownExport && !planFeeds) {
+    throw new LensError(
+      'NO_CONFIG',
+      `${label} takes attn_bias/rope inputs (an Attention Lens export); put the model's config.json beside it.`,
+    );
+  }
+  return inputs.map((v) => {
+    const t = elemType(v);
+    const type: FeedType | undefined = t === DataType.INT64 ? 'int64' : t === DataType.FLOAT ? 'float32' : undefined;
+    if (/past_key_values|past_key|past_value|\.past|use_cache/i.test(v.name)) {
+      throw new LensError(
+        'UNSUPPORTED_MODEL',
+        `${label} takes a key/value cache input (${v.name}); export it without the cache (\`optimum-cli export onnx ` +
+          '--task text-generation`, not text-generation-with-past), or open the Hugging Face folder instead.',
+      );
+    }
+    if (!type) {
+      throw new LensError(
+        'UNSUPPORTED_MODEL',
+        `${label}'s input ${v.name} has ONNX element type ${t ?? 'unknown'}; only int64 and float32 inputs can be fed.`,
+      );
+    }
+    const role: InputRole | undefined = ownExport ? 'plan' : ROLES[v.name];
+    if (!role) {
+      throw new LensError(
+        'UNSUPPORTED_MODEL',
+        `${label} has an input ${v.name} that Attention Lens cannot fill (it fills input_ids, attention_mask, ` +
+          'token_type_ids, position_ids and, for decoders, encoder_hidden_states and encoder_attention_mask).',
+      );
+    }
+    if (role === 'ids' && type !== 'int64')
+      throw new LensError('UNSUPPORTED_MODEL', `${label}'s input ${v.name} must be int64 token ids.`);
+    return { name: v.name, role, type };
+  });
+}
+
+function filled(type: FeedType, dims: number[], value: (i: number) => number): FeedTensor {
+  const n = dims.reduce((a, b) => a * b, 1);
+  if (type === 'int64') {
+    const data = new BigInt64Array(n);
+    for (let i = 0; i < n; i++) data[i] = BigInt(value(i));
+    return { type, dims, data };
+  }
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = value(i);
+  return { type, dims, data };
+}
+
+/** The feeds of one run of a graph on `ids` (batch 1). */
+export function buildFeeds(
+  plans: InputPlan[],
+  ids: number[],
+  ctx: FeedContext,
+  label: string,
+): Record<string, FeedTensor> {
+  const S = ids.length;
+  const feeds: Record<string, FeedTensor> = {};
+  for (const p of plans) {
+    switch (p.role) {
+      case 'ids':
+        feeds[p.name] = filled('int64', [1, S], (i) => ids[i]);
+        break;
+      case 'mask':
+        feeds[p.name] = filled(p.type, [1, S], () => 1);
+        break;
+      case 'token_types':
+        feeds[p.name] = filled(p.type, [1, S], () => 0);
+        break;
+      case 'positions':
+        feeds[p.name] = ctx.plan?.embed.position_ids ?? filled(p.type, [1, S], (i) => i);
+        break;
+      case 'encoder_hidden':
+      case 'encoder_mask': {
+        const enc = ctx.encoderHidden;
+        if (!enc)
+          throw new LensError(
+            'UNSUPPORTED_MODEL',
+            `${label} is a decoder (it takes ${p.name}); open the folder with its encoder_model.onnx too.`,
+          );
+        feeds[p.name] = p.role === 'encoder_hidden' ? enc : filled(p.type, [1, enc.dims[1]], () => 1);
+        break;
+      }
+      case 'plan': {
+        const t = ctx.plan?.embed[p.name] ?? ctx.plan?.layer[p.name];
+        if (!t)
+          throw new LensError(
+            'UNSUPPORTED_MODEL',
+            `${label} has an input ${p.name} that the model family does not fill.`,
+          );
+        feeds[p.name] = t;
+        break;
+      }
+    }
+  }
+  return feeds;
+}

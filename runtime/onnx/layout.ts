@@ -1,0 +1,12 @@
+// The shape of an ONNX export's files, as plain data: it crosses to the inference worker, and the worker protocol
+// (which the webview also reads) imports it, so this file imports nothing.
+
+/** The ONNX graphs of one model. */
+export interface OnnxLayout {
+  /** The decoder-only or encoder-only graph, or the decoder of an encoder-decoder export. */
+  model: string;
+  /** The encoder graph of an encoder-decoder export (run first; its last_hidden_state feeds `model`). */
+  encoder?: string;
+  /** Where tokenizer.json / config.json are (the model's folder). */
+  dir: string;
+}
