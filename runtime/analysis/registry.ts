@@ -1,19 +1,24 @@
 // One registry of token-importance methods ("which input tokens matter for this position?"), so views, the CLI
 // and the faithfulness/agreement checks can list and run them by id without knowing how each works. Attention
-// methods (raw attention, rollout, flow) are pure and registered here; methods that need extra model passes
-// (leave-one-out, occlusion), value-vector norms or gradients register later under the same interface, and the
-// context fields they will read are defined below so engines know what to supply.
+// methods (raw attention, rollout, flow), the perturbation methods (leave-one-out, occlusion: model passes behind
+// ctx.evaluateBatch), the norm-based ones (value-vector norms from the model) and the uniform baseline are
+// registered here; gradient methods register later under the same interface, and the context fields they will read
+// are defined below so engines know what to supply.
 import type { LayerAttention, Token } from '../types';
+import { uniformRow } from './distance';
 import { flowScores } from './flow';
-import { checkSelfAttention, rolloutScores, type HeadReduce } from './rollout';
+import { leaveOneOut, type EvaluateBatch } from './loo';
+import { headNormRow, normAsAttention, normRow } from './norm';
+import { occlusion } from './occlusion';
+import { attentionRollout, checkSelfAttention, rolloutRow, rolloutScores, type HeadReduce } from './rollout';
 
-export type MethodKind = 'attention' | 'perturbation' | 'norm' | 'gradient';
+export type MethodKind = 'attention' | 'perturbation' | 'norm' | 'gradient' | 'baseline';
 
 /** What a method reads from its context; the caller supplies these fields before compute() is called. */
 export interface MethodNeeds {
   /** ctx.attention (every layer's post-softmax attention). */
   attention?: boolean;
-  /** ctx.evaluate (model passes on masked inputs). */
+  /** ctx.evaluateBatch or ctx.evaluate (model passes on inputs with tokens removed). */
   evaluate?: boolean;
   /** ctx.valueNorms. */
   valueNorms?: boolean;
@@ -27,6 +32,8 @@ export interface ValueNorms {
   heads: number;
   /** [heads, key]: ‖W_O^h · v_j^h‖ for each key token j. */
   data: Float32Array;
+  /** [key, heads, heads]: Gram matrices ⟨f_h(x_j), f_h'(x_j)⟩ (norm.ts), for the norm of the sum over heads. */
+  gram?: Float32Array;
 }
 
 /** Gradient of the target w.r.t. the input embeddings, with the embeddings, for saliency / gradient×input. */
@@ -44,6 +51,16 @@ export interface ImportanceContext {
   seq: number;
   /** Position whose prediction/representation is explained (e.g. the last token, or [CLS]). */
   target: number;
+  /** [seq]: a pooled target (e.g. a mean-pooled sentence embedding): methods that read one query row read the
+   * weighted mean of the rows instead (weights are normalised to sum 1); `target` is then ignored by them. */
+  targetWeights?: readonly number[];
+  /** Causal (decoder) attention: the uniform baseline spreads over keys ≤ target only. */
+  causal?: boolean;
+  /** [seq]: positions perturbation methods may remove (default all); the others score 0. */
+  candidates?: readonly boolean[];
+  /** occlusion: window size in candidate tokens (default 3) and stride (default 1). */
+  window?: number;
+  stride?: number;
   tokens?: readonly Token[];
   /** needs.attention: every layer, each [heads, seq, seq]. */
   attention?: readonly LayerAttention[];
@@ -59,6 +76,8 @@ export interface ImportanceContext {
    * faithfulness.ts. Leave-one-out scores token j as evaluate(all) − evaluate(all but j): seq + 1 passes.
    */
   evaluate?: (keepMask: boolean[]) => Promise<number>;
+  /** Like evaluate, for many masks at once (one batched model pass where the backend allows); preferred. */
+  evaluateBatch?: EvaluateBatch;
   /** needs.valueNorms (norm-based; later): one entry per layer. */
   valueNorms?: readonly ValueNorms[];
   /** needs.gradients (saliency, gradient×input, integrated gradients; later). */
@@ -100,7 +119,7 @@ export function listMethods(kind?: MethodKind): ImportanceMethod[] {
 export function missingNeeds(method: ImportanceMethod, ctx: ImportanceContext): string[] {
   const missing: string[] = [];
   if (method.needs.attention && !ctx.attention?.length) missing.push('attention');
-  if (method.needs.evaluate && !ctx.evaluate) missing.push('evaluate');
+  if (method.needs.evaluate && !ctx.evaluate && !ctx.evaluateBatch) missing.push('evaluate');
   if (method.needs.valueNorms && !ctx.valueNorms?.length) missing.push('valueNorms');
   if (method.needs.gradients && !ctx.gradients) missing.push('gradients');
   return missing;
@@ -127,10 +146,34 @@ function attentionOf(ctx: ImportanceContext): readonly LayerAttention[] {
   return layers;
 }
 
+/** The scores of a one-row method for ctx.target, or their weighted mean over ctx.targetWeights. [seq] */
+export function pooledScores(ctx: ImportanceContext, row: (target: number) => Float64Array): Float64Array {
+  const w = ctx.targetWeights;
+  if (!w) return row(ctx.target);
+  if (w.length !== ctx.seq) throw new RangeError(`targetWeights has ${w.length} entries; expected ${ctx.seq}`);
+  let total = 0;
+  for (const x of w) {
+    if (!(x >= 0)) throw new RangeError(`target weight ${x} is not a non-negative number`);
+    total += x;
+  }
+  if (!(total > 0)) throw new RangeError('targetWeights sum to 0');
+  const out = new Float64Array(ctx.seq); // [seq]
+  for (let i = 0; i < ctx.seq; i++) {
+    if (w[i] === 0) continue;
+    const r = row(i);
+    for (let j = 0; j < ctx.seq; j++) out[j] += (w[i] / total) * r[j];
+  }
+  return out;
+}
+
 /** Raw attention: row `target` of one layer's attention, for one head or the mean/max over heads. [seq] */
 export function rawAttentionScores(ctx: ImportanceContext): Float64Array {
+  return pooledScores(ctx, (target) => rawAttentionRow(ctx, target));
+}
+
+function rawAttentionRow(ctx: ImportanceContext, target: number): Float64Array {
   const layers = attentionOf(ctx);
-  const { seq: n, target } = ctx;
+  const n = ctx.seq;
   const index = ctx.layer ?? layers.length - 1;
   if (!Number.isInteger(index) || index < 0 || index >= layers.length) {
     throw new RangeError(`layer ${index} is outside 0..${layers.length - 1}`);
@@ -167,8 +210,12 @@ registerMethod({
   label: 'Attention rollout',
   kind: 'attention',
   needs: { attention: true },
-  compute: async (ctx) =>
-    rolloutScores(attentionOf(ctx), ctx.target, { heads: ctx.headReduce, startLayer: ctx.startLayer }),
+  compute: async (ctx) => {
+    const options = { heads: ctx.headReduce, startLayer: ctx.startLayer };
+    if (!ctx.targetWeights) return rolloutScores(attentionOf(ctx), ctx.target, options);
+    const r = attentionRollout(attentionOf(ctx), options); // [seq, seq], computed once for every row
+    return pooledScores(ctx, (target) => rolloutRow(r, ctx.seq, target));
+  },
 });
 
 registerMethod({
@@ -177,5 +224,98 @@ registerMethod({
   kind: 'attention',
   needs: { attention: true },
   compute: async (ctx) =>
-    flowScores(attentionOf(ctx), ctx.target, { heads: ctx.headReduce, startLayer: ctx.startLayer }),
+    pooledScores(ctx, (target) =>
+      flowScores(attentionOf(ctx), target, { heads: ctx.headReduce, startLayer: ctx.startLayer }),
+    ),
+});
+
+/** ctx.evaluateBatch, or ctx.evaluate called once per mask. */
+function batchOf(ctx: ImportanceContext): EvaluateBatch {
+  if (ctx.evaluateBatch) return ctx.evaluateBatch;
+  const one = ctx.evaluate;
+  if (!one) throw new RangeError('this method needs ctx.evaluateBatch or ctx.evaluate');
+  return async (masks) => {
+    const out: number[] = [];
+    for (const m of masks) {
+      ctx.signal?.throwIfAborted();
+      out.push(await one(m));
+    }
+    return out;
+  };
+}
+
+registerMethod({
+  id: 'loo',
+  label: 'Leave-one-out',
+  kind: 'perturbation',
+  needs: { evaluate: true },
+  compute: async (ctx) =>
+    (await leaveOneOut(batchOf(ctx), ctx.seq, { candidates: ctx.candidates, signal: ctx.signal })).scores,
+});
+
+registerMethod({
+  id: 'occlusion',
+  label: 'Occlusion',
+  kind: 'perturbation',
+  needs: { evaluate: true },
+  compute: async (ctx) =>
+    (
+      await occlusion(batchOf(ctx), ctx.seq, {
+        window: ctx.window,
+        stride: ctx.stride,
+        candidates: ctx.candidates,
+        signal: ctx.signal,
+      })
+    ).scores,
+});
+
+/** The value norms of attention layer `index` (ctx.valueNorms entries are matched by their layer number). */
+function gramOf(ctx: ImportanceContext, index: number): { layer: LayerAttention; gram: Float32Array } {
+  const layers = attentionOf(ctx);
+  if (!Number.isInteger(index) || index < 0 || index >= layers.length) {
+    throw new RangeError(`layer ${index} is outside 0..${layers.length - 1}`);
+  }
+  const layer = layers[index];
+  const norms = ctx.valueNorms?.find((v) => v.layer === layer.layer);
+  if (!norms?.gram) throw new RangeError(`no value Gram matrices for layer ${layer.layer}`);
+  return { layer, gram: norms.gram };
+}
+
+registerMethod({
+  id: 'norm',
+  label: 'Norm ‖αf(x)‖',
+  kind: 'norm',
+  needs: { attention: true, valueNorms: true },
+  compute: async (ctx) => {
+    const { layer, gram } = gramOf(ctx, ctx.layer ?? attentionOf(ctx).length - 1);
+    const head = ctx.head;
+    return pooledScores(ctx, (target) =>
+      typeof head === 'number' ? headNormRow(layer, gram, head, target) : normRow(layer, gram, target),
+    );
+  },
+});
+
+registerMethod({
+  id: 'norm-rollout',
+  label: 'Norm rollout',
+  kind: 'norm',
+  needs: { attention: true, valueNorms: true },
+  compute: async (ctx) => {
+    const layers = attentionOf(ctx);
+    const start = ctx.startLayer ?? 0;
+    const maps = layers.slice(start).map((_, i) => {
+      const { layer, gram } = gramOf(ctx, start + i);
+      return normAsAttention(layer, gram); // one head, rows sum to 1
+    });
+    const r = attentionRollout(maps); // [seq, seq]
+    return pooledScores(ctx, (target) => rolloutRow(r, ctx.seq, target));
+  },
+});
+
+registerMethod({
+  id: 'uniform',
+  label: 'Uniform attention (baseline)',
+  kind: 'baseline',
+  needs: {},
+  compute: async (ctx) => pooledScores(ctx, (target) => uniformRow(ctx.seq, target, ctx.causal === true)),
 });

@@ -83,7 +83,7 @@ test('later kinds slot in: a perturbation method (leave-one-out) registered from
   close(await computeImportance('test-leave-one-out', { ...ctx, evaluate }), weights, 0);
   assert.deepEqual(
     listMethods('perturbation').map((m) => m.id),
-    ['test-leave-one-out'],
+    ['loo', 'occlusion', 'test-leave-one-out'],
   );
   assert.throws(() => registerMethod(method), /already exists/);
   registerMethod({ ...method, label: 'LOO' }, { replace: true });

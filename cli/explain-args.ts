@@ -1,0 +1,154 @@
+// Parses `attention-lens explain …` and `attention-lens study …` into checked options (node:util parseArgs); both
+// share the analysis options. Every mistake becomes a one-line LensError that says what to change.
+import { parseArgs } from 'node:util';
+import type { BackendName } from '../runtime/types';
+import { LensError } from '../runtime/errors';
+import type { ExplainOptions } from '../runtime/explain/explain';
+import { PERTURBATIONS, type Perturbation } from '../runtime/explain/perturb';
+import { parseTargetSpec } from '../runtime/explain/target-spec';
+
+/** The analysis options of both commands, as explain() takes them (target kept as the spec string). */
+export type AnalysisOptions = Omit<ExplainOptions, 'signal' | 'onProgress'> & { target: string };
+
+interface Common {
+  model: string;
+  backend: BackendName | 'auto';
+  threads?: number;
+  analysis: AnalysisOptions;
+}
+
+export interface ExplainArgs extends Common {
+  text?: string;
+  file?: string;
+  /** Print the per-head statistics table. */
+  headStats: boolean;
+  out?: string;
+}
+
+export interface StudyArgs extends Common {
+  data: string;
+  /** Only the first N examples. */
+  limit?: number;
+  out?: string;
+}
+
+const bad = (message: string) => new LensError('BAD_INPUT', message);
+
+const COMMON = {
+  model: { type: 'string' },
+  target: { type: 'string' },
+  methods: { type: 'string' },
+  perturb: { type: 'string' },
+  layer: { type: 'string' },
+  head: { type: 'string' },
+  'head-reduce': { type: 'string' },
+  'start-layer': { type: 'string' },
+  window: { type: 'string' },
+  stride: { type: 'string' },
+  topk: { type: 'string' },
+  percents: { type: 'string' },
+  'erasure-steps': { type: 'string' },
+  'baseline-samples': { type: 'string' },
+  'no-faithfulness': { type: 'boolean' },
+  'include-special': { type: 'boolean' },
+  'no-batch': { type: 'boolean' },
+  'max-batch': { type: 'string' },
+  backend: { type: 'string' },
+  threads: { type: 'string' },
+  truncate: { type: 'boolean' },
+  'max-tokens': { type: 'string' },
+  out: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function int(name: string, v: string | undefined, min: number, max = 1e9): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < min || n > max)
+    throw bad(`--${name} must be a whole number from ${min}${max < 1e9 ? ` to ${max}` : ''} (got "${v}").`);
+  return n;
+}
+
+function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: string }>>(argv: string[], extra: T) {
+  try {
+    return parseArgs({ args: argv, strict: true, allowPositionals: false, options: { ...COMMON, ...extra } }).values;
+  } catch (e) {
+    const msg = (e as Error).message.split('. ')[0].replace(/\.$/, '');
+    throw bad(`${msg}. See \`attention-lens --help\`.`);
+  }
+}
+
+function common(v: Record<string, string | boolean | undefined>): Common {
+  const str = (k: string) => v[k] as string | undefined;
+  const model = str('model');
+  if (!model) throw bad('Missing --model DIR: give the model folder.');
+  const target = str('target');
+  if (target === undefined) throw bad('Missing --target SPEC, e.g. --target next or --target "similarity:a text".');
+  parseTargetSpec(target); // fail early, before loading the model
+  const backend = str('backend') ?? 'auto';
+  if (backend !== 'auto' && backend !== 'native' && backend !== 'wasm')
+    throw bad(`Unknown --backend "${backend}"; use auto, native or wasm.`);
+  const perturb = str('perturb') ?? 'remove';
+  if (!PERTURBATIONS.includes(perturb as Perturbation))
+    throw bad(`Unknown --perturb "${perturb}"; use ${PERTURBATIONS.join(', ')}.`);
+  const headText = str('head');
+  let head: ExplainOptions['head'];
+  if (headText === 'mean' || headText === 'max') head = headText;
+  else if (headText !== undefined) head = int('head', headText, 0);
+  const reduce = str('head-reduce');
+  if (reduce !== undefined && reduce !== 'mean' && reduce !== 'max')
+    throw bad(`--head-reduce must be mean or max (got "${reduce}").`);
+  let percents: number[] | undefined;
+  if (str('percents') !== undefined) {
+    percents = str('percents')!
+      .split(',')
+      .map((p) => Number(p.trim()));
+    if (percents.some((p) => !(p > 0 && p <= 100)))
+      throw bad(`--percents must be numbers in (0, 100] separated by commas (got "${str('percents')}").`);
+  }
+  const methods = str('methods')
+    ?.split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  if (methods !== undefined && methods.length === 0) throw bad('--methods is empty; give e.g. rollout,loo,norm.');
+  const analysis: AnalysisOptions = {
+    target,
+    methods,
+    perturbation: perturb as Perturbation,
+    layer: int('layer', str('layer'), 0),
+    head,
+    headReduce: reduce as 'mean' | 'max' | undefined,
+    startLayer: int('start-layer', str('start-layer'), 0),
+    window: int('window', str('window'), 1),
+    stride: int('stride', str('stride'), 1),
+    topK: int('topk', str('topk'), 1),
+    percents,
+    erasureSteps: int('erasure-steps', str('erasure-steps'), 0, 1000),
+    baselineSamples: int('baseline-samples', str('baseline-samples'), 1, 100),
+    faithfulness: v['no-faithfulness'] !== true,
+    includeSpecial: v['include-special'] === true,
+    batched: v['no-batch'] !== true,
+    maxBatchRows: int('max-batch', str('max-batch'), 1),
+    truncate: v.truncate === true,
+    maxTokens: int('max-tokens', str('max-tokens'), 1),
+  };
+  for (const k of Object.keys(analysis) as (keyof AnalysisOptions)[]) if (analysis[k] === undefined) delete analysis[k];
+  return { model, backend, threads: int('threads', str('threads'), 1, 256), analysis };
+}
+
+export function parseExplainArgs(argv: string[]): ExplainArgs | 'help' {
+  const v = parse(argv, { text: { type: 'string' }, file: { type: 'string' }, 'head-stats': { type: 'boolean' } });
+  if (v.help) return 'help';
+  const c = common(v);
+  if (v.text !== undefined && v.file !== undefined) throw bad('Give either --text or --file, not both.');
+  if (v.text === undefined && v.file === undefined) throw bad('Give the text with --text TEXT or --file PATH.');
+  return { ...c, text: v.text, file: v.file, headStats: v['head-stats'] === true, out: v.out };
+}
+
+export function parseStudyArgs(argv: string[]): StudyArgs | 'help' {
+  const v = parse(argv, { data: { type: 'string' }, limit: { type: 'string' } });
+  if (v.help) return 'help';
+  const c = common(v);
+  if (!v.data) throw bad('Missing --data FILE.jsonl: one text per line (a JSON string, or {"text": …}).');
+  return { ...c, data: v.data, limit: int('limit', v.limit, 1), out: v.out };
+}

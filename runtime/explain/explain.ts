@@ -1,0 +1,310 @@
+// One explanation of one input: which tokens matter for a scalar the user chose (target-spec.ts), by several methods
+// side by side, and how far those methods agree and how faithful each is. Runs one unperturbed pass with every
+// layer's attention (and value norms when a norm method is asked for), then the methods through the registry
+// (runtime/analysis/registry.ts), whose perturbation methods get a batched evaluator (evaluator.ts), then the
+// comparison tables and faithfulness. The result (result.ts) is plain data for the CLI, JSON and the webview.
+import type { Inspector } from '../inspector/api';
+import { limitLength, tokensOfIds } from '../inspector/input';
+import {
+  computeImportance,
+  getMethod,
+  listMethods,
+  type ImportanceContext,
+  type ValueNorms,
+} from '../analysis/registry';
+import type { HeadReduce } from '../analysis/rollout';
+import { valueNormsFromGram } from '../analysis/norm';
+import { measureRow } from '../analysis/targets';
+import { isLensError, LensError } from '../errors';
+import type { LayerAttention, Token } from '../types';
+import { agreementTable, distanceTable, headTable } from './compare';
+import { BatchEvaluator } from './evaluator';
+import { BASELINE_ID } from './baseline';
+import { erasureTable, faithfulnessTable } from './faithful';
+import type { Perturbation } from './perturb';
+import type { ExplainResult, MethodScores } from './result';
+import { planTarget, targetLabel, targetToken } from './target';
+import { parseTargetSpec, type TargetSpec } from './target-spec';
+
+export const DEFAULT_METHODS: readonly string[] = ['raw-attention', 'rollout', 'loo', 'norm'];
+
+const ALIASES: Record<string, string> = { raw: 'raw-attention', attention: 'raw-attention', 'leave-one-out': 'loo' };
+
+export interface ExplainProgress {
+  phase: 'main-pass' | 'method' | 'faithfulness' | 'erasure' | 'done';
+  method?: string;
+  done?: number;
+  total?: number;
+}
+
+export interface ExplainOptions {
+  /** A target spec string or a parsed spec. */
+  target: string | TargetSpec;
+  /** Method ids of the registry (default raw-attention, rollout, loo, norm); the uniform baseline is always added. */
+  methods?: readonly string[];
+  /** How perturbation methods and faithfulness remove tokens (default 'remove'; see perturb.ts). */
+  perturbation?: Perturbation;
+  /** raw-attention / norm: layer index (default the last); head index or 'mean' / 'max' (default mean / all heads). */
+  layer?: number;
+  head?: number | HeadReduce;
+  /** rollout / flow / norm-rollout: head reduction and first layer. */
+  headReduce?: HeadReduce;
+  startLayer?: number;
+  /** occlusion window and stride. */
+  window?: number;
+  stride?: number;
+  /** Faithfulness bins in % of candidates (default 1, 5, 10, 20, 50); false skips faithfulness. */
+  percents?: readonly number[];
+  faithfulness?: boolean;
+  /** Points of the erasure curves (default 10; 0 skips them). */
+  erasureSteps?: number;
+  /** k of the top-k overlap (default 5). */
+  topK?: number;
+  /** Random orders averaged for the baseline's faithfulness and erasure rows (default 5; its agreement uses 100). */
+  baselineSamples?: number;
+  /** Let perturbations remove special tokens too (default false). */
+  includeSpecial?: boolean;
+  /** false: one model call per perturbed row (comparison); default true. */
+  batched?: boolean;
+  maxBatchRows?: number;
+  truncate?: boolean;
+  maxTokens?: number;
+  /** Per-head statistics table (default true). */
+  headStats?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: ExplainProgress) => void;
+}
+
+/** Registry ids for user-given names (aliases: raw, attention, leave-one-out); a LensError for unknown ones. */
+export function resolveMethods(names: readonly string[]): string[] {
+  const ids: string[] = [];
+  for (const name of names) {
+    const id = ALIASES[name] ?? name;
+    if (!getMethod(id)) {
+      const known = listMethods()
+        .map((m) => m.id)
+        .filter((m) => m !== BASELINE_ID && !listMethods('gradient').some((g) => g.id === m));
+      throw new LensError('BAD_INPUT', `Unknown method "${name}"; known: ${known.join(', ')}.`);
+    }
+    if (!ids.includes(id) && id !== BASELINE_ID) ids.push(id);
+  }
+  return ids;
+}
+
+function tokensFor(inspector: Inspector, input: string | number[], options: ExplainOptions) {
+  const all =
+    typeof input === 'string' ? inspector.tokenize(input) : tokensOfIds(input, inspector.facts, inspector.tokenizer);
+  return limitLength(all, inspector.facts, { truncate: options.truncate, maxTokens: options.maxTokens });
+}
+
+/** Mean-pooled embedding of a text (similarity targets). [hidden] */
+async function embed(inspector: Inspector, text: string, signal?: AbortSignal): Promise<Float32Array> {
+  const tokens = limitLength(inspector.tokenize(text), inspector.facts, { truncate: true }).tokens;
+  const ids = tokens.map((t) => t.id);
+  const out = await inspector.forward(
+    { batch: { ids: [ids], mask: [ids.map(() => 1)] }, read: { kind: 'mean-hidden' } },
+    { signal },
+  );
+  return out.head;
+}
+
+/** Tokens perturbations may remove: not special (unless asked), not the protected position, not after a causal readout. */
+function candidateMask(
+  tokens: readonly Token[],
+  protect: number | null,
+  causalReadout: number | null,
+  includeSpecial: boolean,
+): boolean[] {
+  return tokens.map(
+    (t, j) => (includeSpecial || !t.special) && j !== protect && (causalReadout === null || j <= causalReadout),
+  );
+}
+
+/** Explains one input (text, or token ids used as given). */
+export async function explain(
+  inspector: Inspector,
+  input: string | number[],
+  options: ExplainOptions,
+): Promise<ExplainResult> {
+  const t0 = performance.now();
+  const { signal, onProgress } = options;
+  const facts = inspector.facts;
+  const methodIds = resolveMethods(options.methods ?? DEFAULT_METHODS);
+  const parsed = typeof options.target === 'string' ? parseTargetSpec(options.target) : options.target;
+  const prepared = tokensFor(inspector, input, options);
+  const tokens = prepared.tokens;
+  const plan = planTarget(parsed, tokens, facts, inspector.tokenizer);
+  const causal = facts.attentionKinds.some((k) => k === 'causal');
+  const S = plan.ids.length;
+
+  // The unperturbed pass: every layer's attention, value Gram matrices for the norm methods, the head at the target.
+  onProgress?.({ phase: 'main-pass' });
+  const tMain = performance.now();
+  const reference = plan.reference !== undefined ? await embed(inspector, plan.reference, signal) : undefined;
+  const lastLayer = facts.layers - 1;
+  const normLayers = methodIds.includes('norm-rollout')
+    ? true
+    : methodIds.includes('norm')
+      ? [options.layer ?? lastLayer]
+      : false;
+  const main = await inspector.forward(
+    {
+      batch: { ids: [plan.ids], mask: [plan.ids.map(() => 1)] },
+      read: plan.readout === null ? { kind: 'mean-hidden' } : { kind: 'logits', positions: [plan.readout] },
+      attention: true,
+      norms: normLayers,
+    },
+    { signal },
+  );
+  const mainPassMs = performance.now() - tMain;
+  const token = targetToken(plan, main.head, main.width);
+  plan.token = token;
+  const value = measureRow(main.head, 0, main.width, plan.measure, { token, reference });
+  const attention: LayerAttention[] = (main.attention ?? []).map((data, layer) => ({
+    layer,
+    kind: facts.attentionKinds[layer] ?? 'self',
+    heads: facts.heads,
+    queryLength: S,
+    keyLength: S,
+    data, // [heads, query, key]
+  }));
+  const valueNorms: ValueNorms[] = [];
+  (main.grams ?? []).forEach((gram, layer) => {
+    if (gram)
+      valueNorms.push({
+        layer,
+        heads: facts.heads,
+        data: Float32Array.from(valueNormsFromGram(gram, facts.heads, S)),
+        gram,
+      });
+  });
+
+  const candidates = candidateMask(tokens, plan.protect, causal ? plan.readout : null, options.includeSpecial === true);
+  const tokenizer = inspector.tokenizer;
+  const evaluator = new BatchEvaluator(
+    inspector,
+    plan.ids,
+    { measure: plan.measure, token, reference, readout: plan.readout },
+    {
+      mode: options.perturbation ?? 'remove',
+      causal,
+      padId: tokenizer?.special.pad ?? 0,
+      maskId: tokenizer?.special.mask ?? tokenizer?.special.unk,
+      batched: options.batched,
+      maxRows: options.maxBatchRows,
+      signal,
+    },
+  );
+  evaluator.seed(
+    plan.ids.map(() => true),
+    value,
+  );
+
+  const ctx: ImportanceContext = {
+    seq: S,
+    target: plan.readout ?? 0,
+    causal,
+    tokens,
+    attention,
+    layer: options.layer,
+    head: options.head,
+    headReduce: options.headReduce,
+    startLayer: options.startLayer,
+    candidates,
+    window: options.window,
+    stride: options.stride,
+    evaluateBatch: evaluator.evaluate,
+    valueNorms,
+    signal,
+  };
+  if (plan.readout === null) ctx.targetWeights = plan.ids.map(() => 1); // mean pooling over every token
+
+  const methods: MethodScores[] = [];
+  const all = [...methodIds, BASELINE_ID];
+  for (const [i, id] of all.entries()) {
+    onProgress?.({ phase: 'method', method: id, done: i, total: all.length });
+    const m = getMethod(id)!;
+    const before = evaluator.stats.rows + evaluator.stats.cached;
+    const tm = performance.now();
+    const entry: MethodScores = { id, label: m.label, kind: m.kind, scores: [], ms: 0 };
+    try {
+      entry.scores = Array.from(await computeImportance(id, ctx));
+    } catch (e) {
+      // A method that cannot run on this input (flow over too many tokens, a missing need) is reported, not fatal.
+      if (isLensError(e) && e.code !== 'TOO_LONG') throw e;
+      if (!isLensError(e) && !(e instanceof RangeError)) throw e;
+      entry.error = e.message;
+    }
+    entry.ms = performance.now() - tm;
+    if (m.kind === 'perturbation') entry.rows = evaluator.stats.rows + evaluator.stats.cached - before;
+    methods.push(entry);
+  }
+
+  const tFaith = performance.now();
+  onProgress?.({ phase: 'faithfulness' });
+  const faithfulness =
+    options.faithfulness === false
+      ? []
+      : await faithfulnessTable(methods, evaluator.evaluate, {
+          candidates,
+          percents: options.percents,
+          baselineSamples: options.baselineSamples,
+          signal,
+        });
+  const tErasure = performance.now();
+  onProgress?.({ phase: 'erasure' });
+  const steps = options.erasureSteps ?? 10;
+  const erasure =
+    steps > 0
+      ? await erasureTable(methods, evaluator.evaluate, {
+          candidates,
+          steps,
+          baselineSamples: options.baselineSamples,
+          signal,
+        })
+      : [];
+  const tEnd = performance.now();
+  onProgress?.({ phase: 'done' });
+
+  const text = (id: number) => tokenizer?.idToToken(id) ?? `#${id}`;
+  const result: ExplainResult = {
+    model: {
+      name: facts.name,
+      family: facts.family,
+      modelType: facts.modelType,
+      layers: facts.layers,
+      heads: facts.heads,
+      backend: inspector.backend,
+    },
+    tokens,
+    target: {
+      spec: plan.spec,
+      kind: parsed.kind,
+      measure: plan.measure,
+      label: targetLabel(plan, text),
+      readout: plan.readout,
+      value,
+    },
+    perturbation: options.perturbation ?? 'remove',
+    candidates,
+    methods,
+    agreement: agreementTable(methods, candidates, options.topK),
+    distance: distanceTable(methods, candidates),
+    faithfulness,
+    erasure,
+    heads: options.headStats === false ? [] : headTable(attention, tokens),
+    timings: {
+      totalMs: tEnd - t0,
+      mainPassMs,
+      faithfulnessMs: tErasure - tFaith,
+      erasureMs: tEnd - tErasure,
+      rows: evaluator.stats.rows,
+      batches: evaluator.stats.batches,
+      forwardMs: evaluator.stats.ms,
+    },
+  };
+  if (prepared.truncatedFrom !== undefined) result.truncatedFrom = prepared.truncatedFrom;
+  if (token !== undefined) result.target.token = { id: token, text: text(token) };
+  if (plan.reference !== undefined) result.target.reference = plan.reference;
+  return result;
+}

@@ -1,0 +1,133 @@
+// The data of one explanation, shaped for every consumer: the CLI prints it, `--out` writes it as JSON (NaN as null),
+// a study aggregates many, and the webview's Explain view will draw it (a token strip per method, the comparison
+// tables, the erasure curves, the head table). Plain numbers and arrays only, so it crosses threads and JSON as is.
+import type { Token } from '../types';
+import type { TargetMeasure } from '../analysis/targets';
+import type { MethodKind } from '../analysis/registry';
+import type { Perturbation } from './perturb';
+
+export interface ExplainTarget {
+  /** The spec as given (next, mask@3, similarity:…). */
+  spec: string;
+  kind: 'next' | 'token' | 'mask' | 'similarity';
+  measure: TargetMeasure;
+  /** One line: what is measured, of which token, where. */
+  label: string;
+  /** Position the target is read at; null for a pooled target (similarity). */
+  readout: number | null;
+  /** The explained token (log-prob / prob targets). */
+  token?: { id: number; text: string };
+  /** similarity: the reference text. */
+  reference?: string;
+  /** The target on the unperturbed input. */
+  value: number;
+}
+
+export interface MethodScores {
+  id: string;
+  label: string;
+  kind: MethodKind;
+  /** [seq]: one score per token; higher = more important. Empty when the method failed (see error). */
+  scores: number[];
+  /** Wall time, ms (perturbation methods: including their model passes). */
+  ms: number;
+  /** Model rows the method asked for (perturbation methods), before the cache. */
+  rows?: number;
+  /** Why the method gave no scores (e.g. flow over too many tokens). */
+  error?: string;
+}
+
+export interface AgreementRow {
+  a: string;
+  b: string;
+  /** Kendall τ-b over the candidate tokens (NaN when either vector is constant). */
+  kendall: number;
+  /** Spearman ρ over the candidate tokens. */
+  spearman: number;
+  /** |top-k(a) ∩ top-k(b)| / k over the candidate tokens. */
+  topK: number;
+  k: number;
+}
+
+export interface DistanceRow {
+  a: string;
+  b: string;
+  /** Jensen–Shannon divergence in bits (0..1) of the scores normalised over the candidate tokens. */
+  jsd: number;
+  /** Total variation distance (0..1). */
+  tvd: number;
+}
+
+export interface FaithfulnessRow {
+  method: string;
+  /** f(x), every token kept. */
+  full: number;
+  bins: { percent: number; k: number; comprehensiveness: number; sufficiency: number }[];
+  aopcComprehensiveness: number;
+  aopcSufficiency: number;
+}
+
+export interface ErasureRow {
+  method: string;
+  /** Candidates erased at each point, most important first. */
+  erased: number[];
+  fraction: number[];
+  value: number[];
+  /** Mean drop f(x) − v along the curve (higher: falls earlier). */
+  area: number;
+}
+
+export interface HeadRow {
+  layer: number;
+  /** Head index, or -1 for the uniform-attention baseline row of the layer. */
+  head: number;
+  /** Mean row entropy, nats. */
+  entropy: number;
+  specialShare: number;
+  punctuationShare: number;
+  previousToken: number;
+  /** Mean attended distance, tokens. */
+  meanDistance: number;
+  /** Mean JS divergence (bits) of the rows from uniform attention. */
+  jsdUniform: number;
+}
+
+export interface ExplainTimings {
+  totalMs: number;
+  /** The unperturbed pass with attention (and value norms). */
+  mainPassMs: number;
+  faithfulnessMs: number;
+  erasureMs: number;
+  /** Rows run through the model by perturbations (after the cache), in how many batched calls, taking how long. */
+  rows: number;
+  batches: number;
+  forwardMs: number;
+}
+
+export interface ExplainResult {
+  model: { name: string; family: string; modelType: string; layers: number; heads: number; backend: string };
+  tokens: Token[];
+  /** Set when the input was cut to the length limit: its length before. */
+  truncatedFrom?: number;
+  target: ExplainTarget;
+  perturbation: Perturbation;
+  /** [seq]: tokens perturbation methods remove and rank (not special tokens, not the target's own [MASK]). */
+  candidates: boolean[];
+  /** Every method asked for, then the uniform baseline (id 'uniform'). */
+  methods: MethodScores[];
+  /** Every pair of methods that gave scores; pairs with the baseline: the mean over random orders (chance level). */
+  agreement: AgreementRow[];
+  /** Pairs among methods whose scores are distributions (attention, norm, baseline). */
+  distance: DistanceRow[];
+  /** Per method; the baseline row 'uniform' is the mean over random orders of the candidates. */
+  faithfulness: FaithfulnessRow[];
+  erasure: ErasureRow[];
+  /** Per layer: every head, then the uniform baseline (head −1). */
+  heads: HeadRow[];
+  timings: ExplainTimings;
+}
+
+/** JSON text of a result (NaN and ±Infinity become null). */
+export function resultToJson(result: unknown, indent?: number): string {
+  return JSON.stringify(result, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), indent);
+}

@@ -1,0 +1,72 @@
+// The target of an explanation as the user writes it (CLI --target, settings, saved studies), parsed into a checked
+// value. One scalar per run:
+//   next               causal LM: log p(the model's most likely next token | the whole input)
+//   next:TOKEN         causal LM: log p(TOKEN next | the whole input)       TOKEN: a vocabulary string or one token of text
+//   token:POS:ID       causal LM: log p(token ID at position POS | tokens 0..POS−1), 1 ≤ POS ≤ length
+//   mask               masked LM: p(the most likely token at the first [MASK] of the text)
+//   mask:TOKEN         masked LM: p(TOKEN at the first [MASK])
+//   mask@POS           masked LM: replace token POS with [MASK]; p(the original token there)
+//   similarity:TEXT    any model: cosine(mean-pooled last hidden state of the input, the same of TEXT)
+import { LensError } from '../errors';
+
+export type TargetSpec =
+  | { kind: 'next'; token?: string }
+  | { kind: 'token'; position: number; id: number }
+  | { kind: 'mask'; token?: string; position?: number }
+  | { kind: 'similarity'; reference: string };
+
+export const TARGET_SPEC_HELP =
+  'next | next:TOKEN | token:POS:ID | mask | mask:TOKEN | mask@POS | similarity:REFERENCE TEXT';
+
+const bad = (spec: string, why: string) =>
+  new LensError('BAD_INPUT', `Bad target "${spec}": ${why}. Targets: ${TARGET_SPEC_HELP}.`);
+
+function integer(spec: string, text: string, what: string, min: number): number {
+  if (!/^\d+$/.test(text)) throw bad(spec, `${what} "${text}" is not a whole number`);
+  const n = Number(text);
+  if (n < min) throw bad(spec, `${what} must be at least ${min}`);
+  return n;
+}
+
+/** Parses a target spec; a one-line LensError BAD_INPUT says what is wrong. */
+export function parseTargetSpec(spec: string): TargetSpec {
+  const s = spec.trim();
+  if (s === 'next') return { kind: 'next' };
+  if (s === 'mask') return { kind: 'mask' };
+  if (spec.startsWith('next:')) {
+    const token = spec.slice(5);
+    if (token.length === 0) throw bad(spec, 'give the token after "next:"');
+    return { kind: 'next', token };
+  }
+  if (spec.startsWith('mask:')) {
+    const token = spec.slice(5);
+    if (token.length === 0) throw bad(spec, 'give the token after "mask:"');
+    return { kind: 'mask', token };
+  }
+  if (s.startsWith('mask@')) return { kind: 'mask', position: integer(spec, s.slice(5), 'the position', 0) };
+  if (s.startsWith('token:')) {
+    const parts = s.slice(6).split(':');
+    if (parts.length !== 2) throw bad(spec, 'write token:POS:ID (position, then token id)');
+    return { kind: 'token', position: integer(spec, parts[0], 'POS', 1), id: integer(spec, parts[1], 'ID', 0) };
+  }
+  if (spec.startsWith('similarity:')) {
+    const reference = spec.slice(11);
+    if (reference.trim().length === 0) throw bad(spec, 'give the reference text after "similarity:"');
+    return { kind: 'similarity', reference };
+  }
+  throw bad(spec, 'unknown kind');
+}
+
+/** The spec string of a parsed target (parseTargetSpec(formatTargetSpec(t)) equals t). */
+export function formatTargetSpec(t: TargetSpec): string {
+  switch (t.kind) {
+    case 'next':
+      return t.token === undefined ? 'next' : `next:${t.token}`;
+    case 'token':
+      return `token:${t.position}:${t.id}`;
+    case 'mask':
+      return t.position !== undefined ? `mask@${t.position}` : t.token !== undefined ? `mask:${t.token}` : 'mask';
+    case 'similarity':
+      return `similarity:${t.reference}`;
+  }
+}

@@ -1,0 +1,129 @@
+// Turns a parsed target spec into what the model passes need for one input: which ids the model sees (mask@POS
+// writes [MASK]), where the target is read (readout), how a head row becomes the scalar (measure), which position
+// must never be removed (the [MASK] being predicted), and, after the unperturbed pass, which token is explained
+// (`next` and `mask` take the model's own most likely token). Errors say which target fits the model instead.
+import { LensError } from '../errors';
+import { argmax, type TargetMeasure } from '../analysis/targets';
+import type { ModelFacts, Token } from '../types';
+import type { Tokenizer } from '../tokenizers/tokenizer';
+import { formatTargetSpec, type TargetSpec } from './target-spec';
+
+export interface TargetPlan {
+  spec: string;
+  parsed: TargetSpec;
+  measure: TargetMeasure;
+  /** Ids the model sees (the input's, with [MASK] written at mask@POS). */
+  ids: number[];
+  /** Position whose logits are read; null for pooled targets (similarity). */
+  readout: number | null;
+  /** A position perturbations never remove (the [MASK] being predicted); null for none. */
+  protect: number | null;
+  /** The explained token when fixed by the spec; undefined: the model's argmax at the readout. */
+  token?: number;
+  /** similarity: the reference text. */
+  reference?: string;
+}
+
+const isCausal = (facts: ModelFacts) => facts.attentionKinds.some((k) => k === 'causal');
+
+function needTokenizer(tokenizer: Tokenizer | undefined, what: string): Tokenizer {
+  if (!tokenizer) throw new LensError('NO_TOKENIZER', `The target ${what} needs the model's tokenizer.`);
+  return tokenizer;
+}
+
+/** The id of TOKEN: an exact vocabulary string, else the text when it encodes to exactly one token. */
+export function tokenIdOf(tokenizer: Tokenizer, token: string): number {
+  const exact = tokenizer.tokenToId(token);
+  if (exact !== undefined) return exact;
+  const pieces = tokenizer.encode(token, { addSpecialTokens: false });
+  if (pieces.length !== 1) {
+    const shown = pieces.map((t) => JSON.stringify(t.text)).join(' ');
+    throw new LensError(
+      'BAD_INPUT',
+      `"${token}" is ${pieces.length} tokens (${shown || 'none'}), not one; give one vocabulary token, or token:POS:ID.`,
+    );
+  }
+  return pieces[0].id;
+}
+
+function needCausal(facts: ModelFacts, spec: string): void {
+  if (!isCausal(facts) || !facts.hasLmHead)
+    throw new LensError(
+      'BAD_INPUT',
+      `The target "${spec}" needs a causal language model; ${facts.name} is ${facts.hasLmHead ? 'a masked LM: use mask or mask@POS' : 'an encoder without a head: use similarity:TEXT'}.`,
+    );
+}
+
+/** Plans the target for the tokens of one input. */
+export function planTarget(
+  parsed: TargetSpec,
+  tokens: readonly Token[],
+  facts: ModelFacts,
+  tokenizer: Tokenizer | undefined,
+): TargetPlan {
+  const spec = formatTargetSpec(parsed);
+  const ids = tokens.map((t) => t.id);
+  const S = ids.length;
+  switch (parsed.kind) {
+    case 'next': {
+      needCausal(facts, spec);
+      const plan: TargetPlan = { spec, parsed, measure: 'log-prob', ids, readout: S - 1, protect: null };
+      if (parsed.token !== undefined) plan.token = tokenIdOf(needTokenizer(tokenizer, spec), parsed.token);
+      return plan;
+    }
+    case 'token': {
+      needCausal(facts, spec);
+      if (parsed.position > S)
+        throw new LensError('BAD_INPUT', `token:${parsed.position}:… is past the ${S} tokens of the input (1..${S}).`);
+      if (parsed.id >= facts.vocabSize)
+        throw new LensError('BAD_INPUT', `Token id ${parsed.id} is outside the vocabulary of ${facts.vocabSize}.`);
+      return { spec, parsed, measure: 'log-prob', ids, readout: parsed.position - 1, protect: null, token: parsed.id };
+    }
+    case 'mask': {
+      if (isCausal(facts) || !facts.hasLmHead)
+        throw new LensError(
+          'BAD_INPUT',
+          `The target "${spec}" needs a masked language model with its head (e.g. BertForMaskedLM weights); ${facts.name} ${isCausal(facts) ? 'is causal: use next or token:POS:ID' : 'has no masked-LM head (no cls.predictions.* weights): use similarity:TEXT'}.`,
+        );
+      const maskId = needTokenizer(tokenizer, spec).special.mask;
+      if (maskId === undefined) throw new LensError('BAD_INPUT', 'This tokenizer has no [MASK] token.');
+      if (parsed.position !== undefined) {
+        const p = parsed.position;
+        if (p >= S) throw new LensError('BAD_INPUT', `mask@${p} is past the ${S} tokens of the input (0..${S - 1}).`);
+        if (tokens[p].special) throw new LensError('BAD_INPUT', `mask@${p} is the special token ${tokens[p].text}.`);
+        const masked = [...ids];
+        masked[p] = maskId;
+        return { spec, parsed, measure: 'prob', ids: masked, readout: p, protect: p, token: ids[p] };
+      }
+      const at = ids.indexOf(maskId);
+      if (at < 0)
+        throw new LensError('BAD_INPUT', 'The text has no [MASK] token; write one in the text, or use mask@POS.');
+      const plan: TargetPlan = { spec, parsed, measure: 'prob', ids, readout: at, protect: at };
+      if (parsed.token !== undefined) plan.token = tokenIdOf(tokenizer!, parsed.token);
+      return plan;
+    }
+    case 'similarity':
+      return { spec, parsed, measure: 'cosine', ids, readout: null, protect: null, reference: parsed.reference };
+  }
+}
+
+/** The explained token: the spec's, or the argmax of the unperturbed logits row at the readout. */
+export function targetToken(plan: TargetPlan, logits: Float32Array, width: number): number | undefined {
+  if (plan.measure === 'cosine') return undefined;
+  return plan.token ?? argmax(logits, 0, width);
+}
+
+/** A one-line description: what is measured, of which token, where. */
+export function targetLabel(plan: TargetPlan, tokenText: (id: number) => string): string {
+  const tok = (id: number) => JSON.stringify(tokenText(id));
+  switch (plan.parsed.kind) {
+    case 'next':
+      return `log p(${tok(plan.token!)} next | input)${plan.parsed.token === undefined ? ', the most likely next token' : ''}`;
+    case 'token':
+      return `log p(${tok(plan.token!)} at position ${plan.parsed.position} | tokens before)`;
+    case 'mask':
+      return `p(${tok(plan.token!)} at [MASK], position ${plan.readout})${plan.parsed.token === undefined && plan.parsed.position === undefined ? ', the most likely token' : ''}`;
+    case 'similarity':
+      return `cos(mean-pooled embedding, embedding of ${JSON.stringify(plan.reference)})`;
+  }
+}
