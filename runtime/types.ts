@@ -7,8 +7,8 @@ export type AttentionKind = 'self' | 'causal' | 'cross';
 /** Model families the runtime can build graphs for. */
 export type Family = 'bert' | 'gpt2' | 'llama';
 
-/** Which inference engine runs the graphs. */
-export type BackendName = 'native' | 'wasm';
+/** Which inference engine runs the graphs. 'webgpu' runs only in a browser (the panel's webview), on the GPU. */
+export type BackendName = 'native' | 'wasm' | 'webgpu';
 
 /** Static facts about a loaded model, shown to users and used to size views. */
 export interface ModelFacts {
@@ -16,7 +16,8 @@ export interface ModelFacts {
   name: string;
   /** Absolute path of the model folder. */
   dir: string;
-  family: Family;
+  /** The family whose builder made the graphs, or 'onnx' for an imported ONNX export. */
+  family: Family | 'onnx';
   /** config.json's model_type (bert, roberta, distilbert, gpt2, llama, mistral, qwen2). */
   modelType: string;
   layers: number;

@@ -3,17 +3,21 @@
 //   dist/worker.js     inference worker thread (loads weights, builds graphs, runs onnxruntime)
 //   dist/cli.js        the attention-lens command
 //   dist/webview.js    the panel's UI (browser IIFE)
+//   dist/webview-inference.js  the panel's in-browser inference worker (ES module: onnxruntime-web's WebGPU build
+//                      bundled in), with dist/ort-wasm-simd-threaded.asyncify.wasm copied beside it
 //   dist/bench.js      benchmarks
-// onnxruntime-node / onnxruntime-web stay external: they carry native binaries and .wasm files that are loaded
-// from node_modules at run time (and shipped in the .vsix).
+// In the Node bundles onnxruntime-node / onnxruntime-web stay external: they carry native binaries and .wasm files
+// that are loaded from node_modules at run time (and shipped in the .vsix).
 import * as esbuild from 'esbuild';
-import { existsSync, mkdirSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, chmodSync, copyFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 mkdirSync('dist', { recursive: true });
 
-const nodeExternal = ['vscode', 'onnxruntime-node', 'onnxruntime-web'];
+const nodeExternal = ['vscode', 'onnxruntime-node', 'onnxruntime-web', 'onnxruntime-web/*'];
 const node = {
   bundle: true,
   platform: 'node',
@@ -36,6 +40,13 @@ const targets = [
     external: [...nodeExternal, 'mocha'],
   },
   {
+    // WebGPU in the real panel: a mocha suite for the extension host (test/e2e/webgpu-panel.e2e.ts runs it).
+    entry: 'test/e2e/webgpu-panel.suite.ts',
+    out: 'dist/test/webgpu-suite/index.js',
+    ...node,
+    external: [...nodeExternal, 'mocha'],
+  },
+  {
     entry: 'webview/main.ts',
     out: 'dist/webview.js',
     bundle: true,
@@ -46,7 +57,31 @@ const targets = [
     minify: production,
     logLevel: 'warning',
   },
+  {
+    // A module worker: onnxruntime-web's ES build reads import.meta.url. The panel starts it from a blob: URL.
+    entry: 'webview/inference/worker.ts',
+    out: 'dist/webview-inference.js',
+    bundle: true,
+    platform: 'browser',
+    target: 'chrome120',
+    format: 'esm',
+    sourcemap: production ? false : 'linked',
+    minify: production,
+    logLevel: 'warning',
+  },
 ];
+
+/** onnxruntime-web's .wasm files the browser bundles load (handed to the worker as bytes by the page). */
+const WEB_WASM = ['ort-wasm-simd-threaded.asyncify.wasm'];
+function copyWebWasm() {
+  const dist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web')); // …/onnxruntime-web/dist
+  for (const name of WEB_WASM) {
+    const from = join(dist, name);
+    const to = join('dist', name);
+    if (!existsSync(to) || statSync(to).size !== statSync(from).size || statSync(to).mtimeMs < statSync(from).mtimeMs)
+      copyFileSync(from, to);
+  }
+}
 
 const contexts = [];
 for (const { entry, out, ...opts } of targets) {
@@ -61,4 +96,5 @@ for (const { entry, out, ...opts } of targets) {
   }
 }
 if (existsSync('dist/cli.js')) chmodSync('dist/cli.js', 0o755);
+copyWebWasm();
 if (!watch) console.log(`build: ${targets.filter((t) => existsSync(t.entry)).length} bundles in dist/`);

@@ -81,7 +81,14 @@ const required = [
   'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.mjs',
   'node_modules/onnxruntime-common/package.json',
 ];
-for (const f of ['dist/webview.js', 'dist/worker.js']) if (existsSync(join(repo, f))) required.push(f);
+for (const f of [
+  'dist/webview.js',
+  'dist/worker.js',
+  // In-webview inference (backend webgpu/auto): the worker bundle and onnxruntime-web's WebGPU .wasm it loads.
+  'dist/webview-inference.js',
+  'dist/ort-wasm-simd-threaded.asyncify.wasm',
+])
+  if (existsSync(join(repo, f))) required.push(f);
 const missing = required.filter((p) => !has(p));
 const forbidden = entries.filter(
   (e) =>

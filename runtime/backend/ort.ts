@@ -1,11 +1,32 @@
-// The only module that imports onnxruntime. It hides which engine runs a graph — native onnxruntime-node where it
-// loads, onnxruntime-web's Wasm build otherwise — behind one small Session interface over plain typed arrays, so
-// the rest of the runtime never touches onnxruntime types.
+// The only module that imports onnxruntime. It hides which engine runs a graph behind one small Session interface
+// over plain typed arrays, so the rest of the runtime never touches onnxruntime types. One file serves two worlds:
+//   Node (extension host's worker thread, CLI): native onnxruntime-node where it loads, onnxruntime-web's Wasm build
+//     otherwise — both loaded with require() at run time (external to the bundles: native binaries, .wasm files);
+//   a browser (the panel's webview, in a dedicated worker): onnxruntime-web's WebGPU build, bundled into that
+//     worker, which runs both the WebGPU and the Wasm execution providers. Its .wasm binary is handed in by the
+//     caller (configureWebRuntime), because a webview fetches only what its Content-Security-Policy allows.
+import type * as OrtModule from 'onnxruntime-common';
 import type { BackendName } from '../types';
 import type { FeedTensor } from '../models/plan';
 import { LensError } from '../errors';
 
-type Ort = typeof import('onnxruntime-node');
+type Ort = typeof OrtModule;
+
+/** Node's require in the CommonJS bundles (and under tsx); absent in a browser worker. */
+declare const require: ((id: string) => unknown) | undefined;
+// Called through an alias so that bundlers leave the packages alone: they stay external in the Node bundles, and the
+// browser bundle never sees onnxruntime-node.
+const nodeRequire: ((id: string) => unknown) | undefined = typeof require === 'function' ? require : undefined;
+
+interface HostGlobals {
+  process?: { versions?: { node?: string }; platform?: string; arch?: string };
+  navigator?: { gpu?: unknown };
+  crossOriginIsolated?: boolean;
+}
+const host = globalThis as HostGlobals;
+
+/** True in Node (extension host, worker threads, CLI); false in a browser or a webview's worker. */
+export const inNode = typeof host.process?.versions?.node === 'string' && nodeRequire !== undefined;
 
 export interface SessionOptions {
   backend: BackendName;
@@ -27,76 +48,137 @@ export interface Session {
   release(): Promise<void>;
 }
 
-const loaded: Partial<Record<BackendName, Ort>> = {};
+/** What a browser caller gives onnxruntime-web before the first session (the webview worker). */
+export interface WebRuntimeOptions {
+  /** The bytes of ort-wasm-simd-threaded.asyncify.wasm (fetched by the page: a worker may not reach the file). */
+  wasmBinary?: ArrayBuffer;
+  /** Or the URL prefix of the folder that holds it. */
+  wasmPaths?: string;
+}
+
+let webOptions: WebRuntimeOptions = {};
+const loaded = new Map<string, Ort>();
 const loadErrors: Partial<Record<BackendName, string>> = {};
 
-/** Loads the onnxruntime module of a backend, or explains why it cannot be loaded. */
-export async function loadBackend(backend: BackendName, threads: number): Promise<Ort> {
-  const cached = loaded[backend];
-  if (cached) return cached;
-  if (loadErrors[backend]) throw new LensError('BACKEND_UNAVAILABLE', loadErrors[backend]!);
-  try {
-    // Both packages share onnxruntime-common's API; the web build's typings are the same shape. Plain require:
-    // both stay external to the bundles (native binaries, .wasm files) and load from node_modules at run time.
-    /* eslint-disable @typescript-eslint/no-require-imports */
-    const mod: Ort = backend === 'native' ? require('onnxruntime-node') : require('onnxruntime-web');
-    /* eslint-enable @typescript-eslint/no-require-imports */
+/** Sets how onnxruntime-web finds its .wasm in a browser; call before the first session. */
+export function configureWebRuntime(options: WebRuntimeOptions): void {
+  webOptions = { ...options };
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+}
+
+/** Why a backend cannot run in this environment, or undefined when it may. */
+function unavailableHere(backend: BackendName): string | undefined {
+  if (inNode && backend === 'webgpu')
+    return 'WebGPU runs only in the panel (a browser worker with navigator.gpu); the extension host and the CLI have no GPU access. Use native or wasm here.';
+  if (!inNode && backend === 'native')
+    return 'The native backend (onnxruntime-node) runs only in the extension host or the CLI, not in a browser.';
+  return undefined;
+}
+
+async function importModule(backend: BackendName, threads: number): Promise<Ort> {
+  if (inNode) {
+    const key = backend === 'native' ? 'onnxruntime-node' : 'onnxruntime-web';
+    const cached = loaded.get(key);
+    if (cached) return cached;
+    // Both packages share onnxruntime-common's API.
+    const mod = nodeRequire!(key) as Ort;
     if (backend === 'wasm') {
       mod.env.wasm.numThreads = Math.max(1, threads);
       mod.env.wasm.proxy = false;
     }
-    loaded[backend] = mod;
+    loaded.set(key, mod);
     return mod;
+  }
+  const cached = loaded.get('web');
+  if (cached) return cached;
+  // The WebGPU build also carries the Wasm execution provider: one module (and one .wasm) for both.
+  const mod = (await import('onnxruntime-web/webgpu')) as unknown as Ort;
+  // Wasm threads need SharedArrayBuffer, which only cross-origin-isolated pages have (a webview is not).
+  mod.env.wasm.numThreads = host.crossOriginIsolated ? Math.max(1, threads) : 1;
+  mod.env.wasm.proxy = false;
+  if (webOptions.wasmBinary) mod.env.wasm.wasmBinary = webOptions.wasmBinary;
+  else if (webOptions.wasmPaths) mod.env.wasm.wasmPaths = webOptions.wasmPaths;
+  mod.env.logLevel = 'error';
+  loaded.set('web', mod);
+  return mod;
+}
+
+/** Loads the onnxruntime module of a backend, or explains why it cannot be loaded. */
+export async function loadBackend(backend: BackendName, threads: number): Promise<Ort> {
+  if (loadErrors[backend]) throw new LensError('BACKEND_UNAVAILABLE', loadErrors[backend]!);
+  const here = unavailableHere(backend);
+  if (here) throw new LensError('BACKEND_UNAVAILABLE', here);
+  try {
+    return await importModule(backend, threads);
   } catch (e) {
+    const where = `${host.process?.platform ?? 'browser'}-${host.process?.arch ?? ''}`;
     const why =
       backend === 'native'
-        ? `The native onnxruntime-node backend could not be loaded on ${process.platform}-${process.arch} (${(e as Error).message.split('\n')[0]}). Use the wasm backend.`
-        : `The onnxruntime-web (wasm) backend could not be loaded (${(e as Error).message.split('\n')[0]}).`;
+        ? `The native onnxruntime-node backend could not be loaded on ${where} (${firstLine(e)}). Use the wasm backend.`
+        : `The onnxruntime-web (${backend}) backend could not be loaded (${firstLine(e)}).`;
     loadErrors[backend] = why;
     throw new LensError('BACKEND_UNAVAILABLE', why);
   }
 }
 
-/** Picks 'native' when it loads, otherwise 'wasm'. */
+/** 'auto': in Node, 'native' when it loads, otherwise 'wasm'; in a browser, 'webgpu' where navigator.gpu exists
+ * (whether an adapter is there and the model fits is the caller's check), otherwise 'wasm'. */
 export async function resolveBackend(requested: BackendName | 'auto', threads: number): Promise<BackendName> {
   if (requested !== 'auto') {
     await loadBackend(requested, threads);
     return requested;
   }
+  const preferred: BackendName = inNode ? 'native' : host.navigator?.gpu ? 'webgpu' : 'wasm';
   try {
-    await loadBackend('native', threads);
-    return 'native';
+    await loadBackend(preferred, threads);
+    return preferred;
   } catch {
     await loadBackend('wasm', threads);
     return 'wasm';
   }
 }
 
+/** The GPUDevice onnxruntime-web's WebGPU provider runs on (browser only; after the first WebGPU session). Typed
+ * unknown: the runtime has no DOM/WebGPU types; the webview worker narrows it. */
+export async function webgpuDevice(): Promise<unknown> {
+  const ort = await loadBackend('webgpu', 1);
+  return ort.env.webgpu.device;
+}
+
+function sessionOptions(options: SessionOptions): OrtModule.InferenceSession.SessionOptions {
+  const threads = Math.max(1, options.threads);
+  switch (options.backend) {
+    case 'native':
+      return {
+        executionProviders: ['cpu'],
+        graphOptimizationLevel: 'all',
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        // Idle sessions must not spin: with one session per layer, spinning threads steal the cores
+        // (1.5-3x slower, shared/notes/performance.md).
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      };
+    case 'webgpu':
+      // Nodes the WebGPU provider lacks kernels for fall back to the Wasm CPU provider inside the same session.
+      return { executionProviders: ['webgpu'], graphOptimizationLevel: 'all' };
+    case 'wasm':
+      return { executionProviders: ['wasm'], graphOptimizationLevel: 'all' };
+  }
+}
+
 export async function createSession(model: Uint8Array, options: SessionOptions): Promise<Session> {
   const ort = await loadBackend(options.backend, options.threads);
-  const threads = Math.max(1, options.threads);
-  let inner: import('onnxruntime-node').InferenceSession;
+  let inner: OrtModule.InferenceSession;
   try {
-    inner =
-      options.backend === 'native'
-        ? await ort.InferenceSession.create(model, {
-            executionProviders: ['cpu'],
-            graphOptimizationLevel: 'all',
-            intraOpNumThreads: threads,
-            interOpNumThreads: 1,
-            executionMode: 'sequential',
-            // Idle sessions must not spin: with one session per layer, spinning threads steal the cores
-            // (1.5-3x slower, shared/notes/performance.md).
-            extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-          })
-        : await ort.InferenceSession.create(model, {
-            executionProviders: ['wasm'],
-            graphOptimizationLevel: 'all',
-          });
+    inner = await ort.InferenceSession.create(model, sessionOptions(options));
   } catch (e) {
     throw new LensError(
       'INFERENCE_FAILED',
-      `onnxruntime could not create a session: ${(e as Error).message.split('\n')[0]}`,
+      `onnxruntime (${options.backend}) could not create a session: ${firstLine(e)}`,
     );
   }
   return {
@@ -104,15 +186,15 @@ export async function createSession(model: Uint8Array, options: SessionOptions):
     inputNames: inner.inputNames,
     outputNames: inner.outputNames,
     async run(feeds, fetches) {
-      const ortFeeds: Record<string, import('onnxruntime-node').Tensor> = {};
+      const ortFeeds: Record<string, OrtModule.Tensor> = {};
       for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-      let out: Record<string, import('onnxruntime-node').Tensor>;
+      let out: OrtModule.InferenceSession.ReturnType;
       try {
         out = await inner.run(ortFeeds, fetches as string[]);
       } catch (e) {
         throw new LensError(
           'INFERENCE_FAILED',
-          `onnxruntime failed to run the model: ${(e as Error).message.split('\n')[0]}`,
+          `onnxruntime (${options.backend}) failed to run the model: ${firstLine(e)}`,
         );
       }
       const result: Record<string, OutputTensor> = {};

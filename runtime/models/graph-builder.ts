@@ -4,12 +4,13 @@
 import {
   AttrType,
   DataType,
-  encodeModel,
   type AttributeMsg,
+  type ModelMsg,
   type NodeMsg,
   type TensorMsg,
   type ValueInfoMsg,
-} from '../formats/onnx-schema';
+} from '../formats/onnx-descriptor';
+import { encodeModelPlain } from '../formats/onnx-encode';
 
 export const OPSET = 17;
 
@@ -163,9 +164,14 @@ export class GraphBuilder {
     return output;
   }
 
-  /** Serializes the graph as an ONNX ModelProto. */
+  /** Serializes the graph as an ONNX ModelProto (without run-time code generation: it runs in the webview too). */
   toBytes(): Uint8Array {
-    return encodeModel({
+    return encodeModelPlain(this.toModel());
+  }
+
+  /** The graph as a ModelProto object. */
+  toModel(): ModelMsg {
+    return {
       irVersion: 8,
       producerName: 'attention-lens',
       producerVersion: '0.1.0',
@@ -177,6 +183,6 @@ export class GraphBuilder {
         input: this.inputs,
         output: this.outputs,
       },
-    });
+    };
   }
 }

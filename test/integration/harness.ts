@@ -422,14 +422,16 @@ export const CHROMIUM_ARGS = [
   '--disable-dev-shm-usage',
 ];
 
-export async function launchBrowser(opts: { echoLogs?: boolean } = {}): Promise<BrowserSession> {
+export async function launchBrowser(
+  opts: { echoLogs?: boolean; /** Extra chromium flags (e.g. WebGPU's). */ args?: string[] } = {},
+): Promise<BrowserSession> {
   checkPrerequisites();
   hookSignals();
   const browser = await withDeadline('chromium launch', DEADLINES.browserLaunch, () =>
     chromium.launch({
       executablePath: chromiumPath,
       headless: true,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS, ...(opts.args ?? [])],
       timeout: DEADLINES.browserLaunch,
     }),
   );
@@ -551,22 +553,27 @@ export async function runExtensionTests(opts: {
   testsPath: string;
   workspace?: string;
   echoLogs?: boolean;
+  /** Extra user settings, extra chromium flags (e.g. WebGPU's), a longer deadline for the suite. */
+  settings?: Record<string, unknown>;
+  browserArgs?: string[];
+  deadlineMs?: number;
 }): Promise<ExtensionTestResult> {
   const resultsFile = join(mkdtempSync(join(tmpdir(), 'al-results-')), 'results.json');
   const server = await startCodeServer({
     workspace: opts.workspace,
     label: 'mocha',
     env: { ATTENTION_LENS_TEST_RESULTS: resultsFile },
+    ...(opts.settings ? { settings: opts.settings } : {}),
   });
   let session: BrowserSession | undefined;
   try {
-    session = await launchBrowser({ echoLogs: opts.echoLogs ?? true });
+    session = await launchBrowser({ echoLogs: opts.echoLogs ?? true, args: opts.browserArgs });
     const url = server.workbenchUrl({ devPath: opts.devPath, testsPath: opts.testsPath });
     log(`workbench: ${url}`);
     await session.page.goto(url, { waitUntil: 'domcontentloaded', timeout: DEADLINES.workbench });
     const exitCode = await withDeadline(
       'extension tests (mocha in the extension host)',
-      DEADLINES.extensionTests,
+      opts.deadlineMs ?? DEADLINES.extensionTests,
       session.exitCode,
     ).catch(async (e) => {
       await screenshot(session!.page, 'mocha-timeout');

@@ -1,0 +1,181 @@
+// WebGPU in a page: the panel's in-browser inference path (webview/inference/, dist/webview-inference.js) in Debian's
+// headless chromium, whose WebGPU adapter here is SwiftShader (software Vulkan). Golden values: the native backend's
+// attention (onnxruntime-node, computed in this process's worker thread) and, for stories260K, the independent numpy
+// forward pass in ../shared/models/stories260K/reference_attention.json. Also the fallbacks: device lost before and
+// during a run, a model that does not fit the adapter's limits, and a browser without an adapter. The page runs under
+// the panel's Content-Security-Policy for in-webview inference (no 'unsafe-eval').
+//   node scripts/build.mjs && npx tsx test/e2e/webgpu-page.e2e.ts
+import * as assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isMain, log, runCleanups, runE2E, type E2ETest } from '../integration/harness';
+import {
+  checkModel,
+  idsOf,
+  maxAbsDiff,
+  MODELS,
+  nativeAttention,
+  openWebGpuPage,
+  type TestModel,
+  type WebGpuPage,
+} from './webgpu-common';
+import type { PageRun } from './webgpu-harness-page';
+
+const TOLERANCE = 1e-4;
+const stories = MODELS[0];
+
+/** Opens a page, runs `fn`, always closes it (console errors are printed when `fn` fails). */
+async function withPage(webgpu: boolean, fn: (p: WebGpuPage) => Promise<void>): Promise<void> {
+  const p = await openWebGpuPage({ webgpu });
+  try {
+    await fn(p);
+  } catch (e) {
+    if (p.logs.length) log(`page logs:\n  ${p.logs.slice(-20).join('\n  ')}`);
+    throw e;
+  } finally {
+    await p.close();
+  }
+}
+
+/** Every layer exactly once, in order, and equal to native within the tolerance. */
+function assertMatchesNative(run: PageRun, native: Float32Array[], what: string): number {
+  assert.equal(run.error, undefined, `${what}: run failed: ${JSON.stringify(run.error)}`);
+  assert.deepEqual(
+    run.layers.map((l) => l.layer),
+    native.map((_, i) => i),
+    `${what}: layers posted once each, in order`,
+  );
+  const diff = maxAbsDiff(run.layers, native);
+  assert.ok(diff <= TOLERANCE, `${what}: max |webgpu - native| = ${diff} > ${TOLERANCE}`);
+  return diff;
+}
+
+function modelTest(m: TestModel): E2ETest {
+  return {
+    name: `${m.name} on WebGPU equals the native backend to ≤ ${TOLERANCE}`,
+    timeoutMs: 300_000,
+    fn: async () => {
+      checkModel(m);
+      const ids = await idsOf(m);
+      const native = await nativeAttention(m, ids);
+      await withPage(true, async (p) => {
+        const loaded = await p.load(m);
+        assert.ok(loaded.ok, `load failed: ${JSON.stringify(loaded)}`);
+        assert.equal(loaded.backend, 'webgpu', `ran on ${loaded.backend}: ${loaded.note}`);
+        assert.match(loaded.adapter ?? '', /swiftshader/i, 'the adapter here is SwiftShader');
+        const run = await p.run(ids);
+        assert.deepEqual(run.fallbacks, [], 'no fallback');
+        const diff = assertMatchesNative(run, native, m.name);
+        log(
+          `${m.name}: ${ids.length} tokens, ${run.layers.length} layers, max diff vs native ${diff.toExponential(2)}`,
+        );
+        if (m.name === 'stories260K') {
+          const ref = JSON.parse(readFileSync(join(m.dir, 'reference_attention.json'), 'utf8')) as {
+            input_ids: number[];
+            attn: number[][][][];
+          };
+          assert.deepEqual(ids, ref.input_ids, 'the tokenizer gives the reference ids');
+          const refLayers = ref.attn.map((layer) => layer.flat(2));
+          const refDiff = maxAbsDiff(run.layers, refLayers);
+          assert.ok(refDiff <= TOLERANCE, `max |webgpu - numpy reference| = ${refDiff}`);
+          log(`stories260K: max diff vs the numpy reference ${refDiff.toExponential(2)}`);
+        }
+      });
+    },
+  };
+}
+
+export const tests: E2ETest[] = [
+  ...MODELS.map(modelTest),
+  {
+    name: 'device lost before a run: that run falls back to Wasm with a message, and equals native',
+    timeoutMs: 240_000,
+    fn: async () => {
+      checkModel(stories);
+      const ids = await idsOf(stories);
+      const native = await nativeAttention(stories, ids);
+      await withPage(true, async (p) => {
+        const loaded = await p.load(stories);
+        assert.ok(loaded.ok && loaded.backend === 'webgpu', JSON.stringify(loaded));
+        assertMatchesNative(await p.run(ids), native, 'before the loss');
+        await p.loseDevice();
+        const run = await p.run(ids);
+        assert.equal(run.fallbacks.length, 1, `one fallback message: ${JSON.stringify(run.fallbacks)}`);
+        assert.match(run.fallbacks[0].reason, /GPU device was lost/);
+        assertMatchesNative(run, native, 'after the loss');
+        const again = await p.run(ids);
+        assert.deepEqual(again.fallbacks, [], 'later runs stay on Wasm without new messages');
+        assertMatchesNative(again, native, 'the run after');
+      });
+    },
+  },
+  {
+    name: 'device lost in the middle of a run: the run completes on Wasm, each layer posted once',
+    timeoutMs: 240_000,
+    fn: async () => {
+      checkModel(stories);
+      const ids = await idsOf(stories);
+      const native = await nativeAttention(stories, ids);
+      await withPage(true, async (p) => {
+        const loaded = await p.load(stories);
+        assert.ok(loaded.ok && loaded.backend === 'webgpu', JSON.stringify(loaded));
+        await p.loseDevice(1);
+        const run = await p.run(ids);
+        assert.equal(run.fallbacks.length, 1, `one fallback message: ${JSON.stringify(run.fallbacks)}`);
+        assert.match(run.fallbacks[0].reason, /GPU device was lost|failed on the GPU/);
+        assertMatchesNative(run, native, 'mid-run loss');
+      });
+    },
+  },
+  {
+    name: 'a model that does not fit the adapter limits runs on Wasm (or fails the load when asked), saying why',
+    timeoutMs: 180_000,
+    fn: async () => {
+      checkModel(stories);
+      const ids = await idsOf(stories);
+      const native = await nativeAttention(stories, ids);
+      await withPage(true, async (p) => {
+        const limits = { maxStorageBufferBindingSize: 4096 };
+        const loaded = await p.load(stories, { limits });
+        assert.ok(loaded.ok, JSON.stringify(loaded));
+        assert.equal(loaded.backend, 'wasm');
+        assert.match(loaded.note, /does not fit the GPU's limits/);
+        assertMatchesNative(await p.run(ids), native, 'wasm in the page');
+        const refused = await p.load(stories, { limits, fallback: 'fail' });
+        assert.ok(!refused.ok, 'the load fails when no fallback is wanted');
+        assert.equal(refused.error.code, 'BACKEND_UNAVAILABLE');
+        assert.match(refused.error.message, /WebGPU not used: the model does not fit/);
+      });
+    },
+  },
+  {
+    name: 'a browser without a WebGPU adapter runs the model on Wasm, saying why',
+    timeoutMs: 180_000,
+    fn: async () => {
+      checkModel(stories);
+      const ids = await idsOf(stories);
+      const native = await nativeAttention(stories, ids);
+      await withPage(false, async (p) => {
+        const loaded = await p.load(stories);
+        assert.ok(loaded.ok, JSON.stringify(loaded));
+        assert.equal(loaded.backend, 'wasm');
+        assert.match(loaded.note, /no WebGPU|no GPU adapter/);
+        assertMatchesNative(await p.run(ids), native, 'no adapter');
+      });
+    },
+  },
+];
+
+if (isMain(import.meta.url)) {
+  runE2E('webgpu-page', tests)
+    .then(async (r) => {
+      await runCleanups();
+      if (process.env.VSCODE_TESTS_RESULT) writeFileSync(process.env.VSCODE_TESTS_RESULT, JSON.stringify(r));
+      process.exit(r.failed ? 1 : 0);
+    })
+    .catch(async (e) => {
+      console.error(e);
+      await runCleanups();
+      process.exit(1);
+    });
+}
