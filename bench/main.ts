@@ -2,6 +2,7 @@
 // plain session. For all-MiniLM-L6-v2 and a synthetic BERT-base on both backends it prints load time, time to the
 // first layer, total run time, GFLOP/s, peak RSS, the calling thread's worst event-loop delay, and the ratio to the
 // raw baseline. Figures are printed, never asserted (the machine is shared; see shared/notes/performance.md).
+// Then the explain section (bench/explain.ts); `--explain` runs only that section.
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import * as path from 'node:path';
@@ -15,6 +16,7 @@ import type { BackendName } from '../runtime/types';
 import { forwardFlops, type Dims } from './flops';
 import { RawModel } from './raw';
 import { fmt, summarize, table, type Summary } from './stats';
+import { benchExplain } from './explain';
 
 const { values: argv } = parseArgs({
   options: {
@@ -22,6 +24,7 @@ const { values: argv } = parseArgs({
     backend: { type: 'string' },
     threads: { type: 'string' },
     runs: { type: 'string' },
+    explain: { type: 'boolean' },
   },
 });
 const quick = argv.quick === true;
@@ -132,6 +135,10 @@ interface Row {
 }
 
 async function main(): Promise<void> {
+  if (argv.explain) {
+    await benchExplain(backends, threads, baseRuns);
+    return;
+  }
   const rows: Row[] = [];
   const notes: string[] = [];
   const t0 = performance.now();
@@ -257,6 +264,7 @@ async function main(): Promise<void> {
     `  worst event-loop delay over all runs: ${worstLoop.toFixed(1)} ms ${worstLoop <= 50 ? 'ok' : 'MISSED'}`,
   );
   for (const n of notes) console.log(`note: ${n}`);
+  await benchExplain(backends, threads, baseRuns);
   console.log(`bench took ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 

@@ -1,6 +1,8 @@
 // The inspector API: what the extension host, the CLI and benchmarks call to load a model and stream its attention.
 // Implementations run inference off the calling thread (a worker), so callers' event loops stay responsive.
 import type { BackendName, LayerAttention, ModelFacts, RunTimings, Token } from '../types';
+import type { Batch } from '../models/plan';
+import type { Tokenizer } from '../tokenizers/tokenizer';
 
 export interface LoadProgress {
   /** 'reading-config' | 'reading-weights' | 'building-graphs' | 'creating-sessions' | 'ready' */
@@ -52,15 +54,61 @@ export interface AttentionRun extends AsyncIterable<LayerResult> {
   lastHidden(): Float32Array | undefined;
 }
 
+/** What a batched forward pass returns from the head, per row. */
+export type HeadRead =
+  /** The LM head's logits at one position per row: [B, vocab]. */
+  | { kind: 'logits'; positions: readonly number[] }
+  /** The last hidden state (after the final norm) at one position per row: [B, hidden]. */
+  | { kind: 'hidden'; positions: readonly number[] }
+  /** The last hidden state averaged over each row's unmasked positions (sentence-transformers pooling): [B, hidden]. */
+  | { kind: 'mean-hidden' }
+  /** Nothing from the head (attention or norms only): width 0. */
+  | { kind: 'none' };
+
+/** A batch of rows through the whole model at once (perturbation methods: leave-one-out, occlusion, faithfulness). */
+export interface ForwardRequest {
+  /** Rows of equal length; mask 0 marks padding (or hidden tokens), which no query attends to. */
+  batch: Batch;
+  read: HeadRead;
+  /** Also return every layer's attention [B, heads, seq, seq]. */
+  attention?: boolean;
+  /** Also return value Gram matrices [B, seq, heads, heads] (norm-based attribution) of every layer or the listed
+   * ones. The first request for a layer builds that layer's variant (kept for later requests). */
+  norms?: boolean | readonly number[];
+}
+
+export interface ForwardResult {
+  rows: number;
+  seq: number;
+  /** [rows, width] as HeadRead says. */
+  head: Float32Array;
+  width: number;
+  /** Per layer [rows, heads, seq, seq], when asked for. */
+  attention?: Float32Array[];
+  /** Per layer [rows, seq, heads, heads] for the layers asked for (undefined for the others). */
+  grams?: (Float32Array | undefined)[];
+  /** Inference time of each stage, in milliseconds: embeddings, layer 0 .. L-1, head. */
+  stageMs: number[];
+}
+
+export interface ForwardOptions {
+  /** Aborting stops the pass between stages and rejects with LensError CANCELLED. */
+  signal?: AbortSignal;
+}
+
 export interface Inspector {
   readonly facts: ModelFacts;
   readonly backend: BackendName;
   readonly threads: number;
   /** Milliseconds spent loading (config, weights, graphs, sessions). */
   readonly loadMs: number;
+  /** The model's tokenizer (undefined for synthetic models run on ids). */
+  readonly tokenizer: Tokenizer | undefined;
   tokenize(text: string): Token[];
   /** Starts a run on text or on token ids (ids are used as given, no template added). */
   run(input: string | number[], options?: RunOptions): AttentionRun;
+  /** Runs a batch of token-id rows through every stage in one pass per stage; queued with runs, in order. */
+  forward(request: ForwardRequest, options?: ForwardOptions): Promise<ForwardResult>;
   /** Releases the worker and every session. Further calls fail with LensError DISPOSED. */
   dispose(): Promise<void>;
 }

@@ -1,9 +1,11 @@
 // Runs a GraphPlan stage by stage (embeddings, each layer, head) on one session per stage, handing each layer's
 // attention to a callback as soon as its stage finishes. Independent of the thread it runs on: the worker wraps it
-// with messaging, and tests drive it directly with toy plans.
+// with messaging, and tests drive it directly with toy plans. forward() runs a whole batch of rows per stage call
+// (perturbation methods) and reads only what the caller needs from the head.
 import { createSession, type OutputTensor, type Session } from '../backend/ort';
 import type { BackendName, LayerAttention } from '../types';
-import type { FeedTensor, GraphPlan, PlanFacts, StageRole } from '../models/plan';
+import type { Batch, FeedTensor, GraphPlan, LayerExtras, PlanFacts, StageRole } from '../models/plan';
+import type { ForwardResult, HeadRead } from './api';
 import { cancelled, LensError } from '../errors';
 
 interface ReadyStage {
@@ -14,6 +16,22 @@ interface ReadyStage {
   /** Builds the layer's variant with q/k/v outputs; its session is created on first use and kept. */
   vectors?: () => Uint8Array;
   vectorSession?: Session;
+  /** Builds a layer variant with extra outputs (norms); sessions created on first use and kept, by variant. */
+  variant?: (extras: LayerExtras) => Uint8Array;
+  variantSessions: Map<string, Session>;
+  /** Builds the head on one position per row; its session is created on first use and kept. */
+  gathered?: () => Uint8Array;
+  gatheredSession?: Session;
+}
+
+export interface EngineForwardOptions {
+  read: HeadRead;
+  /** Fetch every layer's attention [B,H,S,S]. */
+  attention?: boolean;
+  /** Fetch value_gram [B,S,H,H] of every layer (true) or of the listed layers. */
+  norms?: boolean | readonly number[];
+  isCancelled?: () => boolean;
+  pause?: () => Promise<void>;
 }
 
 export interface EngineRunOptions {
@@ -59,6 +77,9 @@ export class StageEngine {
           session,
           inputNames: stage.inputNames,
           vectors: stage.vectors,
+          variant: stage.variant,
+          variantSessions: new Map(),
+          gathered: stage.gathered,
         });
         onStage?.(ready.length, plan.stages.length);
       }
@@ -128,6 +149,103 @@ export class StageEngine {
     return { lastHidden, stageMs };
   }
 
+  /** Runs a batch through every stage (one session call per stage for all rows) and reads the head as asked. */
+  async forward(batch: Batch, options: EngineForwardOptions): Promise<ForwardResult> {
+    if (this.stages.length === 0) throw new LensError('DISPOSED', 'The model was unloaded; load it again.');
+    const perRun = this.feedsOf(batch); // checks the batch
+    const B = batch.ids.length;
+    const S = batch.ids[0].length;
+    const { read } = options;
+    if (read.kind === 'logits' && !this.facts.hasLmHead)
+      throw new LensError('BAD_INPUT', 'This model has no language-model head, so it gives no logits.');
+    if (read.kind === 'logits' || read.kind === 'hidden') {
+      if (read.positions.length !== B)
+        throw new LensError('BAD_INPUT', `The head read gives ${read.positions.length} positions for ${B} rows.`);
+      for (const p of read.positions)
+        if (!Number.isInteger(p) || p < 0 || p >= S)
+          throw new LensError('BAD_INPUT', `Read position ${p} is outside the ${S} positions of the batch.`);
+    }
+    const wantNorms = (layer: number) =>
+      options.norms === true || (Array.isArray(options.norms) && options.norms.includes(layer));
+    const stageMs: number[] = [];
+    const attention: Float32Array[] = [];
+    const grams: (Float32Array | undefined)[] = [];
+    let hiddenState: FeedTensor | undefined;
+    let head: Float32Array = new Float32Array(0);
+    let width = 0;
+
+    for (const stage of this.stages) {
+      if (options.isCancelled?.()) throw cancelled();
+      const feeds = pick(stage.inputNames, stage.role === 'embed' ? perRun.embed : perRun.layer, hiddenState);
+      const t0 = performance.now();
+      if (stage.role === 'embed') {
+        hiddenState = asFeed((await stage.session.run(feeds, ['hidden'])).hidden); // [B,S,E]
+      } else if (stage.role === 'layer') {
+        const norms = wantNorms(stage.layer ?? 0);
+        const session = norms ? await this.variantSession(stage, { norms: true }) : stage.session;
+        const fetches = ['hidden_out', ...(options.attention ? ['attn'] : []), ...(norms ? ['value_gram'] : [])];
+        const out = await session.run(feeds, fetches);
+        hiddenState = asFeed(out.hidden_out); // [B,S,E]
+        if (options.attention) {
+          expectSize(out.attn, B * this.facts.heads * S * S, 'attn');
+          attention.push(out.attn.data); // [B,H,S,S]
+        }
+        if (norms) expectSize(out.value_gram, B * S * this.facts.heads * this.facts.heads, 'value_gram');
+        grams.push(norms ? out.value_gram.data : undefined); // [B,S,H,H]
+      } else if ((read.kind === 'logits' || read.kind === 'hidden') && !stage.gathered) {
+        // A plan without the gathered head: run the whole head and keep one position per row.
+        const name = read.kind === 'logits' ? 'logits' : 'last_hidden';
+        const all = (await stage.session.run(feeds, [name]))[name].data; // [B,S,width]
+        width = all.length / (B * S);
+        head = new Float32Array(B * width); // [B,width]
+        read.positions.forEach((p, b) =>
+          head.set(all.subarray((b * S + p) * width, (b * S + p + 1) * width), b * width),
+        );
+      } else if (read.kind === 'logits' || read.kind === 'hidden') {
+        const session = await this.gatheredSession(stage);
+        const select: FeedTensor = {
+          type: 'int64',
+          dims: [B],
+          data: BigInt64Array.from(read.positions, (p) => BigInt(p)),
+        };
+        const name = read.kind === 'logits' ? 'logits_at' : 'hidden_at';
+        const out = await session.run({ hidden: hiddenState!, select }, [name]);
+        head = out[name].data; // [B,1,width]
+        width = head.length / B;
+      } else if (read.kind === 'mean-hidden') {
+        const out = await stage.session.run(feeds, ['last_hidden']);
+        width = this.facts.hidden;
+        expectSize(out.last_hidden, B * S * width, 'last_hidden');
+        head = meanPool(out.last_hidden.data, batch.mask, width); // [B,E]
+      }
+      stageMs.push(performance.now() - t0);
+      if (options.pause && stage.role !== 'head') await options.pause();
+    }
+    const result: ForwardResult = { rows: B, seq: S, head, width, stageMs };
+    if (options.attention) result.attention = attention;
+    if (options.norms) result.grams = grams;
+    return result;
+  }
+
+  /** The session of a layer variant with extra outputs, created on first use. */
+  private async variantSession(stage: ReadyStage, extras: LayerExtras): Promise<Session> {
+    const key = `${extras.vectors ? 'v' : ''}${extras.norms ? 'n' : ''}`;
+    const hit = stage.variantSessions.get(key);
+    if (hit) return hit;
+    if (!stage.variant) throw new LensError('INFERENCE_FAILED', 'This model does not expose value-vector norms.');
+    const session = await createSession(stage.variant(extras), { backend: this.backend, threads: this.threads });
+    stage.variantSessions.set(key, session);
+    return session;
+  }
+
+  /** The session of the head on one position per row, created on first use. */
+  private async gatheredSession(stage: ReadyStage): Promise<Session> {
+    if (stage.gatheredSession) return stage.gatheredSession;
+    if (!stage.gathered) throw new LensError('INFERENCE_FAILED', 'This model cannot read the head at one position.');
+    stage.gatheredSession = await createSession(stage.gathered(), { backend: this.backend, threads: this.threads });
+    return stage.gatheredSession;
+  }
+
   /** The session of a layer's q/k/v variant, created on first use. */
   private async vectorSession(stage: ReadyStage): Promise<Session> {
     if (stage.vectorSession) return stage.vectorSession;
@@ -140,7 +258,12 @@ export class StageEngine {
     const stages = this.stages;
     this.stages = [];
     await Promise.allSettled(
-      stages.flatMap((s) => [s.session.release(), ...(s.vectorSession ? [s.vectorSession.release()] : [])]),
+      stages.flatMap((s) => [
+        s.session.release(),
+        ...(s.vectorSession ? [s.vectorSession.release()] : []),
+        ...[...s.variantSessions.values()].map((v) => v.release()),
+        ...(s.gatheredSession ? [s.gatheredSession.release()] : []),
+      ]),
     );
   }
 }
@@ -164,6 +287,25 @@ function pick(
     }
   }
   return feeds;
+}
+
+/** Mean of hidden [B,S,E] over each row's mask-1 positions → [B,E] (zeros for a row with none). */
+export function meanPool(hidden: Float32Array, mask: readonly (readonly number[])[], width: number): Float32Array {
+  const B = mask.length;
+  const S = B > 0 ? mask[0].length : 0;
+  const out = new Float32Array(B * width); // [B,E]
+  for (let b = 0; b < B; b++) {
+    let count = 0;
+    const acc = new Float64Array(width);
+    for (let s = 0; s < S; s++) {
+      if (mask[b][s] !== 1) continue;
+      count++;
+      const base = (b * S + s) * width; // [b, s, 0]
+      for (let e = 0; e < width; e++) acc[e] += hidden[base + e];
+    }
+    for (let e = 0; e < width; e++) out[b * width + e] = count > 0 ? acc[e] / count : 0;
+  }
+  return out;
 }
 
 function asFeed(t: OutputTensor): FeedTensor {

@@ -1,16 +1,27 @@
 // Loads a model into an inference worker thread and exposes it as an Inspector (runtime/inspector/api.ts). The
 // calling thread only tokenizes and moves messages; weights, graphs and onnxruntime sessions live in the worker,
 // so an extension host or CLI event loop is never blocked by inference.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { AttentionRun, Inspector, LayerResult, LoadOptions, RunOptions } from './api';
+import type {
+  AttentionRun,
+  ForwardOptions,
+  ForwardRequest,
+  ForwardResult,
+  Inspector,
+  LayerResult,
+  LoadOptions,
+  RunOptions,
+} from './api';
 import type { BackendName, ModelFacts, Token } from '../types';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { loadTokenizer } from '../tokenizers/index';
 import { cancelled, LensError } from '../errors';
 import { RunStream } from './attention-run';
+import type { DownloadProgress } from '../hub/download';
+import { resolveModel, type HubOptions } from '../models/source-resolver';
 import { limitLength, tokensOfIds, tokensOfText } from './input';
 import type { FromWorker, LoadedMessage, ModelSourceSpec, SyntheticSpec, ToWorker } from './worker-protocol';
 
@@ -19,6 +30,10 @@ export type { SyntheticSpec } from './worker-protocol';
 export interface InspectorLoadOptions extends LoadOptions {
   /** The bundled worker script (default: worker.js beside this bundle). */
   workerPath?: string;
+  /** Hub endpoint, token, cache and offline mode for Hub ids (default: HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE...). */
+  hub?: HubOptions;
+  /** Download progress of a Hub id's files (bytes, speed); onProgress gets phase 'downloading' too. */
+  onDownload?: (p: DownloadProgress) => void;
 }
 
 export interface SyntheticLoadOptions extends InspectorLoadOptions {
@@ -31,28 +46,32 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
-/** Loads a Hugging Face model folder (config.json, safetensors weights, tokenizer) into a worker. */
-export async function load(modelDir: string, options: InspectorLoadOptions = {}): Promise<Inspector> {
-  const dir = path.resolve(modelDir);
-  if (!existsSync(dir)) {
-    throw new LensError(
-      'MODEL_NOT_FOUND',
-      `The model folder ${dir} does not exist; give a folder with config.json and the weights.`,
-    );
-  }
-  if (!statSync(dir).isDirectory()) {
-    throw new LensError(
-      'MODEL_NOT_FOUND',
-      `${dir} is not a folder; give the model's folder (with config.json and the weights).`,
-    );
-  }
+/**
+ * Loads a model into a worker: a Hugging Face folder (config.json, safetensors weights, tokenizer), an ONNX export
+ * (an .onnx file or a folder with one; runtime/onnx), or a Hugging Face Hub id (owner/name[@revision]) served from
+ * the Hub cache or downloaded into it first (options.hub, options.onDownload).
+ */
+export async function load(model: string, options: InspectorLoadOptions = {}): Promise<Inspector> {
+  const resolved = await resolveModel(model, {
+    hub: options.hub,
+    signal: options.signal,
+    onDownload: (p) => {
+      options.onProgress?.({
+        phase: 'downloading',
+        fraction: p.overallTotal > 0 ? p.overallBytes / p.overallTotal : 0,
+      });
+      options.onDownload?.(p);
+    },
+  });
+  const tokenizerDir = resolved.kind === 'folder' ? resolved.dir : resolved.layout.dir;
   // The tokenizer loads on this thread while the worker reads the weights; the worker's error comes first when
   // both fail (it says more about a broken folder).
-  const tokenizer = loadTokenizer(dir).then(
+  const tokenizer = loadTokenizer(tokenizerDir).then(
     (t) => ({ ok: true as const, t }),
     (e: unknown) => ({ ok: false as const, e }),
   );
-  const inspector = await start({ dir }, { name: path.basename(dir), dir }, options, undefined);
+  const source: ModelSourceSpec = resolved.kind === 'folder' ? { dir: resolved.dir } : { onnx: resolved.layout };
+  const inspector = await start(source, { name: resolved.name, dir: resolved.dir }, options, undefined);
   const tok = await tokenizer;
   if (!tok.ok) {
     await inspector.dispose();
@@ -124,8 +143,14 @@ async function start(
   return new WorkerInspector(worker, facts, loaded.backend, loaded.threads, loadMs, tokenizer);
 }
 
+interface PendingForward {
+  resolve: (r: ForwardResult) => void;
+  reject: (e: unknown) => void;
+}
+
 class WorkerInspector implements Inspector {
   private readonly runs = new Map<number, RunStream>();
+  private readonly forwards = new Map<number, PendingForward>();
   private nextId = 0;
   private disposed = false;
   private dead: LensError | undefined;
@@ -177,7 +202,7 @@ class WorkerInspector implements Inspector {
       () => {
         signal?.removeEventListener('abort', onAbort);
         this.runs.delete(id);
-        if (this.runs.size === 0) this.worker.unref();
+        if (this.runs.size === 0 && this.forwards.size === 0) this.worker.unref();
       },
       cancel,
     );
@@ -198,11 +223,55 @@ class WorkerInspector implements Inspector {
     return stream;
   }
 
+  forward(request: ForwardRequest, options: ForwardOptions = {}): Promise<ForwardResult> {
+    this.check();
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(cancelled());
+    const id = ++this.nextId;
+    return new Promise<ForwardResult>((resolve, reject) => {
+      const onAbort = () => {
+        this.post({ type: 'cancel', runId: id });
+        settle();
+        reject(cancelled());
+      };
+      const settle = () => {
+        signal?.removeEventListener('abort', onAbort);
+        this.forwards.delete(id);
+        if (this.runs.size === 0 && this.forwards.size === 0) this.worker.unref();
+      };
+      this.forwards.set(id, {
+        resolve: (r) => {
+          settle();
+          resolve(r);
+        },
+        reject: (e) => {
+          settle();
+          reject(e);
+        },
+      });
+      this.worker.ref();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.post({
+        type: 'forward',
+        runId: id,
+        batch: { ids: request.batch.ids.map((r) => [...r]), mask: request.batch.mask.map((r) => [...r]) },
+        read:
+          request.read.kind === 'logits' || request.read.kind === 'hidden'
+            ? { kind: request.read.kind, positions: [...request.read.positions] }
+            : request.read,
+        attention: request.attention === true,
+        norms: request.norms === true ? true : Array.isArray(request.norms) ? [...request.norms] : false,
+      });
+    });
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     for (const run of [...this.runs.values()])
       run.fail(new LensError('DISPOSED', 'The model was unloaded during the run.'));
+    for (const f of [...this.forwards.values()])
+      f.reject(new LensError('DISPOSED', 'The model was unloaded during the forward pass.'));
     if (!this.dead) {
       // Let the worker release its sessions, then end it (at most a few seconds' wait).
       await new Promise<void>((resolve) => {
@@ -235,6 +304,7 @@ class WorkerInspector implements Inspector {
     }
     this.dead = new LensError('INFERENCE_FAILED', `${why} Load the model again.`);
     for (const run of [...this.runs.values()]) run.fail(this.dead);
+    for (const f of [...this.forwards.values()]) f.reject(this.dead);
   }
 
   private onMessage(msg: FromWorker): void {
@@ -249,8 +319,22 @@ class WorkerInspector implements Inspector {
       case 'done':
         this.runs.get(msg.runId)?.finish(msg.lastHidden, msg.stageMs);
         break;
+      case 'forward-done': {
+        const result: ForwardResult = {
+          rows: msg.rows,
+          seq: msg.seq,
+          head: msg.head,
+          width: msg.width,
+          stageMs: msg.stageMs,
+        };
+        if (msg.attention) result.attention = msg.attention;
+        if (msg.grams) result.grams = msg.grams.map((g) => g ?? undefined);
+        this.forwards.get(msg.runId)?.resolve(result);
+        break;
+      }
       case 'run-failed':
         this.runs.get(msg.runId)?.fail(new LensError(msg.error.code, msg.error.message));
+        this.forwards.get(msg.runId)?.reject(new LensError(msg.error.code, msg.error.message));
         break;
       case 'disposed':
         this.disposedAck?.();

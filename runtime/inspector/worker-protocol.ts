@@ -2,7 +2,9 @@
 // agree on every field; only structured-cloneable data crosses (typed arrays travel in transfer lists).
 import type { BackendName, LayerAttention } from '../types';
 import type { LensErrorCode } from '../errors';
-import type { PlanFacts } from '../models/plan';
+import type { Batch, PlanFacts } from '../models/plan';
+import type { HeadRead } from './api';
+import type { OnnxLayout } from '../onnx/layout';
 
 /** The parameters of a synthetic BERT (random weights), for benchmarks and tests without a model folder. */
 export interface SyntheticSpec {
@@ -15,8 +17,8 @@ export interface SyntheticSpec {
   seed: number;
 }
 
-/** Where the worker gets a model: a Hugging Face folder, or a synthetic BERT built in the worker. */
-export type ModelSourceSpec = { dir: string } | { synthetic: SyntheticSpec };
+/** Where the worker gets a model: a Hugging Face folder, an ONNX export, or a synthetic BERT built in the worker. */
+export type ModelSourceSpec = { dir: string } | { onnx: OnnxLayout } | { synthetic: SyntheticSpec };
 
 /** A LensError flattened for the thread boundary (Error objects lose their class and fields when cloned). */
 export interface WireError {
@@ -50,6 +52,16 @@ export interface RunRequest {
   withVectors: boolean | number[];
 }
 
+/** A batched forward pass (inspector.forward); cancelled with a CancelRequest of the same runId. */
+export interface ForwardRequestMessage {
+  type: 'forward';
+  runId: number;
+  batch: Batch;
+  read: HeadRead;
+  attention: boolean;
+  norms: boolean | number[];
+}
+
 export interface CancelRequest {
   type: 'cancel';
   runId: number;
@@ -59,7 +71,7 @@ export interface DisposeRequest {
   type: 'dispose';
 }
 
-export type ToWorker = LoadRequest | RunRequest | CancelRequest | DisposeRequest;
+export type ToWorker = LoadRequest | RunRequest | ForwardRequestMessage | CancelRequest | DisposeRequest;
 
 // ---- worker -> calling thread
 
@@ -102,6 +114,22 @@ export interface DoneMessage {
   stageMs: number[];
 }
 
+export interface ForwardDoneMessage {
+  type: 'forward-done';
+  runId: number;
+  rows: number;
+  seq: number;
+  /** [rows, width]. */
+  head: Float32Array;
+  width: number;
+  /** Per layer [rows, heads, seq, seq]. */
+  attention?: Float32Array[];
+  /** Per layer [rows, seq, heads, heads] or null where not asked for. */
+  grams?: (Float32Array | null)[];
+  stageMs: number[];
+}
+
+/** A run or a forward pass failed (or was cancelled). */
 export interface RunFailedMessage {
   type: 'run-failed';
   runId: number;
@@ -113,4 +141,11 @@ export interface DisposedMessage {
 }
 
 export type FromWorker =
-  ProgressMessage | LoadedMessage | LoadFailedMessage | LayerMessage | DoneMessage | RunFailedMessage | DisposedMessage;
+  | ProgressMessage
+  | LoadedMessage
+  | LoadFailedMessage
+  | LayerMessage
+  | DoneMessage
+  | ForwardDoneMessage
+  | RunFailedMessage
+  | DisposedMessage;

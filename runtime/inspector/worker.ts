@@ -7,14 +7,24 @@ import { isLensError } from '../errors';
 import { buildPlan, readModel } from '../models/registry';
 import { syntheticBert } from '../models/synthetic';
 import { StageEngine } from './engine';
-import type { FromWorker, LayerMessage, LoadRequest, RunRequest, ToWorker, WireError } from './worker-protocol';
+import { ImportEngine } from '../onnx/import-engine';
+import type {
+  ForwardDoneMessage,
+  ForwardRequestMessage,
+  FromWorker,
+  LayerMessage,
+  LoadRequest,
+  RunRequest,
+  ToWorker,
+  WireError,
+} from './worker-protocol';
 
 const port = parentPort;
 if (!port) throw new Error('runtime/inspector/worker.ts must run in a worker thread.');
 
-let engine: StageEngine | undefined;
+let engine: StageEngine | ImportEngine | undefined;
 let loading: Promise<void> | undefined;
-const queue: RunRequest[] = [];
+const queue: (RunRequest | ForwardRequestMessage)[] = [];
 let activeRun: number | undefined;
 const cancelledRuns = new Set<number>();
 let pumping = false;
@@ -39,6 +49,21 @@ async function load(req: LoadRequest): Promise<void> {
   try {
     const backend = await resolveBackend(req.backend, req.threads);
     const t0 = performance.now();
+    if ('onnx' in req.source) {
+      const imported = await ImportEngine.create(req.source.onnx, backend, req.threads, (phase, fraction) =>
+        post({ type: 'progress', phase, fraction }),
+      );
+      engine = imported;
+      const ms = performance.now() - t0;
+      post({
+        type: 'loaded',
+        facts: imported.facts,
+        backend,
+        threads: req.threads,
+        timings: { readMs: 0, planMs: 0, sessionsMs: ms },
+      });
+      return;
+    }
     post({ type: 'progress', phase: 'reading-weights' });
     const source = 'dir' in req.source ? await readModel(req.source.dir) : syntheticBert(req.source.synthetic);
     const t1 = performance.now();
@@ -97,6 +122,43 @@ async function runOne(req: RunRequest): Promise<void> {
   }
 }
 
+/** A batched forward pass: one message back with the head outputs (and attention / norms when asked). */
+async function forwardOne(req: ForwardRequestMessage): Promise<void> {
+  if (!engine) {
+    post({ type: 'run-failed', runId: req.runId, error: { code: 'DISPOSED', message: 'No model is loaded.' } });
+    return;
+  }
+  try {
+    const r = await engine.forward(req.batch, {
+      read: req.read,
+      attention: req.attention,
+      norms: req.norms,
+      isCancelled: () => cancelledRuns.has(req.runId),
+      pause,
+    });
+    const transfer: ArrayBuffer[] = [];
+    const send = (a: Float32Array) => {
+      const owned = own(a);
+      transfer.push(owned.buffer as ArrayBuffer);
+      return owned;
+    };
+    const msg: ForwardDoneMessage = {
+      type: 'forward-done',
+      runId: req.runId,
+      rows: r.rows,
+      seq: r.seq,
+      head: send(r.head),
+      width: r.width,
+      stageMs: r.stageMs,
+    };
+    if (r.attention) msg.attention = r.attention.map(send);
+    if (r.grams) msg.grams = r.grams.map((g) => (g ? send(g) : null));
+    post(msg, transfer);
+  } catch (e) {
+    post({ type: 'run-failed', runId: req.runId, error: toWire(e, 'The forward pass failed') });
+  }
+}
+
 /** Runs queued requests one at a time, in arrival order. */
 async function pump(): Promise<void> {
   if (pumping) return;
@@ -105,7 +167,8 @@ async function pump(): Promise<void> {
     if (loading) await loading;
     for (let req = queue.shift(); req; req = queue.shift()) {
       activeRun = req.runId;
-      await runOne(req);
+      if (req.type === 'forward') await forwardOne(req);
+      else await runOne(req);
       cancelledRuns.delete(req.runId);
       activeRun = undefined;
     }
@@ -120,7 +183,7 @@ async function dispose(): Promise<void> {
   // Sessions are released only after the active run has stopped at its next stage boundary.
   if (loading) await loading.catch(() => undefined);
   await pumpDone?.catch(() => undefined);
-  const e: StageEngine | undefined = engine;
+  const e: StageEngine | ImportEngine | undefined = engine;
   engine = undefined;
   await e?.release();
   post({ type: 'disposed' });
@@ -132,6 +195,7 @@ port.on('message', (msg: ToWorker) => {
       loading = load(msg);
       break;
     case 'run':
+    case 'forward':
       queue.push(msg);
       if (!pumping) pumpDone = pump();
       break;

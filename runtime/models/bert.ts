@@ -2,6 +2,13 @@
 // post-LN layers of bidirectional self-attention and a GELU feed-forward. Weights are HF Linear [out, in].
 // Names: bert/roberta "embeddings.*", "encoder.layer.N.attention.self.query" ...; distilbert
 // "transformer.layer.N.attention.q_lin" ...; old checkpoints' LayerNorm.gamma/beta are accepted.
+// A masked-LM head (BertForMaskedLM "cls.predictions.*", RobertaForMaskedLM "lm_head.*", DistilBertForMaskedLM
+// "vocab_*") is added when the checkpoint has one: dense → activation → LayerNorm → decoder (tied to the word
+// embeddings when the checkpoint stores no decoder) + bias. Only in the gathered head (one position per row, the
+// [MASK] explained): over every position it would cost S·E·V per run (a quarter of BERT-base at 128 tokens; ONNX
+// Runtime computes every node even when only last_hidden is fetched), for logits the attention views never read.
+import type { Activation } from '../formats/config-normalise';
+import { A } from './graph-builder';
 import { activation, attention, layerNorm, linearT, splitHeads } from './ops';
 import type { FamilyGraphs } from './family';
 import type { GraphBuilder } from './graph-builder';
@@ -45,6 +52,42 @@ function layerNames(distil: boolean, l: number): BertNames {
   };
 }
 
+interface MlmNames {
+  dense: string;
+  norm: string;
+  decoder: string;
+  /** Candidate names of the vocabulary bias, first found wins. */
+  bias: string[];
+  /** Activation of the transform (RoBERTa's lm_head always uses gelu). */
+  act: Activation | undefined;
+}
+
+function mlmNames(modelType: string): MlmNames {
+  if (modelType === 'distilbert')
+    return {
+      dense: 'vocab_transform',
+      norm: 'vocab_layer_norm',
+      decoder: 'vocab_projector.weight',
+      bias: ['vocab_projector.bias'],
+      act: undefined,
+    };
+  if (modelType === 'roberta')
+    return {
+      dense: 'lm_head.dense',
+      norm: 'lm_head.layer_norm',
+      decoder: 'lm_head.decoder.weight',
+      bias: ['lm_head.bias', 'lm_head.decoder.bias'],
+      act: 'gelu',
+    };
+  return {
+    dense: 'cls.predictions.transform.dense',
+    norm: 'cls.predictions.transform.LayerNorm',
+    decoder: 'cls.predictions.decoder.weight',
+    bias: ['cls.predictions.bias', 'cls.predictions.decoder.bias'],
+    act: undefined,
+  };
+}
+
 export function bertGraphs(source: ModelSource): FamilyGraphs {
   const c = source.config;
   const w = new CheckedWeights(source.weights, 'embeddings.word_embeddings.weight', c.modelType);
@@ -81,6 +124,15 @@ export function bertGraphs(source: ModelSource): FamilyGraphs {
     w.check(n.ffnOut + '.weight', [E, I]);
     w.check(n.ffnOut + '.bias', [E]);
   }
+  const mlm = mlmNames(c.modelType);
+  const hasMlm = w.has(mlm.dense + '.weight');
+  const mlmBias = mlm.bias.find((b) => w.has(b));
+  if (hasMlm) {
+    w.check(mlm.dense + '.weight', [E, E]);
+    w.check(mlm.dense + '.bias', [E]);
+    if (w.has(mlm.decoder)) w.check(mlm.decoder, [c.vocabSize, E]);
+    if (mlmBias) w.check(mlmBias, [c.vocabSize]);
+  }
 
   return {
     facts: {
@@ -94,7 +146,7 @@ export function bertGraphs(source: ModelSource): FamilyGraphs {
       vocabSize: c.vocabSize,
       maxPositions: c.maxPositions,
       attentionKinds: Array.from({ length: c.layers }, () => 'self' as const),
-      hasLmHead: false,
+      hasLmHead: hasMlm,
     },
     embedInputs: c.typeVocabSize > 0 ? ['input_ids', 'position_ids', 'token_type_ids'] : ['input_ids', 'position_ids'],
     usesRope: false,
@@ -120,10 +172,18 @@ export function bertGraphs(source: ModelSource): FamilyGraphs {
       const a = norm(g, g.op('Add', [x, dense(g, att.context, n.o, E, E)]), n.ln1); // post-LN [B,S,E]
       const mid = activation(g, dense(g, a, n.ffnIn, I, E), c.act); // [B,S,I]
       const out = norm(g, g.op('Add', [a, dense(g, mid, n.ffnOut, E, I)]), n.ln2); // [B,S,E]
-      return { hidden: out, attn: att.probs, q, k, v };
+      const outWeight = () => g.op('Transpose', [w.add(g, n.o + '.weight', [E, E])], { perm: A.ints([1, 0]) }); // [in, out]
+      return { hidden: out, attn: att.probs, q, k, v, outWeight };
     },
-    head(_g, x) {
-      return { lastHidden: x };
+    head(g, x, where) {
+      if (!hasMlm || where === 'all') return { lastHidden: x };
+      // Masked-LM head on the encoder output x [B,S,E]; last_hidden stays the encoder output (for pooling).
+      const t = norm(g, activation(g, dense(g, x, mlm.dense, E, E), mlm.act ?? c.act), mlm.norm); // [B,S,E]
+      const decoder = w.has(mlm.decoder)
+        ? w.add(g, mlm.decoder, [c.vocabSize, E])
+        : w.add(g, 'embeddings.word_embeddings.weight', [c.vocabSize, E]); // tied, [V,E]
+      const bias = mlmBias ? w.add(g, mlmBias, [c.vocabSize]) : undefined;
+      return { lastHidden: x, logits: linearT(g, t, decoder, bias) }; // [B,S,V]
     },
   };
 }

@@ -1,8 +1,8 @@
 // The shape of a family builder, and the one place that turns a family into graphs: the staged plan of plan.ts
 // (embed, one graph per layer, head) and the single full graph, built from the same fragments so they agree.
-import { GraphBuilder } from './graph-builder';
+import { A, GraphBuilder } from './graph-builder';
 import { computeFeeds } from './feeds';
-import type { Batch, FullGraphOptions, GraphPlan, PlanFacts, Stage } from './plan';
+import type { Batch, FullGraphOptions, GraphPlan, LayerExtras, PlanFacts, Stage } from './plan';
 import type { ModelSource } from './source';
 
 /** Tensor names a layer fragment produces inside a graph. */
@@ -15,6 +15,8 @@ export interface LayerTensors {
   q: string;
   k: string;
   v: string;
+  /** The output projection as [H·D, E] ([in, out]: head h owns rows h·D..(h+1)·D); adds its nodes when called. */
+  outWeight: () => string;
 }
 
 /** The inputs a layer fragment reads besides the hidden state. */
@@ -36,8 +38,9 @@ export interface FamilyGraphs {
   embed(g: GraphBuilder): string;
   /** Adds layer `l` on `hidden` [B,S,E]. */
   layer(g: GraphBuilder, l: number, hidden: string, inputs: LayerInputs): LayerTensors;
-  /** Adds the final norm and the LM head. */
-  head(g: GraphBuilder, hidden: string): { lastHidden: string; logits?: string };
+  /** Adds the final norm and the LM head. `where`: 'all' positions (the head stage, the full graph) or one
+   * 'gathered' position per row (the gathered head); a family may leave a costly head out of 'all'. */
+  head(g: GraphBuilder, hidden: string, where: 'all' | 'gathered'): { lastHidden: string; logits?: string };
 }
 
 const BS = ['batch', 'seq'];
@@ -69,6 +72,15 @@ function stage(
   return s;
 }
 
+/** value_gram [B,S,H,H] of one layer: the Gram matrix over heads of f_h(x_j) = v_h,j · W_O,h (plan.ts). */
+function valueGram(g: GraphBuilder, out: LayerTensors, H: number, D: number, E: number): string {
+  const wo = g.op('Reshape', [out.outWeight(), g.constI64([H, D, E], [3], 'shape')]); // [H,D,E]
+  const f = g.op('MatMul', [out.v, wo]); // [B,H,S,D]·[H,D,E] → [B,H,S,E]
+  const fs = g.op('Transpose', [f], { perm: A.ints([0, 2, 1, 3]) }); // [B,S,H,E]
+  const ft = g.op('Transpose', [f], { perm: A.ints([0, 2, 3, 1]) }); // [B,S,E,H]
+  return g.op('MatMul', [fs, ft]); // [B,S,H,H]
+}
+
 /** The staged plan of plan.ts. */
 export function assemblePlan(source: ModelSource, fam: FamilyGraphs): GraphPlan {
   const { hidden: E, heads: H, headDim: D, vocabSize: V, layers: L } = fam.facts;
@@ -80,15 +92,19 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs): GraphPlan 
   stages.push(stage(ge, 'embed', [...fam.embedInputs], ['hidden']));
 
   // The layer graphs that run by default expose only hidden_out and attn: a graph output cannot be fused away, and
-  // exposing q/k/v as well cost 30-60 % at 128 tokens (bench). The variant with q/k/v is built only when asked for.
-  const layerStage = (l: number, withVectors: boolean): Uint8Array => {
-    const g = new GraphBuilder(withVectors ? `layer_${l}_vectors` : `layer_${l}`);
+  // exposing q/k/v as well cost 30-60 % at 128 tokens (bench). Variants with q/k/v or the value Gram matrices (norm-
+  // based attribution) are built only when asked for.
+  const layerStage = (l: number, extras: LayerExtras): Uint8Array => {
+    const suffix = `${extras.vectors ? '_vectors' : ''}${extras.norms ? '_norms' : ''}`;
+    const g = new GraphBuilder(`layer_${l}${suffix}`);
     const x = g.input('hidden', 'float32', [...BS, E]);
     const inputs = declareLayerInputs(g, fam);
     const out = fam.layer(g, l, x, inputs);
     g.output(out.hidden, 'hidden_out', 'float32', [...BS, E]);
     g.output(out.attn, 'attn', 'float32', ['batch', H, 'seq', 'seq']);
-    if (withVectors) for (const n of ['q', 'k', 'v'] as const) g.output(out[n], n, 'float32', ['batch', H, 'seq', D]);
+    if (extras.vectors)
+      for (const n of ['q', 'k', 'v'] as const) g.output(out[n], n, 'float32', ['batch', H, 'seq', D]);
+    if (extras.norms) g.output(valueGram(g, out, H, D, E), 'value_gram', 'float32', ['batch', 'seq', H, H]);
     return g.toBytes();
   };
   const layerInputs = ['hidden', 'attn_bias', ...(fam.usesRope ? ['rope_cos', 'rope_sin'] : [])];
@@ -96,26 +112,44 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs): GraphPlan 
     stages.push({
       role: 'layer',
       layer: l,
-      onnx: layerStage(l, false),
+      onnx: layerStage(l, {}),
       inputNames: layerInputs,
       outputNames: ['hidden_out', 'attn'],
-      vectors: () => layerStage(l, true),
+      vectors: () => layerStage(l, { vectors: true }),
+      variant: (extras) => layerStage(l, extras),
     });
   }
 
   const gh = new GraphBuilder('head');
   const h = gh.input('hidden', 'float32', [...BS, E]);
-  const head = fam.head(gh, h);
+  const head = fam.head(gh, h, 'all');
   gh.output(head.lastHidden, 'last_hidden', 'float32', [...BS, E]);
   const headOutputs = ['last_hidden'];
   if (head.logits) {
     gh.output(head.logits, 'logits', 'float32', [...BS, V]);
     headOutputs.push('logits');
   }
-  stages.push(stage(gh, 'head', ['hidden'], headOutputs));
+  const headStage = stage(gh, 'head', ['hidden'], headOutputs);
+  headStage.gathered = () => gatheredHead(fam);
+  stages.push(headStage);
 
   const config = source.config;
   return { facts: fam.facts, stages, feeds: (batch: Batch) => computeFeeds(batch, config) };
+}
+
+/** The head on one position per row: hidden [B,S,E], select int64 [B] → hidden_at [B,1,E], logits_at [B,1,V]. */
+function gatheredHead(fam: FamilyGraphs): Uint8Array {
+  const { hidden: E, vocabSize: V } = fam.facts;
+  const g = new GraphBuilder('head_gathered');
+  const h = g.input('hidden', 'float32', [...BS, E]);
+  const select = g.input('select', 'int64', ['batch']);
+  const index = g.op('Unsqueeze', [select, g.constI64([1], [1], 'axes')]); // [B,1]
+  const picked = g.op('GatherND', [h, index], { batch_dims: A.int(1) }); // [B,E]
+  const x = g.op('Unsqueeze', [picked, g.constI64([1], [1], 'axes')]); // [B,1,E]
+  const head = fam.head(g, x, 'gathered');
+  g.output(head.lastHidden, 'hidden_at', 'float32', ['batch', 1, E]);
+  if (head.logits) g.output(head.logits, 'logits_at', 'float32', ['batch', 1, V]);
+  return g.toBytes();
 }
 
 /** Every layer in one graph; inputs are the union of the stage inputs, so plan.feeds() feeds it. */
@@ -134,7 +168,7 @@ export function assembleFull(
     x = out.hidden;
     attn.push(out.attn);
   }
-  const head = fam.head(g, x);
+  const head = fam.head(g, x, 'all');
   const outputNames = ['last_hidden'];
   g.output(head.lastHidden, 'last_hidden', 'float32', [...BS, E]);
   if (head.logits) {

@@ -2,7 +2,7 @@
 // the additive attention bias (causal / padding / sliding window, 0 or -1e9 so masked probabilities are exactly 0)
 // and the RoPE cos/sin tables computed in float32 as Hugging Face does.
 import { LensError } from '../errors';
-import type { ModelConfig } from '../formats/config';
+import type { ModelConfig } from '../formats/config-normalise';
 import type { Batch, FeedTensor, StageFeeds } from './plan';
 
 /** The additive value for a masked attention entry. */

@@ -2,6 +2,7 @@
 // grouped-query attention, SiLU-gated MLP, final norm and an LM head (lm_head.weight, or tied to embed_tokens).
 // Grouped-query k/v projections are repeated row-blocks at build time so that k and v have one head per query
 // head, and every query head's attention is reported. Names: "embed_tokens", "layers.N.self_attn.q_proj"...
+import { A } from './graph-builder';
 import { activation, attention, linearT, rmsNorm, rope, splitHeads } from './ops';
 import type { FamilyGraphs } from './family';
 import type { GraphBuilder } from './graph-builder';
@@ -121,7 +122,8 @@ export function llamaGraphs(source: ModelSource): FamilyGraphs {
         w.add(g, m + 'down_proj.weight', [E, I]),
         bias(g, m + 'down_proj.bias', E),
       ); // [B,S,E]
-      return { hidden: g.op('Add', [h1, down]), attn: att.probs, q, k, v };
+      const outWeight = () => g.op('Transpose', [w.add(g, p + 'o_proj.weight', [E, H * D])], { perm: A.ints([1, 0]) }); // [H·D, E]
+      return { hidden: g.op('Add', [h1, down]), attn: att.probs, q, k, v, outWeight };
     },
     head(g, x) {
       const h = rmsNorm(g, x, w.add(g, 'norm.weight', [E]), c.normEps); // [B,S,E]

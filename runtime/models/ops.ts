@@ -1,7 +1,7 @@
 // Graph fragments shared by the families, as plain opset-17 ONNX ops: linear layers over HF [out, in] weights,
 // LayerNorm / RMSNorm, activations, RoPE and multi-head attention whose Softmax output stays a named tensor.
 // Shapes in comments: B batch, S sequence, E hidden, H heads, D head size.
-import type { Activation } from '../formats/config';
+import type { Activation } from '../formats/config-normalise';
 import { A, type GraphBuilder } from './graph-builder';
 
 /** x [B,S,in] · Wᵀ (+ b) with W an HF Linear weight [out, in]: the transpose is a graph node that onnxruntime folds

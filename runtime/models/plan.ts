@@ -10,8 +10,13 @@
 //          outputs: hidden_out [B,S,E], attn [B,H,S,S] (post-softmax)
 //          the `vectors` variant adds q, k, v [B,H,S,D] (q after RoPE, unscaled; k after RoPE; grouped-query
 //          models report every query head). It is separate because graph outputs block onnxruntime's fusions.
+//          the `norms` variant adds value_gram [B,S,H,H]: G[b,j,h,h'] = <f_h(x_j), f_h'(x_j)> with f_h(x_j) =
+//          (x_j W_V + b_V)_h W_O,h the value vector of head h carried through its rows of the output projection
+//          (Kobayashi et al. 2020); the diagonal is ‖f_h(x_j)‖², and ‖Σ_h α_h,ij f_h(x_j)‖² = α_ijᵀ G_j α_ij.
 //   head   inputs : hidden [B,S,E]
 //          outputs: last_hidden [B,S,E] (after the final norm where the family has one), logits [B,S,V] (LM head)
+//          the `gathered` variant reads one position per row first: inputs hidden [B,S,E], select int64 [B];
+//          outputs hidden_at [B,1,E], logits_at [B,1,V] (LM head) — the LM head on one position, not all S.
 import type { AttentionKind, Family, ModelFacts } from '../types';
 
 export type FeedType = 'float32' | 'int64';
@@ -35,6 +40,18 @@ export interface Stage {
   outputNames: string[];
   /** Layer stages: builds the same layer with q, k, v as extra outputs (on demand: it costs a session). */
   vectors?: () => Uint8Array;
+  /** Layer stages: the same layer with the extra outputs asked for (on demand: each variant costs a session). */
+  variant?: (extras: LayerExtras) => Uint8Array;
+  /** Head stage: the head on one selected position per row (inputs hidden, select; outputs hidden_at, logits_at). */
+  gathered?: () => Uint8Array;
+}
+
+/** Extra outputs of a layer stage's on-demand variant. */
+export interface LayerExtras {
+  /** q, k, v [B,H,S,D]. */
+  vectors?: boolean;
+  /** value_gram [B,S,H,H] (norm-based attribution). */
+  norms?: boolean;
 }
 
 /** A batch of token ids; mask[b][s] is 1 for real tokens and 0 for padding. All rows have the same length. */

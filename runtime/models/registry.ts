@@ -1,16 +1,12 @@
 // The entry point for everything that loads models: reads a folder (config + weights), maps config.json's
-// model_type to a family, and builds that family's staged plan or single full graph.
+// model_type to a family, and builds that family's staged plan or single full graph (builders.ts, pure).
 import * as fs from 'node:fs';
 import { LensError } from '../errors';
 import { readConfig, SUPPORTED_MODEL_TYPES } from '../formats/config';
 import { openWeights } from '../formats/safetensors';
-import { bertGraphs } from './bert';
-import { assembleFull, assemblePlan, type FamilyGraphs } from './family';
-import { gpt2Graphs } from './gpt2';
-import { llamaGraphs } from './llama';
-import type { FullGraphOptions, GraphPlan } from './plan';
 import type { ModelSource } from './source';
 
+export { buildFullGraph, buildPlan } from './builders';
 export type { ModelSource } from './source';
 export type { ModelConfig } from '../formats/config';
 export type { WeightStore } from '../formats/safetensors';
@@ -36,28 +32,4 @@ export async function readModel(dir: string): Promise<ModelSource> {
   const config = await readConfig(dir);
   const weights = await openWeights(dir);
   return { config, weights, dir };
-}
-
-function familyGraphs(source: ModelSource): FamilyGraphs {
-  switch (source.config.family) {
-    case 'bert':
-      return bertGraphs(source);
-    case 'gpt2':
-      return gpt2Graphs(source);
-    case 'llama':
-      return llamaGraphs(source);
-  }
-}
-
-/** The staged plan (embed, one graph per layer, head) of plan.ts. */
-export function buildPlan(source: ModelSource): GraphPlan {
-  return assemblePlan(source, familyGraphs(source));
-}
-
-/** All layers in one graph, fed by the same plan.feeds(batch); attention outputs attn_0.. on request. */
-export function buildFullGraph(
-  source: ModelSource,
-  options: FullGraphOptions,
-): { onnx: Uint8Array; inputNames: string[]; outputNames: string[] } {
-  return assembleFull(familyGraphs(source), options);
 }

@@ -1,8 +1,8 @@
 // What a family builder works from: a normalised config and a weight store, plus a checked accessor that finds the
 // checkpoint's name prefix ('bert.', 'model.'...) and asserts each weight's shape before it goes into a graph.
 import { LensError } from '../errors';
-import type { ModelConfig } from '../formats/config';
-import type { WeightStore } from '../formats/safetensors';
+import type { ModelConfig } from '../formats/config-normalise';
+import type { WeightStore } from '../formats/safetensors-bytes';
 import type { GraphBuilder } from './graph-builder';
 
 /** A model as read from disk (or made in memory): config + weights. */
