@@ -38,9 +38,10 @@ export interface FamilyGraphs {
   embed(g: GraphBuilder): string;
   /** Adds layer `l` on `hidden` [B,S,E]. */
   layer(g: GraphBuilder, l: number, hidden: string, inputs: LayerInputs): LayerTensors;
-  /** Adds the final norm and the LM head. `where`: 'all' positions (the head stage, the full graph) or one
-   * 'gathered' position per row (the gathered head); a family may leave a costly head out of 'all'. */
-  head(g: GraphBuilder, hidden: string, where: 'all' | 'gathered'): { lastHidden: string; logits?: string };
+  /** Adds the final norm and the LM head. `where`: 'all' positions (the logits variant, the full graph), one
+   * 'gathered' position per row (the gathered head), or 'none' (the default head stage: final norm only); a family
+   * may leave a costly head out of 'all'. */
+  head(g: GraphBuilder, hidden: string, where: 'all' | 'gathered' | 'none'): { lastHidden: string; logits?: string };
 }
 
 const BS = ['batch', 'seq'];
@@ -120,16 +121,18 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs): GraphPlan 
     });
   }
 
-  const gh = new GraphBuilder('head');
-  const h = gh.input('hidden', 'float32', [...BS, E]);
-  const head = fam.head(gh, h, 'all');
-  gh.output(head.lastHidden, 'last_hidden', 'float32', [...BS, E]);
-  const headOutputs = ['last_hidden'];
-  if (head.logits) {
-    gh.output(head.logits, 'logits', 'float32', [...BS, V]);
-    headOutputs.push('logits');
-  }
-  const headStage = stage(gh, 'head', ['hidden'], headOutputs);
+  // The default head stage stops at the final norm: every run fetches last_hidden only, and onnxruntime would
+  // compute an LM head's [B,S,V] logits even unfetched (~45 % of GPT-2's time at 128 tokens).
+  const headGraph = (withLogits: boolean): { g: GraphBuilder; logits: boolean } => {
+    const gh = new GraphBuilder(withLogits ? 'head_logits' : 'head');
+    const h = gh.input('hidden', 'float32', [...BS, E]);
+    const head = fam.head(gh, h, withLogits ? 'all' : 'none');
+    gh.output(head.lastHidden, 'last_hidden', 'float32', [...BS, E]);
+    if (head.logits) gh.output(head.logits, 'logits', 'float32', [...BS, V]);
+    return { g: gh, logits: head.logits !== undefined };
+  };
+  const headStage = stage(headGraph(false).g, 'head', ['hidden'], ['last_hidden']);
+  if (fam.facts.hasLmHead) headStage.withLogits = () => headGraph(true).g.toBytes();
   headStage.gathered = () => gatheredHead(fam);
   stages.push(headStage);
 

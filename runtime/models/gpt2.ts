@@ -70,8 +70,9 @@ export function gpt2Graphs(source: ModelSource): FamilyGraphs {
       const outWeight = () => w.add(g, p + 'attn.c_proj.weight', [E, E]); // Conv1D: already [in, out]
       return { hidden: out, attn: att.probs, q, k, v, outWeight };
     },
-    head(g, x) {
+    head(g, x, where) {
       const h = norm(g, x, 'ln_f'); // [B,S,E]
+      if (where === 'none') return { lastHidden: h };
       const table = untiedHead ? w.add(g, 'lm_head.weight', [V, E]) : w.add(g, 'wte.weight', [V, E]); // [V,E]
       return { lastHidden: h, logits: linearT(g, h, table) }; // [B,S,V]
     },

@@ -125,8 +125,9 @@ export function llamaGraphs(source: ModelSource): FamilyGraphs {
       const outWeight = () => g.op('Transpose', [w.add(g, p + 'o_proj.weight', [E, H * D])], { perm: A.ints([1, 0]) }); // [H·D, E]
       return { hidden: g.op('Add', [h1, down]), attn: att.probs, q, k, v, outWeight };
     },
-    head(g, x) {
+    head(g, x, where) {
       const h = rmsNorm(g, x, w.add(g, 'norm.weight', [E]), c.normEps); // [B,S,E]
+      if (where === 'none') return { lastHidden: h };
       const table = w.add(g, hasHead ? 'lm_head.weight' : 'embed_tokens.weight', [V, E]); // [V,E]
       return { lastHidden: h, logits: linearT(g, h, table) }; // [B,S,V]
     },

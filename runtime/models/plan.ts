@@ -14,7 +14,9 @@
 //          (x_j W_V + b_V)_h W_O,h the value vector of head h carried through its rows of the output projection
 //          (Kobayashi et al. 2020); the diagonal is ‖f_h(x_j)‖², and ‖Σ_h α_h,ij f_h(x_j)‖² = α_ijᵀ G_j α_ij.
 //   head   inputs : hidden [B,S,E]
-//          outputs: last_hidden [B,S,E] (after the final norm where the family has one), logits [B,S,V] (LM head)
+//          outputs: last_hidden [B,S,E] (after the final norm where the family has one)
+//          the `withLogits` variant adds logits [B,S,V] (LM head on every position). It is separate because
+//          onnxruntime computes graph outputs even when they are not fetched, and the LM head is costly.
 //          the `gathered` variant reads one position per row first: inputs hidden [B,S,E], select int64 [B];
 //          outputs hidden_at [B,1,E], logits_at [B,1,V] (LM head) — the LM head on one position, not all S.
 import type { AttentionKind, Family, ModelFacts } from '../types';
@@ -44,6 +46,8 @@ export interface Stage {
   variant?: (extras: LayerExtras) => Uint8Array;
   /** Head stage: the head on one selected position per row (inputs hidden, select; outputs hidden_at, logits_at). */
   gathered?: () => Uint8Array;
+  /** Head stage of a model with an LM head: the head with logits [B,S,V] on every position as well. */
+  withLogits?: () => Uint8Array;
 }
 
 /** Extra outputs of a layer stage's on-demand variant. */

@@ -33,8 +33,11 @@ export async function runPlan(plan: GraphPlan, batch: Batch, backend: BackendNam
   let hidden: FeedTensor | undefined;
   for (const stage of plan.stages) {
     // Layers run their `vectors` variant, so q/k/v come back too (the engine tests cover the lean variant).
+    // The head runs its logits variant where the model has an LM head.
     const vectors = stage.role === 'layer' && stage.vectors !== undefined;
-    const session = await createSession(vectors ? stage.vectors!() : stage.onnx, { backend, threads });
+    const logits = stage.role === 'head' && stage.withLogits !== undefined;
+    const bytes = vectors ? stage.vectors!() : logits ? stage.withLogits!() : stage.onnx;
+    const session = await createSession(bytes, { backend, threads });
     try {
       const inputs: Record<string, FeedTensor> =
         stage.role === 'embed'
@@ -42,7 +45,12 @@ export async function runPlan(plan: GraphPlan, batch: Batch, backend: BackendNam
           : stage.role === 'layer'
             ? { ...feeds.layer, hidden: hidden! }
             : { hidden: hidden! };
-      const out = await session.run(inputs, vectors ? [...stage.outputNames, 'q', 'k', 'v'] : stage.outputNames);
+      const fetches = vectors
+        ? [...stage.outputNames, 'q', 'k', 'v']
+        : logits
+          ? [...stage.outputNames, 'logits']
+          : stage.outputNames;
+      const out = await session.run(inputs, fetches);
       if (stage.role === 'embed') hidden = asFeed(out.hidden);
       else if (stage.role === 'layer') {
         hidden = asFeed(out.hidden_out);
