@@ -3,6 +3,8 @@
 import { parseArgs } from 'node:util';
 import type { BackendName } from '../runtime/types';
 import { LensError } from '../runtime/errors';
+import { parseExportArgs, type ExportArgs } from './export-args';
+import { parseExplainArgs, parseStudyArgs, type ExplainArgs, type StudyArgs } from './explain-args';
 
 export interface RunArgs {
   model: string;
@@ -15,14 +17,34 @@ export interface RunArgs {
   out?: string;
 }
 
-export type Command = { kind: 'help' } | { kind: 'run'; args: RunArgs };
+export type Command =
+  | { kind: 'help' }
+  | { kind: 'run'; args: RunArgs }
+  | { kind: 'export'; args: ExportArgs }
+  | { kind: 'explain'; args: ExplainArgs }
+  | { kind: 'study'; args: StudyArgs };
 
 const bad = (message: string) => new LensError('BAD_INPUT', message);
 
 export function parseCommand(argv: string[]): Command {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') return { kind: 'help' };
   const [command, ...rest] = argv;
-  if (command !== 'run') throw bad(`Unknown command "${command}"; the command is \`attention-lens run\` (see --help).`);
+  if (command === 'export') {
+    const args = parseExportArgs(rest);
+    return args === 'help' ? { kind: 'help' } : { kind: 'export', args };
+  }
+  if (command === 'explain') {
+    const args = parseExplainArgs(rest);
+    return args === 'help' ? { kind: 'help' } : { kind: 'explain', args };
+  }
+  if (command === 'study') {
+    const args = parseStudyArgs(rest);
+    return args === 'help' ? { kind: 'help' } : { kind: 'study', args };
+  }
+  if (command !== 'run')
+    throw bad(
+      `Unknown command "${command}"; the commands are \`attention-lens run\`, \`export\`, \`explain\` and \`study\` (see --help).`,
+    );
   let parsed;
   try {
     parsed = parseArgs({
@@ -47,7 +69,8 @@ export function parseCommand(argv: string[]): Command {
   }
   const v = parsed.values;
   if (v.help) return { kind: 'help' };
-  if (v.model === undefined || v.model === '') throw bad('Missing --model DIR: give the model folder to run.');
+  if (v.model === undefined || v.model === '')
+    throw bad('Missing --model: give a model folder, an .onnx file or a Hugging Face id (owner/name) to run.');
   if (v.text !== undefined && v.file !== undefined) throw bad('Give either --text or --file, not both.');
   if (v.text === undefined && v.file === undefined) throw bad('Give the text to run with --text TEXT or --file PATH.');
   const backend = v.backend ?? 'auto';

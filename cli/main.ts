@@ -2,6 +2,9 @@
 // line on stderr and exit code 2 (internal errors: exit code 1), never a stack trace for a LensError.
 import { parseCommand } from './args';
 import { runCommand } from './run-command';
+import { exportCommand } from './export-command';
+import { explainCommand } from './explain-command';
+import { studyCommand } from './study-command';
 import { USAGE } from './usage';
 import { isLensError } from '../runtime/errors';
 
@@ -12,7 +15,11 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     }
-    await runCommand(command.args, (s) => process.stdout.write(s + '\n'));
+    const print = (s: string) => process.stdout.write(s + '\n');
+    if (command.kind === 'export') await exportCommand(command.args, print);
+    else if (command.kind === 'explain') await explainCommand(command.args, print);
+    else if (command.kind === 'study') await studyCommand(command.args, print);
+    else await runCommand(command.args, print);
     return 0;
   } catch (e) {
     if (isLensError(e)) {

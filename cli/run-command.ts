@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { RunArgs } from './args';
 import { load } from '../runtime/inspector/index';
+import type { DownloadProgress } from '../runtime/hub/download';
 import { LensError } from '../runtime/errors';
 import { formatFacts, formatLayer, formatTimings, formatTokens, tokenLabel } from './format';
 import { JsonRunWriter } from './json-writer';
@@ -17,6 +18,26 @@ function readText(args: RunArgs): string {
   }
 }
 
+/** Download progress of a Hub model on stderr (stdout stays the run's output): a line per file, updated in place on
+ * a terminal, and at most every 2 s otherwise. */
+export function downloadReporter(
+  write: (s: string) => void = (s) => process.stderr.write(s),
+): (p: DownloadProgress) => void {
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  let file = '';
+  return (p) => {
+    const now = Date.now();
+    const finished = p.bytes === p.total;
+    if (p.file === file && !finished && now - last < (tty ? 200 : 2000)) return;
+    last = now;
+    file = p.file;
+    const mb = (n: number) => (n / 1e6).toFixed(1);
+    const line = `downloading ${p.file}: ${mb(p.bytes)} of ${mb(p.total)} MB, ${mb(p.bytesPerSecond)} MB/s`;
+    write(tty ? `\r${line}\x1b[K${finished ? '\n' : ''}` : `${line}\n`);
+  };
+}
+
 export async function runCommand(args: RunArgs, print: (s: string) => void): Promise<void> {
   const text = readText(args);
   // Catch text mistakes before paying for the model load where we can.
@@ -25,7 +46,11 @@ export async function runCommand(args: RunArgs, print: (s: string) => void): Pro
   const writer = args.out !== undefined ? await JsonRunWriter.open(args.out) : undefined;
   let inspector;
   try {
-    inspector = await load(args.model, { backend: args.backend, threads: args.threads });
+    inspector = await load(args.model, {
+      backend: args.backend,
+      threads: args.threads,
+      onDownload: downloadReporter(),
+    });
     print(formatFacts(inspector));
     const run = inspector.run(text, { truncate: args.truncate });
     print(formatTokens(run.tokens, run.truncatedFrom));

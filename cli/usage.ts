@@ -2,11 +2,18 @@
 export const USAGE = `attention-lens — show what every layer and head of a Transformer attends to, locally.
 
 Usage:
-  attention-lens run --model DIR (--text TEXT | --file PATH) [options]
+  attention-lens run --model MODEL (--text TEXT | --file PATH) [options]
+  attention-lens export --model MODEL (--text TEXT | --file PATH) --out FILE [export options]
+  attention-lens explain --model MODEL (--text TEXT | --file PATH) --target SPEC [explain options]
+  attention-lens study --model MODEL --data FILE.jsonl --target SPEC [--out DIR] [explain options]
   attention-lens --help
 
 Options for run:
-  --model DIR        Hugging Face model folder (config.json, model.safetensors, tokenizer.json)
+  --model MODEL      a Hugging Face model folder (config.json, model.safetensors, tokenizer.json), an ONNX
+                     export (an .onnx file, or a folder with model.onnx or onnx/model.onnx, or encoder_model.onnx
+                     + decoder_model.onnx) with its tokenizer, or a Hugging Face Hub id owner/name[@revision]:
+                     taken from the Hub cache (HF_HUB_CACHE) or downloaded from HF_ENDPOINT (token: HF_TOKEN);
+                     HF_HUB_OFFLINE=1 uses the cache only
   --text TEXT        the text to run
   --file PATH        read the text from a file (UTF-8)
   --backend NAME     auto (default: native where it loads, else wasm) | native | wasm
@@ -14,6 +21,40 @@ Options for run:
   --truncate         cut text longer than the model's positions instead of failing
   --out FILE.json    write the model facts, tokens and every layer's attention [heads][query][key] as JSON
   -h, --help         this help
+
+Options for export (also --backend, --threads, --truncate):
+  --out FILE         where to write; its extension gives the format unless --format is given
+  --format F         png | svg (the view) or json | csv | npy (every layer and head of the run)
+  --view V           matrix (default) | grid | head
+  --layer L          layer of the matrix or head view (default 0)
+  --head H           a head number, or mean (default) | max over heads
+  --scale N          PNG pixels per CSS pixel: 1 (default) to 4
+  --color-map NAME   viridis (default) | magma | blues | greys
+  CSV is long format (layer, head, query, key, weight, token texts); NPY is float32 [layers, heads, query, key].
+  Long inputs: matrix PNGs pool to at most 4096 px of cells a side, SVGs to 256 cells (maximum over the tokens
+  covered); the image says so.
+
+Options for explain and study (also --backend, --threads, --truncate, --max-tokens N):
+  --target SPEC      the scalar explained: next | next:TOKEN | token:POS:ID (causal LMs: log-probability),
+                     mask | mask:TOKEN | mask@POS (masked LMs with their head: probability at the [MASK]),
+                     similarity:TEXT (any model: cosine of mean-pooled embeddings with TEXT's)
+  --methods LIST     comma-separated (default raw-attention,rollout,loo,norm): raw-attention, rollout, flow,
+                     loo, occlusion, norm, norm-rollout; the uniform-attention baseline is always added
+  --perturb MODE     how tokens are removed for loo, occlusion and faithfulness: remove (default: dropped, the
+                     text without them) | hide (attention mask 0, positions kept) | mask-token ([MASK] in place)
+  --layer N          layer of raw-attention and norm (default the last); --head N|mean|max (default mean)
+  --head-reduce M    mean (default) | max over heads for rollout and flow; --start-layer N (default 0)
+  --window N         occlusion window in tokens (default 3); --stride N (default 1)
+  --topk K           k of the top-k overlap (default 5)
+  --percents LIST    faithfulness bins in % of the tokens (default 1,5,10,20,50); --no-faithfulness skips it
+  --erasure-steps N  points of the erasure curves (default 10; 0 skips them)
+  --include-special  let perturbations remove special tokens ([CLS], <s>) too
+  --no-batch         one model call per perturbed input (default: batched)
+  --head-stats       explain: also print per-head statistics
+  --out FILE.json    explain: write the whole result as JSON
+  --data FILE.jsonl  study: one example per line, a JSON string or {"text": …, "target"?: SPEC, "reference"?: TEXT}
+  --limit N          study: only the first N examples
+  --out DIR          study: write summary.md, summary.json, examples.jsonl and SVG box plots there
 
 Prints the model facts, the tokens with their character offsets, for each layer and head the most-attended key
 of every query token with the head's mean entropy (nats), and the timings.

@@ -26,6 +26,13 @@ export interface AttentionLensApi {
   waitForRun(afterRunId?: number): Promise<RunSummary>;
   /** The last error message shown to the user (run, load or command), if any. */
   lastError(): string | undefined;
+  /** The loaded model's backend and the note of why it runs there (webgpu/wasm in the panel, native/wasm in the
+   * host); undefined when no model is loaded. */
+  backend?(): { name: string; note: string } | undefined;
+  /** The attention of a run a panel still shows ([heads, query, key] per layer), as the host holds it. */
+  attention?(
+    runId: number,
+  ): { layer: number; heads: number; queryLength: number; keyLength: number; data: Float32Array }[] | undefined;
 }
 
 /**

@@ -3,12 +3,19 @@
 // Every failure becomes a one-line notification with an action where one helps; details go to the Output channel.
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import type { RunSource, TokenInfo, ColorMapName } from '../protocol/messages';
+import type { RunSource, ColorMapName } from '../protocol/messages';
 import { isRunSource } from '../protocol/validate';
 import type { AttentionLensApi, RunSummary, ShowAttentionArgs } from './api';
 import { RunLog } from './runLog';
 import { ModelManager, readModelSettings } from './modelManager';
+import { backendLabel, backendLoader, runsInWebview } from './backendLoader';
+import { WebviewInspector } from './webviewInspector';
+import { load } from '../runtime/inspector/index';
+import type { Inspector } from '../runtime/inspector/api';
+import { pickModel } from './modelPicker';
+import { DEFAULT_MODEL, DEFAULT_MODEL_MB, displayName, infoOfFacts, type ModelInfo } from './modelChoices';
 import { AttentionPanel, VIEW_TYPE, webviewOptions, type PanelHost } from './panel';
+import { registerLens } from './lens';
 import {
   checkText,
   describeError,
@@ -20,6 +27,12 @@ import {
 } from './input';
 
 const RECENT_KEY = 'attentionLens.recentModels';
+/** Facts of models that loaded once (family, layers × heads), for the Select Model list. */
+const INFO_KEY = 'attentionLens.modelInfo';
+/** Set once the user answered the first-use offer of the default model. */
+const DEFAULT_ASKED_KEY = 'attentionLens.defaultModelOffered';
+/** The Hugging Face token, in SecretStorage (never in settings, never logged). */
+const TOKEN_SECRET = 'attentionLens.hubToken';
 const COLOR_MAPS: ColorMapName[] = ['viridis', 'magma', 'blues', 'greys'];
 
 type Action = ErrorAction | 'truncate';
@@ -27,19 +40,49 @@ type Action = ErrorAction | 'truncate';
 export function activate(context: vscode.ExtensionContext): AttentionLensApi {
   const log = vscode.window.createOutputChannel('Attention Lens');
   const runLog = new RunLog();
-  const models = new ModelManager(log);
+  // Where the model runs (attentionLens.backend): the host, or the panel's webview (WebGPU); the note says why.
+  const backendNotes = new WeakMap<Inspector, string>();
+  /** Show Attention calls loading the model for a run (they may open the panel an in-webview model runs in). */
+  let loadingForRun = 0;
+  const livePanel = () => (activePanel && !activePanel.isDisposed ? activePanel : undefined);
+  const loader = backendLoader({
+    hostLoad: load,
+    port: () => (livePanel() ?? (loadingForRun > 0 ? panelForRun() : undefined))?.inference,
+    maxTokens: () => vscode.workspace.getConfiguration('attentionLens').get<number>('maxTokens', 512),
+    loaded: (insp, note) => {
+      backendNotes.set(insp, note);
+      log.appendLine(`Backend for ${insp.facts.name}: ${note}`);
+      if (insp instanceof WebviewInspector) watchWebview(insp);
+    },
+  });
+  /** The GPU went away (runs go on with Wasm in the panel), or the panel's model ended (unload it). */
+  function watchWebview(insp: WebviewInspector): void {
+    insp.onEvent((e) => {
+      if (e.kind === 'fallback') {
+        backendNotes.set(insp, insp.note);
+        notify(
+          `${e.reason[0].toUpperCase()}${e.reason.slice(1)}; Attention Lens runs the model on Wasm in the panel now.`,
+          ['showLog'],
+          'warning',
+        );
+        updateStatus();
+      } else {
+        log.appendLine(e.reason);
+        if (models.current === insp) void models.unload().then(updateStatus);
+      }
+    });
+  }
+  const models = new ModelManager(log, loader, {
+    hubToken: () => context.secrets.get(TOKEN_SECRET),
+    idleMinutes: vscode.workspace.getConfiguration('attentionLens').get<number>('idleUnloadMinutes', 15),
+  });
   const panels = new Set<AttentionPanel>();
   let activePanel: AttentionPanel | undefined;
   const status = vscode.window.createStatusBarItem('attentionLens.status', vscode.StatusBarAlignment.Right, 100);
   status.name = 'Attention Lens';
   status.command = 'attentionLens.selectModel';
-  const tokenDecoration = vscode.window.createTextEditorDecorationType({
-    backgroundColor: new vscode.ThemeColor('editor.findMatchHighlightBackground'),
-    border: '1px solid',
-    borderColor: new vscode.ThemeColor('focusBorder'),
-  });
   let running: { panel: AttentionPanel; received: number; total: number } | undefined;
-  context.subscriptions.push(log, models, status, tokenDecoration);
+  context.subscriptions.push(log, models, status);
 
   // ----- status bar -------------------------------------------------------------------------------------------
   function updateStatus(): void {
@@ -53,13 +96,14 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
       status.tooltip = 'Attention Lens is running (Attention Lens: Cancel stops it).';
     } else if (name) {
       const m = models.current;
-      status.text = `$(telescope) ${name}`;
+      status.text = m ? `$(telescope) ${name} · ${backendLabel(m.backend)}` : `$(telescope) ${name}`;
+      const note = m ? backendNotes.get(m) : undefined;
       status.tooltip = m
-        ? `Attention Lens model: ${m.facts.dir} (${m.facts.modelType}, ${m.facts.layers}×${m.facts.heads}, ${m.backend}, ${m.threads} threads). Click to change.`
+        ? `Attention Lens model: ${m.facts.dir} (${m.facts.modelType}, ${m.facts.layers}×${m.facts.heads}, ${m.backend}, ${m.threads} threads).${note ? ` Runs on ${note}` : ''} Click to change.`
         : `Attention Lens model: ${s.modelPath} (not loaded yet). Click to change.`;
     } else {
       status.text = '$(telescope) Attention Lens: select model';
-      status.tooltip = 'No model selected. Click to select a model folder.';
+      status.tooltip = 'No model selected. Click to select a model: a folder, an .onnx file or a Hugging Face id.';
     }
     status.show();
   }
@@ -75,6 +119,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
       showLog: 'Show Log',
       openSettings: 'Open Settings',
       truncate: 'Truncate and Run',
+      setToken: 'Set Hugging Face Token…',
     };
     const items = actions.map((a) => labels[a]);
     const show = severity === 'error' ? vscode.window.showErrorMessage : vscode.window.showWarningMessage;
@@ -85,10 +130,18 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
       else if (action === 'openSettings')
         void vscode.commands.executeCommand('workbench.action.openSettings', 'attentionLens');
       else if (action === 'truncate') onTruncate?.();
+      else if (action === 'setToken') void vscode.commands.executeCommand('attentionLens.setHubToken');
     });
   }
 
   // ----- panels -----------------------------------------------------------------------------------------------
+  // Hover, editor tint and export (extension/lens.ts), kept in step with the panels through the hooks below.
+  const lens = registerLens(context, {
+    panels: () => panels,
+    activePanel: () => activePanel,
+    log,
+    colorMap: () => host.colorMap(),
+  });
   const host: PanelHost = {
     extensionUri: context.extensionUri,
     log,
@@ -100,8 +153,12 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
       running = total < 0 ? (running?.panel === panel ? undefined : running) : { panel, received, total };
       updateStatus();
     },
-    selectToken: (source, token) => highlightToken(source, token),
+    selectToken: (panel, index) => lens.selectToken(panel, index),
+    runChanged: (panel) => lens.runChanged(panel),
+    viewChanged: (panel) => lens.viewChanged(panel),
+    exportRequested: (panel) => lens.exportRequested(panel),
     disposed(panel) {
+      lens.panelDisposed(panel);
       panels.delete(panel);
       if (activePanel === panel) activePanel = [...panels].pop();
       if (running?.panel === panel) running = undefined;
@@ -125,23 +182,6 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     }
     const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
     return adopt(AttentionPanel.create(host, column));
-  }
-
-  function highlightToken(source: RunSource, token: TokenInfo | undefined): void {
-    if (!token || token.start === null || token.end === null || !source.uri) return;
-    const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === source.uri);
-    if (!editor) return;
-    const doc = editor.document;
-    const [l0, c0, l1, c1] = source.range;
-    const range = doc.validateRange(new vscode.Range(l0, c0, l1, c1));
-    if (doc.getText(range) !== source.text) {
-      log.appendLine('The document changed since the run; token highlighting is off until the next run.');
-      return;
-    }
-    const base = doc.offsetAt(range.start);
-    const r = new vscode.Range(doc.positionAt(base + token.start), doc.positionAt(base + token.end));
-    editor.setDecorations(tokenDecoration, [r]);
-    editor.revealRange(r, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
   }
 
   // ----- Show Attention ---------------------------------------------------------------------------------------
@@ -209,13 +249,18 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
       const bad = checkText(src.text);
       if (bad) return fail(bad, [], 'warning');
       const settings = readModelSettings();
-      if (!settings.modelPath) return fail(NO_MODEL_MESSAGE, ['selectModel'], 'warning');
+      if (!settings.modelPath) {
+        const chosen = req.quiet ? undefined : await offerDefaultModel();
+        if (!chosen) return fail(NO_MODEL_MESSAGE, ['selectModel'], 'warning');
+        settings.modelPath = chosen;
+      }
       const source: RunSource = { ...src, modelPath: settings.modelPath };
 
       let inspector;
       try {
         req.panel?.notice(`Loading ${path.basename(settings.modelPath)}…`);
-        inspector = await models.get(settings);
+        loadingForRun++;
+        inspector = await models.get(settings).finally(() => loadingForRun--);
       } catch (e) {
         const err = describeError(e);
         if (err.cancelled)
@@ -245,7 +290,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
       }
 
       const panel = req.panel && !req.panel.isDisposed ? req.panel : panelForRun();
-      const result = await panel.start(inspector, source, runId, { maxTokens: limit });
+      const result = await models.track(panel.start(inspector, source, runId, { maxTokens: limit }));
       if (result.state === 'error') return fail(result.message ?? 'The run failed.', ['showLog']);
       return finish(result);
     } catch (e) {
@@ -270,6 +315,8 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
   async function preload(): Promise<void> {
     const s = readModelSettings();
     if (!s.modelPath) return;
+    // webgpu/auto load into a panel: without one open, the first run loads the model (and opens the panel).
+    if (runsInWebview(s.backend) && !livePanel()) return;
     try {
       await models.get(s);
     } catch (e) {
@@ -286,38 +333,66 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
       await preload();
       return arg.trim();
     }
-    const current = readModelSettings().modelPath;
-    const recent = context.globalState.get<string[]>(RECENT_KEY, []).filter((p) => typeof p === 'string');
-    const folders = [...new Set([current, ...recent].filter((p) => p))];
-    type Item = vscode.QuickPickItem & { path?: string };
-    const items: Item[] = folders.map((p) => ({
-      label: path.basename(p),
-      description: p === current ? 'current' : undefined,
-      detail: p,
-      path: p,
-    }));
-    items.push({ label: '$(folder-opened) Browse…', alwaysShow: true });
-    const pick = await vscode.window.showQuickPick(items, {
-      title: 'Attention Lens: Select Model',
-      placeHolder: 'A Hugging Face model folder (config.json, weights, tokenizer)',
+    const chosen = await pickModel({
+      current: readModelSettings().modelPath,
+      recent: context.globalState.get<string[]>(RECENT_KEY, []).filter((p) => typeof p === 'string'),
+      info: context.globalState.get<Record<string, ModelInfo>>(INFO_KEY, {}),
     });
-    if (!pick) return undefined;
-    let chosen = pick.path;
-    if (!chosen) {
-      const uris = await vscode.window.showOpenDialog({
-        canSelectFolders: true,
-        canSelectFiles: false,
-        canSelectMany: false,
-        openLabel: 'Use This Model',
-        title: 'Select a model folder',
-      });
-      if (!uris?.length) return undefined;
-      chosen = uris[0].fsPath;
-    }
+    if (!chosen) return undefined;
+    // Switching models mid-run: the runs stop cleanly (cancelled) before the old model is released.
+    if (chosen !== readModelSettings().modelPath) for (const p of panels) p.cancel();
     await setModelPath(chosen);
     void preload();
     return chosen;
   }
+
+  /** First use with nothing configured: offers the default model once; returns it when accepted (now configured). */
+  async function offerDefaultModel(): Promise<string | undefined> {
+    if (context.globalState.get<boolean>(DEFAULT_ASKED_KEY, false)) return undefined;
+    const download = `Download ${displayName(DEFAULT_MODEL)}`;
+    const choice = await vscode.window.showInformationMessage(
+      `Attention Lens needs a model. Download ${DEFAULT_MODEL} (a 6-layer × 12-head BERT, ${DEFAULT_MODEL_MB} MB) from ` +
+        'the Hugging Face Hub now, or select one you have?',
+      download,
+      'Select Model…',
+    );
+    if (choice === undefined) return undefined;
+    await context.globalState.update(DEFAULT_ASKED_KEY, true);
+    if (choice === 'Select Model…') {
+      void vscode.commands.executeCommand('attentionLens.selectModel');
+      return undefined;
+    }
+    await setModelPath(DEFAULT_MODEL);
+    return DEFAULT_MODEL;
+  }
+
+  /** Stores (or with an empty answer, deletes) the Hugging Face token in SecretStorage. */
+  async function setHubToken(): Promise<void> {
+    const value = await vscode.window.showInputBox({
+      title: 'Attention Lens: Hugging Face token',
+      prompt: 'A read token for gated or private models (kept in VS Code’s secret storage). Empty removes it.',
+      password: true,
+      ignoreFocusOut: true,
+    });
+    if (value === undefined) return;
+    if (value.trim()) await context.secrets.store(TOKEN_SECRET, value.trim());
+    else await context.secrets.delete(TOKEN_SECRET);
+    log.appendLine(value.trim() ? 'Hugging Face token stored.' : 'Hugging Face token removed.');
+  }
+
+  // Remember what each model turned out to be (family, layers × heads) for the Select Model list.
+  context.subscriptions.push(
+    models.onDidChange(() => {
+      const m = models.current;
+      const key = readModelSettings().modelPath;
+      if (!m || !key) return;
+      const info = { ...context.globalState.get<Record<string, ModelInfo>>(INFO_KEY, {}) };
+      info[key] = infoOfFacts(m.facts);
+      const keep = new Set([key, ...context.globalState.get<string[]>(RECENT_KEY, [])]);
+      for (const k of Object.keys(info)) if (!keep.has(k)) delete info[k];
+      void context.globalState.update(INFO_KEY, info);
+    }),
+  );
 
   // ----- Cancel -----------------------------------------------------------------------------------------------
   function cancel(): boolean {
@@ -332,6 +407,15 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     vscode.commands.registerCommand('attentionLens.showAttention', (args?: unknown) => showAttention(args)),
     vscode.commands.registerCommand('attentionLens.selectModel', (arg?: unknown) => selectModel(arg)),
     vscode.commands.registerCommand('attentionLens.cancel', () => cancel()),
+    // Tests: destroy the GPU device of the panel's model (now, or after layer N of the next run).
+    vscode.commands.registerCommand('attentionLens.test.loseGpuDevice', (afterLayer?: number) => {
+      const port = livePanel()?.inference;
+      port?.postInference(
+        typeof afterLayer === 'number' ? { type: 'inferLoseDevice', afterLayer } : { type: 'inferLoseDevice' },
+      );
+      return port !== undefined;
+    }),
+    vscode.commands.registerCommand('attentionLens.setHubToken', () => setHubToken()),
     vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
       async deserializeWebviewPanel(webviewPanel: vscode.WebviewPanel, state: unknown) {
         webviewPanel.webview.options = webviewOptions(context.extensionUri);
@@ -346,6 +430,8 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     }),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (e.affectsConfiguration('attentionLens.colorMap')) for (const p of panels) p.postSettings();
+      if (e.affectsConfiguration('attentionLens.idleUnloadMinutes'))
+        models.setIdleMinutes(vscode.workspace.getConfiguration('attentionLens').get<number>('idleUnloadMinutes', 15));
       if (
         e.affectsConfiguration('attentionLens.modelPath') ||
         e.affectsConfiguration('attentionLens.backend') ||
@@ -362,7 +448,24 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
   );
 
   log.appendLine('Attention Lens activated.');
-  return runLog.api();
+  return {
+    ...runLog.api(),
+    backend: () => {
+      const m = models.current;
+      return m ? { name: m.backend, note: backendNotes.get(m) ?? '' } : undefined;
+    },
+    attention: (runId: number) =>
+      [...panels]
+        .map((p) => p.snapshot())
+        .find((snap) => snap?.runId === runId)
+        ?.layers.map((l) => ({
+          layer: l.layer,
+          heads: l.heads,
+          queryLength: l.queryLength,
+          keyLength: l.keyLength,
+          data: l.data,
+        })),
+  };
 }
 
 export function deactivate(): void {

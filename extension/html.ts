@@ -5,6 +5,10 @@
 // stylesheet dist/webview.css, loaded from the extension's dist/ folder; no 'unsafe-inline' — the UI uses native
 // controls styled with VS Code's CSS variables and sets element styles through the CSSOM only, which CSP allows);
 // img-src ${cspSource} data: blob: (canvas snapshots/exports); font-src ${cspSource} (codicons if ever needed).
+// Only a panel that runs the model itself (backend webgpu/auto, webview/inference/) adds, and only for that:
+// script-src 'wasm-unsafe-eval' (compile onnxruntime's .wasm; still no eval of JavaScript), worker-src blob: (the
+// inference worker, started from the fetched dist/webview-inference.js), connect-src ${cspSource} (fetch that bundle,
+// the .wasm and the model's files — only what localResourceRoots serves: dist/ and that one model folder).
 import { randomBytes } from 'node:crypto';
 
 export function makeNonce(): string {
@@ -13,13 +17,14 @@ export function makeNonce(): string {
     .replace(/[+/=]/g, (c) => ({ '+': '-', '/': '_', '=': '' })[c] ?? '');
 }
 
-export function contentSecurityPolicy(cspSource: string, nonce: string): string {
+export function contentSecurityPolicy(cspSource: string, nonce: string, inference = false): string {
   return [
     "default-src 'none'",
-    `script-src 'nonce-${nonce}'`,
+    inference ? `script-src 'nonce-${nonce}' 'wasm-unsafe-eval'` : `script-src 'nonce-${nonce}'`,
     `style-src ${cspSource} 'nonce-${nonce}'`,
     `img-src ${cspSource} data: blob:`,
     `font-src ${cspSource}`,
+    ...(inference ? ['worker-src blob:', `connect-src ${cspSource}`] : []),
   ].join('; ');
 }
 
@@ -28,13 +33,20 @@ function attr(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-export function panelHtml(opts: { cspSource: string; scriptUri: string; styleUri: string; nonce?: string }): string {
+export function panelHtml(opts: {
+  cspSource: string;
+  scriptUri: string;
+  styleUri: string;
+  nonce?: string;
+  /** The panel runs the model in the webview (webview/inference/): allow what that needs. */
+  inference?: boolean;
+}): string {
   const nonce = opts.nonce ?? makeNonce();
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${attr(contentSecurityPolicy(opts.cspSource, nonce))}">
+<meta http-equiv="Content-Security-Policy" content="${attr(contentSecurityPolicy(opts.cspSource, nonce, opts.inference === true))}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" nonce="${attr(nonce)}" href="${attr(opts.styleUri)}">
 <title>Attention Lens</title>

@@ -2,7 +2,7 @@
 // how an error is presented (message + actions). vscode-free so that unit tests can check them.
 import { isLensError, type LensErrorCode } from '../runtime/errors';
 
-export type ErrorAction = 'selectModel' | 'showLog' | 'openSettings';
+export type ErrorAction = 'selectModel' | 'showLog' | 'openSettings' | 'setToken';
 
 export interface UserError {
   message: string;
@@ -38,6 +38,10 @@ const MODEL_CODES: LensErrorCode[] = [
   'SHAPE_MISMATCH',
   'NO_TOKENIZER',
   'BAD_TOKENIZER',
+  'BAD_ONNX',
+  'FUSED_ATTENTION',
+  'HUB_OFFLINE',
+  'DOWNLOAD_FAILED',
 ];
 
 /** The one-line message and the actions for an error; never a stack trace. */
@@ -46,6 +50,7 @@ export function describeError(e: unknown): UserError {
     if (e.code === 'CANCELLED' || e.code === 'DISPOSED') return { message: e.message, actions: [], cancelled: true };
     if (MODEL_CODES.includes(e.code))
       return { message: e.message, actions: ['selectModel', 'showLog'], cancelled: false };
+    if (e.code === 'HUB_AUTH') return { message: e.message, actions: ['setToken', 'showLog'], cancelled: false };
     if (e.code === 'BACKEND_UNAVAILABLE')
       return { message: e.message, actions: ['openSettings', 'showLog'], cancelled: false };
     return { message: e.message, actions: ['showLog'], cancelled: false };
@@ -56,7 +61,7 @@ export function describeError(e: unknown): UserError {
 
 /** The error for an unset attentionLens.modelPath. */
 export const NO_MODEL_MESSAGE =
-  'No model selected: choose a model folder (Hugging Face layout: config.json, weights, tokenizer) with "Select Model…".';
+  'No model selected: choose a model folder, an .onnx file or a Hugging Face id (owner/name) with "Select Model…".';
 
 /** Recent model folders: `path` first, no duplicates, at most `max`. */
 export function pushRecent(recent: readonly string[], path: string, max = 8): string[] {

@@ -46,7 +46,7 @@ export function readModelSettings(): ModelSettings {
   const threads = c.get<number>('threads', 0);
   return {
     modelPath: (c.get<string>('modelPath', '') ?? '').trim(),
-    backend: backend === 'native' || backend === 'wasm' ? backend : 'auto',
+    backend: backend === 'native' || backend === 'wasm' || backend === 'webgpu' ? backend : 'auto',
     threads: Number.isInteger(threads) && threads > 0 ? Math.min(threads, 64) : 0,
     hubEndpoint: (c.get<string>('hubEndpoint', '') ?? '').trim(),
   };

@@ -11,6 +11,9 @@ import { validateWebviewMessage } from '../protocol/validate';
 import type { RunSummary } from './api';
 import { describeError } from './input';
 import { panelHtml } from './html';
+import { PanelInference } from './panelInference';
+import { mapSource } from './doc-mapping';
+import { DEFAULT_VIEW, type DocMapping, type PanelViewState, type RunSnapshot } from './run-snapshot';
 
 export const VIEW_TYPE = 'attentionLens.panel';
 
@@ -20,8 +23,14 @@ export interface PanelHost {
   colorMap(): ColorMapName;
   /** A layer was posted (status bar progress). */
   progress(panel: AttentionPanel, received: number, total: number): void;
-  /** The user picked a token in the panel. */
-  selectToken(source: RunSource, token: TokenInfo): void;
+  /** The user picked a token in the panel (index into the current run's tokens). */
+  selectToken(panel: AttentionPanel, index: number): void;
+  /** A run started in the panel (the previous one's hover/tint state is void). */
+  runChanged(panel: AttentionPanel): void;
+  /** The user chose another view, layer or head. */
+  viewChanged(panel: AttentionPanel): void;
+  /** The user pressed Export in the panel. */
+  exportRequested(panel: AttentionPanel): void;
   disposed(panel: AttentionPanel): void;
   focused(panel: AttentionPanel): void;
 }
@@ -38,6 +47,8 @@ interface PanelRun {
   layers: LayerResult[];
   end?: HostMessage;
   abort: AbortController;
+  /** The document version and offset of the run's text when it started (hover, tint). */
+  mapping?: DocMapping;
 }
 
 /** The ArrayBuffer of exactly this typed array's bytes (no copy when it already spans its whole buffer). */
@@ -61,7 +72,12 @@ export class AttentionPanel {
   private ready = false;
   private disposed = false;
   private run: PanelRun | undefined;
+  private view: PanelViewState = DEFAULT_VIEW;
+  /** A token to select once a (re)loading webview is ready. */
+  private pendingFocus: number | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
+  /** In-webview inference (backend webgpu/auto): the port a WebviewInspector talks to. */
+  readonly inference: PanelInference;
 
   static create(host: PanelHost, column: vscode.ViewColumn): AttentionPanel {
     const panel = vscode.window.createWebviewPanel(
@@ -79,17 +95,22 @@ export class AttentionPanel {
   ) {
     const webview = panel.webview;
     webview.options = webviewOptions(host.extensionUri);
-    const dist = vscode.Uri.joinPath(host.extensionUri, 'dist');
-    webview.html = panelHtml({
-      cspSource: webview.cspSource,
-      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
-      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css')).toString(),
-    });
+    this.inference = new PanelInference(
+      panel,
+      host.extensionUri,
+      (inference) => this.render(inference),
+      () => this.ready,
+      (line) => host.log.appendLine(line),
+    );
+    this.render(false);
     this.subscriptions.push(
       webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
       panel.onDidChangeViewState(() => {
         // A hidden webview is destroyed (no retainContextWhenHidden); it sends `ready` again when shown.
-        if (!panel.visible) this.ready = false;
+        if (!panel.visible) {
+          this.ready = false;
+          this.inference.hidden();
+        }
         if (panel.active) host.focused(this);
       }),
       panel.onDidDispose(() => this.onDisposed()),
@@ -159,8 +180,10 @@ export class AttentionPanel {
       truncatedFrom: stream.truncatedFrom,
       layers: [],
       abort,
+      mapping: mapSource(source),
     };
     this.run = run;
+    this.host.runChanged(this);
     if (this.disposed) abort.abort();
     this.post(this.startedMessage(run));
     const isCurrent = () => this.run === run && !this.disposed;
@@ -245,14 +268,31 @@ export class AttentionPanel {
     this.post(this.startedMessage(run));
     for (const l of run.layers) this.post(this.layerMessage(run, l));
     if (run.end) this.post(run.end);
+    if (this.pendingFocus !== undefined) this.post({ type: 'focusToken', runId: run.runId, index: this.pendingFocus });
+    this.pendingFocus = undefined;
+  }
+
+  /** Sets the page (reloads the webview); `inference` adds what running a model in it needs to the CSP. */
+  private render(inference: boolean): void {
+    const webview = this.panel.webview;
+    const dist = vscode.Uri.joinPath(this.host.extensionUri, 'dist');
+    this.ready = false;
+    webview.html = panelHtml({
+      cspSource: webview.cspSource,
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css')).toString(),
+      inference,
+    });
   }
 
   private receive(raw: unknown): void {
+    if (this.inference.receive(raw)) return;
     const run = this.run;
     const v = validateWebviewMessage(raw, {
       runId: run?.runId,
       layers: run?.facts.layers ?? 0,
       tokens: run?.tokens.length ?? 0,
+      heads: run?.facts.heads,
     });
     if (!v.ok) {
       const type =
@@ -264,10 +304,18 @@ export class AttentionPanel {
     switch (m.type) {
       case 'ready':
         this.ready = true;
+        this.inference.webviewReady();
         this.replay();
         return;
       case 'selectToken':
-        if (run) this.host.selectToken(run.source, run.tokens[m.index]);
+        if (run) this.host.selectToken(this, m.index);
+        return;
+      case 'viewChanged':
+        this.view = { view: m.view, layer: m.layer, head: m.head };
+        this.host.viewChanged(this);
+        return;
+      case 'export':
+        this.host.exportRequested(this);
         return;
       case 'requestVectors':
         if (run) void this.sendVectors(run, m.layer);
@@ -336,6 +384,7 @@ export class AttentionPanel {
   }
 
   private onDisposed(): void {
+    this.inference.dispose();
     this.disposed = true;
     this.ready = false;
     if (this.run) {
@@ -349,5 +398,32 @@ export class AttentionPanel {
 
   reveal(): void {
     this.panel.reveal(undefined, true);
+  }
+
+  /** The current run as the hover, tint and export read it (undefined before the first run). */
+  snapshot(): RunSnapshot | undefined {
+    const run = this.run;
+    if (!run) return undefined;
+    const state = !run.end ? 'running' : run.end.type === 'runFinished' ? 'done' : 'stopped';
+    return {
+      runId: run.runId,
+      source: run.source,
+      facts: run.facts,
+      tokens: run.tokens,
+      ids: run.ids,
+      layers: run.layers,
+      state,
+      mapping: run.mapping,
+      view: this.view,
+    };
+  }
+
+  /** Reveals the panel and selects token `index` of the current run there. */
+  focusToken(index: number): void {
+    const run = this.run;
+    if (!run || index < 0 || index >= run.tokens.length) return;
+    this.panel.reveal(undefined, false);
+    if (this.ready) this.post({ type: 'focusToken', runId: run.runId, index });
+    else this.pendingFocus = index;
   }
 }

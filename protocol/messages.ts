@@ -111,7 +111,15 @@ export interface NoticeMessage {
   text: string;
 }
 
+/** Make a token the panel's selected (query) token: the hover's "Show in panel" link, the tint-at-cursor command. */
+export interface FocusTokenMessage {
+  type: 'focusToken';
+  runId: number;
+  index: number;
+}
+
 export type HostMessage =
+  | FocusTokenMessage
   | SettingsMessage
   | RunStartedMessage
   | LayerMessage
@@ -155,7 +163,34 @@ export interface LogMessage {
   message: string;
 }
 
-export type WebviewMessage = ReadyMessage | SelectTokenMessage | RequestVectorsMessage | CancelMessage | LogMessage;
+/** The panel's views (ViewName in webview/store.ts). */
+export type PanelView = 'grid' | 'head' | 'matrix' | 'neuron';
+export const PANEL_VIEWS: readonly PanelView[] = ['grid', 'head', 'matrix', 'neuron'];
+
+/** The view, layer and head the user is looking at (after every change and after `runStarted`): the editor hover,
+ *  the tint and the export follow it. */
+export interface ViewChangedMessage {
+  type: 'viewChanged';
+  runId: number;
+  view: PanelView;
+  layer: number;
+  head: number | 'mean' | 'max';
+}
+
+/** The user pressed Export in the panel: the host asks for the format and the file, then writes it. */
+export interface ExportRequestMessage {
+  type: 'export';
+  runId: number;
+}
+
+export type WebviewMessage =
+  | ReadyMessage
+  | SelectTokenMessage
+  | RequestVectorsMessage
+  | CancelMessage
+  | LogMessage
+  | ViewChangedMessage
+  | ExportRequestMessage;
 
 /** Longest `log` message the host accepts (characters). */
 export const MAX_LOG_LENGTH = 4000;

@@ -4,6 +4,7 @@
 import {
   COLOR_MAPS,
   MAX_LOG_LENGTH,
+  PANEL_VIEWS,
   type HostMessage,
   type RunSource,
   type TokenInfo,
@@ -18,6 +19,8 @@ export interface RunContext {
   runId: number | undefined;
   layers: number;
   tokens: number;
+  /** Heads per layer (checks `viewChanged`); any non-negative head is accepted when absent. */
+  heads?: number;
 }
 
 type Obj = Record<string, unknown>;
@@ -81,6 +84,31 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
       return problem
         ? fail(problem)
         : { ok: true, message: { type: 'log', level: m.level as 'info', message: m.message as string } };
+    case 'viewChanged': {
+      problem = onlyKeys(m, ['runId', 'view', 'layer', 'head']) ?? checkRun(m, ctx);
+      if (!problem && !PANEL_VIEWS.includes(m.view as never)) problem = `view must be one of ${PANEL_VIEWS.join(', ')}`;
+      if (!problem && !isIndex(m.layer, ctx.layers)) problem = `layer must be an integer in [0, ${ctx.layers})`;
+      const headOk =
+        m.head === 'mean' ||
+        m.head === 'max' ||
+        (isInt(m.head) && m.head >= 0 && (ctx.heads === undefined || m.head < ctx.heads));
+      if (!problem && !headOk) problem = `head must be 'mean', 'max' or an integer in [0, ${ctx.heads ?? '∞'})`;
+      return problem
+        ? fail(problem)
+        : {
+            ok: true,
+            message: {
+              type: 'viewChanged',
+              runId: m.runId as number,
+              view: m.view as 'grid',
+              layer: m.layer as number,
+              head: m.head as number,
+            },
+          };
+    }
+    case 'export':
+      problem = onlyKeys(m, ['runId']) ?? checkRun(m, ctx);
+      return problem ? fail(problem) : { ok: true, message: { type: 'export', runId: m.runId as number } };
     default:
       return fail(`unknown message type ${JSON.stringify(String(m.type)).slice(0, 60)}`);
   }
@@ -160,6 +188,8 @@ export function validateHostMessage(raw: unknown): Validation<HostMessage> {
         : fail('runFailed');
     case 'notice':
       return typeof m.text === 'string' ? ok : fail('notice');
+    case 'focusToken':
+      return isInt(m.runId) && isInt(m.index) && m.index >= 0 ? ok : fail('focusToken');
     default:
       return fail('unknown message type');
   }

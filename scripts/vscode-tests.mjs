@@ -3,7 +3,10 @@
 // ../shared/notes/real-vscode.md). Runs, one after the other:
 //   (a) suite  the mocha suite (dist/test/suite/index.js) inside the extension host   test/integration/run-suite.ts
 //   (b) e2e    the panel driven through the UI                                         test/e2e/panel.e2e.ts
+//   (b') export  hover, tint and export (save dialog) through the UI                   test/e2e/export.e2e.ts
 //   (c) vsix   package (scripts/package-vsix.mjs), --install-extension, Show Attention  test/e2e/vsix.e2e.ts
+//   (d) webgpu-page   in-webview inference on WebGPU (SwiftShader) in a plain page     test/e2e/webgpu-page.e2e.ts
+//   (e) webgpu-panel  backend webgpu/auto in the real panel, mocha in the host         test/e2e/webgpu-panel.e2e.ts
 // and ends with the line `vscode: N passed, N failed` (exit 1 on any failure).
 //
 //   node scripts/vscode-tests.mjs                 all phases (installs code-server first when missing)
@@ -21,14 +24,17 @@ import { ensureCodeServer } from './install-code-server.mjs';
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const noBuild = argv.includes('--no-build');
-const ALL = ['suite', 'e2e', 'vsix'];
+const ALL = ['suite', 'e2e', 'export', 'vsix', 'webgpu-page', 'webgpu-panel'];
 const chosen = argv.filter((a) => ALL.includes(a));
 const phases = chosen.length ? chosen : ALL;
 
 const PHASES = {
   suite: { file: 'test/integration/run-suite.ts', deadlineMs: 300_000 },
   e2e: { file: 'test/e2e/panel.e2e.ts', deadlineMs: 300_000 },
+  export: { file: 'test/e2e/export.e2e.ts', deadlineMs: 300_000 },
   vsix: { file: 'test/e2e/vsix.e2e.ts', deadlineMs: 360_000 },
+  'webgpu-page': { file: 'test/e2e/webgpu-page.e2e.ts', deadlineMs: 600_000 },
+  'webgpu-panel': { file: 'test/e2e/webgpu-panel.e2e.ts', deadlineMs: 900_000 },
 };
 
 const say = (m) => console.log(`[vscode-tests] ${m}`);

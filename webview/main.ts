@@ -6,12 +6,14 @@ import { validateHostMessage } from '../protocol/validate';
 import type { HostMessage } from '../protocol/messages';
 import { el, clear } from './dom';
 import { Store, VIEWS, type HeadChoice, type ViewName } from './store';
-import { post, loadState, saveState } from './vscodeApi';
+import { post, postInference, loadState, saveState } from './vscodeApi';
+import { InferenceBridge } from './inference/bridge';
 import type { View, ViewContext } from './views/context';
 import { GridView } from './views/grid';
 import { HeadView } from './views/head';
 import { MatrixView } from './views/matrix';
 import { NeuronView } from './views/neuron';
+import { ExportControls } from './views/export-controls';
 
 const VIEW_TITLES: Record<ViewName, string> = {
   grid: 'Model grid',
@@ -72,6 +74,7 @@ cancelButton.hidden = true;
 cancelButton.addEventListener('click', () => {
   if (store.runId !== undefined && store.status === 'running') post({ type: 'cancel', runId: store.runId });
 });
+const exportControls = new ExportControls(store, post);
 const notice = el('div', { id: 'notice', attrs: { role: 'alert' } });
 notice.hidden = true;
 
@@ -83,6 +86,7 @@ const toolbar = el(
   el('label', { class: 'control', text: 'Head ' }, headSelect),
   runStatus,
   cancelButton,
+  exportControls.root,
 );
 const viewHost = el('div', { class: 'views' });
 app.append(toolbar, notice, viewHost);
@@ -99,6 +103,7 @@ const ctx: ViewContext = {
     store.query = index;
     saveState({ query: index });
     if (store.runId !== undefined) post({ type: 'selectToken', runId: store.runId, index });
+    exportControls.update();
     forEachView((v) => v.selectionChanged());
     invalidate();
   },
@@ -147,6 +152,7 @@ function show(view: ViewName): void {
     if (tabButtons.get(v)) tabButtons.get(v)!.tabIndex = active ? 0 : -1;
   }
   saveState({ view });
+  postView();
   views[view].selectionChanged();
   invalidate();
 }
@@ -162,8 +168,15 @@ function select(layer: number, head: HeadChoice): void {
   layerSelect.value = String(layer);
   headSelect.value = String(head);
   saveState({ layer, head: String(head) });
+  postView();
   forEachView((v) => v.selectionChanged());
   invalidate();
+}
+
+/** Tells the host what the user looks at (the editor hover, tint and export follow the panel). */
+function postView(): void {
+  if (store.runId === undefined || !store.facts) return;
+  post({ type: 'viewChanged', runId: store.runId, view: store.view, layer: store.layer, head: store.head });
 }
 
 function fillSelects(): void {
@@ -195,6 +208,7 @@ function updateStatus(): void {
   runStatus.textContent = parts.join(' · ');
   runStatus.dataset.state = store.status;
   cancelButton.hidden = store.status !== 'running';
+  exportControls.update();
 }
 
 function setNotice(text: string): void {
@@ -231,6 +245,7 @@ function handle(m: HostMessage): void {
           : '',
       );
       fillSelects();
+      postView();
       forEachView((v) => v.runStarted());
       forEachView((v) => v.selectionChanged());
       updateStatus();
@@ -256,6 +271,9 @@ function handle(m: HostMessage): void {
       neuron.vectorsArrived();
       invalidate();
       return;
+    case 'focusToken':
+      if (m.runId === store.runId) ctx.selectQuery(m.index);
+      return;
     case 'runFinished':
       if (m.runId !== store.runId) return;
       store.status = 'done';
@@ -272,7 +290,13 @@ function handle(m: HostMessage): void {
   }
 }
 
+// In-webview inference (backend webgpu/auto): its own channel, validated by the bridge; the views never see it.
+const inference = new InferenceBridge(postInference, (level, message) =>
+  post({ type: 'log', level, message: message.slice(0, 3900) }),
+);
+
 window.addEventListener('message', (event: MessageEvent) => {
+  if (inference.handle(event.data)) return;
   const v = validateHostMessage(event.data);
   if (!v.ok) {
     if (badMessages++ < 20)

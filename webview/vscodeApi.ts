@@ -1,5 +1,6 @@
 // The webview's side of the channel: acquireVsCodeApi (once), typed posting and persisted state.
 import type { RunSource, WebviewMessage } from '../protocol/messages';
+import type { InferWebviewMessage } from '../protocol/inference';
 
 /** What the webview persists (VS Code keeps it across reloads and hands it to the panel serializer). */
 export interface PersistedState {
@@ -30,6 +31,11 @@ function vscode(): VsCodeApi {
 }
 
 export function post(message: WebviewMessage): void {
+  vscode().postMessage(message);
+}
+
+/** Posts a message of the in-webview inference channel (protocol/inference.ts). */
+export function postInference(message: InferWebviewMessage): void {
   vscode().postMessage(message);
 }
 

@@ -139,7 +139,7 @@ describe('good runs', () => {
   test('--help prints the usage and exits 0', () => {
     const r = cli('--help');
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /attention-lens run --model DIR/);
+    assert.match(r.stdout, /attention-lens run --model MODEL/);
   });
 
   test('stories260K with --out: the JSON attention equals reference_attention.json ≤ 1e-5', () => {

@@ -35,6 +35,7 @@ export async function run(): Promise<void> {
   await import('./commands.test');
   await import('./run.test');
   await import('./errors.test');
+  await import('./hover.test');
 
   const resultsFile = process.env.ATTENTION_LENS_TEST_RESULTS;
   await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,17 @@
+// Records where a run's text lies in its document when the run starts: the document version and the offset of the
+// selection. The hover and the tint use the mapping only while the document still has that version, so an edit can
+// never misplace them (they say "out of date" instead).
+import * as vscode from 'vscode';
+import type { RunSource } from '../protocol/messages';
+import type { DocMapping } from './run-snapshot';
+
+/** The mapping of `source` to its open document now, or undefined when it is not open or no longer has that text. */
+export function mapSource(source: RunSource): DocMapping | undefined {
+  if (!source.uri) return undefined;
+  const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === source.uri);
+  if (!doc) return undefined;
+  const [l0, c0, l1, c1] = source.range;
+  const range = new vscode.Range(l0, c0, l1, c1);
+  if (doc.validateRange(range).isEqual(range) === false || doc.getText(range) !== source.text) return undefined;
+  return { uri: source.uri, version: doc.version, offset: doc.offsetAt(range.start) };
+}

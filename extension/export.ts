@@ -1,0 +1,361 @@
+// Export from the panel (its Export… button) or the command palette (Attention Lens: Export…): the current view
+// (model grid, head view, matrix) as PNG at a chosen scale or SVG, or the run's data as JSON, CSV or NPY. Images are
+// drawn by webview/render (the CLI's renderer), so both agree. The user always chooses the file in a save dialog
+// whose title says how large the export will be; only tests pass a target (args.target), which skips the dialog.
+import * as vscode from 'vscode';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { LayerAttention } from '../runtime/types';
+import type { ColorMapName } from '../protocol/messages';
+import {
+  DATA_FORMATS,
+  estimateDataSize,
+  writeData,
+  type DataFormat,
+  type RunData,
+} from '../webview/render/export-data';
+import { EXPORT_VIEWS, ExportError, headText, type ExportInput, type ViewSpec } from '../webview/render/export-figure';
+import { buildFigure, describeImage, exportImage, formatBytes, type ImageFormat } from '../webview/render/export-image';
+import { PNG_SCALES, pngSize } from '../webview/render/png';
+import { writeExport } from './export-file';
+import type { HeadChoice, RunSnapshot } from './run-snapshot';
+
+export type ExportFormat = ImageFormat | DataFormat;
+const FORMATS: readonly ExportFormat[] = ['png', 'svg', ...DATA_FORMATS];
+
+/** Arguments of attentionLens.export (all optional; missing ones are asked for). */
+export interface ExportCommandArgs {
+  format?: ExportFormat;
+  scale?: number;
+  view?: 'matrix' | 'grid' | 'head';
+  layer?: number;
+  head?: HeadChoice;
+  /** Where to write (a URI string or an absolute path). For tests and scripts: skips the save dialog (and the
+   *  questions: the format comes from the extension, the scale defaults to 1). */
+  target?: string | vscode.Uri;
+}
+
+export type ExportOutcome =
+  | {
+      ok: true;
+      uri: string;
+      format: ExportFormat;
+      bytes: number;
+      width?: number;
+      height?: number;
+      notes: string[];
+      message: string;
+    }
+  | { ok: false; cancelled?: boolean; message: string };
+
+export const NOTHING_TO_EXPORT =
+  'Nothing to export yet: run "Attention Lens: Show Attention" on some text first, then export from the panel or with "Attention Lens: Export…".';
+
+function parseArgs(raw: unknown): ExportCommandArgs | string {
+  if (raw === undefined || raw === null || raw instanceof vscode.Uri) return {};
+  if (typeof raw !== 'object')
+    return 'The export arguments must be an object ({ format, scale, view, layer, head, target }).';
+  const a = raw as Record<string, unknown>;
+  const out: ExportCommandArgs = {};
+  if (a.format !== undefined) {
+    if (!FORMATS.includes(a.format as ExportFormat))
+      return `Unknown export format "${String(a.format)}": use png, svg, json, csv or npy.`;
+    out.format = a.format as ExportFormat;
+  }
+  if (a.scale !== undefined) {
+    if (!PNG_SCALES.includes(a.scale as number)) return 'The PNG scale must be 1, 2, 3 or 4.';
+    out.scale = a.scale as number;
+  }
+  if (a.view !== undefined) {
+    if (!EXPORT_VIEWS.includes(a.view as 'matrix'))
+      return `Unknown view "${String(a.view)}": use matrix, grid or head.`;
+    out.view = a.view as 'matrix';
+  }
+  if (a.layer !== undefined) {
+    if (!Number.isInteger(a.layer) || (a.layer as number) < 0) return 'The layer must be a non-negative integer.';
+    out.layer = a.layer as number;
+  }
+  if (a.head !== undefined) {
+    if (a.head !== 'mean' && a.head !== 'max' && !(Number.isInteger(a.head) && (a.head as number) >= 0))
+      return "The head must be a non-negative integer, 'mean' or 'max'.";
+    out.head = a.head as HeadChoice;
+  }
+  if (a.target !== undefined) {
+    if (!(a.target instanceof vscode.Uri) && (typeof a.target !== 'string' || !a.target))
+      return 'The target must be a URI or an absolute path.';
+    out.target = a.target as string | vscode.Uri;
+  }
+  return out;
+}
+
+function toUri(t: string | vscode.Uri): vscode.Uri {
+  if (t instanceof vscode.Uri) return t;
+  return /^[a-zA-Z][-+.a-zA-Z0-9]+:/.test(t) && !/^[a-zA-Z]:[\\/]/.test(t) ? vscode.Uri.parse(t) : vscode.Uri.file(t);
+}
+
+/** Layers indexed by layer number (undefined where missing), as the renderer wants them. */
+function exportInput(run: RunSnapshot): ExportInput {
+  const layers: (LayerAttention | undefined)[] = new Array(run.facts.layers).fill(undefined);
+  for (const l of run.layers) if (l.layer < layers.length) layers[l.layer] = l;
+  return { modelName: run.facts.name, tokens: run.tokens, layers, heads: run.facts.heads };
+}
+
+function runData(run: RunSnapshot): RunData {
+  return {
+    model: { ...run.facts },
+    tokens: run.tokens.map((t, i) => ({ ...t, id: run.ids[i] })),
+    layers: run.layers,
+    source: { uri: run.source.uri, range: run.source.range, modelPath: run.source.modelPath },
+  };
+}
+
+function defaultFolder(run: RunSnapshot): vscode.Uri {
+  if (run.source.uri) {
+    const doc = vscode.Uri.parse(run.source.uri);
+    const folder = vscode.workspace.getWorkspaceFolder(doc);
+    if (folder) return folder.uri;
+    if (doc.scheme === 'file') return vscode.Uri.file(path.dirname(doc.fsPath));
+  }
+  return vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(os.homedir());
+}
+
+function safeName(s: string): string {
+  return s.replace(/[^-\w.]+/g, '_').slice(0, 60) || 'model';
+}
+
+const FILTERS: Record<ExportFormat, Record<string, string[]>> = {
+  png: { 'PNG image': ['png'] },
+  svg: { 'SVG image': ['svg'] },
+  json: { JSON: ['json'] },
+  csv: { 'CSV (long format)': ['csv'] },
+  npy: { 'NumPy array': ['npy'] },
+};
+
+export class Exporter {
+  constructor(
+    private readonly log: vscode.OutputChannel,
+    private readonly colorMap: () => ColorMapName,
+  ) {}
+
+  /** Exports the run of `panel` (the panel whose Export button was pressed, or the active one). */
+  async export(run: RunSnapshot | undefined, rawArgs?: unknown): Promise<ExportOutcome> {
+    const fail = (message: string, severity: 'warning' | 'error' = 'warning'): ExportOutcome => {
+      this.log.appendLine(`Export: ${message}`);
+      const show = severity === 'error' ? vscode.window.showErrorMessage : vscode.window.showWarningMessage;
+      void show(message);
+      return { ok: false, message };
+    };
+    const args = parseArgs(rawArgs);
+    if (typeof args === 'string') return fail(args);
+    if (!run) return fail(NOTHING_TO_EXPORT);
+    if (!run.layers.length) return fail('The run has no layer yet: wait for the first layer, then export.');
+
+    const view = args.view ?? (run.view.view === 'neuron' ? 'matrix' : run.view.view);
+    const spec: ViewSpec = {
+      view,
+      layer: args.layer ?? run.view.layer,
+      head: args.head ?? run.view.head,
+      colorMap: this.colorMap(),
+    };
+    const input = exportInput(run);
+    const data = runData(run);
+    const viewText =
+      view === 'grid'
+        ? 'the model grid'
+        : `the ${view === 'head' ? 'head view' : 'matrix'} of layer ${spec.layer}, ${headText(spec.head)}`;
+
+    let format = args.format;
+    if (!format && args.target !== undefined) {
+      // Scripted: the target's extension says the format.
+      const ext = path.extname(toUri(args.target).path).slice(1).toLowerCase();
+      if (FORMATS.includes(ext as ExportFormat)) format = ext as ExportFormat;
+    }
+    if (!format) {
+      const size = (f: DataFormat) => {
+        try {
+          const e = estimateDataSize(data, f);
+          return `${e.exact ? '' : 'about '}${formatBytes(e.bytes)}`;
+        } catch (e) {
+          return e instanceof ExportError ? e.message : 'size unknown';
+        }
+      };
+      const rows = run.layers.reduce((s, l) => s + l.data.length, 0).toLocaleString('en-US');
+      const shape = `${run.layers.length} layers × ${run.facts.heads} heads × ${run.tokens.length} × ${run.tokens.length}`;
+      const items: (vscode.QuickPickItem & { format: ExportFormat })[] = [
+        {
+          format: 'png',
+          label: 'PNG image',
+          description: viewText,
+          detail: 'Pixels at 1× to 4× (you choose the scale next).',
+        },
+        {
+          format: 'svg',
+          label: 'SVG image',
+          description: viewText,
+          detail: 'Vectors: one rectangle per cell, token labels as text.',
+        },
+        {
+          format: 'json',
+          label: 'JSON',
+          description: size('json'),
+          detail: `The model, the tokens and every weight (${shape}).`,
+        },
+        {
+          format: 'csv',
+          label: 'CSV',
+          description: size('csv'),
+          detail: `Long format: layer, head, query, key, weight, token texts (${rows} rows).`,
+        },
+        {
+          format: 'npy',
+          label: 'NPY',
+          description: size('npy'),
+          detail: `NumPy float32 array [layers, heads, query, key] = [${shape.replace(/ × /g, ', ')}].`,
+        },
+      ];
+      const pick = await vscode.window.showQuickPick(items, {
+        title: 'Attention Lens: Export',
+        placeHolder: 'Export as…',
+      });
+      if (!pick) return { ok: false, cancelled: true, message: 'Export cancelled.' };
+      format = pick.format;
+    }
+
+    try {
+      if (format === 'png' || format === 'svg') return await this.exportImage(run, input, spec, format, args, viewText);
+      return await this.exportData(run, data, format, args);
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') return { ok: false, cancelled: true, message: 'Export cancelled.' };
+      if (e instanceof ExportError) return fail(e.message);
+      if ((e as Error).name === 'WriteError') return fail((e as Error).message, 'error');
+      this.log.appendLine(`Export failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      return fail(`The export failed: ${(e as Error).message ?? String(e)}`, 'error');
+    }
+  }
+
+  private async exportImage(
+    run: RunSnapshot,
+    input: ExportInput,
+    spec: ViewSpec,
+    format: ImageFormat,
+    args: ExportCommandArgs,
+    viewText: string,
+  ): Promise<ExportOutcome> {
+    let scale = args.scale ?? 1;
+    if (format === 'png' && args.scale === undefined && args.target === undefined) {
+      const items = PNG_SCALES.map((s) => {
+        const { width, height } = pngSize(buildFigure(input, spec, 'png', s).figure, s);
+        return { label: `${s}×`, description: `${width} × ${height} px`, scale: s };
+      });
+      const pick = await vscode.window.showQuickPick(items, {
+        title: `Export ${viewText} as PNG`,
+        placeHolder: 'Scale',
+      });
+      if (!pick) return { ok: false, cancelled: true, message: 'Export cancelled.' };
+      scale = pick.scale;
+    }
+    const image = exportImage(input, spec, { format, scale });
+    const headTag = typeof spec.head === 'number' ? `H${spec.head}` : spec.head;
+    const name =
+      spec.view === 'grid'
+        ? `${safeName(run.facts.name)}-grid.${format}`
+        : `${safeName(run.facts.name)}-${spec.view}-L${spec.layer}-${headTag}.${format}`;
+    const details = describeImage(image);
+    const target = await this.target(
+      run,
+      format,
+      name,
+      `Save ${viewText} as ${format.toUpperCase()} (${details})`,
+      args,
+    );
+    if (!target) return { ok: false, cancelled: true, message: 'Export cancelled.' };
+    const bytes = await writeExport(target, async (sink) => {
+      await sink.write(image.bytes);
+    });
+    return this.done(target, format, bytes, `${details}`, image.notes, { width: image.width, height: image.height });
+  }
+
+  private async exportData(
+    run: RunSnapshot,
+    data: RunData,
+    format: DataFormat,
+    args: ExportCommandArgs,
+  ): Promise<ExportOutcome> {
+    if (run.state === 'running')
+      throw new ExportError(
+        `The run is still in progress (${run.layers.length} of ${run.facts.layers} layers): export its data when it has finished.`,
+      );
+    const size = estimateDataSize(data, format);
+    const sizeText = `${size.exact ? '' : 'about '}${formatBytes(size.bytes)}`;
+    const notes: string[] = [];
+    if (run.layers.length < run.facts.layers)
+      notes.push(`The run stopped early: ${run.layers.length} of ${run.facts.layers} layers are exported.`);
+    const target = await this.target(
+      run,
+      format,
+      `${safeName(run.facts.name)}-attention.${format}`,
+      `Save the run as ${format.toUpperCase()} (${sizeText})`,
+      args,
+    );
+    if (!target) return { ok: false, cancelled: true, message: 'Export cancelled.' };
+    const bytes = await vscode.window.withProgress(
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `Attention Lens: exporting ${format.toUpperCase()} (${sizeText})`,
+        cancellable: true,
+      },
+      async (progress, token) => {
+        const abort = new AbortController();
+        token.onCancellationRequested(() => abort.abort());
+        let last = 0;
+        return writeExport(target, (sink) =>
+          writeData(data, format, sink, {
+            signal: abort.signal,
+            onProgress: (f) => {
+              progress.report({ increment: (f - last) * 100 });
+              last = f;
+            },
+          }),
+        );
+      },
+    );
+    const what =
+      format === 'csv'
+        ? `${size.values.toLocaleString('en-US')} rows, ${formatBytes(bytes)}`
+        : `${run.layers.length} × ${run.facts.heads} × ${run.tokens.length} × ${run.tokens.length}, ${formatBytes(bytes)}`;
+    return this.done(target, format, bytes, what, notes, {});
+  }
+
+  private async target(
+    run: RunSnapshot,
+    format: ExportFormat,
+    name: string,
+    title: string,
+    args: ExportCommandArgs,
+  ): Promise<vscode.Uri | undefined> {
+    if (args.target !== undefined) return toUri(args.target);
+    return vscode.window.showSaveDialog({
+      defaultUri: vscode.Uri.joinPath(defaultFolder(run), name),
+      filters: FILTERS[format],
+      title,
+      saveLabel: 'Export',
+    });
+  }
+
+  private done(
+    target: vscode.Uri,
+    format: ExportFormat,
+    bytes: number,
+    details: string,
+    notes: string[],
+    size: { width?: number; height?: number },
+  ): ExportOutcome {
+    const file = target.scheme === 'file' ? path.basename(target.fsPath) : target.toString();
+    const message = `Saved ${file} (${details}).${notes.length ? ' ' + notes.join(' ') : ''}`;
+    this.log.appendLine(`Export: ${message} → ${target.toString()}`);
+    void vscode.window.showInformationMessage(message, 'Open').then((choice) => {
+      if (choice === 'Open') void vscode.commands.executeCommand('vscode.open', target);
+    });
+    return { ok: true, uri: target.toString(), format, bytes, ...size, notes, message };
+  }
+}

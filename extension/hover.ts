@@ -1,0 +1,68 @@
+// The editor hover: over a token of a run's range, in the document version the run saw, it shows the token, what it
+// attends to and what attends to it (top 5 with weights, bars and a sparkline) in the view selected in the panel,
+// with links to show the token in the panel and to tint the editor. In any language and in notebook cells (the
+// selector is every document); after an edit it says the run is out of date instead of showing stale numbers.
+import * as vscode from 'vscode';
+import { hoverMarkdown, staleMarkdown, tokenAt } from './hover-logic';
+import type { RunSnapshot } from './run-snapshot';
+
+/** Commands the hover links run (also the MarkdownString's trusted list). */
+export const REVEAL_COMMAND = 'attentionLens.revealToken';
+export const TINT_COMMAND = 'attentionLens.tintToken';
+
+export function commandLink(command: string, args: unknown): string {
+  return `command:${command}?${encodeURIComponent(JSON.stringify([args]))}`;
+}
+
+/** Where a document position falls in a run (fresh), or that the run no longer matches the document (stale). */
+export type RunHit =
+  { kind: 'token'; run: RunSnapshot; index: number; range: vscode.Range } | { kind: 'stale'; run: RunSnapshot };
+
+/**
+ * The token of `runs` (best first: the active panel's, then newer runs) under `pos`, using only runs whose mapping is
+ * for this document version; a stale run is reported only when no fresh run covers the position.
+ */
+export function findRunHit(
+  runs: readonly RunSnapshot[],
+  doc: vscode.TextDocument,
+  pos: vscode.Position,
+): RunHit | undefined {
+  const uri = doc.uri.toString();
+  let stale: RunSnapshot | undefined;
+  for (const run of runs) {
+    const m = run.mapping;
+    if (!m || m.uri !== uri) continue;
+    if (m.version !== doc.version) {
+      const [l0, c0, l1, c1] = run.source.range;
+      if (!stale && new vscode.Range(l0, c0, l1, c1).contains(pos)) stale = run;
+      continue;
+    }
+    const offset = doc.offsetAt(pos) - m.offset;
+    if (offset < 0 || offset >= run.source.text.length) continue;
+    const index = tokenAt(run.tokens, offset);
+    if (index === undefined) continue;
+    const t = run.tokens[index];
+    const range = new vscode.Range(doc.positionAt(m.offset + t.start!), doc.positionAt(m.offset + t.end!));
+    return { kind: 'token', run, index, range };
+  }
+  return stale ? { kind: 'stale', run: stale } : undefined;
+}
+
+export class AttentionHoverProvider implements vscode.HoverProvider {
+  constructor(private readonly runs: () => RunSnapshot[]) {}
+
+  provideHover(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
+    const hit = findRunHit(this.runs(), doc, pos);
+    if (!hit) return undefined;
+    if (hit.kind === 'stale') {
+      const md = new vscode.MarkdownString(staleMarkdown(hit.run, doc.version), true);
+      return new vscode.Hover(md);
+    }
+    const args = { runId: hit.run.runId, index: hit.index };
+    const links = { reveal: commandLink(REVEAL_COMMAND, args), tint: commandLink(TINT_COMMAND, args) };
+    const md = new vscode.MarkdownString(hoverMarkdown({ run: hit.run, index: hit.index, links }), true);
+    md.isTrusted = { enabledCommands: [REVEAL_COMMAND, TINT_COMMAND] };
+    md.supportHtml = false;
+    return new vscode.Hover(md, hit.range);
+  }
+}

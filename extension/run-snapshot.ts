@@ -1,0 +1,43 @@
+// What the hover, the editor tint and the export read of a panel's run: a read-only snapshot (tokens, layers so far,
+// the view selected in the panel) plus the run's mapping to the document it came from. vscode-free types, so that
+// the pure logic beside them can be unit-tested.
+import type { LayerAttention, ModelFacts } from '../runtime/types';
+import type { PanelView, RunSource, TokenInfo } from '../protocol/messages';
+
+export type HeadChoice = number | 'mean' | 'max';
+
+/** The view, layer and head the user looks at in the panel (webview `viewChanged`). */
+export interface PanelViewState {
+  view: PanelView;
+  layer: number;
+  head: HeadChoice;
+}
+
+export const DEFAULT_VIEW: PanelViewState = { view: 'grid', layer: 0, head: 'mean' };
+
+/**
+ * Where the run's text lies in its document, valid for exactly one document version: token offsets (into the run
+ * text) plus `offset` are document offsets while the document's version is still `version`.
+ */
+export interface DocMapping {
+  uri: string;
+  version: number;
+  /** Document offset of the run text's first character. */
+  offset: number;
+}
+
+export interface RunSnapshot {
+  runId: number;
+  source: RunSource;
+  facts: ModelFacts;
+  tokens: readonly TokenInfo[];
+  /** Token ids, parallel to tokens. */
+  ids: readonly number[];
+  /** The layers received so far (in order). */
+  layers: readonly LayerAttention[];
+  /** 'running' until the run ends; 'done' when every layer arrived. */
+  state: 'running' | 'done' | 'stopped';
+  /** Absent when the run did not come from an open document (text passed directly, or edited before it started). */
+  mapping?: DocMapping;
+  view: PanelViewState;
+}

@@ -1,0 +1,311 @@
+// E2E: hover, tint and export driven through the real code-server UI with Playwright + Debian's chromium.
+//   npx tsx test/e2e/export.e2e.ts            (alone; after `node scripts/build.mjs`) — or scripts/vscode-tests.mjs
+// Screenshots: test-results/screenshots/export-*.png
+//
+// 1. Show Attention on REF_TEXT, pick the matrix view, layer 2, head 5 in the panel.
+// 2. Hover "Lily" in the editor: the hover names layer 2, head 5 and its first "attends to" token is the
+//    reference's argmax (../shared/models/stories260K/reference_attention.json, an independent numpy pass).
+// 3. The hover's "Tint the editor" link tints the range (status bar item), "Show in panel" selects the token there.
+// 4. Export… in the panel → PNG → 2× → the save dialog (VS Code's own, typed into) → the file's pixels carry the
+//    reference colours.
+// 5. Clicking a token in the panel's matrix tints the editor by that token.
+import * as assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { decode } from 'fast-png';
+import {
+  defaultSettings,
+  isMain,
+  launchBrowser,
+  log,
+  openWorkbench,
+  repoRoot,
+  runCleanups,
+  runE2E,
+  screenshot,
+  sleep,
+  startCodeServer,
+  writeSettings,
+  type E2ETest,
+} from '../integration/harness';
+import { REF_TEXT, loadReference, panel, showAttentionOnLine, waitForAllLayers, writeWorkspaceFile } from './common';
+import { colorAt } from '../../webview/render/colormap';
+import { exportImage } from '../../webview/render/export-image';
+import { MASKED } from '../../webview/render/export-figure';
+import type { MatrixGeometry } from '../../webview/render/export-matrix';
+
+const FILE = 'story.txt';
+const LAYER = 2;
+const HEAD = 5;
+const TOKEN = 14; // ▁Lily
+
+/** Waits until `predicate` holds, polling; throws with `what` and the last value. */
+async function until<T>(what: string, get: () => Promise<T>, predicate: (v: T) => boolean, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: T | undefined;
+  for (;;) {
+    try {
+      last = await get();
+      if (predicate(last)) return last;
+    } catch {
+      /* not there yet */
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms / 1000} s (last: ${JSON.stringify(last)})`);
+    await sleep(200);
+  }
+}
+
+/** [r, g, b, a] of #rrggbb(aa) or rgb(a)(…), as VS Code writes CSS colour variables. */
+function rgba(css: string): number[] {
+  const c = css.trim().toLowerCase();
+  const hex = /^#([0-9a-f]{6})([0-9a-f]{2})?$/.exec(c);
+  if (hex)
+    return [0, 2, 4].map((i) => parseInt(hex[1].slice(i, i + 2), 16)).concat(hex[2] ? parseInt(hex[2], 16) / 255 : 1);
+  const fn = /^rgba?\(([^)]*)\)$/.exec(c);
+  if (!fn) return [NaN, NaN, NaN, NaN];
+  const v = fn[1].split(',').map(Number);
+  return [v[0], v[1], v[2], v[3] ?? 1];
+}
+const sameColor = (a: string, b: string) => rgba(a).every((v, i) => Math.abs(v - rgba(b)[i]) <= (i === 3 ? 0.01 : 0));
+
+/** Screen coordinates of the middle of `word` on editor line `line` (0-based): a DOM Range over its characters. */
+async function wordPoint(page: Page, line: number, word: string): Promise<{ x: number; y: number }> {
+  const lineEl = page.locator('.monaco-editor .view-lines .view-line').nth(line);
+  const r = await lineEl.evaluate((el, w) => {
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    const nodes: Text[] = [];
+    let text = '';
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      nodes.push(n as Text);
+      text += n.textContent ?? '';
+    }
+    let at = text.indexOf(w);
+    if (at < 0) return null;
+    at += Math.floor(w.length / 2);
+    for (const n of nodes) {
+      const len = n.textContent?.length ?? 0;
+      if (at < len) {
+        const range = document.createRange();
+        range.setStart(n, at);
+        range.setEnd(n, at + 1);
+        const b = range.getBoundingClientRect();
+        return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+      }
+      at -= len;
+    }
+    return null;
+  }, word);
+  assert.ok(r, `"${word}" on editor line ${line}`);
+  return r;
+}
+
+/** Hovers the point and returns the Attention Lens hover's text. */
+async function hoverAt(page: Page, at: { x: number; y: number }, word: string): Promise<string> {
+  const hover = page.locator('.monaco-hover:visible', { hasText: 'Attention Lens' });
+  for (let attempt = 0; attempt < 4; attempt++) {
+    await page.mouse.move(at.x + 200, at.y - 60);
+    await sleep(300);
+    await page.mouse.move(at.x, at.y);
+    try {
+      await hover.first().waitFor({ state: 'visible', timeout: 6000 });
+      return (await hover.first().innerText()) ?? '';
+    } catch {
+      /* hover delay: try again */
+    }
+  }
+  throw new Error(`no Attention Lens hover over "${word}"`);
+}
+
+export const tests: E2ETest[] = [
+  {
+    name: 'hover names the panel view and the reference top token; tint; export PNG from the panel',
+    timeoutMs: 240_000,
+    fn: async () => {
+      const ref = loadReference();
+      const server = await startCodeServer({ label: 'e2e-export' });
+      writeWorkspaceFile(server.workspace, FILE, [REF_TEXT, '']);
+      const session = await launchBrowser({ echoLogs: false });
+      const page = session.page;
+      try {
+        await openWorkbench(page, server.workbenchUrl({ devPath: process.env.EXT_DEV_PATH ?? repoRoot }));
+        await showAttentionOnLine(page, FILE, 0);
+        await waitForAllLayers(page);
+        const frame = panel(page);
+
+        // 1. The view in the panel: matrix, layer 2, head 5.
+        await frame.locator('[data-view="matrix"]').click();
+        await frame.locator('#layer-select').selectOption(String(LAYER));
+        await frame.locator('#head-select').selectOption(String(HEAD));
+        await until(
+          'matrix caption',
+          () => frame.locator('.matrix-caption').innerText(),
+          (t) => t.includes(`Layer ${LAYER}`) && t.includes(`head ${HEAD}`),
+        );
+
+        // 2. Hover "Lily" in the editor (click the editor first so the hover belongs to it).
+        await page
+          .locator('.monaco-editor .view-lines')
+          .first()
+          .click({ position: { x: 5, y: 5 } });
+        const lily = await wordPoint(page, 0, 'Lily');
+        const text = await hoverAt(page, lily, 'Lily');
+        log(`hover: ${text.replace(/\n/g, ' ⏎ ').slice(0, 300)}`);
+        await screenshot(page, 'export-hover');
+        assert.match(text, new RegExp(`token ${TOKEN} of ${ref.tokens.length}`));
+        assert.match(text, new RegExp(`layer ${LAYER}, head ${HEAD} \\(causal\\), as selected in the panel`));
+        const rows = await page
+          .locator('.monaco-hover:visible table tbody tr')
+          .evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent ?? '')));
+        assert.ok(rows.length >= 1, 'the hover has the top-5 table');
+        const row = ref.attn[LAYER][HEAD][TOKEN];
+        const top = row.indexOf(Math.max(...row));
+        assert.equal(rows[0][0].trim(), ref.tokens[top], `top attended token (table ${JSON.stringify(rows)})`);
+        assert.ok(Math.abs(Number(rows[0][1].trim().split(/\s/)[0]) - row[top]) < 1e-3, `weight ${rows[0][1]}`);
+
+        // 3. The hover's links: tint the editor, then show the token in the panel.
+        await page.locator('.monaco-hover:visible a', { hasText: 'Tint the editor' }).first().click();
+        await until(
+          'tint status bar item',
+          () => page.locator('.statusbar-item', { hasText: 'Tint:' }).first().innerText(),
+          (t) => t.includes('Lily') && t.includes(`L${LAYER} H${HEAD}`),
+        );
+        await page.mouse.move(10, 10);
+        await page.keyboard.press('Control+B'); // hide the side bar: room for the legend after the line
+        await page.setViewportSize({ width: 2400, height: 1000 });
+        await sleep(800);
+        await screenshot(page, 'export-tint');
+        await page.setViewportSize({ width: 1600, height: 1000 });
+
+        // The tint colours resolve in every kind of theme (package.json defaults for dark, light, high contrast).
+        const colors = (
+          JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+            contributes: { colors: { id: string; defaults: Record<string, string> }[] };
+          }
+        ).contributes.colors;
+        const tint8 = colors.find((c) => c.id === 'attentionLens.tint8')!.defaults;
+        const themes: [string, string][] = [
+          ['Default Light Modern', 'light'],
+          ['Default High Contrast', 'highContrast'],
+          ['Default High Contrast Light', 'highContrastLight'],
+          ['Default Dark Modern', 'dark'],
+        ];
+        for (const [theme, kind] of themes) {
+          writeSettings(server.userDataDir, { ...defaultSettings(), 'workbench.colorTheme': theme });
+          const css = await until(
+            `--vscode-attentionLens-tint8 in ${theme}`,
+            () =>
+              page.evaluate(() =>
+                getComputedStyle(document.querySelector('.monaco-workbench')!).getPropertyValue(
+                  '--vscode-attentionLens-tint8',
+                ),
+              ),
+            (v) => sameColor(v, tint8[kind]),
+          );
+          log(`${theme}: --vscode-attentionLens-tint8 = ${css.trim()}`);
+          await sleep(400);
+          await screenshot(page, `export-tint-${kind}`);
+        }
+        await hoverAt(page, await wordPoint(page, 0, 'Lily'), 'Lily');
+        await page.locator('.monaco-hover:visible a', { hasText: 'Show in panel' }).first().click();
+        await until(
+          'selected token in the panel',
+          () => frame.locator('#selected-token').innerText(),
+          (t) => t === `Token ${TOKEN}: ${ref.tokens[TOKEN]}`,
+        );
+
+        // 4. Export… → PNG → 2× → the save dialog.
+        await page.keyboard.press('Escape');
+        await page.mouse.move(10, 500);
+        await until(
+          'the hover to close',
+          () => page.locator('.monaco-hover:visible').count(),
+          (n) => n === 0,
+        );
+        const target = join(server.workspace, 'lily-matrix.png');
+        await frame.locator('#export').click();
+        const pick = page.locator('.quick-input-widget');
+        await pick.locator('.quick-input-list .monaco-list-row', { hasText: 'PNG image' }).first().click();
+        await pick.locator('.quick-input-list .monaco-list-row', { hasText: '2×' }).first().click();
+        const input = page.locator('.quick-input-widget input');
+        await until(
+          'save dialog',
+          () => input.inputValue(),
+          (v) => v.endsWith('.png'),
+        );
+        await screenshot(page, 'export-save-dialog');
+        await input.fill(target);
+        await sleep(300);
+        await page.keyboard.press('Enter');
+        await until(
+          'the exported file',
+          async () => existsSync(target),
+          (x) => x,
+          30_000,
+        );
+        await sleep(300);
+        const img = decode(readFileSync(target));
+        const layers = ref.attn.map((l, i) => ({
+          layer: i,
+          kind: 'causal' as const,
+          heads: 8,
+          queryLength: 17,
+          keyLength: 17,
+          data: Float32Array.from(l.flat(2)),
+        }));
+        const expected = exportImage(
+          { modelName: 'stories260K', tokens: ref.tokens.map((t) => ({ text: t })), layers, heads: 8 },
+          { view: 'matrix', layer: LAYER, head: HEAD, colorMap: 'viridis' },
+          { format: 'png', scale: 2 },
+        );
+        assert.deepEqual([img.width, img.height], [expected.width, expected.height], 'matrix PNG at 2×');
+        const g = expected.geometry as MatrixGeometry;
+        const m = ref.attn[LAYER][HEAD];
+        const vmax = Math.max(...m.flat());
+        for (let q = 0; q < 17; q++)
+          for (let k = 0; k < 17; k++) {
+            const x = Math.floor((g.x + (k + 0.5) * g.cell) * 2);
+            const y = Math.floor((g.y + (q + 0.5) * g.cell) * 2);
+            const p = (y * img.width + x) * img.channels;
+            const got = Array.from(img.data.subarray(p, p + 3));
+            const want = k > q ? MASKED : colorAt('viridis', m[q][k] / vmax);
+            assert.ok(
+              got.every((v, c) => Math.abs(v - want[c]) <= 4),
+              `cell (${q}, ${k}): ${got} vs ${want}`,
+            );
+          }
+        await until(
+          'the saved notification',
+          () => page.locator('.notifications-toasts').innerText(),
+          (t) => /Saved lily-matrix\.png \(\d+ × \d+ px/.test(t),
+        );
+        await screenshot(page, 'export-done');
+
+        // 5. Picking a token in the panel tints the editor by that token.
+        await frame.locator('.matrix-label-row').nth(9).click();
+        await until(
+          'tint from the panel',
+          () => page.locator('.statusbar-item', { hasText: 'Tint:' }).first().innerText(),
+          (t) => t.includes(ref.tokens[9]),
+        );
+      } catch (e) {
+        await screenshot(page, 'export-failure');
+        throw e;
+      }
+    },
+  },
+];
+
+if (isMain(import.meta.url)) {
+  runE2E('export', tests)
+    .then(async (r) => {
+      await runCleanups();
+      if (process.env.VSCODE_TESTS_RESULT) writeFileSync(process.env.VSCODE_TESTS_RESULT, JSON.stringify(r));
+      process.exit(r.failed ? 1 : 0);
+    })
+    .catch(async (e) => {
+      console.error(e);
+      await runCleanups();
+      process.exit(1);
+    });
+}
