@@ -4,7 +4,8 @@
 import './styles.css';
 import { validateHostMessage } from '../protocol/validate';
 import type { HostMessage } from '../protocol/messages';
-import { el, clear } from './dom';
+import { el } from './dom';
+import { button, select as controlSelect, setOptions } from './controls';
 import { Store, VIEWS, type HeadChoice, type ViewName } from './store';
 import { post, postInference, loadState, saveState } from './vscodeApi';
 import { InferenceBridge } from './inference/bridge';
@@ -59,8 +60,8 @@ tabs.addEventListener('keydown', (e) => {
   }
 });
 
-const layerSelect = el('select', { id: 'layer-select', attrs: { 'aria-label': 'Layer' } });
-const headSelect = el('select', { id: 'head-select', attrs: { 'aria-label': 'Head' } });
+const layerSelect = controlSelect('layer-select', 'Layer');
+const headSelect = controlSelect('head-select', 'Head');
 layerSelect.disabled = headSelect.disabled = true;
 layerSelect.addEventListener('change', () => select(Number(layerSelect.value), store.head));
 headSelect.addEventListener('change', () => select(store.layer, parseHead(headSelect.value)));
@@ -69,7 +70,7 @@ const runStatus = el('span', {
   attrs: { role: 'status', 'aria-live': 'polite' },
   text: 'Waiting for a run…',
 });
-const cancelButton = el('button', { id: 'cancel', class: 'secondary', text: 'Cancel', attrs: { type: 'button' } });
+const cancelButton = button('cancel', 'Cancel', { secondary: true });
 cancelButton.hidden = true;
 cancelButton.addEventListener('click', () => {
   if (store.runId !== undefined && store.status === 'running') post({ type: 'cancel', runId: store.runId });
@@ -181,18 +182,23 @@ function postView(): void {
 
 function fillSelects(): void {
   const facts = store.facts;
-  clear(layerSelect);
-  clear(headSelect);
-  if (!facts) return;
-  for (let l = 0; l < facts.layers; l++)
-    layerSelect.appendChild(el('option', { text: `${l} (${facts.attentionKinds[l]})`, attrs: { value: String(l) } }));
-  headSelect.appendChild(el('option', { text: 'mean of heads', attrs: { value: 'mean' } }));
-  headSelect.appendChild(el('option', { text: 'max of heads', attrs: { value: 'max' } }));
-  for (let h = 0; h < facts.heads; h++)
-    headSelect.appendChild(el('option', { text: `head ${h}`, attrs: { value: String(h) } }));
+  if (!facts) {
+    setOptions(layerSelect, [], '');
+    setOptions(headSelect, [], '');
+    return;
+  }
+  const layers = Array.from({ length: facts.layers }, (_, l) => ({
+    value: String(l),
+    label: `${l} (${facts.attentionKinds[l]})`,
+  }));
+  const heads = [
+    { value: 'mean', label: 'mean of heads' },
+    { value: 'max', label: 'max of heads' },
+    ...Array.from({ length: facts.heads }, (_, h) => ({ value: String(h), label: `head ${h}` })),
+  ];
+  setOptions(layerSelect, layers, String(store.layer));
+  setOptions(headSelect, heads, String(store.head));
   layerSelect.disabled = headSelect.disabled = false;
-  layerSelect.value = String(store.layer);
-  headSelect.value = String(store.head);
 }
 
 function updateStatus(): void {

@@ -2,16 +2,14 @@
 // CSV, NPY — and where to save; the webview never writes files) and a note of the selected token, which the editor
 // tint and the hover's "Show in panel" link follow.
 import { el } from '../dom';
+import { button } from '../controls';
 import type { Store } from '../store';
 import type { WebviewMessage } from '../types';
 
 export class ExportControls {
-  readonly button = el('button', {
-    id: 'export',
-    class: 'secondary',
-    text: 'Export…',
+  readonly button = button('export', 'Export…', {
+    secondary: true,
     title: 'Export this view as PNG or SVG, or the run as JSON, CSV or NPY',
-    attrs: { type: 'button' },
   });
   readonly selected = el('span', { id: 'selected-token', attrs: { 'aria-live': 'polite' } });
   readonly root = el('span', { class: 'export-controls' }, this.selected, this.button);

@@ -1,14 +1,15 @@
 // Neuron view: for one query token, layer and head, the query vector, every key vector, q·k, q·k/√d and the
 // softmax — next to the attention the run returned, so that the user sees how the weights arise. The vectors are
-// requested from the host (which ran with RunOptions.withVectors and keeps the last run's vectors).
+// requested from the host, which computes them for that layer on first request (a pass with RunOptions.withVectors).
 import { el, clear } from '../dom';
+import { select, setOptions } from '../controls';
 import { neuronScores } from '../layout';
 import { diverging } from '../render/colormap';
 import type { View, ViewContext } from './context';
 
 export class NeuronView implements View {
   readonly root = el('div', { class: 'view neuron-view', attrs: { role: 'tabpanel', 'aria-label': 'Neuron view' } });
-  private querySelect = el('select', { id: 'neuron-query', attrs: { 'aria-label': 'Query token' } });
+  private querySelect = select('neuron-query', 'Query token');
   private caption = el('div', { class: 'neuron-caption' });
   private body = el('div', { class: 'neuron-body' });
   private requested = new Set<string>();
@@ -21,11 +22,10 @@ export class NeuronView implements View {
   }
 
   runStarted(): void {
-    clear(this.querySelect);
     this.requested.clear();
-    this.ctx.store.tokens.forEach((t, i) =>
-      this.querySelect.appendChild(el('option', { text: `${i}: ${t.text}`, attrs: { value: String(i) } })),
-    );
+    const { store } = this.ctx;
+    const options = store.tokens.map((t, i) => ({ value: String(i), label: `${i}: ${t.text}` }));
+    setOptions(this.querySelect, options, String(store.query));
     this.dirty = true;
   }
 
@@ -55,7 +55,7 @@ export class NeuronView implements View {
       this.caption.textContent = 'No run yet.';
       return;
     }
-    this.querySelect.value = String(store.query);
+    if (this.querySelect.value !== String(store.query)) this.querySelect.value = String(store.query);
     const head = typeof store.head === 'number' ? store.head : 0;
     const headNote = typeof store.head === 'number' ? '' : ' (choose a single head; showing head 0)';
     this.caption.textContent = `Layer ${store.layer}, head ${head}${headNote}`;
