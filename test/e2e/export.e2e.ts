@@ -136,7 +136,10 @@ export const tests: E2ETest[] = [
         // 1. The view in the panel: matrix, layer 2, head 5.
         await frame.locator('[data-view="matrix"]').click();
         // The dropdowns are @vscode-elements single-selects: set the value and fire 'change' as a pick does.
-        for (const [id, value] of [['#layer-select', String(LAYER)], ['#head-select', String(HEAD)]]) {
+        for (const [id, value] of [
+          ['#layer-select', String(LAYER)],
+          ['#head-select', String(HEAD)],
+        ]) {
           await frame.locator(id).evaluate((e, v) => {
             (e as HTMLElement & { value: string }).value = v;
             e.dispatchEvent(new Event('change', { bubbles: true }));
