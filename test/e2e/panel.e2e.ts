@@ -42,6 +42,8 @@ import {
 const FILE = 'story.txt';
 const LAYER = 2;
 const HEAD = 5;
+/** The query token the neuron view is checked on. */
+const NEURON_QUERY = 10;
 /** (row = query, col = key) cells to hover: diagonal, first column, a late row, and a masked (causal) cell. */
 const CELLS: [number, number][] = [
   [16, 3],
@@ -174,6 +176,32 @@ export const tests: E2ETest[] = [
           if (col > row) assert.equal(value, 0, 'masked (causal) cell is exactly 0');
         }
         await screenshot(page, 'panel-matrix-hover');
+
+        // Neuron view: the host computes this layer's q/k on request (a second pass with the q/k variant); the
+        // softmax the view recomputes from them must equal the independent reference row.
+        await frame.locator('[data-view="neuron"]').click();
+        await frame.locator('#neuron-query').evaluate((e, v) => {
+          (e as HTMLElement & { value: string }).value = v;
+          e.dispatchEvent(new Event('change', { bubbles: true }));
+        }, String(NEURON_QUERY));
+        const neuronRows = frame.locator('.neuron-table tbody tr');
+        const neuronDeadline = Date.now() + 30_000;
+        let softmax: number[] = [];
+        while (Date.now() < neuronDeadline) {
+          const cells = await neuronRows
+            .evaluateAll((trs) => trs.map((tr) => tr.querySelectorAll('td')[4]?.textContent ?? ''))
+            .catch(() => [] as string[]);
+          softmax = cells.map(Number);
+          const caption = await frame.locator('.neuron-caption').textContent();
+          if (softmax.length === ref.tokens.length && caption?.includes(`head ${HEAD}`)) break;
+          await sleep(200);
+        }
+        assert.equal(softmax.length, ref.tokens.length, 'neuron view lists every key');
+        softmax.forEach((s, j) => {
+          const expected = ref.attn[LAYER][HEAD][NEURON_QUERY][j];
+          assert.ok(Math.abs(s - expected) <= 6e-5, `neuron softmax [${NEURON_QUERY}, ${j}]: ${s} vs ${expected}`);
+        });
+        await screenshot(page, 'panel-neuron');
 
         // XSS: a selection containing markup is shown as text, never parsed.
         await showAttentionOnLine(page, FILE, 1);
