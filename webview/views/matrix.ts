@@ -17,6 +17,8 @@ export class MatrixView implements View {
   private colLabels = el('div', { class: 'matrix-cols' });
   private rowLabels = el('div', { class: 'matrix-rows' });
   private canvas = el('canvas', { id: 'matrix-canvas', attrs: { 'aria-label': 'Attention matrix' } });
+  /** The hovered cell's outline, on its own canvas: hovering redraws only this, never the matrix or its labels. */
+  private overlay = el('canvas', { class: 'matrix-overlay', attrs: { 'aria-hidden': 'true' } });
   private tooltip = el('div', { id: 'matrix-tooltip', attrs: { role: 'tooltip' } });
   private tipTokens = el('div', { class: 'tip-tokens' });
   private tipValue = el('div', { class: 'tip-value' });
@@ -40,7 +42,7 @@ export class MatrixView implements View {
       this.legend,
       this.legendMax,
     );
-    const wrap = el('div', { class: 'matrix-canvas-wrap' }, this.canvas);
+    const wrap = el('div', { class: 'matrix-canvas-wrap' }, this.canvas, this.overlay);
     this.layout.append(el('div', { class: 'matrix-corner' }), this.colLabels, this.rowLabels, wrap);
     this.tooltip.append(this.tipTokens, this.tipValue);
     this.tooltip.hidden = true;
@@ -104,10 +106,12 @@ export class MatrixView implements View {
     const dpr = window.devicePixelRatio || 1;
     const cw = Math.max(1, Math.round(w * dpr));
     const ch = Math.max(1, Math.round(h * dpr));
-    if (this.canvas.width !== cw) this.canvas.width = cw;
-    if (this.canvas.height !== ch) this.canvas.height = ch;
-    this.canvas.style.width = `${w}px`;
-    this.canvas.style.height = `${h}px`;
+    for (const c of [this.canvas, this.overlay]) {
+      if (c.width !== cw) c.width = cw;
+      if (c.height !== ch) c.height = ch;
+      c.style.width = `${w}px`;
+      c.style.height = `${h}px`;
+    }
     this.canvas.dataset.cellSize = String(this.cell);
     this.canvas.dataset.originX = '0';
     this.canvas.dataset.originY = '0';
@@ -141,7 +145,19 @@ export class MatrixView implements View {
     g.imageSmoothingEnabled = false;
     g.drawImage(this.raster, 0, 0, w, h);
     if (m.causal && rows > 1) this.hatch(g, rows, cols, mask);
-    if (this.hovered) this.outline(g, this.hovered.row, this.hovered.col);
+    this.drawOverlay();
+  }
+
+  /** Clears the overlay and outlines the hovered cell (cheap: no layout, no labels, no matrix redraw). */
+  private drawOverlay(): void {
+    const g = this.overlay.getContext('2d');
+    if (!g) return;
+    const dpr = window.devicePixelRatio || 1;
+    g.setTransform(1, 0, 0, 1, 0, 0);
+    g.clearRect(0, 0, this.overlay.width, this.overlay.height);
+    if (!this.hovered) return;
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    this.outline(g, this.hovered.row, this.hovered.col);
   }
 
   /** Hatches the masked cells (col > row) of a causal layer: neutral background plus diagonal lines. */
@@ -219,8 +235,7 @@ export class MatrixView implements View {
       this.highlight(this.hovered, false);
       this.hovered = c;
       this.highlight(c, true);
-      this.dirty = true;
-      this.ctx.invalidate();
+      this.drawOverlay();
     }
   }
 
@@ -235,8 +250,7 @@ export class MatrixView implements View {
     if (this.hovered) {
       this.highlight(this.hovered, false);
       this.hovered = null;
-      this.dirty = true;
-      this.ctx.invalidate();
+      this.drawOverlay();
     }
   }
 }
