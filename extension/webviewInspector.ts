@@ -13,8 +13,8 @@ import type {
   LoadProgress,
   RunOptions,
 } from '../runtime/inspector/api';
-import { RunStream } from '../runtime/inspector/attention-run';
-import { limitLength, tokensOfIds, tokensOfText } from '../runtime/inspector/input';
+import { openRun, type RunStream } from '../runtime/inspector/attention-run';
+import { tokensOfText } from '../runtime/inspector/input';
 import { cancelled, LensError } from '../runtime/errors';
 import type { Tokenizer } from '../runtime/tokenizers/tokenizer';
 import type { ModelFacts, Token } from '../runtime/types';
@@ -187,43 +187,15 @@ export class WebviewInspector implements Inspector {
 
   run(input: string | number[], options: RunOptions = {}): AttentionRun {
     this.check();
-    const t0 = performance.now();
-    const all =
-      typeof input === 'string'
-        ? tokensOfText(input, this.tokenizer, this.facts)
-        : tokensOfIds(input, this.facts, this.tokenizer);
-    const prepared = limitLength(all, this.facts, options);
-    const tokenizeMs = performance.now() - t0;
     const runId = nextId++;
-    const signal = options.signal;
-    const onAbort = () => cancel();
-    const cancel = () => {
-      if (stream.settled) return;
-      this.port.postInference({ type: 'inferCancel', runId });
-      stream.fail(cancelled());
-    };
-    const stream = new RunStream(
-      runId,
-      prepared.tokens,
-      prepared.truncatedFrom,
-      t0,
-      tokenizeMs,
-      () => {
-        signal?.removeEventListener('abort', onAbort);
-        this.runs.delete(runId);
+    return openRun(runId, input, options, this, {
+      start: (stream, ids, withVectors) => {
+        this.runs.set(runId, stream);
+        this.port.postInference({ type: 'inferRun', runId, ids, withVectors });
       },
-      cancel,
-    );
-    if (signal?.aborted) {
-      stream.fail(cancelled());
-      return stream;
-    }
-    this.runs.set(runId, stream);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const withVectors =
-      options.withVectors === true ? true : Array.isArray(options.withVectors) ? [...options.withVectors] : false;
-    this.port.postInference({ type: 'inferRun', runId, ids: prepared.tokens.map((t) => t.id), withVectors });
-    return stream;
+      cancel: () => this.port.postInference({ type: 'inferCancel', runId }),
+      settled: () => this.runs.delete(runId),
+    });
   }
 
   /** Batched passes run on a host copy of the model (loaded on first use): analysis needs no GPU round trips. */

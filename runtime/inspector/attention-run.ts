@@ -1,8 +1,10 @@
 // The calling thread's side of one run: an AttentionRun whose async iterator yields layers in order as the worker
 // posts them, buffers them while the consumer is slower, and settles exactly once (done, failed or cancelled).
-import type { AttentionRun, LayerResult } from './api';
-import type { RunTimings, Token } from '../types';
-import { LensError } from '../errors';
+import type { AttentionRun, LayerResult, RunOptions } from './api';
+import type { ModelFacts, RunTimings, Token } from '../types';
+import type { Tokenizer } from '../tokenizers/tokenizer';
+import { cancelled, LensError } from '../errors';
+import { limitLength, tokensOfIds, tokensOfText } from './input';
 
 type Waiter = { resolve: (r: IteratorResult<LayerResult>) => void; reject: (e: unknown) => void };
 
@@ -108,4 +110,64 @@ export class RunStream implements AttentionRun {
       return Promise.reject(new LensError('BAD_INPUT', 'A run can only be iterated by one consumer at a time.'));
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
   }
+}
+
+/** How a run reaches whatever computes it (the Node worker, the panel's in-browser worker). */
+export interface RunChannel {
+  /** Sends the run (its token ids; the q/k vectors wanted) once the stream exists and is wired to the abort signal. */
+  start(stream: RunStream, ids: number[], withVectors: boolean | number[]): void;
+  /** Tells the computing side to stop the run (the stream is then failed with CANCELLED). */
+  cancel(): void;
+  /** Called once when the run settles. */
+  settled(): void;
+}
+
+/** Starts a run on the calling thread: tokenises the input, limits its length, and returns its stream, cancelled by
+ * options.signal. */
+export function openRun(
+  runId: number,
+  input: string | number[],
+  options: RunOptions,
+  model: { facts: ModelFacts; tokenizer: Tokenizer | undefined },
+  channel: RunChannel,
+): RunStream {
+  const t0 = performance.now();
+  const all =
+    typeof input === 'string'
+      ? tokensOfText(input, model.tokenizer, model.facts)
+      : tokensOfIds(input, model.facts, model.tokenizer);
+  const prepared = limitLength(all, model.facts, options);
+  const tokenizeMs = performance.now() - t0;
+  const signal = options.signal;
+  const onAbort = () => cancel();
+  const cancel = () => {
+    if (stream.settled) return;
+    channel.cancel();
+    stream.fail(cancelled());
+  };
+  const stream = new RunStream(
+    runId,
+    prepared.tokens,
+    prepared.truncatedFrom,
+    t0,
+    tokenizeMs,
+    () => {
+      signal?.removeEventListener('abort', onAbort);
+      channel.settled();
+    },
+    cancel,
+  );
+  if (signal?.aborted) {
+    stream.fail(cancelled());
+    return stream;
+  }
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const withVectors =
+    options.withVectors === true ? true : Array.isArray(options.withVectors) ? [...options.withVectors] : false;
+  channel.start(
+    stream,
+    prepared.tokens.map((t) => t.id),
+    withVectors,
+  );
+  return stream;
 }

@@ -19,10 +19,10 @@ import type { BackendName, ModelFacts, Token } from '../types';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { loadTokenizer } from '../tokenizers/index';
 import { cancelled, LensError } from '../errors';
-import { RunStream } from './attention-run';
+import { openRun, RunStream } from './attention-run';
 import type { DownloadProgress } from '../hub/download';
 import { resolveModel, type HubOptions } from '../models/source-resolver';
-import { limitLength, tokensOfIds, tokensOfText } from './input';
+import { tokensOfText } from './input';
 import type { FromWorker, LoadedMessage, ModelSourceSpec, SyntheticSpec, ToWorker } from './worker-protocol';
 
 export type { SyntheticSpec } from './worker-protocol';
@@ -178,49 +178,19 @@ class WorkerInspector implements Inspector {
 
   run(input: string | number[], options: RunOptions = {}): AttentionRun {
     this.check();
-    const t0 = performance.now();
-    const all =
-      typeof input === 'string'
-        ? tokensOfText(input, this.tokenizer, this.facts)
-        : tokensOfIds(input, this.facts, this.tokenizer);
-    const prepared = limitLength(all, this.facts, options);
-    const tokenizeMs = performance.now() - t0;
     const id = ++this.nextId;
-    const signal = options.signal;
-    const onAbort = () => cancel();
-    const cancel = () => {
-      if (stream.settled) return;
-      this.post({ type: 'cancel', runId: id });
-      stream.fail(cancelled());
-    };
-    const stream = new RunStream(
-      id,
-      prepared.tokens,
-      prepared.truncatedFrom,
-      t0,
-      tokenizeMs,
-      () => {
-        signal?.removeEventListener('abort', onAbort);
+    return openRun(id, input, options, this, {
+      start: (stream, ids, withVectors) => {
+        this.runs.set(id, stream);
+        this.worker.ref();
+        this.post({ type: 'run', runId: id, ids, withVectors });
+      },
+      cancel: () => this.post({ type: 'cancel', runId: id }),
+      settled: () => {
         this.runs.delete(id);
         if (this.runs.size === 0 && this.forwards.size === 0) this.worker.unref();
       },
-      cancel,
-    );
-    if (signal?.aborted) {
-      stream.fail(cancelled());
-      return stream;
-    }
-    this.runs.set(id, stream);
-    this.worker.ref();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    this.post({
-      type: 'run',
-      runId: id,
-      ids: prepared.tokens.map((t) => t.id),
-      withVectors:
-        options.withVectors === true ? true : Array.isArray(options.withVectors) ? [...options.withVectors] : false,
     });
-    return stream;
   }
 
   forward(request: ForwardRequest, options: ForwardOptions = {}): Promise<ForwardResult> {

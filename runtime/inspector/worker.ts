@@ -8,6 +8,7 @@ import { buildPlan, readModel } from '../models/registry';
 import { syntheticBert } from '../models/synthetic';
 import { StageEngine } from './engine';
 import { ImportEngine } from '../onnx/import-engine';
+import { RunQueue } from './run-queue';
 import type {
   ForwardDoneMessage,
   ForwardRequestMessage,
@@ -24,11 +25,10 @@ if (!port) throw new Error('runtime/inspector/worker.ts must run in a worker thr
 
 let engine: StageEngine | ImportEngine | undefined;
 let loading: Promise<void> | undefined;
-const queue: (RunRequest | ForwardRequestMessage)[] = [];
-let activeRun: number | undefined;
-const cancelledRuns = new Set<number>();
-let pumping = false;
-let pumpDone: Promise<void> | undefined;
+const runs = new RunQueue<RunRequest | ForwardRequestMessage>(
+  (req) => (req.type === 'forward' ? forwardOne(req) : runOne(req)),
+  () => loading,
+);
 
 function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(msg, transfer);
@@ -97,7 +97,7 @@ async function runOne(req: RunRequest): Promise<void> {
   try {
     const result = await engine.run(req.ids, {
       withVectors: req.withVectors,
-      isCancelled: () => cancelledRuns.has(req.runId),
+      isCancelled: () => runs.isCancelled(req.runId),
       pause,
       onLayer: (attention, q, k) => {
         const msg: LayerMessage = {
@@ -133,7 +133,7 @@ async function forwardOne(req: ForwardRequestMessage): Promise<void> {
       read: req.read,
       attention: req.attention,
       norms: req.norms,
-      isCancelled: () => cancelledRuns.has(req.runId),
+      isCancelled: () => runs.isCancelled(req.runId),
       pause,
     });
     const transfer: ArrayBuffer[] = [];
@@ -159,30 +159,9 @@ async function forwardOne(req: ForwardRequestMessage): Promise<void> {
   }
 }
 
-/** Runs queued requests one at a time, in arrival order. */
-async function pump(): Promise<void> {
-  if (pumping) return;
-  pumping = true;
-  try {
-    if (loading) await loading;
-    for (let req = queue.shift(); req; req = queue.shift()) {
-      activeRun = req.runId;
-      if (req.type === 'forward') await forwardOne(req);
-      else await runOne(req);
-      cancelledRuns.delete(req.runId);
-      activeRun = undefined;
-    }
-  } finally {
-    pumping = false;
-  }
-}
-
 async function dispose(): Promise<void> {
-  queue.length = 0;
-  if (activeRun !== undefined) cancelledRuns.add(activeRun);
   // Sessions are released only after the active run has stopped at its next stage boundary.
-  if (loading) await loading.catch(() => undefined);
-  await pumpDone?.catch(() => undefined);
+  await runs.stop();
   const e: StageEngine | ImportEngine | undefined = engine;
   engine = undefined;
   await e?.release();
@@ -196,15 +175,11 @@ port.on('message', (msg: ToWorker) => {
       break;
     case 'run':
     case 'forward':
-      queue.push(msg);
-      if (!pumping) pumpDone = pump();
+      runs.push(msg);
       break;
-    case 'cancel': {
-      const i = queue.findIndex((r) => r.runId === msg.runId);
-      if (i >= 0) queue.splice(i, 1);
-      else if (activeRun === msg.runId) cancelledRuns.add(msg.runId);
+    case 'cancel':
+      runs.cancel(msg.runId);
       break;
-    }
     case 'dispose':
       void dispose();
       break;

@@ -1,71 +1,32 @@
 // The messages between a page (the panel's webview, or a test page) and its in-browser inference worker
-// (webview/inference/worker.ts → dist/webview-inference.js). Layer, done, failure and progress messages have the
-// shapes of the Node worker's (runtime/inspector/worker-protocol.ts, not imported: it also speaks of Node-only model
-// sources), so both inference paths stream alike; loading differs: the page fetches the model's files and
-// onnxruntime's .wasm and transfers the bytes (no copies).
-import type { LensErrorCode } from '../../runtime/errors';
+// (webview/inference/worker.ts → dist/webview-inference.js). Run, cancel, layer, done, failure and progress messages
+// are the Node worker's (runtime/inspector/worker-protocol.ts, types only), so both inference paths stream alike;
+// loading differs: the page fetches the model's files and onnxruntime's .wasm and transfers the bytes (no copies).
 import type { PlanFacts } from '../../runtime/models/plan';
 import type { WeightFile } from '../../runtime/formats/safetensors-bytes';
-import type { LayerAttention } from '../../runtime/types';
+import type {
+  CancelRequest,
+  DisposeRequest,
+  DisposedMessage,
+  DoneMessage,
+  LayerMessage,
+  ProgressMessage,
+  RunFailedMessage,
+  RunRequest,
+  WireError,
+} from '../../runtime/inspector/worker-protocol';
 
-/** A LensError flattened for the thread boundary. */
-export interface WireError {
-  code: LensErrorCode;
-  message: string;
-}
-
-export interface RunRequest {
-  type: 'run';
-  runId: number;
-  /** Token ids of one sequence (batch 1). */
-  ids: number[];
-  withVectors: boolean | number[];
-}
-
-export interface CancelRequest {
-  type: 'cancel';
-  runId: number;
-}
-
-export interface DisposeRequest {
-  type: 'dispose';
-}
-
-export interface ProgressMessage {
-  type: 'progress';
-  phase: string;
-  fraction?: number;
-}
-
-export interface LayerMessage {
-  type: 'layer';
-  runId: number;
-  /** data: [heads, query, key]. */
-  attention: LayerAttention;
-  /** [heads, query, headDim] when the run asked for vectors. */
-  q?: Float32Array;
-  /** [heads, key, headDim]. */
-  k?: Float32Array;
-}
-
-export interface DoneMessage {
-  type: 'done';
-  runId: number;
-  /** [query, hidden]. */
-  lastHidden: Float32Array;
-  /** Embeddings, layer 0 .. L-1, head. */
-  stageMs: number[];
-}
-
-export interface RunFailedMessage {
-  type: 'run-failed';
-  runId: number;
-  error: WireError;
-}
-
-export interface DisposedMessage {
-  type: 'disposed';
-}
+export type {
+  CancelRequest,
+  DisposeRequest,
+  DisposedMessage,
+  DoneMessage,
+  LayerMessage,
+  ProgressMessage,
+  RunFailedMessage,
+  RunRequest,
+  WireError,
+};
 
 /** What the page asks for. 'webgpu' = the GPU where an adapter is there and the model fits its limits. */
 export type WebBackend = 'webgpu' | 'wasm';

@@ -11,6 +11,7 @@ import { bytesWeights } from '../../runtime/formats/safetensors-bytes';
 import { cancelled, isLensError, LensError } from '../../runtime/errors';
 import { StageEngine, type EngineRunResult } from '../../runtime/inspector/engine';
 import { buildPlan } from '../../runtime/models/builders';
+import { RunQueue } from '../../runtime/inspector/run-queue';
 import type { ModelSource } from '../../runtime/models/source';
 import { asDevice, largestBuffer, misfit, probeAdapter, type GpuDevice } from './gpu';
 import type {
@@ -34,11 +35,10 @@ let gpuLost: string | undefined;
 let onGpuLost: (() => void) | undefined;
 /** Incremented when the engine is replaced: layers of a run on the old engine are dropped. */
 let generation = 0;
-const queue: RunRequest[] = [];
-let activeRun: number | undefined;
-const cancelledRuns = new Set<number>();
-let pumping = false;
-let pumpDone: Promise<void> | undefined;
+const runs = new RunQueue<RunRequest>(
+  (req) => runOne(req),
+  () => loading,
+);
 /** Tests: destroy the device after this layer of the next run. */
 let loseAfterLayer: number | undefined;
 
@@ -159,7 +159,7 @@ function attempt(req: RunRequest, posted: { last: number }): Promise<EngineRunRe
   const onGpu = current.backend === 'webgpu';
   const run = current.run(req.ids, {
     withVectors: req.withVectors,
-    isCancelled: () => cancelledRuns.has(req.runId) || (onGpu && gpuLost !== undefined),
+    isCancelled: () => runs.isCancelled(req.runId) || (onGpu && gpuLost !== undefined),
     pause,
     onLayer: (attention, q, k) => {
       if (gen !== generation || attention.layer <= posted.last) return;
@@ -203,32 +203,15 @@ async function runOne(req: RunRequest): Promise<void> {
     try {
       result = await attempt(req, posted);
     } catch (e) {
-      if (engine?.backend !== 'webgpu' || cancelledRuns.has(req.runId)) throw e;
+      if (engine?.backend !== 'webgpu' || runs.isCancelled(req.runId)) throw e;
       await toWasm(gpuLost ?? `a run failed on the GPU (${why(e)})`, req.runId);
       result = await attempt(req, posted);
     }
-    if (cancelledRuns.has(req.runId)) throw cancelled();
+    if (runs.isCancelled(req.runId)) throw cancelled();
     const lastHidden = own(result.lastHidden);
     post({ type: 'done', runId: req.runId, lastHidden, stageMs: result.stageMs }, [lastHidden.buffer as ArrayBuffer]);
   } catch (e) {
     post({ type: 'run-failed', runId: req.runId, error: toWire(e, 'The run failed') });
-  }
-}
-
-/** Runs queued requests one at a time, in arrival order. */
-async function pump(): Promise<void> {
-  if (pumping) return;
-  pumping = true;
-  try {
-    if (loading) await loading;
-    for (let req = queue.shift(); req; req = queue.shift()) {
-      activeRun = req.runId;
-      await runOne(req);
-      cancelledRuns.delete(req.runId);
-      activeRun = undefined;
-    }
-  } finally {
-    pumping = false;
   }
 }
 
@@ -238,10 +221,7 @@ async function loseDevice(): Promise<void> {
 }
 
 async function dispose(): Promise<void> {
-  queue.length = 0;
-  if (activeRun !== undefined) cancelledRuns.add(activeRun);
-  if (loading) await loading.catch(() => undefined);
-  await pumpDone?.catch(() => undefined);
+  await runs.stop();
   const e = engine;
   engine = undefined;
   source = undefined;
@@ -256,15 +236,11 @@ self.addEventListener('message', (event: MessageEvent<ToInference>) => {
       loading = load(msg);
       break;
     case 'run':
-      queue.push(msg);
-      if (!pumping) pumpDone = pump();
+      runs.push(msg);
       break;
-    case 'cancel': {
-      const i = queue.findIndex((r) => r.runId === msg.runId);
-      if (i >= 0) queue.splice(i, 1);
-      else if (activeRun === msg.runId) cancelledRuns.add(msg.runId);
+    case 'cancel':
+      runs.cancel(msg.runId);
       break;
-    }
     case 'dispose':
       void dispose();
       break;

@@ -257,6 +257,45 @@ export function colorBar(
 }
 
 /** Distinct head hues (as the head view draws them): h·360/n degrees, n = min(heads, 12). */
+/** A figure's caption: its first line, at the top left inside the margin. */
+export function captionItem(text: string, margin: number): TextItem {
+  return {
+    kind: 'text',
+    role: 'caption',
+    x: margin,
+    y: margin + CAPTION_SIZE / 2,
+    text,
+    size: CAPTION_SIZE,
+    color: INK,
+    anchor: 'start',
+  };
+}
+
+/** Ends a figure: the notes, one a line from `y` down, then the frame around everything (at least `width` wide). */
+export function finishFigure(
+  items: FigureItem[],
+  caption: string,
+  notes: string[],
+  y: number,
+  width: number,
+  margin: number,
+): Figure {
+  for (const text of notes) {
+    y += LABEL_SIZE;
+    items.push({ kind: 'text', role: 'note', x: margin, y, text, size: LABEL_SIZE, color: MUTED, anchor: 'start' });
+    width = Math.max(width, margin + textWidth(text, LABEL_SIZE));
+    y += 4;
+  }
+  return {
+    width: Math.ceil(width + margin),
+    height: Math.ceil(y + margin),
+    background: WHITE,
+    title: `Attention Lens: ${caption}`,
+    notes,
+    items,
+  };
+}
+
 export function headColor(h: number, heads: number): Rgb {
   const n = Math.max(1, Math.min(heads, 12));
   return hslToRgb(Math.round(((h % n) * 360) / n), 0.7, 0.5);

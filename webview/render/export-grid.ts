@@ -5,13 +5,13 @@ import { colorLut } from './colormap';
 import { maxValue } from './heatmap';
 import {
   CAPTION_SIZE,
-  INK,
   LABEL_SIZE,
   MUTED,
-  WHITE,
+  captionItem,
   checkSpec,
   colorBar,
   colorCells,
+  finishFigure,
   poolMatrix,
   textWidth,
   type ExportInput,
@@ -53,18 +53,7 @@ export function gridFigure(
   const pitch = side + GAP;
   const lut = colorLut(spec.colorMap);
   const caption = `${input.modelName} · model grid: ${L} layers × ${H} heads · ${n} tokens`;
-  const items: FigureItem[] = [
-    {
-      kind: 'text',
-      role: 'caption',
-      x: MARGIN,
-      y: MARGIN + CAPTION_SIZE / 2,
-      text: caption,
-      size: CAPTION_SIZE,
-      color: INK,
-      anchor: 'start',
-    },
-  ];
+  const items: FigureItem[] = [captionItem(caption, MARGIN)];
   const x0 = Math.round(MARGIN + textWidth(`L${L - 1}`, LABEL_SIZE) + 8);
   const y0 = MARGIN + CAPTION_SIZE + 10 + LABEL_SIZE + 6;
   for (let h = 0; h < H; h++)
@@ -144,22 +133,9 @@ export function gridFigure(
   if (res < n)
     notes.push(`Each thumbnail shows ${n} tokens as ${res} × ${res} cells (maximum over the tokens covered).`);
   if (pending) notes.push(`${pending} thumbnails are empty: their layers had not been computed.`);
-  let width = Math.max(x0 + H * pitch, MARGIN + bar.width, MARGIN + textWidth(caption, CAPTION_SIZE));
-  for (const text of notes) {
-    y += LABEL_SIZE;
-    items.push({ kind: 'text', role: 'note', x: MARGIN, y, text, size: LABEL_SIZE, color: MUTED, anchor: 'start' });
-    width = Math.max(width, MARGIN + textWidth(text, LABEL_SIZE));
-    y += 4;
-  }
+  const width = Math.max(x0 + H * pitch, MARGIN + bar.width, MARGIN + textWidth(caption, CAPTION_SIZE));
   return {
-    figure: {
-      width: Math.ceil(width + MARGIN),
-      height: Math.ceil(y + MARGIN),
-      background: WHITE,
-      title: `Attention Lens: ${caption}`,
-      notes,
-      items,
-    },
+    figure: finishFigure(items, caption, notes, y, width, MARGIN),
     geometry: { x: x0, y: y0, side, pitch, res, cell },
   };
 }

@@ -7,8 +7,9 @@ import {
   INK,
   LABEL_SIZE,
   MUTED,
-  WHITE,
+  captionItem,
   checkSpec,
+  finishFigure,
   headColor,
   headText,
   shortLabel,
@@ -93,18 +94,7 @@ export function headFigure(
   const heads = typeof spec.head === 'number' ? [spec.head] : Array.from({ length: l.heads }, (_, i) => i);
 
   const caption = `${input.modelName} · layer ${spec.layer} (${l.kind}) · ${headText(spec.head)} · ${Q} × ${K} tokens`;
-  const items: FigureItem[] = [
-    {
-      kind: 'text',
-      role: 'caption',
-      x: MARGIN,
-      y: MARGIN + CAPTION_SIZE / 2,
-      text: caption,
-      size: CAPTION_SIZE,
-      color: INK,
-      anchor: 'start',
-    },
-  ];
+  const items: FigureItem[] = [captionItem(caption, MARGIN)];
   // Head swatches: a coloured square and "H<h>", 16 to a row.
   let y = MARGIN + CAPTION_SIZE + 10;
   const swatchW = textWidth(`H${l.heads - 1}`, LABEL_SIZE) + 22;
@@ -177,21 +167,8 @@ export function headFigure(
   if (!labels) notes.push(`Token labels omitted: ${n} tokens leave ${row.toFixed(1)} px a row.`);
   let width = Math.max(right + widest(rightLabels), MARGIN + textWidth(caption, CAPTION_SIZE));
   width = Math.max(width, MARGIN + Math.min(16, heads.length) * swatchW);
-  for (const text of notes) {
-    y += LABEL_SIZE;
-    items.push({ kind: 'text', role: 'note', x: MARGIN, y, text, size: LABEL_SIZE, color: MUTED, anchor: 'start' });
-    width = Math.max(width, MARGIN + textWidth(text, LABEL_SIZE));
-    y += 4;
-  }
   return {
-    figure: {
-      width: Math.ceil(width + MARGIN),
-      height: Math.ceil(y + MARGIN),
-      background: WHITE,
-      title: `Attention Lens: ${caption}`,
-      notes,
-      items,
-    },
+    figure: finishFigure(items, caption, notes, y, width, MARGIN),
     geometry: { left, right, top, row, lines: links.length, cutoff },
   };
 }

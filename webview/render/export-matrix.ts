@@ -8,11 +8,11 @@ import {
   CAPTION_SIZE,
   INK,
   LABEL_SIZE,
-  MUTED,
-  WHITE,
+  captionItem,
   checkSpec,
   colorBar,
   colorCells,
+  finishFigure,
   headText,
   poolMatrix,
   shortLabel,
@@ -74,18 +74,7 @@ export function matrixFigure(
   const labelW = (ls: string[]) => (ls.length ? Math.max(...ls.map((s) => textWidth(s, size))) + 8 : 0);
 
   const caption = `${input.modelName} · layer ${spec.layer} (${l.kind}) · ${headText(spec.head)} · ${Q} × ${K} tokens`;
-  const items: FigureItem[] = [
-    {
-      kind: 'text',
-      role: 'caption',
-      x: MARGIN,
-      y: MARGIN + CAPTION_SIZE / 2,
-      text: caption,
-      size: CAPTION_SIZE,
-      color: INK,
-      anchor: 'start',
-    },
-  ];
+  const items: FigureItem[] = [captionItem(caption, MARGIN)];
   const x0 = Math.round(MARGIN + labelW(rowLabels));
   const y0 = Math.round(MARGIN + CAPTION_SIZE + 10 + labelW(colLabels));
   rowLabels.forEach((text, i) =>
@@ -149,20 +138,7 @@ export function matrixFigure(
         ` (up to ${Math.ceil(Q / rows)} × ${Math.ceil(K / cols)}); token labels omitted.`,
     );
   else if (!labels) notes.push(`Token labels omitted: ${cell} px per token is too small to read them.`);
-  let width = Math.max(x0 + cols * cell, MARGIN + bar.width, MARGIN + textWidth(caption, CAPTION_SIZE));
-  for (const n of notes) {
-    y += LABEL_SIZE;
-    items.push({ kind: 'text', role: 'note', x: MARGIN, y, text: n, size: LABEL_SIZE, color: MUTED, anchor: 'start' });
-    width = Math.max(width, MARGIN + textWidth(n, LABEL_SIZE));
-    y += 4;
-  }
-  const figure: Figure = {
-    width: Math.ceil(width + MARGIN),
-    height: Math.ceil(y + MARGIN),
-    background: WHITE,
-    title: `Attention Lens: ${caption}`,
-    notes,
-    items,
-  };
+  const width = Math.max(x0 + cols * cell, MARGIN + bar.width, MARGIN + textWidth(caption, CAPTION_SIZE));
+  const figure = finishFigure(items, caption, notes, y, width, MARGIN);
   return { figure, geometry: { x: x0, y: y0, cell, rows, cols, pooled, vmax } };
 }
