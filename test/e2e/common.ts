@@ -2,7 +2,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
-import { modelPath, openFile, runCommand, sleep, webviewFrame } from '../integration/harness';
+import {
+  isMain,
+  modelPath,
+  openFile,
+  runCleanups,
+  runCommand,
+  runE2E,
+  sleep,
+  webviewFrame,
+  type E2ETest,
+} from '../integration/harness';
 
 /** The reference text of ../shared/models/stories260K/reference_attention.json (independent numpy forward pass). */
 export const REF_TEXT = 'Once upon a time, there was a little girl named Lily. She';
@@ -105,4 +115,21 @@ export function panel(page: Page): FrameLocator {
 export async function waitForAllLayers(page: Page, timeoutMs = 90_000): Promise<string> {
   const frame = panel(page);
   return waitForText('panel #run-status', frame.locator('#run-status'), (t) => /layers 5\/5/.test(t), timeoutMs);
+}
+
+/** Runs an e2e suite when its file is the entry point (`npx tsx test/e2e/<suite>.e2e.ts`): cleans up, writes the
+ * result to $VSCODE_TESTS_RESULT when set, and exits non-zero on a failure. */
+export function runIfMain(metaUrl: string, suite: string, tests: E2ETest[]): void {
+  if (!isMain(metaUrl)) return;
+  runE2E(suite, tests)
+    .then(async (r) => {
+      await runCleanups();
+      if (process.env.VSCODE_TESTS_RESULT) writeFileSync(process.env.VSCODE_TESTS_RESULT, JSON.stringify(r));
+      process.exit(r.failed ? 1 : 0);
+    })
+    .catch(async (e) => {
+      console.error(e);
+      await runCleanups();
+      process.exit(1);
+    });
 }

@@ -10,26 +10,31 @@
 //    reference colours.
 // 5. Clicking a token in the panel's matrix tints the editor by that token.
 import * as assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { decode } from 'fast-png';
 import {
   defaultSettings,
-  isMain,
   launchBrowser,
   log,
   openWorkbench,
   repoRoot,
-  runCleanups,
-  runE2E,
   screenshot,
   sleep,
   startCodeServer,
   writeSettings,
   type E2ETest,
 } from '../integration/harness';
-import { REF_TEXT, loadReference, panel, showAttentionOnLine, waitForAllLayers, writeWorkspaceFile } from './common';
+import {
+  REF_TEXT,
+  loadReference,
+  panel,
+  runIfMain,
+  showAttentionOnLine,
+  waitForAllLayers,
+  writeWorkspaceFile,
+} from './common';
 import { colorAt } from '../../webview/render/colormap';
 import { exportImage } from '../../webview/render/export-image';
 import { MASKED } from '../../webview/render/export-figure';
@@ -304,16 +309,4 @@ export const tests: E2ETest[] = [
   },
 ];
 
-if (isMain(import.meta.url)) {
-  runE2E('export', tests)
-    .then(async (r) => {
-      await runCleanups();
-      if (process.env.VSCODE_TESTS_RESULT) writeFileSync(process.env.VSCODE_TESTS_RESULT, JSON.stringify(r));
-      process.exit(r.failed ? 1 : 0);
-    })
-    .catch(async (e) => {
-      console.error(e);
-      await runCleanups();
-      process.exit(1);
-    });
-}
+runIfMain(import.meta.url, 'export', tests);

@@ -9,16 +9,12 @@
 // Expected attention values come from ../shared/models/stories260K/reference_attention.json (an independent
 // numpy forward pass), for the text REF_TEXT.
 import * as assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import {
-  isMain,
   launchBrowser,
   log,
   openWorkbench,
   repoRoot,
-  runCleanups,
-  runE2E,
   screenshot,
   sleep,
   startCodeServer,
@@ -36,6 +32,7 @@ import {
   texts,
   waitForAllLayers,
   waitForText,
+  runIfMain,
   writeWorkspaceFile,
 } from './common';
 
@@ -237,16 +234,4 @@ export const tests: E2ETest[] = [
   },
 ];
 
-if (isMain(import.meta.url)) {
-  runE2E('panel', tests)
-    .then(async (r) => {
-      await runCleanups();
-      if (process.env.VSCODE_TESTS_RESULT) writeFileSync(process.env.VSCODE_TESTS_RESULT, JSON.stringify(r));
-      process.exit(r.failed ? 1 : 0);
-    })
-    .catch(async (e) => {
-      console.error(e);
-      await runCleanups();
-      process.exit(1);
-    });
-}
+runIfMain(import.meta.url, 'panel', tests);

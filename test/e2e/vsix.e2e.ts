@@ -5,24 +5,29 @@
 // Runs once on the wasm backend (onnxruntime-web's .wasm from the package) and once on native (onnxruntime-node's
 // linux/x64 binding from the package). Screenshots: test-results/screenshots/vsix-panel-{wasm,native}.png
 import * as assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { join } from 'node:path';
 import {
-  isMain,
   launchBrowser,
   log,
   openWorkbench,
   repoRoot,
-  runCleanups,
-  runE2E,
   screenshot,
   spawnSyncOk,
   startCodeServer,
   writeSettings,
   type E2ETest,
 } from '../integration/harness';
-import { REF_TEXT, panel, showAttentionOnLine, waitForAllLayers, waitForText, writeWorkspaceFile } from './common';
+import {
+  REF_TEXT,
+  panel,
+  runIfMain,
+  showAttentionOnLine,
+  waitForAllLayers,
+  waitForText,
+  writeWorkspaceFile,
+} from './common';
 
 const SHORT_TEXT = 'Once upon a time, there was a little girl';
 
@@ -132,16 +137,4 @@ export const tests: E2ETest[] = [
   },
 ];
 
-if (isMain(import.meta.url)) {
-  runE2E('vsix', tests)
-    .then(async (r) => {
-      await runCleanups();
-      if (process.env.VSCODE_TESTS_RESULT) writeFileSync(process.env.VSCODE_TESTS_RESULT, JSON.stringify(r));
-      process.exit(r.failed ? 1 : 0);
-    })
-    .catch(async (e) => {
-      console.error(e);
-      await runCleanups();
-      process.exit(1);
-    });
-}
+runIfMain(import.meta.url, 'vsix', tests);

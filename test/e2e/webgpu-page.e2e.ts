@@ -6,9 +6,10 @@
 // the panel's Content-Security-Policy for in-webview inference (no 'unsafe-eval').
 //   node scripts/build.mjs && npx tsx test/e2e/webgpu-page.e2e.ts
 import * as assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMain, log, runCleanups, runE2E, type E2ETest } from '../integration/harness';
+import { log, type E2ETest } from '../integration/harness';
+import { runIfMain } from './common';
 import {
   checkModel,
   idsOf,
@@ -166,16 +167,4 @@ export const tests: E2ETest[] = [
   },
 ];
 
-if (isMain(import.meta.url)) {
-  runE2E('webgpu-page', tests)
-    .then(async (r) => {
-      await runCleanups();
-      if (process.env.VSCODE_TESTS_RESULT) writeFileSync(process.env.VSCODE_TESTS_RESULT, JSON.stringify(r));
-      process.exit(r.failed ? 1 : 0);
-    })
-    .catch(async (e) => {
-      console.error(e);
-      await runCleanups();
-      process.exit(1);
-    });
-}
+runIfMain(import.meta.url, 'webgpu-page', tests);
