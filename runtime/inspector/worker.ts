@@ -9,11 +9,11 @@ import { syntheticBert } from '../models/synthetic';
 import { StageEngine } from './engine';
 import { ImportEngine } from '../onnx/import-engine';
 import { RunQueue } from './run-queue';
+import { layerMessage, own } from './transfer';
 import type {
   ForwardDoneMessage,
   ForwardRequestMessage,
   FromWorker,
-  LayerMessage,
   LoadRequest,
   RunRequest,
   ToWorker,
@@ -41,10 +41,6 @@ function toWire(e: unknown, fallback: string): WireError {
 }
 
 /** A typed array whose whole buffer can be transferred (copies only when it is a view into a larger buffer). */
-function own(a: Float32Array): Float32Array {
-  return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer ? a : a.slice();
-}
-
 async function load(req: LoadRequest): Promise<void> {
   try {
     const backend = await resolveBackend(req.backend, req.threads);
@@ -100,18 +96,7 @@ async function runOne(req: RunRequest): Promise<void> {
       isCancelled: () => runs.isCancelled(req.runId),
       pause,
       onLayer: (attention, q, k) => {
-        const msg: LayerMessage = {
-          type: 'layer',
-          runId: req.runId,
-          attention: { ...attention, data: own(attention.data) },
-        };
-        const transfer: ArrayBuffer[] = [msg.attention.data.buffer as ArrayBuffer];
-        if (q && k) {
-          msg.q = own(q);
-          msg.k = own(k);
-          transfer.push(msg.q.buffer as ArrayBuffer, msg.k.buffer as ArrayBuffer);
-        }
-        post(msg, transfer);
+        post(...layerMessage(req.runId, attention, q, k));
       },
     });
     const lastHidden = own(result.lastHidden);

@@ -12,17 +12,10 @@ import { cancelled, isLensError, LensError } from '../../runtime/errors';
 import { StageEngine, type EngineRunResult } from '../../runtime/inspector/engine';
 import { buildPlan } from '../../runtime/models/builders';
 import { RunQueue } from '../../runtime/inspector/run-queue';
+import { layerMessage, own } from '../../runtime/inspector/transfer';
 import type { ModelSource } from '../../runtime/models/source';
 import { asDevice, largestBuffer, misfit, probeAdapter, type GpuDevice } from './gpu';
-import type {
-  FromInference,
-  LayerMessage,
-  RunRequest,
-  ToInference,
-  WebBackend,
-  WebLoadRequest,
-  WireError,
-} from './protocol';
+import type { FromInference, RunRequest, ToInference, WebBackend, WebLoadRequest, WireError } from './protocol';
 
 /** Inference threads: 1, since Wasm threads need a cross-origin-isolated page and a webview is not one. */
 const THREADS = 1;
@@ -56,10 +49,6 @@ function toWire(e: unknown, fallback: string): WireError {
 }
 
 /** A typed array whose whole buffer can be transferred (copies only when it is a view into a larger buffer). */
-function own(a: Float32Array): Float32Array {
-  return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer ? a : a.slice();
-}
-
 /** Why WebGPU cannot run this model here, or undefined when it can (plus the adapter's name). */
 async function gpuVerdict(req: WebLoadRequest, src: ModelSource): Promise<{ reason?: string; adapter?: string }> {
   const probe = await probeAdapter(req.limits);
@@ -164,18 +153,7 @@ function attempt(req: RunRequest, posted: { last: number }): Promise<EngineRunRe
     onLayer: (attention, q, k) => {
       if (gen !== generation || attention.layer <= posted.last) return;
       posted.last = attention.layer;
-      const msg: LayerMessage = {
-        type: 'layer',
-        runId: req.runId,
-        attention: { ...attention, data: own(attention.data) },
-      };
-      const transfer: ArrayBuffer[] = [msg.attention.data.buffer as ArrayBuffer];
-      if (q && k) {
-        msg.q = own(q);
-        msg.k = own(k);
-        transfer.push(msg.q.buffer as ArrayBuffer, msg.k.buffer as ArrayBuffer);
-      }
-      post(msg, transfer);
+      post(...layerMessage(req.runId, attention, q, k));
       if (onGpu && loseAfterLayer === attention.layer) {
         loseAfterLayer = undefined;
         void loseDevice();
