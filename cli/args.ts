@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import type { BackendName } from '../runtime/types';
 import { LensError } from '../runtime/errors';
+import { INPUT_OPTIONS } from './input-options';
 import { parseExportArgs, type ExportArgs } from './export-args';
 import { parseExplainArgs, parseStudyArgs, type ExplainArgs, type StudyArgs } from './explain-args';
 
@@ -52,12 +53,7 @@ export function parseCommand(argv: string[]): Command {
       strict: true,
       allowPositionals: false,
       options: {
-        model: { type: 'string' },
-        text: { type: 'string' },
-        file: { type: 'string' },
-        backend: { type: 'string' },
-        threads: { type: 'string' },
-        truncate: { type: 'boolean' },
+        ...INPUT_OPTIONS,
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { extname } from 'node:path';
 import type { BackendName } from '../runtime/types';
 import { LensError } from '../runtime/errors';
+import { INPUT_OPTIONS } from './input-options';
 import { isColorMapName, type ColorMapName } from '../webview/render/colormap';
 import { EXPORT_VIEWS, type ExportView, type HeadChoice } from '../webview/render/export-figure';
 import { PNG_SCALES } from '../webview/render/png';
@@ -45,12 +46,7 @@ export function parseExportArgs(argv: string[]): ExportArgs | 'help' {
       strict: true,
       allowPositionals: false,
       options: {
-        model: { type: 'string' },
-        text: { type: 'string' },
-        file: { type: 'string' },
-        backend: { type: 'string' },
-        threads: { type: 'string' },
-        truncate: { type: 'boolean' },
+        ...INPUT_OPTIONS,
         view: { type: 'string' },
         layer: { type: 'string' },
         head: { type: 'string' },
