@@ -23,6 +23,7 @@ import { openRun, RunStream } from './attention-run';
 import type { DownloadProgress } from '../hub/download';
 import { resolveModel, type HubOptions } from '../models/source-resolver';
 import { tokensOfText } from './input';
+import { sharedCancelFlags, type CancelFlags } from './cancel-flags';
 import type { FromWorker, LoadedMessage, ModelSourceSpec, SyntheticSpec, ToWorker } from './worker-protocol';
 
 export type { SyntheticSpec } from './worker-protocol';
@@ -105,6 +106,7 @@ async function start(
   }
   const threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
   const worker = new Worker(workerPath);
+  const flags = sharedCancelFlags();
   const loaded = await new Promise<LoadedMessage>((resolve, reject) => {
     const stop = (e: unknown) => {
       cleanup();
@@ -135,12 +137,13 @@ async function start(
     worker.on('error', onError);
     worker.on('exit', onExit);
     const req: ToWorker = { type: 'load', source, backend: options.backend ?? 'auto', threads };
+    if (flags) req.cancelFlags = flags.buffer;
     worker.postMessage(req);
   });
   const facts: ModelFacts = { ...where, ...loaded.facts };
   const loadMs = performance.now() - t0;
   options.onProgress?.({ phase: 'ready', fraction: 1 });
-  return new WorkerInspector(worker, facts, loaded.backend, loaded.threads, loadMs, tokenizer);
+  return new WorkerInspector(worker, facts, loaded.backend, loaded.threads, loadMs, tokenizer, flags);
 }
 
 interface PendingForward {
@@ -163,6 +166,7 @@ class WorkerInspector implements Inspector {
     readonly threads: number,
     readonly loadMs: number,
     public tokenizer: Tokenizer | undefined,
+    private readonly flags: CancelFlags | undefined,
   ) {
     worker.on('message', (msg: FromWorker) => this.onMessage(msg));
     worker.on('error', (e: Error) => this.die(`The inference worker crashed: ${e.message}`));
@@ -185,7 +189,7 @@ class WorkerInspector implements Inspector {
         this.worker.ref();
         this.post({ type: 'run', runId: id, ids, withVectors });
       },
-      cancel: () => this.post({ type: 'cancel', runId: id }),
+      cancel: () => this.cancel(id),
       settled: () => {
         this.runs.delete(id);
         if (this.runs.size === 0 && this.forwards.size === 0) this.worker.unref();
@@ -200,7 +204,7 @@ class WorkerInspector implements Inspector {
     const id = ++this.nextId;
     return new Promise<ForwardResult>((resolve, reject) => {
       const onAbort = () => {
-        this.post({ type: 'cancel', runId: id });
+        this.cancel(id);
         settle();
         reject(cancelled());
       };
@@ -238,6 +242,7 @@ class WorkerInspector implements Inspector {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    for (const id of [...this.runs.keys(), ...this.forwards.keys()]) this.flags?.mark(id);
     for (const run of [...this.runs.values()])
       run.fail(new LensError('DISPOSED', 'The model was unloaded during the run.'));
     for (const f of [...this.forwards.values()])
@@ -259,6 +264,12 @@ class WorkerInspector implements Inspector {
   private check(): void {
     if (this.disposed) throw new LensError('DISPOSED', `${this.facts.name} was unloaded; load the model again.`);
     if (this.dead) throw this.dead;
+  }
+
+  /** Stops a run or forward pass at its next stage boundary (the shared mark), or drops it from the queue. */
+  private cancel(runId: number): void {
+    this.flags?.mark(runId);
+    this.post({ type: 'cancel', runId });
   }
 
   private post(msg: ToWorker): void {

@@ -16,6 +16,9 @@ export class RunQueue<R extends { runId: number }> {
     private readonly loading: () => Promise<void> | undefined,
   ) {}
 
+  /** Cancel marks the calling thread writes into shared memory (seen without a turn of this thread's loop). */
+  shared: { isMarked(runId: number): boolean } | undefined;
+
   push(req: R): void {
     this.queue.push(req);
     if (!this.pumping) this.pumpDone = this.pump();
@@ -28,7 +31,7 @@ export class RunQueue<R extends { runId: number }> {
   }
 
   isCancelled(runId: number): boolean {
-    return this.cancelled.has(runId);
+    return this.cancelled.has(runId) || this.shared?.isMarked(runId) === true;
   }
 
   /** Drops the queued requests, cancels the active one and resolves once it has stopped (and any load has ended). */

@@ -42,6 +42,8 @@ export interface LoadRequest {
   source: ModelSourceSpec;
   backend: BackendName | 'auto';
   threads: number;
+  /** CancelFlags' shared buffer: the calling thread marks cancelled runs there, read between stages. */
+  cancelFlags?: SharedArrayBuffer;
 }
 
 export interface RunRequest {
