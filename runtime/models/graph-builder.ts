@@ -69,6 +69,10 @@ export class GraphBuilder {
   private readonly inputs: ValueInfoMsg[] = [];
   private readonly outputs: ValueInfoMsg[] = [];
   private readonly names = new Set<string>();
+  /** Node outputs → the node that produces them (to rename an output in place). */
+  private readonly producers = new Map<string, NodeMsg>();
+  /** Old name → graph output name, for node outputs renamed by output(). */
+  private readonly aliases = new Map<string, string>();
   private counter = 0;
 
   constructor(readonly name: string) {}
@@ -103,9 +107,24 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Declares `value` as a graph output called `name` (through an Identity when the names differ). */
+  /**
+   * Declares `value` as a graph output called `name`. A node output is renamed in place (onnxruntime keeps an
+   * Identity that feeds a graph output, and copying [B,H,S,S] attention through it cost ~2 % of a small model's run);
+   * inputs, initializers and values already given another output name go through an Identity.
+   */
   output(value: string, name: string, type: ElemType, dims: Dim[]): void {
-    if (value !== name) this.op('Identity', [value], {}, name);
+    const v = this.aliases.get(value) ?? value;
+    const producer = this.producers.get(v);
+    if (v !== name && producer && !this.outputs.some((o) => o.name === v)) {
+      this.claim(name);
+      const rename = (list: string[]) => list.forEach((n, i) => n === v && (list[i] = name));
+      for (const node of this.nodes) rename(node.input);
+      rename(producer.output);
+      this.producers.delete(v);
+      this.producers.set(name, producer);
+      this.aliases.set(value, name);
+      this.aliases.set(v, name);
+    } else if (v !== name) this.op('Identity', [v], {}, name);
     this.outputs.push(valueInfo(name, type, dims));
   }
 
@@ -154,14 +173,16 @@ export class GraphBuilder {
     const output = outs
       ? outs.map((o) => this.claim(o))
       : Array.from({ length: count }, () => this.fresh(opType.toLowerCase()));
-    this.nodes.push({
+    const node: NodeMsg = {
       opType,
-      input: inputs,
+      input: inputs.map((i) => this.aliases.get(i) ?? i),
       output,
       name: this.fresh(`n_${opType}`),
       attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
-    });
-    return output;
+    };
+    this.nodes.push(node);
+    for (const o of output) this.producers.set(o, node);
+    return [...output];
   }
 
   /** Serializes the graph as an ONNX ModelProto (without run-time code generation: it runs in the webview too). */
