@@ -13,6 +13,7 @@ interface ReadyStage {
   layer?: number;
   session: Session;
   inputNames: readonly string[];
+  outputNames: readonly string[];
   /** Builds the layer's variant with q/k/v outputs; its session is created on first use and kept. */
   vectors?: () => Uint8Array;
   vectorSession?: Session;
@@ -47,7 +48,7 @@ export interface EngineRunOptions {
 export interface EngineRunResult {
   /** [query, hidden]. */
   lastHidden: Float32Array;
-  /** Embeddings, layer 0 .. L-1, head, in milliseconds. */
+  /** Milliseconds per stage call, in order (a family plan: layer 0 with the embeddings .. layer L-1). */
   stageMs: number[];
 }
 
@@ -76,6 +77,7 @@ export class StageEngine {
           layer: stage.layer,
           session,
           inputNames: stage.inputNames,
+          outputNames: stage.outputNames,
           vectors: stage.vectors,
           variant: stage.variant,
           variantSessions: new Map(),
@@ -97,6 +99,7 @@ export class StageEngine {
     const { heads, headDim, hidden } = this.facts;
     const batch = { ids: [ids], mask: [ids.map(() => 1)] };
     const perRun = this.feedsOf(batch);
+    const shared = { ...perRun.embed, ...perRun.layer };
     const stageMs: number[] = [];
     const wantVectors = (layer: number) =>
       options.withVectors === true || (Array.isArray(options.withVectors) && options.withVectors.includes(layer));
@@ -105,7 +108,9 @@ export class StageEngine {
 
     for (const stage of this.stages) {
       if (options.isCancelled?.()) throw cancelled();
-      const feeds = pick(stage.inputNames, stage.role === 'embed' ? perRun.embed : perRun.layer, hiddenState);
+      // A plan whose last layer also gives last_hidden needs no head call.
+      if (stage.role === 'head' && lastHidden) break;
+      const feeds = pick(stage.inputNames, shared, hiddenState);
       const t0 = performance.now();
       if (stage.role === 'embed') {
         const out = await stage.session.run(feeds, ['hidden']);
@@ -114,8 +119,14 @@ export class StageEngine {
         const layer = stage.layer ?? 0;
         const vectors = wantVectors(layer);
         const session = vectors ? await this.vectorSession(stage) : stage.session;
-        const out = await session.run(feeds, vectors ? ['hidden_out', 'attn', 'q', 'k'] : ['hidden_out', 'attn']);
+        const final = stage.outputNames.includes('last_hidden');
+        const fetches = ['hidden_out', 'attn', ...(vectors ? ['q', 'k'] : []), ...(final ? ['last_hidden'] : [])];
+        const out = await session.run(feeds, fetches);
         hiddenState = asFeed(out.hidden_out); // [1, seq, hidden]
+        if (final) {
+          expectSize(out.last_hidden, seq * hidden, 'last_hidden');
+          lastHidden = out.last_hidden.data; // [seq, hidden]
+        }
         const attn = out.attn; // [1, heads, seq, seq]
         expectSize(attn, heads * seq * seq, 'attn');
         const attention: LayerAttention = {
@@ -145,7 +156,8 @@ export class StageEngine {
       }
       stageMs.push(performance.now() - t0);
     }
-    if (!lastHidden) throw new LensError('INFERENCE_FAILED', 'The model plan has no head stage.');
+    if (!lastHidden)
+      throw new LensError('INFERENCE_FAILED', 'The model plan gave no last hidden state (no head stage).');
     return { lastHidden, stageMs };
   }
 
@@ -153,6 +165,7 @@ export class StageEngine {
   async forward(batch: Batch, options: EngineForwardOptions): Promise<ForwardResult> {
     if (this.stages.length === 0) throw new LensError('DISPOSED', 'The model was unloaded; load it again.');
     const perRun = this.feedsOf(batch); // checks the batch
+    const shared = { ...perRun.embed, ...perRun.layer };
     const B = batch.ids.length;
     const S = batch.ids[0].length;
     const { read } = options;
@@ -171,21 +184,29 @@ export class StageEngine {
     const attention: Float32Array[] = [];
     const grams: (Float32Array | undefined)[] = [];
     let hiddenState: FeedTensor | undefined;
+    let lastHidden: Float32Array | undefined; // [B,S,E] from a last layer that gives it
     let head: Float32Array = new Float32Array(0);
     let width = 0;
 
     for (const stage of this.stages) {
       if (options.isCancelled?.()) throw cancelled();
-      const feeds = pick(stage.inputNames, stage.role === 'embed' ? perRun.embed : perRun.layer, hiddenState);
+      const feeds = pick(stage.inputNames, shared, hiddenState);
       const t0 = performance.now();
       if (stage.role === 'embed') {
         hiddenState = asFeed((await stage.session.run(feeds, ['hidden'])).hidden); // [B,S,E]
       } else if (stage.role === 'layer') {
         const norms = wantNorms(stage.layer ?? 0);
         const session = norms ? await this.variantSession(stage, { norms: true }) : stage.session;
-        const fetches = ['hidden_out', ...(options.attention ? ['attn'] : []), ...(norms ? ['value_gram'] : [])];
+        const final = read.kind === 'mean-hidden' && stage.outputNames.includes('last_hidden');
+        const fetches = [
+          'hidden_out',
+          ...(options.attention ? ['attn'] : []),
+          ...(norms ? ['value_gram'] : []),
+          ...(final ? ['last_hidden'] : []),
+        ];
         const out = await session.run(feeds, fetches);
         hiddenState = asFeed(out.hidden_out); // [B,S,E]
+        if (final) lastHidden = out.last_hidden.data;
         if (options.attention) {
           expectSize(out.attn, B * this.facts.heads * S * S, 'attn');
           attention.push(out.attn.data); // [B,H,S,S]
@@ -213,10 +234,14 @@ export class StageEngine {
         head = out[name].data; // [B,1,width]
         width = head.length / B;
       } else if (read.kind === 'mean-hidden') {
-        const out = await stage.session.run(feeds, ['last_hidden']);
+        const all = lastHidden ?? (await stage.session.run(feeds, ['last_hidden'])).last_hidden.data; // [B,S,E]
         width = this.facts.hidden;
-        expectSize(out.last_hidden, B * S * width, 'last_hidden');
-        head = meanPool(out.last_hidden.data, batch.mask, width); // [B,E]
+        if (all.length !== B * S * width)
+          throw new LensError(
+            'INFERENCE_FAILED',
+            `The last_hidden output has ${all.length} values; expected ${B * S * width}.`,
+          );
+        head = meanPool(all, batch.mask, width); // [B,E]
       }
       stageMs.push(performance.now() - t0);
       if (options.pause && stage.role !== 'head') await options.pause();
@@ -268,7 +293,7 @@ export class StageEngine {
   }
 }
 
-/** The inputs a stage declares, from the per-run feeds and the previous stage's hidden state. */
+/** The inputs a stage declares, from the per-run feeds (embedding and layer inputs) and the previous hidden state. */
 function pick(
   names: readonly string[],
   shared: Record<string, FeedTensor>,

@@ -1,5 +1,5 @@
 // The shape of a family builder, and the one place that turns a family into graphs: the staged plan of plan.ts
-// (embed, one graph per layer, head) and the single full graph, built from the same fragments so they agree.
+// (one graph per layer, the first with the embeddings and the last with the final norm; a head) and the single full graph, built from the same fragments so they agree.
 import { A, GraphBuilder } from './graph-builder';
 import { computeFeeds } from './feeds';
 import type { Batch, FullGraphOptions, GraphPlan, LayerExtras, PlanFacts, Stage } from './plan';
@@ -87,35 +87,39 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs): GraphPlan 
   const { hidden: E, heads: H, headDim: D, vocabSize: V, layers: L } = fam.facts;
   const stages: Stage[] = [];
 
-  const ge = new GraphBuilder('embed');
-  declareEmbedInputs(ge, fam);
-  ge.output(fam.embed(ge), 'hidden', 'float32', [...BS, E]);
-  stages.push(stage(ge, 'embed', [...fam.embedInputs], ['hidden']));
-
+  // Every session call costs a fixed ~0.3 ms (binding, run setup, waking the thread pool), which is 8 % of a small
+  // model's layer at 128 tokens; so the embeddings run in layer 0's graph and the final norm in the last layer's
+  // (its last_hidden output), and a run makes one call per layer. The head stage remains for the logits and the
+  // gathered head of batched forward passes.
   // The layer graphs that run by default expose only hidden_out and attn: a graph output cannot be fused away, and
   // exposing q/k/v as well cost 30-60 % at 128 tokens (bench). Variants with q/k/v or the value Gram matrices (norm-
   // based attribution) are built only when asked for.
   const layerStage = (l: number, extras: LayerExtras): Uint8Array => {
     const suffix = `${extras.vectors ? '_vectors' : ''}${extras.norms ? '_norms' : ''}`;
     const g = new GraphBuilder(`layer_${l}${suffix}`);
-    const x = g.input('hidden', 'float32', [...BS, E]);
+    let x: string;
+    if (l === 0) {
+      declareEmbedInputs(g, fam);
+      x = fam.embed(g); // [B,S,E]
+    } else x = g.input('hidden', 'float32', [...BS, E]);
     const inputs = declareLayerInputs(g, fam);
     const out = fam.layer(g, l, x, inputs);
     g.output(out.hidden, 'hidden_out', 'float32', [...BS, E]);
     g.output(out.attn, 'attn', 'float32', ['batch', H, 'seq', 'seq']);
+    if (l === L - 1) g.output(fam.head(g, out.hidden, 'none').lastHidden, 'last_hidden', 'float32', [...BS, E]);
     if (extras.vectors)
       for (const n of ['q', 'k', 'v'] as const) g.output(out[n], n, 'float32', ['batch', H, 'seq', D]);
     if (extras.norms) g.output(valueGram(g, out, H, D, E), 'value_gram', 'float32', ['batch', 'seq', H, H]);
     return g.toBytes();
   };
-  const layerInputs = ['hidden', 'attn_bias', ...(fam.usesRope ? ['rope_cos', 'rope_sin'] : [])];
+  const sideInputs = ['attn_bias', ...(fam.usesRope ? ['rope_cos', 'rope_sin'] : [])];
   for (let l = 0; l < L; l++) {
     stages.push({
       role: 'layer',
       layer: l,
       onnx: layerStage(l, {}),
-      inputNames: layerInputs,
-      outputNames: ['hidden_out', 'attn'],
+      inputNames: l === 0 ? [...fam.embedInputs, ...sideInputs] : ['hidden', ...sideInputs],
+      outputNames: ['hidden_out', 'attn', ...(l === L - 1 ? ['last_hidden'] : [])],
       vectors: () => layerStage(l, { vectors: true }),
       variant: (extras) => layerStage(l, extras),
     });

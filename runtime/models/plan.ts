@@ -1,13 +1,16 @@
 // The contract between a model family (which builds ONNX graphs from weights) and the engine (which runs them).
-// A model is cut into stages: embeddings, one stage per layer, and a head, so that each layer's attention can be
-// streamed as soon as it is computed (see shared/notes/performance.md: one session per layer).
+// A model is cut into one stage per layer and a head, so that each layer's attention can be streamed as soon as it is
+// computed (see shared/notes/performance.md: one session per layer). Family plans fold the embeddings into layer 0
+// and the final norm into the last layer (one session call per layer; each call costs a fixed ~0.3 ms); the engine
+// still runs a separate 'embed' stage where a plan has one (tests use such toy plans).
 //
 // Tensor names every family uses:
 //   embed  inputs : input_ids int64 [B,S], position_ids int64 [B,S], token_type_ids int64 [B,S] (bert only)
 //          outputs: hidden float32 [B,S,E]
-//   layer  inputs : hidden [B,S,E], attn_bias float32 [B,1,S,S] (additive: 0 or -1e9; causal and padding),
-//                   rope_cos, rope_sin float32 [B,1,S,D] (llama only)
-//          outputs: hidden_out [B,S,E], attn [B,H,S,S] (post-softmax)
+//   layer  inputs : hidden [B,S,E] (layer 0 of a family plan: the embed inputs instead), attn_bias float32 [B,1,S,S]
+//                   (additive: 0 or -1e9; causal and padding), rope_cos, rope_sin float32 [B,1,S,D] (llama only)
+//          outputs: hidden_out [B,S,E], attn [B,H,S,S] (post-softmax); the last layer of a family plan also
+//                   last_hidden [B,S,E] (the head stage's output without logits), so a run skips the head
 //          the `vectors` variant adds q, k, v [B,H,S,D] (q after RoPE, unscaled; k after RoPE; grouped-query
 //          models report every query head). It is separate because graph outputs block onnxruntime's fusions.
 //          the `norms` variant adds value_gram [B,S,H,H]: G[b,j,h,h'] = <f_h(x_j), f_h'(x_j)> with f_h(x_j) =
@@ -75,7 +78,7 @@ export type PlanFacts = Omit<ModelFacts, 'name' | 'dir'>;
 
 export interface GraphPlan {
   facts: PlanFacts;
-  /** [embed, layer 0 .. layer L-1, head]. */
+  /** [layer 0 .. layer L-1, head] (a family plan), or with an 'embed' stage first. */
   stages: Stage[];
   /** Computes the per-run feeds (positions, masks, RoPE tables) for a batch. */
   feeds(batch: Batch): StageFeeds;

@@ -39,12 +39,10 @@ export async function runPlan(plan: GraphPlan, batch: Batch, backend: BackendNam
     const bytes = vectors ? stage.vectors!() : logits ? stage.withLogits!() : stage.onnx;
     const session = await createSession(bytes, { backend, threads });
     try {
-      const inputs: Record<string, FeedTensor> =
-        stage.role === 'embed'
-          ? { ...feeds.embed }
-          : stage.role === 'layer'
-            ? { ...feeds.layer, hidden: hidden! }
-            : { hidden: hidden! };
+      const available: Record<string, FeedTensor> = { ...feeds.embed, ...feeds.layer };
+      if (hidden) available.hidden = hidden;
+      const inputs: Record<string, FeedTensor> = {};
+      for (const name of stage.inputNames) inputs[name] = available[name];
       const fetches = vectors
         ? [...stage.outputNames, 'q', 'k', 'v']
         : logits

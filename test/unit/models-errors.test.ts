@@ -245,7 +245,8 @@ test('syntheticBert equals the naive pass over the same weights; a distilbert re
     }),
   );
   const dplan = buildPlan(await readModel(ddir));
-  assert.deepEqual(dplan.stages[0].inputNames, ['input_ids', 'position_ids']);
+  // Layer 0 carries the embeddings: DistilBERT feeds no token_type_ids.
+  assert.deepEqual(dplan.stages[0].inputNames, ['input_ids', 'position_ids', 'attn_bias']);
   const d = await runPlan(dplan, { ids: [ids], mask: [ids.map(() => 1)] }, 'native');
   for (let l = 0; l < 2; l++) assert.ok(maxAbsDiff(d.attn[l], naive.attention[l]) <= 1e-5);
 });
