@@ -7,10 +7,11 @@ import type { RunSource, ColorMapName } from '../protocol/messages';
 import { isRunSource } from '../protocol/validate';
 import type { AttentionLensApi, RunSummary, ShowAttentionArgs } from './api';
 import { RunLog } from './runLog';
-import { ModelManager, readModelSettings } from './modelManager';
+import { ModelManager, readModelSettings, sameModel } from './modelManager';
 import { backendLabel, backendLoader, runsInWebview } from './backendLoader';
 import { WebviewInspector } from './webviewInspector';
 import { load } from '../runtime/inspector/index';
+import { summarizeFolder } from '../runtime/models/source-resolver';
 import type { Inspector } from '../runtime/inspector/api';
 import { pickModel } from './modelPicker';
 import { DEFAULT_MODEL, DEFAULT_MODEL_MB, displayName, infoOfFacts, type ModelInfo } from './modelChoices';
@@ -255,6 +256,13 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
         settings.modelPath = chosen;
       }
       const source: RunSource = { ...src, modelPath: settings.modelPath };
+      // Another model chosen while this run loaded or ran (its run was cancelled): run the text on that one instead.
+      const rerunOnSwitch = (s: RunSummary): RunSummary | Promise<RunSummary> => {
+        const now = readModelSettings();
+        if (!now.modelPath || sameModel(now, settings)) return finish(s);
+        finish({ ...s, state: 'cancelled', message: `The model was switched to ${displayName(now.modelPath)}.` });
+        return showAttention(undefined, { ...req, source });
+      };
 
       let inspector;
       try {
@@ -264,7 +272,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
       } catch (e) {
         const err = describeError(e);
         if (err.cancelled)
-          return finish({ ...summary, state: 'cancelled', message: 'Loading the model was cancelled.' });
+          return rerunOnSwitch({ ...summary, state: 'cancelled', message: 'Loading the model was cancelled.' });
         log.appendLine(
           `Loading ${settings.modelPath} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
         );
@@ -291,6 +299,8 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
 
       const panel = req.panel && !req.panel.isDisposed ? req.panel : panelForRun();
       const result = await models.track(panel.start(inspector, source, runId, { maxTokens: limit }));
+      if (result.state !== 'done' && !sameModel(readModelSettings(), settings))
+        return rerunOnSwitch({ ...result, state: 'cancelled' });
       if (result.state === 'error') return fail(result.message ?? 'The run failed.', ['showLog']);
       return finish(result);
     } catch (e) {
@@ -339,8 +349,8 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
       info: context.globalState.get<Record<string, ModelInfo>>(INFO_KEY, {}),
     });
     if (!chosen) return undefined;
-    // Switching models mid-run: the runs stop cleanly (cancelled) before the old model is released.
-    if (chosen !== readModelSettings().modelPath) for (const p of panels) p.cancel();
+    // Switching models mid-run: the settings change cancels the runs (see onDidChangeConfiguration) and they run again
+    // on the new model (showAttention's rerunOnSwitch).
     await setModelPath(chosen);
     void preload();
     return chosen;
@@ -355,11 +365,13 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
         'the Hugging Face Hub now, or select one you have?',
       download,
       'Select Model…',
+      'Not Now',
     );
-    if (choice === undefined) return undefined;
+    // Asked once: any answer, closing the notification included, is remembered (Select Model lists the default too).
     await context.globalState.update(DEFAULT_ASKED_KEY, true);
-    if (choice === 'Select Model…') {
-      void vscode.commands.executeCommand('attentionLens.selectModel');
+    if (choice !== download) {
+      log.appendLine(`The default model was not downloaded (${choice ?? 'the question was closed'}).`);
+      if (choice === 'Select Model…') void vscode.commands.executeCommand('attentionLens.selectModel');
       return undefined;
     }
     await setModelPath(DEFAULT_MODEL);
@@ -380,15 +392,18 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     log.appendLine(value.trim() ? 'Hugging Face token stored.' : 'Hugging Face token removed.');
   }
 
-  // Remember what each model turned out to be (family, layers × heads) for the Select Model list.
+  // Remember what each model turned out to be (family, layers × heads, size) for the Select Model list; a model that
+  // loaded is a recent one, however it was configured.
   context.subscriptions.push(
     models.onDidChange(() => {
       const m = models.current;
       const key = readModelSettings().modelPath;
       if (!m || !key) return;
       const info = { ...context.globalState.get<Record<string, ModelInfo>>(INFO_KEY, {}) };
-      info[key] = infoOfFacts(m.facts);
-      const keep = new Set([key, ...context.globalState.get<string[]>(RECENT_KEY, [])]);
+      info[key] = infoOfFacts(m.facts, summarizeFolder(m.facts.dir).bytes || undefined);
+      const recent = pushRecent(context.globalState.get<string[]>(RECENT_KEY, []), key);
+      void context.globalState.update(RECENT_KEY, recent);
+      const keep = new Set(recent);
       for (const k of Object.keys(info)) if (!keep.has(k)) delete info[k];
       void context.globalState.update(INFO_KEY, info);
     }),
@@ -439,6 +454,8 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
       ) {
         if (models.matches(readModelSettings())) return;
         const wasLoaded = models.current !== undefined || models.isLoading;
+        // Runs on the old model stop cleanly (cancelled, then run again on the new one) before it is released.
+        for (const p of panels) p.cancel();
         await models.unload();
         updateStatus();
         if (wasLoaded) void preload();

@@ -1,6 +1,6 @@
 // The model manager's decisions, vscode-free so unit tests check them: the entries of the Select Model list (recent
 // models with what was learned when they loaded, cached Hub models, a typed Hub id), the default model offered on
-// first use, download progress text, and when to release an idle model (idle time, memory pressure).
+// first use, download progress text, and when to release an idle model (idle time, memory pressure: ReleaseSchedule).
 import { parseHubId } from '../runtime/hub/hub-id';
 import { looksLikePath } from '../runtime/models/source-resolver';
 import type { ModelFacts } from '../runtime/types';
@@ -70,7 +70,17 @@ export function typedHubChoice(text: string): ModelChoice | undefined {
   return { value: t, label: `$(cloud-download) ${t}`, description: 'Hugging Face Hub', source: 'typed' };
 }
 
-/** Recent models first (the current one marked), then cached Hub models not already listed. */
+/** `known` with the gaps filled from `extra` (an undefined field never hides a known one). */
+export function mergeInfo(known: ModelInfo | undefined, extra: ModelInfo | undefined): ModelInfo | undefined {
+  if (!known || !extra) return known ?? extra;
+  const out: ModelInfo = { ...extra };
+  for (const [k, v] of Object.entries(known) as [keyof ModelInfo, ModelInfo[keyof ModelInfo]][])
+    if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+/** Recent models first (the current one marked), then cached Hub models not already listed. A recent model that is
+ * also cached shows what the cache knows (its size) where the recorded facts say nothing. */
 export function modelChoices(
   current: string,
   recent: readonly string[],
@@ -79,10 +89,11 @@ export function modelChoices(
 ): ModelChoice[] {
   const seen = new Set<string>();
   const out: ModelChoice[] = [];
+  const cachedInfo = new Map(cached.map((c) => [c.id, c.info]));
   for (const value of [current, ...recent]) {
     if (!value || seen.has(value)) continue;
     seen.add(value);
-    const about = describeInfo(info[value]);
+    const about = describeInfo(mergeInfo(info[value], cachedInfo.get(value)));
     out.push({
       value,
       label: displayName(value),
@@ -116,7 +127,123 @@ export function idleUnloadMs(minutes: unknown): number | undefined {
   return typeof minutes === 'number' && Number.isFinite(minutes) && minutes > 0 ? minutes * 60_000 : undefined;
 }
 
+/** "15 idle minutes", "30 idle seconds" (the release message). */
+export function idleText(ms: number): string {
+  if (ms >= 60_000) {
+    const m = Math.round(ms / 60_000);
+    return `${m} idle minute${m === 1 ? '' : 's'}`;
+  }
+  const s = Math.max(1, Math.round(ms / 1000));
+  return `${s} idle second${s === 1 ? '' : 's'}`;
+}
+
 /** True when free memory is low enough that an idle model should be released (under 5 % and under 1 GB). */
 export function underMemoryPressure(freeBytes: number, totalBytes: number): boolean {
   return totalBytes > 0 && freeBytes / totalBytes < 0.05 && freeBytes < 1e9;
+}
+
+/** The timers the release schedule uses (Node's, unref'd, by default; tests pass a fake clock). */
+export interface ScheduleTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+const nodeTimers: ScheduleTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout | undefined),
+  setInterval: (fn, ms) => setInterval(fn, ms).unref(),
+  clearInterval: (h) => clearInterval(h as NodeJS.Timeout | undefined),
+};
+
+export interface ReleaseScheduleOptions {
+  /** Releases the model; `why` completes "Releasing NAME …". */
+  release(why: string): void;
+  /** Free and total system memory in bytes (os.freemem(), os.totalmem()). */
+  memory(): { free: number; total: number };
+  /** Idle time before a release (idleUnloadMs); undefined = never. */
+  idleMs?: number;
+  /** How often memory is checked while a model is loaded (default 30 s). */
+  memoryCheckMs?: number;
+  timers?: ScheduleTimers;
+}
+
+/**
+ * When a loaded model is released: after `idleMs` without use, or at a periodic memory check that finds the system
+ * under memory pressure — never while work is in progress (begin()/end()), and only while a model is loaded.
+ */
+export class ReleaseSchedule {
+  private isLoaded = false;
+  private busy = 0;
+  private idleTimer: unknown;
+  private memoryTimer: unknown;
+  private idleMs: number | undefined;
+  private readonly timers: ScheduleTimers;
+
+  constructor(private readonly options: ReleaseScheduleOptions) {
+    this.idleMs = options.idleMs;
+    this.timers = options.timers ?? nodeTimers;
+  }
+
+  get inUse(): boolean {
+    return this.busy > 0;
+  }
+
+  /** A model is now loaded: watch memory and start the idle time. */
+  loaded(): void {
+    this.isLoaded = true;
+    this.timers.clearInterval(this.memoryTimer);
+    this.memoryTimer = this.timers.setInterval(() => this.checkMemory(), this.options.memoryCheckMs ?? 30_000);
+    this.touch();
+  }
+
+  /** The model is gone: no timers left. */
+  unloaded(): void {
+    this.isLoaded = false;
+    this.timers.clearTimeout(this.idleTimer);
+    this.timers.clearInterval(this.memoryTimer);
+    this.idleTimer = this.memoryTimer = undefined;
+  }
+
+  setIdleMs(ms: number | undefined): void {
+    this.idleMs = ms;
+    this.touch();
+  }
+
+  /** Work on the model starts: it is not released until end(). */
+  begin(): void {
+    this.busy++;
+    this.timers.clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  /** Work ends: the idle time starts again once nothing is in progress. */
+  end(): void {
+    this.busy = Math.max(0, this.busy - 1);
+    this.touch();
+  }
+
+  /** A use (the model was asked for): restarts the idle time. */
+  touch(): void {
+    this.timers.clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (!this.isLoaded || this.busy > 0 || this.idleMs === undefined) return;
+    const ms = this.idleMs;
+    this.idleTimer = this.timers.setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.isLoaded && this.busy === 0) this.options.release(`after ${idleText(ms)}`);
+    }, ms);
+  }
+
+  /** Checks memory now; releases an idle loaded model under pressure. Returns true when it asked for a release. */
+  checkMemory(): boolean {
+    if (!this.isLoaded || this.busy > 0) return false;
+    const { free, total } = this.options.memory();
+    if (!underMemoryPressure(free, total)) return false;
+    this.options.release(
+      `because free memory is low (${Math.round(free / 1e6)} MB of ${Math.round(total / 1e6)} MB free)`,
+    );
+    return true;
+  }
 }

@@ -9,7 +9,7 @@ import type { Inspector } from '../runtime/inspector/api';
 import type { BackendName } from '../runtime/types';
 import { cancelled } from '../runtime/errors';
 import { load } from '../runtime/inspector/index';
-import { displayName, downloadMessage, idleUnloadMs, underMemoryPressure } from './modelChoices';
+import { displayName, downloadMessage, idleUnloadMs, ReleaseSchedule, type ScheduleTimers } from './modelChoices';
 
 export interface ModelSettings {
   /** A model folder, an .onnx file or a Hugging Face Hub id. */
@@ -27,6 +27,9 @@ export interface ModelManagerOptions {
   idleMinutes?: number;
   /** How often free memory is checked while a model is loaded (ms). */
   memoryCheckMs?: number;
+  /** Free and total memory (default os.freemem(), os.totalmem()). */
+  memory?: () => { free: number; total: number };
+  timers?: ScheduleTimers;
 }
 
 export type Loader = typeof load;
@@ -56,6 +59,11 @@ function keyOf(s: ModelSettings): string {
   return JSON.stringify([s.modelPath, s.backend, s.threads]);
 }
 
+/** True when both settings load the same model the same way (model, backend, threads). */
+export function sameModel(a: ModelSettings, b: ModelSettings): boolean {
+  return keyOf(a) === keyOf(b);
+}
+
 export class ModelManager implements vscode.Disposable {
   private inspector: Inspector | undefined;
   private key = '';
@@ -64,65 +72,42 @@ export class ModelManager implements vscode.Disposable {
   /** Fires when the model starts/stops loading, loads, or is unloaded. */
   readonly onDidChange = this.changed.event;
 
-  private busy = 0;
-  private idleTimer: NodeJS.Timeout | undefined;
-  private memoryTimer: NodeJS.Timeout | undefined;
-  private idleMs: number | undefined;
+  private readonly schedule: ReleaseSchedule;
 
   constructor(
     private readonly log: vscode.OutputChannel,
     private readonly loader: Loader = load,
     private readonly options: ModelManagerOptions = {},
   ) {
-    this.idleMs = idleUnloadMs(options.idleMinutes ?? 15);
+    this.schedule = new ReleaseSchedule({
+      idleMs: idleUnloadMs(options.idleMinutes ?? 15),
+      memoryCheckMs: options.memoryCheckMs,
+      memory: options.memory ?? (() => ({ free: os.freemem(), total: os.totalmem() })),
+      timers: options.timers,
+      release: (why) => void this.release(why),
+    });
   }
 
   /** Changes the idle time (attentionLens.idleUnloadMinutes); 0 = never release. */
   setIdleMinutes(minutes: number): void {
-    this.idleMs = idleUnloadMs(minutes);
-    this.touch();
+    this.schedule.setIdleMs(idleUnloadMs(minutes));
   }
 
   /** Keeps the model loaded while `work` runs (a run, an analysis), then restarts the idle timer. */
   async track<T>(work: Promise<T>): Promise<T> {
-    this.busy++;
-    clearTimeout(this.idleTimer);
+    this.schedule.begin();
     try {
       return await work;
     } finally {
-      this.busy--;
-      this.touch();
+      this.schedule.end();
     }
-  }
-
-  /** Restarts the idle timer (after a use). */
-  private touch(): void {
-    clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
-    if (!this.inspector || this.busy > 0 || this.idleMs === undefined) return;
-    const ms = this.idleMs;
-    this.idleTimer = setTimeout(() => void this.release(`after ${Math.round(ms / 60_000)} idle minutes`), ms);
-    this.idleTimer.unref?.();
   }
 
   /** Releases an idle model (idle timer, memory pressure); a model in use is kept. */
   private async release(why: string): Promise<void> {
-    if (!this.inspector || this.busy > 0 || this.loading) return;
+    if (!this.inspector || this.schedule.inUse || this.loading) return;
     this.log.appendLine(`Releasing ${this.inspector.facts.name} ${why}; it loads again on the next run.`);
     await this.unload();
-  }
-
-  private watchMemory(): void {
-    clearInterval(this.memoryTimer);
-    this.memoryTimer = setInterval(() => {
-      if (!this.inspector) {
-        clearInterval(this.memoryTimer);
-        this.memoryTimer = undefined;
-      } else if (underMemoryPressure(os.freemem(), os.totalmem())) {
-        void this.release(`because free memory is low (${Math.round(os.freemem() / 1e6)} MB)`);
-      }
-    }, this.options.memoryCheckMs ?? 30_000);
-    this.memoryTimer.unref?.();
   }
 
   get current(): Inspector | undefined {
@@ -139,11 +124,14 @@ export class ModelManager implements vscode.Disposable {
   async get(settings: ModelSettings = readModelSettings()): Promise<Inspector> {
     const key = keyOf(settings);
     if (this.inspector && this.key === key) {
-      this.touch();
+      this.schedule.touch();
       return this.inspector;
     }
     if (this.loading?.key === key) return this.loading.promise;
     await this.unload();
+    // Another caller may have started this load while the old model was being disposed: share it.
+    if (this.inspector && this.key === key) return this.inspector;
+    if (this.loading?.key === key && !this.loading.abort.signal.aborted) return this.loading.promise;
     return this.startLoad(settings, key);
   }
 
@@ -166,9 +154,7 @@ export class ModelManager implements vscode.Disposable {
     const old = this.inspector;
     this.inspector = undefined;
     this.key = '';
-    clearTimeout(this.idleTimer);
-    clearInterval(this.memoryTimer);
-    this.idleTimer = this.memoryTimer = undefined;
+    this.schedule.unloaded();
     if (old) {
       this.log.appendLine(`Unloading ${old.facts.name}.`);
       this.changed.fire();
@@ -238,14 +224,19 @@ export class ModelManager implements vscode.Disposable {
     ).then(
       (insp) => {
         if (this.loading?.promise === promise) this.loading = undefined;
+        if (abort.signal.aborted) {
+          // Cancelled or superseded (another model was chosen) just as it finished: never keep it.
+          void insp.dispose().catch(() => undefined);
+          this.changed.fire();
+          throw cancelled();
+        }
         this.inspector = insp;
         this.key = key;
         this.log.appendLine(
           `Loaded ${insp.facts.name}: ${insp.facts.modelType}, ${insp.facts.layers} layers × ${insp.facts.heads} heads, backend ${insp.backend}, ${insp.threads} threads, ${Math.round(insp.loadMs || Date.now() - t0)} ms.`,
         );
         this.changed.fire();
-        this.touch();
-        this.watchMemory();
+        this.schedule.loaded();
         return insp;
       },
       (e: unknown) => {

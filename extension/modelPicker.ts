@@ -3,6 +3,7 @@
 // file. Returns what goes into attentionLens.modelPath, or undefined when the user backs out.
 import * as vscode from 'vscode';
 import { hubCacheDir } from '../runtime/hub/cache-layout';
+import { SUPPORTED_MODEL_TYPES } from '../runtime/formats/config-normalise';
 import { listCachedHubModels, summarizeFolder } from '../runtime/models/source-resolver';
 import { DEFAULT_MODEL, DEFAULT_MODEL_MB, modelChoices, typedHubChoice, type ModelInfo } from './modelChoices';
 
@@ -17,10 +18,11 @@ type Item = vscode.QuickPickItem & { value?: string; browse?: 'folder' | 'onnx' 
 
 function cachedModels(): { id: string; info: ModelInfo }[] {
   try {
-    return listCachedHubModels(hubCacheDir()).map((m) => ({
-      id: m.id,
-      info: { ...summarizeFolder(m.dir), bytes: m.bytes },
-    }));
+    return listCachedHubModels(hubCacheDir()).map((m) => {
+      const summary = summarizeFolder(m.dir);
+      const family = summary.modelType ? SUPPORTED_MODEL_TYPES[summary.modelType] : undefined;
+      return { id: m.id, info: { ...summary, ...(family ? { family } : {}), bytes: m.bytes } };
+    });
   } catch {
     return [];
   }
