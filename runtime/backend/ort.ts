@@ -34,17 +34,33 @@ export interface SessionOptions {
   threads: number;
 }
 
+/** onnxruntime's element type names: 'float32', 'int64', 'bool', 'float16'... */
+export type ElementType = OrtModule.Tensor.Type;
+
 export interface OutputTensor {
+  /** The element type; `data` is a Float32Array for 'float32' outputs, the only ones read as numbers. */
+  type: ElementType;
   dims: number[];
   data: Float32Array;
+}
+
+/** A tensor of any element type as a session returned it, fed unchanged to another session (imported graphs run
+ * in per-layer pieces that pass int64, bool or float16 tensors between them). */
+export interface PassTensor {
+  type: ElementType;
+  dims: number[];
+  data: OrtModule.Tensor.DataType;
 }
 
 export interface Session {
   readonly backend: BackendName;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  /** Runs the graph; fetches only the named outputs (all float32). */
-  run(feeds: Record<string, FeedTensor>, fetches: readonly string[]): Promise<Record<string, OutputTensor>>;
+  /** Runs the graph; fetches only the named outputs (float32 unless the graph says otherwise: see `type`). */
+  run(
+    feeds: Record<string, FeedTensor | PassTensor>,
+    fetches: readonly string[],
+  ): Promise<Record<string, OutputTensor>>;
   release(): Promise<void>;
 }
 
@@ -201,7 +217,7 @@ export async function createSession(model: Uint8Array, options: SessionOptions):
       for (const name of fetches) {
         const t = out[name];
         if (!t) throw new LensError('INFERENCE_FAILED', `the model produced no output named ${name}`);
-        result[name] = { dims: t.dims.map(Number), data: t.data as Float32Array };
+        result[name] = { type: t.type, dims: t.dims.map(Number), data: t.data as Float32Array };
       }
       return result;
     },

@@ -1,13 +1,15 @@
 // resolveHubModel: turns a Hub id ("owner/name[@revision]") into a local model folder — the snapshot folder of the
-// standard Hugging Face cache — downloading only the files a model needs and only those the cache lacks. A folder
-// is returned only once every file is downloaded and verified; offline (HF_HUB_OFFLINE) it comes from the cache
-// alone. This is the one entry point the CLI and the extension call.
+// standard Hugging Face cache — downloading only the files a model needs (safetensors weights, or an ONNX export's
+// graphs and external data; see file-selection.ts) and only those the cache lacks. A folder is returned only once
+// every file is downloaded and verified; offline (HF_HUB_OFFLINE) it comes from the cache alone. This is the one
+// entry point the CLI and the extension call.
 import * as fs from 'node:fs';
 import { type DownloadProgress, type OpenFile, downloadBlob, openFileOnDisk } from './blob-download';
 import { RepoCache, fileSize, hubCacheDir } from './cache-layout';
 import {
   type HubSibling,
   type WantedFile,
+  externalDataNames,
   missingFromSnapshot,
   pickModelFiles,
   pickShards,
@@ -101,13 +103,19 @@ async function resolve(
     if (cached && e instanceof HubError && e.reason === 'network') return cached;
     throw e;
   }
-  const { files, shardIndex } = pickModelFiles(id.repo, info.siblings);
+  const { files, shardIndex, onnxGraphs } = pickModelFiles(id.repo, info.siblings);
   const job = { ctx, cache, commit: info.sha, options };
   await fetchFiles(job, files);
   if (shardIndex) {
     const text = await fs.promises.readFile(cache.snapshotFile(info.sha, shardIndex.name), 'utf8');
     const shards = pickShards(id.repo, info.siblings, shardNames(text, `${id.repo}/${shardIndex.name}`));
     await fetchFiles(job, shards);
+  }
+  for (const graph of onnxGraphs ?? []) {
+    // The external data files are the ones the downloaded graph names (model.onnx_data, model.onnx.data, ...).
+    const bytes = await fs.promises.readFile(cache.snapshotFile(info.sha, graph.name));
+    const data = pickShards(id.repo, info.siblings, externalDataNames(graph.name, bytes), graph.name);
+    await fetchFiles(job, data);
   }
   if (id.revision !== info.sha) await cache.writeRef(id.revision, info.sha);
   return cache.snapshot(info.sha);

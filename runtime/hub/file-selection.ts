@@ -1,8 +1,13 @@
-// Decides which files of a Hub repository a model needs (config, tokenizer, safetensors weights and their shards)
-// from the Hub's file listing, so nothing else (PyTorch .bin, TF .h5, Flax, ONNX copies...) is downloaded; and
-// checks, without the network, whether a cached snapshot folder has everything a model needs.
+// Decides which files of a Hub repository a model needs from the Hub's file listing, so nothing else (PyTorch .bin,
+// TF .h5, Flax, other ONNX variants...) is downloaded: config, tokenizer, and safetensors weights (with their
+// shards); or, in a repository without safetensors (transformers.js / optimum exports), the ONNX graphs the folder
+// will be opened with (onnx/candidates.ts: full precision before fp16 and quantized variants) and the external data
+// files they name. Also checks, without the network, whether a cached snapshot folder has everything a model needs.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pickOnnxCandidate } from '../onnx/candidates';
+import { findOnnxInFolder } from '../onnx/locate';
+import { externalDataLocations } from '../onnx/read';
 import { HubError } from './hub-errors';
 
 /** One file of the Hub API's `siblings` listing (with ?blobs=true). */
@@ -39,8 +44,16 @@ function wanted(repo: string, s: HubSibling): WantedFile {
   return { name: s.rfilename, blobId, size, sha256: s.lfs?.sha256, gitSha1: s.lfs ? undefined : s.blobId };
 }
 
-/** The files to download, plus the shard index when the weights are sharded (its shards come from its content). */
-export function pickModelFiles(repo: string, siblings: HubSibling[]): { files: WantedFile[]; shardIndex?: WantedFile } {
+/** What to download first; the shards of `shardIndex` and the external data of `onnxGraphs` come from their content. */
+export interface ModelFiles {
+  files: WantedFile[];
+  shardIndex?: WantedFile;
+  /** The ONNX graphs picked (encoder first), when the repository has no safetensors weights. */
+  onnxGraphs?: WantedFile[];
+}
+
+/** The files to download: safetensors weights when the repository has them, else an ONNX export. */
+export function pickModelFiles(repo: string, siblings: HubSibling[]): ModelFiles {
   const byName = new Map(siblings.map((s) => [s.rfilename, s]));
   const take = (name: string) => (byName.has(name) ? [wanted(repo, byName.get(name)!)] : []);
   if (!byName.has('config.json')) {
@@ -63,13 +76,35 @@ export function pickModelFiles(repo: string, siblings: HubSibling[]): { files: W
     const shardIndex = take('model.safetensors.index.json')[0];
     return { files: [...files, shardIndex], shardIndex };
   }
-  const others = siblings.map((s) => s.rfilename).filter((n) => !n.includes('/') && OTHER_WEIGHTS.test(n));
+  const onnx = pickOnnxCandidate((name) => byName.has(name));
+  if (onnx) {
+    const onnxGraphs = [...(onnx.encoder ? take(onnx.encoder) : []), ...take(onnx.model)];
+    return { files: [...files, ...onnxGraphs], onnxGraphs };
+  }
+  const others = siblings
+    .map((s) => s.rfilename)
+    .filter((n) => (!n.includes('/') || n.startsWith('onnx/')) && OTHER_WEIGHTS.test(n));
   throw new HubError(
     'no-weights',
     others.length > 0
-      ? `${repo} has no safetensors weights (only ${others.slice(0, 3).join(', ')}); Attention Lens reads model.safetensors. Pick a repository that has them, or convert the weights.`
-      : `${repo} has no model.safetensors (nor a sharded model.safetensors.index.json).`,
+      ? `${repo} has no safetensors weights (only ${others.slice(0, 3).join(', ')}) and no ONNX export Attention Lens can open (model.onnx, or encoder_model.onnx + decoder_model.onnx, at the top or under onnx/). Pick a repository that has one, or convert the weights.`
+      : `${repo} has no model.safetensors (nor a sharded model.safetensors.index.json), and no ONNX export (model.onnx or onnx/model.onnx).`,
   );
+}
+
+/** The external data file names (relative to the repository) that a downloaded ONNX graph's initializers name. */
+export function externalDataNames(graph: string, bytes: Uint8Array): string[] {
+  const dir = path.posix.dirname(graph);
+  return externalDataLocations(bytes, graph).map((location) => {
+    const parts = location.split(/[\\/]/);
+    if (path.isAbsolute(location) || /^[A-Za-z]:/.test(location) || parts.includes('..') || parts.includes('')) {
+      throw new HubError(
+        'bad-response',
+        `${graph} names external data that is not a file beside it: ${JSON.stringify(location)}.`,
+      );
+    }
+    return dir === '.' ? parts.join('/') : `${dir}/${parts.join('/')}`;
+  });
 }
 
 /** Shard file names listed in a model.safetensors.index.json, checked to be plain names the listing has. */
@@ -92,13 +127,17 @@ export function shardNames(indexText: string, label: string): string[] {
   return names as string[];
 }
 
-/** The shards to download, as WantedFiles from the listing. */
-export function pickShards(repo: string, siblings: HubSibling[], names: string[]): WantedFile[] {
+/** Files named by the shard index or an ONNX graph (`by`), as WantedFiles from the listing. */
+export function pickShards(
+  repo: string,
+  siblings: HubSibling[],
+  names: string[],
+  by = 'model.safetensors.index.json',
+): WantedFile[] {
   const byName = new Map(siblings.map((s) => [s.rfilename, s]));
   return names.map((n) => {
     const s = byName.get(n);
-    if (!s)
-      throw new HubError('not-found', `${repo}'s model.safetensors.index.json names ${n}, which the repository lacks.`);
+    if (!s) throw new HubError('not-found', `${repo}'s ${by} names ${n}, which the repository lacks.`);
     return wanted(repo, s);
   });
 }
@@ -111,7 +150,8 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** What a cached snapshot folder lacks for a model (config, tokenizer, weights and every shard), or undefined. */
+/** What a cached snapshot folder lacks for a model (config, tokenizer, weights with every shard, or an ONNX export
+ * with its external data), or undefined. */
 export async function missingFromSnapshot(dir: string): Promise<string | undefined> {
   const has = (name: string) => exists(path.join(dir, name));
   if (!(await has('config.json'))) return 'config.json';
@@ -122,13 +162,38 @@ export async function missingFromSnapshot(dir: string): Promise<string | undefin
   if (!tokenizer) return 'a tokenizer';
   if (await has('model.safetensors')) return undefined;
   const index = path.join(dir, 'model.safetensors.index.json');
-  if (!(await exists(index))) return 'model.safetensors';
-  let names: string[];
-  try {
-    names = shardNames(await fs.promises.readFile(index, 'utf8'), index);
-  } catch {
-    return 'a readable model.safetensors.index.json';
+  if (await exists(index)) {
+    let names: string[];
+    try {
+      names = shardNames(await fs.promises.readFile(index, 'utf8'), index);
+    } catch {
+      return 'a readable model.safetensors.index.json';
+    }
+    for (const n of names) if (!(await has(n))) return n;
+    return undefined;
   }
-  for (const n of names) if (!(await has(n))) return n;
+  return missingOnnx(dir);
+}
+
+/** What a snapshot without safetensors lacks of an ONNX export (its graphs and their external data), or undefined. */
+async function missingOnnx(dir: string): Promise<string | undefined> {
+  let graphs: string[];
+  try {
+    const layout = findOnnxInFolder(dir);
+    graphs = layout ? [...(layout.encoder ? [layout.encoder] : []), layout.model] : [];
+  } catch {
+    graphs = [];
+  }
+  if (graphs.length === 0) return 'model.safetensors';
+  for (const graph of graphs) {
+    const name = path.relative(dir, graph).split(path.sep).join('/');
+    let names: string[];
+    try {
+      names = externalDataNames(name, await fs.promises.readFile(graph));
+    } catch {
+      return `a readable ${name}`;
+    }
+    for (const n of names) if (!(await exists(path.join(dir, ...n.split('/'))))) return n;
+  }
   return undefined;
 }

@@ -104,19 +104,22 @@ export function statusError(ctx: HttpContext, response: Response, file?: string)
   const status = response.status;
   const errorCode = response.headers.get('x-error-code') ?? '';
   const page = `${ctx.endpoint}/${ctx.repo}`;
-  const setToken = 'set HF_TOKEN or attentionLens.hubToken';
+  // The extension keeps the token in secret storage (its Set Hugging Face Token command); the CLI reads HF_TOKEN.
+  const setToken = (which: string) =>
+    `set ${which} with the command "Attention Lens: Set Hugging Face Token" (or the HF_TOKEN environment variable ` +
+    `for the CLI)${ctx.token ? '; the token given was refused' : ''}`;
   if (status === 401 || status === 403) {
     if (errorCode === 'GatedRepo' || status === 403) {
       return new HubError(
         'auth',
-        `${ctx.repo} requires accepting its terms and a token (HTTP ${status}): accept them at ${page}, then ${setToken} ` +
-          `to a token of that account${ctx.token ? ' (the token given was refused)' : ''}.`,
+        `${ctx.repo} requires accepting its terms and a token (HTTP ${status}): accept them at ${page}, then ` +
+          `${setToken('a token of that account')}.`,
       );
     }
     return new HubError(
       'auth',
-      `${ctx.repo} was refused (HTTP ${status}): it is private, gated or does not exist. If you have access, ${setToken} ` +
-        `to a read token${ctx.token ? ' (the token given was refused)' : ''}; otherwise check the id.`,
+      `${ctx.repo} was refused (HTTP ${status}): it is private, gated or does not exist. If you have access, ` +
+        `${setToken('a read token')}; otherwise check the id.`,
     );
   }
   if (status === 404) {

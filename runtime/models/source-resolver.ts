@@ -1,8 +1,9 @@
 // What the user named as a model → what to load. Three kinds are accepted everywhere (CLI --model, the
 // attentionLens.modelPath setting, Select Model): a Hugging Face folder on disk, an ONNX export (an .onnx file, or a
 // folder with model.onnx / onnx/model.onnx / encoder_model.onnx + decoder_model.onnx), and a Hugging Face Hub id
-// (owner/name[@revision]) that is served from the Hub cache or downloaded there. A folder with safetensors weights
-// whose model_type has a family is loaded by the family builder; an ONNX export in it is used otherwise.
+// (owner/name[@revision]) that is served from the Hub cache or downloaded there (a repository without safetensors
+// gets its ONNX export downloaded). A folder with safetensors weights whose model_type has a family is loaded by the
+// family builder; an ONNX export in it is used otherwise.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -144,11 +145,23 @@ export function listCachedHubModels(cacheDir: string): CachedHubModel[] {
     }
     const dir = path.join(root, 'snapshots', commit);
     if (!/^[0-9a-f]{40}$/.test(commit) || !isFile(path.join(dir, 'config.json'))) continue;
-    if (!isFile(path.join(dir, 'model.safetensors')) && !isFile(path.join(dir, 'model.safetensors.index.json')))
-      continue;
+    const weights =
+      isFile(path.join(dir, 'model.safetensors')) ||
+      isFile(path.join(dir, 'model.safetensors.index.json')) ||
+      hasOnnx(dir);
+    if (!weights) continue;
     out.push({ id: `${m[1]}/${m[2]}`, dir, bytes: folderBytes(path.join(root, 'blobs')) });
   }
   return out;
+}
+
+/** True when the folder holds an ONNX export Attention Lens would open (a Hub repository without safetensors). */
+function hasOnnx(dir: string): boolean {
+  try {
+    return findOnnxInFolder(dir) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 function folderBytes(dir: string): number {
@@ -181,13 +194,22 @@ export function summarizeFolder(dir: string): ModelSummary {
   }
   const int = (...names: string[]) => names.map((n) => raw[n]).find((v): v is number => typeof v === 'number');
   let bytes = 0;
-  try {
-    for (const f of fs.readdirSync(dir)) {
-      if (!/\.(safetensors|onnx|onnx_data)$/.test(f)) continue;
-      bytes += fs.statSync(path.join(dir, f)).size;
+  // Weights at the top, and a transformers.js export's graphs under onnx/.
+  for (const sub of [dir, path.join(dir, 'onnx')]) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(sub);
+    } catch {
+      continue;
     }
-  } catch {
-    bytes = 0;
+    for (const f of names) {
+      if (!/\.(safetensors|onnx|onnx_data|onnx\.data)$/.test(f)) continue;
+      try {
+        bytes += fs.statSync(path.join(sub, f)).size;
+      } catch {
+        continue;
+      }
+    }
   }
   return {
     modelType: typeof raw.model_type === 'string' ? raw.model_type : undefined,

@@ -1,50 +1,72 @@
-// Runs an imported ONNX export through the same contract as the family graphs (runtime/inspector/engine.ts): one
-// session per graph (the encoder first for encoder-decoder exports) whose outputs include every tapped attention
-// Softmax. Streaming is per run, not per layer: the session computes all layers at once, then the layers are handed
-// on in order, with a pause between them so a cancel can land. At load, a probe run on a few tokens fixes what the
-// graph does not say: heads per layer, and whether each layer is self, causal (every key after the query gets exactly
-// 0) or cross attention (its keys are the encoder's positions).
-import { createSession, type OutputTensor, type Session } from '../backend/ort';
+// Runs an imported ONNX export through the same contract as the family graphs (runtime/inspector/engine.ts): each
+// graph (the encoder first for encoder-decoder exports) runs as a sequence of per-layer stage sessions (part.ts),
+// and each layer's attention is handed on the moment its stage has run, with a pause after it so a cancel can land
+// before the next stage. A graph that cannot be split runs in one session and its layers are handed on after it,
+// with the same numbers. At load, a probe run on a few tokens fixes what the graph does not say: heads per layer,
+// and whether each layer is self, causal (every key after the query gets exactly 0) or cross attention (its keys
+// are the encoder's positions).
+import type { OutputTensor } from '../backend/ort';
 import { cancelled, LensError } from '../errors';
 import { computeFeeds } from '../models/feeds';
 import type { Batch, FeedTensor, PlanFacts, StageFeeds } from '../models/plan';
 import type { AttentionKind, BackendName, LayerAttention } from '../types';
 import type { EngineForwardOptions, EngineRunOptions, EngineRunResult } from '../inspector/engine';
 import type { ForwardResult } from '../inspector/api';
-import { buildFeeds } from './feeds';
+import { buildFeeds, type FeedContext } from './feeds';
 import type { OnnxLayout } from './locate';
 import { configInt, readConfigInfo, type ConfigInfo } from './model-info';
-import { prepareGraph, type PreparedGraph } from './prepare';
+import { ImportedPart, type PartProbe } from './part';
 
-interface Part extends PreparedGraph {
-  session: Session;
-  role: 'encoder' | 'model';
-}
+type Role = 'encoder' | 'model';
 
-/** Where a layer's probabilities come from, and what the probe found. */
+/** What the probe found about one layer. */
 interface LayerSlot {
-  part: number;
-  output: string;
   kind: AttentionKind;
   heads: number;
 }
 
-/** Probe lengths: different for encoder and decoder, so cross attention shows as keys ≠ queries. */
-const PROBE_ENCODER = 5;
-const PROBE_MODEL = 3;
+/**
+ * Probe lengths, for the two probe inputs: different for encoder and decoder, so cross attention shows as keys ≠
+ * queries; and different between the two inputs, so the stages learn which sizes follow the sequence.
+ */
+const PROBE_ENCODER: [number, number] = [5, 7];
+const PROBE_MODEL: [number, number] = [3, 4];
 /** A probability at most this is taken as masked (exp of a -1e4 or lower bias underflows to 0 in float32). */
 const MASKED_MAX = 1e-12;
 
 export type ImportProgress = (phase: 'reading-weights' | 'building-graphs' | 'creating-sessions', f?: number) => void;
 
 export class ImportEngine {
+  private stageRunCount = 0;
+
   private constructor(
     readonly facts: PlanFacts,
     readonly backend: BackendName,
-    private parts: Part[],
+    private parts: ImportedPart[],
+    private readonly roles: Role[],
     private readonly slots: LayerSlot[],
     private readonly info: ConfigInfo,
   ) {}
+
+  /** True when every graph runs in per-layer stages (layers stream); false when one runs in a single piece. */
+  get streaming(): boolean {
+    return this.parts.every((p) => p.streaming);
+  }
+
+  /** Why a graph runs in one piece (its split failed), when one does. */
+  get notStreamingWhy(): string | undefined {
+    return this.parts.map((p) => p.notStreamingWhy).find((w) => w !== undefined);
+  }
+
+  /** Stage sessions per graph (encoder first). */
+  get stageCounts(): number[] {
+    return this.parts.map((p) => p.stageCount);
+  }
+
+  /** How many stage sessions have run since load, probe excluded (it tells a test when each layer arrived). */
+  get stageRuns(): number {
+    return this.stageRunCount;
+  }
 
   static async create(
     layout: OnnxLayout,
@@ -54,25 +76,45 @@ export class ImportEngine {
   ): Promise<ImportEngine> {
     const info = readConfigInfo(layout.dir);
     const files = layout.encoder ? [layout.encoder, layout.model] : [layout.model];
-    onProgress?.('reading-weights');
-    const prepared = files.map((f) => prepareGraph(f, info.config !== undefined));
-    onProgress?.('creating-sessions', 0);
-    const parts: Part[] = [];
+    const roles: Role[] = files.map((_, i) => (i < files.length - 1 ? 'encoder' : 'model'));
+    const configVocab = info.config?.vocabSize ?? configInt(info.raw, ['vocab_size', 'n_vocab']);
+    const probeIds = (n: number, vocab: number | undefined) =>
+      Array.from({ length: n }, (_, i) => (vocab ? (i + 1) % vocab : i + 1));
+    const parts: ImportedPart[] = [];
+    const probes: PartProbe[] = [];
+    const lengths: number[] = [];
+    let vocab = configVocab;
     try {
-      for (const [i, p] of prepared.entries()) {
-        const session = await createSession(p.bytes, { backend, threads });
-        parts.push({ ...p, bytes: new Uint8Array(0), session, role: i < files.length - 1 ? 'encoder' : 'model' });
-        onProgress?.('creating-sessions', parts.length / files.length);
+      for (const [p, file] of files.entries()) {
+        onProgress?.('reading-weights');
+        const seq = roles[p] === 'encoder' || files.length === 1 ? PROBE_ENCODER : PROBE_MODEL;
+        const encoder = p > 0 ? probes[p - 1] : undefined;
+        const { part, probe } = await ImportedPart.open(file, {
+          planFeeds: info.config !== undefined,
+          backend,
+          threads,
+          probeFeeds: (inputs, graphVocab, i) => {
+            vocab ??= graphVocab;
+            const ids = probeIds(seq[i], vocab);
+            const encoderHidden = asFeed(i === 0 ? encoder?.hidden : encoder?.hiddenB);
+            return buildFeeds(inputs, ids, { encoderHidden, plan: planFeeds(info, ids) }, fileLabel(file));
+          },
+          lengths: { seq, encoderSeq: encoder ? PROBE_ENCODER : undefined },
+          onSession: (done, total) => onProgress?.('creating-sessions', (p + done / total) / files.length),
+        });
+        parts.push(part);
+        probes.push(probe);
+        lengths.push(seq[0]);
+        if (roles[p] === 'encoder' && !probe.hidden)
+          throw new LensError(
+            'UNSUPPORTED_MODEL',
+            `${part.label} has no last_hidden_state output to feed ${fileLabel(files[p + 1])}; re-export the encoder.`,
+          );
       }
-      if (parts.length === 2 && !parts[0].hidden)
-        throw new LensError(
-          'UNSUPPORTED_MODEL',
-          `${parts[0].label} has no last_hidden_state output to feed ${parts[1].label}; re-export the encoder.`,
-        );
-      const { facts, slots } = await probe(parts, info);
-      return new ImportEngine(facts, backend, parts, slots, info);
+      const { facts, slots } = describe(parts, roles, probes, lengths, info, vocab);
+      return new ImportEngine(facts, backend, parts, roles, slots, info);
     } catch (e) {
-      await Promise.allSettled(parts.map((p) => p.session.release()));
+      await Promise.allSettled(parts.map((p) => p.release()));
       throw e;
     }
   }
@@ -80,29 +122,52 @@ export class ImportEngine {
   async run(ids: number[], options: EngineRunOptions): Promise<EngineRunResult> {
     if (this.parts.length === 0) throw new LensError('DISPOSED', 'The model was unloaded; load it again.');
     if (options.isCancelled?.()) throw cancelled();
-    const outputs = await runParts(this.parts, ids, this.info);
     const S = ids.length;
-    for (const [layer, slot] of this.slots.entries()) {
-      if (options.isCancelled?.()) throw cancelled();
-      const t = outputs.taps[slot.part][slot.output];
-      const [Q, K] = t.dims.slice(-2);
-      if (Q !== S || t.data.length !== slot.heads * Q * K)
-        throw new LensError(
-          'INFERENCE_FAILED',
-          `Layer ${layer} of the imported model returned attention of shape [${t.dims.join(', ')}] for ${S} tokens.`,
-        );
-      const attention: LayerAttention = {
-        layer,
-        kind: slot.kind,
-        heads: slot.heads,
-        queryLength: Q,
-        keyLength: K,
-        data: t.data, // [heads, query, key]
-      };
-      options.onLayer(attention);
-      if (options.pause) await options.pause();
+    const stageMs: number[] = [];
+    let encoderHidden: FeedTensor | undefined;
+    let lastHidden: Float32Array | undefined;
+    let offset = 0;
+    for (const [p, part] of this.parts.entries()) {
+      const ctx: FeedContext = { encoderHidden, plan: planFeeds(this.info, ids) };
+      const feeds = buildFeeds(part.inputs, ids, ctx, part.label);
+      const first = offset;
+      const result = await part.run(feeds, {
+        isCancelled: options.isCancelled,
+        onStage: () => this.stageRunCount++,
+        onTap: async (tap, t) => {
+          if (options.isCancelled?.()) throw cancelled();
+          options.onLayer(this.layer(first + tap, t, S));
+          if (options.pause) await options.pause();
+        },
+      });
+      stageMs.push(...result.ms);
+      offset += part.tapCount;
+      if (result.hidden) {
+        // [1, S, E]
+        if (this.roles[p] === 'encoder') encoderHidden = asFeed(result.hidden);
+        lastHidden = result.hidden.data;
+      }
     }
-    return { lastHidden: outputs.lastHidden ?? new Float32Array(0), stageMs: outputs.stageMs };
+    return { lastHidden: lastHidden ?? new Float32Array(0), stageMs };
+  }
+
+  /** A tap's tensor ([1,H,Q,K] or [H,Q,K]) as the layer's attention, checked against what the probe found. */
+  private layer(layer: number, t: OutputTensor, S: number): LayerAttention {
+    const slot = this.slots[layer];
+    const [Q, K] = t.dims.slice(-2);
+    if (Q !== S || t.data.length !== slot.heads * Q * K)
+      throw new LensError(
+        'INFERENCE_FAILED',
+        `Layer ${layer} of the imported model returned attention of shape [${t.dims.join(', ')}] for ${S} tokens.`,
+      );
+    return {
+      layer,
+      kind: slot.kind,
+      heads: slot.heads,
+      queryLength: Q,
+      keyLength: K,
+      data: t.data, // [heads, query, key]
+    };
   }
 
   /** Batched re-runs on changed inputs (perturbation explanations) are not implemented for imported graphs. */
@@ -117,63 +182,37 @@ export class ImportEngine {
   async release(): Promise<void> {
     const parts = this.parts;
     this.parts = [];
-    await Promise.allSettled(parts.map((p) => p.session.release()));
+    await Promise.allSettled(parts.map((p) => p.release()));
   }
 }
 
-interface PartsOutput {
-  /** Per part: tap output name → tensor. */
-  taps: Record<string, OutputTensor>[];
-  /** [S, E] of the last part that has a hidden state. */
-  lastHidden?: Float32Array;
-  stageMs: number[];
+function fileLabel(file: string): string {
+  return file.split(/[\\/]/).pop() ?? file;
 }
 
-/** Runs every part on ids (the decoder of an encoder-decoder export sees the same ids as the encoder). */
-async function runParts(parts: Part[], ids: number[], info: ConfigInfo, encoderIds = ids): Promise<PartsOutput> {
-  const result: PartsOutput = { taps: [], stageMs: [] };
-  let encoderHidden: FeedTensor | undefined;
-  for (const part of parts) {
-    const partIds = part.role === 'encoder' ? encoderIds : ids;
-    const plan: StageFeeds | undefined = info.config
-      ? computeFeeds({ ids: [partIds], mask: [partIds.map(() => 1)] }, info.config)
-      : undefined;
-    const feeds = buildFeeds(part.inputs, partIds, { encoderHidden, plan }, part.label);
-    const fetches = [...part.taps, ...(part.hidden ? [part.hidden] : [])];
-    const t0 = performance.now();
-    const out = await part.session.run(feeds, fetches);
-    result.stageMs.push(performance.now() - t0);
-    result.taps.push(out);
-    if (part.hidden) {
-      const h = out[part.hidden]; // [1, S, E]
-      if (part.role === 'encoder') encoderHidden = { type: 'float32', dims: h.dims, data: h.data };
-      result.lastHidden = h.data;
-    }
-  }
-  return result;
+/** The family's per-run feeds for graphs Attention Lens exported (config.json with a supported model_type). */
+function planFeeds(info: ConfigInfo, ids: number[]): StageFeeds | undefined {
+  return info.config ? computeFeeds({ ids: [ids], mask: [ids.map(() => 1)] }, info.config) : undefined;
 }
 
-/** Runs the model once on a few tokens to learn each layer's heads and kind, and the hidden size. */
-async function probe(parts: Part[], info: ConfigInfo): Promise<{ facts: PlanFacts; slots: LayerSlot[] }> {
-  const vocab =
-    info.config?.vocabSize ??
-    configInt(info.raw, ['vocab_size', 'n_vocab']) ??
-    parts.map((p) => p.vocabSize).find((v) => v !== undefined);
-  const probeIds = (n: number) => Array.from({ length: n }, (_, i) => (vocab ? (i + 1) % vocab : i + 1));
-  const encoderIds = probeIds(PROBE_ENCODER);
-  const ids = parts.length > 1 ? probeIds(PROBE_MODEL) : probeIds(PROBE_ENCODER);
-  let out: PartsOutput;
-  try {
-    out = await runParts(parts, ids, info, encoderIds);
-  } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    throw new LensError('UNSUPPORTED_MODEL', `The imported model did not run on a test input: ${why}`);
-  }
+function asFeed(t: OutputTensor | undefined): FeedTensor | undefined {
+  return t ? { type: 'float32', dims: t.dims, data: t.data } : undefined;
+}
+
+/** Each layer's heads and kind from the probe's taps, and the model's facts. */
+function describe(
+  parts: ImportedPart[],
+  roles: Role[],
+  probes: PartProbe[],
+  lengths: number[],
+  info: ConfigInfo,
+  vocab: number | undefined,
+): { facts: PlanFacts; slots: LayerSlot[] } {
+  const encoderLength = roles[0] === 'encoder' ? lengths[0] : undefined;
   const slots: LayerSlot[] = [];
   parts.forEach((part, p) => {
-    const queries = part.role === 'encoder' ? encoderIds.length : ids.length;
-    for (const name of part.taps) {
-      const t = out.taps[p][name];
+    const queries = lengths[p];
+    for (const t of probes[p].taps) {
       const rank = t.dims.length;
       const [Q, K] = t.dims.slice(-2);
       const heads = rank === 4 ? t.dims[1] : rank === 3 ? t.dims[0] : 0;
@@ -184,16 +223,16 @@ async function probe(parts: Part[], info: ConfigInfo): Promise<{ facts: PlanFact
         );
       }
       const kind: AttentionKind =
-        part.role === 'model' && parts.length > 1 && K === encoderIds.length && K !== Q
+        roles[p] === 'model' && encoderLength !== undefined && K === encoderLength && K !== Q
           ? 'cross'
           : K === Q && isCausal(t.data, heads, Q)
             ? 'causal'
             : 'self';
-      slots.push({ part: p, output: name, kind, heads });
+      slots.push({ kind, heads });
     }
   });
   const last = parts[parts.length - 1];
-  const hiddenOut = last.hidden ? out.taps[parts.length - 1][last.hidden] : undefined;
+  const hiddenOut = probes[probes.length - 1].hidden;
   const hidden =
     hiddenOut?.dims[hiddenOut.dims.length - 1] ??
     info.config?.hidden ??

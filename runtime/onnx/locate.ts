@@ -1,16 +1,15 @@
 // Where the ONNX files of a model are: a single .onnx file, or a folder laid out as optimum or transformers.js
-// export it (model.onnx, or encoder_model.onnx + decoder_model.onnx, at the top or under onnx/; quantized or fp16
-// variants when they are the only ones). The tokenizer and config.json are looked for beside the file, then in
-// the folder above (transformers.js keeps them at the repository's top, the graphs under onnx/).
+// export it (model.onnx, encoder_model.onnx + decoder_model.onnx, or a decoder-only decoder_model.onnx, at the top or
+// under onnx/; fp16 or quantized variants when there is no full-precision one — the order is candidates.ts's). The
+// tokenizer and config.json are looked for beside the file, then in the folder above (transformers.js keeps them at
+// the repository's top, the graphs under onnx/).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LensError } from '../errors';
+import { ONNX_GRAPH_DIRS, pickOnnxCandidate } from './candidates';
 import type { OnnxLayout } from './layout';
 
 export type { OnnxLayout } from './layout';
-
-const SINGLE = ['model.onnx', 'model_fp16.onnx', 'model_quantized.onnx', 'model_int8.onnx', 'model_uint8.onnx'];
-const VARIANTS = ['', '_fp16', '_quantized', '_int8', '_uint8'];
 
 function isFile(p: string): boolean {
   try {
@@ -45,16 +44,15 @@ export function layoutOfFile(file: string): OnnxLayout {
 
 /** The ONNX layout of a folder, or undefined when it has no .onnx graphs (at the top or under onnx/). */
 export function findOnnxInFolder(folder: string): OnnxLayout | undefined {
-  for (const graphDir of [folder, path.join(folder, 'onnx')]) {
-    for (const v of VARIANTS) {
-      const encoder = path.join(graphDir, `encoder_model${v}.onnx`);
-      const decoder = path.join(graphDir, `decoder_model${v}.onnx`);
-      if (isFile(encoder) && isFile(decoder)) return { model: decoder, encoder, dir: modelDirOf(graphDir) };
-    }
-    for (const name of SINGLE) {
-      const file = path.join(graphDir, name);
-      if (isFile(file)) return { model: file, dir: modelDirOf(graphDir) };
-    }
+  const at = (relative: string) => path.join(folder, ...relative.split('/'));
+  const picked = pickOnnxCandidate((relative) => isFile(at(relative)));
+  if (picked) {
+    const model = at(picked.model);
+    const layout: OnnxLayout = { model, dir: modelDirOf(path.dirname(model)) };
+    if (picked.encoder) layout.encoder = at(picked.encoder);
+    return layout;
+  }
+  for (const graphDir of ONNX_GRAPH_DIRS.map((d) => path.join(folder, d))) {
     let others: string[] = [];
     try {
       others = fs.readdirSync(graphDir).filter((f) => f.endsWith('.onnx'));

@@ -8,7 +8,7 @@ import { planInputs, type InputPlan } from './feeds';
 import { findAttention } from './find-attention';
 import { freshName, indexGraph, type GraphIndex } from './graph-index';
 import { hiddenTensor, vocabFromGraph } from './model-info';
-import { readOnnxFile } from './read';
+import { readOnnxFile, type OnnxFile } from './read';
 import { concat } from './wire';
 
 export interface PreparedGraph {
@@ -32,16 +32,24 @@ export function analyseGraph(index: GraphIndex, label: string, planFeeds: boolea
   return { taps, inputs, hidden: hiddenTensor(index), vocabSize: vocabFromGraph(index) };
 }
 
-function floatOutput(name: string): ValueInfoMsg {
-  return { name, type: { tensorType: { elemType: DataType.FLOAT } } };
+/** A decoded, analysed .onnx file: what both the single-session and the per-layer (stage) paths start from. */
+export interface AnalysedFile {
+  label: string;
+  onnx: OnnxFile;
+  index: GraphIndex;
+  found: ReturnType<typeof analyseGraph>;
 }
 
-/** Reads, analyses and taps one .onnx file. */
-export function prepareGraph(file: string, planFeeds: boolean): PreparedGraph {
+/** Reads and analyses one .onnx file. */
+export function analyseFile(file: string, planFeeds: boolean): AnalysedFile {
   const label = path.basename(file);
   const onnx = readOnnxFile(file);
   const index = indexGraph(onnx.graph, label);
-  const found = analyseGraph(index, label, planFeeds);
+  return { label, onnx, index, found: analyseGraph(index, label, planFeeds) };
+}
+
+/** Collects Casts to float32 of chosen tensors, and the graph outputs they become (fresh names). */
+export function castOutputs(index: GraphIndex) {
   const nodes: NodeMsg[] = [];
   const outputs: ValueInfoMsg[] = [];
   const expose = (tensor: string, hint: string): string => {
@@ -53,19 +61,30 @@ export function prepareGraph(file: string, planFeeds: boolean): PreparedGraph {
       name: freshName(index, `${hint}_cast`),
       attribute: [{ name: 'to', type: AttrType.INT, i: DataType.FLOAT }],
     });
-    outputs.push(floatOutput(out));
+    outputs.push({ name: out, type: { tensorType: { elemType: DataType.FLOAT } } });
     return out;
   };
-  const taps = found.taps.map((t, i) => expose(t.tensor, `attention_lens_attn_${i}`));
-  const hidden = found.hidden ? expose(found.hidden, 'attention_lens_hidden') : undefined;
+  return { nodes, outputs, expose };
+}
+
+/** The whole model with every tap (and the hidden state) as an extra output: one session runs it all. */
+export function tapWholeGraph(a: AnalysedFile): PreparedGraph {
+  const { nodes, outputs, expose } = castOutputs(a.index);
+  const taps = a.found.taps.map((t, i) => expose(t.tensor, `attention_lens_attn_${i}`));
+  const hidden = a.found.hidden ? expose(a.found.hidden, 'attention_lens_hidden') : undefined;
   const extra = encodeModel({ graph: { node: nodes, output: outputs, initializer: [], input: [] } });
   return {
-    label,
-    bytes: concat([onnx.bytes, extra]),
-    inputs: found.inputs,
+    label: a.label,
+    bytes: concat([a.onnx.bytes, extra]),
+    inputs: a.found.inputs,
     taps,
     hidden,
-    outputs: (onnx.graph.output ?? []).map((o) => o.name),
-    vocabSize: found.vocabSize,
+    outputs: (a.onnx.graph.output ?? []).map((o) => o.name),
+    vocabSize: a.found.vocabSize,
   };
+}
+
+/** Reads, analyses and taps one .onnx file. */
+export function prepareGraph(file: string, planFeeds: boolean): PreparedGraph {
+  return tapWholeGraph(analyseFile(file, planFeeds));
 }

@@ -72,13 +72,8 @@ export function readOnnxFile(file: string): OnnxFile {
   }
 }
 
-/** Replaces a TensorProto stored externally by one with raw_data; undefined when it is stored inline. */
-function inlineTensor(
-  tensor: Uint8Array,
-  dir: string,
-  label: string,
-  files: Map<string, number>,
-): Uint8Array[] | undefined {
+/** The external_data entries (location, offset, length...) of a TensorProto stored externally, else undefined. */
+function externalEntries(tensor: Uint8Array, label: string): Map<string, string> | undefined {
   const fields = readFields(tensor, label);
   const location = fields.find((f) => f.no === T_DATA_LOCATION && f.wire === 0);
   if (!location || location.varint !== EXTERNAL) return undefined;
@@ -96,8 +91,34 @@ function inlineTensor(
     }
     entries.set(key, value);
   }
+  return entries;
+}
+
+/**
+ * The external data files a model's initializers name (as written: relative to the model's folder), without reading
+ * them: what must be downloaded beside a .onnx file (model.onnx_data, model.onnx.data, model.onnx_data_1...).
+ */
+export function externalDataLocations(bytes: Uint8Array, label: string): string[] {
+  const locations = new Set<string>();
+  rewriteInitializers(bytes, label, (tensor) => {
+    const location = externalEntries(tensor, label)?.get('location');
+    if (location) locations.add(location);
+    return undefined;
+  });
+  return [...locations];
+}
+
+/** Replaces a TensorProto stored externally by one with raw_data; undefined when it is stored inline. */
+function inlineTensor(
+  tensor: Uint8Array,
+  dir: string,
+  label: string,
+  files: Map<string, number>,
+): Uint8Array[] | undefined {
+  const entries = externalEntries(tensor, label);
+  if (!entries) return undefined;
   const data = readExternal(entries, dir, label, files);
-  const kept = fields
+  const kept = readFields(tensor, label)
     .filter((f) => f.no !== T_DATA_LOCATION && f.no !== T_EXTERNAL_DATA && f.no !== T_RAW_DATA)
     .map((f) => tensor.subarray(f.start, f.end));
   return [...kept, ...lenField(T_RAW_DATA, [data])];

@@ -1,6 +1,7 @@
 // Protocol-buffer wire-level edits of an ONNX ModelProto, so an imported model keeps every field this project's
 // schema does not know (local functions, sparse initializers, metadata...) byte for byte:
 //   - rewriteInitializers: replaces graph.initializer entries (to inline external data), copying all else verbatim;
+//   - filterGraph: keeps only some of the graph's repeated entries (a per-layer stage of an imported graph);
 //   - additions (nodes, outputs) are made by appending a second serialized ModelProto holding only a `graph` with
 //     them: protobuf parsers merge it into the first (repeated fields are concatenated), see tap.ts.
 // Every read is bounds-checked: malformed bytes end in a BAD_ONNX LensError, never an exception of another kind.
@@ -142,4 +143,36 @@ export function rewriteInitializers(
     chunks.push(...lenField(MODEL_GRAPH, graphChunks));
   }
   return changed ? concat(chunks) : model;
+}
+
+/**
+ * Copies a ModelProto keeping only the graph fields `keep` accepts; `ordinal` counts earlier occurrences of the same
+ * field number, so it is the index into the decoded graph's array (node, initializer, value_info...). Every other
+ * field of the model and of the graph is copied verbatim.
+ */
+export function filterGraph(
+  model: Uint8Array,
+  label: string,
+  keep: (field: number, ordinal: number) => boolean,
+): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  const fields = readFields(model, label);
+  // protobufjs keeps only the last of several graph fields, so ordinals would not match its decoded arrays.
+  if (fields.filter((f) => f.no === MODEL_GRAPH).length !== 1)
+    throw bad(label, 'it has no graph, or several graph fields');
+  for (const f of fields) {
+    if (f.no !== MODEL_GRAPH || f.wire !== WIRE_LEN) {
+      chunks.push(model.subarray(f.start, f.end));
+      continue;
+    }
+    const seen = new Map<number, number>();
+    const graphChunks: Uint8Array[] = [];
+    for (const g of readFields(model, label, f.dataStart, f.dataEnd)) {
+      const ordinal = seen.get(g.no) ?? 0;
+      seen.set(g.no, ordinal + 1);
+      if (keep(g.no, ordinal)) graphChunks.push(model.subarray(g.start, g.end));
+    }
+    chunks.push(...lenField(MODEL_GRAPH, graphChunks));
+  }
+  return concat(chunks);
 }

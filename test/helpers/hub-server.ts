@@ -71,12 +71,27 @@ const sha = (algo: string, ...parts: (string | Buffer)[]) => {
   return h.digest('hex');
 };
 
-/** Reads the top-level files of dir as a Hub repo (LFS for .safetensors and files of 1 MB or more). */
+/** Every file under dir, as '/'-separated paths relative to it (the Hub's rfilename), sorted. */
+function filesUnder(dir: string, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(path.join(dir, prefix), { withFileTypes: true })) {
+    const name = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...filesUnder(dir, name));
+    else if (e.isFile()) out.push(name);
+  }
+  return out.sort();
+}
+
+/** LFS on the real Hub: weights (safetensors, ONNX graphs and their external data) and files of 1 MB or more. */
+const isLfs = (name: string, size: number) =>
+  /\.(safetensors|onnx|onnx_data|onnx\.data)$/.test(name) || size >= 1_000_000;
+
+/** Reads the files of dir, subfolders included (onnx/model.onnx), as a Hub repo. */
 export function repoFromFolder(repo: string, dir: string, only?: string[]): HubRepo {
   if (!fs.existsSync(dir)) throw new Error(`Test model folder ${dir} is missing (see ../shared/models/README.md).`);
   const files = new Map<string, HubFile>();
-  for (const name of (only ?? fs.readdirSync(dir)).sort()) {
-    const file = path.join(dir, name);
+  for (const name of (only ?? filesUnder(dir)).sort()) {
+    const file = path.join(dir, ...name.split('/'));
     if (!fs.statSync(file).isFile()) continue;
     const data = fs.readFileSync(file);
     files.set(name, {
@@ -85,7 +100,7 @@ export function repoFromFolder(repo: string, dir: string, only?: string[]): HubR
       size: data.length,
       sha256: sha('sha256', data),
       gitSha1: sha('sha1', `blob ${data.length}\0`, data),
-      lfs: name.endsWith('.safetensors') || data.length >= 1_000_000,
+      lfs: isLfs(name, data.length),
     });
   }
   const commit = sha('sha1', repo, ...[...files.values()].map((f) => f.gitSha1));

@@ -232,12 +232,19 @@ test('HF_ENDPOINT and HF_HUB_CACHE are honoured', async () => {
 
 test('gated model: the message says to set a token; the token goes to the Hub only and never into messages', async () => {
   const cache = tempDir();
-  await rejectsWith(
+  const gated = await rejectsWith(
     resolveHubModel(GATED, opts(cache)),
     'auth',
     'HUB_AUTH',
-    /accepting its terms.*set HF_TOKEN or attentionLens\.hubToken/,
+    /accepting its terms.*then set a token of that account with the command "Attention Lens: Set Hugging Face Token" \(or the HF_TOKEN environment variable for the CLI\)\.$/,
   );
+  // The command it names is the one the extension contributes (as the command palette shows it).
+  const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as {
+    contributes: { commands: { command: string; title: string; category?: string }[] };
+  };
+  const command = manifest.contributes.commands.find((c) => c.command === 'attentionLens.setHubToken');
+  assert.ok(command, 'package.json contributes attentionLens.setHubToken');
+  assert.ok(gated.message.includes(`"${command.category}: ${command.title}"`), gated.message);
   const wrong = 'hf_wrongTOKEN_4242424242';
   const e = await rejectsWith(
     resolveHubModel(GATED, opts(cache, { token: wrong })),

@@ -6,25 +6,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { createSession } from '../../runtime/backend/ort';
-import { encodeModel, ModelProto, type ModelMsg } from '../../runtime/formats/onnx-schema';
 import { load } from '../../runtime/inspector/index';
 import type { Inspector, LayerResult } from '../../runtime/inspector/api';
-import type { FeedTensor } from '../../runtime/models/plan';
-import { buildFullGraph, buildPlan, readModel, type ModelSource } from '../../runtime/models/registry';
+import { buildPlan, readModel } from '../../runtime/models/registry';
 import { resolveModel } from '../../runtime/models/source-resolver';
+import { builderAttention, exportOnnx, externalize, maxDiff, SIDE_FILES } from '../helpers/onnx-export';
 
 const ROOT = path.resolve(__dirname, '../..');
 const WORKER = path.join(ROOT, 'dist/worker.js');
@@ -35,7 +24,6 @@ const MODELS = {
   'all-MiniLM-L6-v2': path.join(ROOT, '.cache/models/all-MiniLM-L6-v2'),
 };
 const TEXT = 'Once upon a time, there was a little girl named Lily.';
-const SIDE_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 
 function modelDir(name: keyof typeof MODELS): string {
   const dir = MODELS[name];
@@ -47,70 +35,11 @@ function modelDir(name: keyof typeof MODELS): string {
   return dir;
 }
 
-/** Writes the family's full graph without attention outputs as <out>/<file>, with the tokenizer and config. */
-function exportOnnx(source: ModelSource, from: string, out: string, file = 'model.onnx', sideDir = out): void {
-  mkdirSync(path.dirname(path.join(out, file)), { recursive: true });
-  writeFileSync(path.join(out, file), buildFullGraph(source, { attentionOutputs: false }).onnx);
-  for (const f of SIDE_FILES)
-    if (existsSync(path.join(from, f))) copyFileSync(path.join(from, f), path.join(sideDir, f));
-}
-
-/** Moves every initializer of model.onnx over 64 bytes into model.onnx_data (as onnx.save_model does). */
-function externalize(dir: string): void {
-  const file = path.join(dir, 'model.onnx');
-  // Decoded without defaults, so re-encoding writes back exactly the fields the graph had.
-  const model = ModelProto.toObject(ModelProto.decode(readFileSync(file)), {
-    longs: Number,
-    arrays: true,
-    bytes: Uint8Array,
-  }) as ModelMsg;
-  const chunks: Buffer[] = [];
-  let offset = 0;
-  for (const t of model.graph!.initializer) {
-    const raw = t.rawData;
-    if (!raw || raw.length <= 64) continue;
-    chunks.push(Buffer.from(raw));
-    t.externalData = [
-      { key: 'location', value: 'model.onnx_data' },
-      { key: 'offset', value: String(offset) },
-      { key: 'length', value: String(raw.length) },
-    ];
-    t.dataLocation = 1;
-    t.rawData = new Uint8Array(0);
-    offset += raw.length;
-  }
-  writeFileSync(path.join(dir, 'model.onnx_data'), Buffer.concat(chunks));
-  writeFileSync(file, encodeModel(model));
-}
-
-/** Every layer's attention from the builder's own full graph with attention outputs, for batch 1. */
-async function builderAttention(source: ModelSource, ids: number[]): Promise<Float32Array[]> {
-  const full = buildFullGraph(source, { attentionOutputs: true });
-  const feeds = buildPlan(source).feeds({ ids: [ids], mask: [ids.map(() => 1)] });
-  const all: Record<string, FeedTensor> = { ...feeds.embed, ...feeds.layer };
-  const session = await createSession(full.onnx, { backend: 'native', threads: 1 });
-  try {
-    const names = full.outputNames.filter((n) => n.startsWith('attn_'));
-    const inputs = Object.fromEntries(full.inputNames.map((n) => [n, all[n]]));
-    const out = await session.run(inputs, names);
-    return names.map((n) => out[n].data);
-  } finally {
-    await session.release();
-  }
-}
-
 async function collect(inspector: Inspector, text: string): Promise<{ ids: number[]; layers: LayerResult[] }> {
   const run = inspector.run(text);
   const layers: LayerResult[] = [];
   for await (const l of run) layers.push(l);
   return { ids: run.tokens.map((t) => t.id), layers };
-}
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length, 'same size');
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst;
 }
 
 before(() => {
@@ -163,7 +92,7 @@ test('stories260K as a single .onnx file under onnx/ (transformers.js layout), w
   const out = path.join(TMP, 'tfjs-layout');
   mkdirSync(out, { recursive: true });
   exportOnnx(source, from, out, 'onnx/model.onnx', out);
-  externalize(path.join(out, 'onnx'));
+  externalize(path.join(out, 'onnx', 'model.onnx'));
   assert.ok(existsSync(path.join(out, 'onnx', 'model.onnx_data')));
   const expectedFolder = await resolveModel(out);
   assert.equal(expectedFolder.kind, 'onnx');

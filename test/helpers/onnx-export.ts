@@ -1,0 +1,75 @@
+// What the ONNX import tests share: the family graph of a test model written as an .onnx export WITHOUT attention
+// outputs (what a user would bring), its weights moved to an external data file as onnx.save_model does, and the
+// independent expectation — every layer's attention from the builder's own graph WITH attention outputs.
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { createSession } from '../../runtime/backend/ort';
+import { encodeModel, ModelProto, type ModelMsg } from '../../runtime/formats/onnx-schema';
+import type { FeedTensor } from '../../runtime/models/plan';
+import { buildFullGraph, buildPlan, type ModelSource } from '../../runtime/models/registry';
+
+export const SIDE_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+
+/** Writes the family's full graph without attention outputs as <out>/<file>, with the tokenizer and config. */
+export function exportOnnx(source: ModelSource, from: string, out: string, file = 'model.onnx', sideDir = out): void {
+  mkdirSync(path.dirname(path.join(out, file)), { recursive: true });
+  writeFileSync(path.join(out, file), buildFullGraph(source, { attentionOutputs: false }).onnx);
+  for (const f of SIDE_FILES)
+    if (existsSync(path.join(from, f))) copyFileSync(path.join(from, f), path.join(sideDir, f));
+}
+
+/** Decoded without defaults, so re-encoding writes back exactly the fields the graph had. */
+export function decodeExact(bytes: Uint8Array): ModelMsg {
+  return ModelProto.toObject(ModelProto.decode(bytes), {
+    longs: Number,
+    arrays: true,
+    bytes: Uint8Array,
+  }) as ModelMsg;
+}
+
+/** Moves every initializer of `file` over 64 bytes into `data` beside it (as onnx.save_model does). */
+export function externalize(file: string, data = `${path.basename(file)}_data`): void {
+  const model = decodeExact(readFileSync(file));
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  for (const t of model.graph!.initializer) {
+    const raw = t.rawData;
+    if (!raw || raw.length <= 64) continue;
+    chunks.push(Buffer.from(raw));
+    t.externalData = [
+      { key: 'location', value: data },
+      { key: 'offset', value: String(offset) },
+      { key: 'length', value: String(raw.length) },
+    ];
+    t.dataLocation = 1;
+    t.rawData = new Uint8Array(0);
+    offset += raw.length;
+  }
+  writeFileSync(path.join(path.dirname(file), data), Buffer.concat(chunks));
+  writeFileSync(file, encodeModel(model));
+}
+
+/** Every layer's attention [heads, query, key] from the builder's own full graph with attention outputs (batch 1). */
+export async function builderAttention(source: ModelSource, ids: number[]): Promise<Float32Array[]> {
+  const full = buildFullGraph(source, { attentionOutputs: true });
+  const feeds = buildPlan(source).feeds({ ids: [ids], mask: [ids.map(() => 1)] });
+  const all: Record<string, FeedTensor> = { ...feeds.embed, ...feeds.layer };
+  const session = await createSession(full.onnx, { backend: 'native', threads: 1 });
+  try {
+    const names = full.outputNames.filter((n) => n.startsWith('attn_'));
+    const inputs = Object.fromEntries(full.inputNames.map((n) => [n, all[n]]));
+    const out = await session.run(inputs, names);
+    return names.map((n) => out[n].data);
+  } finally {
+    await session.release();
+  }
+}
+
+/** The largest absolute difference of two same-sized arrays. */
+export function maxDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length, 'same size');
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
