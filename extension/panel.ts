@@ -3,6 +3,7 @@
 // and drops every reference to its data. The host keeps the current run's layers so that a webview that reloads
 // (hidden → visible) gets them replayed after its `ready`. Query/key vectors for the neuron view are computed only
 // when it asks for a layer (a second pass with that layer's q/k variant): exposing them on every run is costly.
+// The Explain view's requests (explain, compare, their export) go to the panel's ExplainHost (explainHost.ts).
 import * as vscode from 'vscode';
 import type { Inspector, LayerResult } from '../runtime/inspector/api';
 import type { ModelFacts } from '../runtime/types';
@@ -12,6 +13,7 @@ import type { RunSummary } from './api';
 import { describeError } from './input';
 import { panelHtml } from './html';
 import { PanelInference } from './panelInference';
+import { ExplainHost, type ExplainRun } from './explainHost';
 import { mapSource } from './doc-mapping';
 import { DEFAULT_VIEW, type DocMapping, type PanelViewState, type RunSnapshot } from './run-snapshot';
 
@@ -78,6 +80,8 @@ export class AttentionPanel {
   private readonly subscriptions: vscode.Disposable[] = [];
   /** In-webview inference (backend webgpu/auto): the port a WebviewInspector talks to. */
   readonly inference: PanelInference;
+  /** The Explain view's explanations and comparisons of the current run. */
+  private readonly explainHost: ExplainHost;
 
   static create(host: PanelHost, column: vscode.ViewColumn): AttentionPanel {
     const panel = vscode.window.createWebviewPanel(
@@ -102,6 +106,11 @@ export class AttentionPanel {
       () => this.ready,
       (line) => host.log.appendLine(line),
     );
+    this.explainHost = new ExplainHost({
+      post: (m) => this.post(m),
+      log: (line) => host.log.appendLine(line),
+      colorMap: () => host.colorMap(),
+    });
     this.render(false);
     this.subscriptions.push(
       webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
@@ -150,6 +159,7 @@ export class AttentionPanel {
     options: { maxTokens?: number },
   ): Promise<RunSummary> {
     this.cancel();
+    this.explainHost.reset();
     const abort = new AbortController();
     const summary: RunSummary = { runId, state: 'error', layers: [], heads: inspector.facts.heads, tokens: [] };
     let stream;
@@ -268,6 +278,7 @@ export class AttentionPanel {
     this.post(this.startedMessage(run));
     for (const l of run.layers) this.post(this.layerMessage(run, l));
     if (run.end) this.post(run.end);
+    this.explainHost.replay(run.runId);
     if (this.pendingFocus !== undefined) this.post({ type: 'focusToken', runId: run.runId, index: this.pendingFocus });
     this.pendingFocus = undefined;
   }
@@ -326,7 +337,24 @@ export class AttentionPanel {
       case 'log':
         this.host.log.appendLine(`[webview ${m.level}] ${m.message}`);
         return;
+      case 'explain':
+        if (run) void this.explainHost.explain(this.explainRun(run), m);
+        return;
+      case 'compare':
+        if (run) void this.explainHost.compare(this.explainRun(run), m);
+        return;
+      case 'cancelExplain':
+        this.explainHost.cancel(m.requestId);
+        return;
+      case 'exportExplain':
+        if (run) void this.explainHost.export(this.explainRun(run), m.what, m.metric);
+        return;
     }
+  }
+
+  private explainRun(run: PanelRun): ExplainRun {
+    const { runId, inspector, ids, tokens, facts, layers, source } = run;
+    return { runId, inspector, ids, tokens, facts, layers, source };
   }
 
   /** Runs the input again with `layer`'s query/key vectors and keeps them on that layer. */
@@ -385,6 +413,7 @@ export class AttentionPanel {
 
   private onDisposed(): void {
     this.inference.dispose();
+    this.explainHost.reset();
     this.disposed = true;
     this.ready = false;
     if (this.run) {

@@ -15,6 +15,7 @@
 // shared/notes/performance.md is ~50 ms for all maps at 512 tokens of BERT-base (151 MB) versus ~15 ms for uint8,
 // spread over the layers as they stream, which the UI never notices; below 128 tokens it is a few milliseconds.
 import type { AttentionKind, ModelFacts, RunTimings } from '../runtime/types';
+import type { ExplainResult } from '../runtime/explain/result';
 
 /** A token as the webview sees it: its vocabulary string and its [start, end) span in the run's input text. */
 export interface TokenInfo {
@@ -118,6 +119,74 @@ export interface FocusTokenMessage {
   index: number;
 }
 
+// ----- The Explain view (host -> webview). An explanation of the current run's tokens (runtime/explain) and the
+// compare mode's two attention maps. Requests are numbered by the webview (`requestId`); every answer names the run
+// and the request it belongs to, and the webview drops answers to requests it no longer waits for.
+
+/** What an explanation or comparison in flight is doing (one line for the view's status). */
+export interface ExplainProgressMessage {
+  type: 'explainProgress';
+  runId: number;
+  requestId: number;
+  kind: ExplainRequestKind;
+  text: string;
+  /** Steps done and in all, when known (methods). */
+  done?: number;
+  total?: number;
+}
+
+/** An explanation (answer to `explain`): [seq] score vectors as plain numbers (NaN as null), no attention maps. */
+export interface ExplainResultMessage {
+  type: 'explainResult';
+  runId: number;
+  requestId: number;
+  result: ExplainResult;
+}
+
+/** An explanation or comparison failed or was cancelled; `message` is one line for the view (never a stack). */
+export interface ExplainErrorMessage {
+  type: 'explainError';
+  runId: number;
+  requestId: number;
+  kind: ExplainRequestKind;
+  cancelled: boolean;
+  message: string;
+}
+
+/** One side of a comparison: a [tokens, tokens] attention map. */
+export interface CompareMap {
+  /** What the map is ("layer 3, head 5", "this input", "the second input"). */
+  label: string;
+  tokens: TokenInfo[];
+  causal: boolean;
+  /** float32 [tokens, tokens] row-major (query, key). */
+  data: ArrayBuffer;
+}
+
+/** A comparison (answer to `compare`): maps a and b, and b − a over the tokens they share, with JSD per query row. */
+export interface CompareResultMessage {
+  type: 'compareResult';
+  runId: number;
+  requestId: number;
+  mode: CompareMode;
+  layer: number;
+  a: CompareMap;
+  b: CompareMap;
+  /** int32 [m]: positions in a, and in b, of the m aligned tokens (all of them for head vs head). */
+  alignA: ArrayBuffer;
+  alignB: ArrayBuffer;
+  /** float32 [m, m]: b − a of the rows restricted to the aligned keys and renormalised (aligned queries × keys). */
+  diff: ArrayBuffer;
+  /** float32 [m]: Jensen–Shannon divergence (bits, 0..1) of each aligned query row; NaN where undefined. */
+  rowJsd: ArrayBuffer;
+  /** Mean of rowJsd over the rows where it is defined (bits, 0..1); null when none is. */
+  jsd: number | null;
+  /** Mean total variation distance over the same rows; null when none is. */
+  tvd: number | null;
+  /** Set when the second input was cut to the length limit: its length before. */
+  truncatedFrom?: number;
+}
+
 export type HostMessage =
   | FocusTokenMessage
   | SettingsMessage
@@ -126,7 +195,11 @@ export type HostMessage =
   | VectorsMessage
   | RunFinishedMessage
   | RunFailedMessage
-  | NoticeMessage;
+  | NoticeMessage
+  | ExplainProgressMessage
+  | ExplainResultMessage
+  | ExplainErrorMessage
+  | CompareResultMessage;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Webview -> host
@@ -183,6 +256,66 @@ export interface ExportRequestMessage {
   runId: number;
 }
 
+// ----- The Explain view (webview -> host)
+
+export type ExplainRequestKind = 'explain' | 'compare';
+export type CompareMode = 'heads' | 'inputs';
+export type AgreementMetric = 'kendall' | 'spearman' | 'topK';
+export const AGREEMENT_METRICS: readonly AgreementMetric[] = ['kendall', 'spearman', 'topK'];
+
+/** The importance methods the Explain view offers (ids of runtime/analysis/registry.ts; a unit test keeps them in
+ *  step). The uniform baseline is always added by the host. */
+export const EXPLAIN_METHODS: readonly { id: string; label: string; kind: 'attention' | 'perturbation' | 'norm' }[] = [
+  { id: 'raw-attention', label: 'Raw attention', kind: 'attention' },
+  { id: 'rollout', label: 'Attention rollout', kind: 'attention' },
+  { id: 'flow', label: 'Attention flow', kind: 'attention' },
+  { id: 'loo', label: 'Leave-one-out', kind: 'perturbation' },
+  { id: 'occlusion', label: 'Occlusion', kind: 'perturbation' },
+  { id: 'norm', label: 'Norm ‖αf(x)‖', kind: 'norm' },
+  { id: 'norm-rollout', label: 'Norm rollout', kind: 'norm' },
+];
+/** Longest target spec (similarity:TEXT carries a reference text) and second input the host accepts (characters). */
+export const MAX_TARGET_LENGTH = 10_000;
+export const MAX_COMPARE_TEXT_LENGTH = 100_000;
+
+/** Explain the run's tokens for a target spec (runtime/explain/target-spec.ts) with the chosen EXPLAIN_METHODS. */
+export interface ExplainRequestMessage {
+  type: 'explain';
+  runId: number;
+  requestId: number;
+  target: string;
+  methods: string[];
+}
+
+/** Compare two attention maps of one layer: head a vs head b of this run, or head a on this input vs on `text`. */
+export interface CompareRequestMessage {
+  type: 'compare';
+  runId: number;
+  requestId: number;
+  mode: CompareMode;
+  layer: number;
+  a: number | 'mean' | 'max';
+  b: number | 'mean' | 'max';
+  /** mode 'inputs': the second input text. */
+  text?: string;
+}
+
+/** Stop the explanation or comparison `requestId` (the view's Cancel). */
+export interface CancelExplainMessage {
+  type: 'cancelExplain';
+  runId: number;
+  requestId: number;
+}
+
+/** Export the Explain view's explanation or comparison: the host asks PNG, SVG or JSON and where, then writes it. */
+export interface ExportExplainMessage {
+  type: 'exportExplain';
+  runId: number;
+  what: ExplainRequestKind;
+  /** The agreement metric the view shows (the image draws that matrix). */
+  metric: AgreementMetric;
+}
+
 export type WebviewMessage =
   | ReadyMessage
   | SelectTokenMessage
@@ -190,7 +323,11 @@ export type WebviewMessage =
   | CancelMessage
   | LogMessage
   | ViewChangedMessage
-  | ExportRequestMessage;
+  | ExportRequestMessage
+  | ExplainRequestMessage
+  | CompareRequestMessage
+  | CancelExplainMessage
+  | ExportExplainMessage;
 
 /** Longest `log` message the host accepts (characters). */
 export const MAX_LOG_LENGTH = 4000;

@@ -2,9 +2,14 @@
 // The host validates every webview message (shape, field types, ranges, runId) before use and drops the rest;
 // the webview validates host messages too, so that a malformed message cannot throw inside a view.
 import {
+  AGREEMENT_METRICS,
   COLOR_MAPS,
+  EXPLAIN_METHODS,
+  MAX_COMPARE_TEXT_LENGTH,
   MAX_LOG_LENGTH,
+  MAX_TARGET_LENGTH,
   PANEL_VIEWS,
+  type CompareRequestMessage,
   type HostMessage,
   type RunSource,
   type TokenInfo,
@@ -40,6 +45,37 @@ function fail<T>(reason: string): Validation<T> {
 /** Exactly these keys (besides `type`), so that unexpected payloads are rejected rather than carried along. */
 function onlyKeys(m: Obj, keys: string[]): string | undefined {
   for (const k of Object.keys(m)) if (k !== 'type' && !keys.includes(k)) return `unexpected field '${k}'`;
+  return undefined;
+}
+
+/** A head of the run, or 'mean' / 'max' over its heads. */
+function isHeadChoice(v: unknown, heads: number | undefined): v is number | 'mean' | 'max' {
+  return v === 'mean' || v === 'max' || (isInt(v) && v >= 0 && (heads === undefined || v < heads));
+}
+
+/** The grammar of target specs (runtime/explain/target-spec.ts); the host parses them and explains what is wrong
+ *  with one that fits the grammar but not the model or the text (an empty reference, a position past the end). */
+const TARGET_GRAMMAR = /^(next|mask|next:[\s\S]+|mask:[\s\S]+|mask@\d+|token:\d+:\d+|similarity:[\s\S]*)$/;
+const METHOD_IDS = EXPLAIN_METHODS.map((m) => m.id);
+
+function checkRequestId(m: Obj): string | undefined {
+  return isInt(m.requestId) && m.requestId >= 0 ? undefined : 'requestId must be a non-negative integer';
+}
+
+function checkTarget(v: unknown): string | undefined {
+  if (typeof v !== 'string') return 'target must be a string';
+  if (v.length > MAX_TARGET_LENGTH) return `target longer than ${MAX_TARGET_LENGTH} characters`;
+  if (!TARGET_GRAMMAR.test(v.trim()))
+    return 'target must be next, next:TOKEN, token:POS:ID, mask, mask:TOKEN, mask@POS or similarity:TEXT';
+  return undefined;
+}
+
+function checkMethods(v: unknown): string | undefined {
+  if (!Array.isArray(v) || v.length === 0 || v.length > METHOD_IDS.length)
+    return `methods must be a non-empty array of at most ${METHOD_IDS.length} method ids`;
+  if (!v.every((x) => typeof x === 'string' && METHOD_IDS.includes(x)))
+    return `methods must be among ${METHOD_IDS.join(', ')}`;
+  if (new Set(v).size !== v.length) return 'methods must not repeat';
   return undefined;
 }
 
@@ -109,6 +145,72 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
     case 'export':
       problem = onlyKeys(m, ['runId']) ?? checkRun(m, ctx);
       return problem ? fail(problem) : { ok: true, message: { type: 'export', runId: m.runId as number } };
+    case 'explain':
+      problem =
+        onlyKeys(m, ['runId', 'requestId', 'target', 'methods']) ??
+        checkRun(m, ctx) ??
+        checkRequestId(m) ??
+        checkTarget(m.target) ??
+        checkMethods(m.methods);
+      return problem
+        ? fail(problem)
+        : {
+            ok: true,
+            message: {
+              type: 'explain',
+              runId: m.runId as number,
+              requestId: m.requestId as number,
+              target: m.target as string,
+              methods: [...(m.methods as string[])],
+            },
+          };
+    case 'compare': {
+      problem = onlyKeys(m, ['runId', 'requestId', 'mode', 'layer', 'a', 'b', 'text']) ?? checkRun(m, ctx);
+      problem ??= checkRequestId(m);
+      if (!problem && m.mode !== 'heads' && m.mode !== 'inputs') problem = "mode must be 'heads' or 'inputs'";
+      if (!problem && !isIndex(m.layer, ctx.layers)) problem = `layer must be an integer in [0, ${ctx.layers})`;
+      if (!problem && (!isHeadChoice(m.a, ctx.heads) || !isHeadChoice(m.b, ctx.heads)))
+        problem = `heads a and b must be 'mean', 'max' or an integer in [0, ${ctx.heads ?? '∞'})`;
+      if (!problem && m.mode === 'inputs') {
+        if (typeof m.text !== 'string') problem = "text must be a string in mode 'inputs'";
+        else if (m.text.length > MAX_COMPARE_TEXT_LENGTH)
+          problem = `text longer than ${MAX_COMPARE_TEXT_LENGTH} characters`;
+      }
+      if (!problem && m.mode === 'heads' && m.text !== undefined) problem = "text is only for mode 'inputs'";
+      if (problem) return fail(problem);
+      const message: CompareRequestMessage = {
+        type: 'compare',
+        runId: m.runId as number,
+        requestId: m.requestId as number,
+        mode: m.mode as 'heads',
+        layer: m.layer as number,
+        a: m.a as number,
+        b: m.b as number,
+      };
+      if (m.mode === 'inputs') message.text = m.text as string;
+      return { ok: true, message };
+    }
+    case 'cancelExplain':
+      problem = onlyKeys(m, ['runId', 'requestId']) ?? checkRun(m, ctx) ?? checkRequestId(m);
+      return problem
+        ? fail(problem)
+        : { ok: true, message: { type: 'cancelExplain', runId: m.runId as number, requestId: m.requestId as number } };
+    case 'exportExplain':
+      problem = onlyKeys(m, ['runId', 'what', 'metric']) ?? checkRun(m, ctx);
+      if (!problem && m.what !== 'explain' && m.what !== 'compare') problem = "what must be 'explain' or 'compare'";
+      if (!problem && !AGREEMENT_METRICS.includes(m.metric as never))
+        problem = `metric must be one of ${AGREEMENT_METRICS.join(', ')}`;
+      return problem
+        ? fail(problem)
+        : {
+            ok: true,
+            message: {
+              type: 'exportExplain',
+              runId: m.runId as number,
+              what: m.what as 'explain',
+              metric: m.metric as 'kendall',
+            },
+          };
     default:
       return fail(`unknown message type ${JSON.stringify(String(m.type)).slice(0, 60)}`);
   }
@@ -118,6 +220,7 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
 // Host -> webview (structural checks; the host is trusted, but a bad message must not break the views)
 
 const KINDS = ['self', 'causal', 'cross'];
+const REQUEST_KINDS = ['explain', 'compare'];
 
 function isTokenInfo(t: unknown): t is TokenInfo {
   if (!isObj(t)) return false;
@@ -141,6 +244,82 @@ export function isRunSource(s: unknown): s is RunSource {
 
 function isPositive(v: unknown): v is number {
   return isInt(v) && v > 0;
+}
+
+/** A number, or null (a non-finite number after the JSON crossing). */
+function isNum(v: unknown): boolean {
+  return v === null || typeof v === 'number';
+}
+const isStr = (v: unknown): v is string => typeof v === 'string';
+
+/** The parts of an ExplainResult the Explain view reads, with every per-token vector as long as the tokens. */
+export function isExplainResult(r: unknown): boolean {
+  if (!isObj(r) || !isObj(r.model) || !isStr(r.model.name) || !isObj(r.target) || !isObj(r.timings)) return false;
+  const t = r.target;
+  if (!isStr(t.spec) || !isStr(t.label) || !isStr(t.kind) || !isStr(t.measure) || !isNum(t.value)) return false;
+  if (!Array.isArray(r.tokens) || r.tokens.length === 0) return false;
+  if (!r.tokens.every((x) => isTokenInfo(x) && isObj(x) && isInt(x.id))) return false;
+  const n = r.tokens.length;
+  if (!Array.isArray(r.candidates) || r.candidates.length !== n || !r.candidates.every((c) => typeof c === 'boolean'))
+    return false;
+  const methodOk = (m: unknown) =>
+    isObj(m) &&
+    isStr(m.id) &&
+    isStr(m.label) &&
+    isStr(m.kind) &&
+    isNum(m.ms) &&
+    (m.error === undefined || isStr(m.error)) &&
+    Array.isArray(m.scores) &&
+    (m.scores.length === 0 || m.scores.length === n) &&
+    m.scores.every(isNum);
+  const pairOk = (x: unknown) => isObj(x) && isStr(x.a) && isStr(x.b);
+  const agreementOk = (x: unknown) =>
+    pairOk(x) && isObj(x) && isNum(x.kendall) && isNum(x.spearman) && isNum(x.topK) && isInt(x.k);
+  const distanceOk = (x: unknown) => pairOk(x) && isObj(x) && isNum(x.jsd) && isNum(x.tvd);
+  const binOk = (b: unknown) =>
+    isObj(b) && isNum(b.percent) && isInt(b.k) && isNum(b.comprehensiveness) && isNum(b.sufficiency);
+  const faithOk = (f: unknown) =>
+    isObj(f) &&
+    isStr(f.method) &&
+    isNum(f.full) &&
+    isNum(f.aopcComprehensiveness) &&
+    isNum(f.aopcSufficiency) &&
+    Array.isArray(f.bins) &&
+    f.bins.every(binOk);
+  return (
+    Array.isArray(r.methods) &&
+    r.methods.every(methodOk) &&
+    Array.isArray(r.agreement) &&
+    r.agreement.every(agreementOk) &&
+    Array.isArray(r.distance) &&
+    r.distance.every(distanceOk) &&
+    Array.isArray(r.faithfulness) &&
+    r.faithfulness.every(faithOk) &&
+    Array.isArray(r.erasure) &&
+    Array.isArray(r.heads)
+  );
+}
+
+function compareMapSize(v: unknown): number | undefined {
+  if (!isObj(v) || !isStr(v.label) || typeof v.causal !== 'boolean') return undefined;
+  if (!Array.isArray(v.tokens) || v.tokens.length === 0 || !v.tokens.every(isTokenInfo)) return undefined;
+  const n = v.tokens.length;
+  return v.data instanceof ArrayBuffer && v.data.byteLength === n * n * 4 ? n : undefined;
+}
+
+function checkCompareResult(m: Obj): string | undefined {
+  if (!isInt(m.runId) || !isInt(m.requestId) || !isInt(m.layer) || m.layer < 0) return 'runId/requestId/layer';
+  if (m.mode !== 'heads' && m.mode !== 'inputs') return 'mode';
+  const na = compareMapSize(m.a);
+  const nb = compareMapSize(m.b);
+  if (na === undefined || nb === undefined) return 'maps a/b';
+  if (!(m.alignA instanceof ArrayBuffer) || !(m.alignB instanceof ArrayBuffer)) return 'alignA/alignB';
+  const k = m.alignA.byteLength / 4;
+  if (!Number.isInteger(k) || m.alignB.byteLength !== k * 4 || k > Math.min(na, nb)) return 'alignment size';
+  if (!(m.diff instanceof ArrayBuffer) || m.diff.byteLength !== k * k * 4) return 'diff size';
+  if (!(m.rowJsd instanceof ArrayBuffer) || m.rowJsd.byteLength !== k * 4) return 'rowJsd size';
+  if (!isNum(m.jsd) || !isNum(m.tvd)) return 'jsd/tvd';
+  return undefined;
 }
 
 /** Checks the shape of a message received from the host (sizes of binary payloads included). */
@@ -190,6 +369,25 @@ export function validateHostMessage(raw: unknown): Validation<HostMessage> {
       return typeof m.text === 'string' ? ok : fail('notice');
     case 'focusToken':
       return isInt(m.runId) && isInt(m.index) && m.index >= 0 ? ok : fail('focusToken');
+    case 'explainProgress':
+      return isInt(m.runId) && isInt(m.requestId) && REQUEST_KINDS.includes(m.kind as string) && isStr(m.text)
+        ? ok
+        : fail('explainProgress');
+    case 'explainResult':
+      if (!isInt(m.runId) || !isInt(m.requestId)) return fail('runId/requestId');
+      return isExplainResult(m.result) ? ok : fail('explainResult.result');
+    case 'explainError':
+      return isInt(m.runId) &&
+        isInt(m.requestId) &&
+        REQUEST_KINDS.includes(m.kind as string) &&
+        typeof m.cancelled === 'boolean' &&
+        isStr(m.message)
+        ? ok
+        : fail('explainError');
+    case 'compareResult': {
+      const problem = checkCompareResult(m);
+      return problem ? fail(`compareResult: ${problem}`) : ok;
+    }
     default:
       return fail('unknown message type');
   }

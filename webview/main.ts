@@ -1,5 +1,7 @@
-// The Attention Lens panel's UI: tabs (model grid, head view, matrix, neuron view), layer/head selection, run
-// status; draws each layer as soon as it arrives (redraws coalesced with requestAnimationFrame).
+// The Attention Lens panel's UI: tabs (model grid, head view, matrix, neuron view, and the Explain view), layer/head
+// selection, run status; draws each layer as soon as it arrives (redraws coalesced with requestAnimationFrame).
+// The Explain view is a tab of its own: it has its own controls and Export…, and the host's hover, tint and export
+// keep following the attention view shown last.
 // Every message from the host is validated; token text only ever reaches the DOM through textContent/fillText.
 import './styles.css';
 import { validateHostMessage } from '../protocol/validate';
@@ -15,17 +17,24 @@ import { HeadView } from './views/head';
 import { MatrixView } from './views/matrix';
 import { NeuronView } from './views/neuron';
 import { ExportControls } from './views/export-controls';
+import { ExplainView } from './views/explain';
 
-const VIEW_TITLES: Record<ViewName, string> = {
+/** The tabs: the attention views, then the Explain view. */
+type Tab = ViewName | 'explain';
+const TABS: Tab[] = [...VIEWS, 'explain'];
+const VIEW_TITLES: Record<Tab, string> = {
   grid: 'Model grid',
   head: 'Head view',
   matrix: 'Matrix',
   neuron: 'Neuron view',
+  explain: 'Explain',
 };
 
 const store = new Store();
 const persisted = loadState();
 if (persisted.view && (VIEWS as string[]).includes(persisted.view)) store.view = persisted.view as ViewName;
+/** The tab shown: store.view, or the Explain view. */
+let tab: Tab = persisted.view === 'explain' ? 'explain' : store.view;
 if (typeof persisted.layer === 'number') store.layer = persisted.layer;
 if (persisted.head !== undefined) store.head = parseHead(persisted.head);
 if (typeof persisted.query === 'number') store.query = persisted.query;
@@ -39,8 +48,8 @@ function parseHead(v: string): HeadChoice {
 // ----- layout -------------------------------------------------------------------------------------------------
 const app = document.getElementById('app') ?? document.body;
 const tabs = el('div', { class: 'tabs', attrs: { role: 'tablist', 'aria-label': 'Views' } });
-const tabButtons = new Map<ViewName, HTMLButtonElement>();
-for (const v of VIEWS) {
+const tabButtons = new Map<Tab, HTMLButtonElement>();
+for (const v of TABS) {
   const b = el('button', {
     class: 'tab',
     text: VIEW_TITLES[v],
@@ -51,9 +60,9 @@ for (const v of VIEWS) {
   tabs.appendChild(b);
 }
 tabs.addEventListener('keydown', (e) => {
-  const i = VIEWS.indexOf(store.view);
+  const i = TABS.indexOf(tab);
   if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
-    const next = VIEWS[(i + (e.key === 'ArrowRight' ? 1 : VIEWS.length - 1)) % VIEWS.length];
+    const next = TABS[(i + (e.key === 'ArrowRight' ? 1 : TABS.length - 1)) % TABS.length];
     show(next);
     tabButtons.get(next)?.focus();
     e.preventDefault();
@@ -79,12 +88,14 @@ const exportControls = new ExportControls(store, post);
 const notice = el('div', { id: 'notice', attrs: { role: 'alert' } });
 notice.hidden = true;
 
+const layerControl = el('label', { class: 'control', text: 'Layer ' }, layerSelect);
+const headControl = el('label', { class: 'control', text: 'Head ' }, headSelect);
 const toolbar = el(
   'div',
   { class: 'toolbar' },
   tabs,
-  el('label', { class: 'control', text: 'Layer ' }, layerSelect),
-  el('label', { class: 'control', text: 'Head ' }, headSelect),
+  layerControl,
+  headControl,
   runStatus,
   cancelButton,
   exportControls.root,
@@ -117,12 +128,14 @@ const views: Record<ViewName, View> = {
   matrix: new MatrixView(ctx),
   neuron,
 };
+const explain = new ExplainView(ctx);
 for (const v of VIEWS) viewHost.appendChild(views[v].root);
+viewHost.appendChild(explain.root);
 
 function forEachView(f: (v: View) => void): void {
-  for (const v of VIEWS) {
+  for (const v of [...VIEWS.map((name) => views[name]), explain]) {
     try {
-      f(views[v]);
+      f(v);
     } catch (e) {
       report(e);
     }
@@ -136,25 +149,33 @@ function invalidate(): void {
     try {
       // The grid always keeps up (it is cheap and shows progress); the others draw when visible.
       views.grid.draw();
-      if (store.view !== 'grid') views[store.view].draw();
+      if (tab === 'explain') explain.draw();
+      else if (store.view !== 'grid') views[store.view].draw();
     } catch (e) {
       report(e);
     }
   });
 }
 
-function show(view: ViewName): void {
-  store.view = view;
-  for (const v of VIEWS) {
+function show(view: Tab): void {
+  tab = view;
+  if (view !== 'explain') store.view = view;
+  for (const v of TABS) {
     const active = v === view;
-    views[v].root.hidden = !active;
+    (v === 'explain' ? explain : views[v]).root.hidden = !active;
     tabButtons.get(v)?.setAttribute('aria-selected', String(active));
     tabButtons.get(v)?.classList.toggle('active', active);
     if (tabButtons.get(v)) tabButtons.get(v)!.tabIndex = active ? 0 : -1;
   }
+  // The Explain view has its own layer/head choices and its own Export….
+  layerControl.hidden = headControl.hidden = exportControls.root.hidden = view === 'explain';
   saveState({ view });
-  postView();
-  views[view].selectionChanged();
+  if (view === 'explain') {
+    explain.selectionChanged();
+  } else {
+    postView();
+    views[view].selectionChanged();
+  }
   invalidate();
 }
 
@@ -293,6 +314,19 @@ function handle(m: HostMessage): void {
       setNotice(m.message);
       updateStatus();
       return;
+    case 'explainProgress':
+      explain.progress(m);
+      return;
+    case 'explainResult':
+      explain.explained(m);
+      invalidate();
+      return;
+    case 'explainError':
+      explain.failed(m);
+      return;
+    case 'compareResult':
+      explain.compared(m);
+      return;
   }
 }
 
@@ -323,9 +357,10 @@ new MutationObserver(() => {
 }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 window.addEventListener('resize', () => {
   views.matrix.selectionChanged();
+  explain.restyle();
   invalidate();
 });
 window.addEventListener('error', (e) => report(e.error ?? e.message));
 
-show(store.view);
+show(tab);
 post({ type: 'ready' });

@@ -5,6 +5,7 @@
 // registered here; gradient methods register later under the same interface, and the context fields they will read
 // are defined below so engines know what to supply.
 import type { LayerAttention, Token } from '../types';
+import type { MethodKind } from './method-kind';
 import { uniformRow } from './distance';
 import { flowScores } from './flow';
 import { leaveOneOut, type EvaluateBatch } from './loo';
@@ -12,7 +13,7 @@ import { headNormRow, normAsAttention, normRow } from './norm';
 import { occlusion } from './occlusion';
 import { attentionRollout, checkSelfAttention, rolloutRow, rolloutScores, type HeadReduce } from './rollout';
 
-export type MethodKind = 'attention' | 'perturbation' | 'norm' | 'gradient' | 'baseline';
+export type { MethodKind };
 
 /** What a method reads from its context; the caller supplies these fields before compute() is called. */
 export interface MethodNeeds {

@@ -3,7 +3,7 @@
 // tables, the erasure curves, the head table). Plain numbers and arrays only, so it crosses threads and JSON as is.
 import type { Token } from '../types';
 import type { TargetMeasure } from '../analysis/targets';
-import type { MethodKind } from '../analysis/registry';
+import type { MethodKind } from '../analysis/method-kind';
 import type { Perturbation } from './perturb';
 
 export interface ExplainTarget {

@@ -1,0 +1,435 @@
+// E2E: the panel's Explain view in a real VS Code (code-server) driven through its UI with Playwright + Debian's
+// chromium, on the default model all-MiniLM-L6-v2 (.cache/models; an encoder without a head, so the only target is
+// similarity with a reference text).
+//   npx tsx test/e2e/explain.e2e.ts            (alone; after `node scripts/build.mjs`) — or scripts/vscode-tests.mjs
+// Screenshots: test-results/screenshots/explain-*.png
+//
+// 1. Show Attention on a sentence, switch to the Explain view: the target list offers similarity only; an empty
+//    reference gets a clear message in the view.
+// 2. Explain similarity:<reference> with rollout + leave-one-out + norm: one token-strip row per method plus the
+//    uniform baseline, every row covering every token; the scores equal `attention-lens explain` (the CLI) on the same
+//    text; the agreement matrix's cells lie in [-1, 1] (top-k overlap in [0, 1]) with 1 on the diagonal; the
+//    faithfulness plot has a comprehensiveness and a sufficiency curve per method. The reference's markup stays text.
+// 3. Export… → JSON and → PNG 2× through the quick pick and VS Code's save dialog: the files hold the explanation and
+//    an image of the size the shared renderer gives.
+// 4. Compare: head vs itself gives JSD 0; head 0 vs head 1 and this input vs a second input give a JSD in [0, 1], with
+//    the three heatmaps drawn.
+// 5. A causal LM (stories260K): next-token targets are offered, the default methods explain the most likely next
+//    token, and a target the host refuses (a "next token" that is several tokens) shows the runtime's one-line reason.
+import * as assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FrameLocator, Page } from 'playwright-core';
+import { decode } from 'fast-png';
+import {
+  launchBrowser,
+  log,
+  openWorkbench,
+  repoRoot,
+  screenshot,
+  sleep,
+  spawnSyncOk,
+  startCodeServer,
+  type E2ETest,
+} from '../integration/harness';
+import {
+  REF_TEXT,
+  panel,
+  runIfMain,
+  showAttentionOnLine,
+  texts,
+  waitForAllLayers,
+  waitForText,
+  writeWorkspaceFile,
+} from './common';
+import type { ExplainResult } from '../../runtime/explain/result';
+import { explainFigure } from '../../webview/render/export-explain';
+import { pngSize } from '../../webview/render/png';
+
+const FILE = 'cat.txt';
+const TEXT = 'The cat sat on the mat.';
+const REFERENCE = 'A <b>cat</b> was sitting on a mat.';
+const SECOND = 'A dog sat on the mat.';
+const METHODS = ['rollout', 'loo', 'norm'];
+const MODEL = join(repoRoot, '.cache', 'models', 'all-MiniLM-L6-v2');
+
+/** Waits until `predicate` holds, polling; throws with `what` and the last value. */
+async function until<T>(what: string, get: () => Promise<T>, predicate: (v: T) => boolean, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: T | undefined;
+  for (;;) {
+    try {
+      last = await get();
+      if (predicate(last)) return last;
+    } catch {
+      /* not there yet */
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms / 1000} s (last: ${JSON.stringify(last)})`);
+    await sleep(200);
+  }
+}
+
+/** Sets an @vscode-elements control's value (select, textfield, textarea) and fires 'change' as the user would. */
+async function setValue(frame: FrameLocator, selector: string, value: string): Promise<void> {
+  await frame.locator(selector).evaluate((e, v) => {
+    (e as HTMLElement & { value: string }).value = v;
+    e.dispatchEvent(new Event('input', { bubbles: true }));
+    e.dispatchEvent(new Event('change', { bubbles: true }));
+  }, value);
+}
+
+async function setChecked(frame: FrameLocator, method: string, checked: boolean): Promise<void> {
+  await frame.locator(`vscode-checkbox[data-method="${method}"]`).evaluate((e, c) => {
+    (e as HTMLElement & { checked: boolean }).checked = c;
+    e.dispatchEvent(new Event('change', { bubbles: true }));
+  }, checked);
+}
+
+async function agreementValues(frame: FrameLocator): Promise<{ a: string; b: string; v: number }[]> {
+  return frame.locator('#agreement-table td.agree-cell').evaluateAll((tds) =>
+    tds.map((td) => ({
+      a: td.getAttribute('data-a')!,
+      b: td.getAttribute('data-b')!,
+      v: Number(td.getAttribute('data-value')),
+    })),
+  );
+}
+
+/** Export… in the Explain view → `choice` (→ `scale`) → VS Code's save dialog → `target`. */
+async function exportVia(
+  page: Page,
+  frame: FrameLocator,
+  choice: string,
+  target: string,
+  scale?: string,
+): Promise<void> {
+  await frame.locator('#explain-export').click();
+  const pick = page.locator('.quick-input-widget');
+  await pick.locator('.quick-input-list .monaco-list-row', { hasText: choice }).first().click();
+  if (scale) await pick.locator('.quick-input-list .monaco-list-row', { hasText: scale }).first().click();
+  const input = page.locator('.quick-input-widget input');
+  await until(
+    'save dialog',
+    () => input.inputValue(),
+    (v) => /\.(json|png|svg)$/.test(v),
+  );
+  await input.fill(target);
+  await sleep(300);
+  await page.keyboard.press('Enter');
+  await until(
+    'the exported file',
+    async () => existsSync(target),
+    (x) => x,
+    30_000,
+  );
+  await sleep(300);
+}
+
+/** Counts the non-transparent pixels of a canvas in the panel. */
+async function paintedPixels(frame: FrameLocator, id: string): Promise<number> {
+  return frame.locator(id).evaluate((c) => {
+    const canvas = c as HTMLCanvasElement;
+    const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return n;
+  });
+}
+
+async function compareJsd(frame: FrameLocator, before: string | null): Promise<number> {
+  await frame.locator('#compare-run').click();
+  const value = await until(
+    'compare JSD',
+    () => frame.locator('#compare-jsd').getAttribute('data-value'),
+    (v) => v !== null && v !== before,
+  );
+  return Number(value);
+}
+
+export const tests: E2ETest[] = [
+  {
+    name: 'Explain view: similarity target with rollout, leave-one-out and norm; agreement, faithfulness, export, compare',
+    timeoutMs: 280_000,
+    fn: async () => {
+      assert.ok(existsSync(join(MODEL, 'model.safetensors')), `the default model in ${MODEL} (npm run fetch-model)`);
+      const server = await startCodeServer({
+        label: 'e2e-explain',
+        settings: { 'attentionLens.modelPath': MODEL, 'attentionLens.backend': 'native' },
+      });
+      writeWorkspaceFile(server.workspace, FILE, [TEXT, '']);
+      const session = await launchBrowser({ echoLogs: false });
+      const page = session.page;
+      const dialogs: string[] = [];
+      page.on('dialog', (d) => {
+        dialogs.push(d.message());
+        void d.dismiss().catch(() => undefined);
+      });
+      const scratch = mkdtempSync(join(tmpdir(), 'al-explain-'));
+      try {
+        await openWorkbench(page, server.workbenchUrl({ devPath: process.env.EXT_DEV_PATH ?? repoRoot }));
+        await showAttentionOnLine(page, FILE, 0);
+        const frame = panel(page);
+        await waitForText('panel #run-status', frame.locator('#run-status'), (t) => /layers 6\/6/.test(t), 120_000);
+
+        // 1. The Explain view: an encoder without a head offers similarity only.
+        await frame.locator('[data-view="explain"]').click();
+        await frame.locator('#explain-run').waitFor({ state: 'visible', timeout: 15_000 });
+        const targets = await frame
+          .locator('#explain-target vscode-option')
+          .evaluateAll((os) => os.map((o) => o.getAttribute('value')));
+        assert.deepEqual(targets, ['similarity'], 'targets offered for all-MiniLM-L6-v2');
+        await setValue(frame, '#explain-reference', '   ');
+        await frame.locator('#explain-run').click();
+        await waitForText(
+          'empty reference message',
+          frame.locator('#explain-error'),
+          (t) => /reference text/i.test(t),
+          10_000,
+        );
+        await screenshot(page, 'explain-empty-reference');
+
+        // 2. Explain with rollout + leave-one-out + norm.
+        await setValue(frame, '#explain-reference', REFERENCE);
+        for (const m of ['raw-attention', 'flow', 'occlusion', 'norm-rollout']) await setChecked(frame, m, false);
+        for (const m of METHODS) await setChecked(frame, m, true);
+        await frame.locator('#explain-run').click();
+        const rows = frame.locator('#explain-strip tr[data-method]');
+        await until(
+          'token strip rows',
+          () => rows.count(),
+          (n) => n === METHODS.length + 1,
+          120_000,
+        );
+        assert.equal(await frame.locator('#explain-error').isVisible(), false, 'no error after Explain');
+        const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-method')));
+        assert.deepEqual(ids, [...METHODS, 'uniform'], 'one row per method, then the uniform baseline');
+        const headTokens = await texts(frame.locator('.strip-token'));
+        const perRow = headTokens.length / ids.length;
+        assert.ok(Number.isInteger(perRow) && perRow >= 9, `every row covers every token (${headTokens.length} cells)`);
+        const first = headTokens.slice(0, perRow);
+        assert.equal(first.join(' '), '[CLS] the cat sat on the mat . [SEP]', 'strip tokens');
+        const scores: Record<string, number[]> = {};
+        for (const id of ids) {
+          scores[id!] = await frame
+            .locator(`#explain-strip tr[data-method="${id}"] td.strip-token`)
+            .evaluateAll((tds) => tds.map((td) => Number(td.getAttribute('data-score'))));
+          assert.ok(scores[id!].every(Number.isFinite), `${id} scores are numbers`);
+        }
+        const summary = await frame.locator('#explain-summary').innerText();
+        log(`explain summary: ${summary}`);
+        assert.ok(summary.includes(REFERENCE), 'the reference (with its markup) is shown as text');
+        assert.equal(
+          await frame.locator('#explain-summary b, .explain-view b, .explain-view img').count(),
+          0,
+          'no markup',
+        );
+
+        // The same explanation from the CLI (the runtime the host calls) gives the same scores.
+        const cliOut = join(scratch, 'cli.json');
+        spawnSyncOk(process.execPath, [
+          join(repoRoot, 'dist', 'cli.js'),
+          'explain',
+          '--model',
+          MODEL,
+          '--text',
+          TEXT,
+          '--target',
+          `similarity:${REFERENCE}`,
+          '--methods',
+          METHODS.join(','),
+          '--backend',
+          'native',
+          '--out',
+          cliOut,
+        ]);
+        const cli = JSON.parse(readFileSync(cliOut, 'utf8')) as ExplainResult;
+        for (const m of cli.methods) {
+          const panelScores = scores[m.id];
+          assert.ok(panelScores, `panel row for ${m.id}`);
+          m.scores.forEach((s, i) =>
+            assert.ok(
+              Math.abs(panelScores[i] - s) <= 1e-5 * Math.max(1, Math.abs(s)),
+              `${m.id}[${i}]: panel ${panelScores[i]}, CLI ${s}`,
+            ),
+          );
+        }
+
+        // Agreement matrix: Kendall τ and Spearman ρ in [-1, 1], top-k overlap in [0, 1], 1 on the diagonal.
+        for (const [metric, lo] of [
+          ['kendall', -1],
+          ['spearman', -1],
+          ['topK', 0],
+        ] as const) {
+          await setValue(frame, '#agreement-metric', metric);
+          await until(
+            `agreement table for ${metric}`,
+            () => frame.locator('#agreement-table').getAttribute('data-metric'),
+            (m) => m === metric,
+            10_000,
+          );
+          const cells = await agreementValues(frame);
+          assert.equal(cells.length, ids.length * ids.length, `${metric}: a cell per pair of methods`);
+          for (const c of cells) {
+            if (c.a === c.b) assert.equal(c.v, 1, `${metric} diagonal ${c.a}`);
+            else assert.ok(Number.isFinite(c.v) && c.v >= lo && c.v <= 1, `${metric} ${c.a} vs ${c.b} = ${c.v}`);
+          }
+          const cli2 = cli.agreement.find((r) => r.a === 'loo' && r.b === 'norm')!;
+          const cell = cells.find((c) => c.a === 'loo' && c.b === 'norm')!;
+          assert.ok(
+            Math.abs(cell.v - cli2[metric]) < 1e-9,
+            `${metric} loo vs norm: panel ${cell.v}, CLI ${cli2[metric]}`,
+          );
+        }
+        await setValue(frame, '#agreement-metric', 'kendall');
+
+        // Faithfulness plot: a comprehensiveness and a sufficiency curve per method (with the baseline), 5 points each.
+        const curves = await frame
+          .locator('#faithfulness-plot polyline.curve')
+          .evaluateAll((ps) =>
+            ps.map((p) => ({ id: p.getAttribute('data-method'), points: p.getAttribute('points') ?? '' })),
+          );
+        assert.equal(curves.length, 2 * ids.length, 'two curves per method');
+        for (const c of curves) {
+          const pts = c.points
+            .trim()
+            .split(/\s+/)
+            .map((p) => p.split(',').map(Number));
+          assert.equal(pts.length, 5, `${c.id}: a point per bin (1, 5, 10, 20, 50 %)`);
+          assert.ok(
+            pts.every(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && x > 0 && y > 0),
+            `${c.id} points`,
+          );
+        }
+        const box = await frame.locator('#faithfulness-plot').boundingBox();
+        assert.ok(box && box.width > 200 && box.height > 100, `the plot is drawn (${JSON.stringify(box)})`);
+        await frame.locator('#faithfulness-plot').scrollIntoViewIfNeeded();
+        await screenshot(page, 'explain-result');
+
+        // 3. Export: JSON, then PNG at 2×.
+        const json = join(server.workspace, 'explain.json');
+        await exportVia(page, frame, 'JSON', json);
+        const saved = JSON.parse(readFileSync(json, 'utf8')) as ExplainResult & { text: string };
+        assert.equal(saved.text, TEXT, 'JSON: the text');
+        assert.equal(saved.target.spec, `similarity:${REFERENCE}`, 'JSON: the target');
+        assert.deepEqual(
+          saved.methods.map((m) => m.id),
+          [...METHODS, 'uniform'],
+          'JSON: the methods',
+        );
+        assert.ok(Math.abs(saved.target.value - cli.target.value) < 1e-6, 'JSON: the target value equals the CLI’s');
+        const png = join(server.workspace, 'explain.png');
+        await exportVia(page, frame, 'PNG image', png, '2×');
+        const img = decode(readFileSync(png));
+        const want = pngSize(explainFigure(saved, { metric: 'kendall', colorMap: 'viridis' }), 2);
+        assert.deepEqual([img.width, img.height], [want.width, want.height], 'PNG size of the explanation at 2×');
+        await until(
+          'the saved notification',
+          () => page.locator('.notifications-toasts').innerText(),
+          (t) => /Saved explain\.png/.test(t),
+        );
+        await screenshot(page, 'explain-exported');
+
+        // 4. Compare: a head against itself, two heads, two inputs.
+        await frame.locator('[data-explain-mode="compare"]').click();
+        await frame.locator('#compare-run').waitFor({ state: 'visible', timeout: 10_000 });
+        await setValue(frame, '#compare-kind', 'heads');
+        await setValue(frame, '#compare-layer', '2');
+        await setValue(frame, '#compare-head-a', '3');
+        await setValue(frame, '#compare-head-b', '3');
+        let jsd = await compareJsd(frame, null);
+        assert.equal(jsd, 0, 'a head compared with itself: JSD 0');
+        await setValue(frame, '#compare-head-a', '0');
+        await setValue(frame, '#compare-head-b', '1');
+        jsd = await compareJsd(frame, String(jsd));
+        assert.ok(jsd > 0 && jsd <= 1, `head 0 vs head 1: JSD ${jsd} in (0, 1]`);
+        for (const id of ['#compare-a', '#compare-b', '#compare-diff'])
+          assert.ok((await paintedPixels(frame, id)) > 0, `${id} is drawn`);
+        await screenshot(page, 'explain-compare-heads');
+        await setValue(frame, '#compare-kind', 'inputs');
+        await setValue(frame, '#compare-text', SECOND);
+        const before = String(jsd);
+        jsd = await compareJsd(frame, before);
+        assert.ok(jsd >= 0 && jsd <= 1, `this input vs "${SECOND}": JSD ${jsd} in [0, 1]`);
+        const jsdText = await frame.locator('#compare-jsd').innerText();
+        log(`compare inputs: ${jsdText}`);
+        assert.match(jsdText, /aligned tokens of 9 and 9|9 tokens/, 'the summary names the aligned tokens');
+        for (const id of ['#compare-a', '#compare-b', '#compare-diff'])
+          assert.ok((await paintedPixels(frame, id)) > 0, `${id} is drawn`);
+        await screenshot(page, 'explain-compare-inputs');
+
+        assert.deepEqual(dialogs, [], 'no alert() ran');
+        const pageErrors = session.logs.filter((l) => l.startsWith('[pageerror]') && /attention|webview/i.test(l));
+        assert.deepEqual(pageErrors, [], 'no page errors from the panel');
+      } catch (e) {
+        await screenshot(page, 'explain-failure');
+        throw e;
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
+    },
+  },
+  {
+    name: 'Explain view on a causal LM: next-token targets, default methods, a refused target explained in the view',
+    timeoutMs: 200_000,
+    fn: async () => {
+      const server = await startCodeServer({
+        label: 'e2e-explain-causal',
+        settings: { 'attentionLens.backend': 'native' },
+      });
+      writeWorkspaceFile(server.workspace, 'story.txt', [REF_TEXT, '']);
+      const session = await launchBrowser({ echoLogs: false });
+      const page = session.page;
+      try {
+        await openWorkbench(page, server.workbenchUrl({ devPath: process.env.EXT_DEV_PATH ?? repoRoot }));
+        await showAttentionOnLine(page, 'story.txt', 0);
+        await waitForAllLayers(page);
+        const frame = panel(page);
+        await frame.locator('[data-view="explain"]').click();
+        await frame.locator('#explain-run').waitFor({ state: 'visible', timeout: 15_000 });
+        const targets = await frame
+          .locator('#explain-target vscode-option')
+          .evaluateAll((os) => os.map((o) => o.getAttribute('value')));
+        assert.deepEqual(targets, ['next', 'next-token', 'similarity'], 'targets offered for a causal LM');
+
+        // A "next token" of several tokens: the runtime refuses it with one line, shown in the view.
+        await setValue(frame, '#explain-target', 'next-token');
+        await setValue(frame, '#explain-next-token', 'xyzzy qwerty');
+        await frame.locator('#explain-run').click();
+        const refused = await waitForText(
+          'refused target',
+          frame.locator('#explain-error'),
+          (t) => t.length > 0,
+          60_000,
+        );
+        log(`refused: ${refused}`);
+        assert.match(refused, /is \d+ tokens .*not one/, 'the runtime’s reason');
+        assert.ok(!/\bat .*\.(ts|js):\d+/.test(refused), 'no stack trace');
+        await screenshot(page, 'explain-causal-refused');
+
+        // The default: the most likely next token, with raw attention, rollout, leave-one-out and norm.
+        await setValue(frame, '#explain-target', 'next');
+        await frame.locator('#explain-run').click();
+        const rows = frame.locator('#explain-strip tr[data-method]');
+        await until(
+          'token strip rows',
+          () => rows.count(),
+          (n) => n === 5,
+          90_000,
+        );
+        const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-method')));
+        assert.deepEqual(ids, ['raw-attention', 'rollout', 'loo', 'norm', 'uniform']);
+        const summary = await frame.locator('#explain-summary').innerText();
+        log(`causal summary: ${summary}`);
+        assert.match(summary, /^log p\(.* next \| input\)/, 'the target is the next token’s log-probability');
+        assert.equal(await frame.locator('#explain-error').isVisible(), false, 'the error is gone');
+        await screenshot(page, 'explain-causal-result');
+      } catch (e) {
+        await screenshot(page, 'explain-causal-failure');
+        throw e;
+      }
+    },
+  },
+];
+
+runIfMain(import.meta.url, 'explain', tests);

@@ -1,0 +1,82 @@
+// What the Explain view offers for a model, DOM-free so that unit tests can check it: which targets fit the model
+// (the log-probability of the next token for causal LMs, the probability at a [MASK] for masked LMs, the cosine
+// similarity with a reference text for any model — the only choice for encoders without a head), the target spec of
+// a choice (runtime/explain/target-spec.ts), and which methods the model allows.
+import { EXPLAIN_METHODS } from '../../protocol/messages';
+import type { ModelFactsLike, TokenInfo } from '../types';
+
+export type ModelKind = 'causal-lm' | 'masked-lm' | 'encoder';
+export type TargetKind = 'next' | 'next-token' | 'mask-at' | 'mask' | 'similarity';
+
+export function modelKind(facts: Pick<ModelFactsLike, 'attentionKinds' | 'hasLmHead'>): ModelKind {
+  if (!facts.hasLmHead) return 'encoder';
+  return facts.attentionKinds.some((k) => k === 'causal') ? 'causal-lm' : 'masked-lm';
+}
+
+const LABELS: Record<TargetKind, string> = {
+  next: 'Next token (the most likely): log-probability',
+  'next-token': 'Next token is…: log-probability',
+  'mask-at': 'Token at a position, masked: probability',
+  mask: 'The first [MASK] of the text: probability',
+  similarity: 'Similarity to a reference text: cosine',
+};
+
+/** The targets that fit a model, the default first. */
+export function targetOptions(kind: ModelKind): { kind: TargetKind; label: string }[] {
+  const kinds: TargetKind[] =
+    kind === 'causal-lm'
+      ? ['next', 'next-token', 'similarity']
+      : kind === 'masked-lm'
+        ? ['mask-at', 'mask', 'similarity']
+        : ['similarity'];
+  return kinds.map((k) => ({ kind: k, label: LABELS[k] }));
+}
+
+/** Positions a mask@POS target may take: the tokens that are not special. */
+export function maskPositions(tokens: readonly TokenInfo[]): number[] {
+  return tokens.flatMap((t, i) => (t.special ? [] : [i]));
+}
+
+export interface TargetFields {
+  /** next-token: the token (a vocabulary string or text that is one token). */
+  token: string;
+  /** mask-at: the position. */
+  position: number;
+  /** similarity: the reference text. */
+  reference: string;
+}
+
+export const NEED_REFERENCE =
+  'Type a reference text: a similarity target explains the cosine similarity of this input’s embedding with the reference’s.';
+
+/** The target spec of a choice, or what the user must add first. */
+export function targetSpec(kind: TargetKind, f: TargetFields): { spec: string } | { error: string } {
+  switch (kind) {
+    case 'next':
+      return { spec: 'next' };
+    case 'next-token':
+      return f.token === '' ? { error: 'Type the next token to explain.' } : { spec: `next:${f.token}` };
+    case 'mask-at':
+      return Number.isInteger(f.position) && f.position >= 0
+        ? { spec: `mask@${f.position}` }
+        : { error: 'Choose the position to mask.' };
+    case 'mask':
+      return { spec: 'mask' };
+    case 'similarity':
+      return f.reference.trim() === '' ? { error: NEED_REFERENCE } : { spec: `similarity:${f.reference}` };
+  }
+}
+
+/** Why a method cannot run on this model (the view disables it), or undefined. */
+export function methodUnavailable(facts: Pick<ModelFactsLike, 'family'>, id: string): string | undefined {
+  const method = EXPLAIN_METHODS.find((m) => m.id === id);
+  if (!method) return 'Unknown method.';
+  if (method.kind === 'norm' && facts.family === 'onnx')
+    return 'Needs the value vectors, which an imported ONNX export does not expose.';
+  return undefined;
+}
+
+/** The methods ticked at first: raw attention, rollout, leave-one-out and norm (what the model allows of them). */
+export function defaultMethods(facts: Pick<ModelFactsLike, 'family'>): string[] {
+  return ['raw-attention', 'rollout', 'loo', 'norm'].filter((id) => !methodUnavailable(facts, id));
+}
