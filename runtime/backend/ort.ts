@@ -174,6 +174,9 @@ function sessionOptions(options: SessionOptions): OrtModule.InferenceSession.Ses
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
         executionMode: 'sequential',
+        // Errors reach the user as LensErrors from run()/create(); onnxruntime's own log lines would only repeat
+        // them on stderr (and an expected failure, such as a probe of a fixed-batch import, would look alarming).
+        logSeverityLevel: 4,
         // Idle sessions must not spin: with one session per layer, spinning threads steal the cores
         // (1.5-3x slower, shared/notes/performance.md).
         extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },

@@ -16,6 +16,7 @@ import type { HeadReduce } from '../analysis/rollout';
 import { valueNormsFromGram } from '../analysis/norm';
 import { measureRow } from '../analysis/targets';
 import { isLensError, LensError } from '../errors';
+import { NORMS_REFUSED } from '../onnx/forward';
 import type { LayerAttention, Token } from '../types';
 import { agreementTable, distanceTable, headTable } from './compare';
 import { BatchEvaluator } from './evaluator';
@@ -142,11 +143,15 @@ export async function explain(
   const tMain = performance.now();
   const reference = plan.reference !== undefined ? await embed(inspector, plan.reference, signal) : undefined;
   const lastLayer = facts.layers - 1;
-  const normLayers = methodIds.includes('norm-rollout')
-    ? true
-    : methodIds.includes('norm')
-      ? [options.layer ?? lastLayer]
-      : false;
+  // An imported ONNX export has no value vectors: its norm methods report why instead of failing the explanation.
+  const noNorms = facts.family === 'onnx';
+  const normLayers = noNorms
+    ? false
+    : methodIds.includes('norm-rollout')
+      ? true
+      : methodIds.includes('norm')
+        ? [options.layer ?? lastLayer]
+        : false;
   const main = await inspector.forward(
     {
       batch: { ids: [plan.ids], mask: [plan.ids.map(() => 1)] },
@@ -228,6 +233,7 @@ export async function explain(
     const tm = performance.now();
     const entry: MethodScores = { id, label: m.label, kind: m.kind, scores: [], ms: 0 };
     try {
+      if (noNorms && m.needs.valueNorms) throw new RangeError(NORMS_REFUSED);
       entry.scores = Array.from(await computeImportance(id, ctx));
     } catch (e) {
       // A method that cannot run on this input (flow over too many tokens, a missing need) is reported, not fatal.

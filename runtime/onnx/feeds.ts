@@ -1,10 +1,12 @@
-// The inputs of an imported graph and how to fill them for one sequence (batch 1): token ids, an all-ones attention
-// mask, zero token types, positions 0..S-1, the encoder's hidden states for a decoder, and — for graphs Attention
-// Lens itself exported (attn_bias, rope_cos/sin inputs) — the family's own per-run feeds from config.json. Any
-// other input (a key/value cache, unknown names or types) is refused up front with a message that says which.
+// The inputs of an imported graph and how to fill them for a batch of rows: token ids, the attention mask (0 marks
+// padding or hidden tokens), zero token types, position ids (0..S-1 for encoders; for causal models the count of
+// real tokens before, as Hugging Face's generate does, so padding and removed tokens shift nothing), the encoder's
+// hidden states and mask for a decoder, and — for graphs Attention Lens itself exported (attn_bias, rope_cos/sin
+// inputs) — the family's own per-run feeds from config.json. Any other input (a key/value cache, unknown names or
+// types) is refused up front with a message that says which.
 import { LensError } from '../errors';
 import { DataType, type ValueInfoMsg } from '../formats/onnx-schema';
-import type { FeedTensor, FeedType, StageFeeds } from '../models/plan';
+import type { Batch, FeedTensor, FeedType, StageFeeds } from '../models/plan';
 
 export type InputRole = 'ids' | 'mask' | 'token_types' | 'positions' | 'encoder_hidden' | 'encoder_mask' | 'plan';
 
@@ -14,12 +16,16 @@ export interface InputPlan {
   type: FeedType;
 }
 
-/** What a run provides besides the ids. */
+/** What a run provides besides the ids and mask. */
 export interface FeedContext {
-  /** [1, S_enc, E] from the encoder, for decoders. */
+  /** [B, S_enc, E] from the encoder, for decoders. */
   encoderHidden?: FeedTensor;
-  /** The family's per-run feeds (graphs exported by Attention Lens). */
+  /** The encoder's mask [B][S_enc] (default: all ones). */
+  encoderMask?: readonly (readonly number[])[];
+  /** The family's per-run feeds for this batch (graphs Attention Lens exported, or a config with a family). */
   plan?: StageFeeds;
+  /** Position ids count real tokens (causal models) instead of 0..S-1. */
+  causal?: boolean;
 }
 
 /** Inputs that only Attention Lens's own graphs have; their presence makes the plan feeds required. */
@@ -92,38 +98,66 @@ function filled(type: FeedType, dims: number[], value: (i: number) => number): F
   return { type, dims, data };
 }
 
-/** The feeds of one run of a graph on `ids` (batch 1). */
+/** One batch-1 row of all-ones mask: what a plain run (and the probe) feeds. */
+export function oneRow(ids: readonly number[], rows = 1): Batch {
+  return {
+    ids: Array.from({ length: rows }, () => [...ids]),
+    mask: Array.from({ length: rows }, () => ids.map(() => 1)),
+  };
+}
+
+/** Position ids [B][S]: 0..S-1, or (causal) the count of real tokens before, 1 on padded slots (as HF generate). */
+export function defaultPositions(mask: readonly (readonly number[])[], causal: boolean): number[][] {
+  return mask.map((row) => {
+    let seen = 0;
+    return row.map((m, s) => {
+      if (!causal) return s;
+      seen += m;
+      return m ? seen - 1 : 1;
+    });
+  });
+}
+
+/** The feeds of one run of a graph on a batch of equal-length rows. */
 export function buildFeeds(
   plans: InputPlan[],
-  ids: number[],
+  batch: Batch,
   ctx: FeedContext,
   label: string,
 ): Record<string, FeedTensor> {
-  const S = ids.length;
+  const B = batch.ids.length;
+  const S = B > 0 ? batch.ids[0].length : 0;
+  const at = (rows: readonly (readonly number[])[], width: number) => (i: number) =>
+    rows[Math.floor(i / width)][i % width];
   const feeds: Record<string, FeedTensor> = {};
   for (const p of plans) {
     switch (p.role) {
       case 'ids':
-        feeds[p.name] = filled('int64', [1, S], (i) => ids[i]);
+        feeds[p.name] = filled('int64', [B, S], at(batch.ids, S)); // [B,S]
         break;
       case 'mask':
-        feeds[p.name] = filled(p.type, [1, S], () => 1);
+        feeds[p.name] = filled(p.type, [B, S], at(batch.mask, S)); // [B,S]
         break;
       case 'token_types':
-        feeds[p.name] = filled(p.type, [1, S], () => 0);
+        feeds[p.name] = filled(p.type, [B, S], () => 0); // [B,S]
         break;
       case 'positions':
-        feeds[p.name] = ctx.plan?.embed.position_ids ?? filled(p.type, [1, S], (i) => i);
+        feeds[p.name] =
+          ctx.plan?.embed.position_ids ??
+          filled(p.type, [B, S], at(defaultPositions(batch.mask, ctx.causal === true), S)); // [B,S]
         break;
       case 'encoder_hidden':
       case 'encoder_mask': {
-        const enc = ctx.encoderHidden;
+        const enc = ctx.encoderHidden; // [B,S_enc,E]
         if (!enc)
           throw new LensError(
             'UNSUPPORTED_MODEL',
             `${label} is a decoder (it takes ${p.name}); open the folder with its encoder_model.onnx too.`,
           );
-        feeds[p.name] = p.role === 'encoder_hidden' ? enc : filled(p.type, [1, enc.dims[1]], () => 1);
+        const [rows, encoderS] = enc.dims;
+        const mask = ctx.encoderMask;
+        feeds[p.name] =
+          p.role === 'encoder_hidden' ? enc : filled(p.type, [rows, encoderS], mask ? at(mask, encoderS) : () => 1); // [B,S_enc]
         break;
       }
       case 'plan': {

@@ -4,7 +4,8 @@
 // before the next stage. A graph that cannot be split runs in one session and its layers are handed on after it,
 // with the same numbers. At load, a probe run on a few tokens fixes what the graph does not say: heads per layer,
 // and whether each layer is self, causal (every key after the query gets exactly 0) or cross attention (its keys
-// are the encoder's positions).
+// are the encoder's positions). forward() runs a padded batch of rows through the same pieces, one session call per
+// piece for the whole batch (forward.ts), for the explanations that re-run the model on changed inputs.
 import type { OutputTensor } from '../backend/ort';
 import { cancelled, LensError } from '../errors';
 import { computeFeeds } from '../models/feeds';
@@ -12,10 +13,11 @@ import type { Batch, FeedTensor, PlanFacts, StageFeeds } from '../models/plan';
 import type { AttentionKind, BackendName, LayerAttention } from '../types';
 import type { EngineForwardOptions, EngineRunOptions, EngineRunResult } from '../inspector/engine';
 import type { ForwardResult } from '../inspector/api';
-import { buildFeeds, type FeedContext } from './feeds';
+import { buildFeeds, oneRow, type FeedContext } from './feeds';
+import { checkMaskable, checkRead, checkRows, NORMS_REFUSED, readHead, runRows } from './forward';
 import type { OnnxLayout } from './locate';
 import { configInt, readConfigInfo, type ConfigInfo } from './model-info';
-import { ImportedPart, type PartProbe } from './part';
+import { ImportedPart, type PartProbe, type PartRunResult } from './part';
 
 type Role = 'encoder' | 'model';
 
@@ -51,6 +53,11 @@ export class ImportEngine {
   /** True when every graph runs in per-layer stages (layers stream); false when one runs in a single piece. */
   get streaming(): boolean {
     return this.parts.every((p) => p.streaming);
+  }
+
+  /** True when every graph takes a batch of rows in one call per piece (forward); false: rows run one by one. */
+  get batched(): boolean {
+    return this.parts.every((p) => p.batched);
   }
 
   /** Why a graph runs in one piece (its split failed), when one does. */
@@ -93,11 +100,11 @@ export class ImportEngine {
           planFeeds: info.config !== undefined,
           backend,
           threads,
-          probeFeeds: (inputs, graphVocab, i) => {
+          probeFeeds: (inputs, graphVocab, i, rows) => {
             vocab ??= graphVocab;
-            const ids = probeIds(seq[i], vocab);
-            const encoderHidden = asFeed(i === 0 ? encoder?.hidden : encoder?.hiddenB);
-            return buildFeeds(inputs, ids, { encoderHidden, plan: planFeeds(info, ids) }, fileLabel(file));
+            const batch = oneRow(probeIds(seq[i], vocab), rows);
+            const encoderHidden = repeatRow(i === 0 ? encoder?.hidden : encoder?.hiddenB, rows);
+            return buildFeeds(inputs, batch, { encoderHidden, plan: planFeeds(info, batch) }, fileLabel(file));
           },
           lengths: { seq, encoderSeq: encoder ? PROBE_ENCODER : undefined },
           onSession: (done, total) => onProgress?.('creating-sessions', (p + done / total) / files.length),
@@ -127,9 +134,10 @@ export class ImportEngine {
     let encoderHidden: FeedTensor | undefined;
     let lastHidden: Float32Array | undefined;
     let offset = 0;
+    const batch = oneRow(ids);
     for (const [p, part] of this.parts.entries()) {
-      const ctx: FeedContext = { encoderHidden, plan: planFeeds(this.info, ids) };
-      const feeds = buildFeeds(part.inputs, ids, ctx, part.label);
+      const ctx: FeedContext = { encoderHidden, plan: planFeeds(this.info, batch), causal: this.causal(offset, part) };
+      const feeds = buildFeeds(part.inputs, batch, ctx, part.label);
       const first = offset;
       const result = await part.run(feeds, {
         isCancelled: options.isCancelled,
@@ -170,13 +178,70 @@ export class ImportEngine {
     };
   }
 
-  /** Batched re-runs on changed inputs (perturbation explanations) are not implemented for imported graphs. */
-  async forward(_batch: Batch, _options: EngineForwardOptions): Promise<ForwardResult> {
-    throw new LensError(
-      'UNSUPPORTED_MODEL',
-      `${this.parts[0]?.label ?? 'This model'} is an imported ONNX export; explanations that re-run the model on ` +
-        'changed inputs need the Hugging Face folder (config.json + model.safetensors). Attention views work as usual.',
-    );
+  /** The kinds of the layers of the part whose taps start at `first`. */
+  private kinds(first: number, part: ImportedPart): AttentionKind[] {
+    return this.slots.slice(first, first + part.tapCount).map((s) => s.kind);
+  }
+
+  /** Whether a part has causal layers (its position ids then count real tokens, as the family feeds do). */
+  private causal(first: number, part: ImportedPart): boolean {
+    return this.kinds(first, part).includes('causal');
+  }
+
+  /**
+   * Runs a padded batch through every piece (one session call per piece for all rows, or row by row for a graph
+   * that takes one row) and reads the head as asked: StageEngine.forward's contract. Norms are refused: an export
+   * does not say which tensors are the value vectors.
+   */
+  async forward(batch: Batch, options: EngineForwardOptions): Promise<ForwardResult> {
+    if (this.parts.length === 0) throw new LensError('DISPOSED', 'The model was unloaded; load it again.');
+    if (options.norms === true || (Array.isArray(options.norms) && options.norms.length > 0))
+      throw new LensError('UNSUPPORTED_MODEL', NORMS_REFUSED);
+    const [B, S] = checkRows(batch, this.facts);
+    const { read } = options;
+    const last = this.parts[this.parts.length - 1];
+    checkRead(read, B, S, last, last.hasHidden);
+    const plan = planFeeds(this.info, batch); // the family's feeds for this batch (Attention Lens exports)
+    const attention: Float32Array[] = [];
+    const stageMs: number[] = [];
+    let encoderHidden: FeedTensor | undefined; // [B,S_enc,E]
+    let offset = 0;
+    let result: PartRunResult | undefined;
+    for (const part of this.parts) {
+      checkMaskable(part, this.kinds(offset, part), batch.mask);
+      const ctx: FeedContext = { encoderHidden, encoderMask: batch.mask, plan, causal: this.causal(offset, part) };
+      const feeds = buildFeeds(part.inputs, batch, ctx, part.label);
+      const first = offset;
+      result = await runRows(part, feeds, B, {
+        isCancelled: options.isCancelled,
+        onStage: () => this.stageRunCount++,
+        outputs: part === last && read.kind === 'logits' ? ['logits'] : [],
+        onTap: async (tap, t) => {
+          if (options.attention) attention[first + tap] = this.batchLayer(first + tap, t, B, S); // [B,H,S,K]
+          if (options.pause) await options.pause();
+        },
+      });
+      stageMs.push(...result.ms);
+      offset += part.tapCount;
+      if (part !== last) encoderHidden = asFeed(result.hidden); // [B,S_enc,E]
+    }
+    const { head, width } = readHead(read, batch, result!);
+    const out: ForwardResult = { rows: B, seq: S, head, width, stageMs };
+    if (options.attention) out.attention = attention;
+    return out;
+  }
+
+  /** A tap's tensor for a batch ([B,H,Q,K] or [B·H,Q,K]) as one layer's [B,H,Q,K], checked against the probe. */
+  private batchLayer(layer: number, t: OutputTensor, B: number, S: number): Float32Array {
+    const heads = this.slots[layer].heads;
+    const [Q, K] = t.dims.slice(-2);
+    const lead = t.dims.length === 4 ? t.dims[0] === B && t.dims[1] === heads : t.dims[0] === B * heads;
+    if (Q !== S || !lead || t.data.length !== B * heads * Q * K)
+      throw new LensError(
+        'INFERENCE_FAILED',
+        `Layer ${layer} of the imported model returned attention of shape [${t.dims.join(', ')}] for ${B} rows of ${S} tokens.`,
+      );
+    return t.data; // [B,H,Q,K]
   }
 
   async release(): Promise<void> {
@@ -191,12 +256,21 @@ function fileLabel(file: string): string {
 }
 
 /** The family's per-run feeds for graphs Attention Lens exported (config.json with a supported model_type). */
-function planFeeds(info: ConfigInfo, ids: number[]): StageFeeds | undefined {
-  return info.config ? computeFeeds({ ids: [ids], mask: [ids.map(() => 1)] }, info.config) : undefined;
+function planFeeds(info: ConfigInfo, batch: Batch): StageFeeds | undefined {
+  return info.config ? computeFeeds(batch, info.config) : undefined;
 }
 
 function asFeed(t: OutputTensor | undefined): FeedTensor | undefined {
   return t ? { type: 'float32', dims: t.dims, data: t.data } : undefined;
+}
+
+/** Row 0 of a [B,S,E] probe output repeated `rows` times (the probe's rows are identical). */
+function repeatRow(t: OutputTensor | undefined, rows: number): FeedTensor | undefined {
+  if (!t) return undefined;
+  const n = t.data.length / t.dims[0];
+  const data = new Float32Array(n * rows); // [rows,S,E]
+  for (let r = 0; r < rows; r++) data.set(t.data.subarray(0, n), r * n);
+  return { type: 'float32', dims: [rows, ...t.dims.slice(1)], data };
 }
 
 /** Each layer's heads and kind from the probe's taps, and the model's facts. */

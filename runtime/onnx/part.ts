@@ -1,9 +1,12 @@
 // One imported graph (a whole model, or the encoder or the decoder of a pair) ready to run: normally one session per
 // layer stage (partition.ts, stage-graph.ts), run in sequence so each layer's attention is handed on as soon as its
 // stage finishes; when the graph cannot be split (or a stage fails to load or run), one session for the whole graph
-// with every tap as an output (prepare.ts), which gives the same numbers all at once. Opening a part runs it once on
-// a probe input, stage by stage: a stage's inputs from earlier stages are typed by what those stages returned, and
-// the probe's taps tell the engine each layer's heads and kind.
+// with every tap as an output (prepare.ts), which gives the same numbers all at once. Opening a part runs it on two
+// probe inputs, stage by stage: a stage's inputs from earlier stages are typed by what those stages returned, and
+// the probe's taps tell the engine each layer's heads and kind. The second probe input has two rows, so the sizes
+// that follow the batch stay free and a forward pass (perturbation explanations) runs a whole batch per stage call;
+// a graph that cannot take two rows (a Reshape that fixes the batch to 1) is opened again on one-row probes, and
+// its forward passes run row by row.
 import { createSession, type OutputTensor, type Session } from '../backend/ort';
 import { cancelled, LensError } from '../errors';
 import type { BackendName } from '../types';
@@ -25,13 +28,18 @@ interface Stage {
   drop: string[];
   /** Its taps: the tap's index in the part, and the float32 output holding it ([B,H,Q,K] or [B·H,Q,K]). */
   taps: { tap: number; output: string }[];
-  /** Output holding the hidden state [1,S,E] (float32). */
+  /** Output holding the hidden state [B,S,E] (float32). */
   hidden?: string;
+  /** The graph outputs it computes → the float32 output to fetch for each. */
+  outputs: Map<string, string>;
 }
 
 /** What the probe run returned: every tap in order, and the hidden state (of both probe inputs). */
 export interface PartProbe {
+  /** Probe input 0 (one row): [1,H,Q,K] or [H,Q,K]. */
   taps: OutputTensor[];
+  /** The taps for probe input 1 (one or two identical rows). */
+  tapsB: OutputTensor[];
   hidden?: OutputTensor;
   /** The hidden state for the second probe input (its other lengths tell the decoder's stages their shapes). */
   hiddenB?: OutputTensor;
@@ -48,10 +56,16 @@ export interface PartOptions {
   backend: BackendName;
   threads: number;
   /**
-   * The feeds of probe input 0 or 1, given the graph's inputs and the vocabulary its embedding table shows. The
-   * stages run on both: sizes that differ between them are the sequence's, the others are fixed.
+   * The feeds of probe input 0 (one row) or 1 (`rows` identical rows), given the graph's inputs and the vocabulary
+   * its embedding table shows. The stages run on both: sizes that differ between them are the sequence's (or the
+   * batch's), the others are fixed.
    */
-  probeFeeds: (inputs: InputPlan[], vocabSize: number | undefined, probe: 0 | 1) => Record<string, FeedTensor>;
+  probeFeeds: (
+    inputs: InputPlan[],
+    vocabSize: number | undefined,
+    probe: 0 | 1,
+    rows: number,
+  ) => Record<string, FeedTensor>;
   lengths: ProbeLengths;
   /** Called after each session is created, with how many of how many. */
   onSession?: (done: number, total: number) => void;
@@ -63,7 +77,23 @@ export interface PartRunHooks {
   onStage?: () => void;
   /** Called with each tap as soon as it exists, in order; awaited before the next stage starts. */
   onTap: (tap: number, t: OutputTensor) => void | Promise<void>;
+  /** Graph outputs to fetch too (as float32), e.g. logits. */
+  outputs?: readonly string[];
 }
+
+export interface PartRunResult {
+  /** The hidden state [B,S,E], when the graph has one. */
+  hidden?: OutputTensor;
+  /** The graph outputs asked for in hooks.outputs. */
+  outputs: Record<string, OutputTensor>;
+  /** Milliseconds of each stage's session call. */
+  ms: number[];
+}
+
+/** Rows of probe input 1 in the first try. */
+const BATCH_PROBE_ROWS = 2;
+/** Relative difference allowed between identical rows of one batch (kernels may block a batch differently). */
+const ROWS_AGREE = 1e-4;
 
 export class ImportedPart {
   private constructor(
@@ -76,6 +106,8 @@ export class ImportedPart {
     readonly tapCount: number,
     /** Why the graph runs in one piece instead of per layer; undefined when it streams. */
     readonly notStreamingWhy: string | undefined,
+    /** Runs may carry several rows (the two-row probe passed); false: one row per run. */
+    readonly batched: boolean,
     private stages: Stage[],
   ) {}
 
@@ -87,45 +119,75 @@ export class ImportedPart {
     return this.stages.length;
   }
 
+  /** Whether a stage gives the last hidden state [B,S,E]. */
+  get hasHidden(): boolean {
+    return this.stages.some((s) => s.hidden !== undefined);
+  }
+
   /** Reads, analyses and opens one .onnx file, and runs the probe through it. */
   static async open(file: string, options: PartOptions): Promise<{ part: ImportedPart; probe: PartProbe }> {
     const a = analyseFile(file, options.planFeeds);
+    const tries = fixedBatch(a) ? [1] : [BATCH_PROBE_ROWS, 1];
     // Errors in the feeds (a decoder without its encoder) are the model's, not the split's: they are thrown as is.
-    const feeds = ([0, 1] as const).map((i) => options.probeFeeds(a.found.inputs, a.found.vocabSize, i));
-    let why: string;
-    try {
-      const { stages, probe } = await openStages(a, feeds, options);
-      return { part: ImportedPart.from(a, stages, undefined), probe };
-    } catch (e) {
-      why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    const feedsOf = (rows: number) =>
+      ([0, 1] as const).map((i) => options.probeFeeds(a.found.inputs, a.found.vocabSize, i, i === 0 ? 1 : rows));
+    let why = '';
+    for (const rows of tries) {
+      try {
+        const { stages, probe } = await openStages(a, feedsOf(rows), options, rows);
+        if (rows === 1 || rowsAgree(probe, rows)) return { part: ImportedPart.from(a, stages, undefined, rows), probe };
+        await Promise.allSettled(stages.map((s) => s.session.release()));
+      } catch (e) {
+        why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+      }
     }
-    const { stages, probe } = await openWhole(a, feeds, options);
-    return { part: ImportedPart.from(a, stages, why), probe };
+    for (const [i, rows] of tries.entries()) {
+      try {
+        const { stages, probe } = await openWhole(a, feedsOf(rows), options);
+        if (rows === 1 || rowsAgree(probe, rows)) return { part: ImportedPart.from(a, stages, why, rows), probe };
+        await Promise.allSettled(stages.map((s) => s.session.release()));
+      } catch (e) {
+        if (i === tries.length - 1) throw e;
+      }
+    }
+    throw new LensError('UNSUPPORTED_MODEL', `${a.label} did not run on a test input: ${why}`);
   }
 
-  private static from(a: AnalysedFile, stages: Stage[], why: string | undefined): ImportedPart {
+  private static from(a: AnalysedFile, stages: Stage[], why: string | undefined, rows: number): ImportedPart {
     const outputs = (a.onnx.graph.output ?? []).map((o) => o.name);
-    return new ImportedPart(a.label, a.found.inputs, outputs, a.found.vocabSize, a.found.taps.length, why, stages);
+    const { inputs, vocabSize, taps } = a.found;
+    return new ImportedPart(a.label, inputs, outputs, vocabSize, taps.length, why, rows > 1, stages);
   }
 
-  /** Runs every stage on `feeds` (the graph's inputs); returns the hidden state and each stage's milliseconds. */
-  async run(feeds: Record<string, FeedTensor>, hooks: PartRunHooks): Promise<{ hidden?: OutputTensor; ms: number[] }> {
+  /** Runs every stage on `feeds` (the graph's inputs); returns the hidden state, the outputs asked for and each
+   * stage's milliseconds. */
+  async run(feeds: Record<string, FeedTensor>, hooks: PartRunHooks): Promise<PartRunResult> {
     if (this.stages.length === 0) throw new LensError('DISPOSED', 'The model was unloaded; load it again.');
+    const wanted = hooks.outputs ?? [];
+    for (const name of wanted)
+      if (!this.stages.some((s) => s.outputs.has(name)))
+        throw new LensError('UNSUPPORTED_MODEL', `${this.label} has no ${name} output.`);
     const passed = new Map<string, OutputTensor>();
     const ms: number[] = [];
+    const outputs: Record<string, OutputTensor> = {};
     let hidden: OutputTensor | undefined;
     for (const stage of this.stages) {
       if (hooks.isCancelled?.()) throw cancelled();
+      const extra = wanted.filter((name) => stage.outputs.has(name));
       const t0 = performance.now();
-      const out = await stage.session.run(stageFeeds(stage, feeds, passed), fetchesOf(stage));
+      const out = await stage.session.run(stageFeeds(stage, feeds, passed), [
+        ...fetchesOf(stage),
+        ...extra.map((name) => stage.outputs.get(name)!),
+      ]);
       ms.push(performance.now() - t0);
       hooks.onStage?.();
       for (const name of stage.exports) passed.set(name, out[name]);
       for (const name of stage.drop) passed.delete(name);
       if (stage.hidden) hidden = out[stage.hidden];
+      for (const name of extra) outputs[name] = out[stage.outputs.get(name)!];
       for (const t of stage.taps) await hooks.onTap(t.tap, out[t.output]);
     }
-    return { hidden, ms };
+    return { hidden, outputs, ms };
   }
 
   async release(): Promise<void> {
@@ -133,6 +195,36 @@ export class ImportedPart {
     this.stages = [];
     await Promise.allSettled(stages.map((s) => s.session.release()));
   }
+}
+
+/** True when the graph's token-id input declares its batch size fixed to 1 (a two-row probe would fail). */
+function fixedBatch(a: AnalysedFile): boolean {
+  const plan = a.found.inputs.find((p) => p.role === 'ids' || p.role === 'plan');
+  const input = plan && a.index.inputs.find((v) => v.name === plan.name);
+  return Number(input?.type?.tensorType?.shape?.dim?.[0]?.dimValue ?? 0) === 1;
+}
+
+/**
+ * True when the probe's `rows`-row input gave `rows` copies of one row: every tap is [rows,H,Q,K] (or [rows·H,Q,K])
+ * with the same heads as the one-row probe, the hidden state [rows,S,E], and the rows' values equal (they are the
+ * same input). A graph that folds the batch into another axis fails this and runs row by row.
+ */
+function rowsAgree(probe: PartProbe, rows: number): boolean {
+  const same = (t: OutputTensor) => {
+    const n = t.data.length / rows;
+    for (let r = 1; r < rows; r++)
+      for (let i = 0; i < n; i++)
+        if (!(Math.abs(t.data[r * n + i] - t.data[i]) <= ROWS_AGREE * Math.max(1, Math.abs(t.data[i])))) return false;
+    return Number.isInteger(n);
+  };
+  const tapsOk = probe.taps.every((t, i) => {
+    const b = probe.tapsB[i];
+    if (!b || b.dims.length !== t.dims.length) return false;
+    const lead = t.dims.length === 4 ? b.dims[0] === rows && b.dims[1] === t.dims[1] : b.dims[0] === rows * t.dims[0];
+    return lead && same(b);
+  });
+  const hiddenOk = !probe.hiddenB || (probe.hiddenB.dims[0] === rows && same(probe.hiddenB));
+  return tapsOk && hiddenOk;
 }
 
 function fetchesOf(stage: Stage): string[] {
@@ -162,7 +254,13 @@ function stageFeeds(
  * size both share is fixed; one that follows the sequence (or the encoder's) gets its symbolic name from the
  * graph's inputs; any other is left unknown.
  */
-function passType(a: OutputTensor, b: OutputTensor, lengths: ProbeLengths, names: SequenceNames): PassType {
+function passType(
+  a: OutputTensor,
+  b: OutputTensor,
+  lengths: ProbeLengths,
+  rows: number,
+  names: SequenceNames,
+): PassType {
   if (a.type !== b.type || a.dims.length !== b.dims.length)
     throw new PartitionError(`a tensor between stages changes type or rank with the input length`);
   const dims = a.dims.map((d, i) => {
@@ -170,34 +268,40 @@ function passType(a: OutputTensor, b: OutputTensor, lengths: ProbeLengths, names
     if (d === e) return d;
     if (d === lengths.seq[0] && e === lengths.seq[1]) return names.seq;
     if (lengths.encoderSeq && d === lengths.encoderSeq[0] && e === lengths.encoderSeq[1]) return names.encoderSeq;
+    if (rows > 1 && d === 1 && e === rows) return names.batch;
     return null;
   });
   return { type: a.type, dims };
 }
 
 interface SequenceNames {
+  batch: string;
   seq: string;
   encoderSeq: string;
 }
 
-/** The symbolic names the graph's inputs give the sequence dimensions (dimension 1 of the ids and encoder states). */
+/** The symbolic names the graph's inputs give the batch and sequence dimensions (dimensions 0 and 1 of the ids and
+ * of the encoder states). */
 function sequenceNames(a: AnalysedFile): SequenceNames {
-  const param = (role: string, fallback: string) => {
+  const param = (role: string, dim: number, fallback: string) => {
     const plan = a.found.inputs.find((p) => p.role === role);
     const input = plan && a.index.inputs.find((v) => v.name === plan.name);
-    return input?.type?.tensorType?.shape?.dim?.[1]?.dimParam || fallback;
+    return input?.type?.tensorType?.shape?.dim?.[dim]?.dimParam || fallback;
   };
   return {
-    seq: param('ids', 'attention_lens_sequence'),
-    encoderSeq: param('encoder_hidden', 'attention_lens_encoder_sequence'),
+    batch: param('ids', 0, 'attention_lens_batch'),
+    seq: param('ids', 1, 'attention_lens_sequence'),
+    encoderSeq: param('encoder_hidden', 1, 'attention_lens_encoder_sequence'),
   };
 }
 
-/** Splits the graph into per-layer stages, creating each in turn and running it on both probe inputs. */
+/** Splits the graph into per-layer stages, creating each in turn and running it on both probe inputs (the second
+ * of `rows` rows). */
 async function openStages(
   a: AnalysedFile,
   feeds: Record<string, FeedTensor>[],
   options: PartOptions,
+  rows: number,
 ): Promise<{ stages: Stage[]; probe: PartProbe }> {
   const specs = partitionGraph(a.index, a.found.taps, a.found.hidden, a.label);
   const lastRead = new Map<string, number>();
@@ -205,7 +309,7 @@ async function openStages(
   const names = sequenceNames(a);
   const types = new Map<string, PassType>();
   const passed = feeds.map(() => new Map<string, OutputTensor>());
-  const probe: PartProbe = { taps: [] };
+  const probe: PartProbe = { taps: [], tapsB: [] };
   const stages: Stage[] = [];
   try {
     for (const [s, spec] of specs.entries()) {
@@ -219,6 +323,7 @@ async function openStages(
         drop: [...lastRead].filter(([, last]) => last === s).map(([name]) => name),
         taps: spec.taps.map((tap, i) => ({ tap, output: built.tapOutputs[i] })),
         hidden: built.hiddenOutput,
+        outputs: built.readable,
       };
       stages.push(stage);
       options.onSession?.(s + 1, specs.length);
@@ -228,8 +333,12 @@ async function openStages(
         for (const name of stage.exports) passed[i].set(name, out[name]);
         outs.push(out);
       }
-      for (const name of stage.exports) types.set(name, passType(outs[0][name], outs[1][name], options.lengths, names));
-      for (const t of stage.taps) probe.taps[t.tap] = outs[0][t.output];
+      for (const name of stage.exports)
+        types.set(name, passType(outs[0][name], outs[1][name], options.lengths, rows, names));
+      for (const t of stage.taps) {
+        probe.taps[t.tap] = outs[0][t.output];
+        probe.tapsB[t.tap] = outs[1][t.output];
+      }
       if (stage.hidden) {
         probe.hidden = outs[0][stage.hidden];
         probe.hiddenB = outs[1][stage.hidden];
@@ -258,6 +367,7 @@ async function openWhole(
     drop: [],
     taps: prepared.taps.map((output, tap) => ({ tap, output })),
     hidden: prepared.hidden,
+    outputs: prepared.readable,
   };
   options.onSession?.(1, 1);
   try {
@@ -266,7 +376,12 @@ async function openWhole(
     const hidden = (i: number) => (stage.hidden ? outs[i][stage.hidden] : undefined);
     return {
       stages: [stage],
-      probe: { taps: stage.taps.map((t) => outs[0][t.output]), hidden: hidden(0), hiddenB: hidden(1) },
+      probe: {
+        taps: stage.taps.map((t) => outs[0][t.output]),
+        tapsB: stage.taps.map((t) => outs[1][t.output]),
+        hidden: hidden(0),
+        hiddenB: hidden(1),
+      },
     };
   } catch (e) {
     await session.release();

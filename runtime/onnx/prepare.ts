@@ -22,6 +22,8 @@ export interface PreparedGraph {
   hidden?: string;
   /** Output names the graph already had. */
   outputs: string[];
+  /** Graph output name → the float32 output to fetch for it (a Cast for float16/bfloat16/double outputs). */
+  readable: Map<string, string>;
   vocabSize?: number;
 }
 
@@ -67,19 +69,42 @@ export function castOutputs(index: GraphIndex) {
   return { nodes, outputs, expose };
 }
 
+/** Float element types other than float32: their outputs are read through a Cast to float32. */
+const OTHER_FLOATS = new Set<number>([DataType.FLOAT16, DataType.BFLOAT16, DataType.DOUBLE]);
+
+/**
+ * For each of the graph outputs `names`: the name to fetch it as float32 — itself, or (float16 / bfloat16 / double
+ * outputs, as fp16 exports' logits) a Cast that `expose` adds.
+ */
+export function readableOutputs(
+  index: GraphIndex,
+  names: readonly string[],
+  expose: (tensor: string, hint: string) => string,
+): Map<string, string> {
+  const readable = new Map<string, string>();
+  for (const name of names) {
+    const elemType = index.graph.output?.find((o) => o.name === name)?.type?.tensorType?.elemType ?? undefined;
+    readable.set(name, elemType !== undefined && OTHER_FLOATS.has(elemType) ? expose(name, `${name}_float`) : name);
+  }
+  return readable;
+}
+
 /** The whole model with every tap (and the hidden state) as an extra output: one session runs it all. */
 export function tapWholeGraph(a: AnalysedFile): PreparedGraph {
-  const { nodes, outputs, expose } = castOutputs(a.index);
+  const { nodes, outputs: added, expose } = castOutputs(a.index);
   const taps = a.found.taps.map((t, i) => expose(t.tensor, `attention_lens_attn_${i}`));
   const hidden = a.found.hidden ? expose(a.found.hidden, 'attention_lens_hidden') : undefined;
-  const extra = encodeModel({ graph: { node: nodes, output: outputs, initializer: [], input: [] } });
+  const outputs = (a.onnx.graph.output ?? []).map((o) => o.name);
+  const readable = readableOutputs(a.index, outputs, expose);
+  const extra = encodeModel({ graph: { node: nodes, output: added, initializer: [], input: [] } });
   return {
     label: a.label,
     bytes: concat([a.onnx.bytes, extra]),
     inputs: a.found.inputs,
     taps,
     hidden,
-    outputs: (a.onnx.graph.output ?? []).map((o) => o.name),
+    outputs,
+    readable,
     vocabSize: a.found.vocabSize,
   };
 }

@@ -3,12 +3,12 @@
 // wire level, so opset imports, local functions and metadata stay byte for byte — plus, appended as a second
 // ModelProto that protobuf parsers merge into the first, the tensors it takes from earlier stages (typed as the
 // earlier stage returned them), the ones it hands on (untyped: onnxruntime infers them), and a Cast to float32 for
-// its attention tap and the hidden state (fp16 exports report float32 too).
+// its attention tap, the hidden state and float16 graph outputs (fp16 exports report float32 too).
 import { DataType, encodeModel, type ValueInfoMsg } from '../formats/onnx-schema';
 import type { AttentionTap } from './find-attention';
 import type { GraphIndex } from './graph-index';
 import { PartitionError, type StageSpec } from './partition';
-import { castOutputs } from './prepare';
+import { castOutputs, readableOutputs } from './prepare';
 import { concat, filterGraph } from './wire';
 
 /** GraphProto field numbers. */
@@ -50,6 +50,8 @@ export interface BuiltStage {
   tapOutputs: string[];
   /** Output name of the hidden state (float32), when the stage computes it. */
   hiddenOutput?: string;
+  /** The graph outputs the stage computes → the float32 output to fetch for each. */
+  readable: Map<string, string>;
 }
 
 function passInput(name: string, t: PassType | undefined, label: string): ValueInfoMsg {
@@ -106,6 +108,7 @@ export function buildStage(
   const { nodes: casts, outputs: added, expose } = castOutputs(index);
   const tapOutputs = spec.taps.map((k) => expose(taps[k].tensor, `attention_lens_attn_${k}`));
   const hiddenOutput = spec.hidden && hidden ? expose(hidden, 'attention_lens_hidden') : undefined;
+  const readable = readableOutputs(index, spec.outputs, expose);
   for (const name of spec.exports) added.push({ name });
   const extra = encodeModel({
     graph: {
@@ -115,5 +118,5 @@ export function buildStage(
       initializer: [],
     },
   });
-  return { bytes: concat([bytes, extra]), tapOutputs, hiddenOutput };
+  return { bytes: concat([bytes, extra]), tapOutputs, hiddenOutput, readable };
 }
