@@ -4,13 +4,22 @@
 // (perturbation methods) and reads only what the caller needs from the head.
 import { createSession, type OutputTensor, type Session } from '../backend/ort';
 import type { BackendName, LayerAttention } from '../types';
-import type { Batch, FeedTensor, GraphPlan, LayerExtras, PlanFacts, StageRole } from '../models/plan';
+import {
+  layerOutputs,
+  type Batch,
+  type FeedTensor,
+  type GraphPlan,
+  type LayerExtras,
+  type PlanFacts,
+  type StageRole,
+} from '../models/plan';
 import type { ForwardResult, HeadRead } from './api';
 import { cancelled, LensError } from '../errors';
 
 interface ReadyStage {
   role: StageRole;
   layer?: number;
+  layers?: number[];
   session: Session;
   inputNames: readonly string[];
   outputNames: readonly string[];
@@ -75,6 +84,7 @@ export class StageEngine {
         ready.push({
           role: stage.role,
           layer: stage.layer,
+          layers: stage.layers,
           session,
           inputNames: stage.inputNames,
           outputNames: stage.outputNames,
@@ -116,37 +126,44 @@ export class StageEngine {
         const out = await stage.session.run(feeds, ['hidden']);
         hiddenState = asFeed(out.hidden); // [1, seq, hidden]
       } else if (stage.role === 'layer') {
-        const layer = stage.layer ?? 0;
-        const vectors = wantVectors(layer);
+        const names = layerOutputs(stage);
+        const vectors = names.some((n) => wantVectors(n.layer));
         const session = vectors ? await this.vectorSession(stage) : stage.session;
         const final = stage.outputNames.includes('last_hidden');
-        const fetches = ['hidden_out', 'attn', ...(vectors ? ['q', 'k'] : []), ...(final ? ['last_hidden'] : [])];
+        const fetches = [
+          'hidden_out',
+          ...names.map((n) => n.attn),
+          ...(vectors ? names.flatMap((n) => [n.q, n.k]) : []),
+          ...(final ? ['last_hidden'] : []),
+        ];
         const out = await session.run(feeds, fetches);
         hiddenState = asFeed(out.hidden_out); // [1, seq, hidden]
         if (final) {
           expectSize(out.last_hidden, seq * hidden, 'last_hidden');
           lastHidden = out.last_hidden.data; // [seq, hidden]
         }
-        const attn = out.attn; // [1, heads, seq, seq]
-        expectSize(attn, heads * seq * seq, 'attn');
-        const attention: LayerAttention = {
-          layer,
-          kind: this.facts.attentionKinds[layer] ?? 'self',
-          heads,
-          queryLength: seq,
-          keyLength: seq,
-          data: attn.data, // [heads, query, key]
-        };
-        let q: Float32Array | undefined;
-        let k: Float32Array | undefined;
-        if (vectors) {
-          expectSize(out.q, heads * seq * headDim, 'q');
-          expectSize(out.k, heads * seq * headDim, 'k');
-          q = out.q.data; // [heads, query, headDim]
-          k = out.k.data; // [heads, key, headDim]
-        }
         stageMs.push(performance.now() - t0);
-        options.onLayer(attention, q, k);
+        for (const n of names) {
+          const attn = out[n.attn]; // [1, heads, seq, seq]
+          expectSize(attn, heads * seq * seq, n.attn);
+          const attention: LayerAttention = {
+            layer: n.layer,
+            kind: this.facts.attentionKinds[n.layer] ?? 'self',
+            heads,
+            queryLength: seq,
+            keyLength: seq,
+            data: attn.data, // [heads, query, key]
+          };
+          let q: Float32Array | undefined;
+          let k: Float32Array | undefined;
+          if (vectors && wantVectors(n.layer)) {
+            expectSize(out[n.q], heads * seq * headDim, n.q);
+            expectSize(out[n.k], heads * seq * headDim, n.k);
+            q = out[n.q].data; // [heads, query, headDim]
+            k = out[n.k].data; // [heads, key, headDim]
+          }
+          options.onLayer(attention, q, k);
+        }
         if (options.pause) await options.pause();
         continue;
       } else {
@@ -195,24 +212,28 @@ export class StageEngine {
       if (stage.role === 'embed') {
         hiddenState = asFeed((await stage.session.run(feeds, ['hidden'])).hidden); // [B,S,E]
       } else if (stage.role === 'layer') {
-        const norms = wantNorms(stage.layer ?? 0);
+        const names = layerOutputs(stage);
+        const norms = names.some((n) => wantNorms(n.layer));
         const session = norms ? await this.variantSession(stage, { norms: true }) : stage.session;
         const final = read.kind === 'mean-hidden' && stage.outputNames.includes('last_hidden');
         const fetches = [
           'hidden_out',
-          ...(options.attention ? ['attn'] : []),
-          ...(norms ? ['value_gram'] : []),
+          ...(options.attention ? names.map((n) => n.attn) : []),
+          ...(norms ? names.map((n) => n.valueGram) : []),
           ...(final ? ['last_hidden'] : []),
         ];
         const out = await session.run(feeds, fetches);
         hiddenState = asFeed(out.hidden_out); // [B,S,E]
         if (final) lastHidden = out.last_hidden.data;
-        if (options.attention) {
-          expectSize(out.attn, B * this.facts.heads * S * S, 'attn');
-          attention.push(out.attn.data); // [B,H,S,S]
+        for (const n of names) {
+          if (options.attention) {
+            expectSize(out[n.attn], B * this.facts.heads * S * S, n.attn);
+            attention.push(out[n.attn].data); // [B,H,S,S]
+          }
+          const gram = norms && wantNorms(n.layer);
+          if (gram) expectSize(out[n.valueGram], B * S * this.facts.heads * this.facts.heads, n.valueGram);
+          grams.push(gram ? out[n.valueGram].data : undefined); // [B,S,H,H]
         }
-        if (norms) expectSize(out.value_gram, B * S * this.facts.heads * this.facts.heads, 'value_gram');
-        grams.push(norms ? out.value_gram.data : undefined); // [B,S,H,H]
       } else if ((read.kind === 'logits' || read.kind === 'hidden') && !stage.gathered) {
         // A plan without the gathered head: run the whole head and keep one position per row.
         const name = read.kind === 'logits' ? 'logits' : 'last_hidden';

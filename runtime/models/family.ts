@@ -2,7 +2,15 @@
 // (one graph per layer, the first with the embeddings and the last with the final norm; a head) and the single full graph, built from the same fragments so they agree.
 import { A, GraphBuilder } from './graph-builder';
 import { computeFeeds } from './feeds';
-import type { Batch, FullGraphOptions, GraphPlan, LayerExtras, PlanFacts, Stage } from './plan';
+import {
+  layerOutputs,
+  type Batch,
+  type FullGraphOptions,
+  type GraphPlan,
+  type LayerExtras,
+  type PlanFacts,
+  type Stage,
+} from './plan';
 import type { ModelSource } from './source';
 
 /** Tensor names a layer fragment produces inside a graph. */
@@ -82,47 +90,74 @@ function valueGram(g: GraphBuilder, out: LayerTensors, H: number, D: number, E: 
   return g.op('MatMul', [fs, ft]); // [B,S,H,H]
 }
 
+/** Width below which a model's layers after the first share one stage. Each stage call and layer message costs a
+ * fixed ~0.5 ms (session run set-up, waking the thread pool and the calling thread); a 384-wide layer computes in
+ * ~3.5 ms at 128 tokens (all-MiniLM-L6-v2), so per-layer stages cost it 15-25 % (bench), while a 768-wide layer
+ * (11 ms) loses ~4 %. A narrow model's whole run takes a few tens of ms, shorter than the panel can show layer by
+ * layer, so it streams layer 0 (early first paint) and then the rest together. */
+export const GROUP_BELOW_HIDDEN = 512;
+
+/** The layers of each layer stage, in order: [[0], [1], ...], or [[0], [1 .. L-1]] for a narrow model. */
+export function layerGroups(layers: number, hidden: number): number[][] {
+  if (hidden >= GROUP_BELOW_HIDDEN || layers <= 2) return Array.from({ length: layers }, (_, l) => [l]);
+  return [[0], Array.from({ length: layers - 1 }, (_, i) => i + 1)];
+}
+
 /** The staged plan of plan.ts. */
 export function assemblePlan(source: ModelSource, fam: FamilyGraphs): GraphPlan {
   const { hidden: E, heads: H, headDim: D, vocabSize: V, layers: L } = fam.facts;
   const stages: Stage[] = [];
 
-  // Every session call costs a fixed ~0.3 ms (binding, run setup, waking the thread pool), which is 8 % of a small
-  // model's layer at 128 tokens; so the embeddings run in layer 0's graph and the final norm in the last layer's
-  // (its last_hidden output), and a run makes one call per layer. The head stage remains for the logits and the
-  // gathered head of batched forward passes.
+  // The embeddings run in layer 0's graph and the final norm in the last layer's (its last_hidden output), and a
+  // small model's layers after the first share one stage (layerGroups): a run makes one call per stage.
   // The layer graphs that run by default expose only hidden_out and attn: a graph output cannot be fused away, and
   // exposing q/k/v as well cost 30-60 % at 128 tokens (bench). Variants with q/k/v or the value Gram matrices (norm-
   // based attribution) are built only when asked for.
-  const layerStage = (l: number, extras: LayerExtras): Uint8Array => {
+  const groupStage = (layers: number[], extras: LayerExtras): Uint8Array => {
     const suffix = `${extras.vectors ? '_vectors' : ''}${extras.norms ? '_norms' : ''}`;
-    const g = new GraphBuilder(`layer_${l}${suffix}`);
+    const g = new GraphBuilder(`layers_${layers[0]}_${layers[layers.length - 1]}${suffix}`);
     let x: string;
-    if (l === 0) {
+    if (layers[0] === 0) {
       declareEmbedInputs(g, fam);
       x = fam.embed(g); // [B,S,E]
     } else x = g.input('hidden', 'float32', [...BS, E]);
     const inputs = declareLayerInputs(g, fam);
-    const out = fam.layer(g, l, x, inputs);
-    g.output(out.hidden, 'hidden_out', 'float32', [...BS, E]);
-    g.output(out.attn, 'attn', 'float32', ['batch', H, 'seq', 'seq']);
-    if (l === L - 1) g.output(fam.head(g, out.hidden, 'none').lastHidden, 'last_hidden', 'float32', [...BS, E]);
-    if (extras.vectors)
-      for (const n of ['q', 'k', 'v'] as const) g.output(out[n], n, 'float32', ['batch', H, 'seq', D]);
-    if (extras.norms) g.output(valueGram(g, out, H, D, E), 'value_gram', 'float32', ['batch', 'seq', H, H]);
+    const names = layerOutputs({ layers });
+    const outs: LayerTensors[] = [];
+    for (const l of layers) {
+      const out = fam.layer(g, l, x, inputs);
+      outs.push(out);
+      x = out.hidden; // [B,S,E]
+    }
+    g.output(x, 'hidden_out', 'float32', [...BS, E]);
+    outs.forEach((out, i) => {
+      const n = names[i];
+      g.output(out.attn, n.attn, 'float32', ['batch', H, 'seq', 'seq']);
+      if (extras.vectors)
+        for (const k of ['q', 'k', 'v'] as const) g.output(out[k], n[k], 'float32', ['batch', H, 'seq', D]);
+      if (extras.norms) g.output(valueGram(g, out, H, D, E), n.valueGram, 'float32', ['batch', 'seq', H, H]);
+    });
+    if (layers[layers.length - 1] === L - 1)
+      g.output(fam.head(g, x, 'none').lastHidden, 'last_hidden', 'float32', [...BS, E]);
     return g.toBytes();
   };
   const sideInputs = ['attn_bias', ...(fam.usesRope ? ['rope_cos', 'rope_sin'] : [])];
-  for (let l = 0; l < L; l++) {
-    stages.push({
+  for (const layers of layerGroups(L, E)) {
+    const stage: Stage = {
       role: 'layer',
-      layer: l,
-      onnx: layerStage(l, {}),
-      inputNames: l === 0 ? [...fam.embedInputs, ...sideInputs] : ['hidden', ...sideInputs],
-      outputNames: ['hidden_out', 'attn', ...(l === L - 1 ? ['last_hidden'] : [])],
-      vectors: () => layerStage(l, { vectors: true }),
-      variant: (extras) => layerStage(l, extras),
-    });
+      layer: layers[0],
+      onnx: groupStage(layers, {}),
+      inputNames: layers[0] === 0 ? [...fam.embedInputs, ...sideInputs] : ['hidden', ...sideInputs],
+      outputNames: [
+        'hidden_out',
+        ...layerOutputs({ layers }).map((n) => n.attn),
+        ...(layers[layers.length - 1] === L - 1 ? ['last_hidden'] : []),
+      ],
+      vectors: () => groupStage(layers, { vectors: true }),
+      variant: (extras) => groupStage(layers, extras),
+    };
+    if (layers.length > 1) stage.layers = layers;
+    stages.push(stage);
   }
 
   // The default head stage stops at the final norm: every run fetches last_hidden only, and onnxruntime would

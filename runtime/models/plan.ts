@@ -1,8 +1,9 @@
 // The contract between a model family (which builds ONNX graphs from weights) and the engine (which runs them).
-// A model is cut into one stage per layer and a head, so that each layer's attention can be streamed as soon as it is
+// A model is cut into layer stages and a head, so that each layer's attention can be streamed as soon as it is
 // computed (see shared/notes/performance.md: one session per layer). Family plans fold the embeddings into layer 0
-// and the final norm into the last layer (one session call per layer; each call costs a fixed ~0.3 ms); the engine
-// still runs a separate 'embed' stage where a plan has one (tests use such toy plans).
+// and the final norm into the last layer, and give a small model's layers 1..L-1 one stage together (each session
+// call and each message costs a fixed ~0.5 ms, more than 10 % of a 384-wide layer at 128 tokens; see
+// family.ts layerGroups). The engine still runs a separate 'embed' stage where a plan has one (toy plans in tests).
 //
 // Tensor names every family uses:
 //   embed  inputs : input_ids int64 [B,S], position_ids int64 [B,S], token_type_ids int64 [B,S] (bert only)
@@ -10,7 +11,8 @@
 //   layer  inputs : hidden [B,S,E] (layer 0 of a family plan: the embed inputs instead), attn_bias float32 [B,1,S,S]
 //                   (additive: 0 or -1e9; causal and padding), rope_cos, rope_sin float32 [B,1,S,D] (llama only)
 //          outputs: hidden_out [B,S,E], attn [B,H,S,S] (post-softmax); the last layer of a family plan also
-//                   last_hidden [B,S,E] (the head stage's output without logits), so a run skips the head
+//                   last_hidden [B,S,E] (the head stage's output without logits), so a run skips the head.
+//                   A stage of several layers names its per-layer outputs attn_<l>, q_<l>, ... (layerOutputs).
 //          the `vectors` variant adds q, k, v [B,H,S,D] (q after RoPE, unscaled; k after RoPE; grouped-query
 //          models report every query head). It is separate because graph outputs block onnxruntime's fusions.
 //          the `norms` variant adds value_gram [B,S,H,H]: G[b,j,h,h'] = <f_h(x_j), f_h'(x_j)> with f_h(x_j) =
@@ -37,8 +39,10 @@ export type StageRole = 'embed' | 'layer' | 'head';
 
 export interface Stage {
   role: StageRole;
-  /** Layer index for role 'layer'. */
+  /** Layer index for role 'layer' (the first of `layers`). */
   layer?: number;
+  /** The layers a 'layer' stage computes, in order, when it computes more than one (see layerOutputs). */
+  layers?: number[];
   /** Serialized ONNX ModelProto. */
   onnx: Uint8Array;
   inputNames: string[];
@@ -51,6 +55,30 @@ export interface Stage {
   gathered?: () => Uint8Array;
   /** Head stage of a model with an LM head: the head with logits [B,S,V] on every position as well. */
   withLogits?: () => Uint8Array;
+}
+
+/** The per-layer output names of a layer stage: a one-layer stage uses the plain names (attn, q, k, v,
+ * value_gram); a stage of several layers suffixes them with the layer (attn_3, q_3, ...). */
+export interface LayerOutputNames {
+  layer: number;
+  attn: string;
+  q: string;
+  k: string;
+  v: string;
+  valueGram: string;
+}
+
+export function layerOutputs(stage: Pick<Stage, 'layer' | 'layers'>): LayerOutputNames[] {
+  const layers = stage.layers ?? [stage.layer ?? 0];
+  const suffix = (l: number) => (layers.length > 1 ? `_${l}` : '');
+  return layers.map((l) => ({
+    layer: l,
+    attn: `attn${suffix(l)}`,
+    q: `q${suffix(l)}`,
+    k: `k${suffix(l)}`,
+    v: `v${suffix(l)}`,
+    valueGram: `value_gram${suffix(l)}`,
+  }));
 }
 
 /** Extra outputs of a layer stage's on-demand variant. */

@@ -120,7 +120,8 @@ export const tests: E2ETest[] = [
       await withPage(true, async (p) => {
         const loaded = await p.load(stories);
         assert.ok(loaded.ok && loaded.backend === 'webgpu', JSON.stringify(loaded));
-        await p.loseDevice(1);
+        // After layer 0: its stage ran on the GPU, the next stage (layers 1-4 of this narrow model) has not.
+        await p.loseDevice(0);
         const run = await p.run(ids);
         assert.equal(run.fallbacks.length, 1, `one fallback message: ${JSON.stringify(run.fallbacks)}`);
         assert.match(run.fallbacks[0].reason, /GPU device was lost|failed on the GPU/);

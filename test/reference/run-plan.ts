@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createSession } from '../../runtime/backend/ort';
 import type { BackendName } from '../../runtime/types';
-import type { Batch, FeedTensor, GraphPlan } from '../../runtime/models/plan';
+import { layerOutputs, type Batch, type FeedTensor, type GraphPlan } from '../../runtime/models/plan';
 
 export interface PlanRun {
   /** Per layer [B,H,S,S]. */
@@ -43,8 +43,9 @@ export async function runPlan(plan: GraphPlan, batch: Batch, backend: BackendNam
       if (hidden) available.hidden = hidden;
       const inputs: Record<string, FeedTensor> = {};
       for (const name of stage.inputNames) inputs[name] = available[name];
+      const names = stage.role === 'layer' ? layerOutputs(stage) : [];
       const fetches = vectors
-        ? [...stage.outputNames, 'q', 'k', 'v']
+        ? [...stage.outputNames, ...names.flatMap((n) => [n.q, n.k, n.v])]
         : logits
           ? [...stage.outputNames, 'logits']
           : stage.outputNames;
@@ -52,10 +53,12 @@ export async function runPlan(plan: GraphPlan, batch: Batch, backend: BackendNam
       if (stage.role === 'embed') hidden = asFeed(out.hidden);
       else if (stage.role === 'layer') {
         hidden = asFeed(out.hidden_out);
-        result.attn.push(out.attn.data);
-        result.q.push(out.q.data);
-        result.k.push(out.k.data);
-        result.v.push(out.v.data);
+        for (const n of names) {
+          result.attn.push(out[n.attn].data);
+          result.q.push(out[n.q].data);
+          result.k.push(out[n.k].data);
+          result.v.push(out[n.v].data);
+        }
       } else {
         result.lastHidden = out.last_hidden.data;
         if (out.logits) result.logits = out.logits.data;
