@@ -28,6 +28,7 @@ import { compareFigure } from '../webview/render/export-compare';
 import { formatBytes } from '../webview/render/export-image';
 import { PNG_SCALES, pngSize } from '../webview/render/png';
 import { writeExport } from './export-file';
+import type { ExportOutcome } from './export';
 import {
   EMPTY_SECOND_INPUT,
   checkExplainRequest,
@@ -65,6 +66,15 @@ interface Slot {
 }
 
 type ExportFormat = 'png' | 'svg' | 'json';
+const EXPORT_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'json'];
+
+/** Answers given in advance (the palette command's arguments): the format, the PNG scale, and for scripts and tests the
+ *  file, which skips the save dialog (the format then comes from its extension and the scale defaults to 1). */
+export interface ExplainExportOptions {
+  format?: ExportFormat;
+  scale?: number;
+  target?: vscode.Uri;
+}
 
 export class ExplainHost {
   private slots: Partial<Record<ExplainRequestKind, Slot>> = {};
@@ -88,6 +98,11 @@ export class ExplainHost {
       this.deps.post({ type: 'explainResult', runId, requestId: e.requestId, result: wire(e.result) });
     const c = this.lastCompare;
     if (c?.runId === runId) this.deps.post(compareMessage(runId, c.requestId, c.comparison));
+  }
+
+  /** True when run `runId` has an explanation (`explain`) or a comparison (`compare`) to export. */
+  hasResult(runId: number, what: ExplainRequestKind): boolean {
+    return (what === 'explain' ? this.lastExplain : this.lastCompare)?.runId === runId;
   }
 
   /** Stops request `requestId` (the view's Cancel). */
@@ -245,45 +260,62 @@ export class ExplainHost {
     }
   }
 
-  /** Exports the view's explanation or comparison: asks the format (and PNG scale) and the file, then writes it. */
-  async export(run: ExplainRun, what: ExplainRequestKind, metric: AgreementMetric): Promise<void> {
+  /** Exports the view's explanation or comparison: asks the format (and PNG scale) and the file, then writes it. Both the
+   *  view's Export… and, on the Explain tab, the palette's Export… come here. */
+  async export(
+    run: ExplainRun,
+    what: ExplainRequestKind,
+    metric: AgreementMetric,
+    options: ExplainExportOptions = {},
+  ): Promise<ExportOutcome> {
     const explained = what === 'explain' && this.lastExplain?.runId === run.runId ? this.lastExplain : undefined;
     const compared = what === 'compare' && this.lastCompare?.runId === run.runId ? this.lastCompare : undefined;
     if (!explained && !compared) {
-      void vscode.window.showWarningMessage(
-        `Nothing to export yet: press ${what === 'explain' ? 'Explain' : 'Compare'} in the panel’s Explain view first.`,
-      );
-      return;
+      const message = `Nothing to export yet: press ${what === 'explain' ? 'Explain' : 'Compare'} in the panel’s Explain view first.`;
+      void vscode.window.showWarningMessage(message);
+      return { ok: false, message };
     }
+    const cancelled: ExportOutcome = { ok: false, cancelled: true, message: 'Export cancelled.' };
     const whatText = explained
       ? `the explanation of ${explained.result.target.label}`
       : `the comparison of ${compared!.comparison.a.label} and ${compared!.comparison.b.label}`;
     try {
-      const pick = await vscode.window.showQuickPick(
-        [
-          {
-            format: 'png' as ExportFormat,
-            label: 'PNG image',
-            description: whatText,
-            detail: 'Pixels at 1× to 4× (you choose the scale next).',
-          },
-          { format: 'svg' as ExportFormat, label: 'SVG image', description: whatText, detail: 'Vectors and text.' },
-          {
-            format: 'json' as ExportFormat,
-            label: 'JSON',
-            description: whatText,
-            detail: explained
-              ? 'Every score per token, agreement, distances, faithfulness, erasure curves and head statistics.'
-              : 'Both maps, their difference over the aligned tokens and the JSD per row.',
-          },
-        ],
-        { title: 'Attention Lens: Export from the Explain view', placeHolder: 'Export as…' },
-      );
-      if (!pick) return;
+      const items = [
+        {
+          format: 'png' as ExportFormat,
+          label: 'PNG image',
+          description: whatText,
+          detail: 'Pixels at 1× to 4× (you choose the scale next).',
+        },
+        { format: 'svg' as ExportFormat, label: 'SVG image', description: whatText, detail: 'Vectors and text.' },
+        {
+          format: 'json' as ExportFormat,
+          label: 'JSON',
+          description: whatText,
+          detail: explained
+            ? 'Every score per token, agreement, distances, faithfulness, erasure curves and head statistics.'
+            : 'Both maps, their difference over the aligned tokens and the JSD per row.',
+        },
+      ];
+      let format = options.format;
+      if (!format && options.target) {
+        const ext = path.extname(options.target.path).slice(1).toLowerCase();
+        if (EXPORT_FORMATS.includes(ext as ExportFormat)) format = ext as ExportFormat;
+      }
+      if (!format) {
+        const pick = await vscode.window.showQuickPick(items, {
+          title: 'Attention Lens: Export from the Explain view',
+          placeHolder: 'Export as…',
+        });
+        if (!pick) return cancelled;
+        format = pick.format;
+      }
+      const label = items.find((i) => i.format === format)!.label;
       const modelName = run.facts.name;
       let bytes: Uint8Array;
       let details: string;
-      if (pick.format === 'json') {
+      let size: { width?: number; height?: number } = {};
+      if (format === 'json') {
         const text = explained
           ? resultToJson({ text: explained.text, ...explained.result })
           : resultToJson(comparisonJson(compared!.comparison, modelName));
@@ -293,28 +325,33 @@ export class ExplainHost {
         const figure = explained
           ? explainFigure(explained.result, { metric, colorMap: this.deps.colorMap() })
           : compareFigure(compareData(compared!.comparison, modelName), this.deps.colorMap());
-        const scale = pick.format === 'png' ? await pickScale(figure) : 1;
-        if (scale === undefined) return;
-        const image = figureImage(figure, pick.format, scale);
+        const scale = format === 'png' ? (options.scale ?? (options.target ? 1 : await pickScale(figure))) : 1;
+        if (scale === undefined) return cancelled;
+        const image = figureImage(figure, format, scale);
         bytes = image.bytes;
-        details = `${image.width} × ${image.height} ${pick.format === 'png' ? 'px' : 'units'}, ${formatBytes(bytes.length)}`;
+        size = { width: image.width, height: image.height };
+        details = `${image.width} × ${image.height} ${format === 'png' ? 'px' : 'units'}, ${formatBytes(bytes.length)}`;
       }
-      const name = `${safeName(modelName)}-${what === 'explain' ? 'explain' : 'compare'}.${pick.format}`;
-      const target = await vscode.window.showSaveDialog({
-        defaultUri: vscode.Uri.joinPath(defaultFolder(run.source), name),
-        filters: { [pick.label]: [pick.format] },
-        title: `Save ${whatText} as ${pick.format.toUpperCase()} (${details})`,
-        saveLabel: 'Export',
-      });
-      if (!target) return;
-      await writeExport(target, async (sink) => {
+      const name = `${safeName(modelName)}-${what === 'explain' ? 'explain' : 'compare'}.${format}`;
+      const target =
+        options.target ??
+        (await vscode.window.showSaveDialog({
+          defaultUri: vscode.Uri.joinPath(defaultFolder(run.source), name),
+          filters: { [label]: [format] },
+          title: `Save ${whatText} as ${format.toUpperCase()} (${details})`,
+          saveLabel: 'Export',
+        }));
+      if (!target) return cancelled;
+      const written = await writeExport(target, async (sink) => {
         await sink.write(bytes);
       });
       const file = target.scheme === 'file' ? path.basename(target.fsPath) : target.toString();
+      const message = `Saved ${file} (${details}).`;
       this.deps.log(`Export: saved ${file} (${details}) → ${target.toString()}`);
-      void vscode.window.showInformationMessage(`Saved ${file} (${details}).`, 'Open').then((choice) => {
+      void vscode.window.showInformationMessage(message, 'Open').then((choice) => {
         if (choice === 'Open') void vscode.commands.executeCommand('vscode.open', target);
       });
+      return { ok: true, uri: target.toString(), format, bytes: written, ...size, notes: [], message };
     } catch (e) {
       const message =
         e instanceof ExportError || (e as Error).name === 'WriteError'
@@ -322,6 +359,7 @@ export class ExplainHost {
           : `The export failed: ${(e as Error).message ?? String(e)}`;
       this.deps.log(`Export: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       void vscode.window.showErrorMessage(message);
+      return { ok: false, message };
     }
   }
 }

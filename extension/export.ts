@@ -2,6 +2,7 @@
 // (model grid, head view, matrix) as PNG at a chosen scale or SVG, or the run's data as JSON, CSV or NPY. Images are
 // drawn by webview/render (the CLI's renderer), so both agree. The user always chooses the file in a save dialog
 // whose title says how large the export will be; only tests pass a target (args.target), which skips the dialog.
+// On the panel's Explain tab the palette's Export… exports the Explain view instead (lens.ts → explainHost.ts).
 import * as vscode from 'vscode';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -51,7 +52,8 @@ export type ExportOutcome =
 export const NOTHING_TO_EXPORT =
   'Nothing to export yet: run "Attention Lens: Show Attention" on some text first, then export from the panel or with "Attention Lens: Export…".';
 
-function parseArgs(raw: unknown): ExportCommandArgs | string {
+/** Checks the command's arguments; a string is the one-line reason they are wrong. */
+export function parseExportArgs(raw: unknown): ExportCommandArgs | string {
   if (raw === undefined || raw === null || raw instanceof vscode.Uri) return {};
   if (typeof raw !== 'object')
     return 'The export arguments must be an object ({ format, scale, view, layer, head, target }).';
@@ -88,7 +90,7 @@ function parseArgs(raw: unknown): ExportCommandArgs | string {
   return out;
 }
 
-function toUri(t: string | vscode.Uri): vscode.Uri {
+export function toUri(t: string | vscode.Uri): vscode.Uri {
   if (t instanceof vscode.Uri) return t;
   return /^[a-zA-Z][-+.a-zA-Z0-9]+:/.test(t) && !/^[a-zA-Z]:[\\/]/.test(t) ? vscode.Uri.parse(t) : vscode.Uri.file(t);
 }
@@ -137,18 +139,22 @@ export class Exporter {
     private readonly colorMap: () => ColorMapName,
   ) {}
 
-  /** Exports the run of `panel` (the panel whose Export button was pressed, or the active one). */
-  async export(run: RunSnapshot | undefined, rawArgs?: unknown): Promise<ExportOutcome> {
+  /** Exports the run of `panel` (the panel whose Export button was pressed, or the active one). `note`: one line that
+   *  says why the attention view is exported rather than what the panel shows (an Explain view with no result). */
+  async export(run: RunSnapshot | undefined, rawArgs?: unknown, note?: string): Promise<ExportOutcome> {
     const fail = (message: string, severity: 'warning' | 'error' = 'warning'): ExportOutcome => {
       this.log.appendLine(`Export: ${message}`);
       const show = severity === 'error' ? vscode.window.showErrorMessage : vscode.window.showWarningMessage;
       void show(message);
       return { ok: false, message };
     };
-    const args = parseArgs(rawArgs);
+    const args = parseExportArgs(rawArgs);
     if (typeof args === 'string') return fail(args);
     if (!run) return fail(NOTHING_TO_EXPORT);
     if (!run.layers.length) return fail('The run has no layer yet: wait for the first layer, then export.');
+    if (note) this.log.appendLine(`Export: ${note}`);
+    /** Notes for the saved message: the note, unless the format question already said it. */
+    const lead = note ? [note] : [];
 
     const view = args.view ?? (run.view.view === 'neuron' ? 'matrix' : run.view.view);
     const spec: ViewSpec = {
@@ -214,16 +220,18 @@ export class Exporter {
         },
       ];
       const pick = await vscode.window.showQuickPick(items, {
-        title: 'Attention Lens: Export',
-        placeHolder: 'Export as…',
+        title: note ?? 'Attention Lens: Export',
+        placeHolder: note ? 'Export the attention view as…' : 'Export as…',
       });
       if (!pick) return { ok: false, cancelled: true, message: 'Export cancelled.' };
       format = pick.format;
+      lead.length = 0;
     }
 
     try {
-      if (format === 'png' || format === 'svg') return await this.exportImage(run, input, spec, format, args, viewText);
-      return await this.exportData(run, data, format, args);
+      if (format === 'png' || format === 'svg')
+        return await this.exportImage(run, input, spec, format, args, viewText, lead);
+      return await this.exportData(run, data, format, args, lead);
     } catch (e) {
       if ((e as Error).name === 'AbortError') return { ok: false, cancelled: true, message: 'Export cancelled.' };
       if (e instanceof ExportError) return fail(e.message);
@@ -240,6 +248,7 @@ export class Exporter {
     format: ImageFormat,
     args: ExportCommandArgs,
     viewText: string,
+    lead: string[],
   ): Promise<ExportOutcome> {
     let scale = args.scale ?? 1;
     if (format === 'png' && args.scale === undefined && args.target === undefined) {
@@ -272,7 +281,10 @@ export class Exporter {
     const bytes = await writeExport(target, async (sink) => {
       await sink.write(image.bytes);
     });
-    return this.done(target, format, bytes, `${details}`, image.notes, { width: image.width, height: image.height });
+    return this.done(target, format, bytes, `${details}`, [...lead, ...image.notes], {
+      width: image.width,
+      height: image.height,
+    });
   }
 
   private async exportData(
@@ -280,6 +292,7 @@ export class Exporter {
     data: RunData,
     format: DataFormat,
     args: ExportCommandArgs,
+    lead: string[],
   ): Promise<ExportOutcome> {
     if (run.state === 'running')
       throw new ExportError(
@@ -287,7 +300,7 @@ export class Exporter {
       );
     const size = estimateDataSize(data, format);
     const sizeText = `${size.exact ? '' : 'about '}${formatBytes(size.bytes)}`;
-    const notes: string[] = [];
+    const notes: string[] = [...lead];
     if (run.layers.length < run.facts.layers)
       notes.push(`The run stopped early: ${run.layers.length} of ${run.facts.layers} layers are exported.`);
     const target = await this.target(

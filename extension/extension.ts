@@ -7,14 +7,14 @@ import type { RunSource, ColorMapName } from '../protocol/messages';
 import { isRunSource } from '../protocol/validate';
 import type { AttentionLensApi, RunSummary, ShowAttentionArgs } from './api';
 import { RunLog } from './runLog';
-import { ModelManager, readModelSettings, sameModel } from './modelManager';
+import { ModelManager, modelKey, readModelSettings, sameModel } from './modelManager';
 import { backendLabel, backendLoader, runsInWebview } from './backendLoader';
 import { WebviewInspector } from './webviewInspector';
 import { load } from '../runtime/inspector/index';
 import { summarizeFolder } from '../runtime/models/source-resolver';
 import type { Inspector } from '../runtime/inspector/api';
 import { pickModel } from './modelPicker';
-import { DEFAULT_MODEL, DEFAULT_MODEL_MB, displayName, infoOfFacts, type ModelInfo } from './modelChoices';
+import { DEFAULT_MODEL, DEFAULT_MODEL_MB, displayName, infoOfFacts, loadingLine, type ModelInfo } from './modelChoices';
 import { AttentionPanel, VIEW_TYPE, webviewOptions, type PanelHost } from './panel';
 import { registerLens } from './lens';
 import {
@@ -231,17 +231,23 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
       );
       return s;
     };
+    /** The panel that shows the model loading for this run (until the run starts, or says why it did not). */
+    let statusPanel: AttentionPanel | undefined;
     const fail = (
       message: string,
       actions: Action[],
       severity: 'error' | 'warning' = 'error',
       onTruncate?: () => void,
+      panelText = message,
     ) => {
       if (req.quiet) {
         runLog.noteError(message);
         log.appendLine(`Restored panel: ${message}`);
-        req.panel?.notice(message);
-      } else notify(message, actions, severity, onTruncate);
+        req.panel?.notice(panelText);
+      } else {
+        if (statusPanel && !statusPanel.isDisposed) statusPanel.notice(panelText);
+        notify(message, actions, severity, onTruncate);
+      }
       return finish({ ...summary, state: 'error', message });
     };
     try {
@@ -265,18 +271,51 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
       };
 
       let inspector;
+      const name = displayName(settings.modelPath);
+      // A model to load first (a download on first use): the panel the run goes to (opened now when there is none)
+      // says so, with the download's progress, until the run replaces it.
+      let progress: vscode.Disposable | undefined;
+      if (!models.isLoaded(settings)) {
+        statusPanel = req.panel && !req.panel.isDisposed ? req.panel : req.quiet ? undefined : panelForRun();
+        const target = statusPanel;
+        if (target) {
+          const key = modelKey(settings);
+          let last = 0;
+          let shown = '';
+          target.notice(loadingLine(name), true);
+          progress = models.onDidProgress((p) => {
+            if (p.key !== key || target.isDisposed || p.detail === shown) return;
+            // Download counts at most 5 times a second; a new phase at once.
+            const now = Date.now();
+            if (p.detail.startsWith('downloading') && shown.startsWith('downloading') && now - last < 200) return;
+            last = now;
+            shown = p.detail;
+            target.notice(loadingLine(name, p.detail), true);
+          });
+        }
+      }
       try {
-        req.panel?.notice(`Loading ${path.basename(settings.modelPath)}…`);
         loadingForRun++;
-        inspector = await models.get(settings).finally(() => loadingForRun--);
+        inspector = await models.get(settings).finally(() => {
+          loadingForRun--;
+          progress?.dispose();
+        });
       } catch (e) {
         const err = describeError(e);
-        if (err.cancelled)
+        if (err.cancelled) {
+          if (statusPanel && !statusPanel.isDisposed) statusPanel.notice(`Loading ${name} was cancelled.`);
           return rerunOnSwitch({ ...summary, state: 'cancelled', message: 'Loading the model was cancelled.' });
+        }
         log.appendLine(
           `Loading ${settings.modelPath} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
         );
-        return fail(err.message, err.actions.length ? err.actions : ['selectModel', 'showLog']);
+        return fail(
+          err.message,
+          err.actions.length ? err.actions : ['selectModel', 'showLog'],
+          'error',
+          undefined,
+          `Loading ${name} failed: ${err.message}`,
+        );
       }
       summary.heads = inspector.facts.heads;
 

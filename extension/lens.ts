@@ -8,7 +8,8 @@ import type { ColorMapName } from '../protocol/messages';
 import type { AttentionPanel } from './panel';
 import { AttentionHoverProvider, REVEAL_COMMAND, TINT_COMMAND, findRunHit } from './hover';
 import { TintController, type TintResult } from './decorations';
-import { Exporter, type ExportOutcome } from './export';
+import { Exporter, parseExportArgs, toUri, type ExportCommandArgs, type ExportOutcome } from './export';
+import type { ExplainExportOptions } from './explainHost';
 import type { RunSnapshot } from './run-snapshot';
 
 export interface LensHost {
@@ -66,9 +67,21 @@ export function registerLens(context: vscode.ExtensionContext, host: LensHost): 
       [{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-notebook-cell' }, { pattern: '**' }],
       new AttentionHoverProvider(() => ordered().map((x) => x.run)),
     ),
+    // Exports what the panel shows: on the Explain tab its explanation or comparison (the view's own Export… path),
+    // otherwise, or while the Explain view has no result yet (said in one line), the attention view or the run's data.
     vscode.commands.registerCommand('attentionLens.export', (args?: unknown): Promise<ExportOutcome> => {
-      const target = host.activePanel() ?? ordered()[0]?.panel;
-      return exporter.export(target?.isDisposed ? undefined : target?.snapshot(), args);
+      const active = host.activePanel();
+      const target = active && !active.isDisposed ? active : ordered()[0]?.panel;
+      const panel = target?.isDisposed ? undefined : target;
+      const run = panel?.snapshot();
+      let note: string | undefined;
+      const parsed = parseExportArgs(args);
+      if (panel && run && panel.shownTab.tab === 'explain' && typeof parsed !== 'string') {
+        const options = explainOptions(parsed);
+        if (options && panel.hasExplainExport()) return panel.exportExplain(options);
+        if (options) note = explainEmpty(panel.shownTab.mode);
+      }
+      return exporter.export(run, args, note);
     }),
     vscode.commands.registerCommand('attentionLens.tintAtCursor', (): TintResult => {
       const editor = vscode.window.activeTextEditor;
@@ -118,6 +131,25 @@ export function registerLens(context: vscode.ExtensionContext, host: LensHost): 
     viewChanged: (panel) => tint.retint(panel.snapshot(), panel),
     exportRequested: (panel) => void exporter.export(panel.snapshot()),
     panelDisposed: (panel) => tint.clearFor(panel),
+  };
+}
+
+/** The one line the palette's Export… gives when the Explain tab has nothing to export yet. */
+export function explainEmpty(mode: 'explain' | 'compare'): string {
+  return `The Explain view has no ${mode === 'explain' ? 'explanation' : 'comparison'} yet: exporting the attention view instead.`;
+}
+
+/** The command's arguments as Explain export options; undefined when they ask for the attention view (a view, layer or
+ *  head, or a format only the run's data has: CSV, NPY). */
+function explainOptions(a: ExportCommandArgs): ExplainExportOptions | undefined {
+  if (a.view !== undefined || a.layer !== undefined || a.head !== undefined) return undefined;
+  const target = a.target !== undefined ? toUri(a.target) : undefined;
+  const format = a.format ?? (target && /\.(csv|npy)$/i.test(target.path) ? 'csv' : undefined);
+  if (format === 'csv' || format === 'npy') return undefined;
+  return {
+    ...(format ? { format } : {}),
+    ...(a.scale !== undefined ? { scale: a.scale } : {}),
+    ...(target ? { target } : {}),
   };
 }
 

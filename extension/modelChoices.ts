@@ -122,6 +122,17 @@ export function downloadMessage(p: { file: string; bytes: number; total: number;
   return `downloading ${p.file}: ${mb(p.bytes)} of ${mb(p.total)} MB at ${mb(p.bytesPerSecond)} MB/s`;
 }
 
+/** The panel's line while a run's model loads: "Loading all-MiniLM-L6-v2… (downloading 12.3 of 91.2 MB)". */
+export function loadingLine(name: string, detail?: string): string {
+  return `Loading ${name}…${detail ? ` (${detail})` : ''}`;
+}
+
+/** "downloading 12.3 of 91.2 MB": every file of the download together. */
+export function downloadDetail(p: { overallBytes: number; overallTotal: number }): string {
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  return `downloading ${mb(p.overallBytes)} of ${mb(p.overallTotal)} MB`;
+}
+
 /** The idle time before a loaded model is released, in ms; undefined for never (0 or an invalid setting). */
 export function idleUnloadMs(minutes: unknown): number | undefined {
   return typeof minutes === 'number' && Number.isFinite(minutes) && minutes > 0 ? minutes * 60_000 : undefined;

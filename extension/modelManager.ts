@@ -2,14 +2,22 @@
 // progress in a cancellable notification — for a Hub id first the download, with bytes and speed; concurrent callers
 // share one load; cancelling or a settings change while loading aborts the load (the notification always closes,
 // even if the runtime were slow to honour the abort). An idle model is released after attentionLens.idleUnloadMinutes
-// or when free memory runs low; a run in progress (track()) keeps it loaded.
+// or when free memory runs low; a run in progress (track()) keeps it loaded. onDidProgress tells the panel waiting on a
+// load what it is doing ("downloading 12.3 of 91.2 MB", a phase).
 import * as vscode from 'vscode';
 import * as os from 'node:os';
 import type { Inspector } from '../runtime/inspector/api';
 import type { BackendName } from '../runtime/types';
 import { cancelled } from '../runtime/errors';
 import { load } from '../runtime/inspector/index';
-import { displayName, downloadMessage, idleUnloadMs, ReleaseSchedule, type ScheduleTimers } from './modelChoices';
+import {
+  displayName,
+  downloadDetail,
+  downloadMessage,
+  idleUnloadMs,
+  ReleaseSchedule,
+  type ScheduleTimers,
+} from './modelChoices';
 
 export interface ModelSettings {
   /** A model folder, an .onnx file or a Hugging Face Hub id. */
@@ -55,6 +63,19 @@ export function readModelSettings(): ModelSettings {
   };
 }
 
+/** What a load is doing, for the panel waiting on it: `detail` is "downloading 12.3 of 91.2 MB" or a phase. */
+export interface LoadProgress {
+  /** modelKey() of the settings being loaded. */
+  key: string;
+  name: string;
+  detail: string;
+}
+
+/** Identifies a load: the model, the backend and the threads. */
+export function modelKey(s: ModelSettings): string {
+  return keyOf(s);
+}
+
 function keyOf(s: ModelSettings): string {
   return JSON.stringify([s.modelPath, s.backend, s.threads]);
 }
@@ -71,6 +92,9 @@ export class ModelManager implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   /** Fires when the model starts/stops loading, loads, or is unloaded. */
   readonly onDidChange = this.changed.event;
+  private readonly progressed = new vscode.EventEmitter<LoadProgress>();
+  /** Fires as a load downloads and goes through its phases. */
+  readonly onDidProgress = this.progressed.event;
 
   private readonly schedule: ReleaseSchedule;
 
@@ -135,6 +159,11 @@ export class ModelManager implements vscode.Disposable {
     return this.startLoad(settings, key);
   }
 
+  /** True when the model these settings name is loaded (a run needs no load). */
+  isLoaded(settings: ModelSettings): boolean {
+    return this.inspector !== undefined && this.key === keyOf(settings);
+  }
+
   /** True when the loaded model, or the one loading, is the one these settings name. */
   matches(settings: ModelSettings): boolean {
     const key = keyOf(settings);
@@ -193,6 +222,7 @@ export class ModelManager implements vscode.Disposable {
               const increment = fraction * 100 > downloaded ? fraction * 100 - downloaded : undefined;
               if (increment !== undefined) downloaded += increment;
               progress.report({ message: downloadMessage(p), increment });
+              this.progressed.fire({ key, name, detail: downloadDetail(p) });
             },
             onProgress: (p) => {
               if (p.phase === 'downloading') return;
@@ -205,6 +235,7 @@ export class ModelManager implements vscode.Disposable {
               const increment = fraction !== undefined && fraction * 100 > done ? fraction * 100 - done : undefined;
               if (increment !== undefined) done += increment;
               progress.report({ message: PHASES[p.phase] ?? p.phase, increment });
+              if (p.phase !== 'ready') this.progressed.fire({ key, name, detail: PHASES[p.phase] ?? p.phase });
             },
           });
           // A load that finishes after it was abandoned must not leak its worker.
@@ -253,5 +284,6 @@ export class ModelManager implements vscode.Disposable {
   dispose(): void {
     void this.unload();
     this.changed.dispose();
+    this.progressed.dispose();
   }
 }

@@ -3,17 +3,29 @@
 // and drops every reference to its data. The host keeps the current run's layers so that a webview that reloads
 // (hidden → visible) gets them replayed after its `ready`. Query/key vectors for the neuron view are computed only
 // when it asks for a layer (a second pass with that layer's q/k variant): exposing them on every run is costly.
-// The Explain view's requests (explain, compare, their export) go to the panel's ExplainHost (explainHost.ts).
+// The Explain view's requests (explain, compare, their export) go to the panel's ExplainHost (explainHost.ts). The panel
+// knows which tab the webview shows (tabChanged: the palette's Export… follows it), and keeps its last notice (the model
+// loading for the next run, or why that failed) to replay after a reload, until a run replaces it.
 import * as vscode from 'vscode';
 import type { Inspector, LayerResult } from '../runtime/inspector/api';
 import type { ModelFacts } from '../runtime/types';
-import type { ColorMapName, HostMessage, RunSource, TokenInfo } from '../protocol/messages';
+import type {
+  AgreementMetric,
+  ColorMapName,
+  ExplainRequestKind,
+  HostMessage,
+  NoticeMessage,
+  PanelTab,
+  RunSource,
+  TokenInfo,
+} from '../protocol/messages';
 import { validateWebviewMessage } from '../protocol/validate';
 import type { RunSummary } from './api';
 import { describeError } from './input';
 import { panelHtml } from './html';
 import { PanelInference } from './panelInference';
-import { ExplainHost, type ExplainRun } from './explainHost';
+import { ExplainHost, type ExplainExportOptions, type ExplainRun } from './explainHost';
+import type { ExportOutcome } from './export';
 import { mapSource } from './doc-mapping';
 import { DEFAULT_VIEW, type DocMapping, type PanelViewState, type RunSnapshot } from './run-snapshot';
 
@@ -70,8 +82,18 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
   };
 }
 
+/** The tab the panel shows (tabChanged), with the Explain view's mode and agreement metric. */
+export interface ShownTab {
+  tab: PanelTab;
+  mode: ExplainRequestKind;
+  metric: AgreementMetric;
+}
+
 export class AttentionPanel {
   private ready = false;
+  private shown: ShownTab = { tab: 'grid', mode: 'explain', metric: 'kendall' };
+  /** The last notice since the current run started: replayed after `ready` (a panel opened while a model loads). */
+  private lastNotice: NoticeMessage | undefined;
   private disposed = false;
   private run: PanelRun | undefined;
   private view: PanelViewState = DEFAULT_VIEW;
@@ -147,8 +169,27 @@ export class AttentionPanel {
     this.post({ type: 'settings', colorMap: this.host.colorMap() });
   }
 
-  notice(text: string): void {
-    this.post({ type: 'notice', text });
+  /** A one-line status; `busy` for work in progress (the model loading for the next run). */
+  notice(text: string, busy = false): void {
+    this.lastNotice = { type: 'notice', text, ...(busy ? { busy } : {}) };
+    this.post(this.lastNotice);
+  }
+
+  /** The tab the webview last reported. */
+  get shownTab(): ShownTab {
+    return this.shown;
+  }
+
+  /** True when the Explain view has a result of the current run to export in the mode it shows. */
+  hasExplainExport(): boolean {
+    return this.run !== undefined && this.explainHost.hasResult(this.run.runId, this.shown.mode);
+  }
+
+  /** Exports the Explain view's result, as its own Export… button does (the palette's Export… on the Explain tab). */
+  exportExplain(options: ExplainExportOptions = {}): Promise<ExportOutcome> {
+    const run = this.run;
+    if (!run) return Promise.resolve({ ok: false, message: 'The panel has no run.' });
+    return this.explainHost.export(this.explainRun(run), this.shown.mode, this.shown.metric, options);
   }
 
   /** Runs `source.text` on the inspector, streaming every layer to the webview as it arrives. */
@@ -193,6 +234,7 @@ export class AttentionPanel {
       mapping: mapSource(source),
     };
     this.run = run;
+    this.lastNotice = undefined;
     this.host.runChanged(this);
     if (this.disposed) abort.abort();
     this.post(this.startedMessage(run));
@@ -274,13 +316,17 @@ export class AttentionPanel {
   private replay(): void {
     this.postSettings();
     const run = this.run;
-    if (!run) return;
+    if (!run) {
+      if (this.lastNotice) this.post(this.lastNotice);
+      return;
+    }
     this.post(this.startedMessage(run));
     for (const l of run.layers) this.post(this.layerMessage(run, l));
     if (run.end) this.post(run.end);
     this.explainHost.replay(run.runId);
     if (this.pendingFocus !== undefined) this.post({ type: 'focusToken', runId: run.runId, index: this.pendingFocus });
     this.pendingFocus = undefined;
+    if (this.lastNotice) this.post(this.lastNotice);
   }
 
   /** Sets the page (reloads the webview); `inference` adds what running a model in it needs to the CSP. */
@@ -324,6 +370,9 @@ export class AttentionPanel {
       case 'viewChanged':
         this.view = { view: m.view, layer: m.layer, head: m.head };
         this.host.viewChanged(this);
+        return;
+      case 'tabChanged':
+        this.shown = { tab: m.tab, mode: m.mode, metric: m.metric };
         return;
       case 'export':
         this.host.exportRequested(this);

@@ -110,6 +110,9 @@ export interface RunFailedMessage {
 export interface NoticeMessage {
   type: 'notice';
   text: string;
+  /** Work in progress (the model loading for a run): shown in the status line, not as an alert, until the run starts
+   *  or another notice replaces it. */
+  busy?: boolean;
 }
 
 /** Make a token the panel's selected (query) token: the hover's "Show in panel" link, the tint-at-cursor command. */
@@ -250,6 +253,18 @@ export interface ViewChangedMessage {
   head: number | 'mean' | 'max';
 }
 
+/** The panel's tabs: the attention views, then the Explain view. */
+export type PanelTab = PanelView | 'explain';
+export const PANEL_TABS: readonly PanelTab[] = [...PANEL_VIEWS, 'explain'];
+
+/** The tab shown, with the Explain view's mode and agreement metric (at start and on every change): the palette's Export… exports it. */
+export interface TabChangedMessage {
+  type: 'tabChanged';
+  tab: PanelTab;
+  mode: ExplainRequestKind;
+  metric: AgreementMetric;
+}
+
 /** The user pressed Export in the panel: the host asks for the format and the file, then writes it. */
 export interface ExportRequestMessage {
   type: 'export';
@@ -323,6 +338,7 @@ export type WebviewMessage =
   | CancelMessage
   | LogMessage
   | ViewChangedMessage
+  | TabChangedMessage
   | ExportRequestMessage
   | ExplainRequestMessage
   | CompareRequestMessage

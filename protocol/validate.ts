@@ -8,6 +8,7 @@ import {
   MAX_COMPARE_TEXT_LENGTH,
   MAX_LOG_LENGTH,
   MAX_TARGET_LENGTH,
+  PANEL_TABS,
   PANEL_VIEWS,
   type CompareRequestMessage,
   type HostMessage,
@@ -57,6 +58,7 @@ function isHeadChoice(v: unknown, heads: number | undefined): v is number | 'mea
  *  with one that fits the grammar but not the model or the text (an empty reference, a position past the end). */
 const TARGET_GRAMMAR = /^(next|mask|next:[\s\S]+|mask:[\s\S]+|mask@\d+|token:\d+:\d+|similarity:[\s\S]*)$/;
 const METHOD_IDS = EXPLAIN_METHODS.map((m) => m.id);
+const REQUEST_KINDS = ['explain', 'compare'];
 
 function checkRequestId(m: Obj): string | undefined {
   return isInt(m.requestId) && m.requestId >= 0 ? undefined : 'requestId must be a non-negative integer';
@@ -142,6 +144,24 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
             },
           };
     }
+    case 'tabChanged':
+      // Not about a run: a panel without one has tabs too.
+      problem = onlyKeys(m, ['tab', 'mode', 'metric']);
+      if (!problem && !PANEL_TABS.includes(m.tab as never)) problem = `tab must be one of ${PANEL_TABS.join(', ')}`;
+      if (!problem && !REQUEST_KINDS.includes(m.mode as string)) problem = "mode must be 'explain' or 'compare'";
+      if (!problem && !AGREEMENT_METRICS.includes(m.metric as never))
+        problem = `metric must be one of ${AGREEMENT_METRICS.join(', ')}`;
+      return problem
+        ? fail(problem)
+        : {
+            ok: true,
+            message: {
+              type: 'tabChanged',
+              tab: m.tab as 'explain',
+              mode: m.mode as 'explain',
+              metric: m.metric as 'kendall',
+            },
+          };
     case 'export':
       problem = onlyKeys(m, ['runId']) ?? checkRun(m, ctx);
       return problem ? fail(problem) : { ok: true, message: { type: 'export', runId: m.runId as number } };
@@ -220,7 +240,6 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
 // Host -> webview (structural checks; the host is trusted, but a bad message must not break the views)
 
 const KINDS = ['self', 'causal', 'cross'];
-const REQUEST_KINDS = ['explain', 'compare'];
 
 function isTokenInfo(t: unknown): t is TokenInfo {
   if (!isObj(t)) return false;
@@ -366,7 +385,7 @@ export function validateHostMessage(raw: unknown): Validation<HostMessage> {
         ? ok
         : fail('runFailed');
     case 'notice':
-      return typeof m.text === 'string' ? ok : fail('notice');
+      return typeof m.text === 'string' && (m.busy === undefined || typeof m.busy === 'boolean') ? ok : fail('notice');
     case 'focusToken':
       return isInt(m.runId) && isInt(m.index) && m.index >= 0 ? ok : fail('focusToken');
     case 'explainProgress':

@@ -128,7 +128,7 @@ const views: Record<ViewName, View> = {
   matrix: new MatrixView(ctx),
   neuron,
 };
-const explain = new ExplainView(ctx);
+const explain = new ExplainView(ctx, () => postTab());
 for (const v of VIEWS) viewHost.appendChild(views[v].root);
 viewHost.appendChild(explain.root);
 
@@ -170,6 +170,7 @@ function show(view: Tab): void {
   // The Explain view has its own layer/head choices and its own Export….
   layerControl.hidden = headControl.hidden = exportControls.root.hidden = view === 'explain';
   saveState({ view });
+  postTab();
   if (view === 'explain') {
     explain.selectionChanged();
   } else {
@@ -193,6 +194,12 @@ function select(layer: number, head: HeadChoice): void {
   postView();
   forEachView((v) => v.selectionChanged());
   invalidate();
+}
+
+/** Tells the host which tab is shown (the palette's Export… exports the Explain view's result when it is). */
+function postTab(): void {
+  const { mode, metric } = explain.shown;
+  post({ type: 'tabChanged', tab, mode, metric });
 }
 
 /** Tells the host what the user looks at (the editor hover, tint and export follow the panel). */
@@ -222,20 +229,28 @@ function fillSelects(): void {
   layerSelect.disabled = headSelect.disabled = false;
 }
 
+/** The host's "Loading <model>…" line while the model of the next run loads ('' when none). */
+let busyText = '';
+
 function updateStatus(): void {
   const facts = store.facts;
-  if (!facts || store.runId === undefined) return;
-  const parts = [facts.name, `${store.tokens.length} tokens`];
-  if (store.truncatedFrom !== undefined) parts.push(`truncated from ${store.truncatedFrom}`);
-  parts.push(`layers ${store.received}/${facts.layers}`);
-  if (store.status === 'done')
-    parts.push(store.totalMs !== undefined ? `done in ${Math.round(store.totalMs)} ms` : 'done');
-  if (store.status === 'cancelled') parts.push('cancelled');
-  if (store.status === 'failed') parts.push('failed');
-  runStatus.textContent = parts.join(' · ');
-  runStatus.dataset.state = store.status;
-  cancelButton.hidden = store.status !== 'running';
-  exportControls.update();
+  if (facts && store.runId !== undefined) {
+    const parts = [facts.name, `${store.tokens.length} tokens`];
+    if (store.truncatedFrom !== undefined) parts.push(`truncated from ${store.truncatedFrom}`);
+    parts.push(`layers ${store.received}/${facts.layers}`);
+    if (store.status === 'done')
+      parts.push(store.totalMs !== undefined ? `done in ${Math.round(store.totalMs)} ms` : 'done');
+    if (store.status === 'cancelled') parts.push('cancelled');
+    if (store.status === 'failed') parts.push('failed');
+    runStatus.textContent = parts.join(' · ');
+    runStatus.dataset.state = store.status;
+    cancelButton.hidden = store.status !== 'running';
+    exportControls.update();
+  }
+  if (busyText) {
+    runStatus.textContent = busyText;
+    runStatus.dataset.state = 'loading';
+  }
 }
 
 function setNotice(text: string): void {
@@ -260,10 +275,16 @@ function handle(m: HostMessage): void {
       }
       return;
     case 'notice':
-      setNotice(m.text);
-      if (store.runId === undefined) runStatus.textContent = m.text;
+      // A busy line (the model loading) goes to the status line, which is polite; anything else is an alert too.
+      busyText = m.busy ? m.text : '';
+      setNotice(m.busy ? '' : m.text);
+      if (busyText || store.runId === undefined) {
+        runStatus.textContent = m.text;
+        runStatus.dataset.state = m.busy ? 'loading' : 'notice';
+      } else updateStatus();
       return;
     case 'runStarted':
+      busyText = '';
       store.reset(m.runId, m.tokens, m.facts, m.source, m.truncatedFrom);
       saveState({ source: m.source });
       setNotice(

@@ -11,11 +11,13 @@
 //    text; the agreement matrix's cells lie in [-1, 1] (top-k overlap in [0, 1]) with 1 on the diagonal; the
 //    faithfulness plot has a comprehensiveness and a sufficiency curve per method. The reference's markup stays text.
 // 3. Export… → JSON and → PNG 2× through the quick pick and VS Code's save dialog: the files hold the explanation and
-//    an image of the size the shared renderer gives.
+//    an image of the size the shared renderer gives. The palette's "Export View or Data…" on the Explain tab exports the
+//    same (JSON with the methods' scores, an SVG of the explanation), and in compare mode the comparison.
 // 4. Compare: head vs itself gives JSD 0; head 0 vs head 1 and this input vs a second input give a JSD in [0, 1], with
 //    the three heatmaps drawn.
 // 5. A causal LM (stories260K): next-token targets are offered, the default methods explain the most likely next
 //    token, and a target the host refuses (a "next token" that is several tokens) shows the runtime's one-line reason.
+//    Before any explanation, the palette's Export… on the Explain tab says so in one line and offers the attention view.
 import * as assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +29,7 @@ import {
   log,
   openWorkbench,
   repoRoot,
+  runCommand,
   screenshot,
   sleep,
   spawnSyncOk,
@@ -53,6 +56,7 @@ const REFERENCE = 'A <b>cat</b> was sitting on a mat.';
 const SECOND = 'A dog sat on the mat.';
 const METHODS = ['rollout', 'loo', 'norm'];
 const MODEL = join(repoRoot, '.cache', 'models', 'all-MiniLM-L6-v2');
+const EXPORT_COMMAND = 'Attention Lens: Export View or Data…';
 
 /** Waits until `predicate` holds, polling; throws with `what` and the last value. */
 async function until<T>(what: string, get: () => Promise<T>, predicate: (v: T) => boolean, ms = 60_000): Promise<T> {
@@ -96,15 +100,30 @@ async function agreementValues(frame: FrameLocator): Promise<{ a: string; b: str
   );
 }
 
-/** Export… in the Explain view → `choice` (→ `scale`) → VS Code's save dialog → `target`. */
+/** The title of the quick pick shown now. */
+async function quickPickTitle(page: Page, want: RegExp): Promise<string> {
+  return until(
+    `a quick pick titled ${want}`,
+    () => page.locator('.quick-input-widget .quick-input-title').innerText(),
+    (t) => want.test(t),
+    20_000,
+  );
+}
+
+/** Export… in the Explain view (or, with `palette`, the command palette's Export View or Data…) → `choice`
+ *  (→ `scale`) → VS Code's save dialog → `target`. */
 async function exportVia(
   page: Page,
   frame: FrameLocator,
   choice: string,
   target: string,
   scale?: string,
+  palette = false,
 ): Promise<void> {
-  await frame.locator('#explain-export').click();
+  if (palette) await runCommand(page, EXPORT_COMMAND);
+  else await frame.locator('#explain-export').click();
+  // The Explain view's own formats, whichever way the export was asked for.
+  await quickPickTitle(page, /Export from the Explain view/);
   const pick = page.locator('.quick-input-widget');
   await pick.locator('.quick-input-list .monaco-list-row', { hasText: choice }).first().click();
   if (scale) await pick.locator('.quick-input-list .monaco-list-row', { hasText: scale }).first().click();
@@ -330,6 +349,33 @@ export const tests: E2ETest[] = [
         );
         await screenshot(page, 'explain-exported');
 
+        // The palette's Export… while the Explain tab shows: the explanation, not the attention view.
+        const paletteJson = join(server.workspace, 'palette-explain.json');
+        await exportVia(page, frame, 'JSON', paletteJson, undefined, true);
+        const fromPalette = JSON.parse(readFileSync(paletteJson, 'utf8')) as ExplainResult & { text: string };
+        assert.equal(fromPalette.target.spec, `similarity:${REFERENCE}`, 'palette JSON: the explanation’s target');
+        for (const id of METHODS) {
+          const m = fromPalette.methods.find((x) => x.id === id);
+          assert.ok(m, `palette JSON: method ${id}`);
+          assert.equal(m.scores.length, scores[id].length, `palette JSON: a ${id} score per token`);
+          m.scores.forEach((v, i) =>
+            assert.ok(
+              Math.abs(v - scores[id][i]) <= 1e-5 * Math.max(1, Math.abs(v)),
+              `palette JSON ${id}[${i}]: ${v}, panel ${scores[id][i]}`,
+            ),
+          );
+        }
+        const paletteSvg = join(server.workspace, 'palette-explain.svg');
+        await exportVia(page, frame, 'SVG image', paletteSvg, undefined, true);
+        const svgText = readFileSync(paletteSvg, 'utf8');
+        const figure = explainFigure(saved, { metric: 'kendall', colorMap: 'viridis' });
+        assert.match(
+          svgText,
+          new RegExp(`<svg[^>]* width="${figure.width}" height="${figure.height}"`),
+          `palette SVG: the explanation's size ${figure.width} × ${figure.height}`,
+        );
+        assert.ok(svgText.includes('perturbations never remove them'), 'palette SVG: the explanation’s legend');
+
         // 4. Compare: a head against itself, two heads, two inputs.
         await frame.locator('[data-explain-mode="compare"]').click();
         await frame.locator('#compare-run').waitFor({ state: 'visible', timeout: 10_000 });
@@ -357,6 +403,21 @@ export const tests: E2ETest[] = [
         for (const id of ['#compare-a', '#compare-b', '#compare-diff'])
           assert.ok((await paintedPixels(frame, id)) > 0, `${id} is drawn`);
         await screenshot(page, 'explain-compare-inputs');
+
+        // The palette's Export… in compare mode: the comparison.
+        const compareJson = join(server.workspace, 'palette-compare.json');
+        await exportVia(page, frame, 'JSON', compareJson, undefined, true);
+        const comparison = JSON.parse(readFileSync(compareJson, 'utf8')) as {
+          mode: string;
+          b: { tokens: { text: string }[] };
+          jsd: number;
+        };
+        assert.equal(comparison.mode, 'inputs', 'palette JSON in compare mode: the comparison');
+        assert.ok(
+          comparison.b.tokens.some((t) => t.text === 'dog'),
+          'palette JSON in compare mode: the second input',
+        );
+        assert.ok(Math.abs(comparison.jsd - jsd) < 1e-5, `palette JSON in compare mode: JSD ${comparison.jsd}`);
 
         assert.deepEqual(dialogs, [], 'no alert() ran');
         const pageErrors = session.logs.filter((l) => l.startsWith('[pageerror]') && /attention|webview/i.test(l));
@@ -391,6 +452,22 @@ export const tests: E2ETest[] = [
           .locator('#explain-target vscode-option')
           .evaluateAll((os) => os.map((o) => o.getAttribute('value')));
         assert.deepEqual(targets, ['next', 'next-token', 'similarity'], 'targets offered for a causal LM');
+
+        // Nothing explained yet: the palette's Export… says so in one line and offers the attention view instead.
+        await runCommand(page, EXPORT_COMMAND);
+        const title = await quickPickTitle(page, /no explanation yet/);
+        log(`palette export with no explanation: ${title}`);
+        assert.match(title, /^The Explain view has no explanation yet: exporting the attention view instead\.$/);
+        const offered = await page
+          .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+          .evaluateAll((els) => els.map((e) => (e as HTMLElement).innerText.replace(/\s+/g, ' ')));
+        assert.ok(
+          offered.some((r) => r.startsWith('PNG image') && /model grid|matrix|head view/.test(r)) &&
+            offered.some((r) => r.startsWith('NPY')),
+          `the attention view's formats: ${JSON.stringify(offered)}`,
+        );
+        await screenshot(page, 'explain-palette-export-empty');
+        await page.keyboard.press('Escape');
 
         // A "next token" of several tokens: the runtime refuses it with one line, shown in the view.
         await setValue(frame, '#explain-target', 'next-token');

@@ -8,13 +8,14 @@
 // 1. First use, declined: with no model configured Show Attention asks (a notification) whether to download the
 //    default model; "Not Now" gives a warning that says how to choose one, nothing is downloaded, no panel breaks,
 //    and the next Show Attention does not ask again; Select Model still lists the default model, and choosing it works.
-// 2. First use, accepted: the download shows its progress (file, MB, speed), the panel draws all 6 × 12 heads; the
+// 2. First use, accepted: the download shows its progress (file, MB, speed) in a notification, and the panel says
+//    "Loading all-MiniLM-L6-v2… (downloading N of M MB)" until the run replaces it; the panel draws all 6 × 12 heads; the
 //    next Show Attention does not ask and downloads nothing; with attentionLens.idleUnloadMinutes set, the idle model
 //    is released (status bar) and the next run loads it again from the cache.
 // 3. Select Model: the list shows the current and cached models with family, layers × heads and size, and Browse…;
 //    choosing a cached model switches (the panel reports 5 layers × 8 heads); typing a Hub id downloads it from the
-//    local server (2 × 2); switching while a run is still loading (downloading) its model cancels it without an error
-//    notification, and the run completes on the new model.
+//    local server (2 × 2); switching while a run is still loading (downloading) its model (the panel, still showing the
+//    previous run, says it is loading) cancels it without an error notification, and the run completes on the new model.
 import * as assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -312,6 +313,13 @@ export const tests: E2ETest[] = [
           `the default model is offered: ${JSON.stringify(rows)}`,
         );
         await pickRow(page, DEFAULT_ID);
+        // The setting is written asynchronously: run once the status bar names the chosen model.
+        await until(
+          'status bar: all-MiniLM-L6-v2',
+          () => statusText(page),
+          (t) => t.includes('all-MiniLM-L6-v2'),
+          30_000,
+        );
         await showAttentionOnLine(page, FILE, 0);
         await waitForRun(page, 'all-MiniLM-L6-v2', 9, 6);
         assert.equal(await thumbCount(page), 6 * 12);
@@ -335,20 +343,36 @@ export const tests: E2ETest[] = [
       const env = await start('models-first-use');
       const { page, hub, cache, server } = env;
       try {
-        // The transfer is slowed down so that its progress can be seen (91 MB in 2 MB steps, 80 ms apart).
-        hub.faults.slow = { bytes: 2 * 1024 * 1024, delayMs: 80 };
+        // The transfer is slowed down so that its progress can be seen (91 MB in 1 MB steps, 100 ms apart).
+        hub.faults.slow = { bytes: 1024 * 1024, delayMs: 100 };
         await showAttentionOnLine(page, FILE, 0);
         const offer = toast(page, /needs a model/);
         await offer.first().waitFor({ state: 'visible', timeout: 60_000 });
         await offer.locator('.monaco-button', { hasText: 'Download all-MiniLM-L6-v2' }).first().click();
 
-        const progress = await until(
-          'download progress in a notification',
-          () => toastTexts(page),
-          (ts) => ts.some((t) => /downloading model\.safetensors: [\d.]+ of 90\.9 MB at [\d.]+ MB\/s/.test(t)),
+        // The notification and the panel both show the download while it runs.
+        const DOWNLOADING = /downloading model\.safetensors: [\d.]+ of 90\.9 MB at [\d.]+ MB\/s/;
+        const PANEL_LOADING = /^Loading all-MiniLM-L6-v2… \(downloading [\d.]+ of [\d.]+ MB\)$/;
+        let progress: string[] = [];
+        let panelLine = '';
+        await until(
+          'download progress in a notification and in the panel',
+          async () => {
+            const ts = await toastTexts(page);
+            if (ts.some((t) => DOWNLOADING.test(t))) progress = ts;
+            const line = await panel(page)
+              .locator('#run-status')
+              .first()
+              .textContent({ timeout: 1000 })
+              .catch(() => '');
+            if (line && PANEL_LOADING.test(line.trim())) panelLine = line.trim();
+            return { notification: progress.length > 0, panel: panelLine };
+          },
+          (v) => v.notification && v.panel !== '',
           60_000,
         );
         log(`progress: ${progress.find((t) => t.includes('downloading'))}`);
+        log(`panel while downloading: ${panelLine}`);
         assert.ok(
           progress.some((t) => /loading all-MiniLM-L6-v2/.test(t)),
           'the notification names the model',
@@ -468,6 +492,12 @@ export const tests: E2ETest[] = [
         );
         log(`typed: ${typed[0]}`);
         await page.keyboard.press('Enter');
+        await until(
+          'status bar: tiny-gpt2',
+          () => statusText(page),
+          (t) => t.includes('tiny-gpt2'),
+          30_000,
+        );
         await showAttentionOnLine(page, FILE, 3);
         const gptRun = await waitForRun(page, 'tiny-gpt2', 4, 2);
         log(`panel: ${gptRun}`);
@@ -497,6 +527,12 @@ export const tests: E2ETest[] = [
           15_000,
         );
         await page.keyboard.press('Enter');
+        await until(
+          'status bar: minilm-slow',
+          () => statusText(page),
+          (t) => t.includes('minilm-slow'),
+          30_000,
+        );
         await showAttentionOnLine(page, FILE, 1);
         await until(
           'the slow download to be under way',
@@ -505,6 +541,13 @@ export const tests: E2ETest[] = [
           60_000,
         );
         assert.match(await statusText(page), /Loading minilm-slow/, 'status bar: loading');
+        const loadingLine = await until(
+          'the panel (showing the previous run) to say the model is loading',
+          async () => ((await panel(page).locator('#run-status').first().textContent({ timeout: 1000 })) ?? '').trim(),
+          (t) => /^Loading minilm-slow… \(downloading [\d.]+ of [\d.]+ MB\)$/.test(t),
+          30_000,
+        );
+        log(`panel while switching: ${loadingLine}`);
         await screenshot(page, 'models-switch-before');
         await openSelectModel(page);
         await pickRow(page, /^stories260K/);

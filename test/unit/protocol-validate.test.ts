@@ -41,6 +41,34 @@ test('webview messages: wrong shapes, ranges and runs are rejected', () => {
   );
 });
 
+test('tabChanged: the tab shown with the Explain view’s mode and metric, with or without a run', () => {
+  const m = { type: 'tabChanged', tab: 'explain', mode: 'compare', metric: 'topK' };
+  assert.deepEqual(validateWebviewMessage(m, ctx), { ok: true, message: m });
+  for (const tab of ['grid', 'head', 'matrix', 'neuron', 'explain'])
+    assert.equal(validateWebviewMessage({ ...m, tab }, ctx).ok, true, tab);
+  // A panel without a run has tabs too.
+  assert.equal(validateWebviewMessage(m, { runId: undefined, layers: 0, tokens: 0 }).ok, true, 'no run');
+  const bad: [string, unknown][] = [
+    ['unknown tab', { ...m, tab: 'compare' }],
+    ['tab missing', { ...m, tab: undefined }],
+    ['tab not a string', { ...m, tab: 4 }],
+    ['unknown mode', { ...m, mode: 'heads' }],
+    ['mode missing', { type: 'tabChanged', tab: 'grid', metric: 'kendall' }],
+    ['unknown metric', { ...m, metric: 'pearson' }],
+    ['metric missing', { type: 'tabChanged', tab: 'grid', mode: 'explain' }],
+    ['extra field (a run id)', { ...m, runId: 7 }],
+  ];
+  for (const [why, x] of bad) assert.equal(validateWebviewMessage(x, ctx).ok, false, why);
+});
+
+test('host messages: notice, with the optional busy flag of a loading model', () => {
+  assert.equal(validateHostMessage({ type: 'notice', text: 'No model.' }).ok, true);
+  assert.equal(validateHostMessage({ type: 'notice', text: 'Loading <b>x</b>…', busy: true }).ok, true);
+  assert.equal(validateHostMessage({ type: 'notice', text: 'x', busy: false }).ok, true);
+  assert.equal(validateHostMessage({ type: 'notice', text: 'x', busy: 'yes' }).ok, false);
+  assert.equal(validateHostMessage({ type: 'notice', text: 3 }).ok, false);
+});
+
 const facts = {
   name: 'm',
   dir: '/m',

@@ -6,6 +6,7 @@
 // Requests carry a requestId; answers to any other request (an older one, another run) are ignored. Export… asks the
 // host to save what the mode shows (PNG/SVG drawn by webview/render, or JSON).
 import type {
+  AgreementMetric,
   CompareResultMessage,
   ExplainErrorMessage,
   ExplainProgressMessage,
@@ -42,9 +43,15 @@ export class ExplainView implements View {
   private error = el('div', { id: 'explain-error', class: 'explain-error', attrs: { role: 'alert' } });
   private pending: Partial<Record<ExplainRequestKind, number>> = {};
   private dirty = true;
+  private constructed = false;
 
-  constructor(private readonly ctx: ViewContext) {
+  /** `shownChanged`: the mode or the agreement metric changed (main.ts tells the host, for the palette's Export…). */
+  constructor(
+    private readonly ctx: ViewContext,
+    private readonly shownChanged: () => void = () => undefined,
+  ) {
     this.results = new ExplainResults(() => ctx.store.colorMap);
+    this.results.metricSelect.addEventListener('change', () => this.shownChanged());
     this.compare = new ComparePanel(
       ctx.store,
       () => this.requestCompare(),
@@ -81,6 +88,7 @@ export class ExplainView implements View {
       this.compare.root,
     );
     this.setMode('explain');
+    this.constructed = true;
   }
 
   private setMode(mode: ExplainRequestKind): void {
@@ -94,6 +102,12 @@ export class ExplainView implements View {
     this.updateExport();
     this.dirty = true;
     this.ctx.invalidate();
+    if (this.constructed) this.shownChanged();
+  }
+
+  /** The mode shown and the agreement metric (what the view's Export… would save). */
+  get shown(): { mode: ExplainRequestKind; metric: AgreementMetric } {
+    return { mode: this.mode, metric: this.results.metric };
   }
 
   private updateExport(): void {
