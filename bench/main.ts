@@ -178,15 +178,22 @@ async function main(): Promise<void> {
       for (const n of model.lengths) {
         const ids = model.ids(n);
         const slow = backend === 'wasm' && n >= 512 && model.dims.hidden >= 768;
-        const runs = slow ? Math.min(baseRuns, 3) : baseRuns;
+        // Native runs are short and the machine is shared: three times the runs for a steadier median.
+        const runs = slow ? Math.min(baseRuns, 3) : backend === 'native' ? baseRuns * 3 : baseRuns;
         if (slow && runs < baseRuns)
           notes.push(`${model.label} on wasm at ${n} tokens: ${runs} runs (slow), not ${baseRuns}.`);
         const lens: LensSample[] = [];
         const rawMs: number[] = [];
-        // Interleaved, so that load from other processes hits both alike.
+        // Interleaved, so that load from other processes hits both alike, and alternating which goes first, so that
+        // the state one leaves behind (caches, idle cores) does not always fall on the other.
         for (let i = 0; i < runs; i++) {
-          lens.push(await lensRun(inspector, ids));
-          rawMs.push(await raw.run(ids));
+          if (i % 2 === 0) {
+            lens.push(await lensRun(inspector, ids));
+            rawMs.push(await raw.run(ids));
+          } else {
+            rawMs.push(await raw.run(ids));
+            lens.push(await lensRun(inspector, ids));
+          }
         }
         const total = summarize(lens.map((s) => s.totalMs));
         rows.push({
