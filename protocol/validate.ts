@@ -43,6 +43,11 @@ function isIndex(v: unknown, length: number): v is number {
 function fail<T>(reason: string): Validation<T> {
   return { ok: false, reason };
 }
+/** Why `value` is not one of `allowed`, or undefined when it is. */
+function notOneOf(name: string, value: unknown, allowed: readonly string[]): string | undefined {
+  return allowed.includes(value as string) ? undefined : `${name} must be one of ${allowed.join(', ')}`;
+}
+
 /** Exactly these keys (besides `type`), so that unexpected payloads are rejected rather than carried along. */
 function onlyKeys(m: Obj, keys: string[]): string | undefined {
   for (const k of Object.keys(m)) if (k !== 'type' && !keys.includes(k)) return `unexpected field '${k}'`;
@@ -124,7 +129,7 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
         : { ok: true, message: { type: 'log', level: m.level as 'info', message: m.message as string } };
     case 'viewChanged': {
       problem = onlyKeys(m, ['runId', 'view', 'layer', 'head']) ?? checkRun(m, ctx);
-      if (!problem && !PANEL_VIEWS.includes(m.view as never)) problem = `view must be one of ${PANEL_VIEWS.join(', ')}`;
+      problem ??= notOneOf('view', m.view, PANEL_VIEWS);
       if (!problem && !isIndex(m.layer, ctx.layers)) problem = `layer must be an integer in [0, ${ctx.layers})`;
       const headOk =
         m.head === 'mean' ||
@@ -147,10 +152,9 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
     case 'tabChanged':
       // Not about a run: a panel without one has tabs too.
       problem = onlyKeys(m, ['tab', 'mode', 'metric']);
-      if (!problem && !PANEL_TABS.includes(m.tab as never)) problem = `tab must be one of ${PANEL_TABS.join(', ')}`;
+      problem ??= notOneOf('tab', m.tab, PANEL_TABS);
       if (!problem && !REQUEST_KINDS.includes(m.mode as string)) problem = "mode must be 'explain' or 'compare'";
-      if (!problem && !AGREEMENT_METRICS.includes(m.metric as never))
-        problem = `metric must be one of ${AGREEMENT_METRICS.join(', ')}`;
+      problem ??= notOneOf('metric', m.metric, AGREEMENT_METRICS);
       return problem
         ? fail(problem)
         : {
@@ -218,8 +222,7 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
     case 'exportExplain':
       problem = onlyKeys(m, ['runId', 'what', 'metric']) ?? checkRun(m, ctx);
       if (!problem && m.what !== 'explain' && m.what !== 'compare') problem = "what must be 'explain' or 'compare'";
-      if (!problem && !AGREEMENT_METRICS.includes(m.metric as never))
-        problem = `metric must be one of ${AGREEMENT_METRICS.join(', ')}`;
+      problem ??= notOneOf('metric', m.metric, AGREEMENT_METRICS);
       return problem
         ? fail(problem)
         : {

@@ -15,6 +15,7 @@ import {
 } from '../models/plan';
 import type { ForwardResult, HeadRead } from './api';
 import { cancelled, LensError } from '../errors';
+import { checkReadPositions } from '../models/feeds';
 
 interface ReadyStage {
   role: StageRole;
@@ -188,13 +189,7 @@ export class StageEngine {
     const { read } = options;
     if (read.kind === 'logits' && !this.facts.hasLmHead)
       throw new LensError('BAD_INPUT', 'This model has no language-model head, so it gives no logits.');
-    if (read.kind === 'logits' || read.kind === 'hidden') {
-      if (read.positions.length !== B)
-        throw new LensError('BAD_INPUT', `The head read gives ${read.positions.length} positions for ${B} rows.`);
-      for (const p of read.positions)
-        if (!Number.isInteger(p) || p < 0 || p >= S)
-          throw new LensError('BAD_INPUT', `Read position ${p} is outside the ${S} positions of the batch.`);
-    }
+    if (read.kind === 'logits' || read.kind === 'hidden') checkReadPositions(read.positions, B, S);
     const wantNorms = (layer: number) =>
       options.norms === true || (Array.isArray(options.norms) && options.norms.includes(layer));
     const stageMs: number[] = [];

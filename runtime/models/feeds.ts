@@ -8,8 +8,11 @@ import type { Batch, FeedTensor, StageFeeds } from './plan';
 /** The additive value for a masked attention entry. */
 export const MASKED = -1e9;
 
+/** What a batch is checked against: a model's config, or the facts of an imported export. */
+export type BatchLimits = Pick<ModelConfig, 'vocabSize' | 'maxPositions' | 'modelType'>;
+
 /** Checks a batch against the model; returns [B, S]. */
-export function checkBatch(batch: Batch, config: ModelConfig): [number, number] {
+export function checkBatch(batch: Batch, config: BatchLimits): [number, number] {
   const B = batch.ids.length;
   if (B === 0) throw new LensError('BAD_INPUT', 'The batch is empty; give at least one row of token ids.');
   const S = batch.ids[0].length;
@@ -34,6 +37,15 @@ export function checkBatch(batch: Batch, config: ModelConfig): [number, number] 
       `The input has ${S} tokens but ${config.modelType} takes at most ${config.maxPositions}; shorten the text.`,
     );
   return [B, S];
+}
+
+/** Checks the positions a head read takes, one per row of a [B, S] batch. */
+export function checkReadPositions(positions: readonly number[], B: number, S: number): void {
+  if (positions.length !== B)
+    throw new LensError('BAD_INPUT', `The head read gives ${positions.length} positions for ${B} rows.`);
+  for (const p of positions)
+    if (!Number.isInteger(p) || p < 0 || p >= S)
+      throw new LensError('BAD_INPUT', `Read position ${p} is outside the ${S} positions of the batch.`);
 }
 
 function int64(rows: number[][], B: number, S: number): FeedTensor {

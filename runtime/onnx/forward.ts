@@ -8,6 +8,7 @@ import { LensError } from '../errors';
 import type { HeadRead } from '../inspector/api';
 import { meanPool } from '../inspector/engine';
 import type { Batch, FeedTensor, PlanFacts } from '../models/plan';
+import { checkBatch, checkReadPositions } from '../models/feeds';
 import type { AttentionKind } from '../types';
 import type { ImportedPart, PartRunHooks, PartRunResult } from './part';
 
@@ -17,30 +18,7 @@ export const NORMS_REFUSED =
 
 /** Checks a batch (rows of equal length, 0/1 masks, ids in the vocabulary, not too long); returns [B, S]. */
 export function checkRows(batch: Batch, facts: PlanFacts): [number, number] {
-  const B = batch.ids.length;
-  if (B === 0) throw new LensError('BAD_INPUT', 'The batch is empty; give at least one row of token ids.');
-  const S = batch.ids[0].length;
-  if (S === 0) throw new LensError('EMPTY_TEXT', 'The input has no tokens.');
-  if (batch.mask.length !== B)
-    throw new LensError('BAD_INPUT', `The batch has ${B} rows of ids but ${batch.mask.length} rows of mask.`);
-  for (let b = 0; b < B; b++) {
-    if (batch.ids[b].length !== S || batch.mask[b].length !== S)
-      throw new LensError(
-        'BAD_INPUT',
-        `Row ${b} of the batch has ${batch.ids[b].length} ids and ${batch.mask[b].length} mask entries; every row needs ${S}.`,
-      );
-    for (const id of batch.ids[b])
-      if (!Number.isInteger(id) || id < 0 || id >= facts.vocabSize)
-        throw new LensError('BAD_INPUT', `Token id ${id} is outside the vocabulary [0, ${facts.vocabSize}).`);
-    for (const m of batch.mask[b])
-      if (m !== 0 && m !== 1) throw new LensError('BAD_INPUT', `Mask entries must be 0 or 1, found ${m}.`);
-  }
-  if (S > facts.maxPositions)
-    throw new LensError(
-      'TOO_LONG',
-      `The input has ${S} tokens but ${facts.modelType} takes at most ${facts.maxPositions}; shorten the text.`,
-    );
-  return [B, S];
+  return checkBatch(batch, facts);
 }
 
 /** Checks a head read against the batch and the export: positions in range, and an output that gives it. */
@@ -58,13 +36,7 @@ export function checkRead(read: HeadRead, B: number, S: number, last: ImportedPa
       `${last.label} has no last hidden state (no last_hidden_state output, and no LM head whose input it is), so ` +
         'similarity targets cannot run on it; export it with --task feature-extraction.',
     );
-  if (read.kind === 'logits' || read.kind === 'hidden') {
-    if (read.positions.length !== B)
-      throw new LensError('BAD_INPUT', `The head read gives ${read.positions.length} positions for ${B} rows.`);
-    for (const p of read.positions)
-      if (!Number.isInteger(p) || p < 0 || p >= S)
-        throw new LensError('BAD_INPUT', `Read position ${p} is outside the ${S} positions of the batch.`);
-  }
+  if (read.kind === 'logits' || read.kind === 'hidden') checkReadPositions(read.positions, B, S);
 }
 
 /**

@@ -30,6 +30,26 @@ export function loadReference(): Reference {
   return JSON.parse(readFileSync(join(modelPath, 'reference_attention.json'), 'utf8')) as Reference;
 }
 
+/** Polls `get` until `predicate` holds; throws with `what` and the last value after `ms`. */
+export async function until<T>(
+  what: string,
+  get: () => Promise<T>,
+  predicate: (v: T) => boolean,
+  ms = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: T | undefined;
+  for (;;) {
+    try {
+      last = await get();
+      if (predicate(last)) return last;
+    } catch {
+      /* not there yet */
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms / 1000} s (last: ${JSON.stringify(last)})`);
+    await sleep(200);
+  }
+}
 /** Polls until `predicate(text)` holds for the locator's text, or throws with the last text seen. */
 export async function waitForText(
   what: string,

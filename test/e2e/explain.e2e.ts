@@ -42,6 +42,7 @@ import {
   runIfMain,
   showAttentionOnLine,
   texts,
+  until,
   waitForAllLayers,
   waitForText,
   writeWorkspaceFile,
@@ -57,22 +58,6 @@ const SECOND = 'A dog sat on the mat.';
 const METHODS = ['rollout', 'loo', 'norm'];
 const MODEL = join(repoRoot, '.cache', 'models', 'all-MiniLM-L6-v2');
 const EXPORT_COMMAND = 'Attention Lens: Export View or Data…';
-
-/** Waits until `predicate` holds, polling; throws with `what` and the last value. */
-async function until<T>(what: string, get: () => Promise<T>, predicate: (v: T) => boolean, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await get();
-      if (predicate(last)) return last;
-    } catch {
-      /* not there yet */
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms / 1000} s (last: ${JSON.stringify(last)})`);
-    await sleep(200);
-  }
-}
 
 /** Sets an @vscode-elements control's value (select, textfield, textarea) and fires 'change' as the user would. */
 async function setValue(frame: FrameLocator, selector: string, value: string): Promise<void> {

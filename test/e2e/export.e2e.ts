@@ -32,6 +32,7 @@ import {
   panel,
   runIfMain,
   showAttentionOnLine,
+  until,
   waitForAllLayers,
   writeWorkspaceFile,
 } from './common';
@@ -44,22 +45,6 @@ const FILE = 'story.txt';
 const LAYER = 2;
 const HEAD = 5;
 const TOKEN = 14; // ▁Lily
-
-/** Waits until `predicate` holds, polling; throws with `what` and the last value. */
-async function until<T>(what: string, get: () => Promise<T>, predicate: (v: T) => boolean, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await get();
-      if (predicate(last)) return last;
-    } catch {
-      /* not there yet */
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms / 1000} s (last: ${JSON.stringify(last)})`);
-    await sleep(200);
-  }
-}
 
 /** [r, g, b, a] of #rrggbb(aa) or rgb(a)(…), as VS Code writes CSS colour variables. */
 function rgba(css: string): number[] {

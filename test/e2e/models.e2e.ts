@@ -35,7 +35,7 @@ import {
   type CodeServer,
   type E2ETest,
 } from '../integration/harness';
-import { panel, runIfMain, showAttentionOnLine, writeWorkspaceFile } from './common';
+import { panel, runIfMain, showAttentionOnLine, until, writeWorkspaceFile } from './common';
 import { repoFromFolder, startHubServer, type HubServer } from '../helpers/hub-server';
 import { resolveHubModel } from '../../runtime/hub/download';
 
@@ -127,22 +127,6 @@ async function start(label: string, opts: { modelPath?: string; precache?: strin
     await hub.close();
     rmSync(cache, { recursive: true, force: true });
     throw e;
-  }
-}
-
-/** Polls `get` until `ok` holds; throws with `what` and the last value. */
-async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await get();
-      if (ok(last)) return last;
-    } catch {
-      /* not there yet */
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms / 1000} s (last: ${JSON.stringify(last)})`);
-    await sleep(150);
   }
 }
 

@@ -9,6 +9,35 @@ import { encodeModel, ModelProto, type ModelMsg } from '../../runtime/formats/on
 import type { FeedTensor } from '../../runtime/models/plan';
 import { buildFullGraph, buildPlan, type ModelSource } from '../../runtime/models/registry';
 
+const ROOT = path.resolve(__dirname, '../..');
+
+/** The three real test models the ONNX tests export (shared models, and the default model's cache folder). */
+export const TEST_MODELS = {
+  stories260K: path.resolve(ROOT, '../shared/models/stories260K'),
+  'tiny-gpt2': path.resolve(ROOT, '../shared/models/tiny-gpt2'),
+  'all-MiniLM-L6-v2': path.join(ROOT, '.cache/models/all-MiniLM-L6-v2'),
+};
+export type TestModelName = keyof typeof TEST_MODELS;
+
+/** A test model's folder; throws with how to get it when it is missing. */
+export function testModelDir(name: TestModelName): string {
+  const dir = TEST_MODELS[name];
+  if (!existsSync(path.join(dir, 'model.safetensors')))
+    throw new Error(`Test model ${name} is missing at ${dir} (all-MiniLM-L6-v2: node scripts/fetch-model.mjs).`);
+  return dir;
+}
+
+/** Writes a synthetic encoder + decoder pair (optimum's file names) into `dir`; returns its OnnxLayout. */
+export function writeSeq2Seq(
+  dir: string,
+  encoder: Uint8Array,
+  decoder: Uint8Array,
+): { encoder: string; model: string; dir: string } {
+  writeFileSync(path.join(dir, 'encoder_model.onnx'), encoder);
+  writeFileSync(path.join(dir, 'decoder_model.onnx'), decoder);
+  return { encoder: path.join(dir, 'encoder_model.onnx'), model: path.join(dir, 'decoder_model.onnx'), dir };
+}
+
 export const SIDE_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 
 /** Writes the family's full graph without attention outputs as <out>/<file>, with the tokenizer and config. */

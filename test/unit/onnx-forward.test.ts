@@ -10,7 +10,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { isLensError } from '../../runtime/errors';
@@ -31,18 +31,21 @@ import {
   patternGraph,
   referenceAttention,
 } from '../fixtures/onnx/synthetic';
-import { decodeExact, exportOnnx, maxDiff } from '../helpers/onnx-export';
+import {
+  decodeExact,
+  exportOnnx,
+  maxDiff,
+  TEST_MODELS,
+  testModelDir,
+  writeSeq2Seq,
+  type TestModelName,
+} from '../helpers/onnx-export';
 
 const ROOT = path.resolve(__dirname, '../..');
 const WORKER = path.join(ROOT, 'dist/worker.js');
 const CLI = path.join(ROOT, 'dist/cli.js');
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-onnx-forward-'));
-const MODELS = {
-  stories260K: path.resolve(ROOT, '../shared/models/stories260K'),
-  'tiny-gpt2': path.resolve(ROOT, '../shared/models/tiny-gpt2'),
-  'all-MiniLM-L6-v2': path.join(ROOT, '.cache/models/all-MiniLM-L6-v2'),
-};
-type ModelName = keyof typeof MODELS;
+
 const TEXTS = [
   'Once upon a time, there was a little girl named Lily.',
   'She liked to play outside.',
@@ -52,16 +55,9 @@ const TOL = 1e-5;
 
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
-function modelDir(name: ModelName): string {
-  const dir = MODELS[name];
-  if (!existsSync(path.join(dir, 'model.safetensors')))
-    throw new Error(`Test model ${name} is missing at ${dir} (all-MiniLM-L6-v2: node scripts/fetch-model.mjs).`);
-  return dir;
-}
-
 /** The model exported without attention outputs into a fresh folder (model.onnx + config + tokenizer). */
-async function exported(name: ModelName, edit?: (file: string) => void) {
-  const from = modelDir(name);
+async function exported(name: TestModelName, edit?: (file: string) => void) {
+  const from = testModelDir(name);
   const source = await readModel(from);
   const out = mkdtempSync(path.join(TMP, `${name}-`));
   exportOnnx(source, from, out);
@@ -95,7 +91,7 @@ const lensError = (code: string, pattern: RegExp) => (e: unknown) =>
   isLensError(e) && e.code === code && pattern.test(e.message) && !e.message.includes('\n');
 
 describe('forward() on imported exports equals the family-built StageEngine on a padded batch', () => {
-  for (const name of Object.keys(MODELS) as ModelName[]) {
+  for (const name of Object.keys(TEST_MODELS) as TestModelName[]) {
     test(`${name}: every head read and every layer's attention to 1e-5, one session call per piece`, async () => {
       const { from, file, out, source } = await exported(name);
       const { batch, lengths } = await paddedBatch(from);
@@ -179,9 +175,7 @@ describe('forward() on imported exports equals the family-built StageEngine on a
 test('encoder + decoder (attention_mask, encoder_attention_mask): each padded row equals the float64 reference', async () => {
   const w = encDecWeights(7);
   const dir = mkdtempSync(path.join(TMP, 'seq2seq-'));
-  writeFileSync(path.join(dir, 'encoder_model.onnx'), encoderGraph(w));
-  writeFileSync(path.join(dir, 'decoder_model.onnx'), decoderGraph(w));
-  const layout = { encoder: path.join(dir, 'encoder_model.onnx'), model: path.join(dir, 'decoder_model.onnx'), dir };
+  const layout = writeSeq2Seq(dir, encoderGraph(w), decoderGraph(w));
   const engine = await ImportEngine.create(layout, 'native', 1);
   try {
     assert.equal(engine.batched, true);
@@ -344,7 +338,7 @@ describe('explanations on an imported export equal those on the folder model (th
     headStats: false,
   });
 
-  async function both(name: ModelName, options: ExplainOptions) {
+  async function both(name: TestModelName, options: ExplainOptions) {
     const { from, out } = await exported(name);
     const folder = await load(from, { workerPath: WORKER, backend: 'native', threads: 1 });
     const imported = await load(out, { workerPath: WORKER, backend: 'native', threads: 1 });

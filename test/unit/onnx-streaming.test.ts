@@ -8,7 +8,7 @@
 // are read.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { isLensError } from '../../runtime/errors';
@@ -20,29 +20,25 @@ import { analyseFile } from '../../runtime/onnx/prepare';
 import { loadTokenizer } from '../../runtime/tokenizers';
 import type { LayerAttention } from '../../runtime/types';
 import { decoderGraph, encDecWeights, encoderGraph, referenceAttention } from '../fixtures/onnx/synthetic';
-import { builderAttention, decodeExact, exportOnnx, maxDiff } from '../helpers/onnx-export';
+import {
+  builderAttention,
+  decodeExact,
+  exportOnnx,
+  maxDiff,
+  TEST_MODELS,
+  testModelDir,
+  writeSeq2Seq,
+  type TestModelName,
+} from '../helpers/onnx-export';
 
-const ROOT = path.resolve(__dirname, '../..');
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-onnx-stream-'));
-const MODELS = {
-  stories260K: path.resolve(ROOT, '../shared/models/stories260K'),
-  'tiny-gpt2': path.resolve(ROOT, '../shared/models/tiny-gpt2'),
-  'all-MiniLM-L6-v2': path.join(ROOT, '.cache/models/all-MiniLM-L6-v2'),
-};
 const TEXT = 'Once upon a time, there was a little girl named Lily.';
 
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
-function modelDir(name: keyof typeof MODELS): string {
-  const dir = MODELS[name];
-  if (!existsSync(path.join(dir, 'model.safetensors')))
-    throw new Error(`Test model ${name} is missing at ${dir} (all-MiniLM-L6-v2: node scripts/fetch-model.mjs).`);
-  return dir;
-}
-
 /** The model exported without attention outputs into a fresh folder; returns the folder, source and ids of TEXT. */
-async function exported(name: keyof typeof MODELS, edit?: (file: string) => void) {
-  const from = modelDir(name);
+async function exported(name: TestModelName, edit?: (file: string) => void) {
+  const from = testModelDir(name);
   const source = await readModel(from);
   const out = mkdtempSync(path.join(TMP, `${name}-`));
   exportOnnx(source, from, out);
@@ -68,7 +64,7 @@ async function runCounting(engine: ImportEngine, ids: number[]): Promise<{ arriv
 }
 
 describe('family graphs exported without attention outputs stream one stage per layer', () => {
-  for (const name of Object.keys(MODELS) as (keyof typeof MODELS)[]) {
+  for (const name of Object.keys(TEST_MODELS) as TestModelName[]) {
     test(`${name}: layer i arrives after stage i, before any later stage; maps equal the builder's to 1e-6`, async () => {
       const { out, source, ids } = await exported(name);
       const engine = await ImportEngine.create({ model: path.join(out, 'model.onnx'), dir: out }, 'native', 1);
@@ -132,9 +128,7 @@ test('a cancel seen after the first layer stops the run before the second stage'
 test('encoder + decoder stream both graphs; every map equals the float64 reference', async () => {
   const w = encDecWeights(7);
   const dir = mkdtempSync(path.join(TMP, 'seq2seq-'));
-  writeFileSync(path.join(dir, 'encoder_model.onnx'), encoderGraph(w));
-  writeFileSync(path.join(dir, 'decoder_model.onnx'), decoderGraph(w));
-  const layout = { encoder: path.join(dir, 'encoder_model.onnx'), model: path.join(dir, 'decoder_model.onnx'), dir };
+  const layout = writeSeq2Seq(dir, encoderGraph(w), decoderGraph(w));
   const engine = await ImportEngine.create(layout, 'native', 1);
   try {
     assert.equal(engine.streaming, true, engine.notStreamingWhy);
@@ -239,7 +233,7 @@ test('a graph the split cannot express (an If node) runs in one piece, with the 
 });
 
 test('the split of the real graphs: imports come from exactly one earlier stage, initializers where they are read', async () => {
-  for (const name of Object.keys(MODELS) as (keyof typeof MODELS)[]) {
+  for (const name of Object.keys(TEST_MODELS) as TestModelName[]) {
     const { out } = await exported(name);
     const a = analyseFile(path.join(out, 'model.onnx'), true);
     const specs = partitionGraph(a.index, a.found.taps, a.found.hidden, name);
