@@ -9,10 +9,13 @@
 // 2. Explain similarity:<reference> with rollout + leave-one-out + norm: one token-strip row per method plus the
 //    uniform baseline, every row covering every token; the scores equal `attention-lens explain` (the CLI) on the same
 //    text; the agreement matrix's cells lie in [-1, 1] (top-k overlap in [0, 1]) with 1 on the diagonal; the
-//    faithfulness plot has a comprehensiveness and a sufficiency curve per method. The reference's markup stays text.
+//    faithfulness plot has a comprehensiveness and a sufficiency curve per method; the head statistics are six small
+//    multiples of 6 layers × 12 heads. The reference's markup stays text.
 // 3. Export… → JSON and → PNG 2× through the quick pick and VS Code's save dialog: the files hold the explanation and
-//    an image of the size the shared renderer gives. The palette's "Export View or Data…" on the Explain tab exports the
-//    same (JSON with the methods' scores, an SVG of the explanation), and in compare mode the comparison.
+//    an image of the size the shared renderer gives. Hovering a head statistic's cell reads out the value the JSON's
+//    head table has (and the cell has its colour on the shared scale); clicking it opens the head in the Matrix view.
+//    The palette's "Export View or Data…" on the Explain tab exports the same (JSON with the methods' scores, an SVG of
+//    the explanation with the six multiples), and in compare mode the comparison.
 // 4. Compare: head vs itself gives JSD 0; head 0 vs head 1 and this input vs a second input give a JSD in [0, 1], with
 //    the three heatmaps drawn.
 // 5. A causal LM (stories260K): next-token targets are offered, the default methods explain the most likely next
@@ -48,6 +51,8 @@ import {
   writeWorkspaceFile,
 } from './common';
 import type { ExplainResult } from '../../runtime/explain/result';
+import { colorLut } from '../../webview/render/colormap';
+import { HEAD_STATS, headStatGrids, statColor, type HeadStatKey } from '../../webview/render/explain-heads';
 import { explainFigure } from '../../webview/render/export-explain';
 import { pngSize } from '../../webview/render/png';
 
@@ -139,6 +144,42 @@ async function paintedPixels(frame: FrameLocator, id: string): Promise<number> {
     for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
     return n;
   });
+}
+
+/** Hovers cell (layer, head) of a head statistic's multiple; returns the readout's data and the cell's pixel. */
+async function hoverHeadStat(
+  frame: FrameLocator,
+  stat: HeadStatKey,
+  layer: number,
+  head: number,
+): Promise<{
+  readout: Record<string, string | undefined>;
+  text: string;
+  pixel: number[];
+  at: { x: number; y: number };
+}> {
+  const canvas = frame.locator(`#head-stat-${stat}`);
+  await canvas.scrollIntoViewIfNeeded();
+  const geo = await canvas.evaluate((c) => {
+    const d = (c as HTMLCanvasElement).dataset;
+    return { cell: Number(d.cell), x: Number(d.gridX), y: Number(d.gridY) };
+  });
+  const at = { x: geo.x + (head + 0.5) * geo.cell, y: geo.y + (layer + 0.5) * geo.cell };
+  await canvas.hover({ position: at });
+  const readout = frame.locator('#head-stats-readout');
+  const data = await until(
+    `the readout of ${stat} at layer ${layer}, head ${head}`,
+    () => readout.evaluate((e) => ({ ...(e as HTMLElement).dataset })),
+    (d) => d.stat === stat && d.layer === String(layer) && d.head === String(head),
+    10_000,
+  );
+  const pixel = await canvas.evaluate((c, p) => {
+    const canvas = c as HTMLCanvasElement;
+    const k = canvas.width / parseFloat(canvas.style.width);
+    const d = canvas.getContext('2d')!.getImageData(Math.floor(p.x * k), Math.floor(p.y * k), 1, 1).data;
+    return [d[0], d[1], d[2]];
+  }, at);
+  return { readout: data, text: await readout.innerText(), pixel, at };
 }
 
 async function compareJsd(frame: FrameLocator, before: string | null): Promise<number> {
@@ -310,6 +351,27 @@ export const tests: E2ETest[] = [
         await frame.locator('#faithfulness-plot').scrollIntoViewIfNeeded();
         await screenshot(page, 'explain-result');
 
+        // Head statistics: six small multiples, each a grid of 6 layers × 12 heads, drawn.
+        const multiples = await frame.locator('#head-stats canvas.head-stat-canvas').evaluateAll((cs) =>
+          cs.map((c) => ({
+            stat: c.getAttribute('data-stat'),
+            layers: Number(c.getAttribute('data-layers')),
+            heads: Number(c.getAttribute('data-heads')),
+            cell: Number(c.getAttribute('data-cell')),
+            width: c.getBoundingClientRect().width,
+          })),
+        );
+        assert.deepEqual(
+          multiples.map((m) => m.stat),
+          HEAD_STATS.map((s) => s.key),
+          'one multiple per statistic',
+        );
+        for (const m of multiples) {
+          assert.deepEqual([m.layers, m.heads], [6, 12], `${m.stat}: 6 layers × 12 heads`);
+          assert.ok(m.cell >= 3 && m.width >= 12 * m.cell, `${m.stat}: the grid fits its canvas`);
+          assert.ok((await paintedPixels(frame, `#head-stat-${m.stat}`)) > 6 * 12 * m.cell * m.cell, `${m.stat} drawn`);
+        }
+
         // 3. Export: JSON, then PNG at 2×.
         const json = join(server.workspace, 'explain.json');
         await exportVia(page, frame, 'JSON', json);
@@ -322,6 +384,47 @@ export const tests: E2ETest[] = [
           'JSON: the methods',
         );
         assert.ok(Math.abs(saved.target.value - cli.target.value) < 1e-6, 'JSON: the target value equals the CLI’s');
+
+        // Hovering a head statistic's cell: the readout's value is the JSON head table's, and so is uniform attention's;
+        // the cell is painted in its value's colour on the statistic's own scale (the shared renderer's).
+        assert.equal(saved.heads.length, 6 * 13, 'JSON: 12 heads and the uniform row per layer');
+        const grids = headStatGrids(saved);
+        for (const [stat, layer, head] of [
+          ['entropy', 2, 5],
+          ['previousToken', 5, 11],
+          ['specialShare', 0, 0],
+        ] as const) {
+          const h = await hoverHeadStat(frame, stat, layer, head);
+          const row = saved.heads.find((r) => r.layer === layer && r.head === head)!;
+          const uniform = saved.heads.find((r) => r.layer === layer && r.head === -1)!;
+          log(`head statistic readout: ${h.text}`);
+          assert.equal(
+            Number(h.readout.value),
+            row[stat],
+            `${stat} at layer ${layer}, head ${head}: JSON ${row[stat]}`,
+          );
+          assert.equal(Number(h.readout.baseline), uniform[stat], `${stat}: uniform attention in layer ${layer}`);
+          assert.ok(h.text.startsWith(`Layer ${layer}, head ${head} · `), `readout text: ${h.text}`);
+          assert.ok(h.text.includes(String(row[stat])), 'the readout shows the exact value');
+          const grid = grids.find((g) => g.stat.key === stat)!;
+          const want = statColor(row[stat], grid.domain, colorLut('viridis'))!;
+          assert.ok(
+            h.pixel.every((c, i) => Math.abs(c - want[i]) <= 2),
+            `${stat} (${layer}, ${head}) colour ${h.pixel} vs ${want}`,
+          );
+          if (stat === 'entropy') await screenshot(page, 'explain-head-stats');
+        }
+        // A click on a cell opens that head in the Matrix view; then back to the explanation.
+        const entropyCell = await hoverHeadStat(frame, 'entropy', 2, 5);
+        await frame.locator('#head-stat-entropy').click({ position: entropyCell.at });
+        await until(
+          'the matrix view on layer 2, head 5',
+          () => frame.locator('.matrix-caption').innerText(),
+          (t) => t.includes('Layer 2') && t.includes('head 5'),
+          10_000,
+        );
+        await frame.locator('[data-view="explain"]').click();
+        await frame.locator('#head-stats').waitFor({ state: 'visible', timeout: 10_000 });
         const png = join(server.workspace, 'explain.png');
         await exportVia(page, frame, 'PNG image', png, '2×');
         const img = decode(readFileSync(png));
@@ -360,6 +463,8 @@ export const tests: E2ETest[] = [
           `palette SVG: the explanation's size ${figure.width} × ${figure.height}`,
         );
         assert.ok(svgText.includes('perturbations never remove them'), 'palette SVG: the explanation’s legend');
+        const svgMultiples = svgText.match(/<g class="head-stat" data-stat="\w+"[^>]* data-rows="6" data-cols="12">/g);
+        assert.equal(svgMultiples?.length, 6, 'palette SVG: six head-statistic grids of 6 × 12');
 
         // 4. Compare: a head against itself, two heads, two inputs.
         await frame.locator('[data-explain-mode="compare"]').click();
@@ -485,6 +590,16 @@ export const tests: E2ETest[] = [
         log(`causal summary: ${summary}`);
         assert.match(summary, /^log p\(.* next \| input\)/, 'the target is the next token’s log-probability');
         assert.equal(await frame.locator('#explain-error').isVisible(), false, 'the error is gone');
+        const causalStats = await frame
+          .locator('#head-stats canvas.head-stat-canvas')
+          .evaluateAll((cs) =>
+            cs.map((c) => Number(c.getAttribute('data-layers')) * Number(c.getAttribute('data-heads'))),
+          );
+        assert.equal(causalStats.length, 6, 'the head statistics of the causal LM: six multiples');
+        assert.ok(
+          causalStats.every((n) => n > 0 && n === causalStats[0]),
+          `every multiple has every head: ${causalStats}`,
+        );
         await screenshot(page, 'explain-causal-result');
       } catch (e) {
         await screenshot(page, 'explain-causal-failure');

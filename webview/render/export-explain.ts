@@ -1,13 +1,15 @@
 // Lays out the Explain view's explanation for export: the token strip coloured by each method (methods as rows, the
 // uniform baseline included), the agreement matrix of one metric, and the faithfulness curves (comprehensiveness and
-// sufficiency against k % of the candidate tokens, with AOPC) as two small plots. One figure for PNG and SVG alike
-// (export-figure.ts); DOM-free.
+// sufficiency against k % of the candidate tokens, with AOPC) as two small plots, and the head statistics as small
+// multiples (explain-heads.ts: a layers × heads grid per statistic with its own scale and uniform attention marked on
+// its legend). One figure for PNG and SVG alike (export-figure.ts); DOM-free.
 import type { ExplainResult } from '../../runtime/explain/result';
 import { colorLut, diverging, type ColorMapName } from './colormap';
 import {
   CAPTION_SIZE,
   INK,
   LABEL_SIZE,
+  MASKED,
   MUTED,
   captionItem,
   finishFigure,
@@ -31,6 +33,15 @@ import {
   type Box,
   type CurveKind,
 } from './explain-data';
+import {
+  arrange,
+  cellBox,
+  headStatGrids,
+  multipleLayout,
+  statColor,
+  type HeadStatGrid,
+  type MultipleText,
+} from './explain-heads';
 import { figureToRaster, rasterToPng } from './png';
 import { figureToSvg } from './svg';
 
@@ -255,6 +266,80 @@ function faithfulness(result: ExplainResult, items: FigureItem[], y: number): [n
   return [y, right];
 }
 
+/** Per-head statistics as small multiples, wrapped at STRIP_WIDTH; returns the y below and the right edge. */
+function headStats(grids: HeadStatGrid[], lut: Uint8Array, items: FigureItem[], y: number): [number, number] {
+  const title =
+    'Head statistics: rows are layers, columns heads; each grid has its own colour scale, the mark on its legend is uniform attention';
+  items.push(text(MARGIN, y + LABEL_SIZE / 2, title, 'section'));
+  y += LABEL_SIZE + 10;
+  const layouts = grids.map(multipleLayout);
+  const places = arrange(layouts, STRIP_WIDTH, 26);
+  let right = MARGIN + textWidth(title, LABEL_SIZE);
+  let bottom = y;
+  grids.forEach((grid, n) => {
+    const lay = layouts[n];
+    const ox = MARGIN + places[n].x;
+    const oy = y + places[n].y;
+    const put = (t: MultipleText, role: string, color: Rgb = INK) =>
+      items.push(text(ox + t.x, oy + t.y, t.text, role, { anchor: t.anchor, size: t.size, color }));
+    put(lay.title, 'head-stat-title');
+    for (const t of lay.rowLabels) put(t, 'axis', MUTED);
+    for (const t of lay.colLabels) put(t, 'axis', MUTED);
+    const rows = grid.layers.length;
+    const cols = grid.heads;
+    const colors = new Uint8Array(rows * cols * 3);
+    const masked = new Uint8Array(rows * cols);
+    grid.values.forEach((v, i) => {
+      const c = statColor(v, grid.domain, lut);
+      if (!c) masked[i] = 1;
+      colors.set(c ?? MASKED, i * 3);
+    });
+    const g = cellBox(lay, 0, 0);
+    items.push({
+      kind: 'cells',
+      role: 'head-stat',
+      x: ox + g.x,
+      y: oy + g.y,
+      cell: lay.cell,
+      rows,
+      cols,
+      colors,
+      values: Float32Array.from(grid.values),
+      masked,
+      attrs: { 'data-stat': grid.stat.key, 'data-lo': String(grid.domain.lo), 'data-hi': String(grid.domain.hi) },
+    });
+    // The legend: the colour map from lo to hi, one cell per px, and the baseline marks across it.
+    const steps = Math.max(2, Math.round(lay.bar.width));
+    const bar = new Uint8Array(steps * 3);
+    for (let i = 0; i < steps; i++) {
+      const j = Math.round((i / (steps - 1)) * 255) * 4;
+      bar.set([lut[j], lut[j + 1], lut[j + 2]], i * 3);
+    }
+    const b = lay.bar;
+    items.push({
+      kind: 'cells',
+      role: 'legend',
+      x: ox + b.x,
+      y: oy + b.y,
+      cell: 1,
+      cellH: b.height,
+      rows: 1,
+      cols: steps,
+      colors: bar,
+    });
+    items.push(rect(ox + b.x, oy + b.y, steps, b.height, null, 'legend-frame', MUTED));
+    for (const m of lay.marks)
+      items.push(rect(ox + m.box.x, oy + m.box.y, m.box.width, m.box.height, INK, 'baseline-mark'));
+    items.push(
+      rect(ox + lay.markKey.x, oy + lay.markKey.y, lay.markKey.width, lay.markKey.height, INK, 'baseline-key'),
+    );
+    lay.legend.forEach((t, i) => put(t, i < 2 ? 'legend' : 'baseline', i < 2 ? INK : MUTED));
+    right = Math.max(right, ox + lay.width);
+    bottom = Math.max(bottom, oy + lay.height);
+  });
+  return [bottom, right];
+}
+
 /** The explanation as a figure. */
 export function explainFigure(result: ExplainResult, options: ExplainFigureOptions): Figure {
   const lut = colorLut(options.colorMap);
@@ -278,18 +363,38 @@ export function explainFigure(result: ExplainResult, options: ExplainFigureOptio
     [y, right] = faithfulness(result, items, y);
     width = Math.max(width, right);
   }
+  const grids = headStatGrids(result);
+  if (grids.length) {
+    y += SECTION_GAP;
+    [y, right] = headStats(grids, lut, items, y);
+    width = Math.max(width, right);
+    y += 6;
+  }
   const notes = [
     'Each row is coloured relative to its own largest |score| over the candidate tokens; rows with negative scores go from blue (−) through white to red (+).',
     'Framed cells are not candidates (special tokens, the target position): perturbations never remove them and the tables leave them out.',
   ];
+  if (grids.length)
+    notes.push(
+      'Head statistics: each grid is coloured from its smallest to its largest value (uniform attention included); grey cells have no value.',
+    );
   return finishFigure(items, caption, notes, y, width, MARGIN);
 }
 
-const PNG_TEXT: Record<string, string> = { τ: 'tau', ρ: 'rho', '−': '-', '‖': '||', α: 'a', '±': '+/-' };
+const PNG_TEXT: Record<string, string> = {
+  τ: 'tau',
+  ρ: 'rho',
+  '−': '-',
+  '‖': '||',
+  α: 'a',
+  '±': '+/-',
+  '×': 'x',
+  '–': '-',
+};
 
 /** Text for the PNG bitmap font: Greek letters, the minus sign and norms in ASCII. */
 export function pngText(s: string): string {
-  return s.replace(/[τρ−‖α±]/g, (c) => PNG_TEXT[c]);
+  return s.replace(/[τρ−‖α±×–]/g, (c) => PNG_TEXT[c]);
 }
 
 /** PNG (at `scale`) or SVG bytes of an Explain figure, with its size (device px for PNG). */

@@ -1,6 +1,7 @@
 // The Explain view's explanation: the token strip coloured by each method (methods as rows, the uniform baseline
 // last), the agreement matrix between methods (Kendall τ, Spearman ρ or top-k overlap, selectable), and the
-// faithfulness curves (comprehensiveness and sufficiency against k % of the candidate tokens, with AOPC) as SVG.
+// faithfulness curves (comprehensiveness and sufficiency against k % of the candidate tokens, with AOPC) as SVG, and
+// the head statistics as small multiples (explain-heads.ts).
 // Token texts only reach the DOM through textContent; colours are set through the CSSOM (the panel's CSP allows no
 // inline style attributes). Exposes data-* values for tests (data-score, data-value, polyline points).
 import type { ExplainResult } from '../../runtime/explain/result';
@@ -22,6 +23,7 @@ import {
   type CurveKind,
 } from '../render/explain-data';
 import type { Rgb } from '../render/raster';
+import { HeadStatsPanel } from './explain-heads';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const css = (c: Rgb) => `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
@@ -50,10 +52,16 @@ export class ExplainResults {
   private legend = el('div', { id: 'faithfulness-legend', class: 'faithfulness-legend' });
   private agreementSection: HTMLElement;
   private faithSection: HTMLElement;
+  private heads: HeadStatsPanel;
   private result: ExplainResult | undefined;
   metric: AgreementMetric = 'kendall';
 
-  constructor(private readonly colorMap: () => ColorMapName) {
+  /** `openHead`: show a head in the Matrix view (a click on a head statistic's cell). */
+  constructor(
+    private readonly colorMap: () => ColorMapName,
+    openHead: (layer: number, head: number) => void = () => undefined,
+  ) {
+    this.heads = new HeadStatsPanel(colorMap, openHead);
     setOptions(
       this.metricSelect,
       (Object.keys(METRIC_LABELS) as AgreementMetric[]).map((m) => ({ value: m, label: METRIC_LABELS[m] })),
@@ -90,6 +98,7 @@ export class ExplainResults {
       ),
       this.agreementSection,
       this.faithSection,
+      this.heads.root,
     );
     this.root.hidden = true;
   }
@@ -100,12 +109,14 @@ export class ExplainResults {
 
   clear(): void {
     this.result = undefined;
+    this.heads.clear();
     this.root.hidden = true;
   }
 
   show(result: ExplainResult): void {
     this.result = result;
     this.root.hidden = false;
+    this.heads.clear();
     this.draw();
   }
 
@@ -121,6 +132,7 @@ export class ExplainResults {
     this.drawStrip(r);
     this.drawAgreement();
     this.drawFaithfulness(r);
+    this.heads.show(r);
   }
 
   private drawStrip(r: ExplainResult): void {

@@ -1,7 +1,7 @@
 // The Explain view: does what the model attends to explain what it outputs? Two modes.
 //   Explain  choose a target that fits the model and the methods, press Explain: the host runs runtime/explain on the
-//            run's tokens (explain-results.ts draws the token strip per method, the agreement matrix and the
-//            faithfulness curves).
+//            run's tokens (explain-results.ts draws the token strip per method, the agreement matrix, the
+//            faithfulness curves and the head statistics; a click on a head there opens it in the Matrix view).
 //   Compare  two attention maps of one layer and their difference, with JSD (compare.ts).
 // Requests carry a requestId; answers to any other request (an older one, another run) are ignored. Export… asks the
 // host to save what the mode shows (PNG/SVG drawn by webview/render, or JSON).
@@ -50,7 +50,13 @@ export class ExplainView implements View {
     private readonly ctx: ViewContext,
     private readonly shownChanged: () => void = () => undefined,
   ) {
-    this.results = new ExplainResults(() => ctx.store.colorMap);
+    this.results = new ExplainResults(
+      () => ctx.store.colorMap,
+      (layer, head) => {
+        ctx.select(layer, head);
+        ctx.show('matrix');
+      },
+    );
     this.results.metricSelect.addEventListener('change', () => this.shownChanged());
     this.compare = new ComparePanel(
       ctx.store,
