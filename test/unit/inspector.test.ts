@@ -165,6 +165,22 @@ for (const backend of ['native', 'wasm'] as const) {
       }
     });
 
+    test('withVectors as a list inside a multi-layer stage: q/k for that layer only, every map still exact', async () => {
+      const ref = reference();
+      const layers = await collect(inspector.run(ref.input_ids, { withVectors: [2] }));
+      assert.deepEqual(
+        layers.map((l) => [l.layer, l.q !== undefined, l.k !== undefined]),
+        [
+          [0, false, false],
+          [1, false, false],
+          [2, true, true],
+          [3, false, false],
+          [4, false, false],
+        ],
+      );
+      for (const l of layers) assert.ok(maxDiff(l, ref.attn[l.layer]) <= 1e-5, `layer ${l.layer}`);
+    });
+
     test('abort after the first layer rejects with CANCELLED; the next run still works', async () => {
       const ref = reference();
       const ac = new AbortController();
