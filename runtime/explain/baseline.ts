@@ -4,6 +4,8 @@
 // agreement, faithfulness, erasure — the baseline row is the mean over a few seeded random orders of the candidate
 // tokens: the chance level (ranking its equal scores by position would measure "left to right" instead).
 
+import { mulberry32 } from '../random';
+
 export const BASELINE_ID = 'uniform';
 
 /** Random orders averaged for a baseline row that costs model passes (faithfulness, erasure). */
@@ -11,21 +13,9 @@ export const BASELINE_SAMPLES = 5;
 /** Random orders averaged for the baseline's agreement (no model passes, so many: the chance level ± ~0.02). */
 export const AGREEMENT_BASELINE_SAMPLES = 100;
 
-/** mulberry32: a small seeded PRNG giving uniforms in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Scores that rank the candidates in a random order (seeded); 0 elsewhere. [seq] */
 export function randomOrderScores(candidates: readonly boolean[], seed: number): number[] {
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   return candidates.map((c) => (c ? 1 + rand() : 0));
 }
 

@@ -3,6 +3,7 @@
 import { normaliseConfig } from '../formats/config';
 import { memoryWeights } from '../formats/safetensors';
 import type { ModelSource } from './source';
+import { mulberry32 } from '../random';
 
 export interface SyntheticBertOptions {
   layers: number;
@@ -12,18 +13,6 @@ export interface SyntheticBertOptions {
   vocab: number;
   maxPositions: number;
   seed: number;
-}
-
-/** mulberry32: a small, fast, seeded PRNG giving uniforms in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A BERT ModelSource with uniform random weights of standard deviation 0.02, LayerNorm weight 1 and bias 0. */
@@ -43,7 +32,7 @@ export function syntheticBert(o: SyntheticBertOptions): ModelSource {
     },
     'synthetic config',
   );
-  const rand = prng(o.seed);
+  const rand = mulberry32(o.seed);
   const halfWidth = 0.02 * Math.sqrt(3); // uniform on [-a, a] has std a/√3
   const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
   const random = (name: string, shape: number[]) => {
