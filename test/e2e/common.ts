@@ -1,5 +1,5 @@
 // Shared pieces of the e2e tests (Playwright driving the real code-server UI).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
 import {
@@ -152,4 +152,25 @@ export function runIfMain(metaUrl: string, suite: string, tests: E2ETest[]): voi
       await runCleanups();
       process.exit(1);
     });
+}
+
+/** Answers VS Code's save dialog (a quick input once its proposed name matches `proposed`) with `target`, and waits
+ * until the file exists. */
+export async function saveAs(page: Page, target: string, proposed: RegExp): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  await until(
+    'save dialog',
+    () => input.inputValue(),
+    (v) => proposed.test(v),
+  );
+  await input.fill(target);
+  await sleep(300);
+  await page.keyboard.press('Enter');
+  await until(
+    'the exported file',
+    async () => existsSync(target),
+    (x) => x,
+    30_000,
+  );
+  await sleep(300);
 }

@@ -34,7 +34,6 @@ import {
   repoRoot,
   runCommand,
   screenshot,
-  sleep,
   spawnSyncOk,
   startCodeServer,
   type E2ETest,
@@ -44,6 +43,7 @@ import {
   panel,
   runIfMain,
   showAttentionOnLine,
+  saveAs,
   texts,
   until,
   waitForAllLayers,
@@ -117,22 +117,7 @@ async function exportVia(
   const pick = page.locator('.quick-input-widget');
   await pick.locator('.quick-input-list .monaco-list-row', { hasText: choice }).first().click();
   if (scale) await pick.locator('.quick-input-list .monaco-list-row', { hasText: scale }).first().click();
-  const input = page.locator('.quick-input-widget input');
-  await until(
-    'save dialog',
-    () => input.inputValue(),
-    (v) => /\.(json|png|svg)$/.test(v),
-  );
-  await input.fill(target);
-  await sleep(300);
-  await page.keyboard.press('Enter');
-  await until(
-    'the exported file',
-    async () => existsSync(target),
-    (x) => x,
-    30_000,
-  );
-  await sleep(300);
+  await saveAs(page, target, /\.(json|png|svg)$/);
 }
 
 /** Counts the non-transparent pixels of a canvas in the panel. */

@@ -10,7 +10,7 @@
 //    reference colours.
 // 5. Clicking a token in the panel's matrix tints the editor by that token.
 import * as assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { decode } from 'fast-png';
@@ -31,6 +31,7 @@ import {
   loadReference,
   panel,
   runIfMain,
+  saveAs,
   showAttentionOnLine,
   until,
   waitForAllLayers,
@@ -225,23 +226,13 @@ export const tests: E2ETest[] = [
         const pick = page.locator('.quick-input-widget');
         await pick.locator('.quick-input-list .monaco-list-row', { hasText: 'PNG image' }).first().click();
         await pick.locator('.quick-input-list .monaco-list-row', { hasText: '2×' }).first().click();
-        const input = page.locator('.quick-input-widget input');
         await until(
           'save dialog',
-          () => input.inputValue(),
+          () => page.locator('.quick-input-widget input').inputValue(),
           (v) => v.endsWith('.png'),
         );
         await screenshot(page, 'export-save-dialog');
-        await input.fill(target);
-        await sleep(300);
-        await page.keyboard.press('Enter');
-        await until(
-          'the exported file',
-          async () => existsSync(target),
-          (x) => x,
-          30_000,
-        );
-        await sleep(300);
+        await saveAs(page, target, /\.png$/);
         const img = decode(readFileSync(target));
         const layers = ref.attn.map((l, i) => ({
           layer: i,
