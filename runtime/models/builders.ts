@@ -2,7 +2,7 @@
 // assembles the staged plan or the single full graph. No Node imports, so the panel's webview worker builds its
 // plan from bytes it fetched exactly as the Node worker does from a folder (registry.ts re-exports these).
 import { bertGraphs } from './bert';
-import { assembleFull, assemblePlan, type FamilyGraphs } from './family';
+import { assembleFull, assemblePlan, type FamilyGraphs, type PlanOptions } from './family';
 import { gpt2Graphs } from './gpt2';
 import { llamaGraphs } from './llama';
 import type { FullGraphOptions, GraphPlan } from './plan';
@@ -20,8 +20,8 @@ function familyGraphs(source: ModelSource): FamilyGraphs {
 }
 
 /** The staged plan (embed, one graph per layer, head) of plan.ts. */
-export function buildPlan(source: ModelSource): GraphPlan {
-  return assemblePlan(source, familyGraphs(source));
+export function buildPlan(source: ModelSource, options?: PlanOptions): GraphPlan {
+  return assemblePlan(source, familyGraphs(source), options);
 }
 
 /** All layers in one graph, fed by the same plan.feeds(batch); attention outputs attn_0.. on request. */

@@ -103,8 +103,13 @@ export function layerGroups(layers: number, hidden: number): number[][] {
   return [[0], Array.from({ length: layers - 1 }, (_, i) => i + 1)];
 }
 
+export interface PlanOptions {
+  /** The layers of each layer stage, in order (default: layerGroups); the bench compares groupings with it. */
+  groups?: number[][];
+}
+
 /** The staged plan of plan.ts. */
-export function assemblePlan(source: ModelSource, fam: FamilyGraphs): GraphPlan {
+export function assemblePlan(source: ModelSource, fam: FamilyGraphs, options: PlanOptions = {}): GraphPlan {
   const { hidden: E, heads: H, headDim: D, vocabSize: V, layers: L } = fam.facts;
   const stages: Stage[] = [];
 
@@ -142,7 +147,7 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs): GraphPlan 
     return g.toBytes();
   };
   const sideInputs = ['attn_bias', ...(fam.usesRope ? ['rope_cos', 'rope_sin'] : [])];
-  for (const layers of layerGroups(L, E)) {
+  for (const layers of options.groups ?? layerGroups(L, E)) {
     const stage: Stage = {
       role: 'layer',
       layer: layers[0],
