@@ -178,7 +178,7 @@ function sessionOptions(options: SessionOptions): OrtModule.InferenceSession.Ses
         // them on stderr (and an expected failure, such as a probe of a fixed-batch import, would look alarming).
         logSeverityLevel: 4,
         // Idle sessions must not spin: with one session per layer, spinning threads steal the cores
-        // (1.5-3x slower, shared/notes/performance.md).
+        // (1.5-3x slower, docs/performance.md).
         extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       };
     case 'webgpu':

@@ -1,6 +1,6 @@
 // The contract between a model family (which builds ONNX graphs from weights) and the engine (which runs them).
 // A model is cut into layer stages and a head, so that each layer's attention can be streamed as soon as it is
-// computed (see shared/notes/performance.md: one session per layer). Family plans fold the embeddings into layer 0
+// computed (see docs/performance.md: one session per layer). Family plans fold the embeddings into layer 0
 // and the final norm into the last layer, and give a small model's layers 1..L-1 one stage together (each session
 // call and each message costs a fixed ~0.5 ms, more than 10 % of a 384-wide layer at 128 tokens; see
 // family.ts layerGroups). The engine still runs a separate 'embed' stage where a plan has one (toy plans in tests).

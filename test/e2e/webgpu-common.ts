@@ -1,6 +1,6 @@
 // Node side of the WebGPU page tests and benchmark: a static server on 127.0.0.1 (dist/, the model folders and the
 // page harness bundled on the fly), Debian's chromium with WebGPU enabled (SwiftShader, a software Vulkan adapter,
-// on these machines — see ../shared/notes/real-vscode.md), the three test models, and the native backend's attention
+// on these machines — see docs/real-vscode.md), the three test models, and the native backend's attention
 // as the golden values.
 import { createReadStream, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -23,7 +23,7 @@ export const MODELS: TestModel[] = testModels(repoRoot);
 export function checkModel(m: TestModel): void {
   if (!existsSync(join(m.dir, 'config.json')))
     throw new Error(
-      `${m.name} is missing (${m.dir}); ${m.name === 'all-MiniLM-L6-v2' ? 'run `node scripts/fetch-model.mjs`' : 'the shared test models must be at ../shared/models'}.`,
+      `${m.name} is missing (${m.dir}); ${m.name === 'all-MiniLM-L6-v2' ? 'run `node scripts/fetch-model.mjs`' : 'it belongs in test/fixtures/models'}.`,
     );
   for (const f of ['dist/webview-inference.js', 'dist/ort-wasm-simd-threaded.asyncify.wasm', 'dist/worker.js'])
     if (!existsSync(join(repoRoot, f))) throw new Error(`${f} is missing: run \`node scripts/build.mjs\` first.`);

@@ -9,14 +9,14 @@ export interface TestModel {
 }
 
 export function testModels(repo: string): TestModel[] {
-  const shared = resolve(repo, '..', 'shared', 'models');
+  const models = resolve(repo, 'test', 'fixtures', 'models');
   return [
     {
       name: 'stories260K',
-      dir: join(shared, 'stories260K'),
+      dir: join(models, 'stories260K'),
       text: 'Once upon a time, there was a little girl named Lily. She',
     },
-    { name: 'tiny-gpt2', dir: join(shared, 'tiny-gpt2'), text: 'Attention is all you need, they said.' },
+    { name: 'tiny-gpt2', dir: join(models, 'tiny-gpt2'), text: 'Attention is all you need, they said.' },
     {
       name: 'all-MiniLM-L6-v2',
       dir: resolve(repo, '.cache', 'models', 'all-MiniLM-L6-v2'),

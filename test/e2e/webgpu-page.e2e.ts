@@ -1,7 +1,7 @@
 // WebGPU in a page: the panel's in-browser inference path (webview/inference/, dist/webview-inference.js) in Debian's
 // headless chromium, whose WebGPU adapter here is SwiftShader (software Vulkan). Golden values: the native backend's
 // attention (onnxruntime-node, computed in this process's worker thread) and, for stories260K, the independent numpy
-// forward pass in ../shared/models/stories260K/reference_attention.json. Also the fallbacks: device lost before and
+// forward pass in test/fixtures/models/stories260K/reference_attention.json. Also the fallbacks: device lost before and
 // during a run, a model that does not fit the adapter's limits, and a browser without an adapter. The page runs under
 // the panel's Content-Security-Policy for in-webview inference (no 'unsafe-eval').
 //   node scripts/build.mjs && npx tsx test/e2e/webgpu-page.e2e.ts

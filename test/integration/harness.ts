@@ -1,6 +1,6 @@
 // Real-VS-Code harness: code-server (VS Code's server + web workbench, installed by
 // scripts/install-code-server.mjs into .cache/code-server) + Debian's chromium driven by playwright-core.
-// See ../shared/notes/real-vscode.md for why (desktop VS Code cannot be downloaded on these machines).
+// See docs/real-vscode.md for why (desktop VS Code cannot be downloaded on these machines).
 //
 // Every phase has a deadline and fails with a message naming the phase; code-server (its whole process group)
 // and chromium are always stopped, on success, failure, SIGINT/SIGTERM and process exit.
@@ -37,7 +37,7 @@ export const codeServerEntry = join(
   'entry.js',
 );
 export const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-export const modelPath = resolve(repoRoot, '..', 'shared', 'models', 'stories260K');
+export const modelPath = join(repoRoot, 'test', 'fixtures', 'models', 'stories260K');
 export const screenshotDir = join(repoRoot, 'test-results', 'screenshots');
 export const logDir = join(repoRoot, 'test-results', 'logs');
 

@@ -1,15 +1,16 @@
 // The attention-lens command as users run it (node dist/cli.js): every kind of bad input gives exit code 2 and one
 // line on stderr naming the problem, no stack trace; a good run on stories260K writes JSON whose attention equals
-// the independent reference in shared/models.
+// the independent reference in test/fixtures.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { fixtureModel } from '../helpers/fixtures';
 
 const ROOT = path.resolve(__dirname, '../..');
-const MODEL = path.resolve(ROOT, '../shared/models/stories260K');
+const MODEL = fixtureModel('stories260K');
 const CLI = path.join(ROOT, 'dist/cli.js');
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-cli-'));
 
@@ -44,9 +45,6 @@ function brokenModel(name: string, change: (dir: string) => void): string {
 }
 
 before(() => {
-  if (!existsSync(path.join(MODEL, 'reference_attention.json'))) {
-    throw new Error(`Missing test model: ${MODEL} (the shared models live in ../shared/models beside the repository).`);
-  }
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
 });
 

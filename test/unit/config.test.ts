@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { normaliseConfig, readConfig } from '../../runtime/formats/config';
 import { isLensError } from '../../runtime/errors';
-import { sharedModel } from '../reference/run-plan';
+import { fixtureModel } from '../helpers/fixtures';
 
 const made: string[] = [];
 after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
@@ -112,7 +112,7 @@ test('gpt2 field names: n_embd, n_layer, n_head, n_positions, layer_norm_epsilon
 });
 
 test('llama: grouped-query heads, head_dim, rope_theta, rms_norm_eps, tie_word_embeddings', () => {
-  const c = normaliseConfig(JSON.parse(fs.readFileSync(path.join(sharedModel('stories260K'), 'config.json'), 'utf8')));
+  const c = normaliseConfig(JSON.parse(fs.readFileSync(path.join(fixtureModel('stories260K'), 'config.json'), 'utf8')));
   assert.equal(c.family, 'llama');
   assert.deepEqual(
     [c.hidden, c.layers, c.heads, c.kvHeads, c.headDim, c.intermediate, c.vocabSize],

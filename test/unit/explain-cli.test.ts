@@ -13,9 +13,10 @@ import { boxPlotSvg, ticks } from '../../cli/svg-plot';
 import { ProgressBar } from '../../cli/progress';
 import { num, sparkline } from '../../cli/explain-format';
 import { isLensError } from '../../runtime/errors';
+import { fixtureModel } from '../helpers/fixtures';
 
 const ROOT = path.resolve(__dirname, '../..');
-const MODEL = path.resolve(ROOT, '../shared/models/stories260K');
+const MODEL = fixtureModel('stories260K');
 const CLI = path.join(ROOT, 'dist/cli.js');
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-explain-cli-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
@@ -158,7 +159,6 @@ test('SVG box plot: one row per series, escaped labels, ticks inside the range; 
 
 describe('end to end on stories260K', () => {
   before(() => {
-    if (!existsSync(path.join(MODEL, 'config.json'))) throw new Error(`Missing test model: ${MODEL}`);
     execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
   });
 

@@ -16,12 +16,14 @@ import { explain, type ExplainOptions } from '../../runtime/explain/explain';
 import { isLensError } from '../../runtime/errors';
 import { buildPlan, readModel } from '../../runtime/models/registry';
 import { naiveForward, erf } from '../reference/naive-forward';
-import { maxAbsDiff, miniLmDir, runPlan, sharedModel } from '../reference/run-plan';
+import { maxAbsDiff, runPlan } from '../reference/run-plan';
+import { fixtureModel, miniLmDir, miniLmTokenizerDir } from '../helpers/fixtures';
 import { readSafetensors } from '../reference/safetensors-lite';
+import { writeSafetensors } from '../helpers/safetensors-writer';
 
 const ROOT = path.resolve(__dirname, '../..');
 const WORKER = path.join(ROOT, 'dist/worker.js');
-const STORIES = sharedModel('stories260K');
+const STORIES = fixtureModel('stories260K');
 
 before(() => {
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
@@ -205,7 +207,7 @@ const gramCases: {
   },
   {
     name: 'tiny-gpt2 (Conv1D)',
-    dir: () => sharedModel('tiny-gpt2'),
+    dir: () => fixtureModel('tiny-gpt2'),
     ids: [464, 3797, 3332, 319],
     wo: (l) => `transformer.h.${l}.attn.c_proj.weight`,
     layout: 'in-out',
@@ -354,27 +356,12 @@ function prng(seed: number) {
   };
 }
 
-function writeSafetensors(file: string, tensors: Record<string, { shape: number[]; data: Float32Array }>): void {
-  const header: Record<string, unknown> = {};
-  const chunks: Buffer[] = [];
-  let offset = 0;
-  for (const [name, t] of Object.entries(tensors)) {
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    chunks.push(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-    offset += t.data.byteLength;
-  }
-  const json = Buffer.from(JSON.stringify(header));
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  fs.writeFileSync(file, Buffer.concat([len, json, ...chunks]));
-}
-
 const MLM = { V: 30522, E: 16, H: 2, L: 2, I: 32, P: 64 };
 
 function makeMlmModel(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lens-mlm-'));
   made.push(dir);
-  const tok = path.resolve(ROOT, '../shared/tokenizers/all-MiniLM-L6-v2');
+  const tok = miniLmTokenizerDir;
   for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt'])
     fs.copyFileSync(path.join(tok, f), path.join(dir, f));
   const { V, E, H, L, I, P } = MLM;

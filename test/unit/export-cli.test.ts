@@ -14,9 +14,10 @@ import { exportImage } from '../../webview/render/export-image';
 import { MASKED, type ExportInput } from '../../webview/render/export-figure';
 import type { MatrixGeometry } from '../../webview/render/export-matrix';
 import { allElements, parseXml } from './export-xml';
+import { fixtureModel, storiesReferenceFile } from '../helpers/fixtures';
 
 const ROOT = path.resolve(__dirname, '../..');
-const MODEL = path.resolve(ROOT, '../shared/models/stories260K');
+const MODEL = fixtureModel('stories260K');
 const CLI = path.join(ROOT, 'dist/cli.js');
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-export-cli-'));
 const TEXT = 'Once upon a time, there was a little girl named Lily. She';
@@ -43,9 +44,7 @@ function expectUserError(r: ReturnType<typeof cli>, pattern: RegExp): void {
 }
 
 before(() => {
-  const refFile = path.join(MODEL, 'reference_attention.json');
-  if (!existsSync(refFile)) throw new Error(`Missing test model: ${MODEL} (../shared/models beside the repository).`);
-  ref = JSON.parse(readFileSync(refFile, 'utf8')) as Reference;
+  ref = JSON.parse(readFileSync(storiesReferenceFile, 'utf8')) as Reference;
   assert.equal(ref.text, TEXT);
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
 });

@@ -3,8 +3,7 @@
 // for labels equal to the tokens. Attention values come from the independent numpy reference of stories260K.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import * as path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { decode } from 'fast-png';
 import type { LayerAttention } from '../../runtime/types';
 import { colorAt, colorLut } from '../../webview/render/colormap';
@@ -17,8 +16,7 @@ import { escapeXml } from '../../webview/render/svg';
 import { Raster } from '../../webview/render/raster';
 import { toFontText } from '../../webview/render/export-font';
 import { allElements, parseXml, type XmlElement } from './export-xml';
-
-const REF = path.resolve(__dirname, '../../../shared/models/stories260K/reference_attention.json');
+import { storiesReferenceFile } from '../helpers/fixtures';
 
 interface Reference {
   tokens: string[];
@@ -27,8 +25,7 @@ interface Reference {
 }
 
 function reference(): Reference {
-  if (!existsSync(REF)) throw new Error(`Missing test data ${REF} (../shared/models beside the repository).`);
-  return JSON.parse(readFileSync(REF, 'utf8')) as Reference;
+  return JSON.parse(readFileSync(storiesReferenceFile, 'utf8')) as Reference;
 }
 
 function refInput(): { input: ExportInput; ref: Reference } {

@@ -14,9 +14,8 @@ import { openWeights } from '../../runtime/formats/safetensors';
 import { analyseGraph, indexGraph, parseOnnx, readOnnxFile } from '../../runtime/onnx/index';
 import { loadTokenizer, tokenizerFromJson, type Tokenizer } from '../../runtime/tokenizers/index';
 import { decoderGraph, encDecWeights, patternGraph, random } from '../fixtures/onnx/synthetic';
+import { fixtureModel, miniLmTokenizerDir } from '../helpers/fixtures';
 
-const ROOT = path.resolve(__dirname, '../..');
-const SHARED = path.resolve(ROOT, '../shared');
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-fuzz-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
@@ -350,7 +349,7 @@ const FUZZ_TEXTS = [
 
 test(`tokenizer.json: ${CASES} mutated and random descriptions`, { timeout: 120_000 }, () => {
   const rand = rng(SEED + 2);
-  const stories = JSON.parse(readFileSync(path.join(SHARED, 'models/stories260K/tokenizer.json'), 'utf8')) as unknown;
+  const stories = JSON.parse(readFileSync(path.join(fixtureModel('stories260K'), 'tokenizer.json'), 'utf8')) as unknown;
   const seeds = [WORDPIECE_JSON, stories];
   for (let i = 0; i < CASES; i++) {
     const kind = i % 5;
@@ -420,9 +419,9 @@ test(
   async () => {
     const rand = rng(SEED + 3);
     const tokenizers: Tokenizer[] = await Promise.all([
-      loadTokenizer(path.join(SHARED, 'tokenizers/all-MiniLM-L6-v2')),
-      loadTokenizer(path.join(SHARED, 'models/tiny-gpt2')),
-      loadTokenizer(path.join(SHARED, 'models/stories260K')),
+      loadTokenizer(miniLmTokenizerDir),
+      loadTokenizer(fixtureModel('tiny-gpt2')),
+      loadTokenizer(fixtureModel('stories260K')),
     ]);
     for (let i = 0; i < CASES; i++) {
       const tok = tokenizers[i % tokenizers.length];

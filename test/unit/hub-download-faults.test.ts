@@ -13,7 +13,8 @@ import { openFileOnDisk } from '../../runtime/hub/blob-download';
 import { HubError } from '../../runtime/hub/hub-errors';
 import { repoFolderName } from '../../runtime/hub/cache-layout';
 import { isLensError } from '../../runtime/errors';
-import { type HubServer, repoFromFolder, sharedModelDir, startHubServer } from '../helpers/hub-server';
+import { type HubServer, repoFromFolder, startHubServer } from '../helpers/hub-server';
+import { fixtureModel } from '../helpers/fixtures';
 
 const REPO = 'lens-test/stories260K';
 const WEIGHTS = `${REPO}/model.safetensors`;
@@ -21,7 +22,7 @@ const made: string[] = [];
 let hub: HubServer;
 
 before(async () => {
-  hub = await startHubServer({ [REPO]: repoFromFolder(REPO, sharedModelDir('stories260K')) });
+  hub = await startHubServer({ [REPO]: repoFromFolder(REPO, fixtureModel('stories260K')) });
 });
 
 after(async () => {

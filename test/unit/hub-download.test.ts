@@ -1,4 +1,4 @@
-// Tests for runtime/hub/download.ts against the local Hub of test/helpers/hub-server.ts, serving the shared test
+// Tests for runtime/hub/download.ts against the local Hub of test/helpers/hub-server.ts, serving the fixture test
 // models: full downloads into a fresh cache (files byte-identical, huggingface_hub's layout), a second call that
 // downloads nothing, reuse of a cache made by hand as Python makes it, offline mode, an unreachable Hub with a
 // cached copy, gated models and the token (sent to the Hub only, never to a CDN, never in messages), sharded
@@ -15,7 +15,8 @@ import { HubError } from '../../runtime/hub/hub-errors';
 import { repoFolderName } from '../../runtime/hub/cache-layout';
 import { isLensError } from '../../runtime/errors';
 import { loadTokenizer } from '../../runtime/tokenizers';
-import { type HubServer, repoFromFolder, sharedModelDir, startHubServer } from '../helpers/hub-server';
+import { type HubServer, repoFromFolder, startHubServer } from '../helpers/hub-server';
+import { fixtureModel } from '../helpers/fixtures';
 
 const GPT2 = 'lens-test/tiny-gpt2';
 const STORIES = 'lens-test/stories260K';
@@ -35,9 +36,9 @@ function tempDir(prefix = 'lens-hub-'): string {
 
 before(async () => {
   const sharded = tempDir('lens-hub-sharded-');
-  fs.copyFileSync(path.join(sharedModelDir('stories260K'), 'config.json'), path.join(sharded, 'config.json'));
-  fs.copyFileSync(path.join(sharedModelDir('stories260K'), 'tokenizer.json'), path.join(sharded, 'tokenizer.json'));
-  const weights = fs.readFileSync(path.join(sharedModelDir('stories260K'), 'model.safetensors'));
+  fs.copyFileSync(path.join(fixtureModel('stories260K'), 'config.json'), path.join(sharded, 'config.json'));
+  fs.copyFileSync(path.join(fixtureModel('stories260K'), 'tokenizer.json'), path.join(sharded, 'tokenizer.json'));
+  const weights = fs.readFileSync(path.join(fixtureModel('stories260K'), 'model.safetensors'));
   fs.writeFileSync(path.join(sharded, 'model-00001-of-00002.safetensors'), weights.subarray(0, 500_000));
   fs.writeFileSync(path.join(sharded, 'model-00002-of-00002.safetensors'), weights.subarray(500_000));
   const weightMap = {
@@ -55,11 +56,11 @@ before(async () => {
   fs.writeFileSync(path.join(binOnly, 'vocab.txt'), '[PAD]\n');
   fs.writeFileSync(path.join(binOnly, 'pytorch_model.bin'), 'not really');
   hub = await startHubServer({
-    [GPT2]: repoFromFolder(GPT2, sharedModelDir('tiny-gpt2')),
-    [STORIES]: repoFromFolder(STORIES, sharedModelDir('stories260K')),
+    [GPT2]: repoFromFolder(GPT2, fixtureModel('tiny-gpt2')),
+    [STORIES]: repoFromFolder(STORIES, fixtureModel('stories260K')),
     [SHARDED]: repoFromFolder(SHARDED, sharded),
     [BIN_ONLY]: repoFromFolder(BIN_ONLY, binOnly),
-    [GATED]: repoFromFolder(GATED, sharedModelDir('stories260K')),
+    [GATED]: repoFromFolder(GATED, fixtureModel('stories260K')),
   });
   hub.faults.gated.add(GATED);
 });

@@ -1,6 +1,6 @@
 // Hub repositories that hold only an ONNX export (transformers.js: onnx/model.onnx + onnx/model.onnx_data beside
 // quantized and fp16 variants; optimum: model.onnx + model.onnx.data at the top), served by the local Hub of
-// test/helpers/hub-server.ts from the shared test models' family graphs exported without attention outputs. The
+// test/helpers/hub-server.ts from the fixture test models' family graphs exported without attention outputs. The
 // download takes exactly the full-precision graph, the external data it names, config and tokenizer; the resolver
 // opens the snapshot as an ONNX model whose streamed attention equals the builder's to 1e-6; the cache serves it
 // offline and notices a missing data file. Also the file choice itself on listings of every export layout.
@@ -19,7 +19,8 @@ import { listCachedHubModels, resolveModel } from '../../runtime/models/source-r
 import { ImportEngine } from '../../runtime/onnx/import-engine';
 import { loadTokenizer } from '../../runtime/tokenizers';
 import { patternGraph } from '../fixtures/onnx/synthetic';
-import { type HubServer, repoFromFolder, sharedModelDir, startHubServer } from '../helpers/hub-server';
+import { type HubServer, repoFromFolder, startHubServer } from '../helpers/hub-server';
+import { fixtureModel } from '../helpers/fixtures';
 import { builderAttention, decodeExact, exportOnnx, externalize, maxDiff } from '../helpers/onnx-export';
 
 const TFJS = 'lens-test/stories260K-onnx';
@@ -45,7 +46,7 @@ function opts(cacheDir: string, extra: Parameters<typeof resolveHubModel>[1] = {
 before(async () => {
   // transformers.js layout: the graphs under onnx/, variants that must not be downloaded, a README.
   tfjsDir = tempDir('lens-hub-tfjs-');
-  const stories = sharedModelDir('stories260K');
+  const stories = fixtureModel('stories260K');
   exportOnnx(await readModel(stories), stories, tfjsDir, 'onnx/model.onnx');
   externalize(path.join(tfjsDir, 'onnx', 'model.onnx'));
   fs.writeFileSync(path.join(tfjsDir, 'onnx', 'model_quantized.onnx'), 'not a model: never downloaded');
@@ -53,7 +54,7 @@ before(async () => {
   fs.writeFileSync(path.join(tfjsDir, 'README.md'), '# stories260K, ONNX\n');
   // optimum layout: model.onnx at the top, its data in model.onnx.data.
   const optimumDir = tempDir('lens-hub-optimum-');
-  const gpt2 = sharedModelDir('tiny-gpt2');
+  const gpt2 = fixtureModel('tiny-gpt2');
   exportOnnx(await readModel(gpt2), gpt2, optimumDir);
   externalize(path.join(optimumDir, 'model.onnx'), 'model.onnx.data');
   const noData = [...repoFromFolder(NO_DATA, tfjsDir).files.keys()].filter((f) => f !== 'onnx/model.onnx_data');
@@ -117,7 +118,7 @@ test('transformers.js layout: onnx/model.onnx and its onnx_data, no variants; op
   assert.equal(resolved.layout.dir, snapshot, 'tokenizer and config at the top of the snapshot');
   for (const f of ['onnx/model.onnx', 'onnx/model.onnx_data'])
     assert.ok(fs.readFileSync(path.join(snapshot, f)).equals(fs.readFileSync(path.join(tfjsDir, f))), f);
-  await expectBuilderAttention(resolved.layout, sharedModelDir('stories260K'));
+  await expectBuilderAttention(resolved.layout, fixtureModel('stories260K'));
 
   // The cache serves it offline, and the model picker lists it.
   const again = hub.requests.length;
@@ -153,7 +154,7 @@ test('optimum layout: model.onnx with model.onnx.data at the top; opened as ONNX
   assert.equal(resolved.kind, 'onnx');
   if (resolved.kind !== 'onnx') return;
   assert.equal(path.basename(resolved.layout.model), 'model.onnx');
-  await expectBuilderAttention(resolved.layout, sharedModelDir('tiny-gpt2'));
+  await expectBuilderAttention(resolved.layout, fixtureModel('tiny-gpt2'));
 });
 
 test('a graph naming external data the repository lacks: a clear error, and no snapshot is served', async () => {

@@ -1,18 +1,19 @@
 // The inspector end to end through its real worker thread (dist/worker.js): stories260K on both backends against
-// the independent reference attention in shared/models, text input with offsets, cancellation, queued runs,
+// the independent reference attention in test/fixtures, text input with offsets, cancellation, queued runs,
 // disposal, length limits, q/k vectors checked by recomputing softmax(q·kᵀ/√d + causal mask), and worker crashes.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { load } from '../../runtime/inspector/index';
 import type { Inspector, LayerResult } from '../../runtime/inspector/api';
 import { isLensError, type LensErrorCode } from '../../runtime/errors';
+import { fixtureModel, storiesReferenceFile } from '../helpers/fixtures';
 
 const ROOT = path.resolve(__dirname, '../..');
-const MODEL = path.resolve(ROOT, '../shared/models/stories260K');
+const MODEL = fixtureModel('stories260K');
 const WORKER = path.join(ROOT, 'dist/worker.js');
 
 interface Reference {
@@ -25,11 +26,7 @@ interface Reference {
 }
 
 function reference(): Reference {
-  const file = path.join(MODEL, 'reference_attention.json');
-  if (!existsSync(file)) {
-    throw new Error(`Missing test model: ${file} (the shared models live in ../shared/models beside the repository).`);
-  }
-  return JSON.parse(readFileSync(file, 'utf8')) as Reference;
+  return JSON.parse(readFileSync(storiesReferenceFile, 'utf8')) as Reference;
 }
 
 const isCode = (code: LensErrorCode) => (e: unknown) => {

@@ -16,7 +16,8 @@ import {
   resolveModel,
   summarizeFolder,
 } from '../../runtime/models/source-resolver';
-import { type HubServer, repoFromFolder, sharedModelDir, startHubServer } from '../helpers/hub-server';
+import { type HubServer, repoFromFolder, startHubServer } from '../helpers/hub-server';
+import { fixtureModel } from '../helpers/fixtures';
 import { patternGraph } from '../fixtures/onnx/synthetic';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -61,7 +62,7 @@ function expectUserError(r: CliResult, ...patterns: RegExp[]): void {
 
 before(async () => {
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
-  hub = await startHubServer({ [REPO]: repoFromFolder(REPO, sharedModelDir('stories260K')) });
+  hub = await startHubServer({ [REPO]: repoFromFolder(REPO, fixtureModel('stories260K')) });
 });
 after(async () => {
   await hub?.close();
@@ -117,7 +118,7 @@ describe('the CLI with a Hub id', () => {
 
 describe('the CLI with .onnx files', () => {
   test('an exported .onnx file runs like its folder', async () => {
-    const from = sharedModelDir('stories260K');
+    const from = fixtureModel('stories260K');
     const dir = path.join(TMP, 'stories-onnx');
     mkdirSync(dir);
     writeFileSync(
@@ -162,7 +163,7 @@ describe('resolving what --model names', () => {
   test('a missing folder, a file that is not .onnx, and an empty name are clear errors', async () => {
     await assert.rejects(resolveModel(path.join(TMP, 'nope')), /does not exist/);
     await assert.rejects(
-      resolveModel(path.join(sharedModelDir('stories260K'), 'config.json')),
+      resolveModel(path.join(fixtureModel('stories260K'), 'config.json')),
       /not a folder nor an \.onnx file/,
     );
     await assert.rejects(resolveModel('  '), /No model given/);
@@ -176,7 +177,7 @@ describe('resolving what --model names', () => {
   });
 
   test('summarizeFolder reads model_type, layers × heads and the weights size from the folder', () => {
-    const s = summarizeFolder(sharedModelDir('stories260K'));
+    const s = summarizeFolder(fixtureModel('stories260K'));
     assert.deepEqual(
       { modelType: s.modelType, layers: s.layers, heads: s.heads },
       { modelType: 'llama', layers: 5, heads: 8 },

@@ -1,13 +1,14 @@
 // The bert family on all-MiniLM-L6-v2 (a real 6 × 12 BERT): attention and hidden states equal the independent naive
 // forward pass on both backends, padding leaves a shorter row unchanged with exact zeros at padded keys, the full
 // graph equals the staged plan, and the mean-pooled sentence embeddings have real semantic structure.
-// Token ids are written by hand from ../shared/tokenizers/all-MiniLM-L6-v2/vocab.txt (id = 0-based line number),
+// Token ids are written by hand from test/fixtures/tokenizers/all-MiniLM-L6-v2/vocab.txt (id = 0-based line number),
 // lowercased WordPiece: [CLS]=101, [SEP]=102, [PAD]=0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildFullGraph, buildPlan, readModel } from '../../runtime/models/registry';
 import { naiveForward } from '../reference/naive-forward';
-import { maxAbsDiff, miniLmDir, row, runFull, runPlan } from '../reference/run-plan';
+import { maxAbsDiff, row, runFull, runPlan } from '../reference/run-plan';
+import { miniLmDir } from '../helpers/fixtures';
 
 const dir = miniLmDir();
 // [CLS] the cat sat on the mat . [SEP]

@@ -14,7 +14,9 @@ import { repeatKvRows } from '../../runtime/models/llama';
 import { buildPlan, readModel } from '../../runtime/models/registry';
 import { syntheticBert } from '../../runtime/models/synthetic';
 import { naiveForward } from '../reference/naive-forward';
-import { maxAbsDiff, runPlan, sharedModel } from '../reference/run-plan';
+import { maxAbsDiff, runPlan } from '../reference/run-plan';
+import { fixtureModel } from '../helpers/fixtures';
+import { writeSafetensors } from '../helpers/safetensors-writer';
 
 const made: string[] = [];
 after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
@@ -31,24 +33,8 @@ const lensError = (code: string, pattern: RegExp) => (e: unknown) => {
   return true;
 };
 
-/** Writes F32 tensors as model.safetensors (independent of the reader under test: plain header + bytes). */
-function writeSafetensors(dir: string, tensors: Record<string, { shape: number[]; data: Float32Array }>): void {
-  const header: Record<string, unknown> = {};
-  const chunks: Buffer[] = [];
-  let offset = 0;
-  for (const [name, t] of Object.entries(tensors)) {
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    chunks.push(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-    offset += t.data.byteLength;
-  }
-  const json = Buffer.from(JSON.stringify(header));
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  fs.writeFileSync(path.join(dir, 'model.safetensors'), Buffer.concat([len, json, ...chunks]));
-}
-
 test('SHAPE_MISMATCH names the tensor, the expected and the found shape (corrupted copy of tiny-gpt2)', async () => {
-  const src = sharedModel('tiny-gpt2');
+  const src = fixtureModel('tiny-gpt2');
   const dir = tempDir();
   fs.copyFileSync(path.join(src, 'config.json'), path.join(dir, 'config.json'));
   // Same bytes, header edited: c_attn.weight [2, 6] declared as [6, 2].
@@ -104,7 +90,7 @@ test('UNSUPPORTED_MODEL for model_type t5; MODEL_NOT_FOUND for a missing folder;
 });
 
 test('feeds reject bad batches and inputs longer than the positions allow', async () => {
-  const plan = buildPlan(await readModel(sharedModel('stories260K')));
+  const plan = buildPlan(await readModel(fixtureModel('stories260K')));
   assert.throws(() => plan.feeds({ ids: [[1, 2]], mask: [[1]] }), lensError('BAD_INPUT', /Row 0/));
   assert.throws(() => plan.feeds({ ids: [[1, 600]], mask: [[1, 1]] }), lensError('BAD_INPUT', /600/));
   assert.throws(() => plan.feeds({ ids: [[]], mask: [[]] }), lensError('EMPTY_TEXT', /no tokens/));
@@ -193,7 +179,7 @@ test('syntheticBert equals the naive pass over the same weights; a distilbert re
   // Zero token-type row 0, so that bert (token type 0) and distilbert (no token types) compute the same thing.
   tensors['embeddings.token_type_embeddings.weight'].data = new Float32Array(2 * 16);
   const dir = tempDir();
-  writeSafetensors(dir, tensors);
+  writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
   const bertConfig = {
     model_type: 'bert',
     hidden_size: 16,
@@ -230,7 +216,7 @@ test('syntheticBert equals the naive pass over the same weights; a distilbert re
     distil['distilbert.' + (m ? `transformer.layer.${m[1]}.${rename[m[2]]}.${m[3]}` : n)] = t;
   }
   const ddir = tempDir();
-  writeSafetensors(ddir, distil);
+  writeSafetensors(path.join(ddir, 'model.safetensors'), distil);
   fs.writeFileSync(
     path.join(ddir, 'config.json'),
     JSON.stringify({

@@ -5,9 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildFullGraph, buildPlan, readModel } from '../../runtime/models/registry';
 import { naiveForward } from '../reference/naive-forward';
-import { maxAbsDiff, row, runFull, runPlan, sharedModel } from '../reference/run-plan';
+import { maxAbsDiff, row, runFull, runPlan } from '../reference/run-plan';
+import { fixtureModel } from '../helpers/fixtures';
 
-const dir = sharedModel('tiny-gpt2');
+const dir = fixtureModel('tiny-gpt2');
 // "The quick brown fox jumps over the lazy dogs." with the GPT-2 tokenizer (ids given in the project's issue).
 const ids = [464, 2068, 7586, 21831, 18045, 625, 262, 16931, 6844, 13];
 const S = ids.length;

@@ -1,5 +1,5 @@
 // The llama family on stories260K (a real trained Llama 2 with grouped-query attention): attention equals the
-// shared numpy reference (reference_attention.json) on both backends, rows sum to 1, the causal upper triangle is
+// independent numpy reference (reference_attention.json) on both backends, rows sum to 1, the causal upper triangle is
 // exactly 0, hidden states and logits equal the independent naive forward pass, and right padding changes nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildFullGraph, buildPlan, readModel } from '../../runtime/models/registry';
 import { naiveForward } from '../reference/naive-forward';
-import { maxAbsDiff, row, runFull, runPlan, sharedModel } from '../reference/run-plan';
+import { maxAbsDiff, row, runFull, runPlan } from '../reference/run-plan';
+import { fixtureModel } from '../helpers/fixtures';
 
 interface Reference {
   input_ids: number[];
@@ -16,7 +17,7 @@ interface Reference {
   attn: number[][][][];
 }
 
-const dir = sharedModel('stories260K');
+const dir = fixtureModel('stories260K');
 const ref: Reference = JSON.parse(fs.readFileSync(path.join(dir, 'reference_attention.json'), 'utf8'));
 const ids = ref.input_ids;
 const S = ids.length;

@@ -13,27 +13,23 @@ import { load } from '../../runtime/inspector/index';
 import type { Inspector, LayerResult } from '../../runtime/inspector/api';
 import { buildPlan, readModel } from '../../runtime/models/registry';
 import { resolveModel } from '../../runtime/models/source-resolver';
-import { builderAttention, exportOnnx, externalize, maxDiff, SIDE_FILES } from '../helpers/onnx-export';
+import {
+  builderAttention,
+  exportOnnx,
+  externalize,
+  maxDiff,
+  SIDE_FILES,
+  TEST_MODELS,
+  testModelDir,
+  type TestModelName,
+} from '../helpers/onnx-export';
 
 const ROOT = path.resolve(__dirname, '../..');
 const WORKER = path.join(ROOT, 'dist/worker.js');
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-onnx-'));
-const MODELS = {
-  stories260K: path.resolve(ROOT, '../shared/models/stories260K'),
-  'tiny-gpt2': path.resolve(ROOT, '../shared/models/tiny-gpt2'),
-  'all-MiniLM-L6-v2': path.join(ROOT, '.cache/models/all-MiniLM-L6-v2'),
-};
 const TEXT = 'Once upon a time, there was a little girl named Lily.';
 
-function modelDir(name: keyof typeof MODELS): string {
-  const dir = MODELS[name];
-  if (!existsSync(path.join(dir, 'model.safetensors'))) {
-    throw new Error(
-      `Test model ${name} is missing at ${dir} (shared models: ../shared/models; all-MiniLM-L6-v2: node scripts/fetch-model.mjs).`,
-    );
-  }
-  return dir;
-}
+const modelDir = testModelDir;
 
 async function collect(inspector: Inspector, text: string): Promise<{ ids: number[]; layers: LayerResult[] }> {
   const run = inspector.run(text);
@@ -48,7 +44,7 @@ before(() => {
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
 describe('family graphs exported without attention outputs, imported back', () => {
-  for (const name of Object.keys(MODELS) as (keyof typeof MODELS)[]) {
+  for (const name of Object.keys(TEST_MODELS) as TestModelName[]) {
     test(`${name}: tapped attention equals the builder's to 1e-6, same kinds and facts`, async () => {
       const from = modelDir(name);
       const source = await readModel(from);

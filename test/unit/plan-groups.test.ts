@@ -2,11 +2,11 @@
 // layerOutputs), on the real test models' plans: narrow models stream layer 0 alone and then the rest together.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
 import { layerGroups } from '../../runtime/models/family';
 import { layerOutputs } from '../../runtime/models/plan';
 import { buildPlan, readModel } from '../../runtime/models/registry';
 import { syntheticBert } from '../../runtime/models/synthetic';
+import { fixtureModel } from '../helpers/fixtures';
 
 test('layerGroups: narrow models split after layer 0, wide ones one layer per stage, two layers never grouped', () => {
   assert.deepEqual(layerGroups(6, 384), [[0], [1, 2, 3, 4, 5]]);
@@ -32,7 +32,7 @@ test('layerOutputs: plain names for one layer, suffixed names for several', () =
 });
 
 test('stories260K plan: layer 0 with the embeddings, layers 1-4 together with the final norm, then the head', async () => {
-  const plan = buildPlan(await readModel(path.resolve(__dirname, '../../../shared/models/stories260K')));
+  const plan = buildPlan(await readModel(fixtureModel('stories260K')));
   assert.deepEqual(
     plan.stages.map((s) => [s.role, s.layers ?? [s.layer]]),
     [

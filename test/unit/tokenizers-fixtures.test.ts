@@ -2,32 +2,25 @@
 // offsets on a few hundred varied strings per tokenizer kind. Fixtures: scripts/make-tokenizer-fixtures.py.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadTokenizer } from '../../runtime/tokenizers/index';
-
-const repoRoot = path.resolve(__dirname, '../..');
-const shared = path.resolve(repoRoot, '../shared');
+import { fixtureModel, fixturesDir, miniLmTokenizerDir } from '../helpers/fixtures';
 
 interface Fixture {
   source: string;
   cases: { text: string; ids: number[]; offsets: ([number, number] | null)[] }[];
 }
 
-const SETS: [string, string[]][] = [
-  ['minilm', ['tokenizers', 'all-MiniLM-L6-v2']],
-  ['gpt2', ['models', 'tiny-gpt2']],
-  ['stories260k', ['models', 'stories260K']],
+const SETS: [string, string][] = [
+  ['minilm', miniLmTokenizerDir],
+  ['gpt2', fixtureModel('tiny-gpt2')],
+  ['stories260k', fixtureModel('stories260K')],
 ];
 
-for (const [name, parts] of SETS) {
+for (const [name, dir] of SETS) {
   test(`${name}: ids and offsets match HF tokenizers on every fixture string`, async () => {
-    const dir = path.join(shared, ...parts);
-    if (!existsSync(dir))
-      throw new Error(`Shared test data missing: ${dir} (expected the shared folder at ${shared}).`);
-    const fixture = JSON.parse(
-      readFileSync(path.join(repoRoot, 'test', 'fixtures', 'tokenizers', `${name}.json`), 'utf8'),
-    ) as Fixture;
+    const fixture = JSON.parse(readFileSync(path.join(fixturesDir, 'tokenizers', `${name}.json`), 'utf8')) as Fixture;
     assert.ok(fixture.cases.length >= 200, 'the fixture holds a few hundred strings');
     const tok = await loadTokenizer(dir);
     for (const c of fixture.cases) {

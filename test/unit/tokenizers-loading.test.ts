@@ -2,20 +2,12 @@
 // tokens as tokenizer.json, and missing or malformed files give NO_TOKENIZER / BAD_TOKENIZER with a clear message.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadTokenizer, tokenizerFromJson } from '../../runtime/tokenizers/index';
 import { isLensError } from '../../runtime/errors';
-
-const repoRoot = path.resolve(__dirname, '../..');
-const shared = path.resolve(repoRoot, '../shared');
-
-function sharedPath(...parts: string[]): string {
-  const p = path.join(shared, ...parts);
-  if (!existsSync(p)) throw new Error(`Shared test data missing: ${p} (expected the shared folder at ${shared}).`);
-  return p;
-}
+import { fixtureModel, fixturesDir, miniLmTokenizerDir } from '../helpers/fixtures';
 
 function tempDir(files: Record<string, string>, copies: string[] = [], from = ''): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lens-tok-'));
@@ -25,7 +17,7 @@ function tempDir(files: Record<string, string>, copies: string[] = [], from = ''
 }
 
 function fixtureTexts(name: string): string[] {
-  const f = JSON.parse(readFileSync(path.join(repoRoot, 'test', 'fixtures', 'tokenizers', `${name}.json`), 'utf8'));
+  const f = JSON.parse(readFileSync(path.join(fixturesDir, 'tokenizers', `${name}.json`), 'utf8'));
   return (f.cases as { text: string }[]).map((c) => c.text);
 }
 
@@ -49,7 +41,7 @@ function throwsWith(fn: () => unknown, code: string, ...mentions: string[]): voi
 }
 
 test('vocab.txt fallback gives the same tokens as tokenizer.json (MiniLM)', async () => {
-  const src = sharedPath('tokenizers', 'all-MiniLM-L6-v2');
+  const src = miniLmTokenizerDir;
   const dir = tempDir({}, ['vocab.txt', 'tokenizer_config.json'], src);
   try {
     const a = await loadTokenizer(src);
@@ -63,7 +55,7 @@ test('vocab.txt fallback gives the same tokens as tokenizer.json (MiniLM)', asyn
 });
 
 test('vocab.txt with do_lower_case false keeps case; without a config it lowercases', async () => {
-  const src = sharedPath('tokenizers', 'all-MiniLM-L6-v2');
+  const src = miniLmTokenizerDir;
   const cased = tempDir({ 'tokenizer_config.json': '{"do_lower_case": false}' }, ['vocab.txt'], src);
   const bare = tempDir({}, ['vocab.txt'], src);
   try {
@@ -79,7 +71,7 @@ test('vocab.txt with do_lower_case false keeps case; without a config it lowerca
 });
 
 test('vocab.json + merges.txt fallback gives the same tokens as tokenizer.json (GPT-2)', async () => {
-  const src = sharedPath('models', 'tiny-gpt2');
+  const src = fixtureModel('tiny-gpt2');
   const dir = tempDir({}, ['vocab.json', 'merges.txt', 'tokenizer_config.json'], src);
   try {
     const a = await loadTokenizer(src);

@@ -1,25 +1,17 @@
-// Tokenizer behaviour on the shared test models: the reference ids of GPT-2 and stories260K, MiniLM on plain
+// Tokenizer behaviour on the test models (test/fixtures): the reference ids of GPT-2 and stories260K, MiniLM on plain
 // sentences (ids read independently from vocab.txt line numbers), and hand-computed UTF-16 offsets on accented,
 // CJK, emoji, tab/newline and multi-space input for WordPiece, byte-level BPE and sentencepiece-style BPE.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadTokenizer, type Tokenizer } from '../../runtime/tokenizers/index';
 import type { Token } from '../../runtime/types';
+import { fixtureModel, miniLmTokenizerDir } from '../helpers/fixtures';
 
-const repoRoot = path.resolve(__dirname, '../..');
-const shared = path.resolve(repoRoot, '../shared');
-
-function sharedPath(...parts: string[]): string {
-  const p = path.join(shared, ...parts);
-  if (!existsSync(p)) throw new Error(`Shared test data missing: ${p} (expected the shared folder at ${shared}).`);
-  return p;
-}
-
-const MINILM = (): string => sharedPath('tokenizers', 'all-MiniLM-L6-v2');
-const GPT2 = (): string => sharedPath('models', 'tiny-gpt2');
-const STORIES = (): string => sharedPath('models', 'stories260K');
+const MINILM = (): string => miniLmTokenizerDir;
+const GPT2 = (): string => fixtureModel('tiny-gpt2');
+const STORIES = (): string => fixtureModel('stories260K');
 
 const spans = (tokens: Token[]): ([number, number] | null)[] =>
   tokens.map((t) => (t.start === null || t.end === null ? null : [t.start, t.end]));

@@ -3,15 +3,16 @@
 // config and the weights and compares it with the adapter's limits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createSession, inNode, loadBackend, resolveBackend } from '../../runtime/backend/ort';
 import { parseConfig } from '../../runtime/formats/config-normalise';
 import { bytesWeights } from '../../runtime/formats/safetensors-bytes';
 import { isLensError } from '../../runtime/errors';
 import { largestBuffer, misfit } from '../../webview/inference/gpu';
+import { fixtureModel } from '../helpers/fixtures';
 
-const stories = resolve(__dirname, '..', '..', '..', 'shared', 'models', 'stories260K');
+const stories = fixtureModel('stories260K');
 
 test('in Node, the webgpu backend is refused with where it runs; auto picks native or wasm', async () => {
   assert.equal(inNode, true);
@@ -23,7 +24,6 @@ test('in Node, the webgpu backend is refused with where it runs; auto picks nati
 });
 
 test('the fit check finds the largest weight or activation and compares it with the adapter limits', () => {
-  if (!existsSync(join(stories, 'model.safetensors'))) throw new Error(`test model missing: ${stories}`);
   const config = parseConfig(readFileSync(join(stories, 'config.json'), 'utf8'));
   const weights = bytesWeights([
     { name: 'model.safetensors', bytes: new Uint8Array(readFileSync(join(stories, 'model.safetensors'))) },

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseConfig } from '../../runtime/formats/config-normalise';
 import { bytesWeights, type WeightFile } from '../../runtime/formats/safetensors-bytes';
 import { isLensError } from '../../runtime/errors';
@@ -15,9 +15,9 @@ import { encodeModelPlain } from '../../runtime/formats/onnx-encode';
 import { A, GraphBuilder } from '../../runtime/models/graph-builder';
 import { buildPlan } from '../../runtime/models/builders';
 import { readModel } from '../../runtime/models/registry';
+import { fixtureModel } from '../helpers/fixtures';
 
-const shared = resolve(__dirname, '..', '..', '..', 'shared', 'models');
-const MODELS = ['stories260K', 'tiny-gpt2'].map((n) => join(shared, n));
+const MODELS = [fixtureModel('stories260K'), fixtureModel('tiny-gpt2')];
 
 function need(dir: string): void {
   if (!existsSync(join(dir, 'model.safetensors'))) throw new Error(`test model missing: ${dir}`);

@@ -4,7 +4,6 @@
 // goes away, forward passes delegated to a host copy, and the inference channel's validators.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
 import { backendLoader, type Loader } from '../../extension/backendLoader';
 import { WebviewInspector, type InferencePort } from '../../extension/webviewInspector';
 import type { InferHostMessage, InferWebviewMessage } from '../../protocol/inference';
@@ -12,8 +11,9 @@ import { validateInferHostMessage, validateInferWebviewMessage } from '../../pro
 import type { ForwardResult, Inspector } from '../../runtime/inspector/api';
 import { isLensError } from '../../runtime/errors';
 import type { PlanFacts } from '../../runtime/models/plan';
+import { fixtureModel } from '../helpers/fixtures';
 
-const stories = resolve(__dirname, '..', '..', '..', 'shared', 'models', 'stories260K');
+const stories = fixtureModel('stories260K');
 
 const FACTS: PlanFacts = {
   family: 'llama',

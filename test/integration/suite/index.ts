@@ -12,7 +12,7 @@
 //                      launchArgs: ['--disable-extensions', '--disable-workspace-trust'] });
 //   or @vscode/test-cli (`npx vscode-test`) with .vscode-test.mjs:
 //     export default { files: [], extensionDevelopmentPath: '.', extensionTestsPath: 'dist/test/suite/index.js' }
-// Settings: the suite sets attentionLens.modelPath itself when it is empty (../shared/models/stories260K).
+// Settings: the suite sets attentionLens.modelPath itself when it is empty (test/fixtures/models/stories260K).
 //
 // The test files are imported with literal paths so esbuild bundles them; they are evaluated only after mocha
 // has installed its TDD globals (suite/test/setup...) on globalThis.
