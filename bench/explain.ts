@@ -4,7 +4,7 @@
 // erasure curves too), and one plain forward pass as the unit. Figures are printed, never asserted.
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
-import { load } from '../runtime/inspector/index';
+import { load } from '../runtime/inspector/load-model';
 import type { Inspector } from '../runtime/inspector/api';
 import { explain, type ExplainOptions } from '../runtime/explain/explain';
 import type { ExplainResult } from '../runtime/explain/result';

@@ -2,7 +2,7 @@
 // (model grid, head view, matrix) as PNG at a chosen scale or SVG, or the run's data as JSON, CSV or NPY. Images are
 // drawn by webview/render (the CLI's renderer), so both agree. The user always chooses the file in a save dialog
 // whose title says how large the export will be; only tests pass a target (args.target), which skips the dialog.
-// On the panel's Explain tab the palette's Export… exports the Explain view instead (lens.ts → explainHost.ts).
+// On the panel's Explain tab the palette's Export… exports the Explain view instead (run-actions.ts → explain-host.ts).
 import * as vscode from 'vscode';
 import * as os from 'node:os';
 import * as path from 'node:path';

@@ -2,14 +2,15 @@
 // page harness bundled on the fly), Debian's chromium with WebGPU enabled (SwiftShader, a software Vulkan adapter,
 // on these machines — see docs/real-vscode.md), the three test models, and the native backend's attention
 // as the golden values.
+import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { contentSecurityPolicy, makeNonce } from '../../extension/html';
-import { load } from '../../runtime/inspector/index';
+import { contentSecurityPolicy } from '../../protocol/panel-page';
+import { load } from '../../runtime/inspector/load-model';
 import { loadTokenizer } from '../../runtime/tokenizers/index';
 import { chromiumPath, repoRoot } from '../integration/harness';
 import type { LensTestApi, PageLoadOptions, PageLoadResult, PageRun } from './webgpu-harness-page';
@@ -87,9 +88,9 @@ export async function serveStatic(routes: Record<string, string>): Promise<Stati
   };
 }
 
-/** The harness page, under the panel's own Content-Security-Policy for in-webview inference (extension/html.ts). */
+/** The harness page, under the panel's own Content-Security-Policy for in-webview inference (protocol/panel-page.ts). */
 function harnessHtml(origin: string): string {
-  const nonce = makeNonce();
+  const nonce = randomBytes(18).toString('base64url');
   const csp = contentSecurityPolicy(origin, nonce, true);
   return (
     `<!DOCTYPE html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${csp}">` +

@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { load } from '../../runtime/inspector/index';
+import { load } from '../../runtime/inspector/load-model';
 import type { AttentionLensApi, RunSummary } from '../../extension/api';
 import { maxAbsDiff, testModels, type TestModel } from './webgpu-models';
 

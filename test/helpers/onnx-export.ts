@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { createSession } from '../../runtime/backend/ort';
 import { encodeModel, ModelProto, type ModelMsg } from '../../runtime/formats/onnx-schema';
 import type { FeedTensor } from '../../runtime/models/plan';
-import { buildFullGraph, buildPlan, type ModelSource } from '../../runtime/models/registry';
+import { buildFullGraph, buildPlan, type ModelSource } from '../../runtime/models/read-model';
 import { fixtureModel } from './fixtures';
 
 const ROOT = path.resolve(__dirname, '../..');

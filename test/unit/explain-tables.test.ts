@@ -9,7 +9,7 @@ import { isLensError } from '../../runtime/errors';
 import { formatTargetSpec, parseTargetSpec } from '../../runtime/explain/target-spec';
 import { perturbedRow, trimPadding } from '../../runtime/explain/perturb';
 import { agreementTable, distanceTable, headTable } from '../../runtime/explain/compare';
-import { erasureTable, faithfulnessTable } from '../../runtime/explain/faithful';
+import { erasureTable, faithfulnessTable } from '../../runtime/explain/faithfulness-tables';
 import { randomOrderScores } from '../../runtime/explain/baseline';
 import { kendallTau } from '../../runtime/analysis/agreement';
 import type { ExplainResult, MethodScores } from '../../runtime/explain/result';

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkText, describeError, pushRecent, tokenLimit, tooLongMessage } from '../../extension/input';
-import { RunLog } from '../../extension/runLog';
-import { contentSecurityPolicy, panelHtml } from '../../extension/html';
+import { RunLog } from '../../extension/run-log';
+import { contentSecurityPolicy, panelHtml } from '../../protocol/panel-page';
 import { LensError } from '../../runtime/errors';
 
 test('checkText: empty and whitespace-only selections are refused', () => {

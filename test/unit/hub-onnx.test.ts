@@ -14,7 +14,7 @@ import { encodeModel } from '../../runtime/formats/onnx-schema';
 import { resolveHubModel } from '../../runtime/hub/download';
 import { externalDataNames, type HubSibling, pickModelFiles } from '../../runtime/hub/file-selection';
 import { HubError } from '../../runtime/hub/hub-errors';
-import { readModel } from '../../runtime/models/registry';
+import { readModel } from '../../runtime/models/read-model';
 import { listCachedHubModels, resolveModel } from '../../runtime/models/source-resolver';
 import { ImportEngine } from '../../runtime/onnx/import-engine';
 import { loadTokenizer } from '../../runtime/tokenizers';

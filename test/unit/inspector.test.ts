@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { load } from '../../runtime/inspector/index';
+import { load } from '../../runtime/inspector/load-model';
 import type { Inspector, LayerResult } from '../../runtime/inspector/api';
 import { isLensError, type LensErrorCode } from '../../runtime/errors';
 import { fixtureModel, storiesReferenceFile } from '../helpers/fixtures';

@@ -1,4 +1,4 @@
-// When the model manager releases a loaded model (extension/modelChoices.ts ReleaseSchedule): after the idle time
+// When the model manager releases a loaded model (extension/model-choices.ts ReleaseSchedule): after the idle time
 // (attentionLens.idleUnloadMinutes) or at a periodic memory check under memory pressure, never while a run is in
 // progress or when nothing is loaded; and what the Select Model list shows for a recent model that is also cached.
 import { test } from 'node:test';
@@ -10,7 +10,7 @@ import {
   modelChoices,
   ReleaseSchedule,
   type ScheduleTimers,
-} from '../../extension/modelChoices';
+} from '../../extension/model-choices';
 
 /** A fake clock: timers fire only when advance() passes their time. */
 class FakeClock implements ScheduleTimers {

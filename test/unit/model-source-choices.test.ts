@@ -1,4 +1,4 @@
-// The model manager's vscode-free decisions (extension/modelChoices.ts): the Select Model list (recent first with
+// The model manager's vscode-free decisions (extension/model-choices.ts): the Select Model list (recent first with
 // what they turned out to be, then cached Hub models, a typed Hub id), display names, download text, idle and
 // memory-pressure release.
 import { test } from 'node:test';
@@ -13,7 +13,7 @@ import {
   modelChoices,
   typedHubChoice,
   underMemoryPressure,
-} from '../../extension/modelChoices';
+} from '../../extension/model-choices';
 import type { ModelFacts } from '../../runtime/types';
 
 test('the list: current first, recent with facts, cached Hub models once, no duplicates', () => {

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { encodeModel, ModelProto, type ModelMsg } from '../../runtime/formats/onnx-schema';
-import { buildFullGraph, readModel } from '../../runtime/models/registry';
+import { buildFullGraph, readModel } from '../../runtime/models/read-model';
 import {
   listCachedHubModels,
   looksLikePath,

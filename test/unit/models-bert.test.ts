@@ -5,7 +5,7 @@
 // lowercased WordPiece: [CLS]=101, [SEP]=102, [PAD]=0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildFullGraph, buildPlan, readModel } from '../../runtime/models/registry';
+import { buildFullGraph, buildPlan, readModel } from '../../runtime/models/read-model';
 import { naiveForward } from '../reference/naive-forward';
 import { maxAbsDiff, row, runFull, runPlan } from '../reference/run-plan';
 import { miniLmDir } from '../helpers/fixtures';

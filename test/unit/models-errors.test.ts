@@ -11,7 +11,7 @@ import { normaliseConfig } from '../../runtime/formats/config';
 import { memoryWeights } from '../../runtime/formats/safetensors';
 import { attentionBias, positionIds, ropeTables } from '../../runtime/models/feeds';
 import { repeatKvRows } from '../../runtime/models/llama';
-import { buildPlan, readModel } from '../../runtime/models/registry';
+import { buildPlan, readModel } from '../../runtime/models/read-model';
 import { syntheticBert } from '../../runtime/models/synthetic';
 import { naiveForward } from '../reference/naive-forward';
 import { maxAbsDiff, runPlan } from '../reference/run-plan';

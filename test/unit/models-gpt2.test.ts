@@ -3,7 +3,7 @@
 // leaves the shorter row unchanged, and the full graph equals the staged plan.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildFullGraph, buildPlan, readModel } from '../../runtime/models/registry';
+import { buildFullGraph, buildPlan, readModel } from '../../runtime/models/read-model';
 import { naiveForward } from '../reference/naive-forward';
 import { maxAbsDiff, row, runFull, runPlan } from '../reference/run-plan';
 import { fixtureModel } from '../helpers/fixtures';

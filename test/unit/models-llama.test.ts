@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildFullGraph, buildPlan, readModel } from '../../runtime/models/registry';
+import { buildFullGraph, buildPlan, readModel } from '../../runtime/models/read-model';
 import { naiveForward } from '../reference/naive-forward';
 import { maxAbsDiff, row, runFull, runPlan } from '../reference/run-plan';
 import { fixtureModel } from '../helpers/fixtures';

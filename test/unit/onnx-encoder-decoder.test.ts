@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { isLensError } from '../../runtime/errors';
-import { load } from '../../runtime/inspector/index';
+import { load } from '../../runtime/inspector/load-model';
 import type { LayerResult } from '../../runtime/inspector/api';
 import {
   decoderGraph,

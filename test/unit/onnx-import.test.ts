@@ -9,9 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { load } from '../../runtime/inspector/index';
+import { load } from '../../runtime/inspector/load-model';
 import type { Inspector, LayerResult } from '../../runtime/inspector/api';
-import { buildPlan, readModel } from '../../runtime/models/registry';
+import { buildPlan, readModel } from '../../runtime/models/read-model';
 import { resolveModel } from '../../runtime/models/source-resolver';
 import {
   builderAttention,

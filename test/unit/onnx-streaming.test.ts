@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { isLensError } from '../../runtime/errors';
 import { AttrType, DataType, encodeModel, type GraphMsg } from '../../runtime/formats/onnx-schema';
-import { buildPlan, readModel } from '../../runtime/models/registry';
+import { buildPlan, readModel } from '../../runtime/models/read-model';
 import { ImportEngine } from '../../runtime/onnx/import-engine';
 import { partitionGraph } from '../../runtime/onnx/partition';
 import { analyseFile } from '../../runtime/onnx/prepare';

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { layerGroups } from '../../runtime/models/family';
 import { layerOutputs } from '../../runtime/models/plan';
-import { buildPlan, readModel } from '../../runtime/models/registry';
+import { buildPlan, readModel } from '../../runtime/models/read-model';
 import { syntheticBert } from '../../runtime/models/synthetic';
 import { fixtureModel } from '../helpers/fixtures';
 

@@ -14,7 +14,7 @@ import { decodeModel, encodeModel, type ModelMsg } from '../../runtime/formats/o
 import { encodeModelPlain } from '../../runtime/formats/onnx-encode';
 import { A, GraphBuilder } from '../../runtime/models/graph-builder';
 import { buildPlan } from '../../runtime/models/builders';
-import { readModel } from '../../runtime/models/registry';
+import { readModel } from '../../runtime/models/read-model';
 import { fixtureModel } from '../helpers/fixtures';
 
 const MODELS = [fixtureModel('stories260K'), fixtureModel('tiny-gpt2')];

@@ -1,11 +1,11 @@
-// Where the extension runs a model (extension/backendLoader.ts) and the WebviewInspector that talks to a panel's
-// in-webview model (extension/webviewInspector.ts), against a fake panel port that answers like the webview does:
+// Where the extension runs a model (extension/backend-loader.ts) and the WebviewInspector that talks to a panel's
+// in-webview model (extension/webview-inspector.ts), against a fake panel port that answers like the webview does:
 // which backend each setting picks and the note it gives, layers streamed in order, the GPU fallback, a panel that
 // goes away, forward passes delegated to a host copy, and the inference channel's validators.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backendLoader, type Loader } from '../../extension/backendLoader';
-import { WebviewInspector, type InferencePort } from '../../extension/webviewInspector';
+import { backendLoader, type Loader } from '../../extension/backend-loader';
+import { WebviewInspector, type InferencePort } from '../../extension/webview-inspector';
 import type { InferHostMessage, InferWebviewMessage } from '../../protocol/inference';
 import { validateInferHostMessage, validateInferWebviewMessage } from '../../protocol/inference-validate';
 import type { ForwardResult, Inspector } from '../../runtime/inspector/api';

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { hubCacheDir } from '../runtime/hub/cache-layout';
 import { SUPPORTED_MODEL_TYPES } from '../runtime/formats/config-normalise';
 import { listCachedHubModels, summarizeFolder } from '../runtime/models/source-resolver';
-import { DEFAULT_MODEL, DEFAULT_MODEL_MB, modelChoices, typedHubChoice, type ModelInfo } from './modelChoices';
+import { DEFAULT_MODEL, DEFAULT_MODEL_MB, modelChoices, typedHubChoice, type ModelInfo } from './model-choices';
 
 export interface PickerInput {
   current: string;

@@ -9,10 +9,10 @@ import type { AttentionPanel } from './panel';
 import { AttentionHoverProvider, REVEAL_COMMAND, TINT_COMMAND, findRunHit } from './hover';
 import { TintController, type TintResult } from './decorations';
 import { Exporter, parseExportArgs, toUri, type ExportCommandArgs, type ExportOutcome } from './export';
-import type { ExplainExportOptions } from './explainHost';
+import type { ExplainExportOptions } from './explain-host';
 import type { RunSnapshot } from './run-snapshot';
 
-export interface LensHost {
+export interface RunActionsHost {
   panels(): Iterable<AttentionPanel>;
   activePanel(): AttentionPanel | undefined;
   log: vscode.OutputChannel;
@@ -20,7 +20,7 @@ export interface LensHost {
 }
 
 /** The panel hooks extension.ts forwards (PanelHost). */
-export interface LensHooks {
+export interface RunActionsHooks {
   selectToken(panel: AttentionPanel, index: number): void;
   runChanged(panel: AttentionPanel): void;
   viewChanged(panel: AttentionPanel): void;
@@ -28,7 +28,7 @@ export interface LensHooks {
   panelDisposed(panel: AttentionPanel): void;
 }
 
-export function registerLens(context: vscode.ExtensionContext, host: LensHost): LensHooks {
+export function registerRunActions(context: vscode.ExtensionContext, host: RunActionsHost): RunActionsHooks {
   const tint = new TintController(host.log);
   const exporter = new Exporter(host.log, host.colorMap);
 

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import type { Inspector } from '../runtime/inspector/api';
 import type { BackendName } from '../runtime/types';
 import { cancelled } from '../runtime/errors';
-import { load } from '../runtime/inspector/index';
+import { load } from '../runtime/inspector/load-model';
 import {
   displayName,
   downloadDetail,
@@ -17,7 +17,7 @@ import {
   idleUnloadMs,
   ReleaseSchedule,
   type ScheduleTimers,
-} from './modelChoices';
+} from './model-choices';
 
 export interface ModelSettings {
   /** A model folder, an .onnx file or a Hugging Face Hub id. */

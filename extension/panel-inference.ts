@@ -1,5 +1,5 @@
 // A panel's in-webview inference channel (protocol/inference.ts): the InferencePort the WebviewInspector talks to.
-// Before a model runs in the webview, the panel is re-rendered with the inference CSP (extension/html.ts) and that one
+// Before a model runs in the webview, the panel is re-rendered with the inference CSP (protocol/panel-page.ts) and that one
 // model folder is added to its localResourceRoots, so the webview fetches the weights itself through asWebviewUri —
 // they never travel through postMessage. A reload, hide (the webview is destroyed) or close of the panel ends whatever
 // ran in it; the port says so (onInferenceReset) and the inspector using it fails its runs with that reason.
@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { InferHostMessage, InferWebviewMessage } from '../protocol/inference';
 import { isInferMessage } from '../protocol/inference';
 import { validateInferWebviewMessage } from '../protocol/inference-validate';
-import type { InferencePort, InferenceUrls } from './webviewInspector';
+import type { InferencePort, InferenceUrls } from './webview-inspector';
 
 /** onnxruntime-web's .wasm the inference worker needs (copied into dist/ by scripts/build.mjs). */
 const WASM = 'ort-wasm-simd-threaded.asyncify.wasm';

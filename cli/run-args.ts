@@ -4,8 +4,6 @@ import { parseArgs } from 'node:util';
 import type { BackendName } from '../runtime/types';
 import { LensError } from '../runtime/errors';
 import { INPUT_OPTIONS } from './input-options';
-import { parseExportArgs, type ExportArgs } from './export-args';
-import { parseExplainArgs, parseStudyArgs, type ExplainArgs, type StudyArgs } from './explain-args';
 
 export interface RunArgs {
   model: string;
@@ -18,34 +16,10 @@ export interface RunArgs {
   out?: string;
 }
 
-export type Command =
-  | { kind: 'help' }
-  | { kind: 'run'; args: RunArgs }
-  | { kind: 'export'; args: ExportArgs }
-  | { kind: 'explain'; args: ExplainArgs }
-  | { kind: 'study'; args: StudyArgs };
-
 const bad = (message: string) => new LensError('BAD_INPUT', message);
 
-export function parseCommand(argv: string[]): Command {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') return { kind: 'help' };
-  const [command, ...rest] = argv;
-  if (command === 'export') {
-    const args = parseExportArgs(rest);
-    return args === 'help' ? { kind: 'help' } : { kind: 'export', args };
-  }
-  if (command === 'explain') {
-    const args = parseExplainArgs(rest);
-    return args === 'help' ? { kind: 'help' } : { kind: 'explain', args };
-  }
-  if (command === 'study') {
-    const args = parseStudyArgs(rest);
-    return args === 'help' ? { kind: 'help' } : { kind: 'study', args };
-  }
-  if (command !== 'run')
-    throw bad(
-      `Unknown command "${command}"; the commands are \`attention-lens run\`, \`export\`, \`explain\` and \`study\` (see --help).`,
-    );
+/** The options of `attention-lens run` (the words after "run"), or 'help' for --help. */
+export function parseRunArgs(rest: string[]): RunArgs | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -64,7 +38,7 @@ export function parseCommand(argv: string[]): Command {
     throw bad(`${msg}. See \`attention-lens --help\`.`);
   }
   const v = parsed.values;
-  if (v.help) return { kind: 'help' };
+  if (v.help) return 'help';
   if (v.model === undefined || v.model === '')
     throw bad('Missing --model: give a model folder, an .onnx file or a Hugging Face id (owner/name) to run.');
   if (v.text !== undefined && v.file !== undefined) throw bad('Give either --text or --file, not both.');
@@ -79,8 +53,5 @@ export function parseCommand(argv: string[]): Command {
     if (!Number.isInteger(threads) || threads < 1 || threads > 256)
       throw bad(`--threads must be a whole number from 1 to 256 (got "${v.threads}").`);
   }
-  return {
-    kind: 'run',
-    args: { model: v.model, text: v.text, file: v.file, backend, threads, truncate: v.truncate === true, out: v.out },
-  };
+  return { model: v.model, text: v.text, file: v.file, backend, threads, truncate: v.truncate === true, out: v.out };
 }

@@ -1,4 +1,6 @@
-// The panel's HTML: a strict Content-Security-Policy with a per-load nonce, and only the bundle from dist/.
+// The panel's HTML: a strict Content-Security-Policy with a per-load nonce, and only the bundle from dist/. Part of
+// the host ↔ webview contract (what the page may load), pure so that the extension, the benchmarks and the tests
+// build the same page; the caller brings the nonce (fresh random bytes per load).
 //
 // CSP: default-src 'none' (nothing that is not listed: no fetch/XHR/WebSocket, no frames, no media, no objects);
 // script-src 'nonce-…' (only our one bundle, no inline handlers, no eval); style-src ${cspSource} 'nonce-…' (our
@@ -9,14 +11,6 @@
 // script-src 'wasm-unsafe-eval' (compile onnxruntime's .wasm; still no eval of JavaScript), worker-src blob: (the
 // inference worker, started from the fetched dist/webview-inference.js), connect-src ${cspSource} (fetch that bundle,
 // the .wasm and the model's files — only what localResourceRoots serves: dist/ and that one model folder).
-import { randomBytes } from 'node:crypto';
-
-export function makeNonce(): string {
-  return randomBytes(18)
-    .toString('base64')
-    .replace(/[+/=]/g, (c) => ({ '+': '-', '/': '_', '=': '' })[c] ?? '');
-}
-
 export function contentSecurityPolicy(cspSource: string, nonce: string, inference = false): string {
   return [
     "default-src 'none'",
@@ -37,11 +31,12 @@ export function panelHtml(opts: {
   cspSource: string;
   scriptUri: string;
   styleUri: string;
-  nonce?: string;
+  /** Fresh per load, e.g. randomBytes(18).toString('base64url'). */
+  nonce: string;
   /** The panel runs the model in the webview (webview/inference/): allow what that needs. */
   inference?: boolean;
 }): string {
-  const nonce = opts.nonce ?? makeNonce();
+  const nonce = opts.nonce;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -6,17 +6,17 @@
 // Each load records a one-line note of which backend runs and why the others do not (the status bar shows it).
 // vscode-free: the panel is reached through InferencePort.
 import type { Inspector } from '../runtime/inspector/api';
-import type { InspectorLoadOptions } from '../runtime/inspector/index';
+import type { InspectorLoadOptions } from '../runtime/inspector/load-model';
 import { resolveModel } from '../runtime/models/source-resolver';
 import { loadTokenizer } from '../runtime/tokenizers/index';
 import { isLensError } from '../runtime/errors';
 import type { BackendName } from '../runtime/types';
-import { loadInWebview, probeWebGpu, WebviewInspector, type InferencePort } from './webviewInspector';
+import { loadInWebview, probeWebGpu, WebviewInspector, type InferencePort } from './webview-inspector';
 
 export type Loader = (model: string, options?: InspectorLoadOptions) => Promise<Inspector>;
 
 export interface BackendLoaderDeps {
-  /** Loads on the host (runtime/inspector/index.ts load). */
+  /** Loads on the host (runtime/inspector/load-model.ts load). */
   hostLoad: Loader;
   /** The panel to run an in-webview model in; undefined when there is none to use. */
   port(): InferencePort | undefined;

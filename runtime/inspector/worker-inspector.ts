@@ -1,6 +1,7 @@
-// Loads a model into an inference worker thread and exposes it as an Inspector (runtime/inspector/api.ts). The
-// calling thread only tokenizes and moves messages; weights, graphs and onnxruntime sessions live in the worker,
-// so an extension host or CLI event loop is never blocked by inference.
+// An Inspector (runtime/inspector/api.ts) whose model lives in an inference worker thread: starts the worker, waits
+// for it to load, then moves runs, forward passes, cancellation and disposal as messages. The calling thread only
+// tokenizes; weights, graphs and onnxruntime sessions live in the worker, so an extension host or CLI event loop is
+// never blocked by inference.
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
@@ -17,29 +18,15 @@ import type {
 } from './api';
 import type { BackendName, ModelFacts, Token } from '../types';
 import type { Tokenizer } from '../tokenizers/tokenizer';
-import { loadTokenizer } from '../tokenizers/index';
 import { cancelled, LensError } from '../errors';
 import { openRun, RunStream } from './attention-run';
-import type { DownloadProgress } from '../hub/download';
-import { resolveModel, type HubOptions } from '../models/source-resolver';
 import { tokensOfText } from './input';
 import { sharedCancelFlags, type CancelFlags } from './cancel-flags';
-import type { FromWorker, LoadedMessage, ModelSourceSpec, SyntheticSpec, ToWorker } from './worker-protocol';
+import type { FromWorker, LoadedMessage, ModelSourceSpec, ToWorker } from './worker-protocol';
 
-export type { SyntheticSpec } from './worker-protocol';
-
-export interface InspectorLoadOptions extends LoadOptions {
+export interface WorkerStartOptions extends LoadOptions {
   /** The bundled worker script (default: worker.js beside this bundle). */
   workerPath?: string;
-  /** Hub endpoint, token, cache and offline mode for Hub ids (default: HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE...). */
-  hub?: HubOptions;
-  /** Download progress of a Hub id's files (bytes, speed); onProgress gets phase 'downloading' too. */
-  onDownload?: (p: DownloadProgress) => void;
-}
-
-export interface SyntheticLoadOptions extends InspectorLoadOptions {
-  /** A tokenizer for text input; without one, synthetic models run on token ids only. */
-  tokenizer?: Tokenizer;
 }
 
 /** The default number of inference threads: the cores, at most 4. */
@@ -47,51 +34,11 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
-/**
- * Loads a model into a worker: a Hugging Face folder (config.json, safetensors weights, tokenizer), an ONNX export
- * (an .onnx file or a folder with one; runtime/onnx), or a Hugging Face Hub id (owner/name[@revision]) served from
- * the Hub cache or downloaded into it first (options.hub, options.onDownload).
- */
-export async function load(model: string, options: InspectorLoadOptions = {}): Promise<Inspector> {
-  const resolved = await resolveModel(model, {
-    hub: options.hub,
-    signal: options.signal,
-    onDownload: (p) => {
-      options.onProgress?.({
-        phase: 'downloading',
-        fraction: p.overallTotal > 0 ? p.overallBytes / p.overallTotal : 0,
-      });
-      options.onDownload?.(p);
-    },
-  });
-  const tokenizerDir = resolved.kind === 'folder' ? resolved.dir : resolved.layout.dir;
-  // The tokenizer loads on this thread while the worker reads the weights; the worker's error comes first when
-  // both fail (it says more about a broken folder).
-  const tokenizer = loadTokenizer(tokenizerDir).then(
-    (t) => ({ ok: true as const, t }),
-    (e: unknown) => ({ ok: false as const, e }),
-  );
-  const source: ModelSourceSpec = resolved.kind === 'folder' ? { dir: resolved.dir } : { onnx: resolved.layout };
-  const inspector = await start(source, { name: resolved.name, dir: resolved.dir }, options, undefined);
-  const tok = await tokenizer;
-  if (!tok.ok) {
-    await inspector.dispose();
-    throw tok.e;
-  }
-  inspector.tokenizer = tok.t;
-  return inspector;
-}
-
-/** Loads a synthetic BERT with random weights (benchmarks, tests) through the same worker path as load(). */
-export async function loadSynthetic(spec: SyntheticSpec, options: SyntheticLoadOptions = {}): Promise<Inspector> {
-  const name = `synthetic-bert-${spec.layers}x${spec.hidden}`;
-  return start({ synthetic: spec }, { name, dir: '' }, options, options.tokenizer);
-}
-
-async function start(
+/** Starts the worker and waits until it has loaded `source`. */
+export async function startWorker(
   source: ModelSourceSpec,
   where: Pick<ModelFacts, 'name' | 'dir'>,
-  options: InspectorLoadOptions,
+  options: WorkerStartOptions,
   tokenizer: Tokenizer | undefined,
 ): Promise<WorkerInspector> {
   const t0 = performance.now();
