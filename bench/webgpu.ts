@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { load } from '../runtime/inspector/load-model';
 import type { Inspector } from '../runtime/inspector/api';
-import { repoRoot } from '../test/integration/harness';
+import { repoRoot } from '../test/helpers/code-server';
 import { checkModel, idsOf, MODELS, openWebGpuPage, type TestModel, type WebGpuPage } from '../test/e2e/webgpu-common';
 import { fmt, summarize, table, type Summary } from './stats';
 

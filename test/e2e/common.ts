@@ -12,7 +12,7 @@ import {
   sleep,
   webviewFrame,
   type E2ETest,
-} from '../integration/harness';
+} from '../helpers/code-server';
 
 /** The reference text of test/fixtures/models/stories260K/reference_attention.json (independent numpy forward pass). */
 export const REF_TEXT = 'Once upon a time, there was a little girl named Lily. She';

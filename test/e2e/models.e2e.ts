@@ -34,7 +34,7 @@ import {
   type BrowserSession,
   type CodeServer,
   type E2ETest,
-} from '../integration/harness';
+} from '../helpers/code-server';
 import { panel, runIfMain, showAttentionOnLine, until, writeWorkspaceFile } from './common';
 import { repoFromFolder, startHubServer, type HubServer } from '../helpers/hub-server';
 import { resolveHubModel } from '../../runtime/hub/download';

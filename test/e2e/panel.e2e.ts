@@ -21,7 +21,7 @@ import {
   type BrowserSession,
   type CodeServer,
   type E2ETest,
-} from '../integration/harness';
+} from '../helpers/code-server';
 import {
   REF_TEXT,
   XSS_TEXT,

@@ -12,7 +12,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { contentSecurityPolicy } from '../../protocol/panel-page';
 import { load } from '../../runtime/inspector/load-model';
 import { loadTokenizer } from '../../runtime/tokenizers/index';
-import { chromiumPath, repoRoot } from '../integration/harness';
+import { chromiumPath, repoRoot } from '../helpers/code-server';
 import type { LensTestApi, PageLoadOptions, PageLoadResult, PageRun } from './webgpu-harness-page';
 import { maxAbsDiff, testModels, type TestModel } from './webgpu-models';
 

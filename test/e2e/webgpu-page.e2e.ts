@@ -8,7 +8,7 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { log, type E2ETest } from '../integration/harness';
+import { log, type E2ETest } from '../helpers/code-server';
 import { runIfMain } from './common';
 import {
   checkModel,

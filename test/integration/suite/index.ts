@@ -3,7 +3,7 @@
 //
 // Here (offline, no desktop VS Code): scripts/vscode-tests.mjs runs it in code-server through the workbench
 // payload [["extensionDevelopmentPath", repo], ["extensionTestsPath", dist/test/suite/index.js]]
-// (test/integration/harness.ts, runExtensionTests).
+// (test/helpers/code-server.ts, runExtensionTests).
 //
 // On a machine with internet, the same bundle runs in desktop VS Code:
 //   npx @vscode/test-electron   — programmatically:
