@@ -11,7 +11,14 @@ import { join } from 'node:path';
 import { load } from '../runtime/inspector/load-model';
 import type { Inspector } from '../runtime/inspector/api';
 import { repoRoot } from '../test/helpers/code-server';
-import { checkModel, idsOf, MODELS, openWebGpuPage, type TestModel, type WebGpuPage } from '../test/e2e/webgpu-common';
+import {
+  checkModel,
+  idsOf,
+  MODELS,
+  openWebGpuPage,
+  type TestModel,
+  type WebGpuPage,
+} from '../test/helpers/webgpu-page';
 import { fmt, summarize, table, type Summary } from './stats';
 
 const { values: argv } = parseArgs({

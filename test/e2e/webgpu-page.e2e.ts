@@ -19,8 +19,8 @@ import {
   openWebGpuPage,
   type TestModel,
   type WebGpuPage,
-} from './webgpu-common';
-import type { PageRun } from './webgpu-harness-page';
+} from '../helpers/webgpu-page';
+import type { PageRun } from '../helpers/webgpu-page-script';
 
 const TOLERANCE = 1e-4;
 const stories = MODELS[0];

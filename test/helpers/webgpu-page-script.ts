@@ -1,4 +1,4 @@
-// Browser side of the WebGPU page tests and benchmark (bundled by test/e2e/webgpu-common.ts with esbuild and served
+// Browser side of the WebGPU page tests and benchmark (bundled by test/helpers/webgpu-page.ts with esbuild and served
 // on 127.0.0.1, a secure origin where Chromium exposes navigator.gpu). It drives the real in-browser inference path —
 // webview/inference/client.ts starting dist/webview-inference.js from a blob: URL, exactly as the panel does — and
 // exposes window.lensTest for Playwright.

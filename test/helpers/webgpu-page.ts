@@ -12,8 +12,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { contentSecurityPolicy } from '../../protocol/panel-page';
 import { load } from '../../runtime/inspector/load-model';
 import { loadTokenizer } from '../../runtime/tokenizers/index';
-import { chromiumPath, repoRoot } from '../helpers/code-server';
-import type { LensTestApi, PageLoadOptions, PageLoadResult, PageRun } from './webgpu-harness-page';
+import { chromiumPath, repoRoot } from './code-server';
+import type { LensTestApi, PageLoadOptions, PageLoadResult, PageRun } from './webgpu-page-script';
 import { maxAbsDiff, testModels, type TestModel } from './webgpu-models';
 
 export type { TestModel };
@@ -102,7 +102,7 @@ function harnessHtml(origin: string): string {
 export async function buildHarness(): Promise<{ dir: string; remove(): void }> {
   const dir = mkdtempSync(join(tmpdir(), 'lens-webgpu-page-'));
   await esbuild.build({
-    entryPoints: [join(repoRoot, 'test', 'e2e', 'webgpu-harness-page.ts')],
+    entryPoints: [join(repoRoot, 'test', 'helpers', 'webgpu-page-script.ts')],
     outfile: join(dir, 'page.js'),
     bundle: true,
     platform: 'browser',
