@@ -6,8 +6,7 @@
 //     worker, which runs both the WebGPU and the Wasm execution providers. Its .wasm binary is handed in by the
 //     caller (configureWebRuntime), because a webview fetches only what its Content-Security-Policy allows.
 import type * as OrtModule from 'onnxruntime-common';
-import type { BackendName } from '../types';
-import type { FeedTensor } from '../models/plan';
+import type { BackendName, FeedTensor } from '../types';
 import { LensError } from '../errors';
 
 type Ort = typeof OrtModule;

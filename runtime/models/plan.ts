@@ -24,16 +24,9 @@
 //          onnxruntime computes graph outputs even when they are not fetched, and the LM head is costly.
 //          the `gathered` variant reads one position per row first: inputs hidden [B,S,E], select int64 [B];
 //          outputs hidden_at [B,1,E], logits_at [B,1,V] (LM head) — the LM head on one position, not all S.
-import type { AttentionKind, Family, ModelFacts } from '../types';
+import type { AttentionKind, Family, FeedTensor, ModelFacts } from '../types';
 
-export type FeedType = 'float32' | 'int64';
-
-/** A tensor handed to a session: plain typed data, backend-neutral. */
-export interface FeedTensor {
-  type: FeedType;
-  dims: number[];
-  data: Float32Array | BigInt64Array;
-}
+export type { FeedTensor, FeedType } from '../types';
 
 export type StageRole = 'embed' | 'layer' | 'head';
 
