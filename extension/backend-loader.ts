@@ -6,8 +6,7 @@
 // Each load records a one-line note of which backend runs and why the others do not (the status bar shows it).
 // vscode-free: the panel is reached through InferencePort.
 import type { Inspector } from '../runtime/inspector/api';
-import type { InspectorLoadOptions } from '../runtime/inspector/load-model';
-import { resolveModel } from '../runtime/models/source-resolver';
+import { resolveWithProgress, type InspectorLoadOptions } from '../runtime/inspector/load-model';
 import { loadTokenizer } from '../runtime/tokenizers/index';
 import { isLensError } from '../runtime/errors';
 import type { BackendName } from '../runtime/types';
@@ -48,17 +47,7 @@ export function backendLoader(deps: BackendLoaderDeps): Loader {
     if (!runsInWebview(requested)) return onHost('as the settings ask.');
     const port = deps.port();
     if (!port) return onHost('no panel is open to run WebGPU in.');
-    const resolved = await resolveModel(model, {
-      hub: options.hub,
-      signal: options.signal,
-      onDownload: (p) => {
-        options.onProgress?.({
-          phase: 'downloading',
-          fraction: p.overallTotal > 0 ? p.overallBytes / p.overallTotal : 0,
-        });
-        options.onDownload?.(p);
-      },
-    });
+    const resolved = await resolveWithProgress(model, options);
     if (resolved.kind !== 'folder')
       return onHost('WebGPU runs Hugging Face folders with safetensors weights; this is an ONNX export.');
     if (requested === 'auto') {

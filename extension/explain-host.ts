@@ -5,7 +5,6 @@
 // request of a kind cancels the one in flight, and so do a new run and closing the panel. Every failure reaches the
 // view as one line (explain-logic.ts); details go to the log.
 import * as vscode from 'vscode';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Inspector } from '../runtime/inspector/api';
 import type { LayerAttention, ModelFacts } from '../runtime/types';
@@ -28,6 +27,7 @@ import { compareFigure } from '../webview/render/export-compare';
 import { formatBytes } from '../webview/render/export-image';
 import { PNG_SCALES, pngSize } from '../webview/render/png';
 import { writeExport } from './export-file';
+import { defaultExportFolder, safeFileName } from './export-location';
 import type { ExportOutcome } from './export';
 import {
   EMPTY_SECOND_INPUT,
@@ -332,11 +332,11 @@ export class ExplainHost {
         size = { width: image.width, height: image.height };
         details = `${image.width} × ${image.height} ${format === 'png' ? 'px' : 'units'}, ${formatBytes(bytes.length)}`;
       }
-      const name = `${safeName(modelName)}-${what === 'explain' ? 'explain' : 'compare'}.${format}`;
+      const name = `${safeFileName(modelName)}-${what === 'explain' ? 'explain' : 'compare'}.${format}`;
       const target =
         options.target ??
         (await vscode.window.showSaveDialog({
-          defaultUri: vscode.Uri.joinPath(defaultFolder(run.source), name),
+          defaultUri: vscode.Uri.joinPath(defaultExportFolder(run.source.uri), name),
           filters: { [label]: [format] },
           title: `Save ${whatText} as ${format.toUpperCase()} (${details})`,
           saveLabel: 'Export',
@@ -381,18 +381,4 @@ async function pickScale(figure: Figure): Promise<number | undefined> {
   });
   const pick = await vscode.window.showQuickPick(items, { title: 'Export as PNG', placeHolder: 'Scale' });
   return pick?.scale;
-}
-
-function safeName(s: string): string {
-  return s.replace(/[^-\w.]+/g, '_').slice(0, 60) || 'model';
-}
-
-function defaultFolder(source: RunSource): vscode.Uri {
-  if (source.uri) {
-    const doc = vscode.Uri.parse(source.uri);
-    const folder = vscode.workspace.getWorkspaceFolder(doc);
-    if (folder) return folder.uri;
-    if (doc.scheme === 'file') return vscode.Uri.file(path.dirname(doc.fsPath));
-  }
-  return vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(os.homedir());
 }

@@ -5,7 +5,7 @@ import type { Inspector } from './api';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { loadTokenizer } from '../tokenizers/index';
 import type { DownloadProgress } from '../hub/download';
-import { resolveModel, type HubOptions } from '../models/source-resolver';
+import { resolveModel, type HubOptions, type ResolvedModel } from '../models/source-resolver';
 import type { ModelSourceSpec, SyntheticSpec } from './worker-protocol';
 import { defaultThreads, startWorker, type WorkerStartOptions } from './worker-inspector';
 
@@ -25,12 +25,11 @@ export interface SyntheticLoadOptions extends InspectorLoadOptions {
 }
 
 /**
- * Loads a model into a worker: a Hugging Face folder (config.json, safetensors weights, tokenizer), an ONNX export
- * (an .onnx file or a folder with one; runtime/onnx), or a Hugging Face Hub id (owner/name[@revision]) served from
- * the Hub cache or downloaded into it first (options.hub, options.onDownload).
+ * Resolves what the user named (runtime/models/source-resolver.ts), downloading a Hub id first when needed: its
+ * progress goes to options.onDownload (bytes, speed) and to options.onProgress as the load's 'downloading' phase.
  */
-export async function load(model: string, options: InspectorLoadOptions = {}): Promise<Inspector> {
-  const resolved = await resolveModel(model, {
+export function resolveWithProgress(model: string, options: InspectorLoadOptions = {}): Promise<ResolvedModel> {
+  return resolveModel(model, {
     hub: options.hub,
     signal: options.signal,
     onDownload: (p) => {
@@ -41,6 +40,15 @@ export async function load(model: string, options: InspectorLoadOptions = {}): P
       options.onDownload?.(p);
     },
   });
+}
+
+/**
+ * Loads a model into a worker: a Hugging Face folder (config.json, safetensors weights, tokenizer), an ONNX export
+ * (an .onnx file or a folder with one; runtime/onnx), or a Hugging Face Hub id (owner/name[@revision]) served from
+ * the Hub cache or downloaded into it first (options.hub, options.onDownload).
+ */
+export async function load(model: string, options: InspectorLoadOptions = {}): Promise<Inspector> {
+  const resolved = await resolveWithProgress(model, options);
   const tokenizerDir = resolved.kind === 'folder' ? resolved.dir : resolved.layout.dir;
   // The tokenizer loads on this thread while the worker reads the weights; the worker's error comes first when
   // both fail (it says more about a broken folder).
