@@ -28,6 +28,7 @@ import { formatBytes } from '../webview/render/export-image';
 import { PNG_SCALES, pngSize } from '../webview/render/png';
 import { writeExport } from './export-file';
 import { defaultExportFolder, safeFileName } from './export-location';
+import { maxTokensSetting } from './settings';
 import type { ExportOutcome } from './export';
 import {
   EMPTY_SECOND_INPUT,
@@ -217,7 +218,7 @@ export class ExplainHost {
           return;
         }
         this.progress('compare', slot, 'Running the model on the second input…');
-        const maxTokens = vscode.workspace.getConfiguration('attentionLens').get<number>('maxTokens', 512);
+        const maxTokens = maxTokensSetting();
         const stream = run.inspector.run(text, {
           signal: slot.abort.signal,
           truncate: true,
