@@ -69,7 +69,7 @@ export class NeuronView implements View {
       const key = `${store.runId}:${store.layer}`;
       if (!this.requested.has(key)) {
         this.requested.add(key);
-        this.ctx.post({ type: 'requestVectors', runId: store.runId, layer: store.layer });
+        this.ctx.requestVectors(store.runId, store.layer);
       }
       this.body.appendChild(el('p', { class: 'neuron-note', text: 'Loading query and key vectors…' }));
       return;
