@@ -60,7 +60,9 @@ export function backendLoader(deps: BackendLoaderDeps): Loader {
       },
     });
     if (resolved.kind !== 'folder')
-      return onHost('WebGPU runs Hugging Face folders with safetensors weights; this is an ONNX export.');
+      return onHost(
+        `WebGPU runs Hugging Face folders with safetensors weights; this is ${resolved.kind === 'gguf' ? 'a GGUF file' : 'an ONNX export'}.`,
+      );
     if (requested === 'auto') {
       const probe = await probeWebGpu(port);
       if (!probe.adapter) return onHost(`WebGPU not used: ${probe.reason ?? 'no adapter'}.`);

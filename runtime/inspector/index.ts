@@ -21,7 +21,9 @@ import { loadTokenizer } from '../tokenizers/index';
 import { cancelled, LensError } from '../errors';
 import { openRun, RunStream } from './attention-run';
 import type { DownloadProgress } from '../hub/download';
-import { resolveModel, type HubOptions } from '../models/source-resolver';
+import { resolveModel, type HubOptions, type ResolvedModel } from '../models/source-resolver';
+import { openGguf } from '../formats/gguf-file';
+import { tokenizerFromGguf } from '../tokenizers/from-gguf';
 import { tokensOfText } from './input';
 import { sharedCancelFlags, type CancelFlags } from './cancel-flags';
 import type { FromWorker, LoadedMessage, ModelSourceSpec, SyntheticSpec, ToWorker } from './worker-protocol';
@@ -49,7 +51,7 @@ export function defaultThreads(): number {
 
 /**
  * Loads a model into a worker: a Hugging Face folder (config.json, safetensors weights, tokenizer), an ONNX export
- * (an .onnx file or a folder with one; runtime/onnx), or a Hugging Face Hub id (owner/name[@revision]) served from
+ * (an .onnx file or a folder with one; runtime/onnx), a GGUF file or ollama:NAME[:TAG], or a Hugging Face Hub id (owner/name[@revision]) served from
  * the Hub cache or downloaded into it first (options.hub, options.onDownload).
  */
 export async function load(model: string, options: InspectorLoadOptions = {}): Promise<Inspector> {
@@ -64,14 +66,18 @@ export async function load(model: string, options: InspectorLoadOptions = {}): P
       options.onDownload?.(p);
     },
   });
-  const tokenizerDir = resolved.kind === 'folder' ? resolved.dir : resolved.layout.dir;
   // The tokenizer loads on this thread while the worker reads the weights; the worker's error comes first when
   // both fail (it says more about a broken folder).
-  const tokenizer = loadTokenizer(tokenizerDir).then(
+  const tokenizer = loadResolvedTokenizer(resolved).then(
     (t) => ({ ok: true as const, t }),
     (e: unknown) => ({ ok: false as const, e }),
   );
-  const source: ModelSourceSpec = resolved.kind === 'folder' ? { dir: resolved.dir } : { onnx: resolved.layout };
+  const source: ModelSourceSpec =
+    resolved.kind === 'folder'
+      ? { dir: resolved.dir }
+      : resolved.kind === 'gguf'
+        ? { gguf: resolved.file }
+        : { onnx: resolved.layout };
   const inspector = await start(source, { name: resolved.name, dir: resolved.dir }, options, undefined);
   const tok = await tokenizer;
   if (!tok.ok) {
@@ -80,6 +86,12 @@ export async function load(model: string, options: InspectorLoadOptions = {}): P
   }
   inspector.tokenizer = tok.t;
   return inspector;
+}
+
+/** The tokenizer of a resolved model: the folder's files, or a GGUF file's metadata. */
+export async function loadResolvedTokenizer(resolved: ResolvedModel): Promise<Tokenizer> {
+  if (resolved.kind === 'gguf') return tokenizerFromGguf(openGguf(resolved.file).meta);
+  return loadTokenizer(resolved.kind === 'folder' ? resolved.dir : resolved.layout.dir);
 }
 
 /** Loads a synthetic BERT with random weights (benchmarks, tests) through the same worker path as load(). */
