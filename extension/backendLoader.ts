@@ -41,7 +41,11 @@ export function backendLoader(deps: BackendLoaderDeps): Loader {
   return async (model, options = {}) => {
     const requested = options.backend ?? 'auto';
     const onHost = async (why: string): Promise<Inspector> => {
-      const insp = await deps.hostLoad(model, { ...options, backend: requested === 'wasm' ? 'wasm' : 'auto' });
+      const insp = await deps.hostLoad(model, {
+        maxTokens: deps.maxTokens(),
+        ...options,
+        backend: requested === 'wasm' ? 'wasm' : 'auto',
+      });
       deps.loaded(insp, `${LABEL[insp.backend]} in the extension host: ${why}`);
       return insp;
     };

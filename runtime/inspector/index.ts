@@ -23,6 +23,7 @@ import { openRun, RunStream } from './attention-run';
 import type { DownloadProgress } from '../hub/download';
 import { resolveModel, type HubOptions, type ResolvedModel } from '../models/source-resolver';
 import { openGguf } from '../formats/gguf-file';
+import { checkModelFits } from '../models/memory-check';
 import { tokenizerFromGguf } from '../tokenizers/from-gguf';
 import { tokensOfText } from './input';
 import { sharedCancelFlags, type CancelFlags } from './cancel-flags';
@@ -66,6 +67,8 @@ export async function load(model: string, options: InspectorLoadOptions = {}): P
       options.onDownload?.(p);
     },
   });
+  // Refuse a model that will not fit before reading any weights (memory-estimate.ts).
+  await checkModelFits(resolved, options.maxTokens ?? 512, options.availableMemory);
   // The tokenizer loads on this thread while the worker reads the weights; the worker's error comes first when
   // both fail (it says more about a broken folder).
   const tokenizer = loadResolvedTokenizer(resolved).then(

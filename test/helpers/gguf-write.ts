@@ -92,6 +92,34 @@ function writeValue(o: Out, v: MetaValue): void {
   }
 }
 
+/** The header of a GGUF file whose tensors take `size` bytes each (the data is left to the caller: e.g. a sparse
+ * file for a model too large to write); returns the header bytes and the data section's length. */
+export function ggufHeader(
+  meta: Record<string, MetaValue>,
+  tensors: { name: string; dims: number[]; type: number; size: number }[],
+): { bytes: Buffer; dataBytes: number } {
+  const o = new Out();
+  o.push(Buffer.from('GGUF', 'ascii'));
+  o.u32(3);
+  o.u64(tensors.length);
+  o.u64(Object.keys(meta).length);
+  for (const [k, v] of Object.entries(meta)) {
+    o.str(k);
+    writeValue(o, v);
+  }
+  let offset = 0;
+  for (const t of tensors) {
+    o.str(t.name);
+    o.u32(t.dims.length);
+    for (const d of t.dims) o.u64(d);
+    o.u32(t.type);
+    o.u64(offset);
+    offset += Math.ceil(t.size / 32) * 32;
+  }
+  o.push(Buffer.alloc((32 - (o.size % 32)) % 32));
+  return { bytes: o.bytes(), dataBytes: offset };
+}
+
 /** The bytes of a GGUF v3 file with these metadata and tensors (alignment 32). */
 export function ggufBytes(meta: Record<string, MetaValue>, tensors: TensorSpec[], version = 3): Buffer {
   const o = new Out();
