@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { resolveBackend } from '../runtime/backend/ort';
 import { StageEngine } from '../runtime/inspector/engine';
 import { readGgufModel } from '../runtime/models/gguf-source';
-import { buildPlan, readModel, type ModelSource } from '../runtime/models/registry';
+import { buildPlan, readModel, type ModelSource } from '../runtime/models/read-model';
 import type { GraphPlan } from '../runtime/models/plan';
 import { fmt, summarize, table } from './stats';
 

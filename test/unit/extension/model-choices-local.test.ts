@@ -2,7 +2,7 @@
 // each with the app, family, quantisation and size — or why it cannot run; a recent model is not listed twice.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { modelChoices } from '../../../extension/modelChoices';
+import { modelChoices } from '../../../extension/model-choices';
 import type { LocalModel } from '../../../runtime/models/local-models';
 
 const local: LocalModel[] = [

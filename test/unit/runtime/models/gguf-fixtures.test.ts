@@ -14,7 +14,7 @@ import { normaliseConfig } from '../../../../runtime/formats/config-normalise';
 import { openGguf } from '../../../../runtime/formats/gguf-file';
 import { isLensError } from '../../../../runtime/errors';
 import type { Inspector, LayerResult } from '../../../../runtime/inspector/api';
-import { load } from '../../../../runtime/inspector/index';
+import { load } from '../../../../runtime/inspector/load-model';
 import { rawConfigOf, readGgufModel } from '../../../../runtime/models/gguf-source';
 import { tokenizerFromGguf } from '../../../../runtime/tokenizers/from-gguf';
 

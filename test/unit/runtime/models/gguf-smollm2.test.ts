@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openGguf } from '../../../../runtime/formats/gguf-file';
 import type { Inspector, LayerResult } from '../../../../runtime/inspector/api';
-import { load } from '../../../../runtime/inspector/index';
+import { load } from '../../../../runtime/inspector/load-model';
 import { tokenizerFromGguf } from '../../../../runtime/tokenizers/from-gguf';
 
 const ROOT = path.resolve(__dirname, '../../../..');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { isLensError } from '../../../../runtime/errors';
-import { load } from '../../../../runtime/inspector/index';
+import { load } from '../../../../runtime/inspector/load-model';
 import { checkModelFits, estimateResolved } from '../../../../runtime/models/memory-check';
 import { ggufHeader } from '../../../helpers/gguf-write';
 
