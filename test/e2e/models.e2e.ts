@@ -37,6 +37,7 @@ import type { Locator, Page } from 'playwright-core';
 import {
   launchBrowser,
   log,
+  openFile,
   openWorkbench,
   repoRoot,
   runCommand,
@@ -630,6 +631,8 @@ export const tests: E2ETest[] = [
       const env = await start('models-ollama', { env: { OLLAMA_MODELS: models } });
       const { page } = env;
       try {
+        // As a user starts: a file open (the extension's commands are listed once an editor has opened).
+        await openFile(page, FILE);
         await openSelectModel(page);
         const rows = await quickPickRows(page);
         log(`Select Model rows: ${JSON.stringify(rows)}`);
