@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { tinyLlamaGguf } from '../../helpers/gguf-write';
+import { ggufFixturesDir, repoRoot } from '../../helpers/fixtures';
 
-const ROOT = path.resolve(__dirname, '../../..');
+const ROOT = repoRoot;
 const CLI = path.join(ROOT, 'dist/cli.js');
-const FIXTURES = path.join(ROOT, 'test/fixtures/gguf');
+const FIXTURES = ggufFixturesDir;
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-gguf-cli-'));
 const HOME = path.join(TMP, 'home');
 after(() => rmSync(TMP, { recursive: true, force: true }));

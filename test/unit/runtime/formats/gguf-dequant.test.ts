@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { DEQUANT_TYPES, dequantize } from '../../../../runtime/formats/gguf-dequant';
 import { GGML_TYPES } from '../../../../runtime/formats/gguf-read';
 import { isLensError } from '../../../../runtime/errors';
+import { ggufFixturesDir } from '../../../helpers/fixtures';
 
 interface Case {
   source: string;
@@ -16,9 +17,9 @@ interface Case {
   raw: string;
   values: string;
 }
-const fixture = JSON.parse(
-  readFileSync(path.join(__dirname, '../../../fixtures/gguf/dequant-blocks.json'), 'utf8'),
-) as { types: Record<string, { id: number; blockSize: number; typeSize: number; cases: Case[] }> };
+const fixture = JSON.parse(readFileSync(path.join(ggufFixturesDir, 'dequant-blocks.json'), 'utf8')) as {
+  types: Record<string, { id: number; blockSize: number; typeSize: number; cases: Case[] }>;
+};
 
 const bytes = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
 

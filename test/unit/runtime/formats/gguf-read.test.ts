@@ -8,8 +8,9 @@ import { test } from 'node:test';
 import { isLensError, type LensErrorCode } from '../../../../runtime/errors';
 import { bytesSource, parseGgufHeader } from '../../../../runtime/formats/gguf-read';
 import { ggufBytes, tinyLlamaGguf } from '../../../helpers/gguf-write';
+import { ggufFixturesDir } from '../../../helpers/fixtures';
 
-const FIXTURES = path.resolve(__dirname, '../../../fixtures/gguf');
+const FIXTURES = ggufFixturesDir;
 
 const parse = (b: Uint8Array) => parseGgufHeader('m.gguf', bytesSource(b));
 

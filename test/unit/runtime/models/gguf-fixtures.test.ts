@@ -17,9 +17,10 @@ import type { Inspector, LayerResult } from '../../../../runtime/inspector/api';
 import { load } from '../../../../runtime/inspector/load-model';
 import { rawConfigOf, readGgufModel } from '../../../../runtime/models/gguf-source';
 import { tokenizerFromGguf } from '../../../../runtime/tokenizers/from-gguf';
+import { ggufFixturesDir, repoRoot } from '../../../helpers/fixtures';
 
-const ROOT = path.resolve(__dirname, '../../../..');
-const DIR = path.join(ROOT, 'test/fixtures/gguf');
+const ROOT = repoRoot;
+const DIR = ggufFixturesDir;
 const WORKER = path.join(ROOT, 'dist/worker.js');
 
 interface Fixture {

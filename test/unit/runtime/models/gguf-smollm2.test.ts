@@ -11,9 +11,10 @@ import { openGguf } from '../../../../runtime/formats/gguf-file';
 import type { Inspector, LayerResult } from '../../../../runtime/inspector/api';
 import { load } from '../../../../runtime/inspector/load-model';
 import { tokenizerFromGguf } from '../../../../runtime/tokenizers/from-gguf';
+import { ggufFixturesDir, repoRoot, smolLm2Gguf } from '../../../helpers/fixtures';
 
-const ROOT = path.resolve(__dirname, '../../../..');
-const FILE = path.join(ROOT, '.cache/models/SmolLM2-135M-Instruct-GGUF/SmolLM2-135M-Instruct.Q4_1.gguf');
+const ROOT = repoRoot;
+const FILE = smolLm2Gguf();
 const WORKER = path.join(ROOT, 'dist/worker.js');
 
 interface Encoded {
@@ -28,7 +29,7 @@ interface Reference {
   attention: { text: string; input_ids: number[]; shape: [number, number, number, number]; data: string };
   next_token: { prompt: string; input_ids: number[]; top5: { id: number; token: string; logprob: number }[] };
 }
-const ref = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/gguf/smollm2-reference.json'), 'utf8')) as Reference;
+const ref = JSON.parse(readFileSync(path.join(ggufFixturesDir, 'smollm2-reference.json'), 'utf8')) as Reference;
 
 before(() => {
   if (!existsSync(FILE)) throw new Error(`Missing ${FILE}: run \`node scripts/fetch-model.mjs\` first.`);

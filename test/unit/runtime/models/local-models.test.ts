@@ -17,8 +17,9 @@ import {
 } from '../../../../runtime/models/local-models';
 import { resolveModel } from '../../../../runtime/models/source-resolver';
 import { tinyLlamaGguf } from '../../../helpers/gguf-write';
+import { ggufFixturesDir } from '../../../helpers/fixtures';
 
-const FIXTURES = path.resolve(__dirname, '../../../fixtures/gguf');
+const FIXTURES = ggufFixturesDir;
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-local-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 

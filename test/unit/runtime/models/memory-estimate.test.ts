@@ -10,9 +10,9 @@ import { isLensError } from '../../../../runtime/errors';
 import { load } from '../../../../runtime/inspector/load-model';
 import { checkModelFits, estimateResolved } from '../../../../runtime/models/memory-check';
 import { ggufHeader } from '../../../helpers/gguf-write';
+import { smolLm2Gguf } from '../../../helpers/fixtures';
 
-const ROOT = path.resolve(__dirname, '../../../..');
-const SMOL = path.join(ROOT, '.cache/models/SmolLM2-135M-Instruct-GGUF/SmolLM2-135M-Instruct.Q4_1.gguf');
+const SMOL = smolLm2Gguf();
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-mem-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
