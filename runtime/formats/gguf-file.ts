@@ -86,6 +86,10 @@ export function openGguf(file: string): GgufFile {
       } finally {
         fs.closeSync(fd);
       }
+      // A corrupt scale (an fp16 infinity or NaN) would poison every number downstream: refuse it here, by name.
+      for (let i = 0; i < count; i++)
+        if (!Number.isFinite(out[i]))
+          throw corruptGguf(label, `has a non-finite value (${out[i]}) in tensor ${info.name} at element ${i}`);
       return out;
     },
   };

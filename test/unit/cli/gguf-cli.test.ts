@@ -142,6 +142,20 @@ describe('bad GGUF input: exit code 2 and one line', () => {
       ),
       /kimi-k2/,
     ));
+  test('a weight that is not a finite number names the tensor', () => {
+    const nan = tinyLlamaGguf({
+      tensors: (ts) =>
+        ts.map((t) =>
+          t.name === 'blk.0.attn_v.weight'
+            ? { ...t, data: new Uint8Array(new Float32Array(32 * 32).fill(NaN).buffer) }
+            : t,
+        ),
+    });
+    expectUserError(
+      cli('run', '--model', file('nan.gguf', nan), '--text', 'a'),
+      /nan\.gguf has a non-finite value \(NaN\) in tensor blk\.0\.attn_v\.weight at element 0/,
+    );
+  });
   test('missing metadata', () =>
     expectUserError(
       cli(
