@@ -86,6 +86,28 @@ def b64(a: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(a, dtype="<f4").tobytes()).decode("ascii")
 
 
+def tokenizer_meta_sentencepiece(w: gguf.GGUFWriter, folder: str, add_bos: bool) -> None:
+    """A tokenizer.json sentencepiece-style BPE (Metaspace, byte fallback) as llama.cpp's "llama" tokenizer."""
+    tj = json.load(open(os.path.join(folder, "tokenizer.json")))
+    vocab = dict(tj["model"]["vocab"])
+    specials = {a["content"]: a["id"] for a in tj["added_tokens"]}
+    size = max([*vocab.values(), *specials.values()]) + 1
+    tokens, types = [""] * size, [1] * size
+    for t, i in vocab.items():
+        tokens[i] = t
+        if len(t) == 6 and t.startswith("<0x") and t.endswith(">"):
+            types[i] = 6
+    for t, i in specials.items():
+        tokens[i] = t
+        types[i] = 3
+    w.add_tokenizer_model("llama")
+    w.add_token_list(tokens)
+    w.add_token_types(types)
+    w.add_token_scores([0.0] * size)
+    w.add_token_merges([m if isinstance(m, str) else " ".join(m) for m in tj["model"]["merges"]])
+    w.add_add_bos_token(add_bos)
+
+
 def tokenizer_meta_bytelevel(w: gguf.GGUFWriter, folder: str, pre: str, add_bos: bool) -> dict:
     tj = json.load(open(os.path.join(folder, "tokenizer.json")))
     vocab = dict(tj["model"]["vocab"])
@@ -213,9 +235,10 @@ def convert(family: str, arch: str, pre: str, quant: dict) -> str:
     w.add_feed_forward_length(cfg["intermediate_size"])
     w.add_head_count(cfg["num_attention_heads"])
     w.add_head_count_kv(cfg["num_key_value_heads"])
-    w.add_key_length(cfg["head_dim"])
-    w.add_value_length(cfg["head_dim"])
-    w.add_rope_dimension_count(cfg["head_dim"])
+    head_dim = cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
+    w.add_key_length(head_dim)
+    w.add_value_length(head_dim)
+    w.add_rope_dimension_count(head_dim)
     w.add_rope_freq_base(cfg["rope_parameters"]["rope_theta"])
     w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
     w.add_vocab_size(cfg["vocab_size"])
@@ -223,13 +246,19 @@ def convert(family: str, arch: str, pre: str, quant: dict) -> str:
         w.add_eos_token_id(cfg["eos_token_id"])
     if cfg.get("bos_token_id") is not None:
         w.add_bos_token_id(cfg["bos_token_id"])
-    tokenizer_meta_bytelevel(w, folder, pre, add_bos=family == "llama")
+    if pre == "sentencepiece":
+        tokenizer_meta_sentencepiece(w, folder, add_bos=True)
+    else:
+        tokenizer_meta_bytelevel(w, folder, pre, add_bos=family == "llama")
     n_head, n_kv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
     names = {
         "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm", "self_attn.q_proj": "attn_q",
         "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
         "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm", "mlp.gate_proj": "ffn_gate",
         "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
+        # phi3's fused projections, OLMo 2's norms after attention and MLP
+        "self_attn.qkv_proj": "attn_qkv", "mlp.gate_up_proj": "ffn_up",
+        **({"post_attention_layernorm": "post_attention_norm", "post_feedforward_layernorm": "post_ffw_norm"} if arch == "olmo2" else {}),
     }
     for k, v in sd.items():
         if k == "model.embed_tokens.weight":
@@ -254,7 +283,7 @@ def convert(family: str, arch: str, pre: str, quant: dict) -> str:
         # convert_hf_to_gguf.py LlamaModel.generate_extra_tensors
         import math
 
-        base, dim = rp["rope_theta"], cfg["head_dim"]
+        base, dim = rp["rope_theta"], head_dim
         freqs = 1.0 / (base ** (np.arange(0, dim, 2, dtype=np.float32) / dim))
         factor, low, high, old = rp["factor"], rp["low_freq_factor"], rp["high_freq_factor"], rp["original_max_position_embeddings"]
         factors = []
@@ -301,6 +330,27 @@ fixtures[name] = {
     "attention": b64(att),
     "reference": "transformers loading this GGUF file's weights with hf-tiny/qwen3's config.json",
 }
+
+# phi3 (fused qkv and gate_up) and OLMo 2 (q/k norms over the whole projection, norms after attention and MLP):
+# float32 weights, so the folder's own reference attention (transformers on the safetensors) applies.
+for family, arch, pre in [("phi3", "phi3", "sentencepiece"), ("olmo2", "olmo2", "llama-bpe")]:
+    name = convert(family, arch, pre, {})
+    ref = json.load(open(os.path.join(SHARED, "hf-tiny", family, "reference_attention.json")))
+    try:
+        gguf_ids = AutoTokenizer.from_pretrained(OUT, gguf_file=name)(ref["text"])["input_ids"]
+    except ValueError:  # transformers 5.25 reads no olmo2 GGUF; the folder's tokenizer.json ids are the reference
+        gguf_ids = None
+    cfg = json.load(open(os.path.join(SHARED, "hf-tiny", family, "config.json")))
+    fixtures[name] = {
+        "config": {k: cfg[k] for k in ["model_type", "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "intermediate_size", "vocab_size", "max_position_embeddings", "tie_word_embeddings"]}
+        | {"rope_theta": cfg["rope_parameters"]["rope_theta"]},
+        "text": ref["text"],
+        "input_ids": ref["input_ids"],
+        "transformers_gguf_ids": gguf_ids,
+        "shape": ref["shape"],
+        "attention": b64(np.array(ref["attentions"], dtype=np.float32)),
+        "reference": f"hf-tiny/{family}/reference_attention.json (transformers on the safetensors folder)",
+    }
 
 result = {"generator": "scripts/make-gguf-fixtures.py", "versions": {"transformers": transformers.__version__, "torch": torch.__version__}, "fixtures": fixtures}
 with open(os.path.join(OUT, "reference.json.tmp"), "w") as f:

@@ -3,7 +3,9 @@
 // from transformers' GGUF tokenizer, and every layer's attention on native and Wasm —
 //   tiny-llama-kquants  random llama in 13 ggml types (K-quants included), sentencepiece tokenizer without merges;
 //   hf-tiny-llama       hf-tiny/llama converted (permuted q/k, Llama 3 rope scaling as a rope_freqs tensor);
-//   hf-tiny-qwen3       hf-tiny/qwen3 converted (Q8_0 projections, q/k norms).
+//   hf-tiny-qwen3       hf-tiny/qwen3 converted (Q8_0 projections, q/k norms);
+//   hf-tiny-phi3        hf-tiny/phi3 converted (fused attn_qkv and gate/up in ffn_up; sentencepiece with merges);
+//   hf-tiny-olmo2       hf-tiny/olmo2 converted (q/k norms over the projection, norms after attention and MLP).
 // A family the normaliser does not support yet must fail with its one "not supported" line instead.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -35,6 +37,8 @@ const TOLERANCE: Record<string, number> = {
   'tiny-llama-kquants.gguf': 1e-4,
   'hf-tiny-llama.gguf': 1e-5,
   'hf-tiny-qwen3.gguf': 1e-4,
+  'hf-tiny-phi3.gguf': 1e-5,
+  'hf-tiny-olmo2.gguf': 1e-5,
 };
 const ref = JSON.parse(readFileSync(path.join(DIR, 'reference.json'), 'utf8')) as {
   fixtures: Record<string, Fixture>;
