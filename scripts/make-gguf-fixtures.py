@@ -239,7 +239,16 @@ def convert(family: str, arch: str, pre: str, quant: dict) -> str:
     w.add_key_length(head_dim)
     w.add_value_length(head_dim)
     w.add_rope_dimension_count(head_dim)
-    w.add_rope_freq_base(cfg["rope_parameters"]["rope_theta"])
+    rope = cfg["rope_parameters"].get("full_attention", cfg["rope_parameters"])
+    w.add_rope_freq_base(rope["rope_theta"])
+    if rope.get("rope_type") == "linear":
+        w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+        w.add_rope_scaling_factor(rope["factor"])
+    if cfg.get("sliding_window"):
+        w.add_sliding_window(cfg["sliding_window"])
+    if arch == "gemma2":
+        w.add_float32("gemma2.attn_logit_softcapping", cfg["attn_logit_softcapping"])
+        w.add_float32("gemma2.final_logit_softcapping", cfg["final_logit_softcapping"])
     w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
     w.add_vocab_size(cfg["vocab_size"])
     if cfg.get("eos_token_id") is not None:
@@ -248,6 +257,8 @@ def convert(family: str, arch: str, pre: str, quant: dict) -> str:
         w.add_bos_token_id(cfg["bos_token_id"])
     if pre == "sentencepiece":
         tokenizer_meta_sentencepiece(w, folder, add_bos=True)
+        if arch.startswith("gemma"):
+            w.add_add_space_prefix(False)
     else:
         tokenizer_meta_bytelevel(w, folder, pre, add_bos=family == "llama")
     n_head, n_kv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
@@ -258,7 +269,8 @@ def convert(family: str, arch: str, pre: str, quant: dict) -> str:
         "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
         # phi3's fused projections, OLMo 2's norms after attention and MLP
         "self_attn.qkv_proj": "attn_qkv", "mlp.gate_up_proj": "ffn_up",
-        **({"post_attention_layernorm": "post_attention_norm", "post_feedforward_layernorm": "post_ffw_norm"} if arch == "olmo2" else {}),
+        **({"post_attention_layernorm": "post_attention_norm", "post_feedforward_layernorm": "post_ffw_norm"} if arch in ("olmo2", "gemma2", "gemma3") else {}),
+        "pre_feedforward_layernorm": "ffn_norm",
     }
     for k, v in sd.items():
         if k == "model.embed_tokens.weight":
@@ -276,6 +288,8 @@ def convert(family: str, arch: str, pre: str, quant: dict) -> str:
             v = permute(v, n_head)
         if arch == "llama" and out.endswith("attn_k.weight"):
             v = permute(v, n_kv)
+        if arch.startswith("gemma") and out.endswith("norm.weight"):
+            v = v + 1  # convert_hf_to_gguf.py Gemma2Model/Gemma3Model: llama.cpp's RMSNorm multiplies by w, not 1 + w
         part = out.split(".")[-2]
         add(w, out, v, quant.get(part, T.F32))
     rp = cfg["rope_parameters"]
@@ -350,6 +364,34 @@ for family, arch, pre in [("phi3", "phi3", "sentencepiece"), ("olmo2", "olmo2", 
         "shape": ref["shape"],
         "attention": b64(np.array(ref["attentions"], dtype=np.float32)),
         "reference": f"hf-tiny/{family}/reference_attention.json (transformers on the safetensors folder)",
+    }
+
+# Gemma 2 and 3: norms stored as 1 + w, soft-capping (2), window 8, q/k norms and linear-scaled global RoPE (3).
+# A GGUF file cannot say query_pre_attn_scalar or which layers slide: llama.cpp scales queries by 1/sqrt(head_dim)
+# (hidden/heads for the 27B models) and slides every layer but each second (Gemma 2) or sixth (Gemma 3). The
+# reference is transformers loading this file's weights with hf-tiny's config changed to exactly that.
+for family in ["gemma2", "gemma3"]:
+    name = convert(family, family, "sentencepiece", {"attn_q": T.Q8_0, "ffn_down": T.Q8_0})
+    folder = os.path.join(SHARED, "hf-tiny", family)
+    cfg = transformers.AutoConfig.from_pretrained(folder)
+    cfg.query_pre_attn_scalar = cfg.head_dim
+    L = cfg.num_hidden_layers
+    cfg.layer_types = [
+        "sliding_attention" if (i % (2 if family == "gemma2" else 6)) < (1 if family == "gemma2" else 5) else "full_attention"
+        for i in range(L)
+    ]
+    ids, att = attention(OUT, name, TEXT, cfg)
+    raw = json.load(open(os.path.join(folder, "config.json")))
+    fixtures[name] = {
+        "config": {k: raw[k] for k in ["model_type", "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim", "intermediate_size", "vocab_size", "max_position_embeddings", "tie_word_embeddings", "sliding_window"]}
+        | {"query_pre_attn_scalar": cfg.head_dim}
+        | ({"attn_logit_softcapping": 2.0, "final_logit_softcapping": 5.0} if family == "gemma2" else {"rope_theta": 1e6, "rope_scaling": {"rope_type": "linear", "factor": 8.0}, "rope_local_base_freq": 10000, "sliding_window_pattern": 6}),
+        "text": TEXT,
+        "input_ids": ids,
+        "shape": list(att.shape),
+        "attention": b64(att),
+        "layer_types": cfg.layer_types,
+        "reference": f"transformers loading this GGUF file's weights with hf-tiny/{family}'s config, query_pre_attn_scalar = head_dim and llama.cpp's layer pattern",
     }
 
 result = {"generator": "scripts/make-gguf-fixtures.py", "versions": {"transformers": transformers.__version__, "torch": torch.__version__}, "fixtures": fixtures}

@@ -5,7 +5,9 @@
 //   hf-tiny-llama       hf-tiny/llama converted (permuted q/k, Llama 3 rope scaling as a rope_freqs tensor);
 //   hf-tiny-qwen3       hf-tiny/qwen3 converted (Q8_0 projections, q/k norms);
 //   hf-tiny-phi3        hf-tiny/phi3 converted (fused attn_qkv and gate/up in ffn_up; sentencepiece with merges);
-//   hf-tiny-olmo2       hf-tiny/olmo2 converted (q/k norms over the projection, norms after attention and MLP).
+//   hf-tiny-olmo2       hf-tiny/olmo2 converted (q/k norms over the projection, norms after attention and MLP);
+//   hf-tiny-gemma2/3    norms stored as 1 + w, soft-capping, sliding windows, q/k norms, linear-scaled global RoPE
+//                       (query scale and layer pattern as llama.cpp reads a GGUF file, see the script).
 // A family the normaliser does not support yet must fail with its one "not supported" line instead.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -39,6 +41,8 @@ const TOLERANCE: Record<string, number> = {
   'hf-tiny-qwen3.gguf': 1e-4,
   'hf-tiny-phi3.gguf': 1e-5,
   'hf-tiny-olmo2.gguf': 1e-5,
+  'hf-tiny-gemma2.gguf': 1e-4,
+  'hf-tiny-gemma3.gguf': 1e-4,
 };
 const ref = JSON.parse(readFileSync(path.join(DIR, 'reference.json'), 'utf8')) as {
   fixtures: Record<string, Fixture>;
