@@ -8,28 +8,9 @@
 // elements, high nibbles the second; high bits (Q5, Q3_K, Q5_K, Q6_K) come from separate bit planes.
 import { LensError } from '../errors';
 import { GGML_TYPES } from './gguf-read';
+import { halfToFloatTable } from './safetensors-bytes';
 
 const f = Math.fround;
-
-let halfTable: Float32Array | undefined;
-
-/** Every IEEE half-precision bit pattern as float32 (exact). */
-function halves(): Float32Array {
-  if (halfTable) return halfTable;
-  const t = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const mant = h & 0x3ff;
-    let v: number;
-    if (exp === 0) v = mant * 2 ** -24;
-    else if (exp === 31) v = mant ? NaN : Infinity;
-    else v = (1 + mant / 1024) * 2 ** (exp - 15);
-    t[h] = sign * v;
-  }
-  halfTable = t;
-  return t;
-}
 
 /** Names of the ggml types dequantize() reads. */
 export const DEQUANT_TYPES = [
@@ -76,7 +57,7 @@ export function dequantizeInto(type: number, raw: Uint8Array, out: Float32Array,
   const nb = count / info.blockSize;
   if (raw.byteLength < nb * info.typeSize)
     throw new RangeError(`${what}: ${raw.byteLength} bytes for ${count} elements`);
-  const h = halves();
+  const h = halfToFloatTable();
   const b = raw;
   const half = (o: number) => h[b[o] | (b[o + 1] << 8)];
   const i8 = (v: number) => (v << 24) >> 24;

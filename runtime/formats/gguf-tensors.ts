@@ -6,7 +6,7 @@
 import { LensError } from '../errors';
 import { isDequantizable } from './gguf-dequant';
 import type { GgufTensorInfo } from './gguf-read';
-import type { WeightStore } from './safetensors-bytes';
+import { storeOf, type HeaderEntry, type WeightStore } from './safetensors-bytes';
 
 /** blk.N.<name> → the HF name under model.layers.N. (per architecture where they differ). */
 function layerName(arch: string, rest: string): string | undefined {
@@ -81,7 +81,7 @@ export interface GgufWeightsOptions {
 
 /** A WeightStore over a GGUF file's tensors under HF names; each get() reads and dequantizes one tensor. */
 export function ggufWeights(o: GgufWeightsOptions): WeightStore {
-  const entries = new Map<string, GgufTensorInfo>();
+  const entries = new Map<string, HeaderEntry & { info: GgufTensorInfo }>();
   for (const t of o.tensors) {
     const hf = hfTensorName(o.arch, t.name);
     if (hf === undefined) continue;
@@ -90,27 +90,16 @@ export function ggufWeights(o: GgufWeightsOptions): WeightStore {
         'UNSUPPORTED_MODEL',
         `${o.label}: tensor ${t.name} is of ggml type ${t.typeName}, which Attention Lens cannot read (supported: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K–Q6_K); use another quantisation of the model (e.g. Q4_K_M or Q8_0).`,
       );
-    entries.set(hf, t);
+    entries.set(hf, { name: hf, dtype: t.typeName, shape: t.shape, begin: t.begin, end: t.end, info: t });
   }
-  const entry = (name: string): GgufTensorInfo => {
-    const en = entries.get(name);
-    if (!en) throw new LensError('SHAPE_MISMATCH', `The weights have no tensor named ${name}.`);
-    return en;
-  };
-  return {
-    names: () => [...entries.keys()],
-    has: (name) => entries.has(name),
-    shape: (name) => entry(name).shape.slice(),
-    get(name) {
-      const info = entry(name);
-      let data = o.read(info);
-      const cols = info.shape.length > 1 ? info.shape[info.shape.length - 1] : 1;
-      if (o.permute && /\.self_attn\.(q|k)_proj\.(weight|bias)$/.test(name)) {
-        const heads = name.includes('.q_proj.') ? o.permute.heads : o.permute.kvHeads;
-        data = unpermuteRows(data, heads, info.shape.length > 1 ? cols : 1);
-      }
-      if (o.normMinusOne && /norm\.weight$/.test(name)) for (let i = 0; i < data.length; i++) data[i] = data[i] - 1;
-      return data;
-    },
-  };
+  return storeOf(entries, ({ name, info }) => {
+    let data = o.read(info);
+    const cols = info.shape.length > 1 ? info.shape[info.shape.length - 1] : 1;
+    if (o.permute && /\.self_attn\.(q|k)_proj\.(weight|bias)$/.test(name)) {
+      const heads = name.includes('.q_proj.') ? o.permute.heads : o.permute.kvHeads;
+      data = unpermuteRows(data, heads, cols);
+    }
+    if (o.normMinusOne && /norm\.weight$/.test(name)) for (let i = 0; i < data.length; i++) data[i] = data[i] - 1;
+    return data;
+  });
 }
