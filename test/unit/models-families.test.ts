@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { normaliseConfig } from '../../runtime/formats/config';
 import { buildFullGraph, buildPlan, readModel } from '../../runtime/models/registry';
 import { loadTokenizer } from '../../runtime/tokenizers/index';
+import { neuronScores } from '../../webview/layout';
 import { maxAbsDiff, runFull, runPlan } from '../reference/run-plan';
 
 interface Run {
@@ -171,3 +172,25 @@ for (const name of ['llama', 'gemma3']) {
     out.attn.forEach((a, l) => assert.ok(maxAbsDiff(a, ref.attentions[l].flat(2)) <= 1e-5, `layer ${l}`));
   });
 }
+
+test('the facts the neuron view reads (scale, soft-cap, windows) turn gemma2 q and k back into its attention', async () => {
+  const plan = buildPlan(await readModel(path.join(root, 'gemma2')));
+  const f = plan.facts;
+  assert.deepEqual([f.attentionScale, f.attentionSoftcap], [24 ** -0.5, 2]);
+  const ids = reference('gemma2').input_ids;
+  const S = ids.length;
+  const D = f.headDim;
+  const out = await runPlan(plan, { ids: [ids], mask: [ids.map(() => 1)] }, 'native');
+  for (let l = 0; l < f.layers; l++) {
+    const win = f.slidingWindows![l];
+    for (let h = 0; h < f.heads; h++)
+      for (let i = 0; i < S; i++) {
+        const q = out.q[l].subarray((h * S + i) * D, (h * S + i + 1) * D); // [1,H,S,D]
+        const keys = Array.from({ length: S }, (_, j) => out.k[l].subarray((h * S + j) * D, (h * S + j + 1) * D));
+        const masked = (j: number) => j > i || (win !== null && i - j >= win);
+        const s = neuronScores(q, keys, D, masked, { scale: f.attentionScale, softcap: f.attentionSoftcap });
+        const row = out.attn[l].subarray((h * S + i) * S, (h * S + i + 1) * S);
+        assert.ok(maxAbsDiff(row, s.softmax) <= 1e-5, `layer ${l} head ${h} row ${i}`);
+      }
+  }
+});
