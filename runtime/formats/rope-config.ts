@@ -136,6 +136,8 @@ function spec(d: Dict, field: string, ctx: RopeContext): RopeSpec {
   if (!TYPES.includes(rawType as RopeType))
     throw unsupportedField(where, `${field}.rope_type`, rawType, `supported RoPE types: ${TYPES.join(', ')}`);
   const type = rawType as RopeType;
+  if (ctx.modelType === 'phi3' && type !== 'default' && type !== 'longrope')
+    throw unsupportedField(where, `${field}.rope_type`, rawType, 'Phi-3 takes default or longrope RoPE');
   const num = (key: string, fallback?: number, positive = true): number => {
     const v = d[key];
     if (v === undefined || v === null) {

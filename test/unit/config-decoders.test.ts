@@ -163,6 +163,7 @@ test('fields that change the math and are not implemented are refused by name', 
       /rope_parameters\.alpha/,
     ],
     [{ model_type: 'llama', partial_rotary_factor: 0.5 }, /partial_rotary_factor/],
+    [{ model_type: 'phi3', rope_scaling: { type: 'linear', factor: 2 } }, /Phi-3 takes default or longrope/],
     [{ model_type: 'gemma3_text', head_dim: 16, use_bidirectional_attention: true }, /use_bidirectional_attention/],
     [{ model_type: 'mistral', quantization_config: { quant_method: 'gptq' } }, /quantization_config = "gptq"/],
     [
