@@ -36,8 +36,8 @@ def tree(t):
     return [tree(x) for x in t] if isinstance(t, list) else g9(t)
 
 
-def load(folder):
-    m = AutoModelForCausalLM.from_pretrained(folder, attn_implementation="eager", dtype=torch.float32)
+def load(folder, cls=AutoModelForCausalLM):
+    m = cls.from_pretrained(folder, attn_implementation="eager", dtype=torch.float32)
     m.eval()
     return m
 
@@ -76,7 +76,7 @@ def checks(attn, window, layer_types):
     return c
 
 
-def make(name, base, model_cls, config, seed, highlights, effects, short_run=False):
+def make(name, base, model_cls, config, seed, highlights, effects, short_run=False, copy_weights_from=None):
     """Builds, saves and reloads one model; writes its reference. effects: label → config override dict whose
     attention is compared with the real one (to show the fixture exercises the feature)."""
     folder = os.path.join(OUT, name)
@@ -88,15 +88,18 @@ def make(name, base, model_cls, config, seed, highlights, effects, short_run=Fal
     tok = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
     torch.manual_seed(seed)
     model = model_cls(config).eval()
+    if copy_weights_from is not None:
+        copy_weights_from(model)
     model.save_pretrained(folder)
-    model = load(folder)
+    model = load(folder, model_cls)
     ids = encode(tok, TEXT)
     attn, logits = run(model, ids)
     saved = json.load(open(os.path.join(folder, "config.json")))
-    window = getattr(model.config, "sliding_window", None)
+    text_config = getattr(model.config, "text_config", model.config)
+    window = getattr(text_config, "sliding_window", None)
     # Models without layer_types (phi3, mistral) apply their window, when set, in every layer.
     every = "sliding_attention" if window is not None else "full_attention"
-    layer_types = getattr(model.config, "layer_types", None) or [every] * model.config.num_hidden_layers
+    layer_types = getattr(text_config, "layer_types", None) or [every] * text_config.num_hidden_layers
     ref = {
         "family": name,
         "variant_seed": seed,
@@ -125,7 +128,7 @@ def make(name, base, model_cls, config, seed, highlights, effects, short_run=Fal
         alt_dir = folder + ".alt"
         shutil.copytree(folder, alt_dir)
         json.dump(cfg, open(os.path.join(alt_dir, "config.json"), "w"))
-        alt, _ = run(load(alt_dir), ids)
+        alt, _ = run(load(alt_dir, model_cls), ids)
         shutil.rmtree(alt_dir)
         feature[label] = float((alt - attn).abs().max())
     ref["checks"]["feature_effect"] = feature
@@ -321,6 +324,36 @@ def main():
         "Dynamic NTK RoPE (factor 4): transformers rescales the base only for inputs longer than "
         "max_position_embeddings (256), so at 38 tokens it equals unscaled RoPE; the loader must accept it",
         {"rope default": {"rope_parameters": {"rope_type": "default", "rope_theta": 10000.0}}},
+    )
+    # Gemma 3 as the 4B-27B checkpoints ship it: Gemma3ForConditionalGeneration (model_type gemma3), the text model
+    # in text_config and under language_model.model., a (tiny) SigLIP vision tower beside it. The language model's
+    # weights are those of gemma3/, so a text-only run must give gemma3/'s reference attention.
+    from safetensors.torch import load_file
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration
+
+    text = json.load(open(os.path.join(OUT, "gemma3", "config.json")))
+    for k in ("architectures", "transformers_version", "dtype", "_sliding_window_pattern"):
+        text.pop(k, None)
+    vision = dict(model_type="siglip_vision_model", hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                  num_attention_heads=2, image_size=28, patch_size=14)
+    text_weights = load_file(os.path.join(OUT, "gemma3", "model.safetensors"))
+
+    def copy_text(model):
+        missing = model.model.language_model.load_state_dict(
+            {k.removeprefix("model."): v for k, v in text_weights.items() if k != "lm_head.weight"})
+        assert not missing.missing_keys and not missing.unexpected_keys, missing
+
+    make(
+        "gemma3-multimodal",
+        "gemma3",
+        Gemma3ForConditionalGeneration,
+        Gemma3Config(text_config=text, vision_config=vision, mm_tokens_per_image=4, image_token_index=677,
+                     boi_token_index=675, eoi_token_index=676),
+        1104,
+        "Gemma 3 multimodal checkpoint layout (model_type gemma3, text_config, language_model.model.* weights, a "
+        "SigLIP vision tower); the language model is gemma3/'s, run on text only",
+        {},
+        copy_weights_from=copy_text,
     )
     old_form("llama", llama_v4)
     old_form("gemma3", gemma3_v4)

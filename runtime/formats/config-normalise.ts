@@ -85,6 +85,7 @@ export const SUPPORTED_MODEL_TYPES: Record<string, Family> = {
   distilbert: 'bert',
   gpt2: 'gpt2',
   ...Object.fromEntries(DECODER_MODEL_TYPES.map((t) => [t, 'llama' as const])),
+  gemma3: 'llama', // Gemma3ForConditionalGeneration: the text model in text_config (the vision tower is not run)
 };
 
 /** Normalises a parsed config.json. `where` names the file in messages. */
@@ -214,6 +215,12 @@ export function normaliseConfig(raw: Record<string, unknown>, where = 'config.js
         'UNSUPPORTED_MODEL',
         `${where}: GPT-2 variants with scale_attn_by_inverse_layer_idx, reorder_and_upcast_attn or scale_attn_weights=false are not supported.`,
       );
+  } else if (modelType === 'gemma3') {
+    const text = raw.text_config;
+    if (typeof text !== 'object' || text === null || Array.isArray(text))
+      throw bad(`${where}: model_type gemma3 needs a "text_config" object (the language model's settings).`);
+    const tf = new ConfigFields(text as Record<string, unknown>, `${where} (text_config)`, 'gemma3_text');
+    cfg = { ...base, ...normaliseDecoder(tf) };
   } else {
     cfg = { ...base, ...normaliseDecoder(f) };
   }

@@ -215,6 +215,7 @@ test('malformed RoPE and window settings are BAD_CONFIG naming the field', () =>
     ],
     [{ model_type: 'gemma2', head_dim: 16, layer_types: ['full_attention'] }, /one entry per layer \(4\)/],
     [{ model_type: 'mistral', sliding_window: 0 }, /sliding_window must be a positive integer/],
+    [{ model_type: 'gemma3' }, /needs a "text_config" object/],
     [
       { model_type: 'gemma2', head_dim: 16, attn_logit_softcapping: 'yes' },
       /attn_logit_softcapping must be a positive number or null/,

@@ -45,6 +45,7 @@ const FAMILIES = [
   'qwen2',
   'qwen3-yarn',
   'llama-dynamic',
+  'gemma3-multimodal',
 ];
 
 const reference = (name: string): Reference =>
