@@ -4,42 +4,18 @@
 // defaults of transformers 5.25's config class for that model_type (Gemma's head_dim 256 and soft-caps, Qwen3's
 // head_dim 128, Mistral's window 4096...), because that is the model the checkpoint's authors ran. Fields that change
 // the math in a way not implemented here are refused by name.
-import { badConfig, unsupportedField, type Activation, type ConfigFields } from './config-fields';
-import { readRope, type RopeSpec } from './rope-config';
+import { badConfig, unsupportedField, type ConfigFields } from './config-fields';
+import type { ModelConfig } from './config-normalise';
+import { readRope } from './rope-config';
 
 /** Whether a layer attends to every earlier key or only to the last `slidingWindow` ones. */
 export type LayerType = 'full' | 'sliding';
 
-export interface DecoderFields {
-  hidden: number;
-  layers: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  intermediate: number;
-  vocabSize: number;
-  maxPositionEmbeddings: number;
-  maxPositions: number;
-  act: Activation;
-  normEps: number;
-  tieWordEmbeddings: boolean;
-  layerTypes: LayerType[];
-  slidingWindow: number | null;
-  rope: RopeSpec;
-  ropeLocal: RopeSpec | null;
-  ropeTheta: number;
-  qkvBias: boolean;
-  oBias: boolean;
-  mlpBias: boolean;
-  normPlacement: 'pre' | 'sandwich' | 'post';
-  normPlusOne: boolean;
-  qkNorm: 'none' | 'head' | 'projection';
-  embedScale: number;
-  attnScale: number;
-  attnSoftcap: number | null;
-  finalSoftcap: number | null;
-  fusedProjections: boolean;
-}
+/** The part of ModelConfig this module fills (config-normalise.ts documents each field). */
+export type DecoderFields = Omit<
+  ModelConfig,
+  'modelType' | 'family' | 'typeVocabSize' | 'padTokenId' | 'robertaPositions' | 'raw'
+>;
 
 /** The config.json model_type values this module reads. */
 export const DECODER_MODEL_TYPES = [
