@@ -4,13 +4,14 @@
 // an opus-mt-style unigram (nmt_nfkc), a unigram with byte fallback, user-defined symbols, nfkc and extra whitespace
 // kept, a BPE with whitespace as suffix and byte fallback, and unigram / BPE models with UNUSED pieces — and the same
 // offsets (see scripts/make-spm-fixtures.py for the one documented difference), a few of them checked by hand.
-// Broken files are one BAD_TOKENIZER line naming the file.
+// Broken files are one BAD_TOKENIZER line naming the file; random text never breaks any of these tokenizers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Writer } from 'protobufjs/minimal';
 import { isLensError } from '../../runtime/errors';
+import { loadTokenizer, tokenizerFromJson } from '../../runtime/tokenizers/index';
 import { NormalizedText } from '../../runtime/tokenizers/normalized-text';
 import { loadSentencePiece, sentencePieceTokenizer } from '../../runtime/tokenizers/sentencepiece';
 import { readSentencePieceModel } from '../../runtime/tokenizers/sentencepiece-model';
@@ -274,4 +275,54 @@ test('mutated model files never crash or hang: they load or give BAD_TOKENIZER',
     }
   }
   assert.ok(loaded > 0, 'some mutations still load');
+});
+
+test('random text (any code point, lone surrogates) never breaks the sentencepiece, Marian and Unigram tokenizers', async () => {
+  const json = (f: string) => tokenizerFromJson(JSON.parse(readFileSync(path.join(FIX, f), 'utf8')));
+  const tokenizers = [
+    await loadTokenizer(path.join(FIX, 'tiny-marian-dates')),
+    await loadTokenizer(path.join(FIX, 'marian-unigram')),
+    json('hf-tiny/t5/tokenizer.json'),
+    json('sentencepiece/t5-precompiled.json'),
+    sentencePieceTokenizer(fixture('sentencepiece', 'bpe-suffix.model'), 'bpe-suffix.model'),
+    sentencePieceTokenizer(fixture('sentencepiece', 'unigram-bytes.model'), 'unigram-bytes.model'),
+  ];
+  const tgt = tokenizers[1].target;
+  assert.ok(tgt);
+  tokenizers.push(tgt);
+  let seed = 99;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const ranges = [
+    [0x20, 0x7f],
+    [0, 0x20],
+    [0xa0, 0x500],
+    [0x300, 0x370],
+    [0x3000, 0x3100],
+    [0xff00, 0xfff0],
+    [0xd800, 0xe000],
+    [0x1f300, 0x1f700],
+    [0xac00, 0xad00],
+  ];
+  for (let i = 0; i < 300; i++) {
+    let text = '';
+    for (let k = 0, n = rand(40); k < n; k++) {
+      const [lo, hi] = ranges[rand(ranges.length)];
+      text += String.fromCodePoint(lo + rand(hi - lo));
+    }
+    for (const tok of tokenizers) {
+      const tokens = tok.encode(text);
+      let last = 0;
+      for (const t of tokens) {
+        if (t.start === null || t.end === null) continue;
+        assert.ok(
+          t.start >= last && t.start <= t.end && t.end <= text.length,
+          `${JSON.stringify(text)}: ${JSON.stringify(t)}`,
+        );
+        last = t.start;
+      }
+    }
+  }
 });
