@@ -2,7 +2,7 @@
 // methods, prints every method's score per token and the agreement, distance, faithfulness and erasure tables, and
 // optionally writes the whole result as JSON (the data the editor's Explain view draws).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { load } from '../runtime/inspector/index';
+import { load } from '../runtime/inspector/load-model';
 import { LensError } from '../runtime/errors';
 import { explain } from '../runtime/explain/explain';
 import { resultToJson } from '../runtime/explain/result';

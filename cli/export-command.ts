@@ -2,7 +2,7 @@
 // whole run as JSON, CSV or NPY. Images are drawn by webview/render (exportImage), the same code the panel's export
 // uses, so the CLI and the panel write the same image for the same run and view.
 import { readFileSync } from 'node:fs';
-import { load } from '../runtime/inspector/index';
+import { load } from '../runtime/inspector/load-model';
 import { LensError } from '../runtime/errors';
 import type { LayerAttention } from '../runtime/types';
 import { estimateDataSize, writeData, type RunData } from '../webview/render/export-data';
