@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Writes the sentencepiece / Marian / Unigram tokenizer fixtures (test/fixtures/sentencepiece/, marian-unigram/,
+# Writes the sentencepiece / Marian / Unigram tokenizer fixtures (test/fixtures/tokenizers/sentencepiece/, marian-unigram/,
 # hf-tiny/) and their references, computed by independent implementations: Google's `sentencepiece` library,
 # transformers' MarianTokenizer and HF `tokenizers`. Offsets come back in UTF-8 bytes (sentencepiece's proto) or code
 # points (sentencepiece's Normalize, `tokenizers`); they are written as UTF-16 code units, the unit of the TypeScript
@@ -25,10 +25,10 @@ from tokenizers import Tokenizer
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared", "models"))
 FIX = os.path.join(ROOT, "test", "fixtures")
-SPM_DIR = os.path.join(FIX, "sentencepiece")
-MARIAN_DATES = os.path.join(FIX, "tiny-marian-dates")
-MARIAN_UNIGRAM = os.path.join(FIX, "marian-unigram")
-HF_TINY = os.path.join(FIX, "hf-tiny")
+SPM_DIR = os.path.join(FIX, "tokenizers", "sentencepiece")
+MARIAN_DATES = os.path.join(FIX, "models", "tiny-marian-dates")
+MARIAN_UNIGRAM = os.path.join(FIX, "tokenizers", "marian-unigram")
+HF_TINY = os.path.join(FIX, "models", "hf-tiny")
 
 # A few paragraphs to train the small models on: English, French, German, Spanish, dates, numbers, a little CJK.
 CORPUS = """

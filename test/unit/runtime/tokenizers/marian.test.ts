@@ -8,13 +8,14 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isLensError } from '../../runtime/errors';
-import { missingFromSnapshot, pickModelFiles, type HubSibling } from '../../runtime/hub/file-selection';
-import { loadTokenizer } from '../../runtime/tokenizers/index';
+import { isLensError } from '../../../../runtime/errors';
+import { missingFromSnapshot, pickModelFiles, type HubSibling } from '../../../../runtime/hub/file-selection';
+import { loadTokenizer } from '../../../../runtime/tokenizers/index';
+import { fixturesDir } from '../../../helpers/fixtures';
 
-const FIX = path.resolve(__dirname, '../fixtures');
-const DATES = path.join(FIX, 'tiny-marian-dates');
-const UNIGRAM = path.join(FIX, 'marian-unigram');
+const FIX = fixturesDir;
+const DATES = path.join(FIX, 'models', 'tiny-marian-dates');
+const UNIGRAM = path.join(FIX, 'tokenizers', 'marian-unigram');
 
 interface MarianCase {
   text: string;
@@ -23,10 +24,12 @@ interface MarianCase {
   target_ids: number[];
   decoded: string;
 }
-const REF = JSON.parse(readFileSync(path.join(FIX, 'sentencepiece', 'marian-reference.json'), 'utf8')) as {
+const REF = JSON.parse(
+  readFileSync(path.join(FIX, 'tokenizers', 'sentencepiece', 'marian-reference.json'), 'utf8'),
+) as {
   folders: Record<string, MarianCase[]>;
 };
-const SPM = JSON.parse(readFileSync(path.join(FIX, 'sentencepiece', 'spm-reference.json'), 'utf8')) as {
+const SPM = JSON.parse(readFileSync(path.join(FIX, 'tokenizers', 'sentencepiece', 'spm-reference.json'), 'utf8')) as {
   models: Record<string, { cases: { text: string; pieces: string[]; offsets: [number, number][] }[] }>;
 };
 
@@ -78,12 +81,12 @@ test('tiny-marian-dates: the source and target ids of reference_attention.json',
   );
 });
 
-for (const [folder, spmModel] of [
-  ['tiny-marian-dates', 'tiny-marian-dates'],
-  ['marian-unigram', 'unigram-nmt'],
+for (const [folder, dir, spmModel] of [
+  ['tiny-marian-dates', DATES, 'tiny-marian-dates'],
+  ['marian-unigram', UNIGRAM, 'unigram-nmt'],
 ] as const) {
   test(`${folder}: source ids, target ids and decoded text equal MarianTokenizer's on every fixture string`, async () => {
-    const tok = await loadTokenizer(path.join(FIX, folder));
+    const tok = await loadTokenizer(dir);
     const spm = new Map(SPM.models[spmModel].cases.map((c) => [c.text, c]));
     const cases = REF.folders[folder];
     assert.ok(cases.length >= 200);

@@ -8,20 +8,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { isLensError } from '../../runtime/errors';
-import { tokenizerFromJson } from '../../runtime/tokenizers/index';
-import { NormalizedText } from '../../runtime/tokenizers/normalized-text';
-import { normalizerFromJson } from '../../runtime/tokenizers/normalizers';
+import { isLensError } from '../../../../runtime/errors';
+import { tokenizerFromJson } from '../../../../runtime/tokenizers/index';
+import { NormalizedText } from '../../../../runtime/tokenizers/normalized-text';
+import { normalizerFromJson } from '../../../../runtime/tokenizers/normalizers';
+import { repoRoot, fixturesDir } from '../../../helpers/fixtures';
 
-const ROOT = path.resolve(__dirname, '../..');
-const FIX = path.join(ROOT, 'test', 'fixtures');
+const ROOT = repoRoot;
+const FIX = fixturesDir;
 
 interface HfCase {
   text: string;
   ids: number[];
   offsets: ([number, number] | null)[];
 }
-const REF = JSON.parse(readFileSync(path.join(FIX, 'sentencepiece', 'hf-reference.json'), 'utf8')) as {
+const REF = JSON.parse(readFileSync(path.join(FIX, 'tokenizers', 'sentencepiece', 'hf-reference.json'), 'utf8')) as {
   tokenizers: Record<string, { file: string; cases: HfCase[] }>;
   reference_attention: Record<
     string,

@@ -10,14 +10,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Writer } from 'protobufjs/minimal';
-import { isLensError } from '../../runtime/errors';
-import { loadTokenizer, tokenizerFromJson } from '../../runtime/tokenizers/index';
-import { NormalizedText } from '../../runtime/tokenizers/normalized-text';
-import { loadSentencePiece, sentencePieceTokenizer } from '../../runtime/tokenizers/sentencepiece';
-import { readSentencePieceModel } from '../../runtime/tokenizers/sentencepiece-model';
-import { PrecompiledCharsMap } from '../../runtime/tokenizers/precompiled-charsmap';
+import { isLensError } from '../../../../runtime/errors';
+import { loadTokenizer, tokenizerFromJson } from '../../../../runtime/tokenizers/index';
+import { NormalizedText } from '../../../../runtime/tokenizers/normalized-text';
+import { loadSentencePiece, sentencePieceTokenizer } from '../../../../runtime/tokenizers/sentencepiece';
+import { readSentencePieceModel } from '../../../../runtime/tokenizers/sentencepiece-model';
+import { PrecompiledCharsMap } from '../../../../runtime/tokenizers/precompiled-charsmap';
+import { repoRoot, fixturesDir } from '../../../helpers/fixtures';
 
-const FIX = path.resolve(__dirname, '../fixtures');
+const FIX = fixturesDir;
 const fixture = (...p: string[]): Uint8Array => readFileSync(path.join(FIX, ...p));
 
 interface SpmCase {
@@ -27,12 +28,12 @@ interface SpmCase {
   spm_offsets: ([number, number] | null)[];
   offsets: [number, number][];
 }
-const REF = JSON.parse(readFileSync(path.join(FIX, 'sentencepiece', 'spm-reference.json'), 'utf8')) as {
+const REF = JSON.parse(readFileSync(path.join(FIX, 'tokenizers', 'sentencepiece', 'spm-reference.json'), 'utf8')) as {
   models: Record<string, { file: string; cases: SpmCase[] }>;
 };
 
 function pieces(model: string, text: string): [string, number, number, number][] {
-  const sp = loadSentencePiece(readFileSync(path.resolve(FIX, '..', '..', REF.models[model].file)), model);
+  const sp = loadSentencePiece(readFileSync(path.resolve(repoRoot, REF.models[model].file)), model);
   return sp.encodePieces(NormalizedText.fromOriginal(text)).map((p) => [p.piece, p.id, p.start, p.end]);
 }
 
@@ -48,7 +49,7 @@ function bad(fn: () => unknown, ...mentions: string[]): void {
 
 for (const [name, model] of Object.entries(REF.models)) {
   test(`${name}: ids, pieces and offsets equal sentencepiece's on every fixture string`, () => {
-    const file = path.resolve(FIX, '..', '..', model.file);
+    const file = path.resolve(repoRoot, model.file);
     const sp = loadSentencePiece(readFileSync(file), model.file);
     const tok = sentencePieceTokenizer(readFileSync(file), model.file);
     assert.ok(model.cases.length >= 200);
@@ -75,8 +76,8 @@ for (const [name, model] of Object.entries(REF.models)) {
 }
 
 test('the fixture models exercise what they are meant to', () => {
-  const m = (f: string) => readSentencePieceModel(fixture('sentencepiece', f), f);
-  const dates = readSentencePieceModel(fixture('tiny-marian-dates', 'source.spm'), 'source.spm');
+  const m = (f: string) => readSentencePieceModel(fixture('tokenizers', 'sentencepiece', f), f);
+  const dates = readSentencePieceModel(fixture('models', 'tiny-marian-dates', 'source.spm'), 'source.spm');
   assert.equal(dates.trainer.modelType, 'bpe');
   assert.equal(dates.normalizer.name, 'nmt_nfkc');
   assert.deepEqual(
@@ -145,7 +146,7 @@ test('offsets checked by hand: NFKC expansions and contractions map back to the 
 });
 
 test('the precompiled charsmap: lookups, bounds and base64', () => {
-  const nmt = readSentencePieceModel(fixture('sentencepiece', 'unigram-nmt.model'), 'm');
+  const nmt = readSentencePieceModel(fixture('tokenizers', 'sentencepiece', 'unigram-nmt.model'), 'm');
   const map = PrecompiledCharsMap.parse(nmt.normalizer.precompiledCharsmap, 'm');
   const enc = new TextEncoder();
   const at = (s: string) => map.longest(enc.encode(s), 0, enc.encode(s).length);
@@ -198,7 +199,7 @@ test('a minimal hand-written model encodes as expected (unigram Viterbi by hand)
 });
 
 test('broken or hostile model files are one BAD_TOKENIZER line naming the file', () => {
-  const good = fixture('sentencepiece', 'bpe-suffix.model');
+  const good = fixture('tokenizers', 'sentencepiece', 'bpe-suffix.model');
   bad(() => readSentencePieceModel(good.subarray(0, good.length - 3), 'cut.spm'), 'cut.spm', 'sentencepiece');
   bad(() => readSentencePieceModel(new TextEncoder().encode('{"not": "protobuf"}'), 'json.spm'), 'json.spm');
   // A length prefix of 2^31 for the first piece: rejected before anything is allocated.
@@ -251,9 +252,12 @@ test('broken or hostile model files are one BAD_TOKENIZER line naming the file',
 });
 
 test('mutated model files never crash or hang: they load or give BAD_TOKENIZER', () => {
-  const sources = [fixture('sentencepiece', 'bpe-suffix.model'), fixture('sentencepiece', 'unigram-unused.model')];
+  const sources = [
+    fixture('tokenizers', 'sentencepiece', 'bpe-suffix.model'),
+    fixture('tokenizers', 'sentencepiece', 'unigram-unused.model'),
+  ];
   // The charsmap of a real model, corrupted in its trie and its strings, exercises the bounds checks of lookups.
-  const nmt = fixture('sentencepiece', 'unigram-nmt.model');
+  const nmt = fixture('tokenizers', 'sentencepiece', 'unigram-nmt.model');
   let seed = 12345;
   const rand = (n: number): number => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
@@ -280,12 +284,12 @@ test('mutated model files never crash or hang: they load or give BAD_TOKENIZER',
 test('random text (any code point, lone surrogates) never breaks the sentencepiece, Marian and Unigram tokenizers', async () => {
   const json = (f: string) => tokenizerFromJson(JSON.parse(readFileSync(path.join(FIX, f), 'utf8')));
   const tokenizers = [
-    await loadTokenizer(path.join(FIX, 'tiny-marian-dates')),
-    await loadTokenizer(path.join(FIX, 'marian-unigram')),
-    json('hf-tiny/t5/tokenizer.json'),
-    json('sentencepiece/t5-precompiled.json'),
-    sentencePieceTokenizer(fixture('sentencepiece', 'bpe-suffix.model'), 'bpe-suffix.model'),
-    sentencePieceTokenizer(fixture('sentencepiece', 'unigram-bytes.model'), 'unigram-bytes.model'),
+    await loadTokenizer(path.join(FIX, 'models', 'tiny-marian-dates')),
+    await loadTokenizer(path.join(FIX, 'tokenizers', 'marian-unigram')),
+    json('models/hf-tiny/t5/tokenizer.json'),
+    json('tokenizers/sentencepiece/t5-precompiled.json'),
+    sentencePieceTokenizer(fixture('tokenizers', 'sentencepiece', 'bpe-suffix.model'), 'bpe-suffix.model'),
+    sentencePieceTokenizer(fixture('tokenizers', 'sentencepiece', 'unigram-bytes.model'), 'unigram-bytes.model'),
   ];
   const tgt = tokenizers[1].target;
   assert.ok(tgt);
