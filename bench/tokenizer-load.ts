@@ -1,6 +1,6 @@
 // `npx tsx bench/tokenizer-load.ts [--runs N]`: what rewriting a Llama-3-style pre-tokenizer regex for JavaScript
 // costs when a tokenizer loads (runtime/tokenizers/oniguruma-to-js.ts builds its case-fold tables once per process).
-// Each run is a fresh process that times its first loadTokenizer() of test/fixtures/hf-tiny/llama (the Llama 3
+// Each run is a fresh process that times its first loadTokenizer() of test/fixtures/models/hf-tiny/llama (the Llama 3
 // pattern, with (?i:'s|'t|...)) and, as the baseline, of the same tokenizer.json with that group made
 // case-sensitive (the same translation otherwise, no fold tables); runs alternate. Prints median (min–max) ms and
 // the ratio to the baseline.
@@ -22,7 +22,7 @@ async function child(dir: string): Promise<void> {
 
 function main(): void {
   const runs = Number(argv.runs ?? 9);
-  const llama = path.resolve(__dirname, '../test/fixtures/hf-tiny/llama');
+  const llama = path.resolve(__dirname, '../test/fixtures/models/hf-tiny/llama');
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lens-bench-tok-'));
   try {
     const json = JSON.parse(fs.readFileSync(path.join(llama, 'tokenizer.json'), 'utf8'));

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Writes the extra tiny random-weight decoder fixtures of test/fixtures/hf-tiny/ (beside the folders copied from
+# Writes the extra tiny random-weight decoder fixtures of test/fixtures/models/hf-tiny/ (beside the folders copied from
 # ../shared/models/hf-tiny) with Hugging Face transformers' own modelling code, the reference the family builders
 # are checked against: RoPE variants the shared folders do not cover (Phi-3 LongRoPE with partial rotary and a
 # sliding window, YaRN, dynamic NTK), a Qwen2 config with rope_theta 1e6 and max_window_layers as transformers 5
@@ -10,7 +10,7 @@
 #
 # Each new folder is what save_pretrained() writes (config.json, generation_config.json, model.safetensors in
 # float32) plus the tokenizer of a shared folder and reference_attention.json in the shared folders' format
-# (see test/fixtures/hf-tiny/README.md), computed on the folder reloaded with attn_implementation='eager'.
+# (see test/fixtures/models/hf-tiny/README.md), computed on the folder reloaded with attn_implementation='eager'.
 # Deterministic: torch.manual_seed per folder, CPU, float32.
 import json
 import os
@@ -23,7 +23,7 @@ from tokenizers import Tokenizer
 from transformers import AutoModelForCausalLM
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "test", "fixtures", "hf-tiny")
+OUT = os.path.join(ROOT, "test", "fixtures", "models", "hf-tiny")
 TEXT = "The librarian said that attention lets each word in the small café look back at the words before it."
 SHORT_TEXT = "Attention lets each word look back."
 

@@ -15,7 +15,7 @@ export function fixtureModel(name: FixtureModel): string {
   return path.join(fixturesDir, 'models', name);
 }
 
-/** The tiny random-weight decoders of test/fixtures/hf-tiny (made by transformers 5.25; see its PROVENANCE.md), each
+/** The tiny random-weight decoders of test/fixtures/models/hf-tiny (made by transformers 5.25; see its PROVENANCE.md), each
  * with transformers' own attention in reference_attention.json. */
 export type HfTinyModel =
   | 'gemma2'
@@ -32,7 +32,7 @@ export type HfTinyModel =
   | 'olmo2';
 
 export function hfTinyModel(name: HfTinyModel): string {
-  return path.join(fixturesDir, 'hf-tiny', name);
+  return path.join(fixturesDir, 'models', 'hf-tiny', name);
 }
 
 /** all-MiniLM-L6-v2's tokenizer files and config.json, without weights. */

@@ -26,12 +26,12 @@ export function testModels(repo: string): TestModel[] {
   ];
 }
 
-/** RoPE decoder families checked in the page only (test/fixtures/hf-tiny; golden values from transformers):
+/** RoPE decoder families checked in the page only (test/fixtures/models/hf-tiny; golden values from transformers):
  * gemma2 has sliding-window and global layers, attention soft-capping (Tanh), sandwich norms and (1 + w) RMSNorm;
  * gemma3 q/k norms and a second RoPE table for its sliding layers. */
 export function familyModels(repo: string): TestModel[] {
   const text = 'The librarian said that attention lets each word in the small café look back at the words before it.';
-  return ['gemma2', 'gemma3'].map((f) => ({ name: f, dir: join(repo, 'test', 'fixtures', 'hf-tiny', f), text }));
+  return ['gemma2', 'gemma3'].map((f) => ({ name: f, dir: join(repo, 'test', 'fixtures', 'models', 'hf-tiny', f), text }));
 }
 
 /** Largest |a - b| over two layer lists of equal shapes (throws on a shape mismatch). */

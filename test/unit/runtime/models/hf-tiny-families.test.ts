@@ -1,4 +1,4 @@
-// Every RoPE decoder family against Hugging Face transformers (test/fixtures/hf-tiny/*/reference_attention.json,
+// Every RoPE decoder family against Hugging Face transformers (test/fixtures/models/hf-tiny/*/reference_attention.json,
 // eager attention of the saved folder): gemma2, gemma3, qwen3, phi3, llama (llama3 RoPE), mistral (window 8),
 // olmo2, and the folders scripts/make-hf-tiny-fixtures.py adds (phi3 LongRoPE with partial rotary, qwen2 with
 // rope_parameters θ = 1e6 and max_window_layers, qwen3 YaRN, llama dynamic NTK). On both CPU backends: the
