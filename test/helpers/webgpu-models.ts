@@ -31,7 +31,11 @@ export function testModels(repo: string): TestModel[] {
  * gemma3 q/k norms and a second RoPE table for its sliding layers. */
 export function familyModels(repo: string): TestModel[] {
   const text = 'The librarian said that attention lets each word in the small café look back at the words before it.';
-  return ['gemma2', 'gemma3'].map((f) => ({ name: f, dir: join(repo, 'test', 'fixtures', 'models', 'hf-tiny', f), text }));
+  return ['gemma2', 'gemma3'].map((f) => ({
+    name: f,
+    dir: join(repo, 'test', 'fixtures', 'models', 'hf-tiny', f),
+    text,
+  }));
 }
 
 /** Largest |a - b| over two layer lists of equal shapes (throws on a shape mismatch). */
