@@ -6,16 +6,16 @@
 #                            types (K-quant blocks written as random bytes with valid scales, the others quantized by
 #                            gguf-py), untied output; stories260K's vocabulary as a sentencepiece ("llama") tokenizer
 #                            with scores and no merges. Reference: transformers loading this GGUF file.
-#   hf-tiny-llama.gguf       ../shared/models/hf-tiny/llama converted (F32 weights, permuted q/k, Llama 3 rope
+#   hf-tiny-llama.gguf       test/fixtures/models/hf-tiny/llama converted (F32 weights, permuted q/k, Llama 3 rope
 #                            scaling as llama.cpp stores it: a rope_freqs tensor), byte-level BPE with pre "llama-bpe".
 #                            Reference: hf-tiny's reference_attention.json (transformers on the original folder;
 #                            transformers' GGUF loader ignores rope_freqs, so it cannot serve here).
-#   hf-tiny-qwen3.gguf       ../shared/models/hf-tiny/qwen3 converted (Q8_0 projections, F32 norms), pre "qwen2".
+#   hf-tiny-qwen3.gguf       test/fixtures/models/hf-tiny/qwen3 converted (Q8_0 projections, F32 norms), pre "qwen2".
 #                            Reference: transformers loading this GGUF file.
 # For each: the config.json values the GGUF metadata must map to, token ids from transformers' GGUF tokenizer, and
 # the eager float32 attention (base64 little-endian float32, [layers, heads, q, k]).
 #
-#   /work/.venv-ref/bin/python scripts/make-gguf-fixtures.py      (torch, transformers 5.25, gguf, numpy; ../shared)
+#   /work/.venv-ref/bin/python scripts/make-gguf-fixtures.py      (torch, transformers 5.25, gguf, numpy)
 import base64
 import json
 import os
@@ -29,7 +29,7 @@ from gguf.constants import GGML_QUANT_SIZES
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared", "models"))
+SHARED = os.path.join(ROOT, "test", "fixtures", "models")  # stories260K and hf-tiny, as ../shared/models has them
 OUT = os.path.join(ROOT, "test", "fixtures", "gguf")
 TEXT = "The librarian said that attention lets each word look back at the words before it."
 rng = np.random.default_rng(7)
