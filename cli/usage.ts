@@ -11,9 +11,10 @@ Usage:
 Options for run:
   --model MODEL      a Hugging Face model folder (config.json, model.safetensors, tokenizer.json), an ONNX
                      export (an .onnx file, or a folder with model.onnx or onnx/model.onnx, or encoder_model.onnx
-                     + decoder_model.onnx) with its tokenizer, or a Hugging Face Hub id owner/name[@revision]:
-                     taken from the Hub cache (HF_HUB_CACHE) or downloaded from HF_ENDPOINT (token: HF_TOKEN);
-                     HF_HUB_OFFLINE=1 uses the cache only
+                     + decoder_model.onnx) with its tokenizer, a GGUF file (path/to/model.gguf: llama.cpp's
+                     format), an Ollama model ollama:NAME[:TAG] (OLLAMA_MODELS or ~/.ollama/models), or a
+                     Hugging Face Hub id owner/name[@revision]: taken from the Hub cache (HF_HUB_CACHE) or
+                     downloaded from HF_ENDPOINT (token: HF_TOKEN); HF_HUB_OFFLINE=1 uses the cache only
   --text TEXT        the text to run
   --file PATH        read the text from a file (UTF-8)
   --backend NAME     auto (default: native where it loads, else wasm) | native | wasm

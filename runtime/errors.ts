@@ -16,6 +16,7 @@ export type LensErrorCode =
   | 'BAD_INPUT'
   | 'BACKEND_UNAVAILABLE'
   | 'INFERENCE_FAILED'
+  | 'MODEL_TOO_LARGE'
   | 'CANCELLED'
   | 'DISPOSED'
   // ONNX import and the Hugging Face Hub

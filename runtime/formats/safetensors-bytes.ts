@@ -137,7 +137,7 @@ export function checkFloatDtype(label: string, en: HeaderEntry): void {
 let halfTable: Float32Array | undefined;
 
 /** Every IEEE half-precision bit pattern as float32 (exact: float32 represents every half value). */
-function halfToFloatTable(): Float32Array {
+export function halfToFloatTable(): Float32Array {
   if (halfTable) return halfTable;
   const t = new Float32Array(65536);
   for (let h = 0; h < 65536; h++) {

@@ -19,6 +19,10 @@ export interface LoadOptions {
   /** Aborting rejects the load with LensError CANCELLED and frees the worker. */
   signal?: AbortSignal;
   onProgress?: (p: LoadProgress) => void;
+  /** The longest input runs will have, for the memory check before loading (default 512). */
+  maxTokens?: number;
+  /** Bytes of memory the model may take (default: what the system has available now, os.freemem()). */
+  availableMemory?: number;
 }
 
 export interface RunOptions {

@@ -5,6 +5,7 @@ import { parentPort } from 'node:worker_threads';
 import { resolveBackend } from '../backend/ort';
 import { isLensError } from '../errors';
 import { buildPlan, readModel } from '../models/read-model';
+import { readGgufModel } from '../models/gguf-source';
 import { syntheticBert } from '../models/synthetic';
 import { StageEngine } from './engine';
 import { ImportEngine } from '../onnx/import-engine';
@@ -63,7 +64,12 @@ async function load(req: LoadRequest): Promise<void> {
       return;
     }
     post({ type: 'progress', phase: 'reading-weights' });
-    const source = 'dir' in req.source ? await readModel(req.source.dir) : syntheticBert(req.source.synthetic);
+    const source =
+      'dir' in req.source
+        ? await readModel(req.source.dir)
+        : 'gguf' in req.source
+          ? readGgufModel(req.source.gguf)
+          : syntheticBert(req.source.synthetic);
     const t1 = performance.now();
     post({ type: 'progress', phase: 'building-graphs' });
     const plan = buildPlan(source);

@@ -189,7 +189,12 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs, options: Pl
     const stage: Stage = {
       role: 'layer',
       layer: layers[0],
-      onnx: groupStage(layers, {}),
+      // Built when read, not kept: the engine creates each stage's session from its bytes and drops them before
+      // the next stage is built, so loading never holds every layer's serialized weights beside the sessions'
+      // (for a half-precision checkpoint that was two float32 copies of the weights at once).
+      get onnx() {
+        return groupStage(layers, {});
+      },
       inputNames: layers[0] === 0 ? [...fam.embedInputs, ...side] : ['hidden', ...side],
       outputNames: [
         'hidden_out',

