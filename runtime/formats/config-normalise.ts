@@ -87,12 +87,14 @@ export function normaliseConfig(raw: Record<string, unknown>, where = 'config.js
     if (fallback !== undefined) return fallback;
     throw bad(`${where} is missing field ${names[0]} (needed for model_type ${modelType}).`);
   };
+  /** A positive finite number (norm epsilons, the RoPE base: 0, negatives and non-finite values make the math
+   * undefined, so the run would show NaN attention) from the first present of `names`. */
   const num = (names: string[], fallback: number): number => {
     for (const n of names) {
       const v = raw[n];
       if (v === undefined || v === null) continue;
-      if (typeof v !== 'number' || !Number.isFinite(v))
-        throw bad(`${where}: field ${n} must be a number, found ${JSON.stringify(v)}.`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+        throw bad(`${where}: field ${n} must be a number greater than 0, found ${JSON.stringify(v)}; fix config.json.`);
       return v;
     }
     return fallback;
@@ -262,6 +264,10 @@ export function normaliseConfig(raw: Record<string, unknown>, where = 'config.js
     throw bad(`${where}: num_attention_heads ${cfg.heads} is not a multiple of num_key_value_heads ${cfg.kvHeads}.`);
   if (cfg.family === 'llama' && cfg.headDim % 2 !== 0)
     throw bad(`${where}: head_dim ${cfg.headDim} must be even for RoPE.`);
+  if (cfg.maxPositions < 1)
+    throw bad(
+      `${where}: max_position_embeddings ${cfg.maxPositionEmbeddings} leaves no positions after pad_token_id ${cfg.padTokenId} + 1; it must be at least ${cfg.maxPositionEmbeddings - cfg.maxPositions + 1}.`,
+    );
   return cfg;
 }
 
@@ -271,6 +277,10 @@ export function parseConfig(text: string, where = 'config.json'): ModelConfig {
   try {
     raw = JSON.parse(text);
   } catch (e) {
+    // Python's json module writes NaN and Infinity, which are not JSON.
+    const literal = /[:[,]\s*(-?Infinity|NaN)\b/.exec(text);
+    if (literal)
+      throw bad(`${where} holds ${literal[1]}, which is not a number JSON allows; give the field a finite value.`);
     throw bad(`${where} is not valid JSON (${(e as Error).message.split('\n')[0]}).`);
   }
   return normaliseConfig(raw as Record<string, unknown>, where);
