@@ -1,9 +1,8 @@
 // Parses the command line of `attention-lens run` into checked options (node:util parseArgs), turning every
 // mistake into a one-line LensError that says what to change.
-import { parseArgs } from 'node:util';
 import type { BackendName } from '../runtime/types';
-import { LensError } from '../runtime/errors';
 import { INPUT_OPTIONS } from './input-options';
+import { backendOption, bad, inputLimitOption, parseOptions, wholeNumber } from './parse-options';
 import { parseExportArgs, type ExportArgs } from './export-args';
 import { parseExplainArgs, parseStudyArgs, type ExplainArgs, type StudyArgs } from './explain-args';
 
@@ -15,6 +14,8 @@ export interface RunArgs {
   backend: BackendName | 'auto';
   threads?: number;
   truncate: boolean;
+  /** Most bytes read from --file. */
+  inputLimit: number;
   out?: string;
 }
 
@@ -24,8 +25,6 @@ export type Command =
   | { kind: 'export'; args: ExportArgs }
   | { kind: 'explain'; args: ExplainArgs }
   | { kind: 'study'; args: StudyArgs };
-
-const bad = (message: string) => new LensError('BAD_INPUT', message);
 
 export function parseCommand(argv: string[]): Command {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') return { kind: 'help' };
@@ -46,41 +45,26 @@ export function parseCommand(argv: string[]): Command {
     throw bad(
       `Unknown command "${command}"; the commands are \`attention-lens run\`, \`export\`, \`explain\` and \`study\` (see --help).`,
     );
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        ...INPUT_OPTIONS,
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    // parseArgs' messages name the option; keep their first sentence.
-    const msg = (e as Error).message.split('. ')[0].replace(/\.$/, '');
-    throw bad(`${msg}. See \`attention-lens --help\`.`);
-  }
-  const v = parsed.values;
+  const v = parseOptions(rest, { ...INPUT_OPTIONS, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
   if (v.help) return { kind: 'help' };
   if (v.model === undefined || v.model === '')
     throw bad('Missing --model: give a model folder, an .onnx file or a Hugging Face id (owner/name) to run.');
   if (v.text !== undefined && v.file !== undefined) throw bad('Give either --text or --file, not both.');
   if (v.text === undefined && v.file === undefined) throw bad('Give the text to run with --text TEXT or --file PATH.');
-  const backend = v.backend ?? 'auto';
-  if (backend !== 'auto' && backend !== 'native' && backend !== 'wasm') {
-    throw bad(`Unknown --backend "${backend}"; use auto, native or wasm.`);
-  }
-  let threads: number | undefined;
-  if (v.threads !== undefined) {
-    threads = Number(v.threads);
-    if (!Number.isInteger(threads) || threads < 1 || threads > 256)
-      throw bad(`--threads must be a whole number from 1 to 256 (got "${v.threads}").`);
-  }
+  const backend = backendOption(v.backend);
+  const threads = wholeNumber('threads', v.threads, 1, 256);
+  const inputLimit = inputLimitOption(v['max-input-mb']);
   return {
     kind: 'run',
-    args: { model: v.model, text: v.text, file: v.file, backend, threads, truncate: v.truncate === true, out: v.out },
+    args: {
+      model: v.model,
+      text: v.text,
+      file: v.file,
+      backend,
+      threads,
+      truncate: v.truncate === true,
+      inputLimit,
+      out: v.out,
+    },
   };
 }

@@ -6,4 +6,5 @@ export const INPUT_OPTIONS = {
   backend: { type: 'string' },
   threads: { type: 'string' },
   truncate: { type: 'boolean' },
+  'max-input-mb': { type: 'string' },
 } as const;

@@ -143,7 +143,9 @@ async function start(
   const facts: ModelFacts = { ...where, ...loaded.facts };
   const loadMs = performance.now() - t0;
   options.onProgress?.({ phase: 'ready', fraction: 1 });
-  return new WorkerInspector(worker, facts, loaded.backend, loaded.threads, loadMs, tokenizer, flags);
+  const inspector = new WorkerInspector(worker, facts, loaded.backend, loaded.threads, loadMs, tokenizer, flags);
+  if (loaded.warnings?.length) inspector.warnings = loaded.warnings;
+  return inspector;
 }
 
 interface PendingForward {
@@ -158,6 +160,7 @@ class WorkerInspector implements Inspector {
   private disposed = false;
   private dead: LensError | undefined;
   private disposedAck: (() => void) | undefined;
+  warnings: readonly string[] = [];
 
   constructor(
     private readonly worker: Worker,

@@ -6,6 +6,7 @@ import { resolveBackend } from '../backend/ort';
 import { isLensError } from '../errors';
 import { buildPlan, readModel } from '../models/registry';
 import { syntheticBert } from '../models/synthetic';
+import { layerCountWarning } from '../models/weight-layers';
 import { StageEngine } from './engine';
 import { ImportEngine } from '../onnx/import-engine';
 import { RunQueue } from './run-queue';
@@ -65,6 +66,7 @@ async function load(req: LoadRequest): Promise<void> {
     post({ type: 'progress', phase: 'reading-weights' });
     const source = 'dir' in req.source ? await readModel(req.source.dir) : syntheticBert(req.source.synthetic);
     const t1 = performance.now();
+    const warning = 'dir' in req.source ? layerCountWarning(source) : undefined;
     post({ type: 'progress', phase: 'building-graphs' });
     const plan = buildPlan(source);
     const t2 = performance.now();
@@ -79,6 +81,7 @@ async function load(req: LoadRequest): Promise<void> {
       backend,
       threads: req.threads,
       timings: { readMs: t1 - t0, planMs: t2 - t1, sessionsMs: t3 - t2 },
+      ...(warning ? { warnings: [warning] } : {}),
     });
   } catch (e) {
     post({ type: 'load-failed', error: toWire(e, 'The model could not be loaded') });
