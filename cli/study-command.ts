@@ -122,7 +122,7 @@ export function formatStudy(s: StudySummary, failed: number): string {
   ];
   if (faith.length)
     parts.push(
-      'faithfulness  AOPC mean ± standard deviation (comprehensiveness: higher is better; sufficiency: lower)',
+      "faithfulness  AOPC (ERASER's: Σ over the bins requested ÷ (bins + 1)) mean ± standard deviation (comprehensiveness: higher is better; sufficiency: lower)",
       textTable(['method', 'comprehensiveness', 'sufficiency', 'n'], faith),
     );
   if (s.erasure.length)
@@ -137,7 +137,7 @@ export function formatStudy(s: StudySummary, failed: number): string {
 }
 
 /** summary.md: the same tables in Markdown, with medians and quartiles. */
-export function studyMarkdown(s: StudySummary, title: string): string {
+export function studyMarkdown(s: StudySummary, title: string, notes: readonly string[] = []): string {
   const q = (x: Spread) => (x.n ? `${num(x.median)} [${num(x.q1)}, ${num(x.q3)}]` : '—');
   const md = (header: string[], rows: string[][]) =>
     [
@@ -172,7 +172,7 @@ export function studyMarkdown(s: StudySummary, title: string): string {
       s.distance.map((d) => [d.a, d.b, d.metric, pm(d.spread), q(d.spread), String(d.spread.n)]),
     ),
     '',
-    '## Faithfulness (AOPC)',
+    "## Faithfulness (AOPC, ERASER's: the sum over the bins requested ÷ (bins + 1))",
     '',
     md(
       ['method', 'metric', 'mean ± sd', 'median [q1, q3]', 'n'],
@@ -186,6 +186,7 @@ export function studyMarkdown(s: StudySummary, title: string): string {
       s.erasure.map((e) => [e.method, pm(e.spread), q(e.spread), String(e.spread.n)]),
     ),
     '',
+    ...(notes.length ? ['## Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
   ];
   return lines.join('\n');
 }
@@ -217,6 +218,18 @@ export function studyPlots(s: StudySummary): Record<string, string> {
       { title: 'Erasure curve area across examples', xLabel: 'mean drop of the target (most important first)' },
     );
   return plots;
+}
+
+/** The explanations' notes once each; the per-text "same k" notes summed up as one. */
+export function studyNotes(results: readonly { notes: readonly string[] }[]): string[] {
+  const sameK = /bins (both|all) take k = /;
+  const notes = [...new Set(results.flatMap((r) => r.notes.filter((n) => !sameK.test(n))))];
+  const short = results.filter((r) => r.notes.some((n) => sameK.test(n))).length;
+  if (short)
+    notes.push(
+      `In ${short} of ${results.length} examples two or more bins took the same k (1 % and 5 % of ≤ 20 candidate tokens are both k = 1): one measurement kept in each bin, as ERASER does.`,
+    );
+  return notes;
 }
 
 /** The files study --out DIR may write (the plots only when there is something to plot). */
@@ -306,14 +319,19 @@ export async function studyCommand(
   const summary = summarizeStudy(results);
   print('');
   print(formatStudy(summary, failures.length));
+  for (const n of studyNotes(results)) print(`note       ${n}`);
   for (const f of failures.slice(0, 10)) print(`skipped    ${f}`);
   if (failures.length > 10) print(`skipped    … and ${failures.length - 10} more`);
   if (plans) {
     const dir = args.out!;
     const title = `Attention Lens study: ${inspector.facts.name}, ${path.basename(args.data)}, target ${args.analysis.target}`;
     const files: Record<string, string> = {
-      'summary.md': studyMarkdown(summary, title),
-      'summary.json': resultToJson({ model: inspector.facts.name, data: args.data, failures, summary }, 1) + '\n',
+      'summary.md': studyMarkdown(summary, title, studyNotes(results)),
+      'summary.json':
+        resultToJson(
+          { model: inspector.facts.name, data: args.data, failures, notes: studyNotes(results), summary },
+          1,
+        ) + '\n',
       'examples.jsonl': results.map((r) => resultToJson(r)).join('\n') + '\n',
       ...studyPlots(summary),
     };

@@ -274,6 +274,13 @@ export const tests: E2ETest[] = [
           cliOut,
         ]);
         const cli = JSON.parse(readFileSync(cliOut, 'utf8')) as ExplainResult;
+        // The notes that say how to read the numbers (AOPC's definition, bins of one k...) are the CLI's, as text.
+        const notes = await texts(frame.locator('#explain-notes li'));
+        assert.ok(
+          cli.notes.some((n) => /AOPC is ERASER's/.test(n)),
+          `CLI notes: ${cli.notes.join(' | ')}`,
+        );
+        assert.deepEqual(notes, cli.notes, 'the Explain view shows the notes of the explanation');
         for (const m of cli.methods) {
           const panelScores = scores[m.id];
           assert.ok(panelScores, `panel row for ${m.id}`);

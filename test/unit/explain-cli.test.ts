@@ -152,6 +152,7 @@ test('SVG box plot: one row per series, escaped labels, ticks inside the range; 
   assert.match(svg, /a &lt;vs&gt; b/);
   assert.match(svg, /τ &amp; co/);
   assert.match(svg, /no values/);
+  assert.match(svg, /whiskers: min–max/, 'the legend says what the whiskers are');
   assert.equal((svg.match(/fill-opacity="0.55"/g) ?? []).length, 3); // three finite points
   assert.match(svg, /1 undefined/);
   assert.deepEqual(ticks(-1, 1), [-1, -0.5, 0, 0.5, 1]);
@@ -269,7 +270,10 @@ describe('end to end on stories260K', () => {
     // A skipped example makes the exit code 2, after every output is written.
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /study \[#{24}\] 4\/4/);
-    assert.match(r.stderr, /attention-lens: 1 of 4 examples were skipped \(the first: line 3: .*; the outputs hold the other 3\.\n$/);
+    assert.match(
+      r.stderr,
+      /attention-lens: 1 of 4 examples were skipped \(the first: line 3: .*; the outputs hold the other 3\.\n$/,
+    );
     assert.match(r.stdout, /examples {3}3 explained, 1 skipped/);
     assert.match(r.stdout, /skipped {4}line 3: token:99:… is past the/);
     assert.match(r.stdout, /rollout\s+loo\s+-?\d/);
