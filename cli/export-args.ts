@@ -1,9 +1,8 @@
 // Parses `attention-lens export …` into checked options; every mistake becomes a one-line LensError that says
 // what to change. The format comes from --format or, failing that, from the --out file's extension.
 import { extname } from 'node:path';
-import type { BackendName } from '../runtime/types';
-import { INPUT_OPTIONS } from './input-options';
-import { backendOption, bad, inputLimitOption, parseOptions, wholeNumber } from './parse-options';
+import { INPUT_OPTIONS, inputArgs, type InputArgs } from './input-options';
+import { bad, parseOptions, wholeNumber } from './parse-options';
 import { isColorMapName, type ColorMapName } from '../webview/render/colormap';
 import { EXPORT_VIEWS, type ExportView, type HeadChoice } from '../webview/render/export-figure';
 import { PNG_SCALES } from '../webview/render/png';
@@ -11,15 +10,7 @@ import { PNG_SCALES } from '../webview/render/png';
 export type ExportFormat = 'png' | 'svg' | 'json' | 'csv' | 'npy';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'json', 'csv', 'npy'];
 
-export interface ExportArgs {
-  model: string;
-  text?: string;
-  file?: string;
-  backend: BackendName | 'auto';
-  threads?: number;
-  truncate: boolean;
-  /** Most bytes read from --file. */
-  inputLimit: number;
+export interface ExportArgs extends InputArgs {
   view: ExportView;
   layer: number;
   head: HeadChoice;
@@ -42,13 +33,8 @@ export function parseExportArgs(argv: string[]): ExportArgs | 'help' {
     help: { type: 'boolean', short: 'h' },
   });
   if (v.help) return 'help';
-  if (!v.model) throw bad('Missing --model: give a model folder, an .onnx file or a Hugging Face id (owner/name).');
-  if (v.text !== undefined && v.file !== undefined) throw bad('Give either --text or --file, not both.');
-  if (v.text === undefined && v.file === undefined) throw bad('Give the text to run with --text TEXT or --file PATH.');
+  const input = inputArgs(v);
   if (!v.out) throw bad('Missing --out FILE: say where to write the export (e.g. --out attention.png).');
-  const backend = backendOption(v.backend);
-  const threads = wholeNumber('threads', v.threads, 1, 256);
-  const inputLimit = inputLimitOption(v['max-input-mb']);
   const view = (v.view ?? 'matrix') as ExportView;
   if (!EXPORT_VIEWS.includes(view)) throw bad(`Unknown --view "${v.view}"; use matrix, grid or head.`);
   const fromExt = extname(v.out).slice(1).toLowerCase();
@@ -73,13 +59,7 @@ export function parseExportArgs(argv: string[]): ExportArgs | 'help' {
   const colorMap = v['color-map'] ?? 'viridis';
   if (!isColorMapName(colorMap)) throw bad(`Unknown --color-map "${colorMap}"; use viridis, magma, blues or greys.`);
   return {
-    model: v.model,
-    text: v.text,
-    file: v.file,
-    backend,
-    threads,
-    truncate: v.truncate === true,
-    inputLimit,
+    ...input,
     view,
     layer,
     head,
