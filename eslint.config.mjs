@@ -1,4 +1,5 @@
-// Lint rules, including the part boundaries of DESIGN.md as mechanical rules (no-restricted-imports per folder).
+// Lint rules, including the part boundaries of ARCHITECTURE.md as mechanical rules (no-restricted-imports per
+// folder; the per-part tsconfigs of scripts/typecheck.mjs add what the compiler can see: no DOM, no 'vscode').
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
@@ -7,8 +8,13 @@ const ort = {
   group: ['onnxruntime-node', 'onnxruntime-web', 'onnxruntime-*'],
   message: 'Only runtime/backend/ort.ts imports onnxruntime.',
 };
+/** Test code that tools outside test/ must not reach into: only test/helpers is shared with bench/ and scripts/. */
+const testOnly = {
+  group: ['**/test/e2e/**', '**/test/unit/**', '**/test/integration/**', '**/test/reference/**'],
+  message: 'ARCHITECTURE.md: bench/ and scripts/ may import test/helpers/, not the tests themselves.',
+};
 const ours = (...parts) =>
-  parts.map((p) => ({ group: [`**/${p}`, `**/${p}/**`], message: `DESIGN.md: this part may not import ${p}/.` }));
+  parts.map((p) => ({ group: [`**/${p}`, `**/${p}/**`], message: `ARCHITECTURE.md: this part may not import ${p}/.` }));
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.cache/**', 'test-results/**', '.vscode-test/**'] },
@@ -32,11 +38,21 @@ export default tseslint.config(
     },
   },
   {
-    files: ['runtime/backend/ort.ts'],
+    // The lowest layer: onnxruntime behind a Session; it reads only runtime/types.ts and runtime/errors.ts.
+    files: ['runtime/backend/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: ['vscode'], patterns: ours('protocol', 'extension', 'webview', 'cli') },
+        {
+          paths: ['vscode'],
+          patterns: [
+            ...ours('protocol', 'extension', 'webview', 'cli'),
+            {
+              group: ['../*/**', '../../**'],
+              message: 'ARCHITECTURE.md: runtime/backend imports only runtime/types.ts and runtime/errors.ts.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -46,6 +62,19 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         { paths: ['vscode'], patterns: [ort, ...ours('extension', 'webview', 'cli')] },
+      ],
+      // The contract between host and webview carries runtime's data shapes, never its code.
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/runtime', '**/runtime/**'],
+              allowTypeImports: true,
+              message: 'ARCHITECTURE.md: protocol/ imports only types from runtime/ (import type).',
+            },
+          ],
+        },
       ],
     },
   },
@@ -68,6 +97,27 @@ export default tseslint.config(
   {
     files: ['extension/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [ort, ...ours('cli', 'views')] }] },
+  },
+  {
+    files: ['bench/**/*.ts', 'scripts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: ['vscode'], patterns: [ort, ...ours('extension', 'webview', 'cli'), testOnly] },
+      ],
+    },
+  },
+  {
+    // Shared by the tests, bench/ and scripts/: nothing in it may pull in a test file.
+    files: ['test/helpers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [ort, { group: ['../e2e/**', '../unit/**', '../integration/**'], message: testOnly.message }],
+        },
+      ],
+    },
   },
   {
     files: ['cli/**/*.ts'],

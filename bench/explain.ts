@@ -4,7 +4,7 @@
 // erasure curves too), and one plain forward pass as the unit. Figures are printed, never asserted.
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
-import { load } from '../runtime/inspector/index';
+import { load } from '../runtime/inspector/load-model';
 import type { Inspector } from '../runtime/inspector/api';
 import { explain, type ExplainOptions } from '../runtime/explain/explain';
 import type { ExplainResult } from '../runtime/explain/result';
@@ -63,7 +63,7 @@ interface Case {
 /** Runs the explain benchmark and prints its table. `threads` and `backends` as the main bench. */
 export async function benchExplain(backends: BackendName[], threads: number, runs: number): Promise<void> {
   const minilm = path.resolve('.cache/models/all-MiniLM-L6-v2');
-  const stories = path.resolve('../shared/models/stories260K');
+  const stories = path.resolve('test/fixtures/models/stories260K');
   const cases: Case[] = [];
   if (existsSync(path.join(minilm, 'model.safetensors')))
     cases.push({ label: 'MiniLM-L6', dir: minilm, text: TEXT, target: `similarity:${REFERENCE}` });

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { firstNonFinite } from '../runtime/finite';
-import { buildPlan, readModel } from '../runtime/models/registry';
+import { buildPlan, readModel } from '../runtime/models/read-model';
 import { fmt, summarize, table } from './stats';
 
 const { values: argv } = parseArgs({ options: { model: { type: 'string' }, runs: { type: 'string' } } });

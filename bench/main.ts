@@ -1,16 +1,16 @@
 // `npm run bench`: how fast the inspector streams attention, against onnxruntime running the same model as one
 // plain session. For all-MiniLM-L6-v2 and a synthetic BERT-base on both backends it prints load time, time to the
 // first layer, total run time, GFLOP/s, peak RSS, the calling thread's worst event-loop delay, and the ratio to the
-// raw baseline. Figures are printed, never asserted (the machine is shared; see shared/notes/performance.md).
+// raw baseline. Figures are printed, never asserted (the machine is shared; see docs/performance.md).
 // Then the explain section (bench/explain.ts); `--explain` runs only that section.
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { defaultThreads, load, loadSynthetic, type SyntheticSpec } from '../runtime/inspector/index';
+import { defaultThreads, load, loadSynthetic, type SyntheticSpec } from '../runtime/inspector/load-model';
 import type { Inspector } from '../runtime/inspector/api';
-import { readModel, type ModelSource } from '../runtime/models/registry';
+import { readModel, type ModelSource } from '../runtime/models/read-model';
 import { syntheticBert } from '../runtime/models/synthetic';
 import type { BackendName } from '../runtime/types';
 import { forwardFlops, type Dims } from './flops';

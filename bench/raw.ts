@@ -1,7 +1,7 @@
 // The baseline the inspector is measured against: the whole model as ONE onnxruntime session without attention
 // outputs (buildFullGraph), fed with the same per-run feeds, on the same backend and threads, in this process.
 import { createSession, type Session } from '../runtime/backend/ort';
-import { buildFullGraph, type ModelSource } from '../runtime/models/registry';
+import { buildFullGraph, type ModelSource } from '../runtime/models/read-model';
 import { computeFeeds } from '../runtime/models/feeds';
 import type { FeedTensor } from '../runtime/models/plan';
 import type { BackendName } from '../runtime/types';

@@ -5,8 +5,8 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { StageEngine } from '../runtime/inspector/engine';
-import { defaultThreads } from '../runtime/inspector/index';
-import { buildPlan, readModel } from '../runtime/models/registry';
+import { defaultThreads } from '../runtime/inspector/load-model';
+import { buildPlan, readModel } from '../runtime/models/read-model';
 import { RawModel } from './raw';
 import { fmt, summarize, table } from './stats';
 

@@ -8,10 +8,17 @@
 //   node scripts/build.mjs && npx tsx bench/webgpu.ts [--runs N] [--lengths 16,64,128] [--models stories260K,...]
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { load } from '../runtime/inspector/index';
+import { load } from '../runtime/inspector/load-model';
 import type { Inspector } from '../runtime/inspector/api';
-import { repoRoot } from '../test/integration/harness';
-import { checkModel, idsOf, MODELS, openWebGpuPage, type TestModel, type WebGpuPage } from '../test/e2e/webgpu-common';
+import { repoRoot } from '../test/helpers/code-server';
+import {
+  checkModel,
+  idsOf,
+  MODELS,
+  openWebGpuPage,
+  type TestModel,
+  type WebGpuPage,
+} from '../test/helpers/webgpu-page';
 import { fmt, summarize, table, type Summary } from './stats';
 
 const { values: argv } = parseArgs({

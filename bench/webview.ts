@@ -4,7 +4,7 @@
 //   node scripts/build.mjs && npx tsx bench/webview.ts [--runs N] [--hovers N]
 //
 // The panel (dist/webview.js + dist/webview.css) is served from 127.0.0.1 under its real Content-Security-Policy
-// (extension/html.ts), with webview/dev/harness.ts (bundled here with esbuild into a temp folder) as the extension
+// (protocol/panel-page.ts), with webview/dev/harness.ts (bundled here with esbuild into a temp folder) as the extension
 // host: it answers `ready` with a synthetic run (?tokens=&layers=&heads=&causal=1) posted through window.postMessage,
 // one `layer` message every ~30 ms plus the time to generate it. Each run is a fresh page load in Debian's headless
 // chromium (software rendering: --disable-gpu). Timings are taken in the page with performance.now():
@@ -22,6 +22,7 @@
 //    target (≤ 50 ms, no visible lag) is checked against "outlined frame".
 // "frame" figures include one frame interval (~16.7 ms at 60 Hz) after the drawing frame: an honest upper bound.
 // For comparison the same at 128 tokens × 6 layers × 12 heads.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -30,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
 import { chromium, type Page } from 'playwright-core';
-import { contentSecurityPolicy, makeNonce } from '../extension/html';
+import { contentSecurityPolicy } from '../protocol/panel-page';
 import { fmt, summarize, table, type Summary } from './stats';
 
 const { values: argv } = parseArgs({ options: { runs: { type: 'string' }, hovers: { type: 'string' } } });
@@ -131,7 +132,7 @@ async function serve(routes: Record<string, string>): Promise<{ origin: string; 
 }
 
 function pageHtml(origin: string): string {
-  const nonce = makeNonce();
+  const nonce = randomBytes(18).toString('base64url');
   return (
     `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">` +
     `<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(origin, nonce)}">` +

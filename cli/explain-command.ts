@@ -1,7 +1,7 @@
 // `attention-lens explain`: loads the model in a worker, explains one text for the chosen target with the chosen
 // methods, prints every method's score per token and the agreement, distance, faithfulness and erasure tables, and
 // optionally writes the whole result as JSON (the data the editor's Explain view draws).
-import { load } from '../runtime/inspector/index';
+import { load } from '../runtime/inspector/load-model';
 import { explain } from '../runtime/explain/explain';
 import { resultToJson } from '../runtime/explain/result';
 import { writeOutput } from '../runtime/files/output-file';

@@ -1,7 +1,7 @@
 // `attention-lens export`: runs the model on the text and writes one view (matrix, grid, head) as PNG or SVG, or the
 // whole run as JSON, CSV or NPY. Images are drawn by webview/render (exportImage), the same code the panel's export
 // uses, so the CLI and the panel write the same image for the same run and view.
-import { load } from '../runtime/inspector/index';
+import { load } from '../runtime/inspector/load-model';
 import { LensError } from '../runtime/errors';
 import type { LayerAttention } from '../runtime/types';
 import { OutputFile } from '../runtime/files/output-file';

@@ -1,6 +1,6 @@
 // Entry point of the attention-lens command: dispatches the subcommand and turns every user mistake into one
 // line on stderr and exit code 2 (internal errors: exit code 1), never a stack trace for a LensError.
-import { parseCommand } from './args';
+import { parseCommand } from './command-line';
 import { runCommand } from './run-command';
 import { exportCommand } from './export-command';
 import { explainCommand } from './explain-command';

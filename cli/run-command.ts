@@ -1,8 +1,8 @@
 // `attention-lens run`: loads the model in a worker, runs the text, prints facts, tokens, per-head summaries and
 // timings as layers arrive, and optionally streams every map to a JSON file (a temporary file beside --out, renamed
 // into place when the run completes: a failed or interrupted run leaves whatever --out was before).
-import type { RunArgs } from './args';
-import { load } from '../runtime/inspector/index';
+import type { RunArgs } from './run-args';
+import { load } from '../runtime/inspector/load-model';
 import type { DownloadProgress } from '../runtime/hub/download';
 import { OutputFile } from '../runtime/files/output-file';
 import { formatFacts, formatLayer, formatTimings, formatTokens, tokenLabel } from './format';

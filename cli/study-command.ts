@@ -3,7 +3,7 @@
 // summary.md, summary.json, examples.jsonl (every explanation) and SVG box plots of the distributions.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { load } from '../runtime/inspector/index';
+import { load } from '../runtime/inspector/load-model';
 import { isLensError, LensError, type LensErrorCode } from '../runtime/errors';
 import { explain } from '../runtime/explain/explain';
 import { resultToJson, type ExplainResult } from '../runtime/explain/result';

@@ -1,4 +1,4 @@
-// Pure decisions of the Explain view's host side (extension/explainHost.ts): what to tell the user before running
+// Pure decisions of the Explain view's host side (extension/explain-host.ts): what to tell the user before running
 // anything, how progress and errors read in the view, and the comparison of two attention maps as the message the
 // webview draws. vscode-free, so that unit tests can check it.
 import type { ExplainProgress } from '../runtime/explain/explain';

@@ -2,9 +2,8 @@
 // (model grid, head view, matrix) as PNG at a chosen scale or SVG, or the run's data as JSON, CSV or NPY. Images are
 // drawn by webview/render (the CLI's renderer), so both agree. The user always chooses the file in a save dialog
 // whose title says how large the export will be; only tests pass a target (args.target), which skips the dialog.
-// On the panel's Explain tab the palette's Export… exports the Explain view instead (lens.ts → explainHost.ts).
+// On the panel's Explain tab the palette's Export… exports the Explain view instead (run-actions.ts → explain-host.ts).
 import * as vscode from 'vscode';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { LayerAttention } from '../runtime/types';
 import type { ColorMapName } from '../protocol/messages';
@@ -19,6 +18,7 @@ import { EXPORT_VIEWS, ExportError, headText, type ExportInput, type ViewSpec } 
 import { buildFigure, describeImage, exportImage, formatBytes, type ImageFormat } from '../webview/render/export-image';
 import { PNG_SCALES, pngSize } from '../webview/render/png';
 import { writeExport } from './export-file';
+import { defaultExportFolder, safeFileName } from './export-location';
 import type { HeadChoice, RunSnapshot } from './run-snapshot';
 
 export type ExportFormat = ImageFormat | DataFormat;
@@ -109,20 +109,6 @@ function runData(run: RunSnapshot): RunData {
     layers: run.layers,
     source: { uri: run.source.uri, range: run.source.range, modelPath: run.source.modelPath },
   };
-}
-
-function defaultFolder(run: RunSnapshot): vscode.Uri {
-  if (run.source.uri) {
-    const doc = vscode.Uri.parse(run.source.uri);
-    const folder = vscode.workspace.getWorkspaceFolder(doc);
-    if (folder) return folder.uri;
-    if (doc.scheme === 'file') return vscode.Uri.file(path.dirname(doc.fsPath));
-  }
-  return vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(os.homedir());
-}
-
-function safeName(s: string): string {
-  return s.replace(/[^-\w.]+/g, '_').slice(0, 60) || 'model';
 }
 
 const FILTERS: Record<ExportFormat, Record<string, string[]>> = {
@@ -267,8 +253,8 @@ export class Exporter {
     const headTag = typeof spec.head === 'number' ? `H${spec.head}` : spec.head;
     const name =
       spec.view === 'grid'
-        ? `${safeName(run.facts.name)}-grid.${format}`
-        : `${safeName(run.facts.name)}-${spec.view}-L${spec.layer}-${headTag}.${format}`;
+        ? `${safeFileName(run.facts.name)}-grid.${format}`
+        : `${safeFileName(run.facts.name)}-${spec.view}-L${spec.layer}-${headTag}.${format}`;
     const details = describeImage(image);
     const target = await this.target(
       run,
@@ -306,7 +292,7 @@ export class Exporter {
     const target = await this.target(
       run,
       format,
-      `${safeName(run.facts.name)}-attention.${format}`,
+      `${safeFileName(run.facts.name)}-attention.${format}`,
       `Save the run as ${format.toUpperCase()} (${sizeText})`,
       args,
     );
@@ -348,7 +334,7 @@ export class Exporter {
   ): Promise<vscode.Uri | undefined> {
     if (args.target !== undefined) return toUri(args.target);
     return vscode.window.showSaveDialog({
-      defaultUri: vscode.Uri.joinPath(defaultFolder(run), name),
+      defaultUri: vscode.Uri.joinPath(defaultExportFolder(run.source.uri), name),
       filters: FILTERS[format],
       title,
       saveLabel: 'Export',

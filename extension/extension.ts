@@ -6,17 +6,24 @@ import * as path from 'node:path';
 import type { RunSource, ColorMapName } from '../protocol/messages';
 import { isRunSource } from '../protocol/validate';
 import type { AttentionLensApi, RunSummary, ShowAttentionArgs } from './api';
-import { RunLog } from './runLog';
-import { ModelManager, modelKey, readModelSettings, sameModel } from './modelManager';
-import { backendLabel, backendLoader, runsInWebview } from './backendLoader';
-import { WebviewInspector } from './webviewInspector';
-import { load } from '../runtime/inspector/index';
+import { RunLog } from './run-log';
+import { ModelManager, modelKey, readModelSettings, sameModel } from './model-manager';
+import { backendLabel, backendLoader, runsInWebview } from './backend-loader';
+import { WebviewInspector } from './webview-inspector';
+import { load } from '../runtime/inspector/load-model';
 import { summarizeFolder } from '../runtime/models/source-resolver';
 import type { Inspector } from '../runtime/inspector/api';
-import { pickModel } from './modelPicker';
-import { DEFAULT_MODEL, DEFAULT_MODEL_MB, displayName, infoOfFacts, loadingLine, type ModelInfo } from './modelChoices';
+import { pickModel } from './model-picker';
+import {
+  DEFAULT_MODEL,
+  DEFAULT_MODEL_MB,
+  displayName,
+  infoOfFacts,
+  loadingLine,
+  type ModelInfo,
+} from './model-choices';
 import { AttentionPanel, VIEW_TYPE, webviewOptions, type PanelHost } from './panel';
-import { registerLens } from './lens';
+import { registerRunActions } from './run-actions';
 import {
   checkText,
   describeError,
@@ -136,8 +143,8 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
   }
 
   // ----- panels -----------------------------------------------------------------------------------------------
-  // Hover, editor tint and export (extension/lens.ts), kept in step with the panels through the hooks below.
-  const lens = registerLens(context, {
+  // Hover, editor tint and export (extension/run-actions.ts), kept in step with the panels through the hooks below.
+  const runActions = registerRunActions(context, {
     panels: () => panels,
     activePanel: () => activePanel,
     log,
@@ -154,12 +161,12 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
       running = total < 0 ? (running?.panel === panel ? undefined : running) : { panel, received, total };
       updateStatus();
     },
-    selectToken: (panel, index) => lens.selectToken(panel, index),
-    runChanged: (panel) => lens.runChanged(panel),
-    viewChanged: (panel) => lens.viewChanged(panel),
-    exportRequested: (panel) => lens.exportRequested(panel),
+    selectToken: (panel, index) => runActions.selectToken(panel, index),
+    runChanged: (panel) => runActions.runChanged(panel),
+    viewChanged: (panel) => runActions.viewChanged(panel),
+    exportRequested: (panel) => runActions.exportRequested(panel),
     disposed(panel) {
-      lens.panelDisposed(panel);
+      runActions.panelDisposed(panel);
       panels.delete(panel);
       if (activePanel === panel) activePanel = [...panels].pop();
       if (running?.panel === panel) running = undefined;

@@ -3,9 +3,10 @@
 // and drops every reference to its data. The host keeps the current run's layers so that a webview that reloads
 // (hidden → visible) gets them replayed after its `ready`. Query/key vectors for the neuron view are computed only
 // when it asks for a layer (a second pass with that layer's q/k variant): exposing them on every run is costly.
-// The Explain view's requests (explain, compare, their export) go to the panel's ExplainHost (explainHost.ts). The panel
+// The Explain view's requests (explain, compare, their export) go to the panel's ExplainHost (explain-host.ts). The panel
 // knows which tab the webview shows (tabChanged: the palette's Export… follows it), and keeps its last notice (the model
 // loading for the next run, or why that failed) to replay after a reload, until a run replaces it.
+import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { Inspector, LayerResult } from '../runtime/inspector/api';
 import type { ModelFacts } from '../runtime/types';
@@ -22,9 +23,9 @@ import type {
 import { validateWebviewMessage } from '../protocol/validate';
 import type { RunSummary } from './api';
 import { describeError } from './input';
-import { panelHtml } from './html';
-import { PanelInference } from './panelInference';
-import { ExplainHost, type ExplainExportOptions, type ExplainRun } from './explainHost';
+import { panelHtml } from '../protocol/panel-page';
+import { PanelInference } from './panel-inference';
+import { ExplainHost, type ExplainExportOptions, type ExplainRun } from './explain-host';
 import type { ExportOutcome } from './export';
 import { mapSource } from './doc-mapping';
 import { DEFAULT_VIEW, type DocMapping, type PanelViewState, type RunSnapshot } from './run-snapshot';
@@ -338,6 +339,7 @@ export class AttentionPanel {
       cspSource: webview.cspSource,
       scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
       styleUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css')).toString(),
+      nonce: randomBytes(18).toString('base64url'),
       inference,
     });
   }

@@ -12,7 +12,7 @@
 // webview messages without JSON encoding). Why float32 and not a quantised form: the hover and the matrix tooltip
 // must show the exact value the runtime computed (String(float32)), and the neuron view compares softmax(q.k/sqrt(d))
 // with the stored value; uint8 (error up to 2e-3) would make both lie. The cost measured in
-// shared/notes/performance.md is ~50 ms for all maps at 512 tokens of BERT-base (151 MB) versus ~15 ms for uint8,
+// docs/performance.md is ~50 ms for all maps at 512 tokens of BERT-base (151 MB) versus ~15 ms for uint8,
 // spread over the layers as they stream, which the UI never notices; below 128 tokens it is a few milliseconds.
 import type { AttentionKind, ModelFacts, RunTimings } from '../runtime/types';
 import type { ExplainResult } from '../runtime/explain/result';

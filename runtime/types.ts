@@ -10,6 +10,15 @@ export type Family = 'bert' | 'gpt2' | 'llama';
 /** Which inference engine runs the graphs. 'webgpu' runs only in a browser (the panel's webview), on the GPU. */
 export type BackendName = 'native' | 'wasm' | 'webgpu';
 
+export type FeedType = 'float32' | 'int64';
+
+/** A tensor handed to a session (runtime/backend/ort.ts): plain typed data, backend-neutral. */
+export interface FeedTensor {
+  type: FeedType;
+  dims: number[];
+  data: Float32Array | BigInt64Array;
+}
+
 /** Static facts about a loaded model, shown to users and used to size views. */
 export interface ModelFacts {
   /** Display name (the folder's base name). */

@@ -7,7 +7,7 @@
 //   node scripts/install-code-server.mjs --force  reinstall
 //
 // code-server 4.100.3 (VS Code 1.100.3) is pinned: it is the newest release that runs on Node 20.
-// Offline fixes (see ../shared/notes/real-vscode.md):
+// Offline fixes (see docs/real-vscode.md):
 //   - @vscode/ripgrep downloads rg from GitHub in its postinstall: its cache is pre-seeded with Debian's rg,
 //     packed as $TMPDIR/vscode-ripgrep-cache-1.15.11/ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz.
 //   - node-pty runs `npx node-gyp`: npm_config_yes=true lets npx install it without asking.

@@ -5,7 +5,7 @@
 #
 #   pip install tokenizers && python3 scripts/make-tokenizer-fixtures.py
 #
-# Needs the shared test data at ../shared (relative to the repository root). Deterministic: a fixed seed.
+# Reads the tokenizers in test/fixtures (models/, tokenizers/). Deterministic: a fixed seed.
 import json
 import os
 import random
@@ -15,13 +15,13 @@ import tokenizers
 from tokenizers import Tokenizer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared"))
-OUT = os.path.join(ROOT, "test", "fixtures", "tokenizers")
+FIXTURES = os.path.join(ROOT, "test", "fixtures")
+OUT = os.path.join(FIXTURES, "tokenizers")
 
 SOURCES = {
-    "minilm": os.path.join(SHARED, "tokenizers", "all-MiniLM-L6-v2", "tokenizer.json"),
-    "gpt2": os.path.join(SHARED, "models", "tiny-gpt2", "tokenizer.json"),
-    "stories260k": os.path.join(SHARED, "models", "stories260K", "tokenizer.json"),
+    "minilm": os.path.join(FIXTURES, "tokenizers", "all-MiniLM-L6-v2", "tokenizer.json"),
+    "gpt2": os.path.join(FIXTURES, "models", "tiny-gpt2", "tokenizer.json"),
+    "stories260k": os.path.join(FIXTURES, "models", "stories260K", "tokenizer.json"),
 }
 
 HAND = [
@@ -180,7 +180,7 @@ def main():
     texts = HAND + random_strings(170, 1234)
     for name, path in SOURCES.items():
         if not os.path.exists(path):
-            sys.exit(f"missing {path}: the shared test data must be at {SHARED}")
+            sys.exit(f"missing {path}: the tokenizer fixtures belong in {FIXTURES}")
         tok = Tokenizer.from_file(path)
         tok.no_truncation()
         tok.no_padding()

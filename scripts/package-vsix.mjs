@@ -92,7 +92,7 @@ for (const f of [
 const missing = required.filter((p) => !has(p));
 const forbidden = entries.filter(
   (e) =>
-    /^extension\/(test|scripts|runtime|extension|protocol|webview|cli|bench|\.cache|test-results|dist\/test)\//.test(
+    /^extension\/(test|scripts|runtime|extension|protocol|webview|cli|bench|docs|\.cache|test-results|dist\/test)\//.test(
       e,
     ) ||
     /^extension\/node_modules\/onnxruntime-node\/bin\/napi-v6\/(darwin|win32|linux\/arm64)\//.test(e) ||

@@ -1,5 +1,6 @@
-// Type-checks each part under its own tsconfig, so the import rules of DESIGN.md are enforced by the compiler:
-// runtime/ and protocol/ see neither the DOM nor 'vscode', webview/ sees no 'vscode' and no Node.
+// Type-checks each part under its own tsconfig, so the import rules of ARCHITECTURE.md are enforced by the compiler:
+// runtime/ and protocol/ see neither the DOM nor 'vscode', webview/ sees no 'vscode' and no Node. The root
+// tsconfig.json checks the rest: test/, bench/ and the TypeScript in scripts/.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The real-VS-Code tests, in one command: code-server + Debian chromium + playwright-core (see
-// ../shared/notes/real-vscode.md). Runs, one after the other:
+// docs/real-vscode.md). Runs, one after the other:
 //   (a) suite  the mocha suite (dist/test/suite/index.js) inside the extension host   test/integration/run-suite.ts
 //   (b) e2e    the panel driven through the UI                                         test/e2e/panel.e2e.ts
 //   (b') export  hover, tint and export (save dialog) through the UI                   test/e2e/export.e2e.ts

@@ -9,7 +9,7 @@ import type { HostMessage } from '../protocol/messages';
 import { el } from './dom';
 import { button, select as controlSelect, setOptions } from './controls';
 import { Store, VIEWS, type HeadChoice, type ViewName } from './store';
-import { post, postInference, loadState, saveState } from './vscodeApi';
+import { post, postInference, loadState, saveState } from './vscode-api';
 import { InferenceBridge } from './inference/bridge';
 import type { View, ViewContext } from './views/context';
 import { GridView } from './views/grid';

@@ -1,20 +1,11 @@
 // The webview's model of the current run: tokens, facts, the layers received so far, vectors, and the selection.
 import type { ColorMapName, ModelFactsLike, RunSource, TokenInfo, VectorsMessage } from './types';
-import type { AttentionKind } from '../runtime/types';
+import type { LayerAttention } from '../runtime/types';
 import { aggregateHeads } from './render/heatmap';
 
 export type ViewName = 'grid' | 'head' | 'matrix' | 'neuron';
 export const VIEWS: ViewName[] = ['grid', 'head', 'matrix', 'neuron'];
 export type HeadChoice = number | 'mean' | 'max';
-
-export interface LayerData {
-  layer: number;
-  kind: AttentionKind;
-  heads: number;
-  queryLength: number;
-  keyLength: number;
-  data: Float32Array;
-}
 
 /** A [rows, cols] matrix view into a buffer. */
 export interface Matrix {
@@ -31,7 +22,7 @@ export class Store {
   facts: ModelFactsLike | undefined;
   source: RunSource | undefined;
   truncatedFrom: number | undefined;
-  layers: (LayerData | undefined)[] = [];
+  layers: (LayerAttention | undefined)[] = [];
   received = 0;
   status: 'idle' | 'running' | 'done' | 'cancelled' | 'failed' = 'idle';
   message = '';
@@ -62,7 +53,7 @@ export class Store {
     if (this.query >= tokens.length) this.query = 0;
   }
 
-  addLayer(l: LayerData): void {
+  addLayer(l: LayerAttention): void {
     if (l.layer >= this.layers.length) return;
     if (!this.layers[l.layer]) this.received++;
     this.layers[l.layer] = l;

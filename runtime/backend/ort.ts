@@ -6,8 +6,7 @@
 //     worker, which runs both the WebGPU and the Wasm execution providers. Its .wasm binary is handed in by the
 //     caller (configureWebRuntime), because a webview fetches only what its Content-Security-Policy allows.
 import type * as OrtModule from 'onnxruntime-common';
-import type { BackendName } from '../types';
-import type { FeedTensor } from '../models/plan';
+import type { BackendName, FeedTensor } from '../types';
 import { LensError } from '../errors';
 
 type Ort = typeof OrtModule;
@@ -178,7 +177,7 @@ function sessionOptions(options: SessionOptions): OrtModule.InferenceSession.Ses
         // them on stderr (and an expected failure, such as a probe of a fixed-batch import, would look alarming).
         logSeverityLevel: 4,
         // Idle sessions must not spin: with one session per layer, spinning threads steal the cores
-        // (1.5-3x slower, shared/notes/performance.md).
+        // (1.5-3x slower, docs/performance.md).
         extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       };
     case 'webgpu':

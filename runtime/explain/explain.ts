@@ -21,7 +21,7 @@ import type { LayerAttention, Token } from '../types';
 import { agreementTable, distanceTable, headTable } from './compare';
 import { BatchEvaluator } from './evaluator';
 import { BASELINE_ID } from './baseline';
-import { erasureTable, faithfulnessTable } from './faithful';
+import { erasureTable, faithfulnessTable } from './faithfulness-tables';
 import type { Perturbation } from './perturb';
 import type { ExplainResult, MethodScores } from './result';
 import { planTarget, targetLabel, targetToken } from './target';

@@ -3,7 +3,7 @@
 // whose inference worker builds the stage graphs, runs under exactly such a policy. This walks the hand-written
 // descriptor (onnx-descriptor.ts) with protobufjs's plain Writer and follows protobufjs's encoder rules for it: fields
 // in id order, unset (null/undefined) fields and empty repeated fields skipped, repeated numbers packed —
-// so its bytes equal encodeModel()'s (test/unit/webgpu-bytes.test.ts checks).
+// so its bytes equal encodeModel()'s (test/unit/runtime/formats/in-memory-load.test.ts checks).
 import { Writer } from 'protobufjs/minimal';
 import { ONNX_DESCRIPTOR, type ModelMsg } from './onnx-descriptor';
 

@@ -4,7 +4,7 @@
 import { parentPort } from 'node:worker_threads';
 import { resolveBackend } from '../backend/ort';
 import { isLensError } from '../errors';
-import { buildPlan, readModel } from '../models/registry';
+import { buildPlan, readModel } from '../models/read-model';
 import { syntheticBert } from '../models/synthetic';
 import { layerCountWarning } from '../models/weight-layers';
 import { StageEngine } from './engine';

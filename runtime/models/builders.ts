@@ -1,6 +1,6 @@
 // Turns a model source (normalised config + weights) into graphs: picks the family builder by config.family and
 // assembles the staged plan or the single full graph. No Node imports, so the panel's webview worker builds its
-// plan from bytes it fetched exactly as the Node worker does from a folder (registry.ts re-exports these).
+// plan from bytes it fetched exactly as the Node worker does from a folder (read-model.ts re-exports these).
 import { bertGraphs } from './bert';
 import { assembleFull, assemblePlan, type FamilyGraphs, type PlanOptions } from './family';
 import { gpt2Graphs } from './gpt2';

@@ -1,6 +1,6 @@
 // The contract between a model family (which builds ONNX graphs from weights) and the engine (which runs them).
 // A model is cut into layer stages and a head, so that each layer's attention can be streamed as soon as it is
-// computed (see shared/notes/performance.md: one session per layer). Family plans fold the embeddings into layer 0
+// computed (see docs/performance.md: one session per layer). Family plans fold the embeddings into layer 0
 // and the final norm into the last layer, and give a small model's layers 1..L-1 one stage together (each session
 // call and each message costs a fixed ~0.5 ms, more than 10 % of a 384-wide layer at 128 tokens; see
 // family.ts layerGroups). The engine still runs a separate 'embed' stage where a plan has one (toy plans in tests).
@@ -24,16 +24,9 @@
 //          onnxruntime computes graph outputs even when they are not fetched, and the LM head is costly.
 //          the `gathered` variant reads one position per row first: inputs hidden [B,S,E], select int64 [B];
 //          outputs hidden_at [B,1,E], logits_at [B,1,V] (LM head) — the LM head on one position, not all S.
-import type { AttentionKind, Family, ModelFacts } from '../types';
+import type { AttentionKind, Family, FeedTensor, ModelFacts } from '../types';
 
-export type FeedType = 'float32' | 'int64';
-
-/** A tensor handed to a session: plain typed data, backend-neutral. */
-export interface FeedTensor {
-  type: FeedType;
-  dims: number[];
-  data: Float32Array | BigInt64Array;
-}
+export type { FeedTensor, FeedType } from '../types';
 
 export type StageRole = 'embed' | 'layer' | 'head';
 

@@ -10,7 +10,7 @@ import { meanPool } from '../inspector/engine';
 import type { Batch, FeedTensor, PlanFacts } from '../models/plan';
 import { checkBatch, checkReadPositions } from '../models/feeds';
 import type { AttentionKind } from '../types';
-import type { ImportedPart, PartRunHooks, PartRunResult } from './part';
+import type { ImportedPart, PartRunHooks, PartRunResult } from './imported-part';
 
 /** Why an imported model gives no value Gram matrices (norm-based attribution). */
 export const NORMS_REFUSED =

@@ -1,5 +1,5 @@
 // Runs an imported ONNX export through the same contract as the family graphs (runtime/inspector/engine.ts): each
-// graph (the encoder first for encoder-decoder exports) runs as a sequence of per-layer stage sessions (part.ts),
+// graph (the encoder first for encoder-decoder exports) runs as a sequence of per-layer stage sessions (imported-part.ts),
 // and each layer's attention is handed on the moment its stage has run, with a pause after it so a cancel can land
 // before the next stage. A graph that cannot be split runs in one session and its layers are handed on after it,
 // with the same numbers. At load, a probe run on a few tokens fixes what the graph does not say: heads per layer,
@@ -18,7 +18,7 @@ import { buildFeeds, oneRow, type FeedContext } from './feeds';
 import { checkMaskable, checkRead, checkRows, NORMS_REFUSED, readHead, runRows } from './forward';
 import type { OnnxLayout } from './locate';
 import { configInt, readConfigInfo, type ConfigInfo } from './model-info';
-import { ImportedPart, type PartProbe, type PartRunResult } from './part';
+import { ImportedPart, type PartProbe, type PartRunResult } from './imported-part';
 
 type Role = 'encoder' | 'model';
 

@@ -12,9 +12,9 @@ import {
   sleep,
   webviewFrame,
   type E2ETest,
-} from '../integration/harness';
+} from '../helpers/code-server';
 
-/** The reference text of ../shared/models/stories260K/reference_attention.json (independent numpy forward pass). */
+/** The reference text of test/fixtures/models/stories260K/reference_attention.json (independent numpy forward pass). */
 export const REF_TEXT = 'Once upon a time, there was a little girl named Lily. She';
 export const XSS_TEXT = 'Once upon a time, there was a little girl named Lily. <img src=x onerror=alert(1)>';
 export const SHOW_ATTENTION = 'Attention Lens: Show Attention';

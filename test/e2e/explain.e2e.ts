@@ -37,7 +37,7 @@ import {
   spawnSyncOk,
   startCodeServer,
   type E2ETest,
-} from '../integration/harness';
+} from '../helpers/code-server';
 import {
   REF_TEXT,
   panel,

@@ -4,7 +4,7 @@
 //
 // 1. Show Attention on REF_TEXT, pick the matrix view, layer 2, head 5 in the panel.
 // 2. Hover "Lily" in the editor: the hover names layer 2, head 5 and its first "attends to" token is the
-//    reference's argmax (../shared/models/stories260K/reference_attention.json, an independent numpy pass).
+//    reference's argmax (test/fixtures/models/stories260K/reference_attention.json, an independent numpy pass).
 // 3. The hover's "Tint the editor" link tints the range (status bar item), "Show in panel" selects the token there.
 // 4. Export… in the panel → PNG → 2× → the save dialog (VS Code's own, typed into) → the file's pixels carry the
 //    reference colours.
@@ -25,7 +25,7 @@ import {
   startCodeServer,
   writeSettings,
   type E2ETest,
-} from '../integration/harness';
+} from '../helpers/code-server';
 import {
   REF_TEXT,
   loadReference,

@@ -1,6 +1,6 @@
 // E2E: the model manager in a real VS Code (code-server + Debian's chromium, driven through the UI with
 // playwright-core). The Hugging Face Hub is a local Hub-shaped server started here (test/helpers/hub-server.ts),
-// serving the default model (all-MiniLM-L6-v2, from .cache/models) and the shared test models; code-server's extension
+// serving the default model (all-MiniLM-L6-v2, from .cache/models) and the test models of test/fixtures; code-server's extension
 // host gets HF_HUB_CACHE = a fresh temp folder and attentionLens.hubEndpoint = that server.
 //   npx tsx test/e2e/models.e2e.ts          (alone; after `node scripts/build.mjs`) — or scripts/vscode-tests.mjs models
 // Screenshots: test-results/screenshots/models-*.png
@@ -19,7 +19,7 @@
 import * as assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import {
   launchBrowser,
@@ -34,7 +34,7 @@ import {
   type BrowserSession,
   type CodeServer,
   type E2ETest,
-} from '../integration/harness';
+} from '../helpers/code-server';
 import { panel, runIfMain, showAttentionOnLine, until, writeWorkspaceFile } from './common';
 import { repoFromFolder, startHubServer, type HubServer } from '../helpers/hub-server';
 import { resolveHubModel } from '../../runtime/hub/download';
@@ -55,7 +55,7 @@ const GPT2_ID = 'test-org/tiny-gpt2';
 const SLOW_ID = 'test-org/minilm-slow';
 const SELECT_MODEL = 'Attention Lens: Select Model';
 
-const sharedModels = resolve(repoRoot, '..', 'shared', 'models');
+const fixtureModels = join(repoRoot, 'test', 'fixtures', 'models');
 
 function minilmDir(): string {
   const dir = join(repoRoot, '.cache', 'models', 'all-MiniLM-L6-v2');
@@ -71,8 +71,8 @@ async function startHub(): Promise<HubServer> {
   return startHubServer({
     [DEFAULT_ID]: repoFromFolder(DEFAULT_ID, minilm),
     [SLOW_ID]: repoFromFolder(SLOW_ID, minilm),
-    [STORIES_ID]: repoFromFolder(STORIES_ID, join(sharedModels, 'stories260K')),
-    [GPT2_ID]: repoFromFolder(GPT2_ID, join(sharedModels, 'tiny-gpt2')),
+    [STORIES_ID]: repoFromFolder(STORIES_ID, join(fixtureModels, 'stories260K')),
+    [GPT2_ID]: repoFromFolder(GPT2_ID, join(fixtureModels, 'tiny-gpt2')),
   });
 }
 

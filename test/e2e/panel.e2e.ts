@@ -6,7 +6,7 @@
 // DOM contract used (webview/): #run-status ("layers 5/5"), canvas.thumb[data-layer][data-head], tabs
 // [data-view="grid|head|matrix"], .head-token-left, .matrix-label-row, canvas#matrix-canvas[data-cell-size]
 // [data-origin-x][data-origin-y], #matrix-tooltip[data-value][data-row][data-col].
-// Expected attention values come from ../shared/models/stories260K/reference_attention.json (an independent
+// Expected attention values come from test/fixtures/models/stories260K/reference_attention.json (an independent
 // numpy forward pass), for the text REF_TEXT.
 import * as assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
@@ -21,7 +21,7 @@ import {
   type BrowserSession,
   type CodeServer,
   type E2ETest,
-} from '../integration/harness';
+} from '../helpers/code-server';
 import {
   REF_TEXT,
   XSS_TEXT,

@@ -18,7 +18,7 @@ import {
   startCodeServer,
   writeSettings,
   type E2ETest,
-} from '../integration/harness';
+} from '../helpers/code-server';
 import {
   REF_TEXT,
   panel,

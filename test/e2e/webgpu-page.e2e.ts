@@ -1,14 +1,14 @@
 // WebGPU in a page: the panel's in-browser inference path (webview/inference/, dist/webview-inference.js) in Debian's
 // headless chromium, whose WebGPU adapter here is SwiftShader (software Vulkan). Golden values: the native backend's
 // attention (onnxruntime-node, computed in this process's worker thread) and, for stories260K, the independent numpy
-// forward pass in ../shared/models/stories260K/reference_attention.json. Also the fallbacks: device lost before and
+// forward pass in test/fixtures/models/stories260K/reference_attention.json. Also the fallbacks: device lost before and
 // during a run, a model that does not fit the adapter's limits, and a browser without an adapter. The page runs under
 // the panel's Content-Security-Policy for in-webview inference (no 'unsafe-eval').
 //   node scripts/build.mjs && npx tsx test/e2e/webgpu-page.e2e.ts
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { log, type E2ETest } from '../integration/harness';
+import { log, type E2ETest } from '../helpers/code-server';
 import { runIfMain } from './common';
 import {
   checkModel,
@@ -19,8 +19,8 @@ import {
   openWebGpuPage,
   type TestModel,
   type WebGpuPage,
-} from './webgpu-common';
-import type { PageRun } from './webgpu-harness-page';
+} from '../helpers/webgpu-page';
+import type { PageRun } from '../helpers/webgpu-page-script';
 
 const TOLERANCE = 1e-4;
 const stories = MODELS[0];

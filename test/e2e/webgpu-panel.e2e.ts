@@ -4,7 +4,7 @@
 //   node scripts/build.mjs && npx tsx test/e2e/webgpu-panel.e2e.ts
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMain, log, repoRoot, runCleanups, runExtensionTests } from '../integration/harness';
+import { isMain, log, repoRoot, runCleanups, runExtensionTests } from '../helpers/code-server';
 
 export async function main(): Promise<{ passed: number; failed: number }> {
   const testsPath = join(repoRoot, 'dist', 'test', 'webgpu-suite', 'index.js');

@@ -7,9 +7,9 @@ import * as assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { load } from '../../runtime/inspector/index';
+import { load } from '../../runtime/inspector/load-model';
 import type { AttentionLensApi, RunSummary } from '../../extension/api';
-import { maxAbsDiff, testModels, type TestModel } from './webgpu-models';
+import { maxAbsDiff, testModels, type TestModel } from '../helpers/webgpu-models';
 
 const EXTENSION_ID = 'attention-lens.attention-lens';
 const TOLERANCE = 1e-4;

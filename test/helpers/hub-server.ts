@@ -88,7 +88,7 @@ const isLfs = (name: string, size: number) =>
 
 /** Reads the files of dir, subfolders included (onnx/model.onnx), as a Hub repo. */
 export function repoFromFolder(repo: string, dir: string, only?: string[]): HubRepo {
-  if (!fs.existsSync(dir)) throw new Error(`Test model folder ${dir} is missing (see ../shared/models/README.md).`);
+  if (!fs.existsSync(dir)) throw new Error(`Test model folder ${dir} is missing.`);
   const files = new Map<string, HubFile>();
   for (const name of (only ?? filesUnder(dir)).sort()) {
     const file = path.join(dir, ...name.split('/'));
@@ -284,13 +284,4 @@ export async function startHubServer(
   state.url = `http://127.0.0.1:${(hub.address() as AddressInfo).port}`;
   state.cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
   return state;
-}
-
-/** A shared test model folder (../shared/models/<name> beside the repository), or a clear error when it is missing. */
-export function sharedModelDir(name: string): string {
-  const dir = path.resolve(__dirname, '../../../shared/models', name);
-  if (!fs.existsSync(path.join(dir, 'config.json'))) {
-    throw new Error(`Test model ${name} is missing: expected ${dir} (see shared/models/README.md).`);
-  }
-  return dir;
 }

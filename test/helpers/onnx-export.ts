@@ -7,14 +7,15 @@ import * as path from 'node:path';
 import { createSession } from '../../runtime/backend/ort';
 import { encodeModel, ModelProto, type ModelMsg } from '../../runtime/formats/onnx-schema';
 import type { FeedTensor } from '../../runtime/models/plan';
-import { buildFullGraph, buildPlan, type ModelSource } from '../../runtime/models/registry';
+import { buildFullGraph, buildPlan, type ModelSource } from '../../runtime/models/read-model';
+import { fixtureModel } from './fixtures';
 
 const ROOT = path.resolve(__dirname, '../..');
 
-/** The three real test models the ONNX tests export (shared models, and the default model's cache folder). */
+/** The three real test models the ONNX tests export (test/fixtures, and the default model's cache folder). */
 export const TEST_MODELS = {
-  stories260K: path.resolve(ROOT, '../shared/models/stories260K'),
-  'tiny-gpt2': path.resolve(ROOT, '../shared/models/tiny-gpt2'),
+  stories260K: fixtureModel('stories260K'),
+  'tiny-gpt2': fixtureModel('tiny-gpt2'),
   'all-MiniLM-L6-v2': path.join(ROOT, '.cache/models/all-MiniLM-L6-v2'),
 };
 export type TestModelName = keyof typeof TEST_MODELS;

@@ -4,7 +4,7 @@
 //   EXT_DEV_PATH=/tmp/fake-ext EXT_TESTS_PATH=/tmp/fake-ext/suite/index.js npx tsx test/integration/run-suite.ts
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMain, log, repoRoot, runCleanups, runExtensionTests } from './harness';
+import { isMain, log, repoRoot, runCleanups, runExtensionTests } from '../helpers/code-server';
 
 export async function main(): Promise<{ passed: number; failed: number }> {
   const devPath = process.env.EXT_DEV_PATH ?? repoRoot;

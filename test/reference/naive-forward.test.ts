@@ -7,45 +7,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { naiveForward } from './naive-forward';
 import { parseSafetensors, readSafetensors } from './safetensors-lite';
+import { fixtureModel, miniLmTokenizerDir, repoRoot } from '../helpers/fixtures';
 
 // ---------------------------------------------------------------------------------------------
 // Locations
 
-/** The project root: the nearest folder upwards from the working directory with attention-lens's package.json. */
-function projectRoot(): string {
-  let dir = resolve(process.cwd());
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if (JSON.parse(readFileSync(pkg, 'utf8')).name === 'attention-lens') return dir;
-      } catch {
-        // not ours; keep walking
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) return resolve(process.cwd());
-    dir = up;
-  }
-}
-
-const ROOT = projectRoot();
-const SHARED_MODELS = resolve(ROOT, '..', 'shared', 'models');
-const STORIES = join(SHARED_MODELS, 'stories260K');
-const TINY_GPT2 = join(SHARED_MODELS, 'tiny-gpt2');
-const MINILM = join(ROOT, '.cache', 'models', 'all-MiniLM-L6-v2');
-const MINILM_VOCAB = resolve(ROOT, '..', 'shared', 'tokenizers', 'all-MiniLM-L6-v2', 'vocab.txt');
+const STORIES = fixtureModel('stories260K');
+const TINY_GPT2 = fixtureModel('tiny-gpt2');
+const MINILM = join(repoRoot, '.cache', 'models', 'all-MiniLM-L6-v2');
+const MINILM_VOCAB = join(miniLmTokenizerDir, 'vocab.txt');
 
 /** Fails (never skips) with a clear message when a folder or file the test needs is missing. */
 function requirePath(path: string, what: string, hint: string): string {
   if (!existsSync(path)) assert.fail(`${what} is missing: expected it at ${path}. ${hint}`);
   return path;
 }
-const SHARED_HINT = 'The shared test models live at ../shared/models/ next to the project root (see its README.md).';
 const MINILM_HINT = 'Run `node scripts/fetch-model.mjs` from the project root to download it.';
 
 // ---------------------------------------------------------------------------------------------
@@ -161,7 +141,6 @@ interface StoriesReference {
 }
 
 test('stories260K: attention equals reference_attention.json to 1e-5', () => {
-  requirePath(STORIES, 'stories260K', SHARED_HINT);
   const ref = JSON.parse(readFileSync(join(STORIES, 'reference_attention.json'), 'utf8')) as StoriesReference;
   const ids = ref.input_ids;
   const n = ids.length;
@@ -194,7 +173,6 @@ test('stories260K: attention equals reference_attention.json to 1e-5', () => {
 });
 
 test('stories260K: greedy decoding from <s> tells the documented story', () => {
-  requirePath(STORIES, 'stories260K', SHARED_HINT);
   const tokenizer = JSON.parse(readFileSync(join(STORIES, 'tokenizer.json'), 'utf8'));
   const vocab = tokenizer.model.vocab as Record<string, number>;
   const idToToken: string[] = [];
@@ -225,7 +203,6 @@ test('stories260K: greedy decoding from <s> tells the documented story', () => {
 // tiny-gpt2: structure
 
 test('tiny-gpt2: rows sum to 1, future keys exactly 0, tied logits', () => {
-  requirePath(TINY_GPT2, 'tiny-gpt2', SHARED_HINT);
   const ids = [464, 3797, 3332, 319, 262, 2603, 13, 50256]; // "The cat sat on the mat." + <|endoftext|>
   const n = ids.length;
   const out = naiveForward(TINY_GPT2, ids);
@@ -265,7 +242,6 @@ let vocabCache: Map<string, number> | undefined;
 /** WordPiece ids by whole-word lookup (uncased): [CLS] words... [SEP]. Asserts every word is in the vocab. */
 function miniLmIds(sentence: string): number[] {
   if (!vocabCache) {
-    requirePath(MINILM_VOCAB, 'all-MiniLM-L6-v2 vocab.txt', SHARED_HINT);
     const lines = readFileSync(MINILM_VOCAB, 'utf8').split('\n');
     vocabCache = new Map(lines.map((w, i) => [w.replace(/\r$/, ''), i])); // line number (0-based) = id
   }

@@ -1,8 +1,6 @@
 // Test helper: runs a GraphPlan in-process, stage after stage, through runtime/backend/ort.ts's createSession (no
 // worker), and collects every layer's outputs. Also runs a full graph. Used by the model tests to compare the
 // builders' graphs with the naive reference and with each other on both backends.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { createSession } from '../../runtime/backend/ort';
 import type { BackendName } from '../../runtime/types';
 import { layerOutputs, type Batch, type FeedTensor, type GraphPlan } from '../../runtime/models/plan';
@@ -105,24 +103,4 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
     if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
   }
   return m;
-}
-
-const repoRoot = path.resolve(__dirname, '../..');
-
-/** A folder of ../shared/models (read-only test data); throws a clear message when it is missing. */
-export function sharedModel(name: string): string {
-  const dir = path.resolve(repoRoot, '../shared/models', name);
-  if (!fs.existsSync(path.join(dir, 'config.json')))
-    throw new Error(
-      `test model ${name} is missing: expected ${dir} (the shared test models, see shared/models/README.md)`,
-    );
-  return dir;
-}
-
-/** The all-MiniLM-L6-v2 weights; throws a clear message when they have not been fetched. */
-export function miniLmDir(): string {
-  const dir = path.join(repoRoot, '.cache/models/all-MiniLM-L6-v2');
-  if (!fs.existsSync(path.join(dir, 'model.safetensors')))
-    throw new Error(`all-MiniLM-L6-v2 weights are missing at ${dir}: run \`node scripts/fetch-model.mjs\` first`);
-  return dir;
 }

@@ -1,5 +1,5 @@
 // Hover, editor tint and export inside a real VS Code extension host, on stories260K. Expected tokens and colours
-// come from ../shared/models/stories260K/reference_attention.json (an independent numpy forward pass) for the text
+// come from test/fixtures/models/stories260K/reference_attention.json (an independent numpy forward pass) for the text
 // REF_TEXT: the hover's top token is the reference's argmax for the view the hover names.
 import * as assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';

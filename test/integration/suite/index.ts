@@ -3,7 +3,7 @@
 //
 // Here (offline, no desktop VS Code): scripts/vscode-tests.mjs runs it in code-server through the workbench
 // payload [["extensionDevelopmentPath", repo], ["extensionTestsPath", dist/test/suite/index.js]]
-// (test/integration/harness.ts, runExtensionTests).
+// (test/helpers/code-server.ts, runExtensionTests).
 //
 // On a machine with internet, the same bundle runs in desktop VS Code:
 //   npx @vscode/test-electron   — programmatically:
@@ -12,7 +12,7 @@
 //                      launchArgs: ['--disable-extensions', '--disable-workspace-trust'] });
 //   or @vscode/test-cli (`npx vscode-test`) with .vscode-test.mjs:
 //     export default { files: [], extensionDevelopmentPath: '.', extensionTestsPath: 'dist/test/suite/index.js' }
-// Settings: the suite sets attentionLens.modelPath itself when it is empty (../shared/models/stories260K).
+// Settings: the suite sets attentionLens.modelPath itself when it is empty (test/fixtures/models/stories260K).
 //
 // The test files are imported with literal paths so esbuild bundles them; they are evaluated only after mocha
 // has installed its TDD globals (suite/test/setup...) on globalThis.

@@ -34,7 +34,7 @@ export async function ensureModelSetting(): Promise<string> {
   let model = cfg.get<string>('modelPath');
   if (!model) {
     const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
-    model = path.resolve(ext.extensionPath, '..', 'shared', 'models', 'stories260K');
+    model = path.resolve(ext.extensionPath, 'test', 'fixtures', 'models', 'stories260K');
     await cfg.update('modelPath', model, vscode.ConfigurationTarget.Global);
   }
   return model;

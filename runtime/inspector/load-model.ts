@@ -1,0 +1,74 @@
+// The entry points that load a model for inspection: a Hugging Face folder, an ONNX export or a Hub id (resolved,
+// downloaded when needed, its tokenizer loaded on this thread), or a synthetic BERT for benchmarks. The model itself
+// runs in a worker thread (worker-inspector.ts).
+import type { Inspector } from './api';
+import type { Tokenizer } from '../tokenizers/tokenizer';
+import { loadTokenizer } from '../tokenizers/index';
+import type { DownloadProgress } from '../hub/download';
+import { resolveModel, type HubOptions, type ResolvedModel } from '../models/source-resolver';
+import type { ModelSourceSpec, SyntheticSpec } from './worker-protocol';
+import { defaultThreads, startWorker, type WorkerStartOptions } from './worker-inspector';
+
+export type { SyntheticSpec } from './worker-protocol';
+export { defaultThreads };
+
+export interface InspectorLoadOptions extends WorkerStartOptions {
+  /** Hub endpoint, token, cache and offline mode for Hub ids (default: HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE...). */
+  hub?: HubOptions;
+  /** Download progress of a Hub id's files (bytes, speed); onProgress gets phase 'downloading' too. */
+  onDownload?: (p: DownloadProgress) => void;
+}
+
+export interface SyntheticLoadOptions extends InspectorLoadOptions {
+  /** A tokenizer for text input; without one, synthetic models run on token ids only. */
+  tokenizer?: Tokenizer;
+}
+
+/**
+ * Resolves what the user named (runtime/models/source-resolver.ts), downloading a Hub id first when needed: its
+ * progress goes to options.onDownload (bytes, speed) and to options.onProgress as the load's 'downloading' phase.
+ */
+export function resolveWithProgress(model: string, options: InspectorLoadOptions = {}): Promise<ResolvedModel> {
+  return resolveModel(model, {
+    hub: options.hub,
+    signal: options.signal,
+    onDownload: (p) => {
+      options.onProgress?.({
+        phase: 'downloading',
+        fraction: p.overallTotal > 0 ? p.overallBytes / p.overallTotal : 0,
+      });
+      options.onDownload?.(p);
+    },
+  });
+}
+
+/**
+ * Loads a model into a worker: a Hugging Face folder (config.json, safetensors weights, tokenizer), an ONNX export
+ * (an .onnx file or a folder with one; runtime/onnx), or a Hugging Face Hub id (owner/name[@revision]) served from
+ * the Hub cache or downloaded into it first (options.hub, options.onDownload).
+ */
+export async function load(model: string, options: InspectorLoadOptions = {}): Promise<Inspector> {
+  const resolved = await resolveWithProgress(model, options);
+  const tokenizerDir = resolved.kind === 'folder' ? resolved.dir : resolved.layout.dir;
+  // The tokenizer loads on this thread while the worker reads the weights; the worker's error comes first when
+  // both fail (it says more about a broken folder).
+  const tokenizer = loadTokenizer(tokenizerDir).then(
+    (t) => ({ ok: true as const, t }),
+    (e: unknown) => ({ ok: false as const, e }),
+  );
+  const source: ModelSourceSpec = resolved.kind === 'folder' ? { dir: resolved.dir } : { onnx: resolved.layout };
+  const inspector = await startWorker(source, { name: resolved.name, dir: resolved.dir }, options, undefined);
+  const tok = await tokenizer;
+  if (!tok.ok) {
+    await inspector.dispose();
+    throw tok.e;
+  }
+  inspector.tokenizer = tok.t;
+  return inspector;
+}
+
+/** Loads a synthetic BERT with random weights (benchmarks, tests) through the same worker path as load(). */
+export async function loadSynthetic(spec: SyntheticSpec, options: SyntheticLoadOptions = {}): Promise<Inspector> {
+  const name = `synthetic-bert-${spec.layers}x${spec.hidden}`;
+  return startWorker({ synthetic: spec }, { name, dir: '' }, options, options.tokenizer);
+}

@@ -1,0 +1,30 @@
+// Where the tests' data lives: the small models and tokenizers in test/fixtures/ (each folder's PROVENANCE.md says
+// where it comes from and under which licence), and the default model that scripts/fetch-model.mjs fetches into
+// .cache/models (its weights are never committed).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export const repoRoot = path.resolve(__dirname, '..', '..');
+export const fixturesDir = path.join(repoRoot, 'test', 'fixtures');
+
+/** The model folders in test/fixtures/models. */
+export type FixtureModel = 'stories260K' | 'tiny-gpt2';
+
+/** A model folder of test/fixtures/models (config.json, model.safetensors, tokenizer files). */
+export function fixtureModel(name: FixtureModel): string {
+  return path.join(fixturesDir, 'models', name);
+}
+
+/** all-MiniLM-L6-v2's tokenizer files and config.json, without weights. */
+export const miniLmTokenizerDir = path.join(fixturesDir, 'tokenizers', 'all-MiniLM-L6-v2');
+
+/** stories260K's reference attention (an independent numpy forward pass; see its PROVENANCE.md). */
+export const storiesReferenceFile = path.join(fixtureModel('stories260K'), 'reference_attention.json');
+
+/** The all-MiniLM-L6-v2 weights; throws a clear message when they have not been fetched. */
+export function miniLmDir(): string {
+  const dir = path.join(repoRoot, '.cache/models/all-MiniLM-L6-v2');
+  if (!fs.existsSync(path.join(dir, 'model.safetensors')))
+    throw new Error(`all-MiniLM-L6-v2 weights are missing at ${dir}: run \`node scripts/fetch-model.mjs\` first`);
+  return dir;
+}

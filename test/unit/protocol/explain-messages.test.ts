@@ -1,0 +1,230 @@
+// The Explain view's messages in both directions: every field of a webview request is checked (shape, range, run),
+// and host answers are checked so that a malformed one cannot break the view. Also: the methods the view offers are
+// exactly the registry's non-gradient methods.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { validateHostMessage, validateWebviewMessage, type RunContext } from '../../../protocol/validate';
+import { EXPLAIN_METHODS, MAX_COMPARE_TEXT_LENGTH, MAX_TARGET_LENGTH } from '../../../protocol/messages';
+import { listMethods } from '../../../runtime/analysis/registry';
+import { resultToJson } from '../../../runtime/explain/result';
+import { fixtureResult } from '../../helpers/explain-fixture';
+
+const ctx: RunContext = { runId: 7, layers: 6, tokens: 9, heads: 12 };
+const explain = { type: 'explain', runId: 7, requestId: 3, target: 'similarity:A cat', methods: ['rollout', 'loo'] };
+const compare = { type: 'compare', runId: 7, requestId: 4, mode: 'heads', layer: 5, a: 0, b: 'mean' };
+
+test('explain requests: valid ones pass with exactly their fields', () => {
+  assert.deepEqual(validateWebviewMessage(explain, ctx), { ok: true, message: explain });
+  for (const target of [
+    'next',
+    'next: mat',
+    'token:3:42',
+    'mask',
+    'mask:cat',
+    'mask@2',
+    'similarity:x',
+    // An empty reference fits the grammar: the host answers with a message the view shows.
+    'similarity:',
+  ])
+    assert.equal(validateWebviewMessage({ ...explain, target }, ctx).ok, true, target);
+  const all = EXPLAIN_METHODS.map((m) => m.id);
+  assert.equal(validateWebviewMessage({ ...explain, methods: all }, ctx).ok, true);
+});
+
+test('explain requests: every field is checked', () => {
+  const bad: [string, unknown][] = [
+    ['another run', { ...explain, runId: 6 }],
+    ['runId missing', { ...explain, runId: undefined }],
+    ['requestId negative', { ...explain, requestId: -1 }],
+    ['requestId fractional', { ...explain, requestId: 1.5 }],
+    ['requestId string', { ...explain, requestId: '3' }],
+    ['target number', { ...explain, target: 42 }],
+    ['target unknown kind', { ...explain, target: 'bogus' }],
+    ['target mask@x', { ...explain, target: 'mask@x' }],
+    ['target token:1', { ...explain, target: 'token:1' }],
+    ['target next:', { ...explain, target: 'next:' }],
+    ['target too long', { ...explain, target: 'similarity:' + 'x'.repeat(MAX_TARGET_LENGTH) }],
+    ['methods missing', { ...explain, methods: undefined }],
+    ['methods empty', { ...explain, methods: [] }],
+    ['methods not an array', { ...explain, methods: 'rollout' }],
+    ['unknown method', { ...explain, methods: ['rollout', 'saliency'] }],
+    ['the baseline is not asked for', { ...explain, methods: ['uniform'] }],
+    ['repeated method', { ...explain, methods: ['loo', 'loo'] }],
+    ['non-string method', { ...explain, methods: [1] }],
+    ['extra field', { ...explain, layer: 2 }],
+  ];
+  for (const [why, m] of bad) assert.equal(validateWebviewMessage(m, ctx).ok, false, why);
+  assert.equal(validateWebviewMessage(explain, { runId: undefined, layers: 0, tokens: 0 }).ok, false, 'no run');
+});
+
+test('compare requests: heads and inputs, every field checked', () => {
+  assert.deepEqual(validateWebviewMessage(compare, ctx), { ok: true, message: compare });
+  const inputs = { ...compare, mode: 'inputs', a: 3, b: 3, text: 'A dog sat.' };
+  assert.deepEqual(validateWebviewMessage(inputs, ctx), { ok: true, message: inputs });
+  // An empty second input passes (the host says what is missing).
+  assert.equal(validateWebviewMessage({ ...inputs, text: '' }, ctx).ok, true);
+  assert.equal(validateWebviewMessage({ ...compare, a: 'max', b: 11 }, ctx).ok, true);
+  const bad: [string, unknown][] = [
+    ['another run', { ...compare, runId: 8 }],
+    ['requestId', { ...compare, requestId: -2 }],
+    ['mode', { ...compare, mode: 'layers' }],
+    ['layer past the end', { ...compare, layer: 6 }],
+    ['layer negative', { ...compare, layer: -1 }],
+    ['head a past the end', { ...compare, a: 12 }],
+    ['head b unknown', { ...compare, b: 'min' }],
+    ['head a fractional', { ...compare, a: 0.5 }],
+    ['inputs without text', { ...compare, mode: 'inputs' }],
+    ['text not a string', { ...inputs, text: 42 }],
+    ['text too long', { ...inputs, text: 'x'.repeat(MAX_COMPARE_TEXT_LENGTH + 1) }],
+    ['heads with text', { ...compare, text: 'x' }],
+    ['extra field', { ...compare, metric: 'kendall' }],
+  ];
+  for (const [why, m] of bad) assert.equal(validateWebviewMessage(m, ctx).ok, false, why);
+});
+
+test('cancelExplain and exportExplain', () => {
+  assert.equal(validateWebviewMessage({ type: 'cancelExplain', runId: 7, requestId: 3 }, ctx).ok, true);
+  assert.equal(validateWebviewMessage({ type: 'cancelExplain', runId: 7 }, ctx).ok, false);
+  assert.equal(validateWebviewMessage({ type: 'cancelExplain', runId: 7, requestId: 3, x: 1 }, ctx).ok, false);
+  for (const metric of ['kendall', 'spearman', 'topK'])
+    for (const what of ['explain', 'compare'])
+      assert.equal(validateWebviewMessage({ type: 'exportExplain', runId: 7, what, metric }, ctx).ok, true);
+  assert.equal(
+    validateWebviewMessage({ type: 'exportExplain', runId: 7, what: 'grid', metric: 'kendall' }, ctx).ok,
+    false,
+  );
+  assert.equal(
+    validateWebviewMessage({ type: 'exportExplain', runId: 7, what: 'explain', metric: 'pearson' }, ctx).ok,
+    false,
+  );
+  assert.equal(
+    validateWebviewMessage({ type: 'exportExplain', runId: 5, what: 'explain', metric: 'kendall' }, ctx).ok,
+    false,
+  );
+});
+
+test('host answers: progress, result (as it crosses: NaN as null), error', () => {
+  assert.equal(
+    validateHostMessage({
+      type: 'explainProgress',
+      runId: 1,
+      requestId: 2,
+      kind: 'explain',
+      text: 'x',
+      done: 0,
+      total: 3,
+    }).ok,
+    true,
+  );
+  assert.equal(validateHostMessage({ type: 'explainProgress', runId: 1, requestId: 2, kind: 'explain' }).ok, false);
+  assert.equal(validateHostMessage({ type: 'explainProgress', runId: 1, requestId: 2, kind: 'x', text: '' }).ok, false);
+  const wire = JSON.parse(resultToJson(fixtureResult()));
+  assert.equal(wire.agreement[2].kendall, null, 'NaN crosses as null');
+  assert.equal(validateHostMessage({ type: 'explainResult', runId: 1, requestId: 2, result: wire }).ok, true);
+  const broken = (f: (r: ReturnType<typeof fixtureResult>) => void) => {
+    const r = fixtureResult();
+    f(r);
+    return validateHostMessage({ type: 'explainResult', runId: 1, requestId: 2, result: r }).ok;
+  };
+  assert.equal(
+    broken(() => undefined),
+    true,
+  );
+  assert.equal(
+    broken((r) => (r.methods[0].scores = [1, 2])),
+    false,
+    'scores shorter than the tokens',
+  );
+  assert.equal(
+    broken((r) => (r.candidates = [true])),
+    false,
+    'candidates shorter than the tokens',
+  );
+  assert.equal(
+    broken((r) => ((r.notes as unknown[]) = [{ html: '<b>x</b>' }])),
+    false,
+    'notes that are not strings',
+  );
+  assert.equal(
+    broken((r) => ((r.methods[1].scores as unknown[])[0] = 'x')),
+    false,
+    'a score that is not a number',
+  );
+  assert.equal(
+    broken((r) => (r.tokens = [])),
+    false,
+    'no tokens',
+  );
+  assert.equal(
+    broken((r) => ((r.target as { label: unknown }).label = 3)),
+    false,
+    'target label',
+  );
+  assert.equal(
+    broken((r) => ((r.faithfulness[0].bins[0] as { k: unknown }).k = 'one')),
+    false,
+    'faithfulness bin',
+  );
+  assert.equal(
+    broken((r) => ((r as { agreement: unknown }).agreement = {})),
+    false,
+    'agreement not an array',
+  );
+  assert.equal(
+    validateHostMessage({
+      type: 'explainError',
+      runId: 1,
+      requestId: 2,
+      kind: 'compare',
+      cancelled: false,
+      message: 'm',
+    }).ok,
+    true,
+  );
+  assert.equal(
+    validateHostMessage({ type: 'explainError', runId: 1, requestId: 2, kind: 'compare', message: 'm' }).ok,
+    false,
+  );
+});
+
+test('host answers: comparisons carry binary maps of consistent sizes', () => {
+  const tokens = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ text: `t${i}`, start: i, end: i + 1, special: false }));
+  const f32 = (n: number) => new Float32Array(n).buffer;
+  const good = {
+    type: 'compareResult',
+    runId: 1,
+    requestId: 2,
+    mode: 'inputs',
+    layer: 0,
+    a: { label: 'a', tokens: tokens(3), causal: false, data: f32(9) },
+    b: { label: 'b', tokens: tokens(2), causal: true, data: f32(4) },
+    alignA: new Int32Array(2).buffer,
+    alignB: new Int32Array(2).buffer,
+    diff: f32(4),
+    rowJsd: f32(2),
+    jsd: 0.25,
+    tvd: null,
+  };
+  assert.equal(validateHostMessage(good).ok, true);
+  const bad: [string, unknown][] = [
+    ['map a size', { ...good, a: { ...good.a, data: f32(8) } }],
+    ['map b as an array', { ...good, b: { ...good.b, data: [0, 0, 0, 0] } }],
+    ['diff size', { ...good, diff: f32(9) }],
+    ['rowJsd size', { ...good, rowJsd: f32(3) }],
+    ['alignments differ', { ...good, alignB: new Int32Array(1).buffer }],
+    ['more aligned tokens than b has', { ...good, alignA: new Int32Array(3).buffer, alignB: new Int32Array(3).buffer }],
+    ['jsd as text', { ...good, jsd: '0.25' }],
+    ['mode', { ...good, mode: 'layers' }],
+    ['no tokens', { ...good, a: { ...good.a, tokens: [], data: f32(0) } }],
+  ];
+  for (const [why, m] of bad) assert.equal(validateHostMessage(m).ok, false, why);
+});
+
+test('the view offers exactly the registry’s methods (not gradients, not the baseline), with their labels', () => {
+  const registry = listMethods().filter((m) => m.kind !== 'gradient' && m.kind !== 'baseline');
+  assert.deepEqual(
+    EXPLAIN_METHODS.map((m) => [m.id, m.label, m.kind]),
+    registry.map((m) => [m.id, m.label, m.kind]),
+  );
+});

@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { validateHostMessage, validateWebviewMessage, isRunSource, type RunContext } from '../../../protocol/validate';
+
+const ctx: RunContext = { runId: 7, layers: 5, tokens: 4 };
+
+test('webview messages: valid ones pass with exactly their fields', () => {
+  assert.deepEqual(validateWebviewMessage({ type: 'ready' }, ctx), { ok: true, message: { type: 'ready' } });
+  assert.deepEqual(validateWebviewMessage({ type: 'selectToken', runId: 7, index: 3 }, ctx), {
+    ok: true,
+    message: { type: 'selectToken', runId: 7, index: 3 },
+  });
+  assert.equal(validateWebviewMessage({ type: 'requestVectors', runId: 7, layer: 4 }, ctx).ok, true);
+  assert.equal(validateWebviewMessage({ type: 'cancel', runId: 7 }, ctx).ok, true);
+  assert.equal(validateWebviewMessage({ type: 'log', level: 'warn', message: 'x' }, ctx).ok, true);
+});
+
+test('webview messages: wrong shapes, ranges and runs are rejected', () => {
+  const bad: unknown[] = [
+    null,
+    'ready',
+    [],
+    { type: 'nope' },
+    { type: 'ready', extra: 1 },
+    { type: 'selectToken', runId: 6, index: 0 }, // another run
+    { type: 'selectToken', runId: 7, index: 4 }, // out of range
+    { type: 'selectToken', runId: 7, index: -1 },
+    { type: 'selectToken', runId: 7, index: 1.5 },
+    { type: 'selectToken', runId: '7', index: 0 },
+    { type: 'requestVectors', runId: 7, layer: 5 },
+    { type: 'requestVectors', runId: 7 },
+    { type: 'cancel' },
+    { type: 'log', level: 'debug', message: 'x' },
+    { type: 'log', level: 'info', message: 42 },
+    { type: 'log', level: 'info', message: 'x'.repeat(4001) },
+  ];
+  for (const m of bad) assert.equal(validateWebviewMessage(m, ctx).ok, false, JSON.stringify(m)?.slice(0, 80));
+  assert.equal(
+    validateWebviewMessage({ type: 'cancel', runId: 0 }, { runId: undefined, layers: 0, tokens: 0 }).ok,
+    false,
+  );
+});
+
+test('tabChanged: the tab shown with the Explain view’s mode and metric, with or without a run', () => {
+  const m = { type: 'tabChanged', tab: 'explain', mode: 'compare', metric: 'topK' };
+  assert.deepEqual(validateWebviewMessage(m, ctx), { ok: true, message: m });
+  for (const tab of ['grid', 'head', 'matrix', 'neuron', 'explain'])
+    assert.equal(validateWebviewMessage({ ...m, tab }, ctx).ok, true, tab);
+  // A panel without a run has tabs too.
+  assert.equal(validateWebviewMessage(m, { runId: undefined, layers: 0, tokens: 0 }).ok, true, 'no run');
+  const bad: [string, unknown][] = [
+    ['unknown tab', { ...m, tab: 'compare' }],
+    ['tab missing', { ...m, tab: undefined }],
+    ['tab not a string', { ...m, tab: 4 }],
+    ['unknown mode', { ...m, mode: 'heads' }],
+    ['mode missing', { type: 'tabChanged', tab: 'grid', metric: 'kendall' }],
+    ['unknown metric', { ...m, metric: 'pearson' }],
+    ['metric missing', { type: 'tabChanged', tab: 'grid', mode: 'explain' }],
+    ['extra field (a run id)', { ...m, runId: 7 }],
+  ];
+  for (const [why, x] of bad) assert.equal(validateWebviewMessage(x, ctx).ok, false, why);
+});
+
+test('host messages: notice, with the optional busy flag of a loading model', () => {
+  assert.equal(validateHostMessage({ type: 'notice', text: 'No model.' }).ok, true);
+  assert.equal(validateHostMessage({ type: 'notice', text: 'Loading <b>x</b>…', busy: true }).ok, true);
+  assert.equal(validateHostMessage({ type: 'notice', text: 'x', busy: false }).ok, true);
+  assert.equal(validateHostMessage({ type: 'notice', text: 'x', busy: 'yes' }).ok, false);
+  assert.equal(validateHostMessage({ type: 'notice', text: 3 }).ok, false);
+});
+
+const facts = {
+  name: 'm',
+  dir: '/m',
+  family: 'llama',
+  modelType: 'llama',
+  layers: 2,
+  heads: 2,
+  kvHeads: 1,
+  headDim: 4,
+  hidden: 8,
+  vocabSize: 10,
+  maxPositions: 16,
+  attentionKinds: ['causal', 'causal'],
+  hasLmHead: true,
+};
+const source = { uri: 'file:///a.txt', range: [0, 0, 0, 3], text: 'abc', modelPath: '/m', truncate: false };
+
+test('host messages: layer data size must match heads × query × key float32', () => {
+  const layer = { type: 'layer', runId: 1, layer: 0, kind: 'causal', heads: 2, queryLength: 3, keyLength: 3 };
+  assert.equal(validateHostMessage({ ...layer, data: new ArrayBuffer(2 * 3 * 3 * 4) }).ok, true);
+  assert.equal(validateHostMessage({ ...layer, data: new ArrayBuffer(2 * 3 * 3 * 4 - 4) }).ok, false);
+  assert.equal(validateHostMessage({ ...layer, data: new Float32Array(18) }).ok, false);
+  assert.equal(validateHostMessage({ ...layer, kind: 'sideways', data: new ArrayBuffer(72) }).ok, false);
+});
+
+test('host messages: runStarted, vectors, settings', () => {
+  const tokens = [{ text: '<img src=x onerror=alert(1)>', start: 0, end: 3, special: false }];
+  assert.equal(validateHostMessage({ type: 'runStarted', runId: 1, tokens, facts, source }).ok, true);
+  assert.equal(
+    validateHostMessage({ type: 'runStarted', runId: 1, tokens, facts: { ...facts, attentionKinds: [] }, source }).ok,
+    false,
+  );
+  assert.equal(validateHostMessage({ type: 'runStarted', runId: 1, tokens: [{ text: 1 }], facts, source }).ok, false);
+  const v = { type: 'vectors', runId: 1, layer: 0, heads: 2, kvHeads: 1, queryLength: 3, keyLength: 3, headDim: 4 };
+  assert.equal(
+    validateHostMessage({ ...v, q: new ArrayBuffer(2 * 3 * 4 * 4), k: new ArrayBuffer(1 * 3 * 4 * 4) }).ok,
+    true,
+  );
+  assert.equal(
+    validateHostMessage({ ...v, q: new ArrayBuffer(2 * 3 * 4 * 4), k: new ArrayBuffer(2 * 3 * 4 * 4) }).ok,
+    false,
+  );
+  assert.equal(validateHostMessage({ ...v, q: null, k: null, reason: 'none' }).ok, true);
+  assert.equal(validateHostMessage({ type: 'settings', colorMap: 'magma' }).ok, true);
+  assert.equal(validateHostMessage({ type: 'settings', colorMap: 'jet' }).ok, false);
+});
+
+test('isRunSource checks restored panel state', () => {
+  assert.equal(isRunSource(source), true);
+  assert.equal(isRunSource({ ...source, range: [0, 0, 0] }), false);
+  assert.equal(isRunSource({ ...source, range: [0, -1, 0, 0] }), false);
+  assert.equal(isRunSource({ ...source, truncate: 'no' }), false);
+  assert.equal(isRunSource(undefined), false);
+});

@@ -1,0 +1,244 @@
+// The explain layer's pure pieces with known answers: target spec parsing, perturbed batch rows (remove / hide /
+// mask-token and where the readout goes), the agreement / distance / head tables over candidate tokens, batched
+// faithfulness and erasure tables (equal to faithfulness() run directly; the baseline = the mean over random
+// orders), and the study summary's statistics.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { faithfulness } from '../../../../runtime/analysis/faithfulness';
+import { isLensError } from '../../../../runtime/errors';
+import { formatTargetSpec, parseTargetSpec } from '../../../../runtime/explain/target-spec';
+import { perturbedRow, trimPadding } from '../../../../runtime/explain/perturb';
+import { agreementTable, distanceTable, headTable } from '../../../../runtime/explain/compare';
+import { erasureTable, faithfulnessTable } from '../../../../runtime/explain/faithfulness-tables';
+import { randomOrderScores } from '../../../../runtime/explain/baseline';
+import { kendallTau } from '../../../../runtime/analysis/agreement';
+import type { ExplainResult, MethodScores } from '../../../../runtime/explain/result';
+import { resultToJson } from '../../../../runtime/explain/result';
+import { quantile, spread, summarizeStudy } from '../../../../runtime/explain/summary';
+import type { Token } from '../../../../runtime/types';
+
+const near = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
+
+test('target specs: every form parses, round-trips, and mistakes are one-line BAD_INPUT errors', () => {
+  const cases: [string, unknown][] = [
+    ['next', { kind: 'next' }],
+    ['next: time', { kind: 'next', token: ' time' }],
+    ['token:3:42', { kind: 'token', position: 3, id: 42 }],
+    ['mask', { kind: 'mask' }],
+    ['mask:paris', { kind: 'mask', token: 'paris' }],
+    ['mask@4', { kind: 'mask', position: 4 }],
+    ['similarity:A cat: on a mat.', { kind: 'similarity', reference: 'A cat: on a mat.' }],
+  ];
+  for (const [spec, parsed] of cases) {
+    assert.deepEqual(parseTargetSpec(spec), parsed, spec);
+    assert.equal(formatTargetSpec(parseTargetSpec(spec)), spec);
+  }
+  for (const bad of ['', 'nxt', 'token:0:5', 'token:2', 'token:a:1', 'mask@x', 'similarity:  ', 'next:']) {
+    assert.throws(
+      () => parseTargetSpec(bad),
+      (e: unknown) => isLensError(e) && e.code === 'BAD_INPUT' && /Targets: next/.test(e.message),
+      bad,
+    );
+  }
+});
+
+test('perturbed rows: remove shifts left and pads, hide masks in place, mask-token writes [MASK]; readouts follow', () => {
+  const ids = [10, 11, 12, 13];
+  const keep = [true, false, true, true];
+  const base = { readout: 3, causal: false, padId: 0, maskId: 99 };
+  assert.deepEqual(perturbedRow(ids, keep, { ...base, mode: 'remove' }), {
+    ids: [10, 12, 13, 0],
+    mask: [1, 1, 1, 0],
+    readout: 2,
+    length: 3,
+  });
+  assert.deepEqual(perturbedRow(ids, keep, { ...base, mode: 'hide' }), {
+    ids: [10, 11, 12, 13],
+    mask: [1, 0, 1, 1],
+    readout: 3,
+    length: 3,
+  });
+  assert.deepEqual(perturbedRow(ids, keep, { ...base, mode: 'mask-token' }), {
+    ids: [10, 99, 12, 13],
+    mask: [1, 1, 1, 1],
+    readout: 3,
+    length: 4,
+  });
+  // A removed readout: causal models read the last kept token before it; encoders have none.
+  const noLast = [true, true, false, false];
+  assert.equal(perturbedRow(ids, noLast, { ...base, causal: true, mode: 'remove' }).readout, 1);
+  assert.equal(perturbedRow(ids, noLast, { ...base, causal: true, mode: 'hide' }).readout, 1);
+  assert.equal(perturbedRow(ids, noLast, { ...base, mode: 'remove' }).readout, -1);
+  // Pooled targets have no readout.
+  assert.equal(perturbedRow(ids, keep, { ...base, readout: null, mode: 'remove' }).readout, -1);
+  // Trailing all-padding columns go.
+  const rows = [
+    perturbedRow(ids, noLast, { ...base, mode: 'remove' }),
+    perturbedRow(ids, keep, { ...base, mode: 'remove' }),
+  ];
+  assert.deepEqual(trimPadding(rows), {
+    ids: [
+      [10, 11, 0],
+      [10, 12, 13],
+    ],
+    mask: [
+      [1, 1, 0],
+      [1, 1, 1],
+    ],
+  });
+  assert.throws(() => perturbedRow(ids, keep, { ...base, maskId: undefined, mode: 'mask-token' }), /MASK/);
+});
+
+const m = (id: string, kind: MethodScores['kind'], scores: number[]): MethodScores => ({
+  id,
+  label: id,
+  kind,
+  scores,
+  ms: 0,
+});
+
+test('agreement and distance tables: over candidates only; distances only for distribution-valued methods', () => {
+  const candidates = [false, true, true, true, true];
+  const methods = [
+    m('a', 'attention', [9, 0.1, 0.2, 0.3, 0.4]),
+    m('b', 'perturbation', [-9, 1, 2, 3, 4]),
+    m('c', 'norm', [0, 0.4, 0.3, 0.2, 0.1]),
+    m('uniform', 'baseline', [0.2, 0.2, 0.2, 0.2, 0.2]),
+    m('broken', 'attention', []),
+  ];
+  const rows = agreementTable(methods, candidates, 2, 5);
+  assert.deepEqual(
+    rows.map((r) => `${r.a}-${r.b}`),
+    ['a-b', 'a-c', 'a-uniform', 'b-c', 'b-uniform', 'c-uniform'],
+  );
+  const ab = rows[0];
+  assert.deepEqual([ab.kendall, ab.spearman, ab.topK, ab.k], [1, 1, 1, 2]); // position 0 (9 vs −9) is not a candidate
+  const ac = rows[1];
+  near(ac.kendall, -1);
+  near(ac.spearman, -1);
+  assert.equal(ac.topK, 0);
+  // The baseline ranks nothing: its agreement is the mean over 5 random orders of the candidates (chance level).
+  const chance =
+    [1, 2, 3, 4, 5]
+      .map((s) => kendallTau([0.1, 0.2, 0.3, 0.4], randomOrderScores(candidates, s).slice(1)))
+      .reduce((x, y) => x + y, 0) / 5;
+  near(rows[2].kendall, chance);
+  assert.ok(Math.abs(chance) < 1);
+  // By default 100 orders: over 30 candidates the chance level is near τ = 0 and top-k overlap near k / 30.
+  const many = Array.from({ length: 30 }, (_, i) => i);
+  const chanceRow = agreementTable(
+    [
+      m('x', 'attention', many),
+      m(
+        'uniform',
+        'baseline',
+        many.map(() => 1),
+      ),
+    ],
+    many.map(() => true),
+    6,
+  )[0];
+  assert.ok(Math.abs(chanceRow.kendall) < 0.05, String(chanceRow.kendall));
+  assert.ok(Math.abs(chanceRow.topK - 6 / 30) < 0.05, String(chanceRow.topK));
+  const d = distanceTable(methods, candidates);
+  assert.deepEqual(
+    d.map((r) => `${r.a}-${r.b}`),
+    ['a-c', 'a-uniform', 'c-uniform'],
+  );
+  // a and c over the candidates: [.1 .2 .3 .4] and its reverse: TVD = ½(.3+.1+.1+.3) = .4
+  near(d[0].tvd, 0.4, 1e-12);
+  near(d[1].tvd, 0.2, 1e-12); // vs uniform .25: ½(.15+.05+.05+.15)
+  assert.ok(d[0].jsd > 0 && d[0].jsd <= 1);
+});
+
+test('head table: each head, then uniform attention per layer (entropy ln n, mean distance by hand)', () => {
+  const tokens: Token[] = ['[CLS]', 'a', ',', 'b'].map((text, i) => ({
+    id: i,
+    text,
+    start: null,
+    end: null,
+    special: i === 0,
+  }));
+  // One head attending to the previous token (row 0 to itself).
+  const data = new Float32Array(16);
+  for (let i = 0; i < 4; i++) data[i * 4 + Math.max(0, i - 1)] = 1;
+  const rows = headTable([{ layer: 0, kind: 'self', heads: 1, queryLength: 4, keyLength: 4, data }], tokens);
+  assert.equal(rows.length, 2);
+  const [h, u] = rows;
+  assert.deepEqual([h.head, h.entropy, h.previousToken, h.meanDistance], [0, 0, 1, 0.75]);
+  near(h.specialShare, 0.5); // rows 0 and 1 look at [CLS]
+  near(h.punctuationShare, 0.25); // row 3 looks at ','
+  assert.equal(u.head, -1);
+  near(u.entropy, Math.log(4), 1e-6);
+  near(u.jsdUniform, 0, 1e-9);
+  near(u.meanDistance, (6 + 4 + 4 + 6) / 16, 1e-6); // Σ|i−j|/4 per row: 1.5, 1, 1, 1.5
+});
+
+test('faithfulness and erasure tables: equal to the analysis functions; the baseline is the mean over random orders', async () => {
+  const w = [0, 3, 1, 2, 5, 0.5];
+  const candidates = [false, true, true, true, true, true];
+  const seen = new Set<string>();
+  const evaluate = async (masks: boolean[][]) =>
+    masks.map((keep) => {
+      seen.add(keep.join());
+      return w.reduce((s, x, j) => s + (keep[j] ? x : 0), 0);
+    });
+  const methods = [m('good', 'perturbation', w), m('uniform', 'baseline', [1, 1, 1, 1, 1, 1])];
+  const rows = await faithfulnessTable(methods, evaluate, { candidates, baselineSamples: 3 });
+  const exclude = candidates.map((c) => !c);
+  const one = async (keep: boolean[]) => (await evaluate([keep]))[0];
+  const direct = await faithfulness(w, one, { exclude });
+  assert.equal(rows[0].method, 'good');
+  near(rows[0].aopcComprehensiveness, direct.aopcComprehensiveness);
+  near(rows[0].aopcSufficiency, direct.aopcSufficiency);
+  const samples = await Promise.all(
+    [1, 2, 3].map((s) => faithfulness(randomOrderScores(candidates, s), one, { exclude })),
+  );
+  near(rows[1].aopcComprehensiveness, samples.reduce((a, r) => a + r.aopcComprehensiveness, 0) / 3);
+  // Random orders rank only candidates, and differ between seeds.
+  assert.equal(randomOrderScores(candidates, 1)[0], 0);
+  assert.notDeepEqual(randomOrderScores(candidates, 1), randomOrderScores(candidates, 2));
+
+  const curves = await erasureTable(methods, evaluate, { candidates, steps: 5, baselineSamples: 2 });
+  // good: erase 4 (5), 1 (3), 3 (2), 2 (1), 5 (.5): 11.5, 6.5, 3.5, 1.5, .5, 0
+  assert.deepEqual(curves[0].value, [11.5, 6.5, 3.5, 1.5, 0.5, 0]);
+  assert.equal(curves[1].method, 'uniform');
+  assert.equal(curves[1].value[0], 11.5);
+  assert.equal(curves[1].value[5], 0);
+});
+
+test('study statistics: spread with numpy quantiles, NaN counted as missing; summaries per pair and method', () => {
+  const s = spread([4, 1, NaN, 3, 2]);
+  assert.deepEqual([s.n, s.missing, s.mean, s.min, s.q1, s.median, s.q3, s.max], [4, 1, 2.5, 1, 1.75, 2.5, 3.25, 4]);
+  near(s.std, Math.sqrt(5 / 3));
+  assert.ok(Number.isNaN(spread([]).mean) && Number.isNaN(spread([1]).std));
+  near(quantile([0, 10], 0.3), 3);
+  const fake = (tau: number, comp: number): ExplainResult =>
+    ({
+      target: { value: tau },
+      agreement: [{ a: 'x', b: 'y', kendall: tau, spearman: 2 * tau, topK: 1, k: 1 }],
+      distance: [],
+      faithfulness: [{ method: 'x', full: 0, bins: [], aopcComprehensiveness: comp, aopcSufficiency: -comp }],
+      erasure: [{ method: 'x', erased: [], fraction: [], value: [], area: comp }],
+      timings: { totalMs: 10 },
+    }) as unknown as ExplainResult;
+  const sum = summarizeStudy([fake(0.5, 1), fake(-0.5, 3)]);
+  assert.equal(sum.examples, 2);
+  assert.deepEqual(
+    sum.agreement.map((a) => [a.metric, a.spread.mean]),
+    [
+      ['kendall', 0],
+      ['spearman', 0],
+      ['topK', 1],
+    ],
+  );
+  assert.deepEqual(
+    sum.faithfulness.map((f) => [f.metric, f.spread.mean]),
+    [
+      ['aopcComprehensiveness', 2],
+      ['aopcSufficiency', -2],
+    ],
+  );
+  assert.equal(sum.erasure[0].spread.mean, 2);
+  assert.equal(resultToJson({ a: NaN, b: [1, Infinity] }), '{"a":null,"b":[1,null]}');
+});
