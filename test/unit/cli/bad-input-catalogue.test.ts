@@ -30,6 +30,8 @@ const model = (name: string) => p('models', name);
 
 interface CliInput {
   args: string[];
+  /** Extra environment variables. */
+  env?: Record<string, string>;
   /** Send SIGINT once this is true (polled every 20 ms). */
   interruptWhen?: () => boolean;
 }
@@ -39,7 +41,11 @@ const cli =
 
 function runCli(input: CliInput, c: BadInputCase<CliInput>): Promise<Outcome> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...input.args], { cwd: TMP, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...input.args], {
+      cwd: TMP,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...input.env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -192,6 +198,7 @@ before(() => {
     fs.mkdirSync(path.join(onnxDir, 'model.onnx_data'));
 
     fs.mkdirSync(p('out'));
+    fs.mkdirSync(p('hub'));
     fs.writeFileSync(p('text.txt'), TEXT);
     keep(p('text.txt'));
     for (const dir of ['keep-1', 'keep-2', 'sigint']) {
@@ -558,6 +565,15 @@ const cases: BadInputCase<CliInput>[] = [
     name: '--out a dangling symbolic link',
     input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--out', p('dangling.json')] }),
     expect: /it is a symbolic link to .*nowhere\.json, which does not exist/,
+  },
+  {
+    name: '--out inside the Hugging Face cache, with a Hub id as the model',
+    input: () => ({
+      args: ['run', '--model', 'owner/name', '--text', 'hi', '--out', p('hub', 'x.json')],
+      env: { HF_HUB_CACHE: p('hub'), HF_HUB_OFFLINE: '1' },
+    }),
+    expect: /it is inside the Hugging Face cache .*, which outputs never go into/,
+    check: noOutput(p('hub', 'x.json')),
   },
   {
     name: 'Ctrl-C during run --out leaves the old file and no temporary file',
