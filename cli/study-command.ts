@@ -245,9 +245,16 @@ const STUDY_FILES = [
   'erasure-area.svg',
 ];
 
-/** Creates --out DIR when missing and plans each of its files (before the model loads). */
-function planStudyOutputs(args: StudyArgs): Map<string, OutputPlan> {
-  const dir = args.out!;
+/**
+ * Checks --out DIR before the model loads: an existing folder gets each of its files planned; a missing one must be
+ * creatable inside its nearest existing folder (checked there), and is created only when the outputs are written,
+ * so a study that fails leaves no empty folder behind. Returns the plans, made when they are needed.
+ */
+function planStudyOutputs(args: StudyArgs): () => Map<string, OutputPlan> {
+  const dir = path.resolve(args.out!);
+  const protect = protectedFiles(args.model, { '--data': args.data });
+  const plan = () =>
+    new Map(STUDY_FILES.map((name) => [name, planOutput(path.join(dir, name), protect, '--out')] as const));
   let st: fs.Stats | undefined;
   try {
     st = fs.statSync(dir);
@@ -255,19 +262,28 @@ function planStudyOutputs(args: StudyArgs): Map<string, OutputPlan> {
     st = undefined;
   }
   if (st && !st.isDirectory())
-    throw new LensError('BAD_INPUT', `Cannot write --out ${dir}: it is not a folder; study writes a folder of files.`);
-  if (!st) {
+    throw new LensError(
+      'BAD_INPUT',
+      `Cannot write --out ${args.out}: it is not a folder; study writes a folder of files.`,
+    );
+  if (st) {
+    const plans = plan();
+    return () => plans;
+  }
+  let above = path.dirname(dir);
+  while (!fs.existsSync(above) && path.dirname(above) !== above) above = path.dirname(above);
+  planOutput(path.join(above, `.attention-lens-${process.pid}-new-folder`), protect, '--out'); // checks only
+  return () => {
     try {
       fs.mkdirSync(dir, { recursive: true });
     } catch (e) {
       throw new LensError(
         'BAD_INPUT',
-        `Cannot create --out ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; choose another folder.`,
+        `Cannot create --out ${args.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; choose another folder.`,
       );
     }
-  }
-  const protect = protectedFiles(args.model, { '--data': args.data });
-  return new Map(STUDY_FILES.map((name) => [name, planOutput(path.join(dir, name), protect, '--out')]));
+    return plan();
+  };
 }
 
 export async function studyCommand(
@@ -335,7 +351,8 @@ export async function studyCommand(
       'examples.jsonl': results.map((r) => resultToJson(r)).join('\n') + '\n',
       ...studyPlots(summary),
     };
-    for (const [name, text] of Object.entries(files)) await writeOutput(plans.get(name)!, text);
+    const planned = plans();
+    for (const [name, text] of Object.entries(files)) await writeOutput(planned.get(name)!, text);
     print(
       `wrote      ${Object.keys(files)
         .map((f) => path.join(dir, f))
