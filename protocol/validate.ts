@@ -1,6 +1,7 @@
 // Validators for both directions of the panel protocol. Pure functions: no DOM, no 'vscode'.
 // The host validates every webview message (shape, field types, ranges, runId) before use and drops the rest;
 // the webview validates host messages too, so that a malformed message cannot throw inside a view.
+import { attentionFactsProblem } from './facts-validate';
 import {
   AGREEMENT_METRICS,
   COLOR_MAPS,
@@ -360,6 +361,8 @@ export function validateHostMessage(raw: unknown): Validation<HostMessage> {
       const f = m.facts;
       if (!isObj(f) || !isPositive(f.layers) || !isPositive(f.heads) || !isPositive(f.headDim)) return fail('facts');
       if (!Array.isArray(f.attentionKinds) || f.attentionKinds.length !== f.layers) return fail('facts.attentionKinds');
+      const extras = attentionFactsProblem(f);
+      if (extras) return fail(extras);
       if (!isRunSource(m.source)) return fail('source');
       return ok;
     }

@@ -2,6 +2,7 @@
 // Strip, Sequence), each a function on aligned text so that offsets still point into the original text.
 import { NormalizedText } from './normalized-text';
 import { asObject, badTokenizer, unsupported } from './errors';
+import { onigurumaToJs, UntranslatableRegex } from './oniguruma-to-js';
 import { PrecompiledCharsMap } from './precompiled-charsmap';
 import { normalizeAligned } from './unicode-normalization';
 import { isBertControl, isChineseChar, isNonspacingMark, isWhitespace } from './unicode';
@@ -142,15 +143,17 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-/** A tokenizer.json pattern ({String} or {Regex}) as a global, Unicode-aware JS regular expression. */
+/** A tokenizer.json pattern ({String}, or {Regex} in Oniguruma syntax: oniguruma-to-js.ts) as a global,
+ * Unicode-aware JS regular expression with the same matches. */
 export function patternToRegExp(pattern: unknown, source: string): RegExp {
   const p = asObject(pattern);
   if (p && typeof p.String === 'string') return new RegExp(escapeRegExp(p.String), 'gu');
   if (p && typeof p.Regex === 'string') {
     try {
-      return new RegExp(p.Regex, 'gu');
-    } catch {
-      throw badTokenizer(source, `the regular expression ${JSON.stringify(p.Regex)} is not supported`);
+      return new RegExp(onigurumaToJs(p.Regex), 'gu');
+    } catch (e) {
+      const why = e instanceof UntranslatableRegex ? e.message : 'is not a valid regular expression';
+      throw badTokenizer(source, `the regular expression ${JSON.stringify(p.Regex)} ${why}`);
     }
   }
   throw badTokenizer(source, 'a pattern is neither {"String": ...} nor {"Regex": ...}');

@@ -15,6 +15,26 @@ export function fixtureModel(name: FixtureModel): string {
   return path.join(fixturesDir, 'models', name);
 }
 
+/** The tiny random-weight decoders of test/fixtures/models/hf-tiny (made by transformers 5.25; see its PROVENANCE.md), each
+ * with transformers' own attention in reference_attention.json. */
+export type HfTinyModel =
+  | 'gemma2'
+  | 'gemma3'
+  | 'gemma3-multimodal'
+  | 'qwen2'
+  | 'qwen3'
+  | 'qwen3-yarn'
+  | 'phi3'
+  | 'phi3-longrope'
+  | 'llama'
+  | 'llama-dynamic'
+  | 'mistral'
+  | 'olmo2';
+
+export function hfTinyModel(name: HfTinyModel): string {
+  return path.join(fixturesDir, 'models', 'hf-tiny', name);
+}
+
 /** all-MiniLM-L6-v2's tokenizer files and config.json, without weights. */
 export const miniLmTokenizerDir = path.join(fixturesDir, 'tokenizers', 'all-MiniLM-L6-v2');
 

@@ -138,6 +138,7 @@ before(() => {
   fs.symlinkSync('model.safetensors', path.join(M, 'weights-link.json'));
 
   copyModel('rope0', (d) => editConfig(d, { rope_theta: 0 }));
+  copyModel('rope-ntk', (d) => editConfig(d, { rope_parameters: { rope_type: 'ntk-by-parts', rope_theta: 10000 } }));
   copyModel('eps', (d) => editConfig(d, { rms_norm_eps: -1 }));
   copyModel('nan-literal', (d) =>
     fs.writeFileSync(
@@ -145,7 +146,7 @@ before(() => {
       fs.readFileSync(path.join(d, 'config.json'), 'utf8').replace(/"rms_norm_eps":\s*[^,}]+/, '"rms_norm_eps": NaN'),
     ),
   );
-  copyModel('heads', (d) => editConfig(d, { num_attention_heads: 5, num_key_value_heads: 5, head_dim: null }));
+  copyModel('heads', (d) => editConfig(d, { num_attention_heads: 5, num_key_value_heads: 5, head_dim: undefined }));
   copyModel('kv-heads', (d) => editConfig(d, { num_key_value_heads: 3 }));
   copyModel('fewer-layers', (d) => editConfig(d, { num_hidden_layers: 3 }));
   copyModel('nan-weight', (d) =>
@@ -333,6 +334,11 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /shape/i,
   },
   {
+    name: 'a RoPE setting it does not implement is refused by name, not run as plain RoPE',
+    input: () => ({ args: ['run', '--model', model('rope-ntk'), '--text', 'hi'] }),
+    expect: [/rope_parameters\.rope_type/, /ntk-by-parts/],
+  },
+  {
     name: 'model.safetensors is a folder',
     input: () => ({ args: ['run', '--model', model('weights-dir'), '--text', 'hi'] }),
     expect: /model\.safetensors is a folder, not a file/,
@@ -365,7 +371,7 @@ const cases: BadInputCase<CliInput>[] = [
   {
     name: 'rope_theta 0',
     input: () => ({ args: ['run', '--model', model('rope0'), '--text', TEXT] }),
-    expect: /field rope_theta must be a number greater than 0, found 0/,
+    expect: /rope_theta must be a positive number, found 0/,
   },
   {
     name: 'rms_norm_eps -1',
@@ -378,9 +384,9 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /holds NaN, which is not a number JSON allows/,
   },
   {
-    name: 'head counts that do not divide the hidden size',
+    name: 'heads that do not divide the hidden size, and no head_dim',
     input: () => ({ args: ['run', '--model', model('heads'), '--text', TEXT] }),
-    expect: /not divisible by the 5 attention heads/,
+    expect: /is missing field head_dim/,
   },
   {
     name: 'query heads not a multiple of the key/value heads',

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { fixtureModel, repoRoot } from '../../helpers/fixtures';
+import { fixtureModel, hfTinyModel, repoRoot } from '../../helpers/fixtures';
 
 const ROOT = repoRoot;
 const MODEL = fixtureModel('stories260K');
@@ -55,6 +55,29 @@ describe('good runs', () => {
         for (let q = 0; q < 17; q++)
           for (let k = 0; k < 17; k++) worst = Math.max(worst, Math.abs(layer.data[h][q][k] - ref.attn[l][h][q][k]));
     }
+    assert.ok(worst <= 1e-5, `max diff ${worst}`);
+  });
+
+  test('gemma2 (hf-tiny): the facts name its windows, scale and soft-cap; the JSON attention equals transformers', () => {
+    const dir = hfTinyModel('gemma2');
+    const ref = JSON.parse(readFileSync(path.join(dir, 'reference_attention.json'), 'utf8'));
+    const out = path.join(TMP, 'gemma2.json');
+    const r = cli('run', '--model', dir, '--text', ref.text, '--out', out, '--backend', 'wasm');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /model_type gemma2/);
+    assert.match(r.stdout, /attention\s+causal; sliding window 8 in layers 0, 2; scores × 0\.2041; soft-capped at 2/);
+    const json = JSON.parse(readFileSync(out, 'utf8'));
+    assert.deepEqual(
+      json.tokens.map((t: { id: number }) => t.id),
+      ref.input_ids,
+    );
+    let worst = 0;
+    for (const [l, layer] of json.attention.entries())
+      layer.data.forEach((rows: number[][], h: number) =>
+        rows.forEach((row, q) =>
+          row.forEach((v, k) => (worst = Math.max(worst, Math.abs(v - ref.attentions[l][h][q][k])))),
+        ),
+      );
     assert.ok(worst <= 1e-5, `max diff ${worst}`);
   });
 
