@@ -44,13 +44,16 @@ export class ConfigFields {
     throw badConfig(`${this.where} is missing field ${names[0]} (needed for model_type ${this.modelType}).`);
   }
 
-  /** A finite number from the first present of `names`. */
+  /** A positive finite number from the first present of `names` (norm epsilons: 0, negatives and non-finite values
+   * make the math undefined, so a run would show NaN attention). */
   num(names: string[], fallback: number): number {
     for (const n of names) {
       const v = this.raw[n];
       if (v === undefined || v === null) continue;
-      if (typeof v !== 'number' || !Number.isFinite(v))
-        throw badConfig(`${this.where}: field ${n} must be a number, found ${JSON.stringify(v)}.`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+        throw badConfig(
+          `${this.where}: field ${n} must be a number greater than 0, found ${JSON.stringify(v)}; fix config.json.`,
+        );
       return v;
     }
     return fallback;

@@ -234,6 +234,10 @@ export function normaliseConfig(raw: Record<string, unknown>, where = 'config.js
     throw bad(`${where}: num_attention_heads ${cfg.heads} is not a multiple of num_key_value_heads ${cfg.kvHeads}.`);
   if (cfg.family === 'llama' && cfg.headDim % 2 !== 0)
     throw bad(`${where}: head_dim ${cfg.headDim} must be even for RoPE.`);
+  if (cfg.maxPositions < 1)
+    throw bad(
+      `${where}: max_position_embeddings ${cfg.maxPositionEmbeddings} leaves no positions after pad_token_id ${cfg.padTokenId} + 1; it must be at least ${cfg.maxPositionEmbeddings - cfg.maxPositions + 1}.`,
+    );
   return cfg;
 }
 
@@ -243,6 +247,10 @@ export function parseConfig(text: string, where = 'config.json'): ModelConfig {
   try {
     raw = JSON.parse(text);
   } catch (e) {
+    // Python's json module writes NaN and Infinity, which are not JSON.
+    const literal = /[:[,]\s*(-?Infinity|NaN)\b/.exec(text);
+    if (literal)
+      throw bad(`${where} holds ${literal[1]}, which is not a number JSON allows; give the field a finite value.`);
     throw bad(`${where} is not valid JSON (${(e as Error).message.split('\n')[0]}).`);
   }
   return normaliseConfig(raw as Record<string, unknown>, where);

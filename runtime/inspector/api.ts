@@ -108,6 +108,8 @@ export interface Inspector {
   readonly loadMs: number;
   /** The model's tokenizer (undefined for synthetic models run on ids). */
   readonly tokenizer: Tokenizer | undefined;
+  /** One-line warnings about the loaded model that did not stop it (e.g. weights with layers config.json omits). */
+  readonly warnings?: readonly string[];
   tokenize(text: string): Token[];
   /** Starts a run on text or on token ids (ids are used as given, no template added). */
   run(input: string | number[], options?: RunOptions): AttentionRun;

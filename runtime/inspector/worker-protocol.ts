@@ -89,6 +89,8 @@ export interface LoadedMessage {
   backend: BackendName;
   threads: number;
   timings: LoadTimings;
+  /** Things the user should know about the model that do not stop it (e.g. weights with unused layers). */
+  warnings?: string[];
 }
 
 export interface LoadFailedMessage {
