@@ -2,6 +2,7 @@
 // requests, the host checks the webview's replies, events and notes — every layer's byte size against its shape before
 // the data reaches a view, the hover or an export. Each returns why a payload is malformed, or undefined. Pure: no
 // DOM, no 'vscode'.
+import { attentionFactsProblem } from './facts-validate';
 
 type Obj = Record<string, unknown>;
 
@@ -55,6 +56,8 @@ export function checkInferReply(name: string, p: unknown): string | undefined {
         return 'facts must give positive layers, heads, headDim and hidden';
       if (!Array.isArray(f.attentionKinds) || f.attentionKinds.length !== f.layers)
         return 'facts.attentionKinds must have one entry per layer';
+      const extras = attentionFactsProblem(f);
+      if (extras) return extras;
       return p.adapter === undefined || isText(p.adapter) ? undefined : 'adapter must be a string';
     }
     case 'inferRun':

@@ -79,7 +79,17 @@ export async function startWorker(
     loaded = true;
     const facts: ModelFacts = { ...where, ...reply.facts };
     options.onProgress?.({ phase: 'ready', fraction: 1 });
-    return new WorkerInspector(worker, channel, facts, reply.backend, reply.threads, performance.now() - t0, tokenizer);
+    const inspector = new WorkerInspector(
+      worker,
+      channel,
+      facts,
+      reply.backend,
+      reply.threads,
+      performance.now() - t0,
+      tokenizer,
+    );
+    if (reply.warnings?.length) inspector.warnings = reply.warnings;
+    return inspector;
   } finally {
     worker.off('error', onError);
     worker.off('exit', onExit);
@@ -93,6 +103,7 @@ class WorkerInspector implements Inspector {
   private busy = 0;
   private disposed = false;
   private dead: LensError | undefined;
+  warnings: readonly string[] = [];
 
   constructor(
     private readonly worker: Worker,

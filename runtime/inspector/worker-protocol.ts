@@ -20,8 +20,9 @@ export interface SyntheticSpec {
   seed: number;
 }
 
-/** Where the Node worker gets a model: a Hugging Face folder, an ONNX export, or a synthetic BERT built there. */
-export type ModelSourceSpec = { dir: string } | { onnx: OnnxLayout } | { synthetic: SyntheticSpec };
+/** Where the Node worker gets a model: a Hugging Face folder, a GGUF file, an ONNX export, or a synthetic BERT built
+ * there. */
+export type ModelSourceSpec = { dir: string } | { gguf: string } | { onnx: OnnxLayout } | { synthetic: SyntheticSpec };
 
 export interface LoadTimings {
   /** Reading config and weights (or generating synthetic ones). */
@@ -91,6 +92,8 @@ export interface NodeLoaded {
   backend: BackendName;
   threads: number;
   timings: LoadTimings;
+  /** Things the user should know about the model that do not stop it (e.g. weights with unused layers). */
+  warnings?: string[];
 }
 
 /** A batched forward pass (inspector.forward). */

@@ -1,4 +1,5 @@
-// The inference worker thread: reads the model (a Hugging Face folder, an ONNX export or a synthetic BERT), builds
+// The inference worker thread: reads the model (a Hugging Face folder, a GGUF file, an ONNX export or a synthetic
+// BERT), builds
 // its stage graphs, creates the sessions, and serves runs and batched forward passes one at a time through the shared
 // worker loop (worker-loop.ts), posting each layer's attention the moment its stage finishes. onnxruntime blocks the
 // thread it runs on, so it lives here and the calling thread (extension host, CLI) stays responsive.
@@ -7,7 +8,9 @@ import { resolveBackend } from '../backend/ort';
 import { Channel, type NoEnd } from '../channel/channel';
 import { nodePort } from '../channel/ports';
 import { buildPlan, readModel } from '../models/read-model';
+import { readGgufModel } from '../models/gguf-source';
 import { syntheticBert } from '../models/synthetic';
+import { layerCountWarning } from '../models/weight-layers';
 import { StageEngine } from './engine';
 import { ImportEngine } from '../onnx/import-engine';
 import { CancelFlags } from './cancel-flags';
@@ -41,10 +44,16 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
     const flags = req.cancelFlags ? new CancelFlags(req.cancelFlags) : undefined;
     const backend = await resolveBackend(req.backend, req.threads);
     const t0 = performance.now();
-    const loaded = (engine: Engine, timings: LoadTimings) => ({
+    const loaded = (engine: Engine, timings: LoadTimings, warning?: string) => ({
       model: { ...engineModel(engine, pauseFor(flags)), engine },
       shared: flags,
-      reply: { facts: engine.facts, backend, threads: req.threads, timings },
+      reply: {
+        facts: engine.facts,
+        backend,
+        threads: req.threads,
+        timings,
+        ...(warning ? { warnings: [warning] } : {}),
+      },
     });
     if ('onnx' in req.source) {
       const engine = await ImportEngine.create(req.source.onnx, backend, req.threads, (phase, fraction) =>
@@ -53,8 +62,14 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
       return loaded(engine, { readMs: 0, planMs: 0, sessionsMs: performance.now() - t0 });
     }
     progress({ phase: 'reading-weights' });
-    const source = 'dir' in req.source ? await readModel(req.source.dir) : syntheticBert(req.source.synthetic);
+    const source =
+      'dir' in req.source
+        ? await readModel(req.source.dir)
+        : 'gguf' in req.source
+          ? readGgufModel(req.source.gguf)
+          : syntheticBert(req.source.synthetic);
     const t1 = performance.now();
+    const warning = 'dir' in req.source ? layerCountWarning(source) : undefined;
     progress({ phase: 'building-graphs' });
     const plan = buildPlan(source);
     const t2 = performance.now();
@@ -62,7 +77,7 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
     const engine = await StageEngine.create(plan, backend, req.threads, (done, total) =>
       progress({ phase: 'creating-sessions', fraction: done / total }),
     );
-    return loaded(engine, { readMs: t1 - t0, planMs: t2 - t1, sessionsMs: performance.now() - t2 });
+    return loaded(engine, { readMs: t1 - t0, planMs: t2 - t1, sessionsMs: performance.now() - t2 }, warning);
   },
 };
 
