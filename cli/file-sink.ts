@@ -5,7 +5,7 @@
 import { createWriteStream, existsSync, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
 import { LensError } from '../runtime/errors';
-import type { ByteSink } from '../webview/render/export-data';
+import type { ByteSink } from '../writers/attention-data';
 
 const REASONS: Record<string, string> = {
   ENOENT: 'the folder does not exist',

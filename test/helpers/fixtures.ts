@@ -28,3 +28,9 @@ export function miniLmDir(): string {
     throw new Error(`all-MiniLM-L6-v2 weights are missing at ${dir}: run \`node scripts/fetch-model.mjs\` first`);
   return dir;
 }
+
+/** Test fonts cut to the characters the tests draw (test/fixtures/fonts/PROVENANCE.md): Hangul and Han. */
+export const testFonts = {
+  hangul: path.join(fixturesDir, 'fonts', 'test-hangul.ttf'),
+  han: path.join(fixturesDir, 'fonts', 'test-han.ttf'),
+};

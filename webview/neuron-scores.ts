@@ -1,0 +1,24 @@
+// The neuron view's arithmetic (DOM-free so that unit tests can check it): q·k, the scaled score and the softmax.
+
+/** The neuron view's numbers for one query token: q·k, q·k/√d and the softmax over keys (masked keys excluded). */
+export function neuronScores(
+  q: Float32Array,
+  keys: Float32Array[],
+  headDim: number,
+  masked: (keyIndex: number) => boolean,
+): { dot: number[]; scaled: number[]; softmax: number[] } {
+  const dot = keys.map((k) => {
+    let s = 0;
+    for (let i = 0; i < headDim; i++) s += q[i] * k[i];
+    return s;
+  });
+  const scale = 1 / Math.sqrt(headDim);
+  const scaled = dot.map((d) => d * scale);
+  let m = -Infinity;
+  scaled.forEach((s, j) => {
+    if (!masked(j) && s > m) m = s;
+  });
+  const e = scaled.map((s, j) => (masked(j) ? 0 : Math.exp(s - m)));
+  const z = e.reduce((a, b) => a + b, 0);
+  return { dot, scaled, softmax: e.map((v) => (z > 0 ? v / z : 0)) };
+}

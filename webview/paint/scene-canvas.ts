@@ -1,0 +1,181 @@
+// A scene in the panel: the canvas it is painted on (at the device pixel ratio), an overlay canvas for what changes
+// on every mouse move (the hovered cell's outline) so that hovering never repaints the scene, and a layer of
+// transparent elements over the scene's targets — their text (for screen readers, selection and tests), focus,
+// clicks and tooltips — placed where the figure put them. The views add interaction; nothing here lays anything out.
+import { cellAtPoint, cellBox, type Region, type Scene, type Target } from '../../figures/scene';
+import type { Rgb } from '../../figures/scene';
+import { el } from '../dom';
+import { paintScene } from './paint-scene';
+
+export interface RegionHit {
+  region: Region;
+  /** The cell in the region (row, col) and the data row/column it stands for. */
+  row: number;
+  col: number;
+  dataRow: number;
+  dataCol: number;
+}
+
+export class SceneCanvas {
+  readonly root: HTMLElement;
+  readonly canvas: HTMLCanvasElement;
+  private overlay = el('canvas', { class: 'scene-overlay', attrs: { 'aria-hidden': 'true' } });
+  private layer = el('div', { class: 'scene-targets' });
+  private targetEls: HTMLElement[] = [];
+  /** What each target element shows now (to write only what a redraw changes). */
+  private placed: (Target | undefined)[] = [];
+  private current: Scene | undefined;
+  private hovered: { region: string; row: number; col: number } | null = null;
+
+  constructor(id?: string, label?: string) {
+    this.canvas = el('canvas', { class: 'scene-canvas', ...(id ? { id } : {}) });
+    if (label) {
+      this.canvas.setAttribute('role', 'img');
+      this.canvas.setAttribute('aria-label', label);
+    }
+    this.root = el('div', { class: 'scene' }, this.canvas, this.overlay, this.layer);
+  }
+
+  get scene(): Scene | undefined {
+    return this.current;
+  }
+
+  /** The target elements, in the scene's order. */
+  get targets(): readonly HTMLElement[] {
+    return this.targetEls;
+  }
+
+  /** Paints `scene` and places its targets (elements are reused, so focus and hover survive a redraw). */
+  show(scene: Scene): void {
+    this.current = scene;
+    const dpr = window.devicePixelRatio || 1;
+    const w = Math.max(1, Math.round(scene.width * dpr));
+    const h = Math.max(1, Math.round(scene.height * dpr));
+    for (const c of [this.canvas, this.overlay]) {
+      if (c.width !== w) c.width = w;
+      if (c.height !== h) c.height = h;
+      c.style.width = `${scene.width}px`;
+      c.style.height = `${scene.height}px`;
+    }
+    this.root.style.width = `${scene.width}px`;
+    this.root.style.height = `${scene.height}px`;
+    const g = this.canvas.getContext('2d');
+    if (g) {
+      g.setTransform(dpr, 0, 0, dpr, 0, 0);
+      paintScene(g, scene);
+    }
+    this.placeTargets(scene.targets);
+    this.drawOverlay();
+  }
+
+  private placeTargets(targets: readonly Target[]): void {
+    while (this.targetEls.length > targets.length) {
+      this.targetEls.pop()!.remove();
+      this.placed.pop();
+    }
+    const added = document.createDocumentFragment();
+    targets.forEach((t, i) => {
+      let e = this.targetEls[i];
+      if (!e) {
+        e = el('span');
+        added.appendChild(e);
+        this.targetEls.push(e);
+        this.placed.push(undefined);
+      }
+      const was = this.placed[i];
+      this.placed[i] = t;
+      // Only what changed is written: a redraw (a hover in the head view) touches a few of a thousand targets.
+      if (was?.role !== t.role) {
+        // A different kind of target: start from a clean element (classes and attributes the view added go too).
+        for (const a of [...e.attributes]) if (a.name !== 'style') e.removeAttribute(a.name);
+        e.className = `target ${t.role}`;
+      }
+      if (was?.role !== t.role || was.text !== t.text) e.textContent = t.text ?? '';
+      if (was?.role !== t.role || was.title !== t.title) {
+        if (t.title !== undefined) e.title = t.title;
+        else e.removeAttribute('title');
+      }
+      if (t.label !== undefined && (was?.role !== t.role || was.label !== t.label))
+        e.setAttribute('aria-label', t.label);
+      if (was?.role !== t.role || !sameData(was.data, t.data)) {
+        for (const k of Object.keys(e.dataset)) if (!t.data || !(k in t.data)) delete e.dataset[k];
+        for (const [k, v] of Object.entries(t.data ?? {})) e.dataset[k] = v;
+      }
+      if (!was || was.x !== t.x || was.y !== t.y || was.w !== t.w || was.h !== t.h) {
+        const s = e.style;
+        s.left = `${t.x}px`;
+        s.top = `${t.y}px`;
+        s.width = `${Math.max(1, t.w)}px`;
+        s.height = `${Math.max(1, t.h)}px`;
+        s.fontSize = `${Math.max(1, Math.min(t.h, 12) - 1)}px`;
+      }
+    });
+    if (added.childNodes.length) this.layer.appendChild(added);
+  }
+
+  /** The region cell under a mouse event on the canvas (CSS px from its top left), or null. */
+  hit(e: MouseEvent, id?: string): RegionHit | null {
+    const scene = this.current;
+    if (!scene) return null;
+    const rect = this.canvas.getBoundingClientRect();
+    const x = e.clientX - rect.left;
+    const y = e.clientY - rect.top;
+    for (const region of scene.regions) {
+      if (id !== undefined && region.id !== id) continue;
+      const c = cellAtPoint(region, x, y);
+      if (c)
+        return {
+          region,
+          ...c,
+          dataRow: region.rowStart + Math.floor(c.row * region.rowStep),
+          dataCol: region.colStart + Math.floor(c.col * region.colStep),
+        };
+    }
+    return null;
+  }
+
+  /** Outlines one cell of a region on the overlay (null clears it). */
+  outline(cell: { region: string; row: number; col: number } | null): void {
+    const same =
+      cell &&
+      this.hovered &&
+      cell.region === this.hovered.region &&
+      cell.row === this.hovered.row &&
+      cell.col === this.hovered.col;
+    if (same || (!cell && !this.hovered)) return;
+    this.hovered = cell;
+    this.drawOverlay();
+  }
+
+  private outlineColor: Rgb = [0, 120, 212];
+
+  setOutlineColor(c: Rgb): void {
+    this.outlineColor = c;
+  }
+
+  private drawOverlay(): void {
+    const g = this.overlay.getContext('2d');
+    if (!g) return;
+    g.setTransform(1, 0, 0, 1, 0, 0);
+    g.clearRect(0, 0, this.overlay.width, this.overlay.height);
+    const scene = this.current;
+    const h = this.hovered;
+    const region = h && scene?.regions.find((r) => r.id === h.region);
+    if (!h || !region || h.row >= region.rows || h.col >= region.cols) return;
+    const dpr = this.overlay.width / Math.max(1, scene!.width);
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const b = cellBox(region, h.row, h.col);
+    const c = this.outlineColor;
+    g.strokeStyle = `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
+    const wide = b.w >= 6;
+    g.lineWidth = wide ? 2 : 1;
+    if (wide) g.strokeRect(b.x + 1, b.y + 1, b.w - 2, b.h - 2);
+    else g.strokeRect(b.x - 0.5, b.y - 0.5, b.w + 1, b.h + 1);
+  }
+}
+
+function sameData(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  const ka = Object.keys(a ?? {});
+  const kb = Object.keys(b ?? {});
+  return ka.length === kb.length && ka.every((k) => a![k] === b?.[k]);
+}
