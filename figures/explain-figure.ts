@@ -11,6 +11,7 @@ import {
   curvePlot,
   faithfulnessSeries,
   inkOn,
+  methodColor,
   scoreColor,
   scoreScale,
   type AgreementMetric,
@@ -69,7 +70,8 @@ export function stripFigure(result: ExplainResult, colorMap: ColorMapName, wrap:
     const lut = colorLut(colorMap);
     const methods = result.methods;
     // Whole pixels for every cell (crisp edges in every painter).
-    const labelW = Math.ceil(Math.max(0, ...methods.map((m) => b.width(m.label))) + 10);
+    // Each row starts with its method's colour (as its curves in the faithfulness plots), then its label.
+    const labelW = Math.ceil(Math.max(0, ...methods.map((m) => b.width(m.label))) + 16);
     const msText = methods.map((m) => `${Math.round(num(m.ms))} ms`);
     const msW = Math.max(0, ...msText.map((t) => b.width(t, TOKEN_SIZE))) + 8;
     const x0 = labelW;
@@ -96,6 +98,7 @@ export function stripFigure(result: ExplainResult, colorMap: ColorMapName, wrap:
     chunks.forEach((chunk, c) => {
       methods.forEach((m, r) => {
         const ry = y + r * (ROW + 2);
+        b.rect(0, ry, 3, ROW, methodColor(m.id, r), 'method-swatch');
         b.text(x0 - 6, ry + ROW / 2, m.label, 'method-label', { anchor: 'end' });
         if (c === 0)
           b.targets.push({

@@ -49,7 +49,8 @@ export interface HeadGeometry {
 
 export type Link = [head: number, query: number, key: number, weight: number];
 
-/** The weights that get a line, strongest MAX_LINES at most, over `queries` × keys [kFrom, kTo) of `heads`. */
+/** The weights that get a line, strongest MAX_LINES at most, over `queries` × keys [kFrom, kTo) of `heads`: one pass
+ *  over the maps keeps the weights above the threshold (and their histogram), the cut is made on those. */
 export function strongestLinks(
   maps: RunMaps,
   layer: number,
@@ -61,17 +62,26 @@ export function strongestLinks(
 ): { links: Link[]; cutoff: number; count: number } {
   const hist = new Uint32Array(HIST);
   let count = 0;
-  for (const h of heads)
-    for (const q of queries) {
+  let where = new Float64Array(4096); // [count]: (head slot · queries + query slot) · keys + key (exact in a double)
+  let weight = new Float32Array(4096); // [count]
+  const K = kTo - kFrom;
+  heads.forEach((h, hs) =>
+    queries.forEach((q, qs) => {
       const row = maps.row(layer, h, q); // [keys]
       for (let k = kFrom; k < kTo; k++) {
         const w = row[k];
         if (w >= threshold) {
           hist[Math.min(HIST - 1, Math.floor(w * HIST))]++;
-          count++;
+          if (count === where.length) {
+            where = grow(where);
+            weight = grow(weight);
+          }
+          where[count] = (hs * queries.length + qs) * K + (k - kFrom);
+          weight[count++] = w;
         }
       }
-    }
+    }),
+  );
   let cutoff = threshold;
   if (count > MAX_LINES) {
     let acc = 0;
@@ -83,15 +93,20 @@ export function strongestLinks(
     cutoff = Math.max(threshold, b / HIST);
   }
   const links: Link[] = [];
-  for (const h of heads)
-    for (const q of queries) {
-      const row = maps.row(layer, h, q);
-      for (let k = kFrom; k < kTo; k++) {
-        const w = row[k];
-        if (w >= cutoff && links.length < MAX_LINES) links.push([h, q, k, w]);
-      }
-    }
+  for (let i = 0; i < count && links.length < MAX_LINES; i++) {
+    if (!(weight[i] >= cutoff)) continue;
+    const at = where[i];
+    const k = at % K;
+    const hq = (at - k) / K;
+    links.push([heads[Math.floor(hq / queries.length)], queries[hq % queries.length], k + kFrom, weight[i]]);
+  }
   return { links, cutoff, count };
+}
+
+function grow<T extends Float64Array | Float32Array>(a: T): T {
+  const b = new (a.constructor as { new (n: number): T })(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 export function headFigure(

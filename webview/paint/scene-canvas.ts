@@ -19,7 +19,8 @@ export interface RegionHit {
 export class SceneCanvas {
   readonly root: HTMLElement;
   readonly canvas: HTMLCanvasElement;
-  private overlay = el('canvas', { class: 'scene-overlay', attrs: { 'aria-hidden': 'true' } });
+  /** Made on the first outline: views that never outline a cell (the head view) keep one canvas, not two. */
+  private overlay: HTMLCanvasElement | undefined;
   private layer = el('div', { class: 'scene-targets' });
   private targetEls: HTMLElement[] = [];
   /** What each target element shows now (to write only what a redraw changes). */
@@ -33,7 +34,7 @@ export class SceneCanvas {
       this.canvas.setAttribute('role', 'img');
       this.canvas.setAttribute('aria-label', label);
     }
-    this.root = el('div', { class: 'scene' }, this.canvas, this.overlay, this.layer);
+    this.root = el('div', { class: 'scene' }, this.canvas, this.layer);
   }
 
   get scene(): Scene | undefined {
@@ -49,14 +50,8 @@ export class SceneCanvas {
   show(scene: Scene): void {
     this.current = scene;
     const dpr = window.devicePixelRatio || 1;
-    const w = Math.max(1, Math.round(scene.width * dpr));
-    const h = Math.max(1, Math.round(scene.height * dpr));
-    for (const c of [this.canvas, this.overlay]) {
-      if (c.width !== w) c.width = w;
-      if (c.height !== h) c.height = h;
-      c.style.width = `${scene.width}px`;
-      c.style.height = `${scene.height}px`;
-    }
+    this.size(this.canvas, scene);
+    if (this.overlay) this.size(this.overlay, scene);
     this.root.style.width = `${scene.width}px`;
     this.root.style.height = `${scene.height}px`;
     const g = this.canvas.getContext('2d');
@@ -66,6 +61,17 @@ export class SceneCanvas {
     }
     this.placeTargets(scene.targets);
     this.drawOverlay();
+  }
+
+  /** Sizes a canvas to the scene at the device pixel ratio (resized only when it changes: that clears it). */
+  private size(c: HTMLCanvasElement, scene: Scene): void {
+    const dpr = window.devicePixelRatio || 1;
+    const w = Math.max(1, Math.round(scene.width * dpr));
+    const h = Math.max(1, Math.round(scene.height * dpr));
+    if (c.width !== w) c.width = w;
+    if (c.height !== h) c.height = h;
+    c.style.width = `${scene.width}px`;
+    c.style.height = `${scene.height}px`;
   }
 
   private placeTargets(targets: readonly Target[]): void {
@@ -101,14 +107,10 @@ export class SceneCanvas {
         for (const k of Object.keys(e.dataset)) if (!t.data || !(k in t.data)) delete e.dataset[k];
         for (const [k, v] of Object.entries(t.data ?? {})) e.dataset[k] = v;
       }
-      if (!was || was.x !== t.x || was.y !== t.y || was.w !== t.w || was.h !== t.h) {
-        const s = e.style;
-        s.left = `${t.x}px`;
-        s.top = `${t.y}px`;
-        s.width = `${Math.max(1, t.w)}px`;
-        s.height = `${Math.max(1, t.h)}px`;
-        s.fontSize = `${Math.max(1, Math.min(t.h, 12) - 1)}px`;
-      }
+      if (!was || was.x !== t.x || was.y !== t.y || was.w !== t.w || was.h !== t.h)
+        e.style.cssText =
+          `left:${t.x}px;top:${t.y}px;width:${Math.max(1, t.w)}px;height:${Math.max(1, t.h)}px;` +
+          `font-size:${Math.max(1, Math.min(t.h, 12) - 1)}px`;
     });
     if (added.childNodes.length) this.layer.appendChild(added);
   }
@@ -154,6 +156,12 @@ export class SceneCanvas {
   }
 
   private drawOverlay(): void {
+    if (!this.overlay) {
+      if (!this.hovered || !this.current) return;
+      this.overlay = el('canvas', { class: 'scene-overlay', attrs: { 'aria-hidden': 'true' } });
+      this.canvas.after(this.overlay);
+      this.size(this.overlay, this.current);
+    }
     const g = this.overlay.getContext('2d');
     if (!g) return;
     g.setTransform(1, 0, 0, 1, 0, 0);
