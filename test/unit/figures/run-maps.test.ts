@@ -3,34 +3,14 @@
 // plain loops over the reference's nested arrays, and cached tiles dropped when a layer is replaced.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import type { LayerAttention } from '../../../runtime/types';
 import { MemoryRunMaps, overview } from '../../../figures/run-maps';
-import { storiesReferenceFile } from '../../helpers/fixtures';
+import { storiesLayers, storiesMaps, storiesReference } from '../../helpers/stories-reference';
 
-interface Reference {
-  tokens: string[];
-  shape: [number, number, number, number];
-  attn: number[][][][];
-}
-
-const ref = JSON.parse(readFileSync(storiesReferenceFile, 'utf8')) as Reference;
+const ref = storiesReference();
 const [L, H, Q, K] = ref.shape;
-const layers: LayerAttention[] = ref.attn.map((l, i) => ({
-  layer: i,
-  kind: 'causal',
-  heads: H,
-  queryLength: Q,
-  keyLength: K,
-  data: Float32Array.from(l.flat(2)),
-}));
-const maps = () =>
-  new MemoryRunMaps(
-    'stories260K',
-    ref.tokens.map((text) => ({ text })),
-    layers,
-    H,
-  );
+const layers = storiesLayers(ref);
+const maps = () => storiesMaps(ref);
 const near = (a: number, b: number, what: string, tol = 1e-6) =>
   assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
 

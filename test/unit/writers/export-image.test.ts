@@ -4,9 +4,7 @@
 // the independent numpy reference of stories260K.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { decode } from 'fast-png';
-import type { LayerAttention } from '../../../runtime/types';
 import { colorAt } from '../../../figures/colormap';
 import type { GridGeometry } from '../../../figures/grid-figure';
 import type { MatrixGeometry } from '../../../figures/matrix-figure';
@@ -16,38 +14,11 @@ import { PAPER } from '../../../figures/theme';
 import type { ViewSpec } from '../../../figures/view-figure';
 import { exportImage, type ImageResult } from '../../../writers/export-image';
 import { allElements, parseXml, type XmlElement } from '../../helpers/export-xml';
-import { storiesReferenceFile } from '../../helpers/fixtures';
+import { storiesMaps, storiesReference, type StoriesReference } from '../../helpers/stories-reference';
 
-interface Reference {
-  tokens: string[];
-  shape: [number, number, number, number];
-  attn: number[][][][];
-}
-
-function reference(): Reference {
-  return JSON.parse(readFileSync(storiesReferenceFile, 'utf8')) as Reference;
-}
-
-function refInput(): { input: MemoryRunMaps; ref: Reference } {
-  const ref = reference();
-  const [, H, Q, K] = ref.shape;
-  const layers: LayerAttention[] = ref.attn.map((l, i) => ({
-    layer: i,
-    kind: 'causal',
-    heads: H,
-    queryLength: Q,
-    keyLength: K,
-    data: Float32Array.from(l.flat(2)),
-  }));
-  return {
-    input: new MemoryRunMaps(
-      'stories260K',
-      ref.tokens.map((text) => ({ text })),
-      layers,
-      H,
-    ),
-    ref,
-  };
+function refInput(): { input: MemoryRunMaps; ref: StoriesReference } {
+  const ref = storiesReference();
+  return { input: storiesMaps(ref), ref };
 }
 
 function closeRgb(got: number[], want: readonly number[], tol: number, what: string): void {

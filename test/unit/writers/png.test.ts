@@ -9,17 +9,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { decode } from 'fast-png';
 import { Resvg } from '@resvg/resvg-wasm';
-import type { LayerAttention } from '../../../runtime/types';
 import { EXPORT_OPTIONS } from '../../../figures/figure-kit';
 import { matrixFigure, EXPORT_MATRIX_SIZE } from '../../../figures/matrix-figure';
-import { MemoryRunMaps } from '../../../figures/run-maps';
 import type { Scene } from '../../../figures/scene';
 import { sceneToSvg } from '../../../figures/svg';
 import { PAPER } from '../../../figures/theme';
 import { BUNDLED_FAMILY, bundledFontPath, fontsFor, scriptOf } from '../../../writers/fonts';
 import { initResvg, rasterizeScene, sceneToPng } from '../../../writers/png';
 import { allElements, parseXml } from '../../helpers/export-xml';
-import { storiesReferenceFile, testFonts } from '../../helpers/fixtures';
+import { testFonts } from '../../helpers/fixtures';
+import { storiesMaps } from '../../helpers/stories-reference';
 
 const CJK = [readFileSync(testFonts.hangul), readFileSync(testFonts.han)].map((b) => new Uint8Array(b));
 
@@ -93,29 +92,6 @@ test('fonts: the bundled font always, system fonts only for scripts it lacks, te
   assert.equal(scriptOf('東'.codePointAt(0)!), 'cjk');
   assert.equal(scriptOf('ש'.codePointAt(0)!), 'other');
 });
-
-function storiesMaps(): MemoryRunMaps {
-  const ref = JSON.parse(readFileSync(storiesReferenceFile, 'utf8')) as {
-    tokens: string[];
-    shape: number[];
-    attn: number[][][][];
-  };
-  const [, H, Q, K] = ref.shape;
-  const layers: LayerAttention[] = ref.attn.map((l, i) => ({
-    layer: i,
-    kind: 'causal',
-    heads: H,
-    queryLength: Q,
-    keyLength: K,
-    data: Float32Array.from(l.flat(2)),
-  }));
-  return new MemoryRunMaps(
-    'stories260K',
-    ref.tokens.map((text) => ({ text })),
-    layers,
-    H,
-  );
-}
 
 test('the PNG and the SVG of one scene agree: rect fills, and the vector SVG rasterised on its own', async () => {
   const { scene } = matrixFigure(

@@ -14,14 +14,12 @@ import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { decode, encode } from 'fast-png';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { LayerAttention } from '../../../../runtime/types';
 import { compareFigure } from '../../../../figures/compare-figure';
 import { explainFigure } from '../../../../figures/explain-figure';
 import { EXPORT_OPTIONS, PANEL_OPTIONS } from '../../../../figures/figure-kit';
 import { gridFigure } from '../../../../figures/grid-figure';
 import { headFigure } from '../../../../figures/head-figure';
 import { matrixFigure } from '../../../../figures/matrix-figure';
-import { MemoryRunMaps } from '../../../../figures/run-maps';
 import type { Scene, TextItem } from '../../../../figures/scene';
 import { sceneToSvg } from '../../../../figures/svg';
 import { PAPER, type FigureTheme } from '../../../../figures/theme';
@@ -29,33 +27,11 @@ import { rasterizeScene } from '../../../../writers/png';
 import { chromiumPath } from '../../../helpers/code-server';
 import { headsResult } from '../../../helpers/explain-fixture';
 import { allElements, parseXml } from '../../../helpers/export-xml';
-import { repoRoot, storiesReferenceFile } from '../../../helpers/fixtures';
+import { repoRoot } from '../../../helpers/fixtures';
+import { storiesMaps } from '../../../helpers/stories-reference';
 
 /** The panel's kind of theme (masked cells hatched) in the export's colours and font. */
 const HATCHED: FigureTheme = { ...PAPER, hatch: [136, 136, 136] };
-
-function storiesMaps(): MemoryRunMaps {
-  const ref = JSON.parse(readFileSync(storiesReferenceFile, 'utf8')) as {
-    tokens: string[];
-    shape: number[];
-    attn: number[][][][];
-  };
-  const [, H, Q, K] = ref.shape;
-  const layers: LayerAttention[] = ref.attn.map((l, i) => ({
-    layer: i,
-    kind: 'causal',
-    heads: H,
-    queryLength: Q,
-    keyLength: K,
-    data: Float32Array.from(l.flat(2)),
-  }));
-  return new MemoryRunMaps(
-    'stories260K',
-    ref.tokens.map((text) => ({ text })),
-    layers,
-    H,
-  );
-}
 
 function scenes(): [string, Scene][] {
   const maps = storiesMaps();
