@@ -4,6 +4,7 @@
 // headings say those). DOM-free.
 import { fitText } from './labels';
 import type { FigureTheme } from './theme';
+import type { HeadChoice, RunMaps } from './run-maps';
 import type { Region, Rgb, Scene, SceneItem, Target, TextItem } from './scene';
 
 export const LABEL_SIZE = 10;
@@ -161,4 +162,22 @@ export function hslToRgb(hue: number, s: number, l: number): Rgb {
     hp < 1 ? [c, x, 0] : hp < 2 ? [x, c, 0] : hp < 3 ? [0, c, x] : hp < 4 ? [0, x, c] : hp < 5 ? [x, 0, c] : [c, 0, x];
   const m = l - c / 2;
   return [Math.round((r + m) * 255), Math.round((g + m) * 255), Math.round((b + m) * 255)];
+}
+
+/** Checks layer and head against the run; the message says the valid range. */
+export function checkLayerHead(maps: RunMaps, layer: number, head: HeadChoice, needLayer = true): void {
+  const layers = maps.layerCount;
+  if (!Number.isInteger(layer) || layer < 0 || layer >= layers)
+    throw new ExportError(`Layer ${layer} does not exist: the model has ${layers} layers (0–${layers - 1}).`);
+  if (typeof head === 'number' && (!Number.isInteger(head) || head < 0 || head >= maps.headCount))
+    throw new ExportError(
+      `Head ${head} does not exist: the model has ${maps.headCount} heads (0–${maps.headCount - 1}), or use mean or max.`,
+    );
+  if (needLayer && !maps.shape(layer))
+    throw new ExportError(`Layer ${layer} has not been computed yet: wait for the run to reach it.`);
+}
+
+/** The text of token i of a map side of `length` tokens (`#i` when the side is not the run's tokens). */
+export function tokenText(maps: RunMaps, i: number, length: number): string {
+  return length === maps.tokens.length ? maps.tokens[i].text : `#${i}`;
 }

@@ -4,21 +4,21 @@
 // (the panel's click, focus and keyboard), one region over all of them.
 import { colorLut, lutRamp, type ColorMapName } from './colormap';
 import {
+  ExportError,
   LABEL_SIZE,
   MARGIN,
   SceneBuilder,
   caption,
   captionWidth,
+  checkLayerHead,
   colorBar,
   notesBlock,
   type FigureOptions,
 } from './figure-kit';
-import { checkLayerHead } from './matrix-figure';
 import { overview, type HeadChoice, type RunMaps } from './run-maps';
 import type { Scene } from './scene';
 import type { FigureTheme } from './theme';
 import { tileColors } from './tile-colors';
-import { ExportError } from './figure-kit';
 
 export interface GridState {
   /** The selected layer and head (outlined; mean/max outline the layer's every head). */

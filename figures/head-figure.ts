@@ -9,12 +9,13 @@ import {
   SceneBuilder,
   caption,
   captionWidth,
+  checkLayerHead,
+  tokenText,
   headColor,
   notesBlock,
   type FigureOptions,
 } from './figure-kit';
 import { headText, shortLabel } from './labels';
-import { checkLayerHead, tokenText } from './matrix-figure';
 import type { HeadChoice, RunMaps } from './run-maps';
 import type { Scene } from './scene';
 import type { FigureTheme } from './theme';

@@ -5,12 +5,13 @@
 // maximum over the tokens it covers) and then carry no labels. The panel paints it and exports write it.
 import { colorLut, lutRamp, type ColorMapName } from './colormap';
 import {
-  ExportError,
   LABEL_SIZE,
   MARGIN,
   SceneBuilder,
   caption,
   captionWidth,
+  checkLayerHead,
+  tokenText,
   colorBar,
   notesBlock,
   type FigureOptions,
@@ -61,24 +62,6 @@ export interface MatrixGeometry {
 
 /** Token labels need at least this many px between them. */
 const LABEL_PITCH = 10;
-
-/** Checks layer and head against the run; the message says the valid range. */
-export function checkLayerHead(maps: RunMaps, layer: number, head: HeadChoice, needLayer = true): void {
-  const layers = maps.layerCount;
-  if (!Number.isInteger(layer) || layer < 0 || layer >= layers)
-    throw new ExportError(`Layer ${layer} does not exist: the model has ${layers} layers (0–${layers - 1}).`);
-  if (typeof head === 'number' && (!Number.isInteger(head) || head < 0 || head >= maps.headCount))
-    throw new ExportError(
-      `Head ${head} does not exist: the model has ${maps.headCount} heads (0–${maps.headCount - 1}), or use mean or max.`,
-    );
-  if (needLayer && !maps.shape(layer))
-    throw new ExportError(`Layer ${layer} has not been computed yet: wait for the run to reach it.`);
-}
-
-/** The text of token i of a map side of `length` tokens (`#i` when the side is not the run's tokens). */
-export function tokenText(maps: RunMaps, i: number, length: number): string {
-  return length === maps.tokens.length ? maps.tokens[i].text : `#${i}`;
-}
 
 export function matrixFigure(
   maps: RunMaps,
