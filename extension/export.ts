@@ -92,7 +92,7 @@ export function toUri(t: string | vscode.Uri): vscode.Uri {
 
 /** The run's layers as the figures read them. */
 function runMaps(run: RunSnapshot): MemoryRunMaps {
-  const windows = (run.facts as { slidingWindows?: (number | null)[] }).slidingWindows ?? [];
+  const windows = run.facts.slidingWindows ?? [];
   const maps = new MemoryRunMaps(run.facts.name, run.tokens, run.facts.layers, run.facts.heads, windows);
   for (const l of run.layers) maps.add(l);
   return maps;

@@ -259,7 +259,7 @@ export function faithfulnessFigure(result: ExplainResult, theme: FigureTheme): S
     let right = left + 2 * PLOT_W + 70;
     comp.forEach((s, i) => {
       b.rect(0, y + 2, 14, 6, s.color, 'legend-swatch');
-      const line = `${s.label}: AOPC comprehensiveness ${formatValue(s.aopc, 3)}, sufficiency ${formatValue(suff[i]?.aopc ?? NaN, 3)}`;
+      const line = `${s.label}: AOPC (ERASER) comprehensiveness ${formatValue(s.aopc, 3)}, sufficiency ${formatValue(suff[i]?.aopc ?? NaN, 3)}`;
       b.text(20, y + 5, line, 'legend', { attrs: { 'data-method': s.id } });
       right = Math.max(right, 20 + b.width(line));
       y += 14;

@@ -40,7 +40,7 @@ export class Store {
     this.message = '';
     this.totalMs = undefined;
     this.vectors.clear();
-    this.maps = new MemoryRunMaps(facts.name, tokens, facts.layers, facts.heads, slidingWindows(facts));
+    this.maps = new MemoryRunMaps(facts.name, tokens, facts.layers, facts.heads, facts.slidingWindows ?? []);
     if (this.layer >= facts.layers) this.layer = 0;
     if (typeof this.head === 'number' && this.head >= facts.heads) this.head = 'mean';
     if (this.query >= tokens.length) this.query = 0;
@@ -52,10 +52,4 @@ export class Store {
     this.layers[l.layer] = l;
     this.maps.add(l);
   }
-}
-
-/** Per layer, the sliding window of the model's facts when they name one (models with local attention layers). */
-function slidingWindows(facts: ModelFactsLike): (number | null)[] {
-  const w = (facts as { slidingWindows?: (number | null)[] }).slidingWindows;
-  return Array.isArray(w) ? w : [];
 }

@@ -5,7 +5,7 @@
 // small multiples (explain-heads.ts). Every cell and point is a target element with its exact value (data-score,
 // data-value...) and a tooltip; token texts reach the DOM only as text.
 import type { ExplainResult } from '../../runtime/explain/result';
-import { el } from '../dom';
+import { el, clear } from '../dom';
 import { select, setOptions } from '../controls';
 import type { ColorMapName } from '../../figures/colormap';
 import { agreementFigure, faithfulnessFigure, stripFigure } from '../../figures/explain-figure';
@@ -19,6 +19,8 @@ export class ExplainResults {
   readonly root = el('div', { class: 'explain-results' });
   readonly metricSelect = select('agreement-metric', 'Agreement metric');
   private summary = el('div', { id: 'explain-summary', class: 'explain-summary' });
+  /** The result's notes (runtime/explain/notes.ts): AOPC's definition, bins with one k, unbounded targets... */
+  private notes = el('ul', { id: 'explain-notes', class: 'explain-notes' });
   private strip = new SceneCanvas('explain-strip-canvas', 'Importance per token, one row per method');
   private agreement = new SceneCanvas('agreement-canvas', 'Agreement between methods');
   private plot = new SceneCanvas(
@@ -63,6 +65,7 @@ export class ExplainResults {
     );
     this.root.append(
       this.summary,
+      this.notes,
       el(
         'section',
         { class: 'explain-section' },
@@ -106,6 +109,9 @@ export class ExplainResults {
       `${r.target.label} = ${Number.isFinite(value) ? value.toPrecision(4) : '—'} · ${r.tokens.length} tokens, ` +
       `${r.candidates.filter(Boolean).length} candidates · ${r.timings.rows} perturbed rows in ${r.timings.batches} ` +
       `batches · ${Math.round(num(r.timings.totalMs))} ms`;
+    clear(this.notes);
+    for (const n of r.notes ?? []) this.notes.appendChild(el('li', { class: 'explain-note', text: n }));
+    this.notes.hidden = this.notes.childElementCount === 0;
     const width = Math.max(360, (this.root.clientWidth || 960) - 16);
     this.strip.show(stripFigure(r, this.colorMap(), width, panelTheme()));
     this.drawAgreement();
