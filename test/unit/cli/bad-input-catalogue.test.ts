@@ -306,7 +306,7 @@ const cases: BadInputCase<CliInput>[] = [
   {
     name: '--model is a file',
     input: () => ({ args: ['run', '--model', path.join(M, 'config.json'), '--text', 'hi'] }),
-    expect: /is not a folder nor an \.onnx file/,
+    expect: /is not a folder nor an \.onnx or \.gguf file/,
   },
   {
     name: 'folder without config.json',
