@@ -6,6 +6,9 @@ import type { ImageItem, Rgb, Scene, SceneItem } from '../../figures/scene';
 
 const css = (c: Rgb) => `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
 
+/** The font last set on each context. */
+const fonts = new WeakMap<CanvasRenderingContext2D, string>();
+
 /** Offscreen canvases of cell blocks, by their pixel arrays (figures reuse the array for unchanged tiles). */
 const images = new WeakMap<Uint8ClampedArray, HTMLCanvasElement>();
 
@@ -26,6 +29,28 @@ function imageOf(it: ImageItem): HTMLCanvasElement {
 export interface PaintOptions {
   /** Leave the text out (the pixel comparison with the export). */
   skipText?: boolean;
+  /** Only the items that reach into these rows (CSS px): the band of a tall scene that is painted. */
+  rows?: { top: number; bottom: number };
+}
+
+/** The rows an item covers (vertical text: up to a long label's length above its anchor). */
+function extent(it: SceneItem): [number, number] {
+  switch (it.kind) {
+    case 'image':
+      return [it.y, it.y + it.rows * it.cellH];
+    case 'rect':
+      return [it.y, it.y + it.h];
+    case 'line':
+      return [Math.min(it.y1, it.y2) - 1, Math.max(it.y1, it.y2) + 1];
+    case 'circle':
+      return [it.cy - it.r, it.cy + it.r];
+    case 'text':
+      return it.vertical ? [it.y - 20 * it.size, it.y + it.size] : [it.y - it.size, it.y + it.size];
+    default: {
+      const ys = it.points.map((p) => p[1]);
+      return [Math.min(...ys) - 1, Math.max(...ys) + 1];
+    }
+  }
 }
 
 export function paintItem(g: CanvasRenderingContext2D, it: SceneItem, fontFamily: string): void {
@@ -72,8 +97,13 @@ export function paintItem(g: CanvasRenderingContext2D, it: SceneItem, fontFamily
       g.arc(it.cx, it.cy, it.r, 0, 2 * Math.PI);
       g.fill();
       return;
-    case 'text':
-      g.font = `${it.size}px ${fontFamily}`;
+    case 'text': {
+      // Setting a font parses it: only when it changes (a head view sets one font a thousand times).
+      const font = `${it.size}px ${fontFamily}`;
+      if (fonts.get(g) !== font) {
+        g.font = font;
+        fonts.set(g, font);
+      }
       g.fillStyle = css(it.color);
       g.textAlign = it.anchor === 'middle' ? 'center' : it.anchor === 'end' ? 'right' : 'left';
       g.textBaseline = 'middle';
@@ -85,6 +115,7 @@ export function paintItem(g: CanvasRenderingContext2D, it: SceneItem, fontFamily
         g.restore();
       } else g.fillText(it.text, it.x, it.y);
       return;
+    }
     case 'hatch': {
       if (it.points.length < 3) return;
       g.save();
@@ -115,10 +146,17 @@ export function paintItem(g: CanvasRenderingContext2D, it: SceneItem, fontFamily
 
 /** Paints the whole scene (background first) into a context whose transform maps CSS px to the canvas. */
 export function paintScene(g: CanvasRenderingContext2D, scene: Scene, options: PaintOptions = {}): void {
+  fonts.delete(g); // a canvas that was resized forgot its font
   g.fillStyle = css(scene.background);
   g.fillRect(0, 0, scene.width, scene.height);
+  const rows = options.rows;
+  const whole = !rows || (rows.top <= 0 && rows.bottom >= scene.height);
   for (const it of scene.items) {
     if (options.skipText && it.kind === 'text') continue;
+    if (!whole) {
+      const [y0, y1] = extent(it);
+      if (y1 < rows.top || y0 > rows.bottom) continue;
+    }
     paintItem(g, it, scene.fontFamily);
   }
 }

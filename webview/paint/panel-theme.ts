@@ -18,12 +18,17 @@ export function panelTheme(): FigureTheme {
   const fontFamily = themeColor('--vscode-font-family', 'sans-serif');
   const ctx = document.createElement('canvas').getContext('2d');
   const widths = new Map<string, number>();
+  let fontSize = 0;
   const measure = (text: string, size: number): number => {
     const k = `${size}|${text}`;
     let w = widths.get(k);
     if (w === undefined) {
       if (ctx) {
-        ctx.font = `${size}px ${fontFamily}`;
+        // Setting a font parses it: only when the size changes.
+        if (size !== fontSize) {
+          ctx.font = `${size}px ${fontFamily}`;
+          fontSize = size;
+        }
         w = ctx.measureText(text).width;
       } else w = text.length * size * 0.6;
       if (widths.size > 20000) widths.clear();

@@ -2,6 +2,8 @@
 // on every mouse move (the hovered cell's outline) so that hovering never repaints the scene, and a layer of
 // transparent elements over the scene's targets — their text (for screen readers, selection and tests), focus,
 // clicks and tooltips — placed where the figure put them. The views add interaction; nothing here lays anything out.
+// A scene taller than BAND_MAX (the head view of a long input) is painted in a band of three window heights around
+// what is visible, moved as the page scrolls: no canvas larger than the screen needs, however long the input.
 import { cellAtPoint, cellBox, type Region, type Scene, type Target } from '../../figures/scene';
 import type { Rgb } from '../../figures/scene';
 import { el } from '../dom';
@@ -16,6 +18,24 @@ export interface RegionHit {
   dataCol: number;
 }
 
+/** Scenes up to this tall are painted whole; taller ones in a band around what is visible. */
+const BAND_MAX = 4096;
+
+/** The canvases painted in a band, moved when anything scrolls (one listener for all). */
+const banded = new Set<SceneCanvas>();
+let scrollFrame = 0;
+window.addEventListener(
+  'scroll',
+  () => {
+    if (scrollFrame) return;
+    scrollFrame = requestAnimationFrame(() => {
+      scrollFrame = 0;
+      for (const c of banded) c.follow();
+    });
+  },
+  { capture: true, passive: true },
+);
+
 export class SceneCanvas {
   readonly root: HTMLElement;
   readonly canvas: HTMLCanvasElement;
@@ -27,6 +47,8 @@ export class SceneCanvas {
   private placed: (Target | undefined)[] = [];
   private current: Scene | undefined;
   private hovered: { region: string; row: number; col: number } | null = null;
+  /** The rows of the scene painted on the canvas (CSS px): all of it, or a band around what is visible. */
+  private band = { top: 0, height: 0 };
 
   constructor(id?: string, label?: string) {
     this.canvas = el('canvas', { class: 'scene-canvas', ...(id ? { id } : {}) });
@@ -49,29 +71,62 @@ export class SceneCanvas {
   /** Paints `scene` and places its targets (elements are reused, so focus and hover survive a redraw). */
   show(scene: Scene): void {
     this.current = scene;
-    const dpr = window.devicePixelRatio || 1;
-    this.size(this.canvas, scene);
-    if (this.overlay) this.size(this.overlay, scene);
     this.root.style.width = `${scene.width}px`;
     this.root.style.height = `${scene.height}px`;
-    const g = this.canvas.getContext('2d');
-    if (g) {
-      g.setTransform(dpr, 0, 0, dpr, 0, 0);
-      paintScene(g, scene);
-    }
+    if (scene.height > BAND_MAX) banded.add(this);
+    else banded.delete(this);
+    this.band = this.wantedBand(scene);
+    this.paint(scene);
     this.placeTargets(scene.targets);
     this.drawOverlay();
   }
 
-  /** Sizes a canvas to the scene at the device pixel ratio (resized only when it changes: that clears it). */
+  /** After a scroll: paints the band again when what is visible has left it. */
+  follow(): void {
+    const scene = this.current;
+    if (!scene || !this.root.isConnected || this.root.offsetParent === null) return;
+    const { top, bottom } = this.visible();
+    if (top >= this.band.top && bottom <= this.band.top + this.band.height) return;
+    this.band = this.wantedBand(scene);
+    this.paint(scene);
+    this.drawOverlay();
+  }
+
+  /** The scene's rows in the window (CSS px from the scene's top). */
+  private visible(): { top: number; bottom: number } {
+    const r = this.root.getBoundingClientRect();
+    const h = window.innerHeight || 800;
+    return { top: Math.max(0, -r.top), bottom: Math.max(0, h - r.top) };
+  }
+
+  private wantedBand(scene: Scene): { top: number; height: number } {
+    if (scene.height <= BAND_MAX) return { top: 0, height: scene.height };
+    const h = window.innerHeight || 800;
+    const top = Math.max(0, Math.min(scene.height - 3 * h, Math.floor(this.visible().top - h)));
+    return { top, height: Math.min(scene.height - top, 3 * h) };
+  }
+
+  private paint(scene: Scene): void {
+    const dpr = window.devicePixelRatio || 1;
+    this.size(this.canvas, scene);
+    if (this.overlay) this.size(this.overlay, scene);
+    const g = this.canvas.getContext('2d');
+    if (!g) return;
+    g.setTransform(dpr, 0, 0, dpr, 0, -this.band.top * dpr);
+    paintScene(g, scene, { rows: { top: this.band.top, bottom: this.band.top + this.band.height } });
+  }
+
+  /** Sizes a canvas to the scene's painted band at the device pixel ratio (resized only when it changes: that clears
+   *  it), and places it at the band's top. */
   private size(c: HTMLCanvasElement, scene: Scene): void {
     const dpr = window.devicePixelRatio || 1;
     const w = Math.max(1, Math.round(scene.width * dpr));
-    const h = Math.max(1, Math.round(scene.height * dpr));
+    const h = Math.max(1, Math.round(this.band.height * dpr));
     if (c.width !== w) c.width = w;
     if (c.height !== h) c.height = h;
     c.style.width = `${scene.width}px`;
-    c.style.height = `${scene.height}px`;
+    c.style.height = `${this.band.height}px`;
+    c.style.top = `${this.band.top}px`;
   }
 
   private placeTargets(targets: readonly Target[]): void {
@@ -119,7 +174,7 @@ export class SceneCanvas {
   hit(e: MouseEvent, id?: string): RegionHit | null {
     const scene = this.current;
     if (!scene) return null;
-    const rect = this.canvas.getBoundingClientRect();
+    const rect = this.root.getBoundingClientRect();
     const x = e.clientX - rect.left;
     const y = e.clientY - rect.top;
     for (const region of scene.regions) {
@@ -171,7 +226,7 @@ export class SceneCanvas {
     const region = h && scene?.regions.find((r) => r.id === h.region);
     if (!h || !region || h.row >= region.rows || h.col >= region.cols) return;
     const dpr = this.overlay.width / Math.max(1, scene!.width);
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.setTransform(dpr, 0, 0, dpr, 0, -this.band.top * dpr);
     const b = cellBox(region, h.row, h.col);
     const c = this.outlineColor;
     g.strokeStyle = `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
