@@ -148,6 +148,10 @@ export function headFigure(
 
   const left = MARGIN + widest(leftLabels);
   const right = left + LINES_WIDTH;
+  // Column titles: queries attend (left) to keys (right).
+  b.text(left - 4, y + LABEL_SIZE / 2, 'query', 'axis-title', { anchor: 'end', color: theme.muted });
+  b.text(right + 4, y + LABEL_SIZE / 2, 'key', 'axis-title', { color: theme.muted });
+  y += LABEL_SIZE + 6;
   const top = y + row / 2;
   const side = (ls: string[], which: 'left' | 'right', len: number) =>
     ls.forEach((text, i) => {

@@ -210,24 +210,29 @@ test('head view: token rows, line ends, the lines above the threshold, and a foc
   const maps = tiny();
   const { scene, geometry } = headFigure(maps, { layer: 0, head: 0 }, { maxHeight: 60 }, HALF, PANEL_OPTIONS);
   // Rows of min(20, 60 / 3) = 20 px; left labels 15 + 8 = 23 px wide: left = 16 + 23 = 39, right = 39 + 180;
-  // row 0's centre at 16 + 10. Lines for weights ≥ max(0.01, 1/3): (0,0) 1, (1,0) .5, (1,1) .5, (2,2) .5.
-  assert.deepEqual(geometry, { left: 39, right: 219, top: 26, row: 20, lines: 4, cutoff: 1 / 3 });
+  // the column titles' line (16 px) at the top, then row 0's centre at 16 + 16 + 10. Lines for weights
+  // ≥ max(0.01, 1/3): (0,0) 1, (1,0) .5, (1,1) .5, (2,2) .5.
+  assert.deepEqual(geometry, { left: 39, right: 219, top: 42, row: 20, lines: 4, cutoff: 1 / 3 });
+  assert.deepEqual(texts(scene, 'axis-title'), [
+    ['query', 35, 21],
+    ['key', 223, 21],
+  ]);
   const lines = scene.items.filter((it) => it.kind === 'line');
   assert.deepEqual(
     lines.map((l) =>
       l.kind === 'line' ? [l.attrs?.['data-query'], l.attrs?.['data-key'], l.y1, l.y2, l.opacity] : [],
     ),
     [
-      ['0', '0', 26, 26, 1],
-      ['1', '0', 46, 26, 0.5],
-      ['1', '1', 46, 46, 0.5],
-      ['2', '2', 66, 66, 0.5],
+      ['0', '0', 42, 42, 1],
+      ['1', '0', 62, 42, 0.5],
+      ['1', '1', 62, 62, 0.5],
+      ['2', '2', 82, 82, 0.5],
     ],
   );
   assert.deepEqual(texts(scene, 'label-left'), [
-    ['a', 35, 26],
-    ['bb', 35, 46],
-    ['ccc', 35, 66],
+    ['a', 35, 42],
+    ['bb', 35, 62],
+    ['ccc', 35, 82],
   ]);
   // Focus on query 2: its lines down to 0.001 (0.2, 0.3, 0.5), the other labels muted.
   const f = headFigure(
