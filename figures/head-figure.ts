@@ -31,6 +31,9 @@ export interface HeadState {
   head: HeadChoice;
   /** A token whose lines alone are drawn: a query (left) or a key (right). */
   focus?: { side: 'left' | 'right'; index: number } | null;
+  /** Before the layer arrives: the run's tokens in both columns and no lines (the panel lays out its labels while
+   *  the model runs, so that showing the view later only adds the lines). */
+  tokensOnly?: boolean;
 }
 
 export interface HeadSize {
@@ -66,9 +69,12 @@ export function strongestLinks(
   let where = new Float64Array(4096); // [count]: (head slot · queries + query slot) · keys + key (exact in a double)
   let weight = new Float32Array(4096); // [count]
   const K = kTo - kFrom;
-  heads.forEach((h, hs) =>
-    queries.forEach((q, qs) => {
-      const row = maps.row(layer, h, q); // [keys]
+  const nq = queries.length;
+  // Plain loops (no closures): this runs over every weight of every head drawn.
+  for (let hs = 0; hs < heads.length; hs++)
+    for (let qs = 0; qs < nq; qs++) {
+      const row = maps.row(layer, heads[hs], queries[qs]); // [keys]
+      const base = (hs * nq + qs) * K - kFrom;
       for (let k = kFrom; k < kTo; k++) {
         const w = row[k];
         if (w >= threshold) {
@@ -77,12 +83,11 @@ export function strongestLinks(
             where = grow(where);
             weight = grow(weight);
           }
-          where[count] = (hs * queries.length + qs) * K + (k - kFrom);
+          where[count] = base + k;
           weight[count++] = w;
         }
       }
-    }),
-  );
+    }
   let cutoff = threshold;
   if (count > MAX_LINES) {
     let acc = 0;
@@ -117,8 +122,10 @@ export function headFigure(
   theme: FigureTheme,
   options: FigureOptions,
 ): { scene: Scene; geometry: HeadGeometry } {
-  checkLayerHead(maps, state.layer, state.head);
-  const s = maps.shape(state.layer)!;
+  const n0 = maps.tokens.length;
+  const s = state.tokensOnly
+    ? { kind: 'self' as const, heads: maps.headCount, queryLength: n0, keyLength: n0 }
+    : (checkLayerHead(maps, state.layer, state.head), maps.shape(state.layer)!);
   const Q = s.queryLength;
   const K = s.keyLength;
   const n = Math.max(Q, K);
@@ -182,7 +189,12 @@ export function headFigure(
   const kFrom = focus?.side === 'right' ? focus.index : 0;
   const kTo = focus?.side === 'right' ? focus.index + 1 : K;
   const threshold = focus ? 0.001 : Math.max(0.01, 1 / Math.max(1, K));
-  const { links, cutoff } = strongestLinks(maps, state.layer, heads, queries, kFrom, kTo, threshold);
+  const { links, cutoff } = state.tokensOnly
+    ? { links: [], cutoff: threshold }
+    : strongestLinks(maps, state.layer, heads, queries, kFrom, kTo, threshold);
+  const colors = heads.map((h) => headColor(h, s.heads));
+  const str: string[] = [];
+  const text = (i: number) => (str[i] ??= String(i));
   for (const [h, q, k, w] of links)
     b.items.push({
       kind: 'line',
@@ -191,9 +203,9 @@ export function headFigure(
       y1: top + q * row,
       x2: right,
       y2: top + k * row,
-      color: headColor(h, s.heads),
+      color: colors[heads.length === 1 ? 0 : h],
       opacity: Math.min(1, w),
-      attrs: { 'data-head': String(h), 'data-query': String(q), 'data-key': String(k) },
+      attrs: { 'data-head': text(h), 'data-query': text(q), 'data-key': text(k) },
     });
   y += n * row + 8;
 

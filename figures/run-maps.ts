@@ -171,9 +171,15 @@ export class MemoryRunMaps implements RunMaps {
   }
 
   row(layer: number, head: HeadChoice, query: number): Float32Array {
-    const { data, offset, l } = this.map(layer, head);
-    const at = offset + query * l.keyLength;
-    return data.subarray(at, at + l.keyLength);
+    const l = this.layers[layer];
+    // The head view asks for thousands of rows: a single head's row without building the map's record.
+    if (l && typeof head === 'number' && head >= 0 && head < l.heads) {
+      const at = (head * l.queryLength + query) * l.keyLength;
+      return l.data.subarray(at, at + l.keyLength);
+    }
+    const { data, offset } = this.map(layer, head);
+    const at = offset + query * l!.keyLength;
+    return data.subarray(at, at + l!.keyLength);
   }
 
   column(layer: number, head: HeadChoice, key: number): Float32Array {

@@ -110,7 +110,8 @@ export class SceneCanvas {
     const dpr = window.devicePixelRatio || 1;
     this.size(this.canvas, scene);
     if (this.overlay) this.size(this.overlay, scene);
-    const g = this.canvas.getContext('2d');
+    // Opaque: the scene paints its own background (cheaper to allocate and to composite).
+    const g = this.canvas.getContext('2d', { alpha: false });
     if (!g) return;
     g.setTransform(dpr, 0, 0, dpr, 0, -this.band.top * dpr);
     paintScene(g, scene, { rows: { top: this.band.top, bottom: this.band.top + this.band.height } });

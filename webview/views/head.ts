@@ -37,6 +37,9 @@ export class HeadView implements View {
     this.focus = null;
     this.buildLegend();
     this.dirty = true;
+    // The token columns are known now: lay them out while the model runs (as the token lists used to be built),
+    // so that showing this view later only draws the lines.
+    this.show(true);
   }
 
   layerArrived(layer: number): void {
@@ -85,15 +88,16 @@ export class HeadView implements View {
   draw(): void {
     if (!this.dirty) return;
     this.dirty = false;
+    this.show(!this.ctx.store.maps.shape(this.ctx.store.layer));
+  }
+
+  /** Paints the figure: the tokens and, once the layer has arrived, their lines. */
+  private show(tokensOnly: boolean): void {
     const { store } = this.ctx;
-    if (!store.maps.shape(store.layer)) {
-      this.figure.root.hidden = true;
-      return;
-    }
-    this.figure.root.hidden = false;
+    if (!store.facts || !store.tokens.length) return;
     const { scene, geometry } = headFigure(
       store.maps,
-      { layer: store.layer, head: store.head, focus: this.focus },
+      { layer: store.layer, head: store.head, focus: this.focus, tokensOnly },
       { maxHeight: ROW * Math.max(1, store.tokens.length) },
       panelTheme(),
       PANEL_OPTIONS,
