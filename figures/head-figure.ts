@@ -53,8 +53,8 @@ export interface HeadGeometry {
 
 export type Link = [head: number, query: number, key: number, weight: number];
 
-/** The weights that get a line, strongest MAX_LINES at most, over `queries` × keys [kFrom, kTo) of `heads`: one pass
- *  over the maps keeps the weights above the threshold (and their histogram), the cut is made on those. */
+/** The weights that get a line, strongest MAX_LINES at most, over `queries` × keys [kFrom, kTo) of `heads`: a first
+ *  pass counts the weights above the threshold in a histogram (linear time), the second keeps those above the cut. */
 export function strongestLinks(
   maps: RunMaps,
   layer: number,
@@ -66,25 +66,15 @@ export function strongestLinks(
 ): { links: Link[]; cutoff: number; count: number } {
   const hist = new Uint32Array(HIST);
   let count = 0;
-  let where = new Float64Array(4096); // [count]: (head slot · queries + query slot) · keys + key (exact in a double)
-  let weight = new Float32Array(4096); // [count]
-  const K = kTo - kFrom;
-  const nq = queries.length;
   // Plain loops (no closures): this runs over every weight of every head drawn.
   for (let hs = 0; hs < heads.length; hs++)
-    for (let qs = 0; qs < nq; qs++) {
+    for (let qs = 0; qs < queries.length; qs++) {
       const row = maps.row(layer, heads[hs], queries[qs]); // [keys]
-      const base = (hs * nq + qs) * K - kFrom;
       for (let k = kFrom; k < kTo; k++) {
         const w = row[k];
         if (w >= threshold) {
-          hist[Math.min(HIST - 1, Math.floor(w * HIST))]++;
-          if (count === where.length) {
-            where = grow(where);
-            weight = grow(weight);
-          }
-          where[count] = base + k;
-          weight[count++] = w;
+          hist[w >= 1 ? HIST - 1 : (w * HIST) | 0]++;
+          count++;
         }
       }
     }
@@ -99,20 +89,18 @@ export function strongestLinks(
     cutoff = Math.max(threshold, b / HIST);
   }
   const links: Link[] = [];
-  for (let i = 0; i < count && links.length < MAX_LINES; i++) {
-    if (!(weight[i] >= cutoff)) continue;
-    const at = where[i];
-    const k = at % K;
-    const hq = (at - k) / K;
-    links.push([heads[Math.floor(hq / queries.length)], queries[hq % queries.length], k + kFrom, weight[i]]);
-  }
+  for (let hs = 0; hs < heads.length && links.length < MAX_LINES; hs++)
+    for (let qs = 0; qs < queries.length && links.length < MAX_LINES; qs++) {
+      const row = maps.row(layer, heads[hs], queries[qs]);
+      for (let k = kFrom; k < kTo; k++) {
+        const w = row[k];
+        if (w >= cutoff) {
+          links.push([heads[hs], queries[qs], k, w]);
+          if (links.length === MAX_LINES) break;
+        }
+      }
+    }
   return { links, cutoff, count };
-}
-
-function grow<T extends Float64Array | Float32Array>(a: T): T {
-  const b = new (a.constructor as { new (n: number): T })(a.length * 2);
-  b.set(a);
-  return b;
 }
 
 export function headFigure(
