@@ -1,7 +1,7 @@
 // The host side of a panel's Explain view: explains the current run's tokens with the loaded model (runtime/explain,
 // the same code as `attention-lens explain`), compares two attention maps (two heads of the run, or one head on the
 // run's input and on a second input), posts progress and the results to the webview, and exports them (PNG or SVG
-// drawn by webview/render, or JSON) to a file the user chooses. One explanation and one comparison at a time: a new
+// drawn by figures/ and written by writers/, or JSON) to a file the user chooses. One explanation and one comparison at a time: a new
 // request of a kind cancels the one in flight, and so do a new run and closing the panel. Every failure reaches the
 // view as one line (explain-logic.ts); details go to the log.
 import * as vscode from 'vscode';
@@ -21,11 +21,13 @@ import type {
   RunSource,
   TokenInfo,
 } from '../protocol/messages';
-import { ExportError, type Figure } from '../webview/render/export-figure';
-import { explainFigure, figureImage } from '../webview/render/export-explain';
-import { compareFigure } from '../webview/render/export-compare';
-import { formatBytes } from '../webview/render/export-image';
-import { PNG_SCALES, pngSize } from '../webview/render/png';
+import { compareFigure } from '../figures/compare-figure';
+import { explainFigure } from '../figures/explain-figure';
+import { EXPORT_OPTIONS, ExportError } from '../figures/figure-kit';
+import type { Scene } from '../figures/scene';
+import { PAPER } from '../figures/theme';
+import { PNG_SCALES, pngSize } from '../figures/view-figure';
+import { formatBytes, sceneImage } from '../writers/export-image';
 import { writeExport } from './export-file';
 import { defaultExportFolder, safeFileName } from './export-location';
 import type { ExportOutcome } from './export';
@@ -323,11 +325,17 @@ export class ExplainHost {
         details = formatBytes(bytes.length);
       } else {
         const figure = explained
-          ? explainFigure(explained.result, { metric, colorMap: this.deps.colorMap() })
-          : compareFigure(compareData(compared!.comparison, modelName), this.deps.colorMap());
+          ? explainFigure(explained.result, { metric, colorMap: this.deps.colorMap() }, PAPER, {
+              ...EXPORT_OPTIONS,
+              source: explained.text,
+            })
+          : compareFigure(compareData(compared!.comparison, modelName), this.deps.colorMap(), PAPER, {
+              ...EXPORT_OPTIONS,
+              source: run.source.text,
+            });
         const scale = format === 'png' ? (options.scale ?? (options.target ? 1 : await pickScale(figure))) : 1;
         if (scale === undefined) return cancelled;
-        const image = figureImage(figure, format, scale);
+        const image = await sceneImage(figure, format, scale);
         bytes = image.bytes;
         size = { width: image.width, height: image.height };
         details = `${image.width} × ${image.height} ${format === 'png' ? 'px' : 'units'}, ${formatBytes(bytes.length)}`;
@@ -374,7 +382,7 @@ function compareData(c: Comparison, modelName: string) {
   return { modelName, ...c, a: side(c.a), b: side(c.b) };
 }
 
-async function pickScale(figure: Figure): Promise<number | undefined> {
+async function pickScale(figure: Scene): Promise<number | undefined> {
   const items = PNG_SCALES.map((s) => {
     const { width, height } = pngSize(figure, s);
     return { label: `${s}×`, description: `${width} × ${height} px`, scale: s };

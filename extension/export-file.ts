@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { createWriteStream, rmSync, renameSync, type WriteStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { ByteSink } from '../webview/render/export-data';
+import type { ByteSink } from '../writers/attention-data';
 import { WRITE_REASONS as REASONS } from '../runtime/files/write-reasons';
 
 export const MAX_MEMORY_EXPORT = 512 * 1024 * 1024;

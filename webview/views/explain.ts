@@ -4,7 +4,7 @@
 //            faithfulness curves and the head statistics; a click on a head there opens it in the Matrix view).
 //   Compare  two attention maps of one layer and their difference, with JSD (compare.ts).
 // Requests carry a requestId; answers to any other request (an older one, another run) are ignored. Export… asks the
-// host to save what the mode shows (PNG/SVG drawn by webview/render, or JSON).
+// host to save what the mode shows (PNG/SVG of the same figures, or JSON).
 import type {
   AgreementMetric,
   CompareResultMessage,
@@ -16,7 +16,7 @@ import type {
 import type { ExplainResult } from '../../runtime/explain/result';
 import { el } from '../dom';
 import { button } from '../controls';
-import { num } from '../render/explain-data';
+import { num } from '../../figures/labels';
 import type { View, ViewContext } from './context';
 import { ComparePanel } from './compare';
 import { ExplainControls } from './explain-controls';
