@@ -33,7 +33,10 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: ['vscode'], patterns: [ort, ...ours('protocol', 'extension', 'webview', 'cli')] },
+        {
+          paths: ['vscode'],
+          patterns: [ort, ...ours('protocol', 'figures', 'writers', 'extension', 'webview', 'cli')],
+        },
       ],
     },
   },
@@ -61,7 +64,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: ['vscode'], patterns: [ort, ...ours('extension', 'webview', 'cli')] },
+        { paths: ['vscode'], patterns: [ort, ...ours('figures', 'writers', 'extension', 'webview', 'cli')] },
       ],
       // The contract between host and webview carries runtime's data shapes, never its code.
       '@typescript-eslint/no-restricted-imports': [
@@ -79,24 +82,58 @@ export default tseslint.config(
     },
   },
   {
-    files: ['webview/**/*.ts'],
-    languageOptions: { globals: { ...globals.browser } },
-    rules: {
-      'no-restricted-imports': ['error', { paths: ['vscode'], patterns: [ort, ...ours('extension', 'cli')] }],
-    },
-  },
-  {
-    files: ['webview/render/**/*.ts'],
+    // Figures: pure functions from run data to scenes, for the panel, the host and the CLI alike. Runtime's types only;
+    // no DOM, no Node (figures/tsconfig.json has neither), no 'vscode'.
+    files: ['figures/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: ['vscode'], patterns: [ort, ...ours('extension', 'cli', 'protocol', 'views')] },
+        {
+          paths: ['vscode'],
+          patterns: [
+            ort,
+            ...ours('protocol', 'writers', 'extension', 'webview', 'cli'),
+            { group: ['node:*'], message: 'ARCHITECTURE.md: figures/ runs in the webview too: no Node modules.' },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/runtime', '**/runtime/**'],
+              allowTypeImports: true,
+              message: 'ARCHITECTURE.md: figures/ imports only types from runtime/ (import type).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Writers: files the host and the CLI write (data, SVG, PNG); Node, never the DOM or 'vscode'.
+    files: ['writers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: ['vscode'], patterns: [ort, ...ours('protocol', 'extension', 'webview', 'cli')] },
+      ],
+    },
+  },
+  {
+    files: ['webview/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: ['vscode'], patterns: [ort, ...ours('extension', 'cli', 'writers')] },
       ],
     },
   },
   {
     files: ['extension/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [ort, ...ours('cli', 'views')] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [ort, ...ours('cli', 'webview')] }] },
   },
   {
     files: ['bench/**/*.ts', 'scripts/**/*.ts'],
@@ -122,7 +159,7 @@ export default tseslint.config(
   {
     files: ['cli/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: ['vscode'], patterns: [ort, ...ours('extension', 'views')] }],
+      'no-restricted-imports': ['error', { paths: ['vscode'], patterns: [ort, ...ours('extension', 'webview')] }],
     },
   },
 );

@@ -11,7 +11,7 @@
 //  - grid: an init script wraps the page's `message` listeners; the last layer's arrival is stamped before the panel
 //    handles it. After the handler, a requestAnimationFrame callback is queued; rAF callbacks run in order, so it runs
 //    after the panel's own (coalesced) draw callback in the same frame. "drawn" = the first such callback in which no
-//    `canvas.thumb.pending` is left (all 144 thumbnails have their pixels); "frame" = the start of the following frame
+//    `.thumb.pending` is left (all 144 thumbnails are painted); "frame" = the start of the following frame
 //    (the drawn frame has been produced by then). The target (≤ 200 ms) is checked against "frame".
 //  - matrix / head view: the tab is clicked from inside the page (t0 just before the click); "drawn" and "frame" as
 //    above. The matrix shows layer 0, mean over heads (the default selection), so this includes computing the mean.
@@ -83,7 +83,7 @@ function instrument(): void {
   const pendingCheck = (): void => {
     raf(() => {
       if (bench.gridDrawn || bench.layersSeen < expected) return;
-      if (document.querySelector('canvas.thumb.pending') || !document.querySelector('canvas.thumb')) {
+      if (document.querySelector('.thumb.pending') || !document.querySelector('.thumb')) {
         pendingCheck();
         return;
       }
@@ -177,7 +177,7 @@ async function oneRun(page: Page, url: string, c: Config, hovers: number): Promi
     { timeout: 30_000 },
   );
   const { drawn: gridDrawn, frame: gridFrame } = (await grid.jsonValue())!;
-  const thumbs = await page.$$eval('canvas.thumb:not(.pending)', (els) => els.length);
+  const thumbs = await page.$$eval('.thumb:not(.pending)', (els) => els.length);
   if (thumbs !== c.layers * c.heads) throw new Error(`${thumbs} thumbnails drawn, expected ${c.layers * c.heads}`);
 
   const matrix = await clickTab(page, 'matrix');
@@ -187,8 +187,8 @@ async function oneRun(page: Page, url: string, c: Config, hovers: number): Promi
     const r = cv.getBoundingClientRect();
     const box = cv.closest('.matrix-scroll')?.getBoundingClientRect() ?? r;
     return {
-      x: r.left,
-      y: r.top,
+      x: r.left + Number(cv.dataset.originX),
+      y: r.top + Number(cv.dataset.originY),
       cell: Number(cv.dataset.cellSize),
       rows: Number(cv.dataset.rows),
       right: Math.min(box.right, window.innerWidth),

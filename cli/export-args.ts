@@ -3,9 +3,9 @@
 import { extname } from 'node:path';
 import { INPUT_OPTIONS, inputArgs, type InputArgs } from './input-options';
 import { bad, parseOptions, wholeNumber } from './parse-options';
-import { isColorMapName, type ColorMapName } from '../webview/render/colormap';
-import { EXPORT_VIEWS, type ExportView, type HeadChoice } from '../webview/render/export-figure';
-import { PNG_SCALES } from '../webview/render/png';
+import { isColorMapName, type ColorMapName } from '../figures/colormap';
+import type { HeadChoice } from '../figures/run-maps';
+import { EXPORT_VIEWS, PNG_SCALES, type ExportView } from '../figures/view-figure';
 
 export type ExportFormat = 'png' | 'svg' | 'json' | 'csv' | 'npy';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'json', 'csv', 'npy'];

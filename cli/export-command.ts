@@ -1,13 +1,15 @@
 // `attention-lens export`: runs the model on the text and writes one view (matrix, grid, head) as PNG or SVG, or the
-// whole run as JSON, CSV or NPY. Images are drawn by webview/render (exportImage), the same code the panel's export
-// uses, so the CLI and the panel write the same image for the same run and view.
+// whole run as JSON, CSV or NPY. Images are the views' figures (figures/) written by writers/export-image.ts, the
+// same code the panel's export uses, so the CLI and the panel write the same image for the same run and view.
 import { load } from '../runtime/inspector/load-model';
 import { LensError } from '../runtime/errors';
 import type { LayerAttention } from '../runtime/types';
 import { OutputFile } from '../runtime/files/output-file';
-import { estimateDataSize, writeData, type RunData } from '../webview/render/export-data';
-import { ExportError, headText } from '../webview/render/export-figure';
-import { describeImage, exportImage, formatBytes } from '../webview/render/export-image';
+import { ExportError } from '../figures/figure-kit';
+import { headText } from '../figures/labels';
+import { MemoryRunMaps } from '../figures/run-maps';
+import { estimateDataSize, writeData, type RunData } from '../writers/attention-data';
+import { describeImage, exportImage, formatBytes } from '../writers/export-image';
 import type { ExportArgs } from './export-args';
 import { planOut, readCommandText, reportTo, warnOnStderr } from './command-files';
 import { effectiveThreads } from './parse-options';
@@ -46,10 +48,12 @@ export async function exportCommand(
     print(`model      ${f.name} (${f.modelType}), ${f.layers} layers × ${f.heads} heads; ${run.tokens.length} tokens`);
 
     if (args.format === 'png' || args.format === 'svg') {
-      const image = exportImage(
-        { modelName: f.name, tokens: run.tokens, layers, heads: f.heads },
+      const maps = new MemoryRunMaps(f.name, run.tokens, f.layers, f.heads, f.slidingWindows ?? []);
+      for (const l of layers) maps.add(l);
+      const image = await exportImage(
+        maps,
         { view: args.view, layer: args.layer, head: args.head, colorMap: args.colorMap },
-        { format: args.format, scale: args.scale },
+        { format: args.format, scale: args.scale, source: text },
       );
       await sink.write(image.bytes);
       await sink.commit();

@@ -1,9 +1,9 @@
 // The host side of a panel's Explain view: answers its `explain` and `compare` requests (protocol/messages.ts
 // PanelCalls) — explains the current run's tokens with the loaded model (runtime/explain, the same code as
 // `attention-lens explain`), compares two attention maps (two heads of the run, or one head on the run's input and on
-// a second input) — streaming progress, and exports the results (PNG or SVG drawn by webview/render, or JSON) to a
-// file the user chooses. One explanation and one comparison at a time: a new request of a kind cancels the one in
-// flight, and so do the view's Cancel, a new run and closing the panel. A result whose webview reloaded meanwhile is
+// a second input) — streaming progress, and exports the results (PNG or SVG drawn by figures/ and written by
+// writers/, or JSON) to a file the user chooses. One explanation and one comparison at a time: a new request of a
+// kind cancels the one in flight, and so do the view's Cancel, a new run and closing the panel. A result whose webview reloaded meanwhile is
 // posted again as a note. Every failure reaches the view as one line (explain-logic.ts); details go to the log.
 import * as vscode from 'vscode';
 import type { Inspector } from '../runtime/inspector/api';
@@ -26,11 +26,13 @@ import type {
 } from '../protocol/messages';
 import type { HandlerContext } from '../runtime/channel/channel';
 import { isLensError, LensError } from '../runtime/errors';
-import type { Figure } from '../webview/render/export-figure';
-import { explainFigure, figureImage } from '../webview/render/export-explain';
-import { compareFigure } from '../webview/render/export-compare';
-import { formatBytes } from '../webview/render/export-image';
-import { PNG_SCALES, pngSize } from '../webview/render/png';
+import { compareFigure } from '../figures/compare-figure';
+import { explainFigure } from '../figures/explain-figure';
+import { EXPORT_OPTIONS } from '../figures/figure-kit';
+import type { Scene } from '../figures/scene';
+import { PAPER } from '../figures/theme';
+import { PNG_SCALES, pngSize } from '../figures/view-figure';
+import { formatBytes, sceneImage } from '../writers/export-image';
 import { runExport, sourcesOf, type ExportOutcome, type FormatChoice, type PreparedExport } from './export-flow';
 import { safeFileName } from './export-location';
 import { maxTokensSetting } from './settings';
@@ -296,11 +298,17 @@ export class ExplainHost {
         details = formatBytes(bytes.length);
       } else {
         const figure = explained
-          ? explainFigure(explained.result, { metric, colorMap: this.deps.colorMap() })
-          : compareFigure(compareData(compared!.comparison, modelName), this.deps.colorMap());
+          ? explainFigure(explained.result, { metric, colorMap: this.deps.colorMap() }, PAPER, {
+              ...EXPORT_OPTIONS,
+              source: explained.text,
+            })
+          : compareFigure(compareData(compared!.comparison, modelName), this.deps.colorMap(), PAPER, {
+              ...EXPORT_OPTIONS,
+              source: run.source.text,
+            });
         const scale = format === 'png' ? (options.scale ?? (options.target ? 1 : await pickScale(figure))) : 1;
         if (scale === undefined) return undefined;
-        const image = figureImage(figure, format, scale);
+        const image = await sceneImage(figure, format, scale);
         bytes = image.bytes;
         size = { width: image.width, height: image.height };
         details = `${image.width} × ${image.height} ${format === 'png' ? 'px' : 'units'}, ${formatBytes(bytes.length)}`;
@@ -340,7 +348,7 @@ function compareData(c: Comparison, modelName: string) {
   return { modelName, ...c, a: side(c.a), b: side(c.b) };
 }
 
-async function pickScale(figure: Figure): Promise<number | undefined> {
+async function pickScale(figure: Scene): Promise<number | undefined> {
   const items = PNG_SCALES.map((s) => {
     const { width, height } = pngSize(figure, s);
     return { label: `${s}×`, description: `${width} × ${height} px`, scale: s };

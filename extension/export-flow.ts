@@ -7,8 +7,8 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { isLensError } from '../runtime/errors';
-import type { ByteSink } from '../webview/render/export-data';
-import { ExportError } from '../webview/render/export-figure';
+import type { ByteSink } from '../writers/attention-data';
+import { ExportError } from '../figures/figure-kit';
 import { defaultExportFolder } from './export-location';
 import { exportProtects, writeExportFile, type ExportSources } from './export-write';
 

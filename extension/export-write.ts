@@ -6,7 +6,7 @@
 import { inputFile, modelFiles } from '../runtime/files/model-files';
 import { OutputFile } from '../runtime/files/output-file';
 import { planOutput, type ProtectedPath } from '../runtime/files/output-target';
-import type { ByteSink } from '../webview/render/export-data';
+import type { ByteSink } from '../writers/attention-data';
 
 /** What an export of a run must never replace. */
 export interface ExportSources {

@@ -1,22 +1,18 @@
 // What the attention export offers — from the panel (its Export… button) or the command palette (Attention Lens:
 // Export…): the current view (model grid, head view, matrix) as PNG at a chosen scale or SVG, or the run's data as
-// JSON, CSV or NPY — handed to the one export flow (export-flow.ts), which asks where and writes. Images are drawn by
-// webview/render (the CLI's renderer), so both agree. The user always chooses the file in a save dialog whose title
-// says how large the export will be; only tests pass a target (args.target), which skips the dialog. On the panel's
-// Explain tab the palette's Export… exports the Explain view instead (commands/export.ts → explain-host.ts).
+// JSON, CSV or NPY — handed to the one export flow (export-flow.ts), which asks where and writes. Images are the
+// views' figures (figures/) written by writers/ — the CLI's code — so both agree. The user always chooses the file in
+// a save dialog whose title says how large the export will be; only tests pass a target (args.target), which skips
+// the dialog. On the panel's Explain tab the palette's Export… exports the Explain view instead (commands/export.ts →
+// explain-host.ts).
 import * as vscode from 'vscode';
-import type { LayerAttention } from '../runtime/types';
 import type { ColorMapName } from '../protocol/messages';
-import {
-  DATA_FORMATS,
-  estimateDataSize,
-  writeData,
-  type DataFormat,
-  type RunData,
-} from '../webview/render/export-data';
-import { EXPORT_VIEWS, ExportError, headText, type ExportInput, type ViewSpec } from '../webview/render/export-figure';
-import { buildFigure, describeImage, exportImage, formatBytes, type ImageFormat } from '../webview/render/export-image';
-import { PNG_SCALES, pngSize } from '../webview/render/png';
+import { ExportError } from '../figures/figure-kit';
+import { headText } from '../figures/labels';
+import { MemoryRunMaps } from '../figures/run-maps';
+import { EXPORT_VIEWS, PNG_SCALES, pngSize, viewFigure, type ImageFormat, type ViewSpec } from '../figures/view-figure';
+import { DATA_FORMATS, estimateDataSize, writeData, type DataFormat, type RunData } from '../writers/attention-data';
+import { describeImage, exportImage, formatBytes } from '../writers/export-image';
 import { runExport, sourcesOf, type ExportOutcome, type FormatChoice, type PreparedExport } from './export-flow';
 import { safeFileName } from './export-location';
 import type { HeadChoice, RunSnapshot } from './run-snapshot';
@@ -84,11 +80,12 @@ export function toUri(t: string | vscode.Uri): vscode.Uri {
   return /^[a-zA-Z][-+.a-zA-Z0-9]+:/.test(t) && !/^[a-zA-Z]:[\\/]/.test(t) ? vscode.Uri.parse(t) : vscode.Uri.file(t);
 }
 
-/** Layers indexed by layer number (undefined where missing), as the renderer wants them. */
-function exportInput(run: RunSnapshot): ExportInput {
-  const layers: (LayerAttention | undefined)[] = new Array(run.facts.layers).fill(undefined);
-  for (const l of run.layers) if (l.layer < layers.length) layers[l.layer] = l;
-  return { modelName: run.facts.name, tokens: run.tokens, layers, heads: run.facts.heads };
+/** The run's layers as the figures read them. */
+function runMaps(run: RunSnapshot): MemoryRunMaps {
+  const windows = run.facts.slidingWindows ?? [];
+  const maps = new MemoryRunMaps(run.facts.name, run.tokens, run.facts.layers, run.facts.heads, windows);
+  for (const l of run.layers) maps.add(l);
+  return maps;
 }
 
 function runData(run: RunSnapshot): RunData {
@@ -135,7 +132,7 @@ export class Exporter {
       head: args.head ?? run.view.head,
       colorMap: this.colorMap(),
     };
-    const input = exportInput(run);
+    const input = runMaps(run);
     const data = runData(run);
     const viewText =
       view === 'grid'
@@ -188,7 +185,7 @@ export class Exporter {
 
   private async prepareImage(
     run: RunSnapshot,
-    input: ExportInput,
+    input: MemoryRunMaps,
     spec: ViewSpec,
     format: ImageFormat,
     args: ExportCommandArgs,
@@ -198,7 +195,7 @@ export class Exporter {
     let scale = args.scale ?? 1;
     if (format === 'png' && args.scale === undefined && args.target === undefined) {
       const items = PNG_SCALES.map((s) => {
-        const { width, height } = pngSize(buildFigure(input, spec, 'png', s).figure, s);
+        const { width, height } = pngSize(viewFigure(input, spec, 'png', s, run.source.text).scene, s);
         return { label: `${s}×`, description: `${width} × ${height} px`, scale: s };
       });
       const pick = await vscode.window.showQuickPick(items, {
@@ -208,7 +205,7 @@ export class Exporter {
       if (!pick) return undefined;
       scale = pick.scale;
     }
-    const image = exportImage(input, spec, { format, scale });
+    const image = await exportImage(input, spec, { format, scale, source: run.source.text });
     const headTag = typeof spec.head === 'number' ? `H${spec.head}` : spec.head;
     const details = describeImage(image);
     return {

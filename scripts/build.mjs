@@ -6,6 +6,7 @@
 //   dist/webview-inference.js  the panel's in-browser inference worker (ES module: onnxruntime-web's WebGPU build
 //                      bundled in), with dist/ort-wasm-simd-threaded.asyncify.wasm copied beside it
 //   dist/bench.js      benchmarks
+//   dist/resvg.wasm, dist/fonts/  what PNG export loads at run time (writers/png.ts, writers/fonts.ts)
 // In the Node bundles onnxruntime-node / onnxruntime-web stay external: they carry native binaries and .wasm files
 // that are loaded from node_modules at run time (and shipped in the .vsix).
 import * as esbuild from 'esbuild';
@@ -83,6 +84,20 @@ function copyWebWasm() {
   }
 }
 
+/** resvg's WebAssembly and the bundled font, beside the Node bundles that export PNG. */
+function copyPngAssets() {
+  const require = createRequire(import.meta.url);
+  const assets = [
+    [require.resolve('@resvg/resvg-wasm/index_bg.wasm'), join('dist', 'resvg.wasm')],
+    [join('writers', 'assets', 'DejaVuSans-subset.ttf'), join('dist', 'fonts', 'DejaVuSans-subset.ttf')],
+    [join('writers', 'assets', 'LICENSE.txt'), join('dist', 'fonts', 'LICENSE.txt')],
+  ];
+  mkdirSync(join('dist', 'fonts'), { recursive: true });
+  for (const [from, to] of assets)
+    if (!existsSync(to) || statSync(to).size !== statSync(from).size || statSync(to).mtimeMs < statSync(from).mtimeMs)
+      copyFileSync(from, to);
+}
+
 const contexts = [];
 for (const { entry, out, ...opts } of targets) {
   if (!existsSync(entry)) continue;
@@ -97,4 +112,5 @@ for (const { entry, out, ...opts } of targets) {
 }
 if (existsSync('dist/cli.js')) chmodSync('dist/cli.js', 0o755);
 copyWebWasm();
+copyPngAssets();
 if (!watch) console.log(`build: ${targets.filter((t) => existsSync(t.entry)).length} bundles in dist/`);

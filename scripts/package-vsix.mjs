@@ -87,12 +87,15 @@ for (const f of [
   // In-webview inference (backend webgpu/auto): the worker bundle and onnxruntime-web's WebGPU .wasm it loads.
   'dist/webview-inference.js',
   'dist/ort-wasm-simd-threaded.asyncify.wasm',
+  // PNG export: resvg's WebAssembly and the bundled fallback font.
+  'dist/resvg.wasm',
+  'dist/fonts/DejaVuSans-subset.ttf',
 ])
   if (existsSync(join(repo, f))) required.push(f);
 const missing = required.filter((p) => !has(p));
 const forbidden = entries.filter(
   (e) =>
-    /^extension\/(test|scripts|runtime|extension|protocol|webview|cli|bench|docs|\.cache|test-results|dist\/test)\//.test(
+    /^extension\/(test|scripts|runtime|extension|protocol|webview|figures|writers|cli|bench|docs|\.cache|test-results|dist\/test)\//.test(
       e,
     ) ||
     /^extension\/node_modules\/onnxruntime-node\/bin\/napi-v6\/(darwin|win32|linux\/arm64)\//.test(e) ||

@@ -1,5 +1,6 @@
 // Type-checks each part under its own tsconfig, so the import rules of ARCHITECTURE.md are enforced by the compiler:
-// runtime/ and protocol/ see neither the DOM nor 'vscode', webview/ sees no 'vscode' and no Node. The root
+// runtime/ and protocol/ see neither the DOM nor 'vscode', figures/ sees neither the DOM, 'vscode' nor Node,
+// writers/ sees Node but not the DOM or 'vscode', webview/ sees no 'vscode' and no Node. The root
 // tsconfig.json checks the rest: test/, bench/ and the TypeScript in scripts/.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -8,6 +9,8 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const projects = [
   'runtime/tsconfig.json',
   'protocol/tsconfig.json',
+  'figures/tsconfig.json',
+  'writers/tsconfig.json',
   'webview/tsconfig.json',
   'extension/tsconfig.json',
   'cli/tsconfig.json',

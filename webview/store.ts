@@ -1,20 +1,12 @@
-// The webview's model of the current run: tokens, facts, the layers received so far, vectors, and the selection.
+// The webview's model of the current run: tokens, facts, the layers received so far (also as the figures' run maps),
+// vectors, and the selection.
 import type { ColorMapName, ModelFactsLike, RunSource, TokenInfo, Vectors } from './types';
 import type { LayerAttention } from '../runtime/types';
-import { aggregateHeads } from './render/heatmap';
+import { MemoryRunMaps } from '../figures/run-maps';
 
 export type ViewName = 'grid' | 'head' | 'matrix' | 'neuron';
 export const VIEWS: ViewName[] = ['grid', 'head', 'matrix', 'neuron'];
 export type HeadChoice = number | 'mean' | 'max';
-
-/** A [rows, cols] matrix view into a buffer. */
-export interface Matrix {
-  data: Float32Array;
-  offset: number;
-  rows: number;
-  cols: number;
-  causal: boolean;
-}
 
 export class Store {
   runId: number | undefined;
@@ -33,7 +25,8 @@ export class Store {
   head: HeadChoice = 'mean';
   query = 0;
   vectors = new Map<number, Vectors>();
-  private aggregates = new Map<string, Float32Array>();
+  /** What the figures read: the layers so far, with their pooled tiles and head aggregates cached. */
+  maps = new MemoryRunMaps('', [], 0, 0);
 
   reset(runId: number, tokens: TokenInfo[], facts: ModelFactsLike, source: RunSource, truncatedFrom?: number): void {
     this.runId = runId;
@@ -47,7 +40,7 @@ export class Store {
     this.message = '';
     this.totalMs = undefined;
     this.vectors.clear();
-    this.aggregates.clear();
+    this.maps = new MemoryRunMaps(facts.name, tokens, facts.layers, facts.heads, facts.slidingWindows ?? []);
     if (this.layer >= facts.layers) this.layer = 0;
     if (typeof this.head === 'number' && this.head >= facts.heads) this.head = 'mean';
     if (this.query >= tokens.length) this.query = 0;
@@ -57,26 +50,6 @@ export class Store {
     if (l.layer >= this.layers.length) return;
     if (!this.layers[l.layer]) this.received++;
     this.layers[l.layer] = l;
-    this.aggregates.delete(`${l.layer}:mean`);
-    this.aggregates.delete(`${l.layer}:max`);
-  }
-
-  /** The matrix of a layer for a head or an aggregate, or undefined while the layer has not arrived. */
-  matrix(layer: number, head: HeadChoice): Matrix | undefined {
-    const l = this.layers[layer];
-    if (!l) return undefined;
-    const causal = l.kind === 'causal';
-    const n = l.queryLength * l.keyLength;
-    if (typeof head === 'number') {
-      if (head < 0 || head >= l.heads) return undefined;
-      return { data: l.data, offset: head * n, rows: l.queryLength, cols: l.keyLength, causal };
-    }
-    const key = `${layer}:${head}`;
-    let agg = this.aggregates.get(key);
-    if (!agg) {
-      agg = aggregateHeads(l.data, l.heads, l.queryLength, l.keyLength, head);
-      this.aggregates.set(key, agg);
-    }
-    return { data: agg, offset: 0, rows: l.queryLength, cols: l.keyLength, causal };
+    this.maps.add(l);
   }
 }

@@ -10,7 +10,9 @@
 //    uniform baseline, every row covering every token; the scores equal `attention-lens explain` (the CLI) on the same
 //    text; the agreement matrix's cells lie in [-1, 1] (top-k overlap in [0, 1]) with 1 on the diagonal; the
 //    faithfulness plot has a comprehensiveness and a sufficiency curve per method; the head statistics are six small
-//    multiples of 6 layers × 12 heads. The reference's markup stays text.
+//    multiples of 6 layers × 12 heads. The reference's markup stays text. (The figures are painted on canvases; their
+//    cells, points and labels are target elements with their values: .strip-method, .strip-token[data-score],
+//    .agree-cell[data-value], .curve-point[data-value].)
 // 3. Export… → JSON and → PNG 2× through the quick pick and VS Code's save dialog: the files hold the explanation and
 //    an image of the size the shared renderer gives. Hovering a head statistic's cell reads out the value the JSON's
 //    head table has (and the cell has its colour on the shared scale); clicking it opens the head in the Matrix view.
@@ -51,10 +53,12 @@ import {
   writeWorkspaceFile,
 } from './common';
 import type { ExplainResult } from '../../runtime/explain/result';
-import { colorLut } from '../../webview/render/colormap';
-import { HEAD_STATS, headStatGrids, statColor, type HeadStatKey } from '../../webview/render/explain-heads';
-import { explainFigure } from '../../webview/render/export-explain';
-import { pngSize } from '../../webview/render/png';
+import { colorLut } from '../../figures/colormap';
+import { explainFigure } from '../../figures/explain-figure';
+import { EXPORT_OPTIONS } from '../../figures/figure-kit';
+import { HEAD_STATS, headStatGrids, statColor, type HeadStatKey } from '../../figures/head-stats';
+import { PAPER } from '../../figures/theme';
+import { pngSize } from '../../figures/view-figure';
 
 const FILE = 'cat.txt';
 const TEXT = 'The cat sat on the mat.';
@@ -81,7 +85,7 @@ async function setChecked(frame: FrameLocator, method: string, checked: boolean)
 }
 
 async function agreementValues(frame: FrameLocator): Promise<{ a: string; b: string; v: number }[]> {
-  return frame.locator('#agreement-table td.agree-cell').evaluateAll((tds) =>
+  return frame.locator('#agreement-table .agree-cell').evaluateAll((tds) =>
     tds.map((td) => ({
       a: td.getAttribute('data-a')!,
       b: td.getAttribute('data-b')!,
@@ -224,7 +228,7 @@ export const tests: E2ETest[] = [
         for (const m of ['raw-attention', 'flow', 'occlusion', 'norm-rollout']) await setChecked(frame, m, false);
         for (const m of METHODS) await setChecked(frame, m, true);
         await frame.locator('#explain-run').click();
-        const rows = frame.locator('#explain-strip tr[data-method]');
+        const rows = frame.locator('#explain-strip .strip-method');
         await until(
           'token strip rows',
           () => rows.count(),
@@ -232,7 +236,7 @@ export const tests: E2ETest[] = [
           120_000,
         );
         assert.equal(await frame.locator('#explain-error').isVisible(), false, 'no error after Explain');
-        const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-method')));
+        const ids = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-method')));
         assert.deepEqual(ids, [...METHODS, 'uniform'], 'one row per method, then the uniform baseline');
         const headTokens = await texts(frame.locator('.strip-token'));
         const perRow = headTokens.length / ids.length;
@@ -242,7 +246,7 @@ export const tests: E2ETest[] = [
         const scores: Record<string, number[]> = {};
         for (const id of ids) {
           scores[id!] = await frame
-            .locator(`#explain-strip tr[data-method="${id}"] td.strip-token`)
+            .locator(`#explain-strip .strip-token[data-method="${id}"]`)
             .evaluateAll((tds) => tds.map((td) => Number(td.getAttribute('data-score'))));
           assert.ok(scores[id!].every(Number.isFinite), `${id} scores are numbers`);
         }
@@ -320,22 +324,29 @@ export const tests: E2ETest[] = [
         }
         await setValue(frame, '#agreement-metric', 'kendall');
 
-        // Faithfulness plot: a comprehensiveness and a sufficiency curve per method (with the baseline), 5 points each.
-        const curves = await frame
-          .locator('#faithfulness-plot polyline.curve')
-          .evaluateAll((ps) =>
-            ps.map((p) => ({ id: p.getAttribute('data-method'), points: p.getAttribute('points') ?? '' })),
+        // Faithfulness plot: a comprehensiveness and a sufficiency curve per method (with the baseline), 5 points each,
+        // each point a target with its bin and value, inside the plot.
+        const points = await frame.locator('#faithfulness-plot .curve-point').evaluateAll((ps) =>
+          ps.map((p) => ({
+            curve: `${p.getAttribute('data-method')}/${p.getAttribute('data-kind')}`,
+            percent: Number(p.getAttribute('data-percent')),
+            value: Number(p.getAttribute('data-value')),
+            x: (p as HTMLElement).offsetLeft,
+            y: (p as HTMLElement).offsetTop,
+          })),
+        );
+        const curves = new Map<string, typeof points>();
+        for (const p of points) curves.set(p.curve, [...(curves.get(p.curve) ?? []), p]);
+        assert.equal(curves.size, 2 * ids.length, 'two curves per method');
+        for (const [id, pts] of curves) {
+          assert.deepEqual(
+            pts.map((p) => p.percent),
+            [1, 5, 10, 20, 50],
+            `${id}: a point per bin (1, 5, 10, 20, 50 %)`,
           );
-        assert.equal(curves.length, 2 * ids.length, 'two curves per method');
-        for (const c of curves) {
-          const pts = c.points
-            .trim()
-            .split(/\s+/)
-            .map((p) => p.split(',').map(Number));
-          assert.equal(pts.length, 5, `${c.id}: a point per bin (1, 5, 10, 20, 50 %)`);
           assert.ok(
-            pts.every(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && x > 0 && y > 0),
-            `${c.id} points`,
+            pts.every((p) => Number.isFinite(p.value) && p.x > 0 && p.y > 0),
+            `${id} points`,
           );
         }
         const box = await frame.locator('#faithfulness-plot').boundingBox();
@@ -420,7 +431,9 @@ export const tests: E2ETest[] = [
         const png = join(server.workspace, 'explain.png');
         await exportVia(page, frame, 'PNG image', png, '2×');
         const img = decode(readFileSync(png));
-        const want = pngSize(explainFigure(saved, { metric: 'kendall', colorMap: 'viridis' }), 2);
+        const figure = (result: ExplainResult) =>
+          explainFigure(result, { metric: 'kendall', colorMap: 'viridis' }, PAPER, { ...EXPORT_OPTIONS, source: TEXT });
+        const want = pngSize(figure(saved), 2);
         assert.deepEqual([img.width, img.height], [want.width, want.height], 'PNG size of the explanation at 2×');
         await until(
           'the saved notification',
@@ -448,11 +461,11 @@ export const tests: E2ETest[] = [
         const paletteSvg = join(server.workspace, 'palette-explain.svg');
         await exportVia(page, frame, 'SVG image', paletteSvg, undefined, true);
         const svgText = readFileSync(paletteSvg, 'utf8');
-        const figure = explainFigure(saved, { metric: 'kendall', colorMap: 'viridis' });
+        const paletteFigure = figure(saved);
         assert.match(
           svgText,
-          new RegExp(`<svg[^>]* width="${figure.width}" height="${figure.height}"`),
-          `palette SVG: the explanation's size ${figure.width} × ${figure.height}`,
+          new RegExp(`<svg[^>]* width="${paletteFigure.width}" height="${paletteFigure.height}"`),
+          `palette SVG: the explanation's size ${paletteFigure.width} × ${paletteFigure.height}`,
         );
         assert.ok(svgText.includes('perturbations never remove them'), 'palette SVG: the explanation’s legend');
         const svgMultiples = svgText.match(/<g class="head-stat" data-stat="\w+"[^>]* data-rows="6" data-cols="12">/g);
@@ -573,14 +586,14 @@ export const tests: E2ETest[] = [
         // The default: the most likely next token, with raw attention, rollout, leave-one-out and norm.
         await setValue(frame, '#explain-target', 'next');
         await frame.locator('#explain-run').click();
-        const rows = frame.locator('#explain-strip tr[data-method]');
+        const rows = frame.locator('#explain-strip .strip-method');
         await until(
           'token strip rows',
           () => rows.count(),
           (n) => n === 5,
           90_000,
         );
-        const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-method')));
+        const ids = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-method')));
         assert.deepEqual(ids, ['raw-attention', 'rollout', 'loo', 'norm', 'uniform']);
         const summary = await frame.locator('#explain-summary').innerText();
         log(`causal summary: ${summary}`);

@@ -37,10 +37,11 @@ import {
   waitForAllLayers,
   writeWorkspaceFile,
 } from './common';
-import { colorAt } from '../../webview/render/colormap';
-import { exportImage } from '../../webview/render/export-image';
-import { MASKED } from '../../webview/render/export-figure';
-import type { MatrixGeometry } from '../../webview/render/export-matrix';
+import { colorAt } from '../../figures/colormap';
+import type { MatrixGeometry } from '../../figures/matrix-figure';
+import { MemoryRunMaps } from '../../figures/run-maps';
+import { PAPER } from '../../figures/theme';
+import { pngSize, viewFigure } from '../../figures/view-figure';
 
 const FILE = 'story.txt';
 const LAYER = 2;
@@ -242,12 +243,21 @@ export const tests: E2ETest[] = [
           keyLength: 17,
           data: Float32Array.from(l.flat(2)),
         }));
-        const expected = exportImage(
-          { modelName: 'stories260K', tokens: ref.tokens.map((t) => ({ text: t })), layers, heads: 8 },
+        // The figure the export draws (its caption quotes the analysed text, REF_TEXT).
+        const expected = viewFigure(
+          new MemoryRunMaps(
+            'stories260K',
+            ref.tokens.map((t) => ({ text: t })),
+            layers,
+            8,
+          ),
           { view: 'matrix', layer: LAYER, head: HEAD, colorMap: 'viridis' },
-          { format: 'png', scale: 2 },
+          'png',
+          2,
+          REF_TEXT,
         );
-        assert.deepEqual([img.width, img.height], [expected.width, expected.height], 'matrix PNG at 2×');
+        const size = pngSize(expected.scene, 2);
+        assert.deepEqual([img.width, img.height], [size.width, size.height], 'matrix PNG at 2×');
         const g = expected.geometry as MatrixGeometry;
         const m = ref.attn[LAYER][HEAD];
         const vmax = Math.max(...m.flat());
@@ -257,7 +267,7 @@ export const tests: E2ETest[] = [
             const y = Math.floor((g.y + (q + 0.5) * g.cell) * 2);
             const p = (y * img.width + x) * img.channels;
             const got = Array.from(img.data.subarray(p, p + 3));
-            const want = k > q ? MASKED : colorAt('viridis', m[q][k] / vmax);
+            const want = k > q ? PAPER.masked : colorAt('viridis', m[q][k] / vmax);
             assert.ok(
               got.every((v, c) => Math.abs(v - want[c]) <= 4),
               `cell (${q}, ${k}): ${got} vs ${want}`,

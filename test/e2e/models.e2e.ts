@@ -225,7 +225,7 @@ async function waitForRun(page: Page, name: string, tokens: number, layers: numb
   );
 }
 async function thumbCount(page: Page): Promise<number> {
-  return panel(page).locator('canvas.thumb').count();
+  return panel(page).locator('.thumb').count();
 }
 
 /** The rows of the open quick pick: label, description, detail as shown. */

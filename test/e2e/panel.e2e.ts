@@ -3,7 +3,7 @@
 //   npx tsx test/e2e/panel.e2e.ts            (alone)   — or through scripts/vscode-tests.mjs
 // Screenshots: test-results/screenshots/panel-*.png
 //
-// DOM contract used (webview/): #run-status ("layers 5/5"), canvas.thumb[data-layer][data-head], tabs
+// DOM contract used (webview/): #run-status ("layers 5/5"), .thumb[data-layer][data-head], tabs
 // [data-view="grid|head|matrix"], .head-token-left, .matrix-label-row, canvas#matrix-canvas[data-cell-size]
 // [data-origin-x][data-origin-y], #matrix-tooltip[data-value][data-row][data-col].
 // Expected attention values come from test/fixtures/models/stories260K/reference_attention.json (an independent
@@ -81,7 +81,7 @@ export const tests: E2ETest[] = [
         await screenshot(page, 'panel-grid');
 
         // Model grid: exactly 5 × 8 thumbnails, one per (layer, head).
-        const thumbs = frame.locator('canvas.thumb');
+        const thumbs = frame.locator('.thumb');
         assert.equal(await thumbs.count(), 5 * 8, 'thumbnail count');
         const pairs = await thumbs.evaluateAll((els) =>
           els.map((e) => `${e.getAttribute('data-layer')}:${e.getAttribute('data-head')}`),
@@ -120,7 +120,7 @@ export const tests: E2ETest[] = [
 
         // Open layer LAYER head HEAD from the grid (click on its thumbnail opens the matrix).
         await frame.locator('[data-view="grid"]').click();
-        await frame.locator(`canvas.thumb[data-layer="${LAYER}"][data-head="${HEAD}"]`).click();
+        await frame.locator(`.thumb[data-layer="${LAYER}"][data-head="${HEAD}"]`).click();
         const canvas = frame.locator('canvas#matrix-canvas');
         await canvas.waitFor({ state: 'visible', timeout: 15_000 });
         await waitForText(

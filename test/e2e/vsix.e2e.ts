@@ -98,7 +98,7 @@ export const tests: E2ETest[] = [
         await showAttentionOnLine(page, 'story.txt', 0);
         const status1 = await waitForAllLayers(page, 120_000);
         log(`vsix panel status (wasm): ${status1}`);
-        assert.equal(await panel(page).locator('canvas.thumb').count(), 40);
+        assert.equal(await panel(page).locator('.thumb').count(), 40);
         const title = await page.title();
         assert.ok(
           !title.includes('Extension Development Host'),

@@ -1,6 +1,7 @@
 // A small hand-made explanation (what runtime/explain/explain.ts returns) for the Explain view's and the protocol's
-// unit tests: 4 tokens ([CLS] a <b> [SEP]), methods rollout, loo, a failed flow and the uniform baseline.
-import type { ExplainResult } from '../../runtime/explain/result';
+// unit tests: 4 tokens ([CLS] a <b> [SEP]), methods rollout, loo, a failed flow and the uniform baseline; and the
+// same with a hand-made head table of 2 layers × 3 heads (headsResult).
+import type { ExplainResult, HeadRow } from '../../runtime/explain/result';
 
 /** A small explanation: 4 tokens ([CLS] a <b> [SEP]), methods a (attention), b (perturbation), c (failed), uniform. */
 export function fixtureResult(): ExplainResult {
@@ -58,5 +59,35 @@ export function fixtureResult(): ExplainResult {
     heads: [],
     timings: { totalMs: 10, mainPassMs: 2, faithfulnessMs: 3, erasureMs: 1, rows: 12, batches: 2, forwardMs: 4 },
     notes: ['A note for the <reader> & its view.'],
+  };
+}
+
+const row = (layer: number, head: number, v: number[]): HeadRow => ({
+  layer,
+  head,
+  entropy: v[0],
+  specialShare: v[1],
+  punctuationShare: v[2],
+  previousToken: v[3],
+  meanDistance: v[4],
+  jsdUniform: v[5],
+});
+
+/** 2 layers × 3 heads, then the uniform row (head −1) of each layer, as runtime/explain/compare.ts headTable orders
+ *  them. Layer 1 head 1 has no entropy; no layer has a previous-token score; uniform's mean distance differs by layer. */
+export function headsResult(): ExplainResult {
+  return {
+    ...fixtureResult(),
+    heads: [
+      //            entropy special punct prev  dist  jsd
+      row(0, 0, [0.5, 0.1, 0.0, NaN, 0.5, 0.4]),
+      row(0, 1, [1.0, 0.2, 0.05, NaN, 1.0, 0.3]),
+      row(0, 2, [1.5, 0.3, 0.1, NaN, 1.5, 0.2]),
+      row(0, -1, [2.0, 0.5, 0.25, NaN, 1.0, 0]),
+      row(1, 0, [0.25, 0.4, 0.0, NaN, 2.0, 0.5]),
+      row(1, 1, [NaN, 0.6, 0.0, NaN, 2.5, 0.1]),
+      row(1, 2, [1.75, 0.8, 0.0, NaN, 0.25, 0.6]),
+      row(1, -1, [2.0, 0.5, 0.25, NaN, 3.0, 0]),
+    ],
   };
 }

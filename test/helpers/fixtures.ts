@@ -59,3 +59,9 @@ export function smolLm2Gguf(): string {
     throw new Error(`SmolLM2-135M-Instruct is missing at ${file}: run \`node scripts/fetch-model.mjs\` first`);
   return file;
 }
+
+/** Test fonts cut to the characters the tests draw (test/fixtures/fonts/PROVENANCE.md): Hangul and Han. */
+export const testFonts = {
+  hangul: path.join(fixturesDir, 'fonts', 'test-hangul.ttf'),
+  han: path.join(fixturesDir, 'fonts', 'test-han.ttf'),
+};

@@ -33,7 +33,21 @@ const cases: { file: string; code: string; reported: RegExp | null }[] = [
   { file: 'protocol/x.ts', code: "import { panelHtml } from '../extension/panel';", reported: /extension/ },
   // webview: never vscode or the extension.
   { file: 'webview/x.ts', code: "import { AttentionPanel } from '../extension/panel';", reported: /extension/ },
-  { file: 'webview/render/x.ts', code: "import { drawGrid } from '../views/grid';", reported: /views/ },
+  { file: 'webview/x.ts', code: "import { sceneToPng } from '../writers/png';", reported: /writers/ },
+  { file: 'webview/x.ts', code: "import { matrixFigure } from '../figures/matrix-figure';", reported: null },
+  // figures: runtime's types only; no Node, no webview, no writers.
+  { file: 'figures/x.ts', code: "import type { LayerAttention } from '../runtime/types';", reported: null },
+  { file: 'figures/x.ts', code: "import { LensError } from '../runtime/errors';", reported: /only types/ },
+  { file: 'figures/x.ts', code: "import { readFileSync } from 'node:fs';", reported: /no Node/ },
+  { file: 'figures/x.ts', code: "import { SceneCanvas } from '../webview/paint/scene-canvas';", reported: /webview/ },
+  { file: 'figures/x.ts', code: "import { sceneToPng } from '../writers/png';", reported: /writers/ },
+  // writers: figures and runtime, never the webview; the host and the CLI use them, never the webview.
+  { file: 'writers/x.ts', code: "import { sceneToSvg } from '../figures/svg';", reported: null },
+  { file: 'writers/x.ts', code: "import { panelTheme } from '../webview/paint/panel-theme';", reported: /webview/ },
+  { file: 'extension/x.ts', code: "import { exportImage } from '../writers/export-image';", reported: null },
+  { file: 'extension/x.ts', code: "import { GridView } from '../webview/views/grid';", reported: /webview/ },
+  { file: 'cli/x.ts', code: "import { ExplainView } from '../webview/views/explain';", reported: /webview/ },
+  { file: 'runtime/x.ts', code: "import { matrixFigure } from '../figures/matrix-figure';", reported: /figures/ },
   // bench/ and scripts/: runtime, protocol and test/helpers; not the extension, the webview, the CLI or the tests.
   { file: 'bench/x.ts', code: "import { contentSecurityPolicy } from '../protocol/panel-page';", reported: null },
   { file: 'bench/x.ts', code: "import { repoRoot } from '../test/helpers/code-server';", reported: null },

@@ -3,23 +3,16 @@
 // over the tokens both share (a diverging scale around 0), with the Jensen–Shannon divergence of their rows. The host
 // computes the maps (it has the model for the second input); they arrive as float32 ArrayBuffers.
 import type { CompareRequest, CompareResultMessage, ExplainProgress, TokenInfo } from '../../protocol/messages';
-import { el, cssToRgba, themeColor } from '../dom';
+import { el } from '../dom';
 import { button, select, setOptions } from '../controls';
-import { cellAt, matrixCellSize } from '../layout';
-import { colorLut } from '../render/colormap';
-import { maxValue, rasterize } from '../render/heatmap';
-import { divergingPixels, formatValue, maxAbs } from '../render/explain-data';
-import { compareSummary } from '../render/export-compare';
+import { compareSummary, comparePanels, type CompareData } from '../../figures/compare-figure';
+import { formatValue } from '../../figures/labels';
+import { SceneCanvas } from '../paint/scene-canvas';
+import { panelTheme } from '../paint/panel-theme';
 import type { Store } from '../store';
 import { textarea } from './explain-controls';
 
 type Head = number | 'mean' | 'max';
-
-interface Panel {
-  title: HTMLElement;
-  canvas: HTMLCanvasElement;
-  raster: HTMLCanvasElement;
-}
 
 /** A comparison as the view keeps it (buffers as typed arrays). */
 interface Shown {
@@ -47,7 +40,7 @@ export class ComparePanel {
   private textField = el('label', { class: 'explain-field explain-reference', text: 'Second input ' }, this.text);
   private jsd = el('div', { id: 'compare-jsd', class: 'compare-summary' });
   private readout = el('div', { id: 'compare-readout', class: 'compare-readout', text: ' ' });
-  private panels: Panel[];
+  private panels: SceneCanvas[];
   private results = el('div', { class: 'compare-results' });
   private shown: Shown | undefined;
   private dirty = false;
@@ -70,15 +63,14 @@ export class ComparePanel {
     this.run.addEventListener('click', () => this.onCompare());
     this.cancel.addEventListener('click', () => this.onCancel());
     this.cancel.hidden = true;
-    this.panels = ['compare-a', 'compare-b', 'compare-diff'].map((id) => ({
-      title: el('div', { class: 'compare-title' }),
-      canvas: el('canvas', { id, class: 'compare-canvas' }),
-      raster: document.createElement('canvas'),
-    }));
+    this.panels = ['compare-a', 'compare-b', 'compare-diff'].map((id) => new SceneCanvas(id));
     for (const p of this.panels) {
-      this.results.appendChild(el('figure', { class: 'compare-figure' }, p.title, p.canvas));
+      this.results.appendChild(el('figure', { class: 'compare-figure' }, p.root));
       p.canvas.addEventListener('mousemove', (e) => this.hover(p, e));
-      p.canvas.addEventListener('mouseleave', () => (this.readout.textContent = ' '));
+      p.canvas.addEventListener('mouseleave', () => {
+        this.readout.textContent = ' ';
+        p.outline(null);
+      });
     }
     const headAField = el('label', { class: 'explain-field' }, this.headALabel, this.headA);
     this.root.append(
@@ -203,87 +195,41 @@ export class ComparePanel {
     const s = this.shown;
     if (!this.dirty || !s) return;
     this.dirty = false;
+    const theme = panelTheme();
+    // Three panels side by side: about a third of the width each, less the labels.
+    const panel = Math.max(160, ((this.root.clientWidth || 900) - 60) / 3 - 90);
+    const p = comparePanels(this.data(s), this.store.colorMap, { panel, minCell: 2, maxCell: 24 }, theme);
+    [p.a, p.b, p.diff].forEach((scene, i) => {
+      this.panels[i].setOutlineColor(theme.focus);
+      this.panels[i].show(scene);
+    });
+  }
+
+  /** The comparison as the figure takes it. */
+  private data(s: Shown): CompareData {
     const m = s.message;
-    const na = m.a.tokens.length;
-    const nb = m.b.tokens.length;
-    const k = s.alignA.length;
-    const available = Math.max(240, (this.root.clientWidth || 900) - 60) / 3;
-    const lut = colorLut(this.store.colorMap);
-    const vmax = Math.max(maxValue(s.a, 0, na * na), maxValue(s.b, 0, nb * nb));
-    const masked = cssToRgba(themeColor('--vscode-disabledForeground', '#808080'));
-    const dmax = maxAbs(s.diff);
-    const aligned = Array.from(s.alignA, (i) => m.a.tokens[i]?.text ?? `#${i}`);
-    const sides: [Panel, string, string[], () => Uint8ClampedArray<ArrayBuffer>][] = [
-      [
-        this.panels[0],
-        `${m.a.label} (${na} tokens)`,
-        m.a.tokens.map((t) => t.text),
-        () => rasterize(s.a, 0, na, na, na, na, { lut, vmax, causal: m.a.causal, maskColor: masked }),
-      ],
-      [
-        this.panels[1],
-        `${m.b.label} (${nb} tokens)`,
-        m.b.tokens.map((t) => t.text),
-        () => rasterize(s.b, 0, nb, nb, nb, nb, { lut, vmax, causal: m.b.causal, maskColor: masked }),
-      ],
-      [
-        this.panels[2],
-        `${m.b.label} − ${m.a.label}: ±${dmax.toPrecision(3)}`,
-        aligned,
-        () => divergingPixels(s.diff, k, k, dmax, masked),
-      ],
-    ];
-    const ink = themeColor('--vscode-foreground', '#cccccc');
-    const font = themeColor('--vscode-editor-font-family', 'monospace');
-    for (const [p, title, labels, pixels] of sides) {
-      p.title.textContent = title;
-      const n = labels.length;
-      const dpr = window.devicePixelRatio || 1;
-      const g = p.canvas.getContext('2d');
-      if (!g || n === 0) continue;
-      // Token labels (drawn as text with fillText) left of the rows and above the columns, when the cells fit them.
-      let cell = matrixCellSize(n, available, 2, 24);
-      const size = Math.min(11, cell - 2);
-      const short = labels.map((t) => ([...t].length > 12 ? [...t].slice(0, 11).join('') + '…' : t));
-      g.font = `${size}px ${font}`;
-      const labelW = size >= 7 ? Math.ceil(Math.max(...short.map((t) => g.measureText(t).width))) + 6 : 0;
-      if (labelW) cell = matrixCellSize(n, available - labelW, 2, 24);
-      const w = Math.max(1, n * cell);
-      p.canvas.width = Math.max(1, Math.round((labelW + w) * dpr));
-      p.canvas.height = Math.max(1, Math.round((labelW + w) * dpr));
-      p.canvas.style.width = p.canvas.style.height = `${labelW + w}px`;
-      p.canvas.dataset.cellSize = String(cell);
-      p.canvas.dataset.origin = String(labelW);
-      p.canvas.dataset.n = String(n);
-      p.raster.width = p.raster.height = n;
-      p.raster.getContext('2d')?.putImageData(new ImageData(pixels(), n, n), 0, 0);
-      g.setTransform(dpr, 0, 0, dpr, 0, 0);
-      g.imageSmoothingEnabled = false;
-      g.clearRect(0, 0, labelW + w, labelW + w);
-      g.drawImage(p.raster, labelW, labelW, w, w);
-      if (!labelW) continue;
-      g.font = `${size}px ${font}`;
-      g.fillStyle = ink;
-      g.textBaseline = 'middle';
-      g.textAlign = 'right';
-      short.forEach((t, i) => g.fillText(t, labelW - 3, labelW + (i + 0.5) * cell));
-      g.save();
-      g.rotate(-Math.PI / 2);
-      g.textAlign = 'left';
-      short.forEach((t, i) => g.fillText(t, -(labelW - 3), labelW + (i + 0.5) * cell));
-      g.restore();
-    }
+    return {
+      modelName: '',
+      mode: m.mode,
+      layer: m.layer,
+      a: { label: m.a.label, tokens: m.a.tokens, causal: m.a.causal, data: s.a },
+      b: { label: m.b.label, tokens: m.b.tokens, causal: m.b.causal, data: s.b },
+      alignA: s.alignA,
+      alignB: s.alignB,
+      diff: s.diff,
+      rowJsd: s.rowJsd,
+      jsd: m.jsd ?? NaN,
+      tvd: m.tvd ?? NaN,
+    };
   }
 
   /** The cell under the mouse: its tokens and the values of a, b and b − a there. */
-  private hover(p: Panel, e: MouseEvent): void {
+  private hover(p: SceneCanvas, e: MouseEvent): void {
     const s = this.shown;
     if (!s) return;
-    const cell = Number(p.canvas.dataset.cellSize);
-    const n = Number(p.canvas.dataset.n);
-    const origin = Number(p.canvas.dataset.origin);
-    const c = cellAt(e.offsetX, e.offsetY, origin, origin, cell, n, n);
-    if (!c) return;
+    const c = p.hit(e);
+    if (!c) return p.outline(null);
+    p.outline({ region: c.region.id, row: c.row, col: c.col });
     const m = s.message;
     const na = m.a.tokens.length;
     const nb = m.b.tokens.length;

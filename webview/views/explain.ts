@@ -5,7 +5,7 @@
 //   Compare  two attention maps of one layer and their difference, with JSD (compare.ts).
 // Each is a request to the host (its progress streamed, then the result); a newer request of a mode cancels the older
 // one, whose answer is then ignored. After a reload the host sends the last results again. Export… asks the host to
-// save what the mode shows (PNG/SVG drawn by webview/render, or JSON).
+// save what the mode shows (PNG/SVG of the same figures, or JSON).
 import type {
   AgreementMetric,
   CompareResultMessage,
@@ -17,7 +17,7 @@ import type { ExplainResult } from '../../runtime/explain/result';
 import { isLensError } from '../../runtime/errors';
 import { el } from '../dom';
 import { button } from '../controls';
-import { num } from '../render/explain-data';
+import { num } from '../../figures/labels';
 import type { View, ViewContext } from './context';
 import { ComparePanel } from './compare';
 import { ExplainControls } from './explain-controls';

@@ -1,46 +1,45 @@
-// Head view (BertViz-style): the tokens in two columns (queries left, keys right) joined by lines whose opacity is
-// the attention weight, one colour per head. Hovering a token isolates its lines; clicking picks it as the query
-// token of the neuron view and highlights it in the editor.
+// Head view (BertViz-style): the head figure (figures/head-figure.ts) — tokens in two columns (queries left, keys
+// right) joined by lines whose opacity is the attention weight, one colour per head — with the head swatches as
+// buttons above it. Hovering a token isolates its lines (the figure drawn again with that focus); clicking picks it as
+// the query token of the neuron view and highlights it in the editor.
 import { el, clear } from '../dom';
-import { headHue } from '../layout';
+import { headFigure } from '../../figures/head-figure';
+import { PANEL_OPTIONS, headColor } from '../../figures/figure-kit';
+import { SceneCanvas } from '../paint/scene-canvas';
+import { panelTheme } from '../paint/panel-theme';
 import type { View, ViewContext } from './context';
 
 const ROW = 20;
-const WIDTH = 180;
-const MAX_LINES = 3000;
-const HIST = 1024;
 
 export class HeadView implements View {
   readonly root = el('div', { class: 'view head-view', attrs: { role: 'tabpanel', 'aria-label': 'Head view' } });
   private legend = el('div', { class: 'head-legend' });
-  private left = el('div', { class: 'head-col head-col-left' });
-  private right = el('div', { class: 'head-col head-col-right' });
-  private canvas = el('canvas', { class: 'head-lines', attrs: { 'aria-hidden': 'true' } });
+  private figure = new SceneCanvas('head-canvas');
   private focus: { side: 'left' | 'right'; index: number } | null = null;
   private dirty = true;
 
   constructor(private ctx: ViewContext) {
-    const columns = el('div', { class: 'head-columns' }, this.left, this.canvas, this.right);
-    columns.addEventListener('mouseleave', () => this.setFocus(null));
-    this.root.append(this.legend, columns);
+    this.figure.canvas.setAttribute('aria-hidden', 'true');
+    this.root.append(this.legend, this.figure.root);
+    const token = (e: Event) => (e.target as HTMLElement).closest<HTMLElement>('.head-token');
+    this.figure.root.addEventListener('mouseover', (e) => {
+      const t = token(e);
+      if (t) this.setFocus({ side: t.dataset.side === 'right' ? 'right' : 'left', index: Number(t.dataset.index) });
+    });
+    this.figure.root.addEventListener('mouseleave', () => this.setFocus(null));
+    this.figure.root.addEventListener('click', (e) => {
+      const t = token(e);
+      if (t) this.ctx.selectQuery(Number(t.dataset.index));
+    });
   }
 
   runStarted(): void {
-    clear(this.left);
-    clear(this.right);
     this.focus = null;
-    this.ctx.store.tokens.forEach((t, i) => {
-      const a = el('div', { class: 'head-token head-token-left', text: t.text, title: `${i}: ${t.text}` });
-      const b = el('div', { class: 'head-token head-token-right', text: t.text, title: `${i}: ${t.text}` });
-      a.addEventListener('mouseenter', () => this.setFocus({ side: 'left', index: i }));
-      b.addEventListener('mouseenter', () => this.setFocus({ side: 'right', index: i }));
-      a.addEventListener('click', () => this.ctx.selectQuery(i));
-      b.addEventListener('click', () => this.ctx.selectQuery(i));
-      this.left.appendChild(a);
-      this.right.appendChild(b);
-    });
     this.buildLegend();
     this.dirty = true;
+    // The token columns are known now: lay them out while the model runs (as the token lists used to be built),
+    // so that showing this view later only draws the lines.
+    this.show(true);
   }
 
   layerArrived(layer: number): void {
@@ -68,7 +67,8 @@ export class HeadView implements View {
         title: `Show head ${h} only`,
         attrs: { 'aria-pressed': String(head === h || typeof head !== 'number') },
       });
-      b.style.setProperty('--swatch', `hsl(${headHue(h, facts.heads)}, 70%, 50%)`);
+      const [r, g, bl] = headColor(h, facts.heads);
+      b.style.setProperty('--swatch', `rgb(${r}, ${g}, ${bl})`);
       b.addEventListener('click', () => this.ctx.select(this.ctx.store.layer, h));
       this.legend.appendChild(b);
     }
@@ -80,12 +80,7 @@ export class HeadView implements View {
   private setFocus(f: { side: 'left' | 'right'; index: number } | null): void {
     if (f?.side === this.focus?.side && f?.index === this.focus?.index) return;
     this.focus = f;
-    this.left.classList.toggle('focused', f !== null);
-    this.right.classList.toggle('focused', f !== null);
-    Array.from(this.left.children).forEach((c, i) => c.classList.toggle('active', f?.side === 'left' && f.index === i));
-    Array.from(this.right.children).forEach((c, i) =>
-      c.classList.toggle('active', f?.side === 'right' && f.index === i),
-    );
+    this.figure.root.classList.toggle('focused', f !== null);
     this.dirty = true;
     this.ctx.invalidate();
   }
@@ -93,73 +88,21 @@ export class HeadView implements View {
   draw(): void {
     if (!this.dirty) return;
     this.dirty = false;
+    this.show(!this.ctx.store.maps.shape(this.ctx.store.layer));
+  }
+
+  /** Paints the figure: the tokens and, once the layer has arrived, their lines. */
+  private show(tokensOnly: boolean): void {
     const { store } = this.ctx;
-    const l = store.layers[store.layer];
-    const n = store.tokens.length;
-    const dpr = window.devicePixelRatio || 1;
-    const h = Math.max(1, n * ROW);
-    if (this.canvas.width !== WIDTH * dpr || this.canvas.height !== h * dpr) {
-      this.canvas.width = WIDTH * dpr;
-      this.canvas.height = h * dpr;
-      this.canvas.style.width = `${WIDTH}px`;
-      this.canvas.style.height = `${h}px`;
-    }
-    const g = this.canvas.getContext('2d');
-    if (!g) return;
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.clearRect(0, 0, WIDTH, h);
-    if (!l) return;
-    const heads = typeof store.head === 'number' ? [store.head] : Array.from({ length: l.heads }, (_, i) => i);
-    const Q = l.queryLength;
-    const K = l.keyLength;
-    const f = this.focus;
-    const threshold = f ? 0.001 : Math.max(0.01, 1 / Math.max(1, K));
-    g.lineWidth = 1;
-    // Lines are drawn one stroke each (one path of thousands of crossing lines makes the rasteriser quadratic),
-    // and at most MAX_LINES of them: the strongest, found with a histogram of the weights (linear time).
-    const qs = f?.side === 'left' ? [f.index] : Array.from({ length: Q }, (_, i) => i);
-    const kFrom = f?.side === 'right' ? f.index : 0;
-    const kTo = f?.side === 'right' ? f.index + 1 : K;
-    const hist = new Uint32Array(HIST);
-    let count = 0;
-    for (const head of heads)
-      for (const q of qs) {
-        const row = head * Q * K + q * K;
-        for (let k = kFrom; k < kTo; k++) {
-          const w = l.data[row + k];
-          if (w >= threshold) {
-            hist[Math.min(HIST - 1, Math.floor(w * HIST))]++;
-            count++;
-          }
-        }
-      }
-    let cutoff = threshold;
-    if (count > MAX_LINES) {
-      let acc = 0;
-      let b = HIST - 1;
-      for (; b > 0; b--) {
-        acc += hist[b];
-        if (acc >= MAX_LINES) break;
-      }
-      cutoff = Math.max(threshold, b / HIST);
-    }
-    this.root.dataset.lines = String(Math.min(count, MAX_LINES));
-    for (const head of heads) {
-      g.strokeStyle = `hsl(${headHue(head, l.heads)}, 70%, 50%)`;
-      for (const q of qs) {
-        const y0 = q * ROW + ROW / 2;
-        const row = head * Q * K + q * K;
-        for (let k = kFrom; k < kTo; k++) {
-          const w = l.data[row + k];
-          if (!(w >= cutoff)) continue;
-          g.globalAlpha = Math.min(1, w);
-          g.beginPath();
-          g.moveTo(0, y0);
-          g.lineTo(WIDTH, k * ROW + ROW / 2);
-          g.stroke();
-        }
-      }
-    }
-    g.globalAlpha = 1;
+    if (!store.facts || !store.tokens.length) return;
+    const { scene, geometry } = headFigure(
+      store.maps,
+      { layer: store.layer, head: store.head, focus: this.focus, tokensOnly },
+      { maxHeight: ROW * Math.max(1, store.tokens.length) },
+      panelTheme(),
+      PANEL_OPTIONS,
+    );
+    this.figure.show(scene);
+    this.root.dataset.lines = String(geometry.lines);
   }
 }

@@ -4,8 +4,8 @@
 // requested from the host, which computes them for that layer on first request (a pass with RunOptions.withVectors).
 import { el, clear } from '../dom';
 import { select, setOptions } from '../controls';
-import { neuronScores } from '../layout';
-import { diverging } from '../render/colormap';
+import { neuronScores } from '../neuron-scores';
+import { diverging } from '../../figures/colormap';
 import type { View, ViewContext } from './context';
 
 export class NeuronView implements View {

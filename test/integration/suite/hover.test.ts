@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { decode } from 'fast-png';
-import { colorAt } from '../../../webview/render/colormap';
-import { exportImage } from '../../../webview/render/export-image';
-import { MASKED } from '../../../webview/render/export-figure';
-import type { MatrixGeometry } from '../../../webview/render/export-matrix';
+import { colorAt } from '../../../figures/colormap';
+import type { MatrixGeometry } from '../../../figures/matrix-figure';
+import { MemoryRunMaps } from '../../../figures/run-maps';
+import { PAPER } from '../../../figures/theme';
+import { viewFigure } from '../../../figures/view-figure';
 import {
   closeAllEditors,
   editorWith,
@@ -228,11 +229,15 @@ suite('Attention Lens: hover, tint and export', () => {
       keyLength: 17,
       data: Float32Array.from(l.flat(2)),
     }));
-    const g = exportImage(
-      { modelName: 'stories260K', tokens: ref.tokens.map((text) => ({ text })), layers, heads: 8 },
-      { view: 'matrix', layer: 2, head: 5, colorMap: 'viridis' },
-      { format: 'png', scale: 2 },
-    ).geometry as MatrixGeometry;
+    // The figure's geometry (the export captions the run's text, which moves the cells down).
+    const maps = new MemoryRunMaps(
+      'stories260K',
+      ref.tokens.map((text) => ({ text })),
+      layers,
+      8,
+    );
+    const g = viewFigure(maps, { view: 'matrix', layer: 2, head: 5, colorMap: 'viridis' }, 'png', 2, REF_TEXT)
+      .geometry as MatrixGeometry;
     const m = ref.attn[2][5];
     const vmax = Math.max(...m.flat());
     for (const [q, k] of [
@@ -245,7 +250,7 @@ suite('Attention Lens: hover, tint and export', () => {
       const y = Math.floor((g.y + (q + 0.5) * g.cell) * 2);
       const p = (y * img.width + x) * img.channels;
       const got = Array.from(img.data.subarray(p, p + 3));
-      const want = k > q ? MASKED : colorAt('viridis', m[q][k] / vmax);
+      const want = k > q ? PAPER.masked : colorAt('viridis', m[q][k] / vmax);
       assert.ok(
         got.every((v, c) => Math.abs(v - want[c]) <= 4),
         `cell (${q}, ${k}): ${got} vs ${want}`,

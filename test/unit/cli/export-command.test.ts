@@ -1,6 +1,6 @@
 // `attention-lens export` as users run it (node dist/cli.js) on stories260K: the matrix PNG's cells carry the colour
 // of the independent reference attention, the SVG's labels are the tokens, CSV/NPY hold every weight, the PNG equals
-// what webview/render draws from the same numbers (one renderer for CLI and panel), and Ctrl-C leaves no file. Bad
+// what figures/ + writers/ draw from the same numbers (one renderer for CLI and panel), and Ctrl-C leaves no file. Bad
 // requests: bad-input-catalogue.test.ts.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,10 +9,11 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { decode } from 'fast-png';
-import { colorAt } from '../../../webview/render/colormap';
-import { exportImage } from '../../../webview/render/export-image';
-import { MASKED, type ExportInput } from '../../../webview/render/export-figure';
-import type { MatrixGeometry } from '../../../webview/render/export-matrix';
+import { colorAt } from '../../../figures/colormap';
+import type { MatrixGeometry } from '../../../figures/matrix-figure';
+import { MemoryRunMaps } from '../../../figures/run-maps';
+import { PAPER } from '../../../figures/theme';
+import { exportImage } from '../../../writers/export-image';
 import { allElements, parseXml } from '../../helpers/export-xml';
 import { fixtureModel, repoRoot, storiesReferenceFile } from '../../helpers/fixtures';
 
@@ -42,7 +43,7 @@ before(() => {
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
 });
 
-test('matrix PNG: each cell has the colour map colour of the reference weight', () => {
+test('matrix PNG: each cell has the colour map colour of the reference weight', async () => {
   const out = path.join(TMP, 'matrix.png');
   const r = cli(
     ...exportArgs('--view', 'matrix', '--layer', '2', '--head', '5', '--format', 'png', '--scale', '2', '--out', out),
@@ -62,10 +63,12 @@ test('matrix PNG: each cell has the colour map colour of the reference weight', 
     keyLength: 17,
     data: Float32Array.from(l.flat(2)),
   }));
-  const g = exportImage(
-    { modelName: 'stories260K', tokens, layers, heads: 8 },
-    { view: 'matrix', layer: 2, head: 5, colorMap: 'viridis' },
-    { format: 'png', scale: 2 },
+  const g = (
+    await exportImage(
+      new MemoryRunMaps('stories260K', tokens, layers, 8),
+      { view: 'matrix', layer: 2, head: 5, colorMap: 'viridis' },
+      { format: 'png', scale: 2, source: TEXT },
+    )
   ).geometry as MatrixGeometry;
   for (let q = 0; q < 17; q++)
     for (let k = 0; k < 17; k++) {
@@ -73,7 +76,7 @@ test('matrix PNG: each cell has the colour map colour of the reference weight', 
       const y = (g.y + (q + 0.5) * g.cell) * 2;
       const p = (Math.floor(y) * png.width + Math.floor(x)) * png.channels;
       const got = Array.from(png.data.subarray(p, p + 3));
-      const want = k > q ? MASKED : colorAt('viridis', m[q][k] / vmax);
+      const want = k > q ? PAPER.masked : colorAt('viridis', m[q][k] / vmax);
       assert.ok(
         got.every((v, i) => Math.abs(v - want[i]) <= 4),
         `cell (${q}, ${k}): rgb(${got}) vs rgb(${want}) for weight ${m[q][k]}`,
@@ -81,7 +84,7 @@ test('matrix PNG: each cell has the colour map colour of the reference weight', 
     }
 });
 
-test('the CLI PNG and SVG equal what webview/render draws from the run’s own numbers (NPY)', () => {
+test('the CLI PNG and SVG equal what figures/ and writers/ draw from the run’s own numbers (NPY)', async () => {
   const npy = path.join(TMP, 'run.npy');
   assert.equal(cli(...exportArgs('--out', npy)).code, 0);
   const bytes = readFileSync(npy);
@@ -106,10 +109,10 @@ test('the CLI PNG and SVG equal what webview/render draws from the run’s own n
     .filter((e) => e.attrs.class === 'label-left')
     .map((e) => e.text);
   assert.deepEqual(labels, ref.tokens);
-  const input: ExportInput = {
-    modelName: 'stories260K',
-    tokens: labels.map((text) => ({ text })),
-    layers: [0, 1, 2, 3, 4].map((l) => ({
+  const input = new MemoryRunMaps(
+    'stories260K',
+    labels.map((text) => ({ text })),
+    [0, 1, 2, 3, 4].map((l) => ({
       layer: l,
       kind: 'causal' as const,
       heads: 8,
@@ -117,13 +120,28 @@ test('the CLI PNG and SVG equal what webview/render draws from the run’s own n
       keyLength: 17,
       data: values.slice(l * 2312, (l + 1) * 2312),
     })),
-    heads: 8,
-  };
+    8,
+  );
+  // The caption names the model, the layer and the head, and quotes the source sentence.
+  const svgEls = allElements(parseXml(svgText));
+  assert.equal(
+    svgEls.find((e) => e.attrs.class === 'caption')?.text,
+    'stories260K · layer 1 (causal) · max of heads · 17 × 17 tokens',
+  );
+  assert.equal(svgEls.find((e) => e.attrs.class === 'source')?.text, `“${TEXT}”`);
   const pngOut = path.join(TMP, 'grid.png');
   assert.equal(cli(...exportArgs('--view', 'grid', '--layer', '3', '--head', '1', '--out', pngOut)).code, 0);
-  const grid = exportImage(input, { view: 'grid', layer: 3, head: 1, colorMap: 'viridis' }, { format: 'png' });
+  const grid = await exportImage(
+    input,
+    { view: 'grid', layer: 3, head: 1, colorMap: 'viridis' },
+    { format: 'png', source: TEXT },
+  );
   assert.ok(Buffer.from(grid.bytes).equals(readFileSync(pngOut)), 'grid PNG: same bytes');
-  const head = exportImage(input, { view: 'head', layer: 1, head: 'max', colorMap: 'viridis' }, { format: 'svg' });
+  const head = await exportImage(
+    input,
+    { view: 'head', layer: 1, head: 'max', colorMap: 'viridis' },
+    { format: 'svg', source: TEXT },
+  );
   assert.equal(new TextDecoder().decode(head.bytes), svgText, 'head SVG: same text');
 });
 

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { normaliseConfig } from '../../../../runtime/formats/config';
 import { buildFullGraph, buildPlan, readModel } from '../../../../runtime/models/read-model';
 import { loadTokenizer } from '../../../../runtime/tokenizers/index';
-import { neuronScores } from '../../../../webview/layout';
+import { neuronScores } from '../../../../webview/neuron-scores';
 import { maxAbsDiff, runFull, runPlan } from '../../../reference/run-plan';
 import { hfTinyModel, type HfTinyModel } from '../../../helpers/fixtures';
 

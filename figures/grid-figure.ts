@@ -1,0 +1,167 @@
+// The model grid: layers × heads thumbnails, each a head's [query, key] map pooled to at most `maxThumbCells` cells a
+// side (the maximum over the tokens a cell covers, so a single strong link stays visible) and scaled to its own
+// maximum; the selected layer/head outlined; layers not computed yet drawn as empty frames. One target per thumbnail
+// (the panel's click, focus and keyboard), one region over all of them.
+import { colorLut, lutRamp, type ColorMapName } from './colormap';
+import {
+  ExportError,
+  LABEL_SIZE,
+  MARGIN,
+  SceneBuilder,
+  caption,
+  captionWidth,
+  checkLayerHead,
+  colorBar,
+  notesBlock,
+  type FigureOptions,
+} from './figure-kit';
+import { overview, type HeadChoice, type RunMaps } from './run-maps';
+import type { Scene } from './scene';
+import type { FigureTheme } from './theme';
+import { tileColors } from './tile-colors';
+
+export interface GridState {
+  /** The selected layer and head (outlined; mean/max outline the layer's every head). */
+  layer: number;
+  head: HeadChoice;
+  colorMap: ColorMapName;
+}
+
+export interface GridSize {
+  /** A thumbnail is about this many px a side (an integer number of px per cell). */
+  thumb: number;
+  /** Cells a thumbnail side at most. */
+  maxThumbCells: number;
+}
+
+export const EXPORT_GRID_SIZE: GridSize = { thumb: 48, maxThumbCells: 48 };
+
+export interface GridGeometry {
+  x: number;
+  y: number;
+  /** Thumbnail side (px) and pitch (side + gap). */
+  side: number;
+  pitch: number;
+  /** Cells a thumbnail side, and px per cell. */
+  res: number;
+  cell: number;
+  /** Thumbnails drawn (their layer has arrived). */
+  drawn: number;
+}
+
+const GAP = 6;
+
+export function gridFigure(
+  maps: RunMaps,
+  state: GridState,
+  size: GridSize,
+  theme: FigureTheme,
+  options: FigureOptions,
+): { scene: Scene; geometry: GridGeometry } {
+  checkLayerHead(maps, state.layer, state.head, false);
+  const L = maps.layerCount;
+  const H = maps.headCount;
+  const n = maps.tokens.length;
+  let computed = false;
+  for (let l = 0; l < L; l++) if (maps.shape(l)) computed = true;
+  if (!computed && options.caption) throw new ExportError('No layer has been computed yet: wait for the run.');
+  const res = Math.max(1, Math.min(n, size.maxThumbCells, size.thumb));
+  const cell = Math.max(1, Math.floor(size.thumb / res));
+  const side = res * cell;
+  const pitch = side + GAP;
+  const lut = colorLut(state.colorMap);
+  const b = new SceneBuilder(theme);
+  const title = `${maps.modelName} · model grid: ${L} layers × ${H} heads · ${n} tokens`;
+  let y = caption(b, title, options, MARGIN + H * pitch);
+  const x0 = Math.round(MARGIN + b.width(`L${L - 1}`) + 8);
+  const y0 = y + LABEL_SIZE + 6;
+  for (let h = 0; h < H; h++)
+    b.text(x0 + h * pitch + side / 2, y0 - 4 - LABEL_SIZE / 2, `H${h}`, 'axis', {
+      anchor: 'middle',
+      color: theme.muted,
+    });
+  let pending = 0;
+  let drawn = 0;
+  for (let layer = 0; layer < L; layer++) {
+    const ty = y0 + layer * pitch;
+    b.text(x0 - 6, ty + side / 2, `L${layer}`, 'axis', { anchor: 'end', color: theme.muted });
+    const s = maps.shape(layer);
+    for (let h = 0; h < H; h++) {
+      const tx = x0 + h * pitch;
+      const ready = s !== undefined && h < s.heads;
+      b.targets.push({
+        role: 'thumb',
+        x: tx,
+        y: ty,
+        w: side,
+        h: side,
+        title: `Layer ${layer}, head ${h}`,
+        label: `Layer ${layer}, head ${h}`,
+        data: { layer: String(layer), head: String(h), ...(ready ? {} : { pending: '1' }) },
+      });
+      if (!ready) {
+        pending++;
+        b.rect(tx, ty, side, side, null, 'pending', theme.frame);
+        continue;
+      }
+      drawn++;
+      const tile = overview(maps, layer, h, res);
+      b.items.push({
+        kind: 'image',
+        role: 'thumb',
+        x: tx,
+        y: ty,
+        cellW: cell,
+        cellH: cell,
+        rows: tile.rows,
+        cols: tile.cols,
+        rgba: tileColors(tile, state.colorMap, maps.maximum(layer, h), theme.masked),
+        values: tile.values,
+        masked: tile.masked,
+        attrs: { 'data-layer': String(layer), 'data-head': String(h) },
+      });
+    }
+  }
+  b.regions.push({
+    id: 'thumbs',
+    x: x0,
+    y: y0,
+    cellW: side,
+    cellH: side,
+    pitchX: pitch,
+    pitchY: pitch,
+    rows: L,
+    cols: H,
+    rowStart: 0,
+    colStart: 0,
+    rowStep: 1,
+    colStep: 1,
+  });
+  for (let h = 0; h < H; h++)
+    if (typeof state.head !== 'number' || state.head === h)
+      b.items.push({
+        kind: 'rect',
+        role: 'selected',
+        x: x0 + h * pitch - 2,
+        y: y0 + state.layer * pitch - 2,
+        w: side + 4,
+        h: side + 4,
+        fill: null,
+        stroke: theme.focus,
+        strokeWidth: 2,
+      });
+
+  y = y0 + L * pitch + 10;
+  const bar = colorBar(b, MARGIN, y, lutRamp(lut, 64), '0', 'max', 'weight (each head scaled to its own maximum)');
+  y += bar.height + 8;
+  const notes: string[] = [];
+  if (res < n)
+    notes.push(`Each thumbnail shows ${n} tokens as ${res} × ${res} cells (maximum over the tokens covered).`);
+  if (pending) notes.push(`${pending} thumbnails are empty: their layers had not been computed.`);
+  const [bottom, notesW] = notesBlock(b, notes, y, options);
+  const width = Math.max(x0 + H * pitch - GAP, MARGIN + bar.width, captionWidth(b, title, options), notesW);
+  return {
+    scene: b.scene(width + MARGIN, bottom + MARGIN, `Attention Lens: ${title}`, notes),
+    geometry: { x: x0, y: y0, side, pitch, res, cell, drawn },
+  };
+}

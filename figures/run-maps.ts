@@ -1,0 +1,196 @@
+// What a figure reads of a run: the tokens and, per layer and head (or the mean/max over heads), its attention map —
+// never as whole [heads, query, key] arrays but as the pieces a drawing needs, asked for when it is drawn: the map's
+// maximum, a window of it pooled to a given number of cells (an overview of the whole head, or a tile of a zoomed
+// matrix), one row, one column, one value. MemoryRunMaps backs it with the full maps in memory (the panel's layers,
+// the host's snapshot, the CLI's run); maps computed on demand for long inputs can implement the same interface
+// without touching a figure.
+import type { AttentionKind, LayerAttention } from '../runtime/types';
+import { aggregateHeads, maxValue, poolWindow, type MaskRule, type Span } from './heads';
+
+export type HeadChoice = number | 'mean' | 'max';
+
+export interface LayerShape {
+  kind: AttentionKind;
+  heads: number;
+  queryLength: number;
+  keyLength: number;
+  mask: MaskRule;
+}
+
+/** A window of a map pooled into rows × cols cells. */
+export interface Tile {
+  rows: number;
+  cols: number;
+  /** [rows, cols]: the max (or mean) over each cell's unmasked entries. */
+  values: Float32Array;
+  /** [rows, cols]: 1 where every entry the cell covers is masked. */
+  masked: Uint8Array;
+}
+
+export interface RunMaps {
+  /** The model's name (captions). */
+  readonly modelName: string;
+  /** The tokens' texts, in order (labels). */
+  readonly tokens: readonly { readonly text: string }[];
+  /** Layers of the model, computed or not. */
+  readonly layerCount: number;
+  /** Query heads per layer. */
+  readonly headCount: number;
+  /** The layer's shape, or undefined while it has not been computed. */
+  shape(layer: number): LayerShape | undefined;
+  /** The largest value of the map (at least 1e-12). */
+  maximum(layer: number, head: HeadChoice): number;
+  /** Rows × cols of the map pooled into outRows × outCols cells (max, or mean). */
+  tile(
+    layer: number,
+    head: HeadChoice,
+    rows: Span,
+    cols: Span,
+    outRows: number,
+    outCols: number,
+    reduce?: 'max' | 'mean',
+  ): Tile;
+  /** One query's row [keys]. */
+  row(layer: number, head: HeadChoice, query: number): Float32Array;
+  /** One key's column [queries]. */
+  column(layer: number, head: HeadChoice, key: number): Float32Array;
+  value(layer: number, head: HeadChoice, query: number, key: number): number;
+}
+
+/** The whole map at `res` cells a side at most: the grid's thumbnails, an overview. */
+export function overview(maps: RunMaps, layer: number, head: HeadChoice, res: number): Tile {
+  const s = maps.shape(layer)!;
+  return maps.tile(
+    layer,
+    head,
+    { start: 0, end: s.queryLength },
+    { start: 0, end: s.keyLength },
+    Math.min(s.queryLength, res),
+    Math.min(s.keyLength, res),
+  );
+}
+
+const MAX_CACHED_TILES = 512;
+
+/** RunMaps over layers held in memory. Add layers as they arrive; pooled tiles and head aggregates are cached. */
+export class MemoryRunMaps implements RunMaps {
+  readonly headCount: number;
+  readonly layerCount: number;
+  private readonly layers: (LayerAttention | undefined)[];
+  private readonly aggregates = new Map<string, Float32Array>();
+  private readonly tiles = new Map<string, Tile>();
+  private readonly maxima = new Map<string, number>();
+
+  /** `windows`: per layer, the sliding window (model facts), null where a layer sees every earlier key. */
+  constructor(
+    readonly modelName: string,
+    readonly tokens: readonly { readonly text: string }[],
+    layers: readonly (LayerAttention | undefined)[] | number,
+    heads: number,
+    private readonly windows: readonly (number | null)[] = [],
+  ) {
+    this.layers = typeof layers === 'number' ? new Array(layers).fill(undefined) : [...layers];
+    this.layerCount = this.layers.length;
+    this.headCount = heads;
+  }
+
+  /** A layer arrived (or was replaced): its cached aggregates and tiles are dropped. */
+  add(l: LayerAttention): void {
+    if (l.layer < 0 || l.layer >= this.layerCount) return;
+    this.layers[l.layer] = l;
+    for (const key of [...this.aggregates.keys()]) if (key.startsWith(`${l.layer}:`)) this.aggregates.delete(key);
+    for (const key of [...this.tiles.keys()]) if (key.startsWith(`${l.layer}:`)) this.tiles.delete(key);
+    for (const key of [...this.maxima.keys()]) if (key.startsWith(`${l.layer}:`)) this.maxima.delete(key);
+  }
+
+  /** The layer as received (exports of data read it whole). */
+  layer(layer: number): LayerAttention | undefined {
+    return this.layers[layer];
+  }
+
+  shape(layer: number): LayerShape | undefined {
+    const l = this.layers[layer];
+    if (!l) return undefined;
+    return {
+      kind: l.kind,
+      heads: l.heads,
+      queryLength: l.queryLength,
+      keyLength: l.keyLength,
+      mask: { causal: l.kind === 'causal', window: this.windows[layer] ?? null },
+    };
+  }
+
+  /** The [query, key] map of a head or an aggregate: its buffer and offset. */
+  private map(layer: number, head: HeadChoice): { data: Float32Array; offset: number; l: LayerAttention } {
+    const l = this.layers[layer];
+    if (!l) throw new RangeError(`layer ${layer} has not been computed`);
+    const n = l.queryLength * l.keyLength;
+    if (typeof head === 'number') {
+      if (!(head >= 0 && head < l.heads)) throw new RangeError(`head ${head} of ${l.heads}`);
+      return { data: l.data, offset: head * n, l };
+    }
+    const key = `${layer}:${head}`;
+    let agg = this.aggregates.get(key);
+    if (!agg) {
+      agg = aggregateHeads(l.data, l.heads, l.queryLength, l.keyLength, head); // [query, key]
+      this.aggregates.set(key, agg);
+    }
+    return { data: agg, offset: 0, l };
+  }
+
+  maximum(layer: number, head: HeadChoice): number {
+    const key = `${layer}:${head}`;
+    let m = this.maxima.get(key);
+    if (m === undefined) {
+      const { data, offset, l } = this.map(layer, head);
+      m = maxValue(data, offset, l.queryLength * l.keyLength);
+      this.maxima.set(key, m);
+    }
+    return m;
+  }
+
+  tile(
+    layer: number,
+    head: HeadChoice,
+    rows: Span,
+    cols: Span,
+    outRows: number,
+    outCols: number,
+    reduce: 'max' | 'mean' = 'max',
+  ): Tile {
+    const key = `${layer}:${head}:${rows.start}-${rows.end}:${cols.start}-${cols.end}:${outRows}x${outCols}:${reduce}`;
+    const cached = this.tiles.get(key);
+    if (cached) return cached;
+    const { data, offset, l } = this.map(layer, head);
+    const mask = this.shape(layer)!.mask;
+    const { values, masked } = poolWindow(data, offset, l.keyLength, rows, cols, outRows, outCols, mask, reduce);
+    const t: Tile = { rows: outRows, cols: outCols, values, masked };
+    if (this.tiles.size >= MAX_CACHED_TILES) this.tiles.delete(this.tiles.keys().next().value!);
+    this.tiles.set(key, t);
+    return t;
+  }
+
+  row(layer: number, head: HeadChoice, query: number): Float32Array {
+    const l = this.layers[layer];
+    // The head view asks for thousands of rows: a single head's row without building the map's record.
+    if (l && typeof head === 'number' && head >= 0 && head < l.heads) {
+      const at = (head * l.queryLength + query) * l.keyLength;
+      return l.data.subarray(at, at + l.keyLength);
+    }
+    const { data, offset } = this.map(layer, head);
+    const at = offset + query * l!.keyLength;
+    return data.subarray(at, at + l!.keyLength);
+  }
+
+  column(layer: number, head: HeadChoice, key: number): Float32Array {
+    const { data, offset, l } = this.map(layer, head);
+    const out = new Float32Array(l.queryLength); // [queries]
+    for (let q = 0; q < l.queryLength; q++) out[q] = data[offset + q * l.keyLength + key];
+    return out;
+  }
+
+  value(layer: number, head: HeadChoice, query: number, key: number): number {
+    const { data, offset, l } = this.map(layer, head);
+    return data[offset + query * l.keyLength + key];
+  }
+}

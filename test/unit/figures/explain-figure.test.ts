@@ -1,0 +1,310 @@
+// The Explain view's figures on hand-made inputs: score colours, the agreement matrix, ticks and the faithfulness
+// plot layout (figures/explain-scales.ts), the sections and the whole explanation (figures/explain-figure.ts) with its
+// head statistics, and the comparison (figures/compare-figure.ts). Expected values are worked out by hand in the
+// comments.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ExplainResult } from '../../../runtime/explain/result';
+import { fixtureResult, headsResult } from '../../helpers/explain-fixture';
+import { colorLut, colorizeDiverging } from '../../../figures/colormap';
+import {
+  agreementMatrix,
+  curvePlot,
+  faithfulnessSeries,
+  inkOn,
+  maxAbs,
+  methodColor,
+  niceTicks,
+  scoreColor,
+  scorePosition,
+  scoreScale,
+  tickLabel,
+} from '../../../figures/explain-scales';
+import { agreementFigure, explainFigure, stripFigure } from '../../../figures/explain-figure';
+import { compareFigure, compareSummary } from '../../../figures/compare-figure';
+import { EXPORT_OPTIONS } from '../../../figures/figure-kit';
+import { headStatGrids, statColor } from '../../../figures/head-stats';
+import { formatValue } from '../../../figures/labels';
+import type { ImageItem, Scene, SceneItem } from '../../../figures/scene';
+import { sceneToSvg } from '../../../figures/svg';
+import { PAPER } from '../../../figures/theme';
+
+const near = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
+
+test('score scale: relative to the largest |score| over the candidates; signed when a candidate is negative', () => {
+  const signed = scoreScale([5, -0.2, 0.1, 9], [false, true, true, false]);
+  assert.deepEqual(signed, { signed: true, max: 0.2 }); // 5 and 9 are not candidates
+  assert.equal(scorePosition(-0.2, signed), -1);
+  assert.equal(scorePosition(0.1, signed), 0.5);
+  assert.equal(scorePosition(9, signed), 1); // clamped
+  const plain = scoreScale([1, 3], [true, true]);
+  assert.deepEqual(plain, { signed: false, max: 3 });
+  assert.equal(scorePosition(1.5, plain), 0.5);
+  assert.equal(scorePosition(NaN, plain), 0);
+  assert.equal(scorePosition(1, { signed: false, max: 0 }), 0); // an all-zero method
+  // The top of viridis is matplotlib's (0.993248, 0.906157, 0.143936) → (253, 231, 37).
+  assert.deepEqual(scoreColor(3, plain, colorLut('viridis')), [253, 231, 37]);
+  // Signed: the diverging scale's blue end (ColorBrewer RdBu #2166ac) and red end (#b2182b).
+  assert.deepEqual(scoreColor(-0.2, signed, colorLut('viridis')), [33, 102, 172]);
+  assert.deepEqual(scoreColor(0.2, signed, colorLut('viridis')), [178, 24, 43]);
+});
+
+test('ink: dark on light backgrounds, light on dark ones (WCAG luminance)', () => {
+  assert.deepEqual(inkOn([255, 255, 255]), [20, 20, 20]);
+  assert.deepEqual(inkOn([0, 0, 0]), [250, 250, 250]);
+  // #2166ac: L = 0.2126·0.0152 + 0.7152·0.1329 + 0.0722·0.4125 ≈ 0.128 < 0.35 → light ink.
+  assert.deepEqual(inkOn([33, 102, 172]), [250, 250, 250]);
+  // viridis' yellow end: L ≈ 0.79 → dark ink.
+  assert.deepEqual(inkOn([253, 231, 37]), [20, 20, 20]);
+});
+
+test('agreement matrix: symmetric, 1 on the diagonal, failed methods left out, undefined as NaN', () => {
+  const r = fixtureResult();
+  const k = agreementMatrix(r, 'kendall');
+  assert.deepEqual(k.ids, ['rollout', 'loo', 'uniform']);
+  assert.deepEqual(k.labels, ['Attention rollout', 'Leave-one-out', 'Uniform attention (baseline)']);
+  assert.deepEqual(k.values[0], [1, -1, 0.1]);
+  assert.deepEqual(k.values[1].slice(0, 2), [-1, 1]);
+  assert.ok(Number.isNaN(k.values[1][2]) && Number.isNaN(k.values[2][1]));
+  assert.equal(k.values[2][2], 1);
+  const t = agreementMatrix(r, 'topK');
+  assert.deepEqual(t.values, [
+    [1, 0.5, 1],
+    [0.5, 1, 1],
+    [1, 1, 1],
+  ]);
+  assert.equal(t.k, 2);
+  // null (a NaN after the JSON crossing) reads as NaN too.
+  const wire = JSON.parse(JSON.stringify(r)) as ExplainResult;
+  assert.ok(Number.isNaN(agreementMatrix(wire, 'kendall').values[1][2]));
+});
+
+test('value text: two decimals, a real minus sign, no negative zero, a dash for NaN', () => {
+  assert.equal(formatValue(-0.52), '−0.52');
+  assert.equal(formatValue(0.625, 3), '0.625');
+  assert.equal(formatValue(-0.004), '0.00');
+  assert.equal(formatValue(NaN), '—');
+  assert.equal(formatValue(Infinity), '—');
+});
+
+test('ticks: steps of 1, 2 or 5 × 10^k enclosing the range', () => {
+  // range 0.87 / 4 = 0.2175 → 2.175 × 0.1 → step 0.2
+  assert.deepEqual(niceTicks(0, 0.87), [0, 0.2, 0.4, 0.6, 0.8, 1]);
+  // range 0.51 / 4 = 0.1275 → 1.275 × 0.1 → step 0.1, from −0.1 to 0.5
+  assert.deepEqual(niceTicks(-0.03, 0.48), [-0.1, 0, 0.1, 0.2, 0.3, 0.4, 0.5]);
+  // range 70 / 4 = 17.5 → 1.75 × 10 → step 20
+  assert.deepEqual(niceTicks(0, 70), [0, 20, 40, 60, 80]);
+  assert.deepEqual(niceTicks(0, 0), [0, 0.2, 0.4, 0.6, 0.8, 1]);
+  assert.deepEqual(niceTicks(2, 2), [1.4, 1.6, 1.8, 2, 2.2, 2.4, 2.6]); // widened to [1.5, 2.5]
+  assert.deepEqual(niceTicks(NaN, 1), [0, 1]);
+  assert.equal(tickLabel(0.2, [0, 0.2, 0.4]), '0.2');
+  assert.equal(tickLabel(-0.1, [-0.1, 0, 0.1]), '−0.1');
+  assert.equal(tickLabel(40, [0, 20, 40]), '40');
+});
+
+test('curve plot: bins spaced evenly, y from the ticks, non-finite values left out', () => {
+  const box = { x: 0, y: 0, width: 100, height: 100 };
+  const series = [
+    {
+      id: 'm',
+      label: 'M',
+      color: [0, 0, 0] as const,
+      aopc: 0.5,
+      points: [
+        { percent: 1, value: 0 },
+        { percent: 50, value: 1 },
+      ],
+    },
+    {
+      id: 'n',
+      label: 'N',
+      color: [1, 1, 1] as const,
+      aopc: NaN,
+      points: [
+        { percent: 1, value: NaN },
+        { percent: 50, value: 0.5 },
+      ],
+    },
+  ];
+  const p = curvePlot(series, box);
+  // Two bins: x = (0 + 0.5)·100/2 = 25 and (1 + 0.5)·100/2 = 75. Ticks 0..1 by 0.2: y(v) = 100·(1 − v).
+  assert.deepEqual(
+    p.xs.map((x) => [x.x, x.label]),
+    [
+      [25, '1%'],
+      [75, '50%'],
+    ],
+  );
+  assert.equal(p.yMin, 0);
+  assert.equal(p.yMax, 1);
+  assert.deepEqual(p.lines[0].points, [
+    [25, 100],
+    [75, 0],
+  ]);
+  assert.deepEqual(p.lines[1].points, [[75, 50]]);
+  near(p.yTicks[1].y, 80);
+  assert.equal(p.yTicks[1].label, '0.2');
+});
+
+test('faithfulness series: one per method with its colour, label, AOPC and bins', () => {
+  const r = fixtureResult();
+  const comp = faithfulnessSeries(r, 'comprehensiveness');
+  assert.deepEqual(
+    comp.map((s) => [s.id, s.label, s.aopc]),
+    [
+      ['rollout', 'Attention rollout', 0.24],
+      ['loo', 'Leave-one-out', 0.375],
+      ['uniform', 'Uniform attention (baseline)', 0.08],
+    ],
+  );
+  assert.deepEqual(comp[0].color, methodColor('rollout', 0));
+  assert.deepEqual(comp[2].color, [127, 127, 127]); // the baseline is grey
+  assert.deepEqual(
+    comp[1].points.map((p) => p.percent),
+    [1, 5, 10, 20, 50],
+  );
+  assert.ok(Number.isNaN(comp[1].points[4].value));
+  assert.equal(faithfulnessSeries(r, 'sufficiency')[1].aopc, 0.14);
+});
+
+test('diverging colours: ±vmax at the ends, white at 0, the masked colour for NaN', () => {
+  const d = colorizeDiverging([1, -1, 0, NaN], 1, [1, 2, 3]);
+  assert.deepEqual(Array.from(d.rgba), [178, 24, 43, 255, 33, 102, 172, 255, 247, 247, 247, 255, 1, 2, 3, 255]);
+  assert.deepEqual(Array.from(d.masked), [0, 0, 0, 1]);
+  assert.equal(maxAbs([0.1, -0.3, NaN, 0.2]), 0.3);
+  assert.equal(maxAbs([0, 0]), 1e-12);
+});
+
+const ofRole = (scene: Scene, role: string): SceneItem[] => scene.items.filter((it) => it.role === role);
+const exportExplain = (r: ExplainResult) =>
+  explainFigure(r, { metric: 'kendall', colorMap: 'viridis' }, PAPER, { ...EXPORT_OPTIONS, source: 'a <b>' });
+
+test('explanation figure: a cell per method and token, the agreement matrix, two curves per method', () => {
+  const r = fixtureResult();
+  const fig = exportExplain(r);
+  const role = (name: string) => ofRole(fig, name);
+  assert.equal(role('score').length, 3 * 4, 'rollout, loo and uniform × 4 tokens (flow failed)');
+  assert.equal(role('method-error').length, 1);
+  assert.equal(role('agreement').length, 3 * 3);
+  assert.deepEqual(
+    role('agreement-value').map((t) => (t.kind === 'text' ? t.text : '')),
+    ['1.00', '−1.00', '0.10', '−1.00', '1.00', '—', '0.10', '—', '1.00'],
+  );
+  // One polyline per method and kind through its finite points: comprehensiveness 5, 4, 5, sufficiency 5, 5, 5.
+  assert.deepEqual(
+    role('curve').map((c) => (c.kind === 'polyline' ? c.points.length : 0)),
+    [5, 4, 5, 5, 5, 5],
+  );
+  // Non-candidates ([CLS], [SEP]) are framed.
+  const framed = role('score').filter((it) => it.kind === 'rect' && it.stroke);
+  assert.equal(framed.length, 3 * 2);
+  // Every cell is a target with its score; every point with its value.
+  const cells = fig.targets.filter((t) => t.role.startsWith('strip-token'));
+  assert.equal(cells.length, 12);
+  assert.deepEqual(
+    cells.filter((t) => t.data?.method === 'loo').map((t) => Number(t.data?.score)),
+    [0, -0.1, 0.4, 0],
+  );
+  assert.equal(fig.targets.filter((t) => t.role === 'curve-point').length, 5 + 4 + 5 + 5 + 5 + 5);
+  // The caption: the model, the target, its value; the source sentence below.
+  const caption = role('caption')[0];
+  assert.ok(caption.kind === 'text' && caption.text === 'tiny · cos(x) = 0.9000');
+  assert.ok(role('source').some((t) => t.kind === 'text' && t.text === '“a <b>”'));
+  const svg = sceneToSvg(fig);
+  assert.ok(svg.includes('&lt;b&gt;') && !svg.includes('<b>'), 'token text is escaped in the SVG');
+  assert.ok(svg.includes('Kendall τ'));
+});
+
+test('explanation sections: the token strip wraps to the width it is given', () => {
+  const r = fixtureResult();
+  const wide = stripFigure(r, 'viridis', 2000, PAPER);
+  const narrow = stripFigure(r, 'viridis', 10, PAPER);
+  const rows = (s: Scene) => new Set(ofRole(s, 'score').map((it) => (it.kind === 'rect' ? it.y : -1))).size;
+  assert.equal(rows(wide), 3, 'one row per method with scores');
+  assert.equal(rows(narrow), 3 * 4, 'one token a chunk: four chunks of three rows');
+  assert.ok(narrow.height > wide.height);
+  // The agreement section alone has the same cells as in the whole figure.
+  assert.equal(ofRole(agreementFigure(r, 'spearman', PAPER), 'agreement').length, 9);
+});
+
+test('explanation figure: the head statistics as six multiples with legends and baseline marks', () => {
+  const r = headsResult();
+  const fig = exportExplain(r);
+  const grids = headStatGrids(r);
+  const cells = fig.items.filter((it): it is ImageItem => it.kind === 'image' && it.role === 'head-stat');
+  assert.equal(cells.length, 6);
+  const lut = colorLut('viridis');
+  cells.forEach((c, n) => {
+    assert.equal(c.rows, 2);
+    assert.equal(c.cols, 3);
+    assert.equal(c.cellW, 14);
+    assert.equal(c.attrs?.['data-stat'], grids[n].stat.key);
+    // Every cell has its value's colour, or the masked grey where there is none.
+    grids[n].values.forEach((v, i) => {
+      const want = statColor(v, grids[n].domain, lut) ?? PAPER.masked;
+      assert.deepEqual(Array.from(c.rgba.subarray(i * 4, i * 4 + 3)), [...want], `${grids[n].stat.key}[${i}]`);
+      assert.equal(c.masked?.[i], Number.isNaN(v) ? 1 : 0);
+    });
+  });
+  // Entropy (1) + special (1) + punctuation (1) + previous token (0) + distance (2) + JSD (1).
+  assert.equal(ofRole(fig, 'baseline-mark').length, 6);
+  assert.deepEqual(
+    ofRole(fig, 'head-stat-title').map((it) => (it.kind === 'text' ? it.text : '')),
+    [
+      'Entropy (nats)',
+      'Special-token share',
+      'Punctuation share',
+      'Previous-token score',
+      'Mean attended distance (tokens)',
+      'JSD from uniform (bits)',
+    ],
+  );
+  // The multiples lie inside the figure; each has its hit region.
+  for (const c of cells) assert.ok(c.x + c.cols * c.cellW <= fig.width && c.y + c.rows * c.cellH <= fig.height);
+  assert.deepEqual(
+    fig.regions.map((g) => g.id),
+    grids.map((g) => `head-stat:${g.stat.key}`),
+  );
+  const plain = exportExplain(fixtureResult());
+  assert.ok(fig.height > plain.height, 'the section adds height');
+  assert.equal(ofRole(plain, 'head-stat').length, 0, 'no head table, no section');
+  const svg = sceneToSvg(fig);
+  assert.ok(svg.includes('data-stat="entropy"') && svg.includes('Head statistics'));
+  assert.ok(svg.includes('data-masked="1"'), 'the missing entropy is marked as such');
+});
+
+test('comparison figure: maps a and b, their difference, and the JSD in the summary', () => {
+  const a = Float32Array.from([1, 0, 0.5, 0.5]);
+  const b = Float32Array.from([0, 1, 0.5, 0.5]);
+  const tokens = [{ text: 'x' }, { text: 'y' }];
+  const data = {
+    modelName: 'tiny',
+    mode: 'heads' as const,
+    layer: 1,
+    a: { label: 'head 0', tokens, causal: false, data: a },
+    b: { label: 'head 1', tokens, causal: false, data: b },
+    alignA: [0, 1],
+    alignB: [0, 1],
+    diff: Float32Array.from([-1, 1, 0, 0]),
+    rowJsd: Float32Array.from([1, 0]),
+    jsd: 0.5,
+    tvd: 0.5,
+  };
+  assert.equal(compareSummary(data), 'JSD 0.500 bits, TVD 0.500 (mean over 2 query rows; 2 tokens)');
+  const fig = compareFigure(data, 'viridis', PAPER, EXPORT_OPTIONS);
+  const cells = fig.items.filter((it): it is ImageItem => it.kind === 'image' && it.role !== 'legend');
+  assert.deepEqual(
+    cells.map((c) => c.role),
+    ['matrix', 'matrix', 'difference'],
+  );
+  // b − a = −1 → the blue end, +1 → the red end, 0 → white.
+  assert.deepEqual(
+    Array.from(cells[2].rgba),
+    [33, 102, 172, 255, 178, 24, 43, 255, 247, 247, 247, 255, 247, 247, 247, 255],
+  );
+  assert.ok(fig.title.includes('head 0 vs head 1'));
+  assert.deepEqual(
+    fig.regions.map((r) => r.id),
+    ['a', 'b', 'diff'],
+  );
+});

@@ -1,0 +1,74 @@
+// The Explain view's choices per model (webview/views/explain-target.ts): the targets offered, the target specs they
+// make (checked against the runtime's parser and the host's validator) and the methods a model allows.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fixtureResult } from '../../../helpers/explain-fixture';
+import { parseTargetSpec } from '../../../../runtime/explain/target-spec';
+import {
+  defaultMethods,
+  maskPositions,
+  methodUnavailable,
+  modelKind,
+  targetOptions,
+  targetSpec,
+} from '../../../../webview/views/explain-target';
+import { checkPanelRequest } from '../../../../protocol/validate';
+
+test('targets per model: next token for causal LMs, masks for masked LMs, similarity for everything', () => {
+  assert.equal(modelKind({ hasLmHead: false, attentionKinds: ['self', 'self'] }), 'encoder');
+  assert.equal(modelKind({ hasLmHead: true, attentionKinds: ['causal'] }), 'causal-lm');
+  assert.equal(modelKind({ hasLmHead: true, attentionKinds: ['self'] }), 'masked-lm');
+  assert.deepEqual(
+    targetOptions('encoder').map((o) => o.kind),
+    ['similarity'],
+  );
+  assert.deepEqual(
+    targetOptions('causal-lm').map((o) => o.kind),
+    ['next', 'next-prob', 'next-token', 'next-token-prob', 'similarity'],
+  );
+  assert.deepEqual(
+    targetOptions('masked-lm').map((o) => o.kind),
+    ['mask-at', 'mask', 'similarity'],
+  );
+  const tokens = fixtureResult().tokens;
+  assert.deepEqual(maskPositions(tokens), [1, 2]);
+});
+
+test('target specs: what the runtime parses, or what the user must add', () => {
+  const f = { token: '', position: NaN, reference: '' };
+  assert.deepEqual(targetSpec('next', f), { spec: 'next' });
+  assert.deepEqual(targetSpec('mask', f), { spec: 'mask' });
+  assert.ok('error' in targetSpec('next-token', f));
+  assert.ok('error' in targetSpec('mask-at', f));
+  assert.ok('error' in targetSpec('similarity', { ...f, reference: '  \n ' }));
+  const cases: [Parameters<typeof targetSpec>[0], Partial<typeof f>, string, object][] = [
+    ['next-token', { token: ' mat' }, 'next: mat', { kind: 'next', token: ' mat' }],
+    ['next-token-prob', { token: ' mat' }, 'prob:next: mat', { kind: 'next', token: ' mat', prob: true }],
+    ['next-prob', {}, 'prob:next', { kind: 'next', prob: true }],
+    ['mask-at', { position: 3 }, 'mask@3', { kind: 'mask', position: 3 }],
+    [
+      'similarity',
+      { reference: 'A <b>cat</b>' },
+      'similarity:A <b>cat</b>',
+      { kind: 'similarity', reference: 'A <b>cat</b>' },
+    ],
+  ];
+  for (const [kind, fields, spec, parsed] of cases) {
+    const t = targetSpec(kind, { ...f, ...fields });
+    assert.deepEqual(t, { spec });
+    assert.deepEqual(parseTargetSpec(spec), parsed);
+    // And the host's validator lets the request through.
+    const ctx = { runId: 1, layers: 2, tokens: 4, heads: 2 };
+    assert.equal(checkPanelRequest('explain', { runId: 1, target: spec, methods: ['loo'] }, ctx), undefined);
+  }
+});
+
+test('methods per model: imported ONNX exports have no value vectors, so no norm methods', () => {
+  assert.match(methodUnavailable({ family: 'onnx' }, 'norm') ?? '', /value vectors/);
+  assert.match(methodUnavailable({ family: 'onnx' }, 'norm-rollout') ?? '', /ONNX/);
+  assert.equal(methodUnavailable({ family: 'onnx' }, 'loo'), undefined);
+  assert.equal(methodUnavailable({ family: 'bert' }, 'norm'), undefined);
+  assert.ok(methodUnavailable({ family: 'bert' }, 'gradient'));
+  assert.deepEqual(defaultMethods({ family: 'bert' }), ['raw-attention', 'rollout', 'loo', 'norm']);
+  assert.deepEqual(defaultMethods({ family: 'onnx' }), ['raw-attention', 'rollout', 'loo']);
+});

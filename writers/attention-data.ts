@@ -1,0 +1,262 @@
+// The run's numbers as files: JSON (model, tokens, [layer][head][query][key]), CSV (long format, one row per
+// layer, head, query, key: weight and both token texts) and NPY (float32 [layers, heads, query, key], NumPy format
+// 1.0). Written in chunks to a sink, so a 2,048-token run (gigabytes as CSV) never becomes one string; sizes can be
+// estimated before writing (exact for NPY). The extension host and the CLI both use it.
+import type { LayerAttention } from '../runtime/types';
+import { ExportError } from '../figures/figure-kit';
+import { f32String } from '../figures/labels';
+
+export type DataFormat = 'json' | 'csv' | 'npy';
+export const DATA_FORMATS: readonly DataFormat[] = ['json', 'csv', 'npy'];
+
+export interface DataToken {
+  text: string;
+  id?: number;
+  start: number | null;
+  end: number | null;
+  special: boolean;
+}
+
+export interface RunData {
+  /** Model facts (or at least a name), written into the JSON. */
+  model: { name: string } & Record<string, unknown>;
+  tokens: readonly DataToken[];
+  /** Layers 0..k-1 in order (a cancelled run may have fewer than the model). */
+  layers: readonly LayerAttention[];
+  /** Where the text came from (JSON only). */
+  source?: Record<string, unknown>;
+}
+
+/** Receives the bytes in order; a returned promise is awaited (backpressure). */
+export interface ByteSink {
+  write(chunk: Uint8Array): void | Promise<void>;
+}
+
+export interface WriteOptions {
+  /** Called with the fraction written (0..1) after each head. */
+  onProgress?: (fraction: number) => void;
+  /** Aborting stops between heads with an AbortError. */
+  signal?: AbortSignal;
+}
+
+/** Buffers text into ~1 MiB UTF-8 chunks. */
+class TextChunks {
+  private parts: string[] = [];
+  private length = 0;
+  private readonly encoder = new TextEncoder();
+  constructor(private readonly sink: ByteSink) {}
+  async add(s: string): Promise<void> {
+    this.parts.push(s);
+    this.length += s.length;
+    if (this.length >= 1 << 20) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (!this.parts.length) return;
+    const chunk = this.encoder.encode(this.parts.join(''));
+    this.parts = [];
+    this.length = 0;
+    await this.sink.write(chunk);
+  }
+}
+
+function checkLayers(run: RunData): void {
+  if (!run.layers.length) throw new ExportError('The run has no computed layer to export yet.');
+  run.layers.forEach((l, i) => {
+    if (l.layer !== i) throw new ExportError(`Layers must be consecutive from 0; layer ${i} is missing.`);
+    if (l.data.length !== l.heads * l.queryLength * l.keyLength)
+      throw new ExportError(`Layer ${i} has ${l.data.length} values, not heads × query × key.`);
+  });
+}
+
+function aborted(signal?: AbortSignal): void {
+  if (signal?.aborted) {
+    const e = new Error('The export was cancelled.');
+    e.name = 'AbortError';
+    throw e;
+  }
+}
+
+function totalHeads(run: RunData): number {
+  return run.layers.reduce((s, l) => s + l.heads, 0);
+}
+
+// ----- NPY ------------------------------------------------------------------------------------------------------
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The shape [layers, heads, query, key]; every layer must have the same heads and lengths. */
+export function npyShape(run: RunData): [number, number, number, number] {
+  checkLayers(run);
+  const f = run.layers[0];
+  for (const l of run.layers)
+    if (l.heads !== f.heads || l.queryLength !== f.queryLength || l.keyLength !== f.keyLength)
+      throw new ExportError(
+        `NPY needs one shape for every layer, but layer ${l.layer} is ${l.heads} × ${l.queryLength} × ${l.keyLength} and layer 0 is ${f.heads} × ${f.queryLength} × ${f.keyLength}: export JSON or CSV instead.`,
+      );
+  return [run.layers.length, f.heads, f.queryLength, f.keyLength];
+}
+
+/** NPY 1.0 header: magic, version, little-endian header length, then the dict padded with spaces so the data starts
+ *  at a multiple of 64 bytes. */
+export function npyHeader(shape: readonly number[]): Uint8Array {
+  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const unpadded = 10 + dict.length + 1;
+  const total = Math.ceil(unpadded / 64) * 64;
+  const header = dict + ' '.repeat(total - unpadded) + '\n';
+  const out = new Uint8Array(total);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]); // \x93NUMPY v1.0
+  out[8] = header.length & 0xff;
+  out[9] = header.length >> 8;
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  return out;
+}
+
+async function writeNpy(run: RunData, sink: ByteSink, o: WriteOptions): Promise<void> {
+  const shape = npyShape(run);
+  await sink.write(npyHeader(shape));
+  const per = shape[2] * shape[3];
+  const heads = totalHeads(run);
+  let done = 0;
+  for (const l of run.layers)
+    for (let h = 0; h < l.heads; h++) {
+      aborted(o.signal);
+      // One head [query, key] at a time, copied so that the chunk owns its bytes (and is little-endian).
+      const head = l.data.slice(h * per, (h + 1) * per);
+      const bytes = new Uint8Array(head.buffer);
+      if (!LITTLE_ENDIAN) for (let i = 0; i < bytes.length; i += 4) bytes.subarray(i, i + 4).reverse();
+      await sink.write(bytes);
+      o.onProgress?.(++done / heads);
+    }
+}
+
+// ----- CSV ------------------------------------------------------------------------------------------------------
+
+export const CSV_HEADER = 'layer,head,query,key,weight,query_token,key_token';
+
+/** RFC 4180 field: quoted when it contains a comma, quote, CR or LF (quotes doubled). */
+export function csvField(s: string): string {
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function tokenText(run: RunData, i: number): string {
+  return run.tokens[i]?.text ?? `#${i}`;
+}
+
+async function writeCsv(run: RunData, sink: ByteSink, o: WriteOptions): Promise<void> {
+  checkLayers(run);
+  const out = new TextChunks(sink);
+  await out.add(CSV_HEADER + '\n');
+  const texts = run.tokens.map((t) => csvField(t.text));
+  const heads = totalHeads(run);
+  let done = 0;
+  for (const l of run.layers) {
+    const Q = l.queryLength;
+    const K = l.keyLength;
+    const keyTexts = Array.from({ length: K }, (_, k) => texts[k] ?? csvField(tokenText(run, k)));
+    for (let h = 0; h < l.heads; h++) {
+      aborted(o.signal);
+      for (let q = 0; q < Q; q++) {
+        const prefix = `${l.layer},${h},${q},`;
+        const qt = texts[q] ?? csvField(tokenText(run, q));
+        const base = (h * Q + q) * K;
+        let rows = '';
+        for (let k = 0; k < K; k++) rows += `${prefix}${k},${f32String(l.data[base + k])},${qt},${keyTexts[k]}\n`;
+        await out.add(rows);
+      }
+      o.onProgress?.(++done / heads);
+    }
+  }
+  await out.flush();
+}
+
+// ----- JSON -----------------------------------------------------------------------------------------------------
+
+async function writeJson(run: RunData, sink: ByteSink, o: WriteOptions): Promise<void> {
+  checkLayers(run);
+  const out = new TextChunks(sink);
+  const tokens = run.tokens.map((t, index) => ({
+    index,
+    ...(t.id !== undefined ? { id: t.id } : {}),
+    text: t.text,
+    start: t.start,
+    end: t.end,
+    special: t.special,
+  }));
+  await out.add(`{"format":"attention-lens-run","version":1,\n"model":${JSON.stringify(run.model)},\n`);
+  if (run.source) await out.add(`"source":${JSON.stringify(run.source)},\n`);
+  await out.add(`"tokens":${JSON.stringify(tokens)},\n"layers":[`);
+  const heads = totalHeads(run);
+  let done = 0;
+  for (const l of run.layers) {
+    const Q = l.queryLength;
+    const K = l.keyLength;
+    await out.add(
+      `${l.layer ? ',' : ''}\n{"layer":${l.layer},"kind":"${l.kind}","heads":${l.heads},"queryLength":${Q},"keyLength":${K},"attention":[`,
+    );
+    for (let h = 0; h < l.heads; h++) {
+      aborted(o.signal);
+      const rows: string[] = [];
+      for (let q = 0; q < Q; q++) {
+        const base = (h * Q + q) * K;
+        let row = '[';
+        for (let k = 0; k < K; k++) {
+          const v = l.data[base + k];
+          row += (k ? ',' : '') + (v - v === 0 ? f32String(v) : 'null'); // never a bare NaN / Infinity in JSON
+        }
+        rows.push(row + ']');
+      }
+      await out.add(`${h ? ',' : ''}[${rows.join(',')}]`);
+      o.onProgress?.(++done / heads);
+    }
+    await out.add(']}');
+  }
+  await out.add('\n]}\n');
+  await out.flush();
+}
+
+// ----- entry points ---------------------------------------------------------------------------------------------
+
+/** Writes the run in `format` to the sink. Throws ExportError for runs the format cannot hold. */
+export async function writeData(run: RunData, format: DataFormat, sink: ByteSink, o: WriteOptions = {}): Promise<void> {
+  if (format === 'npy') return writeNpy(run, sink, o);
+  if (format === 'csv') return writeCsv(run, sink, o);
+  if (format === 'json') return writeJson(run, sink, o);
+  throw new ExportError(`Unknown data format "${String(format)}": use json, csv or npy.`);
+}
+
+const digits = (n: number) => String(n).length;
+/** Σ_{i<n} digits(i), in O(log n). */
+function sumDigits(n: number): number {
+  let s = 0;
+  for (let p = 1, d = 1; p < n; p *= 10, d++) s += (Math.min(n, p * 10) - p) * d;
+  return n > 0 ? s + 1 : 0; // + the "0"
+}
+const utf8Length = (s: string) => new TextEncoder().encode(s).length;
+
+/** The file's size in bytes (exact for NPY; CSV and JSON assume ~10 characters a weight) and its CSV rows. */
+export function estimateDataSize(run: RunData, format: DataFormat): { bytes: number; exact: boolean; values: number } {
+  checkLayers(run);
+  const values = run.layers.reduce((s, l) => s + l.data.length, 0);
+  if (format === 'npy') {
+    const shape = npyShape(run);
+    return { bytes: npyHeader(shape).length + values * 4, exact: true, values };
+  }
+  const W = 10;
+  let bytes = 0;
+  if (format === 'csv') {
+    bytes = CSV_HEADER.length + 1;
+    const len = run.tokens.map((t) => utf8Length(csvField(t.text)));
+    for (const l of run.layers) {
+      const Q = l.queryLength;
+      const K = l.keyLength;
+      const qText = len.slice(0, Q).reduce((a, b) => a + b, 0);
+      const kText = len.slice(0, K).reduce((a, b) => a + b, 0);
+      // Per head: Σ over (q, k) of layer, head, q, k digits + weight + texts + 6 separators.
+      const perHead = Q * K * (digits(l.layer) + W + 6) + sumDigits(Q) * K + sumDigits(K) * Q + qText * K + kText * Q;
+      for (let h = 0; h < l.heads; h++) bytes += perHead + Q * K * digits(h);
+    }
+  } else {
+    bytes = 400 + run.tokens.reduce((s, t) => s + utf8Length(JSON.stringify(t.text)) + 60, 0) + values * (W + 1);
+  }
+  return { bytes, exact: false, values };
+}
