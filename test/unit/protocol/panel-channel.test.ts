@@ -29,7 +29,10 @@ const webview = new Channel<PanelWebviewEnd, PanelHostEnd>(nodePort(port2), {
   checks: webviewChecks(),
   onDrop: (r) => webviewDrops.push(r),
 });
-const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+/** Waits until `done()` holds (messages cross a real port asynchronously), at most 5 s. */
+async function until(done: () => boolean): Promise<void> {
+  for (let t = 0; t < 500 && !done(); t++) await new Promise((resolve) => setTimeout(resolve, 10));
+}
 
 test('webview notes about the current run reach the host; others are dropped with the reason', async () => {
   const picked: number[] = [];
@@ -38,7 +41,7 @@ test('webview notes about the current run reach the host; others are dropped wit
   webview.notify('selectToken', { runId: 6, index: 1 });
   webview.notify('selectToken', { runId: 7, index: 3 });
   webview.notify('selectToken', { runId: 7, index: 0, type: 'ready' } as never);
-  await settle();
+  await until(() => picked.length + hostDrops.length >= 4);
   assert.deepEqual(picked, [2]);
   assert.equal(hostDrops.length, 3);
   assert.match(hostDrops[0], /runId 6 is not the panel's current run \(7\)/);
@@ -74,9 +77,10 @@ test('host notes: a layer whose bytes do not fit its shape never reaches the vie
   const layers: number[] = [];
   webview.on('layer', (m) => layers.push(m.layer));
   const note = { runId: 7, kind: 'self' as const, heads: 2, queryLength: 3, keyLength: 3 };
+  const dropsBefore = webviewDrops.length;
   host.notify('layer', { ...note, layer: 0, data: new ArrayBuffer(72) });
   host.notify('layer', { ...note, layer: 1, data: new ArrayBuffer(68) });
-  await settle();
+  await until(() => layers.length + webviewDrops.length - dropsBefore >= 2);
   assert.deepEqual(layers, [0]);
   assert.match(webviewDrops.at(-1) ?? '', /expected 72/);
 });

@@ -32,6 +32,10 @@ interface Client {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits until `done()` holds (messages cross a real port asynchronously), at most 5 s. */
+async function until(done: () => boolean): Promise<void> {
+  for (let t = 0; t < 500 && !done(); t++) await sleep(10);
+}
 
 function pair(options: ConstructorParameters<typeof Channel>[1] = {}) {
   const { port1, port2 } = new MessageChannel();
@@ -153,7 +157,7 @@ test('cancelling mid-stream rejects at once, aborts the handler and stops its ev
   await assert.rejects(request, (e: unknown) => isLensError(e) && e.code === 'CANCELLED');
   assert.deepEqual(events, [0, 1, 2]);
   assert.equal(cancelledIds.length, 1);
-  await sleep(60);
+  await until(() => aborted.length > 0);
   assert.deepEqual(aborted, cancelledIds, 'the handler saw its signal aborted');
   assert.deepEqual(events, [0, 1, 2], 'no event after the cancel');
   // An aborted signal given up front never sends the request.
@@ -176,7 +180,7 @@ test('an event the consumer fails on fails the request and stops the handler', a
     },
   );
   await assert.rejects(request, /NaN in layer 1/);
-  await sleep(40);
+  await until(() => aborted.length > 0);
   assert.equal(aborted.length, 1);
   close();
 });
@@ -245,7 +249,7 @@ test('notes reach their listeners; malformed notes and replies are refused', asy
   // Not channel messages at all.
   port2.postMessage({ type: 'layer' });
   port2.postMessage('hello');
-  await sleep(10);
+  await until(() => drops.filter((d) => d.startsWith('not a channel message')).length >= 2);
   assert.equal(drops.filter((d) => d.startsWith('not a channel message')).length, 2);
   port1.close();
 });
@@ -254,7 +258,7 @@ test('restart(): the requests of a side that started again are detached, its own
   const { port1, port2 } = new MessageChannel();
   const client = new Channel<Client, Server>(nodePort(port1));
   const server = new Channel<Server, Client>(nodePort(port2));
-  let finish!: () => void;
+  let finish: (() => void) | undefined;
   let detachedAtEnd: boolean | undefined;
   server.handle('echo', async ({ value }, ctx) => {
     await new Promise<void>((resolve) => (finish = resolve));
@@ -263,10 +267,15 @@ test('restart(): the requests of a side that started again are detached, its own
   });
   let settled = false;
   const asked = client.request('echo', { value: 1, delayMs: 0 }).finally(() => (settled = true));
-  await sleep(10);
+  await until(() => finish !== undefined);
   server.restart(new LensError('INFERENCE_FAILED', 'reloaded'));
-  finish();
-  await sleep(20);
+  finish!();
+  await until(() => detachedAtEnd !== undefined);
+  // A note sent after the handler ended arrives after any reply it could have sent.
+  let marker = false;
+  client.on('log', () => (marker = true));
+  server.notify('log', { line: 'after' });
+  await until(() => marker);
   assert.equal(detachedAtEnd, true);
   assert.equal(settled, false, 'a detached handler sends no reply');
   client.restart(new LensError('INFERENCE_FAILED', 'the other side reloaded'));
