@@ -1,11 +1,11 @@
-// The host side of a panel's Explain view: explains the current run's tokens with the loaded model (runtime/explain,
-// the same code as `attention-lens explain`), compares two attention maps (two heads of the run, or one head on the
-// run's input and on a second input), posts progress and the results to the webview, and exports them (PNG or SVG
-// drawn by figures/ and written by writers/, or JSON) to a file the user chooses. One explanation and one comparison at a time: a new
-// request of a kind cancels the one in flight, and so do a new run and closing the panel. Every failure reaches the
-// view as one line (explain-logic.ts); details go to the log.
+// The host side of a panel's Explain view: answers its `explain` and `compare` requests (protocol/messages.ts
+// PanelCalls) — explains the current run's tokens with the loaded model (runtime/explain, the same code as
+// `attention-lens explain`), compares two attention maps (two heads of the run, or one head on the run's input and on
+// a second input) — streaming progress, and exports the results (PNG or SVG drawn by figures/ and written by
+// writers/, or JSON) to a file the user chooses. One explanation and one comparison at a time: a new request of a
+// kind cancels the one in flight, and so do the view's Cancel, a new run and closing the panel. A result whose webview reloaded meanwhile is
+// posted again as a note. Every failure reaches the view as one line (explain-logic.ts); details go to the log.
 import * as vscode from 'vscode';
-import * as path from 'node:path';
 import type { Inspector } from '../runtime/inspector/api';
 import type { LayerAttention, ModelFacts } from '../runtime/types';
 import { explain } from '../runtime/explain/explain';
@@ -14,23 +14,28 @@ import { headMap } from '../runtime/explain/compare-maps';
 import type {
   AgreementMetric,
   ColorMapName,
-  CompareRequestMessage,
+  CompareRequest,
+  CompareResultMessage,
+  ExplainProgress,
+  ExplainRequest,
   ExplainRequestKind,
-  ExplainRequestMessage,
+  ExplainResultMessage,
   HostMessage,
   RunSource,
   TokenInfo,
 } from '../protocol/messages';
+import type { HandlerContext } from '../runtime/channel/channel';
+import { isLensError, LensError } from '../runtime/errors';
 import { compareFigure } from '../figures/compare-figure';
 import { explainFigure } from '../figures/explain-figure';
-import { EXPORT_OPTIONS, ExportError } from '../figures/figure-kit';
+import { EXPORT_OPTIONS } from '../figures/figure-kit';
 import type { Scene } from '../figures/scene';
 import { PAPER } from '../figures/theme';
 import { PNG_SCALES, pngSize } from '../figures/view-figure';
 import { formatBytes, sceneImage } from '../writers/export-image';
-import { writeExport } from './export-file';
-import { defaultExportFolder, safeFileName } from './export-location';
-import type { ExportOutcome } from './export';
+import { runExport, sourcesOf, type ExportOutcome, type FormatChoice, type PreparedExport } from './export-flow';
+import { safeFileName } from './export-location';
+import { maxTokensSetting } from './settings';
 import {
   EMPTY_SECOND_INPUT,
   checkExplainRequest,
@@ -63,12 +68,10 @@ export interface ExplainHostDeps {
 
 interface Slot {
   runId: number;
-  requestId: number;
   abort: AbortController;
 }
 
 type ExportFormat = 'png' | 'svg' | 'json';
-const EXPORT_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'json'];
 
 /** Answers given in advance (the palette command's arguments): the format, the PNG scale, and for scripts and tests the
  *  file, which skips the save dialog (the format then comes from its extension and the scale defaults to 1). */
@@ -80,8 +83,8 @@ export interface ExplainExportOptions {
 
 export class ExplainHost {
   private slots: Partial<Record<ExplainRequestKind, Slot>> = {};
-  private lastExplain: { runId: number; requestId: number; result: ExplainResult; text: string } | undefined;
-  private lastCompare: { runId: number; requestId: number; comparison: Comparison } | undefined;
+  private lastExplain: { runId: number; result: ExplainResult; text: string } | undefined;
+  private lastCompare: { runId: number; comparison: Comparison } | undefined;
 
   constructor(private readonly deps: ExplainHostDeps) {}
 
@@ -96,10 +99,9 @@ export class ExplainHost {
   /** Posts the last results of this run again (the webview reloaded). */
   replay(runId: number): void {
     const e = this.lastExplain;
-    if (e?.runId === runId)
-      this.deps.post({ type: 'explainResult', runId, requestId: e.requestId, result: wire(e.result) });
+    if (e?.runId === runId) this.deps.post(explainMessage(runId, e.result));
     const c = this.lastCompare;
-    if (c?.runId === runId) this.deps.post(compareMessage(runId, c.requestId, c.comparison));
+    if (c?.runId === runId) this.deps.post(compareMessage(runId, c.comparison));
   }
 
   /** True when run `runId` has an explanation (`explain`) or a comparison (`compare`) to export. */
@@ -107,15 +109,12 @@ export class ExplainHost {
     return (what === 'explain' ? this.lastExplain : this.lastCompare)?.runId === runId;
   }
 
-  /** Stops request `requestId` (the view's Cancel). */
-  cancel(requestId: number): void {
-    for (const slot of Object.values(this.slots)) if (slot?.requestId === requestId) slot.abort.abort();
-  }
-
-  private begin(kind: ExplainRequestKind, runId: number, requestId: number): Slot {
+  /** A new request of `kind` (the one in flight is cancelled), cancelled too when the view cancels it. */
+  private begin(kind: ExplainRequestKind, runId: number, ctx: HandlerContext<ExplainProgress>): Slot {
     this.slots[kind]?.abort.abort();
-    const slot = { runId, requestId, abort: new AbortController() };
+    const slot = { runId, abort: new AbortController() };
     this.slots[kind] = slot;
+    ctx.signal.addEventListener('abort', () => slot.abort.abort(), { once: true });
     return slot;
   }
 
@@ -127,81 +126,69 @@ export class ExplainHost {
     if (this.slots[kind] === slot) delete this.slots[kind];
   }
 
-  private fail(kind: ExplainRequestKind, slot: Slot, message: string, cancelled = false): void {
-    this.deps.post({
-      type: 'explainError',
-      runId: slot.runId,
-      requestId: slot.requestId,
-      kind,
-      cancelled,
-      message,
-    });
-  }
-
-  private progress(kind: ExplainRequestKind, slot: Slot, text: string, done?: number, total?: number): void {
-    this.deps.post({
-      type: 'explainProgress',
-      runId: slot.runId,
-      requestId: slot.requestId,
-      kind,
-      text,
-      ...(done !== undefined ? { done } : {}),
-      ...(total !== undefined ? { total } : {}),
-    });
-  }
-
-  private report(kind: ExplainRequestKind, slot: Slot, e: unknown): void {
+  /** The failure as the view gets it: one line, CANCELLED when it was cancelled; the details to the log. */
+  private failure(kind: ExplainRequestKind, slot: Slot, e: unknown): LensError {
     const err = explainFailure(e, kind);
     if (!err.cancelled)
       this.deps.log(
         `${kind === 'explain' ? 'Explain' : 'Compare'} (run ${slot.runId}) failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
       );
-    // A request replaced by a newer one ends silently (the view waits for the newer one).
-    if (this.slots[kind] === slot || err.cancelled) this.fail(kind, slot, err.message, err.cancelled);
+    return new LensError(err.cancelled ? 'CANCELLED' : isLensError(e) ? e.code : 'INFERENCE_FAILED', err.message);
   }
 
   /** Explains the run's tokens for the request's target with its methods. */
-  async explain(run: ExplainRun, m: ExplainRequestMessage): Promise<void> {
-    const slot = this.begin('explain', run.runId, m.requestId);
-    const problem = checkExplainRequest(run.facts, m.target, m.methods);
-    if (problem) {
-      this.fail('explain', slot, problem);
-      return this.end('explain', slot);
-    }
+  async explain(
+    run: ExplainRun,
+    m: ExplainRequest,
+    ctx: HandlerContext<ExplainProgress>,
+  ): Promise<Omit<ExplainResultMessage, 'type'>> {
+    const slot = this.begin('explain', run.runId, ctx);
     try {
-      this.progress('explain', slot, 'Starting…');
+      const problem = checkExplainRequest(run.facts, m.target, m.methods);
+      if (problem) throw new LensError('BAD_INPUT', problem);
+      ctx.emit({ text: 'Starting…' });
       const result = await explain(run.inspector, [...run.ids], {
         target: m.target,
         methods: m.methods,
         signal: slot.abort.signal,
         onProgress: (p) => {
-          if (this.current('explain', slot)) this.progress('explain', slot, progressText(p), p.done, p.total);
+          if (!this.current('explain', slot)) return;
+          ctx.emit({
+            text: progressText(p),
+            ...(p.done !== undefined ? { done: p.done } : {}),
+            ...(p.total !== undefined ? { total: p.total } : {}),
+          });
         },
       });
-      if (!this.current('explain', slot)) return;
+      if (!this.current('explain', slot)) throw new LensError('CANCELLED', 'The explanation was cancelled.');
       // The run's tokens (with their spans in the document): the explanation ran on exactly their ids.
       result.tokens = result.tokens.map((t, i) => {
         const r = run.tokens[i];
         return r ? { ...t, start: r.start, end: r.end } : t;
       });
-      this.lastExplain = { runId: run.runId, requestId: m.requestId, result, text: run.source.text };
-      this.deps.post({ type: 'explainResult', runId: run.runId, requestId: m.requestId, result: wire(result) });
+      this.lastExplain = { runId: run.runId, result, text: run.source.text };
+      const message = explainMessage(run.runId, result);
+      // The view that asked reloaded meanwhile: the new one gets the result as a note.
+      if (ctx.detached) this.deps.post(message);
+      return { runId: message.runId, result: message.result };
     } catch (e) {
-      this.report('explain', slot, e);
+      throw this.failure('explain', slot, e);
     } finally {
       this.end('explain', slot);
     }
   }
 
   /** Compares two maps of one layer: heads a and b of the run, or head a on the run's input and on `text`. */
-  async compare(run: ExplainRun, m: CompareRequestMessage): Promise<void> {
-    const slot = this.begin('compare', run.runId, m.requestId);
+  async compare(
+    run: ExplainRun,
+    m: CompareRequest,
+    ctx: HandlerContext<ExplainProgress>,
+  ): Promise<Omit<CompareResultMessage, 'type'>> {
+    const slot = this.begin('compare', run.runId, ctx);
     try {
       const layer = run.layers.find((l) => l.layer === m.layer);
-      if (!layer) {
-        this.fail('compare', slot, `Layer ${m.layer} has not been computed yet: wait for the run to reach it.`);
-        return;
-      }
+      if (!layer)
+        throw new LensError('BAD_INPUT', `Layer ${m.layer} has not been computed yet: wait for the run to reach it.`);
       const causal = layer.kind === 'causal';
       const tokens = [...run.tokens];
       let comparison: Comparison;
@@ -214,12 +201,9 @@ export class ExplainHost {
         );
       } else {
         const text = m.text ?? '';
-        if (text.trim() === '') {
-          this.fail('compare', slot, EMPTY_SECOND_INPUT);
-          return;
-        }
-        this.progress('compare', slot, 'Running the model on the second input…');
-        const maxTokens = vscode.workspace.getConfiguration('attentionLens').get<number>('maxTokens', 512);
+        if (text.trim() === '') throw new LensError('BAD_INPUT', EMPTY_SECOND_INPUT);
+        ctx.emit({ text: 'Running the model on the second input…' });
+        const maxTokens = maxTokensSetting();
         const stream = run.inspector.run(text, {
           signal: slot.abort.signal,
           truncate: true,
@@ -231,7 +215,7 @@ export class ExplainHost {
           other = l;
           break; // leaving the loop cancels the rest of the pass
         }
-        if (!this.current('compare', slot)) return;
+        if (!this.current('compare', slot)) throw new LensError('CANCELLED', 'The comparison was cancelled.');
         if (!other) throw new Error(`the second input's run ended before layer ${m.layer}`);
         const otherTokens = stream.tokens.map((t) => ({
           text: t.text,
@@ -252,18 +236,21 @@ export class ExplainHost {
         );
         if (stream.truncatedFrom !== undefined) comparison.truncatedFrom = stream.truncatedFrom;
       }
-      if (!this.current('compare', slot)) return;
-      this.lastCompare = { runId: run.runId, requestId: m.requestId, comparison };
-      this.deps.post(compareMessage(run.runId, m.requestId, comparison));
+      if (!this.current('compare', slot)) throw new LensError('CANCELLED', 'The comparison was cancelled.');
+      this.lastCompare = { runId: run.runId, comparison };
+      const message = compareMessage(run.runId, comparison);
+      if (ctx.detached) this.deps.post(message);
+      const { type: _type, ...answer } = message;
+      return answer;
     } catch (e) {
-      this.report('compare', slot, e);
+      throw this.failure('compare', slot, e);
     } finally {
       this.end('compare', slot);
     }
   }
 
-  /** Exports the view's explanation or comparison: asks the format (and PNG scale) and the file, then writes it. Both the
-   *  view's Export… and, on the Explain tab, the palette's Export… come here. */
+  /** Exports the view's explanation or comparison through the one export flow (export-flow.ts): PNG (at a scale),
+   *  SVG or JSON. Both the view's Export… and, on the Explain tab, the palette's Export… come here. */
   async export(
     run: ExplainRun,
     what: ExplainRequestKind,
@@ -277,43 +264,29 @@ export class ExplainHost {
       void vscode.window.showWarningMessage(message);
       return { ok: false, message };
     }
-    const cancelled: ExportOutcome = { ok: false, cancelled: true, message: 'Export cancelled.' };
     const whatText = explained
       ? `the explanation of ${explained.result.target.label}`
       : `the comparison of ${compared!.comparison.a.label} and ${compared!.comparison.b.label}`;
-    try {
-      const items = [
-        {
-          format: 'png' as ExportFormat,
-          label: 'PNG image',
-          description: whatText,
-          detail: 'Pixels at 1× to 4× (you choose the scale next).',
-        },
-        { format: 'svg' as ExportFormat, label: 'SVG image', description: whatText, detail: 'Vectors and text.' },
-        {
-          format: 'json' as ExportFormat,
-          label: 'JSON',
-          description: whatText,
-          detail: explained
-            ? 'Every score per token, agreement, distances, faithfulness, erasure curves and head statistics.'
-            : 'Both maps, their difference over the aligned tokens and the JSD per row.',
-        },
-      ];
-      let format = options.format;
-      if (!format && options.target) {
-        const ext = path.extname(options.target.path).slice(1).toLowerCase();
-        if (EXPORT_FORMATS.includes(ext as ExportFormat)) format = ext as ExportFormat;
-      }
-      if (!format) {
-        const pick = await vscode.window.showQuickPick(items, {
-          title: 'Attention Lens: Export from the Explain view',
-          placeHolder: 'Export as…',
-        });
-        if (!pick) return cancelled;
-        format = pick.format;
-      }
-      const label = items.find((i) => i.format === format)!.label;
-      const modelName = run.facts.name;
+    const modelName = run.facts.name;
+    const choice = (format: ExportFormat, label: string, detail: string): FormatChoice<ExportFormat> => ({
+      format,
+      label,
+      description: whatText,
+      detail,
+      filter: { [label]: [format] },
+    });
+    const choices = [
+      choice('png', 'PNG image', 'Pixels at 1× to 4× (you choose the scale next).'),
+      choice('svg', 'SVG image', 'Vectors and text.'),
+      choice(
+        'json',
+        'JSON',
+        explained
+          ? 'Every score per token, agreement, distances, faithfulness, erasure curves and head statistics.'
+          : 'Both maps, their difference over the aligned tokens and the JSD per row.',
+      ),
+    ];
+    const prepare = async (format: ExportFormat): Promise<PreparedExport | undefined> => {
       let bytes: Uint8Array;
       let details: string;
       let size: { width?: number; height?: number } = {};
@@ -334,47 +307,40 @@ export class ExplainHost {
               source: run.source.text,
             });
         const scale = format === 'png' ? (options.scale ?? (options.target ? 1 : await pickScale(figure))) : 1;
-        if (scale === undefined) return cancelled;
+        if (scale === undefined) return undefined;
         const image = await sceneImage(figure, format, scale);
         bytes = image.bytes;
         size = { width: image.width, height: image.height };
         details = `${image.width} × ${image.height} ${format === 'png' ? 'px' : 'units'}, ${formatBytes(bytes.length)}`;
       }
-      const name = `${safeFileName(modelName)}-${what === 'explain' ? 'explain' : 'compare'}.${format}`;
-      const target =
-        options.target ??
-        (await vscode.window.showSaveDialog({
-          defaultUri: vscode.Uri.joinPath(defaultExportFolder(run.source.uri), name),
-          filters: { [label]: [format] },
-          title: `Save ${whatText} as ${format.toUpperCase()} (${details})`,
-          saveLabel: 'Export',
-        }));
-      if (!target) return cancelled;
-      const written = await writeExport(target, async (sink) => {
-        await sink.write(bytes);
-      });
-      const file = target.scheme === 'file' ? path.basename(target.fsPath) : target.toString();
-      const message = `Saved ${file} (${details}).`;
-      this.deps.log(`Export: saved ${file} (${details}) → ${target.toString()}`);
-      void vscode.window.showInformationMessage(message, 'Open').then((choice) => {
-        if (choice === 'Open') void vscode.commands.executeCommand('vscode.open', target);
-      });
-      return { ok: true, uri: target.toString(), format, bytes: written, ...size, notes: [], message };
-    } catch (e) {
-      const message =
-        e instanceof ExportError || (e as Error).name === 'WriteError'
-          ? (e as Error).message
-          : `The export failed: ${(e as Error).message ?? String(e)}`;
-      this.deps.log(`Export: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      void vscode.window.showErrorMessage(message);
-      return { ok: false, message };
-    }
+      return {
+        fileName: `${safeFileName(modelName)}-${what === 'explain' ? 'explain' : 'compare'}.${format}`,
+        saveTitle: `Save ${whatText} as ${format.toUpperCase()} (${details})`,
+        produce: async (sink) => {
+          await sink.write(bytes);
+        },
+        details: () => details,
+        ...size,
+      };
+    };
+    return runExport(
+      {
+        choices,
+        pickTitle: 'Attention Lens: Export from the Explain view',
+        pickPlaceholder: 'Export as…',
+        ...(options.format ? { format: options.format } : {}),
+        ...(options.target ? { target: options.target } : {}),
+        sources: sourcesOf(run),
+        prepare,
+      },
+      this.deps.log,
+    );
   }
 }
 
 /** The result as it crosses to the webview: plain JSON values (NaN and ±Infinity as null). */
-function wire(result: ExplainResult): ExplainResult {
-  return JSON.parse(resultToJson(result)) as ExplainResult;
+function explainMessage(runId: number, result: ExplainResult): ExplainResultMessage {
+  return { type: 'explainResult', runId, result: JSON.parse(resultToJson(result)) as ExplainResult };
 }
 
 function compareData(c: Comparison, modelName: string) {

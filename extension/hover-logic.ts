@@ -155,3 +155,14 @@ export function hoverMarkdown({ run, index, links }: HoverModel): string {
 export function staleMarkdown(run: RunSnapshot, version: number): string {
   return `$(warning) **Attention Lens**: this run is out of date — the document changed after it ran (version ${run.mapping?.version} → ${version}). Run **Show Attention** again to inspect the new text.`;
 }
+
+/** The argument of the hover's links (Reveal, Tint): `{ runId, index }`, or its one-element array as command URIs
+ *  pass it; undefined for anything else. */
+export function tokenLinkArgs(a: unknown): { runId: number; index: number } | undefined {
+  const o = Array.isArray(a) ? a[0] : a;
+  if (typeof o !== 'object' || o === null) return undefined;
+  const { runId, index } = o as Record<string, unknown>;
+  return Number.isInteger(runId) && Number.isInteger(index)
+    ? { runId: runId as number, index: index as number }
+    : undefined;
+}

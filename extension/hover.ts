@@ -5,10 +5,11 @@
 import * as vscode from 'vscode';
 import { hoverMarkdown, staleMarkdown, tokenAt } from './hover-logic';
 import type { RunSnapshot } from './run-snapshot';
+import { COMMANDS } from './commands/ids';
 
 /** Commands the hover links run (also the MarkdownString's trusted list). */
-export const REVEAL_COMMAND = 'attentionLens.revealToken';
-export const TINT_COMMAND = 'attentionLens.tintToken';
+export const REVEAL_COMMAND = COMMANDS.revealToken;
+export const TINT_COMMAND = COMMANDS.tintToken;
 
 export function commandLink(command: string, args: unknown): string {
   return `command:${command}?${encodeURIComponent(JSON.stringify([args]))}`;
@@ -65,4 +66,12 @@ export class AttentionHoverProvider implements vscode.HoverProvider {
     md.supportHtml = false;
     return new vscode.Hover(md, hit.range);
   }
+}
+
+/** The hover for every document: any scheme and language, notebook cells included. `runs`: best first. */
+export function registerHover(runs: () => RunSnapshot[]): vscode.Disposable {
+  return vscode.languages.registerHoverProvider(
+    [{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-notebook-cell' }, { pattern: '**' }],
+    new AttentionHoverProvider(runs),
+  );
 }

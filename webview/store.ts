@@ -1,6 +1,6 @@
 // The webview's model of the current run: tokens, facts, the layers received so far (also as the figures' run maps),
 // vectors, and the selection.
-import type { ColorMapName, ModelFactsLike, RunSource, TokenInfo, VectorsMessage } from './types';
+import type { ColorMapName, ModelFactsLike, RunSource, TokenInfo, Vectors } from './types';
 import type { LayerAttention } from '../runtime/types';
 import { MemoryRunMaps } from '../figures/run-maps';
 
@@ -24,7 +24,7 @@ export class Store {
   layer = 0;
   head: HeadChoice = 'mean';
   query = 0;
-  vectors = new Map<number, VectorsMessage>();
+  vectors = new Map<number, Vectors>();
   /** What the figures read: the layers so far, with their pooled tiles and head aggregates cached. */
   maps = new MemoryRunMaps('', [], 0, 0);
 

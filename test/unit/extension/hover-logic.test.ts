@@ -13,6 +13,7 @@ import {
   staleMarkdown,
   tintLevels,
   tokenAt,
+  tokenLinkArgs,
   tokenWeights,
   topK,
 } from '../../../extension/hover-logic';
@@ -135,4 +136,14 @@ test('staleMarkdown names both versions and what to do', () => {
     staleMarkdown(snapshot({ view: 'grid', layer: 0, head: 0 }), 7),
     /out of date.*version 4 → 7.*Show Attention\*\* again/,
   );
+});
+
+test('tokenLinkArgs: { runId, index } alone or as the one-element array a command link passes; nothing else', () => {
+  assert.deepEqual(tokenLinkArgs({ runId: 3, index: 1 }), { runId: 3, index: 1 });
+  assert.deepEqual(tokenLinkArgs([{ runId: 3, index: 0 }]), { runId: 3, index: 0 });
+  assert.equal(tokenLinkArgs({ runId: 3 }), undefined);
+  assert.equal(tokenLinkArgs({ runId: 1.5, index: 0 }), undefined);
+  assert.equal(tokenLinkArgs({ runId: '3', index: 0 }), undefined);
+  assert.equal(tokenLinkArgs(null), undefined);
+  assert.equal(tokenLinkArgs([]), undefined);
 });

@@ -1,0 +1,23 @@
+// The display and input settings, read with their defaults in one place: attentionLens.colorMap, maxTokens and
+// idleUnloadMinutes (the model's own settings — modelPath, backend, threads, hubEndpoint — are model-manager.ts's
+// readModelSettings).
+import * as vscode from 'vscode';
+import { COLOR_MAPS, type ColorMapName } from '../protocol/messages';
+
+const section = () => vscode.workspace.getConfiguration('attentionLens');
+
+/** attentionLens.colorMap (viridis when unknown). */
+export function colorMapSetting(): ColorMapName {
+  const c = section().get<string>('colorMap', 'viridis');
+  return (COLOR_MAPS as readonly string[]).includes(c) ? (c as ColorMapName) : 'viridis';
+}
+
+/** attentionLens.maxTokens: the longest input (0 or less: the model's positions). */
+export function maxTokensSetting(): number {
+  return section().get<number>('maxTokens', 512);
+}
+
+/** attentionLens.idleUnloadMinutes. */
+export function idleMinutesSetting(): number {
+  return section().get<number>('idleUnloadMinutes', 15);
+}

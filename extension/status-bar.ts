@@ -1,0 +1,73 @@
+// The status bar item: the model and the backend it runs on (its tooltip says why, and where the model lives), the
+// load in progress, or the layers of the run in progress; a click opens Select Model.
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import type { Inspector } from '../runtime/inspector/api';
+import type { AttentionPanel } from './panel';
+import { backendLabel } from './backend-loader';
+import { readModelSettings, type ModelManager } from './model-manager';
+import { COMMANDS } from './commands/ids';
+
+export class StatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem(
+    'attentionLens.status',
+    vscode.StatusBarAlignment.Right,
+    100,
+  );
+  /** The run in progress: its panel and layers received of all. */
+  private running: { panel: AttentionPanel; received: number; total: number } | undefined;
+  private readonly subscription: vscode.Disposable;
+
+  constructor(
+    private readonly models: ModelManager,
+    /** Why the loaded model runs where it runs (backend-loader.ts's note). */
+    private readonly note: (inspector: Inspector) => string | undefined,
+  ) {
+    this.item.name = 'Attention Lens';
+    this.item.command = COMMANDS.selectModel;
+    this.subscription = models.onDidChange(() => this.update());
+    this.update();
+  }
+
+  /** A panel received `received` of `total` layers; total < 0: its run ended. */
+  progress(panel: AttentionPanel, received: number, total: number): void {
+    this.running = total < 0 ? (this.running?.panel === panel ? undefined : this.running) : { panel, received, total };
+    this.update();
+  }
+
+  /** A panel closed: its run no longer shows. */
+  panelGone(panel: AttentionPanel): void {
+    if (this.running?.panel === panel) this.running = undefined;
+    this.update();
+  }
+
+  update(): void {
+    const s = readModelSettings();
+    const models = this.models;
+    const item = this.item;
+    const name = models.current?.facts.name ?? (s.modelPath ? path.basename(s.modelPath) : '');
+    if (models.isLoading) {
+      item.text = `$(loading~spin) Loading ${models.loadingName ?? name}…`;
+      item.tooltip = 'Attention Lens is loading the model (Attention Lens: Cancel stops it).';
+    } else if (this.running) {
+      item.text = `$(loading~spin) ${name}: layer ${this.running.received}/${this.running.total}`;
+      item.tooltip = 'Attention Lens is running (Attention Lens: Cancel stops it).';
+    } else if (name) {
+      const m = models.current;
+      item.text = m ? `$(telescope) ${name} · ${backendLabel(m.backend)}` : `$(telescope) ${name}`;
+      const note = m ? this.note(m) : undefined;
+      item.tooltip = m
+        ? `Attention Lens model: ${m.facts.dir} (${m.facts.modelType}, ${m.facts.layers}×${m.facts.heads}, ${m.backend}, ${m.threads} threads).${note ? ` Runs on ${note}` : ''} Click to change.`
+        : `Attention Lens model: ${s.modelPath} (not loaded yet). Click to change.`;
+    } else {
+      item.text = '$(telescope) Attention Lens: select model';
+      item.tooltip = 'No model selected. Click to select a model: a folder, an .onnx file or a Hugging Face id.';
+    }
+    item.show();
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.item.dispose();
+  }
+}

@@ -1,0 +1,26 @@
+// The object activate() returns (api.ts): what integration and e2e tests read after driving the commands — the runs
+// and their outcomes, the last error shown, the loaded model's backend and why, and a run's attention as the host
+// holds it.
+import type { AttentionLensApi } from './api';
+import type { Services } from './services';
+
+export function testApi(s: Services): AttentionLensApi {
+  return {
+    ...s.runLog.api(),
+    backend: () => {
+      const m = s.models.manager.current;
+      return m ? { name: m.backend, note: s.models.note(m) ?? '' } : undefined;
+    },
+    attention: (runId: number) =>
+      [...s.panels.list()]
+        .map((p) => p.snapshot())
+        .find((snap) => snap?.runId === runId)
+        ?.layers.map((l) => ({
+          layer: l.layer,
+          heads: l.heads,
+          queryLength: l.queryLength,
+          keyLength: l.keyLength,
+          data: l.data,
+        })),
+  };
+}
