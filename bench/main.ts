@@ -1,9 +1,10 @@
 // `npm run bench`: how fast the inspector streams attention, against onnxruntime running the same model as one
-// plain session. For all-MiniLM-L6-v2 and a synthetic BERT-base on both backends it prints load time, time to the
+// plain session. For all-MiniLM-L6-v2, SmolLM2-135M-Instruct as a Q4_1 GGUF and a synthetic BERT-base on both
+// backends it prints load time, time to the
 // first layer, total run time, GFLOP/s, peak RSS, the calling thread's worst event-loop delay, and the ratio to the
 // raw baseline. Figures are printed, never asserted (the machine is shared; see docs/performance.md).
 // Then the explain section (bench/explain.ts); `--explain` runs only that section.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -11,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { defaultThreads, load, loadSynthetic, type SyntheticSpec } from '../runtime/inspector/load-model';
 import type { Inspector } from '../runtime/inspector/api';
 import { readModel, type ModelSource } from '../runtime/models/read-model';
+import { readGgufModel } from '../runtime/models/gguf-source';
 import { syntheticBert } from '../runtime/models/synthetic';
 import type { BackendName } from '../runtime/types';
 import { forwardFlops, type Dims } from './flops';
@@ -25,6 +27,7 @@ const { values: argv } = parseArgs({
     threads: { type: 'string' },
     runs: { type: 'string' },
     explain: { type: 'boolean' },
+    only: { type: 'string' },
   },
 });
 const quick = argv.quick === true;
@@ -76,6 +79,27 @@ if (existsSync(path.join(minilmDir, 'model.safetensors'))) {
   });
 } else {
   console.log(`(all-MiniLM-L6-v2 is not in ${minilmDir}; run \`node scripts/fetch-model.mjs\` to include it)`);
+}
+const smolFile = path.resolve('.cache/models/SmolLM2-135M-Instruct-GGUF/SmolLM2-135M-Instruct.Q4_1.gguf');
+/** For the RSS note: the GGUF file's size and the model's weights as float32. */
+const fileNotes: { label: string; fileBytes: number; fp32Bytes: number }[] = [];
+if (existsSync(smolFile)) {
+  const label = 'SmolLM2-135M Q4_1 GGUF (30×576)';
+  models.push({
+    label,
+    // A SiLU-gated MLP has three matrices: counted as 1.5 × a two-matrix MLP of the same inner size.
+    dims: { layers: 30, hidden: 576, intermediate: 1536 * 1.5, kvHidden: 192 },
+    lengths: quick ? [128] : [128, 512],
+    open: (backend) => load(smolFile, { backend, threads }),
+    source: async () => readGgufModel(smolFile),
+    ids: (n) => randomIds(n, 0, 49152),
+  });
+  const w = readGgufModel(smolFile).weights;
+  let fp32 = 0;
+  for (const n of w.names()) fp32 += w.shape(n).reduce((a, b) => a * b, 1) * 4;
+  fileNotes.push({ label, fileBytes: statSync(smolFile).size, fp32Bytes: fp32 });
+} else {
+  console.log(`(SmolLM2 is not in ${smolFile}; run \`node scripts/fetch-model.mjs\` to include it)`);
 }
 models.push({
   label: 'synthetic BERT-base (12×768)',
@@ -143,7 +167,8 @@ async function main(): Promise<void> {
   const notes: string[] = [];
   const t0 = performance.now();
 
-  for (const model of models) {
+  // --only TEXT: the models whose label contains TEXT, without the explain section.
+  for (const model of models.filter((m) => !argv.only || m.label.includes(argv.only))) {
     let source: ModelSource | undefined;
     for (const backend of backends) {
       gc();
@@ -280,8 +305,16 @@ async function main(): Promise<void> {
   console.log(
     `  worst event-loop delay over all runs: ${worstLoop.toFixed(1)} ms ${worstLoop <= 50 ? 'ok' : 'MISSED'}`,
   );
+  for (const f of fileNotes)
+    for (const r of rows.filter(
+      (x) =>
+        x.model === f.label && x.tokens === Math.max(...rows.filter((y) => y.model === f.label).map((y) => y.tokens)),
+    ))
+      console.log(
+        `  ${f.label} on ${r.backend}: peak RSS ${r.rssMb.toFixed(0)} MB = ${(r.rssMb / mb(f.fileBytes)).toFixed(1)} × the GGUF file (${mb(f.fileBytes).toFixed(0)} MB), ${(r.rssMb / mb(f.fp32Bytes)).toFixed(2)} × its weights as float32 (${mb(f.fp32Bytes).toFixed(0)} MB): weights are held as float32.`,
+      );
   for (const n of notes) console.log(`note: ${n}`);
-  await benchExplain(backends, threads, baseRuns);
+  if (!argv.only) await benchExplain(backends, threads, baseRuns);
   console.log(`bench took ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 

@@ -1,11 +1,11 @@
 // Parses `attention-lens explain …` and `attention-lens study …` into checked options (node:util parseArgs); both
 // share the analysis options. Every mistake becomes a one-line LensError that says what to change.
-import { parseArgs } from 'node:util';
 import type { BackendName } from '../runtime/types';
-import { LensError } from '../runtime/errors';
 import type { ExplainOptions } from '../runtime/explain/explain';
 import { PERTURBATIONS, type Perturbation } from '../runtime/explain/perturb';
 import { parseTargetSpec } from '../runtime/explain/target-spec';
+import { resolveMethods } from '../runtime/explain/explain';
+import { backendOption, bad, inputLimitOption, parseOptions, wholeNumber } from './parse-options';
 
 /** The analysis options of both commands, as explain() takes them (target kept as the spec string). */
 export type AnalysisOptions = Omit<ExplainOptions, 'signal' | 'onProgress'> & { target: string };
@@ -14,6 +14,8 @@ interface Common {
   model: string;
   backend: BackendName | 'auto';
   threads?: number;
+  /** Most bytes read from --file, or held for one --data line. */
+  inputLimit: number;
   analysis: AnalysisOptions;
 }
 
@@ -31,8 +33,6 @@ export interface StudyArgs extends Common {
   limit?: number;
   out?: string;
 }
-
-const bad = (message: string) => new LensError('BAD_INPUT', message);
 
 const COMMON = {
   model: { type: 'string' },
@@ -57,25 +57,15 @@ const COMMON = {
   threads: { type: 'string' },
   truncate: { type: 'boolean' },
   'max-tokens': { type: 'string' },
+  'max-input-mb': { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function int(name: string, v: string | undefined, min: number, max = 1e9): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || n < min || n > max)
-    throw bad(`--${name} must be a whole number from ${min}${max < 1e9 ? ` to ${max}` : ''} (got "${v}").`);
-  return n;
-}
+const int = wholeNumber;
 
 function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: string }>>(argv: string[], extra: T) {
-  try {
-    return parseArgs({ args: argv, strict: true, allowPositionals: false, options: { ...COMMON, ...extra } }).values;
-  } catch (e) {
-    const msg = (e as Error).message.split('. ')[0].replace(/\.$/, '');
-    throw bad(`${msg}. See \`attention-lens --help\`.`);
-  }
+  return parseOptions(argv, { ...COMMON, ...extra });
 }
 
 function common(v: Record<string, string | boolean | undefined>): Common {
@@ -85,9 +75,7 @@ function common(v: Record<string, string | boolean | undefined>): Common {
   const target = str('target');
   if (target === undefined) throw bad('Missing --target SPEC, e.g. --target next or --target "similarity:a text".');
   parseTargetSpec(target); // fail early, before loading the model
-  const backend = str('backend') ?? 'auto';
-  if (backend !== 'auto' && backend !== 'native' && backend !== 'wasm')
-    throw bad(`Unknown --backend "${backend}"; use auto, native or wasm.`);
+  const backend = backendOption(str('backend'));
   const perturb = str('perturb') ?? 'remove';
   if (!PERTURBATIONS.includes(perturb as Perturbation))
     throw bad(`Unknown --perturb "${perturb}"; use ${PERTURBATIONS.join(', ')}.`);
@@ -111,6 +99,7 @@ function common(v: Record<string, string | boolean | undefined>): Common {
     .map((m) => m.trim())
     .filter(Boolean);
   if (methods !== undefined && methods.length === 0) throw bad('--methods is empty; give e.g. rollout,loo,norm.');
+  if (methods !== undefined) resolveMethods(methods); // unknown names fail here, before the model loads
   const analysis: AnalysisOptions = {
     target,
     methods,
@@ -133,7 +122,13 @@ function common(v: Record<string, string | boolean | undefined>): Common {
     maxTokens: int('max-tokens', str('max-tokens'), 1),
   };
   for (const k of Object.keys(analysis) as (keyof AnalysisOptions)[]) if (analysis[k] === undefined) delete analysis[k];
-  return { model, backend, threads: int('threads', str('threads'), 1, 256), analysis };
+  return {
+    model,
+    backend,
+    threads: int('threads', str('threads'), 1, 256),
+    inputLimit: inputLimitOption(str('max-input-mb')),
+    analysis,
+  };
 }
 
 export function parseExplainArgs(argv: string[]): ExplainArgs | 'help' {

@@ -87,7 +87,7 @@ export function formatFaithfulness(r: ExplainResult): string {
       r.faithfulness.map((f) => [f.method, ...f.bins.map((b) => num(b[which])), num(f[aopc])]),
     );
   return [
-    `faithfulness  f(x) = ${num(r.faithfulness[0].full, 4)}; bins are % of the candidates; uniform = mean over random orders`,
+    `faithfulness  f(x) = ${num(r.faithfulness[0].full, 4)}; bins are % of the candidates; AOPC is ERASER's (see the notes); uniform = mean over random orders`,
     'comprehensiveness  f(x) − f(x without the top k)   (higher = more faithful)',
     table('comprehensiveness', 'aopcComprehensiveness'),
     'sufficiency        f(x) − f(only the top k)        (lower = more faithful)',
@@ -122,7 +122,7 @@ export function formatHeads(r: ExplainResult): string {
     num(h.jsdUniform),
   ]);
   return [
-    'heads      per head; "uniform" = uniform attention over what each query may see',
+    'heads      per head; "uniform" = uniform attention over what each query may see; entropy in nats, distance in tokens, JSD from uniform in bits',
     textTable(['layer', 'head', 'entropy', 'special', 'punct', 'prev', 'distance', 'JSD-unif'], rows, 2),
   ].join('\n');
 }
@@ -148,5 +148,6 @@ export function formatExplain(r: ExplainResult, text: string | undefined, headSt
     formatErasure(r),
   ];
   if (headStats) parts.push(formatHeads(r));
+  if (r.notes.length) parts.push(r.notes.map((n) => `note       ${n}`).join('\n'));
   return parts.join('\n\n');
 }

@@ -1,36 +1,34 @@
 // `attention-lens export`: runs the model on the text and writes one view (matrix, grid, head) as PNG or SVG, or the
 // whole run as JSON, CSV or NPY. Images are drawn by webview/render (exportImage), the same code the panel's export
 // uses, so the CLI and the panel write the same image for the same run and view.
-import { readFileSync } from 'node:fs';
 import { load } from '../runtime/inspector/load-model';
 import { LensError } from '../runtime/errors';
 import type { LayerAttention } from '../runtime/types';
+import { OutputFile } from '../runtime/files/output-file';
 import { estimateDataSize, writeData, type RunData } from '../webview/render/export-data';
 import { ExportError, headText } from '../webview/render/export-figure';
 import { describeImage, exportImage, formatBytes } from '../webview/render/export-image';
 import type { ExportArgs } from './export-args';
-import { FileSink, checkWritable } from './file-sink';
-
-function readText(args: ExportArgs): string {
-  if (args.text !== undefined) return args.text;
-  try {
-    return readFileSync(args.file!, 'utf8').replace(/^\uFEFF/, '');
-  } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new LensError('BAD_INPUT', `Cannot read --file ${args.file} (${why}); give a readable UTF-8 text file.`);
-  }
-}
+import { planOut, readCommandText, reportTo, warnOnStderr } from './command-files';
+import { effectiveThreads } from './parse-options';
 
 const asLensError = (e: unknown) => (e instanceof ExportError ? new LensError('BAD_INPUT', e.message) : e);
 
-export async function exportCommand(args: ExportArgs, print: (s: string) => void): Promise<void> {
-  const text = readText(args);
-  if (text.trim().length === 0)
-    throw new LensError('EMPTY_TEXT', 'The text is empty; give some text with --text or --file.');
-  checkWritable(args.out);
+export async function exportCommand(
+  args: ExportArgs,
+  stdout: (s: string) => void,
+  warn: (s: string) => void = warnOnStderr,
+): Promise<void> {
+  // Every check of the input and the output comes before the model loads.
+  const text = await readCommandText(args, warn);
+  const plan = planOut(args.out, args.model, { '--file': args.file });
+  const print = reportTo(plan, stdout);
+  const threads = effectiveThreads(args.threads, warn);
+  const sink = await OutputFile.open(plan);
   let inspector;
   try {
-    inspector = await load(args.model, { backend: args.backend, threads: args.threads });
+    inspector = await load(args.model, { backend: args.backend, threads });
+    for (const w of inspector.warnings ?? []) warn(w);
     const f = inspector.facts;
     if (args.layer >= f.layers)
       throw new LensError(
@@ -53,14 +51,8 @@ export async function exportCommand(args: ExportArgs, print: (s: string) => void
         { view: args.view, layer: args.layer, head: args.head, colorMap: args.colorMap },
         { format: args.format, scale: args.scale },
       );
-      const sink = await FileSink.open(args.out);
-      try {
-        await sink.write(image.bytes);
-        await sink.commit();
-      } catch (e) {
-        sink.abort();
-        throw e;
-      }
+      await sink.write(image.bytes);
+      await sink.commit();
       const what = args.view === 'grid' ? 'model grid' : `${args.view}, layer ${args.layer}, ${headText(args.head)}`;
       print(`wrote      ${args.out} (${what}; ${describeImage(image)})`);
       for (const n of image.notes) print(`note       ${n}`);
@@ -73,18 +65,13 @@ export async function exportCommand(args: ExportArgs, print: (s: string) => void
       source: args.file !== undefined ? { file: args.file } : undefined,
     };
     const size = estimateDataSize(data, args.format);
-    const sink = await FileSink.open(args.out);
-    try {
-      await writeData(data, args.format, sink);
-      await sink.commit();
-    } catch (e) {
-      sink.abort();
-      throw e;
-    }
+    await writeData(data, args.format, sink);
+    await sink.commit();
     const shape = `${layers.length} layers × ${f.heads} heads × ${run.tokens.length} × ${run.tokens.length}`;
     const rows = args.format === 'csv' ? `, ${size.values.toLocaleString('en-US')} rows` : '';
     print(`wrote      ${args.out} (${args.format.toUpperCase()}: ${shape}${rows}, ${formatBytes(sink.bytes)})`);
   } catch (e) {
+    sink.abort();
     throw asLensError(e);
   } finally {
     await inspector?.dispose();

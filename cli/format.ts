@@ -6,7 +6,14 @@ import { headStats } from '../runtime/analysis/head-stats';
 
 export function formatFacts(inspector: Inspector): string {
   const f = inspector.facts;
-  const kinds = [...new Set(f.attentionKinds)].join(', ');
+  let kinds = [...new Set(f.attentionKinds)].join(', ');
+  const windows = f.slidingWindows ?? [];
+  for (const w of new Set(windows.filter((x): x is number => x !== null))) {
+    const layers = windows.flatMap((x, l) => (x === w ? [l] : []));
+    kinds += `; sliding window ${w} in ${layers.length === f.layers ? 'every layer' : `layers ${layers.join(', ')}`}`;
+  }
+  if (f.attentionScale !== undefined) kinds += `; scores × ${f.attentionScale.toPrecision(4)}`;
+  if (f.attentionSoftcap !== undefined) kinds += `; soft-capped at ${f.attentionSoftcap}`;
   return [
     `model      ${f.name} (${f.family}, model_type ${f.modelType})`,
     `layers     ${f.layers} × ${f.heads} heads (${f.kvHeads} key/value heads, head size ${f.headDim}, hidden ${f.hidden})`,

@@ -1,68 +1,44 @@
-// Streams a run to a JSON file layer by layer ({"model", "tokens", "attention": [...]}), so 512-token runs never
-// build one giant string (all maps at 512 tokens are ~150 MB as float32, far more as text).
-import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
+// Streams a run to a JSON output layer by layer ({"model", "tokens", "attention": [...]}), so 512-token runs never
+// build one giant string (all maps at 512 tokens are ~150 MB as float32, far more as text). It writes into an
+// OutputFile (a temporary file renamed into place only when the run completes). A non-finite value (which the
+// engine already stops a run for) is written as null, never as a bare NaN that would make the file invalid JSON.
 import type { LayerAttention, ModelFacts, Token } from '../runtime/types';
-import { LensError } from '../runtime/errors';
+import { firstNonFinite } from '../runtime/finite';
+import type { OutputFile } from '../runtime/files/output-file';
+
+/** A row of numbers as JSON text. */
+function jsonRow(row: Float32Array): string {
+  if (firstNonFinite(row) < 0) return `[${row.join(',')}]`;
+  return `[${Array.from(row, (x) => (Number.isFinite(x) ? String(x) : 'null')).join(',')}]`;
+}
 
 export class JsonRunWriter {
   private layers = 0;
 
-  private constructor(
-    private readonly path: string,
-    private readonly out: WriteStream,
-  ) {}
-
-  /** Opens (creates or replaces) the file; fails with a one-line LensError when it cannot be written. */
-  static async open(path: string): Promise<JsonRunWriter> {
-    const out = createWriteStream(path);
-    await new Promise<void>((resolve, reject) => {
-      out.once('open', () => resolve());
-      out.once('error', (e) => reject(new LensError('BAD_INPUT', `Cannot write --out ${path}: ${e.message}`)));
-    });
-    return new JsonRunWriter(path, out);
-  }
+  constructor(private readonly out: OutputFile) {}
 
   async begin(model: ModelFacts & { backend: string; threads: number }, tokens: Token[]): Promise<void> {
     const toks = tokens.map((t) => ({ id: t.id, text: t.text, start: t.start, end: t.end }));
-    await this.write(`{"model":${JSON.stringify(model)},\n"tokens":${JSON.stringify(toks)},\n"attention":[`);
+    await this.out.write(`{"model":${JSON.stringify(model)},\n"tokens":${JSON.stringify(toks)},\n"attention":[`);
   }
 
   /** Appends one layer: data as [heads][query][key]. */
   async layer(a: LayerAttention): Promise<void> {
     const { heads, queryLength: nq, keyLength: nk, data } = a;
-    await this.write(`${this.layers++ ? ',' : ''}\n{"layer":${a.layer},"kind":"${a.kind}","heads":${heads},"data":[`);
+    await this.out.write(
+      `${this.layers++ ? ',' : ''}\n{"layer":${a.layer},"kind":"${a.kind}","heads":${heads},"data":[`,
+    );
     for (let h = 0; h < heads; h++) {
       const rows: string[] = [];
-      for (let q = 0; q < nq; q++) rows.push(`[${data.subarray((h * nq + q) * nk, (h * nq + q + 1) * nk).join(',')}]`);
-      await this.write(`${h ? ',' : ''}[${rows.join(',')}]`);
+      for (let q = 0; q < nq; q++) rows.push(jsonRow(data.subarray((h * nq + q) * nk, (h * nq + q + 1) * nk)));
+      await this.out.write(`${h ? ',' : ''}[${rows.join(',')}]`);
     }
-    await this.write(']}');
+    await this.out.write(']}');
   }
 
+  /** Closes the document and puts the file in place. */
   async end(): Promise<void> {
-    await this.write('\n]}\n');
-    await new Promise<void>((resolve, reject) => this.out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-  }
-
-  /** Closes and deletes a partly written file. */
-  abort(): void {
-    this.out.destroy();
-    rmSync(this.path, { force: true });
-  }
-
-  private write(s: string): Promise<void> {
-    if (this.out.write(s)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const onDrain = () => {
-        this.out.off('error', onError);
-        resolve();
-      };
-      const onError = (e: Error) => {
-        this.out.off('drain', onDrain);
-        reject(new LensError('BAD_INPUT', `Cannot write --out ${this.path}: ${e.message}`));
-      };
-      this.out.once('drain', onDrain);
-      this.out.once('error', onError);
-    });
+    await this.out.write('\n]}\n');
+    await this.out.commit();
   }
 }

@@ -7,8 +7,11 @@ import { explainCommand } from './explain-command';
 import { studyCommand } from './study-command';
 import { USAGE } from './usage';
 import { isLensError } from '../runtime/errors';
+import { removeTemporariesOnExit } from '../runtime/files/output-file';
 
 async function main(argv: string[]): Promise<number> {
+  // Ctrl-C or SIGTERM removes an unfinished output's temporary file; earlier files stay as they were.
+  removeTemporariesOnExit();
   try {
     const command = parseCommand(argv);
     if (command.kind === 'help') {

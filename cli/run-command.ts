@@ -1,22 +1,14 @@
 // `attention-lens run`: loads the model in a worker, runs the text, prints facts, tokens, per-head summaries and
-// timings as layers arrive, and optionally streams every map to a JSON file.
-import { readFileSync } from 'node:fs';
+// timings as layers arrive, and optionally streams every map to a JSON file (a temporary file beside --out, renamed
+// into place when the run completes: a failed or interrupted run leaves whatever --out was before).
 import type { RunArgs } from './run-args';
 import { load } from '../runtime/inspector/load-model';
 import type { DownloadProgress } from '../runtime/hub/download';
-import { LensError } from '../runtime/errors';
+import { OutputFile } from '../runtime/files/output-file';
 import { formatFacts, formatLayer, formatTimings, formatTokens, tokenLabel } from './format';
 import { JsonRunWriter } from './json-writer';
-
-function readText(args: RunArgs): string {
-  if (args.text !== undefined) return args.text;
-  try {
-    return readFileSync(args.file!, 'utf8').replace(/^\uFEFF/, '');
-  } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new LensError('BAD_INPUT', `Cannot read --file ${args.file} (${why}); give a readable UTF-8 text file.`);
-  }
-}
+import { planOut, readCommandText, reportTo, warnOnStderr } from './command-files';
+import { effectiveThreads } from './parse-options';
 
 /** Download progress of a Hub model on stderr (stdout stays the run's output): a line per file, updated in place on
  * a terminal, and at most every 2 s otherwise. */
@@ -38,23 +30,26 @@ export function downloadReporter(
   };
 }
 
-export async function runCommand(args: RunArgs, print: (s: string) => void): Promise<void> {
-  const text = readText(args);
-  // Catch text mistakes before paying for the model load where we can.
-  if (text.trim().length === 0)
-    throw new LensError('EMPTY_TEXT', 'The text is empty; give some text with --text or --file.');
-  const writer = args.out !== undefined ? await JsonRunWriter.open(args.out) : undefined;
+export async function runCommand(
+  args: RunArgs,
+  stdout: (s: string) => void,
+  warn: (s: string) => void = warnOnStderr,
+): Promise<void> {
+  // Every check of the input and the output comes before the model loads.
+  const text = await readCommandText(args, warn);
+  const plan = args.out !== undefined ? planOut(args.out, args.model, { '--file': args.file }) : undefined;
+  const print = reportTo(plan, stdout);
+  const threads = effectiveThreads(args.threads, warn);
+  const out = plan ? await OutputFile.open(plan) : undefined;
   let inspector;
   try {
-    inspector = await load(args.model, {
-      backend: args.backend,
-      threads: args.threads,
-      onDownload: downloadReporter(),
-    });
+    inspector = await load(args.model, { backend: args.backend, threads, onDownload: downloadReporter() });
+    for (const w of inspector.warnings ?? []) warn(w);
     print(formatFacts(inspector));
     const run = inspector.run(text, { truncate: args.truncate });
     print(formatTokens(run.tokens, run.truncatedFrom));
     const labels = run.tokens.map((t) => tokenLabel(t, text));
+    const writer = out ? new JsonRunWriter(out) : undefined;
     await writer?.begin({ ...inspector.facts, backend: inspector.backend, threads: inspector.threads }, run.tokens);
     for await (const layer of run) {
       print(formatLayer(layer, labels));
@@ -64,7 +59,7 @@ export async function runCommand(args: RunArgs, print: (s: string) => void): Pro
     print(formatTimings(inspector.loadMs, run.timings()!));
     if (args.out !== undefined) print(`wrote      ${args.out}`);
   } catch (e) {
-    writer?.abort();
+    out?.abort();
     throw e;
   } finally {
     await inspector?.dispose();

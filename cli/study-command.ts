@@ -1,18 +1,23 @@
 // `attention-lens study`: the explain analysis over a dataset (JSONL, one text per line), with a progress bar, then
 // the spread of every agreement and faithfulness metric across examples: printed, and with --out DIR written as
 // summary.md, summary.json, examples.jsonl (every explanation) and SVG box plots of the distributions.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { load } from '../runtime/inspector/load-model';
 import { isLensError, LensError, type LensErrorCode } from '../runtime/errors';
 import { explain } from '../runtime/explain/explain';
 import { resultToJson, type ExplainResult } from '../runtime/explain/result';
 import { summarizeStudy, type Spread, type StudySummary } from '../runtime/explain/summary';
+import { formatSize, readDataLines } from '../runtime/files/read-input';
+import { planOutput, type OutputPlan } from '../runtime/files/output-target';
+import { writeOutput } from '../runtime/files/output-file';
 import type { StudyArgs } from './explain-args';
 import { num, textTable } from './explain-format';
 import { formatFacts } from './format';
 import { ProgressBar } from './progress';
 import { boxPlotSvg, type PlotRow } from './svg-plot';
+import { protectedFiles, RAISE_LIMIT, warnOnStderr } from './command-files';
+import { effectiveThreads } from './parse-options';
 
 export interface Example {
   /** 1-based line number in the file. */
@@ -22,40 +27,77 @@ export interface Example {
   target?: string;
 }
 
-/** Reads a JSONL dataset: each non-blank line a JSON string or an object with "text" (and optional "target" or
- * "reference"). */
-export function parseExamples(content: string, file: string, limit?: number): Example[] {
-  const out: Example[] = [];
-  const lines = content.replace(/^\uFEFF/, '').split(/\r?\n/);
-  for (const [i, raw] of lines.entries()) {
-    if (limit !== undefined && out.length >= limit) break;
-    const line = raw.trim();
-    if (line === '') continue;
-    const where = `${file}:${i + 1}`;
-    let v: unknown;
-    try {
-      v = JSON.parse(line);
-    } catch {
-      throw new LensError('BAD_INPUT', `${where} is not JSON; write one JSON string or {"text": …} per line.`);
-    }
-    if (typeof v === 'string') {
-      out.push({ line: i + 1, text: v });
-      continue;
-    }
+/** A line that could not be used, and why (one line for the user). */
+export interface SkippedLine {
+  line: number;
+  problem: string;
+}
+
+/** One JSONL line: a JSON string or an object with "text" (and optional "target" or "reference"); blank → null. */
+export function parseExample(raw: string, line: number): Example | SkippedLine | null {
+  const trimmed = raw.trim();
+  if (trimmed === '') return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(trimmed);
+  } catch {
+    return { line, problem: 'is not JSON; write one JSON string or {"text": …} per line' };
+  }
+  let ex: Example;
+  if (typeof v === 'string') ex = { line, text: v };
+  else {
     const o = v as { text?: unknown; target?: unknown; reference?: unknown };
     if (typeof o !== 'object' || o === null || typeof o.text !== 'string')
-      throw new LensError('BAD_INPUT', `${where} has no "text" string; write a JSON string or {"text": …}.`);
-    const ex: Example = { line: i + 1, text: o.text };
+      return { line, problem: 'has no "text" string; write a JSON string or {"text": …}' };
+    ex = { line, text: o.text };
     if (typeof o.target === 'string') ex.target = o.target;
     else if (typeof o.reference === 'string') ex.target = `similarity:${o.reference}`;
-    out.push(ex);
   }
-  if (out.length === 0) throw new LensError('BAD_INPUT', `${file} has no examples (one JSON text per line).`);
-  return out;
+  if (ex.text.trim() === '') return { line, problem: 'has an empty text; write some text on that line' };
+  return ex;
+}
+
+/** The examples of a JSONL text (tests, small files) and the lines that could not be used. */
+export function parseExamples(content: string, limit?: number): { examples: Example[]; skipped: SkippedLine[] } {
+  const examples: Example[] = [];
+  const skipped: SkippedLine[] = [];
+  for (const [i, raw] of content
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .entries()) {
+    if (limit !== undefined && examples.length >= limit) break;
+    const r = parseExample(raw, i + 1);
+    if (r && 'problem' in r) skipped.push(r);
+    else if (r) examples.push(r);
+  }
+  return { examples, skipped };
+}
+
+/** Reads --data line by line within the input limit (an over-long line is skipped without being held). */
+async function readExamples(args: StudyArgs, warn: (s: string) => void) {
+  const examples: Example[] = [];
+  const skipped: SkippedLine[] = [];
+  const warnings: string[] = [];
+  const option = { limit: args.inputLimit, option: '--data', raise: RAISE_LIMIT };
+  for await (const l of readDataLines(args.data, option, warnings)) {
+    if (args.limit !== undefined && examples.length >= args.limit) break;
+    if ('tooLong' in l) {
+      skipped.push({
+        line: l.line,
+        problem: `is ${formatSize(l.tooLong)}, over the input limit of ${formatSize(args.inputLimit)} (raise it with ${RAISE_LIMIT})`,
+      });
+      continue;
+    }
+    const r = parseExample(l.text.replace(/^\uFEFF/, '').replace(/\r$/, ''), l.line);
+    if (r && 'problem' in r) skipped.push(r);
+    else if (r) examples.push(r);
+  }
+  for (const w of warnings) warn(w);
+  return { examples, skipped };
 }
 
 /** Errors that belong to one example (it is skipped and reported); every other error ends the study. */
-const EXAMPLE_ERRORS: readonly LensErrorCode[] = ['BAD_INPUT', 'EMPTY_TEXT', 'TOO_LONG', 'NO_TOKENIZER'];
+const EXAMPLE_ERRORS: readonly LensErrorCode[] = ['BAD_INPUT', 'EMPTY_TEXT', 'TOO_LONG', 'NO_TOKENIZER', 'NON_FINITE'];
 
 const pm = (s: Spread) => (s.n ? `${num(s.mean)} ± ${num(s.std)}` : '—');
 
@@ -80,7 +122,7 @@ export function formatStudy(s: StudySummary, failed: number): string {
   ];
   if (faith.length)
     parts.push(
-      'faithfulness  AOPC mean ± standard deviation (comprehensiveness: higher is better; sufficiency: lower)',
+      "faithfulness  AOPC (ERASER's: Σ over the bins requested ÷ (bins + 1)) mean ± standard deviation (comprehensiveness: higher is better; sufficiency: lower)",
       textTable(['method', 'comprehensiveness', 'sufficiency', 'n'], faith),
     );
   if (s.erasure.length)
@@ -95,7 +137,7 @@ export function formatStudy(s: StudySummary, failed: number): string {
 }
 
 /** summary.md: the same tables in Markdown, with medians and quartiles. */
-export function studyMarkdown(s: StudySummary, title: string): string {
+export function studyMarkdown(s: StudySummary, title: string, notes: readonly string[] = []): string {
   const q = (x: Spread) => (x.n ? `${num(x.median)} [${num(x.q1)}, ${num(x.q3)}]` : '—');
   const md = (header: string[], rows: string[][]) =>
     [
@@ -130,7 +172,7 @@ export function studyMarkdown(s: StudySummary, title: string): string {
       s.distance.map((d) => [d.a, d.b, d.metric, pm(d.spread), q(d.spread), String(d.spread.n)]),
     ),
     '',
-    '## Faithfulness (AOPC)',
+    "## Faithfulness (AOPC, ERASER's: the sum over the bins requested ÷ (bins + 1))",
     '',
     md(
       ['method', 'metric', 'mean ± sd', 'median [q1, q3]', 'n'],
@@ -144,6 +186,7 @@ export function studyMarkdown(s: StudySummary, title: string): string {
       s.erasure.map((e) => [e.method, pm(e.spread), q(e.spread), String(e.spread.n)]),
     ),
     '',
+    ...(notes.length ? ['## Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
   ];
   return lines.join('\n');
 }
@@ -177,26 +220,94 @@ export function studyPlots(s: StudySummary): Record<string, string> {
   return plots;
 }
 
-export async function studyCommand(args: StudyArgs, print: (s: string) => void): Promise<void> {
-  let content: string;
+/** The explanations' notes once each; the per-text "same k" notes summed up as one. */
+export function studyNotes(results: readonly { notes: readonly string[] }[]): string[] {
+  const sameK = /bins (both|all) take k = /;
+  const notes = [...new Set(results.flatMap((r) => r.notes.filter((n) => !sameK.test(n))))];
+  const short = results.filter((r) => r.notes.some((n) => sameK.test(n))).length;
+  if (short)
+    notes.push(
+      `In ${short} of ${results.length} examples two or more bins took the same k (1 % and 5 % of ≤ 20 candidate tokens are both k = 1): one measurement kept in each bin, as ERASER does.`,
+    );
+  return notes;
+}
+
+/** The files study --out DIR may write (the plots only when there is something to plot). */
+const STUDY_FILES = [
+  'summary.md',
+  'summary.json',
+  'examples.jsonl',
+  'agreement-kendall.svg',
+  'agreement-spearman.svg',
+  'agreement-topk.svg',
+  'faithfulness-comprehensiveness.svg',
+  'faithfulness-sufficiency.svg',
+  'erasure-area.svg',
+];
+
+/**
+ * Checks --out DIR before the model loads: an existing folder gets each of its files planned; a missing one must be
+ * creatable inside its nearest existing folder (checked there), and is created only when the outputs are written,
+ * so a study that fails leaves no empty folder behind. Returns the plans, made when they are needed.
+ */
+function planStudyOutputs(args: StudyArgs): () => Map<string, OutputPlan> {
+  const dir = path.resolve(args.out!);
+  const protect = protectedFiles(args.model, { '--data': args.data });
+  const plan = () =>
+    new Map(STUDY_FILES.map((name) => [name, planOutput(path.join(dir, name), protect, '--out')] as const));
+  let st: fs.Stats | undefined;
   try {
-    content = readFileSync(args.data, 'utf8');
-  } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new LensError('BAD_INPUT', `Cannot read --data ${args.data} (${why}); give a JSONL file.`);
+    st = fs.statSync(dir);
+  } catch {
+    st = undefined;
   }
-  const examples = parseExamples(content, args.data, args.limit);
-  if (args.out !== undefined) {
+  if (st && !st.isDirectory())
+    throw new LensError(
+      'BAD_INPUT',
+      `Cannot write --out ${args.out}: it is not a folder; study writes a folder of files.`,
+    );
+  if (st) {
+    const plans = plan();
+    return () => plans;
+  }
+  let above = path.dirname(dir);
+  while (!fs.existsSync(above) && path.dirname(above) !== above) above = path.dirname(above);
+  planOutput(path.join(above, `.attention-lens-${process.pid}-new-folder`), protect, '--out'); // checks only
+  return () => {
     try {
-      mkdirSync(args.out, { recursive: true });
+      fs.mkdirSync(dir, { recursive: true });
     } catch (e) {
-      throw new LensError('BAD_INPUT', `Cannot create --out ${args.out}: ${(e as Error).message}`);
+      throw new LensError(
+        'BAD_INPUT',
+        `Cannot create --out ${args.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; choose another folder.`,
+      );
     }
-  }
-  const inspector = await load(args.model, { backend: args.backend, threads: args.threads });
+    return plan();
+  };
+}
+
+export async function studyCommand(
+  args: StudyArgs,
+  print: (s: string) => void,
+  warn: (s: string) => void = warnOnStderr,
+): Promise<void> {
+  // Every check of the input and the outputs comes before the model loads.
+  const { examples, skipped } = await readExamples(args, warn);
+  const skippedLine = (s: SkippedLine) => `line ${s.line}: ${s.problem}`;
+  if (examples.length === 0)
+    throw new LensError(
+      'BAD_INPUT',
+      skipped.length
+        ? `No example in ${args.data} could be read; the first problem: ${skippedLine(skipped[0])}.`
+        : `${args.data} has no examples (one JSON text per line).`,
+    );
+  const plans = args.out !== undefined ? planStudyOutputs(args) : undefined;
+  const threads = effectiveThreads(args.threads, warn);
+  const inspector = await load(args.model, { backend: args.backend, threads });
   const results: (ExplainResult & { line: number; text: string })[] = [];
-  const failures: string[] = [];
+  const failures: string[] = skipped.map(skippedLine);
   try {
+    for (const w of inspector.warnings ?? []) warn(w);
     print(formatFacts(inspector));
     const bar = new ProgressBar(examples.length, 'study');
     bar.update(0);
@@ -218,27 +329,40 @@ export async function studyCommand(args: StudyArgs, print: (s: string) => void):
   } finally {
     await inspector.dispose();
   }
+  const total = examples.length + skipped.length;
   if (results.length === 0)
     throw new LensError('BAD_INPUT', `No example could be explained; the first problem: ${failures[0]}`);
   const summary = summarizeStudy(results);
   print('');
   print(formatStudy(summary, failures.length));
+  for (const n of studyNotes(results)) print(`note       ${n}`);
   for (const f of failures.slice(0, 10)) print(`skipped    ${f}`);
   if (failures.length > 10) print(`skipped    … and ${failures.length - 10} more`);
-  if (args.out !== undefined) {
-    const dir = args.out;
+  if (plans) {
+    const dir = args.out!;
     const title = `Attention Lens study: ${inspector.facts.name}, ${path.basename(args.data)}, target ${args.analysis.target}`;
     const files: Record<string, string> = {
-      'summary.md': studyMarkdown(summary, title),
-      'summary.json': resultToJson({ model: inspector.facts.name, data: args.data, failures, summary }, 1) + '\n',
+      'summary.md': studyMarkdown(summary, title, studyNotes(results)),
+      'summary.json':
+        resultToJson(
+          { model: inspector.facts.name, data: args.data, failures, notes: studyNotes(results), summary },
+          1,
+        ) + '\n',
       'examples.jsonl': results.map((r) => resultToJson(r)).join('\n') + '\n',
       ...studyPlots(summary),
     };
-    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+    const planned = plans();
+    for (const [name, text] of Object.entries(files)) await writeOutput(planned.get(name)!, text);
     print(
       `wrote      ${Object.keys(files)
         .map((f) => path.join(dir, f))
         .join(', ')}`,
     );
   }
+  // The outputs hold every example that could be explained; a skipped line still makes the exit code say so.
+  if (failures.length)
+    throw new LensError(
+      'BAD_INPUT',
+      `${failures.length} of ${total} examples were skipped (the first: ${failures[0]})${plans ? `; the outputs hold the other ${results.length}` : ''}.`,
+    );
 }

@@ -90,7 +90,7 @@ export function boxPlotSvg(rows: readonly PlotRow[], o: PlotOptions): string {
     );
   });
   parts.push(
-    `<text x="${width - 10}" y="${height - 8}" text-anchor="end" fill="#777" font-size="10">box: quartiles; bar: median; red ring: mean; dots: examples</text>`,
+    `<text x="${width - 10}" y="${height - 8}" text-anchor="end" fill="#777" font-size="10">box: quartiles; bar: median; whiskers: min–max; red ring: mean; dots: examples</text>`,
   );
   parts.push('</svg>');
   return parts.join('\n') + '\n';

@@ -11,9 +11,10 @@ Usage:
 Options for run:
   --model MODEL      a Hugging Face model folder (config.json, model.safetensors, tokenizer.json), an ONNX
                      export (an .onnx file, or a folder with model.onnx or onnx/model.onnx, or encoder_model.onnx
-                     + decoder_model.onnx) with its tokenizer, or a Hugging Face Hub id owner/name[@revision]:
-                     taken from the Hub cache (HF_HUB_CACHE) or downloaded from HF_ENDPOINT (token: HF_TOKEN);
-                     HF_HUB_OFFLINE=1 uses the cache only
+                     + decoder_model.onnx) with its tokenizer, a GGUF file (path/to/model.gguf: llama.cpp's
+                     format), an Ollama model ollama:NAME[:TAG] (OLLAMA_MODELS or ~/.ollama/models), or a
+                     Hugging Face Hub id owner/name[@revision]: taken from the Hub cache (HF_HUB_CACHE) or
+                     downloaded from HF_ENDPOINT (token: HF_TOKEN); HF_HUB_OFFLINE=1 uses the cache only
   --text TEXT        the text to run
   --file PATH        read the text from a file (UTF-8)
   --backend NAME     auto (default: native where it loads, else wasm) | native | wasm
@@ -35,18 +36,22 @@ Options for export (also --backend, --threads, --truncate):
   covered); the image says so.
 
 Options for explain and study (also --backend, --threads, --truncate, --max-tokens N):
-  --target SPEC      the scalar explained: next | next:TOKEN | token:POS:ID (causal LMs: log-probability),
+  --target SPEC      the scalar explained: next | next:TOKEN | token:POS:ID (causal LMs: log-probability, in
+                     nats and unbounded below; prob:next, prob:next:TOKEN, prob:token:POS:ID: the probability),
                      mask | mask:TOKEN | mask@POS (masked LMs with their head: probability at the [MASK]),
                      similarity:TEXT (any model: cosine of mean-pooled embeddings with TEXT's)
   --methods LIST     comma-separated (default raw-attention,rollout,loo,norm): raw-attention, rollout, flow,
                      loo, occlusion, norm, norm-rollout; the uniform-attention baseline is always added
   --perturb MODE     how tokens are removed for loo, occlusion and faithfulness: remove (default: dropped, the
-                     text without them) | hide (attention mask 0, positions kept) | mask-token ([MASK] in place)
+                     text without them) | hide (attention mask 0 in place; position ids follow the model's own
+                     rule, so BERT keeps positions while for causal LMs and RoBERTa, whose positions count the
+                     unmasked tokens, hide equals remove) | mask-token ([MASK] in place)
   --layer N          layer of raw-attention and norm (default the last); --head N|mean|max (default mean)
   --head-reduce M    mean (default) | max over heads for rollout and flow; --start-layer N (default 0)
   --window N         occlusion window in tokens (default 3); --stride N (default 1)
   --topk K           k of the top-k overlap (default 5)
-  --percents LIST    faithfulness bins in % of the tokens (default 1,5,10,20,50); --no-faithfulness skips it
+  --percents LIST    faithfulness bins in % of the tokens (default 1,5,10,20,50; AOPC is ERASER's: the sum over
+                     the bins ÷ (bins + 1)); --no-faithfulness skips it
   --erasure-steps N  points of the erasure curves (default 10; 0 skips them)
   --include-special  let perturbations remove special tokens ([CLS], <s>) too
   --no-batch         one model call per perturbed input (default: batched)
@@ -54,9 +59,17 @@ Options for explain and study (also --backend, --threads, --truncate, --max-toke
   --out FILE.json    explain: write the whole result as JSON
   --data FILE.jsonl  study: one example per line, a JSON string or {"text": …, "target"?: SPEC, "reference"?: TEXT}
   --limit N          study: only the first N examples
-  --out DIR          study: write summary.md, summary.json, examples.jsonl and SVG box plots there
+  --out DIR          study: write summary.md, summary.json, examples.jsonl and SVG box plots there (a line that
+                     cannot be used is reported and skipped; the exit code is then 2, after writing)
+
+Input and output (every command):
+  --max-input-mb N   read at most N MB of --file or of one --data line (default 1); with --truncate a longer
+                     --file is read only up to the limit
+  --out never replaces one of the model's own files or the input, nor a folder, device or pipe (/dev/stdout and
+  /dev/null are written in place); it is written to a temporary file beside it and renamed into place when
+  complete, so a failed or interrupted command leaves what was there before.
 
 Prints the model facts, the tokens with their character offsets, for each layer and head the most-attended key
 of every query token with the head's mean entropy (nats), and the timings.
-Exit codes: 0 ok, 2 bad input (message on stderr), 1 internal error.
+Exit codes: 0 ok, 2 bad input (message on stderr), 1 internal error, 130 interrupted.
 `;

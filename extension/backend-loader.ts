@@ -40,7 +40,11 @@ export function backendLoader(deps: BackendLoaderDeps): Loader {
   return async (model, options = {}) => {
     const requested = options.backend ?? 'auto';
     const onHost = async (why: string): Promise<Inspector> => {
-      const insp = await deps.hostLoad(model, { ...options, backend: requested === 'wasm' ? 'wasm' : 'auto' });
+      const insp = await deps.hostLoad(model, {
+        maxTokens: deps.maxTokens(),
+        ...options,
+        backend: requested === 'wasm' ? 'wasm' : 'auto',
+      });
       deps.loaded(insp, `${LABEL[insp.backend]} in the extension host: ${why}`);
       return insp;
     };
@@ -49,7 +53,9 @@ export function backendLoader(deps: BackendLoaderDeps): Loader {
     if (!port) return onHost('no panel is open to run WebGPU in.');
     const resolved = await resolveWithProgress(model, options);
     if (resolved.kind !== 'folder')
-      return onHost('WebGPU runs Hugging Face folders with safetensors weights; this is an ONNX export.');
+      return onHost(
+        `WebGPU runs Hugging Face folders with safetensors weights; this is ${resolved.kind === 'gguf' ? 'a GGUF file' : 'an ONNX export'}.`,
+      );
     if (requested === 'auto') {
       const probe = await probeWebGpu(port);
       if (!probe.adapter) return onHost(`WebGPU not used: ${probe.reason ?? 'no adapter'}.`);

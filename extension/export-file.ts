@@ -6,21 +6,9 @@ import * as vscode from 'vscode';
 import { createWriteStream, rmSync, renameSync, type WriteStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { ByteSink } from '../webview/render/export-data';
+import { WRITE_REASONS as REASONS } from '../runtime/files/write-reasons';
 
 export const MAX_MEMORY_EXPORT = 512 * 1024 * 1024;
-
-const REASONS: Record<string, string> = {
-  ENOENT: 'the folder does not exist',
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-  EROFS: 'the file system is read-only',
-  ENOSPC: 'the disk is full',
-  EISDIR: 'it is a folder',
-  ENOTDIR: 'a part of the path is not a folder',
-  FileNotFound: 'the folder does not exist',
-  NoPermissions: 'permission denied',
-  FileIsADirectory: 'it is a folder',
-};
 
 /** A one-line reason for a failed write, naming the file. */
 export class WriteError extends Error {

@@ -42,6 +42,7 @@ const MODEL_CODES: LensErrorCode[] = [
   'FUSED_ATTENTION',
   'HUB_OFFLINE',
   'DOWNLOAD_FAILED',
+  'MODEL_TOO_LARGE',
 ];
 
 /** The one-line message and the actions for an error; never a stack trace. */

@@ -1,7 +1,9 @@
 // The model manager's decisions, vscode-free so unit tests check them: the entries of the Select Model list (recent
-// models with what was learned when they loaded, cached Hub models, a typed Hub id), the default model offered on
+// models with what was learned when they loaded, cached Hub models, Ollama's and LM Studio's GGUF models, a typed
+// Hub id), the default model offered on
 // first use, download progress text, and when to release an idle model (idle time, memory pressure: ReleaseSchedule).
 import { parseHubId } from '../runtime/hub/hub-id';
+import type { LocalModel } from '../runtime/models/local-models';
 import { looksLikePath } from '../runtime/models/source-resolver';
 import type { ModelFacts } from '../runtime/types';
 
@@ -24,7 +26,7 @@ export interface ModelChoice {
   label: string;
   description?: string;
   detail?: string;
-  source: 'recent' | 'cached' | 'typed';
+  source: 'recent' | 'cached' | 'typed' | 'ollama' | 'lmstudio';
 }
 
 /** Facts worth remembering for the list, from a loaded model. */
@@ -79,13 +81,24 @@ export function mergeInfo(known: ModelInfo | undefined, extra: ModelInfo | undef
   return out;
 }
 
-/** Recent models first (the current one marked), then cached Hub models not already listed. A recent model that is
- * also cached shows what the cache knows (its size) where the recorded facts say nothing. */
+/** "Ollama · llama · Q4_K_M · 98 MB", or why it cannot run ("Ollama · not supported: architecture mamba ..."). */
+export function describeLocal(m: LocalModel): string {
+  const app = m.source === 'ollama' ? 'Ollama' : 'LM Studio';
+  const what = m.supported
+    ? [m.architecture, m.quantisation, formatBytes(m.bytes)]
+    : [`not supported: ${m.note ?? 'unknown format'}`, m.quantisation, formatBytes(m.bytes)];
+  return [app, ...what].filter((x) => x).join(' · ');
+}
+
+/** Recent models first (the current one marked), then cached Hub models and Ollama's and LM Studio's models not
+ * already listed (supported ones first). A recent model that is also cached shows what the cache knows (its size)
+ * where the recorded facts say nothing. */
 export function modelChoices(
   current: string,
   recent: readonly string[],
   info: Readonly<Record<string, ModelInfo>>,
   cached: readonly { id: string; info: ModelInfo }[],
+  local: readonly LocalModel[] = [],
 ): ModelChoice[] {
   const seen = new Set<string>();
   const out: ModelChoice[] = [];
@@ -111,6 +124,17 @@ export function modelChoices(
       description: ['cached', describeInfo(c.info)].filter((x) => x).join(' · '),
       detail: c.id,
       source: 'cached',
+    });
+  }
+  for (const m of [...local.filter((x) => x.supported), ...local.filter((x) => !x.supported)]) {
+    if (seen.has(m.id)) continue;
+    seen.add(m.id);
+    out.push({
+      value: m.id,
+      label: `${m.source === 'ollama' ? '$(server-process)' : '$(file-binary)'} ${m.label}`,
+      description: describeLocal(m),
+      detail: m.file,
+      source: m.source,
     });
   }
   return out;

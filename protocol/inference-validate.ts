@@ -1,5 +1,6 @@
 // Validators of the in-webview inference channel (inference.ts), both directions. Pure: no DOM, no 'vscode'. The host
 // checks every layer's byte size against its shape before the data reaches a view, the hover or an export.
+import { attentionFactsProblem } from './facts-validate';
 import type { InferHostMessage, InferWebviewMessage } from './inference';
 
 export type InferValidation<T> = { ok: true; message: T } | { ok: false; reason: string };
@@ -36,6 +37,8 @@ function problem(m: Obj): string | undefined {
         return 'facts must give positive layers, heads, headDim and hidden';
       if (!Array.isArray(f.attentionKinds) || f.attentionKinds.length !== f.layers)
         return 'facts.attentionKinds must have one entry per layer';
+      const extras = attentionFactsProblem(f);
+      if (extras) return extras;
       if (m.adapter !== undefined && !isText(m.adapter)) return 'adapter must be a string';
       return undefined;
     }

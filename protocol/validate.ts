@@ -1,6 +1,7 @@
 // Validators for both directions of the panel protocol. Pure functions: no DOM, no 'vscode'.
 // The host validates every webview message (shape, field types, ranges, runId) before use and drops the rest;
 // the webview validates host messages too, so that a malformed message cannot throw inside a view.
+import { attentionFactsProblem } from './facts-validate';
 import {
   AGREEMENT_METRICS,
   COLOR_MAPS,
@@ -61,7 +62,8 @@ function isHeadChoice(v: unknown, heads: number | undefined): v is number | 'mea
 
 /** The grammar of target specs (runtime/explain/target-spec.ts); the host parses them and explains what is wrong
  *  with one that fits the grammar but not the model or the text (an empty reference, a position past the end). */
-const TARGET_GRAMMAR = /^(next|mask|next:[\s\S]+|mask:[\s\S]+|mask@\d+|token:\d+:\d+|similarity:[\s\S]*)$/;
+const TARGET_GRAMMAR =
+  /^(next|mask|next:[\s\S]+|mask:[\s\S]+|mask@\d+|token:\d+:\d+|similarity:[\s\S]*|prob:(next|next:[\s\S]+|token:\d+:\d+))$/;
 const METHOD_IDS = EXPLAIN_METHODS.map((m) => m.id);
 const REQUEST_KINDS = ['explain', 'compare'];
 
@@ -73,7 +75,7 @@ function checkTarget(v: unknown): string | undefined {
   if (typeof v !== 'string') return 'target must be a string';
   if (v.length > MAX_TARGET_LENGTH) return `target longer than ${MAX_TARGET_LENGTH} characters`;
   if (!TARGET_GRAMMAR.test(v.trim()))
-    return 'target must be next, next:TOKEN, token:POS:ID, mask, mask:TOKEN, mask@POS or similarity:TEXT';
+    return 'target must be [prob:]next, [prob:]next:TOKEN, [prob:]token:POS:ID, mask, mask:TOKEN, mask@POS or similarity:TEXT';
   return undefined;
 }
 
@@ -318,7 +320,8 @@ export function isExplainResult(r: unknown): boolean {
     Array.isArray(r.faithfulness) &&
     r.faithfulness.every(faithOk) &&
     Array.isArray(r.erasure) &&
-    Array.isArray(r.heads)
+    Array.isArray(r.heads) &&
+    (r.notes === undefined || (Array.isArray(r.notes) && r.notes.every(isStr)))
   );
 }
 
@@ -358,6 +361,8 @@ export function validateHostMessage(raw: unknown): Validation<HostMessage> {
       const f = m.facts;
       if (!isObj(f) || !isPositive(f.layers) || !isPositive(f.heads) || !isPositive(f.headDim)) return fail('facts');
       if (!Array.isArray(f.attentionKinds) || f.attentionKinds.length !== f.layers) return fail('facts.attentionKinds');
+      const extras = attentionFactsProblem(f);
+      if (extras) return fail(extras);
       if (!isRunSource(m.source)) return fail('source');
       return ok;
     }

@@ -16,6 +16,9 @@ export type LensErrorCode =
   | 'BAD_INPUT'
   | 'BACKEND_UNAVAILABLE'
   | 'INFERENCE_FAILED'
+  | 'MODEL_TOO_LARGE'
+  /** NaN or ±Infinity in weights, attention or outputs (runtime/finite.ts). */
+  | 'NON_FINITE'
   | 'CANCELLED'
   | 'DISPOSED'
   // ONNX import and the Hugging Face Hub

@@ -43,6 +43,13 @@ export interface ModelFacts {
   attentionKinds: AttentionKind[];
   /** True when the model has a language-model head (logits). */
   hasLmHead: boolean;
+  /** Per layer, the sliding window (a query sees only the last `window` keys, itself included; earlier keys get
+   * exactly 0), or null for a layer that sees every earlier key. Absent: no layer slides. */
+  slidingWindows?: (number | null)[];
+  /** The factor on q·k before the softmax where it is not 1/√headDim (gemma's query_pre_attn_scalar^-½). */
+  attentionScale?: number;
+  /** Scores pass through cap·tanh(s / cap) before the softmax (gemma2's attn_logit_softcapping). */
+  attentionSoftcap?: number;
 }
 
 /** One token of the input, with its span in the ORIGINAL text in UTF-16 code units. */

@@ -129,7 +129,7 @@ function install() {
       2,
     ) + '\n',
   );
-  // Keep the repo's .npmrc (onnxruntime-node-install=skip) out of this folder's install.
+  // A config of this folder's own, so that no project or user setting changes how code-server installs.
   writeFileSync(join(installDir, '.npmrc'), 'fund=false\naudit=false\nupdate-notifier=false\n');
 
   const tmp = join(installDir, 'tmp');

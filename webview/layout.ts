@@ -27,20 +27,29 @@ export function thumbResolution(n: number, max = 48): number {
   return Math.max(1, Math.min(n, max));
 }
 
-/** The neuron view's numbers for one query token: q·k, q·k/√d and the softmax over keys (masked keys excluded). */
+/** How a model turns q·k into a score: the factor (1/√d unless the model says otherwise) and gemma2's soft-cap. */
+export interface ScoreRule {
+  scale?: number;
+  softcap?: number;
+}
+
+/** The neuron view's numbers for one query token: q·k, the score (q·k/√d, or the model's scale and soft-cap) and
+ * the softmax over keys (masked keys excluded). */
 export function neuronScores(
   q: Float32Array,
   keys: Float32Array[],
   headDim: number,
   masked: (keyIndex: number) => boolean,
+  rule: ScoreRule = {},
 ): { dot: number[]; scaled: number[]; softmax: number[] } {
   const dot = keys.map((k) => {
     let s = 0;
     for (let i = 0; i < headDim; i++) s += q[i] * k[i];
     return s;
   });
-  const scale = 1 / Math.sqrt(headDim);
-  const scaled = dot.map((d) => d * scale);
+  const scale = rule.scale ?? 1 / Math.sqrt(headDim);
+  const cap = rule.softcap;
+  const scaled = dot.map((d) => (cap ? cap * Math.tanh((d * scale) / cap) : d * scale));
   let m = -Infinity;
   scaled.forEach((s, j) => {
     if (!masked(j) && s > m) m = s;

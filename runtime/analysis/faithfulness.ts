@@ -6,9 +6,11 @@
 //   f(x)                the callback with every token kept
 //   comprehensiveness_k = f(x) − f(x \ top-k)       (top-k removed; higher = more faithful)
 //   sufficiency_k       = f(x) − f(top-k only)      (only top-k kept; lower = more faithful)
-//   AOPC                = the mean of each over the bins k ∈ {1, 5, 10, 20, 50}% of the candidate tokens
-// (ERASER's paper writes the sum with a 1/(|B| + 1) factor; we take the plain mean over the |B| bins, the
-// reading used by most follow-up work, so a constant drop d gives AOPC d.)
+//   AOPC                = ERASER's: 1/(|B| + 1) · Σ over the bins B (k ∈ {1, 5, 10, 20, 50}% of the candidate tokens)
+// — the sum runs over k = 0..|B| in the paper, the k = 0 term (nothing removed) being 0 — with |B| the bins
+// requested, also when two bins give the same k (short inputs: 1 % and 5 % of ≤ 20 tokens are both k = 1), so
+// AOPCs of different texts stay comparable. A constant drop d gives AOPC d·|B|/(|B| + 1) (5/6 d for 5 bins); the
+// plain mean over the bins that some follow-up work reports is AOPC · (|B| + 1)/|B|.
 // k for p% is ceil(p/100 · n), at least 1 and at most n, with n the number of candidate tokens. Ranking is by
 // score, highest first, ties to the earlier position. Excluded positions (e.g. special tokens) are never ranked,
 // never removed and always kept. Each distinct mask is evaluated once, one call at a time.
@@ -43,9 +45,9 @@ export interface FaithfulnessResult {
   /** f(x), every token kept. */
   full: number;
   bins: FaithfulnessBin[];
-  /** Mean comprehensiveness over the bins. */
+  /** ERASER's AOPC of comprehensiveness: Σ over the bins / (|B| + 1). */
   aopcComprehensiveness: number;
-  /** Mean sufficiency over the bins. */
+  /** ERASER's AOPC of sufficiency: Σ over the bins / (|B| + 1). */
   aopcSufficiency: number;
   /** Candidate positions, most important first (the ranking the bins cut). */
   ranking: number[];
@@ -115,12 +117,12 @@ export async function faithfulness(
       sufficiency: full - onlyTopK,
     });
   }
-  const mean = (f: (b: FaithfulnessBin) => number) => bins.reduce((s, b) => s + f(b), 0) / bins.length;
+  const aopc = (f: (b: FaithfulnessBin) => number) => bins.reduce((s, b) => s + f(b), 0) / (bins.length + 1);
   return {
     full,
     bins,
-    aopcComprehensiveness: mean((b) => b.comprehensiveness),
-    aopcSufficiency: mean((b) => b.sufficiency),
+    aopcComprehensiveness: aopc((b) => b.comprehensiveness),
+    aopcSufficiency: aopc((b) => b.sufficiency),
     ranking,
   };
 }

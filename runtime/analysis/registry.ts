@@ -224,11 +224,21 @@ registerMethod({
   label: 'Attention flow',
   kind: 'attention',
   needs: { attention: true },
+  // Renormalised per output node (the scores of one target sum to 1), as Abnar & Zuidema's compute_flows does
+  // (flow_values[u] /= flow_values[u].sum()); flowScores gives the raw max-flow values.
   compute: async (ctx) =>
     pooledScores(ctx, (target) =>
-      flowScores(attentionOf(ctx), target, { heads: ctx.headReduce, startLayer: ctx.startLayer }),
+      perOutputNode(flowScores(attentionOf(ctx), target, { heads: ctx.headReduce, startLayer: ctx.startLayer })),
     ),
 });
+
+/** Divides a flow row by its sum (a row with no flow stays 0). */
+function perOutputNode(row: Float64Array): Float64Array {
+  let total = 0;
+  for (const x of row) total += x;
+  if (total > 0) for (let j = 0; j < row.length; j++) row[j] /= total;
+  return row;
+}
 
 /** ctx.evaluateBatch, or ctx.evaluate called once per mask. */
 function batchOf(ctx: ImportanceContext): EvaluateBatch {

@@ -25,6 +25,7 @@ import { erasureTable, faithfulnessTable } from './faithfulness-tables';
 import type { Perturbation } from './perturb';
 import type { ExplainResult, MethodScores } from './result';
 import { planTarget, targetLabel, targetToken } from './target';
+import { explanationNotes } from './notes';
 import { parseTargetSpec, type TargetSpec } from './target-spec';
 
 export const DEFAULT_METHODS: readonly string[] = ['raw-attention', 'rollout', 'loo', 'norm'];
@@ -273,7 +274,7 @@ export async function explain(
   onProgress?.({ phase: 'done' });
 
   const text = (id: number) => tokenizer?.idToToken(id) ?? `#${id}`;
-  const result: ExplainResult = {
+  const result: Omit<ExplainResult, 'notes'> = {
     model: {
       name: facts.name,
       family: facts.family,
@@ -312,5 +313,5 @@ export async function explain(
   if (prepared.truncatedFrom !== undefined) result.truncatedFrom = prepared.truncatedFrom;
   if (token !== undefined) result.target.token = { id: token, text: text(token) };
   if (plan.reference !== undefined) result.target.reference = plan.reference;
-  return result;
+  return { ...result, notes: explanationNotes(result, { causal, modelType: facts.modelType }) };
 }

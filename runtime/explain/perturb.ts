@@ -5,8 +5,10 @@
 //               ids are those of the shorter text (BERT: 0..n−1; decoders count real tokens). Exactly the model on
 //               the text without those tokens. The default: it is what deleting words means, and what ERASER's
 //               comprehensiveness/sufficiency assume, so leave-one-out and faithfulness measure the same thing.
-//   hide        the tokens stay in place with attention mask 0: no query attends to them, later tokens keep their
-//               positions (encoders). For decoders, whose position ids count the unmasked tokens, it equals remove.
+//   hide        the tokens stay in place with attention mask 0: no query attends to them. Position ids follow the
+//               model's own rule (models/feeds.ts positionIds): BERT-style encoders keep every position, but
+//               decoders and RoBERTa count the unmasked tokens, so for them hide equals remove (the result's notes
+//               say so: notes.ts).
 //   mask-token  the tokens are replaced by [MASK] (or the tokenizer's unknown token), attention mask 1: the input
 //               masked-LM training saw; the slot and its position remain.
 //

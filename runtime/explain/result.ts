@@ -125,6 +125,9 @@ export interface ExplainResult {
   /** Per layer: every head, then the uniform baseline (head −1). */
   heads: HeadRow[];
   timings: ExplainTimings;
+  /** What a reader must know to read the numbers right (notes.ts): AOPC's definition, bins that are one
+   * measurement, unbounded log-probability targets, flow's renormalisation, hide = remove. */
+  notes: string[];
 }
 
 /** JSON text of a result (NaN and ±Infinity become null). */

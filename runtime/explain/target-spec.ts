@@ -7,16 +7,19 @@
 //   mask:TOKEN         masked LM: p(TOKEN at the first [MASK])
 //   mask@POS           masked LM: replace token POS with [MASK]; p(the original token there)
 //   similarity:TEXT    any model: cosine(mean-pooled last hidden state of the input, the same of TEXT)
+//   prob:next, prob:next:TOKEN, prob:token:POS:ID
+//                      causal LM: the probability (0–1) instead of the log-probability (unbounded below, so
+//                      comprehensiveness and sufficiency measured on it are unbounded too)
 import { LensError } from '../errors';
 
 export type TargetSpec =
-  | { kind: 'next'; token?: string }
-  | { kind: 'token'; position: number; id: number }
+  | { kind: 'next'; token?: string; prob?: boolean }
+  | { kind: 'token'; position: number; id: number; prob?: boolean }
   | { kind: 'mask'; token?: string; position?: number }
   | { kind: 'similarity'; reference: string };
 
 export const TARGET_SPEC_HELP =
-  'next | next:TOKEN | token:POS:ID | mask | mask:TOKEN | mask@POS | similarity:REFERENCE TEXT';
+  'next | next:TOKEN | token:POS:ID (prob: before any of them for the probability) | mask | mask:TOKEN | mask@POS | similarity:REFERENCE TEXT';
 
 const bad = (spec: string, why: string) =>
   new LensError('BAD_INPUT', `Bad target "${spec}": ${why}. Targets: ${TARGET_SPEC_HELP}.`);
@@ -30,6 +33,13 @@ function integer(spec: string, text: string, what: string, min: number): number 
 
 /** Parses a target spec; a one-line LensError BAD_INPUT says what is wrong. */
 export function parseTargetSpec(spec: string): TargetSpec {
+  if (spec.trim().startsWith('prob:')) {
+    const inner = parseTargetSpec(spec.trim().slice(5));
+    if (inner.kind !== 'next' && inner.kind !== 'token')
+      throw bad(spec, 'prob: goes before next or token targets (mask targets are probabilities already)');
+    if (inner.prob) throw bad(spec, 'prob: is given twice');
+    return { ...inner, prob: true };
+  }
   const s = spec.trim();
   if (s === 'next') return { kind: 'next' };
   if (s === 'mask') return { kind: 'mask' };
@@ -61,9 +71,9 @@ export function parseTargetSpec(spec: string): TargetSpec {
 export function formatTargetSpec(t: TargetSpec): string {
   switch (t.kind) {
     case 'next':
-      return t.token === undefined ? 'next' : `next:${t.token}`;
+      return `${t.prob ? 'prob:' : ''}${t.token === undefined ? 'next' : `next:${t.token}`}`;
     case 'token':
-      return `token:${t.position}:${t.id}`;
+      return `${t.prob ? 'prob:' : ''}token:${t.position}:${t.id}`;
     case 'mask':
       return t.position !== undefined ? `mask@${t.position}` : t.token !== undefined ? `mask:${t.token}` : 'mask';
     case 'similarity':

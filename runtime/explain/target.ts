@@ -2,6 +2,7 @@
 // writes [MASK]), where the target is read (readout), how a head row becomes the scalar (measure), which position
 // must never be removed (the [MASK] being predicted), and, after the unperturbed pass, which token is explained
 // (`next` and `mask` take the model's own most likely token). Errors say which target fits the model instead.
+// A causal target is a log-probability unless its spec starts with prob: (then the probability itself).
 import { LensError } from '../errors';
 import { argmax, type TargetMeasure } from '../analysis/targets';
 import type { ModelFacts, Token } from '../types';
@@ -67,7 +68,8 @@ export function planTarget(
   switch (parsed.kind) {
     case 'next': {
       needCausal(facts, spec);
-      const plan: TargetPlan = { spec, parsed, measure: 'log-prob', ids, readout: S - 1, protect: null };
+      const measure = parsed.prob ? 'prob' : 'log-prob';
+      const plan: TargetPlan = { spec, parsed, measure, ids, readout: S - 1, protect: null };
       if (parsed.token !== undefined) plan.token = tokenIdOf(needTokenizer(tokenizer, spec), parsed.token);
       return plan;
     }
@@ -77,7 +79,8 @@ export function planTarget(
         throw new LensError('BAD_INPUT', `token:${parsed.position}:… is past the ${S} tokens of the input (1..${S}).`);
       if (parsed.id >= facts.vocabSize)
         throw new LensError('BAD_INPUT', `Token id ${parsed.id} is outside the vocabulary of ${facts.vocabSize}.`);
-      return { spec, parsed, measure: 'log-prob', ids, readout: parsed.position - 1, protect: null, token: parsed.id };
+      const measure = parsed.prob ? 'prob' : 'log-prob';
+      return { spec, parsed, measure, ids, readout: parsed.position - 1, protect: null, token: parsed.id };
     }
     case 'mask': {
       if (isCausal(facts) || !facts.hasLmHead)
@@ -118,9 +121,9 @@ export function targetLabel(plan: TargetPlan, tokenText: (id: number) => string)
   const tok = (id: number) => JSON.stringify(tokenText(id));
   switch (plan.parsed.kind) {
     case 'next':
-      return `log p(${tok(plan.token!)} next | input)${plan.parsed.token === undefined ? ', the most likely next token' : ''}`;
+      return `${plan.parsed.prob ? 'p' : 'log p'}(${tok(plan.token!)} next | input)${plan.parsed.token === undefined ? ', the most likely next token' : ''}`;
     case 'token':
-      return `log p(${tok(plan.token!)} at position ${plan.parsed.position} | tokens before)`;
+      return `${plan.parsed.prob ? 'p' : 'log p'}(${tok(plan.token!)} at position ${plan.parsed.position} | tokens before)`;
     case 'mask':
       return `p(${tok(plan.token!)} at [MASK], position ${plan.readout})${plan.parsed.token === undefined && plan.parsed.position === undefined ? ', the most likely token' : ''}`;
     case 'similarity':

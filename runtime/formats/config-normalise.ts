@@ -4,9 +4,13 @@
 // imports: the panel's webview worker normalises a config.json it fetched (config.ts reads it from disk in Node).
 import { LensError } from '../errors';
 import type { Family } from '../types';
+import { badConfig as bad, ConfigFields, unsupportedField, type Activation } from './config-fields';
+import { DECODER_MODEL_TYPES, normaliseDecoder, type LayerType } from './decoder-config';
+import type { RopeSpec } from './rope-config';
 
-/** Activation functions the families implement. */
-export type Activation = 'gelu' | 'gelu_new' | 'relu' | 'silu';
+export type { Activation } from './config-fields';
+export type { LayerType } from './decoder-config';
+export type { RopeSpec, RopeType } from './rope-config';
 
 export interface ModelConfig {
   /** config.json's model_type. */
@@ -34,18 +38,43 @@ export interface ModelConfig {
   padTokenId: number | null;
   /** Roberta-style positions: padding_idx + 1 + cumulative mask. */
   robertaPositions: boolean;
-  /** RoPE base (llama family). */
+  /** RoPE base of the full-attention layers (rope.theta; 10,000 without RoPE). */
   ropeTheta: number;
   /** LM head shares the token embeddings. */
   tieWordEmbeddings: boolean;
-  /** Keys further back than this are masked (mistral); null for none. */
+  /** Per layer: 'sliding' layers see only the last slidingWindow keys (the query's own included), 'full' layers
+   * every earlier one (transformers: query q sees key k iff q - window < k <= q). */
+  layerTypes: LayerType[];
+  /** The window of the sliding layers; null when no layer slides. */
   slidingWindow: number | null;
-  /** q/k/v biases (qwen2, llama attention_bias). */
+  /** RoPE of the full-attention layers, and of the sliding ones unless ropeLocal is set; null without RoPE. */
+  rope: RopeSpec | null;
+  /** RoPE of the sliding-window layers where it differs (Gemma 3's local base). */
+  ropeLocal: RopeSpec | null;
+  /** q/k/v biases (qwen2, attention_bias). */
   qkvBias: boolean;
-  /** o_proj bias (llama attention_bias). */
+  /** o_proj bias (attention_bias). */
   oBias: boolean;
   /** MLP biases (llama mlp_bias). */
   mlpBias: boolean;
+  /** Decoder RMSNorms: 'pre' (before attention and MLP: llama), 'sandwich' (before and after both: gemma), 'post'
+   * (after both, inside the residual: olmo2). */
+  normPlacement: 'pre' | 'sandwich' | 'post';
+  /** RMSNorm scales by (1 + weight) (gemma). */
+  normPlusOne: boolean;
+  /** q/k RMSNorm before RoPE: per head over head_dim (qwen3, gemma3), over the whole projection (olmo2). */
+  qkNorm: 'none' | 'head' | 'projection';
+  /** Token embeddings are multiplied by this (gemma: √hidden in float32); 1 elsewhere. */
+  embedScale: number;
+  /** Attention scores q·k are multiplied by this before the softmax: 1/√head_dim, or gemma's
+   * query_pre_attn_scalar^-½. */
+  attnScale: number;
+  /** Scores pass through cap·tanh(s / cap) before the mask and softmax (gemma2's attn_logit_softcapping). */
+  attnSoftcap: number | null;
+  /** Logits pass through cap·tanh(l / cap) (gemma's final_logit_softcapping). */
+  finalSoftcap: number | null;
+  /** phi3's fused qkv_proj (rows q, k, v) and gate_up_proj (rows gate, up). */
+  fusedProjections: boolean;
   /** The parsed config.json as read. */
   raw: Record<string, unknown>;
 }
@@ -55,14 +84,9 @@ export const SUPPORTED_MODEL_TYPES: Record<string, Family> = {
   roberta: 'bert',
   distilbert: 'bert',
   gpt2: 'gpt2',
-  llama: 'llama',
-  mistral: 'llama',
-  qwen2: 'llama',
+  ...Object.fromEntries(DECODER_MODEL_TYPES.map((t) => [t, 'llama' as const])),
+  gemma3: 'llama', // Gemma3ForConditionalGeneration: the text model in text_config (the vision tower is not run)
 };
-
-function bad(message: string): LensError {
-  return new LensError('BAD_CONFIG', message);
-}
 
 /** Normalises a parsed config.json. `where` names the file in messages. */
 export function normaliseConfig(raw: Record<string, unknown>, where = 'config.json'): ModelConfig {
@@ -75,55 +99,17 @@ export function normaliseConfig(raw: Record<string, unknown>, where = 'config.js
       'UNSUPPORTED_MODEL',
       `model_type ${modelType} is not supported; supported: ${Object.keys(SUPPORTED_MODEL_TYPES).join(', ')}.`,
     );
-  /** A positive integer from the first present of `names`. */
-  const int = (names: string[], fallback?: number): number => {
-    for (const n of names) {
-      const v = raw[n];
-      if (v === undefined || v === null) continue;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
-        throw bad(`${where}: field ${n} must be a positive integer, found ${JSON.stringify(v)}.`);
-      return v;
-    }
-    if (fallback !== undefined) return fallback;
-    throw bad(`${where} is missing field ${names[0]} (needed for model_type ${modelType}).`);
-  };
-  const num = (names: string[], fallback: number): number => {
-    for (const n of names) {
-      const v = raw[n];
-      if (v === undefined || v === null) continue;
-      if (typeof v !== 'number' || !Number.isFinite(v))
-        throw bad(`${where}: field ${n} must be a number, found ${JSON.stringify(v)}.`);
-      return v;
-    }
-    return fallback;
-  };
-  const bool = (name: string, fallback: boolean): boolean => {
-    const v = raw[name];
-    if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'boolean') throw bad(`${where}: field ${name} must be true or false, found ${JSON.stringify(v)}.`);
-    return v;
-  };
-  const activation = (name: string, fallback: string): Activation => {
-    const v = raw[name] ?? fallback;
-    switch (v) {
-      case 'gelu':
-        return 'gelu';
-      case 'gelu_new':
-      case 'gelu_pytorch_tanh':
-      case 'gelu_fast':
-        return 'gelu_new';
-      case 'relu':
-        return 'relu';
-      case 'silu':
-      case 'swish':
-        return 'silu';
-      default:
-        throw new LensError(
-          'UNSUPPORTED_MODEL',
-          `${where}: activation ${JSON.stringify(v)} (${name}) is not supported; supported: gelu, gelu_new, relu, silu.`,
-        );
-    }
-  };
+  const f = new ConfigFields(raw, where, modelType);
+  const int = f.int.bind(f);
+  const num = f.num.bind(f);
+  const activation = f.activation.bind(f);
+  if (raw.quantization_config !== undefined && raw.quantization_config !== null)
+    throw unsupportedField(
+      where,
+      'quantization_config',
+      (raw.quantization_config as { quant_method?: unknown }).quant_method ?? 'present',
+      'quantized checkpoints; use the full-precision weights',
+    );
   const padRaw = raw.pad_token_id;
   const padTokenId = typeof padRaw === 'number' && Number.isInteger(padRaw) ? padRaw : null;
 
@@ -134,11 +120,22 @@ export function normaliseConfig(raw: Record<string, unknown>, where = 'config.js
     robertaPositions: false,
     ropeTheta: 10000,
     tieWordEmbeddings: true,
+    layerTypes: [] as LayerType[],
     slidingWindow: null as number | null,
+    rope: null as RopeSpec | null,
+    ropeLocal: null as RopeSpec | null,
     qkvBias: true,
     oBias: true,
     mlpBias: true,
     typeVocabSize: 0,
+    normPlacement: 'pre' as const,
+    normPlusOne: false,
+    qkNorm: 'none' as const,
+    embedScale: 1,
+    attnScale: 1,
+    attnSoftcap: null as number | null,
+    finalSoftcap: null as number | null,
+    fusedProjections: false,
     raw,
   };
 
@@ -218,43 +215,18 @@ export function normaliseConfig(raw: Record<string, unknown>, where = 'config.js
         'UNSUPPORTED_MODEL',
         `${where}: GPT-2 variants with scale_attn_by_inverse_layer_idx, reorder_and_upcast_attn or scale_attn_weights=false are not supported.`,
       );
+  } else if (modelType === 'gemma3') {
+    const text = raw.text_config;
+    if (typeof text !== 'object' || text === null || Array.isArray(text))
+      throw bad(`${where}: model_type gemma3 needs a "text_config" object (the language model's settings).`);
+    const tf = new ConfigFields(text as Record<string, unknown>, `${where} (text_config)`, 'gemma3_text');
+    cfg = { ...base, ...normaliseDecoder(tf) };
   } else {
-    // llama, mistral, qwen2
-    const hidden = int(['hidden_size']);
-    const heads = int(['num_attention_heads']);
-    const maxPositionEmbeddings = int(['max_position_embeddings']);
-    const rs = raw.rope_scaling as { rope_type?: string; type?: string } | null | undefined;
-    const ropeType = rs ? (rs.rope_type ?? rs.type) : undefined;
-    if (rs && ropeType !== 'default')
-      throw new LensError(
-        'UNSUPPORTED_MODEL',
-        `${where}: rope_scaling ${JSON.stringify(ropeType)} is not supported yet; only unscaled RoPE.`,
-      );
-    let slidingWindow: number | null = null;
-    if (modelType === 'mistral' && raw.sliding_window != null) slidingWindow = int(['sliding_window']);
-    if (modelType === 'qwen2' && raw.use_sliding_window === true && raw.sliding_window != null)
-      slidingWindow = int(['sliding_window']);
-    const attentionBias = bool('attention_bias', false);
-    cfg = {
-      ...base,
-      hidden,
-      layers: int(['num_hidden_layers']),
-      heads,
-      kvHeads: int(['num_key_value_heads'], heads),
-      headDim: int(['head_dim'], hidden / heads),
-      intermediate: int(['intermediate_size']),
-      vocabSize: int(['vocab_size']),
-      maxPositionEmbeddings,
-      maxPositions: maxPositionEmbeddings,
-      act: activation('hidden_act', 'silu'),
-      normEps: num(['rms_norm_eps'], 1e-6),
-      ropeTheta: num(['rope_theta'], 10000),
-      tieWordEmbeddings: bool('tie_word_embeddings', false),
-      slidingWindow,
-      qkvBias: modelType === 'qwen2' || attentionBias,
-      oBias: attentionBias,
-      mlpBias: bool('mlp_bias', false),
-    };
+    cfg = { ...base, ...normaliseDecoder(f) };
+  }
+  if (cfg.family !== 'llama') {
+    cfg.layerTypes = Array.from({ length: cfg.layers }, (): LayerType => 'full');
+    cfg.attnScale = Math.pow(cfg.headDim, -0.5);
   }
   if (!Number.isInteger(cfg.headDim))
     throw bad(`${where}: hidden size ${cfg.hidden} is not divisible by the ${cfg.heads} attention heads.`);
@@ -262,6 +234,10 @@ export function normaliseConfig(raw: Record<string, unknown>, where = 'config.js
     throw bad(`${where}: num_attention_heads ${cfg.heads} is not a multiple of num_key_value_heads ${cfg.kvHeads}.`);
   if (cfg.family === 'llama' && cfg.headDim % 2 !== 0)
     throw bad(`${where}: head_dim ${cfg.headDim} must be even for RoPE.`);
+  if (cfg.maxPositions < 1)
+    throw bad(
+      `${where}: max_position_embeddings ${cfg.maxPositionEmbeddings} leaves no positions after pad_token_id ${cfg.padTokenId} + 1; it must be at least ${cfg.maxPositionEmbeddings - cfg.maxPositions + 1}.`,
+    );
   return cfg;
 }
 
@@ -271,6 +247,10 @@ export function parseConfig(text: string, where = 'config.json'): ModelConfig {
   try {
     raw = JSON.parse(text);
   } catch (e) {
+    // Python's json module writes NaN and Infinity, which are not JSON.
+    const literal = /[:[,]\s*(-?Infinity|NaN)\b/.exec(text);
+    if (literal)
+      throw bad(`${where} holds ${literal[1]}, which is not a number JSON allows; give the field a finite value.`);
     throw bad(`${where} is not valid JSON (${(e as Error).message.split('\n')[0]}).`);
   }
   return normaliseConfig(raw as Record<string, unknown>, where);

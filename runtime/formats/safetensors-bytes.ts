@@ -6,6 +6,7 @@
 // File layout: [u64 LE header length n][n bytes of JSON header][data]; header entries give dtype, shape and
 // data_offsets [begin, end) relative to the start of the data section.
 import { LensError } from '../errors';
+import { checkWeightFinite } from '../finite';
 
 /** Named float32 tensors with shapes. */
 export interface WeightStore {
@@ -137,7 +138,7 @@ export function checkFloatDtype(label: string, en: HeaderEntry): void {
 let halfTable: Float32Array | undefined;
 
 /** Every IEEE half-precision bit pattern as float32 (exact: float32 represents every half value). */
-function halfToFloatTable(): Float32Array {
+export function halfToFloatTable(): Float32Array {
   if (halfTable) return halfTable;
   const t = new Float32Array(65536);
   for (let h = 0; h < 65536; h++) {
@@ -193,7 +194,13 @@ export function storeOf<E extends HeaderEntry>(entries: Map<string, E>, read: (e
     names: () => [...entries.keys()],
     has: (name) => entries.has(name),
     shape: (name) => entry(name).shape.slice(),
-    get: (name) => read(entry(name)),
+    // Every tensor is checked for NaN / ±Infinity as it is read, so a broken checkpoint fails at load naming the
+    // tensor instead of showing NaN attention (~10 ms for all-MiniLM-L6-v2's 22.7 M weights).
+    get: (name) => {
+      const data = read(entry(name));
+      checkWeightFinite(name, data);
+      return data;
+    },
   };
 }
 

@@ -80,11 +80,35 @@ function exists(p: string): boolean {
   }
 }
 
+/** Why a path that is there is not a readable file (a folder, a loop or broken symbolic link...), or undefined. */
+function notAFile(p: string): string | undefined {
+  let link: fs.Stats;
+  try {
+    link = fs.lstatSync(p);
+  } catch {
+    return undefined; // not there at all
+  }
+  try {
+    const st = fs.statSync(p);
+    if (st.isFile()) return undefined;
+    return st.isDirectory() ? 'is a folder, not a file' : 'is not a regular file';
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return 'is a loop of symbolic links';
+    if (link.isSymbolicLink()) return `is a symbolic link to ${fs.readlinkSync(p)}, which does not exist`;
+    return `cannot be read (${code ?? 'error'})`;
+  }
+}
+
 /** Opens the weights of a Hugging Face model folder: model.safetensors, or shards via model.safetensors.index.json. */
 export async function openWeights(dir: string): Promise<WeightStore> {
   const single = path.join(dir, 'model.safetensors');
   const index = path.join(dir, 'model.safetensors.index.json');
   const entries = new Map<string, Entry>();
+  for (const file of [single, index]) {
+    const why = notAFile(file);
+    if (why) throw new LensError('NO_WEIGHTS', `${file} ${why}; put the model's weights file there.`);
+  }
   if (exists(single)) {
     for (const en of readHeader(single)) entries.set(en.name, en);
     return storeOf(entries, readTensor);
@@ -98,6 +122,8 @@ export async function openWeights(dir: string): Promise<WeightStore> {
       let inShard = shards.get(shard);
       if (!inShard) {
         const file = path.join(dir, shard);
+        const why = notAFile(file);
+        if (why) throw new LensError('NO_WEIGHTS', `Shard ${file} ${why}; put the shard's weights file there.`);
         if (!exists(file))
           throw new LensError(
             'NO_WEIGHTS',

@@ -1,8 +1,10 @@
 // Decides which files of a Hub repository a model needs from the Hub's file listing, so nothing else (PyTorch .bin,
-// TF .h5, Flax, other ONNX variants...) is downloaded: config, tokenizer, and safetensors weights (with their
-// shards); or, in a repository without safetensors (transformers.js / optimum exports), the ONNX graphs the folder
-// will be opened with (onnx/candidates.ts: full precision before fp16 and quantized variants) and the external data
-// files they name. Also checks, without the network, whether a cached snapshot folder has everything a model needs.
+// TF .h5, Flax, other ONNX variants...) is downloaded: config, tokenizer (tokenizer.json, or the files of a folder
+// without one: vocab.txt, Marian's source.spm + target.spm + vocab.json, GPT-2's vocab.json + merges.txt), and
+// safetensors weights (with their shards); or, in a repository without safetensors (transformers.js / optimum exports),
+// the ONNX graphs the folder will be opened with (onnx/candidates.ts: full precision before fp16 and quantized
+// variants) and the external data files they name. Also checks, without the network, whether a cached snapshot folder
+// has everything a model needs.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pickOnnxCandidate } from '../onnx/candidates';
@@ -30,6 +32,8 @@ export interface WantedFile {
 }
 
 const OPTIONAL = ['tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'];
+/** Marian (opus-mt) repositories ship sentencepiece files and a vocab.json instead of a tokenizer.json. */
+const MARIAN = ['source.spm', 'target.spm', 'vocab.json'];
 const OTHER_WEIGHTS = /(\.bin|\.h5|\.msgpack|\.onnx|\.ckpt|\.pt|\.pth|\.gguf)$/i;
 
 function wanted(repo: string, s: HubSibling): WantedFile {
@@ -62,12 +66,13 @@ export function pickModelFiles(repo: string, siblings: HubSibling[]): ModelFiles
   let tokenizer: WantedFile[];
   if (byName.has('tokenizer.json')) tokenizer = take('tokenizer.json');
   else if (byName.has('vocab.txt')) tokenizer = take('vocab.txt');
+  else if (MARIAN.every((n) => byName.has(n))) tokenizer = [...MARIAN.flatMap(take), ...take('target_vocab.json')];
   else if (byName.has('vocab.json') && byName.has('merges.txt'))
     tokenizer = [...take('vocab.json'), ...take('merges.txt')];
   else {
     throw new HubError(
       'no-tokenizer',
-      `${repo} has no tokenizer Attention Lens can read (tokenizer.json, vocab.txt, or vocab.json + merges.txt).`,
+      `${repo} has no tokenizer Attention Lens can read (tokenizer.json, vocab.txt, source.spm + target.spm + vocab.json, or vocab.json + merges.txt).`,
     );
   }
   const files = [...take('config.json'), ...tokenizer, ...OPTIONAL.flatMap(take)];
@@ -158,6 +163,7 @@ export async function missingFromSnapshot(dir: string): Promise<string | undefin
   const tokenizer =
     (await has('tokenizer.json')) ||
     (await has('vocab.txt')) ||
+    ((await has('source.spm')) && (await has('target.spm')) && (await has('vocab.json'))) ||
     ((await has('vocab.json')) && (await has('merges.txt')));
   if (!tokenizer) return 'a tokenizer';
   if (await has('model.safetensors')) return undefined;

@@ -19,6 +19,10 @@ export interface LoadOptions {
   /** Aborting rejects the load with LensError CANCELLED and frees the worker. */
   signal?: AbortSignal;
   onProgress?: (p: LoadProgress) => void;
+  /** The longest input runs will have, for the memory check before loading (default 512). */
+  maxTokens?: number;
+  /** Bytes of memory the model may take (default: what the system has available now, os.freemem()). */
+  availableMemory?: number;
 }
 
 export interface RunOptions {
@@ -104,6 +108,8 @@ export interface Inspector {
   readonly loadMs: number;
   /** The model's tokenizer (undefined for synthetic models run on ids). */
   readonly tokenizer: Tokenizer | undefined;
+  /** One-line warnings about the loaded model that did not stop it (e.g. weights with layers config.json omits). */
+  readonly warnings?: readonly string[];
   tokenize(text: string): Token[];
   /** Starts a run on text or on token ids (ids are used as given, no template added). */
   run(input: string | number[], options?: RunOptions): AttentionRun;

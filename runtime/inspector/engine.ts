@@ -16,6 +16,7 @@ import {
 import type { ForwardResult, HeadRead } from './api';
 import { cancelled, LensError } from '../errors';
 import { checkReadPositions } from '../models/feeds';
+import { checkAttentionFinite, checkOutputFinite } from '../finite';
 
 interface ReadyStage {
   role: StageRole;
@@ -155,6 +156,8 @@ export class StageEngine {
             keyLength: seq,
             data: attn.data, // [heads, query, key]
           };
+          // Stops the run at the first layer with NaN / ±Infinity, naming layer and head, before anyone sees it.
+          checkAttentionFinite(attention);
           let q: Float32Array | undefined;
           let k: Float32Array | undefined;
           if (vectors && wantVectors(n.layer)) {
@@ -223,6 +226,7 @@ export class StageEngine {
         for (const n of names) {
           if (options.attention) {
             expectSize(out[n.attn], B * this.facts.heads * S * S, n.attn);
+            checkBatchAttention(out[n.attn].data, n.layer, B, this.facts.heads, S, this.facts.attentionKinds);
             attention.push(out[n.attn].data); // [B,H,S,S]
           }
           const gram = norms && wantNorms(n.layer);
@@ -262,6 +266,7 @@ export class StageEngine {
       stageMs.push(performance.now() - t0);
       if (options.pause && stage.role !== 'head') await options.pause();
     }
+    checkOutputFinite(read.kind === 'logits' ? 'logits' : 'hidden states', head, Math.max(1, width));
     const result: ForwardResult = { rows: B, seq: S, head, width, stageMs };
     if (options.attention) result.attention = attention;
     if (options.norms) result.grams = grams;
@@ -357,4 +362,25 @@ function expectSize(t: OutputTensor, size: number, name: string): void {
   if (t.data.length !== size) {
     throw new LensError('INFERENCE_FAILED', `The ${name} output has ${t.data.length} values; expected ${size}.`);
   }
+}
+
+/** checkAttentionFinite for each row of a batch's [B,H,S,S] attention (rows beyond the first are perturbed inputs). */
+export function checkBatchAttention(
+  data: Float32Array,
+  layer: number,
+  B: number,
+  heads: number,
+  S: number,
+  kinds: PlanFacts['attentionKinds'],
+): void {
+  const per = heads * S * S;
+  for (let b = 0; b < B; b++)
+    checkAttentionFinite({
+      layer,
+      kind: kinds[layer] ?? 'self',
+      heads,
+      queryLength: S,
+      keyLength: S,
+      data: data.subarray(b * per, (b + 1) * per), // [heads, query, key]
+    });
 }

@@ -41,6 +41,13 @@ export function tokensOfText(text: string, tokenizer: Tokenizer | undefined, fac
     );
   }
   const tokens = tokenizer.encode(text);
+  const outside = tokens.find((t) => !(t.id >= 0 && t.id < facts.vocabSize));
+  if (outside)
+    throw new LensError(
+      'BAD_TOKENIZER',
+      `The tokenizer (tokenizer.json or the vocabulary files) gives id ${outside.id} for ${JSON.stringify(outside.text)}, ` +
+        `outside ${facts.name}'s vocabulary of ${facts.vocabSize} ids (config.json vocab_size): the tokenizer does not belong to this model.`,
+    );
   if (tokens.every((t) => t.special)) {
     throw new LensError('EMPTY_TEXT', 'The text gives no tokens besides the special ones; give some words to run.');
   }

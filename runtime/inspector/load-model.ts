@@ -1,11 +1,15 @@
-// The entry points that load a model for inspection: a Hugging Face folder, an ONNX export or a Hub id (resolved,
-// downloaded when needed, its tokenizer loaded on this thread), or a synthetic BERT for benchmarks. The model itself
+// The entry points that load a model for inspection: a Hugging Face folder, an ONNX export, a GGUF file (or an
+// Ollama model by name) or a Hub id (resolved, downloaded when needed, checked against the memory available, its
+// tokenizer loaded on this thread), or a synthetic BERT for benchmarks. The model itself
 // runs in a worker thread (worker-inspector.ts).
 import type { Inspector } from './api';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { loadTokenizer } from '../tokenizers/index';
 import type { DownloadProgress } from '../hub/download';
 import { resolveModel, type HubOptions, type ResolvedModel } from '../models/source-resolver';
+import { openGguf } from '../formats/gguf-file';
+import { checkModelFits } from '../models/memory-check';
+import { tokenizerFromGguf } from '../tokenizers/from-gguf';
 import type { ModelSourceSpec, SyntheticSpec } from './worker-protocol';
 import { defaultThreads, startWorker, type WorkerStartOptions } from './worker-inspector';
 
@@ -42,21 +46,33 @@ export function resolveWithProgress(model: string, options: InspectorLoadOptions
   });
 }
 
+/** The tokenizer of a resolved model: the folder's files, or a GGUF file's metadata. */
+export async function loadResolvedTokenizer(resolved: ResolvedModel): Promise<Tokenizer> {
+  if (resolved.kind === 'gguf') return tokenizerFromGguf(openGguf(resolved.file).meta);
+  return loadTokenizer(resolved.kind === 'folder' ? resolved.dir : resolved.layout.dir);
+}
+
 /**
  * Loads a model into a worker: a Hugging Face folder (config.json, safetensors weights, tokenizer), an ONNX export
- * (an .onnx file or a folder with one; runtime/onnx), or a Hugging Face Hub id (owner/name[@revision]) served from
- * the Hub cache or downloaded into it first (options.hub, options.onDownload).
+ * (an .onnx file or a folder with one; runtime/onnx), a GGUF file or ollama:NAME[:TAG], or a Hugging Face Hub id
+ * (owner/name[@revision]) served from the Hub cache or downloaded into it first (options.hub, options.onDownload).
+ * A model that will not fit in the available memory is refused before any weight is read (memory-estimate.ts).
  */
 export async function load(model: string, options: InspectorLoadOptions = {}): Promise<Inspector> {
   const resolved = await resolveWithProgress(model, options);
-  const tokenizerDir = resolved.kind === 'folder' ? resolved.dir : resolved.layout.dir;
+  await checkModelFits(resolved, options.maxTokens ?? 512, options.availableMemory);
   // The tokenizer loads on this thread while the worker reads the weights; the worker's error comes first when
   // both fail (it says more about a broken folder).
-  const tokenizer = loadTokenizer(tokenizerDir).then(
+  const tokenizer = loadResolvedTokenizer(resolved).then(
     (t) => ({ ok: true as const, t }),
     (e: unknown) => ({ ok: false as const, e }),
   );
-  const source: ModelSourceSpec = resolved.kind === 'folder' ? { dir: resolved.dir } : { onnx: resolved.layout };
+  const source: ModelSourceSpec =
+    resolved.kind === 'folder'
+      ? { dir: resolved.dir }
+      : resolved.kind === 'gguf'
+        ? { gguf: resolved.file }
+        : { onnx: resolved.layout };
   const inspector = await startWorker(source, { name: resolved.name, dir: resolved.dir }, options, undefined);
   const tok = await tokenizer;
   if (!tok.ok) {

@@ -90,7 +90,9 @@ export async function startWorker(
   const facts: ModelFacts = { ...where, ...loaded.facts };
   const loadMs = performance.now() - t0;
   options.onProgress?.({ phase: 'ready', fraction: 1 });
-  return new WorkerInspector(worker, facts, loaded.backend, loaded.threads, loadMs, tokenizer, flags);
+  const inspector = new WorkerInspector(worker, facts, loaded.backend, loaded.threads, loadMs, tokenizer, flags);
+  if (loaded.warnings?.length) inspector.warnings = loaded.warnings;
+  return inspector;
 }
 
 interface PendingForward {
@@ -105,6 +107,7 @@ class WorkerInspector implements Inspector {
   private disposed = false;
   private dead: LensError | undefined;
   private disposedAck: (() => void) | undefined;
+  warnings: readonly string[] = [];
 
   constructor(
     private readonly worker: Worker,

@@ -18,7 +18,7 @@ export interface SyntheticSpec {
 }
 
 /** Where the worker gets a model: a Hugging Face folder, an ONNX export, or a synthetic BERT built in the worker. */
-export type ModelSourceSpec = { dir: string } | { onnx: OnnxLayout } | { synthetic: SyntheticSpec };
+export type ModelSourceSpec = { dir: string } | { gguf: string } | { onnx: OnnxLayout } | { synthetic: SyntheticSpec };
 
 /** A LensError flattened for the thread boundary (Error objects lose their class and fields when cloned). */
 export interface WireError {
@@ -89,6 +89,8 @@ export interface LoadedMessage {
   backend: BackendName;
   threads: number;
   timings: LoadTimings;
+  /** Things the user should know about the model that do not stop it (e.g. weights with unused layers). */
+  warnings?: string[];
 }
 
 export interface LoadFailedMessage {

@@ -5,7 +5,9 @@ import { parentPort } from 'node:worker_threads';
 import { resolveBackend } from '../backend/ort';
 import { isLensError } from '../errors';
 import { buildPlan, readModel } from '../models/read-model';
+import { readGgufModel } from '../models/gguf-source';
 import { syntheticBert } from '../models/synthetic';
+import { layerCountWarning } from '../models/weight-layers';
 import { StageEngine } from './engine';
 import { ImportEngine } from '../onnx/import-engine';
 import { RunQueue } from './run-queue';
@@ -63,8 +65,14 @@ async function load(req: LoadRequest): Promise<void> {
       return;
     }
     post({ type: 'progress', phase: 'reading-weights' });
-    const source = 'dir' in req.source ? await readModel(req.source.dir) : syntheticBert(req.source.synthetic);
+    const source =
+      'dir' in req.source
+        ? await readModel(req.source.dir)
+        : 'gguf' in req.source
+          ? readGgufModel(req.source.gguf)
+          : syntheticBert(req.source.synthetic);
     const t1 = performance.now();
+    const warning = 'dir' in req.source ? layerCountWarning(source) : undefined;
     post({ type: 'progress', phase: 'building-graphs' });
     const plan = buildPlan(source);
     const t2 = performance.now();
@@ -79,6 +87,7 @@ async function load(req: LoadRequest): Promise<void> {
       backend,
       threads: req.threads,
       timings: { readMs: t1 - t0, planMs: t2 - t1, sessionsMs: t3 - t2 },
+      ...(warning ? { warnings: [warning] } : {}),
     });
   } catch (e) {
     post({ type: 'load-failed', error: toWire(e, 'The model could not be loaded') });

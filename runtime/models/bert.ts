@@ -10,7 +10,7 @@
 import type { Activation } from '../formats/config-normalise';
 import { A } from './graph-builder';
 import { activation, attention, layerNorm, linearT, splitHeads } from './ops';
-import type { FamilyGraphs } from './family';
+import { sideInputs, type FamilyGraphs } from './family';
 import type { GraphBuilder } from './graph-builder';
 import { CheckedWeights, type ModelSource } from './source';
 
@@ -149,7 +149,7 @@ export function bertGraphs(source: ModelSource): FamilyGraphs {
       hasLmHead: hasMlm,
     },
     embedInputs: c.typeVocabSize > 0 ? ['input_ids', 'position_ids', 'token_type_ids'] : ['input_ids', 'position_ids'],
-    usesRope: false,
+    side: sideInputs(c),
     embed(g) {
       const word = g.op('Gather', [w.add(g, 'embeddings.word_embeddings.weight', [c.vocabSize, E]), 'input_ids']); // [B,S,E]
       const pos = g.op('Gather', [

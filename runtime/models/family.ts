@@ -1,7 +1,8 @@
 // The shape of a family builder, and the one place that turns a family into graphs: the staged plan of plan.ts
 // (one graph per layer, the first with the embeddings and the last with the final norm; a head) and the single full graph, built from the same fragments so they agree.
-import { A, GraphBuilder } from './graph-builder';
-import { computeFeeds } from './feeds';
+import type { ModelConfig } from '../formats/config-normalise';
+import { A, GraphBuilder, type Dim } from './graph-builder';
+import { computeFeeds, layerSide } from './feeds';
 import {
   layerOutputs,
   type Batch,
@@ -31,17 +32,44 @@ export interface LayerTensors {
 export interface LayerInputs {
   /** [B,1,S,S] */
   bias: string;
-  /** [B,1,S,D] (rope families only). */
+  /** [B,1,S,R] with R the rotated dimensions (rope families only). */
   cos?: string;
   sin?: string;
+}
+
+/** A per-run graph input of a layer, by name and shape. */
+export interface SideInput {
+  name: string;
+  dims: Dim[];
+}
+
+export interface LayerSideInputs {
+  bias: SideInput;
+  cos?: SideInput;
+  sin?: SideInput;
+}
+
+/** The side inputs of each layer as feeds.ts computes them: the attention bias of the layer's kind (full or
+ * sliding window) and the cos/sin tables of its RoPE. */
+export function sideInputs(config: ModelConfig): (l: number) => LayerSideInputs {
+  return (l) => {
+    const side = layerSide(config, l);
+    const out: LayerSideInputs = { bias: { name: side.bias, dims: ['batch', 1, 'seq', 'seq'] } };
+    if (side.cos && side.sin) {
+      const spec = config.layerTypes[l] === 'sliding' && config.ropeLocal ? config.ropeLocal : config.rope!;
+      out.cos = { name: side.cos, dims: ['batch', 1, 'seq', spec.dim] };
+      out.sin = { name: side.sin, dims: ['batch', 1, 'seq', spec.dim] };
+    }
+    return out;
+  };
 }
 
 export interface FamilyGraphs {
   facts: PlanFacts;
   /** Embed-stage inputs (int64 [B,S]) in order: input_ids, position_ids[, token_type_ids]. */
   embedInputs: string[];
-  /** Layers take rope_cos/rope_sin. */
-  usesRope: boolean;
+  /** The per-run inputs (attention bias, RoPE tables) layer l reads: sideInputs(config). */
+  side(l: number): LayerSideInputs;
   /** Adds the embeddings; inputs are already declared under their names. Returns [B,S,E]. */
   embed(g: GraphBuilder): string;
   /** Adds layer `l` on `hidden` [B,S,E]. */
@@ -58,15 +86,26 @@ function declareEmbedInputs(g: GraphBuilder, fam: FamilyGraphs): void {
   for (const name of fam.embedInputs) g.input(name, 'int64', BS);
 }
 
-function declareLayerInputs(g: GraphBuilder, fam: FamilyGraphs): LayerInputs {
-  const bias = g.input('attn_bias', 'float32', ['batch', 1, 'seq', 'seq']);
-  if (!fam.usesRope) return { bias };
-  const D = fam.facts.headDim;
-  return {
-    bias,
-    cos: g.input('rope_cos', 'float32', ['batch', 1, 'seq', D]),
-    sin: g.input('rope_sin', 'float32', ['batch', 1, 'seq', D]),
-  };
+/** Declares layer l's side inputs in `g` (once per graph) and returns their names. */
+function declareLayerInputs(g: GraphBuilder, fam: FamilyGraphs, l: number): LayerInputs {
+  const side = fam.side(l);
+  const declare = (i: SideInput) => (g.hasTensor(i.name) ? i.name : g.input(i.name, 'float32', i.dims));
+  const inputs: LayerInputs = { bias: declare(side.bias) };
+  if (side.cos && side.sin) {
+    inputs.cos = declare(side.cos);
+    inputs.sin = declare(side.sin);
+  }
+  return inputs;
+}
+
+/** The side input names of some layers, each once, in the order the layers first read them. */
+function sideInputNames(fam: FamilyGraphs, layers: number[]): string[] {
+  const names: string[] = [];
+  for (const l of layers) {
+    const s = fam.side(l);
+    for (const i of [s.bias, s.cos, s.sin]) if (i && !names.includes(i.name)) names.push(i.name);
+  }
+  return names;
 }
 
 function stage(
@@ -126,11 +165,10 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs, options: Pl
       declareEmbedInputs(g, fam);
       x = fam.embed(g); // [B,S,E]
     } else x = g.input('hidden', 'float32', [...BS, E]);
-    const inputs = declareLayerInputs(g, fam);
     const names = layerOutputs({ layers });
     const outs: LayerTensors[] = [];
     for (const l of layers) {
-      const out = fam.layer(g, l, x, inputs);
+      const out = fam.layer(g, l, x, declareLayerInputs(g, fam, l));
       outs.push(out);
       x = out.hidden; // [B,S,E]
     }
@@ -146,13 +184,18 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs, options: Pl
       g.output(fam.head(g, x, 'none').lastHidden, 'last_hidden', 'float32', [...BS, E]);
     return g.toBytes();
   };
-  const sideInputs = ['attn_bias', ...(fam.usesRope ? ['rope_cos', 'rope_sin'] : [])];
   for (const layers of options.groups ?? layerGroups(L, E)) {
+    const side = sideInputNames(fam, layers);
     const stage: Stage = {
       role: 'layer',
       layer: layers[0],
-      onnx: groupStage(layers, {}),
-      inputNames: layers[0] === 0 ? [...fam.embedInputs, ...sideInputs] : ['hidden', ...sideInputs],
+      // Built when read, not kept: the engine creates each stage's session from its bytes and drops them before
+      // the next stage is built, so loading never holds every layer's serialized weights beside the sessions'
+      // (for a half-precision checkpoint that was two float32 copies of the weights at once).
+      get onnx() {
+        return groupStage(layers, {});
+      },
+      inputNames: layers[0] === 0 ? [...fam.embedInputs, ...side] : ['hidden', ...side],
       outputNames: [
         'hidden_out',
         ...layerOutputs({ layers }).map((n) => n.attn),
@@ -207,11 +250,10 @@ export function assembleFull(
   const { hidden: E, heads: H, vocabSize: V, layers: L } = fam.facts;
   const g = new GraphBuilder('full');
   declareEmbedInputs(g, fam);
-  const inputs = declareLayerInputs(g, fam);
   let x = fam.embed(g);
   const attn: string[] = [];
   for (let l = 0; l < L; l++) {
-    const out = fam.layer(g, l, x, inputs);
+    const out = fam.layer(g, l, x, declareLayerInputs(g, fam, l));
     x = out.hidden;
     attn.push(out.attn);
   }
@@ -226,6 +268,12 @@ export function assembleFull(
     attn.forEach((a, l) => g.output(a, `attn_${l}`, 'float32', ['batch', H, 'seq', 'seq']));
     for (let l = 0; l < L; l++) outputNames.push(`attn_${l}`);
   }
-  const inputNames = [...fam.embedInputs, 'attn_bias', ...(fam.usesRope ? ['rope_cos', 'rope_sin'] : [])];
+  const inputNames = [
+    ...fam.embedInputs,
+    ...sideInputNames(
+      fam,
+      Array.from({ length: L }, (_, l) => l),
+    ),
+  ];
   return { onnx: g.toBytes(), inputNames, outputNames };
 }

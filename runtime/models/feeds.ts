@@ -1,9 +1,10 @@
 // Per-run inputs computed on the CPU from a batch: token ids, position ids (plain, roberta-style or from the mask),
 // the additive attention bias (causal / padding / sliding window, 0 or -1e9 so masked probabilities are exactly 0)
-// and the RoPE cos/sin tables computed in float32 as Hugging Face does.
+// and the RoPE cos/sin tables (rope.ts), one of each per kind of layer (full / sliding window).
 import { LensError } from '../errors';
 import type { ModelConfig } from '../formats/config-normalise';
 import type { Batch, FeedTensor, StageFeeds } from './plan';
+import { ropeTables } from './rope';
 
 /** The additive value for a masked attention entry. */
 export const MASKED = -1e9;
@@ -85,36 +86,25 @@ export function attentionBias(batch: Batch, causal: boolean, window: number | nu
   return { type: 'float32', dims: [B, 1, S, S], data };
 }
 
-/** RoPE tables [B,1,S,D] as HF: inv_freq = 1/θ^(arange(0,D,2)/D) in float32, emb = cat(freqs, freqs). */
-export function ropeTables(
-  positions: number[][],
-  headDim: number,
-  theta: number,
-): { cos: FeedTensor; sin: FeedTensor } {
-  const f = Math.fround;
-  const half = headDim / 2;
-  const invFreq = new Float32Array(half);
-  for (let i = 0; i < half; i++) invFreq[i] = f(1 / f(Math.pow(theta, f(f(2 * i) / headDim))));
-  const B = positions.length;
-  const S = positions[0].length;
-  const cos = new Float32Array(B * S * headDim); // [B,1,S,D]
-  const sin = new Float32Array(B * S * headDim);
-  for (let b = 0; b < B; b++) {
-    for (let s = 0; s < S; s++) {
-      const base = (b * S + s) * headDim;
-      for (let i = 0; i < half; i++) {
-        const angle = f(positions[b][s] * invFreq[i]);
-        const c = Math.cos(angle);
-        const sn = Math.sin(angle);
-        cos[base + i] = c;
-        cos[base + half + i] = c;
-        sin[base + i] = sn;
-        sin[base + half + i] = sn;
-      }
-    }
+/** The per-run inputs one layer reads: its additive attention bias and, for RoPE families, its cos/sin tables.
+ * Layers of one kind share them; a model with both full and sliding-window layers has attn_bias (full) and
+ * attn_bias_sliding, and one whose sliding layers have their own RoPE (gemma3) rope_cos_local/rope_sin_local. */
+export interface LayerSide {
+  bias: string;
+  cos?: string;
+  sin?: string;
+}
+
+export function layerSide(config: ModelConfig, l: number): LayerSide {
+  const sliding = config.layerTypes[l] === 'sliding';
+  const mixed = config.layerTypes.some((t) => t !== config.layerTypes[0]);
+  const side: LayerSide = { bias: sliding && mixed ? 'attn_bias_sliding' : 'attn_bias' };
+  if (config.rope) {
+    const local = sliding && config.ropeLocal !== null;
+    side.cos = local ? 'rope_cos_local' : 'rope_cos';
+    side.sin = local ? 'rope_sin_local' : 'rope_sin';
   }
-  const dims = [B, 1, S, headDim];
-  return { cos: { type: 'float32', dims, data: cos }, sin: { type: 'float32', dims, data: sin } };
+  return side;
 }
 
 /** Every family's feeds: embed stage (ids, positions, token types) and the inputs shared by all layer stages. */
@@ -127,13 +117,18 @@ export function computeFeeds(batch: Batch, config: ModelConfig): StageFeeds {
   };
   if (config.family === 'bert' && config.typeVocabSize > 0)
     embed.token_type_ids = { type: 'int64', dims: [B, S], data: new BigInt64Array(B * S) };
-  const layer: Record<string, FeedTensor> = {
-    attn_bias: attentionBias(batch, config.family !== 'bert', config.family === 'llama' ? config.slidingWindow : null),
-  };
-  if (config.family === 'llama') {
-    const { cos, sin } = ropeTables(positions, config.headDim, config.ropeTheta);
-    layer.rope_cos = cos;
-    layer.rope_sin = sin;
+  const layer: Record<string, FeedTensor> = {};
+  for (let l = 0; l < config.layers; l++) {
+    const side = layerSide(config, l);
+    const sliding = config.layerTypes[l] === 'sliding';
+    if (!layer[side.bias])
+      layer[side.bias] = attentionBias(batch, config.family !== 'bert', sliding ? config.slidingWindow : null);
+    if (side.cos && side.sin && !layer[side.cos]) {
+      const spec = sliding && config.ropeLocal ? config.ropeLocal : config.rope!;
+      const t = ropeTables(positions, spec);
+      layer[side.cos] = { type: 'float32', dims: t.dims, data: t.cos };
+      layer[side.sin] = { type: 'float32', dims: t.dims, data: t.sin };
+    }
   }
   return { embed, layer };
 }

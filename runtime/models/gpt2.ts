@@ -3,7 +3,7 @@
 // Conv1D weights are stored [in, out], so they feed MatMul as they are. Names: "wte", "h.N.attn.c_attn", "ln_f"...
 import { A } from './graph-builder';
 import { activation, attention, layerNorm, linear, linearT, splitHeads } from './ops';
-import type { FamilyGraphs } from './family';
+import { sideInputs, type FamilyGraphs } from './family';
 import type { GraphBuilder } from './graph-builder';
 import { CheckedWeights, type ModelSource } from './source';
 
@@ -50,7 +50,7 @@ export function gpt2Graphs(source: ModelSource): FamilyGraphs {
       hasLmHead: true,
     },
     embedInputs: ['input_ids', 'position_ids'],
-    usesRope: false,
+    side: sideInputs(c),
     embed(g) {
       const tok = g.op('Gather', [w.add(g, 'wte.weight', [V, E]), 'input_ids']); // [B,S,E]
       const pos = g.op('Gather', [w.add(g, 'wpe.weight', [c.maxPositionEmbeddings, E]), 'position_ids']); // [B,S,E]

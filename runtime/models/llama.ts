@@ -1,15 +1,21 @@
-// Llama-family decoders (llama, mistral, qwen2): RMSNorm, RoPE (HF rotate_half, tables fed per run), causal
-// grouped-query attention, SiLU-gated MLP, final norm and an LM head (lm_head.weight, or tied to embed_tokens).
-// Grouped-query k/v projections are repeated row-blocks at build time so that k and v have one head per query
-// head, and every query head's attention is reported. Names: "embed_tokens", "layers.N.self_attn.q_proj"...
+// RoPE decoders (llama, mistral, qwen2, qwen3, phi3, olmo2, gemma2, gemma3_text): token embeddings (× √hidden for
+// gemma), layers of RMSNorm (x·w, or x·(1 + w) for gemma), causal grouped-query attention with RoPE (per layer type:
+// gemma3's sliding layers have their own base; partial rotary for phi3), optional q/k RMSNorm (per head: qwen3,
+// gemma3; over the whole projection: olmo2), gemma's query_pre_attn_scalar and soft-capping, a gated MLP; norms
+// before (llama), around (gemma's sandwich) or after (olmo2) each block; final norm and an LM head (lm_head.weight,
+// or tied to embed_tokens), soft-capped for gemma. Sliding windows live in the attention bias fed per run (feeds.ts).
+// Grouped-query k/v projections are repeated row-blocks at build time so that k and v have one head per query head,
+// and every query head's attention is reported. Names: "embed_tokens", "layers.N.self_attn.q_proj" (phi3:
+// "qkv_proj", "mlp.gate_up_proj")...
+import type { ModelConfig } from '../formats/config-normalise';
 import { A } from './graph-builder';
-import { activation, attention, linearT, rmsNorm, rope, splitHeads } from './ops';
-import type { FamilyGraphs } from './family';
+import { activation, attention, linearT, rmsNorm, rope, softcap, splitHeads } from './ops';
+import { sideInputs, type FamilyGraphs } from './family';
 import type { GraphBuilder } from './graph-builder';
 import { CheckedWeights, type ModelSource } from './source';
 
-/** Repeats each kv head's rows `groups` times: [kvH·D, E] → [H·D, E] (or [kvH·D] → [H·D] for biases);
- * query head h uses kv head floor(h / groups), as HF repeat_kv. */
+/** Repeats each kv head's rows `groups` times: [kvH·D, E] → [H·D, E] (or [kvH·D] → [H·D] for biases and olmo2's
+ * k_norm); query head h uses kv head floor(h / groups), as HF repeat_kv. */
 export function repeatKvRows(data: Float32Array, kvHeads: number, headDim: number, groups: number): Float32Array {
   if (groups === 1) return data;
   const rowLen = data.length / (kvHeads * headDim);
@@ -18,6 +24,60 @@ export function repeatKvRows(data: Float32Array, kvHeads: number, headDim: numbe
   for (let kv = 0; kv < kvHeads; kv++) {
     const src = data.subarray(kv * block, (kv + 1) * block);
     for (let r = 0; r < groups; r++) out.set(src, (kv * groups + r) * block);
+  }
+  return out;
+}
+
+/** The weight names each layer must have, with their shapes, for this config. */
+function layerShapes(c: ModelConfig, l: number): [string, number[]][] {
+  const { hidden: E, heads: H, kvHeads: KV, headDim: D, intermediate: I } = c;
+  const p = `layers.${l}.`;
+  const out: [string, number[]][] = [];
+  const norms: Record<ModelConfig['normPlacement'], string[]> = {
+    pre: ['input_layernorm', 'post_attention_layernorm'],
+    sandwich: [
+      'input_layernorm',
+      'post_attention_layernorm',
+      'pre_feedforward_layernorm',
+      'post_feedforward_layernorm',
+    ],
+    post: ['post_attention_layernorm', 'post_feedforward_layernorm'],
+  };
+  for (const n of norms[c.normPlacement]) out.push([p + `${n}.weight`, [E]]);
+  if (c.fusedProjections) {
+    out.push([p + 'self_attn.qkv_proj.weight', [(H + 2 * KV) * D, E]]);
+    out.push([p + 'mlp.gate_up_proj.weight', [2 * I, E]]);
+  } else {
+    out.push([p + 'self_attn.q_proj.weight', [H * D, E]]);
+    out.push([p + 'self_attn.k_proj.weight', [KV * D, E]]);
+    out.push([p + 'self_attn.v_proj.weight', [KV * D, E]]);
+    for (const [n, shape] of [
+      ['gate_proj', [I, E]],
+      ['up_proj', [I, E]],
+    ] as const)
+      out.push([p + `mlp.${n}.weight`, [...shape]]);
+  }
+  out.push([p + 'self_attn.o_proj.weight', [E, H * D]]);
+  out.push([p + 'mlp.down_proj.weight', [E, I]]);
+  if (c.qkvBias) {
+    out.push([p + 'self_attn.q_proj.bias', [H * D]]);
+    out.push([p + 'self_attn.k_proj.bias', [KV * D]]);
+    out.push([p + 'self_attn.v_proj.bias', [KV * D]]);
+  }
+  if (c.oBias) out.push([p + 'self_attn.o_proj.bias', [E]]);
+  if (c.mlpBias)
+    for (const [n, size] of [
+      ['gate_proj', I],
+      ['up_proj', I],
+      ['down_proj', E],
+    ] as const)
+      out.push([p + `mlp.${n}.bias`, [size]]);
+  if (c.qkNorm === 'head') {
+    out.push([p + 'self_attn.q_norm.weight', [D]]);
+    out.push([p + 'self_attn.k_norm.weight', [D]]);
+  } else if (c.qkNorm === 'projection') {
+    out.push([p + 'self_attn.q_norm.weight', [H * D]]);
+    out.push([p + 'self_attn.k_norm.weight', [KV * D]]);
   }
   return out;
 }
@@ -34,47 +94,94 @@ export function llamaGraphs(source: ModelSource): FamilyGraphs {
   const groups = H / KV;
 
   w.check('embed_tokens.weight', [V, E]);
-  for (let l = 0; l < c.layers; l++) {
-    const p = `layers.${l}.`;
-    w.check(p + 'input_layernorm.weight', [E]);
-    w.check(p + 'post_attention_layernorm.weight', [E]);
-    w.check(p + 'self_attn.q_proj.weight', [H * D, E]);
-    w.check(p + 'self_attn.k_proj.weight', [KV * D, E]);
-    w.check(p + 'self_attn.v_proj.weight', [KV * D, E]);
-    w.check(p + 'self_attn.o_proj.weight', [E, H * D]);
-    if (c.qkvBias) {
-      w.check(p + 'self_attn.q_proj.bias', [H * D]);
-      w.check(p + 'self_attn.k_proj.bias', [KV * D]);
-      w.check(p + 'self_attn.v_proj.bias', [KV * D]);
-    }
-    if (c.oBias) w.check(p + 'self_attn.o_proj.bias', [E]);
-    for (const [n, shape] of [
-      ['gate_proj', [I, E]],
-      ['up_proj', [I, E]],
-      ['down_proj', [E, I]],
-    ] as const) {
-      w.check(p + `mlp.${n}.weight`, [...shape]);
-      if (c.mlpBias) w.check(p + `mlp.${n}.bias`, [shape[0]]);
-    }
-  }
+  for (let l = 0; l < c.layers; l++) for (const [name, shape] of layerShapes(c, l)) w.check(name, shape);
   w.check('norm.weight', [E]);
-  const hasHead = w.has('lm_head.weight');
+  const hasHead = !c.tieWordEmbeddings && w.has('lm_head.weight');
   if (hasHead) w.check('lm_head.weight', [V, E]);
 
+  /** A stored tensor transformed once per graph (name suffix `tag`), e.g. repeated to H heads or 1 + w. */
+  const derived = (
+    g: GraphBuilder,
+    name: string,
+    tag: string,
+    dims: number[],
+    make: (d: Float32Array) => Float32Array,
+  ) => {
+    const full = w.resolve(name)!;
+    return g.weightOnce(`${full}.${tag}`, () => make(source.weights.get(full)), dims);
+  };
+  /** Rows [from, from + count) of a stored [rows, cols] matrix (phi3's fused projections), as its own weight. */
+  const rows = (
+    g: GraphBuilder,
+    name: string,
+    tag: string,
+    from: number,
+    count: number,
+    cols: number,
+    repeat = false,
+  ) =>
+    derived(g, name, repeat ? `${tag}.rep` : tag, [repeat ? count * groups : count, cols], (d) => {
+      const part = d.subarray(from * cols, (from + count) * cols);
+      return repeat ? repeatKvRows(part, KV, D, groups) : part;
+    });
+  /** RMSNorm weight as the model applies it: w, or 1 + w in float32 (gemma). */
+  const normWeight = (g: GraphBuilder, name: string, size: number, repeat = false): string => {
+    const dims = [repeat ? size * groups : size];
+    if (!c.normPlusOne && !repeat) return w.add(g, name, [size]);
+    return derived(g, name, `${c.normPlusOne ? 'plus1' : ''}${repeat ? 'rep' : ''}`, dims, (d) => {
+      const v = c.normPlusOne ? Float32Array.from(d, (x) => x + 1) : d; // Float32Array rounds: (1 + w) in float32
+      return repeat ? repeatKvRows(v, KV, D, groups) : v;
+    });
+  };
+  const norm = (g: GraphBuilder, x: string, name: string, size = E, repeat = false) =>
+    rmsNorm(g, x, normWeight(g, name, size, repeat), c.normEps);
   /** A projection's bias when the model has one (config-required ones were checked above). */
   const bias = (g: GraphBuilder, name: string, n: number, repeat = false): string | undefined => {
     if (!w.has(name)) return undefined;
-    const full = w.check(name, [repeat ? KV * D : n]);
-    if (!repeat) return w.add(g, name, [n]);
-    return g.weightOnce(`${full}.rep`, () => repeatKvRows(source.weights.get(full), KV, D, groups), [H * D]);
+    w.check(name, [repeat ? KV * D : n]);
+    return repeat ? derived(g, name, 'rep', [H * D], (d) => repeatKvRows(d, KV, D, groups)) : w.add(g, name, [n]);
   };
   /** k/v projection weight repeated to H heads: [H·D, E]. */
-  const kvWeight = (g: GraphBuilder, name: string): string => {
-    const full = w.check(name, [KV * D, E]);
-    if (groups === 1) return w.add(g, name, [KV * D, E]);
-    return g.weightOnce(`${full}.rep`, () => repeatKvRows(source.weights.get(full), KV, D, groups), [H * D, E]);
+  const kvWeight = (g: GraphBuilder, name: string): string =>
+    groups === 1
+      ? w.add(g, name, [KV * D, E])
+      : derived(g, name, 'rep', [H * D, E], (d) => repeatKvRows(d, KV, D, groups));
+
+  /** q, k, v [B,S,H·D] of the attention input `a` [B,S,E]. */
+  const projections = (g: GraphBuilder, l: number, a: string): [string, string, string] => {
+    const p = `layers.${l}.self_attn.`;
+    if (c.fusedProjections) {
+      const qkv = p + 'qkv_proj.weight'; // rows [q: H·D | k: KV·D | v: KV·D]
+      return [
+        linearT(g, a, rows(g, qkv, 'q', 0, H * D, E)),
+        linearT(g, a, rows(g, qkv, 'k', H * D, KV * D, E, groups > 1)),
+        linearT(g, a, rows(g, qkv, 'v', (H + KV) * D, KV * D, E, groups > 1)),
+      ];
+    }
+    return [
+      linearT(g, a, w.add(g, p + 'q_proj.weight', [H * D, E]), bias(g, p + 'q_proj.bias', H * D)),
+      linearT(g, a, kvWeight(g, p + 'k_proj.weight'), bias(g, p + 'k_proj.bias', H * D, true)),
+      linearT(g, a, kvWeight(g, p + 'v_proj.weight'), bias(g, p + 'v_proj.bias', H * D, true)),
+    ];
   };
 
+  /** The gated MLP on `x` [B,S,E]: down(act(gate(x)) · up(x)). */
+  const mlp = (g: GraphBuilder, l: number, x: string): string => {
+    const m = `layers.${l}.mlp.`;
+    let gateLin: string;
+    let up: string;
+    if (c.fusedProjections) {
+      gateLin = linearT(g, x, rows(g, m + 'gate_up_proj.weight', 'gate', 0, I, E)); // [B,S,I]
+      up = linearT(g, x, rows(g, m + 'gate_up_proj.weight', 'up', I, I, E));
+    } else {
+      gateLin = linearT(g, x, w.add(g, m + 'gate_proj.weight', [I, E]), bias(g, m + 'gate_proj.bias', I));
+      up = linearT(g, x, w.add(g, m + 'up_proj.weight', [I, E]), bias(g, m + 'up_proj.bias', I));
+    }
+    const gated = g.op('Mul', [activation(g, gateLin, c.act), up]); // [B,S,I]
+    return linearT(g, gated, w.add(g, m + 'down_proj.weight', [E, I]), bias(g, m + 'down_proj.bias', E)); // [B,S,E]
+  };
+
+  const side = sideInputs(c);
   return {
     facts: {
       family: 'llama',
@@ -88,48 +195,62 @@ export function llamaGraphs(source: ModelSource): FamilyGraphs {
       maxPositions: c.maxPositions,
       attentionKinds: Array.from({ length: c.layers }, () => 'causal' as const),
       hasLmHead: true, // lm_head.weight, or tied to embed_tokens
+      ...(c.slidingWindow !== null
+        ? { slidingWindows: c.layerTypes.map((t) => (t === 'sliding' ? c.slidingWindow : null)) }
+        : {}),
+      ...(Math.abs(c.attnScale - 1 / Math.sqrt(D)) > 1e-12 ? { attentionScale: c.attnScale } : {}),
+      ...(c.attnSoftcap !== null ? { attentionSoftcap: c.attnSoftcap } : {}),
     },
     embedInputs: ['input_ids', 'position_ids'],
-    usesRope: true,
+    side,
     embed(g) {
-      return g.op('Gather', [w.add(g, 'embed_tokens.weight', [V, E]), 'input_ids']); // [B,S,E]
+      const x = g.op('Gather', [w.add(g, 'embed_tokens.weight', [V, E]), 'input_ids']); // [B,S,E]
+      return c.embedScale === 1 ? x : g.op('Mul', [x, g.constF([c.embedScale], [], 'embed_scale')]);
     },
     layer(g, l, x, inputs) {
       const p = `layers.${l}.self_attn.`;
-      const m = `layers.${l}.mlp.`;
-      const a = rmsNorm(g, x, w.add(g, `layers.${l}.input_layernorm.weight`, [E]), c.normEps); // [B,S,E]
-      const qLin = linearT(g, a, w.add(g, p + 'q_proj.weight', [H * D, E]), bias(g, p + 'q_proj.bias', H * D)); // [B,S,H·D]
-      const kLin = linearT(g, a, kvWeight(g, p + 'k_proj.weight'), bias(g, p + 'k_proj.bias', H * D, true)); // [B,S,H·D]
-      const vLin = linearT(g, a, kvWeight(g, p + 'v_proj.weight'), bias(g, p + 'v_proj.bias', H * D, true));
-      const q = rope(g, splitHeads(g, qLin, H, D), inputs.cos!, inputs.sin!); // [B,H,S,D]
-      const k = rope(g, splitHeads(g, kLin, H, D), inputs.cos!, inputs.sin!);
+      const ln = `layers.${l}.`;
+      const a = c.normPlacement === 'post' ? x : norm(g, x, ln + 'input_layernorm.weight'); // [B,S,E]
+      const [q0, k0, vLin] = projections(g, l, a); // [B,S,H·D] each
+      let qLin = q0;
+      let kLin = k0;
+      if (c.qkNorm === 'projection') {
+        // olmo2: over all heads at once; k's rows are repeated per query head, which leaves its mean square as is.
+        qLin = norm(g, qLin, p + 'q_norm.weight', H * D);
+        kLin = norm(g, kLin, p + 'k_norm.weight', KV * D, groups > 1);
+      }
+      let qh = splitHeads(g, qLin, H, D); // [B,H,S,D]
+      let kh = splitHeads(g, kLin, H, D);
+      if (c.qkNorm === 'head') {
+        qh = norm(g, qh, p + 'q_norm.weight', D); // over head_dim
+        kh = norm(g, kh, p + 'k_norm.weight', D);
+      }
+      const R = side(l).cos!.dims[3] as number; // rotated dimensions
+      const q = rope(g, qh, inputs.cos!, inputs.sin!, D, R); // [B,H,S,D]
+      const k = rope(g, kh, inputs.cos!, inputs.sin!, D, R);
       const v = splitHeads(g, vLin, H, D);
-      const att = attention(g, q, k, v, inputs.bias, H, D);
-      const h1 = g.op('Add', [
-        x,
-        linearT(g, att.context, w.add(g, p + 'o_proj.weight', [E, H * D]), bias(g, p + 'o_proj.bias', E)),
-      ]);
-      const n2 = rmsNorm(g, h1, w.add(g, `layers.${l}.post_attention_layernorm.weight`, [E]), c.normEps);
-      const gate = activation(
-        g,
-        linearT(g, n2, w.add(g, m + 'gate_proj.weight', [I, E]), bias(g, m + 'gate_proj.bias', I)),
-        c.act,
-      ); // [B,S,I]
-      const up = linearT(g, n2, w.add(g, m + 'up_proj.weight', [I, E]), bias(g, m + 'up_proj.bias', I));
-      const down = linearT(
-        g,
-        g.op('Mul', [gate, up]),
-        w.add(g, m + 'down_proj.weight', [E, I]),
-        bias(g, m + 'down_proj.bias', E),
-      ); // [B,S,E]
+      const att = attention(g, q, k, v, inputs.bias, H, D, { scale: c.attnScale, softcap: c.attnSoftcap });
+      let o = linearT(g, att.context, w.add(g, p + 'o_proj.weight', [E, H * D]), bias(g, p + 'o_proj.bias', E)); // [B,S,E]
+      if (c.normPlacement !== 'pre') o = norm(g, o, ln + 'post_attention_layernorm.weight');
+      const h1 = g.op('Add', [x, o]); // [B,S,E]
+      let f: string;
+      if (c.normPlacement === 'pre') f = mlp(g, l, norm(g, h1, ln + 'post_attention_layernorm.weight'));
+      else if (c.normPlacement === 'sandwich')
+        f = norm(
+          g,
+          mlp(g, l, norm(g, h1, ln + 'pre_feedforward_layernorm.weight')),
+          ln + 'post_feedforward_layernorm.weight',
+        );
+      else f = norm(g, mlp(g, l, h1), ln + 'post_feedforward_layernorm.weight');
       const outWeight = () => g.op('Transpose', [w.add(g, p + 'o_proj.weight', [E, H * D])], { perm: A.ints([1, 0]) }); // [H·D, E]
-      return { hidden: g.op('Add', [h1, down]), attn: att.probs, q, k, v, outWeight };
+      return { hidden: g.op('Add', [h1, f]), attn: att.probs, q, k, v, outWeight };
     },
     head(g, x, where) {
-      const h = rmsNorm(g, x, w.add(g, 'norm.weight', [E]), c.normEps); // [B,S,E]
+      const h = norm(g, x, 'norm.weight'); // [B,S,E]
       if (where === 'none') return { lastHidden: h };
       const table = w.add(g, hasHead ? 'lm_head.weight' : 'embed_tokens.weight', [V, E]); // [V,E]
-      return { lastHidden: h, logits: linearT(g, h, table) }; // [B,S,V]
+      const logits = linearT(g, h, table); // [B,S,V]
+      return { lastHidden: h, logits: c.finalSoftcap ? softcap(g, logits, c.finalSoftcap) : logits };
     },
   };
 }

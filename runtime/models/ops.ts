@@ -1,7 +1,7 @@
 // Graph fragments shared by the families, as plain opset-17 ONNX ops: linear layers over HF [out, in] weights,
 // LayerNorm / RMSNorm, activations, RoPE and multi-head attention whose Softmax output stays a named tensor.
 // Shapes in comments: B batch, S sequence, E hidden, H heads, D head size.
-import type { Activation } from '../formats/config-normalise';
+import type { Activation } from '../formats/config-fields';
 import { A, type GraphBuilder } from './graph-builder';
 
 /** x [B,S,in] · Wᵀ (+ b) with W an HF Linear weight [out, in]: the transpose is a graph node that onnxruntime folds
@@ -68,11 +68,23 @@ export function mergeHeads(g: GraphBuilder, x: string, heads: number, headDim: n
   return g.op('Reshape', [t, g.constI64([0, 0, heads * headDim], [3], 'shape')]); // [B,S,H·D]
 }
 
-/** HF rotate_half RoPE: x·cos + rotate_half(x)·sin, rotate_half(x) = [-x₂, x₁]. x [B,H,S,D], cos/sin [B,1,S,D]. */
-export function rope(g: GraphBuilder, x: string, cos: string, sin: string): string {
+/** HF rotate_half RoPE: x·cos + rotate_half(x)·sin, rotate_half(x) = [-x₂, x₁]. x [B,H,S,D], cos/sin [B,1,S,R].
+ * With R < D (partial rotary, phi3) only the first R dimensions rotate; the rest pass through. */
+export function rope(g: GraphBuilder, x: string, cos: string, sin: string, headDim: number, rotary = headDim): string {
+  if (rotary < headDim) {
+    const sizes = g.constI64([rotary, headDim - rotary], [2], 'split');
+    const [xr, pass] = g.opN('Split', [x, sizes], 2, { axis: A.int(-1) }); // [B,H,S,R], [B,H,S,D-R]
+    return g.op('Concat', [rope(g, xr, cos, sin, rotary), pass], { axis: A.int(-1) }); // [B,H,S,D]
+  }
   const [x1, x2] = g.opN('Split', [x], 2, { axis: A.int(-1) }); // [B,H,S,D/2] each
   const rot = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: A.int(-1) }); // [B,H,S,D]
   return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rot, sin])]); // [B,H,S,D]
+}
+
+/** Soft-capping cap·tanh(x / cap) (gemma), elementwise. */
+export function softcap(g: GraphBuilder, x: string, cap: number): string {
+  const c = g.constF([cap], [], 'cap');
+  return g.op('Mul', [g.op('Tanh', [g.op('Div', [x, c])]), c]);
 }
 
 export interface AttentionOut {
@@ -82,7 +94,15 @@ export interface AttentionOut {
   context: string;
 }
 
-/** Scaled dot-product attention. q, k, v [B,H,S,D]; bias [B,1,S,S] additive (0 / -1e9). */
+export interface AttentionOptions {
+  /** The factor on q·k (default 1/√D). */
+  scale?: number;
+  /** cap·tanh(s / cap) on the scaled scores, before the mask (gemma2). */
+  softcap?: number | null;
+}
+
+/** Scaled dot-product attention. q, k, v [B,H,S,D]; bias [B,1,S,S] additive (0 / -1e9, added after soft-capping, so
+ * masked probabilities are exactly 0). */
 export function attention(
   g: GraphBuilder,
   q: string,
@@ -91,10 +111,13 @@ export function attention(
   bias: string,
   heads: number,
   headDim: number,
+  options: AttentionOptions = {},
 ): AttentionOut {
   const kt = g.op('Transpose', [k], { perm: A.ints([0, 1, 3, 2]) }); // [B,H,D,S]
   const scores = g.op('MatMul', [q, kt]); // [B,H,S,S]
-  const scaled = g.op('Mul', [scores, g.constF([1 / Math.sqrt(headDim)], [], 'scale')]); // [B,H,S,S]
+  const scale = options.scale ?? 1 / Math.sqrt(headDim);
+  let scaled = g.op('Mul', [scores, g.constF([scale], [], 'scale')]); // [B,H,S,S]
+  if (options.softcap) scaled = softcap(g, scaled, options.softcap);
   const biased = g.op('Add', [scaled, bias]); // [B,H,S,S]
   const probs = g.op('Softmax', [biased], { axis: A.int(-1) }); // [B,H,S,S]
   const ctx = g.op('MatMul', [probs, v]); // [B,H,S,D]

@@ -36,8 +36,9 @@ export interface Stage {
   layer?: number;
   /** The layers a 'layer' stage computes, in order, when it computes more than one (see layerOutputs). */
   layers?: number[];
-  /** Serialized ONNX ModelProto. */
-  onnx: Uint8Array;
+  /** Serialized ONNX ModelProto. A family plan's layer stages build it each time it is read (a getter), so read it
+   * once and let it go: the engine holds one stage's bytes at a time while it creates the sessions. */
+  readonly onnx: Uint8Array;
   inputNames: string[];
   outputNames: string[];
   /** Layer stages: builds the same layer with q, k, v as extra outputs (on demand: it costs a session). */

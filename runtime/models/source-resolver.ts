@@ -1,8 +1,9 @@
-// What the user named as a model → what to load. Three kinds are accepted everywhere (CLI --model, the
+// What the user named as a model → what to load. These kinds are accepted everywhere (CLI --model, the
 // attentionLens.modelPath setting, Select Model): a Hugging Face folder on disk, an ONNX export (an .onnx file, or a
-// folder with model.onnx / onnx/model.onnx / encoder_model.onnx + decoder_model.onnx), and a Hugging Face Hub id
-// (owner/name[@revision]) that is served from the Hub cache or downloaded there (a repository without safetensors
-// gets its ONNX export downloaded). A folder with safetensors weights whose model_type has a family is loaded by the
+// folder with model.onnx / onnx/model.onnx / encoder_model.onnx + decoder_model.onnx), a GGUF file (llama.cpp's
+// format, as Ollama and LM Studio store models), an Ollama model by name (ollama:NAME[:TAG], local-models.ts), and
+// a Hugging Face Hub id (owner/name[@revision]) that is served from the Hub cache or downloaded there (a repository
+// without safetensors gets its ONNX export downloaded). A folder with safetensors weights whose model_type has a family is loaded by the
 // family builder; an ONNX export in it is used otherwise.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,10 +14,12 @@ import { type DownloadProgress, type ResolveOptions, resolveHubModel } from '../
 import { HubError } from '../hub/hub-errors';
 import { parseHubId } from '../hub/hub-id';
 import { findOnnxInFolder, layoutOfFile, type OnnxLayout } from '../onnx/locate';
+import { resolveOllama } from './local-models';
 
 export type ResolvedModel =
   | { kind: 'folder'; dir: string; name: string; hubId?: string }
-  | { kind: 'onnx'; layout: OnnxLayout; dir: string; name: string; hubId?: string };
+  | { kind: 'onnx'; layout: OnnxLayout; dir: string; name: string; hubId?: string }
+  | { kind: 'gguf'; file: string; dir: string; name: string };
 
 /** Hub settings: endpoint, token, offline, cache folder (defaults: HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE, HF_HUB_CACHE). */
 export type HubOptions = Omit<ResolveOptions, 'signal' | 'onProgress'>;
@@ -45,7 +48,7 @@ export function looksLikePath(text: string): boolean {
     /^(~|\.{1,2}([/\\]|$)|[/\\]|[A-Za-z]:)/.test(text) ||
     text.includes('\\') ||
     text.split('/').length > 2 ||
-    /\.onnx$/i.test(text) ||
+    /\.(onnx|gguf)$/i.test(text) ||
     !text.includes('/')
   );
 }
@@ -85,7 +88,14 @@ function notFound(full: string): LensError {
 export async function resolveModel(text: string, options: ResolveModelOptions = {}): Promise<ResolvedModel> {
   const given = text.trim();
   if (given === '')
-    throw new LensError('BAD_INPUT', 'No model given: name a model folder, an .onnx file or a Hugging Face id.');
+    throw new LensError(
+      'BAD_INPUT',
+      'No model given: name a model folder, an .onnx or .gguf file, ollama:NAME[:TAG] or a Hugging Face id.',
+    );
+  if (/^ollama:/i.test(given)) {
+    const file = resolveOllama(given);
+    return { kind: 'gguf', file, dir: path.dirname(file), name: given.replace(/^ollama:/i, '') };
+  }
   const full = path.resolve(expandHome(given));
   let stat: fs.Stats | undefined;
   try {
@@ -99,9 +109,11 @@ export async function resolveModel(text: string, options: ResolveModelOptions = 
       const layout = layoutOfFile(full);
       return { kind: 'onnx', layout, dir: layout.dir, name: path.basename(layout.dir) };
     }
+    if (/\.gguf$/i.test(full))
+      return { kind: 'gguf', file: full, dir: path.dirname(full), name: path.basename(full).replace(/\.gguf$/i, '') };
     throw new LensError(
       'MODEL_NOT_FOUND',
-      `${full} is not a folder nor an .onnx file; give the model's folder (with config.json and the weights), an .onnx file, or a Hugging Face id.`,
+      `${full} is not a folder nor an .onnx or .gguf file; give the model's folder (with config.json and the weights), an .onnx or .gguf file, or a Hugging Face id.`,
     );
   }
   if (stat || looksLikePath(given)) throw notFound(full);

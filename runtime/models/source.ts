@@ -14,7 +14,17 @@ export interface ModelSource {
 }
 
 /** Prefixes HF checkpoints put in front of the base model's tensor names. */
-export const KNOWN_PREFIXES = ['', 'bert.', 'roberta.', 'distilbert.', 'transformer.', 'model.'];
+export const KNOWN_PREFIXES = [
+  '',
+  'bert.',
+  'roberta.',
+  'distilbert.',
+  'transformer.',
+  'model.',
+  // The language model inside a multimodal checkpoint (Gemma 3 4B-27B): transformers' saved and Hub layouts.
+  'language_model.model.',
+  'model.language_model.',
+];
 
 /** Shape-checked access to one checkpoint's tensors under its detected prefix. */
 export class CheckedWeights {

@@ -29,7 +29,14 @@ export interface FeedContext {
 }
 
 /** Inputs that only Attention Lens's own graphs have; their presence makes the plan feeds required. */
-export const PLAN_ONLY_INPUTS = new Set(['attn_bias', 'rope_cos', 'rope_sin']);
+export const PLAN_ONLY_INPUTS = new Set([
+  'attn_bias',
+  'attn_bias_sliding',
+  'rope_cos',
+  'rope_sin',
+  'rope_cos_local',
+  'rope_sin_local',
+]);
 
 const ROLES: Record<string, InputRole> = {
   input_ids: 'ids',

@@ -46,7 +46,7 @@ export function checkRead(read: HeadRead, B: number, S: number, last: ImportedPa
  * masked position would be seen, so the batch is refused with what is missing.
  */
 export function checkMaskable(part: ImportedPart, kinds: readonly AttentionKind[], mask: Batch['mask']): void {
-  if (part.inputs.some((p) => p.role === 'mask' || (p.role === 'plan' && p.name === 'attn_bias'))) return;
+  if (part.inputs.some((p) => p.role === 'mask' || (p.role === 'plan' && p.name.startsWith('attn_bias')))) return;
   if (mask.every((row) => row.every((m) => m === 1))) return;
   const rightPadded = mask.every((row) => row.every((m, s) => m === 1 || s === row.length - 1 || row[s + 1] === 0));
   if (rightPadded && kinds.every((k) => k !== 'self')) return;

@@ -8,6 +8,7 @@
 // piece for the whole batch (forward.ts), for the explanations that re-run the model on changed inputs.
 import type { OutputTensor } from '../backend/ort';
 import { cancelled, LensError } from '../errors';
+import { checkAttentionFinite, checkOutputFinite } from '../finite';
 import { computeFeeds } from '../models/feeds';
 import type { Batch, FeedTensor, PlanFacts, StageFeeds } from '../models/plan';
 import type { AttentionKind, BackendName, LayerAttention } from '../types';
@@ -168,7 +169,7 @@ export class ImportEngine {
         'INFERENCE_FAILED',
         `Layer ${layer} of the imported model returned attention of shape [${t.dims.join(', ')}] for ${S} tokens.`,
       );
-    return {
+    const attention: LayerAttention = {
       layer,
       kind: slot.kind,
       heads: slot.heads,
@@ -176,6 +177,8 @@ export class ImportEngine {
       keyLength: K,
       data: t.data, // [heads, query, key]
     };
+    checkAttentionFinite(attention); // NaN / ±Infinity stop the run here, naming layer and head
+    return attention;
   }
 
   /** The kinds of the layers of the part whose taps start at `first`. */
@@ -226,6 +229,7 @@ export class ImportEngine {
       if (part !== last) encoderHidden = asFeed(result.hidden); // [B,S_enc,E]
     }
     const { head, width } = readHead(read, batch, result!);
+    checkOutputFinite(read.kind === 'logits' ? 'logits' : 'hidden states', head, Math.max(1, width));
     const out: ForwardResult = { rows: B, seq: S, head, width, stageMs };
     if (options.attention) out.attention = attention;
     return out;
@@ -241,6 +245,16 @@ export class ImportEngine {
         'INFERENCE_FAILED',
         `Layer ${layer} of the imported model returned attention of shape [${t.dims.join(', ')}] for ${B} rows of ${S} tokens.`,
       );
+    const per = heads * Q * K;
+    for (let b = 0; b < B; b++)
+      checkAttentionFinite({
+        layer,
+        kind: this.slots[layer].kind,
+        heads,
+        queryLength: Q,
+        keyLength: K,
+        data: t.data.subarray(b * per, (b + 1) * per), // [heads, query, key] of row b
+      });
     return t.data; // [B,H,Q,K]
   }
 

@@ -145,6 +145,13 @@ function readExternal(
         `${label} keeps its weights in ${location}, which is missing beside it in ${dir}; copy that file too.`,
       );
     }
+    if (!fs.fstatSync(fd).isFile()) {
+      fs.closeSync(fd);
+      throw new LensError(
+        'NO_WEIGHTS',
+        `${label} keeps its weights in ${location}, which is a folder (or another non-file) in ${dir}; put the data file there.`,
+      );
+    }
     files.set(file, fd);
   }
   const size = fs.fstatSync(fd).size;

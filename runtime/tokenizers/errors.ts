@@ -8,7 +8,7 @@ export function badTokenizer(source: string, problem: string): LensError {
 export function unsupported(source: string, what: string, type: unknown): LensError {
   return new LensError(
     'BAD_TOKENIZER',
-    `${source}: unsupported ${what} type "${String(type)}". Use a model whose tokenizer uses WordPiece or BPE.`,
+    `${source}: unsupported ${what} type "${String(type)}". Use a model whose tokenizer uses WordPiece, BPE or Unigram.`,
   );
 }
 

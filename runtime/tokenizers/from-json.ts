@@ -1,4 +1,4 @@
-// Builds a Tokenizer from a parsed tokenizer.json (HF `tokenizers` format): model (WordPiece or BPE), normalizer,
+// Builds a Tokenizer from a parsed tokenizer.json (HF `tokenizers` format): model (WordPiece, BPE or Unigram), normalizer,
 // pre-tokenizer, added tokens, post-processor and decoder. Anything malformed or unsupported is a BAD_TOKENIZER
 // error that names the file and the problem.
 import type { SpecialTokenIds, Tokenizer } from './tokenizer';
@@ -10,6 +10,7 @@ import type { Model } from './model';
 import { NormalizedText } from './normalized-text';
 import { normalizerFromJson, type Normalizer } from './normalizers';
 import { PipelineTokenizer } from './pipeline';
+import { Unigram } from './unigram';
 import { postProcessorFromJson, type PostProcessor } from './post-processors';
 import { hasByteLevel, preTokenizerFromJson, type PreTokenizer } from './pre-tokenizers';
 import { WordPiece } from './wordpiece';
@@ -17,9 +18,14 @@ import { WordPiece } from './wordpiece';
 /** Special-token names from tokenizer_config.json / special_tokens_map.json (token strings). */
 export type SpecialTokenNames = Partial<Record<keyof SpecialTokenIds, string>>;
 
-function vocabOf(v: unknown, source: string): Map<string, number> {
+/** A JSON object of token → id as a Map; `notObject` says what is wrong when it is not an object. */
+export function vocabOf(
+  v: unknown,
+  source: string,
+  notObject = 'the model has no "vocab" object',
+): Map<string, number> {
   const o = asObject(v);
-  if (!o) throw badTokenizer(source, 'the model has no "vocab" object');
+  if (!o) throw badTokenizer(source, notObject);
   const map = new Map<string, number>();
   for (const [k, id] of Object.entries(o)) {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
@@ -41,6 +47,23 @@ function mergesOf(v: unknown, source: string): [string, string][] {
       return [m[0], m[1]];
     }
     throw badTokenizer(source, `merge ${i + 1} (${JSON.stringify(m)}) is not a pair of tokens`);
+  });
+}
+
+/** A Unigram "vocab": [piece, score] pairs, the id being the position. */
+function unigramVocabOf(v: unknown, source: string): [string, number][] {
+  if (!Array.isArray(v)) throw badTokenizer(source, 'the Unigram model has no "vocab" list');
+  return v.map((e, i): [string, number] => {
+    if (
+      Array.isArray(e) &&
+      e.length === 2 &&
+      typeof e[0] === 'string' &&
+      typeof e[1] === 'number' &&
+      Number.isFinite(e[1])
+    ) {
+      return [e[0], e[1]];
+    }
+    throw badTokenizer(source, `Unigram vocabulary entry ${i} is not a [piece, score] pair`);
   });
 }
 
@@ -75,6 +98,13 @@ export function modelFromJson(json: unknown, source: string): Model {
         throw badTokenizer(source, (e as Error).message);
       }
     }
+    case 'Unigram':
+      return new Unigram({
+        vocab: unigramVocabOf(m.vocab, source),
+        unkId: typeof m.unk_id === 'number' ? m.unk_id : null,
+        byteFallback: m.byte_fallback === true,
+        source,
+      });
     case undefined:
       throw badTokenizer(source, 'the model has no "type"');
     default:
@@ -145,7 +175,13 @@ export function tokenizerFromJson(json: unknown, source = 'tokenizer.json', name
   const addedTokens = addedTokensOf(o.added_tokens, source);
   const mType = asObject(o.model)?.type;
   const kind =
-    mType === 'WordPiece' ? 'wordpiece' : hasByteLevel(o.pre_tokenizer) ? 'bpe-bytelevel' : 'bpe-sentencepiece';
+    mType === 'WordPiece'
+      ? 'wordpiece'
+      : mType === 'Unigram'
+        ? 'unigram'
+        : hasByteLevel(o.pre_tokenizer)
+          ? 'bpe-bytelevel'
+          : 'bpe-sentencepiece';
   return buildTokenizer({ kind, model, normalizer, preTokenizer, postProcessor, decoder, addedTokens, names });
 }
 

@@ -1,5 +1,6 @@
 // Entry point of the tokenizers: loadTokenizer(dir) reads a model folder's tokenizer.json, or falls back to
-// vocab.txt (WordPiece) or vocab.json + merges.txt (GPT-2 byte-level BPE). Written here rather than taken from a
+// vocab.txt (WordPiece), source.spm + target.spm + vocab.json (Marian, sentencepiece model files) or vocab.json +
+// merges.txt (GPT-2 byte-level BPE). Written here rather than taken from a
 // library because none gives exact offsets through normalization, byte-level mapping and byte fallback in
 // UTF-16 code units (transformers.js's tokenizers return no offsets); HF `tokenizers` is the test reference.
 import { readFile } from 'node:fs/promises';
@@ -9,8 +10,10 @@ import type { Tokenizer } from './tokenizer';
 import { asObject, badTokenizer } from './errors';
 import { byteLevelBpeFromFiles, wordPieceFromVocabTxt } from './fallback';
 import { tokenizerFromJson as fromJson, type SpecialTokenNames } from './from-json';
+import { marianTokenizer } from './marian';
 
 export type { EncodeOptions, SpecialTokenIds, Tokenizer } from './tokenizer';
+export { sentencePieceTokenizer } from './sentencepiece';
 
 /** Builds a tokenizer from the parsed contents of a tokenizer.json. */
 export function tokenizerFromJson(json: unknown): Tokenizer {
@@ -20,6 +23,15 @@ export function tokenizerFromJson(json: unknown): Tokenizer {
 async function readText(file: string): Promise<string | undefined> {
   try {
     return await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new LensError('BAD_TOKENIZER', `${file}: cannot be read (${(e as Error).message}).`);
+  }
+}
+
+async function readBytes(file: string): Promise<Uint8Array | undefined> {
+  try {
+    return await readFile(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new LensError('BAD_TOKENIZER', `${file}: cannot be read (${(e as Error).message}).`);
@@ -72,6 +84,10 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
   if (vocabTxt !== undefined) return wordPieceFromVocabTxt(vocabTxt, config, names, vocabTxtFile);
 
   const vocabJsonFile = path.join(dir, 'vocab.json');
+  const sourceSpmFile = path.join(dir, 'source.spm');
+  const sourceSpm = await readBytes(sourceSpmFile);
+  if (sourceSpm !== undefined) return loadMarian(dir, sourceSpm, config, names);
+
   const mergesFile = path.join(dir, 'merges.txt');
   const vocabJson = await readText(vocabJsonFile);
   const merges = await readText(mergesFile);
@@ -80,6 +96,41 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
   }
   throw new LensError(
     'NO_TOKENIZER',
-    `No tokenizer in ${dir}: looked for tokenizer.json, vocab.txt, and vocab.json + merges.txt. Add the model's tokenizer files.`,
+    `No tokenizer in ${dir}: looked for tokenizer.json, vocab.txt, source.spm + target.spm + vocab.json, and vocab.json + merges.txt. Add the model's tokenizer files.`,
   );
+}
+
+/** A Marian folder: source.spm, target.spm, vocab.json (and target_vocab.json with separate vocabularies). */
+async function loadMarian(
+  dir: string,
+  sourceSpm: Uint8Array,
+  config: Record<string, unknown>,
+  names: SpecialTokenNames,
+): Promise<Tokenizer> {
+  const need = async (name: string): Promise<Uint8Array> => {
+    const file = path.join(dir, name);
+    const bytes = await readBytes(file);
+    if (bytes === undefined) {
+      throw new LensError(
+        'NO_TOKENIZER',
+        `${dir} has source.spm but no ${name}: a Marian tokenizer needs source.spm, target.spm and vocab.json. Add the model's tokenizer files.`,
+      );
+    }
+    return bytes;
+  };
+  const json = async (name: string) => {
+    const file = path.join(dir, name);
+    return { json: parseJson(new TextDecoder().decode(await need(name)), file), name: file };
+  };
+  const targetSpm = await need('target.spm');
+  const vocab = await json('vocab.json');
+  const targetVocab = config.separate_vocabs === true ? await json('target_vocab.json') : undefined;
+  return marianTokenizer({
+    sourceSpm: { bytes: sourceSpm, name: path.join(dir, 'source.spm') },
+    targetSpm: { bytes: targetSpm, name: path.join(dir, 'target.spm') },
+    vocab,
+    targetVocab,
+    config,
+    names,
+  });
 }

@@ -67,6 +67,33 @@ export class NormalizedText {
     return new NormalizedText(chars, starts, ends);
   }
 
+  /**
+   * HF NormalizedString::transform over the whole text: every output character comes with a change — 0 replaces the
+   * next character (and takes its alignment), -N replaces it and drops the N after it (alignment of the first only),
+   * +1 is inserted (alignment of the character before it). `initialOffset` characters are dropped at the start.
+   */
+  transform(changes: [string, number][], initialOffset = 0): NormalizedText {
+    const chars: string[] = [];
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const n = this.chars.length;
+    const first = n > 0 ? this.starts[0] : 0;
+    let next = initialOffset;
+    for (const [c, change] of changes) {
+      let at: number;
+      if (change > 0) at = next - 1;
+      else {
+        at = next;
+        next += 1 + (change < 0 ? -change : 0);
+      }
+      const k = Math.min(at, n - 1);
+      chars.push(c);
+      starts.push(k < 0 ? first : this.starts[k]);
+      ends.push(k < 0 ? first : this.ends[k]);
+    }
+    return new NormalizedText(chars, starts, ends);
+  }
+
   /** Prepends characters aligned with the first character (HF's prepend); nothing on empty text. */
   prepend(s: string): NormalizedText {
     if (this.chars.length === 0) return this;

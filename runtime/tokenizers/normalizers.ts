@@ -2,6 +2,9 @@
 // Strip, Sequence), each a function on aligned text so that offsets still point into the original text.
 import { NormalizedText } from './normalized-text';
 import { asObject, badTokenizer, unsupported } from './errors';
+import { onigurumaToJs, UntranslatableRegex } from './oniguruma-to-js';
+import { PrecompiledCharsMap } from './precompiled-charsmap';
+import { normalizeAligned } from './unicode-normalization';
 import { isBertControl, isChineseChar, isNonspacingMark, isWhitespace } from './unicode';
 
 export type Normalizer = (text: NormalizedText) => NormalizedText;
@@ -28,7 +31,7 @@ export function bertNormalizer(o: BertNormalizerOptions): Normalizer {
       });
     }
     if (o.handleChineseChars) t = t.mapChars((ch) => (isChineseChar(ch) ? ` ${ch} ` : ch));
-    if (strip) t = stripMarks(nfd(t, 'NFD'));
+    if (strip) t = stripMarks(normalizeAligned(t, 'NFD'));
     if (o.lowercase) t = lowercase(t);
     return t;
   };
@@ -44,40 +47,8 @@ function lowerChar(ch: string): string {
   return ch.toLowerCase();
 }
 
-function nfd(t: NormalizedText, form: 'NFD' | 'NFKD'): NormalizedText {
-  return t.mapChars((ch) => (ch.charCodeAt(0) < 128 ? ch : ch.normalize(form)));
-}
-
 function stripMarks(t: NormalizedText): NormalizedText {
   return t.mapChars((ch) => (isNonspacingMark(ch) ? '' : ch));
-}
-
-/** NFC/NFKC: composes each base character with its following marks; the result spans the whole cluster. */
-function composeClusters(t: NormalizedText, form: 'NFC' | 'NFKC'): NormalizedText {
-  const chars: string[] = [];
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const MARK = /^\p{M}$/u;
-  let i = 0;
-  while (i < t.length) {
-    let j = i + 1;
-    while (j < t.length && MARK.test(t.chars[j])) j++;
-    const cluster = t.chars.slice(i, j).join('');
-    const out = Array.from(cluster.normalize(form));
-    if (j === i + 1 && out.length === 1 && out[0] === cluster) {
-      chars.push(cluster);
-      starts.push(t.starts[i]);
-      ends.push(t.ends[i]);
-    } else {
-      for (const o of out) {
-        chars.push(o);
-        starts.push(t.starts[i]);
-        ends.push(t.ends[j - 1]);
-      }
-    }
-    i = j;
-  }
-  return new NormalizedText(chars, starts, ends);
 }
 
 /** Replaces every occurrence of a pattern; the new characters take the alignment of the last replaced one. */
@@ -116,6 +87,48 @@ function replace(pattern: RegExp, content: string): Normalizer {
   };
 }
 
+/**
+ * HF tokenizers' `Precompiled` normalizer (the sentencepiece charsmap of T5, mT5, XLM-R, mBART tokenizer.json files),
+ * as it runs, not as sentencepiece does: grapheme by grapheme, a grapheme shorter than 6 UTF-8 bytes is replaced by
+ * the rule of the shortest key that is a prefix of it, else each of its characters by its own rule.
+ */
+function precompiled(map: PrecompiledCharsMap): Normalizer {
+  const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+  const enc = new TextEncoder();
+  /** HF's replace(): new characters replace old ones one for one; extra ones are inserted, missing ones removed. */
+  const replaceWith = (out: [string, number][], oldPart: string, newPart: string): void => {
+    const added = Array.from(newPart);
+    const diff = added.length - Array.from(oldPart).length;
+    for (const c of added) out.push([c, 0]);
+    if (diff > 0) for (let k = out.length - diff; k < out.length; k++) out[k][1] = 1;
+    else if (diff < 0 && out.length > 0) out[out.length - 1][1] += diff;
+  };
+  return (t) => {
+    const out: [string, number][] = [];
+    let modified = false;
+    for (const { segment } of segmenter.segment(t.toString())) {
+      const bytes = enc.encode(segment);
+      if (bytes.length < 6) {
+        const norm = map.first(bytes);
+        if (norm !== undefined) {
+          modified = true;
+          replaceWith(out, segment, norm);
+          continue;
+        }
+      }
+      for (const ch of segment) {
+        const norm = map.first(enc.encode(ch));
+        if (norm === undefined) out.push([ch, 0]);
+        else {
+          modified = true;
+          replaceWith(out, ch, norm);
+        }
+      }
+    }
+    return modified ? t.transform(out) : t;
+  };
+}
+
 function strip(left: boolean, right: boolean): Normalizer {
   return (t) => {
     let a = 0;
@@ -130,15 +143,17 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-/** A tokenizer.json pattern ({String} or {Regex}) as a global, Unicode-aware JS regular expression. */
+/** A tokenizer.json pattern ({String}, or {Regex} in Oniguruma syntax: oniguruma-to-js.ts) as a global,
+ * Unicode-aware JS regular expression with the same matches. */
 export function patternToRegExp(pattern: unknown, source: string): RegExp {
   const p = asObject(pattern);
   if (p && typeof p.String === 'string') return new RegExp(escapeRegExp(p.String), 'gu');
   if (p && typeof p.Regex === 'string') {
     try {
-      return new RegExp(p.Regex, 'gu');
-    } catch {
-      throw badTokenizer(source, `the regular expression ${JSON.stringify(p.Regex)} is not supported`);
+      return new RegExp(onigurumaToJs(p.Regex), 'gu');
+    } catch (e) {
+      const why = e instanceof UntranslatableRegex ? e.message : 'is not a valid regular expression';
+      throw badTokenizer(source, `the regular expression ${JSON.stringify(p.Regex)} ${why}`);
     }
   }
   throw badTokenizer(source, 'a pattern is neither {"String": ...} nor {"Regex": ...}');
@@ -166,13 +181,13 @@ export function normalizerFromJson(json: unknown, source: string): Normalizer | 
     case 'StripAccents':
       return stripMarks;
     case 'NFD':
-      return (t) => nfd(t, 'NFD');
+      return (t) => normalizeAligned(t, 'NFD');
     case 'NFKD':
-      return (t) => nfd(t, 'NFKD');
+      return (t) => normalizeAligned(t, 'NFKD');
     case 'NFC':
-      return (t) => composeClusters(t, 'NFC');
+      return (t) => normalizeAligned(t, 'NFC');
     case 'NFKC':
-      return (t) => composeClusters(t, 'NFKC');
+      return (t) => normalizeAligned(t, 'NFKC');
     case 'Prepend': {
       const s = typeof o.prepend === 'string' ? o.prepend : '▁';
       return (t) => t.prepend(s);
@@ -181,6 +196,13 @@ export function normalizerFromJson(json: unknown, source: string): Normalizer | 
       return replace(patternToRegExp(o.pattern, source), typeof o.content === 'string' ? o.content : '');
     case 'Strip':
       return strip(bool(o.strip_left, true), bool(o.strip_right, true));
+    case 'Precompiled': {
+      const b64 = o.precompiled_charsmap;
+      if (typeof b64 !== 'string' || b64 === '') {
+        throw badTokenizer(source, 'the Precompiled normalizer has no precompiled_charsmap');
+      }
+      return precompiled(PrecompiledCharsMap.fromBase64(b64, source));
+    }
     case 'Sequence': {
       if (!Array.isArray(o.normalizers)) throw badTokenizer(source, 'a Sequence normalizer has no "normalizers" list');
       const parts = o.normalizers.map((n) => normalizerFromJson(n, source)).filter((n): n is Normalizer => !!n);

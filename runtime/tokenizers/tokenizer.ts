@@ -18,7 +18,7 @@ export interface SpecialTokenIds {
 }
 
 export interface Tokenizer {
-  /** 'wordpiece' | 'bpe-bytelevel' | 'bpe-sentencepiece' | 'unigram' */
+  /** 'wordpiece' | 'bpe-bytelevel' | 'bpe-sentencepiece' | 'unigram' (sentencepiece BPE and Unigram include Marian). */
   readonly kind: string;
   readonly vocabSize: number;
   readonly special: SpecialTokenIds;
@@ -28,4 +28,9 @@ export interface Tokenizer {
   tokenToId(token: string): number | undefined;
   /** Best-effort text of ids (for display of generated/target tokens). */
   decode(ids: number[]): string;
+  /**
+   * The tokenizer of an encoder–decoder's target text (its labels, for teacher forcing) when that differs from this
+   * one: Marian's target.spm (and target_vocab.json). Undefined: this tokenizer encodes target text too.
+   */
+  readonly target?: Tokenizer;
 }

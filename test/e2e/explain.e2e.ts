@@ -274,6 +274,13 @@ export const tests: E2ETest[] = [
           cliOut,
         ]);
         const cli = JSON.parse(readFileSync(cliOut, 'utf8')) as ExplainResult;
+        // The notes that say how to read the numbers (AOPC's definition, bins of one k...) are the CLI's, as text.
+        const notes = await texts(frame.locator('#explain-notes li'));
+        assert.ok(
+          cli.notes.some((n) => /AOPC is ERASER's/.test(n)),
+          `CLI notes: ${cli.notes.join(' | ')}`,
+        );
+        assert.deepEqual(notes, cli.notes, 'the Explain view shows the notes of the explanation');
         for (const m of cli.methods) {
           const panelScores = scores[m.id];
           assert.ok(panelScores, `panel row for ${m.id}`);
@@ -526,7 +533,11 @@ export const tests: E2ETest[] = [
         const targets = await frame
           .locator('#explain-target vscode-option')
           .evaluateAll((os) => os.map((o) => o.getAttribute('value')));
-        assert.deepEqual(targets, ['next', 'next-token', 'similarity'], 'targets offered for a causal LM');
+        assert.deepEqual(
+          targets,
+          ['next', 'next-prob', 'next-token', 'next-token-prob', 'similarity'],
+          'targets offered for a causal LM',
+        );
 
         // Nothing explained yet: the palette's Export… says so in one line and offers the attention view instead.
         await runCommand(page, EXPORT_COMMAND);
@@ -586,6 +597,27 @@ export const tests: E2ETest[] = [
           `every multiple has every head: ${causalStats}`,
         );
         await screenshot(page, 'explain-causal-result');
+        const logNotes = await texts(frame.locator('#explain-notes li'));
+        assert.ok(
+          logNotes.some((n) => /log-probability .*unbounded/.test(n)),
+          `a note says the log-probability is unbounded: ${logNotes.join(' | ')}`,
+        );
+
+        // The probability instead: bounded, and the note about unbounded values is gone.
+        await setValue(frame, '#explain-target', 'next-prob');
+        await frame.locator('#explain-run').click();
+        await waitForText(
+          'probability target',
+          frame.locator('#explain-summary'),
+          (t) => /^p\(.* next \| input\)/.test(t),
+          90_000,
+        );
+        const probNotes = await texts(frame.locator('#explain-notes li'));
+        assert.ok(
+          probNotes.some((n) => /AOPC is ERASER's/.test(n)),
+          `AOPC note: ${probNotes.join(' | ')}`,
+        );
+        assert.ok(!probNotes.some((n) => /unbounded/.test(n)), `no unbounded note: ${probNotes.join(' | ')}`);
       } catch (e) {
         await screenshot(page, 'explain-causal-failure');
         throw e;

@@ -16,14 +16,28 @@
 //    choosing a cached model switches (the panel reports 5 layers × 8 heads); typing a Hub id downloads it from the
 //    local server (2 × 2); switching while a run is still loading (downloading) its model (the panel, still showing the
 //    previous run, says it is loading) cancels it without an error notification, and the run completes on the new model.
+// 4. Ollama: with OLLAMA_MODELS pointing at a folder laid out as `ollama pull` leaves it (a manifest whose model layer
+//    names a sha256 blob: SmolLM2-135M-Instruct Q4_1, fetched by scripts/fetch-model.mjs), Select Model lists
+//    smollm2:135m with Ollama · llama · Q4_1 · size; choosing it runs the GGUF model (30 layers × 9 heads).
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import {
   launchBrowser,
   log,
+  openFile,
   openWorkbench,
   repoRoot,
   runCommand,
@@ -66,6 +80,15 @@ function minilmDir(): string {
   return dir;
 }
 
+function smolGguf(): string {
+  const file = join(repoRoot, '.cache', 'models', 'SmolLM2-135M-Instruct-GGUF', 'SmolLM2-135M-Instruct.Q4_1.gguf');
+  if (!existsSync(file)) {
+    log('fetching SmolLM2-135M-Instruct (scripts/fetch-model.mjs)');
+    spawnSyncOk(process.execPath, [join(repoRoot, 'scripts', 'fetch-model.mjs'), 'smollm2']);
+  }
+  return file;
+}
+
 async function startHub(): Promise<HubServer> {
   const minilm = minilmDir();
   return startHubServer({
@@ -86,7 +109,10 @@ interface Env {
 }
 
 /** The local Hub, an empty (or pre-filled) HF cache, code-server with no model configured, the workbench. */
-async function start(label: string, opts: { modelPath?: string; precache?: string[] } = {}): Promise<Env> {
+async function start(
+  label: string,
+  opts: { modelPath?: string; precache?: string[]; env?: Record<string, string> } = {},
+): Promise<Env> {
   const hub = await startHub();
   const cache = mkdtempSync(join(tmpdir(), 'al-hf-cache-'));
   let server: CodeServer | undefined;
@@ -102,7 +128,15 @@ async function start(label: string, opts: { modelPath?: string; precache?: strin
         'attentionLens.idleUnloadMinutes': 15,
       },
       // The extension host inherits code-server's environment: the cache, and no Hub settings from outside.
-      env: { HF_HUB_CACHE: cache, HF_ENDPOINT: '', HF_HUB_OFFLINE: '', HF_TOKEN: '', HUGGING_FACE_HUB_TOKEN: '' },
+      env: {
+        HF_HUB_CACHE: cache,
+        HF_ENDPOINT: '',
+        HF_HUB_OFFLINE: '',
+        HF_TOKEN: '',
+        HUGGING_FACE_HUB_TOKEN: '',
+        OLLAMA_MODELS: join(cache, 'no-ollama'),
+        ...opts.env,
+      },
     });
     writeWorkspaceFile(server.workspace, FILE, [...LINES, '']);
     const session = await launchBrowser({ echoLogs: false });
@@ -168,7 +202,9 @@ async function clearNotifications(page: Page): Promise<void> {
 
 /** The extension's status bar item (the one with the telescope icon; a spinner while loading or running). */
 function statusItem(page: Page): Locator {
-  return page.locator('.statusbar-item').filter({ hasText: /Attention Lens|stories260K|tiny-gpt2|MiniLM|minilm/ });
+  return page
+    .locator('.statusbar-item')
+    .filter({ hasText: /Attention Lens|stories260K|tiny-gpt2|MiniLM|minilm|smollm2/ });
 }
 async function statusText(page: Page): Promise<string> {
   return ((await statusItem(page).first().innerText()) ?? '').trim();
@@ -446,8 +482,8 @@ export const tests: E2ETest[] = [
           'Browse… for a folder',
         );
         assert.ok(
-          rows.some((r) => /Browse for an \.onnx file…/.test(r)),
-          'Browse… for an .onnx file',
+          rows.some((r) => /Browse for an \.onnx or \.gguf file…/.test(r)),
+          'Browse… for an .onnx or .gguf file',
         );
 
         // Choose the cached model: the next run is on it (5 layers × 8 heads).
@@ -565,6 +601,65 @@ export const tests: E2ETest[] = [
         throw e;
       } finally {
         await env.close();
+      }
+    },
+  },
+  {
+    name: 'Select Model: an Ollama model (GGUF) with its quantisation, chosen and run',
+    timeoutMs: 300_000,
+    fn: async () => {
+      // `ollama pull smollm2:135m` as Ollama lays it out, the blob being SmolLM2's GGUF file (linked, not copied).
+      const gguf = smolGguf();
+      const models = mkdtempSync(join(tmpdir(), 'al-ollama-'));
+      const hex = createHash('sha256').update(readFileSync(gguf)).digest('hex');
+      mkdirSync(join(models, 'blobs'));
+      symlinkSync(gguf, join(models, 'blobs', `sha256-${hex}`));
+      const manifests = join(models, 'manifests', 'registry.ollama.ai', 'library', 'smollm2');
+      mkdirSync(manifests, { recursive: true });
+      writeFileSync(
+        join(manifests, '135m'),
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+          config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: `sha256:${'0'.repeat(64)}` },
+          layers: [
+            { mediaType: 'application/vnd.ollama.image.model', digest: `sha256:${hex}`, size: 98362432 },
+            { mediaType: 'application/vnd.ollama.image.template', digest: `sha256:${'1'.repeat(64)}`, size: 10 },
+          ],
+        }),
+      );
+      const env = await start('models-ollama', { env: { OLLAMA_MODELS: models } });
+      const { page } = env;
+      try {
+        // As a user starts: a file open (the extension's commands are listed once an editor has opened).
+        await openFile(page, FILE);
+        await openSelectModel(page);
+        const rows = await quickPickRows(page);
+        log(`Select Model rows: ${JSON.stringify(rows)}`);
+        await screenshot(page, 'models-ollama-list');
+        const row = rows.find((r) => r.includes('smollm2:135m'));
+        assert.ok(row, `the Ollama model is listed: ${JSON.stringify(rows)}`);
+        assert.match(row, /Ollama · llama · Q4_1 · 98 MB/);
+        await pickRow(page, 'smollm2:135m');
+        await until(
+          'status bar: smollm2:135m',
+          () => statusText(page),
+          (t) => t.includes('smollm2'),
+          60_000,
+        );
+        // "The cat sat on the mat." is 7 SmolLM2 tokens (no BOS).
+        await showAttentionOnLine(page, FILE, 0);
+        const run = await waitForRun(page, 'smollm2:135m', 7, 30, 180_000);
+        log(`panel: ${run}`);
+        assert.equal(await thumbCount(page), 30 * 9, 'thumbnails for 30 layers × 9 heads');
+        assert.deepEqual(await errorToasts(page), [], 'no error notification');
+        await screenshot(page, 'models-ollama-run');
+      } catch (e) {
+        await screenshot(page, 'models-ollama-failure');
+        throw e;
+      } finally {
+        await env.close();
+        rmSync(models, { recursive: true, force: true });
       }
     },
   },

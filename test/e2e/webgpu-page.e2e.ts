@@ -1,7 +1,8 @@
 // WebGPU in a page: the panel's in-browser inference path (webview/inference/, dist/webview-inference.js) in Debian's
 // headless chromium, whose WebGPU adapter here is SwiftShader (software Vulkan). Golden values: the native backend's
 // attention (onnxruntime-node, computed in this process's worker thread) and, for stories260K, the independent numpy
-// forward pass in test/fixtures/models/stories260K/reference_attention.json. Also the fallbacks: device lost before and
+// forward pass in test/fixtures/models/stories260K/reference_attention.json; for the hf-tiny gemma2 and gemma3 (windows,
+// soft-capping, q/k norms, two RoPE tables), transformers' own attention. Also the fallbacks: device lost before and
 // during a run, a model that does not fit the adapter's limits, and a browser without an adapter. The page runs under
 // the panel's Content-Security-Policy for in-webview inference (no 'unsafe-eval').
 //   node scripts/build.mjs && npx tsx test/e2e/webgpu-page.e2e.ts
@@ -12,6 +13,7 @@ import { log, type E2ETest } from '../helpers/code-server';
 import { runIfMain } from './common';
 import {
   checkModel,
+  FAMILY_MODELS,
   idsOf,
   maxAbsDiff,
   MODELS,
@@ -70,6 +72,19 @@ function modelTest(m: TestModel): E2ETest {
         log(
           `${m.name}: ${ids.length} tokens, ${run.layers.length} layers, max diff vs native ${diff.toExponential(2)}`,
         );
+        if (FAMILY_MODELS.includes(m)) {
+          const ref = JSON.parse(readFileSync(join(m.dir, 'reference_attention.json'), 'utf8')) as {
+            input_ids: number[];
+            attentions: number[][][][];
+          };
+          assert.deepEqual(ids, ref.input_ids, 'the tokenizer gives the reference ids');
+          const refDiff = maxAbsDiff(
+            run.layers,
+            ref.attentions.map((layer) => layer.flat(2)),
+          );
+          assert.ok(refDiff <= TOLERANCE, `max |webgpu - transformers| = ${refDiff}`);
+          log(`${m.name}: max diff vs transformers ${refDiff.toExponential(2)}`);
+        }
         if (m.name === 'stories260K') {
           const ref = JSON.parse(readFileSync(join(m.dir, 'reference_attention.json'), 'utf8')) as {
             input_ids: number[];
@@ -87,7 +102,7 @@ function modelTest(m: TestModel): E2ETest {
 }
 
 export const tests: E2ETest[] = [
-  ...MODELS.map(modelTest),
+  ...[...MODELS, ...FAMILY_MODELS].map(modelTest),
   {
     name: 'device lost before a run: that run falls back to Wasm with a message, and equals native',
     timeoutMs: 240_000,

@@ -607,7 +607,9 @@ export interface E2EResult {
 
 export async function runE2E(suite: string, tests: E2ETest[]): Promise<E2EResult> {
   const result: E2EResult = { passed: 0, failed: 0, failures: [] };
-  for (const t of tests) {
+  // E2E_ONLY=TEXT runs only the tests whose name contains TEXT (while working on one of them).
+  const only = process.env.E2E_ONLY;
+  for (const t of tests.filter((x) => !only || x.name.includes(only))) {
     const t0 = Date.now();
     try {
       await withDeadline(`${suite} › ${t.name}`, t.timeoutMs, t.fn);

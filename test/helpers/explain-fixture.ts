@@ -57,5 +57,6 @@ export function fixtureResult(): ExplainResult {
     erasure: [],
     heads: [],
     timings: { totalMs: 10, mainPassMs: 2, faithfulnessMs: 3, erasureMs: 1, rows: 12, batches: 2, forwardMs: 4 },
+    notes: ['A note for the <reader> & its view.'],
   };
 }

@@ -15,6 +15,26 @@ export function fixtureModel(name: FixtureModel): string {
   return path.join(fixturesDir, 'models', name);
 }
 
+/** The tiny random-weight decoders of test/fixtures/models/hf-tiny (made by transformers 5.25; see its PROVENANCE.md), each
+ * with transformers' own attention in reference_attention.json. */
+export type HfTinyModel =
+  | 'gemma2'
+  | 'gemma3'
+  | 'gemma3-multimodal'
+  | 'qwen2'
+  | 'qwen3'
+  | 'qwen3-yarn'
+  | 'phi3'
+  | 'phi3-longrope'
+  | 'llama'
+  | 'llama-dynamic'
+  | 'mistral'
+  | 'olmo2';
+
+export function hfTinyModel(name: HfTinyModel): string {
+  return path.join(fixturesDir, 'models', 'hf-tiny', name);
+}
+
 /** all-MiniLM-L6-v2's tokenizer files and config.json, without weights. */
 export const miniLmTokenizerDir = path.join(fixturesDir, 'tokenizers', 'all-MiniLM-L6-v2');
 
@@ -27,4 +47,15 @@ export function miniLmDir(): string {
   if (!fs.existsSync(path.join(dir, 'model.safetensors')))
     throw new Error(`all-MiniLM-L6-v2 weights are missing at ${dir}: run \`node scripts/fetch-model.mjs\` first`);
   return dir;
+}
+
+/** Small GGUF models and their references (test/fixtures/gguf, see its PROVENANCE.md). */
+export const ggufFixturesDir = path.join(fixturesDir, 'gguf');
+
+/** SmolLM2-135M-Instruct as a Q4_1 GGUF (fetched from PyPI); throws a clear message when it has not been fetched. */
+export function smolLm2Gguf(): string {
+  const file = path.join(repoRoot, '.cache/models/SmolLM2-135M-Instruct-GGUF/SmolLM2-135M-Instruct.Q4_1.gguf');
+  if (!fs.existsSync(file))
+    throw new Error(`SmolLM2-135M-Instruct is missing at ${file}: run \`node scripts/fetch-model.mjs\` first`);
+  return file;
 }

@@ -1,5 +1,6 @@
-// The three models of the WebGPU tests and the text each runs on (shared by the page tests, the real-VS-Code suite
-// and the benchmark). Paths are relative to the repository (the extension's folder in the real-VS-Code suite).
+// The three models of the WebGPU tests (and the hf-tiny families of the page test) and the text each runs on
+// (shared by the page tests, the real-VS-Code suite and the benchmark). Paths are relative to the repository (the
+// extension's folder in the real-VS-Code suite).
 import { join, resolve } from 'node:path';
 
 export interface TestModel {
@@ -23,6 +24,18 @@ export function testModels(repo: string): TestModel[] {
       text: 'The cat sat on the mat because it was tired.',
     },
   ];
+}
+
+/** RoPE decoder families checked in the page only (test/fixtures/models/hf-tiny; golden values from transformers):
+ * gemma2 has sliding-window and global layers, attention soft-capping (Tanh), sandwich norms and (1 + w) RMSNorm;
+ * gemma3 q/k norms and a second RoPE table for its sliding layers. */
+export function familyModels(repo: string): TestModel[] {
+  const text = 'The librarian said that attention lets each word in the small café look back at the words before it.';
+  return ['gemma2', 'gemma3'].map((f) => ({
+    name: f,
+    dir: join(repo, 'test', 'fixtures', 'models', 'hf-tiny', f),
+    text,
+  }));
 }
 
 /** Largest |a - b| over two layer lists of equal shapes (throws on a shape mismatch). */

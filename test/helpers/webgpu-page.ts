@@ -14,12 +14,14 @@ import { load } from '../../runtime/inspector/load-model';
 import { loadTokenizer } from '../../runtime/tokenizers/index';
 import { chromiumPath, repoRoot } from './code-server';
 import type { LensTestApi, PageLoadOptions, PageLoadResult, PageRun } from './webgpu-page-script';
-import { maxAbsDiff, testModels, type TestModel } from './webgpu-models';
+import { familyModels, maxAbsDiff, testModels, type TestModel } from './webgpu-models';
 
 export type { TestModel };
 export { maxAbsDiff };
 
 export const MODELS: TestModel[] = testModels(repoRoot);
+/** The hf-tiny decoder families the page test also runs. */
+export const FAMILY_MODELS: TestModel[] = familyModels(repoRoot);
 
 export function checkModel(m: TestModel): void {
   if (!existsSync(join(m.dir, 'config.json')))
@@ -128,7 +130,7 @@ export interface WebGpuPage {
 export async function openWebGpuPage(opts: { webgpu: boolean }): Promise<WebGpuPage> {
   const harness = await buildHarness();
   const routes: Record<string, string> = { '/dist/': join(repoRoot, 'dist'), '/harness/': harness.dir };
-  for (const m of MODELS) routes[`/models/${m.name}/`] = m.dir;
+  for (const m of [...MODELS, ...FAMILY_MODELS]) routes[`/models/${m.name}/`] = m.dir;
   const server = await serveStatic(routes);
   writeFileSync(join(harness.dir, 'index.html'), harnessHtml(server.origin));
   const browser = await chromium.launch({

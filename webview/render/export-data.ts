@@ -198,7 +198,10 @@ async function writeJson(run: RunData, sink: ByteSink, o: WriteOptions): Promise
       for (let q = 0; q < Q; q++) {
         const base = (h * Q + q) * K;
         let row = '[';
-        for (let k = 0; k < K; k++) row += (k ? ',' : '') + f32String(l.data[base + k]);
+        for (let k = 0; k < K; k++) {
+          const v = l.data[base + k];
+          row += (k ? ',' : '') + (v - v === 0 ? f32String(v) : 'null'); // never a bare NaN / Infinity in JSON
+        }
         rows.push(row + ']');
       }
       await out.add(`${h ? ',' : ''}[${rows.join(',')}]`);

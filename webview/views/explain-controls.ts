@@ -115,7 +115,7 @@ export class ExplainControls {
 
   private showFields(): void {
     const kind = this.kind;
-    this.tokenField.hidden = kind !== 'next-token';
+    this.tokenField.hidden = kind !== 'next-token' && kind !== 'next-token-prob';
     this.positionField.hidden = kind !== 'mask-at';
     this.referenceField.hidden = kind !== 'similarity';
   }

@@ -46,6 +46,8 @@ export class ExplainResults {
   readonly root = el('div', { class: 'explain-results' });
   readonly metricSelect = select('agreement-metric', 'Agreement metric');
   private summary = el('div', { id: 'explain-summary', class: 'explain-summary' });
+  /** The result's notes (runtime/explain/notes.ts): AOPC's definition, bins with one k, unbounded targets... */
+  private notes = el('ul', { id: 'explain-notes', class: 'explain-notes' });
   private strip = el('table', { id: 'explain-strip', class: 'explain-strip' });
   private agreement = el('table', { id: 'agreement-table', class: 'agreement-table' });
   private plot = svg('svg', { id: 'faithfulness-plot', class: 'faithfulness-plot', role: 'img' });
@@ -86,6 +88,7 @@ export class ExplainResults {
     );
     this.root.append(
       this.summary,
+      this.notes,
       el(
         'section',
         { class: 'explain-section' },
@@ -129,6 +132,9 @@ export class ExplainResults {
       `${r.target.label} = ${Number.isFinite(value) ? value.toPrecision(4) : '—'} · ${r.tokens.length} tokens, ` +
       `${r.candidates.filter(Boolean).length} candidates · ${r.timings.rows} perturbed rows in ${r.timings.batches} ` +
       `batches · ${Math.round(num(r.timings.totalMs))} ms`;
+    clear(this.notes);
+    for (const n of r.notes ?? []) this.notes.appendChild(el('li', { class: 'explain-note', text: n }));
+    this.notes.hidden = this.notes.childElementCount === 0;
     this.drawStrip(r);
     this.drawAgreement();
     this.drawFaithfulness(r);
@@ -279,7 +285,7 @@ export class ExplainResults {
           { class: 'legend-row', attrs: { 'data-method': s.id } },
           swatch,
           el('span', {
-            text: `${s.label}: AOPC comprehensiveness ${formatValue(s.aopc, 3)}, sufficiency ${formatValue(suff[i]?.aopc ?? NaN, 3)}`,
+            text: `${s.label}: AOPC (ERASER) comprehensiveness ${formatValue(s.aopc, 3)}, sufficiency ${formatValue(suff[i]?.aopc ?? NaN, 3)}`,
           }),
         ),
       );

@@ -1,12 +1,13 @@
 // What the Explain view offers for a model, DOM-free so that unit tests can check it: which targets fit the model
-// (the log-probability of the next token for causal LMs, the probability at a [MASK] for masked LMs, the cosine
+// (the log-probability or the probability of the next token for causal LMs, the probability at a [MASK] for masked
+// LMs, the cosine
 // similarity with a reference text for any model — the only choice for encoders without a head), the target spec of
 // a choice (runtime/explain/target-spec.ts), and which methods the model allows.
 import { EXPLAIN_METHODS } from '../../protocol/messages';
 import type { ModelFactsLike, TokenInfo } from '../types';
 
 export type ModelKind = 'causal-lm' | 'masked-lm' | 'encoder';
-export type TargetKind = 'next' | 'next-token' | 'mask-at' | 'mask' | 'similarity';
+export type TargetKind = 'next' | 'next-prob' | 'next-token' | 'next-token-prob' | 'mask-at' | 'mask' | 'similarity';
 
 export function modelKind(facts: Pick<ModelFactsLike, 'attentionKinds' | 'hasLmHead'>): ModelKind {
   if (!facts.hasLmHead) return 'encoder';
@@ -14,8 +15,10 @@ export function modelKind(facts: Pick<ModelFactsLike, 'attentionKinds' | 'hasLmH
 }
 
 const LABELS: Record<TargetKind, string> = {
-  next: 'Next token (the most likely): log-probability',
-  'next-token': 'Next token is…: log-probability',
+  next: 'Next token (the most likely): log-probability (unbounded)',
+  'next-prob': 'Next token (the most likely): probability (0–1)',
+  'next-token': 'Next token is…: log-probability (unbounded)',
+  'next-token-prob': 'Next token is…: probability (0–1)',
   'mask-at': 'Token at a position, masked: probability',
   mask: 'The first [MASK] of the text: probability',
   similarity: 'Similarity to a reference text: cosine',
@@ -25,7 +28,7 @@ const LABELS: Record<TargetKind, string> = {
 export function targetOptions(kind: ModelKind): { kind: TargetKind; label: string }[] {
   const kinds: TargetKind[] =
     kind === 'causal-lm'
-      ? ['next', 'next-token', 'similarity']
+      ? ['next', 'next-prob', 'next-token', 'next-token-prob', 'similarity']
       : kind === 'masked-lm'
         ? ['mask-at', 'mask', 'similarity']
         : ['similarity'];
@@ -54,8 +57,13 @@ export function targetSpec(kind: TargetKind, f: TargetFields): { spec: string } 
   switch (kind) {
     case 'next':
       return { spec: 'next' };
+    case 'next-prob':
+      return { spec: 'prob:next' };
     case 'next-token':
-      return f.token === '' ? { error: 'Type the next token to explain.' } : { spec: `next:${f.token}` };
+    case 'next-token-prob':
+      return f.token === ''
+        ? { error: 'Type the next token to explain.' }
+        : { spec: `${kind === 'next-token-prob' ? 'prob:' : ''}next:${f.token}` };
     case 'mask-at':
       return Number.isInteger(f.position) && f.position >= 0
         ? { spec: `mask@${f.position}` }

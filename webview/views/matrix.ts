@@ -1,5 +1,6 @@
 // Matrix: one head (or the mean/max over heads) of one layer as a heatmap with token labels on both axes (query
-// rows, key columns), the exact float32 value on hover, and the causal upper triangle hatched for causal layers.
+// rows, key columns), the exact float32 value on hover, and the masked cells hatched: the causal upper triangle, and
+// the keys outside a sliding-window layer's window.
 // The canvas exposes its cell geometry (data-cell-size, data-origin-x, data-origin-y, CSS pixels) for tests.
 import { el, clear, themeColor } from '../dom';
 import { cellAt, matrixCellSize } from '../layout';
@@ -144,7 +145,9 @@ export class MatrixView implements View {
     }
     g.imageSmoothingEnabled = false;
     g.drawImage(this.raster, 0, 0, w, h);
-    if (m.causal && rows > 1) this.hatch(g, rows, cols, mask);
+    if (m.causal && rows > 1) this.hatch(g, rows, cols, mask, (c) => this.upperPath(g, rows, cols, c));
+    const win = this.windowOf(store.layer);
+    if (win !== null && rows > win) this.hatch(g, rows, cols, mask, (c) => this.windowPath(g, rows, win, c));
     this.drawOverlay();
   }
 
@@ -160,11 +163,13 @@ export class MatrixView implements View {
     this.outline(g, this.hovered.row, this.hovered.col);
   }
 
-  /** Hatches the masked cells (col > row) of a causal layer: neutral background plus diagonal lines. */
-  private hatch(g: CanvasRenderingContext2D, rows: number, cols: number, background: string): void {
-    const c = this.cell;
-    g.save();
-    g.beginPath();
+  /** The sliding window of a layer (keys further back than it are masked), or null. */
+  private windowOf(layer: number): number | null {
+    return this.ctx.store.facts?.slidingWindows?.[layer] ?? null;
+  }
+
+  /** Outlines the cells above the diagonal (col > row). */
+  private upperPath(g: CanvasRenderingContext2D, rows: number, cols: number, c: number): void {
     g.moveTo(c, 0);
     g.lineTo(cols * c, 0);
     g.lineTo(cols * c, Math.min(rows, cols - 1) * c);
@@ -172,6 +177,30 @@ export class MatrixView implements View {
       g.lineTo((r + 1) * c, (r + 1) * c);
       g.lineTo((r + 1) * c, r * c);
     }
+  }
+
+  /** Outlines the cells outside a sliding window (col <= row - window). */
+  private windowPath(g: CanvasRenderingContext2D, rows: number, window: number, c: number): void {
+    g.moveTo(0, window * c);
+    for (let r = window; r < rows; r++) {
+      g.lineTo((r - window + 1) * c, r * c);
+      g.lineTo((r - window + 1) * c, (r + 1) * c);
+    }
+    g.lineTo(0, rows * c);
+  }
+
+  /** Hatches masked cells (those `path` outlines): neutral background plus diagonal lines. */
+  private hatch(
+    g: CanvasRenderingContext2D,
+    rows: number,
+    cols: number,
+    background: string,
+    path: (cell: number) => void,
+  ): void {
+    const c = this.cell;
+    g.save();
+    g.beginPath();
+    path(c);
     g.closePath();
     g.fillStyle = background;
     g.fill();
@@ -222,7 +251,8 @@ export class MatrixView implements View {
     if (!m || !c) return this.hideTip();
     const value = m.data[m.offset + c.row * m.cols + c.col];
     const tokens = this.ctx.store.tokens;
-    const masked = m.causal && c.col > c.row;
+    const win = this.windowOf(this.ctx.store.layer);
+    const masked = (m.causal && c.col > c.row) || (win !== null && c.row - c.col >= win);
     this.tipTokens.textContent = `${tokens[c.row]?.text ?? c.row} → ${tokens[c.col]?.text ?? c.col}`;
     this.tipValue.textContent = `${String(value)}${masked ? ' (masked)' : ''}`;
     this.tooltip.dataset.value = String(value);

@@ -1,5 +1,6 @@
-// Neuron view: for one query token, layer and head, the query vector, every key vector, q·k, q·k/√d and the
-// softmax — next to the attention the run returned, so that the user sees how the weights arise. The vectors are
+// Neuron view: for one query token, layer and head, the query vector, every key vector, q·k, the score (q·k/√d, or
+// the model's own scale and soft-cap from its facts) and the softmax (causal and sliding-window keys masked) — next
+// to the attention the run returned, so that the user sees how the weights arise. The vectors are
 // requested from the host, which computes them for that layer on first request (a pass with RunOptions.withVectors).
 import { el, clear } from '../dom';
 import { select, setOptions } from '../controls';
@@ -91,7 +92,11 @@ export class NeuronView implements View {
       k.subarray((kvHead * v.keyLength + j) * d, (kvHead * v.keyLength + j + 1) * d),
     );
     const causal = layer.kind === 'causal';
-    const s = neuronScores(qVec, keys, d, (j) => causal && j > qi);
+    const facts = store.facts;
+    const win = facts?.slidingWindows?.[store.layer] ?? null;
+    const isMasked = (j: number) => (causal && j > qi) || (win !== null && qi - j >= win);
+    const rule = { scale: facts?.attentionScale, softcap: facts?.attentionSoftcap };
+    const s = neuronScores(qVec, keys, d, isMasked, rule);
     let scale = 1e-12;
     for (const x of qVec) scale = Math.max(scale, Math.abs(x));
     for (const kv of keys) for (const x of kv) scale = Math.max(scale, Math.abs(x));
@@ -107,13 +112,16 @@ export class NeuronView implements View {
     );
     const table = el('table', { class: 'neuron-table' });
     const head$ = el('tr');
-    for (const t of ['key', 'k', 'q·k', 'q·k/√d', 'softmax', 'attention (run)'])
+    const scoreLabel =
+      (rule.scale === undefined ? 'q·k/√d' : `q·k × ${rule.scale.toPrecision(4)}`) +
+      (rule.softcap ? `, capped (${rule.softcap}·tanh(s/${rule.softcap}))` : '');
+    for (const t of ['key', 'k', 'q·k', scoreLabel, 'softmax', 'attention (run)'])
       head$.appendChild(el('th', { text: t }));
     table.appendChild(el('thead', {}, head$));
     const tbody = el('tbody');
     const n = layer.queryLength * layer.keyLength;
     for (let j = 0; j < v.keyLength; j++) {
-      const masked = causal && j > qi;
+      const masked = isMasked(j);
       const att = layer.data[head * n + qi * layer.keyLength + j];
       const tr = el('tr', { class: masked ? 'masked' : '' });
       tr.append(

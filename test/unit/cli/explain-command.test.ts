@@ -113,20 +113,30 @@ describe('argument parsing', () => {
     );
   });
 
-  test('JSONL examples: strings, objects with target or reference, blank lines; errors name the line', () => {
-    const ex = parseExamples(
+  test('JSONL examples: strings, objects with target or reference, blank lines; bad lines are reported, not fatal', () => {
+    const { examples, skipped } = parseExamples(
       '"a"\n\n{"text": "b", "target": "token:1:5"}\n{"text": "c", "reference": "r"}\n',
-      'd.jsonl',
     );
-    assert.deepEqual(ex, [
+    assert.deepEqual(examples, [
       { line: 1, text: 'a' },
       { line: 3, text: 'b', target: 'token:1:5' },
       { line: 4, text: 'c', target: 'similarity:r' },
     ]);
-    assert.equal(parseExamples('"a"\n"b"\n"c"', 'd', 2).length, 2);
-    assert.throws(() => parseExamples('"a"\n{oops', 'd.jsonl'), userError(/d\.jsonl:2 is not JSON/));
-    assert.throws(() => parseExamples('{"txt": 1}', 'd.jsonl'), userError(/d\.jsonl:1 has no "text"/));
-    assert.throws(() => parseExamples('\n\n', 'd.jsonl'), userError(/no examples/));
+    assert.deepEqual(skipped, []);
+    assert.equal(parseExamples('"a"\n"b"\n"c"', 2).examples.length, 2);
+    const bad = parseExamples('"a"\n{oops\n{"txt": 1}\n"  "\n"b"');
+    assert.deepEqual(
+      bad.examples.map((e) => e.line),
+      [1, 5],
+    );
+    assert.deepEqual(
+      bad.skipped.map((x) => x.line),
+      [2, 3, 4],
+    );
+    assert.match(bad.skipped[0].problem, /is not JSON/);
+    assert.match(bad.skipped[1].problem, /has no "text"/);
+    assert.match(bad.skipped[2].problem, /empty text/);
+    assert.deepEqual(parseExamples('\n\n'), { examples: [], skipped: [] });
   });
 });
 
@@ -143,6 +153,7 @@ test('SVG box plot: one row per series, escaped labels, ticks inside the range; 
   assert.match(svg, /a &lt;vs&gt; b/);
   assert.match(svg, /τ &amp; co/);
   assert.match(svg, /no values/);
+  assert.match(svg, /whiskers: min–max/, 'the legend says what the whiskers are');
   assert.equal((svg.match(/fill-opacity="0.55"/g) ?? []).length, 3); // three finite points
   assert.match(svg, /1 undefined/);
   assert.deepEqual(ticks(-1, 1), [-1, -0.5, 0, 0.5, 1]);
@@ -256,8 +267,13 @@ describe('end to end on stories260K', () => {
       '--out',
       dir,
     );
-    assert.equal(r.code, 0, r.stderr);
+    // A skipped example makes the exit code 2, after every output is written.
+    assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /study \[#{24}\] 4\/4/);
+    assert.match(
+      r.stderr,
+      /attention-lens: 1 of 4 examples were skipped \(the first: line 3: .*; the outputs hold the other 3\.\n$/,
+    );
     assert.match(r.stdout, /examples {3}3 explained, 1 skipped/);
     assert.match(r.stdout, /skipped {4}line 3: token:99:… is past the/);
     assert.match(r.stdout, /rollout\s+loo\s+-?\d/);

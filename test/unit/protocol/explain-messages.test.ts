@@ -141,6 +141,11 @@ test('host answers: progress, result (as it crosses: NaN as null), error', () =>
     'candidates shorter than the tokens',
   );
   assert.equal(
+    broken((r) => ((r.notes as unknown[]) = [{ html: '<b>x</b>' }])),
+    false,
+    'notes that are not strings',
+  );
+  assert.equal(
     broken((r) => ((r.methods[1].scores as unknown[])[0] = 'x')),
     false,
     'a score that is not a number',

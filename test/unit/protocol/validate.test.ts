@@ -102,6 +102,14 @@ test('host messages: runStarted, vectors, settings', () => {
     false,
   );
   assert.equal(validateHostMessage({ type: 'runStarted', runId: 1, tokens: [{ text: 1 }], facts, source }).ok, false);
+  // Optional attention facts (sliding windows, score scale, soft-cap): well-formed or refused.
+  const started = (extra: object) =>
+    validateHostMessage({ type: 'runStarted', runId: 1, tokens, facts: { ...facts, ...extra }, source }).ok;
+  assert.equal(started({ slidingWindows: [8, null], attentionScale: 0.2, attentionSoftcap: 50 }), true);
+  assert.equal(started({ slidingWindows: [8] }), false);
+  assert.equal(started({ slidingWindows: [0, null] }), false);
+  assert.equal(started({ attentionScale: -1 }), false);
+  assert.equal(started({ attentionSoftcap: 'x' }), false);
   const v = { type: 'vectors', runId: 1, layer: 0, heads: 2, kvHeads: 1, queryLength: 3, keyLength: 3, headDim: 4 };
   assert.equal(
     validateHostMessage({ ...v, q: new ArrayBuffer(2 * 3 * 4 * 4), k: new ArrayBuffer(1 * 3 * 4 * 4) }).ok,

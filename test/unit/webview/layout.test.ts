@@ -35,6 +35,18 @@ test('neuronScores: q·k, q·k/√d and softmax (hand-computed, causal mask)', (
   assert.equal(s.softmax[2], 0);
 });
 
+test('neuronScores with a model scale and soft-cap (gemma2): score = cap·tanh(q·k·scale / cap)', () => {
+  const q = new Float32Array([1, 0]);
+  const keys = [new Float32Array([3, 0]), new Float32Array([1, 0]), new Float32Array([2, 0])];
+  // scale 0.5, cap 1: scores tanh(1.5), tanh(0.5), tanh(1); key 0 outside a window of 2 for query 2.
+  const s = neuronScores(q, keys, 2, (j) => 2 - j >= 2, { scale: 0.5, softcap: 1 });
+  assert.deepEqual(s.scaled, [Math.tanh(1.5), Math.tanh(0.5), Math.tanh(1)]);
+  const z = Math.exp(Math.tanh(0.5)) + Math.exp(Math.tanh(1));
+  assert.equal(s.softmax[0], 0);
+  assert.ok(Math.abs(s.softmax[1] - Math.exp(Math.tanh(0.5)) / z) < 1e-12);
+  assert.ok(Math.abs(s.softmax[2] - Math.exp(Math.tanh(1)) / z) < 1e-12);
+});
+
 test('headHue spreads 12 heads over the hue circle', () => {
   assert.equal(headHue(0, 12), 0);
   assert.equal(headHue(6, 12), 180);

@@ -53,8 +53,9 @@ test('a perfect explainer (scores = weights) on the linear model, by hand', asyn
     near(b.withoutTopK, 14.1 - comp[i]);
     near(b.onlyTopK, comp[i]);
   });
-  near(r.aopcComprehensiveness, 31.5 / 5);
-  near(r.aopcSufficiency, (5 * 14.1 - 31.5) / 5);
+  // ERASER's AOPC: the sum over the |B| = 5 bins requested (k = 1 three times: kept, as ERASER does) over |B| + 1.
+  near(r.aopcComprehensiveness, 31.5 / 6);
+  near(r.aopcSufficiency, (5 * 14.1 - 31.5) / 6);
   // Distinct masks: all kept, then (without, only) for k = 1, 2, 5 → 7 calls.
   assert.equal(calls.length, 7);
   assert.deepEqual(calls[0], new Array(10).fill(true));
@@ -92,8 +93,8 @@ test('excluded (special) positions are never ranked or removed, and always kept'
   near(r.bins[0].sufficiency, 30 - (20 + 4)); // specials kept in "top-k only"
   near(r.bins[1].sufficiency, 30 - (20 + 7));
   for (const mask of calls) assert.ok(mask[0] && mask[5], 'special tokens kept in every call');
-  near(r.aopcComprehensiveness, 5.5);
-  near(r.aopcSufficiency, 4.5);
+  near(r.aopcComprehensiveness, (4 + 7) / 3); // 2 bins: / (2 + 1)
+  near(r.aopcSufficiency, (6 + 3) / 3);
 });
 
 test('bad inputs and aborts are refused', async () => {

@@ -8,6 +8,7 @@ import { FlowNetwork, flowScores } from '../../../../runtime/analysis/flow';
 import { layersFromArrays, rolloutScores } from '../../../../runtime/analysis/rollout';
 import { isLensError } from '../../../../runtime/errors';
 import { fixturesDir } from '../../../helpers/fixtures';
+import { computeImportance } from '../../../../runtime/analysis/registry';
 
 interface Graph {
   nodes: number;
@@ -96,6 +97,25 @@ test('random stacks match networkx on the layer graph (head mean; head max from 
         for (let j = t + 1; j < s.seq; j++) assert.equal(got[j], 0, `${what}: no flow from later token ${j}`);
       if (s.flowMaxStart1)
         close(flowScores(layers, t, { heads: 'max', startLayer: 1 }), s.flowMaxStart1[t], 1e-8, what);
+    }
+  }
+});
+
+test('the flow method renormalises per output node, as Abnar & Zuidema’s compute_flows does (networkx values)', async () => {
+  for (const s of fixture.stacks) {
+    const attention = layersFromArrays(
+      s.data.map((d) => Float32Array.from(d)),
+      s.heads,
+      s.seq,
+      s.causal ? 'causal' : 'self',
+    );
+    for (let t = 0; t < s.seq; t++) {
+      // compute_flows: flow_values[u] /= flow_values[u].sum(), over the input nodes.
+      const total = s.flowMean[t].reduce((a, b) => a + b, 0);
+      const expected = s.flowMean[t].map((f) => f / total);
+      const got = await computeImportance('flow', { seq: s.seq, target: t, attention });
+      close(got, expected, 1e-8, `${s.layers}×${s.heads}×${s.seq} target ${t}`);
+      close([got.reduce((a, b) => a + b, 0)], [1], 1e-12, 'sums to 1');
     }
   }
 });

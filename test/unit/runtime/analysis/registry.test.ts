@@ -1,5 +1,5 @@
 // Checks the importance-method registry: the built-in attention methods (raw attention by head/mean/max, rollout,
-// flow) agree with their pure functions and hand values, registration rules hold, and needs are enforced.
+// flow, renormalised per output node) agree with their pure functions and hand values, registration rules hold, and needs are enforced.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -48,7 +48,13 @@ test('raw attention: one head, the head mean and the head max of the target row 
 
 test('rollout and flow through the registry equal the pure functions', async () => {
   close(await computeImportance('rollout', ctx), rolloutScores(attention, 2), 0);
-  close(await computeImportance('flow', ctx), flowScores(attention, 2), 0);
+  const flow = flowScores(attention, 2);
+  const flowSum = flow.reduce((a, b) => a + b, 0);
+  close(
+    await computeImportance('flow', ctx),
+    Array.from(flow, (f) => f / flowSum),
+    1e-15,
+  ); // per output node
   close(
     await computeImportance('rollout', { ...ctx, headReduce: 'max', startLayer: 1 }),
     rolloutScores(attention, 2, { heads: 'max', startLayer: 1 }),

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { memoryWeights, openWeights } from '../../../../runtime/formats/safetensors';
+import { decodeInto } from '../../../../runtime/formats/safetensors-bytes';
 import { isLensError } from '../../../../runtime/errors';
 
 const made: string[] = [];
@@ -75,15 +76,30 @@ test('F16 converts exactly, including subnormals, infinities, -0 and NaN', async
     [0x8000, -0],
   ];
   const bits = [...cases.map((c) => c[0]), 0x7e00];
+  // The conversion itself, infinities and NaN included.
+  const got = new Float32Array(bits.length);
+  decodeInto('F16', u16(bits), got);
+  cases.forEach(([b, v], i) => assert.ok(Object.is(got[i], v), `0x${b.toString(16)}: expected ${v}, got ${got[i]}`));
+  assert.ok(Number.isNaN(got[cases.length]));
+  // Read from a file, the finite values come back as converted; a tensor holding ±Inf or NaN is refused by name.
+  const finite = cases.filter(([, v]) => Number.isFinite(v));
   writeRaw(
     dir,
     'model.safetensors',
-    { h: { dtype: 'F16', shape: [bits.length], data_offsets: [0, bits.length * 2] } },
-    u16(bits),
+    {
+      h: { dtype: 'F16', shape: [finite.length], data_offsets: [0, finite.length * 2] },
+      inf: { dtype: 'F16', shape: [bits.length], data_offsets: [finite.length * 2, (finite.length + bits.length) * 2] },
+    },
+    new Uint8Array([...u16(finite.map((c) => c[0])), ...u16(bits)]),
   );
-  const got = (await openWeights(dir)).get('h');
-  cases.forEach(([b, v], i) => assert.ok(Object.is(got[i], v), `0x${b.toString(16)}: expected ${v}, got ${got[i]}`));
-  assert.ok(Number.isNaN(got[cases.length]));
+  const w = await openWeights(dir);
+  const read = w.get('h');
+  finite.forEach(([b, v], i) => assert.ok(Object.is(read[i], v), `0x${b.toString(16)}: expected ${v}, got ${read[i]}`));
+  assert.throws(
+    () => w.get('inf'),
+    (e: unknown) =>
+      isLensError(e) && e.code === 'NON_FINITE' && /^Weight inf holds Infinity \(value 7 of 11\)/.test(e.message),
+  );
 });
 
 test('BF16 converts exactly', async () => {
@@ -97,16 +113,21 @@ test('BF16 converts exactly', async () => {
     [0x7f80, Infinity],
     [0x8000, -0],
   ];
+  const got = new Float32Array(cases.length);
+  decodeInto('BF16', u16(cases.map((c) => c[0])), got);
+  cases.forEach(([b, v], i) => assert.ok(Object.is(got[i], v), `0x${b.toString(16)}: expected ${v}, got ${got[i]}`));
+  // From a file: the shape as stored, the finite values as converted (Infinity would be refused at load).
+  const finite = [...cases.filter(([, v]) => Number.isFinite(v)), [0x4000, 2] as [number, number]];
   writeRaw(
     dir,
     'model.safetensors',
     { x: { dtype: 'BF16', shape: [2, 3], data_offsets: [0, 12] } },
-    u16(cases.map((c) => c[0])),
+    u16(finite.map((c) => c[0])),
   );
   const w = await openWeights(dir);
   assert.deepEqual(w.shape('x'), [2, 3]);
-  const got = w.get('x');
-  cases.forEach(([b, v], i) => assert.ok(Object.is(got[i], v), `0x${b.toString(16)}: expected ${v}, got ${got[i]}`));
+  const read = w.get('x');
+  finite.forEach(([b, v], i) => assert.ok(Object.is(read[i], v), `0x${b.toString(16)}: expected ${v}, got ${read[i]}`));
 });
 
 test('non-float tensors (I64 buffers) are listed but cannot be read as weights', async () => {

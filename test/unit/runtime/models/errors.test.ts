@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { isLensError } from '../../../../runtime/errors';
 import { normaliseConfig } from '../../../../runtime/formats/config';
 import { memoryWeights } from '../../../../runtime/formats/safetensors';
-import { attentionBias, positionIds, ropeTables } from '../../../../runtime/models/feeds';
+import { attentionBias, positionIds } from '../../../../runtime/models/feeds';
+import { ropeTables } from '../../../../runtime/models/rope';
 import { repeatKvRows } from '../../../../runtime/models/llama';
 import { buildPlan, readModel } from '../../../../runtime/models/read-model';
 import { syntheticBert } from '../../../../runtime/models/synthetic';
@@ -149,11 +150,20 @@ test('attention bias: causal, padding and sliding window', () => {
 
 test('RoPE tables: inv_freq = 1/θ^(2i/D), emb = cat(freqs, freqs)', () => {
   // D = 4, θ = 10000: inv_freq = [1, 1/100]; position 2 → angles [2, 0.02, 2, 0.02].
-  const { cos, sin } = ropeTables([[0, 2]], 4, 10000);
-  assert.deepEqual(cos.dims, [1, 1, 2, 4]);
+  const rope = normaliseConfig({
+    model_type: 'llama',
+    hidden_size: 8,
+    num_attention_heads: 2,
+    num_hidden_layers: 1,
+    intermediate_size: 8,
+    vocab_size: 10,
+    max_position_embeddings: 16,
+  }).rope!;
+  const { cos, sin, dims } = ropeTables([[0, 2]], rope);
+  assert.deepEqual(dims, [1, 1, 2, 4]);
   const f = Math.fround;
-  assert.deepEqual([...cos.data], [1, 1, 1, 1, Math.cos(2), Math.cos(f(0.02)), Math.cos(2), Math.cos(f(0.02))].map(f));
-  assert.deepEqual([...sin.data], [0, 0, 0, 0, Math.sin(2), Math.sin(f(0.02)), Math.sin(2), Math.sin(f(0.02))].map(f));
+  assert.deepEqual([...cos], [1, 1, 1, 1, Math.cos(2), Math.cos(f(0.02)), Math.cos(2), Math.cos(f(0.02))].map(f));
+  assert.deepEqual([...sin], [0, 0, 0, 0, Math.sin(2), Math.sin(f(0.02)), Math.sin(2), Math.sin(f(0.02))].map(f));
 });
 
 test('repeatKvRows repeats each kv head block as HF repeat_kv', () => {

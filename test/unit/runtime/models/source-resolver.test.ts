@@ -164,7 +164,7 @@ describe('resolving what --model names', () => {
     await assert.rejects(resolveModel(path.join(TMP, 'nope')), /does not exist/);
     await assert.rejects(
       resolveModel(path.join(fixtureModel('stories260K'), 'config.json')),
-      /not a folder nor an \.onnx file/,
+      /not a folder nor an \.onnx or \.gguf file/,
     );
     await assert.rejects(resolveModel('  '), /No model given/);
   });

@@ -120,7 +120,7 @@ test('malformed files are BAD_TOKENIZER naming the file and the problem', async 
 
 test('unsupported types are BAD_TOKENIZER naming the type', () => {
   const base = { model: { type: 'WordPiece', vocab: { '[UNK]': 0, a: 1 }, unk_token: '[UNK]' } };
-  throwsWith(() => tokenizerFromJson({ model: { type: 'Unigram', vocab: [] } }), 'BAD_TOKENIZER', 'Unigram');
+  throwsWith(() => tokenizerFromJson({ model: { type: 'Unigram', vocab: [] } }), 'BAD_TOKENIZER', 'Unigram', 'empty');
   throwsWith(() => tokenizerFromJson({ model: { type: 'WordLevel', vocab: {} } }), 'BAD_TOKENIZER', 'WordLevel');
   throwsWith(() => tokenizerFromJson({ ...base, normalizer: { type: 'Precompiled' } }), 'BAD_TOKENIZER', 'Precompiled');
   throwsWith(

@@ -189,7 +189,7 @@ test('targets per model: next token for causal LMs, masks for masked LMs, simila
   );
   assert.deepEqual(
     targetOptions('causal-lm').map((o) => o.kind),
-    ['next', 'next-token', 'similarity'],
+    ['next', 'next-prob', 'next-token', 'next-token-prob', 'similarity'],
   );
   assert.deepEqual(
     targetOptions('masked-lm').map((o) => o.kind),
@@ -208,6 +208,8 @@ test('target specs: what the runtime parses, or what the user must add', () => {
   assert.ok('error' in targetSpec('similarity', { ...f, reference: '  \n ' }));
   const cases: [Parameters<typeof targetSpec>[0], Partial<typeof f>, string, object][] = [
     ['next-token', { token: ' mat' }, 'next: mat', { kind: 'next', token: ' mat' }],
+    ['next-token-prob', { token: ' mat' }, 'prob:next: mat', { kind: 'next', token: ' mat', prob: true }],
+    ['next-prob', {}, 'prob:next', { kind: 'next', prob: true }],
     ['mask-at', { position: 3 }, 'mask@3', { kind: 'mask', position: 3 }],
     [
       'similarity',

@@ -174,6 +174,18 @@ test('JSON: parses back to the model, tokens and every weight', async () => {
   assert.equal(Math.fround(doc.layers[0].attention[0][1][0]), SMALL.layers[0].data[2]);
 });
 
+test('JSON never holds a bare NaN or Infinity: such a weight is written as null, and the file parses', async () => {
+  const run: RunData = { ...SMALL, layers: [layer(0, 1, 2, [NaN, 0.25, Infinity, -Infinity])] };
+  const text = new TextDecoder().decode(await bytesOf(run, 'json'));
+  assert.doesNotMatch(text, /NaN|Infinity/);
+  assert.deepEqual(JSON.parse(text).layers[0].attention, [
+    [
+      [null, 0.25],
+      [null, null],
+    ],
+  ]);
+});
+
 /** Reference: the fewest significant digits (toPrecision) whose decimal reads back as the float32. */
 function shortestByToPrecision(x: number): string {
   const f = Math.fround(x);

@@ -1,0 +1,155 @@
+// Writes one output without ever leaving a broken file or touching anything else: bytes go to a temporary file
+// created beside the target (same folder, so the final rename is atomic, and created exclusively, so it is never
+// someone else's file), which replaces the target only when everything was written and flushed. A failure or an
+// interrupt removes the temporary file and leaves whatever was there before untouched; nothing else is ever
+// unlinked. Stream targets (/dev/stdout, /dev/null, a terminal) are written in place. Used by the CLI and, being
+// Node-only and free of 'vscode', by the extension's exports.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { cannotWrite, type OutputPlan } from './output-target';
+import { writeReason } from './write-reasons';
+
+/** Temporary files being written, removed if the process is interrupted (removeTemporariesOnExit). */
+const temporaries = new Set<string>();
+
+function removeTemporaries(): void {
+  for (const t of temporaries) fs.rmSync(t, { force: true }); // only files this process created (OutputFile.open)
+  temporaries.clear();
+}
+
+let hooked = false;
+/**
+ * For command-line programs: on SIGINT / SIGTERM, remove every temporary file of an unfinished output, say so on
+ * stderr and exit (130 / 143). Outputs already in place and files that were there before stay as they are.
+ */
+export function removeTemporariesOnExit(write: (s: string) => void = (s) => process.stderr.write(s)): void {
+  if (hooked) return;
+  hooked = true;
+  process.once('exit', removeTemporaries);
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)
+    process.once(signal, () => {
+      const unfinished = temporaries.size > 0;
+      removeTemporaries();
+      write(
+        `attention-lens: interrupted${unfinished ? '; the unfinished output was removed, earlier files are as they were' : ''}.\n`,
+      );
+      process.exit(code);
+    });
+}
+
+export class OutputFile {
+  /** Bytes written so far. */
+  bytes = 0;
+  private done = false;
+  /** The stream's first error (reported by the next write or commit). */
+  private failure: unknown;
+
+  private constructor(
+    private readonly plan: OutputPlan,
+    private readonly out: fs.WriteStream,
+    private readonly temp: string | undefined,
+  ) {
+    out.on('error', (e) => (this.failure ??= e));
+  }
+
+  /** The path as the user gave it. */
+  get path(): string {
+    return this.plan.given;
+  }
+
+  /** Opens the temporary file (or the stream) for a plan from planOutput(). */
+  static async open(plan: OutputPlan): Promise<OutputFile> {
+    if (plan.kind === 'stream') {
+      const out =
+        plan.fd !== undefined
+          ? fs.createWriteStream('', { fd: plan.fd, autoClose: false })
+          : fs.createWriteStream(plan.path!, { flags: 'a' });
+      return new OutputFile(plan, out, undefined);
+    }
+    const dir = path.dirname(plan.target);
+    const base = path.basename(plan.target);
+    let temp = '';
+    let fd = -1;
+    for (let attempt = 0; fd < 0; attempt++) {
+      temp = path.join(dir, `.${base}.${process.pid}-${Math.random().toString(36).slice(2, 8)}.partial`);
+      try {
+        fd = fs.openSync(temp, 'wx', plan.mode ?? 0o666); // exclusive: never an existing file
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 5) continue;
+        throw cannotWrite(plan.label, plan.given, writeReason(e));
+      }
+    }
+    temporaries.add(temp);
+    if (plan.mode !== undefined) fs.fchmodSync(fd, plan.mode); // the umask must not change an existing file's mode
+    return new OutputFile(plan, fs.createWriteStream('', { fd, flush: true }), temp);
+  }
+
+  /** Writes text (UTF-8) or bytes; resolves once the chunk is accepted (waits for 'drain' when buffering). */
+  write(chunk: Uint8Array | string): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failed());
+    this.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    if (this.out.write(chunk)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onDrain = () => {
+        this.out.off('error', onError);
+        resolve();
+      };
+      const onError = () => {
+        this.out.off('drain', onDrain);
+        reject(this.failed());
+      };
+      this.out.once('drain', onDrain);
+      this.out.once('error', onError);
+    });
+  }
+
+  private failed() {
+    return cannotWrite(this.plan.label, this.plan.given, writeReason(this.failure));
+  }
+
+  /** Flushes and closes, then moves the temporary file into place. Throws a one-line LensError on failure. */
+  async commit(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    try {
+      if (this.failure !== undefined) throw this.failure;
+      await new Promise<void>((resolve, reject) => this.out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+      if (this.failure !== undefined) throw this.failure;
+      if (this.temp) fs.renameSync(this.temp, (this.plan as { target: string }).target);
+    } catch (e) {
+      this.discard();
+      throw cannotWrite(this.plan.label, this.plan.given, writeReason(e));
+    }
+    if (this.temp) temporaries.delete(this.temp);
+  }
+
+  /** Drops the unfinished output (after a failure or a cancel); the target is left as it was. */
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    this.out.destroy();
+    this.discard();
+  }
+
+  private discard(): void {
+    if (!this.temp) return;
+    fs.rmSync(this.temp, { force: true }); // our temporary file, created exclusively in open()
+    temporaries.delete(this.temp);
+  }
+}
+
+/** Writes a whole output at once (plan → temporary file → rename). */
+export async function writeOutput(plan: OutputPlan, content: string | Uint8Array): Promise<number> {
+  const file = await OutputFile.open(plan);
+  try {
+    await file.write(content);
+    await file.commit();
+  } catch (e) {
+    file.abort();
+    throw e;
+  }
+  return file.bytes;
+}

@@ -1,0 +1,221 @@
+// Maps a GGUF file's metadata (llama.cpp's keys: general.architecture, <arch>.block_count, .embedding_length,
+// .attention.head_count(_kv), .rope.freq_base, ...) onto the raw config.json dictionary a Hugging Face folder would
+// have (hidden_size, num_hidden_layers, num_attention_heads, ...), so that GGUF models go through the same family
+// normaliser (config-normalise.ts) as safetensors folders, and an architecture without a family fails there with
+// its "not supported" line. Also: which llama.cpp architectures store q/k rows permuted (convert_hf_to_gguf.py's
+// LlamaModel.permute) and which store RMSNorm weights as 1 + w (Gemma).
+//
+// Values llama.cpp keeps as tensors rather than metadata are read back too: rope_freqs (Llama 3.x RoPE scaling,
+// matched against the llama3 formula to recover its parameters) and Phi-3's rope_factors_long/short (longrope).
+import { LensError } from '../errors';
+import { corruptGguf, type GgufMeta } from './gguf-read';
+
+/** GGUF general.architecture → config.json model_type, for the families that have a GGUF form. */
+export const GGUF_MODEL_TYPES: Record<string, string> = {
+  llama: 'llama',
+  mistral: 'mistral',
+  qwen2: 'qwen2',
+  qwen3: 'qwen3',
+  gemma2: 'gemma2',
+  gemma3: 'gemma3_text',
+  phi3: 'phi3',
+  olmo2: 'olmo2',
+};
+
+/** Architectures whose q/k projection rows llama.cpp permuted for its interleaved RoPE (convert_hf_to_gguf.py). */
+export const PERMUTED_QK = new Set(['llama', 'mistral']);
+
+/** Architectures whose RMSNorm weights llama.cpp stores as 1 + w (convert_hf_to_gguf.py's Gemma models). */
+export const NORM_PLUS_ONE = new Set(['gemma2', 'gemma3']);
+
+/** Reads a small float32 tensor that holds config values (rope_freqs, rope factors). */
+export type ReadSmallTensor = (name: string) => Float32Array | undefined;
+
+/** llama3 rope scaling factors (convert_hf_to_gguf.py LlamaModel.generate_extra_tensors) for given parameters. */
+export function llama3RopeFactors(
+  headDim: number,
+  theta: number,
+  factor: number,
+  low: number,
+  high: number,
+  original: number,
+): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < headDim; i += 2) {
+    const freq = 1 / theta ** (i / headDim);
+    const wavelen = (2 * Math.PI) / freq;
+    if (wavelen < original / high) out.push(1);
+    else if (wavelen > original / low) out.push(factor);
+    else {
+      const smooth = (original / wavelen - low) / (high - low);
+      out.push(1 / ((1 - smooth) / factor + smooth));
+    }
+  }
+  return out;
+}
+
+/** Finds llama3 rope_scaling parameters whose factors equal `freqs` (the usual low 1 / high 4 bands). */
+function fitLlama3(freqs: Float32Array, headDim: number, theta: number, label: string): Record<string, unknown> {
+  const factor = Math.max(...freqs);
+  if (factor === 1 && freqs.every((x) => x === 1)) return { rope_type: 'default' };
+  for (const original of [8192, 4096, 2048, 16384, 32768, 1024, 512, 256, 128, 64, 32])
+    for (const [low, high] of [
+      [1, 4],
+      [1, 2],
+      [2, 4],
+    ]) {
+      const want = llama3RopeFactors(headDim, theta, factor, low, high, original);
+      if (want.length === freqs.length && want.every((w, i) => Math.abs(w - freqs[i]) <= 1e-5 * Math.max(1, w)))
+        return {
+          rope_type: 'llama3',
+          factor,
+          low_freq_factor: low,
+          high_freq_factor: high,
+          original_max_position_embeddings: original,
+        };
+    }
+  throw new LensError(
+    'UNSUPPORTED_MODEL',
+    `${label} scales RoPE with a rope_freqs tensor that matches no Llama 3 rope scaling Attention Lens knows; it cannot be run exactly.`,
+  );
+}
+
+/**
+ * The config.json equivalent of a GGUF file's metadata. `tensorNames` are the file's tensor names (tied embeddings,
+ * rope tensors); `readSmall` reads rope_freqs / rope factors.
+ */
+export function ggufConfig(
+  meta: GgufMeta,
+  tensorNames: Set<string>,
+  readSmall: ReadSmallTensor,
+): Record<string, unknown> {
+  const label = meta.label;
+  const arch = meta.str('general.architecture');
+  if (arch === undefined) throw corruptGguf(label, 'has no general.architecture');
+  const modelType = GGUF_MODEL_TYPES[arch];
+  if (modelType === undefined)
+    // The family normaliser words the "not supported" line; the architecture is all it needs.
+    return { model_type: arch };
+  const k = (key: string) => `${arch}.${key}`;
+  /** A positive integer; an array (per-layer value) is accepted only when every layer has the same value. */
+  const int = (key: string): number | undefined => {
+    const v = meta.get(k(key));
+    if (v === undefined) return undefined;
+    const one = Array.isArray(v) ? (v.every((x) => x === v[0]) ? v[0] : undefined) : v;
+    if (one === undefined)
+      throw new LensError(
+        'UNSUPPORTED_MODEL',
+        `${label} has a different ${k(key)} in different layers; Attention Lens needs one value for every layer.`,
+      );
+    if (typeof one !== 'number' || !Number.isInteger(one) || one < 0)
+      throw corruptGguf(label, `has ${k(key)} = ${String(one)}, not a non-negative integer`);
+    return one;
+  };
+  const need = (key: string): number => {
+    const v = int(key);
+    if (v === undefined) throw corruptGguf(label, `has no ${k(key)}, which a ${arch} model needs`);
+    return v;
+  };
+  const hidden = need('embedding_length');
+  const heads = need('attention.head_count');
+  const kvHeads = int('attention.head_count_kv') ?? heads;
+  const keyLength = int('attention.key_length');
+  const valueLength = int('attention.value_length');
+  if (keyLength !== undefined && valueLength !== undefined && keyLength !== valueLength)
+    throw new LensError(
+      'UNSUPPORTED_MODEL',
+      `${label} has keys of ${keyLength} and values of ${valueLength} dimensions; Attention Lens needs them equal.`,
+    );
+  const headDim = keyLength ?? (heads > 0 ? hidden / heads : 0);
+  const ropeDims = int('rope.dimension_count');
+  if (ropeDims !== undefined && ropeDims !== headDim)
+    throw new LensError(
+      'UNSUPPORTED_MODEL',
+      `${label} rotates ${ropeDims} of ${headDim} dimensions per head (partial RoPE), which Attention Lens does not support.`,
+    );
+  const tokens = meta.get('tokenizer.ggml.tokens');
+  const vocab = int('vocab_size') ?? (Array.isArray(tokens) ? tokens.length : undefined);
+  const theta = meta.num(k('rope.freq_base')) ?? 10000;
+  const cfg: Record<string, unknown> = {
+    model_type: modelType,
+    architectures: [`gguf:${arch}`],
+    hidden_size: hidden,
+    num_hidden_layers: need('block_count'),
+    num_attention_heads: heads,
+    num_key_value_heads: kvHeads,
+    head_dim: headDim,
+    intermediate_size: need('feed_forward_length'),
+    max_position_embeddings: need('context_length'),
+    rms_norm_eps: meta.num(k('attention.layer_norm_rms_epsilon')) ?? 1e-6,
+    rope_theta: theta,
+    tie_word_embeddings: !tensorNames.has('output.weight'),
+  };
+  if (vocab !== undefined) cfg.vocab_size = vocab;
+  for (const [gguf, hf] of [
+    ['bos_token_id', 'bos_token_id'],
+    ['eos_token_id', 'eos_token_id'],
+    ['padding_token_id', 'pad_token_id'],
+  ]) {
+    const v = meta.num(`tokenizer.ggml.${gguf}`);
+    if (v !== undefined) cfg[hf] = v;
+  }
+  if (arch === 'qwen2' || arch === 'qwen3') cfg.attention_bias = tensorNames.has('blk.0.attn_q.bias');
+  if (arch === 'llama' || arch === 'mistral') {
+    cfg.attention_bias = tensorNames.has('blk.0.attn_q.bias');
+    cfg.mlp_bias = tensorNames.has('blk.0.ffn_up.bias');
+  }
+  if (arch === 'gemma2' || arch === 'gemma3') {
+    cfg.hidden_activation = 'gelu_pytorch_tanh';
+    // llama.cpp scales queries by 1/sqrt(head_dim), except for the 27B models (hidden/heads): query_pre_attn_scalar.
+    const is27b = (arch === 'gemma2' && hidden === 4608) || (arch === 'gemma3' && hidden === 5376);
+    cfg.query_pre_attn_scalar = is27b ? hidden / heads : headDim;
+  }
+  const window = int('attention.sliding_window');
+  if (window !== undefined && window > 0) {
+    cfg.sliding_window = window;
+    if (arch === 'qwen2' || arch === 'qwen3') cfg.use_sliding_window = true;
+  }
+  if (arch === 'gemma2') {
+    const attnCap = meta.num(k('attn_logit_softcapping'));
+    const finalCap = meta.num(k('final_logit_softcapping'));
+    if (attnCap !== undefined) cfg.attn_logit_softcapping = attnCap;
+    if (finalCap !== undefined) cfg.final_logit_softcapping = finalCap;
+  }
+  if (arch === 'gemma3') {
+    // llama.cpp: every sixth layer global, local layers with θ = 10,000 (its rope_freq_base_train_swa).
+    cfg.sliding_window_pattern = 6;
+    cfg.rope_local_base_freq = 10000;
+  }
+  const scaling = meta.str(k('rope.scaling.type'));
+  if (scaling !== undefined && scaling !== 'none') {
+    const factor = meta.num(k('rope.scaling.factor'));
+    if (scaling === 'linear' && factor !== undefined) cfg.rope_scaling = { rope_type: 'linear', factor };
+    else if (scaling === 'yarn' && factor !== undefined)
+      cfg.rope_scaling = {
+        rope_type: 'yarn',
+        factor,
+        original_max_position_embeddings: int('rope.scaling.original_context_length'),
+      };
+    else
+      throw new LensError(
+        'UNSUPPORTED_MODEL',
+        `${label} uses rope scaling "${scaling}", which Attention Lens cannot map from a GGUF file.`,
+      );
+  }
+  if (tensorNames.has('rope_freqs.weight')) {
+    const freqs = readSmall('rope_freqs.weight');
+    if (!freqs || freqs.length !== headDim / 2)
+      throw corruptGguf(label, `has a rope_freqs tensor that does not have ${headDim / 2} values`);
+    const fit = fitLlama3(freqs, headDim, theta, label);
+    if (fit.rope_type !== 'default') cfg.rope_scaling = fit;
+  }
+  if (arch === 'phi3' && tensorNames.has('rope_factors_long.weight')) {
+    const long = readSmall('rope_factors_long.weight');
+    const short = readSmall('rope_factors_short.weight');
+    if (!long || !short) throw corruptGguf(label, 'has rope_factors_long without rope_factors_short');
+    cfg.rope_scaling = { rope_type: 'longrope', long_factor: [...long], short_factor: [...short] };
+    const original = int('rope.scaling.original_context_length');
+    if (original !== undefined) cfg.original_max_position_embeddings = original;
+  }
+  return cfg;
+}

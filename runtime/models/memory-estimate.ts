@@ -1,0 +1,72 @@
+// How much memory a model will take in this design, before it is loaded, and a refusal with the estimate and what
+// to do when it will not fit. In this design every weight is held as float32 inside the onnxruntime sessions,
+// whatever the file stores (a Q4_K_M GGUF of 8B parameters is ~4.9 GB on disk and ~32 GB held), grouped-query k/v
+// projections are repeated to one head per query head, and tied embeddings are held twice (the embedding in the
+// first layer's graph, the LM head in the head's); while loading, one stage's serialized graph exists beside the
+// sessions. A run then keeps every layer's attention [heads, S, S] and one layer's activations.
+import { LensError } from '../errors';
+import type { ModelConfig } from '../formats/config-normalise';
+
+export interface MemoryEstimate {
+  /** Float32 weights as the sessions hold them. */
+  weightsBytes: number;
+  /** Largest single stage graph while loading, activations and attention maps of a run of `tokens`. */
+  runtimeBytes: number;
+  totalBytes: number;
+  tokens: number;
+}
+
+/** Node, onnxruntime and the worker before any model (measured ~150–250 MB; the larger figure). */
+const BASE_BYTES = 250e6;
+
+/** The estimate for a family model from its config and the shapes of the tensors it will use. */
+export function estimateFamilyMemory(
+  config: ModelConfig,
+  tensors: Iterable<{ name: string; shape: number[] }>,
+  tokens: number,
+): MemoryEstimate {
+  const groups = config.heads / config.kvHeads;
+  let weights = 0;
+  let largestLayer = 0;
+  const perLayer = new Map<string, number>();
+  for (const t of tensors) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    const repeated = groups > 1 && /(^|\.)(k_proj|v_proj)\.(weight|bias)$/.test(t.name) ? groups : 1;
+    const bytes = n * 4 * repeated;
+    weights += bytes;
+    const layer = /layers?\.(\d+)\./.exec(t.name)?.[1];
+    if (layer !== undefined) perLayer.set(layer, (perLayer.get(layer) ?? 0) + bytes);
+  }
+  for (const b of perLayer.values()) largestLayer = Math.max(largestLayer, b);
+  const embedding = config.vocabSize * config.hidden * 4;
+  if (config.tieWordEmbeddings && config.family !== 'bert') weights += embedding;
+  const S = tokens;
+  const attention = config.layers * config.heads * S * S * 4; // every layer's [H,S,S] kept for the run
+  const activations = (6 * config.hidden + 3 * config.intermediate + 3 * config.heads * S) * S * 4;
+  const runtime = BASE_BYTES + Math.max(largestLayer, embedding) + 2 * attention + activations;
+  return { weightsBytes: weights, runtimeBytes: runtime, totalBytes: weights + runtime, tokens };
+}
+
+/** An ONNX export: its weights held as stored (float32 exports) plus the run. */
+export function estimateOnnxMemory(fileBytes: number, tokens: number): MemoryEstimate {
+  return {
+    weightsBytes: fileBytes,
+    runtimeBytes: BASE_BYTES + fileBytes * 0.1,
+    totalBytes: fileBytes * 1.1 + BASE_BYTES,
+    tokens,
+  };
+}
+
+const gb = (b: number) => (b >= 1e9 ? `${(b / 1e9).toFixed(1)} GB` : `${Math.round(b / 1e6)} MB`);
+
+/** Fails with one line (the estimate, what is available, what to do) when the model will not fit. */
+export function checkFits(estimate: MemoryEstimate, availableBytes: number, name: string): void {
+  if (estimate.totalBytes <= availableBytes) return;
+  throw new LensError(
+    'MODEL_TOO_LARGE',
+    `${name} needs about ${gb(estimate.totalBytes)} of memory here (its weights held as float32: ${gb(estimate.weightsBytes)}; ` +
+      `the run at ${estimate.tokens} tokens: ${gb(estimate.runtimeBytes)}), but ${gb(availableBytes)} is available — ` +
+      'close other programs, or pick a smaller model (Attention Lens holds every weight as float32, so a model of N ' +
+      'billion parameters needs about 4·N GB whatever its quantisation).',
+  );
+}

@@ -1,0 +1,728 @@
+// The CLI's bad-input catalogue: every bad input a user can give `attention-lens` (node dist/cli.js, run as users
+// run it), with the one line it must answer and exit code 2 — or, for inputs that still run, the one warning line
+// and exit code 0. Fixtures are built here: copies of stories260K with a broken config, a NaN weight, weights that
+// overflow, a truncated file, a tokenizer that does not fit; special files (devices, a FIFO, links); inputs too
+// large to read. Cases that protect a file check that it is byte-for-byte what it was. Table format and runner:
+// test/helpers/bad-input-catalogue.ts (shared with the Hub and extension catalogues).
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { catalogue, type BadInputCase, type Outcome } from '../../helpers/bad-input-catalogue';
+import { exportOnnx, externalize } from '../../helpers/onnx-export';
+import { fixtureModel, repoRoot } from '../../helpers/fixtures';
+import { readModel } from '../../../runtime/models/read-model';
+
+const ROOT = repoRoot;
+const S = fixtureModel('stories260K');
+/** The CLI under test; CATALOGUE_CLI points the catalogue at another build (e.g. an older main, to see it fail). */
+const CLI = process.env.CATALOGUE_CLI ?? path.join(ROOT, 'dist/cli.js');
+const TMP = fs.mkdtempSync(path.join(tmpdir(), 'lens-bad-input-'));
+const TEXT = 'Once upon a time, there was a little girl named Lily.';
+const LONG = 'Once upon a time. '.repeat(200); // ~1000 tokens; stories260K takes 512
+const IS_ROOT = process.getuid?.() === 0;
+const OLD = '{"old": true}\n';
+
+const p = (...parts: string[]) => path.join(TMP, ...parts);
+const model = (name: string) => p('models', name);
+
+interface CliInput {
+  args: string[];
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Send SIGINT once this is true (polled every 20 ms). */
+  interruptWhen?: () => boolean;
+}
+const cli =
+  (...args: string[]): (() => CliInput) =>
+  () => ({ args });
+
+function runCli(input: CliInput, c: BadInputCase<CliInput>): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...input.args], {
+      cwd: TMP,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...input.env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const kill = setTimeout(() => child.kill('SIGKILL'), c.timeoutMs ?? 60_000);
+    const poll = input.interruptWhen
+      ? setInterval(() => {
+          if (input.interruptWhen!()) {
+            clearInterval(poll);
+            child.kill('SIGINT');
+          }
+        }, 20)
+      : undefined;
+    child.on('close', (code) => {
+      clearTimeout(kill);
+      if (poll) clearInterval(poll);
+      const lines = stderr.split('\n').filter((l) => l !== '' && !/^study \[/.test(l));
+      const warning = (l: string) => l.startsWith('attention-lens: warning: ');
+      resolve({
+        code,
+        errors: lines.filter((l) => !warning(l)),
+        warnings: lines.filter(warning),
+        output: stdout,
+        raw: stderr,
+      });
+    });
+  });
+}
+
+// ----- fixtures ------------------------------------------------------------------------------------------------
+
+const MODEL_FILES = [
+  'config.json',
+  'model.safetensors',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+];
+
+/** A writable copy of stories260K, changed by `change`. */
+function copyModel(name: string, change: (dir: string) => void = () => undefined): string {
+  const dir = model(name);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of MODEL_FILES) fs.copyFileSync(path.join(S, f), path.join(dir, f));
+  for (const f of MODEL_FILES) fs.chmodSync(path.join(dir, f), 0o644);
+  change(dir);
+  return dir;
+}
+
+function editConfig(dir: string, edit: Record<string, unknown>): void {
+  const file = path.join(dir, 'config.json');
+  fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), ...edit }));
+}
+
+/** Rewrites one float32 tensor of a safetensors file in place. */
+function patchTensor(file: string, name: string, change: (data: Float32Array) => void): void {
+  const bytes = fs.readFileSync(file);
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
+  const [begin, end] = header[name].data_offsets as [number, number];
+  const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + 8 + n + begin, bytes.byteOffset + 8 + n + end));
+  change(data);
+  Buffer.from(data.buffer).copy(bytes, 8 + n + begin);
+  fs.writeFileSync(file, bytes);
+}
+
+/** A file of `size` bytes that starts with `head` and is sparse after it (no disk used for the rest). */
+function sparseFile(file: string, head: string, size: number, tail = ''): void {
+  const fd = fs.openSync(file, 'w');
+  fs.writeSync(fd, head);
+  if (tail) fs.writeSync(fd, tail, size - Buffer.byteLength(tail));
+  else fs.ftruncateSync(fd, size);
+  fs.closeSync(fd);
+}
+
+const snapshot = new Map<string, Buffer>();
+/** Remembers a file's bytes; intact() asserts they did not change. */
+const keep = (file: string) => snapshot.set(file, fs.readFileSync(file));
+const intact = (file: string) => assert.deepEqual(fs.readFileSync(file), snapshot.get(file), `${file} is unchanged`);
+const partials = (dir: string) => fs.readdirSync(dir).filter((f) => f.endsWith('.partial'));
+const noOutput = (file: string) => () => assert.ok(!fs.existsSync(file), `${file} was not created`);
+
+let M = ''; // a plain writable copy of stories260K: its files must survive every case
+
+before(() => {
+  if (!fs.existsSync(path.join(S, 'model.safetensors'))) throw new Error(`Missing test model ${S}.`);
+  if (!process.env.CATALOGUE_CLI) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
+  M = copyModel('M');
+  for (const f of MODEL_FILES) keep(path.join(M, f));
+  fs.symlinkSync('model.safetensors', path.join(M, 'weights-link.json'));
+
+  copyModel('rope0', (d) => editConfig(d, { rope_theta: 0 }));
+  copyModel('rope-ntk', (d) => editConfig(d, { rope_parameters: { rope_type: 'ntk-by-parts', rope_theta: 10000 } }));
+  copyModel('eps', (d) => editConfig(d, { rms_norm_eps: -1 }));
+  copyModel('nan-literal', (d) =>
+    fs.writeFileSync(
+      path.join(d, 'config.json'),
+      fs.readFileSync(path.join(d, 'config.json'), 'utf8').replace(/"rms_norm_eps":\s*[^,}]+/, '"rms_norm_eps": NaN'),
+    ),
+  );
+  copyModel('heads', (d) => editConfig(d, { num_attention_heads: 5, num_key_value_heads: 5, head_dim: undefined }));
+  copyModel('kv-heads', (d) => editConfig(d, { num_key_value_heads: 3 }));
+  copyModel('fewer-layers', (d) => editConfig(d, { num_hidden_layers: 3 }));
+  copyModel('nan-weight', (d) =>
+    patchTensor(path.join(d, 'model.safetensors'), 'model.layers.2.mlp.up_proj.weight', (w) => (w[5] = NaN)),
+  );
+  // q and k scaled by 1e30: q·k overflows to ±Infinity in layer 1, and softmax turns that into NaN.
+  copyModel('overflow', (d) => {
+    for (const t of ['q_proj', 'k_proj'])
+      patchTensor(path.join(d, 'model.safetensors'), `model.layers.1.self_attn.${t}.weight`, (w) =>
+        w.forEach((x, i) => (w[i] = x * 1e30)),
+      );
+  });
+  copyModel('truncated', (d) => {
+    const f = path.join(d, 'model.safetensors');
+    const b = fs.readFileSync(f);
+    fs.writeFileSync(f, b.subarray(0, b.length >> 1));
+  });
+  copyModel('corrupt', (d) => {
+    const f = path.join(d, 'model.safetensors');
+    const b = fs.readFileSync(f);
+    b.fill(0x7b, 8, 64);
+    fs.writeFileSync(f, b);
+  });
+  copyModel('shape', (d) => editConfig(d, { intermediate_size: 100 }));
+  copyModel('t5', (d) => fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ model_type: 't5' })));
+  copyModel('weights-dir', (d) => {
+    fs.rmSync(path.join(d, 'model.safetensors'));
+    fs.mkdirSync(path.join(d, 'model.safetensors'));
+  });
+  copyModel('weights-loop', (d) => {
+    fs.rmSync(path.join(d, 'model.safetensors'));
+    fs.symlinkSync('model.safetensors', path.join(d, 'model.safetensors'));
+  });
+  // The tokenizer gives "▁Once" the id 700; stories260K's vocabulary has 512.
+  copyModel('oov-tokenizer', (d) => {
+    const f = path.join(d, 'tokenizer.json');
+    const tok = JSON.parse(fs.readFileSync(f, 'utf8'));
+    tok.model.vocab['▁Once'] = 700;
+    fs.writeFileSync(f, JSON.stringify(tok));
+  });
+  fs.mkdirSync(model('empty'), { recursive: true });
+
+  // An ONNX export whose external data file is a folder.
+  const onnxDir = model('onnx-data-dir');
+  fs.mkdirSync(onnxDir, { recursive: true });
+  return readModel(S).then((source) => {
+    exportOnnx(source, S, onnxDir);
+    externalize(path.join(onnxDir, 'model.onnx'));
+    fs.rmSync(path.join(onnxDir, 'model.onnx_data'));
+    fs.mkdirSync(path.join(onnxDir, 'model.onnx_data'));
+
+    fs.mkdirSync(p('out'));
+    fs.mkdirSync(p('hub'));
+    fs.writeFileSync(p('text.txt'), TEXT);
+    keep(p('text.txt'));
+    for (const dir of ['keep-1', 'keep-2', 'sigint']) {
+      fs.mkdirSync(p(dir));
+      fs.writeFileSync(p(dir, 'old.json'), OLD);
+      keep(p(dir, 'old.json'));
+    }
+    fs.writeFileSync(
+      p('bad-utf8.txt'),
+      Buffer.concat([Buffer.from('Once '), Buffer.from([0xff]), Buffer.from(' upon a time')]),
+    );
+    sparseFile(p('two-mb.txt'), TEXT + '\n', 2 * 2 ** 20);
+    sparseFile(p('huge.txt'), `${TEXT} `.repeat(2000), 300 * 2 ** 20);
+    fs.writeFileSync(p('not-json.jsonl'), ['"Once upon a time."', '{oops', '"The dog ran to the tree."'].join('\n'));
+    fs.writeFileSync(p('empty-text.jsonl'), ['"Once upon a time."', '""', '"The dog ran to the tree."'].join('\n'));
+    fs.writeFileSync(p('all-bad.jsonl'), ['{oops', '[1, 2]'].join('\n'));
+    sparseFile(p('huge-line.jsonl'), '"Once upon a time."\n"', 300 * 2 ** 20, '"\n"The dog ran to the tree."\n');
+    fs.mkdirSync(p('study-in-place'));
+    fs.writeFileSync(p('study-in-place', 'examples.jsonl'), '"Once upon a time."\n');
+    keep(p('study-in-place', 'examples.jsonl'));
+    execFileSync('mkfifo', [p('fifo')]);
+    fs.symlinkSync(p('nowhere.json'), p('dangling.json'));
+    // Device nodes of our own (root can make them), so that no case ever touches /dev itself.
+    if (IS_ROOT) {
+      execFileSync('mknod', [p('null'), 'c', '1', '3']);
+      execFileSync('mknod', [p('zero'), 'c', '1', '5']);
+    }
+  });
+});
+
+after(() => fs.rmSync(TMP, { recursive: true, force: true }));
+
+const isCharDevice = (file: string) => () =>
+  assert.ok(fs.statSync(file).isCharacterDevice(), `${file} is still a device`);
+/** A device other than /dev/null and a terminal: our own node as root, else /dev/zero (read and write only). */
+const DEVICE = () => (IS_ROOT ? p('zero') : '/dev/zero');
+const NULL_DEVICE = () => (IS_ROOT ? p('null') : '/dev/null');
+
+const cases: BadInputCase<CliInput>[] = [
+  // ----- the command line
+  { name: 'no --model', input: cli('run', '--text', 'hi'), expect: /Missing --model/ },
+  { name: 'unknown command', input: cli('walk'), expect: /Unknown command "walk"/ },
+  {
+    name: 'unknown option',
+    input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--colour'] }),
+    expect: /Unknown option --colour\. See/,
+  },
+  {
+    name: '--text and --file both',
+    input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--file', 'x.txt'] }),
+    expect: /either --text or --file/,
+  },
+  {
+    name: 'neither --text nor --file',
+    input: () => ({ args: ['run', '--model', M] }),
+    expect: /--text TEXT or --file PATH/,
+  },
+  {
+    name: 'an option without its value',
+    input: () => ({ args: ['run', '--model', M, '--text'] }),
+    expect: /--text needs a value/,
+  },
+  {
+    name: 'a stray argument',
+    input: () => ({ args: ['run', '--model', M, 'hello'] }),
+    expect: /Unexpected argument "hello": every value follows its option/,
+  },
+  {
+    name: 'a negative --layer reads as an option (export --layer -1)',
+    input: () => ({ args: ['export', '--model', M, '--text', 'hi', '--out', p('out', 'x.png'), '--layer', '-1'] }),
+    expect: /^attention-lens: --layer -1: a value that starts with "-" is taken for an option; write --layer=-1/,
+  },
+  {
+    name: 'a --model that starts with a dash',
+    input: cli('run', '--model', '-t/ok', '--text', 'hi'),
+    expect: /--model -t\/ok: .*write --model=-t\/ok/,
+  },
+  {
+    name: 'bad --backend',
+    input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--backend', 'gpu'] }),
+    expect: /Unknown --backend "gpu"/,
+  },
+  {
+    name: 'bad --threads',
+    input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--threads', 'two'] }),
+    expect: /--threads must be a whole number/,
+  },
+  {
+    name: 'bad --max-input-mb',
+    input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--max-input-mb', '0'] }),
+    expect: /--max-input-mb must be a number of megabytes above 0/,
+  },
+  {
+    name: '--threads beyond the cores is capped, and says so',
+    input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--backend', 'wasm', '--threads', '256'] }),
+    kind: 'warning',
+    code: 0,
+    expect: /--threads 256 is more than the \d+ cores of this machine; using \d+/,
+    check: (o) => assert.match(o.output, /backend\s+wasm, \d+ threads?\n/),
+  },
+
+  // ----- the model
+  { name: 'missing model folder', input: cli('run', '--model', p('nope'), '--text', 'hi'), expect: /does not exist/ },
+  {
+    name: '--model is a file',
+    input: () => ({ args: ['run', '--model', path.join(M, 'config.json'), '--text', 'hi'] }),
+    expect: /is not a folder nor an \.onnx or \.gguf file/,
+  },
+  {
+    name: 'folder without config.json',
+    input: () => ({ args: ['run', '--model', model('empty'), '--text', 'hi'] }),
+    expect: /config\.json/,
+  },
+  {
+    name: 'unsupported model_type',
+    input: () => ({ args: ['run', '--model', model('t5'), '--text', 'hi'] }),
+    expect: [/t5/, /bert/, /llama/],
+  },
+  {
+    name: 'truncated safetensors',
+    input: () => ({ args: ['run', '--model', model('truncated'), '--text', 'hi'] }),
+    expect: /truncated/i,
+  },
+  {
+    name: 'corrupt safetensors header',
+    input: () => ({ args: ['run', '--model', model('corrupt'), '--text', 'hi'] }),
+    expect: /safetensors|header/i,
+  },
+  {
+    name: 'weights that do not match config.json',
+    input: () => ({ args: ['run', '--model', model('shape'), '--text', 'hi'] }),
+    expect: /shape/i,
+  },
+  {
+    name: 'a RoPE setting it does not implement is refused by name, not run as plain RoPE',
+    input: () => ({ args: ['run', '--model', model('rope-ntk'), '--text', 'hi'] }),
+    expect: [/rope_parameters\.rope_type/, /ntk-by-parts/],
+  },
+  {
+    name: 'model.safetensors is a folder',
+    input: () => ({ args: ['run', '--model', model('weights-dir'), '--text', 'hi'] }),
+    expect: /model\.safetensors is a folder, not a file/,
+  },
+  {
+    name: 'model.safetensors is a loop of symbolic links',
+    input: () => ({ args: ['run', '--model', model('weights-loop'), '--text', 'hi'] }),
+    expect: /model\.safetensors is a loop of symbolic links/,
+  },
+  {
+    name: 'ONNX external data that is a folder',
+    input: () => ({ args: ['run', '--model', model('onnx-data-dir'), '--text', 'hi'] }),
+    expect: /keeps its weights in model\.onnx_data, which is a folder/,
+  },
+  {
+    name: 'config with fewer layers than the weights runs, with a warning',
+    input: () => ({ args: ['run', '--model', model('fewer-layers'), '--text', 'hi'] }),
+    kind: 'warning',
+    code: 0,
+    expect: /config\.json gives 3 layers but the weights hold 5: layers 3–4 are not run/,
+  },
+  {
+    name: 'a tokenizer id outside the vocabulary names the tokenizer, before any token is printed',
+    input: () => ({ args: ['run', '--model', model('oov-tokenizer'), '--text', 'Once upon a time'] }),
+    expect: /tokenizer\.json.*gives id 700 for "▁Once", outside .*vocabulary of 512 ids/,
+    check: (o) => assert.doesNotMatch(o.output, /^tokens /m, 'no token table before the error'),
+  },
+
+  // ----- NaN and Inf are never shown as attention
+  {
+    name: 'rope_theta 0',
+    input: () => ({ args: ['run', '--model', model('rope0'), '--text', TEXT] }),
+    expect: /rope_theta must be a positive number, found 0/,
+  },
+  {
+    name: 'rms_norm_eps -1',
+    input: () => ({ args: ['run', '--model', model('eps'), '--text', TEXT] }),
+    expect: /field rms_norm_eps must be a number greater than 0, found -1/,
+  },
+  {
+    name: 'NaN written into config.json (Python json)',
+    input: () => ({ args: ['run', '--model', model('nan-literal'), '--text', TEXT] }),
+    expect: /holds NaN, which is not a number JSON allows/,
+  },
+  {
+    name: 'heads that do not divide the hidden size, and no head_dim',
+    input: () => ({ args: ['run', '--model', model('heads'), '--text', TEXT] }),
+    expect: /is missing field head_dim/,
+  },
+  {
+    name: 'query heads not a multiple of the key/value heads',
+    input: () => ({ args: ['run', '--model', model('kv-heads'), '--text', TEXT] }),
+    expect: /num_attention_heads 8 is not a multiple of num_key_value_heads 3/,
+  },
+  {
+    name: 'a NaN weight is named at load',
+    input: () => ({ args: ['run', '--model', model('nan-weight'), '--text', TEXT] }),
+    expect: /Weight model\.layers\.2\.mlp\.up_proj\.weight holds NaN \(value 5 of/,
+  },
+  {
+    name: 'attention that overflows stops at the first layer and head',
+    input: () => ({ args: ['run', '--model', model('overflow'), '--text', TEXT] }),
+    expect: /Layer 1, head 0 gave NaN attention/,
+    check: (o) => assert.doesNotMatch(o.output, /^L1 /m, 'layer 1 is not printed'),
+  },
+  {
+    name: 'export --format json never writes NaN',
+    input: () => ({ args: ['export', '--model', model('overflow'), '--text', TEXT, '--out', p('out', 'nan.json')] }),
+    expect: /Layer 1, head 0 gave NaN attention/,
+    check: noOutput(p('out', 'nan.json')),
+  },
+  {
+    name: 'explain on attention that overflows: one line, no RangeError',
+    input: () => ({ args: ['explain', '--model', model('overflow'), '--text', TEXT, '--target', 'next'] }),
+    expect: /Layer 1, head 0 gave NaN attention/,
+  },
+
+  // ----- the input
+  {
+    name: 'empty text',
+    input: () => ({ args: ['run', '--model', M, '--text', ''] }),
+    expect: /The text is empty; give some text with --text or --file/,
+  },
+  { name: 'whitespace-only text', input: () => ({ args: ['run', '--model', M, '--text', '  \n '] }), expect: /empty/ },
+  {
+    name: 'text longer than the positions',
+    input: () => ({ args: ['run', '--model', M, '--text', LONG] }),
+    expect: [/\b\d{3,4} tokens\b/, /512/, /--truncate/],
+  },
+  {
+    name: 'unreadable --file',
+    input: cli('run', '--model', S, '--file', p('none.txt')),
+    expect: /Cannot read --file .*none\.txt: it does not exist/,
+  },
+  {
+    name: '--file is a folder',
+    input: () => ({ args: ['run', '--model', M, '--file', TMP] }),
+    expect: /--file .*: it is a folder/,
+  },
+  {
+    name: '--file /dev/zero',
+    input: () => ({ args: ['run', '--model', M, '--file', '/dev/zero'] }),
+    expect: /Cannot read --file \/dev\/zero: it is a device/,
+    timeoutMs: 20_000,
+  },
+  {
+    name: 'a --file over the input limit says the limit and how to raise it',
+    input: () => ({ args: ['run', '--model', M, '--file', p('two-mb.txt')] }),
+    expect:
+      /larger than the input limit of 1 MB; run its beginning with --truncate, or raise the limit with --max-input-mb N/,
+    timeoutMs: 20_000,
+  },
+  {
+    name: 'a 300 MB --file with --truncate reads only its beginning',
+    input: () => ({ args: ['run', '--model', M, '--file', p('huge.txt'), '--truncate'] }),
+    kind: 'warning',
+    code: 0,
+    expect: /--truncate reads its first 1 MB/,
+    check: (o) => assert.match(o.output, /tokens\s+512 \(truncated from \d+\)/),
+    timeoutMs: 30_000,
+  },
+  {
+    name: 'invalid UTF-8 in --file is read with a warning that gives the byte offset',
+    input: () => ({ args: ['run', '--model', M, '--file', p('bad-utf8.txt')] }),
+    kind: 'warning',
+    code: 0,
+    expect: /--file .*bad-utf8\.txt is not valid UTF-8 at byte 5; those bytes were read as U\+FFFD/,
+  },
+
+  // ----- data loss through --out
+  {
+    name: 'run --out the model’s weights',
+    input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--out', path.join(M, 'model.safetensors')] }),
+    expect: /Cannot write --out .*model\.safetensors: it is one of the model's own files/,
+    check: () => intact(path.join(M, 'model.safetensors')),
+  },
+  {
+    name: 'run --out the model’s config.json',
+    input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--out', path.join(M, 'config.json')] }),
+    expect: /one of the model's own files/,
+    check: () => intact(path.join(M, 'config.json')),
+  },
+  {
+    name: 'export --out the model’s weights',
+    input: () => ({
+      args: ['export', '--model', M, '--text', 'hi', '--format', 'json', '--out', path.join(M, 'model.safetensors')],
+    }),
+    expect: /one of the model's own files/,
+    check: () => intact(path.join(M, 'model.safetensors')),
+  },
+  {
+    name: 'explain --out the model’s tokenizer',
+    input: () => ({
+      args: ['explain', '--model', M, '--text', 'hi', '--target', 'next', '--out', path.join(M, 'tokenizer.json')],
+    }),
+    expect: /one of the model's own files/,
+    check: () => intact(path.join(M, 'tokenizer.json')),
+  },
+  {
+    name: '--out a symbolic link to the model’s weights',
+    input: () => ({
+      args: ['export', '--model', M, '--text', 'hi', '--format', 'json', '--out', path.join(M, 'weights-link.json')],
+    }),
+    expect: /one of the model's own files/,
+    check: () => intact(path.join(M, 'model.safetensors')),
+  },
+  {
+    name: '--out the input file',
+    input: () => ({ args: ['run', '--model', M, '--file', p('text.txt'), '--out', p('text.txt')] }),
+    expect: /it is the input file \(--file\)/,
+    check: () => intact(p('text.txt')),
+  },
+  {
+    name: 'a failed run keeps the old --out file (text too long)',
+    input: () => ({ args: ['run', '--model', M, '--text', LONG, '--out', p('keep-1', 'old.json')] }),
+    expect: /512/,
+    check: () => {
+      intact(p('keep-1', 'old.json'));
+      assert.deepEqual(partials(p('keep-1')), []);
+    },
+  },
+  {
+    name: 'a failed load keeps the old --out file (truncated weights)',
+    input: () => ({ args: ['run', '--model', model('truncated'), '--text', 'hi', '--out', p('keep-2', 'old.json')] }),
+    expect: /truncated/i,
+    check: () => {
+      intact(p('keep-2', 'old.json'));
+      assert.deepEqual(partials(p('keep-2')), []);
+    },
+  },
+  {
+    name: 'a failed run with --out a device never unlinks it',
+    input: () => ({ args: ['run', '--model', M, '--text', LONG, '--out', NULL_DEVICE()] }),
+    expect: /512/,
+    check: () => isCharDevice(NULL_DEVICE())(),
+  },
+  {
+    name: 'export --out a device is refused, and the device stays',
+    input: () => ({ args: ['export', '--model', M, '--text', 'hi', '--format', 'json', '--out', DEVICE()] }),
+    expect: /it is a device, which is never replaced/,
+    check: () => isCharDevice(DEVICE())(),
+  },
+  {
+    name: '--out a named pipe is refused (no hang)',
+    input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--out', p('fifo')] }),
+    expect: /it is a named pipe \(FIFO\)/,
+    timeoutMs: 20_000,
+  },
+  {
+    name: '--out a folder',
+    input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--out', TMP] }),
+    expect: /it is a folder; give a file name/,
+  },
+  {
+    name: '--out in a folder that does not exist',
+    input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--out', p('no', 'such', 'x.json')] }),
+    expect: /Cannot write --out .*x\.json: the folder .*no\/such does not exist \(ENOENT\)/,
+  },
+  {
+    name: '--out below a file',
+    input: () => ({ args: ['export', '--model', M, '--text', 'hi', '--out', path.join(p('text.txt'), 'x.png')] }),
+    expect: /a part of the path is not a folder \(ENOTDIR\)/,
+  },
+  {
+    name: 'export --out /proc/version',
+    input: () => ({ args: ['export', '--model', M, '--text', 'hi', '--format', 'json', '--out', '/proc/version'] }),
+    expect: /Cannot write --out \/proc\/version: the folder \/proc does not accept new files/,
+  },
+  {
+    name: '--out a dangling symbolic link',
+    input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--out', p('dangling.json')] }),
+    expect: /it is a symbolic link to .*nowhere\.json, which does not exist/,
+  },
+  {
+    name: '--out inside the Hugging Face cache, with a Hub id as the model',
+    input: () => ({
+      args: ['run', '--model', 'owner/name', '--text', 'hi', '--out', p('hub', 'x.json')],
+      env: { HF_HUB_CACHE: p('hub'), HF_HUB_OFFLINE: '1' },
+    }),
+    expect: /it is inside the Hugging Face cache .*, which outputs never go into/,
+    check: noOutput(p('hub', 'x.json')),
+  },
+  {
+    name: 'Ctrl-C during run --out leaves the old file and no temporary file',
+    input: () => ({
+      args: ['run', '--model', M, '--text', LONG, '--truncate', '--out', p('sigint', 'old.json')],
+      interruptWhen: () => partials(p('sigint')).length > 0 || fs.readFileSync(p('sigint', 'old.json'), 'utf8') !== OLD,
+    }),
+    code: 130,
+    expect: /^attention-lens: interrupted; the unfinished output was removed, earlier files are as they were\.$/,
+    check: () => {
+      intact(p('sigint', 'old.json'));
+      assert.deepEqual(partials(p('sigint')), []);
+    },
+  },
+
+  // ----- export
+  {
+    name: 'export without --out',
+    input: () => ({ args: ['export', '--model', M, '--text', TEXT] }),
+    expect: /Missing --out FILE/,
+  },
+  {
+    name: 'export to an unknown extension',
+    input: () => ({ args: ['export', '--model', M, '--text', TEXT, '--out', p('out', 'x.gif')] }),
+    expect: /Cannot tell the format from --out/,
+  },
+  {
+    name: 'export --format bmp',
+    input: () => ({ args: ['export', '--model', M, '--text', TEXT, '--format', 'bmp', '--out', p('out', 'x.bmp')] }),
+    expect: /Unknown --format "bmp"/,
+  },
+  {
+    name: 'export --layer past the model',
+    input: () => ({ args: ['export', '--model', M, '--text', TEXT, '--layer', '9', '--out', p('out', 'x.png')] }),
+    expect: /--layer 9 does not exist: M has 5 layers \(0–4\)/,
+    check: noOutput(p('out', 'x.png')),
+  },
+  {
+    name: 'export --head past the model',
+    input: () => ({ args: ['export', '--model', M, '--text', TEXT, '--head', '8', '--out', p('out', 'x.png')] }),
+    expect: /--head 8 does not exist: M has 8 heads \(0–7\)/,
+  },
+  {
+    name: 'export --view table',
+    input: () => ({ args: ['export', '--model', M, '--text', TEXT, '--view', 'table', '--out', p('out', 'x.png')] }),
+    expect: /Unknown --view "table"/,
+  },
+  {
+    name: 'export --scale 9',
+    input: () => ({ args: ['export', '--model', M, '--text', TEXT, '--scale', '9', '--out', p('out', 'x.png')] }),
+    expect: /--scale must be a whole number from 1 to 4/,
+  },
+
+  // ----- explain and study
+  {
+    name: 'explain: a target the model cannot give',
+    input: () => ({ args: ['explain', '--model', M, '--text', 'Once upon', '--target', 'mask'] }),
+    expect: /needs a masked language model.*is causal: use next/,
+  },
+  {
+    name: 'explain: an unknown method fails before the model loads',
+    input: cli(
+      'explain',
+      '--model',
+      p('no-model'),
+      '--text',
+      'hi',
+      '--target',
+      'next',
+      '--methods',
+      'rollout,gradient-magic',
+    ),
+    expect: /Unknown method "gradient-magic"; known: raw-attention, rollout, flow, loo/,
+  },
+  {
+    name: 'study goes on after a non-JSON line, and exits 2 at the end',
+    input: () => ({
+      args: [
+        'study',
+        '--model',
+        M,
+        '--data',
+        p('not-json.jsonl'),
+        '--target',
+        'next',
+        '--methods',
+        'rollout',
+        '--out',
+        p('study-1'),
+      ],
+    }),
+    expect: /1 of 3 examples were skipped \(the first: line 2: is not JSON; .*\); the outputs hold the other 2\./,
+    check: (o) => {
+      assert.match(o.output, /examples {3}2 explained, 1 skipped/);
+      const summary = JSON.parse(fs.readFileSync(p('study-1', 'summary.json'), 'utf8'));
+      assert.equal(summary.summary.examples, 2);
+    },
+  },
+  {
+    name: 'study: an empty text is skipped in the CLI’s words',
+    input: () => ({
+      args: ['study', '--model', M, '--data', p('empty-text.jsonl'), '--target', 'next', '--methods', 'rollout'],
+    }),
+    expect: /line 2: has an empty text; write some text on that line/,
+  },
+  {
+    name: 'study: a 300 MB line is skipped without being read into memory',
+    input: () => ({
+      args: ['study', '--model', M, '--data', p('huge-line.jsonl'), '--target', 'next', '--methods', 'rollout'],
+    }),
+    expect: /line 2: is 300 MB, over the input limit of 1 MB \(raise it with --max-input-mb N\)/,
+    check: (o) => assert.match(o.output, /examples {3}2 explained, 1 skipped/),
+    timeoutMs: 30_000,
+  },
+  {
+    name: 'study: no line can be read',
+    input: () => ({ args: ['study', '--model', M, '--data', p('all-bad.jsonl'), '--target', 'next'] }),
+    expect: /No example in .*all-bad\.jsonl could be read; the first problem: line 1: is not JSON/,
+  },
+  {
+    name: 'study --data /dev/zero',
+    input: () => ({ args: ['study', '--model', M, '--data', '/dev/zero', '--target', 'next'] }),
+    expect: /Cannot read --data \/dev\/zero: it is a device/,
+    timeoutMs: 20_000,
+  },
+  {
+    name: 'study --out a folder whose examples.jsonl is the --data file',
+    input: () => ({
+      args: [
+        'study',
+        '--model',
+        M,
+        '--data',
+        p('study-in-place', 'examples.jsonl'),
+        '--target',
+        'next',
+        '--out',
+        p('study-in-place'),
+      ],
+    }),
+    expect: /Cannot write --out .*examples\.jsonl: it is the input file \(--data\)/,
+    check: () => intact(p('study-in-place', 'examples.jsonl')),
+  },
+];
+
+catalogue('CLI', cases, runCli, { concurrency: 3 });
