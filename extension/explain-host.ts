@@ -1,9 +1,10 @@
-// The host side of a panel's Explain view: explains the current run's tokens with the loaded model (runtime/explain,
-// the same code as `attention-lens explain`), compares two attention maps (two heads of the run, or one head on the
-// run's input and on a second input), posts progress and the results to the webview, and exports them (PNG or SVG
-// drawn by webview/render, or JSON) to a file the user chooses. One explanation and one comparison at a time: a new
-// request of a kind cancels the one in flight, and so do a new run and closing the panel. Every failure reaches the
-// view as one line (explain-logic.ts); details go to the log.
+// The host side of a panel's Explain view: answers its `explain` and `compare` requests (protocol/messages.ts
+// PanelCalls) — explains the current run's tokens with the loaded model (runtime/explain, the same code as
+// `attention-lens explain`), compares two attention maps (two heads of the run, or one head on the run's input and on
+// a second input) — streaming progress, and exports the results (PNG or SVG drawn by webview/render, or JSON) to a
+// file the user chooses. One explanation and one comparison at a time: a new request of a kind cancels the one in
+// flight, and so do the view's Cancel, a new run and closing the panel. A result whose webview reloaded meanwhile is
+// posted again as a note. Every failure reaches the view as one line (explain-logic.ts); details go to the log.
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { Inspector } from '../runtime/inspector/api';
@@ -14,13 +15,18 @@ import { headMap } from '../runtime/explain/compare-maps';
 import type {
   AgreementMetric,
   ColorMapName,
-  CompareRequestMessage,
+  CompareRequest,
+  CompareResultMessage,
+  ExplainProgress,
+  ExplainRequest,
   ExplainRequestKind,
-  ExplainRequestMessage,
+  ExplainResultMessage,
   HostMessage,
   RunSource,
   TokenInfo,
 } from '../protocol/messages';
+import type { HandlerContext } from '../runtime/channel/channel';
+import { isLensError, LensError } from '../runtime/errors';
 import { ExportError, type Figure } from '../webview/render/export-figure';
 import { explainFigure, figureImage } from '../webview/render/export-explain';
 import { compareFigure } from '../webview/render/export-compare';
@@ -62,7 +68,6 @@ export interface ExplainHostDeps {
 
 interface Slot {
   runId: number;
-  requestId: number;
   abort: AbortController;
 }
 
@@ -79,8 +84,8 @@ export interface ExplainExportOptions {
 
 export class ExplainHost {
   private slots: Partial<Record<ExplainRequestKind, Slot>> = {};
-  private lastExplain: { runId: number; requestId: number; result: ExplainResult; text: string } | undefined;
-  private lastCompare: { runId: number; requestId: number; comparison: Comparison } | undefined;
+  private lastExplain: { runId: number; result: ExplainResult; text: string } | undefined;
+  private lastCompare: { runId: number; comparison: Comparison } | undefined;
 
   constructor(private readonly deps: ExplainHostDeps) {}
 
@@ -95,10 +100,9 @@ export class ExplainHost {
   /** Posts the last results of this run again (the webview reloaded). */
   replay(runId: number): void {
     const e = this.lastExplain;
-    if (e?.runId === runId)
-      this.deps.post({ type: 'explainResult', runId, requestId: e.requestId, result: wire(e.result) });
+    if (e?.runId === runId) this.deps.post(explainMessage(runId, e.result));
     const c = this.lastCompare;
-    if (c?.runId === runId) this.deps.post(compareMessage(runId, c.requestId, c.comparison));
+    if (c?.runId === runId) this.deps.post(compareMessage(runId, c.comparison));
   }
 
   /** True when run `runId` has an explanation (`explain`) or a comparison (`compare`) to export. */
@@ -106,15 +110,12 @@ export class ExplainHost {
     return (what === 'explain' ? this.lastExplain : this.lastCompare)?.runId === runId;
   }
 
-  /** Stops request `requestId` (the view's Cancel). */
-  cancel(requestId: number): void {
-    for (const slot of Object.values(this.slots)) if (slot?.requestId === requestId) slot.abort.abort();
-  }
-
-  private begin(kind: ExplainRequestKind, runId: number, requestId: number): Slot {
+  /** A new request of `kind` (the one in flight is cancelled), cancelled too when the view cancels it. */
+  private begin(kind: ExplainRequestKind, runId: number, ctx: HandlerContext<ExplainProgress>): Slot {
     this.slots[kind]?.abort.abort();
-    const slot = { runId, requestId, abort: new AbortController() };
+    const slot = { runId, abort: new AbortController() };
     this.slots[kind] = slot;
+    ctx.signal.addEventListener('abort', () => slot.abort.abort(), { once: true });
     return slot;
   }
 
@@ -126,81 +127,69 @@ export class ExplainHost {
     if (this.slots[kind] === slot) delete this.slots[kind];
   }
 
-  private fail(kind: ExplainRequestKind, slot: Slot, message: string, cancelled = false): void {
-    this.deps.post({
-      type: 'explainError',
-      runId: slot.runId,
-      requestId: slot.requestId,
-      kind,
-      cancelled,
-      message,
-    });
-  }
-
-  private progress(kind: ExplainRequestKind, slot: Slot, text: string, done?: number, total?: number): void {
-    this.deps.post({
-      type: 'explainProgress',
-      runId: slot.runId,
-      requestId: slot.requestId,
-      kind,
-      text,
-      ...(done !== undefined ? { done } : {}),
-      ...(total !== undefined ? { total } : {}),
-    });
-  }
-
-  private report(kind: ExplainRequestKind, slot: Slot, e: unknown): void {
+  /** The failure as the view gets it: one line, CANCELLED when it was cancelled; the details to the log. */
+  private failure(kind: ExplainRequestKind, slot: Slot, e: unknown): LensError {
     const err = explainFailure(e, kind);
     if (!err.cancelled)
       this.deps.log(
         `${kind === 'explain' ? 'Explain' : 'Compare'} (run ${slot.runId}) failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
       );
-    // A request replaced by a newer one ends silently (the view waits for the newer one).
-    if (this.slots[kind] === slot || err.cancelled) this.fail(kind, slot, err.message, err.cancelled);
+    return new LensError(err.cancelled ? 'CANCELLED' : isLensError(e) ? e.code : 'INFERENCE_FAILED', err.message);
   }
 
   /** Explains the run's tokens for the request's target with its methods. */
-  async explain(run: ExplainRun, m: ExplainRequestMessage): Promise<void> {
-    const slot = this.begin('explain', run.runId, m.requestId);
-    const problem = checkExplainRequest(run.facts, m.target, m.methods);
-    if (problem) {
-      this.fail('explain', slot, problem);
-      return this.end('explain', slot);
-    }
+  async explain(
+    run: ExplainRun,
+    m: ExplainRequest,
+    ctx: HandlerContext<ExplainProgress>,
+  ): Promise<Omit<ExplainResultMessage, 'type'>> {
+    const slot = this.begin('explain', run.runId, ctx);
     try {
-      this.progress('explain', slot, 'Starting…');
+      const problem = checkExplainRequest(run.facts, m.target, m.methods);
+      if (problem) throw new LensError('BAD_INPUT', problem);
+      ctx.emit({ text: 'Starting…' });
       const result = await explain(run.inspector, [...run.ids], {
         target: m.target,
         methods: m.methods,
         signal: slot.abort.signal,
         onProgress: (p) => {
-          if (this.current('explain', slot)) this.progress('explain', slot, progressText(p), p.done, p.total);
+          if (!this.current('explain', slot)) return;
+          ctx.emit({
+            text: progressText(p),
+            ...(p.done !== undefined ? { done: p.done } : {}),
+            ...(p.total !== undefined ? { total: p.total } : {}),
+          });
         },
       });
-      if (!this.current('explain', slot)) return;
+      if (!this.current('explain', slot)) throw new LensError('CANCELLED', 'The explanation was cancelled.');
       // The run's tokens (with their spans in the document): the explanation ran on exactly their ids.
       result.tokens = result.tokens.map((t, i) => {
         const r = run.tokens[i];
         return r ? { ...t, start: r.start, end: r.end } : t;
       });
-      this.lastExplain = { runId: run.runId, requestId: m.requestId, result, text: run.source.text };
-      this.deps.post({ type: 'explainResult', runId: run.runId, requestId: m.requestId, result: wire(result) });
+      this.lastExplain = { runId: run.runId, result, text: run.source.text };
+      const message = explainMessage(run.runId, result);
+      // The view that asked reloaded meanwhile: the new one gets the result as a note.
+      if (ctx.detached) this.deps.post(message);
+      return { runId: message.runId, result: message.result };
     } catch (e) {
-      this.report('explain', slot, e);
+      throw this.failure('explain', slot, e);
     } finally {
       this.end('explain', slot);
     }
   }
 
   /** Compares two maps of one layer: heads a and b of the run, or head a on the run's input and on `text`. */
-  async compare(run: ExplainRun, m: CompareRequestMessage): Promise<void> {
-    const slot = this.begin('compare', run.runId, m.requestId);
+  async compare(
+    run: ExplainRun,
+    m: CompareRequest,
+    ctx: HandlerContext<ExplainProgress>,
+  ): Promise<Omit<CompareResultMessage, 'type'>> {
+    const slot = this.begin('compare', run.runId, ctx);
     try {
       const layer = run.layers.find((l) => l.layer === m.layer);
-      if (!layer) {
-        this.fail('compare', slot, `Layer ${m.layer} has not been computed yet: wait for the run to reach it.`);
-        return;
-      }
+      if (!layer)
+        throw new LensError('BAD_INPUT', `Layer ${m.layer} has not been computed yet: wait for the run to reach it.`);
       const causal = layer.kind === 'causal';
       const tokens = [...run.tokens];
       let comparison: Comparison;
@@ -213,11 +202,8 @@ export class ExplainHost {
         );
       } else {
         const text = m.text ?? '';
-        if (text.trim() === '') {
-          this.fail('compare', slot, EMPTY_SECOND_INPUT);
-          return;
-        }
-        this.progress('compare', slot, 'Running the model on the second input…');
+        if (text.trim() === '') throw new LensError('BAD_INPUT', EMPTY_SECOND_INPUT);
+        ctx.emit({ text: 'Running the model on the second input…' });
         const maxTokens = maxTokensSetting();
         const stream = run.inspector.run(text, {
           signal: slot.abort.signal,
@@ -230,7 +216,7 @@ export class ExplainHost {
           other = l;
           break; // leaving the loop cancels the rest of the pass
         }
-        if (!this.current('compare', slot)) return;
+        if (!this.current('compare', slot)) throw new LensError('CANCELLED', 'The comparison was cancelled.');
         if (!other) throw new Error(`the second input's run ended before layer ${m.layer}`);
         const otherTokens = stream.tokens.map((t) => ({
           text: t.text,
@@ -251,11 +237,14 @@ export class ExplainHost {
         );
         if (stream.truncatedFrom !== undefined) comparison.truncatedFrom = stream.truncatedFrom;
       }
-      if (!this.current('compare', slot)) return;
-      this.lastCompare = { runId: run.runId, requestId: m.requestId, comparison };
-      this.deps.post(compareMessage(run.runId, m.requestId, comparison));
+      if (!this.current('compare', slot)) throw new LensError('CANCELLED', 'The comparison was cancelled.');
+      this.lastCompare = { runId: run.runId, comparison };
+      const message = compareMessage(run.runId, comparison);
+      if (ctx.detached) this.deps.post(message);
+      const { type: _type, ...answer } = message;
+      return answer;
     } catch (e) {
-      this.report('compare', slot, e);
+      throw this.failure('compare', slot, e);
     } finally {
       this.end('compare', slot);
     }
@@ -366,8 +355,8 @@ export class ExplainHost {
 }
 
 /** The result as it crosses to the webview: plain JSON values (NaN and ±Infinity as null). */
-function wire(result: ExplainResult): ExplainResult {
-  return JSON.parse(resultToJson(result)) as ExplainResult;
+function explainMessage(runId: number, result: ExplainResult): ExplainResultMessage {
+  return { type: 'explainResult', runId, result: JSON.parse(resultToJson(result)) as ExplainResult };
 }
 
 function compareData(c: Comparison, modelName: string) {

@@ -137,12 +137,11 @@ function own(a: Float32Array | Int32Array): ArrayBuffer {
 const finite = (v: number) => (Number.isFinite(v) ? v : null);
 
 /** The compareResult message of a comparison (every map an ArrayBuffer of float32/int32). */
-export function compareMessage(runId: number, requestId: number, c: Comparison): CompareResultMessage {
+export function compareMessage(runId: number, c: Comparison): CompareResultMessage {
   const side = (s: CompareSide) => ({ label: s.label, tokens: s.tokens, causal: s.causal, data: own(s.map) });
   return {
     type: 'compareResult',
     runId,
-    requestId,
     mode: c.mode,
     layer: c.layer,
     a: side(c.a),

@@ -1,12 +1,14 @@
-// A panel's in-webview inference channel (protocol/inference.ts): the InferencePort the WebviewInspector talks to.
-// Before a model runs in the webview, the panel is re-rendered with the inference CSP (protocol/panel-page.ts) and that one
-// model folder is added to its localResourceRoots, so the webview fetches the weights itself through asWebviewUri —
-// they never travel through postMessage. A reload, hide (the webview is destroyed) or close of the panel ends whatever
-// ran in it; the port says so (onInferenceReset) and the inspector using it fails its runs with that reason.
+// A panel's in-webview inference (protocol/inference.ts): the InferencePort a WebviewInspector talks to, over the
+// panel's channel. Before a model runs in the webview, the panel is re-rendered with the inference CSP
+// (protocol/panel-page.ts) and that one model folder is added to its localResourceRoots, so the webview fetches the
+// weights itself through asWebviewUri — they never travel through postMessage. Requests wait until the webview is
+// ready. A reload, hide (the webview is destroyed) or close of the panel ends whatever ran in it; the port says so
+// (onInferenceReset) and the inspector using it fails its runs with that reason.
 import * as vscode from 'vscode';
-import type { InferHostMessage, InferWebviewMessage } from '../protocol/inference';
-import { isInferMessage } from '../protocol/inference';
-import { validateInferWebviewMessage } from '../protocol/inference-validate';
+import type { InferenceCalls } from '../protocol/inference';
+import type { PanelHostEnd, PanelWebviewEnd } from '../protocol/panel-channel';
+import type { AbortSignalLike, Channel, RequestOptions } from '../runtime/channel/channel';
+import { cancelled, LensError } from '../runtime/errors';
 import type { InferencePort, InferenceUrls } from './webview-inspector';
 
 /** onnxruntime-web's .wasm the inference worker needs (copied into dist/ by scripts/build.mjs). */
@@ -15,48 +17,41 @@ const WORKER = 'webview-inference.js';
 const READY_TIMEOUT_MS = 30_000;
 
 export class PanelInference implements InferencePort {
-  private readonly listeners = new Set<(m: InferWebviewMessage) => void>();
   private readonly resetListeners = new Set<(why: string) => void>();
   /** The model folder the webview may read (and whose CSP allows inference), once prepared. */
   private allowedDir: string | undefined;
-  private pending: InferHostMessage[] = [];
   private readyWaiters: (() => void)[] = [];
   /** Something was loaded in the current webview instance (a reload loses it). */
   private live = false;
   private disposed = false;
 
   constructor(
+    private readonly channel: Channel<PanelHostEnd, PanelWebviewEnd>,
     private readonly panel: vscode.WebviewPanel,
     private readonly extensionUri: vscode.Uri,
     /** Re-renders the panel's HTML, with the inference CSP when asked (reloads the webview). */
     private readonly render: (inference: boolean) => void,
     /** Whether the webview has posted `ready` since it last (re)loaded. */
     private readonly isReady: () => boolean,
-    private readonly log: (line: string) => void,
   ) {}
 
   get isDisposed(): boolean {
     return this.disposed;
   }
 
-  postInference(message: InferHostMessage): void {
-    if (this.disposed) return;
-    if (!this.isReady()) {
-      this.pending.push(message);
-      return;
-    }
-    if (message.type === 'inferLoad') this.live = true;
-    this.panel.webview.postMessage(message).then(
-      (ok) => {
-        if (!ok) this.log(`Panel did not take an '${message.type}' message.`);
-      },
-      (e: unknown) => this.log(`Posting '${message.type}' failed: ${String(e)}`),
-    );
+  async request<N extends keyof InferenceCalls>(
+    name: N,
+    payload: InferenceCalls[N]['request'],
+    options: RequestOptions<InferenceCalls[N]['event']> = {},
+  ): Promise<InferenceCalls[N]['reply']> {
+    if (!this.isReady()) await this.waitReady(options.signal);
+    if (this.disposed) throw new LensError('INFERENCE_FAILED', 'The panel was closed.');
+    if (name === 'inferLoad') this.live = true;
+    return this.channel.request(name, payload as never, options as never) as Promise<InferenceCalls[N]['reply']>;
   }
 
-  onInference(listener: (message: InferWebviewMessage) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  onEnded(listener: (reason: string) => void): () => void {
+    return this.channel.on('inferEnded', (p) => listener(p.reason));
   }
 
   onInferenceReset(listener: (why: string) => void): () => void {
@@ -84,27 +79,12 @@ export class PanelInference implements InferencePort {
     };
   }
 
-  /** Handles a webview message of this channel (true), or leaves it to the panel protocol (false). */
-  receive(raw: unknown): boolean {
-    if (!isInferMessage(raw)) return false;
-    const v = validateInferWebviewMessage(raw);
-    if (!v.ok) {
-      this.log(`Dropped an inference message (${String(raw.type).slice(0, 40)}): ${v.reason}`);
-      return true;
-    }
-    for (const l of [...this.listeners]) l(v.message);
-    return true;
-  }
-
-  /** The webview (re)started and posted `ready`: what it held before is gone; queued messages go out now. */
+  /** The webview (re)started and posted `ready`: what it held before is gone; waiting requests go out now. */
   webviewReady(): void {
     this.reset('reloaded');
     const waiters = this.readyWaiters;
     this.readyWaiters = [];
     waiters.forEach((w) => w());
-    const pending = this.pending;
-    this.pending = [];
-    pending.forEach((m) => this.postInference(m));
   }
 
   /** The panel was hidden: its webview is destroyed (no retainContextWhenHidden). */
@@ -115,9 +95,7 @@ export class PanelInference implements InferencePort {
   dispose(): void {
     this.reset('closed');
     this.disposed = true;
-    this.listeners.clear();
     this.resetListeners.clear();
-    this.pending = [];
     const waiters = this.readyWaiters;
     this.readyWaiters = [];
     waiters.forEach((w) => w());
@@ -129,17 +107,27 @@ export class PanelInference implements InferencePort {
     for (const l of [...this.resetListeners]) l(why);
   }
 
-  private waitReady(): Promise<void> {
+  private waitReady(signal?: AbortSignalLike): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`The panel did not reload within ${READY_TIMEOUT_MS / 1000} s.`)),
-        READY_TIMEOUT_MS,
-      );
-      this.readyWaiters.push(() => {
+      if (signal?.aborted) return reject(cancelled());
+      const onAbort = () => {
         clearTimeout(timer);
-        if (this.disposed) reject(new Error('The panel was closed.'));
+        this.readyWaiters = this.readyWaiters.filter((w) => w !== waiter);
+        reject(cancelled());
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        this.readyWaiters = this.readyWaiters.filter((w) => w !== waiter);
+        reject(new LensError('INFERENCE_FAILED', `The panel did not reload within ${READY_TIMEOUT_MS / 1000} s.`));
+      }, READY_TIMEOUT_MS);
+      const waiter = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (this.disposed) reject(new LensError('INFERENCE_FAILED', 'The panel was closed.'));
         else resolve();
-      });
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.readyWaiters.push(waiter);
     });
   }
 }

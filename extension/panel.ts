@@ -1,5 +1,5 @@
-// One Attention Lens panel: its webview (strict CSP, bundle from dist/ only), the protocol with it (every incoming
-// message validated), and the run it shows. A new run cancels the one in flight; closing the panel cancels the run
+// One Attention Lens panel: its webview (strict CSP, bundle from dist/ only), the channel with it
+// (protocol/panel-channel.ts over runtime/channel: every incoming message checked), and the run it shows. A new run cancels the one in flight; closing the panel cancels the run
 // and drops every reference to its data. The host keeps the current run's layers so that a webview that reloads
 // (hidden → visible) gets them replayed after its `ready`. Query/key vectors for the neuron view are computed only
 // when it asks for a layer (a second pass with that layer's q/k variant): exposing them on every run is costly.
@@ -19,8 +19,12 @@ import type {
   PanelTab,
   RunSource,
   TokenInfo,
+  Vectors,
 } from '../protocol/messages';
-import { validateWebviewMessage } from '../protocol/validate';
+import { hostChecks, type PanelHostEnd, type PanelWebviewEnd } from '../protocol/panel-channel';
+import type { RunContext } from '../protocol/validate';
+import { Channel } from '../runtime/channel/channel';
+import { LensError } from '../runtime/errors';
 import type { RunSummary } from './api';
 import { describeError } from './input';
 import { panelHtml } from '../protocol/panel-page';
@@ -101,6 +105,8 @@ export class AttentionPanel {
   /** A token to select once a (re)loading webview is ready. */
   private pendingFocus: number | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
+  /** The channel with the webview: its notes and requests, the host's notes, the in-webview inference requests. */
+  private readonly channel: Channel<PanelHostEnd, PanelWebviewEnd>;
   /** In-webview inference (backend webgpu/auto): the port a WebviewInspector talks to. */
   readonly inference: PanelInference;
   /** The Explain view's explanations and comparisons of the current run. */
@@ -122,26 +128,41 @@ export class AttentionPanel {
   ) {
     const webview = panel.webview;
     webview.options = webviewOptions(host.extensionUri);
+    this.channel = new Channel<PanelHostEnd, PanelWebviewEnd>(
+      {
+        postMessage: (message) => this.send(message),
+        onMessage: (listener) => {
+          const subscription = webview.onDidReceiveMessage(listener);
+          return () => subscription.dispose();
+        },
+      },
+      {
+        peer: 'the panel',
+        checks: hostChecks(() => this.runContext()),
+        onDrop: (reason) => host.log.appendLine(`Dropped a webview message: ${reason}`),
+      },
+    );
     this.inference = new PanelInference(
+      this.channel,
       panel,
       host.extensionUri,
       (inference) => this.render(inference),
       () => this.ready,
-      (line) => host.log.appendLine(line),
     );
     this.explainHost = new ExplainHost({
       post: (m) => this.post(m),
       log: (line) => host.log.appendLine(line),
       colorMap: () => host.colorMap(),
     });
+    this.listen();
     this.render(false);
     this.subscriptions.push(
-      webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
       panel.onDidChangeViewState(() => {
         // A hidden webview is destroyed (no retainContextWhenHidden); it sends `ready` again when shown.
         if (!panel.visible) {
           this.ready = false;
           this.inference.hidden();
+          this.channel.restart(new LensError('INFERENCE_FAILED', 'The panel was hidden; its page was discarded.'));
         }
         if (panel.active) host.focused(this);
       }),
@@ -302,14 +323,21 @@ export class AttentionPanel {
     };
   }
 
+  /** Sends a note to the webview (dropped while it is not ready: it gets the run replayed after `ready`). */
   private post(message: HostMessage): void {
+    const { type, ...payload } = message;
+    this.channel.notify(type, payload as never);
+  }
+
+  /** The channel's port: posts to the webview while it is ready. */
+  private send(message: unknown): void {
     if (!this.ready || this.disposed) return;
+    const what = (message as { name?: string; kind?: string }).name ?? (message as { kind?: string }).kind;
     this.panel.webview.postMessage(message).then(
       (ok) => {
-        if (!ok && message.type !== 'layer')
-          this.host.log.appendLine(`Panel did not take a '${message.type}' message.`);
+        if (!ok && what !== 'layer') this.host.log.appendLine(`Panel did not take a '${what}' message.`);
       },
-      (e: unknown) => this.host.log.appendLine(`Posting '${message.type}' failed: ${String(e)}`),
+      (e: unknown) => this.host.log.appendLine(`Posting '${what}' failed: ${String(e)}`),
     );
   }
 
@@ -344,63 +372,52 @@ export class AttentionPanel {
     });
   }
 
-  private receive(raw: unknown): void {
-    if (this.inference.receive(raw)) return;
+  /** What the panel's current run allows webview messages to name. */
+  private runContext(): RunContext {
     const run = this.run;
-    const v = validateWebviewMessage(raw, {
+    return {
       runId: run?.runId,
       layers: run?.facts.layers ?? 0,
       tokens: run?.tokens.length ?? 0,
       heads: run?.facts.heads,
+    };
+  }
+
+  /** The webview's notes and requests (each checked by the channel against the current run first). */
+  private listen(): void {
+    const c = this.channel;
+    c.on('ready', () => {
+      this.ready = true;
+      this.inference.webviewReady();
+      // What the previous page asked is answered to nobody; what was asked of it is lost.
+      c.restart(new LensError('INFERENCE_FAILED', 'The panel reloaded.'));
+      this.replay();
     });
-    if (!v.ok) {
-      const type =
-        typeof raw === 'object' && raw !== null ? String((raw as { type?: unknown }).type).slice(0, 40) : typeof raw;
-      this.host.log.appendLine(`Dropped a webview message (${type}): ${v.reason}`);
-      return;
-    }
-    const m = v.message;
-    switch (m.type) {
-      case 'ready':
-        this.ready = true;
-        this.inference.webviewReady();
-        this.replay();
-        return;
-      case 'selectToken':
-        if (run) this.host.selectToken(this, m.index);
-        return;
-      case 'viewChanged':
-        this.view = { view: m.view, layer: m.layer, head: m.head };
-        this.host.viewChanged(this);
-        return;
-      case 'tabChanged':
-        this.shown = { tab: m.tab, mode: m.mode, metric: m.metric };
-        return;
-      case 'export':
-        this.host.exportRequested(this);
-        return;
-      case 'requestVectors':
-        if (run) void this.sendVectors(run, m.layer);
-        return;
-      case 'cancel':
-        this.cancel();
-        return;
-      case 'log':
-        this.host.log.appendLine(`[webview ${m.level}] ${m.message}`);
-        return;
-      case 'explain':
-        if (run) void this.explainHost.explain(this.explainRun(run), m);
-        return;
-      case 'compare':
-        if (run) void this.explainHost.compare(this.explainRun(run), m);
-        return;
-      case 'cancelExplain':
-        this.explainHost.cancel(m.requestId);
-        return;
-      case 'exportExplain':
-        if (run) void this.explainHost.export(this.explainRun(run), m.what, m.metric);
-        return;
-    }
+    c.on('selectToken', (m) => {
+      if (this.run) this.host.selectToken(this, m.index);
+    });
+    c.on('viewChanged', (m) => {
+      this.view = { view: m.view, layer: m.layer, head: m.head };
+      this.host.viewChanged(this);
+    });
+    c.on('tabChanged', (m) => {
+      this.shown = { tab: m.tab, mode: m.mode, metric: m.metric };
+    });
+    c.on('export', () => this.host.exportRequested(this));
+    c.on('cancel', () => this.cancel());
+    c.on('log', (m) => this.host.log.appendLine(`[webview ${m.level}] ${m.message}`));
+    c.on('exportExplain', (m) => {
+      if (this.run) void this.explainHost.export(this.explainRun(this.run), m.what, m.metric);
+    });
+    c.handle('vectors', (m) => this.vectors(this.current(), m.layer));
+    c.handle('explain', (m, ctx) => this.explainHost.explain(this.explainRun(this.current()), m, ctx));
+    c.handle('compare', (m, ctx) => this.explainHost.compare(this.explainRun(this.current()), m, ctx));
+  }
+
+  /** The current run (the channel's checks refuse requests about any other). */
+  private current(): PanelRun {
+    if (!this.run) throw new LensError('BAD_INPUT', 'The panel has no run.');
+    return this.run;
   }
 
   private explainRun(run: PanelRun): ExplainRun {
@@ -419,7 +436,8 @@ export class AttentionPanel {
     }
   }
 
-  private async sendVectors(run: PanelRun, layer: number): Promise<void> {
+  /** The query/key vectors of `layer` (computed on the first request after the run), or why there are none. */
+  private async vectors(run: PanelRun, layer: number): Promise<Vectors> {
     const l = run.layers.find((x) => x.layer === layer);
     if (l && (!l.q || !l.k) && run.end?.type === 'runFinished') {
       try {
@@ -427,11 +445,9 @@ export class AttentionPanel {
       } catch (e) {
         this.host.log.appendLine(`Query/key vectors of layer ${layer} failed: ${describeError(e).message}`);
       }
-      if (this.run !== run || this.disposed) return;
     }
     const d = run.facts.headDim;
     const base = {
-      type: 'vectors' as const,
       runId: run.runId,
       layer,
       heads: l?.heads ?? run.facts.heads,
@@ -440,30 +456,20 @@ export class AttentionPanel {
       keyLength: l?.keyLength ?? run.tokens.length,
       headDim: d,
     };
-    if (!l) return this.post({ ...base, q: null, k: null, reason: 'This layer has not been computed yet.' });
-    if (!l.q || !l.k) {
-      return this.post({
-        ...base,
-        q: null,
-        k: null,
-        reason: 'The runtime returned no query/key vectors for this run.',
-      });
-    }
+    if (!l) return { ...base, q: null, k: null, reason: 'This layer has not been computed yet.' };
+    if (!l.q || !l.k)
+      return { ...base, q: null, k: null, reason: 'The runtime returned no query/key vectors for this run.' };
     const kvHeads = l.k.length / (l.keyLength * d);
     if (l.q.length !== l.heads * l.queryLength * d || !Number.isInteger(kvHeads) || kvHeads < 1) {
       this.host.log.appendLine(`Vectors of layer ${layer} have unexpected sizes (q ${l.q.length}, k ${l.k.length}).`);
-      return this.post({
-        ...base,
-        q: null,
-        k: null,
-        reason: 'The query/key vectors have unexpected sizes (see the log).',
-      });
+      return { ...base, q: null, k: null, reason: 'The query/key vectors have unexpected sizes (see the log).' };
     }
-    this.post({ ...base, kvHeads, q: bufferOf(l.q), k: bufferOf(l.k) });
+    return { ...base, kvHeads, q: bufferOf(l.q), k: bufferOf(l.k) };
   }
 
   private onDisposed(): void {
     this.inference.dispose();
+    this.channel.close(new LensError('INFERENCE_FAILED', 'The panel was closed.'));
     this.explainHost.reset();
     this.disposed = true;
     this.ready = false;

@@ -1,5 +1,5 @@
 // An Inspector whose model runs in a panel's webview (webview/inference/: onnxruntime-web on WebGPU, or Wasm there),
-// behind the same API as the Node worker's: the host tokenizes, sends token ids over the panel's inference channel
+// behind the same API as the Node worker's: the host tokenizes, sends token ids as the panel's inference requests
 // (protocol/inference.ts) and streams back every layer, so the panel, the hover, export and analysis see one kind of
 // run whichever side computed it. Batched forward passes (analysis) run on a host copy of the model, loaded on first
 // use. vscode-free: the panel is reached through InferencePort.
@@ -15,10 +15,11 @@ import type {
 } from '../runtime/inspector/api';
 import { openRun, type RunStream } from '../runtime/inspector/attention-run';
 import { tokensOfText } from '../runtime/inspector/input';
-import { cancelled, LensError } from '../runtime/errors';
+import { cancelled, isLensError, LensError } from '../runtime/errors';
+import type { RequestOptions } from '../runtime/channel/channel';
 import type { Tokenizer } from '../runtime/tokenizers/tokenizer';
 import type { ModelFacts, Token } from '../runtime/types';
-import type { InferHostMessage, InferWebviewMessage, WebviewBackend } from '../protocol/inference';
+import type { InferenceCalls, InferLoaded, WebviewBackend } from '../protocol/inference';
 
 /** URLs the webview may fetch (asWebviewUri), for one model folder. */
 export interface InferenceUrls {
@@ -30,10 +31,14 @@ export interface InferenceUrls {
 /** What a panel offers in-webview inference. */
 export interface InferencePort {
   readonly isDisposed: boolean;
-  /** Posts a message of the inference channel. */
-  postInference(message: InferHostMessage): void;
-  /** Subscribes to the channel; returns the unsubscribe function. */
-  onInference(listener: (message: InferWebviewMessage) => void): () => void;
+  /** Asks the panel's webview (once it is ready); rejects with its LensError, or CANCELLED once the signal aborts. */
+  request<N extends keyof InferenceCalls>(
+    name: N,
+    payload: InferenceCalls[N]['request'],
+    options?: RequestOptions<InferenceCalls[N]['event']>,
+  ): Promise<InferenceCalls[N]['reply']>;
+  /** The webview's inference worker crashed after it loaded: why. */
+  onEnded(listener: (reason: string) => void): () => void;
   /** The webview was reloaded, destroyed or closed: whatever ran in it is gone. */
   onInferenceReset(listener: (why: string) => void): () => void;
   /** Lets the webview run a model from `modelDir` (its CSP, localResourceRoots) and gives the URLs it may fetch. */
@@ -43,28 +48,20 @@ export interface InferencePort {
 let nextId = 1;
 
 /** Asks the panel whether its webview has a WebGPU adapter (nothing is loaded). */
-export function probeWebGpu(
+export async function probeWebGpu(
   port: InferencePort,
   timeoutMs = 10_000,
 ): Promise<{ adapter: string | null; reason?: string }> {
-  const probeId = nextId++;
-  return new Promise((resolve) => {
-    const done = (r: { adapter: string | null; reason?: string }) => {
-      clearTimeout(timer);
-      off();
-      offReset();
-      resolve(r);
-    };
-    const timer = setTimeout(
-      () => done({ adapter: null, reason: 'the panel did not answer the WebGPU probe' }),
-      timeoutMs,
-    );
-    const off = port.onInference((m) => {
-      if (m.type === 'inferProbed' && m.probeId === probeId) done({ adapter: m.adapter, reason: m.reason });
-    });
-    const offReset = port.onInferenceReset((why) => done({ adapter: null, reason: why }));
-    port.postInference({ type: 'inferProbe', probeId });
-  });
+  try {
+    return await port.request('inferProbe', {}, { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (e) {
+    const timedOut = isLensError(e) && e.code === 'CANCELLED';
+    return { adapter: null, reason: timedOut ? 'the panel did not answer the WebGPU probe' : errorText(e) };
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 export interface WebviewLoadOptions {
@@ -86,43 +83,22 @@ export async function loadInWebview(port: InferencePort, options: WebviewLoadOpt
   const t0 = performance.now();
   if (options.signal?.aborted) throw cancelled();
   const urls = await port.prepareInference(options.dir);
-  const loadId = nextId++;
-  const loaded = await new Promise<Extract<InferWebviewMessage, { type: 'inferLoaded' }>>((resolve, reject) => {
-    const cleanup = () => {
-      off();
-      offReset();
-      options.signal?.removeEventListener('abort', onAbort);
-    };
-    const onAbort = () => {
-      cleanup();
-      port.postInference({ type: 'inferDispose' });
-      reject(cancelled());
-    };
-    const off = port.onInference((m) => {
-      if (m.type === 'inferProgress' && m.loadId === loadId)
-        options.onProgress?.({ phase: m.phase, fraction: m.fraction });
-      else if (m.type === 'inferLoaded' && m.loadId === loadId) {
-        cleanup();
-        resolve(m);
-      } else if (m.type === 'inferLoadFailed' && m.loadId === loadId) {
-        cleanup();
-        reject(new LensError(m.code, m.message));
-      }
-    });
-    const offReset = port.onInferenceReset((why) => {
-      cleanup();
-      reject(new LensError('INFERENCE_FAILED', `The panel stopped while loading the model (${why}).`));
-    });
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    port.postInference({
-      type: 'inferLoad',
-      loadId,
-      ...urls,
-      backend: options.backend,
-      fallback: options.fallback,
-      maxTokens: options.maxTokens,
-    });
-  });
+  let loaded: InferLoaded;
+  let resetWhy: string | undefined;
+  const offReset = port.onInferenceReset((why) => (resetWhy = why));
+  try {
+    loaded = await port.request(
+      'inferLoad',
+      { ...urls, backend: options.backend, fallback: options.fallback, maxTokens: options.maxTokens },
+      { signal: options.signal, onEvent: (p) => options.onProgress?.({ phase: p.phase, fraction: p.fraction }) },
+    );
+  } catch (e) {
+    if (resetWhy !== undefined && !(isLensError(e) && e.code === 'CANCELLED'))
+      throw new LensError('INFERENCE_FAILED', `The panel stopped while loading the model (${resetWhy}).`);
+    throw e;
+  } finally {
+    offReset();
+  }
   const facts: ModelFacts = { name: options.name, dir: options.dir, ...loaded.facts };
   return new WebviewInspector(
     port,
@@ -140,13 +116,13 @@ export type WebviewEvent = { kind: 'fallback'; reason: string } | { kind: 'ended
 
 export class WebviewInspector implements Inspector {
   readonly threads = 1;
-  private readonly runs = new Map<number, RunStream>();
+  /** Runs that may still be in flight (failed when the model goes away). */
+  private readonly runs = new Set<RunStream>();
   private dead: LensError | undefined;
   private disposed = false;
   private host: Promise<Inspector> | undefined;
   private readonly listeners = new Set<(e: WebviewEvent) => void>();
   private readonly unsubscribe: (() => void)[];
-  private endedAck: (() => void) | undefined;
 
   constructor(
     private readonly port: InferencePort,
@@ -159,7 +135,7 @@ export class WebviewInspector implements Inspector {
     private readonly options: WebviewLoadOptions,
   ) {
     this.unsubscribe = [
-      port.onInference((m) => this.receive(m)),
+      port.onEnded((reason) => this.die(`The panel's inference worker stopped (${reason}); run again to reload it.`)),
       port.onInferenceReset((why) => this.die(`The panel that ran ${facts.name} was ${why}; run again to reload it.`)),
     ];
   }
@@ -187,15 +163,37 @@ export class WebviewInspector implements Inspector {
 
   run(input: string | number[], options: RunOptions = {}): AttentionRun {
     this.check();
-    const runId = nextId++;
-    return openRun(runId, input, options, this, {
-      start: (stream, ids, withVectors) => {
-        this.runs.set(runId, stream);
-        this.port.postInference({ type: 'inferRun', runId, ids, withVectors });
+    for (const r of this.runs) if (r.settled) this.runs.delete(r);
+    const stream = openRun(nextId++, input, options, this, {
+      run: async (ids, withVectors, signal, onLayer) => {
+        const done = await this.port.request(
+          'inferRun',
+          { ids, withVectors },
+          {
+            signal,
+            onEvent: (e) => {
+              if (e.type === 'fallback') return this.fellBack(e.reason);
+              const layer: LayerResult = {
+                layer: e.layer,
+                kind: e.kind,
+                heads: e.heads,
+                queryLength: e.queryLength,
+                keyLength: e.keyLength,
+                data: new Float32Array(e.data), // [heads, query, key]
+              };
+              if (e.q && e.k) {
+                layer.q = new Float32Array(e.q); // [heads, query, headDim]
+                layer.k = new Float32Array(e.k); // [heads, key, headDim]
+              }
+              onLayer(layer);
+            },
+          },
+        );
+        return { lastHidden: new Float32Array(done.lastHidden), stageMs: done.stageMs };
       },
-      cancel: () => this.port.postInference({ type: 'inferCancel', runId }),
-      settled: () => this.runs.delete(runId),
     });
+    this.runs.add(stream);
+    return stream;
   }
 
   /** Batched passes run on a host copy of the model (loaded on first use): analysis needs no GPU round trips. */
@@ -208,17 +206,10 @@ export class WebviewInspector implements Inspector {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    for (const run of [...this.runs.values()])
-      run.fail(new LensError('DISPOSED', 'The model was unloaded during the run.'));
+    this.failRuns(new LensError('DISPOSED', 'The model was unloaded during the run.'));
     if (!this.dead && !this.port.isDisposed) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 3000);
-        this.endedAck = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        this.port.postInference({ type: 'inferDispose' });
-      });
+      // Let the webview release its sessions and end its worker (at most a few seconds' wait).
+      await this.port.request('inferDispose', {}, { signal: AbortSignal.timeout(3000) }).catch(() => undefined);
     }
     this.unsubscribe.forEach((f) => f());
     const host = this.host;
@@ -235,51 +226,22 @@ export class WebviewInspector implements Inspector {
     for (const l of [...this.listeners]) l(e);
   }
 
+  private failRuns(error: LensError): void {
+    for (const run of [...this.runs]) run.fail(error);
+    this.runs.clear();
+  }
+
+  /** The GPU went away: this run completes on Wasm in the panel, and so do later ones. */
+  private fellBack(reason: string): void {
+    this.currentBackend = 'wasm';
+    this.note = `Wasm in the panel: ${reason}.`;
+    this.emit({ kind: 'fallback', reason });
+  }
+
   private die(why: string): void {
     if (this.dead || this.disposed) return;
     this.dead = new LensError('INFERENCE_FAILED', why);
-    for (const run of [...this.runs.values()]) run.fail(this.dead);
+    this.failRuns(this.dead);
     this.emit({ kind: 'ended', reason: why });
-  }
-
-  private receive(m: InferWebviewMessage): void {
-    switch (m.type) {
-      case 'inferLayer': {
-        const run = this.runs.get(m.runId);
-        if (!run) return;
-        const layer: LayerResult = {
-          layer: m.layer,
-          kind: m.kind,
-          heads: m.heads,
-          queryLength: m.queryLength,
-          keyLength: m.keyLength,
-          data: new Float32Array(m.data), // [heads, query, key]
-        };
-        if (m.q && m.k) {
-          layer.q = new Float32Array(m.q); // [heads, query, headDim]
-          layer.k = new Float32Array(m.k); // [heads, key, headDim]
-        }
-        run.pushLayer(layer);
-        return;
-      }
-      case 'inferDone':
-        this.runs.get(m.runId)?.finish(new Float32Array(m.lastHidden), m.stageMs);
-        return;
-      case 'inferFailed':
-        this.runs.get(m.runId)?.fail(new LensError(m.code, m.message));
-        return;
-      case 'inferFallback':
-        this.currentBackend = 'wasm';
-        this.note = `Wasm in the panel: ${m.reason}.`;
-        this.emit({ kind: 'fallback', reason: m.reason });
-        return;
-      case 'inferEnded':
-        if (this.disposed) this.endedAck?.();
-        else
-          this.die(`The panel's inference worker stopped${m.reason ? ` (${m.reason})` : ''}; run again to reload it.`);
-        return;
-      default:
-        return;
-    }
   }
 }

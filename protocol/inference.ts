@@ -1,26 +1,25 @@
-// The panel's second channel: in-webview inference (backend webgpu, or auto with a GPU). The host asks the webview to
-// probe for a WebGPU adapter, to load a model from URLs it serves (asWebviewUri of the model folder and of dist/),
-// and to run token ids; the webview answers with the load's outcome and streams every layer back as an ArrayBuffer,
-// so the host holds the same run data (hover, export, analysis) whichever side computed it. Every message type starts
-// with 'infer' and is routed before the panel protocol (messages.ts); both sides validate what they receive here.
-import type { LensErrorCode } from '../runtime/errors';
+// The panel's in-webview inference (backend webgpu, or auto with a GPU), as requests the host makes of the webview
+// over the panel's channel (panel-channel.ts): probe for a WebGPU adapter, load a model from URLs the host serves
+// (asWebviewUri of the model folder and of dist/), run token ids — streaming every layer back as an ArrayBuffer, so the
+// host holds the same run data (hover, export, analysis) whichever side computed it — dispose, and (tests) lose the GPU
+// device. The webview relays them to its inference worker (webview/inference/bridge.ts); both sides check what they
+// receive (inference-validate.ts). Names start with 'infer' so they never collide with the panel's own.
+import type { Call } from '../runtime/channel/types';
 import type { PlanFacts } from '../runtime/models/plan';
-import type { AttentionKind } from '../runtime/types';
+import type { LayerMessage } from './messages';
 
 export type WebviewBackend = 'webgpu' | 'wasm';
 
-// ---------------------------------------------------------------------------------------------------------------
-// Host -> webview
+export type Empty = Record<string, never>;
 
-/** Is there a WebGPU adapter? (Answered from the page itself: nothing is fetched.) */
-export interface InferProbeMessage {
-  type: 'inferProbe';
-  probeId: number;
+/** Is there a WebGPU adapter? (Answered from the page itself: nothing is fetched.) The adapter's name, or null with
+ * the reason there is none. */
+export interface InferProbed {
+  adapter: string | null;
+  reason?: string;
 }
 
-export interface InferLoadMessage {
-  type: 'inferLoad';
-  loadId: number;
+export interface InferLoadRequest {
   /** asWebviewUri of the model folder (config.json, model.safetensors or its shards). */
   modelBase: string;
   /** asWebviewUri of dist/webview-inference.js and of onnxruntime's .wasm. */
@@ -32,57 +31,12 @@ export interface InferLoadMessage {
   maxTokens: number;
 }
 
-export interface InferRunMessage {
-  type: 'inferRun';
-  runId: number;
-  ids: number[];
-  withVectors: boolean | number[];
-}
-
-export interface InferCancelMessage {
-  type: 'inferCancel';
-  runId: number;
-}
-
-export interface InferDisposeMessage {
-  type: 'inferDispose';
-}
-
-/** Tests: destroy the GPU device now, or after layer `afterLayer` of the next run. */
-export interface InferLoseDeviceMessage {
-  type: 'inferLoseDevice';
-  afterLayer?: number;
-}
-
-export type InferHostMessage =
-  | InferProbeMessage
-  | InferLoadMessage
-  | InferRunMessage
-  | InferCancelMessage
-  | InferDisposeMessage
-  | InferLoseDeviceMessage;
-
-// ---------------------------------------------------------------------------------------------------------------
-// Webview -> host
-
-export interface InferProbedMessage {
-  type: 'inferProbed';
-  probeId: number;
-  /** The adapter's name, or null with the reason there is none. */
-  adapter: string | null;
-  reason?: string;
-}
-
-export interface InferProgressMessage {
-  type: 'inferProgress';
-  loadId: number;
+export interface InferProgress {
   phase: string;
   fraction?: number;
 }
 
-export interface InferLoadedMessage {
-  type: 'inferLoaded';
-  loadId: number;
+export interface InferLoaded {
   facts: PlanFacts;
   backend: WebviewBackend;
   /** Why this backend runs (and why not the other), for the status bar. */
@@ -90,72 +44,34 @@ export interface InferLoadedMessage {
   adapter?: string;
 }
 
-export interface InferLoadFailedMessage {
-  type: 'inferLoadFailed';
-  loadId: number;
-  code: LensErrorCode;
-  message: string;
+export interface InferRunRequest {
+  ids: number[];
+  withVectors: boolean | number[];
 }
 
-/** One layer, float32 [heads, queryLength, keyLength] in `data`; q/k [heads, length, headDim] when asked for. */
-export interface InferLayerMessage {
-  type: 'inferLayer';
-  runId: number;
-  layer: number;
-  kind: AttentionKind;
-  heads: number;
-  queryLength: number;
-  keyLength: number;
-  data: ArrayBuffer;
-  q?: ArrayBuffer;
-  k?: ArrayBuffer;
-}
+/** What a run streams: each layer, float32 [heads, queryLength, keyLength] in `data` (q/k [heads, length, headDim]
+ * when asked for); and the move from WebGPU to Wasm when the GPU went away (the run completes on Wasm). */
+export type InferRunEvent =
+  (Omit<LayerMessage, 'runId'> & { q?: ArrayBuffer; k?: ArrayBuffer }) | { type: 'fallback'; reason: string };
 
-export interface InferDoneMessage {
-  type: 'inferDone';
-  runId: number;
+export interface InferRunDone {
   /** float32 [query, hidden]. */
   lastHidden: ArrayBuffer;
   stageMs: number[];
 }
 
-export interface InferFailedMessage {
-  type: 'inferFailed';
-  runId: number;
-  code: LensErrorCode;
-  message: string;
+/** What the webview answers. */
+export interface InferenceCalls {
+  inferProbe: Call<Empty, InferProbed>;
+  inferLoad: Call<InferLoadRequest, InferLoaded, InferProgress>;
+  inferRun: Call<InferRunRequest, InferRunDone, InferRunEvent>;
+  /** Ends the webview's inference worker (after it released its sessions). */
+  inferDispose: Call<Empty, Empty>;
+  /** Tests: destroy the GPU device now, or after layer `afterLayer` of the next run. */
+  inferLoseDevice: Call<{ afterLayer?: number }, Empty>;
 }
 
-/** The GPU went away; the webview now runs the model on Wasm (the interrupted run, if any, completes there). */
-export interface InferFallbackMessage {
-  type: 'inferFallback';
-  runId?: number;
-  reason: string;
-}
-
-/** The inference worker ended (disposed, or crashed: `reason`). */
-export interface InferEndedMessage {
-  type: 'inferEnded';
-  reason?: string;
-}
-
-export type InferWebviewMessage =
-  | InferProbedMessage
-  | InferProgressMessage
-  | InferLoadedMessage
-  | InferLoadFailedMessage
-  | InferLayerMessage
-  | InferDoneMessage
-  | InferFailedMessage
-  | InferFallbackMessage
-  | InferEndedMessage;
-
-/** True for a message of this channel (its type starts with 'infer'); it is then validated here, not by messages.ts. */
-export function isInferMessage(raw: unknown): raw is { type: string } {
-  return (
-    typeof raw === 'object' &&
-    raw !== null &&
-    typeof (raw as { type?: unknown }).type === 'string' &&
-    (raw as { type: string }).type.startsWith('infer')
-  );
+/** What the host hears without asking: the webview's inference worker crashed after it loaded. */
+export interface InferenceNotes {
+  inferEnded: { reason: string };
 }

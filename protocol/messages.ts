@@ -1,4 +1,8 @@
-// The host <-> webview contract of the Attention Lens panel: one discriminated union per direction, tagged by `type`.
+// The host <-> webview contract of the Attention Lens panel, carried by the request/reply channel
+// (runtime/channel/channel.ts; panel-channel.ts puts the two sides together): the one-way notes of each direction as
+// one discriminated union tagged by `type` (the tag is the note's name; the rest is its payload), and the requests the
+// webview makes of the host (PanelCalls: the neuron view's vectors, the Explain view's explanation and comparison),
+// each with its reply and the progress it streams.
 //
 // Handshake: the webview posts `ready` once its script has started (and again after every reload of the webview,
 // e.g. when a hidden panel becomes visible); the host answers with `settings` and then replays the panel's current
@@ -16,6 +20,10 @@
 // spread over the layers as they stream, which the UI never notices; below 128 tokens it is a few milliseconds.
 import type { AttentionKind, ModelFacts, RunTimings } from '../runtime/types';
 import type { ExplainResult } from '../runtime/explain/result';
+import type { Call } from '../runtime/channel/types';
+
+/** The notes of a union of messages tagged by `type`: note name → payload (the message without its tag). */
+export type NotesOf<M extends { type: string }> = { [K in M['type']]: Omit<Extract<M, { type: K }>, 'type'> };
 
 /** A token as the webview sees it: its vocabulary string and its [start, end) span in the run's input text. */
 export interface TokenInfo {
@@ -73,9 +81,8 @@ export interface LayerMessage {
   data: ArrayBuffer;
 }
 
-/** The query/key vectors of one layer (answer to `requestVectors`); q/k are null with a reason when unavailable. */
-export interface VectorsMessage {
-  type: 'vectors';
+/** The query/key vectors of one layer (the reply to `vectors`); q/k are null with a reason when unavailable. */
+export interface Vectors {
   runId: number;
   layer: number;
   heads: number;
@@ -123,37 +130,22 @@ export interface FocusTokenMessage {
 }
 
 // ----- The Explain view (host -> webview). An explanation of the current run's tokens (runtime/explain) and the
-// compare mode's two attention maps. Requests are numbered by the webview (`requestId`); every answer names the run
-// and the request it belongs to, and the webview drops answers to requests it no longer waits for.
+// compare mode's two attention maps are the replies to the webview's `explain` and `compare` requests (PanelCalls);
+// after a reload of the webview the host posts the last ones again as these notes.
 
-/** What an explanation or comparison in flight is doing (one line for the view's status). */
-export interface ExplainProgressMessage {
-  type: 'explainProgress';
-  runId: number;
-  requestId: number;
-  kind: ExplainRequestKind;
+/** What an explanation or comparison in flight is doing (one line for the view's status), streamed by the request. */
+export interface ExplainProgress {
   text: string;
   /** Steps done and in all, when known (methods). */
   done?: number;
   total?: number;
 }
 
-/** An explanation (answer to `explain`): [seq] score vectors as plain numbers (NaN as null), no attention maps. */
+/** An explanation: [seq] score vectors as plain numbers (NaN as null), no attention maps. */
 export interface ExplainResultMessage {
   type: 'explainResult';
   runId: number;
-  requestId: number;
   result: ExplainResult;
-}
-
-/** An explanation or comparison failed or was cancelled; `message` is one line for the view (never a stack). */
-export interface ExplainErrorMessage {
-  type: 'explainError';
-  runId: number;
-  requestId: number;
-  kind: ExplainRequestKind;
-  cancelled: boolean;
-  message: string;
 }
 
 /** One side of a comparison: a [tokens, tokens] attention map. */
@@ -166,11 +158,10 @@ export interface CompareMap {
   data: ArrayBuffer;
 }
 
-/** A comparison (answer to `compare`): maps a and b, and b − a over the tokens they share, with JSD per query row. */
+/** A comparison: maps a and b, and b − a over the tokens they share, with JSD per query row. */
 export interface CompareResultMessage {
   type: 'compareResult';
   runId: number;
-  requestId: number;
   mode: CompareMode;
   layer: number;
   a: CompareMap;
@@ -195,13 +186,10 @@ export type HostMessage =
   | SettingsMessage
   | RunStartedMessage
   | LayerMessage
-  | VectorsMessage
   | RunFinishedMessage
   | RunFailedMessage
   | NoticeMessage
-  | ExplainProgressMessage
   | ExplainResultMessage
-  | ExplainErrorMessage
   | CompareResultMessage;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -217,13 +205,6 @@ export interface SelectTokenMessage {
   type: 'selectToken';
   runId: number;
   index: number;
-}
-
-/** The neuron view needs the query/key vectors of a layer of the current run. */
-export interface RequestVectorsMessage {
-  type: 'requestVectors';
-  runId: number;
-  layer: number;
 }
 
 /** The user pressed Cancel in the panel. */
@@ -294,32 +275,21 @@ export const MAX_TARGET_LENGTH = 10_000;
 export const MAX_COMPARE_TEXT_LENGTH = 100_000;
 
 /** Explain the run's tokens for a target spec (runtime/explain/target-spec.ts) with the chosen EXPLAIN_METHODS. */
-export interface ExplainRequestMessage {
-  type: 'explain';
+export interface ExplainRequest {
   runId: number;
-  requestId: number;
   target: string;
   methods: string[];
 }
 
 /** Compare two attention maps of one layer: head a vs head b of this run, or head a on this input vs on `text`. */
-export interface CompareRequestMessage {
-  type: 'compare';
+export interface CompareRequest {
   runId: number;
-  requestId: number;
   mode: CompareMode;
   layer: number;
   a: number | 'mean' | 'max';
   b: number | 'mean' | 'max';
   /** mode 'inputs': the second input text. */
   text?: string;
-}
-
-/** Stop the explanation or comparison `requestId` (the view's Cancel). */
-export interface CancelExplainMessage {
-  type: 'cancelExplain';
-  runId: number;
-  requestId: number;
 }
 
 /** Export the Explain view's explanation or comparison: the host asks PNG, SVG or JSON and where, then writes it. */
@@ -334,16 +304,26 @@ export interface ExportExplainMessage {
 export type WebviewMessage =
   | ReadyMessage
   | SelectTokenMessage
-  | RequestVectorsMessage
   | CancelMessage
   | LogMessage
   | ViewChangedMessage
   | TabChangedMessage
   | ExportRequestMessage
-  | ExplainRequestMessage
-  | CompareRequestMessage
-  | CancelExplainMessage
   | ExportExplainMessage;
+
+/** The neuron view needs the query/key vectors of a layer of the current run. */
+export interface VectorsRequest {
+  runId: number;
+  layer: number;
+}
+
+/** What the webview asks of the host: each request with its reply and what it streams. A cancel (the Explain view's
+ *  Cancel, a newer request) stops the work on the host. */
+export interface PanelCalls {
+  vectors: Call<VectorsRequest, Vectors>;
+  explain: Call<ExplainRequest, Omit<ExplainResultMessage, 'type'>, ExplainProgress>;
+  compare: Call<CompareRequest, Omit<CompareResultMessage, 'type'>, ExplainProgress>;
+}
 
 /** Longest `log` message the host accepts (characters). */
 export const MAX_LOG_LENGTH = 4000;

@@ -1,6 +1,7 @@
-// Validators for both directions of the panel protocol. Pure functions: no DOM, no 'vscode'.
-// The host validates every webview message (shape, field types, ranges, runId) before use and drops the rest;
-// the webview validates host messages too, so that a malformed message cannot throw inside a view.
+// Validators for both directions of the panel protocol (messages.ts). Pure functions: no DOM, no 'vscode'.
+// The host validates every webview note and request (shape, field types, ranges, runId) before use and drops or
+// refuses the rest; the webview validates the host's notes, replies and events too, so that a malformed message
+// cannot throw inside a view. panel-channel.ts hands them to the channel as its checks.
 import { attentionFactsProblem } from './facts-validate';
 import {
   AGREEMENT_METRICS,
@@ -11,7 +12,6 @@ import {
   MAX_TARGET_LENGTH,
   PANEL_TABS,
   PANEL_VIEWS,
-  type CompareRequestMessage,
   type HostMessage,
   type RunSource,
   type TokenInfo,
@@ -67,10 +67,6 @@ const TARGET_GRAMMAR =
 const METHOD_IDS = EXPLAIN_METHODS.map((m) => m.id);
 const REQUEST_KINDS = ['explain', 'compare'];
 
-function checkRequestId(m: Obj): string | undefined {
-  return isInt(m.requestId) && m.requestId >= 0 ? undefined : 'requestId must be a non-negative integer';
-}
-
 function checkTarget(v: unknown): string | undefined {
   if (typeof v !== 'string') return 'target must be a string';
   if (v.length > MAX_TARGET_LENGTH) return `target longer than ${MAX_TARGET_LENGTH} characters`;
@@ -110,12 +106,6 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
       return problem
         ? fail(problem)
         : { ok: true, message: { type: 'selectToken', runId: m.runId as number, index: m.index as number } };
-    case 'requestVectors':
-      problem = onlyKeys(m, ['runId', 'layer']) ?? checkRun(m, ctx);
-      if (!problem && !isIndex(m.layer, ctx.layers)) problem = `layer must be an integer in [0, ${ctx.layers})`;
-      return problem
-        ? fail(problem)
-        : { ok: true, message: { type: 'requestVectors', runId: m.runId as number, layer: m.layer as number } };
     case 'cancel':
       problem = onlyKeys(m, ['runId']) ?? checkRun(m, ctx);
       return problem ? fail(problem) : { ok: true, message: { type: 'cancel', runId: m.runId as number } };
@@ -171,56 +161,6 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
     case 'export':
       problem = onlyKeys(m, ['runId']) ?? checkRun(m, ctx);
       return problem ? fail(problem) : { ok: true, message: { type: 'export', runId: m.runId as number } };
-    case 'explain':
-      problem =
-        onlyKeys(m, ['runId', 'requestId', 'target', 'methods']) ??
-        checkRun(m, ctx) ??
-        checkRequestId(m) ??
-        checkTarget(m.target) ??
-        checkMethods(m.methods);
-      return problem
-        ? fail(problem)
-        : {
-            ok: true,
-            message: {
-              type: 'explain',
-              runId: m.runId as number,
-              requestId: m.requestId as number,
-              target: m.target as string,
-              methods: [...(m.methods as string[])],
-            },
-          };
-    case 'compare': {
-      problem = onlyKeys(m, ['runId', 'requestId', 'mode', 'layer', 'a', 'b', 'text']) ?? checkRun(m, ctx);
-      problem ??= checkRequestId(m);
-      if (!problem && m.mode !== 'heads' && m.mode !== 'inputs') problem = "mode must be 'heads' or 'inputs'";
-      if (!problem && !isIndex(m.layer, ctx.layers)) problem = `layer must be an integer in [0, ${ctx.layers})`;
-      if (!problem && (!isHeadChoice(m.a, ctx.heads) || !isHeadChoice(m.b, ctx.heads)))
-        problem = `heads a and b must be 'mean', 'max' or an integer in [0, ${ctx.heads ?? '∞'})`;
-      if (!problem && m.mode === 'inputs') {
-        if (typeof m.text !== 'string') problem = "text must be a string in mode 'inputs'";
-        else if (m.text.length > MAX_COMPARE_TEXT_LENGTH)
-          problem = `text longer than ${MAX_COMPARE_TEXT_LENGTH} characters`;
-      }
-      if (!problem && m.mode === 'heads' && m.text !== undefined) problem = "text is only for mode 'inputs'";
-      if (problem) return fail(problem);
-      const message: CompareRequestMessage = {
-        type: 'compare',
-        runId: m.runId as number,
-        requestId: m.requestId as number,
-        mode: m.mode as 'heads',
-        layer: m.layer as number,
-        a: m.a as number,
-        b: m.b as number,
-      };
-      if (m.mode === 'inputs') message.text = m.text as string;
-      return { ok: true, message };
-    }
-    case 'cancelExplain':
-      problem = onlyKeys(m, ['runId', 'requestId']) ?? checkRun(m, ctx) ?? checkRequestId(m);
-      return problem
-        ? fail(problem)
-        : { ok: true, message: { type: 'cancelExplain', runId: m.runId as number, requestId: m.requestId as number } };
     case 'exportExplain':
       problem = onlyKeys(m, ['runId', 'what', 'metric']) ?? checkRun(m, ctx);
       if (!problem && m.what !== 'explain' && m.what !== 'compare') problem = "what must be 'explain' or 'compare'";
@@ -238,6 +178,42 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
           };
     default:
       return fail(`unknown message type ${JSON.stringify(String(m.type)).slice(0, 60)}`);
+  }
+}
+
+/** Why the webview's request `name` (PanelCalls) is malformed for the panel's current run, or undefined. */
+export function checkPanelRequest(name: string, raw: unknown, ctx: RunContext): string | undefined {
+  if (!isObj(raw)) return 'not an object';
+  const m = raw;
+  switch (name) {
+    case 'vectors': {
+      const problem = onlyKeys(m, ['runId', 'layer']) ?? checkRun(m, ctx);
+      if (problem) return problem;
+      return isIndex(m.layer, ctx.layers) ? undefined : `layer must be an integer in [0, ${ctx.layers})`;
+    }
+    case 'explain':
+      return (
+        onlyKeys(m, ['runId', 'target', 'methods']) ??
+        checkRun(m, ctx) ??
+        checkTarget(m.target) ??
+        checkMethods(m.methods)
+      );
+    case 'compare': {
+      const problem = onlyKeys(m, ['runId', 'mode', 'layer', 'a', 'b', 'text']) ?? checkRun(m, ctx);
+      if (problem) return problem;
+      if (m.mode !== 'heads' && m.mode !== 'inputs') return "mode must be 'heads' or 'inputs'";
+      if (!isIndex(m.layer, ctx.layers)) return `layer must be an integer in [0, ${ctx.layers})`;
+      if (!isHeadChoice(m.a, ctx.heads) || !isHeadChoice(m.b, ctx.heads))
+        return `heads a and b must be 'mean', 'max' or an integer in [0, ${ctx.heads ?? '∞'})`;
+      if (m.mode === 'inputs') {
+        if (typeof m.text !== 'string') return "text must be a string in mode 'inputs'";
+        if (m.text.length > MAX_COMPARE_TEXT_LENGTH) return `text longer than ${MAX_COMPARE_TEXT_LENGTH} characters`;
+      }
+      if (m.mode === 'heads' && m.text !== undefined) return "text is only for mode 'inputs'";
+      return undefined;
+    }
+    default:
+      return `unknown request ${JSON.stringify(name).slice(0, 60)}`;
   }
 }
 
@@ -333,7 +309,7 @@ function compareMapSize(v: unknown): number | undefined {
 }
 
 function checkCompareResult(m: Obj): string | undefined {
-  if (!isInt(m.runId) || !isInt(m.requestId) || !isInt(m.layer) || m.layer < 0) return 'runId/requestId/layer';
+  if (!isInt(m.runId) || !isInt(m.layer) || m.layer < 0) return 'runId/layer';
   if (m.mode !== 'heads' && m.mode !== 'inputs') return 'mode';
   const na = compareMapSize(m.a);
   const nb = compareMapSize(m.b);
@@ -375,17 +351,6 @@ export function validateHostMessage(raw: unknown): Validation<HostMessage> {
       if (m.data.byteLength !== want) return fail(`data has ${m.data.byteLength} bytes, expected ${want}`);
       return ok;
     }
-    case 'vectors': {
-      if (!isInt(m.runId) || !isInt(m.layer)) return fail('runId/layer');
-      const sizes = [m.heads, m.kvHeads, m.queryLength, m.keyLength, m.headDim];
-      if (!sizes.every(isPositive)) return fail('sizes');
-      if (m.q === null && m.k === null) return ok;
-      if (!(m.q instanceof ArrayBuffer) || !(m.k instanceof ArrayBuffer)) return fail('q/k');
-      const [h, kv, q, k, d] = sizes as number[];
-      if (m.q.byteLength !== h * q * d * 4) return fail('q size');
-      if (m.k.byteLength !== kv * k * d * 4) return fail('k size');
-      return ok;
-    }
     case 'runFinished':
       return isInt(m.runId) && (m.timings === null || isObj(m.timings)) ? ok : fail('runFinished');
     case 'runFailed':
@@ -396,21 +361,9 @@ export function validateHostMessage(raw: unknown): Validation<HostMessage> {
       return typeof m.text === 'string' && (m.busy === undefined || typeof m.busy === 'boolean') ? ok : fail('notice');
     case 'focusToken':
       return isInt(m.runId) && isInt(m.index) && m.index >= 0 ? ok : fail('focusToken');
-    case 'explainProgress':
-      return isInt(m.runId) && isInt(m.requestId) && REQUEST_KINDS.includes(m.kind as string) && isStr(m.text)
-        ? ok
-        : fail('explainProgress');
     case 'explainResult':
-      if (!isInt(m.runId) || !isInt(m.requestId)) return fail('runId/requestId');
+      if (!isInt(m.runId)) return fail('runId');
       return isExplainResult(m.result) ? ok : fail('explainResult.result');
-    case 'explainError':
-      return isInt(m.runId) &&
-        isInt(m.requestId) &&
-        REQUEST_KINDS.includes(m.kind as string) &&
-        typeof m.cancelled === 'boolean' &&
-        isStr(m.message)
-        ? ok
-        : fail('explainError');
     case 'compareResult': {
       const problem = checkCompareResult(m);
       return problem ? fail(`compareResult: ${problem}`) : ok;
@@ -418,4 +371,40 @@ export function validateHostMessage(raw: unknown): Validation<HostMessage> {
     default:
       return fail('unknown message type');
   }
+}
+
+function checkVectors(m: Obj): string | undefined {
+  if (!isInt(m.runId) || !isInt(m.layer)) return 'runId/layer';
+  const sizes = [m.heads, m.kvHeads, m.queryLength, m.keyLength, m.headDim];
+  if (!sizes.every(isPositive)) return 'sizes';
+  if (m.q === null && m.k === null) return undefined;
+  if (!(m.q instanceof ArrayBuffer) || !(m.k instanceof ArrayBuffer)) return 'q/k';
+  const [h, kv, q, k, d] = sizes as number[];
+  if (m.q.byteLength !== h * q * d * 4) return 'q size';
+  if (m.k.byteLength !== kv * k * d * 4) return 'k size';
+  return undefined;
+}
+
+/** Why the host's reply to the webview's request `name` is malformed (checked by the webview), or undefined. */
+export function checkPanelReply(name: string, m: unknown): string | undefined {
+  if (!isObj(m)) return 'not an object';
+  switch (name) {
+    case 'vectors':
+      return checkVectors(m);
+    case 'explain':
+      if (!isInt(m.runId)) return 'runId';
+      return isExplainResult(m.result) ? undefined : 'result';
+    case 'compare':
+      return checkCompareResult(m);
+    default:
+      return `unknown request ${JSON.stringify(name).slice(0, 60)}`;
+  }
+}
+
+/** Why the progress the host streams for the webview's request `name` is malformed, or undefined. */
+export function checkPanelEvent(name: string, m: unknown): string | undefined {
+  if (name !== 'explain' && name !== 'compare') return `"${name}" streams no events`;
+  if (!isObj(m) || !isStr(m.text)) return 'progress needs a text';
+  const count = (v: unknown) => v === undefined || (isInt(v) && v >= 0);
+  return count(m.done) && count(m.total) ? undefined : 'done and total must be counts';
 }

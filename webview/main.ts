@@ -2,15 +2,15 @@
 // selection, run status; draws each layer as soon as it arrives (redraws coalesced with requestAnimationFrame).
 // The Explain view is a tab of its own: it has its own controls and Export…, and the host's hover, tint and export
 // keep following the attention view shown last.
-// Every message from the host is validated; token text only ever reaches the DOM through textContent/fillText.
+// Every message from the host is validated (the channel's checks, protocol/panel-channel.ts); token text only ever
+// reaches the DOM through textContent/fillText.
 import './styles.css';
-import { validateHostMessage } from '../protocol/validate';
 import type { HostMessage } from '../protocol/messages';
 import { el } from './dom';
 import { button, select as controlSelect, setOptions } from './controls';
 import { Store, VIEWS, type HeadChoice, type ViewName } from './store';
-import { post, postInference, loadState, saveState } from './vscode-api';
-import { InferenceBridge } from './inference/bridge';
+import { hostChannel, post, loadState, saveState } from './vscode-api';
+import { serveInference } from './inference/bridge';
 import type { View, ViewContext } from './views/context';
 import { GridView } from './views/grid';
 import { HeadView } from './views/head';
@@ -105,9 +105,22 @@ app.append(toolbar, notice, viewHost);
 
 // ----- views --------------------------------------------------------------------------------------------------
 let frame = 0;
+const channel = hostChannel();
 const ctx: ViewContext = {
   store,
   post,
+  request: (name, payload, options) => channel.request(name, payload, options),
+  requestVectors(runId: number, layer: number) {
+    channel.request('vectors', { runId, layer }).then(
+      (v) => {
+        if (v.runId !== store.runId) return;
+        store.vectors.set(v.layer, v);
+        neuron.vectorsArrived();
+        invalidate();
+      },
+      (e: unknown) => report(e),
+    );
+  },
   invalidate,
   select,
   selectQuery(index: number) {
@@ -259,7 +272,6 @@ function setNotice(text: string): void {
 }
 
 // ----- messages -----------------------------------------------------------------------------------------------
-let badMessages = 0;
 function report(e: unknown): void {
   const message = e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e);
   post({ type: 'log', level: 'error', message: message.slice(0, 3900) });
@@ -313,12 +325,6 @@ function handle(m: HostMessage): void {
       updateStatus();
       invalidate();
       return;
-    case 'vectors':
-      if (m.runId !== store.runId) return;
-      store.vectors.set(m.layer, m);
-      neuron.vectorsArrived();
-      invalidate();
-      return;
     case 'focusToken':
       if (m.runId === store.runId) ctx.selectQuery(m.index);
       return;
@@ -335,41 +341,41 @@ function handle(m: HostMessage): void {
       setNotice(m.message);
       updateStatus();
       return;
-    case 'explainProgress':
-      explain.progress(m);
-      return;
     case 'explainResult':
-      explain.explained(m);
+      explain.replayed(m);
       invalidate();
       return;
-    case 'explainError':
-      explain.failed(m);
-      return;
     case 'compareResult':
-      explain.compared(m);
+      explain.replayed(m);
       return;
   }
 }
 
-// In-webview inference (backend webgpu/auto): its own channel, validated by the bridge; the views never see it.
-const inference = new InferenceBridge(postInference, (level, message) =>
-  post({ type: 'log', level, message: message.slice(0, 3900) }),
-);
+/** Every note the host sends (a new one is a type error until it is listed here). */
+const HOST_NOTES: Record<HostMessage['type'], true> = {
+  settings: true,
+  notice: true,
+  runStarted: true,
+  layer: true,
+  focusToken: true,
+  runFinished: true,
+  runFailed: true,
+  explainResult: true,
+  compareResult: true,
+};
+for (const name of Object.keys(HOST_NOTES) as HostMessage['type'][]) {
+  channel.on(name, (payload) => {
+    try {
+      handle({ ...payload, type: name } as HostMessage);
+    } catch (e) {
+      report(e);
+    }
+  });
+}
 
-window.addEventListener('message', (event: MessageEvent) => {
-  if (inference.handle(event.data)) return;
-  const v = validateHostMessage(event.data);
-  if (!v.ok) {
-    if (badMessages++ < 20)
-      post({ type: 'log', level: 'warn', message: `webview dropped a host message: ${v.reason}` });
-    return;
-  }
-  try {
-    handle(v.message);
-  } catch (e) {
-    report(e);
-  }
-});
+// In-webview inference (backend webgpu/auto): the host's infer* requests, relayed to the inference worker; the views
+// never see them.
+serveInference(channel);
 
 // Theme changes (VS Code swaps body classes): colours read from CSS variables must be redrawn.
 new MutationObserver(() => {

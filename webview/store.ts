@@ -1,5 +1,5 @@
 // The webview's model of the current run: tokens, facts, the layers received so far, vectors, and the selection.
-import type { ColorMapName, ModelFactsLike, RunSource, TokenInfo, VectorsMessage } from './types';
+import type { ColorMapName, ModelFactsLike, RunSource, TokenInfo, Vectors } from './types';
 import type { LayerAttention } from '../runtime/types';
 import { aggregateHeads } from './render/heatmap';
 
@@ -32,7 +32,7 @@ export class Store {
   layer = 0;
   head: HeadChoice = 'mean';
   query = 0;
-  vectors = new Map<number, VectorsMessage>();
+  vectors = new Map<number, Vectors>();
   private aggregates = new Map<string, Float32Array>();
 
   reset(runId: number, tokens: TokenInfo[], facts: ModelFactsLike, source: RunSource, truncatedFrom?: number): void {

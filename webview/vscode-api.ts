@@ -1,6 +1,8 @@
-// The webview's side of the channel: acquireVsCodeApi (once), typed posting and persisted state.
+// The webview's side of the panel's channel (protocol/panel-channel.ts over runtime/channel): acquireVsCodeApi (once),
+// the channel to the host, typed posting of notes, and persisted state.
 import type { RunSource, WebviewMessage } from '../protocol/messages';
-import type { InferWebviewMessage } from '../protocol/inference';
+import { webviewChecks, type PanelHostEnd, type PanelWebviewEnd } from '../protocol/panel-channel';
+import { Channel } from '../runtime/channel/channel';
 
 /** What the webview persists (VS Code keeps it across reloads and hands it to the panel serializer). */
 export interface PersistedState {
@@ -30,13 +32,36 @@ function vscode(): VsCodeApi {
   return api;
 }
 
-export function post(message: WebviewMessage): void {
-  vscode().postMessage(message);
+let channel: Channel<PanelWebviewEnd, PanelHostEnd> | undefined;
+let dropped = 0;
+
+/** The channel to the host (created on first use). Messages from the host are checked before anything reads them. */
+export function hostChannel(): Channel<PanelWebviewEnd, PanelHostEnd> {
+  channel ??= new Channel<PanelWebviewEnd, PanelHostEnd>(
+    {
+      // VS Code carries ArrayBuffers to the host itself: no transfer list.
+      postMessage: (message) => vscode().postMessage(message),
+      onMessage(listener) {
+        const on = (e: MessageEvent) => listener(e.data);
+        window.addEventListener('message', on);
+        return () => window.removeEventListener('message', on);
+      },
+    },
+    {
+      peer: 'the host',
+      checks: webviewChecks(),
+      onDrop: (reason) => {
+        if (dropped++ < 20) post({ type: 'log', level: 'warn', message: `webview dropped a message: ${reason}` });
+      },
+    },
+  );
+  return channel;
 }
 
-/** Posts a message of the in-webview inference channel (protocol/inference.ts). */
-export function postInference(message: InferWebviewMessage): void {
-  vscode().postMessage(message);
+/** Sends a note to the host. */
+export function post(message: WebviewMessage): void {
+  const { type, ...payload } = message;
+  hostChannel().notify(type, payload as never);
 }
 
 export function loadState(): PersistedState {

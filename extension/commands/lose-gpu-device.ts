@@ -8,9 +8,9 @@ import { TEST_COMMANDS } from './ids';
 export function registerLoseGpuDevice(s: Services): vscode.Disposable {
   return vscode.commands.registerCommand(TEST_COMMANDS.loseGpuDevice, (afterLayer?: number) => {
     const port = s.panels.live()?.inference;
-    port?.postInference(
-      typeof afterLayer === 'number' ? { type: 'inferLoseDevice', afterLayer } : { type: 'inferLoseDevice' },
-    );
+    port
+      ?.request('inferLoseDevice', typeof afterLayer === 'number' ? { afterLayer } : {})
+      .catch((e: unknown) => s.log.appendLine(`Losing the GPU device failed: ${String(e)}`));
     return port !== undefined;
   });
 }

@@ -7,82 +7,35 @@
 // side that is not trusted. Pure TypeScript over a minimal Port, so runtime, webview and extension all use it.
 import { cancelled, isLensError, LensError, type LensErrorCode } from '../errors';
 import { envelopeProblem, type Envelope } from './envelope';
+import type {
+  Call,
+  ChannelOptions,
+  End,
+  EventOf,
+  Handler,
+  HandlerContext,
+  Names,
+  Port,
+  ReplyOf,
+  RequestOf,
+  RequestOptions,
+} from './types';
 
-/** One request: its payload, its reply, and what it may stream before the reply. */
-export interface Call<Request, Reply, Event = never> {
-  request: Request;
-  reply: Reply;
-  event: Event;
-}
-
-/** What one side of a channel answers (`calls`: name → Call) and hears (`notes`: name → payload). */
-export interface End {
-  calls: object;
-  notes: object;
-}
-
-/** A side that answers nothing and hears nothing. */
-export interface NoEnd {
-  calls: Record<never, never>;
-  notes: Record<never, never>;
-}
-
-type Names<M> = keyof M & string;
-type RequestOf<C> = C extends Call<infer Q, unknown, unknown> ? Q : never;
-type ReplyOf<C> = C extends Call<unknown, infer R, unknown> ? R : never;
-type EventOf<C> = C extends Call<unknown, unknown, infer E> ? E : never;
-
-/** The least a channel needs of a MessagePort, a Worker, a worker's parentPort or a webview. */
-export interface Port {
-  postMessage(message: unknown, transfer: ArrayBuffer[]): void;
-  /** Subscribes to received messages; returns the unsubscribe function. */
-  onMessage(listener: (message: unknown) => void): () => void;
-}
-
-/** Checks of what the other side sends: each returns why the payload is malformed, or undefined when it is fine. */
-export interface Checks {
-  request?(name: string, payload: unknown): string | undefined;
-  reply?(name: string, payload: unknown): string | undefined;
-  event?(name: string, payload: unknown): string | undefined;
-  note?(name: string, payload: unknown): string | undefined;
-}
-
-export interface ChannelOptions {
-  checks?: Checks;
-  /** The other side, in messages about what it sent ("the panel"). */
-  peer?: string;
-  /** A received message was dropped (malformed, or nothing listens): one line for a log. */
-  onDrop?(reason: string): void;
-  /** A request of this side was cancelled, just before the cancel is posted (e.g. to mark shared cancel flags). */
-  onCancel?(id: number): void;
-  /** A handler's error that is not a LensError, as the requester gets it (default: INFERENCE_FAILED, first line). */
-  unexpected?(error: unknown, name: string): LensError;
-}
-
-export interface RequestOptions<E> {
-  /** Aborting it rejects the request with CANCELLED at once and tells the other side. */
-  signal?: AbortSignal;
-  /** Each event the request streams, in order, before its reply. */
-  onEvent?(event: E): void;
-  /** Buffers moved (not copied) to the other side with the request. */
-  transfer?: ArrayBuffer[];
-}
-
-/** What a handler gets besides the payload. */
-export interface HandlerContext<E> {
-  /** The request's id, the same on both sides (shared cancel flags are keyed by it). */
-  readonly id: number;
-  /** Aborted when the requester cancels, or the channel closes. */
-  readonly signal: AbortSignal;
-  /** True once the requester is gone (its side restarted): nothing more is sent for this request. */
-  readonly detached: boolean;
-  /** Streams an event to the requester (dropped once cancelled or detached). */
-  emit(event: E, transfer?: ArrayBuffer[]): void;
-  /** Buffers to move with the reply. */
-  transfer(...buffers: ArrayBuffer[]): void;
-}
-
-export type Handler<C> = (payload: RequestOf<C>, ctx: HandlerContext<EventOf<C>>) => ReplyOf<C> | Promise<ReplyOf<C>>;
+export type {
+  AbortSignalLike,
+  Call,
+  Checks,
+  ChannelOptions,
+  End,
+  EventOf,
+  Handler,
+  HandlerContext,
+  NoEnd,
+  Port,
+  ReplyOf,
+  RequestOf,
+  RequestOptions,
+} from './types';
 
 interface Outgoing {
   name: string;

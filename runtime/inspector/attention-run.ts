@@ -25,7 +25,7 @@ export class RunStream implements AttentionRun {
     private readonly tokenizeMs: number,
     /** Called once when the run settles (done, failed or cancelled). */
     private readonly onSettle: (run: RunStream) => void,
-    /** Cancels the run (tells the worker, then fails the run with CANCELLED). */
+    /** Cancels the run (stops the request, then fails the run with CANCELLED). */
     private readonly cancel: () => void,
   ) {}
 
@@ -114,16 +114,20 @@ export class RunStream implements AttentionRun {
 
 /** How a run reaches whatever computes it (the Node worker, the panel's in-browser worker). */
 export interface RunChannel {
-  /** Sends the run (its token ids; the q/k vectors wanted) once the stream exists and is wired to the abort signal. */
-  start(stream: RunStream, ids: number[], withVectors: boolean | number[]): void;
-  /** Tells the computing side to stop the run (the stream is then failed with CANCELLED). */
-  cancel(): void;
-  /** Called once when the run settles. */
-  settled(): void;
+  /**
+   * Sends the run (its token ids; the q/k vectors wanted): resolves with its end, after `onLayer` got every layer in
+   * order; rejects when it fails, or with CANCELLED once `signal` aborts.
+   */
+  run(
+    ids: number[],
+    withVectors: boolean | number[],
+    signal: AbortSignal,
+    onLayer: (layer: LayerResult) => void,
+  ): Promise<{ lastHidden: Float32Array; stageMs: number[] }>;
 }
 
 /** Starts a run on the calling thread: tokenises the input, limits its length, and returns its stream, cancelled by
- * options.signal. */
+ * options.signal or by leaving the iteration early. */
 export function openRun(
   runId: number,
   input: string | number[],
@@ -139,10 +143,11 @@ export function openRun(
   const prepared = limitLength(all, model.facts, options);
   const tokenizeMs = performance.now() - t0;
   const signal = options.signal;
+  const abort = new AbortController();
   const onAbort = () => cancel();
   const cancel = () => {
     if (stream.settled) return;
-    channel.cancel();
+    abort.abort();
     stream.fail(cancelled());
   };
   const stream = new RunStream(
@@ -153,7 +158,8 @@ export function openRun(
     tokenizeMs,
     () => {
       signal?.removeEventListener('abort', onAbort);
-      channel.settled();
+      // A run failed from outside (its model went away) stops its request too; after a reply this does nothing.
+      abort.abort();
     },
     cancel,
   );
@@ -164,10 +170,16 @@ export function openRun(
   signal?.addEventListener('abort', onAbort, { once: true });
   const withVectors =
     options.withVectors === true ? true : Array.isArray(options.withVectors) ? [...options.withVectors] : false;
-  channel.start(
-    stream,
-    prepared.tokens.map((t) => t.id),
-    withVectors,
-  );
+  channel
+    .run(
+      prepared.tokens.map((t) => t.id),
+      withVectors,
+      abort.signal,
+      (layer) => stream.pushLayer(layer),
+    )
+    .then(
+      (end) => stream.finish(end.lastHidden, end.stageMs),
+      (e: unknown) => stream.fail(e),
+    );
   return stream;
 }

@@ -1,61 +1,45 @@
 // The run queue of an inference worker (the Node worker thread and the in-browser worker): requests run one at a
-// time, in arrival order, once the model has loaded; a cancel drops a queued request or marks the active one, which
-// stops at its next stage boundary. No Node imports: the webview's worker uses it too.
+// time, in arrival order, once the model has loaded. A request is cancelled by its signal (the channel aborts it when
+// the caller cancels) or by shared memory the calling thread writes (seen without a turn of this thread's event loop);
+// a cancelled request that has not started never runs, a running one stops at its next stage boundary. No Node
+// imports: the webview's worker uses it too.
+import { cancelled } from '../errors';
+import type { AbortSignalLike } from '../channel/types';
 
-export class RunQueue<R extends { runId: number }> {
-  private readonly queue: R[] = [];
-  private active: number | undefined;
-  private readonly cancelled = new Set<number>();
-  private pumping = false;
-  private pumpDone: Promise<void> | undefined;
+export class RunQueue {
+  /** The end of the last request queued (never rejects). */
+  private tail: Promise<unknown> = Promise.resolve();
+  /** Incremented by stop(): every request queued before it counts as cancelled. */
+  private epoch = 0;
 
   constructor(
-    /** Runs one request; the queue waits for it before the next. */
-    private readonly execute: (req: R) => Promise<void>,
     /** The load in progress, if any: requests wait for it. */
-    private readonly loading: () => Promise<void> | undefined,
+    private readonly loading: () => Promise<unknown> | undefined,
   ) {}
 
-  /** Cancel marks the calling thread writes into shared memory (seen without a turn of this thread's loop). */
-  shared: { isMarked(runId: number): boolean } | undefined;
+  /** Cancel marks the calling thread writes into shared memory, by request id. */
+  shared: { isMarked(id: number): boolean } | undefined;
 
-  push(req: R): void {
-    this.queue.push(req);
-    if (!this.pumping) this.pumpDone = this.pump();
+  /**
+   * Runs `work` after every request queued before it (and after the load); `isCancelled` says when to stop. Rejects
+   * with CANCELLED, without running `work`, when the request is cancelled before its turn.
+   */
+  run<T>(id: number, signal: AbortSignalLike, work: (isCancelled: () => boolean) => Promise<T>): Promise<T> {
+    const epoch = this.epoch;
+    const isCancelled = () => signal.aborted || epoch !== this.epoch || this.shared?.isMarked(id) === true;
+    const result = this.tail.then(async () => {
+      await this.loading()?.catch(() => undefined);
+      if (isCancelled()) throw cancelled();
+      return work(isCancelled);
+    });
+    this.tail = result.catch(() => undefined);
+    return result;
   }
 
-  cancel(runId: number): void {
-    const i = this.queue.findIndex((r) => r.runId === runId);
-    if (i >= 0) this.queue.splice(i, 1);
-    else if (this.active === runId) this.cancelled.add(runId);
-  }
-
-  isCancelled(runId: number): boolean {
-    return this.cancelled.has(runId) || this.shared?.isMarked(runId) === true;
-  }
-
-  /** Drops the queued requests, cancels the active one and resolves once it has stopped (and any load has ended). */
+  /** Cancels every queued request and the running one; resolves once it has stopped (and any load has ended). */
   async stop(): Promise<void> {
-    this.queue.length = 0;
-    if (this.active !== undefined) this.cancelled.add(this.active);
+    this.epoch++;
     await this.loading()?.catch(() => undefined);
-    await this.pumpDone?.catch(() => undefined);
-  }
-
-  private async pump(): Promise<void> {
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      const loading = this.loading();
-      if (loading) await loading;
-      for (let req = this.queue.shift(); req; req = this.queue.shift()) {
-        this.active = req.runId;
-        await this.execute(req);
-        this.cancelled.delete(req.runId);
-        this.active = undefined;
-      }
-    } finally {
-      this.pumping = false;
-    }
+    await this.tail;
   }
 }

@@ -1,7 +1,8 @@
-// An Inspector (runtime/inspector/api.ts) whose model lives in an inference worker thread: starts the worker, waits
-// for it to load, then moves runs, forward passes, cancellation and disposal as messages. The calling thread only
-// tokenizes; weights, graphs and onnxruntime sessions live in the worker, so an extension host or CLI event loop is
-// never blocked by inference.
+// An Inspector (runtime/inspector/api.ts) whose model lives in an inference worker thread: starts the worker, asks it
+// to load, then sends runs, forward passes and disposal as requests of the worker channel (worker-protocol.ts over
+// runtime/channel). The calling thread only tokenizes; weights, graphs and onnxruntime sessions live in the worker,
+// so an extension host or CLI event loop is never blocked by inference. A cancel reaches a busy worker through shared
+// memory (cancel-flags.ts), marked by request id before the cancel message is posted.
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
@@ -18,11 +19,13 @@ import type {
 } from './api';
 import type { BackendName, ModelFacts, Token } from '../types';
 import type { Tokenizer } from '../tokenizers/tokenizer';
+import { Channel, type NoEnd } from '../channel/channel';
+import { nodePort } from '../channel/ports';
 import { cancelled, LensError } from '../errors';
-import { openRun, RunStream } from './attention-run';
+import { openRun } from './attention-run';
 import { tokensOfText } from './input';
-import { sharedCancelFlags, type CancelFlags } from './cancel-flags';
-import type { FromWorker, LoadedMessage, ModelSourceSpec, ToWorker } from './worker-protocol';
+import { sharedCancelFlags } from './cancel-flags';
+import type { ModelSourceSpec, NodeLoadRequest, NodeWorkerEnd } from './worker-protocol';
 
 export interface WorkerStartOptions extends LoadOptions {
   /** The bundled worker script (default: worker.js beside this bundle). */
@@ -33,6 +36,9 @@ export interface WorkerStartOptions extends LoadOptions {
 export function defaultThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
+
+/** How long dispose() waits for the worker to release its sessions before ending it. */
+const DISPOSE_WAIT_MS = 5000;
 
 /** Starts the worker and waits until it has loaded `source`. */
 export async function startWorker(
@@ -54,71 +60,60 @@ export async function startWorker(
   const threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
   const worker = new Worker(workerPath);
   const flags = sharedCancelFlags();
-  const loaded = await new Promise<LoadedMessage>((resolve, reject) => {
-    const stop = (e: unknown) => {
-      cleanup();
-      void worker.terminate();
-      reject(e);
-    };
-    const onAbort = () => stop(cancelled());
-    const onError = (e: Error) =>
-      stop(new LensError('INFERENCE_FAILED', `The inference worker crashed while loading: ${e.message}`));
-    const onExit = (code: number) =>
-      stop(new LensError('INFERENCE_FAILED', `The inference worker stopped while loading (exit code ${code}).`));
-    const onMessage = (msg: FromWorker) => {
-      if (msg.type === 'progress') options.onProgress?.({ phase: msg.phase, fraction: msg.fraction });
-      else if (msg.type === 'load-failed') stop(new LensError(msg.error.code, msg.error.message));
-      else if (msg.type === 'loaded') {
-        cleanup();
-        resolve(msg);
-      }
-    };
-    const cleanup = () => {
-      signal?.removeEventListener('abort', onAbort);
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      worker.off('exit', onExit);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    worker.on('message', onMessage);
-    worker.on('error', onError);
-    worker.on('exit', onExit);
-    const req: ToWorker = { type: 'load', source, backend: options.backend ?? 'auto', threads };
-    if (flags) req.cancelFlags = flags.buffer;
-    worker.postMessage(req);
-  });
-  const facts: ModelFacts = { ...where, ...loaded.facts };
-  const loadMs = performance.now() - t0;
-  options.onProgress?.({ phase: 'ready', fraction: 1 });
-  const inspector = new WorkerInspector(worker, facts, loaded.backend, loaded.threads, loadMs, tokenizer, flags);
-  if (loaded.warnings?.length) inspector.warnings = loaded.warnings;
-  return inspector;
-}
-
-interface PendingForward {
-  resolve: (r: ForwardResult) => void;
-  reject: (e: unknown) => void;
+  const channel = new Channel<NoEnd, NodeWorkerEnd>(nodePort(worker), { onCancel: (id) => flags?.mark(id) });
+  let loaded = false;
+  // Until the inspector takes over: a crash or an exit fails the load.
+  const onError = (e: Error) =>
+    channel.close(new LensError('INFERENCE_FAILED', `The inference worker crashed while loading: ${e.message}`));
+  const onExit = (code: number) =>
+    channel.close(new LensError('INFERENCE_FAILED', `The inference worker stopped while loading (exit code ${code}).`));
+  worker.on('error', onError);
+  worker.on('exit', onExit);
+  const request: NodeLoadRequest = { source, backend: options.backend ?? 'auto', threads };
+  if (flags) request.cancelFlags = flags.buffer;
+  try {
+    const reply = await channel.request('load', request, {
+      signal,
+      onEvent: (p) => options.onProgress?.({ phase: p.phase, fraction: p.fraction }),
+    });
+    loaded = true;
+    const facts: ModelFacts = { ...where, ...reply.facts };
+    options.onProgress?.({ phase: 'ready', fraction: 1 });
+    const inspector = new WorkerInspector(
+      worker,
+      channel,
+      facts,
+      reply.backend,
+      reply.threads,
+      performance.now() - t0,
+      tokenizer,
+    );
+    if (reply.warnings?.length) inspector.warnings = reply.warnings;
+    return inspector;
+  } finally {
+    worker.off('error', onError);
+    worker.off('exit', onExit);
+    if (!loaded) void worker.terminate();
+  }
 }
 
 class WorkerInspector implements Inspector {
-  private readonly runs = new Map<number, RunStream>();
-  private readonly forwards = new Map<number, PendingForward>();
   private nextId = 0;
+  /** Requests in flight (runs and forward passes): the worker keeps the process alive only while there are some. */
+  private busy = 0;
   private disposed = false;
   private dead: LensError | undefined;
-  private disposedAck: (() => void) | undefined;
   warnings: readonly string[] = [];
 
   constructor(
     private readonly worker: Worker,
+    private readonly channel: Channel<NoEnd, NodeWorkerEnd>,
     readonly facts: ModelFacts,
     readonly backend: BackendName,
     readonly threads: number,
     readonly loadMs: number,
     public tokenizer: Tokenizer | undefined,
-    private readonly flags: CancelFlags | undefined,
   ) {
-    worker.on('message', (msg: FromWorker) => this.onMessage(msg));
     worker.on('error', (e: Error) => this.die(`The inference worker crashed: ${e.message}`));
     worker.on('exit', (code: number) => this.die(`The inference worker stopped unexpectedly (exit code ${code}).`));
     // An idle worker does not keep the process alive (a CLI that forgets dispose() still exits).
@@ -132,82 +127,68 @@ class WorkerInspector implements Inspector {
 
   run(input: string | number[], options: RunOptions = {}): AttentionRun {
     this.check();
-    const id = ++this.nextId;
-    return openRun(id, input, options, this, {
-      start: (stream, ids, withVectors) => {
-        this.runs.set(id, stream);
-        this.worker.ref();
-        this.post({ type: 'run', runId: id, ids, withVectors });
-      },
-      cancel: () => this.cancel(id),
-      settled: () => {
-        this.runs.delete(id);
-        if (this.runs.size === 0 && this.forwards.size === 0) this.worker.unref();
-      },
+    return openRun(++this.nextId, input, options, this, {
+      run: (ids, withVectors, signal, onLayer) =>
+        this.track(
+          this.channel.request(
+            'run',
+            { ids, withVectors },
+            {
+              signal,
+              onEvent: (e) => {
+                if (e.type !== 'layer') return;
+                const layer: LayerResult = { ...e.attention };
+                if (e.q) layer.q = e.q;
+                if (e.k) layer.k = e.k;
+                onLayer(layer);
+              },
+            },
+          ),
+        ),
     });
   }
 
-  forward(request: ForwardRequest, options: ForwardOptions = {}): Promise<ForwardResult> {
+  async forward(request: ForwardRequest, options: ForwardOptions = {}): Promise<ForwardResult> {
     this.check();
-    const signal = options.signal;
-    if (signal?.aborted) return Promise.reject(cancelled());
-    const id = ++this.nextId;
-    return new Promise<ForwardResult>((resolve, reject) => {
-      const onAbort = () => {
-        this.cancel(id);
-        settle();
-        reject(cancelled());
-      };
-      const settle = () => {
-        signal?.removeEventListener('abort', onAbort);
-        this.forwards.delete(id);
-        if (this.runs.size === 0 && this.forwards.size === 0) this.worker.unref();
-      };
-      this.forwards.set(id, {
-        resolve: (r) => {
-          settle();
-          resolve(r);
+    const done = await this.track(
+      this.channel.request(
+        'forward',
+        {
+          batch: { ids: request.batch.ids.map((r) => [...r]), mask: request.batch.mask.map((r) => [...r]) },
+          read:
+            request.read.kind === 'logits' || request.read.kind === 'hidden'
+              ? { kind: request.read.kind, positions: [...request.read.positions] }
+              : request.read,
+          attention: request.attention === true,
+          norms: request.norms === true ? true : Array.isArray(request.norms) ? [...request.norms] : false,
         },
-        reject: (e) => {
-          settle();
-          reject(e);
-        },
-      });
-      this.worker.ref();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.post({
-        type: 'forward',
-        runId: id,
-        batch: { ids: request.batch.ids.map((r) => [...r]), mask: request.batch.mask.map((r) => [...r]) },
-        read:
-          request.read.kind === 'logits' || request.read.kind === 'hidden'
-            ? { kind: request.read.kind, positions: [...request.read.positions] }
-            : request.read,
-        attention: request.attention === true,
-        norms: request.norms === true ? true : Array.isArray(request.norms) ? [...request.norms] : false,
-      });
-    });
+        { signal: options.signal },
+      ),
+    );
+    const result: ForwardResult = {
+      rows: done.rows,
+      seq: done.seq,
+      head: done.head,
+      width: done.width,
+      stageMs: done.stageMs,
+    };
+    if (done.attention) result.attention = done.attention;
+    if (done.grams) result.grams = done.grams.map((g) => g ?? undefined);
+    return result;
   }
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    for (const id of [...this.runs.keys(), ...this.forwards.keys()]) this.flags?.mark(id);
-    for (const run of [...this.runs.values()])
-      run.fail(new LensError('DISPOSED', 'The model was unloaded during the run.'));
-    for (const f of [...this.forwards.values()])
-      f.reject(new LensError('DISPOSED', 'The model was unloaded during the forward pass.'));
+    // Every request in flight stops at its next stage boundary (the shared mark) and fails now.
+    this.channel.cancelAll(new LensError('DISPOSED', 'The model was unloaded while it was running.'));
     if (!this.dead) {
       // Let the worker release its sessions, then end it (at most a few seconds' wait).
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 5000);
-        this.disposedAck = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        this.post({ type: 'dispose' });
-      });
+      const released = this.channel.request('dispose', {}, { signal: AbortSignal.timeout(DISPOSE_WAIT_MS) });
+      await this.track(released).catch(() => undefined);
     }
+    this.dead ??= new LensError('DISPOSED', `${this.facts.name} was unloaded; load the model again.`);
+    this.channel.close(this.dead);
     await this.worker.terminate();
   }
 
@@ -216,62 +197,19 @@ class WorkerInspector implements Inspector {
     if (this.dead) throw this.dead;
   }
 
-  /** Stops a run or forward pass at its next stage boundary (the shared mark), or drops it from the queue. */
-  private cancel(runId: number): void {
-    this.flags?.mark(runId);
-    this.post({ type: 'cancel', runId });
-  }
-
-  private post(msg: ToWorker): void {
-    if (!this.dead) this.worker.postMessage(msg);
+  /** Keeps the worker referenced while `request` is in flight. */
+  private track<T>(request: Promise<T>): Promise<T> {
+    if (this.busy++ === 0) this.worker.ref();
+    return request.finally(() => {
+      if (--this.busy === 0) this.worker.unref();
+    });
   }
 
   private die(why: string): void {
     if (this.dead) return;
-    this.disposedAck?.();
-    if (this.disposed) {
-      this.dead = new LensError('DISPOSED', `${this.facts.name} was unloaded; load the model again.`);
-      return;
-    }
-    this.dead = new LensError('INFERENCE_FAILED', `${why} Load the model again.`);
-    for (const run of [...this.runs.values()]) run.fail(this.dead);
-    for (const f of [...this.forwards.values()]) f.reject(this.dead);
-  }
-
-  private onMessage(msg: FromWorker): void {
-    switch (msg.type) {
-      case 'layer': {
-        const layer: LayerResult = { ...msg.attention };
-        if (msg.q) layer.q = msg.q;
-        if (msg.k) layer.k = msg.k;
-        this.runs.get(msg.runId)?.pushLayer(layer);
-        break;
-      }
-      case 'done':
-        this.runs.get(msg.runId)?.finish(msg.lastHidden, msg.stageMs);
-        break;
-      case 'forward-done': {
-        const result: ForwardResult = {
-          rows: msg.rows,
-          seq: msg.seq,
-          head: msg.head,
-          width: msg.width,
-          stageMs: msg.stageMs,
-        };
-        if (msg.attention) result.attention = msg.attention;
-        if (msg.grams) result.grams = msg.grams.map((g) => g ?? undefined);
-        this.forwards.get(msg.runId)?.resolve(result);
-        break;
-      }
-      case 'run-failed':
-        this.runs.get(msg.runId)?.fail(new LensError(msg.error.code, msg.error.message));
-        this.forwards.get(msg.runId)?.reject(new LensError(msg.error.code, msg.error.message));
-        break;
-      case 'disposed':
-        this.disposedAck?.();
-        break;
-      default:
-        break;
-    }
+    this.dead = this.disposed
+      ? new LensError('DISPOSED', `${this.facts.name} was unloaded; load the model again.`)
+      : new LensError('INFERENCE_FAILED', `${why} Load the model again.`);
+    this.channel.close(this.dead);
   }
 }

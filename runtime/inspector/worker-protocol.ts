@@ -1,7 +1,10 @@
-// The messages between the inspector (calling thread) and its inference worker. Kept in one place so both sides
-// agree on every field; only structured-cloneable data crosses (typed arrays travel in transfer lists).
+// What an inference worker answers, declared once for both of them: the Node worker thread (worker.ts) and the
+// panel's in-browser worker (webview/inference/worker.ts). Each request names its payload, its reply and the events it
+// streams (runtime/channel/channel.ts carries them); only structured-cloneable data crosses, typed arrays in transfer
+// lists. The two workers share run and dispose (worker-loop.ts); they differ in how the model is obtained (load) and
+// in one extra request each (forward here, loseDevice in the browser).
+import type { Call } from '../channel/types';
 import type { BackendName, LayerAttention } from '../types';
-import type { LensErrorCode } from '../errors';
 import type { Batch, PlanFacts } from '../models/plan';
 import type { HeadRead } from './api';
 import type { OnnxLayout } from '../onnx/layout';
@@ -17,14 +20,9 @@ export interface SyntheticSpec {
   seed: number;
 }
 
-/** Where the worker gets a model: a Hugging Face folder, an ONNX export, or a synthetic BERT built in the worker. */
+/** Where the Node worker gets a model: a Hugging Face folder, a GGUF file, an ONNX export, or a synthetic BERT built
+ * there. */
 export type ModelSourceSpec = { dir: string } | { gguf: string } | { onnx: OnnxLayout } | { synthetic: SyntheticSpec };
-
-/** A LensError flattened for the thread boundary (Error objects lose their class and fields when cloned). */
-export interface WireError {
-  code: LensErrorCode;
-  message: string;
-}
 
 export interface LoadTimings {
   /** Reading config and weights (or generating synthetic ones). */
@@ -35,56 +33,61 @@ export interface LoadTimings {
   sessionsMs: number;
 }
 
-// ---- calling thread -> worker
-
-export interface LoadRequest {
-  type: 'load';
-  source: ModelSourceSpec;
-  backend: BackendName | 'auto';
-  threads: number;
-  /** CancelFlags' shared buffer: the calling thread marks cancelled runs there, read between stages. */
-  cancelFlags?: SharedArrayBuffer;
-}
-
-export interface RunRequest {
-  type: 'run';
-  runId: number;
-  /** Token ids of one sequence (batch 1). */
-  ids: number[];
-  withVectors: boolean | number[];
-}
-
-/** A batched forward pass (inspector.forward); cancelled with a CancelRequest of the same runId. */
-export interface ForwardRequestMessage {
-  type: 'forward';
-  runId: number;
-  batch: Batch;
-  read: HeadRead;
-  attention: boolean;
-  norms: boolean | number[];
-}
-
-export interface CancelRequest {
-  type: 'cancel';
-  runId: number;
-}
-
-export interface DisposeRequest {
-  type: 'dispose';
-}
-
-export type ToWorker = LoadRequest | RunRequest | ForwardRequestMessage | CancelRequest | DisposeRequest;
-
-// ---- worker -> calling thread
-
-export interface ProgressMessage {
-  type: 'progress';
+/** What a load is doing. */
+export interface LoadProgressEvent {
   phase: string;
   fraction?: number;
 }
 
-export interface LoadedMessage {
-  type: 'loaded';
+/** One sequence (batch 1) of token ids; the query/key vectors of every layer (true) or of the listed ones. */
+export interface RunRequest {
+  ids: number[];
+  withVectors: boolean | number[];
+}
+
+/** What a run streams: each layer as its stage returns, and (browser) the move from WebGPU to Wasm mid-run. */
+export type RunEvent =
+  | {
+      type: 'layer';
+      /** data: [heads, query, key]. */
+      attention: LayerAttention;
+      /** [heads, query, headDim] when the run asked for vectors. */
+      q?: Float32Array;
+      /** [heads, key, headDim]. */
+      k?: Float32Array;
+    }
+  /** The GPU went away; the run completes on Wasm (layers already sent are not sent again), and later runs too. */
+  | { type: 'fallback'; reason: string };
+
+export interface RunDone {
+  /** [query, hidden]. */
+  lastHidden: Float32Array;
+  /** Inference time of each stage, in milliseconds. */
+  stageMs: number[];
+}
+
+export type Empty = Record<string, never>;
+
+/** The requests both inference workers answer; `Load` and `Loaded` are how each obtains its model. */
+export interface InferenceCalls<Load, Loaded> {
+  load: Call<Load, Loaded, LoadProgressEvent>;
+  run: Call<RunRequest, RunDone, RunEvent>;
+  /** Stops the run in flight, drops queued ones and releases the sessions. */
+  dispose: Call<Empty, Empty>;
+}
+
+// ---- the Node worker thread
+
+export interface NodeLoadRequest {
+  source: ModelSourceSpec;
+  backend: BackendName | 'auto';
+  threads: number;
+  /** CancelFlags' shared buffer: the calling thread marks cancelled requests there (by request id), read between
+   * stages without the worker turning its event loop. */
+  cancelFlags?: SharedArrayBuffer;
+}
+
+export interface NodeLoaded {
   facts: PlanFacts;
   backend: BackendName;
   threads: number;
@@ -93,34 +96,15 @@ export interface LoadedMessage {
   warnings?: string[];
 }
 
-export interface LoadFailedMessage {
-  type: 'load-failed';
-  error: WireError;
+/** A batched forward pass (inspector.forward). */
+export interface ForwardPayload {
+  batch: Batch;
+  read: HeadRead;
+  attention: boolean;
+  norms: boolean | number[];
 }
 
-export interface LayerMessage {
-  type: 'layer';
-  runId: number;
-  /** data: [heads, query, key]. */
-  attention: LayerAttention;
-  /** [heads, query, headDim] when the run asked for vectors. */
-  q?: Float32Array;
-  /** [heads, key, headDim]. */
-  k?: Float32Array;
-}
-
-export interface DoneMessage {
-  type: 'done';
-  runId: number;
-  /** [query, hidden]. */
-  lastHidden: Float32Array;
-  /** Embeddings, layer 0 .. L-1, head. */
-  stageMs: number[];
-}
-
-export interface ForwardDoneMessage {
-  type: 'forward-done';
-  runId: number;
+export interface ForwardDone {
   rows: number;
   seq: number;
   /** [rows, width]. */
@@ -133,23 +117,8 @@ export interface ForwardDoneMessage {
   stageMs: number[];
 }
 
-/** A run or a forward pass failed (or was cancelled). */
-export interface RunFailedMessage {
-  type: 'run-failed';
-  runId: number;
-  error: WireError;
+/** What the Node worker answers (it asks nothing and hears no notes). */
+export interface NodeWorkerEnd {
+  calls: InferenceCalls<NodeLoadRequest, NodeLoaded> & { forward: Call<ForwardPayload, ForwardDone> };
+  notes: Record<never, never>;
 }
-
-export interface DisposedMessage {
-  type: 'disposed';
-}
-
-export type FromWorker =
-  | ProgressMessage
-  | LoadedMessage
-  | LoadFailedMessage
-  | LayerMessage
-  | DoneMessage
-  | ForwardDoneMessage
-  | RunFailedMessage
-  | DisposedMessage;

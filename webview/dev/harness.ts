@@ -1,7 +1,10 @@
 // DEV ONLY (never used by tests or the extension): stands in for the extension host so that the panel's UI can be
-// developed in a plain browser. Load it before dist/webview.js; it defines acquireVsCodeApi and answers `ready`
-// with a synthetic run: ?tokens=N&layers=L&heads=H&causal=1 (random attention, softmax-normalised rows).
+// developed in a plain browser. Load it before dist/webview.js; it defines acquireVsCodeApi, speaks the panel's
+// channel (protocol/panel-channel.ts) and answers `ready` with a synthetic run: ?tokens=N&layers=L&heads=H&causal=1
+// (random attention, softmax-normalised rows), and `vectors` with random query/key vectors.
 import type { HostMessage, TokenInfo } from '../../protocol/messages';
+import type { PanelHostEnd, PanelWebviewEnd } from '../../protocol/panel-channel';
+import { Channel } from '../../runtime/channel/channel';
 
 const q = new URLSearchParams(location.search);
 const T = Number(q.get('tokens') ?? 12);
@@ -49,75 +52,89 @@ function layerData(): Float32Array {
   return a;
 }
 
+/** What the webview posts to "the host" reaches these listeners. */
+const fromWebview = new Set<(m: unknown) => void>();
+const host = new Channel<PanelHostEnd, PanelWebviewEnd>({
+  postMessage: (m) => window.postMessage(m, '*'),
+  onMessage(listener) {
+    fromWebview.add(listener);
+    return () => fromWebview.delete(listener);
+  },
+});
+
 function send(m: HostMessage): void {
-  window.postMessage(m, '*');
+  const { type, ...payload } = m;
+  host.notify(type, payload as never);
 }
 
+host.on('ready', () => {
+  send({ type: 'settings', colorMap: (q.get('colorMap') as 'viridis') ?? 'viridis' });
+  send({
+    type: 'runStarted',
+    runId: 1,
+    tokens,
+    facts: {
+      name: 'synthetic',
+      dir: '/dev',
+      family: 'llama',
+      modelType: 'llama',
+      layers: L,
+      heads: H,
+      kvHeads: H,
+      headDim: D,
+      hidden: H * D,
+      vocabSize: 100,
+      maxPositions: 4096,
+      attentionKinds: Array(L).fill(causal ? 'causal' : 'self'),
+      hasLmHead: true,
+    },
+    source: { uri: '', range: [0, 0, 0, 0], text: 'dev', modelPath: '/dev', truncate: false },
+  });
+  let l = 0;
+  const next = () => {
+    if (l >= L)
+      return send({
+        type: 'runFinished',
+        runId: 1,
+        timings: { tokenizeMs: 1, firstLayerMs: 2, totalMs: 42, stageMs: [] },
+      });
+    const data = layerData();
+    send({
+      type: 'layer',
+      runId: 1,
+      layer: l,
+      kind: causal ? 'causal' : 'self',
+      heads: H,
+      queryLength: T,
+      keyLength: T,
+      data: data.buffer as ArrayBuffer,
+    });
+    l++;
+    setTimeout(next, 30);
+  };
+  setTimeout(next, 10);
+});
+
+host.handle('vectors', ({ layer }) => {
+  const qv = new Float32Array(H * T * D).map(() => rand() * 2 - 1);
+  const kv = new Float32Array(H * T * D).map(() => rand() * 2 - 1);
+  return {
+    runId: 1,
+    layer,
+    heads: H,
+    kvHeads: H,
+    queryLength: T,
+    keyLength: T,
+    headDim: D,
+    q: qv.buffer as ArrayBuffer,
+    k: kv.buffer as ArrayBuffer,
+  };
+});
+
 (window as unknown as { acquireVsCodeApi: () => unknown }).acquireVsCodeApi = () => ({
-  postMessage(m: { type: string; runId?: number; layer?: number }) {
+  postMessage(m: unknown) {
     received.push(m);
-    if (m.type === 'ready') {
-      send({ type: 'settings', colorMap: (q.get('colorMap') as 'viridis') ?? 'viridis' });
-      send({
-        type: 'runStarted',
-        runId: 1,
-        tokens,
-        facts: {
-          name: 'synthetic',
-          dir: '/dev',
-          family: 'llama',
-          modelType: 'llama',
-          layers: L,
-          heads: H,
-          kvHeads: H,
-          headDim: D,
-          hidden: H * D,
-          vocabSize: 100,
-          maxPositions: 4096,
-          attentionKinds: Array(L).fill(causal ? 'causal' : 'self'),
-          hasLmHead: true,
-        },
-        source: { uri: '', range: [0, 0, 0, 0], text: 'dev', modelPath: '/dev', truncate: false },
-      });
-      let l = 0;
-      const next = () => {
-        if (l >= L)
-          return send({
-            type: 'runFinished',
-            runId: 1,
-            timings: { tokenizeMs: 1, firstLayerMs: 2, totalMs: 42, stageMs: [] },
-          });
-        const data = layerData();
-        send({
-          type: 'layer',
-          runId: 1,
-          layer: l,
-          kind: causal ? 'causal' : 'self',
-          heads: H,
-          queryLength: T,
-          keyLength: T,
-          data: data.buffer as ArrayBuffer,
-        });
-        l++;
-        setTimeout(next, 30);
-      };
-      setTimeout(next, 10);
-    } else if (m.type === 'requestVectors') {
-      const qv = new Float32Array(H * T * D).map(() => rand() * 2 - 1);
-      const kv = new Float32Array(H * T * D).map(() => rand() * 2 - 1);
-      send({
-        type: 'vectors',
-        runId: 1,
-        layer: m.layer ?? 0,
-        heads: H,
-        kvHeads: H,
-        queryLength: T,
-        keyLength: T,
-        headDim: D,
-        q: qv.buffer as ArrayBuffer,
-        k: kv.buffer as ArrayBuffer,
-      });
-    }
+    for (const l of [...fromWebview]) l(m);
   },
   getState: () => undefined,
   setState: () => undefined,

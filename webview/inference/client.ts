@@ -1,9 +1,13 @@
-// The page's side of in-browser inference (the panel's webview, or a test page): starts the inference worker, fetches
-// the model's files and onnxruntime's .wasm from URLs the page may read (in the panel: asWebviewUri of the model
-// folder and of dist/, allowed by its CSP), and hands the bytes to the worker in a transfer list — no copies, and
-// never through the host's postMessage.
+// The page's side of in-browser inference (the panel's webview, or a test page): starts the inference worker and its
+// channel (protocol.ts), fetches the model's files and onnxruntime's .wasm from URLs the page may read (in the panel:
+// asWebviewUri of the model folder and of dist/, allowed by its CSP), and hands the bytes to the worker in a transfer
+// list — no copies, and never through the host's postMessage.
+import { Channel, type NoEnd } from '../../runtime/channel/channel';
+import { webPort } from '../../runtime/channel/ports';
+import { LensError } from '../../runtime/errors';
 import type { WeightFile } from '../../runtime/formats/safetensors-bytes';
-import type { FromInference, GpuLimits, ModelBytes, ToInference, WebBackend } from './protocol';
+import type { LoadProgressEvent } from '../../runtime/inspector/worker-protocol';
+import type { GpuLimits, ModelBytes, WebBackend, WebLoaded, WebWorkerEnd } from './protocol';
 
 export class FetchError extends Error {
   constructor(
@@ -67,7 +71,7 @@ export async function fetchModel(base: string): Promise<ModelBytes> {
  * Starts the worker bundle at `url`. The script is fetched and started from a blob: URL, because a webview's resources
  * live on another origin than the webview itself and a worker must be same-origin (CSP: worker-src blob:).
  */
-export async function startWorker(url: string): Promise<Worker> {
+async function startWorker(url: string): Promise<Worker> {
   const code = await fetchText(url);
   const blobUrl = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
   const worker = new Worker(blobUrl, { type: 'module', name: 'attention-lens-inference' });
@@ -87,29 +91,53 @@ export interface LoadInWorkerOptions {
   limits?: Partial<GpuLimits>;
 }
 
-/** Fetches the model and the .wasm, and sends the worker its `load` (bytes transferred). */
-export async function loadInWorker(worker: Worker, options: LoadInWorkerOptions): Promise<void> {
-  const [model, wasmBinary] = await Promise.all([fetchModel(options.modelBase), fetchBytes(options.wasmUrl)]);
-  const msg: ToInference = {
-    type: 'load',
-    model,
-    wasmBinary,
-    backend: options.backend,
-    fallback: options.fallback,
-    maxTokens: options.maxTokens,
-    ...(options.limits ? { limits: options.limits } : {}),
-  };
-  const transfer = [wasmBinary, ...model.weights.map((w) => w.bytes.buffer as ArrayBuffer)];
-  worker.postMessage(msg, transfer);
-}
+/** A started inference worker and the channel to it. */
+export class InferenceWorker {
+  readonly channel: Channel<NoEnd, WebWorkerEnd>;
+  private crashListeners = new Set<(why: string) => void>();
 
-/** Typed posting and listening. */
-export function send(worker: Worker, msg: ToInference): void {
-  worker.postMessage(msg);
-}
+  private constructor(private readonly worker: Worker) {
+    this.channel = new Channel<NoEnd, WebWorkerEnd>(webPort(worker));
+    worker.addEventListener('error', (e) => {
+      const where = e.filename ? ` at ${e.filename}:${e.lineno}:${e.colno}` : '';
+      const why = `the panel's inference worker crashed (${e.message || 'unknown error'}${where})`;
+      this.channel.close(new LensError('INFERENCE_FAILED', `${why[0].toUpperCase()}${why.slice(1)}.`));
+      for (const l of [...this.crashListeners]) l(why);
+    });
+  }
 
-export function listen(worker: Worker, handler: (msg: FromInference) => void): () => void {
-  const onMessage = (e: MessageEvent<FromInference>) => handler(e.data);
-  worker.addEventListener('message', onMessage);
-  return () => worker.removeEventListener('message', onMessage);
+  /** Starts the worker bundle at `url` (see startWorker). */
+  static async start(url: string): Promise<InferenceWorker> {
+    return new InferenceWorker(await startWorker(url));
+  }
+
+  /** The worker crashed (an uncaught error): what is in flight fails; `listener` hears why. */
+  onCrash(listener: (why: string) => void): () => void {
+    this.crashListeners.add(listener);
+    return () => this.crashListeners.delete(listener);
+  }
+
+  /** Fetches the model and the .wasm and asks the worker to load them (bytes moved, not copied). */
+  async load(options: LoadInWorkerOptions, onProgress?: (p: LoadProgressEvent) => void): Promise<WebLoaded> {
+    const [model, wasmBinary] = await Promise.all([fetchModel(options.modelBase), fetchBytes(options.wasmUrl)]);
+    const transfer = [wasmBinary, ...model.weights.map((w) => w.bytes.buffer as ArrayBuffer)];
+    return this.channel.request(
+      'load',
+      {
+        model,
+        wasmBinary,
+        backend: options.backend,
+        fallback: options.fallback,
+        maxTokens: options.maxTokens,
+        ...(options.limits ? { limits: options.limits } : {}),
+      },
+      { transfer, onEvent: onProgress },
+    );
+  }
+
+  /** Ends the worker at once; whatever is in flight fails with `why`. */
+  terminate(why = "The panel's inference worker was stopped."): void {
+    this.channel.close(new LensError('DISPOSED', why));
+    this.worker.terminate();
+  }
 }

@@ -1,32 +1,12 @@
-// The messages between a page (the panel's webview, or a test page) and its in-browser inference worker
-// (webview/inference/worker.ts → dist/webview-inference.js). Run, cancel, layer, done, failure and progress messages
-// are the Node worker's (runtime/inspector/worker-protocol.ts, types only), so both inference paths stream alike;
-// loading differs: the page fetches the model's files and onnxruntime's .wasm and transfers the bytes (no copies).
+// What the in-browser inference worker (webview/inference/worker.ts → dist/webview-inference.js) answers to the page
+// that started it (the panel's webview, or a test page). Run and dispose are the Node worker's
+// (runtime/inspector/worker-protocol.ts: InferenceCalls), so both inference paths stream alike; loading differs: the
+// page fetches the model's files and onnxruntime's .wasm and moves the bytes (no copies); and a test request destroys
+// the GPU device.
+import type { Call } from '../../runtime/channel/channel';
 import type { PlanFacts } from '../../runtime/models/plan';
 import type { WeightFile } from '../../runtime/formats/safetensors-bytes';
-import type {
-  CancelRequest,
-  DisposeRequest,
-  DisposedMessage,
-  DoneMessage,
-  LayerMessage,
-  ProgressMessage,
-  RunFailedMessage,
-  RunRequest,
-  WireError,
-} from '../../runtime/inspector/worker-protocol';
-
-export type {
-  CancelRequest,
-  DisposeRequest,
-  DisposedMessage,
-  DoneMessage,
-  LayerMessage,
-  ProgressMessage,
-  RunFailedMessage,
-  RunRequest,
-  WireError,
-};
+import type { Empty, InferenceCalls } from '../../runtime/inspector/worker-protocol';
 
 /** What the page asks for. 'webgpu' = the GPU where an adapter is there and the model fits its limits. */
 export type WebBackend = 'webgpu' | 'wasm';
@@ -48,7 +28,6 @@ export interface ModelBytes {
 }
 
 export interface WebLoadRequest {
-  type: 'load';
   model: ModelBytes;
   /** ort-wasm-simd-threaded.asyncify.wasm. */
   wasmBinary: ArrayBuffer;
@@ -62,17 +41,7 @@ export interface WebLoadRequest {
   limits?: Partial<GpuLimits>;
 }
 
-/** Tests: destroy the WebGPU device, as a GPU reset or a lost adapter would — now, or in the next run right after
- * layer `afterLayer` has been posted. */
-export interface LoseDeviceRequest {
-  type: 'lose-device';
-  afterLayer?: number;
-}
-
-export type ToInference = WebLoadRequest | RunRequest | CancelRequest | DisposeRequest | LoseDeviceRequest;
-
-export interface WebLoadedMessage {
-  type: 'loaded';
+export interface WebLoaded {
   facts: PlanFacts;
   backend: WebBackend;
   /** Why this backend runs (and why the other one does not), for the status bar. */
@@ -82,27 +51,14 @@ export interface WebLoadedMessage {
   timings: { readMs: number; planMs: number; sessionsMs: number };
 }
 
-export interface WebLoadFailedMessage {
-  type: 'load-failed';
-  error: WireError;
+/** Tests: destroy the WebGPU device, as a GPU reset or a lost adapter would — now, or in the next run right after
+ * layer `afterLayer` has been sent. */
+export interface LoseDeviceRequest {
+  afterLayer?: number;
 }
 
-/** The worker moved from WebGPU to Wasm (device lost, a run failed on the GPU); later runs stay on Wasm. */
-export interface FallbackMessage {
-  type: 'fallback';
-  /** The run that was interrupted (and is completed on Wasm), if any. */
-  runId?: number;
-  from: 'webgpu';
-  to: 'wasm';
-  reason: string;
+/** What the in-browser worker answers. */
+export interface WebWorkerEnd {
+  calls: InferenceCalls<WebLoadRequest, WebLoaded> & { loseDevice: Call<LoseDeviceRequest, Empty> };
+  notes: Record<never, never>;
 }
-
-export type FromInference =
-  | ProgressMessage
-  | WebLoadedMessage
-  | WebLoadFailedMessage
-  | LayerMessage
-  | DoneMessage
-  | RunFailedMessage
-  | DisposedMessage
-  | FallbackMessage;

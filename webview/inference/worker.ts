@@ -1,54 +1,38 @@
 // The in-browser inference worker (bundled as dist/webview-inference.js; the panel's webview and the WebGPU tests
 // start it). It builds the model's stage graphs from bytes the page fetched, runs them on onnxruntime-web's WebGPU
 // execution provider where an adapter is there and the model fits its limits (otherwise Wasm), and streams each
-// layer's attention exactly as the Node worker does (same StageEngine, same messages). When the GPU goes away — the
-// device is lost (GPU reset, adapter gone, out of memory) or a run fails on it — the worker rebuilds the model on
-// Wasm, finishes the interrupted run there (layers already sent are not sent again) and says so with a `fallback`
-// message; it stays on Wasm until the model is loaded again.
+// layer's attention through the same worker loop as the Node worker (runtime/inspector/worker-loop.ts). When the GPU
+// goes away — the device is lost (GPU reset, adapter gone, out of memory) or a run fails on it — the worker rebuilds
+// the model on Wasm, finishes the interrupted run there (layers already sent are not sent again) and says so with a
+// `fallback` event of that run; it stays on Wasm until the model is loaded again.
 import { configureWebRuntime, webgpuDevice } from '../../runtime/backend/ort';
+import { Channel, type NoEnd } from '../../runtime/channel/channel';
+import { webPort, type WebMessagePort } from '../../runtime/channel/ports';
 import { parseConfig } from '../../runtime/formats/config-normalise';
 import { bytesWeights } from '../../runtime/formats/safetensors-bytes';
 import { cancelled, isLensError, LensError } from '../../runtime/errors';
 import { StageEngine, type EngineRunResult } from '../../runtime/inspector/engine';
 import { buildPlan } from '../../runtime/models/builders';
-import { RunQueue } from '../../runtime/inspector/run-queue';
-import { layerMessage, own } from '../../runtime/inspector/transfer';
+import { layerEvent } from '../../runtime/inspector/transfer';
+import {
+  workerFailure,
+  WorkerLoop,
+  type ModelLoader,
+  type RunControl,
+  type ServedModel,
+} from '../../runtime/inspector/worker-loop';
+import type { LoadProgressEvent, RunRequest } from '../../runtime/inspector/worker-protocol';
 import type { ModelSource } from '../../runtime/models/source';
 import { asDevice, largestBuffer, misfit, probeAdapter, type GpuDevice } from './gpu';
-import type { FromInference, RunRequest, ToInference, WebBackend, WebLoadRequest, WireError } from './protocol';
+import type { WebBackend, WebLoaded, WebLoadRequest, WebWorkerEnd } from './protocol';
 
 /** Inference threads: 1, since Wasm threads need a cross-origin-isolated page and a webview is not one. */
 const THREADS = 1;
-
-let source: ModelSource | undefined;
-let engine: StageEngine | undefined;
-let loading: Promise<void> | undefined;
-/** Set when the WebGPU device is lost: why. */
-let gpuLost: string | undefined;
-let onGpuLost: (() => void) | undefined;
-/** Incremented when the engine is replaced: layers of a run on the old engine are dropped. */
-let generation = 0;
-const runs = new RunQueue<RunRequest>(
-  (req) => runOne(req),
-  () => loading,
-);
-/** Tests: destroy the device after this layer of the next run. */
-let loseAfterLayer: number | undefined;
-
-function post(msg: FromInference, transfer: ArrayBuffer[] = []): void {
-  self.postMessage(msg, { transfer });
-}
 
 function why(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }
 
-function toWire(e: unknown, fallback: string): WireError {
-  if (isLensError(e)) return { code: e.code, message: e.message };
-  return { code: 'INFERENCE_FAILED', message: `${fallback}: ${why(e)}` };
-}
-
-/** A typed array whose whole buffer can be transferred (copies only when it is a view into a larger buffer). */
 /** Why WebGPU cannot run this model here, or undefined when it can (plus the adapter's name). */
 async function gpuVerdict(req: WebLoadRequest, src: ModelSource): Promise<{ reason?: string; adapter?: string }> {
   const probe = await probeAdapter(req.limits);
@@ -57,174 +41,172 @@ async function gpuVerdict(req: WebLoadRequest, src: ModelSource): Promise<{ reas
   return reason ? { reason, adapter: probe.name } : { adapter: probe.name };
 }
 
-/** Watches the device onnxruntime's WebGPU provider runs on. */
-async function watchDevice(): Promise<void> {
-  const device: GpuDevice | undefined = asDevice(await webgpuDevice());
-  if (!device) return;
-  void device.lost.then((info) => {
-    gpuLost = `the GPU device was lost (${info.reason || 'unknown'}${info.message ? `: ${info.message}` : ''})`;
-    onGpuLost?.();
-  });
-}
-
-async function createEngine(src: ModelSource, backend: WebBackend): Promise<StageEngine> {
+async function createEngine(
+  src: ModelSource,
+  backend: WebBackend,
+  progress: (p: LoadProgressEvent) => void,
+): Promise<StageEngine> {
   const plan = buildPlan(src);
-  post({ type: 'progress', phase: 'creating-sessions', fraction: 0 });
+  progress({ phase: 'creating-sessions', fraction: 0 });
   return StageEngine.create(plan, backend, THREADS, (done, total) =>
-    post({ type: 'progress', phase: 'creating-sessions', fraction: done / total }),
+    progress({ phase: 'creating-sessions', fraction: done / total }),
   );
-}
-
-async function load(req: WebLoadRequest): Promise<void> {
-  try {
-    configureWebRuntime({ wasmBinary: req.wasmBinary });
-    const t0 = performance.now();
-    post({ type: 'progress', phase: 'reading-weights' });
-    const src: ModelSource = {
-      config: parseConfig(req.model.config),
-      weights: bytesWeights(req.model.weights, req.model.index),
-    };
-    const t1 = performance.now();
-    let backend: WebBackend = req.backend;
-    let note = 'Wasm in the panel, as the settings ask.';
-    let adapter: string | undefined;
-    if (req.backend === 'webgpu') {
-      const verdict = await gpuVerdict(req, src);
-      adapter = verdict.adapter;
-      if (verdict.reason) {
-        if (req.fallback === 'fail') throw new LensError('BACKEND_UNAVAILABLE', `WebGPU not used: ${verdict.reason}.`);
-        backend = 'wasm';
-        note = `Wasm in the panel: ${verdict.reason}.`;
-      } else note = `WebGPU on ${verdict.adapter}.`;
-    }
-    post({ type: 'progress', phase: 'building-graphs' });
-    let created: StageEngine;
-    try {
-      created = await createEngine(src, backend);
-    } catch (e) {
-      if (backend !== 'webgpu') throw e;
-      const reason = `creating the WebGPU sessions failed (${why(e)})`;
-      if (req.fallback === 'fail') throw new LensError('BACKEND_UNAVAILABLE', `WebGPU not used: ${reason}.`);
-      backend = 'wasm';
-      note = `Wasm in the panel: ${reason}.`;
-      created = await createEngine(src, backend);
-    }
-    const t2 = performance.now();
-    source = src;
-    engine = created;
-    gpuLost = undefined;
-    if (backend === 'webgpu') await watchDevice();
-    post({
-      type: 'loaded',
-      facts: created.facts,
-      backend,
-      note,
-      ...(adapter && backend === 'webgpu' ? { adapter } : {}),
-      timings: { readMs: t1 - t0, planMs: 0, sessionsMs: t2 - t1 },
-    });
-  } catch (e) {
-    post({ type: 'load-failed', error: toWire(e, 'The model could not be loaded in the panel') });
-  }
-}
-
-/** Replaces the WebGPU engine with a Wasm one built from the same weights. */
-async function toWasm(reason: string, runId?: number): Promise<void> {
-  const old = engine;
-  engine = undefined;
-  generation++;
-  // Releasing GPU sessions on a lost device must not hold up the fallback.
-  void old?.release().catch(() => undefined);
-  if (!source) throw new LensError('DISPOSED', 'No model is loaded.');
-  engine = await createEngine(source, 'wasm');
-  post({ type: 'fallback', ...(runId !== undefined ? { runId } : {}), from: 'webgpu', to: 'wasm', reason });
 }
 
 const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-/** One attempt of a run on the current engine; rejects as soon as the GPU device is lost. */
-function attempt(req: RunRequest, posted: { last: number }): Promise<EngineRunResult> {
-  const current = engine!;
-  const gen = generation;
-  const onGpu = current.backend === 'webgpu';
-  const run = current.run(req.ids, {
-    withVectors: req.withVectors,
-    isCancelled: () => runs.isCancelled(req.runId) || (onGpu && gpuLost !== undefined),
-    pause,
-    onLayer: (attention, q, k) => {
-      if (gen !== generation || attention.layer <= posted.last) return;
-      posted.last = attention.layer;
-      post(...layerMessage(req.runId, attention, q, k));
-      if (onGpu && loseAfterLayer === attention.layer) {
-        loseAfterLayer = undefined;
-        void loseDevice();
-      }
-    },
-  });
-  if (!onGpu) return run;
-  // A lost device may leave a pending GPU read unresolved: do not wait for it.
-  const lost = new Promise<never>((_, reject) => {
-    onGpuLost = () => reject(new LensError('INFERENCE_FAILED', gpuLost ?? 'the GPU device was lost'));
-    if (gpuLost) onGpuLost();
-  });
-  return Promise.race([run, lost]).finally(() => (onGpuLost = undefined));
-}
+/** Tests: destroy the device after this layer of the next run on the GPU. */
+let loseAfterLayer: number | undefined;
 
-async function runOne(req: RunRequest): Promise<void> {
-  if (!engine) {
-    post({ type: 'run-failed', runId: req.runId, error: { code: 'DISPOSED', message: 'No model is loaded.' } });
-    return;
+/** The model on WebGPU (or Wasm), moving to Wasm for good when the GPU goes away. */
+class GpuModel implements ServedModel {
+  /** Set when the WebGPU device is lost: why. */
+  private gpuLost: string | undefined;
+  private onGpuLost: (() => void) | undefined;
+  /** Incremented when the engine is replaced: layers of a run on the old engine are dropped. */
+  private generation = 0;
+
+  constructor(
+    private engine: StageEngine,
+    private readonly source: ModelSource,
+  ) {}
+
+  /** Watches the device onnxruntime's WebGPU provider runs on. */
+  async watchDevice(): Promise<void> {
+    const device: GpuDevice | undefined = asDevice(await webgpuDevice());
+    if (!device) return;
+    void device.lost.then((info) => {
+      this.gpuLost = `the GPU device was lost (${info.reason || 'unknown'}${info.message ? `: ${info.message}` : ''})`;
+      this.onGpuLost?.();
+    });
   }
-  const posted = { last: -1 };
-  try {
-    if (engine.backend === 'webgpu' && gpuLost) await toWasm(gpuLost, req.runId);
+
+  async run(req: RunRequest, control: RunControl): Promise<EngineRunResult> {
+    const posted = { last: -1 };
+    if (this.engine.backend === 'webgpu' && this.gpuLost) await this.toWasm(this.gpuLost, control);
     let result: EngineRunResult;
     try {
-      result = await attempt(req, posted);
+      result = await this.attempt(req, control, posted);
     } catch (e) {
-      if (engine?.backend !== 'webgpu' || runs.isCancelled(req.runId)) throw e;
-      await toWasm(gpuLost ?? `a run failed on the GPU (${why(e)})`, req.runId);
-      result = await attempt(req, posted);
+      if (this.engine.backend !== 'webgpu' || control.isCancelled()) throw e;
+      await this.toWasm(this.gpuLost ?? `a run failed on the GPU (${why(e)})`, control);
+      result = await this.attempt(req, control, posted);
     }
-    if (runs.isCancelled(req.runId)) throw cancelled();
-    const lastHidden = own(result.lastHidden);
-    post({ type: 'done', runId: req.runId, lastHidden, stageMs: result.stageMs }, [lastHidden.buffer as ArrayBuffer]);
-  } catch (e) {
-    post({ type: 'run-failed', runId: req.runId, error: toWire(e, 'The run failed') });
+    if (control.isCancelled()) throw cancelled();
+    return result;
+  }
+
+  async loseDevice(): Promise<void> {
+    if (this.engine.backend !== 'webgpu') return;
+    asDevice(await webgpuDevice())?.destroy();
+  }
+
+  release(): Promise<void> {
+    return this.engine.release();
+  }
+
+  /** Replaces the WebGPU engine with a Wasm one built from the same weights. */
+  private async toWasm(reason: string, control: RunControl): Promise<void> {
+    const old = this.engine;
+    this.generation++;
+    // Releasing GPU sessions on a lost device must not hold up the fallback.
+    void old.release().catch(() => undefined);
+    this.engine = await createEngine(this.source, 'wasm', () => undefined);
+    control.emit({ type: 'fallback', reason }, []);
+  }
+
+  /** One attempt of a run on the current engine; rejects as soon as the GPU device is lost. */
+  private attempt(req: RunRequest, control: RunControl, posted: { last: number }): Promise<EngineRunResult> {
+    const current = this.engine;
+    const gen = this.generation;
+    const onGpu = current.backend === 'webgpu';
+    const run = current.run(req.ids, {
+      withVectors: req.withVectors,
+      isCancelled: () => control.isCancelled() || (onGpu && this.gpuLost !== undefined),
+      pause,
+      onLayer: (attention, q, k) => {
+        if (gen !== this.generation || attention.layer <= posted.last) return;
+        posted.last = attention.layer;
+        control.emit(...layerEvent(attention, q, k));
+        if (onGpu && loseAfterLayer === attention.layer) {
+          loseAfterLayer = undefined;
+          void this.loseDevice();
+        }
+      },
+    });
+    if (!onGpu) return run;
+    // A lost device may leave a pending GPU read unresolved: do not wait for it.
+    const lost = new Promise<never>((_, reject) => {
+      this.onGpuLost = () => reject(new LensError('INFERENCE_FAILED', this.gpuLost ?? 'the GPU device was lost'));
+      if (this.gpuLost) this.onGpuLost();
+    });
+    return Promise.race([run, lost]).finally(() => (this.onGpuLost = undefined));
   }
 }
 
-async function loseDevice(): Promise<void> {
-  if (engine?.backend !== 'webgpu') return;
-  asDevice(await webgpuDevice())?.destroy();
-}
+const loader: ModelLoader<WebLoadRequest, WebLoaded, GpuModel> = {
+  async load(req, progress) {
+    try {
+      configureWebRuntime({ wasmBinary: req.wasmBinary });
+      const t0 = performance.now();
+      progress({ phase: 'reading-weights' });
+      const src: ModelSource = {
+        config: parseConfig(req.model.config),
+        weights: bytesWeights(req.model.weights, req.model.index),
+      };
+      const t1 = performance.now();
+      let backend: WebBackend = req.backend;
+      let note = 'Wasm in the panel, as the settings ask.';
+      let adapter: string | undefined;
+      if (req.backend === 'webgpu') {
+        const verdict = await gpuVerdict(req, src);
+        adapter = verdict.adapter;
+        if (verdict.reason) {
+          if (req.fallback === 'fail')
+            throw new LensError('BACKEND_UNAVAILABLE', `WebGPU not used: ${verdict.reason}.`);
+          backend = 'wasm';
+          note = `Wasm in the panel: ${verdict.reason}.`;
+        } else note = `WebGPU on ${verdict.adapter}.`;
+      }
+      progress({ phase: 'building-graphs' });
+      let created: StageEngine;
+      try {
+        created = await createEngine(src, backend, progress);
+      } catch (e) {
+        if (backend !== 'webgpu') throw e;
+        const reason = `creating the WebGPU sessions failed (${why(e)})`;
+        if (req.fallback === 'fail') throw new LensError('BACKEND_UNAVAILABLE', `WebGPU not used: ${reason}.`);
+        backend = 'wasm';
+        note = `Wasm in the panel: ${reason}.`;
+        created = await createEngine(src, backend, progress);
+      }
+      const t2 = performance.now();
+      const model = new GpuModel(created, src);
+      if (backend === 'webgpu') await model.watchDevice();
+      return {
+        model,
+        reply: {
+          facts: created.facts,
+          backend,
+          note,
+          ...(adapter && backend === 'webgpu' ? { adapter } : {}),
+          timings: { readMs: t1 - t0, planMs: 0, sessionsMs: t2 - t1 },
+        },
+      };
+    } catch (e) {
+      if (isLensError(e)) throw e;
+      throw new LensError('INFERENCE_FAILED', `The model could not be loaded in the panel: ${why(e)}`);
+    }
+  },
+};
 
-async function dispose(): Promise<void> {
-  await runs.stop();
-  const e = engine;
-  engine = undefined;
-  source = undefined;
-  await e?.release();
-  post({ type: 'disposed' });
-}
+const channel = new Channel<WebWorkerEnd, NoEnd>(webPort(self as unknown as WebMessagePort), {
+  unexpected: workerFailure,
+});
+const loop = new WorkerLoop(channel, loader);
 
-self.addEventListener('message', (event: MessageEvent<ToInference>) => {
-  const msg = event.data;
-  switch (msg.type) {
-    case 'load':
-      loading = load(msg);
-      break;
-    case 'run':
-      runs.push(msg);
-      break;
-    case 'cancel':
-      runs.cancel(msg.runId);
-      break;
-    case 'dispose':
-      void dispose();
-      break;
-    case 'lose-device':
-      if (msg.afterLayer !== undefined) loseAfterLayer = msg.afterLayer;
-      else void loseDevice();
-      break;
-  }
+channel.handle('loseDevice', ({ afterLayer }) => {
+  if (afterLayer !== undefined) loseAfterLayer = afterLayer;
+  else void loop.model()?.loseDevice();
+  return {};
 });

@@ -2,7 +2,7 @@
 // input vs on a second input the user types — drawn side by side with one colour scale, and their difference b − a
 // over the tokens both share (a diverging scale around 0), with the Jensen–Shannon divergence of their rows. The host
 // computes the maps (it has the model for the second input); they arrive as float32 ArrayBuffers.
-import type { CompareResultMessage, ExplainProgressMessage, TokenInfo, WebviewMessage } from '../../protocol/messages';
+import type { CompareRequest, CompareResultMessage, ExplainProgress, TokenInfo } from '../../protocol/messages';
 import { el, cssToRgba, themeColor } from '../dom';
 import { button, select, setOptions } from '../controls';
 import { cellAt, matrixCellSize } from '../layout';
@@ -23,7 +23,7 @@ interface Panel {
 
 /** A comparison as the view keeps it (buffers as typed arrays). */
 interface Shown {
-  message: CompareResultMessage;
+  message: Omit<CompareResultMessage, 'type'>;
   a: Float32Array;
   b: Float32Array;
   alignA: Int32Array;
@@ -134,17 +134,17 @@ export class ComparePanel {
     setOptions(this.headB, heads, String(Math.min(1, facts.heads - 1)));
   }
 
-  /** The request to post, or what the user must fix first. */
-  request(runId: number, requestId: number): WebviewMessage | { error: string } {
+  /** The request to send, or what the user must fix first. */
+  request(runId: number): CompareRequest | { error: string } {
     const parseHead = (v: string): Head => (v === 'mean' || v === 'max' ? v : Number(v));
     const layer = Number(this.layer.value);
     if (!Number.isInteger(layer)) return { error: 'Choose a layer.' };
     const a = parseHead(this.headA.value);
     if (this.mode === 'inputs') {
       if (this.text.value.trim() === '') return { error: 'Type a second input to compare this one with.' };
-      return { type: 'compare', runId, requestId, mode: 'inputs', layer, a, b: a, text: this.text.value };
+      return { runId, mode: 'inputs', layer, a, b: a, text: this.text.value };
     }
-    return { type: 'compare', runId, requestId, mode: 'heads', layer, a, b: parseHead(this.headB.value) };
+    return { runId, mode: 'heads', layer, a, b: parseHead(this.headB.value) };
   }
 
   setBusy(busy: boolean, text: string): void {
@@ -158,11 +158,11 @@ export class ComparePanel {
     this.error.hidden = message === '';
   }
 
-  progress(m: ExplainProgressMessage): void {
+  progress(m: ExplainProgress): void {
     this.setBusy(true, m.text);
   }
 
-  show(m: CompareResultMessage): void {
+  show(m: Omit<CompareResultMessage, 'type'>): void {
     this.shown = {
       message: m,
       a: new Float32Array(m.a.data),
@@ -191,7 +191,7 @@ export class ComparePanel {
     this.dirty = true;
   }
 
-  get current(): CompareResultMessage | undefined {
+  get current(): Omit<CompareResultMessage, 'type'> | undefined {
     return this.shown?.message;
   }
 

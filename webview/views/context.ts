@@ -1,10 +1,17 @@
-// What every view gets from main.ts: the store, a way to ask for a redraw, and selection/navigation.
+// What every view gets from main.ts: the store, notes and requests to the host, a way to ask for a redraw, and
+// selection/navigation.
+import type { PanelHostEnd, PanelWebviewEnd } from '../../protocol/panel-channel';
+import type { Channel } from '../../runtime/channel/channel';
 import type { HeadChoice, Store, ViewName } from '../store';
 import type { WebviewMessage } from '../types';
 
 export interface ViewContext {
   store: Store;
   post(message: WebviewMessage): void;
+  /** Asks the host (PanelCalls); rejects with its LensError, or CANCELLED once `options.signal` aborts. */
+  request: Channel<PanelWebviewEnd, PanelHostEnd>['request'];
+  /** Asks for the query/key vectors of a layer of run `runId` (they land in store.vectors; the neuron view redraws). */
+  requestVectors(runId: number, layer: number): void;
   /** Asks main.ts to redraw the views on the next animation frame (coalesced). */
   invalidate(): void;
   select(layer: number, head: HeadChoice): void;

@@ -3,17 +3,18 @@
 //            run's tokens (explain-results.ts draws the token strip per method, the agreement matrix, the
 //            faithfulness curves and the head statistics; a click on a head there opens it in the Matrix view).
 //   Compare  two attention maps of one layer and their difference, with JSD (compare.ts).
-// Requests carry a requestId; answers to any other request (an older one, another run) are ignored. Export… asks the
-// host to save what the mode shows (PNG/SVG drawn by webview/render, or JSON).
+// Each is a request to the host (its progress streamed, then the result); a newer request of a mode cancels the older
+// one, whose answer is then ignored. After a reload the host sends the last results again. Export… asks the host to
+// save what the mode shows (PNG/SVG drawn by webview/render, or JSON).
 import type {
   AgreementMetric,
   CompareResultMessage,
-  ExplainErrorMessage,
-  ExplainProgressMessage,
+  ExplainProgress,
   ExplainRequestKind,
   ExplainResultMessage,
 } from '../../protocol/messages';
 import type { ExplainResult } from '../../runtime/explain/result';
+import { isLensError } from '../../runtime/errors';
 import { el } from '../dom';
 import { button } from '../controls';
 import { num } from '../render/explain-data';
@@ -21,9 +22,6 @@ import type { View, ViewContext } from './context';
 import { ComparePanel } from './compare';
 import { ExplainControls } from './explain-controls';
 import { ExplainResults } from './explain-results';
-
-/** Request ids start from the clock, so that a reloaded webview never reuses the id of a result the host replays. */
-let nextRequestId = Date.now() % 1_000_000_000;
 
 export class ExplainView implements View {
   readonly root = el('div', { class: 'view explain-view', attrs: { role: 'tabpanel', 'aria-label': 'Explain' } });
@@ -41,7 +39,8 @@ export class ExplainView implements View {
   });
   private status = el('span', { id: 'explain-status', class: 'explain-status', attrs: { role: 'status' } });
   private error = el('div', { id: 'explain-error', class: 'explain-error', attrs: { role: 'alert' } });
-  private pending: Partial<Record<ExplainRequestKind, number>> = {};
+  /** The request in flight of each mode. */
+  private pending: Partial<Record<ExplainRequestKind, AbortController>> = {};
   private dirty = true;
   private constructed = false;
 
@@ -137,30 +136,56 @@ export class ExplainView implements View {
     const r = this.controls.request();
     if ('error' in r) return this.setError(r.error);
     this.setError('');
-    const requestId = nextRequestId++;
-    this.pending.explain = requestId;
+    const request = this.begin('explain');
     this.setBusy(true, 'Asking the host…');
-    this.ctx.post({ type: 'explain', runId, requestId, target: r.target, methods: r.methods });
+    this.ctx
+      .request(
+        'explain',
+        { runId, target: r.target, methods: r.methods },
+        { signal: request.signal, onEvent: (p) => this.pending.explain === request && this.progress('explain', p) },
+      )
+      .then(
+        (answer) => this.end('explain', request) && this.explained(answer.result),
+        (e: unknown) => this.end('explain', request) && this.failed('explain', e),
+      );
   }
 
   private requestCompare(): void {
     const runId = this.ctx.store.runId;
     if (runId === undefined) return this.compare.setError('Run Show Attention on some text first.');
-    const requestId = nextRequestId;
-    const m = this.compare.request(runId, requestId);
+    const m = this.compare.request(runId);
     if ('error' in m) return this.compare.setError(m.error);
-    nextRequestId++;
     this.compare.setError('');
-    this.pending.compare = requestId;
+    const request = this.begin('compare');
     this.compare.setBusy(true, 'Asking the host…');
-    this.ctx.post(m);
+    this.ctx
+      .request('compare', m, {
+        signal: request.signal,
+        onEvent: (p) => this.pending.compare === request && this.progress('compare', p),
+      })
+      .then(
+        (answer) => this.end('compare', request) && this.compared(answer),
+        (e: unknown) => this.end('compare', request) && this.failed('compare', e),
+      );
+  }
+
+  /** A new request of `kind`: the one in flight, if any, is cancelled. */
+  private begin(kind: ExplainRequestKind): AbortController {
+    this.pending[kind]?.abort();
+    const request = new AbortController();
+    this.pending[kind] = request;
+    return request;
+  }
+
+  /** True when `request` is still the one of `kind` this view waits for (it then no longer is). */
+  private end(kind: ExplainRequestKind, request: AbortController): boolean {
+    if (this.pending[kind] !== request) return false;
+    delete this.pending[kind];
+    return true;
   }
 
   private cancel(kind: ExplainRequestKind): void {
-    const requestId = this.pending[kind];
-    const runId = this.ctx.store.runId;
-    if (requestId === undefined || runId === undefined) return;
-    this.ctx.post({ type: 'cancelExplain', runId, requestId });
+    this.pending[kind]?.abort();
   }
 
   private export(): void {
@@ -169,52 +194,49 @@ export class ExplainView implements View {
     this.ctx.post({ type: 'exportExplain', runId, what: this.mode, metric: this.results.metric });
   }
 
-  /** True for an answer this view waits for (or, with nothing pending, a result the host replays). */
-  private wanted(kind: ExplainRequestKind, runId: number, requestId: number, final: boolean): boolean {
-    if (runId !== this.ctx.store.runId) return false;
-    const pending = this.pending[kind];
-    return pending === undefined ? final : pending === requestId;
-  }
-
-  progress(m: ExplainProgressMessage): void {
-    if (!this.wanted(m.kind, m.runId, m.requestId, false)) return;
+  private progress(kind: ExplainRequestKind, m: ExplainProgress): void {
     const steps = m.total !== undefined ? ` (${(m.done ?? 0) + 1}/${m.total})` : '';
-    if (m.kind === 'explain') this.setBusy(true, `${m.text}${steps && !m.text.includes(' of ') ? steps : ''}`);
+    if (kind === 'explain') this.setBusy(true, `${m.text}${steps && !m.text.includes(' of ') ? steps : ''}`);
     else this.compare.progress(m);
   }
 
-  explained(m: ExplainResultMessage): void {
-    if (!this.wanted('explain', m.runId, m.requestId, true)) return;
-    delete this.pending.explain;
-    const result = m.result as ExplainResult;
+  private explained(result: ExplainResult): void {
     this.setBusy(false, `Done in ${Math.round(num(result.timings.totalMs))} ms.`);
     this.setError('');
     this.results.show(result);
     this.updateExport();
+    this.ctx.invalidate();
   }
 
-  failed(m: ExplainErrorMessage): void {
-    if (!this.wanted(m.kind, m.runId, m.requestId, false)) return;
-    delete this.pending[m.kind];
-    if (m.kind === 'explain') {
-      this.setBusy(false, m.cancelled ? 'Cancelled.' : '');
-      this.setError(m.cancelled ? '' : m.message);
+  private failed(kind: ExplainRequestKind, e: unknown): void {
+    const cancelled = isLensError(e) && e.code === 'CANCELLED';
+    const message = e instanceof Error ? e.message : String(e);
+    if (kind === 'explain') {
+      this.setBusy(false, cancelled ? 'Cancelled.' : '');
+      this.setError(cancelled ? '' : message);
     } else {
-      this.compare.setBusy(false, m.cancelled ? 'Cancelled.' : '');
-      this.compare.setError(m.cancelled ? '' : m.message);
+      this.compare.setBusy(false, cancelled ? 'Cancelled.' : '');
+      this.compare.setError(cancelled ? '' : message);
     }
   }
 
-  compared(m: CompareResultMessage): void {
-    if (!this.wanted('compare', m.runId, m.requestId, true)) return;
-    delete this.pending.compare;
+  private compared(m: Omit<CompareResultMessage, 'type'>): void {
     this.compare.show(m);
     this.updateExport();
     this.ctx.invalidate();
   }
 
+  /** A result the host sent again after a reload: shown unless a request of its mode is in flight. */
+  replayed(m: ExplainResultMessage | CompareResultMessage): void {
+    if (m.runId !== this.ctx.store.runId) return;
+    if (m.type === 'explainResult') {
+      if (!this.pending.explain) this.explained(m.result);
+    } else if (!this.pending.compare) this.compared(m);
+  }
+
   runStarted(): void {
     const { store } = this.ctx;
+    for (const request of Object.values(this.pending)) request?.abort();
     this.pending = {};
     this.results.clear();
     this.setError('');

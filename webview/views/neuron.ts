@@ -42,7 +42,7 @@ export class NeuronView implements View {
     this.dirty = true;
   }
 
-  /** The host answered a requestVectors. */
+  /** The host answered a vectors request (store.vectors has the layer). */
   vectorsArrived(): void {
     this.dirty = true;
   }
@@ -70,7 +70,7 @@ export class NeuronView implements View {
       const key = `${store.runId}:${store.layer}`;
       if (!this.requested.has(key)) {
         this.requested.add(key);
-        this.ctx.post({ type: 'requestVectors', runId: store.runId, layer: store.layer });
+        this.ctx.requestVectors(store.runId, store.layer);
       }
       this.body.appendChild(el('p', { class: 'neuron-note', text: 'Loading query and key vectors…' }));
       return;

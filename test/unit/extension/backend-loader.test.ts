@@ -1,15 +1,20 @@
 // Where the extension runs a model (extension/backend-loader.ts) and the WebviewInspector that talks to a panel's
-// in-webview model (extension/webview-inspector.ts), against a fake panel port that answers like the webview does:
-// which backend each setting picks and the note it gives, layers streamed in order, the GPU fallback, a panel that
-// goes away, forward passes delegated to a host copy, and the inference channel's validators.
-import { test } from 'node:test';
+// in-webview model (extension/webview-inspector.ts), against a fake webview that answers the panel's inference
+// requests like webview/inference/bridge.ts does, over the real request/reply channel on a real MessageChannel with
+// the host's real checks: which backend each setting picks and the note it gives, layers streamed in order, the GPU
+// fallback, a panel that goes away, forward passes delegated to a host copy, and malformed answers refused.
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { MessageChannel } from 'node:worker_threads';
 import { backendLoader, type Loader } from '../../../extension/backend-loader';
 import { WebviewInspector, type InferencePort } from '../../../extension/webview-inspector';
-import type { InferHostMessage, InferWebviewMessage } from '../../../protocol/inference';
-import { validateInferHostMessage, validateInferWebviewMessage } from '../../../protocol/inference-validate';
+import type { InferenceCalls } from '../../../protocol/inference';
+import { hostChecks, type PanelHostEnd, type PanelWebviewEnd } from '../../../protocol/panel-channel';
+import { checkInferEvent, checkInferReply, checkInferRequest } from '../../../protocol/inference-validate';
+import { Channel, type RequestOptions } from '../../../runtime/channel/channel';
+import { nodePort } from '../../../runtime/channel/ports';
 import type { ForwardResult, Inspector } from '../../../runtime/inspector/api';
-import { isLensError } from '../../../runtime/errors';
+import { isLensError, LensError } from '../../../runtime/errors';
 import type { PlanFacts } from '../../../runtime/models/plan';
 import { fixtureModel } from '../../helpers/fixtures';
 
@@ -33,23 +38,74 @@ type Behaviour = {
   adapter: string | null;
   /** What the webview answers to inferLoad. */
   load: 'webgpu' | 'wasm' | 'unavailable';
+  /** The run moves to Wasm after this layer (a fallback event). */
+  fallbackAfter?: number;
+  /** The webview sends a layer with too few bytes for its shape. */
+  shortLayer?: boolean;
 };
 
-/** A panel whose webview answers like webview/inference/bridge.ts (synchronously, for the test). */
+const openPorts: { close(): void }[] = [];
+after(() => openPorts.forEach((p) => p.close()));
+
+/** A panel whose webview answers like webview/inference/bridge.ts, through the real channel. */
 class FakePort implements InferencePort {
   isDisposed = false;
-  sent: InferHostMessage[] = [];
-  private listeners = new Set<(m: InferWebviewMessage) => void>();
+  /** The requests the webview received. */
+  asked: string[] = [];
+  private readonly host: Channel<PanelHostEnd, PanelWebviewEnd>;
+  private readonly webview: Channel<PanelWebviewEnd, PanelHostEnd>;
   private resets = new Set<(why: string) => void>();
-  constructor(private readonly behaviour: Behaviour) {}
 
-  postInference(m: InferHostMessage): void {
-    this.sent.push(m);
-    queueMicrotask(() => this.answer(m));
+  constructor(b: Behaviour) {
+    const { port1, port2 } = new MessageChannel();
+    this.host = new Channel(nodePort(port1), {
+      peer: 'the panel',
+      checks: hostChecks(() => ({ runId: undefined, layers: 0, tokens: 0 })),
+    });
+    this.webview = new Channel(nodePort(port2), { checks: { request: checkInferRequest } });
+    // Listening keeps the process alive: every port is closed after the tests.
+    openPorts.push(port1, port2);
+    const w = this.webview;
+    w.handle('inferProbe', () => {
+      this.asked.push('inferProbe');
+      return b.adapter ? { adapter: b.adapter } : { adapter: null, reason: 'no adapter here' };
+    });
+    w.handle('inferLoad', (_, ctx) => {
+      this.asked.push('inferLoad');
+      ctx.emit({ phase: 'reading-weights' });
+      if (b.load === 'unavailable') throw new LensError('BACKEND_UNAVAILABLE', 'WebGPU not used: too small.');
+      return {
+        facts: FACTS,
+        backend: b.load,
+        note: b.load === 'webgpu' ? 'WebGPU on fake gpu.' : 'Wasm in the panel: no adapter here.',
+        ...(b.load === 'webgpu' ? { adapter: 'fake gpu' } : {}),
+      };
+    });
+    w.handle('inferRun', (m, ctx) => {
+      this.asked.push('inferRun');
+      const n = m.ids.length;
+      for (let layer = 0; layer < FACTS.layers; layer++) {
+        const data = new Float32Array(2 * n * n - (b.shortLayer ? 1 : 0)).fill(layer + 1); // [heads, q, k]
+        ctx.emit({ type: 'layer', layer, kind: 'causal', heads: 2, queryLength: n, keyLength: n, data: data.buffer });
+        if (b.fallbackAfter === layer) ctx.emit({ type: 'fallback', reason: 'the GPU device was lost (destroyed)' });
+      }
+      return { lastHidden: new Float32Array(8 * n).buffer, stageMs: [1] };
+    });
+    w.handle('inferDispose', () => {
+      this.asked.push('inferDispose');
+      return {};
+    });
   }
-  onInference(l: (m: InferWebviewMessage) => void): () => void {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
+
+  request<N extends keyof InferenceCalls>(
+    name: N,
+    payload: InferenceCalls[N]['request'],
+    options?: RequestOptions<InferenceCalls[N]['event']>,
+  ): Promise<InferenceCalls[N]['reply']> {
+    return this.host.request(name, payload as never, options as never) as Promise<InferenceCalls[N]['reply']>;
+  }
+  onEnded(l: (reason: string) => void): () => void {
+    return this.host.on('inferEnded', (p) => l(p.reason));
   }
   onInferenceReset(l: (why: string) => void): () => void {
     this.resets.add(l);
@@ -58,60 +114,13 @@ class FakePort implements InferencePort {
   async prepareInference(): Promise<{ modelBase: string; workerUrl: string; wasmUrl: string }> {
     return { modelBase: 'https://x/model/', workerUrl: 'https://x/w.js', wasmUrl: 'https://x/o.wasm' };
   }
-  emit(m: InferWebviewMessage): void {
-    for (const l of [...this.listeners]) l(m);
+  /** The webview's worker crashed. */
+  crash(reason: string): void {
+    this.webview.notify('inferEnded', { reason });
   }
   reset(why: string): void {
     for (const l of [...this.resets]) l(why);
-  }
-
-  private answer(m: InferHostMessage): void {
-    const b = this.behaviour;
-    if (m.type === 'inferProbe')
-      this.emit({
-        type: 'inferProbed',
-        probeId: m.probeId,
-        adapter: b.adapter,
-        ...(b.adapter ? {} : { reason: 'no adapter here' }),
-      });
-    else if (m.type === 'inferLoad') {
-      if (b.load === 'unavailable')
-        this.emit({
-          type: 'inferLoadFailed',
-          loadId: m.loadId,
-          code: 'BACKEND_UNAVAILABLE',
-          message: 'WebGPU not used: too small.',
-        });
-      else
-        this.emit({
-          type: 'inferLoaded',
-          loadId: m.loadId,
-          facts: FACTS,
-          backend: b.load,
-          note: b.load === 'webgpu' ? 'WebGPU on fake gpu.' : 'Wasm in the panel: no adapter here.',
-          ...(b.load === 'webgpu' ? { adapter: 'fake gpu' } : {}),
-        });
-    } else if (m.type === 'inferRun') {
-      for (let layer = 0; layer < FACTS.layers; layer++) {
-        const data = new Float32Array(2 * m.ids.length * m.ids.length).fill(layer + 1); // [heads, q, k]
-        this.emit({
-          type: 'inferLayer',
-          runId: m.runId,
-          layer,
-          kind: 'causal',
-          heads: 2,
-          queryLength: m.ids.length,
-          keyLength: m.ids.length,
-          data: data.buffer,
-        });
-      }
-      this.emit({
-        type: 'inferDone',
-        runId: m.runId,
-        lastHidden: new Float32Array(8 * m.ids.length).buffer,
-        stageMs: [1],
-      });
-    } else if (m.type === 'inferDispose') this.emit({ type: 'inferEnded' });
+    this.host.restart(new LensError('INFERENCE_FAILED', `The panel was ${why}.`));
   }
 }
 
@@ -168,7 +177,7 @@ test('auto: no adapter in the webview, or a model that does not fit → native i
     assert.equal(calls.length, 1);
     assert.match(notes[0], /^native in the extension host: /);
     assert.match(notes[0], reason);
-    if (behaviour.adapter === null) assert.ok(!port.sent.some((m) => m.type === 'inferLoad'), 'nothing fetched');
+    if (behaviour.adapter === null) assert.deepEqual(port.asked, ['inferProbe'], 'nothing fetched');
   }
 });
 
@@ -188,7 +197,7 @@ test('auto with an adapter, and webgpu: the model runs in the panel; the note na
 });
 
 test('a panel-run model streams layers in order, reports a GPU fallback, and fails its runs when the panel goes', async () => {
-  const port = new FakePort({ adapter: 'fake gpu', load: 'webgpu' });
+  const port = new FakePort({ adapter: 'fake gpu', load: 'webgpu', fallbackAfter: 0 });
   const calls: { model: string; backend?: string }[] = [];
   const insp = (await loaderWith(port, calls).load(stories, { backend: 'webgpu' })) as WebviewInspector;
   const events: string[] = [];
@@ -204,8 +213,7 @@ test('a panel-run model streams layers in order, reports a GPU fallback, and fai
     ],
   );
   assert.equal(run.lastHidden()?.length, 8 * run.tokens.length);
-  port.emit({ type: 'inferFallback', reason: 'the GPU device was lost (destroyed)' });
-  assert.equal(insp.backend, 'wasm');
+  assert.equal(insp.backend, 'wasm', 'the fallback event of the run');
   assert.equal(insp.note, 'Wasm in the panel: the GPU device was lost (destroyed).');
   // forward passes go to a host copy, loaded once
   await insp.forward({ batch: { ids: [[1]], mask: [[1]] }, read: { kind: 'none' } });
@@ -224,31 +232,57 @@ test('a panel-run model streams layers in order, reports a GPU fallback, and fai
   await insp.dispose();
 });
 
-test('the inference channel validators check shapes, sizes and types', () => {
-  const layer = { type: 'inferLayer', runId: 1, layer: 0, kind: 'self', heads: 2, queryLength: 3, keyLength: 3 };
-  assert.ok(validateInferWebviewMessage({ ...layer, data: new ArrayBuffer(72) }).ok);
-  const short = validateInferWebviewMessage({ ...layer, data: new ArrayBuffer(70) });
-  assert.ok(!short.ok && /needs 72/.test(short.reason));
-  assert.ok(!validateInferWebviewMessage({ ...layer, kind: 'other', data: new ArrayBuffer(72) }).ok);
-  assert.ok(!validateInferWebviewMessage({ type: 'inferBogus' }).ok);
-  assert.ok(
-    !validateInferWebviewMessage({ type: 'inferLoaded', loadId: 1, backend: 'cuda', note: '', facts: FACTS }).ok,
+test('the worker crashing in the panel ends the model; dispose asks the panel to release it', async () => {
+  const port = new FakePort({ adapter: 'fake gpu', load: 'webgpu' });
+  const insp = (await loaderWith(port, []).load(stories, { backend: 'webgpu' })) as WebviewInspector;
+  const ended = new Promise<string>((resolve) => insp.onEvent((e) => e.kind === 'ended' && resolve(e.reason)));
+  port.crash("the panel's inference worker crashed (out of memory)");
+  assert.match(await ended, /inference worker stopped \(the panel's inference worker crashed \(out of memory\)\)/);
+  assert.ok(insp.isDead);
+  const other = new FakePort({ adapter: 'fake gpu', load: 'webgpu' });
+  const live = await loaderWith(other, []).load(stories, { backend: 'webgpu' });
+  await live.dispose();
+  assert.deepEqual(other.asked, ['inferLoad', 'inferDispose']);
+});
+
+test('a layer with too few bytes for its shape fails the run with the reason (never reaches a view)', async () => {
+  const port = new FakePort({ adapter: 'fake gpu', load: 'webgpu', shortLayer: true });
+  const insp = await loaderWith(port, []).load(stories, { backend: 'webgpu' });
+  const layers: number[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const l of insp.run('Once upon a time')) layers.push(l.layer);
+    })(),
+    (e: unknown) =>
+      isLensError(e) && /the panel sent a malformed event for "inferRun": data has \d+ bytes/.test(e.message),
   );
+  assert.deepEqual(layers, []);
+  await insp.dispose();
+});
+
+test('the inference checks: shapes, sizes and types of requests, replies and events', () => {
+  const layer = { type: 'layer', layer: 0, kind: 'self', heads: 2, queryLength: 3, keyLength: 3 };
+  assert.equal(checkInferEvent('inferRun', { ...layer, data: new ArrayBuffer(72) }), undefined);
+  assert.match(checkInferEvent('inferRun', { ...layer, data: new ArrayBuffer(70) }) ?? '', /needs 72/);
+  assert.ok(checkInferEvent('inferRun', { ...layer, kind: 'other', data: new ArrayBuffer(72) }));
+  assert.ok(checkInferEvent('inferRun', { type: 'bogus' }));
+  assert.equal(checkInferEvent('inferRun', { type: 'fallback', reason: 'x' }), undefined);
+  assert.equal(checkInferEvent('inferLoad', { phase: 'reading-weights', fraction: 0.5 }), undefined);
+  assert.ok(checkInferEvent('inferLoad', { phase: 'reading-weights', fraction: 2 }));
+  assert.ok(checkInferReply('inferLoad', { backend: 'cuda', note: '', facts: FACTS }));
+  assert.equal(checkInferReply('inferLoad', { backend: 'webgpu', note: 'x', facts: FACTS }), undefined);
+  assert.ok(checkInferReply('inferLoad', { backend: 'webgpu', note: 'x', facts: { ...FACTS, attentionKinds: [] } }));
+  assert.equal(checkInferRequest('inferRun', { ids: [1, 2], withVectors: [0] }), undefined);
+  assert.ok(checkInferRequest('inferRun', { ids: [1, -2], withVectors: false }));
   assert.ok(
-    validateInferWebviewMessage({ type: 'inferLoaded', loadId: 1, backend: 'webgpu', note: 'x', facts: FACTS }).ok,
-  );
-  assert.ok(validateInferHostMessage({ type: 'inferRun', runId: 2, ids: [1, 2], withVectors: [0] }).ok);
-  assert.ok(!validateInferHostMessage({ type: 'inferRun', runId: 2, ids: [1, -2], withVectors: false }).ok);
-  assert.ok(
-    !validateInferHostMessage({
-      type: 'inferLoad',
-      loadId: 1,
+    checkInferRequest('inferLoad', {
       modelBase: '',
       workerUrl: 'w',
       wasmUrl: 'x',
       backend: 'webgpu',
       fallback: 'wasm',
       maxTokens: 5,
-    }).ok,
+    }),
   );
+  assert.ok(checkInferRequest('inferBogus', {}));
 });

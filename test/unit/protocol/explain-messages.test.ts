@@ -1,20 +1,30 @@
-// The Explain view's messages in both directions: every field of a webview request is checked (shape, range, run),
-// and host answers are checked so that a malformed one cannot break the view. Also: the methods the view offers are
+// The Explain view's requests and answers in both directions: every field of a webview request is checked (shape,
+// range, run), and the host's progress, replies and replayed results are checked so that a malformed one cannot
+// break the view. Also: the methods the view offers are
 // exactly the registry's non-gradient methods.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateHostMessage, validateWebviewMessage, type RunContext } from '../../../protocol/validate';
+import {
+  checkPanelEvent,
+  checkPanelReply,
+  checkPanelRequest,
+  validateHostMessage,
+  validateWebviewMessage,
+  type RunContext,
+} from '../../../protocol/validate';
 import { EXPLAIN_METHODS, MAX_COMPARE_TEXT_LENGTH, MAX_TARGET_LENGTH } from '../../../protocol/messages';
 import { listMethods } from '../../../runtime/analysis/registry';
 import { resultToJson } from '../../../runtime/explain/result';
 import { fixtureResult } from '../../helpers/explain-fixture';
 
 const ctx: RunContext = { runId: 7, layers: 6, tokens: 9, heads: 12 };
-const explain = { type: 'explain', runId: 7, requestId: 3, target: 'similarity:A cat', methods: ['rollout', 'loo'] };
-const compare = { type: 'compare', runId: 7, requestId: 4, mode: 'heads', layer: 5, a: 0, b: 'mean' };
+const explain = { runId: 7, target: 'similarity:A cat', methods: ['rollout', 'loo'] };
+const compare = { runId: 7, mode: 'heads', layer: 5, a: 0, b: 'mean' };
+/** Whether the host accepts the request `name` with payload `m` for the run of `context`. */
+const accepts = (name: string, m: unknown, context = ctx) => checkPanelRequest(name, m, context) === undefined;
 
 test('explain requests: valid ones pass with exactly their fields', () => {
-  assert.deepEqual(validateWebviewMessage(explain, ctx), { ok: true, message: explain });
+  assert.equal(accepts('explain', explain), true);
   for (const target of [
     'next',
     'next: mat',
@@ -26,18 +36,16 @@ test('explain requests: valid ones pass with exactly their fields', () => {
     // An empty reference fits the grammar: the host answers with a message the view shows.
     'similarity:',
   ])
-    assert.equal(validateWebviewMessage({ ...explain, target }, ctx).ok, true, target);
+    assert.equal(accepts('explain', { ...explain, target }), true, target);
   const all = EXPLAIN_METHODS.map((m) => m.id);
-  assert.equal(validateWebviewMessage({ ...explain, methods: all }, ctx).ok, true);
+  assert.equal(accepts('explain', { ...explain, methods: all }), true);
 });
 
 test('explain requests: every field is checked', () => {
   const bad: [string, unknown][] = [
     ['another run', { ...explain, runId: 6 }],
     ['runId missing', { ...explain, runId: undefined }],
-    ['requestId negative', { ...explain, requestId: -1 }],
-    ['requestId fractional', { ...explain, requestId: 1.5 }],
-    ['requestId string', { ...explain, requestId: '3' }],
+    ['a request id inside (the channel numbers requests)', { ...explain, requestId: 3 }],
     ['target number', { ...explain, target: 42 }],
     ['target unknown kind', { ...explain, target: 'bogus' }],
     ['target mask@x', { ...explain, target: 'mask@x' }],
@@ -53,20 +61,22 @@ test('explain requests: every field is checked', () => {
     ['non-string method', { ...explain, methods: [1] }],
     ['extra field', { ...explain, layer: 2 }],
   ];
-  for (const [why, m] of bad) assert.equal(validateWebviewMessage(m, ctx).ok, false, why);
-  assert.equal(validateWebviewMessage(explain, { runId: undefined, layers: 0, tokens: 0 }).ok, false, 'no run');
+  for (const [why, m] of bad) assert.equal(accepts('explain', m), false, why);
+  assert.equal(accepts('explain', explain, { runId: undefined, layers: 0, tokens: 0 }), false, 'no run');
+  assert.equal(accepts('explain', null), false, 'not an object');
+  assert.equal(accepts('explainAll', explain), false, 'unknown request');
 });
 
 test('compare requests: heads and inputs, every field checked', () => {
-  assert.deepEqual(validateWebviewMessage(compare, ctx), { ok: true, message: compare });
+  assert.equal(accepts('compare', compare), true);
   const inputs = { ...compare, mode: 'inputs', a: 3, b: 3, text: 'A dog sat.' };
-  assert.deepEqual(validateWebviewMessage(inputs, ctx), { ok: true, message: inputs });
+  assert.equal(accepts('compare', inputs), true);
   // An empty second input passes (the host says what is missing).
-  assert.equal(validateWebviewMessage({ ...inputs, text: '' }, ctx).ok, true);
-  assert.equal(validateWebviewMessage({ ...compare, a: 'max', b: 11 }, ctx).ok, true);
+  assert.equal(accepts('compare', { ...inputs, text: '' }), true);
+  assert.equal(accepts('compare', { ...compare, a: 'max', b: 11 }), true);
   const bad: [string, unknown][] = [
     ['another run', { ...compare, runId: 8 }],
-    ['requestId', { ...compare, requestId: -2 }],
+    ['a request id inside', { ...compare, requestId: 2 }],
     ['mode', { ...compare, mode: 'layers' }],
     ['layer past the end', { ...compare, layer: 6 }],
     ['layer negative', { ...compare, layer: -1 }],
@@ -79,13 +89,18 @@ test('compare requests: heads and inputs, every field checked', () => {
     ['heads with text', { ...compare, text: 'x' }],
     ['extra field', { ...compare, metric: 'kendall' }],
   ];
-  for (const [why, m] of bad) assert.equal(validateWebviewMessage(m, ctx).ok, false, why);
+  for (const [why, m] of bad) assert.equal(accepts('compare', m), false, why);
 });
 
-test('cancelExplain and exportExplain', () => {
-  assert.equal(validateWebviewMessage({ type: 'cancelExplain', runId: 7, requestId: 3 }, ctx).ok, true);
-  assert.equal(validateWebviewMessage({ type: 'cancelExplain', runId: 7 }, ctx).ok, false);
-  assert.equal(validateWebviewMessage({ type: 'cancelExplain', runId: 7, requestId: 3, x: 1 }, ctx).ok, false);
+test('vectors requests name a layer of the current run', () => {
+  assert.equal(accepts('vectors', { runId: 7, layer: 5 }), true);
+  assert.equal(accepts('vectors', { runId: 7, layer: 6 }), false, 'past the last layer');
+  assert.equal(accepts('vectors', { runId: 7 }), false, 'no layer');
+  assert.equal(accepts('vectors', { runId: 6, layer: 0 }), false, 'another run');
+});
+
+test('exportExplain (a note; cancelling is the channel’s)', () => {
+  assert.equal(validateWebviewMessage({ type: 'cancelExplain', runId: 7, requestId: 3 }, ctx).ok, false);
   for (const metric of ['kendall', 'spearman', 'topK'])
     for (const what of ['explain', 'compare'])
       assert.equal(validateWebviewMessage({ type: 'exportExplain', runId: 7, what, metric }, ctx).ok, true);
@@ -103,28 +118,22 @@ test('cancelExplain and exportExplain', () => {
   );
 });
 
-test('host answers: progress, result (as it crosses: NaN as null), error', () => {
-  assert.equal(
-    validateHostMessage({
-      type: 'explainProgress',
-      runId: 1,
-      requestId: 2,
-      kind: 'explain',
-      text: 'x',
-      done: 0,
-      total: 3,
-    }).ok,
-    true,
-  );
-  assert.equal(validateHostMessage({ type: 'explainProgress', runId: 1, requestId: 2, kind: 'explain' }).ok, false);
-  assert.equal(validateHostMessage({ type: 'explainProgress', runId: 1, requestId: 2, kind: 'x', text: '' }).ok, false);
+test('host answers: progress, result (as it crosses: NaN as null), the replayed result', () => {
+  assert.equal(checkPanelEvent('explain', { text: 'x', done: 0, total: 3 }), undefined);
+  assert.equal(checkPanelEvent('compare', { text: 'Running the model on the second input…' }), undefined);
+  assert.ok(checkPanelEvent('explain', { done: 0 }), 'no text');
+  assert.ok(checkPanelEvent('explain', { text: 'x', done: -1 }), 'negative count');
+  assert.ok(checkPanelEvent('vectors', { text: 'x' }), 'vectors stream nothing');
   const wire = JSON.parse(resultToJson(fixtureResult()));
   assert.equal(wire.agreement[2].kendall, null, 'NaN crosses as null');
-  assert.equal(validateHostMessage({ type: 'explainResult', runId: 1, requestId: 2, result: wire }).ok, true);
+  assert.equal(checkPanelReply('explain', { runId: 1, result: wire }), undefined);
+  assert.equal(validateHostMessage({ type: 'explainResult', runId: 1, result: wire }).ok, true, 'the replay note');
   const broken = (f: (r: ReturnType<typeof fixtureResult>) => void) => {
     const r = fixtureResult();
     f(r);
-    return validateHostMessage({ type: 'explainResult', runId: 1, requestId: 2, result: r }).ok;
+    const reply = checkPanelReply('explain', { runId: 1, result: r }) === undefined;
+    assert.equal(validateHostMessage({ type: 'explainResult', runId: 1, result: r }).ok, reply);
+    return reply;
   };
   assert.equal(
     broken(() => undefined),
@@ -170,21 +179,6 @@ test('host answers: progress, result (as it crosses: NaN as null), error', () =>
     false,
     'agreement not an array',
   );
-  assert.equal(
-    validateHostMessage({
-      type: 'explainError',
-      runId: 1,
-      requestId: 2,
-      kind: 'compare',
-      cancelled: false,
-      message: 'm',
-    }).ok,
-    true,
-  );
-  assert.equal(
-    validateHostMessage({ type: 'explainError', runId: 1, requestId: 2, kind: 'compare', message: 'm' }).ok,
-    false,
-  );
 });
 
 test('host answers: comparisons carry binary maps of consistent sizes', () => {
@@ -194,7 +188,6 @@ test('host answers: comparisons carry binary maps of consistent sizes', () => {
   const good = {
     type: 'compareResult',
     runId: 1,
-    requestId: 2,
     mode: 'inputs',
     layer: 0,
     a: { label: 'a', tokens: tokens(3), causal: false, data: f32(9) },
@@ -207,6 +200,8 @@ test('host answers: comparisons carry binary maps of consistent sizes', () => {
     tvd: null,
   };
   assert.equal(validateHostMessage(good).ok, true);
+  const { type: _type, ...answer } = good;
+  assert.equal(checkPanelReply('compare', answer), undefined);
   const bad: [string, unknown][] = [
     ['map a size', { ...good, a: { ...good.a, data: f32(8) } }],
     ['map b as an array', { ...good, b: { ...good.b, data: [0, 0, 0, 0] } }],
@@ -218,7 +213,10 @@ test('host answers: comparisons carry binary maps of consistent sizes', () => {
     ['mode', { ...good, mode: 'layers' }],
     ['no tokens', { ...good, a: { ...good.a, tokens: [], data: f32(0) } }],
   ];
-  for (const [why, m] of bad) assert.equal(validateHostMessage(m).ok, false, why);
+  for (const [why, m] of bad) {
+    assert.equal(validateHostMessage(m).ok, false, why);
+    assert.ok(checkPanelReply('compare', m), why);
+  }
 });
 
 test('the view offers exactly the registry’s methods (not gradients, not the baseline), with their labels', () => {

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateHostMessage, validateWebviewMessage, isRunSource, type RunContext } from '../../../protocol/validate';
+import {
+  checkPanelReply,
+  validateHostMessage,
+  validateWebviewMessage,
+  isRunSource,
+  type RunContext,
+} from '../../../protocol/validate';
 
 const ctx: RunContext = { runId: 7, layers: 5, tokens: 4 };
 
@@ -10,7 +16,6 @@ test('webview messages: valid ones pass with exactly their fields', () => {
     ok: true,
     message: { type: 'selectToken', runId: 7, index: 3 },
   });
-  assert.equal(validateWebviewMessage({ type: 'requestVectors', runId: 7, layer: 4 }, ctx).ok, true);
   assert.equal(validateWebviewMessage({ type: 'cancel', runId: 7 }, ctx).ok, true);
   assert.equal(validateWebviewMessage({ type: 'log', level: 'warn', message: 'x' }, ctx).ok, true);
 });
@@ -27,8 +32,7 @@ test('webview messages: wrong shapes, ranges and runs are rejected', () => {
     { type: 'selectToken', runId: 7, index: -1 },
     { type: 'selectToken', runId: 7, index: 1.5 },
     { type: 'selectToken', runId: '7', index: 0 },
-    { type: 'requestVectors', runId: 7, layer: 5 },
-    { type: 'requestVectors', runId: 7 },
+    { type: 'requestVectors', runId: 7, layer: 4 }, // a request now, not a note
     { type: 'cancel' },
     { type: 'log', level: 'debug', message: 'x' },
     { type: 'log', level: 'info', message: 42 },
@@ -94,7 +98,7 @@ test('host messages: layer data size must match heads × query × key float32', 
   assert.equal(validateHostMessage({ ...layer, kind: 'sideways', data: new ArrayBuffer(72) }).ok, false);
 });
 
-test('host messages: runStarted, vectors, settings', () => {
+test('host messages and replies: runStarted, vectors, settings', () => {
   const tokens = [{ text: '<img src=x onerror=alert(1)>', start: 0, end: 3, special: false }];
   assert.equal(validateHostMessage({ type: 'runStarted', runId: 1, tokens, facts, source }).ok, true);
   assert.equal(
@@ -110,16 +114,12 @@ test('host messages: runStarted, vectors, settings', () => {
   assert.equal(started({ slidingWindows: [0, null] }), false);
   assert.equal(started({ attentionScale: -1 }), false);
   assert.equal(started({ attentionSoftcap: 'x' }), false);
-  const v = { type: 'vectors', runId: 1, layer: 0, heads: 2, kvHeads: 1, queryLength: 3, keyLength: 3, headDim: 4 };
-  assert.equal(
-    validateHostMessage({ ...v, q: new ArrayBuffer(2 * 3 * 4 * 4), k: new ArrayBuffer(1 * 3 * 4 * 4) }).ok,
-    true,
-  );
-  assert.equal(
-    validateHostMessage({ ...v, q: new ArrayBuffer(2 * 3 * 4 * 4), k: new ArrayBuffer(2 * 3 * 4 * 4) }).ok,
-    false,
-  );
-  assert.equal(validateHostMessage({ ...v, q: null, k: null, reason: 'none' }).ok, true);
+  const v = { runId: 1, layer: 0, heads: 2, kvHeads: 1, queryLength: 3, keyLength: 3, headDim: 4 };
+  const vectors = (m: object) => checkPanelReply('vectors', m);
+  assert.equal(vectors({ ...v, q: new ArrayBuffer(2 * 3 * 4 * 4), k: new ArrayBuffer(1 * 3 * 4 * 4) }), undefined);
+  assert.equal(vectors({ ...v, q: new ArrayBuffer(2 * 3 * 4 * 4), k: new ArrayBuffer(2 * 3 * 4 * 4) }), 'k size');
+  assert.equal(vectors({ ...v, q: null, k: null, reason: 'none' }), undefined);
+  assert.equal(validateHostMessage({ type: 'vectors', ...v, q: null, k: null }).ok, false, 'a reply, not a note');
   assert.equal(validateHostMessage({ type: 'settings', colorMap: 'magma' }).ok, true);
   assert.equal(validateHostMessage({ type: 'settings', colorMap: 'jet' }).ok, false);
 });

@@ -154,7 +154,7 @@ test('comparison message: float32/int32 ArrayBuffers of the right sizes that the
   );
   assert.deepEqual(Array.from(heads.alignA), [0, 1, 2]);
   assert.equal(heads.jsd, 0);
-  const m = compareMessage(4, 9, heads);
+  const m = compareMessage(4, heads);
   assert.equal(validateHostMessage(m).ok, true);
   assert.ok(m.a.data instanceof ArrayBuffer && m.diff instanceof ArrayBuffer && m.alignA instanceof ArrayBuffer);
   assert.equal(m.a.data.byteLength, 9 * 4);
@@ -177,7 +177,7 @@ test('comparison message: float32/int32 ArrayBuffers of the right sizes that the
     ],
   );
   near(inputs.jsd, JSD_HALF_VS_ONE);
-  const mi = compareMessage(4, 10, inputs);
+  const mi = compareMessage(4, inputs);
   assert.equal(validateHostMessage(mi).ok, true);
   assert.equal(mi.diff.byteLength, 2 * 2 * 4);
   // No comparable row: JSD is null (JSON-safe), still a valid message.
@@ -187,7 +187,7 @@ test('comparison message: float32/int32 ArrayBuffers of the right sizes that the
     { label: 'a', tokens, causal: false, map: new Float32Array(9) },
     { label: 'b', tokens, causal: false, map: new Float32Array(9) },
   );
-  const mn = compareMessage(4, 11, none);
+  const mn = compareMessage(4, none);
   assert.equal(mn.jsd, null);
   assert.equal(validateHostMessage(mn).ok, true);
   const json = comparisonJson(inputs, 'tiny') as { aligned: number[][]; difference: (number | null)[][]; jsd: number };

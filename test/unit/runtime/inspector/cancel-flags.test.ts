@@ -47,16 +47,12 @@ test('a thread that never turns its event loop sees a mark made on another threa
 test('RunQueue reports a run cancelled through its shared flags', async () => {
   const flags = new CancelFlags();
   const seen: boolean[] = [];
-  const queue = new RunQueue<{ runId: number }>(
-    async (req) => {
-      seen.push(queue.isCancelled(req.runId));
-      flags.mark(req.runId);
-      seen.push(queue.isCancelled(req.runId));
-    },
-    () => undefined,
-  );
+  const queue = new RunQueue(() => undefined);
   queue.shared = flags;
-  queue.push({ runId: 3 });
-  await queue.stop();
+  await queue.run(3, new AbortController().signal, async (isCancelled) => {
+    seen.push(isCancelled());
+    flags.mark(3);
+    seen.push(isCancelled());
+  });
   assert.deepEqual(seen, [false, true]);
 });

@@ -281,7 +281,8 @@ describe('loading', () => {
   });
 
   test('a worker that dies mid-run rejects the pending run with a clear error, and later runs fail too', async () => {
-    // A stand-in worker: answers the load, then exits on the first run request.
+    // A stand-in worker speaking the channel's envelopes (runtime/channel/envelope.ts): answers the load, then exits
+    // on the first run request.
     const dir = mkdtempSync(path.join(tmpdir(), 'lens-worker-'));
     const fake = path.join(dir, 'worker.js');
     const facts = {
@@ -301,8 +302,8 @@ describe('loading', () => {
       fake,
       `const { parentPort } = require('node:worker_threads');
        parentPort.on('message', (m) => {
-         if (m.type === 'load') parentPort.postMessage({ type: 'loaded', facts: ${JSON.stringify(facts)}, backend: 'native', threads: 1, timings: { readMs: 0, planMs: 0, sessionsMs: 0 } });
-         if (m.type === 'run') process.exit(3);
+         if (m.kind === 'request' && m.name === 'load') parentPort.postMessage({ kind: 'reply', id: m.id, payload: { facts: ${JSON.stringify(facts)}, backend: 'native', threads: 1, timings: { readMs: 0, planMs: 0, sessionsMs: 0 } } });
+         if (m.kind === 'request' && m.name === 'run') process.exit(3);
        });`,
     );
     const inspector = await load(MODEL, { workerPath: fake });

@@ -1,70 +1,79 @@
-// The workers' run queue: arrival order, waiting for the load, cancelling queued and active runs, stop().
+// The workers' run queue (runtime/inspector/run-queue.ts): arrival order, waiting for the load, a request cancelled
+// while queued never runs, one cancelled while running sees it, stop() cancels everything and waits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RunQueue } from '../../../../runtime/inspector/run-queue';
+import { isLensError } from '../../../../runtime/errors';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+const isCancelledError = (e: unknown) => isLensError(e) && e.code === 'CANCELLED';
 
 test('runs requests one at a time, in arrival order, after the load', async () => {
   let loaded!: () => void;
   const loading = new Promise<void>((resolve) => (loaded = resolve));
   const log: string[] = [];
-  const queue = new RunQueue<{ runId: number }>(
-    async (req) => {
-      log.push(`start ${req.runId}`);
-      await tick();
-      log.push(`end ${req.runId}`);
-    },
-    () => loading,
-  );
-  queue.push({ runId: 1 });
-  queue.push({ runId: 2 });
+  const queue = new RunQueue(() => loading);
+  const work = (id: number) => async () => {
+    log.push(`start ${id}`);
+    await tick();
+    log.push(`end ${id}`);
+    return id;
+  };
+  const signal = new AbortController().signal;
+  const runs = [queue.run(1, signal, work(1)), queue.run(2, signal, work(2))];
   await tick();
   assert.deepEqual(log, []);
   loaded();
-  for (let i = 0; i < 6; i++) await tick();
+  assert.deepEqual(await Promise.all(runs), [1, 2]);
   assert.deepEqual(log, ['start 1', 'end 1', 'start 2', 'end 2']);
 });
 
-test('stop() drops queued requests and waits for the active one', async () => {
-  const log: string[] = [];
-  const queue = new RunQueue<{ runId: number }>(
-    async (req) => {
-      log.push(`start ${req.runId}`);
-      await tick();
-      log.push(`end ${req.runId} cancelled=${queue.isCancelled(req.runId)}`);
-    },
-    () => undefined,
-  );
-  queue.push({ runId: 1 });
-  queue.push({ runId: 2 });
-  await queue.stop();
-  assert.deepEqual(log, ['start 1', 'end 1 cancelled=true']);
+test('a failed load does not stop the queue: the requests run (and find no model)', async () => {
+  const queue = new RunQueue(() => Promise.reject(new Error('no config')));
+  assert.equal(await queue.run(1, new AbortController().signal, async () => 'ran'), 'ran');
 });
 
-test('cancel drops a queued request and marks the active one until it ends', async () => {
+test('a request cancelled while queued never runs; one cancelled while running sees it until it ends', async () => {
   const seen: number[] = [];
   const cancelledWhileRunning: boolean[] = [];
   let release!: () => void;
-  const queue = new RunQueue<{ runId: number }>(
-    async (req) => {
-      seen.push(req.runId);
-      if (req.runId === 1) await new Promise<void>((resolve) => (release = resolve));
-      cancelledWhileRunning.push(queue.isCancelled(req.runId));
-    },
-    () => undefined,
+  const queue = new RunQueue(() => undefined);
+  const controllers = [1, 2, 3].map(() => new AbortController());
+  const runs = [1, 2, 3].map((id, i) =>
+    queue.run(id, controllers[i].signal, async (isCancelled) => {
+      seen.push(id);
+      if (id === 1) await new Promise<void>((resolve) => (release = resolve));
+      cancelledWhileRunning.push(isCancelled());
+      return id;
+    }),
   );
-  queue.push({ runId: 1 });
-  queue.push({ runId: 2 });
-  queue.push({ runId: 3 });
   await tick();
-  queue.cancel(2);
-  queue.cancel(1);
-  assert.equal(queue.isCancelled(1), true);
+  controllers[1].abort();
+  controllers[0].abort();
   release();
-  await tick();
-  await tick();
+  const settled = await Promise.allSettled(runs);
   assert.deepEqual(seen, [1, 3]);
   assert.deepEqual(cancelledWhileRunning, [true, false]);
-  assert.equal(queue.isCancelled(1), false);
+  assert.equal(settled[0].status, 'fulfilled', 'a running request ends as its work decides');
+  assert.ok(settled[1].status === 'rejected' && isCancelledError(settled[1].reason));
+  assert.deepEqual(settled[2], { status: 'fulfilled', value: 3 });
+});
+
+test('stop() cancels the queued requests and the running one, and waits for it', async () => {
+  const log: string[] = [];
+  const queue = new RunQueue(() => undefined);
+  const signal = new AbortController().signal;
+  const first = queue.run(1, signal, async (isCancelled) => {
+    log.push('start 1');
+    await tick();
+    log.push(`end 1 cancelled=${isCancelled()}`);
+  });
+  const second = queue.run(2, signal, async () => void log.push('start 2'));
+  await tick();
+  await queue.stop();
+  assert.deepEqual(log, ['start 1', 'end 1 cancelled=true']);
+  await first;
+  await assert.rejects(second, isCancelledError);
+  // Requests queued after stop() run again.
+  assert.equal(await queue.run(3, signal, async (isCancelled) => isCancelled()), false);
 });

@@ -32,7 +32,7 @@ import {
   targetOptions,
   targetSpec,
 } from '../../../../webview/views/explain-target';
-import { validateWebviewMessage } from '../../../../protocol/validate';
+import { checkPanelRequest } from '../../../../protocol/validate';
 
 const near = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 
@@ -224,10 +224,7 @@ test('target specs: what the runtime parses, or what the user must add', () => {
     assert.deepEqual(parseTargetSpec(spec), parsed);
     // And the host's validator lets the request through.
     const ctx = { runId: 1, layers: 2, tokens: 4, heads: 2 };
-    assert.equal(
-      validateWebviewMessage({ type: 'explain', runId: 1, requestId: 0, target: spec, methods: ['loo'] }, ctx).ok,
-      true,
-    );
+    assert.equal(checkPanelRequest('explain', { runId: 1, target: spec, methods: ['loo'] }, ctx), undefined);
   }
 });
 

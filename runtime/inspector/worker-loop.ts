@@ -1,0 +1,121 @@
+// The one message loop of both inference workers (the Node worker thread, worker.ts; the panel's in-browser worker,
+// webview/inference/worker.ts), parameterised by how the model is obtained: it answers `load` with what the worker's
+// loader returns, queues `run`s one at a time behind the load (run-queue.ts), streams each layer the moment its stage
+// returns (buffers moved, not copied), and answers `dispose` once the run in flight has stopped and the sessions are
+// released. No Node imports.
+import type { Channel, End, NoEnd } from '../channel/channel';
+import type { AbortSignalLike } from '../channel/types';
+import { LensError } from '../errors';
+import type { EngineRunOptions, EngineRunResult } from './engine';
+import { RunQueue } from './run-queue';
+import { layerEvent, own } from './transfer';
+import type { InferenceCalls, LoadProgressEvent, RunEvent, RunRequest } from './worker-protocol';
+
+/** What a run may do while it computes. */
+export interface RunControl {
+  /** True once the caller cancelled the run (or the worker is being disposed): stop at the next stage boundary. */
+  isCancelled(): boolean;
+  /** Sends a layer (or a fallback) to the caller now. */
+  emit(event: RunEvent, transfer: ArrayBuffer[]): void;
+}
+
+/** A loaded model as the loop serves it. */
+export interface ServedModel {
+  run(request: RunRequest, control: RunControl): Promise<EngineRunResult>;
+  release(): Promise<void>;
+}
+
+/** How a worker obtains its model. */
+export interface ModelLoader<Load, Loaded, M extends ServedModel> {
+  load(
+    request: Load,
+    progress: (p: LoadProgressEvent) => void,
+  ): Promise<{ model: M; reply: Loaded; shared?: { isMarked(id: number): boolean } }>;
+}
+
+/** An engine (StageEngine, ImportEngine) served as it is: each layer sent as its stage returns. */
+export function engineModel(
+  engine: { run(ids: number[], options: EngineRunOptions): Promise<EngineRunResult>; release(): Promise<void> },
+  pause: () => Promise<void>,
+): ServedModel {
+  return {
+    run: (req, control) =>
+      engine.run(req.ids, {
+        withVectors: req.withVectors,
+        isCancelled: control.isCancelled,
+        pause,
+        onLayer: (attention, q, k) => control.emit(...layerEvent(attention, q, k)),
+      }),
+    release: () => engine.release(),
+  };
+}
+
+const FAILED: Record<string, string> = {
+  load: 'The model could not be loaded',
+  run: 'The run failed',
+  forward: 'The forward pass failed',
+};
+
+/** A worker's unexpected error as the caller gets it: one line that says what failed (the channel's `unexpected`). */
+export function workerFailure(error: unknown, name: string): LensError {
+  const why = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  return new LensError('INFERENCE_FAILED', `${FAILED[name] ?? `"${name}" failed`}: ${why}`);
+}
+
+export interface WorkerEnd<Load, Loaded> extends End {
+  calls: InferenceCalls<Load, Loaded>;
+}
+
+/** Serves load, run and dispose on `channel`; the worker adds its own requests with `queued()` and `model()`. */
+export class WorkerLoop<Load, Loaded, M extends ServedModel> {
+  readonly queue: RunQueue;
+  private loading: Promise<unknown> | undefined;
+  private current: M | undefined;
+
+  constructor(channel: Channel<WorkerEnd<Load, Loaded>, NoEnd>, loader: ModelLoader<Load, Loaded, M>) {
+    this.queue = new RunQueue(() => this.loading);
+    channel.handle('load', (request, ctx) => {
+      const loading = (async () => {
+        const { model, reply, shared } = await loader.load(request, (p) => ctx.emit(p));
+        this.current = model;
+        this.queue.shared = shared;
+        return reply;
+      })();
+      this.loading = loading;
+      return loading;
+    });
+    channel.handle('run', (request, ctx) =>
+      this.queued(ctx, async (model, isCancelled) => {
+        const result = await model.run(request, { isCancelled, emit: (event, transfer) => ctx.emit(event, transfer) });
+        const lastHidden = own(result.lastHidden);
+        ctx.transfer(lastHidden.buffer as ArrayBuffer);
+        return { lastHidden, stageMs: result.stageMs };
+      }),
+    );
+    channel.handle('dispose', async () => {
+      // Sessions are released only after the run in flight has stopped at its next stage boundary.
+      await this.queue.stop();
+      const model = this.current;
+      this.current = undefined;
+      await model?.release();
+      return {};
+    });
+  }
+
+  /** The loaded model, or undefined (not loaded, or disposed). */
+  model(): M | undefined {
+    return this.current;
+  }
+
+  /** Runs `work` on the model in the queue, in turn with every run; cancelled by the request's signal. */
+  queued<T>(
+    ctx: { id: number; signal: AbortSignalLike },
+    work: (model: M, isCancelled: () => boolean) => Promise<T>,
+  ): Promise<T> {
+    return this.queue.run(ctx.id, ctx.signal, (isCancelled) => {
+      const model = this.current;
+      if (!model) throw new LensError('DISPOSED', 'No model is loaded.');
+      return work(model, isCancelled);
+    });
+  }
+}
