@@ -18,7 +18,7 @@ export function catalogue<I>(
   after(() => console.log(tally.line()));
   describe(title, { concurrency: options.concurrency ?? 1 }, () => {
     for (const c of cases)
-      test(c.name, async () => {
+      test(c.name, { timeout: c.timeoutMs ?? 60_000 }, async () => {
         await checkOutcome(c, await run(inputOf(c), c));
         tally.passed();
       });
