@@ -24,8 +24,9 @@ import { hubEndpoint, hubOffline, hubToken, tokenNotSentLine, tokenTransport } f
 export type { DownloadProgress, BlobWriter, OpenFile } from './blob-download';
 
 /** The token for an endpoint, asked only when the Hub is about to be contacted (the extension asks the user before a
- * token goes to a host other than huggingface.co). undefined: no token. */
-export type TokenFor = (endpoint: string) => Promise<string | undefined>;
+ * token goes to a host other than huggingface.co): the token, none, or why the one the user has is kept back (said
+ * again if the Hub then refuses the download). */
+export type TokenFor = (endpoint: string) => Promise<string | { withheld: string } | undefined>;
 
 export interface ResolveOptions {
   /** Hub URL; default HF_ENDPOINT, else https://huggingface.co. */
@@ -89,7 +90,9 @@ async function chooseToken(
   held: { token?: string },
 ): Promise<{ token?: string; withheld?: string }> {
   const given = options.token;
-  const token = typeof given === 'function' ? (await given(endpoint))?.trim() || undefined : hubToken(given, env);
+  const chosen = typeof given === 'function' ? await given(endpoint) : hubToken(given, env);
+  if (typeof chosen === 'object') return { withheld: chosen.withheld };
+  const token = chosen?.trim() || undefined;
   held.token = token;
   if (!token) return {};
   if (tokenTransport(endpoint) !== 'clear') return { token };
