@@ -17,6 +17,9 @@ import {
 import { EXPORT_VIEWS, ExportError, headText, type ExportInput, type ViewSpec } from '../webview/render/export-figure';
 import { buildFigure, describeImage, exportImage, formatBytes, type ImageFormat } from '../webview/render/export-image';
 import { PNG_SCALES, pngSize } from '../webview/render/png';
+import { isLensError } from '../runtime/errors';
+import { modelFiles } from '../runtime/files/model-files';
+import { planOutput } from '../runtime/files/output-target';
 import { writeExport } from './export-file';
 import { defaultExportFolder, safeFileName } from './export-location';
 import type { HeadChoice, RunSnapshot } from './run-snapshot';
@@ -221,7 +224,7 @@ export class Exporter {
     } catch (e) {
       if ((e as Error).name === 'AbortError') return { ok: false, cancelled: true, message: 'Export cancelled.' };
       if (e instanceof ExportError) return fail(e.message);
-      if ((e as Error).name === 'WriteError') return fail((e as Error).message, 'error');
+      if ((e as Error).name === 'WriteError' || isLensError(e)) return fail((e as Error).message, 'error');
       this.log.appendLine(`Export failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       return fail(`The export failed: ${(e as Error).message ?? String(e)}`, 'error');
     }
@@ -332,13 +335,18 @@ export class Exporter {
     title: string,
     args: ExportCommandArgs,
   ): Promise<vscode.Uri | undefined> {
-    if (args.target !== undefined) return toUri(args.target);
-    return vscode.window.showSaveDialog({
-      defaultUri: vscode.Uri.joinPath(defaultExportFolder(run.source.uri), name),
-      filters: FILTERS[format],
-      title,
-      saveLabel: 'Export',
-    });
+    const target =
+      args.target !== undefined
+        ? toUri(args.target)
+        : await vscode.window.showSaveDialog({
+            defaultUri: vscode.Uri.joinPath(defaultExportFolder(run.source.uri), name),
+            filters: FILTERS[format],
+            title,
+            saveLabel: 'Export',
+          });
+    // Never one of the model's own files (nor a folder, device or pipe): refused in one line before anything is written.
+    if (target?.scheme === 'file') planOutput(target.fsPath, modelFiles(run.source.modelPath), '');
+    return target;
   }
 
   private done(

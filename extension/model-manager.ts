@@ -60,8 +60,8 @@ const PHASES: Record<string, string> = {
 /**
  * The model settings. attentionLens.hubEndpoint is read from the user's settings only (a workspace's endpoint would
  * receive the token), and in Restricted Mode (an untrusted workspace) so is attentionLens.modelPath: a repository the
- * user opens does not choose what is loaded and run until the user trusts it (restrictedModelPath() says what it
- * asked for).
+ * user opens does not choose what is loaded and run until the user trusts it (restricted-mode.ts says what it asked
+ * for).
  */
 export function readModelSettings(): ModelSettings {
   const c = vscode.workspace.getConfiguration('attentionLens');
@@ -69,19 +69,13 @@ export function readModelSettings(): ModelSettings {
   const threads = c.get<number>('threads', 0);
   const modelPath = vscode.workspace.isTrusted
     ? (c.get<string>('modelPath', '') ?? '').trim()
-    : userValue(c.inspect<string>('modelPath')).value;
+    : userValue(c.inspect<string>('modelPath'));
   return {
     modelPath,
     backend: backend === 'native' || backend === 'wasm' || backend === 'webgpu' ? backend : 'auto',
     threads: Number.isInteger(threads) && threads > 0 ? Math.min(threads, 64) : 0,
-    hubEndpoint: userValue(c.inspect<string>('hubEndpoint')).value,
+    hubEndpoint: userValue(c.inspect<string>('hubEndpoint')),
   };
-}
-
-/** In Restricted Mode, the model the workspace's settings name and that is not used; undefined otherwise. */
-export function restrictedModelPath(): string | undefined {
-  if (vscode.workspace.isTrusted) return undefined;
-  return userValue(vscode.workspace.getConfiguration('attentionLens').inspect<string>('modelPath')).ignored;
 }
 
 /** What a load is doing, for the panel waiting on it: `detail` is "downloading 12.3 of 91.2 MB" or a phase. */

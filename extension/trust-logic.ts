@@ -12,13 +12,11 @@ export interface SettingValues<T> {
   workspaceFolderValue?: T;
 }
 
-/** The value a setting that must not come from a workspace has: the user's (global, or remote-machine in a remote
- * window, which VS Code merges into globalValue), and the workspace's value it ignored, if any. */
-export function userValue(values: SettingValues<unknown> | undefined): { value: string; ignored?: string } {
-  const text = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
-  const value = text(values?.globalValue);
-  const workspace = text(values?.workspaceFolderValue) || text(values?.workspaceValue);
-  return workspace && workspace !== value ? { value, ignored: workspace } : { value };
+/** The value of a setting that must not come from a workspace: the user's (global, or the remote machine's in a remote
+ * window, which VS Code merges into globalValue); a workspace's value is never read. */
+export function userValue(values: SettingValues<unknown> | undefined): string {
+  const v = values?.globalValue;
+  return typeof v === 'string' ? v.trim() : '';
 }
 
 /** The hosts that get the token without a question (the Hub itself). */
@@ -69,4 +67,42 @@ export function restrictedModelLine(ignored: string, used: string): string {
     `not trusted)${used ? `; running ${used} from your user settings` : ''}. Trust the workspace to use its model, ` +
     `or choose one with "Attention Lens: Select Model".`
   );
+}
+
+/** JSON with comments and trailing commas (settings.json, .code-workspace) as plain JSON text. */
+export function jsoncToJson(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      const end = /"(?:[^"\\]|\\.)*"/y;
+      end.lastIndex = i;
+      const m = end.exec(text);
+      const str = m ? m[0] : text.slice(i);
+      out += str;
+      i += str.length - 1;
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+      out += '\n';
+    } else if (c === '/' && text[i + 1] === '*') {
+      const close = text.indexOf('*/', i + 2);
+      i = close < 0 ? text.length : close + 1;
+      out += ' ';
+    } else out += c;
+  }
+  return out.replace(/,(\s*[}\]])/g, '$1');
+}
+
+/** A string setting in a settings file's text (`nested`: under "settings", as a .code-workspace file keeps them);
+ * undefined when the file cannot be read as JSON or does not set it. */
+export function settingInFile(text: string, key: string, nested = false): string | undefined {
+  let data: unknown;
+  try {
+    data = JSON.parse(jsoncToJson(text));
+  } catch {
+    return undefined;
+  }
+  const settings = nested ? (data as { settings?: unknown } | null)?.settings : data;
+  const value = settings && typeof settings === 'object' ? (settings as Record<string, unknown>)[key] : undefined;
+  return typeof value === 'string' && value.trim() ? value.trim() : undefined;
 }

@@ -11,7 +11,8 @@ import { offerDefaultModel } from '../default-model-offer';
 import { checkText, describeError, NO_MODEL_MESSAGE, tokenLimit, tooLongMessage } from '../input';
 import { displayName, loadingLine } from '../model-choices';
 import { restrictedModelLine } from '../trust-logic';
-import { modelKey, readModelSettings, restrictedModelPath, sameModel } from '../model-manager';
+import { modelKey, readModelSettings, sameModel } from '../model-manager';
+import { restrictedModelPath } from '../restricted-mode';
 import type { NotifyAction } from '../notifier';
 import type { AttentionPanel } from '../panel';
 import type { Services } from '../services';
@@ -100,7 +101,7 @@ export async function showAttention(s: Services, args?: unknown, req: RunRequest
     const settings = readModelSettings();
     // Restricted Mode: the workspace's own model is not loaded; said once per model, and instead of the first-use
     // offer when the user has none.
-    const restricted = restrictedModelPath();
+    const restricted = await restrictedModelPath();
     if (restricted) {
       const line = restrictedModelLine(restricted, settings.modelPath && displayName(settings.modelPath));
       if (!settings.modelPath) return fail(line, ['selectModel'], 'warning');

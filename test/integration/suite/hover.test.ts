@@ -290,7 +290,11 @@ suite('Attention Lens: hover, tint and export', () => {
       target: bad,
     });
     assert.equal(b.ok, false);
-    assert.match(b.message, /Could not save .*x\.png: the folder does not exist \(ENOENT\)\. Choose another/);
+    // Checked before anything is drawn, in the words every writer uses (runtime/files/output-target.ts).
+    assert.match(
+      b.message,
+      /^Cannot write .*x\.png: the folder .*no-such-folder does not exist \(ENOENT\)\. Choose another file; nothing was written\.$/,
+    );
     assert.ok(!existsSync(path.dirname(bad)));
   });
 });

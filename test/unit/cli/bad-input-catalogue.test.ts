@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { catalogue, type BadInputCase, type Outcome } from '../../helpers/bad-input-catalogue';
 import { exportOnnx, externalize } from '../../helpers/onnx-export';
+import { patchTensor } from '../../helpers/safetensors-writer';
 import { fixtureModel, repoRoot } from '../../helpers/fixtures';
 import { readModel } from '../../../runtime/models/read-model';
 import { repoFolderName } from '../../../runtime/hub/cache-layout';
@@ -102,18 +103,6 @@ function copyModel(name: string, change: (dir: string) => void = () => undefined
 function editConfig(dir: string, edit: Record<string, unknown>): void {
   const file = path.join(dir, 'config.json');
   fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), ...edit }));
-}
-
-/** Rewrites one float32 tensor of a safetensors file in place. */
-function patchTensor(file: string, name: string, change: (data: Float32Array) => void): void {
-  const bytes = fs.readFileSync(file);
-  const n = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
-  const [begin, end] = header[name].data_offsets as [number, number];
-  const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + 8 + n + begin, bytes.byteOffset + 8 + n + end));
-  change(data);
-  Buffer.from(data.buffer).copy(bytes, 8 + n + begin);
-  fs.writeFileSync(file, bytes);
 }
 
 /** A file of `size` bytes that starts with `head` and is sparse after it (no disk used for the rest). */

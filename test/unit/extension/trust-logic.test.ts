@@ -1,22 +1,23 @@
-// Tests for extension/trust-logic.ts: which value of a setting a workspace cannot choose is used (the user's, the
-// workspace's named as ignored), and where the Hugging Face token may go — huggingface.co over https, another host
+// Tests for extension/trust-logic.ts: which value of a setting a workspace cannot choose is used (the user's), how a
+// workspace's settings files are read, and where the Hugging Face token may go — huggingface.co over https, another host
 // once confirmed (remembered by origin, so http://host and https://host are asked apart), never in clear text over a
 // network, and not again in a session after the user said no.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { confirmQuestion, restrictedModelLine, tokenRule, userValue } from '../../../extension/trust-logic';
+import {
+  confirmQuestion,
+  restrictedModelLine,
+  settingInFile,
+  tokenRule,
+  userValue,
+} from '../../../extension/trust-logic';
 
-test("a setting a workspace cannot choose: the user's value; the workspace's is reported as ignored", () => {
-  assert.deepEqual(userValue(undefined), { value: '' });
-  assert.deepEqual(userValue({ globalValue: ' https://hf-mirror.com ' }), { value: 'https://hf-mirror.com' });
-  assert.deepEqual(userValue({ globalValue: 'a', workspaceValue: 'http://evil.example' }), {
-    value: 'a',
-    ignored: 'http://evil.example',
-  });
-  assert.deepEqual(userValue({ workspaceValue: 'w', workspaceFolderValue: 'f' }), { value: '', ignored: 'f' });
-  // The same value in both places is not "ignored"; a non-string is no value.
-  assert.deepEqual(userValue({ globalValue: 'a', workspaceValue: 'a' }), { value: 'a' });
-  assert.deepEqual(userValue({ globalValue: 42, workspaceValue: '' }), { value: '' });
+test("a setting a workspace cannot choose: the user's value, never the workspace's", () => {
+  assert.equal(userValue(undefined), '');
+  assert.equal(userValue({ globalValue: ' https://hf-mirror.com ' }), 'https://hf-mirror.com');
+  assert.equal(userValue({ globalValue: 'a', workspaceValue: 'http://evil.example' }), 'a');
+  assert.equal(userValue({ workspaceValue: 'w', workspaceFolderValue: 'f' }), '');
+  assert.equal(userValue({ globalValue: 42 }), '');
 });
 
 test('the token: huggingface.co over https; other hosts once confirmed; never in clear text over a network', () => {
@@ -54,4 +55,22 @@ test('the question names the host, and the line for a workspace model Restricted
     /choose the model \.\/evil-model, which is not used in Restricted Mode .*; running stories260K from your user settings\. Trust the workspace/,
   );
   assert.doesNotMatch(restrictedModelLine('./evil-model', ''), /running/);
+});
+
+test("a workspace's settings files read as VS Code reads them: comments and trailing commas", () => {
+  const text = `{
+    // "attentionLens.modelPath": "commented out",
+    /* a block
+       "attentionLens.modelPath": "also commented" */
+    "url": "https://x.example/a//b", // a comment after a string with //
+    "attentionLens.modelPath": "./models/evil \\"quoted\\"",
+  }`;
+  assert.equal(settingInFile(text, 'attentionLens.modelPath'), './models/evil "quoted"');
+  assert.equal(settingInFile(text, 'url'), 'https://x.example/a//b');
+  assert.equal(settingInFile(text, 'attentionLens.hubEndpoint'), undefined);
+  const workspaceFile = '{ "folders": [{ "path": "." }], "settings": { "attentionLens.modelPath": "w", }, }';
+  assert.equal(settingInFile(workspaceFile, 'attentionLens.modelPath', true), 'w');
+  assert.equal(settingInFile(workspaceFile, 'attentionLens.modelPath'), undefined);
+  assert.equal(settingInFile('{ not json', 'attentionLens.modelPath'), undefined);
+  assert.equal(settingInFile('{"attentionLens.modelPath": 3}', 'attentionLens.modelPath'), undefined);
 });
