@@ -2,7 +2,8 @@
 // models: full downloads into a fresh cache (files byte-identical, huggingface_hub's layout), a second call that
 // downloads nothing, reuse of a cache made by hand as Python makes it, offline mode, an unreachable Hub with a
 // cached copy, gated models and the token (sent to the Hub only, never to a CDN, never in messages), sharded
-// weights, repos without safetensors, and the environment variables the downloader honours.
+// weights, repos without safetensors, the environment variables the downloader honours, and a model's page URL and a
+// revision with slashes (refs/pr/1) resolved like the id. What fails is in bad-input-catalogue.test.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
