@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { checkOutcome, inputOf, Tally, type BadInputCase, type Outcome } from '../../helpers/bad-input-check';
 import { repoFromFolder, startHubServer, type HubServer } from '../../helpers/hub-server';
-import { patchTensor } from '../../helpers/safetensors-writer';
+import { overflowAttention, putNaNWeight } from '../../helpers/broken-models';
 import { closeAllEditors, editorWith, ensureModelSetting, fire, getApi, lastRunId, sleep, withTimeout } from './util';
 
 const TEXT = 'Once upon a time, there was a little girl named Lily.';
@@ -207,16 +207,8 @@ suite('Attention Lens: bad-input catalogue (extension)', () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'al-bad-input-'));
     fs.mkdirSync(at('empty'));
     copyModel('t5', (d) => fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ model_type: 't5' })));
-    copyModel('nan-weight', (d) =>
-      patchTensor(path.join(d, 'model.safetensors'), 'model.layers.2.mlp.up_proj.weight', (w) => (w[5] = NaN)),
-    );
-    // q and k scaled by 1e30: q·k overflows to ±Infinity in layer 1, and softmax turns that into NaN.
-    copyModel('overflow', (d) => {
-      for (const t of ['q_proj', 'k_proj'])
-        patchTensor(path.join(d, 'model.safetensors'), `model.layers.1.self_attn.${t}.weight`, (w) =>
-          w.forEach((x, i) => (w[i] = x * 1e30)),
-        );
-    });
+    copyModel('nan-weight', putNaNWeight);
+    copyModel('overflow', overflowAttention);
     copyModel('export-model');
     hub = await startHubServer({ 'lens-test/stories260K': repoFromFolder('lens-test/stories260K', model) });
     await config().update('hubEndpoint', hub.url, vscode.ConfigurationTarget.Global);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { catalogue, type BadInputCase, type Outcome } from '../../helpers/bad-input-catalogue';
 import { exportOnnx, externalize } from '../../helpers/onnx-export';
-import { patchTensor } from '../../helpers/safetensors-writer';
+import { overflowAttention, putNaNWeight } from '../../helpers/broken-models';
 import { fixtureModel, repoRoot } from '../../helpers/fixtures';
 import { readModel } from '../../../runtime/models/read-model';
 import { repoFolderName } from '../../../runtime/hub/cache-layout';
@@ -142,16 +142,8 @@ before(() => {
   copyModel('heads', (d) => editConfig(d, { num_attention_heads: 5, num_key_value_heads: 5, head_dim: undefined }));
   copyModel('kv-heads', (d) => editConfig(d, { num_key_value_heads: 3 }));
   copyModel('fewer-layers', (d) => editConfig(d, { num_hidden_layers: 3 }));
-  copyModel('nan-weight', (d) =>
-    patchTensor(path.join(d, 'model.safetensors'), 'model.layers.2.mlp.up_proj.weight', (w) => (w[5] = NaN)),
-  );
-  // q and k scaled by 1e30: q·k overflows to ±Infinity in layer 1, and softmax turns that into NaN.
-  copyModel('overflow', (d) => {
-    for (const t of ['q_proj', 'k_proj'])
-      patchTensor(path.join(d, 'model.safetensors'), `model.layers.1.self_attn.${t}.weight`, (w) =>
-        w.forEach((x, i) => (w[i] = x * 1e30)),
-      );
-  });
+  copyModel('nan-weight', putNaNWeight);
+  copyModel('overflow', overflowAttention);
   copyModel('truncated', (d) => {
     const f = path.join(d, 'model.safetensors');
     const b = fs.readFileSync(f);
