@@ -568,7 +568,8 @@ export async function runExtensionTests(opts: {
   const server = await startCodeServer({
     workspace: opts.workspace,
     label: 'mocha',
-    env: { ATTENTION_LENS_TEST_RESULTS: resultsFile },
+    // No Hugging Face token from the shell: the suite's local Hub must never get (or ask about) one.
+    env: { ATTENTION_LENS_TEST_RESULTS: resultsFile, HF_TOKEN: '', HUGGING_FACE_HUB_TOKEN: '' },
     ...(opts.settings ? { settings: opts.settings } : {}),
   });
   let session: BrowserSession | undefined;
