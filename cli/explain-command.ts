@@ -21,7 +21,7 @@ export async function explainCommand(
   const plan = args.out !== undefined ? planOut(args.out, args.model, { '--file': args.file }) : undefined;
   const print = reportTo(plan, stdout);
   const threads = effectiveThreads(args.threads, warn);
-  const inspector = await load(args.model, { backend: args.backend, threads });
+  const inspector = await load(args.model, { backend: args.backend, threads, hub: { onWarning: warn } });
   try {
     for (const w of inspector.warnings ?? []) warn(w);
     print(formatFacts(inspector));

@@ -29,7 +29,7 @@ export async function exportCommand(
   const sink = await OutputFile.open(plan);
   let inspector;
   try {
-    inspector = await load(args.model, { backend: args.backend, threads });
+    inspector = await load(args.model, { backend: args.backend, threads, hub: { onWarning: warn } });
     for (const w of inspector.warnings ?? []) warn(w);
     const f = inspector.facts;
     if (args.layer >= f.layers)

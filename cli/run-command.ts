@@ -43,7 +43,12 @@ export async function runCommand(
   const out = plan ? await OutputFile.open(plan) : undefined;
   let inspector;
   try {
-    inspector = await load(args.model, { backend: args.backend, threads, onDownload: downloadReporter() });
+    inspector = await load(args.model, {
+      backend: args.backend,
+      threads,
+      hub: { onWarning: warn },
+      onDownload: downloadReporter(),
+    });
     for (const w of inspector.warnings ?? []) warn(w);
     print(formatFacts(inspector));
     const run = inspector.run(text, { truncate: args.truncate });

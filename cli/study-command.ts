@@ -303,7 +303,7 @@ export async function studyCommand(
     );
   const plans = args.out !== undefined ? planStudyOutputs(args) : undefined;
   const threads = effectiveThreads(args.threads, warn);
-  const inspector = await load(args.model, { backend: args.backend, threads });
+  const inspector = await load(args.model, { backend: args.backend, threads, hub: { onWarning: warn } });
   const results: (ExplainResult & { line: number; text: string })[] = [];
   const failures: string[] = skipped.map(skippedLine);
   try {

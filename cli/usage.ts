@@ -13,8 +13,9 @@ Options for run:
                      export (an .onnx file, or a folder with model.onnx or onnx/model.onnx, or encoder_model.onnx
                      + decoder_model.onnx) with its tokenizer, a GGUF file (path/to/model.gguf: llama.cpp's
                      format), an Ollama model ollama:NAME[:TAG] (OLLAMA_MODELS or ~/.ollama/models), or a
-                     Hugging Face Hub id owner/name[@revision]: taken from the Hub cache (HF_HUB_CACHE) or
-                     downloaded from HF_ENDPOINT (token: HF_TOKEN); HF_HUB_OFFLINE=1 uses the cache only
+                     Hugging Face Hub id owner/name[@revision] (or its page, https://huggingface.co/owner/name
+                     [/tree/REVISION]): taken from the Hub cache (HF_HUB_CACHE) or downloaded from HF_ENDPOINT
+                     (token: HF_TOKEN, sent only over https or to this machine); HF_HUB_OFFLINE=1 uses the cache only
   --text TEXT        the text to run
   --file PATH        read the text from a file (UTF-8)
   --backend NAME     auto (default: native where it loads, else wasm) | native | wasm

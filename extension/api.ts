@@ -26,6 +26,10 @@ export interface AttentionLensApi {
   waitForRun(afterRunId?: number): Promise<RunSummary>;
   /** The last error message shown to the user (run, load or command), if any. */
   lastError(): string | undefined;
+  /** Every error or warning line the extension's notifier has shown, in order (the bad-input catalogue counts them). */
+  messages?(): readonly string[];
+  /** True while a model is loading (its progress notification open). */
+  loading?(): boolean;
   /** The loaded model's backend and the note of why it runs there (webgpu/wasm in the panel, native/wasm in the
    * host); undefined when no model is loaded. */
   backend?(): { name: string; note: string } | undefined;

@@ -31,7 +31,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
   const log = vscode.window.createOutputChannel('Attention Lens');
   const runLog = new RunLog();
   const notifier = new Notifier(log, runLog);
-  const hubToken = new HubToken(context.secrets);
+  const hubToken = new HubToken(context.secrets, context.globalState, log);
   // The panels, the model and the status bar tell each other what changed through these closures.
   const panels: Panels = new Panels(context.extensionUri, log, {
     progress: (panel, received, total) => status.progress(panel, received, total),
@@ -44,13 +44,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
       status.panelGone(panel);
     },
   });
-  const models = new ModelService(
-    log,
-    panels,
-    notifier,
-    () => hubToken.get(),
-    () => status.update(),
-  );
+  const models = new ModelService(log, panels, notifier, hubToken.forEndpoint, () => status.update());
   const status = new StatusBar(models.manager, (m) => models.note(m));
   const runActions = new RunActions(panels, log);
   const recent = new RecentModels(context.globalState);

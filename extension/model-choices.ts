@@ -2,7 +2,7 @@
 // models with what was learned when they loaded, cached Hub models, Ollama's and LM Studio's GGUF models, a typed
 // Hub id), the default model offered on
 // first use, download progress text, and when to release an idle model (idle time, memory pressure: ReleaseSchedule).
-import { parseHubId } from '../runtime/hub/hub-id';
+import { formatHubId, isUrlLike, parseHubId } from '../runtime/hub/hub-id';
 import type { LocalModel } from '../runtime/models/local-models';
 import { looksLikePath } from '../runtime/models/source-resolver';
 import type { ModelFacts } from '../runtime/types';
@@ -60,12 +60,12 @@ export function displayName(value: string): string {
   return base || value;
 }
 
-/** A typed text as a Hub id choice, or undefined when it is not one. */
+/** A typed text as a Hub id choice (a model's page URL as its id), or undefined when it is not one. */
 export function typedHubChoice(text: string): ModelChoice | undefined {
-  const t = text.trim();
-  if (!t || looksLikePath(t)) return undefined;
+  let t = text.trim();
+  if (!t || (!isUrlLike(t) && looksLikePath(t))) return undefined;
   try {
-    parseHubId(t);
+    t = formatHubId(parseHubId(t));
   } catch {
     return undefined;
   }

@@ -9,7 +9,9 @@ import * as os from 'node:os';
 import type { Inspector } from '../runtime/inspector/api';
 import type { BackendName } from '../runtime/types';
 import { cancelled } from '../runtime/errors';
+import type { TokenFor } from '../runtime/hub/download';
 import { load } from '../runtime/inspector/load-model';
+import { userValue } from './trust-logic';
 import {
   displayName,
   downloadDetail,
@@ -24,13 +26,17 @@ export interface ModelSettings {
   modelPath: string;
   backend: BackendName | 'auto';
   threads: number;
-  /** attentionLens.hubEndpoint ('' = HF_ENDPOINT, else https://huggingface.co). */
+  /** attentionLens.hubEndpoint from the user's settings only ('' = HF_ENDPOINT, else https://huggingface.co). */
   hubEndpoint?: string;
 }
 
+/** What attentionLens.hubEndpoint is called in messages. */
+const ENDPOINT_SETTING = 'the attentionLens.hubEndpoint setting';
+
 export interface ModelManagerOptions {
-  /** The Hub token (SecretStorage); undefined falls back to HF_TOKEN / the huggingface-cli login file. */
-  hubToken?: () => Thenable<string | undefined>;
+  /** The token a download may send to an endpoint, asked when the Hub is contacted (hub-token.ts); without it
+   * HF_TOKEN / the huggingface-cli login file, over https or to this machine only. */
+  hubToken?: TokenFor;
   /** Minutes idle before the model is released; 0 = never. */
   idleMinutes?: number;
   /** How often free memory is checked while a model is loaded (ms). */
@@ -51,15 +57,24 @@ const PHASES: Record<string, string> = {
   ready: 'ready',
 };
 
+/**
+ * The model settings. attentionLens.hubEndpoint is read from the user's settings only (a workspace's endpoint would
+ * receive the token), and in Restricted Mode (an untrusted workspace) so is attentionLens.modelPath: a repository the
+ * user opens does not choose what is loaded and run until the user trusts it (restricted-mode.ts says what it asked
+ * for).
+ */
 export function readModelSettings(): ModelSettings {
   const c = vscode.workspace.getConfiguration('attentionLens');
   const backend = c.get<string>('backend', 'auto');
   const threads = c.get<number>('threads', 0);
+  const modelPath = vscode.workspace.isTrusted
+    ? (c.get<string>('modelPath', '') ?? '').trim()
+    : userValue(c.inspect<string>('modelPath'));
   return {
-    modelPath: (c.get<string>('modelPath', '') ?? '').trim(),
+    modelPath,
     backend: backend === 'native' || backend === 'wasm' || backend === 'webgpu' ? backend : 'auto',
     threads: Number.isInteger(threads) && threads > 0 ? Math.min(threads, 64) : 0,
-    hubEndpoint: (c.get<string>('hubEndpoint', '') ?? '').trim(),
+    hubEndpoint: userValue(c.inspect<string>('hubEndpoint')),
   };
 }
 
@@ -196,9 +211,6 @@ export class ModelManager implements vscode.Disposable {
     const name = displayName(s.modelPath);
     const t0 = Date.now();
     this.log.appendLine(`Loading ${s.modelPath} (backend ${s.backend}, threads ${s.threads || 'auto'})…`);
-    const hubToken = this.options.hubToken
-      ? Promise.resolve(this.options.hubToken()).catch(() => undefined)
-      : undefined;
     const promise = Promise.resolve(
       vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Attention Lens: loading ${name}`, cancellable: true },
@@ -209,14 +221,18 @@ export class ModelManager implements vscode.Disposable {
             if (abort.signal.aborted) reject(cancelled());
             abort.signal.addEventListener('abort', () => reject(cancelled()), { once: true });
           });
-          const secret = await hubToken;
           let downloaded = 0;
           const loading = this.loader(s.modelPath, {
             backend: s.backend,
             threads: s.threads > 0 ? s.threads : undefined,
             signal: abort.signal,
-            // The token never reaches the log: resolveHubModel redacts it from every message.
-            hub: { endpoint: s.hubEndpoint || undefined, ...(secret ? { token: secret } : {}) },
+            // The token is asked for only when the Hub is contacted, and never reaches the log: resolveHubModel
+            // redacts it from every message.
+            hub: {
+              endpoint: s.hubEndpoint || undefined,
+              endpointName: ENDPOINT_SETTING,
+              ...(this.options.hubToken ? { token: this.options.hubToken } : {}),
+            },
             onDownload: (p) => {
               const fraction = p.overallTotal > 0 ? p.overallBytes / p.overallTotal : 0;
               const increment = fraction * 100 > downloaded ? fraction * 100 - downloaded : undefined;

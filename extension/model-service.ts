@@ -4,6 +4,7 @@
 // changed. A model that runs in a webview needs a panel: a run that loads one opens the panel it will show in.
 import * as vscode from 'vscode';
 import type { Inspector } from '../runtime/inspector/api';
+import type { TokenFor } from '../runtime/hub/download';
 import { load } from '../runtime/inspector/load-model';
 import { backendLoader, runsInWebview } from './backend-loader';
 import { describeError } from './input';
@@ -23,7 +24,8 @@ export class ModelService implements vscode.Disposable {
     private readonly log: vscode.OutputChannel,
     private readonly panels: Panels,
     private readonly notifier: Notifier,
-    hubToken: () => Thenable<string | undefined>,
+    /** The token a download may send to an endpoint (hub-token.ts). */
+    hubToken: TokenFor,
     /** The backend note changed (a GPU fallback) or the model was unloaded: the status bar shows it. */
     private readonly changed: () => void,
   ) {

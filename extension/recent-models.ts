@@ -1,5 +1,5 @@
 // Choosing the model and remembering the models used: attentionLens.modelPath is written where the user keeps it
-// (the workspace when it is set there, else the user settings), and the recent models with what each turned out to
+// (the workspace when it is set there and trusted, else the user settings), and the recent models with what each turned out to
 // be (family, layers × heads, size) are kept in globalState for the Select Model list.
 import * as vscode from 'vscode';
 import { summarizeFolder } from '../runtime/models/source-resolver';
@@ -28,8 +28,10 @@ export class RecentModels {
   async choose(modelPath: string): Promise<void> {
     const config = vscode.workspace.getConfiguration('attentionLens');
     const inspect = config.inspect<string>('modelPath');
+    // In Restricted Mode the workspace's value is not used (model-manager.ts): the choice goes to the user settings.
     const target =
-      inspect?.workspaceFolderValue !== undefined || inspect?.workspaceValue !== undefined
+      vscode.workspace.isTrusted &&
+      (inspect?.workspaceFolderValue !== undefined || inspect?.workspaceValue !== undefined)
         ? vscode.ConfigurationTarget.Workspace
         : vscode.ConfigurationTarget.Global;
     await config.update('modelPath', modelPath, target);

@@ -5,6 +5,7 @@ export class RunLog implements AttentionLensApi {
   readonly runs: RunSummary[] = [];
   private lastStarted = 0;
   private error: string | undefined;
+  private readonly shown: string[] = [];
   private waiters: { after: number; resolve: (r: RunSummary) => void }[] = [];
 
   /** A new run id (1, 2, 3...). */
@@ -23,6 +24,7 @@ export class RunLog implements AttentionLensApi {
   /** Records an error shown to the user outside a run (e.g. a failed model load from Select Model). */
   noteError(message: string): void {
     this.error = message;
+    this.shown.push(message);
   }
 
   waitForRun(afterRunId?: number): Promise<RunSummary> {
@@ -38,6 +40,11 @@ export class RunLog implements AttentionLensApi {
 
   /** The API object handed to other extensions/tests (methods bound, runs live). */
   api(): AttentionLensApi {
-    return { runs: this.runs, waitForRun: (a) => this.waitForRun(a), lastError: () => this.lastError() };
+    return {
+      runs: this.runs,
+      waitForRun: (a) => this.waitForRun(a),
+      lastError: () => this.lastError(),
+      messages: () => this.shown,
+    };
   }
 }

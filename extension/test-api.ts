@@ -7,6 +7,7 @@ import type { Services } from './services';
 export function testApi(s: Services): AttentionLensApi {
   return {
     ...s.runLog.api(),
+    loading: () => s.models.manager.isLoading,
     backend: () => {
       const m = s.models.manager.current;
       return m ? { name: m.backend, note: s.models.note(m) ?? '' } : undefined;

@@ -10,7 +10,9 @@ import type { RunSummary, ShowAttentionArgs } from '../api';
 import { offerDefaultModel } from '../default-model-offer';
 import { checkText, describeError, NO_MODEL_MESSAGE, tokenLimit, tooLongMessage } from '../input';
 import { displayName, loadingLine } from '../model-choices';
+import { restrictedModelLine } from '../trust-logic';
 import { modelKey, readModelSettings, sameModel } from '../model-manager';
+import { restrictedModelPath } from '../restricted-mode';
 import type { NotifyAction } from '../notifier';
 import type { AttentionPanel } from '../panel';
 import type { Services } from '../services';
@@ -23,6 +25,9 @@ export interface RunRequest {
   /** A restored panel re-running: problems go to the panel and the log, not to notifications. */
   quiet?: boolean;
 }
+
+/** The workspace models Restricted Mode kept from running that the user was told about (once each per session). */
+const toldRestricted = new Set<string>();
 
 export function registerShowAttention(s: Services): vscode.Disposable {
   return vscode.commands.registerCommand(COMMANDS.showAttention, (args?: unknown) => showAttention(s, args));
@@ -94,6 +99,17 @@ export async function showAttention(s: Services, args?: unknown, req: RunRequest
     const bad = checkText(src.text);
     if (bad) return fail(bad, [], 'warning');
     const settings = readModelSettings();
+    // Restricted Mode: the workspace's own model is not loaded; said once per model, and instead of the first-use
+    // offer when the user has none.
+    const restricted = await restrictedModelPath();
+    if (restricted) {
+      const line = restrictedModelLine(restricted, settings.modelPath && displayName(settings.modelPath));
+      if (!settings.modelPath) return fail(line, ['selectModel'], 'warning');
+      if (!toldRestricted.has(restricted)) {
+        toldRestricted.add(restricted);
+        s.notifier.notify(line, ['selectModel'], 'warning');
+      }
+    }
     if (!settings.modelPath) {
       const chosen = req.quiet ? undefined : await offerDefaultModel(s.context.globalState, s.recent, log);
       if (!chosen) return fail(NO_MODEL_MESSAGE, ['selectModel'], 'warning');

@@ -1,13 +1,15 @@
 // Downloads one file of a Hub repository into the cache's blobs/ folder: streamed to blobs/<id>.incomplete (never
 // held in memory), resumed from where an earlier attempt stopped with an HTTP Range request, checked against the
 // size and hash the Hub listed (sha256 for LFS files, git blob sha1 for the rest), and only then renamed to
-// blobs/<id>, so a partial or corrupt download is never taken for a file of the model.
+// blobs/<id>, so a partial or corrupt download is never taken for a file of the model. Each transfer has a deadline
+// derived from the bytes it still needs and a minimum rate, so a server that trickles a byte now and then (which the
+// idle timeout never catches) still ends with a message that gives the figures.
 import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type RepoCache, fileSize } from './cache-layout';
 import type { WantedFile } from './file-selection';
-import { HubError, mb } from './hub-errors';
+import { HubError, mb, partOf, rate, seconds } from './hub-errors';
 import { type HttpContext, cancelledError, hubRequest, networkError, statusError } from './hub-http';
 
 /** Where downloaded bytes go; an option so tests can make writes fail as a full disk does. */
@@ -37,6 +39,8 @@ export interface BlobJob {
   file: WantedFile;
   openFile: OpenFile;
   onProgress?: (p: DownloadProgress) => void;
+  /** The slowest average rate the file may arrive at (its deadline: timeoutMs plus the bytes needed at this rate). */
+  minBytesPerSecond: number;
   /** Bytes of earlier files of this call, and of all files of this call. */
   overallDone: number;
   overallTotal: number;
@@ -142,7 +146,11 @@ export async function downloadBlob(job: BlobJob): Promise<void> {
         `${file.name} of ${ctx.repo} arrived corrupted (${bad}); the download was deleted. Run again to download it afresh.`,
       );
     }
-    await fs.promises.rename(part, blob);
+    try {
+      await fs.promises.rename(part, blob);
+    } catch (e) {
+      throw writeError(job, e, file.size);
+    }
     return;
   }
   throw new HubError('bad-response', `${ctx.endpoint} did not honour the resume request for ${file.name}.`);
@@ -151,7 +159,8 @@ export async function downloadBlob(job: BlobJob): Promise<void> {
 /** Streams the rest of the file into part; returns true when the partial file must be discarded and restarted. */
 async function transfer(job: BlobJob, url: string, part: string, start: number, hashes: Hashes): Promise<boolean> {
   const { ctx, file } = job;
-  const open = await hubRequest(ctx, url, start > 0 ? { range: `bytes=${start}-` } : {});
+  const deadlineMs = ctx.timeoutMs + Math.ceil(((file.size - start) * 1000) / job.minBytesPerSecond);
+  const open = await hubRequest(ctx, url, start > 0 ? { range: `bytes=${start}-` } : {}, deadlineMs);
   const res = open.response;
   try {
     if (res.status === 416 && start > 0) {
@@ -174,7 +183,7 @@ async function transfer(job: BlobJob, url: string, part: string, start: number, 
       start = 0;
       hashes.reset();
     }
-    await stream(job, open, part, mode, start, hashes);
+    await stream(job, open, part, mode, start, hashes, deadlineMs);
     return false;
   } finally {
     open.done();
@@ -188,6 +197,7 @@ async function stream(
   mode: 'append' | 'truncate',
   start: number,
   hashes: Hashes,
+  deadlineMs: number,
 ): Promise<void> {
   const { ctx, file } = job;
   let writer: BlobWriter;
@@ -218,7 +228,7 @@ async function stream(
     networkError(
       ctx,
       { cause: { code: how } },
-      `while downloading ${file.name} (${mb(written)} of ${mb(file.size)} kept: run again to resume)`,
+      `while downloading ${file.name} (${partOf(written, file.size)} kept: run again to resume)`,
     );
   try {
     for (;;) {
@@ -229,7 +239,11 @@ async function stream(
         chunk = r.value;
       } catch (e) {
         if (open.abortReason() === 'cancelled' || ctx.signal?.aborted) throw cancelledError(ctx.repo);
-        if (open.abortReason() === 'timeout') throw stopped(`no data for ${ctx.timeoutMs / 1000} s`);
+        if (open.abortReason() === 'timeout') throw stopped(`no data for ${seconds(ctx.timeoutMs)}`);
+        if (open.abortReason() === 'deadline')
+          throw stopped(
+            `slower than the minimum of ${rate(job.minBytesPerSecond)}: not complete after ${seconds(deadlineMs)}`,
+          );
         throw stopped(`connection closed: ${(e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message}`);
       }
       open.touch();

@@ -1,8 +1,9 @@
 // resolveHubModel: turns a Hub id ("owner/name[@revision]") into a local model folder — the snapshot folder of the
 // standard Hugging Face cache — downloading only the files a model needs (safetensors weights, or an ONNX export's
 // graphs and external data; see file-selection.ts) and only those the cache lacks. A folder is returned only once
-// every file is downloaded and verified; offline (HF_HUB_OFFLINE) it comes from the cache alone. This is the one
-// entry point the CLI and the extension call.
+// every file is downloaded and verified; offline (HF_HUB_OFFLINE) it comes from the cache alone. The listing is
+// checked before it is trusted (sizes, hashes), the token travels only over https or to this machine, and every file
+// has a deadline derived from its size and a minimum rate. This is the one entry point the CLI and the extension call.
 import * as fs from 'node:fs';
 import { type DownloadProgress, type OpenFile, downloadBlob, openFileOnDisk } from './blob-download';
 import { RepoCache, fileSize, hubCacheDir } from './cache-layout';
@@ -15,18 +16,28 @@ import {
   pickShards,
   shardNames,
 } from './file-selection';
-import { HubError, mb, redactError } from './hub-errors';
-import { type HttpContext, hubRequest, networkError, statusError } from './hub-http';
+import { HubError, mb, redactError, seconds } from './hub-errors';
+import { type HttpContext, cancelledError, hubRequest, networkError, statusError } from './hub-http';
 import { type HubId, formatHubId, isCommitHash, parseHubId } from './hub-id';
-import { hubEndpoint, hubOffline, hubToken } from './hub-settings';
+import { hubEndpoint, hubOffline, hubToken, tokenNotSentLine, tokenTransport } from './hub-settings';
 
 export type { DownloadProgress, BlobWriter, OpenFile } from './blob-download';
+
+/** The token for an endpoint, asked only when the Hub is about to be contacted (the extension asks the user before a
+ * token goes to a host other than huggingface.co): the token, none, or why the one the user has is kept back (said
+ * again if the Hub then refuses the download). */
+export type TokenFor = (endpoint: string) => Promise<string | { withheld: string } | undefined>;
 
 export interface ResolveOptions {
   /** Hub URL; default HF_ENDPOINT, else https://huggingface.co. */
   endpoint?: string;
-  /** Access token; default HF_TOKEN (or the `huggingface-cli login` file). null or '' sends none. Never logged. */
-  token?: string | null;
+  /** What the endpoint option is called in messages (default "the endpoint option"). */
+  endpointName?: string;
+  /** Access token, or a function that gives it for the endpoint; default HF_TOKEN (or the `huggingface-cli login`
+   * file). null or '' sends none. Never logged; never sent in clear text (plain http to another machine). */
+  token?: string | null | TokenFor;
+  /** One-line warnings that do not stop the download (a token kept back from a plain-http endpoint). */
+  onWarning?: (line: string) => void;
   /** Use only the cache; default HF_HUB_OFFLINE. */
   offline?: boolean;
   /** The hub cache folder; default HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub. */
@@ -36,6 +47,9 @@ export interface ResolveOptions {
   fetchImpl?: typeof fetch;
   /** Longest wait for an answer, and for each chunk of a file (default 30 s). */
   timeoutMs?: number;
+  /** The slowest average rate a file may arrive at: each file has timeoutMs plus its size at this rate to arrive
+   * (default 25 kB/s). */
+  minBytesPerSecond?: number;
   /** How blob files are opened for writing (tests inject write failures). */
   openFile?: OpenFile;
   /** Link snapshot files to blobs with symlinks (default) or copy them. */
@@ -50,25 +64,45 @@ interface ModelInfo {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_MIN_BYTES_PER_SECOND = 25_000;
+/** The longest model listing read (the Hub's are kilobytes; a server that streams more is not a Hub). */
+const MAX_LISTING_BYTES = 32 * 2 ** 20;
+
+type Env = Record<string, string | undefined>;
 
 /** Resolves a Hub id to the snapshot folder of a complete, verified copy in the cache (downloading what is missing). */
 export async function resolveHubModel(id: string | HubId, options: ResolveOptions = {}): Promise<string> {
   const hubId = typeof id === 'string' ? parseHubId(id) : id;
   const env = options.env ?? process.env;
-  const token = hubToken(options.token, env);
+  const held: { token?: string } = { token: typeof options.token === 'string' ? options.token : undefined };
   try {
-    return await resolve(hubId, options, env, token);
+    return await resolve(hubId, options, env, held);
   } catch (e) {
-    throw redactError(e, token);
+    throw redactError(e, held.token);
   }
 }
 
-async function resolve(
-  id: HubId,
+/** The token to send to endpoint, or why one that exists is kept back (plain http to another machine). */
+async function chooseToken(
+  endpoint: string,
   options: ResolveOptions,
-  env: Record<string, string | undefined>,
-  token: string | undefined,
-): Promise<string> {
+  env: Env,
+  held: { token?: string },
+): Promise<{ token?: string; withheld?: string }> {
+  const given = options.token;
+  const chosen = typeof given === 'function' ? await given(endpoint) : hubToken(given, env);
+  if (typeof chosen === 'object') return { withheld: chosen.withheld };
+  const token = chosen?.trim() || undefined;
+  held.token = token;
+  if (!token) return {};
+  if (tokenTransport(endpoint) !== 'clear') return { token };
+  const fromEnv = given === undefined && !!env.HF_TOKEN?.trim();
+  const withheld = tokenNotSentLine(endpoint, fromEnv ? 'HF_TOKEN' : undefined);
+  options.onWarning?.(withheld);
+  return { withheld };
+}
+
+async function resolve(id: HubId, options: ResolveOptions, env: Env, held: { token?: string }): Promise<string> {
   const cache = new RepoCache(options.cacheDir ?? hubCacheDir(env), id.repo);
   const label = formatHubId(id);
   const cachedCommit = isCommitHash(id.revision) ? id.revision : await cache.readRef(id.revision);
@@ -86,9 +120,12 @@ async function resolve(
   }
   if (cached && isCommitHash(id.revision)) return cached;
 
+  const endpoint = hubEndpoint(options.endpoint, env, options.endpointName);
+  const { token, withheld } = await chooseToken(endpoint, options, env, held);
   const ctx: HttpContext = {
-    endpoint: hubEndpoint(options.endpoint, env),
+    endpoint,
     token,
+    tokenNote: withheld,
     fetchImpl: options.fetchImpl ?? fetch,
     signal: options.signal,
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -135,10 +172,13 @@ async function fetchModelInfo(ctx: HttpContext): Promise<ModelInfo> {
       await open.response.body?.cancel().catch(() => undefined);
       throw statusError(ctx, open.response);
     }
-    text = await open.response.text();
+    text = await readListing(ctx, open.response);
   } catch (e) {
     if (e instanceof HubError) throw e;
-    throw networkError(ctx, e, 'while listing the model files');
+    if (open.abortReason() === 'cancelled' || ctx.signal?.aborted) throw cancelledError(ctx.repo);
+    const why =
+      open.abortReason() === 'timeout' ? { cause: { code: `no complete answer in ${seconds(ctx.timeoutMs)}` } } : e;
+    throw networkError(ctx, why, `while listing the files of ${ctx.repo}`);
   } finally {
     open.done();
   }
@@ -153,6 +193,28 @@ async function fetchModelInfo(ctx: HttpContext): Promise<ModelInfo> {
   }
   const siblings = info.siblings.filter((s): s is HubSibling => typeof s?.rfilename === 'string');
   return { sha: info.sha, siblings };
+}
+
+/** The listing's text, read up to MAX_LISTING_BYTES. */
+async function readListing(ctx: HttpContext, response: Response): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for (;;) {
+    const r = await reader.read();
+    if (r.done) break;
+    bytes += r.value.length;
+    if (bytes > MAX_LISTING_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw new HubError(
+        'bad-response',
+        `${ctx.endpoint} sent more than ${MAX_LISTING_BYTES / 2 ** 20} MB for the file listing of ${ctx.repo}: it does not answer like the Hugging Face Hub API.`,
+      );
+    }
+    chunks.push(r.value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 interface FetchJob {
@@ -184,6 +246,7 @@ async function fetchFiles(job: FetchJob, files: WantedFile[]): Promise<void> {
         file: todo[i],
         openFile: options.openFile ?? openFileOnDisk,
         onProgress: options.onProgress,
+        minBytesPerSecond: options.minBytesPerSecond ?? DEFAULT_MIN_BYTES_PER_SECOND,
         overallDone: done,
         overallTotal,
         remainingAfter,

@@ -39,10 +39,28 @@ const OTHER_WEIGHTS = /(\.bin|\.h5|\.msgpack|\.onnx|\.ckpt|\.pt|\.pth|\.gguf)$/i
 function wanted(repo: string, s: HubSibling): WantedFile {
   const size = s.lfs?.size ?? s.size;
   const blobId = s.lfs?.sha256 ?? s.blobId;
-  if (typeof size !== 'number' || !blobId || !/^[0-9a-f]{40,64}$/.test(blobId)) {
+  const notHub = 'the endpoint does not answer like the Hugging Face Hub';
+  if (typeof size !== 'number' || !blobId) {
     throw new HubError(
       'bad-response',
       `The Hub listing of ${repo} gives no size or hash for ${s.rfilename}; the endpoint may not be a Hub (it must support ?blobs=true).`,
+    );
+  }
+  // Checked before anything is written: a size below 0 or a fraction, or a hash of the wrong shape, would otherwise
+  // reach the downloader (a negative size with the empty file's sha256 "verified" a file never written).
+  if (!Number.isSafeInteger(size) || size < 0 || (s.lfs && s.size !== undefined && s.size !== s.lfs.size)) {
+    const given = s.lfs && s.size !== undefined && s.size !== s.lfs.size ? `${s.size} and ${s.lfs.size}` : `${size}`;
+    throw new HubError(
+      'bad-response',
+      `The Hub listing of ${repo} gives ${s.rfilename} the size ${given}, not a whole number of bytes; ${notHub}.`,
+    );
+  }
+  const hashOk = s.lfs ? /^[0-9a-f]{64}$/.test(s.lfs.sha256) : /^[0-9a-f]{40}$/.test(blobId);
+  if (!hashOk) {
+    throw new HubError(
+      'bad-response',
+      `The Hub listing of ${repo} gives ${s.rfilename} the ${s.lfs ? 'sha256' : 'git blob id'} ${JSON.stringify(blobId)}, ` +
+        `which is not ${s.lfs ? '64' : '40'} hexadecimal digits; ${notHub}.`,
     );
   }
   return { name: s.rfilename, blobId, size, sha256: s.lfs?.sha256, gitSha1: s.lfs ? undefined : s.blobId };

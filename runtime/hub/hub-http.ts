@@ -1,11 +1,15 @@
 // Requests to the Hub with what every one needs: the token only for the Hub's own origin (redirects to a CDN on
-// another origin drop it, as browsers do), a bounded time to the response headers and between body chunks, the
-// caller's AbortSignal, and HTTP statuses turned into messages that say what to do. Nothing here logs.
-import { HubError, redact } from './hub-errors';
+// another origin drop it, as browsers do) and never in clear text, a bounded time to the response headers and
+// between body chunks, an optional overall deadline, the caller's AbortSignal, and HTTP statuses turned into messages
+// that say what to do. Nothing here logs.
+import { HubError, redact, seconds } from './hub-errors';
+import { tokenTransport } from './hub-settings';
 
 export interface HttpContext {
   endpoint: string;
   token?: string;
+  /** Why a token the user has was not sent (for the messages of a refused download). */
+  tokenNote?: string;
   fetchImpl: typeof fetch;
   signal?: AbortSignal;
   /** Longest wait for the response headers, and for each body chunk. */
@@ -20,9 +24,11 @@ export interface OpenResponse {
   touch(): void;
   /** Stops the timer and the abort listener. */
   done(): void;
-  /** Why the request was aborted, if it was. */
-  abortReason(): 'cancelled' | 'timeout' | undefined;
+  /** Why the request was aborted, if it was: the caller's signal, no data for timeoutMs, or the overall deadline. */
+  abortReason(): AbortReason | undefined;
 }
+
+export type AbortReason = 'cancelled' | 'timeout' | 'deadline';
 
 const MAX_REDIRECTS = 10;
 
@@ -47,15 +53,17 @@ export function networkError(ctx: HttpContext, e: unknown, during?: string): Hub
   );
 }
 
-/** GET url (following redirects by hand); rejects only for network failure, timeout or cancellation. */
+/** GET url (following redirects by hand); rejects only for network failure, timeout or cancellation. With deadlineMs
+ * the request and its body are aborted (reason 'deadline') that long after it starts, however the data trickles. */
 export async function hubRequest(
   ctx: HttpContext,
   url: string,
   headers: Record<string, string> = {},
+  deadlineMs?: number,
 ): Promise<OpenResponse> {
   if (ctx.signal?.aborted) throw cancelledError(ctx.repo);
   const controller = new AbortController();
-  let reason: 'cancelled' | 'timeout' | undefined;
+  let reason: AbortReason | undefined;
   const onAbort = () => {
     reason ??= 'cancelled';
     controller.abort();
@@ -69,8 +77,16 @@ export async function hubRequest(
       controller.abort();
     }, ctx.timeoutMs);
   };
+  const deadline =
+    deadlineMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          reason ??= 'deadline';
+          controller.abort();
+        }, deadlineMs);
   const done = () => {
     clearTimeout(timer);
+    clearTimeout(deadline);
     ctx.signal?.removeEventListener('abort', onAbort);
   };
   const origin = new URL(ctx.endpoint).origin;
@@ -79,7 +95,10 @@ export async function hubRequest(
   try {
     for (let hop = 0; ; hop++) {
       const h: Record<string, string> = { 'user-agent': 'attention-lens (huggingface_hub-compatible)', ...headers };
-      if (ctx.token && new URL(current).origin === origin) h.authorization = `Bearer ${ctx.token}`;
+      // Only to the endpoint's own origin, and never in clear text (download.ts already keeps it back from a
+      // plain-http endpoint; this also covers a redirect from https to http on the same host).
+      if (ctx.token && new URL(current).origin === origin && tokenTransport(current) !== 'clear')
+        h.authorization = `Bearer ${ctx.token}`;
       const response = await ctx.fetchImpl(current, { headers: h, redirect: 'manual', signal: controller.signal });
       const location = response.headers.get('location');
       if (response.status >= 300 && response.status < 400 && location) {
@@ -94,7 +113,8 @@ export async function hubRequest(
     done();
     if (e instanceof HubError) throw e;
     if (reason === 'cancelled') throw cancelledError(ctx.repo);
-    if (reason === 'timeout') throw networkError(ctx, { cause: { code: `no answer in ${ctx.timeoutMs / 1000} s` } });
+    if (reason === 'timeout') throw networkError(ctx, { cause: { code: `no answer in ${seconds(ctx.timeoutMs)}` } });
+    if (reason === 'deadline') throw networkError(ctx, { cause: { code: `no answer in ${seconds(deadlineMs!)}` } });
     throw networkError(ctx, e);
   }
 }
@@ -107,7 +127,7 @@ export function statusError(ctx: HttpContext, response: Response, file?: string)
   // The extension keeps the token in secret storage (its Set Hugging Face Token command); the CLI reads HF_TOKEN.
   const setToken = (which: string) =>
     `set ${which} with the command "Attention Lens: Set Hugging Face Token" (or the HF_TOKEN environment variable ` +
-    `for the CLI)${ctx.token ? '; the token given was refused' : ''}`;
+    `for the CLI)${ctx.token ? '; the token given was refused' : ''}${ctx.tokenNote ? `. ${ctx.tokenNote.replace(/\.$/, '')}` : ''}`;
   if (status === 401 || status === 403) {
     if (errorCode === 'GatedRepo' || status === 403) {
       return new HubError(

@@ -1,6 +1,8 @@
-// Parses what a user types to name a Hugging Face Hub model ("owner/name" or "owner/name@revision") and rejects,
-// with a message that says what to type instead, the things people paste by mistake: folder paths and Hub URLs.
-// The rules follow huggingface_hub's validate_repo_id so an id accepted here is one the Hub can have.
+// Parses what a user types to name a Hugging Face Hub model ("owner/name" or "owner/name@revision", or the model's
+// page on huggingface.co pasted from the browser: https://huggingface.co/owner/name and its /tree/REV form) and
+// rejects, with a message that says what to type instead, the things people paste by mistake: folder paths, other
+// URLs, datasets and Spaces. The rules follow huggingface_hub's validate_repo_id so an id accepted here is one the
+// Hub can have.
 import { LensError } from '../errors';
 
 export interface HubId {
@@ -36,16 +38,51 @@ function checkPart(text: string, part: string, what: string): void {
   }
 }
 
-/** Parses "owner/name[@revision]"; throws BAD_INPUT naming what is wrong. */
-export function parseHubId(input: string): HubId {
-  const text = input.trim();
-  if (text === '') throw bad(input, 'it is empty. Type owner/name, e.g. openai-community/gpt2.');
-  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(text);
-  if (url || /^(www\.)?(huggingface\.co|hf\.co)\//i.test(text)) {
-    const m = /(?:huggingface\.co|hf\.co)\/([^/?#\s]+\/[^/?#\s@]+)/i.exec(text);
-    const hint = m ? ` Did you mean ${m[1]}?` : '';
-    throw bad(text, `that is a URL; type the model id owner/name instead.${hint}`);
+/** The Hub's own hosts, whose model pages are accepted as ids. */
+const HUB_PAGE = /^(?:www\.)?(?:huggingface\.co|hf\.co)$/i;
+
+/** True when the text is a web address (scheme://...) or starts with the Hub's host name (huggingface.co/...). */
+export function isUrlLike(text: string): boolean {
+  const t = text.trim();
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(t) || /^(www\.)?(huggingface\.co|hf\.co)\//i.test(t);
+}
+
+/** A model page on huggingface.co (…/owner/name, …/owner/name/tree/REV, a file's …/blob/REV/… or …/resolve/REV/…) as
+ * "owner/name[@REV]"; throws BAD_INPUT for any other URL. */
+function idFromUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`);
+  } catch {
+    throw bad(text, 'that is a URL that cannot be read; type the model id owner/name instead.');
   }
+  const segments = url.pathname.split('/').filter((p) => p !== '');
+  const hubPage = HUB_PAGE.test(url.hostname) && (url.protocol === 'https:' || url.protocol === 'http:');
+  if (!hubPage) {
+    const m = /(?:huggingface\.co|hf\.co)\/([^/?#\s]+\/[^/?#\s@]+)/i.exec(text);
+    throw bad(text, `that is a URL; type the model id owner/name instead.${m ? ` Did you mean ${m[1]}?` : ''}`);
+  }
+  const [owner, name, kind, revision] = segments.map((p) => {
+    try {
+      return decodeURIComponent(p);
+    } catch {
+      return p;
+    }
+  });
+  if (owner === 'datasets' || owner === 'spaces') {
+    throw bad(text, `that is a ${owner === 'datasets' ? 'dataset' : 'Space'}, not a model; give a model's page or id.`);
+  }
+  if (!owner || !name) throw bad(text, "that page is not a model's; give a model's page (huggingface.co/owner/name).");
+  if (kind === undefined) return `${owner}/${name}`;
+  if ((kind === 'tree' || kind === 'blob' || kind === 'resolve') && revision) return `${owner}/${name}@${revision}`;
+  throw bad(text, `that page is not a model's; give huggingface.co/${owner}/${name} (or its /tree/REVISION).`);
+}
+
+/** Parses "owner/name[@revision]" or a model's page URL on huggingface.co; throws BAD_INPUT naming what is wrong. */
+export function parseHubId(input: string): HubId {
+  const typed = input.trim();
+  if (typed === '') throw bad(input, 'it is empty. Type owner/name, e.g. openai-community/gpt2.');
+  const text = isUrlLike(typed) ? idFromUrl(typed) : typed;
   if (/^(~|\.{1,2}([/\\]|$)|[/\\]|[A-Za-z]:)/.test(text) || text.includes('\\')) {
     throw bad(text, 'it looks like a folder path. Type owner/name for a Hub model, or give an existing model folder.');
   }

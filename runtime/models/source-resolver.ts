@@ -2,7 +2,8 @@
 // attentionLens.modelPath setting, Select Model): a Hugging Face folder on disk, an ONNX export (an .onnx file, or a
 // folder with model.onnx / onnx/model.onnx / encoder_model.onnx + decoder_model.onnx), a GGUF file (llama.cpp's
 // format, as Ollama and LM Studio store models), an Ollama model by name (ollama:NAME[:TAG], local-models.ts), and
-// a Hugging Face Hub id (owner/name[@revision]) that is served from the Hub cache or downloaded there (a repository
+// a Hugging Face Hub id (owner/name[@revision], or the model's page https://huggingface.co/owner/name[/tree/REV])
+// that is served from the Hub cache or downloaded there (a repository
 // without safetensors gets its ONNX export downloaded). A folder with safetensors weights whose model_type has a family is loaded by the
 // family builder; an ONNX export in it is used otherwise.
 import * as fs from 'node:fs';
@@ -12,7 +13,7 @@ import { LensError } from '../errors';
 import { SUPPORTED_MODEL_TYPES } from '../formats/config';
 import { type DownloadProgress, type ResolveOptions, resolveHubModel } from '../hub/download';
 import { HubError } from '../hub/hub-errors';
-import { parseHubId } from '../hub/hub-id';
+import { formatHubId, isUrlLike, parseHubId } from '../hub/hub-id';
 import { findOnnxInFolder, layoutOfFile, type OnnxLayout } from '../onnx/locate';
 import { resolveOllama } from './local-models';
 
@@ -42,14 +43,17 @@ function expandHome(p: string): string {
   return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
 }
 
-/** True when the text can only be meant as a path (never tried as a Hub id). */
+/** True when the text can only be meant as a path (never tried as a Hub id). Slashes after an "@" belong to the
+ * revision (owner/name@refs/pr/1), not to a path. */
 export function looksLikePath(text: string): boolean {
+  const at = text.indexOf('@');
+  const repo = at > 0 ? text.slice(0, at) : text;
   return (
     /^(~|\.{1,2}([/\\]|$)|[/\\]|[A-Za-z]:)/.test(text) ||
     text.includes('\\') ||
-    text.split('/').length > 2 ||
+    repo.split('/').length > 2 ||
     /\.(onnx|gguf)$/i.test(text) ||
-    !text.includes('/')
+    !repo.includes('/')
   );
 }
 
@@ -96,6 +100,8 @@ export async function resolveModel(text: string, options: ResolveModelOptions = 
     const file = resolveOllama(given);
     return { kind: 'gguf', file, dir: path.dirname(file), name: given.replace(/^ollama:/i, '') };
   }
+  // A model's page pasted from the browser is its id (another URL gets parseHubId's line).
+  if (isUrlLike(given)) return resolveHub(formatHubId(parseHubId(given)), undefined, options);
   const full = path.resolve(expandHome(given));
   let stat: fs.Stats | undefined;
   try {
@@ -117,12 +123,21 @@ export async function resolveModel(text: string, options: ResolveModelOptions = 
     );
   }
   if (stat || looksLikePath(given)) throw notFound(full);
+  return resolveHub(given, full, options);
+}
+
+/** A Hub id (`given`), downloaded when needed; `full` is the folder it could also have meant, for the 404 message. */
+async function resolveHub(
+  given: string,
+  full: string | undefined,
+  options: ResolveModelOptions,
+): Promise<ResolvedModel> {
   const id = parseHubId(given);
   let dir: string;
   try {
     dir = await resolveHubModel(id, { ...options.hub, signal: options.signal, onProgress: options.onDownload });
   } catch (e) {
-    if (e instanceof HubError && e.reason === 'not-found' && /^No model /.test(e.message))
+    if (e instanceof HubError && e.reason === 'not-found' && /^No model /.test(e.message) && full)
       throw new HubError('not-found', `There is no folder ${full}, and ${e.message.replace(/^No/, 'no')}`);
     throw e;
   }

@@ -19,6 +19,11 @@
 // 4. Ollama: with OLLAMA_MODELS pointing at a folder laid out as `ollama pull` leaves it (a manifest whose model layer
 //    names a sha256 blob: SmolLM2-135M-Instruct Q4_1, fetched by scripts/fetch-model.mjs), Select Model lists
 //    smollm2:135m with Ollama · llama · Q4_1 · size; choosing it runs the GGUF model (30 layers × 9 heads).
+// 5. The token: with a token stored (Set Hugging Face Token), a gated model, the user's endpoint on one local Hub and
+//    the workspace's .vscode/settings.json naming another, the workspace's Hub is never contacted; the user's gets
+//    the token only after the modal question is answered "Send Token", and a second model from it is not asked again.
+// 6. Restricted Mode: with Workspace Trust on and the folder not trusted, the workspace's attentionLens.modelPath is
+//    not loaded: Show Attention says so in one warning and runs the model of the user settings.
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
@@ -89,14 +94,27 @@ function smolGguf(): string {
   return file;
 }
 
+/** Gated repositories (served only with the Hub's token), for the token test. */
+const GATED_STORIES = 'test-org/gated-stories';
+const GATED_GPT2 = 'test-org/gated-gpt2';
+const HUB_TOKEN = 'hf_e2eTOKEN0123456789abcdef';
+
 async function startHub(): Promise<HubServer> {
   const minilm = minilmDir();
-  return startHubServer({
-    [DEFAULT_ID]: repoFromFolder(DEFAULT_ID, minilm),
-    [SLOW_ID]: repoFromFolder(SLOW_ID, minilm),
-    [STORIES_ID]: repoFromFolder(STORIES_ID, join(fixtureModels, 'stories260K')),
-    [GPT2_ID]: repoFromFolder(GPT2_ID, join(fixtureModels, 'tiny-gpt2')),
-  });
+  const hub = await startHubServer(
+    {
+      [DEFAULT_ID]: repoFromFolder(DEFAULT_ID, minilm),
+      [SLOW_ID]: repoFromFolder(SLOW_ID, minilm),
+      [STORIES_ID]: repoFromFolder(STORIES_ID, join(fixtureModels, 'stories260K')),
+      [GPT2_ID]: repoFromFolder(GPT2_ID, join(fixtureModels, 'tiny-gpt2')),
+      [GATED_STORIES]: repoFromFolder(GATED_STORIES, join(fixtureModels, 'stories260K')),
+      [GATED_GPT2]: repoFromFolder(GATED_GPT2, join(fixtureModels, 'tiny-gpt2')),
+    },
+    HUB_TOKEN,
+  );
+  hub.faults.gated.add(GATED_STORIES);
+  hub.faults.gated.add(GATED_GPT2);
+  return hub;
 }
 
 interface Env {
@@ -111,7 +129,15 @@ interface Env {
 /** The local Hub, an empty (or pre-filled) HF cache, code-server with no model configured, the workbench. */
 async function start(
   label: string,
-  opts: { modelPath?: string; precache?: string[]; env?: Record<string, string> } = {},
+  opts: {
+    modelPath?: string;
+    precache?: string[];
+    env?: Record<string, string>;
+    /** The workspace's .vscode/settings.json. */
+    workspaceSettings?: Record<string, unknown>;
+    /** Workspace Trust on: the folder opens untrusted (Restricted Mode) after the trust question. */
+    workspaceTrust?: boolean;
+  } = {},
 ): Promise<Env> {
   const hub = await startHub();
   const cache = mkdtempSync(join(tmpdir(), 'al-hf-cache-'));
@@ -122,6 +148,7 @@ async function start(
     hub.requests.length = 0;
     server = await startCodeServer({
       label,
+      workspaceTrust: opts.workspaceTrust,
       settings: {
         'attentionLens.modelPath': opts.modelPath ?? '',
         'attentionLens.hubEndpoint': hub.url,
@@ -139,6 +166,13 @@ async function start(
       },
     });
     writeWorkspaceFile(server.workspace, FILE, [...LINES, '']);
+    if (opts.workspaceSettings) {
+      mkdirSync(join(server.workspace, '.vscode'), { recursive: true });
+      writeFileSync(
+        join(server.workspace, '.vscode', 'settings.json'),
+        JSON.stringify(opts.workspaceSettings, null, 2),
+      );
+    }
     const session = await launchBrowser({ echoLogs: false });
     session.page.on('dialog', (d) => void d.dismiss().catch(() => undefined));
     await openWorkbench(session.page, server.workbenchUrl({ devPath: process.env.EXT_DEV_PATH ?? repoRoot }));
@@ -204,7 +238,7 @@ async function clearNotifications(page: Page): Promise<void> {
 function statusItem(page: Page): Locator {
   return page
     .locator('.statusbar-item')
-    .filter({ hasText: /Attention Lens|stories260K|tiny-gpt2|MiniLM|minilm|smollm2/ });
+    .filter({ hasText: /Attention Lens|stories260K|tiny-gpt2|MiniLM|minilm|smollm2|gated-/ });
 }
 async function statusText(page: Page): Promise<string> {
   return ((await statusItem(page).first().innerText()) ?? '').trim();
@@ -660,6 +694,114 @@ export const tests: E2ETest[] = [
       } finally {
         await env.close();
         rmSync(models, { recursive: true, force: true });
+      }
+    },
+  },
+  {
+    name: "the token: never to a workspace's endpoint; to the user's once the host is confirmed, then without asking",
+    timeoutMs: 240_000,
+    fn: async () => {
+      // The workspace's Hub would serve the gated model for the same token: only the rule keeps it from getting it.
+      const other = await startHubServer(
+        { [GATED_STORIES]: repoFromFolder(GATED_STORIES, join(fixtureModels, 'stories260K')) },
+        HUB_TOKEN,
+      );
+      other.faults.gated.add(GATED_STORIES);
+      const env = await start('models-token', {
+        modelPath: GATED_STORIES,
+        workspaceSettings: { 'attentionLens.hubEndpoint': other.url },
+      });
+      const { page, hub } = env;
+      const host = new URL(hub.url).host;
+      const dialog = page.locator('.monaco-dialog-box');
+      try {
+        await openFile(page, FILE);
+        await runCommand(page, 'Attention Lens: Set Hugging Face Token');
+        const input = page.locator('.quick-input-widget input');
+        await input.waitFor({ state: 'visible', timeout: 15_000 });
+        await input.fill(HUB_TOKEN);
+        await page.keyboard.press('Enter');
+
+        await showAttentionOnLine(page, FILE, 0);
+        await dialog.waitFor({ state: 'visible', timeout: 60_000 });
+        const question = (await dialog.innerText()).replace(/\s+/g, ' ');
+        log(`question: ${question}`);
+        assert.match(question, new RegExp(`Send your Hugging Face token to ${host.replace(/\./g, '\\.')}\\?`));
+        assert.equal(hub.requests.length, 0, 'nothing was asked of the Hub before the answer');
+        await screenshot(page, 'models-token-question');
+        await dialog.locator('.monaco-button', { hasText: `Send Token to ${host}` }).click();
+        const run = await waitForRun(page, 'gated-stories', 11, 5);
+        log(`panel: ${run}`);
+        assert.equal(other.requests.length, 0, "the workspace's Hub was never contacted");
+        const asked = hub.requests.filter((r) => r.server === 'hub');
+        assert.ok(asked.length > 1, 'the listing and the files came from the user’s Hub');
+        for (const r of asked) assert.equal(r.authorization, `Bearer ${HUB_TOKEN}`, r.path);
+
+        // Remembered: a second gated model from the same host downloads without a question.
+        const before = hub.requests.length;
+        patchSettings(env.server, { 'attentionLens.modelPath': GATED_GPT2 });
+        await until(
+          'status bar: gated-gpt2',
+          () => statusText(page),
+          (t) => t.includes('gated-gpt2'),
+          60_000,
+        );
+        await showAttentionOnLine(page, FILE, 3);
+        await waitForRun(page, 'gated-gpt2', 4, 2);
+        assert.equal(await dialog.count(), 0, 'no second question');
+        const second = hub.requests.slice(before).filter((r) => r.path.includes(GATED_GPT2));
+        assert.ok(second.length > 1);
+        for (const r of second) assert.equal(r.authorization, `Bearer ${HUB_TOKEN}`, r.path);
+        assert.equal(other.requests.length, 0, "the workspace's Hub was never contacted");
+        assert.deepEqual(await errorToasts(page), [], 'no error notification');
+      } catch (e) {
+        await screenshot(page, 'models-token-failure');
+        throw e;
+      } finally {
+        await env.close();
+        await other.close();
+      }
+    },
+  },
+  {
+    name: "Restricted Mode: the workspace's model is not loaded; one warning says so and the user's model runs",
+    timeoutMs: 180_000,
+    fn: async () => {
+      const env = await start('models-restricted', {
+        modelPath: join(fixtureModels, 'stories260K'),
+        workspaceSettings: { 'attentionLens.modelPath': join(fixtureModels, 'tiny-gpt2') },
+        workspaceTrust: true,
+      });
+      const { page } = env;
+      try {
+        // VS Code asks whether the folder's authors are trusted: no.
+        const trust = page.locator('.monaco-dialog-box');
+        await trust.waitFor({ state: 'visible', timeout: 60_000 });
+        log(`trust question: ${(await trust.innerText()).replace(/\s+/g, ' ')}`);
+        await trust.locator('.monaco-button', { hasText: /No, I don.t trust/ }).click();
+        await showAttentionOnLine(page, FILE, 0);
+        const run = await waitForRun(page, 'stories260K', 11, 5);
+        log(`panel: ${run}`);
+        const warnings = await until(
+          'the Restricted Mode warning',
+          () => toastTexts(page),
+          (ts) => ts.some((t) => t.includes('Restricted Mode')),
+          30_000,
+        );
+        log(`notifications: ${JSON.stringify(warnings)}`);
+        const line = warnings.find((t) => t.includes('Restricted Mode'))!;
+        assert.match(
+          line,
+          /This workspace's settings choose the model .*tiny-gpt2, which is not used in Restricted Mode/,
+        );
+        assert.match(line, /running stories260K from your user settings/);
+        assert.deepEqual(await errorToasts(page), [], 'no error notification');
+        await screenshot(page, 'models-restricted');
+      } catch (e) {
+        await screenshot(page, 'models-restricted-failure');
+        throw e;
+      } finally {
+        await env.close();
       }
     },
   },

@@ -144,6 +144,8 @@ export interface CodeServerOptions {
   env?: Record<string, string>;
   /** Label for the log file (test-results/logs/code-server-<label>.log). */
   label?: string;
+  /** Workspace Trust on (off by default): the folder opens with VS Code's trust question (Restricted Mode tests). */
+  workspaceTrust?: boolean;
 }
 
 export interface CodeServer {
@@ -209,7 +211,7 @@ export function writeSettings(userDataDir: string, settings: Record<string, unkn
   writeFileSync(join(userDataDir, 'Machine', 'settings.json'), text);
 }
 
-function codeServerArgs(root: string, userDataDir: string, extensionsDir: string): string[] {
+function codeServerArgs(root: string, userDataDir: string, extensionsDir: string, trust = false): string[] {
   return [
     codeServerEntry,
     '--config',
@@ -218,7 +220,7 @@ function codeServerArgs(root: string, userDataDir: string, extensionsDir: string
     'none',
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    ...(trust ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override',
     '--user-data-dir',
     userDataDir,
@@ -245,7 +247,11 @@ export async function startCodeServer(opts: CodeServerOptions = {}): Promise<Cod
     logDir,
   ])
     mkdirSync(d, { recursive: true });
-  writeSettings(userDataDir, { ...defaultSettings(), ...opts.settings });
+  writeSettings(userDataDir, {
+    ...defaultSettings(),
+    ...(opts.workspaceTrust ? { 'security.workspace.trust.enabled': true } : {}),
+    ...opts.settings,
+  });
   const label = opts.label ?? 'run';
   const logFile = join(logDir, `code-server-${label}.log`);
   const env: NodeJS.ProcessEnv = {
@@ -260,7 +266,7 @@ export async function startCodeServer(opts: CodeServerOptions = {}): Promise<Cod
   delete env.VSCODE_IPC_HOOK_CLI;
   delete env.PASSWORD;
   delete env.HASHED_PASSWORD;
-  const baseArgs = codeServerArgs(root, userDataDir, extensionsDir);
+  const baseArgs = codeServerArgs(root, userDataDir, extensionsDir, opts.workspaceTrust);
 
   let removed = false;
   const removeRoot = () => {
@@ -562,7 +568,8 @@ export async function runExtensionTests(opts: {
   const server = await startCodeServer({
     workspace: opts.workspace,
     label: 'mocha',
-    env: { ATTENTION_LENS_TEST_RESULTS: resultsFile },
+    // No Hugging Face token from the shell: the suite's local Hub must never get (or ask about) one.
+    env: { ATTENTION_LENS_TEST_RESULTS: resultsFile, HF_TOKEN: '', HUGGING_FACE_HUB_TOKEN: '' },
     ...(opts.settings ? { settings: opts.settings } : {}),
   });
   let session: BrowserSession | undefined;

@@ -1,7 +1,9 @@
 // A local stand-in for the Hugging Face Hub, on 127.0.0.1 only: the model-info API (?blobs=true, with sizes, git
 // blob ids and LFS sha256 computed from real files) and /resolve/ downloads with Range support, plus switches for
 // every failure the downloader must survive — gated repos, missing files, corrupted bytes, a connection closed
-// mid-file, servers that ignore Range, slow transfers, LFS files redirected to a CDN on another origin.
+// mid-file, servers that ignore Range, slow transfers (down to a byte at a time), LFS files redirected to a CDN on
+// another origin, listings that lie (edited per repo) or never finish. Every request is recorded with its
+// Authorization header, so tests see exactly where a token went.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -20,6 +22,8 @@ export interface HubFile {
 export interface HubRepo {
   commit: string;
   files: Map<string, HubFile>;
+  /** Revision names besides "main" and the commit that resolve to the commit (a tag, "refs/pr/1"). */
+  revisions?: Set<string>;
 }
 
 export interface Faults {
@@ -29,7 +33,8 @@ export interface Faults {
   missing: Set<string>;
   /** "owner/name/file" keys whose bytes are served with one byte changed. */
   corrupt: Set<string>;
-  /** "owner/name/file" → close the connection after this many body bytes, once (the entry is then removed). */
+  /** "owner/name/file" → close the connection after this many body bytes (all of them received), once (the entry is
+   * then removed). */
   closeAfter: Map<string, number>;
   /** Ignore Range headers (answer 200 with the whole file). */
   noRange: boolean;
@@ -37,6 +42,10 @@ export interface Faults {
   slow?: { bytes: number; delayMs: number };
   /** Redirect LFS downloads to the CDN server (another origin). */
   cdnRedirect: boolean;
+  /** Repo → a change to its model listing (the JSON object) before it is sent: a listing that lies. */
+  listing: Map<string, (listing: { siblings: Record<string, unknown>[] } & Record<string, unknown>) => void>;
+  /** Repos whose listing sends its headers and then nothing (until the client goes away). */
+  stallListing: Set<string>;
 }
 
 export interface RequestRecord {
@@ -120,7 +129,7 @@ function pause(res: http.ServerResponse, ms: number): Promise<void> {
   });
 }
 
-function listing(repoId: string, repo: HubRepo): unknown {
+function listing(repoId: string, repo: HubRepo): { siblings: Record<string, unknown>[] } & Record<string, unknown> {
   return {
     id: repoId,
     modelId: repoId,
@@ -150,6 +159,8 @@ export async function startHubServer(
       closeAfter: new Map(),
       noRange: false,
       cdnRedirect: false,
+      listing: new Map(),
+      stallListing: new Set(),
     },
     requests: [],
     fileRequests: () => state.requests.filter((r) => r.file !== undefined),
@@ -229,8 +240,11 @@ export async function startHubServer(
       const more = off + step < limit;
       if (state.faults.slow && more) await pause(res, state.faults.slow.delayMs);
     }
-    if (cut !== undefined) res.socket?.destroy();
-    else res.end();
+    if (cut !== undefined) {
+      // The client takes what was sent before the connection drops (undici discards data it has not handed on).
+      await pause(res, 100);
+      res.socket?.destroy();
+    } else res.end();
   }
 
   function authorized(req: http.IncomingMessage): boolean {
@@ -249,13 +263,20 @@ export async function startHubServer(
       return fail(res, r, 401, 'GatedRepo', `Access to model ${repoId} is restricted. You must be authenticated.`);
     }
     const revision = decodeURIComponent((api?.[2] ?? resolve?.[2])!);
-    if (revision !== 'main' && revision !== repo.commit) {
+    if (revision !== 'main' && revision !== repo.commit && !repo.revisions?.has(revision)) {
       return fail(res, r, 404, 'RevisionNotFound', `Invalid rev id: ${revision}`);
     }
     if (api) {
       r.status = 200;
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(listing(repoId, repo)));
+      if (state.faults.stallListing.has(repoId)) {
+        res.flushHeaders();
+        return;
+      }
+      const body = listing(repoId, repo);
+      const edit = state.faults.listing.get(repoId);
+      edit?.(body);
+      res.end(JSON.stringify(body));
       return;
     }
     const name = decodeURIComponent(resolve![3]);

@@ -1,5 +1,6 @@
 // Writes float32 tensors as a safetensors file (8-byte header length, JSON header, raw little-endian bytes), for
-// tests that need a model folder of their own and for scripts/make-tiny-gpt2-weights.ts. Independent of the reader
+// tests that need a model folder of their own and for scripts/make-tiny-gpt2-weights.ts, and changes one tensor of an
+// existing file (the bad-input catalogues' broken models). Independent of the reader
 // under test (runtime/formats/safetensors.ts): plain header + bytes, in the order given.
 import * as fs from 'node:fs';
 
@@ -29,4 +30,16 @@ export function writeSafetensors(file: string, tensors: F32Tensors, metadata?: R
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, safetensorsBytes(tensors, metadata));
   fs.renameSync(tmp, file);
+}
+
+/** Rewrites one float32 tensor of a safetensors file in place (a NaN weight, weights that overflow...). */
+export function patchTensor(file: string, name: string, change: (data: Float32Array) => void): void {
+  const bytes = fs.readFileSync(file);
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
+  const [begin, end] = header[name].data_offsets as [number, number];
+  const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + 8 + n + begin, bytes.byteOffset + 8 + n + end));
+  change(data);
+  Buffer.from(data.buffer).copy(bytes, 8 + n + begin);
+  fs.writeFileSync(file, bytes);
 }

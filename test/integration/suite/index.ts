@@ -34,8 +34,8 @@ export async function run(): Promise<void> {
   mocha.suite.emit('pre-require', globalThis, file, mocha);
   await import('./commands.test');
   await import('./run.test');
-  await import('./errors.test');
   await import('./hover.test');
+  await import('./bad-input-catalogue.test');
 
   const resultsFile = process.env.ATTENTION_LENS_TEST_RESULTS;
   await new Promise<void>((resolve, reject) => {

@@ -2,8 +2,9 @@
 // run it), with the one line it must answer and exit code 2 — or, for inputs that still run, the one warning line
 // and exit code 0. Fixtures are built here: copies of stories260K with a broken config, a NaN weight, weights that
 // overflow, a truncated file, a tokenizer that does not fit; special files (devices, a FIFO, links); inputs too
-// large to read. Cases that protect a file check that it is byte-for-byte what it was. Table format and runner:
-// test/helpers/bad-input-catalogue.ts (shared with the Hub and extension catalogues).
+// large to read; a local Hub (test/helpers/hub-server.ts) for what the user names as a Hub model and for a download
+// interrupted with Ctrl-C. Cases that protect a file check that it is byte-for-byte what it was. Table format and
+// runner: test/helpers/bad-input-catalogue.ts (shared with the Hub and extension catalogues).
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -12,8 +13,11 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { catalogue, type BadInputCase, type Outcome } from '../../helpers/bad-input-catalogue';
 import { exportOnnx, externalize } from '../../helpers/onnx-export';
+import { overflowAttention, putNaNWeight } from '../../helpers/broken-models';
 import { fixtureModel, repoRoot } from '../../helpers/fixtures';
 import { readModel } from '../../../runtime/models/read-model';
+import { repoFolderName } from '../../../runtime/hub/cache-layout';
+import { repoFromFolder, startHubServer, type HubServer } from '../../helpers/hub-server';
 
 const ROOT = repoRoot;
 const S = fixtureModel('stories260K');
@@ -62,7 +66,8 @@ function runCli(input: CliInput, c: BadInputCase<CliInput>): Promise<Outcome> {
     child.on('close', (code) => {
       clearTimeout(kill);
       if (poll) clearInterval(poll);
-      const lines = stderr.split('\n').filter((l) => l !== '' && !/^study \[/.test(l));
+      // Progress lines (a study's examples, a Hub download) are not messages.
+      const lines = stderr.split('\n').filter((l) => l !== '' && !/^(study \[|downloading )/.test(l));
       const warning = (l: string) => l.startsWith('attention-lens: warning: ');
       resolve({
         code,
@@ -98,18 +103,6 @@ function copyModel(name: string, change: (dir: string) => void = () => undefined
 function editConfig(dir: string, edit: Record<string, unknown>): void {
   const file = path.join(dir, 'config.json');
   fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), ...edit }));
-}
-
-/** Rewrites one float32 tensor of a safetensors file in place. */
-function patchTensor(file: string, name: string, change: (data: Float32Array) => void): void {
-  const bytes = fs.readFileSync(file);
-  const n = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
-  const [begin, end] = header[name].data_offsets as [number, number];
-  const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + 8 + n + begin, bytes.byteOffset + 8 + n + end));
-  change(data);
-  Buffer.from(data.buffer).copy(bytes, 8 + n + begin);
-  fs.writeFileSync(file, bytes);
 }
 
 /** A file of `size` bytes that starts with `head` and is sparse after it (no disk used for the rest). */
@@ -149,16 +142,8 @@ before(() => {
   copyModel('heads', (d) => editConfig(d, { num_attention_heads: 5, num_key_value_heads: 5, head_dim: undefined }));
   copyModel('kv-heads', (d) => editConfig(d, { num_key_value_heads: 3 }));
   copyModel('fewer-layers', (d) => editConfig(d, { num_hidden_layers: 3 }));
-  copyModel('nan-weight', (d) =>
-    patchTensor(path.join(d, 'model.safetensors'), 'model.layers.2.mlp.up_proj.weight', (w) => (w[5] = NaN)),
-  );
-  // q and k scaled by 1e30: q·k overflows to ±Infinity in layer 1, and softmax turns that into NaN.
-  copyModel('overflow', (d) => {
-    for (const t of ['q_proj', 'k_proj'])
-      patchTensor(path.join(d, 'model.safetensors'), `model.layers.1.self_attn.${t}.weight`, (w) =>
-        w.forEach((x, i) => (w[i] = x * 1e30)),
-      );
-  });
+  copyModel('nan-weight', putNaNWeight);
+  copyModel('overflow', overflowAttention);
   copyModel('truncated', (d) => {
     const f = path.join(d, 'model.safetensors');
     const b = fs.readFileSync(f);
@@ -202,7 +187,7 @@ before(() => {
     fs.mkdirSync(p('hub'));
     fs.writeFileSync(p('text.txt'), TEXT);
     keep(p('text.txt'));
-    for (const dir of ['keep-1', 'keep-2', 'sigint']) {
+    for (const dir of ['keep-1', 'keep-2', 'sigint', 'sigint-hub']) {
       fs.mkdirSync(p(dir));
       fs.writeFileSync(p(dir, 'old.json'), OLD);
       keep(p(dir, 'old.json'));
@@ -231,6 +216,28 @@ before(() => {
 });
 
 after(() => fs.rmSync(TMP, { recursive: true, force: true }));
+
+// A local Hub serving stories260K slowly (16 KB every 100 ms: its weights take seconds), for the Hub cases.
+const HUB_REPO = 'lens-test/stories260K';
+let hub: HubServer | undefined;
+before(async () => {
+  hub = await startHubServer({ [HUB_REPO]: repoFromFolder(HUB_REPO, S) });
+  hub.faults.slow = { bytes: 16 * 1024, delayMs: 100 };
+});
+after(() => hub?.close());
+
+/** The environment of a Hub case: the local Hub, a cache of its own, no token, online. */
+const hubEnv = (cache: string, endpoint = hub!.url) => ({
+  HF_ENDPOINT: endpoint,
+  HF_HUB_CACHE: p(cache),
+  HF_HUB_OFFLINE: '',
+  HF_TOKEN: '',
+});
+/** The files under a Hub cache's repository folder, relative to it. */
+const cacheFiles = (cache: string): string[] => {
+  const dir = p(cache, repoFolderName(HUB_REPO));
+  return fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as string[]).sort() : [];
+};
 
 const isCharDevice = (file: string) => () =>
   assert.ok(fs.statSync(file).isCharacterDevice(), `${file} is still a device`);
@@ -580,6 +587,53 @@ const cases: BadInputCase<CliInput>[] = [
     }),
     expect: /it is inside the Hugging Face cache .*, which outputs never go into/,
     check: noOutput(p('hub', 'x.json')),
+  },
+  {
+    name: 'Ctrl-C during a Hub download: --out as it was, and only the download’s own .incomplete blob',
+    input: () => ({
+      args: ['run', '--model', HUB_REPO, '--text', 'hi', '--out', p('sigint-hub', 'old.json')],
+      env: hubEnv('hub-sigint'),
+      interruptWhen: () => cacheFiles('hub-sigint').some((f) => f.endsWith('.incomplete')),
+    }),
+    code: 130,
+    expect: /^attention-lens: interrupted; the unfinished output was removed, earlier files are as they were\.$/,
+    check: () => {
+      intact(p('sigint-hub', 'old.json'));
+      assert.deepEqual(fs.readdirSync(p('sigint-hub')), ['old.json']);
+      const left = cacheFiles('hub-sigint');
+      assert.ok(!left.some((f) => /^(snapshots|refs)/.test(f)), `no snapshot or ref: ${left}`);
+      const blobs = left.filter((f) => f.startsWith('blobs/'));
+      const partial = blobs.filter((f) => f.endsWith('.incomplete'));
+      assert.equal(partial.length, 1, `one .incomplete blob: ${blobs}`);
+      // Every other blob is a complete, verified file of the model (named by its hash).
+      const served = [...hub!.repos.get(HUB_REPO)!.files.values()].map((f) => `blobs/${f.lfs ? f.sha256 : f.gitSha1}`);
+      for (const b of blobs.filter((f) => f !== 'blobs' && !f.endsWith('.incomplete')))
+        assert.ok(served.includes(b), `${b} is a finished blob of the model`);
+    },
+  },
+  {
+    name: 'HF_ENDPOINT that is not a URL',
+    input: () => ({
+      args: ['run', '--model', HUB_REPO, '--text', 'hi'],
+      env: hubEnv('hub-endpoint', 'not a url'),
+    }),
+    expect: /^attention-lens: The Hub endpoint "not a url" \(HF_ENDPOINT\) is not a web address/,
+  },
+  {
+    name: 'a model page URL as --model is its Hub id',
+    input: () => ({
+      args: ['run', '--model', 'https://huggingface.co/lens-test/nope', '--text', 'hi'],
+      env: hubEnv('hub-url'),
+    }),
+    expect: /^attention-lens: No model lens-test\/nope on http:\/\/127\.0\.0\.1:\d+ \(HTTP 404\)/,
+  },
+  {
+    name: '--model owner/name@refs/pr/N is a Hub revision, not a path',
+    input: () => ({
+      args: ['run', '--model', `${HUB_REPO}@refs/pr/9`, '--text', 'hi'],
+      env: hubEnv('hub-pr'),
+    }),
+    expect: /lens-test\/stories260K has no revision "refs\/pr\/9" \(HTTP 404\)/,
   },
   {
     name: 'Ctrl-C during run --out leaves the old file and no temporary file',

@@ -48,7 +48,11 @@ test('facts of an imported model show its model_type and that it is an ONNX impo
 
 test('a typed Hub id becomes a choice; paths and invalid ids do not', () => {
   assert.equal(typedHubChoice('owner/name@v1.0')?.value, 'owner/name@v1.0');
-  for (const t of ['', '/abs/path', './rel', 'gpt2', 'a/b/c', 'https://huggingface.co/x/y', 'own er/name', 'x.onnx'])
+  assert.equal(typedHubChoice('owner/name@refs/pr/1')?.value, 'owner/name@refs/pr/1');
+  // A model's page pasted from the browser is offered as its id.
+  assert.equal(typedHubChoice('https://huggingface.co/x/y')?.value, 'x/y');
+  assert.equal(typedHubChoice('https://huggingface.co/x/y/tree/v2')?.value, 'x/y@v2');
+  for (const t of ['', '/abs/path', './rel', 'gpt2', 'a/b/c', 'https://example.com/x/y', 'own er/name', 'x.onnx'])
     assert.equal(typedHubChoice(t), undefined, t);
 });
 
@@ -56,6 +60,7 @@ test('display names: a Hub id’s name without revision, a folder’s or file’
   assert.equal(displayName('sentence-transformers/all-MiniLM-L6-v2@main'), 'all-MiniLM-L6-v2');
   assert.equal(displayName('/a/b/model-dir/'), 'model-dir');
   assert.equal(displayName('C:\\models\\x.onnx'), 'x.onnx');
+  assert.equal(displayName('owner/name@refs/pr/1'), 'name');
 });
 
 test('download text, idle time and memory pressure', () => {

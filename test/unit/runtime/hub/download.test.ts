@@ -2,7 +2,8 @@
 // models: full downloads into a fresh cache (files byte-identical, huggingface_hub's layout), a second call that
 // downloads nothing, reuse of a cache made by hand as Python makes it, offline mode, an unreachable Hub with a
 // cached copy, gated models and the token (sent to the Hub only, never to a CDN, never in messages), sharded
-// weights, repos without safetensors, and the environment variables the downloader honours.
+// weights, repos without safetensors, the environment variables the downloader honours, and a model's page URL and a
+// revision with slashes (refs/pr/1) resolved like the id. What fails is in bad-input-catalogue.test.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -63,6 +64,7 @@ before(async () => {
     [GATED]: repoFromFolder(GATED, fixtureModel('stories260K')),
   });
   hub.faults.gated.add(GATED);
+  hub.repos.get(STORIES)!.revisions = new Set(['refs/pr/1']);
 });
 
 after(async () => {
@@ -332,4 +334,16 @@ test('no safetensors, unknown repo, unknown revision: clear errors before any fi
   await rejectsWith(resolveHubModel(`${GPT2}@v9`, opts(cache)), 'not-found', 'MODEL_NOT_FOUND', /has no revision "v9"/);
   assert.equal(hub.requests.slice(count).filter((r) => r.file).length, 0);
   await assert.rejects(resolveHubModel('./local/folder', opts(cache)), /folder path/);
+});
+
+test("a model's page URL is its id, and a revision with slashes (refs/pr/1) is one revision", async () => {
+  const cache = tempDir();
+  const commit = hub.repos.get(STORIES)!.commit;
+  const dir = await resolveHubModel(`https://huggingface.co/${STORIES}/tree/refs%2Fpr%2F1`, opts(cache));
+  assert.equal(dir, path.join(cache, repoFolderName(STORIES), 'snapshots', commit));
+  const listing = hub.apiRequests().at(-1)!;
+  assert.equal(listing.path, `/api/models/${STORIES}/revision/refs%2Fpr%2F1?blobs=true`);
+  // As huggingface_hub keeps it: refs/<revision>, the revision's slashes as folders.
+  assert.equal(fs.readFileSync(path.join(cache, repoFolderName(STORIES), 'refs', 'refs', 'pr', '1'), 'utf8'), commit);
+  assert.equal(await resolveHubModel(`${STORIES}@refs/pr/1`, opts(cache, { offline: true })), dir);
 });

@@ -50,10 +50,25 @@ test('paths are rejected as paths', () => {
   rejects('models/gpt2/extra', /more than one "\/"/);
 });
 
-test('URLs are rejected with the id they contain', () => {
-  rejects('https://huggingface.co/openai-community/gpt2', /URL.*Did you mean openai-community\/gpt2\?/);
-  rejects('huggingface.co/openai-community/gpt2/tree/main', /Did you mean openai-community\/gpt2\?/);
+test("a model's page on huggingface.co is its id; other URLs are rejected with the id they contain", () => {
+  const id = (text: string) => formatHubId(parseHubId(text));
+  assert.equal(id('https://huggingface.co/openai-community/gpt2'), 'openai-community/gpt2');
+  assert.equal(id('https://huggingface.co/openai-community/gpt2/'), 'openai-community/gpt2');
+  assert.equal(id('huggingface.co/openai-community/gpt2?library=transformers#top'), 'openai-community/gpt2');
+  assert.equal(id('https://hf.co/openai-community/gpt2/tree/v1.0'), 'openai-community/gpt2@v1.0');
+  assert.equal(id('https://www.huggingface.co/o/n/tree/refs%2Fpr%2F1'), 'o/n@refs/pr/1');
+  assert.equal(id('https://huggingface.co/o/n/blob/main/config.json'), 'o/n@main');
+  assert.equal(
+    id('https://huggingface.co/o/n/resolve/0123456789abcdef0123456789abcdef01234567/model.safetensors'),
+    'o/n@0123456789abcdef0123456789abcdef01234567',
+  );
+  rejects('https://huggingface.co/datasets/o/n', /that is a dataset, not a model/);
+  rejects('https://huggingface.co/spaces/o/n', /that is a Space, not a model/);
+  rejects('https://huggingface.co/openai-community', /that page is not a model's/);
+  rejects('https://huggingface.co/o/n/discussions/3', /give huggingface\.co\/o\/n \(or its \/tree\/REVISION\)/);
+  rejects('https://example.com/huggingface.co/openai-community/gpt2', /URL.*Did you mean openai-community\/gpt2\?/);
   rejects('http://127.0.0.1:8080/x', /URL/);
+  rejects('ftp://huggingface.co/o/n', /that is a URL/);
 });
 
 test('bad names and revisions', () => {

@@ -156,7 +156,7 @@ describe('resolving what --model names', () => {
   test('paths are never taken for Hub ids; owner/name is', () => {
     for (const p of ['/abs/x', './x', '../x', '~/x', 'C:\\x', 'a/b/c', 'model.onnx', 'single'])
       assert.ok(looksLikePath(p), p);
-    for (const id of ['owner/name', 'sentence-transformers/all-MiniLM-L6-v2', 'a/b@main'])
+    for (const id of ['owner/name', 'sentence-transformers/all-MiniLM-L6-v2', 'a/b@main', 'a/b@refs/pr/1'])
       assert.ok(!looksLikePath(id), id);
   });
 

@@ -1,0 +1,234 @@
+// The extension's bad-input catalogue, inside the real VS Code (mocha in the extension host): every bad input a user
+// can give the extension — selections with nothing to run or too much, a model setting that names nothing, a file, a
+// folder without a model, an unsupported or broken model (a NaN weight, attention that overflows), a Hub id the Hub
+// does not have (a local Hub, test/helpers/hub-server.ts), a Hub endpoint that is not a URL, an export over the
+// model's own file or in an unknown format. Each must give exactly one notification line (counted through the test
+// API's messages()), never a stack trace, and leave no progress notification open. The table format and its check
+// are the CLI's and the Hub's (test/helpers/bad-input-check.ts); the count is printed at the end of the suite.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { checkOutcome, inputOf, Tally, type BadInputCase, type Outcome } from '../../helpers/bad-input-check';
+import { repoFromFolder, startHubServer, type HubServer } from '../../helpers/hub-server';
+import { overflowAttention, putNaNWeight } from '../../helpers/broken-models';
+import { closeAllEditors, editorWith, ensureModelSetting, fire, getApi, lastRunId, sleep, withTimeout } from './util';
+
+const TEXT = 'Once upon a time, there was a little girl named Lily.';
+const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
+
+interface ExtensionInput {
+  /** attentionLens.modelPath for the case (default: the test model, stories260K). */
+  model?: string;
+  /** attentionLens.hubEndpoint for the case (default: the local Hub). */
+  hubEndpoint?: string;
+  /** The editor's text, and the selection as offsets into it (default: all of it). */
+  text?: string;
+  select?: [number, number];
+  /** Another action than Show Attention on the selection; resolves with the message it answered, if any. */
+  action?: () => Promise<string | undefined>;
+}
+
+let tmp = '';
+let model = '';
+let hub: HubServer | undefined;
+const at = (...p: string[]) => path.join(tmp, ...p);
+
+/** A copy of the test model in the temporary folder, changed by `change`. */
+function copyModel(name: string, change: (dir: string) => void = () => undefined): string {
+  const dir = at(name);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of MODEL_FILES) fs.copyFileSync(path.join(model, f), path.join(dir, f));
+  change(dir);
+  return dir;
+}
+
+const config = () => vscode.workspace.getConfiguration('attentionLens');
+
+/** Makes `modelPath` the model with nothing loaded, so that no preload of the old or new model speaks during a case. */
+async function useModel(api: Awaited<ReturnType<typeof getApi>>, modelPath: string): Promise<void> {
+  if (config().get<string>('modelPath') === modelPath && !api.backend?.()) return;
+  await config().update('modelPath', '', vscode.ConfigurationTarget.Global);
+  for (let i = 0; i < 200 && (api.backend?.() || api.loading?.()); i++) await sleep(50);
+  await config().update('modelPath', modelPath, vscode.ConfigurationTarget.Global);
+  await sleep(100);
+}
+
+/** The test model's run of TEXT, then `then` (a case's action after a successful run). */
+async function afterRun(then: () => Thenable<unknown>): Promise<string | undefined> {
+  const api = await getApi();
+  const before = lastRunId(api);
+  fire('attentionLens.showAttention');
+  const run = await withTimeout('the run', 60_000, api.waitForRun(before));
+  assert.equal(run.state, 'done', `the run before the action: ${run.message}`);
+  const outcome = (await then()) as { ok?: boolean; message?: string } | undefined;
+  return outcome && outcome.ok === false ? outcome.message : undefined;
+}
+
+async function runCase(input: ExtensionInput): Promise<Outcome> {
+  const api = await getApi();
+  await useModel(api, input.model ?? model);
+  if (input.hubEndpoint !== undefined)
+    await config().update('hubEndpoint', input.hubEndpoint, vscode.ConfigurationTarget.Global);
+  try {
+    const text = input.text ?? TEXT;
+    const [start, end] = input.select ?? [0, text.length];
+    await editorWith(text, start, end);
+    const shown = api.messages!().length;
+    const answered: string[] = [];
+    let code: number | null = 0;
+    if (input.action) {
+      const message = await input.action();
+      if (message !== undefined) answered.push(message);
+    } else {
+      const before = lastRunId(api);
+      fire('attentionLens.showAttention');
+      const run = await withTimeout('Show Attention', 60_000, api.waitForRun(before));
+      code = run.state === 'error' ? 2 : 0;
+    }
+    // No progress left open: the load's notification closes with its failure.
+    for (let i = 0; i < 100 && api.loading!(); i++) await sleep(50);
+    const errors = [...api.messages!().slice(shown), ...answered];
+    if (api.loading!()) errors.push('(a model is still loading: its progress notification stays open)');
+    return { code, errors, warnings: [], output: '', raw: errors.join('\n') };
+  } finally {
+    if (input.hubEndpoint !== undefined)
+      await config().update('hubEndpoint', hub?.url, vscode.ConfigurationTarget.Global);
+  }
+}
+
+const LONG = 'Once upon a time. '.repeat(200);
+
+const cases: BadInputCase<ExtensionInput>[] = [
+  // ----- the selection
+  {
+    name: 'an empty document (nothing selected, an empty line)',
+    input: { text: '', select: [0, 0] },
+    expect: /^Nothing to show: select some text \(or put the cursor on a non-empty line\)\.$/,
+  },
+  {
+    name: 'the cursor on a whitespace-only line',
+    input: { text: 'Once upon a time\n    \t  \nthe end\n', select: [19, 19] },
+    expect: /^Nothing to show: the selection contains only whitespace\.$/,
+  },
+  {
+    name: 'a selection longer than the token limit offers to truncate',
+    input: { text: LONG },
+    expect: /^The selection is \d{3,4} tokens long; the limit is 512 .*truncate it to the first 512 tokens\.$/,
+  },
+
+  // ----- the model
+  {
+    name: 'a model folder that does not exist',
+    input: () => ({ model: at('no-such-model') }),
+    expect: /^The model folder .*no-such-model does not exist; give a folder with config\.json/,
+  },
+  {
+    name: 'a model path that is a file',
+    input: () => ({ model: path.join(model, 'config.json') }),
+    expect: /config\.json is not a folder nor an \.onnx or \.gguf file/,
+  },
+  {
+    name: 'a folder without config.json',
+    input: () => ({ model: at('empty') }),
+    expect: /config\.json/,
+  },
+  {
+    name: 'an unsupported model_type',
+    input: () => ({ model: at('t5') }),
+    expect: [/t5/, /llama/],
+  },
+  {
+    name: 'a weight that holds NaN is named at load',
+    input: () => ({ model: at('nan-weight') }),
+    expect: /^Weight model\.layers\.2\.mlp\.up_proj\.weight holds NaN \(value 5 of/,
+  },
+  {
+    name: 'attention that overflows to NaN stops at the first layer and head',
+    input: () => ({ model: at('overflow') }),
+    expect: /^Layer 1, head 0 gave NaN attention \(query 0, key 0\)/,
+  },
+  {
+    name: 'an Ollama model that is not there',
+    input: { model: 'ollama:no-such-model' },
+    expect: /no-such-model/,
+  },
+
+  // ----- the Hub
+  {
+    name: 'a Hub id the Hub does not have',
+    input: { model: 'lens-test/nope' },
+    expect: /no model lens-test\/nope on http:\/\/127\.0\.0\.1:\d+ \(HTTP 404\)/,
+  },
+  {
+    name: 'a Hub endpoint setting that is not a URL',
+    input: { model: 'lens-test/stories260K', hubEndpoint: 'not a url' },
+    expect:
+      /^The Hub endpoint "not a url" \(the attentionLens\.hubEndpoint setting\) is not a web address: set it to the Hub's address/,
+  },
+
+  // ----- export
+  {
+    name: "an export over the model's own file is refused, and the file stays",
+    input: () => ({
+      model: at('export-model'),
+      action: () =>
+        afterRun(() =>
+          vscode.commands.executeCommand('attentionLens.export', {
+            format: 'json',
+            target: path.join(at('export-model'), 'config.json'),
+          }),
+        ),
+    }),
+    expect: /^Cannot write .*export-model\/config\.json: it is one of the model's own files .*nothing was written\.$/,
+    check: () =>
+      assert.deepEqual(
+        fs.readFileSync(at('export-model', 'config.json')),
+        fs.readFileSync(path.join(model, 'config.json')),
+        'config.json is unchanged',
+      ),
+  },
+  {
+    name: 'an export in an unknown format',
+    input: () => ({
+      action: () =>
+        afterRun(() => vscode.commands.executeCommand('attentionLens.export', { format: 'bmp', target: at('x.bmp') })),
+    }),
+    expect: /^Unknown export format "bmp": use png, svg, json, csv or npy\.$/,
+  },
+];
+
+suite('Attention Lens: bad-input catalogue (extension)', () => {
+  const tally = new Tally('extension', cases.length);
+
+  suiteSetup(async () => {
+    model = await ensureModelSetting();
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'al-bad-input-'));
+    fs.mkdirSync(at('empty'));
+    copyModel('t5', (d) => fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ model_type: 't5' })));
+    copyModel('nan-weight', putNaNWeight);
+    copyModel('overflow', overflowAttention);
+    copyModel('export-model');
+    hub = await startHubServer({ 'lens-test/stories260K': repoFromFolder('lens-test/stories260K', model) });
+    await config().update('hubEndpoint', hub.url, vscode.ConfigurationTarget.Global);
+  });
+
+  suiteTeardown(async () => {
+    console.log(tally.line());
+    await config().update('hubEndpoint', undefined, vscode.ConfigurationTarget.Global);
+    const api = await getApi();
+    await useModel(api, model);
+    await hub?.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  teardown(closeAllEditors);
+
+  for (const c of cases)
+    test(c.name, async function () {
+      this.timeout(c.timeoutMs ?? 60_000);
+      await checkOutcome(c, await runCase(inputOf(c)));
+      tally.passed();
+    });
+});
