@@ -593,7 +593,15 @@ const cases: BadInputCase<CliInput>[] = [
     input: () => ({
       args: ['run', '--model', HUB_REPO, '--text', 'hi', '--out', p('sigint-hub', 'old.json')],
       env: hubEnv('hub-sigint'),
-      interruptWhen: () => cacheFiles('hub-sigint').some((f) => f.endsWith('.incomplete')),
+      // The weights' blob part-way (more than 32 KB of its ~1 MB, sent at 16 KB per 100 ms): a small file's blob could
+      // finish between this check and the signal on a loaded machine.
+      interruptWhen: () =>
+        cacheFiles('hub-sigint').some(
+          (f) =>
+            f.endsWith('.incomplete') &&
+            (fs.statSync(p('hub-sigint', repoFolderName(HUB_REPO), f), { throwIfNoEntry: false })?.size ?? 0) >
+              32 * 1024,
+        ),
     }),
     code: 130,
     expect: /^attention-lens: interrupted; the unfinished output was removed, earlier files are as they were\.$/,
