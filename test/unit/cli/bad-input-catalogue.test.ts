@@ -856,6 +856,23 @@ const cases: BadInputCase<CliInput>[] = [
     input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--layer', '9'] }),
     expect: /--layer 9 does not exist: the model has 5 layers \(0–4\)/,
   },
+  {
+    name: 'explain --target generated:N without --generate',
+    input: () => ({ args: ['explain', '--model', M, '--text', TEXT, '--target', 'generated:2'] }),
+    expect: /--target generated:2 names a generated token: add --generate N \(N ≥ 2\)/,
+  },
+  {
+    name: 'explain --target generated:N past --generate',
+    input: () => ({ args: ['explain', '--model', M, '--text', TEXT, '--generate', '2', '--target', 'generated:5'] }),
+    expect: /--target generated:5 is past the 2 tokens --generate asks for/,
+  },
+  {
+    name: 'explain --generate with an encoder',
+    input: () => ({
+      args: ['explain', '--model', model('encoder'), '--text', TEXT, '--generate', '2', '--target', 'generated:1'],
+    }),
+    expect: /is an encoder, not a causal language model, so it cannot generate text/,
+  },
 ];
 
 catalogue('CLI', cases, runCli, { concurrency: 3 });

@@ -107,3 +107,42 @@ test('sampling: the seed is printed, and the same seed gives the same tokens', (
   assert.equal(c.code, 0, c.stderr);
   assert.match(c.stdout, /^sampling {3}temperature 1, top-p 1, seed \d+$/m);
 });
+
+test('explain --generate N --target generated:K explains the K-th token the model wrote', () => {
+  const out = path.join(TMP, 'explain.json');
+  const r = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      'explain',
+      '--model',
+      MODEL,
+      '--text',
+      TEXT,
+      '--generate',
+      '4',
+      '--target',
+      'generated:3',
+      '--methods',
+      'loo',
+      '--out',
+      out,
+    ],
+    { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const P = prompt.length;
+  const json = JSON.parse(readFileSync(out, 'utf8'));
+  // The third generated token sits at P + 2; its log-probability is read from the reference logits at P + 1.
+  assert.equal(json.target.spec, `token:${P + 2}:${reference[P + 2]}`);
+  assert.deepEqual(
+    json.tokens.map((t: { id: number }) => t.id),
+    reference.slice(0, P + 4),
+  );
+  const ref = naiveForward(MODEL, reference.slice(0, P + 2));
+  const V = ref.logits!.length / (P + 2);
+  const row = Array.from(ref.logits!.subarray((P + 1) * V, (P + 2) * V));
+  const max = Math.max(...row);
+  const logp = row[reference[P + 2]] - max - Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0));
+  assert.ok(Math.abs(json.target.value - logp) < 1e-4, `${json.target.value} vs ${logp}`);
+});
