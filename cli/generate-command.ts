@@ -101,7 +101,7 @@ export async function generateCommand(
       const top = topPromptKeys(maps.writerRow(layer, step.index), f.heads, args.head, prompt.length, TOP);
       const piece = tokenizer.idToToken(step.id) ?? String(step.id);
       const attended = top.map((t) => `${labels[t.key]} ${t.weight.toFixed(3)}`).join(', ');
-      print(`  +${String(step.index).padEnd(4)} ${JSON.stringify(piece).padEnd(16)} ← ${attended}`);
+      print(`  +${String(step.index + 1).padEnd(4)} ${JSON.stringify(piece).padEnd(16)} ← ${attended}`);
       if (step.end === 'stop') stopped = true;
     }
     const ms = performance.now() - t0;
