@@ -91,12 +91,12 @@ export class KvGenerator {
 
   /** Generates after `promptIds`: first the prompt's step, then one step per token. */
   async *generate(promptIds: readonly number[], options: GenerateOptions): AsyncGenerator<PromptStep | TokenStep> {
-    const { layers: L, heads: H, headDim: D, vocabSize: V } = this.facts;
+    const { layers: L, heads: H, kvHeads: KV, headDim: D, vocabSize: V } = this.facts;
     checkMaxNew(options.maxNew, promptIds.length, this.facts);
     const choose = tokenChooser(options);
-    let past: FeedTensor[] = []; // per layer: key [1,H,P,D], value [1,H,P,D]
+    let past: FeedTensor[] = []; // per layer: key [1,KV,P,D], value [1,KV,P,D]
     for (let l = 0; l < L; l++)
-      for (let i = 0; i < 2; i++) past.push({ type: 'float32', dims: [1, H, 0, D], data: new Float32Array(0) });
+      for (let i = 0; i < 2; i++) past.push({ type: 'float32', dims: [1, KV, 0, D], data: new Float32Array(0) });
 
     /** Runs `ids` after `P` cached positions; returns the next token's logits and each layer's attention. */
     const step = async (ids: readonly number[], P: number) => {
@@ -115,7 +115,7 @@ export class KvGenerator {
       past = [];
       for (let l = 0; l < L; l++)
         for (const name of [presentKey(l), presentValue(l)]) {
-          const t = out[name]; // [1,H,P+T,D]
+          const t = out[name]; // [1,KV,P+T,D]
           past.push({ type: 'float32', dims: t.dims, data: t.data });
         }
       const logits = out.logits.data; // [1,1,V]

@@ -6,10 +6,11 @@
 // One graph serves prefill (P = 0) and every step, so the two can never disagree.
 //
 //   inputs : input_ids, position_ids int64 [1,T]; the side inputs of family.ts (attn_bias[_sliding] float32
-//            [1,1,T,P+T], rope_cos/sin[_local] [1,1,T,R]); past_key_<l>, past_value_<l> float32 [1,H,P,D]
-//   outputs: logits [1,1,V] (the last new position's), present_key_<l>, present_value_<l> [1,H,P+T,D], and with
+//            [1,1,T,P+T], rope_cos/sin[_local] [1,1,T,R]); past_key_<l>, past_value_<l> float32 [1,KV,P,D]
+//   outputs: logits [1,1,V] (the last new position's), present_key_<l>, present_value_<l> [1,KV,P+T,D], and with
 //            attention attn_<l> [1,H,T,P+T] (post-softmax: at a step, the new token's row over every key)
-// Keys and values are kept per query head (grouped-query k/v are repeated at build time, as in the prefill graphs).
+// Keys and values are cached per key/value head (a grouped-query model's cache is heads / kvHeads times smaller than
+// its attention's k and v, which the families build repeated to every query head).
 import { LensError } from '../errors';
 import { familyGraphs } from './builders';
 import { A, GraphBuilder } from './graph-builder';
@@ -47,8 +48,27 @@ export function checkCausalLm(facts: Pick<PlanFacts, 'attentionKinds' | 'hasLmHe
 export function buildStepGraph(source: ModelSource, options: StepGraphOptions): StepGraph {
   const fam = familyGraphs(source);
   checkCausalLm(fam.facts);
-  const { heads: H, headDim: D, vocabSize: V, layers: L } = fam.facts;
   const g = new GraphBuilder(options.attention ? 'decode_step_attn' : 'decode_step');
+  const { heads: H, kvHeads: KV, headDim: D, vocabSize: V, layers: L } = fam.facts;
+  const groups = H / KV;
+  // Query head h reads kv head floor(h / groups) (HF repeat_kv; llama.ts repeatKvRows): `pick` takes one copy of each
+  // kv head out of the repeated k/v, `spread` repeats the cached heads back.
+  const pick =
+    groups > 1
+      ? g.constI64(
+          Array.from({ length: KV }, (_, i) => i * groups),
+          [KV],
+          'kv_heads',
+        )
+      : undefined;
+  const spread =
+    groups > 1
+      ? g.constI64(
+          Array.from({ length: H }, (_, h) => Math.floor(h / groups)),
+          [H],
+          'query_heads',
+        )
+      : undefined;
   const T = ['batch', 'seq'];
   for (const name of fam.embedInputs) g.input(name, 'int64', T);
   const inputNames = [...fam.embedInputs];
@@ -64,15 +84,19 @@ export function buildStepGraph(source: ModelSource, options: StepGraphOptions): 
     const bias = declare(side.bias.name, 'total'); // [1,1,T,P+T]
     const cos = side.cos && declare(side.cos.name, side.cos.dims[3]); // [1,1,T,R]
     const sin = side.sin && declare(side.sin.name, side.sin.dims[3]);
-    const pk = g.input(pastKey(l), 'float32', ['batch', H, 'past', D]); // [1,H,P,D]
-    const pv = g.input(pastValue(l), 'float32', ['batch', H, 'past', D]);
+    const pk = g.input(pastKey(l), 'float32', ['batch', KV, 'past', D]); // [1,KV,P,D]
+    const pv = g.input(pastValue(l), 'float32', ['batch', KV, 'past', D]);
     inputNames.push(pk, pv);
     const cache = (k: string, v: string): [string, string] => {
-      const kAll = g.op('Concat', [pk, k], { axis: A.int(2) }); // [1,H,P+T,D]
-      const vAll = g.op('Concat', [pv, v], { axis: A.int(2) });
-      g.output(kAll, presentKey(l), 'float32', ['batch', H, 'total', D]);
-      g.output(vAll, presentValue(l), 'float32', ['batch', H, 'total', D]);
-      return [kAll, vAll];
+      // k, v [1,H,T,D] hold each kv head `groups` times (the family repeats grouped projections): the cache keeps
+      // one per kv head and attention reads them spread back to H heads.
+      const one = (x: string) => (pick ? g.op('Gather', [x, pick], { axis: A.int(1) }) : x); // [1,KV,T,D]
+      const kAll = g.op('Concat', [pk, one(k)], { axis: A.int(2) }); // [1,KV,P+T,D]
+      const vAll = g.op('Concat', [pv, one(v)], { axis: A.int(2) });
+      g.output(kAll, presentKey(l), 'float32', ['batch', KV, 'total', D]);
+      g.output(vAll, presentValue(l), 'float32', ['batch', KV, 'total', D]);
+      const all = (x: string) => (spread ? g.op('Gather', [x, spread], { axis: A.int(1) }) : x); // [1,H,P+T,D]
+      return [all(kAll), all(vAll)];
     };
     const out = fam.layer(g, l, x, { bias, ...(cos && sin ? { cos, sin } : {}), cache });
     x = out.hidden; // [1,T,E]

@@ -2,7 +2,8 @@
 // at every step the greedy token is the arg max of a full forward pass (the single full graph, no cache) on the
 // prefix, and the step's attention row is the last row of that full pass on the prefix with the token — on
 // stories260K, tiny-gpt2, hf-tiny mistral and gemma2 (sliding window 8, prompts longer than it; gemma2 also soft-caps
-// and mixes layer kinds) to 1e-5, and SmolLM2-135M's GGUF to 1e-4. stories260K's continuation of "Once upon a time,
+// and mixes layer kinds) to 1e-5, stories260K on Wasm too, and SmolLM2-135M's GGUF to 1e-4 (grouped-query models:
+// stories260K, SmolLM2, whose cache holds one copy per key/value head). stories260K's continuation of "Once upon a time,
 // there was a little girl named Lily." equals the greedy decode of the plain-loops reference (test/reference).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import { computeFeeds } from '../../../../runtime/models/feeds';
 import { readGgufModel } from '../../../../runtime/models/gguf-source';
 import { buildFullGraph, readModel, type ModelSource } from '../../../../runtime/models/read-model';
 import type { FeedTensor } from '../../../../runtime/models/plan';
+import type { BackendName } from '../../../../runtime/types';
 import { loadTokenizer } from '../../../../runtime/tokenizers/index';
 import { tokenizerFromGguf } from '../../../../runtime/tokenizers/from-gguf';
 import { openGguf } from '../../../../runtime/formats/gguf-file';
@@ -45,8 +47,14 @@ async function fullPass(
 }
 
 /** Greedy generation checked step by step against the full pass; returns the generated ids. */
-async function checkAgainstFull(source: ModelSource, prompt: number[], maxNew: number, tol: number): Promise<number[]> {
-  const gen = await KvGenerator.create(source, { backend: 'native', threads: 1 });
+async function checkAgainstFull(
+  source: ModelSource,
+  prompt: number[],
+  maxNew: number,
+  tol: number,
+  backend: BackendName = 'native',
+): Promise<number[]> {
+  const gen = await KvGenerator.create(source, { backend, threads: 1 });
   releases.push(() => gen.dispose());
   const full = await fullPass(source);
   const { heads: H, vocabSize: V } = gen.facts;
@@ -103,6 +111,13 @@ test('stories260K: cached steps equal recomputation, and the plain-loops referen
     ids.push(argmax(r.logits!.subarray((ids.length - 1) * V)));
   }
   assert.deepEqual(generated, ids.slice(prompt.length));
+});
+
+test('stories260K on Wasm: cached steps equal the native full recomputation', async () => {
+  const dir = fixtureModel('stories260K');
+  const tok = await loadTokenizer(dir);
+  const prompt = tok.encode('Once upon a time, there was a little girl named Lily.').map((t) => t.id);
+  await checkAgainstFull(await readModel(dir), prompt, 6, 1e-5, 'wasm');
 });
 
 test('tiny-gpt2: cached steps equal recomputation', async () => {
