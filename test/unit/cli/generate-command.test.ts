@@ -1,7 +1,8 @@
 // `attention-lens generate` as users run it (node dist/cli.js) on stories260K: the greedy continuation is the
 // plain-loops reference's greedy decode (test/reference, float64, no ONNX), --out JSON holds prompt + output with
 // every generated token's row equal to the reference's last row on that prefix, NPY has the run's shape over
-// prompt + output, and a seeded sampled run prints its seed and repeats exactly. Bad requests:
+// prompt + output, a seeded sampled run prints its seed and repeats exactly, explain --generate's generated:K is
+// the reference's K-th token and log-probability, and SmolLM2-Instruct stops at <|im_end|>. Bad requests:
 // bad-input-catalogue.test.ts.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadTokenizer } from '../../../runtime/tokenizers/index';
 import { naiveForward } from '../../reference/naive-forward';
-import { fixtureModel, repoRoot } from '../../helpers/fixtures';
+import { fixtureModel, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
 
 const MODEL = fixtureModel('stories260K');
 const CLI = path.join(repoRoot, 'dist/cli.js');
@@ -145,4 +146,22 @@ test('explain --generate N --target generated:K explains the K-th token the mode
   const max = Math.max(...row);
   const logp = row[reference[P + 2]] - max - Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0));
   assert.ok(Math.abs(json.target.value - logp) < 1e-4, `${json.target.value} vs ${logp}`);
+});
+
+test('a chat model stops at its end-of-turn token (SmolLM2-135M-Instruct, a ChatML prompt as plain text)', () => {
+  const chat = '<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n';
+  const r = spawnSync(
+    process.execPath,
+    [CLI, 'generate', '--model', smolLm2Gguf(), '--text', chat, '--max-new', '40'],
+    {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 300_000,
+    },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^ {2}\+\d+ +"<\|im_end\|>" /m);
+  assert.match(r.stdout, /^stopped {4}at an end-of-text token; \d+ tokens/m);
+  assert.doesNotMatch(r.stdout, /^generated .*im_end/m); // the stop token is not part of the text
+  assert.match(r.stdout, /^generated {2}".*Paris.*"$/m);
 });

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { createSession, type Session } from '../../../../runtime/backend/ort';
 import { KvGenerator, type TokenStep } from '../../../../runtime/generate/kv-generator';
 import { argmax } from '../../../../runtime/generate/sampling';
+import { isLensError } from '../../../../runtime/errors';
 import { computeFeeds } from '../../../../runtime/models/feeds';
 import { readGgufModel } from '../../../../runtime/models/gguf-source';
 import { buildFullGraph, readModel, type ModelSource } from '../../../../runtime/models/read-model';
@@ -145,4 +146,43 @@ test('SmolLM2-135M GGUF (Q4_1): cached steps equal recomputation to 1e-4', async
   const tok = tokenizerFromGguf(openGguf(file).meta);
   const prompt = tok.encode('The capital of France is').map((t) => t.id);
   await checkAgainstFull(readGgufModel(file), prompt, 4, 1e-4);
+});
+
+test('cancellation between steps: an aborted signal stops the generation before the next step', async () => {
+  const dir = fixtureModel('stories260K');
+  const gen = await KvGenerator.create(await readModel(dir), { backend: 'native', threads: 1 });
+  releases.push(() => gen.dispose());
+  const controller = new AbortController();
+  const seen: number[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const s of gen.generate([1, 400, 401], { maxNew: 10, signal: controller.signal }))
+        if (s.kind === 'token') {
+          seen.push(s.index);
+          if (s.index === 1) controller.abort();
+        }
+    })(),
+    (e: unknown) => isLensError(e) && e.code === 'CANCELLED',
+  );
+  assert.deepEqual(seen, [0, 1]);
+});
+
+test('a stop token ends the output: it is generated, given its row, and nothing follows', async () => {
+  const dir = fixtureModel('stories260K');
+  const source = await readModel(dir);
+  const gen = await KvGenerator.create(source, { backend: 'native', threads: 1 });
+  releases.push(() => gen.dispose());
+  const prompt = [1, 400, 401];
+  const greedy: number[] = [];
+  for await (const s of gen.generate(prompt, { maxNew: 6 })) if (s.kind === 'token') greedy.push(s.id);
+  // Declare the third greedy token a stop token: the run ends there, marked 'stop'.
+  const steps: TokenStep[] = [];
+  for await (const s of gen.generate(prompt, { maxNew: 6, stopIds: new Set([greedy[2]]) }))
+    if (s.kind === 'token') steps.push(s);
+  assert.deepEqual(
+    steps.map((s) => s.id),
+    greedy.slice(0, greedy.indexOf(greedy[2]) + 1),
+  );
+  assert.equal(steps[steps.length - 1].end, 'stop');
+  assert.equal(steps[steps.length - 1].rows[0].length, gen.facts.heads * (steps[steps.length - 1].position + 1));
 });
