@@ -2,8 +2,9 @@
 // attention rows cost during KV-cached generation. Per backend, the same decode-step graph with every layer's
 // attention as outputs and without them (the plain KV-cached decoder: the baseline) generate --new tokens greedily
 // after a --prompt-token prompt, interleaved, in this process; prints per-token latency (the steps after the
-// prefill, mean per run) as median (min–max) over the runs, the ratio with/without attention, the prefill time and
-// tokens/s. Defaults: SmolLM2-135M-Instruct Q4_1 GGUF, 512-token prompt, 64 new tokens (issue 16's target ≤ 1.15×).
+// prefill, mean per run; wall time and the process's CPU time) as median (min–max) over the runs, the ratios
+// with/without attention, the prefill time and tokens/s. Defaults: SmolLM2-135M-Instruct Q4_1 GGUF, 512-token
+// prompt, 64 new tokens (issue 16's target ≤ 1.15×).
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { KvGenerator } from '../runtime/generate/kv-generator';
@@ -34,17 +35,31 @@ interface Sample {
   prefillMs: number;
   /** Mean of the steps after the prefill. */
   perTokenMs: number;
+  /** The same in CPU time of the whole process (every onnxruntime thread): steadier than wall time on a machine
+   * shared with other work. */
+  cpuPerTokenMs: number;
 }
 
 async function once(gen: KvGenerator, ids: number[]): Promise<Sample> {
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   const t0 = performance.now();
   let prefillEnd = t0;
+  let cpuStart = cpu();
   let steps = 0;
   for await (const s of gen.generate(ids, { maxNew: newTokens })) {
-    if (s.kind === 'prompt') prefillEnd = performance.now();
-    else steps++;
+    if (s.kind === 'prompt') {
+      prefillEnd = performance.now();
+      cpuStart = cpu();
+    } else steps++;
   }
-  return { prefillMs: prefillEnd - t0, perTokenMs: (performance.now() - prefillEnd) / steps };
+  return {
+    prefillMs: prefillEnd - t0,
+    perTokenMs: (performance.now() - prefillEnd) / steps,
+    cpuPerTokenMs: (cpu() - cpuStart) / steps,
+  };
 }
 
 async function backendRows(source: ModelSource, backend: BackendName, n: number, ids: number[]): Promise<string[][]> {
@@ -64,11 +79,22 @@ async function backendRows(source: ModelSource, backend: BackendName, n: number,
     }
   for (const g of Object.values(gens)) await g.dispose();
   const base = summarize(samples['without attention'].map((s) => s.perTokenMs)).median;
+  const cpuBase = summarize(samples['without attention'].map((s) => s.cpuPerTokenMs)).median;
   return names.map((name) => {
     const per = summarize(samples[name].map((s) => s.perTokenMs));
+    const cpu = summarize(samples[name].map((s) => s.cpuPerTokenMs));
     const prefill = summarize(samples[name].map((s) => s.prefillMs));
     const tps = summarize(samples[name].map((s) => 1000 / s.perTokenMs));
-    return [backend, name, fmt(per, 1), `${(per.median / base).toFixed(3)}×`, fmt(prefill), fmt(tps, 1)];
+    return [
+      backend,
+      name,
+      fmt(per, 1),
+      `${(per.median / base).toFixed(3)}×`,
+      fmt(cpu, 1),
+      `${(cpu.median / cpuBase).toFixed(3)}×`,
+      fmt(prefill),
+      fmt(tps, 1),
+    ];
   });
 }
 
@@ -84,7 +110,19 @@ async function main(): Promise<void> {
       'interleaved, in-process',
   );
   console.log(
-    table(['backend', 'decode-step graph', 'ms/token', 'ratio', 'prefill ms', 'tokens/s (after prefill)'], rows),
+    table(
+      [
+        'backend',
+        'decode-step graph',
+        'ms/token',
+        'ratio',
+        'CPU ms/token',
+        'CPU ratio',
+        'prefill ms',
+        'tokens/s (after prefill)',
+      ],
+      rows,
+    ),
   );
 }
 
