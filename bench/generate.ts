@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   const source = model.endsWith('.gguf') ? readGgufModel(model) : await readModel(model);
   const V = source.config.vocabSize;
   const ids = Array.from({ length: promptTokens }, (_, i) => 1000 + ((i * 7919) % Math.max(1, V - 1000)));
-  const rows = [...(await backendRows(source, 'native', runs, ids))];
+  const rows = runs > 0 ? await backendRows(source, 'native', runs, ids) : [];
   if (wasmRuns > 0) rows.push(...(await backendRows(source, 'wasm', wasmRuns, ids)));
   console.log(
     `\n${path.basename(model)} (${source.config.layers} layers × ${source.config.hidden}), ${promptTokens}-token ` +

@@ -5,6 +5,7 @@ import { randomInt } from 'node:crypto';
 import { LensError } from '../runtime/errors';
 import { OutputFile } from '../runtime/files/output-file';
 import { GenerationMaps } from '../runtime/generate/generation-maps';
+import { checkMaxNew } from '../runtime/generate/kv-generator';
 import { loadGenerator, stopTokenIds, type LoadedGenerator } from '../runtime/generate/load-generator';
 import type { Token } from '../runtime/types';
 import { writeData, type RunData } from '../writers/attention-data';
@@ -72,8 +73,16 @@ export async function generateCommand(
         'BAD_INPUT',
         `--head ${args.head} does not exist: the model has ${f.heads} heads (0–${f.heads - 1}), or use mean.`,
       );
-    const prompt = tokenizer.encode(text);
+    let prompt = tokenizer.encode(text);
     if (prompt.length === 0) throw new LensError('EMPTY_TEXT', 'The text has no tokens.');
+    const room = f.maxPositions - args.maxNew;
+    if (args.truncate && prompt.length > room && room > 0) {
+      warn(
+        `--truncate keeps the first ${room} of the prompt's ${prompt.length} tokens (room for --max-new ${args.maxNew}).`,
+      );
+      prompt = prompt.slice(0, room);
+    }
+    checkMaxNew(args.maxNew, prompt.length, f); // before anything is printed
     const sampled = args.temperature !== undefined && args.temperature > 0;
     const seed = sampled ? (args.seed ?? randomInt(0, 2 ** 31)) : undefined;
     print(

@@ -61,12 +61,17 @@ export function checkMaxNew(
       'BAD_INPUT',
       `The number of new tokens must be a whole number from 1 to ${MAX_NEW_TOKENS}, not ${maxNew}.`,
     );
-  if (promptLength + maxNew > facts.maxPositions)
+  if (promptLength + maxNew > facts.maxPositions) {
+    const room = facts.maxPositions - promptLength;
     throw new LensError(
       'TOO_LONG',
-      `The prompt has ${promptLength} tokens and ${maxNew} more would pass the ${facts.maxPositions} positions ` +
-        `${facts.modelType} takes; generate at most ${Math.max(0, facts.maxPositions - promptLength)}.`,
+      room > 0
+        ? `The prompt has ${promptLength} tokens and ${maxNew} more would pass the ${facts.maxPositions} positions ` +
+            `${facts.modelType} takes; generate at most ${room}.`
+        : `The prompt has ${promptLength} tokens, and ${facts.modelType} takes ${facts.maxPositions} positions ` +
+            'with the generated tokens; shorten the prompt (the CLI keeps its beginning with --truncate).',
     );
+  }
 }
 
 export class KvGenerator {

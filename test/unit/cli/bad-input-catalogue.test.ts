@@ -806,6 +806,19 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /The prompt has 16 tokens and 4000 more would pass the 512 positions llama takes; generate at most 496/,
   },
   {
+    name: 'generate with a prompt longer than the model takes',
+    input: () => ({ args: ['generate', '--model', M, '--text', LONG, '--max-new', '4'] }),
+    expect: /The prompt has 1002 tokens, and llama takes 512 positions with the generated tokens; shorten the prompt/,
+  },
+  {
+    name: "generate --truncate keeps the prompt's beginning, and says so",
+    input: () => ({ args: ['generate', '--model', M, '--text', LONG, '--max-new', '4', '--truncate'] }),
+    kind: 'warning',
+    code: 0,
+    expect: /--truncate keeps the first 508 of the prompt's 1002 tokens \(room for --max-new 4\)/,
+    check: (o) => assert.match(o.output, /^prompt {5}508 tokens$/m),
+  },
+  {
     name: 'generate --temperature below 0',
     input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--temperature=-1'] }),
     expect: /--temperature must be 0 or more \(0 is greedy\), got -1/,
