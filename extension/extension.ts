@@ -69,6 +69,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     registerLoseGpuDevice(s),
     registerPanelSerializer(s),
     watchSettings(s),
+    vscode.workspace.onDidChangeTextDocument((e) => panels.documentChanged(e)),
     { dispose: () => panels.cancelAll() },
   );
   log.appendLine('Attention Lens activated.');

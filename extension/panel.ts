@@ -32,6 +32,7 @@ import { PanelInference } from './panel-inference';
 import { ExplainHost, type ExplainExportOptions, type ExplainRun } from './explain-host';
 import type { ExportOutcome } from './export';
 import { mapSource } from './doc-mapping';
+import { followEdits, STALE_LINE } from './run-range';
 import { DEFAULT_VIEW, type DocMapping, type PanelViewState, type RunSnapshot } from './run-snapshot';
 
 export const VIEW_TYPE = 'attentionLens.panel';
@@ -484,6 +485,20 @@ export class AttentionPanel {
 
   reveal(): void {
     this.panel.reveal(undefined, true);
+  }
+
+  /** An edit of some document: the run's range follows it; an edit inside the analysed text marks the run stale,
+   * which the panel shows (the hover and the tint say the same). */
+  documentChanged(e: vscode.TextDocumentChangeEvent): void {
+    const run = this.run;
+    const m = run?.mapping;
+    if (!run || !m || m.uri !== e.document.uri.toString() || e.contentChanges.length === 0) return;
+    const edits = e.contentChanges.map((c) => ({ offset: c.rangeOffset, removed: c.rangeLength, inserted: c.text.length }));
+    run.mapping = followEdits(m, edits, e.document.version);
+    if (run.mapping.stale && !m.stale) {
+      this.host.log.appendLine(`Run ${run.runId}: the text it analysed was edited; it is out of date.`);
+      this.notice(STALE_LINE);
+    }
   }
 
   /** The current run as the hover, tint and export read it (undefined before the first run). */

@@ -71,6 +71,11 @@ export class Panels {
     for (const p of this.all) p.postSettings();
   }
 
+  /** An edit of a document: each panel's run follows it (stale when its analysed text changed). */
+  documentChanged(e: vscode.TextDocumentChangeEvent): void {
+    for (const p of this.all) p.documentChanged(e);
+  }
+
   /** Cancels every panel's run in flight; true when there was one. */
   cancelAll(): boolean {
     let any = false;
