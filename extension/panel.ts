@@ -198,6 +198,11 @@ export class AttentionPanel {
     this.post(this.lastNotice);
   }
 
+  /** The text of the last notice since the current run started (the panel's notice line). */
+  get noticeText(): string | undefined {
+    return this.lastNotice?.text;
+  }
+
   /** The tab the webview last reported. */
   get shownTab(): ShownTab {
     return this.shown;
@@ -336,7 +341,9 @@ export class AttentionPanel {
     const what = (message as { name?: string; kind?: string }).name ?? (message as { kind?: string }).kind;
     this.panel.webview.postMessage(message).then(
       (ok) => {
-        if (!ok && what !== 'layer') this.host.log.appendLine(`Panel did not take a '${what}' message.`);
+        // A panel closed meanwhile takes nothing (its run was cancelled): not worth a line.
+        if (!ok && what !== 'layer' && !this.disposed)
+          this.host.log.appendLine(`Panel did not take a '${what}' message.`);
       },
       (e: unknown) => this.host.log.appendLine(`Posting '${what}' failed: ${String(e)}`),
     );

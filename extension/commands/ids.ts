@@ -10,6 +10,7 @@ export const COMMANDS = {
   export: 'attentionLens.export',
   tintAtCursor: 'attentionLens.tintAtCursor',
   clearTint: 'attentionLens.clearTint',
+  copyModelPath: 'attentionLens.copyModelPath',
   /** The hover's links. */
   revealToken: 'attentionLens.revealToken',
   tintToken: 'attentionLens.tintToken',

@@ -5,14 +5,16 @@
 // Runs once on the wasm backend (onnxruntime-web's .wasm from the package) and once on native (onnxruntime-node's
 // linux/x64 binding from the package). Screenshots: test-results/screenshots/vsix-panel-{wasm,native}.png
 import * as assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { join } from 'node:path';
 import {
   launchBrowser,
   log,
+  modelPath,
   openWorkbench,
   repoRoot,
+  runCommand,
   screenshot,
   spawnSyncOk,
   startCodeServer,
@@ -24,6 +26,7 @@ import {
   panel,
   runIfMain,
   showAttentionOnLine,
+  until,
   waitForAllLayers,
   waitForText,
   writeWorkspaceFile,
@@ -31,12 +34,15 @@ import {
 
 const SHORT_TEXT = 'Once upon a time, there was a little girl';
 
+let packaged: string | undefined;
 function vsixPath(): string {
   if (process.env.VSIX_PATH) return process.env.VSIX_PATH;
+  if (packaged) return packaged;
   const out = spawnSyncOk(process.execPath, [join(repoRoot, 'scripts', 'package-vsix.mjs')]);
   const line = out.split('\n').find((l) => l.startsWith('VSIX '));
   if (!line) throw new Error(`package-vsix.mjs printed no VSIX line:\n${out}`);
-  return line.slice(5).trim();
+  packaged = line.slice(5).trim();
+  return packaged;
 }
 
 /** Reads the backend from the Attention Lens status bar item's hover ("…, wasm, 2 threads…"). */
@@ -136,5 +142,79 @@ export const tests: E2ETest[] = [
     },
   },
 ];
+
+/** Notification toasts' texts. */
+async function toastTexts(page: Page): Promise<string[]> {
+  return page
+    .locator('.notifications-toasts .notification-toast')
+    .evaluateAll((els) => els.map((e) => (e as HTMLElement).innerText.replace(/\s+/g, ' ').trim()));
+}
+
+tests.push({
+  name: 'a model path in User settings only: after a colour theme change the next run still uses it; Copy to Remote Settings',
+  timeoutMs: 300_000,
+  fn: async () => {
+    const vsix = vsixPath();
+    const server = await startCodeServer({
+      label: 'vsix-remote-settings',
+      installVsix: [vsix],
+      settings: { 'attentionLens.backend': 'wasm' },
+    });
+    // The model path in the User settings only, as a user sets it; the Remote (Machine) settings do not have it.
+    const machineFile = join(server.userDataDir, 'Machine', 'settings.json');
+    const machine = JSON.parse(readFileSync(machineFile, 'utf8')) as Record<string, unknown>;
+    delete machine['attentionLens.modelPath'];
+    writeFileSync(machineFile, JSON.stringify(machine, null, 2));
+    writeWorkspaceFile(server.workspace, 'story.txt', [REF_TEXT, SHORT_TEXT]);
+    const session = await launchBrowser();
+    const page = session.page;
+    try {
+      await openWorkbench(page, server.workbenchUrl());
+      await showAttentionOnLine(page, 'story.txt', 0);
+      await waitForAllLayers(page, 120_000);
+      // An unrelated settings change: the colour theme, through the UI.
+      await runCommand(page, 'Preferences: Color Theme');
+      await page.keyboard.type('Light Modern');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Light Modern' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await until(
+        'the theme in the User settings',
+        async () => readFileSync(join(server.userDataDir, 'User', 'settings.json'), 'utf8'),
+        (t) => t.includes('Light Modern'),
+        30_000,
+      );
+      await showAttentionOnLine(page, 'story.txt', 1);
+      const status = await waitForText(
+        'panel #run-status after the theme change',
+        panel(page).locator('#run-status'),
+        (t) => /\b13 tokens\b/.test(t) && /layers 5\/5/.test(t),
+        120_000,
+      );
+      log(`after the theme change: ${status}`);
+      const said = await toastTexts(page);
+      log(`notifications: ${said.join(' | ')}`);
+      assert.ok(!said.some((t) => /No model selected|Download/.test(t)), `no download offer: ${said.join(' | ')}`);
+      const statusItem = page.locator('.statusbar-item', { hasText: 'stories260K' }).first();
+      await statusItem.waitFor({ state: 'visible', timeout: 30_000 });
+      // The window ignores the User value now: the user is told where it belongs and offered the copy.
+      const offer = page
+        .locator('.notifications-toasts .notification-toast')
+        .filter({ hasText: 'is in your User settings' })
+        .first();
+      await offer.waitFor({ state: 'visible', timeout: 30_000 });
+      await screenshot(page, 'vsix-model-path-unread');
+      await offer.locator('a.monaco-button', { hasText: 'Copy to Remote Settings' }).click();
+      await until(
+        'the model path in the Remote (Machine) settings',
+        async () => JSON.parse(readFileSync(machineFile, 'utf8')) as Record<string, unknown>,
+        (m) => m['attentionLens.modelPath'] === modelPath,
+        30_000,
+      );
+    } catch (e) {
+      await screenshot(page, 'vsix-remote-settings-failure');
+      throw e;
+    }
+  },
+});
 
 runIfMain(import.meta.url, 'vsix', tests);
