@@ -16,6 +16,10 @@ const STALE = 'The text changed since this run — Show Attention again.';
 
 const extensionPath = () => vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
 const storiesPath = () => path.join(extensionPath(), 'test', 'fixtures', 'models', 'stories260K');
+/** The token count of the stories260K reference (test/fixtures/models/stories260K/reference_attention.json). */
+const referenceTokens = () =>
+  (JSON.parse(readFileSync(path.join(storiesPath(), 'reference_attention.json'), 'utf8')) as { tokens: string[] }).tokens
+    .length;
 const modelSetting = () => vscode.workspace.getConfiguration('attentionLens').get<string>('modelPath') ?? '';
 
 async function until(what: string, ms: number, ok: () => boolean | Promise<boolean>): Promise<void> {
@@ -108,7 +112,7 @@ suite('Attention Lens: panel host (issue 13)', function () {
     }
   });
 
-  test('a model path in User settings that the remote window stops reading after a theme change keeps working', async () => {
+  test('a model path in User settings that the window does not read: used, no download offer, said once, copied on request', async () => {
     const api = await getApi();
     const userFile = api.userSettingsFile?.();
     assert.ok(userFile && existsSync(userFile), `code-server's window is remote: its User settings file (${userFile})`);
@@ -117,38 +121,67 @@ suite('Attention Lens: panel host (issue 13)', function () {
     const userText = readFileSync(userFile, 'utf8');
     const machineText = readFileSync(machineFile, 'utf8');
     const stories = storiesPath();
+    const cfg = () => vscode.workspace.getConfiguration('attentionLens');
     const workbench = vscode.workspace.getConfiguration('workbench');
     const theme = workbench.get<string>('colorTheme');
     try {
-      // The model path only in the User settings (as a user sets it), none in the Remote settings.
-      const user = JSON.parse(userText) as Record<string, unknown>;
-      const machine = JSON.parse(machineText) as Record<string, unknown>;
-      delete machine['attentionLens.modelPath'];
-      writeFileSync(machineFile, JSON.stringify(machine, null, 2));
-      writeFileSync(userFile, JSON.stringify({ ...user, 'attentionLens.modelPath': stories }, null, 2));
-      // An unrelated settings change: VS Code re-reads the User settings and drops the machine setting.
-      await workbench.update('colorTheme', 'Default Light Modern', vscode.ConfigurationTarget.Global);
-      await until('the theme', 15_000, () => workbench.get<string>('colorTheme') === 'Default Light Modern');
+      // VS Code reads no model path in this window: none in the Remote settings (Global's target here), none in the
+      // User settings (edited in the User settings editor and saved, as a user would, with the theme changed too).
+      await cfg().update('modelPath', undefined, vscode.ConfigurationTarget.Global);
+      await vscode.commands.executeCommand('workbench.action.openSettingsJson');
+      const settingsEditor = vscode.window.activeTextEditor;
+      assert.ok(settingsEditor, 'the User settings editor');
+      const user = JSON.parse(settingsEditor.document.getText()) as Record<string, unknown>;
+      delete user['attentionLens.modelPath'];
+      user['workbench.colorTheme'] = 'Default Light Modern';
+      const doc = settingsEditor.document;
+      await settingsEditor.edit((b) =>
+        b.replace(new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), JSON.stringify(user, null, 2)),
+      );
+      await vscode.commands.executeCommand('workbench.action.files.save');
+      await until('saved', 10_000, () => !doc.isDirty);
+      await until('no model path read', 15_000, () => cfg().inspect('modelPath')?.globalValue === undefined);
+      // ...while the User settings file names one (written outside the window, which does not re-read it: the state a
+      // remote window is in when it ignores a machine setting there).
+      const now = JSON.parse(readFileSync(userFile, 'utf8')) as Record<string, unknown>;
+      assert.equal(now['workbench.colorTheme'], 'Default Light Modern');
+      writeFileSync(userFile, JSON.stringify({ ...now, 'attentionLens.modelPath': stories }, null, 2));
+      await sleep(1500);
+      assert.equal(modelSetting(), '', 'VS Code does not read the outside edit');
 
-      const editor = await editorWith(CONTENT, START, START + REF_TEXT.length);
-      assert.ok(editor);
-      const before = lastRunId(api);
+      await editorWith(CONTENT, START, START + REF_TEXT.length);
       const shown = api.messages?.().length ?? 0;
-      fire('attentionLens.showAttention');
-      const run = await withTimeout('run', 90_000, api.waitForRun(before));
-      assert.equal(run.state, 'done', `the next run uses the model: ${run.state} ${run.message ?? ''}`);
-      assert.equal(run.tokens.length, 15, 'stories260K tokens');
+      for (const n of [1, 2]) {
+        const before = lastRunId(api);
+        fire('attentionLens.showAttention');
+        const run = await withTimeout('run', 90_000, api.waitForRun(before));
+        assert.equal(run.state, 'done', `run ${n} uses the model: ${run.state} ${run.message ?? ''}`);
+        assert.equal(run.tokens.length, referenceTokens(), 'the tokens of the stories260K reference');
+      }
       const said = (api.messages?.() ?? []).slice(shown);
       assert.ok(!said.some((m) => /Download|No model/.test(m)), `no download offer: ${said.join(' | ')}`);
-      assert.match(api.statusText?.() ?? '', /stories260K/, 'the status bar names the model the run used');
-      // Whether this window still reads the User value (a development host does; an installed extension's window
-      // drops it — test/e2e/vsix.e2e.ts), the status bar and the run read the same settings.
-      if (modelSetting() === '') assert.match(api.statusText?.() ?? '', /warning/);
+      assert.equal(
+        said.filter((m) => /^attentionLens\.modelPath \(stories260K\) is in your User settings.*Copy to Remote Settings/.test(m))
+          .length,
+        1,
+        `said once where the path belongs: ${said.join(' | ')}`,
+      );
+      assert.match(api.statusText?.() ?? '', /^\$\(warning\) stories260K/, 'the status bar: the model the run used, marked');
+
+      const copied = await vscode.commands.executeCommand<{ ok: boolean; message: string }>(
+        'attentionLens.copyModelPath',
+      );
+      assert.equal(copied.ok, true, copied.message);
+      await until('VS Code reads the copied value', 15_000, () => modelSetting() === stories);
+      const remote = JSON.parse(readFileSync(machineFile, 'utf8')) as Record<string, unknown>;
+      assert.equal(remote['attentionLens.modelPath'], stories, 'copied to the Remote (Machine) settings');
+      await until('the status bar unmarked', 5_000, () => /^\$\(telescope\) stories260K/.test(api.statusText?.() ?? ''));
     } finally {
+      await workbench.update('colorTheme', theme, vscode.ConfigurationTarget.Global);
+      await cfg().update('modelPath', stories, vscode.ConfigurationTarget.Global);
       writeFileSync(machineFile, machineText);
       writeFileSync(userFile, userText);
       await until('settings restored', 15_000, () => modelSetting() === stories);
-      assert.equal(workbench.get<string>('colorTheme'), theme);
     }
   });
 });
