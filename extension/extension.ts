@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AttentionLensApi } from './api';
 import { registerCopyModelPath } from './commands/copy-model-path';
+import { openDroppedRun, registerOpenSavedRun } from './commands/open-saved-run';
 import { registerCancel } from './commands/cancel';
 import { registerClearTint } from './commands/clear-tint';
 import { registerExport } from './commands/export';
@@ -49,6 +50,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     runChanged: (panel) => runActions.runChanged(panel),
     viewChanged: (panel) => runActions.viewChanged(panel),
     exportRequested: (panel) => runActions.exportRequested(panel),
+    openDropped: (panel, dropped) => void openDroppedRun(s, panel, dropped),
     disposed: (panel) => {
       runActions.panelDisposed(panel);
       status.panelGone(panel);
@@ -72,6 +74,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     registerCancel(s),
     registerSetHubToken(s),
     registerCopyModelPath(s),
+    registerOpenSavedRun(s),
     registerExport(s),
     registerTintAtCursor(s),
     registerClearTint(s),

@@ -23,6 +23,7 @@ export class Panels {
       runChanged: (panel) => events.runChanged(panel),
       viewChanged: (panel) => events.viewChanged(panel),
       exportRequested: (panel) => events.exportRequested(panel),
+      openDropped: (panel, dropped) => events.openDropped(panel, dropped),
       disposed: (panel) => {
         this.all.delete(panel);
         if (this.activePanel === panel) this.activePanel = [...this.all].pop();

@@ -11,6 +11,7 @@ export const COMMANDS = {
   tintAtCursor: 'attentionLens.tintAtCursor',
   clearTint: 'attentionLens.clearTint',
   copyModelPath: 'attentionLens.copyModelPath',
+  openSavedRun: 'attentionLens.openSavedRun',
   /** The hover's links. */
   revealToken: 'attentionLens.revealToken',
   tintToken: 'attentionLens.tintToken',

@@ -3,7 +3,8 @@
 // (the installed extension's window, which drops the User value, is test/e2e/vsix.e2e.ts); closing the panel while its model loads cancels its run;
 // edits outside the analysed text keep the run, edits inside mark it stale in the hover and in the panel.
 import * as assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { closeAllEditors, editorWith, EXTENSION_ID, fire, getApi, lastRunId, sleep, withTimeout } from './util';
@@ -183,5 +184,50 @@ suite('Attention Lens: panel host (issue 13)', function () {
       writeFileSync(userFile, userText);
       await until('settings restored', 15_000, () => modelSetting() === stories);
     }
+  });
+
+  test('Open Saved Run: an exported JSON run opens again with every layer, the reference attention, and no hover', async () => {
+    const api = await getApi();
+    const editor = await editorWith(CONTENT, START, START + REF_TEXT.length);
+    const before = lastRunId(api);
+    fire('attentionLens.showAttention');
+    const run = await withTimeout('run', 90_000, api.waitForRun(before));
+    assert.equal(run.state, 'done', run.message);
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'lens-saved-')), 'story-run.json');
+    const exported = await vscode.commands.executeCommand<{ ok: boolean; message: string }>('attentionLens.export', {
+      format: 'json',
+      target: file,
+    });
+    assert.equal(exported.ok, true, exported.message);
+    await closeAllEditors(); // the panel too: the saved run opens in a new one, without the model's run
+
+    const opened = await vscode.commands.executeCommand<{ ok: boolean; message: string; runId?: number }>(
+      'attentionLens.openSavedRun',
+      file,
+    );
+    assert.equal(opened.ok, true, opened.message);
+    assert.match(api.panelNotice?.() ?? '', /^Opened story-run\.json: stories260K, \d+ tokens, 5 of 5 layers\. .*without its model/);
+    const summary = api.runs.find((r) => r.runId === opened.runId);
+    assert.ok(summary && summary.state === 'done');
+    assert.deepEqual(summary.tokens, run.tokens, 'the tokens of the run, with their offsets');
+    // The numbers are the independent reference's (test/fixtures/models/stories260K/reference_attention.json).
+    const ref = JSON.parse(readFileSync(path.join(storiesPath(), 'reference_attention.json'), 'utf8')) as {
+      attn: number[][][][];
+    };
+    const layers = api.attention?.(opened.runId!);
+    assert.ok(layers && layers.length === ref.attn.length, 'every layer');
+    let worst = 0;
+    for (const l of layers) {
+      assert.equal(l.heads, ref.attn[l.layer].length);
+      for (let h = 0; h < l.heads; h++)
+        for (let q = 0; q < l.queryLength; q++)
+          for (let k = 0; k < l.keyLength; k++)
+            worst = Math.max(worst, Math.abs(l.data[(h * l.queryLength + q) * l.keyLength + k] - ref.attn[l.layer][h][q][k]));
+    }
+    assert.ok(worst < 1e-4, `the opened run matches the reference attention (max |Δ| ${worst})`);
+    // Hover-free: the saved run is tied to no document.
+    const doc = (await editorWith(CONTENT, START, START)).document;
+    assert.equal(await lensHover(doc, doc.positionAt(doc.getText().indexOf('Lily') + 1)), undefined);
+    assert.ok(editor);
   });
 });
