@@ -38,7 +38,9 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
   if (vscode.env.remoteName && context.globalStorageUri.scheme === 'file') {
     const file = path.join(context.globalStorageUri.fsPath, '..', '..', 'settings.json');
     setUserSettingsFile(file);
-    log.appendLine(`Remote window (${vscode.env.remoteName}): the User settings file checked for the model path: ${file}`);
+    log.appendLine(
+      `Remote window (${vscode.env.remoteName}): the User settings file checked for the model path: ${file}`,
+    );
   }
   const runLog = new RunLog();
   const notifier = new Notifier(log, runLog);

@@ -544,7 +544,11 @@ export class AttentionPanel {
     const run = this.run;
     const m = run?.mapping;
     if (!run || !m || m.uri !== e.document.uri.toString() || e.contentChanges.length === 0) return;
-    const edits = e.contentChanges.map((c) => ({ offset: c.rangeOffset, removed: c.rangeLength, inserted: c.text.length }));
+    const edits = e.contentChanges.map((c) => ({
+      offset: c.rangeOffset,
+      removed: c.rangeLength,
+      inserted: c.text.length,
+    }));
     run.mapping = followEdits(m, edits, e.document.version);
     if (run.mapping.stale && !m.stale) {
       this.host.log.appendLine(`Run ${run.runId}: the text it analysed was edited; it is out of date.`);

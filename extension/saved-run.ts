@@ -74,7 +74,9 @@ export function parseSavedRun(text: string, name: string): SavedRun {
     if (!isObj(t) || typeof t.text !== 'string' || !offset(t.start) || !offset(t.end) || typeof t.special !== 'boolean')
       throw bad(`token ${i} must have text (a string), start and end (integers or null) and special (true or false).`);
     if ((t.start === null) !== (t.end === null) || (t.start !== null && (t.end as number) < (t.start as number)))
-      throw bad(`token ${i} has the span ${String(t.start)}..${String(t.end)}; start and end go together, end ≥ start.`);
+      throw bad(
+        `token ${i} has the span ${String(t.start)}..${String(t.end)}; start and end go together, end ≥ start.`,
+      );
     tokens.push({ text: t.text, start: t.start as number | null, end: t.end as number | null, special: t.special });
     ids.push(Number.isInteger(t.id) ? (t.id as number) : -1);
   });
@@ -95,7 +97,8 @@ export function parseSavedRun(text: string, name: string): SavedRun {
     const out = new Float32Array(H * Q * K);
     const a = l.attention;
     const shape = `${H} × ${Q} × ${K}`;
-    if (!Array.isArray(a) || a.length !== H) throw bad(`layer ${i}: "attention" must be heads × query × key = ${shape}.`);
+    if (!Array.isArray(a) || a.length !== H)
+      throw bad(`layer ${i}: "attention" must be heads × query × key = ${shape}.`);
     for (let h = 0; h < H; h++) {
       const rows: unknown = a[h];
       if (!Array.isArray(rows) || rows.length !== Q) throw bad(`layer ${i}, head ${h}: must have ${Q} query rows.`);

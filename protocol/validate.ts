@@ -183,7 +183,11 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
       problem = onlyKeys(m, ['uri', 'text', 'name']);
       if (!problem && (m.uri === undefined) === (m.text === undefined)) problem = 'exactly one of uri and text';
       if (!problem && m.uri !== undefined) {
-        if (typeof m.uri !== 'string' || m.uri.length > MAX_DROPPED_URI || !/^(file|vscode-remote):\/\/[^\s]*\.json$/i.test(m.uri))
+        if (
+          typeof m.uri !== 'string' ||
+          m.uri.length > MAX_DROPPED_URI ||
+          !/^(file|vscode-remote):\/\/[^\s]*\.json$/i.test(m.uri)
+        )
           problem = `uri must be a file: or vscode-remote: URI of a .json file, at most ${MAX_DROPPED_URI} characters`;
       }
       if (!problem && m.text !== undefined && (typeof m.text !== 'string' || m.text.length > MAX_DROPPED_TEXT))

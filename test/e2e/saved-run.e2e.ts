@@ -84,7 +84,9 @@ export const tests: E2ETest[] = [
           60_000,
         );
         log(`opened: ${status}`);
-        await waitForText('the notice', frame.locator('#notice'), (t) => /^Opened first-run\.json: stories260K/.test(t));
+        await waitForText('the notice', frame.locator('#notice'), (t) =>
+          /^Opened first-run\.json: stories260K/.test(t),
+        );
         assert.equal(await frame.locator('.thumb').count(), 40, 'the grid: 5 × 8 thumbnails');
         await screenshot(page, 'saved-run-grid');
 
@@ -103,7 +105,10 @@ export const tests: E2ETest[] = [
         await left.first().waitFor({ state: 'visible', timeout: 15_000 });
         const headTokens = await texts(left);
         assert.equal(headTokens.length, ref.tokens.length);
-        assert.ok(headTokens.some((t) => t.includes(MARKUP)), `the markup token shows as text: ${headTokens[3]}`);
+        assert.ok(
+          headTokens.some((t) => t.includes(MARKUP)),
+          `the markup token shows as text: ${headTokens[3]}`,
+        );
         assert.equal(await frame.locator('img[src="x"]').count(), 0, 'no element made from token text');
         await screenshot(page, 'saved-run-head');
 
@@ -116,12 +121,23 @@ export const tests: E2ETest[] = [
           ox: Number(c.getAttribute('data-origin-x')),
           oy: Number(c.getAttribute('data-origin-y')),
         }));
-        const layer = await frame.locator('#layer-select, select').first().inputValue().catch(() => '0');
-        const head = await frame.locator('select').nth(1).inputValue().catch(() => 'mean');
+        const layer = await frame
+          .locator('#layer-select, select')
+          .first()
+          .inputValue()
+          .catch(() => '0');
+        const head = await frame
+          .locator('select')
+          .nth(1)
+          .inputValue()
+          .catch(() => 'mean');
         log(`matrix of layer ${layer}, head ${head}`);
         const tooltip = frame.locator('#matrix-tooltip');
         const [row, col] = [10, 4];
-        await canvas.hover({ position: { x: geo.ox + (col + 0.5) * geo.cell, y: geo.oy + (row + 0.5) * geo.cell }, force: true });
+        await canvas.hover({
+          position: { x: geo.ox + (col + 0.5) * geo.cell, y: geo.oy + (row + 0.5) * geo.cell },
+          force: true,
+        });
         const value = await until(
           'the matrix tooltip',
           () => tooltip.getAttribute('data-value'),

@@ -24,7 +24,6 @@ import {
   panel,
   runIfMain,
   showAttentionOnLine,
-  until,
   waitForAllLayers,
   waitForText,
   writeWorkspaceFile,

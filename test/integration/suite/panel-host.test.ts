@@ -19,8 +19,8 @@ const extensionPath = () => vscode.extensions.getExtension(EXTENSION_ID)!.extens
 const storiesPath = () => path.join(extensionPath(), 'test', 'fixtures', 'models', 'stories260K');
 /** The token count of the stories260K reference (test/fixtures/models/stories260K/reference_attention.json). */
 const referenceTokens = () =>
-  (JSON.parse(readFileSync(path.join(storiesPath(), 'reference_attention.json'), 'utf8')) as { tokens: string[] }).tokens
-    .length;
+  (JSON.parse(readFileSync(path.join(storiesPath(), 'reference_attention.json'), 'utf8')) as { tokens: string[] })
+    .tokens.length;
 const modelSetting = () => vscode.workspace.getConfiguration('attentionLens').get<string>('modelPath') ?? '';
 
 async function until(what: string, ms: number, ok: () => boolean | Promise<boolean>): Promise<void> {
@@ -137,7 +137,10 @@ suite('Attention Lens: panel host (issue 13)', function () {
       user['workbench.colorTheme'] = 'Default Light Modern';
       const doc = settingsEditor.document;
       await settingsEditor.edit((b) =>
-        b.replace(new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), JSON.stringify(user, null, 2)),
+        b.replace(
+          new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)),
+          JSON.stringify(user, null, 2),
+        ),
       );
       await vscode.commands.executeCommand('workbench.action.files.save');
       await until('saved', 10_000, () => !doc.isDirty);
@@ -162,12 +165,17 @@ suite('Attention Lens: panel host (issue 13)', function () {
       const said = (api.messages?.() ?? []).slice(shown);
       assert.ok(!said.some((m) => /Download|No model/.test(m)), `no download offer: ${said.join(' | ')}`);
       assert.equal(
-        said.filter((m) => /^attentionLens\.modelPath \(stories260K\) is in your User settings.*Copy to Remote Settings/.test(m))
-          .length,
+        said.filter((m) =>
+          /^attentionLens\.modelPath \(stories260K\) is in your User settings.*Copy to Remote Settings/.test(m),
+        ).length,
         1,
         `said once where the path belongs: ${said.join(' | ')}`,
       );
-      assert.match(api.statusText?.() ?? '', /^\$\(warning\) stories260K/, 'the status bar: the model the run used, marked');
+      assert.match(
+        api.statusText?.() ?? '',
+        /^\$\(warning\) stories260K/,
+        'the status bar: the model the run used, marked',
+      );
 
       const copied = await vscode.commands.executeCommand<{ ok: boolean; message: string }>(
         'attentionLens.copyModelPath',
@@ -176,7 +184,9 @@ suite('Attention Lens: panel host (issue 13)', function () {
       await until('VS Code reads the copied value', 15_000, () => modelSetting() === stories);
       const remote = JSON.parse(readFileSync(machineFile, 'utf8')) as Record<string, unknown>;
       assert.equal(remote['attentionLens.modelPath'], stories, 'copied to the Remote (Machine) settings');
-      await until('the status bar unmarked', 5_000, () => /^\$\(telescope\) stories260K/.test(api.statusText?.() ?? ''));
+      await until('the status bar unmarked', 5_000, () =>
+        /^\$\(telescope\) stories260K/.test(api.statusText?.() ?? ''),
+      );
     } finally {
       await workbench.update('colorTheme', theme, vscode.ConfigurationTarget.Global);
       await cfg().update('modelPath', stories, vscode.ConfigurationTarget.Global);
@@ -206,7 +216,10 @@ suite('Attention Lens: panel host (issue 13)', function () {
       file,
     );
     assert.equal(opened.ok, true, opened.message);
-    assert.match(api.panelNotice?.() ?? '', /^Opened story-run\.json: stories260K, \d+ tokens, 5 of 5 layers\. .*without its model/);
+    assert.match(
+      api.panelNotice?.() ?? '',
+      /^Opened story-run\.json: stories260K, \d+ tokens, 5 of 5 layers\. .*without its model/,
+    );
     const summary = api.runs.find((r) => r.runId === opened.runId);
     assert.ok(summary && summary.state === 'done');
     assert.deepEqual(summary.tokens, run.tokens, 'the tokens of the run, with their offsets');
@@ -222,7 +235,10 @@ suite('Attention Lens: panel host (issue 13)', function () {
       for (let h = 0; h < l.heads; h++)
         for (let q = 0; q < l.queryLength; q++)
           for (let k = 0; k < l.keyLength; k++)
-            worst = Math.max(worst, Math.abs(l.data[(h * l.queryLength + q) * l.keyLength + k] - ref.attn[l.layer][h][q][k]));
+            worst = Math.max(
+              worst,
+              Math.abs(l.data[(h * l.queryLength + q) * l.keyLength + k] - ref.attn[l.layer][h][q][k]),
+            );
     }
     assert.ok(worst < 1e-4, `the opened run matches the reference attention (max |Δ| ${worst})`);
     // Hover-free: the saved run is tied to no document.

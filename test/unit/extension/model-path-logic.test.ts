@@ -31,7 +31,10 @@ test('no file, a file without the setting, an empty value or a broken file: noth
 
 test('the line names the model, where it is, why it is not read and what to do', () => {
   const line = unreadModelPathLine('stories260K', 'ssh-remote');
-  assert.match(line, /^attentionLens\.modelPath \(stories260K\) is in your User settings, which this remote window \(ssh-remote\) ignores/);
+  assert.match(
+    line,
+    /^attentionLens\.modelPath \(stories260K\) is in your User settings, which this remote window \(ssh-remote\) ignores/,
+  );
   assert.match(line, /Copy to Remote Settings/);
   assert.doesNotMatch(line, /\n/);
 });

@@ -15,7 +15,11 @@ function apply(text: string, edits: { offset: number; removed: number; text: str
 
 test('an edit before the range shifts it and keeps the run current', () => {
   const edits = [{ offset: 0, removed: 3, text: 'a very' }]; // "the" → "a very"
-  const m = followEdits(RUN, edits.map((e) => ({ offset: e.offset, removed: e.removed, inserted: e.text.length })), 2);
+  const m = followEdits(
+    RUN,
+    edits.map((e) => ({ offset: e.offset, removed: e.removed, inserted: e.text.length })),
+    2,
+  );
   assert.deepEqual(m, { uri: RUN.uri, version: 2, offset: 7, length: 11 });
   const doc = apply('the quick brown fox', edits);
   assert.equal(doc.slice(m.offset, m.offset + m.length), 'quick brown');

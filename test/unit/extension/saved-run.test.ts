@@ -19,7 +19,21 @@ const layer = (i: number, w: number[]): LayerAttention => ({
   data: new Float32Array(w),
 });
 const RUN: RunData = {
-  model: { name: 'tiny', dir: '/m/tiny', family: 'llama', modelType: 'llama', layers: 2, heads: 2, kvHeads: 1, headDim: 4, hidden: 8, vocabSize: 32, maxPositions: 64, attentionKinds: ['causal', 'causal'], hasLmHead: true },
+  model: {
+    name: 'tiny',
+    dir: '/m/tiny',
+    family: 'llama',
+    modelType: 'llama',
+    layers: 2,
+    heads: 2,
+    kvHeads: 1,
+    headDim: 4,
+    hidden: 8,
+    vocabSize: 32,
+    maxPositions: 64,
+    attentionKinds: ['causal', 'causal'],
+    hasLmHead: true,
+  },
   tokens: [
     { text: '<s>', id: 1, start: null, end: null, special: true },
     { text: '▁<b>a', id: 7, start: 0, end: 4, special: false },
@@ -28,6 +42,10 @@ const RUN: RunData = {
   layers: [layer(0, W0), layer(1, W1)],
   source: { uri: 'file:///a.txt', range: [0, 0, 0, 8], modelPath: '/m/tiny' },
 };
+
+/** A parsed file, edited freely by the bad cases. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 async function exported(run: RunData = RUN): Promise<string> {
   const parts: Uint8Array[] = [];
@@ -41,7 +59,10 @@ test('what Export… → JSON writes reads back: facts, tokens (text kept as tex
   assert.equal(saved.facts.layers, 2);
   assert.equal(saved.facts.kvHeads, 1);
   assert.deepEqual(saved.facts.attentionKinds, ['causal', 'causal']);
-  assert.deepEqual(saved.tokens, RUN.tokens.map(({ text, start, end, special }) => ({ text, start, end, special })));
+  assert.deepEqual(
+    saved.tokens,
+    RUN.tokens.map(({ text, start, end, special }) => ({ text, start, end, special })),
+  );
   assert.deepEqual(saved.ids, [1, 7, 9]);
   assert.equal(saved.layers.length, 2);
   assert.deepEqual([...saved.layers[0].data], [...new Float32Array(W0)]);
@@ -58,8 +79,8 @@ test('a cancelled run (fewer layers than the model) opens with the layers it has
 });
 
 test('each bad file gives one line naming it and what is wrong', async () => {
-  const good = JSON.parse(await exported()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  const bad = (change: (r: Record<string, any>) => void) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const good = JSON.parse(await exported()) as Json;
+  const bad = (change: (r: Json) => void) => {
     const r = structuredClone(good);
     change(r);
     return JSON.stringify(r);
@@ -68,7 +89,10 @@ test('each bad file gives one line naming it and what is wrong', async () => {
     ['{', /^x\.json: not JSON \(/],
     ['[]', /^x\.json: not an Attention Lens run/],
     [bad((r) => (r.version = 3)), /^x\.json: version 3 of the run format/],
-    [bad((r) => (r.model.heads = 0)), /^x\.json: "model" must have a name and positive integer layers, heads and headDim\.$/],
+    [
+      bad((r) => (r.model.heads = 0)),
+      /^x\.json: "model" must have a name and positive integer layers, heads and headDim\.$/,
+    ],
     [bad((r) => (r.model.attentionKinds = ['causal'])), /attentionKinds must list 2 kinds/],
     [bad((r) => (r.tokens = [])), /"tokens" must be a non-empty list/],
     [bad((r) => (r.tokens[1].start = null)), /token 1 has the span null\.\.4/],
@@ -78,7 +102,10 @@ test('each bad file gives one line naming it and what is wrong', async () => {
     [bad((r) => (r.layers[0].kind = 'self')), /layer 0 is "self" attention, but "model" says causal/],
     [bad((r) => r.layers[0].attention[1].pop()), /layer 0, head 1: must have 3 query rows/],
     [bad((r) => r.layers[0].attention[0][2].push(0)), /layer 0, head 0, query 2: must have 3 key weights/],
-    [bad((r) => (r.layers[1].attention[1][2][0] = null)), /layer 1, head 1, query 2, key 0 is null, not a finite weight/],
+    [
+      bad((r) => (r.layers[1].attention[1][2][0] = null)),
+      /layer 1, head 1, query 2, key 0 is null, not a finite weight/,
+    ],
     [bad((r) => (r.layers[1].attention[0][0][1] = -0.5)), /layer 1, head 0, query 0, key 1 is -0\.5, outside 0\.\.1/],
   ];
   for (const [text, expect] of cases) {
