@@ -1,8 +1,8 @@
 // `attention-lens generate` as users run it (node dist/cli.js) on stories260K: the greedy continuation is the
 // plain-loops reference's greedy decode (test/reference, float64, no ONNX), --out JSON holds prompt + output with
-// every generated token's row equal to the reference's last row on that prefix, NPY has the run's shape over
-// prompt + output, a seeded sampled run prints its seed and repeats exactly, explain --generate's generated:K is
-// the reference's K-th token and log-probability, and SmolLM2-Instruct stops at <|im_end|>. Bad requests:
+// every row equal to the reference's attention (and the panel's Open Saved Run reads it), NPY has the run's shape
+// over prompt + output, a seeded sampled run prints its seed and repeats exactly, explain --generate's generated:K
+// is the reference's K-th token and log-probability, and SmolLM2-Instruct stops at <|im_end|>. Bad requests:
 // bad-input-catalogue.test.ts.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadTokenizer } from '../../../runtime/tokenizers/index';
+import { parseSavedRun } from '../../../extension/saved-run';
 import { naiveForward } from '../../reference/naive-forward';
 import { fixtureModel, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
 
@@ -82,6 +83,15 @@ test('greedy: the text of the reference greedy decode, one line per token, --out
     );
   });
   assert.ok(worst <= 1e-5, `largest difference ${worst}`);
+
+  // The panel's Open Saved Run reads it back: prompt + output tokens, every layer over all of them.
+  const saved = parseSavedRun(readFileSync(out, 'utf8'), 'gen.json');
+  assert.equal(saved.tokens.length, S);
+  assert.deepEqual(saved.ids, reference);
+  assert.deepEqual(
+    saved.layers.map((l) => [l.queryLength, l.keyLength]),
+    json.layers.map(() => [S, S]),
+  );
 });
 
 test('--out NPY is float32 [layers, heads, prompt + output, prompt + output]', () => {
