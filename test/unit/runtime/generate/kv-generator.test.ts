@@ -1,10 +1,11 @@
 // Generation over the KV cache (runtime/generate/kv-generator.ts, the decode-step graph) against recomputation:
 // at every step the greedy token is the arg max of a full forward pass (the single full graph, no cache) on the
 // prefix, and the step's attention row is the last row of that full pass on the prefix with the token — on
-// stories260K, tiny-gpt2, hf-tiny mistral and gemma2 (sliding window 8, prompts longer than it; gemma2 also soft-caps
-// and mixes layer kinds) to 1e-5, stories260K on Wasm too, and SmolLM2-135M's GGUF to 1e-4 (grouped-query models:
-// stories260K, SmolLM2, whose cache holds one copy per key/value head). stories260K's continuation of "Once upon a time,
-// there was a little girl named Lily." equals the greedy decode of the plain-loops reference (test/reference).
+// stories260K, tiny-gpt2, hf-tiny mistral and gemma2 (sliding window 8, prompts longer than it; gemma2 also
+// soft-caps and mixes layer kinds) to 1e-5, stories260K on Wasm too, and SmolLM2-135M's GGUF to 1e-4 (the
+// grouped-query models, stories260K and SmolLM2, cache one copy per key/value head). stories260K's continuation of
+// "Once upon a time, there was a little girl named Lily." equals the greedy decode of the plain-loops reference
+// (test/reference). Also: cancellation between steps, and stop tokens.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSession, type Session } from '../../../../runtime/backend/ort';
