@@ -1,0 +1,116 @@
+// What the views and analyses need of a head at any length, computed in one pass over its rows without keeping the
+// map: per query its entropy and top-k keys with their weights, per head the attention to chosen (special) tokens,
+// the mean distance and the previous-token score, and a downsampled overview of the matrix (the max and the mean of
+// each block of entries, so a single strong cell is not averaged away). The pass also records every row's
+// log-sum-exp in the ExactAttention it reads, so later values, rows and columns cost no second softmax. Rows are
+// visited one at a time with an O(length) scratch row: memory is O(length + res²), never O(length²).
+import type { ExactAttention } from './exact-attention';
+
+export interface SummaryOptions {
+  /** Keys kept per query, largest first. */
+  topK: number;
+  /** Positions whose received attention is summed per query (BOS, separators...). */
+  specials: readonly number[];
+  /** The overview's cells a side at most (at most the length). */
+  overviewRes: number;
+}
+
+export interface HeadSummary {
+  /** [length]: −Σ p ln p of each query's row (nats). */
+  entropy: Float32Array;
+  /** [length, topK]: the keys of each query's largest weights (−1 where the row has fewer visible keys). */
+  topKeys: Int32Array;
+  /** [length, topK]: their weights. */
+  topWeights: Float32Array;
+  /** [length]: the weight each query gives to the special positions together. */
+  specialMass: Float32Array;
+  /** Mean over queries of Σ_j p_ij · (i − j). */
+  meanDistance: number;
+  /** Mean over queries i ≥ 1 of p_i,i−1. */
+  previousToken: number;
+  /** The overview: res × res cells, cell (y, x) covering the proportional split of rows and columns. */
+  res: number;
+  /** [res, res]: the largest entry of each cell. */
+  blockMax: Float32Array;
+  /** [res, res]: the mean of each cell's unmasked entries (0 where all are masked). */
+  blockMean: Float32Array;
+}
+
+/** The cell of entry `p` when `n` entries are split proportionally into `out` cells (cell c covers
+ * [floor(c·n/out), floor((c+1)·n/out))), as figures/heads.ts binOf pools a window. */
+function cellOf(p: number, n: number, out: number): number {
+  let c = Math.floor(((p + 1) * out) / n) - 1;
+  while (c > 0 && Math.floor((c * n) / out) > p) c--;
+  while (Math.floor(((c + 1) * n) / out) <= p) c++;
+  return Math.max(0, c);
+}
+
+export function summariseHead(ex: ExactAttention, h: number, options: SummaryOptions): HeadSummary {
+  const n = ex.length;
+  const K = options.topK;
+  const res = Math.max(1, Math.min(n, options.overviewRes));
+  const entropy = new Float32Array(n);
+  const topKeys = new Int32Array(n * K).fill(-1); // [n, K]
+  const topWeights = new Float32Array(n * K); // [n, K]
+  const specialMass = new Float32Array(n);
+  const blockMax = new Float32Array(res * res); // [res, res]
+  const sum = new Float64Array(res * res);
+  const count = new Float64Array(res * res);
+  const colCell = Int32Array.from({ length: n }, (_, j) => cellOf(j, n, res));
+  let distance = 0;
+  let previous = 0;
+
+  for (let i = 0; i < n; i++) {
+    const row = ex.row(h, i); // [n], exact (computes and keeps lse of row i)
+    const y = cellOf(i, n, res);
+    const [lo, hi] = ex.visible(i);
+    let ent = 0;
+    let dist = 0;
+    for (let j = lo; j <= hi; j++) {
+      if (ex.masked(i, j)) continue;
+      const p = row[j];
+      if (p > 0) ent -= p * Math.log(p);
+      dist += p * (i - j);
+      const c = y * res + colCell[j];
+      if (p > blockMax[c]) blockMax[c] = p;
+      sum[c] += p;
+      count[c] += 1;
+    }
+    entropy[i] = ent;
+    distance += dist;
+    if (i > 0) previous += row[i - 1];
+    let special = 0;
+    for (const s of options.specials) special += row[s];
+    specialMass[i] = special;
+    // Top-k by insertion into a list sorted largest first (K is small); ties keep the earlier key.
+    const keys = topKeys.subarray(i * K, (i + 1) * K);
+    const weights = topWeights.subarray(i * K, (i + 1) * K);
+    let filled = 0;
+    for (let j = lo; j <= hi; j++) {
+      if (ex.masked(i, j)) continue;
+      const p = row[j];
+      if (filled === K && p <= weights[K - 1]) continue;
+      let at = Math.min(filled, K - 1);
+      while (at > 0 && weights[at - 1] < p) {
+        keys[at] = keys[at - 1];
+        weights[at] = weights[at - 1];
+        at--;
+      }
+      keys[at] = j;
+      weights[at] = p;
+      if (filled < K) filled++;
+    }
+  }
+  const blockMean = Float32Array.from(sum, (s, c) => (count[c] > 0 ? s / count[c] : 0));
+  return {
+    entropy,
+    topKeys,
+    topWeights,
+    specialMass,
+    meanDistance: distance / n,
+    previousToken: n > 1 ? previous / (n - 1) : 0,
+    res,
+    blockMax,
+    blockMean,
+  };
+}
