@@ -45,7 +45,30 @@ function cellOf(p: number, n: number, out: number): number {
   return Math.max(0, c);
 }
 
+/** Summarises head `h` by recomputing each row from q and k (no map anywhere). */
 export function summariseHead(ex: ExactAttention, h: number, options: SummaryOptions): HeadSummary {
+  return summariseRows(ex, (i) => ex.row(h, i), options);
+}
+
+/** Summarises head `h` from its dense map [n, n] (one layer's graph output, dropped afterwards), and records each
+ * row's log-sum-exp from it in `ex` (lse_i = logit_ij − ln p_ij at the row's largest p, exact to float32 rounding
+ * of p), so that later values are exact without a second pass over the row. */
+export function summariseDense(ex: ExactAttention, h: number, map: Float32Array, options: SummaryOptions): HeadSummary {
+  const n = ex.length;
+  return summariseRows(
+    ex,
+    (i) => {
+      const row = map.subarray(i * n, (i + 1) * n); // [key]
+      let best = 0;
+      for (let j = 1; j < n; j++) if (row[j] > row[best]) best = j;
+      ex.setRowLse(h, i, ex.logit(h, i, best) - Math.log(row[best]));
+      return row;
+    },
+    options,
+  );
+}
+
+function summariseRows(ex: ExactAttention, rowOf: (i: number) => Float32Array, options: SummaryOptions): HeadSummary {
   const n = ex.length;
   const K = options.topK;
   const res = Math.max(1, Math.min(n, options.overviewRes));
@@ -61,7 +84,7 @@ export function summariseHead(ex: ExactAttention, h: number, options: SummaryOpt
   let previous = 0;
 
   for (let i = 0; i < n; i++) {
-    const row = ex.row(h, i); // [n], exact (computes and keeps lse of row i)
+    const row = rowOf(i); // [n]
     const y = cellOf(i, n, res);
     const [lo, hi] = ex.visible(i);
     let ent = 0;

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { ExactAttention } from '../../../../runtime/attention/exact-attention';
 import { summariseHead } from '../../../../runtime/attention/head-summaries';
 import { keepLayerQK, type LayerQK } from '../../../../runtime/attention/layer-qk';
+import { KeptRun } from '../../../../runtime/attention/kept-run';
 import { createSession } from '../../../../runtime/backend/ort';
 import { buildPlan, readModel, type ModelSource } from '../../../../runtime/models/read-model';
 import { readGgufModel } from '../../../../runtime/models/gguf-source';
@@ -112,17 +113,27 @@ function checkAgainstDense(
   k: Float32Array[],
 ) {
   const { heads } = plan.facts;
+  const options = { topK: 3, specials: [0], overviewRes: 7 };
+  const keptRun = new KeptRun(plan.facts, options);
   for (let l = 0; l < dense.length; l++) {
     const ex = new ExactAttention(keepLayerQK(plan.facts, l, q[l], k[l]));
     const n = ex.length;
+    const attention = { layer: l, kind: plan.facts.attentionKinds[l], heads, queryLength: n, keyLength: n };
+    const keptLayer = keptRun.add({ ...attention, data: dense[l] }, q[l], k[l]);
     const rule = ex.qk.rule;
     for (let h = 0; h < heads; h++) {
       const map = dense[l].subarray(h * n * n, (h + 1) * n * n); // [query, key]
-      const s = summariseHead(ex, h, { topK: 3, specials: [0], overviewRes: 7 });
-      const all = ex.window(h, { start: 0, end: n }, { start: 0, end: n }); // [n, n]
+      const s = summariseHead(ex, h, options);
+      // The run kept for long inputs: summaries and each row's lse read from the dense map, values from q and k.
+      const kept = keptLayer.heads[h];
+      assert.deepEqual(kept.topKeys, s.topKeys, `${label}: the same top keys from the dense map and from q and k`);
+      for (const key of ['entropy', 'topWeights', 'specialMass', 'blockMax', 'blockMean'] as const)
+        kept[key].forEach((v, i) => assert.ok(Math.abs(v - s[key][i]) <= 1e-5, `${label}: ${key} from the map`));
+      const all = keptLayer.exact.window(h, { start: 0, end: n }, { start: 0, end: n }); // [n, n]
+      const recomputed = ex.window(h, { start: 0, end: n }, { start: 0, end: n }); // [n, n], lse from q and k
       let worst = 0;
       for (let i = 0; i < n * n; i++) {
-        worst = Math.max(worst, Math.abs(all[i] - map[i]));
+        worst = Math.max(worst, Math.abs(all[i] - map[i]), Math.abs(recomputed[i] - map[i]));
         if (ex.masked(Math.floor(i / n), i % n))
           assert.ok(all[i] === 0 && map[i] === 0, `${label} layer ${l} head ${h}: masked entry ${i} is exactly 0`);
       }
