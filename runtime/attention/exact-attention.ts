@@ -143,10 +143,16 @@ export class ExactAttention {
     const w = cols.end - cols.start;
     const out = new Float32Array((rows.end - rows.start) * w); // [rows, cols]
     const scratch = new Float64Array(this.length);
+    const keyMask = this.qk.keyMask;
     for (let i = rows.start; i < rows.end; i++) {
+      const [lo, hi] = this.visible(i);
+      const from = Math.max(lo, cols.start);
+      const to = Math.min(hi + 1, cols.end);
+      if (from >= to) continue;
       const lse = this.rowLse(h, i, scratch);
-      for (let j = cols.start; j < cols.end; j++)
-        if (!this.masked(i, j)) out[(i - rows.start) * w + (j - cols.start)] = Math.exp(this.rawLogit(h, i, j) - lse);
+      for (let j = from; j < to; j++)
+        if (!keyMask || keyMask[j] === 1)
+          out[(i - rows.start) * w + (j - cols.start)] = Math.exp(this.rawLogit(h, i, j) - lse);
     }
     return out;
   }

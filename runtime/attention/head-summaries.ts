@@ -11,8 +11,8 @@ export interface SummaryOptions {
   topK: number;
   /** Positions whose received attention is summed per query (BOS, separators...). */
   specials: readonly number[];
-  /** The overview's cells a side at most (at most the length). */
-  overviewRes: number;
+  /** Entries a side of one overview cell (the graph uses attention-summaries.ts POOL). */
+  block: number;
 }
 
 export interface HeadSummary {
@@ -28,21 +28,13 @@ export interface HeadSummary {
   meanDistance: number;
   /** Mean over queries i ≥ 1 of p_i,i−1. */
   previousToken: number;
-  /** The overview: res × res cells, cell (y, x) covering the proportional split of rows and columns. */
+  /** The overview: res × res cells of block × block entries, cell c covering [c·block, min(n, (c+1)·block)). */
   res: number;
+  block: number;
   /** [res, res]: the largest entry of each cell. */
   blockMax: Float32Array;
   /** [res, res]: the mean of each cell's unmasked entries (0 where all are masked). */
   blockMean: Float32Array;
-}
-
-/** The cell of entry `p` when `n` entries are split proportionally into `out` cells (cell c covers
- * [floor(c·n/out), floor((c+1)·n/out))), as figures/heads.ts binOf pools a window. */
-function cellOf(p: number, n: number, out: number): number {
-  let c = Math.floor(((p + 1) * out) / n) - 1;
-  while (c > 0 && Math.floor((c * n) / out) > p) c--;
-  while (Math.floor(((c + 1) * n) / out) <= p) c++;
-  return Math.max(0, c);
 }
 
 /** Summarises head `h` by recomputing each row from q and k (no map anywhere). */
@@ -71,7 +63,8 @@ export function summariseDense(ex: ExactAttention, h: number, map: Float32Array,
 function summariseRows(ex: ExactAttention, rowOf: (i: number) => Float32Array, options: SummaryOptions): HeadSummary {
   const n = ex.length;
   const K = options.topK;
-  const res = Math.max(1, Math.min(n, options.overviewRes));
+  const block = options.block;
+  const res = Math.ceil(n / block);
   const entropy = new Float32Array(n);
   const topKeys = new Int32Array(n * K).fill(-1); // [n, K]
   const topWeights = new Float32Array(n * K); // [n, K]
@@ -79,18 +72,19 @@ function summariseRows(ex: ExactAttention, rowOf: (i: number) => Float32Array, o
   const blockMax = new Float32Array(res * res); // [res, res]
   const sum = new Float64Array(res * res);
   const count = new Float64Array(res * res);
-  const colCell = Int32Array.from({ length: n }, (_, j) => cellOf(j, n, res));
+  const colCell = Int32Array.from({ length: n }, (_, j) => Math.floor(j / block));
   let distance = 0;
   let previous = 0;
 
   for (let i = 0; i < n; i++) {
     const row = rowOf(i); // [n]
-    const y = cellOf(i, n, res);
+    const y = Math.floor(i / block);
     const [lo, hi] = ex.visible(i);
+    const keyMask = ex.qk.keyMask;
     let ent = 0;
     let dist = 0;
     for (let j = lo; j <= hi; j++) {
-      if (ex.masked(i, j)) continue;
+      if (keyMask && keyMask[j] === 0) continue;
       const p = row[j];
       if (p > 0) ent -= p * Math.log(p);
       dist += p * (i - j);
@@ -110,7 +104,7 @@ function summariseRows(ex: ExactAttention, rowOf: (i: number) => Float32Array, o
     const weights = topWeights.subarray(i * K, (i + 1) * K);
     let filled = 0;
     for (let j = lo; j <= hi; j++) {
-      if (ex.masked(i, j)) continue;
+      if (keyMask && keyMask[j] === 0) continue;
       const p = row[j];
       if (filled === K && p <= weights[K - 1]) continue;
       let at = Math.min(filled, K - 1);
@@ -133,6 +127,7 @@ function summariseRows(ex: ExactAttention, rowOf: (i: number) => Float32Array, o
     meanDistance: distance / n,
     previousToken: n > 1 ? previous / (n - 1) : 0,
     res,
+    block,
     blockMax,
     blockMean,
   };

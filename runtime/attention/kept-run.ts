@@ -8,6 +8,7 @@ import type { LayerAttention } from '../types';
 import { ExactAttention } from './exact-attention';
 import { summariseDense, type HeadSummary, type SummaryOptions } from './head-summaries';
 import { keepLayerQK, layerQKBytes } from './layer-qk';
+import { POOL, type LayerSummaryTensors } from '../models/attention-summaries';
 
 export interface KeptLayer {
   exact: ExactAttention;
@@ -20,6 +21,24 @@ function summaryBytes(s: HeadSummary): number {
     (a, x) => a + x.byteLength,
     0,
   );
+}
+
+/** [res, res]: how many entries of each block × block cell a query may see (the same for every head). */
+function blockCounts(exact: ExactAttention, block: number, res: number): Float64Array {
+  const counts = new Float64Array(res * res);
+  const keyMask = exact.qk.keyMask;
+  for (let i = 0; i < exact.length; i++) {
+    const [lo, hi] = exact.visible(i);
+    const y = Math.floor(i / block);
+    for (let x = Math.floor(lo / block); x <= Math.floor(hi / block); x++) {
+      const from = Math.max(lo, x * block);
+      const to = Math.min(hi + 1, (x + 1) * block);
+      let c = to - from;
+      if (keyMask) for (let j = from; j < to; j++) c -= keyMask[j] === 0 ? 1 : 0;
+      counts[y * res + x] += c;
+    }
+  }
+  return counts;
 }
 
 export class KeptRun {
@@ -48,6 +67,52 @@ export class KeptRun {
     );
     const kept = { exact, heads };
     this.layers[attention.layer] = kept;
+    return kept;
+  }
+
+  /** Keeps a layer from the graph's summaries (the summaries variant: the map never left onnxruntime). Each row's
+   * log-sum-exp is read from its largest weight: lse_i = logit_ij − ln p_ij at j = its top key. */
+  addSummaries(t: LayerSummaryTensors): KeptLayer {
+    const exact = new ExactAttention(keepLayerQK(this.facts, t.layer, t.q, t.k));
+    const n = exact.length;
+    const K = t.topK;
+    const res = t.cells;
+    const counts = blockCounts(exact, POOL, res); // [res, res] unmasked entries per cell
+    const heads = Array.from({ length: exact.heads }, (_, h): HeadSummary => {
+      const rows = (a: Float32Array, width: number) => a.subarray(h * n * width, (h + 1) * n * width);
+      const topWeights = rows(t.topWeights, K).slice();
+      const topKeys = Int32Array.from(rows(t.topKeys, K));
+      for (let i = 0; i < n; i++)
+        exact.setRowLse(h, i, exact.logit(h, i, topKeys[i * K]) - Math.log(topWeights[i * K]));
+      const keyMean = rows(t.keyMean, 1);
+      const previous = rows(t.previous, 1);
+      let distance = 0;
+      let prev = 0;
+      for (let i = 0; i < n; i++) distance += i - keyMean[i];
+      for (let i = 1; i < n; i++) prev += previous[i];
+      const cells = (a: Float32Array) => a.subarray(h * res * res, (h + 1) * res * res);
+      const meanAll = cells(t.blockMean);
+      const blockMean = Float32Array.from(meanAll, (m, c) => {
+        const y = Math.floor(c / res);
+        const x = c % res;
+        const entries = (Math.min(n, (y + 1) * POOL) - y * POOL) * (Math.min(n, (x + 1) * POOL) - x * POOL);
+        return counts[c] > 0 ? (m * entries) / counts[c] : 0;
+      });
+      return {
+        entropy: rows(t.entropy, 1).slice(),
+        topKeys,
+        topWeights,
+        specialMass: rows(t.special, 1).slice(),
+        meanDistance: distance / n,
+        previousToken: n > 1 ? prev / (n - 1) : 0,
+        res,
+        block: POOL,
+        blockMax: cells(t.blockMax).slice(),
+        blockMean,
+      };
+    });
+    const kept = { exact, heads };
+    this.layers[t.layer] = kept;
     return kept;
   }
 

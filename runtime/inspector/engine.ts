@@ -17,6 +17,7 @@ import type { ForwardResult, HeadRead } from './api';
 import { cancelled, LensError } from '../errors';
 import { checkReadPositions } from '../models/feeds';
 import { checkAttentionFinite, checkOutputFinite } from '../finite';
+import { POOL, SUMMARY_INPUTS, summaryNames, type LayerSummaryTensors } from '../models/attention-summaries';
 
 interface ReadyStage {
   role: StageRole;
@@ -54,6 +55,9 @@ export interface EngineRunOptions {
   /** Awaited between stages so the host's event loop can deliver a cancel message. */
   pause?: () => Promise<void>;
   onLayer: (layer: LayerAttention, q?: Float32Array, k?: Float32Array) => void;
+  /** Long inputs: run the layers' summaries variant; each layer's q, k and summaries go to onSummaries and its map
+   * never leaves onnxruntime (onLayer is not called). */
+  summaries?: { topK: number; specials: readonly number[]; onSummaries: (s: LayerSummaryTensors) => void };
 }
 
 export interface EngineRunResult {
@@ -112,6 +116,13 @@ export class StageEngine {
     const batch = { ids: [ids], mask: [ids.map(() => 1)] };
     const perRun = this.feedsOf(batch);
     const shared = { ...perRun.embed, ...perRun.layer };
+    const summaries = options.summaries;
+    if (summaries) {
+      const specials = new Float32Array(seq); // [S]
+      for (const p of summaries.specials) if (p >= 0 && p < seq) specials[p] = 1;
+      shared.top_k = { type: 'int64', dims: [1], data: BigInt64Array.of(BigInt(Math.min(summaries.topK, seq))) };
+      shared.special_keys = { type: 'float32', dims: [seq], data: specials };
+    }
     const stageMs: number[] = [];
     const wantVectors = (layer: number) =>
       options.withVectors === true || (Array.isArray(options.withVectors) && options.withVectors.includes(layer));
@@ -127,6 +138,47 @@ export class StageEngine {
       if (stage.role === 'embed') {
         const out = await stage.session.run(feeds, ['hidden']);
         hiddenState = asFeed(out.hidden); // [1, seq, hidden]
+      } else if (stage.role === 'layer' && summaries) {
+        for (const name of SUMMARY_INPUTS) feeds[name] = shared[name];
+        const session = await this.variantSession(stage, { summaries: true });
+        const final = stage.outputNames.includes('last_hidden');
+        const names = layerOutputs(stage).map((n) => ({ n, s: summaryNames(n.attn.slice('attn'.length)) }));
+        const fetches = ['hidden_out', ...names.flatMap(({ n, s }) => [n.q, n.k, ...Object.values(s)])];
+        const out = await session.run(feeds, final ? [...fetches, 'last_hidden'] : fetches);
+        hiddenState = asFeed(out.hidden_out); // [1, seq, hidden]
+        if (final) {
+          expectSize(out.last_hidden, seq * hidden, 'last_hidden');
+          lastHidden = out.last_hidden.data; // [seq, hidden]
+        }
+        stageMs.push(performance.now() - t0);
+        const topK = Math.min(summaries.topK, seq);
+        const cells = Math.ceil(seq / POOL);
+        for (const { n, s } of names) {
+          expectSize(out[n.q], heads * seq * headDim, n.q);
+          expectSize(out[n.k], heads * seq * headDim, n.k);
+          for (const name of [s.topWeights, s.topKeys]) expectSize(out[name], heads * seq * topK, name);
+          for (const name of [s.entropy, s.special, s.keyMean, s.previous]) expectSize(out[name], heads * seq, name);
+          for (const name of [s.blockMax, s.blockMean]) expectSize(out[name], heads * cells * cells, name);
+          for (const name of [n.q, n.k, ...Object.values(s)])
+            checkOutputFinite(`layer ${n.layer}'s ${name}`, out[name].data, seq);
+          summaries.onSummaries({
+            layer: n.layer,
+            q: out[n.q].data, // [heads, seq, headDim]
+            k: out[n.k].data,
+            topK,
+            topWeights: out[s.topWeights].data, // [heads, seq, topK]
+            topKeys: out[s.topKeys].data,
+            entropy: out[s.entropy].data, // [heads, seq]
+            special: out[s.special].data,
+            keyMean: out[s.keyMean].data,
+            previous: out[s.previous].data,
+            cells,
+            blockMax: out[s.blockMax].data, // [heads, cells, cells]
+            blockMean: out[s.blockMean].data,
+          });
+        }
+        if (options.pause) await options.pause();
+        continue;
       } else if (stage.role === 'layer') {
         const names = layerOutputs(stage);
         const vectors = names.some((n) => wantVectors(n.layer));

@@ -1,6 +1,7 @@
 // The shape of a family builder, and the one place that turns a family into graphs: the staged plan of plan.ts
 // (one graph per layer, the first with the embeddings and the last with the final norm; a head) and the single full graph, built from the same fragments so they agree.
 import type { ModelConfig } from '../formats/config-normalise';
+import { addSummaryOutputs, summaryNames } from './attention-summaries';
 import { A, GraphBuilder, type Dim } from './graph-builder';
 import { computeFeeds, layerSide } from './feeds';
 import {
@@ -158,7 +159,7 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs, options: Pl
   // exposing q/k/v as well cost 30-60 % at 128 tokens (bench). Variants with q/k/v or the value Gram matrices (norm-
   // based attribution) are built only when asked for.
   const groupStage = (layers: number[], extras: LayerExtras): Uint8Array => {
-    const suffix = `${extras.vectors ? '_vectors' : ''}${extras.norms ? '_norms' : ''}`;
+    const suffix = `${extras.vectors ? '_vectors' : ''}${extras.norms ? '_norms' : ''}${extras.summaries ? '_summaries' : ''}`;
     const g = new GraphBuilder(`layers_${layers[0]}_${layers[layers.length - 1]}${suffix}`);
     let x: string;
     if (layers[0] === 0) {
@@ -175,6 +176,12 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs, options: Pl
     g.output(x, 'hidden_out', 'float32', [...BS, E]);
     outs.forEach((out, i) => {
       const n = names[i];
+      if (extras.summaries) {
+        // Long inputs: q, k and the summaries leave the graph, the map does not.
+        addSummaryOutputs(g, out.attn, H, summaryNames(n.attn.slice('attn'.length)));
+        for (const k of ['q', 'k'] as const) g.output(out[k], n[k], 'float32', ['batch', H, 'seq', D]);
+        return;
+      }
       g.output(out.attn, n.attn, 'float32', ['batch', H, 'seq', 'seq']);
       if (extras.vectors)
         for (const k of ['q', 'k', 'v'] as const) g.output(out[k], n[k], 'float32', ['batch', H, 'seq', D]);

@@ -81,6 +81,8 @@ export interface LayerExtras {
   vectors?: boolean;
   /** value_gram [B,S,H,H] (norm-based attribution). */
   norms?: boolean;
+  /** Long inputs: q, k and the attention summaries (attention-summaries.ts) instead of the map. */
+  summaries?: boolean;
 }
 
 /** A batch of token ids; mask[b][s] is 1 for real tokens and 0 for padding. All rows have the same length. */

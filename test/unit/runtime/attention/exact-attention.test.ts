@@ -10,6 +10,8 @@ import { ExactAttention } from '../../../../runtime/attention/exact-attention';
 import { summariseHead } from '../../../../runtime/attention/head-summaries';
 import { keepLayerQK, type LayerQK } from '../../../../runtime/attention/layer-qk';
 import { KeptRun } from '../../../../runtime/attention/kept-run';
+import { StageEngine } from '../../../../runtime/inspector/engine';
+import { POOL } from '../../../../runtime/models/attention-summaries';
 import { createSession } from '../../../../runtime/backend/ort';
 import { buildPlan, readModel, type ModelSource } from '../../../../runtime/models/read-model';
 import { readGgufModel } from '../../../../runtime/models/gguf-source';
@@ -91,7 +93,7 @@ test('the summaries of a hand-computed head: entropy, top-k, specials, distance,
   const ex = new ExactAttention(
     qkOf([1, 1, 1], [0, L2, L3], 1, 1, 1, { scale: 1, softcap: null, causal: true, window: null }),
   );
-  const s = summariseHead(ex, 0, { topK: 2, specials: [0], overviewRes: 3 });
+  const s = summariseHead(ex, 0, { topK: 2, specials: [0], block: 1 });
   const H = (ps: number[]) => -ps.reduce((a, p) => a + p * Math.log(p), 0);
   const want = [H([1]), H([1 / 3, 2 / 3]), H([1 / 6, 2 / 6, 3 / 6])];
   want.forEach((w, i) => assert.ok(Math.abs(s.entropy[i] - w) < 1e-6, `entropy ${i}`));
@@ -113,7 +115,7 @@ function checkAgainstDense(
   k: Float32Array[],
 ) {
   const { heads } = plan.facts;
-  const options = { topK: 3, specials: [0], overviewRes: 7 };
+  const options = { topK: 3, specials: [0], block: 8 };
   const keptRun = new KeptRun(plan.facts, options);
   for (let l = 0; l < dense.length; l++) {
     const ex = new ExactAttention(keepLayerQK(plan.facts, l, q[l], k[l]));
@@ -302,4 +304,87 @@ test('SmolLM2 (GGUF) over 2,048 tokens, layer 0: chosen rows equal the dense map
         assert.ok(Math.abs(ex.value(h, i, Math.floor(i / 2)) - dense[(h * n + i) * n + Math.floor(i / 2)]) <= TOL);
       }
   }
+});
+
+/** Checks a run kept from the graph's summaries (the map never fetched) against the dense maps of the same input. */
+async function checkGraphSummaries(label: string, source: ModelSource, n: number) {
+  const { plan, run } = await denseRun(source, n, 3);
+  const engine = await StageEngine.create(plan, 'native', 1);
+  const K = 4;
+  const specials = [0, 5];
+  const kept = new KeptRun(plan.facts, { topK: K, specials, block: POOL });
+  try {
+    await engine.run(ids(n, 3, source.config.vocabSize, 3), {
+      withVectors: false,
+      onLayer: () => assert.fail('no map leaves the graph in the summaries variant'),
+      summaries: { topK: K, specials, onSummaries: (t) => kept.addSummaries(t) },
+    });
+  } finally {
+    await engine.release();
+  }
+  const { heads } = plan.facts;
+  const res = Math.ceil(n / POOL);
+  for (let l = 0; l < plan.facts.layers; l++) {
+    const layer = kept.layer(l)!;
+    for (let h = 0; h < heads; h++) {
+      const map = run.attn[l].subarray(h * n * n, (h + 1) * n * n); // [query, key]
+      const s = layer.heads[h];
+      const where = `${label} layer ${l} head ${h}`;
+      const all = layer.exact.window(h, { start: 0, end: n }, { start: 0, end: n });
+      let worst = 0;
+      for (let i = 0; i < n * n; i++) worst = Math.max(worst, Math.abs(all[i] - map[i]));
+      assert.ok(worst <= TOL, `${where}: max |exact − dense| ${worst}`);
+      let distance = 0;
+      let previous = 0;
+      const max = new Float32Array(res * res);
+      const sum = new Float64Array(res * res);
+      const count = new Float64Array(res * res);
+      for (let i = 0; i < n; i++) {
+        const row = map.subarray(i * n, (i + 1) * n);
+        let ent = 0;
+        for (let j = 0; j < n; j++) {
+          if (row[j] > 0) ent -= row[j] * Math.log(row[j]);
+          distance += row[j] * (i - j);
+          if (layer.exact.masked(i, j)) continue;
+          const c = Math.floor(i / POOL) * res + Math.floor(j / POOL);
+          max[c] = Math.max(max[c], row[j]);
+          sum[c] += row[j];
+          count[c] += 1;
+        }
+        if (i > 0) previous += row[i - 1];
+        assert.ok(Math.abs(s.entropy[i] - ent) <= 1e-4, `${where}: entropy of row ${i}`);
+        assert.ok(Math.abs(s.specialMass[i] - row[0] - row[5]) <= TOL, `${where}: special mass of row ${i}`);
+        const best = Array.from(row, (p, j) => [p, j]).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+        for (let t = 0; t < K; t++) {
+          assert.ok(Math.abs(s.topWeights[i * K + t] - best[t][0]) <= TOL, `${where}: top-${t} weight of row ${i}`);
+          if (
+            best[t][0] > 0 &&
+            best[t][0] - (best[t + 1]?.[0] ?? -1) > 1e-5 &&
+            (t === 0 || best[t - 1][0] - best[t][0] > 1e-5)
+          )
+            assert.equal(s.topKeys[i * K + t], best[t][1], `${where}: top-${t} key of row ${i}`);
+        }
+      }
+      assert.ok(Math.abs(s.meanDistance - distance / n) <= 1e-4, `${where}: mean distance`);
+      assert.ok(Math.abs(s.previousToken - previous / (n - 1)) <= TOL, `${where}: previous-token weight`);
+      assert.equal(s.res, res);
+      for (let c = 0; c < res * res; c++) {
+        assert.ok(Math.abs(s.blockMax[c] - max[c]) <= TOL, `${where}: block max ${c}`);
+        const mean = count[c] > 0 ? sum[c] / count[c] : 0;
+        assert.ok(Math.abs(s.blockMean[c] - mean) <= TOL, `${where}: block mean ${c}`);
+      }
+    }
+  }
+  // Kept per layer: q [H, n, D], k once per key/value head, the rows' lse and the summaries — no n² term.
+  const { heads: H, kvHeads: KV, headDim: D } = plan.facts;
+  const perHead = n * (8 + 4 + 4 * K + 4 * K + 4) + 2 * res * res * 4;
+  assert.equal(kept.bytes(), plan.facts.layers * (H * n * D * 4 + KV * n * D * 4 + H * perHead));
+}
+
+test('stories260K: the graph summaries variant (no map fetched) gives exact values and summaries of the dense maps', async () => {
+  await checkGraphSummaries('stories260K', await readModel(fixtureModel('stories260K')), 150);
+});
+
+test('hf-tiny gemma2: the graph summaries variant with windows and soft-cap', async () => {
+  await checkGraphSummaries('gemma2', await readModel(hfTinyModel('gemma2')), 100);
 });
