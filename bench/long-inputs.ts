@@ -7,6 +7,7 @@
 // Printed, never asserted: the machine is shared (few runs; say so when quoting).
 import { parseArgs } from 'node:util';
 import { KeptRun } from '../runtime/attention/kept-run';
+import type { LayerSummaryTensors } from '../runtime/models/attention-summaries';
 import { StageEngine } from '../runtime/inspector/engine';
 import { readGgufModel } from '../runtime/models/gguf-source';
 import { buildPlan } from '../runtime/models/read-model';
@@ -15,10 +16,16 @@ import { RawModel } from './raw';
 import { fmt, summarize, table } from './stats';
 
 const { values: argv } = parseArgs({
-  options: { lengths: { type: 'string' }, runs: { type: 'string' }, threads: { type: 'string' } },
+  options: {
+    lengths: { type: 'string' },
+    runs: { type: 'string' },
+    threads: { type: 'string' },
+    modes: { type: 'string' },
+  },
 });
 const lengths = (argv.lengths ?? '512,1024,2048').split(',').map(Number);
 const runs = Number(argv.runs ?? 2);
+const modes = (argv.modes ?? 'dense,kept,graph').split(',') as ('dense' | 'kept' | 'graph')[];
 const threads = Number(argv.threads ?? 2);
 const MB = 2 ** 20;
 const rssMB = () => process.resourceUsage().maxRSS / 1024;
@@ -49,16 +56,29 @@ async function main(): Promise<void> {
     const rawMs: number[] = [];
     const dense = { total: [] as number[], first: [] as number[], bytes: 0 };
     const kept = { total: [] as number[], first: [] as number[], bytes: 0 };
+    const graph = { total: [] as number[], first: [] as number[], bytes: 0 };
+    const graphKeepMs: number[] = [];
     const keepMs: number[] = [];
     let last: KeptRun | undefined;
     for (let r = 0; r < runs; r++) {
       rawMs.push(await raw.run(ids));
-      for (const mode of ['dense', 'kept'] as const) {
+      for (const mode of modes) {
         const t0 = performance.now();
         let first = 0;
         const maps: Float32Array[] = [];
         const run = new KeptRun(f, { topK: 8, specials: [0], block: 64 });
+        const summaries = {
+          topK: 8,
+          specials: [0],
+          onSummaries: (t: LayerSummaryTensors) => {
+            const t1 = performance.now();
+            run.addSummaries(t);
+            graphKeepMs.push(performance.now() - t1);
+            if (t.layer === 0) first = performance.now() - t0;
+          },
+        };
         await engine.run(ids, {
+          ...(mode === 'graph' ? { summaries } : {}),
           withVectors: mode === 'kept',
           onLayer: (attention, q, k) => {
             if (mode === 'dense') maps.push(attention.data);
@@ -70,19 +90,21 @@ async function main(): Promise<void> {
             if (attention.layer === 0) first = performance.now() - t0;
           },
         });
-        const m = mode === 'dense' ? dense : kept;
+        const m = mode === 'dense' ? dense : mode === 'kept' ? kept : graph;
         m.total.push(performance.now() - t0);
         m.first.push(first);
         m.bytes = mode === 'dense' ? maps.reduce((a, x) => a + x.byteLength, 0) : run.bytes();
-        if (mode === 'kept') last = run;
+        if (mode === 'graph') last = run;
         maps.length = 0;
       }
     }
     const base = summarize(rawMs).median;
     for (const [label, m] of [
       ['dense maps (today)', dense],
-      ['kept (q, k, summaries)', kept],
+      ['kept, summaries in JS', kept],
+      ['kept, summaries in graph', graph],
     ] as const) {
+      if (m.total.length === 0) continue;
       const t = summarize(m.total);
       rows.push([
         String(n),
@@ -91,13 +113,14 @@ async function main(): Promise<void> {
         fmt(t),
         (t.median / base).toFixed(2),
         (summarize(m.first).median / t.median).toFixed(2),
-        m === kept ? (keepMs.reduce((a, x) => a + x, 0) / runs).toFixed(0) : '0',
+        ((m === kept ? keepMs : m === graph ? graphKeepMs : [0]).reduce((a, x) => a + x, 0) / runs).toFixed(0),
         (m.bytes / MB).toFixed(0),
         rssMB().toFixed(0),
       ]);
     }
     // Exact values on demand from the last kept run: the middle layer, head 0, the last query.
-    const ex = last!.layer(Math.floor(f.layers / 2))!.exact;
+    const ex = last?.layer(Math.floor(f.layers / 2))?.exact;
+    if (!ex) continue;
     const time = (fn: () => void, reps: number) => {
       const xs: number[] = [];
       for (let r = 0; r < reps; r++) {

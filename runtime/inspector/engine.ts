@@ -327,11 +327,16 @@ export class StageEngine {
 
   /** The session of a layer variant with extra outputs, created on first use. */
   private async variantSession(stage: ReadyStage, extras: LayerExtras): Promise<Session> {
-    const key = `${extras.vectors ? 'v' : ''}${extras.norms ? 'n' : ''}`;
+    const key = `${extras.vectors ? 'v' : ''}${extras.norms ? 'n' : ''}${extras.summaries ? 's' : ''}`;
     const hit = stage.variantSessions.get(key);
     if (hit) return hit;
     if (!stage.variant) throw new LensError('INFERENCE_FAILED', 'This model does not expose value-vector norms.');
-    const session = await createSession(stage.variant(extras), { backend: this.backend, threads: this.threads });
+    // The summaries variant is for long inputs: no arena, so that no layer session keeps its n² peak.
+    const session = await createSession(stage.variant(extras), {
+      backend: this.backend,
+      threads: this.threads,
+      memArena: extras.summaries !== true,
+    });
     stage.variantSessions.set(key, session);
     return session;
   }
