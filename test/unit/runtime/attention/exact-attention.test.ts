@@ -87,6 +87,26 @@ test('hand-computed softmaxes: causal, window, soft-cap, a padded key and shared
   );
 });
 
+test('keepLayerQK keeps k once per key/value head and refuses repeated heads that differ, in one line', () => {
+  const facts = { heads: 2, kvHeads: 1, headDim: 1, attentionKinds: ['causal'] } as unknown as Parameters<
+    typeof keepLayerQK
+  >[0];
+  const kept = keepLayerQK(facts, 0, Float32Array.of(1, 2, 3, 4), Float32Array.of(5, 6, 5, 6));
+  assert.deepEqual(Array.from(kept.k), [5, 6]);
+  assert.equal(kept.rule.scale, 1);
+  assert.equal(kept.rule.causal, true);
+  assert.throws(
+    () => keepLayerQK(facts, 3, Float32Array.of(1, 2, 3, 4), Float32Array.of(5, 6, 5, 7)),
+    (e: unknown) =>
+      isLensError(e) &&
+      /^Layer 3: query heads 0 and 1 should share key head 0 but their keys differ\.$/.test(e.message),
+  );
+  assert.throws(
+    () => keepLayerQK(facts, 0, Float32Array.of(1, 2, 3, 4), Float32Array.of(5, 6)),
+    (e: unknown) => isLensError(e) && /q has 4 values and k 2/.test(e.message),
+  );
+});
+
 test('the summaries of a hand-computed head: entropy, top-k, specials, distance, previous token, overview', () => {
   const L2 = Math.log(2);
   const L3 = Math.log(3);
