@@ -18,6 +18,8 @@
 //          the `norms` variant adds value_gram [B,S,H,H]: G[b,j,h,h'] = <f_h(x_j), f_h'(x_j)> with f_h(x_j) =
 //          (x_j W_V + b_V)_h W_O,h the value vector of head h carried through its rows of the output projection
 //          (Kobayashi et al. 2020); the diagonal is ‖f_h(x_j)‖², and ‖Σ_h α_h,ij f_h(x_j)‖² = α_ijᵀ G_j α_ij.
+//          the `summaries` variant (long inputs) replaces attn by q, k and the summaries of attention-summaries.ts
+//          (inputs top_k int64 [1], special_keys float32 [S]): the map stays inside onnxruntime.
 //   head   inputs : hidden [B,S,E]
 //          outputs: last_hidden [B,S,E] (after the final norm where the family has one)
 //          the `withLogits` variant adds logits [B,S,V] (LM head on every position). It is separate because
