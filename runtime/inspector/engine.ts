@@ -17,7 +17,14 @@ import type { ForwardResult, HeadRead } from './api';
 import { cancelled, LensError } from '../errors';
 import { checkReadPositions } from '../models/feeds';
 import { checkAttentionFinite, checkOutputFinite } from '../finite';
-import { POOL, SUMMARY_INPUTS, summaryNames, type LayerSummaryTensors } from '../models/attention-summaries';
+import {
+  blockedFits,
+  POOL,
+  QUERY_BLOCKS,
+  SUMMARY_INPUTS,
+  summaryNames,
+  type LayerSummaryTensors,
+} from '../models/attention-summaries';
 
 interface ReadyStage {
   role: StageRole;
@@ -140,7 +147,9 @@ export class StageEngine {
         hiddenState = asFeed(out.hidden); // [1, seq, hidden]
       } else if (stage.role === 'layer' && summaries) {
         for (const name of SUMMARY_INPUTS) feeds[name] = shared[name];
-        const session = await this.variantSession(stage, { summaries: true });
+        // Query-row blocks where every block has rows (the family may still compute the map whole: bert, gpt2).
+        const blocks = blockedFits(seq, QUERY_BLOCKS) ? QUERY_BLOCKS : undefined;
+        const session = await this.variantSession(stage, { summaries: true, blocks });
         const final = stage.outputNames.includes('last_hidden');
         const names = layerOutputs(stage).map((n) => ({ n, s: summaryNames(n.attn.slice('attn'.length)) }));
         const fetches = ['hidden_out', ...names.flatMap(({ n, s }) => [n.q, n.k, ...Object.values(s)])];
@@ -327,7 +336,7 @@ export class StageEngine {
 
   /** The session of a layer variant with extra outputs, created on first use. */
   private async variantSession(stage: ReadyStage, extras: LayerExtras): Promise<Session> {
-    const key = `${extras.vectors ? 'v' : ''}${extras.norms ? 'n' : ''}${extras.summaries ? 's' : ''}`;
+    const key = `${extras.vectors ? 'v' : ''}${extras.norms ? 'n' : ''}${extras.summaries ? `s${extras.blocks ?? ''}` : ''}`;
     const hit = stage.variantSessions.get(key);
     if (hit) return hit;
     if (!stage.variant) throw new LensError('INFERENCE_FAILED', 'This model does not expose value-vector norms.');

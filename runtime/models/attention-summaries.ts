@@ -94,3 +94,122 @@ export interface LayerSummaryTensors {
   /** The mean over every entry of a cell, masked ones (exact zeros) included. */
   blockMean: Float32Array;
 }
+
+/** Asks a layer for blocked attention (long inputs): `blocks` query-row blocks; the layer fills `result` with the
+ * summaries' tensor names, and its `attn` is then empty (no [B,H,S,S] tensor exists in the graph). */
+export interface BlockedRequest {
+  blocks: number;
+  result?: SummaryTensors;
+}
+
+/** The summaries' tensor names in the graph, before they become outputs. */
+export type SummaryTensors = Record<keyof SummaryNames, string>;
+
+/** The blocked variant needs every block non-empty: rows ceil(S / blocks) a block, so S > blocks · (blocks − 1). */
+export function blockedFits(seq: number, blocks: number): boolean {
+  return seq > blocks * (blocks - 1);
+}
+
+/** Query-row blocks that every long run uses: 16 (512 rows a block at 8,192 tokens). */
+export const QUERY_BLOCKS = 16;
+
+/**
+ * Attention in `req.blocks` blocks of query rows: per block its scores [B,H,rows,S], softmax, context and the
+ * summaries, so that no [B,H,S,S] tensor is built (the largest is one block's); blocks are concatenated along the
+ * query axis. The overview is pooled in two steps (over 64 keys per row in each block, then over 64 rows), which
+ * gives the same max and mean as pooling 64 × 64 cells at once. Needs blockedFits(S, blocks).
+ * q, k, v [B,H,S,D]; bias [B,1,S,S] → context [B,S,H·D].
+ */
+export function blockedAttention(
+  g: GraphBuilder,
+  q: string,
+  k: string,
+  v: string,
+  bias: string,
+  heads: number,
+  headDim: number,
+  options: { scale?: number; softcap?: number | null },
+  req: BlockedRequest,
+): string {
+  const NB = req.blocks;
+  const topK = g.hasTensor('top_k') ? 'top_k' : g.input('top_k', 'int64', [1]);
+  const special = g.hasTensor('special_keys') ? 'special_keys' : g.input('special_keys', 'float32', ['seq']);
+  const shape = g.op('Shape', [q]); // [4]: B,H,S,D
+  const S = g.op('Gather', [shape, g.constI64([2], [])], { axis: A.int(0) }); // scalar
+  const one = g.constI64([1], []);
+  const chunk = g.op('Div', [g.op('Add', [S, g.constI64([NB - 1], [])]), g.constI64([NB], [])]); // ceil(S/NB)
+  const last = g.op('Sub', [S, g.op('Mul', [chunk, g.constI64([NB - 1], [])])]);
+  const chunk1 = g.op('Unsqueeze', [chunk, g.constI64([0])]); // [1]
+  const sizes = g.op(
+    'Concat',
+    [...Array.from({ length: NB - 1 }, () => chunk1), g.op('Unsqueeze', [last, g.constI64([0])])],
+    {
+      axis: A.int(0),
+    },
+  ); // [NB]
+  const split = (x: string) => g.opN('Split', [x, sizes], NB, { axis: A.int(2) });
+
+  const kt = g.op('Transpose', [k], { perm: A.ints([0, 1, 3, 2]) }); // [B,H,D,S]
+  const scale = g.constF([options.scale ?? 1 / Math.sqrt(headDim)], [], 'scale');
+  const cap = options.softcap ? g.constF([options.softcap], [], 'cap') : undefined;
+  const positions = g.op('Range', [g.constI64([0], []), S, one]); // [S]
+  const keyPos = g.op('Unsqueeze', [g.op('Cast', [positions], { to: A.int(1) }), g.constI64([1])]); // [S,1]
+  const specialCol = g.op('Unsqueeze', [special, g.constI64([1])]); // [S,1]
+  const prev = g.op('Max', [g.op('Sub', [positions, one]), g.constI64([0], [])]); // [S]
+  const prevIdx = g.op('Expand', [
+    g.op('Reshape', [prev, g.constI64([1, 1, -1, 1])]),
+    g.op('Concat', [g.op('Slice', [shape, g.constI64([0]), g.constI64([3])]), g.constI64([1])], { axis: A.int(0) }),
+  ]); // [B,H,S,1]
+  const tiny = g.constF([1e-30], [], 'tiny');
+  const rowPool = { kernel_shape: A.ints([1, POOL]), strides: A.ints([1, POOL]), ceil_mode: A.int(1) };
+
+  const qs = split(q); // NB × [B,H,rows,D]
+  const bs = split(bias); // NB × [B,1,rows,S]
+  const ps = split(prevIdx); // NB × [B,H,rows,1]
+  const parts: Record<string, string[]> = {};
+  const add = (key: string, t: string) => (parts[key] ??= []).push(t);
+  for (let b = 0; b < NB; b++) {
+    let s = g.op('Mul', [g.op('MatMul', [qs[b], kt]), scale]); // [B,H,rows,S]
+    if (cap) s = g.op('Mul', [g.op('Tanh', [g.op('Div', [s, cap])]), cap]);
+    const p = g.op('Softmax', [g.op('Add', [s, bs[b]])], { axis: A.int(-1) }); // [B,H,rows,S]
+    add('context', g.op('MatMul', [p, v])); // [B,H,rows,D]
+    const [values, indices] = g.opN('TopK', [p, topK], 2, { axis: A.int(-1), largest: A.int(1), sorted: A.int(1) });
+    add('topWeights', values); // [B,H,rows,K]
+    add('topKeys', g.op('Cast', [indices], { to: A.int(1) }));
+    const logp = g.op('Log', [g.op('Max', [p, tiny])]);
+    add(
+      'entropy',
+      g.op('Neg', [g.op('ReduceSum', [g.op('Mul', [p, logp]), g.constI64([-1])], { keepdims: A.int(1) })]),
+    );
+    add('special', g.op('MatMul', [p, specialCol])); // [B,H,rows,1]
+    add('keyMean', g.op('MatMul', [p, keyPos])); // [B,H,rows,1]
+    add('previous', g.op('GatherElements', [p, ps[b]], { axis: A.int(3) })); // [B,H,rows,1]
+    add('rowMax', g.op('MaxPool', [p], rowPool)); // [B,H,rows,cells]
+    add('rowMean', g.op('AveragePool', [p], { ...rowPool, count_include_pad: A.int(0) }));
+  }
+  const cat = (key: string) => g.op('Concat', parts[key], { axis: A.int(2) });
+  const colPool = { kernel_shape: A.ints([POOL, 1]), strides: A.ints([POOL, 1]), ceil_mode: A.int(1) };
+  req.result = {
+    topWeights: cat('topWeights'),
+    topKeys: cat('topKeys'),
+    entropy: cat('entropy'),
+    special: cat('special'),
+    keyMean: cat('keyMean'),
+    previous: cat('previous'),
+    blockMax: g.op('MaxPool', [cat('rowMax')], colPool), // [B,H,cells,cells]
+    blockMean: g.op('AveragePool', [cat('rowMean')], { ...colPool, count_include_pad: A.int(0) }),
+  };
+  const ctx = cat('context'); // [B,H,S,D]
+  const t = g.op('Transpose', [ctx], { perm: A.ints([0, 2, 1, 3]) }); // [B,S,H,D]
+  return g.op('Reshape', [t, g.constI64([0, 0, heads * headDim], [3], 'shape')]); // [B,S,H·D]
+}
+
+/** Declares the summaries' tensors as the graph outputs `names`. */
+export function outputSummaries(g: GraphBuilder, t: SummaryTensors, heads: number, names: SummaryNames): void {
+  for (const key of ['topWeights', 'topKeys'] as const)
+    g.output(t[key], names[key], 'float32', ['batch', heads, 'seq', 'k']);
+  for (const key of ['entropy', 'special', 'keyMean', 'previous'] as const)
+    g.output(t[key], names[key], 'float32', ['batch', heads, 'seq', 1]);
+  for (const key of ['blockMax', 'blockMean'] as const)
+    g.output(t[key], names[key], 'float32', ['batch', heads, 'cells', 'cells']);
+}

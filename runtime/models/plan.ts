@@ -85,6 +85,8 @@ export interface LayerExtras {
   norms?: boolean;
   /** Long inputs: q, k and the attention summaries (attention-summaries.ts) instead of the map. */
   summaries?: boolean;
+  /** With summaries: attention in this many query-row blocks where the family can (attention-summaries.ts). */
+  blocks?: number;
 }
 
 /** A batch of token ids; mask[b][s] is 1 for real tokens and 0 for padding. All rows have the same length. */

@@ -11,12 +11,13 @@ import { summariseHead } from '../../../../runtime/attention/head-summaries';
 import { keepLayerQK, type LayerQK } from '../../../../runtime/attention/layer-qk';
 import { KeptRun } from '../../../../runtime/attention/kept-run';
 import { StageEngine } from '../../../../runtime/inspector/engine';
-import { POOL } from '../../../../runtime/models/attention-summaries';
+import { blockedFits, POOL, QUERY_BLOCKS } from '../../../../runtime/models/attention-summaries';
 import { createSession } from '../../../../runtime/backend/ort';
 import { buildPlan, readModel, type ModelSource } from '../../../../runtime/models/read-model';
 import { readGgufModel } from '../../../../runtime/models/gguf-source';
 import { layerOutputs, type Batch, type GraphPlan } from '../../../../runtime/models/plan';
 import { poolWindow } from '../../../../figures/heads';
+import { decodeModel } from '../../../../runtime/formats/onnx-schema';
 import { runPlan } from '../../../reference/run-plan';
 import { fixtureModel, hfTinyModel, smolLm2Gguf } from '../../../helpers/fixtures';
 import { isLensError } from '../../../../runtime/errors';
@@ -407,4 +408,23 @@ test('stories260K: the graph summaries variant (no map fetched) gives exact valu
 
 test('hf-tiny gemma2: the graph summaries variant with windows and soft-cap', async () => {
   await checkGraphSummaries('gemma2', await readModel(hfTinyModel('gemma2')), 100);
+});
+
+test('stories260K over 300 tokens: query-row blocks (no [heads, n, n] tensor in the graph) give the same', async () => {
+  assert.ok(blockedFits(300, QUERY_BLOCKS));
+  await checkGraphSummaries('stories260K blocked', await readModel(fixtureModel('stories260K')), 300);
+});
+
+test('hf-tiny gemma2 over 250 tokens: query-row blocks with windows and soft-cap', async () => {
+  assert.ok(blockedFits(250, QUERY_BLOCKS));
+  await checkGraphSummaries('gemma2 blocked', await readModel(hfTinyModel('gemma2')), 250);
+});
+
+test('the blocked variant computes the softmax once per block of query rows, never over the whole map', () => {
+  const plan = buildPlan(readGgufModel(smolLm2Gguf()));
+  const ops = (bytes: Uint8Array) => decodeModel(bytes).graph!.node!.map((n) => n.opType);
+  const blocked = ops(plan.stages[1].variant!({ summaries: true, blocks: QUERY_BLOCKS }));
+  assert.equal(blocked.filter((o) => o === 'Softmax').length, QUERY_BLOCKS);
+  const whole = ops(plan.stages[1].variant!({ summaries: true }));
+  assert.equal(whole.filter((o) => o === 'Softmax').length, 1);
 });
