@@ -1,10 +1,12 @@
 // `npx tsx bench/long-layer.ts [--n 512] [--runs 7]`: one SmolLM2 layer session (layer 1) at n tokens, alternating
-// the variants a run can use — the default (map fetched), the default without fetching the map, and the summaries
-// variant with and without onnxruntime's CPU arena — so that their ratios come from the same minutes of a shared
-// machine. Median and range per variant, and the ratio to the default without the map (raw-like).
+// the variants a run can use — the default (map fetched), the default without fetching the map, the summaries
+// variant whole and in 16 query-row blocks, each with and without onnxruntime's CPU arena — so that their ratios
+// come from the same minutes of a shared machine. Median and range per variant, and the ratio to the default
+// without the map (raw-like).
 import { parseArgs } from 'node:util';
 import { createSession, type Session } from '../runtime/backend/ort';
 import { readGgufModel } from '../runtime/models/gguf-source';
+import { QUERY_BLOCKS } from '../runtime/models/attention-summaries';
 import { buildPlan } from '../runtime/models/read-model';
 import type { FeedTensor } from '../runtime/models/plan';
 import { smolLm2Gguf } from '../test/helpers/fixtures';
@@ -56,6 +58,14 @@ async function main(): Promise<void> {
   variants.push([
     'summaries, no arena',
     await createSession(bytes, { ...opts, memArena: false }),
+    summaryFeeds,
+    summaryOut,
+  ]);
+  const blocked = stage.variant!({ summaries: true, blocks: QUERY_BLOCKS });
+  variants.push(['16 row blocks, arena', await createSession(blocked, opts), summaryFeeds, summaryOut]);
+  variants.push([
+    '16 row blocks, no arena',
+    await createSession(blocked, { ...opts, memArena: false }),
     summaryFeeds,
     summaryOut,
   ]);
