@@ -14,7 +14,17 @@
 // (required files in, sources/tests/other platforms' binaries out), and a last line per package `VSIX <target> <path>`
 // for scripts (vscode-tests.mjs reads it). test/unit/package/vsix-content.test.ts checks the binaries' headers.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -33,6 +43,19 @@ const TARGETS = {
   universal: undefined,
 };
 const BIN = 'node_modules/onnxruntime-node/bin/napi-v6';
+/** Files of a binary folder that nothing loads: the npm tarball holds darwin's versioned dylib as a second 44 MB
+ * copy (a symlink upstream); onnxruntime_binding.node's load command names only @rpath/libonnxruntime.1.dylib. The
+ * Windows DLLs all stay: onnxruntime.dll imports DirectML.dll, and dxil/dxcompiler serve its GPU providers. */
+const UNUSED = new Set(['darwin/arm64/libonnxruntime.1.30.0.dylib']);
+
+/** The binary files a platform package carries (every file of its folder in node_modules but the unused). */
+function binaryFiles(target) {
+  const dir = TARGETS[target];
+  if (!dir) return [];
+  return readdirSync(join(repo, BIN, dir))
+    .filter((f) => !UNUSED.has(`${dir}/${f}`))
+    .map((f) => `${BIN}/${dir}/${f}`);
+}
 
 const args = process.argv.slice(2);
 const argValues = (name) => args.flatMap((a, i) => (a === name && i + 1 < args.length ? [args[i + 1]] : []));
@@ -103,7 +126,6 @@ async function entriesOf(file) {
 async function check(file, target) {
   const entries = await entriesOf(file);
   const has = (p) => entries.includes(`extension/${p}`);
-  const own = TARGETS[target];
   const required = [
     'package.json',
     'LICENSE.txt',
@@ -129,7 +151,8 @@ async function check(file, target) {
     'node_modules/onnxruntime-common/package.json',
     'node_modules/onnxruntime-common/dist/cjs/index.js',
   ].filter(Boolean);
-  if (own) required.push(`${BIN}/${own}/onnxruntime_binding.node`);
+  const binaries = binaryFiles(target);
+  required.push(...binaries);
   const missing = required.filter((p) => !has(p));
   const forbidden = entries.filter(
     (e) =>
@@ -137,7 +160,7 @@ async function check(file, target) {
         e,
       ) ||
       /\.(map|ts)$/.test(e) ||
-      (e.startsWith(`extension/${BIN}/`) && (!own || !e.startsWith(`extension/${BIN}/${own}/`))),
+      (e.startsWith(`extension/${BIN}/`) && !binaries.includes(e.slice('extension/'.length))),
   );
   return { entries, missing, forbidden };
 }
@@ -147,7 +170,8 @@ async function packageOne(target, out, ignoreDir) {
   const base = readFileSync(join(repo, '.vscodeignore'), 'utf8');
   const ignoreFile = join(ignoreDir, `${target}.vscodeignore`);
   const own = TARGETS[target];
-  writeFileSync(ignoreFile, own ? `${base}\n# ${target}: its onnxruntime-node binary\n!${BIN}/${own}/**\n` : base);
+  const keep = binaryFiles(target).map((f) => `!${f}\n`);
+  writeFileSync(ignoreFile, own ? `${base}\n# ${target}: its onnxruntime-node binary\n${keep.join('')}` : base);
   const vsce = join(dirname(require.resolve('@vscode/vsce/package.json')), 'vsce');
   // vsce writes its zip in place; packaging to a temporary name in the same folder, then renaming, leaves either
   // the previous package or the new one under the final name.
