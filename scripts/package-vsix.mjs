@@ -150,6 +150,7 @@ async function check(file, target) {
     'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.mjs',
     'node_modules/onnxruntime-common/package.json',
     'node_modules/onnxruntime-common/dist/cjs/index.js',
+    'node_modules/onnxruntime-common/dist/cjs/package.json',
   ].filter(Boolean);
   const binaries = binaryFiles(target);
   required.push(...binaries);

@@ -2,16 +2,22 @@
 // exactly its own onnxruntime-node binaries — checked by their headers (ELF / Mach-O / PE: format and CPU), not by
 // their folder names — and the library its binding loads; the universal one holds none; all hold the three .wasm
 // files the extension loads and no other; no source, test, fixture or map file; node_modules only the onnxruntime
-// run-time files; the manifest's target platform, icon (a 128 × 128 PNG) and the Marketplace fields. Packs the
-// current dist/ (the unit runner builds it first) into a temporary folder; prints each package's size.
+// run-time files; the manifest's target platform, icon (a 128 × 128 PNG) and the Marketplace fields. The packages
+// this machine can run (linux-x64, universal) are unpacked and run stories260K through their own dist/worker.js and
+// node_modules against the independent reference attention: native and Wasm from linux-x64, and on the universal
+// one `auto` lands on Wasm saying the package has no native binary. Packs the current dist/ (the unit runner builds
+// it first) into a temporary folder; prints each package's size.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as yauzl from 'yauzl';
-import { repoRoot } from '../../helpers/fixtures';
+import { fixtureModel, repoRoot } from '../../helpers/fixtures';
+import { storiesReference } from '../../helpers/stories-reference';
+import { load } from '../../../runtime/inspector/load-model';
+import type { LayerResult } from '../../../runtime/inspector/api';
 
 type Format = 'ELF' | 'Mach-O' | 'PE';
 interface Platform {
@@ -101,6 +107,31 @@ function readZip(file: string, headBytes = 4096): Promise<Entry[]> {
           stream.on('end', finish);
           stream.on('close', finish);
           stream.on('error', (e3) => (done ? undefined : reject(e3)));
+        });
+      });
+      zip.readEntry();
+    });
+  });
+}
+
+/** Unpacks a zip's `extension/` folder into `dir` (what VS Code installs). */
+function unzipExtension(file: string, dir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(file, { lazyEntries: true }, (err, zip) => {
+      if (err) return reject(err);
+      zip.on('error', reject);
+      zip.on('end', () => resolve());
+      zip.on('entry', (e: yauzl.Entry) => {
+        if (!e.fileName.startsWith('extension/') || e.fileName.endsWith('/')) return zip.readEntry();
+        const to = path.join(dir, e.fileName.slice('extension/'.length));
+        assert.ok(to.startsWith(dir + path.sep), `${e.fileName} stays inside the folder`);
+        mkdirSync(path.dirname(to), { recursive: true });
+        zip.openReadStream(e, (err2, stream) => {
+          if (err2) return reject(err2);
+          const out = createWriteStream(to);
+          out.on('finish', () => zip.readEntry());
+          out.on('error', reject);
+          stream.pipe(out);
         });
       });
       zip.readEntry();
@@ -244,6 +275,7 @@ for (const [target, platform] of Object.entries(PLATFORMS)) {
         'node_modules/onnxruntime-web/dist/ort.node.min.js',
         'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.mjs',
         'node_modules/onnxruntime-common/dist/cjs/index.js',
+        'node_modules/onnxruntime-common/dist/cjs/package.json',
       ])
         assert.ok(names.has(`extension/${f}`), `${f} is in the package`);
     });
@@ -281,3 +313,45 @@ for (const [target, platform] of Object.entries(PLATFORMS)) {
     });
   });
 }
+
+describe('the packages this machine runs: stories260K through the package’s own worker and onnxruntime', () => {
+  const ref = storiesReference();
+  const runs: [string, 'native' | 'wasm' | 'auto', string][] = [
+    ['linux-x64', 'native', 'native'],
+    ['linux-x64', 'wasm', 'wasm'],
+    ['universal', 'auto', 'wasm'],
+  ];
+  const unpacked = new Map<string, string>();
+  for (const [target, backend, expected] of runs)
+    test(`${target} on ${backend}: ${expected}, attention equal to the reference`, async () => {
+      let dir = unpacked.get(target);
+      if (!dir) {
+        dir = path.join(outDir, `unpacked-${target}`);
+        await unzipExtension(packages.get(target)!, dir);
+        unpacked.set(target, dir);
+      }
+      const inspector = await load(fixtureModel('stories260K'), {
+        backend,
+        threads: 1,
+        workerPath: path.join(dir, 'dist', 'worker.js'),
+      });
+      try {
+        assert.equal(inspector.backend, expected);
+        if (target === 'universal')
+          assert.match(inspector.fallbackReason ?? '', /^No native onnxruntime binary for linux-x64 in this package/);
+        else assert.equal(inspector.fallbackReason, undefined);
+        const layers: LayerResult[] = [];
+        for await (const l of inspector.run(ref.text)) layers.push(l);
+        assert.equal(layers.length, ref.shape[0]);
+        let worst = 0;
+        for (const l of layers) {
+          assert.deepEqual([l.heads, l.queryLength, l.keyLength], ref.shape.slice(1));
+          const flat = ref.attn[l.layer].flat(2);
+          for (let i = 0; i < flat.length; i++) worst = Math.max(worst, Math.abs(l.data[i] - flat[i]));
+        }
+        assert.ok(worst < 1e-4, `max |attention - reference| = ${worst}`);
+      } finally {
+        await inspector.dispose();
+      }
+    });
+});
