@@ -12,6 +12,7 @@ import {
   captionWidth,
   checkLayerHead,
   tokenText,
+  tokenTitle,
   colorBar,
   notesBlock,
   type FigureOptions,
@@ -133,7 +134,7 @@ export function matrixFigure(
       w,
       h: pitch,
       text: full,
-      title: `${i}: ${full}`,
+      title: tokenTitle(maps, i, Q),
       data: { index: String(i) },
     });
   }
@@ -155,7 +156,7 @@ export function matrixFigure(
       w: pitch,
       h,
       text: full,
-      title: `${i}: ${full}`,
+      title: tokenTitle(maps, i, K),
       data: { index: String(i) },
     });
   }

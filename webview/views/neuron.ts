@@ -6,6 +6,7 @@ import { el, clear } from '../dom';
 import { select, setOptions } from '../controls';
 import { neuronScores } from '../neuron-scores';
 import { diverging } from '../../figures/colormap';
+import { formatSig } from '../../figures/labels';
 import type { View, ViewContext } from './context';
 
 export class NeuronView implements View {
@@ -25,7 +26,7 @@ export class NeuronView implements View {
   runStarted(): void {
     this.requested.clear();
     const { store } = this.ctx;
-    const options = store.tokens.map((t, i) => ({ value: String(i), label: `${i}: ${t.text}` }));
+    const options = store.tokens.map((t, i) => ({ value: String(i), label: `${i}: ${t.label}` }));
     setOptions(this.querySelect, options, String(store.query));
     this.dirty = true;
   }
@@ -106,7 +107,7 @@ export class NeuronView implements View {
       el(
         'div',
         { class: 'neuron-q' },
-        el('span', { class: 'neuron-label', text: `q (${tokens[qi]?.text ?? qi})` }),
+        el('span', { class: 'neuron-label', text: `q (${tokens[qi]?.label ?? qi})` }),
         this.strip(qVec, scale),
       ),
     );
@@ -125,12 +126,12 @@ export class NeuronView implements View {
       const att = layer.data[head * n + qi * layer.keyLength + j];
       const tr = el('tr', { class: masked ? 'masked' : '' });
       tr.append(
-        el('td', { class: 'neuron-token', text: tokens[j]?.text ?? String(j) }),
+        el('td', { class: 'neuron-token', text: tokens[j]?.label ?? String(j), title: tokens[j]?.text ?? '' }),
         el('td', {}, this.strip(keys[j], scale)),
-        el('td', { class: 'num', text: s.dot[j].toFixed(3) }),
-        el('td', { class: 'num', text: masked ? 'masked' : s.scaled[j].toFixed(3) }),
-        el('td', { class: 'num', text: s.softmax[j].toFixed(4) }),
-        el('td', { class: 'num', text: String(att), title: String(att) }),
+        el('td', { class: 'num', text: formatSig(s.dot[j]), title: String(s.dot[j]) }),
+        el('td', { class: 'num', text: masked ? 'masked' : formatSig(s.scaled[j]), title: String(s.scaled[j]) }),
+        el('td', { class: 'num', text: formatSig(s.softmax[j]), title: String(s.softmax[j]) }),
+        el('td', { class: 'num', text: formatSig(att), title: String(att) }),
       );
       tbody.appendChild(tr);
     }
