@@ -19,7 +19,7 @@ import {
 } from './figure-kit';
 import { maskedPolygons } from './hatch';
 import type { Span } from './heads';
-import { headText, shortLabel } from './labels';
+import { formatSig, headText, labelStep, shortLabel } from './labels';
 import type { HeadChoice, RunMaps } from './run-maps';
 import type { Scene } from './scene';
 import type { FigureTheme } from './theme';
@@ -89,7 +89,7 @@ export function matrixFigure(
   const b = new SceneBuilder(theme);
 
   // Labels: every `step`-th token, so that they are at least LABEL_PITCH px apart; none for pooled cells.
-  const step = pooled ? 0 : Math.max(1, Math.ceil(LABEL_PITCH / cell));
+  const step = pooled ? 0 : labelStep(cell, LABEL_PITCH);
   const size$ = Math.min(LABEL_SIZE, Math.max(7, cell * step - 1));
   const rowIdx: number[] = [];
   const colIdx: number[] = [];
@@ -209,7 +209,7 @@ export function matrixFigure(
   });
 
   y = y0 + rows * cell + 14;
-  const bar = colorBar(b, MARGIN, y, lutRamp(lut, 64), '0', vmax.toPrecision(3), 'weight');
+  const bar = colorBar(b, MARGIN, y, lutRamp(lut, 64), '0', formatSig(vmax), 'weight');
   const scaled = "colours run from 0 to this map's maximum";
   b.text(MARGIN + bar.width + 10, y + bar.height / 2, scaled, 'legend-note', { color: theme.muted });
   y += bar.height + 8;
