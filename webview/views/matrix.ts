@@ -19,7 +19,7 @@ import type { View, ViewContext } from './context';
 /** Room (px) the figure needs around the cells: row labels and margins across, caption, column labels, colour bar
  *  and notes down. */
 const ROOM_X = 150;
-const ROOM_Y = 230;
+const ROOM_Y = 190;
 
 export class MatrixView implements View {
   readonly root = el('div', { class: 'view matrix-view', attrs: { role: 'tabpanel', 'aria-label': 'Matrix' } });
@@ -176,10 +176,19 @@ export class MatrixView implements View {
     const rows = Math.min(win.rows.end - win.rows.start, room);
     const cols = Math.min(win.cols.end - win.cols.start, room);
     const cell = fitCell(rows, cols, width, height, 1, 40);
+    // Zoomed: as many tokens as whole cells fill the room (the window grows about its centre to the panel's shape).
+    if (this.zoom > 1 && rows === win.rows.end - win.rows.start && cols === win.cols.end - win.cols.start) {
+      const grow = (span: Span, total: number, px: number) =>
+        zoomWindow(total, total / Math.max(span.end - span.start, Math.floor(px / cell)), (span.start + span.end - 1) / 2);
+      // No side beyond `room` cells: the figure pools beyond that.
+      const px = (side: number) => Math.min(side, room * cell);
+      this.window = { rows: grow(win.rows, n.Q, px(height)), cols: grow(win.cols, n.K, px(width)) };
+    }
+    const shown = this.window!;
     const { scene, geometry } = matrixFigure(
       store.maps,
-      { layer: store.layer, head: store.head, colorMap: store.colorMap, window: win },
-      { target: cell * Math.max(rows, cols), minCell: cell, maxCell: cell, maxCells: room },
+      { layer: store.layer, head: store.head, colorMap: store.colorMap, window: shown },
+      { target: cell, minCell: cell, maxCell: cell, maxCells: room },
       theme,
       PANEL_OPTIONS,
     );
@@ -190,11 +199,15 @@ export class MatrixView implements View {
     d.originY = String(geometry.y);
     d.rows = String(geometry.rows);
     d.cols = String(geometry.cols);
-    d.rowStart = String(win.rows.start);
-    d.colStart = String(win.cols.start);
+    d.rowStart = String(shown.rows.start);
+    d.colStart = String(shown.cols.start);
     d.labelStep = String(geometry.labelStep);
     const full = this.zoom === 1;
-    this.zoomText.textContent = full ? 'whole map' : `×${formatSig(this.zoom, 2)}`;
+    const span = (x: Span) => x.end - x.start;
+    this.zoomText.textContent = full
+      ? 'whole map'
+      : `queries ${shown.rows.start}–${shown.rows.end - 1}, keys ${shown.cols.start}–${shown.cols.end - 1}`;
+    this.zoomText.title = full ? '' : `${span(shown.rows)} × ${span(shown.cols)} of ${n.Q} × ${n.K} tokens`;
     this.zoomOut.disabled = this.zoomFit.disabled = full;
     this.zoomIn.disabled = this.zoom >= clampZoom(Infinity, Math.max(n.Q, n.K));
     if (this.hovered) this.highlight(this.hovered, true);
