@@ -44,7 +44,7 @@ function byteLevelBytes(piece: string): number[] | null {
 /** UTF-8 bytes as text, or null when they are not complete, valid UTF-8 (a piece that is part of a character). */
 function utf8(bytes: number[]): string | null {
   let s = '';
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const b = bytes[i];
     const n = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
     if (!n || i + n > bytes.length) return null;

@@ -179,7 +179,11 @@ export class MatrixView implements View {
     // Zoomed: as many tokens as whole cells fill the room (the window grows about its centre to the panel's shape).
     if (this.zoom > 1 && rows === win.rows.end - win.rows.start && cols === win.cols.end - win.cols.start) {
       const grow = (span: Span, total: number, px: number) =>
-        zoomWindow(total, total / Math.max(span.end - span.start, Math.floor(px / cell)), (span.start + span.end - 1) / 2);
+        zoomWindow(
+          total,
+          total / Math.max(span.end - span.start, Math.floor(px / cell)),
+          (span.start + span.end - 1) / 2,
+        );
       // No side beyond `room` cells: the figure pools beyond that.
       const px = (side: number) => Math.min(side, room * cell);
       this.window = { rows: grow(win.rows, n.Q, px(height)), cols: grow(win.cols, n.K, px(width)) };
