@@ -19,7 +19,7 @@ import {
 } from './figure-kit';
 import { maskedPolygons } from './hatch';
 import type { Span } from './heads';
-import { formatSig, headText, labelStep, shortLabel } from './labels';
+import { headText, labelStep, shortLabel } from './labels';
 import type { HeadChoice, RunMaps } from './run-maps';
 import type { Scene } from './scene';
 import type { FigureTheme } from './theme';
@@ -209,7 +209,7 @@ export function matrixFigure(
   });
 
   y = y0 + rows * cell + 14;
-  const bar = colorBar(b, MARGIN, y, lutRamp(lut, 64), '0', formatSig(vmax), 'weight');
+  const bar = colorBar(b, MARGIN, y, lutRamp(lut, 64), '0', vmax.toPrecision(3), 'weight');
   const scaled = "colours run from 0 to this map's maximum";
   b.text(MARGIN + bar.width + 10, y + bar.height / 2, scaled, 'legend-note', { color: theme.muted });
   y += bar.height + 8;

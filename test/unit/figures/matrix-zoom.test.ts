@@ -10,7 +10,8 @@ test('zoomWindow: 1/z of the tokens around the centre, kept inside the map', () 
   assert.deepEqual(zoomWindow(100, 4, 99), { start: 75, end: 100 });
   // 512 of 8k tokens: token 4000's middle is 4000.5, minus 256 is 3744.5, rounded up.
   assert.deepEqual(zoomWindow(8192, 16, 4000), { start: 3745, end: 4257 });
-  assert.deepEqual(zoomWindow(13, 1000, 6), { start: 5, end: 8 }); // clamped to 13 / 4 → 3 tokens
+  // Clamped to zoom 13 / 4: 4 tokens, from 6.5 − 2 = 4.5 rounded up.
+  assert.deepEqual(zoomWindow(13, 1000, 6), { start: 5, end: 9 });
 });
 
 test('zoom bounds: 1 to total / 4', () => {
