@@ -5,6 +5,7 @@
 //   (b) e2e    the panel driven through the UI                                         test/e2e/panel.e2e.ts
 //   (b') export  hover, tint and export (save dialog) through the UI                   test/e2e/export.e2e.ts
 //   (b+) explain  the Explain view: target, methods, agreement, faithfulness, compare test/e2e/explain.e2e.ts
+//   (b*) ux     keyboard walk, matrix cell read aloud, layout in a wide panel, views at 13/74/451 tokens  test/e2e/panel-ux.e2e.ts
 //   (b'') models  first-use download, Select Model, switching, idle release (local Hub)  test/e2e/models.e2e.ts
 //   (c) vsix   package (scripts/package-vsix.mjs), --install-extension, Show Attention  test/e2e/vsix.e2e.ts
 //   (d) webgpu-page   in-webview inference on WebGPU (SwiftShader) in a plain page     test/e2e/webgpu-page.e2e.ts
@@ -26,7 +27,7 @@ import { ensureCodeServer } from './install-code-server.mjs';
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const noBuild = argv.includes('--no-build');
-const ALL = ['suite', 'e2e', 'export', 'explain', 'models', 'vsix', 'webgpu-page', 'webgpu-panel'];
+const ALL = ['suite', 'e2e', 'export', 'explain', 'ux', 'models', 'vsix', 'webgpu-page', 'webgpu-panel'];
 const chosen = argv.filter((a) => ALL.includes(a));
 const phases = chosen.length ? chosen : ALL;
 
@@ -35,6 +36,7 @@ const PHASES = {
   e2e: { file: 'test/e2e/panel.e2e.ts', deadlineMs: 300_000 },
   export: { file: 'test/e2e/export.e2e.ts', deadlineMs: 300_000 },
   explain: { file: 'test/e2e/explain.e2e.ts', deadlineMs: 300_000 },
+  ux: { file: 'test/e2e/panel-ux.e2e.ts', deadlineMs: 780_000 },
   models: { file: 'test/e2e/models.e2e.ts', deadlineMs: 480_000 },
   vsix: { file: 'test/e2e/vsix.e2e.ts', deadlineMs: 360_000 },
   'webgpu-page': { file: 'test/e2e/webgpu-page.e2e.ts', deadlineMs: 600_000 },

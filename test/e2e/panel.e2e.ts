@@ -115,7 +115,7 @@ export const tests: E2ETest[] = [
         assert.deepEqual(rowTokens, headTokens, 'matrix row labels equal the head view tokens');
         ref.tokens_decoded.forEach((t, i) => {
           if (i === 0) return; // <s>
-          assert.equal(rowTokens[i].replace(/[▁Ġ]/g, ' ').trim(), t.trim(), `matrix label ${i}`);
+          assert.equal(rowTokens[i].replace(/[▁Ġ␣]/g, ' ').trim(), t.trim(), `matrix label ${i}`);
         });
 
         // Open layer LAYER head HEAD from the grid (click on its thumbnail opens the matrix).
