@@ -63,12 +63,12 @@ async function activeId(frame: FrameLocator): Promise<string> {
   });
 }
 
-/** Waits until the run of `n` tokens has every layer (stories260K: 5). */
-async function waitForRun(page: Page): Promise<number> {
+/** Waits until a run (not of `previous` tokens: the run before) has every layer (stories260K: 5); its token count. */
+async function waitForRun(page: Page, previous = -1): Promise<number> {
   const status = await waitForText(
     'panel #run-status',
     panel(page).locator('#run-status'),
-    (t) => /layers 5\/5/.test(t) && /done/.test(t),
+    (t) => /layers 5\/5/.test(t) && /done/.test(t) && !t.includes(` ${previous} tokens`),
     120_000,
   );
   return Number(/(\d+) tokens/.exec(status)?.[1] ?? NaN);
@@ -159,7 +159,7 @@ export const tests: E2ETest[] = [
         // Into the panel: the first tab takes focus (as the workbench's own Tab into a webview gives it).
         await frame.locator('[data-view="grid"]').focus();
         const selectedTab = () =>
-          frame.locator('[role="tab"][aria-selected="true"]').getAttribute('data-view', { timeout: 5000 });
+          frame.locator('.tabs [role="tab"][aria-selected="true"]').getAttribute('data-view', { timeout: 5000 });
         await page.keyboard.press('End');
         assert.equal(await selectedTab(), 'explain', 'End selects the last tab');
         assert.equal(await activeId(frame), 'tab:explain', 'focus follows the selected tab');
@@ -250,7 +250,7 @@ export const tests: E2ETest[] = [
         let n = 0;
         for (let line = 0; line < texts.length; line++) {
           await showAttentionOnLine(page, FILE, line);
-          n = await waitForRun(page);
+          n = await waitForRun(page, n);
           log(`line ${line}: ${n} tokens`);
           last = await everyView(page, n);
           // Labels: every n-th, never none; ␣ rather than ▁; numbers at about 4 significant digits.

@@ -2,7 +2,7 @@
 // strong link stays visible, as large as the panel allows and centred — redrawn as layers arrive and on resize. Each thumbnail's target is a grid cell: click or Enter opens
 // the matrix for that head; arrow keys move between thumbnails (one tab stop for the whole grid).
 import { el } from '../dom';
-import { gridFigure } from '../../figures/grid-figure';
+import { gridFigure, thumbCells } from '../../figures/grid-figure';
 import { PANEL_OPTIONS } from '../../figures/figure-kit';
 import { SceneCanvas } from '../paint/scene-canvas';
 import { panelTheme } from '../paint/panel-theme';
@@ -68,7 +68,7 @@ export class GridView implements View {
     const { scene } = gridFigure(
       store.maps,
       { layer: store.layer, head: store.head, colorMap: store.colorMap },
-      { thumb, maxThumbCells: thumb },
+      { thumb, maxThumbCells: thumbCells(store.tokens.length, thumb) },
       panelTheme(),
       PANEL_OPTIONS,
     );
