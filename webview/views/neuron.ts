@@ -136,7 +136,8 @@ export class NeuronView implements View {
       tbody.appendChild(tr);
     }
     table.appendChild(tbody);
-    this.body.appendChild(table);
+    // The table scrolls inside the panel under its sticky header row (a long input's hundreds of keys).
+    this.body.appendChild(el('div', { class: 'neuron-table-scroll', attrs: { tabindex: '0' } }, table));
   }
 
   /** A vector as a strip of cells (diverging colours, scaled by the largest magnitude in view). */
