@@ -30,7 +30,7 @@ import {
 } from './head-stats';
 import { faithfulnessAxis, methodMeaning } from './explain-meaning';
 import { fitText, formatSig, formatValue, num, shortLabel } from './labels';
-import { pieceLabel } from './token-display';
+import { tokenLabel } from './token-display';
 import { place, type Rgb, type Scene } from './scene';
 import type { FigureTheme } from './theme';
 
@@ -68,8 +68,15 @@ function section(
   return b.scene(width, height, title, []);
 }
 
-/** The token strip: one row per method (the uniform baseline last), the tokens wrapped into chunks of `wrap` px. */
-export function stripFigure(result: ExplainResult, colorMap: ColorMapName, wrap: number, theme: FigureTheme): Scene {
+/** The token strip: one row per method (the uniform baseline last), the tokens wrapped into chunks of `wrap` px;
+ *  `source`, the input text, lets a partial piece show the characters it covers. */
+export function stripFigure(
+  result: ExplainResult,
+  colorMap: ColorMapName,
+  wrap: number,
+  theme: FigureTheme,
+  source?: string,
+): Scene {
   return section(theme, 'Importance per token', (b) => {
     const lut = colorLut(colorMap);
     const methods = result.methods;
@@ -79,7 +86,8 @@ export function stripFigure(result: ExplainResult, colorMap: ColorMapName, wrap:
     const msText = methods.map((m) => `${Math.round(num(m.ms))} ms`);
     const msW = Math.max(0, ...msText.map((t) => b.width(t, TOKEN_SIZE))) + 8;
     const x0 = labelW;
-    const labels = result.tokens.map((t) => pieceLabel(t.text));
+    // Token labels (figures/token-display.ts): from the input's characters where the run's text is known.
+    const labels = result.tokens.map((t) => tokenLabel(t, source));
     const meanings = methods.map((m) => methodMeaning(m, result));
     const widths = labels.map((t) => Math.round(Math.min(110, Math.max(14, b.width(shortLabel(t), TOKEN_SIZE) + 6))));
     const room = wrap - labelW - msW; // at least one token a chunk, however narrow
