@@ -226,6 +226,18 @@ export const tests: E2ETest[] = [
         // Causal: a key after the query is announced as masked.
         for (let i = 0; i < 6; i++) await page.keyboard.press('ArrowRight');
         await waitForText('masked readout', readout, (t) => /key 8 .*: 0 \(masked\)$/.test(t), 10_000);
+        // Zoom by keyboard: + shows a window of the tokens around the cell (named in the zoom's text), 0 the whole map.
+        const zoomText = frame.locator('.zoom-text');
+        assert.equal(await zoomText.textContent(), 'whole map');
+        await page.keyboard.press('+');
+        await page.keyboard.press('+');
+        const zoomed = await waitForText('zoomed window', zoomText, (t) => t.startsWith('queries '), 10_000);
+        log(`zoomed: ${zoomed}`);
+        const [, q0, q1] = /^queries (\d+)–(\d+), keys/.exec(zoomed)!.map(Number);
+        assert.ok(q0 <= 5 && q1 >= 5 && q1 - q0 + 1 < ref.tokens.length, `the window holds query 5: ${zoomed}`);
+        assert.equal(await frame.locator('.zoom-button[title^="Zoom out"]').isEnabled(), true, 'zoom out enabled');
+        await page.keyboard.press('0');
+        await waitForText('whole map again', zoomText, (t) => t === 'whole map', 10_000);
         // Enter picks the query token (the toolbar's note follows).
         await page.keyboard.press('Enter');
         await waitForText('query token note', frame.locator('#selected-token'), (t) => t.startsWith('Query token 5:'));

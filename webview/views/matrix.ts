@@ -1,15 +1,15 @@
 // Matrix: the matrix figure (figures/matrix-figure.ts) of the selected layer and head, fitted to the panel (width and
-// height) and centred, with a zoom (− / + / Fit buttons, Ctrl+wheel, + − 0 keys) that asks the figure for a window of
-// the map (figures/matrix-zoom.ts: what is drawn is a tile of the run's maps, so 8k tokens cost what 500 do). The
-// cell under the mouse shows its value in a tooltip (about 4 significant digits; data-value keeps the exact float32);
-// the matrix is focusable and the arrow keys move a highlighted cell whose query, key and value are announced
-// (aria-live #matrix-readout); Enter or a click picks its query token. The canvas exposes its cell geometry
-// (data-cell-size, data-origin-x, data-origin-y, data-rows, data-cols; CSS pixels) for tests.
+// height) and centred, with a zoom (− / + / Fit buttons, Ctrl+wheel, + − 0 keys; a drag pans) that asks the figure
+// for a window of the map (figures/matrix-zoom.ts: what is drawn is a tile of the run's maps, so 8k tokens cost what
+// 500 do). The cell under the mouse shows its value in a tooltip (about 4 significant digits; data-value keeps the
+// exact float32); the matrix is focusable and the arrow keys move a highlighted cell whose query, key and value are
+// announced (aria-live #matrix-readout); Enter or a click picks its query token. The canvas exposes its cell geometry
+// (data-cell-size, data-origin-x, data-origin-y, data-rows, data-cols, data-row-start, data-col-start; CSS px).
 import { el } from '../dom';
 import { matrixFigure } from '../../figures/matrix-figure';
 import { PANEL_OPTIONS } from '../../figures/figure-kit';
 import { formatSig } from '../../figures/labels';
-import { ZOOM_STEP, clampZoom, fitCell, follow, zoomWindow } from '../../figures/matrix-zoom';
+import { ZOOM_STEP, clampZoom, fitCell, follow, maxZoom, zoomWindow } from '../../figures/matrix-zoom';
 import type { Span } from '../../figures/heads';
 import type { Region } from '../../figures/scene';
 import { SceneCanvas, type RegionHit } from '../paint/scene-canvas';
@@ -32,7 +32,7 @@ export class MatrixView implements View {
     title: 'Fit the whole map to the panel (0)',
     attrs: { type: 'button' },
   });
-  private zoomText = el('span', { class: 'zoom-text' });
+  private zoomText = el('span', { class: 'zoom-text', attrs: { 'aria-live': 'polite' } });
   private readout = el('div', { id: 'matrix-readout', attrs: { 'aria-live': 'polite', role: 'status' } });
   private figure = new SceneCanvas('matrix-canvas', 'Attention matrix');
   private scroll = el('div', { class: 'matrix-scroll' }, this.figure.root);
@@ -48,6 +48,9 @@ export class MatrixView implements View {
   /** The keyboard's cell (query, key). */
   private cursor = { row: 0, col: 0 };
   private cursorShown = false;
+  /** A drag that pans a zoomed window: where it started and the window then. */
+  private drag: { x: number; y: number; window: { rows: Span; cols: Span } | null; moved: boolean } | null = null;
+  private suppressClick = false;
 
   constructor(private ctx: ViewContext) {
     this.tooltip.append(this.tipTokens, this.tipValue);
@@ -90,7 +93,22 @@ export class MatrixView implements View {
       },
       { passive: false },
     );
+    // Dragging a zoomed matrix pans its window (a drag of less than a few px is a click).
+    canvas.addEventListener('pointerdown', (e) => {
+      if (this.zoom === 1 || e.button !== 0) return;
+      this.drag = { x: e.clientX, y: e.clientY, window: this.window, moved: false };
+      canvas.setPointerCapture(e.pointerId);
+    });
+    canvas.addEventListener('pointermove', (e) => this.onDrag(e));
+    canvas.addEventListener('pointerup', () => {
+      if (this.drag?.moved) this.suppressClick = true;
+      this.drag = null;
+    });
     canvas.addEventListener('click', (e) => {
+      if (this.suppressClick) {
+        this.suppressClick = false;
+        return;
+      }
       const c = this.figure.hit(e, 'matrix');
       if (c) this.ctx.selectQuery(c.dataRow);
     });
@@ -213,9 +231,33 @@ export class MatrixView implements View {
       : `queries ${shown.rows.start}–${shown.rows.end - 1}, keys ${shown.cols.start}–${shown.cols.end - 1}`;
     this.zoomText.title = full ? '' : `${span(shown.rows)} × ${span(shown.cols)} of ${n.Q} × ${n.K} tokens`;
     this.zoomOut.disabled = this.zoomFit.disabled = full;
-    this.zoomIn.disabled = this.zoom >= clampZoom(Infinity, Math.max(n.Q, n.K));
+    this.zoomIn.disabled = this.zoom >= maxZoom(Math.max(n.Q, n.K));
     if (this.hovered) this.highlight(this.hovered, true);
     if (this.cursorShown) this.showCursor();
+  }
+
+  private onDrag(e: PointerEvent): void {
+    const d = this.drag;
+    const n = this.sides();
+    const cell = Number(this.figure.canvas.dataset.cellSize);
+    if (!d?.window || !n || !(cell > 0)) return;
+    const dx = e.clientX - d.x;
+    const dy = e.clientY - d.y;
+    if (!d.moved && Math.hypot(dx, dy) < 4) return;
+    d.moved = true;
+    this.hideTip();
+    const shift = (span: Span, px: number, total: number, step: number): Span => {
+      const size = span.end - span.start;
+      const start = Math.max(0, Math.min(total - size, span.start - Math.round((px / cell) * step)));
+      return { start, end: start + size };
+    };
+    const r = this.region();
+    this.window = {
+      rows: shift(d.window.rows, dy, n.Q, r?.rowStep ?? 1),
+      cols: shift(d.window.cols, dx, n.K, r?.colStep ?? 1),
+    };
+    this.dirty = true;
+    this.ctx.invalidate();
   }
 
   private region(): Region | undefined {
