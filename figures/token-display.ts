@@ -99,21 +99,40 @@ export interface TokenLike {
 }
 
 /** The label of a token: the piece with whitespace glyphs where it spells the source text it covers (case and Unicode
- *  normalisation aside: an uncased model's "hello" stays "hello"); otherwise — part of a character, or a piece the
- *  normaliser changed — the source characters it covers. Special tokens and tokens without offsets: pieceLabel. */
+ *  normalisation aside: an uncased model's "hello" stays "hello"); a piece that is part of a character shows the
+ *  source characters it covers; any other piece, special tokens and tokens without offsets: pieceLabel. */
 export function tokenLabel(token: TokenLike, source?: string): string {
   const { text, start, end } = token;
   if (/^(\[UNK\]|<unk>)$/.test(text)) return text;
   if (token.special || source === undefined || start == null || end == null || end <= start || end > source.length)
     return pieceLabel(text);
   const covered = source.slice(start, end);
-  for (const r of readings(text)) if (same(r.text, covered)) return r.prefix + visibleWhitespace(r.text);
-  // A piece that is only part of what it covers (or covers a leading space the offsets leave out): the source.
-  for (const r of readings(text)) {
+  const read = readings(text);
+  for (const r of read) if (same(r.text, covered)) return r.prefix + visibleWhitespace(r.text);
+  // Offsets that leave out the piece's leading space (sentencepiece): the piece.
+  for (const r of read) {
     const trimmed = r.text.replace(/^\s+/, '');
     if (trimmed && same(trimmed, covered)) return r.prefix + visibleWhitespace(r.text);
   }
-  return visibleWhitespace(covered);
+  return partOfCharacter(text, covered) ? visibleWhitespace(covered) : pieceLabel(text);
+}
+
+/** True for a piece that is part of a character of what it covers: bytes that are not whole UTF-8 characters
+ *  (byte-level BPE, sentencepiece's <0xHH> fallback), or a piece of the character's canonical decomposition (a
+ *  Korean jamo of a syllable, as BERT's NFD normaliser leaves them). */
+function partOfCharacter(piece: string, covered: string): boolean {
+  const bytes = byteLevelBytes(piece);
+  if (bytes && utf8(bytes) === null) return true;
+  const fallback = piece.match(/<0x([0-9A-Fa-f]{2})>/g);
+  if (
+    fallback &&
+    /^(<0x[0-9A-Fa-f]{2}>)+$/.test(piece) &&
+    utf8(fallback.map((h) => parseInt(h.slice(3, 5), 16))) === null
+  )
+    return true;
+  const bare = piece.replace(/^##/, '').replace(/▁/g, '').normalize('NFD');
+  const whole = covered.normalize('NFD');
+  return bare.length > 0 && bare !== whole && whole.includes(bare) && [...covered].length <= 2;
 }
 
 /** Tokens with their labels (`label`) beside the raw pieces (`text`), for RunMaps and the views. */

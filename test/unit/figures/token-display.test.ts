@@ -55,6 +55,8 @@ test('tokenLabel: WordPiece keeps ## and its lower case; decomposed Korean jamo 
   assert.equal(tokenLabel({ text: 'ᄋ', start: 6, end: 7 }, src), '어');
   assert.equal(tokenLabel({ text: '##ᅥ', start: 6, end: 7 }, src), '어');
   assert.equal(tokenLabel({ text: '[UNK]', start: 6, end: 7 }, src), '[UNK]');
+  // A piece that spells something else and is no part of a character (a renamed token): the piece itself.
+  assert.equal(tokenLabel({ text: '<img src=x>', start: 0, end: 5 }, src), '<img src=x>');
   // Offsets outside the text: the piece alone.
   assert.equal(tokenLabel({ text: 'Ġx', start: 40, end: 42 }, src), '␣x');
 });
