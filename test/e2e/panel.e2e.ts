@@ -181,7 +181,10 @@ export const tests: E2ETest[] = [
           (e as HTMLElement & { value: string }).value = v;
           e.dispatchEvent(new Event('change', { bubbles: true }));
         }, String(NEURON_QUERY));
-        const neuronRows = frame.locator('.neuron-table tbody tr');
+        // The table of this query, layer and head (not one drawn before the change reached the view).
+        const neuronRows = frame.locator(
+          `.neuron-table[data-query="${NEURON_QUERY}"][data-layer="${LAYER}"][data-head="${HEAD}"] tbody tr`,
+        );
         const neuronDeadline = Date.now() + 30_000;
         let softmax: number[] = [];
         while (Date.now() < neuronDeadline) {

@@ -111,7 +111,11 @@ export class NeuronView implements View {
         this.strip(qVec, scale),
       ),
     );
-    const table = el('table', { class: 'neuron-table' });
+    // data-query, data-layer, data-head: which row of which head the table shows (tests wait for the one they set).
+    const table = el('table', {
+      class: 'neuron-table',
+      attrs: { 'data-query': String(qi), 'data-layer': String(store.layer), 'data-head': String(head) },
+    });
     const head$ = el('tr');
     const scoreLabel =
       (rule.scale === undefined ? 'q·k/√d' : `q·k × ${rule.scale.toPrecision(4)}`) +
