@@ -8,6 +8,7 @@ import { OutputFile } from '../runtime/files/output-file';
 import { ExportError } from '../figures/figure-kit';
 import { headText } from '../figures/labels';
 import { MemoryRunMaps } from '../figures/run-maps';
+import { labelTokens } from '../figures/token-display';
 import { estimateDataSize, writeData, type RunData } from '../writers/attention-data';
 import { describeImage, exportImage, formatBytes } from '../writers/export-image';
 import type { ExportArgs } from './export-args';
@@ -48,7 +49,7 @@ export async function exportCommand(
     print(`model      ${f.name} (${f.modelType}), ${f.layers} layers × ${f.heads} heads; ${run.tokens.length} tokens`);
 
     if (args.format === 'png' || args.format === 'svg') {
-      const maps = new MemoryRunMaps(f.name, run.tokens, f.layers, f.heads, f.slidingWindows ?? []);
+      const maps = new MemoryRunMaps(f.name, labelTokens(run.tokens, text), f.layers, f.heads, f.slidingWindows ?? []);
       for (const l of layers) maps.add(l);
       const image = await exportImage(
         maps,

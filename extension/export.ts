@@ -10,6 +10,7 @@ import type { ColorMapName } from '../protocol/messages';
 import { ExportError } from '../figures/figure-kit';
 import { headText } from '../figures/labels';
 import { MemoryRunMaps } from '../figures/run-maps';
+import { labelTokens } from '../figures/token-display';
 import { EXPORT_VIEWS, PNG_SCALES, pngSize, viewFigure, type ImageFormat, type ViewSpec } from '../figures/view-figure';
 import { DATA_FORMATS, estimateDataSize, writeData, type DataFormat, type RunData } from '../writers/attention-data';
 import { describeImage, exportImage, formatBytes } from '../writers/export-image';
@@ -83,7 +84,8 @@ export function toUri(t: string | vscode.Uri): vscode.Uri {
 /** The run's layers as the figures read them. */
 function runMaps(run: RunSnapshot): MemoryRunMaps {
   const windows = run.facts.slidingWindows ?? [];
-  const maps = new MemoryRunMaps(run.facts.name, run.tokens, run.facts.layers, run.facts.heads, windows);
+  const tokens = labelTokens(run.tokens, run.source.text); // the panel's labels
+  const maps = new MemoryRunMaps(run.facts.name, tokens, run.facts.layers, run.facts.heads, windows);
   for (const l of run.layers) maps.add(l);
   return maps;
 }

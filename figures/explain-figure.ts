@@ -28,7 +28,9 @@ import {
   type HeadStatGrid,
   type MultipleText,
 } from './head-stats';
-import { formatValue, num, shortLabel } from './labels';
+import { faithfulnessAxis, methodMeaning } from './explain-meaning';
+import { fitText, formatSig, formatValue, num, shortLabel } from './labels';
+import { tokenLabel } from './token-display';
 import { place, type Rgb, type Scene } from './scene';
 import type { FigureTheme } from './theme';
 
@@ -39,6 +41,8 @@ const AGREE_H = 20;
 const PLOT_W = 300;
 const PLOT_H = 170;
 const SECTION_GAP = 22;
+/** Room left of a plot's box: the y-axis title and the tick labels. */
+const PLOT_LEFT = 48;
 /** Exports wrap the token strip and the head statistics at this width. */
 export const EXPORT_WRAP = 960;
 
@@ -64,8 +68,15 @@ function section(
   return b.scene(width, height, title, []);
 }
 
-/** The token strip: one row per method (the uniform baseline last), the tokens wrapped into chunks of `wrap` px. */
-export function stripFigure(result: ExplainResult, colorMap: ColorMapName, wrap: number, theme: FigureTheme): Scene {
+/** The token strip: one row per method (the uniform baseline last), the tokens wrapped into chunks of `wrap` px;
+ *  `source`, the input text, lets a partial piece show the characters it covers. */
+export function stripFigure(
+  result: ExplainResult,
+  colorMap: ColorMapName,
+  wrap: number,
+  theme: FigureTheme,
+  source?: string,
+): Scene {
   return section(theme, 'Importance per token', (b) => {
     const lut = colorLut(colorMap);
     const methods = result.methods;
@@ -75,9 +86,10 @@ export function stripFigure(result: ExplainResult, colorMap: ColorMapName, wrap:
     const msText = methods.map((m) => `${Math.round(num(m.ms))} ms`);
     const msW = Math.max(0, ...msText.map((t) => b.width(t, TOKEN_SIZE))) + 8;
     const x0 = labelW;
-    const widths = result.tokens.map((t) =>
-      Math.round(Math.min(110, Math.max(14, b.width(shortLabel(t.text), TOKEN_SIZE) + 6))),
-    );
+    // Token labels (figures/token-display.ts): from the input's characters where the run's text is known.
+    const labels = result.tokens.map((t) => tokenLabel(t, source));
+    const meanings = methods.map((m) => methodMeaning(m, result));
+    const widths = labels.map((t) => Math.round(Math.min(110, Math.max(14, b.width(shortLabel(t), TOKEN_SIZE) + 6))));
     const room = wrap - labelW - msW; // at least one token a chunk, however narrow
     const chunks: number[][] = [];
     let current: number[] = [];
@@ -93,6 +105,9 @@ export function stripFigure(result: ExplainResult, colorMap: ColorMapName, wrap:
     });
     if (current.length) chunks.push(current);
     const scales = methods.map((m) => scoreScale(m.scores.map(num), result.candidates));
+    // A row whose candidates all score the same (the uniform baseline) ranks nothing: drawn at the bottom of its
+    // scale, not at its top (which would read as "every token maximally important").
+    const flat = methods.map((m) => constantOver(m.scores.map(num), result.candidates));
     let right = x0;
     let y = 0;
     chunks.forEach((chunk, c) => {
@@ -121,13 +136,14 @@ export function stripFigure(result: ExplainResult, colorMap: ColorMapName, wrap:
         let x = x0;
         for (const i of chunk) {
           const s = num(m.scores[i]);
-          const fill = scoreColor(s, scales[r], lut);
           const candidate = result.candidates[i];
-          const t = result.tokens[i].text;
+          // Not a candidate ([CLS], <s>, the target position): grey, its score not drawn as importance.
+          const fill = !candidate ? theme.masked : scoreColor(flat[r] ? 0 : s, scales[r], lut);
+          const t = labels[i];
           b.rect(x, ry, widths[i], ROW, fill, 'score', candidate ? undefined : theme.frame);
           b.text(x + widths[i] / 2, ry + ROW / 2, shortLabel(t), 'token', {
             size: TOKEN_SIZE,
-            color: inkOn(fill),
+            color: candidate ? inkOn(fill) : theme.muted,
             anchor: 'middle',
             attrs: { 'data-index': String(i) },
           });
@@ -138,7 +154,7 @@ export function stripFigure(result: ExplainResult, colorMap: ColorMapName, wrap:
             w: widths[i],
             h: ROW,
             text: t,
-            title: `${i}: ${t}\n${m.label}: ${Number.isFinite(s) ? s : '—'}${candidate ? '' : '\n(not a candidate)'}`,
+            title: `${i}: ${t}${t !== result.tokens[i].text ? ` (piece ${JSON.stringify(result.tokens[i].text)})` : ''}\n${m.label}: ${Number.isFinite(s) ? formatSig(s) : '—'} — ${meanings[r]}${candidate ? '' : '\n(not a candidate: never perturbed, left out of the tables)'}`,
             data: { method: m.id, index: String(i), score: String(s) },
           });
           x += widths[i];
@@ -150,6 +166,16 @@ export function stripFigure(result: ExplainResult, colorMap: ColorMapName, wrap:
         }
       });
       y += methods.length * (ROW + 2) + (c < chunks.length - 1 ? 8 : 0);
+    });
+    // What each row's numbers are, in words and units (wrapped to the strip's width).
+    y += 6;
+    methods.forEach((m, r) => {
+      const line = `${m.label}: ${meanings[r]}`;
+      const fitted = fitText(line, Math.max(200, wrap - 10), TOKEN_SIZE, (t, z) => b.width(t, z));
+      b.rect(0, y + 2, 8, 8, methodColor(m.id, r), 'method-swatch');
+      b.text(12, y + 6, fitted, 'method-meaning', { size: TOKEN_SIZE, color: theme.muted });
+      right = Math.max(right, 12 + b.width(fitted, TOKEN_SIZE));
+      y += TOKEN_SIZE + 5;
     });
     return { width: right, height: y };
   });
@@ -202,8 +228,15 @@ function plot(b: SceneBuilder, result: ExplainResult, kind: CurveKind, box: Box)
   const theme = b.theme;
   const p = curvePlot(faithfulnessSeries(result, kind), box);
   const [title, yMeaning] = CURVE_TITLES[kind];
-  b.text(box.x - 34, box.y - 24, title, 'plot-title');
-  b.text(box.x - 34, box.y - 10, `y: ${yMeaning}`, 'axis-title', { size: 9, color: theme.muted });
+  b.text(box.x - PLOT_LEFT, box.y - 24, title, 'plot-title');
+  b.text(box.x - PLOT_LEFT, box.y - 10, `y: ${yMeaning}`, 'axis-title', { size: 9, color: theme.muted });
+  // The y axis's title beside its ticks: what is plotted and its unit.
+  b.text(box.x - PLOT_LEFT + 10, box.y + box.height / 2, faithfulnessAxis(result), 'axis-title', {
+    size: 9,
+    color: theme.muted,
+    vertical: true,
+    anchor: 'middle',
+  });
   for (const t of p.yTicks) {
     b.rect(box.x, Math.round(t.y), box.width, 1, t.value === 0 ? theme.frame : theme.rule, 'grid');
     b.text(box.x - 4, t.y, t.label, 'axis', { anchor: 'end', size: 9 });
@@ -246,7 +279,7 @@ function plot(b: SceneBuilder, result: ExplainResult, kind: CurveKind, box: Box)
 /** The two faithfulness plots side by side and their legend (one line per method with its AOPC). */
 export function faithfulnessFigure(result: ExplainResult, theme: FigureTheme): Scene {
   return section(theme, 'Faithfulness', (b) => {
-    const left = 34;
+    const left = PLOT_LEFT;
     const top = 30;
     const boxes: [CurveKind, Box][] = [
       ['comprehensiveness', { x: left, y: top, width: PLOT_W, height: PLOT_H }],
@@ -408,4 +441,17 @@ export function explainFigure(
   const [bottom, notesW] = notesBlock(b, notes, y - SECTION_GAP + 6, figure);
   width = Math.max(width, notesW);
   return b.scene(width + MARGIN, bottom + MARGIN, `Attention Lens: ${title}`, notes);
+}
+
+/** True when every finite score of a candidate is the same (and there are at least two): the row ranks nothing. */
+function constantOver(scores: readonly number[], candidates: readonly boolean[]): boolean {
+  let first: number | undefined;
+  let count = 0;
+  for (let i = 0; i < scores.length; i++) {
+    if (!candidates[i] || !Number.isFinite(scores[i])) continue;
+    count++;
+    if (first === undefined) first = scores[i];
+    else if (Math.abs(scores[i] - first) > 1e-9 * Math.max(1, Math.abs(first))) return false;
+  }
+  return count > 1;
 }

@@ -3,6 +3,7 @@
 // figure options that tell an exported figure (caption, notes, section titles) from the panel's (its toolbar and
 // headings say those). DOM-free.
 import { fitText } from './labels';
+import { pieceLabel } from './token-display';
 import type { FigureTheme } from './theme';
 import type { HeadChoice, RunMaps } from './run-maps';
 import type { Region, Rgb, Scene, SceneItem, Target, TextItem } from './scene';
@@ -177,7 +178,17 @@ export function checkLayerHead(maps: RunMaps, layer: number, head: HeadChoice, n
     throw new ExportError(`Layer ${layer} has not been computed yet: wait for the run to reach it.`);
 }
 
-/** The text of token i of a map side of `length` tokens (`#i` when the side is not the run's tokens). */
+/** The label of token i of a map side of `length` tokens (`#i` when the side is not the run's tokens): its `label`
+ *  (figures/token-display.ts, from the source text) or the piece with whitespace glyphs. */
 export function tokenText(maps: RunMaps, i: number, length: number): string {
-  return length === maps.tokens.length ? maps.tokens[i].text : `#${i}`;
+  if (length !== maps.tokens.length) return `#${i}`;
+  const t = maps.tokens[i];
+  return t.label ?? pieceLabel(t.text);
+}
+
+/** A token's tooltip: its index and label, and the raw vocabulary piece where the label differs from it. */
+export function tokenTitle(maps: RunMaps, i: number, length: number): string {
+  const label = tokenText(maps, i, length);
+  const raw = length === maps.tokens.length ? maps.tokens[i].text : label;
+  return raw === label ? `${i}: ${label}` : `${i}: ${label} (piece ${JSON.stringify(raw)})`;
 }

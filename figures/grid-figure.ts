@@ -165,3 +165,13 @@ export function gridFigure(
     geometry: { x: x0, y: y0, side, pitch, res, cell, drawn },
   };
 }
+
+/** Cells a thumbnail side for `n` tokens in `thumb` px: whole px per cell, so a thumbnail is cells × px. Every token
+ *  its cell when that fills most of the thumbnail (13 tokens × 10 px in 136); otherwise cells one px larger, each
+ *  the maximum over the tokens it covers (74 tokens in 136 px: 68 cells of 2 px, not 74 of 1 px). */
+export function thumbCells(n: number, thumb: number): number {
+  if (n >= thumb) return thumb;
+  const px = Math.floor(thumb / n);
+  if (px * n >= 0.85 * thumb) return n;
+  return Math.max(1, Math.floor(thumb / (px + 1)));
+}

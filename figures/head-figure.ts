@@ -11,6 +11,7 @@ import {
   captionWidth,
   checkLayerHead,
   tokenText,
+  tokenTitle,
   headColor,
   notesBlock,
   type FigureOptions,
@@ -180,7 +181,7 @@ export function headFigure(
         w,
         h: row,
         text: full,
-        title: `${i}: ${full}`,
+        title: tokenTitle(maps, i, len),
         data: { index: String(i), side: which },
       });
     });

@@ -7,7 +7,7 @@
 import type { ExplainResult, HeadRow } from '../runtime/explain/result';
 import type { Box } from './explain-scales';
 import { LABEL_SIZE } from './figure-kit';
-import { formatValue, num } from './labels';
+import { formatSig, formatValue, num } from './labels';
 import type { Rgb } from './scene';
 import { estimateWidth as textWidth } from './text-width';
 
@@ -320,12 +320,13 @@ export function arrange(
   return out;
 }
 
-/** The hover readout of one cell: layer, head, the exact value, and uniform attention's in that layer. */
+/** The hover readout of one cell: layer, head, the value (about 4 significant digits) and uniform attention's in that
+ *  layer. */
 export function readoutText(grid: HeadStatGrid, row: number, col: number): string {
   const v = gridValue(grid, row, col);
   const unit = grid.stat.unit ? ` ${grid.stat.unit}` : '';
   const base = grid.baselines[row];
-  const value = Number.isFinite(v) ? `${v}${unit}` : '— (undefined for this layer)';
-  const uniform = Number.isFinite(base) ? `${base}${unit}` : '—';
+  const value = Number.isFinite(v) ? `${formatSig(v)}${unit}` : '— (undefined for this layer)';
+  const uniform = Number.isFinite(base) ? `${formatSig(base)}${unit}` : '—';
   return `Layer ${grid.layers[row]}, head ${col} · ${grid.stat.title}: ${value} (uniform attention: ${uniform})`;
 }

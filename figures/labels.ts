@@ -83,3 +83,33 @@ export function f32String(x: number): string {
   }
   return String(Number(f.toPrecision(9)));
 }
+
+/** About `digits` significant digits for reading, with a true minus sign: 0.0014958222 → "0.001496", 0.0525135 →
+ *  "0.05251", 12.3456 → "12.35", 1234567 → "1.235e6", 3.2e-7 → "3.2e−7", NaN → "—". Trailing zeros are dropped
+ *  (0.5 → "0.5"). The panel's tooltips, tables and readouts; exports keep exact values (f32String). */
+export function formatSig(v: number, digits = 4): string {
+  if (!Number.isFinite(v)) return '—';
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  const sign = v < 0 ? '−' : '';
+  const e = Math.floor(Math.log10(a));
+  if (e < -4 || e >= digits + 2) {
+    const [m, x] = a.toExponential(digits - 1).split('e');
+    const mant = m.includes('.') ? m.replace(/\.?0+$/, '') : m;
+    return `${sign}${mant}e${Number(x) < 0 ? '−' : ''}${Math.abs(Number(x))}`;
+  }
+  // Rounded to `digits` significant digits, written in plain decimals (never the float's long tail).
+  const decimals = Math.max(0, digits - 1 - e);
+  let s = a.toFixed(decimals);
+  // Rounding may carry into a new digit (0.99995 → "1.0000"): one digit fewer after the point then.
+  if (Number(s) >= 10 ** (e + 1) && decimals > 0) s = a.toFixed(decimals - 1);
+  if (s.includes('.')) s = s.replace(/\.?0+$/, '');
+  return sign + s;
+}
+
+/** Every how many tokens a label is drawn so that labels are at least `pitch` px apart with `cell` px per token:
+ *  1 when every label fits, never 0 (a long input keeps every n-th label rather than none). */
+export function labelStep(cell: number, pitch: number): number {
+  if (!(cell > 0)) return 1;
+  return Math.max(1, Math.ceil(pitch / cell - 1e-9));
+}

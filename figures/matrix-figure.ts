@@ -12,13 +12,14 @@ import {
   captionWidth,
   checkLayerHead,
   tokenText,
+  tokenTitle,
   colorBar,
   notesBlock,
   type FigureOptions,
 } from './figure-kit';
 import { maskedPolygons } from './hatch';
 import type { Span } from './heads';
-import { headText, shortLabel } from './labels';
+import { headText, labelStep, shortLabel } from './labels';
 import type { HeadChoice, RunMaps } from './run-maps';
 import type { Scene } from './scene';
 import type { FigureTheme } from './theme';
@@ -88,7 +89,7 @@ export function matrixFigure(
   const b = new SceneBuilder(theme);
 
   // Labels: every `step`-th token, so that they are at least LABEL_PITCH px apart; none for pooled cells.
-  const step = pooled ? 0 : Math.max(1, Math.ceil(LABEL_PITCH / cell));
+  const step = pooled ? 0 : labelStep(cell, LABEL_PITCH);
   const size$ = Math.min(LABEL_SIZE, Math.max(7, cell * step - 1));
   const rowIdx: number[] = [];
   const colIdx: number[] = [];
@@ -133,7 +134,7 @@ export function matrixFigure(
       w,
       h: pitch,
       text: full,
-      title: `${i}: ${full}`,
+      title: tokenTitle(maps, i, Q),
       data: { index: String(i) },
     });
   }
@@ -155,7 +156,7 @@ export function matrixFigure(
       w: pitch,
       h,
       text: full,
-      title: `${i}: ${full}`,
+      title: tokenTitle(maps, i, K),
       data: { index: String(i) },
     });
   }

@@ -30,8 +30,8 @@ export interface Tile {
 export interface RunMaps {
   /** The model's name (captions). */
   readonly modelName: string;
-  /** The tokens' texts, in order (labels). */
-  readonly tokens: readonly { readonly text: string }[];
+  /** The tokens in order: the raw vocabulary piece (`text`) and, where known, its label (figures/token-display.ts). */
+  readonly tokens: readonly { readonly text: string; readonly label?: string }[];
   /** Layers of the model, computed or not. */
   readonly layerCount: number;
   /** Query heads per layer. */
@@ -84,7 +84,7 @@ export class MemoryRunMaps implements RunMaps {
   /** `windows`: per layer, the sliding window (model facts), null where a layer sees every earlier key. */
   constructor(
     readonly modelName: string,
-    readonly tokens: readonly { readonly text: string }[],
+    readonly tokens: readonly { readonly text: string; readonly label?: string }[],
     layers: readonly (LayerAttention | undefined)[] | number,
     heads: number,
     private readonly windows: readonly (number | null)[] = [],

@@ -34,3 +34,11 @@ export function button(id: string, text: string, options: { secondary?: boolean;
   if (options.secondary) b.setAttribute('secondary', '');
   return b;
 }
+
+/** Enables or disables a dropdown. The element keeps the tabindex it had when it was disabled and restores it on
+ *  enabling; disabled before it was connected, that was −1, and Tab skipped it for good: an enabled dropdown is always
+ *  a tab stop here. */
+export function enable(s: Select, on: boolean): void {
+  s.disabled = !on;
+  if (on) s.tabIndex = 0;
+}

@@ -7,7 +7,7 @@
 import './styles.css';
 import type { HostMessage } from '../protocol/messages';
 import { el } from './dom';
-import { button, select as controlSelect, setOptions } from './controls';
+import { button, enable, select as controlSelect, setOptions } from './controls';
 import { Store, VIEWS, type HeadChoice, type ViewName } from './store';
 import { hostChannel, post, loadState, saveState } from './vscode-api';
 import { serveInference } from './inference/bridge';
@@ -60,19 +60,29 @@ for (const v of TABS) {
   tabButtons.set(v, b);
   tabs.appendChild(b);
 }
+// The tab list's keys (WAI-ARIA tabs): arrows move to the next/previous tab (wrapping), Home/End to the first/last.
 tabs.addEventListener('keydown', (e) => {
   const i = TABS.indexOf(tab);
-  if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
-    const next = TABS[(i + (e.key === 'ArrowRight' ? 1 : TABS.length - 1)) % TABS.length];
-    show(next);
-    tabButtons.get(next)?.focus();
-    e.preventDefault();
-  }
+  const next =
+    e.key === 'ArrowRight'
+      ? TABS[(i + 1) % TABS.length]
+      : e.key === 'ArrowLeft'
+        ? TABS[(i + TABS.length - 1) % TABS.length]
+        : e.key === 'Home'
+          ? TABS[0]
+          : e.key === 'End'
+            ? TABS[TABS.length - 1]
+            : undefined;
+  if (!next) return;
+  show(next);
+  tabButtons.get(next)?.focus();
+  e.preventDefault();
 });
 
 const layerSelect = controlSelect('layer-select', 'Layer');
 const headSelect = controlSelect('head-select', 'Head');
-layerSelect.disabled = headSelect.disabled = true;
+enable(layerSelect, false);
+enable(headSelect, false);
 layerSelect.addEventListener('change', () => select(Number(layerSelect.value), store.head));
 headSelect.addEventListener('change', () => select(store.layer, parseHead(headSelect.value)));
 const runStatus = el('span', {
@@ -241,7 +251,8 @@ function fillSelects(): void {
   ];
   setOptions(layerSelect, layers, String(store.layer));
   setOptions(headSelect, heads, String(store.head));
-  layerSelect.disabled = headSelect.disabled = false;
+  enable(layerSelect, true);
+  enable(headSelect, true);
 }
 
 /** The host's "Loading <model>…" line while the model of the next run loads ('' when none). */
@@ -386,6 +397,7 @@ new MutationObserver(() => {
 }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 window.addEventListener('resize', () => {
   views.matrix.selectionChanged();
+  views.grid.selectionChanged();
   explain.restyle();
   invalidate();
 });

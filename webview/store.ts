@@ -3,6 +3,7 @@
 import type { ColorMapName, ModelFactsLike, RunSource, TokenInfo, Vectors } from './types';
 import type { LayerAttention } from '../runtime/types';
 import { MemoryRunMaps } from '../figures/run-maps';
+import { labelTokens } from '../figures/token-display';
 
 export type ViewName = 'grid' | 'head' | 'matrix' | 'neuron';
 export const VIEWS: ViewName[] = ['grid', 'head', 'matrix', 'neuron'];
@@ -10,7 +11,8 @@ export type HeadChoice = number | 'mean' | 'max';
 
 export class Store {
   runId: number | undefined;
-  tokens: TokenInfo[] = [];
+  /** The run's tokens with their labels (figures/token-display.ts: whitespace glyphs, source characters). */
+  tokens: (TokenInfo & { label: string })[] = [];
   facts: ModelFactsLike | undefined;
   source: RunSource | undefined;
   truncatedFrom: number | undefined;
@@ -30,7 +32,7 @@ export class Store {
 
   reset(runId: number, tokens: TokenInfo[], facts: ModelFactsLike, source: RunSource, truncatedFrom?: number): void {
     this.runId = runId;
-    this.tokens = tokens;
+    this.tokens = labelTokens(tokens, source.text);
     this.facts = facts;
     this.source = source;
     this.truncatedFrom = truncatedFrom;
@@ -40,7 +42,7 @@ export class Store {
     this.message = '';
     this.totalMs = undefined;
     this.vectors.clear();
-    this.maps = new MemoryRunMaps(facts.name, tokens, facts.layers, facts.heads, facts.slidingWindows ?? []);
+    this.maps = new MemoryRunMaps(facts.name, this.tokens, facts.layers, facts.heads, facts.slidingWindows ?? []);
     if (this.layer >= facts.layers) this.layer = 0;
     if (typeof this.head === 'number' && this.head >= facts.heads) this.head = 'mean';
     if (this.query >= tokens.length) this.query = 0;

@@ -53,7 +53,8 @@ export async function texts(loc: Locator): Promise<string[]> {
 
 /**
  * Turns a token label into the text it stands for: sentencepiece ▁ → space, byte-fallback <0xHH> → the byte
- * (UTF-8 sequences decoded), byte-level Ġ → space. Labels that already show the text are unchanged.
+ * (UTF-8 sequences decoded), byte-level Ġ → space, the panel's ␣ → space and ⏎ → newline. Labels that already show
+ * the text are unchanged.
  */
 export function labelToText(labels: string[]): string {
   const bytes: number[] = [];
@@ -69,7 +70,7 @@ export function labelToText(labels: string[]): string {
       if (m) bytes.push(parseInt(m[1], 16));
       else if (p) {
         flush();
-        out += p.replace(/[▁Ġ]/g, ' ');
+        out += p.replace(/[▁Ġ␣]/g, ' ').replace(/⏎/g, '\n');
       }
     }
     flush();

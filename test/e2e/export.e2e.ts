@@ -181,7 +181,7 @@ export const tests: E2ETest[] = [
         await until(
           'selected token in the panel',
           () => frame.locator('#selected-token').innerText(),
-          (t) => t === `Token ${TOKEN}: ${ref.tokens[TOKEN]}`,
+          (t) => t === `Query token ${TOKEN}: ${ref.tokens[TOKEN].replace(/▁/g, '␣')}`,
         );
 
         // 4. Export… → PNG → 2× → the save dialog.

@@ -115,7 +115,7 @@ export const tests: E2ETest[] = [
         assert.deepEqual(rowTokens, headTokens, 'matrix row labels equal the head view tokens');
         ref.tokens_decoded.forEach((t, i) => {
           if (i === 0) return; // <s>
-          assert.equal(rowTokens[i].replace(/[▁Ġ]/g, ' ').trim(), t.trim(), `matrix label ${i}`);
+          assert.equal(rowTokens[i].replace(/[▁Ġ␣]/g, ' ').trim(), t.trim(), `matrix label ${i}`);
         });
 
         // Open layer LAYER head HEAD from the grid (click on its thumbnail opens the matrix).
@@ -181,7 +181,10 @@ export const tests: E2ETest[] = [
           (e as HTMLElement & { value: string }).value = v;
           e.dispatchEvent(new Event('change', { bubbles: true }));
         }, String(NEURON_QUERY));
-        const neuronRows = frame.locator('.neuron-table tbody tr');
+        // The table of this query, layer and head (not one drawn before the change reached the view).
+        const neuronRows = frame.locator(
+          `.neuron-table[data-query="${NEURON_QUERY}"][data-layer="${LAYER}"][data-head="${HEAD}"] tbody tr`,
+        );
         const neuronDeadline = Date.now() + 30_000;
         let softmax: number[] = [];
         while (Date.now() < neuronDeadline) {

@@ -29,12 +29,13 @@ const words = [
   ' cat',
   '.',
 ];
-const tokens: TokenInfo[] = Array.from({ length: T }, (_, i) => ({
-  text: words[i % words.length],
-  start: i,
-  end: i + 1,
-  special: false,
-}));
+let at = 0;
+const tokens: TokenInfo[] = Array.from({ length: T }, (_, i) => {
+  const text = words[i % words.length];
+  at += text.length;
+  return { text, start: at - text.length, end: at, special: false };
+});
+const sourceText = tokens.map((t) => t.text).join('');
 
 function layerData(): Float32Array {
   const a = new Float32Array(H * T * T);
@@ -88,7 +89,7 @@ host.on('ready', () => {
       attentionKinds: Array(L).fill(causal ? 'causal' : 'self'),
       hasLmHead: true,
     },
-    source: { uri: '', range: [0, 0, 0, 0], text: 'dev', modelPath: '/dev', truncate: false },
+    source: { uri: '', range: [0, 0, 0, 0], text: sourceText, modelPath: '/dev', truncate: false },
   });
   let l = 0;
   const next = () => {

@@ -6,7 +6,8 @@ import type { CompareRequest, CompareResultMessage, ExplainProgress, TokenInfo }
 import { el } from '../dom';
 import { button, select, setOptions } from '../controls';
 import { compareSummary, comparePanels, type CompareData } from '../../figures/compare-figure';
-import { formatValue } from '../../figures/labels';
+import { formatSig, formatValue } from '../../figures/labels';
+import { pieceLabel } from '../../figures/token-display';
 import { SceneCanvas } from '../paint/scene-canvas';
 import { panelTheme } from '../paint/panel-theme';
 import type { Store } from '../store';
@@ -233,12 +234,12 @@ export class ComparePanel {
     const m = s.message;
     const na = m.a.tokens.length;
     const nb = m.b.tokens.length;
-    const tok = (tokens: TokenInfo[], i: number) => tokens[i]?.text ?? `#${i}`;
+    const tok = (tokens: TokenInfo[], i: number) => (tokens[i] ? pieceLabel(tokens[i].text) : `#${i}`);
     let text: string;
     if (p === this.panels[0])
-      text = `a: ${tok(m.a.tokens, c.row)} → ${tok(m.a.tokens, c.col)} = ${s.a[c.row * na + c.col]}`;
+      text = `a: ${tok(m.a.tokens, c.row)} → ${tok(m.a.tokens, c.col)} = ${formatSig(s.a[c.row * na + c.col])}`;
     else if (p === this.panels[1])
-      text = `b: ${tok(m.b.tokens, c.row)} → ${tok(m.b.tokens, c.col)} = ${s.b[c.row * nb + c.col]}`;
+      text = `b: ${tok(m.b.tokens, c.row)} → ${tok(m.b.tokens, c.col)} = ${formatSig(s.b[c.row * nb + c.col])}`;
     else {
       const k = s.alignA.length;
       text =

@@ -10,6 +10,7 @@ import type { VscodeTextarea } from '@vscode-elements/elements/dist/vscode-texta
 import { EXPLAIN_METHODS } from '../../protocol/messages';
 import { el } from '../dom';
 import { select, setOptions } from '../controls';
+import { tokenLabel } from '../../figures/token-display';
 import type { ModelFactsLike, TokenInfo } from '../types';
 import {
   defaultMethods,
@@ -96,7 +97,7 @@ export class ExplainControls {
     const positions = maskPositions(tokens);
     setOptions(
       this.position,
-      positions.map((i) => ({ value: String(i), label: `${i}: ${tokens[i].text}` })),
+      positions.map((i) => ({ value: String(i), label: `${i}: ${tokenLabel(tokens[i])}` })),
       positions.length ? String(positions[0]) : '',
     );
     const defaults = defaultMethods(facts);

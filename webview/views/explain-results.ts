@@ -37,6 +37,8 @@ export class ExplainResults {
   constructor(
     private readonly colorMap: () => ColorMapName,
     openHead: (layer: number, head: number) => void = () => undefined,
+    /** The run's input text (token labels show the characters a partial piece covers). */
+    private readonly sourceText: () => string | undefined = () => undefined,
   ) {
     this.heads = new HeadStatsPanel(colorMap, openHead);
     this.strip.root.id = 'explain-strip';
@@ -113,7 +115,7 @@ export class ExplainResults {
     for (const n of r.notes ?? []) this.notes.appendChild(el('li', { class: 'explain-note', text: n }));
     this.notes.hidden = this.notes.childElementCount === 0;
     const width = Math.max(360, (this.root.clientWidth || 960) - 16);
-    this.strip.show(stripFigure(r, this.colorMap(), width, panelTheme()));
+    this.strip.show(stripFigure(r, this.colorMap(), width, panelTheme(), this.sourceText()));
     this.drawAgreement();
     this.faithSection.hidden = r.faithfulness.length === 0;
     if (r.faithfulness.length) this.plot.show(faithfulnessFigure(r, panelTheme()));

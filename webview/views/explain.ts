@@ -55,6 +55,7 @@ export class ExplainView implements View {
         ctx.select(layer, head);
         ctx.show('matrix');
       },
+      () => ctx.store.source?.text,
     );
     this.results.metricSelect.addEventListener('change', () => this.shownChanged());
     this.compare = new ComparePanel(

@@ -11,7 +11,13 @@ export class ExportControls {
     secondary: true,
     title: 'Export this view as PNG or SVG, or the run as JSON, CSV or NPY',
   });
-  readonly selected = el('span', { id: 'selected-token', attrs: { 'aria-live': 'polite' } });
+  readonly selected = el('span', {
+    id: 'selected-token',
+    title:
+      'The selected query token: the editor tint, the hover\'s "Show in panel" and the neuron view follow it. ' +
+      'Click a token in the head view or a row of the matrix to change it.',
+    attrs: { 'aria-live': 'polite' },
+  });
   readonly root = el('span', { class: 'export-controls' }, this.selected, this.button);
 
   constructor(
@@ -29,7 +35,7 @@ export class ExportControls {
     const { store } = this;
     this.button.disabled = store.runId === undefined || store.received === 0;
     const t = store.runId !== undefined ? store.tokens[store.query] : undefined;
-    this.selected.textContent = t ? `Token ${store.query}: ${t.text}` : '';
+    this.selected.textContent = t ? `Query token ${store.query}: ${t.label}` : '';
     this.selected.dataset.index = t ? String(store.query) : '';
   }
 }

@@ -1,15 +1,22 @@
 // Model grid: the grid figure (figures/grid-figure.ts) — layers × heads thumbnails, each max-pooled so that a single
-// strong link stays visible — redrawn as layers arrive. Each thumbnail's target is a grid cell: click or Enter opens
+// strong link stays visible, as large as the panel allows and centred — redrawn as layers arrive and on resize. Each thumbnail's target is a grid cell: click or Enter opens
 // the matrix for that head; arrow keys move between thumbnails (one tab stop for the whole grid).
 import { el } from '../dom';
-import { gridFigure } from '../../figures/grid-figure';
+import { gridFigure, thumbCells } from '../../figures/grid-figure';
 import { PANEL_OPTIONS } from '../../figures/figure-kit';
 import { SceneCanvas } from '../paint/scene-canvas';
 import { panelTheme } from '../paint/panel-theme';
 import type { View, ViewContext } from './context';
 
-/** Thumbnails are about this many CSS px a side in the panel. */
-const THUMB = 44;
+/** Thumbnails grow with the panel within [MIN_THUMB, MAX_THUMB] CSS px a side. */
+const MIN_THUMB = 28;
+const MAX_THUMB = 200;
+/** Room (px) the figure needs besides the thumbnails: layer labels and margins across; head labels, the colour bar
+ *  and the notes down. */
+const ROOM_X = 70;
+const ROOM_Y = 150;
+/** Between thumbnails (figures/grid-figure.ts). */
+const GAP = 6;
 
 export class GridView implements View {
   readonly root = el('div', { class: 'view grid-view', attrs: { role: 'tabpanel', 'aria-label': 'Model grid' } });
@@ -51,10 +58,17 @@ export class GridView implements View {
     this.dirty = false;
     const { store } = this.ctx;
     if (!store.facts) return;
+    // Fill the panel: the largest thumbnail that fits every layer and head in its width and the height below the
+    // toolbar; at least MIN_THUMB (then the grid scrolls).
+    const width = (this.root.clientWidth || 600) - ROOM_X;
+    const top = Math.max(0, this.root.getBoundingClientRect().top + window.scrollY);
+    const height = (window.innerHeight || 700) - top - ROOM_Y;
+    const fit = Math.min(width / store.facts.heads, height / store.facts.layers) - GAP;
+    const thumb = Math.max(MIN_THUMB, Math.min(MAX_THUMB, Math.floor(fit)));
     const { scene } = gridFigure(
       store.maps,
       { layer: store.layer, head: store.head, colorMap: store.colorMap },
-      { thumb: THUMB, maxThumbCells: 48 },
+      { thumb, maxThumbCells: thumbCells(store.tokens.length, thumb) },
       panelTheme(),
       PANEL_OPTIONS,
     );

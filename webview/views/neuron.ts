@@ -6,6 +6,7 @@ import { el, clear } from '../dom';
 import { select, setOptions } from '../controls';
 import { neuronScores } from '../neuron-scores';
 import { diverging } from '../../figures/colormap';
+import { formatSig } from '../../figures/labels';
 import type { View, ViewContext } from './context';
 
 export class NeuronView implements View {
@@ -25,7 +26,7 @@ export class NeuronView implements View {
   runStarted(): void {
     this.requested.clear();
     const { store } = this.ctx;
-    const options = store.tokens.map((t, i) => ({ value: String(i), label: `${i}: ${t.text}` }));
+    const options = store.tokens.map((t, i) => ({ value: String(i), label: `${i}: ${t.label}` }));
     setOptions(this.querySelect, options, String(store.query));
     this.dirty = true;
   }
@@ -106,11 +107,15 @@ export class NeuronView implements View {
       el(
         'div',
         { class: 'neuron-q' },
-        el('span', { class: 'neuron-label', text: `q (${tokens[qi]?.text ?? qi})` }),
+        el('span', { class: 'neuron-label', text: `q (${tokens[qi]?.label ?? qi})` }),
         this.strip(qVec, scale),
       ),
     );
-    const table = el('table', { class: 'neuron-table' });
+    // data-query, data-layer, data-head: which row of which head the table shows (tests wait for the one they set).
+    const table = el('table', {
+      class: 'neuron-table',
+      attrs: { 'data-query': String(qi), 'data-layer': String(store.layer), 'data-head': String(head) },
+    });
     const head$ = el('tr');
     const scoreLabel =
       (rule.scale === undefined ? 'q·k/√d' : `q·k × ${rule.scale.toPrecision(4)}`) +
@@ -125,17 +130,18 @@ export class NeuronView implements View {
       const att = layer.data[head * n + qi * layer.keyLength + j];
       const tr = el('tr', { class: masked ? 'masked' : '' });
       tr.append(
-        el('td', { class: 'neuron-token', text: tokens[j]?.text ?? String(j) }),
+        el('td', { class: 'neuron-token', text: tokens[j]?.label ?? String(j), title: tokens[j]?.text ?? '' }),
         el('td', {}, this.strip(keys[j], scale)),
-        el('td', { class: 'num', text: s.dot[j].toFixed(3) }),
-        el('td', { class: 'num', text: masked ? 'masked' : s.scaled[j].toFixed(3) }),
-        el('td', { class: 'num', text: s.softmax[j].toFixed(4) }),
-        el('td', { class: 'num', text: String(att), title: String(att) }),
+        el('td', { class: 'num', text: formatSig(s.dot[j]), title: String(s.dot[j]) }),
+        el('td', { class: 'num', text: masked ? 'masked' : formatSig(s.scaled[j]), title: String(s.scaled[j]) }),
+        el('td', { class: 'num', text: formatSig(s.softmax[j]), title: String(s.softmax[j]) }),
+        el('td', { class: 'num', text: formatSig(att), title: String(att) }),
       );
       tbody.appendChild(tr);
     }
     table.appendChild(tbody);
-    this.body.appendChild(table);
+    // The table scrolls inside the panel under its sticky header row (a long input's hundreds of keys).
+    this.body.appendChild(el('div', { class: 'neuron-table-scroll', attrs: { tabindex: '0' } }, table));
   }
 
   /** A vector as a strip of cells (diverging colours, scaled by the largest magnitude in view). */

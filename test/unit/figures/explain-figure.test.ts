@@ -308,3 +308,39 @@ test('comparison figure: maps a and b, their difference, and the JSD in the summ
     ['a', 'b', 'diff'],
   );
 });
+
+test('token strip: non-candidates grey with muted text; the flat uniform row at the bottom of its scale, not the top', () => {
+  const r = fixtureResult();
+  const strip = stripFigure(r, 'viridis', 2000, PAPER);
+  const cells = ofRole(strip, 'score').filter((it) => it.kind === 'rect');
+  // Rows: rollout, loo, uniform (flow failed, no cells); 4 tokens each; tokens 0 and 3 are not candidates.
+  assert.equal(cells.length, 12);
+  const fill = (row: number, token: number) => {
+    const it = cells[row * 4 + token];
+    return it.kind === 'rect' ? it.fill : null;
+  };
+  for (const row of [0, 1, 2])
+    for (const token of [0, 3]) assert.deepEqual(fill(row, token), PAPER.masked, `row ${row} token ${token}`);
+  const lut = colorLut('viridis');
+  const first: [number, number, number] = [lut[0], lut[1], lut[2]];
+  const last: [number, number, number] = [lut[1020], lut[1021], lut[1022]];
+  // Uniform: 0.25 everywhere → the colour map's first colour, never its last.
+  assert.deepEqual(fill(2, 1), first);
+  assert.deepEqual(fill(2, 2), first);
+  // Rollout over the candidates [0.2, 0.1]: 0.2 is the row's maximum → the last colour.
+  assert.deepEqual(fill(0, 1), last);
+  // Every method's meaning and unit is written under the strip: loo in the target's unit (cosine here).
+  const meanings = ofRole(strip, 'method-meaning').map((t) => (t.kind === 'text' ? t.text : ''));
+  assert.equal(meanings.length, 4);
+  assert.ok(meanings[1].startsWith('Leave-one-out: ') && meanings[1].includes('cosine similarity'), meanings[1]);
+  assert.ok(meanings[3].includes('1/n'), meanings[3]);
+});
+
+test('faithfulness plots carry a y-axis title with the target unit', () => {
+  const fig = exportExplain(fixtureResult());
+  const titles = ofRole(fig, 'axis-title').filter((t) => t.kind === 'text' && t.vertical);
+  assert.deepEqual(
+    titles.map((t) => (t.kind === 'text' ? t.text : '')),
+    ['drop of the target (cosine)', 'drop of the target (cosine)'],
+  );
+});

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LayerAttention } from '../../../runtime/types';
 import { EXPORT_OPTIONS, PANEL_OPTIONS } from '../../../figures/figure-kit';
-import { gridFigure } from '../../../figures/grid-figure';
+import { gridFigure, thumbCells } from '../../../figures/grid-figure';
 import { maskedPolygons } from '../../../figures/hatch';
 import { headFigure } from '../../../figures/head-figure';
 import { matrixFigure } from '../../../figures/matrix-figure';
@@ -249,4 +249,12 @@ test('head view: token rows, line ends, the lines above the threshold, and a foc
     [PAPER.muted, PAPER.muted, PAPER.ink],
   );
   assert.ok(f.scene.targets.some((t) => t.role === 'head-token head-token-left active' && t.data?.index === '2'));
+});
+
+test('grid: cells a thumbnail side fill it in whole px (pooled one px larger when one px a token leaves it empty)', () => {
+  assert.equal(thumbCells(13, 136), 13); // 13 × 10 = 130 px of 136
+  assert.equal(thumbCells(74, 136), 68); // 74 × 1 = 74 px would leave half empty: 68 cells × 2 px
+  assert.equal(thumbCells(451, 136), 136); // more tokens than px: one px a cell, pooled
+  assert.equal(thumbCells(40, 44), 40); // 40 of 44 px
+  assert.equal(thumbCells(30, 44), 22); // 30 px of 44 is 68 %: 22 cells × 2 px
 });

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { f32String, fitText, formatValue, headText, shortLabel } from '../../../figures/labels';
+import * as labelsModule from '../../../figures/labels';
 
 function shortestByToPrecision(x: number): string {
   const f = Math.fround(x);
@@ -46,4 +47,32 @@ test('f32String: shortest decimal that reads back as the same float32 (against t
     assert.equal(Math.fround(Number(got)), Math.fround(x), `${x}: ${got} reads back`);
     assert.equal(got, shortestByToPrecision(x), `${x}: shortest`);
   }
+});
+
+test('formatSig: about 4 significant digits, true minus, no float tail (the values the issue quotes)', () => {
+  const { formatSig } = labelsModule;
+  assert.equal(formatSig(0.0014958222163841128), '0.001496');
+  assert.equal(formatSig(0.05251357704401016), '0.05251');
+  assert.equal(formatSig(0.5), '0.5');
+  assert.equal(formatSig(1), '1');
+  assert.equal(formatSig(12.3456), '12.35');
+  assert.equal(formatSig(-0.123456), '−0.1235');
+  assert.equal(formatSig(0.99999), '1');
+  assert.equal(formatSig(0.000099996), '1e−4');
+  assert.equal(formatSig(3.2e-7), '3.2e−7');
+  assert.equal(formatSig(-1234567), '−1.235e6');
+  assert.equal(formatSig(0), '0');
+  assert.equal(formatSig(NaN), '—');
+  assert.equal(formatSig(Infinity), '—');
+  assert.equal(formatSig(0.123456, 2), '0.12');
+});
+
+test('labelStep: every n-th token so labels stay `pitch` px apart; never zero labels', () => {
+  const { labelStep } = labelsModule;
+  assert.equal(labelStep(12, 10), 1); // 12 px per token: every label fits
+  assert.equal(labelStep(10, 10), 1);
+  assert.equal(labelStep(6, 10), 2); // 74 tokens in ~450 px: every second label
+  assert.equal(labelStep(1, 10), 10); // 451 tokens in ~450 px: every tenth
+  assert.equal(labelStep(0.25, 10), 40);
+  assert.equal(labelStep(0, 10), 1);
 });
