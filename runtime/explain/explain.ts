@@ -71,6 +71,9 @@ export interface ExplainOptions {
   maxBatchRows?: number;
   truncate?: boolean;
   maxTokens?: number;
+  /** Text as a user message in the model's chat template; its template tokens are special (not candidates unless
+   * includeSpecial). */
+  chat?: boolean;
   /** Per-head statistics table (default true). */
   headStats?: boolean;
   signal?: AbortSignal;
@@ -95,7 +98,9 @@ export function resolveMethods(names: readonly string[]): string[] {
 
 function tokensFor(inspector: Inspector, input: string | number[], options: ExplainOptions) {
   const all =
-    typeof input === 'string' ? inspector.tokenize(input) : tokensOfIds(input, inspector.facts, inspector.tokenizer);
+    typeof input === 'string'
+      ? inspector.tokenize(input, { chat: options.chat === true })
+      : tokensOfIds(input, inspector.facts, inspector.tokenizer);
   return limitLength(all, inspector.facts, { truncate: options.truncate, maxTokens: options.maxTokens });
 }
 
