@@ -51,7 +51,7 @@ export async function runCommand(
     });
     for (const w of inspector.warnings ?? []) warn(w);
     print(formatFacts(inspector));
-    const run = inspector.run(text, { truncate: args.truncate });
+    const run = inspector.run(text, { truncate: args.truncate, chat: args.chat });
     print(formatTokens(run.tokens, run.truncatedFrom));
     const labels = run.tokens.map((t) => tokenLabel(t, text));
     const writer = out ? new JsonRunWriter(out) : undefined;

@@ -181,3 +181,8 @@ export function checkLayerHead(maps: RunMaps, layer: number, head: HeadChoice, n
 export function tokenText(maps: RunMaps, i: number, length: number): string {
   return length === maps.tokens.length ? maps.tokens[i].text : `#${i}`;
 }
+
+/** True for a token a chat template wrote (role markers, special tokens): its label is drawn dimmer. */
+export function isTemplateToken(maps: RunMaps, i: number, length: number): boolean {
+  return length === maps.tokens.length && maps.tokens[i].template === true;
+}

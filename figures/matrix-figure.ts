@@ -15,6 +15,7 @@ import {
   colorBar,
   notesBlock,
   type FigureOptions,
+  isTemplateToken,
 } from './figure-kit';
 import { maskedPolygons } from './hatch';
 import type { Span } from './heads';
@@ -98,6 +99,10 @@ export function matrixFigure(
       if (i < cols) colIdx.push(colSpan.start + i);
     }
   const label = (i: number, len: number) => shortLabel(tokenText(maps, i, len));
+  // A chat template's tokens are drawn dimmer (and say so in data-template).
+  const labelStyle = (i: number, len: number) => (isTemplateToken(maps, i, len) ? { color: theme.muted } : {});
+  const templateAttr = (i: number, len: number) =>
+    isTemplateToken(maps, i, len) ? { 'data-template': 'true' } : undefined;
   const widest = (idx: number[], len: number) =>
     idx.length ? Math.max(...idx.map((i) => b.width(label(i, len), size$))) + 8 : 0;
   const rowLabelW = widest(rowIdx, Q);
@@ -123,7 +128,8 @@ export function matrixFigure(
     b.text(x0 - 4, cy, text, 'label-row', {
       anchor: 'end',
       size: size$,
-      attrs: { 'data-index': String(i), ...(text !== full ? { 'data-token': full } : {}) },
+      ...labelStyle(i, Q),
+      attrs: { 'data-index': String(i), ...(text !== full ? { 'data-token': full } : {}), ...templateAttr(i, Q) },
     });
     const w = b.width(text, size$);
     b.targets.push({
@@ -145,7 +151,8 @@ export function matrixFigure(
     b.text(cx, y0 - 4, text, 'label-col', {
       vertical: true,
       size: size$,
-      attrs: { 'data-index': String(i), ...(text !== full ? { 'data-token': full } : {}) },
+      ...labelStyle(i, K),
+      attrs: { 'data-index': String(i), ...(text !== full ? { 'data-token': full } : {}), ...templateAttr(i, K) },
     });
     const h = b.width(text, size$);
     b.targets.push({

@@ -58,7 +58,7 @@ export function encodeChatPrompt(tokenizer: Tokenizer, text: string, modelName: 
   if (!chat) {
     throw new LensError(
       'NO_CHAT_TEMPLATE',
-      `${modelName} has no chat template (tokenizer_config.json chat_template, chat_template.jinja or GGUF tokenizer.chat_template); run the text as it is, without the chat prompt.`,
+      `${modelName} has no chat template (tokenizer_config.json chat_template, chat_template.jinja or GGUF tokenizer.chat_template): run the text as it is (Show Attention, or the CLI without --chat).`,
     );
   }
   const p = chatPrompt(chat, text);
