@@ -173,7 +173,7 @@ export function headFigure(
         h: row,
         text: full,
         title: `${i}: ${full}`,
-        data: { index: String(i), side: which },
+        data: { index: String(i), side: which, ...(isTemplateToken(maps, i, len) ? { template: 'true' } : {}) },
       });
     });
   side(leftLabels, 'left', Q);

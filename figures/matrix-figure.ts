@@ -103,6 +103,8 @@ export function matrixFigure(
   const labelStyle = (i: number, len: number) => (isTemplateToken(maps, i, len) ? { color: theme.muted } : {});
   const templateAttr = (i: number, len: number) =>
     isTemplateToken(maps, i, len) ? { 'data-template': 'true' } : undefined;
+  const templateData = (i: number, len: number): Record<string, string> =>
+    isTemplateToken(maps, i, len) ? { template: 'true' } : {};
   const widest = (idx: number[], len: number) =>
     idx.length ? Math.max(...idx.map((i) => b.width(label(i, len), size$))) + 8 : 0;
   const rowLabelW = widest(rowIdx, Q);
@@ -140,7 +142,7 @@ export function matrixFigure(
       h: pitch,
       text: full,
       title: `${i}: ${full}`,
-      data: { index: String(i) },
+      data: { index: String(i), ...templateData(i, Q) },
     });
   }
   for (const i of colIdx) {
@@ -163,7 +165,7 @@ export function matrixFigure(
       h,
       text: full,
       title: `${i}: ${full}`,
-      data: { index: String(i) },
+      data: { index: String(i), ...templateData(i, K) },
     });
   }
 

@@ -276,4 +276,9 @@ test("a chat template's tokens: labels drawn in the muted ink and marked data-te
   const head = headFigure(maps, { layer: 0, head: 0 }, { maxHeight: 60 }, HALF, PANEL_OPTIONS).scene;
   assert.deepEqual(styled(head, 'label-left'), want);
   assert.deepEqual(styled(head, 'label-right'), want);
+  // The panel's elements over the labels carry it too (data-template), for tests and styles.
+  const marks = (s: Scene, role: string) =>
+    s.targets.filter((t) => t.role === role).map((t) => t.data?.template ?? null);
+  assert.deepEqual(marks(matrix, 'matrix-label-row'), ['true', null, 'true']);
+  assert.deepEqual(marks(head, 'head-token head-token-left'), ['true', null, 'true']);
 });
