@@ -111,8 +111,13 @@ export function spelled(labels: string[]): string {
   ).replace(/\s+/g, '');
 }
 
-/** Writes the workspace file, opens it, selects line `line` (0-based) entirely, runs Show Attention. */
-export async function showAttentionOnLine(page: Page, fileName: string, line: number): Promise<void> {
+/** Opens the workspace file, selects line `line` (0-based) entirely, runs Show Attention (or `command`). */
+export async function showAttentionOnLine(
+  page: Page,
+  fileName: string,
+  line: number,
+  command = SHOW_ATTENTION,
+): Promise<void> {
   await openFile(page, fileName);
   const editor = page.locator('.monaco-editor .view-lines').first();
   await editor.click();
@@ -120,7 +125,7 @@ export async function showAttentionOnLine(page: Page, fileName: string, line: nu
   for (let i = 0; i < line; i++) await page.keyboard.press('ArrowDown');
   await page.keyboard.press('Home');
   await page.keyboard.press('Shift+End');
-  await runCommand(page, SHOW_ATTENTION);
+  await runCommand(page, command);
 }
 
 export function writeWorkspaceFile(dir: string, name: string, lines: string[]): void {

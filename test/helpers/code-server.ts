@@ -498,10 +498,17 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: 15_000 });
   await input.fill(`>${title}`);
-  // Wait until the palette lists the command (extension may still be activating its contributions).
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  // Wait until the palette lists the command (extension may still be activating its contributions): the row whose
+  // label is the title exactly ("Show Attention", not "Show Attention as Chat Prompt", which a recently used
+  // command may put first).
+  const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  const row = page
+    .locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: exact }) })
+    .first();
   await row.waitFor({ state: 'visible', timeout: 30_000 });
-  await page.keyboard.press('Enter');
+  if ((await row.getAttribute('class'))?.split(/\s+/).includes('focused')) await page.keyboard.press('Enter');
+  else await row.click();
 }
 
 /** Opens a workspace file through Quick Open (ctrl+p) and waits for its editor tab. */
