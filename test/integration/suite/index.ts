@@ -35,6 +35,7 @@ export async function run(): Promise<void> {
   await import('./commands.test');
   await import('./run.test');
   await import('./hover.test');
+  await import('./chat.test');
   await import('./bad-input-catalogue.test');
 
   const resultsFile = process.env.ATTENTION_LENS_TEST_RESULTS;
