@@ -96,9 +96,11 @@ function instrument(): void {
     return add(
       type,
       (e: Event) => {
-        const d = (e as MessageEvent).data as { type?: string; layer?: number } | undefined;
-        const isLayer = d?.type === 'layer';
-        if (d?.type === 'runStarted') expected = (d as { facts: { layers: number } }).facts.layers;
+        // Host messages arrive as the channel's notes (runtime/channel): { kind: 'note', name, payload }.
+        const m = (e as MessageEvent).data as { kind?: string; name?: string; payload?: unknown } | undefined;
+        const name = m?.kind === 'note' ? m.name : undefined;
+        const isLayer = name === 'layer';
+        if (name === 'runStarted') expected = (m!.payload as { facts: { layers: number } }).facts.layers;
         if (isLayer && bench.layersSeen < expected) {
           bench.layersSeen++;
           bench.lastLayerAt = performance.now();

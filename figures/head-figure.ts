@@ -54,8 +54,9 @@ export interface HeadGeometry {
 
 export type Link = [head: number, query: number, key: number, weight: number];
 
-/** The weights that get a line, strongest MAX_LINES at most, over `queries` × keys [kFrom, kTo) of `heads`: a first
- *  pass counts the weights above the threshold in a histogram (linear time), the second keeps those above the cut. */
+/** The weights that get a line, strongest MAX_LINES at most, over `queries` × keys [kFrom, kTo) of `heads`: one pass
+ *  over the weights keeps those above the threshold (a softmax row has at most 1/threshold of them) and counts them in
+ *  a histogram (linear time); the cut is then taken over the kept ones only. */
 export function strongestLinks(
   maps: RunMaps,
   layer: number,
@@ -67,15 +68,29 @@ export function strongestLinks(
 ): { links: Link[]; cutoff: number; count: number } {
   const hist = new Uint32Array(HIST);
   let count = 0;
+  // Kept weights: (head slot, query slot, key) packed in one float64 index, and the weight. Grown by doubling.
+  let at = new Float64Array(1024);
+  let ws = new Float32Array(1024);
+  const span = kTo - kFrom;
   // Plain loops (no closures): this runs over every weight of every head drawn.
   for (let hs = 0; hs < heads.length; hs++)
     for (let qs = 0; qs < queries.length; qs++) {
       const row = maps.row(layer, heads[hs], queries[qs]); // [keys]
+      const base = (hs * queries.length + qs) * span - kFrom;
       for (let k = kFrom; k < kTo; k++) {
         const w = row[k];
         if (w >= threshold) {
           hist[w >= 1 ? HIST - 1 : (w * HIST) | 0]++;
-          count++;
+          if (count === ws.length) {
+            const a2 = new Float64Array(count * 2);
+            a2.set(at);
+            at = a2;
+            const w2 = new Float32Array(count * 2);
+            w2.set(ws);
+            ws = w2;
+          }
+          at[count] = base + k;
+          ws[count++] = w;
         }
       }
     }
@@ -90,17 +105,16 @@ export function strongestLinks(
     cutoff = Math.max(threshold, b / HIST);
   }
   const links: Link[] = [];
-  for (let hs = 0; hs < heads.length && links.length < MAX_LINES; hs++)
-    for (let qs = 0; qs < queries.length && links.length < MAX_LINES; qs++) {
-      const row = maps.row(layer, heads[hs], queries[qs]);
-      for (let k = kFrom; k < kTo; k++) {
-        const w = row[k];
-        if (w >= cutoff) {
-          links.push([heads[hs], queries[qs], k, w]);
-          if (links.length === MAX_LINES) break;
-        }
-      }
-    }
+  for (let i = 0; i < count && links.length < MAX_LINES; i++) {
+    const w = ws[i];
+    if (w < cutoff) continue;
+    const rest = at[i];
+    const k = (rest % span) + kFrom;
+    const slot = (rest - (rest % span)) / span;
+    const qs = slot % queries.length;
+    const hs = (slot - qs) / queries.length;
+    links.push([heads[hs], queries[qs], k, w]);
+  }
   return { links, cutoff, count };
 }
 

@@ -1,0 +1,76 @@
+// The head view's line selection (figures/head-figure.ts strongestLinks) against a brute-force second implementation:
+// every weight of the chosen heads, queries and keys sorted by strength. The selection must keep the strongest
+// weights (nothing left out is stronger than something kept, up to the histogram's 1/1024 bin), at most MAX_LINES,
+// in (head, query, key) order, with the right indices after a focus narrows the keys or queries.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MAX_LINES, strongestLinks } from '../../../figures/head-figure';
+import { MemoryRunMaps } from '../../../figures/run-maps';
+import type { LayerAttention } from '../../../runtime/types';
+
+function randomLayer(heads: number, n: number, seed: number, peak: number): LayerAttention {
+  let s = seed;
+  const rand = () => (s = (s * 16807) % 2147483647) / 2147483647;
+  const data = new Float32Array(heads * n * n); // [heads, query, key]
+  for (let h = 0; h < heads; h++)
+    for (let q = 0; q < n; q++) {
+      const at = (h * n + q) * n;
+      let z = 0;
+      for (let k = 0; k <= q; k++) z += data[at + k] = Math.exp(peak * rand());
+      for (let k = 0; k <= q; k++) data[at + k] /= z;
+    }
+  return { layer: 0, kind: 'causal', heads, queryLength: n, keyLength: n, data } as LayerAttention;
+}
+
+function bruteForce(l: LayerAttention, heads: number[], queries: number[], kFrom: number, kTo: number, t: number) {
+  const all: [number, number, number, number][] = [];
+  for (const h of heads)
+    for (const q of queries)
+      for (let k = kFrom; k < kTo; k++) {
+        const w = l.data[(h * l.queryLength + q) * l.keyLength + k];
+        if (w >= t) all.push([h, q, k, w]);
+      }
+  return all;
+}
+
+test('strongestLinks keeps the strongest weights, at most MAX_LINES, in head/query/key order', () => {
+  const l = randomLayer(4, 120, 7, 6);
+  const maps = new MemoryRunMaps(
+    'm',
+    Array.from({ length: 120 }, () => ({ text: 't' })),
+    [l],
+    4,
+  );
+  const heads = [0, 1, 2, 3];
+  const queries = Array.from({ length: 120 }, (_, i) => i);
+  const all = bruteForce(l, heads, queries, 0, 120, 0.01);
+  assert.ok(all.length > MAX_LINES, `the case must need a cut (${all.length} candidates)`);
+  const { links, cutoff, count } = strongestLinks(maps, 0, heads, queries, 0, 120, 0.01);
+  assert.equal(count, all.length);
+  assert.ok(links.length <= MAX_LINES && links.length > MAX_LINES * 0.5, `${links.length} lines`);
+  // Exactly the candidates at or above the cut, in order (the first MAX_LINES of them).
+  assert.deepEqual(links, all.filter((x) => x[3] >= cutoff).slice(0, MAX_LINES));
+  // Nothing left out is stronger than the weakest kept by more than one histogram bin.
+  const weakestKept = Math.min(...links.map((x) => x[3]));
+  const strongestLeft = Math.max(...all.filter((x) => x[3] < cutoff).map((x) => x[3]));
+  assert.ok(strongestLeft < weakestKept + 1 / 1024, `${strongestLeft} left out, ${weakestKept} kept`);
+});
+
+test('strongestLinks under a focus: one key column, or one query row, with their real indices', () => {
+  const l = randomLayer(3, 40, 11, 3);
+  const maps = new MemoryRunMaps(
+    'm',
+    Array.from({ length: 40 }, () => ({ text: 't' })),
+    [l],
+    3,
+  );
+  const queries = Array.from({ length: 40 }, (_, i) => i);
+  // Focus on key 17: every query's weight on key 17 of heads 1 and 2.
+  const col = strongestLinks(maps, 0, [1, 2], queries, 17, 18, 0.001);
+  assert.deepEqual(col.links, bruteForce(l, [1, 2], queries, 17, 18, 0.001));
+  assert.ok(col.links.length > 10 && col.links.every(([, , k]) => k === 17));
+  // Focus on query 33 of head 2.
+  const row = strongestLinks(maps, 0, [2], [33], 0, 40, 0.001);
+  assert.deepEqual(row.links, bruteForce(l, [2], [33], 0, 40, 0.001));
+  assert.ok(row.links.every(([h, q]) => h === 2 && q === 33));
+});
