@@ -109,6 +109,9 @@ describe('argument parsing', () => {
     const s = parseStudyArgs(['--model', 'm', '--data', 'd.jsonl', '--target', 'next', '--limit', '5', '--out', 'dir']);
     if (s === 'help') return assert.fail('help');
     assert.deepEqual([s.data, s.limit, s.out], ['d.jsonl', 5, 'dir']);
+    const chat = parseStudyArgs(['--model', 'm', '--data', 'd.jsonl', '--target', 'next', '--chat']);
+    if (chat === 'help') return assert.fail('help');
+    assert.equal(chat.analysis.chat, true, 'study --chat runs every example as a chat prompt');
     assert.throws(() => parseStudyArgs(['--model', 'm', '--target', 'next']), userError(/Missing --data/));
     assert.throws(
       () => parseStudyArgs(['--model', 'm', '--data', 'd', '--target', 'next', '--limit', '0']),
