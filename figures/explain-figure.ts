@@ -64,6 +64,12 @@ function section(
   return b.scene(width, height, title, []);
 }
 
+/** Ink halfway to the background it is drawn on. */
+function dimmed(ink: Rgb, background: Rgb): Rgb {
+  const mid = (k: 0 | 1 | 2) => Math.round((ink[k] + background[k]) / 2);
+  return [mid(0), mid(1), mid(2)];
+}
+
 /** The token strip: one row per method (the uniform baseline last), the tokens wrapped into chunks of `wrap` px. */
 export function stripFigure(result: ExplainResult, colorMap: ColorMapName, wrap: number, theme: FigureTheme): Scene {
   return section(theme, 'Importance per token', (b) => {
@@ -124,12 +130,14 @@ export function stripFigure(result: ExplainResult, colorMap: ColorMapName, wrap:
           const fill = scoreColor(s, scales[r], lut);
           const candidate = result.candidates[i];
           const t = result.tokens[i].text;
+          const template = result.tokens[i].template === true;
           b.rect(x, ry, widths[i], ROW, fill, 'score', candidate ? undefined : theme.frame);
           b.text(x + widths[i] / 2, ry + ROW / 2, shortLabel(t), 'token', {
             size: TOKEN_SIZE,
-            color: inkOn(fill),
+            // A chat template's tokens: dimmer (the ink halfway to the cell's colour).
+            color: template ? dimmed(inkOn(fill), fill) : inkOn(fill),
             anchor: 'middle',
-            attrs: { 'data-index': String(i) },
+            attrs: { 'data-index': String(i), ...(template ? { 'data-template': 'true' } : {}) },
           });
           b.targets.push({
             role: candidate ? 'strip-token' : 'strip-token not-candidate',
