@@ -33,6 +33,14 @@ export interface AttentionLensApi {
   /** The loaded model's backend and the note of why it runs there (webgpu/wasm in the panel, native/wasm in the
    * host); undefined when no model is loaded. */
   backend?(): { name: string; note: string } | undefined;
+  /** The status bar item's text now. */
+  statusText?(): string;
+  /** The User settings file checked for a model path a remote window ignores (undefined in a local window). */
+  userSettingsFile?(): string | undefined;
+  /** The last notice the active panel was sent since its run started (what its notice line shows). */
+  panelNotice?(): string | undefined;
+  /** The number of open Attention Lens panels. */
+  panelCount?(): number;
   /** The attention of a run a panel still shows ([heads, query, key] per layer), as the host holds it. */
   attention?(
     runId: number,

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { TINT_LEVELS, escapeMarkdown, layerOf, tintLevels, tokenWeights, viewLabel, weightText } from './hover-logic';
 import type { RunSnapshot } from './run-snapshot';
+import { mappingCurrent, STALE_LINE } from './run-range';
 
 export const TINTED_CONTEXT = 'attentionLens.tinted';
 
@@ -134,8 +135,7 @@ export class TintController implements vscode.Disposable {
       return 'This run is not tied to an open document (its text was given directly or changed before it started).';
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === m.uri);
     if (!doc) return 'The run’s document is closed; open it and run Show Attention again.';
-    if (doc.version !== m.version)
-      return 'The run is out of date: the document changed after it ran. Run Show Attention again.';
+    if (!mappingCurrent(m, doc.version)) return STALE_LINE;
     const levels = tintLevels(scores);
     const byLevel: vscode.Range[][] = Array.from({ length: TINT_LEVELS }, () => []);
     const rangeOf = (i: number) => {

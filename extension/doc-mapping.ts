@@ -1,6 +1,7 @@
-// Records where a run's text lies in its document when the run starts: the document version and the offset of the
-// selection. The hover and the tint use the mapping only while the document still has that version, so an edit can
-// never misplace them (they say "out of date" instead).
+// Records where a run's text lies in its document when the run starts: the document version, the offset of the
+// selection and its length; run-range.ts follows it through later edits (an edit outside the text keeps the run, one
+// inside marks it stale). The hover and the tint use the mapping only while it is current, so an edit can never
+// misplace them (they say "the text changed since this run" instead).
 import * as vscode from 'vscode';
 import type { RunSource } from '../protocol/messages';
 import type { DocMapping } from './run-snapshot';
@@ -13,5 +14,5 @@ export function mapSource(source: RunSource): DocMapping | undefined {
   const [l0, c0, l1, c1] = source.range;
   const range = new vscode.Range(l0, c0, l1, c1);
   if (doc.validateRange(range).isEqual(range) === false || doc.getText(range) !== source.text) return undefined;
-  return { uri: source.uri, version: doc.version, offset: doc.offsetAt(range.start) };
+  return { uri: source.uri, version: doc.version, offset: doc.offsetAt(range.start), length: source.text.length };
 }

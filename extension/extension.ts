@@ -1,8 +1,11 @@
 // Attention Lens: the VS Code extension host. activate() only builds the parts and registers them — the Output
 // channel, notifications, the status bar, the panels, the loaded model, the hover and tint, every command (one module
 // each in commands/), the panel serializer and the settings watcher — and returns the test API.
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AttentionLensApi } from './api';
+import { registerCopyModelPath } from './commands/copy-model-path';
+import { openDroppedRun, registerOpenSavedRun } from './commands/open-saved-run';
 import { registerCancel } from './commands/cancel';
 import { registerClearTint } from './commands/clear-tint';
 import { registerExport } from './commands/export';
@@ -27,9 +30,19 @@ import type { Services } from './services';
 import { watchSettings } from './settings-watcher';
 import { StatusBar } from './status-bar';
 import { testApi } from './test-api';
+import { setUserSettingsFile } from './user-settings-file';
 
 export function activate(context: vscode.ExtensionContext): AttentionLensApi {
   const log = vscode.window.createOutputChannel('Attention Lens');
+  // A remote window ignores a machine setting in the User settings: where to look for a model path it dropped
+  // (code-server keeps the User settings beside the global storage, on this machine).
+  if (vscode.env.remoteName && context.globalStorageUri.scheme === 'file') {
+    const file = path.join(context.globalStorageUri.fsPath, '..', '..', 'settings.json');
+    setUserSettingsFile(file);
+    log.appendLine(
+      `Remote window (${vscode.env.remoteName}): the User settings file checked for the model path: ${file}`,
+    );
+  }
   const runLog = new RunLog();
   const notifier = new Notifier(log, runLog);
   const hubToken = new HubToken(context.secrets, context.globalState, log);
@@ -40,6 +53,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     runChanged: (panel) => runActions.runChanged(panel),
     viewChanged: (panel) => runActions.viewChanged(panel),
     exportRequested: (panel) => runActions.exportRequested(panel),
+    openDropped: (panel, dropped) => void openDroppedRun(s, panel, dropped),
     disposed: (panel) => {
       runActions.panelDisposed(panel);
       status.panelGone(panel);
@@ -63,6 +77,8 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     registerSelectModel(s),
     registerCancel(s),
     registerSetHubToken(s),
+    registerCopyModelPath(s),
+    registerOpenSavedRun(s),
     registerExport(s),
     registerTintAtCursor(s),
     registerClearTint(s),
@@ -71,6 +87,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     registerLoseGpuDevice(s),
     registerPanelSerializer(s),
     watchSettings(s),
+    vscode.workspace.onDidChangeTextDocument((e) => panels.documentChanged(e)),
     { dispose: () => panels.cancelAll() },
   );
   log.appendLine('Attention Lens activated.');

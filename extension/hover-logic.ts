@@ -5,6 +5,7 @@
 import type { LayerAttention } from '../runtime/types';
 import type { TokenInfo } from '../protocol/messages';
 import type { HeadChoice, RunSnapshot } from './run-snapshot';
+import { STALE_LINE } from './run-range';
 
 export const TOP_K = 5;
 export const TINT_LEVELS = 8;
@@ -151,9 +152,9 @@ export function hoverMarkdown({ run, index, links }: HoverModel): string {
   return lines.join('\n');
 }
 
-/** The hover line for a run whose document changed after it ran. */
-export function staleMarkdown(run: RunSnapshot, version: number): string {
-  return `$(warning) **Attention Lens**: this run is out of date — the document changed after it ran (version ${run.mapping?.version} → ${version}). Run **Show Attention** again to inspect the new text.`;
+/** The hover line for a run whose analysed text was edited after it ran (the panel shows STALE_LINE too). */
+export function staleMarkdown(): string {
+  return `$(warning) **Attention Lens**: ${escapeMarkdown(STALE_LINE).replace(/␣/g, ' ')}`;
 }
 
 /** The argument of the hover's links (Reveal, Tint): `{ runId, index }`, or its one-element array as command URIs

@@ -1,9 +1,11 @@
 // The editor hover: over a token of a run's range, in the document version the run saw, it shows the token, what it
 // attends to and what attends to it (top 5 with weights, bars and a sparkline) in the view selected in the panel,
 // with links to show the token in the panel and to tint the editor. In any language and in notebook cells (the
-// selector is every document); after an edit it says the run is out of date instead of showing stale numbers.
+// selector is every document); after an edit of the analysed text it says the text changed since the run instead of
+// showing stale numbers (an edit elsewhere in the document keeps the run: run-range.ts follows its range).
 import * as vscode from 'vscode';
 import { hoverMarkdown, staleMarkdown, tokenAt } from './hover-logic';
+import { mappingCurrent } from './run-range';
 import type { RunSnapshot } from './run-snapshot';
 import { COMMANDS } from './commands/ids';
 
@@ -33,9 +35,9 @@ export function findRunHit(
   for (const run of runs) {
     const m = run.mapping;
     if (!m || m.uri !== uri) continue;
-    if (m.version !== doc.version) {
-      const [l0, c0, l1, c1] = run.source.range;
-      if (!stale && new vscode.Range(l0, c0, l1, c1).contains(pos)) stale = run;
+    if (!mappingCurrent(m, doc.version)) {
+      const at = doc.offsetAt(pos);
+      if (!stale && at >= m.offset && at <= m.offset + m.length) stale = run;
       continue;
     }
     const offset = doc.offsetAt(pos) - m.offset;
@@ -56,7 +58,7 @@ export class AttentionHoverProvider implements vscode.HoverProvider {
     const hit = findRunHit(this.runs(), doc, pos);
     if (!hit) return undefined;
     if (hit.kind === 'stale') {
-      const md = new vscode.MarkdownString(staleMarkdown(hit.run, doc.version), true);
+      const md = new vscode.MarkdownString(staleMarkdown(), true);
       return new vscode.Hover(md);
     }
     const args = { runId: hit.run.runId, index: hit.index };

@@ -12,6 +12,8 @@ import { cancelled } from '../runtime/errors';
 import type { TokenFor } from '../runtime/hub/download';
 import { load } from '../runtime/inspector/load-model';
 import { userValue } from './trust-logic';
+import { unreadModelPath } from './model-path-logic';
+import { userSettingsFile, userSettingsText } from './user-settings-file';
 import {
   displayName,
   downloadDetail,
@@ -28,6 +30,8 @@ export interface ModelSettings {
   threads: number;
   /** attentionLens.hubEndpoint from the user's settings only ('' = HF_ENDPOINT, else https://huggingface.co). */
   hubEndpoint?: string;
+  /** Set when modelPath comes from the User settings file, which this (remote) window ignores: its path. */
+  unreadFrom?: string;
 }
 
 /** What attentionLens.hubEndpoint is called in messages. */
@@ -61,17 +65,21 @@ const PHASES: Record<string, string> = {
  * The model settings. attentionLens.hubEndpoint is read from the user's settings only (a workspace's endpoint would
  * receive the token), and in Restricted Mode (an untrusted workspace) so is attentionLens.modelPath: a repository the
  * user opens does not choose what is loaded and run until the user trusts it (restricted-mode.ts says what it asked
- * for).
+ * for). A model path the window ignores in the User settings (a remote window) is read from the User settings file
+ * (model-path-logic.ts): the run, the status bar and the settings watcher all read this one function.
  */
 export function readModelSettings(): ModelSettings {
   const c = vscode.workspace.getConfiguration('attentionLens');
   const backend = c.get<string>('backend', 'auto');
   const threads = c.get<number>('threads', 0);
-  const modelPath = vscode.workspace.isTrusted
-    ? (c.get<string>('modelPath', '') ?? '').trim()
-    : userValue(c.inspect<string>('modelPath'));
+  const values = c.inspect<string>('modelPath');
+  let modelPath = vscode.workspace.isTrusted ? (c.get<string>('modelPath', '') ?? '').trim() : userValue(values);
+  // A remote window may ignore the User settings' value (model-path-logic.ts): the user's own file still names it.
+  const unread = modelPath ? undefined : unreadModelPath(values, userSettingsText());
+  if (unread) modelPath = unread;
   return {
     modelPath,
+    ...(unread ? { unreadFrom: userSettingsFile() } : {}),
     backend: backend === 'native' || backend === 'wasm' || backend === 'webgpu' ? backend : 'auto',
     threads: Number.isInteger(threads) && threads > 0 ? Math.min(threads, 64) : 0,
     hubEndpoint: userValue(c.inspect<string>('hubEndpoint')),

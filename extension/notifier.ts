@@ -1,12 +1,12 @@
 // One way to tell the user something went wrong: a one-line error or warning notification with the buttons that help
-// (Select Model…, Show Log, Open Settings, Truncate and Run, Set Hugging Face Token…), the same line in the Output
+// (Select Model…, Show Log, Open Settings, Truncate and Run, Set Hugging Face Token…, Copy to Remote Settings), the same line in the Output
 // channel, and the test API's lastError(). Every command reports through it, so no failure is silent or a stack trace.
 import * as vscode from 'vscode';
 import type { ErrorAction } from './input';
 import type { RunLog } from './run-log';
 import { COMMANDS } from './commands/ids';
 
-export type NotifyAction = ErrorAction | 'truncate';
+export type NotifyAction = ErrorAction | 'truncate' | 'copyModelPath';
 
 const LABELS: Record<NotifyAction, string> = {
   selectModel: 'Select Model…',
@@ -14,6 +14,7 @@ const LABELS: Record<NotifyAction, string> = {
   openSettings: 'Open Settings',
   truncate: 'Truncate and Run',
   setToken: 'Set Hugging Face Token…',
+  copyModelPath: 'Copy to Remote Settings',
 };
 
 export class Notifier {
@@ -36,6 +37,7 @@ export class Notifier {
         void vscode.commands.executeCommand('workbench.action.openSettings', 'attentionLens');
       else if (action === 'truncate') onTruncate?.();
       else if (action === 'setToken') void vscode.commands.executeCommand(COMMANDS.setHubToken);
+      else if (action === 'copyModelPath') void vscode.commands.executeCommand(COMMANDS.copyModelPath);
     });
   }
 }

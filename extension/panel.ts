@@ -32,9 +32,14 @@ import { PanelInference } from './panel-inference';
 import { ExplainHost, type ExplainExportOptions, type ExplainRun } from './explain-host';
 import type { ExportOutcome } from './export';
 import { mapSource } from './doc-mapping';
+import { followEdits, STALE_LINE } from './run-range';
+import type { SavedRun } from './saved-run';
 import { DEFAULT_VIEW, type DocMapping, type PanelViewState, type RunSnapshot } from './run-snapshot';
 
 export const VIEW_TYPE = 'attentionLens.panel';
+
+/** What a run opened from a file lacks. */
+export const SAVED_NO_MODEL = 'This run was opened from a file, without its model.';
 
 export interface PanelHost {
   readonly extensionUri: vscode.Uri;
@@ -50,6 +55,8 @@ export interface PanelHost {
   viewChanged(panel: AttentionPanel): void;
   /** The user pressed Export in the panel. */
   exportRequested(panel: AttentionPanel): void;
+  /** A file was dropped onto the panel: open it as a saved run there (its URI, or its text and name). */
+  openDropped(panel: AttentionPanel, dropped: { uri?: string; text?: string; name?: string }): void;
   disposed(panel: AttentionPanel): void;
   focused(panel: AttentionPanel): void;
 }
@@ -62,12 +69,21 @@ interface PanelRun {
   truncatedFrom?: number;
   /** Token ids of the run, to recompute a layer with its query/key vectors. */
   ids: number[];
-  inspector: Inspector;
+  /** Absent for a run opened from a file (saved-run.ts): no model, so no vectors, Explain or hover. */
+  inspector?: Inspector;
+  /** The file a saved run was opened from. */
+  savedFrom?: string;
   layers: LayerResult[];
   end?: HostMessage;
   abort: AbortController;
   /** The document version and offset of the run's text when it started (hover, tint). */
   mapping?: DocMapping;
+}
+
+/** The panel's line for a run opened from a file. */
+export function savedNotice(file: string, saved: SavedRun): string {
+  const n = saved.layers.length;
+  return `Opened ${file}: ${saved.facts.name}, ${saved.tokens.length} tokens, ${n} of ${saved.facts.layers} layers. ${SAVED_NO_MODEL} No hover, neuron view or Explain.`;
 }
 
 /** The ArrayBuffer of exactly this typed array's bytes (no copy when it already spans its whole buffer). */
@@ -197,6 +213,11 @@ export class AttentionPanel {
     this.post(this.lastNotice);
   }
 
+  /** The text of the last notice since the current run started (the panel's notice line). */
+  get noticeText(): string | undefined {
+    return this.lastNotice?.text;
+  }
+
   /** The tab the webview last reported. */
   get shownTab(): ShownTab {
     return this.shown;
@@ -301,6 +322,31 @@ export class AttentionPanel {
     return summary;
   }
 
+  /** Shows a run read from a file (saved-run.ts): every layer at once, no model behind it (no hover, Explain or
+   * query/key vectors; the panel says so). */
+  showSaved(saved: SavedRun, runId: number, file: string): void {
+    this.cancel();
+    this.explainHost.reset();
+    const run: PanelRun = {
+      runId,
+      source: saved.source,
+      facts: saved.facts,
+      tokens: saved.tokens,
+      ids: saved.ids,
+      savedFrom: file,
+      layers: saved.layers,
+      abort: new AbortController(),
+      end: { type: 'runFinished', runId, timings: null },
+    };
+    this.run = run;
+    this.lastNotice = undefined;
+    this.host.runChanged(this);
+    this.post(this.startedMessage(run));
+    for (const l of run.layers) this.post(this.layerMessage(run, l));
+    this.post(run.end!);
+    this.notice(savedNotice(file, saved));
+  }
+
   /** Records a run that failed before it reached the model (shown in the panel too). */
   failBeforeRun(message: string): void {
     this.notice(message);
@@ -342,7 +388,9 @@ export class AttentionPanel {
     const what = (message as { name?: string; kind?: string }).name ?? (message as { kind?: string }).kind;
     this.panel.webview.postMessage(message).then(
       (ok) => {
-        if (!ok && what !== 'layer') this.host.log.appendLine(`Panel did not take a '${what}' message.`);
+        // A panel closed meanwhile takes nothing (its run was cancelled): not worth a line.
+        if (!ok && what !== 'layer' && !this.disposed)
+          this.host.log.appendLine(`Panel did not take a '${what}' message.`);
       },
       (e: unknown) => this.host.log.appendLine(`Posting '${what}' failed: ${String(e)}`),
     );
@@ -411,6 +459,7 @@ export class AttentionPanel {
       this.shown = { tab: m.tab, mode: m.mode, metric: m.metric };
     });
     c.on('export', () => this.host.exportRequested(this));
+    c.on('openDropped', (m) => this.host.openDropped(this, m));
     c.on('cancel', () => this.cancel());
     c.on('log', (m) => this.host.log.appendLine(`[webview ${m.level}] ${m.message}`));
     c.on('exportExplain', (m) => {
@@ -429,11 +478,13 @@ export class AttentionPanel {
 
   private explainRun(run: PanelRun): ExplainRun {
     const { runId, inspector, ids, tokens, facts, layers, source } = run;
+    if (!inspector) throw new LensError('BAD_INPUT', `${SAVED_NO_MODEL} Explain needs it.`);
     return { runId, inspector, ids, tokens, facts, layers, source };
   }
 
   /** Runs the input again with `layer`'s query/key vectors and keeps them on that layer. */
   private async computeVectors(run: PanelRun, l: LayerResult): Promise<void> {
+    if (!run.inspector) return;
     const stream = run.inspector.run(run.ids, { withVectors: [l.layer], signal: run.abort.signal });
     for await (const x of stream) {
       if (x.layer !== l.layer) continue;
@@ -464,6 +515,7 @@ export class AttentionPanel {
       headDim: d,
     };
     if (!l) return { ...base, q: null, k: null, reason: 'This layer has not been computed yet.' };
+    if (!run.inspector) return { ...base, q: null, k: null, reason: `${SAVED_NO_MODEL} The neuron view needs it.` };
     if (!l.q || !l.k)
       return { ...base, q: null, k: null, reason: 'The runtime returned no query/key vectors for this run.' };
     const kvHeads = l.k.length / (l.keyLength * d);
@@ -491,6 +543,24 @@ export class AttentionPanel {
 
   reveal(): void {
     this.panel.reveal(undefined, true);
+  }
+
+  /** An edit of some document: the run's range follows it; an edit inside the analysed text marks the run stale,
+   * which the panel shows (the hover and the tint say the same). */
+  documentChanged(e: vscode.TextDocumentChangeEvent): void {
+    const run = this.run;
+    const m = run?.mapping;
+    if (!run || !m || m.uri !== e.document.uri.toString() || e.contentChanges.length === 0) return;
+    const edits = e.contentChanges.map((c) => ({
+      offset: c.rangeOffset,
+      removed: c.rangeLength,
+      inserted: c.text.length,
+    }));
+    run.mapping = followEdits(m, edits, e.document.version);
+    if (run.mapping.stale && !m.stale) {
+      this.host.log.appendLine(`Run ${run.runId}: the text it analysed was edited; it is out of date.`);
+      this.notice(STALE_LINE);
+    }
   }
 
   /** The current run as the hover, tint and export read it (undefined before the first run). */

@@ -23,6 +23,7 @@ export class Panels {
       runChanged: (panel) => events.runChanged(panel),
       viewChanged: (panel) => events.viewChanged(panel),
       exportRequested: (panel) => events.exportRequested(panel),
+      openDropped: (panel, dropped) => events.openDropped(panel, dropped),
       disposed: (panel) => {
         this.all.delete(panel);
         if (this.activePanel === panel) this.activePanel = [...this.all].pop();
@@ -69,6 +70,11 @@ export class Panels {
   /** Posts the display settings to every panel again (the colour map changed). */
   postSettings(): void {
     for (const p of this.all) p.postSettings();
+  }
+
+  /** An edit of a document: each panel's run follows it (stale when its analysed text changed). */
+  documentChanged(e: vscode.TextDocumentChangeEvent): void {
+    for (const p of this.all) p.documentChanged(e);
   }
 
   /** Cancels every panel's run in flight; true when there was one. */

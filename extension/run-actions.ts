@@ -8,6 +8,7 @@ import type { Panels } from './panels';
 import { TintController, type TintResult } from './decorations';
 import { Exporter } from './export';
 import type { RunSnapshot } from './run-snapshot';
+import { mappingCurrent } from './run-range';
 import { colorMapSetting } from './settings';
 
 export interface PanelRun {
@@ -92,7 +93,7 @@ function revealChosen(panel: AttentionPanel, index: number): void {
   const t = run?.tokens[index];
   if (!m || !t || t.start === null || t.end === null) return;
   const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === m.uri);
-  if (!editor || editor.document.version !== m.version) return;
+  if (!editor || !mappingCurrent(m, editor.document.version)) return;
   const r = new vscode.Range(
     editor.document.positionAt(m.offset + t.start),
     editor.document.positionAt(m.offset + t.end),

@@ -16,14 +16,19 @@ export interface PanelViewState {
 export const DEFAULT_VIEW: PanelViewState = { view: 'grid', layer: 0, head: 'mean' };
 
 /**
- * Where the run's text lies in its document, valid for exactly one document version: token offsets (into the run
- * text) plus `offset` are document offsets while the document's version is still `version`.
+ * Where the run's text lies in its document, followed through later edits (run-range.ts): token offsets (into the run
+ * text) plus `offset` are document offsets while the document's version is `version` and the mapping is not stale.
  */
 export interface DocMapping {
   uri: string;
+  /** The document version this mapping describes (updated as edits outside the range arrive). */
   version: number;
   /** Document offset of the run text's first character. */
   offset: number;
+  /** The analysed text's length in the document now (the run text's length until an edit inside it). */
+  length: number;
+  /** An edit touched the analysed text: the run no longer describes the document. */
+  stale?: true;
 }
 
 export interface RunSnapshot {

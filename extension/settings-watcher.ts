@@ -21,6 +21,9 @@ export function watchSettings(s: Services): vscode.Disposable {
   };
   return vscode.Disposable.from(
     vscode.workspace.onDidChangeConfiguration(async (e) => {
+      // Any change may drop or restore a model path the window reads (a remote window re-reading User settings
+      // drops a machine setting from them): the status bar says what the next run will use.
+      s.status.update();
       if (e.affectsConfiguration('attentionLens.colorMap')) s.panels.postSettings();
       if (e.affectsConfiguration('attentionLens.idleUnloadMinutes'))
         s.models.manager.setIdleMinutes(idleMinutesSetting());

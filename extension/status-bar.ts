@@ -7,6 +7,7 @@ import type { AttentionPanel } from './panel';
 import { backendLabel } from './backend-loader';
 import { readModelSettings, type ModelManager } from './model-manager';
 import { COMMANDS } from './commands/ids';
+import { UNREAD_STATUS_NOTE } from './model-path-logic';
 
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem(
@@ -41,11 +42,19 @@ export class StatusBar implements vscode.Disposable {
     this.update();
   }
 
+  /** The item's text now (the test API). */
+  get text(): string {
+    return this.item.text;
+  }
+
   update(): void {
     const s = readModelSettings();
     const models = this.models;
     const item = this.item;
-    const name = models.current?.facts.name ?? (s.modelPath ? path.basename(s.modelPath) : '');
+    // What the next run uses (readModelSettings, as the run reads it): the loaded model only when it is that one.
+    const current = models.current && models.isLoaded(s) ? models.current : undefined;
+    const name = !s.modelPath ? '' : (current?.facts.name ?? path.basename(s.modelPath));
+    const unread = s.unreadFrom ? ` ${UNREAD_STATUS_NOTE}` : '';
     if (models.isLoading) {
       item.text = `$(loading~spin) Loading ${models.loadingName ?? name}…`;
       item.tooltip = 'Attention Lens is loading the model (Attention Lens: Cancel stops it).';
@@ -53,12 +62,13 @@ export class StatusBar implements vscode.Disposable {
       item.text = `$(loading~spin) ${name}: layer ${this.running.received}/${this.running.total}`;
       item.tooltip = 'Attention Lens is running (Attention Lens: Cancel stops it).';
     } else if (name) {
-      const m = models.current;
-      item.text = m ? `$(telescope) ${name} · ${backendLabel(m.backend)}` : `$(telescope) ${name}`;
+      const m = current;
+      const icon = s.unreadFrom ? '$(warning)' : '$(telescope)';
+      item.text = m ? `${icon} ${name} · ${backendLabel(m.backend)}` : `${icon} ${name}`;
       const note = m ? this.note(m) : undefined;
       item.tooltip = m
-        ? `Attention Lens model: ${m.facts.dir} (${m.facts.modelType}, ${m.facts.layers}×${m.facts.heads}, ${m.backend}, ${m.threads} threads).${note ? ` Runs on ${note}` : ''} Click to change.`
-        : `Attention Lens model: ${s.modelPath} (not loaded yet). Click to change.`;
+        ? `Attention Lens model: ${m.facts.dir} (${m.facts.modelType}, ${m.facts.layers}×${m.facts.heads}, ${m.backend}, ${m.threads} threads).${note ? ` Runs on ${note}` : ''}${unread} Click to change.`
+        : `Attention Lens model: ${s.modelPath} (not loaded yet).${unread} Click to change.`;
     } else {
       item.text = '$(telescope) Attention Lens: select model';
       item.tooltip = 'No model selected. Click to select a model: a folder, an .onnx file or a Hugging Face id.';

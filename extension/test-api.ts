@@ -3,6 +3,7 @@
 // holds it.
 import type { AttentionLensApi } from './api';
 import type { Services } from './services';
+import { userSettingsFile } from './user-settings-file';
 
 export function testApi(s: Services): AttentionLensApi {
   return {
@@ -12,6 +13,10 @@ export function testApi(s: Services): AttentionLensApi {
       const m = s.models.manager.current;
       return m ? { name: m.backend, note: s.models.note(m) ?? '' } : undefined;
     },
+    statusText: () => s.status.text,
+    userSettingsFile,
+    panelNotice: () => s.panels.live()?.noticeText,
+    panelCount: () => [...s.panels.list()].filter((p) => !p.isDisposed).length,
     attention: (runId: number) =>
       [...s.panels.list()]
         .map((p) => p.snapshot())

@@ -305,8 +305,22 @@ export interface ExportExplainMessage {
   metric: AgreementMetric;
 }
 
+/** Longest dropped file the panel sends as text (characters), and longest dropped URI. */
+export const MAX_DROPPED_TEXT = 256 * 2 ** 20;
+export const MAX_DROPPED_URI = 8192;
+
+/** A file dropped onto the panel, to open as a saved run: its URI (from the Explorer or the OS, a file: or
+ *  vscode-remote: URI of a .json file) or, when the drop gives no URI, its text and name. */
+export interface OpenDroppedMessage {
+  type: 'openDropped';
+  uri?: string;
+  text?: string;
+  name?: string;
+}
+
 export type WebviewMessage =
   | ReadyMessage
+  | OpenDroppedMessage
   | SelectTokenMessage
   | CancelMessage
   | LogMessage

@@ -8,6 +8,8 @@ import {
   COLOR_MAPS,
   EXPLAIN_METHODS,
   MAX_COMPARE_TEXT_LENGTH,
+  MAX_DROPPED_TEXT,
+  MAX_DROPPED_URI,
   MAX_LOG_LENGTH,
   MAX_TARGET_LENGTH,
   PANEL_TABS,
@@ -176,6 +178,33 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
               metric: m.metric as 'kendall',
             },
           };
+    case 'openDropped': {
+      // Not about a run: a file may be dropped onto an empty panel.
+      problem = onlyKeys(m, ['uri', 'text', 'name']);
+      if (!problem && (m.uri === undefined) === (m.text === undefined)) problem = 'exactly one of uri and text';
+      if (!problem && m.uri !== undefined) {
+        if (
+          typeof m.uri !== 'string' ||
+          m.uri.length > MAX_DROPPED_URI ||
+          !/^(file|vscode-remote):\/\/[^\s]*\.json$/i.test(m.uri)
+        )
+          problem = `uri must be a file: or vscode-remote: URI of a .json file, at most ${MAX_DROPPED_URI} characters`;
+      }
+      if (!problem && m.text !== undefined && (typeof m.text !== 'string' || m.text.length > MAX_DROPPED_TEXT))
+        problem = `text must be a string of at most ${MAX_DROPPED_TEXT} characters`;
+      if (!problem && m.name !== undefined && (typeof m.name !== 'string' || m.name.length > 255))
+        problem = 'name must be a string of at most 255 characters';
+      if (problem) return fail(problem);
+      return {
+        ok: true,
+        message: {
+          type: 'openDropped',
+          ...(m.uri !== undefined ? { uri: m.uri as string } : {}),
+          ...(m.text !== undefined ? { text: m.text as string } : {}),
+          ...(m.name !== undefined ? { name: m.name as string } : {}),
+        },
+      };
+    }
     default:
       return fail(`unknown message type ${JSON.stringify(String(m.type)).slice(0, 60)}`);
   }

@@ -6,6 +6,7 @@
 //   (b') export  hover, tint and export (save dialog) through the UI                   test/e2e/export.e2e.ts
 //   (b+) explain  the Explain view: target, methods, agreement, faithfulness, compare test/e2e/explain.e2e.ts
 //   (b'') models  first-use download, Select Model, switching, idle release (local Hub)  test/e2e/models.e2e.ts
+//   (b''') saved-run  Open Saved Run… and a run dropped onto the panel, every tab       test/e2e/saved-run.e2e.ts
 //   (c) vsix   package (scripts/package-vsix.mjs), --install-extension, Show Attention  test/e2e/vsix.e2e.ts
 //   (d) webgpu-page   in-webview inference on WebGPU (SwiftShader) in a plain page     test/e2e/webgpu-page.e2e.ts
 //   (e) webgpu-panel  backend webgpu/auto in the real panel, mocha in the host         test/e2e/webgpu-panel.e2e.ts
@@ -26,7 +27,7 @@ import { ensureCodeServer } from './install-code-server.mjs';
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const noBuild = argv.includes('--no-build');
-const ALL = ['suite', 'e2e', 'export', 'explain', 'models', 'vsix', 'webgpu-page', 'webgpu-panel'];
+const ALL = ['suite', 'e2e', 'export', 'explain', 'models', 'saved-run', 'vsix', 'webgpu-page', 'webgpu-panel'];
 const chosen = argv.filter((a) => ALL.includes(a));
 const phases = chosen.length ? chosen : ALL;
 
@@ -36,6 +37,7 @@ const PHASES = {
   export: { file: 'test/e2e/export.e2e.ts', deadlineMs: 300_000 },
   explain: { file: 'test/e2e/explain.e2e.ts', deadlineMs: 300_000 },
   models: { file: 'test/e2e/models.e2e.ts', deadlineMs: 480_000 },
+  'saved-run': { file: 'test/e2e/saved-run.e2e.ts', deadlineMs: 300_000 },
   vsix: { file: 'test/e2e/vsix.e2e.ts', deadlineMs: 360_000 },
   'webgpu-page': { file: 'test/e2e/webgpu-page.e2e.ts', deadlineMs: 600_000 },
   'webgpu-panel': { file: 'test/e2e/webgpu-panel.e2e.ts', deadlineMs: 900_000 },

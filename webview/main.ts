@@ -18,6 +18,7 @@ import { MatrixView } from './views/matrix';
 import { NeuronView } from './views/neuron';
 import { ExportControls } from './views/export-controls';
 import { ExplainView } from './views/explain';
+import { acceptDroppedRuns } from './drop';
 
 /** The tabs: the attention views, then the Explain view. */
 type Tab = ViewName | 'explain';
@@ -102,6 +103,7 @@ const toolbar = el(
 );
 const viewHost = el('div', { class: 'views' });
 app.append(toolbar, notice, viewHost);
+acceptDroppedRuns(document.body, post, (message) => post({ type: 'log', level: 'warn', message }));
 
 // ----- views --------------------------------------------------------------------------------------------------
 let frame = 0;

@@ -11,6 +11,8 @@ export const COMMANDS = {
   export: 'attentionLens.export',
   tintAtCursor: 'attentionLens.tintAtCursor',
   clearTint: 'attentionLens.clearTint',
+  copyModelPath: 'attentionLens.copyModelPath',
+  openSavedRun: 'attentionLens.openSavedRun',
   /** The hover's links. */
   revealToken: 'attentionLens.revealToken',
   tintToken: 'attentionLens.tintToken',

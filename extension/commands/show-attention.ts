@@ -11,6 +11,7 @@ import { offerDefaultModel } from '../default-model-offer';
 import { checkText, describeError, NO_MODEL_MESSAGE, tokenLimit, tooLongMessage } from '../input';
 import { displayName, loadingLine } from '../model-choices';
 import { restrictedModelLine } from '../trust-logic';
+import { unreadModelPathLine } from '../model-path-logic';
 import { modelKey, readModelSettings, sameModel } from '../model-manager';
 import { restrictedModelPath } from '../restricted-mode';
 import type { NotifyAction } from '../notifier';
@@ -28,6 +29,8 @@ export interface RunRequest {
 
 /** The workspace models Restricted Mode kept from running that the user was told about (once each per session). */
 const toldRestricted = new Set<string>();
+/** The model paths read from User settings the window ignores that the user was told about (once each per session). */
+const toldUnread = new Set<string>();
 
 export function registerShowAttention(s: Services): vscode.Disposable {
   return vscode.commands.registerCommand(COMMANDS.showAttention, (args?: unknown) => showAttention(s, args));
@@ -115,6 +118,15 @@ export async function showAttention(s: Services, args?: unknown, req: RunRequest
         s.notifier.notify(line, ['selectModel'], 'warning');
       }
     }
+    // A model path this (remote) window ignores in the User settings: used, never a download offer; said once.
+    if (settings.unreadFrom && !toldUnread.has(settings.modelPath)) {
+      toldUnread.add(settings.modelPath);
+      s.notifier.notify(
+        unreadModelPathLine(displayName(settings.modelPath), vscode.env.remoteName),
+        ['copyModelPath'],
+        'warning',
+      );
+    }
     if (!settings.modelPath) {
       const chosen = req.quiet ? undefined : await offerDefaultModel(s.context.globalState, s.recent, log);
       if (!chosen) return fail(NO_MODEL_MESSAGE, ['selectModel'], 'warning');
@@ -194,6 +206,12 @@ export async function showAttention(s: Services, args?: unknown, req: RunRequest
       }
     }
 
+    // The panel that showed the load was closed meanwhile: closing a panel cancels its run (no new panel opens).
+    const closed = statusPanel ?? req.panel;
+    if (closed?.isDisposed) {
+      log.appendLine(`Run ${runId}: its panel was closed while the model loaded; the run is cancelled.`);
+      return finish({ ...summary, state: 'cancelled', message: 'The panel was closed.' });
+    }
     const panel = req.panel && !req.panel.isDisposed ? req.panel : panels.forRun();
     const result = await models.manager.track(panel.start(inspector, source, runId, { maxTokens: limit }));
     if (result.state !== 'done' && !sameModel(readModelSettings(), settings))

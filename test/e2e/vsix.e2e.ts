@@ -5,7 +5,7 @@
 // Runs once on the wasm backend (onnxruntime-web's .wasm from the package) and once on native (onnxruntime-node's
 // linux/x64 binding from the package). Screenshots: test-results/screenshots/vsix-panel-{wasm,native}.png
 import * as assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { join } from 'node:path';
 import {
@@ -31,12 +31,15 @@ import {
 
 const SHORT_TEXT = 'Once upon a time, there was a little girl';
 
+let packaged: string | undefined;
 function vsixPath(): string {
   if (process.env.VSIX_PATH) return process.env.VSIX_PATH;
+  if (packaged) return packaged;
   const out = spawnSyncOk(process.execPath, [join(repoRoot, 'scripts', 'package-vsix.mjs')]);
   const line = out.split('\n').find((l) => l.startsWith('VSIX '));
   if (!line) throw new Error(`package-vsix.mjs printed no VSIX line:\n${out}`);
-  return line.slice(5).trim();
+  packaged = line.slice(5).trim();
+  return packaged;
 }
 
 /** Reads the backend from the Attention Lens status bar item's hover ("…, wasm, 2 threads…"). */
@@ -136,5 +139,62 @@ export const tests: E2ETest[] = [
     },
   },
 ];
+
+/** Notification toasts' texts. */
+async function toastTexts(page: Page): Promise<string[]> {
+  return page
+    .locator('.notifications-toasts .notification-toast')
+    .evaluateAll((els) => els.map((e) => (e as HTMLElement).innerText.replace(/\s+/g, ' ').trim()));
+}
+
+tests.push({
+  name: 'a model path in User settings only: after a colour theme change and a reload the next run still uses it',
+  timeoutMs: 300_000,
+  fn: async () => {
+    const vsix = vsixPath();
+    const server = await startCodeServer({
+      label: 'vsix-remote-settings',
+      installVsix: [vsix],
+      settings: { 'attentionLens.backend': 'wasm' },
+    });
+    // The model path in the User settings only, as a user sets it; the Remote (Machine) settings do not have it.
+    const machineFile = join(server.userDataDir, 'Machine', 'settings.json');
+    assert.ok(existsSync(machineFile));
+    const machine = JSON.parse(readFileSync(machineFile, 'utf8')) as Record<string, unknown>;
+    delete machine['attentionLens.modelPath'];
+    writeFileSync(machineFile, JSON.stringify(machine, null, 2));
+    writeWorkspaceFile(server.workspace, 'story.txt', [REF_TEXT, SHORT_TEXT]);
+    const session = await launchBrowser();
+    const page = session.page;
+    try {
+      await openWorkbench(page, server.workbenchUrl());
+      await showAttentionOnLine(page, 'story.txt', 0);
+      await waitForAllLayers(page, 120_000);
+      // An unrelated settings change: the colour theme, in the User settings file, then the window reloads (code-server
+      // reads an outside edit of that file on reload). VS Code now knows the setting's scope and drops the User value.
+      const userFile = join(server.userDataDir, 'User', 'settings.json');
+      const user = JSON.parse(readFileSync(userFile, 'utf8')) as Record<string, unknown>;
+      writeFileSync(userFile, JSON.stringify({ ...user, 'workbench.colorTheme': 'Default Light Modern' }, null, 2));
+      await openWorkbench(page, server.workbenchUrl());
+      await showAttentionOnLine(page, 'story.txt', 1);
+      const status = await waitForText(
+        'panel #run-status after the theme change',
+        panel(page).locator('#run-status'),
+        (t) => /\b13 tokens\b/.test(t) && /layers 5\/5/.test(t),
+        120_000,
+      );
+      log(`after the theme change: ${status}`);
+      const said = await toastTexts(page);
+      log(`notifications: ${said.join(' | ')}`);
+      assert.ok(!said.some((t) => /No model selected|Download/.test(t)), `no download offer: ${said.join(' | ')}`);
+      const statusItem = page.locator('.statusbar-item', { hasText: 'stories260K' }).first();
+      await statusItem.waitFor({ state: 'visible', timeout: 30_000 });
+      await screenshot(page, 'vsix-model-path-after-theme');
+    } catch (e) {
+      await screenshot(page, 'vsix-remote-settings-failure');
+      throw e;
+    }
+  },
+});
 
 runIfMain(import.meta.url, 'vsix', tests);

@@ -2,7 +2,8 @@
 // can give the extension — selections with nothing to run or too much, a model setting that names nothing, a file, a
 // folder without a model, an unsupported or broken model (a NaN weight, attention that overflows), a Hub id the Hub
 // does not have (a local Hub, test/helpers/hub-server.ts), a Hub endpoint that is not a URL, an export over the
-// model's own file or in an unknown format. Each must give exactly one notification line (counted through the test
+// model's own file or in an unknown format, a saved run that is not one (Open Saved Run…: not JSON, another format or
+// version, an .npy, a non-finite or out-of-range weight, a wrong shape, a token without text, a folder, no file). Each must give exactly one notification line (counted through the test
 // API's messages()), never a stack trace, and leave no progress notification open. The table format and its check
 // are the CLI's and the Hub's (test/helpers/bad-input-check.ts); the count is printed at the end of the suite.
 import * as assert from 'node:assert/strict';
@@ -205,7 +206,118 @@ const cases: BadInputCase<ExtensionInput>[] = [
     }),
     expect: /^Unknown export format "bmp": use png, svg, json, csv or npy\.$/,
   },
+
+  // ----- Open Saved Run
+  ...savedRunCases(),
 ];
+
+/** A saved run of two tokens, one layer, one head (the JSON Export… → JSON writes), changed by `change`. */
+function savedRun(change: (run: Record<string, unknown>) => void = () => undefined): string {
+  const run: Record<string, unknown> = {
+    format: 'attention-lens-run',
+    version: 1,
+    model: { name: 'm', layers: 1, heads: 1, headDim: 4, attentionKinds: ['causal'] },
+    tokens: [
+      { index: 0, text: '<s>', start: null, end: null, special: true },
+      { index: 1, text: 'Hi', start: 0, end: 2, special: false },
+    ],
+    layers: [
+      {
+        layer: 0,
+        kind: 'causal',
+        heads: 1,
+        queryLength: 2,
+        keyLength: 2,
+        attention: [
+          [
+            [1, 0],
+            [0.25, 0.75],
+          ],
+        ],
+      },
+    ],
+  };
+  change(run);
+  return JSON.stringify(run);
+}
+
+function openCase(
+  name: string,
+  file: string,
+  content: string | Uint8Array | undefined,
+  expect: RegExp,
+): BadInputCase<ExtensionInput> {
+  return {
+    name: `Open Saved Run: ${name}`,
+    input: () => {
+      if (typeof content === 'string' || content instanceof Uint8Array) fs.writeFileSync(at(file), content);
+      else if (content === undefined && file.endsWith('/')) fs.mkdirSync(at(file), { recursive: true });
+      return {
+        action: async () => {
+          await vscode.commands.executeCommand('attentionLens.openSavedRun', at(file));
+          return undefined;
+        },
+      };
+    },
+    expect,
+  };
+}
+
+function savedRunCases(): BadInputCase<ExtensionInput>[] {
+  const layer0 = (r: Record<string, unknown>) => (r.layers as Record<string, unknown>[])[0];
+  return [
+    openCase(
+      'a file that is not JSON',
+      'notes.json',
+      'layer 0: strong diagonal',
+      /^notes\.json: not JSON \(.*\)\. Open a run that Attention Lens exported as JSON/,
+    ),
+    openCase(
+      'JSON that is not a run',
+      'package.json',
+      '{"name": "x"}',
+      /^package\.json: not an Attention Lens run \(no "format": "attention-lens-run"\)/,
+    ),
+    openCase(
+      'a newer format version',
+      'v2.json',
+      savedRun((r) => (r.version = 2)),
+      /^v2\.json: version 2 of the run format; this Attention Lens reads version 1\.$/,
+    ),
+    openCase(
+      'an .npy export (no tokens)',
+      'run.npy',
+      new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0x76, 0]),
+      /^run\.npy is not UTF-8 text: open a run exported as JSON \(an \.npy file holds no tokens\)\.$/,
+    ),
+    openCase(
+      'a non-finite weight (written as null)',
+      'nan.json',
+      savedRun((r) => ((layer0(r).attention as unknown[][][])[0][1][0] = null)),
+      /^nan\.json: layer 0, head 0, query 1, key 0 is null, not a finite weight\.$/,
+    ),
+    openCase(
+      'a weight outside 0..1',
+      'big.json',
+      savedRun((r) => ((layer0(r).attention as unknown[][][])[0][1][1] = 7)),
+      /^big\.json: layer 0, head 0, query 1, key 1 is 7, outside 0\.\.1: not an attention weight\.$/,
+    ),
+    openCase(
+      'a layer of the wrong shape',
+      'shape.json',
+      savedRun((r) => (layer0(r).queryLength = 3)),
+      /^shape\.json: layer 0 must have 1 heads and query and key lengths of at most 2 tokens\.$/,
+    ),
+    openCase(
+      'a token without text',
+      'token.json',
+      savedRun((r) => delete (r.tokens as Record<string, unknown>[])[1].text),
+      /^token\.json: token 1 must have text \(a string\)/,
+    ),
+    openCase('a folder', 'folder.json/', undefined, /^folder\.json is a folder: open a run exported as JSON\.$/),
+    openCase('a file that does not exist', 'missing.json', undefined, /^missing\.json cannot be read \(FileNotFound\)/),
+  ];
+}
 
 suite('Attention Lens: bad-input catalogue (extension)', () => {
   const tally = new Tally('extension', cases.length);

@@ -29,7 +29,9 @@ async function loadMocha(): Promise<MochaModule> {
 
 export async function run(): Promise<void> {
   const Mocha = await loadMocha();
-  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000, reporter: 'spec' });
+  // ATTENTION_LENS_SUITE_GREP: run only the tests whose title matches (while working on one file).
+  const grep = process.env.ATTENTION_LENS_SUITE_GREP;
+  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000, reporter: 'spec', ...(grep ? { grep } : {}) });
   const file = __filename;
   mocha.suite.emit('pre-require', globalThis, file, mocha);
   await import('./commands.test');
@@ -37,6 +39,7 @@ export async function run(): Promise<void> {
   await import('./hover.test');
   await import('./chat.test');
   await import('./bad-input-catalogue.test');
+  await import('./panel-host.test');
 
   const resultsFile = process.env.ATTENTION_LENS_TEST_RESULTS;
   await new Promise<void>((resolve, reject) => {

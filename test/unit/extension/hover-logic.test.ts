@@ -96,7 +96,7 @@ function snapshot(view: RunSnapshot['view'], layers: LayerAttention[] = [LAYER])
     ids: [1, 2, 3],
     layers,
     state: 'done',
-    mapping: { uri: 'file:///a.txt', version: 4, offset: 0 },
+    mapping: { uri: 'file:///a.txt', version: 4, offset: 0, length: 9 },
     view,
   };
 }
@@ -131,11 +131,10 @@ test('hoverMarkdown: mean over heads, and a layer not computed yet', () => {
   assert.match(missing, /Layer 0 has not been computed yet \(the run is in progress\)/);
 });
 
-test('staleMarkdown names both versions and what to do', () => {
-  assert.match(
-    staleMarkdown(snapshot({ view: 'grid', layer: 0, head: 0 }), 7),
-    /out of date.*version 4 → 7.*Show Attention\*\* again/,
-  );
+test('staleMarkdown says in words that the text changed and what to do, with no version numbers', () => {
+  const md = staleMarkdown();
+  assert.match(md, /The text changed since this run — Show Attention again\\\./);
+  assert.doesNotMatch(md, /version|\d/);
 });
 
 test('tokenLinkArgs: { runId, index } alone or as the one-element array a command link passes; nothing else', () => {

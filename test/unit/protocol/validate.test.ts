@@ -131,3 +131,25 @@ test('isRunSource checks restored panel state', () => {
   assert.equal(isRunSource({ ...source, truncate: 'no' }), false);
   assert.equal(isRunSource(undefined), false);
 });
+
+test('openDropped: a .json file: or vscode-remote: URI, or a file’s text and name; nothing else', () => {
+  const none = { runId: undefined, layers: 0, tokens: 0 };
+  const uri = { type: 'openDropped', uri: 'file:///home/me/run.json' };
+  assert.deepEqual(validateWebviewMessage(uri, none), { ok: true, message: uri });
+  const remote = { type: 'openDropped', uri: 'vscode-remote://host/home/me/run.JSON' };
+  assert.deepEqual(validateWebviewMessage(remote, none), { ok: true, message: remote });
+  const text = { type: 'openDropped', text: '{}', name: 'run.json' };
+  assert.deepEqual(validateWebviewMessage(text, ctx), { ok: true, message: text });
+  for (const m of [
+    { type: 'openDropped' },
+    { type: 'openDropped', uri: 'file:///a.json', text: '{}' },
+    { type: 'openDropped', uri: 'https://example.com/run.json' },
+    { type: 'openDropped', uri: 'file:///etc/passwd' },
+    { type: 'openDropped', uri: 'command:x?a.json' },
+    { type: 'openDropped', uri: `file:///${'a'.repeat(9000)}.json` },
+    { type: 'openDropped', text: 3 },
+    { type: 'openDropped', text: '{}', name: 'x'.repeat(300) },
+    { type: 'openDropped', text: '{}', extra: 1 },
+  ])
+    assert.equal(validateWebviewMessage(m, none).ok, false, JSON.stringify(m).slice(0, 80));
+});

@@ -1,0 +1,48 @@
+// Follows the text a run analysed through the edits made to its document after the run (vscode-free, so that unit
+// tests check it): an edit before the range shifts it, an edit after it changes nothing, and an edit that touches the
+// text inside marks the run stale — the hover, the tint and the panel then say "the text changed since this run".
+import type { DocMapping } from './run-snapshot';
+
+/** One edit as VS Code reports it: `removed` characters at document offset `offset` replaced by `inserted` ones. */
+export interface TextEdit {
+  offset: number;
+  removed: number;
+  inserted: number;
+}
+
+/** What the hover, the tint and the panel say about a run whose analysed text was edited. */
+export const STALE_LINE = 'The text changed since this run — Show Attention again.';
+
+/**
+ * The mapping after `edits` (applied in order, each offset in the document as the previous edits left it — VS Code
+ * lists an event's changes so that this holds) made the document `version`. `length` is the analysed text's length
+ * in the document now. A stale mapping keeps following its range (so that the hover can still say it is stale there).
+ */
+export function followEdits(m: DocMapping, edits: readonly TextEdit[], version: number): DocMapping {
+  let { offset, length } = m;
+  let stale = m.stale === true;
+  for (const e of edits) {
+    const end = offset + length;
+    const eEnd = e.offset + e.removed;
+    const delta = e.inserted - e.removed;
+    if (eEnd <= offset && !(e.removed === 0 && e.offset > offset)) {
+      // Entirely before the range (an insertion at its first character included): the range moves.
+      offset += delta;
+    } else if (e.offset >= end) {
+      // At or after its end: nothing to do.
+    } else {
+      // Touches the analysed text: the run no longer describes it. The range grows or shrinks with the edit.
+      stale = true;
+      const start = Math.min(offset, e.offset);
+      const newEnd = Math.max(end, eEnd) + delta;
+      offset = start;
+      length = Math.max(0, newEnd - start);
+    }
+  }
+  return { ...m, version, offset, length, ...(stale ? { stale: true } : {}) };
+}
+
+/** True when the run's numbers describe the document as it is now (`version`): not stale, and no edit missed. */
+export function mappingCurrent(m: DocMapping, version: number): boolean {
+  return m.stale !== true && m.version === version;
+}
