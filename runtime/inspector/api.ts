@@ -113,6 +113,8 @@ export interface Inspector {
   readonly tokenizer: Tokenizer | undefined;
   /** One-line warnings about the loaded model that did not stop it (e.g. weights with layers config.json omits). */
   readonly warnings?: readonly string[];
+  /** 'auto' settled on a slower backend than it prefers: why (e.g. no native binary in this package). */
+  readonly fallbackReason?: string;
   /** The tokens of a text (chat: as a user message in the model's chat template, see RunOptions.chat). */
   tokenize(text: string, options?: { chat?: boolean }): Token[];
   /** Starts a run on text or on token ids (ids are used as given, no template added). */
