@@ -59,6 +59,7 @@ const COMMON = {
   backend: { type: 'string' },
   threads: { type: 'string' },
   truncate: { type: 'boolean' },
+  chat: { type: 'boolean' },
   'max-tokens': { type: 'string' },
   'max-input-mb': { type: 'string' },
   out: { type: 'string' },
@@ -122,6 +123,7 @@ function common(v: Record<string, string | boolean | undefined>): Common {
     batched: v['no-batch'] !== true,
     maxBatchRows: int('max-batch', str('max-batch'), 1),
     truncate: v.truncate === true,
+    chat: v.chat === true,
     maxTokens: int('max-tokens', str('max-tokens'), 1),
   };
   for (const k of Object.keys(analysis) as (keyof AnalysisOptions)[]) if (analysis[k] === undefined) delete analysis[k];

@@ -43,7 +43,7 @@ export async function exportCommand(
         'BAD_INPUT',
         `--head ${args.head} does not exist: ${f.name} has ${f.heads} heads (0–${f.heads - 1}), or use mean or max.`,
       );
-    const run = inspector.run(text, { truncate: args.truncate });
+    const run = inspector.run(text, { truncate: args.truncate, chat: args.chat });
     const layers: LayerAttention[] = [];
     for await (const l of run) layers.push(l);
     print(`model      ${f.name} (${f.modelType}), ${f.layers} layers × ${f.heads} heads; ${run.tokens.length} tokens`);

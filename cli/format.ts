@@ -38,7 +38,7 @@ export function formatTokens(tokens: Token[], truncatedFrom: number | undefined)
     `tokens     ${tokens.length}${truncatedFrom !== undefined ? ` (truncated from ${truncatedFrom})` : ''}`,
   ];
   for (const [i, t] of tokens.entries()) {
-    const span = t.start === null ? 'special' : `[${t.start},${t.end})`;
+    const span = t.start === null ? (t.template ? 'template' : 'special') : `[${t.start},${t.end})`;
     lines.push(`  ${String(i).padStart(4)}  ${String(t.id).padStart(6)}  ${JSON.stringify(t.text).padEnd(16)} ${span}`);
   }
   return lines.join('\n');

@@ -10,6 +10,7 @@ export const INPUT_OPTIONS = {
   backend: { type: 'string' },
   threads: { type: 'string' },
   truncate: { type: 'boolean' },
+  chat: { type: 'boolean' },
   'max-input-mb': { type: 'string' },
 } as const;
 
@@ -21,13 +22,15 @@ export interface InputArgs {
   backend: BackendName | 'auto';
   threads?: number;
   truncate: boolean;
+  /** Run the text as a user message in the model's chat template. */
+  chat: boolean;
   /** Most bytes read from --file. */
   inputLimit: number;
 }
 
 /** Checks the parsed INPUT_OPTIONS; every mistake is a one-line LensError. */
 export function inputArgs(v: {
-  [K in keyof typeof INPUT_OPTIONS]?: K extends 'truncate' ? boolean : string;
+  [K in keyof typeof INPUT_OPTIONS]?: K extends 'truncate' | 'chat' ? boolean : string;
 }): InputArgs {
   if (!v.model) throw bad('Missing --model: give a model folder, an .onnx file or a Hugging Face id (owner/name).');
   if (v.text !== undefined && v.file !== undefined) throw bad('Give either --text or --file, not both.');
@@ -39,6 +42,7 @@ export function inputArgs(v: {
     backend: backendOption(v.backend),
     threads: wholeNumber('threads', v.threads, 1, 256),
     truncate: v.truncate === true,
+    chat: v.chat === true,
     inputLimit: inputLimitOption(v['max-input-mb']),
   };
 }

@@ -36,7 +36,13 @@ export class JsonRunWriter {
   constructor(private readonly out: OutputFile) {}
 
   async begin(model: ModelFacts & { backend: string; threads: number }, tokens: Token[]): Promise<void> {
-    const toks = tokens.map((t) => ({ id: t.id, text: t.text, start: t.start, end: t.end }));
+    const toks = tokens.map((t) => ({
+      id: t.id,
+      text: t.text,
+      start: t.start,
+      end: t.end,
+      ...(t.template ? { template: true } : {}),
+    }));
     await this.out.write(`{"model":${JSON.stringify(model)},\n"tokens":${JSON.stringify(toks)},\n"attention":[`);
   }
 

@@ -52,11 +52,11 @@ export async function runCommand(
     for (const w of inspector.warnings ?? []) warn(w);
     if (out) {
       // Before any inference: all maps as JSON grow as tokens²; refuse what would not be read as text anyway.
-      const n = inspector.tokenize(text).length;
+      const n = inspector.tokenize(text, { chat: args.chat }).length;
       checkJsonSize(inspector.facts, args.truncate ? Math.min(n, inspector.facts.maxPositions) : n);
     }
     print(formatFacts(inspector));
-    const run = inspector.run(text, { truncate: args.truncate });
+    const run = inspector.run(text, { truncate: args.truncate, chat: args.chat });
     print(formatTokens(run.tokens, run.truncatedFrom));
     const labels = run.tokens.map((t) => tokenLabel(t, text));
     const writer = out ? new JsonRunWriter(out) : undefined;

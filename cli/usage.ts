@@ -23,10 +23,13 @@ Options for run:
   --backend NAME     auto (default: native where it loads, else wasm) | native | wasm
   --threads N        inference threads (default: the cores, at most 4)
   --truncate         cut text longer than the model's positions instead of failing
+  --chat             run the text as a user message in the model's chat template (tokenizer_config.json
+                     chat_template, chat_template.jinja or the GGUF file's), with the generation prompt; the
+                     template's tokens are listed as "template" and are not explanation candidates
   --out FILE.json    write the model facts, tokens and every layer's attention [heads][query][key] as JSON
   -h, --help         this help
 
-Options for export (also --backend, --threads, --truncate):
+Options for export (also --backend, --threads, --truncate, --chat):
   --out FILE         where to write; its extension gives the format unless --format is given
   --format F         png | svg (the view) or json | csv | npy (every layer and head of the run)
   --view V           matrix (default) | grid | head
@@ -38,7 +41,7 @@ Options for export (also --backend, --threads, --truncate):
   Long inputs: matrix PNGs pool to at most 4096 px of cells a side, SVGs to 256 cells (maximum over the tokens
   covered); the image says so.
 
-Options for explain and study (also --backend, --threads, --truncate, --max-tokens N):
+Options for explain and study (also --backend, --threads, --truncate, --chat, --max-tokens N):
   --target SPEC      the scalar explained: next | next:TOKEN | token:POS:ID (causal LMs: log-probability, in
                      nats and unbounded below; prob:next, prob:next:TOKEN, prob:token:POS:ID: the probability),
                      mask | mask:TOKEN | mask@POS (masked LMs with their head: probability at the [MASK]),

@@ -11,7 +11,7 @@ export interface RunSummary {
   /** Heads per layer (0 when the model never ran). */
   heads: number;
   /** The tokens the model saw; start/end are offsets into the input text (null for special tokens). */
-  tokens: { text: string; start: number | null; end: number | null }[];
+  tokens: { text: string; start: number | null; end: number | null; template?: boolean }[];
   /** The user-facing message for 'error' (and 'cancelled'). */
   message?: string;
 }
@@ -56,4 +56,7 @@ export interface ShowAttentionArgs {
   text?: string;
   /** Truncate to the token limit instead of failing with "too long". */
   truncate?: boolean;
+  /** Run the text as a user message in the model's chat template (default: the attentionLens.chatPrompt setting,
+   * which falls back to the plain text for a model without a template; true fails for such a model). */
+  chat?: boolean;
 }

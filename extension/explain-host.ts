@@ -147,7 +147,9 @@ export class ExplainHost {
       const problem = checkExplainRequest(run.facts, m.target, m.methods);
       if (problem) throw new LensError('BAD_INPUT', problem);
       ctx.emit({ text: 'Starting…' });
-      const result = await explain(run.inspector, [...run.ids], {
+      // The run's tokens: their ids, and the special and chat-template flags that keep tokens out of the candidates.
+      const tokens = run.ids.map((id, i) => ({ ...run.tokens[i], id }));
+      const result = await explain(run.inspector, tokens, {
         target: m.target,
         methods: m.methods,
         signal: slot.abort.signal,
@@ -208,6 +210,7 @@ export class ExplainHost {
           signal: slot.abort.signal,
           truncate: true,
           maxTokens: maxTokens > 0 ? maxTokens : undefined,
+          chat: run.source.chat === true,
         });
         let other: LayerAttention | undefined;
         for await (const l of stream) {
@@ -222,6 +225,7 @@ export class ExplainHost {
           start: t.start,
           end: t.end,
           special: t.special,
+          ...(t.template ? { template: true } : {}),
         }));
         comparison = compare(
           'inputs',

@@ -14,6 +14,7 @@ import { registerRevealToken } from './commands/reveal-token';
 import { registerSelectModel } from './commands/select-model';
 import { registerSetHubToken } from './commands/set-hub-token';
 import { registerShowAttention } from './commands/show-attention';
+import { registerShowAttentionAsChat } from './commands/show-attention-as-chat';
 import { registerTintAtCursor } from './commands/tint-at-cursor';
 import { registerTintToken } from './commands/tint-token';
 import { registerHover } from './hover';
@@ -72,6 +73,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     recent.rememberLoaded(models.manager),
     registerHover(() => runActions.runs()),
     registerShowAttention(s),
+    registerShowAttentionAsChat(s),
     registerSelectModel(s),
     registerCancel(s),
     registerSetHubToken(s),

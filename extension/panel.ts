@@ -252,6 +252,7 @@ export class AttentionPanel {
         signal: abort.signal,
         truncate: source.truncate,
         maxTokens: options.maxTokens,
+        chat: source.chat === true,
       });
     } catch (e) {
       const err = describeError(e);
@@ -262,8 +263,14 @@ export class AttentionPanel {
       start: t.start,
       end: t.end,
       special: t.special,
+      ...(t.template ? { template: true } : {}),
     }));
-    summary.tokens = tokens.map(({ text, start, end }) => ({ text, start, end }));
+    summary.tokens = tokens.map(({ text, start, end, template }) => ({
+      text,
+      start,
+      end,
+      ...(template ? { template } : {}),
+    }));
     const run: PanelRun = {
       runId,
       source,

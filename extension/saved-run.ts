@@ -77,7 +77,14 @@ export function parseSavedRun(text: string, name: string): SavedRun {
       throw bad(
         `token ${i} has the span ${String(t.start)}..${String(t.end)}; start and end go together, end ≥ start.`,
       );
-    tokens.push({ text: t.text, start: t.start as number | null, end: t.end as number | null, special: t.special });
+    tokens.push({
+      text: t.text,
+      start: t.start as number | null,
+      end: t.end as number | null,
+      special: t.special,
+      // A chat template's token (exported with "template": true) stays dimmer when the run is opened again.
+      ...(t.template === true ? { template: true } : {}),
+    });
     ids.push(Number.isInteger(t.id) ? (t.id as number) : -1);
   });
 

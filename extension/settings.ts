@@ -17,6 +17,11 @@ export function maxTokensSetting(): number {
   return section().get<number>('maxTokens', 512);
 }
 
+/** attentionLens.chatPrompt: Show Attention runs the selection as a chat prompt when the model has a template. */
+export function chatPromptSetting(): boolean {
+  return section().get<boolean>('chatPrompt', false);
+}
+
 /** attentionLens.idleUnloadMinutes. */
 export function idleMinutesSetting(): number {
   return section().get<number>('idleUnloadMinutes', 15);

@@ -156,9 +156,9 @@ export class WebviewInspector implements Inspector {
     return () => this.listeners.delete(listener);
   }
 
-  tokenize(text: string): Token[] {
+  tokenize(text: string, options: { chat?: boolean } = {}): Token[] {
     this.check();
-    return tokensOfText(text, this.tokenizer, this.facts);
+    return tokensOfText(text, this.tokenizer, this.facts, options.chat === true);
   }
 
   run(input: string | number[], options: RunOptions = {}): AttentionRun {

@@ -68,6 +68,12 @@ function section(
   return b.scene(width, height, title, []);
 }
 
+/** Ink halfway to the background it is drawn on. */
+function dimmed(ink: Rgb, background: Rgb): Rgb {
+  const mid = (k: 0 | 1 | 2) => Math.round((ink[k] + background[k]) / 2);
+  return [mid(0), mid(1), mid(2)];
+}
+
 /** The token strip: one row per method (the uniform baseline last), the tokens wrapped into chunks of `wrap` px;
  *  `source`, the input text, lets a partial piece show the characters it covers. */
 export function stripFigure(
@@ -140,12 +146,20 @@ export function stripFigure(
           // Not a candidate ([CLS], <s>, the target position): grey, its score not drawn as importance.
           const fill = !candidate ? theme.masked : scoreColor(flat[r] ? 0 : s, scales[r], lut);
           const t = labels[i];
+          const template = result.tokens[i].template === true;
           b.rect(x, ry, widths[i], ROW, fill, 'score', candidate ? undefined : theme.frame);
           b.text(x + widths[i] / 2, ry + ROW / 2, shortLabel(t), 'token', {
             size: TOKEN_SIZE,
-            color: candidate ? inkOn(fill) : theme.muted,
+            // A chat template's tokens: dimmer (the ink halfway to the cell's colour).
+            color: !candidate
+              ? template
+                ? dimmed(theme.muted, fill)
+                : theme.muted
+              : template
+                ? dimmed(inkOn(fill), fill)
+                : inkOn(fill),
             anchor: 'middle',
-            attrs: { 'data-index': String(i) },
+            attrs: { 'data-index': String(i), ...(template ? { 'data-template': 'true' } : {}) },
           });
           b.targets.push({
             role: candidate ? 'strip-token' : 'strip-token not-candidate',

@@ -192,3 +192,8 @@ export function tokenTitle(maps: RunMaps, i: number, length: number): string {
   const raw = length === maps.tokens.length ? maps.tokens[i].text : label;
   return raw === label ? `${i}: ${label}` : `${i}: ${label} (piece ${JSON.stringify(raw)})`;
 }
+
+/** True for a token a chat template wrote (role markers, special tokens): its label is drawn dimmer. */
+export function isTemplateToken(maps: RunMaps, i: number, length: number): boolean {
+  return length === maps.tokens.length && maps.tokens[i].template === true;
+}

@@ -15,6 +15,7 @@ import {
   headColor,
   notesBlock,
   type FigureOptions,
+  isTemplateToken,
 } from './figure-kit';
 import { headText, shortLabel } from './labels';
 import type { HeadChoice, RunMaps } from './run-maps';
@@ -170,8 +171,13 @@ export function headFigure(
       const x = which === 'left' ? left - 4 : right + 4;
       b.text(x, top + i * row, text, `label-${which}`, {
         anchor: which === 'left' ? 'end' : 'start',
-        color: focus && !active ? theme.muted : theme.ink,
-        attrs: { 'data-index': String(i), ...(text !== full ? { 'data-token': full } : {}) },
+        // Dimmer: a chat template's tokens, and the others while one token is focused.
+        color: (focus && !active) || isTemplateToken(maps, i, len) ? theme.muted : theme.ink,
+        attrs: {
+          'data-index': String(i),
+          ...(text !== full ? { 'data-token': full } : {}),
+          ...(isTemplateToken(maps, i, len) ? { 'data-template': 'true' } : {}),
+        },
       });
       const w = b.width(text);
       b.targets.push({
@@ -182,7 +188,7 @@ export function headFigure(
         h: row,
         text: full,
         title: tokenTitle(maps, i, len),
-        data: { index: String(i), side: which },
+        data: { index: String(i), side: which, ...(isTemplateToken(maps, i, len) ? { template: 'true' } : {}) },
       });
     });
   side(leftLabels, 'left', Q);

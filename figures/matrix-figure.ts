@@ -16,6 +16,7 @@ import {
   colorBar,
   notesBlock,
   type FigureOptions,
+  isTemplateToken,
 } from './figure-kit';
 import { maskedPolygons } from './hatch';
 import type { Span } from './heads';
@@ -99,6 +100,12 @@ export function matrixFigure(
       if (i < cols) colIdx.push(colSpan.start + i);
     }
   const label = (i: number, len: number) => shortLabel(tokenText(maps, i, len));
+  // A chat template's tokens are drawn dimmer (and say so in data-template).
+  const labelStyle = (i: number, len: number) => (isTemplateToken(maps, i, len) ? { color: theme.muted } : {});
+  const templateAttr = (i: number, len: number) =>
+    isTemplateToken(maps, i, len) ? { 'data-template': 'true' } : undefined;
+  const templateData = (i: number, len: number): Record<string, string> =>
+    isTemplateToken(maps, i, len) ? { template: 'true' } : {};
   const widest = (idx: number[], len: number) =>
     idx.length ? Math.max(...idx.map((i) => b.width(label(i, len), size$))) + 8 : 0;
   const rowLabelW = widest(rowIdx, Q);
@@ -124,7 +131,8 @@ export function matrixFigure(
     b.text(x0 - 4, cy, text, 'label-row', {
       anchor: 'end',
       size: size$,
-      attrs: { 'data-index': String(i), ...(text !== full ? { 'data-token': full } : {}) },
+      ...labelStyle(i, Q),
+      attrs: { 'data-index': String(i), ...(text !== full ? { 'data-token': full } : {}), ...templateAttr(i, Q) },
     });
     const w = b.width(text, size$);
     b.targets.push({
@@ -135,7 +143,7 @@ export function matrixFigure(
       h: pitch,
       text: full,
       title: tokenTitle(maps, i, Q),
-      data: { index: String(i) },
+      data: { index: String(i), ...templateData(i, Q) },
     });
   }
   for (const i of colIdx) {
@@ -146,7 +154,8 @@ export function matrixFigure(
     b.text(cx, y0 - 4, text, 'label-col', {
       vertical: true,
       size: size$,
-      attrs: { 'data-index': String(i), ...(text !== full ? { 'data-token': full } : {}) },
+      ...labelStyle(i, K),
+      attrs: { 'data-index': String(i), ...(text !== full ? { 'data-token': full } : {}), ...templateAttr(i, K) },
     });
     const h = b.width(text, size$);
     b.targets.push({
@@ -157,7 +166,7 @@ export function matrixFigure(
       h,
       text: full,
       title: tokenTitle(maps, i, K),
-      data: { index: String(i) },
+      data: { index: String(i), ...templateData(i, K) },
     });
   }
 

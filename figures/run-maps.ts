@@ -27,11 +27,19 @@ export interface Tile {
   masked: Uint8Array;
 }
 
+/** What a figure reads of a token. */
+export interface RunToken {
+  readonly text: string;
+  readonly label?: string;
+  readonly template?: boolean;
+}
+
 export interface RunMaps {
   /** The model's name (captions). */
   readonly modelName: string;
-  /** The tokens in order: the raw vocabulary piece (`text`) and, where known, its label (figures/token-display.ts). */
-  readonly tokens: readonly { readonly text: string; readonly label?: string }[];
+  /** The tokens in order: the raw vocabulary piece (`text`), where known its label (figures/token-display.ts), and
+   *  `template`: written by a chat template (drawn dimmer). */
+  readonly tokens: readonly RunToken[];
   /** Layers of the model, computed or not. */
   readonly layerCount: number;
   /** Query heads per layer. */
@@ -84,7 +92,7 @@ export class MemoryRunMaps implements RunMaps {
   /** `windows`: per layer, the sliding window (model facts), null where a layer sees every earlier key. */
   constructor(
     readonly modelName: string,
-    readonly tokens: readonly { readonly text: string; readonly label?: string }[],
+    readonly tokens: readonly RunToken[],
     layers: readonly (LayerAttention | undefined)[] | number,
     heads: number,
     private readonly windows: readonly (number | null)[] = [],

@@ -31,6 +31,8 @@ export interface TokenInfo {
   start: number | null;
   end: number | null;
   special: boolean;
+  /** Written by a chat template around the user's text (no span; drawn dimmer). */
+  template?: boolean;
 }
 
 /** Where a run's input came from; persisted in the webview's state so that a restored panel can run it again. */
@@ -44,6 +46,8 @@ export interface RunSource {
   modelPath: string;
   /** Whether the input was truncated to the token limit. */
   truncate: boolean;
+  /** Run as a user message in the model's chat template (Show Attention as Chat Prompt). */
+  chat?: boolean;
 }
 
 export type ColorMapName = 'viridis' | 'magma' | 'blues' | 'greys';

@@ -254,7 +254,13 @@ const KINDS = ['self', 'causal', 'cross'];
 function isTokenInfo(t: unknown): t is TokenInfo {
   if (!isObj(t)) return false;
   const span = (v: unknown) => v === null || (isInt(v) && v >= 0);
-  return typeof t.text === 'string' && span(t.start) && span(t.end) && typeof t.special === 'boolean';
+  return (
+    typeof t.text === 'string' &&
+    span(t.start) &&
+    span(t.end) &&
+    typeof t.special === 'boolean' &&
+    (t.template === undefined || typeof t.template === 'boolean')
+  );
 }
 
 /** True for a well-formed RunSource (e.g. one read back from a restored panel's state). */
@@ -267,7 +273,8 @@ export function isRunSource(s: unknown): s is RunSource {
     s.range.every((n) => isInt(n) && n >= 0) &&
     typeof s.text === 'string' &&
     typeof s.modelPath === 'string' &&
-    typeof s.truncate === 'boolean'
+    typeof s.truncate === 'boolean' &&
+    (s.chat === undefined || typeof s.chat === 'boolean')
   );
 }
 

@@ -12,6 +12,9 @@ export type LensErrorCode =
   | 'NO_TOKENIZER'
   | 'BAD_TOKENIZER'
   | 'EMPTY_TEXT'
+  /** A chat prompt asked of a model without a chat template, or a template that cannot render a user message. */
+  | 'NO_CHAT_TEMPLATE'
+  | 'BAD_CHAT_TEMPLATE'
   | 'TOO_LONG'
   | 'BAD_INPUT'
   | 'BACKEND_UNAVAILABLE'

@@ -62,6 +62,9 @@ export interface Token {
   end: number | null;
   /** True for tokens added by the post-processor template (CLS, SEP, BOS...). */
   special: boolean;
+  /** True for tokens a chat template wrote around the user's text (role markers, special tokens, a system prompt):
+   * also `special`, with null offsets; the views draw them dimmer. */
+  template?: boolean;
 }
 
 /** The post-softmax attention of one layer for one input. */

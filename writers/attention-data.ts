@@ -15,6 +15,8 @@ export interface DataToken {
   start: number | null;
   end: number | null;
   special: boolean;
+  /** Written by a chat template around the user's text (role markers, special tokens). */
+  template?: boolean;
 }
 
 export interface RunData {
@@ -181,6 +183,7 @@ async function writeJson(run: RunData, sink: ByteSink, o: WriteOptions): Promise
     start: t.start,
     end: t.end,
     special: t.special,
+    ...(t.template ? { template: true } : {}),
   }));
   await out.add(`{"format":"attention-lens-run","version":1,\n"model":${JSON.stringify(run.model)},\n`);
   if (run.source) await out.add(`"source":${JSON.stringify(run.source)},\n`);

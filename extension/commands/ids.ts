@@ -4,6 +4,7 @@
 
 export const COMMANDS = {
   showAttention: 'attentionLens.showAttention',
+  showAttentionAsChat: 'attentionLens.showAttentionAsChat',
   selectModel: 'attentionLens.selectModel',
   cancel: 'attentionLens.cancel',
   setHubToken: 'attentionLens.setHubToken',

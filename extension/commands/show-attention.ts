@@ -17,7 +17,7 @@ import { restrictedModelPath } from '../restricted-mode';
 import type { NotifyAction } from '../notifier';
 import type { AttentionPanel } from '../panel';
 import type { Services } from '../services';
-import { maxTokensSetting } from '../settings';
+import { chatPromptSetting, maxTokensSetting } from '../settings';
 import { COMMANDS } from './ids';
 
 export interface RunRequest {
@@ -42,15 +42,18 @@ function parseArgs(args: unknown): ShowAttentionArgs {
   return {
     text: typeof a.text === 'string' ? a.text : undefined,
     truncate: a.truncate === true,
+    chat: typeof a.chat === 'boolean' ? a.chat : undefined,
   };
 }
 
-/** The text to run: `args.text`, the selection, or the current line; a string says why there is none. */
+/** The text to run: `args.text`, the selection, or the current line; a string says why there is none. A chat
+ * prompt when args.chat says so, else when the attentionLens.chatPrompt setting does. */
 function sourceFromEditor(args: ShowAttentionArgs): RunSource | string {
   const editor = vscode.window.activeTextEditor;
   const modelPath = readModelSettings().modelPath;
+  const chat = args.chat ?? chatPromptSetting();
   if (args.text !== undefined) {
-    return { uri: '', range: [0, 0, 0, 0], text: args.text, modelPath, truncate: args.truncate === true };
+    return { uri: '', range: [0, 0, 0, 0], text: args.text, modelPath, truncate: args.truncate === true, chat };
   }
   if (!editor) return 'Open a file and select the text to inspect, then run "Attention Lens: Show Attention".';
   const doc = editor.document;
@@ -62,6 +65,7 @@ function sourceFromEditor(args: ShowAttentionArgs): RunSource | string {
     text: doc.getText(range),
     modelPath,
     truncate: args.truncate === true,
+    chat,
   };
 }
 
@@ -97,7 +101,8 @@ export async function showAttention(s: Services, args?: unknown, req: RunRequest
     return finish({ ...summary, state: 'error', message });
   };
   try {
-    const src = req.source ?? sourceFromEditor(parseArgs(args));
+    const parsed = parseArgs(args);
+    const src = req.source ?? sourceFromEditor(parsed);
     if (typeof src === 'string') return fail(src, [], 'warning');
     const bad = checkText(src.text);
     if (bad) return fail(bad, [], 'warning');
@@ -127,7 +132,7 @@ export async function showAttention(s: Services, args?: unknown, req: RunRequest
       if (!chosen) return fail(NO_MODEL_MESSAGE, ['selectModel'], 'warning');
       settings.modelPath = chosen;
     }
-    const source: RunSource = { ...src, modelPath: settings.modelPath };
+    let source: RunSource = { ...src, modelPath: settings.modelPath };
     // Another model chosen while this run loaded or ran (its run was cancelled): run the text on that one instead.
     const rerunOnSwitch = (r: RunSummary): RunSummary | Promise<RunSummary> => {
       const now = readModelSettings();
@@ -180,12 +185,16 @@ export async function showAttention(s: Services, args?: unknown, req: RunRequest
       );
     }
     summary.heads = inspector.facts.heads;
+    // The setting asks for chat prompts only where the model has a template; the command asks for one (and says so).
+    if (source.chat && !inspector.tokenizer?.chatTemplate && !req.source && parsed.chat === undefined) {
+      source = { ...source, chat: false };
+    }
 
     const limit = tokenLimit(maxTokensSetting(), inspector.facts.maxPositions);
     if (!source.truncate) {
       let count: number;
       try {
-        count = inspector.tokenize(source.text).length;
+        count = inspector.tokenize(source.text, { chat: source.chat === true }).length;
       } catch (e) {
         const err = describeError(e);
         return fail(err.message, err.actions, 'warning');

@@ -71,6 +71,9 @@ export interface ExplainOptions {
   maxBatchRows?: number;
   truncate?: boolean;
   maxTokens?: number;
+  /** Text as a user message in the model's chat template; its template tokens are special (not candidates unless
+   * includeSpecial). */
+  chat?: boolean;
   /** When the input is a generation's ids (prompt + output): the prompt's length, which generated:N targets need. */
   promptLength?: number;
   /** Per-head statistics table (default true). */
@@ -95,9 +98,24 @@ export function resolveMethods(names: readonly string[]): string[] {
   return ids;
 }
 
-function tokensFor(inspector: Inspector, input: string | number[], options: ExplainOptions) {
-  const all =
-    typeof input === 'string' ? inspector.tokenize(input) : tokensOfIds(input, inspector.facts, inspector.tokenizer);
+/** What explain() takes: text, token ids used as given, or a run's tokens (ids with their spans and their special
+ * and chat-template flags, so that the candidates are the run's). */
+export type ExplainInput = string | number[] | readonly Token[];
+
+function tokensFor(inspector: Inspector, input: ExplainInput, options: ExplainOptions) {
+  let all: Token[];
+  if (typeof input === 'string') all = inspector.tokenize(input, { chat: options.chat === true });
+  else if (input.every((t): t is number => typeof t === 'number'))
+    all = tokensOfIds(input, inspector.facts, inspector.tokenizer);
+  else {
+    const given = input as readonly Token[];
+    const checked = tokensOfIds(
+      given.map((t) => t.id),
+      inspector.facts,
+      inspector.tokenizer,
+    );
+    all = given.map((t, i) => ({ ...t, special: t.special || checked[i].special }));
+  }
   return limitLength(all, inspector.facts, { truncate: options.truncate, maxTokens: options.maxTokens });
 }
 
@@ -124,10 +142,27 @@ function candidateMask(
   );
 }
 
+/**
+ * A causal model with no token that is not a candidate up to its readout (no BOS: gpt2, SmolLM2...) would have
+ * perturbed rows with nothing left to run (the last erasure point, sufficiency with k = 0): there the readout token
+ * stays, as an encoder's target position does. Returns that position (changing `candidates`), or null.
+ */
+function keepReadoutToken(
+  candidates: boolean[],
+  causal: boolean,
+  readout: number | null,
+  mode: Perturbation,
+): number | null {
+  if (!causal || readout === null || mode === 'mask-token') return null;
+  if (!candidates.slice(0, readout + 1).every(Boolean)) return null;
+  candidates[readout] = false;
+  return readout;
+}
+
 /** Explains one input (text, or token ids used as given). */
 export async function explain(
   inspector: Inspector,
-  input: string | number[],
+  input: ExplainInput,
   options: ExplainOptions,
 ): Promise<ExplainResult> {
   const t0 = performance.now();
@@ -197,6 +232,7 @@ export async function explain(
   });
 
   const candidates = candidateMask(tokens, plan.protect, causal ? plan.readout : null, options.includeSpecial === true);
+  const keptReadout = keepReadoutToken(candidates, causal, plan.readout, options.perturbation ?? 'remove');
   const tokenizer = inspector.tokenizer;
   const evaluator = new BatchEvaluator(
     inspector,
@@ -324,5 +360,10 @@ export async function explain(
   if (prepared.truncatedFrom !== undefined) result.truncatedFrom = prepared.truncatedFrom;
   if (token !== undefined) result.target.token = { id: token, text: text(token) };
   if (plan.reference !== undefined) result.target.reference = plan.reference;
-  return { ...result, notes: explanationNotes(result, { causal, modelType: facts.modelType }) };
+  const notes = explanationNotes(result, { causal, modelType: facts.modelType });
+  if (keptReadout !== null)
+    notes.push(
+      `Token ${keptReadout} (${JSON.stringify(tokens[keptReadout].text)}), where the prediction is read, is not a candidate: the model has no special token to keep, and removing every token would leave nothing to run.`,
+    );
+  return { ...result, notes };
 }

@@ -31,7 +31,7 @@ export interface WantedFile {
   gitSha1?: string;
 }
 
-const OPTIONAL = ['tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'];
+const OPTIONAL = ['tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json', 'chat_template.jinja'];
 /** Marian (opus-mt) repositories ship sentencepiece files and a vocab.json instead of a tokenizer.json. */
 const MARIAN = ['source.spm', 'target.spm', 'vocab.json'];
 const OTHER_WEIGHTS = /(\.bin|\.h5|\.msgpack|\.onnx|\.ckpt|\.pt|\.pth|\.gguf)$/i;

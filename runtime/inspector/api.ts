@@ -32,6 +32,9 @@ export interface RunOptions {
   truncate?: boolean;
   /** A lower limit than the model's positions. */
   maxTokens?: number;
+  /** Run text as a user message in the model's chat template (runtime/tokenizers/chat-prompt.ts); the template's
+   * tokens are marked `template`. Fails with NO_CHAT_TEMPLATE for a model without one. Ignored for token ids. */
+  chat?: boolean;
   /** Also return query and key vectors (for the neuron view): of every layer (true) or of the listed layers.
    * The first request for a layer builds that layer's q/k variant (kept for later runs). */
   withVectors?: boolean | number[];
@@ -112,7 +115,8 @@ export interface Inspector {
   readonly warnings?: readonly string[];
   /** 'auto' settled on a slower backend than it prefers: why (e.g. no native binary in this package). */
   readonly fallbackReason?: string;
-  tokenize(text: string): Token[];
+  /** The tokens of a text (chat: as a user message in the model's chat template, see RunOptions.chat). */
+  tokenize(text: string, options?: { chat?: boolean }): Token[];
   /** Starts a run on text or on token ids (ids are used as given, no template added). */
   run(input: string | number[], options?: RunOptions): AttentionRun;
   /** Runs a batch of token-id rows through every stage in one pass per stage; queued with runs, in order. */

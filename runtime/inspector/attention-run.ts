@@ -138,7 +138,7 @@ export function openRun(
   const t0 = performance.now();
   const all =
     typeof input === 'string'
-      ? tokensOfText(input, model.tokenizer, model.facts)
+      ? tokensOfText(input, model.tokenizer, model.facts, options.chat === true)
       : tokensOfIds(input, model.facts, model.tokenizer);
   const prepared = limitLength(all, model.facts, options);
   const tokenizeMs = performance.now() - t0;

@@ -4,6 +4,7 @@
 import type { ModelFacts, Token } from '../types';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { LensError } from '../errors';
+import { encodeChatPrompt } from '../tokenizers/chat-prompt';
 
 export interface PreparedInput {
   tokens: Token[];
@@ -31,7 +32,9 @@ export function tokensOfIds(ids: number[], facts: ModelFacts, tokenizer: Tokeniz
   });
 }
 
-export function tokensOfText(text: string, tokenizer: Tokenizer | undefined, facts: ModelFacts): Token[] {
+/** The tokens of a text: as it is, or (chat) as a user message in the model's chat template
+ * (runtime/tokenizers/chat-prompt.ts). */
+export function tokensOfText(text: string, tokenizer: Tokenizer | undefined, facts: ModelFacts, chat = false): Token[] {
   if (text.trim().length === 0)
     throw new LensError('EMPTY_TEXT', 'The text is empty; select or give some text to run.');
   if (!tokenizer) {
@@ -40,7 +43,7 @@ export function tokensOfText(text: string, tokenizer: Tokenizer | undefined, fac
       `${facts.name} was loaded without a tokenizer; run it on token ids instead of text.`,
     );
   }
-  const tokens = tokenizer.encode(text);
+  const tokens = chat ? encodeChatPrompt(tokenizer, text, facts.name) : tokenizer.encode(text);
   const outside = tokens.find((t) => !(t.id >= 0 && t.id < facts.vocabSize));
   if (outside)
     throw new LensError(

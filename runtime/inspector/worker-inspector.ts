@@ -122,9 +122,9 @@ class WorkerInspector implements Inspector {
     worker.unref();
   }
 
-  tokenize(text: string): Token[] {
+  tokenize(text: string, options: { chat?: boolean } = {}): Token[] {
     this.check();
-    return tokensOfText(text, this.tokenizer, this.facts);
+    return tokensOfText(text, this.tokenizer, this.facts, options.chat === true);
   }
 
   run(input: string | number[], options: RunOptions = {}): AttentionRun {

@@ -12,6 +12,7 @@ import type { GgufMeta } from '../formats/gguf-read';
 import { tokenizerFromJson, type SpecialTokenNames } from './from-json';
 import type { Tokenizer } from './tokenizer';
 import { BYTE_TO_CHAR } from './unicode';
+import { templateSpecialTokens } from './chat-template';
 
 const GPT2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
 const CONTRACTIONS = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])";
@@ -238,10 +239,19 @@ export function ggufTokenizerJson(meta: GgufMeta): { json: Record<string, unknow
   return { json, names };
 }
 
-/** The tokenizer of a GGUF file (its metadata). */
+/** The tokenizer of a GGUF file (its metadata), with the file's chat template when it has one. */
 export function tokenizerFromGguf(meta: GgufMeta): Tokenizer {
   const { json, names } = ggufTokenizerJson(meta);
-  return tokenizerFromJson(json, `${meta.label} (GGUF tokenizer)`, names);
+  const tokenizer = tokenizerFromJson(json, `${meta.label} (GGUF tokenizer)`, names);
+  const source = ggufChatTemplate(meta);
+  if (source !== undefined) {
+    tokenizer.chatTemplate = {
+      source,
+      origin: 'GGUF tokenizer.chat_template',
+      specialTokens: templateSpecialTokens(names),
+    };
+  }
+  return tokenizer;
 }
 
 /** The chat template a GGUF file carries (tokenizer.chat_template), if any. */

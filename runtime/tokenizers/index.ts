@@ -11,6 +11,7 @@ import { asObject, badTokenizer } from './errors';
 import { byteLevelBpeFromFiles, wordPieceFromVocabTxt } from './fallback';
 import { tokenizerFromJson as fromJson, type SpecialTokenNames } from './from-json';
 import { marianTokenizer } from './marian';
+import { chatTemplateOfConfig, templateSpecialTokens, type ChatTemplate } from './chat-template';
 
 export type { EncodeOptions, SpecialTokenIds, Tokenizer } from './tokenizer';
 export { sentencePieceTokenizer } from './sentencepiece';
@@ -69,12 +70,39 @@ async function optionalConfig(dir: string, name: string): Promise<Record<string,
   return o;
 }
 
-/** Loads the tokenizer of a model folder. */
+/** Loads the tokenizer of a model folder, with its chat template when it has one. */
 export async function loadTokenizer(dir: string): Promise<Tokenizer> {
   const config = await optionalConfig(dir, 'tokenizer_config.json');
   const map = await optionalConfig(dir, 'special_tokens_map.json');
   const names = specialNames(config, map);
+  const tokenizer = await loadTokenizerOnly(dir, config, names);
+  const chat = await folderChatTemplate(dir, config, names);
+  if (chat) tokenizer.chatTemplate = chat;
+  return tokenizer;
+}
 
+/**
+ * A folder's chat template: chat_template.jinja (where transformers 5 saves it), else tokenizer_config.json's
+ * chat_template; with the special tokens' strings it may use.
+ */
+async function folderChatTemplate(
+  dir: string,
+  config: Record<string, unknown>,
+  names: SpecialTokenNames,
+): Promise<ChatTemplate | undefined> {
+  const specialTokens = templateSpecialTokens(names);
+  const jinja = await readText(path.join(dir, 'chat_template.jinja'));
+  if (jinja !== undefined) return { source: jinja, origin: 'chat_template.jinja', specialTokens };
+  const file = path.join(dir, 'tokenizer_config.json');
+  const source = chatTemplateOfConfig(config.chat_template, file);
+  return source === undefined ? undefined : { source, origin: 'tokenizer_config.json', specialTokens };
+}
+
+async function loadTokenizerOnly(
+  dir: string,
+  config: Record<string, unknown>,
+  names: SpecialTokenNames,
+): Promise<Tokenizer> {
   const jsonFile = path.join(dir, 'tokenizer.json');
   const json = await readText(jsonFile);
   if (json !== undefined) return fromJson(parseJson(json, jsonFile), jsonFile, names);

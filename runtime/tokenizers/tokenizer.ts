@@ -1,6 +1,7 @@
 // The interface every tokenizer implements. Tokens carry [start, end) offsets into the ORIGINAL text in UTF-16
 // code units (what VS Code positions use); tokens added by the post-processor template have null offsets.
 import type { Token } from '../types';
+import type { ChatTemplate } from './chat-template';
 
 export interface EncodeOptions {
   /** Apply the post-processor template (CLS/SEP, BOS...). Default true. */
@@ -33,4 +34,7 @@ export interface Tokenizer {
    * one: Marian's target.spm (and target_vocab.json). Undefined: this tokenizer encodes target text too.
    */
   readonly target?: Tokenizer;
+  /** The model's chat template, when it has one (set by whoever loads the tokenizer: tokenizer_config.json,
+   * chat_template.jinja, GGUF metadata). */
+  chatTemplate?: ChatTemplate;
 }

@@ -18,7 +18,9 @@
 //    previous run, says it is loading) cancels it without an error notification, and the run completes on the new model.
 // 4. Ollama: with OLLAMA_MODELS pointing at a folder laid out as `ollama pull` leaves it (a manifest whose model layer
 //    names a sha256 blob: SmolLM2-135M-Instruct Q4_1, fetched by scripts/fetch-model.mjs), Select Model lists
-//    smollm2:135m with Ollama · llama · Q4_1 · size; choosing it runs the GGUF model (30 layers × 9 heads).
+//    smollm2:135m with Ollama · llama · Q4_1 · size; choosing it runs the GGUF model (30 layers × 9 heads). Then
+//    "Show Attention as Chat Prompt" on a selected line runs it inside SmolLM2's own ChatML template (30 × 9 heads
+//    again); the head view marks the template's tokens (data-template, drawn dimmer) and only the line's are not.
 // 5. The token: with a token stored (Set Hugging Face Token), a gated model, the user's endpoint on one local Hub and
 //    the workspace's .vscode/settings.json naming another, the workspace's Hub is never contacted; the user's gets
 //    the token only after the modal question is answered "Send Token", and a second model from it is not asked again.
@@ -688,6 +690,29 @@ export const tests: E2ETest[] = [
         assert.equal(await thumbCount(page), 30 * 9, 'thumbnails for 30 layers × 9 heads');
         assert.deepEqual(await errorToasts(page), [], 'no error notification');
         await screenshot(page, 'models-ollama-run');
+
+        // The same line as a chat prompt: transformers' apply_chat_template for SmolLM2 writes 24 tokens before the
+        // user's text (the default system prompt, "<|im_start|>user\n") and 6 after it ("<|im_end|>\n" and the
+        // generation prompt "<|im_start|>assistant\n"; test/fixtures/gguf/smollm2-reference.json): 24 + 7 + 6 = 37.
+        await showAttentionOnLine(page, FILE, 0, 'Attention Lens: Show Attention as Chat Prompt');
+        const chat = await waitForRun(page, 'smollm2:135m', 37, 30, 180_000);
+        log(`panel (chat prompt): ${chat}`);
+        assert.equal(await thumbCount(page), 30 * 9, 'thumbnails for 30 layers × 9 heads (chat prompt)');
+        const frame = panel(page);
+        await frame.locator('[data-view="head"]').click();
+        const left = frame.locator('.head-token-left');
+        await left.first().waitFor({ state: 'visible', timeout: 15_000 });
+        assert.equal(await left.count(), 37, 'the head view lists every token of the prompt');
+        const marked = await left.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.template === 'true'));
+        assert.deepEqual(
+          marked,
+          Array.from({ length: 37 }, (_, i) => i < 24 || i >= 31),
+          "template tokens are marked; the line's are not",
+        );
+        const own = await frame.locator('.head-token-left:not([data-template])').allTextContents();
+        assert.equal(own.join('').replace(/Ġ/g, ' ').trim(), LINES[0], `the line's tokens: ${JSON.stringify(own)}`);
+        assert.deepEqual(await errorToasts(page), [], 'no error notification (chat prompt)');
+        await screenshot(page, 'models-ollama-chat');
       } catch (e) {
         await screenshot(page, 'models-ollama-failure');
         throw e;

@@ -499,10 +499,17 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: 15_000 });
   await input.fill(`>${title}`);
-  // Wait until the palette lists the command (extension may still be activating its contributions).
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  // Wait until the palette lists the command (extension may still be activating its contributions): the row whose
+  // label is the title exactly ("Show Attention", not "Show Attention as Chat Prompt", which a recently used
+  // command may put first).
+  const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  const row = page
+    .locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: exact }) })
+    .first();
   await row.waitFor({ state: 'visible', timeout: 30_000 });
-  await page.keyboard.press('Enter');
+  if ((await row.getAttribute('class'))?.split(/\s+/).includes('focused')) await page.keyboard.press('Enter');
+  else await row.click();
 }
 
 /** Opens a workspace file through Quick Open (ctrl+p) and waits for its editor tab. */
@@ -677,8 +684,13 @@ export async function until<T>(
   }
 }
 
-/** Opens the workspace file, selects line `line` (0-based) entirely, runs Show Attention. */
-export async function showAttentionOnLine(page: Page, fileName: string, line: number): Promise<void> {
+/** Opens the workspace file, selects line `line` (0-based) entirely, runs Show Attention (or `command`). */
+export async function showAttentionOnLine(
+  page: Page,
+  fileName: string,
+  line: number,
+  command = 'Attention Lens: Show Attention',
+): Promise<void> {
   await openFile(page, fileName);
   const editor = page.locator('.monaco-editor .view-lines').first();
   await editor.click();
@@ -686,7 +698,7 @@ export async function showAttentionOnLine(page: Page, fileName: string, line: nu
   for (let i = 0; i < line; i++) await page.keyboard.press('ArrowDown');
   await page.keyboard.press('Home');
   await page.keyboard.press('Shift+End');
-  await runCommand(page, 'Attention Lens: Show Attention');
+  await runCommand(page, command);
 }
 
 /** Screen coordinates of the middle of `word` on editor line `line` (0-based): a DOM Range over its characters. */

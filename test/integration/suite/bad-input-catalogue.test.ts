@@ -27,6 +27,8 @@ interface ExtensionInput {
   /** The editor's text, and the selection as offsets into it (default: all of it). */
   text?: string;
   select?: [number, number];
+  /** The command run on the selection (default attentionLens.showAttention). */
+  command?: string;
   /** Another action than Show Attention on the selection; resolves with the message it answered, if any. */
   action?: () => Promise<string | undefined>;
 }
@@ -84,8 +86,8 @@ async function runCase(input: ExtensionInput): Promise<Outcome> {
       if (message !== undefined) answered.push(message);
     } else {
       const before = lastRunId(api);
-      fire('attentionLens.showAttention');
-      const run = await withTimeout('Show Attention', 60_000, api.waitForRun(before));
+      fire(input.command ?? 'attentionLens.showAttention');
+      const run = await withTimeout(input.command ?? 'Show Attention', 60_000, api.waitForRun(before));
       code = run.state === 'error' ? 2 : 0;
     }
     // No progress left open: the load's notification closes with its failure.
@@ -112,6 +114,12 @@ const cases: BadInputCase<ExtensionInput>[] = [
     name: 'the cursor on a whitespace-only line',
     input: { text: 'Once upon a time\n    \t  \nthe end\n', select: [19, 19] },
     expect: /^Nothing to show: the selection contains only whitespace\.$/,
+  },
+  {
+    name: 'Show Attention as Chat Prompt with a model that has no chat template',
+    input: { command: 'attentionLens.showAttentionAsChat' },
+    expect:
+      /^\S+ has no chat template \(tokenizer_config\.json chat_template, chat_template\.jinja or GGUF tokenizer\.chat_template\): run the text as it is/,
   },
   {
     name: 'a selection longer than the token limit offers to truncate',

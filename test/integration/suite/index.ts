@@ -37,6 +37,7 @@ export async function run(): Promise<void> {
   await import('./commands.test');
   await import('./run.test');
   await import('./hover.test');
+  await import('./chat.test');
   await import('./bad-input-catalogue.test');
   await import('./panel-host.test');
 

@@ -4,7 +4,12 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 
 export const EXTENSION_ID = 'attention-lens.attention-lens';
-export const COMMANDS = ['attentionLens.showAttention', 'attentionLens.selectModel', 'attentionLens.cancel'] as const;
+export const COMMANDS = [
+  'attentionLens.showAttention',
+  'attentionLens.showAttentionAsChat',
+  'attentionLens.selectModel',
+  'attentionLens.cancel',
+] as const;
 
 /** The extension's test API (extension/api.ts): what activate() returns. */
 import type { AttentionLensApi, RunSummary } from '../../../extension/api';

@@ -448,6 +448,16 @@ const cases: BadInputCase<CliInput>[] = [
   },
   { name: 'whitespace-only text', input: () => ({ args: ['run', '--model', M, '--text', '  \n '] }), expect: /empty/ },
   {
+    name: '--chat with a model that has no chat template',
+    input: cli('run', '--model', S, '--text', TEXT, '--chat'),
+    expect: [/stories260K has no chat template/, /without --chat/],
+  },
+  {
+    name: 'explain --chat with a model that has no chat template',
+    input: cli('explain', '--model', S, '--text', TEXT, '--chat', '--target', 'next'),
+    expect: /stories260K has no chat template/,
+  },
+  {
     name: 'text longer than the positions',
     input: () => ({ args: ['run', '--model', M, '--text', LONG] }),
     expect: [/\b\d{3,4} tokens\b/, /512/, /--truncate/],

@@ -41,6 +41,7 @@ describe('argument parsing', () => {
       includeSpecial: false,
       batched: true,
       truncate: false,
+      chat: false,
     });
     const b = parseExplainArgs([
       '--model',
@@ -69,6 +70,7 @@ describe('argument parsing', () => {
       '--include-special',
       '--no-batch',
       '--head-stats',
+      '--chat',
       '--out',
       'o.json',
     ]);
@@ -83,6 +85,7 @@ describe('argument parsing', () => {
       [b.analysis.erasureSteps, b.analysis.faithfulness, b.analysis.includeSpecial, b.analysis.batched, b.headStats],
       [0, false, true, false, true],
     );
+    assert.equal(b.analysis.chat, true);
     assert.equal(parseExplainArgs(['--help']), 'help');
     assert.throws(() => parseExplainArgs(['--text', 't', '--target', 'next']), userError(/Missing --model/));
     assert.throws(() => parseExplainArgs(['--model', 'm', '--text', 't']), userError(/Missing --target/));
@@ -106,6 +109,9 @@ describe('argument parsing', () => {
     const s = parseStudyArgs(['--model', 'm', '--data', 'd.jsonl', '--target', 'next', '--limit', '5', '--out', 'dir']);
     if (s === 'help') return assert.fail('help');
     assert.deepEqual([s.data, s.limit, s.out], ['d.jsonl', 5, 'dir']);
+    const chat = parseStudyArgs(['--model', 'm', '--data', 'd.jsonl', '--target', 'next', '--chat']);
+    if (chat === 'help') return assert.fail('help');
+    assert.equal(chat.analysis.chat, true, 'study --chat runs every example as a chat prompt');
     assert.throws(() => parseStudyArgs(['--model', 'm', '--target', 'next']), userError(/Missing --data/));
     assert.throws(
       () => parseStudyArgs(['--model', 'm', '--data', 'd', '--target', 'next', '--limit', '0']),

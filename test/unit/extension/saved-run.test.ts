@@ -72,6 +72,15 @@ test('what Export… → JSON writes reads back: facts, tokens (text kept as tex
   assert.equal(saved.source.modelPath, '/m/tiny');
 });
 
+test("a chat prompt's export keeps its template tokens marked when it is opened again", async () => {
+  const tokens = RUN.tokens.map((t) => (t.special ? { ...t, template: true } : t));
+  const saved = parseSavedRun(await exported({ ...RUN, tokens }), 'chat.json');
+  assert.deepEqual(
+    saved.tokens.map((t) => t.template === true),
+    [true, false, false],
+  );
+});
+
 test('a cancelled run (fewer layers than the model) opens with the layers it has', async () => {
   const saved = parseSavedRun(await exported({ ...RUN, layers: [layer(0, W0)] }), 'part.json');
   assert.equal(saved.layers.length, 1);

@@ -25,7 +25,7 @@ import { compareFigure, compareSummary } from '../../../figures/compare-figure';
 import { EXPORT_OPTIONS } from '../../../figures/figure-kit';
 import { headStatGrids, statColor } from '../../../figures/head-stats';
 import { formatValue } from '../../../figures/labels';
-import type { ImageItem, Scene, SceneItem } from '../../../figures/scene';
+import type { ImageItem, Scene, SceneItem, TextItem } from '../../../figures/scene';
 import { sceneToSvg } from '../../../figures/svg';
 import { PAPER } from '../../../figures/theme';
 
@@ -225,6 +225,27 @@ test('explanation sections: the token strip wraps to the width it is given', () 
   assert.ok(narrow.height > wide.height);
   // The agreement section alone has the same cells as in the whole figure.
   assert.equal(ofRole(agreementFigure(r, 'spearman', PAPER), 'agreement').length, 9);
+});
+
+test("explanation sections: a chat template's tokens are dimmer in the token strip (ink halfway to the cell)", () => {
+  const r = fixtureResult();
+  // As a chat prompt: [CLS] and [SEP] written by the template.
+  r.tokens = r.tokens.map((t) => (t.special ? { ...t, template: true } : t));
+  const texts = stripFigure(r, 'viridis', 2000, PAPER).items.filter(
+    (it): it is TextItem => it.kind === 'text' && it.role === 'token',
+  );
+  const cells = ofRole(stripFigure(r, 'viridis', 2000, PAPER), 'score');
+  assert.equal(texts.length, 12);
+  texts.forEach((t, n) => {
+    const cell = cells[n];
+    assert.ok(cell.kind === 'rect' && cell.fill);
+    const fill = cell.fill;
+    // Non-candidates ([CLS], [SEP]) are written in the muted ink on the masked grey; candidates in the cell's ink.
+    const ink = r.candidates[n] ? inkOn(fill) : PAPER.muted;
+    const template = t.attrs?.['data-template'] === 'true';
+    assert.equal(template, n % 4 === 0 || n % 4 === 3, `token ${n}`);
+    assert.deepEqual(t.color, template ? ink.map((c, k) => Math.round((c + fill[k]) / 2)) : ink);
+  });
 });
 
 test('explanation figure: the head statistics as six multiples with legends and baseline marks', () => {

@@ -258,3 +258,35 @@ test('grid: cells a thumbnail side fill it in whole px (pooled one px larger whe
   assert.equal(thumbCells(40, 44), 40); // 40 of 44 px
   assert.equal(thumbCells(30, 44), 22); // 30 px of 44 is 68 %: 22 cells × 2 px
 });
+
+test("a chat template's tokens: labels drawn in the muted ink and marked data-template, in the matrix and head view", () => {
+  const one = [1, 0, 0, 0.5, 0.5, 0, 0.2, 0.3, 0.5];
+  // "<s>" and "</s>" written by a template around the user's "bb".
+  const maps = new MemoryRunMaps(
+    'tiny',
+    [{ text: '<s>', template: true }, { text: 'bb' }, { text: '</s>', template: true }],
+    1,
+    1,
+  );
+  maps.add({ layer: 0, kind: 'causal', heads: 1, queryLength: 3, keyLength: 3, data: Float32Array.from(one) });
+  const styled = (s: Scene, role: string) =>
+    s.items
+      .filter((it): it is TextItem => it.kind === 'text' && it.role === role)
+      .map((t) => [t.text, t.color, t.attrs?.['data-template'] ?? null]);
+  const want = [
+    ['<s>', PAPER.muted, 'true'],
+    ['bb', PAPER.ink, null],
+    ['</s>', PAPER.muted, 'true'],
+  ];
+  const matrix = matrixFigure(maps, { layer: 0, head: 0, colorMap: 'greys' }, SIZE, HALF, PANEL_OPTIONS).scene;
+  assert.deepEqual(styled(matrix, 'label-row'), want);
+  assert.deepEqual(styled(matrix, 'label-col'), want);
+  const head = headFigure(maps, { layer: 0, head: 0 }, { maxHeight: 60 }, HALF, PANEL_OPTIONS).scene;
+  assert.deepEqual(styled(head, 'label-left'), want);
+  assert.deepEqual(styled(head, 'label-right'), want);
+  // The panel's elements over the labels carry it too (data-template), for tests and styles.
+  const marks = (s: Scene, role: string) =>
+    s.targets.filter((t) => t.role === role).map((t) => t.data?.template ?? null);
+  assert.deepEqual(marks(matrix, 'matrix-label-row'), ['true', null, 'true']);
+  assert.deepEqual(marks(head, 'head-token head-token-left'), ['true', null, 'true']);
+});

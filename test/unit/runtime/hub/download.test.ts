@@ -24,6 +24,9 @@ const STORIES = 'lens-test/stories260K';
 const SHARDED = 'lens-test/sharded';
 const BIN_ONLY = 'lens-test/bin-only';
 const GATED = 'lens-test/gated';
+const CHAT = 'lens-test/chat';
+/** A chat template as transformers 5 saves it, beside tokenizer_config.json. */
+const CHAT_TEMPLATE = "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}{% endfor %}";
 const NO_NET = { HF_HUB_OFFLINE: undefined, HF_TOKEN: undefined } as Record<string, string | undefined>;
 
 const made: string[] = [];
@@ -56,12 +59,17 @@ before(async () => {
   fs.writeFileSync(path.join(binOnly, 'config.json'), '{}');
   fs.writeFileSync(path.join(binOnly, 'vocab.txt'), '[PAD]\n');
   fs.writeFileSync(path.join(binOnly, 'pytorch_model.bin'), 'not really');
+  const chat = tempDir('lens-hub-chat-');
+  for (const f of fs.readdirSync(fixtureModel('tiny-gpt2')))
+    fs.copyFileSync(path.join(fixtureModel('tiny-gpt2'), f), path.join(chat, f));
+  fs.writeFileSync(path.join(chat, 'chat_template.jinja'), CHAT_TEMPLATE);
   hub = await startHubServer({
     [GPT2]: repoFromFolder(GPT2, fixtureModel('tiny-gpt2')),
     [STORIES]: repoFromFolder(STORIES, fixtureModel('stories260K')),
     [SHARDED]: repoFromFolder(SHARDED, sharded),
     [BIN_ONLY]: repoFromFolder(BIN_ONLY, binOnly),
     [GATED]: repoFromFolder(GATED, fixtureModel('stories260K')),
+    [CHAT]: repoFromFolder(CHAT, chat),
   });
   hub.faults.gated.add(GATED);
   hub.repos.get(STORIES)!.revisions = new Set(['refs/pr/1']);
@@ -142,6 +150,15 @@ test('downloads tiny-gpt2 into the HF cache layout, then serves it from the cach
 
   const tokenizer = await loadTokenizer(dir);
   assert.ok(tokenizer.encode('Hello world').length > 0);
+});
+
+test("a repository's chat_template.jinja is downloaded with the tokenizer, and the tokenizer has the template", async () => {
+  const cache = tempDir();
+  const dir = await resolveHubModel(CHAT, opts(cache));
+  checkSnapshot(cache, CHAT, dir, [...GPT2_FILES, 'chat_template.jinja']);
+  const tokenizer = await loadTokenizer(dir);
+  assert.equal(tokenizer.chatTemplate?.source, CHAT_TEMPLATE);
+  assert.equal(tokenizer.chatTemplate?.origin, 'chat_template.jinja');
 });
 
 test('downloads stories260K; a commit revision in the cache needs no request at all', async () => {
