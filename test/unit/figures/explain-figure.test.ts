@@ -241,7 +241,7 @@ test("explanation sections: a chat template's tokens are dimmer in the token str
     assert.ok(cell.kind === 'rect' && cell.fill);
     const fill = cell.fill;
     // Non-candidates ([CLS], [SEP]) are written in the muted ink on the masked grey; candidates in the cell's ink.
-    const ink = r.candidates[n] ? inkOn(fill) : PAPER.muted;
+    const ink = r.candidates[n % r.tokens.length] ? inkOn(fill) : PAPER.muted;
     const template = t.attrs?.['data-template'] === 'true';
     assert.equal(template, n % 4 === 0 || n % 4 === 3, `token ${n}`);
     assert.deepEqual(t.color, template ? ink.map((c, k) => Math.round((c + fill[k]) / 2)) : ink);
