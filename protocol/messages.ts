@@ -44,6 +44,8 @@ export interface RunSource {
   modelPath: string;
   /** Whether the input was truncated to the token limit. */
   truncate: boolean;
+  /** A run opened from a file (Open Saved Run): that file's path, which a panel restored after a reload opens again. */
+  savedFile?: string;
 }
 
 export type ColorMapName = 'viridis' | 'magma' | 'blues' | 'greys';

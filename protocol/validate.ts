@@ -267,7 +267,8 @@ export function isRunSource(s: unknown): s is RunSource {
     s.range.every((n) => isInt(n) && n >= 0) &&
     typeof s.text === 'string' &&
     typeof s.modelPath === 'string' &&
-    typeof s.truncate === 'boolean'
+    typeof s.truncate === 'boolean' &&
+    (s.savedFile === undefined || (typeof s.savedFile === 'string' && s.savedFile.length > 0))
   );
 }
 
