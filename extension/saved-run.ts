@@ -71,7 +71,8 @@ type Bad = (what: string) => LensError;
 
 /** A weight read from a file: finite and within 0..1 (float32 rounding aside). */
 function weight(v: unknown, where: string, bad: Bad): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`${where} is ${JSON.stringify(v)}, not a finite weight.`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw bad(`${where} is ${typeof v === 'number' ? String(v) : JSON.stringify(v)}, not a finite weight.`);
   if (v < -SLACK || v > 1 + SLACK) throw bad(`${where} is ${v}, outside 0..1: not an attention weight.`);
   return v;
 }
