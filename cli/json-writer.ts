@@ -3,8 +3,26 @@
 // OutputFile (a temporary file renamed into place only when the run completes). A non-finite value (which the
 // engine already stops a run for) is written as null, never as a bare NaN that would make the file invalid JSON.
 import type { LayerAttention, ModelFacts, Token } from '../runtime/types';
+import { LensError } from '../runtime/errors';
 import { firstNonFinite } from '../runtime/finite';
 import type { OutputFile } from '../runtime/files/output-file';
+
+/** The largest JSON `run --out` writes, estimated at 8 bytes a weight (a float32 as text is 1–22 characters; masked
+ * zeros are "0"): past it a file is slow to write and to read, and each map is better read as NPY. */
+export const JSON_LIMIT_BYTES = 2 ** 30;
+
+/** Refuses, before the run starts, a JSON output of every map that would be larger than JSON_LIMIT_BYTES. */
+export function checkJsonSize(facts: Pick<ModelFacts, 'layers' | 'heads'>, tokens: number): void {
+  const weights = facts.layers * facts.heads * tokens * tokens;
+  const bytes = weights * 8;
+  if (bytes <= JSON_LIMIT_BYTES) return;
+  const gb = (bytes / 1e9).toFixed(1);
+  throw new LensError(
+    'BAD_INPUT',
+    `--out would write at least ${gb} GB of JSON (${facts.layers} layers × ${facts.heads} heads × ${tokens}² weights); ` +
+      'export the maps you need as NPY (attention-lens export --view matrix --layer L --head H --out map.npy), or run less text.',
+  );
+}
 
 /** A row of numbers as JSON text. */
 function jsonRow(row: Float32Array): string {

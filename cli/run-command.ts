@@ -6,7 +6,7 @@ import { load } from '../runtime/inspector/load-model';
 import type { DownloadProgress } from '../runtime/hub/download';
 import { OutputFile } from '../runtime/files/output-file';
 import { formatFacts, formatLayer, formatTimings, formatTokens, tokenLabel } from './format';
-import { JsonRunWriter } from './json-writer';
+import { checkJsonSize, JsonRunWriter } from './json-writer';
 import { planOut, readCommandText, reportTo, warnOnStderr } from './command-files';
 import { effectiveThreads } from './parse-options';
 
@@ -50,6 +50,11 @@ export async function runCommand(
       onDownload: downloadReporter(),
     });
     for (const w of inspector.warnings ?? []) warn(w);
+    if (out) {
+      // Before any inference: all maps as JSON grow as tokens²; refuse what would not be read as text anyway.
+      const n = inspector.tokenize(text).length;
+      checkJsonSize(inspector.facts, args.truncate ? Math.min(n, inspector.facts.maxPositions) : n);
+    }
     print(formatFacts(inspector));
     const run = inspector.run(text, { truncate: args.truncate });
     print(formatTokens(run.tokens, run.truncatedFrom));

@@ -17,6 +17,14 @@ import type { ForwardResult, HeadRead } from './api';
 import { cancelled, LensError } from '../errors';
 import { checkReadPositions } from '../models/feeds';
 import { checkAttentionFinite, checkOutputFinite } from '../finite';
+import {
+  blockedFits,
+  POOL,
+  QUERY_BLOCKS,
+  SUMMARY_INPUTS,
+  summaryNames,
+  type LayerSummaryTensors,
+} from '../models/attention-summaries';
 
 interface ReadyStage {
   role: StageRole;
@@ -54,6 +62,9 @@ export interface EngineRunOptions {
   /** Awaited between stages so the host's event loop can deliver a cancel message. */
   pause?: () => Promise<void>;
   onLayer: (layer: LayerAttention, q?: Float32Array, k?: Float32Array) => void;
+  /** Long inputs: run the layers' summaries variant; each layer's q, k and summaries go to onSummaries and its map
+   * never leaves onnxruntime (onLayer is not called). */
+  summaries?: { topK: number; specials: readonly number[]; onSummaries: (s: LayerSummaryTensors) => void };
 }
 
 export interface EngineRunResult {
@@ -112,6 +123,13 @@ export class StageEngine {
     const batch = { ids: [ids], mask: [ids.map(() => 1)] };
     const perRun = this.feedsOf(batch);
     const shared = { ...perRun.embed, ...perRun.layer };
+    const summaries = options.summaries;
+    if (summaries) {
+      const specials = new Float32Array(seq); // [S]
+      for (const p of summaries.specials) if (p >= 0 && p < seq) specials[p] = 1;
+      shared.top_k = { type: 'int64', dims: [1], data: BigInt64Array.of(BigInt(Math.min(summaries.topK, seq))) };
+      shared.special_keys = { type: 'float32', dims: [seq], data: specials };
+    }
     const stageMs: number[] = [];
     const wantVectors = (layer: number) =>
       options.withVectors === true || (Array.isArray(options.withVectors) && options.withVectors.includes(layer));
@@ -127,6 +145,49 @@ export class StageEngine {
       if (stage.role === 'embed') {
         const out = await stage.session.run(feeds, ['hidden']);
         hiddenState = asFeed(out.hidden); // [1, seq, hidden]
+      } else if (stage.role === 'layer' && summaries) {
+        for (const name of SUMMARY_INPUTS) feeds[name] = shared[name];
+        // Query-row blocks where every block has rows (the family may still compute the map whole: bert, gpt2).
+        const blocks = blockedFits(seq, QUERY_BLOCKS) ? QUERY_BLOCKS : undefined;
+        const session = await this.variantSession(stage, { summaries: true, blocks });
+        const final = stage.outputNames.includes('last_hidden');
+        const names = layerOutputs(stage).map((n) => ({ n, s: summaryNames(n.attn.slice('attn'.length)) }));
+        const fetches = ['hidden_out', ...names.flatMap(({ n, s }) => [n.q, n.k, ...Object.values(s)])];
+        const out = await session.run(feeds, final ? [...fetches, 'last_hidden'] : fetches);
+        hiddenState = asFeed(out.hidden_out); // [1, seq, hidden]
+        if (final) {
+          expectSize(out.last_hidden, seq * hidden, 'last_hidden');
+          lastHidden = out.last_hidden.data; // [seq, hidden]
+        }
+        stageMs.push(performance.now() - t0);
+        const topK = Math.min(summaries.topK, seq);
+        const cells = Math.ceil(seq / POOL);
+        for (const { n, s } of names) {
+          expectSize(out[n.q], heads * seq * headDim, n.q);
+          expectSize(out[n.k], heads * seq * headDim, n.k);
+          for (const name of [s.topWeights, s.topKeys]) expectSize(out[name], heads * seq * topK, name);
+          for (const name of [s.entropy, s.special, s.keyMean, s.previous]) expectSize(out[name], heads * seq, name);
+          for (const name of [s.blockMax, s.blockMean]) expectSize(out[name], heads * cells * cells, name);
+          for (const name of [n.q, n.k, ...Object.values(s)])
+            checkOutputFinite(`layer ${n.layer}'s ${name}`, out[name].data, seq);
+          summaries.onSummaries({
+            layer: n.layer,
+            q: out[n.q].data, // [heads, seq, headDim]
+            k: out[n.k].data,
+            topK,
+            topWeights: out[s.topWeights].data, // [heads, seq, topK]
+            topKeys: out[s.topKeys].data,
+            entropy: out[s.entropy].data, // [heads, seq]
+            special: out[s.special].data,
+            keyMean: out[s.keyMean].data,
+            previous: out[s.previous].data,
+            cells,
+            blockMax: out[s.blockMax].data, // [heads, cells, cells]
+            blockMean: out[s.blockMean].data,
+          });
+        }
+        if (options.pause) await options.pause();
+        continue;
       } else if (stage.role === 'layer') {
         const names = layerOutputs(stage);
         const vectors = names.some((n) => wantVectors(n.layer));
@@ -275,11 +336,16 @@ export class StageEngine {
 
   /** The session of a layer variant with extra outputs, created on first use. */
   private async variantSession(stage: ReadyStage, extras: LayerExtras): Promise<Session> {
-    const key = `${extras.vectors ? 'v' : ''}${extras.norms ? 'n' : ''}`;
+    const key = `${extras.vectors ? 'v' : ''}${extras.norms ? 'n' : ''}${extras.summaries ? `s${extras.blocks ?? ''}` : ''}`;
     const hit = stage.variantSessions.get(key);
     if (hit) return hit;
     if (!stage.variant) throw new LensError('INFERENCE_FAILED', 'This model does not expose value-vector norms.');
-    const session = await createSession(stage.variant(extras), { backend: this.backend, threads: this.threads });
+    // The summaries variant is for long inputs: no arena, so that no layer session keeps its n² peak.
+    const session = await createSession(stage.variant(extras), {
+      backend: this.backend,
+      threads: this.threads,
+      memArena: extras.summaries !== true,
+    });
     stage.variantSessions.set(key, session);
     return session;
   }

@@ -1,6 +1,7 @@
 // The shape of a family builder, and the one place that turns a family into graphs: the staged plan of plan.ts
 // (one graph per layer, the first with the embeddings and the last with the final norm; a head) and the single full graph, built from the same fragments so they agree.
 import type { ModelConfig } from '../formats/config-normalise';
+import { addSummaryOutputs, outputSummaries, summaryNames, type BlockedRequest } from './attention-summaries';
 import { A, GraphBuilder, type Dim } from './graph-builder';
 import { computeFeeds, layerSide } from './feeds';
 import {
@@ -35,6 +36,8 @@ export interface LayerInputs {
   /** [B,1,S,R] with R the rotated dimensions (rope families only). */
   cos?: string;
   sin?: string;
+  /** Long inputs: attention in query-row blocks with its summaries (a family that can: llama.ts). */
+  blocked?: BlockedRequest;
 }
 
 /** A per-run graph input of a layer, by name and shape. */
@@ -158,7 +161,7 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs, options: Pl
   // exposing q/k/v as well cost 30-60 % at 128 tokens (bench). Variants with q/k/v or the value Gram matrices (norm-
   // based attribution) are built only when asked for.
   const groupStage = (layers: number[], extras: LayerExtras): Uint8Array => {
-    const suffix = `${extras.vectors ? '_vectors' : ''}${extras.norms ? '_norms' : ''}`;
+    const suffix = `${extras.vectors ? '_vectors' : ''}${extras.norms ? '_norms' : ''}${extras.summaries ? `_summaries${extras.blocks ?? ''}` : ''}`;
     const g = new GraphBuilder(`layers_${layers[0]}_${layers[layers.length - 1]}${suffix}`);
     let x: string;
     if (layers[0] === 0) {
@@ -167,14 +170,27 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs, options: Pl
     } else x = g.input('hidden', 'float32', [...BS, E]);
     const names = layerOutputs({ layers });
     const outs: LayerTensors[] = [];
+    const requests: (BlockedRequest | undefined)[] = [];
     for (const l of layers) {
-      const out = fam.layer(g, l, x, declareLayerInputs(g, fam, l));
+      const inputs = declareLayerInputs(g, fam, l);
+      if (extras.summaries && extras.blocks) inputs.blocked = { blocks: extras.blocks };
+      requests.push(inputs.blocked);
+      const out = fam.layer(g, l, x, inputs);
       outs.push(out);
       x = out.hidden; // [B,S,E]
     }
     g.output(x, 'hidden_out', 'float32', [...BS, E]);
     outs.forEach((out, i) => {
       const n = names[i];
+      if (extras.summaries) {
+        // Long inputs: q, k and the summaries leave the graph, the map does not.
+        const names = summaryNames(n.attn.slice('attn'.length));
+        const blocked = requests[i]?.result;
+        if (blocked) outputSummaries(g, blocked, H, names);
+        else addSummaryOutputs(g, out.attn, H, names);
+        for (const k of ['q', 'k'] as const) g.output(out[k], n[k], 'float32', ['batch', H, 'seq', D]);
+        return;
+      }
       g.output(out.attn, n.attn, 'float32', ['batch', H, 'seq', 'seq']);
       if (extras.vectors)
         for (const k of ['q', 'k', 'v'] as const) g.output(out[k], n[k], 'float32', ['batch', H, 'seq', D]);

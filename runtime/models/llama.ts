@@ -11,6 +11,7 @@ import type { ModelConfig } from '../formats/config-normalise';
 import { A } from './graph-builder';
 import { activation, attention, linearT, rmsNorm, rope, softcap, splitHeads } from './ops';
 import { sideInputs, type FamilyGraphs } from './family';
+import { blockedAttention } from './attention-summaries';
 import type { GraphBuilder } from './graph-builder';
 import { CheckedWeights, type ModelSource } from './source';
 
@@ -229,7 +230,10 @@ export function llamaGraphs(source: ModelSource): FamilyGraphs {
       const q = rope(g, qh, inputs.cos!, inputs.sin!, D, R); // [B,H,S,D]
       const k = rope(g, kh, inputs.cos!, inputs.sin!, D, R);
       const v = splitHeads(g, vLin, H, D);
-      const att = attention(g, q, k, v, inputs.bias, H, D, { scale: c.attnScale, softcap: c.attnSoftcap });
+      const scoring = { scale: c.attnScale, softcap: c.attnSoftcap };
+      const att = inputs.blocked
+        ? { probs: '', context: blockedAttention(g, q, k, v, inputs.bias, H, D, scoring, inputs.blocked) }
+        : attention(g, q, k, v, inputs.bias, H, D, scoring);
       let o = linearT(g, att.context, w.add(g, p + 'o_proj.weight', [E, H * D]), bias(g, p + 'o_proj.bias', E)); // [B,S,E]
       if (c.normPlacement !== 'pre') o = norm(g, o, ln + 'post_attention_layernorm.weight');
       const h1 = g.op('Add', [x, o]); // [B,S,E]

@@ -18,6 +18,8 @@
 //          the `norms` variant adds value_gram [B,S,H,H]: G[b,j,h,h'] = <f_h(x_j), f_h'(x_j)> with f_h(x_j) =
 //          (x_j W_V + b_V)_h W_O,h the value vector of head h carried through its rows of the output projection
 //          (Kobayashi et al. 2020); the diagonal is ‖f_h(x_j)‖², and ‖Σ_h α_h,ij f_h(x_j)‖² = α_ijᵀ G_j α_ij.
+//          the `summaries` variant (long inputs) replaces attn by q, k and the summaries of attention-summaries.ts
+//          (inputs top_k int64 [1], special_keys float32 [S]): the map stays inside onnxruntime.
 //   head   inputs : hidden [B,S,E]
 //          outputs: last_hidden [B,S,E] (after the final norm where the family has one)
 //          the `withLogits` variant adds logits [B,S,V] (LM head on every position). It is separate because
@@ -81,6 +83,10 @@ export interface LayerExtras {
   vectors?: boolean;
   /** value_gram [B,S,H,H] (norm-based attribution). */
   norms?: boolean;
+  /** Long inputs: q, k and the attention summaries (attention-summaries.ts) instead of the map. */
+  summaries?: boolean;
+  /** With summaries: attention in this many query-row blocks where the family can (attention-summaries.ts). */
+  blocks?: number;
 }
 
 /** A batch of token ids; mask[b][s] is 1 for real tokens and 0 for padding. All rows have the same length. */

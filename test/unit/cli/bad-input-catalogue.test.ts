@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { catalogue, type BadInputCase, type Outcome } from '../../helpers/bad-input-catalogue';
 import { exportOnnx, externalize } from '../../helpers/onnx-export';
 import { overflowAttention, putNaNWeight } from '../../helpers/broken-models';
-import { fixtureModel, repoRoot } from '../../helpers/fixtures';
+import { fixtureModel, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
 import { readModel } from '../../../runtime/models/read-model';
 import { repoFolderName } from '../../../runtime/hub/cache-layout';
 import { repoFromFolder, startHubServer, type HubServer } from '../../helpers/hub-server';
@@ -410,6 +410,20 @@ const cases: BadInputCase<CliInput>[] = [
     input: () => ({ args: ['run', '--model', model('overflow'), '--text', TEXT] }),
     expect: /Layer 1, head 0 gave NaN attention/,
     check: (o) => assert.doesNotMatch(o.output, /^L1 /m, 'layer 1 is not printed'),
+  },
+  {
+    name: 'run --out JSON of every map past 1 GiB: refused before the run, with what to use',
+    input: () => ({
+      args: ['run', '--model', smolLm2Gguf(), '--text', TEXT.repeat(70), '--out', p('out', 'long.json')],
+    }),
+    expect: [
+      /--out would write at least [\d.]+ GB of JSON \(30 layers × 9 heads × \d+² weights\)/,
+      /export the maps you need as NPY \(attention-lens export --view matrix --layer L --head H --out map\.npy\)/,
+    ],
+    check: (o) => {
+      noOutput(p('out', 'long.json'))();
+      assert.doesNotMatch(o.output, /^L0 /m, 'no layer ran');
+    },
   },
   {
     name: 'export --format json never writes NaN',

@@ -1,0 +1,151 @@
+// `npx tsx bench/long-inputs.ts [--lengths 512,2048] [--runs 2] [--threads N]`: SmolLM2-135M (Q4_1 GGUF) on long
+// inputs, native. Per length: the raw baseline (the whole model as one onnxruntime session without attention
+// outputs, bench/raw.ts), today's run that keeps every dense map, and the run kept for long inputs (per layer q, k,
+// rows' log-sum-exp and head summaries read from each layer's map as it streams, runtime/attention/kept-run.ts) —
+// median and range of total and first-layer times, their ratios to raw, the bytes kept for attention and the peak
+// RSS so far; then the cost of exact values recomputed on demand (hover, a row, a column, a 64 × 64 window).
+// Printed, never asserted: the machine is shared (few runs; say so when quoting).
+import { parseArgs } from 'node:util';
+import { KeptRun } from '../runtime/attention/kept-run';
+import type { LayerSummaryTensors } from '../runtime/models/attention-summaries';
+import { StageEngine } from '../runtime/inspector/engine';
+import { readGgufModel } from '../runtime/models/gguf-source';
+import { buildPlan } from '../runtime/models/read-model';
+import { smolLm2Gguf } from '../test/helpers/fixtures';
+import { RawModel } from './raw';
+import { fmt, summarize, table } from './stats';
+
+const { values: argv } = parseArgs({
+  options: {
+    lengths: { type: 'string' },
+    runs: { type: 'string' },
+    threads: { type: 'string' },
+    modes: { type: 'string' },
+  },
+});
+const lengths = (argv.lengths ?? '512,1024,2048').split(',').map(Number);
+const runs = Number(argv.runs ?? 2);
+const modes = (argv.modes ?? 'dense,kept,graph').split(',') as ('dense' | 'kept' | 'graph')[];
+const threads = Number(argv.threads ?? 2);
+const MB = 2 ** 20;
+const rssMB = () => process.resourceUsage().maxRSS / 1024;
+
+function tokens(n: number, vocab: number): number[] {
+  let s = 12345;
+  return Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return 3 + (s % (vocab - 3));
+  });
+}
+
+async function main(): Promise<void> {
+  const source = readGgufModel(smolLm2Gguf());
+  const plan = buildPlan(source);
+  const f = plan.facts;
+  const raw = await RawModel.create(source, 'native', threads);
+  const engine = await StageEngine.create(plan, 'native', threads);
+  // Warm-up: both engine variants' sessions are created on first use.
+  for (const withVectors of [false, true])
+    await engine.run(tokens(16, f.vocabSize), { withVectors, onLayer: () => {} });
+  await raw.run(tokens(16, f.vocabSize));
+  console.log(`SmolLM2-135M Q4_1, native, ${threads} threads, ${runs} runs per row (shared 2-core machine)\n`);
+  const rows: string[][] = [];
+  const exactRows: string[][] = [];
+  for (const n of lengths) {
+    const ids = tokens(n, f.vocabSize);
+    const rawMs: number[] = [];
+    const dense = { total: [] as number[], first: [] as number[], bytes: 0 };
+    const kept = { total: [] as number[], first: [] as number[], bytes: 0 };
+    const graph = { total: [] as number[], first: [] as number[], bytes: 0 };
+    const graphKeepMs: number[] = [];
+    const keepMs: number[] = [];
+    let last: KeptRun | undefined;
+    for (let r = 0; r < runs; r++) {
+      rawMs.push(await raw.run(ids));
+      for (const mode of modes) {
+        const t0 = performance.now();
+        let first = 0;
+        const maps: Float32Array[] = [];
+        const run = new KeptRun(f, { topK: 8, specials: [0], block: 64 });
+        const summaries = {
+          topK: 8,
+          specials: [0],
+          onSummaries: (t: LayerSummaryTensors) => {
+            const t1 = performance.now();
+            run.addSummaries(t);
+            graphKeepMs.push(performance.now() - t1);
+            if (t.layer === 0) first = performance.now() - t0;
+          },
+        };
+        await engine.run(ids, {
+          ...(mode === 'graph' ? { summaries } : {}),
+          withVectors: mode === 'kept',
+          onLayer: (attention, q, k) => {
+            if (mode === 'dense') maps.push(attention.data);
+            else {
+              const t1 = performance.now();
+              run.add(attention, q, k);
+              keepMs.push(performance.now() - t1);
+            }
+            if (attention.layer === 0) first = performance.now() - t0;
+          },
+        });
+        const m = mode === 'dense' ? dense : mode === 'kept' ? kept : graph;
+        m.total.push(performance.now() - t0);
+        m.first.push(first);
+        m.bytes = mode === 'dense' ? maps.reduce((a, x) => a + x.byteLength, 0) : run.bytes();
+        if (mode === 'graph') last = run;
+        maps.length = 0;
+      }
+    }
+    const base = summarize(rawMs).median;
+    for (const [label, m] of [
+      ['dense maps (today)', dense],
+      ['kept, summaries in JS', kept],
+      ['kept, summaries in graph', graph],
+    ] as const) {
+      if (m.total.length === 0) continue;
+      const t = summarize(m.total);
+      rows.push([
+        String(n),
+        label,
+        fmt(summarize(rawMs)),
+        fmt(t),
+        (t.median / base).toFixed(2),
+        (summarize(m.first).median / t.median).toFixed(2),
+        ((m === kept ? keepMs : m === graph ? graphKeepMs : [0]).reduce((a, x) => a + x, 0) / runs).toFixed(0),
+        (m.bytes / MB).toFixed(0),
+        rssMB().toFixed(0),
+      ]);
+    }
+    // Exact values on demand from the last kept run: the middle layer, head 0, the last query.
+    const ex = last?.layer(Math.floor(f.layers / 2))?.exact;
+    if (!ex) continue;
+    const time = (fn: () => void, reps: number) => {
+      const xs: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        const t0 = performance.now();
+        fn();
+        xs.push(performance.now() - t0);
+      }
+      return fmt(summarize(xs), 2);
+    };
+    exactRows.push([
+      String(n),
+      'ms',
+      time(() => ex.value(0, n - 1, n >> 1), 20),
+      time(() => ex.row(0, n - 1), 5),
+      time(() => ex.column(0, n >> 1), 3),
+      time(() => ex.window(0, { start: n - 64, end: n }, { start: n - 128, end: n - 64 }), 3),
+    ]);
+  }
+  console.log(
+    table(['tokens', 'run', 'raw ms', 'run ms', '× raw', 'first/total', 'JS keep ms', 'kept MB', 'peak RSS MB'], rows),
+  );
+  console.log('\nExact values recomputed on demand (middle layer, head 0):');
+  console.log(table(['tokens', 'unit', 'value', 'row', 'column', '64×64 window'], exactRows));
+  await raw.release();
+  await engine.release();
+}
+
+void main();

@@ -1,0 +1,97 @@
+// `npx tsx bench/long-layer.ts [--n 512] [--runs 7]`: one SmolLM2 layer session (layer 1) at n tokens, alternating
+// the variants a run can use — the default (map fetched), the default without fetching the map, the summaries
+// variant whole and in 16 query-row blocks, each with and without onnxruntime's CPU arena — so that their ratios
+// come from the same minutes of a shared machine. Median and range per variant, and the ratio to the default
+// without the map (raw-like).
+import { parseArgs } from 'node:util';
+import { createSession, type Session } from '../runtime/backend/ort';
+import { readGgufModel } from '../runtime/models/gguf-source';
+import { QUERY_BLOCKS } from '../runtime/models/attention-summaries';
+import { buildPlan } from '../runtime/models/read-model';
+import type { FeedTensor } from '../runtime/models/plan';
+import { smolLm2Gguf } from '../test/helpers/fixtures';
+import { fmt, summarize, table } from './stats';
+
+const { values: argv } = parseArgs({ options: { n: { type: 'string' }, runs: { type: 'string' } } });
+const n = Number(argv.n ?? 512);
+const runs = Number(argv.runs ?? 7);
+
+async function main(): Promise<void> {
+  const source = readGgufModel(smolLm2Gguf());
+  const plan = buildPlan(source);
+  const stage = plan.stages[1];
+  const { hidden: E } = plan.facts;
+  const hidden: FeedTensor = {
+    type: 'float32',
+    dims: [1, n, E],
+    data: Float32Array.from({ length: n * E }, (_, i) => Math.sin(i) * 0.5),
+  };
+  const ids = Array.from({ length: n }, (_, i) => 3 + ((i * 7919) % 40000));
+  const f = plan.feeds({ ids: [ids], mask: [ids.map(() => 1)] });
+  const base: Record<string, FeedTensor> = { hidden };
+  for (const name of stage.inputNames) if (name !== 'hidden') base[name] = f.layer[name];
+  const summaryFeeds: Record<string, FeedTensor> = {
+    ...base,
+    top_k: { type: 'int64', dims: [1], data: BigInt64Array.of(8n) },
+    special_keys: { type: 'float32', dims: [n], data: new Float32Array(n) },
+  };
+  const opts = { backend: 'native' as const, threads: 2 };
+  const variants: [string, Session, Record<string, FeedTensor>, string[]][] = [];
+  const plain = await createSession(stage.onnx, opts);
+  variants.push(['default, hidden only', plain, base, ['hidden_out']]);
+  variants.push(['default, map fetched', plain, base, ['hidden_out', 'attn']]);
+  const summaryOut = [
+    'hidden_out',
+    'q',
+    'k',
+    'top_weights',
+    'top_keys',
+    'entropy',
+    'special_mass',
+    'key_mean',
+    'previous_weight',
+    'block_max',
+    'block_mean',
+  ];
+  const bytes = stage.variant!({ summaries: true });
+  variants.push(['summaries, arena', await createSession(bytes, opts), summaryFeeds, summaryOut]);
+  variants.push([
+    'summaries, no arena',
+    await createSession(bytes, { ...opts, memArena: false }),
+    summaryFeeds,
+    summaryOut,
+  ]);
+  const blocked = stage.variant!({ summaries: true, blocks: QUERY_BLOCKS });
+  variants.push(['16 row blocks, arena', await createSession(blocked, opts), summaryFeeds, summaryOut]);
+  variants.push([
+    '16 row blocks, no arena',
+    await createSession(blocked, { ...opts, memArena: false }),
+    summaryFeeds,
+    summaryOut,
+  ]);
+  const times = variants.map(() => [] as number[]);
+  for (const [, s, feeds, fetches] of variants) await s.run(feeds, fetches); // warm-up
+  for (let r = 0; r < runs; r++)
+    for (let v = 0; v < variants.length; v++) {
+      const [, s, feeds, fetches] = variants[v];
+      const t0 = performance.now();
+      await s.run(feeds, fetches);
+      times[v].push(performance.now() - t0);
+    }
+  const ref = summarize(times[0]).median;
+  console.log(`SmolLM2 layer 1 at ${n} tokens, native, 2 threads, ${runs} alternating runs (shared machine)`);
+  console.log(
+    table(
+      ['variant', 'unit', 'ms', '× hidden only'],
+      variants.map(([label], v) => [
+        label,
+        'ms',
+        fmt(summarize(times[v]), 1),
+        (summarize(times[v]).median / ref).toFixed(2),
+      ]),
+    ),
+  );
+  for (const [, s] of variants.slice(1)) await s.release();
+}
+
+void main();

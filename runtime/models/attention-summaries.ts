@@ -1,0 +1,215 @@
+// The per-head summaries of a layer's attention computed inside its graph, so that a long run fetches O(n) values
+// per head instead of the [heads, n, n] map (which then never leaves onnxruntime): per query the top-k keys and
+// weights, the entropy, the weight on special keys, the mean key position and the previous token's weight; per head
+// an overview of the map, its max and mean over blocks of POOL × POOL entries (MaxPool / AveragePool, ceil mode, so
+// a single strong cell is not averaged away). Inputs it adds: top_k int64 [1] (k, at most the length) and
+// special_keys float32 [S] (1 at special positions, 0 elsewhere). See runtime/attention/kept-run.ts for their use.
+import { A, type GraphBuilder } from './graph-builder';
+
+/** Entries a side of one overview block. 64 keeps SmolLM2's overviews at 8,192 tokens to 35 MB (128² per head). */
+export const POOL = 64;
+
+export interface SummaryNames {
+  topWeights: string;
+  topKeys: string;
+  entropy: string;
+  special: string;
+  keyMean: string;
+  previous: string;
+  blockMax: string;
+  blockMean: string;
+}
+
+/** The output names of layer l's summaries (suffixed like layerOutputs' names in a stage of several layers). */
+export function summaryNames(suffix: string): SummaryNames {
+  return {
+    topWeights: `top_weights${suffix}`,
+    topKeys: `top_keys${suffix}`,
+    entropy: `entropy${suffix}`,
+    special: `special_mass${suffix}`,
+    keyMean: `key_mean${suffix}`,
+    previous: `previous_weight${suffix}`,
+    blockMax: `block_max${suffix}`,
+    blockMean: `block_mean${suffix}`,
+  };
+}
+
+export const SUMMARY_INPUTS = ['top_k', 'special_keys'] as const;
+
+/** Adds the summaries of `probs` [B,H,S,S] as graph outputs named by `names`. */
+export function addSummaryOutputs(g: GraphBuilder, probs: string, heads: number, names: SummaryNames): void {
+  const topK = g.hasTensor('top_k') ? 'top_k' : g.input('top_k', 'int64', [1]);
+  const special = g.hasTensor('special_keys') ? 'special_keys' : g.input('special_keys', 'float32', ['seq']);
+  const [values, indices] = g.opN('TopK', [probs, topK], 2, { axis: A.int(-1), largest: A.int(1), sorted: A.int(1) });
+  g.output(values, names.topWeights, 'float32', ['batch', heads, 'seq', 'k']); // [B,H,S,K]
+  // Key positions as float32 (exact below 2^24): the session API reads float32 outputs only.
+  g.output(g.op('Cast', [indices], { to: A.int(1) }), names.topKeys, 'float32', ['batch', heads, 'seq', 'k']); // [B,H,S,K]
+
+  // −Σ p ln p; ln of max(p, 1e-30) so that p = 0 adds 0.
+  const logp = g.op('Log', [g.op('Max', [probs, g.constF([1e-30], [], 'tiny')])]); // [B,H,S,S]
+  const ent = g.op('Neg', [g.op('ReduceSum', [g.op('Mul', [probs, logp]), g.constI64([-1])], { keepdims: A.int(1) })]);
+  g.output(ent, names.entropy, 'float32', ['batch', heads, 'seq', 1]); // [B,H,S,1]
+
+  const col = g.op('Unsqueeze', [special, g.constI64([1])]); // [S,1]
+  g.output(g.op('MatMul', [probs, col]), names.special, 'float32', ['batch', heads, 'seq', 1]); // [B,H,S,1]
+
+  // Positions 0..S-1 from the map's shape.
+  const shape = g.op('Shape', [probs]); // [4]
+  const S = g.op('Gather', [shape, g.constI64([3], [])], { axis: A.int(0) }); // scalar
+  const positions = g.op('Range', [g.constI64([0], []), S, g.constI64([1], [])]); // [S]
+  const keyPos = g.op('Unsqueeze', [g.op('Cast', [positions], { to: A.int(1) }), g.constI64([1])]); // [S,1] float
+  g.output(g.op('MatMul', [probs, keyPos]), names.keyMean, 'float32', ['batch', heads, 'seq', 1]); // [B,H,S,1]
+
+  // p[i, max(i − 1, 0)] per row (row 0 reads its own weight; the reader ignores it).
+  const prev = g.op('Max', [g.op('Sub', [positions, g.constI64([1], [])]), g.constI64([0], [])]); // [S]
+  const prevIdx = g.op('Expand', [
+    g.op('Reshape', [prev, g.constI64([1, 1, -1, 1])]),
+    g.op('Concat', [g.op('Slice', [shape, g.constI64([0]), g.constI64([3])]), g.constI64([1])], { axis: A.int(0) }),
+  ]); // [B,H,S,1]
+  const previous = g.op('GatherElements', [probs, prevIdx], { axis: A.int(3) }); // [B,H,S,1]
+  g.output(previous, names.previous, 'float32', ['batch', heads, 'seq', 1]);
+
+  const pool = { kernel_shape: A.ints([POOL, POOL]), strides: A.ints([POOL, POOL]), ceil_mode: A.int(1) };
+  g.output(g.op('MaxPool', [probs], pool), names.blockMax, 'float32', ['batch', heads, 'cells', 'cells']);
+  const mean = g.op('AveragePool', [probs], { ...pool, count_include_pad: A.int(0) }); // over all entries
+  g.output(mean, names.blockMean, 'float32', ['batch', heads, 'cells', 'cells']);
+}
+
+/** One layer's summaries as fetched (batch 1): [H,S,K] top weights and keys, [H,S] the rest, [H,R,R] the overview. */
+export interface LayerSummaryTensors {
+  layer: number;
+  /** [heads, S, headDim] each, as the vectors variant gives them. */
+  q: Float32Array;
+  k: Float32Array;
+  topK: number;
+  topWeights: Float32Array;
+  topKeys: Float32Array;
+  entropy: Float32Array;
+  special: Float32Array;
+  keyMean: Float32Array;
+  previous: Float32Array;
+  /** Cells a side of the overview: ceil(S / POOL). */
+  cells: number;
+  blockMax: Float32Array;
+  /** The mean over every entry of a cell, masked ones (exact zeros) included. */
+  blockMean: Float32Array;
+}
+
+/** Asks a layer for blocked attention (long inputs): `blocks` query-row blocks; the layer fills `result` with the
+ * summaries' tensor names, and its `attn` is then empty (no [B,H,S,S] tensor exists in the graph). */
+export interface BlockedRequest {
+  blocks: number;
+  result?: SummaryTensors;
+}
+
+/** The summaries' tensor names in the graph, before they become outputs. */
+export type SummaryTensors = Record<keyof SummaryNames, string>;
+
+/** The blocked variant needs every block non-empty: rows ceil(S / blocks) a block, so S > blocks · (blocks − 1). */
+export function blockedFits(seq: number, blocks: number): boolean {
+  return seq > blocks * (blocks - 1);
+}
+
+/** Query-row blocks that every long run uses: 16 (512 rows a block at 8,192 tokens). */
+export const QUERY_BLOCKS = 16;
+
+/**
+ * Attention in `req.blocks` blocks of query rows: per block its scores [B,H,rows,S], softmax, context and the
+ * summaries, so that no [B,H,S,S] tensor is built (the largest is one block's); blocks are concatenated along the
+ * query axis. The overview is pooled in two steps (over 64 keys per row in each block, then over 64 rows), which
+ * gives the same max and mean as pooling 64 × 64 cells at once. Needs blockedFits(S, blocks).
+ * q, k, v [B,H,S,D]; bias [B,1,S,S] → context [B,S,H·D].
+ */
+export function blockedAttention(
+  g: GraphBuilder,
+  q: string,
+  k: string,
+  v: string,
+  bias: string,
+  heads: number,
+  headDim: number,
+  options: { scale?: number; softcap?: number | null },
+  req: BlockedRequest,
+): string {
+  const NB = req.blocks;
+  const topK = g.hasTensor('top_k') ? 'top_k' : g.input('top_k', 'int64', [1]);
+  const special = g.hasTensor('special_keys') ? 'special_keys' : g.input('special_keys', 'float32', ['seq']);
+  const shape = g.op('Shape', [q]); // [4]: B,H,S,D
+  const S = g.op('Gather', [shape, g.constI64([2], [])], { axis: A.int(0) }); // scalar
+  const one = g.constI64([1], []);
+  const chunk = g.op('Div', [g.op('Add', [S, g.constI64([NB - 1], [])]), g.constI64([NB], [])]); // ceil(S/NB)
+  const last = g.op('Sub', [S, g.op('Mul', [chunk, g.constI64([NB - 1], [])])]);
+  const chunk1 = g.op('Unsqueeze', [chunk, g.constI64([0])]); // [1]
+  const sizes = g.op(
+    'Concat',
+    [...Array.from({ length: NB - 1 }, () => chunk1), g.op('Unsqueeze', [last, g.constI64([0])])],
+    {
+      axis: A.int(0),
+    },
+  ); // [NB]
+  const split = (x: string) => g.opN('Split', [x, sizes], NB, { axis: A.int(2) });
+
+  const kt = g.op('Transpose', [k], { perm: A.ints([0, 1, 3, 2]) }); // [B,H,D,S]
+  const scale = g.constF([options.scale ?? 1 / Math.sqrt(headDim)], [], 'scale');
+  const cap = options.softcap ? g.constF([options.softcap], [], 'cap') : undefined;
+  const positions = g.op('Range', [g.constI64([0], []), S, one]); // [S]
+  const keyPos = g.op('Unsqueeze', [g.op('Cast', [positions], { to: A.int(1) }), g.constI64([1])]); // [S,1]
+  const specialCol = g.op('Unsqueeze', [special, g.constI64([1])]); // [S,1]
+  const prev = g.op('Max', [g.op('Sub', [positions, one]), g.constI64([0], [])]); // [S]
+  const prevIdx = g.op('Expand', [
+    g.op('Reshape', [prev, g.constI64([1, 1, -1, 1])]),
+    g.op('Concat', [g.op('Slice', [shape, g.constI64([0]), g.constI64([3])]), g.constI64([1])], { axis: A.int(0) }),
+  ]); // [B,H,S,1]
+  const tiny = g.constF([1e-30], [], 'tiny');
+  const rowPool = { kernel_shape: A.ints([1, POOL]), strides: A.ints([1, POOL]), ceil_mode: A.int(1) };
+
+  const qs = split(q); // NB × [B,H,rows,D]
+  const bs = split(bias); // NB × [B,1,rows,S]
+  const ps = split(prevIdx); // NB × [B,H,rows,1]
+  const parts: Record<string, string[]> = {};
+  const add = (key: string, t: string) => (parts[key] ??= []).push(t);
+  for (let b = 0; b < NB; b++) {
+    let s = g.op('Mul', [g.op('MatMul', [qs[b], kt]), scale]); // [B,H,rows,S]
+    if (cap) s = g.op('Mul', [g.op('Tanh', [g.op('Div', [s, cap])]), cap]);
+    const p = g.op('Softmax', [g.op('Add', [s, bs[b]])], { axis: A.int(-1) }); // [B,H,rows,S]
+    add('context', g.op('MatMul', [p, v])); // [B,H,rows,D]
+    const [values, indices] = g.opN('TopK', [p, topK], 2, { axis: A.int(-1), largest: A.int(1), sorted: A.int(1) });
+    add('topWeights', values); // [B,H,rows,K]
+    add('topKeys', g.op('Cast', [indices], { to: A.int(1) }));
+    const logp = g.op('Log', [g.op('Max', [p, tiny])]);
+    add(
+      'entropy',
+      g.op('Neg', [g.op('ReduceSum', [g.op('Mul', [p, logp]), g.constI64([-1])], { keepdims: A.int(1) })]),
+    );
+    add('special', g.op('MatMul', [p, specialCol])); // [B,H,rows,1]
+    add('keyMean', g.op('MatMul', [p, keyPos])); // [B,H,rows,1]
+    add('previous', g.op('GatherElements', [p, ps[b]], { axis: A.int(3) })); // [B,H,rows,1]
+    add('rowMax', g.op('MaxPool', [p], rowPool)); // [B,H,rows,cells]
+    add('rowMean', g.op('AveragePool', [p], { ...rowPool, count_include_pad: A.int(0) }));
+  }
+  const cat = (key: string) => g.op('Concat', parts[key], { axis: A.int(2) });
+  const colPool = { kernel_shape: A.ints([POOL, 1]), strides: A.ints([POOL, 1]), ceil_mode: A.int(1) };
+  req.result = {
+    topWeights: cat('topWeights'),
+    topKeys: cat('topKeys'),
+    entropy: cat('entropy'),
+    special: cat('special'),
+    keyMean: cat('keyMean'),
+    previous: cat('previous'),
+    blockMax: g.op('MaxPool', [cat('rowMax')], colPool), // [B,H,cells,cells]
+    blockMean: g.op('AveragePool', [cat('rowMean')], { ...colPool, count_include_pad: A.int(0) }),
+  };
+  const ctx = cat('context'); // [B,H,S,D]
+  const t = g.op('Transpose', [ctx], { perm: A.ints([0, 2, 1, 3]) }); // [B,S,H,D]
+  return g.op('Reshape', [t, g.constI64([0, 0, heads * headDim], [3], 'shape')]); // [B,S,H·D]
+}
+
+/** Declares the summaries' tensors as the graph outputs `names`. */
+export function outputSummaries(g: GraphBuilder, t: SummaryTensors, heads: number, names: SummaryNames): void {
+  for (const key of ['topWeights', 'topKeys'] as const)
+    g.output(t[key], names[key], 'float32', ['batch', heads, 'seq', 'k']);
+  for (const key of ['entropy', 'special', 'keyMean', 'previous'] as const)
+    g.output(t[key], names[key], 'float32', ['batch', heads, 'seq', 1]);
+  for (const key of ['blockMax', 'blockMean'] as const)
+    g.output(t[key], names[key], 'float32', ['batch', heads, 'cells', 'cells']);
+}
