@@ -35,6 +35,10 @@ export interface AttentionLensApi {
   backend?(): { name: string; note: string } | undefined;
   /** The status bar item's text now. */
   statusText?(): string;
+  /** The status bar item's text as each layer note of a run went to a panel's webview, in order. */
+  statusAtLayers?(): readonly { runId: number; layer: number; text: string }[];
+  /** The lines of the Output channel 'Attention Lens' so far (the last 2,000). */
+  logLines?(): readonly string[];
   /** The User settings file checked for a model path a remote window ignores (undefined in a local window). */
   userSettingsFile?(): string | undefined;
   /** The last notice the active panel was sent since its run started (what its notice line shows). */

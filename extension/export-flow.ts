@@ -45,6 +45,9 @@ export interface PreparedExport {
   /** What the saved message says in parentheses, from the bytes written. */
   details(bytes: number): string;
   notes?: string[];
+  /** A second file written beside the export once it is complete, through the same atomic writer (the NPY export's
+   *  JSON sidecar): its name and text, from the export's file name. */
+  companion?(fileName: string): { name: string; text: string };
   width?: number;
   height?: number;
 }
@@ -145,9 +148,18 @@ export async function runExport<F extends string>(
         )
       : await write({ signal: new AbortController().signal, onProgress: () => undefined });
 
-    // 4. Say where it went.
-    const notes = prepared.notes ?? [];
+    // 3b. Its companion, beside it (the same writer; a failure leaves the export and says so in one line).
     const file = path.basename(target.fsPath);
+    const companion = prepared.companion?.(file);
+    if (companion) {
+      const bytesOf = new TextEncoder().encode(companion.text);
+      await writeExportFile(path.join(path.dirname(target.fsPath), companion.name), protect, async (sink) => {
+        await sink.write(bytesOf);
+      });
+    }
+
+    // 4. Say where it went.
+    const notes = [...(companion ? [`Its tokens and layout: ${companion.name}.`] : []), ...(prepared.notes ?? [])];
     const message = `Saved ${file} (${prepared.details(bytes)}).${notes.length ? ' ' + notes.join(' ') : ''}`;
     log(`Export: ${message} → ${target.fsPath}`);
     void vscode.window.showInformationMessage(message, 'Open', 'Reveal').then((choice) => {

@@ -12,7 +12,15 @@ import { headText } from '../figures/labels';
 import { MemoryRunMaps } from '../figures/run-maps';
 import { labelTokens } from '../figures/token-display';
 import { EXPORT_VIEWS, PNG_SCALES, pngSize, viewFigure, type ImageFormat, type ViewSpec } from '../figures/view-figure';
-import { DATA_FORMATS, estimateDataSize, writeData, type DataFormat, type RunData } from '../writers/attention-data';
+import {
+  DATA_FORMATS,
+  estimateDataSize,
+  npySidecar,
+  npySidecarName,
+  writeData,
+  type DataFormat,
+  type RunData,
+} from '../writers/attention-data';
 import { describeImage, exportImage, formatBytes } from '../writers/export-image';
 import { runExport, sourcesOf, type ExportOutcome, type FormatChoice, type PreparedExport } from './export-flow';
 import { safeFileName } from './export-location';
@@ -246,6 +254,9 @@ export class Exporter {
           ? `${size.values.toLocaleString('en-US')} rows, ${formatBytes(bytes)}`
           : `${run.layers.length} × ${run.facts.heads} × ${run.tokens.length} × ${run.tokens.length}, ${formatBytes(bytes)}`,
       notes,
+      ...(format === 'npy'
+        ? { companion: (file: string) => ({ name: npySidecarName(file), text: npySidecar(data, file) }) }
+        : {}),
     };
   }
 }

@@ -29,11 +29,12 @@ import { RunLog } from './run-log';
 import type { Services } from './services';
 import { watchSettings } from './settings-watcher';
 import { StatusBar } from './status-bar';
+import { recordedChannel } from './output-log';
 import { testApi } from './test-api';
 import { setUserSettingsFile } from './user-settings-file';
 
 export function activate(context: vscode.ExtensionContext): AttentionLensApi {
-  const log = vscode.window.createOutputChannel('Attention Lens');
+  const log = recordedChannel(vscode.window.createOutputChannel('Attention Lens'));
   // A remote window ignores a machine setting in the User settings: where to look for a model path it dropped
   // (code-server keeps the User settings beside the global storage, on this machine).
   if (vscode.env.remoteName && context.globalStorageUri.scheme === 'file') {
@@ -49,6 +50,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
   // The panels, the model and the status bar tell each other what changed through these closures.
   const panels: Panels = new Panels(context.extensionUri, log, {
     progress: (panel, received, total) => status.progress(panel, received, total),
+    layerSent: (panel, runId, layer) => status.layerSent(runId, layer),
     selectToken: (panel, index) => runActions.selectToken(panel, index),
     runChanged: (panel) => runActions.runChanged(panel),
     viewChanged: (panel) => runActions.viewChanged(panel),

@@ -45,8 +45,11 @@ export interface PanelHost {
   readonly extensionUri: vscode.Uri;
   readonly log: vscode.OutputChannel;
   colorMap(): ColorMapName;
-  /** A layer was posted (status bar progress). */
+  /** The run's layer stream, as the panel shows it: `received` of `total` layers (total < 0: the run ended). Called
+   * as each layer note goes to the webview, before it, so that the status bar never shows less than the panel. */
   progress(panel: AttentionPanel, received: number, total: number): void;
+  /** A layer note was handed to the webview (the test API records the status bar's text then). */
+  layerSent(panel: AttentionPanel, runId: number, layer: number): void;
   /** The user picked a token in the panel (index into the current run's tokens). */
   selectToken(panel: AttentionPanel, index: number): void;
   /** A run started in the panel (the previous one's hover/tint state is void). */
@@ -294,8 +297,9 @@ export class AttentionPanel {
         if (abort.signal.aborted || !isCurrent()) break;
         run.layers.push(layer);
         summary.layers.push(layer.layer);
-        this.post(this.layerMessage(run, layer));
+        // One stream: the status bar's count and the panel's layer note come from this layer, status first.
         this.host.progress(this, run.layers.length, run.facts.layers);
+        this.post(this.layerMessage(run, layer));
       }
       if (abort.signal.aborted || !isCurrent()) {
         summary.state = 'cancelled';
@@ -379,7 +383,9 @@ export class AttentionPanel {
   /** Sends a note to the webview (dropped while it is not ready: it gets the run replayed after `ready`). */
   private post(message: HostMessage): void {
     const { type, ...payload } = message;
+    const sent = this.ready && !this.disposed;
     this.channel.notify(type, payload as never);
+    if (sent && message.type === 'layer') this.host.layerSent(this, message.runId, message.layer);
   }
 
   /** The channel's port: posts to the webview while it is ready. */

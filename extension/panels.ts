@@ -19,6 +19,7 @@ export class Panels {
       log,
       colorMap: colorMapSetting,
       progress: (panel, received, total) => events.progress(panel, received, total),
+      layerSent: (panel, runId, layer) => events.layerSent(panel, runId, layer),
       selectToken: (panel, index) => events.selectToken(panel, index),
       runChanged: (panel) => events.runChanged(panel),
       viewChanged: (panel) => events.viewChanged(panel),

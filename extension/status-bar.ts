@@ -1,5 +1,8 @@
 // The status bar item: the model and the backend it runs on (its tooltip says why, and where the model lives), the
-// load in progress, or the layers of the run in progress; a click opens Select Model.
+// load in progress, or the layers of the run in progress; a click opens Select Model. The run's layers come from the
+// panel's own layer stream (PanelHost.progress, called as each layer note goes to the webview), and the item is
+// touched only when its text or tooltip changes: VS Code's extension host sends a status bar item after a 0 ms timer
+// that every property set (and show()) restarts, so setting unchanged ones on every layer only delays what it shows.
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { Inspector } from '../runtime/inspector/api';
@@ -18,6 +21,9 @@ export class StatusBar implements vscode.Disposable {
   /** The run in progress: its panel and layers received of all. */
   private running: { panel: AttentionPanel; received: number; total: number } | undefined;
   private readonly subscription: vscode.Disposable;
+  /** The item's text as each layer note went to a panel (the test API; the last 1000). */
+  private readonly sentLog: { runId: number; layer: number; text: string }[] = [];
+  private shown = false;
 
   constructor(
     private readonly models: ModelManager,
@@ -42,6 +48,17 @@ export class StatusBar implements vscode.Disposable {
     this.update();
   }
 
+  /** A panel handed layer `layer` of run `runId` to its webview: what the item said then. */
+  layerSent(runId: number, layer: number): void {
+    this.sentLog.push({ runId, layer, text: this.item.text });
+    if (this.sentLog.length > 1000) this.sentLog.shift();
+  }
+
+  /** The item's text as each layer note went to a panel (the test API). */
+  get atLayers(): readonly { runId: number; layer: number; text: string }[] {
+    return this.sentLog;
+  }
+
   /** The item's text now (the test API). */
   get text(): string {
     return this.item.text;
@@ -50,7 +67,7 @@ export class StatusBar implements vscode.Disposable {
   update(): void {
     const s = readModelSettings();
     const models = this.models;
-    const item = this.item;
+    const item = { text: '', tooltip: '' };
     // What the next run uses (readModelSettings, as the run reads it): the loaded model only when it is that one.
     const current = models.current && models.isLoaded(s) ? models.current : undefined;
     const name = !s.modelPath ? '' : (current?.facts.name ?? path.basename(s.modelPath));
@@ -73,7 +90,11 @@ export class StatusBar implements vscode.Disposable {
       item.text = '$(telescope) Attention Lens: select model';
       item.tooltip = 'No model selected. Click to select a model: a folder, an .onnx file or a Hugging Face id.';
     }
-    item.show();
+    // Only what changed: each property set restarts VS Code's timer before the item is sent (see the header).
+    if (this.item.text !== item.text) this.item.text = item.text;
+    if (this.item.tooltip !== item.tooltip) this.item.tooltip = item.tooltip;
+    if (!this.shown) this.item.show();
+    this.shown = true;
   }
 
   dispose(): void {

@@ -14,6 +14,8 @@ export function testApi(s: Services): AttentionLensApi {
       return m ? { name: m.backend, note: s.models.note(m) ?? '' } : undefined;
     },
     statusText: () => s.status.text,
+    statusAtLayers: () => s.status.atLayers,
+    logLines: () => s.log.lines(),
     userSettingsFile,
     panelNotice: () => s.panels.live()?.noticeText,
     panelCount: () => [...s.panels.list()].filter((p) => !p.isDisposed).length,

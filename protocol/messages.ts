@@ -48,6 +48,8 @@ export interface RunSource {
   truncate: boolean;
   /** Run as a user message in the model's chat template (Show Attention as Chat Prompt). */
   chat?: boolean;
+  /** A run opened from a file (Open Saved Run): that file's path, which a panel restored after a reload opens again. */
+  savedFile?: string;
 }
 
 export type ColorMapName = 'viridis' | 'magma' | 'blues' | 'greys';

@@ -274,7 +274,8 @@ export function isRunSource(s: unknown): s is RunSource {
     typeof s.text === 'string' &&
     typeof s.modelPath === 'string' &&
     typeof s.truncate === 'boolean' &&
-    (s.chat === undefined || typeof s.chat === 'boolean')
+    (s.chat === undefined || typeof s.chat === 'boolean') &&
+    (s.savedFile === undefined || (typeof s.savedFile === 'string' && s.savedFile.length > 0))
   );
 }
 

@@ -131,6 +131,50 @@ async function writeNpy(run: RunData, sink: ByteSink, o: WriteOptions): Promise<
     }
 }
 
+/** The format tag of an NPY export's JSON sidecar (what the .npy cannot hold: the model, tokens and layer layout). */
+export const NPY_SIDECAR_FORMAT = 'attention-lens-npy-sidecar';
+
+/** The sidecar's file name beside `npyName` (run.npy → run.npy.json): never the name of a JSON export. */
+export function npySidecarName(npyName: string): string {
+  return `${npyName}.json`;
+}
+
+/** The NPY export's sidecar: the tokens, the model facts and each layer's kind and [heads, query, key] layout, and
+ *  the array it describes (file name, dtype, shape, axis order), so that the pair opens as a run again. */
+export function npySidecar(run: RunData, npyName: string): string {
+  const shape = npyShape(run);
+  const tokens = run.tokens.map((t, index) => ({
+    index,
+    ...(t.id !== undefined ? { id: t.id } : {}),
+    text: t.text,
+    start: t.start,
+    end: t.end,
+    special: t.special,
+  }));
+  const layers = run.layers.map((l) => ({
+    layer: l.layer,
+    kind: l.kind,
+    heads: l.heads,
+    queryLength: l.queryLength,
+    keyLength: l.keyLength,
+  }));
+  return (
+    JSON.stringify(
+      {
+        format: NPY_SIDECAR_FORMAT,
+        version: 1,
+        array: { file: npyName, dtype: '<f4', shape, axes: ['layer', 'head', 'query', 'key'] },
+        model: run.model,
+        ...(run.source ? { source: run.source } : {}),
+        tokens,
+        layers,
+      },
+      null,
+      1,
+    ) + '\n'
+  );
+}
+
 // ----- CSV ------------------------------------------------------------------------------------------------------
 
 export const CSV_HEADER = 'layer,head,query,key,weight,query_token,key_token';

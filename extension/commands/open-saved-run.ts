@@ -4,8 +4,10 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { describeError } from '../input';
+import { LensError } from '../../runtime/errors';
 import type { AttentionPanel } from '../panel';
-import { parseSavedRun, type SavedRun } from '../saved-run';
+import { parseSavedNpyRun, parseSavedRun, type SavedRun } from '../saved-run';
+import { NPY_SIDECAR_FORMAT, npySidecarName } from '../../writers/attention-data';
 import type { Services } from '../services';
 import { toUri } from '../export';
 import { COMMANDS } from './ids';
@@ -52,34 +54,52 @@ export async function openSavedRun(s: Services, arg?: unknown, panel?: Attention
     const picked = await vscode.window.showOpenDialog({
       canSelectMany: false,
       openLabel: 'Open Run',
-      filters: { 'Attention Lens run (JSON)': ['json'] },
+      filters: { 'Attention Lens run (JSON, or NPY with its .npy.json)': ['json', 'npy'] },
     });
     uri = picked?.[0];
     if (!uri) return { ok: false, message: 'No file was chosen.' };
   }
   const name = path.basename(uri.path);
+  let lastFailure = '';
   const fail = (message: string): OpenOutcome => {
     s.notifier.notify(message, [], 'error');
+    lastFailure = message;
     return { ok: false, message };
   };
   let saved;
   try {
-    const stat = await vscode.workspace.fs.stat(uri);
-    if (stat.type & vscode.FileType.Directory) return fail(`${name} is a folder: open a run exported as JSON.`);
-    if (stat.size > SAVED_RUN_LIMIT)
-      return fail(`${name} is ${(stat.size / 2 ** 30).toFixed(1)} GiB; a saved run is read whole: at most 1 GiB.`);
-    const bytes = await vscode.workspace.fs.readFile(uri);
-    let text: string;
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    } catch {
-      return fail(`${name} is not UTF-8 text: open a run exported as JSON (an .npy file holds no tokens).`);
+    const bytes = await readWhole(uri, name, fail);
+    if (!bytes) return { ok: false, message: lastFailure };
+    if (/\.npy$/i.test(name)) {
+      // The array; its tokens and layout are in the sidecar beside it (run.npy.json).
+      const sideUri = vscode.Uri.joinPath(uri, '..', npySidecarName(name));
+      const sideName = path.basename(sideUri.path);
+      if (!(await exists(sideUri)))
+        return fail(
+          `${name} has no sidecar ${sideName} beside it (the tokens and layout an .npy cannot hold): put the two files together, or open a run exported as JSON.`,
+        );
+      const side = await readWhole(sideUri, sideName, fail);
+      if (!side) return { ok: false, message: lastFailure };
+      saved = parseSavedNpyRun(utf8(side, sideName), sideName, bytes, name);
+    } else {
+      const text = utf8(bytes, name);
+      const arrayFile = sidecarArray(text);
+      if (arrayFile !== undefined) {
+        // A sidecar: open its array, which it names (a file beside it, never a path elsewhere).
+        const npyUri = vscode.Uri.joinPath(uri, '..', path.basename(arrayFile));
+        const npyName = path.basename(npyUri.path);
+        if (!(await exists(npyUri)))
+          return fail(`${name} is the sidecar of ${npyName}, which is not beside it: put the two files together.`);
+        const npy = await readWhole(npyUri, npyName, fail);
+        if (!npy) return { ok: false, message: lastFailure };
+        saved = parseSavedNpyRun(text, name, npy, npyName);
+      } else saved = parseSavedRun(text, name);
     }
-    saved = parseSavedRun(text, name);
   } catch (e) {
     if (e instanceof vscode.FileSystemError) return fail(`${name} cannot be read (${e.code}): ${e.message}`);
     return fail(describeError(e).message);
   }
+  if (uri.scheme === 'file') saved.source.savedFile = uri.fsPath;
   return show(s, saved, name, panel);
 }
 
@@ -97,4 +117,56 @@ function show(s: Services, saved: SavedRun, name: string, panel?: AttentionPanel
   const message = `Opened ${name} (${saved.facts.name}, ${saved.tokens.length} tokens, ${saved.layers.length} layers).`;
   s.log.appendLine(message);
   return { ok: true, message, runId };
+}
+
+/** The file's bytes, read whole after its size is checked; undefined (after `fail`) for a folder or a file too big. */
+async function readWhole(
+  uri: vscode.Uri,
+  name: string,
+  fail: (message: string) => OpenOutcome,
+): Promise<Uint8Array | undefined> {
+  const stat = await vscode.workspace.fs.stat(uri);
+  if (stat.type & vscode.FileType.Directory) {
+    fail(`${name} is a folder: open a run exported as JSON, or an .npy with its sidecar.`);
+    return undefined;
+  }
+  if (stat.size > SAVED_RUN_LIMIT) {
+    fail(`${name} is ${(stat.size / 2 ** 30).toFixed(1)} GiB; a saved run is read whole: at most 1 GiB.`);
+    return undefined;
+  }
+  return vscode.workspace.fs.readFile(uri);
+}
+
+async function exists(uri: vscode.Uri): Promise<boolean> {
+  try {
+    await vscode.workspace.fs.stat(uri);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** UTF-8 text, or a one-line BAD_INPUT error naming the file. */
+function utf8(bytes: Uint8Array, name: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new LensError(
+      'BAD_INPUT',
+      `${name} is not UTF-8 text: open a run exported as JSON, or an .npy with its sidecar (.npy.json) beside it.`,
+    );
+  }
+}
+
+/** The array file a text names when it is an NPY export's sidecar; undefined for anything else. */
+function sidecarArray(text: string): string | undefined {
+  if (!text.includes(NPY_SIDECAR_FORMAT)) return undefined;
+  try {
+    const d = JSON.parse(text) as { format?: unknown; array?: { file?: unknown } };
+    return d.format === NPY_SIDECAR_FORMAT && typeof d.array?.file === 'string' && d.array.file
+      ? d.array.file
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }

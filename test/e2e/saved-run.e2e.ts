@@ -1,7 +1,7 @@
 // E2E: a saved run opens in the panel again, in the real VS Code UI (code-server + chromium), without the model. The
 // files are written here from the independent stories260K reference (test/fixtures/models/stories260K/
 // reference_attention.json) in the format Export… → JSON writes: "Attention Lens: Open Saved Run…" through the open
-// dialog, then a second file dropped onto the panel; every tab is visited, token text (markup included) shows as
+// dialog, the window reloaded (the restored panel opens the same file again), then a second file dropped onto the panel; every tab is visited, token text (markup included) shows as
 // text, and the matrix tooltip gives the reference's values. Screenshots: test-results/screenshots/saved-run-*.png
 //   npx tsx test/e2e/saved-run.e2e.ts      (after `node scripts/build.mjs`)
 import * as assert from 'node:assert/strict';
@@ -76,7 +76,7 @@ export const tests: E2ETest[] = [
         await input.fill(first);
         await sleep(300);
         await page.keyboard.press('Enter');
-        const frame = panel(page);
+        let frame = panel(page);
         const status = await waitForText(
           'panel status of the opened run',
           frame.locator('#run-status'),
@@ -89,6 +89,27 @@ export const tests: E2ETest[] = [
         );
         assert.equal(await frame.locator('.thumb').count(), 40, 'the grid: 5 × 8 thumbnails');
         await screenshot(page, 'saved-run-grid');
+
+        // A window reload: VS Code restores the panel (its serializer), which opens the same file again, instead of
+        // "Select some text…" (issue 13 item 11).
+        await sleep(1000); // the webview's state (the run's source, with the file) is saved
+        await openWorkbench(page, server.workbenchUrl({ devPath: process.env.EXT_DEV_PATH ?? repoRoot }));
+        const restored = panel(page);
+        await waitForText(
+          'the restored panel reopens its file',
+          restored.locator('#notice'),
+          (t) => /^Opened first-run\.json: stories260K/.test(t),
+          90_000,
+        );
+        await waitForText(
+          'the restored run',
+          restored.locator('#run-status'),
+          (t) => t.includes(`${ref.tokens.length} tokens`) && /layers 5\/5/.test(t),
+          30_000,
+        );
+        assert.equal(await restored.locator('.thumb').count(), 40, 'the restored grid: 5 × 8 thumbnails');
+        await screenshot(page, 'saved-run-restored');
+        frame = restored;
 
         // Drop the second file onto the panel (a File in a DataTransfer, as a file manager's drop gives; only the drop
         // event: a dragover would start VS Code's own drag overlay over the editor, which a synthetic drag never ends).

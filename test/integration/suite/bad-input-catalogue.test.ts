@@ -263,6 +263,59 @@ function openCase(
   };
 }
 
+/** An NPY 1.0 file written by hand (the format's spec: magic, version, header length, dict padded to 64 bytes). */
+function npyBytes(shape: string, values: number[], descr = '<f4'): Uint8Array {
+  let dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
+  while ((10 + dict.length + 1) % 64) dict += ' ';
+  dict += '\n';
+  const data = descr === '<f8' ? new Float64Array(values) : new Float32Array(values);
+  const out = new Uint8Array(10 + dict.length + data.byteLength);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, dict.length & 0xff, dict.length >> 8]);
+  for (let i = 0; i < dict.length; i++) out[10 + i] = dict.charCodeAt(i);
+  out.set(new Uint8Array(data.buffer), 10 + dict.length);
+  return out;
+}
+
+/** The sidecar of a two-token, one-layer, one-head NPY export. */
+function npySidecarText(file = 'run.npy'): string {
+  return JSON.stringify({
+    format: 'attention-lens-npy-sidecar',
+    version: 1,
+    array: { file, dtype: '<f4', shape: [1, 1, 2, 2], axes: ['layer', 'head', 'query', 'key'] },
+    model: { name: 'm', layers: 1, heads: 1, headDim: 4, attentionKinds: ['causal'] },
+    tokens: [
+      { index: 0, text: '<s>', start: null, end: null, special: true },
+      { index: 1, text: 'Hi', start: 0, end: 2, special: false },
+    ],
+    layers: [{ layer: 0, kind: 'causal', heads: 1, queryLength: 2, keyLength: 2 }],
+  });
+}
+
+/** An .npy and its sidecar written side by side, then `open` (either of them) opened. */
+function pairCase(
+  name: string,
+  npy: string,
+  array: Uint8Array,
+  sidecar: string,
+  open: string,
+  expect: RegExp,
+): BadInputCase<ExtensionInput> {
+  return {
+    name: `Open Saved Run: ${name}`,
+    input: () => {
+      fs.writeFileSync(at(npy), array);
+      fs.writeFileSync(at(`${npy}.json`), sidecar.replace('"run.npy"', JSON.stringify(npy)));
+      return {
+        action: async () => {
+          await vscode.commands.executeCommand('attentionLens.openSavedRun', at(open));
+          return undefined;
+        },
+      };
+    },
+    expect,
+  };
+}
+
 function savedRunCases(): BadInputCase<ExtensionInput>[] {
   const layer0 = (r: Record<string, unknown>) => (r.layers as Record<string, unknown>[])[0];
   return [
@@ -285,10 +338,46 @@ function savedRunCases(): BadInputCase<ExtensionInput>[] {
       /^v2\.json: version 2 of the run format; this Attention Lens reads version 1\.$/,
     ),
     openCase(
-      'an .npy export (no tokens)',
+      'an .npy export without its sidecar',
       'run.npy',
-      new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0x76, 0]),
-      /^run\.npy is not UTF-8 text: open a run exported as JSON \(an \.npy file holds no tokens\)\.$/,
+      npyBytes('(1, 1, 2, 2)', [1, 0, 0.25, 0.75]),
+      /^run\.npy has no sidecar run\.npy\.json beside it \(the tokens and layout an \.npy cannot hold\): put the two files together, or open a run exported as JSON\.$/,
+    ),
+    pairCase(
+      'an .npy whose shape is not what its sidecar says',
+      'shape.npy',
+      npyBytes('(1, 1, 2, 3)', [1, 0, 0, 0.25, 0.75, 0]),
+      npySidecarText(),
+      'shape.npy',
+      /^shape\.npy: has the shape \(1, 1, 2, 3\), but its sidecar says \(1, 1, 2, 2\) \[layers, heads, query, key\]\.$/,
+    ),
+    pairCase(
+      'an .npy of float64',
+      'f8.npy',
+      npyBytes('(1, 1, 2, 2)', [1, 0, 0.25, 0.75], '<f8'),
+      npySidecarText(),
+      'f8.npy',
+      /^f8\.npy: holds <f8; an Attention Lens NPY is little-endian float32 \(<f4\) in C order\.$/,
+    ),
+    pairCase(
+      'an .npy with a weight outside 0..1',
+      'big.npy',
+      npyBytes('(1, 1, 2, 2)', [1, 0, 3, 0.75]),
+      npySidecarText(),
+      'big.npy.json',
+      /^big\.npy: layer 0, head 0, query 1, key 0 is 3, outside 0\.\.1: not an attention weight\.$/,
+    ),
+    openCase(
+      'a sidecar without its .npy',
+      'lone.npy.json',
+      npySidecarText('lone.npy'),
+      /^lone\.npy\.json is the sidecar of lone\.npy, which is not beside it: put the two files together\.$/,
+    ),
+    openCase(
+      'a binary file',
+      'image.json',
+      new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0xff, 0xfe, 0xfd]),
+      /^image\.json is not UTF-8 text: open a run exported as JSON, or an \.npy with its sidecar \(\.npy\.json\) beside it\.$/,
     ),
     openCase(
       'a non-finite weight (written as null)',
@@ -314,7 +403,12 @@ function savedRunCases(): BadInputCase<ExtensionInput>[] {
       savedRun((r) => delete (r.tokens as Record<string, unknown>[])[1].text),
       /^token\.json: token 1 must have text \(a string\)/,
     ),
-    openCase('a folder', 'folder.json/', undefined, /^folder\.json is a folder: open a run exported as JSON\.$/),
+    openCase(
+      'a folder',
+      'folder.json/',
+      undefined,
+      /^folder\.json is a folder: open a run exported as JSON, or an \.npy with its sidecar\.$/,
+    ),
     openCase('a file that does not exist', 'missing.json', undefined, /^missing\.json cannot be read \(FileNotFound\)/),
   ];
 }

@@ -48,6 +48,46 @@ function panelTabs(): vscode.Tab[] {
     .filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('attentionLens.panel'));
 }
 
+/** SmolLM2-135M (GGUF): 576 wide, so one stage per layer (runtime/models/family.ts layerGroups): 30 layers stream one
+ * by one, slowly enough on this machine to watch the status bar and to close the panel part-way. */
+const smolPath = () =>
+  path.join(extensionPath(), '.cache', 'models', 'SmolLM2-135M-Instruct-GGUF', 'SmolLM2-135M-Instruct.Q4_1.gguf');
+const SMOL_LAYERS = 30;
+
+/** Runs `body` with the model path set to SmolLM2, then puts the original back. */
+async function withSmol(body: () => Promise<void>): Promise<void> {
+  const cfg = vscode.workspace.getConfiguration('attentionLens');
+  const original = modelSetting();
+  assert.ok(existsSync(smolPath()), `${smolPath()} (scripts/fetch-model.mjs)`);
+  try {
+    await cfg.update('modelPath', smolPath(), vscode.ConfigurationTarget.Global);
+    await until('the setting', 10_000, () => modelSetting() === smolPath());
+    await body();
+  } finally {
+    await cfg.update('modelPath', original, vscode.ConfigurationTarget.Global);
+    await until('the setting restored', 10_000, () => modelSetting() === original);
+    await until('no load in progress', 120_000, () => getApi().then((a) => a.loading?.() !== true));
+  }
+}
+
+/** Reads an NPY 1.0 file of little-endian float32 (the format's spec), independently of the extension's reader. */
+function readNpy(file: string): { shape: number[]; data: Float32Array } {
+  const b = readFileSync(file);
+  assert.deepEqual([...b.subarray(0, 8)], [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 'NPY 1.0 magic');
+  const len = b.readUInt16LE(8);
+  const dict = b.subarray(10, 10 + len).toString('latin1');
+  assert.match(dict, /'descr': '<f4', 'fortran_order': False/);
+  const shape = /'shape': \(([^)]*)\)/
+    .exec(dict)![1]
+    .split(',')
+    .filter((d) => d.trim())
+    .map(Number);
+  const bytes = b.subarray(10 + len);
+  const data = new Float32Array(bytes.length / 4);
+  for (let i = 0; i < data.length; i++) data[i] = bytes.readFloatLE(i * 4);
+  return { shape, data };
+}
+
 suite('Attention Lens: panel host (issue 13)', function () {
   this.timeout(240_000);
   teardown(closeAllEditors);
@@ -245,5 +285,132 @@ suite('Attention Lens: panel host (issue 13)', function () {
     const doc = (await editorWith(CONTENT, START, START)).document;
     assert.equal(await lensHover(doc, doc.positionAt(doc.getText().indexOf('Lily') + 1)), undefined);
     assert.ok(editor);
+  });
+
+  test('NPY export: the .npy and its sidecar open as the run again, from either file, with the reference attention', async () => {
+    const api = await getApi();
+    await editorWith(CONTENT, START, START + REF_TEXT.length);
+    const before = lastRunId(api);
+    fire('attentionLens.showAttention');
+    const run = await withTimeout('run', 90_000, api.waitForRun(before));
+    assert.equal(run.state, 'done', run.message);
+    const dir = mkdtempSync(path.join(tmpdir(), 'lens-npy-'));
+    const file = path.join(dir, 'story.npy');
+    const exported = await vscode.commands.executeCommand<{ ok: boolean; message: string }>('attentionLens.export', {
+      format: 'npy',
+      target: file,
+    });
+    assert.equal(exported.ok, true, exported.message);
+    assert.match(exported.message, /Its tokens and layout: story\.npy\.json\./);
+    const sidecarFile = path.join(dir, 'story.npy.json');
+    assert.ok(existsSync(sidecarFile), 'the sidecar beside the .npy');
+    const sidecar = JSON.parse(readFileSync(sidecarFile, 'utf8')) as {
+      format: string;
+      array: { file: string; shape: number[] };
+      tokens: { text: string; start: number | null; end: number | null }[];
+      layers: { layer: number; heads: number; queryLength: number; keyLength: number }[];
+    };
+    const n = run.tokens.length;
+    assert.equal(sidecar.format, 'attention-lens-npy-sidecar');
+    assert.deepEqual(sidecar.array.file, 'story.npy');
+    assert.deepEqual(sidecar.array.shape, [5, 8, n, n]);
+    assert.deepEqual(
+      sidecar.tokens.map(({ text, start, end }) => ({ text, start, end })),
+      run.tokens,
+      'the tokens with their offsets',
+    );
+    assert.deepEqual(
+      sidecar.layers.map((l) => [l.layer, l.heads, l.queryLength, l.keyLength]),
+      [0, 1, 2, 3, 4].map((l) => [l, 8, n, n]),
+    );
+    // The array holds the reference attention (test/fixtures/models/stories260K/reference_attention.json).
+    const ref = JSON.parse(readFileSync(path.join(storiesPath(), 'reference_attention.json'), 'utf8')) as {
+      attn: number[][][][];
+    };
+    const npy = readNpy(file);
+    assert.deepEqual(npy.shape, sidecar.array.shape);
+    const flat = ref.attn.flat(3);
+    assert.equal(npy.data.length, flat.length);
+    assert.ok(
+      flat.every((v, i) => Math.abs(v - npy.data[i]) < 1e-4),
+      'the .npy holds the reference attention [layers, heads, query, key]',
+    );
+    await closeAllEditors();
+
+    for (const open of [file, sidecarFile]) {
+      const opened = await vscode.commands.executeCommand<{ ok: boolean; message: string; runId?: number }>(
+        'attentionLens.openSavedRun',
+        open,
+      );
+      assert.equal(opened.ok, true, `${path.basename(open)}: ${opened.message}`);
+      const summary = api.runs.find((r) => r.runId === opened.runId);
+      assert.deepEqual(summary?.tokens, run.tokens, 'the tokens of the run');
+      const layers = api.attention?.(opened.runId!);
+      assert.equal(layers?.length, 5, 'every layer');
+      let worst = 0;
+      for (const l of layers!)
+        for (let h = 0; h < l.heads; h++)
+          for (let q = 0; q < l.queryLength; q++)
+            for (let k = 0; k < l.keyLength; k++)
+              worst = Math.max(
+                worst,
+                Math.abs(l.data[(h * l.queryLength + q) * l.keyLength + k] - ref.attn[l.layer][h][q][k]),
+              );
+      assert.ok(worst < 1e-4, `${path.basename(open)}: the reference attention (max |Δ| ${worst})`);
+      assert.match(api.panelNotice?.() ?? '', /^Opened story\.npy(\.json)?: stories260K, \d+ tokens, 5 of 5 layers\./);
+    }
+  });
+
+  test('the status bar follows the panel layer by layer during a long run (SmolLM2, one stage per layer)', async () => {
+    const api = await getApi();
+    await withSmol(async () => {
+      await editorWith(CONTENT, START, START + REF_TEXT.length);
+      const before = lastRunId(api);
+      fire('attentionLens.showAttention');
+      const run = await withTimeout('run', 200_000, api.waitForRun(before));
+      assert.equal(run.state, 'done', run.message);
+      assert.equal(run.layers.length, SMOL_LAYERS);
+      const seen = new Set<number>();
+      const atLayers = (api.statusAtLayers?.() ?? []).filter((r) => {
+        if (r.runId !== run.runId || seen.has(r.layer)) return false; // the stream, not a replay after a reload
+        seen.add(r.layer);
+        return true;
+      });
+      assert.ok(atLayers.length >= SMOL_LAYERS - 2, `the panel received the layers as they came (${atLayers.length})`);
+      const disagree = atLayers.filter((r) => !r.text.endsWith(`: layer ${r.layer + 1}/${SMOL_LAYERS}`));
+      assert.deepEqual(
+        disagree.map((r) => `layer ${r.layer + 1}: "${r.text}"`),
+        [],
+        'the status bar says the layer the panel receives',
+      );
+      await until('the status bar back to the model', 5_000, () => !/layer \d+\//.test(api.statusText?.() ?? ''));
+    });
+  });
+
+  test('closing the panel while its run streams cancels the run, and the log has no "Panel did not take" line', async () => {
+    const api = await getApi();
+    await withSmol(async () => {
+      // A long selection (~500 tokens): each layer takes a while, so the panel closes with layers still to come.
+      const long = Array.from({ length: 30 }, () => REF_TEXT).join(' ');
+      await editorWith(`${TITLE}${long}\n`, START, START + long.length);
+      const before = lastRunId(api);
+      const logFrom = api.logLines?.().length ?? 0;
+      fire('attentionLens.showAttention');
+      // Part-way: the status bar counts a layer the panel received, and more are to come.
+      await until('a few layers streamed', 200_000, () => /: layer ([1-9]|1\d)\/30$/.test(api.statusText?.() ?? ''));
+      await vscode.window.tabGroups.close(panelTabs());
+      const run = await withTimeout('run', 60_000, api.waitForRun(before));
+      assert.equal(run.state, 'cancelled', `the run ended ${run.state}: ${run.message ?? ''}`);
+      assert.ok(run.layers.length < SMOL_LAYERS, `stopped part-way (${run.layers.length} layers)`);
+      assert.equal(api.panelCount?.(), 0);
+      await sleep(1000); // the posts in flight when it closed have settled
+      const lines = (api.logLines?.() ?? []).slice(logFrom);
+      assert.deepEqual(
+        lines.filter((l) => /did not take|Posting '.*' failed/.test(l)),
+        [],
+        `the log: ${lines.join(' | ')}`,
+      );
+      await until('the status bar back to the model', 5_000, () => !/layer \d+\//.test(api.statusText?.() ?? ''));
+    });
   });
 });

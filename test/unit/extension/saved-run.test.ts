@@ -3,8 +3,8 @@
 // can get wrong gives one line naming the file.
 import test from 'node:test';
 import * as assert from 'node:assert/strict';
-import { writeData, type RunData } from '../../../writers/attention-data';
-import { parseSavedRun } from '../../../extension/saved-run';
+import { npySidecar, writeData, type RunData } from '../../../writers/attention-data';
+import { parseSavedNpyRun, parseSavedRun } from '../../../extension/saved-run';
 import type { LayerAttention } from '../../../runtime/types';
 
 // [heads = 2, query = 3, key = 3], causal rows summing to 1.
@@ -128,4 +128,85 @@ test('each bad file gives one line naming it and what is wrong', async () => {
       },
     );
   }
+});
+
+async function exportedNpy(run: RunData = RUN): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  await writeData(run, 'npy', { write: (c) => void parts.push(c) });
+  return Buffer.concat(parts);
+}
+
+test('what Export… → NPY writes, with its sidecar, reads back: facts, tokens, ids, every weight as float32', async () => {
+  const npy = await exportedNpy();
+  const sidecar = npySidecar(RUN, 'run.npy');
+  const side = JSON.parse(sidecar) as Json;
+  assert.equal(side.format, 'attention-lens-npy-sidecar');
+  assert.deepEqual(side.array, {
+    file: 'run.npy',
+    dtype: '<f4',
+    shape: [2, 2, 3, 3],
+    axes: ['layer', 'head', 'query', 'key'],
+  });
+  const saved = parseSavedNpyRun(sidecar, 'run.npy.json', npy, 'run.npy');
+  assert.equal(saved.facts.name, 'tiny');
+  assert.equal(saved.facts.kvHeads, 1);
+  assert.deepEqual(
+    saved.tokens.map((t) => t.text),
+    ['<s>', '▁<b>a', '</b>'],
+  );
+  assert.deepEqual(saved.ids, [1, 7, 9]);
+  assert.deepEqual(
+    saved.layers.map((l) => [...l.data]),
+    [W0, W1].map((w) => [...new Float32Array(w)]),
+  );
+  assert.equal(saved.source.modelPath, '/m/tiny');
+});
+
+test('an .npy written by hand (the NPY 1.0 spec, data not from the exporter) reads in [layers, heads, query, key] order', () => {
+  let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2, 3, 3), }";
+  while ((10 + dict.length + 1) % 64) dict += ' ';
+  dict += '\n';
+  const values = [...W0, ...W1];
+  const buf = Buffer.alloc(10 + dict.length + values.length * 4);
+  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(buf);
+  buf.writeUInt16LE(dict.length, 8);
+  buf.write(dict, 10, 'latin1');
+  values.forEach((v, i) => buf.writeFloatLE(v, 10 + dict.length + i * 4));
+  const saved = parseSavedNpyRun(npySidecar(RUN, 'hand.npy'), 'hand.npy.json', buf, 'hand.npy');
+  // Layer 1, head 1, query 2 is W1's last row: 0.6, 0.2, 0.2.
+  const l1 = saved.layers[1].data;
+  assert.deepEqual([...l1.slice(15, 18)], [...new Float32Array([0.6, 0.2, 0.2])]);
+});
+
+test('an .npy that does not match its sidecar, or is not attention, gives one line naming the file', async () => {
+  const npy = await exportedNpy();
+  const sidecar = npySidecar(RUN, 'run.npy');
+  const fails = (f: () => unknown, re: RegExp) =>
+    assert.throws(f, (e: Error) => re.test(e.message) && !e.message.includes('\n'));
+  // One layer fewer in the sidecar: the shapes differ.
+  const oneLayer = JSON.parse(sidecar) as Json;
+  oneLayer.layers.pop();
+  fails(
+    () => parseSavedNpyRun(JSON.stringify(oneLayer), 'run.npy.json', npy, 'run.npy'),
+    /^run\.npy: has the shape \(2, 2, 3, 3\), but its sidecar says \(1, 2, 3, 3\)/,
+  );
+  fails(
+    () => parseSavedNpyRun(sidecar, 'run.npy.json', npy.subarray(0, npy.length - 4), 'run.npy'),
+    /^run\.npy: has \d+ bytes of data, not 36 float32 values/,
+  );
+  fails(() => parseSavedNpyRun(sidecar, 'run.npy.json', new Uint8Array(20), 'run.npy'), /^run\.npy: not an NPY file/);
+  fails(
+    () => parseSavedNpyRun('{"format":"attention-lens-run"}', 'x.json', npy, 'run.npy'),
+    /^x\.json: not the sidecar of an NPY export/,
+  );
+  fails(
+    () => parseSavedRun(sidecar, 'run.npy.json'),
+    /^run\.npy\.json: the JSON sidecar of an NPY export: open it with its \.npy beside it \(run\.npy\)\.$/,
+  );
+  const nan = new Uint8Array(npy);
+  new DataView(nan.buffer).setFloat32(nan.length - 4, NaN, true);
+  fails(
+    () => parseSavedNpyRun(sidecar, 'run.npy.json', nan, 'run.npy'),
+    /^run\.npy: layer 1, head 1, query 2, key 2 is NaN, not a finite weight\.$/,
+  );
 });
