@@ -123,7 +123,7 @@ describe('--chat on SmolLM2 (GGUF)', () => {
     const user = labels.filter((m) => m[2] === undefined).map((m) => [m[3], m[1]]);
     assert.deepEqual(user, [
       ['Hi', hex(PAPER.ink)],
-      ['Ġthere', hex(PAPER.ink)],
+      ['␣there', hex(PAPER.ink)], // the label (figures/token-display.ts) shows the piece Ġthere as ␣there
     ]);
     assert.ok(labels.filter((m) => m[2]).every((m) => m[1] === hex(PAPER.muted)));
   });
