@@ -203,6 +203,7 @@ export function llamaGraphs(source: ModelSource): FamilyGraphs {
       ...(c.attnSoftcap !== null ? { attentionSoftcap: c.attnSoftcap } : {}),
     },
     embedInputs: ['input_ids', 'position_ids'],
+    blockedAttention: true,
     side,
     embed(g) {
       const x = g.op('Gather', [w.add(g, 'embed_tokens.weight', [V, E]), 'input_ids']); // [B,S,E]
@@ -232,7 +233,7 @@ export function llamaGraphs(source: ModelSource): FamilyGraphs {
       const v = splitHeads(g, vLin, H, D);
       const scoring = { scale: c.attnScale, softcap: c.attnSoftcap };
       const att = inputs.blocked
-        ? { probs: '', context: blockedAttention(g, q, k, v, inputs.bias, H, D, scoring, inputs.blocked) }
+        ? { probs: '', context: blockedAttention(g, q, k, v, H, D, scoring, inputs.blocked) }
         : attention(g, q, k, v, inputs.bias, H, D, scoring);
       let o = linearT(g, att.context, w.add(g, p + 'o_proj.weight', [E, H * D]), bias(g, p + 'o_proj.bias', E)); // [B,S,E]
       if (c.normPlacement !== 'pre') o = norm(g, o, ln + 'post_attention_layernorm.weight');

@@ -428,3 +428,18 @@ test('the blocked variant computes the softmax once per block of query rows, nev
   const whole = ops(plan.stages[1].variant!({ summaries: true }));
   assert.equal(whole.filter((o) => o === 'Softmax').length, 1);
 });
+
+test('the blocked variant builds its mask in the graph: key_mask [B,S] in, no n × n bias fed or computed', () => {
+  const plan = buildPlan(readGgufModel(smolLm2Gguf()));
+  const inputs = (bytes: Uint8Array) => decodeModel(bytes).graph!.input!.map((i) => i.name);
+  const blocked = inputs(plan.stages[1].variant!({ summaries: true, blocks: QUERY_BLOCKS }));
+  assert.ok(blocked.includes('key_mask'));
+  assert.ok(!blocked.some((n) => n!.startsWith('attn_bias')), `inputs ${blocked.join(', ')}`);
+  assert.ok(inputs(plan.stages[1].variant!({ summaries: true })).includes('attn_bias'));
+  const batch = { ids: [[1, 2, 3]], mask: [[1, 1, 0]] };
+  const feeds = plan.feeds(batch, { denseBias: false }).layer;
+  assert.ok(!Object.keys(feeds).some((n) => n.startsWith('attn_bias')));
+  assert.deepEqual(feeds.key_mask.dims, [1, 3]);
+  assert.deepEqual(Array.from(feeds.key_mask.data as Float32Array), [1, 1, 0]);
+  assert.equal(plan.feeds(batch).layer.key_mask, undefined); // the default path is unchanged
+});
