@@ -45,7 +45,8 @@ export function backendLoader(deps: BackendLoaderDeps): Loader {
         ...options,
         backend: requested === 'wasm' ? 'wasm' : 'auto',
       });
-      deps.loaded(insp, `${LABEL[insp.backend]} in the extension host: ${why}`);
+      const fallback = insp.fallbackReason ? ` ${insp.fallbackReason}` : '';
+      deps.loaded(insp, `${LABEL[insp.backend]} in the extension host: ${why}${fallback}`);
       return insp;
     };
     if (!runsInWebview(requested)) return onHost('as the settings ask.');

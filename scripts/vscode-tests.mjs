@@ -7,7 +7,7 @@
 //   (b+) explain  the Explain view: target, methods, agreement, faithfulness, compare test/e2e/explain.e2e.ts
 //   (b'') models  first-use download, Select Model, switching, idle release (local Hub)  test/e2e/models.e2e.ts
 //   (b''') saved-run  Open Saved Run… and a run dropped onto the panel, every tab       test/e2e/saved-run.e2e.ts
-//   (c) vsix   package (scripts/package-vsix.mjs), --install-extension, Show Attention  test/e2e/vsix.e2e.ts
+//   (c) vsix   package linux-x64 + universal (package-vsix.mjs), --install-extension, Show Attention  test/e2e/vsix.e2e.ts
 //   (d) webgpu-page   in-webview inference on WebGPU (SwiftShader) in a plain page     test/e2e/webgpu-page.e2e.ts
 //   (e) webgpu-panel  backend webgpu/auto in the real panel, mocha in the host         test/e2e/webgpu-panel.e2e.ts
 // and ends with the line `vscode: N passed, N failed` (exit 1 on any failure).
@@ -38,7 +38,7 @@ const PHASES = {
   explain: { file: 'test/e2e/explain.e2e.ts', deadlineMs: 300_000 },
   models: { file: 'test/e2e/models.e2e.ts', deadlineMs: 480_000 },
   'saved-run': { file: 'test/e2e/saved-run.e2e.ts', deadlineMs: 300_000 },
-  vsix: { file: 'test/e2e/vsix.e2e.ts', deadlineMs: 360_000 },
+  vsix: { file: 'test/e2e/vsix.e2e.ts', deadlineMs: 900_000 },
   'webgpu-page': { file: 'test/e2e/webgpu-page.e2e.ts', deadlineMs: 600_000 },
   'webgpu-panel': { file: 'test/e2e/webgpu-panel.e2e.ts', deadlineMs: 900_000 },
 };
@@ -166,21 +166,27 @@ try {
     if (name === 'vsix') {
       // Package here (production build), so its time shows separately; the test installs the result.
       const p0 = Date.now();
-      const r = spawnSync(process.execPath, [join(repo, 'scripts', 'package-vsix.mjs')], {
+      const packageArgs = ['--target', 'linux-x64', '--target', 'universal'];
+      const r = spawnSync(process.execPath, [join(repo, 'scripts', 'package-vsix.mjs'), ...packageArgs], {
         cwd: repo,
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'inherit'],
         timeout: 300_000,
       });
       process.stdout.write(r.stdout ?? '');
-      const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('VSIX '));
+      const lines = (r.stdout ?? '').split('\n');
+      const path = (target) =>
+        lines
+          .find((l) => l.startsWith(`VSIX ${target} `))
+          ?.slice(`VSIX ${target} `.length)
+          .trim();
       timings.push(`package ${((Date.now() - p0) / 1000).toFixed(1)} s`);
-      if (r.status !== 0 || !line) {
+      if (r.status !== 0 || !path('linux-x64') || !path('universal')) {
         say('vsix: packaging failed');
         failed++;
         continue;
       }
-      env = { VSIX_PATH: line.slice(5).trim() };
+      env = { VSIX_PATH: path('linux-x64'), VSIX_UNIVERSAL_PATH: path('universal') };
     }
     const r = await runPhase(name, env);
     passed += r.passed;

@@ -12,10 +12,10 @@ import { LensError } from '../errors';
 type Ort = typeof OrtModule;
 
 /** Node's require in the CommonJS bundles (and under tsx); absent in a browser worker. */
-declare const require: ((id: string) => unknown) | undefined;
+declare const require: (((id: string) => unknown) & { resolve(id: string): string }) | undefined;
 // Called through an alias so that bundlers leave the packages alone: they stay external in the Node bundles, and the
 // browser bundle never sees onnxruntime-node.
-const nodeRequire: ((id: string) => unknown) | undefined = typeof require === 'function' ? require : undefined;
+const nodeRequire = typeof require === 'function' ? require : undefined;
 
 interface HostGlobals {
   process?: { versions?: { node?: string }; platform?: string; arch?: string };
@@ -88,6 +88,39 @@ function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }
 
+/** The platforms whose onnxruntime-node binary a platform package of the extension carries (scripts/package-vsix.mjs). */
+export const NATIVE_PLATFORMS = ['linux-x64', 'linux-arm64', 'darwin-arm64', 'win32-x64', 'win32-arm64'] as const;
+
+/** True when onnxruntime-node's binary for this platform is not installed (the extension's universal package, or
+ * another platform's, carries none): then native cannot load, whatever the error says. */
+function nativeBinaryMissing(platform: string, arch: string): boolean {
+  try {
+    const path = nodeRequire!('node:path') as { join(...parts: string[]): string; dirname(p: string): string };
+    const fs = nodeRequire!('node:fs') as { existsSync(p: string): boolean };
+    const dir = path.dirname(nodeRequire!.resolve('onnxruntime-node/package.json'));
+    return !fs.existsSync(path.join(dir, 'bin', 'napi-v6', platform, arch, 'onnxruntime_binding.node'));
+  } catch {
+    return true; // onnxruntime-node itself is not there
+  }
+}
+
+/** Why the native backend could not be loaded here, as the status bar and the error say it. */
+function nativeFailure(e: unknown): string {
+  const platform = host.process?.platform ?? '';
+  const arch = host.process?.arch ?? '';
+  const where = `${platform}-${arch}`;
+  if (nativeBinaryMissing(platform, arch))
+    return (NATIVE_PLATFORMS as readonly string[]).includes(where)
+      ? `No native onnxruntime binary for ${where} in this package (the universal one): install the ${where} package of Attention Lens for native speed; Wasm runs meanwhile.`
+      : `No native onnxruntime binary in this package: onnxruntime-node ships none for ${where} (only ${NATIVE_PLATFORMS.join(', ')}), so Wasm runs.`;
+  return `The native onnxruntime-node backend could not be loaded on ${where} (${firstLine(e)}). Use the wasm backend.`;
+}
+
+/** Why a backend failed to load in this process (after a load tried it), or undefined. */
+export function backendLoadError(backend: BackendName): string | undefined {
+  return loadErrors[backend];
+}
+
 /** Why a backend cannot run in this environment, or undefined when it may. */
 function unavailableHere(backend: BackendName): string | undefined {
   if (inNode && backend === 'webgpu')
@@ -133,10 +166,9 @@ export async function loadBackend(backend: BackendName, threads: number): Promis
   try {
     return await importModule(backend, threads);
   } catch (e) {
-    const where = `${host.process?.platform ?? 'browser'}-${host.process?.arch ?? ''}`;
     const why =
       backend === 'native'
-        ? `The native onnxruntime-node backend could not be loaded on ${where} (${firstLine(e)}). Use the wasm backend.`
+        ? nativeFailure(e)
         : `The onnxruntime-web (${backend}) backend could not be loaded (${firstLine(e)}).`;
     loadErrors[backend] = why;
     throw new LensError('BACKEND_UNAVAILABLE', why);

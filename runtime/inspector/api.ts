@@ -110,6 +110,8 @@ export interface Inspector {
   readonly tokenizer: Tokenizer | undefined;
   /** One-line warnings about the loaded model that did not stop it (e.g. weights with layers config.json omits). */
   readonly warnings?: readonly string[];
+  /** 'auto' settled on a slower backend than it prefers: why (e.g. no native binary in this package). */
+  readonly fallbackReason?: string;
   tokenize(text: string): Token[];
   /** Starts a run on text or on token ids (ids are used as given, no template added). */
   run(input: string | number[], options?: RunOptions): AttentionRun;

@@ -89,6 +89,7 @@ export async function startWorker(
       tokenizer,
     );
     if (reply.warnings?.length) inspector.warnings = reply.warnings;
+    if (reply.fallbackReason) inspector.fallbackReason = reply.fallbackReason;
     return inspector;
   } finally {
     worker.off('error', onError);
@@ -104,6 +105,7 @@ class WorkerInspector implements Inspector {
   private disposed = false;
   private dead: LensError | undefined;
   warnings: readonly string[] = [];
+  fallbackReason: string | undefined;
 
   constructor(
     private readonly worker: Worker,

@@ -94,6 +94,8 @@ export interface NodeLoaded {
   timings: LoadTimings;
   /** Things the user should know about the model that do not stop it (e.g. weights with unused layers). */
   warnings?: string[];
+  /** 'auto' ran on Wasm: why native did not load (e.g. no native binary in this package). */
+  fallbackReason?: string;
 }
 
 /** A batched forward pass (inspector.forward). */

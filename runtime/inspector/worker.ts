@@ -4,7 +4,7 @@
 // worker loop (worker-loop.ts), posting each layer's attention the moment its stage finishes. onnxruntime blocks the
 // thread it runs on, so it lives here and the calling thread (extension host, CLI) stays responsive.
 import { parentPort } from 'node:worker_threads';
-import { resolveBackend } from '../backend/ort';
+import { backendLoadError, resolveBackend } from '../backend/ort';
 import { Channel, type NoEnd } from '../channel/channel';
 import { nodePort } from '../channel/ports';
 import { buildPlan, readModel } from '../models/read-model';
@@ -53,6 +53,9 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
         threads: req.threads,
         timings,
         ...(warning ? { warnings: [warning] } : {}),
+        ...(req.backend === 'auto' && backend === 'wasm' && backendLoadError('native')
+          ? { fallbackReason: backendLoadError('native') }
+          : {}),
       },
     });
     if ('onnx' in req.source) {

@@ -2,17 +2,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
-import {
-  isMain,
-  modelPath,
-  openFile,
-  runCleanups,
-  runCommand,
-  runE2E,
-  sleep,
-  webviewFrame,
-  type E2ETest,
-} from '../helpers/code-server';
+import { isMain, modelPath, runCleanups, runE2E, sleep, webviewFrame, type E2ETest } from '../helpers/code-server';
+// Moved to the harness (scripts/readme-pictures.ts drives the panel too); re-exported for the tests.
+import { until } from '../helpers/code-server';
+export { showAttentionOnLine, until } from '../helpers/code-server';
 
 /** The reference text of test/fixtures/models/stories260K/reference_attention.json (independent numpy forward pass). */
 export const REF_TEXT = 'Once upon a time, there was a little girl named Lily. She';
@@ -30,26 +23,6 @@ export function loadReference(): Reference {
   return JSON.parse(readFileSync(join(modelPath, 'reference_attention.json'), 'utf8')) as Reference;
 }
 
-/** Polls `get` until `predicate` holds; throws with `what` and the last value after `ms`. */
-export async function until<T>(
-  what: string,
-  get: () => Promise<T>,
-  predicate: (v: T) => boolean,
-  ms = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await get();
-      if (predicate(last)) return last;
-    } catch {
-      /* not there yet */
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms / 1000} s (last: ${JSON.stringify(last)})`);
-    await sleep(200);
-  }
-}
 /** Polls until `predicate(text)` holds for the locator's text, or throws with the last text seen. */
 export async function waitForText(
   what: string,
@@ -109,18 +82,6 @@ export function spelled(labels: string[]): string {
   return labelToText(
     labels.filter((l) => !/^(<\/?s>|<unk>|\[(CLS|SEP|PAD|UNK)\]|<\|endoftext\|>|<bos>|<eos>)$/.test(l.trim())),
   ).replace(/\s+/g, '');
-}
-
-/** Writes the workspace file, opens it, selects line `line` (0-based) entirely, runs Show Attention. */
-export async function showAttentionOnLine(page: Page, fileName: string, line: number): Promise<void> {
-  await openFile(page, fileName);
-  const editor = page.locator('.monaco-editor .view-lines').first();
-  await editor.click();
-  await page.keyboard.press('Control+Home');
-  for (let i = 0; i < line; i++) await page.keyboard.press('ArrowDown');
-  await page.keyboard.press('Home');
-  await page.keyboard.press('Shift+End');
-  await runCommand(page, SHOW_ATTENTION);
 }
 
 export function writeWorkspaceFile(dir: string, name: string, lines: string[]): void {

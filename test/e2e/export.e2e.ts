@@ -24,6 +24,7 @@ import {
   sleep,
   startCodeServer,
   writeSettings,
+  wordPoint,
   type E2ETest,
 } from '../helpers/code-server';
 import {
@@ -60,37 +61,6 @@ function rgba(css: string): number[] {
   return [v[0], v[1], v[2], v[3] ?? 1];
 }
 const sameColor = (a: string, b: string) => rgba(a).every((v, i) => Math.abs(v - rgba(b)[i]) <= (i === 3 ? 0.01 : 0));
-
-/** Screen coordinates of the middle of `word` on editor line `line` (0-based): a DOM Range over its characters. */
-async function wordPoint(page: Page, line: number, word: string): Promise<{ x: number; y: number }> {
-  const lineEl = page.locator('.monaco-editor .view-lines .view-line').nth(line);
-  const r = await lineEl.evaluate((el, w) => {
-    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
-    const nodes: Text[] = [];
-    let text = '';
-    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-      nodes.push(n as Text);
-      text += n.textContent ?? '';
-    }
-    let at = text.indexOf(w);
-    if (at < 0) return null;
-    at += Math.floor(w.length / 2);
-    for (const n of nodes) {
-      const len = n.textContent?.length ?? 0;
-      if (at < len) {
-        const range = document.createRange();
-        range.setStart(n, at);
-        range.setEnd(n, at + 1);
-        const b = range.getBoundingClientRect();
-        return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
-      }
-      at -= len;
-    }
-    return null;
-  }, word);
-  assert.ok(r, `"${word}" on editor line ${line}`);
-  return r;
-}
 
 /** Hovers the point and returns the Attention Lens hover's text. */
 async function hoverAt(page: Page, at: { x: number; y: number }, word: string): Promise<string> {

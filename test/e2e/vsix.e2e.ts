@@ -1,9 +1,13 @@
-// E2E: the packaged extension. Installs the .vsix (scripts/package-vsix.mjs) into a fresh code-server with
+// E2E: the packaged extension. Installs a .vsix (scripts/package-vsix.mjs) into a fresh code-server with
 // `--install-extension` (no development path) and runs "Attention Lens: Show Attention" through the UI.
-//   VSIX_PATH=attention-lens-0.1.0-linux-x64.vsix npx tsx test/e2e/vsix.e2e.ts
-//   npx tsx test/e2e/vsix.e2e.ts      (packages first: build --production + vsce)
-// Runs once on the wasm backend (onnxruntime-web's .wasm from the package) and once on native (onnxruntime-node's
-// linux/x64 binding from the package). Screenshots: test-results/screenshots/vsix-panel-{wasm,native}.png
+//   VSIX_PATH=vsix/attention-lens-0.1.0-linux-x64.vsix VSIX_UNIVERSAL_PATH=vsix/attention-lens-0.1.0.vsix \
+//     npx tsx test/e2e/vsix.e2e.ts
+//   npx tsx test/e2e/vsix.e2e.ts      (packages both first: build --production + vsce)
+// The linux-x64 package runs once on the wasm backend (onnxruntime-web's .wasm from the package) and once on native
+// (onnxruntime-node's linux/x64 binding from the package). The universal package (no native binary: the stand-in
+// for the platforms this machine cannot run, Intel Macs included) runs on `auto`, which must land on Wasm and say
+// in the status bar that the package has no native binary. Screenshots:
+// test-results/screenshots/vsix-panel-{wasm,native,universal}.png
 import * as assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
@@ -31,19 +35,28 @@ import {
 
 const SHORT_TEXT = 'Once upon a time, there was a little girl';
 
-let packaged: string | undefined;
-function vsixPath(): string {
-  if (process.env.VSIX_PATH) return process.env.VSIX_PATH;
-  if (packaged) return packaged;
-  const out = spawnSyncOk(process.execPath, [join(repoRoot, 'scripts', 'package-vsix.mjs')]);
-  const line = out.split('\n').find((l) => l.startsWith('VSIX '));
-  if (!line) throw new Error(`package-vsix.mjs printed no VSIX line:\n${out}`);
-  packaged = line.slice(5).trim();
-  return packaged;
+let packaged: Map<string, string> | undefined;
+/** The package of a target: from VSIX_PATH (linux-x64) / VSIX_UNIVERSAL_PATH, else packaged here (both at once). */
+function vsixPath(target: 'linux-x64' | 'universal'): string {
+  const given = target === 'universal' ? process.env.VSIX_UNIVERSAL_PATH : process.env.VSIX_PATH;
+  if (given) return given;
+  if (!packaged) {
+    const script = join(repoRoot, 'scripts', 'package-vsix.mjs');
+    const out = spawnSyncOk(process.execPath, [script, '--target', 'linux-x64', '--target', 'universal']);
+    packaged = new Map(
+      out.split('\n').flatMap((l) => {
+        const m = /^VSIX (\S+) (.+)$/.exec(l);
+        return m ? [[m[1], m[2].trim()] as [string, string]] : [];
+      }),
+    );
+  }
+  const path = packaged.get(target);
+  if (!path) throw new Error(`package-vsix.mjs printed no VSIX line for ${target}`);
+  return path;
 }
 
-/** Reads the backend from the Attention Lens status bar item's hover ("…, wasm, 2 threads…"). */
-async function statusBackend(page: Page): Promise<string> {
+/** The Attention Lens status bar item's hover text ("Attention Lens model: … (…, wasm, 2 threads). Runs on …"). */
+async function statusTooltip(page: Page): Promise<string> {
   const item = page.locator('.statusbar-item', { hasText: 'stories260K' }).first();
   await item.waitFor({ state: 'visible', timeout: 30_000 });
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -53,13 +66,28 @@ async function statusBackend(page: Page): Promise<string> {
     try {
       await hover.waitFor({ state: 'visible', timeout: 4000 });
       const text = (await hover.textContent()) ?? '';
-      const m = /\b(native|wasm)\b/.exec(text);
-      if (m) return m[1];
+      if (/\b(native|wasm|webgpu)\b/.test(text)) return text;
     } catch {
       /* hover not shown yet */
     }
   }
-  throw new Error('could not read the backend from the status bar item hover');
+  throw new Error('could not read the status bar item hover');
+}
+
+/** Reads the backend from the status bar item's hover. */
+async function statusBackend(page: Page): Promise<string> {
+  return /\b(native|wasm|webgpu)\b/.exec(await statusTooltip(page))![1];
+}
+
+/** The one installed Attention Lens folder in the server's extensions folder. */
+function installedFolder(extensionsDir: string): string {
+  const installed = readdirSync(extensionsDir).filter((d) => d.startsWith('attention-lens.attention-lens-'));
+  assert.equal(
+    installed.length,
+    1,
+    `installed extension folder in ${extensionsDir}: ${readdirSync(extensionsDir).join(', ')}`,
+  );
+  return join(extensionsDir, installed[0]);
 }
 
 export const tests: E2ETest[] = [
@@ -67,7 +95,7 @@ export const tests: E2ETest[] = [
     name: 'the .vsix installs with --install-extension; Show Attention reaches layers 5/5 on wasm and on native',
     timeoutMs: 300_000,
     fn: async () => {
-      const vsix = vsixPath();
+      const vsix = vsixPath('linux-x64');
       assert.ok(existsSync(vsix), `${vsix} does not exist`);
       // Start on the wasm backend (onnxruntime-web's .wasm must be in the package), then switch to native.
       const server = await startCodeServer({
@@ -75,15 +103,8 @@ export const tests: E2ETest[] = [
         installVsix: [vsix],
         settings: { 'attentionLens.backend': 'wasm' },
       });
-      const installed = readdirSync(server.extensionsDir).filter((d) => d.startsWith('attention-lens.attention-lens-'));
-      assert.equal(
-        installed.length,
-        1,
-        `installed extension folder in ${server.extensionsDir}: ${readdirSync(server.extensionsDir).join(', ')}`,
-      );
       const binding = join(
-        server.extensionsDir,
-        installed[0],
+        installedFolder(server.extensionsDir),
         'node_modules',
         'onnxruntime-node',
         'bin',
@@ -138,6 +159,42 @@ export const tests: E2ETest[] = [
       }
     },
   },
+  {
+    name: 'the universal .vsix (no native binary) installs; Show Attention on auto runs on Wasm and says why',
+    timeoutMs: 240_000,
+    fn: async () => {
+      const vsix = vsixPath('universal');
+      assert.ok(existsSync(vsix), `${vsix} does not exist`);
+      const server = await startCodeServer({
+        label: 'vsix-universal',
+        installVsix: [vsix],
+        settings: { 'attentionLens.backend': 'auto' },
+      });
+      const folder = installedFolder(server.extensionsDir);
+      assert.ok(
+        !existsSync(join(folder, 'node_modules', 'onnxruntime-node', 'bin')),
+        `the universal package installed no onnxruntime-node binary (${folder})`,
+      );
+      writeWorkspaceFile(server.workspace, 'story.txt', [REF_TEXT, SHORT_TEXT]);
+      const session = await launchBrowser();
+      const page = session.page;
+      try {
+        await openWorkbench(page, server.workbenchUrl());
+        await showAttentionOnLine(page, 'story.txt', 0);
+        const status = await waitForAllLayers(page, 120_000);
+        log(`vsix panel status (universal): ${status}`);
+        assert.equal(await panel(page).locator('.thumb').count(), 40);
+        const tooltip = await statusTooltip(page);
+        log(`status bar tooltip (universal): ${tooltip}`);
+        assert.equal(await statusBackend(page), 'wasm', 'auto lands on Wasm without a native binary');
+        assert.match(tooltip, /No native onnxruntime binary for linux-x64 in this package/);
+        await screenshot(page, 'vsix-panel-universal');
+      } catch (e) {
+        await screenshot(page, 'vsix-universal-failure');
+        throw e;
+      }
+    },
+  },
 ];
 
 /** Notification toasts' texts. */
@@ -151,7 +208,7 @@ tests.push({
   name: 'a model path in User settings only: after a colour theme change and a reload the next run still uses it',
   timeoutMs: 300_000,
   fn: async () => {
-    const vsix = vsixPath();
+    const vsix = vsixPath('linux-x64');
     const server = await startCodeServer({
       label: 'vsix-remote-settings',
       installVsix: [vsix],

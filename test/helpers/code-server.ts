@@ -7,6 +7,7 @@
 //
 // Used by scripts/vscode-tests.mjs (mocha suite in the extension host, e2e UI tests, .vsix test) and by the
 // e2e files themselves when run alone: `npx tsx test/e2e/panel.e2e.ts`.
+import * as assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   appendFileSync,
@@ -650,4 +651,71 @@ export function spawnSyncOk(cmd: string, args: string[], cwd = repoRoot): string
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Driving the editor and the panel (the e2e tests and scripts/readme-pictures.ts).
+
+/** Polls `get` until `predicate` holds; throws with `what` and the last value after `ms`. */
+export async function until<T>(
+  what: string,
+  get: () => Promise<T>,
+  predicate: (v: T) => boolean,
+  ms = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: T | undefined;
+  for (;;) {
+    try {
+      last = await get();
+      if (predicate(last)) return last;
+    } catch {
+      /* not there yet */
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms / 1000} s (last: ${JSON.stringify(last)})`);
+    await sleep(200);
+  }
+}
+
+/** Opens the workspace file, selects line `line` (0-based) entirely, runs Show Attention. */
+export async function showAttentionOnLine(page: Page, fileName: string, line: number): Promise<void> {
+  await openFile(page, fileName);
+  const editor = page.locator('.monaco-editor .view-lines').first();
+  await editor.click();
+  await page.keyboard.press('Control+Home');
+  for (let i = 0; i < line; i++) await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Home');
+  await page.keyboard.press('Shift+End');
+  await runCommand(page, 'Attention Lens: Show Attention');
+}
+
+/** Screen coordinates of the middle of `word` on editor line `line` (0-based): a DOM Range over its characters. */
+export async function wordPoint(page: Page, line: number, word: string): Promise<{ x: number; y: number }> {
+  const lineEl = page.locator('.monaco-editor .view-lines .view-line').nth(line);
+  const r = await lineEl.evaluate((el, w) => {
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    const nodes: Text[] = [];
+    let text = '';
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      nodes.push(n as Text);
+      text += n.textContent ?? '';
+    }
+    let at = text.indexOf(w);
+    if (at < 0) return null;
+    at += Math.floor(w.length / 2);
+    for (const n of nodes) {
+      const len = n.textContent?.length ?? 0;
+      if (at < len) {
+        const range = document.createRange();
+        range.setStart(n, at);
+        range.setEnd(n, at + 1);
+        const b = range.getBoundingClientRect();
+        return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+      }
+      at -= len;
+    }
+    return null;
+  }, word);
+  assert.ok(r, `"${word}" on editor line ${line}`);
+  return r;
 }
