@@ -3,6 +3,7 @@
 import { LensError } from '../runtime/errors';
 import { parseRunArgs, type RunArgs } from './run-args';
 import { parseExportArgs, type ExportArgs } from './export-args';
+import { parseGenerateArgs, type GenerateArgs } from './generate-args';
 import { parseExplainArgs, parseStudyArgs, type ExplainArgs, type StudyArgs } from './explain-args';
 
 export type Command =
@@ -10,7 +11,8 @@ export type Command =
   | { kind: 'run'; args: RunArgs }
   | { kind: 'export'; args: ExportArgs }
   | { kind: 'explain'; args: ExplainArgs }
-  | { kind: 'study'; args: StudyArgs };
+  | { kind: 'study'; args: StudyArgs }
+  | { kind: 'generate'; args: GenerateArgs };
 
 const bad = (message: string) => new LensError('BAD_INPUT', message);
 
@@ -28,6 +30,10 @@ export function parseCommand(argv: string[]): Command {
   if (command === 'study') {
     const args = parseStudyArgs(rest);
     return args === 'help' ? { kind: 'help' } : { kind: 'study', args };
+  }
+  if (command === 'generate') {
+    const args = parseGenerateArgs(rest);
+    return args === 'help' ? { kind: 'help' } : { kind: 'generate', args };
   }
   if (command === 'run') {
     const args = parseRunArgs(rest);

@@ -5,6 +5,7 @@ import type { ExplainOptions } from '../runtime/explain/explain';
 import { PERTURBATIONS, type Perturbation } from '../runtime/explain/perturb';
 import { parseTargetSpec } from '../runtime/explain/target-spec';
 import { resolveMethods } from '../runtime/explain/explain';
+import { MAX_NEW_TOKENS } from '../runtime/generate/kv-generator';
 import { backendOption, bad, inputLimitOption, parseOptions, wholeNumber } from './parse-options';
 
 /** The analysis options of both commands, as explain() takes them (target kept as the spec string). */
@@ -25,6 +26,8 @@ export interface ExplainArgs extends Common {
   /** Print the per-head statistics table. */
   headStats: boolean;
   out?: string;
+  /** Generate this many tokens greedily first and explain prompt + output (generated:N targets). */
+  generate?: number;
 }
 
 export interface StudyArgs extends Common {
@@ -132,12 +135,30 @@ function common(v: Record<string, string | boolean | undefined>): Common {
 }
 
 export function parseExplainArgs(argv: string[]): ExplainArgs | 'help' {
-  const v = parse(argv, { text: { type: 'string' }, file: { type: 'string' }, 'head-stats': { type: 'boolean' } });
+  const v = parse(argv, {
+    text: { type: 'string' },
+    file: { type: 'string' },
+    'head-stats': { type: 'boolean' },
+    generate: { type: 'string' },
+  });
   if (v.help) return 'help';
   const c = common(v);
   if (v.text !== undefined && v.file !== undefined) throw bad('Give either --text or --file, not both.');
   if (v.text === undefined && v.file === undefined) throw bad('Give the text with --text TEXT or --file PATH.');
-  return { ...c, text: v.text, file: v.file, headStats: v['head-stats'] === true, out: v.out };
+  const generate = wholeNumber('generate', v.generate, 1, MAX_NEW_TOKENS);
+  const target = parseTargetSpec(c.analysis.target);
+  if (target.kind === 'generated' && generate === undefined)
+    throw bad(`--target ${c.analysis.target} names a generated token: add --generate N (N ≥ ${target.index}).`);
+  if (target.kind === 'generated' && target.index > generate!)
+    throw bad(`--target ${c.analysis.target} is past the ${generate} tokens --generate asks for.`);
+  return {
+    ...c,
+    text: v.text,
+    file: v.file,
+    headStats: v['head-stats'] === true,
+    out: v.out,
+    ...(generate !== undefined ? { generate } : {}),
+  };
 }
 
 export function parseStudyArgs(argv: string[]): StudyArgs | 'help' {

@@ -10,6 +10,29 @@ import { formatExplain, formatExplainTimings } from './explain-format';
 import { formatFacts } from './format';
 import { planOut, readCommandText, reportTo, warnOnStderr } from './command-files';
 import { effectiveThreads } from './parse-options';
+import { loadGenerator, stopTokenIds } from '../runtime/generate/load-generator';
+
+/** The greedy continuation of `text` (args.generate tokens at most): prompt + output ids and the output's text. */
+async function generateFirst(args: ExplainArgs, text: string, threads: number | undefined, warn: (s: string) => void) {
+  const loaded = await loadGenerator(args.model, {
+    backend: args.backend,
+    threads,
+    hub: { onWarning: warn },
+    maxTokens: 512 + args.generate!,
+    attention: false,
+  });
+  try {
+    const prompt = loaded.tokenizer.encode(text).map((t) => t.id);
+    const ids = [...prompt];
+    const stopIds = stopTokenIds(loaded.tokenizer);
+    for await (const step of loaded.generator.generate(prompt, { maxNew: args.generate!, stopIds }))
+      if (step.kind === 'token') ids.push(step.id);
+    const out = ids.slice(prompt.length).filter((id) => !stopIds.has(id));
+    return { ids, promptLength: prompt.length, count: ids.length - prompt.length, text: loaded.tokenizer.decode(out) };
+  } finally {
+    await loaded.generator.dispose();
+  }
+}
 
 export async function explainCommand(
   args: ExplainArgs,
@@ -21,11 +44,17 @@ export async function explainCommand(
   const plan = args.out !== undefined ? planOut(args.out, args.model, { '--file': args.file }) : undefined;
   const print = reportTo(plan, stdout);
   const threads = effectiveThreads(args.threads, warn);
+  // --generate N: the model continues the text first (greedy, KV-cached) and prompt + output is explained, so that
+  // generated:N targets name what the model wrote.
+  const generation = args.generate !== undefined ? await generateFirst(args, text, threads, warn) : undefined;
   const inspector = await load(args.model, { backend: args.backend, threads, hub: { onWarning: warn } });
   try {
     for (const w of inspector.warnings ?? []) warn(w);
     print(formatFacts(inspector));
-    const result = await explain(inspector, text, args.analysis);
+    if (generation) print(`generated  ${generation.count} tokens: ${JSON.stringify(generation.text)}`);
+    const result = generation
+      ? await explain(inspector, generation.ids, { ...args.analysis, promptLength: generation.promptLength })
+      : await explain(inspector, text, args.analysis);
     print('');
     print(formatExplain(result, text, args.headStats));
     print('');

@@ -5,6 +5,7 @@ import { runCommand } from './run-command';
 import { exportCommand } from './export-command';
 import { explainCommand } from './explain-command';
 import { studyCommand } from './study-command';
+import { generateCommand } from './generate-command';
 import { USAGE } from './usage';
 import { isLensError } from '../runtime/errors';
 import { removeTemporariesOnExit } from '../runtime/files/output-file';
@@ -22,6 +23,7 @@ async function main(argv: string[]): Promise<number> {
     if (command.kind === 'export') await exportCommand(command.args, print);
     else if (command.kind === 'explain') await explainCommand(command.args, print);
     else if (command.kind === 'study') await studyCommand(command.args, print);
+    else if (command.kind === 'generate') await generateCommand(command.args, print);
     else await runCommand(command.args, print);
     return 0;
   } catch (e) {

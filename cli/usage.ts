@@ -6,6 +6,8 @@ Usage:
   attention-lens export --model MODEL (--text TEXT | --file PATH) --out FILE [export options]
   attention-lens explain --model MODEL (--text TEXT | --file PATH) --target SPEC [explain options]
   attention-lens study --model MODEL --data FILE.jsonl --target SPEC [--out DIR] [explain options]
+  attention-lens generate --model MODEL (--text TEXT | --file PATH) [--max-new N] [--temperature T --top-p P
+                 --seed S] [--out FILE]
   attention-lens --help
 
 Options for run:
@@ -62,6 +64,20 @@ Options for explain and study (also --backend, --threads, --truncate, --max-toke
   --limit N          study: only the first N examples
   --out DIR          study: write summary.md, summary.json, examples.jsonl and SVG box plots there (a line that
                      cannot be used is reported and skipped; the exit code is then 2, after writing)
+
+Options for generate (causal LMs: a folder or GGUF file; also --backend, --threads):
+  --max-new N        tokens to generate, 1 to 4096 (default 32); the output stops earlier at an end-of-text or
+                     end-of-turn token (EOS, <|im_end|>...)
+  --temperature T    0 (default) is greedy; above 0 samples from softmax(logits / T)
+  --top-p P          with --temperature: sample from the smallest set of tokens whose probability reaches P
+                     (0 < P ≤ 1, default 1)
+  --seed S           with --temperature: the sampler's seed (0 to 4294967295; default random), printed so that a
+                     run can be repeated
+  --layer L, --head H|mean   the attention printed per generated token (default: the last layer, mean of heads):
+                     the prompt tokens most attended by the row that wrote the token (the query just before it)
+  --out FILE         .json | .csv | .npy: the same layouts as export over prompt + generated tokens (the JSON's
+                     source.generated says where the output starts)
+  --chat is not available yet: give the prompt as plain text.
 
 Input and output (every command):
   --max-input-mb N   read at most N MB of --file or of one --data line (default 1); with --truncate a longer

@@ -26,7 +26,7 @@ import type { Perturbation } from './perturb';
 import type { ExplainResult, MethodScores } from './result';
 import { planTarget, targetLabel, targetToken } from './target';
 import { explanationNotes } from './notes';
-import { parseTargetSpec, type TargetSpec } from './target-spec';
+import { parseTargetSpec, resolveGenerated, type TargetSpec } from './target-spec';
 
 export const DEFAULT_METHODS: readonly string[] = ['raw-attention', 'rollout', 'loo', 'norm'];
 
@@ -71,6 +71,8 @@ export interface ExplainOptions {
   maxBatchRows?: number;
   truncate?: boolean;
   maxTokens?: number;
+  /** When the input is a generation's ids (prompt + output): the prompt's length, which generated:N targets need. */
+  promptLength?: number;
   /** Per-head statistics table (default true). */
   headStats?: boolean;
   signal?: AbortSignal;
@@ -135,7 +137,16 @@ export async function explain(
   const parsed = typeof options.target === 'string' ? parseTargetSpec(options.target) : options.target;
   const prepared = tokensFor(inspector, input, options);
   const tokens = prepared.tokens;
-  const plan = planTarget(parsed, tokens, facts, inspector.tokenizer);
+  const plan = planTarget(
+    resolveGenerated(
+      parsed,
+      tokens.map((t) => t.id),
+      options.promptLength,
+    ),
+    tokens,
+    facts,
+    inspector.tokenizer,
+  );
   const causal = facts.attentionKinds.some((k) => k === 'causal');
   const S = plan.ids.length;
 
@@ -286,7 +297,7 @@ export async function explain(
     tokens,
     target: {
       spec: plan.spec,
-      kind: parsed.kind,
+      kind: plan.parsed.kind,
       measure: plan.measure,
       label: targetLabel(plan, text),
       readout: plan.readout,

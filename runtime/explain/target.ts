@@ -9,9 +9,12 @@ import type { ModelFacts, Token } from '../types';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { formatTargetSpec, type TargetSpec } from './target-spec';
 
+/** A target with generated:N already resolved to token:POS:ID (resolveGenerated). */
+export type PlannedSpec = Exclude<TargetSpec, { kind: 'generated' }>;
+
 export interface TargetPlan {
   spec: string;
-  parsed: TargetSpec;
+  parsed: PlannedSpec;
   measure: TargetMeasure;
   /** Ids the model sees (the input's, with [MASK] written at mask@POS). */
   ids: number[];
@@ -57,7 +60,7 @@ function needCausal(facts: ModelFacts, spec: string): void {
 
 /** Plans the target for the tokens of one input. */
 export function planTarget(
-  parsed: TargetSpec,
+  parsed: PlannedSpec,
   tokens: readonly Token[],
   facts: ModelFacts,
   tokenizer: Tokenizer | undefined,

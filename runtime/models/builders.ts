@@ -8,7 +8,8 @@ import { llamaGraphs } from './llama';
 import type { FullGraphOptions, GraphPlan } from './plan';
 import type { ModelSource } from './source';
 
-function familyGraphs(source: ModelSource): FamilyGraphs {
+/** The family builder of a source (also read by decode-step.ts). */
+export function familyGraphs(source: ModelSource): FamilyGraphs {
   switch (source.config.family) {
     case 'bert':
       return bertGraphs(source);

@@ -43,6 +43,9 @@ export interface LayerInputs {
   /** [B,1,S,R] with R the rotated dimensions (rope families only). */
   cos?: string;
   sin?: string;
+  /** A KV cache (decode-step.ts): given this layer's new k and v [B,H,T,D] (after RoPE), returns the keys and
+   * values attention reads, [B,H,P+T,D] (the past ones before them). Absent: attention reads k and v as they are. */
+  cache?: (k: string, v: string) => [string, string];
   /** Long inputs: attention in query-row blocks with its summaries (a family that can: llama.ts). */
   blocked?: BlockedRequest;
 }

@@ -62,7 +62,8 @@ export function gpt2Graphs(source: ModelSource): FamilyGraphs {
       const qkv = conv(g, a, p + 'attn.c_attn', E, 3 * E); // [B,S,3E]
       const parts = g.opN('Split', [qkv], 3, { axis: A.int(-1) }); // 3 × [B,S,E]
       const [q, k, v] = parts.map((t) => splitHeads(g, t, H, D)); // [B,H,S,D]
-      const att = attention(g, q, k, v, inputs.bias, H, D);
+      const [kAll, vAll] = inputs.cache ? inputs.cache(k, v) : [k, v]; // [B,H,P+S,D] with a KV cache
+      const att = attention(g, q, kAll, vAll, inputs.bias, H, D);
       const h1 = g.op('Add', [x, conv(g, att.context, p + 'attn.c_proj', E, E)]); // [B,S,E]
       const m = norm(g, h1, p + 'ln_2');
       const mid = activation(g, conv(g, m, p + 'mlp.c_fc', E, I), c.act); // [B,S,I]

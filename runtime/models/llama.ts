@@ -231,10 +231,11 @@ export function llamaGraphs(source: ModelSource): FamilyGraphs {
       const q = rope(g, qh, inputs.cos!, inputs.sin!, D, R); // [B,H,S,D]
       const k = rope(g, kh, inputs.cos!, inputs.sin!, D, R);
       const v = splitHeads(g, vLin, H, D);
+      const [kAll, vAll] = inputs.cache ? inputs.cache(k, v) : [k, v]; // [B,H,P+S,D] with a KV cache
       const scoring = { scale: c.attnScale, softcap: c.attnSoftcap };
       const att = inputs.blocked
-        ? { probs: '', context: blockedAttention(g, q, k, v, H, D, scoring, inputs.blocked) }
-        : attention(g, q, k, v, inputs.bias, H, D, scoring);
+        ? { probs: '', context: blockedAttention(g, q, kAll, vAll, H, D, scoring, inputs.blocked) }
+        : attention(g, q, kAll, vAll, inputs.bias, H, D, scoring);
       let o = linearT(g, att.context, w.add(g, p + 'o_proj.weight', [E, H * D]), bias(g, p + 'o_proj.bias', E)); // [B,S,E]
       if (c.normPlacement !== 'pre') o = norm(g, o, ln + 'post_attention_layernorm.weight');
       const h1 = g.op('Add', [x, o]); // [B,S,E]

@@ -173,12 +173,15 @@ before(() => {
     fs.writeFileSync(f, JSON.stringify(tok));
   });
   fs.mkdirSync(model('empty'), { recursive: true });
+  copyModel('encoder', (d) => editConfig(d, { model_type: 'bert', type_vocab_size: 2, layer_norm_eps: 1e-12 }));
 
   // An ONNX export whose external data file is a folder.
   const onnxDir = model('onnx-data-dir');
   fs.mkdirSync(onnxDir, { recursive: true });
   return readModel(S).then((source) => {
     exportOnnx(source, S, onnxDir);
+    fs.mkdirSync(model('onnx-export'));
+    exportOnnx(source, S, model('onnx-export'));
     externalize(path.join(onnxDir, 'model.onnx'));
     fs.rmSync(path.join(onnxDir, 'model.onnx_data'));
     fs.mkdirSync(path.join(onnxDir, 'model.onnx_data'));
@@ -798,6 +801,104 @@ const cases: BadInputCase<CliInput>[] = [
     }),
     expect: /Cannot write --out .*examples\.jsonl: it is the input file \(--data\)/,
     check: () => intact(p('study-in-place', 'examples.jsonl')),
+  },
+
+  // ----- generate
+  {
+    name: 'generate --max-new 0',
+    input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--max-new', '0'] }),
+    expect: /--max-new must be a whole number from 1 to 4096 \(got "0"\)/,
+  },
+  {
+    name: 'generate --max-new beyond 4096',
+    input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--max-new', '100000'] }),
+    expect: /--max-new must be a whole number from 1 to 4096 \(got "100000"\)/,
+  },
+  {
+    name: "generate --max-new past the model's positions",
+    input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--max-new', '4000'] }),
+    expect: /The prompt has 16 tokens and 4000 more would pass the 512 positions llama takes; generate at most 496/,
+  },
+  {
+    name: 'generate with a prompt longer than the model takes',
+    input: () => ({ args: ['generate', '--model', M, '--text', LONG, '--max-new', '4'] }),
+    expect: /The prompt has 1002 tokens, and llama takes 512 positions with the generated tokens; shorten the prompt/,
+  },
+  {
+    name: "generate --truncate keeps the prompt's beginning, and says so",
+    input: () => ({ args: ['generate', '--model', M, '--text', LONG, '--max-new', '4', '--truncate'] }),
+    kind: 'warning',
+    code: 0,
+    expect: /--truncate keeps the first 508 of the prompt's 1002 tokens \(room for --max-new 4\)/,
+    check: (o) => assert.match(o.output, /^prompt {5}508 tokens$/m),
+  },
+  {
+    name: 'generate --temperature below 0',
+    input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--temperature=-1'] }),
+    expect: /--temperature must be 0 or more \(0 is greedy\), got -1/,
+  },
+  {
+    name: 'generate --temperature not a number',
+    input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--temperature', 'hot'] }),
+    expect: /--temperature must be a number \(got "hot"\)/,
+  },
+  {
+    name: 'generate --top-p 0',
+    input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--temperature', '1', '--top-p', '0'] }),
+    expect: /--top-p must be above 0 and at most 1 \(1 keeps every token\), got 0/,
+  },
+  {
+    name: 'generate --top-p above 1',
+    input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--temperature', '1', '--top-p', '1.5'] }),
+    expect: /--top-p must be above 0 and at most 1 \(1 keeps every token\), got 1\.5/,
+  },
+  {
+    name: 'generate --seed without --temperature',
+    input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--seed', '7'] }),
+    expect: /--top-p and --seed apply to sampling: give --temperature above 0/,
+  },
+  {
+    name: 'generate --chat (chat templates not there yet)',
+    input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--chat'] }),
+    expect: /--chat is not available yet/,
+  },
+  {
+    name: 'generate with an encoder (not a causal LM)',
+    input: () => ({ args: ['generate', '--model', model('encoder'), '--text', TEXT] }),
+    expect: /is an encoder, not a causal language model, so it cannot generate text/,
+  },
+  {
+    name: 'generate with an ONNX export',
+    input: () => ({ args: ['generate', '--model', model('onnx-export'), '--text', TEXT] }),
+    expect: /is an ONNX export, which cannot generate with a KV cache here/,
+  },
+  {
+    name: 'generate --out with no known extension',
+    input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--out', p('out', 'gen.txt')] }),
+    expect: /Cannot tell the format from --out .*gen\.txt.*: end it in \.json, \.csv or \.npy/,
+    check: noOutput(p('out', 'gen.txt')),
+  },
+  {
+    name: 'generate --layer beyond the model',
+    input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--layer', '9'] }),
+    expect: /--layer 9 does not exist: the model has 5 layers \(0–4\)/,
+  },
+  {
+    name: 'explain --target generated:N without --generate',
+    input: () => ({ args: ['explain', '--model', M, '--text', TEXT, '--target', 'generated:2'] }),
+    expect: /--target generated:2 names a generated token: add --generate N \(N ≥ 2\)/,
+  },
+  {
+    name: 'explain --target generated:N past --generate',
+    input: () => ({ args: ['explain', '--model', M, '--text', TEXT, '--generate', '2', '--target', 'generated:5'] }),
+    expect: /--target generated:5 is past the 2 tokens --generate asks for/,
+  },
+  {
+    name: 'explain --generate with an encoder',
+    input: () => ({
+      args: ['explain', '--model', model('encoder'), '--text', TEXT, '--generate', '2', '--target', 'generated:1'],
+    }),
+    expect: /is an encoder, not a causal language model, so it cannot generate text/,
   },
 ];
 

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { load } from '../../../../runtime/inspector/load-model';
 import type { Inspector } from '../../../../runtime/inspector/api';
 import { explain } from '../../../../runtime/explain/explain';
-import { formatTargetSpec, parseTargetSpec } from '../../../../runtime/explain/target-spec';
+import { formatTargetSpec, parseTargetSpec, resolveGenerated } from '../../../../runtime/explain/target-spec';
 import { resultToJson } from '../../../../runtime/explain/result';
 import { isLensError } from '../../../../runtime/errors';
 import { naiveForward } from '../../../reference/naive-forward';
@@ -48,6 +48,25 @@ test('target specs: prob: before next, next:TOKEN and token:POS:ID; not before m
       (e: unknown) => isLensError(e) && /Bad target/.test(e.message),
       bad,
     );
+});
+
+test('generated:N is token:POS:ID of the N-th generated token (1 = the first) on prompt + output', () => {
+  for (const spec of ['generated:1', 'prob:generated:4']) assert.equal(formatTargetSpec(parseTargetSpec(spec)), spec);
+  const ids = [1, 10, 11, 12, 50, 51, 52]; // a prompt of 4, then 3 generated tokens
+  assert.deepEqual(resolveGenerated(parseTargetSpec('generated:1'), ids, 4), { kind: 'token', position: 4, id: 50 });
+  assert.deepEqual(resolveGenerated(parseTargetSpec('prob:generated:3'), ids, 4), {
+    kind: 'token',
+    position: 6,
+    id: 52,
+    prob: true,
+  });
+  assert.deepEqual(resolveGenerated(parseTargetSpec('next'), ids, undefined), { kind: 'next' });
+  assert.throws(
+    () => resolveGenerated(parseTargetSpec('generated:4'), ids, 4),
+    /past the 3 generated tokens \(1\.\.3\)/,
+  );
+  assert.throws(() => resolveGenerated(parseTargetSpec('generated:1'), ids, undefined), /applies after a generation/);
+  assert.throws(() => parseTargetSpec('generated:0'), /N must be at least 1/);
 });
 
 test('prob:next and prob:token are the probabilities of the plain-loops forward pass', async () => {

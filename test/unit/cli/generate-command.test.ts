@@ -1,0 +1,177 @@
+// `attention-lens generate` as users run it (node dist/cli.js) on stories260K: the greedy continuation is the
+// plain-loops reference's greedy decode (test/reference, float64, no ONNX), --out JSON holds prompt + output with
+// every row equal to the reference's attention (and the panel's Open Saved Run reads it), NPY has the run's shape
+// over prompt + output, a seeded sampled run prints its seed and repeats exactly, explain --generate's generated:K
+// is the reference's K-th token and log-probability, and SmolLM2-Instruct stops at <|im_end|>. Bad requests:
+// bad-input-catalogue.test.ts.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { loadTokenizer } from '../../../runtime/tokenizers/index';
+import { parseSavedRun } from '../../../extension/saved-run';
+import { naiveForward } from '../../reference/naive-forward';
+import { fixtureModel, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
+
+const MODEL = fixtureModel('stories260K');
+const CLI = path.join(repoRoot, 'dist/cli.js');
+const TMP = mkdtempSync(path.join(tmpdir(), 'lens-generate-cli-'));
+const TEXT = 'Once upon a time, there was a little girl named Lily.';
+const NEW = 10;
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, 'generate', '--model', MODEL, '--text', TEXT, ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+let prompt: number[] = [];
+let reference: number[] = []; // prompt + the reference's greedy tokens
+
+before(async () => {
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'pipe' });
+  const tok = await loadTokenizer(MODEL);
+  prompt = tok.encode(TEXT).map((t) => t.id);
+  reference = [...prompt];
+  for (let i = 0; i < NEW; i++) {
+    const r = naiveForward(MODEL, reference);
+    const V = r.logits!.length / reference.length;
+    const last = r.logits!.subarray((reference.length - 1) * V);
+    let best = 0;
+    for (let v = 1; v < V; v++) if (last[v] > last[best]) best = v;
+    reference.push(best);
+  }
+});
+
+test('greedy: the text of the reference greedy decode, one line per token, --out JSON rows equal the reference', async () => {
+  const out = path.join(TMP, 'gen.json');
+  const r = cli('--max-new', String(NEW), '--out', out, '--layer', '2', '--head', '3');
+  assert.equal(r.code, 0, r.stderr);
+  const tok = await loadTokenizer(MODEL);
+  const text = tok.decode(reference.slice(prompt.length));
+  assert.match(
+    r.stdout,
+    new RegExp(`^generated  ${JSON.stringify(text).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'),
+  );
+  assert.match(r.stdout, /^sampling {3}greedy$/m);
+  assert.match(r.stdout, /layer 2, head 3/);
+  assert.equal(r.stdout.match(/^ {2}\+\d+ /gm)?.length, NEW);
+
+  const json = JSON.parse(readFileSync(out, 'utf8'));
+  const S = reference.length;
+  assert.deepEqual(
+    json.tokens.map((t: { id: number }) => t.id),
+    reference,
+  );
+  assert.deepEqual(json.source.generated, { promptTokens: prompt.length, generatedTokens: NEW, decoding: 'greedy' });
+  assert.equal(json.layers.length, 5);
+  // Every query row of the matrix (prompt rows from the prefill, generated rows from the steps) against the
+  // reference's attention on the whole sequence: causal rows do not depend on later tokens.
+  const ref = naiveForward(MODEL, reference);
+  let worst = 0;
+  json.layers.forEach((l: { queryLength: number; keyLength: number; attention: number[][][] }, li: number) => {
+    assert.deepEqual([l.queryLength, l.keyLength], [S, S]);
+    l.attention.forEach((head, h) =>
+      head.forEach((row, q) =>
+        row.forEach((x, k) => (worst = Math.max(worst, Math.abs(x - ref.attention[li][(h * S + q) * S + k])))),
+      ),
+    );
+  });
+  assert.ok(worst <= 1e-5, `largest difference ${worst}`);
+
+  // The panel's Open Saved Run reads it back: prompt + output tokens, every layer over all of them.
+  const saved = parseSavedRun(readFileSync(out, 'utf8'), 'gen.json');
+  assert.equal(saved.tokens.length, S);
+  assert.deepEqual(saved.ids, reference);
+  assert.deepEqual(
+    saved.layers.map((l) => [l.queryLength, l.keyLength]),
+    json.layers.map(() => [S, S]),
+  );
+});
+
+test('--out NPY is float32 [layers, heads, prompt + output, prompt + output]', () => {
+  const out = path.join(TMP, 'gen.npy');
+  const r = cli('--max-new', '4', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  const bytes = readFileSync(out);
+  const S = prompt.length + 4;
+  assert.match(
+    bytes.subarray(10, 10 + bytes.readUInt16LE(8)).toString('latin1'),
+    new RegExp(`'shape': \\(5, 8, ${S}, ${S}\\)`),
+  );
+  assert.equal(bytes.length, 10 + bytes.readUInt16LE(8) + 5 * 8 * S * S * 4);
+});
+
+test('sampling: the seed is printed, and the same seed gives the same tokens', () => {
+  const a = cli('--max-new', '8', '--temperature', '1.2', '--top-p', '0.9', '--seed', '42');
+  const b = cli('--max-new', '8', '--temperature', '1.2', '--top-p', '0.9', '--seed', '42');
+  assert.equal(a.code, 0, a.stderr);
+  assert.match(a.stdout, /^sampling {3}temperature 1\.2, top-p 0\.9, seed 42$/m);
+  const generated = (s: string) => /^generated .*$/m.exec(s)?.[0];
+  assert.equal(generated(a.stdout), generated(b.stdout));
+  const c = cli('--max-new', '2', '--temperature', '1');
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(c.stdout, /^sampling {3}temperature 1, top-p 1, seed \d+$/m);
+});
+
+test('explain --generate N --target generated:K explains the K-th token the model wrote', () => {
+  const out = path.join(TMP, 'explain.json');
+  const r = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      'explain',
+      '--model',
+      MODEL,
+      '--text',
+      TEXT,
+      '--generate',
+      '4',
+      '--target',
+      'generated:3',
+      '--methods',
+      'loo',
+      '--out',
+      out,
+    ],
+    { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const P = prompt.length;
+  const json = JSON.parse(readFileSync(out, 'utf8'));
+  // The third generated token sits at P + 2; its log-probability is read from the reference logits at P + 1.
+  assert.equal(json.target.spec, `token:${P + 2}:${reference[P + 2]}`);
+  assert.deepEqual(
+    json.tokens.map((t: { id: number }) => t.id),
+    reference.slice(0, P + 4),
+  );
+  const ref = naiveForward(MODEL, reference.slice(0, P + 2));
+  const V = ref.logits!.length / (P + 2);
+  const row = Array.from(ref.logits!.subarray((P + 1) * V, (P + 2) * V));
+  const max = Math.max(...row);
+  const logp = row[reference[P + 2]] - max - Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0));
+  assert.ok(Math.abs(json.target.value - logp) < 1e-4, `${json.target.value} vs ${logp}`);
+});
+
+test('a chat model stops at its end-of-turn token (SmolLM2-135M-Instruct, a ChatML prompt as plain text)', () => {
+  const chat = '<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n';
+  const r = spawnSync(
+    process.execPath,
+    [CLI, 'generate', '--model', smolLm2Gguf(), '--text', chat, '--max-new', '40'],
+    {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 300_000,
+    },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^ {2}\+\d+ +"<\|im_end\|>" /m);
+  assert.match(r.stdout, /^stopped {4}at an end-of-text token; \d+ tokens/m);
+  assert.doesNotMatch(r.stdout, /^generated .*im_end/m); // the stop token is not part of the text
+  assert.match(r.stdout, /^generated {2}".*Paris.*"$/m);
+});
