@@ -17,14 +17,7 @@ import type { ForwardResult, HeadRead } from './api';
 import { cancelled, LensError } from '../errors';
 import { checkReadPositions } from '../models/feeds';
 import { checkAttentionFinite, checkOutputFinite } from '../finite';
-import {
-  blockedFits,
-  POOL,
-  QUERY_BLOCKS,
-  SUMMARY_INPUTS,
-  summaryNames,
-  type LayerSummaryTensors,
-} from '../models/attention-summaries';
+import { blockedFits, POOL, QUERY_BLOCKS, summaryNames, type LayerSummaryTensors } from '../models/attention-summaries';
 
 interface ReadyStage {
   role: StageRole;
@@ -121,9 +114,13 @@ export class StageEngine {
     const seq = ids.length;
     const { heads, headDim, hidden } = this.facts;
     const batch = { ids: [ids], mask: [ids.map(() => 1)] };
-    const perRun = this.feedsOf(batch);
-    const shared = { ...perRun.embed, ...perRun.layer };
     const summaries = options.summaries;
+    // Long inputs: no n × n bias in JS (the blocked variant builds its mask in the graph); a family that computes
+    // the map whole reads it from the full feeds, computed then.
+    const perRun = this.feedsOf(batch, summaries ? { denseBias: false } : undefined);
+    const shared = { ...perRun.embed, ...perRun.layer };
+    let full: Record<string, FeedTensor> | undefined;
+    const fullFeeds = () => (full ??= this.feedsOf(batch).layer);
     if (summaries) {
       const specials = new Float32Array(seq); // [S]
       for (const p of summaries.specials) if (p >= 0 && p < seq) specials[p] = 1;
@@ -140,16 +137,17 @@ export class StageEngine {
       if (options.isCancelled?.()) throw cancelled();
       // A plan whose last layer also gives last_hidden needs no head call.
       if (stage.role === 'head' && lastHidden) break;
-      const feeds = pick(stage.inputNames, shared, hiddenState);
+      // The summaries variant's inputs are its own session's (no dense bias where it builds its mask).
+      const feeds = stage.role === 'layer' && summaries ? {} : pick(stage.inputNames, shared, hiddenState);
       const t0 = performance.now();
       if (stage.role === 'embed') {
         const out = await stage.session.run(feeds, ['hidden']);
         hiddenState = asFeed(out.hidden); // [1, seq, hidden]
       } else if (stage.role === 'layer' && summaries) {
-        for (const name of SUMMARY_INPUTS) feeds[name] = shared[name];
         // Query-row blocks where every block has rows (the family may still compute the map whole: bert, gpt2).
         const blocks = blockedFits(seq, QUERY_BLOCKS) ? QUERY_BLOCKS : undefined;
         const session = await this.variantSession(stage, { summaries: true, blocks });
+        Object.assign(feeds, pick(session.inputNames, shared, hiddenState, fullFeeds));
         const final = stage.outputNames.includes('last_hidden');
         const names = layerOutputs(stage).map((n) => ({ n, s: summaryNames(n.attn.slice('attn'.length)) }));
         const fetches = ['hidden_out', ...names.flatMap(({ n, s }) => [n.q, n.k, ...Object.values(s)])];
@@ -385,6 +383,7 @@ function pick(
   names: readonly string[],
   shared: Record<string, FeedTensor>,
   hidden: FeedTensor | undefined,
+  more?: () => Record<string, FeedTensor>,
 ): Record<string, FeedTensor> {
   const feeds: Record<string, FeedTensor> = {};
   for (const name of names) {
@@ -393,7 +392,7 @@ function pick(
         throw new LensError('INFERENCE_FAILED', 'A stage needs the hidden state before any stage produced it.');
       feeds.hidden = hidden;
     } else {
-      const t = shared[name];
+      const t = shared[name] ?? more?.()[name];
       if (!t) throw new LensError('INFERENCE_FAILED', `The model plan gives no value for the stage input ${name}.`);
       feeds[name] = t;
     }

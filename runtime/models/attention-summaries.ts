@@ -4,6 +4,7 @@
 // an overview of the map, its max and mean over blocks of POOL × POOL entries (MaxPool / AveragePool, ceil mode, so
 // a single strong cell is not averaged away). Inputs it adds: top_k int64 [1] (k, at most the length) and
 // special_keys float32 [S] (1 at special positions, 0 elsewhere). See runtime/attention/kept-run.ts for their use.
+import { MASKED } from './feeds';
 import { A, type GraphBuilder } from './graph-builder';
 
 /** Entries a side of one overview block. 64 keeps SmolLM2's overviews at 8,192 tokens to 35 MB (128² per head). */
@@ -99,8 +100,20 @@ export interface LayerSummaryTensors {
  * summaries' tensor names, and its `attn` is then empty (no [B,H,S,S] tensor exists in the graph). */
 export interface BlockedRequest {
   blocks: number;
+  /** The mask, built in the graph from positions (no n × n bias is fed): keyMask float32 [B,S] (1 = a real token,
+   * 0 = padding), query i sees key j when j ≤ i (causal) and i − j < window. */
+  mask: BlockedMask;
   result?: SummaryTensors;
 }
+
+export interface BlockedMask {
+  keyMask: string;
+  causal: boolean;
+  window: number | null;
+}
+
+/** The graph input of the blocked variant's padding mask: float32 [B,S], 1 for a real token, 0 for padding. */
+export const KEY_MASK_INPUT = 'key_mask';
 
 /** The summaries' tensor names in the graph, before they become outputs. */
 export type SummaryTensors = Record<keyof SummaryNames, string>;
@@ -118,14 +131,15 @@ export const QUERY_BLOCKS = 16;
  * summaries, so that no [B,H,S,S] tensor is built (the largest is one block's); blocks are concatenated along the
  * query axis. The overview is pooled in two steps (over 64 keys per row in each block, then over 64 rows), which
  * gives the same max and mean as pooling 64 × 64 cells at once. Needs blockedFits(S, blocks).
- * q, k, v [B,H,S,D]; bias [B,1,S,S] → context [B,S,H·D].
+ * Each block's additive mask [B,1,rows,S] is built from its query positions and the key positions (0 where the
+ * query may see the key, MASKED elsewhere, as feeds.ts's dense bias), so no n × n array is built in JS.
+ * q, k, v [B,H,S,D] → context [B,S,H·D].
  */
 export function blockedAttention(
   g: GraphBuilder,
   q: string,
   k: string,
   v: string,
-  bias: string,
   heads: number,
   headDim: number,
   options: { scale?: number; softcap?: number | null },
@@ -163,15 +177,36 @@ export function blockedAttention(
   const tiny = g.constF([1e-30], [], 'tiny');
   const rowPool = { kernel_shape: A.ints([1, POOL]), strides: A.ints([1, POOL]), ceil_mode: A.int(1) };
 
+  // The mask from positions: keys a query may see, per block of its rows.
+  const keyOk = g.op('Greater', [
+    g.op('Unsqueeze', [req.mask.keyMask, g.constI64([1, 2])]),
+    g.constF([0.5], [], 'half'),
+  ]); // [B,1,1,S] bool
+  const zero = g.constF([0], [], 'zero');
+  const masked = g.constF([MASKED], [], 'masked');
+  const blockBias = (b: number): string => {
+    const start = g.op('Mul', [chunk, g.constI64([b], [])]); // scalar
+    const end = b === NB - 1 ? S : g.op('Add', [start, chunk]);
+    const rows = g.op('Range', [start, end, one]); // [rows]
+    const diff = g.op('Sub', [
+      g.op('Unsqueeze', [rows, g.constI64([1])]),
+      g.op('Unsqueeze', [positions, g.constI64([0])]),
+    ]); // [rows,S]: i − j
+    let ok = keyOk; // [B,1,1,S]
+    if (req.mask.causal) ok = g.op('And', [ok, g.op('Greater', [diff, g.constI64([-1], [])])]); // [B,1,rows,S]
+    if (req.mask.window !== null) ok = g.op('And', [ok, g.op('Less', [diff, g.constI64([req.mask.window], [])])]);
+    if (!req.mask.causal && req.mask.window === null) ok = g.op('And', [ok, g.op('Equal', [diff, diff])]); // [B,1,rows,S]
+    return g.op('Where', [ok, zero, masked]); // [B,1,rows,S]
+  };
+
   const qs = split(q); // NB × [B,H,rows,D]
-  const bs = split(bias); // NB × [B,1,rows,S]
   const ps = split(prevIdx); // NB × [B,H,rows,1]
   const parts: Record<string, string[]> = {};
   const add = (key: string, t: string) => (parts[key] ??= []).push(t);
   for (let b = 0; b < NB; b++) {
     let s = g.op('Mul', [g.op('MatMul', [qs[b], kt]), scale]); // [B,H,rows,S]
     if (cap) s = g.op('Mul', [g.op('Tanh', [g.op('Div', [s, cap])]), cap]);
-    const p = g.op('Softmax', [g.op('Add', [s, bs[b]])], { axis: A.int(-1) }); // [B,H,rows,S]
+    const p = g.op('Softmax', [g.op('Add', [s, blockBias(b)])], { axis: A.int(-1) }); // [B,H,rows,S]
     add('context', g.op('MatMul', [p, v])); // [B,H,rows,D]
     const [values, indices] = g.opN('TopK', [p, topK], 2, { axis: A.int(-1), largest: A.int(1), sorted: A.int(1) });
     add('topWeights', values); // [B,H,rows,K]

@@ -1,12 +1,19 @@
 // The shape of a family builder, and the one place that turns a family into graphs: the staged plan of plan.ts
 // (one graph per layer, the first with the embeddings and the last with the final norm; a head) and the single full graph, built from the same fragments so they agree.
 import type { ModelConfig } from '../formats/config-normalise';
-import { addSummaryOutputs, outputSummaries, summaryNames, type BlockedRequest } from './attention-summaries';
+import {
+  addSummaryOutputs,
+  KEY_MASK_INPUT,
+  outputSummaries,
+  summaryNames,
+  type BlockedRequest,
+} from './attention-summaries';
 import { A, GraphBuilder, type Dim } from './graph-builder';
 import { computeFeeds, layerSide } from './feeds';
 import {
   layerOutputs,
   type Batch,
+  type FeedOptions,
   type FullGraphOptions,
   type GraphPlan,
   type LayerExtras,
@@ -31,7 +38,7 @@ export interface LayerTensors {
 
 /** The inputs a layer fragment reads besides the hidden state. */
 export interface LayerInputs {
-  /** [B,1,S,S] */
+  /** [B,1,S,S]; empty when `blocked`, whose mask is built in the graph from positions. */
   bias: string;
   /** [B,1,S,R] with R the rotated dimensions (rope families only). */
   cos?: string;
@@ -76,6 +83,9 @@ export interface FamilyGraphs {
   embedInputs: string[];
   /** The per-run inputs (attention bias, RoPE tables) layer l reads: sideInputs(config). */
   side(l: number): LayerSideInputs;
+  /** The family computes attention in query-row blocks when asked (LayerInputs.blocked), its mask built in the
+   * graph from positions; the others compute the map whole from the fed bias. */
+  blockedAttention?: boolean;
   /** Adds the embeddings; inputs are already declared under their names. Returns [B,S,E]. */
   embed(g: GraphBuilder): string;
   /** Adds layer `l` on `hidden` [B,S,E]. */
@@ -92,11 +102,18 @@ function declareEmbedInputs(g: GraphBuilder, fam: FamilyGraphs): void {
   for (const name of fam.embedInputs) g.input(name, 'int64', BS);
 }
 
-/** Declares layer l's side inputs in `g` (once per graph) and returns their names. */
-function declareLayerInputs(g: GraphBuilder, fam: FamilyGraphs, l: number): LayerInputs {
+/** Declares layer l's side inputs in `g` (once per graph) and returns their names. With `blocks` (and a family
+ * that can), attention runs in query-row blocks and the mask comes from positions and key_mask [B,S], not a bias. */
+function declareLayerInputs(g: GraphBuilder, fam: FamilyGraphs, l: number, blocks?: number): LayerInputs {
   const side = fam.side(l);
   const declare = (i: SideInput) => (g.hasTensor(i.name) ? i.name : g.input(i.name, 'float32', i.dims));
-  const inputs: LayerInputs = { bias: declare(side.bias) };
+  let inputs: LayerInputs;
+  if (blocks && fam.blockedAttention) {
+    const keyMask = g.hasTensor(KEY_MASK_INPUT) ? KEY_MASK_INPUT : g.input(KEY_MASK_INPUT, 'float32', BS);
+    const causal = fam.facts.attentionKinds[l] === 'causal';
+    const window = fam.facts.slidingWindows?.[l] ?? null;
+    inputs = { bias: '', blocked: { blocks, mask: { keyMask, causal, window } } };
+  } else inputs = { bias: declare(side.bias) };
   if (side.cos && side.sin) {
     inputs.cos = declare(side.cos);
     inputs.sin = declare(side.sin);
@@ -175,8 +192,7 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs, options: Pl
     const outs: LayerTensors[] = [];
     const requests: (BlockedRequest | undefined)[] = [];
     for (const l of layers) {
-      const inputs = declareLayerInputs(g, fam, l);
-      if (extras.summaries && extras.blocks) inputs.blocked = { blocks: extras.blocks };
+      const inputs = declareLayerInputs(g, fam, l, extras.summaries ? extras.blocks : undefined);
       requests.push(inputs.blocked);
       const out = fam.layer(g, l, x, inputs);
       outs.push(out);
@@ -243,7 +259,11 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs, options: Pl
   stages.push(headStage);
 
   const config = source.config;
-  return { facts: fam.facts, stages, feeds: (batch: Batch) => computeFeeds(batch, config) };
+  return {
+    facts: fam.facts,
+    stages,
+    feeds: (batch: Batch, options?: FeedOptions) => computeFeeds(batch, config, options),
+  };
 }
 
 /** The head on one position per row: hidden [B,S,E], select int64 [B] → hidden_at [B,1,E], logits_at [B,1,V]. */

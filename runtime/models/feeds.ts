@@ -3,7 +3,7 @@
 // and the RoPE cos/sin tables (rope.ts), one of each per kind of layer (full / sliding window).
 import { LensError } from '../errors';
 import type { ModelConfig } from '../formats/config-normalise';
-import type { Batch, FeedTensor, StageFeeds } from './plan';
+import type { Batch, FeedOptions, FeedTensor, StageFeeds } from './plan';
 import { ropeTables } from './rope';
 
 /** The additive value for a masked attention entry. */
@@ -107,8 +107,17 @@ export function layerSide(config: ModelConfig, l: number): LayerSide {
   return side;
 }
 
-/** Every family's feeds: embed stage (ids, positions, token types) and the inputs shared by all layer stages. */
-export function computeFeeds(batch: Batch, config: ModelConfig): StageFeeds {
+/** key_mask [B,S]: 1 for a real token, 0 for padding (the blocked variant builds its mask from it in the graph). */
+export function keyMaskFeed(batch: Batch): FeedTensor {
+  const B = batch.mask.length;
+  const S = batch.mask[0]?.length ?? 0;
+  return { type: 'float32', dims: [B, S], data: Float32Array.from(batch.mask.flat()) };
+}
+
+/** Every family's feeds: embed stage (ids, positions, token types) and the inputs shared by all layer stages.
+ * `denseBias: false` leaves out the n × n attention biases (long inputs: the blocked variant builds its mask in the
+ * graph from key_mask, given then instead). */
+export function computeFeeds(batch: Batch, config: ModelConfig, options: FeedOptions = {}): StageFeeds {
   const [B, S] = checkBatch(batch, config);
   const positions = positionIds(batch, config);
   const embed: Record<string, FeedTensor> = {
@@ -117,11 +126,11 @@ export function computeFeeds(batch: Batch, config: ModelConfig): StageFeeds {
   };
   if (config.family === 'bert' && config.typeVocabSize > 0)
     embed.token_type_ids = { type: 'int64', dims: [B, S], data: new BigInt64Array(B * S) };
-  const layer: Record<string, FeedTensor> = {};
+  const layer: Record<string, FeedTensor> = options.denseBias === false ? { key_mask: keyMaskFeed(batch) } : {};
   for (let l = 0; l < config.layers; l++) {
     const side = layerSide(config, l);
     const sliding = config.layerTypes[l] === 'sliding';
-    if (!layer[side.bias])
+    if (options.denseBias !== false && !layer[side.bias])
       layer[side.bias] = attentionBias(batch, config.family !== 'bert', sliding ? config.slidingWindow : null);
     if (side.cos && side.sin && !layer[side.cos]) {
       const spec = sliding && config.ropeLocal ? config.ropeLocal : config.rope!;

@@ -109,7 +109,7 @@ export interface GraphPlan {
   /** [layer 0 .. layer L-1, head] (a family plan), or with an 'embed' stage first. */
   stages: Stage[];
   /** Computes the per-run feeds (positions, masks, RoPE tables) for a batch. */
-  feeds(batch: Batch): StageFeeds;
+  feeds(batch: Batch, options?: FeedOptions): StageFeeds;
 }
 
 export interface FullGraphOptions {
@@ -118,3 +118,8 @@ export interface FullGraphOptions {
 }
 
 export type { AttentionKind, Family };
+
+export interface FeedOptions {
+  /** false: leave out the n × n attention biases (the blocked variant builds its mask in the graph). */
+  denseBias?: boolean;
+}

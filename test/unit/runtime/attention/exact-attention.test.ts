@@ -11,7 +11,7 @@ import { summariseHead } from '../../../../runtime/attention/head-summaries';
 import { keepLayerQK, type LayerQK } from '../../../../runtime/attention/layer-qk';
 import { KeptRun } from '../../../../runtime/attention/kept-run';
 import { StageEngine } from '../../../../runtime/inspector/engine';
-import { blockedFits, POOL, QUERY_BLOCKS } from '../../../../runtime/models/attention-summaries';
+import { blockedFits, POOL, QUERY_BLOCKS, summaryNames } from '../../../../runtime/models/attention-summaries';
 import { createSession } from '../../../../runtime/backend/ort';
 import { buildPlan, readModel, type ModelSource } from '../../../../runtime/models/read-model';
 import { readGgufModel } from '../../../../runtime/models/gguf-source';
@@ -427,4 +427,57 @@ test('the blocked variant computes the softmax once per block of query rows, nev
   assert.equal(blocked.filter((o) => o === 'Softmax').length, QUERY_BLOCKS);
   const whole = ops(plan.stages[1].variant!({ summaries: true }));
   assert.equal(whole.filter((o) => o === 'Softmax').length, 1);
+});
+
+test('the blocked variant builds its mask in the graph: key_mask [B,S] in, no n × n bias fed or computed', () => {
+  const plan = buildPlan(readGgufModel(smolLm2Gguf()));
+  const inputs = (bytes: Uint8Array) => decodeModel(bytes).graph!.input!.map((i) => i.name);
+  const blocked = inputs(plan.stages[1].variant!({ summaries: true, blocks: QUERY_BLOCKS }));
+  assert.ok(blocked.includes('key_mask'));
+  assert.ok(!blocked.some((n) => n!.startsWith('attn_bias')), `inputs ${blocked.join(', ')}`);
+  assert.ok(inputs(plan.stages[1].variant!({ summaries: true })).includes('attn_bias'));
+  const batch = { ids: [[1, 2, 3]], mask: [[1, 1, 0]] };
+  const feeds = plan.feeds(batch, { denseBias: false }).layer;
+  assert.ok(!Object.keys(feeds).some((n) => n.startsWith('attn_bias')));
+  assert.deepEqual(feeds.key_mask.dims, [1, 3]);
+  assert.deepEqual(Array.from(feeds.key_mask.data as Float32Array), [1, 1, 0]);
+  assert.equal(plan.feeds(batch).layer.key_mask, undefined); // the default path is unchanged
+});
+
+test('hf-tiny gemma2, padded keys: the mask built in the graph equals the fed dense bias (causal, window, padding)', async () => {
+  const source = await readModel(hfTinyModel('gemma2'));
+  const plan = buildPlan(source);
+  const n = 250;
+  const mask = Array.from({ length: n }, (_, j) => ([3, 9, 100, 101, 249].includes(j) ? 0 : 1));
+  const batch = { ids: [ids(n, 3, source.config.vocabSize, 5)], mask: [mask] };
+  const dense = plan.feeds(batch);
+  const fromPositions = plan.feeds(batch, { denseBias: false });
+  const stage = plan.stages.find((s) => s.role === 'layer' && s.variant)!;
+  const out = async (blocks: number | undefined, feeds: typeof dense) => {
+    const session = await createSession(stage.variant!({ summaries: true, blocks }), { backend: 'native', threads: 1 });
+    try {
+      const all = { ...feeds.embed, ...feeds.layer };
+      all.top_k = { type: 'int64', dims: [1], data: BigInt64Array.of(4n) };
+      all.special_keys = { type: 'float32', dims: [n], data: new Float32Array(n) };
+      const picked = Object.fromEntries(session.inputNames.map((name) => [name, all[name]]));
+      const s = summaryNames(layerOutputs(stage)[0].attn.slice('attn'.length));
+      return await session.run(picked, ['hidden_out', s.topWeights, s.topKeys, s.blockMax, s.entropy]);
+    } finally {
+      await session.release();
+    }
+  };
+  const whole = await out(undefined, dense); // the map whole, with the dense bias fed
+  const blocked = await out(QUERY_BLOCKS, fromPositions); // blocks, the mask from key_mask and positions
+  for (const name of Object.keys(whole)) {
+    const a = whole[name].data;
+    const b = blocked[name].data;
+    assert.equal(a.length, b.length, name);
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    assert.ok(worst <= (name.startsWith('top_keys') ? 0 : 1e-4), `${name}: max difference ${worst}`);
+  }
+  // Padded keys get no weight in any row (the top weights beyond the visible keys are exact zeros).
+  const keys = blocked[summaryNames(layerOutputs(stage)[0].attn.slice('attn'.length)).topKeys].data;
+  const weights = blocked[summaryNames(layerOutputs(stage)[0].attn.slice('attn'.length)).topWeights].data;
+  for (let i = 0; i < keys.length; i++) if (weights[i] > 0) assert.equal(mask[keys[i]], 1, `top key ${keys[i]}`);
 });
