@@ -1,6 +1,7 @@
 // `attention-lens export`: runs the model on the text and writes one view (matrix, grid, head) as PNG or SVG, or the
 // whole run as JSON, CSV or NPY. Images are the views' figures (figures/) written by writers/export-image.ts, the
 // same code the panel's export uses, so the CLI and the panel write the same image for the same run and view.
+import path from 'node:path';
 import { load } from '../runtime/inspector/load-model';
 import { LensError } from '../runtime/errors';
 import type { LayerAttention } from '../runtime/types';
@@ -9,7 +10,7 @@ import { ExportError } from '../figures/figure-kit';
 import { headText } from '../figures/labels';
 import { MemoryRunMaps } from '../figures/run-maps';
 import { labelTokens } from '../figures/token-display';
-import { estimateDataSize, writeData, type RunData } from '../writers/attention-data';
+import { estimateDataSize, npySidecar, npySidecarName, writeData, type RunData } from '../writers/attention-data';
 import { describeImage, exportImage, formatBytes } from '../writers/export-image';
 import type { ExportArgs } from './export-args';
 import { planOut, readCommandText, reportTo, warnOnStderr } from './command-files';
@@ -25,6 +26,14 @@ export async function exportCommand(
   // Every check of the input and the output comes before the model loads.
   const text = await readCommandText(args, warn);
   const plan = planOut(args.out, args.model, { '--file': args.file });
+  // An NPY file written to disk gets its JSON sidecar beside it (tokens, model, layer layout: what opens it as a run
+  // again), planned with the same rules before the model loads; an NPY streamed to stdout has none.
+  const sidecarPlan =
+    args.format === 'npy' && plan.kind === 'replace'
+      ? planOut(path.join(path.dirname(plan.given), npySidecarName(path.basename(plan.given))), args.model, {
+          '--file': args.file,
+        })
+      : undefined;
   const print = reportTo(plan, stdout);
   const threads = effectiveThreads(args.threads, warn);
   const sink = await OutputFile.open(plan);
@@ -72,9 +81,20 @@ export async function exportCommand(
     const size = estimateDataSize(data, args.format);
     await writeData(data, args.format, sink);
     await sink.commit();
+    if (sidecarPlan?.kind === 'replace') {
+      const side = await OutputFile.open(sidecarPlan);
+      try {
+        await side.write(new TextEncoder().encode(npySidecar(data, path.basename(plan.given))));
+        await side.commit();
+      } catch (e) {
+        side.abort();
+        throw e;
+      }
+    }
     const shape = `${layers.length} layers × ${f.heads} heads × ${run.tokens.length} × ${run.tokens.length}`;
     const rows = args.format === 'csv' ? `, ${size.values.toLocaleString('en-US')} rows` : '';
     print(`wrote      ${args.out} (${args.format.toUpperCase()}: ${shape}${rows}, ${formatBytes(sink.bytes)})`);
+    if (sidecarPlan) print(`wrote      ${sidecarPlan.given} (its tokens, model and layer layout)`);
   } catch (e) {
     sink.abort();
     throw asLensError(e);

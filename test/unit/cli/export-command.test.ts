@@ -101,6 +101,23 @@ test('the CLI PNG and SVG equal what figures/ and writers/ draw from the run’s
     maxDiff = Math.max(maxDiff, Math.abs(v - ref.attn[l][h][q][k]));
   });
   assert.ok(maxDiff < 1e-4, `CLI attention vs reference: max difference ${maxDiff}`);
+  // Beside it, its JSON sidecar: what the .npy cannot hold (the tokens, the layer layout), naming the array.
+  const side = JSON.parse(readFileSync(`${npy}.json`, 'utf8')) as {
+    format: string;
+    array: { file: string; dtype: string; shape: number[] };
+    tokens: { text: string }[];
+    layers: { kind: string; heads: number }[];
+  };
+  assert.equal(side.format, 'attention-lens-npy-sidecar');
+  assert.deepEqual(side.array, { ...side.array, file: 'run.npy', dtype: '<f4', shape: [5, 8, 17, 17] });
+  assert.deepEqual(
+    side.tokens.map((t) => t.text),
+    ref.tokens,
+  );
+  assert.deepEqual(
+    side.layers.map((l) => [l.kind, l.heads]),
+    Array.from({ length: 5 }, () => ['causal', 8]),
+  );
   // Token labels come from the SVG export (escaped text): the reference's tokens, sentencepiece's ▁ shown as ␣.
   const svgOut = path.join(TMP, 'head.svg');
   assert.equal(cli(...exportArgs('--view', 'head', '--layer', '1', '--head', 'max', '--out', svgOut)).code, 0);
