@@ -6,6 +6,7 @@ import type { LayerAttention } from '../runtime/types';
 import type { TokenInfo } from '../protocol/messages';
 import type { HeadChoice, RunSnapshot } from './run-snapshot';
 import { STALE_LINE } from './run-range';
+import { tokenLabel } from '../figures/token-display';
 
 export const TOP_K = 5;
 export const TINT_LEVELS = 8;
@@ -116,11 +117,15 @@ export interface HoverModel {
 
 /** The hover's Markdown for token `index` of the run, in the panel's selected view. */
 export function hoverMarkdown({ run, index, links }: HoverModel): string {
-  const t = run.tokens[index];
   const id = run.ids[index];
   const { layer, head } = run.view;
+  // Tokens as the panel labels them (figures/token-display.ts): ␣ for Ġ/▁, the characters a partial piece covers.
+  const label = (i: number) => {
+    const tok = run.tokens[i];
+    return tok ? tokenLabel(tok, run.source.text) : `#${i}`;
+  };
   const lines: string[] = [
-    `**Attention Lens** · token ${index} of ${run.tokens.length}: **${escapeMarkdown(t.text)}**${id !== undefined ? ` (id ${id})` : ''}`,
+    `**Attention Lens** · token ${index} of ${run.tokens.length}: **${escapeMarkdown(label(index))}**${id !== undefined ? ` (id ${id})` : ''}`,
     '',
   ];
   const l = layerOf(run, layer);
@@ -136,12 +141,7 @@ export function hoverMarkdown({ run, index, links }: HoverModel): string {
     lines.push('| attends to | weight | | attended by | weight |', '|:--|--:|:-:|:--|--:|');
     for (let i = 0; i < Math.max(a.length, b.length, 1); i++) {
       const cell = (x: { index: number; weight: number } | undefined) =>
-        x
-          ? [
-              `${escapeMarkdown(run.tokens[x.index]?.text ?? `#${x.index}`)}`,
-              `${weightText(x.weight)} \`${bar(x.weight)}\``,
-            ]
-          : ['', ''];
+        x ? [`${escapeMarkdown(label(x.index))}`, `${weightText(x.weight)} \`${bar(x.weight)}\``] : ['', ''];
       lines.push(`| ${[...cell(a[i]), ' ', ...cell(b[i])].join(' | ')} |`);
     }
     lines.push('');

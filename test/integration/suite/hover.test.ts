@@ -185,7 +185,7 @@ suite('Attention Lens: hover, tint and export', () => {
     const t = run.tokens[14];
     const md = await lensHover(cell, cell.positionAt(2 + Math.floor((t.start! + t.end!) / 2)));
     assert.ok(md, 'an Attention Lens hover in the notebook cell');
-    assert.match(md, /token 14 of 17: \*\*▁Lily\*\*/);
+    assert.match(md, /token 14 of 17: \*\*␣Lily\*\*/); // the panel's label: ▁ shown as ␣
     assert.equal(await lensHover(nb.cellAt(0).document, new vscode.Position(0, 2)), undefined, 'not in another cell');
   });
 
