@@ -710,7 +710,8 @@ export const tests: E2ETest[] = [
           "template tokens are marked; the line's are not",
         );
         const own = await frame.locator('.head-token-left:not([data-template])').allTextContents();
-        assert.equal(own.join('').replace(/Ġ/g, ' ').trim(), LINES[0], `the line's tokens: ${JSON.stringify(own)}`);
+        // The labels show spaces as ␣ (figures/token-display.ts): read back, they spell the line.
+        assert.equal(own.join('').replace(/[Ġ␣]/g, ' ').trim(), LINES[0], `the line's tokens: ${JSON.stringify(own)}`);
         assert.deepEqual(await errorToasts(page), [], 'no error notification (chat prompt)');
         await screenshot(page, 'models-ollama-chat');
       } catch (e) {

@@ -500,9 +500,10 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   await input.waitFor({ state: 'visible', timeout: 15_000 });
   await input.fill(`>${title}`);
   // Wait until the palette lists the command (extension may still be activating its contributions): the row whose
-  // label is the title exactly ("Show Attention", not "Show Attention as Chat Prompt", which a recently used
-  // command may put first).
-  const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  // label is the title exactly, after an optional category ("Show Attention", not "Show Attention as Chat Prompt",
+  // which a recently used command may put first; "Focus Last Editor Group" is listed as "View: Focus Last Editor
+  // Group").
+  const exact = new RegExp(`^(?:[^:]+: )?${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
   const row = page
     .locator('.quick-input-list .monaco-list-row')
     .filter({ has: page.locator('.label-name', { hasText: exact }) })
