@@ -86,6 +86,8 @@ async function lensHover(doc: vscode.TextDocument, pos: vscode.Position): Promis
 }
 
 const unescape = (s: string) => s.replace(/\\(.)/g, '$1').replace(/␣/g, ' ');
+/** A reference token as the hover labels it (figures/token-display.ts: sentencepiece's ▁ shown as a space). */
+const asLabel = (piece: string) => piece.replace(/▁/g, ' ');
 
 /** Row i of the reference for a view: one head, or mean/max over heads. */
 function refRow(layer: number, head: number | 'mean' | 'max', row: (m: number[][]) => number[]): number[] {
@@ -135,9 +137,17 @@ suite('Attention Lens: hover, tint and export', () => {
       const [toText, toWeight, , fromText] = rows[0].slice(2).split(' | ');
       const to = refRow(layer, head, (m) => m[i]);
       const from = refRow(layer, head, (m) => m.map((r) => r[i]));
-      assert.equal(unescape(toText), ref.tokens[argmax(to)], `token ${i} attends most to the reference argmax`);
+      assert.equal(
+        unescape(toText),
+        asLabel(ref.tokens[argmax(to)]),
+        `token ${i} attends most to the reference argmax`,
+      );
       assert.ok(Math.abs(Number(toWeight.split(' ')[0]) - Math.max(...to)) < 1e-3, `weight ${toWeight}`);
-      assert.equal(unescape(fromText), ref.tokens[argmax(from)], `token ${i} is attended most by the reference argmax`);
+      assert.equal(
+        unescape(fromText),
+        asLabel(ref.tokens[argmax(from)]),
+        `token ${i} is attended most by the reference argmax`,
+      );
       assert.match(md, /\[Show in panel\]\(command:attentionLens\.revealToken\?/);
     }
     // Outside the range (the title line) there is no Attention Lens hover.
