@@ -147,17 +147,13 @@ export function stripFigure(
           const fill = !candidate ? theme.masked : scoreColor(flat[r] ? 0 : s, scales[r], lut);
           const t = labels[i];
           const template = result.tokens[i].template === true;
+          // Non-candidates are written in the muted ink on their grey, candidates in the ink their cell needs.
+          const ink = candidate ? inkOn(fill) : theme.muted;
           b.rect(x, ry, widths[i], ROW, fill, 'score', candidate ? undefined : theme.frame);
           b.text(x + widths[i] / 2, ry + ROW / 2, shortLabel(t), 'token', {
             size: TOKEN_SIZE,
             // A chat template's tokens: dimmer (the ink halfway to the cell's colour).
-            color: !candidate
-              ? template
-                ? dimmed(theme.muted, fill)
-                : theme.muted
-              : template
-                ? dimmed(inkOn(fill), fill)
-                : inkOn(fill),
+            color: template ? dimmed(ink, fill) : ink,
             anchor: 'middle',
             attrs: { 'data-index': String(i), ...(template ? { 'data-template': 'true' } : {}) },
           });
