@@ -1,11 +1,22 @@
 // The runtime's public data shapes: what a model is (facts), what a token is, what a layer of attention is.
 // Every other part of Attention Lens speaks in these types.
 
-/** Which kind of attention a layer computes. */
-export type AttentionKind = 'self' | 'causal' | 'cross';
+/**
+ * Which kind of attention a layer computes. Encoder-only and decoder-only models: 'self' (bidirectional) or 'causal'
+ * (masked). Encoder–decoder models (marian, bart, t5): 'encoder' (the encoder's bidirectional self-attention,
+ * [heads, source, source]), 'decoder' (the decoder's masked self-attention, [heads, target, target]) and 'cross'
+ * (target queries over source keys, [heads, target, source]). ONNX imports classify their layers as 'self',
+ * 'causal' or 'cross'.
+ */
+export type AttentionKind = 'self' | 'causal' | 'cross' | 'encoder' | 'decoder';
+
+/** True for the kinds whose query i sees only keys ≤ i. */
+export function isCausalKind(kind: AttentionKind): boolean {
+  return kind === 'causal' || kind === 'decoder';
+}
 
 /** Model families the runtime can build graphs for. */
-export type Family = 'bert' | 'gpt2' | 'llama';
+export type Family = 'bert' | 'gpt2' | 'llama' | 'marian' | 'bart' | 't5';
 
 /** Which inference engine runs the graphs. 'webgpu' runs only in a browser (the panel's webview), on the GPU. */
 export type BackendName = 'native' | 'wasm' | 'webgpu';
