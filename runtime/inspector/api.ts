@@ -38,6 +38,13 @@ export interface RunOptions {
   /** Also return query and key vectors (for the neuron view): of every layer (true) or of the listed layers.
    * The first request for a layer builds that layer's q/k variant (kept for later runs). */
   withVectors?: boolean | number[];
+  /** Encoder–decoder models: the target to score with teacher forcing, as text (tokenized as transformers'
+   * `text_target`, with the target tokenizer) or as label ids. Without it (or with `translate`) the model translates
+   * the source greedily. Fails with BAD_INPUT for other models. */
+  target?: string | number[];
+  /** Encoder–decoder models: translate greedily (the default without `target`); at most `maxNew` tokens (default
+   * the model's positions, at most 128). Fails with BAD_INPUT together with `target` or for other models. */
+  translate?: boolean | { maxNew?: number };
 }
 
 /** A layer of attention, plus its query/key vectors when the run asked for them. */
@@ -59,6 +66,23 @@ export interface AttentionRun extends AsyncIterable<LayerResult> {
   timings(): RunTimings | undefined;
   /** Last hidden state [query, hidden] (after the final norm), available after iteration completes. */
   lastHidden(): Float32Array | undefined;
+  /** Encoder–decoder models: the target, available from the first decoder or cross layer on (before it for a
+   * given target). Row i of the decoder and cross maps is the decoder reading decoderInput[i] and predicting
+   * tokens[i] (decoderInput = [decoder start] + tokens[:-1]); logprobs[i] = log p(tokens[i]). */
+  target(): RunTargetResult | undefined;
+}
+
+export interface RunTargetResult {
+  /** The target tokens (labels), offsets into the target text when it was given as text. */
+  tokens: Token[];
+  /** What the decoder read at each row: [decoder start token] + tokens[:-1]. */
+  decoderInput: Token[];
+  /** log p(tokens[i]) under the model, per row. */
+  logprobs: number[];
+  /** Given (teacher-forced) or translated greedily. */
+  mode: 'teacher-forced' | 'translated';
+  /** Translations: why they ended (eos, or the length limit). */
+  end?: 'stop' | 'length';
 }
 
 /** What a batched forward pass returns from the head, per row. */

@@ -130,14 +130,15 @@ class WorkerInspector implements Inspector {
   run(input: string | number[], options: RunOptions = {}): AttentionRun {
     this.check();
     return openRun(++this.nextId, input, options, this, {
-      run: (ids, withVectors, signal, onLayer) =>
+      run: (ids, withVectors, signal, onLayer, seq2seq) =>
         this.track(
           this.channel.request(
             'run',
-            { ids, withVectors },
+            { ids, withVectors, ...(seq2seq ? { target: seq2seq.target } : {}) },
             {
               signal,
               onEvent: (e) => {
+                if (e.type === 'target') seq2seq?.onTarget(e.ids, e.logprobs, e.end);
                 if (e.type !== 'layer') return;
                 const layer: LayerResult = { ...e.attention };
                 if (e.q) layer.q = e.q;

@@ -43,7 +43,12 @@ export interface LoadProgressEvent {
 export interface RunRequest {
   ids: number[];
   withVectors: boolean | number[];
+  /** Encoder–decoder models: the target to score (labels, teacher-forced) or to translate greedily (at most this
+   * many tokens). Absent: translate. */
+  target?: RunTarget;
 }
+
+export type RunTarget = { labels: number[] } | { translate: number };
 
 /** What a run streams: each layer as its stage returns, and (browser) the move from WebGPU to Wasm mid-run. */
 export type RunEvent =
@@ -57,7 +62,10 @@ export type RunEvent =
       k?: Float32Array;
     }
   /** The GPU went away; the run completes on Wasm (layers already sent are not sent again), and later runs too. */
-  | { type: 'fallback'; reason: string };
+  | { type: 'fallback'; reason: string }
+  /** Encoder–decoder models, before the decoder and cross layers: the target (given or translated), the
+   * log-probability of each of its tokens, and why a translation ended. */
+  | { type: 'target'; ids: number[]; logprobs: number[]; end?: 'stop' | 'length' };
 
 export interface RunDone {
   /** [query, hidden]. */

@@ -13,6 +13,8 @@ import { syntheticBert } from '../models/synthetic';
 import { layerCountWarning } from '../models/weight-layers';
 import { StageEngine } from './engine';
 import { ImportEngine } from '../onnx/import-engine';
+import { isSeq2SeqFolder, readSeq2SeqModel } from '../models/seq2seq-read';
+import { Seq2SeqEngine } from './seq2seq-engine';
 import { CancelFlags } from './cancel-flags';
 import { own } from './transfer';
 import { engineModel, workerFailure, WorkerLoop, type ModelLoader, type ServedModel } from './worker-loop';
@@ -28,7 +30,7 @@ import type {
 const port = parentPort;
 if (!port) throw new Error('runtime/inspector/worker.ts must run in a worker thread.');
 
-type Engine = StageEngine | ImportEngine;
+type Engine = StageEngine | ImportEngine | Seq2SeqEngine;
 type NodeModel = ServedModel & { engine: Engine };
 
 /**
@@ -45,7 +47,10 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
     const backend = await resolveBackend(req.backend, req.threads);
     const t0 = performance.now();
     const loaded = (engine: Engine, timings: LoadTimings, warning?: string) => ({
-      model: { ...engineModel(engine, pauseFor(flags)), engine },
+      model: {
+        ...(engine instanceof Seq2SeqEngine ? engine.served() : engineModel(engine, pauseFor(flags))),
+        engine,
+      },
       shared: flags,
       reply: {
         facts: engine.facts,
@@ -65,6 +70,14 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
       return loaded(engine, { readMs: 0, planMs: 0, sessionsMs: performance.now() - t0 });
     }
     progress({ phase: 'reading-weights' });
+    if ('dir' in req.source && isSeq2SeqFolder(req.source.dir)) {
+      // Encoder–decoders: two graphs (encoder, KV-cached decoder) served by their own engine.
+      const seq = await readSeq2SeqModel(req.source.dir);
+      const t1 = performance.now();
+      progress({ phase: 'creating-sessions', fraction: 0 });
+      const engine = await Seq2SeqEngine.create(seq, backend, req.threads);
+      return loaded(engine, { readMs: t1 - t0, planMs: 0, sessionsMs: performance.now() - t1 });
+    }
     const source =
       'dir' in req.source
         ? await readModel(req.source.dir)

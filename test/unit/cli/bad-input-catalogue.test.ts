@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { catalogue, type BadInputCase, type Outcome } from '../../helpers/bad-input-catalogue';
 import { exportOnnx, externalize } from '../../helpers/onnx-export';
 import { overflowAttention, putNaNWeight } from '../../helpers/broken-models';
-import { fixtureModel, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
+import { fixtureModel, marianDatesDir, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
 import { readModel } from '../../../runtime/models/read-model';
 import { repoFolderName } from '../../../runtime/hub/cache-layout';
 import { repoFromFolder, startHubServer, type HubServer } from '../../helpers/hub-server';
@@ -451,6 +451,42 @@ const cases: BadInputCase<CliInput>[] = [
     name: '--chat with a model that has no chat template',
     input: cli('run', '--model', S, '--text', TEXT, '--chat'),
     expect: [/stories260K has no chat template/, /without --chat/],
+  },
+  // ----- encoder–decoder targets (tiny-marian-dates)
+  {
+    name: '--target-text with a decoder-only model',
+    input: cli('run', '--model', S, '--text', TEXT, '--target-text', 'Es war einmal'),
+    expect:
+      /--target-text needs an encoder–decoder model \(marian, bart, t5\); stories260K is llama, so leave --target-text out/,
+  },
+  {
+    name: '--translate with a decoder-only model',
+    input: cli('export', '--model', S, '--text', TEXT, '--translate', '--out', 'x.json'),
+    expect: /--translate needs an encoder–decoder model .*leave --translate out/,
+  },
+  {
+    name: '--translate together with --target-text',
+    input: cli(
+      'run',
+      '--model',
+      marianDatesDir,
+      '--text',
+      'March 14 2021',
+      '--translate',
+      '--target-text',
+      '2021-03-14',
+    ),
+    expect: /Give either --target-text TEXT \(score that translation\) or --translate, not both/,
+  },
+  {
+    name: 'an empty --target-text',
+    input: cli('run', '--model', marianDatesDir, '--text', 'March 14 2021', '--target-text', ' '),
+    expect: /--target-text is empty; give the translation to score, or use --translate/,
+  },
+  {
+    name: 'a PNG of an encoder–decoder run',
+    input: cli('export', '--model', marianDatesDir, '--text', 'March 14 2021', '--translate', '--out', 'x.png'),
+    expect: /Images of marian's encoder, decoder and cross attention are not there yet; export --format json or csv/,
   },
   {
     name: 'explain --chat with a model that has no chat template',
