@@ -27,9 +27,14 @@ Options for run:
                      chat_template, chat_template.jinja or the GGUF file's), with the generation prompt; the
                      template's tokens are listed as "template" and are not explanation candidates
   --out FILE.json    write the model facts, tokens and every layer's attention [heads][query][key] as JSON
+  --translate        encoder–decoder models (marian, bart, t5): translate the text greedily (the default for
+                     them) and print the translation; layers are encoder, decoder and cross attention
+  --target-text TEXT encoder–decoder models: score TEXT as the target with teacher forcing (decoder inputs =
+                     [decoder start] + target[:-1], as transformers with labels); --out adds source_tokens,
+                     target_tokens, decoder_input_tokens and target_logprobs
   -h, --help         this help
 
-Options for export (also --backend, --threads, --truncate, --chat):
+Options for export (also --backend, --threads, --truncate, --chat, --translate, --target-text):
   --out FILE         where to write; its extension gives the format unless --format is given
   --format F         png | svg (the view) or json | csv | npy (every layer and head of the run)
   --view V           matrix (default) | grid | head
