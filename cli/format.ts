@@ -14,9 +14,13 @@ export function formatFacts(inspector: Inspector): string {
   }
   if (f.attentionScale !== undefined) kinds += `; scores × ${f.attentionScale.toPrecision(4)}`;
   if (f.attentionSoftcap !== undefined) kinds += `; soft-capped at ${f.attentionSoftcap}`;
+  const ed = f.encoderDecoder;
+  const layers = ed
+    ? `${ed.encoderLayers} encoder + ${ed.decoderLayers} decoder layers × ${f.heads} heads (entries: encoder, decoder self, cross; head size ${f.headDim}, hidden ${f.hidden})`
+    : `${f.layers} × ${f.heads} heads (${f.kvHeads} key/value heads, head size ${f.headDim}, hidden ${f.hidden})`;
   return [
     `model      ${f.name} (${f.family}, model_type ${f.modelType})`,
-    `layers     ${f.layers} × ${f.heads} heads (${f.kvHeads} key/value heads, head size ${f.headDim}, hidden ${f.hidden})`,
+    `layers     ${layers}`,
     `positions  ${f.maxPositions} max`,
     `attention  ${kinds}`,
     `backend    ${inspector.backend}, ${inspector.threads} thread${inspector.threads === 1 ? '' : 's'}`,
