@@ -156,7 +156,7 @@ before(() => {
     fs.writeFileSync(f, b);
   });
   copyModel('shape', (d) => editConfig(d, { intermediate_size: 100 }));
-  copyModel('t5', (d) => fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ model_type: 't5' })));
+  copyModel('xlnet', (d) => fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ model_type: 'xlnet' })));
   copyModel('weights-dir', (d) => {
     fs.rmSync(path.join(d, 'model.safetensors'));
     fs.mkdirSync(path.join(d, 'model.safetensors'));
@@ -325,8 +325,8 @@ const cases: BadInputCase<CliInput>[] = [
   },
   {
     name: 'unsupported model_type',
-    input: () => ({ args: ['run', '--model', model('t5'), '--text', 'hi'] }),
-    expect: [/t5/, /bert/, /llama/],
+    input: () => ({ args: ['run', '--model', model('xlnet'), '--text', 'hi'] }),
+    expect: [/xlnet/, /bert/, /llama/, /marian, bart, t5/],
   },
   {
     name: 'truncated safetensors',
@@ -482,6 +482,16 @@ const cases: BadInputCase<CliInput>[] = [
     name: 'an empty --target-text',
     input: cli('run', '--model', marianDatesDir, '--text', 'March 14 2021', '--target-text', ' '),
     expect: /--target-text is empty; give the translation to score, or use --translate/,
+  },
+  {
+    name: 'explain on an encoder–decoder model',
+    input: cli('explain', '--model', marianDatesDir, '--text', 'March 14 2021', '--target', 'next'),
+    expect: /Explain does not support encoder–decoder models \(marian\) yet; .*run --translate or --target-text/,
+  },
+  {
+    name: 'generate on an encoder–decoder model',
+    input: cli('generate', '--model', marianDatesDir, '--text', 'March 14 2021'),
+    expect: /tiny-marian-dates is an encoder–decoder model, which translates .*use run --translate/,
   },
   {
     name: 'a PNG of an encoder–decoder run',
