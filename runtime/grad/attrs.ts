@@ -16,4 +16,3 @@ export function attrInts(node: NodeMsg, name: string): number[] | undefined {
   const a = node.attribute?.find((x) => x.name === name);
   return a?.ints?.map((v) => num(v));
 }
-

@@ -77,11 +77,17 @@ function forwardGraph(fam: FamilyGraphs, spec: GradientGraphSpec): { model: Mode
     const ref = g.input('reference', 'float32', [1, 1, E]);
     const sum12 = (t: string) => g.op('ReduceSum', [t, g.constI64([1, 2])], { keepdims: A.int(0) }); // [B] or [1]
     const dot = sum12(g.op('Mul', [p, ref])); // [B]
-    const norms = g.op('Mul', [g.op('Sqrt', [sum12(g.op('Mul', [p, p]))]), g.op('Sqrt', [sum12(g.op('Mul', [ref, ref]))])]);
+    const norms = g.op('Mul', [
+      g.op('Sqrt', [sum12(g.op('Mul', [p, p]))]),
+      g.op('Sqrt', [sum12(g.op('Mul', [ref, ref]))]),
+    ]);
     target = g.op('Div', [dot, norms]); // [B]
   } else {
     if (!fam.facts.hasLmHead)
-      throw new LensError('BAD_INPUT', 'This model has no language-model head: explain a similarity:TEXT target instead.');
+      throw new LensError(
+        'BAD_INPUT',
+        'This model has no language-model head: explain a similarity:TEXT target instead.',
+      );
     const select = g.input('select', 'float32', [B, 1, S]); // one-hot readout position
     const picked = g.op('MatMul', [select, x]); // [B,1,E]
     const logits = fam.head(g, picked, 'gathered').logits!; // [B,1,V]

@@ -2,7 +2,14 @@
 // (the gradient graph is built for one batch size and one length, so broadcasting can be undone by fixed
 // ReduceSum axes), the values of small int64 constants (Reshape shapes, Split sizes, axes), and node emission with
 // fresh names whose shapes are inferred as they are added (shapes.ts).
-import { AttrType, DataType, type AttributeMsg, type ModelMsg, type NodeMsg, type TensorMsg } from '../formats/onnx-descriptor';
+import {
+  AttrType,
+  DataType,
+  type AttributeMsg,
+  type ModelMsg,
+  type NodeMsg,
+  type TensorMsg,
+} from '../formats/onnx-descriptor';
 import { LensError } from '../errors';
 import { num } from './attrs';
 import { inferNode } from './shapes';
@@ -51,12 +58,18 @@ export class GradGraph {
     const name = t.name!;
     this.names.add(name);
     this.initializerNames.add(name);
-    this.shapes.set(name, (t.dims ?? []).map((d) => num(d)));
+    this.shapes.set(
+      name,
+      (t.dims ?? []).map((d) => num(d)),
+    );
     this.types.set(name, t.dataType ?? DataType.FLOAT);
     if (t.dataType === DataType.INT64) {
       const raw = t.rawData!;
       const view = new BigInt64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-      this.ints.set(name, Array.from(view, (v) => Number(v)));
+      this.ints.set(
+        name,
+        Array.from(view, (v) => Number(v)),
+      );
     }
   }
 

@@ -64,7 +64,8 @@ export class GradientRunner {
     const { data, width: E, rows } = this.graph.table;
     const out = new Float32Array(ids.length * E); // [S,E]
     ids.forEach((id, s) => {
-      if (!Number.isInteger(id) || id < 0 || id >= rows) throw new RangeError(`token id ${id} is outside 0..${rows - 1}`);
+      if (!Number.isInteger(id) || id < 0 || id >= rows)
+        throw new RangeError(`token id ${id} is outside 0..${rows - 1}`);
       out.set(data.subarray(id * E, (id + 1) * E), s * E);
     });
     return out;
@@ -75,23 +76,31 @@ export class GradientRunner {
     const { batch: B, seq: S, measure, attention } = this.graph.spec;
     const E = this.graph.hidden;
     if (ids.length !== S) throw new RangeError(`gradient graph is built for ${S} tokens, got ${ids.length}`);
-    if (embeds.length !== B * S * E) throw new RangeError(`inputs_embeds has ${embeds.length} values, expected ${B * S * E}`);
-    if (target.measure !== measure) throw new RangeError(`gradient graph is built for ${measure}, not ${target.measure}`);
-    const batch = { ids: Array.from({ length: B }, () => [...ids]), mask: Array.from({ length: B }, () => ids.map(() => 1)) };
+    if (embeds.length !== B * S * E)
+      throw new RangeError(`inputs_embeds has ${embeds.length} values, expected ${B * S * E}`);
+    if (target.measure !== measure)
+      throw new RangeError(`gradient graph is built for ${measure}, not ${target.measure}`);
+    const batch = {
+      ids: Array.from({ length: B }, () => [...ids]),
+      mask: Array.from({ length: B }, () => ids.map(() => 1)),
+    };
     const computed = computeFeeds(batch, this.source.config);
     const all: Record<string, FeedTensor> = { ...computed.embed, ...computed.layer };
     const feeds: Record<string, FeedTensor> = { [EMBEDS]: { type: 'float32', dims: [B, S, E], data: embeds } };
     for (const name of this.graph.inputNames) if (all[name]) feeds[name] = all[name];
     if (measure === 'cosine') {
-      if (!target.reference || target.reference.length !== E) throw new RangeError(`the reference must have ${E} values`);
+      if (!target.reference || target.reference.length !== E)
+        throw new RangeError(`the reference must have ${E} values`);
       feeds.pool = { type: 'float32', dims: [B, 1, S], data: new Float32Array(B * S).fill(1 / S) };
       feeds.reference = { type: 'float32', dims: [1, 1, E], data: Float32Array.from(target.reference) };
     } else {
       const r = target.readout;
       const t = target.token;
       const V = this.graph.vocab;
-      if (r === undefined || !Number.isInteger(r) || r < 0 || r >= S) throw new RangeError(`readout ${r} is outside 0..${S - 1}`);
-      if (t === undefined || !Number.isInteger(t) || t < 0 || t >= V) throw new RangeError(`token ${t} is outside 0..${V - 1}`);
+      if (r === undefined || !Number.isInteger(r) || r < 0 || r >= S)
+        throw new RangeError(`readout ${r} is outside 0..${S - 1}`);
+      if (t === undefined || !Number.isInteger(t) || t < 0 || t >= V)
+        throw new RangeError(`token ${t} is outside 0..${V - 1}`);
       const select = new Float32Array(B * S);
       const onehot = new Float32Array(B * V);
       for (let b = 0; b < B; b++) {
@@ -108,7 +117,10 @@ export class GradientRunner {
     for (const name of fetches) {
       const bad = out[name].data.findIndex((v) => !Number.isFinite(v));
       if (bad >= 0)
-        throw new LensError('NON_FINITE', `The gradient output ${name} has a non-finite value at index ${bad}; the target may be −∞ (probability 0).`);
+        throw new LensError(
+          'NON_FINITE',
+          `The gradient output ${name} has a non-finite value at index ${bad}; the target may be −∞ (probability 0).`,
+        );
     }
     const result: GradientResult = { target: Float64Array.from(out.target.data), grad: out.grad_embeds.data };
     if (attention) {

@@ -36,8 +36,7 @@ const axisOf = (g: GradGraph, node: NodeMsg, dflt: number) => {
 /** Elementwise rules dx = dy · f'(x, y). */
 const unary =
   (dfdx: (g: GradGraph, x: string, y: string, dy: string) => string): Rule =>
-  (g, node, dy) =>
-    [dy[0] && dfdx(g, node.input[0], node.output[0], dy[0])];
+  (g, node, dy) => [dy[0] && dfdx(g, node.input[0], node.output[0], dy[0])];
 
 const RULES: Record<string, Rule> = {
   Identity: unary((_g, _x, _y, dy) => dy),
@@ -45,17 +44,13 @@ const RULES: Record<string, Rule> = {
   // d tanh = 1 − y²
   Tanh: unary((g, _x, y, dy) => g.op('Mul', [dy, g.op('Sub', [scalar(g, 1), g.op('Mul', [y, y])])])),
   // d σ = y (1 − y)
-  Sigmoid: unary((g, _x, y, dy) =>
-    g.op('Mul', [dy, g.op('Mul', [y, g.op('Sub', [scalar(g, 1), y])])]),
-  ),
+  Sigmoid: unary((g, _x, y, dy) => g.op('Mul', [dy, g.op('Mul', [y, g.op('Sub', [scalar(g, 1), y])])])),
   // d erf = 2/√π · exp(−x²)
   Erf: unary((g, x, _y, dy) => {
     const e = g.op('Exp', [g.op('Neg', [g.op('Mul', [x, x])])]);
     return g.op('Mul', [dy, g.op('Mul', [e, scalar(g, 2 / Math.sqrt(Math.PI))])]);
   }),
-  Relu: unary((g, x, _y, dy) =>
-    g.op('Mul', [dy, g.op('Cast', [g.op('Greater', [x, scalar(g, 0)])], { to: 1 })]),
-  ),
+  Relu: unary((g, x, _y, dy) => g.op('Mul', [dy, g.op('Cast', [g.op('Greater', [x, scalar(g, 0)])], { to: 1 })])),
   // d √x = 1 / (2y)
   Sqrt: unary((g, _x, y, dy) => g.op('Div', [g.op('Mul', [dy, scalar(g, 0.5)]), y])),
   // d (1/x) = −y²

@@ -69,7 +69,10 @@ for (const [name, dir] of cases) {
         token: ref.token,
         reference,
       });
-      assert.ok(Math.abs(out.target[0] - ref.target) <= 1e-4 * Math.max(1, Math.abs(ref.target)), `target ${out.target[0]} vs ${ref.target}`);
+      assert.ok(
+        Math.abs(out.target[0] - ref.target) <= 1e-4 * Math.max(1, Math.abs(ref.target)),
+        `target ${out.target[0]} vs ${ref.target}`,
+      );
       const e = relativeError(out.grad, ref.grad_embeds);
       const f32 = ref.torch_float32_relative_error;
       assert.ok(e <= bound(f32.grad_embeds), `d/d embeddings: relative error ${e}`);
