@@ -41,6 +41,10 @@ export interface GradientGraph {
 
 export const EMBEDS = 'inputs_embeds';
 
+/** Why an imported ONNX graph gets no gradient methods. */
+export const GRADIENT_REFUSED_ONNX =
+  'Gradient methods need a model whose graphs this project builds (a Hugging Face folder or a GGUF file); an imported ONNX export cannot be differentiated: load the model’s Hugging Face folder instead, or use an attention or perturbation method.';
+
 /** Forward graph with concrete dims: [B,S] ids and positions, side inputs, target [B], total []. */
 function forwardGraph(fam: FamilyGraphs, spec: GradientGraphSpec): { model: ModelMsg; attn: string[] } {
   const { batch: B, seq: S } = spec;
