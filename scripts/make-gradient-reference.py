@@ -1,7 +1,8 @@
 """Gradient reference values for runtime/grad (test/unit/runtime/grad/model-gradients.test.ts), computed by
 PyTorch autograd in float64 with transformers, independently of the project's ONNX graphs.
 
-For each model: d(target)/d(inputs_embeds) [S, E] at the token embeddings of fixed ids, and for the causal LMs the
+For each model: d(target)/d(token embeddings) [S, E] at the rows of the embedding table of fixed ids (gemma's
+√hidden scale applied after them, as its embedding module does), and for the causal LMs the
 gradient of the target w.r.t. every layer's post-softmax attention [L, H, S, S] (eager attention).
 Targets: causal LMs log p(token | prefix) read at the last position (log_softmax of the logits); the encoder
 (all-MiniLM-L6-v2, no LM head) the cosine of the mean-pooled last hidden state with a fixed reference vector
@@ -26,6 +27,11 @@ CASES = [
     ("stories260K", "test/fixtures/models/stories260K", [1, 403, 407, 261, 378, 1], 3, True),
     ("tiny-gpt2", "test/fixtures/models/tiny-gpt2", [464, 3290, 318, 257, 1332], 11, True),
     ("qwen3", "test/fixtures/models/hf-tiny/qwen3", [5, 17, 42, 99, 7, 250], 31, True),
+    # More RoPE decoder families (12 tokens, so that the sliding windows of 8 matter)
+] + [
+    (f"hf-tiny-{f}", f"test/fixtures/models/hf-tiny/{f}", [5, 17, 42, 99, 7, 250, 3, 64, 128, 11, 300, 42], 31, True)
+    for f in ["llama", "mistral", "gemma2", "gemma3", "phi3", "olmo2"]
+] + [
     ("all-MiniLM-L6-v2", ".cache/models/all-MiniLM-L6-v2", [101, 1996, 4937, 2001, 1012, 102], None, False),
 ]
 
@@ -39,7 +45,11 @@ def gradients(path, ids, token, causal, dtype):
     model = cls.from_pretrained(path, attn_implementation="eager", dtype=dtype).eval()
     emb = model.get_input_embeddings().weight[torch.tensor([ids])].detach().clone().requires_grad_(True)  # [1,S,E]
     S, E = emb.shape[1], emb.shape[2]
-    out = model(inputs_embeds=emb, attention_mask=torch.ones(1, S, dtype=torch.long), output_attentions=True)
+    # Rows of the embedding table; gemma's embedding module multiplies them by √hidden (embed_scale), which the
+    # project's graphs do after the table too, so the gradient is w.r.t. the table rows in both.
+    scale = getattr(model.get_input_embeddings(), "embed_scale", None)
+    x = emb * scale.to(dtype) if scale is not None else emb
+    out = model(inputs_embeds=x, attention_mask=torch.ones(1, S, dtype=torch.long), output_attentions=True)
     attn = out.attentions
     for a in attn:
         a.retain_grad()

@@ -1,11 +1,13 @@
 // The gradient graph of a model family: the family's own fragments (embed, layers, head) assembled for one batch
-// size and length, with the token embeddings fed as an input (inputs_embeds, where the family's Gather on input_ids
-// was, so every later step — position embeddings, gemma's √hidden scale, norms — stays in the graph, as HF's
-// `inputs_embeds` does), the explained scalar computed per row (target [B]), and the backward part of backward.ts
+// size and length, with the token embeddings fed as an input (inputs_embeds: the rows of the embedding table, where
+// the family's Gather on input_ids was, so every later step — position embeddings, gemma's √hidden scale, norms —
+// stays in the graph; HF's gemma applies that scale before its inputs_embeds, which changes no attribution: gradient
+// × input and IG are unchanged, saliency scales every token alike), the explained scalar per row (target [B]), and
+// the backward part of backward.ts
 // giving d(target)/d(inputs_embeds) [B,S,E] and, on request, every layer's probabilities and their gradients.
 // Rows of a batch do not interact, so the gradient of Σ_b target_b is each row's own gradient (Integrated Gradients
 // batches its interpolation steps along B).
-import { DataType, type ModelMsg } from '../formats/onnx-descriptor';
+import { DataType, type ModelMsg, type TensorMsg } from '../formats/onnx-descriptor';
 import { encodeModelPlain } from '../formats/onnx-encode';
 import { LensError } from '../errors';
 import { familyGraphs } from '../models/builders';
@@ -107,8 +109,9 @@ function forwardGraph(fam: FamilyGraphs, spec: GradientGraphSpec): { model: Mode
   return { model: g.toModel(), attn };
 }
 
-/** Replaces the Gather of the token embedding table on input_ids by the graph input inputs_embeds [B,S,E]. */
-function feedEmbeddings(model: ModelMsg, B: number, S: number, E: number): { table: string } {
+/** Replaces the Gather of the token embedding table on input_ids by the graph input inputs_embeds [B,S,E]; the
+ * table leaves the graph unless another node (a tied LM head) reads it (all-MiniLM-L6-v2: 47 MB not serialized). */
+function feedEmbeddings(model: ModelMsg, B: number, S: number, E: number): { table: TensorMsg } {
   const graph = model.graph!;
   const nodes = graph.node!;
   const at = nodes.findIndex((n) => n.opType === 'Gather' && n.input[1] === 'input_ids');
@@ -122,7 +125,9 @@ function feedEmbeddings(model: ModelMsg, B: number, S: number, E: number): { tab
     name: EMBEDS,
     type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [B, S, E].map((d) => ({ dimValue: d })) } } },
   });
-  return { table };
+  const init = graph.initializer!.find((t) => t.name === table)!;
+  if (!nodes.some((n) => n.input.includes(table))) graph.initializer = graph.initializer!.filter((t) => t !== init);
+  return { table: init };
 }
 
 /** Builds the gradient graph of a model folder's family for one batch size, length and measure. */
@@ -130,8 +135,7 @@ export function buildGradientGraph(source: ModelSource, spec: GradientGraphSpec)
   const fam = familyGraphs(source);
   const { hidden: E, heads: H, layers: L, vocabSize: V } = fam.facts;
   const { model, attn } = forwardGraph(fam, spec);
-  const { table } = feedEmbeddings(model, spec.batch, spec.seq, E);
-  const init = model.graph!.initializer!.find((t) => t.name === table)!;
+  const { table: init } = feedEmbeddings(model, spec.batch, spec.seq, E);
   const raw = init.rawData!;
   const data = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4); // [V,E]
   addBackward(model, {

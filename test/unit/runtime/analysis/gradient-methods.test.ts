@@ -46,7 +46,10 @@ test('attention × gradient reads the target row of one head or the mean over he
 test('registry: the gradient methods say what they need and compute from it', async () => {
   for (const id of ['saliency', 'grad-x-input', 'integrated-gradients', 'attn-x-grad'])
     assert.equal(getMethod(id)?.kind, 'gradient', id);
-  assert.deepEqual(missingNeeds(getMethod('integrated-gradients')!, { seq: 2, target: 1 }), ['gradients', 'gradientPath']);
+  assert.deepEqual(missingNeeds(getMethod('integrated-gradients')!, { seq: 2, target: 1 }), [
+    'gradients',
+    'gradientPath',
+  ]);
   const ctx = { seq: 2, target: 1, gradients: { hidden: 2, gradient: g, embedding: x, value: 5.5 } };
   assert.deepEqual(Array.from(await computeImportance('grad-x-input', ctx)), [11, 0]);
   const notes: string[] = [];
@@ -70,6 +73,7 @@ test('gradient methods state their token limit and refuse above it with what to 
   assert.doesNotThrow(() => checkGradientLength(GRADIENT_MAX_TOKENS));
   assert.throws(
     () => checkGradientLength(GRADIENT_MAX_TOKENS + 1),
-    (e: unknown) => isLensError(e) && e.code === 'TOO_LONG' && /at most 512 tokens.*select a shorter range/.test(e.message),
+    (e: unknown) =>
+      isLensError(e) && e.code === 'TOO_LONG' && /at most 512 tokens.*select a shorter range/.test(e.message),
   );
 });

@@ -79,22 +79,38 @@ test('saliency, gradient × input and attention × gradient equal PyTorch autogr
   const saliency = Array.from({ length: S }, (_, j) =>
     Math.sqrt(Array.from({ length: E }, (_, e) => g(j, e) ** 2).reduce((a, v) => a + v, 0)),
   );
-  const gxi = Array.from({ length: S }, (_, j) => Array.from({ length: E }, (_, e) => g(j, e) * x(j, e)).reduce((a, v) => a + v, 0));
+  const gxi = Array.from({ length: S }, (_, j) =>
+    Array.from({ length: E }, (_, e) => g(j, e) * x(j, e)).reduce((a, v) => a + v, 0),
+  );
   const attn = naiveForward(STORIES, ref.ids).attention[ref.layers - 1]; // [H,S,S]
   const dA = ref.grad_attn[ref.layers - 1];
   const axg = Array.from({ length: S }, (_, j) => {
     let s = 0;
-    for (let h = 0; h < ref.heads; h++) s += (attn[(h * S + ref.readout) * S + j] * dA[(h * S + ref.readout) * S + j]) / ref.heads;
+    for (let h = 0; h < ref.heads; h++)
+      s += (attn[(h * S + ref.readout) * S + j] * dA[(h * S + ref.readout) * S + j]) / ref.heads;
     return s;
   });
-  assert.ok(relativeError(scores('saliency'), saliency) <= 1e-4, `saliency ${relativeError(scores('saliency'), saliency)}`);
-  assert.ok(relativeError(scores('grad-x-input'), gxi) <= 1e-4, `grad-x-input ${relativeError(scores('grad-x-input'), gxi)}`);
-  assert.ok(relativeError(scores('attn-x-grad'), axg) <= 1e-4, `attn-x-grad ${relativeError(scores('attn-x-grad'), axg)}`);
+  assert.ok(
+    relativeError(scores('saliency'), saliency) <= 1e-4,
+    `saliency ${relativeError(scores('saliency'), saliency)}`,
+  );
+  assert.ok(
+    relativeError(scores('grad-x-input'), gxi) <= 1e-4,
+    `grad-x-input ${relativeError(scores('grad-x-input'), gxi)}`,
+  );
+  assert.ok(
+    relativeError(scores('attn-x-grad'), axg) <= 1e-4,
+    `attn-x-grad ${relativeError(scores('attn-x-grad'), axg)}`,
+  );
   assert.ok(result.notes.some((n) => /float32/.test(n) && /Gradient methods/.test(n)));
 });
 
 test('Integrated Gradients: Σ attributions = f(x) − f(pad baseline) within 0.1 % at 128 steps, reported in the notes', async () => {
-  const result = await explain(inspector, ref.ids, { ...options(['integrated-gradients']), steps: 128, baseline: 'pad' });
+  const result = await explain(inspector, ref.ids, {
+    ...options(['integrated-gradients']),
+    steps: 128,
+    baseline: 'pad',
+  });
   const m = result.methods.find((x) => x.id === 'integrated-gradients')!;
   assert.equal(m.error, undefined);
   const note = result.notes.find((n) => n.startsWith('Integrated Gradients (128 steps, pad-token'));

@@ -1,6 +1,8 @@
 // Whole-model gradients of runtime/grad against PyTorch autograd in float64 (test/fixtures/gradients, made by
 // scripts/make-gradient-reference.py): d(target)/d(inputs_embeds) for stories260K (llama, GQA), tiny-gpt2,
-// qwen3 (hf-tiny: GQA, q/k norms) and all-MiniLM-L6-v2 (bert, cosine target), and d(target)/d(attention) per layer
+// qwen3 (hf-tiny: GQA, q/k norms), the other hf-tiny RoPE decoders (llama, mistral and gemma2/3 with sliding
+// windows, gemma's soft-caps and sandwich norms, phi3's fused projections and partial rotary, olmo2's post-norms)
+// and all-MiniLM-L6-v2 (bert, cosine target), and d(target)/d(attention) per layer
 // for the causal LMs, each to a relative norm error ‖g − g_ref‖ / ‖g_ref‖ ≤ 1e-4. tiny-gpt2 (hidden size 2: its
 // LayerNorms over two values leave gradients of 1e-6 that are differences of much larger terms) is ill-conditioned
 // in float32 — PyTorch's own float32 gradients differ from its float64 ones by 3–6 % there (stored in the fixture as
@@ -47,6 +49,10 @@ const cases: [string, () => string][] = [
   ['stories260K', () => fixtureModel('stories260K')],
   ['tiny-gpt2', () => fixtureModel('tiny-gpt2')],
   ['qwen3', () => hfTinyModel('qwen3')],
+  ...(['llama', 'mistral', 'gemma2', 'gemma3', 'phi3', 'olmo2'] as const).map((f): [string, () => string] => [
+    `hf-tiny-${f}`,
+    () => hfTinyModel(f),
+  ]),
   ['all-MiniLM-L6-v2', () => miniLmDir()],
 ];
 
