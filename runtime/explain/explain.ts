@@ -284,6 +284,7 @@ export async function explain(
   const gradientIds = methodIds.filter((id) => getMethod(id)!.kind === 'gradient');
   const methodNotes: string[] = [];
   let gradientRefusal: string | undefined;
+  let gradientMs: number | undefined;
   if (gradientIds.length) {
     if (facts.family === 'onnx') gradientRefusal = GRADIENT_REFUSED_ONNX;
     else if (!inspector.gradients)
@@ -299,10 +300,12 @@ export async function explain(
         ...(token !== undefined ? { token } : {}),
         ...(reference ? { reference } : {}),
       };
+      const tGrad = performance.now();
       const reply = await gradients(
         { ids: plan.ids, target, attention: gradientIds.includes('attn-x-grad') },
         { signal },
       );
+      gradientMs = performance.now() - tGrad;
       ctx.gradients = {
         hidden: reply.hidden,
         gradient: reply.grad,
@@ -413,6 +416,7 @@ export async function explain(
     timings: {
       totalMs: tEnd - t0,
       mainPassMs,
+      ...(gradientMs !== undefined ? { gradientMs } : {}),
       faithfulnessMs: tErasure - tFaith,
       erasureMs: tEnd - tErasure,
       rows: evaluator.stats.rows,

@@ -42,7 +42,7 @@ export function checkGradientLength(seq: number): void {
 
 export class GradientRunner {
   private constructor(
-    readonly graph: GradientGraph,
+    readonly graph: Omit<GradientGraph, 'onnx'>,
     private readonly session: Session,
     private readonly source: ModelSource,
   ) {}
@@ -54,8 +54,9 @@ export class GradientRunner {
     threads = 1,
   ): Promise<GradientRunner> {
     checkGradientLength(options.seq);
-    const graph = buildGradientGraph(source, options);
-    const session = await createSession(graph.onnx, { backend, threads });
+    const { onnx, ...graph } = buildGradientGraph(source, options);
+    // The serialized graph (the weights once more in float32) is dropped once onnxruntime has its session.
+    const session = await createSession(onnx, { backend, threads });
     return new GradientRunner(graph, session, source);
   }
 

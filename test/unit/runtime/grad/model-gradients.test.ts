@@ -95,3 +95,25 @@ for (const [name, dir] of cases) {
     }
   });
 }
+
+test('stories260K: a probability target’s gradient is p times the log-probability’s (the Exp at the end)', async () => {
+  const ref = JSON.parse(readFileSync(path.join(fixturesDir, 'gradients', 'stories260K.json'), 'utf8')) as Reference;
+  const source = await readModel(fixtureModel('stories260K'));
+  const runner = await GradientRunner.create(source, { batch: 1, seq: ref.seq, measure: 'prob' });
+  try {
+    const out = await runner.run(ref.ids, runner.embeddings(ref.ids), {
+      measure: 'prob',
+      readout: ref.readout,
+      token: ref.token,
+    });
+    const p = Math.exp(ref.target);
+    assert.ok(Math.abs(out.target[0] - p) <= 1e-4 * p);
+    const e = relativeError(
+      out.grad,
+      ref.grad_embeds.map((g) => p * g),
+    );
+    assert.ok(e <= 1e-4, `relative error ${e}`);
+  } finally {
+    await runner.release();
+  }
+});
