@@ -51,6 +51,8 @@ export class GradientService {
     private readonly source: ModelSource,
     private readonly backend: BackendName,
     private readonly threads: number,
+    /** Attention floats (all layers) one batch may hold; fewer rows per batch below it (tests set it small). */
+    private readonly rowBudget = ROW_BUDGET,
   ) {}
 
   private async runner(rows: number, seq: number, target: GradientTarget, attention: boolean): Promise<GradientRunner> {
@@ -84,7 +86,7 @@ export class GradientService {
     const attention = req.attention === true;
     const c = this.source.config;
     const perRow = c.layers * c.heads * S * S;
-    const chunk = Math.max(1, Math.min(alphas.length, Math.floor(ROW_BUDGET / perRow)));
+    const chunk = Math.max(1, Math.min(alphas.length, Math.floor(this.rowBudget / perRow)));
     const runner = await this.runner(chunk, S, req.target, attention);
     const x = runner.embeddings(req.ids); // [S,E]
     const E = runner.graph.hidden;
