@@ -15,6 +15,7 @@ import { StageEngine } from './engine';
 import { ImportEngine } from '../onnx/import-engine';
 import { CancelFlags } from './cancel-flags';
 import { own } from './transfer';
+import { ServedGenerator } from './served-generator';
 import { engineModel, workerFailure, WorkerLoop, type ModelLoader, type ServedModel } from './worker-loop';
 import type {
   ForwardDone,
@@ -44,8 +45,8 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
     const flags = req.cancelFlags ? new CancelFlags(req.cancelFlags) : undefined;
     const backend = await resolveBackend(req.backend, req.threads);
     const t0 = performance.now();
-    const loaded = (engine: Engine, timings: LoadTimings, warning?: string) => ({
-      model: { ...engineModel(engine, pauseFor(flags)), engine },
+    const loaded = (engine: Engine, generator: ServedGenerator, timings: LoadTimings, warning?: string) => ({
+      model: { ...engineModel(engine, pauseFor(flags), generator), engine },
       shared: flags,
       reply: {
         facts: engine.facts,
@@ -62,7 +63,13 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
       const engine = await ImportEngine.create(req.source.onnx, backend, req.threads, (phase, fraction) =>
         progress({ phase, fraction }),
       );
-      return loaded(engine, { readMs: 0, planMs: 0, sessionsMs: performance.now() - t0 });
+      const none = new ServedGenerator(
+        undefined,
+        () => backend,
+        req.threads,
+        "an ONNX export has no KV-cached step graph here; load the model's Hugging Face folder or a GGUF file",
+      );
+      return loaded(engine, none, { readMs: 0, planMs: 0, sessionsMs: performance.now() - t0 });
     }
     progress({ phase: 'reading-weights' });
     const source =
@@ -80,7 +87,13 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
     const engine = await StageEngine.create(plan, backend, req.threads, (done, total) =>
       progress({ phase: 'creating-sessions', fraction: done / total }),
     );
-    return loaded(engine, { readMs: t1 - t0, planMs: t2 - t1, sessionsMs: performance.now() - t2 }, warning);
+    // The weights stay referenced for the step graph a `generate` builds (no second read of the model).
+    const generator =
+      'synthetic' in req.source
+        ? new ServedGenerator(undefined, () => backend, req.threads, 'a synthetic BERT is an encoder')
+        : new ServedGenerator(source, () => backend, req.threads);
+    const timings = { readMs: t1 - t0, planMs: t2 - t1, sessionsMs: performance.now() - t2 };
+    return loaded(engine, generator, timings, warning);
   },
 };
 
