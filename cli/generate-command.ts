@@ -131,6 +131,7 @@ export async function generateCommand(
         start: null,
         end: null,
         special: stops.has(t.id),
+        generated: true,
       }));
       const data: RunData = {
         model: { ...f, name: loaded.name, dir: loaded.dir },
