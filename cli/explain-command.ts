@@ -48,7 +48,7 @@ export async function explainCommand(
     backend: args.backend,
     threads,
     hub: { onWarning: warn },
-    ...(args.generate !== undefined ? { maxTokens: 512 + args.generate } : {}),
+    ...(args.generate !== undefined ? { maxTokens: 512 + args.generate, generate: true } : {}),
   });
   try {
     const generation = args.generate !== undefined ? await generateFirst(inspector, args, text) : undefined;
