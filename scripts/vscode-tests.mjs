@@ -29,7 +29,19 @@ import { ensureCodeServer } from './install-code-server.mjs';
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const noBuild = argv.includes('--no-build');
-const ALL = ['suite', 'e2e', 'generate', 'export', 'explain', 'ux', 'models', 'saved-run', 'vsix', 'webgpu-page', 'webgpu-panel'];
+const ALL = [
+  'suite',
+  'e2e',
+  'generate',
+  'export',
+  'explain',
+  'ux',
+  'models',
+  'saved-run',
+  'vsix',
+  'webgpu-page',
+  'webgpu-panel',
+];
 const chosen = argv.filter((a) => ALL.includes(a));
 const phases = chosen.length ? chosen : ALL;
 
