@@ -518,6 +518,8 @@ export class AttentionPanel {
     const stops = stopTokenIds(tokenizer);
     const abort = new AbortController();
     run.generating = abort;
+    if (ctx.signal.aborted) abort.abort();
+    else ctx.signal.addEventListener('abort', () => abort.abort(), { once: true });
     const promptLength = run.promptLength ?? run.tokens.length;
     let count = 0;
     let end: GenerateReply['end'] = 'length';
