@@ -62,6 +62,7 @@ export class SceneCanvas {
   private band = { top: 0, height: 0 };
   /** A table's header bands (scene.frozen), painted over it and moved to stay in view (keepHeaders). */
   private headers: Partial<Record<HeaderBand, HTMLCanvasElement>> = {};
+  private shownAgain: ResizeObserver | undefined;
 
   constructor(id?: string, label?: string) {
     this.canvas = el('canvas', { class: 'scene-canvas', ...(id ? { id } : {}) });
@@ -121,6 +122,11 @@ export class SceneCanvas {
       return;
     }
     withHeaders.add(this);
+    // Shown again (its tab, its section) after the page scrolled: placed again, with no scroll to say so.
+    if (!this.shownAgain && typeof ResizeObserver !== 'undefined') {
+      this.shownAgain = new ResizeObserver(() => this.keepHeaders());
+      this.shownAgain.observe(this.root);
+    }
     const dpr = window.devicePixelRatio || 1;
     for (const [k, w, h] of want) {
       let c = this.headers[k];
