@@ -19,6 +19,7 @@ import type {
   GeneratedTokenEvent,
   HostMessage,
   NoticeMessage,
+  OpenDroppedMessage,
   PanelTab,
   RunSource,
   TokenInfo,
@@ -64,8 +65,8 @@ export interface PanelHost {
   viewChanged(panel: AttentionPanel): void;
   /** The user pressed Export in the panel. */
   exportRequested(panel: AttentionPanel): void;
-  /** A file was dropped onto the panel: open it as a saved run there (its URI, or its text and name). */
-  openDropped(panel: AttentionPanel, dropped: { uri?: string; text?: string; name?: string }): void;
+  /** A file was dropped onto the panel: open it as a saved run there (its URI, or the dropped files). */
+  openDropped(panel: AttentionPanel, dropped: Omit<OpenDroppedMessage, 'type'>): void;
   disposed(panel: AttentionPanel): void;
   focused(panel: AttentionPanel): void;
 }

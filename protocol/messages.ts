@@ -318,17 +318,22 @@ export interface ExportExplainMessage {
   metric: AgreementMetric;
 }
 
-/** Longest dropped file the panel sends as text (characters), and longest dropped URI. */
+/** Longest dropped file the panel sends as text (characters) or bytes (an .npy), and longest dropped URI. */
 export const MAX_DROPPED_TEXT = 256 * 2 ** 20;
 export const MAX_DROPPED_URI = 8192;
 
 /** A file dropped onto the panel, to open as a saved run: its URI (from the Explorer or the OS, a file: or
- *  vscode-remote: URI of a .json file) or, when the drop gives no URI, its text and name. */
+ *  vscode-remote: URI of a .json or .npy file: the host finds an NPY export's other file beside it) or, when the drop
+ *  gives no URI, the files themselves: a JSON run's text and name, or an NPY export's array (`npy`, `npyName`) with
+ *  its sidecar's text and name when that was dropped with it. */
 export interface OpenDroppedMessage {
   type: 'openDropped';
   uri?: string;
   text?: string;
   name?: string;
+  /** The bytes of a dropped .npy (an NPY export's array), at most MAX_DROPPED_TEXT. */
+  npy?: ArrayBuffer;
+  npyName?: string;
 }
 
 /** The generated text of the current run, into the editor after the analysed text, or onto the clipboard (the host

@@ -191,20 +191,30 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
           };
     case 'openDropped': {
       // Not about a run: a file may be dropped onto an empty panel.
-      problem = onlyKeys(m, ['uri', 'text', 'name']);
-      if (!problem && (m.uri === undefined) === (m.text === undefined)) problem = 'exactly one of uri and text';
+      problem = onlyKeys(m, ['uri', 'text', 'name', 'npy', 'npyName']);
+      const files = m.text !== undefined || m.npy !== undefined;
+      if (!problem && (m.uri === undefined) === !files) problem = 'exactly one of uri and the dropped files';
       if (!problem && m.uri !== undefined) {
         if (
           typeof m.uri !== 'string' ||
           m.uri.length > MAX_DROPPED_URI ||
-          !/^(file|vscode-remote):\/\/[^\s]*\.json$/i.test(m.uri)
+          !/^(file|vscode-remote):\/\/[^\s]*\.(json|npy)$/i.test(m.uri)
         )
-          problem = `uri must be a file: or vscode-remote: URI of a .json file, at most ${MAX_DROPPED_URI} characters`;
+          problem = `uri must be a file: or vscode-remote: URI of a .json or .npy file, at most ${MAX_DROPPED_URI} characters`;
       }
       if (!problem && m.text !== undefined && (typeof m.text !== 'string' || m.text.length > MAX_DROPPED_TEXT))
         problem = `text must be a string of at most ${MAX_DROPPED_TEXT} characters`;
       if (!problem && m.name !== undefined && (typeof m.name !== 'string' || m.name.length > 255))
         problem = 'name must be a string of at most 255 characters';
+      if (!problem && m.npy !== undefined && (!(m.npy instanceof ArrayBuffer) || m.npy.byteLength > MAX_DROPPED_TEXT))
+        problem = `npy must be an ArrayBuffer of at most ${MAX_DROPPED_TEXT} bytes`;
+      if (!problem && (m.npy === undefined) !== (m.npyName === undefined)) problem = 'npy and npyName go together';
+      if (
+        !problem &&
+        m.npyName !== undefined &&
+        (typeof m.npyName !== 'string' || m.npyName.length > 255 || !/\.npy$/i.test(m.npyName))
+      )
+        problem = 'npyName must be the name of a .npy file, at most 255 characters';
       if (problem) return fail(problem);
       return {
         ok: true,
@@ -213,6 +223,7 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
           ...(m.uri !== undefined ? { uri: m.uri as string } : {}),
           ...(m.text !== undefined ? { text: m.text as string } : {}),
           ...(m.name !== undefined ? { name: m.name as string } : {}),
+          ...(m.npy !== undefined ? { npy: m.npy as ArrayBuffer, npyName: m.npyName as string } : {}),
         },
       };
     }

@@ -20,6 +20,7 @@ import { ExportControls } from './views/export-controls';
 import { ExplainView } from './views/explain';
 import { GenerateControls } from './views/generate-controls';
 import { acceptDroppedRuns } from './drop';
+import { setPageTop } from './paint/scene-canvas';
 
 /** The tabs: the attention views, then the Explain view. */
 type Tab = ViewName | 'explain';
@@ -114,6 +115,8 @@ const toolbar = el(
 );
 const viewHost = el('div', { class: 'views' });
 app.append(toolbar, notice, viewHost);
+// The toolbar sticks to the panel's top: a table's header band stays in view below it (paint/scene-canvas.ts).
+setPageTop(() => toolbar.getBoundingClientRect().bottom);
 acceptDroppedRuns(document.body, post, (message) => post({ type: 'log', level: 'warn', message }));
 
 // ----- views --------------------------------------------------------------------------------------------------
