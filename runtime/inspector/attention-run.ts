@@ -1,10 +1,13 @@
 // The calling thread's side of one run: an AttentionRun whose async iterator yields layers in order as the worker
 // posts them, buffers them while the consumer is slower, and settles exactly once (done, failed or cancelled).
-import type { AttentionRun, LayerResult, RunOptions } from './api';
+import type { AttentionRun, KeptAttention, LayerResult, RunOptions } from './api';
 import type { ModelFacts, RunTimings, Token } from '../types';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { cancelled, LensError } from '../errors';
 import { limitLength, tokensOfIds, tokensOfText } from './input';
+import { KEPT_TOP_K, keepsRun } from './long-runs';
+import { KeptAttentionClient, type AskAttention } from './kept-attention';
+import type { KeepRequest } from './worker-protocol';
 
 type Waiter = { resolve: (r: IteratorResult<LayerResult>) => void; reject: (e: unknown) => void };
 
@@ -16,6 +19,8 @@ export class RunStream implements AttentionRun {
   private firstLayerAt: number | undefined;
   private timingsValue: RunTimings | undefined;
   private hidden: Float32Array | undefined;
+  /** Set for a kept run (long inputs). */
+  kept?: KeptAttention;
 
   constructor(
     readonly id: number,
@@ -123,7 +128,10 @@ export interface RunChannel {
     withVectors: boolean | number[],
     signal: AbortSignal,
     onLayer: (layer: LayerResult) => void,
+    keep?: KeepRequest,
   ): Promise<{ lastHidden: Float32Array; stageMs: number[] }>;
+  /** Exact attention of the kept run (long inputs); absent where runs cannot be kept (then 'kept' is refused). */
+  attention?: AskAttention;
 }
 
 /** Starts a run on the calling thread: tokenises the input, limits its length, and returns its stream, cancelled by
@@ -144,9 +152,12 @@ export function openRun(
   const tokenizeMs = performance.now() - t0;
   const signal = options.signal;
   const abort = new AbortController();
+  /** A kept run's exact attention (long inputs), set below once the run is known to be kept. */
+  let client: KeptAttentionClient | undefined;
   const onAbort = () => cancel();
   const cancel = () => {
     if (stream.settled) return;
+    client?.stop();
     abort.abort();
     stream.fail(cancelled());
   };
@@ -170,16 +181,40 @@ export function openRun(
   signal?.addEventListener('abort', onAbort, { once: true });
   const withVectors =
     options.withVectors === true ? true : Array.isArray(options.withVectors) ? [...options.withVectors] : false;
+  const n = prepared.tokens.length;
+  let keep: KeepRequest | undefined;
+  if (keepsRun(options.long ?? 'maps', model.facts, n)) {
+    if (!channel.attention) {
+      stream.fail(
+        new LensError(
+          'TOO_LONG',
+          `Inputs of ${n} tokens are kept where the model runs, which this backend cannot do yet; run them on native or Wasm, or select less text.`,
+        ),
+      );
+      return stream;
+    }
+    const specials = prepared.tokens.flatMap((t, i) => (t.special ? [i] : []));
+    keep = { id: runId, topK: KEPT_TOP_K, specials };
+    client = new KeptAttentionClient(runId, n, channel.attention);
+    stream.kept = client;
+  }
   channel
     .run(
       prepared.tokens.map((t) => t.id),
       withVectors,
       abort.signal,
-      (layer) => stream.pushLayer(layer),
+      (layer) => {
+        if (layer.overview) client?.add(layer.overview);
+        stream.pushLayer(layer);
+      },
+      keep,
     )
     .then(
       (end) => stream.finish(end.lastHidden, end.stageMs),
-      (e: unknown) => stream.fail(e),
+      (e: unknown) => {
+        client?.stop();
+        stream.fail(e);
+      },
     );
   return stream;
 }

@@ -130,23 +130,36 @@ class WorkerInspector implements Inspector {
   run(input: string | number[], options: RunOptions = {}): AttentionRun {
     this.check();
     return openRun(++this.nextId, input, options, this, {
-      run: (ids, withVectors, signal, onLayer) =>
+      run: (ids, withVectors, signal, onLayer, keep) =>
         this.track(
-          this.channel.request(
-            'run',
-            { ids, withVectors },
-            {
-              signal,
-              onEvent: (e) => {
-                if (e.type !== 'layer') return;
-                const layer: LayerResult = { ...e.attention };
-                if (e.q) layer.q = e.q;
-                if (e.k) layer.k = e.k;
-                onLayer(layer);
-              },
+          this.channel.request('run', keep ? { ids, withVectors, keep } : { ids, withVectors }, {
+            signal,
+            onEvent: (e) => {
+              if (e.type === 'kept') {
+                const o = e.overview;
+                onLayer({
+                  layer: o.layer,
+                  kind: this.facts.attentionKinds[o.layer] ?? 'self',
+                  heads: o.heads.length,
+                  queryLength: o.length,
+                  keyLength: o.length,
+                  data: new Float32Array(0), // the map stays in the worker
+                  overview: o,
+                });
+                return;
+              }
+              if (e.type !== 'layer') return;
+              const layer: LayerResult = { ...e.attention };
+              if (e.q) layer.q = e.q;
+              if (e.k) layer.k = e.k;
+              onLayer(layer);
             },
-          ),
+          }),
         ),
+      attention: (query) => {
+        this.check();
+        return this.track(this.channel.request('attention', query));
+      },
     });
   }
 
