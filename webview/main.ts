@@ -19,6 +19,7 @@ import { NeuronView } from './views/neuron';
 import { ExportControls } from './views/export-controls';
 import { ExplainView } from './views/explain';
 import { acceptDroppedRuns } from './drop';
+import { PendingExact } from '../figures/kept-run-maps';
 
 /** The tabs: the attention views, then the Explain view. */
 type Tab = ViewName | 'explain';
@@ -31,7 +32,19 @@ const VIEW_TITLES: Record<Tab, string> = {
   explain: 'Explain',
 };
 
-const store = new Store();
+const store: Store = new Store({
+  ask: async (layer, head, rows, cols): Promise<Float32Array> => {
+    const runId: number | undefined = store.runId;
+    if (runId === undefined) throw new Error('no run');
+    const w = await channel.request('keptWindow', { runId, layer, head, rows, cols });
+    return new Float32Array(w.data);
+  },
+  arrived: (layer) => {
+    forEachView((v) => v.layerArrived(layer));
+    invalidate();
+  },
+  failed: (e) => report(e),
+});
 const persisted = loadState();
 if (persisted.view && (VIEWS as string[]).includes(persisted.view)) store.view = persisted.view as ViewName;
 /** The tab shown: store.view, or the Explain view. */
@@ -162,7 +175,8 @@ function forEachView(f: (v: View) => void): void {
     try {
       f(v);
     } catch (e) {
-      report(e);
+      // A kept run's exact values on their way: the views redraw when they arrive.
+      if (!(e instanceof PendingExact)) report(e);
     }
   }
 }
@@ -177,7 +191,7 @@ function invalidate(): void {
       if (tab === 'explain') explain.draw();
       else if (store.view !== 'grid') views[store.view].draw();
     } catch (e) {
-      report(e);
+      if (!(e instanceof PendingExact)) report(e);
     }
   });
 }
@@ -338,6 +352,13 @@ function handle(m: HostMessage): void {
       updateStatus();
       invalidate();
       return;
+    case 'keptLayer':
+      if (m.runId !== store.runId) return;
+      store.addKeptLayer(m);
+      forEachView((v) => v.layerArrived(m.layer));
+      updateStatus();
+      invalidate();
+      return;
     case 'focusToken':
       if (m.runId === store.runId) ctx.selectQuery(m.index);
       return;
@@ -370,6 +391,7 @@ const HOST_NOTES: Record<HostMessage['type'], true> = {
   notice: true,
   runStarted: true,
   layer: true,
+  keptLayer: true,
   focusToken: true,
   runFinished: true,
   runFailed: true,

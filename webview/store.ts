@@ -2,8 +2,18 @@
 // vectors, and the selection.
 import type { ColorMapName, ModelFactsLike, RunSource, TokenInfo, Vectors } from './types';
 import type { LayerAttention } from '../runtime/types';
-import { MemoryRunMaps } from '../figures/run-maps';
+import { MemoryRunMaps, type RunMaps } from '../figures/run-maps';
 import { labelTokens } from '../figures/token-display';
+import type { KeptLayerMessage } from '../protocol/messages';
+import { RemoteKeptRun, type AskWindow } from './kept-maps';
+
+/** How a kept run (long inputs) reaches the host and tells the views (main.ts). */
+export interface KeptHooks {
+  ask: AskWindow;
+  /** Exact values of `layer` arrived: redraw. */
+  arrived(layer: number): void;
+  failed(e: unknown): void;
+}
 
 export type ViewName = 'grid' | 'head' | 'matrix' | 'neuron';
 export const VIEWS: ViewName[] = ['grid', 'head', 'matrix', 'neuron'];
@@ -27,8 +37,15 @@ export class Store {
   head: HeadChoice = 'mean';
   query = 0;
   vectors = new Map<number, Vectors>();
-  /** What the figures read: the layers so far, with their pooled tiles and head aggregates cached. */
-  maps = new MemoryRunMaps('', [], 0, 0);
+  /** What the figures read: the layers so far, with their pooled tiles and head aggregates cached (or, for a kept
+   * run, the overviews and the exact windows asked of the host). */
+  maps: RunMaps = new MemoryRunMaps('', [], 0, 0);
+  /** The layers' maps in memory (a run that is not kept). */
+  private memory = new MemoryRunMaps('', [], 0, 0);
+  /** Set once a kept run's first layer arrives (long inputs: no map in the webview). */
+  kept: RemoteKeptRun | undefined;
+
+  constructor(private readonly keptHooks?: KeptHooks) {}
 
   reset(runId: number, tokens: TokenInfo[], facts: ModelFactsLike, source: RunSource, truncatedFrom?: number): void {
     this.runId = runId;
@@ -42,7 +59,9 @@ export class Store {
     this.message = '';
     this.totalMs = undefined;
     this.vectors.clear();
-    this.maps = new MemoryRunMaps(facts.name, this.tokens, facts.layers, facts.heads, facts.slidingWindows ?? []);
+    this.memory = new MemoryRunMaps(facts.name, this.tokens, facts.layers, facts.heads, facts.slidingWindows ?? []);
+    this.maps = this.memory;
+    this.kept = undefined;
     if (this.layer >= facts.layers) this.layer = 0;
     if (typeof this.head === 'number' && this.head >= facts.heads) this.head = 'mean';
     if (this.query >= tokens.length) this.query = 0;
@@ -52,6 +71,26 @@ export class Store {
     if (l.layer >= this.layers.length) return;
     if (!this.layers[l.layer]) this.received++;
     this.layers[l.layer] = l;
-    this.maps.add(l);
+    this.memory.add(l);
+  }
+
+  /** A kept run's layer: its overview (the figures ask the host for exact entries as they draw). */
+  addKeptLayer(m: KeptLayerMessage): void {
+    const facts = this.facts;
+    if (!facts || !this.keptHooks || m.layer >= facts.layers) return;
+    if (!this.kept) {
+      const h = this.keptHooks;
+      this.kept = new RemoteKeptRun(
+        facts,
+        facts.name,
+        this.tokens,
+        h.ask,
+        (l) => h.arrived(l),
+        (e) => h.failed(e),
+      );
+      this.maps = this.kept.maps;
+    }
+    if (!this.kept.layer(m.layer)) this.received++;
+    this.kept.add(m);
   }
 }

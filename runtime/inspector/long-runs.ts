@@ -28,3 +28,14 @@ export function mapsBytes(facts: Pick<ModelFacts, 'layers' | 'heads'>, n: number
 export function keepsRun(choice: LongRunChoice, facts: Pick<ModelFacts, 'layers' | 'heads'>, n: number): boolean {
   return choice === 'kept' || (choice === 'auto' && mapsBytes(facts, n) > KEPT_ABOVE_BYTES);
 }
+
+/** The longest input whose every map stays under the kept-run threshold (1 GiB), for the messages below. */
+export function longestMapsRun(facts: Pick<ModelFacts, 'layers' | 'heads'>): number {
+  return Math.floor(Math.sqrt(KEPT_ABOVE_BYTES / (facts.layers * facts.heads * 4)));
+}
+
+/** Explain (and the analyses behind it: rollout, flow, head statistics, perturbation methods) on a kept run. */
+export function longExplainMessage(facts: Pick<ModelFacts, 'layers' | 'heads'>, tokens: number): string {
+  const gb = (mapsBytes(facts, tokens) / 1e9).toFixed(1);
+  return `Explain over ${tokens} tokens would hold every layer's maps (${gb} GB) for rollout, flow and the perturbation passes; select at most ${longestMapsRun(facts)} tokens to explain them.`;
+}
