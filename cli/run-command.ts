@@ -5,7 +5,7 @@ import type { RunArgs } from './run-args';
 import { load } from '../runtime/inspector/load-model';
 import type { DownloadProgress } from '../runtime/hub/download';
 import { OutputFile } from '../runtime/files/output-file';
-import { formatFacts, formatLayer, formatTimings, formatTokens, tokenLabel } from './format';
+import { formatFacts, formatKeptLayer, formatLayer, formatTimings, formatTokens, tokenLabel } from './format';
 import { checkJsonSize, JsonRunWriter } from './json-writer';
 import { planOut, readCommandText, reportTo, warnOnStderr } from './command-files';
 import { effectiveThreads } from './parse-options';
@@ -56,13 +56,14 @@ export async function runCommand(
       checkJsonSize(inspector.facts, args.truncate ? Math.min(n, inspector.facts.maxPositions) : n);
     }
     print(formatFacts(inspector));
-    const run = inspector.run(text, { truncate: args.truncate, chat: args.chat });
+    // Long inputs: above 1 GiB of maps the worker keeps q/k and the summaries, and each layer prints from them.
+    const run = inspector.run(text, { truncate: args.truncate, chat: args.chat, long: 'auto' });
     print(formatTokens(run.tokens, run.truncatedFrom));
     const labels = run.tokens.map((t) => tokenLabel(t, text));
     const writer = out ? new JsonRunWriter(out) : undefined;
     await writer?.begin({ ...inspector.facts, backend: inspector.backend, threads: inspector.threads }, run.tokens);
     for await (const layer of run) {
-      print(formatLayer(layer, labels));
+      print(layer.overview ? formatKeptLayer(layer.overview) : formatLayer(layer, labels));
       await writer?.layer(layer);
     }
     await writer?.end();
