@@ -1,7 +1,8 @@
 // Long inputs through the real inference worker (dist/worker.js): a kept run (RunOptions.long) streams each layer's
 // overview without its map, and the exact values, rows, columns and windows asked of the worker equal the dense maps
 // of the same input streamed the usual way (stories260K, 300 tokens: the blocked summaries variant). Cancelling a
-// kept run drops it; a newer kept run replaces an older one; each refusal is one line.
+// kept run drops it; a newer kept run replaces an older one; each refusal is one line. SmolLM2 over 1,100 tokens
+// (its maps past 1 GiB): `auto` keeps the run, and its values equal a dense run of the first 300 tokens.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -11,7 +12,7 @@ import type { Inspector, LayerResult } from '../../../../runtime/inspector/api';
 import { isLensError } from '../../../../runtime/errors';
 import { mulberry32 } from '../../../../runtime/random';
 import { KEPT_ABOVE_BYTES, keepsRun, mapsBytes } from '../../../../runtime/inspector/long-runs';
-import { fixtureModel, repoRoot } from '../../../helpers/fixtures';
+import { fixtureModel, repoRoot, smolLm2Gguf } from '../../../helpers/fixtures';
 
 const WORKER = path.join(repoRoot, 'dist/worker.js');
 const N = 300;
@@ -145,4 +146,33 @@ describe('stories260K kept runs through the worker', () => {
     const again = inspector.run(ids(20, 4), { long: 'kept' });
     assert.equal((await collect(again)).length, 5);
   });
+});
+
+test('SmolLM2 over 1,100 tokens: auto keeps the run (maps over 1 GiB), and its exact values equal a dense run of the first 300 tokens (causal)', async () => {
+  const inspector = await load(smolLm2Gguf(), { backend: 'native', threads: 2, workerPath: WORKER, maxTokens: 1100 });
+  try {
+    const input = [1, ...Array.from({ length: 1099 }, (_, i) => 100 + ((i * 7919) % 40000))];
+    assert.ok(mapsBytes(inspector.facts, input.length) > KEPT_ABOVE_BYTES);
+    const run = inspector.run(input, { long: 'auto' });
+    const layers = await collect(run);
+    assert.equal(layers.length, 30);
+    assert.ok(run.kept && layers.every((l) => l.data.length === 0 && l.overview?.heads.length === 9));
+    // A causal model's first 300 rows do not see the rest: the dense maps of the prefix are the same numbers.
+    const dense = await collect(inspector.run(input.slice(0, 300)));
+    let worst = 0;
+    for (const [l, h, q, k] of [
+      [0, 0, 299, 0],
+      [5, 3, 200, 17],
+      [15, 4, 150, 150],
+      [29, 8, 299, 298],
+      [29, 0, 250, 3],
+    ])
+      worst = Math.max(worst, Math.abs((await run.kept.value(l, h, q, k)) - dense[l].data[(h * 300 + q) * 300 + k]));
+    const row = await run.kept.row(12, 6, 280);
+    for (let k = 0; k < 300; k++) worst = Math.max(worst, Math.abs(row[k] - dense[12].data[(6 * 300 + 280) * 300 + k]));
+    for (let k = 281; k < 1100; k++) assert.equal(row[k], 0);
+    assert.ok(worst <= 1e-5, `largest difference ${worst}`);
+  } finally {
+    await inspector.dispose();
+  }
 });
