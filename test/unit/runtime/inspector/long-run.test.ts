@@ -11,7 +11,13 @@ import { load } from '../../../../runtime/inspector/load-model';
 import type { Inspector, LayerResult } from '../../../../runtime/inspector/api';
 import { isLensError } from '../../../../runtime/errors';
 import { mulberry32 } from '../../../../runtime/random';
-import { KEPT_ABOVE_BYTES, keepsRun, mapsBytes } from '../../../../runtime/inspector/long-runs';
+import {
+  KEPT_ABOVE_BYTES,
+  keepsRun,
+  longestMapsRun,
+  longExplainMessage,
+  mapsBytes,
+} from '../../../../runtime/inspector/long-runs';
 import { fixtureModel, repoRoot, smolLm2Gguf } from '../../../helpers/fixtures';
 
 const WORKER = path.join(repoRoot, 'dist/worker.js');
@@ -44,6 +50,12 @@ test('keepsRun: auto keeps when every map together would pass 1 GiB; kept and ma
   assert.ok(mapsBytes(smol, 997) <= KEPT_ABOVE_BYTES && mapsBytes(smol, 998) > KEPT_ABOVE_BYTES);
   assert.equal(keepsRun('maps', smol, 8192), false);
   assert.equal(keepsRun('kept', smol, 10), true);
+  // The longest run whose maps stay under the threshold, named by the refusals of what needs every map.
+  assert.equal(longestMapsRun(smol), 997);
+  assert.equal(
+    longExplainMessage(smol, 4000),
+    "Explain over 4000 tokens would hold every layer's maps (17.3 GB) for rollout, flow and the perturbation passes; select at most 997 tokens to explain them.",
+  );
 });
 
 describe('stories260K kept runs through the worker', () => {
