@@ -27,9 +27,14 @@ Options for run:
                      chat_template, chat_template.jinja or the GGUF file's), with the generation prompt; the
                      template's tokens are listed as "template" and are not explanation candidates
   --out FILE.json    write the model facts, tokens and every layer's attention [heads][query][key] as JSON
+  --translate        encoder–decoder models (marian, bart, t5): translate the text greedily (the default for
+                     them) and print the translation; layers are encoder, decoder and cross attention
+  --target-text TEXT encoder–decoder models: score TEXT as the target with teacher forcing (decoder inputs =
+                     [decoder start] + target[:-1], as transformers with labels); --out adds source_tokens,
+                     target_tokens, decoder_input_tokens and target_logprobs
   -h, --help         this help
 
-Options for export (also --backend, --threads, --truncate, --chat):
+Options for export (also --backend, --threads, --truncate, --chat, --translate, --target-text):
   --out FILE         where to write; its extension gives the format unless --format is given
   --format F         png | svg (the view) or json | csv | npy (every layer and head of the run)
   --view V           matrix (default) | grid | head
@@ -47,7 +52,9 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
                      mask | mask:TOKEN | mask@POS (masked LMs with their head: probability at the [MASK]),
                      similarity:TEXT (any model: cosine of mean-pooled embeddings with TEXT's)
   --methods LIST     comma-separated (default raw-attention,rollout,loo,norm): raw-attention, rollout, flow,
-                     loo, occlusion, norm, norm-rollout; the uniform-attention baseline is always added
+                     loo, occlusion, norm, norm-rollout, saliency, grad-x-input, integrated-gradients,
+                     attn-x-grad (gradient methods: models this tool builds, up to 512 tokens); the
+                     uniform-attention baseline is always added
   --perturb MODE     how tokens are removed for loo, occlusion and faithfulness: remove (default: dropped, the
                      text without them) | hide (attention mask 0 in place; position ids follow the model's own
                      rule, so BERT keeps positions while for causal LMs and RoBERTa, whose positions count the
@@ -55,6 +62,8 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
   --layer N          layer of raw-attention and norm (default the last); --head N|mean|max (default mean)
   --head-reduce M    mean (default) | max over heads for rollout and flow; --start-layer N (default 0)
   --window N         occlusion window in tokens (default 3); --stride N (default 1)
+  --ig-steps N       Integrated Gradients steps (default 32, batched); --ig-baseline zero|pad (default zero:
+                     the zero embedding; pad: the pad token's; special tokens stay as they are)
   --topk K           k of the top-k overlap (default 5)
   --percents LIST    faithfulness bins in % of the tokens (default 1,5,10,20,50; AOPC is ERASER's: the sum over
                      the bins ÷ (bins + 1)); --no-faithfulness skips it

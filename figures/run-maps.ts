@@ -124,7 +124,8 @@ export class MemoryRunMaps implements RunMaps {
       heads: l.heads,
       queryLength: l.queryLength,
       keyLength: l.keyLength,
-      mask: { causal: l.kind === 'causal', window: this.windows[layer] ?? null },
+      // Decoder self-attention of an encoder–decoder is causal too (runtime/types.ts isCausalKind).
+      mask: { causal: l.kind === 'causal' || l.kind === 'decoder', window: this.windows[layer] ?? null },
     };
   }
 

@@ -286,7 +286,11 @@ export const AGREEMENT_METRICS: readonly AgreementMetric[] = ['kendall', 'spearm
 
 /** The importance methods the Explain view offers (ids of runtime/analysis/registry.ts; a unit test keeps them in
  *  step). The uniform baseline is always added by the host. */
-export const EXPLAIN_METHODS: readonly { id: string; label: string; kind: 'attention' | 'perturbation' | 'norm' }[] = [
+export const EXPLAIN_METHODS: readonly {
+  id: string;
+  label: string;
+  kind: 'attention' | 'perturbation' | 'norm' | 'gradient';
+}[] = [
   { id: 'raw-attention', label: 'Raw attention', kind: 'attention' },
   { id: 'rollout', label: 'Attention rollout', kind: 'attention' },
   { id: 'flow', label: 'Attention flow', kind: 'attention' },
@@ -294,6 +298,10 @@ export const EXPLAIN_METHODS: readonly { id: string; label: string; kind: 'atten
   { id: 'occlusion', label: 'Occlusion', kind: 'perturbation' },
   { id: 'norm', label: 'Norm ‖αf(x)‖', kind: 'norm' },
   { id: 'norm-rollout', label: 'Norm rollout', kind: 'norm' },
+  { id: 'saliency', label: 'Saliency ‖∇‖', kind: 'gradient' },
+  { id: 'grad-x-input', label: 'Gradient × input', kind: 'gradient' },
+  { id: 'integrated-gradients', label: 'Integrated Gradients', kind: 'gradient' },
+  { id: 'attn-x-grad', label: 'Attention × gradient', kind: 'gradient' },
 ];
 /** Longest target spec (similarity:TEXT carries a reference text) and second input the host accepts (characters). */
 export const MAX_TARGET_LENGTH = 10_000;

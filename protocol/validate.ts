@@ -2,6 +2,7 @@
 // The host validates every webview note and request (shape, field types, ranges, runId) before use and drops or
 // refuses the rest; the webview validates the host's notes, replies and events too, so that a malformed message
 // cannot throw inside a view. panel-channel.ts hands them to the channel as its checks.
+import type { AttentionKind } from '../runtime/types';
 import { attentionFactsProblem } from './facts-validate';
 import {
   AGREEMENT_METRICS,
@@ -252,7 +253,8 @@ export function checkPanelRequest(name: string, raw: unknown, ctx: RunContext): 
 // ---------------------------------------------------------------------------------------------------------------
 // Host -> webview (structural checks; the host is trusted, but a bad message must not break the views)
 
-const KINDS = ['self', 'causal', 'cross'];
+// Every AttentionKind (runtime/types.ts ATTENTION_KINDS; protocol/ imports only types from runtime/).
+const KINDS: readonly string[] = ['self', 'causal', 'cross', 'encoder', 'decoder'] satisfies AttentionKind[];
 
 function isTokenInfo(t: unknown): t is TokenInfo {
   if (!isObj(t)) return false;

@@ -7,6 +7,7 @@ import { resolveBackend } from '../backend/ort';
 import { readGgufModel } from '../models/gguf-source';
 import { checkModelFits } from '../models/memory-check';
 import { readModel } from '../models/read-model';
+import { isSeq2SeqFolder } from '../models/seq2seq-read';
 import {
   defaultThreads,
   loadResolvedTokenizer,
@@ -40,6 +41,11 @@ export async function loadGenerator(model: string, options: GeneratorLoadOptions
       'UNSUPPORTED_MODEL',
       `${resolved.name} is an ONNX export, which cannot generate with a KV cache here; give the model's Hugging Face ` +
         'folder (config.json + safetensors) or a GGUF file.',
+    );
+  if (resolved.kind === 'folder' && isSeq2SeqFolder(resolved.dir))
+    throw new LensError(
+      'UNSUPPORTED_MODEL',
+      `${resolved.name} is an encoder–decoder model, which translates rather than continues a prompt; use run --translate (or --target-text).`,
     );
   await checkModelFits(resolved, options.maxTokens);
   const source = resolved.kind === 'folder' ? await readModel(resolved.dir) : readGgufModel(resolved.file);

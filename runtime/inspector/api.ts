@@ -1,5 +1,6 @@
 // The inspector API: what the extension host, the CLI and benchmarks call to load a model and stream its attention.
 // Implementations run inference off the calling thread (a worker), so callers' event loops stay responsive.
+import type { GradientReply, GradientRequest } from '../grad/gradient-service';
 import type { BackendName, LayerAttention, ModelFacts, RunTimings, Token } from '../types';
 import type { Batch } from '../models/plan';
 import type { Tokenizer } from '../tokenizers/tokenizer';
@@ -44,6 +45,13 @@ export interface RunOptions {
    * q, k and the summaries where the model runs, yields each layer's overview (LayerResult.overview, empty data) and
    * answers exact values on request (AttentionRun.kept); 'auto' keeps when the maps would exceed 1 GiB. */
   long?: LongRunChoice;
+  /** Encoder–decoder models: the target to score with teacher forcing, as text (tokenized as transformers'
+   * `text_target`, with the target tokenizer) or as label ids. Without it (or with `translate`) the model translates
+   * the source greedily. Fails with BAD_INPUT for other models. */
+  target?: string | number[];
+  /** Encoder–decoder models: translate greedily (the default without `target`); at most `maxNew` tokens (default
+   * the model's positions, at most 128). Fails with BAD_INPUT together with `target` or for other models. */
+  translate?: boolean | { maxNew?: number };
 }
 
 /** A layer of attention, plus its query/key vectors when the run asked for them. */
@@ -85,6 +93,23 @@ export interface AttentionRun extends AsyncIterable<LayerResult> {
   lastHidden(): Float32Array | undefined;
   /** Set when the run is kept (RunOptions.long): exact values on request, valid until the next kept run. */
   readonly kept?: KeptAttention;
+  /** Encoder–decoder models: the target, available from the first decoder or cross layer on (before it for a
+   * given target). Row i of the decoder and cross maps is the decoder reading decoderInput[i] and predicting
+   * tokens[i] (decoderInput = [decoder start] + tokens[:-1]); logprobs[i] = log p(tokens[i]). */
+  target(): RunTargetResult | undefined;
+}
+
+export interface RunTargetResult {
+  /** The target tokens (labels), offsets into the target text when it was given as text. */
+  tokens: Token[];
+  /** What the decoder read at each row: [decoder start token] + tokens[:-1]. */
+  decoderInput: Token[];
+  /** log p(tokens[i]) under the model, per row. */
+  logprobs: number[];
+  /** Given (teacher-forced) or translated greedily. */
+  mode: 'teacher-forced' | 'translated';
+  /** Translations: why they ended (eos, or the length limit). */
+  end?: 'stop' | 'length';
 }
 
 /** What a batched forward pass returns from the head, per row. */
@@ -147,6 +172,10 @@ export interface Inspector {
   run(input: string | number[], options?: RunOptions): AttentionRun;
   /** Runs a batch of token-id rows through every stage in one pass per stage; queued with runs, in order. */
   forward(request: ForwardRequest, options?: ForwardOptions): Promise<ForwardResult>;
+  /** Gradients of a target w.r.t. the token embeddings, at the input or on a path from a baseline (runtime/grad);
+   * absent where the model cannot be differentiated here (the webview's in-browser inference). An imported ONNX
+   * graph answers with a LensError (GRADIENT_REFUSED_ONNX). */
+  gradients?(request: GradientRequest, options?: ForwardOptions): Promise<GradientReply>;
   /** Releases the worker and every session. Further calls fail with LensError DISPOSED. */
   dispose(): Promise<void>;
 }

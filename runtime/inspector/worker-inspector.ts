@@ -18,6 +18,7 @@ import type {
   RunOptions,
 } from './api';
 import type { BackendName, ModelFacts, Token } from '../types';
+import type { GradientReply, GradientRequest } from '../grad/gradient-service';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { Channel, type NoEnd } from '../channel/channel';
 import { nodePort } from '../channel/ports';
@@ -130,31 +131,36 @@ class WorkerInspector implements Inspector {
   run(input: string | number[], options: RunOptions = {}): AttentionRun {
     this.check();
     return openRun(++this.nextId, input, options, this, {
-      run: (ids, withVectors, signal, onLayer, keep) =>
+      run: (ids, withVectors, signal, onLayer, seq2seq, keep) =>
         this.track(
-          this.channel.request('run', keep ? { ids, withVectors, keep } : { ids, withVectors }, {
-            signal,
-            onEvent: (e) => {
-              if (e.type === 'kept') {
-                const o = e.overview;
-                onLayer({
-                  layer: o.layer,
-                  kind: this.facts.attentionKinds[o.layer] ?? 'self',
-                  heads: o.heads.length,
-                  queryLength: o.length,
-                  keyLength: o.length,
-                  data: new Float32Array(0), // the map stays in the worker
-                  overview: o,
-                });
-                return;
-              }
-              if (e.type !== 'layer') return;
-              const layer: LayerResult = { ...e.attention };
-              if (e.q) layer.q = e.q;
-              if (e.k) layer.k = e.k;
-              onLayer(layer);
+          this.channel.request(
+            'run',
+            { ids, withVectors, ...(seq2seq ? { target: seq2seq.target } : {}), ...(keep ? { keep } : {}) },
+            {
+              signal,
+              onEvent: (e) => {
+                if (e.type === 'target') seq2seq?.onTarget(e.ids, e.logprobs, e.end);
+                if (e.type === 'kept') {
+                  const o = e.overview;
+                  onLayer({
+                    layer: o.layer,
+                    kind: this.facts.attentionKinds[o.layer] ?? 'self',
+                    heads: o.heads.length,
+                    queryLength: o.length,
+                    keyLength: o.length,
+                    data: new Float32Array(0), // the map stays in the worker
+                    overview: o,
+                  });
+                  return;
+                }
+                if (e.type !== 'layer') return;
+                const layer: LayerResult = { ...e.attention };
+                if (e.q) layer.q = e.q;
+                if (e.k) layer.k = e.k;
+                onLayer(layer);
+              },
             },
-          }),
+          ),
         ),
       attention: (query) => {
         this.check();
@@ -190,6 +196,23 @@ class WorkerInspector implements Inspector {
     if (done.attention) result.attention = done.attention;
     if (done.grams) result.grams = done.grams.map((g) => g ?? undefined);
     return result;
+  }
+
+  async gradients(request: GradientRequest, options: ForwardOptions = {}): Promise<GradientReply> {
+    this.check();
+    const payload: GradientRequest = {
+      ids: [...request.ids],
+      target: {
+        ...request.target,
+        ...(request.target.reference ? { reference: Array.from(request.target.reference) } : {}),
+      },
+    };
+    if (request.alphas) payload.alphas = [...request.alphas];
+    if (request.baseline) payload.baseline = request.baseline;
+    if (request.padId !== undefined) payload.padId = request.padId;
+    if (request.keep) payload.keep = [...request.keep];
+    if (request.attention) payload.attention = true;
+    return this.track(this.channel.request('gradients', payload, { signal: options.signal }));
   }
 
   async dispose(): Promise<void> {

@@ -7,6 +7,7 @@ import type { Call } from '../channel/types';
 import type { BackendName, LayerAttention } from '../types';
 import type { Batch, PlanFacts } from '../models/plan';
 import type { HeadRead } from './api';
+import type { GradientReply, GradientRequest } from '../grad/gradient-service';
 import type { OnnxLayout } from '../onnx/layout';
 
 /** The parameters of a synthetic BERT (random weights), for benchmarks and tests without a model folder. */
@@ -56,6 +57,9 @@ export interface RunRequest {
   withVectors: boolean | number[];
   /** Keep the run in the worker instead of streaming [heads, n, n] maps (long inputs). */
   keep?: KeepRequest;
+  /** Encoder–decoder models: the target to score (labels, teacher-forced) or to translate greedily (at most this
+   * many tokens). Absent: translate. */
+  target?: RunTarget;
 }
 
 /** What the calling side gets of one head of a kept layer: what the views and analyses read without a map. */
@@ -102,6 +106,8 @@ export interface AttentionAnswer {
   values: Float64Array | Float32Array;
 }
 
+export type RunTarget = { labels: number[] } | { translate: number };
+
 /** What a run streams: each layer as its stage returns, and (browser) the move from WebGPU to Wasm mid-run. */
 export type RunEvent =
   | {
@@ -116,7 +122,10 @@ export type RunEvent =
   /** The GPU went away; the run completes on Wasm (layers already sent are not sent again), and later runs too. */
   | { type: 'fallback'; reason: string }
   /** A kept run's layer (RunRequest.keep): its overview; the map stays in the worker. */
-  | { type: 'kept'; overview: KeptLayerOverview };
+  | { type: 'kept'; overview: KeptLayerOverview }
+  /** Encoder–decoder models, before the decoder and cross layers: the target (given or translated), the
+   * log-probability of each of its tokens, and why a translation ended. */
+  | { type: 'target'; ids: number[]; logprobs: number[]; end?: 'stop' | 'length' };
 
 export interface RunDone {
   /** [query, hidden]. */
@@ -182,6 +191,10 @@ export interface ForwardDone {
 
 /** What the Node worker answers (it asks nothing and hears no notes). */
 export interface NodeWorkerEnd {
-  calls: InferenceCalls<NodeLoadRequest, NodeLoaded> & { forward: Call<ForwardPayload, ForwardDone> };
+  calls: InferenceCalls<NodeLoadRequest, NodeLoaded> & {
+    forward: Call<ForwardPayload, ForwardDone>;
+    /** Gradients of a target w.r.t. the token embeddings (runtime/grad), in the run queue. */
+    gradients: Call<GradientRequest, GradientReply>;
+  };
   notes: Record<never, never>;
 }

@@ -13,8 +13,13 @@ import { syntheticBert } from '../models/synthetic';
 import { layerCountWarning } from '../models/weight-layers';
 import { StageEngine } from './engine';
 import { ImportEngine } from '../onnx/import-engine';
+import { isSeq2SeqFolder, readSeq2SeqModel } from '../models/seq2seq-read';
+import { Seq2SeqEngine } from './seq2seq-engine';
 import { CancelFlags } from './cancel-flags';
 import { own } from './transfer';
+import { GradientService } from '../grad/gradient-service';
+import { GRADIENT_REFUSED_ONNX } from '../grad/family-gradient';
+import { LensError } from '../errors';
 import { engineModel, workerFailure, WorkerLoop, type ModelLoader, type ServedModel } from './worker-loop';
 import type {
   ForwardDone,
@@ -28,8 +33,8 @@ import type {
 const port = parentPort;
 if (!port) throw new Error('runtime/inspector/worker.ts must run in a worker thread.');
 
-type Engine = StageEngine | ImportEngine;
-type NodeModel = ServedModel & { engine: Engine };
+type Engine = StageEngine | ImportEngine | Seq2SeqEngine;
+type NodeModel = ServedModel & { engine: Engine; gradients?: GradientService };
 
 /**
  * Between stages: with shared cancel flags nothing (a turn of the event loop costs ~1 ms per stage); without them,
@@ -44,8 +49,16 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
     const flags = req.cancelFlags ? new CancelFlags(req.cancelFlags) : undefined;
     const backend = await resolveBackend(req.backend, req.threads);
     const t0 = performance.now();
-    const loaded = (engine: Engine, timings: LoadTimings, warning?: string) => ({
-      model: { ...engineModel(engine, pauseFor(flags)), engine },
+    const loaded = (engine: Engine, timings: LoadTimings, warning?: string, gradients?: GradientService) => ({
+      model: {
+        ...(engine instanceof Seq2SeqEngine ? engine.served() : engineModel(engine, pauseFor(flags))),
+        engine,
+        gradients,
+        release: async () => {
+          await gradients?.release();
+          await engine.release();
+        },
+      },
       shared: flags,
       reply: {
         facts: engine.facts,
@@ -65,6 +78,14 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
       return loaded(engine, { readMs: 0, planMs: 0, sessionsMs: performance.now() - t0 });
     }
     progress({ phase: 'reading-weights' });
+    if ('dir' in req.source && isSeq2SeqFolder(req.source.dir)) {
+      // Encoder–decoders: two graphs (encoder, KV-cached decoder) served by their own engine.
+      const seq = await readSeq2SeqModel(req.source.dir);
+      const t1 = performance.now();
+      progress({ phase: 'creating-sessions', fraction: 0 });
+      const engine = await Seq2SeqEngine.create(seq, backend, req.threads);
+      return loaded(engine, { readMs: t1 - t0, planMs: 0, sessionsMs: performance.now() - t1 });
+    }
     const source =
       'dir' in req.source
         ? await readModel(req.source.dir)
@@ -80,7 +101,9 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
     const engine = await StageEngine.create(plan, backend, req.threads, (done, total) =>
       progress({ phase: 'creating-sessions', fraction: done / total }),
     );
-    return loaded(engine, { readMs: t1 - t0, planMs: t2 - t1, sessionsMs: performance.now() - t2 }, warning);
+    // Gradient graphs (runtime/grad) are built from the same source on the first gradient request.
+    const gradients = new GradientService(source, backend, req.threads);
+    return loaded(engine, { readMs: t1 - t0, planMs: t2 - t1, sessionsMs: performance.now() - t2 }, warning, gradients);
   },
 };
 
@@ -112,5 +135,24 @@ channel.handle('forward', (req, ctx) =>
     if (r.attention) done.attention = r.attention.map(send);
     if (r.grams) done.grams = r.grams.map((g) => (g ? send(g) : null));
     return done;
+  }),
+);
+
+// Gradients (saliency, gradient × input, Integrated Gradients, attention × gradient), in the run queue.
+channel.handle('gradients', (req, ctx) =>
+  loop.queued(ctx, async (model, isCancelled) => {
+    if (!model.gradients) throw new LensError('UNSUPPORTED_MODEL', GRADIENT_REFUSED_ONNX);
+    const r = await model.gradients.compute(req, isCancelled);
+    const send = (a: Float32Array) => {
+      const owned = own(a);
+      ctx.transfer(owned.buffer as ArrayBuffer);
+      return owned;
+    };
+    r.grad = send(r.grad);
+    r.embedding = send(r.embedding);
+    if (r.baseline) r.baseline = send(r.baseline);
+    if (r.attention) r.attention = r.attention.map(send);
+    if (r.attentionGrad) r.attentionGrad = r.attentionGrad.map(send);
+    return r;
   }),
 );
