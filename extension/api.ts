@@ -57,6 +57,9 @@ export interface AttentionLensApi {
   attention?(
     runId: number,
   ): { layer: number; heads: number; queryLength: number; keyLength: number; data: Float32Array }[] | undefined;
+  /** A run kept for long inputs (no maps in the host): one exact value, asked of the worker as the hover does;
+   * undefined when no panel shows that run or it is not kept. */
+  keptValue?(runId: number, layer: number, head: number, query: number, key: number): Promise<number> | undefined;
 }
 
 /**

@@ -140,6 +140,10 @@ export class Exporter {
     const args = parseExportArgs(rawArgs);
     if (typeof args === 'string') return fail(args);
     if (!run) return fail(NOTHING_TO_EXPORT);
+    if (run.kept)
+      return fail(
+        `Export of a run of ${run.tokens.length} tokens (kept for long inputs) is not in the panel yet: use the CLI, \`attention-lens run --out FOLDER/\`, which writes one NPY per layer.`,
+      );
     if (!run.layers.length) return fail('The run has no layer yet: wait for the first layer, then export.');
     if (note) this.log.appendLine(`Export: ${note}`);
 

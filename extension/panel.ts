@@ -8,8 +8,9 @@
 // loading for the next run, or why that failed) to replay after a reload, until a run replaces it.
 import { randomBytes, randomInt } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { Inspector, LayerResult } from '../runtime/inspector/api';
+import type { Inspector, KeptAttention, LayerResult } from '../runtime/inspector/api';
 import type { ModelFacts } from '../runtime/types';
+import { longestMapsRun, longExplainMessage } from '../runtime/inspector/long-runs';
 import type {
   AgreementMetric,
   ColorMapName,
@@ -84,6 +85,8 @@ interface PanelRun {
   /** The file a saved run was opened from. */
   savedFrom?: string;
   layers: LayerResult[];
+  /** A run kept for long inputs: its layers carry overviews (no maps) and exact values come from here. */
+  kept?: KeptAttention;
   end?: HostMessage;
   abort: AbortController;
   /** The document version and offset of the run's text when it started (hover, tint). */
@@ -271,6 +274,8 @@ export class AttentionPanel {
         truncate: source.truncate,
         maxTokens: options.maxTokens,
         chat: source.chat === true,
+        // Long inputs: above 1 GiB of maps the worker keeps q/k and the webview asks for what it draws.
+        long: 'auto',
       });
     } catch (e) {
       const err = describeError(e);
@@ -300,6 +305,7 @@ export class AttentionPanel {
       layers: [],
       abort,
       mapping: mapSource(source),
+      ...(stream.kept ? { kept: stream.kept } : {}),
     };
     this.run = run;
     this.lastNotice = undefined;
@@ -383,6 +389,32 @@ export class AttentionPanel {
   }
 
   private layerMessage(run: PanelRun, l: LayerResult): HostMessage {
+    if (l.overview) {
+      const o = l.overview;
+      const heads = o.heads;
+      const res = heads[0].res;
+      const cells = res * res;
+      const max = new Float32Array(heads.length * cells); // [heads, res, res]
+      const mean = new Float32Array(heads.length * cells);
+      heads.forEach((h, i) => {
+        max.set(h.blockMax, i * cells);
+        mean.set(h.blockMean, i * cells);
+      });
+      return {
+        type: 'keptLayer',
+        runId: run.runId,
+        layer: l.layer,
+        kind: l.kind,
+        heads: heads.length,
+        length: o.length,
+        causal: l.kind === 'causal',
+        window: run.facts.slidingWindows?.[l.layer] ?? null,
+        res,
+        block: heads[0].block,
+        blockMax: max.buffer,
+        blockMean: mean.buffer,
+      };
+    }
     return {
       type: 'layer',
       runId: run.runId,
@@ -400,7 +432,8 @@ export class AttentionPanel {
     const { type, ...payload } = message;
     const sent = this.ready && !this.disposed;
     this.channel.notify(type, payload as never);
-    if (sent && message.type === 'layer') this.host.layerSent(this, message.runId, message.layer);
+    if (sent && (message.type === 'layer' || message.type === 'keptLayer'))
+      this.host.layerSent(this, message.runId, message.layer);
   }
 
   /** The channel's port: posts to the webview while it is ready. */
@@ -487,6 +520,13 @@ export class AttentionPanel {
       if (this.run) void this.explainHost.export(this.explainRun(this.run), m.what, m.metric);
     });
     c.handle('vectors', (m) => this.vectors(this.current(), m.layer));
+    c.handle('keptWindow', async (m, ctx) => {
+      const kept = this.current().kept;
+      if (!kept) throw new LensError('BAD_INPUT', 'This run is not kept for long inputs; its maps are in the panel.');
+      const data = bufferOf(await kept.window(m.layer, m.head, m.rows, m.cols)); // [rows, cols]
+      ctx.transfer(data);
+      return { ...m, data };
+    });
     c.handle('explain', (m, ctx) => this.explainHost.explain(this.explainRun(this.current()), m, ctx));
     c.handle('compare', (m, ctx) => this.explainHost.compare(this.explainRun(this.current()), m, ctx));
     c.handle('generate', (m, ctx) => this.generate(this.current(), m, ctx));
@@ -512,6 +552,11 @@ export class AttentionPanel {
         'Continue needs a finished run (every layer computed); run Show Attention again.',
       );
     if (run.generating) throw new LensError('BAD_INPUT', 'The model is already continuing this run; Stop it first.');
+    if (run.kept)
+      throw new LensError(
+        'TOO_LONG',
+        `Continue is not available for runs of ${run.tokens.length} tokens yet (kept for long inputs); select at most ${longestMapsRun(run.facts)} tokens, or use the CLI's generate.`,
+      );
     checkCanGenerate(run.facts);
     const tokenizer = inspector.tokenizer;
     if (!tokenizer) throw new LensError('NO_TOKENIZER', `${run.facts.name} has no tokenizer to write text with.`);
@@ -599,6 +644,7 @@ export class AttentionPanel {
   private explainRun(run: PanelRun): ExplainRun {
     const { runId, inspector, ids, tokens, facts, layers, source, promptLength } = run;
     if (!inspector) throw new LensError('BAD_INPUT', `${SAVED_NO_MODEL} Explain needs it.`);
+    if (run.kept) throw new LensError('TOO_LONG', longExplainMessage(facts, tokens.length));
     return {
       runId,
       inspector,
@@ -626,6 +672,19 @@ export class AttentionPanel {
   /** The query/key vectors of `layer` (computed on the first request after the run), or why there are none. */
   private async vectors(run: PanelRun, layer: number): Promise<Vectors> {
     const l = run.layers.find((x) => x.layer === layer);
+    if (run.kept)
+      return {
+        runId: run.runId,
+        layer,
+        heads: run.facts.heads,
+        kvHeads: run.facts.kvHeads || run.facts.heads,
+        queryLength: run.tokens.length,
+        keyLength: run.tokens.length,
+        headDim: run.facts.headDim,
+        q: null,
+        k: null,
+        reason: `The neuron view is not available for runs of ${run.tokens.length} tokens yet (kept for long inputs); select at most ${longestMapsRun(run.facts)} tokens for it.`,
+      };
     if (l && (!l.q || !l.k) && run.end?.type === 'runFinished') {
       try {
         await this.computeVectors(run, l);
@@ -703,7 +762,9 @@ export class AttentionPanel {
       facts: run.facts,
       tokens: run.tokens,
       ids: run.ids,
-      layers: run.layers,
+      // A kept run's layers hold no maps: what reads the snapshot asks `kept` for exact values.
+      layers: run.kept ? [] : run.layers,
+      ...(run.kept ? { kept: run.kept } : {}),
       state,
       mapping: run.mapping,
       view: this.view,

@@ -32,5 +32,10 @@ export function testApi(s: Services): AttentionLensApi {
           keyLength: l.keyLength,
           data: l.data,
         })),
+    keptValue: (runId, layer, head, query, key) =>
+      [...s.panels.list()]
+        .map((p) => p.snapshot())
+        .find((snap) => snap?.runId === runId)
+        ?.kept?.value(layer, head, query, key),
   };
 }

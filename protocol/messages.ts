@@ -90,6 +90,24 @@ export interface LayerMessage {
   data: ArrayBuffer;
 }
 
+/** A layer of a run kept for long inputs (runtime/inspector/long-runs.ts): no map, the per-head overview (max and
+ * mean over `block` × `block` entries, float32 [heads, res, res]); exact entries are asked for with `keptWindow`. */
+export interface KeptLayerMessage {
+  type: 'keptLayer';
+  runId: number;
+  layer: number;
+  kind: AttentionKind;
+  heads: number;
+  length: number;
+  /** The mask rule of the layer (which entries are exact zeros). */
+  causal: boolean;
+  window: number | null;
+  res: number;
+  block: number;
+  blockMax: ArrayBuffer;
+  blockMean: ArrayBuffer;
+}
+
 /** The query/key vectors of one layer (the reply to `vectors`); q/k are null with a reason when unavailable. */
 export interface Vectors {
   runId: number;
@@ -195,6 +213,7 @@ export type HostMessage =
   | SettingsMessage
   | RunStartedMessage
   | LayerMessage
+  | KeptLayerMessage
   | RunFinishedMessage
   | RunFailedMessage
   | NoticeMessage
@@ -398,10 +417,28 @@ export interface GenerateReply {
   text: string;
 }
 
+/** Exact entries of one head of a kept run: rows × cols (at most MAX_KEPT_WINDOW entries). */
+export interface KeptWindowRequest {
+  runId: number;
+  layer: number;
+  head: number;
+  rows: { start: number; end: number };
+  cols: { start: number; end: number };
+}
+
+/** The reply: float32 [rows, cols] in `data`. */
+export interface KeptWindow extends KeptWindowRequest {
+  data: ArrayBuffer;
+}
+
+/** Entries of one keptWindow request at most (the zoomed matrix asks for what it shows). */
+export const MAX_KEPT_WINDOW = 1 << 21;
+
 /** What the webview asks of the host: each request with its reply and what it streams. A cancel (the Explain view's
  *  Cancel, a newer request) stops the work on the host. */
 export interface PanelCalls {
   vectors: Call<VectorsRequest, Vectors>;
+  keptWindow: Call<KeptWindowRequest, KeptWindow>;
   explain: Call<ExplainRequest, Omit<ExplainResultMessage, 'type'>, ExplainProgress>;
   compare: Call<CompareRequest, Omit<CompareResultMessage, 'type'>, ExplainProgress>;
   /** Continue: each token streamed as it is generated; a cancel (Stop) ends it between tokens. */

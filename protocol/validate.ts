@@ -11,6 +11,7 @@ import {
   MAX_COMPARE_TEXT_LENGTH,
   MAX_DROPPED_TEXT,
   MAX_DROPPED_URI,
+  MAX_KEPT_WINDOW,
   MAX_LOG_LENGTH,
   MAX_CONTINUE_TOKENS,
   MAX_TARGET_LENGTH,
@@ -242,6 +243,8 @@ export function checkPanelRequest(name: string, raw: unknown, ctx: RunContext): 
       if (problem) return problem;
       return isIndex(m.layer, ctx.layers) ? undefined : `layer must be an integer in [0, ${ctx.layers})`;
     }
+    case 'keptWindow':
+      return onlyKeys(m, ['runId', 'layer', 'head', 'rows', 'cols']) ?? checkRun(m, ctx) ?? checkKeptWindow(m, ctx);
     case 'explain':
       return (
         onlyKeys(m, ['runId', 'target', 'methods']) ??
@@ -426,6 +429,16 @@ export function validateHostMessage(raw: unknown): Validation<HostMessage> {
       if (m.data.byteLength !== want) return fail(`data has ${m.data.byteLength} bytes, expected ${want}`);
       return ok;
     }
+    case 'keptLayer': {
+      if (!isInt(m.runId) || !isInt(m.layer) || m.layer < 0) return fail('runId/layer');
+      if (!KINDS.includes(m.kind as string)) return fail('kind');
+      if (![m.heads, m.length, m.res, m.block].every(isPositive)) return fail('sizes');
+      if (typeof m.causal !== 'boolean' || !(m.window === null || isPositive(m.window))) return fail('mask');
+      const want = (m.heads as number) * (m.res as number) * (m.res as number) * 4;
+      for (const a of [m.blockMax, m.blockMean])
+        if (!(a instanceof ArrayBuffer) || a.byteLength !== want) return fail(`overview must be ${want} bytes`);
+      return ok;
+    }
     case 'runFinished':
       return isInt(m.runId) && (m.timings === null || isObj(m.timings)) ? ok : fail('runFinished');
     case 'runFailed':
@@ -460,12 +473,47 @@ function checkVectors(m: Obj): string | undefined {
   return undefined;
 }
 
+/** A span [start, end) of at least one position inside `length`. */
+function isSpan(v: unknown, length: number): v is { start: number; end: number } {
+  return (
+    isObj(v) &&
+    Object.keys(v).length === 2 &&
+    isInt(v.start) &&
+    isInt(v.end) &&
+    v.start >= 0 &&
+    v.end > v.start &&
+    v.end <= length
+  );
+}
+
+/** A keptWindow request (or its reply, without the context's bounds): layer, head, spans inside the run, size. */
+function checkKeptWindow(m: Obj, ctx?: RunContext): string | undefined {
+  const layers = ctx?.layers ?? Number.MAX_SAFE_INTEGER;
+  const heads = ctx?.heads ?? Number.MAX_SAFE_INTEGER;
+  const tokens = ctx?.tokens ?? Number.MAX_SAFE_INTEGER;
+  if (!isIndex(m.layer, layers)) return `layer must be an integer in [0, ${layers})`;
+  if (!isIndex(m.head, heads)) return `head must be an integer in [0, ${heads})`;
+  if (!isSpan(m.rows, tokens) || !isSpan(m.cols, tokens))
+    return `rows and cols must be spans inside the ${tokens} tokens`;
+  const entries = (m.rows.end - m.rows.start) * (m.cols.end - m.cols.start);
+  return entries <= MAX_KEPT_WINDOW ? undefined : `a window of ${entries} entries is more than ${MAX_KEPT_WINDOW}`;
+}
+
 /** Why the host's reply to the webview's request `name` is malformed (checked by the webview), or undefined. */
 export function checkPanelReply(name: string, m: unknown): string | undefined {
   if (!isObj(m)) return 'not an object';
   switch (name) {
     case 'vectors':
       return checkVectors(m);
+    case 'keptWindow': {
+      if (!isInt(m.runId)) return 'runId';
+      const problem = checkKeptWindow(m);
+      if (problem) return problem;
+      const rows = m.rows as { start: number; end: number };
+      const cols = m.cols as { start: number; end: number };
+      const want = (rows.end - rows.start) * (cols.end - cols.start) * 4;
+      return m.data instanceof ArrayBuffer && m.data.byteLength === want ? undefined : `data must be ${want} bytes`;
+    }
     case 'explain':
       if (!isInt(m.runId)) return 'runId';
       return isExplainResult(m.result) ? undefined : 'result';

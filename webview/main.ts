@@ -21,6 +21,7 @@ import { ExplainView } from './views/explain';
 import { GenerateControls } from './views/generate-controls';
 import { acceptDroppedRuns } from './drop';
 import { setPageTop } from './paint/scene-canvas';
+import { PendingExact } from '../figures/kept-run-maps';
 
 /** The tabs: the attention views, then the Explain view. */
 type Tab = ViewName | 'explain';
@@ -33,7 +34,19 @@ const VIEW_TITLES: Record<Tab, string> = {
   explain: 'Explain',
 };
 
-const store = new Store();
+const store: Store = new Store({
+  ask: async (layer, head, rows, cols): Promise<Float32Array> => {
+    const runId: number | undefined = store.runId;
+    if (runId === undefined) throw new Error('no run');
+    const w = await channel.request('keptWindow', { runId, layer, head, rows, cols });
+    return new Float32Array(w.data);
+  },
+  arrived: (layer) => {
+    forEachView((v) => v.layerArrived(layer));
+    invalidate();
+  },
+  failed: (e) => report(e),
+});
 const persisted = loadState();
 if (persisted.view && (VIEWS as string[]).includes(persisted.view)) store.view = persisted.view as ViewName;
 /** The tab shown: store.view, or the Explain view. */
@@ -184,7 +197,8 @@ function forEachView(f: (v: View) => void): void {
     try {
       f(v);
     } catch (e) {
-      report(e);
+      // A kept run's exact values on their way: the views redraw when they arrive.
+      if (!(e instanceof PendingExact)) report(e);
     }
   }
 }
@@ -199,7 +213,7 @@ function invalidate(): void {
       if (tab === 'explain') explain.draw();
       else if (store.view !== 'grid') views[store.view].draw();
     } catch (e) {
-      report(e);
+      if (!(e instanceof PendingExact)) report(e);
     }
   });
 }
@@ -367,6 +381,13 @@ function handle(m: HostMessage): void {
       updateStatus();
       invalidate();
       return;
+    case 'keptLayer':
+      if (m.runId !== store.runId) return;
+      store.addKeptLayer(m);
+      forEachView((v) => v.layerArrived(m.layer));
+      updateStatus();
+      invalidate();
+      return;
     case 'focusToken':
       if (m.runId === store.runId) ctx.selectQuery(m.index);
       return;
@@ -399,6 +420,7 @@ const HOST_NOTES: Record<HostMessage['type'], true> = {
   notice: true,
   runStarted: true,
   layer: true,
+  keptLayer: true,
   focusToken: true,
   runFinished: true,
   runFailed: true,

@@ -2,9 +2,19 @@
 // vectors, and the selection; a run the model continues (Continue) grows here token by token, as on the host.
 import type { ColorMapName, ModelFactsLike, RunSource, TokenInfo, Vectors } from './types';
 import type { LayerAttention } from '../runtime/types';
-import { MemoryRunMaps } from '../figures/run-maps';
+import { MemoryRunMaps, type RunMaps } from '../figures/run-maps';
 import { labelTokens } from '../figures/token-display';
 import { appendQueryRow } from '../runtime/generate/grow-maps';
+import type { KeptLayerMessage } from '../protocol/messages';
+import { RemoteKeptRun, type AskWindow } from './kept-maps';
+
+/** How a kept run (long inputs) reaches the host and tells the views (main.ts). */
+export interface KeptHooks {
+  ask: AskWindow;
+  /** Exact values of `layer` arrived: redraw. */
+  arrived(layer: number): void;
+  failed(e: unknown): void;
+}
 
 export type ViewName = 'grid' | 'head' | 'matrix' | 'neuron';
 export const VIEWS: ViewName[] = ['grid', 'head', 'matrix', 'neuron'];
@@ -30,8 +40,15 @@ export class Store {
   vectors = new Map<number, Vectors>();
   /** Set once the run has generated tokens: how many tokens its input had (the rest were written by the model). */
   promptLength: number | undefined;
-  /** What the figures read: the layers so far, with their pooled tiles and head aggregates cached. */
-  maps = new MemoryRunMaps('', [], 0, 0);
+  /** What the figures read: the layers so far, with their pooled tiles and head aggregates cached (or, for a kept
+   * run, the overviews and the exact windows asked of the host). */
+  maps: RunMaps = new MemoryRunMaps('', [], 0, 0);
+  /** The layers' maps in memory (a run that is not kept). */
+  private memory = new MemoryRunMaps('', [], 0, 0);
+  /** Set once a kept run's first layer arrives (long inputs: no map in the webview). */
+  kept: RemoteKeptRun | undefined;
+
+  constructor(private readonly keptHooks?: KeptHooks) {}
 
   reset(runId: number, tokens: TokenInfo[], facts: ModelFactsLike, source: RunSource, truncatedFrom?: number): void {
     this.runId = runId;
@@ -47,7 +64,9 @@ export class Store {
     this.message = '';
     this.totalMs = undefined;
     this.vectors.clear();
-    this.maps = new MemoryRunMaps(facts.name, this.tokens, facts.layers, facts.heads, facts.slidingWindows ?? []);
+    this.memory = new MemoryRunMaps(facts.name, this.tokens, facts.layers, facts.heads, facts.slidingWindows ?? []);
+    this.maps = this.memory;
+    this.kept = undefined;
     if (this.layer >= facts.layers) this.layer = 0;
     if (typeof this.head === 'number' && this.head >= facts.heads) this.head = 'mean';
     if (this.query >= tokens.length) this.query = 0;
@@ -70,14 +89,14 @@ export class Store {
    * does not fit the run as held here (another position, a missing layer, rows of another size). */
   appendToken(position: number, token: TokenInfo, rows: Float32Array[]): boolean {
     const f = this.facts;
-    if (!f || position !== this.tokens.length || rows.length !== f.layers) return false;
+    if (!f || this.kept || position !== this.tokens.length || rows.length !== f.layers) return false;
     if (this.layers.some((l, i) => !l || l.queryLength !== position || rows[i].length !== l.heads * (position + 1)))
       return false;
     this.promptLength ??= position;
     const grown = this.layers.map((l, i) => appendQueryRow(l!, rows[i]));
     this.tokens.push(labelTokens([token])[0]); // the figures' maps read this same array
     this.layers = grown;
-    for (const l of grown) this.maps.add(l);
+    for (const l of grown) this.memory.add(l);
     this.vectors.clear(); // vectors of the shorter run no longer fit
     return true;
   }
@@ -86,6 +105,26 @@ export class Store {
     if (l.layer >= this.layers.length) return;
     if (!this.layers[l.layer]) this.received++;
     this.layers[l.layer] = l;
-    this.maps.add(l);
+    this.memory.add(l);
+  }
+
+  /** A kept run's layer: its overview (the figures ask the host for exact entries as they draw). */
+  addKeptLayer(m: KeptLayerMessage): void {
+    const facts = this.facts;
+    if (!facts || !this.keptHooks || m.layer >= facts.layers) return;
+    if (!this.kept) {
+      const h = this.keptHooks;
+      this.kept = new RemoteKeptRun(
+        facts,
+        facts.name,
+        this.tokens,
+        h.ask,
+        (l) => h.arrived(l),
+        (e) => h.failed(e),
+      );
+      this.maps = this.kept.maps;
+    }
+    if (!this.kept.layer(m.layer)) this.received++;
+    this.kept.add(m);
   }
 }

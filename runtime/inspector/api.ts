@@ -8,6 +8,8 @@ import type { SamplingOptions } from '../generate/sampling';
 import type { GenerateDone, GeneratedToken } from './worker-protocol';
 
 export type { GenerateDone, GeneratedToken };
+import type { KeptLayerOverview, SpanPayload } from './worker-protocol';
+import type { LongRunChoice } from './long-runs';
 
 export interface LoadProgress {
   /** 'reading-config' | 'reading-weights' | 'building-graphs' | 'creating-sessions' | 'ready' */
@@ -43,6 +45,10 @@ export interface RunOptions {
   /** Also return query and key vectors (for the neuron view): of every layer (true) or of the listed layers.
    * The first request for a layer builds that layer's q/k variant (kept for later runs). */
   withVectors?: boolean | number[];
+  /** Long inputs (runtime/inspector/long-runs.ts): 'maps' (default) streams every [heads, n, n] map; 'kept' keeps
+   * q, k and the summaries where the model runs, yields each layer's overview (LayerResult.overview, empty data) and
+   * answers exact values on request (AttentionRun.kept); 'auto' keeps when the maps would exceed 1 GiB. */
+  long?: LongRunChoice;
   /** Encoder–decoder models: the target to score with teacher forcing, as text (tokenized as transformers'
    * `text_target`, with the target tokenizer) or as label ids. Without it (or with `translate`) the model translates
    * the source greedily. Fails with BAD_INPUT for other models. */
@@ -58,6 +64,24 @@ export interface LayerResult extends LayerAttention {
   q?: Float32Array;
   /** [heads, key, headDim]. */
   k?: Float32Array;
+  /** A kept run's layer (RunOptions.long): the per-head overview and summaries; `data` is then empty, and exact
+   * values come from AttentionRun.kept. */
+  overview?: KeptLayerOverview;
+}
+
+/** A kept run's exact attention, recomputed where the model runs from its q and k (≤ 1e-5 from the full map). */
+export interface KeptAttention {
+  /** Tokens of the run. */
+  readonly length: number;
+  /** A layer's overview once it has arrived. */
+  layer(l: number): KeptLayerOverview | undefined;
+  value(layer: number, head: number, query: number, key: number): Promise<number>;
+  /** Query's row [keys]. */
+  row(layer: number, head: number, query: number): Promise<Float32Array>;
+  /** Key's column [queries]. */
+  column(layer: number, head: number, key: number): Promise<Float32Array>;
+  /** The entries rows × cols [rows, cols], exactly (at most 4M entries per request). */
+  window(layer: number, head: number, rows: SpanPayload, cols: SpanPayload): Promise<Float32Array>;
 }
 
 /** One run: iterate it to receive the layers in order, each as soon as it is computed. */
@@ -71,6 +95,8 @@ export interface AttentionRun extends AsyncIterable<LayerResult> {
   timings(): RunTimings | undefined;
   /** Last hidden state [query, hidden] (after the final norm), available after iteration completes. */
   lastHidden(): Float32Array | undefined;
+  /** Set when the run is kept (RunOptions.long): exact values on request, valid until the next kept run. */
+  readonly kept?: KeptAttention;
   /** Encoder–decoder models: the target, available from the first decoder or cross layer on (before it for a
    * given target). Row i of the decoder and cross maps is the decoder reading decoderInput[i] and predicting
    * tokens[i] (decoderInput = [decoder start] + tokens[:-1]); logprobs[i] = log p(tokens[i]). */

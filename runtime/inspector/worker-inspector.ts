@@ -136,15 +136,28 @@ class WorkerInspector implements Inspector {
   run(input: string | number[], options: RunOptions = {}): AttentionRun {
     this.check();
     return openRun(++this.nextId, input, options, this, {
-      run: (ids, withVectors, signal, onLayer, seq2seq) =>
+      run: (ids, withVectors, signal, onLayer, seq2seq, keep) =>
         this.track(
           this.channel.request(
             'run',
-            { ids, withVectors, ...(seq2seq ? { target: seq2seq.target } : {}) },
+            { ids, withVectors, ...(seq2seq ? { target: seq2seq.target } : {}), ...(keep ? { keep } : {}) },
             {
               signal,
               onEvent: (e) => {
                 if (e.type === 'target') seq2seq?.onTarget(e.ids, e.logprobs, e.end);
+                if (e.type === 'kept') {
+                  const o = e.overview;
+                  onLayer({
+                    layer: o.layer,
+                    kind: this.facts.attentionKinds[o.layer] ?? 'self',
+                    heads: o.heads.length,
+                    queryLength: o.length,
+                    keyLength: o.length,
+                    data: new Float32Array(0), // the map stays in the worker
+                    overview: o,
+                  });
+                  return;
+                }
                 if (e.type !== 'layer') return;
                 const layer: LayerResult = { ...e.attention };
                 if (e.q) layer.q = e.q;
@@ -154,6 +167,10 @@ class WorkerInspector implements Inspector {
             },
           ),
         ),
+      attention: (query) => {
+        this.check();
+        return this.track(this.channel.request('attention', query));
+      },
     });
   }
 

@@ -40,13 +40,70 @@ export interface LoadProgressEvent {
   fraction?: number;
 }
 
+/** Long inputs: the run computes the layers' summaries variant and the worker keeps it (runtime/attention/kept-run.ts)
+ * under `id` until the next kept run or disposal; its maps never leave the worker, exact values are asked for. */
+export interface KeepRequest {
+  /** The calling side's run id, which attention queries name. */
+  id: number;
+  /** Keys kept per query in the worker (top-k). */
+  topK: number;
+  /** Positions whose received attention is summed per query (BOS, separators). */
+  specials: number[];
+}
+
 /** One sequence (batch 1) of token ids; the query/key vectors of every layer (true) or of the listed ones. */
 export interface RunRequest {
   ids: number[];
   withVectors: boolean | number[];
+  /** Keep the run in the worker instead of streaming [heads, n, n] maps (long inputs). */
+  keep?: KeepRequest;
   /** Encoder–decoder models: the target to score (labels, teacher-forced) or to translate greedily (at most this
    * many tokens). Absent: translate. */
   target?: RunTarget;
+}
+
+/** What the calling side gets of one head of a kept layer: what the views and analyses read without a map. */
+export interface HeadOverview {
+  /** [length]: each query's row entropy (nats). */
+  entropy: Float32Array;
+  /** [length]: the weight each query gives to the special positions together. */
+  specialMass: Float32Array;
+  meanDistance: number;
+  previousToken: number;
+  /** res × res cells of block × block entries. */
+  res: number;
+  block: number;
+  /** [res, res]: each cell's largest entry (so a single strong cell is not averaged away). */
+  blockMax: Float32Array;
+  /** [res, res]: each cell's mean over its unmasked entries. */
+  blockMean: Float32Array;
+}
+
+/** A kept layer as it streams: its shape and the overview of every query head. */
+export interface KeptLayerOverview {
+  layer: number;
+  length: number;
+  /** One per query head. */
+  heads: HeadOverview[];
+}
+
+/** [start, end) of rows or columns. */
+export interface SpanPayload {
+  start: number;
+  end: number;
+}
+
+/** Exact attention of a kept run, recomputed in the worker from its q and k. */
+export type AttentionQuery = { run: number; layer: number; head: number } & (
+  | { what: 'value'; query: number; key: number }
+  | { what: 'row'; query: number }
+  | { what: 'column'; key: number }
+  | { what: 'window'; rows: SpanPayload; cols: SpanPayload }
+);
+
+export interface AttentionAnswer {
+  /** value: [1] (float64, as exact as the worker has it); row: [length]; column: [length]; window: [rows, cols]. */
+  values: Float64Array | Float32Array;
 }
 
 export type RunTarget = { labels: number[] } | { translate: number };
@@ -64,6 +121,8 @@ export type RunEvent =
     }
   /** The GPU went away; the run completes on Wasm (layers already sent are not sent again), and later runs too. */
   | { type: 'fallback'; reason: string }
+  /** A kept run's layer (RunRequest.keep): its overview; the map stays in the worker. */
+  | { type: 'kept'; overview: KeptLayerOverview }
   /** Encoder–decoder models, before the decoder and cross layers: the target (given or translated), the
    * log-probability of each of its tokens, and why a translation ended. */
   | { type: 'target'; ids: number[]; logprobs: number[]; end?: 'stop' | 'length' };
@@ -121,6 +180,8 @@ export interface InferenceCalls<Load, Loaded> {
   run: Call<RunRequest, RunDone, RunEvent>;
   /** Continues token ids with the loaded model (KV-cached), streaming each token as its step returns. */
   generate: Call<GenerateRequest, GenerateDone, GeneratedToken>;
+  /** Exact values, rows, columns or windows of the kept run (RunRequest.keep), answered outside the run queue. */
+  attention: Call<AttentionQuery, AttentionAnswer>;
   /** Stops the run in flight, drops queued ones and releases the sessions. */
   dispose: Call<Empty, Empty>;
 }
