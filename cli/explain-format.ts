@@ -62,9 +62,11 @@ export function formatScores(r: ExplainResult, text: string | undefined): string
 
 export function formatAgreement(r: ExplainResult): string {
   const k = r.agreement[0]?.k ?? 0;
-  const rows = r.agreement.map((a) => [a.a, a.b, num(a.kendall), num(a.spearman), num(a.topK)]);
+  const cell = (a: ExplainResult['agreement'][number], m: 'kendall' | 'spearman' | 'topK') =>
+    a.spread ? `${num(a[m])} ± ${num(a.spread[m].sd)}` : num(a[m]);
+  const rows = r.agreement.map((a) => [a.a, a.b, cell(a, 'kendall'), cell(a, 'spearman'), cell(a, 'topK')]);
   return [
-    `agreement  over the ${r.candidates.filter(Boolean).length} candidate tokens; uniform = mean over random orders (chance level); — : undefined (constant scores)`,
+    `agreement  over the ${r.candidates.filter(Boolean).length} candidate tokens; uniform = mean over random orders (chance level); recency = score by position; random = mean ± standard deviation over seeded random orders; — : undefined (constant scores)`,
     textTable(['method', 'vs', 'Kendall τ', 'Spearman ρ', `top-${k} overlap`], rows, 2),
   ].join('\n');
 }

@@ -16,6 +16,12 @@ export const METRIC_LABELS: Record<AgreementMetric, string> = {
 /** The id of the uniform-attention baseline row (runtime/explain/baseline.ts). */
 export const BASELINE = 'uniform';
 
+/** The agreement table's baseline columns beside the uniform method (runtime/explain/baseline.ts). */
+export const AGREEMENT_BASELINE_COLUMNS: readonly { id: string; label: string }[] = [
+  { id: 'recency', label: 'Recency (baseline)' },
+  { id: 'random', label: 'Random (baseline)' },
+];
+
 /** Method colours (Tableau 10 without its grey, which the baseline has). */
 const PALETTE: Rgb[] = [
   [31, 119, 180],
@@ -92,7 +98,9 @@ export interface AgreementMatrix {
 /** The symmetric matrix of one agreement metric between the methods of a result. */
 export function agreementMatrix(result: ExplainResult, metric: AgreementMetric): AgreementMatrix {
   const methods = result.methods.filter((m) => m.scores.length > 0);
-  const ids = methods.map((m) => m.id);
+  // The recency and random baselines (runtime/explain/baseline.ts) follow the methods when the table has them.
+  const extra = AGREEMENT_BASELINE_COLUMNS.filter((b) => result.agreement.some((r) => r.b === b.id));
+  const ids = [...methods.map((m) => m.id), ...extra.map((b) => b.id)];
   const values = ids.map((_, i) => ids.map((_, j) => (i === j ? 1 : NaN)));
   let k = 0;
   for (const row of result.agreement) {
@@ -102,7 +110,7 @@ export function agreementMatrix(result: ExplainResult, metric: AgreementMetric):
     values[i][j] = values[j][i] = num(row[metric]);
     k = row.k;
   }
-  return { ids, labels: methods.map((m) => m.label), values, k };
+  return { ids, labels: [...methods.map((m) => m.label), ...extra.map((b) => b.label)], values, k };
 }
 
 /** Round tick values covering [lo, hi]: steps of 1, 2 or 5 × 10^k, about `count` of them (the end ticks enclose the

@@ -47,6 +47,15 @@ export interface AgreementRow {
   /** |top-k(a) ∩ top-k(b)| / k over the candidate tokens. */
   topK: number;
   k: number;
+  /** Pairs with the random baseline: each metric's spread over the random orders (the values above are the means). */
+  spread?: Record<'kendall' | 'spearman' | 'topK', SampleSpread>;
+}
+
+/** The spread of a metric over seeded random orders: sample standard deviation and the 2.5th–97.5th percentiles. */
+export interface SampleSpread {
+  sd: number;
+  lo: number;
+  hi: number;
 }
 
 export interface DistanceRow {
@@ -115,7 +124,9 @@ export interface ExplainResult {
   candidates: boolean[];
   /** Every method asked for, then the uniform baseline (id 'uniform'). */
   methods: MethodScores[];
-  /** Every pair of methods that gave scores; pairs with the baseline: the mean over random orders (chance level). */
+  /** Every pair of methods that gave scores; pairs with the baseline: the mean over random orders (chance level).
+   * Then each method that is not a baseline against the recency baseline (score = position) and the random one (the
+   * mean over seeded random orders, with its spread). */
   agreement: AgreementRow[];
   /** Pairs among methods whose scores are distributions (attention, norm, baseline). */
   distance: DistanceRow[];

@@ -8,9 +8,9 @@ import { faithfulness } from '../../../../runtime/analysis/faithfulness';
 import { isLensError } from '../../../../runtime/errors';
 import { formatTargetSpec, parseTargetSpec } from '../../../../runtime/explain/target-spec';
 import { perturbedRow, trimPadding } from '../../../../runtime/explain/perturb';
-import { agreementTable, distanceTable, headTable } from '../../../../runtime/explain/compare';
+import { agreementTable, distanceTable, headTable, sampleSpread } from '../../../../runtime/explain/compare';
 import { erasureTable, faithfulnessTable } from '../../../../runtime/explain/faithfulness-tables';
-import { randomOrderScores } from '../../../../runtime/explain/baseline';
+import { randomOrderScores, recencyScores } from '../../../../runtime/explain/baseline';
 import { kendallTau } from '../../../../runtime/analysis/agreement';
 import type { ExplainResult, MethodScores } from '../../../../runtime/explain/result';
 import { resultToJson } from '../../../../runtime/explain/result';
@@ -109,7 +109,20 @@ test('agreement and distance tables: over candidates only; distances only for di
   const rows = agreementTable(methods, candidates, 2, 5);
   assert.deepEqual(
     rows.map((r) => `${r.a}-${r.b}`),
-    ['a-b', 'a-c', 'a-uniform', 'b-c', 'b-uniform', 'c-uniform'],
+    [
+      'a-b',
+      'a-c',
+      'a-uniform',
+      'b-c',
+      'b-uniform',
+      'c-uniform',
+      'a-recency',
+      'a-random',
+      'b-recency',
+      'b-random',
+      'c-recency',
+      'c-random',
+    ],
   );
   const ab = rows[0];
   assert.deepEqual([ab.kendall, ab.spearman, ab.topK, ab.k], [1, 1, 1, 2]); // position 0 (9 vs −9) is not a candidate
@@ -149,6 +162,41 @@ test('agreement and distance tables: over candidates only; distances only for di
   near(d[0].tvd, 0.4, 1e-12);
   near(d[1].tvd, 0.2, 1e-12); // vs uniform .25: ½(.15+.05+.05+.15)
   assert.ok(d[0].jsd > 0 && d[0].jsd <= 1);
+});
+
+test('recency and random baselines: recency ranks by position; random is the mean over seeds with its spread', () => {
+  const candidates = [false, true, true, true, true];
+  const methods = [
+    m('up', 'attention', [9, 0.1, 0.2, 0.3, 0.4]),
+    m('down', 'perturbation', [9, 4, 3, 2, 1]),
+    m('uniform', 'baseline', [0.2, 0.2, 0.2, 0.2, 0.2]),
+  ];
+  const rows = agreementTable(methods, candidates, 2, 7);
+  const get = (a: string, b: string) => rows.find((r) => r.a === a && r.b === b)!;
+  // Recency scores positions 1..4 at the candidates: 'up' is the same order, 'down' its reverse.
+  assert.deepEqual(recencyScores(candidates), [0, 2, 3, 4, 5]);
+  const up = get('up', 'recency');
+  assert.deepEqual([up.kendall, up.spearman, up.topK, up.spread], [1, 1, 1, undefined]);
+  const down = get('down', 'recency');
+  assert.deepEqual([down.kendall, down.spearman, down.topK], [-1, -1, 0]);
+  // No baseline is compared with another baseline.
+  assert.equal(rows.filter((r) => r.a === 'uniform' && (r.b === 'recency' || r.b === 'random')).length, 0);
+  // Random: 7 seeded orders; its mean equals the uniform row's (the same orders), its spread is over those 7.
+  const taus = [1, 2, 3, 4, 5, 6, 7].map((s) =>
+    kendallTau([0.1, 0.2, 0.3, 0.4], randomOrderScores(candidates, s).slice(1)),
+  );
+  const mu = taus.reduce((x, y) => x + y, 0) / 7;
+  const sd = Math.sqrt(taus.reduce((x, t) => x + (t - mu) ** 2, 0) / 6);
+  const r = get('up', 'random');
+  near(r.kendall, mu);
+  near(r.kendall, get('up', 'uniform').kendall);
+  near(r.spread!.kendall.sd, sd);
+  const sorted = [...taus].sort((x, y) => x - y);
+  near(r.spread!.kendall.lo, quantile(sorted, 0.025));
+  near(r.spread!.kendall.hi, quantile(sorted, 0.975));
+  assert.ok(r.spread!.kendall.lo <= mu && mu <= r.spread!.kendall.hi);
+  // Spread by hand on three values: sd of [0, 1, 2] is 1; percentiles by linear interpolation.
+  assert.deepEqual(sampleSpread([2, 0, 1, NaN]), { sd: 1, lo: 0.05, hi: 1.95 });
 });
 
 test('head table: each head, then uniform attention per layer (entropy ln n, mean distance by hand)', () => {
