@@ -149,9 +149,10 @@ export function parseExplainArgs(argv: string[]): ExplainArgs | 'help' {
   if (v.text === undefined && v.file === undefined) throw bad('Give the text with --text TEXT or --file PATH.');
   const generate = wholeNumber('generate', v.generate, 1, MAX_NEW_TOKENS);
   const target = parseTargetSpec(c.analysis.target);
-  if (target.kind === 'generated' && generate === undefined)
-    throw bad(`--target ${c.analysis.target} names a generated token: add --generate N (N ≥ ${target.index}).`);
-  if (target.kind === 'generated' && target.index > generate!)
+  const index = target.kind === 'generated' ? target.index : target.kind === 'contrast' ? target.generated : undefined;
+  if (index !== undefined && generate === undefined)
+    throw bad(`--target ${c.analysis.target} names a generated token: add --generate N (N ≥ ${index}).`);
+  if (index !== undefined && index > generate!)
     throw bad(`--target ${c.analysis.target} is past the ${generate} tokens --generate asks for.`);
   return {
     ...c,

@@ -13,6 +13,8 @@ export function measureUnit(result: ExplainResult): string {
       return 'probability (0–1)';
     case 'cosine':
       return 'cosine similarity (−1–1)';
+    case 'log-odds':
+      return 'log-probability difference log p(A) − log p(B) (nats)';
     default:
       return 'target value';
   }
@@ -27,6 +29,8 @@ export function measureShort(result: ExplainResult): string {
       return 'probability';
     case 'cosine':
       return 'cosine';
+    case 'log-odds':
+      return 'log p(A) − log p(B), nats';
     default:
       return 'target';
   }

@@ -211,7 +211,8 @@ export async function explain(
   const mainPassMs = performance.now() - tMain;
   const token = targetToken(plan, main.head, main.width);
   plan.token = token;
-  const value = measureRow(main.head, 0, main.width, plan.measure, { token, reference });
+  const contrast = plan.contrast;
+  const value = measureRow(main.head, 0, main.width, plan.measure, { token, contrast, reference });
   const attention: LayerAttention[] = (main.attention ?? []).map((data, layer) => ({
     layer,
     kind: facts.attentionKinds[layer] ?? 'self',
@@ -237,7 +238,7 @@ export async function explain(
   const evaluator = new BatchEvaluator(
     inspector,
     plan.ids,
-    { measure: plan.measure, token, reference, readout: plan.readout },
+    { measure: plan.measure, token, contrast, reference, readout: plan.readout },
     {
       mode: options.perturbation ?? 'remove',
       causal,
@@ -359,6 +360,7 @@ export async function explain(
   };
   if (prepared.truncatedFrom !== undefined) result.truncatedFrom = prepared.truncatedFrom;
   if (token !== undefined) result.target.token = { id: token, text: text(token) };
+  if (contrast !== undefined) result.target.contrast = { id: contrast, text: text(contrast) };
   if (plan.reference !== undefined) result.target.reference = plan.reference;
   const notes = explanationNotes(result, { causal, modelType: facts.modelType });
   if (keptReadout !== null)

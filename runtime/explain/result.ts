@@ -9,14 +9,16 @@ import type { Perturbation } from './perturb';
 export interface ExplainTarget {
   /** The spec as given (next, mask@3, similarity:…). */
   spec: string;
-  kind: 'next' | 'token' | 'mask' | 'similarity';
+  kind: 'next' | 'token' | 'mask' | 'similarity' | 'contrast';
   measure: TargetMeasure;
   /** One line: what is measured, of which token, where. */
   label: string;
   /** Position the target is read at; null for a pooled target (similarity). */
   readout: number | null;
-  /** The explained token (log-prob / prob targets). */
+  /** The explained token (log-prob / prob targets; contrast: A). */
   token?: { id: number; text: string };
+  /** contrast: the token B whose log-probability is subtracted (value = log p(A) − log p(B)). */
+  contrast?: { id: number; text: string };
   /** similarity: the reference text. */
   reference?: string;
   /** The target on the unperturbed input. */

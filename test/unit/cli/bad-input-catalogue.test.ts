@@ -904,6 +904,46 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /--target generated:5 is past the 2 tokens --generate asks for/,
   },
   {
+    name: 'explain --target contrast without B',
+    input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'contrast: the'),
+    expect: /Bad target "contrast: the": write contrast:A\|B/,
+  },
+  {
+    name: 'explain --target contrast with two "|"',
+    input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'contrast:a|b|c'),
+    expect: /write exactly one "\|" between A and B \(write #ID for a token that contains "\|"\)/,
+  },
+  {
+    name: 'explain --target contrast with an empty token',
+    input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'contrast:|b'),
+    expect: /give both tokens, A before "\|" and B after it/,
+  },
+  {
+    name: 'explain --target contrast of a token with itself',
+    input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'contrast:#5|#5'),
+    expect: /A and B are the same token/,
+  },
+  {
+    name: 'explain --target contrast:A|B@generated:N without --generate',
+    input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'contrast:#5|#6@generated:2'),
+    expect: /names a generated token: add --generate N \(N ≥ 2\)/,
+  },
+  {
+    name: 'explain --target contrast with an id outside the vocabulary',
+    input: () => ({ args: ['explain', '--model', M, '--text', TEXT, '--target', 'contrast:#5|#99999'] }),
+    expect: /Token id 99999 in "contrast:#5\|#99999" is outside the vocabulary of \d+/,
+  },
+  {
+    name: 'explain --target contrast with a text of several tokens',
+    input: () => ({ args: ['explain', '--model', M, '--text', TEXT, '--target', 'contrast:#5| once upon a time'] }),
+    expect: /" once upon a time" is \d+ tokens .*not one; give one vocabulary token/,
+  },
+  {
+    name: 'explain --target contrast:A|B@POS past the text',
+    input: () => ({ args: ['explain', '--model', M, '--text', TEXT, '--target', 'contrast:#5|#6@999'] }),
+    expect: /contrast:#5\|#6@999 is past the \d+ tokens of the input/,
+  },
+  {
     name: 'explain --generate with an encoder',
     input: () => ({
       args: ['explain', '--model', model('encoder'), '--text', TEXT, '--generate', '2', '--target', 'generated:1'],

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { faithfulness } from '../../../../runtime/analysis/faithfulness';
 import { isLensError } from '../../../../runtime/errors';
-import { formatTargetSpec, parseTargetSpec } from '../../../../runtime/explain/target-spec';
+import { formatTargetSpec, parseTargetSpec, resolveGenerated } from '../../../../runtime/explain/target-spec';
+import { logSoftmaxAt, measureRow } from '../../../../runtime/analysis/targets';
 import { perturbedRow, trimPadding } from '../../../../runtime/explain/perturb';
 import { agreementTable, distanceTable, headTable, sampleSpread } from '../../../../runtime/explain/compare';
 import { erasureTable, faithfulnessTable } from '../../../../runtime/explain/faithfulness-tables';
@@ -40,6 +41,58 @@ test('target specs: every form parses, round-trips, and mistakes are one-line BA
       bad,
     );
   }
+});
+
+test('contrast targets: A|B as text or #ID, at the next token, @POS or @generated:N; mistakes are one line', () => {
+  const cases: [string, unknown][] = [
+    ['contrast: mat| hat', { kind: 'contrast', a: ' mat', b: ' hat' }],
+    ['contrast:#12|#7', { kind: 'contrast', a: '#12', b: '#7' }],
+    ['contrast:##ing|#', { kind: 'contrast', a: '##ing', b: '#' }],
+    ['contrast:a@b|c', { kind: 'contrast', a: 'a@b', b: 'c' }],
+    ['contrast:#1|#2@5', { kind: 'contrast', a: '#1', b: '#2', position: 5 }],
+    ['contrast: x|y@generated:3', { kind: 'contrast', a: ' x', b: 'y', generated: 3 }],
+  ];
+  for (const [spec, parsed] of cases) {
+    assert.deepEqual(parseTargetSpec(spec), parsed, spec);
+    assert.equal(formatTargetSpec(parseTargetSpec(spec)), spec);
+  }
+  const bad: [string, RegExp][] = [
+    ['contrast:a', /write contrast:A\|B/],
+    ['contrast:a|b|c', /exactly one "\|"/],
+    ['contrast:|b', /give both tokens/],
+    ['contrast:a|', /give both tokens/],
+    ['contrast:a|a', /A and B are the same token/],
+    ['contrast:a|b@0', /POS must be at least 1/],
+    ['contrast:a|b@generated:x', /N "x" is not a whole number/],
+    ['prob:contrast:a|b', /prob: goes before next, token or generated/],
+  ];
+  for (const [spec, why] of bad)
+    assert.throws(
+      () => parseTargetSpec(spec),
+      (e: unknown) => isLensError(e) && e.code === 'BAD_INPUT' && why.test(e.message) && !e.message.includes('\n'),
+      spec,
+    );
+  // @generated:N resolves to the N-th generated token's position (prompt 3 tokens + 2 generated: N = 2 is position 4).
+  const ids = [1, 2, 3, 4, 5];
+  assert.deepEqual(resolveGenerated(parseTargetSpec('contrast:#1|#2@generated:2'), ids, 3), {
+    kind: 'contrast',
+    a: '#1',
+    b: '#2',
+    position: 4,
+  });
+  assert.throws(() => resolveGenerated(parseTargetSpec('contrast:#1|#2@generated:3'), ids, 3), /past the 2 generated/);
+  assert.throws(
+    () => resolveGenerated(parseTargetSpec('contrast:#1|#2@generated:1'), ids, undefined),
+    /after a generation/,
+  );
+  // The measure: log p(A) − log p(B) is the logits' difference, equal to the difference of log-softmaxes.
+  const row = [0.5, -1, 2, 3.25];
+  near(
+    measureRow(row, 0, 4, 'log-odds', { token: 3, contrast: 1 }),
+    logSoftmaxAt(row, 3) - logSoftmaxAt(row, 1),
+    1e-12,
+  );
+  assert.throws(() => measureRow(row, 0, 4, 'log-odds', { token: 3 }), /contrast/);
 });
 
 test('perturbed rows: remove shifts left and pads, hide masks in place, mask-token writes [MASK]; readouts follow', () => {
