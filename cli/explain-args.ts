@@ -4,7 +4,7 @@ import type { BackendName } from '../runtime/types';
 import type { ExplainOptions } from '../runtime/explain/explain';
 import { PERTURBATIONS, type Perturbation } from '../runtime/explain/perturb';
 import { parseTargetSpec } from '../runtime/explain/target-spec';
-import { resolveMethods } from '../runtime/explain/explain';
+import { DEFAULT_METHODS, resolveMethods } from '../runtime/explain/explain';
 import { MAX_NEW_TOKENS } from '../runtime/generate/kv-generator';
 import { backendOption, bad, inputLimitOption, parseOptions, wholeNumber } from './parse-options';
 
@@ -35,6 +35,8 @@ export interface StudyArgs extends Common {
   /** Only the first N examples. */
   limit?: number;
   out?: string;
+  /** The method paired agreement comparisons are made against (default loo when it runs). */
+  reference?: string;
 }
 
 const COMMON = {
@@ -165,9 +167,16 @@ export function parseExplainArgs(argv: string[]): ExplainArgs | 'help' {
 }
 
 export function parseStudyArgs(argv: string[]): StudyArgs | 'help' {
-  const v = parse(argv, { data: { type: 'string' }, limit: { type: 'string' } });
+  const v = parse(argv, { data: { type: 'string' }, limit: { type: 'string' }, reference: { type: 'string' } });
   if (v.help) return 'help';
   const c = common(v);
   if (!v.data) throw bad('Missing --data FILE.jsonl: one text per line (a JSON string, or {"text": …}).');
-  return { ...c, data: v.data, limit: int('limit', v.limit, 1), out: v.out };
+  let reference: string | undefined;
+  if (v.reference !== undefined) {
+    reference = resolveMethods([v.reference])[0];
+    const methods = resolveMethods(c.analysis.methods ?? DEFAULT_METHODS);
+    if (!methods.includes(reference))
+      throw bad(`--reference ${v.reference} is not among the methods (${methods.join(', ')}); add it to --methods.`);
+  }
+  return { ...c, data: v.data, limit: int('limit', v.limit, 1), out: v.out, ...(reference ? { reference } : {}) };
 }

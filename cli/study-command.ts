@@ -100,20 +100,55 @@ async function readExamples(args: StudyArgs, warn: (s: string) => void) {
 const EXAMPLE_ERRORS: readonly LensErrorCode[] = ['BAD_INPUT', 'EMPTY_TEXT', 'TOO_LONG', 'NO_TOKENIZER', 'NON_FINITE'];
 
 const pm = (s: Spread) => (s.n ? `${num(s.mean)} ± ${num(s.std)}` : '—');
+/** The mean's bootstrap 95 % interval, "[lo, hi]" ("—" with fewer than 2 values). */
+const ci = (s: Spread) => (s.n > 1 ? `[${num(s.ci.lo)}, ${num(s.ci.hi)}]` : '—');
+/** A p-value as read: 3 significant digits, "< 0.0001" below. */
+export const pValue = (p: number) => (!Number.isFinite(p) ? '—' : p < 1e-4 ? '< 0.0001' : p.toPrecision(3));
+
+const PAIRED_LABELS: Record<string, string> = {
+  aopcComprehensiveness: 'AOPC comprehensiveness',
+  aopcSufficiency: 'AOPC sufficiency',
+  erasureArea: 'erasure area',
+  kendallWithReference: 'Kendall τ with the reference',
+};
+
+/** The paired comparisons as table rows: metric, a, b, mean a − b [95 % CI], p (exact or sampled), n. */
+function pairedRows(s: StudySummary): string[][] {
+  return s.paired.map((x) => [
+    x.metric === 'kendallWithReference' ? `τ with ${s.reference}` : PAIRED_LABELS[x.metric],
+    x.a,
+    x.b,
+    `${num(x.test.meanDiff)} [${num(x.test.lo)}, ${num(x.test.hi)}]`,
+    `${pValue(x.test.p)}${x.test.exact ? '' : ' (sampled)'}`,
+    String(x.test.n),
+  ]);
+}
 
 export function formatStudy(s: StudySummary, failed: number): string {
   const metricRow = (a: string, b: string) => {
     const get = (m: string) => s.agreement.find((x) => x.a === a && x.b === b && x.metric === m)!.spread;
-    return [a, b, pm(get('kendall')), pm(get('spearman')), pm(get('topK')), String(get('kendall').n)];
+    return [
+      a,
+      b,
+      `${pm(get('kendall'))} ${ci(get('kendall'))}`,
+      `${pm(get('spearman'))} ${ci(get('spearman'))}`,
+      `${pm(get('topK'))} ${ci(get('topK'))}`,
+      String(get('kendall').n),
+    ];
   };
   const pairs = s.agreement.filter((x) => x.metric === 'kendall');
   const faith = [...new Set(s.faithfulness.map((f) => f.method))].map((m) => {
     const get = (k: string) => s.faithfulness.find((f) => f.method === m && f.metric === k)!.spread;
-    return [m, pm(get('aopcComprehensiveness')), pm(get('aopcSufficiency')), String(get('aopcComprehensiveness').n)];
+    return [
+      m,
+      `${pm(get('aopcComprehensiveness'))} ${ci(get('aopcComprehensiveness'))}`,
+      `${pm(get('aopcSufficiency'))} ${ci(get('aopcSufficiency'))}`,
+      String(get('aopcComprehensiveness').n),
+    ];
   });
   const parts = [
     `examples   ${s.examples} explained${failed ? `, ${failed} skipped` : ''}; target value ${pm(s.target)}; ${s.meanMs.toFixed(0)} ms each`,
-    'agreement  mean ± standard deviation across examples',
+    'agreement  mean ± standard deviation across examples [bootstrap 95 % CI of the mean]',
     textTable(
       ['method', 'vs', 'Kendall τ', 'Spearman ρ', 'top-k overlap', 'n'],
       pairs.map((p) => metricRow(p.a, p.b)),
@@ -122,7 +157,7 @@ export function formatStudy(s: StudySummary, failed: number): string {
   ];
   if (faith.length)
     parts.push(
-      "faithfulness  AOPC (ERASER's: Σ over the bins requested ÷ (bins + 1)) mean ± standard deviation (comprehensiveness: higher is better; sufficiency: lower)",
+      "faithfulness  AOPC (ERASER's: Σ over the bins requested ÷ (bins + 1)) mean ± standard deviation [bootstrap 95 % CI] (comprehensiveness: higher is better; sufficiency: lower)",
       textTable(['method', 'comprehensiveness', 'sufficiency', 'n'], faith),
     );
   if (s.erasure.length)
@@ -130,8 +165,13 @@ export function formatStudy(s: StudySummary, failed: number): string {
       'erasure    area (mean drop along the most-important-first curve)',
       textTable(
         ['method', 'area', 'n'],
-        s.erasure.map((e) => [e.method, pm(e.spread), String(e.spread.n)]),
+        s.erasure.map((e) => [e.method, `${pm(e.spread)} ${ci(e.spread)}`, String(e.spread.n)]),
       ),
+    );
+  if (s.paired.length)
+    parts.push(
+      'paired     a − b per example: mean [bootstrap 95 % CI], two-sided sign-flip permutation test (exact up to 16 examples)',
+      textTable(['metric', 'a', 'b', 'mean a − b [95 % CI]', 'p', 'n'], pairedRows(s)),
     );
   return parts.join('\n\n');
 }
@@ -153,12 +193,13 @@ export function studyMarkdown(s: StudySummary, title: string, notes: readonly st
     '## Agreement (mean ± sd; median [q1, q3]; n; undefined values, e.g. τ against constant scores, left out)',
     '',
     md(
-      ['method', 'vs', 'metric', 'mean ± sd', 'median [q1, q3]', 'n', 'undefined'],
+      ['method', 'vs', 'metric', 'mean ± sd', '95 % CI', 'median [q1, q3]', 'n', 'undefined'],
       s.agreement.map((a) => [
         a.a,
         a.b,
         a.metric,
         pm(a.spread),
+        ci(a.spread),
         q(a.spread),
         String(a.spread.n),
         String(a.spread.missing),
@@ -175,17 +216,25 @@ export function studyMarkdown(s: StudySummary, title: string, notes: readonly st
     "## Faithfulness (AOPC, ERASER's: the sum over the bins requested ÷ (bins + 1))",
     '',
     md(
-      ['method', 'metric', 'mean ± sd', 'median [q1, q3]', 'n'],
-      s.faithfulness.map((f) => [f.method, f.metric, pm(f.spread), q(f.spread), String(f.spread.n)]),
+      ['method', 'metric', 'mean ± sd', '95 % CI', 'median [q1, q3]', 'n'],
+      s.faithfulness.map((f) => [f.method, f.metric, pm(f.spread), ci(f.spread), q(f.spread), String(f.spread.n)]),
     ),
     '',
     '## Erasure curve area',
     '',
     md(
-      ['method', 'mean ± sd', 'median [q1, q3]', 'n'],
-      s.erasure.map((e) => [e.method, pm(e.spread), q(e.spread), String(e.spread.n)]),
+      ['method', 'mean ± sd', '95 % CI', 'median [q1, q3]', 'n'],
+      s.erasure.map((e) => [e.method, pm(e.spread), ci(e.spread), q(e.spread), String(e.spread.n)]),
     ),
     '',
+    ...(s.paired.length
+      ? [
+          '## Paired differences (a − b per example: mean [bootstrap 95 % CI]; two-sided sign-flip permutation test, exact up to 16 examples)',
+          '',
+          md(['metric', 'a', 'b', 'mean a − b [95 % CI]', 'p', 'n'], pairedRows(s)),
+          '',
+        ]
+      : []),
     ...(notes.length ? ['## Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
   ];
   return lines.join('\n');
@@ -332,7 +381,7 @@ export async function studyCommand(
   const total = examples.length + skipped.length;
   if (results.length === 0)
     throw new LensError('BAD_INPUT', `No example could be explained; the first problem: ${failures[0]}`);
-  const summary = summarizeStudy(results);
+  const summary = summarizeStudy(results, { reference: args.reference });
   print('');
   print(formatStudy(summary, failures.length));
   for (const n of studyNotes(results)) print(`note       ${n}`);

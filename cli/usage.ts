@@ -45,7 +45,8 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
   --target SPEC      the scalar explained: next | next:TOKEN | token:POS:ID (causal LMs: log-probability, in
                      nats and unbounded below; prob:next, prob:next:TOKEN, prob:token:POS:ID: the probability),
                      mask | mask:TOKEN | mask@POS (masked LMs with their head: probability at the [MASK]),
-                     similarity:TEXT (any model: cosine of mean-pooled embeddings with TEXT's)
+                     similarity:TEXT (any model: cosine of mean-pooled embeddings with TEXT's),
+                     contrast:A|B[@POS|@generated:N] (causal LMs: log p(A) − log p(B); A, B: token text or #ID)
   --methods LIST     comma-separated (default raw-attention,rollout,loo,norm): raw-attention, rollout, flow,
                      loo, occlusion, norm, norm-rollout; the uniform-attention baseline is always added
   --perturb MODE     how tokens are removed for loo, occlusion and faithfulness: remove (default: dropped, the
@@ -65,6 +66,8 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
   --out FILE.json    explain: write the whole result as JSON
   --data FILE.jsonl  study: one example per line, a JSON string or {"text": …, "target"?: SPEC, "reference"?: TEXT}
   --limit N          study: only the first N examples
+  --reference ID     study: the method others are compared with (default loo when it runs): paired differences of
+                     Kendall τ with it, permutation-test p-values (every metric also gets a bootstrap 95 % CI)
   --out DIR          study: write summary.md, summary.json, examples.jsonl and SVG box plots there (a line that
                      cannot be used is reported and skipped; the exit code is then 2, after writing)
 

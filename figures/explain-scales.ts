@@ -16,12 +16,6 @@ export const METRIC_LABELS: Record<AgreementMetric, string> = {
 /** The id of the uniform-attention baseline row (runtime/explain/baseline.ts). */
 export const BASELINE = 'uniform';
 
-/** The agreement table's baseline columns beside the uniform method (runtime/explain/baseline.ts). */
-export const AGREEMENT_BASELINE_COLUMNS: readonly { id: string; label: string }[] = [
-  { id: 'recency', label: 'Recency (baseline)' },
-  { id: 'random', label: 'Random (baseline)' },
-];
-
 /** Method colours (Tableau 10 without its grey, which the baseline has). */
 const PALETTE: Rgb[] = [
   [31, 119, 180],
@@ -98,9 +92,7 @@ export interface AgreementMatrix {
 /** The symmetric matrix of one agreement metric between the methods of a result. */
 export function agreementMatrix(result: ExplainResult, metric: AgreementMetric): AgreementMatrix {
   const methods = result.methods.filter((m) => m.scores.length > 0);
-  // The recency and random baselines (runtime/explain/baseline.ts) follow the methods when the table has them.
-  const extra = AGREEMENT_BASELINE_COLUMNS.filter((b) => result.agreement.some((r) => r.b === b.id));
-  const ids = [...methods.map((m) => m.id), ...extra.map((b) => b.id)];
+  const ids = methods.map((m) => m.id);
   const values = ids.map((_, i) => ids.map((_, j) => (i === j ? 1 : NaN)));
   let k = 0;
   for (const row of result.agreement) {
@@ -110,7 +102,39 @@ export function agreementMatrix(result: ExplainResult, metric: AgreementMetric):
     values[i][j] = values[j][i] = num(row[metric]);
     k = row.k;
   }
-  return { ids, labels: [...methods.map((m) => m.label), ...extra.map((b) => b.label)], values, k };
+  return { ids, labels: methods.map((m) => m.label), values, k };
+}
+
+/** One method's agreement with the recency and random baselines (runtime/explain/baseline.ts) in one metric: the
+ *  random baseline as its mean over seeded orders and the 2.5–97.5 % range of those orders (NaN when absent). */
+export interface BaselineAgreement {
+  id: string;
+  recency: number;
+  random: number;
+  lo: number;
+  hi: number;
+}
+
+export function baselineAgreement(result: ExplainResult, metric: AgreementMetric): BaselineAgreement[] {
+  const out: BaselineAgreement[] = [];
+  for (const m of result.methods) {
+    const recency = result.agreement.find((r) => r.a === m.id && r.b === 'recency');
+    const random = result.agreement.find((r) => r.a === m.id && r.b === 'random');
+    if (!recency && !random) continue;
+    out.push({
+      id: m.id,
+      recency: num(recency?.[metric]),
+      random: num(random?.[metric]),
+      lo: num(random?.spread?.[metric].lo),
+      hi: num(random?.spread?.[metric].hi),
+    });
+  }
+  return out;
+}
+
+/** The line the Explain view shows for a method's baselines: "loo: recency 0.62 · random 0.01 [−0.4, 0.42]". */
+export function baselineAgreementText(b: BaselineAgreement, label: string): string {
+  return `${label}: recency ${formatValue(b.recency)} · random ${formatValue(b.random)} [${formatValue(b.lo)}, ${formatValue(b.hi)}]`;
 }
 
 /** Round tick values covering [lo, hi]: steps of 1, 2 or 5 × 10^k, about `count` of them (the end ticks enclose the

@@ -9,7 +9,13 @@ import { el, clear } from '../dom';
 import { select, setOptions } from '../controls';
 import type { ColorMapName } from '../../figures/colormap';
 import { agreementFigure, faithfulnessFigure, stripFigure } from '../../figures/explain-figure';
-import { METRIC_LABELS, agreementMatrix, type AgreementMetric } from '../../figures/explain-scales';
+import {
+  METRIC_LABELS,
+  agreementMatrix,
+  baselineAgreement,
+  baselineAgreementText,
+  type AgreementMetric,
+} from '../../figures/explain-scales';
 import { num } from '../../figures/labels';
 import { SceneCanvas } from '../paint/scene-canvas';
 import { panelTheme } from '../paint/panel-theme';
@@ -27,6 +33,8 @@ export class ExplainResults {
     'faithfulness-canvas',
     'Comprehensiveness and sufficiency against k % of the candidate tokens',
   );
+  /** Each method against the recency and random baselines, the random one with its 2.5–97.5 % range over seeds. */
+  private baselines = el('ul', { id: 'agreement-baselines', class: 'explain-notes' });
   private agreementSection: HTMLElement;
   private faithSection: HTMLElement;
   private heads: HeadStatsPanel;
@@ -58,6 +66,11 @@ export class ExplainResults {
       { class: 'explain-section' },
       el('h3', { text: 'Agreement between methods ' }, this.metricSelect),
       el('div', { class: 'explain-strip-scroll' }, this.agreement.root),
+      el('div', {
+        class: 'explain-note',
+        text: 'Against rankings with no model in them: recency (later tokens first) and random orders (mean [2.5 %, 97.5 %] over 100 seeded orders).',
+      }),
+      this.baselines,
     );
     this.faithSection = el(
       'section',
@@ -130,5 +143,15 @@ export class ExplainResults {
     const note = this.metric === 'topK' ? ` k = ${agreementMatrix(r, this.metric).k}.` : '';
     this.agreement.root.dataset.metric = this.metric;
     this.agreement.root.title = `Over the candidate tokens; the baseline row is the mean over random orders (chance level).${note}`;
+    clear(this.baselines);
+    for (const b of baselineAgreement(r, this.metric)) {
+      const label = r.methods.find((m) => m.id === b.id)?.label ?? b.id;
+      const li = el('li', { class: 'explain-note', text: baselineAgreementText(b, label) });
+      li.dataset.method = b.id;
+      li.dataset.recency = String(b.recency);
+      li.dataset.random = String(b.random);
+      this.baselines.appendChild(li);
+    }
+    this.baselines.hidden = this.baselines.childElementCount === 0;
   }
 }

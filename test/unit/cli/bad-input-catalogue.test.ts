@@ -904,6 +904,28 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /--target generated:5 is past the 2 tokens --generate asks for/,
   },
   {
+    name: 'study --reference not among the methods',
+    input: cli(
+      'study',
+      '--model',
+      p('no-model'),
+      '--data',
+      'x.jsonl',
+      '--target',
+      'next',
+      '--methods',
+      'rollout',
+      '--reference',
+      'loo',
+    ),
+    expect: /--reference loo is not among the methods \(rollout\); add it to --methods/,
+  },
+  {
+    name: 'study --reference unknown',
+    input: cli('study', '--model', p('no-model'), '--data', 'x.jsonl', '--target', 'next', '--reference', 'oracle'),
+    expect: /Unknown method "oracle"/,
+  },
+  {
     name: 'explain --target contrast without B',
     input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'contrast: the'),
     expect: /Bad target "contrast: the": write contrast:A\|B/,

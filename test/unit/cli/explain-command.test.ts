@@ -220,7 +220,7 @@ describe('end to end on stories260K', () => {
       ['raw-attention', 'rollout', 'loo', 'norm', 'uniform'],
     );
     for (const m of json.methods) assert.equal(m.scores.length, 17);
-    assert.equal(json.agreement.length, 10);
+    assert.equal(json.agreement.length, 10 + 4 * 2); // the 10 pairs, then each method vs recency and random
     assert.equal(json.faithfulness.length, 5);
     assert.equal(json.target.kind, 'next');
     // The uniform row's agreement is the chance level over random orders: a number in [-1, 1].
@@ -305,8 +305,19 @@ describe('end to end on stories260K', () => {
     assert.match(readFileSync(path.join(dir, 'summary.md'), 'utf8'), /\| rollout \| loo \| kendall \|/);
     const svg = readFileSync(path.join(dir, 'agreement-kendall.svg'), 'utf8');
     assert.match(svg, /rollout vs loo/);
-    // 3 examples × 6 pairs among rollout, loo, norm and the uniform baseline.
-    assert.equal((svg.match(/fill-opacity="0.55"/g) ?? []).length, 3 * 6);
+    // 3 examples × 12 pairs: 6 among rollout, loo, norm and the uniform baseline, and each method vs recency and random.
+    assert.equal((svg.match(/fill-opacity="0.55"/g) ?? []).length, 3 * 12);
+    // The statistics: a bootstrap interval around each mean, paired tests against loo (the default reference).
+    assert.ok(tau.spread.ci.lo <= tau.spread.mean && tau.spread.mean <= tau.spread.ci.hi);
+    assert.equal(summary.summary.reference, 'loo');
+    const paired = summary.summary.paired.find(
+      (p: { metric: string; a: string; b: string }) =>
+        p.metric === 'kendallWithReference' && p.a === 'rollout' && p.b === 'recency',
+    );
+    assert.equal(paired.test.n, 3);
+    assert.equal(paired.test.exact, true);
+    assert.equal((paired.test.p * 8) % 1, 0); // exact over 2^3 sign patterns
+    assert.match(r.stdout, /τ with loo\s+rollout\s+recency/);
     assert.doesNotMatch(svg, /no values/);
   });
 });

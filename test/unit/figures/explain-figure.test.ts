@@ -9,6 +9,8 @@ import { fixtureResult, headsResult } from '../../helpers/explain-fixture';
 import { colorLut, colorizeDiverging } from '../../../figures/colormap';
 import {
   agreementMatrix,
+  baselineAgreement,
+  baselineAgreementText,
   curvePlot,
   faithfulnessSeries,
   inkOn,
@@ -77,6 +79,29 @@ test('agreement matrix: symmetric, 1 on the diagonal, failed methods left out, u
   // null (a NaN after the JSON crossing) reads as NaN too.
   const wire = JSON.parse(JSON.stringify(r)) as ExplainResult;
   assert.ok(Number.isNaN(agreementMatrix(wire, 'kendall').values[1][2]));
+});
+
+test('baselines beside the matrix: each method vs recency and random (mean, 2.5–97.5 % range), as one line', () => {
+  const r = fixtureResult();
+  const spreadOf = (lo: number, hi: number) => ({ sd: 0.1, lo, hi });
+  r.agreement.push(
+    { a: 'loo', b: 'recency', kendall: 0.62, spearman: 0.7, topK: 1, k: 2 },
+    {
+      a: 'loo',
+      b: 'random',
+      kendall: 0.01,
+      spearman: 0.02,
+      topK: 0.5,
+      k: 2,
+      spread: { kendall: spreadOf(-0.4, 0.42), spearman: spreadOf(-0.5, 0.5), topK: spreadOf(0, 1) },
+    },
+  );
+  // Matrix untouched: the baselines are not methods of the result.
+  assert.deepEqual(agreementMatrix(r, 'kendall').ids, ['rollout', 'loo', 'uniform']);
+  const b = baselineAgreement(r, 'kendall');
+  assert.deepEqual(b, [{ id: 'loo', recency: 0.62, random: 0.01, lo: -0.4, hi: 0.42 }]);
+  assert.equal(baselineAgreementText(b[0], 'Leave-one-out'), 'Leave-one-out: recency 0.62 · random 0.01 [−0.40, 0.42]');
+  assert.deepEqual(baselineAgreement(r, 'topK')[0], { id: 'loo', recency: 1, random: 0.5, lo: 0, hi: 1 });
 });
 
 test('value text: two decimals, a real minus sign, no negative zero, a dash for NaN', () => {
