@@ -5,6 +5,7 @@ import type { ExplainOptions } from '../runtime/explain/explain';
 import { PERTURBATIONS, type Perturbation } from '../runtime/explain/perturb';
 import { parseTargetSpec } from '../runtime/explain/target-spec';
 import { DEFAULT_METHODS, resolveMethods } from '../runtime/explain/explain';
+import { WORD_AGGREGATIONS, type WordAggregation } from '../runtime/explain/words';
 import { MAX_NEW_TOKENS } from '../runtime/generate/kv-generator';
 import { backendOption, bad, inputLimitOption, parseOptions, wholeNumber } from './parse-options';
 
@@ -64,6 +65,7 @@ const COMMON = {
   chat: { type: 'boolean' },
   'max-tokens': { type: 'string' },
   'max-input-mb': { type: 'string' },
+  words: { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -106,6 +108,9 @@ function common(v: Record<string, string | boolean | undefined>): Common {
     .filter(Boolean);
   if (methods !== undefined && methods.length === 0) throw bad('--methods is empty; give e.g. rollout,loo,norm.');
   if (methods !== undefined) resolveMethods(methods); // unknown names fail here, before the model loads
+  const words = str('words');
+  if (words !== undefined && !WORD_AGGREGATIONS.includes(words as WordAggregation))
+    throw bad(`--words must be ${WORD_AGGREGATIONS.join(' or ')} (got "${words}"): how a word's token scores combine.`);
   const analysis: AnalysisOptions = {
     target,
     methods,
@@ -127,6 +132,7 @@ function common(v: Record<string, string | boolean | undefined>): Common {
     truncate: v.truncate === true,
     chat: v.chat === true,
     maxTokens: int('max-tokens', str('max-tokens'), 1),
+    words: words as WordAggregation | undefined,
   };
   for (const k of Object.keys(analysis) as (keyof AnalysisOptions)[]) if (analysis[k] === undefined) delete analysis[k];
   return {

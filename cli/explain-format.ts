@@ -60,6 +60,22 @@ export function formatScores(r: ExplainResult, text: string | undefined): string
   return out.join('\n');
 }
 
+/** The scores per word (--words): the sum or the max of each word's tokens. */
+export function formatWords(r: ExplainResult): string {
+  const w = r.words!;
+  const header = ['#', 'word', 'tokens', ...w.methods.map((m) => m.id)];
+  const rows = w.words.map((word, i) => [
+    String(i),
+    `${JSON.stringify(word.text)}${w.candidates[i] ? '' : ' ·'}`,
+    word.tokens.length === 1 ? String(word.tokens[0]) : `${word.tokens[0]}–${word.tokens[word.tokens.length - 1]}`,
+    ...w.methods.map((m) => num(m.scores[i])),
+  ]);
+  return [
+    `words      ${w.words.length} words; each score is the ${w.aggregation} of its tokens' scores`,
+    textTable(header, rows, 3),
+  ].join('\n');
+}
+
 export function formatAgreement(r: ExplainResult): string {
   const k = r.agreement[0]?.k ?? 0;
   const cell = (a: ExplainResult['agreement'][number], m: 'kendall' | 'spearman' | 'topK') =>
@@ -144,6 +160,7 @@ export function formatExplain(r: ExplainResult, text: string | undefined, headSt
   const parts = [
     formatTarget(r),
     formatScores(r, text),
+    ...(r.words ? [formatWords(r)] : []),
     formatAgreement(r),
     formatDistance(r),
     formatFaithfulness(r),

@@ -62,6 +62,7 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
   --erasure-steps N  points of the erasure curves (default 10; 0 skips them)
   --include-special  let perturbations remove special tokens ([CLS], <s>) too
   --no-batch         one model call per perturbed input (default: batched)
+  --words sum|max    also aggregate every method's token scores to words (the sum or the max of a word's tokens)
   --head-stats       explain: also print per-head statistics
   --out FILE.json    explain: write the whole result as JSON
   --data FILE.jsonl  study: one example per line, a JSON string or {"text": …, "target"?: SPEC, "reference"?: TEXT}

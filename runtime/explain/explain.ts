@@ -26,6 +26,7 @@ import type { Perturbation } from './perturb';
 import type { ExplainResult, MethodScores } from './result';
 import { planTarget, targetLabel, targetToken } from './target';
 import { explanationNotes } from './notes';
+import { wordScores, type WordAggregation } from './words';
 import { parseTargetSpec, resolveGenerated, type TargetSpec } from './target-spec';
 
 export const DEFAULT_METHODS: readonly string[] = ['raw-attention', 'rollout', 'loo', 'norm'];
@@ -78,6 +79,10 @@ export interface ExplainOptions {
   promptLength?: number;
   /** Per-head statistics table (default true). */
   headStats?: boolean;
+  /** Also aggregate every method's token scores to words (words.ts): the sum or the max per word. */
+  words?: WordAggregation;
+  /** The text the tokens' offsets point into, for word boundaries when the input is ids or tokens. */
+  sourceText?: string;
   signal?: AbortSignal;
   onProgress?: (p: ExplainProgress) => void;
 }
@@ -359,6 +364,14 @@ export async function explain(
     },
   };
   if (prepared.truncatedFrom !== undefined) result.truncatedFrom = prepared.truncatedFrom;
+  if (options.words !== undefined)
+    result.words = wordScores(
+      tokens,
+      candidates,
+      methods,
+      options.words,
+      typeof input === 'string' ? input : options.sourceText,
+    );
   if (token !== undefined) result.target.token = { id: token, text: text(token) };
   if (contrast !== undefined) result.target.contrast = { id: contrast, text: text(contrast) };
   if (plan.reference !== undefined) result.target.reference = plan.reference;

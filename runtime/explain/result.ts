@@ -5,6 +5,7 @@ import type { Token } from '../types';
 import type { TargetMeasure } from '../analysis/targets';
 import type { MethodKind } from '../analysis/method-kind';
 import type { Perturbation } from './perturb';
+import type { WordScores } from './words';
 
 export interface ExplainTarget {
   /** The spec as given (next, mask@3, similarity:…). */
@@ -137,6 +138,8 @@ export interface ExplainResult {
   erasure: ErasureRow[];
   /** Per layer: every head, then the uniform baseline (head −1). */
   heads: HeadRow[];
+  /** With the words option: the tokens grouped into words and every method's scores summed or maxed per word. */
+  words?: WordScores;
   timings: ExplainTimings;
   /** What a reader must know to read the numbers right (notes.ts): AOPC's definition, bins that are one
    * measurement, unbounded log-probability targets, flow's renormalisation, hide = remove. */

@@ -20,10 +20,14 @@ import { num } from '../../figures/labels';
 import { SceneCanvas } from '../paint/scene-canvas';
 import { panelTheme } from '../paint/panel-theme';
 import { HeadStatsPanel } from './explain-heads';
+import { wordLevelResult, type WordAggregation } from '../../runtime/explain/words';
 
 export class ExplainResults {
   readonly root = el('div', { class: 'explain-results' });
   readonly metricSelect = select('agreement-metric', 'Agreement metric');
+  /** Tokens, or words with each word's token scores summed or maxed (runtime/explain/words.ts). */
+  readonly wordsSelect = select('explain-words', 'Tokens or words');
+  words: 'tokens' | WordAggregation = 'tokens';
   private summary = el('div', { id: 'explain-summary', class: 'explain-summary' });
   /** The result's notes (runtime/explain/notes.ts): AOPC's definition, bins with one k, unbounded targets... */
   private notes = el('ul', { id: 'explain-notes', class: 'explain-notes' });
@@ -57,6 +61,19 @@ export class ExplainResults {
       (Object.keys(METRIC_LABELS) as AgreementMetric[]).map((m) => ({ value: m, label: METRIC_LABELS[m] })),
       this.metric,
     );
+    setOptions(
+      this.wordsSelect,
+      [
+        { value: 'tokens', label: 'tokens' },
+        { value: 'sum', label: 'words (sum of tokens)' },
+        { value: 'max', label: 'words (max of tokens)' },
+      ],
+      this.words,
+    );
+    this.wordsSelect.addEventListener('change', () => {
+      this.words = this.wordsSelect.value as 'tokens' | WordAggregation;
+      this.draw();
+    });
     this.metricSelect.addEventListener('change', () => {
       this.metric = this.metricSelect.value as AgreementMetric;
       this.drawAgreement();
@@ -84,7 +101,7 @@ export class ExplainResults {
       el(
         'section',
         { class: 'explain-section' },
-        el('h3', { text: 'Importance per token' }),
+        el('h3', { text: 'Importance per ' }, this.wordsSelect),
         el('div', { class: 'explain-strip-scroll' }, this.strip.root),
         el('div', {
           class: 'explain-note',
@@ -128,7 +145,9 @@ export class ExplainResults {
     for (const n of r.notes ?? []) this.notes.appendChild(el('li', { class: 'explain-note', text: n }));
     this.notes.hidden = this.notes.childElementCount === 0;
     const width = Math.max(360, (this.root.clientWidth || 960) - 16);
-    this.strip.show(stripFigure(r, this.colorMap(), width, panelTheme(), this.sourceText()));
+    const shown = this.words === 'tokens' ? r : wordLevelResult(r, this.words, this.sourceText());
+    this.strip.root.dataset.words = this.words;
+    this.strip.show(stripFigure(shown, this.colorMap(), width, panelTheme(), this.sourceText()));
     this.drawAgreement();
     this.faithSection.hidden = r.faithfulness.length === 0;
     if (r.faithfulness.length) this.plot.show(faithfulnessFigure(r, panelTheme()));

@@ -926,6 +926,11 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /Unknown method "oracle"/,
   },
   {
+    name: 'explain --words mean',
+    input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'next', '--words', 'mean'),
+    expect: /--words must be sum or max \(got "mean"\)/,
+  },
+  {
     name: 'explain --target contrast without B',
     input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'contrast: the'),
     expect: /Bad target "contrast: the": write contrast:A\|B/,

@@ -228,6 +228,41 @@ describe('end to end on stories260K', () => {
     assert.ok(chance >= -1 && chance <= 1, String(chance));
   });
 
+  test('explain --words max with a contrastive target: the words table and the JSON words', () => {
+    const out = path.join(TMP, 'explain-words.json');
+    const text = 'Once upon a time, there was a little girl named Lily. She';
+    const r = cli(
+      'explain',
+      '--model',
+      MODEL,
+      '--text',
+      text,
+      '--target',
+      'contrast:▁was|▁a',
+      '--methods',
+      'loo',
+      '--words',
+      'max',
+      '--no-faithfulness',
+      '--erasure-steps',
+      '0',
+      '--out',
+      out,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /target {5}contrast:▁was\|▁a: log p\("▁was" next \| input\) − log p\("▁a" next \| input\)/);
+    assert.match(r.stdout, /words {6}\d+ words; each score is the max of its tokens' scores/);
+    const json = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(json.target.measure, 'log-odds');
+    assert.equal(json.words.aggregation, 'max');
+    const loo = json.methods.find((m: { id: string }) => m.id === 'loo').scores as number[];
+    const words = json.words.words as { text: string; tokens: number[] }[];
+    assert.equal(words.map((w) => w.tokens).flat().length, json.tokens.length);
+    const wordLoo = json.words.methods.find((m: { id: string }) => m.id === 'loo').scores as number[];
+    words.forEach((w, i) => assert.equal(wordLoo[i], Math.max(...w.tokens.map((t) => loo[t]))));
+    assert.ok(words.some((w) => w.text === 'Lily'));
+  });
+
   test('explain: a target the model cannot give is exit code 2 with one line', () => {
     const r = cli('explain', '--model', MODEL, '--text', 'Once upon', '--target', 'mask');
     assert.equal(r.code, 2);
