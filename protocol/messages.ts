@@ -267,7 +267,11 @@ export const AGREEMENT_METRICS: readonly AgreementMetric[] = ['kendall', 'spearm
 
 /** The importance methods the Explain view offers (ids of runtime/analysis/registry.ts; a unit test keeps them in
  *  step). The uniform baseline is always added by the host. */
-export const EXPLAIN_METHODS: readonly { id: string; label: string; kind: 'attention' | 'perturbation' | 'norm' }[] = [
+export const EXPLAIN_METHODS: readonly {
+  id: string;
+  label: string;
+  kind: 'attention' | 'perturbation' | 'norm' | 'mixing';
+}[] = [
   { id: 'raw-attention', label: 'Raw attention', kind: 'attention' },
   { id: 'rollout', label: 'Attention rollout', kind: 'attention' },
   { id: 'flow', label: 'Attention flow', kind: 'attention' },
@@ -275,6 +279,9 @@ export const EXPLAIN_METHODS: readonly { id: string; label: string; kind: 'atten
   { id: 'occlusion', label: 'Occlusion', kind: 'perturbation' },
   { id: 'norm', label: 'Norm ‖αf(x)‖', kind: 'norm' },
   { id: 'norm-rollout', label: 'Norm rollout', kind: 'norm' },
+  { id: 'alti', label: 'ALTI', kind: 'mixing' },
+  { id: 'value-zeroing', label: 'Value zeroing', kind: 'mixing' },
+  { id: 'value-zeroing-rollout', label: 'Value zeroing rollout', kind: 'mixing' },
 ];
 /** Longest target spec (similarity:TEXT carries a reference text) and second input the host accepts (characters). */
 export const MAX_TARGET_LENGTH = 10_000;

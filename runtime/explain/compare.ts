@@ -18,7 +18,7 @@ export function atCandidates(scores: readonly number[], candidates: readonly boo
 }
 
 /** Methods whose scores are (unnormalised) distributions: JSD/TVD apply. */
-export const DISTRIBUTION_KINDS: readonly string[] = ['attention', 'norm', 'baseline'];
+export const DISTRIBUTION_KINDS: readonly string[] = ['attention', 'norm', 'mixing', 'baseline'];
 
 const scored = (methods: readonly MethodScores[]) => methods.filter((m) => m.scores.length > 0);
 

@@ -14,6 +14,7 @@ import {
 } from '../analysis/registry';
 import type { HeadReduce } from '../analysis/rollout';
 import { valueNormsFromGram } from '../analysis/norm';
+import { valueKeepRows, valueZeroingLayer, type MixingLayer } from '../analysis/mixing';
 import { measureRow } from '../analysis/targets';
 import { isLensError, LensError } from '../errors';
 import { NORMS_REFUSED } from '../onnx/forward';
@@ -164,6 +165,61 @@ function keepReadoutToken(
   return readout;
 }
 
+/** Zeroed rows per model call in value zeroing (each a whole forward pass returning every layer's output). */
+export const VALUE_ZEROING_BATCH = 32;
+
+/** Value zeroing's [seq, seq] matrix of each listed layer: every (layer, token) pair zeroed in its own row, in
+ * batches that each start with the unzeroed row (the original both sides of a comparison run alike with). */
+async function valueZeroingMatrices(
+  inspector: Inspector,
+  ids: readonly number[],
+  layers: readonly number[],
+  facts: Inspector['facts'],
+  signal: AbortSignal | undefined,
+  stats: { rows: number; batches: number; ms: number },
+): Promise<Float64Array[]> {
+  const S = ids.length;
+  const E = facts.hidden;
+  const L = facts.layers;
+  const pairs = layers.flatMap((layer) => Array.from({ length: S }, (_, token) => ({ layer, token })));
+  const zeroed = new Map<string, Float32Array>(); // "layer:token" → [S,E]
+  const original = new Map<string, Float32Array>(); // "layer:token" → [S,E], the unzeroed row of its batch
+  for (let at = 0; at < pairs.length; at += VALUE_ZEROING_BATCH) {
+    signal?.throwIfAborted();
+    const chunk = pairs.slice(at, at + VALUE_ZEROING_BATCH);
+    const rows = chunk.length + 1;
+    const t0 = performance.now();
+    const out = await inspector.forward(
+      {
+        batch: {
+          ids: Array.from({ length: rows }, () => [...ids]),
+          mask: Array.from({ length: rows }, () => ids.map(() => 1)),
+        },
+        read: { kind: 'none' },
+        mixing: 'outputs',
+        valueKeep: valueKeepRows(chunk, L, S),
+      },
+      { signal },
+    );
+    stats.ms += performance.now() - t0;
+    stats.rows += rows;
+    stats.batches++;
+    const layerOut = (layer: number, row: number) => out.mixing![layer].out!.subarray(row * S * E, (row + 1) * S * E);
+    chunk.forEach((p, r) => {
+      original.set(`${p.layer}:${p.token}`, layerOut(p.layer, 0));
+      zeroed.set(`${p.layer}:${p.token}`, layerOut(p.layer, r + 1));
+    });
+  }
+  return layers.map((layer) =>
+    valueZeroingLayer(
+      Array.from({ length: S }, (_, token) => original.get(`${layer}:${token}`)!),
+      Array.from({ length: S }, (_, token) => zeroed.get(`${layer}:${token}`)!),
+      S,
+      E,
+    ),
+  );
+}
+
 /** Explains one input (text, or token ids used as given). */
 export async function explain(
   inspector: Inspector,
@@ -204,12 +260,15 @@ export async function explain(
       : methodIds.includes('norm')
         ? [options.layer ?? lastLayer]
         : false;
+  // Context-mixing methods (ALTI, value zeroing) read the mixing layer variant; imported ONNX graphs have none.
+  const wantsMixing = !noNorms && methodIds.some((id) => getMethod(id)?.needs.mixing);
   const main = await inspector.forward(
     {
       batch: { ids: [plan.ids], mask: [plan.ids.map(() => 1)] },
       read: plan.readout === null ? { kind: 'mean-hidden' } : { kind: 'logits', positions: [plan.readout] },
       attention: true,
       norms: normLayers,
+      ...(wantsMixing ? { mixing: true } : {}),
     },
     { signal },
   );
@@ -259,6 +318,20 @@ export async function explain(
     value,
   );
 
+  const mixing: MixingLayer[] | undefined = main.mixing?.map((m, layer) => ({
+    heads: facts.heads,
+    seq: S,
+    hidden: facts.hidden,
+    attn: attention[layer].data, // [heads, query, key]
+    vectors: m.vectors, // [S,H,E]
+    resid: m.resid, // [S,E]
+    sum: m.sum, // [S,E]
+    ...(m.postNorm ? { postNorm: m.postNorm } : {}),
+  }));
+  const valueZeroing = mixing
+    ? (layers: readonly number[]) => valueZeroingMatrices(inspector, plan.ids, layers, facts, signal, evaluator.stats)
+    : undefined;
+
   const ctx: ImportanceContext = {
     seq: S,
     target: plan.readout ?? 0,
@@ -274,6 +347,8 @@ export async function explain(
     stride: options.stride,
     evaluateBatch: evaluator.evaluate,
     valueNorms,
+    ...(mixing ? { mixing } : {}),
+    ...(valueZeroing ? { valueZeroing } : {}),
     signal,
   };
   if (plan.readout === null) ctx.targetWeights = plan.ids.map(() => 1); // mean pooling over every token
@@ -287,7 +362,7 @@ export async function explain(
     const tm = performance.now();
     const entry: MethodScores = { id, label: m.label, kind: m.kind, scores: [], ms: 0 };
     try {
-      if (noNorms && m.needs.valueNorms) throw new RangeError(NORMS_REFUSED);
+      if (noNorms && (m.needs.valueNorms || m.needs.mixing)) throw new RangeError(NORMS_REFUSED);
       entry.scores = Array.from(await computeImportance(id, ctx));
     } catch (e) {
       // A method that cannot run on this input (flow over too many tokens, a missing need) is reported, not fatal.

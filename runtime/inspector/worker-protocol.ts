@@ -6,7 +6,7 @@
 import type { Call } from '../channel/types';
 import type { BackendName, LayerAttention } from '../types';
 import type { Batch, PlanFacts } from '../models/plan';
-import type { HeadRead } from './api';
+import type { HeadRead, MixingTensors } from './api';
 import type { OnnxLayout } from '../onnx/layout';
 
 /** The parameters of a synthetic BERT (random weights), for benchmarks and tests without a model folder. */
@@ -104,6 +104,8 @@ export interface ForwardPayload {
   read: HeadRead;
   attention: boolean;
   norms: boolean | number[];
+  mixing?: boolean | 'outputs';
+  valueKeep?: Float32Array;
 }
 
 export interface ForwardDone {
@@ -116,6 +118,7 @@ export interface ForwardDone {
   attention?: Float32Array[];
   /** Per layer [rows, seq, heads, heads] or null where not asked for. */
   grams?: (Float32Array | null)[];
+  mixing?: MixingTensors[];
   stageMs: number[];
 }
 

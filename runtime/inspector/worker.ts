@@ -94,6 +94,8 @@ channel.handle('forward', (req, ctx) =>
       read: req.read,
       attention: req.attention,
       norms: req.norms,
+      mixing: req.mixing,
+      valueKeep: req.valueKeep,
       isCancelled,
       pause: pauseFor(loop.queue.shared as CancelFlags | undefined),
     });
@@ -111,6 +113,18 @@ channel.handle('forward', (req, ctx) =>
     };
     if (r.attention) done.attention = r.attention.map(send);
     if (r.grams) done.grams = r.grams.map((g) => (g ? send(g) : null));
+    if (r.mixing) {
+      // A layer's output is the next layer's residual input: one array, sent once.
+      const sent = new Map<Float32Array, Float32Array>();
+      const once = (a: Float32Array) => sent.get(a) ?? sent.set(a, send(a)).get(a)!;
+      done.mixing = r.mixing.map((m) => ({
+        vectors: once(m.vectors),
+        resid: once(m.resid),
+        sum: once(m.sum),
+        ...(m.postNorm ? { postNorm: once(m.postNorm) } : {}),
+        ...(m.out ? { out: once(m.out) } : {}),
+      }));
+    }
     return done;
   }),
 );

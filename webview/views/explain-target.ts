@@ -90,7 +90,7 @@ export function targetSpec(kind: TargetKind, f: TargetFields): { spec: string } 
 export function methodUnavailable(facts: Pick<ModelFactsLike, 'family'>, id: string): string | undefined {
   const method = EXPLAIN_METHODS.find((m) => m.id === id);
   if (!method) return 'Unknown method.';
-  if (method.kind === 'norm' && facts.family === 'onnx')
+  if ((method.kind === 'norm' || method.kind === 'mixing') && facts.family === 'onnx')
     return 'Needs the value vectors, which an imported ONNX export does not expose.';
   return undefined;
 }
