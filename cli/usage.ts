@@ -48,7 +48,8 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
                      similarity:TEXT (any model: cosine of mean-pooled embeddings with TEXT's),
                      contrast:A|B[@POS|@generated:N] (causal LMs: log p(A) − log p(B); A, B: token text or #ID)
   --methods LIST     comma-separated (default raw-attention,rollout,loo,norm): raw-attention, rollout, flow,
-                     loo, occlusion, norm, norm-rollout; the uniform-attention baseline is always added
+                     loo, occlusion, norm, norm-rollout, alti (no extra pass), value-zeroing (1 + seq rows),
+                     value-zeroing-rollout (1 + layers × seq rows); the uniform-attention baseline is always added
   --perturb MODE     how tokens are removed for loo, occlusion and faithfulness: remove (default: dropped, the
                      text without them) | hide (attention mask 0 in place; position ids follow the model's own
                      rule, so BERT keeps positions while for causal LMs and RoBERTa, whose positions count the
