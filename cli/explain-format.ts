@@ -155,6 +155,18 @@ export function formatExplainTimings(r: ExplainResult, loadMs: number): string {
   ].join('\n');
 }
 
+/** The heads whose attention agrees most with the sweep's reference (Kendall τ), with the recency baseline's τ. */
+export function formatSweep(r: ExplainResult, k = 5): string {
+  const sw = r.headSweep!;
+  const best = sw.values
+    .map((v, i) => ({ v, i }))
+    .filter((x) => Number.isFinite(x.v))
+    .sort((a, b) => b.v - a.v)
+    .slice(0, k)
+    .map(({ v, i }) => `layer ${sw.layers[Math.floor(i / sw.heads)]} head ${i % sw.heads} ${num(v)}`);
+  return `heads      most in agreement with ${sw.reference} (Kendall τ): ${best.join(', ') || '—'}; recency ${num(sw.recency)}`;
+}
+
 /** The whole report. */
 export function formatExplain(r: ExplainResult, text: string | undefined, headStats: boolean): string {
   const parts = [
@@ -162,6 +174,7 @@ export function formatExplain(r: ExplainResult, text: string | undefined, headSt
     formatScores(r, text),
     ...(r.words ? [formatWords(r)] : []),
     formatAgreement(r),
+    ...(r.headSweep ? [formatSweep(r)] : []),
     formatDistance(r),
     formatFaithfulness(r),
     formatErasure(r),

@@ -18,6 +18,10 @@ import { ProgressBar } from './progress';
 import { boxPlotSvg, type PlotRow } from './svg-plot';
 import { protectedFiles, RAISE_LIMIT, warnOnStderr } from './command-files';
 import { effectiveThreads } from './parse-options';
+import { headSweepFigure } from '../figures/explain-figure';
+import { headSweepGrid } from '../figures/head-stats';
+import { sceneToSvg } from '../figures/svg';
+import { PAPER } from '../figures/theme';
 
 export interface Example {
   /** 1-based line number in the file. */
@@ -240,9 +244,25 @@ export function studyMarkdown(s: StudySummary, title: string, notes: readonly st
   return lines.join('\n');
 }
 
+/** The heads whose mean τ with the reference is highest, as text lines (at most `k`). */
+export function topSweepHeads(s: StudySummary, k = 5): string[] {
+  const sw = s.headSweep;
+  if (!sw) return [];
+  return sw.values
+    .map((v, i) => ({ v, i }))
+    .filter((x) => Number.isFinite(x.v))
+    .sort((a, b) => b.v - a.v)
+    .slice(0, k)
+    .map(
+      ({ v, i }) =>
+        `layer ${sw.layers[Math.floor(i / sw.heads)]} head ${i % sw.heads}: τ ${num(v)} [${num(sw.lo[i])}, ${num(sw.hi[i])}]`,
+    );
+}
+
 /** The SVG files of a study: name → content. */
 export function studyPlots(s: StudySummary): Record<string, string> {
   const plots: Record<string, string> = {};
+  if (s.headSweep) plots['head-sweep.svg'] = sceneToSvg(headSweepFigure(headSweepGrid(s.headSweep), 'viridis', PAPER));
   const agreement = (metric: string, title: string, xLabel: string, min: number, max: number) => {
     const rows: PlotRow[] = s.agreement
       .filter((a) => a.metric === metric)
@@ -292,6 +312,7 @@ const STUDY_FILES = [
   'faithfulness-comprehensiveness.svg',
   'faithfulness-sufficiency.svg',
   'erasure-area.svg',
+  'head-sweep.svg',
 ];
 
 /**
@@ -384,6 +405,11 @@ export async function studyCommand(
   const summary = summarizeStudy(results, { reference: args.reference });
   print('');
   print(formatStudy(summary, failures.length));
+  const top = topSweepHeads(summary);
+  if (top.length)
+    print(
+      `\nheads      most in agreement with ${summary.headSweep!.reference} (mean Kendall τ [95 % CI]; recency: ${num(summary.headSweep!.recency)})\n${top.map((t) => `           ${t}`).join('\n')}`,
+    );
   for (const n of studyNotes(results)) print(`note       ${n}`);
   for (const f of failures.slice(0, 10)) print(`skipped    ${f}`);
   if (failures.length > 10) print(`skipped    … and ${failures.length - 10} more`);

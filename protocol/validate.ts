@@ -334,8 +334,16 @@ export function isExplainResult(r: unknown): boolean {
     r.faithfulness.every(faithOk) &&
     Array.isArray(r.erasure) &&
     Array.isArray(r.heads) &&
-    (r.notes === undefined || (Array.isArray(r.notes) && r.notes.every(isStr)))
+    (r.notes === undefined || (Array.isArray(r.notes) && r.notes.every(isStr))) &&
+    (r.headSweep === undefined || isHeadSweep(r.headSweep))
   );
+}
+
+/** The head sweep the Explain view draws: a layers × heads grid of numbers (or null) and the recency value. */
+function isHeadSweep(s: unknown): boolean {
+  if (!isObj(s) || !isStr(s.reference) || !isInt(s.heads) || !isNum(s.recency)) return false;
+  if (!Array.isArray(s.layers) || !s.layers.every(isInt) || s.layers.length > 1024 || s.heads > 1024) return false;
+  return Array.isArray(s.values) && s.values.length === s.layers.length * s.heads && s.values.every(isNum);
 }
 
 function compareMapSize(v: unknown): number | undefined {

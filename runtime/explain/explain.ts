@@ -28,6 +28,7 @@ import type { ExplainResult, MethodScores } from './result';
 import { planTarget, targetLabel, targetToken } from './target';
 import { explanationNotes } from './notes';
 import { wordScores, type WordAggregation } from './words';
+import { headSweep } from './head-sweep';
 import { parseTargetSpec, resolveGenerated, type TargetSpec } from './target-spec';
 
 export const DEFAULT_METHODS: readonly string[] = ['raw-attention', 'rollout', 'loo', 'norm'];
@@ -84,6 +85,9 @@ export interface ExplainOptions {
   words?: WordAggregation;
   /** The text the tokens' offsets point into, for word boundaries when the input is ids or tokens. */
   sourceText?: string;
+  /** The method every head's attention is ranked against (head-sweep.ts); default loo when it gave scores; false
+   * skips the sweep. */
+  sweepReference?: string | false;
   signal?: AbortSignal;
   onProgress?: (p: ExplainProgress) => void;
 }
@@ -439,6 +443,13 @@ export async function explain(
     },
   };
   if (prepared.truncatedFrom !== undefined) result.truncatedFrom = prepared.truncatedFrom;
+  const sweepId =
+    options.sweepReference === false
+      ? undefined
+      : (options.sweepReference ?? (methodIds.includes('loo') ? 'loo' : undefined));
+  const sweepRef = methods.find((m) => m.id === sweepId && m.scores.length === S);
+  if (sweepRef && attention.length)
+    result.headSweep = headSweep(attention, sweepRef, candidates, plan.readout ?? 0, ctx.targetWeights);
   if (options.words !== undefined)
     result.words = wordScores(
       tokens,

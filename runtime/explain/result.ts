@@ -6,6 +6,7 @@ import type { TargetMeasure } from '../analysis/targets';
 import type { MethodKind } from '../analysis/method-kind';
 import type { Perturbation } from './perturb';
 import type { WordScores } from './words';
+import type { HeadSweep } from './head-sweep';
 
 export interface ExplainTarget {
   /** The spec as given (next, mask@3, similarity:…). */
@@ -140,6 +141,8 @@ export interface ExplainResult {
   heads: HeadRow[];
   /** With the words option: the tokens grouped into words and every method's scores summed or maxed per word. */
   words?: WordScores;
+  /** Every head's attention ranked against a reference method (default leave-one-out, when it ran). */
+  headSweep?: HeadSweep;
   timings: ExplainTimings;
   /** What a reader must know to read the numbers right (notes.ts): AOPC's definition, bins that are one
    * measurement, unbounded log-probability targets, flow's renormalisation, hide = remove. */

@@ -90,6 +90,27 @@ function perMethod(
   return out;
 }
 
+/** The mean head sweep over the examples, when they all have one of the same reference and shape. */
+function sweeps(results: readonly ExplainResult[]): Pick<StudySummary, 'headSweep'> | undefined {
+  const all = results.map((r) => r.headSweep);
+  const first = all[0];
+  if (!first || all.some((s) => !s || s.reference !== first.reference || s.values.length !== first.values.length))
+    return undefined;
+  const cells = first.values.map((_, c) => bootstrapMean(all.map((s) => s!.values[c] ?? NaN)));
+  return {
+    headSweep: {
+      reference: first.reference,
+      layers: [...first.layers],
+      heads: first.heads,
+      values: cells.map((c) => c.mean),
+      lo: cells.map((c) => c.lo),
+      hi: cells.map((c) => c.hi),
+      n: cells.map((c) => c.n),
+      recency: bootstrapMean(all.map((s) => s!.recency ?? NaN)).mean,
+    },
+  };
+}
+
 /** Every pair of methods per metric, compared over the examples where both have a value. */
 export function pairedComparisons(
   results: readonly ExplainResult[],
@@ -126,6 +147,20 @@ export interface StudySummary {
   paired: { metric: PairedMetric; a: string; b: string; test: PairedTest }[];
   /** The method the agreement comparisons are made against (e.g. loo), if any. */
   reference?: string;
+  /** The examples' head sweeps (head-sweep.ts) cell by cell: the mean τ of each layer and head with its bootstrap
+   * interval, and the recency baseline's; present when every sweep has the same reference and shape. */
+  headSweep?: {
+    reference: string;
+    layers: number[];
+    heads: number;
+    /** [layers × heads]: mean over examples, and the 95 % interval. */
+    values: number[];
+    lo: number[];
+    hi: number[];
+    /** Examples with a finite τ, per cell. */
+    n: number[];
+    recency: number;
+  };
   /** Mean wall time of one explanation, ms. */
   meanMs: number;
 }
@@ -193,6 +228,7 @@ export function summarizeStudy(results: readonly ExplainResult[], options: { ref
     faithfulness,
     erasure,
     paired: pairedComparisons(results, reference),
+    ...(sweeps(results) ?? {}),
     ...(reference !== undefined ? { reference } : {}),
     meanMs: results.length ? results.reduce((a, r) => a + r.timings.totalMs, 0) / results.length : NaN,
   };

@@ -8,7 +8,8 @@ import type { ExplainResult } from '../../runtime/explain/result';
 import { el, clear } from '../dom';
 import { select, setOptions } from '../controls';
 import type { ColorMapName } from '../../figures/colormap';
-import { agreementFigure, faithfulnessFigure, stripFigure } from '../../figures/explain-figure';
+import { agreementFigure, faithfulnessFigure, headSweepFigure, stripFigure } from '../../figures/explain-figure';
+import { headSweepGrid } from '../../figures/head-stats';
 import {
   METRIC_LABELS,
   agreementMatrix,
@@ -40,6 +41,10 @@ export class ExplainResults {
   /** Each method against the recency and random baselines, the random one with its 2.5–97.5 % range over seeds. */
   private baselines = el('ul', { id: 'agreement-baselines', class: 'explain-notes' });
   private agreementSection: HTMLElement;
+  /** Which heads agree with the reference method (leave-one-out): Kendall τ per layer and head. */
+  private sweep = new SceneCanvas('head-sweep-canvas', 'Kendall τ of each head’s attention with the reference method');
+  private sweepTitle = el('h3', { text: '' });
+  private sweepSection: HTMLElement;
   private faithSection: HTMLElement;
   private heads: HeadStatsPanel;
   private result: ExplainResult | undefined;
@@ -89,6 +94,13 @@ export class ExplainResults {
       }),
       this.baselines,
     );
+    this.sweep.root.id = 'head-sweep';
+    this.sweepSection = el(
+      'section',
+      { class: 'explain-section' },
+      this.sweepTitle,
+      el('div', { class: 'explain-strip-scroll' }, this.sweep.root),
+    );
     this.faithSection = el(
       'section',
       { class: 'explain-section' },
@@ -109,6 +121,7 @@ export class ExplainResults {
         }),
       ),
       this.agreementSection,
+      this.sweepSection,
       this.faithSection,
       this.heads.root,
     );
@@ -149,6 +162,11 @@ export class ExplainResults {
     this.strip.root.dataset.words = this.words;
     this.strip.show(stripFigure(shown, this.colorMap(), width, panelTheme(), this.sourceText()));
     this.drawAgreement();
+    this.sweepSection.hidden = !r.headSweep;
+    if (r.headSweep) {
+      this.sweepTitle.textContent = `Which heads agree with ${r.headSweep.reference}? (Kendall τ per layer and head; the legend marks recency)`;
+      this.sweep.show(headSweepFigure(headSweepGrid(r.headSweep), this.colorMap(), panelTheme()));
+    }
     this.faithSection.hidden = r.faithfulness.length === 0;
     if (r.faithfulness.length) this.plot.show(faithfulnessFigure(r, panelTheme()));
     this.heads.show(r);

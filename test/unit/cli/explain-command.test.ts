@@ -328,8 +328,14 @@ describe('end to end on stories260K', () => {
       'faithfulness-comprehensiveness.svg',
       'faithfulness-sufficiency.svg',
       'erasure-area.svg',
+      'head-sweep.svg',
     ])
       assert.ok(existsSync(path.join(dir, f)), f);
+    // Which heads agree with loo: the mean sweep over the examples, drawn as small multiples and listed.
+    const sweepSvg = readFileSync(path.join(dir, 'head-sweep.svg'), 'utf8');
+    assert.match(sweepSvg, /Kendall τ with loo/);
+    assert.match(sweepSvg, /data-rows="5" data-cols="8"/);
+    assert.match(r.stdout, /heads {6}most in agreement with loo \(mean Kendall τ \[95 % CI\]; recency: /);
     const summary = JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8'));
     assert.equal(summary.summary.examples, 3);
     const tau = summary.summary.agreement.find(

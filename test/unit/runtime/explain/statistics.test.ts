@@ -104,6 +104,22 @@ test('study summary: paired comparisons per metric and method pair, Kendall τ w
   const tau = s.paired.find((p) => p.metric === 'kendallWithReference')!;
   assert.deepEqual([tau.a, tau.b, tau.test.p], ['x', 'recency', 0.25]);
   near(tau.test.meanDiff, -1.4 / 3);
+  // No example has a head sweep: none in the summary; with sweeps of one shape, their cell means.
+  assert.equal(s.headSweep, undefined);
+  const sweep = (v: number) => ({
+    reference: 'loo',
+    metric: 'kendall',
+    layers: [0],
+    heads: 2,
+    values: [v, -v],
+    recency: 0.5,
+  });
+  const withSweeps = results.map((r, i) => ({ ...r, headSweep: sweep(i / 2) }) as ExplainResult);
+  const hs = summarizeStudy(withSweeps).headSweep!;
+  assert.deepEqual([hs.reference, hs.layers, hs.heads, hs.n, hs.recency], ['loo', [0], 2, [3, 3], 0.5]);
+  near(hs.values[0], 0.5); // (0 + 0.5 + 1) / 3
+  near(hs.values[1], -0.5);
+  assert.ok(hs.lo[0] <= hs.values[0] && hs.values[0] <= hs.hi[0]);
   // Every spread carries its bootstrap interval.
   const k = s.agreement.find((a) => a.a === 'x' && a.metric === 'kendall')!.spread;
   assert.ok(k.ci.lo >= 0.1 && k.ci.hi <= 0.3 && k.ci.lo < k.ci.hi);

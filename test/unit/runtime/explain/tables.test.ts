@@ -16,6 +16,7 @@ import { kendallTau } from '../../../../runtime/analysis/agreement';
 import type { ExplainResult, MethodScores } from '../../../../runtime/explain/result';
 import { resultToJson } from '../../../../runtime/explain/result';
 import { quantile, spread, summarizeStudy } from '../../../../runtime/explain/summary';
+import { headSweep } from '../../../../runtime/explain/head-sweep';
 import type { Token } from '../../../../runtime/types';
 
 const near = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
@@ -250,6 +251,34 @@ test('recency and random baselines: recency ranks by position; random is the mea
   assert.ok(r.spread!.kendall.lo <= mu && mu <= r.spread!.kendall.hi);
   // Spread by hand on three values: sd of [0, 1, 2] is 1; percentiles by linear interpolation.
   assert.deepEqual(sampleSpread([2, 0, 1, NaN]), { sd: 1, lo: 0.05, hi: 1.95 });
+});
+
+test('head sweep: each head’s attention row ranked against the reference over the candidates; recency beside', () => {
+  // Two layers, two heads, three tokens; target row 2. Candidates 1 and 2 only... and 0.
+  const layer = (l: number, rows: number[][]) => ({
+    layer: l,
+    kind: 'self' as const,
+    heads: 2,
+    queryLength: 3,
+    keyLength: 3,
+    data: Float32Array.from(rows.flat()), // [heads, query, key]
+  });
+  const pad = [0, 0, 0];
+  const a = layer(0, [pad, pad, [0.1, 0.3, 0.6], pad, pad, [0.6, 0.3, 0.1]]);
+  const b = layer(1, [pad, pad, [0.2, 0.2, 0.6], pad, pad, [0.5, 0.25, 0.25]]);
+  const reference = { id: 'loo', scores: [1, 2, 3] };
+  const sw = headSweep([a, b], reference, [true, true, true], 2);
+  assert.deepEqual([sw.reference, sw.layers, sw.heads, sw.recency], ['loo', [0, 1], 2, 1]);
+  // Layer 0: head 0 the same order (τ 1), head 1 reversed (−1); layer 1: ties, τ-b by hand.
+  near(sw.values[0], 1);
+  near(sw.values[1], -1);
+  near(sw.values[2], kendallTau([0.2, 0.2, 0.6], [1, 2, 3]));
+  near(sw.values[3], kendallTau([0.5, 0.25, 0.25], [1, 2, 3]));
+  // A pooled target: the weighted mean of the rows (here only row 2 weighs).
+  const pooled = headSweep([a], reference, [true, true, true], 0, [0, 0, 2]);
+  near(pooled.values[0], 1);
+  // Over the candidates only: with token 0 left out, layer 0 head 1 ranks (0.3, 0.1) against (2, 3): τ = −1.
+  near(headSweep([a], reference, [false, true, true], 2).values[1], -1);
 });
 
 test('head table: each head, then uniform attention per layer (entropy ln n, mean distance by hand)', () => {
