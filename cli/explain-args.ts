@@ -38,6 +38,8 @@ export interface StudyArgs extends Common {
   out?: string;
   /** The method paired agreement comparisons are made against (default loo when it runs). */
   reference?: string;
+  /** The model-randomisation sanity check: re-run with this many top layers re-initialised. */
+  randomizeTop?: number;
 }
 
 const COMMON = {
@@ -173,7 +175,12 @@ export function parseExplainArgs(argv: string[]): ExplainArgs | 'help' {
 }
 
 export function parseStudyArgs(argv: string[]): StudyArgs | 'help' {
-  const v = parse(argv, { data: { type: 'string' }, limit: { type: 'string' }, reference: { type: 'string' } });
+  const v = parse(argv, {
+    data: { type: 'string' },
+    limit: { type: 'string' },
+    reference: { type: 'string' },
+    'randomize-top': { type: 'string' },
+  });
   if (v.help) return 'help';
   const c = common(v);
   if (!v.data) throw bad('Missing --data FILE.jsonl: one text per line (a JSON string, or {"text": …}).');
@@ -184,5 +191,13 @@ export function parseStudyArgs(argv: string[]): StudyArgs | 'help' {
     if (!methods.includes(reference))
       throw bad(`--reference ${v.reference} is not among the methods (${methods.join(', ')}); add it to --methods.`);
   }
-  return { ...c, data: v.data, limit: int('limit', v.limit, 1), out: v.out, ...(reference ? { reference } : {}) };
+  const randomizeTop = int('randomize-top', v['randomize-top'], 1);
+  return {
+    ...c,
+    data: v.data,
+    limit: int('limit', v.limit, 1),
+    out: v.out,
+    ...(reference ? { reference } : {}),
+    ...(randomizeTop !== undefined ? { randomizeTop } : {}),
+  };
 }

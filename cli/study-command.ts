@@ -18,6 +18,7 @@ import { ProgressBar } from './progress';
 import { boxPlotSvg, type PlotRow } from './svg-plot';
 import { protectedFiles, RAISE_LIMIT, warnOnStderr } from './command-files';
 import { effectiveThreads } from './parse-options';
+import { sanityCheck, type SanityCheck } from '../runtime/explain/sanity';
 import { headSweepFigure } from '../figures/explain-figure';
 import { headSweepGrid } from '../figures/head-stats';
 import { sceneToSvg } from '../figures/svg';
@@ -259,6 +260,63 @@ export function topSweepHeads(s: StudySummary, k = 5): string[] {
     );
 }
 
+/** The sanity check as printed: per method, Spearman ρ of its ranking on the trained and the randomised model. */
+export function formatSanity(s: SanityCheck): string {
+  return [
+    `sanity     model randomisation (Adebayo et al. 2018): the top ${s.layers} layer${s.layers === 1 ? '' : 's'} re-initialised (seed ${s.seed}); Spearman ρ of each method's ranking before and after, mean ± sd [95 % CI] (near 1: the method ignores what those layers learned)`,
+    textTable(
+      ['method', 'ρ trained vs randomised', 'n'],
+      s.methods.map((m) => [m.id, `${pm(m.spearman)} ${ci(m.spearman)}`, String(m.spearman.n)]),
+    ),
+  ].join('\n');
+}
+
+/** Re-runs every explained example on the model with its top layers re-initialised, explaining the same token (a
+ * next-token target becomes token:POS:ID of the token the trained model explained), without faithfulness. */
+async function randomisationCheck(
+  args: StudyArgs,
+  results: readonly (ExplainResult & { text: string })[],
+  threads: number | undefined,
+  warn: (s: string) => void,
+): Promise<SanityCheck> {
+  const layers = args.randomizeTop!;
+  const seed = 1;
+  const inspector = await load(args.model, {
+    backend: args.backend,
+    threads,
+    hub: { onWarning: warn },
+    randomizeTop: { layers, seed },
+  });
+  const randomized: ExplainResult[] = [];
+  try {
+    const bar = new ProgressBar(results.length, 'randomised');
+    bar.update(0);
+    for (const [i, r] of results.entries()) {
+      const fixed =
+        r.target.token !== undefined &&
+        r.target.readout !== null &&
+        (r.target.kind === 'next' || r.target.kind === 'token')
+          ? `${r.target.measure === 'prob' ? 'prob:' : ''}token:${r.target.readout + 1}:${r.target.token.id}`
+          : r.target.spec;
+      randomized.push(
+        await explain(inspector, r.text, {
+          ...args.analysis,
+          target: fixed,
+          faithfulness: false,
+          erasureSteps: 0,
+          headStats: false,
+          sweepReference: false,
+        }),
+      );
+      bar.update(i + 1);
+    }
+    bar.finish();
+  } finally {
+    await inspector.dispose();
+  }
+  return sanityCheck(results, randomized, layers, seed);
+}
+
 /** The SVG files of a study: name → content. */
 export function studyPlots(s: StudySummary): Record<string, string> {
   const plots: Record<string, string> = {};
@@ -379,6 +437,11 @@ export async function studyCommand(
   try {
     for (const w of inspector.warnings ?? []) warn(w);
     print(formatFacts(inspector));
+    if (args.randomizeTop !== undefined && args.randomizeTop > inspector.facts.layers)
+      throw new LensError(
+        'BAD_INPUT',
+        `--randomize-top ${args.randomizeTop} is more than the model's ${inspector.facts.layers} layers; give 1 to ${inspector.facts.layers}.`,
+      );
     const bar = new ProgressBar(examples.length, 'study');
     bar.update(0);
     for (const [i, ex] of examples.entries()) {
@@ -402,9 +465,11 @@ export async function studyCommand(
   const total = examples.length + skipped.length;
   if (results.length === 0)
     throw new LensError('BAD_INPUT', `No example could be explained; the first problem: ${failures[0]}`);
+  const sanity = args.randomizeTop !== undefined ? await randomisationCheck(args, results, threads, warn) : undefined;
   const summary = summarizeStudy(results, { reference: args.reference });
   print('');
   print(formatStudy(summary, failures.length));
+  if (sanity) print(`\n${formatSanity(sanity)}`);
   const top = topSweepHeads(summary);
   if (top.length)
     print(
@@ -420,7 +485,14 @@ export async function studyCommand(
       'summary.md': studyMarkdown(summary, title, studyNotes(results)),
       'summary.json':
         resultToJson(
-          { model: inspector.facts.name, data: args.data, failures, notes: studyNotes(results), summary },
+          {
+            model: inspector.facts.name,
+            data: args.data,
+            failures,
+            notes: studyNotes(results),
+            summary,
+            ...(sanity ? { sanity } : {}),
+          },
           1,
         ) + '\n',
       'examples.jsonl': results.map((r) => resultToJson(r)).join('\n') + '\n',

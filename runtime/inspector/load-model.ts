@@ -2,6 +2,7 @@
 // Ollama model by name) or a Hub id (resolved, downloaded when needed, checked against the memory available, its
 // tokenizer loaded on this thread), or a synthetic BERT for benchmarks. The model itself
 // runs in a worker thread (worker-inspector.ts).
+import { LensError } from '../errors';
 import type { Inspector } from './api';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { loadTokenizer } from '../tokenizers/index';
@@ -21,6 +22,8 @@ export interface InspectorLoadOptions extends WorkerStartOptions {
   hub?: HubOptions;
   /** Download progress of a Hub id's files (bytes, speed); onProgress gets phase 'downloading' too. */
   onDownload?: (p: DownloadProgress) => void;
+  /** The model-randomisation sanity check: re-initialise the top `layers` layers (seeded); folders and GGUF only. */
+  randomizeTop?: { layers: number; seed: number };
 }
 
 export interface SyntheticLoadOptions extends InspectorLoadOptions {
@@ -73,6 +76,11 @@ export async function load(model: string, options: InspectorLoadOptions = {}): P
       : resolved.kind === 'gguf'
         ? { gguf: resolved.file }
         : { onnx: resolved.layout };
+  if (options.randomizeTop) {
+    if ('onnx' in source)
+      throw new LensError('BAD_INPUT', 'The randomisation check needs a model folder or GGUF file, not an ONNX export.');
+    source.randomizeTop = options.randomizeTop;
+  }
   const inspector = await startWorker(source, { name: resolved.name, dir: resolved.dir }, options, undefined);
   const tok = await tokenizer;
   if (!tok.ok) {

@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { backendLoadError, resolveBackend } from '../backend/ort';
 import { Channel, type NoEnd } from '../channel/channel';
 import { nodePort } from '../channel/ports';
+import { randomizeTopLayers } from '../models/randomize-layers';
 import { buildPlan, readModel } from '../models/read-model';
 import { readGgufModel } from '../models/gguf-source';
 import { syntheticBert } from '../models/synthetic';
@@ -65,12 +66,14 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
       return loaded(engine, { readMs: 0, planMs: 0, sessionsMs: performance.now() - t0 });
     }
     progress({ phase: 'reading-weights' });
-    const source =
+    const read =
       'dir' in req.source
         ? await readModel(req.source.dir)
         : 'gguf' in req.source
           ? readGgufModel(req.source.gguf)
           : syntheticBert(req.source.synthetic);
+    const r = req.source.randomizeTop;
+    const source = r ? randomizeTopLayers(read, r.layers, r.seed) : read;
     const t1 = performance.now();
     const warning = 'dir' in req.source ? layerCountWarning(source) : undefined;
     progress({ phase: 'building-graphs' });

@@ -921,6 +921,30 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /--reference loo is not among the methods \(rollout\); add it to --methods/,
   },
   {
+    name: 'study --randomize-top beyond the model’s layers',
+    input: () => ({
+      args: [
+        'study',
+        '--model',
+        M,
+        '--data',
+        p('study-in-place', 'examples.jsonl'),
+        '--target',
+        'next',
+        '--methods',
+        'rollout',
+        '--randomize-top',
+        '9',
+      ],
+    }),
+    expect: /--randomize-top 9 is more than the model's 5 layers; give 1 to 5/,
+  },
+  {
+    name: 'study --randomize-top 0',
+    input: cli('study', '--model', p('no-model'), '--data', 'x.jsonl', '--target', 'next', '--randomize-top', '0'),
+    expect: /--randomize-top/,
+  },
+  {
     name: 'study --reference unknown',
     input: cli('study', '--model', p('no-model'), '--data', 'x.jsonl', '--target', 'next', '--reference', 'oracle'),
     expect: /Unknown method "oracle"/,
