@@ -78,7 +78,10 @@ export async function load(model: string, options: InspectorLoadOptions = {}): P
         : { onnx: resolved.layout };
   if (options.randomizeTop) {
     if ('onnx' in source)
-      throw new LensError('BAD_INPUT', 'The randomisation check needs a model folder or GGUF file, not an ONNX export.');
+      throw new LensError(
+        'BAD_INPUT',
+        'The randomisation check needs a model folder or GGUF file, not an ONNX export.',
+      );
     source.randomizeTop = options.randomizeTop;
   }
   const inspector = await startWorker(source, { name: resolved.name, dir: resolved.dir }, options, undefined);

@@ -23,10 +23,7 @@ export interface SyntheticSpec {
 /** Where the Node worker gets a model: a Hugging Face folder, a GGUF file, an ONNX export, or a synthetic BERT built
  * there. */
 export type ModelSourceSpec = (
-  | { dir: string }
-  | { gguf: string }
-  | { onnx: OnnxLayout }
-  | { synthetic: SyntheticSpec }
+  { dir: string } | { gguf: string } | { onnx: OnnxLayout } | { synthetic: SyntheticSpec }
 ) & {
   /** The model-randomisation sanity check: the top `layers` layers' weights re-initialised (randomize-layers.ts). */
   randomizeTop?: { layers: number; seed: number };
