@@ -53,6 +53,8 @@ const COMMON = {
   'start-layer': { type: 'string' },
   window: { type: 'string' },
   stride: { type: 'string' },
+  'ig-steps': { type: 'string' },
+  'ig-baseline': { type: 'string' },
   topk: { type: 'string' },
   percents: { type: 'string' },
   'erasure-steps': { type: 'string' },
@@ -96,6 +98,9 @@ function common(v: Record<string, string | boolean | undefined>): Common {
   const reduce = str('head-reduce');
   if (reduce !== undefined && reduce !== 'mean' && reduce !== 'max')
     throw bad(`--head-reduce must be mean or max (got "${reduce}").`);
+  const igBaseline = str('ig-baseline');
+  if (igBaseline !== undefined && igBaseline !== 'zero' && igBaseline !== 'pad')
+    throw bad(`--ig-baseline must be zero or pad (got "${igBaseline}").`);
   let percents: number[] | undefined;
   if (str('percents') !== undefined) {
     percents = str('percents')!
@@ -123,6 +128,8 @@ function common(v: Record<string, string | boolean | undefined>): Common {
     startLayer: int('start-layer', str('start-layer'), 0),
     window: int('window', str('window'), 1),
     stride: int('stride', str('stride'), 1),
+    steps: int('ig-steps', str('ig-steps'), 1, 1024),
+    baseline: igBaseline as 'zero' | 'pad' | undefined,
     topK: int('topk', str('topk'), 1),
     percents,
     erasureSteps: int('erasure-steps', str('erasure-steps'), 0, 1000),

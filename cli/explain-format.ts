@@ -150,7 +150,7 @@ export function formatExplainTimings(r: ExplainResult, loadMs: number): string {
   const ms = (x: number) => `${x.toFixed(0)} ms`;
   const methods = r.methods.map((m) => `${m.id} ${ms(m.ms)}`).join(', ');
   return [
-    `timings    load ${ms(loadMs)}, explain ${ms(t.totalMs)} (main pass ${ms(t.mainPassMs)}; ${methods}; faithfulness ${ms(t.faithfulnessMs)}; erasure ${ms(t.erasureMs)})`,
+    `timings    load ${ms(loadMs)}, explain ${ms(t.totalMs)} (main pass ${ms(t.mainPassMs)}${t.gradientMs !== undefined ? `, gradient pass ${ms(t.gradientMs)}` : ''}; ${methods}; faithfulness ${ms(t.faithfulnessMs)}; erasure ${ms(t.erasureMs)})`,
     `passes     ${t.rows} perturbed rows in ${t.batches} batched calls, ${ms(t.forwardMs)} in the model`,
   ].join('\n');
 }

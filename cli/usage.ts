@@ -49,7 +49,9 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
                      contrast:A|B[@POS|@generated:N] (causal LMs: log p(A) − log p(B); A, B: token text or #ID)
   --methods LIST     comma-separated (default raw-attention,rollout,loo,norm): raw-attention, rollout, flow,
                      loo, occlusion, norm, norm-rollout, alti (no extra pass), value-zeroing (1 + seq rows),
-                     value-zeroing-rollout (1 + layers × seq rows); the uniform-attention baseline is always added
+                     value-zeroing-rollout (1 + layers × seq rows), saliency, grad-x-input,
+                     integrated-gradients, attn-x-grad (gradient methods: models this tool builds, up to 512
+                     tokens); the uniform-attention baseline is always added
   --perturb MODE     how tokens are removed for loo, occlusion and faithfulness: remove (default: dropped, the
                      text without them) | hide (attention mask 0 in place; position ids follow the model's own
                      rule, so BERT keeps positions while for causal LMs and RoBERTa, whose positions count the
@@ -57,6 +59,8 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
   --layer N          layer of raw-attention and norm (default the last); --head N|mean|max (default mean)
   --head-reduce M    mean (default) | max over heads for rollout and flow; --start-layer N (default 0)
   --window N         occlusion window in tokens (default 3); --stride N (default 1)
+  --ig-steps N       Integrated Gradients steps (default 32, batched); --ig-baseline zero|pad (default zero:
+                     the zero embedding; pad: the pad token's; special tokens stay as they are)
   --topk K           k of the top-k overlap (default 5)
   --percents LIST    faithfulness bins in % of the tokens (default 1,5,10,20,50; AOPC is ERASER's: the sum over
                      the bins ÷ (bins + 1)); --no-faithfulness skips it

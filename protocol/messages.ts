@@ -270,7 +270,7 @@ export const AGREEMENT_METRICS: readonly AgreementMetric[] = ['kendall', 'spearm
 export const EXPLAIN_METHODS: readonly {
   id: string;
   label: string;
-  kind: 'attention' | 'perturbation' | 'norm' | 'mixing';
+  kind: 'attention' | 'perturbation' | 'norm' | 'mixing' | 'gradient';
 }[] = [
   { id: 'raw-attention', label: 'Raw attention', kind: 'attention' },
   { id: 'rollout', label: 'Attention rollout', kind: 'attention' },
@@ -282,6 +282,10 @@ export const EXPLAIN_METHODS: readonly {
   { id: 'alti', label: 'ALTI', kind: 'mixing' },
   { id: 'value-zeroing', label: 'Value zeroing', kind: 'mixing' },
   { id: 'value-zeroing-rollout', label: 'Value zeroing rollout', kind: 'mixing' },
+  { id: 'saliency', label: 'Saliency ‖∇‖', kind: 'gradient' },
+  { id: 'grad-x-input', label: 'Gradient × input', kind: 'gradient' },
+  { id: 'integrated-gradients', label: 'Integrated Gradients', kind: 'gradient' },
+  { id: 'attn-x-grad', label: 'Attention × gradient', kind: 'gradient' },
 ];
 /** Longest target spec (similarity:TEXT carries a reference text) and second input the host accepts (characters). */
 export const MAX_TARGET_LENGTH = 10_000;

@@ -2,12 +2,20 @@
 // and the faithfulness/agreement checks can list and run them by id without knowing how each works. Attention
 // methods (raw attention, rollout, flow), the perturbation methods (leave-one-out, occlusion: model passes behind
 // ctx.evaluateBatch), the norm-based ones (value-vector norms from the model) and the uniform baseline are
-// registered here; gradient methods register later under the same interface, and the context fields they will read
-// are defined below so engines know what to supply.
+// registered here, and the gradient methods (saliency, gradient × input, Integrated Gradients, attention × gradient:
+// gradient-methods.ts) over gradients the engine computes with runtime/grad.
 import type { LayerAttention, Token } from '../types';
 import type { MethodKind } from './method-kind';
 import { uniformRow } from './distance';
 import { flowScores } from './flow';
+import {
+  attentionTimesGradientRow,
+  completenessNote,
+  gradientTimesInput,
+  integratedGradients,
+  midpointAlphas,
+  saliency,
+} from './gradient-methods';
 import { leaveOneOut, type EvaluateBatch } from './loo';
 import { headNormRow, normAsAttention, normRow } from './norm';
 import { occlusion } from './occlusion';
@@ -30,6 +38,10 @@ export interface MethodNeeds {
   mixing?: boolean;
   /** ctx.valueZeroing (model passes with value vectors zeroed). */
   valueZeroing?: boolean;
+  /** ctx.gradientPath (Integrated Gradients). */
+  gradientPath?: boolean;
+  /** ctx.attentionGradients (attention × gradient). */
+  attentionGradients?: boolean;
 }
 
 /** Per-layer value-transformed vector norms ‖α·f(x_j)‖-style inputs (Kobayashi et al. 2020). */
@@ -49,6 +61,30 @@ export interface InputGradients {
   gradient: Float32Array;
   /** [seq, hidden] the input embeddings. */
   embedding: Float32Array;
+  /** The explained scalar f(x) at the input (the completeness check of Integrated Gradients). */
+  value?: number;
+}
+
+/** Gradients at points baseline + α (x − baseline) (Integrated Gradients), one row per α. */
+export type GradientPath = (alphas: readonly number[]) => Promise<{
+  /** [rows] f at each point. */
+  target: number[];
+  /** [rows, seq, hidden]. */
+  grad: Float32Array;
+  /** [seq, hidden]. */
+  baseline: Float32Array;
+  /** What the baseline is, in words ('zero embedding', 'pad token'). */
+  label: string;
+}>;
+
+/** One layer's attention and the gradient of the target w.r.t. it (attention × gradient). */
+export interface AttentionGradients {
+  layer: number;
+  heads: number;
+  /** [heads, seq, seq]. */
+  attention: Float32Array;
+  /** [heads, seq, seq] d target / d attention. */
+  gradient: Float32Array;
 }
 
 /** Everything a method may read. Only `seq` and `target` are always present; the rest per MethodNeeds. */
@@ -86,12 +122,19 @@ export interface ImportanceContext {
   evaluateBatch?: EvaluateBatch;
   /** needs.valueNorms (norm-based; later): one entry per layer. */
   valueNorms?: readonly ValueNorms[];
-  /** needs.gradients (saliency, gradient×input, integrated gradients; later). */
+  /** needs.gradients (saliency, gradient × input, Integrated Gradients). */
   gradients?: InputGradients;
   /** needs.mixing: every layer's context-mixing tensors (analysis/mixing.ts), in layer order. */
   mixing?: readonly MixingLayer[];
   /** needs.valueZeroing: value zeroing's [seq, seq] matrix of each listed layer, from batched model passes. */
   valueZeroing?: (layers: readonly number[]) => Promise<Float64Array[]>;
+  /** needs.gradientPath (Integrated Gradients) and its number of steps (default 32). */
+  gradientPath?: GradientPath;
+  steps?: number;
+  /** needs.attentionGradients: every layer (attention × gradient). */
+  attentionGradients?: readonly AttentionGradients[];
+  /** Where a method says something the reader of its scores must know (IG's completeness check). */
+  report?: (note: string) => void;
   signal?: AbortSignal;
 }
 
@@ -137,6 +180,8 @@ export function missingNeeds(method: ImportanceMethod, ctx: ImportanceContext): 
   if (method.needs.gradients && !ctx.gradients) missing.push('gradients');
   if (method.needs.mixing && !ctx.mixing?.length) missing.push('mixing');
   if (method.needs.valueZeroing && !ctx.valueZeroing) missing.push('valueZeroing');
+  if (method.needs.gradientPath && !ctx.gradientPath) missing.push('gradientPath');
+  if (method.needs.attentionGradients && !ctx.attentionGradients?.length) missing.push('attentionGradients');
   return missing;
 }
 
@@ -420,4 +465,71 @@ registerMethod({
   kind: 'baseline',
   needs: {},
   compute: async (ctx) => pooledScores(ctx, (target) => uniformRow(ctx.seq, target, ctx.causal === true)),
+});
+
+function gradientsOf(ctx: ImportanceContext): InputGradients {
+  const g = ctx.gradients;
+  if (!g) throw new RangeError('this method needs ctx.gradients');
+  if (g.gradient.length !== ctx.seq * g.hidden)
+    throw new RangeError(`gradients cover ${g.gradient.length / g.hidden} tokens; ctx.seq is ${ctx.seq}`);
+  return g;
+}
+
+registerMethod({
+  id: 'saliency',
+  label: 'Saliency ‖∇‖',
+  kind: 'gradient',
+  needs: { gradients: true },
+  compute: async (ctx) => {
+    const g = gradientsOf(ctx);
+    return saliency(g.gradient, ctx.seq, g.hidden);
+  },
+});
+
+registerMethod({
+  id: 'grad-x-input',
+  label: 'Gradient × input',
+  kind: 'gradient',
+  needs: { gradients: true },
+  compute: async (ctx) => {
+    const g = gradientsOf(ctx);
+    return gradientTimesInput(g.gradient, g.embedding, ctx.seq, g.hidden);
+  },
+});
+
+registerMethod({
+  id: 'integrated-gradients',
+  label: 'Integrated Gradients',
+  kind: 'gradient',
+  needs: { gradients: true, gradientPath: true },
+  compute: async (ctx) => {
+    const g = gradientsOf(ctx);
+    const steps = ctx.steps ?? 32;
+    // The midpoint points, then α = 0 for f(baseline): one batched pass (runtime/grad/gradient-service.ts).
+    const path = await ctx.gradientPath!([...midpointAlphas(steps), 0]);
+    const scores = integratedGradients(path.grad, steps, g.embedding, path.baseline, ctx.seq, g.hidden);
+    if (g.value !== undefined) {
+      const sum = scores.reduce((a, v) => a + v, 0);
+      ctx.report?.(completenessNote(sum, g.value, path.target[steps], steps, path.label));
+    }
+    return scores;
+  },
+});
+
+registerMethod({
+  id: 'attn-x-grad',
+  label: 'Attention × gradient',
+  kind: 'gradient',
+  needs: { attentionGradients: true },
+  compute: async (ctx) => {
+    const layers = ctx.attentionGradients!;
+    const index = ctx.layer ?? layers.length - 1;
+    if (!Number.isInteger(index) || index < 0 || index >= layers.length)
+      throw new RangeError(`layer ${index} is outside 0..${layers.length - 1}`);
+    const l = layers[index];
+    const head = typeof ctx.head === 'number' ? ctx.head : 'mean';
+    if (head !== 'mean' && (!Number.isInteger(head) || head < 0 || head >= l.heads))
+      throw new RangeError(`head ${head} is outside 0..${l.heads - 1}`);
+    return pooledScores(ctx, (row) => attentionTimesGradientRow(l.attention, l.gradient, l.heads, ctx.seq, row, head));
+  },
 });

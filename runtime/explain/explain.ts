@@ -12,6 +12,9 @@ import {
   type ImportanceContext,
   type ValueNorms,
 } from '../analysis/registry';
+import type { GradientBaseline } from '../grad/gradient-service';
+import { GRADIENT_REFUSED_ONNX } from '../grad/family-gradient';
+import { GRADIENT_MAX_TOKENS } from '../grad/gradients';
 import type { HeadReduce } from '../analysis/rollout';
 import { valueNormsFromGram } from '../analysis/norm';
 import { valueKeepRows, valueZeroingLayer, type MixingLayer } from '../analysis/mixing';
@@ -58,6 +61,10 @@ export interface ExplainOptions {
   /** occlusion window and stride. */
   window?: number;
   stride?: number;
+  /** Integrated Gradients: steps (default 32) and baseline (default 'zero': the zero embedding; 'pad': the pad
+   * token's embedding), special tokens kept as they are. */
+  steps?: number;
+  baseline?: GradientBaseline;
   /** Faithfulness bins in % of candidates (default 1, 5, 10, 20, 50); false skips faithfulness. */
   percents?: readonly number[];
   faithfulness?: boolean;
@@ -100,7 +107,7 @@ export function resolveMethods(names: readonly string[]): string[] {
     if (!getMethod(id)) {
       const known = listMethods()
         .map((m) => m.id)
-        .filter((m) => m !== BASELINE_ID && !listMethods('gradient').some((g) => g.id === m));
+        .filter((m) => m !== BASELINE_ID);
       throw new LensError('BAD_INPUT', `Unknown method "${name}"; known: ${known.join(', ')}.`);
     }
     if (!ids.includes(id) && id !== BASELINE_ID) ids.push(id);
@@ -357,6 +364,68 @@ export async function explain(
   };
   if (plan.readout === null) ctx.targetWeights = plan.ids.map(() => 1); // mean pooling over every token
 
+  // Gradient methods: one gradient pass at the input (with every layer's attention gradient for attention ×
+  // gradient); Integrated Gradients asks for its path through ctx.gradientPath.
+  const gradientIds = methodIds.filter((id) => getMethod(id)!.kind === 'gradient');
+  const methodNotes: string[] = [];
+  let gradientRefusal: string | undefined;
+  let gradientMs: number | undefined;
+  if (gradientIds.length) {
+    if (facts.family === 'onnx') gradientRefusal = GRADIENT_REFUSED_ONNX;
+    else if (!inspector.gradients)
+      gradientRefusal =
+        'Gradient methods run where the model runs in the extension host or the CLI, not in the panel’s WebGPU worker: set attentionLens.backend to native or wasm.';
+    else if (plan.measure === 'log-odds')
+      gradientRefusal =
+        'Gradient methods do not support contrastive targets (contrast:A|B) yet: explain next:A and next:B separately.';
+    else if (S > GRADIENT_MAX_TOKENS)
+      gradientRefusal = `Gradient methods run on at most ${GRADIENT_MAX_TOKENS} tokens (memory grows with the square of the length); this input has ${S}: select a shorter range.`;
+    else {
+      const gradients = inspector.gradients.bind(inspector);
+      const measure = plan.measure; // not log-odds (refused above)
+      const target = {
+        measure,
+        ...(plan.readout !== null ? { readout: plan.readout } : {}),
+        ...(token !== undefined ? { token } : {}),
+        ...(reference ? { reference } : {}),
+      };
+      const tGrad = performance.now();
+      const reply = await gradients(
+        { ids: plan.ids, target, attention: gradientIds.includes('attn-x-grad') },
+        { signal },
+      );
+      gradientMs = performance.now() - tGrad;
+      ctx.gradients = {
+        hidden: reply.hidden,
+        gradient: reply.grad,
+        embedding: reply.embedding,
+        value: reply.target[0],
+      };
+      if (reply.attention && reply.attentionGrad)
+        ctx.attentionGradients = reply.attention.map((attention, layer) => ({
+          layer,
+          heads: facts.heads,
+          attention,
+          gradient: reply.attentionGrad![layer],
+        }));
+      const baseline = options.baseline ?? 'zero';
+      const padId = tokenizer?.special.pad ?? 0;
+      ctx.steps = options.steps ?? 32;
+      ctx.gradientPath = async (alphas) => {
+        const r = await gradients(
+          { ids: plan.ids, target, alphas: [...alphas], baseline, padId, keep: tokens.map((t) => t.special === true) },
+          { signal },
+        );
+        const label = baseline === 'pad' ? `pad-token (#${padId})` : 'zero-embedding';
+        return { target: r.target, grad: r.grad, baseline: r.baseline!, label };
+      };
+      ctx.report = (note) => methodNotes.push(note);
+      methodNotes.push(
+        'Gradient methods: gradients of the target w.r.t. the token embeddings, computed by onnxruntime in float32 through backward graphs built from the model’s own graphs (quantised GGUF weights are used dequantised to float32, as in the forward pass); gradient × input and Integrated Gradients are signed (negative: the token lowers the target).',
+      );
+    }
+  }
+
   const methods: MethodScores[] = [];
   const all = [...methodIds, BASELINE_ID];
   for (const [i, id] of all.entries()) {
@@ -367,6 +436,7 @@ export async function explain(
     const entry: MethodScores = { id, label: m.label, kind: m.kind, scores: [], ms: 0 };
     try {
       if (noNorms && (m.needs.valueNorms || m.needs.mixing)) throw new RangeError(NORMS_REFUSED);
+      if (gradientRefusal && m.kind === 'gradient') throw new RangeError(gradientRefusal);
       entry.scores = Array.from(await computeImportance(id, ctx));
     } catch (e) {
       // A method that cannot run on this input (flow over too many tokens, a missing need) is reported, not fatal.
@@ -435,6 +505,7 @@ export async function explain(
     timings: {
       totalMs: tEnd - t0,
       mainPassMs,
+      ...(gradientMs !== undefined ? { gradientMs } : {}),
       faithfulnessMs: tErasure - tFaith,
       erasureMs: tEnd - tErasure,
       rows: evaluator.stats.rows,
@@ -461,7 +532,7 @@ export async function explain(
   if (token !== undefined) result.target.token = { id: token, text: text(token) };
   if (contrast !== undefined) result.target.contrast = { id: contrast, text: text(contrast) };
   if (plan.reference !== undefined) result.target.reference = plan.reference;
-  const notes = explanationNotes(result, { causal, modelType: facts.modelType });
+  const notes = [...explanationNotes(result, { causal, modelType: facts.modelType }), ...methodNotes];
   if (keptReadout !== null)
     notes.push(
       `Token ${keptReadout} (${JSON.stringify(tokens[keptReadout].text)}), where the prediction is read, is not a candidate: the model has no special token to keep, and removing every token would leave nothing to run.`,

@@ -109,6 +109,8 @@ export interface ExplainTimings {
   totalMs: number;
   /** The unperturbed pass with attention (and value norms). */
   mainPassMs: number;
+  /** Gradient methods: the gradient pass at the input (the first one builds the gradient graph and its session). */
+  gradientMs?: number;
   faithfulnessMs: number;
   erasureMs: number;
   /** Rows run through the model by perturbations (after the cache), in how many batched calls, taking how long. */

@@ -1,5 +1,6 @@
 // The inspector API: what the extension host, the CLI and benchmarks call to load a model and stream its attention.
 // Implementations run inference off the calling thread (a worker), so callers' event loops stay responsive.
+import type { GradientReply, GradientRequest } from '../grad/gradient-service';
 import type { BackendName, LayerAttention, ModelFacts, RunTimings, Token } from '../types';
 import type { Batch } from '../models/plan';
 import type { Tokenizer } from '../tokenizers/tokenizer';
@@ -142,6 +143,10 @@ export interface Inspector {
   run(input: string | number[], options?: RunOptions): AttentionRun;
   /** Runs a batch of token-id rows through every stage in one pass per stage; queued with runs, in order. */
   forward(request: ForwardRequest, options?: ForwardOptions): Promise<ForwardResult>;
+  /** Gradients of a target w.r.t. the token embeddings, at the input or on a path from a baseline (runtime/grad);
+   * absent where the model cannot be differentiated here (the webview's in-browser inference). An imported ONNX
+   * graph answers with a LensError (GRADIENT_REFUSED_ONNX). */
+  gradients?(request: GradientRequest, options?: ForwardOptions): Promise<GradientReply>;
   /** Releases the worker and every session. Further calls fail with LensError DISPOSED. */
   dispose(): Promise<void>;
 }

@@ -18,6 +18,7 @@ import type {
   RunOptions,
 } from './api';
 import type { BackendName, ModelFacts, Token } from '../types';
+import type { GradientReply, GradientRequest } from '../grad/gradient-service';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { Channel, type NoEnd } from '../channel/channel';
 import { nodePort } from '../channel/ports';
@@ -180,6 +181,23 @@ class WorkerInspector implements Inspector {
     if (done.grams) result.grams = done.grams.map((g) => g ?? undefined);
     if (done.mixing) result.mixing = done.mixing;
     return result;
+  }
+
+  async gradients(request: GradientRequest, options: ForwardOptions = {}): Promise<GradientReply> {
+    this.check();
+    const payload: GradientRequest = {
+      ids: [...request.ids],
+      target: {
+        ...request.target,
+        ...(request.target.reference ? { reference: Array.from(request.target.reference) } : {}),
+      },
+    };
+    if (request.alphas) payload.alphas = [...request.alphas];
+    if (request.baseline) payload.baseline = request.baseline;
+    if (request.padId !== undefined) payload.padId = request.padId;
+    if (request.keep) payload.keep = [...request.keep];
+    if (request.attention) payload.attention = true;
+    return this.track(this.channel.request('gradients', payload, { signal: options.signal }));
   }
 
   async dispose(): Promise<void> {

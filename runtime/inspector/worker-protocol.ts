@@ -7,6 +7,7 @@ import type { Call } from '../channel/types';
 import type { BackendName, LayerAttention } from '../types';
 import type { Batch, PlanFacts } from '../models/plan';
 import type { HeadRead, MixingTensors } from './api';
+import type { GradientReply, GradientRequest } from '../grad/gradient-service';
 import type { OnnxLayout } from '../onnx/layout';
 
 /** The parameters of a synthetic BERT (random weights), for benchmarks and tests without a model folder. */
@@ -129,6 +130,10 @@ export interface ForwardDone {
 
 /** What the Node worker answers (it asks nothing and hears no notes). */
 export interface NodeWorkerEnd {
-  calls: InferenceCalls<NodeLoadRequest, NodeLoaded> & { forward: Call<ForwardPayload, ForwardDone> };
+  calls: InferenceCalls<NodeLoadRequest, NodeLoaded> & {
+    forward: Call<ForwardPayload, ForwardDone>;
+    /** Gradients of a target w.r.t. the token embeddings (runtime/grad), in the run queue. */
+    gradients: Call<GradientRequest, GradientReply>;
+  };
   notes: Record<never, never>;
 }

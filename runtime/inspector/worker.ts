@@ -16,6 +16,9 @@ import { StageEngine } from './engine';
 import { ImportEngine } from '../onnx/import-engine';
 import { CancelFlags } from './cancel-flags';
 import { own } from './transfer';
+import { GradientService } from '../grad/gradient-service';
+import { GRADIENT_REFUSED_ONNX } from '../grad/family-gradient';
+import { LensError } from '../errors';
 import { engineModel, workerFailure, WorkerLoop, type ModelLoader, type ServedModel } from './worker-loop';
 import type {
   ForwardDone,
@@ -30,7 +33,7 @@ const port = parentPort;
 if (!port) throw new Error('runtime/inspector/worker.ts must run in a worker thread.');
 
 type Engine = StageEngine | ImportEngine;
-type NodeModel = ServedModel & { engine: Engine };
+type NodeModel = ServedModel & { engine: Engine; gradients?: GradientService };
 
 /**
  * Between stages: with shared cancel flags nothing (a turn of the event loop costs ~1 ms per stage); without them,
@@ -45,8 +48,16 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
     const flags = req.cancelFlags ? new CancelFlags(req.cancelFlags) : undefined;
     const backend = await resolveBackend(req.backend, req.threads);
     const t0 = performance.now();
-    const loaded = (engine: Engine, timings: LoadTimings, warning?: string) => ({
-      model: { ...engineModel(engine, pauseFor(flags)), engine },
+    const loaded = (engine: Engine, timings: LoadTimings, warning?: string, gradients?: GradientService) => ({
+      model: {
+        ...engineModel(engine, pauseFor(flags)),
+        engine,
+        gradients,
+        release: async () => {
+          await gradients?.release();
+          await engine.release();
+        },
+      },
       shared: flags,
       reply: {
         facts: engine.facts,
@@ -83,7 +94,9 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
     const engine = await StageEngine.create(plan, backend, req.threads, (done, total) =>
       progress({ phase: 'creating-sessions', fraction: done / total }),
     );
-    return loaded(engine, { readMs: t1 - t0, planMs: t2 - t1, sessionsMs: performance.now() - t2 }, warning);
+    // Gradient graphs (runtime/grad) are built from the same source on the first gradient request.
+    const gradients = new GradientService(source, backend, req.threads);
+    return loaded(engine, { readMs: t1 - t0, planMs: t2 - t1, sessionsMs: performance.now() - t2 }, warning, gradients);
   },
 };
 
@@ -129,5 +142,24 @@ channel.handle('forward', (req, ctx) =>
       }));
     }
     return done;
+  }),
+);
+
+// Gradients (saliency, gradient × input, Integrated Gradients, attention × gradient), in the run queue.
+channel.handle('gradients', (req, ctx) =>
+  loop.queued(ctx, async (model, isCancelled) => {
+    if (!model.gradients) throw new LensError('UNSUPPORTED_MODEL', GRADIENT_REFUSED_ONNX);
+    const r = await model.gradients.compute(req, isCancelled);
+    const send = (a: Float32Array) => {
+      const owned = own(a);
+      ctx.transfer(owned.buffer as ArrayBuffer);
+      return owned;
+    };
+    r.grad = send(r.grad);
+    r.embedding = send(r.embedding);
+    if (r.baseline) r.baseline = send(r.baseline);
+    if (r.attention) r.attention = r.attention.map(send);
+    if (r.attentionGrad) r.attentionGrad = r.attentionGrad.map(send);
+    return r;
   }),
 );

@@ -92,8 +92,16 @@ export const tests: E2ETest[] = [
 
         // A window reload: VS Code restores the panel (its serializer), which opens the same file again, instead of
         // "Select some text…" (issue 13 item 11).
+        // Reloaded as a user does (Developer: Reload Window), so the workbench saves its state before it goes: a bare
+        // page navigation may leave before the editors' and the panel's state is stored, and nothing is restored.
         await sleep(1000); // the webview's state (the run's source, with the file) is saved
-        await openWorkbench(page, server.workbenchUrl({ devPath: process.env.EXT_DEV_PATH ?? repoRoot }));
+        const reloaded = page.waitForEvent('framenavigated', {
+          predicate: (f) => f === page.mainFrame(),
+          timeout: 60_000,
+        });
+        await runCommand(page, 'Developer: Reload Window');
+        await reloaded;
+        await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
         const restored = panel(page);
         await waitForText(
           'the restored panel reopens its file',

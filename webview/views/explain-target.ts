@@ -92,6 +92,8 @@ export function methodUnavailable(facts: Pick<ModelFactsLike, 'family'>, id: str
   if (!method) return 'Unknown method.';
   if ((method.kind === 'norm' || method.kind === 'mixing') && facts.family === 'onnx')
     return 'Needs the value vectors, which an imported ONNX export does not expose.';
+  if (method.kind === 'gradient' && facts.family === 'onnx')
+    return 'Needs a model whose graphs Attention Lens builds; an imported ONNX export cannot be differentiated.';
   return undefined;
 }
 

@@ -744,6 +744,16 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /Unknown method "gradient-magic"; known: raw-attention, rollout, flow, loo/,
   },
   {
+    name: 'explain --ig-baseline that is not zero or pad',
+    input: cli('explain', '--model', p('no-model'), '--text', 'hi', '--target', 'next', '--ig-baseline', 'mean'),
+    expect: /--ig-baseline must be zero or pad \(got "mean"\)/,
+  },
+  {
+    name: 'explain --ig-steps 0',
+    input: cli('explain', '--model', p('no-model'), '--text', 'hi', '--target', 'next', '--ig-steps', '0'),
+    expect: /--ig-steps must be a whole number from 1 to 1024/,
+  },
+  {
     name: 'study goes on after a non-JSON line, and exits 2 at the end',
     input: () => ({
       args: [

@@ -55,7 +55,7 @@ test('explain requests: every field is checked', () => {
     ['methods missing', { ...explain, methods: undefined }],
     ['methods empty', { ...explain, methods: [] }],
     ['methods not an array', { ...explain, methods: 'rollout' }],
-    ['unknown method', { ...explain, methods: ['rollout', 'saliency'] }],
+    ['unknown method', { ...explain, methods: ['rollout', 'gradient-magic'] }],
     ['the baseline is not asked for', { ...explain, methods: ['uniform'] }],
     ['repeated method', { ...explain, methods: ['loo', 'loo'] }],
     ['non-string method', { ...explain, methods: [1] }],
@@ -219,8 +219,8 @@ test('host answers: comparisons carry binary maps of consistent sizes', () => {
   }
 });
 
-test('the view offers exactly the registry’s methods (not gradients, not the baseline), with their labels', () => {
-  const registry = listMethods().filter((m) => m.kind !== 'gradient' && m.kind !== 'baseline');
+test('the view offers exactly the registry’s methods (gradients included, not the baseline), with their labels', () => {
+  const registry = listMethods().filter((m) => m.kind !== 'baseline');
   assert.deepEqual(
     EXPLAIN_METHODS.map((m) => [m.id, m.label, m.kind]),
     registry.map((m) => [m.id, m.label, m.kind]),

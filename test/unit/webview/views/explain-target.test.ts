@@ -76,3 +76,10 @@ test('methods per model: imported ONNX exports have no value vectors, so no norm
   assert.deepEqual(defaultMethods({ family: 'bert' }), ['raw-attention', 'rollout', 'loo', 'norm']);
   assert.deepEqual(defaultMethods({ family: 'onnx' }), ['raw-attention', 'rollout', 'loo']);
 });
+
+test('methods per model: imported ONNX exports cannot be differentiated, so no gradient methods', () => {
+  for (const id of ['saliency', 'grad-x-input', 'integrated-gradients', 'attn-x-grad']) {
+    assert.match(methodUnavailable({ family: 'onnx' }, id) ?? '', /cannot be differentiated/, id);
+    assert.equal(methodUnavailable({ family: 'llama' }, id), undefined, id);
+  }
+});

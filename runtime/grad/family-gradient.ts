@@ -1,0 +1,161 @@
+// The gradient graph of a model family: the family's own fragments (embed, layers, head) assembled for one batch
+// size and length, with the token embeddings fed as an input (inputs_embeds: the rows of the embedding table, where
+// the family's Gather on input_ids was, so every later step — position embeddings, gemma's √hidden scale, norms —
+// stays in the graph; HF's gemma applies that scale before its inputs_embeds, which changes no attribution: gradient
+// × input and IG are unchanged, saliency scales every token alike), the explained scalar per row (target [B]), and
+// the backward part of backward.ts
+// giving d(target)/d(inputs_embeds) [B,S,E] and, on request, every layer's probabilities and their gradients.
+// Rows of a batch do not interact, so the gradient of Σ_b target_b is each row's own gradient (Integrated Gradients
+// batches its interpolation steps along B).
+import { DataType, type ModelMsg, type TensorMsg } from '../formats/onnx-descriptor';
+import { encodeModelPlain } from '../formats/onnx-encode';
+import { LensError } from '../errors';
+import { familyGraphs } from '../models/builders';
+import type { FamilyGraphs } from '../models/family';
+import { A, GraphBuilder } from '../models/graph-builder';
+import type { ModelSource } from '../models/source';
+import { addBackward } from './backward';
+
+/** What the gradient explains (runtime/analysis/targets.ts): a log-probability or probability of a token at one
+ * readout position (LM heads), or the cosine of the mean-pooled last hidden state with a reference (encoders). */
+export type GradientMeasure = 'log-prob' | 'prob' | 'cosine';
+
+export interface GradientGraphSpec {
+  batch: number;
+  seq: number;
+  measure: GradientMeasure;
+  /** Also output attn_<l> [B,H,S,S] and grad_attn_<l> (attention × gradient). */
+  attention?: boolean;
+}
+
+export interface GradientGraph {
+  onnx: Uint8Array;
+  spec: GradientGraphSpec;
+  /** The graph inputs to feed besides inputs_embeds and the target inputs. */
+  inputNames: string[];
+  /** The token embedding table [vocab, hidden] (the rows that inputs_embeds replaces). */
+  table: { data: Float32Array; rows: number; width: number };
+  hidden: number;
+  heads: number;
+  layers: number;
+  vocab: number;
+}
+
+export const EMBEDS = 'inputs_embeds';
+
+/** Why an imported ONNX graph gets no gradient methods. */
+export const GRADIENT_REFUSED_ONNX =
+  'Gradient methods need a model whose graphs this project builds (a Hugging Face folder or a GGUF file); an imported ONNX export cannot be differentiated: load the model’s Hugging Face folder instead, or use an attention or perturbation method.';
+
+/** Forward graph with concrete dims: [B,S] ids and positions, side inputs, target [B], total []. */
+function forwardGraph(fam: FamilyGraphs, spec: GradientGraphSpec): { model: ModelMsg; attn: string[] } {
+  const { batch: B, seq: S } = spec;
+  const { hidden: E, vocabSize: V, layers: L } = fam.facts;
+  const g = new GraphBuilder('gradient');
+  for (const name of fam.embedInputs) g.input(name, 'int64', [B, S]);
+  let x = fam.embed(g); // [B,S,E]
+  const attn: string[] = [];
+  for (let l = 0; l < L; l++) {
+    const side = fam.side(l);
+    const declare = (name: string, dims: (number | string)[]) =>
+      g.hasTensor(name)
+        ? name
+        : g.input(
+            name,
+            'float32',
+            dims.map((d) => (d === 'batch' ? B : d === 'seq' ? S : (d as number))),
+          );
+    const inputs = {
+      bias: declare(side.bias.name, side.bias.dims),
+      ...(side.cos && side.sin
+        ? { cos: declare(side.cos.name, side.cos.dims), sin: declare(side.sin.name, side.sin.dims) }
+        : {}),
+    };
+    const out = fam.layer(g, l, x, inputs);
+    x = out.hidden; // [B,S,E]
+    attn.push(out.attn); // [B,H,S,S]
+  }
+  let target: string; // [B]
+  if (spec.measure === 'cosine') {
+    const h = fam.head(g, x, 'none').lastHidden; // [B,S,E]
+    const pool = g.input('pool', 'float32', [B, 1, S]); // mean-pooling weights
+    const p = g.op('MatMul', [pool, h]); // [B,1,E]
+    const ref = g.input('reference', 'float32', [1, 1, E]);
+    const sum12 = (t: string) => g.op('ReduceSum', [t, g.constI64([1, 2])], { keepdims: A.int(0) }); // [B] or [1]
+    const dot = sum12(g.op('Mul', [p, ref])); // [B]
+    const norms = g.op('Mul', [
+      g.op('Sqrt', [sum12(g.op('Mul', [p, p]))]),
+      g.op('Sqrt', [sum12(g.op('Mul', [ref, ref]))]),
+    ]);
+    target = g.op('Div', [dot, norms]); // [B]
+  } else {
+    if (!fam.facts.hasLmHead)
+      throw new LensError(
+        'BAD_INPUT',
+        'This model has no language-model head: explain a similarity:TEXT target instead.',
+      );
+    const select = g.input('select', 'float32', [B, 1, S]); // one-hot readout position
+    const picked = g.op('MatMul', [select, x]); // [B,1,E]
+    const logits = fam.head(g, picked, 'gathered').logits!; // [B,1,V]
+    const lsm = g.op('LogSoftmax', [logits], { axis: A.int(-1) }); // [B,1,V]
+    const onehot = g.input('target_onehot', 'float32', [B, 1, V]);
+    target = g.op('ReduceSum', [g.op('Mul', [lsm, onehot]), g.constI64([1, 2])], { keepdims: A.int(0) }); // [B]
+    if (spec.measure === 'prob') target = g.op('Exp', [target]);
+  }
+  g.output(target, 'target', 'float32', [B]);
+  const total = g.op('ReduceSum', ['target', g.constI64([0])], { keepdims: A.int(0) }); // []
+  g.output(total, 'target_total', 'float32', []);
+  void E;
+  return { model: g.toModel(), attn };
+}
+
+/** Replaces the Gather of the token embedding table on input_ids by the graph input inputs_embeds [B,S,E]; the
+ * table leaves the graph unless another node (a tied LM head) reads it (all-MiniLM-L6-v2: 47 MB not serialized). */
+function feedEmbeddings(model: ModelMsg, B: number, S: number, E: number): { table: TensorMsg } {
+  const graph = model.graph!;
+  const nodes = graph.node!;
+  const at = nodes.findIndex((n) => n.opType === 'Gather' && n.input[1] === 'input_ids');
+  if (at < 0) throw new Error('gradient graph: no Gather of the token embeddings on input_ids');
+  const [table] = nodes[at].input;
+  const out = nodes[at].output[0];
+  nodes.splice(at, 1);
+  for (const n of nodes) n.input = n.input.map((i) => (i === out ? EMBEDS : i));
+  graph.input = graph.input!.filter((i) => i.name !== 'input_ids');
+  graph.input.push({
+    name: EMBEDS,
+    type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [B, S, E].map((d) => ({ dimValue: d })) } } },
+  });
+  const init = graph.initializer!.find((t) => t.name === table)!;
+  if (!nodes.some((n) => n.input.includes(table))) graph.initializer = graph.initializer!.filter((t) => t !== init);
+  return { table: init };
+}
+
+/** Builds the gradient graph of a model folder's family for one batch size, length and measure. */
+export function buildGradientGraph(source: ModelSource, spec: GradientGraphSpec): GradientGraph {
+  const fam = familyGraphs(source);
+  const { hidden: E, heads: H, layers: L, vocabSize: V } = fam.facts;
+  const { model, attn } = forwardGraph(fam, spec);
+  const { table: init } = feedEmbeddings(model, spec.batch, spec.seq, E);
+  const raw = init.rawData!;
+  const data = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4); // [V,E]
+  addBackward(model, {
+    target: 'target_total',
+    grads: [
+      { of: EMBEDS, as: 'grad_embeds' },
+      ...(spec.attention ? attn.map((a, l) => ({ of: a, as: `grad_attn_${l}` })) : []),
+    ],
+    outputs: spec.attention ? attn.map((a, l) => ({ of: a, as: `attn_${l}` })) : [],
+  });
+  void H;
+  const inputNames = model.graph!.input!.map((i) => i.name);
+  return {
+    onnx: encodeModelPlain(model),
+    spec,
+    inputNames,
+    table: { data, rows: data.length / E, width: E },
+    hidden: E,
+    heads: H,
+    layers: L,
+    vocab: V,
+  };
+}

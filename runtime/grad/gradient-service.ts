@@ -1,0 +1,127 @@
+// Gradients for the explanation methods, where the model lives (the inference worker, the bench): the gradient at
+// the input's token embeddings, or at points on the straight path from a baseline to them (Integrated Gradients),
+// computed in batches of rows by the gradient graphs of family-gradient.ts. A graph is built per (rows, length,
+// measure) and its session kept for the next request of the same shape (at most two at a time). The graph carries
+// its own float32 copy of the weights: a gradient session costs about as much memory again as the model.
+import type { ModelSource } from '../models/source';
+import type { BackendName } from '../types';
+import { cancelled } from '../errors';
+import { checkGradientLength, GradientRunner, type GradientTarget } from './gradients';
+
+export type GradientBaseline = 'zero' | 'pad';
+
+export interface GradientRequest {
+  ids: number[];
+  target: GradientTarget;
+  /** Points baseline + α (input − baseline), one row each (default [1]: the input itself). */
+  alphas?: number[];
+  baseline?: GradientBaseline;
+  /** The token whose embedding is the 'pad' baseline. */
+  padId?: number;
+  /** Positions where the baseline keeps the input's embedding (special tokens: BOS, [CLS], [SEP]). */
+  keep?: boolean[];
+  /** Also every layer's attention and its gradient, for the first row. */
+  attention?: boolean;
+}
+
+export interface GradientReply {
+  hidden: number;
+  /** [rows] the explained scalar at each point. */
+  target: number[];
+  /** [rows, S, E] its gradient w.r.t. the embeddings at each point. */
+  grad: Float32Array;
+  /** [S, E] the input's token embeddings. */
+  embedding: Float32Array;
+  /** [S, E] the baseline (when alphas were given). */
+  baseline?: Float32Array;
+  /** Per layer [H, S, S], first row: attention and d(target)/d(attention). */
+  attention?: Float32Array[];
+  attentionGrad?: Float32Array[];
+  ms: number;
+}
+
+/** Rows of one gradient batch are capped so that their attention maps stay under ~64 M floats (all layers). */
+const ROW_BUDGET = 1 << 26;
+const KEPT_RUNNERS = 2;
+
+export class GradientService {
+  private readonly runners = new Map<string, GradientRunner>();
+
+  constructor(
+    private readonly source: ModelSource,
+    private readonly backend: BackendName,
+    private readonly threads: number,
+    /** Attention floats (all layers) one batch may hold; fewer rows per batch below it (tests set it small). */
+    private readonly rowBudget = ROW_BUDGET,
+  ) {}
+
+  private async runner(rows: number, seq: number, target: GradientTarget, attention: boolean): Promise<GradientRunner> {
+    const key = `${rows}:${seq}:${target.measure}:${attention}`;
+    const kept = this.runners.get(key);
+    if (kept) {
+      this.runners.delete(key);
+      this.runners.set(key, kept); // most recently used last
+      return kept;
+    }
+    while (this.runners.size >= KEPT_RUNNERS) {
+      const [oldest, r] = this.runners.entries().next().value as [string, GradientRunner];
+      this.runners.delete(oldest);
+      await r.release();
+    }
+    const r = await GradientRunner.create(
+      this.source,
+      { batch: rows, seq, measure: target.measure, attention },
+      this.backend,
+      this.threads,
+    );
+    this.runners.set(key, r);
+    return r;
+  }
+
+  async compute(req: GradientRequest, isCancelled: () => boolean = () => false): Promise<GradientReply> {
+    const t0 = performance.now();
+    const S = req.ids.length;
+    checkGradientLength(S);
+    const alphas = req.alphas ?? [1];
+    const attention = req.attention === true;
+    const c = this.source.config;
+    const perRow = c.layers * c.heads * S * S;
+    const chunk = Math.max(1, Math.min(alphas.length, Math.floor(this.rowBudget / perRow)));
+    const runner = await this.runner(chunk, S, req.target, attention);
+    const x = runner.embeddings(req.ids); // [S,E]
+    const E = runner.graph.hidden;
+    let base: Float32Array | undefined;
+    if (req.alphas) {
+      base = req.baseline === 'pad' ? runner.embeddings(req.ids.map(() => req.padId ?? 0)) : new Float32Array(S * E); // [S,E]
+      req.keep?.forEach((k, s) => k && base!.set(x.subarray(s * E, (s + 1) * E), s * E));
+    }
+    const target: number[] = [];
+    const grad = new Float32Array(alphas.length * S * E); // [rows,S,E]
+    const reply: GradientReply = { hidden: E, target, grad, embedding: x, ms: 0 };
+    if (base) reply.baseline = base;
+    for (let start = 0; start < alphas.length; start += chunk) {
+      if (isCancelled()) throw cancelled();
+      const points = new Float32Array(chunk * S * E); // [chunk,S,E]
+      for (let r = 0; r < chunk; r++) {
+        const a = alphas[Math.min(start + r, alphas.length - 1)]; // the last chunk repeats its last point
+        for (let i = 0; i < S * E; i++) points[r * S * E + i] = base ? base[i] + a * (x[i] - base[i]) : x[i];
+      }
+      const out = await runner.run(req.ids, points, req.target);
+      const n = Math.min(chunk, alphas.length - start);
+      for (let r = 0; r < n; r++) target.push(out.target[r]);
+      grad.set(out.grad.subarray(0, n * S * E), start * S * E);
+      if (start === 0 && out.attn && out.gradAttn) {
+        const H = c.heads;
+        reply.attention = out.attn.map((a) => a.slice(0, H * S * S)); // [H,S,S] of row 0
+        reply.attentionGrad = out.gradAttn.map((a) => a.slice(0, H * S * S));
+      }
+    }
+    reply.ms = performance.now() - t0;
+    return reply;
+  }
+
+  async release(): Promise<void> {
+    for (const r of this.runners.values()) await r.release();
+    this.runners.clear();
+  }
+}

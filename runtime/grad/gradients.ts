@@ -1,0 +1,137 @@
+// Runs a gradient graph (family-gradient.ts) on onnxruntime: one session per (batch, length, measure), fed the
+// token embeddings (or any point between a baseline and them, for Integrated Gradients), the per-run side inputs of
+// feeds.ts and the target's one-hot readout. Everything is float32 (quantised weights were dequantised at load), the
+// gradients as onnxruntime computes them; non-finite values stop with a message saying where.
+import { createSession, type Session } from '../backend/ort';
+import { LensError } from '../errors';
+import { computeFeeds } from '../models/feeds';
+import type { ModelSource } from '../models/source';
+import type { BackendName, FeedTensor } from '../types';
+import { buildGradientGraph, EMBEDS, type GradientGraph, type GradientMeasure } from './family-gradient';
+
+/** Longest input a gradient method runs on: the backward graph keeps every layer's activations and [H,S,S] maps
+ * (and their gradients) per batch row, so memory grows with B·L·H·S². */
+export const GRADIENT_MAX_TOKENS = 512;
+
+export interface GradientTarget {
+  measure: GradientMeasure;
+  /** log-prob / prob: the position whose head row is read, and the token id. */
+  readout?: number;
+  token?: number;
+  /** cosine: the reference vector [hidden]; the input is mean-pooled over every token. */
+  reference?: ArrayLike<number>;
+}
+
+export interface GradientResult {
+  /** [B] the explained scalar of each row. */
+  target: Float64Array;
+  /** [B,S,E] d(target_b)/d(inputs_embeds_b). */
+  grad: Float32Array;
+  /** attention: per layer [B,H,S,S] probabilities and their gradients. */
+  attn?: Float32Array[];
+  gradAttn?: Float32Array[];
+}
+
+export function checkGradientLength(seq: number): void {
+  if (seq > GRADIENT_MAX_TOKENS)
+    throw new LensError(
+      'TOO_LONG',
+      `Gradient methods run on at most ${GRADIENT_MAX_TOKENS} tokens (memory grows with the square of the length); this input has ${seq}: select a shorter range, or use an attention or perturbation method.`,
+    );
+}
+
+export class GradientRunner {
+  private constructor(
+    readonly graph: Omit<GradientGraph, 'onnx'>,
+    private readonly session: Session,
+    private readonly source: ModelSource,
+  ) {}
+
+  static async create(
+    source: ModelSource,
+    options: { batch: number; seq: number; measure: GradientMeasure; attention?: boolean },
+    backend: BackendName = 'native',
+    threads = 1,
+  ): Promise<GradientRunner> {
+    checkGradientLength(options.seq);
+    const { onnx, ...graph } = buildGradientGraph(source, options);
+    // The serialized graph (the weights once more in float32) is dropped once onnxruntime has its session.
+    const session = await createSession(onnx, { backend, threads });
+    return new GradientRunner(graph, session, source);
+  }
+
+  /** The token embeddings of ids, [S,E] (the rows of the table inputs_embeds replaces). */
+  embeddings(ids: readonly number[]): Float32Array {
+    const { data, width: E, rows } = this.graph.table;
+    const out = new Float32Array(ids.length * E); // [S,E]
+    ids.forEach((id, s) => {
+      if (!Number.isInteger(id) || id < 0 || id >= rows)
+        throw new RangeError(`token id ${id} is outside 0..${rows - 1}`);
+      out.set(data.subarray(id * E, (id + 1) * E), s * E);
+    });
+    return out;
+  }
+
+  /** Runs the graph on `embeds` [B,S,E] (B rows, each for the same ids). */
+  async run(ids: readonly number[], embeds: Float32Array, target: GradientTarget): Promise<GradientResult> {
+    const { batch: B, seq: S, measure, attention } = this.graph.spec;
+    const E = this.graph.hidden;
+    if (ids.length !== S) throw new RangeError(`gradient graph is built for ${S} tokens, got ${ids.length}`);
+    if (embeds.length !== B * S * E)
+      throw new RangeError(`inputs_embeds has ${embeds.length} values, expected ${B * S * E}`);
+    if (target.measure !== measure)
+      throw new RangeError(`gradient graph is built for ${measure}, not ${target.measure}`);
+    const batch = {
+      ids: Array.from({ length: B }, () => [...ids]),
+      mask: Array.from({ length: B }, () => ids.map(() => 1)),
+    };
+    const computed = computeFeeds(batch, this.source.config);
+    const all: Record<string, FeedTensor> = { ...computed.embed, ...computed.layer };
+    const feeds: Record<string, FeedTensor> = { [EMBEDS]: { type: 'float32', dims: [B, S, E], data: embeds } };
+    for (const name of this.graph.inputNames) if (all[name]) feeds[name] = all[name];
+    if (measure === 'cosine') {
+      if (!target.reference || target.reference.length !== E)
+        throw new RangeError(`the reference must have ${E} values`);
+      feeds.pool = { type: 'float32', dims: [B, 1, S], data: new Float32Array(B * S).fill(1 / S) };
+      feeds.reference = { type: 'float32', dims: [1, 1, E], data: Float32Array.from(target.reference) };
+    } else {
+      const r = target.readout;
+      const t = target.token;
+      const V = this.graph.vocab;
+      if (r === undefined || !Number.isInteger(r) || r < 0 || r >= S)
+        throw new RangeError(`readout ${r} is outside 0..${S - 1}`);
+      if (t === undefined || !Number.isInteger(t) || t < 0 || t >= V)
+        throw new RangeError(`token ${t} is outside 0..${V - 1}`);
+      const select = new Float32Array(B * S);
+      const onehot = new Float32Array(B * V);
+      for (let b = 0; b < B; b++) {
+        select[b * S + r] = 1;
+        onehot[b * V + t] = 1;
+      }
+      feeds.select = { type: 'float32', dims: [B, 1, S], data: select };
+      feeds.target_onehot = { type: 'float32', dims: [B, 1, V], data: onehot };
+    }
+    const L = this.graph.layers;
+    const fetches = ['target', 'grad_embeds'];
+    if (attention) for (let l = 0; l < L; l++) fetches.push(`attn_${l}`, `grad_attn_${l}`);
+    const out = await this.session.run(feeds, fetches);
+    for (const name of fetches) {
+      const bad = out[name].data.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0)
+        throw new LensError(
+          'NON_FINITE',
+          `The gradient output ${name} has a non-finite value at index ${bad}; the target may be −∞ (probability 0).`,
+        );
+    }
+    const result: GradientResult = { target: Float64Array.from(out.target.data), grad: out.grad_embeds.data };
+    if (attention) {
+      result.attn = Array.from({ length: L }, (_, l) => out[`attn_${l}`].data);
+      result.gradAttn = Array.from({ length: L }, (_, l) => out[`grad_attn_${l}`].data);
+    }
+    return result;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

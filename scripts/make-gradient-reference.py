@@ -1,0 +1,107 @@
+"""Gradient reference values for runtime/grad (test/unit/runtime/grad/model-gradients.test.ts), computed by
+PyTorch autograd in float64 with transformers, independently of the project's ONNX graphs.
+
+For each model: d(target)/d(token embeddings) [S, E] at the rows of the embedding table of fixed ids (gemma's
+√hidden scale applied after them, as its embedding module does), and for the causal LMs the
+gradient of the target w.r.t. every layer's post-softmax attention [L, H, S, S] (eager attention).
+Targets: causal LMs log p(token | prefix) read at the last position (log_softmax of the logits); the encoder
+(all-MiniLM-L6-v2, no LM head) the cosine of the mean-pooled last hidden state with a fixed reference vector
+ref[i] = sin(i + 1).
+
+Run: /work/.venv-ref/bin/python scripts/make-gradient-reference.py   (writes test/fixtures/gradients/*.json)
+"""
+import json
+import math
+import os
+import sys
+
+import torch
+from transformers import AutoModel, AutoModelForCausalLM
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+out_dir = os.path.join(root, "test", "fixtures", "gradients")
+os.makedirs(out_dir, exist_ok=True)
+
+CASES = [
+    # name, folder, ids, target token, causal
+    ("stories260K", "test/fixtures/models/stories260K", [1, 403, 407, 261, 378, 1], 3, True),
+    ("tiny-gpt2", "test/fixtures/models/tiny-gpt2", [464, 3290, 318, 257, 1332], 11, True),
+    ("qwen3", "test/fixtures/models/hf-tiny/qwen3", [5, 17, 42, 99, 7, 250], 31, True),
+    # More RoPE decoder families (12 tokens, so that the sliding windows of 8 matter)
+] + [
+    (f"hf-tiny-{f}", f"test/fixtures/models/hf-tiny/{f}", [5, 17, 42, 99, 7, 250, 3, 64, 128, 11, 300, 42], 31, True)
+    for f in ["llama", "mistral", "gemma2", "gemma3", "phi3", "olmo2"]
+] + [
+    ("all-MiniLM-L6-v2", ".cache/models/all-MiniLM-L6-v2", [101, 1996, 4937, 2001, 1012, 102], None, False),
+]
+
+
+def rounded(t):
+    return [float(f"{v:.10g}") for v in t.detach().reshape(-1).tolist()]
+
+
+def gradients(path, ids, token, causal, dtype):
+    cls = AutoModelForCausalLM if causal else AutoModel
+    model = cls.from_pretrained(path, attn_implementation="eager", dtype=dtype).eval()
+    emb = model.get_input_embeddings().weight[torch.tensor([ids])].detach().clone().requires_grad_(True)  # [1,S,E]
+    S, E = emb.shape[1], emb.shape[2]
+    # Rows of the embedding table; gemma's embedding module multiplies them by √hidden (embed_scale), which the
+    # project's graphs do after the table too, so the gradient is w.r.t. the table rows in both.
+    scale = getattr(model.get_input_embeddings(), "embed_scale", None)
+    x = emb * scale.to(dtype) if scale is not None else emb
+    out = model(inputs_embeds=x, attention_mask=torch.ones(1, S, dtype=torch.long), output_attentions=True)
+    attn = out.attentions
+    for a in attn:
+        a.retain_grad()
+    if causal:
+        logp = torch.log_softmax(out.logits[0, S - 1], dim=-1)
+        target = logp[token]
+        measure = "log-prob"
+        extra = {"readout": S - 1, "token": token}
+    else:
+        pooled = out.last_hidden_state[0].mean(dim=0)  # [E]
+        ref = torch.tensor([math.sin(i + 1) for i in range(E)], dtype=dtype)
+        target = torch.dot(pooled, ref) / (pooled.norm() * ref.norm())
+        measure = "cosine"
+        extra = {"reference": "sin(i + 1), i = 0 .. hidden - 1"}
+    target.backward()
+    return target, emb, attn, measure, extra
+
+
+def relative(a, b):
+    return float((a.double() - b.double()).norm() / b.double().norm())
+
+
+for name, folder, ids, token, causal in CASES:
+    path = os.path.join(root, folder)
+    if not os.path.exists(path):
+        print(f"skipping {name}: {path} is missing", file=sys.stderr)
+        continue
+    target, emb, attn, measure, extra = gradients(path, ids, token, causal, torch.float64)
+    S, E = emb.shape[1], emb.shape[2]
+    # The same computation in float32: how far rounding alone moves these gradients (the conditioning of the case).
+    _, emb32, attn32, _, _ = gradients(path, ids, token, causal, torch.float32)
+    record = {
+        "model": name,
+        "folder": folder,
+        "computed_by": "scripts/make-gradient-reference.py (PyTorch autograd, float64, eager attention)",
+        "torch": torch.__version__,
+        "ids": ids,
+        "measure": measure,
+        **extra,
+        "target": target.item(),
+        "seq": S,
+        "hidden": E,
+        "grad_embeds": rounded(emb.grad[0]),
+        "torch_float32_relative_error": {
+            "grad_embeds": relative(emb32.grad, emb.grad),
+            "grad_attn": [relative(a32.grad, a.grad) for a32, a in zip(attn32, attn)] if causal else None,
+        },
+    }
+    if causal:
+        record["layers"] = len(attn)
+        record["heads"] = attn[0].shape[1]
+        record["grad_attn"] = [rounded(a.grad[0]) for a in attn]  # [L][H*S*S]
+    with open(os.path.join(out_dir, f"{name}.json"), "w") as f:
+        json.dump(record, f)
+    print(name, measure, target.item(), record["torch_float32_relative_error"])

@@ -1,0 +1,139 @@
+// The gradient methods through explain() and the inference worker, against numbers computed without the project's
+// graphs: saliency and gradient × input from PyTorch autograd's gradient (test/fixtures/gradients) and the
+// safetensors embedding table, attention × gradient from the naive forward pass's attention times PyTorch's
+// d target / d attention; Integrated Gradients' completeness (Σ attributions = f(x) − f(baseline)) with the pad
+// baseline, which has no near-zero RMSNorm input on its path; an imported ONNX export refused by name.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { load } from '../../../../runtime/inspector/load-model';
+import type { Inspector } from '../../../../runtime/inspector/api';
+import { explain } from '../../../../runtime/explain/explain';
+import { readModel } from '../../../../runtime/models/read-model';
+import { GRADIENT_REFUSED_ONNX } from '../../../../runtime/grad/family-gradient';
+import { naiveForward } from '../../../reference/naive-forward';
+import { readSafetensors } from '../../../reference/safetensors-lite';
+import { exportOnnx } from '../../../helpers/onnx-export';
+import { fixtureModel, fixturesDir, repoRoot } from '../../../helpers/fixtures';
+
+const WORKER = path.join(repoRoot, 'dist/worker.js');
+const STORIES = fixtureModel('stories260K');
+const ref = JSON.parse(fs.readFileSync(path.join(fixturesDir, 'gradients', 'stories260K.json'), 'utf8')) as {
+  ids: number[];
+  readout: number;
+  token: number;
+  target: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+  grad_embeds: number[];
+  grad_attn: number[][];
+};
+const S = ref.ids.length;
+const E = ref.hidden;
+const made: string[] = [];
+let inspector: Inspector;
+
+before(async () => {
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'pipe' });
+  inspector = await load(STORIES, { backend: 'native', threads: 2, workerPath: WORKER });
+});
+after(async () => {
+  await inspector?.dispose();
+  made.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
+});
+
+function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    n += b[i] ** 2;
+  }
+  return Math.sqrt(d / n);
+}
+
+const options = (methods: string[]) => ({
+  target: `token:${ref.readout + 1}:${ref.token}`,
+  methods,
+  faithfulness: false,
+  erasureSteps: 0,
+  headStats: false,
+});
+
+test('saliency, gradient × input and attention × gradient equal PyTorch autograd’s gradients (stories260K)', async () => {
+  const result = await explain(inspector, ref.ids, options(['saliency', 'grad-x-input', 'attn-x-grad']));
+  const scores = (id: string) => {
+    const m = result.methods.find((x) => x.id === id)!;
+    assert.equal(m.error, undefined, `${id}: ${m.error}`);
+    assert.equal(m.kind, 'gradient');
+    return m.scores;
+  };
+  const table = readSafetensors(path.join(STORIES, 'model.safetensors'));
+  const emb = table.get('model.embed_tokens.weight'); // [V,E]
+  const x = (j: number, e: number) => emb[ref.ids[j] * E + e];
+  const g = (j: number, e: number) => ref.grad_embeds[j * E + e];
+  const saliency = Array.from({ length: S }, (_, j) =>
+    Math.sqrt(Array.from({ length: E }, (_, e) => g(j, e) ** 2).reduce((a, v) => a + v, 0)),
+  );
+  const gxi = Array.from({ length: S }, (_, j) =>
+    Array.from({ length: E }, (_, e) => g(j, e) * x(j, e)).reduce((a, v) => a + v, 0),
+  );
+  const attn = naiveForward(STORIES, ref.ids).attention[ref.layers - 1]; // [H,S,S]
+  const dA = ref.grad_attn[ref.layers - 1];
+  const axg = Array.from({ length: S }, (_, j) => {
+    let s = 0;
+    for (let h = 0; h < ref.heads; h++)
+      s += (attn[(h * S + ref.readout) * S + j] * dA[(h * S + ref.readout) * S + j]) / ref.heads;
+    return s;
+  });
+  assert.ok(
+    relativeError(scores('saliency'), saliency) <= 1e-4,
+    `saliency ${relativeError(scores('saliency'), saliency)}`,
+  );
+  assert.ok(
+    relativeError(scores('grad-x-input'), gxi) <= 1e-4,
+    `grad-x-input ${relativeError(scores('grad-x-input'), gxi)}`,
+  );
+  assert.ok(
+    relativeError(scores('attn-x-grad'), axg) <= 1e-4,
+    `attn-x-grad ${relativeError(scores('attn-x-grad'), axg)}`,
+  );
+  assert.ok(result.notes.some((n) => /float32/.test(n) && /Gradient methods/.test(n)));
+});
+
+test('Integrated Gradients: Σ attributions = f(x) − f(pad baseline) within 0.1 % at 128 steps, reported in the notes', async () => {
+  const result = await explain(inspector, ref.ids, {
+    ...options(['integrated-gradients']),
+    steps: 128,
+    baseline: 'pad',
+  });
+  const m = result.methods.find((x) => x.id === 'integrated-gradients')!;
+  assert.equal(m.error, undefined);
+  const note = result.notes.find((n) => n.startsWith('Integrated Gradients (128 steps, pad-token'));
+  assert.ok(note, result.notes.join('\n'));
+  const sum = m.scores.reduce((a, v) => a + v, 0);
+  const [, shownSum, delta] = /Σ attributions = (\S+), f\(x\) − f\(baseline\) = (\S+) /.exec(note)!;
+  assert.ok(Math.abs(Number(shownSum) - sum) <= 1e-4 * Math.abs(sum));
+  assert.ok(Math.abs(sum - Number(delta)) <= 1e-3 * Math.abs(Number(delta)), `${sum} vs ${delta}`);
+  // f(x) is the explained value
+  assert.ok(Math.abs(result.target.value - ref.target) <= 1e-4 * Math.abs(ref.target));
+});
+
+test('an imported ONNX export: gradient methods are refused by name, the others still run', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lens-grad-onnx-'));
+  made.push(dir);
+  exportOnnx(await readModel(STORIES), STORIES, dir);
+  const onnx = await load(dir, { backend: 'native', threads: 2, workerPath: WORKER });
+  try {
+    const result = await explain(onnx, ref.ids, options(['raw-attention', 'grad-x-input', 'integrated-gradients']));
+    assert.equal(result.methods.find((x) => x.id === 'raw-attention')!.error, undefined);
+    for (const id of ['grad-x-input', 'integrated-gradients'])
+      assert.equal(result.methods.find((x) => x.id === id)!.error, GRADIENT_REFUSED_ONNX);
+  } finally {
+    await onnx.dispose();
+  }
+});
