@@ -23,6 +23,7 @@ import {
   arrange,
   cellBox,
   headStatGrids,
+  headSweepGrid,
   multipleLayout,
   statColor,
   type HeadStatGrid,
@@ -315,6 +316,18 @@ export function faithfulnessFigure(result: ExplainResult, theme: FigureTheme): S
   });
 }
 
+/** The head sweep's multiple (headSweepGrid): a head statistic's figure whose cells, title and hit region are the
+ *  sweep's own (role head-sweep, region head-sweep), so that the head statistics stay six. */
+export function headSweepFigure(grid: HeadStatGrid, colorMap: ColorMapName, theme: FigureTheme): Scene {
+  const scene = headStatFigure(grid, colorMap, theme);
+  const role = (r: string) => (r === 'head-stat' ? 'head-sweep' : r === 'head-stat-title' ? 'head-sweep-title' : r);
+  return {
+    ...scene,
+    items: scene.items.map((it) => ({ ...it, role: role(it.role) })),
+    regions: scene.regions.map((r) => (r.id === 'head-stat:sweep' ? { ...r, id: 'head-sweep' } : r)),
+  };
+}
+
 /** One head statistic's multiple: title, axis labels, the layers × heads cells, the legend with the baseline marks. */
 export function headStatFigure(grid: HeadStatGrid, colorMap: ColorMapName, theme: FigureTheme): Scene {
   return section(theme, grid.stat.title, (b) => {
@@ -427,6 +440,12 @@ export function explainFigure(
       `Faithfulness (ERASER, by re-running the model): f(x) = ${targetValueText(result)}; baseline: random orders`,
       faithfulnessFigure(result, theme),
       4,
+    );
+  if (result.headSweep)
+    add(
+      `Which heads agree with ${result.headSweep.reference}? Kendall τ of each head's attention with it over the candidate tokens; the legend marks the recency baseline`,
+      headSweepFigure(headSweepGrid(result.headSweep), options.colorMap, theme),
+      10,
     );
   const grids = headStatGrids(result);
   if (grids.length) {

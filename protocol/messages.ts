@@ -292,7 +292,7 @@ export const AGREEMENT_METRICS: readonly AgreementMetric[] = ['kendall', 'spearm
 export const EXPLAIN_METHODS: readonly {
   id: string;
   label: string;
-  kind: 'attention' | 'perturbation' | 'norm' | 'gradient';
+  kind: 'attention' | 'perturbation' | 'norm' | 'mixing' | 'gradient';
 }[] = [
   { id: 'raw-attention', label: 'Raw attention', kind: 'attention' },
   { id: 'rollout', label: 'Attention rollout', kind: 'attention' },
@@ -301,6 +301,9 @@ export const EXPLAIN_METHODS: readonly {
   { id: 'occlusion', label: 'Occlusion', kind: 'perturbation' },
   { id: 'norm', label: 'Norm ‖αf(x)‖', kind: 'norm' },
   { id: 'norm-rollout', label: 'Norm rollout', kind: 'norm' },
+  { id: 'alti', label: 'ALTI', kind: 'mixing' },
+  { id: 'value-zeroing', label: 'Value zeroing', kind: 'mixing' },
+  { id: 'value-zeroing-rollout', label: 'Value zeroing rollout', kind: 'mixing' },
   { id: 'saliency', label: 'Saliency ‖∇‖', kind: 'gradient' },
   { id: 'grad-x-input', label: 'Gradient × input', kind: 'gradient' },
   { id: 'integrated-gradients', label: 'Integrated Gradients', kind: 'gradient' },

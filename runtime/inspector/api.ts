@@ -137,6 +137,25 @@ export interface ForwardRequest {
   /** Also return value Gram matrices [B, seq, heads, heads] (norm-based attribution) of every layer or the listed
    * ones. The first request for a layer builds that layer's variant (kept for later requests). */
   norms?: boolean | readonly number[];
+  /** Also return every layer's context-mixing tensors (ALTI; the mixing layer variant); 'outputs': only each
+   * layer's output (value zeroing: vectors and sum come back empty). */
+  mixing?: boolean | 'outputs';
+  /** With mixing: [rows, layers, seq], 1 keeps token j's value vectors in layer l of a row, 0 zeroes them. */
+  valueKeep?: Float32Array;
+}
+
+/** One layer's context-mixing tensors for every row of a batch (runtime/analysis/mixing.ts reads them). */
+export interface MixingTensors {
+  /** [B,S,H,E]: f_h(x_j) = v_h,j · W_O,h, each token's value vector through its head's rows of the output projection. */
+  vectors: Float32Array;
+  /** [B,S,E]: the attention block's residual input (the layer's input). */
+  resid: Float32Array;
+  /** [B,S,E]: residual input + attention output (with its bias), before any norm. */
+  sum: Float32Array;
+  /** [3,E]: a post-LN block's LayerNorm γ, β and ε (every column); absent for pre-LN blocks. */
+  postNorm?: Float32Array;
+  /** [B,S,E]: the layer's output (the next layer's input). */
+  out?: Float32Array;
 }
 
 export interface ForwardResult {
@@ -149,6 +168,8 @@ export interface ForwardResult {
   attention?: Float32Array[];
   /** Per layer [rows, seq, heads, heads] for the layers asked for (undefined for the others). */
   grams?: (Float32Array | undefined)[];
+  /** Per layer, when mixing was asked for. */
+  mixing?: MixingTensors[];
   /** Inference time of each stage, in milliseconds: embeddings, layer 0 .. L-1, head. */
   stageMs: number[];
 }

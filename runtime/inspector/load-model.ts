@@ -4,6 +4,7 @@
 // runs in a worker thread (worker-inspector.ts).
 import { checkCanGenerate } from '../generate/can-generate';
 import { readConfig } from '../formats/config';
+import { LensError } from '../errors';
 import type { Inspector } from './api';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { loadTokenizer } from '../tokenizers/index';
@@ -26,6 +27,8 @@ export interface InspectorLoadOptions extends WorkerStartOptions {
   /** The caller will continue text (explain --generate): an encoder or an ONNX export is refused from its config,
    * before the worker reads any weight. */
   generate?: boolean;
+  /** The model-randomisation sanity check: re-initialise the top `layers` layers (seeded); folders and GGUF only. */
+  randomizeTop?: { layers: number; seed: number };
 }
 
 export interface SyntheticLoadOptions extends InspectorLoadOptions {
@@ -85,6 +88,14 @@ export async function load(model: string, options: InspectorLoadOptions = {}): P
       : resolved.kind === 'gguf'
         ? { gguf: resolved.file }
         : { onnx: resolved.layout };
+  if (options.randomizeTop) {
+    if ('onnx' in source)
+      throw new LensError(
+        'BAD_INPUT',
+        'The randomisation check needs a model folder or GGUF file, not an ONNX export.',
+      );
+    source.randomizeTop = options.randomizeTop;
+  }
   const inspector = await startWorker(source, { name: resolved.name, dir: resolved.dir }, options, undefined);
   const tok = await tokenizer;
   if (!tok.ok) {

@@ -187,6 +187,8 @@ class WorkerInspector implements Inspector {
               : request.read,
           attention: request.attention === true,
           norms: request.norms === true ? true : Array.isArray(request.norms) ? [...request.norms] : false,
+          ...(request.mixing ? { mixing: request.mixing } : {}),
+          ...(request.valueKeep ? { valueKeep: request.valueKeep } : {}),
         },
         { signal: options.signal },
       ),
@@ -200,6 +202,7 @@ class WorkerInspector implements Inspector {
     };
     if (done.attention) result.attention = done.attention;
     if (done.grams) result.grams = done.grams.map((g) => g ?? undefined);
+    if (done.mixing) result.mixing = done.mixing;
     return result;
   }
 

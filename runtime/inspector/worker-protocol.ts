@@ -6,7 +6,7 @@
 import type { Call } from '../channel/types';
 import type { BackendName, LayerAttention } from '../types';
 import type { Batch, PlanFacts } from '../models/plan';
-import type { HeadRead } from './api';
+import type { HeadRead, MixingTensors } from './api';
 import type { GradientReply, GradientRequest } from '../grad/gradient-service';
 import type { OnnxLayout } from '../onnx/layout';
 
@@ -23,7 +23,12 @@ export interface SyntheticSpec {
 
 /** Where the Node worker gets a model: a Hugging Face folder, a GGUF file, an ONNX export, or a synthetic BERT built
  * there. */
-export type ModelSourceSpec = { dir: string } | { gguf: string } | { onnx: OnnxLayout } | { synthetic: SyntheticSpec };
+export type ModelSourceSpec = (
+  { dir: string } | { gguf: string } | { onnx: OnnxLayout } | { synthetic: SyntheticSpec }
+) & {
+  /** The model-randomisation sanity check: the top `layers` layers' weights re-initialised (randomize-layers.ts). */
+  randomizeTop?: { layers: number; seed: number };
+};
 
 export interface LoadTimings {
   /** Reading config and weights (or generating synthetic ones). */
@@ -214,6 +219,8 @@ export interface ForwardPayload {
   read: HeadRead;
   attention: boolean;
   norms: boolean | number[];
+  mixing?: boolean | 'outputs';
+  valueKeep?: Float32Array;
 }
 
 export interface ForwardDone {
@@ -226,6 +233,7 @@ export interface ForwardDone {
   attention?: Float32Array[];
   /** Per layer [rows, seq, heads, heads] or null where not asked for. */
   grams?: (Float32Array | null)[];
+  mixing?: MixingTensors[];
   stageMs: number[];
 }
 

@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { backendLoadError, resolveBackend } from '../backend/ort';
 import { Channel, type NoEnd } from '../channel/channel';
 import { nodePort } from '../channel/ports';
+import { randomizeTopLayers } from '../models/randomize-layers';
 import { buildPlan, readModel } from '../models/read-model';
 import { readGgufModel } from '../models/gguf-source';
 import { syntheticBert } from '../models/synthetic';
@@ -108,12 +109,14 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
       );
       return loaded(engine, none, { readMs: t1 - t0, planMs: 0, sessionsMs: performance.now() - t1 });
     }
-    const source =
+    const read =
       'dir' in req.source
         ? await readModel(req.source.dir)
         : 'gguf' in req.source
           ? readGgufModel(req.source.gguf)
           : syntheticBert(req.source.synthetic);
+    const r = req.source.randomizeTop;
+    const source = r ? randomizeTopLayers(read, r.layers, r.seed) : read;
     const t1 = performance.now();
     const warning = 'dir' in req.source ? layerCountWarning(source) : undefined;
     progress({ phase: 'building-graphs' });
@@ -145,6 +148,8 @@ channel.handle('forward', (req, ctx) =>
       read: req.read,
       attention: req.attention,
       norms: req.norms,
+      mixing: req.mixing,
+      valueKeep: req.valueKeep,
       isCancelled,
       pause: pauseFor(loop.queue.shared as CancelFlags | undefined),
     });
@@ -162,6 +167,18 @@ channel.handle('forward', (req, ctx) =>
     };
     if (r.attention) done.attention = r.attention.map(send);
     if (r.grams) done.grams = r.grams.map((g) => (g ? send(g) : null));
+    if (r.mixing) {
+      // A layer's output is the next layer's residual input: one array, sent once.
+      const sent = new Map<Float32Array, Float32Array>();
+      const once = (a: Float32Array) => sent.get(a) ?? sent.set(a, send(a)).get(a)!;
+      done.mixing = r.mixing.map((m) => ({
+        vectors: once(m.vectors),
+        resid: once(m.resid),
+        sum: once(m.sum),
+        ...(m.postNorm ? { postNorm: once(m.postNorm) } : {}),
+        ...(m.out ? { out: once(m.out) } : {}),
+      }));
+    }
     return done;
   }),
 );

@@ -9,6 +9,8 @@ import { fixtureResult, headsResult } from '../../helpers/explain-fixture';
 import { colorLut, colorizeDiverging } from '../../../figures/colormap';
 import {
   agreementMatrix,
+  baselineAgreement,
+  baselineAgreementText,
   curvePlot,
   faithfulnessSeries,
   inkOn,
@@ -20,10 +22,10 @@ import {
   scoreScale,
   tickLabel,
 } from '../../../figures/explain-scales';
-import { agreementFigure, explainFigure, stripFigure } from '../../../figures/explain-figure';
+import { agreementFigure, explainFigure, headSweepFigure, stripFigure } from '../../../figures/explain-figure';
 import { compareFigure, compareSummary } from '../../../figures/compare-figure';
 import { EXPORT_OPTIONS } from '../../../figures/figure-kit';
-import { headStatGrids, statColor } from '../../../figures/head-stats';
+import { headStatGrids, headSweepGrid, statColor } from '../../../figures/head-stats';
 import { formatValue } from '../../../figures/labels';
 import { frozenShift, type ImageItem, type Scene, type SceneItem, type TextItem } from '../../../figures/scene';
 import { sceneToSvg } from '../../../figures/svg';
@@ -77,6 +79,29 @@ test('agreement matrix: symmetric, 1 on the diagonal, failed methods left out, u
   // null (a NaN after the JSON crossing) reads as NaN too.
   const wire = JSON.parse(JSON.stringify(r)) as ExplainResult;
   assert.ok(Number.isNaN(agreementMatrix(wire, 'kendall').values[1][2]));
+});
+
+test('baselines beside the matrix: each method vs recency and random (mean, 2.5–97.5 % range), as one line', () => {
+  const r = fixtureResult();
+  const spreadOf = (lo: number, hi: number) => ({ sd: 0.1, lo, hi });
+  r.agreement.push(
+    { a: 'loo', b: 'recency', kendall: 0.62, spearman: 0.7, topK: 1, k: 2 },
+    {
+      a: 'loo',
+      b: 'random',
+      kendall: 0.01,
+      spearman: 0.02,
+      topK: 0.5,
+      k: 2,
+      spread: { kendall: spreadOf(-0.4, 0.42), spearman: spreadOf(-0.5, 0.5), topK: spreadOf(0, 1) },
+    },
+  );
+  // Matrix untouched: the baselines are not methods of the result.
+  assert.deepEqual(agreementMatrix(r, 'kendall').ids, ['rollout', 'loo', 'uniform']);
+  const b = baselineAgreement(r, 'kendall');
+  assert.deepEqual(b, [{ id: 'loo', recency: 0.62, random: 0.01, lo: -0.4, hi: 0.42 }]);
+  assert.equal(baselineAgreementText(b[0], 'Leave-one-out'), 'Leave-one-out: recency 0.62 · random 0.01 [−0.40, 0.42]');
+  assert.deepEqual(baselineAgreement(r, 'topK')[0], { id: 'loo', recency: 1, random: 0.5, lo: 0, hi: 1 });
 });
 
 test('value text: two decimals, a real minus sign, no negative zero, a dash for NaN', () => {
@@ -408,4 +433,31 @@ test('faithfulness plots carry a y-axis title with the target unit', () => {
     titles.map((t) => (t.kind === 'text' ? t.text : '')),
     ['drop of the target (cosine)', 'drop of the target (cosine)'],
   );
+});
+
+test('head sweep multiple: layers × heads cells of τ on [−1, 1], its own role and region, recency on the legend', () => {
+  const sweep = { reference: 'loo', layers: [0, 1], heads: 3, values: [1, 0, -1, 0.5, NaN, -0.5], recency: 0.25 };
+  const grid = headSweepGrid(sweep);
+  assert.deepEqual(
+    [grid.stat.key, grid.domain, grid.marks, grid.baselineLabel],
+    ['sweep', { lo: -1, hi: 1 }, [0.25], 'recency'],
+  );
+  const fig = headSweepFigure(grid, 'viridis', PAPER);
+  const cells = fig.items.filter((it): it is ImageItem => it.kind === 'image' && it.role === 'head-sweep');
+  assert.equal(cells.length, 1);
+  assert.deepEqual([cells[0].rows, cells[0].cols], [2, 3]);
+  assert.deepEqual(Array.from(cells[0].values!).slice(0, 4), [1, 0, -1, 0.5]);
+  assert.equal(cells[0].masked![4], 1); // NaN: masked
+  assert.equal(fig.items.filter((it) => it.role === 'head-stat').length, 0);
+  assert.deepEqual(
+    fig.regions.map((r) => r.id),
+    ['head-sweep'],
+  );
+  const texts = fig.items.filter((it): it is TextItem => it.kind === 'text').map((t) => t.text);
+  assert.ok(texts.includes('Kendall τ with loo'), texts.join(' | '));
+  assert.ok(texts.includes('recency: 0.250'), texts.join(' | '));
+  // The export adds it before the head statistics when the result has a sweep.
+  const r = { ...fixtureResult(), headSweep: { ...sweep, metric: 'kendall' as const } };
+  const svg = sceneToSvg(explainFigure(r, { metric: 'kendall', colorMap: 'viridis' }, PAPER, EXPORT_OPTIONS));
+  assert.match(svg, /Which heads agree with loo\?/);
 });
