@@ -1,7 +1,7 @@
 // Parses `attention-lens export …` into checked options; every mistake becomes a one-line LensError that says
 // what to change. The format comes from --format or, failing that, from the --out file's extension.
 import { extname } from 'node:path';
-import { INPUT_OPTIONS, inputArgs, type InputArgs } from './input-options';
+import { INPUT_OPTIONS, inputArgs, TARGET_OPTIONS, targetArgs, type InputArgs, type TargetArgs } from './input-options';
 import { bad, parseOptions, wholeNumber } from './parse-options';
 import { isColorMapName, type ColorMapName } from '../figures/colormap';
 import type { HeadChoice } from '../figures/run-maps';
@@ -10,7 +10,7 @@ import { EXPORT_VIEWS, PNG_SCALES, type ExportView } from '../figures/view-figur
 export type ExportFormat = 'png' | 'svg' | 'json' | 'csv' | 'npy';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'json', 'csv', 'npy'];
 
-export interface ExportArgs extends InputArgs {
+export interface ExportArgs extends InputArgs, TargetArgs {
   view: ExportView;
   layer: number;
   head: HeadChoice;
@@ -23,6 +23,7 @@ export interface ExportArgs extends InputArgs {
 export function parseExportArgs(argv: string[]): ExportArgs | 'help' {
   const v = parseOptions(argv, {
     ...INPUT_OPTIONS,
+    ...TARGET_OPTIONS,
     view: { type: 'string' },
     layer: { type: 'string' },
     head: { type: 'string' },
@@ -60,6 +61,7 @@ export function parseExportArgs(argv: string[]): ExportArgs | 'help' {
   if (!isColorMapName(colorMap)) throw bad(`Unknown --color-map "${colorMap}"; use viridis, magma, blues or greys.`);
   return {
     ...input,
+    ...targetArgs(v),
     view,
     layer,
     head,

@@ -14,6 +14,9 @@ import { estimateDataSize, npySidecar, npySidecarName, writeData, type RunData }
 import { describeImage, exportImage, formatBytes } from '../writers/export-image';
 import type { ExportArgs } from './export-args';
 import { planOut, readCommandText, reportTo, warnOnStderr } from './command-files';
+import { checkTargetModel } from './input-options';
+import { targetJson } from './json-writer';
+import { targetRunOptions, targetText } from './target-format';
 import { effectiveThreads } from './parse-options';
 
 const asLensError = (e: unknown) => (e instanceof ExportError ? new LensError('BAD_INPUT', e.message) : e);
@@ -42,6 +45,12 @@ export async function exportCommand(
     inspector = await load(args.model, { backend: args.backend, threads, hub: { onWarning: warn } });
     for (const w of inspector.warnings ?? []) warn(w);
     const f = inspector.facts;
+    checkTargetModel(args, f);
+    if (f.encoderDecoder && (args.format === 'png' || args.format === 'svg'))
+      throw new LensError(
+        'BAD_INPUT',
+        `Images of ${f.modelType}'s encoder, decoder and cross attention are not there yet; export --format json or csv.`,
+      );
     if (args.layer >= f.layers)
       throw new LensError(
         'BAD_INPUT',
@@ -52,7 +61,7 @@ export async function exportCommand(
         'BAD_INPUT',
         `--head ${args.head} does not exist: ${f.name} has ${f.heads} heads (0–${f.heads - 1}), or use mean or max.`,
       );
-    const run = inspector.run(text, { truncate: args.truncate, chat: args.chat });
+    const run = inspector.run(text, { truncate: args.truncate, chat: args.chat, ...targetRunOptions(args) });
     const layers: LayerAttention[] = [];
     for await (const l of run) layers.push(l);
     print(`model      ${f.name} (${f.modelType}), ${f.layers} layers × ${f.heads} heads; ${run.tokens.length} tokens`);
@@ -78,6 +87,8 @@ export async function exportCommand(
       layers,
       source: args.file !== undefined ? { file: args.file } : undefined,
     };
+    const target = run.target();
+    if (target) data.target = targetJson(target, targetText(target, inspector.tokenizer));
     const size = estimateDataSize(data, args.format);
     await writeData(data, args.format, sink);
     await sink.commit();

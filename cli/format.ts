@@ -14,9 +14,13 @@ export function formatFacts(inspector: Inspector): string {
   }
   if (f.attentionScale !== undefined) kinds += `; scores × ${f.attentionScale.toPrecision(4)}`;
   if (f.attentionSoftcap !== undefined) kinds += `; soft-capped at ${f.attentionSoftcap}`;
+  const ed = f.encoderDecoder;
+  const layers = ed
+    ? `${ed.encoderLayers} encoder + ${ed.decoderLayers} decoder layers × ${f.heads} heads (entries: encoder, decoder self, cross; head size ${f.headDim}, hidden ${f.hidden})`
+    : `${f.layers} × ${f.heads} heads (${f.kvHeads} key/value heads, head size ${f.headDim}, hidden ${f.hidden})`;
   return [
     `model      ${f.name} (${f.family}, model_type ${f.modelType})`,
-    `layers     ${f.layers} × ${f.heads} heads (${f.kvHeads} key/value heads, head size ${f.headDim}, hidden ${f.hidden})`,
+    `layers     ${layers}`,
     `positions  ${f.maxPositions} max`,
     `attention  ${kinds}`,
     `backend    ${inspector.backend}, ${inspector.threads} thread${inspector.threads === 1 ? '' : 's'}`,
@@ -45,11 +49,19 @@ export function formatTokens(tokens: Token[], truncatedFrom: number | undefined)
 }
 
 /** One line per head: `L0 H3  entropy 1.234  [CLS]→[CLS] the→cat …`. */
-export function formatLayer(layer: LayerAttention, labels: string[]): string {
+/** Per head: mean entropy and each query's strongest key. `keyLabels`: the keys' labels where they are other tokens
+ * than the queries' (cross-attention: target queries, source keys). Encoder–decoder entries are named by kind and
+ * the layer within their stack (enc L0, dec L1, cross L1). */
+export function formatLayer(layer: LayerAttention, labels: string[], keyLabels: string[] = labels): string {
+  const stack = { encoder: 'enc', decoder: 'dec', cross: 'cross' } as Record<string, string>;
+  const name =
+    layer.stackLayer !== undefined && stack[layer.kind]
+      ? `${stack[layer.kind]} L${layer.stackLayer}`
+      : `L${layer.layer}`;
   return headStats(layer)
     .map((s) => {
-      const pairs = Array.from(s.argmax, (k, q) => `${labels[q]}→${labels[k]}`).join(' ');
-      return `L${layer.layer} H${s.head}  entropy ${s.meanEntropy.toFixed(3)}  ${pairs}`;
+      const pairs = Array.from(s.argmax, (k, q) => `${labels[q]}→${keyLabels[k]}`).join(' ');
+      return `${name} H${s.head}  entropy ${s.meanEntropy.toFixed(3)}  ${pairs}`;
     })
     .join('\n');
 }

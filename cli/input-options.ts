@@ -28,6 +28,44 @@ export interface InputArgs {
   inputLimit: number;
 }
 
+/** The target of an encoder–decoder run (`run`, `export`): a text to score with teacher forcing, or a translation. */
+export const TARGET_OPTIONS = {
+  'target-text': { type: 'string' },
+  translate: { type: 'boolean' },
+} as const;
+
+export interface TargetArgs {
+  /** Score this target (teacher forcing). */
+  targetText?: string;
+  /** Translate the text greedily. */
+  translate: boolean;
+}
+
+/** Checks the parsed TARGET_OPTIONS (whether the model is an encoder–decoder is checked once it is loaded). */
+export function targetArgs(v: { 'target-text'?: string; translate?: boolean }): TargetArgs {
+  if (v['target-text'] !== undefined && v.translate)
+    throw bad('Give either --target-text TEXT (score that translation) or --translate, not both.');
+  if (v['target-text'] !== undefined && v['target-text'].trim().length === 0)
+    throw bad('--target-text is empty; give the translation to score, or use --translate.');
+  return {
+    ...(v['target-text'] !== undefined ? { targetText: v['target-text'] } : {}),
+    translate: v.translate === true,
+  };
+}
+
+/** Refuses a target for a model that is not an encoder–decoder, naming the option. */
+export function checkTargetModel(
+  args: TargetArgs,
+  facts: { name: string; modelType: string; encoderDecoder?: unknown },
+): void {
+  if (facts.encoderDecoder) return;
+  const option = args.targetText !== undefined ? '--target-text' : args.translate ? '--translate' : undefined;
+  if (option)
+    throw bad(
+      `${option} needs an encoder–decoder model (marian, bart, t5); ${facts.name} is ${facts.modelType}, so leave ${option} out.`,
+    );
+}
+
 /** Checks the parsed INPUT_OPTIONS; every mistake is a one-line LensError. */
 export function inputArgs(v: {
   [K in keyof typeof INPUT_OPTIONS]?: K extends 'truncate' | 'chat' ? boolean : string;

@@ -6,6 +6,7 @@ import type { LayerAttention, ModelFacts, Token } from '../runtime/types';
 import { LensError } from '../runtime/errors';
 import { firstNonFinite } from '../runtime/finite';
 import type { OutputFile } from '../runtime/files/output-file';
+import type { RunTargetResult } from '../runtime/inspector/api';
 
 /** The largest JSON `run --out` writes, estimated at 8 bytes a weight (a float32 as text is 1–22 characters; masked
  * zeros are "0"): past it a file is slow to write and to read, and each map is better read as NPY. */
@@ -24,6 +25,30 @@ export function checkJsonSize(facts: Pick<ModelFacts, 'layers' | 'heads'>, token
   );
 }
 
+/** Tokens as the JSON lists them. */
+export function tokenJson(tokens: readonly Token[]) {
+  return tokens.map((t) => ({
+    id: t.id,
+    text: t.text,
+    start: t.start,
+    end: t.end,
+    ...(t.template ? { template: true } : {}),
+  }));
+}
+
+/** An encoder–decoder run's target as top-level JSON fields: row i of every decoder and cross map is the decoder
+ * reading decoder_input_tokens[i] and predicting target_tokens[i], with log-probability target_logprobs[i]. */
+export function targetJson(target: RunTargetResult, translation?: string): Record<string, unknown> {
+  return {
+    target_tokens: tokenJson(target.tokens),
+    decoder_input_tokens: tokenJson(target.decoderInput),
+    target_logprobs: target.logprobs,
+    target_mode: target.mode,
+    ...(target.end ? { target_end: target.end } : {}),
+    ...(translation !== undefined ? { translation } : {}),
+  };
+}
+
 /** A row of numbers as JSON text. */
 function jsonRow(row: Float32Array): string {
   if (firstNonFinite(row) < 0) return `[${row.join(',')}]`;
@@ -35,22 +60,20 @@ export class JsonRunWriter {
 
   constructor(private readonly out: OutputFile) {}
 
+  /** Writes the model and the tokens (an encoder–decoder's: as "source_tokens" too). */
   async begin(model: ModelFacts & { backend: string; threads: number }, tokens: Token[]): Promise<void> {
-    const toks = tokens.map((t) => ({
-      id: t.id,
-      text: t.text,
-      start: t.start,
-      end: t.end,
-      ...(t.template ? { template: true } : {}),
-    }));
-    await this.out.write(`{"model":${JSON.stringify(model)},\n"tokens":${JSON.stringify(toks)},\n"attention":[`);
+    const toks = JSON.stringify(tokenJson(tokens));
+    const source = model.encoderDecoder ? `\n"source_tokens":${toks},` : '';
+    await this.out.write(`{"model":${JSON.stringify(model)},\n"tokens":${toks},${source}\n"attention":[`);
   }
 
   /** Appends one layer: data as [heads][query][key]. */
   async layer(a: LayerAttention): Promise<void> {
     const { heads, queryLength: nq, keyLength: nk, data } = a;
     await this.out.write(
-      `${this.layers++ ? ',' : ''}\n{"layer":${a.layer},"kind":"${a.kind}","heads":${heads},"data":[`,
+      `${this.layers++ ? ',' : ''}\n{"layer":${a.layer},"kind":"${a.kind}",` +
+        (a.stackLayer !== undefined ? `"stack_layer":${a.stackLayer},` : '') +
+        `"heads":${heads},"data":[`,
     );
     for (let h = 0; h < heads; h++) {
       const rows: string[] = [];
@@ -60,9 +83,10 @@ export class JsonRunWriter {
     await this.out.write(']}');
   }
 
-  /** Closes the document and puts the file in place. */
-  async end(): Promise<void> {
-    await this.out.write('\n]}\n');
+  /** Closes the document (after `extra` top-level fields: an encoder–decoder's target) and puts the file in place. */
+  async end(extra: Record<string, unknown> = {}): Promise<void> {
+    const fields = Object.entries(extra).map(([k, v]) => `,\n${JSON.stringify(k)}:${JSON.stringify(v)}`);
+    await this.out.write(`\n]${fields.join('')}}\n`);
     await this.out.commit();
   }
 }

@@ -6,7 +6,9 @@ import { load } from '../runtime/inspector/load-model';
 import type { DownloadProgress } from '../runtime/hub/download';
 import { OutputFile } from '../runtime/files/output-file';
 import { formatFacts, formatLayer, formatTimings, formatTokens, tokenLabel } from './format';
-import { checkJsonSize, JsonRunWriter } from './json-writer';
+import { checkJsonSize, JsonRunWriter, targetJson } from './json-writer';
+import { checkTargetModel } from './input-options';
+import { targetText, targetRunOptions, formatTarget } from './target-format';
 import { planOut, readCommandText, reportTo, warnOnStderr } from './command-files';
 import { effectiveThreads } from './parse-options';
 
@@ -50,22 +52,33 @@ export async function runCommand(
       onDownload: downloadReporter(),
     });
     for (const w of inspector.warnings ?? []) warn(w);
+    checkTargetModel(args, inspector.facts);
     if (out) {
       // Before any inference: all maps as JSON grow as tokens²; refuse what would not be read as text anyway.
       const n = inspector.tokenize(text, { chat: args.chat }).length;
       checkJsonSize(inspector.facts, args.truncate ? Math.min(n, inspector.facts.maxPositions) : n);
     }
     print(formatFacts(inspector));
-    const run = inspector.run(text, { truncate: args.truncate, chat: args.chat });
+    const run = inspector.run(text, { truncate: args.truncate, chat: args.chat, ...targetRunOptions(args) });
     print(formatTokens(run.tokens, run.truncatedFrom));
     const labels = run.tokens.map((t) => tokenLabel(t, text));
     const writer = out ? new JsonRunWriter(out) : undefined;
     await writer?.begin({ ...inspector.facts, backend: inspector.backend, threads: inspector.threads }, run.tokens);
+    let targetLabels: string[] | undefined;
     for await (const layer of run) {
-      print(formatLayer(layer, labels));
+      const target = run.target();
+      if (target && !targetLabels && (layer.kind === 'decoder' || layer.kind === 'cross')) {
+        // The target is known before the first decoder layer: given, or translated by now.
+        print(formatTarget(target, inspector.tokenizer, args.targetText));
+        targetLabels = target.decoderInput.map((t) => tokenLabel(t, undefined));
+      }
+      if (layer.kind === 'decoder') print(formatLayer(layer, targetLabels ?? []));
+      else if (layer.kind === 'cross') print(formatLayer(layer, targetLabels ?? [], labels));
+      else print(formatLayer(layer, labels));
       await writer?.layer(layer);
     }
-    await writer?.end();
+    const target = run.target();
+    await writer?.end(target ? targetJson(target, targetText(target, inspector.tokenizer)) : {});
     print(formatTimings(inspector.loadMs, run.timings()!));
     if (args.out !== undefined) print(`wrote      ${args.out}`);
   } catch (e) {

@@ -1,7 +1,7 @@
 // A run exported as JSON (writers/attention-data.ts: "format": "attention-lens-run", version 1) read back for the panel:
 // every field checked, so that a file from anywhere gives one line naming the file and what is wrong, never a stack
 // trace or a view drawn from numbers that are not attention weights. vscode-free, so that unit tests check it.
-import type { AttentionKind, LayerAttention, ModelFacts } from '../runtime/types';
+import { ATTENTION_KINDS, type AttentionKind, type LayerAttention, type ModelFacts } from '../runtime/types';
 import type { RunSource, TokenInfo } from '../protocol/messages';
 import { attentionFactsProblem } from '../protocol/facts-validate';
 import { LensError } from '../runtime/errors';
@@ -17,7 +17,7 @@ export interface SavedRun {
   source: RunSource;
 }
 
-const KINDS: readonly AttentionKind[] = ['self', 'causal', 'cross'];
+const KINDS: readonly AttentionKind[] = ATTENTION_KINDS;
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const posInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
 const offset = (v: unknown) => v === null || (Number.isInteger(v) && (v as number) >= 0);
@@ -150,6 +150,8 @@ function runHead(
       special: t.special,
       // A chat template's token (exported with "template": true) stays dimmer when the run is opened again.
       ...(t.template === true ? { template: true } : {}),
+      // A token the model generated (Continue, attention-lens generate) stays told apart from the prompt.
+      ...(t.generated === true ? { generated: true } : {}),
     });
     ids.push(Number.isInteger(t.id) ? (t.id as number) : -1);
   });

@@ -32,6 +32,8 @@ export interface RunToken {
   readonly text: string;
   readonly label?: string;
   readonly template?: boolean;
+  /** Written by the model after the input (Continue, `attention-lens generate`): drawn in the focus ink. */
+  readonly generated?: boolean;
 }
 
 export interface RunMaps {
@@ -124,7 +126,8 @@ export class MemoryRunMaps implements RunMaps {
       heads: l.heads,
       queryLength: l.queryLength,
       keyLength: l.keyLength,
-      mask: { causal: l.kind === 'causal', window: this.windows[layer] ?? null },
+      // Decoder self-attention of an encoder–decoder is causal too (runtime/types.ts isCausalKind).
+      mask: { causal: l.kind === 'causal' || l.kind === 'decoder', window: this.windows[layer] ?? null },
     };
   }
 

@@ -2,11 +2,13 @@
 // requests, the host checks the webview's replies, events and notes — every layer's byte size against its shape before
 // the data reaches a view, the hover or an export. Each returns why a payload is malformed, or undefined. Pure: no
 // DOM, no 'vscode'.
+import type { AttentionKind } from '../runtime/types';
 import { attentionFactsProblem } from './facts-validate';
 
 type Obj = Record<string, unknown>;
 
-const KINDS = ['self', 'causal', 'cross'];
+// Every AttentionKind (runtime/types.ts ATTENTION_KINDS; protocol/ imports only types from runtime/).
+const KINDS: readonly string[] = ['self', 'causal', 'cross', 'encoder', 'decoder'] satisfies AttentionKind[];
 const BACKENDS = ['webgpu', 'wasm'];
 const MAX_TEXT = 4000;
 

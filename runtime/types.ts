@@ -1,11 +1,25 @@
 // The runtime's public data shapes: what a model is (facts), what a token is, what a layer of attention is.
 // Every other part of Attention Lens speaks in these types.
 
-/** Which kind of attention a layer computes. */
-export type AttentionKind = 'self' | 'causal' | 'cross';
+/**
+ * Which kind of attention a layer computes. Encoder-only and decoder-only models: 'self' (bidirectional) or 'causal'
+ * (masked). Encoder–decoder models (marian, bart, t5): 'encoder' (the encoder's bidirectional self-attention,
+ * [heads, source, source]), 'decoder' (the decoder's masked self-attention, [heads, target, target]) and 'cross'
+ * (target queries over source keys, [heads, target, source]). ONNX imports classify their layers as 'self',
+ * 'causal' or 'cross'.
+ */
+export type AttentionKind = 'self' | 'causal' | 'cross' | 'encoder' | 'decoder';
+
+/** Every AttentionKind (validators of data that crosses a boundary). */
+export const ATTENTION_KINDS: readonly AttentionKind[] = ['self', 'causal', 'cross', 'encoder', 'decoder'];
+
+/** True for the kinds whose query i sees only keys ≤ i. */
+export function isCausalKind(kind: AttentionKind): boolean {
+  return kind === 'causal' || kind === 'decoder';
+}
 
 /** Model families the runtime can build graphs for. */
-export type Family = 'bert' | 'gpt2' | 'llama';
+export type Family = 'bert' | 'gpt2' | 'llama' | 'marian' | 'bart' | 't5';
 
 /** Which inference engine runs the graphs. 'webgpu' runs only in a browser (the panel's webview), on the GPU. */
 export type BackendName = 'native' | 'wasm' | 'webgpu';
@@ -50,6 +64,18 @@ export interface ModelFacts {
   attentionScale?: number;
   /** Scores pass through cap·tanh(s / cap) before the softmax (gemma2's attn_logit_softcapping). */
   attentionSoftcap?: number;
+  /** Encoder–decoder models (marian, bart, t5): how the run's layer entries are laid out. `layers` counts entries:
+   * first the encoder's layers (kind 'encoder'), then the decoder's self-attention (kind 'decoder'), then its
+   * cross-attention (kind 'cross'), each in layer order, so entry e is layer `e - first` of its kind. */
+  encoderDecoder?: EncoderDecoderFacts;
+}
+
+export interface EncoderDecoderFacts {
+  encoderLayers: number;
+  decoderLayers: number;
+  /** The decoder's first input (teacher forcing feeds [start] + target[:-1]). */
+  decoderStartTokenId: number;
+  eosTokenId: number;
 }
 
 /** One token of the input, with its span in the ORIGINAL text in UTF-16 code units. */
@@ -69,7 +95,10 @@ export interface Token {
 
 /** The post-softmax attention of one layer for one input. */
 export interface LayerAttention {
+  /** The entry's index in the run (for encoder–decoders see ModelFacts.encoderDecoder). */
   layer: number;
+  /** Encoder–decoders: the layer within its stack (encoder layer, or the decoder layer of a decoder/cross entry). */
+  stackLayer?: number;
   kind: AttentionKind;
   heads: number;
   queryLength: number;

@@ -17,6 +17,8 @@ export interface DataToken {
   special: boolean;
   /** Written by a chat template around the user's text (role markers, special tokens). */
   template?: boolean;
+  /** Written by the model after the input (the panel's Continue, `attention-lens generate`). */
+  generated?: boolean;
 }
 
 export interface RunData {
@@ -27,6 +29,9 @@ export interface RunData {
   layers: readonly LayerAttention[];
   /** Where the text came from (JSON only). */
   source?: Record<string, unknown>;
+  /** Encoder–decoder runs: the target's top-level fields (target_tokens, decoder_input_tokens, target_logprobs...;
+   * JSON only), and `tokens` are the source's (also written as source_tokens). */
+  target?: Record<string, unknown>;
 }
 
 /** Receives the bytes in order; a returned promise is awaited (backpressure). */
@@ -150,6 +155,8 @@ export function npySidecar(run: RunData, npyName: string): string {
     start: t.start,
     end: t.end,
     special: t.special,
+    ...(t.template ? { template: true } : {}),
+    ...(t.generated ? { generated: true } : {}),
   }));
   const layers = run.layers.map((l) => ({
     layer: l.layer,
@@ -228,10 +235,16 @@ async function writeJson(run: RunData, sink: ByteSink, o: WriteOptions): Promise
     end: t.end,
     special: t.special,
     ...(t.template ? { template: true } : {}),
+    ...(t.generated ? { generated: true } : {}),
   }));
   await out.add(`{"format":"attention-lens-run","version":1,\n"model":${JSON.stringify(run.model)},\n`);
   if (run.source) await out.add(`"source":${JSON.stringify(run.source)},\n`);
-  await out.add(`"tokens":${JSON.stringify(tokens)},\n"layers":[`);
+  await out.add(`"tokens":${JSON.stringify(tokens)},\n`);
+  if (run.target) {
+    await out.add(`"source_tokens":${JSON.stringify(tokens)},\n`);
+    for (const [k, v] of Object.entries(run.target)) await out.add(`${JSON.stringify(k)}:${JSON.stringify(v)},\n`);
+  }
+  await out.add(`"layers":[`);
   const heads = totalHeads(run);
   let done = 0;
   for (const l of run.layers) {

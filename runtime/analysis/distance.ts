@@ -9,7 +9,7 @@
 //   jsDistance(p, q, base)    its square root: the value scipy.spatial.distance.jensenshannon returns.
 //   totalVariation(p, q)      ½ Σ |p_i − q_i|, in [0, 1].
 // Like scipy, every function first divides p and q by their sums, so unnormalised non-negative weights work.
-import type { LayerAttention } from '../types';
+import { isCausalKind, type LayerAttention } from '../types';
 
 type Dist = ArrayLike<number>;
 
@@ -95,14 +95,14 @@ export function uniformAttention(
 
 /**
  * Per head, the mean over query rows of jsDivergence(row, uniform row) in the given base: 0 for a head that spreads
- * evenly over what it may see. Causal when the layer's kind is 'causal'. [heads]
+ * evenly over what it may see. Causal when the layer's kind is 'causal' or 'decoder'. [heads]
  */
 export function divergenceFromUniform(layer: LayerAttention, base: number = Math.E): Float64Array {
   const { heads, queryLength: nq, keyLength: nk, data } = layer;
   if (data.length !== heads * nq * nk) {
     throw new RangeError(`attention data has ${data.length} values; expected ${heads}×${nq}×${nk}`);
   }
-  const causal = layer.kind === 'causal';
+  const causal = isCausalKind(layer.kind);
   const uniform = uniformAttention(nq, nk, causal); // [query, key]
   const out = new Float64Array(heads); // [heads]
   for (let h = 0; h < heads; h++) {

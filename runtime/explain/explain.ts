@@ -175,6 +175,11 @@ export async function explain(
   const t0 = performance.now();
   const { signal, onProgress } = options;
   const facts = inspector.facts;
+  if (facts.encoderDecoder)
+    throw new LensError(
+      'UNSUPPORTED_MODEL',
+      `Explain does not support encoder–decoder models (${facts.modelType}) yet; see their encoder, decoder and cross attention with run --translate or --target-text.`,
+    );
   const methodIds = resolveMethods(options.methods ?? DEFAULT_METHODS);
   const parsed = typeof options.target === 'string' ? parseTargetSpec(options.target) : options.target;
   const prepared = tokensFor(inspector, input, options);

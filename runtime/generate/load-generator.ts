@@ -7,6 +7,7 @@ import { resolveBackend } from '../backend/ort';
 import { readGgufModel } from '../models/gguf-source';
 import { checkModelFits } from '../models/memory-check';
 import { readModel } from '../models/read-model';
+import { isSeq2SeqFolder } from '../models/seq2seq-read';
 import {
   defaultThreads,
   loadResolvedTokenizer,
@@ -41,6 +42,11 @@ export async function loadGenerator(model: string, options: GeneratorLoadOptions
       `${resolved.name} is an ONNX export, which cannot generate with a KV cache here; give the model's Hugging Face ` +
         'folder (config.json + safetensors) or a GGUF file.',
     );
+  if (resolved.kind === 'folder' && isSeq2SeqFolder(resolved.dir))
+    throw new LensError(
+      'UNSUPPORTED_MODEL',
+      `${resolved.name} is an encoder–decoder model, which translates rather than continues a prompt; use run --translate (or --target-text).`,
+    );
   await checkModelFits(resolved, options.maxTokens);
   const source = resolved.kind === 'folder' ? await readModel(resolved.dir) : readGgufModel(resolved.file);
   if (source.config.family === 'bert')
@@ -56,13 +62,4 @@ export async function loadGenerator(model: string, options: GeneratorLoadOptions
   return { generator, tokenizer, name: resolved.name, dir: resolved.dir, threads };
 }
 
-/** The ids that end a generation: the tokenizer's EOS and the end-of-turn tokens chat models use. */
-export function stopTokenIds(tokenizer: Tokenizer): Set<number> {
-  const ids = new Set<number>();
-  if (tokenizer.special.eos !== undefined) ids.add(tokenizer.special.eos);
-  for (const t of ['<|im_end|>', '<|endoftext|>', '<|eot_id|>', '<end_of_turn>', '<|end|>', '</s>']) {
-    const id = tokenizer.tokenToId(t);
-    if (id !== undefined) ids.add(id);
-  }
-  return ids;
-}
+export { stopTokenIds } from './stop-tokens';

@@ -4,6 +4,10 @@ import type { GradientReply, GradientRequest } from '../grad/gradient-service';
 import type { BackendName, LayerAttention, ModelFacts, RunTimings, Token } from '../types';
 import type { Batch } from '../models/plan';
 import type { Tokenizer } from '../tokenizers/tokenizer';
+import type { SamplingOptions } from '../generate/sampling';
+import type { GenerateDone, GeneratedToken } from './worker-protocol';
+
+export type { GenerateDone, GeneratedToken };
 
 export interface LoadProgress {
   /** 'reading-config' | 'reading-weights' | 'building-graphs' | 'creating-sessions' | 'ready' */
@@ -39,6 +43,13 @@ export interface RunOptions {
   /** Also return query and key vectors (for the neuron view): of every layer (true) or of the listed layers.
    * The first request for a layer builds that layer's q/k variant (kept for later runs). */
   withVectors?: boolean | number[];
+  /** Encoder–decoder models: the target to score with teacher forcing, as text (tokenized as transformers'
+   * `text_target`, with the target tokenizer) or as label ids. Without it (or with `translate`) the model translates
+   * the source greedily. Fails with BAD_INPUT for other models. */
+  target?: string | number[];
+  /** Encoder–decoder models: translate greedily (the default without `target`); at most `maxNew` tokens (default
+   * the model's positions, at most 128). Fails with BAD_INPUT together with `target` or for other models. */
+  translate?: boolean | { maxNew?: number };
 }
 
 /** A layer of attention, plus its query/key vectors when the run asked for them. */
@@ -60,6 +71,23 @@ export interface AttentionRun extends AsyncIterable<LayerResult> {
   timings(): RunTimings | undefined;
   /** Last hidden state [query, hidden] (after the final norm), available after iteration completes. */
   lastHidden(): Float32Array | undefined;
+  /** Encoder–decoder models: the target, available from the first decoder or cross layer on (before it for a
+   * given target). Row i of the decoder and cross maps is the decoder reading decoderInput[i] and predicting
+   * tokens[i] (decoderInput = [decoder start] + tokens[:-1]); logprobs[i] = log p(tokens[i]). */
+  target(): RunTargetResult | undefined;
+}
+
+export interface RunTargetResult {
+  /** The target tokens (labels), offsets into the target text when it was given as text. */
+  tokens: Token[];
+  /** What the decoder read at each row: [decoder start token] + tokens[:-1]. */
+  decoderInput: Token[];
+  /** log p(tokens[i]) under the model, per row. */
+  logprobs: number[];
+  /** Given (teacher-forced) or translated greedily. */
+  mode: 'teacher-forced' | 'translated';
+  /** Translations: why they ended (eos, or the length limit). */
+  end?: 'stop' | 'length';
 }
 
 /** What a batched forward pass returns from the head, per row. */
@@ -104,6 +132,20 @@ export interface ForwardOptions {
   signal?: AbortSignal;
 }
 
+/** A continuation with the loaded model (KV-cached: one prefill, then a step per token). */
+export interface GenerateOptions extends SamplingOptions {
+  /** Most tokens to generate (≥ 1; prompt + output within the model's positions). */
+  maxNew: number;
+  /** Tokens that end the output (EOS, end of turn: runtime/generate/stop-tokens.ts); generated, then it stops. */
+  stopIds?: readonly number[];
+  /** Each token's attention rows (default true); false: tokens only. */
+  rows?: boolean;
+  /** Aborting stops between steps; the promise rejects with LensError CANCELLED (tokens already sent stay sent). */
+  signal?: AbortSignal;
+  /** Each generated token, the moment its step returns: its id, position and rows [heads, position + 1] per layer. */
+  onToken?: (token: GeneratedToken) => void;
+}
+
 export interface Inspector {
   readonly facts: ModelFacts;
   readonly backend: BackendName;
@@ -122,6 +164,9 @@ export interface Inspector {
   run(input: string | number[], options?: RunOptions): AttentionRun;
   /** Runs a batch of token-id rows through every stage in one pass per stage; queued with runs, in order. */
   forward(request: ForwardRequest, options?: ForwardOptions): Promise<ForwardResult>;
+  /** Continues token ids (a run's, plus earlier output) with the model already loaded; queued with runs, in order.
+   * Fails with UNSUPPORTED_MODEL for an encoder or an ONNX import. */
+  generate(ids: number[], options: GenerateOptions): Promise<GenerateDone>;
   /** Gradients of a target w.r.t. the token embeddings, at the input or on a path from a baseline (runtime/grad);
    * absent where the model cannot be differentiated here (the webview's in-browser inference). An imported ONNX
    * graph answers with a LensError (GRADIENT_REFUSED_ONNX). */

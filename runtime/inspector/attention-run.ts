@@ -1,10 +1,12 @@
 // The calling thread's side of one run: an AttentionRun whose async iterator yields layers in order as the worker
 // posts them, buffers them while the consumer is slower, and settles exactly once (done, failed or cancelled).
-import type { AttentionRun, LayerResult, RunOptions } from './api';
+import type { AttentionRun, LayerResult, RunOptions, RunTargetResult } from './api';
+import type { RunTarget } from './worker-protocol';
 import type { ModelFacts, RunTimings, Token } from '../types';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { cancelled, LensError } from '../errors';
 import { limitLength, tokensOfIds, tokensOfText } from './input';
+import { prepareTarget, targetResult, type PreparedTarget } from './run-target';
 
 type Waiter = { resolve: (r: IteratorResult<LayerResult>) => void; reject: (e: unknown) => void };
 
@@ -16,6 +18,7 @@ export class RunStream implements AttentionRun {
   private firstLayerAt: number | undefined;
   private timingsValue: RunTimings | undefined;
   private hidden: Float32Array | undefined;
+  private targetValue: RunTargetResult | undefined;
 
   constructor(
     readonly id: number,
@@ -42,7 +45,15 @@ export class RunStream implements AttentionRun {
     return this.hidden;
   }
 
+  target(): RunTargetResult | undefined {
+    return this.targetValue;
+  }
+
   // ---- fed by the inspector
+
+  setTarget(target: RunTargetResult): void {
+    if (!this.settled) this.targetValue = target;
+  }
 
   pushLayer(layer: LayerResult): void {
     if (this.settled) return;
@@ -123,6 +134,10 @@ export interface RunChannel {
     withVectors: boolean | number[],
     signal: AbortSignal,
     onLayer: (layer: LayerResult) => void,
+    seq2seq?: {
+      target: RunTarget;
+      onTarget: (ids: number[], logprobs: number[], end: 'stop' | 'length' | undefined) => void;
+    },
   ): Promise<{ lastHidden: Float32Array; stageMs: number[] }>;
 }
 
@@ -141,6 +156,7 @@ export function openRun(
       ? tokensOfText(input, model.tokenizer, model.facts, options.chat === true)
       : tokensOfIds(input, model.facts, model.tokenizer);
   const prepared = limitLength(all, model.facts, options);
+  const target: PreparedTarget | undefined = prepareTarget(options, model.facts, model.tokenizer);
   const tokenizeMs = performance.now() - t0;
   const signal = options.signal;
   const abort = new AbortController();
@@ -167,6 +183,16 @@ export function openRun(
     stream.fail(cancelled());
     return stream;
   }
+  if (target?.given)
+    stream.setTarget(
+      targetResult(
+        target,
+        target.given.map((t) => t.id),
+        [],
+        undefined,
+        model,
+      ),
+    );
   signal?.addEventListener('abort', onAbort, { once: true });
   const withVectors =
     options.withVectors === true ? true : Array.isArray(options.withVectors) ? [...options.withVectors] : false;
@@ -176,6 +202,10 @@ export function openRun(
       withVectors,
       abort.signal,
       (layer) => stream.pushLayer(layer),
+      target && {
+        target: target.request,
+        onTarget: (ids, logprobs, end) => stream.setTarget(targetResult(target, ids, logprobs, end, model)),
+      },
     )
     .then(
       (end) => stream.finish(end.lastHidden, end.stageMs),

@@ -1,6 +1,7 @@
 // Turns a model source (normalised config + weights) into graphs: picks the family builder by config.family and
 // assembles the staged plan or the single full graph. No Node imports, so the panel's webview worker builds its
 // plan from bytes it fetched exactly as the Node worker does from a folder (read-model.ts re-exports these).
+import { LensError } from '../errors';
 import { bertGraphs } from './bert';
 import { assembleFull, assemblePlan, type FamilyGraphs, type PlanOptions } from './family';
 import { gpt2Graphs } from './gpt2';
@@ -17,6 +18,14 @@ export function familyGraphs(source: ModelSource): FamilyGraphs {
       return gpt2Graphs(source);
     case 'llama':
       return llamaGraphs(source);
+    case 'marian':
+    case 'bart':
+    case 't5':
+      // Encoder–decoders have two graphs of their own (seq2seq-builders.ts), not a staged plan.
+      throw new LensError(
+        'UNSUPPORTED_MODEL',
+        `${source.config.modelType} is an encoder–decoder model; it runs through runtime/generate/seq2seq-runner.ts.`,
+      );
   }
 }
 

@@ -10,6 +10,10 @@ export const fixturesDir = path.join(repoRoot, 'test', 'fixtures');
 /** The model folders in test/fixtures/models. */
 export type FixtureModel = 'stories260K' | 'tiny-gpt2';
 
+/** tiny-marian-dates: a trained Marian model that turns English dates into ISO dates, with transformers' reference
+ * (ids, greedy translation, encoder / decoder / cross attention) in reference_attention.json. */
+export const marianDatesDir = path.join(fixturesDir, 'models', 'tiny-marian-dates');
+
 /** A model folder of test/fixtures/models (config.json, model.safetensors, tokenizer files). */
 export function fixtureModel(name: FixtureModel): string {
   return path.join(fixturesDir, 'models', name);
@@ -29,7 +33,9 @@ export type HfTinyModel =
   | 'llama'
   | 'llama-dynamic'
   | 'mistral'
-  | 'olmo2';
+  | 'olmo2'
+  | 't5'
+  | 'bart';
 
 export function hfTinyModel(name: HfTinyModel): string {
   return path.join(fixturesDir, 'models', 'hf-tiny', name);

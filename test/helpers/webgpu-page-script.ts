@@ -99,6 +99,7 @@ async function run(ids: number[], keepData = true): Promise<PageRun> {
             result.fallbacks.push({ reason: e.reason });
             return;
           }
+          if (e.type !== 'layer') return;
           const a = e.attention;
           result.layers.push({
             layer: a.layer,

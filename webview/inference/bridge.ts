@@ -15,6 +15,8 @@ const buf = (a: Float32Array) => a.buffer as ArrayBuffer;
 /** A worker event as the host's run event, and the buffers it carries. */
 function hostEvent(e: RunEvent): [InferRunEvent, ArrayBuffer[]] {
   if (e.type === 'fallback') return [e, []];
+  // The panel's worker loads no encoder–decoder model (the Node worker serves them), so it sends no target.
+  if (e.type === 'target') throw new LensError('UNSUPPORTED_MODEL', 'The panel does not run encoder–decoder models.');
   const a = e.attention;
   const event: InferRunEvent = {
     type: 'layer',

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { catalogue, type BadInputCase, type Outcome } from '../../helpers/bad-input-catalogue';
 import { exportOnnx, externalize } from '../../helpers/onnx-export';
 import { overflowAttention, putNaNWeight } from '../../helpers/broken-models';
-import { fixtureModel, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
+import { fixtureModel, marianDatesDir, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
 import { readModel } from '../../../runtime/models/read-model';
 import { repoFolderName } from '../../../runtime/hub/cache-layout';
 import { repoFromFolder, startHubServer, type HubServer } from '../../helpers/hub-server';
@@ -156,7 +156,7 @@ before(() => {
     fs.writeFileSync(f, b);
   });
   copyModel('shape', (d) => editConfig(d, { intermediate_size: 100 }));
-  copyModel('t5', (d) => fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ model_type: 't5' })));
+  copyModel('xlnet', (d) => fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ model_type: 'xlnet' })));
   copyModel('weights-dir', (d) => {
     fs.rmSync(path.join(d, 'model.safetensors'));
     fs.mkdirSync(path.join(d, 'model.safetensors'));
@@ -325,8 +325,8 @@ const cases: BadInputCase<CliInput>[] = [
   },
   {
     name: 'unsupported model_type',
-    input: () => ({ args: ['run', '--model', model('t5'), '--text', 'hi'] }),
-    expect: [/t5/, /bert/, /llama/],
+    input: () => ({ args: ['run', '--model', model('xlnet'), '--text', 'hi'] }),
+    expect: [/xlnet/, /bert/, /llama/, /marian, bart, t5/],
   },
   {
     name: 'truncated safetensors',
@@ -451,6 +451,52 @@ const cases: BadInputCase<CliInput>[] = [
     name: '--chat with a model that has no chat template',
     input: cli('run', '--model', S, '--text', TEXT, '--chat'),
     expect: [/stories260K has no chat template/, /without --chat/],
+  },
+  // ----- encoder–decoder targets (tiny-marian-dates)
+  {
+    name: '--target-text with a decoder-only model',
+    input: cli('run', '--model', S, '--text', TEXT, '--target-text', 'Es war einmal'),
+    expect:
+      /--target-text needs an encoder–decoder model \(marian, bart, t5\); stories260K is llama, so leave --target-text out/,
+  },
+  {
+    name: '--translate with a decoder-only model',
+    input: cli('export', '--model', S, '--text', TEXT, '--translate', '--out', 'x.json'),
+    expect: /--translate needs an encoder–decoder model .*leave --translate out/,
+  },
+  {
+    name: '--translate together with --target-text',
+    input: cli(
+      'run',
+      '--model',
+      marianDatesDir,
+      '--text',
+      'March 14 2021',
+      '--translate',
+      '--target-text',
+      '2021-03-14',
+    ),
+    expect: /Give either --target-text TEXT \(score that translation\) or --translate, not both/,
+  },
+  {
+    name: 'an empty --target-text',
+    input: cli('run', '--model', marianDatesDir, '--text', 'March 14 2021', '--target-text', ' '),
+    expect: /--target-text is empty; give the translation to score, or use --translate/,
+  },
+  {
+    name: 'explain on an encoder–decoder model',
+    input: cli('explain', '--model', marianDatesDir, '--text', 'March 14 2021', '--target', 'next'),
+    expect: /Explain does not support encoder–decoder models \(marian\) yet; .*run --translate or --target-text/,
+  },
+  {
+    name: 'generate on an encoder–decoder model',
+    input: cli('generate', '--model', marianDatesDir, '--text', 'March 14 2021'),
+    expect: /tiny-marian-dates is an encoder–decoder model, which translates .*use run --translate/,
+  },
+  {
+    name: 'a PNG of an encoder–decoder run',
+    input: cli('export', '--model', marianDatesDir, '--text', 'March 14 2021', '--translate', '--out', 'x.png'),
+    expect: /Images of marian's encoder, decoder and cross attention are not there yet; export --format json or csv/,
   },
   {
     name: 'explain --chat with a model that has no chat template',
@@ -878,9 +924,21 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /--top-p and --seed apply to sampling: give --temperature above 0/,
   },
   {
-    name: 'generate --chat (chat templates not there yet)',
+    name: 'generate --chat with a model that has no chat template',
     input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--chat'] }),
-    expect: /--chat is not available yet/,
+    expect: [/has no chat template/, /without --chat/],
+  },
+  {
+    name: 'generate --chat --truncate',
+    input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--chat', '--truncate'] }),
+    expect: /--truncate would cut the end of the chat template/,
+  },
+  {
+    name: 'explain --generate with an ONNX export',
+    input: () => ({
+      args: ['explain', '--model', model('onnx-export'), '--text', TEXT, '--generate', '2', '--target', 'generated:1'],
+    }),
+    expect: /is an ONNX export, which cannot generate with a KV cache here/,
   },
   {
     name: 'generate with an encoder (not a causal LM)',

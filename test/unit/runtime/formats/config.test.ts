@@ -162,10 +162,10 @@ test('mistral sliding window and qwen2 q/k/v biases', () => {
 
 test('unsupported model_type names the type and lists the supported ones', () => {
   assert.throws(
-    () => normaliseConfig({ model_type: 't5' }),
+    () => normaliseConfig({ model_type: 'xlnet' }),
     lensError(
       'UNSUPPORTED_MODEL',
-      /model_type t5 is not supported; supported: bert, roberta, distilbert, gpt2, llama, mistral, qwen2/,
+      /model_type xlnet is not supported; supported: bert, roberta, distilbert, gpt2, llama, mistral, qwen2.*, and the encoder–decoders marian, bart, t5\./,
     ),
   );
 });

@@ -78,12 +78,12 @@ test('a missing weight or a checkpoint of another family is SHAPE_MISMATCH', () 
   );
 });
 
-test('UNSUPPORTED_MODEL for model_type t5; MODEL_NOT_FOUND for a missing folder; NO_CONFIG without config.json', async () => {
+test('UNSUPPORTED_MODEL for model_type xlnet; MODEL_NOT_FOUND for a missing folder; NO_CONFIG without config.json', async () => {
   const dir = tempDir();
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 't5', d_model: 512 }));
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'xlnet', d_model: 512 }));
   await assert.rejects(
     readModel(dir),
-    lensError('UNSUPPORTED_MODEL', /model_type t5 is not supported; supported: .*bert.*llama/),
+    lensError('UNSUPPORTED_MODEL', /model_type xlnet is not supported; supported: .*bert.*llama.*marian, bart, t5/),
   );
   await assert.rejects(readModel(path.join(dir, 'nope')), lensError('MODEL_NOT_FOUND', /does not exist/));
   await assert.rejects(readModel(path.join(dir, 'config.json')), lensError('MODEL_NOT_FOUND', /not a folder/));

@@ -1,0 +1,111 @@
+// `npx tsx bench/seq2seq.ts [--runs N] [--source N] [--target N] [--base-only | --tiny-only]`: what encoder, decoder
+// and cross attention cost an encoder–decoder run. For tiny-marian-dates and a Marian-base-shaped model with random
+// weights (6 + 6 layers × 8 heads, d 512, FFN 2048, vocabulary 58,101), native: the same encoder and decoder graphs
+// with every attention as outputs and without them (the baseline: raw onnxruntime on the same graphs), interleaved,
+// for (1) the teacher-forced pass (encoder + one decoder pass over a --target-token target) and (2) KV-cached greedy
+// decoding of --target tokens after the encoder (ms per step). Prints median (min–max) over the runs and the ratio
+// with / without attention (issue 17's target ≤ 1.15×). --source: source tokens (default 64).
+import { parseArgs } from 'node:util';
+import { Seq2SeqRunner, shiftRight } from '../runtime/generate/seq2seq-runner';
+import { defaultThreads } from '../runtime/inspector/load-model';
+import { readSeq2SeqModel } from '../runtime/models/seq2seq-read';
+import type { Seq2SeqSource } from '../runtime/models/seq2seq-source';
+import { syntheticMarian } from '../runtime/models/synthetic-seq2seq';
+import { marianDatesDir } from '../test/helpers/fixtures';
+import { fmt, summarize, table } from './stats';
+
+const { values: argv } = parseArgs({
+  options: {
+    runs: { type: 'string' },
+    source: { type: 'string' },
+    target: { type: 'string' },
+    'base-only': { type: 'boolean' },
+    'tiny-only': { type: 'boolean' },
+  },
+});
+const runs = Number(argv.runs ?? 5);
+const sourceTokens = Number(argv.source ?? 64);
+const targetTokens = Number(argv.target ?? 32);
+const threads = defaultThreads();
+
+interface Sample {
+  forcedMs: number;
+  perStepMs: number;
+  steps: number;
+}
+
+/** Ids 2 .. V-2 in a fixed pattern (never the pad/start or the usual eos 0). */
+const ids = (n: number, V: number, mul: number) => Array.from({ length: n }, (_, i) => 2 + ((i * mul) % (V - 4)));
+
+async function once(r: Seq2SeqRunner, src: number[], tgt: number[]): Promise<Sample> {
+  const c = r.source.config;
+  const t0 = performance.now();
+  await r.teacherForce(await r.encode(src), shiftRight(tgt, c.decoderStartTokenId));
+  const forcedMs = performance.now() - t0;
+  const enc = await r.encode(src);
+  const t1 = performance.now();
+  let steps = 0;
+  for await (const _ of r.translate(enc, { maxNew: tgt.length })) steps++;
+  return { forcedMs, perStepMs: (performance.now() - t1) / steps, steps };
+}
+
+async function rows(name: string, source: Seq2SeqSource): Promise<string[][]> {
+  const V = source.config.vocabSize;
+  const src = ids(Math.min(sourceTokens, source.config.maxPositions), V, 7919);
+  const tgt = ids(Math.min(targetTokens, source.config.maxPositions), V, 104729);
+  const runners = {
+    'without attention': await Seq2SeqRunner.create(source, { backend: 'native', threads, attention: false }),
+    'with attention': await Seq2SeqRunner.create(source, { backend: 'native', threads, attention: true }),
+  };
+  const names = Object.keys(runners) as (keyof typeof runners)[];
+  const samples: Record<string, Sample[]> = { 'without attention': [], 'with attention': [] };
+  for (const n of names) await once(runners[n], src.slice(0, 8), tgt.slice(0, 4)); // warm-up
+  for (let i = 0; i < runs; i++)
+    for (let j = 0; j < names.length; j++) {
+      const n = names[(i + j) % names.length];
+      samples[n].push(await once(runners[n], src, tgt));
+    }
+  for (const r of Object.values(runners)) await r.release();
+  const base = (k: keyof Sample) => summarize(samples['without attention'].map((s) => s[k])).median;
+  return names.map((n) => {
+    const forced = summarize(samples[n].map((s) => s.forcedMs));
+    const step = summarize(samples[n].map((s) => s.perStepMs));
+    return [
+      name,
+      n,
+      `${src.length} / ${tgt.length}`,
+      fmt(forced, 1),
+      `${(forced.median / base('forcedMs')).toFixed(3)}×`,
+      fmt(step, 2),
+      `${(step.median / base('perStepMs')).toFixed(3)}×`,
+      String(samples[n][0].steps),
+    ];
+  });
+}
+
+async function main(): Promise<void> {
+  const all: string[][] = [];
+  if (!argv['base-only']) all.push(...(await rows('tiny-marian-dates', await readSeq2SeqModel(marianDatesDir))));
+  if (!argv['tiny-only']) {
+    const base = syntheticMarian({
+      encoderLayers: 6,
+      decoderLayers: 6,
+      hidden: 512,
+      heads: 8,
+      ffn: 2048,
+      vocab: 58101,
+      maxPositions: 512,
+      seed: 17,
+    });
+    all.push(...(await rows('marian-base (random)', base)));
+  }
+  console.log(`\nnative, ${threads} threads, ${runs} runs interleaved, in-process`);
+  console.log(
+    table(
+      ['model', 'graphs', 'source / target', 'teacher-forced ms', 'ratio', 'greedy ms/step', 'ratio', 'steps'],
+      all,
+    ),
+  );
+}
+
+void main();

@@ -1,0 +1,4 @@
+// Limits of encoder–decoder runs shared by the calling thread (run-target.ts) and the worker (seq2seq-engine.ts).
+
+/** The longest greedy translation when the caller sets no limit (and the model's positions allow it). */
+export const DEFAULT_MAX_TARGET = 128;

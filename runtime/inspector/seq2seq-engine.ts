@@ -1,0 +1,165 @@
+// An encoder–decoder model (marian, bart, t5) served by the inference worker: a run encodes the source (its
+// encoder layers), then decodes the target — teacher-forced on given labels, or translated greedily over the KV
+// cache — and streams the target (ids, log-probabilities) followed by the decoder and cross layers. The layer
+// entries follow ModelFacts.encoderDecoder: encoder layers, then decoder self-attention, then cross-attention.
+// A greedy translation's maps are its steps' rows put together (equal to a teacher-forced pass on the output:
+// test/unit/runtime/generate/seq2seq-runner.test.ts).
+import { LensError, cancelled } from '../errors';
+import {
+  logSoftmaxAt,
+  Seq2SeqRunner,
+  shiftRight,
+  type DecodedTarget,
+  type Seq2SeqStep,
+} from '../generate/seq2seq-runner';
+import type { PlanFacts } from '../models/plan';
+import type { Seq2SeqSource } from '../models/seq2seq-source';
+import type { AttentionKind, BackendName, LayerAttention } from '../types';
+import type { EngineRunResult } from './engine';
+import { DEFAULT_MAX_TARGET } from './seq2seq-constants';
+import { layerEvent } from './transfer';
+import type { RunControl, ServedModel } from './worker-loop';
+import type { RunRequest } from './worker-protocol';
+
+/** The facts of an encoder–decoder model (see ModelFacts.encoderDecoder for the layer entries). */
+export function seq2seqFacts(source: Seq2SeqSource): PlanFacts {
+  const c = source.config;
+  const kinds: AttentionKind[] = [
+    ...Array.from({ length: c.encoderLayers }, () => 'encoder' as const),
+    ...Array.from({ length: c.decoderLayers }, () => 'decoder' as const),
+    ...Array.from({ length: c.decoderLayers }, () => 'cross' as const),
+  ];
+  return {
+    family: c.family,
+    modelType: c.modelType,
+    layers: kinds.length,
+    heads: c.heads,
+    kvHeads: c.heads,
+    headDim: c.headDim,
+    hidden: c.hidden,
+    vocabSize: c.vocabSize,
+    maxPositions: c.maxPositions,
+    attentionKinds: kinds,
+    hasLmHead: true,
+    encoderDecoder: {
+      encoderLayers: c.encoderLayers,
+      decoderLayers: c.decoderLayers,
+      decoderStartTokenId: c.decoderStartTokenId,
+      eosTokenId: c.eosTokenId,
+    },
+  };
+}
+
+/** [H,1,K] rows of T steps → [H,T,K]; a causal row of step t has t + 1 keys and zeros after them. */
+function stack(rows: Float32Array[], heads: number, keys: (t: number) => number, K: number): Float32Array {
+  const T = rows.length;
+  const out = new Float32Array(heads * T * K); // [H,T,K]
+  rows.forEach((row, t) => {
+    const n = keys(t);
+    for (let h = 0; h < heads; h++) out.set(row.subarray(h * n, (h + 1) * n), (h * T + t) * K);
+  });
+  return out;
+}
+
+export class Seq2SeqEngine {
+  readonly facts: PlanFacts;
+
+  private constructor(
+    private readonly runner: Seq2SeqRunner,
+    source: Seq2SeqSource,
+  ) {
+    this.facts = seq2seqFacts(source);
+  }
+
+  static async create(source: Seq2SeqSource, backend: BackendName, threads: number): Promise<Seq2SeqEngine> {
+    return new Seq2SeqEngine(await Seq2SeqRunner.create(source, { backend, threads }), source);
+  }
+
+  async run(req: RunRequest, control: RunControl): Promise<EngineRunResult> {
+    const c = this.runner.source.config;
+    const H = c.heads;
+    const stageMs: number[] = [];
+    let t0 = performance.now();
+    const enc = await this.runner.encode(req.ids);
+    stageMs.push(performance.now() - t0);
+    for (const a of enc.attention) control.emit(...layerEvent({ ...a, stackLayer: a.layer }));
+    if (control.isCancelled()) throw cancelled();
+    t0 = performance.now();
+    const S = req.ids.length;
+    let ids: number[];
+    let logprobs: number[];
+    let end: 'stop' | 'length' | undefined;
+    let decoded: Pick<DecodedTarget, 'self' | 'cross'>;
+    const target = req.target ?? { translate: Math.min(c.maxPositions, DEFAULT_MAX_TARGET) };
+    if ('labels' in target) {
+      ids = target.labels;
+      const out = await this.runner.teacherForce(enc, shiftRight(ids, c.decoderStartTokenId));
+      logprobs = ids.map((id, i) => logSoftmaxAt(out.logits, c.vocabSize, i, id));
+      decoded = out;
+    } else {
+      const steps: Seq2SeqStep[] = [];
+      for await (const s of this.runner.translate(enc, { maxNew: target.translate })) {
+        if (control.isCancelled()) throw cancelled();
+        steps.push(s);
+      }
+      ids = steps.map((s) => s.id);
+      logprobs = steps.map((s) => s.logprob);
+      end = steps[steps.length - 1]?.end;
+      const T = steps.length;
+      decoded = {
+        self: Array.from({ length: c.decoderLayers }, (_, l) => ({
+          layer: l,
+          kind: 'decoder' as const,
+          heads: H,
+          queryLength: T,
+          keyLength: T,
+          data: stack(
+            steps.map((s) => s.selfRows[l]),
+            H,
+            (t) => t + 1,
+            T,
+          ), // [H,T,T]
+        })),
+        cross: Array.from({ length: c.decoderLayers }, (_, l) => ({
+          layer: l,
+          kind: 'cross' as const,
+          heads: H,
+          queryLength: T,
+          keyLength: S,
+          data: stack(
+            steps.map((s) => s.crossRows[l]),
+            H,
+            () => S,
+            S,
+          ), // [H,T,S]
+        })),
+      };
+    }
+    stageMs.push(performance.now() - t0);
+    control.emit({ type: 'target', ids, logprobs, ...(end ? { end } : {}) }, []);
+    const entry = (a: LayerAttention, first: number): LayerAttention => ({
+      ...a,
+      layer: first + a.layer,
+      stackLayer: a.layer,
+    });
+    for (const a of decoded.self) control.emit(...layerEvent(entry(a, c.encoderLayers)));
+    for (const a of decoded.cross) control.emit(...layerEvent(entry(a, c.encoderLayers + c.decoderLayers)));
+    return { lastHidden: new Float32Array(0), stageMs };
+  }
+
+  /** The engine as the worker loop serves it. */
+  served(): Omit<ServedModel, 'generate'> {
+    return { run: (req, control) => this.run(req, control), release: () => this.release() };
+  }
+
+  forward(): never {
+    throw new LensError(
+      'UNSUPPORTED_MODEL',
+      `${this.facts.modelType} is an encoder–decoder model; batched passes (Explain) do not support it yet.`,
+    );
+  }
+
+  release(): Promise<void> {
+    return this.runner.release();
+  }
+}

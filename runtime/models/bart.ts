@@ -1,0 +1,111 @@
+// BART (and the post-LN layers Marian shares with it, marian.ts): token embeddings (× √d with scale_embedding) plus
+// learned positions read at position + 2 (BartLearnedPositionalEmbedding's offset), then layernorm_embedding; post-LN
+// layers (x = LN(x + attn(x)); decoder: self, cross, feed-forward), biases everywhere, q·k × head_dim^-½; the LM head
+// tied to model.shared plus final_logits_bias. Names: model.{encoder,decoder}.layers.N.{self_attn,encoder_attn}.
+// {q,k,v,out}_proj, *_layer_norm, fc1, fc2.
+import { A, type GraphBuilder } from './graph-builder';
+import { activation, layerNorm, linearT } from './ops';
+import {
+  attend,
+  proj,
+  project,
+  type AttnWeights,
+  type DecoderLayerIO,
+  type DecoderLayerOut,
+  type LayerOut,
+  type Seq2SeqParts,
+} from './seq2seq-graph';
+import type { Seq2SeqSource } from './seq2seq-source';
+import { CheckedWeights } from './source';
+
+/** The position offset of BART's learned position table (its first two rows are never read). */
+export const BART_POSITION_OFFSET = 2;
+
+type PostLnParts = Omit<Seq2SeqParts, 'embed'>;
+
+/** The layers and head shared by BART and Marian. */
+export function postLnParts(source: Seq2SeqSource, label: string): PostLnParts {
+  const c = source.config;
+  const w = new CheckedWeights(source.weights, 'shared.weight', label);
+  const E = c.hidden;
+  const a = { heads: c.heads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim) };
+  const attnWeights = (g: GraphBuilder, p: string): AttnWeights => ({
+    q: proj(g, w, `${p}.q_proj`, E, E, true),
+    k: proj(g, w, `${p}.k_proj`, E, E, true),
+    v: proj(g, w, `${p}.v_proj`, E, E, true),
+    o: proj(g, w, `${p}.out_proj`, E, E, true),
+  });
+  const norm = (g: GraphBuilder, x: string, name: string) =>
+    layerNorm(g, x, w.add(g, `${name}.weight`, [E]), w.add(g, `${name}.bias`, [E]), c.normEps);
+  const ffn = (g: GraphBuilder, x: string, p: string, inner: number) => {
+    const h = activation(g, linearT(g, x, ...bias(proj(g, w, `${p}.fc1`, inner, E, true))), c.act); // [1,T,F]
+    return linearT(g, h, ...bias(proj(g, w, `${p}.fc2`, E, inner, true))); // [1,T,E]
+  };
+  return {
+    config: c,
+    weights: w,
+    positions: 'ids',
+    encoderLayer(g, l, x, biasIn): LayerOut {
+      const p = `encoder.layers.${l}`;
+      const s = attnWeights(g, `${p}.self_attn`);
+      const q = project(g, x, s.q, c.heads, c.headDim); // [1,H,S,D]
+      const k = project(g, x, s.k, c.heads, c.headDim);
+      const v = project(g, x, s.v, c.heads, c.headDim);
+      const att = attend(g, q, k, v, s.o, a, biasIn); // probs [1,H,S,S]
+      const h = norm(g, g.op('Add', [x, att.out]), `${p}.self_attn_layer_norm`); // [1,S,E]
+      const out = norm(g, g.op('Add', [h, ffn(g, h, p, c.encoderFfn)]), `${p}.final_layer_norm`);
+      return { hidden: out, attn: att.probs };
+    },
+    encoderFinal: (_g, x) => x,
+    crossWeights: (g, l) => attnWeights(g, `decoder.layers.${l}.encoder_attn`),
+    decoderLayer(g, l, x, io: DecoderLayerIO): DecoderLayerOut {
+      const p = `decoder.layers.${l}`;
+      const s = attnWeights(g, `${p}.self_attn`);
+      const q = project(g, x, s.q, c.heads, c.headDim); // [1,H,T,D]
+      const [k, v] = io.cache(project(g, x, s.k, c.heads, c.headDim), project(g, x, s.v, c.heads, c.headDim));
+      const self = attend(g, q, k, v, s.o, a, io.selfBias); // probs [1,H,T,P+T]
+      const h1 = norm(g, g.op('Add', [x, self.out]), `${p}.self_attn_layer_norm`); // [1,T,E]
+      const cw = attnWeights(g, `${p}.encoder_attn`);
+      const cq = project(g, h1, cw.q, c.heads, c.headDim); // [1,H,T,D]
+      const cross = attend(g, cq, io.crossK, io.crossV, cw.o, a); // probs [1,H,T,S]
+      const h2 = norm(g, g.op('Add', [h1, cross.out]), `${p}.encoder_attn_layer_norm`);
+      const out = norm(g, g.op('Add', [h2, ffn(g, h2, p, c.decoderFfn)]), `${p}.final_layer_norm`);
+      return { hidden: out, self: self.probs, cross: cross.probs };
+    },
+    head(g, x) {
+      // Tied to the shared embeddings (transformers ties lm_head for bart and marian) + final_logits_bias.
+      const emb = w.add(g, 'shared.weight', [c.vocabSize, E]);
+      const logits = linearT(g, x, emb); // [1,T,V]
+      if (!w.has('final_logits_bias')) return logits;
+      return g.op('Add', [logits, w.add(g, 'final_logits_bias', [1, c.vocabSize])]);
+    },
+  };
+}
+
+const bias = (p: { w: string; b?: string }): [string, string | undefined] => [p.w, p.b];
+
+/** Token embeddings × scale: ids [1,T] → [1,T,E]. */
+export function tokenEmbedding(g: GraphBuilder, w: CheckedWeights, source: Seq2SeqSource, ids: string): string {
+  const c = source.config;
+  const table = w.add(g, 'shared.weight', [c.vocabSize, c.hidden]);
+  const x = g.op('Gather', [table, ids], { axis: A.int(0) }); // [1,T,E]
+  return c.scaleEmbedding ? g.op('Mul', [x, g.constF([Math.sqrt(c.hidden)], [], 'embed_scale')]) : x;
+}
+
+export function bartParts(source: Seq2SeqSource): Seq2SeqParts {
+  const base = postLnParts(source, 'bart');
+  const c = source.config;
+  const w = base.weights;
+  return {
+    ...base,
+    embed(g, side, ids, positions) {
+      const x = tokenEmbedding(g, w, source, ids); // [1,T,E]
+      const table = w.add(g, `${side}.embed_positions.weight`, [c.maxPositions + BART_POSITION_OFFSET, c.hidden]);
+      const at = g.op('Add', [positions!, g.constI64([BART_POSITION_OFFSET], [], 'offset')]); // [1,T]
+      const pos = g.op('Gather', [table, at], { axis: A.int(0) }); // [1,T,E]
+      const sum = g.op('Add', [x, pos]);
+      const n = `${side}.layernorm_embedding`;
+      return layerNorm(g, sum, w.add(g, `${n}.weight`, [c.hidden]), w.add(g, `${n}.bias`, [c.hidden]), c.normEps);
+    },
+  };
+}

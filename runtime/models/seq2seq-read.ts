@@ -1,0 +1,32 @@
+// Reads an encoder–decoder model folder (config.json of marian, bart or t5 + safetensors weights). Node only.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LensError } from '../errors';
+import { openWeights } from '../formats/safetensors';
+import { isSeq2SeqConfig, normaliseSeq2SeqConfig } from './seq2seq-config';
+import type { Seq2SeqSource } from './seq2seq-source';
+
+/** The parsed config.json of a folder, or undefined when it has none or it is not JSON (readModel says why). */
+export function peekConfig(dir: string): Record<string, unknown> | undefined {
+  try {
+    const raw: unknown = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    return typeof raw === 'object' && raw !== null && !Array.isArray(raw)
+      ? (raw as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `dir` holds an encoder–decoder model of a supported family. */
+export function isSeq2SeqFolder(dir: string): boolean {
+  const raw = peekConfig(dir);
+  return raw !== undefined && isSeq2SeqConfig(raw);
+}
+
+export async function readSeq2SeqModel(dir: string): Promise<Seq2SeqSource> {
+  const raw = peekConfig(dir);
+  if (!raw) throw new LensError('NO_CONFIG', `The folder ${dir} has no readable config.json.`);
+  const config = normaliseSeq2SeqConfig(raw, `config.json in ${dir}`);
+  return { config, weights: await openWeights(dir), dir };
+}

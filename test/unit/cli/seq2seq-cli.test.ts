@@ -1,0 +1,139 @@
+// `attention-lens run` and `export` on an encoder–decoder model as users run them (node dist/cli.js, through the
+// Inspector's worker): tiny-marian-dates translates "the 14th of March, 2021" into "2021-03-14" with --translate;
+// --out JSON has a kind per entry (encoder, decoder, cross), the source and target token lists, and maps equal to
+// transformers' (reference_attention.json, 1e-5); --target-text scores a given translation with teacher forcing
+// (log-probabilities of the reference). Bad requests (--target-text on a decoder-only model, both options...):
+// bad-input-catalogue.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { marianDatesDir, repoRoot } from '../../helpers/fixtures';
+
+const CLI = path.join(repoRoot, 'dist/cli.js');
+const TMP = mkdtempSync(path.join(tmpdir(), 'lens-seq2seq-cli-'));
+const ref = JSON.parse(readFileSync(path.join(marianDatesDir, 'reference_attention.json'), 'utf8')) as {
+  source_text: string;
+  target_text: string;
+  source_ids: number[];
+  target_ids: number[];
+  decoder_input_ids: number[];
+  target_logprobs: number[];
+  encoder_attentions: number[][][][];
+  decoder_attentions: number[][][][];
+  cross_attentions: number[][][][];
+};
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface JsonEntry {
+  layer: number;
+  kind: string;
+  stack_layer: number;
+  heads: number;
+  data: number[][][];
+}
+
+function maxDiff(a: number[][][], b: number[][][]): number {
+  let worst = 0;
+  assert.equal(a.length, b.length);
+  a.forEach((head, h) => {
+    assert.equal(head.length, b[h].length, 'rows');
+    head.forEach((row, q) => {
+      assert.equal(row.length, b[h][q].length, 'keys');
+      row.forEach((x, k) => (worst = Math.max(worst, Math.abs(x - b[h][q][k]))));
+    });
+  });
+  return worst;
+}
+
+test('run --translate prints the translation; --out JSON has every kind, both token lists and the reference maps', () => {
+  const out = path.join(TMP, 'run.json');
+  const r = cli('run', '--model', marianDatesDir, '--text', ref.source_text, '--translate', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^translation 2021-03-14$/m);
+  assert.match(r.stdout, /^cross L1 H0 /m);
+  const doc = JSON.parse(readFileSync(out, 'utf8'));
+  assert.deepEqual(
+    doc.source_tokens.map((t: { id: number }) => t.id),
+    ref.source_ids,
+  );
+  assert.deepEqual(
+    doc.target_tokens.map((t: { id: number }) => t.id),
+    ref.target_ids,
+  );
+  assert.deepEqual(
+    doc.decoder_input_tokens.map((t: { id: number }) => t.id),
+    ref.decoder_input_ids,
+  );
+  assert.equal(doc.translation, '2021-03-14');
+  assert.equal(doc.target_mode, 'translated');
+  assert.equal(doc.target_end, 'stop');
+  assert.deepEqual(doc.model.attentionKinds, ['encoder', 'encoder', 'decoder', 'decoder', 'cross', 'cross']);
+  const entries = doc.attention as JsonEntry[];
+  assert.deepEqual(
+    entries.map((e) => [e.layer, e.kind, e.stack_layer]),
+    [
+      [0, 'encoder', 0],
+      [1, 'encoder', 1],
+      [2, 'decoder', 0],
+      [3, 'decoder', 1],
+      [4, 'cross', 0],
+      [5, 'cross', 1],
+    ],
+  );
+  const want = { encoder: ref.encoder_attentions, decoder: ref.decoder_attentions, cross: ref.cross_attentions };
+  for (const e of entries) {
+    const d = maxDiff(e.data, want[e.kind as keyof typeof want][e.stack_layer]);
+    assert.ok(d <= 1e-5, `${e.kind} ${e.stack_layer}: ${d}`);
+  }
+  doc.target_logprobs.forEach((lp: number, i: number) => assert.ok(Math.abs(lp - ref.target_logprobs[i]) < 1e-4));
+});
+
+test('run --target-text scores the given translation (teacher forcing) with the reference log-probabilities', () => {
+  const out = path.join(TMP, 'forced.json');
+  const r = cli(
+    'run',
+    '--model',
+    marianDatesDir,
+    '--text',
+    ref.source_text,
+    '--target-text',
+    '2021-03-14',
+    '--out',
+    out,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /^translation/m);
+  assert.match(r.stdout, /^target {5}6 tokens, log p /m);
+  const doc = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(doc.target_mode, 'teacher-forced');
+  assert.deepEqual(
+    doc.target_tokens.map((t: { id: number }) => t.id),
+    ref.target_ids,
+  );
+  doc.target_logprobs.forEach((lp: number, i: number) => assert.ok(Math.abs(lp - ref.target_logprobs[i]) < 1e-4));
+  const cross = (doc.attention as JsonEntry[]).find((e) => e.kind === 'cross' && e.stack_layer === 1)!;
+  assert.ok(maxDiff(cross.data, ref.cross_attentions[1]) <= 1e-5);
+});
+
+test('export --format json carries the kinds and the target', () => {
+  const out = path.join(TMP, 'export.json');
+  const r = cli('export', '--model', marianDatesDir, '--text', ref.source_text, '--translate', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(readFileSync(out, 'utf8'));
+  assert.deepEqual(
+    doc.layers.map((l: { kind: string }) => l.kind),
+    ['encoder', 'encoder', 'decoder', 'decoder', 'cross', 'cross'],
+  );
+  assert.deepEqual(
+    doc.target_tokens.map((t: { id: number }) => t.id),
+    ref.target_ids,
+  );
+  assert.equal(doc.translation, '2021-03-14');
+});

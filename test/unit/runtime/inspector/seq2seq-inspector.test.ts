@@ -1,0 +1,113 @@
+// Inspector.run on an encoder–decoder model through the real worker thread (dist/worker.js), tiny-marian-dates:
+// the layer entries follow ModelFacts.encoderDecoder (encoder, decoder, cross; `stackLayer` within the stack), the
+// source tokens are the run's tokens and the target comes with decoder inputs and log-probabilities; the default is
+// a greedy translation, a target given as text or as label ids is teacher-forced (the same maps either way), a
+// length limit ends a translation early ('length'), and a target or translate on a decoder-only model, or both
+// together, fail with BAD_INPUT.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { load } from '../../../../runtime/inspector/load-model';
+import type { Inspector, LayerResult } from '../../../../runtime/inspector/api';
+import { isLensError } from '../../../../runtime/errors';
+import { fixtureModel, marianDatesDir, repoRoot } from '../../../helpers/fixtures';
+
+const WORKER = path.join(repoRoot, 'dist/worker.js');
+const ref = JSON.parse(fs.readFileSync(path.join(marianDatesDir, 'reference_attention.json'), 'utf8')) as {
+  source_text: string;
+  target_text: string;
+  source_ids: number[];
+  target_ids: number[];
+  decoder_input_ids: number[];
+  target_logprobs: number[];
+};
+
+let marian: Inspector;
+before(async () => {
+  marian = await load(marianDatesDir, { backend: 'native', threads: 1, workerPath: WORKER });
+});
+after(() => marian?.dispose());
+
+async function all(run: AsyncIterable<LayerResult>): Promise<LayerResult[]> {
+  const out: LayerResult[] = [];
+  for await (const l of run) out.push(l);
+  return out;
+}
+
+test('the facts describe the entries; a run translates by default, with source and target tokens', async () => {
+  const f = marian.facts;
+  assert.deepEqual(f.encoderDecoder, { encoderLayers: 2, decoderLayers: 2, decoderStartTokenId: 399, eosTokenId: 0 });
+  assert.deepEqual(f.attentionKinds, ['encoder', 'encoder', 'decoder', 'decoder', 'cross', 'cross']);
+  const run = marian.run(ref.source_text);
+  assert.deepEqual(
+    run.tokens.map((t) => t.id),
+    ref.source_ids,
+  );
+  const layers = await all(run);
+  assert.deepEqual(
+    layers.map((l) => [l.layer, l.kind, l.stackLayer, l.queryLength, l.keyLength]),
+    [
+      [0, 'encoder', 0, 8, 8],
+      [1, 'encoder', 1, 8, 8],
+      [2, 'decoder', 0, 6, 6],
+      [3, 'decoder', 1, 6, 6],
+      [4, 'cross', 0, 6, 8],
+      [5, 'cross', 1, 6, 8],
+    ],
+  );
+  const target = run.target()!;
+  assert.equal(target.mode, 'translated');
+  assert.equal(target.end, 'stop');
+  assert.deepEqual(
+    target.tokens.map((t) => t.id),
+    ref.target_ids,
+  );
+  assert.deepEqual(
+    target.decoderInput.map((t) => t.id),
+    ref.decoder_input_ids,
+  );
+  target.logprobs.forEach((lp, i) => assert.ok(Math.abs(lp - ref.target_logprobs[i]) < 1e-4));
+});
+
+test('a target given as text or as ids is teacher-forced and gives the translation’s maps', async () => {
+  const translated = await all(marian.run(ref.source_text, { translate: true }));
+  const asText = marian.run(ref.source_text, { target: ref.target_text });
+  // A given target is known before the first layer.
+  assert.deepEqual(
+    asText.target()!.tokens.map((t) => t.id),
+    ref.target_ids,
+  );
+  const text = await all(asText);
+  const ids = await all(marian.run(ref.source_text, { target: ref.target_ids }));
+  assert.equal(asText.target()!.mode, 'teacher-forced');
+  for (const other of [text, ids])
+    other.forEach((l, e) => {
+      let worst = 0;
+      l.data.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - translated[e].data[i]))));
+      assert.ok(worst <= 1e-5, `entry ${e}: ${worst}`);
+    });
+});
+
+test('a translation stops at maxNew with end "length"', async () => {
+  const run = marian.run(ref.source_text, { translate: { maxNew: 2 } });
+  const layers = await all(run);
+  assert.equal(run.target()!.end, 'length');
+  assert.deepEqual(
+    run.target()!.tokens.map((t) => t.id),
+    ref.target_ids.slice(0, 2),
+  );
+  assert.equal(layers[4].queryLength, 2);
+});
+
+test('a target with translate, or either on a decoder-only model, is BAD_INPUT', async () => {
+  const bad = (e: unknown) => isLensError(e) && e.code === 'BAD_INPUT';
+  assert.throws(() => marian.run(ref.source_text, { target: '2021-03-14', translate: true }), bad);
+  const stories = await load(fixtureModel('stories260K'), { backend: 'native', threads: 1, workerPath: WORKER });
+  try {
+    assert.throws(() => stories.run('Once upon a time', { target: 'x' }), /not an encoder–decoder model/);
+    assert.throws(() => stories.run('Once upon a time', { translate: true }), /cannot translate/);
+  } finally {
+    await stories.dispose();
+  }
+});
