@@ -1,10 +1,11 @@
-// `npx tsx bench/long-inputs.ts [--lengths 512,2048] [--runs 2] [--threads N]`: SmolLM2-135M (Q4_1 GGUF) on long
-// inputs, native. Per length: the raw baseline (the whole model as one onnxruntime session without attention
+// `npx tsx bench/long-inputs.ts [--lengths 512,2048] [--runs 2] [--threads N] [--modes graph] [--backend wasm]`:
+// SmolLM2-135M (Q4_1 GGUF) on long inputs, native (or Wasm). Per length: the raw baseline (the whole model as one onnxruntime session without attention
 // outputs, bench/raw.ts), today's run that keeps every dense map, and the run kept for long inputs (per layer q, k,
 // rows' log-sum-exp and head summaries read from each layer's map as it streams, runtime/attention/kept-run.ts) —
 // median and range of total and first-layer times, their ratios to raw, the bytes kept for attention and the peak
 // RSS so far; then the cost of exact values recomputed on demand (hover, a row, a column, a 64 × 64 window).
 // Printed, never asserted: the machine is shared (few runs; say so when quoting).
+import { loadavg as osLoad } from 'node:os';
 import { parseArgs } from 'node:util';
 import { KeptRun } from '../runtime/attention/kept-run';
 import type { LayerSummaryTensors } from '../runtime/models/attention-summaries';
@@ -21,13 +22,19 @@ const { values: argv } = parseArgs({
     runs: { type: 'string' },
     threads: { type: 'string' },
     modes: { type: 'string' },
+    backend: { type: 'string' },
   },
 });
 const lengths = (argv.lengths ?? '512,1024,2048').split(',').map(Number);
 const runs = Number(argv.runs ?? 2);
 const modes = (argv.modes ?? 'dense,kept,graph').split(',') as ('dense' | 'kept' | 'graph')[];
 const threads = Number(argv.threads ?? 2);
+const backend = (argv.backend ?? 'native') as 'native' | 'wasm';
 const MB = 2 ** 20;
+const loadavg = () =>
+  osLoad()
+    .map((x) => x.toFixed(1))
+    .join(' ');
 const rssMB = () => process.resourceUsage().maxRSS / 1024;
 
 function tokens(n: number, vocab: number): number[] {
@@ -42,13 +49,15 @@ async function main(): Promise<void> {
   const source = readGgufModel(smolLm2Gguf());
   const plan = buildPlan(source);
   const f = plan.facts;
-  const raw = await RawModel.create(source, 'native', threads);
-  const engine = await StageEngine.create(plan, 'native', threads);
+  const raw = await RawModel.create(source, backend, threads);
+  const engine = await StageEngine.create(plan, backend, threads);
   // Warm-up: both engine variants' sessions are created on first use.
   for (const withVectors of [false, true])
     await engine.run(tokens(16, f.vocabSize), { withVectors, onLayer: () => {} });
   await raw.run(tokens(16, f.vocabSize));
-  console.log(`SmolLM2-135M Q4_1, native, ${threads} threads, ${runs} runs per row (shared 2-core machine)\n`);
+  console.log(
+    `SmolLM2-135M Q4_1, ${backend}, ${threads} threads, ${runs} runs per row (shared 2-core machine, load ${loadavg()})\n`,
+  );
   const rows: string[][] = [];
   const exactRows: string[][] = [];
   for (const n of lengths) {
@@ -118,6 +127,8 @@ async function main(): Promise<void> {
         rssMB().toFixed(0),
       ]);
     }
+    // Each length's rows as soon as they exist (a long length may not finish on a loaded machine).
+    for (const r of rows.filter((x) => x[0] === String(n))) console.log(`${r.join(' | ')} (load ${loadavg()})`);
     // Exact values on demand from the last kept run: the middle layer, head 0, the last query.
     const ex = last?.layer(Math.floor(f.layers / 2))?.exact;
     if (!ex) continue;

@@ -1,20 +1,25 @@
-// `npx tsx bench/long-layer.ts [--n 512] [--runs 7]`: one SmolLM2 layer session (layer 1) at n tokens, alternating
-// the variants a run can use — the default (map fetched), the default without fetching the map, the summaries
-// variant whole and in 16 query-row blocks, each with and without onnxruntime's CPU arena — so that their ratios
-// come from the same minutes of a shared machine. Median and range per variant, and the ratio to the default
-// without the map (raw-like).
+// `npx tsx bench/long-layer.ts [--n 512] [--runs 7] [--blocks 8,16,32] [--whole]`: one SmolLM2 layer session
+// (layer 1) at n tokens, alternating the variants a run can use — the default (map fetched), the default without
+// fetching the map, the summaries variant whole (--whole) and in query-row blocks (16, or the --blocks counts), each
+// with and without onnxruntime's CPU arena — so that their ratios come from the same minutes of a shared machine.
+// Median and range per variant, and the ratio to the default without the map (raw-like).
 import { parseArgs } from 'node:util';
 import { createSession, type Session } from '../runtime/backend/ort';
 import { readGgufModel } from '../runtime/models/gguf-source';
 import { QUERY_BLOCKS } from '../runtime/models/attention-summaries';
 import { buildPlan } from '../runtime/models/read-model';
+import { keyMaskFeed } from '../runtime/models/feeds';
 import type { FeedTensor } from '../runtime/models/plan';
 import { smolLm2Gguf } from '../test/helpers/fixtures';
 import { fmt, summarize, table } from './stats';
 
-const { values: argv } = parseArgs({ options: { n: { type: 'string' }, runs: { type: 'string' } } });
+const { values: argv } = parseArgs({
+  options: { n: { type: 'string' }, runs: { type: 'string' }, blocks: { type: 'string' }, whole: { type: 'boolean' } },
+});
 const n = Number(argv.n ?? 512);
 const runs = Number(argv.runs ?? 7);
+/** Query-row block counts to compare (the engine uses QUERY_BLOCKS); --whole adds the summaries variant unblocked. */
+const blockCounts = (argv.blocks ?? String(QUERY_BLOCKS)).split(',').map(Number);
 
 async function main(): Promise<void> {
   const source = readGgufModel(smolLm2Gguf());
@@ -27,7 +32,8 @@ async function main(): Promise<void> {
     data: Float32Array.from({ length: n * E }, (_, i) => Math.sin(i) * 0.5),
   };
   const ids = Array.from({ length: n }, (_, i) => 3 + ((i * 7919) % 40000));
-  const f = plan.feeds({ ids: [ids], mask: [ids.map(() => 1)] });
+  const batch = { ids: [ids], mask: [ids.map(() => 1)] };
+  const f = plan.feeds(batch);
   const base: Record<string, FeedTensor> = { hidden };
   for (const name of stage.inputNames) if (name !== 'hidden') base[name] = f.layer[name];
   const summaryFeeds: Record<string, FeedTensor> = {
@@ -53,22 +59,17 @@ async function main(): Promise<void> {
     'block_max',
     'block_mean',
   ];
-  const bytes = stage.variant!({ summaries: true });
-  variants.push(['summaries, arena', await createSession(bytes, opts), summaryFeeds, summaryOut]);
-  variants.push([
-    'summaries, no arena',
-    await createSession(bytes, { ...opts, memArena: false }),
-    summaryFeeds,
-    summaryOut,
-  ]);
-  const blocked = stage.variant!({ summaries: true, blocks: QUERY_BLOCKS });
-  variants.push(['16 row blocks, arena', await createSession(blocked, opts), summaryFeeds, summaryOut]);
-  variants.push([
-    '16 row blocks, no arena',
-    await createSession(blocked, { ...opts, memArena: false }),
-    summaryFeeds,
-    summaryOut,
-  ]);
+  // The blocked variants build their mask from key_mask [B,S] (no n × n bias fed).
+  const blockedFeeds: Record<string, FeedTensor> = { ...summaryFeeds, key_mask: keyMaskFeed(batch) };
+  const withArena = async (label: string, bytes: Uint8Array, feeds: Record<string, FeedTensor>) => {
+    const session = await createSession(bytes, opts);
+    const picked = Object.fromEntries(session.inputNames.map((name) => [name, feeds[name]]));
+    variants.push([`${label}, arena`, session, picked, summaryOut]);
+    variants.push([`${label}, no arena`, await createSession(bytes, { ...opts, memArena: false }), picked, summaryOut]);
+  };
+  if (argv.whole) await withArena('summaries whole', stage.variant!({ summaries: true }), summaryFeeds);
+  for (const b of blockCounts)
+    await withArena(`${b} row blocks`, stage.variant!({ summaries: true, blocks: b }), blockedFeeds);
   const times = variants.map(() => [] as number[]);
   for (const [, s, feeds, fetches] of variants) await s.run(feeds, fetches); // warm-up
   for (let r = 0; r < runs; r++)

@@ -150,7 +150,7 @@ export class StageEngine {
         const out = await stage.session.run(feeds, ['hidden']);
         hiddenState = asFeed(out.hidden); // [1, seq, hidden]
       } else if (stage.role === 'layer' && summaries) {
-        // Query-row blocks where every block has rows (the family may still compute the map whole: bert, gpt2).
+        // Query-row blocks where every block has rows (every family builds them: bert, gpt2, the RoPE decoders).
         const blocks = blockedFits(seq, QUERY_BLOCKS) ? QUERY_BLOCKS : undefined;
         const session = await this.variantSession(stage, { summaries: true, blocks });
         Object.assign(feeds, pick(session.inputNames, shared, hiddenState, fullFeeds));

@@ -10,6 +10,7 @@
 import type { Activation } from '../formats/config-normalise';
 import { A } from './graph-builder';
 import { activation, attention, layerNorm, linearT, splitHeads } from './ops';
+import { blockedAttention } from './attention-summaries';
 import { sideInputs, type FamilyGraphs } from './family';
 import type { GraphBuilder } from './graph-builder';
 import { CheckedWeights, type ModelSource } from './source';
@@ -149,6 +150,7 @@ export function bertGraphs(source: ModelSource): FamilyGraphs {
       hasLmHead: hasMlm,
     },
     embedInputs: c.typeVocabSize > 0 ? ['input_ids', 'position_ids', 'token_type_ids'] : ['input_ids', 'position_ids'],
+    blockedAttention: true,
     side: sideInputs(c),
     embed(g) {
       const word = g.op('Gather', [w.add(g, 'embeddings.word_embeddings.weight', [c.vocabSize, E]), 'input_ids']); // [B,S,E]
@@ -169,7 +171,10 @@ export function bertGraphs(source: ModelSource): FamilyGraphs {
       const k = splitHeads(g, dense(g, x, n.k, E, E), H, D);
       const v = splitHeads(g, dense(g, x, n.v, E, E), H, D);
       const [, vAll] = inputs.cache ? inputs.cache(k, v) : [k, v]; // the mixing variant zeroes chosen values
-      const att = attention(g, q, k, vAll, inputs.bias, H, D); // probs [B,H,S,S], context [B,S,E]
+      // Long inputs: query-row blocks, the padding mask built in the graph from key_mask (no [B,H,S,S] tensor).
+      const att = inputs.blocked
+        ? { probs: '', context: blockedAttention(g, q, k, vAll, H, D, {}, inputs.blocked) }
+        : attention(g, q, k, vAll, inputs.bias, H, D); // probs [B,H,S,S], context [B,S,E]
       const sum = g.op('Add', [x, dense(g, att.context, n.o, E, E)]); // [B,S,E]
       const a = norm(g, sum, n.ln1); // post-LN [B,S,E]
       const mid = activation(g, dense(g, a, n.ffnIn, I, E), c.act); // [B,S,I]

@@ -3,6 +3,7 @@
 // Conv1D weights are stored [in, out], so they feed MatMul as they are. Names: "wte", "h.N.attn.c_attn", "ln_f"...
 import { A } from './graph-builder';
 import { activation, attention, layerNorm, linear, linearT, splitHeads } from './ops';
+import { blockedAttention } from './attention-summaries';
 import { sideInputs, type FamilyGraphs } from './family';
 import type { GraphBuilder } from './graph-builder';
 import { CheckedWeights, type ModelSource } from './source';
@@ -50,6 +51,7 @@ export function gpt2Graphs(source: ModelSource): FamilyGraphs {
       hasLmHead: true,
     },
     embedInputs: ['input_ids', 'position_ids'],
+    blockedAttention: true,
     side: sideInputs(c),
     embed(g) {
       const tok = g.op('Gather', [w.add(g, 'wte.weight', [V, E]), 'input_ids']); // [B,S,E]
@@ -63,7 +65,10 @@ export function gpt2Graphs(source: ModelSource): FamilyGraphs {
       const parts = g.opN('Split', [qkv], 3, { axis: A.int(-1) }); // 3 × [B,S,E]
       const [q, k, v] = parts.map((t) => splitHeads(g, t, H, D)); // [B,H,S,D]
       const [kAll, vAll] = inputs.cache ? inputs.cache(k, v) : [k, v]; // [B,H,P+S,D] with a KV cache
-      const att = attention(g, q, kAll, vAll, inputs.bias, H, D);
+      // Long inputs: query-row blocks, the causal mask built in the graph from positions (no [B,H,S,S] tensor).
+      const att = inputs.blocked
+        ? { probs: '', context: blockedAttention(g, q, kAll, vAll, H, D, {}, inputs.blocked) }
+        : attention(g, q, kAll, vAll, inputs.bias, H, D);
       const h1 = g.op('Add', [x, conv(g, att.context, p + 'attn.c_proj', E, E)]); // [B,S,E]
       const m = norm(g, h1, p + 'ln_2');
       const mid = activation(g, conv(g, m, p + 'mlp.c_fc', E, I), c.act); // [B,S,I]

@@ -2,7 +2,9 @@
 // hand-computed softmaxes (causal, window, soft-cap, padded key, shared key heads); the full dense maps the
 // family graphs compute in onnxruntime (stories260K; hf-tiny gemma2 with windows, soft-cap and its own scale;
 // mistral's window; qwen3's q/k norms) for every value, rows, columns and the per-head summaries (entropy, top-k,
-// specials, distance, previous token, the overview pooled as figures/heads.ts poolWindow pools the full map); and a
+// specials, distance, previous token, the overview pooled as figures/heads.ts poolWindow pools the full map);
+// the query-row blocked variant of llama, bert (all-MiniLM-L6-v2, padding mask from key_mask) and gpt2 (tiny-gpt2,
+// causal from positions) on native and Wasm against the maps computed whole; and a
 // 2,048-token SmolLM2 (GGUF) layer 0 whose chosen rows are also computed by plain float64 loops from the weights.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +21,7 @@ import { layerOutputs, type Batch, type GraphPlan } from '../../../../runtime/mo
 import { poolWindow } from '../../../../figures/heads';
 import { decodeModel } from '../../../../runtime/formats/onnx-schema';
 import { runPlan } from '../../../reference/run-plan';
-import { fixtureModel, hfTinyModel, smolLm2Gguf } from '../../../helpers/fixtures';
+import { fixtureModel, hfTinyModel, miniLmDir, smolLm2Gguf } from '../../../helpers/fixtures';
 import { isLensError } from '../../../../runtime/errors';
 
 const TOL = 1e-5;
@@ -328,9 +330,14 @@ test('SmolLM2 (GGUF) over 2,048 tokens, layer 0: chosen rows equal the dense map
 });
 
 /** Checks a run kept from the graph's summaries (the map never fetched) against the dense maps of the same input. */
-async function checkGraphSummaries(label: string, source: ModelSource, n: number) {
+async function checkGraphSummaries(
+  label: string,
+  source: ModelSource,
+  n: number,
+  backend: 'native' | 'wasm' = 'native',
+) {
   const { plan, run } = await denseRun(source, n, 3);
-  const engine = await StageEngine.create(plan, 'native', 1);
+  const engine = await StageEngine.create(plan, backend, 1);
   const K = 4;
   const specials = [0, 5];
   const kept = new KeptRun(plan.facts, { topK: K, specials, block: POOL });
@@ -418,6 +425,34 @@ test('stories260K over 300 tokens: query-row blocks (no [heads, n, n] tensor in 
 test('hf-tiny gemma2 over 250 tokens: query-row blocks with windows and soft-cap', async () => {
   assert.ok(blockedFits(250, QUERY_BLOCKS));
   await checkGraphSummaries('gemma2 blocked', await readModel(hfTinyModel('gemma2')), 250);
+});
+
+// bert (bidirectional, the padding mask from key_mask) and gpt2 (causal from positions) in query-row blocks too: the
+// summaries and every exact value from the kept q and k equal the full maps runPlan computes whole (native).
+for (const backend of ['native', 'wasm'] as const) {
+  test(`all-MiniLM-L6-v2 over 260 tokens: query-row blocks give the dense maps' values and summaries (${backend})`, async () => {
+    assert.ok(blockedFits(260, QUERY_BLOCKS));
+    await checkGraphSummaries(`all-MiniLM-L6-v2 blocked ${backend}`, await readModel(miniLmDir()), 260, backend);
+  });
+
+  test(`tiny-gpt2 over 300 tokens: query-row blocks, causal from positions (${backend})`, async () => {
+    assert.ok(blockedFits(300, QUERY_BLOCKS));
+    await checkGraphSummaries(`tiny-gpt2 blocked ${backend}`, await readModel(fixtureModel('tiny-gpt2')), 300, backend);
+  });
+}
+
+test('bert and gpt2 blocked variants: one softmax per block, key_mask in, no n × n bias input', async () => {
+  for (const dir of [miniLmDir(), fixtureModel('tiny-gpt2')]) {
+    const plan = buildPlan(await readModel(dir));
+    const stage = plan.stages.find((s) => s.role === 'layer' && s.variant)!;
+    const graph = decodeModel(stage.variant!({ summaries: true, blocks: QUERY_BLOCKS })).graph!;
+    const ops = graph.node!.map((n) => n.opType);
+    const layers = layerOutputs(stage).length;
+    assert.equal(ops.filter((o) => o === 'Softmax').length, QUERY_BLOCKS * layers, dir);
+    const inputs = graph.input!.map((i) => i.name!);
+    assert.ok(inputs.includes('key_mask'), `${dir}: inputs ${inputs.join(', ')}`);
+    assert.ok(!inputs.some((n) => n.startsWith('attn_bias')), `${dir}: inputs ${inputs.join(', ')}`);
+  }
 });
 
 test('the blocked variant computes the softmax once per block of query rows, never over the whole map', () => {
