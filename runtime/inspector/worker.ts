@@ -15,6 +15,7 @@ import { StageEngine } from './engine';
 import { ImportEngine } from '../onnx/import-engine';
 import { isSeq2SeqFolder, readSeq2SeqModel } from '../models/seq2seq-read';
 import { Seq2SeqEngine } from './seq2seq-engine';
+import { servedImportSeq2Seq } from './import-seq2seq';
 import { CancelFlags } from './cancel-flags';
 import { own } from './transfer';
 import { GradientService } from '../grad/gradient-service';
@@ -51,7 +52,11 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
     const t0 = performance.now();
     const loaded = (engine: Engine, timings: LoadTimings, warning?: string, gradients?: GradientService) => ({
       model: {
-        ...(engine instanceof Seq2SeqEngine ? engine.served() : engineModel(engine, pauseFor(flags))),
+        ...(engine instanceof Seq2SeqEngine
+          ? engine.served()
+          : engine instanceof ImportEngine && engine.facts.encoderDecoder
+            ? servedImportSeq2Seq(engine)
+            : engineModel(engine, pauseFor(flags))),
         engine,
         gradients,
         release: async () => {
