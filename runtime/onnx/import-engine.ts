@@ -273,6 +273,12 @@ export class ImportEngine {
     });
     const logits = result.outputs.logits; // [1,T,V]
     if (!logits) throw new LensError('INFERENCE_FAILED', `${decoder.label} returned no logits.`);
+    if (logits.data.length !== T * this.facts.vocabSize)
+      throw new LensError(
+        'UNSUPPORTED_MODEL',
+        `${decoder.label} returned logits of shape [${logits.dims.join(', ')}] for ${T} tokens; config.json's ` +
+          `vocab_size is ${this.facts.vocabSize}.`,
+      );
     checkOutputFinite('logits', logits.data, this.facts.vocabSize);
     return { self, cross, logits: logits.data, ms: result.ms };
   }
