@@ -7,7 +7,7 @@ Usage:
   attention-lens explain --model MODEL (--text TEXT | --file PATH) --target SPEC [explain options]
   attention-lens study --model MODEL --data FILE.jsonl --target SPEC [--out DIR] [explain options]
   attention-lens generate --model MODEL (--text TEXT | --file PATH) [--max-new N] [--temperature T --top-p P
-                 --seed S] [--out FILE]
+                 --seed S] [--chat] [--out FILE]
   attention-lens --help
 
 Options for run:
@@ -77,7 +77,7 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
   --out DIR          study: write summary.md, summary.json, examples.jsonl and SVG box plots there (a line that
                      cannot be used is reported and skipped; the exit code is then 2, after writing)
 
-Options for generate (causal LMs: a folder or GGUF file; also --backend, --threads):
+Options for generate (causal LMs: a folder or GGUF file; also --backend, --threads, --truncate):
   --max-new N        tokens to generate, 1 to 4096 (default 32); the output stops earlier at an end-of-text or
                      end-of-turn token (EOS, <|im_end|>...)
   --temperature T    0 (default) is greedy; above 0 samples from softmax(logits / T)
@@ -89,7 +89,8 @@ Options for generate (causal LMs: a folder or GGUF file; also --backend, --threa
                      the prompt tokens most attended by the row that wrote the token (the query just before it)
   --out FILE         .json | .csv | .npy: the same layouts as export over prompt + generated tokens (the JSON's
                      source.generated says where the output starts)
-  --chat is not available yet: give the prompt as plain text.
+  --chat             the text as a user message in the model's chat template; the output stops at the end of the
+                     model's turn (--truncate is refused with it)
 
 Input and output (every command):
   --max-input-mb N   read at most N MB of --file or of one --data line (default 1); with --truncate a longer

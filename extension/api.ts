@@ -45,6 +45,14 @@ export interface AttentionLensApi {
   panelNotice?(): string | undefined;
   /** The number of open Attention Lens panels. */
   panelCount?(): number;
+  /** Opens what a drop onto the panel sent (the webview's checked `openDropped`) as the panel does; its outcome. */
+  openDropped?(dropped: {
+    uri?: string;
+    text?: string;
+    name?: string;
+    npy?: ArrayBuffer;
+    npyName?: string;
+  }): Promise<{ ok: boolean; message: string }>;
   /** The attention of a run a panel still shows ([heads, query, key] per layer), as the host holds it. */
   attention?(
     runId: number,

@@ -58,6 +58,8 @@ export interface ExplainRun {
   /** The layers received so far. */
   layers: readonly LayerAttention[];
   source: RunSource;
+  /** Set when the model continued the run (Continue): its input's length; generated:N targets count from there. */
+  promptLength?: number;
 }
 
 export interface ExplainHostDeps {
@@ -150,6 +152,7 @@ export class ExplainHost {
       // The run's tokens: their ids, and the special and chat-template flags that keep tokens out of the candidates.
       const tokens = run.ids.map((id, i) => ({ ...run.tokens[i], id }));
       const result = await explain(run.inspector, tokens, {
+        ...(run.promptLength !== undefined ? { promptLength: run.promptLength } : {}),
         target: m.target,
         methods: m.methods,
         signal: slot.abort.signal,

@@ -99,11 +99,19 @@ function runMaps(run: RunSnapshot): MemoryRunMaps {
 }
 
 function runData(run: RunSnapshot): RunData {
+  // A continued run (Continue) says where the model's output starts, as `attention-lens generate --out` does.
+  const first = run.tokens.findIndex((t) => t.generated === true);
   return {
     model: { ...run.facts },
     tokens: run.tokens.map((t, i) => ({ ...t, id: run.ids[i] })),
     layers: run.layers,
-    source: { uri: run.source.uri, range: run.source.range, modelPath: run.source.modelPath },
+    source: {
+      uri: run.source.uri,
+      range: run.source.range,
+      modelPath: run.source.modelPath,
+      ...(run.source.chat ? { chat: true } : {}),
+      ...(first >= 0 ? { generated: { promptTokens: first, generatedTokens: run.tokens.length - first } } : {}),
+    },
   };
 }
 

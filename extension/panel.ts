@@ -6,7 +6,7 @@
 // The Explain view's requests (explain, compare, their export) go to the panel's ExplainHost (explain-host.ts). The panel
 // knows which tab the webview shows (tabChanged: the palette's Export… follows it), and keeps its last notice (the model
 // loading for the next run, or why that failed) to replay after a reload, until a run replaces it.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { Inspector, LayerResult } from '../runtime/inspector/api';
 import type { ModelFacts } from '../runtime/types';
@@ -14,8 +14,12 @@ import type {
   AgreementMetric,
   ColorMapName,
   ExplainRequestKind,
+  GenerateReply,
+  GenerateRequest,
+  GeneratedTokenEvent,
   HostMessage,
   NoticeMessage,
+  OpenDroppedMessage,
   PanelTab,
   RunSource,
   TokenInfo,
@@ -23,8 +27,11 @@ import type {
 } from '../protocol/messages';
 import { hostChecks, type PanelHostEnd, type PanelWebviewEnd } from '../protocol/panel-channel';
 import type { RunContext } from '../protocol/validate';
-import { Channel } from '../runtime/channel/channel';
-import { LensError } from '../runtime/errors';
+import { Channel, type HandlerContext } from '../runtime/channel/channel';
+import { isLensError, LensError } from '../runtime/errors';
+import { checkCanGenerate } from '../runtime/generate/can-generate';
+import { stopTokenIds } from '../runtime/generate/stop-tokens';
+import { decodingOf, generatedIds, generatedToken, growLayers } from './generate-logic';
 import type { RunSummary } from './api';
 import { describeError } from './input';
 import { panelHtml } from '../protocol/panel-page';
@@ -58,8 +65,8 @@ export interface PanelHost {
   viewChanged(panel: AttentionPanel): void;
   /** The user pressed Export in the panel. */
   exportRequested(panel: AttentionPanel): void;
-  /** A file was dropped onto the panel: open it as a saved run there (its URI, or its text and name). */
-  openDropped(panel: AttentionPanel, dropped: { uri?: string; text?: string; name?: string }): void;
+  /** A file was dropped onto the panel: open it as a saved run there (its URI, or the dropped files). */
+  openDropped(panel: AttentionPanel, dropped: Omit<OpenDroppedMessage, 'type'>): void;
   disposed(panel: AttentionPanel): void;
   focused(panel: AttentionPanel): void;
 }
@@ -81,6 +88,10 @@ interface PanelRun {
   abort: AbortController;
   /** The document version and offset of the run's text when it started (hover, tint). */
   mapping?: DocMapping;
+  /** Set once the model continued the run (Continue): the number of tokens of its input; the rest were generated. */
+  promptLength?: number;
+  /** A Continue in flight: aborted by Stop (the `cancel` note), a newer run or the panel closing. */
+  generating?: AbortController;
 }
 
 /** The panel's line for a run opened from a file. */
@@ -199,8 +210,12 @@ export class AttentionPanel {
     return this.run !== undefined && this.run.end === undefined;
   }
 
-  /** Cancels the run in flight, if any. */
+  /** Cancels the run in flight (or the Continue in flight), if any. */
   cancel(): boolean {
+    if (this.run?.generating && !this.run.generating.signal.aborted) {
+      this.run.generating.abort();
+      return true;
+    }
     if (!this.run || this.run.end || this.run.abort.signal.aborted) return false;
     this.run.abort.abort();
     return true;
@@ -474,6 +489,105 @@ export class AttentionPanel {
     c.handle('vectors', (m) => this.vectors(this.current(), m.layer));
     c.handle('explain', (m, ctx) => this.explainHost.explain(this.explainRun(this.current()), m, ctx));
     c.handle('compare', (m, ctx) => this.explainHost.compare(this.explainRun(this.current()), m, ctx));
+    c.handle('generate', (m, ctx) => this.generate(this.current(), m, ctx));
+    c.on('generatedText', (m) => {
+      if (this.run) void this.useGeneratedText(this.run, m.action);
+    });
+  }
+
+  /** Continue: the model writes up to `m.maxNew` tokens after the run's tokens (KV-cached, in the worker that holds
+   * it); each token grows the run here (its tokens, ids and every layer's map) and is streamed to the webview, which
+   * grows its copy the same way. Stop (`cancel`), a newer run or a reloaded webview ends it between tokens; the
+   * tokens already sent stay in the run. */
+  private async generate(
+    run: PanelRun,
+    m: GenerateRequest,
+    ctx: HandlerContext<GeneratedTokenEvent>,
+  ): Promise<GenerateReply> {
+    const inspector = run.inspector;
+    if (!inspector) throw new LensError('BAD_INPUT', `${SAVED_NO_MODEL} Continue needs it.`);
+    if (run.end?.type !== 'runFinished' || run.layers.length !== run.facts.layers)
+      throw new LensError(
+        'BAD_INPUT',
+        'Continue needs a finished run (every layer computed); run Show Attention again.',
+      );
+    if (run.generating) throw new LensError('BAD_INPUT', 'The model is already continuing this run; Stop it first.');
+    checkCanGenerate(run.facts);
+    const tokenizer = inspector.tokenizer;
+    if (!tokenizer) throw new LensError('NO_TOKENIZER', `${run.facts.name} has no tokenizer to write text with.`);
+    const decoding = decodingOf(m, () => randomInt(0, 2 ** 31));
+    const stops = stopTokenIds(tokenizer);
+    const abort = new AbortController();
+    run.generating = abort;
+    if (ctx.signal.aborted) abort.abort();
+    else ctx.signal.addEventListener('abort', () => abort.abort(), { once: true });
+    const promptLength = run.promptLength ?? run.tokens.length;
+    let count = 0;
+    let end: GenerateReply['end'] = 'length';
+    try {
+      const done = await inspector.generate([...run.ids], {
+        maxNew: m.maxNew,
+        ...(decoding.kind === 'sample'
+          ? { temperature: decoding.temperature, topP: decoding.topP, seed: decoding.seed }
+          : {}),
+        stopIds: [...stops],
+        signal: abort.signal,
+        onToken: (t) => {
+          // A newer run, a closed panel or a reloaded webview (which got the run replayed as it stood): stop here.
+          if (this.run !== run || this.disposed || ctx.detached) return abort.abort();
+          if (t.position !== run.tokens.length) return abort.abort();
+          const token = generatedToken(tokenizer.idToToken(t.id) ?? `#${t.id}`, stops.has(t.id));
+          run.layers = growLayers(run.layers, t.rows);
+          run.ids.push(t.id);
+          run.tokens.push(token);
+          run.promptLength = promptLength;
+          count++;
+          ctx.emit({ runId: run.runId, position: t.position, token, rows: t.rows.map(bufferOf) });
+        },
+      });
+      end = done.end;
+    } catch (e) {
+      // Stop keeps what was written; anything else is the request's error.
+      if (!(isLensError(e) && e.code === 'CANCELLED' && abort.signal.aborted)) throw e;
+      end = 'stopped';
+    } finally {
+      run.generating = undefined;
+    }
+    const text = tokenizer.decode(generatedIds(run.ids, promptLength, stops));
+    this.host.log.appendLine(
+      `Run ${run.runId}: continued by ${count} token${count === 1 ? '' : 's'} (${end}; ${decoding.kind === 'sample' ? `temperature ${decoding.temperature}, top-p ${decoding.topP}, seed ${decoding.seed}` : 'greedy'}).`,
+    );
+    return { runId: run.runId, count, end, decoding, text };
+  }
+
+  /** The run's generated text (stop tokens left out), decoded from its own ids. */
+  generatedText(): string | undefined {
+    const run = this.run;
+    const tokenizer = run?.inspector?.tokenizer;
+    if (!run || run.promptLength === undefined || !tokenizer) return undefined;
+    return tokenizer.decode(generatedIds(run.ids, run.promptLength, stopTokenIds(tokenizer)));
+  }
+
+  /** Insert into editor (after the analysed text, while the run still describes the document) or Copy. */
+  private async useGeneratedText(run: PanelRun, action: 'insert' | 'copy'): Promise<void> {
+    const text = this.generatedText();
+    if (text === undefined || this.run !== run) return;
+    if (action === 'copy') {
+      await vscode.env.clipboard.writeText(text);
+      this.notice('Copied the generated text.');
+      return;
+    }
+    const m = run.mapping;
+    const doc = m && vscode.workspace.textDocuments.find((d) => d.uri.toString() === m.uri);
+    if (!m || !doc || m.stale || m.version !== doc.version) {
+      this.notice(
+        'The analysed text is not where the run found it (edited, closed, or not from a document): use Copy instead.',
+      );
+      return;
+    }
+    const edit = new vscode.WorkspaceEdit();
+    edit.insert(doc.uri, doc.positionAt(m.offset + m.length), text);
+    if (!(await vscode.workspace.applyEdit(edit))) this.notice('The editor did not take the generated text.');
   }
 
   /** The current run (the channel's checks refuse requests about any other). */
@@ -483,9 +597,18 @@ export class AttentionPanel {
   }
 
   private explainRun(run: PanelRun): ExplainRun {
-    const { runId, inspector, ids, tokens, facts, layers, source } = run;
+    const { runId, inspector, ids, tokens, facts, layers, source, promptLength } = run;
     if (!inspector) throw new LensError('BAD_INPUT', `${SAVED_NO_MODEL} Explain needs it.`);
-    return { runId, inspector, ids, tokens, facts, layers, source };
+    return {
+      runId,
+      inspector,
+      ids,
+      tokens,
+      facts,
+      layers,
+      source,
+      ...(promptLength !== undefined ? { promptLength } : {}),
+    };
   }
 
   /** Runs the input again with `layer`'s query/key vectors and keeps them on that layer. */

@@ -31,7 +31,7 @@ import {
 import { faithfulnessAxis, methodMeaning } from './explain-meaning';
 import { fitText, formatSig, formatValue, num, shortLabel } from './labels';
 import { tokenLabel } from './token-display';
-import { place, type Rgb, type Scene } from './scene';
+import { place, type Frozen, type Rgb, type Scene } from './scene';
 import type { FigureTheme } from './theme';
 
 const ROW = 16;
@@ -193,11 +193,13 @@ export function stripFigure(
 
 /** The agreement matrix of one metric: methods × methods, each cell its value on the diverging scale [−1, 1]. */
 export function agreementFigure(result: ExplainResult, metric: AgreementMetric, theme: FigureTheme): Scene {
-  return section(theme, 'Agreement between methods', (b) => {
+  let frozen: Frozen = { top: 0, left: 0 };
+  const scene = section(theme, 'Agreement between methods', (b) => {
     const a = agreementMatrix(result, metric);
     const labelW = Math.ceil(Math.max(0, ...a.labels.map((l) => b.width(shortLabel(l)))) + 8);
     const x0 = labelW;
     const top = labelW; // vertical column labels above
+    frozen = { top, left: x0 };
     a.labels.forEach((l, j) =>
       b.text(x0 + (j + 0.5) * AGREE_W, top - 4, shortLabel(l), 'label-col', { vertical: true }),
     );
@@ -226,6 +228,8 @@ export function agreementFigure(result: ExplainResult, metric: AgreementMetric, 
     });
     return { width: x0 + a.ids.length * AGREE_W, height: top + a.values.length * AGREE_H };
   });
+  // The column labels above the cells and the row labels left of them stay in view when the table scrolls.
+  return { ...scene, frozen };
 }
 
 const CURVE_TITLES: Record<CurveKind, [string, string]> = {

@@ -16,7 +16,7 @@ import {
   colorBar,
   notesBlock,
   type FigureOptions,
-  isTemplateToken,
+  tokenInk,
 } from './figure-kit';
 import { maskedPolygons } from './hatch';
 import type { Span } from './heads';
@@ -100,12 +100,19 @@ export function matrixFigure(
       if (i < cols) colIdx.push(colSpan.start + i);
     }
   const label = (i: number, len: number) => shortLabel(tokenText(maps, i, len));
-  // A chat template's tokens are drawn dimmer (and say so in data-template).
-  const labelStyle = (i: number, len: number) => (isTemplateToken(maps, i, len) ? { color: theme.muted } : {});
-  const templateAttr = (i: number, len: number) =>
-    isTemplateToken(maps, i, len) ? { 'data-template': 'true' } : undefined;
-  const templateData = (i: number, len: number): Record<string, string> =>
-    isTemplateToken(maps, i, len) ? { template: 'true' } : {};
+  // A chat template's tokens are drawn dimmer, generated ones in the focus ink (data-template, data-generated).
+  const labelStyle = (i: number, len: number) => {
+    const c = tokenInk(maps, i, len, theme).color;
+    return c ? { color: c } : {};
+  };
+  const templateAttr = (i: number, len: number) => tokenInk(maps, i, len, theme).attrs;
+  const templateData = (i: number, len: number): Record<string, string> => {
+    const a = tokenInk(maps, i, len, theme).attrs;
+    return {
+      ...(a['data-template'] ? { template: 'true' } : {}),
+      ...(a['data-generated'] ? { generated: 'true' } : {}),
+    };
+  };
   const widest = (idx: number[], len: number) =>
     idx.length ? Math.max(...idx.map((i) => b.width(label(i, len), size$))) + 8 : 0;
   const rowLabelW = widest(rowIdx, Q);

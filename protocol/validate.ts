@@ -12,6 +12,7 @@ import {
   MAX_DROPPED_TEXT,
   MAX_DROPPED_URI,
   MAX_LOG_LENGTH,
+  MAX_CONTINUE_TOKENS,
   MAX_TARGET_LENGTH,
   PANEL_TABS,
   PANEL_VIEWS,
@@ -66,7 +67,7 @@ function isHeadChoice(v: unknown, heads: number | undefined): v is number | 'mea
 /** The grammar of target specs (runtime/explain/target-spec.ts); the host parses them and explains what is wrong
  *  with one that fits the grammar but not the model or the text (an empty reference, a position past the end). */
 const TARGET_GRAMMAR =
-  /^(next|mask|next:[\s\S]+|mask:[\s\S]+|mask@\d+|token:\d+:\d+|similarity:[\s\S]*|prob:(next|next:[\s\S]+|token:\d+:\d+))$/;
+  /^(next|mask|next:[\s\S]+|mask:[\s\S]+|mask@\d+|token:\d+:\d+|generated:\d+|similarity:[\s\S]*|prob:(next|next:[\s\S]+|token:\d+:\d+|generated:\d+))$/;
 const METHOD_IDS = EXPLAIN_METHODS.map((m) => m.id);
 const REQUEST_KINDS = ['explain', 'compare'];
 
@@ -74,7 +75,7 @@ function checkTarget(v: unknown): string | undefined {
   if (typeof v !== 'string') return 'target must be a string';
   if (v.length > MAX_TARGET_LENGTH) return `target longer than ${MAX_TARGET_LENGTH} characters`;
   if (!TARGET_GRAMMAR.test(v.trim()))
-    return 'target must be [prob:]next, [prob:]next:TOKEN, [prob:]token:POS:ID, mask, mask:TOKEN, mask@POS or similarity:TEXT';
+    return 'target must be [prob:]next, [prob:]next:TOKEN, [prob:]token:POS:ID, [prob:]generated:N, mask, mask:TOKEN, mask@POS or similarity:TEXT';
   return undefined;
 }
 
@@ -109,6 +110,15 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
       return problem
         ? fail(problem)
         : { ok: true, message: { type: 'selectToken', runId: m.runId as number, index: m.index as number } };
+    case 'generatedText':
+      problem = onlyKeys(m, ['runId', 'action']) ?? checkRun(m, ctx);
+      if (!problem && m.action !== 'insert' && m.action !== 'copy') problem = "action must be 'insert' or 'copy'";
+      return problem
+        ? fail(problem)
+        : {
+            ok: true,
+            message: { type: 'generatedText', runId: m.runId as number, action: m.action as 'insert' | 'copy' },
+          };
     case 'cancel':
       problem = onlyKeys(m, ['runId']) ?? checkRun(m, ctx);
       return problem ? fail(problem) : { ok: true, message: { type: 'cancel', runId: m.runId as number } };
@@ -181,20 +191,30 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
           };
     case 'openDropped': {
       // Not about a run: a file may be dropped onto an empty panel.
-      problem = onlyKeys(m, ['uri', 'text', 'name']);
-      if (!problem && (m.uri === undefined) === (m.text === undefined)) problem = 'exactly one of uri and text';
+      problem = onlyKeys(m, ['uri', 'text', 'name', 'npy', 'npyName']);
+      const files = m.text !== undefined || m.npy !== undefined;
+      if (!problem && (m.uri === undefined) === !files) problem = 'exactly one of uri and the dropped files';
       if (!problem && m.uri !== undefined) {
         if (
           typeof m.uri !== 'string' ||
           m.uri.length > MAX_DROPPED_URI ||
-          !/^(file|vscode-remote):\/\/[^\s]*\.json$/i.test(m.uri)
+          !/^(file|vscode-remote):\/\/[^\s]*\.(json|npy)$/i.test(m.uri)
         )
-          problem = `uri must be a file: or vscode-remote: URI of a .json file, at most ${MAX_DROPPED_URI} characters`;
+          problem = `uri must be a file: or vscode-remote: URI of a .json or .npy file, at most ${MAX_DROPPED_URI} characters`;
       }
       if (!problem && m.text !== undefined && (typeof m.text !== 'string' || m.text.length > MAX_DROPPED_TEXT))
         problem = `text must be a string of at most ${MAX_DROPPED_TEXT} characters`;
       if (!problem && m.name !== undefined && (typeof m.name !== 'string' || m.name.length > 255))
         problem = 'name must be a string of at most 255 characters';
+      if (!problem && m.npy !== undefined && (!(m.npy instanceof ArrayBuffer) || m.npy.byteLength > MAX_DROPPED_TEXT))
+        problem = `npy must be an ArrayBuffer of at most ${MAX_DROPPED_TEXT} bytes`;
+      if (!problem && (m.npy === undefined) !== (m.npyName === undefined)) problem = 'npy and npyName go together';
+      if (
+        !problem &&
+        m.npyName !== undefined &&
+        (typeof m.npyName !== 'string' || m.npyName.length > 255 || !/\.npy$/i.test(m.npyName))
+      )
+        problem = 'npyName must be the name of a .npy file, at most 255 characters';
       if (problem) return fail(problem);
       return {
         ok: true,
@@ -203,6 +223,7 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
           ...(m.uri !== undefined ? { uri: m.uri as string } : {}),
           ...(m.text !== undefined ? { text: m.text as string } : {}),
           ...(m.name !== undefined ? { name: m.name as string } : {}),
+          ...(m.npy !== undefined ? { npy: m.npy as ArrayBuffer, npyName: m.npyName as string } : {}),
         },
       };
     }
@@ -228,6 +249,20 @@ export function checkPanelRequest(name: string, raw: unknown, ctx: RunContext): 
         checkTarget(m.target) ??
         checkMethods(m.methods)
       );
+    case 'generate': {
+      const problem = onlyKeys(m, ['runId', 'maxNew', 'temperature', 'topP', 'seed']) ?? checkRun(m, ctx);
+      if (problem) return problem;
+      if (!isInt(m.maxNew) || m.maxNew < 1 || m.maxNew > MAX_CONTINUE_TOKENS)
+        return `maxNew must be an integer in [1, ${MAX_CONTINUE_TOKENS}]`;
+      const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+      if (m.temperature !== undefined && !(finite(m.temperature) && (m.temperature as number) >= 0))
+        return 'temperature must be a number ≥ 0';
+      if (m.topP !== undefined && !(finite(m.topP) && (m.topP as number) > 0 && (m.topP as number) <= 1))
+        return 'topP must be in (0, 1]';
+      if (m.seed !== undefined && !(isInt(m.seed) && m.seed >= 0 && m.seed <= 0xffffffff))
+        return 'seed must be an integer in [0, 4294967295]';
+      return undefined;
+    }
     case 'compare': {
       const problem = onlyKeys(m, ['runId', 'mode', 'layer', 'a', 'b', 'text']) ?? checkRun(m, ctx);
       if (problem) return problem;
@@ -261,7 +296,8 @@ function isTokenInfo(t: unknown): t is TokenInfo {
     span(t.start) &&
     span(t.end) &&
     typeof t.special === 'boolean' &&
-    (t.template === undefined || typeof t.template === 'boolean')
+    (t.template === undefined || typeof t.template === 'boolean') &&
+    (t.generated === undefined || typeof t.generated === 'boolean')
   );
 }
 
@@ -435,13 +471,40 @@ export function checkPanelReply(name: string, m: unknown): string | undefined {
       return isExplainResult(m.result) ? undefined : 'result';
     case 'compare':
       return checkCompareResult(m);
+    case 'generate': {
+      if (!isInt(m.runId) || !isInt(m.count) || m.count < 0) return 'runId/count';
+      if (m.end !== 'stop' && m.end !== 'length' && m.end !== 'stopped')
+        return "end must be 'stop', 'length' or 'stopped'";
+      if (!isStr(m.text)) return 'text';
+      const d = m.decoding;
+      if (
+        !isObj(d) ||
+        (d.kind !== 'greedy' && !(d.kind === 'sample' && isNum(d.temperature) && isNum(d.topP) && isInt(d.seed)))
+      )
+        return 'decoding';
+      return undefined;
+    }
     default:
       return `unknown request ${JSON.stringify(name).slice(0, 60)}`;
   }
 }
 
+/** Why a generated token's event is malformed: its token, and one float32 row [heads, position + 1] per layer
+ *  (the sizes the webview checks against its run when it applies it). */
+function checkGeneratedEvent(m: unknown): string | undefined {
+  if (!isObj(m) || !isInt(m.runId) || !isInt(m.position) || m.position < 1) return 'runId/position';
+  if (!isTokenInfo(m.token)) return 'token';
+  if (!Array.isArray(m.rows) || m.rows.length === 0) return 'rows';
+  const bytes = (m.position + 1) * 4;
+  for (const r of m.rows)
+    if (!(r instanceof ArrayBuffer) || r.byteLength === 0 || r.byteLength % bytes !== 0)
+      return `each row must be float32 [heads, ${m.position + 1}]`;
+  return undefined;
+}
+
 /** Why the progress the host streams for the webview's request `name` is malformed, or undefined. */
 export function checkPanelEvent(name: string, m: unknown): string | undefined {
+  if (name === 'generate') return checkGeneratedEvent(m);
   if (name !== 'explain' && name !== 'compare') return `"${name}" streams no events`;
   if (!isObj(m) || !isStr(m.text)) return 'progress needs a text';
   const count = (v: unknown) => v === undefined || (isInt(v) && v >= 0);

@@ -18,7 +18,9 @@ import { MatrixView } from './views/matrix';
 import { NeuronView } from './views/neuron';
 import { ExportControls } from './views/export-controls';
 import { ExplainView } from './views/explain';
+import { GenerateControls } from './views/generate-controls';
 import { acceptDroppedRuns } from './drop';
+import { setPageTop } from './paint/scene-canvas';
 
 /** The tabs: the attention views, then the Explain view. */
 type Tab = ViewName | 'explain';
@@ -113,6 +115,8 @@ const toolbar = el(
 );
 const viewHost = el('div', { class: 'views' });
 app.append(toolbar, notice, viewHost);
+// The toolbar sticks to the panel's top: a table's header band stays in view below it (paint/scene-canvas.ts).
+setPageTop(() => toolbar.getBoundingClientRect().bottom);
 acceptDroppedRuns(document.body, post, (message) => post({ type: 'log', level: 'warn', message }));
 
 // ----- views --------------------------------------------------------------------------------------------------
@@ -141,6 +145,7 @@ const ctx: ViewContext = {
     saveState({ query: index });
     if (store.runId !== undefined) post({ type: 'selectToken', runId: store.runId, index });
     exportControls.update();
+    generate.update();
     forEachView((v) => v.selectionChanged());
     invalidate();
   },
@@ -156,6 +161,23 @@ const views: Record<ViewName, View> = {
 const explain = new ExplainView(ctx, () => postTab());
 for (const v of VIEWS) viewHost.appendChild(views[v].root);
 viewHost.appendChild(explain.root);
+// Continue: each generated token grows the run (every layer's map gains a row and a column); every view redraws.
+const generate = new GenerateControls(
+  ctx,
+  () => {
+    for (let l = 0; l < (store.facts?.layers ?? 0); l++) forEachView((v) => v.layerArrived(l));
+    neuron.runStarted(); // its query list grows, and the vectors of the shorter run are gone
+    forEachView((v) => v.selectionChanged());
+    updateStatus();
+    invalidate();
+  },
+  (n) => {
+    show('explain');
+    explain.explainTarget(`generated:${n}`);
+  },
+);
+app.insertBefore(generate.outputRow, notice);
+app.insertBefore(generate.root, generate.outputRow);
 
 function forEachView(f: (v: View) => void): void {
   for (const v of [...VIEWS.map((name) => views[name]), explain]) {
@@ -261,7 +283,12 @@ let busyText = '';
 function updateStatus(): void {
   const facts = store.facts;
   if (facts && store.runId !== undefined) {
-    const parts = [facts.name, `${store.tokens.length} tokens`];
+    const parts = [
+      facts.name,
+      store.promptLength !== undefined
+        ? `${store.tokens.length} tokens (${store.promptLength} prompt + ${store.tokens.length - store.promptLength} generated)`
+        : `${store.tokens.length} tokens`,
+    ];
     if (store.truncatedFrom !== undefined) parts.push(`truncated from ${store.truncatedFrom}`);
     parts.push(`layers ${store.received}/${facts.layers}`);
     if (store.status === 'done')
@@ -272,6 +299,7 @@ function updateStatus(): void {
     runStatus.dataset.state = store.status;
     cancelButton.hidden = store.status !== 'running';
     exportControls.update();
+    generate.update();
   }
   if (busyText) {
     runStatus.textContent = busyText;
@@ -320,6 +348,7 @@ function handle(m: HostMessage): void {
       fillSelects();
       postView();
       forEachView((v) => v.runStarted());
+      generate.runStarted();
       forEachView((v) => v.selectionChanged());
       updateStatus();
       invalidate();

@@ -4,6 +4,10 @@ import type { GradientReply, GradientRequest } from '../grad/gradient-service';
 import type { BackendName, LayerAttention, ModelFacts, RunTimings, Token } from '../types';
 import type { Batch } from '../models/plan';
 import type { Tokenizer } from '../tokenizers/tokenizer';
+import type { SamplingOptions } from '../generate/sampling';
+import type { GenerateDone, GeneratedToken } from './worker-protocol';
+
+export type { GenerateDone, GeneratedToken };
 
 export interface LoadProgress {
   /** 'reading-config' | 'reading-weights' | 'building-graphs' | 'creating-sessions' | 'ready' */
@@ -128,6 +132,20 @@ export interface ForwardOptions {
   signal?: AbortSignal;
 }
 
+/** A continuation with the loaded model (KV-cached: one prefill, then a step per token). */
+export interface GenerateOptions extends SamplingOptions {
+  /** Most tokens to generate (≥ 1; prompt + output within the model's positions). */
+  maxNew: number;
+  /** Tokens that end the output (EOS, end of turn: runtime/generate/stop-tokens.ts); generated, then it stops. */
+  stopIds?: readonly number[];
+  /** Each token's attention rows (default true); false: tokens only. */
+  rows?: boolean;
+  /** Aborting stops between steps; the promise rejects with LensError CANCELLED (tokens already sent stay sent). */
+  signal?: AbortSignal;
+  /** Each generated token, the moment its step returns: its id, position and rows [heads, position + 1] per layer. */
+  onToken?: (token: GeneratedToken) => void;
+}
+
 export interface Inspector {
   readonly facts: ModelFacts;
   readonly backend: BackendName;
@@ -146,6 +164,9 @@ export interface Inspector {
   run(input: string | number[], options?: RunOptions): AttentionRun;
   /** Runs a batch of token-id rows through every stage in one pass per stage; queued with runs, in order. */
   forward(request: ForwardRequest, options?: ForwardOptions): Promise<ForwardResult>;
+  /** Continues token ids (a run's, plus earlier output) with the model already loaded; queued with runs, in order.
+   * Fails with UNSUPPORTED_MODEL for an encoder or an ONNX import. */
+  generate(ids: number[], options: GenerateOptions): Promise<GenerateDone>;
   /** Gradients of a target w.r.t. the token embeddings, at the input or on a path from a baseline (runtime/grad);
    * absent where the model cannot be differentiated here (the webview's in-browser inference). An imported ONNX
    * graph answers with a LensError (GRADIENT_REFUSED_ONNX). */

@@ -2,6 +2,8 @@
 // Ollama model by name) or a Hub id (resolved, downloaded when needed, checked against the memory available, its
 // tokenizer loaded on this thread), or a synthetic BERT for benchmarks. The model itself
 // runs in a worker thread (worker-inspector.ts).
+import { checkCanGenerate } from '../generate/can-generate';
+import { readConfig } from '../formats/config';
 import type { Inspector } from './api';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { loadTokenizer } from '../tokenizers/index';
@@ -21,6 +23,9 @@ export interface InspectorLoadOptions extends WorkerStartOptions {
   hub?: HubOptions;
   /** Download progress of a Hub id's files (bytes, speed); onProgress gets phase 'downloading' too. */
   onDownload?: (p: DownloadProgress) => void;
+  /** The caller will continue text (explain --generate): an encoder or an ONNX export is refused from its config,
+   * before the worker reads any weight. */
+  generate?: boolean;
 }
 
 export interface SyntheticLoadOptions extends InspectorLoadOptions {
@@ -60,6 +65,13 @@ export async function loadResolvedTokenizer(resolved: ResolvedModel): Promise<To
  */
 export async function load(model: string, options: InspectorLoadOptions = {}): Promise<Inspector> {
   const resolved = await resolveWithProgress(model, options);
+  if (options.generate) {
+    if (resolved.kind === 'onnx') checkCanGenerate({ name: resolved.name, family: 'onnx', modelType: 'onnx' });
+    if (resolved.kind === 'folder') {
+      const config = await readConfig(resolved.dir);
+      checkCanGenerate({ name: resolved.name, family: config.family, modelType: config.modelType });
+    }
+  }
   await checkModelFits(resolved, options.maxTokens ?? 512, options.availableMemory);
   // The tokenizer loads on this thread while the worker reads the weights; the worker's error comes first when
   // both fail (it says more about a broken folder).

@@ -12,6 +12,8 @@ import type {
   ForwardOptions,
   ForwardRequest,
   ForwardResult,
+  GenerateDone,
+  GenerateOptions,
   Inspector,
   LayerResult,
   LoadOptions,
@@ -23,6 +25,9 @@ import type { Tokenizer } from '../tokenizers/tokenizer';
 import { Channel, type NoEnd } from '../channel/channel';
 import { nodePort } from '../channel/ports';
 import { cancelled, LensError } from '../errors';
+import { checkCanGenerate } from '../generate/can-generate';
+import { checkMaxNew } from '../generate/kv-generator';
+import { checkSampling } from '../generate/sampling';
 import { openRun } from './attention-run';
 import { tokensOfText } from './input';
 import { sharedCancelFlags } from './cancel-flags';
@@ -179,6 +184,29 @@ class WorkerInspector implements Inspector {
     if (done.attention) result.attention = done.attention;
     if (done.grams) result.grams = done.grams.map((g) => g ?? undefined);
     return result;
+  }
+
+  async generate(ids: number[], options: GenerateOptions): Promise<GenerateDone> {
+    this.check();
+    checkCanGenerate(this.facts);
+    if (ids.length === 0) throw new LensError('EMPTY_TEXT', 'There is nothing to continue: the prompt has no tokens.');
+    checkMaxNew(options.maxNew, ids.length, this.facts);
+    checkSampling(options);
+    return this.track(
+      this.channel.request(
+        'generate',
+        {
+          ids: [...ids],
+          maxNew: options.maxNew,
+          ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+          ...(options.topP !== undefined ? { topP: options.topP } : {}),
+          ...(options.seed !== undefined ? { seed: options.seed } : {}),
+          stopIds: [...(options.stopIds ?? [])],
+          rows: options.rows !== false,
+        },
+        { signal: options.signal, onEvent: (token) => options.onToken?.(token) },
+      ),
+    );
   }
 
   async gradients(request: GradientRequest, options: ForwardOptions = {}): Promise<GradientReply> {

@@ -1,15 +1,23 @@
 // The one message loop of both inference workers (the Node worker thread, worker.ts; the panel's in-browser worker,
 // webview/inference/worker.ts), parameterised by how the model is obtained: it answers `load` with what the worker's
-// loader returns, queues `run`s one at a time behind the load (run-queue.ts), streams each layer the moment its stage
-// returns (buffers moved, not copied), and answers `dispose` once the run in flight has stopped and the sessions are
-// released. No Node imports.
+// loader returns, queues `run`s and `generate`s one at a time behind the load (run-queue.ts), streams each layer the
+// moment its stage returns and each generated token the moment its step returns (buffers moved, not copied), and
+// answers `dispose` once the request in flight has stopped and the sessions are released. No Node imports.
 import type { Channel, End, NoEnd } from '../channel/channel';
 import type { AbortSignalLike } from '../channel/types';
 import { LensError } from '../errors';
 import type { EngineRunOptions, EngineRunResult } from './engine';
 import { RunQueue } from './run-queue';
 import { layerEvent, own } from './transfer';
-import type { InferenceCalls, LoadProgressEvent, RunEvent, RunRequest } from './worker-protocol';
+import type { GenerateControl, ServedGenerator } from './served-generator';
+import type {
+  GenerateDone,
+  GenerateRequest,
+  InferenceCalls,
+  LoadProgressEvent,
+  RunEvent,
+  RunRequest,
+} from './worker-protocol';
 
 /** What a run may do while it computes. */
 export interface RunControl {
@@ -22,6 +30,8 @@ export interface RunControl {
 /** A loaded model as the loop serves it. */
 export interface ServedModel {
   run(request: RunRequest, control: RunControl): Promise<EngineRunResult>;
+  /** Continues token ids with the loaded weights (served-generator.ts), each token emitted as its step returns. */
+  generate(request: GenerateRequest, control: GenerateControl): Promise<GenerateDone>;
   release(): Promise<void>;
 }
 
@@ -37,6 +47,7 @@ export interface ModelLoader<Load, Loaded, M extends ServedModel> {
 export function engineModel(
   engine: { run(ids: number[], options: EngineRunOptions): Promise<EngineRunResult>; release(): Promise<void> },
   pause: () => Promise<void>,
+  generator: ServedGenerator,
 ): ServedModel {
   return {
     run: (req, control) =>
@@ -46,13 +57,18 @@ export function engineModel(
         pause,
         onLayer: (attention, q, k) => control.emit(...layerEvent(attention, q, k)),
       }),
-    release: () => engine.release(),
+    generate: (req, control) => generator.generate(req, control),
+    release: async () => {
+      await generator.release();
+      await engine.release();
+    },
   };
 }
 
 const FAILED: Record<string, string> = {
   load: 'The model could not be loaded',
   run: 'The run failed',
+  generate: 'Generating failed',
   forward: 'The forward pass failed',
 };
 
@@ -91,6 +107,11 @@ export class WorkerLoop<Load, Loaded, M extends ServedModel> {
         ctx.transfer(lastHidden.buffer as ArrayBuffer);
         return { lastHidden, stageMs: result.stageMs };
       }),
+    );
+    channel.handle('generate', (request, ctx) =>
+      this.queued(ctx, (model, isCancelled) =>
+        model.generate(request, { isCancelled, emit: (token, transfer) => ctx.emit(token, transfer) }),
+      ),
     );
     channel.handle('dispose', async () => {
       // Sessions are released only after the run in flight has stopped at its next stage boundary.

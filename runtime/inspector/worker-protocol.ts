@@ -75,12 +75,52 @@ export interface RunDone {
   stageMs: number[];
 }
 
+/** A continuation of `ids` over the KV cache (runtime/generate/kv-generator.ts), with the model already loaded. */
+export interface GenerateRequest {
+  /** The prompt (and any earlier output to continue from). */
+  ids: number[];
+  /** Most tokens to generate. */
+  maxNew: number;
+  /** Absent or 0: greedy. */
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  /** Tokens that end the output (EOS, end of turn). */
+  stopIds: number[];
+  /** Each token's attention rows (false: tokens only, e.g. explain --generate). */
+  rows: boolean;
+}
+
+/** One generated token, as its step returns: per layer its query row over every key up to itself,
+ * [heads, position + 1] (empty without rows). */
+export interface GeneratedToken {
+  /** 0 for the first generated token. */
+  index: number;
+  id: number;
+  /** Its position in prompt + output. */
+  position: number;
+  rows: Float32Array[];
+  /** Set on the last token: a stop token, or maxNew reached. */
+  end?: 'stop' | 'length';
+}
+
+export interface GenerateDone {
+  /** Tokens generated. */
+  count: number;
+  /** Why it ended ('cancelled' never arrives: a cancelled request fails with CANCELLED). */
+  end: 'stop' | 'length';
+  /** Milliseconds from the request to the last token (the prefill and building the step graph included). */
+  ms: number;
+}
+
 export type Empty = Record<string, never>;
 
 /** The requests both inference workers answer; `Load` and `Loaded` are how each obtains its model. */
 export interface InferenceCalls<Load, Loaded> {
   load: Call<Load, Loaded, LoadProgressEvent>;
   run: Call<RunRequest, RunDone, RunEvent>;
+  /** Continues token ids with the loaded model (KV-cached), streaming each token as its step returns. */
+  generate: Call<GenerateRequest, GenerateDone, GeneratedToken>;
   /** Stops the run in flight, drops queued ones and releases the sessions. */
   dispose: Call<Empty, Empty>;
 }

@@ -18,6 +18,7 @@ import { Seq2SeqEngine } from './seq2seq-engine';
 import { servedImportSeq2Seq } from './import-seq2seq';
 import { CancelFlags } from './cancel-flags';
 import { own } from './transfer';
+import { ServedGenerator } from './served-generator';
 import { GradientService } from '../grad/gradient-service';
 import { GRADIENT_REFUSED_ONNX } from '../grad/family-gradient';
 import { LensError } from '../errors';
@@ -50,17 +51,24 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
     const flags = req.cancelFlags ? new CancelFlags(req.cancelFlags) : undefined;
     const backend = await resolveBackend(req.backend, req.threads);
     const t0 = performance.now();
-    const loaded = (engine: Engine, timings: LoadTimings, warning?: string, gradients?: GradientService) => ({
+    const loaded = (
+      engine: Engine,
+      generator: ServedGenerator,
+      timings: LoadTimings,
+      warning?: string,
+      gradients?: GradientService,
+    ) => ({
       model: {
         ...(engine instanceof Seq2SeqEngine
-          ? engine.served()
+          ? { ...engine.served(), generate: generator.generate.bind(generator) }
           : engine instanceof ImportEngine && engine.facts.encoderDecoder
-            ? servedImportSeq2Seq(engine)
-            : engineModel(engine, pauseFor(flags))),
+            ? { ...servedImportSeq2Seq(engine), generate: generator.generate.bind(generator) }
+            : engineModel(engine, pauseFor(flags), generator)),
         engine,
         gradients,
         release: async () => {
           await gradients?.release();
+          await generator.release();
           await engine.release();
         },
       },
@@ -80,7 +88,13 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
       const engine = await ImportEngine.create(req.source.onnx, backend, req.threads, (phase, fraction) =>
         progress({ phase, fraction }),
       );
-      return loaded(engine, { readMs: 0, planMs: 0, sessionsMs: performance.now() - t0 });
+      const none = new ServedGenerator(
+        undefined,
+        () => backend,
+        req.threads,
+        "an ONNX export has no KV-cached step graph here; load the model's Hugging Face folder or a GGUF file",
+      );
+      return loaded(engine, none, { readMs: 0, planMs: 0, sessionsMs: performance.now() - t0 });
     }
     progress({ phase: 'reading-weights' });
     if ('dir' in req.source && isSeq2SeqFolder(req.source.dir)) {
@@ -89,7 +103,13 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
       const t1 = performance.now();
       progress({ phase: 'creating-sessions', fraction: 0 });
       const engine = await Seq2SeqEngine.create(seq, backend, req.threads);
-      return loaded(engine, { readMs: t1 - t0, planMs: 0, sessionsMs: performance.now() - t1 });
+      const none = new ServedGenerator(
+        undefined,
+        () => backend,
+        req.threads,
+        'an encoder–decoder model writes its output by translating the source (Show Attention translates it)',
+      );
+      return loaded(engine, none, { readMs: t1 - t0, planMs: 0, sessionsMs: performance.now() - t1 });
     }
     const source =
       'dir' in req.source
@@ -106,9 +126,15 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
     const engine = await StageEngine.create(plan, backend, req.threads, (done, total) =>
       progress({ phase: 'creating-sessions', fraction: done / total }),
     );
-    // Gradient graphs (runtime/grad) are built from the same source on the first gradient request.
+    // Gradient graphs (runtime/grad) and the generation step graph are built from the same source on first use (the
+    // weights stay referenced for them: no second read of the model).
     const gradients = new GradientService(source, backend, req.threads);
-    return loaded(engine, { readMs: t1 - t0, planMs: t2 - t1, sessionsMs: performance.now() - t2 }, warning, gradients);
+    const generator =
+      'synthetic' in req.source
+        ? new ServedGenerator(undefined, () => backend, req.threads, 'a synthetic BERT is an encoder')
+        : new ServedGenerator(source, () => backend, req.threads);
+    const timings = { readMs: t1 - t0, planMs: t2 - t1, sessionsMs: performance.now() - t2 };
+    return loaded(engine, generator, timings, warning, gradients);
   },
 };
 

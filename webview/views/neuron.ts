@@ -131,7 +131,7 @@ export class NeuronView implements View {
       const tr = el('tr', { class: masked ? 'masked' : '' });
       tr.append(
         el('td', { class: 'neuron-token', text: tokens[j]?.label ?? String(j), title: tokens[j]?.text ?? '' }),
-        el('td', {}, this.strip(keys[j], scale)),
+        el('td', { class: 'vector' }, this.strip(keys[j], scale)),
         el('td', { class: 'num', text: formatSig(s.dot[j]), title: String(s.dot[j]) }),
         el('td', { class: 'num', text: masked ? 'masked' : formatSig(s.scaled[j]), title: String(s.scaled[j]) }),
         el('td', { class: 'num', text: formatSig(s.softmax[j]), title: String(s.softmax[j]) }),

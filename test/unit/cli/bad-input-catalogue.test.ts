@@ -924,9 +924,21 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /--top-p and --seed apply to sampling: give --temperature above 0/,
   },
   {
-    name: 'generate --chat (chat templates not there yet)',
+    name: 'generate --chat with a model that has no chat template',
     input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--chat'] }),
-    expect: /--chat is not available yet/,
+    expect: [/has no chat template/, /without --chat/],
+  },
+  {
+    name: 'generate --chat --truncate',
+    input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--chat', '--truncate'] }),
+    expect: /--truncate would cut the end of the chat template/,
+  },
+  {
+    name: 'explain --generate with an ONNX export',
+    input: () => ({
+      args: ['explain', '--model', model('onnx-export'), '--text', TEXT, '--generate', '2', '--target', 'generated:1'],
+    }),
+    expect: /is an ONNX export, which cannot generate with a KV cache here/,
   },
   {
     name: 'generate with an encoder (not a causal LM)',

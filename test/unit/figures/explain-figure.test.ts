@@ -25,7 +25,7 @@ import { compareFigure, compareSummary } from '../../../figures/compare-figure';
 import { EXPORT_OPTIONS } from '../../../figures/figure-kit';
 import { headStatGrids, statColor } from '../../../figures/head-stats';
 import { formatValue } from '../../../figures/labels';
-import type { ImageItem, Scene, SceneItem, TextItem } from '../../../figures/scene';
+import { frozenShift, type ImageItem, type Scene, type SceneItem, type TextItem } from '../../../figures/scene';
 import { sceneToSvg } from '../../../figures/svg';
 import { PAPER } from '../../../figures/theme';
 
@@ -225,6 +225,50 @@ test('explanation sections: the token strip wraps to the width it is given', () 
   assert.ok(narrow.height > wide.height);
   // The agreement section alone has the same cells as in the whole figure.
   assert.equal(ofRole(agreementFigure(r, 'spearman', PAPER), 'agreement').length, 9);
+});
+
+test('agreement table: its header bands (column labels above, row labels left) hold the labels and no cell', () => {
+  const r = fixtureResult();
+  const scene = agreementFigure(r, 'kendall', PAPER);
+  const f = scene.frozen;
+  assert.ok(f, 'the table says which bands stay in view');
+  const cells = ofRole(scene, 'agreement').map((it) => (it.kind === 'rect' ? it : assert.fail('a cell is a rect')));
+  assert.equal(cells.length, 9);
+  // The bands end where the cells begin: the first row and column of cells touch them, none reaches into them.
+  assert.equal(Math.min(...cells.map((c) => c.y)), f.top);
+  assert.equal(Math.min(...cells.map((c) => c.x)), f.left);
+  const measure = (t: TextItem) => PAPER.measure(t.text, t.size);
+  const texts = (role: string) => scene.items.filter((it): it is TextItem => it.kind === 'text' && it.role === role);
+  const cols = texts('label-col');
+  const rows = texts('label-row');
+  assert.equal(cols.length, 3);
+  assert.equal(rows.length, 3);
+  // Column labels: vertical, written upwards from their anchor, wholly inside the top band, over the cells' columns.
+  for (const t of cols) {
+    assert.ok(t.vertical, `${t.text} is vertical`);
+    assert.ok(t.y <= f.top && t.y - measure(t) >= 0, `${t.text} within 0..${f.top}`);
+    assert.ok(t.x > f.left, `${t.text} over a column of cells`);
+  }
+  // Row labels: right-aligned at the left band's edge, wholly inside it, beside the cells' rows.
+  for (const t of rows) {
+    assert.equal(t.anchor, 'end');
+    assert.ok(t.x <= f.left && t.x - measure(t) >= 0, `${t.text} within 0..${f.left}`);
+    assert.ok(t.y > f.top, `${t.text} beside a row of cells`);
+  }
+  // The export draws the same scene: the bands change nothing of what is drawn.
+  const { frozen: _f, ...plain } = scene;
+  assert.equal(sceneToSvg({ ...plain }), sceneToSvg(scene));
+});
+
+test('frozenShift: the header bands follow the scroll within the table, and stop at its last row and column', () => {
+  const size = { width: 300, height: 200 };
+  const f = { top: 50, left: 80 };
+  assert.deepEqual(frozenShift(size, f, { x: -10, y: -20 }), { dx: 0, dy: 0 }, 'the table’s corner in view');
+  assert.deepEqual(frozenShift(size, f, { x: 30, y: 70 }), { dx: 30, dy: 70 }, 'scrolled into the table');
+  // Past the table: the top band rests on the last row (200 − 50), the left band against the last column (300 − 80).
+  assert.deepEqual(frozenShift(size, f, { x: 500, y: 500 }), { dx: 220, dy: 150 });
+  // Bands as large as the table never move.
+  assert.deepEqual(frozenShift({ width: 60, height: 40 }, f, { x: 30, y: 30 }), { dx: 0, dy: 0 });
 });
 
 test("explanation sections: a chat template's tokens are dimmer in the token strip (ink halfway to the cell)", () => {
