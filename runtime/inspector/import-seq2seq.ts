@@ -21,7 +21,7 @@ function bannedToken(engine: ImportEngine): number {
   return engine.facts.modelType === 'marian' && typeof pad === 'number' ? pad : -1;
 }
 
-export function servedImportSeq2Seq(engine: ImportEngine): ServedModel {
+export function servedImportSeq2Seq(engine: ImportEngine): Omit<ServedModel, 'generate'> {
   const ed = engine.facts.encoderDecoder;
   if (!ed) throw new LensError('UNSUPPORTED_MODEL', 'This ONNX export is not an encoder–decoder pair.');
   const V = engine.facts.vocabSize;
