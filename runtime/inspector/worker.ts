@@ -16,6 +16,7 @@ import { StageEngine } from './engine';
 import { ImportEngine } from '../onnx/import-engine';
 import { isSeq2SeqFolder, readSeq2SeqModel } from '../models/seq2seq-read';
 import { Seq2SeqEngine } from './seq2seq-engine';
+import { servedImportSeq2Seq } from './import-seq2seq';
 import { CancelFlags } from './cancel-flags';
 import { own } from './transfer';
 import { ServedGenerator } from './served-generator';
@@ -61,7 +62,9 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
       model: {
         ...(engine instanceof Seq2SeqEngine
           ? { ...engine.served(), generate: generator.generate.bind(generator) }
-          : engineModel(engine, pauseFor(flags), generator)),
+          : engine instanceof ImportEngine && engine.facts.encoderDecoder
+            ? { ...servedImportSeq2Seq(engine), generate: generator.generate.bind(generator) }
+            : engineModel(engine, pauseFor(flags), generator)),
         engine,
         gradients,
         release: async () => {

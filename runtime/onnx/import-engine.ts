@@ -22,6 +22,24 @@ import { ImportedPart, type PartProbe, type PartRunResult } from './imported-par
 
 type Role = 'encoder' | 'model';
 
+/** An encoder–decoder export's encoded source. */
+export interface EncodedImport {
+  /** Kind 'encoder', entry = encoder layer. */
+  layers: LayerAttention[];
+  /** last_hidden_state [1,S,E]. */
+  hidden: FeedTensor;
+  ms: number[];
+}
+
+/** One decoder pass: decoder self-attention (kind 'decoder') and cross-attention (kind 'cross') by decoder layer. */
+export interface DecodedImport {
+  self: LayerAttention[];
+  cross: LayerAttention[];
+  /** [T, V] */
+  logits: Float32Array;
+  ms: number[];
+}
+
 /** What the probe found about one layer. */
 interface LayerSlot {
   kind: AttentionKind;
@@ -50,6 +68,11 @@ export class ImportEngine {
     private readonly slots: LayerSlot[],
     private readonly info: ConfigInfo,
   ) {}
+
+  /** config.json beside the export, as read (undefined without one). */
+  get rawConfig(): Record<string, unknown> | undefined {
+    return this.info.raw;
+  }
 
   /** True when every graph runs in per-layer stages (layers stream); false when one runs in a single piece. */
   get streaming(): boolean {
@@ -120,6 +143,7 @@ export class ImportEngine {
           );
       }
       const { facts, slots } = describe(parts, roles, probes, lengths, info, vocab);
+      if (layout.encoder) layoutEncoderDecoder(facts, slots, parts[0].tapCount, info);
       return new ImportEngine(facts, backend, parts, roles, slots, info);
     } catch (e) {
       await Promise.allSettled(parts.map((p) => p.release()));
@@ -189,6 +213,81 @@ export class ImportEngine {
   /** Whether a part has causal layers (its position ids then count real tokens, as the family feeds do). */
   private causal(first: number, part: ImportedPart): boolean {
     return this.kinds(first, part).includes('causal');
+  }
+
+  /**
+   * Encoder–decoder exports (facts.encoderDecoder): runs the encoder graph on the source ids; its layers as
+   * 'encoder' entries and its last_hidden_state [1,S,E] for the decoder.
+   */
+  async encode(ids: number[], isCancelled?: () => boolean): Promise<EncodedImport> {
+    const [encoder] = this.encoderDecoderParts();
+    const S = ids.length;
+    const batch = oneRow(ids);
+    const layers: LayerAttention[] = [];
+    const feeds = buildFeeds(encoder.inputs, batch, {}, encoder.label);
+    const result = await encoder.run(feeds, {
+      isCancelled,
+      onStage: () => this.stageRunCount++,
+      onTap: (tap, t) => {
+        if (isCancelled?.()) throw cancelled();
+        layers.push({ ...this.layer(tap, t, S), kind: 'encoder', stackLayer: tap });
+      },
+    });
+    const hidden = asFeed(result.hidden); // [1,S,E]
+    if (!hidden) throw new LensError('INFERENCE_FAILED', `${encoder.label} returned no last_hidden_state.`);
+    return { layers, hidden, ms: result.ms };
+  }
+
+  /**
+   * Encoder–decoder exports: one pass of the decoder graph over decoder inputs of length T (no key/value cache: a
+   * greedy step re-runs the whole prefix). Its causal self-attention layers and cross-attention layers in decoder
+   * layer order, and its logits [T, V].
+   */
+  async decode(enc: EncodedImport, decoderIds: number[], isCancelled?: () => boolean): Promise<DecodedImport> {
+    const [encoder, decoder] = this.encoderDecoderParts();
+    const T = decoderIds.length;
+    const first = encoder.tapCount;
+    const self: LayerAttention[] = [];
+    const cross: LayerAttention[] = [];
+    const feeds = buildFeeds(
+      decoder.inputs,
+      oneRow(decoderIds),
+      { encoderHidden: enc.hidden, causal: true },
+      decoder.label,
+    );
+    const result = await decoder.run(feeds, {
+      isCancelled,
+      outputs: ['logits'],
+      onStage: () => this.stageRunCount++,
+      onTap: (tap, t) => {
+        if (isCancelled?.()) throw cancelled();
+        const a = this.layer(first + tap, t, T);
+        const list = a.kind === 'cross' ? cross : self;
+        list.push({
+          ...a,
+          kind: a.kind === 'cross' ? 'cross' : 'decoder',
+          layer: list.length,
+          stackLayer: list.length,
+        });
+      },
+    });
+    const logits = result.outputs.logits; // [1,T,V]
+    if (!logits) throw new LensError('INFERENCE_FAILED', `${decoder.label} returned no logits.`);
+    if (logits.data.length !== T * this.facts.vocabSize)
+      throw new LensError(
+        'UNSUPPORTED_MODEL',
+        `${decoder.label} returned logits of shape [${logits.dims.join(', ')}] for ${T} tokens; config.json's ` +
+          `vocab_size is ${this.facts.vocabSize}.`,
+      );
+    checkOutputFinite('logits', logits.data, this.facts.vocabSize);
+    return { self, cross, logits: logits.data, ms: result.ms };
+  }
+
+  private encoderDecoderParts(): [ImportedPart, ImportedPart] {
+    if (this.parts.length === 0) throw new LensError('DISPOSED', 'The model was unloaded; load it again.');
+    if (!this.facts.encoderDecoder || this.parts.length !== 2)
+      throw new LensError('UNSUPPORTED_MODEL', 'This ONNX export is not an encoder–decoder pair.');
+    return [this.parts[0], this.parts[1]];
   }
 
   /**
@@ -344,6 +443,43 @@ function describe(
     hasLmHead: last.outputs.includes('logits'),
   };
   return { facts, slots };
+}
+
+/**
+ * An encoder–decoder export whose config.json names decoder_start_token_id and eos_token_id (optimum's
+ * encoder_model.onnx + decoder_model.onnx of marian, bart, t5...): its entries take ModelFacts.encoderDecoder's
+ * layout (encoder, decoder self, cross), and runs feed the decoder a target (runtime/onnx/seq2seq-import.ts).
+ * Without those ids the export keeps the probe's kinds (self, causal, cross in graph order) and a run feeds the
+ * source ids to both graphs.
+ */
+function layoutEncoderDecoder(facts: PlanFacts, slots: LayerSlot[], encoderTaps: number, info: ConfigInfo): void {
+  const start = info.raw?.decoder_start_token_id;
+  const eos = info.raw?.eos_token_id;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(eos)) return;
+  const decoderSlots = slots.slice(encoderTaps);
+  const self = decoderSlots.filter((s) => s.kind === 'causal').length;
+  const cross = decoderSlots.filter((s) => s.kind === 'cross').length;
+  if (
+    slots.slice(0, encoderTaps).some((s) => s.kind !== 'self') ||
+    self !== cross ||
+    self + cross !== decoderSlots.length
+  )
+    throw new LensError(
+      'UNSUPPORTED_MODEL',
+      `The encoder–decoder export has ${self} causal self-attention and ${cross} cross-attention layers in its decoder; ` +
+        'expected one of each per decoder layer (and only self-attention in the encoder).',
+    );
+  facts.attentionKinds = [
+    ...Array.from({ length: encoderTaps }, () => 'encoder' as const),
+    ...Array.from({ length: self }, () => 'decoder' as const),
+    ...Array.from({ length: cross }, () => 'cross' as const),
+  ];
+  facts.encoderDecoder = {
+    encoderLayers: encoderTaps,
+    decoderLayers: self,
+    decoderStartTokenId: start as number,
+    eosTokenId: eos as number,
+  };
 }
 
 /** True when every key after its query has (numerically) zero probability in every head. */

@@ -2,7 +2,7 @@
 // Inspector's worker): tiny-marian-dates translates "the 14th of March, 2021" into "2021-03-14" with --translate;
 // --out JSON has a kind per entry (encoder, decoder, cross), the source and target token lists, and maps equal to
 // transformers' (reference_attention.json, 1e-5); --target-text scores a given translation with teacher forcing
-// (log-probabilities of the reference). Bad requests (--target-text on a decoder-only model, both options...):
+// (log-probabilities of the reference); the same for its optimum ONNX export (tiny-marian-dates-onnx). Bad requests (--target-text on a decoder-only model, both options...):
 // bad-input-catalogue.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { marianDatesDir, repoRoot } from '../../helpers/fixtures';
+import { fixturesDir, marianDatesDir, repoRoot } from '../../helpers/fixtures';
 
 const CLI = path.join(repoRoot, 'dist/cli.js');
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-seq2seq-cli-'));
@@ -52,75 +52,71 @@ function maxDiff(a: number[][][], b: number[][][]): number {
   return worst;
 }
 
-test('run --translate prints the translation; --out JSON has every kind, both token lists and the reference maps', () => {
-  const out = path.join(TMP, 'run.json');
-  const r = cli('run', '--model', marianDatesDir, '--text', ref.source_text, '--translate', '--out', out);
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^translation 2021-03-14$/m);
-  assert.match(r.stdout, /^cross L1 H0 /m);
-  const doc = JSON.parse(readFileSync(out, 'utf8'));
-  assert.deepEqual(
-    doc.source_tokens.map((t: { id: number }) => t.id),
-    ref.source_ids,
-  );
-  assert.deepEqual(
-    doc.target_tokens.map((t: { id: number }) => t.id),
-    ref.target_ids,
-  );
-  assert.deepEqual(
-    doc.decoder_input_tokens.map((t: { id: number }) => t.id),
-    ref.decoder_input_ids,
-  );
-  assert.equal(doc.translation, '2021-03-14');
-  assert.equal(doc.target_mode, 'translated');
-  assert.equal(doc.target_end, 'stop');
-  assert.deepEqual(doc.model.attentionKinds, ['encoder', 'encoder', 'decoder', 'decoder', 'cross', 'cross']);
-  const entries = doc.attention as JsonEntry[];
-  assert.deepEqual(
-    entries.map((e) => [e.layer, e.kind, e.stack_layer]),
-    [
-      [0, 'encoder', 0],
-      [1, 'encoder', 1],
-      [2, 'decoder', 0],
-      [3, 'decoder', 1],
-      [4, 'cross', 0],
-      [5, 'cross', 1],
-    ],
-  );
-  const want = { encoder: ref.encoder_attentions, decoder: ref.decoder_attentions, cross: ref.cross_attentions };
-  for (const e of entries) {
-    const d = maxDiff(e.data, want[e.kind as keyof typeof want][e.stack_layer]);
-    assert.ok(d <= 1e-5, `${e.kind} ${e.stack_layer}: ${d}`);
-  }
-  doc.target_logprobs.forEach((lp: number, i: number) => assert.ok(Math.abs(lp - ref.target_logprobs[i]) < 1e-4));
-});
+// The family builder (safetensors) and the optimum-layout ONNX export of the same weights give the same results.
+for (const [i, [name, dir]] of [
+  ['family builder', marianDatesDir],
+  ['ONNX import', path.join(fixturesDir, 'models', 'tiny-marian-dates-onnx')],
+].entries()) {
+  test(`${name}: run --translate prints the translation; --out JSON has every kind, both token lists and the reference maps`, () => {
+    const out = path.join(TMP, `run-${i}.json`);
+    const r = cli('run', '--model', dir, '--text', ref.source_text, '--translate', '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^translation 2021-03-14$/m);
+    assert.match(r.stdout, /^cross L1 H0 /m);
+    const doc = JSON.parse(readFileSync(out, 'utf8'));
+    assert.deepEqual(
+      doc.source_tokens.map((t: { id: number }) => t.id),
+      ref.source_ids,
+    );
+    assert.deepEqual(
+      doc.target_tokens.map((t: { id: number }) => t.id),
+      ref.target_ids,
+    );
+    assert.deepEqual(
+      doc.decoder_input_tokens.map((t: { id: number }) => t.id),
+      ref.decoder_input_ids,
+    );
+    assert.equal(doc.translation, '2021-03-14');
+    assert.equal(doc.target_mode, 'translated');
+    assert.equal(doc.target_end, 'stop');
+    assert.deepEqual(doc.model.attentionKinds, ['encoder', 'encoder', 'decoder', 'decoder', 'cross', 'cross']);
+    const entries = doc.attention as JsonEntry[];
+    assert.deepEqual(
+      entries.map((e) => [e.layer, e.kind, e.stack_layer]),
+      [
+        [0, 'encoder', 0],
+        [1, 'encoder', 1],
+        [2, 'decoder', 0],
+        [3, 'decoder', 1],
+        [4, 'cross', 0],
+        [5, 'cross', 1],
+      ],
+    );
+    const want = { encoder: ref.encoder_attentions, decoder: ref.decoder_attentions, cross: ref.cross_attentions };
+    for (const e of entries) {
+      const d = maxDiff(e.data, want[e.kind as keyof typeof want][e.stack_layer]);
+      assert.ok(d <= 1e-5, `${e.kind} ${e.stack_layer}: ${d}`);
+    }
+    doc.target_logprobs.forEach((lp: number, i: number) => assert.ok(Math.abs(lp - ref.target_logprobs[i]) < 1e-4));
+  });
 
-test('run --target-text scores the given translation (teacher forcing) with the reference log-probabilities', () => {
-  const out = path.join(TMP, 'forced.json');
-  const r = cli(
-    'run',
-    '--model',
-    marianDatesDir,
-    '--text',
-    ref.source_text,
-    '--target-text',
-    '2021-03-14',
-    '--out',
-    out,
-  );
-  assert.equal(r.code, 0, r.stderr);
-  assert.doesNotMatch(r.stdout, /^translation/m);
-  assert.match(r.stdout, /^target {5}6 tokens, log p /m);
-  const doc = JSON.parse(readFileSync(out, 'utf8'));
-  assert.equal(doc.target_mode, 'teacher-forced');
-  assert.deepEqual(
-    doc.target_tokens.map((t: { id: number }) => t.id),
-    ref.target_ids,
-  );
-  doc.target_logprobs.forEach((lp: number, i: number) => assert.ok(Math.abs(lp - ref.target_logprobs[i]) < 1e-4));
-  const cross = (doc.attention as JsonEntry[]).find((e) => e.kind === 'cross' && e.stack_layer === 1)!;
-  assert.ok(maxDiff(cross.data, ref.cross_attentions[1]) <= 1e-5);
-});
+  test(`${name}: run --target-text scores the given translation (teacher forcing) with the reference log-probabilities`, () => {
+    const out = path.join(TMP, `forced-${i}.json`);
+    const r = cli('run', '--model', dir, '--text', ref.source_text, '--target-text', '2021-03-14', '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /^translation/m);
+    assert.match(r.stdout, /^target {5}6 tokens, log p /m);
+    const doc = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(doc.target_mode, 'teacher-forced');
+    assert.deepEqual(
+      doc.target_tokens.map((t: { id: number }) => t.id),
+      ref.target_ids,
+    );
+    doc.target_logprobs.forEach((lp: number, i: number) => assert.ok(Math.abs(lp - ref.target_logprobs[i]) < 1e-4));
+    const cross = (doc.attention as JsonEntry[]).find((e) => e.kind === 'cross' && e.stack_layer === 1)!;
+    assert.ok(maxDiff(cross.data, ref.cross_attentions[1]) <= 1e-5);
+  });
+}
 
 test('export --format json carries the kinds and the target', () => {
   const out = path.join(TMP, 'export.json');
