@@ -553,7 +553,7 @@ export const tests: E2ETest[] = [
           .evaluateAll((os) => os.map((o) => o.getAttribute('value')));
         assert.deepEqual(
           targets,
-          ['next', 'next-prob', 'next-token', 'next-token-prob', 'similarity'],
+          ['next', 'next-prob', 'next-token', 'next-token-prob', 'contrast', 'similarity'],
           'targets offered for a causal LM',
         );
 

@@ -170,8 +170,24 @@ export const tests: E2ETest[] = [
         await runCommand(page, 'Attention Lens: Open Saved Run…');
         const input = page.locator('.quick-input-widget input');
         await input.waitFor({ state: 'visible', timeout: 15_000 });
-        await input.fill(first);
-        await sleep(300);
+        // The simple file dialog sets its own starting folder once it is ready, which would overwrite a path typed
+        // before that: wait for it, then type the path and check it stayed.
+        await until(
+          'the dialog starts in a folder',
+          () => input.inputValue(),
+          (v) => v.endsWith('/'),
+          15_000,
+        );
+        await until(
+          'the typed path stays in the dialog',
+          async () => {
+            await input.fill(first);
+            await sleep(300);
+            return input.inputValue();
+          },
+          (v) => v === first,
+          15_000,
+        );
         await page.keyboard.press('Enter');
         let frame = panel(page);
         const status = await waitForText(

@@ -146,8 +146,8 @@ const cases: BadInputCase<ExtensionInput>[] = [
   },
   {
     name: 'an unsupported model_type',
-    input: () => ({ model: at('t5') }),
-    expect: [/t5/, /llama/],
+    input: () => ({ model: at('xlnet') }),
+    expect: [/xlnet/, /llama/],
   },
   {
     name: 'a weight that holds NaN is named at load',
@@ -461,7 +461,7 @@ suite('Attention Lens: bad-input catalogue (extension)', () => {
     model = await ensureModelSetting();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'al-bad-input-'));
     fs.mkdirSync(at('empty'));
-    copyModel('t5', (d) => fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ model_type: 't5' })));
+    copyModel('xlnet', (d) => fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ model_type: 'xlnet' })));
     copyModel('nan-weight', putNaNWeight);
     copyModel('overflow', overflowAttention);
     copyModel('export-model');
