@@ -8,7 +8,8 @@
 // loading for the next run, or why that failed) to replay after a reload, until a run replaces it.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { Inspector, LayerResult } from '../runtime/inspector/api';
+import type { AttentionRun, Inspector, LayerResult } from '../runtime/inspector/api';
+import { targetMessage } from './target-message';
 import type { ModelFacts } from '../runtime/types';
 import type {
   AgreementMetric,
@@ -77,6 +78,8 @@ interface PanelRun {
   /** The file a saved run was opened from. */
   savedFrom?: string;
   layers: LayerResult[];
+  /** Encoder–decoder runs: the target note, once the runtime has the target. */
+  target?: HostMessage;
   end?: HostMessage;
   abort: AbortController;
   /** The document version and offset of the run's text when it started (hover, tint). */
@@ -299,8 +302,10 @@ export class AttentionPanel {
         summary.layers.push(layer.layer);
         // One stream: the status bar's count and the panel's layer note come from this layer, status first.
         this.host.progress(this, run.layers.length, run.facts.layers);
+        this.postTarget(run, stream, inspector);
         this.post(this.layerMessage(run, layer));
       }
+      this.postTarget(run, stream, inspector);
       if (abort.signal.aborted || !isCurrent()) {
         summary.state = 'cancelled';
         summary.message = 'The run was cancelled.';
@@ -367,6 +372,16 @@ export class AttentionPanel {
     };
   }
 
+  /** Encoder–decoder runs: sends the target (the translation) once the runtime has it, before the layers that need
+   * it as row labels. */
+  private postTarget(run: PanelRun, stream: AttentionRun, inspector: Inspector): void {
+    if (run.target || !run.facts.encoderDecoder) return;
+    const t = stream.target();
+    if (!t) return;
+    run.target = targetMessage(run.runId, t, inspector.tokenizer);
+    this.post(run.target);
+  }
+
   private layerMessage(run: PanelRun, l: LayerResult): HostMessage {
     return {
       type: 'layer',
@@ -411,6 +426,7 @@ export class AttentionPanel {
       return;
     }
     this.post(this.startedMessage(run));
+    if (run.target) this.post(run.target);
     for (const l of run.layers) this.post(this.layerMessage(run, l));
     if (run.end) this.post(run.end);
     this.explainHost.replay(run.runId);

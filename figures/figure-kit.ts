@@ -180,20 +180,20 @@ export function checkLayerHead(maps: RunMaps, layer: number, head: HeadChoice, n
 
 /** The label of token i of a map side of `length` tokens (`#i` when the side is not the run's tokens): its `label`
  *  (figures/token-display.ts, from the source text) or the piece with whitespace glyphs. */
-export function tokenText(maps: RunMaps, i: number, length: number): string {
+export function tokenText(maps: Pick<RunMaps, 'tokens'>, i: number, length: number): string {
   if (length !== maps.tokens.length) return `#${i}`;
   const t = maps.tokens[i];
   return t.label ?? pieceLabel(t.text);
 }
 
 /** A token's tooltip: its index and label, and the raw vocabulary piece where the label differs from it. */
-export function tokenTitle(maps: RunMaps, i: number, length: number): string {
+export function tokenTitle(maps: Pick<RunMaps, 'tokens'>, i: number, length: number): string {
   const label = tokenText(maps, i, length);
   const raw = length === maps.tokens.length ? maps.tokens[i].text : label;
   return raw === label ? `${i}: ${label}` : `${i}: ${label} (piece ${JSON.stringify(raw)})`;
 }
 
 /** True for a token a chat template wrote (role markers, special tokens): its label is drawn dimmer. */
-export function isTemplateToken(maps: RunMaps, i: number, length: number): boolean {
+export function isTemplateToken(maps: Pick<RunMaps, 'tokens'>, i: number, length: number): boolean {
   return length === maps.tokens.length && maps.tokens[i].template === true;
 }

@@ -87,6 +87,22 @@ export interface LayerMessage {
   data: ArrayBuffer;
 }
 
+/** Encoder–decoder runs: the target side (the translation, or the given target). Sent when the runtime has it (from
+ * the first decoder or cross layer on) and replayed with the run. Rows of the decoder and cross maps are `tokens`
+ * (row i reads decoderInput[i] and predicts tokens[i]); the run's `tokens` are the source. */
+export interface TargetMessage {
+  type: 'target';
+  runId: number;
+  tokens: TokenInfo[];
+  /** [decoder start] + tokens[:-1]. */
+  decoderInput: TokenInfo[];
+  mode: 'teacher-forced' | 'translated';
+  /** Translations: why they ended. */
+  end?: 'stop' | 'length';
+  /** The target as text (the target tokenizer's decoding, or the given text). */
+  text: string;
+}
+
 /** The query/key vectors of one layer (the reply to `vectors`); q/k are null with a reason when unavailable. */
 export interface Vectors {
   runId: number;
@@ -192,6 +208,7 @@ export type HostMessage =
   | SettingsMessage
   | RunStartedMessage
   | LayerMessage
+  | TargetMessage
   | RunFinishedMessage
   | RunFailedMessage
   | NoticeMessage

@@ -98,6 +98,9 @@ cancelButton.addEventListener('click', () => {
 const exportControls = new ExportControls(store, post);
 const notice = el('div', { id: 'notice', attrs: { role: 'alert' } });
 notice.hidden = true;
+// Encoder–decoder runs: the translation (or the given target), as text.
+const translation = el('div', { id: 'translation', class: 'translation' });
+translation.hidden = true;
 
 const layerControl = el('label', { class: 'control', text: 'Layer ' }, layerSelect);
 const headControl = el('label', { class: 'control', text: 'Head ' }, headSelect);
@@ -112,7 +115,7 @@ const toolbar = el(
   exportControls.root,
 );
 const viewHost = el('div', { class: 'views' });
-app.append(toolbar, notice, viewHost);
+app.append(toolbar, notice, translation, viewHost);
 acceptDroppedRuns(document.body, post, (message) => post({ type: 'log', level: 'warn', message }));
 
 // ----- views --------------------------------------------------------------------------------------------------
@@ -319,6 +322,8 @@ function handle(m: HostMessage): void {
       );
       fillSelects();
       postView();
+      translation.hidden = true;
+      translation.textContent = '';
       forEachView((v) => v.runStarted());
       forEachView((v) => v.selectionChanged());
       updateStatus();
@@ -336,6 +341,14 @@ function handle(m: HostMessage): void {
       });
       forEachView((v) => v.layerArrived(m.layer));
       updateStatus();
+      invalidate();
+      return;
+    case 'target':
+      if (m.runId !== store.runId) return;
+      store.setTarget(m.tokens, m.mode, m.text, m.end);
+      translation.textContent = `${m.mode === 'translated' ? 'Translation' : 'Target'}: ${m.text}${m.end === 'length' ? ' (cut at the length limit)' : ''}`;
+      translation.hidden = false;
+      forEachView((v) => v.selectionChanged());
       invalidate();
       return;
     case 'focusToken':
@@ -370,6 +383,7 @@ const HOST_NOTES: Record<HostMessage['type'], true> = {
   notice: true,
   runStarted: true,
   layer: true,
+  target: true,
   focusToken: true,
   runFinished: true,
   runFailed: true,

@@ -9,6 +9,14 @@ export type ViewName = 'grid' | 'head' | 'matrix' | 'neuron';
 export const VIEWS: ViewName[] = ['grid', 'head', 'matrix', 'neuron'];
 export type HeadChoice = number | 'mean' | 'max';
 
+/** The target side of an encoder–decoder run: rows of the decoder and cross maps. */
+export interface TargetInfo {
+  tokens: (TokenInfo & { label: string })[];
+  mode: 'teacher-forced' | 'translated';
+  end?: 'stop' | 'length';
+  text: string;
+}
+
 export class Store {
   runId: number | undefined;
   /** The run's tokens with their labels (figures/token-display.ts: whitespace glyphs, source characters). */
@@ -17,6 +25,8 @@ export class Store {
   source: RunSource | undefined;
   truncatedFrom: number | undefined;
   layers: (LayerAttention | undefined)[] = [];
+  /** Encoder–decoder runs: the target side (`tokens` above are the source), once the host sent it. */
+  target: TargetInfo | undefined;
   received = 0;
   status: 'idle' | 'running' | 'done' | 'cancelled' | 'failed' = 'idle';
   message = '';
@@ -37,6 +47,7 @@ export class Store {
     this.source = source;
     this.truncatedFrom = truncatedFrom;
     this.layers = new Array(facts.layers).fill(undefined);
+    this.target = undefined;
     this.received = 0;
     this.status = 'running';
     this.message = '';
@@ -46,6 +57,11 @@ export class Store {
     if (this.layer >= facts.layers) this.layer = 0;
     if (typeof this.head === 'number' && this.head >= facts.heads) this.head = 'mean';
     if (this.query >= tokens.length) this.query = 0;
+  }
+
+  setTarget(tokens: TokenInfo[], mode: TargetInfo['mode'], text: string, end?: TargetInfo['end']): void {
+    this.target = { tokens: labelTokens(tokens, text), mode, text, ...(end ? { end } : {}) };
+    this.maps.targetTokens = this.target.tokens;
   }
 
   addLayer(l: LayerAttention): void {
