@@ -25,7 +25,7 @@ import type { HeadChoice, RunMaps } from './run-maps';
 import type { Scene } from './scene';
 import type { FigureTheme } from './theme';
 import { tileColors } from './tile-colors';
-import { axisSides, axisTitles, sideTokens } from './seq2seq-axes';
+import { argmaxAlignment, axisSides, axisTitles, sideTokens } from './seq2seq-axes';
 
 export interface MatrixState {
   layer: number;
@@ -33,6 +33,8 @@ export interface MatrixState {
   colorMap: ColorMapName;
   /** The rows (queries) and columns (keys) shown; default the whole map. */
   window?: { rows: Span; cols: Span };
+  /** Cross-attention layers: outline each row's argmax cell (the alignment path; not drawn on pooled cells). */
+  alignment?: boolean;
 }
 
 export interface MatrixSize {
@@ -209,6 +211,23 @@ export function matrixFigure(
         opacity: 0.45,
         spacing: 6,
       });
+  // The argmax alignment path: one outlined cell per target row (rows and columns shown one token a cell).
+  const path =
+    state.alignment && s.kind === 'cross' && !pooled ? argmaxAlignment(maps, state.layer, state.head) : undefined;
+  if (path)
+    for (let r = rowSpan.start; r < rowSpan.end; r++) {
+      const c = path[r];
+      if (c < colSpan.start || c >= colSpan.end) continue;
+      b.rect(
+        x0 + (c - colSpan.start) * cell,
+        y0 + (r - rowSpan.start) * cell,
+        cell,
+        cell,
+        null,
+        'alignment',
+        theme.focus,
+      );
+    }
   b.regions.push({
     id: 'matrix',
     x: x0,

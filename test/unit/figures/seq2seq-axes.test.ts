@@ -85,3 +85,24 @@ test('seq2seq axes: the matrix of a cross layer labels target rows and source co
   assert.deepEqual(texts(s2, 'label-row'), ['P', 'Q']);
   assert.deepEqual(texts(s2, 'label-col'), ['x', 'y']);
 });
+
+test('seq2seq axes: the matrix outlines the argmax alignment path of a cross layer when asked', () => {
+  const maps = run();
+  const state = { layer: 1, head: 0, colorMap: 'greys' as const };
+  const { scene, geometry } = matrixFigure(maps, { ...state, alignment: true }, SIZE, HALF, PANEL_OPTIONS);
+  const boxes = scene.items.filter((it) => it.kind === 'rect' && it.role === 'alignment');
+  // head 0: row 0 → column 2, row 1 → column 0.
+  const c = geometry.cell;
+  assert.deepEqual(
+    boxes.map((it) => (it.kind === 'rect' ? [it.x, it.y, it.w, it.h] : [])),
+    [
+      [geometry.x + 2 * c, geometry.y, c, c],
+      [geometry.x, geometry.y + c, c, c],
+    ],
+  );
+  const off = matrixFigure(maps, state, SIZE, HALF, PANEL_OPTIONS).scene;
+  assert.equal(off.items.filter((it) => it.kind === 'rect' && it.role === 'alignment').length, 0);
+  // An encoder layer has no alignment path.
+  const enc = matrixFigure(maps, { ...state, layer: 0, alignment: true }, SIZE, HALF, PANEL_OPTIONS).scene;
+  assert.equal(enc.items.filter((it) => it.kind === 'rect' && it.role === 'alignment').length, 0);
+});
