@@ -596,6 +596,7 @@ export class AttentionPanel {
       facts: run.facts,
       tokens: run.tokens,
       ids: run.ids,
+      ...(run.target?.type === 'target' ? { targetTokens: run.target.tokens } : {}),
       layers: run.layers,
       state,
       mapping: run.mapping,

@@ -38,6 +38,8 @@ export interface RunSnapshot {
   tokens: readonly TokenInfo[];
   /** Token ids, parallel to tokens. */
   ids: readonly number[];
+  /** Encoder–decoder runs: the target tokens (queries of cross layers), once known; `tokens` are the source's. */
+  targetTokens?: readonly TokenInfo[];
   /** The layers received so far (in order). */
   layers: readonly LayerAttention[];
   /** 'running' until the run ends; 'done' when every layer arrived. */
