@@ -4,7 +4,8 @@ import type { BackendName } from '../runtime/types';
 import type { ExplainOptions } from '../runtime/explain/explain';
 import { PERTURBATIONS, type Perturbation } from '../runtime/explain/perturb';
 import { parseTargetSpec } from '../runtime/explain/target-spec';
-import { resolveMethods } from '../runtime/explain/explain';
+import { DEFAULT_METHODS, resolveMethods } from '../runtime/explain/explain';
+import { WORD_AGGREGATIONS, type WordAggregation } from '../runtime/explain/words';
 import { MAX_NEW_TOKENS } from '../runtime/generate/kv-generator';
 import { backendOption, bad, inputLimitOption, parseOptions, wholeNumber } from './parse-options';
 
@@ -35,6 +36,10 @@ export interface StudyArgs extends Common {
   /** Only the first N examples. */
   limit?: number;
   out?: string;
+  /** The method paired agreement comparisons are made against (default loo when it runs). */
+  reference?: string;
+  /** The model-randomisation sanity check: re-run with this many top layers re-initialised. */
+  randomizeTop?: number;
 }
 
 const COMMON = {
@@ -64,6 +69,7 @@ const COMMON = {
   chat: { type: 'boolean' },
   'max-tokens': { type: 'string' },
   'max-input-mb': { type: 'string' },
+  words: { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -109,6 +115,9 @@ function common(v: Record<string, string | boolean | undefined>): Common {
     .filter(Boolean);
   if (methods !== undefined && methods.length === 0) throw bad('--methods is empty; give e.g. rollout,loo,norm.');
   if (methods !== undefined) resolveMethods(methods); // unknown names fail here, before the model loads
+  const words = str('words');
+  if (words !== undefined && !WORD_AGGREGATIONS.includes(words as WordAggregation))
+    throw bad(`--words must be ${WORD_AGGREGATIONS.join(' or ')} (got "${words}"): how a word's token scores combine.`);
   const analysis: AnalysisOptions = {
     target,
     methods,
@@ -132,6 +141,7 @@ function common(v: Record<string, string | boolean | undefined>): Common {
     truncate: v.truncate === true,
     chat: v.chat === true,
     maxTokens: int('max-tokens', str('max-tokens'), 1),
+    words: words as WordAggregation | undefined,
   };
   for (const k of Object.keys(analysis) as (keyof AnalysisOptions)[]) if (analysis[k] === undefined) delete analysis[k];
   return {
@@ -156,9 +166,10 @@ export function parseExplainArgs(argv: string[]): ExplainArgs | 'help' {
   if (v.text === undefined && v.file === undefined) throw bad('Give the text with --text TEXT or --file PATH.');
   const generate = wholeNumber('generate', v.generate, 1, MAX_NEW_TOKENS);
   const target = parseTargetSpec(c.analysis.target);
-  if (target.kind === 'generated' && generate === undefined)
-    throw bad(`--target ${c.analysis.target} names a generated token: add --generate N (N ≥ ${target.index}).`);
-  if (target.kind === 'generated' && target.index > generate!)
+  const index = target.kind === 'generated' ? target.index : target.kind === 'contrast' ? target.generated : undefined;
+  if (index !== undefined && generate === undefined)
+    throw bad(`--target ${c.analysis.target} names a generated token: add --generate N (N ≥ ${index}).`);
+  if (index !== undefined && index > generate!)
     throw bad(`--target ${c.analysis.target} is past the ${generate} tokens --generate asks for.`);
   return {
     ...c,
@@ -171,9 +182,29 @@ export function parseExplainArgs(argv: string[]): ExplainArgs | 'help' {
 }
 
 export function parseStudyArgs(argv: string[]): StudyArgs | 'help' {
-  const v = parse(argv, { data: { type: 'string' }, limit: { type: 'string' } });
+  const v = parse(argv, {
+    data: { type: 'string' },
+    limit: { type: 'string' },
+    reference: { type: 'string' },
+    'randomize-top': { type: 'string' },
+  });
   if (v.help) return 'help';
   const c = common(v);
   if (!v.data) throw bad('Missing --data FILE.jsonl: one text per line (a JSON string, or {"text": …}).');
-  return { ...c, data: v.data, limit: int('limit', v.limit, 1), out: v.out };
+  let reference: string | undefined;
+  if (v.reference !== undefined) {
+    reference = resolveMethods([v.reference])[0];
+    const methods = resolveMethods(c.analysis.methods ?? DEFAULT_METHODS);
+    if (!methods.includes(reference))
+      throw bad(`--reference ${v.reference} is not among the methods (${methods.join(', ')}); add it to --methods.`);
+  }
+  const randomizeTop = int('randomize-top', v['randomize-top'], 1);
+  return {
+    ...c,
+    data: v.data,
+    limit: int('limit', v.limit, 1),
+    out: v.out,
+    ...(reference ? { reference } : {}),
+    ...(randomizeTop !== undefined ? { randomizeTop } : {}),
+  };
 }

@@ -10,28 +10,26 @@ import { formatExplain, formatExplainTimings } from './explain-format';
 import { formatFacts } from './format';
 import { planOut, readCommandText, reportTo, warnOnStderr } from './command-files';
 import { effectiveThreads } from './parse-options';
-import { loadGenerator, stopTokenIds } from '../runtime/generate/load-generator';
+import { stopTokenIds } from '../runtime/generate/stop-tokens';
+import type { Inspector } from '../runtime/inspector/api';
+import { LensError } from '../runtime/errors';
 
-/** The greedy continuation of `text` (args.generate tokens at most): prompt + output ids and the output's text. */
-async function generateFirst(args: ExplainArgs, text: string, threads: number | undefined, warn: (s: string) => void) {
-  const loaded = await loadGenerator(args.model, {
-    backend: args.backend,
-    threads,
-    hub: { onWarning: warn },
-    maxTokens: 512 + args.generate!,
-    attention: false,
+/** The greedy continuation of `text` (args.generate tokens at most) with the model loaded for the explanation:
+ * prompt + output ids and the output's text. */
+async function generateFirst(inspector: Inspector, args: ExplainArgs, text: string) {
+  const tokenizer = inspector.tokenizer;
+  if (!tokenizer) throw new LensError('UNSUPPORTED_MODEL', `${inspector.facts.name} has no tokenizer to decode with.`);
+  const prompt = inspector.tokenize(text).map((t) => t.id);
+  const ids = [...prompt];
+  const stopIds = stopTokenIds(tokenizer);
+  await inspector.generate(prompt, {
+    maxNew: args.generate!,
+    stopIds: [...stopIds],
+    rows: false,
+    onToken: (t) => ids.push(t.id),
   });
-  try {
-    const prompt = loaded.tokenizer.encode(text).map((t) => t.id);
-    const ids = [...prompt];
-    const stopIds = stopTokenIds(loaded.tokenizer);
-    for await (const step of loaded.generator.generate(prompt, { maxNew: args.generate!, stopIds }))
-      if (step.kind === 'token') ids.push(step.id);
-    const out = ids.slice(prompt.length).filter((id) => !stopIds.has(id));
-    return { ids, promptLength: prompt.length, count: ids.length - prompt.length, text: loaded.tokenizer.decode(out) };
-  } finally {
-    await loaded.generator.dispose();
-  }
+  const out = ids.slice(prompt.length).filter((id) => !stopIds.has(id));
+  return { ids, promptLength: prompt.length, count: ids.length - prompt.length, text: tokenizer.decode(out) };
 }
 
 export async function explainCommand(
@@ -46,9 +44,14 @@ export async function explainCommand(
   const threads = effectiveThreads(args.threads, warn);
   // --generate N: the model continues the text first (greedy, KV-cached) and prompt + output is explained, so that
   // generated:N targets name what the model wrote.
-  const generation = args.generate !== undefined ? await generateFirst(args, text, threads, warn) : undefined;
-  const inspector = await load(args.model, { backend: args.backend, threads, hub: { onWarning: warn } });
+  const inspector = await load(args.model, {
+    backend: args.backend,
+    threads,
+    hub: { onWarning: warn },
+    ...(args.generate !== undefined ? { maxTokens: 512 + args.generate, generate: true } : {}),
+  });
   try {
+    const generation = args.generate !== undefined ? await generateFirst(inspector, args, text) : undefined;
     for (const w of inspector.warnings ?? []) warn(w);
     print(formatFacts(inspector));
     if (generation) print(`generated  ${generation.count} tokens: ${JSON.stringify(generation.text)}`);

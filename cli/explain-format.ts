@@ -60,11 +60,29 @@ export function formatScores(r: ExplainResult, text: string | undefined): string
   return out.join('\n');
 }
 
+/** The scores per word (--words): the sum or the max of each word's tokens. */
+export function formatWords(r: ExplainResult): string {
+  const w = r.words!;
+  const header = ['#', 'word', 'tokens', ...w.methods.map((m) => m.id)];
+  const rows = w.words.map((word, i) => [
+    String(i),
+    `${JSON.stringify(word.text)}${w.candidates[i] ? '' : ' ·'}`,
+    word.tokens.length === 1 ? String(word.tokens[0]) : `${word.tokens[0]}–${word.tokens[word.tokens.length - 1]}`,
+    ...w.methods.map((m) => num(m.scores[i])),
+  ]);
+  return [
+    `words      ${w.words.length} words; each score is the ${w.aggregation} of its tokens' scores`,
+    textTable(header, rows, 3),
+  ].join('\n');
+}
+
 export function formatAgreement(r: ExplainResult): string {
   const k = r.agreement[0]?.k ?? 0;
-  const rows = r.agreement.map((a) => [a.a, a.b, num(a.kendall), num(a.spearman), num(a.topK)]);
+  const cell = (a: ExplainResult['agreement'][number], m: 'kendall' | 'spearman' | 'topK') =>
+    a.spread ? `${num(a[m])} ± ${num(a.spread[m].sd)}` : num(a[m]);
+  const rows = r.agreement.map((a) => [a.a, a.b, cell(a, 'kendall'), cell(a, 'spearman'), cell(a, 'topK')]);
   return [
-    `agreement  over the ${r.candidates.filter(Boolean).length} candidate tokens; uniform = mean over random orders (chance level); — : undefined (constant scores)`,
+    `agreement  over the ${r.candidates.filter(Boolean).length} candidate tokens; uniform = mean over random orders (chance level); recency = score by position; random = mean ± standard deviation over seeded random orders; — : undefined (constant scores)`,
     textTable(['method', 'vs', 'Kendall τ', 'Spearman ρ', `top-${k} overlap`], rows, 2),
   ].join('\n');
 }
@@ -137,12 +155,26 @@ export function formatExplainTimings(r: ExplainResult, loadMs: number): string {
   ].join('\n');
 }
 
+/** The heads whose attention agrees most with the sweep's reference (Kendall τ), with the recency baseline's τ. */
+export function formatSweep(r: ExplainResult, k = 5): string {
+  const sw = r.headSweep!;
+  const best = sw.values
+    .map((v, i) => ({ v, i }))
+    .filter((x) => Number.isFinite(x.v))
+    .sort((a, b) => b.v - a.v)
+    .slice(0, k)
+    .map(({ v, i }) => `layer ${sw.layers[Math.floor(i / sw.heads)]} head ${i % sw.heads} ${num(v)}`);
+  return `heads      most in agreement with ${sw.reference} (Kendall τ): ${best.join(', ') || '—'}; recency ${num(sw.recency)}`;
+}
+
 /** The whole report. */
 export function formatExplain(r: ExplainResult, text: string | undefined, headStats: boolean): string {
   const parts = [
     formatTarget(r),
     formatScores(r, text),
+    ...(r.words ? [formatWords(r)] : []),
     formatAgreement(r),
+    ...(r.headSweep ? [formatSweep(r)] : []),
     formatDistance(r),
     formatFaithfulness(r),
     formatErasure(r),

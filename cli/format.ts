@@ -1,5 +1,6 @@
 // Plain-text rendering of a run for the terminal: model facts, the token table, one compact line per head
 // (most-attended key of every query, mean entropy) and the timings.
+import type { KeptLayerOverview } from '../runtime/inspector/worker-protocol';
 import type { Inspector } from '../runtime/inspector/api';
 import type { LayerAttention, RunTimings, Token } from '../runtime/types';
 import { headStats } from '../runtime/analysis/head-stats';
@@ -62,6 +63,17 @@ export function formatLayer(layer: LayerAttention, labels: string[], keyLabels: 
     .map((s) => {
       const pairs = Array.from(s.argmax, (k, q) => `${labels[q]}→${keyLabels[k]}`).join(' ');
       return `${name} H${s.head}  entropy ${s.meanEntropy.toFixed(3)}  ${pairs}`;
+    })
+    .join('\n');
+}
+
+/** A layer of a run kept for long inputs (no map on this side): per head its mean entropy, mean distance and
+ * previous-token weight from the summaries the worker computed. */
+export function formatKeptLayer(o: KeptLayerOverview): string {
+  return o.heads
+    .map((s, h) => {
+      const entropy = s.entropy.reduce((a, b) => a + b, 0) / Math.max(1, s.entropy.length);
+      return `L${o.layer} H${h}  entropy ${entropy.toFixed(3)}  mean distance ${s.meanDistance.toFixed(1)}  previous token ${s.previousToken.toFixed(3)}`;
     })
     .join('\n');
 }

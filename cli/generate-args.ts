@@ -37,14 +37,15 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs | 'help' {
     seed: { type: 'string' },
     layer: { type: 'string' },
     head: { type: 'string' },
-    chat: { type: 'boolean' },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (v.help) return 'help';
   const input = inputArgs(v);
-  if (v.chat)
-    throw bad('--chat is not available yet: chat templates are not applied; give the prompt as plain text instead.');
+  if (input.chat && input.truncate)
+    throw bad(
+      "--truncate would cut the end of the chat template (the assistant's turn) with --chat; shorten the text instead.",
+    );
   const maxNew = wholeNumber('max-new', v['max-new'], 1, MAX_NEW_TOKENS) ?? DEFAULT_MAX_NEW;
   const temperature = number('temperature', v.temperature);
   const topP = number('top-p', v['top-p']);

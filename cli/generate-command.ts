@@ -8,6 +8,7 @@ import { GenerationMaps } from '../runtime/generate/generation-maps';
 import { checkMaxNew } from '../runtime/generate/kv-generator';
 import { loadGenerator, stopTokenIds, type LoadedGenerator } from '../runtime/generate/load-generator';
 import type { Token } from '../runtime/types';
+import { encodeChatPrompt } from '../runtime/tokenizers/chat-prompt';
 import { writeData, type RunData } from '../writers/attention-data';
 import { formatBytes } from '../writers/export-image';
 import type { GenerateArgs } from './generate-args';
@@ -73,7 +74,8 @@ export async function generateCommand(
         'BAD_INPUT',
         `--head ${args.head} does not exist: the model has ${f.heads} heads (0–${f.heads - 1}), or use mean.`,
       );
-    let prompt = tokenizer.encode(text);
+    // --chat: the text as a user message in the model's chat template; the output then stops at the end of the turn.
+    let prompt = args.chat ? encodeChatPrompt(tokenizer, text, loaded.name) : tokenizer.encode(text);
     if (prompt.length === 0) throw new LensError('EMPTY_TEXT', 'The text has no tokens.');
     const room = f.maxPositions - args.maxNew;
     if (args.truncate && prompt.length > room && room > 0) {
@@ -88,7 +90,9 @@ export async function generateCommand(
     print(
       `model      ${loaded.name} (${f.modelType}), ${f.layers} layers × ${f.heads} heads; ${generator.backend}, ${loaded.threads} thread${loaded.threads === 1 ? '' : 's'}`,
     );
-    print(`prompt     ${prompt.length} tokens`);
+    print(
+      `prompt     ${prompt.length} tokens${args.chat ? ` (chat: ${prompt.filter((t) => t.template).length} of the template)` : ''}`,
+    );
     print(
       sampled
         ? `sampling   temperature ${args.temperature}, top-p ${args.topP ?? 1}, seed ${seed}`
@@ -118,7 +122,7 @@ export async function generateCommand(
     const kept = gen.filter((t) => !stops.has(t.id)).map((t) => t.id);
     print(`generated  ${JSON.stringify(tokenizer.decode(kept))}`);
     print(
-      `stopped    ${stopped ? 'at an end-of-text token' : `after ${args.maxNew} tokens (--max-new)`}; ${gen.length} tokens in ${(ms / 1000).toFixed(2)} s (${((gen.length / ms) * 1000).toFixed(1)} tokens/s, prefill included)`,
+      `stopped    ${stopped ? (args.chat ? 'at the end of the turn' : 'at an end-of-text token') : `after ${args.maxNew} tokens (--max-new)`}; ${gen.length} tokens in ${(ms / 1000).toFixed(2)} s (${((gen.length / ms) * 1000).toFixed(1)} tokens/s, prefill included)`,
     );
     if (sink && plan && args.format) {
       const outTokens: Token[] = gen.map((t) => ({
@@ -127,6 +131,7 @@ export async function generateCommand(
         start: null,
         end: null,
         special: stops.has(t.id),
+        generated: true,
       }));
       const data: RunData = {
         model: { ...f, name: loaded.name, dir: loaded.dir },
@@ -134,6 +139,7 @@ export async function generateCommand(
         layers: maps.maps(),
         source: {
           ...(args.file !== undefined ? { file: args.file } : {}),
+          ...(args.chat ? { chat: true } : {}),
           generated: {
             promptTokens: prompt.length,
             generatedTokens: gen.length,

@@ -5,7 +5,7 @@ import type { RunArgs } from './run-args';
 import { load } from '../runtime/inspector/load-model';
 import type { DownloadProgress } from '../runtime/hub/download';
 import { OutputFile } from '../runtime/files/output-file';
-import { formatFacts, formatLayer, formatTimings, formatTokens, tokenLabel } from './format';
+import { formatFacts, formatKeptLayer, formatLayer, formatTimings, formatTokens, tokenLabel } from './format';
 import { checkJsonSize, JsonRunWriter, targetJson } from './json-writer';
 import { checkTargetModel } from './input-options';
 import { targetText, targetRunOptions, formatTarget } from './target-format';
@@ -59,7 +59,13 @@ export async function runCommand(
       checkJsonSize(inspector.facts, args.truncate ? Math.min(n, inspector.facts.maxPositions) : n);
     }
     print(formatFacts(inspector));
-    const run = inspector.run(text, { truncate: args.truncate, chat: args.chat, ...targetRunOptions(args) });
+    // Long inputs: above 1 GiB of maps the worker keeps q/k and the summaries, and each layer prints from them.
+    const run = inspector.run(text, {
+      truncate: args.truncate,
+      chat: args.chat,
+      long: 'auto',
+      ...targetRunOptions(args),
+    });
     print(formatTokens(run.tokens, run.truncatedFrom));
     const labels = run.tokens.map((t) => tokenLabel(t, text));
     const writer = out ? new JsonRunWriter(out) : undefined;
@@ -72,7 +78,8 @@ export async function runCommand(
         print(formatTarget(target, inspector.tokenizer, args.targetText));
         targetLabels = target.decoderInput.map((t) => tokenLabel(t, undefined));
       }
-      if (layer.kind === 'decoder') print(formatLayer(layer, targetLabels ?? []));
+      if (layer.overview) print(formatKeptLayer(layer.overview));
+      else if (layer.kind === 'decoder') print(formatLayer(layer, targetLabels ?? []));
       else if (layer.kind === 'cross') print(formatLayer(layer, targetLabels ?? [], labels));
       else print(formatLayer(layer, labels));
       await writer?.layer(layer);

@@ -18,6 +18,11 @@ import { ProgressBar } from './progress';
 import { boxPlotSvg, type PlotRow } from './svg-plot';
 import { protectedFiles, RAISE_LIMIT, warnOnStderr } from './command-files';
 import { effectiveThreads } from './parse-options';
+import { sanityCheck, type SanityCheck } from '../runtime/explain/sanity';
+import { headSweepFigure } from '../figures/explain-figure';
+import { headSweepGrid } from '../figures/head-stats';
+import { sceneToSvg } from '../figures/svg';
+import { PAPER } from '../figures/theme';
 
 export interface Example {
   /** 1-based line number in the file. */
@@ -100,20 +105,55 @@ async function readExamples(args: StudyArgs, warn: (s: string) => void) {
 const EXAMPLE_ERRORS: readonly LensErrorCode[] = ['BAD_INPUT', 'EMPTY_TEXT', 'TOO_LONG', 'NO_TOKENIZER', 'NON_FINITE'];
 
 const pm = (s: Spread) => (s.n ? `${num(s.mean)} ± ${num(s.std)}` : '—');
+/** The mean's bootstrap 95 % interval, "[lo, hi]" ("—" with fewer than 2 values). */
+const ci = (s: Spread) => (s.n > 1 ? `[${num(s.ci.lo)}, ${num(s.ci.hi)}]` : '—');
+/** A p-value as read: 3 significant digits, "< 0.0001" below. */
+export const pValue = (p: number) => (!Number.isFinite(p) ? '—' : p < 1e-4 ? '< 0.0001' : p.toPrecision(3));
+
+const PAIRED_LABELS: Record<string, string> = {
+  aopcComprehensiveness: 'AOPC comprehensiveness',
+  aopcSufficiency: 'AOPC sufficiency',
+  erasureArea: 'erasure area',
+  kendallWithReference: 'Kendall τ with the reference',
+};
+
+/** The paired comparisons as table rows: metric, a, b, mean a − b [95 % CI], p (exact or sampled), n. */
+function pairedRows(s: StudySummary): string[][] {
+  return s.paired.map((x) => [
+    x.metric === 'kendallWithReference' ? `τ with ${s.reference}` : PAIRED_LABELS[x.metric],
+    x.a,
+    x.b,
+    `${num(x.test.meanDiff)} [${num(x.test.lo)}, ${num(x.test.hi)}]`,
+    `${pValue(x.test.p)}${x.test.exact ? '' : ' (sampled)'}`,
+    String(x.test.n),
+  ]);
+}
 
 export function formatStudy(s: StudySummary, failed: number): string {
   const metricRow = (a: string, b: string) => {
     const get = (m: string) => s.agreement.find((x) => x.a === a && x.b === b && x.metric === m)!.spread;
-    return [a, b, pm(get('kendall')), pm(get('spearman')), pm(get('topK')), String(get('kendall').n)];
+    return [
+      a,
+      b,
+      `${pm(get('kendall'))} ${ci(get('kendall'))}`,
+      `${pm(get('spearman'))} ${ci(get('spearman'))}`,
+      `${pm(get('topK'))} ${ci(get('topK'))}`,
+      String(get('kendall').n),
+    ];
   };
   const pairs = s.agreement.filter((x) => x.metric === 'kendall');
   const faith = [...new Set(s.faithfulness.map((f) => f.method))].map((m) => {
     const get = (k: string) => s.faithfulness.find((f) => f.method === m && f.metric === k)!.spread;
-    return [m, pm(get('aopcComprehensiveness')), pm(get('aopcSufficiency')), String(get('aopcComprehensiveness').n)];
+    return [
+      m,
+      `${pm(get('aopcComprehensiveness'))} ${ci(get('aopcComprehensiveness'))}`,
+      `${pm(get('aopcSufficiency'))} ${ci(get('aopcSufficiency'))}`,
+      String(get('aopcComprehensiveness').n),
+    ];
   });
   const parts = [
     `examples   ${s.examples} explained${failed ? `, ${failed} skipped` : ''}; target value ${pm(s.target)}; ${s.meanMs.toFixed(0)} ms each`,
-    'agreement  mean ± standard deviation across examples',
+    'agreement  mean ± standard deviation across examples [bootstrap 95 % CI of the mean]',
     textTable(
       ['method', 'vs', 'Kendall τ', 'Spearman ρ', 'top-k overlap', 'n'],
       pairs.map((p) => metricRow(p.a, p.b)),
@@ -122,7 +162,7 @@ export function formatStudy(s: StudySummary, failed: number): string {
   ];
   if (faith.length)
     parts.push(
-      "faithfulness  AOPC (ERASER's: Σ over the bins requested ÷ (bins + 1)) mean ± standard deviation (comprehensiveness: higher is better; sufficiency: lower)",
+      "faithfulness  AOPC (ERASER's: Σ over the bins requested ÷ (bins + 1)) mean ± standard deviation [bootstrap 95 % CI] (comprehensiveness: higher is better; sufficiency: lower)",
       textTable(['method', 'comprehensiveness', 'sufficiency', 'n'], faith),
     );
   if (s.erasure.length)
@@ -130,8 +170,13 @@ export function formatStudy(s: StudySummary, failed: number): string {
       'erasure    area (mean drop along the most-important-first curve)',
       textTable(
         ['method', 'area', 'n'],
-        s.erasure.map((e) => [e.method, pm(e.spread), String(e.spread.n)]),
+        s.erasure.map((e) => [e.method, `${pm(e.spread)} ${ci(e.spread)}`, String(e.spread.n)]),
       ),
+    );
+  if (s.paired.length)
+    parts.push(
+      'paired     a − b per example: mean [bootstrap 95 % CI], two-sided sign-flip permutation test (exact up to 16 examples)',
+      textTable(['metric', 'a', 'b', 'mean a − b [95 % CI]', 'p', 'n'], pairedRows(s)),
     );
   return parts.join('\n\n');
 }
@@ -153,12 +198,13 @@ export function studyMarkdown(s: StudySummary, title: string, notes: readonly st
     '## Agreement (mean ± sd; median [q1, q3]; n; undefined values, e.g. τ against constant scores, left out)',
     '',
     md(
-      ['method', 'vs', 'metric', 'mean ± sd', 'median [q1, q3]', 'n', 'undefined'],
+      ['method', 'vs', 'metric', 'mean ± sd', '95 % CI', 'median [q1, q3]', 'n', 'undefined'],
       s.agreement.map((a) => [
         a.a,
         a.b,
         a.metric,
         pm(a.spread),
+        ci(a.spread),
         q(a.spread),
         String(a.spread.n),
         String(a.spread.missing),
@@ -175,25 +221,106 @@ export function studyMarkdown(s: StudySummary, title: string, notes: readonly st
     "## Faithfulness (AOPC, ERASER's: the sum over the bins requested ÷ (bins + 1))",
     '',
     md(
-      ['method', 'metric', 'mean ± sd', 'median [q1, q3]', 'n'],
-      s.faithfulness.map((f) => [f.method, f.metric, pm(f.spread), q(f.spread), String(f.spread.n)]),
+      ['method', 'metric', 'mean ± sd', '95 % CI', 'median [q1, q3]', 'n'],
+      s.faithfulness.map((f) => [f.method, f.metric, pm(f.spread), ci(f.spread), q(f.spread), String(f.spread.n)]),
     ),
     '',
     '## Erasure curve area',
     '',
     md(
-      ['method', 'mean ± sd', 'median [q1, q3]', 'n'],
-      s.erasure.map((e) => [e.method, pm(e.spread), q(e.spread), String(e.spread.n)]),
+      ['method', 'mean ± sd', '95 % CI', 'median [q1, q3]', 'n'],
+      s.erasure.map((e) => [e.method, pm(e.spread), ci(e.spread), q(e.spread), String(e.spread.n)]),
     ),
     '',
+    ...(s.paired.length
+      ? [
+          '## Paired differences (a − b per example: mean [bootstrap 95 % CI]; two-sided sign-flip permutation test, exact up to 16 examples)',
+          '',
+          md(['metric', 'a', 'b', 'mean a − b [95 % CI]', 'p', 'n'], pairedRows(s)),
+          '',
+        ]
+      : []),
     ...(notes.length ? ['## Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
   ];
   return lines.join('\n');
 }
 
+/** The heads whose mean τ with the reference is highest, as text lines (at most `k`). */
+export function topSweepHeads(s: StudySummary, k = 5): string[] {
+  const sw = s.headSweep;
+  if (!sw) return [];
+  return sw.values
+    .map((v, i) => ({ v, i }))
+    .filter((x) => Number.isFinite(x.v))
+    .sort((a, b) => b.v - a.v)
+    .slice(0, k)
+    .map(
+      ({ v, i }) =>
+        `layer ${sw.layers[Math.floor(i / sw.heads)]} head ${i % sw.heads}: τ ${num(v)} [${num(sw.lo[i])}, ${num(sw.hi[i])}]`,
+    );
+}
+
+/** The sanity check as printed: per method, Spearman ρ of its ranking on the trained and the randomised model. */
+export function formatSanity(s: SanityCheck): string {
+  return [
+    `sanity     model randomisation (Adebayo et al. 2018): the top ${s.layers} layer${s.layers === 1 ? '' : 's'} re-initialised (seed ${s.seed}); Spearman ρ of each method's ranking before and after, mean ± sd [95 % CI] (near 1: the method ignores what those layers learned)`,
+    textTable(
+      ['method', 'ρ trained vs randomised', 'n'],
+      s.methods.map((m) => [m.id, `${pm(m.spearman)} ${ci(m.spearman)}`, String(m.spearman.n)]),
+    ),
+  ].join('\n');
+}
+
+/** Re-runs every explained example on the model with its top layers re-initialised, explaining the same token (a
+ * next-token target becomes token:POS:ID of the token the trained model explained), without faithfulness. */
+async function randomisationCheck(
+  args: StudyArgs,
+  results: readonly (ExplainResult & { text: string })[],
+  threads: number | undefined,
+  warn: (s: string) => void,
+): Promise<SanityCheck> {
+  const layers = args.randomizeTop!;
+  const seed = 1;
+  const inspector = await load(args.model, {
+    backend: args.backend,
+    threads,
+    hub: { onWarning: warn },
+    randomizeTop: { layers, seed },
+  });
+  const randomized: ExplainResult[] = [];
+  try {
+    const bar = new ProgressBar(results.length, 'randomised');
+    bar.update(0);
+    for (const [i, r] of results.entries()) {
+      const fixed =
+        r.target.token !== undefined &&
+        r.target.readout !== null &&
+        (r.target.kind === 'next' || r.target.kind === 'token')
+          ? `${r.target.measure === 'prob' ? 'prob:' : ''}token:${r.target.readout + 1}:${r.target.token.id}`
+          : r.target.spec;
+      randomized.push(
+        await explain(inspector, r.text, {
+          ...args.analysis,
+          target: fixed,
+          faithfulness: false,
+          erasureSteps: 0,
+          headStats: false,
+          sweepReference: false,
+        }),
+      );
+      bar.update(i + 1);
+    }
+    bar.finish();
+  } finally {
+    await inspector.dispose();
+  }
+  return sanityCheck(results, randomized, layers, seed);
+}
+
 /** The SVG files of a study: name → content. */
 export function studyPlots(s: StudySummary): Record<string, string> {
   const plots: Record<string, string> = {};
+  if (s.headSweep) plots['head-sweep.svg'] = sceneToSvg(headSweepFigure(headSweepGrid(s.headSweep), 'viridis', PAPER));
   const agreement = (metric: string, title: string, xLabel: string, min: number, max: number) => {
     const rows: PlotRow[] = s.agreement
       .filter((a) => a.metric === metric)
@@ -243,6 +370,7 @@ const STUDY_FILES = [
   'faithfulness-comprehensiveness.svg',
   'faithfulness-sufficiency.svg',
   'erasure-area.svg',
+  'head-sweep.svg',
 ];
 
 /**
@@ -309,6 +437,11 @@ export async function studyCommand(
   try {
     for (const w of inspector.warnings ?? []) warn(w);
     print(formatFacts(inspector));
+    if (args.randomizeTop !== undefined && args.randomizeTop > inspector.facts.layers)
+      throw new LensError(
+        'BAD_INPUT',
+        `--randomize-top ${args.randomizeTop} is more than the model's ${inspector.facts.layers} layers; give 1 to ${inspector.facts.layers}.`,
+      );
     const bar = new ProgressBar(examples.length, 'study');
     bar.update(0);
     for (const [i, ex] of examples.entries()) {
@@ -332,9 +465,16 @@ export async function studyCommand(
   const total = examples.length + skipped.length;
   if (results.length === 0)
     throw new LensError('BAD_INPUT', `No example could be explained; the first problem: ${failures[0]}`);
-  const summary = summarizeStudy(results);
+  const sanity = args.randomizeTop !== undefined ? await randomisationCheck(args, results, threads, warn) : undefined;
+  const summary = summarizeStudy(results, { reference: args.reference });
   print('');
   print(formatStudy(summary, failures.length));
+  if (sanity) print(`\n${formatSanity(sanity)}`);
+  const top = topSweepHeads(summary);
+  if (top.length)
+    print(
+      `\nheads      most in agreement with ${summary.headSweep!.reference} (mean Kendall τ [95 % CI]; recency: ${num(summary.headSweep!.recency)})\n${top.map((t) => `           ${t}`).join('\n')}`,
+    );
   for (const n of studyNotes(results)) print(`note       ${n}`);
   for (const f of failures.slice(0, 10)) print(`skipped    ${f}`);
   if (failures.length > 10) print(`skipped    … and ${failures.length - 10} more`);
@@ -345,7 +485,14 @@ export async function studyCommand(
       'summary.md': studyMarkdown(summary, title, studyNotes(results)),
       'summary.json':
         resultToJson(
-          { model: inspector.facts.name, data: args.data, failures, notes: studyNotes(results), summary },
+          {
+            model: inspector.facts.name,
+            data: args.data,
+            failures,
+            notes: studyNotes(results),
+            summary,
+            ...(sanity ? { sanity } : {}),
+          },
           1,
         ) + '\n',
       'examples.jsonl': results.map((r) => resultToJson(r)).join('\n') + '\n',

@@ -7,7 +7,7 @@ Usage:
   attention-lens explain --model MODEL (--text TEXT | --file PATH) --target SPEC [explain options]
   attention-lens study --model MODEL --data FILE.jsonl --target SPEC [--out DIR] [explain options]
   attention-lens generate --model MODEL (--text TEXT | --file PATH) [--max-new N] [--temperature T --top-p P
-                 --seed S] [--out FILE]
+                 --seed S] [--chat] [--out FILE]
   attention-lens --help
 
 Options for run:
@@ -50,11 +50,13 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
   --target SPEC      the scalar explained: next | next:TOKEN | token:POS:ID (causal LMs: log-probability, in
                      nats and unbounded below; prob:next, prob:next:TOKEN, prob:token:POS:ID: the probability),
                      mask | mask:TOKEN | mask@POS (masked LMs with their head: probability at the [MASK]),
-                     similarity:TEXT (any model: cosine of mean-pooled embeddings with TEXT's)
+                     similarity:TEXT (any model: cosine of mean-pooled embeddings with TEXT's),
+                     contrast:A|B[@POS|@generated:N] (causal LMs: log p(A) − log p(B); A, B: token text or #ID)
   --methods LIST     comma-separated (default raw-attention,rollout,loo,norm): raw-attention, rollout, flow,
-                     loo, occlusion, norm, norm-rollout, saliency, grad-x-input, integrated-gradients,
-                     attn-x-grad (gradient methods: models this tool builds, up to 512 tokens); the
-                     uniform-attention baseline is always added
+                     loo, occlusion, norm, norm-rollout, alti (no extra pass), value-zeroing (1 + seq rows),
+                     value-zeroing-rollout (1 + layers × seq rows), saliency, grad-x-input,
+                     integrated-gradients, attn-x-grad (gradient methods: models this tool builds, up to 512
+                     tokens); the uniform-attention baseline is always added
   --perturb MODE     how tokens are removed for loo, occlusion and faithfulness: remove (default: dropped, the
                      text without them) | hide (attention mask 0 in place; position ids follow the model's own
                      rule, so BERT keeps positions while for causal LMs and RoBERTa, whose positions count the
@@ -70,14 +72,19 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
   --erasure-steps N  points of the erasure curves (default 10; 0 skips them)
   --include-special  let perturbations remove special tokens ([CLS], <s>) too
   --no-batch         one model call per perturbed input (default: batched)
+  --words sum|max    also aggregate every method's token scores to words (the sum or the max of a word's tokens)
   --head-stats       explain: also print per-head statistics
   --out FILE.json    explain: write the whole result as JSON
   --data FILE.jsonl  study: one example per line, a JSON string or {"text": …, "target"?: SPEC, "reference"?: TEXT}
   --limit N          study: only the first N examples
+  --randomize-top K  study: the model-randomisation sanity check: every example again with the top K layers
+                     re-initialised (seeded); each method's Spearman ρ before vs after
+  --reference ID     study: the method others are compared with (default loo when it runs): paired differences of
+                     Kendall τ with it, permutation-test p-values (every metric also gets a bootstrap 95 % CI)
   --out DIR          study: write summary.md, summary.json, examples.jsonl and SVG box plots there (a line that
                      cannot be used is reported and skipped; the exit code is then 2, after writing)
 
-Options for generate (causal LMs: a folder or GGUF file; also --backend, --threads):
+Options for generate (causal LMs: a folder or GGUF file; also --backend, --threads, --truncate):
   --max-new N        tokens to generate, 1 to 4096 (default 32); the output stops earlier at an end-of-text or
                      end-of-turn token (EOS, <|im_end|>...)
   --temperature T    0 (default) is greedy; above 0 samples from softmax(logits / T)
@@ -89,7 +96,8 @@ Options for generate (causal LMs: a folder or GGUF file; also --backend, --threa
                      the prompt tokens most attended by the row that wrote the token (the query just before it)
   --out FILE         .json | .csv | .npy: the same layouts as export over prompt + generated tokens (the JSON's
                      source.generated says where the output starts)
-  --chat is not available yet: give the prompt as plain text.
+  --chat             the text as a user message in the model's chat template; the output stops at the end of the
+                     model's turn (--truncate is refused with it)
 
 Input and output (every command):
   --max-input-mb N   read at most N MB of --file or of one --data line (default 1); with --truncate a longer

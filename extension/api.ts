@@ -45,10 +45,21 @@ export interface AttentionLensApi {
   panelNotice?(): string | undefined;
   /** The number of open Attention Lens panels. */
   panelCount?(): number;
+  /** Opens what a drop onto the panel sent (the webview's checked `openDropped`) as the panel does; its outcome. */
+  openDropped?(dropped: {
+    uri?: string;
+    text?: string;
+    name?: string;
+    npy?: ArrayBuffer;
+    npyName?: string;
+  }): Promise<{ ok: boolean; message: string }>;
   /** The attention of a run a panel still shows ([heads, query, key] per layer), as the host holds it. */
   attention?(
     runId: number,
   ): { layer: number; heads: number; queryLength: number; keyLength: number; data: Float32Array }[] | undefined;
+  /** A run kept for long inputs (no maps in the host): one exact value, asked of the worker as the hover does;
+   * undefined when no panel shows that run or it is not kept. */
+  keptValue?(runId: number, layer: number, head: number, query: number, key: number): Promise<number> | undefined;
 }
 
 /**

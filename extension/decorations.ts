@@ -4,7 +4,17 @@
 // colours contributed in package.json (attentionLens.tint1..8, attentionLens.tintBorder), with defaults for light,
 // dark and both high-contrast themes. Editing the document or starting another run in that panel clears it.
 import * as vscode from 'vscode';
-import { TINT_LEVELS, escapeMarkdown, layerOf, tintLevels, tokenWeights, viewLabel, weightText } from './hover-logic';
+import {
+  TINT_LEVELS,
+  escapeMarkdown,
+  keptTokenWeights,
+  layerOf,
+  tintLevels,
+  tokenWeights,
+  viewLabel,
+  weightText,
+} from './hover-logic';
+import type { LayerAttention } from '../runtime/types';
 import type { RunSnapshot } from './run-snapshot';
 import { mappingCurrent, STALE_LINE } from './run-range';
 
@@ -100,13 +110,13 @@ export class TintController implements vscode.Disposable {
   }
 
   /** Tints the run's document by token `index`'s attention in the panel's view. `panelKey` identifies the panel. */
-  tint(run: RunSnapshot, index: number, panelKey: object): TintResult {
+  tint(run: RunSnapshot, index: number, panelKey: object, keptRow?: Float64Array): TintResult {
     const t = run.tokens[index];
     if (!t) return { ok: false, message: `The run has no token ${index}.` };
     const { layer, head } = run.view;
-    const l = layerOf(run, layer);
+    const l = keptRow ? { kind: run.facts.attentionKinds[layer] ?? 'causal' } : layerOf(run, layer);
     if (!l) return { ok: false, message: `Layer ${layer} has not been computed yet; wait for the run.` };
-    const { to } = tokenWeights(l, head, index);
+    const to = keptRow ?? tokenWeights(l as LayerAttention, head, index).to;
     if (!to) return { ok: false, message: `Token ${index} is not a query of layer ${layer}.` };
     const tag = `L${layer} ${typeof head === 'number' ? `H${head}` : head}`;
     const what = {
@@ -173,6 +183,17 @@ export class TintController implements vscode.Disposable {
     return levels;
   }
 
+  /** tint(), for a run kept for long inputs too: the token's row asked of the worker first (exact). */
+  async tintAny(run: RunSnapshot, index: number, panelKey: object): Promise<TintResult> {
+    const { kept, view, facts } = run;
+    if (!kept) return this.tint(run, index, panelKey);
+    if (!kept.layer(view.layer))
+      return { ok: false, message: `Layer ${view.layer} has not been computed yet; wait for the run.` };
+    if (!run.tokens[index]) return { ok: false, message: `The run has no token ${index}.` };
+    const { to } = await keptTokenWeights(kept, facts.heads, view.layer, view.head, index);
+    return this.tint(run, index, panelKey, to);
+  }
+
   /** Re-tints with the panel's new view if this panel's run is the tinted one. */
   retint(run: RunSnapshot | undefined, panelKey: object): void {
     const c = this.current;
@@ -182,8 +203,12 @@ export class TintController implements vscode.Disposable {
       return;
     }
     if (c.index < 0) return; // an attribution tint does not follow the view
-    const r = this.tint(run, c.index, panelKey);
-    if (!r.ok) this.clear();
+    void this.tintAny(run, c.index, panelKey).then(
+      (r) => {
+        if (!r.ok) this.clear();
+      },
+      () => this.clear(),
+    );
   }
 
   /** Clears the tint when it belongs to this panel (its run changed or it closed). */

@@ -5,6 +5,7 @@
 // writers/, or JSON) to a file the user chooses. One explanation and one comparison at a time: a new request of a
 // kind cancels the one in flight, and so do the view's Cancel, a new run and closing the panel. A result whose webview reloaded meanwhile is
 // posted again as a note. Every failure reaches the view as one line (explain-logic.ts); details go to the log.
+import { longestMapsRun } from '../runtime/inspector/long-runs';
 import * as vscode from 'vscode';
 import type { Inspector } from '../runtime/inspector/api';
 import type { LayerAttention, ModelFacts } from '../runtime/types';
@@ -58,6 +59,8 @@ export interface ExplainRun {
   /** The layers received so far. */
   layers: readonly LayerAttention[];
   source: RunSource;
+  /** Set when the model continued the run (Continue): its input's length; generated:N targets count from there. */
+  promptLength?: number;
 }
 
 export interface ExplainHostDeps {
@@ -150,6 +153,7 @@ export class ExplainHost {
       // The run's tokens: their ids, and the special and chat-template flags that keep tokens out of the candidates.
       const tokens = run.ids.map((id, i) => ({ ...run.tokens[i], id }));
       const result = await explain(run.inspector, tokens, {
+        ...(run.promptLength !== undefined ? { promptLength: run.promptLength } : {}),
         target: m.target,
         methods: m.methods,
         signal: slot.abort.signal,
@@ -209,7 +213,8 @@ export class ExplainHost {
         const stream = run.inspector.run(text, {
           signal: slot.abort.signal,
           truncate: true,
-          maxTokens: maxTokens > 0 ? maxTokens : undefined,
+          // Its maps are held whole (the comparison reads one layer's map): no longer than a run that is not kept.
+          maxTokens: Math.min(maxTokens > 0 ? maxTokens : Infinity, longestMapsRun(run.facts)),
           chat: run.source.chat === true,
         });
         let other: LayerAttention | undefined;

@@ -99,11 +99,19 @@ function runMaps(run: RunSnapshot): MemoryRunMaps {
 }
 
 function runData(run: RunSnapshot): RunData {
+  // A continued run (Continue) says where the model's output starts, as `attention-lens generate --out` does.
+  const first = run.tokens.findIndex((t) => t.generated === true);
   return {
     model: { ...run.facts },
     tokens: run.tokens.map((t, i) => ({ ...t, id: run.ids[i] })),
     layers: run.layers,
-    source: { uri: run.source.uri, range: run.source.range, modelPath: run.source.modelPath },
+    source: {
+      uri: run.source.uri,
+      range: run.source.range,
+      modelPath: run.source.modelPath,
+      ...(run.source.chat ? { chat: true } : {}),
+      ...(first >= 0 ? { generated: { promptTokens: first, generatedTokens: run.tokens.length - first } } : {}),
+    },
   };
 }
 
@@ -132,6 +140,10 @@ export class Exporter {
     const args = parseExportArgs(rawArgs);
     if (typeof args === 'string') return fail(args);
     if (!run) return fail(NOTHING_TO_EXPORT);
+    if (run.kept)
+      return fail(
+        `Export of a run of ${run.tokens.length} tokens (kept for long inputs) is not in the panel yet: use the CLI, \`attention-lens run --out FOLDER/\`, which writes one NPY per layer.`,
+      );
     if (!run.layers.length) return fail('The run has no layer yet: wait for the first layer, then export.');
     if (note) this.log.appendLine(`Export: ${note}`);
 

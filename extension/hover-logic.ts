@@ -3,6 +3,7 @@
 // or the mean/max over heads), the top-k of each, the tint level of every token, and the hover's Markdown (token
 // texts escaped, so a token can never inject Markdown, HTML or links).
 import type { LayerAttention } from '../runtime/types';
+import type { KeptAttention } from '../runtime/inspector/api';
 import type { TokenInfo } from '../protocol/messages';
 import type { HeadChoice, RunSnapshot } from './run-snapshot';
 import { STALE_LINE } from './run-range';
@@ -49,6 +50,30 @@ export function tokenWeights(
   const to = index < Q ? agg(K, (h, k) => data[(h * Q + index) * K + k]) : undefined;
   const from = index < K ? agg(Q, (h, q) => data[(h * Q + q) * K + index]) : undefined;
   return { to, from };
+}
+
+/** tokenWeights for a run kept for long inputs: token `index`'s row and column of each head asked of the worker
+ * (exact, O(n · headDim) each), aggregated as tokenWeights does. */
+export async function keptTokenWeights(
+  kept: KeptAttention,
+  heads: number,
+  layer: number,
+  head: HeadChoice,
+  index: number,
+): Promise<{ to: Float64Array; from: Float64Array }> {
+  const hs = typeof head === 'number' ? [head] : Array.from({ length: heads }, (_, h) => h);
+  const rows = await Promise.all(hs.map((h) => kept.row(layer, h, index))); // per head [keys]
+  const cols = await Promise.all(hs.map((h) => kept.column(layer, h, index))); // per head [queries]
+  const agg = (parts: Float32Array[]): Float64Array => {
+    const out = new Float64Array(parts[0].length);
+    for (let i = 0; i < out.length; i++) {
+      let v = head === 'max' ? -Infinity : 0;
+      for (const p of parts) v = head === 'max' ? Math.max(v, p[i]) : v + p[i];
+      out[i] = head === 'mean' ? v / parts.length : v;
+    }
+    return out;
+  };
+  return { to: agg(rows), from: agg(cols) };
 }
 
 /** The k largest positive weights, strongest first (ties: lower index first). */
@@ -113,10 +138,12 @@ export interface HoverModel {
   index: number;
   /** Command links (Markdown link targets); absent: no links. */
   links?: { reveal: string; tint: string };
+  /** A kept run's weights for the token (keptTokenWeights), its layers holding no maps. */
+  kept?: { to: Float64Array; from: Float64Array };
 }
 
 /** The hover's Markdown for token `index` of the run, in the panel's selected view. */
-export function hoverMarkdown({ run, index, links }: HoverModel): string {
+export function hoverMarkdown({ run, index, links, kept }: HoverModel): string {
   const id = run.ids[index];
   const { layer, head } = run.view;
   // Tokens as the panel labels them (figures/token-display.ts): ␣ for Ġ/▁, the characters a partial piece covers.
@@ -128,7 +155,9 @@ export function hoverMarkdown({ run, index, links }: HoverModel): string {
     `**Attention Lens** · token ${index} of ${run.tokens.length}: **${escapeMarkdown(label(index))}**${id !== undefined ? ` (id ${id})` : ''}`,
     '',
   ];
-  const l = layerOf(run, layer);
+  const l: Pick<LayerAttention, 'kind'> | undefined = kept
+    ? { kind: run.facts.attentionKinds[layer] ?? 'causal' }
+    : layerOf(run, layer);
   if (!l) {
     lines.push(
       `Layer ${layer} has not been computed yet${run.state === 'running' ? ' (the run is in progress)' : ''}.`,
@@ -140,7 +169,7 @@ export function hoverMarkdown({ run, index, links }: HoverModel): string {
     );
   } else {
     lines.push(`${viewLabel(head, layer, l.kind)}, as selected in the panel:`, '');
-    const weights = tokenWeights(l, head, index);
+    const weights = kept ?? tokenWeights(l as LayerAttention, head, index);
     // Cross-attention: the source token is a key; the target tokens (queries) attend to it.
     const cross = l.kind === 'cross';
     const to = cross ? undefined : weights.to;

@@ -4,7 +4,7 @@
 // selector is every document); after an edit of the analysed text it says the text changed since the run instead of
 // showing stale numbers (an edit elsewhere in the document keeps the run: run-range.ts follows its range).
 import * as vscode from 'vscode';
-import { hoverMarkdown, staleMarkdown, tokenAt } from './hover-logic';
+import { keptTokenWeights, hoverMarkdown, staleMarkdown, tokenAt } from './hover-logic';
 import { mappingCurrent } from './run-range';
 import type { RunSnapshot } from './run-snapshot';
 import { COMMANDS } from './commands/ids';
@@ -54,7 +54,10 @@ export function findRunHit(
 export class AttentionHoverProvider implements vscode.HoverProvider {
   constructor(private readonly runs: () => RunSnapshot[]) {}
 
-  provideHover(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
+  provideHover(
+    doc: vscode.TextDocument,
+    pos: vscode.Position,
+  ): vscode.Hover | undefined | Promise<vscode.Hover | undefined> {
     const hit = findRunHit(this.runs(), doc, pos);
     if (!hit) return undefined;
     if (hit.kind === 'stale') {
@@ -63,10 +66,20 @@ export class AttentionHoverProvider implements vscode.HoverProvider {
     }
     const args = { runId: hit.run.runId, index: hit.index };
     const links = { reveal: commandLink(REVEAL_COMMAND, args), tint: commandLink(TINT_COMMAND, args) };
-    const md = new vscode.MarkdownString(hoverMarkdown({ run: hit.run, index: hit.index, links }), true);
-    md.isTrusted = { enabledCommands: [REVEAL_COMMAND, TINT_COMMAND] };
-    md.supportHtml = false;
-    return new vscode.Hover(md, hit.range);
+    const hover = (kept?: { to: Float64Array; from: Float64Array }) => {
+      const md = new vscode.MarkdownString(hoverMarkdown({ run: hit.run, index: hit.index, links, kept }), true);
+      md.isTrusted = { enabledCommands: [REVEAL_COMMAND, TINT_COMMAND] };
+      md.supportHtml = false;
+      return new vscode.Hover(md, hit.range);
+    };
+    // A run kept for long inputs: the token's row and column computed now, exactly, where the model runs.
+    const { kept, view, facts } = hit.run;
+    if (kept?.layer(view.layer))
+      return keptTokenWeights(kept, facts.heads, view.layer, view.head, hit.index).then(
+        (w) => hover(w),
+        () => hover(),
+      );
+    return hover();
   }
 }
 

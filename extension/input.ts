@@ -1,6 +1,7 @@
 // Pure decisions of the Show Attention command: which text to run, whether it is usable, how long it may be, and
 // how an error is presented (message + actions). vscode-free so that unit tests can check them.
 import { isLensError, type LensErrorCode } from '../runtime/errors';
+import { MAX_INPUT_TOKENS } from '../runtime/inspector/long-runs';
 
 export type ErrorAction = 'selectModel' | 'showLog' | 'openSettings' | 'setToken';
 
@@ -17,15 +18,20 @@ export function checkText(text: string): string | undefined {
   return undefined;
 }
 
-/** The effective token limit: the maxTokens setting (0 or less: no own limit) and the model's positions. */
+/** The effective token limit: the maxTokens setting (0 or less: no own limit), the model's positions and the hard
+ * cap of MAX_INPUT_TOKENS (runtime/inspector/long-runs.ts: what long inputs were measured at). */
 export function tokenLimit(maxTokensSetting: number, maxPositions: number): number {
-  const positions = maxPositions > 0 ? maxPositions : Number.MAX_SAFE_INTEGER;
+  const positions = Math.min(maxPositions > 0 ? maxPositions : Number.MAX_SAFE_INTEGER, MAX_INPUT_TOKENS);
   if (!Number.isFinite(maxTokensSetting) || maxTokensSetting <= 0) return positions;
   return Math.min(Math.floor(maxTokensSetting), positions);
 }
 
-export function tooLongMessage(count: number, limit: number): string {
-  return `The selection is ${count} tokens long; the limit is ${limit} (attentionLens.maxTokens and the model's positions). Select less text or truncate it to the first ${limit} tokens.`;
+export function tooLongMessage(count: number, limit: number, maxPositions = 0): string {
+  const more =
+    limit === MAX_INPUT_TOKENS && maxPositions > MAX_INPUT_TOKENS
+      ? ` (the model allows ${maxPositions}, but Attention Lens runs at most ${MAX_INPUT_TOKENS} tokens for now)`
+      : " (attentionLens.maxTokens and the model's positions)";
+  return `The selection is ${count} tokens long; the limit is ${limit}${more}. Select less text or truncate it to the first ${limit} tokens.`;
 }
 
 const MODEL_CODES: LensErrorCode[] = [

@@ -6,17 +6,22 @@
 // The Explain view's requests (explain, compare, their export) go to the panel's ExplainHost (explain-host.ts). The panel
 // knows which tab the webview shows (tabChanged: the palette's Export… follows it), and keeps its last notice (the model
 // loading for the next run, or why that failed) to replay after a reload, until a run replaces it.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { AttentionRun, Inspector, LayerResult } from '../runtime/inspector/api';
+import type { AttentionRun, Inspector, KeptAttention, LayerResult } from '../runtime/inspector/api';
 import { targetMessage } from './target-message';
 import type { ModelFacts } from '../runtime/types';
+import { longestMapsRun, longExplainMessage } from '../runtime/inspector/long-runs';
 import type {
   AgreementMetric,
   ColorMapName,
   ExplainRequestKind,
+  GenerateReply,
+  GenerateRequest,
+  GeneratedTokenEvent,
   HostMessage,
   NoticeMessage,
+  OpenDroppedMessage,
   PanelTab,
   RunSource,
   TokenInfo,
@@ -24,8 +29,11 @@ import type {
 } from '../protocol/messages';
 import { hostChecks, type PanelHostEnd, type PanelWebviewEnd } from '../protocol/panel-channel';
 import type { RunContext } from '../protocol/validate';
-import { Channel } from '../runtime/channel/channel';
-import { LensError } from '../runtime/errors';
+import { Channel, type HandlerContext } from '../runtime/channel/channel';
+import { isLensError, LensError } from '../runtime/errors';
+import { checkCanGenerate } from '../runtime/generate/can-generate';
+import { stopTokenIds } from '../runtime/generate/stop-tokens';
+import { decodingOf, generatedIds, generatedToken, growLayers } from './generate-logic';
 import type { RunSummary } from './api';
 import { describeError } from './input';
 import { panelHtml } from '../protocol/panel-page';
@@ -59,8 +67,8 @@ export interface PanelHost {
   viewChanged(panel: AttentionPanel): void;
   /** The user pressed Export in the panel. */
   exportRequested(panel: AttentionPanel): void;
-  /** A file was dropped onto the panel: open it as a saved run there (its URI, or its text and name). */
-  openDropped(panel: AttentionPanel, dropped: { uri?: string; text?: string; name?: string }): void;
+  /** A file was dropped onto the panel: open it as a saved run there (its URI, or the dropped files). */
+  openDropped(panel: AttentionPanel, dropped: Omit<OpenDroppedMessage, 'type'>): void;
   disposed(panel: AttentionPanel): void;
   focused(panel: AttentionPanel): void;
 }
@@ -80,10 +88,16 @@ interface PanelRun {
   layers: LayerResult[];
   /** Encoder–decoder runs: the target note, once the runtime has the target. */
   target?: HostMessage;
+  /** A run kept for long inputs: its layers carry overviews (no maps) and exact values come from here. */
+  kept?: KeptAttention;
   end?: HostMessage;
   abort: AbortController;
   /** The document version and offset of the run's text when it started (hover, tint). */
   mapping?: DocMapping;
+  /** Set once the model continued the run (Continue): the number of tokens of its input; the rest were generated. */
+  promptLength?: number;
+  /** A Continue in flight: aborted by Stop (the `cancel` note), a newer run or the panel closing. */
+  generating?: AbortController;
 }
 
 /** The panel's line for a run opened from a file. */
@@ -202,8 +216,12 @@ export class AttentionPanel {
     return this.run !== undefined && this.run.end === undefined;
   }
 
-  /** Cancels the run in flight, if any. */
+  /** Cancels the run in flight (or the Continue in flight), if any. */
   cancel(): boolean {
+    if (this.run?.generating && !this.run.generating.signal.aborted) {
+      this.run.generating.abort();
+      return true;
+    }
     if (!this.run || this.run.end || this.run.abort.signal.aborted) return false;
     this.run.abort.abort();
     return true;
@@ -259,6 +277,8 @@ export class AttentionPanel {
         truncate: source.truncate,
         maxTokens: options.maxTokens,
         chat: source.chat === true,
+        // Long inputs: above 1 GiB of maps the worker keeps q/k and the webview asks for what it draws.
+        long: 'auto',
       });
     } catch (e) {
       const err = describeError(e);
@@ -288,6 +308,7 @@ export class AttentionPanel {
       layers: [],
       abort,
       mapping: mapSource(source),
+      ...(stream.kept ? { kept: stream.kept } : {}),
     };
     this.run = run;
     this.lastNotice = undefined;
@@ -383,6 +404,32 @@ export class AttentionPanel {
   }
 
   private layerMessage(run: PanelRun, l: LayerResult): HostMessage {
+    if (l.overview) {
+      const o = l.overview;
+      const heads = o.heads;
+      const res = heads[0].res;
+      const cells = res * res;
+      const max = new Float32Array(heads.length * cells); // [heads, res, res]
+      const mean = new Float32Array(heads.length * cells);
+      heads.forEach((h, i) => {
+        max.set(h.blockMax, i * cells);
+        mean.set(h.blockMean, i * cells);
+      });
+      return {
+        type: 'keptLayer',
+        runId: run.runId,
+        layer: l.layer,
+        kind: l.kind,
+        heads: heads.length,
+        length: o.length,
+        causal: l.kind === 'causal',
+        window: run.facts.slidingWindows?.[l.layer] ?? null,
+        res,
+        block: heads[0].block,
+        blockMax: max.buffer,
+        blockMean: mean.buffer,
+      };
+    }
     return {
       type: 'layer',
       runId: run.runId,
@@ -400,7 +447,8 @@ export class AttentionPanel {
     const { type, ...payload } = message;
     const sent = this.ready && !this.disposed;
     this.channel.notify(type, payload as never);
-    if (sent && message.type === 'layer') this.host.layerSent(this, message.runId, message.layer);
+    if (sent && (message.type === 'layer' || message.type === 'keptLayer'))
+      this.host.layerSent(this, message.runId, message.layer);
   }
 
   /** The channel's port: posts to the webview while it is ready. */
@@ -488,8 +536,119 @@ export class AttentionPanel {
       if (this.run) void this.explainHost.export(this.explainRun(this.run), m.what, m.metric);
     });
     c.handle('vectors', (m) => this.vectors(this.current(), m.layer));
+    c.handle('keptWindow', async (m, ctx) => {
+      const kept = this.current().kept;
+      if (!kept) throw new LensError('BAD_INPUT', 'This run is not kept for long inputs; its maps are in the panel.');
+      const data = bufferOf(await kept.window(m.layer, m.head, m.rows, m.cols)); // [rows, cols]
+      ctx.transfer(data);
+      return { ...m, data };
+    });
     c.handle('explain', (m, ctx) => this.explainHost.explain(this.explainRun(this.current()), m, ctx));
     c.handle('compare', (m, ctx) => this.explainHost.compare(this.explainRun(this.current()), m, ctx));
+    c.handle('generate', (m, ctx) => this.generate(this.current(), m, ctx));
+    c.on('generatedText', (m) => {
+      if (this.run) void this.useGeneratedText(this.run, m.action);
+    });
+  }
+
+  /** Continue: the model writes up to `m.maxNew` tokens after the run's tokens (KV-cached, in the worker that holds
+   * it); each token grows the run here (its tokens, ids and every layer's map) and is streamed to the webview, which
+   * grows its copy the same way. Stop (`cancel`), a newer run or a reloaded webview ends it between tokens; the
+   * tokens already sent stay in the run. */
+  private async generate(
+    run: PanelRun,
+    m: GenerateRequest,
+    ctx: HandlerContext<GeneratedTokenEvent>,
+  ): Promise<GenerateReply> {
+    const inspector = run.inspector;
+    if (!inspector) throw new LensError('BAD_INPUT', `${SAVED_NO_MODEL} Continue needs it.`);
+    if (run.end?.type !== 'runFinished' || run.layers.length !== run.facts.layers)
+      throw new LensError(
+        'BAD_INPUT',
+        'Continue needs a finished run (every layer computed); run Show Attention again.',
+      );
+    if (run.generating) throw new LensError('BAD_INPUT', 'The model is already continuing this run; Stop it first.');
+    if (run.kept)
+      throw new LensError(
+        'TOO_LONG',
+        `Continue is not available for runs of ${run.tokens.length} tokens yet (kept for long inputs); select at most ${longestMapsRun(run.facts)} tokens, or use the CLI's generate.`,
+      );
+    checkCanGenerate(run.facts);
+    const tokenizer = inspector.tokenizer;
+    if (!tokenizer) throw new LensError('NO_TOKENIZER', `${run.facts.name} has no tokenizer to write text with.`);
+    const decoding = decodingOf(m, () => randomInt(0, 2 ** 31));
+    const stops = stopTokenIds(tokenizer);
+    const abort = new AbortController();
+    run.generating = abort;
+    if (ctx.signal.aborted) abort.abort();
+    else ctx.signal.addEventListener('abort', () => abort.abort(), { once: true });
+    const promptLength = run.promptLength ?? run.tokens.length;
+    let count = 0;
+    let end: GenerateReply['end'] = 'length';
+    try {
+      const done = await inspector.generate([...run.ids], {
+        maxNew: m.maxNew,
+        ...(decoding.kind === 'sample'
+          ? { temperature: decoding.temperature, topP: decoding.topP, seed: decoding.seed }
+          : {}),
+        stopIds: [...stops],
+        signal: abort.signal,
+        onToken: (t) => {
+          // A newer run, a closed panel or a reloaded webview (which got the run replayed as it stood): stop here.
+          if (this.run !== run || this.disposed || ctx.detached) return abort.abort();
+          if (t.position !== run.tokens.length) return abort.abort();
+          const token = generatedToken(tokenizer.idToToken(t.id) ?? `#${t.id}`, stops.has(t.id));
+          run.layers = growLayers(run.layers, t.rows);
+          run.ids.push(t.id);
+          run.tokens.push(token);
+          run.promptLength = promptLength;
+          count++;
+          ctx.emit({ runId: run.runId, position: t.position, token, rows: t.rows.map(bufferOf) });
+        },
+      });
+      end = done.end;
+    } catch (e) {
+      // Stop keeps what was written; anything else is the request's error.
+      if (!(isLensError(e) && e.code === 'CANCELLED' && abort.signal.aborted)) throw e;
+      end = 'stopped';
+    } finally {
+      run.generating = undefined;
+    }
+    const text = tokenizer.decode(generatedIds(run.ids, promptLength, stops));
+    this.host.log.appendLine(
+      `Run ${run.runId}: continued by ${count} token${count === 1 ? '' : 's'} (${end}; ${decoding.kind === 'sample' ? `temperature ${decoding.temperature}, top-p ${decoding.topP}, seed ${decoding.seed}` : 'greedy'}).`,
+    );
+    return { runId: run.runId, count, end, decoding, text };
+  }
+
+  /** The run's generated text (stop tokens left out), decoded from its own ids. */
+  generatedText(): string | undefined {
+    const run = this.run;
+    const tokenizer = run?.inspector?.tokenizer;
+    if (!run || run.promptLength === undefined || !tokenizer) return undefined;
+    return tokenizer.decode(generatedIds(run.ids, run.promptLength, stopTokenIds(tokenizer)));
+  }
+
+  /** Insert into editor (after the analysed text, while the run still describes the document) or Copy. */
+  private async useGeneratedText(run: PanelRun, action: 'insert' | 'copy'): Promise<void> {
+    const text = this.generatedText();
+    if (text === undefined || this.run !== run) return;
+    if (action === 'copy') {
+      await vscode.env.clipboard.writeText(text);
+      this.notice('Copied the generated text.');
+      return;
+    }
+    const m = run.mapping;
+    const doc = m && vscode.workspace.textDocuments.find((d) => d.uri.toString() === m.uri);
+    if (!m || !doc || m.stale || m.version !== doc.version) {
+      this.notice(
+        'The analysed text is not where the run found it (edited, closed, or not from a document): use Copy instead.',
+      );
+      return;
+    }
+    const edit = new vscode.WorkspaceEdit();
+    edit.insert(doc.uri, doc.positionAt(m.offset + m.length), text);
+    if (!(await vscode.workspace.applyEdit(edit))) this.notice('The editor did not take the generated text.');
   }
 
   /** The current run (the channel's checks refuse requests about any other). */
@@ -499,9 +658,19 @@ export class AttentionPanel {
   }
 
   private explainRun(run: PanelRun): ExplainRun {
-    const { runId, inspector, ids, tokens, facts, layers, source } = run;
+    const { runId, inspector, ids, tokens, facts, layers, source, promptLength } = run;
     if (!inspector) throw new LensError('BAD_INPUT', `${SAVED_NO_MODEL} Explain needs it.`);
-    return { runId, inspector, ids, tokens, facts, layers, source };
+    if (run.kept) throw new LensError('TOO_LONG', longExplainMessage(facts, tokens.length));
+    return {
+      runId,
+      inspector,
+      ids,
+      tokens,
+      facts,
+      layers,
+      source,
+      ...(promptLength !== undefined ? { promptLength } : {}),
+    };
   }
 
   /** Runs the input again with `layer`'s query/key vectors and keeps them on that layer. */
@@ -519,6 +688,19 @@ export class AttentionPanel {
   /** The query/key vectors of `layer` (computed on the first request after the run), or why there are none. */
   private async vectors(run: PanelRun, layer: number): Promise<Vectors> {
     const l = run.layers.find((x) => x.layer === layer);
+    if (run.kept)
+      return {
+        runId: run.runId,
+        layer,
+        heads: run.facts.heads,
+        kvHeads: run.facts.kvHeads || run.facts.heads,
+        queryLength: run.tokens.length,
+        keyLength: run.tokens.length,
+        headDim: run.facts.headDim,
+        q: null,
+        k: null,
+        reason: `The neuron view is not available for runs of ${run.tokens.length} tokens yet (kept for long inputs); select at most ${longestMapsRun(run.facts)} tokens for it.`,
+      };
     if (l && (!l.q || !l.k) && run.end?.type === 'runFinished') {
       try {
         await this.computeVectors(run, l);
@@ -597,7 +779,9 @@ export class AttentionPanel {
       tokens: run.tokens,
       ids: run.ids,
       ...(run.target?.type === 'target' ? { targetTokens: run.target.tokens } : {}),
-      layers: run.layers,
+      // A kept run's layers hold no maps: what reads the snapshot asks `kept` for exact values.
+      layers: run.kept ? [] : run.layers,
+      ...(run.kept ? { kept: run.kept } : {}),
       state,
       mapping: run.mapping,
       view: this.view,

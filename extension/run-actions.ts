@@ -10,6 +10,7 @@ import { Exporter } from './export';
 import type { RunSnapshot } from './run-snapshot';
 import { mappingCurrent } from './run-range';
 import { colorMapSetting } from './settings';
+import { describeError } from './input';
 
 export interface PanelRun {
   panel: AttentionPanel;
@@ -49,10 +50,12 @@ export class RunActions implements vscode.Disposable {
   }
 
   /** Tints the editor by how much token `index` of the panel's run attends to each token. */
-  tintToken(panel: AttentionPanel, index: number): TintResult {
+  async tintToken(panel: AttentionPanel, index: number): Promise<TintResult> {
     const run = panel.snapshot();
     if (!run) return { ok: false, message: 'The panel has no run.' };
-    const r = this.tint.tint(run, index, panel);
+    const r = await this.tint
+      .tintAny(run, index, panel)
+      .catch((e: unknown): TintResult => ({ ok: false, message: describeError(e).message }));
     if (!r.ok) this.log.appendLine(`Tint: ${r.message}`);
     return r;
   }
@@ -61,8 +64,9 @@ export class RunActions implements vscode.Disposable {
 
   /** The user picked a token in the panel: tint by it and scroll the editor to it. */
   selectToken(panel: AttentionPanel, index: number): void {
-    const r = this.tintToken(panel, index);
-    if (r.ok) revealChosen(panel, index);
+    void this.tintToken(panel, index).then((r) => {
+      if (r.ok) revealChosen(panel, index);
+    });
   }
 
   runChanged(panel: AttentionPanel): void {

@@ -2,6 +2,7 @@
 // the view selected in the panel) plus the run's mapping to the document it came from. vscode-free types, so that
 // the pure logic beside them can be unit-tested.
 import type { LayerAttention, ModelFacts } from '../runtime/types';
+import type { KeptAttention } from '../runtime/inspector/api';
 import type { PanelView, RunSource, TokenInfo } from '../protocol/messages';
 
 export type HeadChoice = number | 'mean' | 'max';
@@ -40,8 +41,10 @@ export interface RunSnapshot {
   ids: readonly number[];
   /** Encoder–decoder runs: the target tokens (queries of cross layers), once known; `tokens` are the source's. */
   targetTokens?: readonly TokenInfo[];
-  /** The layers received so far (in order). */
+  /** The layers received so far (in order); empty for a kept run (long inputs). */
   layers: readonly LayerAttention[];
+  /** A run kept for long inputs: exact values, rows and columns asked of the worker (no maps in the host). */
+  kept?: KeptAttention;
   /** 'running' until the run ends; 'done' when every layer arrived. */
   state: 'running' | 'done' | 'stopped';
   /** Absent when the run did not come from an open document (text passed directly, or edited before it started). */

@@ -150,6 +150,8 @@ function runHead(
       special: t.special,
       // A chat template's token (exported with "template": true) stays dimmer when the run is opened again.
       ...(t.template === true ? { template: true } : {}),
+      // A token the model generated (Continue, attention-lens generate) stays told apart from the prompt.
+      ...(t.generated === true ? { generated: true } : {}),
     });
     ids.push(Number.isInteger(t.id) ? (t.id as number) : -1);
   });

@@ -4,6 +4,7 @@
 import type { AttentionLensApi } from './api';
 import type { Services } from './services';
 import { userSettingsFile } from './user-settings-file';
+import { openDroppedRun } from './commands/open-saved-run';
 
 export function testApi(s: Services): AttentionLensApi {
   return {
@@ -19,6 +20,7 @@ export function testApi(s: Services): AttentionLensApi {
     userSettingsFile,
     panelNotice: () => s.panels.live()?.noticeText,
     panelCount: () => [...s.panels.list()].filter((p) => !p.isDisposed).length,
+    openDropped: (dropped) => openDroppedRun(s, s.panels.forRun(), dropped),
     attention: (runId: number) =>
       [...s.panels.list()]
         .map((p) => p.snapshot())
@@ -30,5 +32,10 @@ export function testApi(s: Services): AttentionLensApi {
           keyLength: l.keyLength,
           data: l.data,
         })),
+    keptValue: (runId, layer, head, query, key) =>
+      [...s.panels.list()]
+        .map((p) => p.snapshot())
+        .find((snap) => snap?.runId === runId)
+        ?.kept?.value(layer, head, query, key),
   };
 }

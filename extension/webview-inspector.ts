@@ -8,6 +8,8 @@ import type {
   ForwardOptions,
   ForwardRequest,
   ForwardResult,
+  GenerateDone,
+  GenerateOptions,
   Inspector,
   LayerResult,
   LoadProgress,
@@ -201,6 +203,14 @@ export class WebviewInspector implements Inspector {
     this.check();
     this.host ??= this.options.hostModel();
     return (await this.host).forward(request, options);
+  }
+
+  /** Generation runs on the same host copy as forward passes (the panel's worker answers `generate` too, but no
+   * inference request relays it yet). */
+  async generate(ids: number[], options: GenerateOptions): Promise<GenerateDone> {
+    this.check();
+    this.host ??= this.options.hostModel();
+    return (await this.host).generate(ids, options);
   }
 
   async dispose(): Promise<void> {

@@ -23,6 +23,7 @@ import {
   arrange,
   cellBox,
   headStatGrids,
+  headSweepGrid,
   multipleLayout,
   statColor,
   type HeadStatGrid,
@@ -31,7 +32,7 @@ import {
 import { faithfulnessAxis, methodMeaning } from './explain-meaning';
 import { fitText, formatSig, formatValue, num, shortLabel } from './labels';
 import { tokenLabel } from './token-display';
-import { place, type Rgb, type Scene } from './scene';
+import { place, type Frozen, type Rgb, type Scene } from './scene';
 import type { FigureTheme } from './theme';
 
 const ROW = 16;
@@ -193,11 +194,13 @@ export function stripFigure(
 
 /** The agreement matrix of one metric: methods × methods, each cell its value on the diverging scale [−1, 1]. */
 export function agreementFigure(result: ExplainResult, metric: AgreementMetric, theme: FigureTheme): Scene {
-  return section(theme, 'Agreement between methods', (b) => {
+  let frozen: Frozen = { top: 0, left: 0 };
+  const scene = section(theme, 'Agreement between methods', (b) => {
     const a = agreementMatrix(result, metric);
     const labelW = Math.ceil(Math.max(0, ...a.labels.map((l) => b.width(shortLabel(l)))) + 8);
     const x0 = labelW;
     const top = labelW; // vertical column labels above
+    frozen = { top, left: x0 };
     a.labels.forEach((l, j) =>
       b.text(x0 + (j + 0.5) * AGREE_W, top - 4, shortLabel(l), 'label-col', { vertical: true }),
     );
@@ -226,6 +229,8 @@ export function agreementFigure(result: ExplainResult, metric: AgreementMetric, 
     });
     return { width: x0 + a.ids.length * AGREE_W, height: top + a.values.length * AGREE_H };
   });
+  // The column labels above the cells and the row labels left of them stay in view when the table scrolls.
+  return { ...scene, frozen };
 }
 
 const CURVE_TITLES: Record<CurveKind, [string, string]> = {
@@ -309,6 +314,18 @@ export function faithfulnessFigure(result: ExplainResult, theme: FigureTheme): S
     });
     return { width: right, height: y };
   });
+}
+
+/** The head sweep's multiple (headSweepGrid): a head statistic's figure whose cells, title and hit region are the
+ *  sweep's own (role head-sweep, region head-sweep), so that the head statistics stay six. */
+export function headSweepFigure(grid: HeadStatGrid, colorMap: ColorMapName, theme: FigureTheme): Scene {
+  const scene = headStatFigure(grid, colorMap, theme);
+  const role = (r: string) => (r === 'head-stat' ? 'head-sweep' : r === 'head-stat-title' ? 'head-sweep-title' : r);
+  return {
+    ...scene,
+    items: scene.items.map((it) => ({ ...it, role: role(it.role) })),
+    regions: scene.regions.map((r) => (r.id === 'head-stat:sweep' ? { ...r, id: 'head-sweep' } : r)),
+  };
 }
 
 /** One head statistic's multiple: title, axis labels, the layers × heads cells, the legend with the baseline marks. */
@@ -423,6 +440,12 @@ export function explainFigure(
       `Faithfulness (ERASER, by re-running the model): f(x) = ${targetValueText(result)}; baseline: random orders`,
       faithfulnessFigure(result, theme),
       4,
+    );
+  if (result.headSweep)
+    add(
+      `Which heads agree with ${result.headSweep.reference}? Kendall τ of each head's attention with it over the candidate tokens; the legend marks the recency baseline`,
+      headSweepFigure(headSweepGrid(result.headSweep), options.colorMap, theme),
+      10,
     );
   const grids = headStatGrids(result);
   if (grids.length) {

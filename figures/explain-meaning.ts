@@ -13,6 +13,8 @@ export function measureUnit(result: ExplainResult): string {
       return 'probability (0–1)';
     case 'cosine':
       return 'cosine similarity (−1–1)';
+    case 'log-odds':
+      return 'log-probability difference log p(A) − log p(B) (nats)';
     default:
       return 'target value';
   }
@@ -27,6 +29,8 @@ export function measureShort(result: ExplainResult): string {
       return 'probability';
     case 'cosine':
       return 'cosine';
+    case 'log-odds':
+      return 'log p(A) − log p(B), nats';
     default:
       return 'target';
   }
@@ -57,6 +61,12 @@ export function methodMeaning(m: Pick<MethodScores, 'id' | 'label'>, result: Exp
       return `‖αf(x)‖: norm of each token's attention-weighted value vector, layer ${last}, mean of heads (hidden-state units)`;
     case 'norm-rollout':
       return `norm rollout (0–1): the norm-based attention multiplied through layers 0–${last}`;
+    case 'alti':
+      return `ALTI (0–1, sums to 1): each token's share of the attention blocks' outputs by L1 distance (residual and LayerNorm included), rolled out through layers 0–${last}`;
+    case 'value-zeroing':
+      return `value zeroing (0–1, sums to 1): how far the target's layer-${last} output turns (cosine distance) when the token's value vectors are zeroed`;
+    case 'value-zeroing-rollout':
+      return `value zeroing rolled out through layers 0–${last} (0–1, sums to 1)`;
     case 'uniform':
       return 'the baseline: every candidate token the same weight (1/n); it ranks nothing';
     default:

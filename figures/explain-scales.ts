@@ -105,6 +105,38 @@ export function agreementMatrix(result: ExplainResult, metric: AgreementMetric):
   return { ids, labels: methods.map((m) => m.label), values, k };
 }
 
+/** One method's agreement with the recency and random baselines (runtime/explain/baseline.ts) in one metric: the
+ *  random baseline as its mean over seeded orders and the 2.5–97.5 % range of those orders (NaN when absent). */
+export interface BaselineAgreement {
+  id: string;
+  recency: number;
+  random: number;
+  lo: number;
+  hi: number;
+}
+
+export function baselineAgreement(result: ExplainResult, metric: AgreementMetric): BaselineAgreement[] {
+  const out: BaselineAgreement[] = [];
+  for (const m of result.methods) {
+    const recency = result.agreement.find((r) => r.a === m.id && r.b === 'recency');
+    const random = result.agreement.find((r) => r.a === m.id && r.b === 'random');
+    if (!recency && !random) continue;
+    out.push({
+      id: m.id,
+      recency: num(recency?.[metric]),
+      random: num(random?.[metric]),
+      lo: num(random?.spread?.[metric].lo),
+      hi: num(random?.spread?.[metric].hi),
+    });
+  }
+  return out;
+}
+
+/** The line the Explain view shows for a method's baselines: "loo: recency 0.62 · random 0.01 [−0.4, 0.42]". */
+export function baselineAgreementText(b: BaselineAgreement, label: string): string {
+  return `${label}: recency ${formatValue(b.recency)} · random ${formatValue(b.random)} [${formatValue(b.lo)}, ${formatValue(b.hi)}]`;
+}
+
 /** Round tick values covering [lo, hi]: steps of 1, 2 or 5 × 10^k, about `count` of them (the end ticks enclose the
  *  range). A degenerate range is widened to ±0.5 around its value ([0, 1] for 0). */
 export function niceTicks(lo: number, hi: number, count = 5): number[] {

@@ -190,7 +190,33 @@ export function tokenText(maps: Pick<RunMaps, 'tokens'>, i: number, length: numb
 export function tokenTitle(maps: Pick<RunMaps, 'tokens'>, i: number, length: number): string {
   const label = tokenText(maps, i, length);
   const raw = length === maps.tokens.length ? maps.tokens[i].text : label;
-  return raw === label ? `${i}: ${label}` : `${i}: ${label} (piece ${JSON.stringify(raw)})`;
+  const made = isGeneratedToken(maps, i, length) ? ' · generated' : '';
+  return raw === label ? `${i}: ${label}${made}` : `${i}: ${label} (piece ${JSON.stringify(raw)})${made}`;
+}
+
+/** True for a token the model generated after the input: its label is drawn in the focus ink, so that prompt and
+ * output are told apart. */
+export function isGeneratedToken(maps: Pick<RunMaps, 'tokens'>, i: number, length: number): boolean {
+  return length === maps.tokens.length && maps.tokens[i].generated === true;
+}
+
+/** The ink and data attributes of a token's label: dimmer for a chat template's tokens, the focus ink for generated
+ * ones (data-template / data-generated say which). */
+export function tokenInk(
+  maps: Pick<RunMaps, 'tokens'>,
+  i: number,
+  length: number,
+  theme: { muted: Rgb; focus: Rgb },
+): { color?: Rgb; attrs: Record<string, string> } {
+  if (isTemplateToken(maps, i, length)) return { color: theme.muted, attrs: { 'data-template': 'true' } };
+  if (isGeneratedToken(maps, i, length)) return { color: theme.focus, attrs: { 'data-generated': 'true' } };
+  return { attrs: {} };
+}
+
+/** The number of tokens before the first generated one, or undefined when the run has none. */
+export function promptLengthOf(maps: RunMaps): number | undefined {
+  const i = maps.tokens.findIndex((t) => t.generated === true);
+  return i >= 0 ? i : undefined;
 }
 
 /** True for a token a chat template wrote (role markers, special tokens): its label is drawn dimmer. */

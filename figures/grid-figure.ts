@@ -9,6 +9,7 @@ import {
   MARGIN,
   SceneBuilder,
   caption,
+  promptLengthOf,
   captionWidth,
   checkLayerHead,
   colorBar,
@@ -71,7 +72,10 @@ export function gridFigure(
   const pitch = side + GAP;
   const lut = colorLut(state.colorMap);
   const b = new SceneBuilder(theme);
-  const title = `${maps.modelName} · model grid: ${L} layers × ${H} heads · ${n} tokens`;
+  const P = promptLengthOf(maps);
+  const title =
+    `${maps.modelName} · model grid: ${L} layers × ${H} heads · ${n} tokens` +
+    (P !== undefined ? ` (${P} prompt + ${n - P} generated)` : '');
   let y = caption(b, title, options, MARGIN + H * pitch);
   const x0 = Math.round(MARGIN + b.width(`L${L - 1}`) + 8);
   const y0 = y + LABEL_SIZE + 6;
@@ -120,6 +124,21 @@ export function gridFigure(
         masked: tile.masked,
         attrs: { 'data-layer': String(layer), 'data-head': String(h) },
       });
+      // Where the generated tokens start: a rule across the thumbnail above the first generated query row.
+      if (P !== undefined && P > 0) {
+        const at = ty + Math.round((P / n) * tile.rows) * cell;
+        b.items.push({
+          kind: 'line',
+          role: 'generated-start',
+          x1: tx,
+          y1: at,
+          x2: tx + side,
+          y2: at,
+          color: theme.focus,
+          opacity: 1,
+          width: 1,
+        });
+      }
     }
   }
   b.regions.push({
@@ -158,6 +177,8 @@ export function gridFigure(
   if (res < n)
     notes.push(`Each thumbnail shows ${n} tokens as ${res} × ${res} cells (maximum over the tokens covered).`);
   if (pending) notes.push(`${pending} thumbnails are empty: their layers had not been computed.`);
+  if (P !== undefined)
+    notes.push(`The rows below the blue rule are the ${n - P} tokens the model generated after the ${P}-token prompt.`);
   const [bottom, notesW] = notesBlock(b, notes, y, options);
   const width = Math.max(x0 + H * pitch - GAP, MARGIN + bar.width, captionWidth(b, title, options), notesW);
   return {

@@ -15,7 +15,9 @@ import {
   headColor,
   notesBlock,
   type FigureOptions,
+  isGeneratedToken,
   isTemplateToken,
+  tokenInk,
 } from './figure-kit';
 import { headText, shortLabel } from './labels';
 import type { HeadChoice, RunMaps } from './run-maps';
@@ -171,12 +173,12 @@ export function headFigure(
       const x = which === 'left' ? left - 4 : right + 4;
       b.text(x, top + i * row, text, `label-${which}`, {
         anchor: which === 'left' ? 'end' : 'start',
-        // Dimmer: a chat template's tokens, and the others while one token is focused.
-        color: (focus && !active) || isTemplateToken(maps, i, len) ? theme.muted : theme.ink,
+        // Dimmer: a chat template's tokens, and the others while one token is focused; generated ones in the focus ink.
+        color: focus && !active ? theme.muted : (tokenInk(maps, i, len, theme).color ?? theme.ink),
         attrs: {
           'data-index': String(i),
           ...(text !== full ? { 'data-token': full } : {}),
-          ...(isTemplateToken(maps, i, len) ? { 'data-template': 'true' } : {}),
+          ...tokenInk(maps, i, len, theme).attrs,
         },
       });
       const w = b.width(text);
@@ -188,7 +190,12 @@ export function headFigure(
         h: row,
         text: full,
         title: tokenTitle(maps, i, len),
-        data: { index: String(i), side: which, ...(isTemplateToken(maps, i, len) ? { template: 'true' } : {}) },
+        data: {
+          index: String(i),
+          side: which,
+          ...(isTemplateToken(maps, i, len) ? { template: 'true' } : {}),
+          ...(isGeneratedToken(maps, i, len) ? { generated: 'true' } : {}),
+        },
       });
     });
   side(leftLabels, 'left', Q);

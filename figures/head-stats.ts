@@ -14,8 +14,8 @@ import { estimateWidth as textWidth } from './text-width';
 export type HeadStatKey =
   'entropy' | 'specialShare' | 'punctuationShare' | 'previousToken' | 'meanDistance' | 'jsdUniform';
 
-export interface HeadStatInfo {
-  key: HeadStatKey;
+export interface HeadStatInfo<K extends string = HeadStatKey> {
+  key: K;
   /** Short title of the multiple. */
   title: string;
   /** Unit of the values ('' for shares and scores). */
@@ -25,7 +25,7 @@ export interface HeadStatInfo {
 }
 
 /** The statistics, in the order the multiples are drawn. */
-export const HEAD_STATS: readonly HeadStatInfo[] = [
+export const HEAD_STATS: readonly HeadStatInfo<HeadStatKey>[] = [
   { key: 'entropy', title: 'Entropy', unit: 'nats', about: 'mean entropy of the attention rows' },
   {
     key: 'specialShare',
@@ -61,7 +61,10 @@ export interface StatDomain {
 }
 
 export interface HeadStatGrid {
-  stat: HeadStatInfo;
+  /** A head statistic, or 'sweep': agreement with a reference method (headSweepGrid). */
+  stat: HeadStatInfo<HeadStatKey | 'sweep'>;
+  /** What the legend's marks are (default 'uniform attention'). */
+  baselineLabel?: string;
   /** Layer numbers of the rows, top to bottom. */
   layers: number[];
   /** Columns: heads 0 … heads − 1. */
@@ -154,10 +157,37 @@ export function statText(v: number): string {
 }
 
 /** What the legend says about the baseline: one value, or the range over layers when they differ. */
-export function baselineText(marks: readonly number[]): string {
-  if (!marks.length) return 'uniform attention: —';
-  if (marks.length === 1) return `uniform attention: ${statText(marks[0])}`;
-  return `uniform attention: ${statText(marks[0])} to ${statText(marks[marks.length - 1])} (per layer)`;
+export function baselineText(marks: readonly number[], label = 'uniform attention'): string {
+  if (!marks.length) return `${label}: —`;
+  if (marks.length === 1) return `${label}: ${statText(marks[0])}`;
+  return `${label}: ${statText(marks[0])} to ${statText(marks[marks.length - 1])} (per layer)`;
+}
+
+/** The head sweep (runtime/explain/head-sweep.ts, or a study's mean of them) as one more multiple: every head's
+ *  Kendall τ with the reference method on the fixed scale [−1, 1], the recency baseline's τ marked on the legend. */
+export function headSweepGrid(sweep: {
+  reference: string;
+  layers: readonly number[];
+  heads: number;
+  values: readonly number[];
+  recency: number;
+}): HeadStatGrid {
+  const baselines = sweep.layers.map(() => num(sweep.recency));
+  return {
+    stat: {
+      key: 'sweep',
+      title: `Kendall τ with ${sweep.reference}`,
+      unit: '',
+      about: `rank agreement of the head's attention with ${sweep.reference} over the candidate tokens`,
+    },
+    baselineLabel: 'recency',
+    layers: [...sweep.layers],
+    heads: sweep.heads,
+    values: sweep.values.map(num),
+    baselines,
+    marks: distinctValues(baselines),
+    domain: { lo: -1, hi: 1 },
+  };
 }
 
 // ----- geometry of one multiple (CSS px, relative to its top left) --------------------------------------------------
@@ -254,7 +284,7 @@ export function multipleLayout(grid: HeadStatGrid): MultipleLayout {
   });
   const ticksY = bar.y + bar.height + MARK_OUT + 7;
   const baselineY = ticksY + 12;
-  const base = baselineText(grid.marks);
+  const base = baselineText(grid.marks, grid.baselineLabel);
   const legend: MultipleText[] = [
     { x: bar.x, y: ticksY, text: statText(grid.domain.lo), anchor: 'start', size: AXIS_SIZE },
     { x: bar.x + bar.width, y: ticksY, text: statText(grid.domain.hi), anchor: 'end', size: AXIS_SIZE },

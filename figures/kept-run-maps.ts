@@ -3,17 +3,46 @@
 // (recomputed from q and k by ExactAttention); a tile over more entries than `exactEntries` (the whole matrix, the
 // grid's thumbnails) is drawn from the summaries' overview: per head the max (or mean) over 64 × 64 blocks, pooled
 // again to the cells asked for — block max, so a single strong cell is not averaged away. Only the overview is an
-// approximation, and only of where bins cut through blocks; no value shown is read from it.
-import type { ExactAttention } from '../runtime/attention/exact-attention';
-import type { HeadSummary } from '../runtime/attention/head-summaries';
+// approximation, and only of where bins cut through blocks; no value shown is read from it. The exact values may
+// live elsewhere (the panel asks the host, which asks the worker): such a source throws PendingExact for what has
+// not arrived yet, a tile is then drawn from the overview, and the caller redraws when the values come.
 import type { AttentionKind } from '../runtime/types';
 import { binOf, poolWindow, type Span } from './heads';
 import type { HeadChoice, LayerShape, RunMaps, Tile } from './run-maps';
 
+/** Where a kept layer's exact values come from: runtime/attention/exact-attention.ts's ExactAttention, or a remote
+ * source that throws PendingExact until they have arrived. */
+export interface ExactSource {
+  readonly heads: number;
+  readonly length: number;
+  readonly qk: { readonly rule: { readonly causal: boolean; readonly window: number | null } };
+  /** [rows, cols] exactly. */
+  window(h: number, rows: Span, cols: Span): Float32Array;
+  row(h: number, i: number): Float32Array;
+  column(h: number, j: number): Float32Array;
+  value(h: number, i: number, j: number): number;
+}
+
+/** A head's overview (runtime/attention/head-summaries.ts HeadSummary has it). */
+export interface OverviewSource {
+  res: number;
+  block: number;
+  /** [res, res]. */
+  blockMax: Float32Array;
+  blockMean: Float32Array;
+}
+
+/** Thrown by a remote ExactSource for values it has asked for and not received yet. */
+export class PendingExact extends Error {
+  constructor() {
+    super('exact values are on their way');
+  }
+}
+
 /** What this reads of runtime/attention/kept-run.ts's KeptRun (whose module builds graphs, outside figures/). */
 export interface KeptRunView {
   readonly facts: { layers: number; heads: number; attentionKinds: readonly AttentionKind[] };
-  layer(l: number): { exact: ExactAttention; heads: HeadSummary[] } | undefined;
+  layer(l: number): { exact: ExactSource; heads: readonly OverviewSource[] } | undefined;
 }
 
 /** Entries (rows × cols × heads read) above which a tile comes from the overview instead of exact values. */
@@ -45,6 +74,21 @@ export class KeptRunMaps implements RunMaps {
       return [head];
     }
     return Array.from({ length: this.headCount }, (_, h) => h);
+  }
+
+  /** f for every head, asking for all of them before a PendingExact goes up (so one redraw gets every head). */
+  private each<T>(heads: number[], f: (h: number) => T): T[] {
+    let pending = false;
+    const out: T[] = [];
+    for (const h of heads)
+      try {
+        out.push(f(h));
+      } catch (e) {
+        if (!(e instanceof PendingExact)) throw e;
+        pending = true;
+      }
+    if (pending) throw new PendingExact();
+    return out;
   }
 
   /** Per-head arrays combined as the head choice says: the head itself, their mean or their max. */
@@ -93,11 +137,15 @@ export class KeptRunMaps implements RunMaps {
     const mask = this.shape(layer)!.mask;
     const R = rows.end - rows.start;
     const W = cols.end - cols.start;
-    if (R * W * heads.length <= this.exactEntries) {
-      const data = this.combine(
-        head,
-        heads.map((h) => l.exact.window(h, rows, cols)),
-      ); // [R, W]
+    let exact: Float32Array[] | undefined;
+    if (R * W * heads.length <= this.exactEntries)
+      try {
+        exact = this.each(heads, (h) => l.exact.window(h, rows, cols)); // per head [R, W]
+      } catch (e) {
+        if (!(e instanceof PendingExact)) throw e;
+      }
+    if (exact) {
+      const data = this.combine(head, exact); // [R, W]
       // poolWindow reads data[offset + r · W + c] at absolute r, c: the window starts at (rows.start, cols.start).
       const { values, masked } = poolWindow(
         data,
@@ -134,7 +182,7 @@ export class KeptRunMaps implements RunMaps {
 
   /** [outRows, outCols] from a head's res × res overview: each cell the max (or mean) over the blocks it touches. */
   private fromOverview(
-    s: HeadSummary,
+    s: OverviewSource,
     rows: Span,
     cols: Span,
     outRows: number,
@@ -167,7 +215,7 @@ export class KeptRunMaps implements RunMaps {
     const l = this.layer(layer);
     return this.combine(
       head,
-      this.heads(head).map((h) => l.exact.row(h, query)),
+      this.each(this.heads(head), (h) => l.exact.row(h, query)),
     );
   }
 
@@ -175,13 +223,13 @@ export class KeptRunMaps implements RunMaps {
     const l = this.layer(layer);
     return this.combine(
       head,
-      this.heads(head).map((h) => l.exact.column(h, key)),
+      this.each(this.heads(head), (h) => l.exact.column(h, key)),
     );
   }
 
   value(layer: number, head: HeadChoice, query: number, key: number): number {
     const l = this.layer(layer);
-    const v = this.heads(head).map((h) => l.exact.value(h, query, key));
+    const v = this.each(this.heads(head), (h) => l.exact.value(h, query, key));
     return head === 'max' ? Math.max(...v) : v.reduce((a, b) => a + b, 0) / v.length;
   }
 }

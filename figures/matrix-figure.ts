@@ -16,7 +16,7 @@ import {
   colorBar,
   notesBlock,
   type FigureOptions,
-  isTemplateToken,
+  tokenInk,
 } from './figure-kit';
 import { maskedPolygons } from './hatch';
 import type { Span } from './heads';
@@ -108,11 +108,19 @@ export function matrixFigure(
   const colA = { tokens: sideTokens(maps, sides.cols), len: K };
   type Axis = typeof rowA;
   const label = (i: number, a: Axis) => shortLabel(tokenText(a, i, a.len));
-  // A chat template's tokens are drawn dimmer (and say so in data-template).
-  const labelStyle = (i: number, a: Axis) => (isTemplateToken(a, i, a.len) ? { color: theme.muted } : {});
-  const templateAttr = (i: number, a: Axis) => (isTemplateToken(a, i, a.len) ? { 'data-template': 'true' } : undefined);
-  const templateData = (i: number, a: Axis): Record<string, string> =>
-    isTemplateToken(a, i, a.len) ? { template: 'true' } : {};
+  // A chat template's tokens are drawn dimmer, generated ones in the focus ink (data-template, data-generated).
+  const labelStyle = (i: number, a: Axis) => {
+    const c = tokenInk(a, i, a.len, theme).color;
+    return c ? { color: c } : {};
+  };
+  const templateAttr = (i: number, a: Axis) => tokenInk(a, i, a.len, theme).attrs;
+  const templateData = (i: number, a: Axis): Record<string, string> => {
+    const x = tokenInk(a, i, a.len, theme).attrs;
+    return {
+      ...(x['data-template'] ? { template: 'true' } : {}),
+      ...(x['data-generated'] ? { generated: 'true' } : {}),
+    };
+  };
   const widest = (idx: number[], a: Axis) =>
     idx.length ? Math.max(...idx.map((i) => b.width(label(i, a), size$))) + 8 : 0;
   const rowLabelW = widest(rowIdx, rowA);

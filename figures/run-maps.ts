@@ -32,6 +32,8 @@ export interface RunToken {
   readonly text: string;
   readonly label?: string;
   readonly template?: boolean;
+  /** Written by the model after the input (Continue, `attention-lens generate`): drawn in the focus ink. */
+  readonly generated?: boolean;
 }
 
 export interface RunMaps {

@@ -154,6 +154,31 @@ export interface Scene {
   items: SceneItem[];
   regions: Region[];
   targets: Target[];
+  /** A table's headers: the rows above `top` (column labels) and the columns left of `left` (row labels), which the
+   *  panel keeps in view while the table scrolls (frozenShift); an export draws the scene as it is. */
+  frozen?: Frozen;
+}
+
+/** The header bands of a table scene (CSS px from its top left): column labels above `top`, row labels left of
+ *  `left`; no cell of the table lies in either. */
+export interface Frozen {
+  top: number;
+  left: number;
+}
+
+/**
+ * How far the panel moves a table's header bands so that they stay in view: `view` is where the visible area starts,
+ * in the scene's px (negative while the scene's top or left edge is in view). The column-label band moves down by
+ * `dy` as the table scrolls up past its top, until it meets the table's last row; the row-label band moves right by
+ * `dx` likewise; their corner moves by both.
+ */
+export function frozenShift(
+  size: { width: number; height: number },
+  frozen: Frozen,
+  view: { x: number; y: number },
+): { dx: number; dy: number } {
+  const clamp = (v: number, hi: number) => Math.max(0, Math.min(Math.max(0, hi), v));
+  return { dx: clamp(view.x, size.width - frozen.left), dy: clamp(view.y, size.height - frozen.top) };
 }
 
 /** The region with this id; throws when the scene has none (a figure function's bug). */

@@ -33,6 +33,9 @@ export interface TokenInfo {
   special: boolean;
   /** Written by a chat template around the user's text (no span; drawn dimmer). */
   template?: boolean;
+  /** Written by the model after the run's input (the panel's Continue): no span; told apart from the prompt in every
+   *  view and export. */
+  generated?: boolean;
 }
 
 /** Where a run's input came from; persisted in the webview's state so that a restored panel can run it again. */
@@ -101,6 +104,24 @@ export interface TargetMessage {
   end?: 'stop' | 'length';
   /** The target as text (the target tokenizer's decoding, or the given text). */
   text: string;
+}
+
+/** A layer of a run kept for long inputs (runtime/inspector/long-runs.ts): no map, the per-head overview (max and
+ * mean over `block` × `block` entries, float32 [heads, res, res]); exact entries are asked for with `keptWindow`. */
+export interface KeptLayerMessage {
+  type: 'keptLayer';
+  runId: number;
+  layer: number;
+  kind: AttentionKind;
+  heads: number;
+  length: number;
+  /** The mask rule of the layer (which entries are exact zeros). */
+  causal: boolean;
+  window: number | null;
+  res: number;
+  block: number;
+  blockMax: ArrayBuffer;
+  blockMean: ArrayBuffer;
 }
 
 /** The query/key vectors of one layer (the reply to `vectors`); q/k are null with a reason when unavailable. */
@@ -209,6 +230,7 @@ export type HostMessage =
   | RunStartedMessage
   | LayerMessage
   | TargetMessage
+  | KeptLayerMessage
   | RunFinishedMessage
   | RunFailedMessage
   | NoticeMessage
@@ -287,7 +309,7 @@ export const AGREEMENT_METRICS: readonly AgreementMetric[] = ['kendall', 'spearm
 export const EXPLAIN_METHODS: readonly {
   id: string;
   label: string;
-  kind: 'attention' | 'perturbation' | 'norm' | 'gradient';
+  kind: 'attention' | 'perturbation' | 'norm' | 'mixing' | 'gradient';
 }[] = [
   { id: 'raw-attention', label: 'Raw attention', kind: 'attention' },
   { id: 'rollout', label: 'Attention rollout', kind: 'attention' },
@@ -296,6 +318,9 @@ export const EXPLAIN_METHODS: readonly {
   { id: 'occlusion', label: 'Occlusion', kind: 'perturbation' },
   { id: 'norm', label: 'Norm ‖αf(x)‖', kind: 'norm' },
   { id: 'norm-rollout', label: 'Norm rollout', kind: 'norm' },
+  { id: 'alti', label: 'ALTI', kind: 'mixing' },
+  { id: 'value-zeroing', label: 'Value zeroing', kind: 'mixing' },
+  { id: 'value-zeroing-rollout', label: 'Value zeroing rollout', kind: 'mixing' },
   { id: 'saliency', label: 'Saliency ‖∇‖', kind: 'gradient' },
   { id: 'grad-x-input', label: 'Gradient × input', kind: 'gradient' },
   { id: 'integrated-gradients', label: 'Integrated Gradients', kind: 'gradient' },
@@ -332,21 +357,35 @@ export interface ExportExplainMessage {
   metric: AgreementMetric;
 }
 
-/** Longest dropped file the panel sends as text (characters), and longest dropped URI. */
+/** Longest dropped file the panel sends as text (characters) or bytes (an .npy), and longest dropped URI. */
 export const MAX_DROPPED_TEXT = 256 * 2 ** 20;
 export const MAX_DROPPED_URI = 8192;
 
 /** A file dropped onto the panel, to open as a saved run: its URI (from the Explorer or the OS, a file: or
- *  vscode-remote: URI of a .json file) or, when the drop gives no URI, its text and name. */
+ *  vscode-remote: URI of a .json or .npy file: the host finds an NPY export's other file beside it) or, when the drop
+ *  gives no URI, the files themselves: a JSON run's text and name, or an NPY export's array (`npy`, `npyName`) with
+ *  its sidecar's text and name when that was dropped with it. */
 export interface OpenDroppedMessage {
   type: 'openDropped';
   uri?: string;
   text?: string;
   name?: string;
+  /** The bytes of a dropped .npy (an NPY export's array), at most MAX_DROPPED_TEXT. */
+  npy?: ArrayBuffer;
+  npyName?: string;
+}
+
+/** The generated text of the current run, into the editor after the analysed text, or onto the clipboard (the host
+ *  decodes it from the run's own token ids). */
+export interface GeneratedTextMessage {
+  type: 'generatedText';
+  runId: number;
+  action: 'insert' | 'copy';
 }
 
 export type WebviewMessage =
   | ReadyMessage
+  | GeneratedTextMessage
   | OpenDroppedMessage
   | SelectTokenMessage
   | CancelMessage
@@ -362,12 +401,68 @@ export interface VectorsRequest {
   layer: number;
 }
 
+/** Most tokens one Continue asks for, and the panel's default. */
+export const MAX_CONTINUE_TOKENS = 1024;
+export const DEFAULT_CONTINUE_TOKENS = 32;
+
+/** Continue the current (finished, causal LM) run: up to maxNew tokens after its tokens, greedy unless a temperature
+ *  above 0 is given (then nucleus sampling with topP and a seed; the host picks a seed when none is given and says
+ *  which in the reply, so the run can be repeated). */
+export interface GenerateRequest {
+  runId: number;
+  maxNew: number;
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+}
+
+/** One generated token: the run grows by it — its token, and per layer its query row over every key up to itself,
+ *  float32 [heads, position + 1] (the new row of the map; the earlier rows get a 0 for the new key). */
+export interface GeneratedTokenEvent {
+  runId: number;
+  /** Its position in the run's tokens (the run had exactly this many before it). */
+  position: number;
+  token: TokenInfo;
+  rows: ArrayBuffer[];
+}
+
+/** A Continue ended: how many tokens, why (a stop token — EOS, end of turn —, maxNew reached, or Stop), how it chose them,
+ *  and the text of every generated token of the run so far (stop tokens left out). */
+export interface GenerateReply {
+  runId: number;
+  count: number;
+  /** 'stopped': the user pressed Stop (the tokens sent before it stay). */
+  end: 'stop' | 'length' | 'stopped';
+  decoding: { kind: 'greedy' } | { kind: 'sample'; temperature: number; topP: number; seed: number };
+  text: string;
+}
+
+/** Exact entries of one head of a kept run: rows × cols (at most MAX_KEPT_WINDOW entries). */
+export interface KeptWindowRequest {
+  runId: number;
+  layer: number;
+  head: number;
+  rows: { start: number; end: number };
+  cols: { start: number; end: number };
+}
+
+/** The reply: float32 [rows, cols] in `data`. */
+export interface KeptWindow extends KeptWindowRequest {
+  data: ArrayBuffer;
+}
+
+/** Entries of one keptWindow request at most (the zoomed matrix asks for what it shows). */
+export const MAX_KEPT_WINDOW = 1 << 21;
+
 /** What the webview asks of the host: each request with its reply and what it streams. A cancel (the Explain view's
  *  Cancel, a newer request) stops the work on the host. */
 export interface PanelCalls {
   vectors: Call<VectorsRequest, Vectors>;
+  keptWindow: Call<KeptWindowRequest, KeptWindow>;
   explain: Call<ExplainRequest, Omit<ExplainResultMessage, 'type'>, ExplainProgress>;
   compare: Call<CompareRequest, Omit<CompareResultMessage, 'type'>, ExplainProgress>;
+  /** Continue: each token streamed as it is generated; a cancel (Stop) ends it between tokens. */
+  generate: Call<GenerateRequest, GenerateReply, GeneratedTokenEvent>;
 }
 
 /** Longest `log` message the host accepts (characters). */

@@ -11,7 +11,9 @@ import {
   MAX_COMPARE_TEXT_LENGTH,
   MAX_DROPPED_TEXT,
   MAX_DROPPED_URI,
+  MAX_KEPT_WINDOW,
   MAX_LOG_LENGTH,
+  MAX_CONTINUE_TOKENS,
   MAX_TARGET_LENGTH,
   PANEL_TABS,
   PANEL_VIEWS,
@@ -66,7 +68,7 @@ function isHeadChoice(v: unknown, heads: number | undefined): v is number | 'mea
 /** The grammar of target specs (runtime/explain/target-spec.ts); the host parses them and explains what is wrong
  *  with one that fits the grammar but not the model or the text (an empty reference, a position past the end). */
 const TARGET_GRAMMAR =
-  /^(next|mask|next:[\s\S]+|mask:[\s\S]+|mask@\d+|token:\d+:\d+|similarity:[\s\S]*|prob:(next|next:[\s\S]+|token:\d+:\d+))$/;
+  /^(next|mask|next:[\s\S]+|mask:[\s\S]+|mask@\d+|token:\d+:\d+|generated:\d+|similarity:[\s\S]*|contrast:[^|]+\|[^|]+|prob:(next|next:[\s\S]+|token:\d+:\d+|generated:\d+))$/;
 const METHOD_IDS = EXPLAIN_METHODS.map((m) => m.id);
 const REQUEST_KINDS = ['explain', 'compare'];
 
@@ -74,7 +76,7 @@ function checkTarget(v: unknown): string | undefined {
   if (typeof v !== 'string') return 'target must be a string';
   if (v.length > MAX_TARGET_LENGTH) return `target longer than ${MAX_TARGET_LENGTH} characters`;
   if (!TARGET_GRAMMAR.test(v.trim()))
-    return 'target must be [prob:]next, [prob:]next:TOKEN, [prob:]token:POS:ID, mask, mask:TOKEN, mask@POS or similarity:TEXT';
+    return 'target must be [prob:]next, [prob:]next:TOKEN, [prob:]token:POS:ID, [prob:]generated:N, contrast:A|B, mask, mask:TOKEN, mask@POS or similarity:TEXT';
   return undefined;
 }
 
@@ -109,6 +111,15 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
       return problem
         ? fail(problem)
         : { ok: true, message: { type: 'selectToken', runId: m.runId as number, index: m.index as number } };
+    case 'generatedText':
+      problem = onlyKeys(m, ['runId', 'action']) ?? checkRun(m, ctx);
+      if (!problem && m.action !== 'insert' && m.action !== 'copy') problem = "action must be 'insert' or 'copy'";
+      return problem
+        ? fail(problem)
+        : {
+            ok: true,
+            message: { type: 'generatedText', runId: m.runId as number, action: m.action as 'insert' | 'copy' },
+          };
     case 'cancel':
       problem = onlyKeys(m, ['runId']) ?? checkRun(m, ctx);
       return problem ? fail(problem) : { ok: true, message: { type: 'cancel', runId: m.runId as number } };
@@ -181,20 +192,30 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
           };
     case 'openDropped': {
       // Not about a run: a file may be dropped onto an empty panel.
-      problem = onlyKeys(m, ['uri', 'text', 'name']);
-      if (!problem && (m.uri === undefined) === (m.text === undefined)) problem = 'exactly one of uri and text';
+      problem = onlyKeys(m, ['uri', 'text', 'name', 'npy', 'npyName']);
+      const files = m.text !== undefined || m.npy !== undefined;
+      if (!problem && (m.uri === undefined) === !files) problem = 'exactly one of uri and the dropped files';
       if (!problem && m.uri !== undefined) {
         if (
           typeof m.uri !== 'string' ||
           m.uri.length > MAX_DROPPED_URI ||
-          !/^(file|vscode-remote):\/\/[^\s]*\.json$/i.test(m.uri)
+          !/^(file|vscode-remote):\/\/[^\s]*\.(json|npy)$/i.test(m.uri)
         )
-          problem = `uri must be a file: or vscode-remote: URI of a .json file, at most ${MAX_DROPPED_URI} characters`;
+          problem = `uri must be a file: or vscode-remote: URI of a .json or .npy file, at most ${MAX_DROPPED_URI} characters`;
       }
       if (!problem && m.text !== undefined && (typeof m.text !== 'string' || m.text.length > MAX_DROPPED_TEXT))
         problem = `text must be a string of at most ${MAX_DROPPED_TEXT} characters`;
       if (!problem && m.name !== undefined && (typeof m.name !== 'string' || m.name.length > 255))
         problem = 'name must be a string of at most 255 characters';
+      if (!problem && m.npy !== undefined && (!(m.npy instanceof ArrayBuffer) || m.npy.byteLength > MAX_DROPPED_TEXT))
+        problem = `npy must be an ArrayBuffer of at most ${MAX_DROPPED_TEXT} bytes`;
+      if (!problem && (m.npy === undefined) !== (m.npyName === undefined)) problem = 'npy and npyName go together';
+      if (
+        !problem &&
+        m.npyName !== undefined &&
+        (typeof m.npyName !== 'string' || m.npyName.length > 255 || !/\.npy$/i.test(m.npyName))
+      )
+        problem = 'npyName must be the name of a .npy file, at most 255 characters';
       if (problem) return fail(problem);
       return {
         ok: true,
@@ -203,6 +224,7 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
           ...(m.uri !== undefined ? { uri: m.uri as string } : {}),
           ...(m.text !== undefined ? { text: m.text as string } : {}),
           ...(m.name !== undefined ? { name: m.name as string } : {}),
+          ...(m.npy !== undefined ? { npy: m.npy as ArrayBuffer, npyName: m.npyName as string } : {}),
         },
       };
     }
@@ -221,6 +243,8 @@ export function checkPanelRequest(name: string, raw: unknown, ctx: RunContext): 
       if (problem) return problem;
       return isIndex(m.layer, ctx.layers) ? undefined : `layer must be an integer in [0, ${ctx.layers})`;
     }
+    case 'keptWindow':
+      return onlyKeys(m, ['runId', 'layer', 'head', 'rows', 'cols']) ?? checkRun(m, ctx) ?? checkKeptWindow(m, ctx);
     case 'explain':
       return (
         onlyKeys(m, ['runId', 'target', 'methods']) ??
@@ -228,6 +252,20 @@ export function checkPanelRequest(name: string, raw: unknown, ctx: RunContext): 
         checkTarget(m.target) ??
         checkMethods(m.methods)
       );
+    case 'generate': {
+      const problem = onlyKeys(m, ['runId', 'maxNew', 'temperature', 'topP', 'seed']) ?? checkRun(m, ctx);
+      if (problem) return problem;
+      if (!isInt(m.maxNew) || m.maxNew < 1 || m.maxNew > MAX_CONTINUE_TOKENS)
+        return `maxNew must be an integer in [1, ${MAX_CONTINUE_TOKENS}]`;
+      const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+      if (m.temperature !== undefined && !(finite(m.temperature) && (m.temperature as number) >= 0))
+        return 'temperature must be a number ≥ 0';
+      if (m.topP !== undefined && !(finite(m.topP) && (m.topP as number) > 0 && (m.topP as number) <= 1))
+        return 'topP must be in (0, 1]';
+      if (m.seed !== undefined && !(isInt(m.seed) && m.seed >= 0 && m.seed <= 0xffffffff))
+        return 'seed must be an integer in [0, 4294967295]';
+      return undefined;
+    }
     case 'compare': {
       const problem = onlyKeys(m, ['runId', 'mode', 'layer', 'a', 'b', 'text']) ?? checkRun(m, ctx);
       if (problem) return problem;
@@ -261,7 +299,8 @@ function isTokenInfo(t: unknown): t is TokenInfo {
     span(t.start) &&
     span(t.end) &&
     typeof t.special === 'boolean' &&
-    (t.template === undefined || typeof t.template === 'boolean')
+    (t.template === undefined || typeof t.template === 'boolean') &&
+    (t.generated === undefined || typeof t.generated === 'boolean')
   );
 }
 
@@ -336,8 +375,16 @@ export function isExplainResult(r: unknown): boolean {
     r.faithfulness.every(faithOk) &&
     Array.isArray(r.erasure) &&
     Array.isArray(r.heads) &&
-    (r.notes === undefined || (Array.isArray(r.notes) && r.notes.every(isStr)))
+    (r.notes === undefined || (Array.isArray(r.notes) && r.notes.every(isStr))) &&
+    (r.headSweep === undefined || isHeadSweep(r.headSweep))
   );
+}
+
+/** The head sweep the Explain view draws: a layers × heads grid of numbers (or null) and the recency value. */
+function isHeadSweep(s: unknown): boolean {
+  if (!isObj(s) || !isStr(s.reference) || !isInt(s.heads) || !isNum(s.recency)) return false;
+  if (!Array.isArray(s.layers) || !s.layers.every(isInt) || s.layers.length > 1024 || s.heads > 1024) return false;
+  return Array.isArray(s.values) && s.values.length === s.layers.length * s.heads && s.values.every(isNum);
 }
 
 function compareMapSize(v: unknown): number | undefined {
@@ -399,6 +446,16 @@ export function validateHostMessage(raw: unknown): Validation<HostMessage> {
       if (m.end !== undefined && m.end !== 'stop' && m.end !== 'length') return fail('target end');
       return typeof m.text === 'string' ? ok : fail('target text');
     }
+    case 'keptLayer': {
+      if (!isInt(m.runId) || !isInt(m.layer) || m.layer < 0) return fail('runId/layer');
+      if (!KINDS.includes(m.kind as string)) return fail('kind');
+      if (![m.heads, m.length, m.res, m.block].every(isPositive)) return fail('sizes');
+      if (typeof m.causal !== 'boolean' || !(m.window === null || isPositive(m.window))) return fail('mask');
+      const want = (m.heads as number) * (m.res as number) * (m.res as number) * 4;
+      for (const a of [m.blockMax, m.blockMean])
+        if (!(a instanceof ArrayBuffer) || a.byteLength !== want) return fail(`overview must be ${want} bytes`);
+      return ok;
+    }
     case 'runFinished':
       return isInt(m.runId) && (m.timings === null || isObj(m.timings)) ? ok : fail('runFinished');
     case 'runFailed':
@@ -433,24 +490,86 @@ function checkVectors(m: Obj): string | undefined {
   return undefined;
 }
 
+/** A span [start, end) of at least one position inside `length`. */
+function isSpan(v: unknown, length: number): v is { start: number; end: number } {
+  return (
+    isObj(v) &&
+    Object.keys(v).length === 2 &&
+    isInt(v.start) &&
+    isInt(v.end) &&
+    v.start >= 0 &&
+    v.end > v.start &&
+    v.end <= length
+  );
+}
+
+/** A keptWindow request (or its reply, without the context's bounds): layer, head, spans inside the run, size. */
+function checkKeptWindow(m: Obj, ctx?: RunContext): string | undefined {
+  const layers = ctx?.layers ?? Number.MAX_SAFE_INTEGER;
+  const heads = ctx?.heads ?? Number.MAX_SAFE_INTEGER;
+  const tokens = ctx?.tokens ?? Number.MAX_SAFE_INTEGER;
+  if (!isIndex(m.layer, layers)) return `layer must be an integer in [0, ${layers})`;
+  if (!isIndex(m.head, heads)) return `head must be an integer in [0, ${heads})`;
+  if (!isSpan(m.rows, tokens) || !isSpan(m.cols, tokens))
+    return `rows and cols must be spans inside the ${tokens} tokens`;
+  const entries = (m.rows.end - m.rows.start) * (m.cols.end - m.cols.start);
+  return entries <= MAX_KEPT_WINDOW ? undefined : `a window of ${entries} entries is more than ${MAX_KEPT_WINDOW}`;
+}
+
 /** Why the host's reply to the webview's request `name` is malformed (checked by the webview), or undefined. */
 export function checkPanelReply(name: string, m: unknown): string | undefined {
   if (!isObj(m)) return 'not an object';
   switch (name) {
     case 'vectors':
       return checkVectors(m);
+    case 'keptWindow': {
+      if (!isInt(m.runId)) return 'runId';
+      const problem = checkKeptWindow(m);
+      if (problem) return problem;
+      const rows = m.rows as { start: number; end: number };
+      const cols = m.cols as { start: number; end: number };
+      const want = (rows.end - rows.start) * (cols.end - cols.start) * 4;
+      return m.data instanceof ArrayBuffer && m.data.byteLength === want ? undefined : `data must be ${want} bytes`;
+    }
     case 'explain':
       if (!isInt(m.runId)) return 'runId';
       return isExplainResult(m.result) ? undefined : 'result';
     case 'compare':
       return checkCompareResult(m);
+    case 'generate': {
+      if (!isInt(m.runId) || !isInt(m.count) || m.count < 0) return 'runId/count';
+      if (m.end !== 'stop' && m.end !== 'length' && m.end !== 'stopped')
+        return "end must be 'stop', 'length' or 'stopped'";
+      if (!isStr(m.text)) return 'text';
+      const d = m.decoding;
+      if (
+        !isObj(d) ||
+        (d.kind !== 'greedy' && !(d.kind === 'sample' && isNum(d.temperature) && isNum(d.topP) && isInt(d.seed)))
+      )
+        return 'decoding';
+      return undefined;
+    }
     default:
       return `unknown request ${JSON.stringify(name).slice(0, 60)}`;
   }
 }
 
+/** Why a generated token's event is malformed: its token, and one float32 row [heads, position + 1] per layer
+ *  (the sizes the webview checks against its run when it applies it). */
+function checkGeneratedEvent(m: unknown): string | undefined {
+  if (!isObj(m) || !isInt(m.runId) || !isInt(m.position) || m.position < 1) return 'runId/position';
+  if (!isTokenInfo(m.token)) return 'token';
+  if (!Array.isArray(m.rows) || m.rows.length === 0) return 'rows';
+  const bytes = (m.position + 1) * 4;
+  for (const r of m.rows)
+    if (!(r instanceof ArrayBuffer) || r.byteLength === 0 || r.byteLength % bytes !== 0)
+      return `each row must be float32 [heads, ${m.position + 1}]`;
+  return undefined;
+}
+
 /** Why the progress the host streams for the webview's request `name` is malformed, or undefined. */
 export function checkPanelEvent(name: string, m: unknown): string | undefined {
+  if (name === 'generate') return checkGeneratedEvent(m);
   if (name !== 'explain' && name !== 'compare') return `"${name}" streams no events`;
   if (!isObj(m) || !isStr(m.text)) return 'progress needs a text';
   const count = (v: unknown) => v === undefined || (isInt(v) && v >= 0);

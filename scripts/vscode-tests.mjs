@@ -3,6 +3,7 @@
 // docs/real-vscode.md). Runs, one after the other:
 //   (a) suite  the mocha suite (dist/test/suite/index.js) inside the extension host   test/integration/run-suite.ts
 //   (b) e2e    the panel driven through the UI                                         test/e2e/panel.e2e.ts
+//   (b°) generate  Continue 16 tokens: the matrix grows, values on generated rows       test/e2e/generate.e2e.ts
 //   (b') export  hover, tint and export (save dialog) through the UI                   test/e2e/export.e2e.ts
 //   (b+) explain  the Explain view: target, methods, agreement, faithfulness, compare test/e2e/explain.e2e.ts
 //   (b*) ux     keyboard walk, matrix cell read aloud, layout in a wide panel, views at 13/74/451 tokens  test/e2e/panel-ux.e2e.ts
@@ -32,6 +33,7 @@ const noBuild = argv.includes('--no-build');
 const ALL = [
   'suite',
   'e2e',
+  'generate',
   'export',
   'explain',
   'ux',
@@ -48,6 +50,7 @@ const phases = chosen.length ? chosen : ALL;
 const PHASES = {
   suite: { file: 'test/integration/run-suite.ts', deadlineMs: 300_000 },
   e2e: { file: 'test/e2e/panel.e2e.ts', deadlineMs: 300_000 },
+  generate: { file: 'test/e2e/generate.e2e.ts', deadlineMs: 360_000 },
   export: { file: 'test/e2e/export.e2e.ts', deadlineMs: 300_000 },
   explain: { file: 'test/e2e/explain.e2e.ts', deadlineMs: 300_000 },
   ux: { file: 'test/e2e/panel-ux.e2e.ts', deadlineMs: 780_000 },

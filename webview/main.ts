@@ -18,7 +18,10 @@ import { MatrixView } from './views/matrix';
 import { NeuronView } from './views/neuron';
 import { ExportControls } from './views/export-controls';
 import { ExplainView } from './views/explain';
+import { GenerateControls } from './views/generate-controls';
 import { acceptDroppedRuns } from './drop';
+import { setPageTop } from './paint/scene-canvas';
+import { PendingExact } from '../figures/kept-run-maps';
 
 /** The tabs: the attention views, then the Explain view. */
 type Tab = ViewName | 'explain';
@@ -31,7 +34,19 @@ const VIEW_TITLES: Record<Tab, string> = {
   explain: 'Explain',
 };
 
-const store = new Store();
+const store: Store = new Store({
+  ask: async (layer, head, rows, cols): Promise<Float32Array> => {
+    const runId: number | undefined = store.runId;
+    if (runId === undefined) throw new Error('no run');
+    const w = await channel.request('keptWindow', { runId, layer, head, rows, cols });
+    return new Float32Array(w.data);
+  },
+  arrived: (layer) => {
+    forEachView((v) => v.layerArrived(layer));
+    invalidate();
+  },
+  failed: (e) => report(e),
+});
 const persisted = loadState();
 if (persisted.view && (VIEWS as string[]).includes(persisted.view)) store.view = persisted.view as ViewName;
 /** The tab shown: store.view, or the Explain view. */
@@ -116,6 +131,8 @@ const toolbar = el(
 );
 const viewHost = el('div', { class: 'views' });
 app.append(toolbar, notice, translation, viewHost);
+// The toolbar sticks to the panel's top: a table's header band stays in view below it (paint/scene-canvas.ts).
+setPageTop(() => toolbar.getBoundingClientRect().bottom);
 acceptDroppedRuns(document.body, post, (message) => post({ type: 'log', level: 'warn', message }));
 
 // ----- views --------------------------------------------------------------------------------------------------
@@ -144,6 +161,7 @@ const ctx: ViewContext = {
     saveState({ query: index });
     if (store.runId !== undefined) post({ type: 'selectToken', runId: store.runId, index });
     exportControls.update();
+    generate.update();
     forEachView((v) => v.selectionChanged());
     invalidate();
   },
@@ -159,13 +177,31 @@ const views: Record<ViewName, View> = {
 const explain = new ExplainView(ctx, () => postTab());
 for (const v of VIEWS) viewHost.appendChild(views[v].root);
 viewHost.appendChild(explain.root);
+// Continue: each generated token grows the run (every layer's map gains a row and a column); every view redraws.
+const generate = new GenerateControls(
+  ctx,
+  () => {
+    for (let l = 0; l < (store.facts?.layers ?? 0); l++) forEachView((v) => v.layerArrived(l));
+    neuron.runStarted(); // its query list grows, and the vectors of the shorter run are gone
+    forEachView((v) => v.selectionChanged());
+    updateStatus();
+    invalidate();
+  },
+  (n) => {
+    show('explain');
+    explain.explainTarget(`generated:${n}`);
+  },
+);
+app.insertBefore(generate.outputRow, notice);
+app.insertBefore(generate.root, generate.outputRow);
 
 function forEachView(f: (v: View) => void): void {
   for (const v of [...VIEWS.map((name) => views[name]), explain]) {
     try {
       f(v);
     } catch (e) {
-      report(e);
+      // A kept run's exact values on their way: the views redraw when they arrive.
+      if (!(e instanceof PendingExact)) report(e);
     }
   }
 }
@@ -180,7 +216,7 @@ function invalidate(): void {
       if (tab === 'explain') explain.draw();
       else if (store.view !== 'grid') views[store.view].draw();
     } catch (e) {
-      report(e);
+      if (!(e instanceof PendingExact)) report(e);
     }
   });
 }
@@ -264,7 +300,12 @@ let busyText = '';
 function updateStatus(): void {
   const facts = store.facts;
   if (facts && store.runId !== undefined) {
-    const parts = [facts.name, `${store.tokens.length} tokens`];
+    const parts = [
+      facts.name,
+      store.promptLength !== undefined
+        ? `${store.tokens.length} tokens (${store.promptLength} prompt + ${store.tokens.length - store.promptLength} generated)`
+        : `${store.tokens.length} tokens`,
+    ];
     if (store.truncatedFrom !== undefined) parts.push(`truncated from ${store.truncatedFrom}`);
     parts.push(`layers ${store.received}/${facts.layers}`);
     if (store.status === 'done')
@@ -275,6 +316,7 @@ function updateStatus(): void {
     runStatus.dataset.state = store.status;
     cancelButton.hidden = store.status !== 'running';
     exportControls.update();
+    generate.update();
   }
   if (busyText) {
     runStatus.textContent = busyText;
@@ -325,6 +367,7 @@ function handle(m: HostMessage): void {
       translation.hidden = true;
       translation.textContent = '';
       forEachView((v) => v.runStarted());
+      generate.runStarted();
       forEachView((v) => v.selectionChanged());
       updateStatus();
       invalidate();
@@ -349,6 +392,13 @@ function handle(m: HostMessage): void {
       translation.textContent = `${m.mode === 'translated' ? 'Translation' : 'Target'}: ${m.text}${m.end === 'length' ? ' (cut at the length limit)' : ''}`;
       translation.hidden = false;
       forEachView((v) => v.selectionChanged());
+      invalidate();
+      return;
+    case 'keptLayer':
+      if (m.runId !== store.runId) return;
+      store.addKeptLayer(m);
+      forEachView((v) => v.layerArrived(m.layer));
+      updateStatus();
       invalidate();
       return;
     case 'focusToken':
@@ -384,6 +434,7 @@ const HOST_NOTES: Record<HostMessage['type'], true> = {
   runStarted: true,
   layer: true,
   target: true,
+  keptLayer: true,
   focusToken: true,
   runFinished: true,
   runFailed: true,

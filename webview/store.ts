@@ -1,9 +1,20 @@
 // The webview's model of the current run: tokens, facts, the layers received so far (also as the figures' run maps),
-// vectors, and the selection.
+// vectors, and the selection; a run the model continues (Continue) grows here token by token, as on the host.
 import type { ColorMapName, ModelFactsLike, RunSource, TokenInfo, Vectors } from './types';
 import type { LayerAttention } from '../runtime/types';
-import { MemoryRunMaps } from '../figures/run-maps';
+import { MemoryRunMaps, type RunMaps } from '../figures/run-maps';
 import { labelTokens } from '../figures/token-display';
+import { appendQueryRow } from '../runtime/generate/grow-maps';
+import type { KeptLayerMessage } from '../protocol/messages';
+import { RemoteKeptRun, type AskWindow } from './kept-maps';
+
+/** How a kept run (long inputs) reaches the host and tells the views (main.ts). */
+export interface KeptHooks {
+  ask: AskWindow;
+  /** Exact values of `layer` arrived: redraw. */
+  arrived(layer: number): void;
+  failed(e: unknown): void;
+}
 
 export type ViewName = 'grid' | 'head' | 'matrix' | 'neuron';
 export const VIEWS: ViewName[] = ['grid', 'head', 'matrix', 'neuron'];
@@ -37,8 +48,17 @@ export class Store {
   head: HeadChoice = 'mean';
   query = 0;
   vectors = new Map<number, Vectors>();
-  /** What the figures read: the layers so far, with their pooled tiles and head aggregates cached. */
-  maps = new MemoryRunMaps('', [], 0, 0);
+  /** Set once the run has generated tokens: how many tokens its input had (the rest were written by the model). */
+  promptLength: number | undefined;
+  /** What the figures read: the layers so far, with their pooled tiles and head aggregates cached (or, for a kept
+   * run, the overviews and the exact windows asked of the host). */
+  maps: RunMaps = new MemoryRunMaps('', [], 0, 0);
+  /** The layers' maps in memory (a run that is not kept). */
+  private memory = new MemoryRunMaps('', [], 0, 0);
+  /** Set once a kept run's first layer arrives (long inputs: no map in the webview). */
+  kept: RemoteKeptRun | undefined;
+
+  constructor(private readonly keptHooks?: KeptHooks) {}
 
   reset(runId: number, tokens: TokenInfo[], facts: ModelFactsLike, source: RunSource, truncatedFrom?: number): void {
     this.runId = runId;
@@ -46,6 +66,8 @@ export class Store {
     this.facts = facts;
     this.source = source;
     this.truncatedFrom = truncatedFrom;
+    const firstGenerated = tokens.findIndex((t) => t.generated === true);
+    this.promptLength = firstGenerated >= 0 ? firstGenerated : undefined;
     this.layers = new Array(facts.layers).fill(undefined);
     this.target = undefined;
     this.received = 0;
@@ -53,7 +75,9 @@ export class Store {
     this.message = '';
     this.totalMs = undefined;
     this.vectors.clear();
-    this.maps = new MemoryRunMaps(facts.name, this.tokens, facts.layers, facts.heads, facts.slidingWindows ?? []);
+    this.memory = new MemoryRunMaps(facts.name, this.tokens, facts.layers, facts.heads, facts.slidingWindows ?? []);
+    this.maps = this.memory;
+    this.kept = undefined;
     if (this.layer >= facts.layers) this.layer = 0;
     if (typeof this.head === 'number' && this.head >= facts.heads) this.head = 'mean';
     if (this.query >= tokens.length) this.query = 0;
@@ -61,13 +85,62 @@ export class Store {
 
   setTarget(tokens: TokenInfo[], mode: TargetInfo['mode'], text: string, end?: TargetInfo['end']): void {
     this.target = { tokens: labelTokens(tokens, text), mode, text, ...(end ? { end } : {}) };
-    this.maps.targetTokens = this.target.tokens;
+    this.memory.targetTokens = this.target.tokens;
+  }
+
+  /** True when every layer is here and the model can continue the text (a decoder of the family builders). */
+  get canContinue(): boolean {
+    const f = this.facts;
+    return (
+      f !== undefined &&
+      this.status === 'done' &&
+      this.received === f.layers &&
+      f.family !== 'bert' &&
+      f.family !== 'onnx' &&
+      !this.source?.savedFile
+    );
+  }
+
+  /** A generated token: the run grows by it (its token, and per layer its row [heads, position + 1]). False when it
+   * does not fit the run as held here (another position, a missing layer, rows of another size). */
+  appendToken(position: number, token: TokenInfo, rows: Float32Array[]): boolean {
+    const f = this.facts;
+    if (!f || this.kept || position !== this.tokens.length || rows.length !== f.layers) return false;
+    if (this.layers.some((l, i) => !l || l.queryLength !== position || rows[i].length !== l.heads * (position + 1)))
+      return false;
+    this.promptLength ??= position;
+    const grown = this.layers.map((l, i) => appendQueryRow(l!, rows[i]));
+    this.tokens.push(labelTokens([token])[0]); // the figures' maps read this same array
+    this.layers = grown;
+    for (const l of grown) this.memory.add(l);
+    this.vectors.clear(); // vectors of the shorter run no longer fit
+    return true;
   }
 
   addLayer(l: LayerAttention): void {
     if (l.layer >= this.layers.length) return;
     if (!this.layers[l.layer]) this.received++;
     this.layers[l.layer] = l;
-    this.maps.add(l);
+    this.memory.add(l);
+  }
+
+  /** A kept run's layer: its overview (the figures ask the host for exact entries as they draw). */
+  addKeptLayer(m: KeptLayerMessage): void {
+    const facts = this.facts;
+    if (!facts || !this.keptHooks || m.layer >= facts.layers) return;
+    if (!this.kept) {
+      const h = this.keptHooks;
+      this.kept = new RemoteKeptRun(
+        facts,
+        facts.name,
+        this.tokens,
+        h.ask,
+        (l) => h.arrived(l),
+        (e) => h.failed(e),
+      );
+      this.maps = this.kept.maps;
+    }
+    if (!this.kept.layer(m.layer)) this.received++;
+    this.kept.add(m);
   }
 }

@@ -17,6 +17,8 @@ export interface DataToken {
   special: boolean;
   /** Written by a chat template around the user's text (role markers, special tokens). */
   template?: boolean;
+  /** Written by the model after the input (the panel's Continue, `attention-lens generate`). */
+  generated?: boolean;
 }
 
 export interface RunData {
@@ -153,6 +155,8 @@ export function npySidecar(run: RunData, npyName: string): string {
     start: t.start,
     end: t.end,
     special: t.special,
+    ...(t.template ? { template: true } : {}),
+    ...(t.generated ? { generated: true } : {}),
   }));
   const layers = run.layers.map((l) => ({
     layer: l.layer,
@@ -231,6 +235,7 @@ async function writeJson(run: RunData, sink: ByteSink, o: WriteOptions): Promise
     end: t.end,
     special: t.special,
     ...(t.template ? { template: true } : {}),
+    ...(t.generated ? { generated: true } : {}),
   }));
   await out.add(`{"format":"attention-lens-run","version":1,\n"model":${JSON.stringify(run.model)},\n`);
   if (run.source) await out.add(`"source":${JSON.stringify(run.source)},\n`);

@@ -1,6 +1,6 @@
 // Attention Lens: Open Saved Run… — opens a run exported as JSON (Export… → JSON) in the panel again, every view drawn
 // from the file, without the model (so without hover, neuron view or Explain): a colleague sees what you saw. Also
-// what a file dropped onto the panel does. The file is checked whole first (saved-run.ts): a bad one gives one line.
+// what a file dropped onto the panel does (a JSON run, or an NPY export: either file by URI, or both files). The file is checked whole first (saved-run.ts): a bad one gives one line.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { describeError } from '../input';
@@ -30,7 +30,7 @@ export function registerOpenSavedRun(s: Services): vscode.Disposable {
 export async function openDroppedRun(
   s: Services,
   panel: AttentionPanel,
-  dropped: { uri?: string; text?: string; name?: string },
+  dropped: { uri?: string; text?: string; name?: string; npy?: ArrayBuffer; npyName?: string },
 ): Promise<OpenOutcome> {
   if (dropped.uri !== undefined) {
     const u = vscode.Uri.parse(dropped.uri, true);
@@ -38,7 +38,26 @@ export async function openDroppedRun(
   }
   const name = dropped.name || 'the dropped file';
   try {
-    return show(s, parseSavedRun(dropped.text ?? '', name), name, panel);
+    if (dropped.npy !== undefined) {
+      // An NPY export's array, dropped as a file (no URI, so nothing beside it to look for): its sidecar must come
+      // with it.
+      const npyName = dropped.npyName || 'the dropped .npy';
+      if (dropped.text === undefined)
+        throw new LensError(
+          'BAD_INPUT',
+          `${npyName} was dropped without its sidecar ${npySidecarName(npyName)} (the tokens and layout an .npy cannot hold): drop the two files together.`,
+        );
+      const saved = parseSavedNpyRun(dropped.text, name, new Uint8Array(dropped.npy), npyName);
+      return show(s, saved, npyName, panel);
+    }
+    const text = dropped.text ?? '';
+    const arrayFile = sidecarArray(text);
+    if (arrayFile !== undefined)
+      throw new LensError(
+        'BAD_INPUT',
+        `${name} is the sidecar of ${path.basename(arrayFile)}, which was not dropped with it: drop the two files together.`,
+      );
+    return show(s, parseSavedRun(text, name), name, panel);
   } catch (e) {
     const message = describeError(e).message;
     s.notifier.notify(message, [], 'error');

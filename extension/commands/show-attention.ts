@@ -200,7 +200,7 @@ export async function showAttention(s: Services, args?: unknown, req: RunRequest
         return fail(err.message, err.actions, 'warning');
       }
       if (count > limit) {
-        return fail(tooLongMessage(count, limit), ['truncate'], 'warning', () => {
+        return fail(tooLongMessage(count, limit, inspector.facts.maxPositions), ['truncate'], 'warning', () => {
           void showAttention(s, undefined, { source: { ...source, truncate: true } });
         });
       }

@@ -11,7 +11,7 @@ export function registerTintAtCursor(s: Services): vscode.Disposable {
   return vscode.commands.registerCommand(COMMANDS.tintAtCursor, () => tintAtCursor(s));
 }
 
-function tintAtCursor(s: Services): TintResult {
+async function tintAtCursor(s: Services): Promise<TintResult> {
   const editor = vscode.window.activeTextEditor;
   const fail = (message: string): TintResult => {
     void vscode.window.showWarningMessage(message);
@@ -24,7 +24,7 @@ function tintAtCursor(s: Services): TintResult {
   if (hit.kind === 'stale')
     return fail('The run is out of date: the document changed after it ran. Run "Show Attention" again.');
   const panel = s.runActions.byRunId(hit.run.runId)!.panel;
-  const r = s.runActions.tintToken(panel, hit.index);
+  const r = await s.runActions.tintToken(panel, hit.index);
   if (!r.ok) return fail(r.message);
   panel.focusToken(hit.index);
   return r;

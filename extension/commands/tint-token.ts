@@ -6,11 +6,11 @@ import type { Services } from '../services';
 import { COMMANDS } from './ids';
 
 export function registerTintToken(s: Services): vscode.Disposable {
-  return vscode.commands.registerCommand(COMMANDS.tintToken, (a?: unknown): TintResult | undefined => {
+  return vscode.commands.registerCommand(COMMANDS.tintToken, async (a?: unknown): Promise<TintResult | undefined> => {
     const t = tokenLinkArgs(a);
     const found = t && s.runActions.byRunId(t.runId);
     if (!found) return void vscode.window.showWarningMessage('That run is no longer shown in a panel.');
-    const r = s.runActions.tintToken(found.panel, t.index);
+    const r = await s.runActions.tintToken(found.panel, t.index);
     if (!r.ok) void vscode.window.showWarningMessage(r.message);
     return r;
   });

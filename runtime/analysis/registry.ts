@@ -19,6 +19,7 @@ import {
 import { leaveOneOut, type EvaluateBatch } from './loo';
 import { headNormRow, normAsAttention, normRow } from './norm';
 import { occlusion } from './occlusion';
+import { altiLayer, matrixRow, mixingRollout, type MixingLayer } from './mixing';
 import { attentionRollout, checkSelfAttention, rolloutRow, rolloutScores, type HeadReduce } from './rollout';
 
 export type { MethodKind };
@@ -33,6 +34,10 @@ export interface MethodNeeds {
   valueNorms?: boolean;
   /** ctx.gradients. */
   gradients?: boolean;
+  /** ctx.mixing (ALTI: the layers' mixing tensors). */
+  mixing?: boolean;
+  /** ctx.valueZeroing (model passes with value vectors zeroed). */
+  valueZeroing?: boolean;
   /** ctx.gradientPath (Integrated Gradients). */
   gradientPath?: boolean;
   /** ctx.attentionGradients (attention × gradient). */
@@ -119,6 +124,10 @@ export interface ImportanceContext {
   valueNorms?: readonly ValueNorms[];
   /** needs.gradients (saliency, gradient × input, Integrated Gradients). */
   gradients?: InputGradients;
+  /** needs.mixing: every layer's context-mixing tensors (analysis/mixing.ts), in layer order. */
+  mixing?: readonly MixingLayer[];
+  /** needs.valueZeroing: value zeroing's [seq, seq] matrix of each listed layer, from batched model passes. */
+  valueZeroing?: (layers: readonly number[]) => Promise<Float64Array[]>;
   /** needs.gradientPath (Integrated Gradients) and its number of steps (default 32). */
   gradientPath?: GradientPath;
   steps?: number;
@@ -136,6 +145,9 @@ export interface ImportanceMethod {
   label: string;
   kind: MethodKind;
   needs: MethodNeeds;
+  /** What it costs beyond the unperturbed pass, in words (model passes, memory), for the CLI's and the panel's
+   * method lists. */
+  cost?: string;
   /** One score per input token: [seq]. Higher = more important. */
   compute(ctx: ImportanceContext): Promise<Float64Array>;
 }
@@ -166,6 +178,8 @@ export function missingNeeds(method: ImportanceMethod, ctx: ImportanceContext): 
   if (method.needs.evaluate && !ctx.evaluate && !ctx.evaluateBatch) missing.push('evaluate');
   if (method.needs.valueNorms && !ctx.valueNorms?.length) missing.push('valueNorms');
   if (method.needs.gradients && !ctx.gradients) missing.push('gradients');
+  if (method.needs.mixing && !ctx.mixing?.length) missing.push('mixing');
+  if (method.needs.valueZeroing && !ctx.valueZeroing) missing.push('valueZeroing');
   if (method.needs.gradientPath && !ctx.gradientPath) missing.push('gradientPath');
   if (method.needs.attentionGradients && !ctx.attentionGradients?.length) missing.push('attentionGradients');
   return missing;
@@ -365,6 +379,83 @@ registerMethod({
     });
     const r = attentionRollout(maps); // [seq, seq]
     return pooledScores(ctx, (target) => rolloutRow(r, ctx.seq, target));
+  },
+});
+
+/** Every layer's ALTI matrix, or ALTI of the one layer asked for. */
+function altiLayers(ctx: ImportanceContext): Float64Array[] {
+  const layers = ctx.mixing;
+  if (!layers?.length) throw new RangeError('this method needs ctx.mixing');
+  for (const m of layers)
+    if (m.seq !== ctx.seq) throw new RangeError(`mixing tensors cover ${m.seq} tokens; ctx.seq is ${ctx.seq}`);
+  const start = ctx.startLayer ?? 0;
+  if (!Number.isInteger(start) || start < 0 || start >= layers.length)
+    throw new RangeError(`start layer ${start} is outside 0..${layers.length - 1}`);
+  return layers.slice(start).map(altiLayer);
+}
+
+/** Scores that are not all finite stop with where (a number shown is right or not shown). */
+function finiteScores(id: string, scores: Float64Array): Float64Array {
+  const bad = scores.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) throw new RangeError(`${id} gave a non-finite score at token ${bad}`);
+  return scores;
+}
+
+registerMethod({
+  id: 'alti',
+  label: 'ALTI',
+  kind: 'mixing',
+  needs: { mixing: true },
+  cost: 'no extra model pass: the unperturbed pass runs the mixing variant (per-head value vectors through W_O, [seq, heads, hidden] per layer); O(layers · seq² · heads · hidden) arithmetic',
+  compute: async (ctx) => {
+    const r = mixingRollout(altiLayers(ctx), ctx.seq); // [seq, seq]
+    return finiteScores(
+      'alti',
+      pooledScores(ctx, (target) => matrixRow(r, ctx.seq, target)),
+    );
+  },
+});
+
+/** The layer raw-attention, norm and value-zeroing read: ctx.layer, default the last. */
+function chosenLayer(ctx: ImportanceContext, layers: number): number {
+  const l = ctx.layer ?? layers - 1;
+  if (!Number.isInteger(l) || l < 0 || l >= layers) throw new RangeError(`layer ${l} is outside 0..${layers - 1}`);
+  return l;
+}
+
+registerMethod({
+  id: 'value-zeroing',
+  label: 'Value zeroing',
+  kind: 'mixing',
+  needs: { mixing: true, valueZeroing: true },
+  cost: '1 + seq rows through the model (batched): each zeroes one token’s value vectors in the chosen layer',
+  compute: async (ctx) => {
+    const l = chosenLayer(ctx, ctx.mixing!.length);
+    const [c] = await ctx.valueZeroing!([l]); // [seq, seq]
+    return finiteScores(
+      'value-zeroing',
+      pooledScores(ctx, (target) => matrixRow(c, ctx.seq, target)),
+    );
+  },
+});
+
+registerMethod({
+  id: 'value-zeroing-rollout',
+  label: 'Value zeroing rollout',
+  kind: 'mixing',
+  needs: { mixing: true, valueZeroing: true },
+  cost: '1 + layers · seq rows through the model (batched): each zeroes one token’s value vectors in one layer',
+  compute: async (ctx) => {
+    const L = ctx.mixing!.length;
+    const start = ctx.startLayer ?? 0;
+    if (!Number.isInteger(start) || start < 0 || start >= L)
+      throw new RangeError(`start layer ${start} is outside 0..${L - 1}`);
+    const layers = Array.from({ length: L - start }, (_, i) => start + i);
+    const r = mixingRollout(await ctx.valueZeroing!(layers), ctx.seq); // [seq, seq]
+    return finiteScores(
+      'value-zeroing-rollout',
+      pooledScores(ctx, (target) => matrixRow(r, ctx.seq, target)),
+    );
   },
 });
 

@@ -3,8 +3,8 @@
 // embeddings (encoders without a head). Pure and numerically careful (log-sum-exp in float64), so every
 // perturbation method and the faithfulness metrics measure the same quantity.
 
-/** How a head row becomes the explained scalar. */
-export type TargetMeasure = 'log-prob' | 'prob' | 'cosine';
+/** How a head row becomes the explained scalar. 'log-odds': log p(token) − log p(contrast), a contrastive target. */
+export type TargetMeasure = 'log-prob' | 'prob' | 'cosine' | 'log-odds';
 
 function checkRow(row: ArrayLike<number>, offset: number, width: number): void {
   if (!Number.isInteger(width) || width < 1) throw new RangeError(`row width ${width} must be a positive integer`);
@@ -75,7 +75,7 @@ export function measureRow(
   r: number,
   width: number,
   measure: TargetMeasure,
-  target: { token?: number; reference?: ArrayLike<number> },
+  target: { token?: number; contrast?: number; reference?: ArrayLike<number> },
 ): number {
   const offset = r * width;
   switch (measure) {
@@ -85,6 +85,15 @@ export function measureRow(
       const lp = logSoftmaxAt(head, target.token, offset, width);
       return measure === 'prob' ? Math.exp(lp) : lp;
     }
+    case 'log-odds':
+      if (target.token === undefined || target.contrast === undefined)
+        throw new RangeError('measure log-odds needs a token id and a contrast token id');
+      // log p(A) − log p(B): the log-sum-exp cancels, so the logits' difference (in float64) is the exact value.
+      checkRow(head, offset, width);
+      for (const id of [target.token, target.contrast])
+        if (!Number.isInteger(id) || id < 0 || id >= width)
+          throw new RangeError(`token id ${id} is outside 0..${width - 1}`);
+      return head[offset + target.token] - head[offset + target.contrast];
     case 'cosine':
       if (!target.reference) throw new RangeError('measure cosine needs a reference vector');
       return cosine(head, target.reference, offset, width);

@@ -1,12 +1,24 @@
-// The uniform-attention baseline of every table. As scores it is uniform attention over what the target may see
-// (the registry's 'uniform' method): a distribution, so JSD/TVD against it say how far a method is from attending to
-// everything. As a ranking it carries no information (all scores equal), so wherever a table needs a ranking —
-// agreement, faithfulness, erasure — the baseline row is the mean over a few seeded random orders of the candidate
-// tokens: the chance level (ranking its equal scores by position would measure "left to right" instead).
+// The baselines of every table, so that a method's numbers can be read against what needs no model at all.
+//   uniform  uniform attention over what the target may see (the registry's 'uniform' method): a distribution, so
+//            JSD/TVD against it say how far a method is from attending to everything. As a ranking it carries no
+//            information (all scores equal), so wherever a table needs a ranking — agreement, faithfulness,
+//            erasure — its row is the mean over a few seeded random orders of the candidate tokens: the chance
+//            level (ranking its equal scores by position would measure "left to right" instead).
+//   recency  score = position (the later a token, the more important): a ranking with no model in it that, on
+//            causal LMs, often agrees with leave-one-out better than attention does — so users see it.
+//   random   seeded random orders of the candidates, as the uniform row's ranking, reported with its spread over
+//            the seeds (standard deviation, 2.5th–97.5th percentile), so a method's agreement can be read against
+//            what chance gives on this input.
+// The recency and random rows are added to the agreement table only (compare.ts), against every method that is
+// not itself a baseline.
 
 import { mulberry32 } from '../random';
 
 export const BASELINE_ID = 'uniform';
+export const RECENCY_ID = 'recency';
+export const RANDOM_ID = 'random';
+/** Ids of the agreement table's baseline columns beside the uniform method. */
+export const AGREEMENT_BASELINES: readonly string[] = [RECENCY_ID, RANDOM_ID];
 
 /** Random orders averaged for a baseline row that costs model passes (faithfulness, erasure). */
 export const BASELINE_SAMPLES = 5;
@@ -19,6 +31,11 @@ export function randomOrderScores(candidates: readonly boolean[], seed: number):
   return candidates.map((c) => (c ? 1 + rand() : 0));
 }
 
+/** The recency baseline: score = position + 1 at the candidates (later is more important); 0 elsewhere. [seq] */
+export function recencyScores(candidates: readonly boolean[]): number[] {
+  return candidates.map((c, i) => (c ? i + 1 : 0));
+}
+
 /** The score vectors a ranking table uses for a method: its own, or `samples` random orders for the baseline. */
 export function rankingSamples(
   id: string,
@@ -26,6 +43,6 @@ export function rankingSamples(
   candidates: readonly boolean[],
   samples = BASELINE_SAMPLES,
 ): number[][] {
-  if (id !== BASELINE_ID) return [[...scores]];
+  if (id !== BASELINE_ID && id !== RANDOM_ID) return [[...scores]];
   return Array.from({ length: Math.max(1, samples) }, (_, i) => randomOrderScores(candidates, 1 + i));
 }

@@ -8,8 +8,9 @@ import { divergenceFromUniform, jsDivergence, totalVariation, uniformAttention }
 import { headStats } from '../analysis/head-stats';
 import { headScores, tokenFlags } from '../analysis/scores';
 import type { LayerAttention, Token } from '../types';
-import type { AgreementRow, DistanceRow, HeadRow, MethodScores } from './result';
-import { AGREEMENT_BASELINE_SAMPLES, rankingSamples } from './baseline';
+import type { AgreementRow, DistanceRow, HeadRow, MethodScores, SampleSpread } from './result';
+import { AGREEMENT_BASELINE_SAMPLES, RANDOM_ID, RECENCY_ID, rankingSamples, recencyScores } from './baseline';
+import { quantile } from './summary';
 
 /** The entries of `scores` at candidate positions. */
 export function atCandidates(scores: readonly number[], candidates: readonly boolean[]): number[] {
@@ -17,11 +18,19 @@ export function atCandidates(scores: readonly number[], candidates: readonly boo
 }
 
 /** Methods whose scores are (unnormalised) distributions: JSD/TVD apply. */
-export const DISTRIBUTION_KINDS: readonly string[] = ['attention', 'norm', 'baseline'];
+export const DISTRIBUTION_KINDS: readonly string[] = ['attention', 'norm', 'mixing', 'baseline'];
 
 const scored = (methods: readonly MethodScores[]) => methods.filter((m) => m.scores.length > 0);
 
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+
+/** Sample standard deviation and 2.5th–97.5th percentiles of the finite values (NaN when there are none). */
+export function sampleSpread(values: readonly number[]): SampleSpread {
+  const xs = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  const m = xs.length ? mean(xs) : NaN;
+  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1)) : NaN;
+  return { sd, lo: quantile(xs, 0.025), hi: quantile(xs, 0.975) };
+}
 
 /** Agreement of every pair of scored methods over the candidates; k of top-k is min(topK, candidates). A pair with
  * the baseline averages over its random orders. */
@@ -38,19 +47,38 @@ export function agreementTable(
   const rows: AgreementRow[] = [];
   const n = candidates.filter(Boolean).length;
   const k = Math.min(topK, n);
-  for (let i = 0; i < ms.length; i++) {
-    for (let j = i + 1; j < ms.length; j++) {
-      const pairs = ms[i].samples.flatMap((a) => ms[j].samples.map((b) => [a, b] as const));
-      const over = (f: (a: number[], b: number[]) => number) => mean(pairs.map(([a, b]) => f(a, b)));
-      rows.push({
-        a: ms[i].id,
-        b: ms[j].id,
-        kendall: n >= 2 ? over(kendallTau) : NaN,
-        spearman: n >= 2 ? over(spearmanRho) : NaN,
-        topK: k >= 1 ? over((a, b) => topKOverlap(a, b, k)) : NaN,
-        k,
-      });
-    }
+  const metrics = (a: number[], b: number[]) => ({
+    kendall: n >= 2 ? kendallTau(a, b) : NaN,
+    spearman: n >= 2 ? spearmanRho(a, b) : NaN,
+    topK: k >= 1 ? topKOverlap(a, b, k) : NaN,
+  });
+  const row = (a: string, b: string, aSamples: number[][], bSamples: number[][], withSpread: boolean) => {
+    const values = aSamples.flatMap((x) => bSamples.map((y) => metrics(x, y)));
+    const r: AgreementRow = {
+      a,
+      b,
+      kendall: mean(values.map((v) => v.kendall)),
+      spearman: mean(values.map((v) => v.spearman)),
+      topK: mean(values.map((v) => v.topK)),
+      k,
+    };
+    if (withSpread)
+      r.spread = {
+        kendall: sampleSpread(values.map((v) => v.kendall)),
+        spearman: sampleSpread(values.map((v) => v.spearman)),
+        topK: sampleSpread(values.map((v) => v.topK)),
+      };
+    return r;
+  };
+  for (let i = 0; i < ms.length; i++)
+    for (let j = i + 1; j < ms.length; j++) rows.push(row(ms[i].id, ms[j].id, ms[i].samples, ms[j].samples, false));
+  // The recency and random baselines against every method that is not a baseline itself.
+  const recency = [atCandidates(recencyScores(candidates), candidates)];
+  const random = rankingSamples(RANDOM_ID, [], candidates, baselineSamples).map((s) => atCandidates(s, candidates));
+  for (const [i, m] of scored(methods).entries()) {
+    if (m.kind === 'baseline') continue;
+    rows.push(row(m.id, RECENCY_ID, ms[i].samples, recency, false));
+    rows.push(row(m.id, RANDOM_ID, ms[i].samples, random, true));
   }
   return rows;
 }

@@ -25,8 +25,10 @@ export const BATCH_MAX_ROWS = 64;
 
 export interface EvaluatorTarget {
   measure: TargetMeasure;
-  /** Token id for log-prob / prob. */
+  /** Token id for log-prob / prob / log-odds. */
   token?: number;
+  /** log-odds: the contrast token's id. */
+  contrast?: number;
   /** Reference embedding for cosine. */
   reference?: Float32Array;
   /** Readout position in the unperturbed input, or null for pooled targets. */
@@ -130,6 +132,7 @@ export class BatchEvaluator {
     return rows.map((_, r) =>
       measureRow(out.head, r, out.width, this.target.measure, {
         token: this.target.token,
+        contrast: this.target.contrast,
         reference: this.target.reference,
       }),
     );

@@ -17,6 +17,7 @@ import { GRADIENT_REFUSED_ONNX } from '../grad/family-gradient';
 import { GRADIENT_MAX_TOKENS } from '../grad/gradients';
 import type { HeadReduce } from '../analysis/rollout';
 import { valueNormsFromGram } from '../analysis/norm';
+import { valueKeepRows, valueZeroingLayer, type MixingLayer } from '../analysis/mixing';
 import { measureRow } from '../analysis/targets';
 import { isLensError, LensError } from '../errors';
 import { NORMS_REFUSED } from '../onnx/forward';
@@ -29,6 +30,8 @@ import type { Perturbation } from './perturb';
 import type { ExplainResult, MethodScores } from './result';
 import { planTarget, targetLabel, targetToken } from './target';
 import { explanationNotes } from './notes';
+import { wordScores, type WordAggregation } from './words';
+import { headSweep } from './head-sweep';
 import { parseTargetSpec, resolveGenerated, type TargetSpec } from './target-spec';
 
 export const DEFAULT_METHODS: readonly string[] = ['raw-attention', 'rollout', 'loo', 'norm'];
@@ -85,6 +88,13 @@ export interface ExplainOptions {
   promptLength?: number;
   /** Per-head statistics table (default true). */
   headStats?: boolean;
+  /** Also aggregate every method's token scores to words (words.ts): the sum or the max per word. */
+  words?: WordAggregation;
+  /** The text the tokens' offsets point into, for word boundaries when the input is ids or tokens. */
+  sourceText?: string;
+  /** The method every head's attention is ranked against (head-sweep.ts); default loo when it gave scores; false
+   * skips the sweep. */
+  sweepReference?: string | false;
   signal?: AbortSignal;
   onProgress?: (p: ExplainProgress) => void;
 }
@@ -166,6 +176,61 @@ function keepReadoutToken(
   return readout;
 }
 
+/** Zeroed rows per model call in value zeroing (each a whole forward pass returning every layer's output). */
+export const VALUE_ZEROING_BATCH = 32;
+
+/** Value zeroing's [seq, seq] matrix of each listed layer: every (layer, token) pair zeroed in its own row, in
+ * batches that each start with the unzeroed row (the original both sides of a comparison run alike with). */
+async function valueZeroingMatrices(
+  inspector: Inspector,
+  ids: readonly number[],
+  layers: readonly number[],
+  facts: Inspector['facts'],
+  signal: AbortSignal | undefined,
+  stats: { rows: number; batches: number; ms: number },
+): Promise<Float64Array[]> {
+  const S = ids.length;
+  const E = facts.hidden;
+  const L = facts.layers;
+  const pairs = layers.flatMap((layer) => Array.from({ length: S }, (_, token) => ({ layer, token })));
+  const zeroed = new Map<string, Float32Array>(); // "layer:token" → [S,E]
+  const original = new Map<string, Float32Array>(); // "layer:token" → [S,E], the unzeroed row of its batch
+  for (let at = 0; at < pairs.length; at += VALUE_ZEROING_BATCH) {
+    signal?.throwIfAborted();
+    const chunk = pairs.slice(at, at + VALUE_ZEROING_BATCH);
+    const rows = chunk.length + 1;
+    const t0 = performance.now();
+    const out = await inspector.forward(
+      {
+        batch: {
+          ids: Array.from({ length: rows }, () => [...ids]),
+          mask: Array.from({ length: rows }, () => ids.map(() => 1)),
+        },
+        read: { kind: 'none' },
+        mixing: 'outputs',
+        valueKeep: valueKeepRows(chunk, L, S),
+      },
+      { signal },
+    );
+    stats.ms += performance.now() - t0;
+    stats.rows += rows;
+    stats.batches++;
+    const layerOut = (layer: number, row: number) => out.mixing![layer].out!.subarray(row * S * E, (row + 1) * S * E);
+    chunk.forEach((p, r) => {
+      original.set(`${p.layer}:${p.token}`, layerOut(p.layer, 0));
+      zeroed.set(`${p.layer}:${p.token}`, layerOut(p.layer, r + 1));
+    });
+  }
+  return layers.map((layer) =>
+    valueZeroingLayer(
+      Array.from({ length: S }, (_, token) => original.get(`${layer}:${token}`)!),
+      Array.from({ length: S }, (_, token) => zeroed.get(`${layer}:${token}`)!),
+      S,
+      E,
+    ),
+  );
+}
+
 /** Explains one input (text, or token ids used as given). */
 export async function explain(
   inspector: Inspector,
@@ -211,19 +276,23 @@ export async function explain(
       : methodIds.includes('norm')
         ? [options.layer ?? lastLayer]
         : false;
+  // Context-mixing methods (ALTI, value zeroing) read the mixing layer variant; imported ONNX graphs have none.
+  const wantsMixing = !noNorms && methodIds.some((id) => getMethod(id)?.needs.mixing);
   const main = await inspector.forward(
     {
       batch: { ids: [plan.ids], mask: [plan.ids.map(() => 1)] },
       read: plan.readout === null ? { kind: 'mean-hidden' } : { kind: 'logits', positions: [plan.readout] },
       attention: true,
       norms: normLayers,
+      ...(wantsMixing ? { mixing: true } : {}),
     },
     { signal },
   );
   const mainPassMs = performance.now() - tMain;
   const token = targetToken(plan, main.head, main.width);
   plan.token = token;
-  const value = measureRow(main.head, 0, main.width, plan.measure, { token, reference });
+  const contrast = plan.contrast;
+  const value = measureRow(main.head, 0, main.width, plan.measure, { token, contrast, reference });
   const attention: LayerAttention[] = (main.attention ?? []).map((data, layer) => ({
     layer,
     kind: facts.attentionKinds[layer] ?? 'self',
@@ -249,7 +318,7 @@ export async function explain(
   const evaluator = new BatchEvaluator(
     inspector,
     plan.ids,
-    { measure: plan.measure, token, reference, readout: plan.readout },
+    { measure: plan.measure, token, contrast, reference, readout: plan.readout },
     {
       mode: options.perturbation ?? 'remove',
       causal,
@@ -264,6 +333,20 @@ export async function explain(
     plan.ids.map(() => true),
     value,
   );
+
+  const mixing: MixingLayer[] | undefined = main.mixing?.map((m, layer) => ({
+    heads: facts.heads,
+    seq: S,
+    hidden: facts.hidden,
+    attn: attention[layer].data, // [heads, query, key]
+    vectors: m.vectors, // [S,H,E]
+    resid: m.resid, // [S,E]
+    sum: m.sum, // [S,E]
+    ...(m.postNorm ? { postNorm: m.postNorm } : {}),
+  }));
+  const valueZeroing = mixing
+    ? (layers: readonly number[]) => valueZeroingMatrices(inspector, plan.ids, layers, facts, signal, evaluator.stats)
+    : undefined;
 
   const ctx: ImportanceContext = {
     seq: S,
@@ -280,6 +363,8 @@ export async function explain(
     stride: options.stride,
     evaluateBatch: evaluator.evaluate,
     valueNorms,
+    ...(mixing ? { mixing } : {}),
+    ...(valueZeroing ? { valueZeroing } : {}),
     signal,
   };
   if (plan.readout === null) ctx.targetWeights = plan.ids.map(() => 1); // mean pooling over every token
@@ -295,12 +380,16 @@ export async function explain(
     else if (!inspector.gradients)
       gradientRefusal =
         'Gradient methods run where the model runs in the extension host or the CLI, not in the panel’s WebGPU worker: set attentionLens.backend to native or wasm.';
+    else if (plan.measure === 'log-odds')
+      gradientRefusal =
+        'Gradient methods do not support contrastive targets (contrast:A|B) yet: explain next:A and next:B separately.';
     else if (S > GRADIENT_MAX_TOKENS)
       gradientRefusal = `Gradient methods run on at most ${GRADIENT_MAX_TOKENS} tokens (memory grows with the square of the length); this input has ${S}: select a shorter range.`;
     else {
       const gradients = inspector.gradients.bind(inspector);
+      const measure = plan.measure; // not log-odds (refused above)
       const target = {
-        measure: plan.measure,
+        measure,
         ...(plan.readout !== null ? { readout: plan.readout } : {}),
         ...(token !== undefined ? { token } : {}),
         ...(reference ? { reference } : {}),
@@ -351,7 +440,7 @@ export async function explain(
     const tm = performance.now();
     const entry: MethodScores = { id, label: m.label, kind: m.kind, scores: [], ms: 0 };
     try {
-      if (noNorms && m.needs.valueNorms) throw new RangeError(NORMS_REFUSED);
+      if (noNorms && (m.needs.valueNorms || m.needs.mixing)) throw new RangeError(NORMS_REFUSED);
       if (gradientRefusal && m.kind === 'gradient') throw new RangeError(gradientRefusal);
       entry.scores = Array.from(await computeImportance(id, ctx));
     } catch (e) {
@@ -430,7 +519,23 @@ export async function explain(
     },
   };
   if (prepared.truncatedFrom !== undefined) result.truncatedFrom = prepared.truncatedFrom;
+  const sweepId =
+    options.sweepReference === false
+      ? undefined
+      : (options.sweepReference ?? (methodIds.includes('loo') ? 'loo' : undefined));
+  const sweepRef = methods.find((m) => m.id === sweepId && m.scores.length === S);
+  if (sweepRef && attention.length)
+    result.headSweep = headSweep(attention, sweepRef, candidates, plan.readout ?? 0, ctx.targetWeights);
+  if (options.words !== undefined)
+    result.words = wordScores(
+      tokens,
+      candidates,
+      methods,
+      options.words,
+      typeof input === 'string' ? input : options.sourceText,
+    );
   if (token !== undefined) result.target.token = { id: token, text: text(token) };
+  if (contrast !== undefined) result.target.contrast = { id: contrast, text: text(contrast) };
   if (plan.reference !== undefined) result.target.reference = plan.reference;
   const notes = [...explanationNotes(result, { causal, modelType: facts.modelType }), ...methodNotes];
   if (keptReadout !== null)

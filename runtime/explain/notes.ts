@@ -27,6 +27,10 @@ export function explanationNotes(r: Omit<ExplainResult, 'notes'>, facts: NoteFac
           `With ${candidates} candidate tokens the ${percents.map((p) => `${p} %`).join(' and ')} bins ${percents.length === 2 ? 'both' : 'all'} take k = ${k}: one measurement, kept in each bin as ERASER does (not ${percents.length} independent points).`,
         );
   }
+  if (r.target.measure === 'log-odds' && f)
+    notes.push(
+      'The target is a difference of log-probabilities (nats, unbounded either way): comprehensiveness and sufficiency are unbounded too, and a removal may raise it.',
+    );
   if (r.target.measure === 'log-prob' && f)
     notes.push(
       `The target is a log-probability (nats, unbounded below), so comprehensiveness and sufficiency are unbounded: a removal can lower it by any amount. prob:${r.target.spec} explains the probability (0–1) instead.`,

@@ -5,18 +5,22 @@ import type { Token } from '../types';
 import type { TargetMeasure } from '../analysis/targets';
 import type { MethodKind } from '../analysis/method-kind';
 import type { Perturbation } from './perturb';
+import type { WordScores } from './words';
+import type { HeadSweep } from './head-sweep';
 
 export interface ExplainTarget {
   /** The spec as given (next, mask@3, similarity:…). */
   spec: string;
-  kind: 'next' | 'token' | 'mask' | 'similarity';
+  kind: 'next' | 'token' | 'mask' | 'similarity' | 'contrast';
   measure: TargetMeasure;
   /** One line: what is measured, of which token, where. */
   label: string;
   /** Position the target is read at; null for a pooled target (similarity). */
   readout: number | null;
-  /** The explained token (log-prob / prob targets). */
+  /** The explained token (log-prob / prob targets; contrast: A). */
   token?: { id: number; text: string };
+  /** contrast: the token B whose log-probability is subtracted (value = log p(A) − log p(B)). */
+  contrast?: { id: number; text: string };
   /** similarity: the reference text. */
   reference?: string;
   /** The target on the unperturbed input. */
@@ -47,6 +51,15 @@ export interface AgreementRow {
   /** |top-k(a) ∩ top-k(b)| / k over the candidate tokens. */
   topK: number;
   k: number;
+  /** Pairs with the random baseline: each metric's spread over the random orders (the values above are the means). */
+  spread?: Record<'kendall' | 'spearman' | 'topK', SampleSpread>;
+}
+
+/** The spread of a metric over seeded random orders: sample standard deviation and the 2.5th–97.5th percentiles. */
+export interface SampleSpread {
+  sd: number;
+  lo: number;
+  hi: number;
 }
 
 export interface DistanceRow {
@@ -117,7 +130,9 @@ export interface ExplainResult {
   candidates: boolean[];
   /** Every method asked for, then the uniform baseline (id 'uniform'). */
   methods: MethodScores[];
-  /** Every pair of methods that gave scores; pairs with the baseline: the mean over random orders (chance level). */
+  /** Every pair of methods that gave scores; pairs with the baseline: the mean over random orders (chance level).
+   * Then each method that is not a baseline against the recency baseline (score = position) and the random one (the
+   * mean over seeded random orders, with its spread). */
   agreement: AgreementRow[];
   /** Pairs among methods whose scores are distributions (attention, norm, baseline). */
   distance: DistanceRow[];
@@ -126,6 +141,10 @@ export interface ExplainResult {
   erasure: ErasureRow[];
   /** Per layer: every head, then the uniform baseline (head −1). */
   heads: HeadRow[];
+  /** With the words option: the tokens grouped into words and every method's scores summed or maxed per word. */
+  words?: WordScores;
+  /** Every head's attention ranked against a reference method (default leave-one-out, when it ran). */
+  headSweep?: HeadSweep;
   timings: ExplainTimings;
   /** What a reader must know to read the numbers right (notes.ts): AOPC's definition, bins that are one
    * measurement, unbounded log-probability targets, flow's renormalisation, hide = remove. */

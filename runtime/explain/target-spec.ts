@@ -9,6 +9,11 @@
 //   mask:TOKEN         masked LM: p(TOKEN at the first [MASK])
 //   mask@POS           masked LM: replace token POS with [MASK]; p(the original token there)
 //   similarity:TEXT    any model: cosine(mean-pooled last hidden state of the input, the same of TEXT)
+//   contrast:A|B       causal LM: log p(A next | input) − log p(B next | input), a contrastive target (Inseq's
+//                      contrast_prob_diff in log space). A and B: a vocabulary string, one token of text, or #ID
+//   contrast:A|B@POS   the same for the prediction at position POS (from tokens 0..POS−1), 1 ≤ POS ≤ length
+//   contrast:A|B@generated:N
+//                      the same at the N-th generated token's position (resolveGenerated)
 //   prob:next, prob:next:TOKEN, prob:token:POS:ID
 //                      causal LM: the probability (0–1) instead of the log-probability (unbounded below, so
 //                      comprehensiveness and sufficiency measured on it are unbounded too)
@@ -19,10 +24,13 @@ export type TargetSpec =
   | { kind: 'token'; position: number; id: number; prob?: boolean }
   | { kind: 'generated'; index: number; prob?: boolean }
   | { kind: 'mask'; token?: string; position?: number }
-  | { kind: 'similarity'; reference: string };
+  | { kind: 'similarity'; reference: string }
+  /** A, B: token text, or #ID. position: 1-based like token:POS (absent: the next token); generated: the N-th
+   * generated token's position, resolved to position by resolveGenerated. */
+  | { kind: 'contrast'; a: string; b: string; position?: number; generated?: number };
 
 export const TARGET_SPEC_HELP =
-  'next | next:TOKEN | token:POS:ID | generated:N (prob: before any of them for the probability) | mask | mask:TOKEN | mask@POS | similarity:REFERENCE TEXT';
+  'next | next:TOKEN | token:POS:ID | generated:N (prob: before any of them for the probability) | contrast:A|B[@POS|@generated:N] (A, B: token text or #ID) | mask | mask:TOKEN | mask@POS | similarity:REFERENCE TEXT';
 
 const bad = (spec: string, why: string) =>
   new LensError('BAD_INPUT', `Bad target "${spec}": ${why}. Targets: ${TARGET_SPEC_HELP}.`);
@@ -63,12 +71,46 @@ export function parseTargetSpec(spec: string): TargetSpec {
     return { kind: 'token', position: integer(spec, parts[0], 'POS', 1), id: integer(spec, parts[1], 'ID', 0) };
   }
   if (s.startsWith('generated:')) return { kind: 'generated', index: integer(spec, s.slice(10), 'N', 1) };
+  if (spec.startsWith('contrast:')) return parseContrast(spec);
   if (spec.startsWith('similarity:')) {
     const reference = spec.slice(11);
     if (reference.trim().length === 0) throw bad(spec, 'give the reference text after "similarity:"');
     return { kind: 'similarity', reference };
   }
   throw bad(spec, 'unknown kind');
+}
+
+/** contrast:A|B, contrast:A|B@POS, contrast:A|B@generated:N. #ID (# and digits only) is a token id; any other text
+ * (##ing included) is a token's text. A token text may hold '@' (only a trailing @POS or
+ * @generated:N is read as the position) but not '|' (write #ID for such a token). */
+function parseContrast(spec: string): TargetSpec {
+  let body = spec.slice('contrast:'.length);
+  const at = /@(generated:)?([^@|]*)$/.exec(body);
+  let position: number | undefined;
+  let generated: number | undefined;
+  if (at && (at[1] !== undefined || /^\d+$/.test(at[2]))) {
+    body = body.slice(0, at.index);
+    if (at[1] !== undefined) generated = integer(spec, at[2], 'N', 1);
+    else position = integer(spec, at[2], 'POS', 1);
+  }
+  const parts = body.split('|');
+  if (parts.length !== 2)
+    throw bad(
+      spec,
+      parts.length < 2
+        ? 'write contrast:A|B (the token explained, then the token it is contrasted with)'
+        : 'write exactly one "|" between A and B (write #ID for a token that contains "|")',
+    );
+  const [a, b] = parts;
+  if (a.length === 0 || b.length === 0) throw bad(spec, 'give both tokens, A before "|" and B after it');
+  if (a === b) throw bad(spec, 'A and B are the same token');
+  return {
+    kind: 'contrast',
+    a,
+    b,
+    ...(position !== undefined ? { position } : {}),
+    ...(generated !== undefined ? { generated } : {}),
+  };
 }
 
 /** The spec string of a parsed target (parseTargetSpec(formatTargetSpec(t)) equals t). */
@@ -84,8 +126,15 @@ export function formatTargetSpec(t: TargetSpec): string {
       return t.position !== undefined ? `mask@${t.position}` : t.token !== undefined ? `mask:${t.token}` : 'mask';
     case 'similarity':
       return `similarity:${t.reference}`;
+    case 'contrast':
+      return `contrast:${t.a}|${t.b}${t.generated !== undefined ? `@generated:${t.generated}` : t.position !== undefined ? `@${t.position}` : ''}`;
   }
 }
+
+/** A target with generated:N resolved to a position (token:POS:ID, or contrast:A|B@POS). */
+export type PlannedTarget =
+  | Exclude<TargetSpec, { kind: 'generated' } | { kind: 'contrast' }>
+  | Omit<Extract<TargetSpec, { kind: 'contrast' }>, 'generated'>;
 
 /** generated:N as token:POS:ID on a generation's ids (prompt + output): POS = promptLength + N − 1. Other targets
  * are returned as they are. */
@@ -93,9 +142,15 @@ export function resolveGenerated(
   t: TargetSpec,
   ids: readonly number[],
   promptLength: number | undefined,
-): Exclude<TargetSpec, { kind: 'generated' }> {
+  given?: string,
+): PlannedTarget {
+  if (t.kind === 'contrast' && t.generated !== undefined) {
+    const { generated, ...rest } = t;
+    const resolved = resolveGenerated({ kind: 'generated', index: generated }, ids, promptLength, formatTargetSpec(t));
+    return { ...rest, position: (resolved as { position: number }).position };
+  }
   if (t.kind !== 'generated') return t;
-  const spec = formatTargetSpec(t);
+  const spec = given ?? formatTargetSpec(t);
   if (promptLength === undefined)
     throw new LensError(
       'BAD_INPUT',

@@ -7,10 +7,10 @@ import { LensError } from '../errors';
 import { argmax, type TargetMeasure } from '../analysis/targets';
 import type { ModelFacts, Token } from '../types';
 import type { Tokenizer } from '../tokenizers/tokenizer';
-import { formatTargetSpec, type TargetSpec } from './target-spec';
+import { formatTargetSpec, type PlannedTarget } from './target-spec';
 
-/** A target with generated:N already resolved to token:POS:ID (resolveGenerated). */
-export type PlannedSpec = Exclude<TargetSpec, { kind: 'generated' }>;
+/** A target with generated:N already resolved to a position (resolveGenerated). */
+export type PlannedSpec = PlannedTarget;
 
 export interface TargetPlan {
   spec: string;
@@ -24,6 +24,8 @@ export interface TargetPlan {
   protect: number | null;
   /** The explained token when fixed by the spec; undefined: the model's argmax at the readout. */
   token?: number;
+  /** contrast: the token B whose log-probability is subtracted. */
+  contrast?: number;
   /** similarity: the reference text. */
   reference?: string;
 }
@@ -56,6 +58,22 @@ function needCausal(facts: ModelFacts, spec: string): void {
       'BAD_INPUT',
       `The target "${spec}" needs a causal language model; ${facts.name} is ${facts.hasLmHead ? 'a masked LM: use mask or mask@POS' : 'an encoder without a head: use similarity:TEXT'}.`,
     );
+}
+
+/** The id of a contrast token: #ID, or a token's text (tokenIdOf); checked against the vocabulary. */
+export function contrastTokenId(
+  tokenizer: Tokenizer | undefined,
+  facts: ModelFacts,
+  token: string,
+  spec: string,
+): number {
+  const id = /^#\d+$/.test(token) ? Number(token.slice(1)) : tokenIdOf(needTokenizer(tokenizer, spec), token);
+  if (id >= facts.vocabSize)
+    throw new LensError(
+      'BAD_INPUT',
+      `Token id ${id} in "${spec}" is outside the vocabulary of ${facts.vocabSize} (0..${facts.vocabSize - 1}).`,
+    );
+  return id;
 }
 
 /** Plans the target for the tokens of one input. */
@@ -110,6 +128,21 @@ export function planTarget(
     }
     case 'similarity':
       return { spec, parsed, measure: 'cosine', ids, readout: null, protect: null, reference: parsed.reference };
+    case 'contrast': {
+      needCausal(facts, spec);
+      const p = parsed.position;
+      if (p !== undefined && p > S)
+        throw new LensError('BAD_INPUT', `${spec} is past the ${S} tokens of the input (POS 1..${S}).`);
+      const token = contrastTokenId(tokenizer, facts, parsed.a, spec);
+      const contrast = contrastTokenId(tokenizer, facts, parsed.b, spec);
+      if (token === contrast)
+        throw new LensError(
+          'BAD_INPUT',
+          `In "${spec}" A and B are the same token (id ${token}); contrast two different tokens.`,
+        );
+      const readout = p === undefined ? S - 1 : p - 1;
+      return { spec, parsed, measure: 'log-odds', ids, readout, protect: null, token, contrast };
+    }
   }
 }
 
@@ -131,5 +164,10 @@ export function targetLabel(plan: TargetPlan, tokenText: (id: number) => string)
       return `p(${tok(plan.token!)} at [MASK], position ${plan.readout})${plan.parsed.token === undefined && plan.parsed.position === undefined ? ', the most likely token' : ''}`;
     case 'similarity':
       return `cos(mean-pooled embedding, embedding of ${JSON.stringify(plan.reference)})`;
+    case 'contrast': {
+      const where =
+        plan.parsed.position === undefined ? 'next | input' : `at position ${plan.parsed.position} | tokens before`;
+      return `log p(${tok(plan.token!)} ${where}) − log p(${tok(plan.contrast!)} ${where})`;
+    }
   }
 }

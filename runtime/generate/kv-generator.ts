@@ -25,6 +25,12 @@ export interface GenerateOptions extends SamplingOptions {
   /** Tokens that end the output (EOS, end of turn): generated, given their row, and the run stops. */
   stopIds?: ReadonlySet<number>;
   signal?: AbortSignal;
+  /** Also checked between steps (a worker's shared cancel flag). */
+  isCancelled?: () => boolean;
+  /** Fetch the prompt's attention from the prefill (default true); false: the prompt step's attention is empty. */
+  promptAttention?: boolean;
+  /** Fetch each generated token's row (default true); false: token steps' rows are empty (tokens only). */
+  rows?: boolean;
 }
 
 /** The prompt's pass: every layer's attention [heads, P, P] (empty without attention). */
@@ -104,8 +110,8 @@ export class KvGenerator {
       for (let i = 0; i < 2; i++) past.push({ type: 'float32', dims: [1, KV, 0, D], data: new Float32Array(0) });
 
     /** Runs `ids` after `P` cached positions; returns the next token's logits and each layer's attention. */
-    const step = async (ids: readonly number[], P: number) => {
-      if (options.signal?.aborted) throw cancelled();
+    const step = async (ids: readonly number[], P: number, withAttention: boolean) => {
+      if (options.signal?.aborted || options.isCancelled?.()) throw cancelled();
       const feeds: Record<string, FeedTensor> = stepFeeds(ids, P, this.source.config);
       for (let l = 0; l < L; l++) {
         feeds[pastKey(l)] = past[2 * l];
@@ -113,7 +119,7 @@ export class KvGenerator {
       }
       const fetches = ['logits'];
       for (let l = 0; l < L; l++) {
-        if (this.attention) fetches.push(`attn_${l}`);
+        if (withAttention) fetches.push(`attn_${l}`);
         fetches.push(presentKey(l), presentValue(l));
       }
       const out = await this.session.run(feeds, fetches);
@@ -126,7 +132,7 @@ export class KvGenerator {
       const logits = out.logits.data; // [1,1,V]
       checkOutputFinite('logits', logits, V);
       const attention: LayerAttention[] = [];
-      if (this.attention)
+      if (withAttention)
         for (let l = 0; l < L; l++) {
           const a: LayerAttention = {
             layer: l,
@@ -143,14 +149,15 @@ export class KvGenerator {
     };
 
     const P = promptIds.length;
-    const prompt = await step(promptIds, 0);
+    const rows = this.attention && options.rows !== false;
+    const prompt = await step(promptIds, 0, rows && options.promptAttention !== false);
     yield { kind: 'prompt', length: P, attention: prompt.attention };
     let next = choose(prompt.logits);
     for (let index = 0; index < options.maxNew; index++) {
       const position = P + index;
       const id = next;
       // Feeding the token gives its own attention row and the logits of the one after it.
-      const s = await step([id], position);
+      const s = await step([id], position, rows);
       const end = options.stopIds?.has(id) ? 'stop' : index + 1 === options.maxNew ? 'length' : undefined;
       const token: TokenStep = { kind: 'token', index, id, position, rows: s.attention.map((a) => a.data) };
       if (end) token.end = end;

@@ -62,13 +62,4 @@ export async function loadGenerator(model: string, options: GeneratorLoadOptions
   return { generator, tokenizer, name: resolved.name, dir: resolved.dir, threads };
 }
 
-/** The ids that end a generation: the tokenizer's EOS and the end-of-turn tokens chat models use. */
-export function stopTokenIds(tokenizer: Tokenizer): Set<number> {
-  const ids = new Set<number>();
-  if (tokenizer.special.eos !== undefined) ids.add(tokenizer.special.eos);
-  for (const t of ['<|im_end|>', '<|endoftext|>', '<|eot_id|>', '<end_of_turn>', '<|end|>', '</s>']) {
-    const id = tokenizer.tokenToId(t);
-    if (id !== undefined) ids.add(id);
-  }
-  return ids;
-}
+export { stopTokenIds } from './stop-tokens';

@@ -4,6 +4,12 @@ import type { GradientReply, GradientRequest } from '../grad/gradient-service';
 import type { BackendName, LayerAttention, ModelFacts, RunTimings, Token } from '../types';
 import type { Batch } from '../models/plan';
 import type { Tokenizer } from '../tokenizers/tokenizer';
+import type { SamplingOptions } from '../generate/sampling';
+import type { GenerateDone, GeneratedToken } from './worker-protocol';
+
+export type { GenerateDone, GeneratedToken };
+import type { KeptLayerOverview, SpanPayload } from './worker-protocol';
+import type { LongRunChoice } from './long-runs';
 
 export interface LoadProgress {
   /** 'reading-config' | 'reading-weights' | 'building-graphs' | 'creating-sessions' | 'ready' */
@@ -39,6 +45,10 @@ export interface RunOptions {
   /** Also return query and key vectors (for the neuron view): of every layer (true) or of the listed layers.
    * The first request for a layer builds that layer's q/k variant (kept for later runs). */
   withVectors?: boolean | number[];
+  /** Long inputs (runtime/inspector/long-runs.ts): 'maps' (default) streams every [heads, n, n] map; 'kept' keeps
+   * q, k and the summaries where the model runs, yields each layer's overview (LayerResult.overview, empty data) and
+   * answers exact values on request (AttentionRun.kept); 'auto' keeps when the maps would exceed 1 GiB. */
+  long?: LongRunChoice;
   /** Encoder–decoder models: the target to score with teacher forcing, as text (tokenized as transformers'
    * `text_target`, with the target tokenizer) or as label ids. Without it (or with `translate`) the model translates
    * the source greedily. Fails with BAD_INPUT for other models. */
@@ -54,6 +64,24 @@ export interface LayerResult extends LayerAttention {
   q?: Float32Array;
   /** [heads, key, headDim]. */
   k?: Float32Array;
+  /** A kept run's layer (RunOptions.long): the per-head overview and summaries; `data` is then empty, and exact
+   * values come from AttentionRun.kept. */
+  overview?: KeptLayerOverview;
+}
+
+/** A kept run's exact attention, recomputed where the model runs from its q and k (≤ 1e-5 from the full map). */
+export interface KeptAttention {
+  /** Tokens of the run. */
+  readonly length: number;
+  /** A layer's overview once it has arrived. */
+  layer(l: number): KeptLayerOverview | undefined;
+  value(layer: number, head: number, query: number, key: number): Promise<number>;
+  /** Query's row [keys]. */
+  row(layer: number, head: number, query: number): Promise<Float32Array>;
+  /** Key's column [queries]. */
+  column(layer: number, head: number, key: number): Promise<Float32Array>;
+  /** The entries rows × cols [rows, cols], exactly (at most 4M entries per request). */
+  window(layer: number, head: number, rows: SpanPayload, cols: SpanPayload): Promise<Float32Array>;
 }
 
 /** One run: iterate it to receive the layers in order, each as soon as it is computed. */
@@ -67,6 +95,8 @@ export interface AttentionRun extends AsyncIterable<LayerResult> {
   timings(): RunTimings | undefined;
   /** Last hidden state [query, hidden] (after the final norm), available after iteration completes. */
   lastHidden(): Float32Array | undefined;
+  /** Set when the run is kept (RunOptions.long): exact values on request, valid until the next kept run. */
+  readonly kept?: KeptAttention;
   /** Encoder–decoder models: the target, available from the first decoder or cross layer on (before it for a
    * given target). Row i of the decoder and cross maps is the decoder reading decoderInput[i] and predicting
    * tokens[i] (decoderInput = [decoder start] + tokens[:-1]); logprobs[i] = log p(tokens[i]). */
@@ -107,6 +137,25 @@ export interface ForwardRequest {
   /** Also return value Gram matrices [B, seq, heads, heads] (norm-based attribution) of every layer or the listed
    * ones. The first request for a layer builds that layer's variant (kept for later requests). */
   norms?: boolean | readonly number[];
+  /** Also return every layer's context-mixing tensors (ALTI; the mixing layer variant); 'outputs': only each
+   * layer's output (value zeroing: vectors and sum come back empty). */
+  mixing?: boolean | 'outputs';
+  /** With mixing: [rows, layers, seq], 1 keeps token j's value vectors in layer l of a row, 0 zeroes them. */
+  valueKeep?: Float32Array;
+}
+
+/** One layer's context-mixing tensors for every row of a batch (runtime/analysis/mixing.ts reads them). */
+export interface MixingTensors {
+  /** [B,S,H,E]: f_h(x_j) = v_h,j · W_O,h, each token's value vector through its head's rows of the output projection. */
+  vectors: Float32Array;
+  /** [B,S,E]: the attention block's residual input (the layer's input). */
+  resid: Float32Array;
+  /** [B,S,E]: residual input + attention output (with its bias), before any norm. */
+  sum: Float32Array;
+  /** [3,E]: a post-LN block's LayerNorm γ, β and ε (every column); absent for pre-LN blocks. */
+  postNorm?: Float32Array;
+  /** [B,S,E]: the layer's output (the next layer's input). */
+  out?: Float32Array;
 }
 
 export interface ForwardResult {
@@ -119,6 +168,8 @@ export interface ForwardResult {
   attention?: Float32Array[];
   /** Per layer [rows, seq, heads, heads] for the layers asked for (undefined for the others). */
   grams?: (Float32Array | undefined)[];
+  /** Per layer, when mixing was asked for. */
+  mixing?: MixingTensors[];
   /** Inference time of each stage, in milliseconds: embeddings, layer 0 .. L-1, head. */
   stageMs: number[];
 }
@@ -126,6 +177,20 @@ export interface ForwardResult {
 export interface ForwardOptions {
   /** Aborting stops the pass between stages and rejects with LensError CANCELLED. */
   signal?: AbortSignal;
+}
+
+/** A continuation with the loaded model (KV-cached: one prefill, then a step per token). */
+export interface GenerateOptions extends SamplingOptions {
+  /** Most tokens to generate (≥ 1; prompt + output within the model's positions). */
+  maxNew: number;
+  /** Tokens that end the output (EOS, end of turn: runtime/generate/stop-tokens.ts); generated, then it stops. */
+  stopIds?: readonly number[];
+  /** Each token's attention rows (default true); false: tokens only. */
+  rows?: boolean;
+  /** Aborting stops between steps; the promise rejects with LensError CANCELLED (tokens already sent stay sent). */
+  signal?: AbortSignal;
+  /** Each generated token, the moment its step returns: its id, position and rows [heads, position + 1] per layer. */
+  onToken?: (token: GeneratedToken) => void;
 }
 
 export interface Inspector {
@@ -146,6 +211,9 @@ export interface Inspector {
   run(input: string | number[], options?: RunOptions): AttentionRun;
   /** Runs a batch of token-id rows through every stage in one pass per stage; queued with runs, in order. */
   forward(request: ForwardRequest, options?: ForwardOptions): Promise<ForwardResult>;
+  /** Continues token ids (a run's, plus earlier output) with the model already loaded; queued with runs, in order.
+   * Fails with UNSUPPORTED_MODEL for an encoder or an ONNX import. */
+  generate(ids: number[], options: GenerateOptions): Promise<GenerateDone>;
   /** Gradients of a target w.r.t. the token embeddings, at the input or on a path from a baseline (runtime/grad);
    * absent where the model cannot be differentiated here (the webview's in-browser inference). An imported ONNX
    * graph answers with a LensError (GRADIENT_REFUSED_ONNX). */

@@ -1,11 +1,13 @@
 // The calling thread's side of one run: an AttentionRun whose async iterator yields layers in order as the worker
 // posts them, buffers them while the consumer is slower, and settles exactly once (done, failed or cancelled).
-import type { AttentionRun, LayerResult, RunOptions, RunTargetResult } from './api';
-import type { RunTarget } from './worker-protocol';
+import type { AttentionRun, KeptAttention, LayerResult, RunOptions, RunTargetResult } from './api';
+import type { KeepRequest, RunTarget } from './worker-protocol';
 import type { ModelFacts, RunTimings, Token } from '../types';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { cancelled, LensError } from '../errors';
 import { limitLength, tokensOfIds, tokensOfText } from './input';
+import { KEPT_TOP_K, keepsRun } from './long-runs';
+import { KeptAttentionClient, type AskAttention } from './kept-attention';
 import { prepareTarget, targetResult, type PreparedTarget } from './run-target';
 
 type Waiter = { resolve: (r: IteratorResult<LayerResult>) => void; reject: (e: unknown) => void };
@@ -18,6 +20,8 @@ export class RunStream implements AttentionRun {
   private firstLayerAt: number | undefined;
   private timingsValue: RunTimings | undefined;
   private hidden: Float32Array | undefined;
+  /** Set for a kept run (long inputs). */
+  kept?: KeptAttention;
   private targetValue: RunTargetResult | undefined;
 
   constructor(
@@ -138,7 +142,10 @@ export interface RunChannel {
       target: RunTarget;
       onTarget: (ids: number[], logprobs: number[], end: 'stop' | 'length' | undefined) => void;
     },
+    keep?: KeepRequest,
   ): Promise<{ lastHidden: Float32Array; stageMs: number[] }>;
+  /** Exact attention of the kept run (long inputs); absent where runs cannot be kept (then 'kept' is refused). */
+  attention?: AskAttention;
 }
 
 /** Starts a run on the calling thread: tokenises the input, limits its length, and returns its stream, cancelled by
@@ -160,9 +167,12 @@ export function openRun(
   const tokenizeMs = performance.now() - t0;
   const signal = options.signal;
   const abort = new AbortController();
+  /** A kept run's exact attention (long inputs), set below once the run is known to be kept. */
+  let client: KeptAttentionClient | undefined;
   const onAbort = () => cancel();
   const cancel = () => {
     if (stream.settled) return;
+    client?.stop();
     abort.abort();
     stream.fail(cancelled());
   };
@@ -196,20 +206,44 @@ export function openRun(
   signal?.addEventListener('abort', onAbort, { once: true });
   const withVectors =
     options.withVectors === true ? true : Array.isArray(options.withVectors) ? [...options.withVectors] : false;
+  const n = prepared.tokens.length;
+  let keep: KeepRequest | undefined;
+  if (keepsRun(options.long ?? 'maps', model.facts, n)) {
+    if (!channel.attention) {
+      stream.fail(
+        new LensError(
+          'TOO_LONG',
+          `Inputs of ${n} tokens are kept where the model runs, which this backend cannot do yet; run them on native or Wasm, or select less text.`,
+        ),
+      );
+      return stream;
+    }
+    const specials = prepared.tokens.flatMap((t, i) => (t.special ? [i] : []));
+    keep = { id: runId, topK: KEPT_TOP_K, specials };
+    client = new KeptAttentionClient(runId, n, channel.attention);
+    stream.kept = client;
+  }
   channel
     .run(
       prepared.tokens.map((t) => t.id),
       withVectors,
       abort.signal,
-      (layer) => stream.pushLayer(layer),
+      (layer) => {
+        if (layer.overview) client?.add(layer.overview);
+        stream.pushLayer(layer);
+      },
       target && {
         target: target.request,
         onTarget: (ids, logprobs, end) => stream.setTarget(targetResult(target, ids, logprobs, end, model)),
       },
+      keep,
     )
     .then(
       (end) => stream.finish(end.lastHidden, end.stageMs),
-      (e: unknown) => stream.fail(e),
+      (e: unknown) => {
+        client?.stop();
+        stream.fail(e);
+      },
     );
   return stream;
 }

@@ -12,8 +12,9 @@ import {
   type LayerExtras,
   type PlanFacts,
   type StageRole,
+  VALUE_KEEP_INPUT,
 } from '../models/plan';
-import type { ForwardResult, HeadRead } from './api';
+import type { ForwardResult, HeadRead, MixingTensors } from './api';
 import { cancelled, LensError } from '../errors';
 import { checkReadPositions } from '../models/feeds';
 import { checkAttentionFinite, checkOutputFinite } from '../finite';
@@ -43,6 +44,11 @@ export interface EngineForwardOptions {
   attention?: boolean;
   /** Fetch value_gram [B,S,H,H] of every layer (true) or of the listed layers. */
   norms?: boolean | readonly number[];
+  /** Run the mixing variant of every layer: its per-layer tensors (ALTI) and, with valueKeep, zeroed values;
+   * 'outputs' fetches only each layer's output. */
+  mixing?: boolean | 'outputs';
+  /** With mixing: [B, layers, S], 1 keeps token j's value vectors in layer l of row b, 0 zeroes them (default 1). */
+  valueKeep?: Float32Array;
   isCancelled?: () => boolean;
   pause?: () => Promise<void>;
 }
@@ -257,6 +263,13 @@ export class StageEngine {
     const stageMs: number[] = [];
     const attention: Float32Array[] = [];
     const grams: (Float32Array | undefined)[] = [];
+    const mixing: MixingTensors[] = [];
+    const L = this.facts.layers;
+    if (options.valueKeep && options.valueKeep.length !== B * L * S)
+      throw new RangeError(`valueKeep has ${options.valueKeep.length} values; expected ${B}×${L}×${S}`);
+    const keepFeed: FeedTensor | undefined = options.mixing
+      ? { type: 'float32', dims: [B, L, S], data: options.valueKeep ?? new Float32Array(B * L * S).fill(1) }
+      : undefined;
     let hiddenState: FeedTensor | undefined;
     let lastHidden: Float32Array | undefined; // [B,S,E] from a last layer that gives it
     let head: Float32Array = new Float32Array(0);
@@ -271,14 +284,28 @@ export class StageEngine {
       } else if (stage.role === 'layer') {
         const names = layerOutputs(stage);
         const norms = names.some((n) => wantNorms(n.layer));
-        const session = norms ? await this.variantSession(stage, { norms: true }) : stage.session;
+        const mix = options.mixing === true || options.mixing === 'outputs';
+        const full = options.mixing === true;
+        const session =
+          norms || mix
+            ? await this.variantSession(stage, { ...(norms ? { norms: true } : {}), ...(mix ? { mixing: true } : {}) })
+            : stage.session;
         const final = read.kind === 'mean-hidden' && stage.outputNames.includes('last_hidden');
+        const mixNames = mix
+          ? names.flatMap((n) =>
+              full
+                ? [n.mixVectors, n.mixResid, n.mixSum, ...(session.outputNames.includes(n.mixNorm) ? [n.mixNorm] : [])]
+                : [n.mixResid],
+            )
+          : [];
         const fetches = [
           'hidden_out',
           ...(options.attention ? names.map((n) => n.attn) : []),
           ...(norms ? names.map((n) => n.valueGram) : []),
+          ...mixNames,
           ...(final ? ['last_hidden'] : []),
         ];
+        if (keepFeed) feeds[VALUE_KEEP_INPUT] = keepFeed;
         const out = await session.run(feeds, fetches);
         hiddenState = asFeed(out.hidden_out); // [B,S,E]
         if (final) lastHidden = out.last_hidden.data;
@@ -291,6 +318,25 @@ export class StageEngine {
           const gram = norms && wantNorms(n.layer);
           if (gram) expectSize(out[n.valueGram], B * S * this.facts.heads * this.facts.heads, n.valueGram);
           grams.push(gram ? out[n.valueGram].data : undefined); // [B,S,H,H]
+          if (mix) {
+            const E = this.facts.hidden;
+            const H = this.facts.heads;
+            expectSize(out[n.mixResid], B * S * E, n.mixResid);
+            if (full) {
+              expectSize(out[n.mixVectors], B * S * H * E, n.mixVectors);
+              expectSize(out[n.mixSum], B * S * E, n.mixSum);
+            }
+            const m: MixingTensors = {
+              vectors: full ? out[n.mixVectors].data : new Float32Array(0), // [B,S,H,E]
+              resid: out[n.mixResid].data, // [B,S,E]
+              sum: full ? out[n.mixSum].data : new Float32Array(0), // [B,S,E]
+            };
+            if (out[n.mixNorm]) {
+              expectSize(out[n.mixNorm], 3 * E, n.mixNorm);
+              m.postNorm = out[n.mixNorm].data; // [3,E]: γ, β, ε
+            }
+            mixing.push(m);
+          }
         }
       } else if ((read.kind === 'logits' || read.kind === 'hidden') && !stage.gathered) {
         // A plan without the gathered head: run the whole head and keep one position per row.
@@ -329,12 +375,19 @@ export class StageEngine {
     const result: ForwardResult = { rows: B, seq: S, head, width, stageMs };
     if (options.attention) result.attention = attention;
     if (options.norms) result.grams = grams;
+    if (options.mixing) {
+      // Each layer's output: the next layer's residual input, and the last stage's hidden_out for the last layer.
+      if (mixing.length !== L)
+        throw new LensError('INFERENCE_FAILED', `The mixing variant gave ${mixing.length} layers.`);
+      mixing.forEach((m, l) => (m.out = l + 1 < L ? mixing[l + 1].resid : (hiddenState!.data as Float32Array)));
+      result.mixing = mixing;
+    }
     return result;
   }
 
   /** The session of a layer variant with extra outputs, created on first use. */
   private async variantSession(stage: ReadyStage, extras: LayerExtras): Promise<Session> {
-    const key = `${extras.vectors ? 'v' : ''}${extras.norms ? 'n' : ''}${extras.summaries ? `s${extras.blocks ?? ''}` : ''}`;
+    const key = `${extras.vectors ? 'v' : ''}${extras.norms ? 'n' : ''}${extras.mixing ? 'm' : ''}${extras.summaries ? `s${extras.blocks ?? ''}` : ''}`;
     const hit = stage.variantSessions.get(key);
     if (hit) return hit;
     if (!stage.variant) throw new LensError('INFERENCE_FAILED', 'This model does not expose value-vector norms.');

@@ -5,6 +5,7 @@ import type { ModelFacts, Token } from '../types';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { LensError } from '../errors';
 import { encodeChatPrompt } from '../tokenizers/chat-prompt';
+import { MAX_INPUT_TOKENS } from './long-runs';
 
 export interface PreparedInput {
   tokens: Token[];
@@ -57,13 +58,18 @@ export function tokensOfText(text: string, tokenizer: Tokenizer | undefined, fac
   return tokens;
 }
 
-/** Applies the length limit: min(model positions, maxTokens). */
+/** Applies the length limit: min(model positions, maxTokens, MAX_INPUT_TOKENS). */
 export function limitLength(tokens: Token[], facts: ModelFacts, options: LimitOptions): PreparedInput {
-  const limit = Math.min(facts.maxPositions, options.maxTokens ?? Infinity);
+  const limit = Math.min(facts.maxPositions, options.maxTokens ?? Infinity, MAX_INPUT_TOKENS);
   if (!(limit >= 1)) throw new LensError('BAD_INPUT', `maxTokens must be at least 1 (got ${options.maxTokens}).`);
   if (tokens.length <= limit) return { tokens };
   if (!options.truncate) {
-    const whose = limit === facts.maxPositions ? `${facts.name} takes at most` : 'the limit is';
+    const whose =
+      limit === facts.maxPositions
+        ? `${facts.name} takes at most`
+        : limit === MAX_INPUT_TOKENS
+          ? `${facts.name} allows ${facts.maxPositions} but Attention Lens runs at most`
+          : 'the limit is';
     throw new LensError(
       'TOO_LONG',
       `The input is ${tokens.length} tokens long; ${whose} ${limit}. Select less text, or truncate it (CLI: --truncate) to the first ${limit} tokens.`,

@@ -2,6 +2,9 @@
 // Ollama model by name) or a Hub id (resolved, downloaded when needed, checked against the memory available, its
 // tokenizer loaded on this thread), or a synthetic BERT for benchmarks. The model itself
 // runs in a worker thread (worker-inspector.ts).
+import { checkCanGenerate } from '../generate/can-generate';
+import { readConfig } from '../formats/config';
+import { LensError } from '../errors';
 import type { Inspector } from './api';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { loadTokenizer } from '../tokenizers/index';
@@ -21,6 +24,11 @@ export interface InspectorLoadOptions extends WorkerStartOptions {
   hub?: HubOptions;
   /** Download progress of a Hub id's files (bytes, speed); onProgress gets phase 'downloading' too. */
   onDownload?: (p: DownloadProgress) => void;
+  /** The caller will continue text (explain --generate): an encoder or an ONNX export is refused from its config,
+   * before the worker reads any weight. */
+  generate?: boolean;
+  /** The model-randomisation sanity check: re-initialise the top `layers` layers (seeded); folders and GGUF only. */
+  randomizeTop?: { layers: number; seed: number };
 }
 
 export interface SyntheticLoadOptions extends InspectorLoadOptions {
@@ -60,6 +68,13 @@ export async function loadResolvedTokenizer(resolved: ResolvedModel): Promise<To
  */
 export async function load(model: string, options: InspectorLoadOptions = {}): Promise<Inspector> {
   const resolved = await resolveWithProgress(model, options);
+  if (options.generate) {
+    if (resolved.kind === 'onnx') checkCanGenerate({ name: resolved.name, family: 'onnx', modelType: 'onnx' });
+    if (resolved.kind === 'folder') {
+      const config = await readConfig(resolved.dir);
+      checkCanGenerate({ name: resolved.name, family: config.family, modelType: config.modelType });
+    }
+  }
   await checkModelFits(resolved, options.maxTokens ?? 512, options.availableMemory);
   // The tokenizer loads on this thread while the worker reads the weights; the worker's error comes first when
   // both fail (it says more about a broken folder).
@@ -73,6 +88,14 @@ export async function load(model: string, options: InspectorLoadOptions = {}): P
       : resolved.kind === 'gguf'
         ? { gguf: resolved.file }
         : { onnx: resolved.layout };
+  if (options.randomizeTop) {
+    if ('onnx' in source)
+      throw new LensError(
+        'BAD_INPUT',
+        'The randomisation check needs a model folder or GGUF file, not an ONNX export.',
+      );
+    source.randomizeTop = options.randomizeTop;
+  }
   const inspector = await startWorker(source, { name: resolved.name, dir: resolved.dir }, options, undefined);
   const tok = await tokenizer;
   if (!tok.ok) {

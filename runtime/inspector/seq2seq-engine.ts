@@ -148,7 +148,7 @@ export class Seq2SeqEngine {
   }
 
   /** The engine as the worker loop serves it. */
-  served(): ServedModel {
+  served(): Omit<ServedModel, 'generate'> {
     return { run: (req, control) => this.run(req, control), release: () => this.release() };
   }
 

@@ -12,6 +12,8 @@ import type {
   ForwardOptions,
   ForwardRequest,
   ForwardResult,
+  GenerateDone,
+  GenerateOptions,
   Inspector,
   LayerResult,
   LoadOptions,
@@ -23,6 +25,9 @@ import type { Tokenizer } from '../tokenizers/tokenizer';
 import { Channel, type NoEnd } from '../channel/channel';
 import { nodePort } from '../channel/ports';
 import { cancelled, LensError } from '../errors';
+import { checkCanGenerate } from '../generate/can-generate';
+import { checkMaxNew } from '../generate/kv-generator';
+import { checkSampling } from '../generate/sampling';
 import { openRun } from './attention-run';
 import { tokensOfText } from './input';
 import { sharedCancelFlags } from './cancel-flags';
@@ -131,15 +136,28 @@ class WorkerInspector implements Inspector {
   run(input: string | number[], options: RunOptions = {}): AttentionRun {
     this.check();
     return openRun(++this.nextId, input, options, this, {
-      run: (ids, withVectors, signal, onLayer, seq2seq) =>
+      run: (ids, withVectors, signal, onLayer, seq2seq, keep) =>
         this.track(
           this.channel.request(
             'run',
-            { ids, withVectors, ...(seq2seq ? { target: seq2seq.target } : {}) },
+            { ids, withVectors, ...(seq2seq ? { target: seq2seq.target } : {}), ...(keep ? { keep } : {}) },
             {
               signal,
               onEvent: (e) => {
                 if (e.type === 'target') seq2seq?.onTarget(e.ids, e.logprobs, e.end);
+                if (e.type === 'kept') {
+                  const o = e.overview;
+                  onLayer({
+                    layer: o.layer,
+                    kind: this.facts.attentionKinds[o.layer] ?? 'self',
+                    heads: o.heads.length,
+                    queryLength: o.length,
+                    keyLength: o.length,
+                    data: new Float32Array(0), // the map stays in the worker
+                    overview: o,
+                  });
+                  return;
+                }
                 if (e.type !== 'layer') return;
                 const layer: LayerResult = { ...e.attention };
                 if (e.q) layer.q = e.q;
@@ -149,6 +167,10 @@ class WorkerInspector implements Inspector {
             },
           ),
         ),
+      attention: (query) => {
+        this.check();
+        return this.track(this.channel.request('attention', query));
+      },
     });
   }
 
@@ -165,6 +187,8 @@ class WorkerInspector implements Inspector {
               : request.read,
           attention: request.attention === true,
           norms: request.norms === true ? true : Array.isArray(request.norms) ? [...request.norms] : false,
+          ...(request.mixing ? { mixing: request.mixing } : {}),
+          ...(request.valueKeep ? { valueKeep: request.valueKeep } : {}),
         },
         { signal: options.signal },
       ),
@@ -178,7 +202,31 @@ class WorkerInspector implements Inspector {
     };
     if (done.attention) result.attention = done.attention;
     if (done.grams) result.grams = done.grams.map((g) => g ?? undefined);
+    if (done.mixing) result.mixing = done.mixing;
     return result;
+  }
+
+  async generate(ids: number[], options: GenerateOptions): Promise<GenerateDone> {
+    this.check();
+    checkCanGenerate(this.facts);
+    if (ids.length === 0) throw new LensError('EMPTY_TEXT', 'There is nothing to continue: the prompt has no tokens.');
+    checkMaxNew(options.maxNew, ids.length, this.facts);
+    checkSampling(options);
+    return this.track(
+      this.channel.request(
+        'generate',
+        {
+          ids: [...ids],
+          maxNew: options.maxNew,
+          ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+          ...(options.topP !== undefined ? { topP: options.topP } : {}),
+          ...(options.seed !== undefined ? { seed: options.seed } : {}),
+          stopIds: [...(options.stopIds ?? [])],
+          rows: options.rows !== false,
+        },
+        { signal: options.signal, onEvent: (token) => options.onToken?.(token) },
+      ),
+    );
   }
 
   async gradients(request: GradientRequest, options: ForwardOptions = {}): Promise<GradientReply> {

@@ -6,7 +6,7 @@
 import type { Call } from '../channel/types';
 import type { BackendName, LayerAttention } from '../types';
 import type { Batch, PlanFacts } from '../models/plan';
-import type { HeadRead } from './api';
+import type { HeadRead, MixingTensors } from './api';
 import type { GradientReply, GradientRequest } from '../grad/gradient-service';
 import type { OnnxLayout } from '../onnx/layout';
 
@@ -23,7 +23,12 @@ export interface SyntheticSpec {
 
 /** Where the Node worker gets a model: a Hugging Face folder, a GGUF file, an ONNX export, or a synthetic BERT built
  * there. */
-export type ModelSourceSpec = { dir: string } | { gguf: string } | { onnx: OnnxLayout } | { synthetic: SyntheticSpec };
+export type ModelSourceSpec = (
+  { dir: string } | { gguf: string } | { onnx: OnnxLayout } | { synthetic: SyntheticSpec }
+) & {
+  /** The model-randomisation sanity check: the top `layers` layers' weights re-initialised (randomize-layers.ts). */
+  randomizeTop?: { layers: number; seed: number };
+};
 
 export interface LoadTimings {
   /** Reading config and weights (or generating synthetic ones). */
@@ -40,13 +45,70 @@ export interface LoadProgressEvent {
   fraction?: number;
 }
 
+/** Long inputs: the run computes the layers' summaries variant and the worker keeps it (runtime/attention/kept-run.ts)
+ * under `id` until the next kept run or disposal; its maps never leave the worker, exact values are asked for. */
+export interface KeepRequest {
+  /** The calling side's run id, which attention queries name. */
+  id: number;
+  /** Keys kept per query in the worker (top-k). */
+  topK: number;
+  /** Positions whose received attention is summed per query (BOS, separators). */
+  specials: number[];
+}
+
 /** One sequence (batch 1) of token ids; the query/key vectors of every layer (true) or of the listed ones. */
 export interface RunRequest {
   ids: number[];
   withVectors: boolean | number[];
+  /** Keep the run in the worker instead of streaming [heads, n, n] maps (long inputs). */
+  keep?: KeepRequest;
   /** Encoder–decoder models: the target to score (labels, teacher-forced) or to translate greedily (at most this
    * many tokens). Absent: translate. */
   target?: RunTarget;
+}
+
+/** What the calling side gets of one head of a kept layer: what the views and analyses read without a map. */
+export interface HeadOverview {
+  /** [length]: each query's row entropy (nats). */
+  entropy: Float32Array;
+  /** [length]: the weight each query gives to the special positions together. */
+  specialMass: Float32Array;
+  meanDistance: number;
+  previousToken: number;
+  /** res × res cells of block × block entries. */
+  res: number;
+  block: number;
+  /** [res, res]: each cell's largest entry (so a single strong cell is not averaged away). */
+  blockMax: Float32Array;
+  /** [res, res]: each cell's mean over its unmasked entries. */
+  blockMean: Float32Array;
+}
+
+/** A kept layer as it streams: its shape and the overview of every query head. */
+export interface KeptLayerOverview {
+  layer: number;
+  length: number;
+  /** One per query head. */
+  heads: HeadOverview[];
+}
+
+/** [start, end) of rows or columns. */
+export interface SpanPayload {
+  start: number;
+  end: number;
+}
+
+/** Exact attention of a kept run, recomputed in the worker from its q and k. */
+export type AttentionQuery = { run: number; layer: number; head: number } & (
+  | { what: 'value'; query: number; key: number }
+  | { what: 'row'; query: number }
+  | { what: 'column'; key: number }
+  | { what: 'window'; rows: SpanPayload; cols: SpanPayload }
+);
+
+export interface AttentionAnswer {
+  /** value: [1] (float64, as exact as the worker has it); row: [length]; column: [length]; window: [rows, cols]. */
+  values: Float64Array | Float32Array;
 }
 
 export type RunTarget = { labels: number[] } | { translate: number };
@@ -64,6 +126,8 @@ export type RunEvent =
     }
   /** The GPU went away; the run completes on Wasm (layers already sent are not sent again), and later runs too. */
   | { type: 'fallback'; reason: string }
+  /** A kept run's layer (RunRequest.keep): its overview; the map stays in the worker. */
+  | { type: 'kept'; overview: KeptLayerOverview }
   /** Encoder–decoder models, before the decoder and cross layers: the target (given or translated), the
    * log-probability of each of its tokens, and why a translation ended. */
   | { type: 'target'; ids: number[]; logprobs: number[]; end?: 'stop' | 'length' };
@@ -75,12 +139,54 @@ export interface RunDone {
   stageMs: number[];
 }
 
+/** A continuation of `ids` over the KV cache (runtime/generate/kv-generator.ts), with the model already loaded. */
+export interface GenerateRequest {
+  /** The prompt (and any earlier output to continue from). */
+  ids: number[];
+  /** Most tokens to generate. */
+  maxNew: number;
+  /** Absent or 0: greedy. */
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  /** Tokens that end the output (EOS, end of turn). */
+  stopIds: number[];
+  /** Each token's attention rows (false: tokens only, e.g. explain --generate). */
+  rows: boolean;
+}
+
+/** One generated token, as its step returns: per layer its query row over every key up to itself,
+ * [heads, position + 1] (empty without rows). */
+export interface GeneratedToken {
+  /** 0 for the first generated token. */
+  index: number;
+  id: number;
+  /** Its position in prompt + output. */
+  position: number;
+  rows: Float32Array[];
+  /** Set on the last token: a stop token, or maxNew reached. */
+  end?: 'stop' | 'length';
+}
+
+export interface GenerateDone {
+  /** Tokens generated. */
+  count: number;
+  /** Why it ended ('cancelled' never arrives: a cancelled request fails with CANCELLED). */
+  end: 'stop' | 'length';
+  /** Milliseconds from the request to the last token (the prefill and building the step graph included). */
+  ms: number;
+}
+
 export type Empty = Record<string, never>;
 
 /** The requests both inference workers answer; `Load` and `Loaded` are how each obtains its model. */
 export interface InferenceCalls<Load, Loaded> {
   load: Call<Load, Loaded, LoadProgressEvent>;
   run: Call<RunRequest, RunDone, RunEvent>;
+  /** Continues token ids with the loaded model (KV-cached), streaming each token as its step returns. */
+  generate: Call<GenerateRequest, GenerateDone, GeneratedToken>;
+  /** Exact values, rows, columns or windows of the kept run (RunRequest.keep), answered outside the run queue. */
+  attention: Call<AttentionQuery, AttentionAnswer>;
   /** Stops the run in flight, drops queued ones and releases the sessions. */
   dispose: Call<Empty, Empty>;
 }
@@ -113,6 +219,8 @@ export interface ForwardPayload {
   read: HeadRead;
   attention: boolean;
   norms: boolean | number[];
+  mixing?: boolean | 'outputs';
+  valueKeep?: Float32Array;
 }
 
 export interface ForwardDone {
@@ -125,6 +233,7 @@ export interface ForwardDone {
   attention?: Float32Array[];
   /** Per layer [rows, seq, heads, heads] or null where not asked for. */
   grams?: (Float32Array | null)[];
+  mixing?: MixingTensors[];
   stageMs: number[];
 }
 

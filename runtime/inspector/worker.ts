@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { backendLoadError, resolveBackend } from '../backend/ort';
 import { Channel, type NoEnd } from '../channel/channel';
 import { nodePort } from '../channel/ports';
+import { randomizeTopLayers } from '../models/randomize-layers';
 import { buildPlan, readModel } from '../models/read-model';
 import { readGgufModel } from '../models/gguf-source';
 import { syntheticBert } from '../models/synthetic';
@@ -17,6 +18,7 @@ import { isSeq2SeqFolder, readSeq2SeqModel } from '../models/seq2seq-read';
 import { Seq2SeqEngine } from './seq2seq-engine';
 import { CancelFlags } from './cancel-flags';
 import { own } from './transfer';
+import { ServedGenerator } from './served-generator';
 import { GradientService } from '../grad/gradient-service';
 import { GRADIENT_REFUSED_ONNX } from '../grad/family-gradient';
 import { LensError } from '../errors';
@@ -49,13 +51,22 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
     const flags = req.cancelFlags ? new CancelFlags(req.cancelFlags) : undefined;
     const backend = await resolveBackend(req.backend, req.threads);
     const t0 = performance.now();
-    const loaded = (engine: Engine, timings: LoadTimings, warning?: string, gradients?: GradientService) => ({
+    const loaded = (
+      engine: Engine,
+      generator: ServedGenerator,
+      timings: LoadTimings,
+      warning?: string,
+      gradients?: GradientService,
+    ) => ({
       model: {
-        ...(engine instanceof Seq2SeqEngine ? engine.served() : engineModel(engine, pauseFor(flags))),
+        ...(engine instanceof Seq2SeqEngine
+          ? { ...engine.served(), generate: generator.generate.bind(generator) }
+          : engineModel(engine, pauseFor(flags), generator)),
         engine,
         gradients,
         release: async () => {
           await gradients?.release();
+          await generator.release();
           await engine.release();
         },
       },
@@ -75,7 +86,13 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
       const engine = await ImportEngine.create(req.source.onnx, backend, req.threads, (phase, fraction) =>
         progress({ phase, fraction }),
       );
-      return loaded(engine, { readMs: 0, planMs: 0, sessionsMs: performance.now() - t0 });
+      const none = new ServedGenerator(
+        undefined,
+        () => backend,
+        req.threads,
+        "an ONNX export has no KV-cached step graph here; load the model's Hugging Face folder or a GGUF file",
+      );
+      return loaded(engine, none, { readMs: 0, planMs: 0, sessionsMs: performance.now() - t0 });
     }
     progress({ phase: 'reading-weights' });
     if ('dir' in req.source && isSeq2SeqFolder(req.source.dir)) {
@@ -84,14 +101,22 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
       const t1 = performance.now();
       progress({ phase: 'creating-sessions', fraction: 0 });
       const engine = await Seq2SeqEngine.create(seq, backend, req.threads);
-      return loaded(engine, { readMs: t1 - t0, planMs: 0, sessionsMs: performance.now() - t1 });
+      const none = new ServedGenerator(
+        undefined,
+        () => backend,
+        req.threads,
+        'an encoder–decoder model writes its output by translating the source (Show Attention translates it)',
+      );
+      return loaded(engine, none, { readMs: t1 - t0, planMs: 0, sessionsMs: performance.now() - t1 });
     }
-    const source =
+    const read =
       'dir' in req.source
         ? await readModel(req.source.dir)
         : 'gguf' in req.source
           ? readGgufModel(req.source.gguf)
           : syntheticBert(req.source.synthetic);
+    const r = req.source.randomizeTop;
+    const source = r ? randomizeTopLayers(read, r.layers, r.seed) : read;
     const t1 = performance.now();
     const warning = 'dir' in req.source ? layerCountWarning(source) : undefined;
     progress({ phase: 'building-graphs' });
@@ -101,9 +126,15 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
     const engine = await StageEngine.create(plan, backend, req.threads, (done, total) =>
       progress({ phase: 'creating-sessions', fraction: done / total }),
     );
-    // Gradient graphs (runtime/grad) are built from the same source on the first gradient request.
+    // Gradient graphs (runtime/grad) and the generation step graph are built from the same source on first use (the
+    // weights stay referenced for them: no second read of the model).
     const gradients = new GradientService(source, backend, req.threads);
-    return loaded(engine, { readMs: t1 - t0, planMs: t2 - t1, sessionsMs: performance.now() - t2 }, warning, gradients);
+    const generator =
+      'synthetic' in req.source
+        ? new ServedGenerator(undefined, () => backend, req.threads, 'a synthetic BERT is an encoder')
+        : new ServedGenerator(source, () => backend, req.threads);
+    const timings = { readMs: t1 - t0, planMs: t2 - t1, sessionsMs: performance.now() - t2 };
+    return loaded(engine, generator, timings, warning, gradients);
   },
 };
 
@@ -117,6 +148,8 @@ channel.handle('forward', (req, ctx) =>
       read: req.read,
       attention: req.attention,
       norms: req.norms,
+      mixing: req.mixing,
+      valueKeep: req.valueKeep,
       isCancelled,
       pause: pauseFor(loop.queue.shared as CancelFlags | undefined),
     });
@@ -134,6 +167,18 @@ channel.handle('forward', (req, ctx) =>
     };
     if (r.attention) done.attention = r.attention.map(send);
     if (r.grams) done.grams = r.grams.map((g) => (g ? send(g) : null));
+    if (r.mixing) {
+      // A layer's output is the next layer's residual input: one array, sent once.
+      const sent = new Map<Float32Array, Float32Array>();
+      const once = (a: Float32Array) => sent.get(a) ?? sent.set(a, send(a)).get(a)!;
+      done.mixing = r.mixing.map((m) => ({
+        vectors: once(m.vectors),
+        resid: once(m.resid),
+        sum: once(m.sum),
+        ...(m.postNorm ? { postNorm: once(m.postNorm) } : {}),
+        ...(m.out ? { out: once(m.out) } : {}),
+      }));
+    }
     return done;
   }),
 );

@@ -168,12 +168,19 @@ export function bertGraphs(source: ModelSource): FamilyGraphs {
       const q = splitHeads(g, dense(g, x, n.q, E, E), H, D); // [B,H,S,D]
       const k = splitHeads(g, dense(g, x, n.k, E, E), H, D);
       const v = splitHeads(g, dense(g, x, n.v, E, E), H, D);
-      const att = attention(g, q, k, v, inputs.bias, H, D); // probs [B,H,S,S], context [B,S,E]
-      const a = norm(g, g.op('Add', [x, dense(g, att.context, n.o, E, E)]), n.ln1); // post-LN [B,S,E]
+      const [, vAll] = inputs.cache ? inputs.cache(k, v) : [k, v]; // the mixing variant zeroes chosen values
+      const att = attention(g, q, k, vAll, inputs.bias, H, D); // probs [B,H,S,S], context [B,S,E]
+      const sum = g.op('Add', [x, dense(g, att.context, n.o, E, E)]); // [B,S,E]
+      const a = norm(g, sum, n.ln1); // post-LN [B,S,E]
       const mid = activation(g, dense(g, a, n.ffnIn, I, E), c.act); // [B,S,I]
       const out = norm(g, g.op('Add', [a, dense(g, mid, n.ffnOut, E, I)]), n.ln2); // [B,S,E]
       const outWeight = () => g.op('Transpose', [w.add(g, n.o + '.weight', [E, E])], { perm: A.ints([1, 0]) }); // [in, out]
-      return { hidden: out, attn: att.probs, q, k, v, outWeight };
+      const ln1 = {
+        scale: w.addFirst(g, [n.ln1 + '.weight', n.ln1 + '.gamma'], [E]),
+        bias: w.addFirst(g, [n.ln1 + '.bias', n.ln1 + '.beta'], [E]),
+        eps: c.normEps,
+      };
+      return { hidden: out, attn: att.probs, q, k, v, outWeight, mixing: { resid: x, sum, postNorm: ln1 } };
     },
     head(g, x, where) {
       if (!hasMlm || where === 'all') return { lastHidden: x };

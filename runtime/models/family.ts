@@ -10,8 +10,10 @@ import {
 } from './attention-summaries';
 import { A, GraphBuilder, type Dim } from './graph-builder';
 import { computeFeeds, layerSide } from './feeds';
+import { LensError } from '../errors';
 import {
   layerOutputs,
+  type LayerOutputNames,
   type Batch,
   type FeedOptions,
   type FullGraphOptions,
@@ -19,6 +21,7 @@ import {
   type LayerExtras,
   type PlanFacts,
   type Stage,
+  VALUE_KEEP_INPUT,
 } from './plan';
 import type { ModelSource } from './source';
 
@@ -34,6 +37,10 @@ export interface LayerTensors {
   v: string;
   /** The output projection as [H·D, E] ([in, out]: head h owns rows h·D..(h+1)·D); adds its nodes when called. */
   outWeight: () => string;
+  /** Context mixing (ALTI): the attention block's residual input x [B,S,E], the sum x + attention output (with its
+   * bias) before any norm [B,S,E], and a post-LN block's LayerNorm (γ, β tensors [E], ε). Absent: the family's block
+   * cannot be decomposed per token (a norm on the attention output before the residual sum). */
+  mixing?: { resid: string; sum: string; postNorm?: { scale: string; bias: string; eps: number } };
 }
 
 /** The inputs a layer fragment reads besides the hidden state. */
@@ -44,7 +51,8 @@ export interface LayerInputs {
   cos?: string;
   sin?: string;
   /** A KV cache (decode-step.ts): given this layer's new k and v [B,H,T,D] (after RoPE), returns the keys and
-   * values attention reads, [B,H,P+T,D] (the past ones before them). Absent: attention reads k and v as they are. */
+   * values attention reads, [B,H,P+T,D] (the past ones before them). Absent: attention reads k and v as they are.
+   * The mixing variant uses the same hook to zero chosen value vectors (value zeroing). */
   cache?: (k: string, v: string) => [string, string];
   /** Long inputs: attention in query-row blocks with its summaries (a family that can: llama.ts). */
   blocked?: BlockedRequest;
@@ -152,6 +160,34 @@ function valueGram(g: GraphBuilder, out: LayerTensors, H: number, D: number, E: 
   return g.op('MatMul', [fs, ft]); // [B,S,H,H]
 }
 
+/** v [B,H,S,D] with token j's vectors multiplied by keep[b, l, j]. */
+function zeroValues(g: GraphBuilder, v: string, keep: string, l: number): string {
+  const row = g.op('Gather', [keep, g.constI64([l], [], `keep_layer_${l}`)], { axis: A.int(1) }); // [B,S]
+  const k4 = g.op('Unsqueeze', [row, g.constI64([1, 3], [2], `keep_axes_${l}`)]); // [B,1,S,1]
+  return g.op('Mul', [v, k4]); // [B,H,S,D]
+}
+
+/** The mixing outputs of one layer (plan.ts): f_h(x_j) = v_h,j · W_O,h [B,S,H,E], the residual input and the sum
+ * after attention [B,S,E], and for a post-LN block its LayerNorm as [3,E]: γ, β and ε in every column. */
+function outputMixing(g: GraphBuilder, out: LayerTensors, n: LayerOutputNames, H: number, D: number, E: number): void {
+  if (!out.mixing)
+    throw new LensError(
+      'INFERENCE_FAILED',
+      'This model family does not expose its attention block for context mixing.',
+    );
+  const wo = g.op('Reshape', [out.outWeight(), g.constI64([H, D, E], [3], 'mix_wo_shape')]); // [H,D,E]
+  const f = g.op('MatMul', [out.v, wo]); // [B,H,S,D]·[H,D,E] → [B,H,S,E]
+  g.output(g.op('Transpose', [f], { perm: A.ints([0, 2, 1, 3]) }), n.mixVectors, 'float32', ['batch', 'seq', H, E]);
+  g.output(out.mixing.resid, n.mixResid, 'float32', ['batch', 'seq', E]);
+  g.output(out.mixing.sum, n.mixSum, 'float32', ['batch', 'seq', E]);
+  const pn = out.mixing.postNorm;
+  if (pn) {
+    const row = (t: string) => g.op('Unsqueeze', [t, g.constI64([0], [1], 'mix_axis0')]); // [1,E]
+    const eps = g.op('Expand', [g.constF([pn.eps], [1, 1], 'mix_eps'), g.constI64([1, E], [2], 'mix_eps_shape')]); // [1,E]
+    g.output(g.op('Concat', [row(pn.scale), row(pn.bias), eps], { axis: A.int(0) }), n.mixNorm, 'float32', [3, E]);
+  }
+}
+
 /** Width below which a model's layers after the first share one stage. Each stage call and layer message costs a
  * fixed ~0.5 ms (session run set-up, waking the thread pool and the calling thread); a 384-wide layer computes in
  * ~3.5 ms at 128 tokens (all-MiniLM-L6-v2), so per-layer stages cost it 15-25 % (bench), while a 768-wide layer
@@ -181,7 +217,7 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs, options: Pl
   // exposing q/k/v as well cost 30-60 % at 128 tokens (bench). Variants with q/k/v or the value Gram matrices (norm-
   // based attribution) are built only when asked for.
   const groupStage = (layers: number[], extras: LayerExtras): Uint8Array => {
-    const suffix = `${extras.vectors ? '_vectors' : ''}${extras.norms ? '_norms' : ''}${extras.summaries ? `_summaries${extras.blocks ?? ''}` : ''}`;
+    const suffix = `${extras.vectors ? '_vectors' : ''}${extras.norms ? '_norms' : ''}${extras.mixing ? '_mixing' : ''}${extras.summaries ? `_summaries${extras.blocks ?? ''}` : ''}`;
     const g = new GraphBuilder(`layers_${layers[0]}_${layers[layers.length - 1]}${suffix}`);
     let x: string;
     if (layers[0] === 0) {
@@ -191,8 +227,12 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs, options: Pl
     const names = layerOutputs({ layers });
     const outs: LayerTensors[] = [];
     const requests: (BlockedRequest | undefined)[] = [];
+    // The mixing variant reads value_keep [B,L,S]: v of token j in layer l is multiplied by value_keep[b,l,j]
+    // (1 keeps it, 0 zeroes it: value zeroing runs many rows, each zeroing one token in one layer).
+    const keep = extras.mixing ? g.input(VALUE_KEEP_INPUT, 'float32', ['batch', L, 'seq']) : undefined;
     for (const l of layers) {
       const inputs = declareLayerInputs(g, fam, l, extras.summaries ? extras.blocks : undefined);
+      if (keep) inputs.cache = (k, v) => [k, zeroValues(g, v, keep, l)];
       requests.push(inputs.blocked);
       const out = fam.layer(g, l, x, inputs);
       outs.push(out);
@@ -214,6 +254,7 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs, options: Pl
       if (extras.vectors)
         for (const k of ['q', 'k', 'v'] as const) g.output(out[k], n[k], 'float32', ['batch', H, 'seq', D]);
       if (extras.norms) g.output(valueGram(g, out, H, D, E), n.valueGram, 'float32', ['batch', 'seq', H, H]);
+      if (extras.mixing) outputMixing(g, out, n, H, D, E);
     });
     if (layers[layers.length - 1] === L - 1)
       g.output(fam.head(g, x, 'none').lastHidden, 'last_hidden', 'float32', [...BS, E]);

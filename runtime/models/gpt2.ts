@@ -69,7 +69,7 @@ export function gpt2Graphs(source: ModelSource): FamilyGraphs {
       const mid = activation(g, conv(g, m, p + 'mlp.c_fc', E, I), c.act); // [B,S,I]
       const out = g.op('Add', [h1, conv(g, mid, p + 'mlp.c_proj', I, E)]); // [B,S,E]
       const outWeight = () => w.add(g, p + 'attn.c_proj.weight', [E, E]); // Conv1D: already [in, out]
-      return { hidden: out, attn: att.probs, q, k, v, outWeight };
+      return { hidden: out, attn: att.probs, q, k, v, outWeight, mixing: { resid: x, sum: h1 } };
     },
     head(g, x, where) {
       const h = norm(g, x, 'ln_f'); // [B,S,E]

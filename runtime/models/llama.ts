@@ -249,7 +249,9 @@ export function llamaGraphs(source: ModelSource): FamilyGraphs {
         );
       else f = norm(g, mlp(g, l, h1), ln + 'post_feedforward_layernorm.weight');
       const outWeight = () => g.op('Transpose', [w.add(g, p + 'o_proj.weight', [E, H * D])], { perm: A.ints([1, 0]) }); // [H·D, E]
-      return { hidden: g.op('Add', [h1, f]), attn: att.probs, q, k, v, outWeight };
+      // A norm on the attention output before the residual sum (post, sandwich) does not decompose per token.
+      const mixing = c.normPlacement === 'pre' ? { resid: x, sum: h1 } : undefined;
+      return { hidden: g.op('Add', [h1, f]), attn: att.probs, q, k, v, outWeight, mixing };
     },
     head(g, x, where) {
       const h = norm(g, x, 'norm.weight'); // [B,S,E]

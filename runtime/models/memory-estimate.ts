@@ -3,7 +3,9 @@
 // whatever the file stores (a Q4_K_M GGUF of 8B parameters is ~4.9 GB on disk and ~32 GB held), grouped-query k/v
 // projections are repeated to one head per query head, and tied embeddings are held twice (the embedding in the
 // first layer's graph, the LM head in the head's); while loading, one stage's serialized graph exists beside the
-// sessions. A run then keeps every layer's attention [heads, S, S] and one layer's activations.
+// sessions. A run then keeps every layer's attention [heads, S, S] (or, above 1 GiB of maps, what a kept run holds)
+// and one layer's activations.
+import { KEPT_ABOVE_BYTES, KEPT_TOP_K } from '../inspector/long-runs';
 import { LensError } from '../errors';
 import type { ModelConfig } from '../formats/config-normalise';
 
@@ -41,9 +43,18 @@ export function estimateFamilyMemory(
   const embedding = config.vocabSize * config.hidden * 4;
   if (config.tieWordEmbeddings && config.family !== 'bert') weights += embedding;
   const S = tokens;
-  const attention = config.layers * config.heads * S * S * 4; // every layer's [H,S,S] kept for the run
-  const activations = (6 * config.hidden + 3 * config.intermediate + 3 * config.heads * S) * S * 4;
-  const runtime = BASE_BYTES + Math.max(largestLayer, embedding) + 2 * attention + activations;
+  // Every layer's [H,S,S] kept for the run (twice: worker and caller) — or, for a run kept for long inputs
+  // (runtime/inspector/long-runs.ts), per layer q and k, each row's lse and summaries, and the layer graph's scores
+  // for one block of S/16 query rows instead of all S.
+  const maps = config.layers * config.heads * S * S * 4;
+  const long = maps > KEPT_ABOVE_BYTES;
+  const headDim = config.headDim ?? config.hidden / config.heads;
+  const attention = long
+    ? config.layers * ((config.heads + config.kvHeads) * S * headDim * 4 + config.heads * S * (16 + KEPT_TOP_K * 8))
+    : 2 * maps;
+  const scoreRows = long ? Math.ceil(S / 16) : S;
+  const activations = (6 * config.hidden + 3 * config.intermediate) * S * 4 + 3 * config.heads * scoreRows * S * 4;
+  const runtime = BASE_BYTES + Math.max(largestLayer, embedding) + attention + activations;
   return { weightsBytes: weights, runtimeBytes: runtime, totalBytes: weights + runtime, tokens };
 }
 

@@ -62,6 +62,11 @@ export interface LayerOutputNames {
   k: string;
   v: string;
   valueGram: string;
+  /** The mixing variant: f_h(x_j) [B,S,H,E], residual input and post-attention sum [B,S,E], post-LN norm [3,E]. */
+  mixVectors: string;
+  mixResid: string;
+  mixSum: string;
+  mixNorm: string;
 }
 
 export function layerOutputs(stage: Pick<Stage, 'layer' | 'layers'>): LayerOutputNames[] {
@@ -74,8 +79,15 @@ export function layerOutputs(stage: Pick<Stage, 'layer' | 'layers'>): LayerOutpu
     k: `k${suffix(l)}`,
     v: `v${suffix(l)}`,
     valueGram: `value_gram${suffix(l)}`,
+    mixVectors: `mix_vectors${suffix(l)}`,
+    mixResid: `mix_resid${suffix(l)}`,
+    mixSum: `mix_sum${suffix(l)}`,
+    mixNorm: `mix_norm${suffix(l)}`,
   }));
 }
+
+/** The mixing variant's input: which value vectors each row keeps, [B, layers, S] (value zeroing). */
+export const VALUE_KEEP_INPUT = 'value_keep';
 
 /** Extra outputs of a layer stage's on-demand variant. */
 export interface LayerExtras {
@@ -83,6 +95,9 @@ export interface LayerExtras {
   vectors?: boolean;
   /** value_gram [B,S,H,H] (norm-based attribution). */
   norms?: boolean;
+  /** Context mixing (ALTI, value zeroing): mix_vectors, mix_resid, mix_sum (and mix_norm for post-LN blocks) per
+   * layer, and the value_keep [B,L,S] input that zeroes chosen value vectors. */
+  mixing?: boolean;
   /** Long inputs: q, k and the attention summaries (attention-summaries.ts) instead of the map. */
   summaries?: boolean;
   /** With summaries: attention in this many query-row blocks where the family can (attention-summaries.ts). */

@@ -24,6 +24,8 @@
 // 5. A causal LM (stories260K): next-token targets are offered, the default methods explain the most likely next
 //    token, and a target the host refuses (a "next token" that is several tokens) shows the runtime's one-line reason.
 //    Before any explanation, the palette's Export… on the Explain tab says so in one line and offers the attention view.
+//    The agreement table's column labels stay in view (below the toolbar) when the panel scrolls past its top, its
+//    row labels when its box scrolls sideways.
 import * as assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -613,6 +615,78 @@ export const tests: E2ETest[] = [
           `every multiple has every head: ${causalStats}`,
         );
         await screenshot(page, 'explain-causal-result');
+
+        // The agreement table's column labels stay in view when the panel scrolls past the table's top (issue 13
+        // item 2): its header band moves down under the toolbar, and it is what the panel shows there.
+        const sticky = await frame.locator('#agreement-table').evaluate(async (root) => {
+          const bar = document.querySelector('.toolbar')!.getBoundingClientRect().bottom;
+          const header = root.querySelector('.scene-header-top')!;
+          const rest = { shift: root.dataset.headerShift, top: header.getBoundingClientRect().top };
+          const table = root.getBoundingClientRect();
+          const labels = root.querySelector('.scene-header-left')!.getBoundingClientRect().width;
+          document.scrollingElement!.scrollTop += table.top - bar + 30; // 30 px of the table under the toolbar
+          await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
+          const r = root.getBoundingClientRect();
+          const h = header.getBoundingClientRect();
+          const seen = document.elementFromPoint(r.left + labels + 20, bar + 4);
+          return {
+            bar,
+            rest,
+            tableTop: r.top,
+            tableBottom: r.bottom,
+            headerTop: h.top,
+            headerBottom: h.bottom,
+            shift: root.dataset.headerShift,
+            seen: seen === header ? 'header' : (seen?.className ?? String(seen)),
+          };
+        });
+        log(`agreement header after a scroll: ${JSON.stringify(sticky)}`);
+        await screenshot(page, 'explain-causal-sticky-header');
+        assert.equal(sticky.rest.shift, '0,0', `the header in place before the scroll: ${JSON.stringify(sticky)}`);
+        assert.ok(
+          sticky.tableTop < sticky.bar - 20,
+          `the table's top scrolled under the toolbar: ${JSON.stringify(sticky)}`,
+        );
+        assert.ok(
+          sticky.tableBottom > sticky.headerBottom,
+          `the table's cells still in view: ${JSON.stringify(sticky)}`,
+        );
+        assert.ok(
+          Math.abs(sticky.headerTop - sticky.bar) <= 1,
+          `the header just below the toolbar: ${JSON.stringify(sticky)}`,
+        );
+        assert.equal(sticky.seen, 'header', `the column labels are what shows there: ${JSON.stringify(sticky)}`);
+        await frame.locator('body').evaluate(() => (document.scrollingElement!.scrollTop = 0));
+        // Sideways, in a box narrower than the table (a narrow panel): the row labels stay at the box's left edge.
+        const side = await frame.locator('#agreement-table').evaluate(async (root) => {
+          root.scrollIntoView({ block: 'center' });
+          const box = root.parentElement!;
+          const labels = root.querySelector('.scene-header-left')!;
+          box.style.width = `${Math.round(labels.getBoundingClientRect().width + 80)}px`;
+          box.scrollLeft = 60;
+          await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
+          const b = box.getBoundingClientRect();
+          const l = labels.getBoundingClientRect();
+          const seen = document.elementFromPoint(b.left + 4, l.top + 0.8 * l.height); // beside the last rows
+          const out = {
+            scrolled: box.scrollLeft,
+            boxLeft: b.left + box.clientLeft,
+            labelsLeft: l.left,
+            tableLeft: root.getBoundingClientRect().left,
+            seen: seen === labels ? 'labels' : (seen?.className ?? String(seen)),
+          };
+          box.style.width = '';
+          box.scrollLeft = 0;
+          document.scrollingElement!.scrollTop = 0;
+          return out;
+        });
+        log(`agreement row labels after a sideways scroll: ${JSON.stringify(side)}`);
+        assert.equal(side.scrolled, 60, `the box scrolls sideways: ${JSON.stringify(side)}`);
+        assert.ok(
+          Math.abs(side.labelsLeft - side.boxLeft) <= 1,
+          `row labels at the box's left: ${JSON.stringify(side)}`,
+        );
+        assert.equal(side.seen, 'labels', `the row labels are what shows there: ${JSON.stringify(side)}`);
         const logNotes = await texts(frame.locator('#explain-notes li'));
         assert.ok(
           logNotes.some((n) => /log-probability .*unbounded/.test(n)),

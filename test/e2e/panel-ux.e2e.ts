@@ -135,15 +135,29 @@ async function everyView(page: Page, n: number, suffix = '') {
   const rowLabels = await frame.locator('.matrix-label-row').allTextContents();
   await screenshot(page, name('matrix'));
   await frame.locator('[data-view="neuron"]').click();
+  // A query in the middle of the input: its softmax and attention columns hold values other than 0 and 1.
+  const mid = String(Math.floor(n / 2));
+  await frame.locator('#neuron-query').evaluate((e, v) => {
+    (e as HTMLElement & { value: string }).value = v;
+    e.dispatchEvent(new Event('change', { bubbles: true }));
+  }, mid);
   await until(
     'neuron table',
-    () => frame.locator('.neuron-table tbody tr').count(),
+    () =>
+      frame
+        .locator(`.neuron-table[data-query="${mid}"] tbody tr`)
+        .count()
+        .catch(() => 0),
     (k) => k === n,
     60_000,
   ).catch(() => log(`neuron table at ${n} tokens not complete`));
   const neuronNumbers = await frame.locator('.neuron-table td.num').allTextContents();
+  // Every column within the panel (issue 13 item 6: values overflowing it): the table does not scroll sideways.
+  const neuronFit = await frame
+    .locator('.neuron-table-scroll')
+    .evaluate((e) => ({ scroll: e.scrollWidth, box: e.clientWidth, panel: document.body.clientWidth }));
   await screenshot(page, name('neuron'));
-  return { grid, cells, rowLabels, neuronNumbers };
+  return { grid, cells, rowLabels, neuronNumbers, neuronFit };
 }
 export const tests: E2ETest[] = [
   {
@@ -266,7 +280,11 @@ export const tests: E2ETest[] = [
           log(`line ${line}: ${n} tokens`);
           last = await everyView(page, n);
           // Labels: every n-th, never none; ␣ rather than ▁; numbers at about 4 significant digits.
-          const { rowLabels, cells, neuronNumbers } = last;
+          const { rowLabels, cells, neuronNumbers, neuronFit } = last;
+          assert.ok(
+            neuronFit.scroll <= neuronFit.box + 1,
+            `the neuron table fits the panel: ${JSON.stringify(neuronFit)}`,
+          );
           assert.ok(
             rowLabels.length >= Math.min(n, 20),
             `${rowLabels.length} row labels at ${n} tokens (every ${cells.step})`,
@@ -279,18 +297,31 @@ export const tests: E2ETest[] = [
             rowLabels.some((l) => l.includes('␣')),
             'word-initial pieces show ␣',
           );
+          assert.ok(
+            neuronNumbers.some((t) => /^0\.0*[1-9]/.test(t)),
+            `the neuron table of a middle query has weights between 0 and 1: ${neuronNumbers.slice(0, 12).join(' ')}`,
+          );
+          // About 4 significant digits: the digits after leading zeros, an exponent's aside (1.748e−10: 1748).
           for (const t of neuronNumbers)
             if (t !== 'masked')
-              assert.ok(t.replace(/^[−-]?0\.0*/, '').replace(/[−.e-]/g, '').length <= 5, `neuron value ${t}`);
+              assert.ok(
+                t
+                  .replace(/e[−-]?\d+$/, '')
+                  .replace(/^[−-]?0\.0*/, '')
+                  .replace(/[−.-]/g, '').length <= 5,
+                `neuron value ${t}`,
+              );
           // Explain: its default methods on this input; the strip wraps (no sideways scroll).
           await frame.locator('[data-view="explain"]').click();
           await frame.locator('#explain-run').click();
-          await until(
-            'explanation',
-            () => frame.locator('#explain-strip .strip-method').count(),
-            (k) => k > 0,
+          // This run's explanation (the previous run's strip stays in the page, hidden, while the new one runs).
+          await waitForText(
+            `the explanation of ${n} tokens`,
+            frame.locator('#explain-summary'),
+            (t) => t.includes(` ${n} tokens, `),
             150_000,
-          ).catch(() => log(`explanation at ${n} tokens not done: the screenshot shows its progress`));
+          );
+          assert.ok(await frame.locator('#explain-strip').isVisible(), `the strip of ${n} tokens is shown`);
           await sleep(500);
           await screenshot(page, `ux-explain-${n}tok`);
           const strip = await frame

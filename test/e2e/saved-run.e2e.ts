@@ -2,11 +2,15 @@
 // files are written here from the independent stories260K reference (test/fixtures/models/stories260K/
 // reference_attention.json) in the format Export… → JSON writes: "Attention Lens: Open Saved Run…" through the open
 // dialog, the window reloaded (the restored panel opens the same file again), then a second file dropped onto the panel; every tab is visited, token text (markup included) shows as
-// text, and the matrix tooltip gives the reference's values. Screenshots: test-results/screenshots/saved-run-*.png
+// text, and the matrix tooltip gives the reference's values. Then an NPY export (written here from the reference)
+// dropped: either file by its URI, both files, and the .npy alone (refused in one line).
+// Screenshots: test-results/screenshots/saved-run-*.png
 //   npx tsx test/e2e/saved-run.e2e.ts      (after `node scripts/build.mjs`)
 import * as assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { FrameLocator } from 'playwright-core';
 import {
   launchBrowser,
   log,
@@ -23,12 +27,10 @@ import { loadReference, panel, runIfMain, texts, until, waitForText, type Refere
 
 const MARKUP = '<img src=x onerror=alert(1)>';
 
-/** A saved run of the reference (5 layers × 8 heads, causal), token `markupAt` renamed to MARKUP. */
-function savedRun(ref: Reference, markupAt?: number): string {
+/** The model and tokens of a saved run of the reference (5 layers × 8 heads, causal), token `markupAt` renamed. */
+function runHead(ref: Reference, markupAt?: number) {
   const [layers, heads] = ref.shape;
-  return JSON.stringify({
-    format: 'attention-lens-run',
-    version: 1,
+  return {
     model: {
       name: 'stories260K',
       layers,
@@ -44,6 +46,16 @@ function savedRun(ref: Reference, markupAt?: number): string {
       end: null,
       special: i === 0,
     })),
+  };
+}
+
+/** A saved run of the reference (5 layers × 8 heads, causal), token `markupAt` renamed to MARKUP. */
+function savedRun(ref: Reference, markupAt?: number): string {
+  const [, heads] = ref.shape;
+  return JSON.stringify({
+    format: 'attention-lens-run',
+    version: 1,
+    ...runHead(ref, markupAt),
     layers: ref.attn.map((a, l) => ({
       layer: l,
       kind: 'causal',
@@ -55,9 +67,91 @@ function savedRun(ref: Reference, markupAt?: number): string {
   });
 }
 
+/** The reference as an NPY export writes it (written here by hand, as numpy's format defines it): NPY 1.0,
+ *  little-endian float32 [layers, heads, query, key], and its sidecar `<npyName>.json` (tokens, model, layout). */
+function npyPair(ref: Reference, npyName: string): { npy: Uint8Array; sidecar: string } {
+  const [layers, heads] = ref.shape;
+  const n = ref.tokens.length;
+  const shape = [layers, heads, n, n];
+  let dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
+  dict += ' '.repeat(64 - ((10 + dict.length + 1) % 64)) + '\n';
+  const npy = new Uint8Array(10 + dict.length + shape.reduce((a, b) => a * b) * 4);
+  npy.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, dict.length & 0xff, dict.length >> 8]);
+  for (let i = 0; i < dict.length; i++) npy[10 + i] = dict.charCodeAt(i);
+  const data = new DataView(npy.buffer, 10 + dict.length);
+  let at = 0;
+  for (const layer of ref.attn)
+    for (const head of layer) for (const row of head) for (const w of row) data.setFloat32(4 * at++, w, true);
+  const sidecar = JSON.stringify({
+    format: 'attention-lens-npy-sidecar',
+    version: 1,
+    array: { file: npyName, dtype: '<f4', shape, axes: ['layer', 'head', 'query', 'key'] },
+    ...runHead(ref),
+    layers: ref.attn.map((_, l) => ({ layer: l, kind: 'causal', heads, queryLength: n, keyLength: n })),
+  });
+  return { npy, sidecar };
+}
+
+/** Drops files onto the panel as a file manager does (Files, no URI) or as the Explorer does (a text/uri-list). */
+async function drop(
+  frame: FrameLocator,
+  what: { files?: { name: string; bytes: number[] }[]; uris?: string[] },
+): Promise<void> {
+  // Only the drop event: a dragover would start VS Code's own drag overlay over the editor, which a synthetic drag
+  // never ends.
+  await frame.locator('body').evaluate((body, w) => {
+    const dt = new DataTransfer();
+    for (const f of w.files ?? []) dt.items.add(new File([new Uint8Array(f.bytes)], f.name));
+    if (w.uris) dt.setData('text/uri-list', w.uris.join('\r\n'));
+    body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, what);
+}
+
+/** The matrix tooltip's value at (row, col) and the reference's value there for the layer and head shown. */
+async function matrixValue(frame: FrameLocator, ref: Reference, row: number, col: number) {
+  const canvas = frame.locator('canvas#matrix-canvas');
+  await canvas.waitFor({ state: 'visible', timeout: 15_000 });
+  const geo = await canvas.evaluate((c) => ({
+    cell: Number(c.getAttribute('data-cell-size')),
+    ox: Number(c.getAttribute('data-origin-x')),
+    oy: Number(c.getAttribute('data-origin-y')),
+  }));
+  const layer = await frame
+    .locator('#layer-select, select')
+    .first()
+    .inputValue()
+    .catch(() => '0');
+  const head = await frame
+    .locator('select')
+    .nth(1)
+    .inputValue()
+    .catch(() => 'mean');
+  log(`matrix of layer ${layer}, head ${head}`);
+  const tooltip = frame.locator('#matrix-tooltip');
+  await canvas.hover({ position: { x: 2, y: 2 }, force: true });
+  await canvas.hover({
+    position: { x: geo.ox + (col + 0.5) * geo.cell, y: geo.oy + (row + 0.5) * geo.cell },
+    force: true,
+  });
+  const value = await until(
+    'the matrix tooltip',
+    () => tooltip.getAttribute('data-value'),
+    (v) => v !== null,
+    10_000,
+  );
+  const heads = ref.attn[Number(layer) || 0];
+  const expected =
+    head === 'mean' || head === ''
+      ? heads.reduce((s, h) => s + h[row][col], 0) / heads.length
+      : head === 'max'
+        ? Math.max(...heads.map((h) => h[row][col]))
+        : heads[Number(head)][row][col];
+  return { value: Number(value), expected };
+}
+
 export const tests: E2ETest[] = [
   {
-    name: 'Open Saved Run… and a file dropped onto the panel: every tab, token text as text, the reference values',
+    name: 'Open Saved Run… and files dropped onto the panel (JSON, NPY pairs): every tab, token text as text, the reference values',
     timeoutMs: 240_000,
     fn: async () => {
       const ref = loadReference();
@@ -65,6 +159,9 @@ export const tests: E2ETest[] = [
       const first = join(server.workspace, 'first-run.json');
       writeFileSync(first, savedRun(ref));
       const dropped = savedRun(ref, 3);
+      const beside = npyPair(ref, 'beside.npy');
+      writeFileSync(join(server.workspace, 'beside.npy'), beside.npy);
+      writeFileSync(join(server.workspace, 'beside.npy.json'), beside.sidecar);
       const session = await launchBrowser({ echoLogs: false });
       const page = session.page;
       try {
@@ -119,13 +216,8 @@ export const tests: E2ETest[] = [
         await screenshot(page, 'saved-run-restored');
         frame = restored;
 
-        // Drop the second file onto the panel (a File in a DataTransfer, as a file manager's drop gives; only the drop
-        // event: a dragover would start VS Code's own drag overlay over the editor, which a synthetic drag never ends).
-        await frame.locator('body').evaluate((body, text) => {
-          const dt = new DataTransfer();
-          dt.items.add(new File([text], 'dropped-run.json', { type: 'application/json' }));
-          body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-        }, dropped);
+        // Drop the second file onto the panel (a File in a DataTransfer, as a file manager's drop gives).
+        await drop(frame, { files: [{ name: 'dropped-run.json', bytes: Array.from(Buffer.from(dropped)) }] });
         await waitForText('the dropped run', frame.locator('#notice'), (t) => /^Opened dropped-run\.json/.test(t));
 
         // Head view: the tokens, the markup one as text.
@@ -143,45 +235,9 @@ export const tests: E2ETest[] = [
 
         // Matrix: the reference values under the cursor.
         await frame.locator('[data-view="matrix"]').click();
-        const canvas = frame.locator('canvas#matrix-canvas');
-        await canvas.waitFor({ state: 'visible', timeout: 15_000 });
-        const geo = await canvas.evaluate((c) => ({
-          cell: Number(c.getAttribute('data-cell-size')),
-          ox: Number(c.getAttribute('data-origin-x')),
-          oy: Number(c.getAttribute('data-origin-y')),
-        }));
-        const layer = await frame
-          .locator('#layer-select, select')
-          .first()
-          .inputValue()
-          .catch(() => '0');
-        const head = await frame
-          .locator('select')
-          .nth(1)
-          .inputValue()
-          .catch(() => 'mean');
-        log(`matrix of layer ${layer}, head ${head}`);
-        const tooltip = frame.locator('#matrix-tooltip');
         const [row, col] = [10, 4];
-        await canvas.hover({
-          position: { x: geo.ox + (col + 0.5) * geo.cell, y: geo.oy + (row + 0.5) * geo.cell },
-          force: true,
-        });
-        const value = await until(
-          'the matrix tooltip',
-          () => tooltip.getAttribute('data-value'),
-          (v) => v !== null,
-          10_000,
-        );
-        const l = Number(layer) || 0;
-        const heads = ref.attn[l];
-        const expected =
-          head === 'mean' || head === ''
-            ? heads.reduce((s, h) => s + h[row][col], 0) / heads.length
-            : head === 'max'
-              ? Math.max(...heads.map((h) => h[row][col]))
-              : heads[Number(head)][row][col];
-        assert.ok(Math.abs(Number(value) - expected) < 2e-5, `matrix [${row}, ${col}]: ${value} vs ${expected}`);
+        const cell = await matrixValue(frame, ref, row, col);
+        assert.ok(Math.abs(cell.value - cell.expected) < 2e-5, `matrix [${row}, ${col}]: ${JSON.stringify(cell)}`);
         await screenshot(page, 'saved-run-matrix');
 
         // Neuron view and Explain: they need the model, and say so.
@@ -191,6 +247,38 @@ export const tests: E2ETest[] = [
         await frame.locator('[data-view="explain"]').click();
         await sleep(500);
         await screenshot(page, 'saved-run-explain');
+
+        // An NPY export dropped onto the panel (issue 13 item 11): either file from the Explorer (its URI: the other
+        // is found beside it), both files from a file manager (no URI), and the array alone (one line: the sidecar
+        // must come with it).
+        await frame.locator('[data-view="matrix"]').click();
+        const opened = (name: string) =>
+          waitForText(`the dropped ${name}`, frame.locator('#notice'), (t) => t.startsWith(`Opened ${name}: `));
+        const uriOf = (name: string) => pathToFileURL(join(server.workspace, name)).href;
+        await drop(frame, { uris: [uriOf('beside.npy.json')] });
+        await opened('beside.npy.json');
+        await drop(frame, { uris: [uriOf('beside.npy')] });
+        await opened('beside.npy');
+        const pair = npyPair(ref, 'pair.npy');
+        const files = [
+          { name: 'pair.npy', bytes: Array.from(pair.npy) },
+          { name: 'pair.npy.json', bytes: Array.from(Buffer.from(pair.sidecar)) },
+        ];
+        await drop(frame, { files });
+        await opened('pair.npy');
+        await waitForText('the dropped pair', frame.locator('#run-status'), (t) =>
+          t.includes(`${ref.tokens.length} tokens`),
+        );
+        const npyCell = await matrixValue(frame, ref, 7, 3);
+        assert.ok(Math.abs(npyCell.value - npyCell.expected) < 2e-5, `NPY matrix [7, 3]: ${JSON.stringify(npyCell)}`);
+        await screenshot(page, 'saved-run-npy-dropped');
+        await drop(frame, { files: files.slice(0, 1) });
+        await until(
+          'the missing sidecar said',
+          () => page.locator('.notifications-toasts').innerText(),
+          (t) => t.includes('pair.npy was dropped without its sidecar pair.npy.json'),
+          15_000,
+        );
       } catch (e) {
         await screenshot(page, 'saved-run-failure');
         throw e;

@@ -22,6 +22,33 @@ export interface NaiveForwardResult {
   logits?: Float32Array;
   heads: number;
   layers: number;
+  /** With probe.record (bert, llama): each layer's attention block, for the context-mixing references. */
+  blocks?: NaiveBlock[];
+}
+
+/** One layer's attention block as the reference computed it (float64). */
+export interface NaiveBlock {
+  /** [seq, hidden]: the block's residual input. */
+  resid: Float64Array;
+  /** [seq, kvHeads·headDim]: the value vectors (after any zeroing). */
+  v: Float64Array;
+  kvHeads: number;
+  headDim: number;
+  /** The output projection as stored (HF linear: [hidden, heads·headDim]). */
+  oWeight: Float32Array;
+  /** [seq, hidden]: resid + attention output, before any norm. */
+  sum: Float64Array;
+  /** A post-LN block's LayerNorm. */
+  ln?: { gamma: Float32Array; beta: Float32Array; eps: number };
+  /** [seq, hidden]: the layer's output. */
+  out: Float64Array;
+}
+
+/** What a reference run records or changes: every block (record), or token `token`'s value vectors zeroed in
+ * layer `layer` (value zeroing). */
+export interface NaiveProbe {
+  record?: boolean;
+  zeroValue?: { layer: number; token: number };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -324,7 +351,7 @@ function checkIds(ids: number[], vocab: number, mask?: number[]): void {
 // ---------------------------------------------------------------------------------------------
 // BERT
 
-function bertForward(model: LoadedModel, ids: number[], mask?: number[]): NaiveForwardResult {
+function bertForward(model: LoadedModel, ids: number[], mask?: number[], probe?: NaiveProbe): NaiveForwardResult {
   const cfg = model.config;
   const w = weights(model, findPrefix(model.st, 'embeddings.word_embeddings.weight'));
   const hidden: number = cfg.hidden_size;
@@ -352,6 +379,7 @@ function bertForward(model: LoadedModel, ids: number[], mask?: number[]): NaiveF
 
   const allowed = (_i: number, j: number) => !mask || mask[j] !== 0;
   const attentionOut: Float32Array[] = [];
+  const blocks: NaiveBlock[] = [];
   for (let l = 0; l < layers; l++) {
     const p = `encoder.layer.${l}.`;
     const q = linear(
@@ -378,8 +406,10 @@ function bertForward(model: LoadedModel, ids: number[], mask?: number[]): NaiveF
       hidden,
       w.get(p + 'attention.self.value.bias'),
     );
+    if (probe?.zeroValue?.layer === l) v.fill(0, probe.zeroValue.token * hidden, (probe.zeroValue.token + 1) * hidden);
     const { probs, context } = attention(q, k, v, seq, heads, heads, headDim, 1 / Math.sqrt(headDim), allowed);
     attentionOut.push(Float32Array.from(probs)); // [heads, query, key]
+    const resid = x;
     // Post-LN: x = LN(x + dense(context))
     const attnOut = linear(
       context,
@@ -389,14 +419,29 @@ function bertForward(model: LoadedModel, ids: number[], mask?: number[]): NaiveF
       hidden,
       w.get(p + 'attention.output.dense.bias'),
     );
+    const sum = add(x, attnOut);
     x = layerNorm(
-      add(x, attnOut),
+      sum,
       seq,
       hidden,
       w.get(p + 'attention.output.LayerNorm.weight'),
       w.get(p + 'attention.output.LayerNorm.bias'),
       eps,
     );
+    const block: NaiveBlock = {
+      resid,
+      v,
+      kvHeads: heads,
+      headDim,
+      oWeight: w.get(p + 'attention.output.dense.weight'),
+      sum,
+      ln: {
+        gamma: w.get(p + 'attention.output.LayerNorm.weight'),
+        beta: w.get(p + 'attention.output.LayerNorm.bias'),
+        eps,
+      },
+      out: x,
+    };
     // FFN: x = LN(x + out(act(intermediate(x))))
     const mid = linear(
       x,
@@ -416,8 +461,12 @@ function bertForward(model: LoadedModel, ids: number[], mask?: number[]): NaiveF
       w.get(p + 'output.LayerNorm.bias'),
       eps,
     );
+    block.out = x;
+    blocks.push(block);
   }
-  return { attention: attentionOut, lastHidden: Float32Array.from(x), heads, layers };
+  const result: NaiveForwardResult = { attention: attentionOut, lastHidden: Float32Array.from(x), heads, layers };
+  if (probe?.record) result.blocks = blocks;
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -488,7 +537,7 @@ function gpt2Forward(model: LoadedModel, ids: number[], mask?: number[]): NaiveF
 // ---------------------------------------------------------------------------------------------
 // Llama family (llama, mistral, qwen2)
 
-function llamaForward(model: LoadedModel, ids: number[], mask?: number[]): NaiveForwardResult {
+function llamaForward(model: LoadedModel, ids: number[], mask?: number[], probe?: NaiveProbe): NaiveForwardResult {
   const cfg = model.config;
   const prefix = findPrefix(model.st, 'embed_tokens.weight');
   const w = weights(model, prefix);
@@ -550,6 +599,7 @@ function llamaForward(model: LoadedModel, ids: number[], mask?: number[]): Naive
 
   const allowed = (i: number, j: number) => j <= i && i - j < window && (!mask || mask[j] !== 0);
   const attentionOut: Float32Array[] = [];
+  const blocks: NaiveBlock[] = [];
   for (let l = 0; l < layers; l++) {
     const p = `layers.${l}.`;
     // Attention: x = x + o_proj(attn(rope(q), rope(k), v)) on rmsnorm(x)
@@ -580,8 +630,12 @@ function llamaForward(model: LoadedModel, ids: number[], mask?: number[]): Naive
     );
     rope(q, heads);
     rope(k, kvHeads);
+    const kvWidth = kvHeads * headDim;
+    if (probe?.zeroValue?.layer === l)
+      v.fill(0, probe.zeroValue.token * kvWidth, (probe.zeroValue.token + 1) * kvWidth);
     const { probs, context } = attention(q, k, v, seq, heads, kvHeads, headDim, 1 / Math.sqrt(headDim), allowed);
     attentionOut.push(Float32Array.from(probs)); // [heads, query, key]
+    const resid = x;
     x = add(
       x,
       linear(
@@ -598,7 +652,9 @@ function llamaForward(model: LoadedModel, ids: number[], mask?: number[]): Naive
     const gate = linear(m, seq, hidden, w.get(p + 'mlp.gate_proj.weight'), inter, bias(p + 'mlp.gate_proj.bias')); // [seq, inter]
     const up = linear(m, seq, hidden, w.get(p + 'mlp.up_proj.weight'), inter, bias(p + 'mlp.up_proj.bias'));
     for (let i = 0; i < gate.length; i++) gate[i] = act(gate[i]) * up[i];
+    const sum = x;
     x = add(x, linear(gate, seq, inter, w.get(p + 'mlp.down_proj.weight'), hidden, bias(p + 'mlp.down_proj.bias')));
+    blocks.push({ resid, v, kvHeads, headDim, oWeight: w.get(p + 'self_attn.o_proj.weight'), sum, out: x });
   }
   const h = rmsNorm(x, seq, hidden, w.get('norm.weight'), eps); // [seq, hidden]
   // LM head: lm_head.weight when stored, else the embeddings when tied.
@@ -607,6 +663,7 @@ function llamaForward(model: LoadedModel, ids: number[], mask?: number[]): Naive
   else if (cfg.tie_word_embeddings !== false) head = embed;
   const result: NaiveForwardResult = { attention: attentionOut, lastHidden: Float32Array.from(h), heads, layers };
   if (head) result.logits = lmHead(h, seq, hidden, head);
+  if (probe?.record) result.blocks = blocks;
   return result;
 }
 
@@ -617,18 +674,19 @@ function llamaForward(model: LoadedModel, ids: number[], mask?: number[]): Naive
  * on one sequence of token ids. mask (1 = real token, 0 = padding) zeroes attention to padded keys;
  * positions are always 0..seq-1.
  */
-export function naiveForward(modelDir: string, ids: number[], mask?: number[]): NaiveForwardResult {
+export function naiveForward(modelDir: string, ids: number[], mask?: number[], probe?: NaiveProbe): NaiveForwardResult {
   const model = loadModel(modelDir);
   const type = model.config.model_type;
   switch (type) {
     case 'bert':
-      return bertForward(model, ids, mask);
+      return bertForward(model, ids, mask, probe);
     case 'gpt2':
+      if (probe) throw new Error('naiveForward: probes are implemented for bert and the llama family');
       return gpt2Forward(model, ids, mask);
     case 'llama':
     case 'mistral':
     case 'qwen2':
-      return llamaForward(model, ids, mask);
+      return llamaForward(model, ids, mask, probe);
     default:
       throw new Error(`naiveForward: unsupported model_type "${type}"`);
   }

@@ -21,7 +21,13 @@ import {
   type RunControl,
   type ServedModel,
 } from '../../runtime/inspector/worker-loop';
-import type { LoadProgressEvent, RunRequest } from '../../runtime/inspector/worker-protocol';
+import type {
+  GenerateDone,
+  GenerateRequest,
+  LoadProgressEvent,
+  RunRequest,
+} from '../../runtime/inspector/worker-protocol';
+import { ServedGenerator, type GenerateControl } from '../../runtime/inspector/served-generator';
 import type { ModelSource } from '../../runtime/models/source';
 import { asDevice, largestBuffer, misfit, probeAdapter, type GpuDevice } from './gpu';
 import type { WebBackend, WebLoaded, WebLoadRequest, WebWorkerEnd } from './protocol';
@@ -66,10 +72,19 @@ class GpuModel implements ServedModel {
   /** Incremented when the engine is replaced: layers of a run on the old engine are dropped. */
   private generation = 0;
 
+  /** The KV-cached step graph, built on the first `generate` from the same weights, on the engine's backend. */
+  private readonly generator: ServedGenerator;
+
   constructor(
     private engine: StageEngine,
     private readonly source: ModelSource,
-  ) {}
+  ) {
+    this.generator = new ServedGenerator(source, () => this.engine.backend, THREADS);
+  }
+
+  generate(req: GenerateRequest, control: GenerateControl): Promise<GenerateDone> {
+    return this.generator.generate(req, control);
+  }
 
   /** Watches the device onnxruntime's WebGPU provider runs on. */
   async watchDevice(): Promise<void> {
@@ -101,8 +116,9 @@ class GpuModel implements ServedModel {
     asDevice(await webgpuDevice())?.destroy();
   }
 
-  release(): Promise<void> {
-    return this.engine.release();
+  async release(): Promise<void> {
+    await this.generator.release();
+    await this.engine.release();
   }
 
   /** Replaces the WebGPU engine with a Wasm one built from the same weights. */

@@ -4,7 +4,9 @@
 // clicks and tooltips — placed where the figure put them. The views add interaction; nothing here lays anything out.
 // A scene taller than BAND_MAX (the head view of a long input) is painted in a band of three window heights around
 // what is visible, moved as the page scrolls: no canvas larger than the screen needs, however long the input.
-import { cellAtPoint, cellBox, type Region, type Scene, type Target } from '../../figures/scene';
+// A table's header bands (scene.frozen: column labels above, row labels left) are painted again on canvases of their
+// own over it, moved as anything scrolls so that they stay in view while the table's cells do.
+import { cellAtPoint, cellBox, frozenShift, type Region, type Scene, type Target } from '../../figures/scene';
 import type { Rgb } from '../../figures/scene';
 import { el } from '../dom';
 import { paintScene } from './paint-scene';
@@ -21,20 +23,29 @@ export interface RegionHit {
 /** Scenes up to this tall are painted whole; taller ones in a band around what is visible. */
 const BAND_MAX = 4096;
 
-/** The canvases painted in a band, moved when anything scrolls (one listener for all). */
+/** The canvases painted in a band, and the tables with header bands, moved when anything scrolls (one listener). */
 const banded = new Set<SceneCanvas>();
+const withHeaders = new Set<SceneCanvas>();
 let scrollFrame = 0;
-window.addEventListener(
-  'scroll',
-  () => {
-    if (scrollFrame) return;
-    scrollFrame = requestAnimationFrame(() => {
-      scrollFrame = 0;
-      for (const c of banded) c.follow();
-    });
-  },
-  { capture: true, passive: true },
-);
+const onScroll = () => {
+  if (scrollFrame) return;
+  scrollFrame = requestAnimationFrame(() => {
+    scrollFrame = 0;
+    for (const c of banded) c.follow();
+    for (const c of withHeaders) c.keepHeaders();
+  });
+};
+window.addEventListener('scroll', onScroll, { capture: true, passive: true });
+window.addEventListener('resize', onScroll, { passive: true });
+
+/** Where the page's own sticky parts (the toolbar) end: a table's header band stays below it. */
+let pageTop: () => number = () => 0;
+export function setPageTop(top: () => number): void {
+  pageTop = top;
+}
+
+/** A table's header band: a canvas over the scene painted with the band's part of it. */
+type HeaderBand = 'top' | 'left' | 'corner';
 
 export class SceneCanvas {
   readonly root: HTMLElement;
@@ -49,6 +60,9 @@ export class SceneCanvas {
   private hovered: { region: string; row: number; col: number } | null = null;
   /** The rows of the scene painted on the canvas (CSS px): all of it, or a band around what is visible. */
   private band = { top: 0, height: 0 };
+  /** A table's header bands (scene.frozen), painted over it and moved to stay in view (keepHeaders). */
+  private headers: Partial<Record<HeaderBand, HTMLCanvasElement>> = {};
+  private shownAgain: ResizeObserver | undefined;
 
   constructor(id?: string, label?: string) {
     this.canvas = el('canvas', { class: 'scene-canvas', ...(id ? { id } : {}) });
@@ -79,6 +93,88 @@ export class SceneCanvas {
     this.paint(scene);
     this.placeTargets(scene.targets);
     this.drawOverlay();
+    this.paintHeaders(scene);
+  }
+
+  /** The header band canvases (top, left, corner) of a table scene; none for other scenes. */
+  get headerBands(): readonly HTMLCanvasElement[] {
+    return Object.values(this.headers);
+  }
+
+  /** Paints a table's header bands (scene.frozen: the column labels above, the row labels left) on canvases of their
+   *  own over the scene; a scene without them (or painted in a band: too tall) has none. */
+  private paintHeaders(scene: Scene): void {
+    const f = scene.height <= BAND_MAX ? scene.frozen : undefined;
+    const want: [HeaderBand, number, number][] = f
+      ? [
+          ['top', scene.width, f.top],
+          ['left', f.left, scene.height],
+          ['corner', f.left, f.top],
+        ]
+      : [];
+    for (const k of Object.keys(this.headers) as HeaderBand[])
+      if (!want.some(([w]) => w === k)) {
+        this.headers[k]!.remove();
+        delete this.headers[k];
+      }
+    if (!f) {
+      withHeaders.delete(this);
+      return;
+    }
+    withHeaders.add(this);
+    // Shown again (its tab, its section) after the page scrolled: placed again, with no scroll to say so.
+    if (!this.shownAgain && typeof ResizeObserver !== 'undefined') {
+      this.shownAgain = new ResizeObserver(() => this.keepHeaders());
+      this.shownAgain.observe(this.root);
+    }
+    const dpr = window.devicePixelRatio || 1;
+    for (const [k, w, h] of want) {
+      let c = this.headers[k];
+      if (!c) {
+        c = el('canvas', { class: `scene-header scene-header-${k}`, attrs: { 'aria-hidden': 'true' } });
+        this.root.appendChild(c);
+        this.headers[k] = c;
+      }
+      c.width = Math.max(1, Math.round(w * dpr));
+      c.height = Math.max(1, Math.round(h * dpr));
+      c.style.width = `${w}px`;
+      c.style.height = `${h}px`;
+      const g = c.getContext('2d', { alpha: false });
+      if (!g) continue;
+      // The scene from its top left, cut by the canvas to the band (the background first hides what scrolls under).
+      g.setTransform(dpr, 0, 0, dpr, 0, 0);
+      paintScene(g, scene, { rows: { top: 0, bottom: h } });
+    }
+    this.keepHeaders();
+  }
+
+  /** Moves the header bands to the top and left of what is visible of the table (below the page's toolbar, inside
+   *  any box that scrolls it), within the table (figures/scene.ts frozenShift). */
+  keepHeaders(): void {
+    const scene = this.current;
+    if (!scene?.frozen || !this.root.isConnected || this.root.offsetParent === null) return;
+    const r = this.root.getBoundingClientRect();
+    let top = pageTop();
+    let left = 0;
+    for (let e = this.root.parentElement; e && e !== document.body; e = e.parentElement) {
+      const s = getComputedStyle(e);
+      if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+      const b = e.getBoundingClientRect();
+      top = Math.max(top, b.top + e.clientTop);
+      left = Math.max(left, b.left + e.clientLeft);
+    }
+    const { dx, dy } = frozenShift(scene, scene.frozen, { x: left - r.left, y: top - r.top });
+    const move = (k: HeaderBand, x: number, y: number) => {
+      const c = this.headers[k];
+      if (!c) return;
+      c.style.transform = x || y ? `translate(${x}px, ${y}px)` : '';
+      // A rule along the band's edge while cells scroll under it.
+      c.classList.toggle('scrolled-under', (k !== 'left' && y > 0) || (k !== 'top' && x > 0));
+    };
+    move('top', 0, dy);
+    move('left', dx, 0);
+    move('corner', dx, dy);
+    this.root.dataset.headerShift = `${dx},${dy}`;
   }
 
   /** After a scroll: paints the band again when what is visible has left it. */

@@ -48,10 +48,12 @@ export function textarea(id: string, label: string, placeholder: string): Textar
 export class ExplainControls {
   readonly target = select('explain-target', 'Target to explain');
   readonly token = textfield('explain-next-token', 'Next token', 'token, e.g. " mat"');
+  readonly contrast = textfield('explain-contrast-token', 'Contrast token', 'token B, e.g. " hat" or #42');
   readonly position = select('explain-mask-position', 'Position to mask');
   readonly reference = textarea('explain-reference', 'Reference text', 'A reference text to compare this input with');
   private readonly methods = new Map<string, Checkbox>();
   private readonly tokenField = el('label', { class: 'explain-field', text: 'Token ' }, this.token);
+  private readonly contrastField = el('label', { class: 'explain-field', text: 'rather than ' }, this.contrast);
   private readonly positionField = el('label', { class: 'explain-field', text: 'Position ' }, this.position);
   private readonly referenceField = el('label', { class: 'explain-field explain-reference', text: 'Reference ' });
   readonly root = el('div', { class: 'explain-controls' });
@@ -77,6 +79,7 @@ export class ExplainControls {
         { class: 'explain-target-row' },
         el('label', { class: 'explain-field', text: 'Target ' }, this.target),
         this.tokenField,
+        this.contrastField,
         this.positionField,
         this.referenceField,
       ),
@@ -116,7 +119,8 @@ export class ExplainControls {
 
   private showFields(): void {
     const kind = this.kind;
-    this.tokenField.hidden = kind !== 'next-token' && kind !== 'next-token-prob';
+    this.tokenField.hidden = kind !== 'next-token' && kind !== 'next-token-prob' && kind !== 'contrast';
+    this.contrastField.hidden = kind !== 'contrast';
     this.positionField.hidden = kind !== 'mask-at';
     this.referenceField.hidden = kind !== 'similarity';
   }
@@ -134,6 +138,7 @@ export class ExplainControls {
   request(): { target: string; methods: string[] } | { error: string } {
     const t = targetSpec(this.kind, {
       token: this.token.value,
+      contrast: this.contrast.value,
       position: this.position.value === '' ? NaN : Number(this.position.value),
       reference: this.reference.value,
     });

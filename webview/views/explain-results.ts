@@ -8,16 +8,27 @@ import type { ExplainResult } from '../../runtime/explain/result';
 import { el, clear } from '../dom';
 import { select, setOptions } from '../controls';
 import type { ColorMapName } from '../../figures/colormap';
-import { agreementFigure, faithfulnessFigure, stripFigure } from '../../figures/explain-figure';
-import { METRIC_LABELS, agreementMatrix, type AgreementMetric } from '../../figures/explain-scales';
+import { agreementFigure, faithfulnessFigure, headSweepFigure, stripFigure } from '../../figures/explain-figure';
+import { headSweepGrid } from '../../figures/head-stats';
+import {
+  METRIC_LABELS,
+  agreementMatrix,
+  baselineAgreement,
+  baselineAgreementText,
+  type AgreementMetric,
+} from '../../figures/explain-scales';
 import { num } from '../../figures/labels';
 import { SceneCanvas } from '../paint/scene-canvas';
 import { panelTheme } from '../paint/panel-theme';
 import { HeadStatsPanel } from './explain-heads';
+import { wordLevelResult, type WordAggregation } from '../../runtime/explain/words';
 
 export class ExplainResults {
   readonly root = el('div', { class: 'explain-results' });
   readonly metricSelect = select('agreement-metric', 'Agreement metric');
+  /** Tokens, or words with each word's token scores summed or maxed (runtime/explain/words.ts). */
+  readonly wordsSelect = select('explain-words', 'Tokens or words');
+  words: 'tokens' | WordAggregation = 'tokens';
   private summary = el('div', { id: 'explain-summary', class: 'explain-summary' });
   /** The result's notes (runtime/explain/notes.ts): AOPC's definition, bins with one k, unbounded targets... */
   private notes = el('ul', { id: 'explain-notes', class: 'explain-notes' });
@@ -27,7 +38,13 @@ export class ExplainResults {
     'faithfulness-canvas',
     'Comprehensiveness and sufficiency against k % of the candidate tokens',
   );
+  /** Each method against the recency and random baselines, the random one with its 2.5–97.5 % range over seeds. */
+  private baselines = el('ul', { id: 'agreement-baselines', class: 'explain-notes' });
   private agreementSection: HTMLElement;
+  /** Which heads agree with the reference method (leave-one-out): Kendall τ per layer and head. */
+  private sweep = new SceneCanvas('head-sweep-canvas', 'Kendall τ of each head’s attention with the reference method');
+  private sweepTitle = el('h3', { text: '' });
+  private sweepSection: HTMLElement;
   private faithSection: HTMLElement;
   private heads: HeadStatsPanel;
   private result: ExplainResult | undefined;
@@ -49,6 +66,19 @@ export class ExplainResults {
       (Object.keys(METRIC_LABELS) as AgreementMetric[]).map((m) => ({ value: m, label: METRIC_LABELS[m] })),
       this.metric,
     );
+    setOptions(
+      this.wordsSelect,
+      [
+        { value: 'tokens', label: 'tokens' },
+        { value: 'sum', label: 'words (sum of tokens)' },
+        { value: 'max', label: 'words (max of tokens)' },
+      ],
+      this.words,
+    );
+    this.wordsSelect.addEventListener('change', () => {
+      this.words = this.wordsSelect.value as 'tokens' | WordAggregation;
+      this.draw();
+    });
     this.metricSelect.addEventListener('change', () => {
       this.metric = this.metricSelect.value as AgreementMetric;
       this.drawAgreement();
@@ -58,6 +88,18 @@ export class ExplainResults {
       { class: 'explain-section' },
       el('h3', { text: 'Agreement between methods ' }, this.metricSelect),
       el('div', { class: 'explain-strip-scroll' }, this.agreement.root),
+      el('div', {
+        class: 'explain-note',
+        text: 'Against rankings with no model in them: recency (later tokens first) and random orders (mean [2.5 %, 97.5 %] over 100 seeded orders).',
+      }),
+      this.baselines,
+    );
+    this.sweep.root.id = 'head-sweep';
+    this.sweepSection = el(
+      'section',
+      { class: 'explain-section' },
+      this.sweepTitle,
+      el('div', { class: 'explain-strip-scroll' }, this.sweep.root),
     );
     this.faithSection = el(
       'section',
@@ -71,7 +113,7 @@ export class ExplainResults {
       el(
         'section',
         { class: 'explain-section' },
-        el('h3', { text: 'Importance per token' }),
+        el('h3', { text: 'Importance per ' }, this.wordsSelect),
         el('div', { class: 'explain-strip-scroll' }, this.strip.root),
         el('div', {
           class: 'explain-note',
@@ -79,6 +121,7 @@ export class ExplainResults {
         }),
       ),
       this.agreementSection,
+      this.sweepSection,
       this.faithSection,
       this.heads.root,
     );
@@ -115,8 +158,15 @@ export class ExplainResults {
     for (const n of r.notes ?? []) this.notes.appendChild(el('li', { class: 'explain-note', text: n }));
     this.notes.hidden = this.notes.childElementCount === 0;
     const width = Math.max(360, (this.root.clientWidth || 960) - 16);
-    this.strip.show(stripFigure(r, this.colorMap(), width, panelTheme(), this.sourceText()));
+    const shown = this.words === 'tokens' ? r : wordLevelResult(r, this.words, this.sourceText());
+    this.strip.root.dataset.words = this.words;
+    this.strip.show(stripFigure(shown, this.colorMap(), width, panelTheme(), this.sourceText()));
     this.drawAgreement();
+    this.sweepSection.hidden = !r.headSweep;
+    if (r.headSweep) {
+      this.sweepTitle.textContent = `Which heads agree with ${r.headSweep.reference}? (Kendall τ per layer and head; the legend marks recency)`;
+      this.sweep.show(headSweepFigure(headSweepGrid(r.headSweep), this.colorMap(), panelTheme()));
+    }
     this.faithSection.hidden = r.faithfulness.length === 0;
     if (r.faithfulness.length) this.plot.show(faithfulnessFigure(r, panelTheme()));
     this.heads.show(r);
@@ -130,5 +180,15 @@ export class ExplainResults {
     const note = this.metric === 'topK' ? ` k = ${agreementMatrix(r, this.metric).k}.` : '';
     this.agreement.root.dataset.metric = this.metric;
     this.agreement.root.title = `Over the candidate tokens; the baseline row is the mean over random orders (chance level).${note}`;
+    clear(this.baselines);
+    for (const b of baselineAgreement(r, this.metric)) {
+      const label = r.methods.find((m) => m.id === b.id)?.label ?? b.id;
+      const li = el('li', { class: 'explain-note', text: baselineAgreementText(b, label) });
+      li.dataset.method = b.id;
+      li.dataset.recency = String(b.recency);
+      li.dataset.random = String(b.random);
+      this.baselines.appendChild(li);
+    }
+    this.baselines.hidden = this.baselines.childElementCount === 0;
   }
 }

@@ -7,7 +7,8 @@ import { EXPLAIN_METHODS } from '../../protocol/messages';
 import type { ModelFactsLike, TokenInfo } from '../types';
 
 export type ModelKind = 'causal-lm' | 'masked-lm' | 'encoder';
-export type TargetKind = 'next' | 'next-prob' | 'next-token' | 'next-token-prob' | 'mask-at' | 'mask' | 'similarity';
+export type TargetKind =
+  'next' | 'next-prob' | 'next-token' | 'next-token-prob' | 'contrast' | 'mask-at' | 'mask' | 'similarity';
 
 export function modelKind(facts: Pick<ModelFactsLike, 'attentionKinds' | 'hasLmHead'>): ModelKind {
   if (!facts.hasLmHead) return 'encoder';
@@ -19,6 +20,7 @@ const LABELS: Record<TargetKind, string> = {
   'next-prob': 'Next token (the most likely): probability (0–1)',
   'next-token': 'Next token is…: log-probability (unbounded)',
   'next-token-prob': 'Next token is…: probability (0–1)',
+  contrast: 'Next token A rather than B: log p(A) − log p(B)',
   'mask-at': 'Token at a position, masked: probability',
   mask: 'The first [MASK] of the text: probability',
   similarity: 'Similarity to a reference text: cosine',
@@ -28,7 +30,7 @@ const LABELS: Record<TargetKind, string> = {
 export function targetOptions(kind: ModelKind): { kind: TargetKind; label: string }[] {
   const kinds: TargetKind[] =
     kind === 'causal-lm'
-      ? ['next', 'next-prob', 'next-token', 'next-token-prob', 'similarity']
+      ? ['next', 'next-prob', 'next-token', 'next-token-prob', 'contrast', 'similarity']
       : kind === 'masked-lm'
         ? ['mask-at', 'mask', 'similarity']
         : ['similarity'];
@@ -41,8 +43,10 @@ export function maskPositions(tokens: readonly TokenInfo[]): number[] {
 }
 
 export interface TargetFields {
-  /** next-token: the token (a vocabulary string or text that is one token). */
+  /** next-token, contrast (A): the token (a vocabulary string, text that is one token, or #ID for contrast). */
   token: string;
+  /** contrast: the token B it is contrasted with. */
+  contrast?: string;
   /** mask-at: the position. */
   position: number;
   /** similarity: the reference text. */
@@ -64,6 +68,13 @@ export function targetSpec(kind: TargetKind, f: TargetFields): { spec: string } 
       return f.token === ''
         ? { error: 'Type the next token to explain.' }
         : { spec: `${kind === 'next-token-prob' ? 'prob:' : ''}next:${f.token}` };
+    case 'contrast': {
+      const b = f.contrast ?? '';
+      if (f.token === '' || b === '') return { error: 'Type both tokens: A (explained) and B (contrasted with).' };
+      if (f.token.includes('|') || b.includes('|')) return { error: 'A token with "|" must be given as #ID.' };
+      if (f.token === b) return { error: 'A and B are the same token; contrast two different tokens.' };
+      return { spec: `contrast:${f.token}|${b}` };
+    }
     case 'mask-at':
       return Number.isInteger(f.position) && f.position >= 0
         ? { spec: `mask@${f.position}` }
@@ -79,7 +90,7 @@ export function targetSpec(kind: TargetKind, f: TargetFields): { spec: string } 
 export function methodUnavailable(facts: Pick<ModelFactsLike, 'family'>, id: string): string | undefined {
   const method = EXPLAIN_METHODS.find((m) => m.id === id);
   if (!method) return 'Unknown method.';
-  if (method.kind === 'norm' && facts.family === 'onnx')
+  if ((method.kind === 'norm' || method.kind === 'mixing') && facts.family === 'onnx')
     return 'Needs the value vectors, which an imported ONNX export does not expose.';
   if (method.kind === 'gradient' && facts.family === 'onnx')
     return 'Needs a model whose graphs Attention Lens builds; an imported ONNX export cannot be differentiated.';

@@ -131,10 +131,19 @@ export class ExplainView implements View {
     this.status.textContent = text;
   }
 
-  private requestExplain(): void {
+  /** Explains a given target (the panel's "Why this token?" on a generated token: generated:N) with the ticked
+   * methods. */
+  explainTarget(target: string): void {
+    this.requestExplain(target);
+  }
+
+  private requestExplain(target?: string): void {
     const runId = this.ctx.store.runId;
     if (runId === undefined) return this.setError('Run Show Attention on some text first.');
-    const r = this.controls.request();
+    const chosen = this.controls.request();
+    const methods = this.controls.chosenMethods();
+    const r =
+      target === undefined ? chosen : methods.length ? { target, methods } : { error: 'Choose at least one method.' };
     if ('error' in r) return this.setError(r.error);
     this.setError('');
     const request = this.begin('explain');

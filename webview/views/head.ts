@@ -15,12 +15,15 @@ export class HeadView implements View {
   readonly root = el('div', { class: 'view head-view', attrs: { role: 'tabpanel', 'aria-label': 'Head view' } });
   private legend = el('div', { class: 'head-legend' });
   private figure = new SceneCanvas('head-canvas');
+  /** Says why a run kept for long inputs shows its tokens without lines. */
+  private note = el('p', { class: 'neuron-note' });
   private focus: { side: 'left' | 'right'; index: number } | null = null;
   private dirty = true;
 
   constructor(private ctx: ViewContext) {
     this.figure.canvas.setAttribute('aria-hidden', 'true');
-    this.root.append(this.legend, this.figure.root);
+    this.note.hidden = true;
+    this.root.append(this.legend, this.note, this.figure.root);
     const token = (e: Event) => (e.target as HTMLElement).closest<HTMLElement>('.head-token');
     this.figure.root.addEventListener('mouseover', (e) => {
       const t = token(e);
@@ -88,7 +91,12 @@ export class HeadView implements View {
   draw(): void {
     if (!this.dirty) return;
     this.dirty = false;
-    this.show(!this.ctx.store.maps.shape(this.ctx.store.layer));
+    const { store } = this.ctx;
+    // A run kept for long inputs: the lines of every token would ask for every row; not drawn yet, and said so.
+    this.note.hidden = !store.kept;
+    if (store.kept)
+      this.note.textContent = `The head view's lines are not drawn for runs of ${store.tokens.length} tokens (kept for long inputs) yet; use the matrix, which zooms to exact values.`;
+    this.show(!!store.kept || !store.maps.shape(store.layer));
   }
 
   /** Paints the figure: the tokens and, once the layer has arrived, their lines. */

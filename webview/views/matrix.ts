@@ -5,6 +5,7 @@
 // exact float32); the matrix is focusable and the arrow keys move a highlighted cell whose query, key and value are
 // announced (aria-live #matrix-readout); Enter or a click picks its query token. The canvas exposes its cell geometry
 // (data-cell-size, data-origin-x, data-origin-y, data-rows, data-cols, data-row-start, data-col-start; CSS px).
+import { PendingExact } from '../../figures/kept-run-maps';
 import { el } from '../dom';
 import { matrixFigure } from '../../figures/matrix-figure';
 import { PANEL_OPTIONS } from '../../figures/figure-kit';
@@ -364,7 +365,11 @@ export class MatrixView implements View {
     const cr = Math.floor((this.cursor.row - r.rowStart) / r.rowStep);
     const cc = Math.floor((this.cursor.col - r.colStart) / r.colStep);
     if (cr >= 0 && cr < r.rows && cc >= 0 && cc < r.cols) this.figure.outline({ region: 'matrix', row: cr, col: cc });
-    const value = store.maps.value(store.layer, store.head, this.cursor.row, this.cursor.col);
+    const value = exactOrPending(() => store.maps.value(store.layer, store.head, this.cursor.row, this.cursor.col));
+    if (value === undefined) {
+      this.readout.textContent = `Query ${this.cursor.row} → key ${this.cursor.col}: computing…`;
+      return;
+    }
     const text = `Query ${this.cursor.row} ${this.token(this.cursor.row)} → key ${this.cursor.col} ${this.token(this.cursor.col)}: ${this.valueText(value, this.cursor.row, this.cursor.col)}`;
     this.readout.textContent = text;
     this.readout.dataset.row = String(this.cursor.row);
@@ -413,7 +418,9 @@ export class MatrixView implements View {
     if (!store.maps.shape(store.layer)) return;
     const row = c.dataRow;
     const col = c.dataCol;
-    const value = store.maps.value(store.layer, store.head, row, col);
+    // A kept run (long inputs): the exact value is asked of the host; the tip shows it once it has arrived.
+    const value = exactOrPending(() => store.maps.value(store.layer, store.head, row, col));
+    if (value === undefined) return;
     // Encoder–decoder layers: rows and columns from the source or the target (figures/seq2seq-axes.ts).
     const sides = axisSides(store.facts?.attentionKinds[store.layer] ?? 'self');
     const rowTokens = sideTokens(store.maps, sides.rows);
@@ -452,5 +459,15 @@ export class MatrixView implements View {
       this.figure.outline(null);
       if (this.cursorShown) this.showCursor();
     }
+  }
+}
+
+/** A value now, or undefined while a kept run's exact value is on its way (the view redraws when it arrives). */
+function exactOrPending(read: () => number): number | undefined {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof PendingExact) return undefined;
+    throw e;
   }
 }

@@ -61,6 +61,15 @@ export class NeuronView implements View {
     const head = typeof store.head === 'number' ? store.head : 0;
     const headNote = typeof store.head === 'number' ? '' : ' (choose a single head; showing head 0)';
     this.caption.textContent = `Layer ${store.layer}, head ${head}${headNote}`;
+    if (store.kept) {
+      this.body.appendChild(
+        el('p', {
+          class: 'neuron-note',
+          text: `The neuron view is not available for runs of ${store.tokens.length} tokens (kept for long inputs) yet.`,
+        }),
+      );
+      return;
+    }
     const layer = store.layers[store.layer];
     if (!layer) {
       this.body.appendChild(el('p', { class: 'neuron-note', text: 'Waiting for this layer…' }));
@@ -131,7 +140,7 @@ export class NeuronView implements View {
       const tr = el('tr', { class: masked ? 'masked' : '' });
       tr.append(
         el('td', { class: 'neuron-token', text: tokens[j]?.label ?? String(j), title: tokens[j]?.text ?? '' }),
-        el('td', {}, this.strip(keys[j], scale)),
+        el('td', { class: 'vector' }, this.strip(keys[j], scale)),
         el('td', { class: 'num', text: formatSig(s.dot[j]), title: String(s.dot[j]) }),
         el('td', { class: 'num', text: masked ? 'masked' : formatSig(s.scaled[j]), title: String(s.scaled[j]) }),
         el('td', { class: 'num', text: formatSig(s.softmax[j]), title: String(s.softmax[j]) }),

@@ -3,7 +3,8 @@
 // folder without a model, an unsupported or broken model (a NaN weight, attention that overflows), a Hub id the Hub
 // does not have (a local Hub, test/helpers/hub-server.ts), a Hub endpoint that is not a URL, an export over the
 // model's own file or in an unknown format, a saved run that is not one (Open Saved Run…: not JSON, another format or
-// version, an .npy, a non-finite or out-of-range weight, a wrong shape, a token without text, a folder, no file). Each must give exactly one notification line (counted through the test
+// version, an .npy, a non-finite or out-of-range weight, a wrong shape, a token without text, a folder, no file;
+// files dropped onto the panel: an .npy or its sidecar alone, a pair that disagrees). Each must give exactly one notification line (counted through the test
 // API's messages()), never a stack trace, and leave no progress notification open. The table format and its check
 // are the CLI's and the Hub's (test/helpers/bad-input-check.ts); the count is printed at the end of the suite.
 import * as assert from 'node:assert/strict';
@@ -316,6 +317,26 @@ function pairCase(
   };
 }
 
+/** Files dropped onto the panel without a URI (as a file manager's drop gives them), as the webview sends them. */
+function dropCase(
+  name: string,
+  dropped: { text?: string; name?: string; npy?: ArrayBuffer; npyName?: string },
+  expect: RegExp,
+): BadInputCase<ExtensionInput> {
+  return {
+    name: `A drop onto the panel: ${name}`,
+    input: {
+      action: async () => {
+        await (
+          await getApi()
+        ).openDropped!(dropped);
+        return undefined;
+      },
+    },
+    expect,
+  };
+}
+
 function savedRunCases(): BadInputCase<ExtensionInput>[] {
   const layer0 = (r: Record<string, unknown>) => (r.layers as Record<string, unknown>[])[0];
   return [
@@ -410,6 +431,26 @@ function savedRunCases(): BadInputCase<ExtensionInput>[] {
       /^folder\.json is a folder: open a run exported as JSON, or an \.npy with its sidecar\.$/,
     ),
     openCase('a file that does not exist', 'missing.json', undefined, /^missing\.json cannot be read \(FileNotFound\)/),
+    dropCase(
+      'an .npy without its sidecar',
+      { npy: npyBytes('(1, 1, 2, 2)', [1, 0, 0.5, 0.5]).slice().buffer, npyName: 'run.npy' },
+      /^run\.npy was dropped without its sidecar run\.npy\.json \(.*\): drop the two files together\.$/,
+    ),
+    dropCase(
+      'a sidecar without its .npy',
+      { text: npySidecarText(), name: 'run.npy.json' },
+      /^run\.npy\.json is the sidecar of run\.npy, which was not dropped with it: drop the two files together\.$/,
+    ),
+    dropCase(
+      'an .npy with a sidecar of another shape',
+      {
+        npy: npyBytes('(1, 1, 3, 3)', Array(9).fill(1 / 3)).slice().buffer,
+        npyName: 'run.npy',
+        text: npySidecarText(),
+        name: 'run.npy.json',
+      },
+      /^run\.npy: has the shape \(1, 1, 3, 3\), but its sidecar says \(1, 1, 2, 2\) \[layers, heads, query, key\]\.$/,
+    ),
   ];
 }
 

@@ -924,9 +924,21 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /--top-p and --seed apply to sampling: give --temperature above 0/,
   },
   {
-    name: 'generate --chat (chat templates not there yet)',
+    name: 'generate --chat with a model that has no chat template',
     input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--chat'] }),
-    expect: /--chat is not available yet/,
+    expect: [/has no chat template/, /without --chat/],
+  },
+  {
+    name: 'generate --chat --truncate',
+    input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--chat', '--truncate'] }),
+    expect: /--truncate would cut the end of the chat template/,
+  },
+  {
+    name: 'explain --generate with an ONNX export',
+    input: () => ({
+      args: ['explain', '--model', model('onnx-export'), '--text', TEXT, '--generate', '2', '--target', 'generated:1'],
+    }),
+    expect: /is an ONNX export, which cannot generate with a KV cache here/,
   },
   {
     name: 'generate with an encoder (not a causal LM)',
@@ -958,6 +970,97 @@ const cases: BadInputCase<CliInput>[] = [
     name: 'explain --target generated:N past --generate',
     input: () => ({ args: ['explain', '--model', M, '--text', TEXT, '--generate', '2', '--target', 'generated:5'] }),
     expect: /--target generated:5 is past the 2 tokens --generate asks for/,
+  },
+  {
+    name: 'study --reference not among the methods',
+    input: cli(
+      'study',
+      '--model',
+      p('no-model'),
+      '--data',
+      'x.jsonl',
+      '--target',
+      'next',
+      '--methods',
+      'rollout',
+      '--reference',
+      'loo',
+    ),
+    expect: /--reference loo is not among the methods \(rollout\); add it to --methods/,
+  },
+  {
+    name: 'study --randomize-top beyond the model’s layers',
+    input: () => ({
+      args: [
+        'study',
+        '--model',
+        M,
+        '--data',
+        p('study-in-place', 'examples.jsonl'),
+        '--target',
+        'next',
+        '--methods',
+        'rollout',
+        '--randomize-top',
+        '9',
+      ],
+    }),
+    expect: /--randomize-top 9 is more than the model's 5 layers; give 1 to 5/,
+  },
+  {
+    name: 'study --randomize-top 0',
+    input: cli('study', '--model', p('no-model'), '--data', 'x.jsonl', '--target', 'next', '--randomize-top', '0'),
+    expect: /--randomize-top/,
+  },
+  {
+    name: 'study --reference unknown',
+    input: cli('study', '--model', p('no-model'), '--data', 'x.jsonl', '--target', 'next', '--reference', 'oracle'),
+    expect: /Unknown method "oracle"/,
+  },
+  {
+    name: 'explain --words mean',
+    input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'next', '--words', 'mean'),
+    expect: /--words must be sum or max \(got "mean"\)/,
+  },
+  {
+    name: 'explain --target contrast without B',
+    input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'contrast: the'),
+    expect: /Bad target "contrast: the": write contrast:A\|B/,
+  },
+  {
+    name: 'explain --target contrast with two "|"',
+    input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'contrast:a|b|c'),
+    expect: /write exactly one "\|" between A and B \(write #ID for a token that contains "\|"\)/,
+  },
+  {
+    name: 'explain --target contrast with an empty token',
+    input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'contrast:|b'),
+    expect: /give both tokens, A before "\|" and B after it/,
+  },
+  {
+    name: 'explain --target contrast of a token with itself',
+    input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'contrast:#5|#5'),
+    expect: /A and B are the same token/,
+  },
+  {
+    name: 'explain --target contrast:A|B@generated:N without --generate',
+    input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'contrast:#5|#6@generated:2'),
+    expect: /names a generated token: add --generate N \(N ≥ 2\)/,
+  },
+  {
+    name: 'explain --target contrast with an id outside the vocabulary',
+    input: () => ({ args: ['explain', '--model', M, '--text', TEXT, '--target', 'contrast:#5|#99999'] }),
+    expect: /Token id 99999 in "contrast:#5\|#99999" is outside the vocabulary of \d+/,
+  },
+  {
+    name: 'explain --target contrast with a text of several tokens',
+    input: () => ({ args: ['explain', '--model', M, '--text', TEXT, '--target', 'contrast:#5| once upon a time'] }),
+    expect: /" once upon a time" is \d+ tokens .*not one; give one vocabulary token/,
+  },
+  {
+    name: 'explain --target contrast:A|B@POS past the text',
+    input: () => ({ args: ['explain', '--model', M, '--text', TEXT, '--target', 'contrast:#5|#6@999'] }),
+    expect: /contrast:#5\|#6@999 is past the \d+ tokens of the input/,
   },
   {
     name: 'explain --generate with an encoder',

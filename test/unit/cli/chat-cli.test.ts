@@ -1,6 +1,7 @@
 // attention-lens --chat as users run it (node dist/cli.js) on SmolLM2-135M-Instruct's GGUF, against transformers
 // (test/fixtures/gguf/smollm2-reference.json: apply_chat_template's ids for "What is the capital of France?" and
-// the log-probability of the top next token after that prompt); and `explain --target next` on causal models
+// the log-probability of the top next token after that prompt), `generate --chat` (that prompt, that token first, stop
+// at the end of the turn); and `explain --target next` on causal models
 // without a BOS token (tiny-gpt2, SmolLM2), which once failed with "A perturbation removed every token".
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -126,6 +127,29 @@ describe('--chat on SmolLM2 (GGUF)', () => {
       ['␣there', hex(PAPER.ink)], // the label (figures/token-display.ts) shows the piece Ġthere as ␣there
     ]);
     assert.ok(labels.filter((m) => m[2]).every((m) => m[1] === hex(PAPER.muted)));
+  });
+});
+
+describe('generate --chat on SmolLM2 (GGUF)', () => {
+  test("generate --chat: transformers' prompt ids, its top next token first, and the output stops at the end of the turn", () => {
+    const out = path.join(TMP, 'generate.json');
+    const r = cli('generate', '--model', SMOL, '--text', QUESTION, '--chat', '--max-new', '40', '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^prompt {5}\d+ tokens \(chat: \d+ of the template\)$/m);
+    assert.match(r.stdout, /^stopped {4}at the end of the turn; \d+ tokens/m);
+    const json = JSON.parse(readFileSync(out, 'utf8')) as {
+      tokens: JsonToken[];
+      source: { chat?: boolean; generated: { promptTokens: number; generatedTokens: number } };
+    };
+    const P = json.source.generated.promptTokens;
+    assert.equal(json.source.chat, true);
+    assert.deepEqual(
+      json.tokens.slice(0, P).map((t) => t.id),
+      chat.ids,
+    );
+    assert.equal(json.tokens[P].id, ref.next_token.top5[0].id, 'greedy: the top token transformers gives');
+    assert.equal(json.tokens[json.tokens.length - 1].text, '<|im_end|>');
+    assert.ok(json.tokens.slice(0, P).some((t) => t.template === true));
   });
 });
 

@@ -220,12 +220,47 @@ describe('end to end on stories260K', () => {
       ['raw-attention', 'rollout', 'loo', 'norm', 'uniform'],
     );
     for (const m of json.methods) assert.equal(m.scores.length, 17);
-    assert.equal(json.agreement.length, 10);
+    assert.equal(json.agreement.length, 10 + 4 * 2); // the 10 pairs, then each method vs recency and random
     assert.equal(json.faithfulness.length, 5);
     assert.equal(json.target.kind, 'next');
     // The uniform row's agreement is the chance level over random orders: a number in [-1, 1].
     const chance = json.agreement.find((a: { b: string }) => a.b === 'uniform').kendall;
     assert.ok(chance >= -1 && chance <= 1, String(chance));
+  });
+
+  test('explain --words max with a contrastive target: the words table and the JSON words', () => {
+    const out = path.join(TMP, 'explain-words.json');
+    const text = 'Once upon a time, there was a little girl named Lily. She';
+    const r = cli(
+      'explain',
+      '--model',
+      MODEL,
+      '--text',
+      text,
+      '--target',
+      'contrast:▁was|▁a',
+      '--methods',
+      'loo',
+      '--words',
+      'max',
+      '--no-faithfulness',
+      '--erasure-steps',
+      '0',
+      '--out',
+      out,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /target {5}contrast:▁was\|▁a: log p\("▁was" next \| input\) − log p\("▁a" next \| input\)/);
+    assert.match(r.stdout, /words {6}\d+ words; each score is the max of its tokens' scores/);
+    const json = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(json.target.measure, 'log-odds');
+    assert.equal(json.words.aggregation, 'max');
+    const loo = json.methods.find((m: { id: string }) => m.id === 'loo').scores as number[];
+    const words = json.words.words as { text: string; tokens: number[] }[];
+    assert.equal(words.map((w) => w.tokens).flat().length, json.tokens.length);
+    const wordLoo = json.words.methods.find((m: { id: string }) => m.id === 'loo').scores as number[];
+    words.forEach((w, i) => assert.equal(wordLoo[i], Math.max(...w.tokens.map((t) => loo[t]))));
+    assert.ok(words.some((w) => w.text === 'Lily'));
   });
 
   test('explain: a target the model cannot give is exit code 2 with one line', () => {
@@ -293,8 +328,14 @@ describe('end to end on stories260K', () => {
       'faithfulness-comprehensiveness.svg',
       'faithfulness-sufficiency.svg',
       'erasure-area.svg',
+      'head-sweep.svg',
     ])
       assert.ok(existsSync(path.join(dir, f)), f);
+    // Which heads agree with loo: the mean sweep over the examples, drawn as small multiples and listed.
+    const sweepSvg = readFileSync(path.join(dir, 'head-sweep.svg'), 'utf8');
+    assert.match(sweepSvg, /Kendall τ with loo/);
+    assert.match(sweepSvg, /data-rows="5" data-cols="8"/);
+    assert.match(r.stdout, /heads {6}most in agreement with loo \(mean Kendall τ \[95 % CI\]; recency: /);
     const summary = JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8'));
     assert.equal(summary.summary.examples, 3);
     const tau = summary.summary.agreement.find(
@@ -305,8 +346,19 @@ describe('end to end on stories260K', () => {
     assert.match(readFileSync(path.join(dir, 'summary.md'), 'utf8'), /\| rollout \| loo \| kendall \|/);
     const svg = readFileSync(path.join(dir, 'agreement-kendall.svg'), 'utf8');
     assert.match(svg, /rollout vs loo/);
-    // 3 examples × 6 pairs among rollout, loo, norm and the uniform baseline.
-    assert.equal((svg.match(/fill-opacity="0.55"/g) ?? []).length, 3 * 6);
+    // 3 examples × 12 pairs: 6 among rollout, loo, norm and the uniform baseline, and each method vs recency and random.
+    assert.equal((svg.match(/fill-opacity="0.55"/g) ?? []).length, 3 * 12);
+    // The statistics: a bootstrap interval around each mean, paired tests against loo (the default reference).
+    assert.ok(tau.spread.ci.lo <= tau.spread.mean && tau.spread.mean <= tau.spread.ci.hi);
+    assert.equal(summary.summary.reference, 'loo');
+    const paired = summary.summary.paired.find(
+      (p: { metric: string; a: string; b: string }) =>
+        p.metric === 'kendallWithReference' && p.a === 'rollout' && p.b === 'recency',
+    );
+    assert.equal(paired.test.n, 3);
+    assert.equal(paired.test.exact, true);
+    assert.equal((paired.test.p * 8) % 1, 0); // exact over 2^3 sign patterns
+    assert.match(r.stdout, /τ with loo\s+rollout\s+recency/);
     assert.doesNotMatch(svg, /no values/);
   });
 });

@@ -17,6 +17,15 @@ test('tokenLimit: the smaller of the setting and the model positions', () => {
   assert.equal(tokenLimit(0, 512), 512);
   assert.equal(tokenLimit(12.7, 512), 12);
   assert.match(tooLongMessage(600, 512), /600 tokens.*limit is 512/);
+  // A hard cap of 8,192 tokens whatever the model allows, said when the model allows more.
+  assert.equal(tokenLimit(0, 32768), 8192);
+  assert.equal(tokenLimit(8192, 131072), 8192);
+  assert.equal(tokenLimit(4096, 8192), 4096);
+  assert.equal(
+    tooLongMessage(9000, 8192, 32768),
+    'The selection is 9000 tokens long; the limit is 8192 (the model allows 32768, but Attention Lens runs at most 8192 tokens for now). Select less text or truncate it to the first 8192 tokens.',
+  );
+  assert.match(tooLongMessage(9000, 8192, 8192), /limit is 8192 \(attentionLens.maxTokens and the model's positions\)/);
 });
 
 test('describeError: model errors offer Select Model, cancellations are quiet, no stack traces', () => {

@@ -9,6 +9,7 @@ import {
   bar,
   escapeMarkdown,
   hoverMarkdown,
+  keptTokenWeights,
   sparkline,
   staleMarkdown,
   tintLevels,
@@ -174,4 +175,41 @@ test('hover on a source token with a cross layer selected: which target tokens a
   // A decoder (target × target) layer says what to pick instead.
   const dec = { ...cross, kind: 'decoder' as const, keyLength: 2, data: Float32Array.from([1, 0, 0.5, 0.5]) };
   assert.match(hoverMarkdown({ run: { ...run, layers: [dec] }, index: 1 }), /choose an encoder or cross layer/);
+});
+
+test('keptTokenWeights: a kept run’s rows and columns asked per head equal tokenWeights on the same map; the hover reads them', async () => {
+  const at = (h: number, i: number, j: number) => LAYER.data[(h * 3 + i) * 3 + j];
+  const asked: string[] = [];
+  // What the worker answers for a kept run of the same map (hand-computed above).
+  const kept = {
+    length: 3,
+    layer: () => undefined,
+    value: async (_l: number, h: number, i: number, j: number) => at(h, i, j),
+    row: async (_l: number, h: number, i: number) => (
+      asked.push(`row ${h} ${i}`),
+      Float32Array.from([0, 1, 2], (j) => at(h, i, j))
+    ),
+    column: async (_l: number, h: number, j: number) => (
+      asked.push(`col ${h} ${j}`),
+      Float32Array.from([0, 1, 2], (i) => at(h, i, j))
+    ),
+    window: async () => new Float32Array(0),
+  };
+  for (const head of [0, 1, 'mean', 'max'] as const)
+    for (const index of [0, 1, 2]) {
+      const w = await keptTokenWeights(kept, 2, 0, head, index);
+      const d = tokenWeights(LAYER, head, index);
+      assert.deepEqual(round(w.to), round(d.to), `${head} ${index} to`);
+      assert.deepEqual(round(w.from), round(d.from), `${head} ${index} from`);
+    }
+  asked.length = 0;
+  await keptTokenWeights(kept, 2, 0, 1, 2);
+  assert.deepEqual(asked, ['row 1 2', 'col 1 2'], 'one head: its row and column only');
+  // The hover of a kept run (no maps in the snapshot) reads the weights it is given.
+  const run = {
+    ...snapshot({ view: 'grid', layer: 0, head: 'mean' }, []),
+    facts: { attentionKinds: ['causal'] } as unknown as ModelFacts,
+  };
+  const md = hoverMarkdown({ run, index: 1, kept: await keptTokenWeights(kept, 2, 0, 'mean', 1) });
+  assert.match(md, /\| ␣Once \| 0\.600 /, 'mean of 0.4 and 0.8');
 });

@@ -9,6 +9,8 @@ import { fixtureResult, headsResult } from '../../helpers/explain-fixture';
 import { colorLut, colorizeDiverging } from '../../../figures/colormap';
 import {
   agreementMatrix,
+  baselineAgreement,
+  baselineAgreementText,
   curvePlot,
   faithfulnessSeries,
   inkOn,
@@ -20,12 +22,12 @@ import {
   scoreScale,
   tickLabel,
 } from '../../../figures/explain-scales';
-import { agreementFigure, explainFigure, stripFigure } from '../../../figures/explain-figure';
+import { agreementFigure, explainFigure, headSweepFigure, stripFigure } from '../../../figures/explain-figure';
 import { compareFigure, compareSummary } from '../../../figures/compare-figure';
 import { EXPORT_OPTIONS } from '../../../figures/figure-kit';
-import { headStatGrids, statColor } from '../../../figures/head-stats';
+import { headStatGrids, headSweepGrid, statColor } from '../../../figures/head-stats';
 import { formatValue } from '../../../figures/labels';
-import type { ImageItem, Scene, SceneItem, TextItem } from '../../../figures/scene';
+import { frozenShift, type ImageItem, type Scene, type SceneItem, type TextItem } from '../../../figures/scene';
 import { sceneToSvg } from '../../../figures/svg';
 import { PAPER } from '../../../figures/theme';
 
@@ -77,6 +79,29 @@ test('agreement matrix: symmetric, 1 on the diagonal, failed methods left out, u
   // null (a NaN after the JSON crossing) reads as NaN too.
   const wire = JSON.parse(JSON.stringify(r)) as ExplainResult;
   assert.ok(Number.isNaN(agreementMatrix(wire, 'kendall').values[1][2]));
+});
+
+test('baselines beside the matrix: each method vs recency and random (mean, 2.5–97.5 % range), as one line', () => {
+  const r = fixtureResult();
+  const spreadOf = (lo: number, hi: number) => ({ sd: 0.1, lo, hi });
+  r.agreement.push(
+    { a: 'loo', b: 'recency', kendall: 0.62, spearman: 0.7, topK: 1, k: 2 },
+    {
+      a: 'loo',
+      b: 'random',
+      kendall: 0.01,
+      spearman: 0.02,
+      topK: 0.5,
+      k: 2,
+      spread: { kendall: spreadOf(-0.4, 0.42), spearman: spreadOf(-0.5, 0.5), topK: spreadOf(0, 1) },
+    },
+  );
+  // Matrix untouched: the baselines are not methods of the result.
+  assert.deepEqual(agreementMatrix(r, 'kendall').ids, ['rollout', 'loo', 'uniform']);
+  const b = baselineAgreement(r, 'kendall');
+  assert.deepEqual(b, [{ id: 'loo', recency: 0.62, random: 0.01, lo: -0.4, hi: 0.42 }]);
+  assert.equal(baselineAgreementText(b[0], 'Leave-one-out'), 'Leave-one-out: recency 0.62 · random 0.01 [−0.40, 0.42]');
+  assert.deepEqual(baselineAgreement(r, 'topK')[0], { id: 'loo', recency: 1, random: 0.5, lo: 0, hi: 1 });
 });
 
 test('value text: two decimals, a real minus sign, no negative zero, a dash for NaN', () => {
@@ -227,6 +252,50 @@ test('explanation sections: the token strip wraps to the width it is given', () 
   assert.equal(ofRole(agreementFigure(r, 'spearman', PAPER), 'agreement').length, 9);
 });
 
+test('agreement table: its header bands (column labels above, row labels left) hold the labels and no cell', () => {
+  const r = fixtureResult();
+  const scene = agreementFigure(r, 'kendall', PAPER);
+  const f = scene.frozen;
+  assert.ok(f, 'the table says which bands stay in view');
+  const cells = ofRole(scene, 'agreement').map((it) => (it.kind === 'rect' ? it : assert.fail('a cell is a rect')));
+  assert.equal(cells.length, 9);
+  // The bands end where the cells begin: the first row and column of cells touch them, none reaches into them.
+  assert.equal(Math.min(...cells.map((c) => c.y)), f.top);
+  assert.equal(Math.min(...cells.map((c) => c.x)), f.left);
+  const measure = (t: TextItem) => PAPER.measure(t.text, t.size);
+  const texts = (role: string) => scene.items.filter((it): it is TextItem => it.kind === 'text' && it.role === role);
+  const cols = texts('label-col');
+  const rows = texts('label-row');
+  assert.equal(cols.length, 3);
+  assert.equal(rows.length, 3);
+  // Column labels: vertical, written upwards from their anchor, wholly inside the top band, over the cells' columns.
+  for (const t of cols) {
+    assert.ok(t.vertical, `${t.text} is vertical`);
+    assert.ok(t.y <= f.top && t.y - measure(t) >= 0, `${t.text} within 0..${f.top}`);
+    assert.ok(t.x > f.left, `${t.text} over a column of cells`);
+  }
+  // Row labels: right-aligned at the left band's edge, wholly inside it, beside the cells' rows.
+  for (const t of rows) {
+    assert.equal(t.anchor, 'end');
+    assert.ok(t.x <= f.left && t.x - measure(t) >= 0, `${t.text} within 0..${f.left}`);
+    assert.ok(t.y > f.top, `${t.text} beside a row of cells`);
+  }
+  // The export draws the same scene: the bands change nothing of what is drawn.
+  const { frozen: _f, ...plain } = scene;
+  assert.equal(sceneToSvg({ ...plain }), sceneToSvg(scene));
+});
+
+test('frozenShift: the header bands follow the scroll within the table, and stop at its last row and column', () => {
+  const size = { width: 300, height: 200 };
+  const f = { top: 50, left: 80 };
+  assert.deepEqual(frozenShift(size, f, { x: -10, y: -20 }), { dx: 0, dy: 0 }, 'the table’s corner in view');
+  assert.deepEqual(frozenShift(size, f, { x: 30, y: 70 }), { dx: 30, dy: 70 }, 'scrolled into the table');
+  // Past the table: the top band rests on the last row (200 − 50), the left band against the last column (300 − 80).
+  assert.deepEqual(frozenShift(size, f, { x: 500, y: 500 }), { dx: 220, dy: 150 });
+  // Bands as large as the table never move.
+  assert.deepEqual(frozenShift({ width: 60, height: 40 }, f, { x: 30, y: 30 }), { dx: 0, dy: 0 });
+});
+
 test("explanation sections: a chat template's tokens are dimmer in the token strip (ink halfway to the cell)", () => {
   const r = fixtureResult();
   // As a chat prompt: [CLS] and [SEP] written by the template.
@@ -364,4 +433,31 @@ test('faithfulness plots carry a y-axis title with the target unit', () => {
     titles.map((t) => (t.kind === 'text' ? t.text : '')),
     ['drop of the target (cosine)', 'drop of the target (cosine)'],
   );
+});
+
+test('head sweep multiple: layers × heads cells of τ on [−1, 1], its own role and region, recency on the legend', () => {
+  const sweep = { reference: 'loo', layers: [0, 1], heads: 3, values: [1, 0, -1, 0.5, NaN, -0.5], recency: 0.25 };
+  const grid = headSweepGrid(sweep);
+  assert.deepEqual(
+    [grid.stat.key, grid.domain, grid.marks, grid.baselineLabel],
+    ['sweep', { lo: -1, hi: 1 }, [0.25], 'recency'],
+  );
+  const fig = headSweepFigure(grid, 'viridis', PAPER);
+  const cells = fig.items.filter((it): it is ImageItem => it.kind === 'image' && it.role === 'head-sweep');
+  assert.equal(cells.length, 1);
+  assert.deepEqual([cells[0].rows, cells[0].cols], [2, 3]);
+  assert.deepEqual(Array.from(cells[0].values!).slice(0, 4), [1, 0, -1, 0.5]);
+  assert.equal(cells[0].masked![4], 1); // NaN: masked
+  assert.equal(fig.items.filter((it) => it.role === 'head-stat').length, 0);
+  assert.deepEqual(
+    fig.regions.map((r) => r.id),
+    ['head-sweep'],
+  );
+  const texts = fig.items.filter((it): it is TextItem => it.kind === 'text').map((t) => t.text);
+  assert.ok(texts.includes('Kendall τ with loo'), texts.join(' | '));
+  assert.ok(texts.includes('recency: 0.250'), texts.join(' | '));
+  // The export adds it before the head statistics when the result has a sweep.
+  const r = { ...fixtureResult(), headSweep: { ...sweep, metric: 'kendall' as const } };
+  const svg = sceneToSvg(explainFigure(r, { metric: 'kendall', colorMap: 'viridis' }, PAPER, EXPORT_OPTIONS));
+  assert.match(svg, /Which heads agree with loo\?/);
 });

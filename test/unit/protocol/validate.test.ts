@@ -132,7 +132,7 @@ test('isRunSource checks restored panel state', () => {
   assert.equal(isRunSource(undefined), false);
 });
 
-test('openDropped: a .json file: or vscode-remote: URI, or a file’s text and name; nothing else', () => {
+test('openDropped: a .json or .npy file: or vscode-remote: URI, or a file’s text and name, or an .npy’s bytes; nothing else', () => {
   const none = { runId: undefined, layers: 0, tokens: 0 };
   const uri = { type: 'openDropped', uri: 'file:///home/me/run.json' };
   assert.deepEqual(validateWebviewMessage(uri, none), { ok: true, message: uri });
@@ -140,6 +140,13 @@ test('openDropped: a .json file: or vscode-remote: URI, or a file’s text and n
   assert.deepEqual(validateWebviewMessage(remote, none), { ok: true, message: remote });
   const text = { type: 'openDropped', text: '{}', name: 'run.json' };
   assert.deepEqual(validateWebviewMessage(text, ctx), { ok: true, message: text });
+  // An NPY export: its URI (the host finds the sidecar beside it), or the dropped array with or without its sidecar.
+  const npyUri = { type: 'openDropped', uri: 'vscode-remote://host/home/me/run.npy' };
+  assert.deepEqual(validateWebviewMessage(npyUri, none), { ok: true, message: npyUri });
+  const pair = { type: 'openDropped', text: '{}', name: 'run.npy.json', npy: new ArrayBuffer(8), npyName: 'run.npy' };
+  assert.deepEqual(validateWebviewMessage(pair, none), { ok: true, message: pair });
+  const alone = { type: 'openDropped', npy: new ArrayBuffer(8), npyName: 'run.NPY' };
+  assert.deepEqual(validateWebviewMessage(alone, none), { ok: true, message: alone });
   for (const m of [
     { type: 'openDropped' },
     { type: 'openDropped', uri: 'file:///a.json', text: '{}' },
@@ -150,6 +157,14 @@ test('openDropped: a .json file: or vscode-remote: URI, or a file’s text and n
     { type: 'openDropped', text: 3 },
     { type: 'openDropped', text: '{}', name: 'x'.repeat(300) },
     { type: 'openDropped', text: '{}', extra: 1 },
+    { type: 'openDropped', uri: 'file:///a.npy.txt' },
+    { type: 'openDropped', uri: 'file:///a.npy', npy: new ArrayBuffer(8), npyName: 'a.npy' },
+    { type: 'openDropped', npy: new ArrayBuffer(8) },
+    { type: 'openDropped', text: '{}', npyName: 'a.npy' },
+    { type: 'openDropped', npy: new Uint8Array(8), npyName: 'a.npy' },
+    { type: 'openDropped', npy: [1, 2], npyName: 'a.npy' },
+    { type: 'openDropped', npy: new ArrayBuffer(8), npyName: 'a.json' },
+    { type: 'openDropped', npy: new ArrayBuffer(8), npyName: `${'a'.repeat(300)}.npy` },
   ])
     assert.equal(validateWebviewMessage(m, none).ok, false, JSON.stringify(m).slice(0, 80));
 });

@@ -119,6 +119,39 @@ describe('stories260K (llama, causal): targets and leave-one-out against naive p
     }
   });
 
+  test('contrast:A|B: log p(A) − log p(B) and its leave-one-out equal naive passes; @POS and @generated:N', async () => {
+    const A = inspector.tokenizer!.tokenToId('▁was')!; // by text
+    const B = ids[3]; // by #ID (▁a)
+    const r = await explain(inspector, ids, { target: `contrast:▁was|#${B}`, ...only(['loo']) });
+    const full = naiveForward(STORIES, ids).logits!;
+    const diff = (logits: Float32Array, row: number) => {
+      const x = logits.subarray(row * V, (row + 1) * V);
+      return logSoftmax(x, A) - logSoftmax(x, B);
+    };
+    assert.ok(Math.abs(r.target.value - diff(full, 16)) <= 1e-4, `${r.target.value} vs ${diff(full, 16)}`);
+    assert.deepEqual(
+      [r.target.kind, r.target.measure, r.target.token?.id, r.target.contrast?.id],
+      ['contrast', 'log-odds', A, B],
+    );
+    assert.match(r.target.label, /^log p\("▁was" next \| input\) − log p\("▁a" next \| input\)$/);
+    const loo = r.methods.find((m) => m.id === 'loo')!;
+    for (const j of [1, 8, 16]) {
+      const expected = diff(full, 16) - diff(naiveForward(STORIES, without(ids, j)).logits!, 15);
+      assert.ok(Math.abs(loo.scores[j] - expected) <= 2e-4, `token ${j}: ${loo.scores[j]} vs ${expected}`);
+    }
+    // At a position: the prediction of token 6 from tokens 0..5; by a generation's index: the same position.
+    const at = await explain(inspector, ids, { target: `contrast:#${A}|#${B}@6`, ...only(['rollout']) });
+    assert.equal(at.target.readout, 5);
+    assert.ok(Math.abs(at.target.value - diff(full, 5)) <= 1e-4);
+    const gen = await explain(inspector, ids, {
+      target: `contrast:#${A}|#${B}@generated:2`,
+      promptLength: 5,
+      ...only(['rollout']),
+    });
+    assert.equal(gen.target.readout, 5);
+    assert.ok(Math.abs(gen.target.value - at.target.value) <= 1e-6);
+  });
+
   test('token:POS:ID reads the logits at POS − 1; later tokens are not candidates', async () => {
     const r = await explain(inspector, ids, { target: `token:5:${ids[5]}`, ...only(['loo', 'rollout']) });
     const logits = naiveForward(STORIES, ids).logits!;
@@ -144,7 +177,8 @@ describe('stories260K (llama, causal): targets and leave-one-out against naive p
     const ids_ = r.methods.map((m) => m.id);
     assert.deepEqual(ids_, ['raw-attention', 'rollout', 'loo', 'norm', 'norm-rollout', 'occlusion', 'uniform']);
     for (const m of r.methods) assert.equal(m.scores.length, 17, m.id);
-    assert.equal(r.agreement.length, (7 * 6) / 2);
+    // Every pair of the 7 methods, then each of the 6 that are not baselines vs recency and random.
+    assert.equal(r.agreement.length, (7 * 6) / 2 + 6 * 2);
     assert.ok(r.agreement.some((a) => a.b === 'uniform'));
     assert.ok(r.distance.every((d) => !['loo', 'occlusion'].includes(d.a) && !['loo', 'occlusion'].includes(d.b)));
     assert.deepEqual(

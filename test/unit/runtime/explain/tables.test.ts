@@ -6,15 +6,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { faithfulness } from '../../../../runtime/analysis/faithfulness';
 import { isLensError } from '../../../../runtime/errors';
-import { formatTargetSpec, parseTargetSpec } from '../../../../runtime/explain/target-spec';
+import { formatTargetSpec, parseTargetSpec, resolveGenerated } from '../../../../runtime/explain/target-spec';
+import { logSoftmaxAt, measureRow } from '../../../../runtime/analysis/targets';
 import { perturbedRow, trimPadding } from '../../../../runtime/explain/perturb';
-import { agreementTable, distanceTable, headTable } from '../../../../runtime/explain/compare';
+import { agreementTable, distanceTable, headTable, sampleSpread } from '../../../../runtime/explain/compare';
 import { erasureTable, faithfulnessTable } from '../../../../runtime/explain/faithfulness-tables';
-import { randomOrderScores } from '../../../../runtime/explain/baseline';
+import { randomOrderScores, recencyScores } from '../../../../runtime/explain/baseline';
 import { kendallTau } from '../../../../runtime/analysis/agreement';
 import type { ExplainResult, MethodScores } from '../../../../runtime/explain/result';
 import { resultToJson } from '../../../../runtime/explain/result';
 import { quantile, spread, summarizeStudy } from '../../../../runtime/explain/summary';
+import { headSweep } from '../../../../runtime/explain/head-sweep';
 import type { Token } from '../../../../runtime/types';
 
 const near = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
@@ -40,6 +42,58 @@ test('target specs: every form parses, round-trips, and mistakes are one-line BA
       bad,
     );
   }
+});
+
+test('contrast targets: A|B as text or #ID, at the next token, @POS or @generated:N; mistakes are one line', () => {
+  const cases: [string, unknown][] = [
+    ['contrast: mat| hat', { kind: 'contrast', a: ' mat', b: ' hat' }],
+    ['contrast:#12|#7', { kind: 'contrast', a: '#12', b: '#7' }],
+    ['contrast:##ing|#', { kind: 'contrast', a: '##ing', b: '#' }],
+    ['contrast:a@b|c', { kind: 'contrast', a: 'a@b', b: 'c' }],
+    ['contrast:#1|#2@5', { kind: 'contrast', a: '#1', b: '#2', position: 5 }],
+    ['contrast: x|y@generated:3', { kind: 'contrast', a: ' x', b: 'y', generated: 3 }],
+  ];
+  for (const [spec, parsed] of cases) {
+    assert.deepEqual(parseTargetSpec(spec), parsed, spec);
+    assert.equal(formatTargetSpec(parseTargetSpec(spec)), spec);
+  }
+  const bad: [string, RegExp][] = [
+    ['contrast:a', /write contrast:A\|B/],
+    ['contrast:a|b|c', /exactly one "\|"/],
+    ['contrast:|b', /give both tokens/],
+    ['contrast:a|', /give both tokens/],
+    ['contrast:a|a', /A and B are the same token/],
+    ['contrast:a|b@0', /POS must be at least 1/],
+    ['contrast:a|b@generated:x', /N "x" is not a whole number/],
+    ['prob:contrast:a|b', /prob: goes before next, token or generated/],
+  ];
+  for (const [spec, why] of bad)
+    assert.throws(
+      () => parseTargetSpec(spec),
+      (e: unknown) => isLensError(e) && e.code === 'BAD_INPUT' && why.test(e.message) && !e.message.includes('\n'),
+      spec,
+    );
+  // @generated:N resolves to the N-th generated token's position (prompt 3 tokens + 2 generated: N = 2 is position 4).
+  const ids = [1, 2, 3, 4, 5];
+  assert.deepEqual(resolveGenerated(parseTargetSpec('contrast:#1|#2@generated:2'), ids, 3), {
+    kind: 'contrast',
+    a: '#1',
+    b: '#2',
+    position: 4,
+  });
+  assert.throws(() => resolveGenerated(parseTargetSpec('contrast:#1|#2@generated:3'), ids, 3), /past the 2 generated/);
+  assert.throws(
+    () => resolveGenerated(parseTargetSpec('contrast:#1|#2@generated:1'), ids, undefined),
+    /after a generation/,
+  );
+  // The measure: log p(A) − log p(B) is the logits' difference, equal to the difference of log-softmaxes.
+  const row = [0.5, -1, 2, 3.25];
+  near(
+    measureRow(row, 0, 4, 'log-odds', { token: 3, contrast: 1 }),
+    logSoftmaxAt(row, 3) - logSoftmaxAt(row, 1),
+    1e-12,
+  );
+  assert.throws(() => measureRow(row, 0, 4, 'log-odds', { token: 3 }), /contrast/);
 });
 
 test('perturbed rows: remove shifts left and pads, hide masks in place, mask-token writes [MASK]; readouts follow', () => {
@@ -109,7 +163,20 @@ test('agreement and distance tables: over candidates only; distances only for di
   const rows = agreementTable(methods, candidates, 2, 5);
   assert.deepEqual(
     rows.map((r) => `${r.a}-${r.b}`),
-    ['a-b', 'a-c', 'a-uniform', 'b-c', 'b-uniform', 'c-uniform'],
+    [
+      'a-b',
+      'a-c',
+      'a-uniform',
+      'b-c',
+      'b-uniform',
+      'c-uniform',
+      'a-recency',
+      'a-random',
+      'b-recency',
+      'b-random',
+      'c-recency',
+      'c-random',
+    ],
   );
   const ab = rows[0];
   assert.deepEqual([ab.kendall, ab.spearman, ab.topK, ab.k], [1, 1, 1, 2]); // position 0 (9 vs −9) is not a candidate
@@ -149,6 +216,69 @@ test('agreement and distance tables: over candidates only; distances only for di
   near(d[0].tvd, 0.4, 1e-12);
   near(d[1].tvd, 0.2, 1e-12); // vs uniform .25: ½(.15+.05+.05+.15)
   assert.ok(d[0].jsd > 0 && d[0].jsd <= 1);
+});
+
+test('recency and random baselines: recency ranks by position; random is the mean over seeds with its spread', () => {
+  const candidates = [false, true, true, true, true];
+  const methods = [
+    m('up', 'attention', [9, 0.1, 0.2, 0.3, 0.4]),
+    m('down', 'perturbation', [9, 4, 3, 2, 1]),
+    m('uniform', 'baseline', [0.2, 0.2, 0.2, 0.2, 0.2]),
+  ];
+  const rows = agreementTable(methods, candidates, 2, 7);
+  const get = (a: string, b: string) => rows.find((r) => r.a === a && r.b === b)!;
+  // Recency scores positions 1..4 at the candidates: 'up' is the same order, 'down' its reverse.
+  assert.deepEqual(recencyScores(candidates), [0, 2, 3, 4, 5]);
+  const up = get('up', 'recency');
+  assert.deepEqual([up.kendall, up.spearman, up.topK, up.spread], [1, 1, 1, undefined]);
+  const down = get('down', 'recency');
+  assert.deepEqual([down.kendall, down.spearman, down.topK], [-1, -1, 0]);
+  // No baseline is compared with another baseline.
+  assert.equal(rows.filter((r) => r.a === 'uniform' && (r.b === 'recency' || r.b === 'random')).length, 0);
+  // Random: 7 seeded orders; its mean equals the uniform row's (the same orders), its spread is over those 7.
+  const taus = [1, 2, 3, 4, 5, 6, 7].map((s) =>
+    kendallTau([0.1, 0.2, 0.3, 0.4], randomOrderScores(candidates, s).slice(1)),
+  );
+  const mu = taus.reduce((x, y) => x + y, 0) / 7;
+  const sd = Math.sqrt(taus.reduce((x, t) => x + (t - mu) ** 2, 0) / 6);
+  const r = get('up', 'random');
+  near(r.kendall, mu);
+  near(r.kendall, get('up', 'uniform').kendall);
+  near(r.spread!.kendall.sd, sd);
+  const sorted = [...taus].sort((x, y) => x - y);
+  near(r.spread!.kendall.lo, quantile(sorted, 0.025));
+  near(r.spread!.kendall.hi, quantile(sorted, 0.975));
+  assert.ok(r.spread!.kendall.lo <= mu && mu <= r.spread!.kendall.hi);
+  // Spread by hand on three values: sd of [0, 1, 2] is 1; percentiles by linear interpolation.
+  assert.deepEqual(sampleSpread([2, 0, 1, NaN]), { sd: 1, lo: 0.05, hi: 1.95 });
+});
+
+test('head sweep: each head’s attention row ranked against the reference over the candidates; recency beside', () => {
+  // Two layers, two heads, three tokens; target row 2. Candidates 1 and 2 only... and 0.
+  const layer = (l: number, rows: number[][]) => ({
+    layer: l,
+    kind: 'self' as const,
+    heads: 2,
+    queryLength: 3,
+    keyLength: 3,
+    data: Float32Array.from(rows.flat()), // [heads, query, key]
+  });
+  const pad = [0, 0, 0];
+  const a = layer(0, [pad, pad, [0.1, 0.3, 0.6], pad, pad, [0.6, 0.3, 0.1]]);
+  const b = layer(1, [pad, pad, [0.2, 0.2, 0.6], pad, pad, [0.5, 0.25, 0.25]]);
+  const reference = { id: 'loo', scores: [1, 2, 3] };
+  const sw = headSweep([a, b], reference, [true, true, true], 2);
+  assert.deepEqual([sw.reference, sw.layers, sw.heads, sw.recency], ['loo', [0, 1], 2, 1]);
+  // Layer 0: head 0 the same order (τ 1), head 1 reversed (−1); layer 1: ties, τ-b by hand.
+  near(sw.values[0], 1);
+  near(sw.values[1], -1);
+  near(sw.values[2], kendallTau([0.2, 0.2, 0.6], [1, 2, 3]));
+  near(sw.values[3], kendallTau([0.5, 0.25, 0.25], [1, 2, 3]));
+  // A pooled target: the weighted mean of the rows (here only row 2 weighs).
+  const pooled = headSweep([a], reference, [true, true, true], 0, [0, 0, 2]);
+  near(pooled.values[0], 1);
+  // Over the candidates only: with token 0 left out, layer 0 head 1 ranks (0.3, 0.1) against (2, 3): τ = −1.
+  near(headSweep([a], reference, [false, true, true], 2).values[1], -1);
 });
 
 test('head table: each head, then uniform attention per layer (entropy ln n, mean distance by hand)', () => {

@@ -30,6 +30,14 @@ test('SmolLM2-135M: weights held as float32 with k/v repeated ×3 and the tied e
   // The run at 512 tokens keeps 30 × 9 attention maps of 512² (×2 while they cross the thread boundary).
   assert.ok(est.runtimeBytes >= 2 * 30 * 9 * 512 * 512 * 4);
   assert.ok(est.runtimeBytes < 1.2e9, `${est.runtimeBytes}`);
+  // At 8,192 tokens the maps (72 GB) are not kept: q, k, lse and summaries per layer (by hand: 30 × 12 heads × 8,192
+  // × 64 × 4 ≈ 755 MB, 30 × 9 × 8,192 × 80 ≈ 177 MB) and one block of 512 query rows' scores.
+  const long = await estimateResolved({ kind: 'gguf', file: SMOL, dir: path.dirname(SMOL), name: 'smol' }, 8192);
+  assert.ok(long);
+  const kept = 30 * (12 * 8192 * 64 * 4 + 9 * 8192 * 80);
+  const scores = 3 * 9 * 512 * 8192 * 4;
+  assert.ok(long.runtimeBytes >= kept + scores, `${long.runtimeBytes}`);
+  assert.ok(long.runtimeBytes < kept + scores + 1e9, `${long.runtimeBytes}`);
 });
 
 /** A Llama-3-8B-shaped Q4_K_M GGUF: the real header, tensor data left sparse (no disk used). */

@@ -20,13 +20,24 @@ test('layerGroups: narrow models split after layer 0, wide ones one layer per st
 
 test('layerOutputs: plain names for one layer, suffixed names for several', () => {
   assert.deepEqual(layerOutputs({ layer: 4 }), [
-    { layer: 4, attn: 'attn', q: 'q', k: 'k', v: 'v', valueGram: 'value_gram' },
+    {
+      layer: 4,
+      attn: 'attn',
+      q: 'q',
+      k: 'k',
+      v: 'v',
+      valueGram: 'value_gram',
+      mixVectors: 'mix_vectors',
+      mixResid: 'mix_resid',
+      mixSum: 'mix_sum',
+      mixNorm: 'mix_norm',
+    },
   ]);
   assert.deepEqual(
-    layerOutputs({ layer: 1, layers: [1, 2] }).map((n) => [n.layer, n.attn, n.q, n.valueGram]),
+    layerOutputs({ layer: 1, layers: [1, 2] }).map((n) => [n.layer, n.attn, n.q, n.valueGram, n.mixResid]),
     [
-      [1, 'attn_1', 'q_1', 'value_gram_1'],
-      [2, 'attn_2', 'q_2', 'value_gram_2'],
+      [1, 'attn_1', 'q_1', 'value_gram_1', 'mix_resid_1'],
+      [2, 'attn_2', 'q_2', 'value_gram_2', 'mix_resid_2'],
     ],
   );
 });

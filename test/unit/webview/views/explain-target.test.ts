@@ -24,7 +24,7 @@ test('targets per model: next token for causal LMs, masks for masked LMs, simila
   );
   assert.deepEqual(
     targetOptions('causal-lm').map((o) => o.kind),
-    ['next', 'next-prob', 'next-token', 'next-token-prob', 'similarity'],
+    ['next', 'next-prob', 'next-token', 'next-token-prob', 'contrast', 'similarity'],
   );
   assert.deepEqual(
     targetOptions('masked-lm').map((o) => o.kind),
@@ -35,17 +35,21 @@ test('targets per model: next token for causal LMs, masks for masked LMs, simila
 });
 
 test('target specs: what the runtime parses, or what the user must add', () => {
-  const f = { token: '', position: NaN, reference: '' };
+  const f = { token: '', contrast: '', position: NaN, reference: '' };
   assert.deepEqual(targetSpec('next', f), { spec: 'next' });
   assert.deepEqual(targetSpec('mask', f), { spec: 'mask' });
   assert.ok('error' in targetSpec('next-token', f));
   assert.ok('error' in targetSpec('mask-at', f));
   assert.ok('error' in targetSpec('similarity', { ...f, reference: '  \n ' }));
+  assert.ok('error' in targetSpec('contrast', { ...f, token: ' a' }));
+  assert.ok('error' in targetSpec('contrast', { ...f, token: ' a', contrast: ' a' }));
+  assert.ok('error' in targetSpec('contrast', { ...f, token: 'a|b', contrast: ' a' }));
   const cases: [Parameters<typeof targetSpec>[0], Partial<typeof f>, string, object][] = [
     ['next-token', { token: ' mat' }, 'next: mat', { kind: 'next', token: ' mat' }],
     ['next-token-prob', { token: ' mat' }, 'prob:next: mat', { kind: 'next', token: ' mat', prob: true }],
     ['next-prob', {}, 'prob:next', { kind: 'next', prob: true }],
     ['mask-at', { position: 3 }, 'mask@3', { kind: 'mask', position: 3 }],
+    ['contrast', { token: ' mat', contrast: '#42' }, 'contrast: mat|#42', { kind: 'contrast', a: ' mat', b: '#42' }],
     [
       'similarity',
       { reference: 'A <b>cat</b>' },

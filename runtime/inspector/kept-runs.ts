@@ -1,0 +1,87 @@
+// The inference worker's side of long inputs: the one run it keeps (runtime/attention/kept-run.ts: q, k, each row's
+// log-sum-exp and the summaries, never a [heads, n, n] map) and the answers to the calling side's attention queries
+// (exact values, rows, columns, windows recomputed from q and k). One kept run at a time, so what a worker holds
+// for attention is bounded by one run's q and k: a newer kept run replaces it, a failed or cancelled one is dropped,
+// dispose drops it. No Node imports (both inference workers use it through worker-loop.ts).
+import { LensError } from '../errors';
+import type { KeptLayer, KeptRun } from '../attention/kept-run';
+import type { HeadSummary } from '../attention/head-summaries';
+import type { AttentionAnswer, AttentionQuery, KeptLayerOverview } from './worker-protocol';
+
+/** Entries of one window answer at most (16 MB of float32): a larger picture comes from the overview. */
+export const MAX_WINDOW_ENTRIES = 1 << 22;
+
+export class KeptRuns {
+  private current: { id: number; run: KeptRun } | undefined;
+
+  /** Keeps `run` under `id`, dropping the run kept before. */
+  keep(id: number, run: KeptRun): void {
+    this.current = { id, run };
+  }
+
+  /** Drops the run kept under `id` (a failed or cancelled run), or any run when `id` is undefined. */
+  drop(id?: number): void {
+    if (id === undefined || this.current?.id === id) this.current = undefined;
+  }
+
+  /** Bytes the kept run holds (0 when none). */
+  bytes(): number {
+    return this.current?.run.bytes() ?? 0;
+  }
+
+  answer(q: AttentionQuery): AttentionAnswer {
+    const kept = this.current;
+    if (!kept || kept.id !== q.run)
+      throw new LensError(
+        'BAD_INPUT',
+        `Run ${q.run} is no longer kept (a newer long run replaced it, or the model was reloaded); run it again.`,
+      );
+    const layers = kept.run.facts.layers;
+    if (!Number.isInteger(q.layer) || q.layer < 0 || q.layer >= layers)
+      throw new LensError('BAD_INPUT', `Layer ${q.layer} is outside the model's ${layers} layers.`);
+    const layer = kept.run.layer(q.layer);
+    if (!layer) throw new LensError('BAD_INPUT', `Layer ${q.layer} of run ${q.run} has not been computed yet.`);
+    const ex = layer.exact;
+    switch (q.what) {
+      case 'value':
+        return { values: Float64Array.of(ex.value(q.head, q.query, q.key)) };
+      case 'row':
+        return { values: ex.row(q.head, q.query) };
+      case 'column':
+        return { values: ex.column(q.head, q.key) };
+      case 'window': {
+        const entries = (q.rows.end - q.rows.start) * (q.cols.end - q.cols.start);
+        if (!(q.rows.end > q.rows.start && q.cols.end > q.cols.start))
+          throw new LensError('BAD_INPUT', 'An attention window needs at least one row and one column.');
+        if (entries > MAX_WINDOW_ENTRIES)
+          throw new LensError(
+            'BAD_INPUT',
+            `A window of ${entries} entries is too large to send at once (at most ${MAX_WINDOW_ENTRIES}); ask for smaller windows or use the overview.`,
+          );
+        return { values: ex.window(q.head, q.rows, q.cols) };
+      }
+    }
+  }
+}
+
+/** What the calling side gets of a kept layer: the per-head overview and scalars (top-k keys stay in the worker). */
+export function layerOverview(layer: number, kept: KeptLayer): KeptLayerOverview {
+  const head = (s: HeadSummary) => ({
+    entropy: s.entropy.slice(),
+    specialMass: s.specialMass.slice(),
+    meanDistance: s.meanDistance,
+    previousToken: s.previousToken,
+    res: s.res,
+    block: s.block,
+    blockMax: s.blockMax.slice(),
+    blockMean: s.blockMean.slice(),
+  });
+  return { layer, length: kept.exact.length, heads: kept.heads.map(head) };
+}
+
+/** The buffers of an overview, to transfer with its event (each a copy the worker does not keep). */
+export function overviewBuffers(o: KeptLayerOverview): ArrayBuffer[] {
+  return o.heads.flatMap((h) =>
+    [h.entropy, h.specialMass, h.blockMax, h.blockMean].map((a) => a.buffer as ArrayBuffer),
+  );
+}

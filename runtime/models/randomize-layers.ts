@@ -1,0 +1,55 @@
+// The model-randomisation sanity check (Adebayo et al. 2018, "Sanity Checks for Saliency Maps"): an explanation
+// that still ranks the tokens the same after the model's top layers are re-initialised does not explain the model.
+// This wraps a model's weights so that every tensor of the top `layers` layers is replaced by seeded random values
+// with the tensor's own mean and standard deviation (a norm's scale stays near its mean, a projection keeps its
+// scale, so the activations stay in range), everything else as stored. runtime/explain compares the rankings.
+import { mulberry32 } from '../random';
+import type { WeightStore } from '../formats/safetensors-bytes';
+import type { ModelSource } from './source';
+
+/** The layer index of a per-layer tensor name (layers.3., layer.3., h.3., blocks.3.), or undefined. */
+export function tensorLayer(name: string): number | undefined {
+  const m = /(?:^|\.)(?:layers|layer|h|blocks)\.(\d+)\./.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** A tensor's values replaced by seeded normal values of the same mean and standard deviation. */
+export function randomLike(data: Float32Array, seed: number): Float32Array {
+  let mean = 0;
+  for (const x of data) mean += x;
+  mean /= Math.max(1, data.length);
+  let v = 0;
+  for (const x of data) v += (x - mean) ** 2;
+  const sd = Math.sqrt(v / Math.max(1, data.length));
+  const rand = mulberry32(seed);
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < out.length; i += 2) {
+    // Box–Muller: two normals from two uniforms.
+    const r = Math.sqrt(-2 * Math.log(1 - rand()));
+    const t = 2 * Math.PI * rand();
+    out[i] = mean + sd * r * Math.cos(t);
+    if (i + 1 < out.length) out[i + 1] = mean + sd * r * Math.sin(t);
+  }
+  return out;
+}
+
+/** The source with the top `layers` layers' tensors randomised (seeded per tensor from `seed` and its name). */
+export function randomizeTopLayers(source: ModelSource, layers: number, seed: number): ModelSource {
+  const L = source.config.layers;
+  if (!Number.isInteger(layers) || layers < 1 || layers > L)
+    throw new RangeError(`cannot randomise ${layers} of ${L} layers`);
+  const first = L - layers;
+  const base = source.weights;
+  const hash = (s: string) => [...s].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0, seed >>> 0);
+  const weights: WeightStore = {
+    names: () => base.names(),
+    has: (n) => base.has(n),
+    shape: (n) => base.shape(n),
+    get: (n) => {
+      const l = tensorLayer(n);
+      const data = base.get(n);
+      return l !== undefined && l >= first ? randomLike(data, hash(n)) : data;
+    },
+  };
+  return { ...source, weights };
+}

@@ -1,0 +1,113 @@
+// The panel's RunMaps over a kept run (webview/kept-maps.ts): layers arrive as overviews only, a tile small enough
+// asks the host for exact entries (answered here by a KeptRun over the independent reference forward pass of
+// stories260K, as the worker would) and is drawn from the overview until they arrive; then tiles, values and rows
+// equal the dense maps of the same input within float32 rounding, and nearby windows are served from the cache.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { KeptRun } from '../../../runtime/attention/kept-run';
+import { POOL } from '../../../runtime/models/attention-summaries';
+import { buildPlan, readModel } from '../../../runtime/models/read-model';
+import { MemoryRunMaps } from '../../../figures/run-maps';
+import { PendingExact } from '../../../figures/kept-run-maps';
+import { RemoteKeptRun } from '../../../webview/kept-maps';
+import type { KeptLayerMessage } from '../../../protocol/messages';
+import type { Span } from '../../../figures/heads';
+import { runPlan } from '../../reference/run-plan';
+import { fixtureModel } from '../../helpers/fixtures';
+
+const N = 300;
+
+function worst(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let w = 0;
+  for (let i = 0; i < a.length; i++) w = Math.max(w, Math.abs(a[i] - b[i]));
+  return w;
+}
+
+test('stories260K, 300 tokens: overview first, exact entries from the host once asked, equal to the dense maps', async () => {
+  const source = await readModel(fixtureModel('stories260K'));
+  const plan = buildPlan(source);
+  let x = 5;
+  const ids = Array.from({ length: N }, () => 3 + ((x = (x * 48271) % 2147483647) % 500));
+  const run = await runPlan(plan, { ids: [ids], mask: [Array(N).fill(1)] }, 'native');
+  const { heads, layers } = plan.facts;
+  const kept = new KeptRun(plan.facts, { topK: 3, specials: [0], block: POOL });
+  const tokens = ids.map((i) => ({ text: String(i) }));
+  const dense = new MemoryRunMaps('m', tokens, layers, heads);
+  const asked: { layer: number; head: number; rows: Span; cols: Span }[] = [];
+  let arrivals = 0;
+  const remote = new RemoteKeptRun(
+    { layers, heads, attentionKinds: plan.facts.attentionKinds },
+    'm',
+    tokens,
+    async (layer, head, rows, cols) => {
+      asked.push({ layer, head, rows, cols });
+      return kept.layer(layer)!.exact.window(head, rows, cols); // what the worker answers
+    },
+    () => arrivals++,
+    (e) => assert.fail(String(e)),
+  );
+  for (let l = 0; l < layers; l++) {
+    const attention = { layer: l, kind: plan.facts.attentionKinds[l], heads, queryLength: N, keyLength: N };
+    const k = kept.add({ ...attention, data: run.attn[l] }, run.q[l], run.k[l]);
+    dense.add({ ...attention, data: run.attn[l] });
+    const res = k.heads[0].res;
+    const cells = res * res;
+    const max = new Float32Array(heads * cells);
+    const mean = new Float32Array(heads * cells);
+    k.heads.forEach((s, h) => {
+      max.set(s.blockMax, h * cells);
+      mean.set(s.blockMean, h * cells);
+    });
+    const m: KeptLayerMessage = {
+      type: 'keptLayer',
+      runId: 1,
+      layer: l,
+      kind: 'causal',
+      heads,
+      length: N,
+      causal: true,
+      window: null,
+      res,
+      block: POOL,
+      blockMax: max.buffer,
+      blockMean: mean.buffer,
+    };
+    remote.add(m);
+  }
+  const maps = remote.maps;
+  const settle = () => new Promise((r) => setTimeout(r, 0));
+
+  // The whole matrix over every head is drawn from the overview: nothing is asked.
+  const whole = maps.tile(2, 'mean', { start: 0, end: N }, { start: 0, end: N }, 50, 50);
+  assert.equal(asked.length, 0);
+  assert.equal(whole.values.length, 2500);
+
+  // A zoomed window of one head: the overview now, one request (widened to 64-aligned ends), exact afterwards.
+  const rows = { start: 130, end: 170 };
+  const cols = { start: 100, end: 140 };
+  const before = maps.tile(3, 5, rows, cols, 40, 40);
+  assert.equal(asked.length, 1);
+  assert.deepEqual(asked[0], { layer: 3, head: 5, rows: { start: 128, end: 192 }, cols: { start: 64, end: 192 } });
+  const exact = dense.tile(3, 5, rows, cols, 40, 40);
+  assert.ok(worst(before.values, exact.values) > 1e-3, 'the first drawing is the overview, not exact values');
+  await settle();
+  assert.equal(arrivals, 1);
+  const after = maps.tile(3, 5, rows, cols, 40, 40);
+  assert.ok(worst(after.values, exact.values) <= 1e-5);
+  assert.deepEqual(after.masked, exact.masked);
+  // Panning inside the fetched window asks nothing more; a value inside it is exact at once.
+  maps.tile(3, 5, { start: 140, end: 180 }, { start: 120, end: 160 }, 40, 40);
+  assert.ok(Math.abs(maps.value(3, 5, 150, 101) - dense.value(3, 5, 150, 101)) <= 1e-5);
+  assert.equal(asked.length, 1);
+
+  // A value or row elsewhere: PendingExact until it arrives, then exact (a causal zero exactly 0).
+  assert.throws(() => maps.value(0, 1, 299, 0), PendingExact);
+  assert.throws(() => maps.row(4, 'mean', 10), PendingExact);
+  await settle();
+  assert.ok(Math.abs(maps.value(0, 1, 299, 0) - dense.value(0, 1, 299, 0)) <= 1e-5);
+  assert.equal(maps.value(0, 1, 10, 11), 0);
+  assert.ok(worst(maps.row(4, 'mean', 10), dense.row(4, 'mean', 10)) <= 1e-5);
+  assert.equal(maps.shape(4)?.queryLength, N);
+  assert.equal(maps.shape(4)?.mask.causal, true);
+});
