@@ -9,6 +9,7 @@ import type { Inspector } from '../runtime/inspector/api';
 import { resolveWithProgress, type InspectorLoadOptions } from '../runtime/inspector/load-model';
 import { loadTokenizer } from '../runtime/tokenizers/index';
 import { isLensError } from '../runtime/errors';
+import { isSeq2SeqFolder } from '../runtime/models/seq2seq-read';
 import type { BackendName } from '../runtime/types';
 import { loadInWebview, probeWebGpu, WebviewInspector, type InferencePort } from './webview-inspector';
 
@@ -57,6 +58,9 @@ export function backendLoader(deps: BackendLoaderDeps): Loader {
       return onHost(
         `WebGPU runs Hugging Face folders with safetensors weights; this is ${resolved.kind === 'gguf' ? 'a GGUF file' : 'an ONNX export'}.`,
       );
+    // The panel's worker has no encoder–decoder engine: translation models run in the host (native, else Wasm).
+    if (isSeq2SeqFolder(resolved.dir))
+      return onHost("the panel's WebGPU worker does not run encoder–decoder models (marian, bart, t5).");
     if (requested === 'auto') {
       const probe = await probeWebGpu(port);
       if (!probe.adapter) return onHost(`WebGPU not used: ${probe.reason ?? 'no adapter'}.`);

@@ -162,16 +162,30 @@ export function hoverMarkdown({ run, index, links, kept }: HoverModel): string {
     lines.push(
       `Layer ${layer} has not been computed yet${run.state === 'running' ? ' (the run is in progress)' : ''}.`,
     );
+  } else if (l.kind === 'decoder') {
+    // Encoder–decoders: the editor holds the source; decoder self-attention has only target tokens.
+    lines.push(
+      `${viewLabel(head, layer, l.kind)} is the decoder's self-attention over the translation; choose an encoder or cross layer in the panel to see this source token.`,
+    );
   } else {
     lines.push(`${viewLabel(head, layer, l.kind)}, as selected in the panel:`, '');
-    const { to, from } = kept ?? tokenWeights(l as LayerAttention, head, index);
+    const weights = kept ?? tokenWeights(l as LayerAttention, head, index);
+    // Cross-attention: the source token is a key; the target tokens (queries) attend to it.
+    const cross = l.kind === 'cross';
+    const to = cross ? undefined : weights.to;
+    const from = weights.from;
+    const fromLabel = (i: number) => {
+      if (!cross) return label(i);
+      const t = run.targetTokens?.[i];
+      return t ? tokenLabel(t) : `#${i}`;
+    };
     const a = to ? topK(to) : [];
     const b = from ? topK(from) : [];
-    lines.push('| attends to | weight | | attended by | weight |', '|:--|--:|:-:|:--|--:|');
+    lines.push(`| attends to | weight | | attended by${cross ? ' (target)' : ''} | weight |`, '|:--|--:|:-:|:--|--:|');
     for (let i = 0; i < Math.max(a.length, b.length, 1); i++) {
-      const cell = (x: { index: number; weight: number } | undefined) =>
-        x ? [`${escapeMarkdown(label(x.index))}`, `${weightText(x.weight)} \`${bar(x.weight)}\``] : ['', ''];
-      lines.push(`| ${[...cell(a[i]), ' ', ...cell(b[i])].join(' | ')} |`);
+      const cell = (x: { index: number; weight: number } | undefined, name: (i: number) => string) =>
+        x ? [`${escapeMarkdown(name(x.index))}`, `${weightText(x.weight)} \`${bar(x.weight)}\``] : ['', ''];
+      lines.push(`| ${[...cell(a[i], label), ' ', ...cell(b[i], fromLabel)].join(' | ')} |`);
     }
     lines.push('');
     if (to) lines.push(`attends to: \`${sparkline(to)}\``, '');

@@ -8,7 +8,8 @@
 // loading for the next run, or why that failed) to replay after a reload, until a run replaces it.
 import { randomBytes, randomInt } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { Inspector, KeptAttention, LayerResult } from '../runtime/inspector/api';
+import type { AttentionRun, Inspector, KeptAttention, LayerResult } from '../runtime/inspector/api';
+import { targetMessage } from './target-message';
 import type { ModelFacts } from '../runtime/types';
 import { longestMapsRun, longExplainMessage } from '../runtime/inspector/long-runs';
 import type {
@@ -85,6 +86,8 @@ interface PanelRun {
   /** The file a saved run was opened from. */
   savedFrom?: string;
   layers: LayerResult[];
+  /** Encoder–decoder runs: the target note, once the runtime has the target. */
+  target?: HostMessage;
   /** A run kept for long inputs: its layers carry overviews (no maps) and exact values come from here. */
   kept?: KeptAttention;
   end?: HostMessage;
@@ -320,8 +323,10 @@ export class AttentionPanel {
         summary.layers.push(layer.layer);
         // One stream: the status bar's count and the panel's layer note come from this layer, status first.
         this.host.progress(this, run.layers.length, run.facts.layers);
+        this.postTarget(run, stream, inspector);
         this.post(this.layerMessage(run, layer));
       }
+      this.postTarget(run, stream, inspector);
       if (abort.signal.aborted || !isCurrent()) {
         summary.state = 'cancelled';
         summary.message = 'The run was cancelled.';
@@ -386,6 +391,16 @@ export class AttentionPanel {
       source: run.source,
       ...(run.truncatedFrom !== undefined ? { truncatedFrom: run.truncatedFrom } : {}),
     };
+  }
+
+  /** Encoder–decoder runs: sends the target (the translation) once the runtime has it, before the layers that need
+   * it as row labels. */
+  private postTarget(run: PanelRun, stream: AttentionRun, inspector: Inspector): void {
+    if (run.target || !run.facts.encoderDecoder) return;
+    const t = stream.target();
+    if (!t) return;
+    run.target = targetMessage(run.runId, t, inspector.tokenizer);
+    this.post(run.target);
   }
 
   private layerMessage(run: PanelRun, l: LayerResult): HostMessage {
@@ -459,6 +474,7 @@ export class AttentionPanel {
       return;
     }
     this.post(this.startedMessage(run));
+    if (run.target) this.post(run.target);
     for (const l of run.layers) this.post(this.layerMessage(run, l));
     if (run.end) this.post(run.end);
     this.explainHost.replay(run.runId);
@@ -762,6 +778,7 @@ export class AttentionPanel {
       facts: run.facts,
       tokens: run.tokens,
       ids: run.ids,
+      ...(run.target?.type === 'target' ? { targetTokens: run.target.tokens } : {}),
       // A kept run's layers hold no maps: what reads the snapshot asks `kept` for exact values.
       layers: run.kept ? [] : run.layers,
       ...(run.kept ? { kept: run.kept } : {}),

@@ -39,6 +39,8 @@ export interface RunSnapshot {
   tokens: readonly TokenInfo[];
   /** Token ids, parallel to tokens. */
   ids: readonly number[];
+  /** Encoder–decoder runs: the target tokens (queries of cross layers), once known; `tokens` are the source's. */
+  targetTokens?: readonly TokenInfo[];
   /** The layers received so far (in order); empty for a kept run (long inputs). */
   layers: readonly LayerAttention[];
   /** A run kept for long inputs: exact values, rows and columns asked of the worker (no maps in the host). */

@@ -180,14 +180,14 @@ export function checkLayerHead(maps: RunMaps, layer: number, head: HeadChoice, n
 
 /** The label of token i of a map side of `length` tokens (`#i` when the side is not the run's tokens): its `label`
  *  (figures/token-display.ts, from the source text) or the piece with whitespace glyphs. */
-export function tokenText(maps: RunMaps, i: number, length: number): string {
+export function tokenText(maps: Pick<RunMaps, 'tokens'>, i: number, length: number): string {
   if (length !== maps.tokens.length) return `#${i}`;
   const t = maps.tokens[i];
   return t.label ?? pieceLabel(t.text);
 }
 
 /** A token's tooltip: its index and label, and the raw vocabulary piece where the label differs from it. */
-export function tokenTitle(maps: RunMaps, i: number, length: number): string {
+export function tokenTitle(maps: Pick<RunMaps, 'tokens'>, i: number, length: number): string {
   const label = tokenText(maps, i, length);
   const raw = length === maps.tokens.length ? maps.tokens[i].text : label;
   const made = isGeneratedToken(maps, i, length) ? ' · generated' : '';
@@ -196,14 +196,14 @@ export function tokenTitle(maps: RunMaps, i: number, length: number): string {
 
 /** True for a token the model generated after the input: its label is drawn in the focus ink, so that prompt and
  * output are told apart. */
-export function isGeneratedToken(maps: RunMaps, i: number, length: number): boolean {
+export function isGeneratedToken(maps: Pick<RunMaps, 'tokens'>, i: number, length: number): boolean {
   return length === maps.tokens.length && maps.tokens[i].generated === true;
 }
 
 /** The ink and data attributes of a token's label: dimmer for a chat template's tokens, the focus ink for generated
  * ones (data-template / data-generated say which). */
 export function tokenInk(
-  maps: RunMaps,
+  maps: Pick<RunMaps, 'tokens'>,
   i: number,
   length: number,
   theme: { muted: Rgb; focus: Rgb },
@@ -220,6 +220,6 @@ export function promptLengthOf(maps: RunMaps): number | undefined {
 }
 
 /** True for a token a chat template wrote (role markers, special tokens): its label is drawn dimmer. */
-export function isTemplateToken(maps: RunMaps, i: number, length: number): boolean {
+export function isTemplateToken(maps: Pick<RunMaps, 'tokens'>, i: number, length: number): boolean {
   return length === maps.tokens.length && maps.tokens[i].template === true;
 }

@@ -25,6 +25,7 @@ import type { HeadChoice, RunMaps } from './run-maps';
 import type { Scene } from './scene';
 import type { FigureTheme } from './theme';
 import { tileColors } from './tile-colors';
+import { argmaxAlignment, axisSides, axisTitles, sideTokens } from './seq2seq-axes';
 
 export interface MatrixState {
   layer: number;
@@ -32,6 +33,8 @@ export interface MatrixState {
   colorMap: ColorMapName;
   /** The rows (queries) and columns (keys) shown; default the whole map. */
   window?: { rows: Span; cols: Span };
+  /** Cross-attention layers: outline each row's argmax cell (the alignment path; not drawn on pooled cells). */
+  alignment?: boolean;
 }
 
 export interface MatrixSize {
@@ -99,47 +102,55 @@ export function matrixFigure(
       if (i < rows) rowIdx.push(rowSpan.start + i);
       if (i < cols) colIdx.push(colSpan.start + i);
     }
-  const label = (i: number, len: number) => shortLabel(tokenText(maps, i, len));
+  // Rows and columns are labelled from their own token lists (encoder–decoder: source or target).
+  const sides = axisSides(s.kind);
+  const rowA = { tokens: sideTokens(maps, sides.rows), len: Q };
+  const colA = { tokens: sideTokens(maps, sides.cols), len: K };
+  type Axis = typeof rowA;
+  const label = (i: number, a: Axis) => shortLabel(tokenText(a, i, a.len));
   // A chat template's tokens are drawn dimmer, generated ones in the focus ink (data-template, data-generated).
-  const labelStyle = (i: number, len: number) => {
-    const c = tokenInk(maps, i, len, theme).color;
+  const labelStyle = (i: number, a: Axis) => {
+    const c = tokenInk(a, i, a.len, theme).color;
     return c ? { color: c } : {};
   };
-  const templateAttr = (i: number, len: number) => tokenInk(maps, i, len, theme).attrs;
-  const templateData = (i: number, len: number): Record<string, string> => {
-    const a = tokenInk(maps, i, len, theme).attrs;
+  const templateAttr = (i: number, a: Axis) => tokenInk(a, i, a.len, theme).attrs;
+  const templateData = (i: number, a: Axis): Record<string, string> => {
+    const x = tokenInk(a, i, a.len, theme).attrs;
     return {
-      ...(a['data-template'] ? { template: 'true' } : {}),
-      ...(a['data-generated'] ? { generated: 'true' } : {}),
+      ...(x['data-template'] ? { template: 'true' } : {}),
+      ...(x['data-generated'] ? { generated: 'true' } : {}),
     };
   };
-  const widest = (idx: number[], len: number) =>
-    idx.length ? Math.max(...idx.map((i) => b.width(label(i, len), size$))) + 8 : 0;
-  const rowLabelW = widest(rowIdx, Q);
-  const colLabelH = widest(colIdx, K);
+  const widest = (idx: number[], a: Axis) =>
+    idx.length ? Math.max(...idx.map((i) => b.width(label(i, a), size$))) + 8 : 0;
+  const rowLabelW = widest(rowIdx, rowA);
+  const colLabelH = widest(colIdx, colA);
+  const titles = axisTitles(s.kind);
+  const rowTitle = `${titles.rows} ↓`;
+  const colTitle = `${titles.cols} →`;
 
   const title = `${maps.modelName} · layer ${state.layer} (${s.kind}) · ${headText(state.head)} · ${Q} × ${K} tokens`;
-  const axisW = b.width('query ↓');
+  const axisW = b.width(rowTitle);
   const contentW = Math.max(rowLabelW, axisW + 6) + cols * cell;
   let y = caption(b, title, options, contentW);
   const x0 = Math.round(MARGIN + Math.max(rowLabelW, axisW + 6));
   // Axis titles on one line above the column labels: "query ↓" over the row labels, "key →" over the columns.
-  b.text(x0 - 6, y + LABEL_SIZE / 2, 'query ↓', 'axis-title', { anchor: 'end', color: theme.muted });
-  b.text(x0, y + LABEL_SIZE / 2, 'key →', 'axis-title', { color: theme.muted });
+  b.text(x0 - 6, y + LABEL_SIZE / 2, rowTitle, 'axis-title', { anchor: 'end', color: theme.muted });
+  b.text(x0, y + LABEL_SIZE / 2, colTitle, 'axis-title', { color: theme.muted });
   y += LABEL_SIZE + 6;
   const y0 = Math.round(y + colLabelH);
 
   const pitch = cell * step;
   for (const i of rowIdx) {
     const r = i - rowSpan.start;
-    const full = tokenText(maps, i, Q);
-    const text = label(i, Q);
+    const full = tokenText(rowA, i, Q);
+    const text = label(i, rowA);
     const cy = y0 + (r + 0.5) * cell;
     b.text(x0 - 4, cy, text, 'label-row', {
       anchor: 'end',
       size: size$,
-      ...labelStyle(i, Q),
-      attrs: { 'data-index': String(i), ...(text !== full ? { 'data-token': full } : {}), ...templateAttr(i, Q) },
+      ...labelStyle(i, rowA),
+      attrs: { 'data-index': String(i), ...(text !== full ? { 'data-token': full } : {}), ...templateAttr(i, rowA) },
     });
     const w = b.width(text, size$);
     b.targets.push({
@@ -149,20 +160,20 @@ export function matrixFigure(
       w,
       h: pitch,
       text: full,
-      title: tokenTitle(maps, i, Q),
-      data: { index: String(i), ...templateData(i, Q) },
+      title: tokenTitle(rowA, i, Q),
+      data: { index: String(i), ...templateData(i, rowA) },
     });
   }
   for (const i of colIdx) {
     const c = i - colSpan.start;
-    const full = tokenText(maps, i, K);
-    const text = label(i, K);
+    const full = tokenText(colA, i, K);
+    const text = label(i, colA);
     const cx = x0 + (c + 0.5) * cell;
     b.text(cx, y0 - 4, text, 'label-col', {
       vertical: true,
       size: size$,
-      ...labelStyle(i, K),
-      attrs: { 'data-index': String(i), ...(text !== full ? { 'data-token': full } : {}), ...templateAttr(i, K) },
+      ...labelStyle(i, colA),
+      attrs: { 'data-index': String(i), ...(text !== full ? { 'data-token': full } : {}), ...templateAttr(i, colA) },
     });
     const h = b.width(text, size$);
     b.targets.push({
@@ -172,8 +183,8 @@ export function matrixFigure(
       w: pitch,
       h,
       text: full,
-      title: tokenTitle(maps, i, K),
-      data: { index: String(i), ...templateData(i, K) },
+      title: tokenTitle(colA, i, K),
+      data: { index: String(i), ...templateData(i, colA) },
     });
   }
 
@@ -208,6 +219,23 @@ export function matrixFigure(
         opacity: 0.45,
         spacing: 6,
       });
+  // The argmax alignment path: one outlined cell per target row (rows and columns shown one token a cell).
+  const path =
+    state.alignment && s.kind === 'cross' && !pooled ? argmaxAlignment(maps, state.layer, state.head) : undefined;
+  if (path)
+    for (let r = rowSpan.start; r < rowSpan.end; r++) {
+      const c = path[r];
+      if (c < colSpan.start || c >= colSpan.end) continue;
+      b.rect(
+        x0 + (c - colSpan.start) * cell,
+        y0 + (r - rowSpan.start) * cell,
+        cell,
+        cell,
+        null,
+        'alignment',
+        theme.focus,
+      );
+    }
   b.regions.push({
     id: 'matrix',
     x: x0,

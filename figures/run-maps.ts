@@ -42,6 +42,9 @@ export interface RunMaps {
   /** The tokens in order: the raw vocabulary piece (`text`), where known its label (figures/token-display.ts), and
    *  `template`: written by a chat template (drawn dimmer). */
   readonly tokens: readonly RunToken[];
+  /** Encoder–decoder runs: the target's tokens (rows of decoder and cross layers; figures/seq2seq-axes.ts), once
+   *  known; `tokens` are then the source's. */
+  readonly targetTokens?: readonly RunToken[];
   /** Layers of the model, computed or not. */
   readonly layerCount: number;
   /** Query heads per layer. */
@@ -90,6 +93,7 @@ export class MemoryRunMaps implements RunMaps {
   private readonly aggregates = new Map<string, Float32Array>();
   private readonly tiles = new Map<string, Tile>();
   private readonly maxima = new Map<string, number>();
+  targetTokens?: readonly RunToken[];
 
   /** `windows`: per layer, the sliding window (model facts), null where a layer sees every earlier key. */
   constructor(

@@ -90,6 +90,22 @@ export interface LayerMessage {
   data: ArrayBuffer;
 }
 
+/** Encoder–decoder runs: the target side (the translation, or the given target). Sent when the runtime has it (from
+ * the first decoder or cross layer on) and replayed with the run. Rows of the decoder and cross maps are `tokens`
+ * (row i reads decoderInput[i] and predicts tokens[i]); the run's `tokens` are the source. */
+export interface TargetMessage {
+  type: 'target';
+  runId: number;
+  tokens: TokenInfo[];
+  /** [decoder start] + tokens[:-1]. */
+  decoderInput: TokenInfo[];
+  mode: 'teacher-forced' | 'translated';
+  /** Translations: why they ended. */
+  end?: 'stop' | 'length';
+  /** The target as text (the target tokenizer's decoding, or the given text). */
+  text: string;
+}
+
 /** A layer of a run kept for long inputs (runtime/inspector/long-runs.ts): no map, the per-head overview (max and
  * mean over `block` × `block` entries, float32 [heads, res, res]); exact entries are asked for with `keptWindow`. */
 export interface KeptLayerMessage {
@@ -213,6 +229,7 @@ export type HostMessage =
   | SettingsMessage
   | RunStartedMessage
   | LayerMessage
+  | TargetMessage
   | KeptLayerMessage
   | RunFinishedMessage
   | RunFailedMessage

@@ -437,6 +437,15 @@ export function validateHostMessage(raw: unknown): Validation<HostMessage> {
       if (m.data.byteLength !== want) return fail(`data has ${m.data.byteLength} bytes, expected ${want}`);
       return ok;
     }
+    case 'target': {
+      if (!isInt(m.runId)) return fail('runId');
+      if (!Array.isArray(m.tokens) || !m.tokens.every(isTokenInfo)) return fail('target tokens');
+      if (!Array.isArray(m.decoderInput) || !m.decoderInput.every(isTokenInfo)) return fail('target decoderInput');
+      if (m.decoderInput.length !== m.tokens.length) return fail('target decoderInput must be as long as its tokens');
+      if (m.mode !== 'teacher-forced' && m.mode !== 'translated') return fail('target mode');
+      if (m.end !== undefined && m.end !== 'stop' && m.end !== 'length') return fail('target end');
+      return typeof m.text === 'string' ? ok : fail('target text');
+    }
     case 'keptLayer': {
       if (!isInt(m.runId) || !isInt(m.layer) || m.layer < 0) return fail('runId/layer');
       if (!KINDS.includes(m.kind as string)) return fail('kind');

@@ -113,6 +113,9 @@ cancelButton.addEventListener('click', () => {
 const exportControls = new ExportControls(store, post);
 const notice = el('div', { id: 'notice', attrs: { role: 'alert' } });
 notice.hidden = true;
+// Encoder–decoder runs: the translation (or the given target), as text.
+const translation = el('div', { id: 'translation', class: 'translation' });
+translation.hidden = true;
 
 const layerControl = el('label', { class: 'control', text: 'Layer ' }, layerSelect);
 const headControl = el('label', { class: 'control', text: 'Head ' }, headSelect);
@@ -127,7 +130,7 @@ const toolbar = el(
   exportControls.root,
 );
 const viewHost = el('div', { class: 'views' });
-app.append(toolbar, notice, viewHost);
+app.append(toolbar, notice, translation, viewHost);
 // The toolbar sticks to the panel's top: a table's header band stays in view below it (paint/scene-canvas.ts).
 setPageTop(() => toolbar.getBoundingClientRect().bottom);
 acceptDroppedRuns(document.body, post, (message) => post({ type: 'log', level: 'warn', message }));
@@ -361,6 +364,8 @@ function handle(m: HostMessage): void {
       );
       fillSelects();
       postView();
+      translation.hidden = true;
+      translation.textContent = '';
       forEachView((v) => v.runStarted());
       generate.runStarted();
       forEachView((v) => v.selectionChanged());
@@ -379,6 +384,14 @@ function handle(m: HostMessage): void {
       });
       forEachView((v) => v.layerArrived(m.layer));
       updateStatus();
+      invalidate();
+      return;
+    case 'target':
+      if (m.runId !== store.runId) return;
+      store.setTarget(m.tokens, m.mode, m.text, m.end);
+      translation.textContent = `${m.mode === 'translated' ? 'Translation' : 'Target'}: ${m.text}${m.end === 'length' ? ' (cut at the length limit)' : ''}`;
+      translation.hidden = false;
+      forEachView((v) => v.selectionChanged());
       invalidate();
       return;
     case 'keptLayer':
@@ -420,6 +433,7 @@ const HOST_NOTES: Record<HostMessage['type'], true> = {
   notice: true,
   runStarted: true,
   layer: true,
+  target: true,
   keptLayer: true,
   focusToken: true,
   runFinished: true,

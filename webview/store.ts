@@ -20,6 +20,14 @@ export type ViewName = 'grid' | 'head' | 'matrix' | 'neuron';
 export const VIEWS: ViewName[] = ['grid', 'head', 'matrix', 'neuron'];
 export type HeadChoice = number | 'mean' | 'max';
 
+/** The target side of an encoder–decoder run: rows of the decoder and cross maps. */
+export interface TargetInfo {
+  tokens: (TokenInfo & { label: string })[];
+  mode: 'teacher-forced' | 'translated';
+  end?: 'stop' | 'length';
+  text: string;
+}
+
 export class Store {
   runId: number | undefined;
   /** The run's tokens with their labels (figures/token-display.ts: whitespace glyphs, source characters). */
@@ -28,6 +36,8 @@ export class Store {
   source: RunSource | undefined;
   truncatedFrom: number | undefined;
   layers: (LayerAttention | undefined)[] = [];
+  /** Encoder–decoder runs: the target side (`tokens` above are the source), once the host sent it. */
+  target: TargetInfo | undefined;
   received = 0;
   status: 'idle' | 'running' | 'done' | 'cancelled' | 'failed' = 'idle';
   message = '';
@@ -59,6 +69,7 @@ export class Store {
     const firstGenerated = tokens.findIndex((t) => t.generated === true);
     this.promptLength = firstGenerated >= 0 ? firstGenerated : undefined;
     this.layers = new Array(facts.layers).fill(undefined);
+    this.target = undefined;
     this.received = 0;
     this.status = 'running';
     this.message = '';
@@ -70,6 +81,11 @@ export class Store {
     if (this.layer >= facts.layers) this.layer = 0;
     if (typeof this.head === 'number' && this.head >= facts.heads) this.head = 'mean';
     if (this.query >= tokens.length) this.query = 0;
+  }
+
+  setTarget(tokens: TokenInfo[], mode: TargetInfo['mode'], text: string, end?: TargetInfo['end']): void {
+    this.target = { tokens: labelTokens(tokens, text), mode, text, ...(end ? { end } : {}) };
+    this.memory.targetTokens = this.target.tokens;
   }
 
   /** True when every layer is here and the model can continue the text (a decoder of the family builders). */

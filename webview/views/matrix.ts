@@ -10,6 +10,7 @@ import { el } from '../dom';
 import { matrixFigure } from '../../figures/matrix-figure';
 import { PANEL_OPTIONS } from '../../figures/figure-kit';
 import { formatSig } from '../../figures/labels';
+import { argmaxAlignment, axisSides, sideTokens } from '../../figures/seq2seq-axes';
 import { ZOOM_STEP, clampZoom, fitCell, follow, maxZoom, zoomWindow } from '../../figures/matrix-zoom';
 import type { Span } from '../../figures/heads';
 import type { Region } from '../../figures/scene';
@@ -34,6 +35,10 @@ export class MatrixView implements View {
     attrs: { type: 'button' },
   });
   private zoomText = el('span', { class: 'zoom-text', attrs: { 'aria-live': 'polite' } });
+  /** Cross layers: draw the argmax alignment path, and list it (target → source) in a readout. */
+  private alignBox = el('input', { attrs: { type: 'checkbox', id: 'matrix-alignment-toggle' } });
+  private alignControl = el('label', { class: 'control', text: ' Alignment path' });
+  private alignText = el('div', { id: 'matrix-alignment', attrs: { 'aria-live': 'polite' } });
   private readout = el('div', { id: 'matrix-readout', attrs: { 'aria-live': 'polite', role: 'status' } });
   private figure = new SceneCanvas('matrix-canvas', 'Attention matrix');
   private scroll = el('div', { class: 'matrix-scroll' }, this.figure.root);
@@ -58,7 +63,14 @@ export class MatrixView implements View {
     this.tooltip.hidden = true;
     const zoom = el('span', { class: 'zoom-controls', attrs: { role: 'group', 'aria-label': 'Zoom' } });
     zoom.append(this.zoomOut, this.zoomText, this.zoomIn, this.zoomFit);
-    const toolbar = el('div', { class: 'matrix-toolbar' }, this.caption, zoom);
+    this.alignControl.prepend(this.alignBox);
+    this.alignControl.hidden = true;
+    this.alignText.hidden = true;
+    this.alignBox.addEventListener('change', () => {
+      this.dirty = true;
+      this.ctx.invalidate();
+    });
+    const toolbar = el('div', { class: 'matrix-toolbar' }, this.caption, zoom, this.alignControl);
     this.scroll.tabIndex = 0;
     this.scroll.setAttribute('role', 'application');
     this.scroll.setAttribute('aria-roledescription', 'attention matrix');
@@ -67,7 +79,7 @@ export class MatrixView implements View {
       'Attention matrix: arrow keys move the cell (query row, key column), Home/End and Page Up/Down jump, ' +
         'Enter picks the query token, + and − zoom, 0 fits',
     );
-    this.root.append(toolbar, this.readout, this.scroll, this.tooltip);
+    this.root.append(toolbar, this.alignText, this.readout, this.scroll, this.tooltip);
     this.zoomIn.addEventListener('click', () => this.setZoom(this.zoom * ZOOM_STEP));
     this.zoomOut.addEventListener('click', () => this.setZoom(this.zoom / ZOOM_STEP));
     this.zoomFit.addEventListener('click', () => this.setZoom(1));
@@ -174,6 +186,7 @@ export class MatrixView implements View {
     const headText = typeof store.head === 'number' ? `head ${store.head}` : `${store.head} over heads`;
     const kind = store.facts?.attentionKinds[store.layer] ?? '';
     const n = this.sides();
+    this.showAlignment(kind === 'cross' && n !== undefined);
     this.caption.textContent = `Layer ${store.layer} · ${headText}${kind ? ` · ${kind}` : ''}${n ? '' : ' · waiting for this layer…'}`;
     if (!n) {
       this.figure.root.hidden = true;
@@ -210,7 +223,13 @@ export class MatrixView implements View {
     const shown = this.window!;
     const { scene, geometry } = matrixFigure(
       store.maps,
-      { layer: store.layer, head: store.head, colorMap: store.colorMap, window: shown },
+      {
+        layer: store.layer,
+        head: store.head,
+        colorMap: store.colorMap,
+        window: shown,
+        alignment: this.alignBox.checked,
+      },
       { target: cell, minCell: cell, maxCell: cell, maxCells: room },
       theme,
       PANEL_OPTIONS,
@@ -375,6 +394,25 @@ export class MatrixView implements View {
     this.showTip(c, e);
   }
 
+  /** The alignment switch shows on cross layers; checked, the readout lists each target token's argmax source token
+   * (data-alignment: the source index per target row). */
+  private showAlignment(cross: boolean): void {
+    const { store } = this.ctx;
+    this.alignControl.hidden = !cross;
+    const path = cross && this.alignBox.checked ? argmaxAlignment(store.maps, store.layer, store.head) : undefined;
+    this.alignText.hidden = !path;
+    if (!path) {
+      this.alignText.textContent = '';
+      delete this.alignText.dataset.alignment;
+      return;
+    }
+    const target = sideTokens(store.maps, 'target');
+    const source = store.maps.tokens;
+    this.alignText.dataset.alignment = JSON.stringify(path);
+    this.alignText.textContent =
+      'Alignment: ' + path.map((c, r) => `${target[r]?.label ?? r} → ${source[c]?.label ?? c}`).join(', ');
+  }
+
   private showTip(c: RegionHit, e: MouseEvent): void {
     const { store } = this.ctx;
     if (!store.maps.shape(store.layer)) return;
@@ -383,8 +421,11 @@ export class MatrixView implements View {
     // A kept run (long inputs): the exact value is asked of the host; the tip shows it once it has arrived.
     const value = exactOrPending(() => store.maps.value(store.layer, store.head, row, col));
     if (value === undefined) return;
-    const tokens = store.tokens;
-    this.tipTokens.textContent = `${tokens[row]?.label ?? row} → ${tokens[col]?.label ?? col}`;
+    // Encoder–decoder layers: rows and columns from the source or the target (figures/seq2seq-axes.ts).
+    const sides = axisSides(store.facts?.attentionKinds[store.layer] ?? 'self');
+    const rowTokens = sideTokens(store.maps, sides.rows);
+    const colTokens = sideTokens(store.maps, sides.cols);
+    this.tipTokens.textContent = `${rowTokens[row]?.label ?? row} → ${colTokens[col]?.label ?? col}`;
     this.tipValue.textContent = `query ${row}, key ${col}: ${this.valueText(value, row, col)}`;
     this.tooltip.dataset.value = String(value);
     this.tooltip.dataset.row = String(row);

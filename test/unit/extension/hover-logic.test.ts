@@ -148,6 +148,35 @@ test('tokenLinkArgs: { runId, index } alone or as the one-element array a comman
   assert.equal(tokenLinkArgs([]), undefined);
 });
 
+test('hover on a source token with a cross layer selected: which target tokens attend to it', () => {
+  // Cross [1 head, 2 target, 3 source]: rows [0.1, 0.2, 0.7], [0.6, 0.3, 0.1]. Source token 2 (the key) is attended
+  // by target P with 0.7 and by Q with 0.1; a cross layer has no "attends to" for a source token.
+  const cross: LayerAttention = {
+    layer: 0,
+    kind: 'cross',
+    heads: 1,
+    queryLength: 2,
+    keyLength: 3,
+    data: Float32Array.from([0.1, 0.2, 0.7, 0.6, 0.3, 0.1]),
+  };
+  const run: RunSnapshot = {
+    ...snapshot({ view: 'matrix', layer: 0, head: 0 }, [cross]),
+    targetTokens: [
+      { text: 'P', start: null, end: null, special: false },
+      { text: 'Q', start: null, end: null, special: false },
+    ],
+  };
+  const md = hoverMarkdown({ run, index: 2 });
+  assert.match(md, /attended by \(target\)/);
+  const rows = md.split('\n').filter((x) => x.startsWith('| ') && !x.startsWith('| attends'));
+  assert.match(rows[0], /^\|\s+\|\s+\|\s+\|\s+P \| 0\.70/);
+  assert.match(rows[1], /^\|\s+\|\s+\|\s+\|\s+Q \| 0\.10/);
+  assert.doesNotMatch(md, /attends to: `/);
+  // A decoder (target × target) layer says what to pick instead.
+  const dec = { ...cross, kind: 'decoder' as const, keyLength: 2, data: Float32Array.from([1, 0, 0.5, 0.5]) };
+  assert.match(hoverMarkdown({ run: { ...run, layers: [dec] }, index: 1 }), /choose an encoder or cross layer/);
+});
+
 test('keptTokenWeights: a kept run’s rows and columns asked per head equal tokenWeights on the same map; the hover reads them', async () => {
   const at = (h: number, i: number, j: number) => LAYER.data[(h * 3 + i) * 3 + j];
   const asked: string[] = [];

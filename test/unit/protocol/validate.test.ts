@@ -168,3 +168,28 @@ test('openDropped: a .json or .npy file: or vscode-remote: URI, or a file’s te
   ])
     assert.equal(validateWebviewMessage(m, none).ok, false, JSON.stringify(m).slice(0, 80));
 });
+
+test('host messages: an encoder–decoder target is well-formed or refused', () => {
+  const t = (text: string, start: number | null) => ({
+    text,
+    start,
+    end: start === null ? null : start + 1,
+    special: start === null,
+  });
+  const target = {
+    type: 'target',
+    runId: 3,
+    tokens: [t('▁2021', 0), t('</s>', null)],
+    decoderInput: [t('<pad>', null), t('▁2021', 0)],
+    mode: 'translated',
+    end: 'stop',
+    text: '2021',
+  };
+  assert.equal(validateHostMessage(target).ok, true);
+  assert.equal(validateHostMessage({ ...target, end: undefined, mode: 'teacher-forced' }).ok, true);
+  assert.equal(validateHostMessage({ ...target, decoderInput: target.decoderInput.slice(1) }).ok, false);
+  assert.equal(validateHostMessage({ ...target, mode: 'beam' }).ok, false);
+  assert.equal(validateHostMessage({ ...target, end: 'eos' }).ok, false);
+  assert.equal(validateHostMessage({ ...target, tokens: [{ text: 1 }] }).ok, false);
+  assert.equal(validateHostMessage({ ...target, text: null }).ok, false);
+});

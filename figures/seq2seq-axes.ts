@@ -1,0 +1,42 @@
+// Encoder–decoder maps have two token lists: the source (the run's tokens, keys of encoder and cross layers) and the
+// target (the translation: queries of decoder and cross layers, keys of decoder layers). This module says which list
+// labels which axis of a layer of each kind, names the axes, and computes the argmax alignment path of a
+// cross-attention map (for each target token, the source token it attends to most: the alignment picture).
+import type { AttentionKind } from '../runtime/types';
+import type { HeadChoice, RunMaps, RunToken } from './run-maps';
+
+export type Side = 'source' | 'target';
+
+/** Which token list labels the rows (queries) and columns (keys) of a layer of `kind`. */
+export function axisSides(kind: AttentionKind): { rows: Side; cols: Side } {
+  if (kind === 'cross') return { rows: 'target', cols: 'source' };
+  if (kind === 'decoder') return { rows: 'target', cols: 'target' };
+  return { rows: 'source', cols: 'source' };
+}
+
+/** The tokens of one side: the run's tokens (source), or the target's (empty until it is known). */
+export function sideTokens(maps: Pick<RunMaps, 'tokens' | 'targetTokens'>, side: Side): readonly RunToken[] {
+  return side === 'source' ? maps.tokens : (maps.targetTokens ?? []);
+}
+
+/** The axis titles of the matrix: query/key for one-stack models, source/target for encoder–decoder kinds. */
+export function axisTitles(kind: AttentionKind): { rows: string; cols: string } {
+  if (kind !== 'encoder' && kind !== 'decoder' && kind !== 'cross') return { rows: 'query', cols: 'key' };
+  const s = axisSides(kind);
+  return { rows: `${s.rows} (query)`, cols: `${s.cols} (key)` };
+}
+
+/** For each row of the map, the column with the largest weight (the first on ties): the argmax alignment path of
+ * a cross-attention layer, target row → source column. Undefined while the layer has not arrived. */
+export function argmaxAlignment(maps: RunMaps, layer: number, head: HeadChoice): number[] | undefined {
+  const s = maps.shape(layer);
+  if (!s) return undefined;
+  const path: number[] = [];
+  for (let q = 0; q < s.queryLength; q++) {
+    const row = maps.row(layer, head, q); // [keys]
+    let best = 0;
+    for (let k = 1; k < row.length; k++) if (row[k] > row[best]) best = k;
+    path.push(best);
+  }
+  return path;
+}

@@ -1,0 +1,88 @@
+// E2E: an encoder–decoder model in the panel, in a real VS Code (code-server + Debian's chromium, playwright-core).
+//   npx tsx test/e2e/seq2seq.e2e.ts          (alone; after `node scripts/build.mjs`) — or scripts/vscode-tests.mjs seq2seq
+// With attentionLens.modelPath = test/fixtures/models/tiny-marian-dates (native backend), Show Attention on the line
+// "the 14th of March, 2021" translates it: the panel shows "Translation: 2021-03-14" and all 2 + 2 + 2 layers; the
+// matrix of the first cross layer is target rows × source columns (labels from the two token lists of the model's
+// reference_attention.json, computed by transformers), and with "Alignment path" on, the year token's row (▁2021)
+// points at the source's ▁2021 (the readout's data-alignment).
+// Screenshots: test-results/screenshots/seq2seq-*.png
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  launchBrowser,
+  log,
+  openWorkbench,
+  repoRoot,
+  screenshot,
+  startCodeServer,
+  type E2ETest,
+} from '../helpers/code-server';
+import { panel, runIfMain, showAttentionOnLine, texts, waitForText, writeWorkspaceFile } from './common';
+
+const MODEL = join(repoRoot, 'test', 'fixtures', 'models', 'tiny-marian-dates');
+const FILE = 'dates.txt';
+
+interface MarianReference {
+  source_text: string;
+  target_text: string;
+  source_tokens: string[];
+  target_tokens: string[];
+}
+
+export const tests: E2ETest[] = [
+  {
+    name: 'Show Attention with tiny-marian-dates: the translation, the cross-attention matrix, the alignment of the year',
+    timeoutMs: 120_000,
+    fn: async () => {
+      const ref = JSON.parse(readFileSync(join(MODEL, 'reference_attention.json'), 'utf8')) as MarianReference;
+      const server = await startCodeServer({
+        label: 'e2e-seq2seq',
+        settings: { 'attentionLens.modelPath': MODEL, 'attentionLens.backend': 'native' },
+      });
+      writeWorkspaceFile(server.workspace, FILE, [ref.source_text]);
+      const session = await launchBrowser({ echoLogs: false });
+      const page = session.page;
+      try {
+        await openWorkbench(page, server.workbenchUrl({ devPath: process.env.EXT_DEV_PATH ?? repoRoot }));
+        await showAttentionOnLine(page, FILE, 0);
+        const frame = panel(page);
+        const status = await waitForText(
+          'panel status: every layer',
+          frame.locator('#run-status'),
+          (t) => /layers 6\/6/.test(t),
+          60_000,
+        );
+        log(`run: ${status}`);
+        await waitForText('the translation', frame.locator('#translation'), (t) =>
+          t.includes(`Translation: ${ref.target_text}`),
+        );
+        // Entries: encoder 0–1, decoder 2–3, cross 4–5; a grid thumbnail opens its layer and head in the matrix.
+        await frame.locator('.thumb[data-layer="4"][data-head="0"]').click();
+        const rows = frame.locator('.matrix-label-row');
+        await rows.first().waitFor({ state: 'visible', timeout: 15_000 });
+        const norm = (xs: string[]) => xs.map((x) => x.replace(/[▁␣]/g, ' ').trim());
+        assert.deepEqual(norm(await texts(rows)), norm(ref.target_tokens), 'cross rows: the target tokens');
+        assert.deepEqual(
+          norm(await texts(frame.locator('.matrix-label-col'))),
+          norm(ref.source_tokens),
+          'cross columns: the source tokens',
+        );
+        await frame.locator('#matrix-alignment-toggle').check();
+        const readout = frame.locator('#matrix-alignment');
+        await readout.waitFor({ state: 'visible', timeout: 15_000 });
+        const path = JSON.parse((await readout.getAttribute('data-alignment')) ?? '[]') as number[];
+        const year = ref.target_tokens.indexOf('▁2021');
+        assert.equal(path.length, ref.target_tokens.length, `one alignment per target token: ${JSON.stringify(path)}`);
+        assert.equal(ref.source_tokens[path[year]], '▁2021', `the year's row points at ${path[year]}`);
+        log(`alignment: ${await readout.textContent()}`);
+        await screenshot(page, 'seq2seq-cross');
+      } catch (e) {
+        await screenshot(page, 'seq2seq-failure');
+        throw e;
+      }
+    },
+  },
+];
+
+runIfMain(import.meta.url, 'seq2seq', tests);
