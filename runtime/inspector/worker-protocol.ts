@@ -9,6 +9,7 @@ import type { Batch, PlanFacts } from '../models/plan';
 import type { HeadRead, MixingTensors } from './api';
 import type { GradientReply, GradientRequest } from '../grad/gradient-service';
 import type { OnnxLayout } from '../onnx/layout';
+import type { HeadSummary } from '../attention/head-summaries';
 
 /** The parameters of a synthetic BERT (random weights), for benchmarks and tests without a model folder. */
 export interface SyntheticSpec {
@@ -67,22 +68,9 @@ export interface RunRequest {
   target?: RunTarget;
 }
 
-/** What the calling side gets of one head of a kept layer: what the views and analyses read without a map. */
-export interface HeadOverview {
-  /** [length]: each query's row entropy (nats). */
-  entropy: Float32Array;
-  /** [length]: the weight each query gives to the special positions together. */
-  specialMass: Float32Array;
-  meanDistance: number;
-  previousToken: number;
-  /** res × res cells of block × block entries. */
-  res: number;
-  block: number;
-  /** [res, res]: each cell's largest entry (so a single strong cell is not averaged away). */
-  blockMax: Float32Array;
-  /** [res, res]: each cell's mean over its unmasked entries. */
-  blockMean: Float32Array;
-}
+/** What the calling side gets of one head of a kept layer: what the views and analyses read without a map (the top
+ * keys stay in the worker). */
+export type HeadOverview = Omit<HeadSummary, 'topKeys' | 'topWeights'>;
 
 /** A kept layer as it streams: its shape and the overview of every query head. */
 export interface KeptLayerOverview {
