@@ -67,7 +67,7 @@ const FILE = 'cat.txt';
 const TEXT = 'The cat sat on the mat.';
 const REFERENCE = 'A <b>cat</b> was sitting on a mat.';
 const SECOND = 'A dog sat on the mat.';
-const METHODS = ['rollout', 'loo', 'norm', 'grad-x-input', 'integrated-gradients'];
+const METHODS = ['rollout', 'loo', 'norm', 'alti', 'grad-x-input', 'integrated-gradients'];
 const MODEL = join(repoRoot, '.cache', 'models', 'all-MiniLM-L6-v2');
 const EXPORT_COMMAND = 'Attention Lens: Export View or Data…';
 
