@@ -94,9 +94,10 @@ def main() -> None:
     torch.set_num_threads(2)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}")
     rows = []
-    model = smollm2()
-    cfg = model.config
-    for n in [int(x) for x in a.lengths.split(",")]:
+    lengths = [int(x) for x in a.lengths.split(",") if x]  # --lengths "": all-MiniLM-L6-v2 only
+    model = smollm2() if lengths else None
+    cfg = model.config if model else None
+    for n in lengths:
         ids = torch.tensor([lcg_ids(n, cfg.vocab_size)])
         maps_gb = cfg.num_hidden_layers * cfg.num_attention_heads * n * n * 4 / 1e9
         keep = maps_gb <= a.max_maps_gb
