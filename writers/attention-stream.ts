@@ -117,10 +117,15 @@ export function npyStreamBytes(source: RowSource): number {
 }
 
 /** Writes the source as NPY float32 [heads, query, key], block by block of rows. */
-export async function writeNpyStream(source: RowSource, sink: ByteSink, o: WriteOptions = {}): Promise<void> {
+export async function writeNpyStream(
+  source: RowSource,
+  sink: ByteSink,
+  o: WriteOptions & { squeeze?: boolean; blockRows?: number } = {},
+): Promise<void> {
   const { heads, queryLength: Q, keyLength: K } = source;
-  await sink.write(npyHeader([heads, Q, K]));
-  const step = blockRows(K);
+  // squeeze: one head written as [query, key].
+  await sink.write(npyHeader(o.squeeze && heads === 1 ? [Q, K] : [heads, Q, K]));
+  const step = o.blockRows ?? blockRows(K);
   const blocks = heads * Math.ceil(Q / step);
   let done = 0;
   for (let h = 0; h < heads; h++)
@@ -159,7 +164,7 @@ export async function writeCsvStream(
   source: RowSource,
   labels: CsvLabels,
   sink: ByteSink,
-  o: WriteOptions = {},
+  o: WriteOptions & { blockRows?: number } = {},
 ): Promise<void> {
   const { heads, queryLength: Q, keyLength: K } = source;
   const encoder = new TextEncoder();
@@ -168,7 +173,7 @@ export async function writeCsvStream(
   const kTexts = labels.keyTexts.map(csvField);
   const r0 = labels.rowOffset ?? 0;
   const c0 = labels.colOffset ?? 0;
-  const step = Math.max(1, Math.floor(blockRows(K) / 8)); // ~40 bytes a weight as text
+  const step = o.blockRows ?? Math.max(1, Math.floor(blockRows(K) / 8)); // ~40 bytes a weight as text
   const blocks = heads * Math.ceil(Q / step);
   let done = 0;
   for (let h = 0; h < heads; h++)
