@@ -16,9 +16,14 @@ import { EXPORT_VIEWS, PNG_SCALES, pngSize, viewFigure, type ImageFormat, type V
 import {
   DATA_FORMATS,
   estimateDataSize,
+  npyKindFile,
+  npyKinds,
   npySidecar,
   npySidecarName,
   writeData,
+  writeNpyKind,
+  type ByteSink,
+  type WriteOptions,
   type DataFormat,
   type RunData,
 } from '../writers/attention-data';
@@ -136,6 +141,19 @@ function runData(run: RunSnapshot): RunData {
       ...(run.source.chat ? { chat: true } : {}),
       ...(first >= 0 ? { generated: { promptTokens: first, generatedTokens: run.tokens.length - first } } : {}),
     },
+    // Encoder–decoder runs: the target's tokens (queries of decoder and cross layers) beside the source's.
+    ...(run.targetTokens
+      ? {
+          target: {
+            target_tokens: run.targetTokens.map((t) => ({
+              text: t.text,
+              start: t.start,
+              end: t.end,
+              special: t.special,
+            })),
+          },
+        }
+      : {}),
   };
 }
 
@@ -203,7 +221,9 @@ export class Exporter {
         'npy',
         'NPY',
         size('npy'),
-        `NumPy float32 array [layers, heads, query, key] = [${shape.replace(/ × /g, ', ')}].`,
+        npyKinds(data)
+          ? 'One NumPy float32 file per kind: encoder, decoder and cross [layers, heads, target, source].'
+          : `NumPy float32 array [layers, heads, query, key] = [${shape.replace(/ × /g, ', ')}].`,
       ),
     ];
     const target = args.target !== undefined ? toUri(args.target) : undefined;
@@ -411,6 +431,7 @@ export class Exporter {
   }
 
   private prepareData(run: RunSnapshot, data: RunData, format: DataFormat, lead: string[]): PreparedExport {
+    const kinds = npyKinds(data);
     if (run.state === 'running')
       throw new ExportError(
         `The run is still in progress (${run.layers.length} of ${run.facts.layers} layers): export its data when it has finished.`,
@@ -428,10 +449,22 @@ export class Exporter {
       details: (bytes) =>
         format === 'csv'
           ? `${size.values.toLocaleString('en-US')} rows, ${formatBytes(bytes)}`
-          : `${run.layers.length} × ${run.facts.heads} × ${run.tokens.length} × ${run.tokens.length}, ${formatBytes(bytes)}`,
+          : format === 'npy' && kinds
+            ? `${kinds.map((k) => `${k.kind} ${k.layers.length} × ${k.layers[0].heads} × ${k.layers[0].queryLength} × ${k.layers[0].keyLength}`).join(', ')}, ${formatBytes(bytes)}`
+            : `${run.layers.length} × ${run.facts.heads} × ${run.tokens.length} × ${run.tokens.length}, ${formatBytes(bytes)}`,
       notes,
       ...(format === 'npy'
         ? { companion: (file: string) => ({ name: npySidecarName(file), text: npySidecar(data, file) }) }
+        : {}),
+      // An encoder–decoder run: the chosen file holds the encoder's layers, one file per other kind beside it.
+      ...(format === 'npy' && kinds
+        ? {
+            extraFiles: (file: string) =>
+              kinds.slice(1).map((k) => ({
+                name: npyKindFile(file, k.kind),
+                produce: (sink: ByteSink, control: WriteOptions) => writeNpyKind(data, k.kind, sink, control),
+              })),
+          }
         : {}),
     };
   }

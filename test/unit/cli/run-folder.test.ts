@@ -156,3 +156,57 @@ test('tiny-marian-dates: encoder, decoder and cross files equal the reference; t
   }
   assert.ok(w <= 1e-5, `largest difference from transformers: ${w}`);
 });
+
+test('tiny-marian-dates export: NPY per kind (the cross file [layers, heads, target, source]) equal to the reference; an SVG titled with its kind', () => {
+  const ref = JSON.parse(readFileSync(path.join(marianDatesDir, 'reference_attention.json'), 'utf8')) as {
+    source_text: string;
+    encoder_attentions: number[][][][];
+    decoder_attentions: number[][][][];
+    cross_attentions: number[][][][];
+  };
+  const out = path.join(TMP, 'marian-export.npy');
+  const r = cli('export', '--model', marianDatesDir, '--text', ref.source_text, '--translate', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  const side = JSON.parse(readFileSync(out + '.json', 'utf8')) as {
+    arrays: { kind: string; file: string; shape: number[]; axes: string[] }[];
+    target_tokens: unknown[];
+  };
+  assert.deepEqual(
+    side.arrays.map((a) => [a.kind, a.file, a.shape, a.axes]),
+    [
+      ['encoder', 'marian-export.npy', [2, 4, 8, 8], ['layer', 'head', 'source', 'source']],
+      ['decoder', 'marian-export.decoder.npy', [2, 4, 6, 6], ['layer', 'head', 'target', 'target']],
+      ['cross', 'marian-export.cross.npy', [2, 4, 6, 8], ['layer', 'head', 'target', 'source']],
+    ],
+  );
+  assert.equal(side.target_tokens.length, 6);
+  const refs: Record<string, number[][][][]> = {
+    encoder: ref.encoder_attentions,
+    decoder: ref.decoder_attentions,
+    cross: ref.cross_attentions,
+  };
+  let w = 0;
+  for (const a of side.arrays) {
+    const { shape, data } = readNpy(path.join(TMP, a.file));
+    assert.deepEqual(shape, a.shape);
+    w = Math.max(w, worst(data, refs[a.kind].flat(3)));
+  }
+  assert.ok(w <= 1e-5, `largest difference from transformers: ${w}`);
+  const svg = path.join(TMP, 'marian-cross.svg');
+  const s = cli(
+    'export',
+    '--model',
+    marianDatesDir,
+    '--text',
+    ref.source_text,
+    '--translate',
+    '--layer',
+    '4',
+    '--head',
+    '0',
+    '--out',
+    svg,
+  );
+  assert.equal(s.code, 0, s.stderr);
+  assert.match(readFileSync(svg, 'utf8'), /layer 4: cross-attention 0 · head 0 · 6 × 8 tokens/);
+});
