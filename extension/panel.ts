@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import type { AttentionRun, Inspector, KeptAttention, LayerResult } from '../runtime/inspector/api';
 import { targetMessage } from './target-message';
 import type { ModelFacts } from '../runtime/types';
-import { longestMapsRun, longExplainMessage } from '../runtime/inspector/long-runs';
+import { longestMapsRun } from '../runtime/inspector/long-runs';
 import type {
   AgreementMetric,
   ColorMapName,
@@ -660,8 +660,8 @@ export class AttentionPanel {
   private explainRun(run: PanelRun): ExplainRun {
     const { runId, inspector, ids, tokens, facts, layers, source, promptLength } = run;
     if (!inspector) throw new LensError('BAD_INPUT', `${SAVED_NO_MODEL} Explain needs it.`);
-    if (run.kept) throw new LensError('TOO_LONG', longExplainMessage(facts, tokens.length));
     return {
+      ...(run.kept ? { kept: run.kept } : {}),
       runId,
       inspector,
       ids,
