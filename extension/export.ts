@@ -268,7 +268,14 @@ export class Exporter {
         layersDone: layersDone < 0 ? run.facts.layers : layersDone,
         view: run.view,
       },
-      { ...args, ...(format ? { format } : {}) },
+      // The matrix zoomed in the panel: its visible window (what the user sees is what is exported).
+      {
+        ...args,
+        ...(format ? { format } : {}),
+        ...(!args.window && run.view.window && run.view.view === 'matrix' && !args.view
+          ? { window: run.view.window }
+          : {}),
+      },
     );
     if (typeof plan === 'string') return fail(plan);
     if (note) this.log.appendLine(`Export: ${note}`);

@@ -522,7 +522,7 @@ export class AttentionPanel {
       if (this.run) this.host.selectToken(this, m.index);
     });
     c.on('viewChanged', (m) => {
-      this.view = { view: m.view, layer: m.layer, head: m.head };
+      this.view = { view: m.view, layer: m.layer, head: m.head, ...(m.window ? { window: m.window } : {}) };
       this.host.viewChanged(this);
     });
     c.on('tabChanged', (m) => {
