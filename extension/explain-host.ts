@@ -156,9 +156,11 @@ export class ExplainHost {
       ctx.emit({ text: 'Starting…' });
       // The run's tokens: their ids, and the special and chat-template flags that keep tokens out of the candidates.
       const tokens = run.ids.map((id, i) => ({ ...run.tokens[i], id }));
-      const onKept = (p: { phase: string }) => {
+      const onKept = (p: { phase: string; cost: string }) => {
         if (this.current('explain', slot))
-          ctx.emit({ text: `Computing ${p.phase === 'rollout' ? 'rollout' : 'raw attention'} from the kept q and k…` });
+          ctx.emit({
+            text: `Computing ${p.phase === 'rollout' ? 'rollout' : 'raw attention'} from the kept q and k: ${p.cost}…`,
+          });
       };
       const result = run.kept
         ? await explainKept(run.inspector, tokens, run.kept, {

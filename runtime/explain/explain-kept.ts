@@ -27,7 +27,8 @@ export interface KeptExplainOptions {
   target: string | TargetSpec;
   methods?: readonly string[];
   promptLength?: number;
-  onProgress?: (p: { phase: string }) => void;
+  /** Before each method: its id and, in words, what it costs ("about 12 s (30 layers over 4,000 tokens)"). */
+  onProgress?: (p: { phase: string; cost: string }) => void;
 }
 
 /** Why a method does not run on a kept run of `n` tokens, in one line. */
@@ -74,7 +75,11 @@ export async function explainKept(
     if (!KEPT_METHODS.includes(id)) entry.error = keptMethodRefusal(facts, id, n);
     else
       try {
-        options.onProgress?.({ phase: id });
+        const cost =
+          id === 'rollout'
+            ? rolloutCostText(rolloutCostOf(facts, n, readout))
+            : `${facts.heads} rows of ${n.toLocaleString('en-US')} keys`;
+        options.onProgress?.({ phase: id, cost });
         if (id === 'raw-attention') {
           // The target's row of the last layer, mean of the heads, exact from q and k.
           const last = facts.layers - 1;

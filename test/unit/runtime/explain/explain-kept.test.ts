@@ -35,7 +35,14 @@ test('raw attention and rollout of a kept run equal the dense explanation; other
   for await (const _ of run);
   const tokens = run.tokens;
   const methods = ['raw-attention', 'rollout', 'loo', 'flow'];
-  const kept = await explainKept(inspector, tokens, run.kept!, { target: 'next', methods });
+  const progress: string[] = [];
+  const kept = await explainKept(inspector, tokens, run.kept!, {
+    target: 'next',
+    methods,
+    onProgress: (p) => progress.push(`${p.phase}: ${p.cost}`),
+  });
+  assert.deepEqual(progress, ['raw-attention: 8 rows of 300 keys', progress[1]]);
+  assert.match(progress[1], /^rollout: (< 1 s|about \d+ s) \(5 layers over 300 tokens\)$/);
   const dense = await explain(inspector, tokens, { target: 'next', methods: ['raw-attention', 'rollout'] });
   assert.deepEqual(
     kept.methods.map((m) => m.id),
