@@ -88,6 +88,7 @@ export async function runCommand(
     folderWriter = folder;
     await writer?.begin({ ...inspector.facts, backend: inspector.backend, threads: inspector.threads }, run.tokens);
     let targetLabels: string[] | undefined;
+    let keptLayers = 0;
     for await (const layer of run) {
       const target = run.target();
       if (target && !targetLabels && (layer.kind === 'decoder' || layer.kind === 'cross')) {
@@ -100,6 +101,7 @@ export async function runCommand(
       else if (layer.kind === 'cross') print(formatLayer(layer, targetLabels ?? [], labels));
       else print(formatLayer(layer, labels));
       await writer?.layer(layer);
+      if (layer.overview) keptLayers++;
       if (folder) {
         // A kept layer's rows are recomputed from q and k where the model runs, one block at a time.
         const source = layer.overview
@@ -115,7 +117,8 @@ export async function runCommand(
       const tokens = tokenJson(run.tokens);
       await folder.end({
         model: { ...inspector.facts, backend: inspector.backend, threads: inspector.threads },
-        kept: run.kept !== undefined,
+        // Whether the layers were recomputed from q and k (an encoder–decoder streams its maps even when asked).
+        kept: keptLayers > 0,
         tokens,
         ...(inspector.facts.encoderDecoder ? { source_tokens: tokens } : {}),
         ...targetFields,

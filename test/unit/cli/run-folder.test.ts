@@ -123,9 +123,22 @@ test('tiny-marian-dates: encoder, decoder and cross files equal the reference; t
     cross_attentions: number[][][][];
   };
   const out = path.join(TMP, 'marian/');
-  const r = cli('run', '--model', marianDatesDir, '--text', ref.source_text, '--translate', '--out', out);
+  // --long kept: an encoder–decoder streams its maps anyway, and the sidecar says they were not kept.
+  const r = cli(
+    'run',
+    '--model',
+    marianDatesDir,
+    '--text',
+    ref.source_text,
+    '--translate',
+    '--long',
+    'kept',
+    '--out',
+    out,
+  );
   assert.equal(r.code, 0, r.stderr);
   const side = sidecar(out);
+  assert.equal(side.kept, false);
   assert.deepEqual(
     side.files.map((f) => f.file),
     ['encoder-00.npy', 'encoder-01.npy', 'decoder-00.npy', 'decoder-01.npy', 'cross-00.npy', 'cross-01.npy'],
