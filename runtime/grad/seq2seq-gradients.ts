@@ -18,7 +18,7 @@ import {
   saliency,
 } from '../analysis/gradient-methods';
 import { checkGradientLength } from './gradients';
-import type { GradientBaseline } from './gradient-service';
+import { evenChunk, type GradientBaseline } from './gradient-service';
 import {
   buildSeq2SeqGradientGraph,
   SOURCE_EMBEDS,
@@ -169,9 +169,11 @@ export interface Seq2SeqGradientReply {
 const ROW_BUDGET = 1 << 26;
 const MAX_ROWS = 8;
 
-/** A runner per (rows, S, T), the last one kept (a source and its target are explained together). */
+/** A runner per (rows, S, T); the two most recently used are kept (one-row gradients and IG's batches alternate). */
+const KEPT_RUNNERS = 2;
+
 export class Seq2SeqGradientService {
-  private kept?: { key: string; runner: Seq2SeqGradientRunner };
+  private readonly runners = new Map<string, Seq2SeqGradientRunner>();
 
   constructor(
     private readonly source: Seq2SeqSource,
@@ -182,11 +184,19 @@ export class Seq2SeqGradientService {
 
   private async runner(spec: Seq2SeqGradientSpec): Promise<Seq2SeqGradientRunner> {
     const key = `${spec.batch}:${spec.source}:${spec.target}`;
-    if (this.kept?.key === key) return this.kept.runner;
-    await this.kept?.runner.release();
-    this.kept = undefined;
+    const kept = this.runners.get(key);
+    if (kept) {
+      this.runners.delete(key);
+      this.runners.set(key, kept); // most recently used last
+      return kept;
+    }
+    while (this.runners.size >= KEPT_RUNNERS) {
+      const [oldest, r] = this.runners.entries().next().value as [string, Seq2SeqGradientRunner];
+      this.runners.delete(oldest);
+      await r.release();
+    }
     const runner = await Seq2SeqGradientRunner.create(this.source, spec, this.backend, this.threads);
-    this.kept = { key, runner };
+    this.runners.set(key, runner);
     return runner;
   }
 
@@ -197,7 +207,7 @@ export class Seq2SeqGradientService {
     const c = this.source.config;
     const alphas = req.alphas ?? [1];
     const perRow = c.heads * (c.encoderLayers * S * S + c.decoderLayers * (T * T + T * S));
-    const chunk = Math.max(1, Math.min(alphas.length, this.maxRows, Math.floor(ROW_BUDGET / perRow)));
+    const chunk = evenChunk(alphas.length, Math.min(this.maxRows, Math.floor(ROW_BUDGET / perRow)));
     const runner = await this.runner({ batch: chunk, source: S, target: T });
     const x = runner.embeddings(req.sourceIds, 'source'); // [S,E]
     const y = runner.embeddings(req.decoderInputIds, 'decoder input'); // [T,E]
@@ -241,8 +251,8 @@ export class Seq2SeqGradientService {
   }
 
   async release(): Promise<void> {
-    await this.kept?.runner.release();
-    this.kept = undefined;
+    for (const r of this.runners.values()) await r.release();
+    this.runners.clear();
   }
 }
 
