@@ -14,6 +14,7 @@ import {
   Seq2SeqGradientService,
 } from '../../../../runtime/grad/seq2seq-gradients';
 import { gradientTimesInput, saliency } from '../../../../runtime/analysis/gradient-methods';
+import { isLensError } from '../../../../runtime/errors';
 import { fixturesDir, hfTinyModel, marianDatesDir } from '../../../helpers/fixtures';
 
 function relativeError(a: ArrayLike<number>, ref: ArrayLike<number>): number {
@@ -156,5 +157,31 @@ test('tiny-marian-dates: Integrated Gradients (source-side pad baseline) adds up
   } finally {
     await batched.release();
     await single.release();
+  }
+});
+
+test('bad targets stop with one line saying what is wrong: a position past the target, a token outside the vocabulary', async () => {
+  const ref = load('tiny-marian-dates');
+  const service = new Seq2SeqGradientService(await readSeq2SeqModel(marianDatesDir));
+  const request = (target: { labels: number[]; position?: number }) => ({
+    sourceIds: ref.source_ids,
+    decoderInputIds: ref.decoder_input_ids,
+    target,
+  });
+  try {
+    await assert.rejects(
+      seq2seqGradientAttribution(service, request({ labels: ref.labels, position: 6 }), 'saliency'),
+      (e: unknown) => isLensError(e) && e.code === 'BAD_INPUT' && e.message === 'Target position 6 is outside 0..5.',
+    );
+    await assert.rejects(
+      seq2seqGradientAttribution(service, request({ labels: [166, 2, 12, 2, 42, 400] }), 'saliency'),
+      (e: unknown) => isLensError(e) && /^Target token id 400 is outside the vocabulary \[0, 400\)\.$/.test(e.message),
+    );
+    await assert.rejects(
+      service.compute({ ...request({ labels: ref.labels }), sourceIds: [5, 65, 401] }),
+      (e: unknown) => isLensError(e) && /^Token id 401 of the source is outside the vocabulary/.test(e.message),
+    );
+  } finally {
+    await service.release();
   }
 });
