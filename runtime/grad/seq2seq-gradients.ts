@@ -206,9 +206,17 @@ export class Seq2SeqGradientService {
     const T = req.decoderInputIds.length;
     const c = this.source.config;
     const alphas = req.alphas ?? [1];
-    const perRow = c.heads * (c.encoderLayers * S * S + c.decoderLayers * (T * T + T * S));
+    const { labels, position } = req.target;
+    if (position !== undefined && (!Number.isInteger(position) || position < 0 || position >= T))
+      throw new LensError('BAD_INPUT', `Target position ${position} is outside 0..${T - 1}.`);
+    // The decoder is causal: log p(labels[position]) reads decoder inputs 0 .. position only, so the graph stops
+    // there (the later inputs' gradients are exactly 0).
+    const Tg = position === undefined ? T : position + 1;
+    const decIds = req.decoderInputIds.slice(0, Tg);
+    const tgt = { labels: labels.slice(0, Tg), ...(position === undefined ? {} : { position }) };
+    const perRow = c.heads * (c.encoderLayers * S * S + c.decoderLayers * (Tg * Tg + Tg * S));
     const chunk = evenChunk(alphas.length, Math.min(this.maxRows, Math.floor(ROW_BUDGET / perRow)));
-    const runner = await this.runner({ batch: chunk, source: S, target: T });
+    const runner = await this.runner({ batch: chunk, source: S, target: Tg });
     const x = runner.embeddings(req.sourceIds, 'source'); // [S,E]
     const y = runner.embeddings(req.decoderInputIds, 'decoder input'); // [T,E]
     const E = runner.graph.hidden;
@@ -218,8 +226,8 @@ export class Seq2SeqGradientService {
         req.baseline === 'pad' ? runner.embeddings(req.sourceIds.map(() => req.padId ?? 0)) : new Float32Array(S * E);
       req.keep?.forEach((k, s) => k && base!.set(x.subarray(s * E, (s + 1) * E), s * E));
     }
-    const ys = new Float32Array(chunk * T * E); // [chunk,T,E]
-    for (let r = 0; r < chunk; r++) ys.set(y, r * T * E);
+    const ys = new Float32Array(chunk * Tg * E); // [chunk,Tg,E]
+    for (let r = 0; r < chunk; r++) ys.set(y.subarray(0, Tg * E), r * Tg * E);
     const target: number[] = [];
     const gradSource = new Float32Array(alphas.length * S * E);
     const gradTarget = new Float32Array(alphas.length * T * E);
@@ -230,11 +238,13 @@ export class Seq2SeqGradientService {
         const a = alphas[Math.min(start + r, alphas.length - 1)]; // the last chunk repeats its last point
         for (let i = 0; i < S * E; i++) points[r * S * E + i] = base ? base[i] + a * (x[i] - base[i]) : x[i];
       }
-      const out = await runner.run(req.sourceIds, req.decoderInputIds, points, ys, req.target);
+      const out = await runner.run(req.sourceIds, decIds, points, ys, tgt);
       const n = Math.min(chunk, alphas.length - start);
-      for (let r = 0; r < n; r++) target.push(out.target[r]);
+      for (let r = 0; r < n; r++) {
+        target.push(out.target[r]);
+        gradTarget.set(out.gradTarget.subarray(r * Tg * E, (r + 1) * Tg * E), (start + r) * T * E); // rows ≥ Tg: 0
+      }
       gradSource.set(out.gradSource.subarray(0, n * S * E), start * S * E);
-      gradTarget.set(out.gradTarget.subarray(0, n * T * E), start * T * E);
     }
     const reply: Seq2SeqGradientReply = {
       hidden: E,

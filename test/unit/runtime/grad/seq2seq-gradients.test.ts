@@ -100,6 +100,30 @@ for (const [name, dir] of cases) {
   });
 }
 
+for (const [name, dir] of cases) {
+  test(`${name}: the service stops the decoder at the explained position (causal) and still matches every row`, async () => {
+    const ref = load(name);
+    const service = new Seq2SeqGradientService(await readSeq2SeqModel(dir()));
+    try {
+      const r = await service.compute({
+        sourceIds: ref.source_ids,
+        decoderInputIds: ref.decoder_input_ids,
+        target: { labels: ref.labels, position: ref.position },
+      });
+      const E = ref.hidden;
+      assert.ok(relativeError(r.gradSource, ref.token.grad_source) <= 1e-4);
+      assert.ok(relativeError(r.gradTarget, ref.token.grad_target) <= 1e-4);
+      assert.ok(
+        r.gradTarget.subarray((ref.position + 1) * E).every((v) => v === 0),
+        'later decoder inputs: 0',
+      );
+      assert.ok(Math.abs(r.target[0] - ref.token.target) <= 1e-4 * Math.max(1, Math.abs(ref.token.target)));
+    } finally {
+      await service.release();
+    }
+  });
+}
+
 test('tiny-marian-dates: saliency and gradient × input of ▁2021 are the causal methods on the reference gradients', async () => {
   const ref = load('tiny-marian-dates');
   const service = new Seq2SeqGradientService(await readSeq2SeqModel(marianDatesDir));
