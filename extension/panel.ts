@@ -33,7 +33,8 @@ import { Channel, type HandlerContext } from '../runtime/channel/channel';
 import { isLensError, LensError } from '../runtime/errors';
 import { checkCanGenerate } from '../runtime/generate/can-generate';
 import { stopTokenIds } from '../runtime/generate/stop-tokens';
-import { decodingOf, generatedIds, generatedToken, growLayers } from './generate-logic';
+import { decodingOf, generatedIds, generatedToken } from './generate-logic';
+import { GrowingMaps } from '../runtime/generate/grow-maps';
 import type { RunSummary } from './api';
 import { describeError } from './input';
 import { panelHtml } from '../protocol/panel-page';
@@ -96,8 +97,17 @@ interface PanelRun {
   mapping?: DocMapping;
   /** Set once the model continued the run (Continue): the number of tokens of its input; the rest were generated. */
   promptLength?: number;
+  /** Set once Continue grew the run: its layers held with room to grow (runtime/generate/grow-maps.ts); `layers` is
+   * then its dense() copy, made when something reads it (layersOf). */
+  growing?: GrowingMaps;
   /** A Continue in flight: aborted by Stop (the `cancel` note), a newer run or the panel closing. */
   generating?: AbortController;
+}
+
+/** The run's layers as plain [heads, S, S] maps (a grown run's made once per size, when first read). */
+function layersOf(run: PanelRun): LayerResult[] {
+  if (run.growing && run.growing.size !== run.layers[0]?.queryLength) run.layers = run.growing.dense() as LayerResult[];
+  return run.layers;
 }
 
 /** The panel's line for a run opened from a file. */
@@ -372,7 +382,7 @@ export class AttentionPanel {
     this.lastNotice = undefined;
     this.host.runChanged(this);
     this.post(this.startedMessage(run));
-    for (const l of run.layers) this.post(this.layerMessage(run, l));
+    for (const l of layersOf(run)) this.post(this.layerMessage(run, l));
     this.post(run.end!);
     this.notice(savedNotice(file, saved));
   }
@@ -475,7 +485,7 @@ export class AttentionPanel {
     }
     this.post(this.startedMessage(run));
     if (run.target) this.post(run.target);
-    for (const l of run.layers) this.post(this.layerMessage(run, l));
+    for (const l of layersOf(run)) this.post(this.layerMessage(run, l));
     if (run.end) this.post(run.end);
     this.explainHost.replay(run.runId);
     if (this.pendingFocus !== undefined) this.post({ type: 'focusToken', runId: run.runId, index: this.pendingFocus });
@@ -583,6 +593,10 @@ export class AttentionPanel {
     if (ctx.signal.aborted) abort.abort();
     else ctx.signal.addEventListener('abort', () => abort.abort(), { once: true });
     const promptLength = run.promptLength ?? run.tokens.length;
+    // Room for the tokens asked for: each token writes its rows in place (one copy of the maps per Continue).
+    if (run.growing) run.growing.reserve(m.maxNew);
+    else run.growing = new GrowingMaps(layersOf(run), m.maxNew);
+    const growing = run.growing;
     let count = 0;
     let end: GenerateReply['end'] = 'length';
     try {
@@ -598,7 +612,7 @@ export class AttentionPanel {
           if (this.run !== run || this.disposed || ctx.detached) return abort.abort();
           if (t.position !== run.tokens.length) return abort.abort();
           const token = generatedToken(tokenizer.idToToken(t.id) ?? `#${t.id}`, stops.has(t.id));
-          run.layers = growLayers(run.layers, t.rows);
+          growing.append(t.rows);
           run.ids.push(t.id);
           run.tokens.push(token);
           run.promptLength = promptLength;
@@ -687,7 +701,7 @@ export class AttentionPanel {
 
   /** The query/key vectors of `layer` (computed on the first request after the run), or why there are none. */
   private async vectors(run: PanelRun, layer: number): Promise<Vectors> {
-    const l = run.layers.find((x) => x.layer === layer);
+    const l = layersOf(run).find((x) => x.layer === layer);
     if (run.kept)
       return {
         runId: run.runId,
@@ -739,6 +753,7 @@ export class AttentionPanel {
     if (this.run) {
       this.run.abort.abort();
       this.run.layers = [];
+      this.run.growing = undefined;
     }
     for (const s of this.subscriptions) s.dispose();
     this.subscriptions.length = 0;
@@ -780,7 +795,7 @@ export class AttentionPanel {
       ids: run.ids,
       ...(run.target?.type === 'target' ? { targetTokens: run.target.tokens } : {}),
       // A kept run's layers hold no maps: what reads the snapshot asks `kept` for exact values.
-      layers: run.kept ? [] : run.layers,
+      layers: run.kept ? [] : layersOf(run),
       ...(run.kept ? { kept: run.kept } : {}),
       state,
       mapping: run.mapping,

@@ -141,6 +141,7 @@ export class GenerateControls {
     this.running = true;
     this.status.textContent = 'Generating…';
     this.update();
+    store.reserveTokens(r.maxNew); // the maps grow in place, token by token
     const pieces = store.promptLength !== undefined ? store.tokens.slice(store.promptLength).map((t) => t.text) : [];
     let count = 0;
     this.ctx

@@ -1,14 +1,15 @@
 // The panel's Continue without VS Code: stories260K loaded through the real worker runs the prompt, continues it by 6
-// tokens, and the run grown token by token — on the host (growLayers) and in the webview's store (appendToken, the
-// maps the views draw) — equals a full run of prompt + output through the staged plan, every layer [heads, S, S] to
-// 1e-5; the decoding a request asks for (greedy; sampled with the given seed or a drawn one); the generated text's
+// tokens, and the run grown token by token in place — on the host (GrowingMaps, as panel.ts) and in the webview's store
+// (appendToken, the maps the views draw), each with too little room reserved so that both grow past their capacity —
+// equals a full run of prompt + output through the staged plan, every layer [heads, S, S] to 1e-5; the decoding a request asks for (greedy; sampled with the given seed or a drawn one); the generated text's
 // ids leave stop tokens out; and the Continue bar's fields become a request or one line saying what to fix.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { load } from '../../../runtime/inspector/load-model';
 import type { Inspector, LayerResult } from '../../../runtime/inspector/api';
-import { decodingOf, generatedIds, generatedToken, growLayers } from '../../../extension/generate-logic';
+import { decodingOf, generatedIds, generatedToken } from '../../../extension/generate-logic';
+import { GrowingMaps } from '../../../runtime/generate/grow-maps';
 import { Store } from '../../../webview/store';
 import { continueRequest } from '../../../webview/views/continue-request';
 import { fixtureModel, repoRoot } from '../../helpers/fixtures';
@@ -32,7 +33,7 @@ test('a continued run, grown on the host and in the webview store, equals a full
   const text = 'Once upon a time, there was a little girl named Lily.';
   const tokens = inspector.tokenize(text);
   const ids = tokens.map((t) => t.id);
-  let host = await layers(ids);
+  const prompt = await layers(ids);
   const f = inspector.facts;
   const store = new Store();
   store.reset(
@@ -41,14 +42,16 @@ test('a continued run, grown on the host and in the webview store, equals a full
     f,
     { uri: '', range: [0, 0, 0, text.length], text, modelPath: MODEL, truncate: false },
   );
-  for (const l of host) store.addLayer({ ...l, data: l.data.slice() });
+  for (const l of prompt) store.addLayer({ ...l, data: l.data.slice() });
   store.status = 'done';
   assert.equal(store.canContinue, true);
   const P = ids.length;
+  const growing = new GrowingMaps(prompt, 2); // room for 2 of the 6 tokens: the third moves the maps
+  store.reserveTokens(4);
   await inspector.generate(ids, {
     maxNew: 6,
     onToken: (t) => {
-      host = growLayers(host, t.rows);
+      growing.append(t.rows);
       ids.push(t.id);
       const token = generatedToken(inspector.tokenizer!.idToToken(t.id) ?? '', false);
       assert.equal(store.appendToken(t.position, token, t.rows), true);
@@ -60,16 +63,17 @@ test('a continued run, grown on the host and in the webview store, equals a full
   assert.equal(store.promptLength, P);
   assert.ok(store.tokens.slice(P).every((t) => t.generated === true));
   const full = await layers(ids);
+  const host = growing.dense();
   let worst = 0;
   for (let l = 0; l < f.layers; l++) {
     assert.deepEqual([host[l].queryLength, host[l].keyLength], [S, S]);
     assert.deepEqual(store.maps.shape(l) && [store.maps.shape(l)!.queryLength, store.maps.shape(l)!.keyLength], [S, S]);
-    for (let i = 0; i < full[l].data.length; i++) {
-      worst = Math.max(worst, Math.abs(host[l].data[i] - full[l].data[i]));
-      worst = Math.max(worst, Math.abs(store.layers[l]!.data[i] - full[l].data[i]));
-    }
+    assert.equal(host[l].data.length, full[l].data.length);
+    for (let i = 0; i < full[l].data.length; i++) worst = Math.max(worst, Math.abs(host[l].data[i] - full[l].data[i]));
     for (let h = 0; h < f.heads; h++)
-      assert.ok(Math.abs(store.maps.value(l, h, S - 1, 3) - full[l].data[(h * S + S - 1) * S + 3]) < 1e-5);
+      for (let q = 0; q < S; q++)
+        for (let k = 0; k < S; k++)
+          worst = Math.max(worst, Math.abs(store.maps.value(l, h, q, k) - full[l].data[(h * S + q) * S + k]));
   }
   assert.ok(worst <= 1e-5, `largest difference ${worst}`);
   // A token that does not follow the run (a missed one) is refused rather than misplaced.
