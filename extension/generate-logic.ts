@@ -3,6 +3,7 @@
 // run can be repeated), the TokenInfo of a generated token, and the generated text. (The run grows by each token in
 // place: runtime/generate/grow-maps.ts, GrowingMaps.)
 import type { GenerateReply, GenerateRequest, TokenInfo } from '../protocol/messages';
+import type { Token } from '../runtime/types';
 
 export type Decoding = GenerateReply['decoding'];
 
@@ -25,4 +26,24 @@ export function generatedToken(piece: string, stop: boolean): TokenInfo {
 /** The generated ids of a run whose first `promptLength` ids are its input, without stop tokens. */
 export function generatedIds(ids: readonly number[], promptLength: number, stops: ReadonlySet<number>): number[] {
   return ids.slice(promptLength).filter((id) => !stops.has(id));
+}
+
+/** A run restored with its output (RunSource.generated): the prompt's tokens as the text gives them, then the output's
+ * ids marked generated (a stop token special), run as one pass — the full pass's rows on each prefix equal the step
+ * rows Continue showed (test/unit/runtime/inspector/generate.test.ts: ≤ 1e-5). */
+export function restoredInput(
+  prompt: readonly Token[],
+  generated: readonly number[],
+  piece: (id: number) => string | undefined,
+  stops: ReadonlySet<number>,
+): { ids: number[]; tokens: TokenInfo[]; promptLength: number } {
+  const tokens: TokenInfo[] = prompt.map((t) => ({
+    text: t.text,
+    start: t.start,
+    end: t.end,
+    special: t.special,
+    ...(t.template ? { template: true } : {}),
+  }));
+  for (const id of generated) tokens.push(generatedToken(piece(id) ?? `#${id}`, stops.has(id)));
+  return { ids: [...prompt.map((t) => t.id), ...generated], tokens, promptLength: prompt.length };
 }

@@ -33,7 +33,7 @@ import { Channel, type HandlerContext } from '../runtime/channel/channel';
 import { isLensError, LensError } from '../runtime/errors';
 import { checkCanGenerate } from '../runtime/generate/can-generate';
 import { stopTokenIds } from '../runtime/generate/stop-tokens';
-import { decodingOf, generatedIds, generatedToken } from './generate-logic';
+import { decodingOf, generatedIds, generatedToken, restoredInput } from './generate-logic';
 import { GrowingMaps } from '../runtime/generate/grow-maps';
 import type { RunSummary } from './api';
 import { describeError } from './input';
@@ -281,12 +281,15 @@ export class AttentionPanel {
     const abort = new AbortController();
     const summary: RunSummary = { runId, state: 'error', layers: [], heads: inspector.facts.heads, tokens: [] };
     let stream;
+    // A panel restored with its output (Continue before a reload): prompt + output as one pass, the output marked.
+    const restored = this.restoredOutput(inspector, source, options.maxTokens);
+    if (source.generated && !restored) source = { ...source, generated: undefined };
     try {
-      stream = inspector.run(source.text, {
+      stream = inspector.run(restored ? restored.ids : source.text, {
         signal: abort.signal,
         truncate: source.truncate,
         maxTokens: options.maxTokens,
-        chat: source.chat === true,
+        chat: !restored && source.chat === true,
         // Long inputs: above 1 GiB of maps the worker keeps q/k and the webview asks for what it draws.
         long: 'auto',
       });
@@ -294,13 +297,15 @@ export class AttentionPanel {
       const err = describeError(e);
       return { ...summary, state: err.cancelled ? 'cancelled' : 'error', message: err.message };
     }
-    const tokens: TokenInfo[] = stream.tokens.map((t) => ({
-      text: t.text,
-      start: t.start,
-      end: t.end,
-      special: t.special,
-      ...(t.template ? { template: true } : {}),
-    }));
+    const tokens: TokenInfo[] = restored
+      ? restored.tokens
+      : stream.tokens.map((t) => ({
+          text: t.text,
+          start: t.start,
+          end: t.end,
+          special: t.special,
+          ...(t.template ? { template: true } : {}),
+        }));
     summary.tokens = tokens.map(({ text, start, end, template }) => ({
       text,
       start,
@@ -319,6 +324,7 @@ export class AttentionPanel {
       abort,
       mapping: mapSource(source),
       ...(stream.kept ? { kept: stream.kept } : {}),
+      ...(restored ? { promptLength: restored.promptLength } : {}),
     };
     this.run = run;
     this.lastNotice = undefined;
@@ -629,10 +635,32 @@ export class AttentionPanel {
       run.generating = undefined;
     }
     const text = tokenizer.decode(generatedIds(run.ids, promptLength, stops));
+    if (count > 0) run.source = { ...run.source, generated: run.ids.slice(promptLength) };
     this.host.log.appendLine(
       `Run ${run.runId}: continued by ${count} token${count === 1 ? '' : 's'} (${end}; ${decoding.kind === 'sample' ? `temperature ${decoding.temperature}, top-p ${decoding.topP}, seed ${decoding.seed}` : 'greedy'}).`,
     );
-    return { runId: run.runId, count, end, decoding, text };
+    return { runId: run.runId, count, end, decoding, text, source: run.source };
+  }
+
+  /** The input of a run whose source carries output ids (a restored panel), or undefined to run the text alone: no
+   * tokenizer, the text no longer tokenizes, or prompt + output pass the token limit or the model's positions. */
+  private restoredOutput(
+    inspector: Inspector,
+    source: RunSource,
+    maxTokens: number | undefined,
+  ): ReturnType<typeof restoredInput> | undefined {
+    const output = source.generated;
+    const tokenizer = inspector.tokenizer;
+    if (!output?.length || !tokenizer || source.savedFile !== undefined) return undefined;
+    try {
+      const prompt = inspector.tokenize(source.text, { chat: source.chat === true });
+      const n = prompt.length + output.length;
+      if (n > (maxTokens ?? Infinity) || n > inspector.facts.maxPositions) return undefined;
+      if (output.some((id) => id >= inspector.facts.vocabSize)) return undefined;
+      return restoredInput(prompt, output, (id) => tokenizer.idToToken(id), stopTokenIds(tokenizer));
+    } catch {
+      return undefined; // the text alone runs, and says what is wrong with it
+    }
   }
 
   /** The run's generated text (stop tokens left out), decoded from its own ids. */

@@ -10,6 +10,7 @@ import { el } from '../dom';
 import { button, select, setOptions } from '../controls';
 import { DEFAULT_CONTINUE_TOKENS } from '../../protocol/messages';
 import { continueRequest, pieceText } from './continue-request';
+import { saveState } from '../vscode-api';
 import type { ViewContext } from './context';
 
 function field(id: string, label: string, value: string, placeholder = ''): VscodeTextfield {
@@ -173,6 +174,9 @@ export class GenerateControls {
         (reply) => {
           if (reply.runId !== store.runId) return;
           this.output.textContent = reply.text;
+          // A reload restores prompt + output (the source carries the output's ids: panel-serializer.ts).
+          store.source = reply.source;
+          saveState({ source: reply.source });
           const how =
             reply.decoding.kind === 'greedy'
               ? 'greedy'

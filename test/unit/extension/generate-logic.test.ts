@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { load } from '../../../runtime/inspector/load-model';
 import type { Inspector, LayerResult } from '../../../runtime/inspector/api';
-import { decodingOf, generatedIds, generatedToken } from '../../../extension/generate-logic';
+import { decodingOf, generatedIds, generatedToken, restoredInput } from '../../../extension/generate-logic';
+import { isRunSource } from '../../../protocol/validate';
+import { stopTokenIds } from '../../../runtime/generate/stop-tokens';
 import { GrowingMaps } from '../../../runtime/generate/grow-maps';
 import { Store } from '../../../webview/store';
 import { continueRequest } from '../../../webview/views/continue-request';
@@ -85,6 +87,55 @@ test('a continued run, grown on the host and in the webview store, equals a full
     ),
     false,
   );
+});
+
+test('a panel restored with its output: prompt + output as one pass, the output marked, the maps as Continue grew them', async () => {
+  const text = 'Once upon a time, there was a little girl named Lily.';
+  const prompt = inspector.tokenize(text);
+  const ids = prompt.map((t) => t.id);
+  const growing = new GrowingMaps(await layers(ids), 5);
+  const continued: number[] = [];
+  await inspector.generate(ids, {
+    maxNew: 5,
+    onToken: (t) => {
+      growing.append(t.rows);
+      continued.push(t.id);
+    },
+  });
+  // What the webview keeps for a reload, and what the host then runs.
+  const source = {
+    uri: '',
+    range: [0, 0, 0, text.length],
+    text,
+    modelPath: MODEL,
+    truncate: false,
+    generated: continued,
+  };
+  assert.ok(isRunSource(source));
+  const tokenizer = inspector.tokenizer!;
+  const r = restoredInput(
+    inspector.tokenize(source.text),
+    source.generated,
+    (id) => tokenizer.idToToken(id),
+    stopTokenIds(tokenizer),
+  );
+  assert.equal(r.promptLength, prompt.length);
+  assert.deepEqual(r.ids, [...ids, ...continued]);
+  assert.deepEqual(
+    r.tokens.map((t) => [t.text, t.start, t.generated === true]),
+    [...prompt.map((t) => [t.text, t.start, false]), ...continued.map((id) => [tokenizer.idToToken(id), null, true])],
+  );
+  const restored = await layers(r.ids); // one full pass
+  const grown = growing.dense();
+  let worst = 0;
+  restored.forEach((l, i) => {
+    assert.equal(l.data.length, grown[i].data.length);
+    for (let j = 0; j < l.data.length; j++) worst = Math.max(worst, Math.abs(l.data[j] - grown[i].data[j]));
+  });
+  assert.ok(worst <= 1e-5, `largest difference ${worst}`);
+  // A source whose output is not ids is refused (the panel then says how to start).
+  for (const generated of [[-1], [1.5], ['x'], 'abc'])
+    assert.equal(isRunSource({ ...source, generated }), false, JSON.stringify(generated));
 });
 
 test('decoding: greedy without a temperature; sampling keeps a given seed or draws one', () => {
