@@ -3,17 +3,19 @@
 // prompt + 16 rows and columns, the generated text is the plain-loops reference's greedy decode (test/reference,
 // float64, no ONNX), generated tokens' labels are marked, and the matrix tooltip's values on generated rows equal the
 // reference's attention over prompt + output (an independent full forward pass). Insert into editor then puts the text
-// after the selection.
+// after the selection. A window reload then restores the panel with prompt + output (one full pass over both, the
+// output marked generated), and the matrix's values on generated rows still equal the reference.
 //   npx tsx test/e2e/generate.e2e.ts     — or: node scripts/vscode-tests.mjs generate
 // Hover on generated tokens: they are not in the document, so the editor hover has nothing to show for them (the panel
 // is where they are read); after Insert into editor they are plain text, outside the run.
 import * as assert from 'node:assert/strict';
-import type { Page } from 'playwright-core';
+import type { FrameLocator, Page } from 'playwright-core';
 import {
   launchBrowser,
   log,
   openWorkbench,
   repoRoot,
+  runCommand,
   screenshot,
   sleep,
   startCodeServer,
@@ -57,6 +59,75 @@ async function referenceContinuation(): Promise<{ ids: number[]; P: number; text
   return { ids, P, text, attn: naiveForward(MODEL, ids).attention };
 }
 
+/** The matrix of layer LAYER, head HEAD: prompt + generated rows and columns, generated labels marked, and the
+ * tooltip's values on generated rows equal to the reference's. */
+async function checkMatrix(
+  frame: FrameLocator,
+  ref: { ids: number[]; P: number; attn: Float32Array[] },
+): Promise<void> {
+  const S = ref.ids.length;
+  // The matrix of layer LAYER, head HEAD: prompt + generated rows and columns.
+  await frame.locator(`.thumb[data-layer="${LAYER}"][data-head="${HEAD}"]`).click();
+  await frame.locator('[data-view="matrix"]').click();
+  const canvas = frame.locator('canvas#matrix-canvas');
+  await canvas.waitFor({ state: 'visible', timeout: 15_000 });
+  let geo = { cell: 0, ox: 0, oy: 0, rows: 0, cols: 0 };
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    geo = await canvas.evaluate((c) => ({
+      cell: Number(c.getAttribute('data-cell-size')),
+      ox: Number(c.getAttribute('data-origin-x')),
+      oy: Number(c.getAttribute('data-origin-y')),
+      rows: Number(c.getAttribute('data-rows')),
+      cols: Number(c.getAttribute('data-cols')),
+    }));
+    if (geo.rows === S) break;
+    await sleep(200);
+  }
+  assert.deepEqual([geo.rows, geo.cols], [S, S], 'the matrix grew to prompt + generated tokens');
+  const generatedLabels = await frame.locator('.matrix-label-row[data-generated="true"]').count();
+  assert.ok(generatedLabels > 0, 'generated tokens are marked in the matrix labels');
+  const promptMarked = await frame
+    .locator('.matrix-label-row[data-generated="true"]')
+    .evaluateAll((els, P) => els.filter((e) => Number(e.getAttribute('data-index')) < P).length, ref.P);
+  assert.equal(promptMarked, 0, 'no prompt token is marked generated');
+
+  const tooltip = frame.locator('#matrix-tooltip');
+  const cells: [number, number][] = [
+    [ref.P, 0],
+    [ref.P, ref.P],
+    [ref.P + 5, 3],
+    [S - 1, S - 1],
+    [S - 1, ref.P + 2],
+    [ref.P + 2, S - 1], // masked: a generated query never sees a later key
+  ];
+  for (const [row, col] of cells) {
+    const want = ref.attn[LAYER][(HEAD * S + row) * S + col];
+    await canvas.hover({
+      position: { x: geo.ox + (col + 0.5) * geo.cell, y: geo.oy + (row + 0.5) * geo.cell },
+      force: true,
+    });
+    let got: { value: string | null; row: string | null; col: string | null } = {
+      value: null,
+      row: null,
+      col: null,
+    };
+    const until = Date.now() + 10_000;
+    while (Date.now() < until) {
+      got = await tooltip.evaluate((t) => ({
+        value: t.getAttribute('data-value'),
+        row: t.getAttribute('data-row'),
+        col: t.getAttribute('data-col'),
+      }));
+      if (got.value !== null && got.row === String(row) && got.col === String(col)) break;
+      await sleep(100);
+    }
+    assert.deepEqual([got.row, got.col], [String(row), String(col)], 'hovered cell');
+    const value = Number(got.value);
+    assert.ok(Math.abs(value - want) < 2e-5, `L${LAYER} H${HEAD} [${row}, ${col}]: panel ${value}, reference ${want}`);
+  }
+}
+
 async function start(): Promise<Page> {
   const server = await startCodeServer({ label: 'e2e-generate' });
   writeWorkspaceFile(server.workspace, FILE, [REF_TEXT, '']);
@@ -76,7 +147,7 @@ export const tests: E2ETest[] = [
       const page = await start();
       try {
         await showAttentionOnLine(page, FILE, 0);
-        const frame = panel(page);
+        let frame = panel(page);
         await waitForAllLayers(page);
         const bar = frame.locator('#generate-bar');
         await bar.waitFor({ state: 'visible', timeout: 15_000 });
@@ -99,70 +170,30 @@ export const tests: E2ETest[] = [
         assert.equal(output, ref.text, 'the generated text is the reference greedy decode');
         await screenshot(page, 'generate-grid');
 
-        // The matrix of layer LAYER, head HEAD: prompt + generated rows and columns.
-        await frame.locator(`.thumb[data-layer="${LAYER}"][data-head="${HEAD}"]`).click();
-        await frame.locator('[data-view="matrix"]').click();
-        const canvas = frame.locator('canvas#matrix-canvas');
-        await canvas.waitFor({ state: 'visible', timeout: 15_000 });
-        let geo = { cell: 0, ox: 0, oy: 0, rows: 0, cols: 0 };
-        const deadline = Date.now() + 15_000;
-        while (Date.now() < deadline) {
-          geo = await canvas.evaluate((c) => ({
-            cell: Number(c.getAttribute('data-cell-size')),
-            ox: Number(c.getAttribute('data-origin-x')),
-            oy: Number(c.getAttribute('data-origin-y')),
-            rows: Number(c.getAttribute('data-rows')),
-            cols: Number(c.getAttribute('data-cols')),
-          }));
-          if (geo.rows === S) break;
-          await sleep(200);
-        }
-        assert.deepEqual([geo.rows, geo.cols], [S, S], 'the matrix grew to prompt + generated tokens');
-        const generatedLabels = await frame.locator('.matrix-label-row[data-generated="true"]').count();
-        assert.ok(generatedLabels > 0, 'generated tokens are marked in the matrix labels');
-        const promptMarked = await frame
-          .locator('.matrix-label-row[data-generated="true"]')
-          .evaluateAll((els, P) => els.filter((e) => Number(e.getAttribute('data-index')) < P).length, ref.P);
-        assert.equal(promptMarked, 0, 'no prompt token is marked generated');
-
-        const tooltip = frame.locator('#matrix-tooltip');
-        const cells: [number, number][] = [
-          [ref.P, 0],
-          [ref.P, ref.P],
-          [ref.P + 5, 3],
-          [S - 1, S - 1],
-          [S - 1, ref.P + 2],
-          [ref.P + 2, S - 1], // masked: a generated query never sees a later key
-        ];
-        for (const [row, col] of cells) {
-          const want = ref.attn[LAYER][(HEAD * S + row) * S + col];
-          await canvas.hover({
-            position: { x: geo.ox + (col + 0.5) * geo.cell, y: geo.oy + (row + 0.5) * geo.cell },
-            force: true,
-          });
-          let got: { value: string | null; row: string | null; col: string | null } = {
-            value: null,
-            row: null,
-            col: null,
-          };
-          const until = Date.now() + 10_000;
-          while (Date.now() < until) {
-            got = await tooltip.evaluate((t) => ({
-              value: t.getAttribute('data-value'),
-              row: t.getAttribute('data-row'),
-              col: t.getAttribute('data-col'),
-            }));
-            if (got.value !== null && got.row === String(row) && got.col === String(col)) break;
-            await sleep(100);
-          }
-          assert.deepEqual([got.row, got.col], [String(row), String(col)], 'hovered cell');
-          const value = Number(got.value);
-          assert.ok(
-            Math.abs(value - want) < 2e-5,
-            `L${LAYER} H${HEAD} [${row}, ${col}]: panel ${value}, reference ${want}`,
-          );
-        }
+        await checkMatrix(frame, ref);
         await screenshot(page, 'generate-matrix');
+
+        // A window reload: the restored panel runs prompt + output again and marks the output (issue 16).
+        await sleep(1000); // the webview's state (the run's source with the output's ids) is saved
+        const reloaded = page.waitForEvent('framenavigated', {
+          predicate: (f) => f === page.mainFrame(),
+          timeout: 60_000,
+        });
+        await runCommand(page, 'Developer: Reload Window');
+        await reloaded;
+        await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+        const restored = panel(page);
+        const restoredStatus = await waitForText(
+          'the restored run',
+          restored.locator('#run-status'),
+          (t) => t.includes(`${S} tokens (${ref.P} prompt + ${G} generated)`) && /layers 5\/5/.test(t),
+          120_000,
+        );
+        log(`restored: ${restoredStatus}`);
+        await restored.locator('[data-view="grid"]').click();
+        await checkMatrix(restored, ref);
+        await screenshot(page, 'generate-restored');
+        frame = restored;
 
         // Insert into editor: the generated text after the selection, on its line.
         await frame.locator('#generate-insert').click();
