@@ -64,6 +64,7 @@ async function referenceContinuation(): Promise<{ ids: number[]; P: number; text
 async function checkMatrix(
   frame: FrameLocator,
   ref: { ids: number[]; P: number; attn: Float32Array[] },
+  tolerance = 2e-5,
 ): Promise<void> {
   const S = ref.ids.length;
   // The matrix of layer LAYER, head HEAD: prompt + generated rows and columns.
@@ -124,14 +125,24 @@ async function checkMatrix(
     }
     assert.deepEqual([got.row, got.col], [String(row), String(col)], 'hovered cell');
     const value = Number(got.value);
-    assert.ok(Math.abs(value - want) < 2e-5, `L${LAYER} H${HEAD} [${row}, ${col}]: panel ${value}, reference ${want}`);
+    assert.ok(
+      Math.abs(value - want) < tolerance,
+      `L${LAYER} H${HEAD} [${row}, ${col}]: panel ${value}, reference ${want}`,
+    );
   }
 }
 
-async function start(): Promise<Page> {
-  const server = await startCodeServer({ label: 'e2e-generate' });
+/** code-server and the workbench; `webgpu`: the model runs in the panel on WebGPU (SwiftShader), so Continue does. */
+async function start(webgpu = false): Promise<Page> {
+  const server = await startCodeServer({
+    label: webgpu ? 'e2e-generate-webgpu' : 'e2e-generate',
+    ...(webgpu ? { settings: { 'attentionLens.backend': 'webgpu' } } : {}),
+  });
   writeWorkspaceFile(server.workspace, FILE, [REF_TEXT, '']);
-  const session = await launchBrowser({ echoLogs: false });
+  const session = await launchBrowser({
+    echoLogs: false,
+    ...(webgpu ? { args: ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'] } : {}),
+  });
   await openWorkbench(session.page, server.workbenchUrl({ devPath: process.env.EXT_DEV_PATH ?? repoRoot }));
   return session.page;
 }
@@ -210,6 +221,46 @@ export const tests: E2ETest[] = [
         );
       } catch (e) {
         await screenshot(page, 'generate-failure');
+        throw e;
+      }
+    },
+  },
+  {
+    name: 'Continue on WebGPU in the panel: the model continues where it ran, with the reference tokens and rows',
+    timeoutMs: 420_000,
+    fn: async () => {
+      const ref = await referenceContinuation();
+      const S = ref.ids.length;
+      const G = S - ref.P;
+      const page = await start(true);
+      try {
+        await showAttentionOnLine(page, FILE, 0);
+        const frame = panel(page);
+        await waitForAllLayers(page);
+        const bar = frame.locator('#generate-bar');
+        await bar.waitFor({ state: 'visible', timeout: 60_000 });
+        await frame.locator('#generate-count').evaluate((e, v) => {
+          (e as HTMLElement & { value: string }).value = v;
+          e.dispatchEvent(new Event('input', { bubbles: true }));
+        }, String(NEW));
+        await frame.locator('#generate-continue').click();
+        const status = await waitForText(
+          '#generate-status',
+          frame.locator('#generate-status'),
+          (t) => /^\d+ tokens? · greedy/.test(t),
+          240_000,
+        );
+        log(`continue on WebGPU: ${status}`);
+        // The model runs in the panel (the status bar says WebGPU), so Continue did: no host copy serves it.
+        const item = await page.locator('.statusbar-item', { hasText: 'stories260K' }).first().innerText();
+        assert.match(item, /WebGPU/, `status bar: ${item}`);
+        assert.match(status, new RegExp(`^${G} tokens? · greedy`));
+        const output = await frame.locator('#generate-output').textContent();
+        assert.equal(output, ref.text, 'the generated text is the reference greedy decode');
+        await checkMatrix(frame, ref, 1e-4);
+        await screenshot(page, 'generate-webgpu');
+      } catch (e) {
+        await screenshot(page, 'generate-webgpu-failure');
         throw e;
       }
     },
