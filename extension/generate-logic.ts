@@ -47,3 +47,19 @@ export function restoredInput(
   for (const id of generated) tokens.push(generatedToken(piece(id) ?? `#${id}`, stops.has(id)));
   return { ids: [...prompt.map((t) => t.id), ...generated], tokens, promptLength: prompt.length };
 }
+
+/** Why a run's output (RunSource.generated) cannot be run again after its prompt of `promptLength` tokens: past the
+ * token limit or the model's positions, or ids outside its vocabulary (another model now); undefined when it can. */
+export function restoreProblem(
+  promptLength: number,
+  output: readonly number[],
+  maxTokens: number,
+  facts: { maxPositions: number; vocabSize: number; name: string },
+): string | undefined {
+  const n = promptLength + output.length;
+  if (n > maxTokens) return `prompt + output are ${n} tokens, over the limit of ${maxTokens}`;
+  if (n > facts.maxPositions)
+    return `prompt + output are ${n} tokens, over the ${facts.maxPositions} ${facts.name} takes`;
+  const bad = output.find((id) => id >= facts.vocabSize);
+  return bad === undefined ? undefined : `token id ${bad} is outside ${facts.name}'s vocabulary`;
+}

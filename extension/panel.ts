@@ -33,7 +33,7 @@ import { Channel, type HandlerContext } from '../runtime/channel/channel';
 import { isLensError, LensError } from '../runtime/errors';
 import { checkCanGenerate } from '../runtime/generate/can-generate';
 import { stopTokenIds } from '../runtime/generate/stop-tokens';
-import { decodingOf, generatedIds, generatedToken, restoredInput } from './generate-logic';
+import { decodingOf, generatedIds, generatedToken, restoredInput, restoreProblem } from './generate-logic';
 import { GrowingMaps } from '../runtime/generate/grow-maps';
 import type { RunSummary } from './api';
 import { describeError } from './input';
@@ -282,7 +282,9 @@ export class AttentionPanel {
     const summary: RunSummary = { runId, state: 'error', layers: [], heads: inspector.facts.heads, tokens: [] };
     let stream;
     // A panel restored with its output (Continue before a reload): prompt + output as one pass, the output marked.
-    const restored = this.restoredOutput(inspector, source, options.maxTokens);
+    const restoring = this.restoredOutput(inspector, source, options.maxTokens);
+    const restored = restoring && 'ids' in restoring ? restoring : undefined;
+    const notRestored = restoring && 'why' in restoring ? restoring.why : undefined;
     if (source.generated && !restored) source = { ...source, generated: undefined };
     try {
       stream = inspector.run(restored ? restored.ids : source.text, {
@@ -331,6 +333,8 @@ export class AttentionPanel {
     this.host.runChanged(this);
     if (this.disposed) abort.abort();
     this.post(this.startedMessage(run));
+    if (notRestored)
+      this.notice(`The generated tokens were not restored (${notRestored}): the prompt alone ran; Continue again.`);
     const isCurrent = () => this.run === run && !this.disposed;
     try {
       for await (const layer of stream) {
@@ -642,25 +646,24 @@ export class AttentionPanel {
     return { runId: run.runId, count, end, decoding, text, source: run.source };
   }
 
-  /** The input of a run whose source carries output ids (a restored panel), or undefined to run the text alone: no
-   * tokenizer, the text no longer tokenizes, or prompt + output pass the token limit or the model's positions. */
+  /** The input of a run whose source carries output ids (a restored panel), or why the text alone runs. */
   private restoredOutput(
     inspector: Inspector,
     source: RunSource,
     maxTokens: number | undefined,
-  ): ReturnType<typeof restoredInput> | undefined {
+  ): ReturnType<typeof restoredInput> | { why: string } | undefined {
     const output = source.generated;
+    if (!output?.length || source.savedFile !== undefined) return undefined;
     const tokenizer = inspector.tokenizer;
-    if (!output?.length || !tokenizer || source.savedFile !== undefined) return undefined;
+    if (!tokenizer) return { why: `${inspector.facts.name} has no tokenizer` };
+    let prompt;
     try {
-      const prompt = inspector.tokenize(source.text, { chat: source.chat === true });
-      const n = prompt.length + output.length;
-      if (n > (maxTokens ?? Infinity) || n > inspector.facts.maxPositions) return undefined;
-      if (output.some((id) => id >= inspector.facts.vocabSize)) return undefined;
-      return restoredInput(prompt, output, (id) => tokenizer.idToToken(id), stopTokenIds(tokenizer));
+      prompt = inspector.tokenize(source.text, { chat: source.chat === true });
     } catch {
-      return undefined; // the text alone runs, and says what is wrong with it
+      return { why: 'the text no longer tokenizes' }; // the text alone runs, and says what is wrong with it
     }
+    const why = restoreProblem(prompt.length, output, maxTokens ?? Infinity, inspector.facts);
+    return why ? { why } : restoredInput(prompt, output, (id) => tokenizer.idToToken(id), stopTokenIds(tokenizer));
   }
 
   /** The run's generated text (stop tokens left out), decoded from its own ids. */

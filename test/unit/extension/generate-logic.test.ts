@@ -8,7 +8,13 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { load } from '../../../runtime/inspector/load-model';
 import type { Inspector, LayerResult } from '../../../runtime/inspector/api';
-import { decodingOf, generatedIds, generatedToken, restoredInput } from '../../../extension/generate-logic';
+import {
+  decodingOf,
+  generatedIds,
+  generatedToken,
+  restoredInput,
+  restoreProblem,
+} from '../../../extension/generate-logic';
 import { isRunSource } from '../../../protocol/validate';
 import { stopTokenIds } from '../../../runtime/generate/stop-tokens';
 import { GrowingMaps } from '../../../runtime/generate/grow-maps';
@@ -136,6 +142,14 @@ test('a panel restored with its output: prompt + output as one pass, the output 
   // A source whose output is not ids is refused (the panel then says how to start).
   for (const generated of [[-1], [1.5], ['x'], 'abc'])
     assert.equal(isRunSource({ ...source, generated }), false, JSON.stringify(generated));
+});
+
+test('a restored output that no longer fits says why in one line (the prompt then runs alone)', () => {
+  const facts = { maxPositions: 512, vocabSize: 100, name: 'tiny' };
+  assert.equal(restoreProblem(10, [1, 2, 3], 512, facts), undefined);
+  assert.equal(restoreProblem(10, [1, 2, 3], 12, facts), 'prompt + output are 13 tokens, over the limit of 12');
+  assert.equal(restoreProblem(510, [1, 2, 3], 4096, facts), 'prompt + output are 513 tokens, over the 512 tiny takes');
+  assert.equal(restoreProblem(10, [1, 200], 512, facts), "token id 200 is outside tiny's vocabulary");
 });
 
 test('decoding: greedy without a temperature; sampling keeps a given seed or draws one', () => {
