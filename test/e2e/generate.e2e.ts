@@ -4,7 +4,8 @@
 // float64, no ONNX), generated tokens' labels are marked, and the matrix tooltip's values on generated rows equal the
 // reference's attention over prompt + output (an independent full forward pass). Insert into editor then puts the text
 // after the selection. A window reload then restores the panel with prompt + output (one full pass over both, the
-// output marked generated), and the matrix's values on generated rows still equal the reference.
+// output marked generated), and the matrix's values on generated rows still equal the reference. With the model in
+// the panel (attentionLens.backend webgpu, SwiftShader), Continue runs there and gives the same tokens and values.
 //   npx tsx test/e2e/generate.e2e.ts     — or: node scripts/vscode-tests.mjs generate
 // Hover on generated tokens: they are not in the document, so the editor hover has nothing to show for them (the panel
 // is where they are read); after Insert into editor they are plain text, outside the run.

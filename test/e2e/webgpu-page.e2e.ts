@@ -4,7 +4,9 @@
 // forward pass in test/fixtures/models/stories260K/reference_attention.json; for the hf-tiny gemma2 and gemma3 (windows,
 // soft-capping, q/k norms, two RoPE tables), transformers' own attention. Also the fallbacks: device lost before and
 // during a run, a model that does not fit the adapter's limits, and a browser without an adapter. The page runs under
-// the panel's Content-Security-Policy for in-webview inference (no 'unsafe-eval').
+// the panel's Content-Security-Policy for in-webview inference (no 'unsafe-eval'). Continue in the page's worker (its
+// `generate`, on WebGPU and on Wasm): stories260K's tokens are the plain-loops reference's greedy decode and each
+// token's rows the last row of the native full run on its prefix.
 //   node scripts/build.mjs && npx tsx test/e2e/webgpu-page.e2e.ts
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
