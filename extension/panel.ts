@@ -703,7 +703,8 @@ export class AttentionPanel {
   }
 
   private explainRun(run: PanelRun): ExplainRun {
-    const { runId, inspector, ids, tokens, facts, layers, source, promptLength } = run;
+    const { runId, inspector, ids, tokens, facts, source, promptLength } = run;
+    const layers = layersOf(run); // a continued run's maps, grown to prompt + output
     if (!inspector) throw new LensError('BAD_INPUT', `${SAVED_NO_MODEL} Explain needs it.`);
     return {
       ...(run.kept ? { kept: run.kept } : {}),
