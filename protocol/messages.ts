@@ -53,6 +53,9 @@ export interface RunSource {
   chat?: boolean;
   /** A run opened from a file (Open Saved Run): that file's path, which a panel restored after a reload opens again. */
   savedFile?: string;
+  /** The ids the model wrote after the input (Continue): a panel restored after a reload runs input + output as one
+   * pass and marks the output generated. */
+  generated?: number[];
 }
 
 export type ColorMapName = 'viridis' | 'magma' | 'blues' | 'greys';
@@ -437,6 +440,8 @@ export interface GenerateReply {
   end: 'stop' | 'length' | 'stopped';
   decoding: { kind: 'greedy' } | { kind: 'sample'; temperature: number; topP: number; seed: number };
   text: string;
+  /** The run's source with the output's ids (`generated`), which the webview keeps for a reload. */
+  source: RunSource;
 }
 
 /** Exact entries of one head of a kept run: rows × cols (at most MAX_KEPT_WINDOW entries). */

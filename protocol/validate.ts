@@ -328,9 +328,16 @@ export function isRunSource(s: unknown): s is RunSource {
     typeof s.modelPath === 'string' &&
     typeof s.truncate === 'boolean' &&
     (s.chat === undefined || typeof s.chat === 'boolean') &&
-    (s.savedFile === undefined || (typeof s.savedFile === 'string' && s.savedFile.length > 0))
+    (s.savedFile === undefined || (typeof s.savedFile === 'string' && s.savedFile.length > 0)) &&
+    (s.generated === undefined ||
+      (Array.isArray(s.generated) &&
+        s.generated.length <= MAX_GENERATED_IDS &&
+        s.generated.every((n) => isInt(n) && n >= 0)))
   );
 }
+
+/** Most output ids a run's source carries (the CLI's and the panel's most new tokens, several Continues). */
+const MAX_GENERATED_IDS = 8192;
 
 function isPositive(v: unknown): v is number {
   return isInt(v) && v > 0;
@@ -559,7 +566,7 @@ export function checkPanelReply(name: string, m: unknown): string | undefined {
         (d.kind !== 'greedy' && !(d.kind === 'sample' && isNum(d.temperature) && isNum(d.topP) && isInt(d.seed)))
       )
         return 'decoding';
-      return undefined;
+      return isRunSource(m.source) ? undefined : 'source';
     }
     default:
       return `unknown request ${JSON.stringify(name).slice(0, 60)}`;

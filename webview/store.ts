@@ -4,7 +4,7 @@ import type { ColorMapName, ModelFactsLike, RunSource, TokenInfo, Vectors } from
 import type { LayerAttention } from '../runtime/types';
 import { MemoryRunMaps, type RunMaps } from '../figures/run-maps';
 import { labelTokens } from '../figures/token-display';
-import { appendQueryRow } from '../runtime/generate/grow-maps';
+import { GrowingMaps } from '../runtime/generate/grow-maps';
 import type { KeptLayerMessage } from '../protocol/messages';
 import { RemoteKeptRun, type AskWindow } from './kept-maps';
 
@@ -55,6 +55,8 @@ export class Store {
   maps: RunMaps = new MemoryRunMaps('', [], 0, 0);
   /** The layers' maps in memory (a run that is not kept). */
   private memory = new MemoryRunMaps('', [], 0, 0);
+  /** A run that Continue grows: its layers held with room for more tokens (each token writes only its rows). */
+  private growing: GrowingMaps | undefined;
   /** Set once a kept run's first layer arrives (long inputs: no map in the webview). */
   kept: RemoteKeptRun | undefined;
 
@@ -78,6 +80,7 @@ export class Store {
     this.memory = new MemoryRunMaps(facts.name, this.tokens, facts.layers, facts.heads, facts.slidingWindows ?? []);
     this.maps = this.memory;
     this.kept = undefined;
+    this.growing = undefined;
     if (this.layer >= facts.layers) this.layer = 0;
     if (typeof this.head === 'number' && this.head >= facts.heads) this.head = 'mean';
     if (this.query >= tokens.length) this.query = 0;
@@ -101,24 +104,40 @@ export class Store {
     );
   }
 
+  /** A Continue of `count` tokens starts: room for them now (one copy of the maps, not one per token). */
+  reserveTokens(count: number): void {
+    const f = this.facts;
+    if (!f || this.kept || this.layers.some((l) => !l)) return;
+    if (this.growing) this.growing.reserve(count);
+    else this.grow(new GrowingMaps(this.layers as LayerAttention[], count));
+  }
+
   /** A generated token: the run grows by it (its token, and per layer its row [heads, position + 1]). False when it
-   * does not fit the run as held here (another position, a missing layer, rows of another size). */
+   * does not fit the run as held here (another position, a missing layer, rows of another size). The layers are
+   * then held [heads, capacity, capacity] (read them through `maps`). */
   appendToken(position: number, token: TokenInfo, rows: Float32Array[]): boolean {
     const f = this.facts;
     if (!f || this.kept || position !== this.tokens.length || rows.length !== f.layers) return false;
     if (this.layers.some((l, i) => !l || l.queryLength !== position || rows[i].length !== l.heads * (position + 1)))
       return false;
     this.promptLength ??= position;
-    const grown = this.layers.map((l, i) => appendQueryRow(l!, rows[i]));
+    const growing = this.growing ?? new GrowingMaps(this.layers as LayerAttention[]);
+    growing.append(rows);
     this.tokens.push(labelTokens([token])[0]); // the figures' maps read this same array
-    this.layers = grown;
-    for (const l of grown) this.memory.add(l);
-    this.vectors.clear(); // vectors of the shorter run no longer fit
+    this.grow(growing);
     return true;
+  }
+
+  private grow(growing: GrowingMaps): void {
+    this.growing = growing;
+    this.layers = [...growing.views()];
+    for (const l of this.layers) this.memory.add(l!);
+    this.vectors.clear(); // vectors of the shorter run no longer fit
   }
 
   addLayer(l: LayerAttention): void {
     if (l.layer >= this.layers.length) return;
+    this.growing = undefined; // a layer replaced (a replay): grown again from it
     if (!this.layers[l.layer]) this.received++;
     this.layers[l.layer] = l;
     this.memory.add(l);

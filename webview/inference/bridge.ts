@@ -9,6 +9,7 @@ import type { RunEvent } from '../../runtime/inspector/worker-protocol';
 import { LensError } from '../../runtime/errors';
 import { InferenceWorker } from './client';
 import { probeAdapter } from './gpu';
+import { relayToken } from './relay-token';
 
 const buf = (a: Float32Array) => a.buffer as ArrayBuffer;
 
@@ -104,6 +105,11 @@ export function serveInference(channel: Channel<PanelWebviewEnd, PanelHostEnd>):
     ctx.transfer(buf(done.lastHidden));
     return { lastHidden: buf(done.lastHidden), stageMs: done.stageMs };
   });
+
+  // Continue on the panel's model: the worker's `generate` (served-generator.ts), each token relayed as it comes.
+  channel.handle('inferGenerate', (m, ctx) =>
+    current().channel.request('generate', m, { signal: ctx.signal, onEvent: (t) => ctx.emit(...relayToken(t)) }),
+  );
 
   channel.handle('inferLoseDevice', (m) => current().channel.request('loseDevice', m));
 
