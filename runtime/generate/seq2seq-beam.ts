@@ -18,7 +18,8 @@ export interface BeamSearchOptions {
   eosTokenId: number;
   vocabSize: number;
   generation: Seq2SeqGeneration;
-  signal?: AbortSignal;
+  /** Checked between steps: true stops the search with CANCELLED. */
+  isCancelled?: () => boolean;
 }
 
 export interface BeamParent<S> {
@@ -107,9 +108,9 @@ export async function beamSearch<S>(expand: BeamExpand<S>, o: BeamSearchOptions)
   let finished: Hyp<S>[] = [];
   let improvable = true;
   for (let g = 0; ; g++) {
-    if (o.signal?.aborted) throw cancelled();
+    if (o.isCancelled?.()) throw cancelled();
     const expanded = await expand(running.map((h) => ({ tokens: h.tokens, state: h.state })));
-    if (o.signal?.aborted) throw cancelled();
+    if (o.isCancelled?.()) throw cancelled();
     // Every continuation's summed log-probability, [beam * V + token].
     const acc = new Float64Array(running.length * V);
     running.forEach((h, b) => {

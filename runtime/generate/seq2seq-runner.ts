@@ -74,7 +74,8 @@ export interface BeamTranslateOptions {
   /** Instead of the generation_config's (transformers' generate(length_penalty=…, early_stopping=…)). */
   lengthPenalty?: number;
   earlyStopping?: boolean | 'never';
-  signal?: AbortSignal;
+  /** Checked between steps: true stops with CANCELLED. */
+  isCancelled?: () => boolean;
 }
 
 export interface TranslateOptions {
@@ -275,7 +276,7 @@ export class Seq2SeqRunner {
         eosTokenId: c.eosTokenId,
         vocabSize: c.vocabSize,
         generation,
-        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.isCancelled ? { isCancelled: options.isCancelled } : {}),
       },
     );
   }
