@@ -12,6 +12,7 @@ import {
   type DecodedTarget,
   type Seq2SeqStep,
 } from '../generate/seq2seq-runner';
+import { stackRows as stack } from '../generate/target-rows';
 import type { PlanFacts } from '../models/plan';
 import type { Seq2SeqSource } from '../models/seq2seq-source';
 import type { AttentionKind, BackendName, LayerAttention } from '../types';
@@ -48,17 +49,6 @@ export function seq2seqFacts(source: Seq2SeqSource): PlanFacts {
       eosTokenId: c.eosTokenId,
     },
   };
-}
-
-/** [H,1,K] rows of T steps → [H,T,K]; a causal row of step t has t + 1 keys and zeros after them. */
-function stack(rows: Float32Array[], heads: number, keys: (t: number) => number, K: number): Float32Array {
-  const T = rows.length;
-  const out = new Float32Array(heads * T * K); // [H,T,K]
-  rows.forEach((row, t) => {
-    const n = keys(t);
-    for (let h = 0; h < heads; h++) out.set(row.subarray(h * n, (h + 1) * n), (h * T + t) * K);
-  });
-  return out;
 }
 
 export class Seq2SeqEngine {
