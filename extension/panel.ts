@@ -8,9 +8,10 @@
 // loading for the next run, or why that failed) to replay after a reload, until a run replaces it.
 import { randomBytes, randomInt } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { AttentionRun, Inspector, KeptAttention, LayerResult } from '../runtime/inspector/api';
-import { targetMessage } from './target-message';
-import type { ModelFacts } from '../runtime/types';
+import type { AttentionRun, Inspector, KeptAttention, LayerResult, TargetStep } from '../runtime/inspector/api';
+import { targetMessage, targetStepMessage } from './target-message';
+import type { ModelFacts, Token } from '../runtime/types';
+import { translationBeamsSetting } from './settings';
 import { longestMapsRun } from '../runtime/inspector/long-runs';
 import type {
   AgreementMetric,
@@ -286,6 +287,17 @@ export class AttentionPanel {
     const restored = restoring && 'ids' in restoring ? restoring : undefined;
     const notRestored = restoring && 'why' in restoring ? restoring.why : undefined;
     if (source.generated && !restored) source = { ...source, generated: undefined };
+    // Encoder–decoder runs: a given target is scored; otherwise the model translates, by beam search when the
+    // setting asks for beams, else greedily with each token streamed to the webview as its step returns.
+    const seq2seq = inspector.facts.encoderDecoder !== undefined;
+    const beams = seq2seq && source.target === undefined ? translationBeamsSetting() : 1;
+    const sofar: Token[] = [];
+    const onTargetStep = (step: TargetStep) => {
+      const shown = this.run;
+      if (!shown || shown.runId !== runId || this.disposed || shown.abort.signal.aborted) return;
+      sofar.push(step.token);
+      this.post(targetStepMessage(runId, step, sofar, inspector.tokenizer));
+    };
     try {
       stream = inspector.run(restored ? restored.ids : source.text, {
         signal: abort.signal,
@@ -294,6 +306,9 @@ export class AttentionPanel {
         chat: !restored && source.chat === true,
         // Long inputs: above 1 GiB of maps the worker keeps q/k and the webview asks for what it draws.
         long: 'auto',
+        ...(source.target !== undefined ? { target: source.target } : {}),
+        ...(beams > 1 ? { beams } : {}),
+        ...(seq2seq && source.target === undefined && beams === 1 ? { onTargetStep } : {}),
       });
     } catch (e) {
       const err = describeError(e);

@@ -56,6 +56,9 @@ export interface RunSource {
   /** The ids the model wrote after the input (Continue): a panel restored after a reload runs input + output as one
    * pass and marks the output generated. */
   generated?: number[];
+  /** Encoder–decoder models: the target text given to score with teacher forcing (Show Attention with Target…);
+   * absent: the model translates. */
+  target?: string;
 }
 
 export type ColorMapName = 'viridis' | 'magma' | 'blues' | 'greys';
@@ -107,6 +110,24 @@ export interface TargetMessage {
   end?: 'stop' | 'length';
   /** The target as text (the target tokenizer's decoding, or the given text). */
   text: string;
+  /** log p(tokens[i]) under the model (teacher-forced on the given target or the translation). */
+  logprobs: number[];
+  /** Translations by beam search: the beam size (absent: greedy, or a given target). */
+  beams?: number;
+}
+
+/** Encoder–decoder greedy translations, as they are generated: token `index` of the target, its log-probability, the
+ * translation so far as text, and the token's query rows per decoder layer (self [heads, index + 1] and cross
+ * [heads, source length], float32). The `target` note and the whole decoder and cross layers follow at the end. */
+export interface TargetStepMessage {
+  type: 'targetStep';
+  runId: number;
+  index: number;
+  token: TokenInfo;
+  logprob: number;
+  text: string;
+  selfRows: ArrayBuffer[];
+  crossRows: ArrayBuffer[];
 }
 
 /** A layer of a run kept for long inputs (runtime/inspector/long-runs.ts): no map, the per-head overview (max and
@@ -233,6 +254,7 @@ export type HostMessage =
   | RunStartedMessage
   | LayerMessage
   | TargetMessage
+  | TargetStepMessage
   | KeptLayerMessage
   | RunFinishedMessage
   | RunFailedMessage
