@@ -13,7 +13,14 @@ import { summariseHead } from '../../../../runtime/attention/head-summaries';
 import { keepLayerQK, type LayerQK } from '../../../../runtime/attention/layer-qk';
 import { KeptRun } from '../../../../runtime/attention/kept-run';
 import { StageEngine } from '../../../../runtime/inspector/engine';
-import { blockedFits, POOL, QUERY_BLOCKS, summaryNames } from '../../../../runtime/models/attention-summaries';
+import {
+  blockedFits,
+  MAX_QUERY_BLOCKS,
+  POOL,
+  QUERY_BLOCKS,
+  queryBlocks,
+  summaryNames,
+} from '../../../../runtime/models/attention-summaries';
 import { createSession } from '../../../../runtime/backend/ort';
 import { buildPlan, readModel, type ModelSource } from '../../../../runtime/models/read-model';
 import { readGgufModel } from '../../../../runtime/models/gguf-source';
@@ -415,6 +422,16 @@ test('stories260K: the graph summaries variant (no map fetched) gives exact valu
 
 test('hf-tiny gemma2: the graph summaries variant with windows and soft-cap', async () => {
   await checkGraphSummaries('gemma2', await readModel(hfTinyModel('gemma2')), 100);
+});
+
+test('queryBlocks: one block per 64 rows, between 16 and 64, every block with rows; the map whole up to 240 tokens', () => {
+  assert.equal(queryBlocks(240), undefined);
+  assert.equal(queryBlocks(241), QUERY_BLOCKS);
+  assert.equal(queryBlocks(1024), 16);
+  assert.equal(queryBlocks(2048), 32);
+  assert.equal(queryBlocks(4096), MAX_QUERY_BLOCKS);
+  assert.equal(queryBlocks(8192), MAX_QUERY_BLOCKS);
+  for (let n = 241; n <= 8192; n += 37) assert.ok(blockedFits(n, queryBlocks(n)!), `${n} tokens`);
 });
 
 test('stories260K over 300 tokens: query-row blocks (no [heads, n, n] tensor in the graph) give the same', async () => {
