@@ -425,6 +425,14 @@ export class StageEngine {
     return stage.vectorSession;
   }
 
+  /** Creates the summaries variant's layer sessions a long run of `seq` tokens uses (one set per block count, kept),
+   * which its first run would otherwise create: bench/long-inputs.ts times runs without it. */
+  async prepareLong(seq: number, arena = false): Promise<void> {
+    const blocks = queryBlocks(seq);
+    for (const stage of this.stages)
+      if (stage.role === 'layer') await this.variantSession(stage, { summaries: true, blocks }, arena);
+  }
+
   async release(): Promise<void> {
     const stages = this.stages;
     this.stages = [];

@@ -228,7 +228,14 @@ export function blockedAttention(
   const ps = split(prevIdx); // NB × [B,H,rows,1]
   const parts: Record<string, string[]> = {};
   const add = (key: string, t: string) => (parts[key] ??= []).push(t);
+  // Block b + 1 starts after every use of block b's scores: its q is q + 0 · (a sum over block b's results). Without
+  // this, onnxruntime's order (a depth-first walk from the outputs) computed every block's probabilities before
+  // their other uses, so all of them were alive at once (a layer at 2,048 tokens in 32 blocks: +200 MB, the whole
+  // map; 19 kB a block with it). A non-finite summary would make the next block's q NaN: the run stops on it anyway.
+  let after: string | undefined;
+  const zeroF = g.constF([0], [], 'zero_dep');
   for (let b = 0; b < NB; b++) {
+    const qb = after ? g.op('Add', [qs[b], g.op('Mul', [after, zeroF])]) : qs[b]; // [B,H,rows,D]
     const start = g.op('Mul', [chunk, i64(b)]); // scalar
     const end = b === NB - 1 ? S : g.op('Add', [start, chunk]);
     // Causal: keys [0, min(S, end rounded up to POOL)); the last block (and a bidirectional one) sees them all.
@@ -239,7 +246,7 @@ export function blockedAttention(
     const keysVec = whole ? '' : vec(keys); // [1]
     const upTo = (x: string, axis: number) =>
       whole ? x : g.op('Slice', [x, g.constI64([0]), keysVec, g.constI64([axis])]);
-    let s = g.op('Mul', [g.op('MatMul', [qs[b], upTo(kt, 3)]), scale]); // [B,H,rows,keys]
+    let s = g.op('Mul', [g.op('MatMul', [qb, upTo(kt, 3)]), scale]); // [B,H,rows,keys]
     if (cap) s = g.op('Mul', [g.op('Tanh', [g.op('Div', [s, cap])]), cap]);
     const z = g.op('Add', [s, blockBias(start, end, keys, keysVec)]); // [B,H,rows,keys]
     const p = g.op('Softmax', [z], { axis: A.int(-1) }); // [B,H,rows,keys]
@@ -266,6 +273,14 @@ export function blockedAttention(
     }
     add('rowMax', rowMax);
     add('rowMean', rowMean);
+    if (b < NB - 1) {
+      // One scalar from every result of this block (each a reduction of p or z): the next block waits for it.
+      const last = (key: string) => parts[key][parts[key].length - 1];
+      const sums = ['contextX', 'topWeights', 'entropy', 'previous', 'rowMax', 'rowMean'].map((key) =>
+        g.op('ReduceSum', [last(key)], { keepdims: A.int(0) }),
+      ); // scalars
+      after = sums.reduce((a, x) => g.op('Add', [a, x]));
+    }
   }
   const cat = (key: string) => g.op('Concat', parts[key], { axis: A.int(2) });
   const colPool = { kernel_shape: A.ints([POOL, 1]), strides: A.ints([POOL, 1]), ceil_mode: A.int(1) };
