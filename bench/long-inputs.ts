@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     for (const mode of modes) if (mode === 'graph' || mode === 'arena') await engine.prepareLong(n, mode === 'arena');
     console.log(
-      `${n} tokens: summaries sessions (${queryBlocks(n) ?? 'whole'} blocks) created in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      `${n} tokens: summaries sessions (${queryBlocks(n, f.heads) ?? 'whole'} blocks) created in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
     for (let r = 0; r < runs; r++) {
       rawMs.push(await raw.run(ids));

@@ -176,8 +176,15 @@ export class KeptRunMaps implements RunMaps {
       );
       return { rows: outRows, cols: outCols, values, masked };
     }
-    const parts = heads.map((h) => this.fromOverview(l.heads[h], rows, cols, outRows, outCols, reduce));
-    const values = this.combine(head, parts);
+    const values = overviewTile(
+      heads.map((h) => l.heads[h]),
+      head,
+      rows,
+      cols,
+      outRows,
+      outCols,
+      reduce,
+    );
     const masked = new Uint8Array(outRows * outCols);
     if (mask.causal || mask.window !== null) {
       // A cell is masked when no row r of its bin sees a key of its bin: row r sees [r − window + 1, r] (causal) or
@@ -194,54 +201,6 @@ export class KeptRunMaps implements RunMaps {
       }
     }
     return { rows: outRows, cols: outCols, values, masked };
-  }
-
-  /** [outRows, outCols] from a head's res × res overview: each cell the max (or mean) over the blocks it touches. */
-  private fromOverview(
-    s: OverviewSource,
-    rows: Span,
-    cols: Span,
-    outRows: number,
-    outCols: number,
-    reduce: 'max' | 'mean',
-  ): Float32Array {
-    const blocks = reduce === 'max' ? s.blockMax : s.blockMean; // [res, res]
-    const out = new Float32Array(outRows * outCols);
-    // The blocks each output row and column touch, once per axis (not per cell): [first, last] block.
-    const span = (sp: Span, n: number) => {
-      const b = new Int32Array(2 * n);
-      for (let i = 0; i < n; i++) {
-        const [lo, hi] = binOf(sp, n, i);
-        b[2 * i] = Math.floor(lo / s.block);
-        b[2 * i + 1] = Math.floor((hi - 1) / s.block);
-      }
-      return b;
-    };
-    const ys = span(rows, outRows);
-    const xs = span(cols, outCols);
-    for (let y = 0; y < outRows; y++) {
-      const by0 = ys[2 * y];
-      const by1 = ys[2 * y + 1];
-      const o = y * outCols;
-      for (let x = 0; x < outCols; x++) {
-        const bx0 = xs[2 * x];
-        const bx1 = xs[2 * x + 1];
-        if (by0 === by1 && bx0 === bx1) {
-          out[o + x] = blocks[by0 * s.res + bx0]; // inside one block (zoomed in): its value
-          continue;
-        }
-        let m = 0;
-        let sum = 0;
-        for (let by = by0; by <= by1; by++)
-          for (let bx = bx0; bx <= bx1; bx++) {
-            const v = blocks[by * s.res + bx];
-            if (v > m) m = v;
-            sum += v;
-          }
-        out[o + x] = reduce === 'max' ? m : sum / ((by1 - by0 + 1) * (bx1 - bx0 + 1));
-      }
-    }
-    return out;
   }
 
   row(layer: number, head: HeadChoice, query: number): Float32Array {
@@ -265,4 +224,76 @@ export class KeptRunMaps implements RunMaps {
     const v = this.each(this.heads(head), (h) => l.exact.value(h, query, key));
     return head === 'max' ? Math.max(...v) : v.reduce((a, b) => a + b, 0) / v.length;
   }
+}
+
+/** Per output cell along one axis: the first and last overview block it touches ([first, last] pairs). */
+function blockSpans(sp: Span, n: number, block: number): Int32Array {
+  const b = new Int32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const [lo, hi] = binOf(sp, n, i);
+    b[2 * i] = Math.floor(lo / block);
+    b[2 * i + 1] = Math.floor((hi - 1) / block);
+  }
+  return b;
+}
+
+/**
+ * [outRows, outCols] from the heads' res × res overviews: each cell the max (or mean) over the blocks it touches,
+ * then combined over the heads as `combine` does (max, or the mean added head by head). Output rows (and columns)
+ * that touch the same blocks are equal, so each distinct row is computed once and copied (a zoomed-out matrix at
+ * 8,192 tokens draws ~800 rows from 128 blocks): a zoom step of the panel's matrix costs that, not cells × heads.
+ */
+function overviewTile(
+  sources: readonly OverviewSource[],
+  head: HeadChoice,
+  rows: Span,
+  cols: Span,
+  outRows: number,
+  outCols: number,
+  reduce: 'max' | 'mean',
+): Float32Array {
+  const out = new Float32Array(outRows * outCols);
+  const { block } = sources[0];
+  const ys = blockSpans(rows, outRows, block);
+  const xs = blockSpans(cols, outCols, block);
+  const row = new Float32Array(outCols);
+  const n = sources.length;
+  for (let y = 0; y < outRows; y++) {
+    const by0 = ys[2 * y];
+    const by1 = ys[2 * y + 1];
+    const o = y * outCols;
+    if (y > 0 && by0 === ys[2 * y - 2] && by1 === ys[2 * y - 1]) {
+      out.copyWithin(o, o - outCols, o);
+      continue;
+    }
+    for (const s of sources) {
+      const blocks = reduce === 'max' ? s.blockMax : s.blockMean; // [res, res]
+      for (let x = 0; x < outCols; x++) {
+        const bx0 = xs[2 * x];
+        const bx1 = xs[2 * x + 1];
+        if (x > 0 && bx0 === xs[2 * x - 2] && bx1 === xs[2 * x - 1]) {
+          row[x] = row[x - 1];
+          continue;
+        }
+        if (by0 === by1 && bx0 === bx1) {
+          row[x] = blocks[by0 * s.res + bx0]; // inside one block: its value
+          continue;
+        }
+        let m = 0;
+        let sum = 0;
+        for (let by = by0; by <= by1; by++)
+          for (let bx = bx0; bx <= bx1; bx++) {
+            const v = blocks[by * s.res + bx];
+            if (v > m) m = v;
+            sum += v;
+          }
+        row[x] = reduce === 'max' ? m : sum / ((by1 - by0 + 1) * (bx1 - bx0 + 1));
+      }
+      if (n === 1) out.set(row, o);
+      else
+        for (let x = 0; x < outCols; x++)
+          out[o + x] = head === 'max' ? Math.max(out[o + x], row[x]) : out[o + x] + row[x] / n;
+    }
+  }
+  return out;
 }

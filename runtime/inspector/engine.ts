@@ -159,7 +159,7 @@ export class StageEngine {
         hiddenState = asFeed(out.hidden); // [1, seq, hidden]
       } else if (stage.role === 'layer' && summaries) {
         // Query-row blocks where every block has rows (every family builds them: bert, gpt2, the RoPE decoders).
-        const blocks = summaries.blocks ?? queryBlocks(seq);
+        const blocks = summaries.blocks ?? queryBlocks(seq, heads);
         const session = await this.variantSession(stage, { summaries: true, blocks }, summaries.arena === true);
         Object.assign(feeds, pick(session.inputNames, shared, hiddenState, fullFeeds));
         const final = stage.outputNames.includes('last_hidden');
@@ -428,7 +428,7 @@ export class StageEngine {
   /** Creates the summaries variant's layer sessions a long run of `seq` tokens uses (one set per block count, kept),
    * which its first run would otherwise create: bench/long-inputs.ts times runs without it. */
   async prepareLong(seq: number, arena = false): Promise<void> {
-    const blocks = queryBlocks(seq);
+    const blocks = queryBlocks(seq, this.facts.heads);
     for (const stage of this.stages)
       if (stage.role === 'layer') await this.variantSession(stage, { summaries: true, blocks }, arena);
   }

@@ -126,20 +126,26 @@ export function blockedFits(seq: number, blocks: number): boolean {
 /** Query-row blocks at least (and the blocked variant only where 16 blocks fit: n > 240; below, the map whole). */
 export const QUERY_BLOCKS = 16;
 
-/** Query-row blocks at most: a layer's graph grows by ~35 nodes a block. */
+/** Bytes one block's scores [heads, rows, S] float32 may take; more blocks above it. */
+export const BLOCK_BYTES = 128 * 2 ** 20;
+
+/** The block counts a long run uses: few, since each is a set of layer sessions, created on first use and kept,
+ * and creating one grows faster than its node count (bench/long-inputs.ts prints it: 16 blocks ~3 s a layer on the
+ * loaded 2-core machine, 32 ~5–9 s, 64 ~18–26 s). */
+export const BLOCK_COUNTS = [QUERY_BLOCKS, 32, 64] as const;
 export const MAX_QUERY_BLOCKS = 64;
 
 /**
- * The query-row blocks of a run of `seq` tokens, undefined below the blocked variant (n ≤ 240): one block per POOL
- * rows (so a causal block's keys end on an overview cell and later blocks skip fewer keys), between QUERY_BLOCKS
- * and MAX_QUERY_BLOCKS. One block's scores are heads × ⌈seq / blocks⌉ × seq float32: for SmolLM2 (9 heads) 1.2 MB
- * at 512 tokens, 4.7 MB at 2,048 (32 blocks), 38 MB at 8,192 (64 blocks of 128 rows) — what a layer holds at
- * once, a few such tensors, instead of the 2.4 GB map.
+ * The query-row blocks of a run of `seq` tokens over `heads` heads, undefined below the blocked variant (n ≤ 240):
+ * the fewest of BLOCK_COUNTS whose block scores fit BLOCK_BYTES (the transient a layer holds a few of at once,
+ * instead of the whole map). SmolLM2 (9 heads): 16 blocks up to ~7,700 tokens (38 MB a block at 4,096), 32 at 8,192
+ * (75 MB instead of the map's 2.4 GB). More blocks cost nodes and session time, not work: a causal block's keys
+ * stop at its last row, so the work is (blocks + 1) / (2 · blocks) of the square at any count.
  */
-export function queryBlocks(seq: number): number | undefined {
+export function queryBlocks(seq: number, heads: number): number | undefined {
   if (!blockedFits(seq, QUERY_BLOCKS)) return undefined;
-  const blocks = Math.min(MAX_QUERY_BLOCKS, Math.max(QUERY_BLOCKS, Math.ceil(seq / POOL)));
-  return blockedFits(seq, blocks) ? blocks : QUERY_BLOCKS;
+  const fits = BLOCK_COUNTS.filter((b) => blockedFits(seq, b));
+  return fits.find((b) => heads * Math.ceil(seq / b) * seq * 4 <= BLOCK_BYTES) ?? fits[fits.length - 1];
 }
 
 /**
