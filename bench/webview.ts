@@ -174,6 +174,8 @@ interface ZoomStep {
   frame: number;
   exact: number;
   asked: number;
+  /** The page's main-thread CPU ms from before the click to the settled frame (includes the bench's own calls). */
+  cpu?: number;
 }
 
 async function clickTab(page: Page, view: string): Promise<{ drawn: number; frame: number }> {
@@ -356,7 +358,17 @@ async function keptSteps(page: Page, url: string, c: Config, hovers: number): Pr
   await page.evaluate(`var __name = (f) => f; (${settleScript.toString()})();`);
   const matrix = await clickTab(page, 'matrix');
   const zooms: ZoomStep[] = [];
-  const step = (button: 'zoom-in' | 'zoom-fit') =>
+  // The page's main-thread CPU time per step (CDP ThreadTime): on a loaded machine the wall time waits for a core.
+  const metrics = await page.context().newCDPSession(page);
+  await metrics.send('Performance.enable');
+  const threadMs = async () =>
+    1000 * ((await metrics.send('Performance.getMetrics')).metrics.find((m) => m.name === 'ThreadTime')?.value ?? NaN);
+  const step = async (button: 'zoom-in' | 'zoom-fit'): Promise<ZoomStep> => {
+    const cpu0 = await threadMs();
+    const r = await stepWall(button);
+    return { ...r, cpu: (await threadMs()) - cpu0 };
+  };
+  const stepWall = (button: 'zoom-in' | 'zoom-fit') =>
     page.evaluate((b) => {
       const el = Array.from(document.querySelectorAll<HTMLButtonElement>('.zoom-button')).find((x) =>
         b === 'zoom-in' ? x.textContent === '+' : x.textContent === 'Fit',
@@ -364,7 +376,7 @@ async function keptSteps(page: Page, url: string, c: Config, hovers: number): Pr
       if (!el) throw new Error(`no ${b} button`);
       const w = window as unknown as {
         __kept: { asked: number };
-        __settle: (t0: number, a: number) => Promise<ZoomStep>;
+        __settle: (t0: number, a: number) => Promise<{ frame: number; exact: number; asked: number }>;
       };
       const asked0 = w.__kept.asked;
       const t0 = performance.now();
@@ -376,6 +388,10 @@ async function keptSteps(page: Page, url: string, c: Config, hovers: number): Pr
     (window as unknown as { __settle: (t0: number, a: number) => Promise<unknown> }).__settle(performance.now(), 0),
   );
   for (let i = 0; i < ZOOM_STEPS; i++) zooms.push(await step('zoom-in'));
+  if (argv.profile)
+    console.log(
+      `zoom steps (frame / exact / CPU ms, windows asked): ${zooms.map((z) => `${z.frame.toFixed(0)}/${z.exact.toFixed(0)}/${z.cpu?.toFixed(0)}/${z.asked}`).join(' ')}`,
+    );
   const exactHovers: { zoomed: boolean; value: number; frame: number }[] = [];
   await page.evaluate(() => {
     const cv = document.getElementById('matrix-canvas')!;
@@ -508,6 +524,7 @@ async function main(): Promise<void> {
         if (c.kept) {
           const zs = results.flatMap((x) => x.zooms ?? []);
           row('zoom step → frame', summarize(zs.map((x) => x.frame)), ZOOM_TARGET);
+          row('zoom step: page main-thread CPU', summarize(zs.map((x) => x.cpu ?? NaN)));
           const asking = zs.filter((x) => x.asked > 0);
           if (asking.length) row('zoom step → exact tiles drawn', summarize(asking.map((x) => x.exact)), ZOOM_TARGET);
           for (const zoomed of [true, false]) {
