@@ -155,7 +155,8 @@ export function queryBlocks(seq: number, heads: number): number | undefined {
  * gives the same max and mean as pooling 64 × 64 cells at once. Needs blockedFits(S, blocks).
  * Each block's additive mask [B,1,rows,keys] is built from its query positions and the key positions (0 where the
  * query may see the key, MASKED elsewhere, as feeds.ts's dense bias), so no n × n array is built in JS.
- * Fewer passes over a block's scores than one op per summary (bench/long-layer.ts measured each):
+ * Fewer passes over a block's scores than one op per summary (onnxruntime's profile of one layer showed Softmax, Log,
+ * the mask's Add, TopK, Mul and the pools each costing 5–15 % of it):
  * - causal: a block's rows see keys below its last row only, so its keys are sliced to the first POOL-aligned end
  *   past that row (the cells beyond are all masked: the overview is padded with zeros there) — about half the
  *   work of the whole square at many blocks;
@@ -236,8 +237,9 @@ export function blockedAttention(
   const add = (key: string, t: string) => (parts[key] ??= []).push(t);
   // Block b + 1 starts after every use of block b's scores: its q is q + 0 · (a sum over block b's results). Without
   // this, onnxruntime's order (a depth-first walk from the outputs) computed every block's probabilities before
-  // their other uses, so all of them were alive at once (a layer at 2,048 tokens in 32 blocks: +200 MB, the whole
-  // map; 19 kB a block with it). A non-finite summary would make the next block's q NaN: the run stops on it anyway.
+  // their other uses, so all of them were alive at once (one layer session at 2,048 tokens in 32 blocks: peak RSS
+  // +200 MB, more than the 151 MB map; +120 MB with it, about the same for 16 to 64 blocks, so the rest is not the
+  // blocks). A non-finite summary would make the next block's q NaN: the run stops on it anyway.
   let after: string | undefined;
   const zeroF = g.constF([0], [], 'zero_dep');
   for (let b = 0; b < NB; b++) {
