@@ -18,7 +18,7 @@ const { values: argv } = parseArgs({
 });
 const n = Number(argv.n ?? 512);
 const runs = Number(argv.runs ?? 7);
-/** Query-row block counts to compare (the engine uses QUERY_BLOCKS); --whole adds the summaries variant unblocked. */
+/** Query-row block counts to compare (the engine uses queryBlocks(n, heads)); --whole adds the summaries variant unblocked. */
 const blockCounts = (argv.blocks ?? String(QUERY_BLOCKS)).split(',').map(Number);
 
 async function main(): Promise<void> {
