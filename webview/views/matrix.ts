@@ -270,6 +270,7 @@ export class MatrixView implements View {
     this.zoomIn.disabled = this.zoom >= maxZoom(Math.max(n.Q, n.K));
     if (this.hovered) this.highlight(this.hovered, true);
     if (this.cursorShown) this.showCursor();
+    this.ctx.matrixWindow(full ? null : shown);
     // The exact value under a still mouse has arrived (the view redraws on arrival): show it without a new move.
     const pending = this.tipPending;
     if (pending) {
