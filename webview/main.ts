@@ -44,7 +44,7 @@ const store: Store = new Store({
     return new Float32Array(w.data);
   },
   arrived: (layer) => {
-    forEachView((v) => v.layerArrived(layer));
+    forEachView((v) => (v.exactArrived ? v.exactArrived(layer) : v.layerArrived(layer)));
     invalidate();
   },
   failed: (e) => report(e),
