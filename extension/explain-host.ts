@@ -61,6 +61,8 @@ export interface ExplainRun {
   source: RunSource;
   /** Set when the model continued the run (Continue): its input's length; generated:N targets count from there. */
   promptLength?: number;
+  /** Encoder–decoder runs: the target's ids (the translation shown, or the given target), scored as they are. */
+  targetIds?: readonly number[];
 }
 
 export interface ExplainHostDeps {
@@ -154,6 +156,7 @@ export class ExplainHost {
       const tokens = run.ids.map((id, i) => ({ ...run.tokens[i], id }));
       const result = await explain(run.inspector, tokens, {
         ...(run.promptLength !== undefined ? { promptLength: run.promptLength } : {}),
+        ...(run.targetIds ? { targetText: [...run.targetIds] } : {}),
         target: m.target,
         methods: m.methods,
         signal: slot.abort.signal,

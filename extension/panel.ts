@@ -88,6 +88,8 @@ interface PanelRun {
   layers: LayerResult[];
   /** Encoder–decoder runs: the target note, once the runtime has the target. */
   target?: HostMessage;
+  /** Encoder–decoder runs: the target's ids (Explain scores exactly this target). */
+  targetIds?: number[];
   /** A run kept for long inputs: its layers carry overviews (no maps) and exact values come from here. */
   kept?: KeptAttention;
   end?: HostMessage;
@@ -400,6 +402,7 @@ export class AttentionPanel {
     const t = stream.target();
     if (!t) return;
     run.target = targetMessage(run.runId, t, inspector.tokenizer);
+    run.targetIds = t.tokens.map((x) => x.id);
     this.post(run.target);
   }
 
@@ -658,7 +661,7 @@ export class AttentionPanel {
   }
 
   private explainRun(run: PanelRun): ExplainRun {
-    const { runId, inspector, ids, tokens, facts, layers, source, promptLength } = run;
+    const { runId, inspector, ids, tokens, facts, layers, source, promptLength, targetIds } = run;
     if (!inspector) throw new LensError('BAD_INPUT', `${SAVED_NO_MODEL} Explain needs it.`);
     if (run.kept) throw new LensError('TOO_LONG', longExplainMessage(facts, tokens.length));
     return {
@@ -670,6 +673,7 @@ export class AttentionPanel {
       layers,
       source,
       ...(promptLength !== undefined ? { promptLength } : {}),
+      ...(targetIds ? { targetIds } : {}),
     };
   }
 
