@@ -247,6 +247,11 @@ export async function explain(
   const facts = inspector.facts;
   if (facts.encoderDecoder)
     return explainSeq2Seq(inspector, input, options, options.methods ? resolveMethods(options.methods) : undefined);
+  if (options.targetText !== undefined || options.maxNew !== undefined)
+    throw new LensError(
+      'BAD_INPUT',
+      `${facts.name} (${facts.modelType}) is not an encoder–decoder model, so it takes no target text or translation length; leave them out.`,
+    );
   const methodIds = resolveMethods(options.methods ?? DEFAULT_METHODS);
   const parsed = typeof options.target === 'string' ? parseTargetSpec(options.target) : options.target;
   const prepared = tokensFor(inspector, input, options);
