@@ -88,7 +88,7 @@ test('encoder–decoders: target-token, whole target and contrast at a target po
   const facts = {
     hasLmHead: true,
     attentionKinds: ['encoder', 'decoder', 'cross'] as ('encoder' | 'decoder' | 'cross')[],
-    family: 'marian',
+    family: 'marian' as const,
     encoderDecoder: { encoderLayers: 1, decoderLayers: 1, decoderStartTokenId: 399, eosTokenId: 0 },
   };
   assert.equal(modelKind(facts), 'seq2seq');
