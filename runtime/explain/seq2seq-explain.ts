@@ -253,7 +253,7 @@ export async function explainSeq2Seq(
 /** What a reader of an encoder–decoder explanation must know. */
 function seq2seqNotes(r: Omit<ExplainResult, 'notes'>): string[] {
   const notes = [
-    `Scores are over the ${r.tokens.length} source tokens; the target (${r.seq2seq!.mode === 'translated' ? "the model's greedy translation" : 'the given target text'}) stays fixed: a perturbed source re-runs the encoder, then the decoder teacher-forced on the same target tokens.`,
+    `Scores are over the ${r.tokens.length} source tokens; the target (${r.seq2seq!.mode === 'translated' ? "the model's greedy translation" : 'the target tokens given'}) stays fixed: a perturbed source re-runs the encoder, then the decoder teacher-forced on the same target tokens.`,
     'The recency baseline ranks later source tokens higher (score = source position); on a translation it has no special meaning, and is kept as a model-free bar.',
   ];
   const rollout = r.methods.find((m) => m.id === 'cross-rollout' && m.scores.length > 0);

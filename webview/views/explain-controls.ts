@@ -140,6 +140,7 @@ export class ExplainControls {
       positions.map((p) => ({ value: String(p.position), label: `${p.position}: ${tokenLabel(p.token)}` })),
       keep,
     );
+    this.showFields(); // the target list has settled by now (it may not have when reset() ran)
   }
 
   get kind(): TargetKind {
