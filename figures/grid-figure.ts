@@ -18,6 +18,7 @@ import {
 } from './figure-kit';
 import { overview, type HeadChoice, type RunMaps } from './run-maps';
 import type { Scene } from './scene';
+import { layerLabel } from './seq2seq-axes';
 import type { FigureTheme } from './theme';
 import { tileColors } from './tile-colors';
 
@@ -73,11 +74,19 @@ export function gridFigure(
   const lut = colorLut(state.colorMap);
   const b = new SceneBuilder(theme);
   const P = promptLengthOf(maps);
+  // Encoder–decoder entries: how many of each kind, and rows labelled E0, D0, X0 (seq2seq-axes.ts).
+  const kinds = new Map<string, number>();
+  for (let l = 0; l < L; l++) {
+    const k = maps.shape(l)?.kind;
+    if (k === 'encoder' || k === 'decoder' || k === 'cross') kinds.set(k, (kinds.get(k) ?? 0) + 1);
+  }
+  const byKind = kinds.size ? ` (${[...kinds].map(([k, c]) => `${c} ${k}`).join(', ')})` : '';
+  const labels = Array.from({ length: L }, (_, l) => layerLabel(maps, l));
   const title =
-    `${maps.modelName} · model grid: ${L} layers × ${H} heads · ${n} tokens` +
+    `${maps.modelName} · model grid: ${L} layers${byKind} × ${H} heads · ${n} tokens` +
     (P !== undefined ? ` (${P} prompt + ${n - P} generated)` : '');
   let y = caption(b, title, options, MARGIN + H * pitch);
-  const x0 = Math.round(MARGIN + b.width(`L${L - 1}`) + 8);
+  const x0 = Math.round(MARGIN + Math.max(b.width(`L${L - 1}`), ...labels.map((t) => b.width(t))) + 8);
   const y0 = y + LABEL_SIZE + 6;
   for (let h = 0; h < H; h++)
     b.text(x0 + h * pitch + side / 2, y0 - 4 - LABEL_SIZE / 2, `H${h}`, 'axis', {
@@ -88,7 +97,7 @@ export function gridFigure(
   let drawn = 0;
   for (let layer = 0; layer < L; layer++) {
     const ty = y0 + layer * pitch;
-    b.text(x0 - 6, ty + side / 2, `L${layer}`, 'axis', { anchor: 'end', color: theme.muted });
+    b.text(x0 - 6, ty + side / 2, labels[layer], 'axis', { anchor: 'end', color: theme.muted });
     const s = maps.shape(layer);
     for (let h = 0; h < H; h++) {
       const tx = x0 + h * pitch;

@@ -22,6 +22,7 @@ import {
 import { headText, shortLabel } from './labels';
 import type { HeadChoice, RunMaps } from './run-maps';
 import type { Scene } from './scene';
+import { layerTitle } from './seq2seq-axes';
 import type { FigureTheme } from './theme';
 
 export const MAX_LINES = 3000;
@@ -145,7 +146,7 @@ export function headFigure(
   const heads = typeof state.head === 'number' ? [state.head] : Array.from({ length: s.heads }, (_, i) => i);
   const focus = state.focus ?? null;
 
-  const title = `${maps.modelName} · layer ${state.layer} (${s.kind}) · ${headText(state.head)} · ${Q} × ${K} tokens`;
+  const title = `${maps.modelName} · ${layerTitle(maps, state.layer)} · ${headText(state.head)} · ${Q} × ${K} tokens`;
   let y = caption(b, title, options, 0);
   // Head swatches (exports; the panel has buttons): a coloured square and "H<h>", 16 to a row.
   const swatchW = b.width(`H${s.heads - 1}`) + 22;

@@ -82,6 +82,10 @@ export interface KeptAttention {
   column(layer: number, head: number, key: number): Promise<Float32Array>;
   /** The entries rows × cols [rows, cols], exactly (at most 4M entries per request). */
   window(layer: number, head: number, rows: SpanPayload, cols: SpanPayload): Promise<Float32Array>;
+  /** Row `query` of the attention rollout (head mean, residual 0.5) over the layers from `startLayer` up, computed
+   * where the model runs as a chain of vector–matrix products (runtime/attention/kept-rollout.ts); refused (TOO_LONG)
+   * when estimated above its time limit. [length], float64. */
+  rollout(query: number, startLayer?: number): Promise<Float64Array>;
 }
 
 /** One run: iterate it to receive the layers in order, each as soon as it is computed. */

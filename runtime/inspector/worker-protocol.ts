@@ -86,16 +86,20 @@ export interface SpanPayload {
   end: number;
 }
 
-/** Exact attention of a kept run, recomputed in the worker from its q and k. */
-export type AttentionQuery = { run: number; layer: number; head: number } & (
-  | { what: 'value'; query: number; key: number }
-  | { what: 'row'; query: number }
-  | { what: 'column'; key: number }
-  | { what: 'window'; rows: SpanPayload; cols: SpanPayload }
-);
+/** Exact attention of a kept run, recomputed in the worker from its q and k; or one row of its attention rollout
+ * (runtime/attention/kept-rollout.ts: head mean, residual 0.5, from `startLayer` up), refused above its time limit. */
+export type AttentionQuery =
+  | ({ run: number; layer: number; head: number } & (
+      | { what: 'value'; query: number; key: number }
+      | { what: 'row'; query: number }
+      | { what: 'column'; key: number }
+      | { what: 'window'; rows: SpanPayload; cols: SpanPayload }
+    ))
+  | { run: number; what: 'rollout'; query: number; startLayer?: number };
 
 export interface AttentionAnswer {
-  /** value: [1] (float64, as exact as the worker has it); row: [length]; column: [length]; window: [rows, cols]. */
+  /** value: [1] (float64, as exact as the worker has it); row: [length]; column: [length]; window: [rows, cols];
+   * rollout: [length] (float64). */
   values: Float64Array | Float32Array;
 }
 
