@@ -34,12 +34,15 @@ Options for run:
   --long MODE        auto (default: keep q and k instead of the maps above 1 GiB of maps) | kept | maps
   --translate        encoder–decoder models (marian, bart, t5): translate the text greedily (the default for
                      them) and print the translation; layers are encoder, decoder and cross attention
+  --beams N          encoder–decoder models: translate by beam search with N beams (default 1, greedy; at most
+                     16), as transformers' generate(num_beams=N) with the model's generation_config; the
+                     attention shown is a teacher-forced pass on the chosen translation
   --target-text TEXT encoder–decoder models: score TEXT as the target with teacher forcing (decoder inputs =
                      [decoder start] + target[:-1], as transformers with labels); --out adds source_tokens,
                      target_tokens, decoder_input_tokens and target_logprobs
   -h, --help         this help
 
-Options for export (also --backend, --threads, --truncate, --chat, --translate, --target-text):
+Options for export (also --backend, --threads, --truncate, --chat, --translate, --beams, --target-text):
   --out FILE         where to write; its extension gives the format unless --format is given
   --format F         png | svg (the view) or json | csv | npy (every layer and head of the run)
   --view V           matrix (default) | grid | head

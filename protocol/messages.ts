@@ -53,6 +53,12 @@ export interface RunSource {
   chat?: boolean;
   /** A run opened from a file (Open Saved Run): that file's path, which a panel restored after a reload opens again. */
   savedFile?: string;
+  /** The ids the model wrote after the input (Continue): a panel restored after a reload runs input + output as one
+   * pass and marks the output generated. */
+  generated?: number[];
+  /** Encoder–decoder models: the target text given to score with teacher forcing (Show Attention with Target…);
+   * absent: the model translates. */
+  target?: string;
 }
 
 export type ColorMapName = 'viridis' | 'magma' | 'blues' | 'greys';
@@ -104,6 +110,24 @@ export interface TargetMessage {
   end?: 'stop' | 'length';
   /** The target as text (the target tokenizer's decoding, or the given text). */
   text: string;
+  /** log p(tokens[i]) under the model (teacher-forced on the given target or the translation). */
+  logprobs: number[];
+  /** Translations by beam search: the beam size (absent: greedy, or a given target). */
+  beams?: number;
+}
+
+/** Encoder–decoder greedy translations, as they are generated: token `index` of the target, its log-probability, the
+ * translation so far as text, and the token's query rows per decoder layer (self [heads, index + 1] and cross
+ * [heads, source length], float32). The `target` note and the whole decoder and cross layers follow at the end. */
+export interface TargetStepMessage {
+  type: 'targetStep';
+  runId: number;
+  index: number;
+  token: TokenInfo;
+  logprob: number;
+  text: string;
+  selfRows: ArrayBuffer[];
+  crossRows: ArrayBuffer[];
 }
 
 /** A layer of a run kept for long inputs (runtime/inspector/long-runs.ts): no map, the per-head overview (max and
@@ -230,6 +254,7 @@ export type HostMessage =
   | RunStartedMessage
   | LayerMessage
   | TargetMessage
+  | TargetStepMessage
   | KeptLayerMessage
   | RunFinishedMessage
   | RunFailedMessage
@@ -443,6 +468,8 @@ export interface GenerateReply {
   end: 'stop' | 'length' | 'stopped';
   decoding: { kind: 'greedy' } | { kind: 'sample'; temperature: number; topP: number; seed: number };
   text: string;
+  /** The run's source with the output's ids (`generated`), which the webview keeps for a reload. */
+  source: RunSource;
 }
 
 /** Exact entries of one head of a kept run: rows × cols (at most MAX_KEPT_WINDOW entries). */

@@ -56,6 +56,24 @@ export interface RunOptions {
   /** Encoder–decoder models: translate greedily (the default without `target`); at most `maxNew` tokens (default
    * the model's positions, at most 128). Fails with BAD_INPUT together with `target` or for other models. */
   translate?: boolean | { maxNew?: number };
+  /** Encoder–decoder translations: the beam size (default 1: greedy). Beam search follows the model's
+   * generation_config as transformers' generate(num_beams) does; the maps shown are a teacher-forced pass on the
+   * chosen hypothesis. Fails with BAD_INPUT with a given target or for other models. */
+  beams?: number;
+  /** Encoder–decoder greedy translations: each token the moment its step returns, with its attention rows (the run's
+   * decoder and cross layers still arrive whole after the target). Not called for beam search or a given target. */
+  onTargetStep?: (step: TargetStep) => void;
+}
+
+/** One translated token as it is generated: row `index` of every decoder and cross map. */
+export interface TargetStep {
+  index: number;
+  token: Token;
+  logprob: number;
+  /** Per decoder layer [heads, index + 1]: the token's query row of decoder self-attention. */
+  selfRows: Float32Array[];
+  /** Per decoder layer [heads, source length]: its cross-attention row. */
+  crossRows: Float32Array[];
 }
 
 /** A layer of attention, plus its query/key vectors when the run asked for them. */
@@ -118,6 +136,8 @@ export interface RunTargetResult {
   mode: 'teacher-forced' | 'translated';
   /** Translations: why they ended (eos, or the length limit). */
   end?: 'stop' | 'length';
+  /** Translations by beam search: the beam size (absent: greedy). */
+  beams?: number;
 }
 
 /** What a batched forward pass returns from the head, per row. */

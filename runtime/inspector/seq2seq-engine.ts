@@ -12,6 +12,7 @@ import {
   type DecodedTarget,
   type Seq2SeqStep,
 } from '../generate/seq2seq-runner';
+import { stackRows as stack } from '../generate/target-rows';
 import type { PlanFacts } from '../models/plan';
 import type { Seq2SeqSource } from '../models/seq2seq-source';
 import type { AttentionKind, BackendName, LayerAttention } from '../types';
@@ -52,17 +53,6 @@ export function seq2seqFacts(source: Seq2SeqSource): PlanFacts {
   };
 }
 
-/** [H,1,K] rows of T steps → [H,T,K]; a causal row of step t has t + 1 keys and zeros after them. */
-function stack(rows: Float32Array[], heads: number, keys: (t: number) => number, K: number): Float32Array {
-  const T = rows.length;
-  const out = new Float32Array(heads * T * K); // [H,T,K]
-  rows.forEach((row, t) => {
-    const n = keys(t);
-    for (let h = 0; h < heads; h++) out.set(row.subarray(h * n, (h + 1) * n), (h * T + t) * K);
-  });
-  return out;
-}
-
 export class Seq2SeqEngine {
   readonly facts: PlanFacts;
 
@@ -93,8 +83,20 @@ export class Seq2SeqEngine {
     let end: 'stop' | 'length' | undefined;
     let decoded: Pick<DecodedTarget, 'self' | 'cross'>;
     const target = req.target ?? { translate: Math.min(c.maxPositions, DEFAULT_MAX_TARGET) };
-    if ('labels' in target) {
-      ids = target.labels;
+    let beams: number | undefined;
+    if ('labels' in target || (target.beams ?? 1) > 1) {
+      if (!('labels' in target)) {
+        // Beam search chooses the tokens; the maps and log-probabilities are a teacher-forced pass on them (exactly
+        // what the chosen hypothesis' own steps computed: one decoder graph serves both).
+        beams = target.beams;
+        const found = await this.runner.beamSearch(enc, {
+          beams: target.beams ?? 1,
+          maxNew: target.translate,
+          isCancelled: () => control.isCancelled(),
+        });
+        ids = found.ids;
+        end = found.end;
+      } else ids = target.labels;
       const out = await this.runner.teacherForce(enc, shiftRight(ids, c.decoderStartTokenId));
       logprobs = ids.map((id, i) => logSoftmaxAt(out.logits, c.vocabSize, i, id));
       decoded = out;
@@ -103,6 +105,14 @@ export class Seq2SeqEngine {
       for await (const s of this.runner.translate(enc, { maxNew: target.translate })) {
         if (control.isCancelled()) throw cancelled();
         steps.push(s);
+        if (target.steps)
+          control.emit(
+            {
+              type: 'targetStep',
+              step: { index: s.index, id: s.id, logprob: s.logprob, selfRows: s.selfRows, crossRows: s.crossRows },
+            },
+            [], // the rows stay referenced for the stacked maps below: copied, not moved
+          );
       }
       ids = steps.map((s) => s.id);
       logprobs = steps.map((s) => s.logprob);
@@ -138,7 +148,7 @@ export class Seq2SeqEngine {
       };
     }
     stageMs.push(performance.now() - t0);
-    control.emit({ type: 'target', ids, logprobs, ...(end ? { end } : {}) }, []);
+    control.emit({ type: 'target', ids, logprobs, ...(end ? { end } : {}), ...(beams ? { beams } : {}) }, []);
     const entry = (a: LayerAttention, first: number): LayerAttention => ({
       ...a,
       layer: first + a.layer,

@@ -144,7 +144,8 @@ class WorkerInspector implements Inspector {
             {
               signal,
               onEvent: (e) => {
-                if (e.type === 'target') seq2seq?.onTarget(e.ids, e.logprobs, e.end);
+                if (e.type === 'target') seq2seq?.onTarget(e.ids, e.logprobs, e.end, e.beams);
+                if (e.type === 'targetStep') seq2seq?.onStep?.(e.step);
                 if (e.type === 'kept') {
                   const o = e.overview;
                   onLayer({

@@ -8,6 +8,9 @@
 // (a target token, the whole target, a contrast) and the source methods; Explain on the year token (target:1) with the
 // default methods (raw cross-attention, encoder–decoder rollout, leave-one-out) draws one strip row per method and the
 // uniform baseline over the source tokens, and every score equals `attention-lens explain --target target:1` (≤ 1e-5).
+// Run again in the same panel, the greedy translation
+// streams: the target line (watched from inside the webview) says "translating…" with the translation growing token
+// by token — "2021", then longer prefixes — before the finished "Translation (greedy): 2021-03-14".
 // Screenshots: test-results/screenshots/seq2seq-*.png
 import * as assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -60,8 +63,8 @@ export const tests: E2ETest[] = [
           60_000,
         );
         log(`run: ${status}`);
-        await waitForText('the translation', frame.locator('#translation'), (t) =>
-          t.includes(`Translation: ${ref.target_text}`),
+        await waitForText('the translation', frame.locator('#translation .translation-text'), (t) =>
+          t.startsWith(`Translation (greedy): ${ref.target_text}`),
         );
         // Entries: encoder 0–1, decoder 2–3, cross 4–5; a grid thumbnail opens its layer and head in the matrix.
         await frame.locator('.thumb[data-layer="4"][data-head="0"]').click();
@@ -148,6 +151,34 @@ export const tests: E2ETest[] = [
         assert.equal(loo.indexOf(Math.max(...loo)), sourceYear, 'leave-one-out ranks the source year first');
         log(`explain: ${await frame.locator('#explain-summary').innerText()}`);
         await screenshot(page, 'seq2seq-explain');
+
+        // The same line again in the same panel: every state of the target line is recorded as it changes.
+        await frame.locator('#translation').evaluate((node) => {
+          const seen: string[] = [];
+          (window as unknown as { targetLines: string[] }).targetLines = seen;
+          new MutationObserver(() => {
+            const t = node.querySelector('.translation-text')?.textContent ?? '';
+            if (t && seen[seen.length - 1] !== t) seen.push(t);
+          }).observe(node, { childList: true, subtree: true, characterData: true });
+        });
+        await showAttentionOnLine(page, FILE, 0);
+        await waitForText('the translation again', frame.locator('#translation .translation-text'), (t) =>
+          t.startsWith(`Translation (greedy): ${ref.target_text}`),
+        );
+        const lines = await frame
+          .locator('#translation')
+          .evaluate((): string[] => (window as unknown as { targetLines: string[] }).targetLines.slice());
+        log(`target line states: ${JSON.stringify(lines)}`);
+        const streamed = lines.filter((l) => l.startsWith('Translation (greedy, translating…): '));
+        assert.ok(streamed.length >= 2, `intermediate states: ${JSON.stringify(lines)}`);
+        assert.match(streamed[0], /^Translation \(greedy, translating…\): 2021 {2}· log p -\d/);
+        const prefixes = streamed.map((l) => l.slice('Translation (greedy, translating…): '.length).split('  · ')[0]);
+        prefixes.forEach(
+          (t, i) => i > 0 && assert.ok(t.startsWith(prefixes[i - 1]), `grows: ${JSON.stringify(prefixes)}`),
+        );
+        assert.ok(
+          lines.indexOf(streamed[streamed.length - 1]) < lines.findIndex((l) => l.startsWith('Translation (greedy): ')),
+        );
       } catch (e) {
         await screenshot(page, 'seq2seq-failure');
         throw e;

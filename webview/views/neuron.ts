@@ -133,10 +133,9 @@ export class NeuronView implements View {
       head$.appendChild(el('th', { text: t }));
     table.appendChild(el('thead', {}, head$));
     const tbody = el('tbody');
-    const n = layer.queryLength * layer.keyLength;
     for (let j = 0; j < v.keyLength; j++) {
       const masked = isMasked(j);
-      const att = layer.data[head * n + qi * layer.keyLength + j];
+      const att = store.maps.value(store.layer, head, qi, j); // the maps read a grown (Continue) layer in place
       const tr = el('tr', { class: masked ? 'masked' : '' });
       tr.append(
         el('td', { class: 'neuron-token', text: tokens[j]?.label ?? String(j), title: tokens[j]?.text ?? '' }),

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { catalogue, type BadInputCase, type Outcome } from '../../helpers/bad-input-catalogue';
 import { exportOnnx, externalize } from '../../helpers/onnx-export';
 import { overflowAttention, putNaNWeight } from '../../helpers/broken-models';
-import { fixtureModel, marianDatesDir, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
+import { fixtureModel, fixturesDir, marianDatesDir, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
 import { readModel } from '../../../runtime/models/read-model';
 import { repoFolderName } from '../../../runtime/hub/cache-layout';
 import { repoFromFolder, startHubServer, type HubServer } from '../../helpers/hub-server';
@@ -477,6 +477,44 @@ const cases: BadInputCase<CliInput>[] = [
       '2021-03-14',
     ),
     expect: /Give either --target-text TEXT \(score that translation\) or --translate, not both/,
+  },
+  {
+    name: '--beams with a decoder-only model',
+    input: cli('run', '--model', S, '--text', TEXT, '--beams', '4'),
+    expect: /--beams needs an encoder–decoder model .*leave --beams out/,
+  },
+  {
+    name: '--beams together with --target-text',
+    input: cli(
+      'run',
+      '--model',
+      marianDatesDir,
+      '--text',
+      'March 14 2021',
+      '--beams',
+      '2',
+      '--target-text',
+      '2021-03-14',
+    ),
+    expect: /--beams chooses a translation; --target-text is scored as given/,
+  },
+  {
+    name: '--beams with an ONNX export (no KV cache)',
+    input: cli(
+      'run',
+      '--model',
+      path.join(fixturesDir, 'models', 'tiny-marian-dates-onnx'),
+      '--text',
+      'March 14 2021',
+      '--beams',
+      '2',
+    ),
+    expect: /Beam search needs a KV cache, which this ONNX export lacks; translate with beams 1 \(greedy\)/,
+  },
+  {
+    name: '--beams 0',
+    input: cli('run', '--model', marianDatesDir, '--text', 'March 14 2021', '--beams', '0'),
+    expect: /--beams must be a whole number from 1 to 16 \(got "0"\)/,
   },
   {
     name: 'an empty --target-text',
