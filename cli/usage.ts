@@ -59,7 +59,9 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
                      nats and unbounded below; prob:next, prob:next:TOKEN, prob:token:POS:ID: the probability),
                      mask | mask:TOKEN | mask@POS (masked LMs with their head: probability at the [MASK]),
                      similarity:TEXT (any model: cosine of mean-pooled embeddings with TEXT's),
-                     contrast:A|B[@POS|@generated:N] (causal LMs: log p(A) − log p(B); A, B: token text or #ID)
+                     contrast:A|B[@POS|@generated:N] (causal LMs: log p(A) − log p(B); A, B: token text or #ID),
+                     target | target:POS | contrast:A|B@target:POS (encoder–decoders: log p of the whole target,
+                     of target token POS, or A vs B there; scores are over the source tokens)
   --methods LIST     comma-separated (default raw-attention,rollout,loo,norm): raw-attention, rollout, flow,
                      loo, occlusion, norm, norm-rollout, alti (no extra pass), value-zeroing (1 + seq rows),
                      value-zeroing-rollout (1 + layers × seq rows), saliency, grad-x-input,
@@ -81,6 +83,9 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
   --include-special  let perturbations remove special tokens ([CLS], <s>) too
   --no-batch         one model call per perturbed input (default: batched)
   --words sum|max    also aggregate every method's token scores to words (the sum or the max of a word's tokens)
+  --target-text TEXT explain, encoder–decoders: the target to score (teacher-forced); default: the model's greedy
+                     translation (at most --max-new N tokens). Methods there: cross-attention (--layer: the decoder
+                     layer), cross-rollout, loo, occlusion (default cross-attention,cross-rollout,loo)
   --head-stats       explain: also print per-head statistics
   --out FILE.json    explain: write the whole result as JSON
   --data FILE.jsonl  study: one example per line, a JSON string or {"text": …, "target"?: SPEC, "reference"?: TEXT}

@@ -90,6 +90,8 @@ interface PanelRun {
   layers: LayerResult[];
   /** Encoder–decoder runs: the target note, once the runtime has the target. */
   target?: HostMessage;
+  /** Encoder–decoder runs: the target's ids (Explain scores exactly this target). */
+  targetIds?: number[];
   /** A run kept for long inputs: its layers carry overviews (no maps) and exact values come from here. */
   kept?: KeptAttention;
   end?: HostMessage;
@@ -435,6 +437,7 @@ export class AttentionPanel {
     const t = stream.target();
     if (!t) return;
     run.target = targetMessage(run.runId, t, inspector.tokenizer);
+    run.targetIds = t.tokens.map((x) => x.id);
     this.post(run.target);
   }
 
@@ -718,7 +721,7 @@ export class AttentionPanel {
   }
 
   private explainRun(run: PanelRun): ExplainRun {
-    const { runId, inspector, ids, tokens, facts, source, promptLength } = run;
+    const { runId, inspector, ids, tokens, facts, source, promptLength, targetIds } = run;
     const layers = layersOf(run); // a continued run's maps, grown to prompt + output
     if (!inspector) throw new LensError('BAD_INPUT', `${SAVED_NO_MODEL} Explain needs it.`);
     return {
@@ -731,6 +734,7 @@ export class AttentionPanel {
       layers,
       source,
       ...(promptLength !== undefined ? { promptLength } : {}),
+      ...(targetIds ? { targetIds } : {}),
     };
   }
 

@@ -337,12 +337,15 @@ export const EXPLAIN_METHODS: readonly {
   id: string;
   label: string;
   kind: 'attention' | 'perturbation' | 'norm' | 'mixing' | 'gradient';
+  /** Encoder–decoders: 'also' runs on them too, 'only' on them alone (absent: not on them). A unit test keeps this
+   * equal to runtime/explain/seq2seq-methods.ts. */
+  seq2seq?: 'also' | 'only';
 }[] = [
   { id: 'raw-attention', label: 'Raw attention', kind: 'attention' },
   { id: 'rollout', label: 'Attention rollout', kind: 'attention' },
   { id: 'flow', label: 'Attention flow', kind: 'attention' },
-  { id: 'loo', label: 'Leave-one-out', kind: 'perturbation' },
-  { id: 'occlusion', label: 'Occlusion', kind: 'perturbation' },
+  { id: 'loo', label: 'Leave-one-out', kind: 'perturbation', seq2seq: 'also' },
+  { id: 'occlusion', label: 'Occlusion', kind: 'perturbation', seq2seq: 'also' },
   { id: 'norm', label: 'Norm ‖αf(x)‖', kind: 'norm' },
   { id: 'norm-rollout', label: 'Norm rollout', kind: 'norm' },
   { id: 'alti', label: 'ALTI', kind: 'mixing' },
@@ -352,6 +355,9 @@ export const EXPLAIN_METHODS: readonly {
   { id: 'grad-x-input', label: 'Gradient × input', kind: 'gradient' },
   { id: 'integrated-gradients', label: 'Integrated Gradients', kind: 'gradient' },
   { id: 'attn-x-grad', label: 'Attention × gradient', kind: 'gradient' },
+  // Encoder–decoders (runtime/explain/seq2seq-methods.ts): scores over the source tokens.
+  { id: 'cross-attention', label: 'Raw cross-attention', kind: 'attention', seq2seq: 'only' },
+  { id: 'cross-rollout', label: 'Encoder–decoder rollout', kind: 'attention', seq2seq: 'only' },
 ];
 /** Longest target spec (similarity:TEXT carries a reference text) and second input the host accepts (characters). */
 export const MAX_TARGET_LENGTH = 10_000;

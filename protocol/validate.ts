@@ -68,7 +68,7 @@ function isHeadChoice(v: unknown, heads: number | undefined): v is number | 'mea
 /** The grammar of target specs (runtime/explain/target-spec.ts); the host parses them and explains what is wrong
  *  with one that fits the grammar but not the model or the text (an empty reference, a position past the end). */
 const TARGET_GRAMMAR =
-  /^(next|mask|next:[\s\S]+|mask:[\s\S]+|mask@\d+|token:\d+:\d+|generated:\d+|similarity:[\s\S]*|contrast:[^|]+\|[^|]+|prob:(next|next:[\s\S]+|token:\d+:\d+|generated:\d+))$/;
+  /^(next|mask|next:[\s\S]+|mask:[\s\S]+|mask@\d+|token:\d+:\d+|generated:\d+|similarity:[\s\S]*|target|target:[1-9]\d*|contrast:[^|]+\|[^|]+|prob:(next|next:[\s\S]+|token:\d+:\d+|generated:\d+))$/;
 const METHOD_IDS = EXPLAIN_METHODS.map((m) => m.id);
 const REQUEST_KINDS = ['explain', 'compare'];
 
@@ -76,7 +76,7 @@ function checkTarget(v: unknown): string | undefined {
   if (typeof v !== 'string') return 'target must be a string';
   if (v.length > MAX_TARGET_LENGTH) return `target longer than ${MAX_TARGET_LENGTH} characters`;
   if (!TARGET_GRAMMAR.test(v.trim()))
-    return 'target must be [prob:]next, [prob:]next:TOKEN, [prob:]token:POS:ID, [prob:]generated:N, contrast:A|B, mask, mask:TOKEN, mask@POS or similarity:TEXT';
+    return 'target must be [prob:]next, [prob:]next:TOKEN, [prob:]token:POS:ID, [prob:]generated:N, contrast:A|B[@…], mask, mask:TOKEN, mask@POS, similarity:TEXT, target or target:POS';
   return undefined;
 }
 

@@ -149,7 +149,11 @@ export type HeadRead =
   /** The last hidden state averaged over each row's unmasked positions (sentence-transformers pooling): [B, hidden]. */
   | { kind: 'mean-hidden' }
   /** Nothing from the head (attention or norms only): width 0. */
-  | { kind: 'none' };
+  | { kind: 'none' }
+  /** Encoder–decoder models: each row is a source; the decoder is teacher-forced on `decoderInput` and the row gives
+   * log p(token) at the (position, token) pairs of `picks` (flat: position, token, position, token…; position is the
+   * decoder row): [B, picks.length / 2]. Rows drop their padding (mask 0): the encoders take no attention mask. */
+  | { kind: 'target-logprobs'; decoderInput: readonly number[]; picks: readonly number[] };
 
 /** A batch of rows through the whole model at once (perturbation methods: leave-one-out, occlusion, faithfulness). */
 export interface ForwardRequest {

@@ -265,6 +265,11 @@ export class StageEngine {
     const { read } = options;
     if (read.kind === 'logits' && !this.facts.hasLmHead)
       throw new LensError('BAD_INPUT', 'This model has no language-model head, so it gives no logits.');
+    if (read.kind === 'target-logprobs')
+      throw new LensError(
+        'BAD_INPUT',
+        `${this.facts.modelType} is not an encoder–decoder model; it has no target to score.`,
+      );
     if (read.kind === 'logits' || read.kind === 'hidden') checkReadPositions(read.positions, B, S);
     const wantNorms = (layer: number) =>
       options.norms === true || (Array.isArray(options.norms) && options.norms.includes(layer));

@@ -16,7 +16,9 @@ import { stackRows as stack } from '../generate/target-rows';
 import type { PlanFacts } from '../models/plan';
 import type { Seq2SeqSource } from '../models/seq2seq-source';
 import type { AttentionKind, BackendName, LayerAttention } from '../types';
-import type { EngineRunResult } from './engine';
+import type { Batch } from '../models/plan';
+import type { ForwardResult } from './api';
+import type { EngineForwardOptions, EngineRunResult } from './engine';
 import { DEFAULT_MAX_TARGET } from './seq2seq-constants';
 import { layerEvent } from './transfer';
 import type { RunControl, ServedModel } from './worker-loop';
@@ -162,11 +164,41 @@ export class Seq2SeqEngine {
     return { run: (req, control) => this.run(req, control), release: () => this.release() };
   }
 
-  forward(): never {
-    throw new LensError(
-      'UNSUPPORTED_MODEL',
-      `${this.facts.modelType} is an encoder–decoder model; batched passes (Explain) do not support it yet.`,
-    );
+  /**
+   * Explain's model passes (read 'target-logprobs'): each row is a source (its padding dropped: the encoder takes no
+   * attention mask), encoded, then the decoder teacher-forced on the one decoder input; the row gives log p at the
+   * picked (decoder row, token) pairs, computed in float64 from the float32 logits. Rows run one by one (the graphs
+   * take one source); attention, norms and mixing are not served.
+   */
+  async forward(batch: Batch, options: EngineForwardOptions): Promise<ForwardResult> {
+    const { read } = options;
+    if (read.kind !== 'target-logprobs' || options.attention || options.norms || options.mixing)
+      throw new LensError(
+        'UNSUPPORTED_MODEL',
+        `${this.facts.modelType} is an encoder–decoder model; its batched passes score a target (Explain), nothing else.`,
+      );
+    const c = this.runner.source.config;
+    const V = c.vocabSize;
+    const T = read.decoderInput.length;
+    const width = read.picks.length / 2;
+    if (!Number.isInteger(width) || width < 1) throw new RangeError('picks must be (position, token) pairs');
+    for (let k = 0; k < width; k++) {
+      const [pos, tok] = [read.picks[2 * k], read.picks[2 * k + 1]];
+      if (!(Number.isInteger(pos) && pos >= 0 && pos < T && Number.isInteger(tok) && tok >= 0 && tok < V))
+        throw new RangeError(`pick (${pos}, ${tok}) is outside ${T} decoder rows × ${V} tokens`);
+    }
+    const B = batch.ids.length;
+    const head = new Float32Array(B * width); // [B, picks]
+    const t0 = performance.now();
+    for (let b = 0; b < B; b++) {
+      if (options.isCancelled?.()) throw cancelled();
+      const ids = batch.ids[b].filter((_, j) => batch.mask[b][j] !== 0);
+      const enc = await this.runner.encode(ids);
+      const out = await this.runner.teacherForce(enc, read.decoderInput); // logits [T, V]
+      for (let k = 0; k < width; k++)
+        head[b * width + k] = logSoftmaxAt(out.logits, V, read.picks[2 * k], read.picks[2 * k + 1]);
+    }
+    return { rows: B, seq: batch.ids[0]?.length ?? 0, head, width, stageMs: [performance.now() - t0] };
   }
 
   release(): Promise<void> {

@@ -4,12 +4,17 @@
 // "the 14th of March, 2021" translates it: the panel shows "Translation: 2021-03-14" and all 2 + 2 + 2 layers; the
 // matrix of the first cross layer is target rows × source columns (labels from the two token lists of the model's
 // reference_attention.json, computed by transformers), and with "Alignment path" on, the year token's row (▁2021)
-// points at the source's ▁2021 (the readout's data-alignment). Run again in the same panel, the greedy translation
+// points at the source's ▁2021 (the readout's data-alignment). Then the Explain view offers the translation's targets
+// (a target token, the whole target, a contrast) and the source methods; Explain on the year token (target:1) with the
+// default methods (raw cross-attention, encoder–decoder rollout, leave-one-out) draws one strip row per method and the
+// uniform baseline over the source tokens, and every score equals `attention-lens explain --target target:1` (≤ 1e-5).
+// Run again in the same panel, the greedy translation
 // streams: the target line (watched from inside the webview) says "translating…" with the translation growing token
 // by token — "2021", then longer prefixes — before the finished "Translation (greedy): 2021-03-14".
 // Screenshots: test-results/screenshots/seq2seq-*.png
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   launchBrowser,
@@ -17,10 +22,12 @@ import {
   openWorkbench,
   repoRoot,
   screenshot,
+  spawnSyncOk,
   startCodeServer,
   type E2ETest,
 } from '../helpers/code-server';
-import { panel, runIfMain, showAttentionOnLine, texts, waitForText, writeWorkspaceFile } from './common';
+import { panel, runIfMain, showAttentionOnLine, texts, until, waitForText, writeWorkspaceFile } from './common';
+import type { ExplainResult } from '../../runtime/explain/result';
 
 const MODEL = join(repoRoot, 'test', 'fixtures', 'models', 'tiny-marian-dates');
 const FILE = 'dates.txt';
@@ -35,7 +42,7 @@ interface MarianReference {
 export const tests: E2ETest[] = [
   {
     name: 'Show Attention with tiny-marian-dates: the translation, the cross-attention matrix, the alignment of the year',
-    timeoutMs: 120_000,
+    timeoutMs: 240_000,
     fn: async () => {
       const ref = JSON.parse(readFileSync(join(MODEL, 'reference_attention.json'), 'utf8')) as MarianReference;
       const server = await startCodeServer({
@@ -79,6 +86,71 @@ export const tests: E2ETest[] = [
         assert.equal(ref.source_tokens[path[year]], '▁2021', `the year's row points at ${path[year]}`);
         log(`alignment: ${await readout.textContent()}`);
         await screenshot(page, 'seq2seq-cross');
+
+        // Explain on the year token, against the CLI's JSON.
+        await frame.locator('[data-view="explain"]').click();
+        await frame.locator('#explain-run').waitFor({ state: 'visible', timeout: 15_000 });
+        const targets = await frame
+          .locator('#explain-target vscode-option')
+          .evaluateAll((os) => os.map((o) => o.getAttribute('value')));
+        assert.deepEqual(targets, ['target-token', 'target-all', 'target-contrast'], 'targets of an encoder–decoder');
+        assert.equal(await frame.locator('#explain-target-position').isVisible(), true, 'the target token list shows');
+        const positions = await texts(frame.locator('#explain-target-position vscode-option'));
+        assert.equal(positions.length, ref.target_tokens.length, `target positions: ${positions.join(' | ')}`);
+        const ticked = await frame
+          .locator('vscode-checkbox[data-method]')
+          .evaluateAll((cs) =>
+            cs
+              .filter((c) => (c as HTMLElement & { checked: boolean }).checked)
+              .map((c) => c.getAttribute('data-method')),
+          );
+        assert.deepEqual(ticked, ['loo', 'cross-attention', 'cross-rollout'], 'default methods (registry order)');
+        await frame.locator('#explain-run').click();
+        const strip = frame.locator('#explain-strip .strip-method');
+        await until(
+          'token strip rows',
+          () => strip.count(),
+          (n) => n === 4,
+          60_000,
+        );
+        const ids = await strip.evaluateAll((els) => els.map((e) => e.getAttribute('data-method')!));
+        const scores: Record<string, number[]> = {};
+        for (const id of ids)
+          scores[id] = await frame
+            .locator(`#explain-strip .strip-token[data-method="${id}"]`)
+            .evaluateAll((tds) => tds.map((td) => Number(td.getAttribute('data-score'))));
+        const scratch = mkdtempSync(join(tmpdir(), 'al-seq2seq-'));
+        const cliOut = join(scratch, 'cli.json');
+        spawnSyncOk(process.execPath, [
+          join(repoRoot, 'dist', 'cli.js'),
+          'explain',
+          '--model',
+          MODEL,
+          '--text',
+          ref.source_text,
+          '--target',
+          'target:1',
+          '--methods',
+          'loo,cross-attention,cross-rollout',
+          '--backend',
+          'native',
+          '--out',
+          cliOut,
+        ]);
+        const cli = JSON.parse(readFileSync(cliOut, 'utf8')) as ExplainResult;
+        rmSync(scratch, { recursive: true, force: true });
+        assert.deepEqual(ids.sort(), cli.methods.map((m) => m.id).sort(), 'the panel explains with the CLI’s methods');
+        for (const m of cli.methods) {
+          assert.equal(scores[m.id].length, ref.source_tokens.length, `${m.id}: one score per source token`);
+          m.scores.forEach((v, i) =>
+            assert.ok(Math.abs(scores[m.id][i] - v) <= 1e-5, `${m.id}[${i}]: panel ${scores[m.id][i]}, CLI ${v}`),
+          );
+        }
+        const sourceYear = ref.source_tokens.indexOf('▁2021');
+        const loo = scores.loo;
+        assert.equal(loo.indexOf(Math.max(...loo)), sourceYear, 'leave-one-out ranks the source year first');
+        log(`explain: ${await frame.locator('#explain-summary').innerText()}`);
+        await screenshot(page, 'seq2seq-explain');
 
         // The same line again in the same panel: every state of the target line is recorded as it changes.
         await frame.locator('#translation').evaluate((node) => {

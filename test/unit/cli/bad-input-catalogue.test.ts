@@ -522,9 +522,81 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /--target-text is empty; give the translation to score, or use --translate/,
   },
   {
-    name: 'explain on an encoder–decoder model',
+    name: 'explain on an encoder–decoder model with a decoder-only target',
     input: cli('explain', '--model', marianDatesDir, '--text', 'March 14 2021', '--target', 'next'),
-    expect: /Explain does not support encoder–decoder models \(marian\) yet; .*run --translate or --target-text/,
+    expect:
+      /The target "next" is a next-token prediction of a decoder-only model; tiny-marian-dates is an encoder–decoder model: use target, target:POS or contrast:A\|B@target:POS/,
+  },
+  {
+    name: 'explain target:POS past the translation',
+    input: cli('explain', '--model', marianDatesDir, '--text', 'March 14 2021', '--target', 'target:9'),
+    expect: /target:9 is past the 6 target tokens \(POS 1\.\.6: "▁2021" "-" "03" "-" "14" "<\/s>"\)/,
+  },
+  {
+    name: 'explain contrast on an encoder–decoder without the target position',
+    input: cli('explain', '--model', marianDatesDir, '--text', 'March 14 2021', '--target', 'contrast:▁2021|▁2012'),
+    expect: /needs the target position on an encoder–decoder model: contrast:▁2021\|▁2012@target:POS/,
+  },
+  {
+    name: 'explain contrast with a token the target vocabulary does not have',
+    input: cli(
+      'explain',
+      '--model',
+      marianDatesDir,
+      '--text',
+      'March 14 2021',
+      '--target',
+      'contrast:▁2021|Zürich@target:1',
+    ),
+    expect: /"Zürich" is \d+ tokens .*not one; give one vocabulary token/,
+  },
+  {
+    name: 'explain a gradient method on an encoder–decoder',
+    input: cli(
+      'explain',
+      '--model',
+      marianDatesDir,
+      '--text',
+      'March 14 2021',
+      '--target',
+      'target:1',
+      '--methods',
+      'loo,saliency',
+    ),
+    expect:
+      /gradient methods do not run on encoder–decoder models yet \(marian\); explain its source tokens with cross-attention, cross-rollout, loo, occlusion/,
+  },
+  {
+    name: 'explain --perturb hide on an encoder–decoder',
+    input: cli(
+      'explain',
+      '--model',
+      marianDatesDir,
+      '--text',
+      'March 14 2021',
+      '--target',
+      'target',
+      '--perturb',
+      'hide',
+    ),
+    expect: /--perturb hide needs an attention mask over the source.*use remove or mask-token/,
+  },
+  {
+    name: 'explain --target-text with a decoder-only model',
+    input: cli('explain', '--model', S, '--text', TEXT, '--target', 'next', '--target-text', 'Es war einmal'),
+    expect:
+      /--target-text needs an encoder–decoder model \(marian, bart, t5\); stories260K is llama, so leave --target-text out/,
+  },
+  {
+    name: 'explain --target-text with --generate',
+    input: cli('explain', '--model', S, '--text', TEXT, '--target', 'next', '--target-text', 'x', '--generate', '2'),
+    expect: /--target-text is for encoder–decoder models and --generate for decoder-only ones: give one of them/,
+  },
+  {
+    name: 'explain target on a decoder-only model',
+    input: cli('explain', '--model', S, '--text', TEXT, '--target', 'target:1'),
+    expect:
+      /The target "target:1" scores a translation's target tokens; stories260K \(llama\) is not an encoder–decoder model: use next, token:POS:ID or contrast:A\|B/,
   },
   {
     name: 'generate on an encoder–decoder model',
