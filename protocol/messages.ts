@@ -351,9 +351,9 @@ export const EXPLAIN_METHODS: readonly {
   { id: 'alti', label: 'ALTI', kind: 'mixing' },
   { id: 'value-zeroing', label: 'Value zeroing', kind: 'mixing' },
   { id: 'value-zeroing-rollout', label: 'Value zeroing rollout', kind: 'mixing' },
-  { id: 'saliency', label: 'Saliency ‖∇‖', kind: 'gradient' },
-  { id: 'grad-x-input', label: 'Gradient × input', kind: 'gradient' },
-  { id: 'integrated-gradients', label: 'Integrated Gradients', kind: 'gradient' },
+  { id: 'saliency', label: 'Saliency ‖∇‖', kind: 'gradient', seq2seq: 'also' },
+  { id: 'grad-x-input', label: 'Gradient × input', kind: 'gradient', seq2seq: 'also' },
+  { id: 'integrated-gradients', label: 'Integrated Gradients', kind: 'gradient', seq2seq: 'also' },
   { id: 'attn-x-grad', label: 'Attention × gradient', kind: 'gradient' },
   // Encoder–decoders (runtime/explain/seq2seq-methods.ts): scores over the source tokens.
   { id: 'cross-attention', label: 'Raw cross-attention', kind: 'attention', seq2seq: 'only' },

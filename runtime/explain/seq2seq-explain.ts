@@ -6,6 +6,9 @@
 //   methods     raw cross-attention of a decoder layer, the encoder–decoder rollout (analysis/seq2seq-attention.ts),
 //               leave-one-out and occlusion on the source: each perturbed source re-runs the encoder, then the decoder
 //               teacher-forced on the same target (evaluator.ts with a 'target-logprobs' read)
+//   gradients   saliency, gradient × input and Integrated Gradients over the source embeddings, computed where the
+//               model lives (Inspector.seq2seqGradients: the worker's Seq2SeqGradientService) for the same target
+//               (a contrast is the −1 weight on B at its row: the same graph)
 //   baselines   uniform over the source tokens; recency = source position (a later source token ranks higher: the
 //               causal baseline's rule applied to the source; it has no model in it, which is all it must show)
 import type { AttentionRun, Inspector } from '../inspector/api';
@@ -22,7 +25,14 @@ import { headSweep } from './head-sweep';
 import { explanationNotes } from './notes';
 import type { ExplainResult, MethodScores } from './result';
 import { planSeq2SeqTarget, seq2seqTargetLabel } from './seq2seq-target';
-import { SEQ2SEQ_DEFAULT_METHODS, seq2seqMethods } from './seq2seq-methods';
+import { SEQ2SEQ_DEFAULT_METHODS, SEQ2SEQ_GRADIENT_METHODS, seq2seqMethods } from './seq2seq-methods';
+import { GRADIENT_MAX_TOKENS } from '../grad/gradients';
+import {
+  seq2seqGradientAttribution,
+  type Seq2SeqGradientComputer,
+  type Seq2SeqGradientMethod,
+  type Seq2SeqGradientTarget,
+} from '../grad/seq2seq-gradients';
 import { parseTargetSpec } from './target-spec';
 import { wordScores } from './words';
 import type { ExplainInput, ExplainOptions } from './explain';
@@ -138,6 +148,32 @@ export async function explainSeq2Seq(
     signal,
   };
 
+  // Gradient methods: the worker's encoder–decoder gradient graphs, for the plan's target.
+  const methodNotes: string[] = [];
+  let gradientRefusal: string | undefined;
+  let gradients: Seq2SeqGradientComputer | undefined;
+  // A contrast reads A − B at its row: A takes that row's label (only that row is read; the decoder inputs stay).
+  const gradTarget: Seq2SeqGradientTarget = {
+    labels: labels.map((t, i) => (i === plan.row && plan.token !== undefined ? plan.token : t.id)),
+    ...(plan.row !== null ? { position: plan.row } : {}),
+    ...(plan.contrast !== undefined ? { contrast: plan.contrast } : {}),
+  };
+  if (ids.some((id) => SEQ2SEQ_GRADIENT_METHODS.includes(id))) {
+    const length = S + (plan.row === null ? labels.length : plan.row + 1);
+    if (!inspector.seq2seqGradients)
+      gradientRefusal =
+        'Gradient methods run where the model runs in the extension host or the CLI, not in the panel’s WebGPU worker: set attentionLens.backend to native or wasm.';
+    else if (length > GRADIENT_MAX_TOKENS)
+      gradientRefusal = `Gradient methods run on at most ${GRADIENT_MAX_TOKENS} source + target tokens (memory grows with the square of the length); this has ${length}: select a shorter source or explain an earlier target position.`;
+    else {
+      const served = inspector.seq2seqGradients.bind(inspector);
+      gradients = { compute: (req) => served(req, { signal }) };
+      methodNotes.push(
+        'Gradient methods: gradients of the target w.r.t. the source token embeddings (the target tokens kept as they are), computed by onnxruntime in float32 through backward graphs built from the encoder–decoder’s own graphs; gradient × input and Integrated Gradients are signed (negative: the token lowers the target).',
+      );
+    }
+  }
+
   const methods: MethodScores[] = [];
   const all = [...ids, BASELINE_ID];
   for (const [i, id] of all.entries()) {
@@ -147,7 +183,26 @@ export async function explainSeq2Seq(
     const tm = performance.now();
     const entry: MethodScores = { id, label: m.label, kind: m.kind, scores: [], ms: 0 };
     try {
-      entry.scores = Array.from(await computeImportance(id, ctx));
+      if (SEQ2SEQ_GRADIENT_METHODS.includes(id)) {
+        if (!gradients) throw new RangeError(gradientRefusal);
+        const a = await seq2seqGradientAttribution(
+          gradients,
+          {
+            sourceIds: tokens.map((t) => t.id),
+            decoderInputIds: side.decoderInput.map((t) => t.id),
+            target: gradTarget,
+          },
+          id as Seq2SeqGradientMethod,
+          {
+            steps: options.steps,
+            baseline: options.baseline,
+            padId: tokenizer?.special.pad ?? 0,
+            keep: tokens.map((t) => t.special === true),
+          },
+        );
+        entry.scores = Array.from(a.source); // [S]
+        if (a.note) methodNotes.push(a.note);
+      } else entry.scores = Array.from(await computeImportance(id, ctx));
     } catch (e) {
       if (isLensError(e) || !(e instanceof RangeError)) throw e;
       entry.error = e.message;
@@ -246,7 +301,11 @@ export async function explainSeq2Seq(
       options.words,
       typeof input === 'string' ? input : options.sourceText,
     );
-  const notes = [...explanationNotes(result, { causal: false, modelType: facts.modelType }), ...seq2seqNotes(result)];
+  const notes = [
+    ...explanationNotes(result, { causal: false, modelType: facts.modelType }),
+    ...seq2seqNotes(result),
+    ...methodNotes,
+  ];
   return { ...result, notes };
 }
 

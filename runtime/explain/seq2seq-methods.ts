@@ -1,12 +1,24 @@
 // Which importance methods explain an encoder–decoder (scores over the SOURCE tokens), in one place: the Explain of
-// encoder–decoders (seq2seq-explain.ts), the CLI and the panel read it. A method joins by adding its id here (the
-// gradient methods, once runtime/grad builds the encoder–decoder graphs, add theirs and drop their refusal).
+// encoder–decoders (seq2seq-explain.ts), the CLI and the panel read it. A method joins by adding its id here. The
+// gradient methods run on the encoder–decoder gradient graphs of runtime/grad/seq2seq-gradients.ts; attention ×
+// gradient (one self-attention stack's gradient) does not.
 // Attention ids of decoder-only and encoder models are read as their encoder–decoder counterparts.
 import { getMethod } from '../analysis/registry';
 import { LensError } from '../errors';
 
 /** Registry ids that run on encoder–decoders; the uniform baseline is always added. */
-export const SEQ2SEQ_METHODS: readonly string[] = ['cross-attention', 'cross-rollout', 'loo', 'occlusion'];
+export const SEQ2SEQ_METHODS: readonly string[] = [
+  'cross-attention',
+  'cross-rollout',
+  'loo',
+  'occlusion',
+  'saliency',
+  'grad-x-input',
+  'integrated-gradients',
+];
+
+/** The gradient methods among them (seq2seq-explain.ts computes them with seq2seqGradientAttribution). */
+export const SEQ2SEQ_GRADIENT_METHODS: readonly string[] = ['saliency', 'grad-x-input', 'integrated-gradients'];
 
 /** The default methods on an encoder–decoder. */
 export const SEQ2SEQ_DEFAULT_METHODS: readonly string[] = ['cross-attention', 'cross-rollout', 'loo'];
@@ -23,7 +35,7 @@ export function seq2seqMethods(ids: readonly string[], modelType: string): strin
       const kind = getMethod(id)?.kind;
       const why =
         kind === 'gradient'
-          ? 'gradient methods do not run on encoder–decoder models yet'
+          ? `"${id}" reads one self-attention stack's gradient, which an encoder–decoder does not have alone`
           : `"${id}" reads one self-attention stack (or its value vectors), which an encoder–decoder does not have alone`;
       throw new LensError(
         'UNSUPPORTED_MODEL',

@@ -33,6 +33,9 @@ import {
 export interface Seq2SeqGradientTarget {
   labels: readonly number[];
   position?: number;
+  /** With a position: explain log p(labels[position]) − log p(contrast) at that row (weight −1 on the contrast token:
+   * the same graph, no extra pass). */
+  contrast?: number;
 }
 
 export interface Seq2SeqGradientResult {
@@ -93,14 +96,16 @@ export class Seq2SeqGradientRunner {
     if (decoderInputIds.length !== T) throw new RangeError(`gradient graph is built for ${T} decoder inputs`);
     if (sourceEmbeds.length !== B * S * E) throw new RangeError(`inputs_embeds must have ${B * S * E} values`);
     if (targetEmbeds.length !== B * T * E) throw new RangeError(`decoder_inputs_embeds must have ${B * T * E} values`);
-    const { labels, position } = target;
+    const { labels, position, contrast } = target;
     if (labels.length !== T)
       throw new RangeError(`the target has ${labels.length} tokens; the decoder inputs ${T} (one per target token)`);
     if (position !== undefined && (!Number.isInteger(position) || position < 0 || position >= T))
       throw new LensError('BAD_INPUT', `Target position ${position} is outside 0..${T - 1}.`);
-    for (const id of labels)
+    for (const id of contrast === undefined ? labels : [...labels, contrast])
       if (!Number.isInteger(id) || id < 0 || id >= V)
         throw new LensError('BAD_INPUT', `Target token id ${id} is outside the vocabulary [0, ${V}).`);
+    if (contrast !== undefined && position === undefined)
+      throw new LensError('BAD_INPUT', 'A contrast needs the target position it is read at.');
     const c = this.source.config;
     const all: Record<string, FeedTensor> = { ...encoderFeeds(c, sourceIds), ...decoderFeeds(c, decoderInputIds, 0) };
     const feeds: Record<string, FeedTensor> = {
@@ -111,7 +116,10 @@ export class Seq2SeqGradientRunner {
     const weights = new Float32Array(B * T * V); // [B,T,V]
     for (let b = 0; b < B; b++)
       for (let t = 0; t < T; t++)
-        if (position === undefined || t === position) weights[(b * T + t) * V + labels[t]] = 1;
+        if (position === undefined || t === position) {
+          weights[(b * T + t) * V + labels[t]] = 1;
+          if (contrast !== undefined) weights[(b * T + t) * V + contrast] -= 1;
+        }
     feeds.target_weights = { type: 'float32', dims: [B, T, V], data: weights };
     const fetches = ['target', 'grad_source', 'grad_target'];
     const out = await this.session.run(feeds, fetches);
@@ -172,7 +180,13 @@ const MAX_ROWS = 8;
 /** A runner per (rows, S, T); the two most recently used are kept (one-row gradients and IG's batches alternate). */
 const KEPT_RUNNERS = 2;
 
-export class Seq2SeqGradientService {
+/** What computes the gradients: the service itself, or the inspector's worker that holds one
+ * (Inspector.seq2seqGradients). */
+export interface Seq2SeqGradientComputer {
+  compute(req: Seq2SeqGradientRequest, isCancelled?: () => boolean): Promise<Seq2SeqGradientReply>;
+}
+
+export class Seq2SeqGradientService implements Seq2SeqGradientComputer {
   private readonly runners = new Map<string, Seq2SeqGradientRunner>();
 
   constructor(
@@ -206,14 +220,18 @@ export class Seq2SeqGradientService {
     const T = req.decoderInputIds.length;
     const c = this.source.config;
     const alphas = req.alphas ?? [1];
-    const { labels, position } = req.target;
+    const { labels, position, contrast } = req.target;
     if (position !== undefined && (!Number.isInteger(position) || position < 0 || position >= T))
       throw new LensError('BAD_INPUT', `Target position ${position} is outside 0..${T - 1}.`);
     // The decoder is causal: log p(labels[position]) reads decoder inputs 0 .. position only, so the graph stops
     // there (the later inputs' gradients are exactly 0).
     const Tg = position === undefined ? T : position + 1;
     const decIds = req.decoderInputIds.slice(0, Tg);
-    const tgt = { labels: labels.slice(0, Tg), ...(position === undefined ? {} : { position }) };
+    const tgt = {
+      labels: labels.slice(0, Tg),
+      ...(position === undefined ? {} : { position }),
+      ...(contrast === undefined ? {} : { contrast }),
+    };
     const perRow = c.heads * (c.encoderLayers * S * S + c.decoderLayers * (Tg * Tg + Tg * S));
     const chunk = evenChunk(alphas.length, Math.min(this.maxRows, Math.floor(ROW_BUDGET / perRow)));
     const runner = await this.runner({ batch: chunk, source: S, target: Tg });
@@ -291,7 +309,7 @@ export interface Seq2SeqAttributionOptions {
 
 /** One gradient method's scores for an encoder–decoder's target (Explain's method list calls this). */
 export async function seq2seqGradientAttribution(
-  service: Seq2SeqGradientService,
+  service: Seq2SeqGradientComputer,
   request: { sourceIds: number[]; decoderInputIds: number[]; target: Seq2SeqGradientTarget },
   method: Seq2SeqGradientMethod,
   options: Seq2SeqAttributionOptions = {},

@@ -1,6 +1,7 @@
 // The inspector API: what the extension host, the CLI and benchmarks call to load a model and stream its attention.
 // Implementations run inference off the calling thread (a worker), so callers' event loops stay responsive.
 import type { GradientReply, GradientRequest } from '../grad/gradient-service';
+import type { Seq2SeqGradientReply, Seq2SeqGradientRequest } from '../grad/seq2seq-gradients';
 import type { BackendName, LayerAttention, ModelFacts, RunTimings, Token } from '../types';
 import type { Batch } from '../models/plan';
 import type { Tokenizer } from '../tokenizers/tokenizer';
@@ -246,6 +247,10 @@ export interface Inspector {
    * absent where the model cannot be differentiated here (the webview's in-browser inference). An imported ONNX
    * graph answers with a LensError (GRADIENT_REFUSED_ONNX). */
   gradients?(request: GradientRequest, options?: ForwardOptions): Promise<GradientReply>;
+  /** An encoder–decoder's gradients w.r.t. its source and decoder input embeddings (runtime/grad/seq2seq-
+   * gradients.ts), computed where the model lives; absent where it cannot be (the webview's in-browser inference). A
+   * model that is not an encoder–decoder (or an imported ONNX one) answers with a LensError. */
+  seq2seqGradients?(request: Seq2SeqGradientRequest, options?: ForwardOptions): Promise<Seq2SeqGradientReply>;
   /** Releases the worker and every session. Further calls fail with LensError DISPOSED. */
   dispose(): Promise<void>;
 }

@@ -21,6 +21,7 @@ import type {
 } from './api';
 import type { BackendName, ModelFacts, Token } from '../types';
 import type { GradientReply, GradientRequest } from '../grad/gradient-service';
+import type { Seq2SeqGradientReply, Seq2SeqGradientRequest } from '../grad/seq2seq-gradients';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { Channel, type NoEnd } from '../channel/channel';
 import { nodePort } from '../channel/ports';
@@ -251,6 +252,20 @@ class WorkerInspector implements Inspector {
     if (request.keep) payload.keep = [...request.keep];
     if (request.attention) payload.attention = true;
     return this.track(this.channel.request('gradients', payload, { signal: options.signal }));
+  }
+
+  async seq2seqGradients(request: Seq2SeqGradientRequest, options: ForwardOptions = {}): Promise<Seq2SeqGradientReply> {
+    this.check();
+    const payload: Seq2SeqGradientRequest = {
+      sourceIds: [...request.sourceIds],
+      decoderInputIds: [...request.decoderInputIds],
+      target: { ...request.target, labels: [...request.target.labels] },
+    };
+    if (request.alphas) payload.alphas = [...request.alphas];
+    if (request.baseline) payload.baseline = request.baseline;
+    if (request.padId !== undefined) payload.padId = request.padId;
+    if (request.keep) payload.keep = [...request.keep];
+    return this.track(this.channel.request('seq2seq-gradients', payload, { signal: options.signal }));
   }
 
   async dispose(): Promise<void> {

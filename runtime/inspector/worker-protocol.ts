@@ -8,6 +8,7 @@ import type { BackendName, LayerAttention } from '../types';
 import type { Batch, PlanFacts } from '../models/plan';
 import type { HeadRead, MixingTensors } from './api';
 import type { GradientReply, GradientRequest } from '../grad/gradient-service';
+import type { Seq2SeqGradientReply, Seq2SeqGradientRequest } from '../grad/seq2seq-gradients';
 import type { OnnxLayout } from '../onnx/layout';
 import type { HeadSummary } from '../attention/head-summaries';
 
@@ -248,6 +249,8 @@ export interface NodeWorkerEnd {
     forward: Call<ForwardPayload, ForwardDone>;
     /** Gradients of a target w.r.t. the token embeddings (runtime/grad), in the run queue. */
     gradients: Call<GradientRequest, GradientReply>;
+    /** An encoder–decoder's gradients (runtime/grad/seq2seq-gradients.ts), in the run queue. */
+    'seq2seq-gradients': Call<Seq2SeqGradientRequest, Seq2SeqGradientReply>;
   };
   notes: Record<never, never>;
 }

@@ -21,6 +21,7 @@ import { CancelFlags } from './cancel-flags';
 import { own } from './transfer';
 import { ServedGenerator } from './served-generator';
 import { GradientService } from '../grad/gradient-service';
+import { Seq2SeqGradientService } from '../grad/seq2seq-gradients';
 import { GRADIENT_REFUSED_ONNX } from '../grad/family-gradient';
 import { LensError } from '../errors';
 import { engineModel, workerFailure, WorkerLoop, type ModelLoader, type ServedModel } from './worker-loop';
@@ -37,7 +38,11 @@ const port = parentPort;
 if (!port) throw new Error('runtime/inspector/worker.ts must run in a worker thread.');
 
 type Engine = StageEngine | ImportEngine | Seq2SeqEngine;
-type NodeModel = ServedModel & { engine: Engine; gradients?: GradientService };
+type NodeModel = ServedModel & {
+  engine: Engine;
+  gradients?: GradientService;
+  seq2seqGradients?: Seq2SeqGradientService;
+};
 
 /**
  * Between stages: with shared cancel flags nothing (a turn of the event loop costs ~1 ms per stage); without them,
@@ -58,6 +63,7 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
       timings: LoadTimings,
       warning?: string,
       gradients?: GradientService,
+      seq2seqGradients?: Seq2SeqGradientService,
     ) => ({
       model: {
         ...(engine instanceof Seq2SeqEngine
@@ -67,8 +73,10 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
             : engineModel(engine, pauseFor(flags), generator)),
         engine,
         gradients,
+        seq2seqGradients,
         release: async () => {
           await gradients?.release();
+          await seq2seqGradients?.release();
           await generator.release();
           await engine.release();
         },
@@ -110,7 +118,16 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
         req.threads,
         'an encoder–decoder model writes its output by translating the source (Show Attention translates it)',
       );
-      return loaded(engine, none, { readMs: t1 - t0, planMs: 0, sessionsMs: performance.now() - t1 });
+      // Its gradient graphs (runtime/grad/seq2seq-gradient.ts) are built from the same weights on first use.
+      const grads = new Seq2SeqGradientService(seq, backend, req.threads);
+      return loaded(
+        engine,
+        none,
+        { readMs: t1 - t0, planMs: 0, sessionsMs: performance.now() - t1 },
+        undefined,
+        undefined,
+        grads,
+      );
     }
     const read =
       'dir' in req.source
@@ -201,6 +218,31 @@ channel.handle('gradients', (req, ctx) =>
     if (r.baseline) r.baseline = send(r.baseline);
     if (r.attention) r.attention = r.attention.map(send);
     if (r.attentionGrad) r.attentionGrad = r.attentionGrad.map(send);
+    return r;
+  }),
+);
+
+// An encoder–decoder's gradients (Explain's saliency, gradient × input, Integrated Gradients), in the run queue.
+channel.handle('seq2seq-gradients', (req, ctx) =>
+  loop.queued(ctx, async (model, isCancelled) => {
+    if (!model.seq2seqGradients)
+      throw new LensError(
+        'UNSUPPORTED_MODEL',
+        model.engine instanceof ImportEngine
+          ? GRADIENT_REFUSED_ONNX
+          : 'This model is not an encoder–decoder; its gradients are served by the gradients call.',
+      );
+    const r = await model.seq2seqGradients.compute(req, isCancelled);
+    const send = (a: Float32Array) => {
+      const owned = own(a);
+      ctx.transfer(owned.buffer as ArrayBuffer);
+      return owned;
+    };
+    r.gradSource = send(r.gradSource);
+    r.gradTarget = send(r.gradTarget);
+    r.sourceEmbedding = send(r.sourceEmbedding);
+    r.targetEmbedding = send(r.targetEmbedding);
+    if (r.baseline) r.baseline = send(r.baseline);
     return r;
   }),
 );

@@ -124,7 +124,7 @@ export function methodUnavailable(
   if (!method) return 'Unknown method.';
   if (facts.encoderDecoder && !method.seq2seq)
     return method.kind === 'gradient'
-      ? 'Gradient methods do not run on encoder–decoder models yet.'
+      ? 'Reads one self-attention stack’s gradient; an encoder–decoder is explained by saliency, gradient × input or Integrated Gradients over its source.'
       : 'Reads one self-attention stack; an encoder–decoder is explained over its source by cross-attention, rollout and perturbations.';
   if (!facts.encoderDecoder && method.seq2seq === 'only') return 'For encoder–decoder models (source tokens).';
   if ((method.kind === 'norm' || method.kind === 'mixing') && facts.family === 'onnx')

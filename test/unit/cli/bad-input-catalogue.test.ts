@@ -551,7 +551,7 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /"Zürich" is \d+ tokens .*not one; give one vocabulary token/,
   },
   {
-    name: 'explain a gradient method on an encoder–decoder',
+    name: 'explain attention × gradient on an encoder–decoder',
     input: cli(
       'explain',
       '--model',
@@ -561,10 +561,10 @@ const cases: BadInputCase<CliInput>[] = [
       '--target',
       'target:1',
       '--methods',
-      'loo,saliency',
+      'loo,attn-x-grad',
     ),
     expect:
-      /gradient methods do not run on encoder–decoder models yet \(marian\); explain its source tokens with cross-attention, cross-rollout, loo, occlusion/,
+      /"attn-x-grad" reads one self-attention stack's gradient, which an encoder–decoder does not have alone \(marian\); explain its source tokens with cross-attention, cross-rollout, loo, occlusion, saliency, grad-x-input, integrated-gradients/,
   },
   {
     name: 'explain --perturb hide on an encoder–decoder',

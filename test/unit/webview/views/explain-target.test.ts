@@ -112,7 +112,9 @@ test('encoder–decoders: target-token, whole target and contrast at a target po
   });
   assert.ok('error' in targetSpec('target-token', { ...fields, targetPosition: undefined }));
   assert.deepEqual(defaultMethods(facts), ['cross-attention', 'cross-rollout', 'loo']);
-  assert.match(methodUnavailable(facts, 'saliency')!, /Gradient methods do not run on encoder–decoder models yet/);
+  for (const id of ['saliency', 'grad-x-input', 'integrated-gradients'])
+    assert.equal(methodUnavailable(facts, id), undefined, id);
+  assert.match(methodUnavailable(facts, 'attn-x-grad')!, /self-attention stack’s gradient/);
   assert.ok(methodUnavailable(facts, 'rollout'));
   assert.equal(methodUnavailable(facts, 'occlusion'), undefined);
   assert.match(methodUnavailable({ family: 'llama' }, 'cross-rollout')!, /For encoder–decoder models/);
