@@ -3,7 +3,8 @@
 // --out JSON has a kind per entry (encoder, decoder, cross), the source and target token lists, and maps equal to
 // transformers' (reference_attention.json, 1e-5); --target-text scores a given translation with teacher forcing
 // (log-probabilities of the reference); the same for its optimum ONNX export (tiny-marian-dates-onnx). Bad requests (--target-text on a decoder-only model, both options...):
-// bad-input-catalogue.test.ts.
+// bad-input-catalogue.test.ts. `explain --methods saliency,grad-x-input` on ▁2021 (target:1): the --out JSON scores
+// over the source are PyTorch autograd's (test/fixtures/gradients/tiny-marian-dates.json) to ≤ 1e-4 relative norm.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,6 +12,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fixturesDir, marianDatesDir, repoRoot } from '../../helpers/fixtures';
+import { safetensorsRows } from '../../helpers/safetensors-rows';
+import { gradientTimesInput, saliency } from '../../../runtime/analysis/gradient-methods';
 
 const CLI = path.join(repoRoot, 'dist/cli.js');
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-seq2seq-cli-'));
@@ -152,4 +155,56 @@ test('export --format json carries the kinds and the target', () => {
     ref.target_ids,
   );
   assert.equal(doc.translation, '2021-03-14');
+});
+
+test('explain --methods saliency,grad-x-input on ▁2021 (target:1): the source scores are PyTorch autograd’s ≤ 1e-4', () => {
+  const grad = JSON.parse(readFileSync(path.join(fixturesDir, 'gradients', 'tiny-marian-dates.json'), 'utf8')) as {
+    source_ids: number[];
+    labels: number[];
+    position: number;
+    hidden: number;
+    token: { grad_source: number[] };
+  };
+  const out = path.join(TMP, 'explain-gradients.json');
+  const r = cli(
+    'explain',
+    '--model',
+    marianDatesDir,
+    '--text',
+    ref.source_text,
+    '--target',
+    `target:${grad.position + 1}`,
+    '--methods',
+    'saliency,grad-x-input,integrated-gradients',
+    '--out',
+    out,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /^note {7}Integrated Gradients \(32 steps, source-side zero-embedding baseline\): Σ attributions/m,
+  );
+  const doc = JSON.parse(readFileSync(out, 'utf8'));
+  assert.deepEqual(
+    doc.tokens.map((t: { id: number }) => t.id),
+    grad.source_ids,
+  );
+  assert.deepEqual(
+    doc.seq2seq.targetTokens.map((t: { id: number }) => t.id),
+    grad.labels,
+  );
+  const S = grad.source_ids.length;
+  const E = grad.hidden;
+  const x = safetensorsRows(path.join(marianDatesDir, 'model.safetensors'), 'model.shared.weight', grad.source_ids);
+  const want: Record<string, Float64Array> = {
+    saliency: saliency(grad.token.grad_source, S, E),
+    'grad-x-input': gradientTimesInput(grad.token.grad_source, x, S, E),
+  };
+  for (const [id, w] of Object.entries(want)) {
+    const got = (doc.methods as { id: string; scores: number[] }[]).find((m) => m.id === id)!.scores;
+    let d = 0;
+    let n = 0;
+    got.forEach((v, s) => ((d += (v - w[s]) ** 2), (n += w[s] ** 2)));
+    assert.ok(Math.sqrt(d / n) <= 1e-4, `${id}: relative error ${Math.sqrt(d / n)}`);
+  }
 });

@@ -14,6 +14,7 @@ import type { Inspector } from '../../../../runtime/inspector/api';
 import { explain, type ExplainOptions } from '../../../../runtime/explain/explain';
 import { gradientTimesInput, saliency } from '../../../../runtime/analysis/gradient-methods';
 import { marianDatesDir, repoRoot } from '../../../helpers/fixtures';
+import { safetensorsRows } from '../../../helpers/safetensors-rows';
 
 const WORKER = path.join(repoRoot, 'dist/worker.js');
 
@@ -28,23 +29,8 @@ const REF = JSON.parse(
   fs.readFileSync(path.join(repoRoot, 'test/fixtures/gradients/tiny-marian-dates.json'), 'utf8'),
 ) as Reference;
 
-/** Rows `ids` of model.shared.weight [vocab, E] (F32), read with a plain safetensors parse. */
-function embeddingRows(ids: readonly number[], E: number): Float32Array {
-  const bytes = fs.readFileSync(path.join(marianDatesDir, 'model.safetensors'));
-  const n = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<
-    string,
-    { dtype: string; shape: number[]; data_offsets: [number, number] }
-  >;
-  const entry = header['model.shared.weight'];
-  assert.equal(entry.dtype, 'F32');
-  assert.equal(entry.shape[1], E);
-  const out = new Float32Array(ids.length * E); // [S,E]
-  ids.forEach((id, s) => {
-    for (let e = 0; e < E; e++) out[s * E + e] = bytes.readFloatLE(8 + n + entry.data_offsets[0] + (id * E + e) * 4);
-  });
-  return out;
-}
+const embeddingRows = (ids: readonly number[]) =>
+  safetensorsRows(path.join(marianDatesDir, 'model.safetensors'), 'model.shared.weight', ids);
 
 function relativeError(a: ArrayLike<number>, ref: ArrayLike<number>): number {
   assert.equal(a.length, ref.length);
@@ -96,7 +82,7 @@ describe('tiny-marian-dates: Explain’s gradient methods over the source agains
       return m.scores;
     };
     const sal = saliency(REF.token.grad_source, S, E);
-    const gxi = gradientTimesInput(REF.token.grad_source, embeddingRows(REF.source_ids, E), S, E);
+    const gxi = gradientTimesInput(REF.token.grad_source, embeddingRows(REF.source_ids), S, E);
     const eSal = relativeError(scores('saliency'), sal);
     const eGxi = relativeError(scores('grad-x-input'), gxi);
     assert.ok(eSal <= 1e-4, `saliency relative error ${eSal}`);
