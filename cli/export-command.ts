@@ -69,6 +69,9 @@ export async function exportCommand(
     if (args.format === 'png' || args.format === 'svg') {
       const maps = new MemoryRunMaps(f.name, labelTokens(run.tokens, text), f.layers, f.heads, f.slidingWindows ?? []);
       for (const l of layers) maps.add(l);
+      // Encoder–decoder runs: the target labels the rows of decoder and cross layers (figures/seq2seq-axes.ts).
+      const target = run.target();
+      if (target) maps.targetTokens = labelTokens(target.tokens);
       const image = await exportImage(
         maps,
         { view: args.view, layer: args.layer, head: args.head, colorMap: args.colorMap },

@@ -137,7 +137,7 @@ export function gridFigure(
         data: {
           layer: String(layer),
           head: String(h),
-          ...(sec ? { stack: sec.kind, 'stack-layer': String(layer - sec.first) } : {}),
+          ...(sec ? { stack: sec.kind, stackLayer: String(layer - sec.first) } : {}),
           ...(ready ? {} : { pending: '1' }),
         },
       });

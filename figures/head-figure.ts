@@ -214,10 +214,11 @@ export function headFigure(
     y += Math.ceil(heads.length / 16) * (LABEL_SIZE + 6) + 8;
   }
 
-  const left = MARGIN + widest(leftA, leftIdx, Q);
-  const right = left + LINES_WIDTH;
-  // Column titles: queries attend (left) to keys (right); encoder–decoder layers name their sides.
+  // Column titles: queries attend (left) to keys (right); encoder–decoder layers name their sides. Each column is
+  // as wide as its labels or its title, whichever is wider.
   const titles = axisTitles(s.kind);
+  const left = MARGIN + Math.max(widest(leftA, leftIdx, Q), b.width(titles.rows) + 4);
+  const right = left + LINES_WIDTH;
   b.text(left - 4, y + LABEL_SIZE / 2, titles.rows, 'axis-title', { anchor: 'end', color: theme.muted });
   b.text(right + 4, y + LABEL_SIZE / 2, titles.cols, 'axis-title', { color: theme.muted });
   y += LABEL_SIZE + 6;
@@ -296,7 +297,11 @@ export function headFigure(
     );
   if (!labels) notes.push(`Token labels omitted: ${n} tokens leave ${row.toFixed(1)} px a row.`);
   const [bottom, notesW] = notesBlock(b, notes, y, options);
-  let width = Math.max(right + widest(rightA, rightIdx, K), captionWidth(b, title, options), notesW);
+  let width = Math.max(
+    right + Math.max(widest(rightA, rightIdx, K), b.width(titles.cols) + 4),
+    captionWidth(b, title, options),
+    notesW,
+  );
   if (options.caption) width = Math.max(width, MARGIN + Math.min(16, heads.length) * swatchW);
   return {
     scene: b.scene(width + MARGIN, (options.caption ? bottom : y - 8) + MARGIN, `Attention Lens: ${title}`, notes),

@@ -101,7 +101,7 @@ test('grid: encoder, decoder and cross sections, titled, rows named per stack, o
   // The thumbnails first (the panel indexes them by layer × heads), then the sections' titles as text.
   const thumbs = scene.targets.filter((t) => t.role === 'thumb');
   assert.deepEqual(
-    thumbs.map((t) => [t.data?.layer, t.data?.stack, t.data?.['stack-layer'], t.y, t.data?.pending ?? '']),
+    thumbs.map((t) => [t.data?.layer, t.data?.stack, t.data?.stackLayer, t.y, t.data?.pending ?? '']),
     [
       ['0', 'encoder', '0', 52, ''],
       ['1', 'encoder', '1', 106, ''],
