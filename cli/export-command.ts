@@ -46,11 +46,6 @@ export async function exportCommand(
     for (const w of inspector.warnings ?? []) warn(w);
     const f = inspector.facts;
     checkTargetModel(args, f);
-    if (f.encoderDecoder && (args.format === 'png' || args.format === 'svg'))
-      throw new LensError(
-        'BAD_INPUT',
-        `Images of ${f.modelType}'s encoder, decoder and cross attention are not there yet; export --format json or csv.`,
-      );
     if (args.layer >= f.layers)
       throw new LensError(
         'BAD_INPUT',

@@ -494,11 +494,6 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /tiny-marian-dates is an encoder–decoder model, which translates .*use run --translate/,
   },
   {
-    name: 'a PNG of an encoder–decoder run',
-    input: cli('export', '--model', marianDatesDir, '--text', 'March 14 2021', '--translate', '--out', 'x.png'),
-    expect: /Images of marian's encoder, decoder and cross attention are not there yet; export --format json or csv/,
-  },
-  {
     name: 'explain --chat with a model that has no chat template',
     input: cli('explain', '--model', S, '--text', TEXT, '--chat', '--target', 'next'),
     expect: /stories260K has no chat template/,
