@@ -10,7 +10,16 @@ import { ExportError } from '../figures/figure-kit';
 import { headText } from '../figures/labels';
 import { MemoryRunMaps } from '../figures/run-maps';
 import { labelTokens } from '../figures/token-display';
-import { estimateDataSize, npySidecar, npySidecarName, writeData, type RunData } from '../writers/attention-data';
+import {
+  estimateDataSize,
+  npyKindFile,
+  npyKinds,
+  npySidecar,
+  npySidecarName,
+  writeData,
+  writeNpyKind,
+  type RunData,
+} from '../writers/attention-data';
 import { describeImage, exportImage, formatBytes } from '../writers/export-image';
 import type { ExportArgs } from './export-args';
 import { planOut, readCommandText, reportTo, warnOnStderr } from './command-files';
@@ -64,9 +73,9 @@ export async function exportCommand(
     if (args.format === 'png' || args.format === 'svg') {
       const maps = new MemoryRunMaps(f.name, labelTokens(run.tokens, text), f.layers, f.heads, f.slidingWindows ?? []);
       for (const l of layers) maps.add(l);
-      // Encoder–decoder runs: the target labels the rows of decoder and cross layers (figures/seq2seq-axes.ts).
+      // Encoder–decoder runs: decoder and cross rows are the target's tokens (the title names the kind).
       const target = run.target();
-      if (target) maps.targetTokens = labelTokens(target.tokens);
+      if (target) maps.targetTokens = labelTokens(target.tokens, undefined);
       const image = await exportImage(
         maps,
         { view: args.view, layer: args.layer, head: args.head, colorMap: args.colorMap },
@@ -88,8 +97,27 @@ export async function exportCommand(
     const target = run.target();
     if (target) data.target = targetJson(target, targetText(target, inspector.tokenizer));
     const size = estimateDataSize(data, args.format);
+    // An encoder–decoder run as NPY: --out holds the encoder's layers, one file per other kind beside it.
+    const kinds = args.format === 'npy' && plan.kind === 'replace' ? npyKinds(data) : undefined;
+    const extra = (kinds ?? []).slice(1).map((k) => ({
+      kind: k.kind,
+      plan: planOut(path.join(path.dirname(plan.given), npyKindFile(path.basename(plan.given), k.kind)), args.model, {
+        '--file': args.file,
+      }),
+    }));
     await writeData(data, args.format, sink);
     await sink.commit();
+    for (const x of extra) {
+      const file = await OutputFile.open(x.plan);
+      try {
+        await writeNpyKind(data, x.kind, file);
+        await file.commit();
+      } catch (e) {
+        file.abort();
+        throw e;
+      }
+      print(`wrote      ${x.plan.given} (NPY: the ${x.kind} layers)`);
+    }
     if (sidecarPlan?.kind === 'replace') {
       const side = await OutputFile.open(sidecarPlan);
       try {

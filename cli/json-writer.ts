@@ -21,7 +21,17 @@ export function checkJsonSize(facts: Pick<ModelFacts, 'layers' | 'heads'>, token
   throw new LensError(
     'BAD_INPUT',
     `--out would write at least ${gb} GB of JSON (${facts.layers} layers × ${facts.heads} heads × ${tokens}² weights); ` +
-      'export the maps you need as NPY (attention-lens export --view matrix --layer L --head H --out map.npy), or run less text.',
+      'use --out FOLDER/ (a path ending in /), which writes one NPY per layer, or run less text.',
+  );
+}
+
+/** Refuses, before the run starts, a JSON output of a run kept for long inputs: it holds no maps to write. */
+export function checkJsonKept(facts: Pick<ModelFacts, 'layers' | 'heads'>, tokens: number, kept: boolean): void {
+  if (!kept) return;
+  const gb = ((facts.layers * facts.heads * tokens * tokens * 4) / 1e9).toFixed(1);
+  throw new LensError(
+    'BAD_INPUT',
+    `A run of ${tokens} tokens is kept for long inputs (its maps would take ${gb} GB), so --out cannot write it as one JSON; use --out FOLDER/ (a path ending in /), which streams one NPY per layer.`,
   );
 }
 

@@ -6,10 +6,14 @@ import { load } from '../runtime/inspector/load-model';
 import type { DownloadProgress } from '../runtime/hub/download';
 import { OutputFile } from '../runtime/files/output-file';
 import { formatFacts, formatKeptLayer, formatLayer, formatTimings, formatTokens, tokenLabel } from './format';
-import { checkJsonSize, JsonRunWriter, targetJson } from './json-writer';
+import { checkJsonKept, checkJsonSize, JsonRunWriter, targetJson, tokenJson } from './json-writer';
 import { checkTargetModel } from './input-options';
 import { targetText, targetRunOptions, formatTarget } from './target-format';
-import { planOut, readCommandText, reportTo, warnOnStderr } from './command-files';
+import { planOut, protectedFiles, readCommandText, reportTo, warnOnStderr } from './command-files';
+import { isFolderOutput, planOutputFolder, type FolderPlan } from '../runtime/files/output-folder';
+import { keepsRun } from '../runtime/inspector/long-runs';
+import { NPY_FOLDER_SIDECAR, NpyFolderWriter } from '../writers/npy-folder';
+import { denseRows, keptRows } from '../writers/attention-stream';
 import { effectiveThreads } from './parse-options';
 
 /** Download progress of a Hub model on stderr (stdout stays the run's output): a line per file, updated in place on
@@ -39,11 +43,18 @@ export async function runCommand(
 ): Promise<void> {
   // Every check of the input and the output comes before the model loads.
   const text = await readCommandText(args, warn);
-  const plan = args.out !== undefined ? planOut(args.out, args.model, { '--file': args.file }) : undefined;
+  const inputs = { '--file': args.file };
+  // --out FOLDER/ (a path ending in / or an existing folder): one NPY per layer, streamed; otherwise one JSON file.
+  const folderPlan: FolderPlan | undefined =
+    args.out !== undefined && isFolderOutput(args.out)
+      ? planOutputFolder(args.out, protectedFiles(args.model, inputs), '--out')
+      : undefined;
+  const plan = args.out !== undefined && !folderPlan ? planOut(args.out, args.model, inputs) : undefined;
   const print = reportTo(plan, stdout);
   const threads = effectiveThreads(args.threads, warn);
   const out = plan ? await OutputFile.open(plan) : undefined;
   let inspector;
+  let folderWriter: NpyFolderWriter | undefined;
   try {
     inspector = await load(args.model, {
       backend: args.backend,
@@ -54,23 +65,30 @@ export async function runCommand(
     for (const w of inspector.warnings ?? []) warn(w);
     checkTargetModel(args, inspector.facts);
     if (out) {
-      // Before any inference: all maps as JSON grow as tokens²; refuse what would not be read as text anyway.
-      const n = inspector.tokenize(text, { chat: args.chat }).length;
-      checkJsonSize(inspector.facts, args.truncate ? Math.min(n, inspector.facts.maxPositions) : n);
+      // Before any inference: all maps as JSON grow as tokens²; refuse what would not be read as text anyway, and
+      // a kept run, which has no maps to write.
+      const all = inspector.tokenize(text, { chat: args.chat }).length;
+      const n = args.truncate ? Math.min(all, inspector.facts.maxPositions) : all;
+      checkJsonKept(inspector.facts, n, keepsRun(args.long, inspector.facts, n));
+      checkJsonSize(inspector.facts, n);
     }
     print(formatFacts(inspector));
     // Long inputs: above 1 GiB of maps the worker keeps q/k and the summaries, and each layer prints from them.
     const run = inspector.run(text, {
       truncate: args.truncate,
       chat: args.chat,
-      long: 'auto',
+      long: args.long,
       ...targetRunOptions(args),
     });
     print(formatTokens(run.tokens, run.truncatedFrom));
     const labels = run.tokens.map((t) => tokenLabel(t, text));
     const writer = out ? new JsonRunWriter(out) : undefined;
+    const entries = inspector.facts.attentionKinds.length || inspector.facts.layers;
+    const folder = folderPlan ? new NpyFolderWriter(folderPlan, entries) : undefined;
+    folderWriter = folder;
     await writer?.begin({ ...inspector.facts, backend: inspector.backend, threads: inspector.threads }, run.tokens);
     let targetLabels: string[] | undefined;
+    let keptLayers = 0;
     for await (const layer of run) {
       const target = run.target();
       if (target && !targetLabels && (layer.kind === 'decoder' || layer.kind === 'cross')) {
@@ -83,13 +101,36 @@ export async function runCommand(
       else if (layer.kind === 'cross') print(formatLayer(layer, targetLabels ?? [], labels));
       else print(formatLayer(layer, labels));
       await writer?.layer(layer);
+      if (layer.overview) keptLayers++;
+      if (folder) {
+        // A kept layer's rows are recomputed from q and k where the model runs, one block at a time.
+        const source = layer.overview
+          ? keptRows(run.kept!, { layer: layer.layer, heads: layer.heads, length: layer.queryLength })
+          : denseRows(layer);
+        await folder.layer(layer, source);
+      }
     }
     const target = run.target();
-    await writer?.end(target ? targetJson(target, targetText(target, inspector.tokenizer)) : {});
+    const targetFields = target ? targetJson(target, targetText(target, inspector.tokenizer)) : {};
+    await writer?.end(targetFields);
+    if (folder) {
+      const tokens = tokenJson(run.tokens);
+      await folder.end({
+        model: { ...inspector.facts, backend: inspector.backend, threads: inspector.threads },
+        // Whether the layers were recomputed from q and k (an encoder–decoder streams its maps even when asked).
+        kept: keptLayers > 0,
+        tokens,
+        ...(inspector.facts.encoderDecoder ? { source_tokens: tokens } : {}),
+        ...targetFields,
+      });
+    }
     print(formatTimings(inspector.loadMs, run.timings()!));
-    if (args.out !== undefined) print(`wrote      ${args.out}`);
+    if (folder)
+      print(`wrote      ${args.out} (${folder.files.length} NPY files [heads, query, key] and ${NPY_FOLDER_SIDECAR})`);
+    else if (args.out !== undefined) print(`wrote      ${args.out}`);
   } catch (e) {
     out?.abort();
+    folderWriter?.abort();
     throw e;
   } finally {
     await inspector?.dispose();

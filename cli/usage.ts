@@ -27,6 +27,11 @@ Options for run:
                      chat_template, chat_template.jinja or the GGUF file's), with the generation prompt; the
                      template's tokens are listed as "template" and are not explanation candidates
   --out FILE.json    write the model facts, tokens and every layer's attention [heads][query][key] as JSON
+                     (refused above 1 GB of text, and for runs kept for long inputs: use --out FOLDER/)
+  --out FOLDER/      (a path ending in / or an existing folder) write one NPY per layer, float32 [heads, query,
+                     key] (encoder–decoders: encoder-NN, decoder-NN, cross-NN [heads, target, source]), streamed
+                     by blocks of rows, and attention-lens.json listing the files, tokens and model
+  --long MODE        auto (default: keep q and k instead of the maps above 1 GiB of maps) | kept | maps
   --translate        encoder–decoder models (marian, bart, t5): translate the text greedily (the default for
                      them) and print the translation; layers are encoder, decoder and cross attention
   --target-text TEXT encoder–decoder models: score TEXT as the target with teacher forcing (decoder inputs =

@@ -5,7 +5,9 @@
 // writers/, or JSON) to a file the user chooses. One explanation and one comparison at a time: a new request of a
 // kind cancels the one in flight, and so do the view's Cancel, a new run and closing the panel. A result whose webview reloaded meanwhile is
 // posted again as a note. Every failure reaches the view as one line (explain-logic.ts); details go to the log.
-import { longestMapsRun } from '../runtime/inspector/long-runs';
+import { longestMapsRun, longExplainMessage } from '../runtime/inspector/long-runs';
+import { explainKept } from '../runtime/explain/explain-kept';
+import type { KeptAttention } from '../runtime/inspector/api';
 import * as vscode from 'vscode';
 import type { Inspector } from '../runtime/inspector/api';
 import type { LayerAttention, ModelFacts } from '../runtime/types';
@@ -61,6 +63,8 @@ export interface ExplainRun {
   source: RunSource;
   /** Set when the model continued the run (Continue): its input's length; generated:N targets count from there. */
   promptLength?: number;
+  /** A run kept for long inputs: Explain runs raw attention and rollout from it (runtime/explain/explain-kept.ts). */
+  kept?: KeptAttention;
 }
 
 export interface ExplainHostDeps {
@@ -152,20 +156,33 @@ export class ExplainHost {
       ctx.emit({ text: 'Starting…' });
       // The run's tokens: their ids, and the special and chat-template flags that keep tokens out of the candidates.
       const tokens = run.ids.map((id, i) => ({ ...run.tokens[i], id }));
-      const result = await explain(run.inspector, tokens, {
-        ...(run.promptLength !== undefined ? { promptLength: run.promptLength } : {}),
-        target: m.target,
-        methods: m.methods,
-        signal: slot.abort.signal,
-        onProgress: (p) => {
-          if (!this.current('explain', slot)) return;
+      const onKept = (p: { phase: string; cost: string }) => {
+        if (this.current('explain', slot))
           ctx.emit({
-            text: progressText(p),
-            ...(p.done !== undefined ? { done: p.done } : {}),
-            ...(p.total !== undefined ? { total: p.total } : {}),
+            text: `Computing ${p.phase === 'rollout' ? 'rollout' : 'raw attention'} from the kept q and k: ${p.cost}…`,
           });
-        },
-      });
+      };
+      const result = run.kept
+        ? await explainKept(run.inspector, tokens, run.kept, {
+            target: m.target,
+            methods: m.methods,
+            ...(run.promptLength !== undefined ? { promptLength: run.promptLength } : {}),
+            onProgress: onKept,
+          })
+        : await explain(run.inspector, tokens, {
+            ...(run.promptLength !== undefined ? { promptLength: run.promptLength } : {}),
+            target: m.target,
+            methods: m.methods,
+            signal: slot.abort.signal,
+            onProgress: (p) => {
+              if (!this.current('explain', slot)) return;
+              ctx.emit({
+                text: progressText(p),
+                ...(p.done !== undefined ? { done: p.done } : {}),
+                ...(p.total !== undefined ? { total: p.total } : {}),
+              });
+            },
+          });
       if (!this.current('explain', slot)) throw new LensError('CANCELLED', 'The explanation was cancelled.');
       // The run's tokens (with their spans in the document): the explanation ran on exactly their ids.
       result.tokens = result.tokens.map((t, i) => {
@@ -192,6 +209,7 @@ export class ExplainHost {
   ): Promise<Omit<CompareResultMessage, 'type'>> {
     const slot = this.begin('compare', run.runId, ctx);
     try {
+      if (run.kept) throw new LensError('TOO_LONG', longExplainMessage(run.facts, run.tokens.length));
       const layer = run.layers.find((l) => l.layer === m.layer);
       if (!layer)
         throw new LensError('BAD_INPUT', `Layer ${m.layer} has not been computed yet: wait for the run to reach it.`);

@@ -48,6 +48,12 @@ export interface PreparedExport {
   /** A second file written beside the export once it is complete, through the same atomic writer (the NPY export's
    *  JSON sidecar): its name and text, from the export's file name. */
   companion?(fileName: string): { name: string; text: string };
+  /** More files written beside the export, each through the same atomic writer, after it and before its companion
+   *  (an encoder–decoder run's NPY per kind: run.decoder.npy, run.cross.npy). */
+  extraFiles?(fileName: string): {
+    name: string;
+    produce(sink: ByteSink, control: { signal: AbortSignal; onProgress(fraction: number): void }): Promise<void>;
+  }[];
   width?: number;
   height?: number;
 }
@@ -128,8 +134,15 @@ export async function runExport<F extends string>(
 
     // 3. The one atomic writer.
     const protect = exportProtects(request.sources);
+    const dir = path.dirname(target.fsPath);
+    const extras = prepared.extraFiles?.(path.basename(target.fsPath)) ?? [];
     const write = (control: { signal: AbortSignal; onProgress(f: number): void }) =>
-      writeExportFile(target.fsPath, protect, (sink) => prepared.produce(sink, control));
+      writeExportFile(target.fsPath, protect, (sink) => prepared.produce(sink, control)).then(async (main) => {
+        let total = main;
+        for (const x of extras)
+          total += await writeExportFile(path.join(dir, x.name), protect, (sink) => x.produce(sink, control));
+        return total;
+      });
     const bytes = prepared.progressTitle
       ? await vscode.window.withProgress(
           { location: vscode.ProgressLocation.Notification, title: prepared.progressTitle, cancellable: true },
@@ -159,7 +172,11 @@ export async function runExport<F extends string>(
     }
 
     // 4. Say where it went.
-    const notes = [...(companion ? [`Its tokens and layout: ${companion.name}.`] : []), ...(prepared.notes ?? [])];
+    const notes = [
+      ...(extras.length ? [`Beside it: ${extras.map((x) => x.name).join(', ')}.`] : []),
+      ...(companion ? [`Its tokens and layout: ${companion.name}.`] : []),
+      ...(prepared.notes ?? []),
+    ];
     const message = `Saved ${file} (${prepared.details(bytes)}).${notes.length ? ' ' + notes.join(' ') : ''}`;
     log(`Export: ${message} → ${target.fsPath}`);
     void vscode.window.showInformationMessage(message, 'Open', 'Reveal').then((choice) => {

@@ -6,6 +6,7 @@
 // the dialog. On the panel's Explain tab the palette's Export… exports the Explain view instead (commands/export.ts →
 // explain-host.ts).
 import * as vscode from 'vscode';
+import * as path from 'node:path';
 import type { ColorMapName } from '../protocol/messages';
 import { ExportError } from '../figures/figure-kit';
 import { headText } from '../figures/labels';
@@ -15,9 +16,14 @@ import { EXPORT_VIEWS, PNG_SCALES, pngSize, viewFigure, type ImageFormat, type V
 import {
   DATA_FORMATS,
   estimateDataSize,
+  npyKindFile,
+  npyKinds,
   npySidecar,
   npySidecarName,
   writeData,
+  writeNpyKind,
+  type ByteSink,
+  type WriteOptions,
   type DataFormat,
   type RunData,
 } from '../writers/attention-data';
@@ -25,6 +31,10 @@ import { describeImage, exportImage, formatBytes } from '../writers/export-image
 import { runExport, sourcesOf, type ExportOutcome, type FormatChoice, type PreparedExport } from './export-flow';
 import { safeFileName } from './export-location';
 import type { HeadChoice, RunSnapshot } from './run-snapshot';
+import type { KeptAttention } from '../runtime/inspector/api';
+import { keptHeadSidecar, planKeptExport } from './export-kept';
+import { KeptExportMaps } from '../writers/kept-export-maps';
+import { keptRows, writeCsvStream, writeNpyStream } from '../writers/attention-stream';
 
 export type { ExportOutcome };
 
@@ -38,6 +48,9 @@ export interface ExportCommandArgs {
   view?: 'matrix' | 'grid' | 'head';
   layer?: number;
   head?: HeadChoice;
+  /** The matrix's window of rows (queries) and columns (keys), [start, end) each: the image shows it, and a kept
+   *  run's NPY / CSV holds its entries. Default: the whole map. */
+  window?: { rows: { start: number; end: number }; cols: { start: number; end: number } };
   /** Where to write (a URI string or an absolute path). For tests and scripts: skips the save dialog (and the
    *  questions: the format comes from the extension, the scale defaults to 1). */
   target?: string | vscode.Uri;
@@ -75,6 +88,22 @@ export function parseExportArgs(raw: unknown): ExportCommandArgs | string {
     if (a.head !== 'mean' && a.head !== 'max' && !(Number.isInteger(a.head) && (a.head as number) >= 0))
       return "The head must be a non-negative integer, 'mean' or 'max'.";
     out.head = a.head as HeadChoice;
+  }
+  if (a.window !== undefined) {
+    const w = a.window as { rows?: { start?: unknown; end?: unknown }; cols?: { start?: unknown; end?: unknown } };
+    const span = (x: { start?: unknown; end?: unknown } | undefined) =>
+      x &&
+      Number.isInteger(x.start) &&
+      Number.isInteger(x.end) &&
+      (x.start as number) >= 0 &&
+      (x.end as number) > (x.start as number)
+        ? { start: x.start as number, end: x.end as number }
+        : undefined;
+    const rows = typeof w === 'object' && w ? span(w.rows) : undefined;
+    const cols = typeof w === 'object' && w ? span(w.cols) : undefined;
+    if (!rows || !cols)
+      return 'The window must be { rows: { start, end }, cols: { start, end } } with whole numbers, start < end.';
+    out.window = { rows, cols };
   }
   if (a.target !== undefined) {
     if (!(a.target instanceof vscode.Uri) && (typeof a.target !== 'string' || !a.target))
@@ -114,6 +143,19 @@ function runData(run: RunSnapshot): RunData {
       ...(run.source.chat ? { chat: true } : {}),
       ...(first >= 0 ? { generated: { promptTokens: first, generatedTokens: run.tokens.length - first } } : {}),
     },
+    // Encoder–decoder runs: the target's tokens (queries of decoder and cross layers) beside the source's.
+    ...(run.targetTokens
+      ? {
+          target: {
+            target_tokens: run.targetTokens.map((t) => ({
+              text: t.text,
+              start: t.start,
+              end: t.end,
+              special: t.special,
+            })),
+          },
+        }
+      : {}),
   };
 }
 
@@ -142,10 +184,7 @@ export class Exporter {
     const args = parseExportArgs(rawArgs);
     if (typeof args === 'string') return fail(args);
     if (!run) return fail(NOTHING_TO_EXPORT);
-    if (run.kept)
-      return fail(
-        `Export of a run of ${run.tokens.length} tokens (kept for long inputs) is not in the panel yet: use the CLI, \`attention-lens run --out FOLDER/\`, which writes one NPY per layer.`,
-      );
+    if (run.kept) return this.exportKept(run, run.kept, args, note, fail);
     if (!run.layers.length) return fail('The run has no layer yet: wait for the first layer, then export.');
     if (note) this.log.appendLine(`Export: ${note}`);
 
@@ -155,6 +194,7 @@ export class Exporter {
       layer: args.layer ?? run.view.layer,
       head: args.head ?? run.view.head,
       colorMap: this.colorMap(),
+      ...(args.window && view === 'matrix' ? { window: args.window } : {}),
     };
     const input = runMaps(run);
     const data = runData(run);
@@ -183,7 +223,9 @@ export class Exporter {
         'npy',
         'NPY',
         size('npy'),
-        `NumPy float32 array [layers, heads, query, key] = [${shape.replace(/ × /g, ', ')}].`,
+        npyKinds(data)
+          ? 'One NumPy float32 file per kind: encoder, decoder and cross [layers, heads, target, source].'
+          : `NumPy float32 array [layers, heads, query, key] = [${shape.replace(/ × /g, ', ')}].`,
       ),
     ];
     const target = args.target !== undefined ? toUri(args.target) : undefined;
@@ -201,6 +243,155 @@ export class Exporter {
           return format === 'png' || format === 'svg'
             ? this.prepareImage(run, input, spec, format, args, viewText, lead)
             : Promise.resolve(this.prepareData(run, data, format, lead));
+        },
+      },
+      (line) => this.log.appendLine(line),
+    );
+  }
+
+  /** A run kept for long inputs: the matrix (whole overview or a window) or the grid as images, one head (or a
+   *  window of it) as NPY / CSV streamed to the file; JSON and the head view refused in one line (export-kept.ts). */
+  private async exportKept(
+    run: RunSnapshot,
+    kept: KeptAttention,
+    args: ExportCommandArgs,
+    note: string | undefined,
+    fail: (message: string) => ExportOutcome,
+  ): Promise<ExportOutcome> {
+    const layersDone = Array.from({ length: run.facts.layers }, (_, l) => kept.layer(l)).findIndex((o) => !o);
+    // A target names the format by its extension (as runExport reads it), JSON included, so that it is refused here.
+    const ext = args.target !== undefined ? path.extname(toUri(args.target).path).slice(1).toLowerCase() : '';
+    const format = args.format ?? (FORMATS.includes(ext as ExportFormat) ? (ext as ExportFormat) : undefined);
+    const plan = planKeptExport(
+      {
+        tokens: run.tokens.length,
+        layers: run.facts.layers,
+        heads: run.facts.heads,
+        layersDone: layersDone < 0 ? run.facts.layers : layersDone,
+        view: run.view,
+      },
+      // The matrix zoomed in the panel: its visible window (what the user sees is what is exported).
+      {
+        ...args,
+        ...(format ? { format } : {}),
+        ...(!args.window && run.view.window && run.view.view === 'matrix' && !args.view
+          ? { window: run.view.window }
+          : {}),
+      },
+    );
+    if (typeof plan === 'string') return fail(plan);
+    if (note) this.log.appendLine(`Export: ${note}`);
+    const tokens = labelTokens(run.tokens, run.source.text);
+    const settled = new KeptExportMaps(run.facts, run.facts.name, tokens, kept);
+    const spec: ViewSpec = {
+      view: plan.view,
+      layer: plan.layer,
+      head: plan.head,
+      colorMap: this.colorMap(),
+      ...(plan.window ? { window: plan.window } : {}),
+    };
+    const { data } = plan;
+    const size = (b: number) => formatBytes(b);
+    const choice = (format: ExportFormat, label: string, description: string, detail: string) =>
+      ({ format, label, description, detail, filter: FILTERS[format] }) satisfies FormatChoice<ExportFormat>;
+    const choices = [
+      choice(
+        'png',
+        'PNG image',
+        plan.viewText,
+        'Pixels at 1× to 4×; beyond a window of exact cells, the overview’s block max.',
+      ),
+      choice('svg', 'SVG image', plan.viewText, 'Vectors: at most 256 cells a side (pooled by block max beyond).'),
+      choice('npy', 'NPY', size(data.npyBytes), `NumPy float32 [rows, cols] of ${data.text}, streamed to the file.`),
+      choice(
+        'csv',
+        'CSV',
+        `about ${size(data.values * 40)}`,
+        `Long format, ${data.values.toLocaleString('en-US')} rows: ${data.text}.`,
+      ),
+    ];
+    const target = args.target !== undefined ? toUri(args.target) : undefined;
+    const base = `${safeFileName(run.facts.name)}-${plan.view === 'grid' ? 'grid' : `matrix-${data.fileTag}`}`;
+    return runExport(
+      {
+        choices,
+        pickTitle: note ?? `Attention Lens: Export (a run of ${run.tokens.length.toLocaleString('en-US')} tokens)`,
+        pickPlaceholder: 'Export as…',
+        ...(args.format ? { format: args.format } : {}),
+        ...(target ? { target } : {}),
+        sources: sourcesOf(run),
+        prepare: async (format) => {
+          if (format === 'png' || format === 'svg') {
+            const draw = (scale: number) => viewFigure(settled.maps, spec, format, scale, run.source.text);
+            let scale = args.scale ?? 1;
+            if (format === 'png' && args.scale === undefined && args.target === undefined) {
+              const items = PNG_SCALES.map((s) => {
+                const { width, height } = pngSize(draw(s).scene, s);
+                return { label: `${s}×`, description: `${width} × ${height} px`, scale: s };
+              });
+              const pick = await vscode.window.showQuickPick(items, {
+                title: `Export ${plan.viewText} as PNG`,
+                placeHolder: 'Scale',
+              });
+              if (!pick) return undefined;
+              scale = pick.scale;
+            }
+            await settled.settle(() => draw(scale)); // every exact window the drawing reads, fetched
+            const image = await exportImage(settled.maps, spec, { format, scale, source: run.source.text });
+            const details = describeImage(image);
+            return {
+              fileName: `${base}.${format}`,
+              saveTitle: `Save ${plan.viewText} as ${format.toUpperCase()} (${details})`,
+              produce: async (sink) => {
+                await sink.write(image.bytes);
+              },
+              details: () => details,
+              notes: image.notes,
+              width: image.width,
+              height: image.height,
+            } satisfies PreparedExport;
+          }
+          const rows = keptRows(kept, {
+            layer: plan.layer,
+            heads: run.facts.heads,
+            length: run.tokens.length,
+            head: plan.head,
+            rows: data.rows,
+            cols: data.cols,
+          });
+          const sizeText = format === 'npy' ? size(data.npyBytes) : `about ${size(data.values * 40)}`;
+          const texts = (s: { start: number; end: number }) => tokens.slice(s.start, s.end).map((t) => t.text);
+          return {
+            fileName: `${base}.${format}`,
+            saveTitle: `Save ${data.text} as ${format.toUpperCase()} (${sizeText})`,
+            progressTitle: `Attention Lens: exporting ${format.toUpperCase()} (${sizeText})`,
+            produce: (sink, control) =>
+              format === 'npy'
+                ? writeNpyStream(rows, sink, { ...control, squeeze: true })
+                : writeCsvStream(
+                    rows,
+                    {
+                      layer: plan.layer,
+                      headNames: [plan.head],
+                      queryTexts: texts(data.rows),
+                      keyTexts: texts(data.cols),
+                      rowOffset: data.rows.start,
+                      colOffset: data.cols.start,
+                    },
+                    sink,
+                    control,
+                  ),
+            details: (bytes) => `${data.text}, ${formatBytes(bytes)}`,
+            notes: [],
+            ...(format === 'npy'
+              ? {
+                  companion: (file: string) => ({
+                    name: npySidecarName(file),
+                    text: keptHeadSidecar(file, plan, { ...run.facts }, run.tokens),
+                  }),
+                }
+              : {}),
+          } satisfies PreparedExport;
         },
       },
       (line) => this.log.appendLine(line),
@@ -249,6 +440,7 @@ export class Exporter {
   }
 
   private prepareData(run: RunSnapshot, data: RunData, format: DataFormat, lead: string[]): PreparedExport {
+    const kinds = npyKinds(data);
     if (run.state === 'running')
       throw new ExportError(
         `The run is still in progress (${run.layers.length} of ${run.facts.layers} layers): export its data when it has finished.`,
@@ -266,10 +458,22 @@ export class Exporter {
       details: (bytes) =>
         format === 'csv'
           ? `${size.values.toLocaleString('en-US')} rows, ${formatBytes(bytes)}`
-          : `${run.layers.length} × ${run.facts.heads} × ${run.tokens.length} × ${run.tokens.length}, ${formatBytes(bytes)}`,
+          : format === 'npy' && kinds
+            ? `${kinds.map((k) => `${k.kind} ${k.layers.length} × ${k.layers[0].heads} × ${k.layers[0].queryLength} × ${k.layers[0].keyLength}`).join(', ')}, ${formatBytes(bytes)}`
+            : `${run.layers.length} × ${run.facts.heads} × ${run.tokens.length} × ${run.tokens.length}, ${formatBytes(bytes)}`,
       notes,
       ...(format === 'npy'
         ? { companion: (file: string) => ({ name: npySidecarName(file), text: npySidecar(data, file) }) }
+        : {}),
+      // An encoder–decoder run: the chosen file holds the encoder's layers, one file per other kind beside it.
+      ...(format === 'npy' && kinds
+        ? {
+            extraFiles: (file: string) =>
+              kinds.slice(1).map((k) => ({
+                name: npyKindFile(file, k.kind),
+                produce: (sink: ByteSink, control: WriteOptions) => writeNpyKind(data, k.kind, sink, control),
+              })),
+          }
         : {}),
     };
   }

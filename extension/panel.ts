@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import type { AttentionRun, Inspector, KeptAttention, LayerResult } from '../runtime/inspector/api';
 import { targetMessage } from './target-message';
 import type { ModelFacts } from '../runtime/types';
-import { longestMapsRun, longExplainMessage } from '../runtime/inspector/long-runs';
+import { longestMapsRun } from '../runtime/inspector/long-runs';
 import type {
   AgreementMetric,
   ColorMapName,
@@ -523,7 +523,7 @@ export class AttentionPanel {
       if (this.run) this.host.selectToken(this, m.index);
     });
     c.on('viewChanged', (m) => {
-      this.view = { view: m.view, layer: m.layer, head: m.head };
+      this.view = { view: m.view, layer: m.layer, head: m.head, ...(m.window ? { window: m.window } : {}) };
       this.host.viewChanged(this);
     });
     c.on('tabChanged', (m) => {
@@ -661,8 +661,8 @@ export class AttentionPanel {
   private explainRun(run: PanelRun): ExplainRun {
     const { runId, inspector, ids, tokens, facts, layers, source, promptLength } = run;
     if (!inspector) throw new LensError('BAD_INPUT', `${SAVED_NO_MODEL} Explain needs it.`);
-    if (run.kept) throw new LensError('TOO_LONG', longExplainMessage(facts, tokens.length));
     return {
+      ...(run.kept ? { kept: run.kept } : {}),
       runId,
       inspector,
       ids,

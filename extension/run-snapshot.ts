@@ -12,6 +12,8 @@ export interface PanelViewState {
   view: PanelView;
   layer: number;
   head: HeadChoice;
+  /** The matrix zoomed in the panel: the window it shows (a kept run's export draws and writes it). */
+  window?: { rows: { start: number; end: number }; cols: { start: number; end: number } };
 }
 
 export const DEFAULT_VIEW: PanelViewState = { view: 'grid', layer: 0, head: 'mean' };

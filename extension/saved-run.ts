@@ -207,6 +207,10 @@ export function parseSavedNpyRun(sidecarText: string, sidecarName: string, npy: 
   }
   if (!isObj(data) || data.format !== NPY_SIDECAR_FORMAT)
     throw badSide(`not the sidecar of an NPY export (no "format": "${NPY_SIDECAR_FORMAT}").`);
+  if (Array.isArray(data.arrays))
+    throw badSide(
+      'an encoder–decoder run exported as one NPY per kind does not open as a saved run yet; export it as JSON to open it again.',
+    );
   const { facts, kinds, tokens, ids, source } = runHead(data, badSide);
   if (!Array.isArray(data.layers) || data.layers.length === 0) throw badSide('"layers" must hold at least one layer.');
   if (data.layers.length > facts.layers)

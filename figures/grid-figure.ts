@@ -20,7 +20,7 @@ import {
 } from './figure-kit';
 import { overview, type HeadChoice, type RunMaps } from './run-maps';
 import type { Scene } from './scene';
-import { STACK_NAMES, stackSections } from './stacks';
+import { stackSections, type StackKind } from './stacks';
 import type { AttentionKind } from '../runtime/types';
 import type { FigureTheme } from './theme';
 import { tileColors } from './tile-colors';
@@ -83,26 +83,29 @@ export function gridFigure(
   const lut = colorLut(state.colorMap);
   const b = new SceneBuilder(theme);
   const P = promptLengthOf(maps);
+  // Encoder–decoder entries: three titled sections, how many of each kind in the title, rows labelled E0, D0, X0.
   const kinds = Array.from({ length: L }, (_, l) => state.kinds?.[l] ?? maps.shape(l)?.kind);
   const sections = stackSections(kinds);
   const T = maps.targetTokens?.length;
   const tokensText = sections && T ? `${n} source + ${T} target tokens` : `${n} tokens`;
+  const byKind = sections ? ` (${sections.map((s) => `${s.count} ${s.kind}`).join(', ')})` : '';
   const title =
-    `${maps.modelName} · model grid: ${sections ? sections.map((s) => `${s.count} ${STACK_NAMES[s.kind]}`).join(' + ') : L} layers × ${H} heads · ${tokensText}` +
+    `${maps.modelName} · model grid: ${L} layers${byKind} × ${H} heads · ${tokensText}` +
     (P !== undefined ? ` (${P} prompt + ${n - P} generated)` : '');
   let y = caption(b, title, options, MARGIN + H * pitch);
-  const x0 = Math.round(MARGIN + b.width(`L${L - 1}`) + 8);
-  const y0 = y + LABEL_SIZE + 6;
   // Row tops: one pitch per layer, and each encoder–decoder section's title above its first row.
   const sectionOf = (layer: number) => sections?.findIndex((s) => layer >= s.first && layer < s.first + s.count) ?? -1;
+  const y0 = y + LABEL_SIZE + 6;
   const rowY = Array.from({ length: L }, (_, l) => {
     const i = sectionOf(l);
     return y0 + l * pitch + (sections ? (i >= 0 ? i + 1 : sections.length) * SECTION_TITLE : 0);
   });
+  const PREFIX: Record<StackKind, string> = { encoder: 'E', decoder: 'D', cross: 'X' };
   const rowName = (layer: number) => {
     const i = sectionOf(layer);
-    return i >= 0 ? `L${layer - sections![i].first}` : `L${layer}`;
+    return i >= 0 ? `${PREFIX[sections![i].kind]}${layer - sections![i].first}` : `L${layer}`;
   };
+  const x0 = Math.round(MARGIN + Math.max(0, ...Array.from({ length: L }, (_, l) => b.width(rowName(l)))) + 8);
   const thumbName = (layer: number, h: number) => {
     const i = sectionOf(layer);
     if (i < 0) return `Layer ${layer}, head ${h}`;

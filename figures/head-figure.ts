@@ -29,10 +29,8 @@ import { PendingExact } from './kept-run-maps';
 import { headText, shortLabel } from './labels';
 import type { HeadChoice, RunMaps } from './run-maps';
 import type { Scene } from './scene';
-import { axisSides, axisTitles, sideTokens } from './seq2seq-axes';
-import { layerName, stackOf } from './stacks';
+import { axisSides, axisTitles, layerTitle, sideTokens } from './seq2seq-axes';
 import type { FigureTheme } from './theme';
-import type { AttentionKind } from '../runtime/types';
 
 export const MAX_LINES = 3000;
 const LINES_WIDTH = 180;
@@ -51,8 +49,6 @@ export interface HeadState {
   /** Only tokens [start, end) on both sides (a long run's window around the chosen token): those queries' lines to
    *  those keys, exact. Self-attention layers only (queries and keys are the same tokens). */
   window?: Span | null;
-  /** Each entry's kind (model facts): names an encoder–decoder entry by its stack ("cross layer 0"). */
-  kinds?: readonly AttentionKind[];
 }
 
 export interface HeadSize {
@@ -195,10 +191,8 @@ export function headFigure(
   const heads = typeof state.head === 'number' ? [state.head] : Array.from({ length: s.heads }, (_, i) => i);
   const focus = state.focus ?? null;
 
-  const kinds = state.kinds ?? Array.from({ length: maps.layerCount }, (_, l) => maps.shape(l)?.kind);
-  // "layer 3 (causal)", or an encoder–decoder entry by its stack: "cross layer 0 (entry 4)".
-  const stacked = !state.tokensOnly && stackOf(kinds, state.layer) !== undefined;
-  const named = stacked ? layerName(kinds, state.layer) : `layer ${state.layer} (${s.kind})`;
+  // "layer 3 (causal)", or an encoder–decoder entry by its stack: "layer 4: cross-attention 0" (seq2seq-axes.ts).
+  const named = state.tokensOnly ? `layer ${state.layer}` : layerTitle(maps, state.layer);
   const shown = win ? ` · tokens ${win.start}–${win.end - 1} of ${Q}` : '';
   const title = `${maps.modelName} · ${named} · ${headText(state.head)} · ${Q} × ${K} tokens${shown}`;
   let y = caption(b, title, options, 0);

@@ -25,7 +25,7 @@ import type { HeadChoice, RunMaps } from './run-maps';
 import type { Scene } from './scene';
 import type { FigureTheme } from './theme';
 import { tileColors } from './tile-colors';
-import { argmaxAlignment, axisSides, axisTitles, sideTokens } from './seq2seq-axes';
+import { argmaxAlignment, axisSides, axisTitles, sideTokens, layerTitle } from './seq2seq-axes';
 
 export interface MatrixState {
   layer: number;
@@ -129,7 +129,7 @@ export function matrixFigure(
   const rowTitle = `${titles.rows} ↓`;
   const colTitle = `${titles.cols} →`;
 
-  const title = `${maps.modelName} · layer ${state.layer} (${s.kind}) · ${headText(state.head)} · ${Q} × ${K} tokens`;
+  const title = `${maps.modelName} · ${layerTitle(maps, state.layer)} · ${headText(state.head)} · ${Q} × ${K} tokens`;
   const axisW = b.width(rowTitle);
   const contentW = Math.max(rowLabelW, axisW + 6) + cols * cell;
   let y = caption(b, title, options, contentW);

@@ -7,6 +7,38 @@ import type { HeadChoice, RunMaps, RunToken } from './run-maps';
 
 export type Side = 'source' | 'target';
 
+const STACK_KINDS: readonly AttentionKind[] = ['encoder', 'decoder', 'cross'];
+
+/** An encoder–decoder entry's place in its stack (the number of earlier entries of its kind), or undefined for a
+ * one-stack model's layer or one not computed yet. */
+export function stackIndex(maps: Pick<RunMaps, 'shape'>, layer: number): number | undefined {
+  const kind = maps.shape(layer)?.kind;
+  if (!kind || !STACK_KINDS.includes(kind)) return undefined;
+  let k = 0;
+  for (let l = 0; l < layer; l++) if (maps.shape(l)?.kind === kind) k++;
+  return k;
+}
+
+/** How a figure's title names a layer: "layer 3 (causal)", or with its kind and place in its stack for
+ * encoder–decoder entries ("layer 5: cross-attention 1"), so that an export says which attention it shows. */
+export function layerTitle(maps: Pick<RunMaps, 'shape'>, layer: number): string {
+  const kind = maps.shape(layer)?.kind;
+  const k = stackIndex(maps, layer);
+  if (kind === undefined) return `layer ${layer}`;
+  if (k === undefined) return `layer ${layer} (${kind})`;
+  const name =
+    kind === 'cross' ? 'cross-attention' : kind === 'encoder' ? 'encoder self-attention' : 'decoder self-attention';
+  return `layer ${layer}: ${name} ${k}`;
+}
+
+/** A grid row's label: L3, or E0 / D1 / X1 (encoder, decoder, cross) for encoder–decoder entries. */
+export function layerLabel(maps: Pick<RunMaps, 'shape'>, layer: number): string {
+  const kind = maps.shape(layer)?.kind;
+  const k = stackIndex(maps, layer);
+  if (k === undefined) return `L${layer}`;
+  return `${kind === 'cross' ? 'X' : kind === 'encoder' ? 'E' : 'D'}${k}`;
+}
+
 /** Which token list labels the rows (queries) and columns (keys) of a layer of `kind`. */
 export function axisSides(kind: AttentionKind): { rows: Side; cols: Side } {
   if (kind === 'cross') return { rows: 'target', cols: 'source' };

@@ -1,8 +1,9 @@
 // Encoder–decoder runs list their layers as entries of three kinds — encoder self-attention, then decoder
 // self-attention, then cross-attention (ModelFacts.encoderDecoder) — each kind one stack with its own layer numbers.
 // The figures label them per stack (the grid's sections, the head view's switch): this module says which entries
-// form which stack, how an entry is named (its kind and its layer within the stack), and which entry of another kind
-// has the same stack layer (the head view's encoder / decoder / cross switch keeps the layer). One-stack models
+// form which stack (from the model facts, before the layers arrive), and which entry of another kind
+// has the same stack layer (the head view's encoder / decoder / cross switch keeps the layer); seq2seq-axes.ts names
+// an entry in titles and labels from the arrived layers. One-stack models
 // (every entry self or causal) have no stacks: their entries keep their plain numbers.
 import type { AttentionKind } from '../runtime/types';
 
@@ -22,13 +23,6 @@ const TITLES: Record<StackKind, string> = {
   encoder: 'Encoder self-attention (source → source)',
   decoder: 'Decoder self-attention (target → target, masked)',
   cross: 'Cross-attention (target → source)',
-};
-
-/** The short name of a stack's kind in labels and switches. */
-export const STACK_NAMES: Record<StackKind, string> = {
-  encoder: 'encoder',
-  decoder: 'decoder',
-  cross: 'cross',
 };
 
 export function isStackKind(kind: AttentionKind | undefined): kind is StackKind {
@@ -56,12 +50,6 @@ export function stackOf(
 ): { kind: StackKind; stackLayer: number } | undefined {
   const section = stackSections(kinds)?.find((s) => layer >= s.first && layer < s.first + s.count);
   return section ? { kind: section.kind, stackLayer: layer - section.first } : undefined;
-}
-
-/** How an entry is named: "cross layer 1 (entry 5)" for encoder–decoders, "layer 5" otherwise. */
-export function layerName(kinds: readonly (AttentionKind | undefined)[], layer: number): string {
-  const s = stackOf(kinds, layer);
-  return s ? `${STACK_NAMES[s.kind]} layer ${s.stackLayer} (entry ${layer})` : `layer ${layer}`;
 }
 
 /** The entry of `kind` with the same stack layer as `layer` (the last of that stack when it has fewer layers), or

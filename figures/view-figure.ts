@@ -12,6 +12,7 @@ import { headFigure, type HeadGeometry } from './head-figure';
 import { EXPORT_MATRIX_SIZE, matrixFigure, type MatrixGeometry } from './matrix-figure';
 import type { HeadChoice, RunMaps } from './run-maps';
 import type { Scene } from './scene';
+import type { Span } from './heads';
 import { PAPER } from './theme';
 
 export type ImageFormat = 'png' | 'svg';
@@ -28,6 +29,8 @@ export interface ViewSpec {
   layer: number;
   head: HeadChoice;
   colorMap: ColorMapName;
+  /** The matrix: the rows (queries) and columns (keys) shown, default the whole map (the panel's zoomed window). */
+  window?: { rows: Span; cols: Span };
 }
 
 export type Geometry = MatrixGeometry | GridGeometry | HeadGeometry;
@@ -50,7 +53,8 @@ export function viewFigure(
   switch (spec.view) {
     case 'matrix': {
       const maxCells = format === 'png' ? Math.floor(PNG_MAX_MATRIX_PX / scale) : SVG_MAX_MATRIX_CELLS;
-      return matrixFigure(maps, state, { ...EXPORT_MATRIX_SIZE, maxCells }, PAPER, options);
+      const matrixState = spec.window ? { ...state, window: spec.window } : state;
+      return matrixFigure(maps, matrixState, { ...EXPORT_MATRIX_SIZE, maxCells }, PAPER, options);
     }
     case 'grid': {
       const thumbs = Math.max(1, maps.layerCount * maps.headCount);

@@ -281,6 +281,8 @@ export interface ViewChangedMessage {
   view: PanelView;
   layer: number;
   head: number | 'mean' | 'max';
+  /** The matrix zoomed: the rows (queries) and columns (keys) it shows, [start, end) each (what its export draws). */
+  window?: { rows: { start: number; end: number }; cols: { start: number; end: number } };
 }
 
 /** The panel's tabs: the attention views, then the Explain view. */

@@ -135,7 +135,7 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
         ? fail(problem)
         : { ok: true, message: { type: 'log', level: m.level as 'info', message: m.message as string } };
     case 'viewChanged': {
-      problem = onlyKeys(m, ['runId', 'view', 'layer', 'head']) ?? checkRun(m, ctx);
+      problem = onlyKeys(m, ['runId', 'view', 'layer', 'head', 'window']) ?? checkRun(m, ctx);
       problem ??= notOneOf('view', m.view, PANEL_VIEWS);
       if (!problem && !isIndex(m.layer, ctx.layers)) problem = `layer must be an integer in [0, ${ctx.layers})`;
       const headOk =
@@ -143,6 +143,15 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
         m.head === 'max' ||
         (isInt(m.head) && m.head >= 0 && (ctx.heads === undefined || m.head < ctx.heads));
       if (!problem && !headOk) problem = `head must be 'mean', 'max' or an integer in [0, ${ctx.heads ?? '∞'})`;
+      // Within any run's lengths (a decoder's target may be longer than the source: the export checks the layer).
+      const span = (x: unknown) => isSpan(x, 1 << 20);
+      const w = m.window;
+      if (
+        !problem &&
+        w !== undefined &&
+        !(isObj(w) && onlyKeys(w, ['rows', 'cols']) === undefined && span(w.rows) && span(w.cols))
+      )
+        problem = 'window must be { rows: { start, end }, cols: { start, end } } with whole numbers, start < end';
       return problem
         ? fail(problem)
         : {
@@ -153,6 +162,9 @@ export function validateWebviewMessage(raw: unknown, ctx: RunContext): Validatio
               view: m.view as 'grid',
               layer: m.layer as number,
               head: m.head as number,
+              ...(w !== undefined
+                ? { window: w as { rows: { start: number; end: number }; cols: { start: number; end: number } } }
+                : {}),
             },
           };
     }

@@ -22,6 +22,7 @@ import { GenerateControls } from './views/generate-controls';
 import { acceptDroppedRuns } from './drop';
 import { setPageTop } from './paint/scene-canvas';
 import { PendingExact } from '../figures/kept-run-maps';
+import type { Span } from '../figures/heads';
 
 /** The tabs: the attention views, then the Explain view. */
 type Tab = ViewName | 'explain';
@@ -155,6 +156,13 @@ const ctx: ViewContext = {
   },
   invalidate,
   select,
+  matrixWindow(w: { rows: Span; cols: Span } | null) {
+    const same = (a: Span, b: Span) => a.start === b.start && a.end === b.end;
+    if (w === matrixWindow || (w && matrixWindow && same(w.rows, matrixWindow.rows) && same(w.cols, matrixWindow.cols)))
+      return;
+    matrixWindow = w && { rows: { ...w.rows }, cols: { ...w.cols } };
+    postView();
+  },
   selectQuery(index: number) {
     if (index < 0 || index >= store.tokens.length) return;
     store.query = index;
@@ -269,8 +277,12 @@ function postTab(): void {
 /** Tells the host what the user looks at (the editor hover, tint and export follow the panel). */
 function postView(): void {
   if (store.runId === undefined || !store.facts) return;
-  post({ type: 'viewChanged', runId: store.runId, view: store.view, layer: store.layer, head: store.head });
+  const zoomed = store.view === 'matrix' && matrixWindow ? { window: matrixWindow } : {};
+  post({ type: 'viewChanged', runId: store.runId, view: store.view, layer: store.layer, head: store.head, ...zoomed });
 }
+
+/** The matrix's zoomed window as last drawn (null: the whole map). */
+let matrixWindow: { rows: Span; cols: Span } | null = null;
 
 function fillSelects(): void {
   const facts = store.facts;

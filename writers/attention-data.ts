@@ -91,9 +91,51 @@ function totalHeads(run: RunData): number {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** The shape [layers, heads, query, key]; every layer must have the same heads and lengths. */
+/** The kinds of an encoder–decoder run's entries, each written as its own NPY (encoder [layers, heads, source,
+ *  source], decoder [layers, heads, target, target], cross [layers, heads, target, source]). */
+export type NpyKind = 'encoder' | 'decoder' | 'cross';
+const NPY_KINDS: readonly NpyKind[] = ['encoder', 'decoder', 'cross'];
+
+/** An encoder–decoder run's layers per kind, in file order (encoder, decoder, cross); undefined for a one-stack run. */
+export function npyKinds(run: Pick<RunData, 'layers'>): { kind: NpyKind; layers: LayerAttention[] }[] | undefined {
+  if (!run.layers.some((l) => NPY_KINDS.includes(l.kind as NpyKind))) return undefined;
+  return NPY_KINDS.map((kind) => ({ kind, layers: run.layers.filter((l) => l.kind === kind) })).filter(
+    (k) => k.layers.length > 0,
+  );
+}
+
+/** The file of one kind: the export's own file holds the encoder's layers, the others lie beside it
+ *  (run.npy → run.decoder.npy, run.cross.npy). */
+export function npyKindFile(npyName: string, kind: NpyKind): string {
+  if (kind === 'encoder') return npyName;
+  return `${npyName.replace(/\.npy$/i, '')}.${kind}.npy`;
+}
+
+/** The axes of one kind's array. */
+function kindAxes(kind: NpyKind | undefined): string[] {
+  if (kind === 'cross') return ['layer', 'head', 'target', 'source'];
+  if (kind === 'decoder') return ['layer', 'head', 'target', 'target'];
+  if (kind === 'encoder') return ['layer', 'head', 'source', 'source'];
+  return ['layer', 'head', 'query', 'key'];
+}
+
+/** [layers, heads, query, key] of layers that share one shape. */
+function shapeOf(layers: readonly LayerAttention[], what: string): [number, number, number, number] {
+  const f = layers[0];
+  for (const l of layers)
+    if (l.heads !== f.heads || l.queryLength !== f.queryLength || l.keyLength !== f.keyLength)
+      throw new ExportError(
+        `NPY needs one shape for ${what}, but layer ${l.layer} is ${l.heads} × ${l.queryLength} × ${l.keyLength} and layer ${f.layer} is ${f.heads} × ${f.queryLength} × ${f.keyLength}: export JSON or CSV instead.`,
+      );
+  return [layers.length, f.heads, f.queryLength, f.keyLength];
+}
+
+/** The shape [layers, heads, query, key]; every layer must have the same heads and lengths. An encoder–decoder
+ *  run's: that of its first kind's file (npyKindShape for the others). */
 export function npyShape(run: RunData): [number, number, number, number] {
   checkLayers(run);
+  const kinds = npyKinds(run);
+  if (kinds) return shapeOf(kinds[0].layers, `the ${kinds[0].kind} layers`);
   const f = run.layers[0];
   for (const l of run.layers)
     if (l.heads !== f.heads || l.queryLength !== f.queryLength || l.keyLength !== f.keyLength)
@@ -118,13 +160,30 @@ export function npyHeader(shape: readonly number[]): Uint8Array {
   return out;
 }
 
+/** Writes one kind of an encoder–decoder run as NPY [layers, heads, query, key] (its own file: npyKindFile). */
+export async function writeNpyKind(run: RunData, kind: NpyKind, sink: ByteSink, o: WriteOptions = {}): Promise<void> {
+  checkLayers(run);
+  const layers = npyKinds(run)?.find((k) => k.kind === kind)?.layers;
+  if (!layers) throw new ExportError(`The run has no ${kind} layers.`);
+  await writeNpyLayers(layers, shapeOf(layers, `the ${kind} layers`), sink, o);
+}
+
 async function writeNpy(run: RunData, sink: ByteSink, o: WriteOptions): Promise<void> {
-  const shape = npyShape(run);
+  const kinds = npyKinds(run);
+  await writeNpyLayers(kinds ? kinds[0].layers : run.layers, npyShape(run), sink, o);
+}
+
+async function writeNpyLayers(
+  layers: readonly LayerAttention[],
+  shape: [number, number, number, number],
+  sink: ByteSink,
+  o: WriteOptions,
+): Promise<void> {
   await sink.write(npyHeader(shape));
   const per = shape[2] * shape[3];
-  const heads = totalHeads(run);
+  const heads = layers.reduce((s, l) => s + l.heads, 0);
   let done = 0;
-  for (const l of run.layers)
+  for (const l of layers)
     for (let h = 0; h < l.heads; h++) {
       aborted(o.signal);
       // One head [query, key] at a time, copied so that the chunk owns its bytes (and is little-endian).
@@ -161,19 +220,33 @@ export function npySidecar(run: RunData, npyName: string): string {
   const layers = run.layers.map((l) => ({
     layer: l.layer,
     kind: l.kind,
+    ...(l.stackLayer !== undefined ? { stack_layer: l.stackLayer } : {}),
     heads: l.heads,
     queryLength: l.queryLength,
     keyLength: l.keyLength,
+  }));
+  // Encoder–decoder runs: one array per kind, each named with its file, shape and axes (the cross file is
+  // [layers, heads, target, source]); the export's own file is the first (encoder).
+  const kinds = npyKinds(run);
+  const arrays = kinds?.map((k) => ({
+    kind: k.kind,
+    file: npyKindFile(npyName, k.kind),
+    dtype: '<f4',
+    shape: shapeOf(k.layers, `the ${k.kind} layers`),
+    axes: kindAxes(k.kind),
+    layers: k.layers.map((l) => l.layer),
   }));
   return (
     JSON.stringify(
       {
         format: NPY_SIDECAR_FORMAT,
         version: 1,
-        array: { file: npyName, dtype: '<f4', shape, axes: ['layer', 'head', 'query', 'key'] },
+        array: { file: npyName, dtype: '<f4', shape, axes: kindAxes(kinds?.[0].kind) },
+        ...(arrays ? { arrays } : {}),
         model: run.model,
         ...(run.source ? { source: run.source } : {}),
         tokens,
+        ...(run.target ? { source_tokens: tokens, ...run.target } : {}),
         layers,
       },
       null,
@@ -298,6 +371,12 @@ export function estimateDataSize(run: RunData, format: DataFormat): { bytes: num
   checkLayers(run);
   const values = run.layers.reduce((s, l) => s + l.data.length, 0);
   if (format === 'npy') {
+    const kinds = npyKinds(run);
+    if (kinds) {
+      // Every kind's file together.
+      const bytes = kinds.reduce((b, k) => b + npyHeader(shapeOf(k.layers, k.kind)).length, 0) + values * 4;
+      return { bytes, exact: true, values };
+    }
     const shape = npyShape(run);
     return { bytes: npyHeader(shape).length + values * 4, exact: true, values };
   }

@@ -124,6 +124,24 @@ export class ExactAttention {
     return Float32Array.from(logits, (x) => (x === -Infinity ? 0 : Math.exp(x - lse)));
   }
 
+  /** Adds `scale` × query i's probabilities (float64, exact zeros where masked) into `out` [length]; `scratch`
+   * [length] is overwritten. What a chain of vector–matrix products (kept-rollout.ts) reads of a row. */
+  addRow(h: number, i: number, scale: number, out: Float64Array, scratch: Float64Array): void {
+    this.check(h, i, 0);
+    const m = this.logits(h, i, scratch);
+    let lse = this.lse[h]?.[i] ?? NaN;
+    if (Number.isNaN(lse)) {
+      if (m === -Infinity)
+        throw new LensError('INFERENCE_FAILED', `Layer ${this.qk.layer}, head ${h}: query ${i} sees no key.`);
+      let z = 0;
+      for (const x of scratch) if (x !== -Infinity) z += Math.exp(x - m);
+      lse = m + Math.log(z);
+      this.setRowLse(h, i, lse);
+    }
+    const [lo, hi] = this.visible(i);
+    for (let j = lo; j <= hi; j++) if (scratch[j] !== -Infinity) out[j] += scale * Math.exp(scratch[j] - lse);
+  }
+
   /** Key j's probabilities from every query [length]. */
   column(h: number, j: number): Float32Array {
     this.check(h, 0, j);

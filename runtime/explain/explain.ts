@@ -148,7 +148,7 @@ async function embed(inspector: Inspector, text: string, signal?: AbortSignal): 
 }
 
 /** Tokens perturbations may remove: not special (unless asked), not the protected position, not after a causal readout. */
-function candidateMask(
+export function candidateMask(
   tokens: readonly Token[],
   protect: number | null,
   causalReadout: number | null,

@@ -53,6 +53,11 @@ export class KeptAttentionClient implements KeptAttention {
     return asFloat32((await this.ask({ run: this.run, layer, head, what: 'column', key })).values);
   }
 
+  async rollout(query: number, startLayer = 0): Promise<Float64Array> {
+    const a = await this.ask({ run: this.run, what: 'rollout', query, startLayer });
+    return a.values instanceof Float64Array ? a.values : Float64Array.from(a.values);
+  }
+
   async window(layer: number, head: number, rows: SpanPayload, cols: SpanPayload): Promise<Float32Array> {
     const span = (s: SpanPayload) => ({ start: s.start, end: s.end });
     const a = await this.ask({ run: this.run, layer, head, what: 'window', rows: span(rows), cols: span(cols) });

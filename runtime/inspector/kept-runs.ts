@@ -5,8 +5,10 @@
 // dispose drops it. No Node imports (both inference workers use it through worker-loop.ts).
 import { LensError } from '../errors';
 import type { KeptLayer, KeptRun } from '../attention/kept-run';
-import type { HeadSummary } from '../attention/head-summaries';
 import type { ExactAttention } from '../attention/exact-attention';
+import type { PlanFacts } from '../models/plan';
+import { checkRolloutCost, keptRolloutCost, keptRolloutRow, type RolloutCost } from '../attention/kept-rollout';
+import type { HeadSummary } from '../attention/head-summaries';
 import type { AttentionAnswer, AttentionQuery, KeptLayerOverview, SpanPayload } from './worker-protocol';
 
 /** Entries of one window answer at most (16 MB of float32): a larger picture comes from the overview. */
@@ -33,6 +35,25 @@ export class KeptRuns {
     return this.current?.run.bytes() ?? 0;
   }
 
+  /** Row `target` of the kept run's attention rollout, refused when estimated above its time limit. */
+  private rollout(run: KeptRun, target: number, startLayer: number): Float64Array {
+    const { facts } = run;
+    const exact: ExactAttention[] = [];
+    for (let l = 0; l < facts.layers; l++) {
+      const layer = run.layer(l);
+      if (!layer) throw new LensError('BAD_INPUT', `Rollout needs every layer; layer ${l} has not been computed yet.`);
+      exact.push(layer.exact);
+    }
+    const n = exact[0].length;
+    if (!Number.isInteger(target) || target < 0 || target >= n)
+      throw new LensError('BAD_INPUT', `Position ${target} is outside the ${n} positions of the run.`);
+    if (!Number.isInteger(startLayer) || startLayer < 0 || startLayer >= facts.layers)
+      throw new LensError('BAD_INPUT', `The rollout's first layer ${startLayer} is outside 0..${facts.layers - 1}.`);
+    const causal = facts.attentionKinds.every((k) => k === 'causal');
+    checkRolloutCost(rolloutCostOf(facts, n, target, startLayer), causal);
+    return keptRolloutRow(exact, target, { startLayer });
+  }
+
   answer(q: AttentionQuery): AttentionAnswer {
     const kept = this.current;
     if (!kept || kept.id !== q.run)
@@ -41,6 +62,7 @@ export class KeptRuns {
         `Run ${q.run} is no longer kept (a newer long run replaced it, or the model was reloaded); run it again.`,
       );
     const layers = kept.run.facts.layers;
+    if (q.what === 'rollout') return { values: this.rollout(kept.run, q.query, q.startLayer ?? 0) };
     if (!Number.isInteger(q.layer) || q.layer < 0 || q.layer >= layers)
       throw new LensError('BAD_INPUT', `Layer ${q.layer} is outside the model's ${layers} layers.`);
     const layer = kept.run.layer(q.layer);
@@ -88,6 +110,17 @@ export function keptVectors(ex: ExactAttention, query: number, keys: SpanPayload
     k.set(ex.qk.k.subarray((kv * n + keys.start) * D, (kv * n + keys.end) * D), kv * W * D);
   const lse = Float64Array.from({ length: heads }, (_, h) => ex.rowLse(h, query)); // [heads]
   return { values: lse, q, k };
+}
+
+/** The cost of a rollout row of a kept run, from its facts (the same estimate the worker refuses by). */
+export function rolloutCostOf(
+  facts: Pick<PlanFacts, 'layers' | 'heads' | 'headDim' | 'attentionKinds'>,
+  tokens: number,
+  target: number,
+  startLayer = 0,
+): RolloutCost {
+  const causal = facts.attentionKinds.every((k) => k === 'causal');
+  return keptRolloutCost({ ...facts, causal }, tokens, target, startLayer);
 }
 
 /** What the calling side gets of a kept layer: the per-head overview and scalars (top-k keys stay in the worker). */

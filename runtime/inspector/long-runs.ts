@@ -34,8 +34,9 @@ export function longestMapsRun(facts: Pick<ModelFacts, 'layers' | 'heads'>): num
   return Math.floor(Math.sqrt(KEPT_ABOVE_BYTES / (facts.layers * facts.heads * 4)));
 }
 
-/** Explain (and the analyses behind it: rollout, flow, head statistics, perturbation methods) on a kept run. */
+/** What Explain does on a kept run (runtime/explain/explain-kept.ts: raw attention and rollout from q and k) and
+ * what refuses there (comparisons, flow, norms, mixing, perturbation and gradient methods, faithfulness). */
 export function longExplainMessage(facts: Pick<ModelFacts, 'layers' | 'heads'>, tokens: number): string {
   const gb = (mapsBytes(facts, tokens) / 1e9).toFixed(1);
-  return `Explain over ${tokens} tokens would hold every layer's maps (${gb} GB) for rollout, flow and the perturbation passes; select at most ${longestMapsRun(facts)} tokens to explain them.`;
+  return `Over ${tokens} tokens (kept for long inputs) Explain runs raw attention and rollout from the kept q and k; comparisons, flow, norms, ALTI, value zeroing, the perturbation and gradient methods and faithfulness would hold every layer's maps (${gb} GB) or run a model pass per token: select at most ${longestMapsRun(facts)} tokens for them.`;
 }

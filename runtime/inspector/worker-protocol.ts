@@ -86,19 +86,23 @@ export interface SpanPayload {
   end: number;
 }
 
-/** Exact attention of a kept run, recomputed in the worker from its q and k. */
-export type AttentionQuery = { run: number; layer: number; head: number } & (
-  | { what: 'value'; query: number; key: number }
-  | { what: 'row'; query: number }
-  | { what: 'column'; key: number }
-  | { what: 'window'; rows: SpanPayload; cols: SpanPayload }
-  /** The neuron view of a long run: one query's q (every head), the keys' k, and the query's row lse per head. */
-  | { what: 'vectors'; query: number; keys: SpanPayload }
-);
+/** Exact attention of a kept run, recomputed in the worker from its q and k; or one row of its attention rollout
+ * (runtime/attention/kept-rollout.ts: head mean, residual 0.5, from `startLayer` up), refused above its time limit. */
+export type AttentionQuery =
+  | ({ run: number; layer: number; head: number } & (
+      | { what: 'value'; query: number; key: number }
+      | { what: 'row'; query: number }
+      | { what: 'column'; key: number }
+      | { what: 'window'; rows: SpanPayload; cols: SpanPayload }
+      /** The neuron view of a long run: one query's q (every head), the keys' k, and the query's row lse per head. */
+      | { what: 'vectors'; query: number; keys: SpanPayload }
+    ))
+  | { run: number; what: 'rollout'; query: number; startLayer?: number };
 
 export interface AttentionAnswer {
   /** value: [1] (float64, as exact as the worker has it); row: [length]; column: [length]; window: [rows, cols];
-   *  vectors: [heads], each head's log-sum-exp of the query's visible logits over every key of the run. */
+   * rollout: [length] (float64); vectors: [heads], each head's log-sum-exp of the query's visible logits over every
+   * key of the run. */
   values: Float64Array | Float32Array;
   /** vectors: [heads, headDim], the query as the softmax sees it (after RoPE, unscaled). */
   q?: Float32Array;

@@ -3,6 +3,7 @@
 import type { PanelHostEnd, PanelWebviewEnd } from '../../protocol/panel-channel';
 import type { Channel } from '../../runtime/channel/channel';
 import type { HeadChoice, Store, ViewName } from '../store';
+import type { Span } from '../../figures/heads';
 import type { WebviewMessage } from '../types';
 import type { VectorsRequest } from '../../protocol/messages';
 
@@ -19,6 +20,8 @@ export interface ViewContext {
   select(layer: number, head: HeadChoice): void;
   selectQuery(index: number): void;
   show(view: ViewName): void;
+  /** The matrix's window after it was drawn (null: the whole map), which the host's export follows. */
+  matrixWindow(window: { rows: Span; cols: Span } | null): void;
 }
 
 export interface View {

@@ -193,7 +193,6 @@ export class HeadView implements View {
           focus: this.focus,
           tokensOnly: !lines,
           window: win,
-          kinds: store.facts!.attentionKinds,
         },
         { maxHeight: ROW * Math.max(1, win ? win.end - win.start : n) },
         panelTheme(),

@@ -254,6 +254,7 @@ export class MatrixView implements View {
     this.zoomIn.disabled = this.zoom >= maxZoom(Math.max(n.Q, n.K));
     if (this.hovered) this.highlight(this.hovered, true);
     if (this.cursorShown) this.showCursor();
+    this.ctx.matrixWindow(full ? null : shown);
   }
 
   private onDrag(e: PointerEvent): void {

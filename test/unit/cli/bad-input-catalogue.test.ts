@@ -421,7 +421,7 @@ const cases: BadInputCase<CliInput>[] = [
     }),
     expect: [
       /--out would write at least [\d.]+ GB of JSON \(30 layers × 9 heads × \d+² weights\)/,
-      /export the maps you need as NPY \(attention-lens export --view matrix --layer L --head H --out map\.npy\)/,
+      /use --out FOLDER\/ \(a path ending in \/\), which writes one NPY per layer, or run less text\./,
     ],
     check: (o) => {
       noOutput(p('out', 'long.json'))();
@@ -623,9 +623,37 @@ const cases: BadInputCase<CliInput>[] = [
     timeoutMs: 20_000,
   },
   {
-    name: '--out a folder',
-    input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--out', TMP] }),
+    name: 'export --out a folder',
+    input: () => ({ args: ['export', '--model', M, '--text', 'hi', '--format', 'json', '--out', TMP] }),
     expect: /it is a folder; give a file name/,
+  },
+  {
+    name: 'run --out FOLDER/ that is a file',
+    input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--out', p('text.txt') + '/'] }),
+    expect: /Cannot write --out .*text\.txt\/: it is a file, and a path ending in \/ names a folder/,
+  },
+  {
+    name: "run --out FOLDER/ that is the model's own folder",
+    input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--out', M + '/'] }),
+    expect: /it is the folder of one of the model's own files \(.*\); write the files into a folder of their own/,
+    check: () => assert.ok(!fs.existsSync(path.join(M, 'layer-0.npy')) && !fs.existsSync(path.join(M, 'layer-00.npy'))),
+  },
+  {
+    name: 'run --out FOLDER/ in a folder that does not exist',
+    input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--out', p('no', 'such') + '/'] }),
+    expect: /Cannot write --out .*no\/such\/: the folder .*\/no does not exist \(ENOENT\); create it first/,
+  },
+  {
+    name: 'run --out JSON of a run kept for long inputs',
+    input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--long', 'kept', '--out', p('out', 'kept.json')] }),
+    expect:
+      /A run of \d+ tokens is kept for long inputs .*; use --out FOLDER\/ \(a path ending in \/\), which streams one NPY per layer\./,
+    check: noOutput(p('out', 'kept.json')),
+  },
+  {
+    name: 'run --long with an unknown mode',
+    input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--long', 'sometimes'] }),
+    expect: /--long must be auto, kept or maps \(got "sometimes"\)\./,
   },
   {
     name: '--out in a folder that does not exist',

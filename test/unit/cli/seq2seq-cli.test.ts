@@ -165,7 +165,7 @@ test('export --view head of a cross layer (SVG): target tokens left, source toke
   assert.deepEqual(plain(labels('label-left')), plain(ref.target_tokens));
   assert.deepEqual(plain(labels('label-right')), plain(ref.source_tokens));
   assert.deepEqual(labels('axis-title'), ['target (query)', 'source (key)']);
-  assert.match(svg, /cross layer 0 \(entry 4\) · head 0 · 6 × 8 tokens/);
+  assert.match(svg, /layer 4: cross-attention 0 · head 0 · 6 × 8 tokens/);
   const grid = path.join(TMP, 'grid.svg');
   const g = cli(
     'export',
@@ -191,5 +191,5 @@ test('export --view head of a cross layer (SVG): target tokens left, source toke
       'Cross-attention (target → source)',
     ],
   );
-  assert.match(gs, /model grid: 2 encoder \+ 2 decoder \+ 2 cross layers × 4 heads · 8 source \+ 6 target tokens/);
+  assert.match(gs, /model grid: 6 layers \(2 encoder, 2 decoder, 2 cross\) × 4 heads · 8 source \+ 6 target tokens/);
 });

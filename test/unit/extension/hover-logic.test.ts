@@ -195,6 +195,7 @@ test('keptTokenWeights: a kept run’s rows and columns asked per head equal tok
     ),
     window: async () => new Float32Array(0),
     vectors: async () => ({ q: new Float32Array(0), k: new Float32Array(0), lse: new Float64Array(0) }),
+    rollout: async () => new Float64Array(0),
   };
   for (const head of [0, 1, 'mean', 'max'] as const)
     for (const index of [0, 1, 2]) {

@@ -195,6 +195,12 @@ test('an .npy that does not match its sidecar, or is not attention, gives one li
     /^run\.npy: has \d+ bytes of data, not 36 float32 values/,
   );
   fails(() => parseSavedNpyRun(sidecar, 'run.npy.json', new Uint8Array(20), 'run.npy'), /^run\.npy: not an NPY file/);
+  // An encoder–decoder run's NPY per kind (its sidecar lists "arrays"): refused, saying what opens again.
+  const perKind = { ...(JSON.parse(sidecar) as Json), arrays: [] };
+  fails(
+    () => parseSavedNpyRun(JSON.stringify(perKind), 'run.npy.json', npy, 'run.npy'),
+    /^run\.npy\.json: an encoder–decoder run exported as one NPY per kind does not open as a saved run yet; export it as JSON/,
+  );
   fails(
     () => parseSavedNpyRun('{"format":"attention-lens-run"}', 'x.json', npy, 'run.npy'),
     /^x\.json: not the sidecar of an NPY export/,

@@ -3,10 +3,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LayerAttention } from '../../../runtime/types';
-import { PANEL_OPTIONS } from '../../../figures/figure-kit';
+import { EXPORT_OPTIONS, PANEL_OPTIONS } from '../../../figures/figure-kit';
+import { EXPORT_GRID_SIZE, gridFigure } from '../../../figures/grid-figure';
 import { matrixFigure } from '../../../figures/matrix-figure';
 import { MemoryRunMaps } from '../../../figures/run-maps';
-import { argmaxAlignment, axisSides, axisTitles, sideTokens } from '../../../figures/seq2seq-axes';
+import {
+  argmaxAlignment,
+  axisSides,
+  axisTitles,
+  layerLabel,
+  layerTitle,
+  sideTokens,
+} from '../../../figures/seq2seq-axes';
 import type { Scene, TextItem } from '../../../figures/scene';
 import { PAPER, type FigureTheme } from '../../../figures/theme';
 
@@ -105,4 +113,30 @@ test('seq2seq axes: the matrix outlines the argmax alignment path of a cross lay
   // An encoder layer has no alignment path.
   const enc = matrixFigure(maps, { ...state, layer: 0, alignment: true }, SIZE, HALF, PANEL_OPTIONS).scene;
   assert.equal(enc.items.filter((it) => it.kind === 'rect' && it.role === 'alignment').length, 0);
+});
+
+test('seq2seq exports carry the kind: layer titles, grid labels and the grid title name each kind', () => {
+  const maps = run();
+  assert.equal(layerTitle(maps, 0), 'layer 0: encoder self-attention 0');
+  assert.equal(layerTitle(maps, 1), 'layer 1: cross-attention 0');
+  assert.equal(layerLabel(maps, 0), 'E0');
+  assert.equal(layerLabel(maps, 1), 'X0');
+  const one = new MemoryRunMaps('m', [{ text: 'a' }], 1, 1);
+  one.add({ layer: 0, kind: 'causal', heads: 1, queryLength: 1, keyLength: 1, data: Float32Array.of(1) });
+  assert.equal(layerTitle(one, 0), 'layer 0 (causal)');
+  assert.equal(layerLabel(one, 0), 'L0');
+  const m = matrixFigure(maps, { layer: 1, head: 1, colorMap: 'viridis' }, SIZE, HALF, EXPORT_OPTIONS).scene;
+  assert.ok(texts(m, 'caption').some((t) => t.startsWith('m · layer 1: cross-attention 0 · head 1 · 2 × 3 tokens')));
+  const g = gridFigure(
+    maps,
+    { layer: 0, head: 0, colorMap: 'viridis' },
+    { ...EXPORT_GRID_SIZE, maxThumbCells: 8 },
+    HALF,
+    EXPORT_OPTIONS,
+  ).scene;
+  assert.ok(texts(g, 'caption').some((t) => t.startsWith('m · model grid: 2 layers (1 encoder, 1 cross) × 2 heads')));
+  assert.deepEqual(
+    texts(g, 'axis').filter((t) => /^[EDX]\d$/.test(t)),
+    ['E0', 'X0'],
+  );
 });

@@ -10,7 +10,7 @@ import { gridFigure } from '../../../figures/grid-figure';
 import { headFigure } from '../../../figures/head-figure';
 import { MemoryRunMaps } from '../../../figures/run-maps';
 import { cellAtPoint, region, type Scene, type TextItem } from '../../../figures/scene';
-import { layerName, sameStackLayer, stackOf, stackSections } from '../../../figures/stacks';
+import { sameStackLayer, stackOf, stackSections } from '../../../figures/stacks';
 import { PAPER, type FigureTheme } from '../../../figures/theme';
 
 const HALF: FigureTheme = { ...PAPER, measure: (t, size) => [...t].length * size * 0.5 };
@@ -57,8 +57,6 @@ test('stacks: the sections of an entry list, an entry by its stack, the same lay
   ]);
   assert.equal(stackSections(['causal', 'causal']), undefined, 'one-stack models have no sections');
   assert.deepEqual(stackOf(KINDS, 5), { kind: 'cross', stackLayer: 1 });
-  assert.equal(layerName(KINDS, 4), 'cross layer 0 (entry 4)');
-  assert.equal(layerName(['self', 'self'], 1), 'layer 1');
   assert.equal(sameStackLayer(KINDS, 5, 'encoder'), 1);
   assert.equal(sameStackLayer(KINDS, 1, 'cross'), 5);
   assert.equal(sameStackLayer(KINDS, 3, 'decoder'), 3);
@@ -87,15 +85,15 @@ test('grid: encoder, decoder and cross sections, titled, rows named per stack, o
   ]);
   assert.deepEqual(
     texts(scene, 'axis')
-      .filter(([t]) => String(t).startsWith('L'))
+      .filter(([t]) => /^[EDX]\d$/.test(String(t)))
       .map(([t, , y]) => [t, y]),
     [
-      ['L0', 52 + 24],
-      ['L1', 106 + 24],
-      ['L0', 180 + 24],
-      ['L1', 234 + 24],
-      ['L0', 308 + 24],
-      ['L1', 362 + 24],
+      ['E0', 52 + 24],
+      ['E1', 106 + 24],
+      ['D0', 180 + 24],
+      ['D1', 234 + 24],
+      ['X0', 308 + 24],
+      ['X1', 362 + 24],
     ],
   );
   // The thumbnails first (the panel indexes them by layer × heads), then the sections' titles as text.
@@ -138,7 +136,7 @@ test('grid: encoder, decoder and cross sections, titled, rows named per stack, o
   ).scene;
   assert.match(
     exported.title,
-    /model grid: 2 encoder \+ 2 decoder \+ 2 cross layers × 1 heads · 3 source \+ 2 target tokens/,
+    /model grid: 6 layers \(2 encoder, 2 decoder, 2 cross\) × 1 heads · 3 source \+ 2 target tokens/,
   );
   assert.equal(texts(exported, 'stack-title').length, 3);
 });
@@ -166,7 +164,7 @@ test('grid: a one-stack model keeps its plain layer rows and one region', () => 
 test('head view, encoder–decoder layout: a cross layer draws target tokens left, source tokens right', () => {
   const maps = marianLike();
   const { scene, geometry } = headFigure(maps, { layer: 4, head: 0 }, { maxHeight: 60 }, HALF, EXPORT_OPTIONS);
-  assert.match(scene.title, /cross layer 0 \(entry 4\) · head 0 · 2 × 3 tokens/);
+  assert.match(scene.title, /layer 4: cross-attention 0 · head 0 · 2 × 3 tokens/);
   assert.deepEqual(
     texts(scene, 'axis-title').map(([t]) => t),
     ['target (query)', 'source (key)'],

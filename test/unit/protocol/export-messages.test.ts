@@ -14,6 +14,17 @@ test('viewChanged: accepted for the current run with a known view, layer and hea
     });
 });
 
+test('viewChanged: the matrix zoomed carries its window (what a kept run’s export draws and writes)', () => {
+  const window = { rows: { start: 2, end: 9 }, cols: { start: 0, end: 17 } };
+  assert.deepEqual(
+    validateWebviewMessage({ type: 'viewChanged', runId: 4, view: 'matrix', layer: 1, head: 3, window }, ctx),
+    {
+      ok: true,
+      message: { type: 'viewChanged', runId: 4, view: 'matrix', layer: 1, head: 3, window },
+    },
+  );
+});
+
 test('viewChanged: rejected with a reason for bad fields', () => {
   const base = { type: 'viewChanged', runId: 4, view: 'grid', layer: 0, head: 0 };
   const cases: [Record<string, unknown>, RegExp][] = [
@@ -24,6 +35,10 @@ test('viewChanged: rejected with a reason for bad fields', () => {
     [{ ...base, head: 'sum' }, /head must be/],
     [{ ...base, head: -1 }, /head must be/],
     [{ ...base, extra: 1 }, /unexpected field 'extra'/],
+    [{ ...base, window: { rows: { start: 3, end: 3 }, cols: { start: 0, end: 2 } } }, /window must be \{ rows/],
+    [{ ...base, window: { rows: { start: 0, end: 2 } } }, /window must be/],
+    [{ ...base, window: { rows: { start: 0, end: 2 }, cols: { start: -1, end: 2 } } }, /window must be/],
+    [{ ...base, window: { rows: { start: 0, end: 2 }, cols: { start: 0, end: 2, x: 1 } } }, /window must be/],
   ];
   for (const [m, why] of cases) {
     const v = validateWebviewMessage(m, ctx);

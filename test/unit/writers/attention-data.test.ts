@@ -11,7 +11,11 @@ import {
   csvField,
   estimateDataSize,
   npyHeader,
+  npyKindFile,
+  npyKinds,
+  npySidecar,
   writeData,
+  writeNpyKind,
   type DataFormat,
   type RunData,
 } from '../../../writers/attention-data';
@@ -227,5 +231,100 @@ test('a 2,048-token run exports in every format (sizes stated)', async () => {
     `2,048 tokens, 1 layer × 1 head: NPY ${npy.bytes} bytes; CSV ≈ ${estimateDataSize(run, 'csv').bytes} bytes; ` +
       `matrix PNG ${png.width}×${png.height} px ${png.bytes.length} bytes (scale 4: ${png4.width}×${png4.height}, ${png4.bytes.length}); ` +
       `matrix SVG ${svg.bytes.length} bytes; head SVG ${head.bytes.length} bytes`,
+  );
+});
+
+test('an encoder–decoder run as NPY: one file per kind (cross [layers, heads, target, source]); the sidecar names each', async () => {
+  // Source of 3 tokens, target of 2; one head; encoder 1 layer, decoder 1 layer, cross 1 layer (entries 0, 1, 2).
+  const enc = {
+    layer: 0,
+    kind: 'encoder' as const,
+    stackLayer: 0,
+    heads: 1,
+    queryLength: 3,
+    keyLength: 3,
+    data: new Float32Array(9).fill(1 / 3),
+  };
+  const dec = {
+    layer: 1,
+    kind: 'decoder' as const,
+    stackLayer: 0,
+    heads: 1,
+    queryLength: 2,
+    keyLength: 2,
+    data: Float32Array.of(1, 0, 0.25, 0.75),
+  };
+  const cross = {
+    layer: 2,
+    kind: 'cross' as const,
+    stackLayer: 0,
+    heads: 1,
+    queryLength: 2,
+    keyLength: 3,
+    data: Float32Array.of(0.1, 0.2, 0.7, 0.5, 0.5, 0),
+  };
+  const run: RunData = {
+    model: { name: 's2s' },
+    tokens: ['a', 'b', '</s>'].map((text, i) => ({ text, start: i, end: i + 1, special: text === '</s>' })),
+    layers: [enc, dec, cross],
+    target: { target_tokens: [{ text: 'P' }, { text: 'Q' }] },
+  };
+  assert.deepEqual(
+    npyKinds(run)?.map((k) => [k.kind, k.layers.map((l) => l.layer)]),
+    [
+      ['encoder', [0]],
+      ['decoder', [1]],
+      ['cross', [2]],
+    ],
+  );
+  assert.equal(npyKindFile('r.npy', 'encoder'), 'r.npy');
+  assert.equal(npyKindFile('r.npy', 'cross'), 'r.cross.npy');
+  // The export's own file: the encoder's [1, 1, 3, 3].
+  const main = await bytesOf(run, 'npy');
+  assert.equal(main.length, npyHeader([1, 1, 3, 3]).length + 9 * 4);
+  const chunks: Uint8Array[] = [];
+  await writeNpyKind(run, 'cross', { write: (c) => void chunks.push(c.slice()) });
+  const header = npyHeader([1, 1, 2, 3]);
+  const body = Buffer.concat(chunks);
+  assert.deepEqual(new Uint8Array(body.subarray(0, header.length)), header);
+  assert.deepEqual(
+    new Float32Array(body.buffer.slice(body.byteOffset + header.length, body.byteOffset + body.length)),
+    cross.data,
+  );
+  const side = JSON.parse(npySidecar(run, 'r.npy')) as {
+    arrays: unknown[];
+    target_tokens: unknown[];
+    layers: { stack_layer: number }[];
+  };
+  assert.deepEqual(side.arrays, [
+    {
+      kind: 'encoder',
+      file: 'r.npy',
+      dtype: '<f4',
+      shape: [1, 1, 3, 3],
+      axes: ['layer', 'head', 'source', 'source'],
+      layers: [0],
+    },
+    {
+      kind: 'decoder',
+      file: 'r.decoder.npy',
+      dtype: '<f4',
+      shape: [1, 1, 2, 2],
+      axes: ['layer', 'head', 'target', 'target'],
+      layers: [1],
+    },
+    {
+      kind: 'cross',
+      file: 'r.cross.npy',
+      dtype: '<f4',
+      shape: [1, 1, 2, 3],
+      axes: ['layer', 'head', 'target', 'source'],
+      layers: [2],
+    },
+  ]);
+  assert.equal(side.target_tokens.length, 2);
+  assert.equal(
+    estimateDataSize(run, 'npy').bytes,
+    npyHeader([1, 1, 3, 3]).length + npyHeader([1, 1, 2, 2]).length + npyHeader([1, 1, 2, 3]).length + 19 * 4,
   );
 });

@@ -2,7 +2,9 @@
 // overview without its map, and the exact values, rows, columns and windows asked of the worker equal the dense maps
 // of the same input streamed the usual way (stories260K, 300 tokens: the blocked summaries variant). Cancelling a
 // kept run drops it; a newer kept run replaces an older one; each refusal is one line. SmolLM2 over 1,100 tokens
-// (its maps past 1 GiB): `auto` keeps the run, and its values equal a dense run of the first 300 tokens.
+// (its maps past 1 GiB): `auto` keeps the run, and its values equal a dense run of the first 300 tokens. Rollout rows
+// of a kept run (a chain of vector–matrix products in the worker) equal the dense rollout; a row estimated above
+// the time limit is refused with its cost.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -22,6 +24,7 @@ import { fixtureModel, repoRoot, smolLm2Gguf } from '../../../helpers/fixtures';
 import { windowAround } from '../../../../figures/head-figure';
 import { neuronScores } from '../../../../webview/neuron-scores';
 import { KEPT_VIEW_WINDOW } from '../../../../webview/kept-maps';
+import { attentionRollout } from '../../../../runtime/analysis/rollout';
 
 const WORKER = path.join(repoRoot, 'dist/worker.js');
 const N = 300;
@@ -57,7 +60,7 @@ test('keepsRun: auto keeps when every map together would pass 1 GiB; kept and ma
   assert.equal(longestMapsRun(smol), 997);
   assert.equal(
     longExplainMessage(smol, 4000),
-    "Explain over 4000 tokens would hold every layer's maps (17.3 GB) for rollout, flow and the perturbation passes; select at most 997 tokens to explain them.",
+    "Over 4000 tokens (kept for long inputs) Explain runs raw attention and rollout from the kept q and k; comparisons, flow, norms, ALTI, value zeroing, the perturbation and gradient methods and faithfulness would hold every layer's maps (17.3 GB) or run a model pass per token: select at most 997 tokens for them.",
   );
 });
 
@@ -192,6 +195,34 @@ describe('stories260K kept runs through the worker', () => {
     await assert.rejects(kept.vectors(0, 5, { start: 290, end: 301 }), isLine(/^Keys 290–301 are not a span inside/));
   });
 
+  test('rollout rows of a kept run, computed in the worker from q and k, equal the dense rollout to 1e-5', async () => {
+    const input = ids(N, 11);
+    const dense = await collect(inspector.run(input));
+    const run = inspector.run(input, { long: 'kept' });
+    await collect(run);
+    const full = attentionRollout(dense); // [N, N]: every map, then N × N products
+    const fromLayer2 = attentionRollout(dense, { startLayer: 2 });
+    let worst = 0;
+    for (const t of [0, 1, 150, N - 1]) {
+      const row = await run.kept!.rollout(t);
+      let sum = 0;
+      for (let j = 0; j < N; j++) {
+        worst = Math.max(worst, Math.abs(row[j] - full[t * N + j]));
+        sum += row[j];
+      }
+      assert.ok(Math.abs(sum - 1) < 1e-9, `row ${t} sums to ${sum}`);
+      for (let j = t + 1; j < N; j++) assert.equal(row[j], 0, 'causal: nothing from later tokens');
+    }
+    const row = await run.kept!.rollout(200, 2);
+    for (let j = 0; j < N; j++) worst = Math.max(worst, Math.abs(row[j] - fromLayer2[200 * N + j]));
+    assert.ok(worst <= 1e-5, `largest difference from the dense rollout: ${worst}`);
+    await assert.rejects(
+      run.kept!.rollout(N),
+      isLine(new RegExp(`^Position ${N} is outside the ${N} positions of the run\\.$`)),
+    );
+    await assert.rejects(run.kept!.rollout(0, 5), isLine(/^The rollout's first layer 5 is outside 0\.\.4\.$/));
+  });
+
   test('a newer kept run replaces the older one, whose queries then say to run it again', async () => {
     const first = inspector.run(ids(N, 1), { long: 'kept' });
     await collect(first);
@@ -247,6 +278,17 @@ test('SmolLM2 over 1,100 tokens: auto keeps the run (maps over 1 GiB), and its e
     const row = await run.kept.row(12, 6, 280);
     for (let k = 0; k < 300; k++) worst = Math.max(worst, Math.abs(row[k] - dense[12].data[(6 * 300 + 280) * 300 + k]));
     for (let k = 281; k < 1100; k++) assert.equal(row[k], 0);
+    // Rollout too: row 299 reads only the first 300 tokens, so it is the dense rollout of the prefix.
+    const rollout = await run.kept.rollout(299);
+    const prefix = attentionRollout(dense);
+    for (let k = 0; k < 300; k++) worst = Math.max(worst, Math.abs(rollout[k] - prefix[299 * 300 + k]));
+    // The last token's row over 1,100 tokens is estimated above the limit: refused, with the cost and what to do.
+    await assert.rejects(
+      run.kept.rollout(1099),
+      isLine(
+        /^Rollout for this token would take about \d+ s \(30 layers over 1,100 tokens\), more than the 60 s allowed; choose an earlier target token or select fewer tokens\.$/,
+      ),
+    );
     assert.ok(worst <= 1e-5, `largest difference ${worst}`);
   } finally {
     await inspector.dispose();

@@ -1,0 +1,150 @@
+// Explain on a run kept for long inputs (no map held anywhere: runtime/inspector/long-runs.ts): the methods that read
+// only rows of attention run from the kept q and k where the model runs — raw attention (the target row of the last
+// layer, head mean) and attention rollout for the target's row (a chain of vector–matrix products, its cost stated
+// and refused above its limit: runtime/attention/kept-rollout.ts) — with the uniform baseline and their agreement.
+// Every other method says in one line why it does not run at this length (it would hold every layer's maps, or
+// run a model pass per token), and how many tokens it takes. The target's value is not computed (it would need a
+// forward pass over the whole input), so it is not shown.
+import type { KeptAttention } from '../inspector/api';
+import { longestMapsRun, mapsBytes } from '../inspector/long-runs';
+import { rolloutCostOf } from '../inspector/kept-runs';
+import { rolloutCostText, ROLLOUT_MAX_SECONDS } from '../attention/kept-rollout';
+import { uniformRow } from '../analysis/distance';
+import { getMethod } from '../analysis/registry';
+import { isLensError, LensError } from '../errors';
+import type { ModelFacts, Token } from '../types';
+import type { Tokenizer } from '../tokenizers/tokenizer';
+import { agreementTable, distanceTable } from './compare';
+import { candidateMask, DEFAULT_METHODS, resolveMethods } from './explain';
+import type { ExplainResult, MethodScores } from './result';
+import { planTarget } from './target';
+import { parseTargetSpec, resolveGenerated, type TargetSpec } from './target-spec';
+
+/** Methods that run on a kept run. */
+export const KEPT_METHODS: readonly string[] = ['raw-attention', 'rollout'];
+
+export interface KeptExplainOptions {
+  target: string | TargetSpec;
+  methods?: readonly string[];
+  promptLength?: number;
+  /** Before each method: its id and, in words, what it costs ("about 12 s (30 layers over 4,000 tokens)"). */
+  onProgress?: (p: { phase: string; cost: string }) => void;
+}
+
+/** Why a method does not run on a kept run of `n` tokens, in one line. */
+export function keptMethodRefusal(facts: Pick<ModelFacts, 'layers' | 'heads'>, id: string, n: number): string {
+  const label = getMethod(id)?.label ?? id;
+  const gb = (mapsBytes(facts, n) / 1e9).toFixed(1);
+  const most = longestMapsRun(facts);
+  const kind = getMethod(id)?.kind;
+  const why =
+    kind === 'perturbation' || id === 'value-zeroing' || id === 'value-zeroing-rollout'
+      ? `would run the model once per token over ${n} tokens`
+      : kind === 'gradient'
+        ? `needs gradients through every layer's maps (${gb} GB)`
+        : `would hold every layer's maps (${gb} GB)`;
+  return `${label} does not run on a run of ${n} tokens kept for long inputs: it ${why}; select at most ${most} tokens for it. Raw attention and rollout run here.`;
+}
+
+export async function explainKept(
+  model: { facts: ModelFacts; backend: string; tokenizer: Tokenizer | undefined },
+  tokens: readonly Token[],
+  kept: KeptAttention,
+  options: KeptExplainOptions,
+): Promise<ExplainResult> {
+  const t0 = performance.now();
+  const { facts, tokenizer } = model;
+  const n = tokens.length;
+  const methodIds = resolveMethods(options.methods ?? DEFAULT_METHODS);
+  const parsed = typeof options.target === 'string' ? parseTargetSpec(options.target) : options.target;
+  const ids = tokens.map((t) => t.id);
+  const plan = planTarget(resolveGenerated(parsed, ids, options.promptLength), tokens, facts, tokenizer);
+  if (plan.readout === null)
+    throw new LensError(
+      'TOO_LONG',
+      `The target ${plan.spec} reads every token; on a run of ${n} tokens kept for long inputs Explain needs one target token (next, token:POS, mask@POS), or select at most ${longestMapsRun(facts)} tokens.`,
+    );
+  const readout = plan.readout;
+  const causal = facts.attentionKinds.some((k) => k === 'causal');
+  const candidates = candidateMask(tokens, plan.protect, causal ? readout : null, false);
+  const methods: MethodScores[] = [];
+  for (const id of methodIds) {
+    const m = getMethod(id)!;
+    const entry: MethodScores = { id, label: m.label, kind: m.kind, scores: [], ms: 0 };
+    const t = performance.now();
+    if (!KEPT_METHODS.includes(id)) entry.error = keptMethodRefusal(facts, id, n);
+    else
+      try {
+        const cost =
+          id === 'rollout'
+            ? rolloutCostText(rolloutCostOf(facts, n, readout))
+            : `${facts.heads} rows of ${n.toLocaleString('en-US')} keys`;
+        options.onProgress?.({ phase: id, cost });
+        if (id === 'raw-attention') {
+          // The target's row of the last layer, mean of the heads, exact from q and k.
+          const last = facts.layers - 1;
+          const scores = new Float64Array(n);
+          for (let h = 0; h < facts.heads; h++) {
+            const row = await kept.row(last, h, readout);
+            for (let j = 0; j < n; j++) scores[j] += row[j] / facts.heads;
+          }
+          entry.scores = Array.from(scores);
+        } else entry.scores = Array.from(await kept.rollout(readout));
+      } catch (e) {
+        if (!isLensError(e) || e.code !== 'TOO_LONG') throw e;
+        entry.error = e.message;
+      }
+    entry.ms = performance.now() - t;
+    methods.push(entry);
+  }
+  methods.push({
+    id: 'uniform',
+    label: getMethod('uniform')!.label,
+    kind: 'baseline',
+    scores: Array.from(uniformRow(n, readout, causal)),
+    ms: 0,
+  });
+  const text = (id: number) => tokenizer?.idToToken(id) ?? `#${id}`;
+  const cost = rolloutCostOf(facts, n, readout);
+  const result: ExplainResult = {
+    model: {
+      name: facts.name,
+      family: facts.family,
+      modelType: facts.modelType,
+      layers: facts.layers,
+      heads: facts.heads,
+      backend: model.backend,
+    },
+    tokens: [...tokens],
+    target: {
+      spec: plan.spec,
+      kind: plan.parsed.kind as ExplainResult['target']['kind'],
+      measure: plan.measure,
+      label: `the attention to position ${readout} (${JSON.stringify(text(ids[readout]))}), where ${plan.spec} is read; its value is not computed on a kept run`,
+      readout,
+      ...(plan.token !== undefined ? { token: { id: plan.token, text: text(plan.token) } } : {}),
+      value: NaN,
+    },
+    perturbation: 'remove',
+    candidates,
+    methods,
+    agreement: agreementTable(methods, candidates),
+    distance: distanceTable(methods, candidates),
+    faithfulness: [],
+    erasure: [],
+    heads: [],
+    timings: {
+      totalMs: performance.now() - t0,
+      mainPassMs: 0,
+      faithfulnessMs: 0,
+      erasureMs: 0,
+      rows: 0,
+      batches: 0,
+      forwardMs: 0,
+    },
+    notes: [
+      `This run of ${n} tokens is kept for long inputs (q and k, not the maps): raw attention and rollout are computed from them where the model runs; rollout of position ${readout} costs ${rolloutCostText(cost)} and is refused above ${ROLLOUT_MAX_SECONDS} s. Faithfulness, erasure and head statistics need a model pass per token or every map: select at most ${longestMapsRun(facts)} tokens for them.`,
+    ],
+  };
+  return result;
+}
