@@ -3,7 +3,11 @@
 // same tokens (the family's full graph, no attention outputs), on stories260K and all-MiniLM-L6-v2, native
 // onnxruntime, in this thread. The three are measured in alternation so that load on the shared machine hits them
 // alike; graph building and session creation are timed once, apart. The forward pass alone on IG's 33 rows batched is
-// printed too: it is the floor of what batched IG can cost. Figures are printed, never asserted.
+// printed too: it is the floor of what batched IG can cost. Every figure is given twice: wall-clock time and the
+// process's CPU time (user + system over its threads), which load from other processes on a shared machine inflates
+// far less (the wall-clock ratio swings with whoever else runs; the CPU one is the work). An encoder–decoder case
+// (tiny-marian-dates: encoder + teacher-forced decoder against runtime/grad/seq2seq-gradients.ts, log p of one
+// target token, IG on the source side) follows. Figures are printed, never asserted.
 // Run: nice npx tsx bench/gradients.ts   (THREADS=n, TOKENS=n, RUNS=n to change the defaults)
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
@@ -14,6 +18,10 @@ import { loadTokenizer } from '../runtime/tokenizers';
 import { GradientService } from '../runtime/grad/gradient-service';
 import type { GradientTarget } from '../runtime/grad/gradients';
 import { gradientTimesInput, integratedGradients, midpointAlphas } from '../runtime/analysis/gradient-methods';
+import { Seq2SeqRunner, shiftRight } from '../runtime/generate/seq2seq-runner';
+import { readSeq2SeqModel } from '../runtime/models/seq2seq-read';
+import { seq2seqGradientAttribution, Seq2SeqGradientService } from '../runtime/grad/seq2seq-gradients';
+import { marianDatesDir } from '../test/helpers/fixtures';
 import { fmt, summarize, table } from './stats';
 
 const THREADS = Number(process.env.THREADS ?? 2);
@@ -24,6 +32,30 @@ const TEXT =
   'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw ' +
   'a big, red ball. She wanted to play with it, but it was too high. Lily asked her mom to help her. Her mom said ' +
   'yes and they played together all day long until the sun went down behind the hills.';
+
+/** Wall-clock and CPU ms of one awaited call. */
+async function timed(fn: () => Promise<unknown>): Promise<[number, number]> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await fn();
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return [wall, (c.user + c.system) / 1000];
+}
+
+/** Rows of the table: wall and CPU median (range), each as a ratio per run to that run's forward pass too. */
+function rowsOf(label: string, kinds: [string, number[][], number][], fwd: number[][]): string[][] {
+  const ratio = (xs: number[][], k: 0 | 1) => summarize(xs.map((x, i) => x[k] / fwd[i][k]));
+  return kinds.map(([what, xs, setup]) => [
+    label,
+    what,
+    fmt(summarize(xs.map((x) => x[0])), 2),
+    xs === fwd ? '1' : fmt(ratio(xs, 0), 2),
+    fmt(summarize(xs.map((x) => x[1])), 2),
+    xs === fwd ? '1' : fmt(ratio(xs, 1), 2),
+    setup.toFixed(0),
+  ]);
+}
 
 interface Case {
   label: string;
@@ -70,42 +102,82 @@ async function bench(c: Case): Promise<string[][]> {
   );
   await forward.run(forwardBatchFeeds, [full.outputNames[0]]); // warm
 
-  const fwd: number[] = [];
-  const gxi: number[] = [];
-  const ig: number[] = [];
-  const fwdBatch: number[] = [];
+  const fwd: number[][] = [];
+  const gxi: number[][] = [];
+  const ig: number[][] = [];
+  const fwdBatch: number[][] = [];
   for (let r = 0; r < RUNS; r++) {
-    let t = performance.now();
-    await forward.run(forwardFeeds, [full.outputNames[0]]);
-    fwd.push(performance.now() - t);
-    t = performance.now();
-    const g = await service.compute({ ids, target });
-    gradientTimesInput(g.grad, g.embedding, S, E);
-    gxi.push(performance.now() - t);
-    t = performance.now();
-    const p = await service.compute({ ids, target, alphas, baseline: 'zero' });
-    integratedGradients(p.grad, STEPS, p.embedding, p.baseline!, S, E);
-    ig.push(performance.now() - t);
-    t = performance.now();
-    await forward.run(forwardBatchFeeds, [full.outputNames[0]]);
-    fwdBatch.push(performance.now() - t);
+    fwd.push(await timed(() => forward.run(forwardFeeds, [full.outputNames[0]])));
+    gxi.push(
+      await timed(async () => {
+        const g = await service.compute({ ids, target });
+        gradientTimesInput(g.grad, g.embedding, S, E);
+      }),
+    );
+    ig.push(
+      await timed(async () => {
+        const p = await service.compute({ ids, target, alphas, baseline: 'zero' });
+        integratedGradients(p.grad, STEPS, p.embedding, p.baseline!, S, E);
+      }),
+    );
+    fwdBatch.push(await timed(() => forward.run(forwardBatchFeeds, [full.outputNames[0]])));
   }
   await forward.release();
   await service.release();
-  const ratio = (xs: number[]) => summarize(xs.map((x, i) => x / fwd[i]));
-  const row = (what: string, xs: number[], setup: number) => [
+  return rowsOf(
     c.label,
-    what,
-    fmt(summarize(xs), 2),
-    xs === fwd ? '1' : fmt(ratio(xs), 2),
-    setup.toFixed(0),
-  ];
-  return [
-    row(`forward pass (${S} tokens)`, fwd, forwardMs),
-    row('gradient × input', gxi, gradBuildMs),
-    row(`Integrated Gradients, ${STEPS} steps`, ig, igBuildMs),
-    row(`forward only, ${rows} rows batched`, fwdBatch, 0),
-  ];
+    [
+      [`forward pass (${S} tokens)`, fwd, forwardMs],
+      ['gradient × input', gxi, gradBuildMs],
+      [`Integrated Gradients, ${STEPS} steps`, ig, igBuildMs],
+      [`forward only, ${rows} rows batched`, fwdBatch, 0],
+    ],
+    fwd,
+  );
+}
+
+/** tiny-marian-dates: the teacher-forced pass (encoder + decoder, no attention outputs) against the gradient of
+ * log p(target token 0) w.r.t. the source and decoder-input embeddings, and source-side IG (32 steps + f(x) and
+ * f(baseline): 34 rows, batched). */
+async function benchSeq2Seq(): Promise<string[][]> {
+  const source = await readSeq2SeqModel(marianDatesDir);
+  const V = source.config.vocabSize;
+  const src = Array.from(
+    { length: Math.min(TOKENS, source.config.maxPositions) },
+    (_, i) => 2 + ((i * 7919) % (V - 4)),
+  );
+  const labels = Array.from({ length: 16 }, (_, i) => 2 + ((i * 104729) % (V - 4)));
+  const dec = shiftRight(labels, source.config.decoderStartTokenId);
+  const request = { sourceIds: src, decoderInputIds: dec, target: { labels, position: 0 } };
+  const t0 = performance.now();
+  const runner = await Seq2SeqRunner.create(source, { backend: 'native', threads: THREADS, attention: false });
+  const forwardMs = performance.now() - t0;
+  const service = new Seq2SeqGradientService(source, 'native', THREADS);
+  const t1 = performance.now();
+  await seq2seqGradientAttribution(service, request, 'grad-x-input');
+  const gradBuildMs = performance.now() - t1;
+  const t2 = performance.now();
+  await seq2seqGradientAttribution(service, request, 'integrated-gradients', { steps: STEPS });
+  const igBuildMs = performance.now() - t2;
+  const fwd: number[][] = [];
+  const gxi: number[][] = [];
+  const ig: number[][] = [];
+  for (let r = 0; r < RUNS; r++) {
+    fwd.push(await timed(async () => runner.teacherForce(await runner.encode(src), dec)));
+    gxi.push(await timed(() => seq2seqGradientAttribution(service, request, 'grad-x-input')));
+    ig.push(await timed(() => seq2seqGradientAttribution(service, request, 'integrated-gradients', { steps: STEPS })));
+  }
+  await runner.release();
+  await service.release();
+  return rowsOf(
+    'tiny-marian-dates',
+    [
+      [`teacher-forced pass (${src.length} + ${dec.length} tokens)`, fwd, forwardMs],
+      ['gradient × input (source and target)', gxi, gradBuildMs],
+      [`Integrated Gradients, ${STEPS} steps (source)`, ig, igBuildMs],
+    ],
+    fwd,
+  );
 }
 
 async function main(): Promise<void> {
@@ -129,10 +201,12 @@ async function main(): Promise<void> {
   else console.log(`(all-MiniLM-L6-v2 is not in ${minilm}; run \`node scripts/fetch-model.mjs\`)`);
   const rows: string[][] = [];
   for (const c of cases) rows.push(...(await bench(c)));
+  rows.push(...(await benchSeq2Seq()));
+  const load = (await import('node:os')).loadavg().map((l) => l.toFixed(1));
   console.log(
-    `gradients, native onnxruntime, ${THREADS} threads, ${RUNS} alternating runs; ms median (range); ratio = per run ÷ the forward pass of that run`,
+    `gradients, native onnxruntime, ${THREADS} threads, ${RUNS} alternating runs; ms median (range); ratio = per run ÷ the forward pass of that run; load average after: ${load.join(' ')}`,
   );
-  console.log(table(['model', 'what', 'ms', '× forward', 'setup ms'], rows));
+  console.log(table(['model', 'what', 'wall ms', 'wall × fwd', 'cpu ms', 'cpu × fwd', 'setup ms'], rows));
 }
 
 void main();

@@ -8,7 +8,7 @@
 import { loadavg as osLoad } from 'node:os';
 import { parseArgs } from 'node:util';
 import { KeptRun } from '../runtime/attention/kept-run';
-import type { LayerSummaryTensors } from '../runtime/models/attention-summaries';
+import { queryBlocks, type LayerSummaryTensors } from '../runtime/models/attention-summaries';
 import { StageEngine } from '../runtime/inspector/engine';
 import { readGgufModel } from '../runtime/models/gguf-source';
 import { buildPlan } from '../runtime/models/read-model';
@@ -27,7 +27,8 @@ const { values: argv } = parseArgs({
 });
 const lengths = (argv.lengths ?? '512,1024,2048').split(',').map(Number);
 const runs = Number(argv.runs ?? 2);
-const modes = (argv.modes ?? 'dense,kept,graph').split(',') as ('dense' | 'kept' | 'graph')[];
+// arena: the graph run with onnxruntime's CPU arena on its layer sessions (the engine's default is off).
+const modes = (argv.modes ?? 'dense,kept,graph').split(',') as ('dense' | 'kept' | 'graph' | 'arena')[];
 const threads = Number(argv.threads ?? 2);
 const backend = (argv.backend ?? 'native') as 'native' | 'wasm';
 const MB = 2 ** 20;
@@ -66,9 +67,17 @@ async function main(): Promise<void> {
     const dense = { total: [] as number[], first: [] as number[], bytes: 0 };
     const kept = { total: [] as number[], first: [] as number[], bytes: 0 };
     const graph = { total: [] as number[], first: [] as number[], bytes: 0 };
+    const arena = { total: [] as number[], first: [] as number[], bytes: 0 };
     const graphKeepMs: number[] = [];
+    const arenaKeepMs: number[] = [];
     const keepMs: number[] = [];
     let last: KeptRun | undefined;
+    // The layer sessions of this length's block count, created before timing (a first run pays this once).
+    const t0 = performance.now();
+    for (const mode of modes) if (mode === 'graph' || mode === 'arena') await engine.prepareLong(n, mode === 'arena');
+    console.log(
+      `${n} tokens: summaries sessions (${queryBlocks(n, f.heads) ?? 'whole'} blocks) created in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
     for (let r = 0; r < runs; r++) {
       rawMs.push(await raw.run(ids));
       for (const mode of modes) {
@@ -77,17 +86,18 @@ async function main(): Promise<void> {
         const maps: Float32Array[] = [];
         const run = new KeptRun(f, { topK: 8, specials: [0], block: 64 });
         const summaries = {
+          arena: mode === 'arena',
           topK: 8,
           specials: [0],
           onSummaries: (t: LayerSummaryTensors) => {
             const t1 = performance.now();
             run.addSummaries(t);
-            graphKeepMs.push(performance.now() - t1);
+            (mode === 'arena' ? arenaKeepMs : graphKeepMs).push(performance.now() - t1);
             if (t.layer === 0) first = performance.now() - t0;
           },
         };
         await engine.run(ids, {
-          ...(mode === 'graph' ? { summaries } : {}),
+          ...(mode === 'graph' || mode === 'arena' ? { summaries } : {}),
           withVectors: mode === 'kept',
           onLayer: (attention, q, k) => {
             if (mode === 'dense') maps.push(attention.data);
@@ -99,7 +109,7 @@ async function main(): Promise<void> {
             if (attention.layer === 0) first = performance.now() - t0;
           },
         });
-        const m = mode === 'dense' ? dense : mode === 'kept' ? kept : graph;
+        const m = mode === 'dense' ? dense : mode === 'kept' ? kept : mode === 'arena' ? arena : graph;
         m.total.push(performance.now() - t0);
         m.first.push(first);
         m.bytes = mode === 'dense' ? maps.reduce((a, x) => a + x.byteLength, 0) : run.bytes();
@@ -112,6 +122,7 @@ async function main(): Promise<void> {
       ['dense maps (today)', dense],
       ['kept, summaries in JS', kept],
       ['kept, summaries in graph', graph],
+      ['kept, in graph, arena', arena],
     ] as const) {
       if (m.total.length === 0) continue;
       const t = summarize(m.total);
@@ -122,7 +133,12 @@ async function main(): Promise<void> {
         fmt(t),
         (t.median / base).toFixed(2),
         (summarize(m.first).median / t.median).toFixed(2),
-        ((m === kept ? keepMs : m === graph ? graphKeepMs : [0]).reduce((a, x) => a + x, 0) / runs).toFixed(0),
+        (
+          (m === kept ? keepMs : m === graph ? graphKeepMs : m === arena ? arenaKeepMs : [0]).reduce(
+            (a, x) => a + x,
+            0,
+          ) / runs
+        ).toFixed(0),
         (m.bytes / MB).toFixed(0),
         rssMB().toFixed(0),
       ]);

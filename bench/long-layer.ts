@@ -14,11 +14,19 @@ import { smolLm2Gguf } from '../test/helpers/fixtures';
 import { fmt, summarize, table } from './stats';
 
 const { values: argv } = parseArgs({
-  options: { n: { type: 'string' }, runs: { type: 'string' }, blocks: { type: 'string' }, whole: { type: 'boolean' } },
+  options: {
+    n: { type: 'string' },
+    runs: { type: 'string' },
+    blocks: { type: 'string' },
+    whole: { type: 'boolean' },
+    // --lean: only the layer without its map and the blocked variants without the arena (8,192 tokens: the fetched
+    // map and an arena per variant would hold several GB).
+    lean: { type: 'boolean' },
+  },
 });
 const n = Number(argv.n ?? 512);
 const runs = Number(argv.runs ?? 7);
-/** Query-row block counts to compare (the engine uses QUERY_BLOCKS); --whole adds the summaries variant unblocked. */
+/** Query-row block counts to compare (the engine uses queryBlocks(n, heads)); --whole adds the summaries variant unblocked. */
 const blockCounts = (argv.blocks ?? String(QUERY_BLOCKS)).split(',').map(Number);
 
 async function main(): Promise<void> {
@@ -45,7 +53,7 @@ async function main(): Promise<void> {
   const variants: [string, Session, Record<string, FeedTensor>, string[]][] = [];
   const plain = await createSession(stage.onnx, opts);
   variants.push(['default, hidden only', plain, base, ['hidden_out']]);
-  variants.push(['default, map fetched', plain, base, ['hidden_out', 'attn']]);
+  if (!argv.lean) variants.push(['default, map fetched', plain, base, ['hidden_out', 'attn']]);
   const summaryOut = [
     'hidden_out',
     'q',
@@ -62,10 +70,10 @@ async function main(): Promise<void> {
   // The blocked variants build their mask from key_mask [B,S] (no n × n bias fed).
   const blockedFeeds: Record<string, FeedTensor> = { ...summaryFeeds, key_mask: keyMaskFeed(batch) };
   const withArena = async (label: string, bytes: Uint8Array, feeds: Record<string, FeedTensor>) => {
-    const session = await createSession(bytes, opts);
-    const picked = Object.fromEntries(session.inputNames.map((name) => [name, feeds[name]]));
-    variants.push([`${label}, arena`, session, picked, summaryOut]);
-    variants.push([`${label}, no arena`, await createSession(bytes, { ...opts, memArena: false }), picked, summaryOut]);
+    const noArena = await createSession(bytes, { ...opts, memArena: false });
+    const picked = Object.fromEntries(noArena.inputNames.map((name) => [name, feeds[name]]));
+    if (!argv.lean) variants.push([`${label}, arena`, await createSession(bytes, opts), picked, summaryOut]);
+    variants.push([`${label}, no arena`, noArena, picked, summaryOut]);
   };
   if (argv.whole) await withArena('summaries whole', stage.variant!({ summaries: true }), summaryFeeds);
   for (const b of blockCounts)

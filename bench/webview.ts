@@ -34,11 +34,21 @@ import { chromium, type Page } from 'playwright-core';
 import { contentSecurityPolicy } from '../protocol/panel-page';
 import { fmt, summarize, table, type Summary } from './stats';
 
-const { values: argv } = parseArgs({ options: { runs: { type: 'string' }, hovers: { type: 'string' } } });
+const { values: argv } = parseArgs({
+  options: {
+    runs: { type: 'string' },
+    hovers: { type: 'string' },
+    sizes: { type: 'string' },
+    profile: { type: 'boolean' },
+  },
+});
 const RUNS = argv.runs ? Number(argv.runs) : 5;
 const HOVERS = argv.hovers ? Number(argv.hovers) : 50; // in all, spread over the runs
 const GRID_TARGET = 200;
 const HOVER_TARGET = 50;
+const ZOOM_TARGET = 50;
+/** Zoom steps (× ZOOM_STEP each, from the whole map) per page load of the kept run: down to about 20 tokens a side. */
+const ZOOM_STEPS = 14;
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
@@ -46,11 +56,16 @@ interface Config {
   tokens: number;
   layers: number;
   heads: number;
+  /** A run kept for long inputs (issue 15): overviews, exact entries asked of the host. */
+  kept?: boolean;
 }
-const CONFIGS: Config[] = [
+const ALL_CONFIGS: Config[] = [
   { tokens: 512, layers: 12, heads: 12 },
   { tokens: 128, layers: 6, heads: 12 },
+  { tokens: 8192, layers: 30, heads: 9, kept: true },
 ];
+// --sizes dense (the two dense runs), kept (8,192 tokens kept) or all (the default).
+const CONFIGS = ALL_CONFIGS.filter((c) => (argv.sizes === 'dense' ? !c.kept : argv.sizes === 'kept' ? c.kept : true));
 
 /** Installed before any page script: stamps `layer` messages and the frames after the panel's draws. */
 function instrument(): void {
@@ -99,7 +114,7 @@ function instrument(): void {
         // Host messages arrive as the channel's notes (runtime/channel): { kind: 'note', name, payload }.
         const m = (e as MessageEvent).data as { kind?: string; name?: string; payload?: unknown } | undefined;
         const name = m?.kind === 'note' ? m.name : undefined;
-        const isLayer = name === 'layer';
+        const isLayer = name === 'layer' || name === 'keptLayer';
         if (name === 'runStarted') expected = (m!.payload as { facts: { layers: number } }).facts.layers;
         if (isLayer && bench.layersSeen < expected) {
           bench.layersSeen++;
@@ -150,6 +165,17 @@ interface RunResult {
   matrix: { drawn: number; frame: number };
   head: { drawn: number; frame: number };
   hovers: { tooltip: number; drawn: number; frame: number }[];
+  /** Kept runs: each zoom step (frame after it; all windows it asked drawn), hovers whole and zoomed. */
+  zooms?: ZoomStep[];
+  exactHovers?: { zoomed: boolean; value: number; frame: number }[];
+}
+
+interface ZoomStep {
+  frame: number;
+  exact: number;
+  asked: number;
+  /** The page's main-thread CPU ms from before the click to the settled frame (includes the bench's own calls). */
+  cpu?: number;
 }
 
 async function clickTab(page: Page, view: string): Promise<{ drawn: number; frame: number }> {
@@ -165,6 +191,7 @@ async function clickTab(page: Page, view: string): Promise<{ drawn: number; fram
 }
 
 async function oneRun(page: Page, url: string, c: Config, hovers: number): Promise<RunResult> {
+  if (c.kept) return keptRun(page, url, c, hovers);
   await page.goto(url);
   const status = `layers ${c.layers}/${c.layers}`;
   await page.waitForFunction((s) => document.getElementById('run-status')?.textContent?.includes(s), status, {
@@ -247,6 +274,186 @@ async function oneRun(page: Page, url: string, c: Config, hovers: number): Promi
   return { gridDrawn, gridFrame, matrix, head, hovers: hoverResults };
 }
 
+/** Waits for the grid of a run; checks that every thumbnail is drawn. */
+async function gridTimes(page: Page, c: Config): Promise<{ drawn: number; frame: number }> {
+  const status = `layers ${c.layers}/${c.layers}`;
+  await page.waitForFunction((s) => document.getElementById('run-status')?.textContent?.includes(s), status, {
+    timeout: 120_000,
+  });
+  const grid = await page.waitForFunction(
+    () => {
+      const b = (window as unknown as { __bench: { gridFrame: number; gridDrawn: number } }).__bench;
+      return b.gridFrame > 0 ? { drawn: b.gridDrawn, frame: b.gridFrame } : null;
+    },
+    undefined,
+    { timeout: 30_000 },
+  );
+  const times = (await grid.jsonValue())!;
+  const thumbs = await page.$$eval('.thumb:not(.pending)', (els) => els.length);
+  if (thumbs !== c.layers * c.heads) throw new Error(`${thumbs} thumbnails drawn, expected ${c.layers * c.heads}`);
+  return times;
+}
+
+/** In the page: ms to the frame after the next draw, and to the frame after every window asked of the harness has
+ * been answered and drawn (webview/dev/harness.ts counts them), with how many were asked. */
+function settleScript(): void {
+  type Kept = { asked: number; answered: number; lastAnsweredAt: number };
+  const w = window as unknown as { __settle: (t0: number, asked0: number) => Promise<ZoomStepResult>; __kept: Kept };
+  interface ZoomStepResult {
+    frame: number;
+    exact: number;
+    asked: number;
+  }
+  const raf = window.requestAnimationFrame.bind(window);
+  w.__settle = (t0, asked0) =>
+    new Promise((done) => {
+      let frame = 0;
+      let quiet = 0;
+      const tick = (): void => {
+        const k = w.__kept;
+        if (!frame) frame = performance.now() - t0;
+        // Settled: nothing outstanding and two frames since the last answer (its redraw has been produced).
+        if (k.asked === k.answered && performance.now() > k.lastAnsweredAt) quiet++;
+        else quiet = 0;
+        if (quiet >= 2) done({ frame, exact: performance.now() - t0, asked: k.asked - asked0 });
+        else raf(tick);
+      };
+      raf(() => raf(tick)); // the panel's draw frame, then the next one
+    });
+}
+
+/** A kept run (8,192 tokens): the grid, the matrix tab, ZOOM_STEPS zoom steps in (the + button), then hovers over
+ * cells whose exact value is asked of the host: at the deepest zoom, then after zooming back to the whole map. */
+async function keptRun(page: Page, url: string, c: Config, hovers: number): Promise<RunResult> {
+  // --profile: the page's CPU profile over the whole load, its functions' self time printed (where to look).
+  const cdp = argv.profile ? await page.context().newCDPSession(page) : undefined;
+  if (cdp) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+    await cdp.send('Profiler.start');
+  }
+  try {
+    return await keptSteps(page, url, c, hovers);
+  } finally {
+    if (cdp) {
+      const { profile } = await cdp.send('Profiler.stop');
+      const self = new Map<string, number>();
+      const dt = new Map<number, number>();
+      profile.samples?.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (profile.timeDeltas?.[i] ?? 0) / 1000));
+      for (const n of profile.nodes) {
+        const f = n.callFrame;
+        const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`;
+        self.set(key, (self.get(key) ?? 0) + (dt.get(n.id) ?? 0));
+      }
+      const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20);
+      console.log(`\nCPU profile of one page load (${c.tokens} tokens kept), self ms:`);
+      for (const [k, v] of top) console.log(`${v.toFixed(0).padStart(7)}  ${k}`);
+    }
+  }
+}
+
+async function keptSteps(page: Page, url: string, c: Config, hovers: number): Promise<RunResult> {
+  await page.goto(url);
+  const { drawn: gridDrawn, frame: gridFrame } = await gridTimes(page, c);
+  await page.evaluate(`var __name = (f) => f; (${settleScript.toString()})();`);
+  const matrix = await clickTab(page, 'matrix');
+  const zooms: ZoomStep[] = [];
+  // The page's main-thread CPU time per step (CDP ThreadTime): on a loaded machine the wall time waits for a core.
+  const metrics = await page.context().newCDPSession(page);
+  await metrics.send('Performance.enable');
+  const threadMs = async () =>
+    1000 * ((await metrics.send('Performance.getMetrics')).metrics.find((m) => m.name === 'ThreadTime')?.value ?? NaN);
+  const step = async (button: 'zoom-in' | 'zoom-fit'): Promise<ZoomStep> => {
+    const cpu0 = await threadMs();
+    const r = await stepWall(button);
+    return { ...r, cpu: (await threadMs()) - cpu0 };
+  };
+  const stepWall = (button: 'zoom-in' | 'zoom-fit') =>
+    page.evaluate((b) => {
+      const el = Array.from(document.querySelectorAll<HTMLButtonElement>('.zoom-button')).find((x) =>
+        b === 'zoom-in' ? x.textContent === '+' : x.textContent === 'Fit',
+      );
+      if (!el) throw new Error(`no ${b} button`);
+      const w = window as unknown as {
+        __kept: { asked: number };
+        __settle: (t0: number, a: number) => Promise<{ frame: number; exact: number; asked: number }>;
+      };
+      const asked0 = w.__kept.asked;
+      const t0 = performance.now();
+      el.click();
+      return w.__settle(t0, asked0);
+    }, button);
+  // The matrix's own exact entries first (the whole map is drawn from the overview; nothing is asked).
+  await page.evaluate(() =>
+    (window as unknown as { __settle: (t0: number, a: number) => Promise<unknown> }).__settle(performance.now(), 0),
+  );
+  for (let i = 0; i < ZOOM_STEPS; i++) zooms.push(await step('zoom-in'));
+  if (argv.profile)
+    console.log(
+      `zoom steps (frame / exact / CPU ms, windows asked): ${zooms.map((z) => `${z.frame.toFixed(0)}/${z.exact.toFixed(0)}/${z.cpu?.toFixed(0)}/${z.asked}`).join(' ')}`,
+    );
+  const exactHovers: { zoomed: boolean; value: number; frame: number }[] = [];
+  await page.evaluate(() => {
+    const cv = document.getElementById('matrix-canvas')!;
+    const tip = document.getElementById('matrix-tooltip')!;
+    const b = (window as unknown as { __bench: Record<string, unknown> }).__bench;
+    const raf = window.requestAnimationFrame.bind(window);
+    // Capture: before the panel's listener. The value is in the tip once data-value changes for the new cell.
+    cv.addEventListener('mousemove', (e) => (b.moveAt = e.timeStamp), { capture: true });
+    new MutationObserver(() => {
+      const t0 = b.moveAt as number | undefined;
+      if (t0 === undefined || b.hover || tip.dataset.value === undefined) return;
+      const value = performance.now() - t0;
+      b.hover = 'pending';
+      raf(() =>
+        raf(() => (b.hover = { value, frame: performance.now() - t0, cell: `${tip.dataset.row},${tip.dataset.col}` })),
+      );
+    }).observe(tip, { attributes: true, attributeFilter: ['data-value', 'data-row', 'data-col'] });
+  });
+  const hoverAt = async (zoomed: boolean, count: number): Promise<void> => {
+    const box = await page.evaluate(() => {
+      const cv = document.getElementById('matrix-canvas') as HTMLCanvasElement;
+      const r = cv.getBoundingClientRect();
+      const d = cv.dataset;
+      const cell = Number(d.cellSize);
+      return {
+        x: r.left + Number(d.originX),
+        y: r.top + Number(d.originY),
+        w: cell * Number(d.cols),
+        h: cell * Number(d.rows),
+      };
+    });
+    for (let i = 0; i < count; i++) {
+      // Points of the lower triangle, spread over the drawn map (a new cell each time).
+      const fy = 0.2 + 0.75 * (((i * 37) % 97) / 97);
+      const fx = fy * (0.1 + 0.85 * (((i * 53) % 89) / 89));
+      await page.evaluate(() => {
+        const b = (window as unknown as { __bench: Record<string, unknown> }).__bench;
+        b.hover = undefined;
+        b.moveAt = undefined;
+      });
+      await page.mouse.move(Math.round(box.x + fx * box.w), Math.round(box.y + fy * box.h));
+      const h = await page.waitForFunction(
+        () => {
+          const v = (window as unknown as { __bench: { hover?: unknown } }).__bench.hover;
+          return typeof v === 'object' ? v : null;
+        },
+        undefined,
+        { timeout: 10_000 },
+      );
+      const r = (await h.jsonValue()) as { value: number; frame: number };
+      exactHovers.push({ zoomed, value: r.value, frame: r.frame });
+    }
+  };
+  await hoverAt(true, Math.ceil(hovers / 2));
+  await page.mouse.move(0, 0);
+  zooms.push(await step('zoom-fit'));
+  await hoverAt(false, Math.floor(hovers / 2));
+  await page.mouse.move(0, 0);
+  const head = await clickTab(page, 'head');
+  return { gridDrawn, gridFrame, matrix, head, hovers: [], zooms, exactHovers };
+}
+
 async function main(): Promise<void> {
   for (const f of ['dist/webview.js', 'dist/webview.css'])
     if (!existsSync(join(root, f))) throw new Error(`${f} is missing: run \`node scripts/build.mjs\` first.`);
@@ -291,7 +498,7 @@ async function main(): Promise<void> {
         });
         // As source text, with esbuild's keep-names helper (tsx adds __name(...) calls to named inner functions).
         await page.addInitScript({ content: `var __name = (f) => f; (${instrument.toString()})();` });
-        const url = `${server.origin}/bench/index.html?tokens=${c.tokens}&layers=${c.layers}&heads=${c.heads}&causal=1`;
+        const url = `${server.origin}/bench/index.html?tokens=${c.tokens}&layers=${c.layers}&heads=${c.heads}&causal=1${c.kept ? '&kept=1' : ''}`;
         const results: RunResult[] = [];
         for (let r = 0; r < RUNS; r++) {
           const hovers = Math.floor(HOVERS / RUNS) + (r < HOVERS % RUNS ? 1 : 0);
@@ -299,7 +506,7 @@ async function main(): Promise<void> {
         }
         await page.close();
         if (errors.length) throw new Error(`page errors: ${errors.slice(0, 5).join('; ')}`);
-        const label = `${c.tokens} tok × ${c.layers}×${c.heads}`;
+        const label = `${c.tokens} tok × ${c.layers}×${c.heads}${c.kept ? ' kept' : ''}`;
         const row = (what: string, s: Summary, target?: number): void => {
           rows.push([
             label,
@@ -314,6 +521,21 @@ async function main(): Promise<void> {
         row('grid: last layer → frame', summarize(results.map((x) => x.gridFrame)), GRID_TARGET);
         row('matrix tab → drawn', summarize(results.map((x) => x.matrix.drawn)));
         row('matrix tab → frame', summarize(results.map((x) => x.matrix.frame)));
+        if (c.kept) {
+          const zs = results.flatMap((x) => x.zooms ?? []);
+          row('zoom step → frame', summarize(zs.map((x) => x.frame)), ZOOM_TARGET);
+          row('zoom step: page main-thread CPU', summarize(zs.map((x) => x.cpu ?? NaN)));
+          const asking = zs.filter((x) => x.asked > 0);
+          if (asking.length) row('zoom step → exact tiles drawn', summarize(asking.map((x) => x.exact)), ZOOM_TARGET);
+          for (const zoomed of [true, false]) {
+            const eh = results.flatMap((x) => x.exactHovers ?? []).filter((x) => x.zoomed === zoomed);
+            const where = zoomed ? 'zoomed' : 'whole map';
+            row(`hover (${where}) → exact value in tip`, summarize(eh.map((x) => x.value)));
+            row(`hover (${where}) → frame`, summarize(eh.map((x) => x.frame)), HOVER_TARGET);
+          }
+          row('head tab → frame', summarize(results.map((x) => x.head.frame)));
+          continue;
+        }
         const hv = results.flatMap((x) => x.hovers);
         row('hover → tooltip value', summarize(hv.map((x) => x.tooltip)));
         row('hover → redrawn', summarize(hv.map((x) => x.drawn)));

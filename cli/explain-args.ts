@@ -159,6 +159,8 @@ export function parseExplainArgs(argv: string[]): ExplainArgs | 'help' {
     file: { type: 'string' },
     'head-stats': { type: 'boolean' },
     generate: { type: 'string' },
+    'target-text': { type: 'string' },
+    'max-new': { type: 'string' },
   });
   if (v.help) return 'help';
   const c = common(v);
@@ -171,6 +173,17 @@ export function parseExplainArgs(argv: string[]): ExplainArgs | 'help' {
     throw bad(`--target ${c.analysis.target} names a generated token: add --generate N (N ≥ ${index}).`);
   if (index !== undefined && index > generate!)
     throw bad(`--target ${c.analysis.target} is past the ${generate} tokens --generate asks for.`);
+  // Encoder–decoders: the target to score (teacher-forced), or the greedy translation of at most --max-new tokens.
+  const targetText = v['target-text'];
+  if (targetText !== undefined && targetText.trim() === '')
+    throw bad('--target-text is empty; give the translation to score, or leave it out to explain the model’s own.');
+  if (targetText !== undefined && generate !== undefined)
+    throw bad('--target-text is for encoder–decoder models and --generate for decoder-only ones: give one of them.');
+  const maxNew = wholeNumber('max-new', v['max-new'], 1, MAX_NEW_TOKENS);
+  if (maxNew !== undefined && targetText !== undefined)
+    throw bad('--max-new caps the translation; with --target-text there is none: give one of them.');
+  if (targetText !== undefined) c.analysis.targetText = targetText;
+  if (maxNew !== undefined) c.analysis.maxNew = maxNew;
   return {
     ...c,
     text: v.text,

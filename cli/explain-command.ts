@@ -51,6 +51,13 @@ export async function explainCommand(
     ...(args.generate !== undefined ? { maxTokens: 512 + args.generate, generate: true } : {}),
   });
   try {
+    const option =
+      args.analysis.targetText !== undefined ? '--target-text' : args.analysis.maxNew !== undefined ? '--max-new' : '';
+    if (option && !inspector.facts.encoderDecoder)
+      throw new LensError(
+        'BAD_INPUT',
+        `${option} needs an encoder–decoder model (marian, bart, t5); ${inspector.facts.name} is ${inspector.facts.modelType}, so leave ${option} out.`,
+      );
     const generation = args.generate !== undefined ? await generateFirst(inspector, args, text) : undefined;
     for (const w of inspector.warnings ?? []) warn(w);
     print(formatFacts(inspector));

@@ -44,6 +44,10 @@ export function formatTarget(r: ExplainResult): string {
     `perturb    ${r.perturbation}; ${r.candidates.filter(Boolean).length} of ${r.tokens.length} tokens are candidates (· marks the others: special tokens${r.target.kind === 'mask' ? ', the [MASK]' : ''}${r.target.readout !== null && r.target.kind !== 'mask' ? ', tokens after the target' : ''})`,
   ];
   if (r.truncatedFrom !== undefined) lines.push(`tokens     ${r.tokens.length} (truncated from ${r.truncatedFrom})`);
+  if (r.seq2seq)
+    lines.push(
+      `${r.seq2seq.mode === 'translated' ? 'translated' : 'target    '} ${r.seq2seq.targetTokens.map((t, i) => `${i + 1}:${JSON.stringify(t.text)}`).join(' ')} (scores below are over the source tokens)`,
+    );
   return lines.join('\n');
 }
 

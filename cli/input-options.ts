@@ -1,6 +1,7 @@
 // The options every command that runs a model on one input takes (`run`, `export`), declared once for parseArgs, and
 // their checks (one place for the model, text/file, backend, threads and input-limit rules of both commands).
 import type { BackendName } from '../runtime/types';
+import { MAX_BEAMS } from '../runtime/inspector/seq2seq-constants';
 import { backendOption, bad, inputLimitOption, wholeNumber } from './parse-options';
 
 export const INPUT_OPTIONS = {
@@ -32,6 +33,7 @@ export interface InputArgs {
 export const TARGET_OPTIONS = {
   'target-text': { type: 'string' },
   translate: { type: 'boolean' },
+  beams: { type: 'string' },
 } as const;
 
 export interface TargetArgs {
@@ -39,17 +41,23 @@ export interface TargetArgs {
   targetText?: string;
   /** Translate the text greedily. */
   translate: boolean;
+  /** Translate by beam search with this many beams (1: greedy). */
+  beams?: number;
 }
 
 /** Checks the parsed TARGET_OPTIONS (whether the model is an encoder–decoder is checked once it is loaded). */
-export function targetArgs(v: { 'target-text'?: string; translate?: boolean }): TargetArgs {
+export function targetArgs(v: { 'target-text'?: string; translate?: boolean; beams?: string }): TargetArgs {
   if (v['target-text'] !== undefined && v.translate)
     throw bad('Give either --target-text TEXT (score that translation) or --translate, not both.');
   if (v['target-text'] !== undefined && v['target-text'].trim().length === 0)
     throw bad('--target-text is empty; give the translation to score, or use --translate.');
+  const beams = wholeNumber('beams', v.beams, 1, MAX_BEAMS);
+  if (beams !== undefined && v['target-text'] !== undefined)
+    throw bad('--beams chooses a translation; --target-text is scored as given. Leave one of them out.');
   return {
     ...(v['target-text'] !== undefined ? { targetText: v['target-text'] } : {}),
     translate: v.translate === true,
+    ...(beams !== undefined ? { beams } : {}),
   };
 }
 
@@ -59,7 +67,14 @@ export function checkTargetModel(
   facts: { name: string; modelType: string; encoderDecoder?: unknown },
 ): void {
   if (facts.encoderDecoder) return;
-  const option = args.targetText !== undefined ? '--target-text' : args.translate ? '--translate' : undefined;
+  const option =
+    args.targetText !== undefined
+      ? '--target-text'
+      : args.translate
+        ? '--translate'
+        : args.beams !== undefined
+          ? '--beams'
+          : undefined;
   if (option)
     throw bad(
       `${option} needs an encoder–decoder model (marian, bart, t5); ${facts.name} is ${facts.modelType}, so leave ${option} out.`,

@@ -55,6 +55,7 @@ export function targetJson(target: RunTargetResult, translation?: string): Recor
     target_logprobs: target.logprobs,
     target_mode: target.mode,
     ...(target.end ? { target_end: target.end } : {}),
+    ...(target.mode === 'translated' ? { target_beams: target.beams ?? 1 } : {}),
     ...(translation !== undefined ? { translation } : {}),
   };
 }

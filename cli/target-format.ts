@@ -6,9 +6,9 @@ import { tokenLabel } from './format';
 import type { TargetArgs } from './input-options';
 
 /** The run options of --target-text / --translate (neither: the run's default, a translation for encoder–decoders). */
-export function targetRunOptions(args: TargetArgs): Pick<RunOptions, 'target' | 'translate'> {
+export function targetRunOptions(args: TargetArgs): Pick<RunOptions, 'target' | 'translate' | 'beams'> {
   if (args.targetText !== undefined) return { target: args.targetText };
-  return args.translate ? { translate: true } : {};
+  return { ...(args.translate ? { translate: true } : {}), ...(args.beams !== undefined ? { beams: args.beams } : {}) };
 }
 
 /** A translated target as text (its special tokens, eos, left out); undefined for a given target. */
@@ -28,7 +28,9 @@ export function formatTarget(
   const lines: string[] = [];
   const text = targetText(target, tokenizer);
   if (text !== undefined)
-    lines.push(`translation ${text}${target.end === 'length' ? '  (stopped at the length limit)' : ''}`);
+    lines.push(
+      `translation ${text}${target.end === 'length' ? '  (stopped at the length limit)' : ''}${target.beams ? `  (beam search, ${target.beams} beams)` : ''}`,
+    );
   const tokens = target.tokens
     .map((t, i) => `${tokenLabel(t, givenText)} (${target.logprobs[i]?.toFixed(3) ?? '?'})`)
     .join(' ');

@@ -34,12 +34,15 @@ Options for run:
   --long MODE        auto (default: keep q and k instead of the maps above 1 GiB of maps) | kept | maps
   --translate        encoder–decoder models (marian, bart, t5): translate the text greedily (the default for
                      them) and print the translation; layers are encoder, decoder and cross attention
+  --beams N          encoder–decoder models: translate by beam search with N beams (default 1, greedy; at most
+                     16), as transformers' generate(num_beams=N) with the model's generation_config; the
+                     attention shown is a teacher-forced pass on the chosen translation
   --target-text TEXT encoder–decoder models: score TEXT as the target with teacher forcing (decoder inputs =
                      [decoder start] + target[:-1], as transformers with labels); --out adds source_tokens,
                      target_tokens, decoder_input_tokens and target_logprobs
   -h, --help         this help
 
-Options for export (also --backend, --threads, --truncate, --chat, --translate, --target-text):
+Options for export (also --backend, --threads, --truncate, --chat, --translate, --beams, --target-text):
   --out FILE         where to write; its extension gives the format unless --format is given
   --format F         png | svg (the view) or json | csv | npy (every layer and head of the run)
   --view V           matrix (default) | grid | head
@@ -56,7 +59,9 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
                      nats and unbounded below; prob:next, prob:next:TOKEN, prob:token:POS:ID: the probability),
                      mask | mask:TOKEN | mask@POS (masked LMs with their head: probability at the [MASK]),
                      similarity:TEXT (any model: cosine of mean-pooled embeddings with TEXT's),
-                     contrast:A|B[@POS|@generated:N] (causal LMs: log p(A) − log p(B); A, B: token text or #ID)
+                     contrast:A|B[@POS|@generated:N] (causal LMs: log p(A) − log p(B); A, B: token text or #ID),
+                     target | target:POS | contrast:A|B@target:POS (encoder–decoders: log p of the whole target,
+                     of target token POS, or A vs B there; scores are over the source tokens)
   --methods LIST     comma-separated (default raw-attention,rollout,loo,norm): raw-attention, rollout, flow,
                      loo, occlusion, norm, norm-rollout, alti (no extra pass), value-zeroing (1 + seq rows),
                      value-zeroing-rollout (1 + layers × seq rows), saliency, grad-x-input,
@@ -78,6 +83,9 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
   --include-special  let perturbations remove special tokens ([CLS], <s>) too
   --no-batch         one model call per perturbed input (default: batched)
   --words sum|max    also aggregate every method's token scores to words (the sum or the max of a word's tokens)
+  --target-text TEXT explain, encoder–decoders: the target to score (teacher-forced); default: the model's greedy
+                     translation (at most --max-new N tokens). Methods there: cross-attention (--layer: the decoder
+                     layer), cross-rollout, loo, occlusion (default cross-attention,cross-rollout,loo)
   --head-stats       explain: also print per-head statistics
   --out FILE.json    explain: write the whole result as JSON
   --data FILE.jsonl  study: one example per line, a JSON string or {"text": …, "target"?: SPEC, "reference"?: TEXT}

@@ -74,4 +74,7 @@ export interface ShowAttentionArgs {
   /** Run the text as a user message in the model's chat template (default: the attentionLens.chatPrompt setting,
    * which falls back to the plain text for a model without a template; true fails for such a model). */
   chat?: boolean;
+  /** Encoder–decoder models: score this target text with teacher forcing instead of translating (Show Attention
+   * with Target…); an empty one is refused. */
+  target?: string;
 }

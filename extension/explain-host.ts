@@ -63,6 +63,8 @@ export interface ExplainRun {
   source: RunSource;
   /** Set when the model continued the run (Continue): its input's length; generated:N targets count from there. */
   promptLength?: number;
+  /** Encoder–decoder runs: the target's ids (the translation shown, or the given target), scored as they are. */
+  targetIds?: readonly number[];
   /** A run kept for long inputs: Explain runs raw attention and rollout from it (runtime/explain/explain-kept.ts). */
   kept?: KeptAttention;
 }
@@ -171,6 +173,7 @@ export class ExplainHost {
           })
         : await explain(run.inspector, tokens, {
             ...(run.promptLength !== undefined ? { promptLength: run.promptLength } : {}),
+            ...(run.targetIds ? { targetText: [...run.targetIds] } : {}),
             target: m.target,
             methods: m.methods,
             signal: slot.abort.signal,

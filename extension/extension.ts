@@ -15,6 +15,7 @@ import { registerSelectModel } from './commands/select-model';
 import { registerSetHubToken } from './commands/set-hub-token';
 import { registerShowAttention } from './commands/show-attention';
 import { registerShowAttentionAsChat } from './commands/show-attention-as-chat';
+import { registerShowAttentionWithTarget } from './commands/show-attention-with-target';
 import { registerTintAtCursor } from './commands/tint-at-cursor';
 import { registerTintToken } from './commands/tint-token';
 import { registerHover } from './hover';
@@ -76,6 +77,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     registerHover(() => runActions.runs()),
     registerShowAttention(s),
     registerShowAttentionAsChat(s),
+    registerShowAttentionWithTarget(s),
     registerSelectModel(s),
     registerCancel(s),
     registerSetHubToken(s),

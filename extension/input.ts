@@ -18,6 +18,13 @@ export function checkText(text: string): string | undefined {
   return undefined;
 }
 
+/** Why a target text (Show Attention with Target…) cannot be scored, or undefined. */
+export function checkTarget(target: string): string | undefined {
+  if (target.trim().length === 0)
+    return 'The target text is empty: type the translation to score, or use Show Attention to translate.';
+  return undefined;
+}
+
 /** The effective token limit: the maxTokens setting (0 or less: no own limit), the model's positions and the hard
  * cap of MAX_INPUT_TOKENS (runtime/inspector/long-runs.ts: what long inputs were measured at). */
 export function tokenLimit(maxTokensSetting: number, maxPositions: number): number {

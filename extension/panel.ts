@@ -8,9 +8,10 @@
 // loading for the next run, or why that failed) to replay after a reload, until a run replaces it.
 import { randomBytes, randomInt } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { AttentionRun, Inspector, KeptAttention, LayerResult } from '../runtime/inspector/api';
-import { targetMessage } from './target-message';
-import type { ModelFacts } from '../runtime/types';
+import type { AttentionRun, Inspector, KeptAttention, LayerResult, TargetStep } from '../runtime/inspector/api';
+import { targetMessage, targetStepMessage } from './target-message';
+import type { ModelFacts, Token } from '../runtime/types';
+import { translationBeamsSetting } from './settings';
 import { longestMapsRun } from '../runtime/inspector/long-runs';
 import type {
   AgreementMetric,
@@ -34,7 +35,8 @@ import { Channel, type HandlerContext } from '../runtime/channel/channel';
 import { isLensError, LensError } from '../runtime/errors';
 import { checkCanGenerate } from '../runtime/generate/can-generate';
 import { stopTokenIds } from '../runtime/generate/stop-tokens';
-import { decodingOf, generatedIds, generatedToken, growLayers } from './generate-logic';
+import { decodingOf, generatedIds, generatedToken, restoredInput, restoreProblem } from './generate-logic';
+import { GrowingMaps } from '../runtime/generate/grow-maps';
 import type { RunSummary } from './api';
 import { describeError } from './input';
 import { panelHtml } from '../protocol/panel-page';
@@ -89,6 +91,8 @@ interface PanelRun {
   layers: LayerResult[];
   /** Encoder–decoder runs: the target note, once the runtime has the target. */
   target?: HostMessage;
+  /** Encoder–decoder runs: the target's ids (Explain scores exactly this target). */
+  targetIds?: number[];
   /** A run kept for long inputs: its layers carry overviews (no maps) and exact values come from here. */
   kept?: KeptAttention;
   end?: HostMessage;
@@ -97,8 +101,17 @@ interface PanelRun {
   mapping?: DocMapping;
   /** Set once the model continued the run (Continue): the number of tokens of its input; the rest were generated. */
   promptLength?: number;
+  /** Set once Continue grew the run: its layers held with room to grow (runtime/generate/grow-maps.ts); `layers` is
+   * then its dense() copy, made when something reads it (layersOf). */
+  growing?: GrowingMaps;
   /** A Continue in flight: aborted by Stop (the `cancel` note), a newer run or the panel closing. */
   generating?: AbortController;
+}
+
+/** The run's layers as plain [heads, S, S] maps (a grown run's made once per size, when first read). */
+function layersOf(run: PanelRun): LayerResult[] {
+  if (run.growing && run.growing.size !== run.layers[0]?.queryLength) run.layers = run.growing.dense() as LayerResult[];
+  return run.layers;
 }
 
 /** The panel's line for a run opened from a file. */
@@ -272,26 +285,47 @@ export class AttentionPanel {
     const abort = new AbortController();
     const summary: RunSummary = { runId, state: 'error', layers: [], heads: inspector.facts.heads, tokens: [] };
     let stream;
+    // A panel restored with its output (Continue before a reload): prompt + output as one pass, the output marked.
+    const restoring = this.restoredOutput(inspector, source, options.maxTokens);
+    const restored = restoring && 'ids' in restoring ? restoring : undefined;
+    const notRestored = restoring && 'why' in restoring ? restoring.why : undefined;
+    if (source.generated && !restored) source = { ...source, generated: undefined };
+    // Encoder–decoder runs: a given target is scored; otherwise the model translates, by beam search when the
+    // setting asks for beams, else greedily with each token streamed to the webview as its step returns.
+    const seq2seq = inspector.facts.encoderDecoder !== undefined;
+    const beams = seq2seq && source.target === undefined ? translationBeamsSetting() : 1;
+    const sofar: Token[] = [];
+    const onTargetStep = (step: TargetStep) => {
+      const shown = this.run;
+      if (!shown || shown.runId !== runId || this.disposed || shown.abort.signal.aborted) return;
+      sofar.push(step.token);
+      this.post(targetStepMessage(runId, step, sofar, inspector.tokenizer));
+    };
     try {
-      stream = inspector.run(source.text, {
+      stream = inspector.run(restored ? restored.ids : source.text, {
         signal: abort.signal,
         truncate: source.truncate,
         maxTokens: options.maxTokens,
-        chat: source.chat === true,
+        chat: !restored && source.chat === true,
         // Long inputs: above 1 GiB of maps the worker keeps q/k and the webview asks for what it draws.
         long: 'auto',
+        ...(source.target !== undefined ? { target: source.target } : {}),
+        ...(beams > 1 ? { beams } : {}),
+        ...(seq2seq && source.target === undefined && beams === 1 ? { onTargetStep } : {}),
       });
     } catch (e) {
       const err = describeError(e);
       return { ...summary, state: err.cancelled ? 'cancelled' : 'error', message: err.message };
     }
-    const tokens: TokenInfo[] = stream.tokens.map((t) => ({
-      text: t.text,
-      start: t.start,
-      end: t.end,
-      special: t.special,
-      ...(t.template ? { template: true } : {}),
-    }));
+    const tokens: TokenInfo[] = restored
+      ? restored.tokens
+      : stream.tokens.map((t) => ({
+          text: t.text,
+          start: t.start,
+          end: t.end,
+          special: t.special,
+          ...(t.template ? { template: true } : {}),
+        }));
     summary.tokens = tokens.map(({ text, start, end, template }) => ({
       text,
       start,
@@ -310,12 +344,15 @@ export class AttentionPanel {
       abort,
       mapping: mapSource(source),
       ...(stream.kept ? { kept: stream.kept } : {}),
+      ...(restored ? { promptLength: restored.promptLength } : {}),
     };
     this.run = run;
     this.lastNotice = undefined;
     this.host.runChanged(this);
     if (this.disposed) abort.abort();
     this.post(this.startedMessage(run));
+    if (notRestored)
+      this.notice(`The generated tokens were not restored (${notRestored}): the prompt alone ran; Continue again.`);
     const isCurrent = () => this.run === run && !this.disposed;
     try {
       for await (const layer of stream) {
@@ -373,7 +410,7 @@ export class AttentionPanel {
     this.lastNotice = undefined;
     this.host.runChanged(this);
     this.post(this.startedMessage(run));
-    for (const l of run.layers) this.post(this.layerMessage(run, l));
+    for (const l of layersOf(run)) this.post(this.layerMessage(run, l));
     this.post(run.end!);
     this.notice(savedNotice(file, saved));
   }
@@ -401,6 +438,7 @@ export class AttentionPanel {
     const t = stream.target();
     if (!t) return;
     run.target = targetMessage(run.runId, t, inspector.tokenizer);
+    run.targetIds = t.tokens.map((x) => x.id);
     this.post(run.target);
   }
 
@@ -476,7 +514,7 @@ export class AttentionPanel {
     }
     this.post(this.startedMessage(run));
     if (run.target) this.post(run.target);
-    for (const l of run.layers) this.post(this.layerMessage(run, l));
+    for (const l of layersOf(run)) this.post(this.layerMessage(run, l));
     if (run.end) this.post(run.end);
     this.explainHost.replay(run.runId);
     if (this.pendingFocus !== undefined) this.post({ type: 'focusToken', runId: run.runId, index: this.pendingFocus });
@@ -584,6 +622,10 @@ export class AttentionPanel {
     if (ctx.signal.aborted) abort.abort();
     else ctx.signal.addEventListener('abort', () => abort.abort(), { once: true });
     const promptLength = run.promptLength ?? run.tokens.length;
+    // Room for the tokens asked for: each token writes its rows in place (one copy of the maps per Continue).
+    if (run.growing) run.growing.reserve(m.maxNew);
+    else run.growing = new GrowingMaps(layersOf(run), m.maxNew);
+    const growing = run.growing;
     let count = 0;
     let end: GenerateReply['end'] = 'length';
     try {
@@ -599,7 +641,7 @@ export class AttentionPanel {
           if (this.run !== run || this.disposed || ctx.detached) return abort.abort();
           if (t.position !== run.tokens.length) return abort.abort();
           const token = generatedToken(tokenizer.idToToken(t.id) ?? `#${t.id}`, stops.has(t.id));
-          run.layers = growLayers(run.layers, t.rows);
+          growing.append(t.rows);
           run.ids.push(t.id);
           run.tokens.push(token);
           run.promptLength = promptLength;
@@ -616,10 +658,31 @@ export class AttentionPanel {
       run.generating = undefined;
     }
     const text = tokenizer.decode(generatedIds(run.ids, promptLength, stops));
+    if (count > 0) run.source = { ...run.source, generated: run.ids.slice(promptLength) };
     this.host.log.appendLine(
       `Run ${run.runId}: continued by ${count} token${count === 1 ? '' : 's'} (${end}; ${decoding.kind === 'sample' ? `temperature ${decoding.temperature}, top-p ${decoding.topP}, seed ${decoding.seed}` : 'greedy'}).`,
     );
-    return { runId: run.runId, count, end, decoding, text };
+    return { runId: run.runId, count, end, decoding, text, source: run.source };
+  }
+
+  /** The input of a run whose source carries output ids (a restored panel), or why the text alone runs. */
+  private restoredOutput(
+    inspector: Inspector,
+    source: RunSource,
+    maxTokens: number | undefined,
+  ): ReturnType<typeof restoredInput> | { why: string } | undefined {
+    const output = source.generated;
+    if (!output?.length || source.savedFile !== undefined) return undefined;
+    const tokenizer = inspector.tokenizer;
+    if (!tokenizer) return { why: `${inspector.facts.name} has no tokenizer` };
+    let prompt;
+    try {
+      prompt = inspector.tokenize(source.text, { chat: source.chat === true });
+    } catch {
+      return { why: 'the text no longer tokenizes' }; // the text alone runs, and says what is wrong with it
+    }
+    const why = restoreProblem(prompt.length, output, maxTokens ?? Infinity, inspector.facts);
+    return why ? { why } : restoredInput(prompt, output, (id) => tokenizer.idToToken(id), stopTokenIds(tokenizer));
   }
 
   /** The run's generated text (stop tokens left out), decoded from its own ids. */
@@ -659,7 +722,8 @@ export class AttentionPanel {
   }
 
   private explainRun(run: PanelRun): ExplainRun {
-    const { runId, inspector, ids, tokens, facts, layers, source, promptLength } = run;
+    const { runId, inspector, ids, tokens, facts, source, promptLength, targetIds } = run;
+    const layers = layersOf(run); // a continued run's maps, grown to prompt + output
     if (!inspector) throw new LensError('BAD_INPUT', `${SAVED_NO_MODEL} Explain needs it.`);
     return {
       ...(run.kept ? { kept: run.kept } : {}),
@@ -671,6 +735,7 @@ export class AttentionPanel {
       layers,
       source,
       ...(promptLength !== undefined ? { promptLength } : {}),
+      ...(targetIds ? { targetIds } : {}),
     };
   }
 
@@ -688,7 +753,7 @@ export class AttentionPanel {
 
   /** The query/key vectors of `layer` (computed on the first request after the run), or why there are none. */
   private async vectors(run: PanelRun, layer: number, window?: VectorsRequest['window']): Promise<Vectors> {
-    const l = run.layers.find((x) => x.layer === layer);
+    const l = layersOf(run).find((x) => x.layer === layer);
     if (run.kept) {
       const base = {
         runId: run.runId,
@@ -755,6 +820,7 @@ export class AttentionPanel {
     if (this.run) {
       this.run.abort.abort();
       this.run.layers = [];
+      this.run.growing = undefined;
     }
     for (const s of this.subscriptions) s.dispose();
     this.subscriptions.length = 0;
@@ -796,7 +862,7 @@ export class AttentionPanel {
       ids: run.ids,
       ...(run.target?.type === 'target' ? { targetTokens: run.target.tokens } : {}),
       // A kept run's layers hold no maps: what reads the snapshot asks `kept` for exact values.
-      layers: run.kept ? [] : run.layers,
+      layers: run.kept ? [] : layersOf(run),
       ...(run.kept ? { kept: run.kept } : {}),
       state,
       mapping: run.mapping,

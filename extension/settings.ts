@@ -17,6 +17,12 @@ export function maxTokensSetting(): number {
   return section().get<number>('maxTokens', 512);
 }
 
+/** attentionLens.translationBeams: the beam size of encoder–decoder translations (1: greedy, streamed). */
+export function translationBeamsSetting(): number {
+  const n = section().get<number>('translationBeams', 1);
+  return Number.isInteger(n) && n >= 1 && n <= 16 ? n : 1;
+}
+
 /** attentionLens.chatPrompt: Show Attention runs the selection as a chat prompt when the model has a template. */
 export function chatPromptSetting(): boolean {
   return section().get<boolean>('chatPrompt', false);

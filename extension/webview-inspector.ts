@@ -1,8 +1,8 @@
 // An Inspector whose model runs in a panel's webview (webview/inference/: onnxruntime-web on WebGPU, or Wasm there),
 // behind the same API as the Node worker's: the host tokenizes, sends token ids as the panel's inference requests
 // (protocol/inference.ts) and streams back every layer, so the panel, the hover, export and analysis see one kind of
-// run whichever side computed it. Batched forward passes (analysis) run on a host copy of the model, loaded on first
-// use. vscode-free: the panel is reached through InferencePort.
+// run whichever side computed it; Continue (generate) runs there too. Batched forward passes (analysis) run on a host
+// copy of the model, loaded on first use. vscode-free: the panel is reached through InferencePort.
 import type {
   AttentionRun,
   ForwardOptions,
@@ -17,6 +17,9 @@ import type {
 } from '../runtime/inspector/api';
 import { openRun, type RunStream } from '../runtime/inspector/attention-run';
 import { tokensOfText } from '../runtime/inspector/input';
+import { checkCanGenerate } from '../runtime/generate/can-generate';
+import { checkMaxNew } from '../runtime/generate/kv-generator';
+import { checkSampling } from '../runtime/generate/sampling';
 import { cancelled, isLensError, LensError } from '../runtime/errors';
 import type { RequestOptions } from '../runtime/channel/channel';
 import type { Tokenizer } from '../runtime/tokenizers/tokenizer';
@@ -205,12 +208,50 @@ export class WebviewInspector implements Inspector {
     return (await this.host).forward(request, options);
   }
 
-  /** Generation runs on the same host copy as forward passes (the panel's worker answers `generate` too, but no
-   * inference request relays it yet). */
+  /** Generation runs where the run ran: the panel's worker continues the ids on its own model (WebGPU or Wasm) and
+   * streams each token with its rows ([heads, position + 1] per layer), checked against the model's heads. */
   async generate(ids: number[], options: GenerateOptions): Promise<GenerateDone> {
     this.check();
-    this.host ??= this.options.hostModel();
-    return (await this.host).generate(ids, options);
+    checkCanGenerate(this.facts);
+    if (ids.length === 0) throw new LensError('EMPTY_TEXT', 'There is nothing to continue: the prompt has no tokens.');
+    checkMaxNew(options.maxNew, ids.length, this.facts);
+    checkSampling(options);
+    const { heads, layers } = this.facts;
+    const done = this.port.request(
+      'inferGenerate',
+      {
+        ids: [...ids],
+        maxNew: options.maxNew,
+        ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+        ...(options.topP !== undefined ? { topP: options.topP } : {}),
+        ...(options.seed !== undefined ? { seed: options.seed } : {}),
+        stopIds: [...(options.stopIds ?? [])],
+        rows: options.rows !== false,
+      },
+      {
+        signal: options.signal,
+        onEvent: (e) => {
+          const keys = e.position + 1;
+          if (options.rows !== false && e.rows.length !== layers)
+            throw new LensError('INFERENCE_FAILED', `The panel sent ${e.rows.length} rows for ${layers} layers.`);
+          const rows = e.rows.map((r) => new Float32Array(r)); // [heads, position + 1]
+          const bad = rows.findIndex((r) => r.length !== heads * keys);
+          if (bad >= 0)
+            throw new LensError(
+              'INFERENCE_FAILED',
+              `The panel sent a row of ${rows[bad].length} values for layer ${bad}, not ${heads} heads × ${keys} keys.`,
+            );
+          options.onToken?.({
+            index: e.index,
+            id: e.id,
+            position: e.position,
+            rows,
+            ...(e.end ? { end: e.end } : {}),
+          });
+        },
+      },
+    );
+    return done;
   }
 
   async dispose(): Promise<void> {

@@ -1,27 +1,33 @@
 // Arithmetic on attention maps held in memory: the mean or max over heads, a map's maximum, and block pooling of a
 // window of a map into fewer cells (the overviews and tiles of run-maps.ts). DOM-free.
 
-/** Mean or max over heads of a [heads, rows, cols] tensor → [rows, cols]. */
+/** Mean or max over heads of a [heads, rows, cols] tensor → [rows, cols]; `stride` and `plane` read a map held with
+ * room to grow (rows `stride` apart, heads `plane` apart). */
 export function aggregateHeads(
   data: Float32Array,
   heads: number,
   rows: number,
   cols: number,
   mode: 'mean' | 'max',
+  stride = cols,
+  plane = rows * cols,
 ): Float32Array {
   const n = rows * cols;
   const out = new Float32Array(n); // [rows, cols]
   if (heads <= 0) return out;
-  out.set(data.subarray(0, n));
+  for (let r = 0; r < rows; r++) out.set(data.subarray(r * stride, r * stride + cols), r * cols);
   for (let h = 1; h < heads; h++) {
-    const base = h * n;
-    if (mode === 'max') {
-      for (let i = 0; i < n; i++) {
-        const v = data[base + i];
-        if (v > out[i]) out[i] = v;
+    for (let r = 0; r < rows; r++) {
+      const base = h * plane + r * stride;
+      const o = r * cols;
+      if (mode === 'max') {
+        for (let c = 0; c < cols; c++) {
+          const v = data[base + c];
+          if (v > out[o + c]) out[o + c] = v;
+        }
+      } else {
+        for (let c = 0; c < cols; c++) out[o + c] += data[base + c];
       }
-    } else {
-      for (let i = 0; i < n; i++) out[i] += data[base + i];
     }
   }
   if (mode === 'mean') for (let i = 0; i < n; i++) out[i] /= heads;

@@ -32,6 +32,18 @@ export interface OverviewSource {
   blockMean: Float32Array;
 }
 
+/** The largest entry of an overview, computed once per array (the grid asks for each thumbnail on every draw). */
+const maxima = new WeakMap<Float32Array, number>();
+function largest(a: Float32Array): number {
+  let m = maxima.get(a);
+  if (m === undefined) {
+    m = 0;
+    for (let i = 0; i < a.length; i++) if (a[i] > m) m = a[i];
+    maxima.set(a, m);
+  }
+  return m;
+}
+
 /** Thrown by a remote ExactSource for values it has asked for and not received yet. */
 export class PendingExact extends Error {
   constructor() {
@@ -51,6 +63,9 @@ export const EXACT_TILE_ENTRIES = 1 << 21;
 export class KeptRunMaps implements RunMaps {
   readonly layerCount: number;
   readonly headCount: number;
+  /** Tiles drawn from the overview because their exact values were on their way: a view whose draw raised this
+   * redraws when they arrive; one that did not keeps what it drew (webview/views: exactArrived). */
+  fallbacks = 0;
 
   constructor(
     readonly modelName: string,
@@ -118,7 +133,7 @@ export class KeptRunMaps implements RunMaps {
    * mean of the heads' maxima, an upper bound used only to scale colours). */
   maximum(layer: number, head: HeadChoice): number {
     const l = this.layer(layer);
-    const maxima = this.heads(head).map((h) => l.heads[h].blockMax.reduce((a, b) => Math.max(a, b), 0));
+    const maxima = this.heads(head).map((h) => largest(l.heads[h].blockMax));
     const m = head === 'mean' ? maxima.reduce((a, b) => a + b, 0) / maxima.length : Math.max(...maxima);
     return Math.max(m, 1e-12);
   }
@@ -143,6 +158,7 @@ export class KeptRunMaps implements RunMaps {
         exact = this.each(heads, (h) => l.exact.window(h, rows, cols)); // per head [R, W]
       } catch (e) {
         if (!(e instanceof PendingExact)) throw e;
+        this.fallbacks++;
       }
     if (exact) {
       const data = this.combine(head, exact); // [R, W]
@@ -160,55 +176,31 @@ export class KeptRunMaps implements RunMaps {
       );
       return { rows: outRows, cols: outCols, values, masked };
     }
-    const parts = heads.map((h) => this.fromOverview(l.heads[h], rows, cols, outRows, outCols, reduce));
-    const values = this.combine(head, parts);
+    const values = overviewTile(
+      heads.map((h) => l.heads[h]),
+      head,
+      rows,
+      cols,
+      outRows,
+      outCols,
+      reduce,
+    );
     const masked = new Uint8Array(outRows * outCols);
-    if (mask.causal || mask.window !== null)
+    if (mask.causal || mask.window !== null) {
+      // A cell is masked when no row r of its bin sees a key of its bin: row r sees [r − window + 1, r] (causal) or
+      // [r − window + 1, ∞), so some r does iff max(r0, c0 if causal) < min(r1, c1 + window − 1 if windowed).
+      const colBins = Array.from({ length: outCols }, (_, x) => binOf(cols, outCols, x));
       for (let y = 0; y < outRows; y++) {
         const [r0, r1] = binOf(rows, outRows, y);
         for (let x = 0; x < outCols; x++) {
-          const [c0, c1] = binOf(cols, outCols, x);
-          let seen = false;
-          for (let r = r0; r < r1 && !seen; r++) {
-            const from = mask.window !== null ? Math.max(c0, r - mask.window + 1) : c0;
-            const to = mask.causal ? Math.min(c1, r + 1) : c1;
-            seen = to > from;
-          }
-          if (!seen) masked[y * outCols + x] = 1;
+          const [c0, c1] = colBins[x];
+          const lo = mask.causal ? Math.max(r0, c0) : r0;
+          const hi = mask.window !== null ? Math.min(r1, c1 + mask.window - 1) : r1;
+          if (lo >= hi) masked[y * outCols + x] = 1;
         }
       }
-    return { rows: outRows, cols: outCols, values, masked };
-  }
-
-  /** [outRows, outCols] from a head's res × res overview: each cell the max (or mean) over the blocks it touches. */
-  private fromOverview(
-    s: OverviewSource,
-    rows: Span,
-    cols: Span,
-    outRows: number,
-    outCols: number,
-    reduce: 'max' | 'mean',
-  ): Float32Array {
-    const blocks = reduce === 'max' ? s.blockMax : s.blockMean; // [res, res]
-    const out = new Float32Array(outRows * outCols);
-    for (let y = 0; y < outRows; y++) {
-      const [r0, r1] = binOf(rows, outRows, y);
-      for (let x = 0; x < outCols; x++) {
-        const [c0, c1] = binOf(cols, outCols, x);
-        let m = 0;
-        let sum = 0;
-        let n = 0;
-        for (let by = Math.floor(r0 / s.block); by <= Math.floor((r1 - 1) / s.block); by++)
-          for (let bx = Math.floor(c0 / s.block); bx <= Math.floor((c1 - 1) / s.block); bx++) {
-            const v = blocks[by * s.res + bx];
-            m = Math.max(m, v);
-            sum += v;
-            n++;
-          }
-        out[y * outCols + x] = reduce === 'max' ? m : n > 0 ? sum / n : 0;
-      }
     }
-    return out;
+    return { rows: outRows, cols: outCols, values, masked };
   }
 
   row(layer: number, head: HeadChoice, query: number): Float32Array {
@@ -240,4 +232,76 @@ export class KeptRunMaps implements RunMaps {
     const v = this.each(this.heads(head), (h) => l.exact.value(h, query, key));
     return head === 'max' ? Math.max(...v) : v.reduce((a, b) => a + b, 0) / v.length;
   }
+}
+
+/** Per output cell along one axis: the first and last overview block it touches ([first, last] pairs). */
+function blockSpans(sp: Span, n: number, block: number): Int32Array {
+  const b = new Int32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const [lo, hi] = binOf(sp, n, i);
+    b[2 * i] = Math.floor(lo / block);
+    b[2 * i + 1] = Math.floor((hi - 1) / block);
+  }
+  return b;
+}
+
+/**
+ * [outRows, outCols] from the heads' res × res overviews: each cell the max (or mean) over the blocks it touches,
+ * then combined over the heads as `combine` does (max, or the mean added head by head). Output rows (and columns)
+ * that touch the same blocks are equal, so each distinct row is computed once and copied (a zoomed-out matrix at
+ * 8,192 tokens draws ~800 rows from 128 blocks): a zoom step of the panel's matrix costs that, not cells × heads.
+ */
+function overviewTile(
+  sources: readonly OverviewSource[],
+  head: HeadChoice,
+  rows: Span,
+  cols: Span,
+  outRows: number,
+  outCols: number,
+  reduce: 'max' | 'mean',
+): Float32Array {
+  const out = new Float32Array(outRows * outCols);
+  const { block } = sources[0];
+  const ys = blockSpans(rows, outRows, block);
+  const xs = blockSpans(cols, outCols, block);
+  const row = new Float32Array(outCols);
+  const n = sources.length;
+  for (let y = 0; y < outRows; y++) {
+    const by0 = ys[2 * y];
+    const by1 = ys[2 * y + 1];
+    const o = y * outCols;
+    if (y > 0 && by0 === ys[2 * y - 2] && by1 === ys[2 * y - 1]) {
+      out.copyWithin(o, o - outCols, o);
+      continue;
+    }
+    for (const s of sources) {
+      const blocks = reduce === 'max' ? s.blockMax : s.blockMean; // [res, res]
+      for (let x = 0; x < outCols; x++) {
+        const bx0 = xs[2 * x];
+        const bx1 = xs[2 * x + 1];
+        if (x > 0 && bx0 === xs[2 * x - 2] && bx1 === xs[2 * x - 1]) {
+          row[x] = row[x - 1];
+          continue;
+        }
+        if (by0 === by1 && bx0 === bx1) {
+          row[x] = blocks[by0 * s.res + bx0]; // inside one block: its value
+          continue;
+        }
+        let m = 0;
+        let sum = 0;
+        for (let by = by0; by <= by1; by++)
+          for (let bx = bx0; bx <= bx1; bx++) {
+            const v = blocks[by * s.res + bx];
+            if (v > m) m = v;
+            sum += v;
+          }
+        row[x] = reduce === 'max' ? m : sum / ((by1 - by0 + 1) * (bx1 - bx0 + 1));
+      }
+      if (n === 1) out.set(row, o);
+      else
+        for (let x = 0; x < outCols; x++)
+          out[o + x] = head === 'max' ? Math.max(out[o + x], row[x]) : out[o + x] + row[x] / n;
+    }
+  }
+  return out;
 }

@@ -5,6 +5,7 @@
 // the host's snapshot, the CLI's run); maps computed on demand for long inputs can implement the same interface
 // without touching a figure.
 import type { AttentionKind, LayerAttention } from '../runtime/types';
+import type { GrownLayer } from '../runtime/generate/grow-maps';
 import { aggregateHeads, maxValue, poolWindow, type MaskRule, type Span } from './heads';
 
 export type HeadChoice = number | 'mean' | 'max';
@@ -87,6 +88,14 @@ export function overview(maps: RunMaps, layer: number, head: HeadChoice, res: nu
 
 const MAX_CACHED_TILES = 512;
 
+/** Row and head strides of a layer's data: [heads, query, key], or [heads, capacity, capacity] once grown. */
+function strides(l: LayerAttention): { stride: number; plane: number } {
+  const capacity = (l as Partial<GrownLayer>).capacity;
+  return capacity !== undefined
+    ? { stride: capacity, plane: capacity * capacity }
+    : { stride: l.keyLength, plane: l.queryLength * l.keyLength };
+}
+
 /** RunMaps over layers held in memory. Add layers as they arrive; pooled tiles and head aggregates are cached. */
 export class MemoryRunMaps implements RunMaps {
   readonly headCount: number;
@@ -119,7 +128,7 @@ export class MemoryRunMaps implements RunMaps {
     for (const key of [...this.maxima.keys()]) if (key.startsWith(`${l.layer}:`)) this.maxima.delete(key);
   }
 
-  /** The layer as received (exports of data read it whole). */
+  /** The layer as received (a grown layer with its capacity: read it through this class). */
   layer(layer: number): LayerAttention | undefined {
     return this.layers[layer];
   }
@@ -137,30 +146,35 @@ export class MemoryRunMaps implements RunMaps {
     };
   }
 
-  /** The [query, key] map of a head or an aggregate: its buffer and offset. */
-  private map(layer: number, head: HeadChoice): { data: Float32Array; offset: number; l: LayerAttention } {
+  /** The [query, key] map of a head or an aggregate: its buffer, offset and row stride. A layer grown by Continue
+   * (runtime/generate/grow-maps.ts GrowingMaps) is held [heads, capacity, capacity] and read in place. */
+  private map(
+    layer: number,
+    head: HeadChoice,
+  ): { data: Float32Array; offset: number; stride: number; l: LayerAttention } {
     const l = this.layers[layer];
     if (!l) throw new RangeError(`layer ${layer} has not been computed`);
-    const n = l.queryLength * l.keyLength;
+    const { stride, plane } = strides(l);
     if (typeof head === 'number') {
       if (!(head >= 0 && head < l.heads)) throw new RangeError(`head ${head} of ${l.heads}`);
-      return { data: l.data, offset: head * n, l };
+      return { data: l.data, offset: head * plane, stride, l };
     }
     const key = `${layer}:${head}`;
     let agg = this.aggregates.get(key);
     if (!agg) {
-      agg = aggregateHeads(l.data, l.heads, l.queryLength, l.keyLength, head); // [query, key]
+      agg = aggregateHeads(l.data, l.heads, l.queryLength, l.keyLength, head, stride, plane); // [query, key]
       this.aggregates.set(key, agg);
     }
-    return { data: agg, offset: 0, l };
+    return { data: agg, offset: 0, stride: l.keyLength, l };
   }
 
   maximum(layer: number, head: HeadChoice): number {
     const key = `${layer}:${head}`;
     let m = this.maxima.get(key);
     if (m === undefined) {
-      const { data, offset, l } = this.map(layer, head);
-      m = maxValue(data, offset, l.queryLength * l.keyLength);
+      const { data, offset, stride, l } = this.map(layer, head);
+      m = 1e-12; // maxValue's floor, row by row (a grown layer's rows are `stride` apart)
+      for (let q = 0; q < l.queryLength; q++) m = Math.max(m, maxValue(data, offset + q * stride, l.keyLength));
       this.maxima.set(key, m);
     }
     return m;
@@ -178,9 +192,9 @@ export class MemoryRunMaps implements RunMaps {
     const key = `${layer}:${head}:${rows.start}-${rows.end}:${cols.start}-${cols.end}:${outRows}x${outCols}:${reduce}`;
     const cached = this.tiles.get(key);
     if (cached) return cached;
-    const { data, offset, l } = this.map(layer, head);
+    const { data, offset, stride } = this.map(layer, head);
     const mask = this.shape(layer)!.mask;
-    const { values, masked } = poolWindow(data, offset, l.keyLength, rows, cols, outRows, outCols, mask, reduce);
+    const { values, masked } = poolWindow(data, offset, stride, rows, cols, outRows, outCols, mask, reduce);
     const t: Tile = { rows: outRows, cols: outCols, values, masked };
     if (this.tiles.size >= MAX_CACHED_TILES) this.tiles.delete(this.tiles.keys().next().value!);
     this.tiles.set(key, t);
@@ -191,24 +205,25 @@ export class MemoryRunMaps implements RunMaps {
     const l = this.layers[layer];
     // The head view asks for thousands of rows: a single head's row without building the map's record.
     if (l && typeof head === 'number' && head >= 0 && head < l.heads) {
-      const at = (head * l.queryLength + query) * l.keyLength;
+      const { stride, plane } = strides(l);
+      const at = head * plane + query * stride;
       return l.data.subarray(at, at + l.keyLength);
     }
-    const { data, offset } = this.map(layer, head);
-    const at = offset + query * l!.keyLength;
+    const { data, offset, stride } = this.map(layer, head);
+    const at = offset + query * stride;
     return data.subarray(at, at + l!.keyLength);
   }
 
   column(layer: number, head: HeadChoice, key: number): Float32Array {
-    const { data, offset, l } = this.map(layer, head);
+    const { data, offset, stride, l } = this.map(layer, head);
     const out = new Float32Array(l.queryLength); // [queries]
-    for (let q = 0; q < l.queryLength; q++) out[q] = data[offset + q * l.keyLength + key];
+    for (let q = 0; q < l.queryLength; q++) out[q] = data[offset + q * stride + key];
     return out;
   }
 
   value(layer: number, head: HeadChoice, query: number, key: number): number {
-    const { data, offset, l } = this.map(layer, head);
-    return data[offset + query * l.keyLength + key];
+    const { data, offset, stride } = this.map(layer, head);
+    return data[offset + query * stride + key];
   }
 
   window(layer: number, head: HeadChoice, rows: Span, cols: Span): Float32Array {

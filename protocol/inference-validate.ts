@@ -37,6 +37,8 @@ export function checkInferRequest(name: string, p: unknown): string | undefined 
       if (typeof p.withVectors !== 'boolean' && !(Array.isArray(p.withVectors) && p.withVectors.every(isCount)))
         return 'withVectors must be a boolean or layer indices';
       return undefined;
+    case 'inferGenerate':
+      return generateRequestProblem(p);
     case 'inferLoseDevice':
       return p.afterLayer === undefined || isCount(p.afterLayer) ? undefined : 'afterLayer must be a layer index';
     default:
@@ -67,12 +69,43 @@ export function checkInferReply(name: string, p: unknown): string | undefined {
       return Array.isArray(p.stageMs) && p.stageMs.every((x) => typeof x === 'number')
         ? undefined
         : 'stageMs must be numbers';
+    case 'inferGenerate':
+      if (!isCount(p.count) || !ENDS.includes(p.end as string)) return 'count and end are required';
+      return typeof p.ms === 'number' && Number.isFinite(p.ms) ? undefined : 'ms must be a number';
     case 'inferDispose':
     case 'inferLoseDevice':
       return undefined;
     default:
       return `unknown inference request ${JSON.stringify(name).slice(0, 60)}`;
   }
+}
+
+const ENDS = ['stop', 'length'];
+
+function generateRequestProblem(p: Obj): string | undefined {
+  if (!Array.isArray(p.ids) || p.ids.length === 0 || !p.ids.every(isCount)) return 'ids are required';
+  if (!isPositive(p.maxNew)) return 'maxNew must be a positive integer';
+  if (p.temperature !== undefined && !(typeof p.temperature === 'number' && p.temperature >= 0 && p.temperature < 1e6))
+    return 'temperature must be a number ≥ 0';
+  if (p.topP !== undefined && !(typeof p.topP === 'number' && p.topP > 0 && p.topP <= 1))
+    return 'topP must be in (0, 1]';
+  if (p.seed !== undefined && !(typeof p.seed === 'number' && Number.isSafeInteger(p.seed)))
+    return 'seed must be an integer';
+  if (!Array.isArray(p.stopIds) || !p.stopIds.every(isCount)) return 'stopIds must be token ids';
+  return typeof p.rows === 'boolean' ? undefined : 'rows must be a boolean';
+}
+
+/** Why a generated token (an event of inferGenerate) is malformed; each row's size against its heads is checked by
+ * the host's inspector, which knows the model. */
+function generatedTokenProblem(p: Obj): string | undefined {
+  if (!isCount(p.index) || !isCount(p.id) || !isCount(p.position)) return 'index, id and position are required';
+  if ((p.position as number) < (p.index as number)) return 'position must be at least the index';
+  if (!Array.isArray(p.rows) || !p.rows.every(isBuffer)) return 'rows must be ArrayBuffers';
+  const keys = (p.position as number) + 1;
+  for (const r of p.rows as ArrayBuffer[])
+    if (r.byteLength === 0 || r.byteLength % (4 * keys) !== 0)
+      return `a row has ${r.byteLength} bytes, not heads × ${keys} keys of float32`;
+  return p.end === undefined || ENDS.includes(p.end as string) ? undefined : 'end must be stop or length';
 }
 
 /** Why an event the webview streams for `name` is malformed (checked by the host). */
@@ -84,6 +117,7 @@ export function checkInferEvent(name: string, p: unknown): string | undefined {
       ? undefined
       : 'fraction must be in [0, 1]';
   }
+  if (name === 'inferGenerate') return generatedTokenProblem(p);
   if (name !== 'inferRun') return `"${name}" streams no events`;
   if (p.type === 'fallback') return isText(p.reason) ? undefined : 'reason must be a string';
   if (p.type !== 'layer') return 'an event of a run is a layer or a fallback';

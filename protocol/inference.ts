@@ -1,8 +1,8 @@
 // The panel's in-webview inference (backend webgpu, or auto with a GPU), as requests the host makes of the webview
 // over the panel's channel (panel-channel.ts): probe for a WebGPU adapter, load a model from URLs the host serves
 // (asWebviewUri of the model folder and of dist/), run token ids — streaming every layer back as an ArrayBuffer, so the
-// host holds the same run data (hover, export, analysis) whichever side computed it — dispose, and (tests) lose the GPU
-// device. The webview relays them to its inference worker (webview/inference/bridge.ts); both sides check what they
+// host holds the same run data (hover, export, analysis) whichever side computed it — continue ids (Continue: each
+// generated token with its rows, as the Node worker's `generate`), dispose, and (tests) lose the GPU device. The webview relays them to its inference worker (webview/inference/bridge.ts); both sides check what they
 // receive (inference-validate.ts). Names start with 'infer' so they never collide with the panel's own.
 import type { Call } from '../runtime/channel/types';
 import type { PlanFacts } from '../runtime/models/plan';
@@ -60,11 +60,43 @@ export interface InferRunDone {
   stageMs: number[];
 }
 
+/** A continuation of `ids` by the panel's model (its worker's `generate`: runtime/inspector/served-generator.ts), so
+ * Continue runs where the run ran. */
+export interface InferGenerateRequest {
+  ids: number[];
+  maxNew: number;
+  /** Absent or 0: greedy. */
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  /** Tokens that end the output (EOS, end of turn). */
+  stopIds: number[];
+  /** Each token's attention rows (false: tokens only). */
+  rows: boolean;
+}
+
+/** One generated token as its step returns: per layer its query row float32 [heads, position + 1] (none without
+ * rows). */
+export interface InferGeneratedToken {
+  index: number;
+  id: number;
+  position: number;
+  rows: ArrayBuffer[];
+  end?: 'stop' | 'length';
+}
+
+export interface InferGenerateDone {
+  count: number;
+  end: 'stop' | 'length';
+  ms: number;
+}
+
 /** What the webview answers. */
 export interface InferenceCalls {
   inferProbe: Call<Empty, InferProbed>;
   inferLoad: Call<InferLoadRequest, InferLoaded, InferProgress>;
   inferRun: Call<InferRunRequest, InferRunDone, InferRunEvent>;
+  inferGenerate: Call<InferGenerateRequest, InferGenerateDone, InferGeneratedToken>;
   /** Ends the webview's inference worker (after it released its sessions). */
   inferDispose: Call<Empty, Empty>;
   /** Tests: destroy the GPU device now, or after layer `afterLayer` of the next run. */

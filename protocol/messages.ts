@@ -53,6 +53,12 @@ export interface RunSource {
   chat?: boolean;
   /** A run opened from a file (Open Saved Run): that file's path, which a panel restored after a reload opens again. */
   savedFile?: string;
+  /** The ids the model wrote after the input (Continue): a panel restored after a reload runs input + output as one
+   * pass and marks the output generated. */
+  generated?: number[];
+  /** Encoder–decoder models: the target text given to score with teacher forcing (Show Attention with Target…);
+   * absent: the model translates. */
+  target?: string;
 }
 
 export type ColorMapName = 'viridis' | 'magma' | 'blues' | 'greys';
@@ -104,6 +110,24 @@ export interface TargetMessage {
   end?: 'stop' | 'length';
   /** The target as text (the target tokenizer's decoding, or the given text). */
   text: string;
+  /** log p(tokens[i]) under the model (teacher-forced on the given target or the translation). */
+  logprobs: number[];
+  /** Translations by beam search: the beam size (absent: greedy, or a given target). */
+  beams?: number;
+}
+
+/** Encoder–decoder greedy translations, as they are generated: token `index` of the target, its log-probability, the
+ * translation so far as text, and the token's query rows per decoder layer (self [heads, index + 1] and cross
+ * [heads, source length], float32). The `target` note and the whole decoder and cross layers follow at the end. */
+export interface TargetStepMessage {
+  type: 'targetStep';
+  runId: number;
+  index: number;
+  token: TokenInfo;
+  logprob: number;
+  text: string;
+  selfRows: ArrayBuffer[];
+  crossRows: ArrayBuffer[];
 }
 
 /** A layer of a run kept for long inputs (runtime/inspector/long-runs.ts): no map, the per-head overview (max and
@@ -234,6 +258,7 @@ export type HostMessage =
   | RunStartedMessage
   | LayerMessage
   | TargetMessage
+  | TargetStepMessage
   | KeptLayerMessage
   | RunFinishedMessage
   | RunFailedMessage
@@ -316,12 +341,15 @@ export const EXPLAIN_METHODS: readonly {
   id: string;
   label: string;
   kind: 'attention' | 'perturbation' | 'norm' | 'mixing' | 'gradient';
+  /** Encoder–decoders: 'also' runs on them too, 'only' on them alone (absent: not on them). A unit test keeps this
+   * equal to runtime/explain/seq2seq-methods.ts. */
+  seq2seq?: 'also' | 'only';
 }[] = [
   { id: 'raw-attention', label: 'Raw attention', kind: 'attention' },
   { id: 'rollout', label: 'Attention rollout', kind: 'attention' },
   { id: 'flow', label: 'Attention flow', kind: 'attention' },
-  { id: 'loo', label: 'Leave-one-out', kind: 'perturbation' },
-  { id: 'occlusion', label: 'Occlusion', kind: 'perturbation' },
+  { id: 'loo', label: 'Leave-one-out', kind: 'perturbation', seq2seq: 'also' },
+  { id: 'occlusion', label: 'Occlusion', kind: 'perturbation', seq2seq: 'also' },
   { id: 'norm', label: 'Norm ‖αf(x)‖', kind: 'norm' },
   { id: 'norm-rollout', label: 'Norm rollout', kind: 'norm' },
   { id: 'alti', label: 'ALTI', kind: 'mixing' },
@@ -331,6 +359,9 @@ export const EXPLAIN_METHODS: readonly {
   { id: 'grad-x-input', label: 'Gradient × input', kind: 'gradient' },
   { id: 'integrated-gradients', label: 'Integrated Gradients', kind: 'gradient' },
   { id: 'attn-x-grad', label: 'Attention × gradient', kind: 'gradient' },
+  // Encoder–decoders (runtime/explain/seq2seq-methods.ts): scores over the source tokens.
+  { id: 'cross-attention', label: 'Raw cross-attention', kind: 'attention', seq2seq: 'only' },
+  { id: 'cross-rollout', label: 'Encoder–decoder rollout', kind: 'attention', seq2seq: 'only' },
 ];
 /** Longest target spec (similarity:TEXT carries a reference text) and second input the host accepts (characters). */
 export const MAX_TARGET_LENGTH = 10_000;
@@ -446,6 +477,8 @@ export interface GenerateReply {
   end: 'stop' | 'length' | 'stopped';
   decoding: { kind: 'greedy' } | { kind: 'sample'; temperature: number; topP: number; seed: number };
   text: string;
+  /** The run's source with the output's ids (`generated`), which the webview keeps for a reload. */
+  source: RunSource;
 }
 
 /** Exact entries of one head of a kept run: rows × cols (at most MAX_KEPT_WINDOW entries). */

@@ -69,7 +69,7 @@ function isHeadChoice(v: unknown, heads: number | undefined): v is number | 'mea
 /** The grammar of target specs (runtime/explain/target-spec.ts); the host parses them and explains what is wrong
  *  with one that fits the grammar but not the model or the text (an empty reference, a position past the end). */
 const TARGET_GRAMMAR =
-  /^(next|mask|next:[\s\S]+|mask:[\s\S]+|mask@\d+|token:\d+:\d+|generated:\d+|similarity:[\s\S]*|contrast:[^|]+\|[^|]+|prob:(next|next:[\s\S]+|token:\d+:\d+|generated:\d+))$/;
+  /^(next|mask|next:[\s\S]+|mask:[\s\S]+|mask@\d+|token:\d+:\d+|generated:\d+|similarity:[\s\S]*|target|target:[1-9]\d*|contrast:[^|]+\|[^|]+|prob:(next|next:[\s\S]+|token:\d+:\d+|generated:\d+))$/;
 const METHOD_IDS = EXPLAIN_METHODS.map((m) => m.id);
 const REQUEST_KINDS = ['explain', 'compare'];
 
@@ -77,7 +77,7 @@ function checkTarget(v: unknown): string | undefined {
   if (typeof v !== 'string') return 'target must be a string';
   if (v.length > MAX_TARGET_LENGTH) return `target longer than ${MAX_TARGET_LENGTH} characters`;
   if (!TARGET_GRAMMAR.test(v.trim()))
-    return 'target must be [prob:]next, [prob:]next:TOKEN, [prob:]token:POS:ID, [prob:]generated:N, contrast:A|B, mask, mask:TOKEN, mask@POS or similarity:TEXT';
+    return 'target must be [prob:]next, [prob:]next:TOKEN, [prob:]token:POS:ID, [prob:]generated:N, contrast:A|B[@…], mask, mask:TOKEN, mask@POS, similarity:TEXT, target or target:POS';
   return undefined;
 }
 
@@ -337,9 +337,17 @@ export function isRunSource(s: unknown): s is RunSource {
     typeof s.modelPath === 'string' &&
     typeof s.truncate === 'boolean' &&
     (s.chat === undefined || typeof s.chat === 'boolean') &&
-    (s.savedFile === undefined || (typeof s.savedFile === 'string' && s.savedFile.length > 0))
+    (s.savedFile === undefined || (typeof s.savedFile === 'string' && s.savedFile.length > 0)) &&
+    (s.generated === undefined ||
+      (Array.isArray(s.generated) &&
+        s.generated.length <= MAX_GENERATED_IDS &&
+        s.generated.every((n) => isInt(n) && n >= 0))) &&
+    (s.target === undefined || (typeof s.target === 'string' && s.target.trim().length > 0))
   );
 }
+
+/** Most output ids a run's source carries (the CLI's and the panel's most new tokens, several Continues). */
+const MAX_GENERATED_IDS = 8192;
 
 function isPositive(v: unknown): v is number {
   return isInt(v) && v > 0;
@@ -465,7 +473,24 @@ export function validateHostMessage(raw: unknown): Validation<HostMessage> {
       if (m.decoderInput.length !== m.tokens.length) return fail('target decoderInput must be as long as its tokens');
       if (m.mode !== 'teacher-forced' && m.mode !== 'translated') return fail('target mode');
       if (m.end !== undefined && m.end !== 'stop' && m.end !== 'length') return fail('target end');
+      if (!Array.isArray(m.logprobs) || m.logprobs.length !== m.tokens.length || !m.logprobs.every(isNum))
+        return fail('target logprobs must be numbers, one per token');
+      if (m.beams !== undefined && !(isPositive(m.beams) && m.mode === 'translated')) return fail('target beams');
       return typeof m.text === 'string' ? ok : fail('target text');
+    }
+    case 'targetStep': {
+      if (!isInt(m.runId) || !isInt(m.index) || m.index < 0) return fail('runId/index');
+      if (!isTokenInfo(m.token) || !isNum(m.logprob) || typeof m.text !== 'string') return fail('targetStep token');
+      const self = m.selfRows;
+      const cross = m.crossRows;
+      if (!Array.isArray(self) || !Array.isArray(cross) || self.length === 0 || self.length !== cross.length)
+        return fail('targetStep rows: one self and one cross row per decoder layer');
+      const row = (m.index + 1) * 4;
+      if (!self.every((b) => b instanceof ArrayBuffer && b.byteLength > 0 && b.byteLength % row === 0))
+        return fail('targetStep self rows must be [heads, index + 1] float32');
+      if (!cross.every((b) => b instanceof ArrayBuffer && b.byteLength > 0 && b.byteLength % 4 === 0))
+        return fail('targetStep cross rows must be float32');
+      return ok;
     }
     case 'keptLayer': {
       if (!isInt(m.runId) || !isInt(m.layer) || m.layer < 0) return fail('runId/layer');
@@ -574,7 +599,7 @@ export function checkPanelReply(name: string, m: unknown): string | undefined {
         (d.kind !== 'greedy' && !(d.kind === 'sample' && isNum(d.temperature) && isNum(d.topP) && isInt(d.seed)))
       )
         return 'decoding';
-      return undefined;
+      return isRunSource(m.source) ? undefined : 'source';
     }
     default:
       return `unknown request ${JSON.stringify(name).slice(0, 60)}`;

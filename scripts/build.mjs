@@ -48,6 +48,13 @@ const targets = [
     external: [...nodeExternal, 'mocha'],
   },
   {
+    // Long inputs: the test API's side of the real-VS-Code phase `long` (test/e2e/long.e2e.ts runs it).
+    entry: 'test/e2e/long.suite.ts',
+    out: 'dist/test/long-suite/index.js',
+    ...node,
+    external: [...nodeExternal, 'mocha'],
+  },
+  {
     entry: 'webview/main.ts',
     out: 'dist/webview.js',
     bundle: true,

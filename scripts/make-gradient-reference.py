@@ -8,7 +8,13 @@ Targets: causal LMs log p(token | prefix) read at the last position (log_softmax
 (all-MiniLM-L6-v2, no LM head) the cosine of the mean-pooled last hidden state with a fixed reference vector
 ref[i] = sin(i + 1).
 
-Run: /work/.venv-ref/bin/python scripts/make-gradient-reference.py   (writes test/fixtures/gradients/*.json)
+Encoder–decoders (tiny-marian-dates, hf-tiny bart and t5): log p(labels[position]) of one target token, and
+log p(whole target) = Σ_t log p(labels[t]), teacher-forced (decoder inputs [start] + labels[:-1]); the gradients
+w.r.t. the rows of the shared embedding table read for the source and for the decoder inputs (captured by a forward
+hook on the embedding module, so Marian's √d scale comes after them, as in the project's graphs).
+
+Run: /work/.venv-ref/bin/python scripts/make-gradient-reference.py [--seq2seq]   (writes test/fixtures/gradients/*.json;
+--seq2seq: only the encoder–decoder cases)
 """
 import json
 import math
@@ -16,7 +22,7 @@ import os
 import sys
 
 import torch
-from transformers import AutoModel, AutoModelForCausalLM
+from transformers import AutoModel, AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 out_dir = os.path.join(root, "test", "fixtures", "gradients")
@@ -72,6 +78,84 @@ def relative(a, b):
     return float((a.double() - b.double()).norm() / b.double().norm())
 
 
+SEQ2SEQ_CASES = [
+    # name, folder, source ids, decoder input ids, labels, position of the explained token
+    (
+        "tiny-marian-dates",
+        "test/fixtures/models/tiny-marian-dates",
+        [5, 65, 4, 6, 26, 3, 166, 0],  # the 14th of March, 2021 </s>
+        [399, 166, 2, 12, 2, 42],  # <pad> ▁2021 - 03 - 14
+        [166, 2, 12, 2, 42, 0],  # ▁2021 - 03 - 14 </s>
+        0,  # ▁2021
+    ),
+    ("hf-tiny-bart", "test/fixtures/models/hf-tiny/bart", [0, 31, 200, 7, 415, 66, 2], [2, 0, 91, 12, 300], [0, 91, 12, 300, 2], 3),
+    ("hf-tiny-t5", "test/fixtures/models/hf-tiny/t5", [37, 5, 200, 91, 12, 250, 1], [0, 17, 42, 99, 8], [17, 42, 99, 8, 1], 2),
+]
+
+
+def seq2seq_gradients(path, src, dec, labels, position, dtype):
+    model = AutoModelForSeq2SeqLM.from_pretrained(path, attn_implementation="eager", dtype=dtype).eval()
+    emb = model.get_input_embeddings()
+    assert float(getattr(emb, "embed_scale", 1.0) or 1.0) == 1.0, "the hook must see the table rows"
+    leaves = []
+
+    def hook(_module, _inputs, out):
+        leaf = out.detach().clone().requires_grad_(True)
+        leaves.append(leaf)
+        return leaf
+
+    handles = {id(m): m.register_forward_hook(hook) for m in [model.get_encoder().embed_tokens, model.get_decoder().embed_tokens]}
+    del handles  # kept registered; the same module may serve both sides (one hook)
+    out = model(
+        input_ids=torch.tensor([src]),
+        attention_mask=torch.ones(1, len(src), dtype=torch.long),
+        decoder_input_ids=torch.tensor([dec]),
+        use_cache=False,
+    )
+    assert len(leaves) == 2, f"expected the encoder's and the decoder's embedding lookups, got {len(leaves)}"
+    logp = torch.log_softmax(out.logits[0], dim=-1)  # [T,V]
+    picked = logp[torch.arange(len(labels)), torch.tensor(labels)]  # [T]
+    results = {}
+    for kind, target in (("token", picked[position]), ("sequence", picked.sum())):
+        gs, gt = torch.autograd.grad(target, leaves, retain_graph=True)
+        results[kind] = (target, gs[0], gt[0])
+    return results
+
+
+def seq2seq_cases():
+    for name, folder, src, dec, labels, position in SEQ2SEQ_CASES:
+        path = os.path.join(root, folder)
+        r64 = seq2seq_gradients(path, src, dec, labels, position, torch.float64)
+        r32 = seq2seq_gradients(path, src, dec, labels, position, torch.float32)
+        record = {
+            "model": name,
+            "folder": folder,
+            "computed_by": "scripts/make-gradient-reference.py (PyTorch autograd, float64, eager attention)",
+            "torch": torch.__version__,
+            "source_ids": src,
+            "decoder_input_ids": dec,
+            "labels": labels,
+            "position": position,
+            "hidden": r64["token"][1].shape[-1],
+        }
+        for kind in ("token", "sequence"):
+            target, gs, gt = r64[kind]
+            _, gs32, gt32 = r32[kind]
+            record[kind] = {
+                "target": target.item(),
+                "grad_source": rounded(gs),
+                "grad_target": rounded(gt),
+                "torch_float32_relative_error": {"grad_source": relative(gs32, gs), "grad_target": relative(gt32, gt)},
+            }
+        with open(os.path.join(out_dir, f"{name}.json"), "w") as f:
+            json.dump(record, f)
+        print(name, {k: (record[k]["target"], record[k]["torch_float32_relative_error"]) for k in ("token", "sequence")})
+
+
+if "--seq2seq" in sys.argv:
+    seq2seq_cases()
+    sys.exit(0)
+
 for name, folder, ids, token, causal in CASES:
     path = os.path.join(root, folder)
     if not os.path.exists(path):
@@ -105,3 +189,5 @@ for name, folder, ids, token, causal in CASES:
     with open(os.path.join(out_dir, f"{name}.json"), "w") as f:
         json.dump(record, f)
     print(name, measure, target.item(), record["torch_float32_relative_error"])
+
+seq2seq_cases()

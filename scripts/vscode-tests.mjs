@@ -8,8 +8,9 @@
 //   (b+) explain  the Explain view: target, methods, agreement, faithfulness, compare test/e2e/explain.e2e.ts
 //   (b*) ux     keyboard walk, matrix cell read aloud, layout in a wide panel, views at 13/74/451 tokens  test/e2e/panel-ux.e2e.ts
 //   (b'') models  first-use download, Select Model, switching, idle release (local Hub)  test/e2e/models.e2e.ts
-//   (b'') seq2seq  tiny-marian-dates in the panel: translation, cross matrix, alignment    test/e2e/seq2seq.e2e.ts
+//   (b'') seq2seq  tiny-marian-dates in the panel: translation, cross matrix, alignment, Explain test/e2e/seq2seq.e2e.ts
 //   (b''') saved-run  Open Saved Run… and a run dropped onto the panel, every tab       test/e2e/saved-run.e2e.ts
+//   (b'''') long  a ~4,000-token document on SmolLM2, zoomed cells = transformers     test/e2e/long.e2e.ts
 //   (c) vsix   package linux-x64 + universal (package-vsix.mjs), --install-extension, Show Attention  test/e2e/vsix.e2e.ts
 //   (d) webgpu-page   in-webview inference on WebGPU (SwiftShader) in a plain page     test/e2e/webgpu-page.e2e.ts
 //   (e) webgpu-panel  backend webgpu/auto in the real panel, mocha in the host         test/e2e/webgpu-panel.e2e.ts
@@ -40,6 +41,7 @@ const ALL = [
   'models',
   'seq2seq',
   'saved-run',
+  'long',
   'vsix',
   'webgpu-page',
   'webgpu-panel',
@@ -55,8 +57,9 @@ const PHASES = {
   explain: { file: 'test/e2e/explain.e2e.ts', deadlineMs: 300_000 },
   ux: { file: 'test/e2e/panel-ux.e2e.ts', deadlineMs: 780_000 },
   models: { file: 'test/e2e/models.e2e.ts', deadlineMs: 480_000 },
-  seq2seq: { file: 'test/e2e/seq2seq.e2e.ts', deadlineMs: 180_000 },
+  seq2seq: { file: 'test/e2e/seq2seq.e2e.ts', deadlineMs: 300_000 },
   'saved-run': { file: 'test/e2e/saved-run.e2e.ts', deadlineMs: 300_000 },
+  long: { file: 'test/e2e/long.e2e.ts', deadlineMs: 900_000 },
   vsix: { file: 'test/e2e/vsix.e2e.ts', deadlineMs: 900_000 },
   'webgpu-page': { file: 'test/e2e/webgpu-page.e2e.ts', deadlineMs: 600_000 },
   'webgpu-panel': { file: 'test/e2e/webgpu-panel.e2e.ts', deadlineMs: 900_000 },

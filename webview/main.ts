@@ -22,6 +22,7 @@ import { GenerateControls } from './views/generate-controls';
 import { acceptDroppedRuns } from './drop';
 import { setPageTop } from './paint/scene-canvas';
 import { PendingExact } from '../figures/kept-run-maps';
+import { targetCells, targetHeading, targetTotal } from './target-line';
 import type { Span } from '../figures/heads';
 
 /** The tabs: the attention views, then the Explain view. */
@@ -43,7 +44,7 @@ const store: Store = new Store({
     return new Float32Array(w.data);
   },
   arrived: (layer) => {
-    forEachView((v) => v.layerArrived(layer));
+    forEachView((v) => (v.exactArrived ? v.exactArrived(layer) : v.layerArrived(layer)));
     invalidate();
   },
   failed: (e) => report(e),
@@ -114,9 +115,32 @@ cancelButton.addEventListener('click', () => {
 const exportControls = new ExportControls(store, post);
 const notice = el('div', { id: 'notice', attrs: { role: 'alert' } });
 notice.hidden = true;
-// Encoder–decoder runs: the translation (or the given target), as text.
+// Encoder–decoder runs: the translation (or the given target), as text, then its tokens with their log-probabilities.
 const translation = el('div', { id: 'translation', class: 'translation' });
 translation.hidden = true;
+
+/** Fills the target line from the store (text only: token texts are never markup). */
+function showTarget(): void {
+  const t = store.target;
+  if (!t) return;
+  const total = targetTotal(t);
+  const heading = el('div', {
+    class: 'translation-text',
+    text: targetHeading(t) + (total !== undefined ? `  · log p ${total.toFixed(2)}` : ''),
+  });
+  const strip = el('div', { class: 'translation-tokens' });
+  for (const c of targetCells(t))
+    strip.append(
+      el(
+        'span',
+        { class: 'translation-token', title: c.title },
+        el('span', { class: 'translation-label', text: c.label }),
+        el('span', { class: 'translation-logprob', text: c.value }),
+      ),
+    );
+  translation.replaceChildren(heading, strip);
+  translation.hidden = false;
+}
 
 const layerControl = el('label', { class: 'control', text: 'Layer ' }, layerSelect);
 const headControl = el('label', { class: 'control', text: 'Head ' }, headSelect);
@@ -400,12 +424,24 @@ function handle(m: HostMessage): void {
       return;
     case 'target':
       if (m.runId !== store.runId) return;
-      store.setTarget(m.tokens, m.mode, m.text, m.end);
-      translation.textContent = `${m.mode === 'translated' ? 'Translation' : 'Target'}: ${m.text}${m.end === 'length' ? ' (cut at the length limit)' : ''}`;
-      translation.hidden = false;
+      store.setTarget(m.tokens, m.mode, m.text, m.end, m.logprobs, m.beams);
+      showTarget();
       forEachView((v) => v.selectionChanged());
       invalidate();
       return;
+    case 'targetStep': {
+      if (m.runId !== store.runId) return;
+      const rows = (bufs: ArrayBuffer[]) => bufs.map((b) => new Float32Array(b));
+      if (!store.addTargetStep(m.index, m.token, m.logprob, m.text, rows(m.selfRows), rows(m.crossRows))) return;
+      showTarget();
+      const ed = store.facts?.encoderDecoder;
+      if (ed)
+        for (let l = ed.encoderLayers; l < ed.encoderLayers + 2 * ed.decoderLayers; l++)
+          forEachView((v) => v.layerArrived(l));
+      forEachView((v) => v.selectionChanged());
+      invalidate();
+      return;
+    }
     case 'keptLayer':
       if (m.runId !== store.runId) return;
       store.addKeptLayer(m);
@@ -446,6 +482,7 @@ const HOST_NOTES: Record<HostMessage['type'], true> = {
   runStarted: true,
   layer: true,
   target: true,
+  targetStep: true,
   keptLayer: true,
   focusToken: true,
   runFinished: true,

@@ -1,5 +1,5 @@
 // The run's numbers as files: JSON (model, tokens, [layer][head][query][key]), CSV (long format, one row per
-// layer, head, query, key: weight and both token texts) and NPY (float32 [layers, heads, query, key], NumPy format
+// layer, head, query, key: weight and both token texts, and whether each was generated when the run continued) and NPY (float32 [layers, heads, query, key], NumPy format
 // 1.0). Written in chunks to a sink, so a 2,048-token run (gigabytes as CSV) never becomes one string; sizes can be
 // estimated before writing (exact for NPY). The extension host and the CLI both use it.
 import type { LayerAttention } from '../runtime/types';
@@ -258,6 +258,11 @@ export function npySidecar(run: RunData, npyName: string): string {
 // ----- CSV ------------------------------------------------------------------------------------------------------
 
 export const CSV_HEADER = 'layer,head,query,key,weight,query_token,key_token';
+/** The columns a run with generated tokens adds (as JSON's `generated: true`): whether the query and the key token
+ * were written by the model (`true`) or are the input (`false`). A run without any keeps the 7 columns above. */
+export const CSV_GENERATED_COLUMNS = ',query_generated,key_generated';
+
+const hasGenerated = (run: RunData) => run.tokens.some((t) => t.generated === true);
 
 /** RFC 4180 field: quoted when it contains a comma, quote, CR or LF (quotes doubled). */
 export function csvField(s: string): string {
@@ -271,7 +276,10 @@ function tokenText(run: RunData, i: number): string {
 async function writeCsv(run: RunData, sink: ByteSink, o: WriteOptions): Promise<void> {
   checkLayers(run);
   const out = new TextChunks(sink);
-  await out.add(CSV_HEADER + '\n');
+  const marked = hasGenerated(run);
+  await out.add(CSV_HEADER + (marked ? CSV_GENERATED_COLUMNS : '') + '\n');
+  // With generated tokens, each token's mark for the last two columns: `,true` or `,false`.
+  const mark = (i: number) => (marked ? `,${run.tokens[i]?.generated === true}` : '');
   const texts = run.tokens.map((t) => csvField(t.text));
   const heads = totalHeads(run);
   let done = 0;
@@ -279,14 +287,17 @@ async function writeCsv(run: RunData, sink: ByteSink, o: WriteOptions): Promise<
     const Q = l.queryLength;
     const K = l.keyLength;
     const keyTexts = Array.from({ length: K }, (_, k) => texts[k] ?? csvField(tokenText(run, k)));
+    const keyMarks = Array.from({ length: K }, (_, k) => mark(k));
     for (let h = 0; h < l.heads; h++) {
       aborted(o.signal);
       for (let q = 0; q < Q; q++) {
         const prefix = `${l.layer},${h},${q},`;
         const qt = texts[q] ?? csvField(tokenText(run, q));
+        const qm = mark(q);
         const base = (h * Q + q) * K;
         let rows = '';
-        for (let k = 0; k < K; k++) rows += `${prefix}${k},${f32String(l.data[base + k])},${qt},${keyTexts[k]}\n`;
+        for (let k = 0; k < K; k++)
+          rows += `${prefix}${k},${f32String(l.data[base + k])},${qt},${keyTexts[k]}${qm}${keyMarks[k]}\n`;
         await out.add(rows);
       }
       o.onProgress?.(++done / heads);
@@ -383,8 +394,10 @@ export function estimateDataSize(run: RunData, format: DataFormat): { bytes: num
   const W = 10;
   let bytes = 0;
   if (format === 'csv') {
-    bytes = CSV_HEADER.length + 1;
-    const len = run.tokens.map((t) => utf8Length(csvField(t.text)));
+    const marked = hasGenerated(run);
+    bytes = CSV_HEADER.length + (marked ? CSV_GENERATED_COLUMNS.length : 0) + 1;
+    // With generated tokens each text carries its mark (",true" or ",false").
+    const len = run.tokens.map((t) => utf8Length(csvField(t.text)) + (marked ? (t.generated ? 5 : 6) : 0));
     for (const l of run.layers) {
       const Q = l.queryLength;
       const K = l.keyLength;

@@ -5,6 +5,7 @@
 export const COMMANDS = {
   showAttention: 'attentionLens.showAttention',
   showAttentionAsChat: 'attentionLens.showAttentionAsChat',
+  showAttentionWithTarget: 'attentionLens.showAttentionWithTarget',
   selectModel: 'attentionLens.selectModel',
   cancel: 'attentionLens.cancel',
   setHubToken: 'attentionLens.setHubToken',

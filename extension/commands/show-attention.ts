@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { RunSource } from '../../protocol/messages';
 import type { RunSummary, ShowAttentionArgs } from '../api';
 import { offerDefaultModel } from '../default-model-offer';
-import { checkText, describeError, NO_MODEL_MESSAGE, tokenLimit, tooLongMessage } from '../input';
+import { checkTarget, checkText, describeError, NO_MODEL_MESSAGE, tokenLimit, tooLongMessage } from '../input';
 import { displayName, loadingLine } from '../model-choices';
 import { restrictedModelLine } from '../trust-logic';
 import { unreadModelPathLine } from '../model-path-logic';
@@ -43,6 +43,7 @@ function parseArgs(args: unknown): ShowAttentionArgs {
     text: typeof a.text === 'string' ? a.text : undefined,
     truncate: a.truncate === true,
     chat: typeof a.chat === 'boolean' ? a.chat : undefined,
+    target: typeof a.target === 'string' ? a.target : undefined,
   };
 }
 
@@ -52,8 +53,17 @@ function sourceFromEditor(args: ShowAttentionArgs): RunSource | string {
   const editor = vscode.window.activeTextEditor;
   const modelPath = readModelSettings().modelPath;
   const chat = args.chat ?? chatPromptSetting();
+  const target = args.target !== undefined ? { target: args.target } : {};
   if (args.text !== undefined) {
-    return { uri: '', range: [0, 0, 0, 0], text: args.text, modelPath, truncate: args.truncate === true, chat };
+    return {
+      uri: '',
+      range: [0, 0, 0, 0],
+      text: args.text,
+      modelPath,
+      truncate: args.truncate === true,
+      chat,
+      ...target,
+    };
   }
   if (!editor) return 'Open a file and select the text to inspect, then run "Attention Lens: Show Attention".';
   const doc = editor.document;
@@ -66,6 +76,7 @@ function sourceFromEditor(args: ShowAttentionArgs): RunSource | string {
     modelPath,
     truncate: args.truncate === true,
     chat,
+    ...target,
   };
 }
 
@@ -104,7 +115,7 @@ export async function showAttention(s: Services, args?: unknown, req: RunRequest
     const parsed = parseArgs(args);
     const src = req.source ?? sourceFromEditor(parsed);
     if (typeof src === 'string') return fail(src, [], 'warning');
-    const bad = checkText(src.text);
+    const bad = checkText(src.text) ?? (src.target !== undefined ? checkTarget(src.target) : undefined);
     if (bad) return fail(bad, [], 'warning');
     const settings = readModelSettings();
     // Restricted Mode: the workspace's own model is not loaded; said once per model, and instead of the first-use

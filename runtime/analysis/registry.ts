@@ -21,6 +21,7 @@ import { headNormRow, normAsAttention, normRow } from './norm';
 import { occlusion } from './occlusion';
 import { altiLayer, matrixRow, mixingRollout, type MixingLayer } from './mixing';
 import { attentionRollout, checkSelfAttention, rolloutRow, rolloutScores, type HeadReduce } from './rollout';
+import { reduceCross, seq2seqRollout, weightedRows, type Seq2SeqAttention } from './seq2seq-attention';
 
 export type { MethodKind };
 
@@ -42,6 +43,8 @@ export interface MethodNeeds {
   gradientPath?: boolean;
   /** ctx.attentionGradients (attention × gradient). */
   attentionGradients?: boolean;
+  /** ctx.seq2seq (an encoder–decoder's attention by kind; the scores are over the source tokens). */
+  seq2seq?: boolean;
 }
 
 /** Per-layer value-transformed vector norms ‖α·f(x_j)‖-style inputs (Kobayashi et al. 2020). */
@@ -133,6 +136,10 @@ export interface ImportanceContext {
   steps?: number;
   /** needs.attentionGradients: every layer (attention × gradient). */
   attentionGradients?: readonly AttentionGradients[];
+  /** needs.seq2seq: an encoder–decoder run's attention by kind ([heads, S, S], [heads, T, T], [heads, T, S]) and
+   * the weight of each target row in the target (target:POS: one row; the whole target: every row alike). `seq`
+   * is then the source's length. */
+  seq2seq?: Seq2SeqAttention & { rows: readonly number[] };
   /** Where a method says something the reader of its scores must know (IG's completeness check). */
   report?: (note: string) => void;
   signal?: AbortSignal;
@@ -182,6 +189,7 @@ export function missingNeeds(method: ImportanceMethod, ctx: ImportanceContext): 
   if (method.needs.valueZeroing && !ctx.valueZeroing) missing.push('valueZeroing');
   if (method.needs.gradientPath && !ctx.gradientPath) missing.push('gradientPath');
   if (method.needs.attentionGradients && !ctx.attentionGradients?.length) missing.push('attentionGradients');
+  if (method.needs.seq2seq && !ctx.seq2seq) missing.push('seq2seq');
   return missing;
 }
 
@@ -531,5 +539,41 @@ registerMethod({
     if (head !== 'mean' && (!Number.isInteger(head) || head < 0 || head >= l.heads))
       throw new RangeError(`head ${head} is outside 0..${l.heads - 1}`);
     return pooledScores(ctx, (row) => attentionTimesGradientRow(l.attention, l.gradient, l.heads, ctx.seq, row, head));
+  },
+});
+
+/** ctx.seq2seq, its source length checked against ctx.seq. */
+function seq2seqOf(ctx: ImportanceContext): NonNullable<ImportanceContext['seq2seq']> {
+  const a = ctx.seq2seq;
+  if (!a) throw new RangeError('this method needs ctx.seq2seq');
+  if (a.encoder[0]?.queryLength !== ctx.seq)
+    throw new RangeError(`the encoder's attention covers ${a.encoder[0]?.queryLength} tokens; ctx.seq is ${ctx.seq}`);
+  return a;
+}
+
+registerMethod({
+  id: 'cross-attention',
+  label: 'Raw cross-attention',
+  kind: 'attention',
+  needs: { seq2seq: true },
+  // ctx.layer: the decoder layer (default the last); ctx.head: one head, or 'mean' / 'max' (default 'mean').
+  compute: async (ctx) => {
+    const a = seq2seqOf(ctx);
+    const l = ctx.layer ?? a.cross.length - 1;
+    if (!Number.isInteger(l) || l < 0 || l >= a.cross.length)
+      throw new RangeError(`decoder layer ${l} is outside 0..${a.cross.length - 1}`);
+    const c = a.cross[l];
+    return weightedRows(reduceCross(c, ctx.head ?? 'mean'), c.queryLength, ctx.seq, a.rows);
+  },
+});
+
+registerMethod({
+  id: 'cross-rollout',
+  label: 'Encoder–decoder rollout',
+  kind: 'attention',
+  needs: { seq2seq: true },
+  compute: async (ctx) => {
+    const a = seq2seqOf(ctx);
+    return weightedRows(seq2seqRollout(a, ctx.headReduce ?? 'mean'), a.cross[0].queryLength, ctx.seq, a.rows);
   },
 });

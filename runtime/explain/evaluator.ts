@@ -33,6 +33,9 @@ export interface EvaluatorTarget {
   reference?: Float32Array;
   /** Readout position in the unperturbed input, or null for pooled targets. */
   readout: number | null;
+  /** Encoder–decoders: rows are sources; the decoder is teacher-forced on decoderInput and the target is the sum of
+   * log p at the picked (decoder row, token) pairs, or the first minus the second (a contrast). */
+  seq2seq?: { decoderInput: readonly number[]; picks: readonly number[]; combine: 'sum' | 'difference' };
 }
 
 export interface EvaluatorOptions {
@@ -120,6 +123,24 @@ export class BatchEvaluator {
         throw new LensError('BAD_INPUT', 'A perturbation removed the target position and every token before it.');
     }
     const batch = trimPadding(rows);
+    const s2s = this.target.seq2seq;
+    if (s2s) {
+      const t0 = performance.now();
+      const out = await this.inspector.forward(
+        { batch, read: { kind: 'target-logprobs', decoderInput: s2s.decoderInput, picks: s2s.picks } },
+        { signal: this.options.signal },
+      );
+      this.stats.ms += performance.now() - t0;
+      this.stats.rows += rows.length;
+      this.stats.batches++;
+      return rows.map((_, r) => {
+        const row = out.head.subarray(r * out.width, (r + 1) * out.width); // [picks]
+        if (s2s.combine === 'difference') return row[0] - row[1];
+        let sum = 0;
+        for (const v of row) sum += v;
+        return sum;
+      });
+    }
     const read =
       this.target.measure === 'cosine'
         ? ({ kind: 'mean-hidden' } as const)

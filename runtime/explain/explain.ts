@@ -33,6 +33,7 @@ import { explanationNotes } from './notes';
 import { wordScores, type WordAggregation } from './words';
 import { headSweep } from './head-sweep';
 import { parseTargetSpec, resolveGenerated, type TargetSpec } from './target-spec';
+import { explainSeq2Seq } from './seq2seq-explain';
 
 export const DEFAULT_METHODS: readonly string[] = ['raw-attention', 'rollout', 'loo', 'norm'];
 
@@ -86,6 +87,10 @@ export interface ExplainOptions {
   chat?: boolean;
   /** When the input is a generation's ids (prompt + output): the prompt's length, which generated:N targets need. */
   promptLength?: number;
+  /** Encoder–decoders: the target to score with teacher forcing (text, read by the target tokenizer, or label ids);
+   * without it the model's greedy translation (at most maxNew tokens) is the target. */
+  targetText?: string | number[];
+  maxNew?: number;
   /** Per-head statistics table (default true). */
   headStats?: boolean;
   /** Also aggregate every method's token scores to words (words.ts): the sum or the max per word. */
@@ -241,9 +246,11 @@ export async function explain(
   const { signal, onProgress } = options;
   const facts = inspector.facts;
   if (facts.encoderDecoder)
+    return explainSeq2Seq(inspector, input, options, options.methods ? resolveMethods(options.methods) : undefined);
+  if (options.targetText !== undefined || options.maxNew !== undefined)
     throw new LensError(
-      'UNSUPPORTED_MODEL',
-      `Explain does not support encoder–decoder models (${facts.modelType}) yet; see their encoder, decoder and cross attention with run --translate or --target-text.`,
+      'BAD_INPUT',
+      `${facts.name} (${facts.modelType}) is not an encoder–decoder model, so it takes no target text or translation length; leave them out.`,
     );
   const methodIds = resolveMethods(options.methods ?? DEFAULT_METHODS);
   const parsed = typeof options.target === 'string' ? parseTargetSpec(options.target) : options.target;

@@ -33,7 +33,7 @@ export function explanationNotes(r: Omit<ExplainResult, 'notes'>, facts: NoteFac
     );
   if (r.target.measure === 'log-prob' && f)
     notes.push(
-      `The target is a log-probability (nats, unbounded below), so comprehensiveness and sufficiency are unbounded: a removal can lower it by any amount. prob:${r.target.spec} explains the probability (0–1) instead.`,
+      `The target is a log-probability (nats, unbounded below), so comprehensiveness and sufficiency are unbounded: a removal can lower it by any amount.${r.target.kind === 'target' ? '' : ` prob:${r.target.spec} explains the probability (0–1) instead.`}`,
     );
   if (r.methods.some((m) => m.id === 'flow' && m.scores.length > 0))
     notes.push(

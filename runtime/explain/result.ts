@@ -11,7 +11,7 @@ import type { HeadSweep } from './head-sweep';
 export interface ExplainTarget {
   /** The spec as given (next, mask@3, similarity:…). */
   spec: string;
-  kind: 'next' | 'token' | 'mask' | 'similarity' | 'contrast';
+  kind: 'next' | 'token' | 'mask' | 'similarity' | 'contrast' | 'target';
   measure: TargetMeasure;
   /** One line: what is measured, of which token, where. */
   label: string;
@@ -119,6 +119,19 @@ export interface ExplainTimings {
   forwardMs: number;
 }
 
+/** The target side of an encoder–decoder explanation. */
+export interface Seq2SeqExplainTarget {
+  /** The target tokens y (labels): the greedy translation, or the given target text's tokens. */
+  targetTokens: Token[];
+  /** What the decoder read at each row: [decoder start] + y[:-1]. */
+  decoderInput: Token[];
+  /** log p(y_i | source, y_<i) per row, unperturbed. */
+  logprobs: number[];
+  mode: 'teacher-forced' | 'translated';
+  /** The explained target row (0-based), or null for the whole target. */
+  row: number | null;
+}
+
 export interface ExplainResult {
   model: { name: string; family: string; modelType: string; layers: number; heads: number; backend: string };
   tokens: Token[];
@@ -146,6 +159,8 @@ export interface ExplainResult {
   /** Every head's attention ranked against a reference method (default leave-one-out, when it ran). */
   headSweep?: HeadSweep;
   timings: ExplainTimings;
+  /** Encoder–decoders: `tokens` are the source's (every method scores source tokens); this is the target side. */
+  seq2seq?: Seq2SeqExplainTarget;
   /** What a reader must know to read the numbers right (notes.ts): AOPC's definition, bins that are one
    * measurement, unbounded log-probability targets, flow's renormalisation, hide = remove. */
   notes: string[];

@@ -14,6 +14,12 @@
 //   contrast:A|B@POS   the same for the prediction at position POS (from tokens 0..POS−1), 1 ≤ POS ≤ length
 //   contrast:A|B@generated:N
 //                      the same at the N-th generated token's position (resolveGenerated)
+//   target             encoder–decoder: log p(the whole target | source), teacher-forced: Σ_i log p(y_i | source, y_<i),
+//                      the target being the model's greedy translation or the given target text (--target-text)
+//   target:POS         encoder–decoder: log p(target token POS | source, target tokens before it), 1 ≤ POS ≤ its length
+//   contrast:A|B@target:POS
+//                      encoder–decoder: log p(A) − log p(B) at target position POS (after the given target tokens
+//                      1..POS−1); on an encoder–decoder, contrast:A|B@POS means the same (there is no other position)
 //   prob:next, prob:next:TOKEN, prob:token:POS:ID
 //                      causal LM: the probability (0–1) instead of the log-probability (unbounded below, so
 //                      comprehensiveness and sufficiency measured on it are unbounded too)
@@ -25,12 +31,14 @@ export type TargetSpec =
   | { kind: 'generated'; index: number; prob?: boolean }
   | { kind: 'mask'; token?: string; position?: number }
   | { kind: 'similarity'; reference: string }
+  /** Encoder–decoders: the whole target (no position) or target token `position` (1-based). */
+  | { kind: 'target'; position?: number }
   /** A, B: token text, or #ID. position: 1-based like token:POS (absent: the next token); generated: the N-th
    * generated token's position, resolved to position by resolveGenerated. */
-  | { kind: 'contrast'; a: string; b: string; position?: number; generated?: number };
+  | { kind: 'contrast'; a: string; b: string; position?: number; generated?: number; target?: number };
 
 export const TARGET_SPEC_HELP =
-  'next | next:TOKEN | token:POS:ID | generated:N (prob: before any of them for the probability) | contrast:A|B[@POS|@generated:N] (A, B: token text or #ID) | mask | mask:TOKEN | mask@POS | similarity:REFERENCE TEXT';
+  'next | next:TOKEN | token:POS:ID | generated:N (prob: before any of them for the probability) | contrast:A|B[@POS|@generated:N|@target:POS] (A, B: token text or #ID) | mask | mask:TOKEN | mask@POS | similarity:REFERENCE TEXT | target | target:POS (encoder–decoders)';
 
 const bad = (spec: string, why: string) =>
   new LensError('BAD_INPUT', `Bad target "${spec}": ${why}. Targets: ${TARGET_SPEC_HELP}.`);
@@ -53,6 +61,8 @@ export function parseTargetSpec(spec: string): TargetSpec {
   }
   const s = spec.trim();
   if (s === 'next') return { kind: 'next' };
+  if (s === 'target') return { kind: 'target' };
+  if (s.startsWith('target:')) return { kind: 'target', position: integer(spec, s.slice(7), 'POS', 1) };
   if (s === 'mask') return { kind: 'mask' };
   if (spec.startsWith('next:')) {
     const token = spec.slice(5);
@@ -85,12 +95,14 @@ export function parseTargetSpec(spec: string): TargetSpec {
  * @generated:N is read as the position) but not '|' (write #ID for such a token). */
 function parseContrast(spec: string): TargetSpec {
   let body = spec.slice('contrast:'.length);
-  const at = /@(generated:)?([^@|]*)$/.exec(body);
+  const at = /@(generated:|target:)?([^@|]*)$/.exec(body);
   let position: number | undefined;
   let generated: number | undefined;
+  let target: number | undefined;
   if (at && (at[1] !== undefined || /^\d+$/.test(at[2]))) {
     body = body.slice(0, at.index);
-    if (at[1] !== undefined) generated = integer(spec, at[2], 'N', 1);
+    if (at[1] === 'generated:') generated = integer(spec, at[2], 'N', 1);
+    else if (at[1] === 'target:') target = integer(spec, at[2], 'POS', 1);
     else position = integer(spec, at[2], 'POS', 1);
   }
   const parts = body.split('|');
@@ -110,6 +122,7 @@ function parseContrast(spec: string): TargetSpec {
     b,
     ...(position !== undefined ? { position } : {}),
     ...(generated !== undefined ? { generated } : {}),
+    ...(target !== undefined ? { target } : {}),
   };
 }
 
@@ -126,8 +139,10 @@ export function formatTargetSpec(t: TargetSpec): string {
       return t.position !== undefined ? `mask@${t.position}` : t.token !== undefined ? `mask:${t.token}` : 'mask';
     case 'similarity':
       return `similarity:${t.reference}`;
+    case 'target':
+      return t.position === undefined ? 'target' : `target:${t.position}`;
     case 'contrast':
-      return `contrast:${t.a}|${t.b}${t.generated !== undefined ? `@generated:${t.generated}` : t.position !== undefined ? `@${t.position}` : ''}`;
+      return `contrast:${t.a}|${t.b}${t.generated !== undefined ? `@generated:${t.generated}` : t.target !== undefined ? `@target:${t.target}` : t.position !== undefined ? `@${t.position}` : ''}`;
   }
 }
 

@@ -76,6 +76,14 @@ export function contrastTokenId(
   return id;
 }
 
+/** A target of encoder–decoders (target, target:POS, contrast:A|B@target:POS) asked of another model. */
+export function notSeq2Seq(facts: ModelFacts, spec: string): LensError {
+  return new LensError(
+    'BAD_INPUT',
+    `The target "${spec}" scores a translation's target tokens; ${facts.name} (${facts.modelType}) is not an encoder–decoder model: use ${isCausal(facts) ? 'next, token:POS:ID or contrast:A|B' : facts.hasLmHead ? 'mask or mask@POS' : 'similarity:TEXT'}.`,
+  );
+}
+
 /** Plans the target for the tokens of one input. */
 export function planTarget(
   parsed: PlannedSpec,
@@ -128,7 +136,10 @@ export function planTarget(
     }
     case 'similarity':
       return { spec, parsed, measure: 'cosine', ids, readout: null, protect: null, reference: parsed.reference };
+    case 'target':
+      throw notSeq2Seq(facts, spec);
     case 'contrast': {
+      if (parsed.target !== undefined) throw notSeq2Seq(facts, spec);
       needCausal(facts, spec);
       const p = parsed.position;
       if (p !== undefined && p > S)
@@ -164,6 +175,8 @@ export function targetLabel(plan: TargetPlan, tokenText: (id: number) => string)
       return `p(${tok(plan.token!)} at [MASK], position ${plan.readout})${plan.parsed.token === undefined && plan.parsed.position === undefined ? ', the most likely token' : ''}`;
     case 'similarity':
       return `cos(mean-pooled embedding, embedding of ${JSON.stringify(plan.reference)})`;
+    case 'target':
+      return plan.spec; // encoder–decoders label their targets in seq2seq-target.ts
     case 'contrast': {
       const where =
         plan.parsed.position === undefined ? 'next | input' : `at position ${plan.parsed.position} | tokens before`;

@@ -21,7 +21,9 @@ import {
   presentKey,
   presentValue,
 } from '../models/seq2seq-graph';
+import { checkBeamSettings, DEFAULT_GENERATION } from '../models/seq2seq-generation';
 import type { Seq2SeqSource } from '../models/seq2seq-source';
+import { beamSearch, type BeamResult } from './seq2seq-beam';
 import type { BackendName, LayerAttention } from '../types';
 
 export interface Seq2SeqRunnerOptions {
@@ -63,6 +65,17 @@ export interface Seq2SeqStep {
   crossRows: Float32Array[];
   /** Why decoding stops after this token (eos, or the maximum length). */
   end?: 'stop' | 'length';
+}
+
+export interface BeamTranslateOptions {
+  beams: number;
+  /** Most target tokens (≥ 1, eos included). */
+  maxNew: number;
+  /** Instead of the generation_config's (transformers' generate(length_penalty=…, early_stopping=…)). */
+  lengthPenalty?: number;
+  earlyStopping?: boolean | 'never';
+  /** Checked between steps: true stops with CANCELLED. */
+  isCancelled?: () => boolean;
 }
 
 export interface TranslateOptions {
@@ -142,7 +155,7 @@ export class Seq2SeqRunner {
   }
 
   /** Runs decoder `ids` after `past` cached positions (caches per layer key, value [1,H,P,D]). */
-  private async decodeCall(enc: EncodedSource, ids: readonly number[], past: FeedTensor[]) {
+  private async decodeCall(enc: EncodedSource, ids: readonly number[], past: FeedTensor[], maps = this.attention) {
     const c = this.source.config;
     const P = past.length > 0 ? past[0].dims[2] : 0;
     const feeds: Record<string, FeedTensor> = decoderFeeds(c, ids, P);
@@ -153,7 +166,7 @@ export class Seq2SeqRunner {
       feeds[pastValue(l)] = past[2 * l + 1] ?? empty;
       feeds[crossKey(l)] = enc.cross[2 * l];
       feeds[crossValue(l)] = enc.cross[2 * l + 1];
-      if (this.attention) fetches.push(decAttn(l), crossAttn(l));
+      if (maps) fetches.push(decAttn(l), crossAttn(l));
       fetches.push(presentKey(l), presentValue(l));
     }
     const out = await this.decoder.run(feeds, fetches);
@@ -166,7 +179,7 @@ export class Seq2SeqRunner {
     const S = enc.ids.length;
     const self: LayerAttention[] = [];
     const cross: LayerAttention[] = [];
-    for (let l = 0; l < c.decoderLayers && this.attention; l++) {
+    for (let l = 0; l < c.decoderLayers && maps; l++) {
       const s: LayerAttention = {
         layer: l,
         kind: 'decoder',
@@ -229,6 +242,43 @@ export class Seq2SeqRunner {
       if (step.end) return;
       input = id;
     }
+  }
+
+  /** Beam search (seq2seq-beam.ts, as transformers' generate(num_beams)) with the model's generation_config: one
+   * KV-cached decoder call per running hypothesis and step, without attention (the chosen hypothesis' maps come from
+   * a teacher-forced pass on it, which equals what its steps would have given). */
+  async beamSearch(enc: EncodedSource, options: BeamTranslateOptions): Promise<BeamResult> {
+    const c = this.source.config;
+    const generation = {
+      ...(this.source.generation ?? DEFAULT_GENERATION),
+      ...(options.lengthPenalty !== undefined ? { lengthPenalty: options.lengthPenalty } : {}),
+      ...(options.earlyStopping !== undefined ? { earlyStopping: options.earlyStopping } : {}),
+    };
+    checkBeamSettings(generation, `${c.modelType}'s generation_config.json`);
+    if (!Number.isInteger(options.maxNew) || options.maxNew < 1 || options.maxNew > c.maxPositions)
+      throw new LensError(
+        'BAD_INPUT',
+        `The most target tokens must be a whole number from 1 to ${c.maxPositions} (${c.modelType}'s positions), not ${options.maxNew}.`,
+      );
+    return beamSearch<FeedTensor[]>(
+      async (parents) => {
+        const out = [];
+        for (const p of parents) {
+          const r = await this.decodeCall(enc, [p.tokens[p.tokens.length - 1]], p.state ?? [], false);
+          out.push({ logits: r.logits, state: r.present }); // logits [1,1,V]
+        }
+        return out;
+      },
+      {
+        beams: options.beams,
+        maxNew: options.maxNew,
+        decoderStartTokenId: c.decoderStartTokenId,
+        eosTokenId: c.eosTokenId,
+        vocabSize: c.vocabSize,
+        generation,
+        ...(options.isCancelled ? { isCancelled: options.isCancelled } : {}),
+      },
+    );
   }
 
   async release(): Promise<void> {

@@ -11,7 +11,7 @@ import { DataType, type ModelMsg, type TensorMsg } from '../formats/onnx-descrip
 import { encodeModelPlain } from '../formats/onnx-encode';
 import { LensError } from '../errors';
 import { familyGraphs } from '../models/builders';
-import type { FamilyGraphs } from '../models/family';
+import type { FamilyGraphs, LayerInputs } from '../models/family';
 import { A, GraphBuilder } from '../models/graph-builder';
 import type { ModelSource } from '../models/source';
 import { addBackward } from './backward';
@@ -26,6 +26,8 @@ export interface GradientGraphSpec {
   measure: GradientMeasure;
   /** Also output attn_<l> [B,H,S,S] and grad_attn_<l> (attention × gradient). */
   attention?: boolean;
+  /** Run the last layer on every row even for a token target (the bench's before/after of lastLayerAt). */
+  fullLastLayer?: boolean;
 }
 
 export interface GradientGraph {
@@ -55,6 +57,12 @@ function forwardGraph(fam: FamilyGraphs, spec: GradientGraphSpec): { model: Mode
   for (const name of fam.embedInputs) g.input(name, 'int64', [B, S]);
   let x = fam.embed(g); // [B,S,E]
   const attn: string[] = [];
+  // A token target reads one row of the last layer: without attention outputs, that layer runs its queries, its
+  // feed-forward and its backward on the readout row alone (keys and values still from every row; see lastLayerAt).
+  const oneRow = spec.measure !== 'cosine' && !spec.attention && !spec.fullLastLayer && fam.facts.hasLmHead;
+  const readout = oneRow ? g.input('readout', 'int64', [1]) : undefined;
+  const select = spec.measure === 'cosine' ? undefined : g.input('select', 'float32', [B, 1, S]); // one-hot readout
+  let picked: string | undefined; // [B,1,E]
   for (let l = 0; l < L; l++) {
     const side = fam.side(l);
     const declare = (name: string, dims: (number | string)[]) =>
@@ -71,6 +79,10 @@ function forwardGraph(fam: FamilyGraphs, spec: GradientGraphSpec): { model: Mode
         ? { cos: declare(side.cos.name, side.cos.dims), sin: declare(side.sin.name, side.sin.dims) }
         : {}),
     };
+    if (readout && l === L - 1) {
+      picked = lastLayerAt(g, fam, l, x, inputs, readout, select!);
+      break;
+    }
     const out = fam.layer(g, l, x, inputs);
     x = out.hidden; // [B,S,E]
     attn.push(out.attn); // [B,H,S,S]
@@ -94,8 +106,7 @@ function forwardGraph(fam: FamilyGraphs, spec: GradientGraphSpec): { model: Mode
         'BAD_INPUT',
         'This model has no language-model head: explain a similarity:TEXT target instead.',
       );
-    const select = g.input('select', 'float32', [B, 1, S]); // one-hot readout position
-    const picked = g.op('MatMul', [select, x]); // [B,1,E]
+    picked ??= g.op('MatMul', [select!, x]); // [B,1,E]
     const logits = fam.head(g, picked, 'gathered').logits!; // [B,1,V]
     const lsm = g.op('LogSoftmax', [logits], { axis: A.int(-1) }); // [B,1,V]
     const onehot = g.input('target_onehot', 'float32', [B, 1, V]);
@@ -107,6 +118,47 @@ function forwardGraph(fam: FamilyGraphs, spec: GradientGraphSpec): { model: Mode
   g.output(total, 'target_total', 'float32', []);
   void E;
   return { model: g.toModel(), attn };
+}
+
+/**
+ * The last layer at the readout row only: its keys and values come from every row (a first call of the layer, of
+ * which only k and v stay: the rest has no consumer and pruneDead drops it), its queries, attention row, residual and
+ * feed-forward from the readout row x[:, r] [B,1,E] (select · x; a second call that reads those keys and values through the
+ * layer's KV-cache hook, with the bias row and the cos/sin of position r). Returns the layer's output at r [B,1,E].
+ */
+function lastLayerAt(
+  g: GraphBuilder,
+  fam: FamilyGraphs,
+  l: number,
+  x: string,
+  inputs: LayerInputs,
+  readout: string,
+  select: string,
+): string {
+  const all = fam.layer(g, l, x, inputs); // k, v [B,H,S,D]
+  // Side inputs (no gradient) by index; the hidden state by the one-hot MatMul, whose backward is a rule.
+  const row = (t: string, axis: number) => g.op('Gather', [t, readout], { axis: A.int(axis) });
+  const xr = g.op('MatMul', [select, x]); // [B,1,E]
+  const at: LayerInputs = {
+    bias: row(inputs.bias, 2), // [B,1,1,S]
+    ...(inputs.cos && inputs.sin ? { cos: row(inputs.cos, 2), sin: row(inputs.sin, 2) } : {}), // [B,1,1,R]
+    cache: () => [all.k, all.v],
+  };
+  return fam.layer(g, l, xr, at).hidden; // [B,1,E]
+}
+
+/** Drops the nodes no graph output depends on (the last layer's unused rows, see lastLayerAt). */
+function pruneDead(model: ModelMsg): void {
+  const graph = model.graph!;
+  const live = new Set(graph.output!.map((o) => o.name));
+  const kept = [];
+  for (let n = graph.node!.length - 1; n >= 0; n--) {
+    const node = graph.node![n];
+    if (!node.output.some((o) => live.has(o))) continue;
+    for (const i of node.input) live.add(i);
+    kept.push(node);
+  }
+  graph.node = kept.reverse();
 }
 
 /** Replaces the Gather of the token embedding table on input_ids by the graph input inputs_embeds [B,S,E]; the
@@ -135,6 +187,7 @@ export function buildGradientGraph(source: ModelSource, spec: GradientGraphSpec)
   const fam = familyGraphs(source);
   const { hidden: E, heads: H, layers: L, vocabSize: V } = fam.facts;
   const { model, attn } = forwardGraph(fam, spec);
+  pruneDead(model);
   const { table: init } = feedEmbeddings(model, spec.batch, spec.seq, E);
   const raw = init.rawData!;
   const data = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4); // [V,E]

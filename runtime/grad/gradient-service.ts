@@ -44,6 +44,13 @@ export interface GradientReply {
 const ROW_BUDGET = 1 << 26;
 const KEPT_RUNNERS = 2;
 
+/** Rows per batch for `rows` points and at most `max` per batch, spread evenly: 34 rows at most 8 a batch run as
+ * 5 × 7 (one repeated row), not 5 × 8 (six). */
+export function evenChunk(rows: number, max: number): number {
+  const m = Math.max(1, Math.min(rows, Math.floor(max)));
+  return Math.ceil(rows / Math.ceil(rows / m));
+}
+
 export class GradientService {
   private readonly runners = new Map<string, GradientRunner>();
 
@@ -86,7 +93,7 @@ export class GradientService {
     const attention = req.attention === true;
     const c = this.source.config;
     const perRow = c.layers * c.heads * S * S;
-    const chunk = Math.max(1, Math.min(alphas.length, Math.floor(this.rowBudget / perRow)));
+    const chunk = evenChunk(alphas.length, this.rowBudget / perRow);
     const runner = await this.runner(chunk, S, req.target, attention);
     const x = runner.embeddings(req.ids); // [S,E]
     const E = runner.graph.hidden;

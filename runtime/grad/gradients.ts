@@ -7,7 +7,13 @@ import { LensError } from '../errors';
 import { computeFeeds } from '../models/feeds';
 import type { ModelSource } from '../models/source';
 import type { BackendName, FeedTensor } from '../types';
-import { buildGradientGraph, EMBEDS, type GradientGraph, type GradientMeasure } from './family-gradient';
+import {
+  buildGradientGraph,
+  EMBEDS,
+  type GradientGraph,
+  type GradientGraphSpec,
+  type GradientMeasure,
+} from './family-gradient';
 
 /** Longest input a gradient method runs on: the backward graph keeps every layer's activations and [H,S,S] maps
  * (and their gradients) per batch row, so memory grows with B·L·H·S². */
@@ -49,7 +55,7 @@ export class GradientRunner {
 
   static async create(
     source: ModelSource,
-    options: { batch: number; seq: number; measure: GradientMeasure; attention?: boolean },
+    options: GradientGraphSpec,
     backend: BackendName = 'native',
     threads = 1,
   ): Promise<GradientRunner> {
@@ -109,6 +115,9 @@ export class GradientRunner {
         onehot[b * V + t] = 1;
       }
       feeds.select = { type: 'float32', dims: [B, 1, S], data: select };
+      // The readout as an index too, where the last layer runs that row alone (its bias and cos/sin rows).
+      if (this.graph.inputNames.includes('readout'))
+        feeds.readout = { type: 'int64', dims: [1], data: BigInt64Array.of(BigInt(r)) };
       feeds.target_onehot = { type: 'float32', dims: [B, 1, V], data: onehot };
     }
     const L = this.graph.layers;

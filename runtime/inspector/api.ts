@@ -56,6 +56,24 @@ export interface RunOptions {
   /** Encoder–decoder models: translate greedily (the default without `target`); at most `maxNew` tokens (default
    * the model's positions, at most 128). Fails with BAD_INPUT together with `target` or for other models. */
   translate?: boolean | { maxNew?: number };
+  /** Encoder–decoder translations: the beam size (default 1: greedy). Beam search follows the model's
+   * generation_config as transformers' generate(num_beams) does; the maps shown are a teacher-forced pass on the
+   * chosen hypothesis. Fails with BAD_INPUT with a given target or for other models. */
+  beams?: number;
+  /** Encoder–decoder greedy translations: each token the moment its step returns, with its attention rows (the run's
+   * decoder and cross layers still arrive whole after the target). Not called for beam search or a given target. */
+  onTargetStep?: (step: TargetStep) => void;
+}
+
+/** One translated token as it is generated: row `index` of every decoder and cross map. */
+export interface TargetStep {
+  index: number;
+  token: Token;
+  logprob: number;
+  /** Per decoder layer [heads, index + 1]: the token's query row of decoder self-attention. */
+  selfRows: Float32Array[];
+  /** Per decoder layer [heads, source length]: its cross-attention row. */
+  crossRows: Float32Array[];
 }
 
 /** A layer of attention, plus its query/key vectors when the run asked for them. */
@@ -131,6 +149,8 @@ export interface RunTargetResult {
   mode: 'teacher-forced' | 'translated';
   /** Translations: why they ended (eos, or the length limit). */
   end?: 'stop' | 'length';
+  /** Translations by beam search: the beam size (absent: greedy). */
+  beams?: number;
 }
 
 /** What a batched forward pass returns from the head, per row. */
@@ -142,7 +162,11 @@ export type HeadRead =
   /** The last hidden state averaged over each row's unmasked positions (sentence-transformers pooling): [B, hidden]. */
   | { kind: 'mean-hidden' }
   /** Nothing from the head (attention or norms only): width 0. */
-  | { kind: 'none' };
+  | { kind: 'none' }
+  /** Encoder–decoder models: each row is a source; the decoder is teacher-forced on `decoderInput` and the row gives
+   * log p(token) at the (position, token) pairs of `picks` (flat: position, token, position, token…; position is the
+   * decoder row): [B, picks.length / 2]. Rows drop their padding (mask 0): the encoders take no attention mask. */
+  | { kind: 'target-logprobs'; decoderInput: readonly number[]; picks: readonly number[] };
 
 /** A batch of rows through the whole model at once (perturbation methods: leave-one-out, occlusion, faithfulness). */
 export interface ForwardRequest {

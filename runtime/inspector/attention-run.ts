@@ -1,7 +1,7 @@
 // The calling thread's side of one run: an AttentionRun whose async iterator yields layers in order as the worker
 // posts them, buffers them while the consumer is slower, and settles exactly once (done, failed or cancelled).
 import type { AttentionRun, KeptAttention, LayerResult, RunOptions, RunTargetResult } from './api';
-import type { KeepRequest, RunTarget } from './worker-protocol';
+import type { KeepRequest, RunTarget, TargetStepPayload } from './worker-protocol';
 import type { ModelFacts, RunTimings, Token } from '../types';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { cancelled, LensError } from '../errors';
@@ -140,7 +140,8 @@ export interface RunChannel {
     onLayer: (layer: LayerResult) => void,
     seq2seq?: {
       target: RunTarget;
-      onTarget: (ids: number[], logprobs: number[], end: 'stop' | 'length' | undefined) => void;
+      onTarget: (ids: number[], logprobs: number[], end: 'stop' | 'length' | undefined, beams?: number) => void;
+      onStep?: (step: TargetStepPayload) => void;
     },
     keep?: KeepRequest,
   ): Promise<{ lastHidden: Float32Array; stageMs: number[] }>;
@@ -234,7 +235,23 @@ export function openRun(
       },
       target && {
         target: target.request,
-        onTarget: (ids, logprobs, end) => stream.setTarget(targetResult(target, ids, logprobs, end, model)),
+        onTarget: (ids, logprobs, end, beams) =>
+          stream.setTarget(targetResult(target, ids, logprobs, end, model, beams)),
+        ...(options.onTargetStep
+          ? {
+              onStep: (s: TargetStepPayload) => {
+                if (stream.settled) return;
+                const [token] = tokensOfIds([s.id], model.facts, model.tokenizer?.target ?? model.tokenizer);
+                options.onTargetStep?.({
+                  index: s.index,
+                  token,
+                  logprob: s.logprob,
+                  selfRows: s.selfRows,
+                  crossRows: s.crossRows,
+                });
+              },
+            }
+          : {}),
       },
       keep,
     )

@@ -18,7 +18,7 @@ import type { ForwardResult, HeadRead, MixingTensors } from './api';
 import { cancelled, LensError } from '../errors';
 import { checkReadPositions } from '../models/feeds';
 import { checkAttentionFinite, checkOutputFinite } from '../finite';
-import { blockedFits, POOL, QUERY_BLOCKS, summaryNames, type LayerSummaryTensors } from '../models/attention-summaries';
+import { POOL, queryBlocks, summaryNames, type LayerSummaryTensors } from '../models/attention-summaries';
 
 interface ReadyStage {
   role: StageRole;
@@ -63,7 +63,15 @@ export interface EngineRunOptions {
   onLayer: (layer: LayerAttention, q?: Float32Array, k?: Float32Array) => void;
   /** Long inputs: run the layers' summaries variant; each layer's q, k and summaries go to onSummaries and its map
    * never leaves onnxruntime (onLayer is not called). */
-  summaries?: { topK: number; specials: readonly number[]; onSummaries: (s: LayerSummaryTensors) => void };
+  summaries?: {
+    topK: number;
+    specials: readonly number[];
+    onSummaries: (s: LayerSummaryTensors) => void;
+    /** Query-row blocks (bench/long-layer.ts compares counts; default queryBlocks(seq)). */
+    blocks?: number;
+    /** onnxruntime's CPU arena for the summaries sessions (bench only; default off: see variantSession). */
+    arena?: boolean;
+  };
 }
 
 export interface EngineRunResult {
@@ -151,8 +159,8 @@ export class StageEngine {
         hiddenState = asFeed(out.hidden); // [1, seq, hidden]
       } else if (stage.role === 'layer' && summaries) {
         // Query-row blocks where every block has rows (every family builds them: bert, gpt2, the RoPE decoders).
-        const blocks = blockedFits(seq, QUERY_BLOCKS) ? QUERY_BLOCKS : undefined;
-        const session = await this.variantSession(stage, { summaries: true, blocks });
+        const blocks = summaries.blocks ?? queryBlocks(seq, heads);
+        const session = await this.variantSession(stage, { summaries: true, blocks }, summaries.arena === true);
         Object.assign(feeds, pick(session.inputNames, shared, hiddenState, fullFeeds));
         const final = stage.outputNames.includes('last_hidden');
         const names = layerOutputs(stage).map((n) => ({ n, s: summaryNames(n.attn.slice('attn'.length)) }));
@@ -257,6 +265,11 @@ export class StageEngine {
     const { read } = options;
     if (read.kind === 'logits' && !this.facts.hasLmHead)
       throw new LensError('BAD_INPUT', 'This model has no language-model head, so it gives no logits.');
+    if (read.kind === 'target-logprobs')
+      throw new LensError(
+        'BAD_INPUT',
+        `${this.facts.modelType} is not an encoder–decoder model; it has no target to score.`,
+      );
     if (read.kind === 'logits' || read.kind === 'hidden') checkReadPositions(read.positions, B, S);
     const wantNorms = (layer: number) =>
       options.norms === true || (Array.isArray(options.norms) && options.norms.includes(layer));
@@ -386,8 +399,8 @@ export class StageEngine {
   }
 
   /** The session of a layer variant with extra outputs, created on first use. */
-  private async variantSession(stage: ReadyStage, extras: LayerExtras): Promise<Session> {
-    const key = `${extras.vectors ? 'v' : ''}${extras.norms ? 'n' : ''}${extras.mixing ? 'm' : ''}${extras.summaries ? `s${extras.blocks ?? ''}` : ''}`;
+  private async variantSession(stage: ReadyStage, extras: LayerExtras, arena = false): Promise<Session> {
+    const key = `${extras.vectors ? 'v' : ''}${extras.norms ? 'n' : ''}${extras.mixing ? 'm' : ''}${extras.summaries ? `s${extras.blocks ?? ''}${arena ? 'a' : ''}` : ''}`;
     const hit = stage.variantSessions.get(key);
     if (hit) return hit;
     if (!stage.variant) throw new LensError('INFERENCE_FAILED', 'This model does not expose value-vector norms.');
@@ -395,7 +408,7 @@ export class StageEngine {
     const session = await createSession(stage.variant(extras), {
       backend: this.backend,
       threads: this.threads,
-      memArena: extras.summaries !== true,
+      memArena: extras.summaries !== true || arena,
     });
     stage.variantSessions.set(key, session);
     return session;
@@ -415,6 +428,14 @@ export class StageEngine {
     if (!stage.vectors) throw new LensError('INFERENCE_FAILED', 'This model does not expose query/key vectors.');
     stage.vectorSession = await createSession(stage.vectors(), { backend: this.backend, threads: this.threads });
     return stage.vectorSession;
+  }
+
+  /** Creates the summaries variant's layer sessions a long run of `seq` tokens uses (one set per block count, kept),
+   * which its first run would otherwise create: bench/long-inputs.ts times runs without it. */
+  async prepareLong(seq: number, arena = false): Promise<void> {
+    const blocks = queryBlocks(seq, this.facts.heads);
+    for (const stage of this.stages)
+      if (stage.role === 'layer') await this.variantSession(stage, { summaries: true, blocks }, arena);
   }
 
   async release(): Promise<void> {

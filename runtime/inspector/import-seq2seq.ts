@@ -46,6 +46,11 @@ export function servedImportSeq2Seq(engine: ImportEngine): Omit<ServedModel, 'ge
         stageMs.push(...decoded.ms);
         logprobs = ids.map((id, i) => logSoftmaxAt(decoded.logits, V, i, id));
       } else {
+        if ((target.beams ?? 1) > 1)
+          throw new LensError(
+            'UNSUPPORTED_MODEL',
+            'Beam search needs a KV cache, which this ONNX export lacks; translate with beams 1 (greedy), or load the model folder (safetensors).',
+          );
         const maxNew = target.translate;
         if (!Number.isInteger(maxNew) || maxNew < 1 || maxNew > engine.facts.maxPositions)
           throw new LensError(

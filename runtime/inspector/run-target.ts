@@ -7,7 +7,7 @@ import type { Tokenizer } from '../tokenizers/tokenizer';
 import type { ModelFacts, Token } from '../types';
 import type { RunOptions, RunTargetResult } from './api';
 import { tokensOfIds } from './input';
-import { DEFAULT_MAX_TARGET } from './seq2seq-constants';
+import { DEFAULT_MAX_TARGET, MAX_BEAMS } from './seq2seq-constants';
 import type { RunTarget } from './worker-protocol';
 
 export interface PreparedTarget {
@@ -18,13 +18,21 @@ export interface PreparedTarget {
 
 /** What a run asks of the decoder, checked; undefined for a model that is not an encoder–decoder. */
 export function prepareTarget(
-  options: Pick<RunOptions, 'target' | 'translate'>,
+  options: Pick<RunOptions, 'target' | 'translate' | 'beams' | 'onTargetStep'>,
   facts: ModelFacts,
   tokenizer: Tokenizer | undefined,
 ): PreparedTarget | undefined {
   const translate = options.translate !== undefined && options.translate !== false;
   const ed = facts.encoderDecoder;
+  const beams = options.beams ?? 1;
+  if (!Number.isInteger(beams) || beams < 1 || beams > MAX_BEAMS)
+    throw new LensError('BAD_INPUT', `The beam size must be a whole number from 1 to ${MAX_BEAMS}, not ${beams}.`);
   if (!ed) {
+    if (beams > 1)
+      throw new LensError(
+        'BAD_INPUT',
+        `${facts.name} (${facts.modelType}) is not an encoder–decoder model, so it has no beam search; use a translation model such as marian, bart or t5, or leave the beams out.`,
+      );
     if (options.target !== undefined)
       throw new LensError(
         'BAD_INPUT',
@@ -39,6 +47,11 @@ export function prepareTarget(
   }
   if (options.target !== undefined && translate)
     throw new LensError('BAD_INPUT', 'Give either a target to score or translate, not both.');
+  if (options.target !== undefined && beams > 1)
+    throw new LensError(
+      'BAD_INPUT',
+      'Beams choose a translation; a given target is scored as it is. Leave the beams out, or translate instead.',
+    );
   if (options.target === undefined) {
     const asked = typeof options.translate === 'object' ? options.translate.maxNew : undefined;
     const maxNew = asked ?? Math.min(facts.maxPositions, DEFAULT_MAX_TARGET);
@@ -47,7 +60,13 @@ export function prepareTarget(
         'BAD_INPUT',
         `The most target tokens must be a whole number from 1 to ${facts.maxPositions}, not ${maxNew}.`,
       );
-    return { request: { translate: maxNew } };
+    return {
+      request: {
+        translate: maxNew,
+        ...(beams > 1 ? { beams } : {}),
+        ...(options.onTargetStep && beams === 1 ? { steps: true } : {}),
+      },
+    };
   }
   const side = tokenizer?.target ?? tokenizer;
   let tokens: Token[];
@@ -79,6 +98,7 @@ export function targetResult(
   logprobs: number[],
   end: 'stop' | 'length' | undefined,
   model: { facts: ModelFacts; tokenizer: Tokenizer | undefined },
+  beams?: number,
 ): RunTargetResult {
   const side = model.tokenizer?.target ?? model.tokenizer;
   const tokens = prepared.given ?? tokensOfIds(ids, model.facts, side);
@@ -90,5 +110,6 @@ export function targetResult(
     logprobs,
     mode: prepared.given ? 'teacher-forced' : 'translated',
     ...(end ? { end } : {}),
+    ...(beams !== undefined && beams > 1 ? { beams } : {}),
   };
 }

@@ -2,3 +2,6 @@
 
 /** The longest greedy translation when the caller sets no limit (and the model's positions allow it). */
 export const DEFAULT_MAX_TARGET = 128;
+
+/** The widest beam search (each beam is one decoder call per step). */
+export const MAX_BEAMS = 16;

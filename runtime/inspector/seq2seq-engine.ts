@@ -12,10 +12,13 @@ import {
   type DecodedTarget,
   type Seq2SeqStep,
 } from '../generate/seq2seq-runner';
+import { stackRows as stack } from '../generate/target-rows';
 import type { PlanFacts } from '../models/plan';
 import type { Seq2SeqSource } from '../models/seq2seq-source';
 import type { AttentionKind, BackendName, LayerAttention } from '../types';
-import type { EngineRunResult } from './engine';
+import type { Batch } from '../models/plan';
+import type { ForwardResult } from './api';
+import type { EngineForwardOptions, EngineRunResult } from './engine';
 import { DEFAULT_MAX_TARGET } from './seq2seq-constants';
 import { layerEvent } from './transfer';
 import type { RunControl, ServedModel } from './worker-loop';
@@ -50,17 +53,6 @@ export function seq2seqFacts(source: Seq2SeqSource): PlanFacts {
   };
 }
 
-/** [H,1,K] rows of T steps → [H,T,K]; a causal row of step t has t + 1 keys and zeros after them. */
-function stack(rows: Float32Array[], heads: number, keys: (t: number) => number, K: number): Float32Array {
-  const T = rows.length;
-  const out = new Float32Array(heads * T * K); // [H,T,K]
-  rows.forEach((row, t) => {
-    const n = keys(t);
-    for (let h = 0; h < heads; h++) out.set(row.subarray(h * n, (h + 1) * n), (h * T + t) * K);
-  });
-  return out;
-}
-
 export class Seq2SeqEngine {
   readonly facts: PlanFacts;
 
@@ -91,8 +83,20 @@ export class Seq2SeqEngine {
     let end: 'stop' | 'length' | undefined;
     let decoded: Pick<DecodedTarget, 'self' | 'cross'>;
     const target = req.target ?? { translate: Math.min(c.maxPositions, DEFAULT_MAX_TARGET) };
-    if ('labels' in target) {
-      ids = target.labels;
+    let beams: number | undefined;
+    if ('labels' in target || (target.beams ?? 1) > 1) {
+      if (!('labels' in target)) {
+        // Beam search chooses the tokens; the maps and log-probabilities are a teacher-forced pass on them (exactly
+        // what the chosen hypothesis' own steps computed: one decoder graph serves both).
+        beams = target.beams;
+        const found = await this.runner.beamSearch(enc, {
+          beams: target.beams ?? 1,
+          maxNew: target.translate,
+          isCancelled: () => control.isCancelled(),
+        });
+        ids = found.ids;
+        end = found.end;
+      } else ids = target.labels;
       const out = await this.runner.teacherForce(enc, shiftRight(ids, c.decoderStartTokenId));
       logprobs = ids.map((id, i) => logSoftmaxAt(out.logits, c.vocabSize, i, id));
       decoded = out;
@@ -101,6 +105,14 @@ export class Seq2SeqEngine {
       for await (const s of this.runner.translate(enc, { maxNew: target.translate })) {
         if (control.isCancelled()) throw cancelled();
         steps.push(s);
+        if (target.steps)
+          control.emit(
+            {
+              type: 'targetStep',
+              step: { index: s.index, id: s.id, logprob: s.logprob, selfRows: s.selfRows, crossRows: s.crossRows },
+            },
+            [], // the rows stay referenced for the stacked maps below: copied, not moved
+          );
       }
       ids = steps.map((s) => s.id);
       logprobs = steps.map((s) => s.logprob);
@@ -136,7 +148,7 @@ export class Seq2SeqEngine {
       };
     }
     stageMs.push(performance.now() - t0);
-    control.emit({ type: 'target', ids, logprobs, ...(end ? { end } : {}) }, []);
+    control.emit({ type: 'target', ids, logprobs, ...(end ? { end } : {}), ...(beams ? { beams } : {}) }, []);
     const entry = (a: LayerAttention, first: number): LayerAttention => ({
       ...a,
       layer: first + a.layer,
@@ -152,11 +164,41 @@ export class Seq2SeqEngine {
     return { run: (req, control) => this.run(req, control), release: () => this.release() };
   }
 
-  forward(): never {
-    throw new LensError(
-      'UNSUPPORTED_MODEL',
-      `${this.facts.modelType} is an encoder–decoder model; batched passes (Explain) do not support it yet.`,
-    );
+  /**
+   * Explain's model passes (read 'target-logprobs'): each row is a source (its padding dropped: the encoder takes no
+   * attention mask), encoded, then the decoder teacher-forced on the one decoder input; the row gives log p at the
+   * picked (decoder row, token) pairs, computed in float64 from the float32 logits. Rows run one by one (the graphs
+   * take one source); attention, norms and mixing are not served.
+   */
+  async forward(batch: Batch, options: EngineForwardOptions): Promise<ForwardResult> {
+    const { read } = options;
+    if (read.kind !== 'target-logprobs' || options.attention || options.norms || options.mixing)
+      throw new LensError(
+        'UNSUPPORTED_MODEL',
+        `${this.facts.modelType} is an encoder–decoder model; its batched passes score a target (Explain), nothing else.`,
+      );
+    const c = this.runner.source.config;
+    const V = c.vocabSize;
+    const T = read.decoderInput.length;
+    const width = read.picks.length / 2;
+    if (!Number.isInteger(width) || width < 1) throw new RangeError('picks must be (position, token) pairs');
+    for (let k = 0; k < width; k++) {
+      const [pos, tok] = [read.picks[2 * k], read.picks[2 * k + 1]];
+      if (!(Number.isInteger(pos) && pos >= 0 && pos < T && Number.isInteger(tok) && tok >= 0 && tok < V))
+        throw new RangeError(`pick (${pos}, ${tok}) is outside ${T} decoder rows × ${V} tokens`);
+    }
+    const B = batch.ids.length;
+    const head = new Float32Array(B * width); // [B, picks]
+    const t0 = performance.now();
+    for (let b = 0; b < B; b++) {
+      if (options.isCancelled?.()) throw cancelled();
+      const ids = batch.ids[b].filter((_, j) => batch.mask[b][j] !== 0);
+      const enc = await this.runner.encode(ids);
+      const out = await this.runner.teacherForce(enc, read.decoderInput); // logits [T, V]
+      for (let k = 0; k < width; k++)
+        head[b * width + k] = logSoftmaxAt(out.logits, V, read.picks[2 * k], read.picks[2 * k + 1]);
+    }
+    return { rows: B, seq: batch.ids[0]?.length ?? 0, head, width, stageMs: [performance.now() - t0] };
   }
 
   release(): Promise<void> {

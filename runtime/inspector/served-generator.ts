@@ -1,6 +1,7 @@
 // Generation in an inference worker with the model it already holds: the first `generate` request builds the
-// KV-cached step graph (runtime/models/decode-step.ts) from the weights the worker read for its stages — no second
-// read of the model — into one more session, kept for later requests; each generated token is sent the moment its
+// KV-cached step graph (runtime/models/decode-step.ts) from the model source the worker opened for its stages (in
+// Node a reader of the file's tensors, in the browser the fetched bytes) into one more session, kept for later
+// requests (its own copy of the weights: bench/load-memory.ts --held); each generated token is sent the moment its
 // step returns (its rows moved, not copied) and a cancel is seen between steps. Shared by both inference workers
 // (worker-loop.ts); no Node imports.
 import { LensError } from '../errors';

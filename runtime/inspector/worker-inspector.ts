@@ -144,7 +144,8 @@ class WorkerInspector implements Inspector {
             {
               signal,
               onEvent: (e) => {
-                if (e.type === 'target') seq2seq?.onTarget(e.ids, e.logprobs, e.end);
+                if (e.type === 'target') seq2seq?.onTarget(e.ids, e.logprobs, e.end, e.beams);
+                if (e.type === 'targetStep') seq2seq?.onStep?.(e.step);
                 if (e.type === 'kept') {
                   const o = e.overview;
                   onLayer({
@@ -184,7 +185,13 @@ class WorkerInspector implements Inspector {
           read:
             request.read.kind === 'logits' || request.read.kind === 'hidden'
               ? { kind: request.read.kind, positions: [...request.read.positions] }
-              : request.read,
+              : request.read.kind === 'target-logprobs'
+                ? {
+                    kind: 'target-logprobs',
+                    decoderInput: [...request.read.decoderInput],
+                    picks: [...request.read.picks],
+                  }
+                : request.read,
           attention: request.attention === true,
           norms: request.norms === true ? true : Array.isArray(request.norms) ? [...request.norms] : false,
           ...(request.mixing ? { mixing: request.mixing } : {}),

@@ -110,7 +110,9 @@ export interface AttentionAnswer {
   k?: Float32Array;
 }
 
-export type RunTarget = { labels: number[] } | { translate: number };
+/** Labels to score (teacher forcing), or a translation of at most `translate` tokens: greedy, or beam search with
+ * `beams` > 1 (its maps from a teacher-forced pass on the chosen hypothesis). `steps`: stream each greedy token. */
+export type RunTarget = { labels: number[] } | { translate: number; beams?: number; steps?: boolean };
 
 /** What a run streams: each layer as its stage returns, and (browser) the move from WebGPU to Wasm mid-run. */
 export type RunEvent =
@@ -129,7 +131,18 @@ export type RunEvent =
   | { type: 'kept'; overview: KeptLayerOverview }
   /** Encoder–decoder models, before the decoder and cross layers: the target (given or translated), the
    * log-probability of each of its tokens, and why a translation ended. */
-  | { type: 'target'; ids: number[]; logprobs: number[]; end?: 'stop' | 'length' };
+  | { type: 'target'; ids: number[]; logprobs: number[]; end?: 'stop' | 'length'; beams?: number }
+  /** Encoder–decoder greedy translations asked with `steps`: each token as its step returns, with its query's rows
+   * (per decoder layer: self [heads, index + 1], cross [heads, source length]). */
+  | { type: 'targetStep'; step: TargetStepPayload };
+
+export interface TargetStepPayload {
+  index: number;
+  id: number;
+  logprob: number;
+  selfRows: Float32Array[];
+  crossRows: Float32Array[];
+}
 
 export interface RunDone {
   /** [query, hidden]. */

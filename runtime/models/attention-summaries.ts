@@ -123,16 +123,46 @@ export function blockedFits(seq: number, blocks: number): boolean {
   return seq > blocks * (blocks - 1);
 }
 
-/** Query-row blocks that every long run uses: 16 (512 rows a block at 8,192 tokens). */
+/** Query-row blocks at least (and the blocked variant only where 16 blocks fit: n > 240; below, the map whole). */
 export const QUERY_BLOCKS = 16;
 
+/** Bytes one block's scores [heads, rows, S] float32 may take; more blocks above it. */
+export const BLOCK_BYTES = 128 * 2 ** 20;
+
+/** The block counts a long run uses: few, since each is a set of layer sessions, created on first use and kept,
+ * and creating one grows faster than its node count (bench/long-inputs.ts prints it: 16 blocks ~3 s a layer on the
+ * loaded 2-core machine, 32 ~5–9 s, 64 ~18–26 s). */
+export const BLOCK_COUNTS = [QUERY_BLOCKS, 32, 64] as const;
+export const MAX_QUERY_BLOCKS = 64;
+
 /**
- * Attention in `req.blocks` blocks of query rows: per block its scores [B,H,rows,S], softmax, context and the
+ * The query-row blocks of a run of `seq` tokens over `heads` heads, undefined below the blocked variant (n ≤ 240):
+ * the fewest of BLOCK_COUNTS whose block scores fit BLOCK_BYTES (the transient a layer holds a few of at once,
+ * instead of the whole map). SmolLM2 (9 heads): 16 blocks up to ~7,700 tokens (38 MB a block at 4,096), 32 at 8,192
+ * (75 MB instead of the map's 2.4 GB). More blocks cost nodes and session time, not work: a causal block's keys
+ * stop at its last row, so the work is (blocks + 1) / (2 · blocks) of the square at any count.
+ */
+export function queryBlocks(seq: number, heads: number): number | undefined {
+  if (!blockedFits(seq, QUERY_BLOCKS)) return undefined;
+  const fits = BLOCK_COUNTS.filter((b) => blockedFits(seq, b));
+  return fits.find((b) => heads * Math.ceil(seq / b) * seq * 4 <= BLOCK_BYTES) ?? fits[fits.length - 1];
+}
+
+/**
+ * Attention in `req.blocks` blocks of query rows: per block its scores [B,H,rows,keys], softmax, context and the
  * summaries, so that no [B,H,S,S] tensor is built (the largest is one block's); blocks are concatenated along the
  * query axis. The overview is pooled in two steps (over 64 keys per row in each block, then over 64 rows), which
  * gives the same max and mean as pooling 64 × 64 cells at once. Needs blockedFits(S, blocks).
- * Each block's additive mask [B,1,rows,S] is built from its query positions and the key positions (0 where the
+ * Each block's additive mask [B,1,rows,keys] is built from its query positions and the key positions (0 where the
  * query may see the key, MASKED elsewhere, as feeds.ts's dense bias), so no n × n array is built in JS.
+ * Fewer passes over a block's scores than one op per summary (onnxruntime's profile of one layer showed Softmax, Log,
+ * the mask's Add, TopK, Mul and the pools each costing 5–15 % of it):
+ * - causal: a block's rows see keys below its last row only, so its keys are sliced to the first POOL-aligned end
+ *   past that row (the cells beyond are all masked: the overview is padded with zeros there) — about half the
+ *   work of the whole square at many blocks;
+ * - the special mass and the mean key position ride the context MatMul as two extra columns of v ([S,2]);
+ * - the entropy is lse − Σ p·z (z the masked logits, lse = z_top − ln p_top from the top key), one Mul and one
+ *   ReduceSum instead of Max, Log, Mul and ReduceSum.
  * q, k, v [B,H,S,D] → context [B,S,H·D].
  */
 export function blockedAttention(
@@ -146,95 +176,135 @@ export function blockedAttention(
   req: BlockedRequest,
 ): string {
   const NB = req.blocks;
+  const causal = req.mask.causal;
   const topK = g.hasTensor('top_k') ? 'top_k' : g.input('top_k', 'int64', [1]);
   const special = g.hasTensor('special_keys') ? 'special_keys' : g.input('special_keys', 'float32', ['seq']);
   const shape = g.op('Shape', [q]); // [4]: B,H,S,D
   const S = g.op('Gather', [shape, g.constI64([2], [])], { axis: A.int(0) }); // scalar
   const one = g.constI64([1], []);
-  const chunk = g.op('Div', [g.op('Add', [S, g.constI64([NB - 1], [])]), g.constI64([NB], [])]); // ceil(S/NB)
-  const last = g.op('Sub', [S, g.op('Mul', [chunk, g.constI64([NB - 1], [])])]);
-  const chunk1 = g.op('Unsqueeze', [chunk, g.constI64([0])]); // [1]
-  const sizes = g.op(
-    'Concat',
-    [...Array.from({ length: NB - 1 }, () => chunk1), g.op('Unsqueeze', [last, g.constI64([0])])],
-    {
-      axis: A.int(0),
-    },
-  ); // [NB]
+  const i64 = (x: number) => g.constI64([x], []);
+  const vec = (x: string) => g.op('Unsqueeze', [x, g.constI64([0])]); // scalar → [1]
+  const chunk = g.op('Div', [g.op('Add', [S, i64(NB - 1)]), i64(NB)]); // ceil(S/NB)
+  const last = g.op('Sub', [S, g.op('Mul', [chunk, i64(NB - 1)])]);
+  const chunk1 = vec(chunk); // [1]
+  const sizes = g.op('Concat', [...Array.from({ length: NB - 1 }, () => chunk1), vec(last)], { axis: A.int(0) }); // [NB]
   const split = (x: string) => g.opN('Split', [x, sizes], NB, { axis: A.int(2) });
+  const cellsAll = g.op('Div', [g.op('Add', [S, i64(POOL - 1)]), i64(POOL)]); // ceil(S/POOL)
 
   const kt = g.op('Transpose', [k], { perm: A.ints([0, 1, 3, 2]) }); // [B,H,D,S]
   const scale = g.constF([options.scale ?? 1 / Math.sqrt(headDim)], [], 'scale');
   const cap = options.softcap ? g.constF([options.softcap], [], 'cap') : undefined;
-  const positions = g.op('Range', [g.constI64([0], []), S, one]); // [S]
+  const positions = g.op('Range', [i64(0), S, one]); // [S]
   const keyPos = g.op('Unsqueeze', [g.op('Cast', [positions], { to: A.int(1) }), g.constI64([1])]); // [S,1]
   const specialCol = g.op('Unsqueeze', [special, g.constI64([1])]); // [S,1]
-  const prev = g.op('Max', [g.op('Sub', [positions, one]), g.constI64([0], [])]); // [S]
+  // v with two more columns per key, the special flag and the key position: p · vx gives the context, the special
+  // mass and the mean key position in one MatMul.
+  const extra = g.op('Expand', [
+    g.op('Concat', [specialCol, keyPos], { axis: A.int(1) }), // [S,2]
+    g.op('Concat', [g.op('Slice', [shape, g.constI64([0]), g.constI64([3])]), g.constI64([2])], { axis: A.int(0) }),
+  ]); // [B,H,S,2]
+  const vx = g.op('Concat', [v, extra], { axis: A.int(3) }); // [B,H,S,D+2]
+  const prev = g.op('Max', [g.op('Sub', [positions, one]), i64(0)]); // [S]
   const prevIdx = g.op('Expand', [
     g.op('Reshape', [prev, g.constI64([1, 1, -1, 1])]),
     g.op('Concat', [g.op('Slice', [shape, g.constI64([0]), g.constI64([3])]), g.constI64([1])], { axis: A.int(0) }),
   ]); // [B,H,S,1]
-  const tiny = g.constF([1e-30], [], 'tiny');
   const rowPool = { kernel_shape: A.ints([1, POOL]), strides: A.ints([1, POOL]), ceil_mode: A.int(1) };
+  const first = { starts: g.constI64([0]), ends: g.constI64([1]), axes: g.constI64([3]) };
 
-  // The mask from positions: keys a query may see, per block of its rows.
-  const keyOk = g.op('Greater', [
-    g.op('Unsqueeze', [req.mask.keyMask, g.constI64([1, 2])]),
-    g.constF([0.5], [], 'half'),
-  ]); // [B,1,1,S] bool
+  const keyOk = g.op('Greater', [g.op('Unsqueeze', [req.mask.keyMask, g.constI64([1])]), g.constF([0.5], [], 'half')]); // [B,1,S] bool
   const zero = g.constF([0], [], 'zero');
   const masked = g.constF([MASKED], [], 'masked');
-  const blockBias = (b: number): string => {
-    const start = g.op('Mul', [chunk, g.constI64([b], [])]); // scalar
-    const end = b === NB - 1 ? S : g.op('Add', [start, chunk]);
+  /** The additive mask of rows [start, end) over keys [0, keys): [B,1,rows,keys]. */
+  const blockBias = (start: string, end: string, keys: string, keysVec: string): string => {
     const rows = g.op('Range', [start, end, one]); // [rows]
+    const keyRange = g.op('Range', [i64(0), keys, one]); // [keys]
     const diff = g.op('Sub', [
       g.op('Unsqueeze', [rows, g.constI64([1])]),
-      g.op('Unsqueeze', [positions, g.constI64([0])]),
-    ]); // [rows,S]: i − j
-    let ok = keyOk; // [B,1,1,S]
-    if (req.mask.causal) ok = g.op('And', [ok, g.op('Greater', [diff, g.constI64([-1], [])])]); // [B,1,rows,S]
-    if (req.mask.window !== null) ok = g.op('And', [ok, g.op('Less', [diff, g.constI64([req.mask.window], [])])]);
-    if (!req.mask.causal && req.mask.window === null) ok = g.op('And', [ok, g.op('Equal', [diff, diff])]); // [B,1,rows,S]
-    return g.op('Where', [ok, zero, masked]); // [B,1,rows,S]
+      g.op('Unsqueeze', [keyRange, g.constI64([0])]),
+    ]); // [rows,keys]: i − j
+    const okKeys = keys === S ? keyOk : g.op('Slice', [keyOk, g.constI64([0]), keysVec, g.constI64([2])]); // [B,1,keys]
+    let ok = g.op('Unsqueeze', [okKeys, g.constI64([2])]); // [B,1,1,keys]
+    if (causal) ok = g.op('And', [ok, g.op('Greater', [diff, i64(-1)])]); // [B,1,rows,keys]
+    if (req.mask.window !== null) ok = g.op('And', [ok, g.op('Less', [diff, i64(req.mask.window)])]);
+    if (!causal && req.mask.window === null) ok = g.op('And', [ok, g.op('Equal', [diff, diff])]); // [B,1,rows,keys]
+    return g.op('Where', [ok, zero, masked]); // [B,1,rows,keys]
   };
 
   const qs = split(q); // NB × [B,H,rows,D]
   const ps = split(prevIdx); // NB × [B,H,rows,1]
   const parts: Record<string, string[]> = {};
   const add = (key: string, t: string) => (parts[key] ??= []).push(t);
+  // Block b + 1 starts after every use of block b's scores: its q is q + 0 · (a sum over block b's results). Without
+  // this, onnxruntime's order (a depth-first walk from the outputs) computed every block's probabilities before
+  // their other uses, so all of them were alive at once (one layer session at 2,048 tokens in 32 blocks: peak RSS
+  // +200 MB, more than the 151 MB map; +120 MB with it, about the same for 16 to 64 blocks, so the rest is not the
+  // blocks). A non-finite summary would make the next block's q NaN: the run stops on it anyway.
+  let after: string | undefined;
+  const zeroF = g.constF([0], [], 'zero_dep');
   for (let b = 0; b < NB; b++) {
-    let s = g.op('Mul', [g.op('MatMul', [qs[b], kt]), scale]); // [B,H,rows,S]
+    const qb = after ? g.op('Add', [qs[b], g.op('Mul', [after, zeroF])]) : qs[b]; // [B,H,rows,D]
+    const start = g.op('Mul', [chunk, i64(b)]); // scalar
+    const end = b === NB - 1 ? S : g.op('Add', [start, chunk]);
+    // Causal: keys [0, min(S, end rounded up to POOL)); the last block (and a bidirectional one) sees them all.
+    const whole = !causal || b === NB - 1;
+    const keys = whole
+      ? S
+      : g.op('Min', [S, g.op('Mul', [g.op('Div', [g.op('Add', [end, i64(POOL - 1)]), i64(POOL)]), i64(POOL)])]);
+    const keysVec = whole ? '' : vec(keys); // [1]
+    const upTo = (x: string, axis: number) =>
+      whole ? x : g.op('Slice', [x, g.constI64([0]), keysVec, g.constI64([axis])]);
+    let s = g.op('Mul', [g.op('MatMul', [qb, upTo(kt, 3)]), scale]); // [B,H,rows,keys]
     if (cap) s = g.op('Mul', [g.op('Tanh', [g.op('Div', [s, cap])]), cap]);
-    const p = g.op('Softmax', [g.op('Add', [s, blockBias(b)])], { axis: A.int(-1) }); // [B,H,rows,S]
-    add('context', g.op('MatMul', [p, v])); // [B,H,rows,D]
+    const z = g.op('Add', [s, blockBias(start, end, keys, keysVec)]); // [B,H,rows,keys]
+    const p = g.op('Softmax', [z], { axis: A.int(-1) }); // [B,H,rows,keys]
+    add('contextX', g.op('MatMul', [p, upTo(vx, 2)])); // [B,H,rows,D+2]
     const [values, indices] = g.opN('TopK', [p, topK], 2, { axis: A.int(-1), largest: A.int(1), sorted: A.int(1) });
     add('topWeights', values); // [B,H,rows,K]
     add('topKeys', g.op('Cast', [indices], { to: A.int(1) }));
-    const logp = g.op('Log', [g.op('Max', [p, tiny])]);
-    add(
-      'entropy',
-      g.op('Neg', [g.op('ReduceSum', [g.op('Mul', [p, logp]), g.constI64([-1])], { keepdims: A.int(1) })]),
-    );
-    add('special', g.op('MatMul', [p, specialCol])); // [B,H,rows,1]
-    add('keyMean', g.op('MatMul', [p, keyPos])); // [B,H,rows,1]
+    // −Σ p ln p = lse − Σ p·z, lse = z_top − ln p_top (masked keys: p = 0 exactly, z finite).
+    const zTop = g.op('GatherElements', [z, g.op('Slice', [indices, first.starts, first.ends, first.axes])], {
+      axis: A.int(3),
+    }); // [B,H,rows,1]
+    const lse = g.op('Sub', [zTop, g.op('Log', [g.op('Slice', [values, first.starts, first.ends, first.axes])])]);
+    const pz = g.op('ReduceSum', [g.op('Mul', [p, z]), g.constI64([-1])], { keepdims: A.int(1) }); // [B,H,rows,1]
+    add('entropy', g.op('Sub', [lse, pz]));
     add('previous', g.op('GatherElements', [p, ps[b]], { axis: A.int(3) })); // [B,H,rows,1]
-    add('rowMax', g.op('MaxPool', [p], rowPool)); // [B,H,rows,cells]
-    add('rowMean', g.op('AveragePool', [p], { ...rowPool, count_include_pad: A.int(0) }));
+    let rowMax = g.op('MaxPool', [p], rowPool); // [B,H,rows,keys/POOL]
+    let rowMean = g.op('AveragePool', [p], { ...rowPool, count_include_pad: A.int(0) });
+    if (!whole) {
+      // The cells past this block's keys are masked for its rows: max and mean 0.
+      const missing = vec(g.op('Sub', [cellsAll, g.op('Div', [g.op('Add', [keys, i64(POOL - 1)]), i64(POOL)])]));
+      const pads = g.op('Concat', [g.constI64([0, 0, 0, 0, 0, 0, 0]), missing], { axis: A.int(0) }); // [8]
+      rowMax = g.op('Pad', [rowMax, pads]); // [B,H,rows,cells]
+      rowMean = g.op('Pad', [rowMean, pads]);
+    }
+    add('rowMax', rowMax);
+    add('rowMean', rowMean);
+    if (b < NB - 1) {
+      // One scalar from every result of this block (each a reduction of p or z): the next block waits for it.
+      const last = (key: string) => parts[key][parts[key].length - 1];
+      const sums = ['contextX', 'topWeights', 'entropy', 'previous', 'rowMax', 'rowMean'].map((key) =>
+        g.op('ReduceSum', [last(key)], { keepdims: A.int(0) }),
+      ); // scalars
+      after = sums.reduce((a, x) => g.op('Add', [a, x]));
+    }
   }
   const cat = (key: string) => g.op('Concat', parts[key], { axis: A.int(2) });
   const colPool = { kernel_shape: A.ints([POOL, 1]), strides: A.ints([POOL, 1]), ceil_mode: A.int(1) };
+  const [ctx, specialMass, keyMean] = g.opN('Split', [cat('contextX'), g.constI64([headDim, 1, 1])], 3, {
+    axis: A.int(3),
+  }); // [B,H,S,D], [B,H,S,1] × 2
   req.result = {
     topWeights: cat('topWeights'),
     topKeys: cat('topKeys'),
     entropy: cat('entropy'),
-    special: cat('special'),
-    keyMean: cat('keyMean'),
+    special: specialMass,
+    keyMean,
     previous: cat('previous'),
     blockMax: g.op('MaxPool', [cat('rowMax')], colPool), // [B,H,cells,cells]
     blockMean: g.op('AveragePool', [cat('rowMean')], { ...colPool, count_include_pad: A.int(0) }),
   };
-  const ctx = cat('context'); // [B,H,S,D]
   const t = g.op('Transpose', [ctx], { perm: A.ints([0, 2, 1, 3]) }); // [B,S,H,D]
   return g.op('Reshape', [t, g.constI64([0, 0, heads * headDim], [3], 'shape')]); // [B,S,H·D]
 }

@@ -4,12 +4,18 @@ import * as path from 'node:path';
 import { LensError } from '../errors';
 import { openWeights } from '../formats/safetensors';
 import { isSeq2SeqConfig, normaliseSeq2SeqConfig } from './seq2seq-config';
+import { readGeneration } from './seq2seq-generation';
 import type { Seq2SeqSource } from './seq2seq-source';
 
 /** The parsed config.json of a folder, or undefined when it has none or it is not JSON (readModel says why). */
 export function peekConfig(dir: string): Record<string, unknown> | undefined {
+  return readJsonObject(path.join(dir, 'config.json'));
+}
+
+/** A JSON file holding an object, or undefined when it is absent or not such a file. */
+function readJsonObject(file: string): Record<string, unknown> | undefined {
   try {
-    const raw: unknown = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    const raw: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
     return typeof raw === 'object' && raw !== null && !Array.isArray(raw)
       ? (raw as Record<string, unknown>)
       : undefined;
@@ -28,5 +34,6 @@ export async function readSeq2SeqModel(dir: string): Promise<Seq2SeqSource> {
   const raw = peekConfig(dir);
   if (!raw) throw new LensError('NO_CONFIG', `The folder ${dir} has no readable config.json.`);
   const config = normaliseSeq2SeqConfig(raw, `config.json in ${dir}`);
-  return { config, weights: await openWeights(dir), dir };
+  const generation = readGeneration(readJsonObject(path.join(dir, 'generation_config.json')), raw);
+  return { config, generation, weights: await openWeights(dir), dir };
 }

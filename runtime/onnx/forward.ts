@@ -36,6 +36,11 @@ export function checkRead(read: HeadRead, B: number, S: number, last: ImportedPa
       `${last.label} has no last hidden state (no last_hidden_state output, and no LM head whose input it is), so ` +
         'similarity targets cannot run on it; export it with --task feature-extraction.',
     );
+  if (read.kind === 'target-logprobs')
+    throw new LensError(
+      'UNSUPPORTED_MODEL',
+      `${last.label}: scoring a target on changed sources runs on encoder–decoder models loaded from their Hugging Face folder, not on an ONNX export.`,
+    );
   if (read.kind === 'logits' || read.kind === 'hidden') checkReadPositions(read.positions, B, S);
 }
 
@@ -138,6 +143,7 @@ export function readHead(read: HeadRead, batch: Batch, result: PartRunResult): {
   const S = batch.ids[0].length;
   switch (read.kind) {
     case 'none':
+    case 'target-logprobs': // refused by checkRead
       return { head: new Float32Array(0), width: 0 };
     case 'logits':
       return atPositions(result.outputs.logits, read.positions, S, 'logits');

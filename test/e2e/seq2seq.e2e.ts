@@ -8,9 +8,17 @@
 // decoder, cross: 2 layers × 4 heads each); the head view's encoder–decoder switch moves between the stacks at the
 // same stack layer, and in its cross layout (target tokens left, source tokens right) the strongest line of head 0
 // from the target token ▁2021 goes to the source's ▁2021 with the reference's weight (≤ 1e-5).
+// Then the Explain view offers the translation's targets
+// (a target token, the whole target, a contrast) and the source methods; Explain on the year token (target:1) with the
+// default methods (raw cross-attention, encoder–decoder rollout, leave-one-out) draws one strip row per method and the
+// uniform baseline over the source tokens, and every score equals `attention-lens explain --target target:1` (≤ 1e-5).
+// Run again in the same panel, the greedy translation
+// streams: the target line (watched from inside the webview) says "translating…" with the translation growing token
+// by token — "2021", then longer prefixes — before the finished "Translation (greedy): 2021-03-14".
 // Screenshots: test-results/screenshots/seq2seq-*.png
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   launchBrowser,
@@ -18,28 +26,18 @@ import {
   openWorkbench,
   repoRoot,
   screenshot,
+  spawnSyncOk,
   startCodeServer,
   type E2ETest,
 } from '../helpers/code-server';
-import { panel, runIfMain, showAttentionOnLine, texts, waitForText, writeWorkspaceFile } from './common';
+import { panel, runIfMain, showAttentionOnLine, texts, until, waitForText, writeWorkspaceFile } from './common';
+import type { ExplainResult } from '../../runtime/explain/result';
 
 interface Strongest {
   head: number;
   query: number;
   key: number;
   weight: number;
-}
-
-/** Polls `read` until `ok` holds (15 s), returning the value. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const end = Date.now() + 15_000;
-  let v = await read();
-  while (!ok(v)) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-    v = await read();
-  }
-  return v;
 }
 
 const MODEL = join(repoRoot, 'test', 'fixtures', 'models', 'tiny-marian-dates');
@@ -57,7 +55,7 @@ interface MarianReference {
 export const tests: E2ETest[] = [
   {
     name: 'Show Attention with tiny-marian-dates: the translation, the cross-attention matrix, the alignment of the year',
-    timeoutMs: 120_000,
+    timeoutMs: 240_000,
     fn: async () => {
       const ref = JSON.parse(readFileSync(join(MODEL, 'reference_attention.json'), 'utf8')) as MarianReference;
       const server = await startCodeServer({
@@ -78,8 +76,8 @@ export const tests: E2ETest[] = [
           60_000,
         );
         log(`run: ${status}`);
-        await waitForText('the translation', frame.locator('#translation'), (t) =>
-          t.includes(`Translation: ${ref.target_text}`),
+        await waitForText('the translation', frame.locator('#translation .translation-text'), (t) =>
+          t.startsWith(`Translation (greedy): ${ref.target_text}`),
         );
         // Entries: encoder 0–1, decoder 2–3, cross 4–5: the grid's three sections, titled, 2 layers × 4 heads each.
         const stacks = frame.locator('.grid-stack');
@@ -169,6 +167,98 @@ export const tests: E2ETest[] = [
         assert.ok(Math.abs(strongest.weight - want) <= 1e-5, `weight ${strongest.weight} vs reference ${want}`);
         log(`head view cross: ▁2021 → ${ref.source_tokens[strongest.key]} ${strongest.weight} (reference ${want})`);
         await screenshot(page, 'seq2seq-head-cross');
+        // Explain on the year token, against the CLI's JSON.
+        await frame.locator('[data-view="explain"]').click();
+        await frame.locator('#explain-run').waitFor({ state: 'visible', timeout: 15_000 });
+        const targets = await frame
+          .locator('#explain-target vscode-option')
+          .evaluateAll((os) => os.map((o) => o.getAttribute('value')));
+        assert.deepEqual(targets, ['target-token', 'target-all', 'target-contrast'], 'targets of an encoder–decoder');
+        assert.equal(await frame.locator('#explain-target-position').isVisible(), true, 'the target token list shows');
+        const positions = await texts(frame.locator('#explain-target-position vscode-option'));
+        assert.equal(positions.length, ref.target_tokens.length, `target positions: ${positions.join(' | ')}`);
+        const ticked = await frame
+          .locator('vscode-checkbox[data-method]')
+          .evaluateAll((cs) =>
+            cs
+              .filter((c) => (c as HTMLElement & { checked: boolean }).checked)
+              .map((c) => c.getAttribute('data-method')),
+          );
+        assert.deepEqual(ticked, ['loo', 'cross-attention', 'cross-rollout'], 'default methods (registry order)');
+        await frame.locator('#explain-run').click();
+        const strip = frame.locator('#explain-strip .strip-method');
+        await until(
+          'token strip rows',
+          () => strip.count(),
+          (n) => n === 4,
+          60_000,
+        );
+        const ids = await strip.evaluateAll((els) => els.map((e) => e.getAttribute('data-method')!));
+        const scores: Record<string, number[]> = {};
+        for (const id of ids)
+          scores[id] = await frame
+            .locator(`#explain-strip .strip-token[data-method="${id}"]`)
+            .evaluateAll((tds) => tds.map((td) => Number(td.getAttribute('data-score'))));
+        const scratch = mkdtempSync(join(tmpdir(), 'al-seq2seq-'));
+        const cliOut = join(scratch, 'cli.json');
+        spawnSyncOk(process.execPath, [
+          join(repoRoot, 'dist', 'cli.js'),
+          'explain',
+          '--model',
+          MODEL,
+          '--text',
+          ref.source_text,
+          '--target',
+          'target:1',
+          '--methods',
+          'loo,cross-attention,cross-rollout',
+          '--backend',
+          'native',
+          '--out',
+          cliOut,
+        ]);
+        const cli = JSON.parse(readFileSync(cliOut, 'utf8')) as ExplainResult;
+        rmSync(scratch, { recursive: true, force: true });
+        assert.deepEqual(ids.sort(), cli.methods.map((m) => m.id).sort(), 'the panel explains with the CLI’s methods');
+        for (const m of cli.methods) {
+          assert.equal(scores[m.id].length, ref.source_tokens.length, `${m.id}: one score per source token`);
+          m.scores.forEach((v, i) =>
+            assert.ok(Math.abs(scores[m.id][i] - v) <= 1e-5, `${m.id}[${i}]: panel ${scores[m.id][i]}, CLI ${v}`),
+          );
+        }
+        const sourceYear = ref.source_tokens.indexOf('▁2021');
+        const loo = scores.loo;
+        assert.equal(loo.indexOf(Math.max(...loo)), sourceYear, 'leave-one-out ranks the source year first');
+        log(`explain: ${await frame.locator('#explain-summary').innerText()}`);
+        await screenshot(page, 'seq2seq-explain');
+
+        // The same line again in the same panel: every state of the target line is recorded as it changes.
+        await frame.locator('#translation').evaluate((node) => {
+          const seen: string[] = [];
+          (window as unknown as { targetLines: string[] }).targetLines = seen;
+          new MutationObserver(() => {
+            const t = node.querySelector('.translation-text')?.textContent ?? '';
+            if (t && seen[seen.length - 1] !== t) seen.push(t);
+          }).observe(node, { childList: true, subtree: true, characterData: true });
+        });
+        await showAttentionOnLine(page, FILE, 0);
+        await waitForText('the translation again', frame.locator('#translation .translation-text'), (t) =>
+          t.startsWith(`Translation (greedy): ${ref.target_text}`),
+        );
+        const lines = await frame
+          .locator('#translation')
+          .evaluate((): string[] => (window as unknown as { targetLines: string[] }).targetLines.slice());
+        log(`target line states: ${JSON.stringify(lines)}`);
+        const streamed = lines.filter((l) => l.startsWith('Translation (greedy, translating…): '));
+        assert.ok(streamed.length >= 2, `intermediate states: ${JSON.stringify(lines)}`);
+        assert.match(streamed[0], /^Translation \(greedy, translating…\): 2021 {2}· log p -\d/);
+        const prefixes = streamed.map((l) => l.slice('Translation (greedy, translating…): '.length).split('  · ')[0]);
+        prefixes.forEach(
+          (t, i) => i > 0 && assert.ok(t.startsWith(prefixes[i - 1]), `grows: ${JSON.stringify(prefixes)}`),
+        );
+        assert.ok(
+          lines.indexOf(streamed[streamed.length - 1]) < lines.findIndex((l) => l.startsWith('Translation (greedy): ')),
+        );
       } catch (e) {
         await screenshot(page, 'seq2seq-failure');
         throw e;

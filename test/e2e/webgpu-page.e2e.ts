@@ -4,7 +4,9 @@
 // forward pass in test/fixtures/models/stories260K/reference_attention.json; for the hf-tiny gemma2 and gemma3 (windows,
 // soft-capping, q/k norms, two RoPE tables), transformers' own attention. Also the fallbacks: device lost before and
 // during a run, a model that does not fit the adapter's limits, and a browser without an adapter. The page runs under
-// the panel's Content-Security-Policy for in-webview inference (no 'unsafe-eval').
+// the panel's Content-Security-Policy for in-webview inference (no 'unsafe-eval'). Continue in the page's worker (its
+// `generate`, on WebGPU and on Wasm): stories260K's tokens are the plain-loops reference's greedy decode and each
+// token's rows the last row of the native full run on its prefix.
 //   node scripts/build.mjs && npx tsx test/e2e/webgpu-page.e2e.ts
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -23,6 +25,8 @@ import {
   type WebGpuPage,
 } from '../helpers/webgpu-page';
 import type { PageRun } from '../helpers/webgpu-page-script';
+import { naiveForward } from '../reference/naive-forward';
+import { argmax } from '../../runtime/generate/sampling';
 
 const TOLERANCE = 1e-4;
 const stories = MODELS[0];
@@ -101,8 +105,58 @@ function modelTest(m: TestModel): E2ETest {
   };
 }
 
+/** Continue in the page's worker (its `generate`, the panel's Continue): stories260K's greedy tokens equal the
+ * plain-loops reference's, and each token's rows the last row of the native full run on its prefix. */
+function generateTest(webgpu: boolean): E2ETest {
+  const tolerance = webgpu ? TOLERANCE : 1e-5;
+  return {
+    name: `Continue on ${webgpu ? 'WebGPU' : 'Wasm'} in the page: the reference greedy tokens, rows ≤ ${tolerance}`,
+    timeoutMs: 240_000,
+    fn: async () => {
+      checkModel(stories);
+      const prompt = await idsOf(stories);
+      const maxNew = 8;
+      const ids = [...prompt];
+      for (let i = 0; i < maxNew; i++) {
+        const r = naiveForward(stories.dir, ids);
+        const V = r.logits!.length / ids.length;
+        ids.push(argmax(r.logits!.subarray((ids.length - 1) * V)));
+      }
+      await withPage(webgpu, async (p) => {
+        const loaded = await p.load(stories);
+        assert.ok(loaded.ok && loaded.backend === (webgpu ? 'webgpu' : 'wasm'), JSON.stringify(loaded));
+        const gen = await p.generate(prompt, maxNew);
+        assert.equal(gen.error, undefined, JSON.stringify(gen.error));
+        assert.equal(gen.end, 'length');
+        assert.deepEqual(
+          gen.tokens.map((t) => t.id),
+          ids.slice(prompt.length),
+          'the reference greedy tokens',
+        );
+        let worst = 0;
+        for (const t of [gen.tokens[0], gen.tokens[maxNew - 1]]) {
+          const S = t.position + 1;
+          const native = await nativeAttention(stories, ids.slice(0, S)); // [H,S,S] per layer
+          t.rows.forEach((row, l) => {
+            const H = row.length / S;
+            for (let h = 0; h < H; h++)
+              for (let k = 0; k < S; k++)
+                worst = Math.max(worst, Math.abs(row[h * S + k] - native[l][(h * S + S - 1) * S + k]));
+          });
+        }
+        assert.ok(worst <= tolerance, `max |row - native last row| = ${worst}`);
+        log(
+          `Continue on ${loaded.backend}: ${maxNew} tokens in ${gen.ms.toFixed(0)} ms, rows within ${worst.toExponential(2)}`,
+        );
+      });
+    },
+  };
+}
+
 export const tests: E2ETest[] = [
   ...[...MODELS, ...FAMILY_MODELS].map(modelTest),
+  generateTest(false),
+  generateTest(true),
   {
     name: 'device lost before a run: that run falls back to Wasm with a message, and equals native',
     timeoutMs: 240_000,

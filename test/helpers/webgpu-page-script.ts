@@ -44,9 +44,18 @@ export interface PageRun {
   error?: PageError;
 }
 
+/** A continuation as the worker's `generate` streamed it: each token's id, position and rows [heads, position + 1]. */
+export interface PageGeneration {
+  tokens: { id: number; position: number; rows: number[][] }[];
+  end?: string;
+  ms: number;
+  error?: PageError;
+}
+
 export interface LensTestApi {
   load(options: PageLoadOptions): Promise<PageLoadResult>;
   run(ids: number[], keepData?: boolean): Promise<PageRun>;
+  generate(ids: number[], maxNew: number): Promise<PageGeneration>;
   loseDevice(afterLayer?: number): void;
   dispose(): void;
 }
@@ -119,9 +128,29 @@ async function run(ids: number[], keepData = true): Promise<PageRun> {
   return result;
 }
 
+async function generate(ids: number[], maxNew: number): Promise<PageGeneration> {
+  const result: PageGeneration = { tokens: [], ms: 0 };
+  const t0 = performance.now();
+  try {
+    const done = await current().channel.request(
+      'generate',
+      { ids, maxNew, stopIds: [], rows: true },
+      {
+        onEvent: (t) => result.tokens.push({ id: t.id, position: t.position, rows: t.rows.map((r) => Array.from(r)) }),
+      },
+    );
+    result.end = done.end;
+  } catch (e) {
+    result.error = pageError(e);
+  }
+  result.ms = performance.now() - t0;
+  return result;
+}
+
 const api: LensTestApi = {
   load,
   run,
+  generate,
   loseDevice: (afterLayer) =>
     void current()
       .channel.request('loseDevice', afterLayer === undefined ? {} : { afterLayer })

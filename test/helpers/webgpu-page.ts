@@ -13,7 +13,7 @@ import { contentSecurityPolicy } from '../../protocol/panel-page';
 import { load } from '../../runtime/inspector/load-model';
 import { loadTokenizer } from '../../runtime/tokenizers/index';
 import { chromiumPath, repoRoot } from './code-server';
-import type { LensTestApi, PageLoadOptions, PageLoadResult, PageRun } from './webgpu-page-script';
+import type { LensTestApi, PageGeneration, PageLoadOptions, PageLoadResult, PageRun } from './webgpu-page-script';
 import { familyModels, maxAbsDiff, testModels, type TestModel } from './webgpu-models';
 
 export type { TestModel };
@@ -123,6 +123,7 @@ export interface WebGpuPage {
   logs: string[];
   load(model: TestModel, options?: Partial<PageLoadOptions>): Promise<PageLoadResult>;
   run(ids: number[], keepData?: boolean): Promise<PageRun>;
+  generate(ids: number[], maxNew: number): Promise<PageGeneration>;
   loseDevice(afterLayer?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -163,6 +164,11 @@ export async function openWebGpuPage(opts: { webgpu: boolean }): Promise<WebGpuP
         ids,
         keepData,
       ] as [number[], boolean]),
+    generate: (ids, maxNew) =>
+      page.evaluate(([i, n]) => (window as unknown as { lensTest: LensTestApi }).lensTest.generate(i, n), [
+        ids,
+        maxNew,
+      ] as [number[], number]),
     loseDevice: (afterLayer) =>
       page.evaluate(
         (a) => (window as unknown as { lensTest: LensTestApi }).lensTest.loseDevice(a ?? undefined),

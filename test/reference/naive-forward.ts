@@ -22,7 +22,7 @@ export interface NaiveForwardResult {
   logits?: Float32Array;
   heads: number;
   layers: number;
-  /** With probe.record (bert, llama): each layer's attention block, for the context-mixing references. */
+  /** With probe.record (bert, gpt2, llama): each layer's attention block, for the context-mixing references. */
   blocks?: NaiveBlock[];
 }
 
@@ -472,7 +472,7 @@ function bertForward(model: LoadedModel, ids: number[], mask?: number[], probe?:
 // ---------------------------------------------------------------------------------------------
 // GPT-2
 
-function gpt2Forward(model: LoadedModel, ids: number[], mask?: number[]): NaiveForwardResult {
+function gpt2Forward(model: LoadedModel, ids: number[], mask?: number[], probe?: NaiveProbe): NaiveForwardResult {
   const cfg = model.config;
   const w = weights(model, findPrefix(model.st, 'wte.weight'));
   const hidden: number = cfg.n_embd;
@@ -496,8 +496,10 @@ function gpt2Forward(model: LoadedModel, ids: number[], mask?: number[]): NaiveF
 
   const allowed = (i: number, j: number) => j <= i && (!mask || mask[j] !== 0);
   const attentionOut: Float32Array[] = [];
+  const blocks: NaiveBlock[] = [];
   for (let l = 0; l < layers; l++) {
     const p = `h.${l}.`;
+    const resid = x;
     // Pre-LN attention: x = x + c_proj(attn(ln_1(x)))
     const a = layerNorm(x, seq, hidden, w.get(p + 'ln_1.weight'), w.get(p + 'ln_1.bias'), eps);
     const qkv = conv1d(a, seq, hidden, w.get(p + 'attn.c_attn.weight'), 3 * hidden, w.get(p + 'attn.c_attn.bias')); // [seq, 3*hidden]
@@ -511,27 +513,36 @@ function gpt2Forward(model: LoadedModel, ids: number[], mask?: number[]): NaiveF
         v[t * hidden + i] = qkv[t * 3 * hidden + 2 * hidden + i];
       }
     }
+    if (probe?.zeroValue?.layer === l) v.fill(0, probe.zeroValue.token * hidden, (probe.zeroValue.token + 1) * hidden);
     let scale = cfg.scale_attn_weights === false ? 1 : 1 / Math.sqrt(headDim);
     if (cfg.scale_attn_by_inverse_layer_idx) scale /= l + 1;
     const { probs, context } = attention(q, k, v, seq, heads, heads, headDim, scale, allowed);
     attentionOut.push(Float32Array.from(probs)); // [heads, query, key]
     x = add(x, conv1d(context, seq, hidden, w.get(p + 'attn.c_proj.weight'), hidden, w.get(p + 'attn.c_proj.bias')));
+    const sum = x; // resid + attention output
     // Pre-LN MLP: x = x + mlp.c_proj(act(mlp.c_fc(ln_2(x))))
     const m = layerNorm(x, seq, hidden, w.get(p + 'ln_2.weight'), w.get(p + 'ln_2.bias'), eps);
     const mid = conv1d(m, seq, hidden, w.get(p + 'mlp.c_fc.weight'), inner, w.get(p + 'mlp.c_fc.bias')); // [seq, inner]
     for (let i = 0; i < mid.length; i++) mid[i] = act(mid[i]);
     x = add(x, conv1d(mid, seq, inner, w.get(p + 'mlp.c_proj.weight'), hidden, w.get(p + 'mlp.c_proj.bias')));
+    // Conv1D c_proj.weight is [in = heads·headDim, out = hidden]; the block records it in HF linear layout.
+    const cProj = w.get(p + 'attn.c_proj.weight');
+    const oWeight = new Float32Array(hidden * hidden); // [hidden, heads·headDim]
+    for (let i = 0; i < hidden; i++) for (let o = 0; o < hidden; o++) oWeight[o * hidden + i] = cProj[i * hidden + o];
+    blocks.push({ resid, v, kvHeads: heads, headDim, oWeight, sum, out: x });
   }
   const h = layerNorm(x, seq, hidden, w.get('ln_f.weight'), w.get('ln_f.bias'), eps); // [seq, hidden]
   // Tied LM head: logits = h · wte^T (an explicit lm_head.weight, if stored, is the same tensor).
   const head = model.st.has('lm_head.weight') ? model.st.get('lm_head.weight') : wte;
-  return {
+  const result: NaiveForwardResult = {
     attention: attentionOut,
     lastHidden: Float32Array.from(h),
     logits: lmHead(h, seq, hidden, head),
     heads,
     layers,
   };
+  if (probe?.record) result.blocks = blocks;
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -681,8 +692,7 @@ export function naiveForward(modelDir: string, ids: number[], mask?: number[], p
     case 'bert':
       return bertForward(model, ids, mask, probe);
     case 'gpt2':
-      if (probe) throw new Error('naiveForward: probes are implemented for bert and the llama family');
-      return gpt2Forward(model, ids, mask);
+      return gpt2Forward(model, ids, mask, probe);
     case 'llama':
     case 'mistral':
     case 'qwen2':

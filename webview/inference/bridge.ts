@@ -9,6 +9,7 @@ import type { RunEvent } from '../../runtime/inspector/worker-protocol';
 import { LensError } from '../../runtime/errors';
 import { InferenceWorker } from './client';
 import { probeAdapter } from './gpu';
+import { relayToken } from './relay-token';
 
 const buf = (a: Float32Array) => a.buffer as ArrayBuffer;
 
@@ -16,7 +17,8 @@ const buf = (a: Float32Array) => a.buffer as ArrayBuffer;
 function hostEvent(e: RunEvent): [InferRunEvent, ArrayBuffer[]] {
   if (e.type === 'fallback') return [e, []];
   // The panel's worker loads no encoder–decoder model (the Node worker serves them), so it sends no target.
-  if (e.type === 'target') throw new LensError('UNSUPPORTED_MODEL', 'The panel does not run encoder–decoder models.');
+  if (e.type === 'target' || e.type === 'targetStep')
+    throw new LensError('UNSUPPORTED_MODEL', 'The panel does not run encoder–decoder models.');
   // The panel's worker never keeps a run (long inputs run in the host): a kept layer here is a bug, said in one line.
   if (e.type === 'kept')
     throw new LensError('INFERENCE_FAILED', 'The panel worker sent a kept layer it was not asked for.');
@@ -104,6 +106,11 @@ export function serveInference(channel: Channel<PanelWebviewEnd, PanelHostEnd>):
     ctx.transfer(buf(done.lastHidden));
     return { lastHidden: buf(done.lastHidden), stageMs: done.stageMs };
   });
+
+  // Continue on the panel's model: the worker's `generate` (served-generator.ts), each token relayed as it comes.
+  channel.handle('inferGenerate', (m, ctx) =>
+    current().channel.request('generate', m, { signal: ctx.signal, onEvent: (t) => ctx.emit(...relayToken(t)) }),
+  );
 
   channel.handle('inferLoseDevice', (m) => current().channel.request('loseDevice', m));
 

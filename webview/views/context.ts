@@ -30,6 +30,9 @@ export interface View {
   runStarted(): void;
   /** A layer arrived. */
   layerArrived(layer: number): void;
+  /** Exact entries of a kept run's layer arrived (default: as layerArrived). A view redraws only if what it drew
+   * waited for them: at 8,192 tokens a redraw of the whole matrix or grid costs more than the 50 ms of a hover. */
+  exactArrived?(layer: number): void;
   /** The selected layer/head/query token changed. */
   selectionChanged(): void;
   /** The colour map or the theme changed: everything must be redrawn. */

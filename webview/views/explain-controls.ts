@@ -1,5 +1,6 @@
 // The Explain view's inputs: the target (only those that fit the model: next token for causal LMs, a masked position
-// for masked LMs, similarity with a reference text for any model) and the methods to compare, as @vscode-elements
+// for masked LMs, similarity with a reference text for any model, a target token of the translation for
+// encoder–decoders) and the methods to compare, as @vscode-elements
 // controls like the rest of the panel. Labels and token texts go in as text, never markup.
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
@@ -18,6 +19,7 @@ import {
   methodUnavailable,
   modelKind,
   targetOptions,
+  targetPositions,
   targetSpec,
   type TargetKind,
 } from './explain-target';
@@ -50,11 +52,19 @@ export class ExplainControls {
   readonly token = textfield('explain-next-token', 'Next token', 'token, e.g. " mat"');
   readonly contrast = textfield('explain-contrast-token', 'Contrast token', 'token B, e.g. " hat" or #42');
   readonly position = select('explain-mask-position', 'Position to mask');
+  readonly targetPosition = select('explain-target-position', 'Target token');
   readonly reference = textarea('explain-reference', 'Reference text', 'A reference text to compare this input with');
   private readonly methods = new Map<string, Checkbox>();
   private readonly tokenField = el('label', { class: 'explain-field', text: 'Token ' }, this.token);
   private readonly contrastField = el('label', { class: 'explain-field', text: 'rather than ' }, this.contrast);
   private readonly positionField = el('label', { class: 'explain-field', text: 'Position ' }, this.position);
+  private readonly targetPositionField = el(
+    'label',
+    { class: 'explain-field', text: 'Target token ' },
+    this.targetPosition,
+  );
+  /** The target tokens the position choice was made from (encoder–decoders), to refresh it once they arrive. */
+  private targetTokens: readonly TokenInfo[] = [];
   private readonly referenceField = el('label', { class: 'explain-field explain-reference', text: 'Reference ' });
   readonly root = el('div', { class: 'explain-controls' });
 
@@ -81,6 +91,7 @@ export class ExplainControls {
         this.tokenField,
         this.contrastField,
         this.positionField,
+        this.targetPositionField,
         this.referenceField,
       ),
       methodRow,
@@ -103,6 +114,7 @@ export class ExplainControls {
       positions.map((i) => ({ value: String(i), label: `${i}: ${tokenLabel(tokens[i])}` })),
       positions.length ? String(positions[0]) : '',
     );
+    this.setTargetTokens([]);
     const defaults = defaultMethods(facts);
     for (const [id, c] of this.methods) {
       const why = methodUnavailable(facts, id);
@@ -113,14 +125,34 @@ export class ExplainControls {
     this.showFields();
   }
 
+  /** Encoder–decoders: the translation's tokens (they arrive after the run starts), offered as target positions. */
+  setTargetTokens(tokens: readonly TokenInfo[]): void {
+    if (tokens === this.targetTokens) return;
+    this.targetTokens = tokens;
+    const positions = targetPositions(tokens);
+    const keep = positions.some((p) => String(p.position) === this.targetPosition.value)
+      ? this.targetPosition.value
+      : positions.length
+        ? String(positions[0].position)
+        : '';
+    setOptions(
+      this.targetPosition,
+      positions.map((p) => ({ value: String(p.position), label: `${p.position}: ${tokenLabel(p.token)}` })),
+      keep,
+    );
+    this.showFields(); // the target list has settled by now (it may not have when reset() ran)
+  }
+
   get kind(): TargetKind {
     return this.target.value as TargetKind;
   }
 
   private showFields(): void {
     const kind = this.kind;
-    this.tokenField.hidden = kind !== 'next-token' && kind !== 'next-token-prob' && kind !== 'contrast';
-    this.contrastField.hidden = kind !== 'contrast';
+    this.tokenField.hidden =
+      kind !== 'next-token' && kind !== 'next-token-prob' && kind !== 'contrast' && kind !== 'target-contrast';
+    this.contrastField.hidden = kind !== 'contrast' && kind !== 'target-contrast';
+    this.targetPositionField.hidden = kind !== 'target-token' && kind !== 'target-contrast';
     this.positionField.hidden = kind !== 'mask-at';
     this.referenceField.hidden = kind !== 'similarity';
   }
@@ -140,6 +172,7 @@ export class ExplainControls {
       token: this.token.value,
       contrast: this.contrast.value,
       position: this.position.value === '' ? NaN : Number(this.position.value),
+      ...(this.targetPosition.value !== '' ? { targetPosition: Number(this.targetPosition.value) } : {}),
       reference: this.reference.value,
     });
     if ('error' in t) return t;

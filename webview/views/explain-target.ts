@@ -1,16 +1,28 @@
 // What the Explain view offers for a model, DOM-free so that unit tests can check it: which targets fit the model
 // (the log-probability or the probability of the next token for causal LMs, the probability at a [MASK] for masked
 // LMs, the cosine
-// similarity with a reference text for any model — the only choice for encoders without a head), the target spec of
+// similarity with a reference text for any model — the only choice for encoders without a head; for encoder–decoders
+// a target token's log-probability, the whole target's, or a contrast at a target position), the target spec of
 // a choice (runtime/explain/target-spec.ts), and which methods the model allows.
 import { EXPLAIN_METHODS } from '../../protocol/messages';
 import type { ModelFactsLike, TokenInfo } from '../types';
 
-export type ModelKind = 'causal-lm' | 'masked-lm' | 'encoder';
+export type ModelKind = 'causal-lm' | 'masked-lm' | 'encoder' | 'seq2seq';
 export type TargetKind =
-  'next' | 'next-prob' | 'next-token' | 'next-token-prob' | 'contrast' | 'mask-at' | 'mask' | 'similarity';
+  | 'next'
+  | 'next-prob'
+  | 'next-token'
+  | 'next-token-prob'
+  | 'contrast'
+  | 'mask-at'
+  | 'mask'
+  | 'similarity'
+  | 'target-token'
+  | 'target-all'
+  | 'target-contrast';
 
-export function modelKind(facts: Pick<ModelFactsLike, 'attentionKinds' | 'hasLmHead'>): ModelKind {
+export function modelKind(facts: Pick<ModelFactsLike, 'attentionKinds' | 'hasLmHead' | 'encoderDecoder'>): ModelKind {
+  if (facts.encoderDecoder) return 'seq2seq';
   if (!facts.hasLmHead) return 'encoder';
   return facts.attentionKinds.some((k) => k === 'causal') ? 'causal-lm' : 'masked-lm';
 }
@@ -24,6 +36,9 @@ const LABELS: Record<TargetKind, string> = {
   'mask-at': 'Token at a position, masked: probability',
   mask: 'The first [MASK] of the text: probability',
   similarity: 'Similarity to a reference text: cosine',
+  'target-token': 'A target token: log-probability (unbounded)',
+  'target-all': 'The whole target: log-probability (the sum over its tokens)',
+  'target-contrast': 'Target token A rather than B: log p(A) − log p(B)',
 };
 
 /** The targets that fit a model, the default first. */
@@ -33,7 +48,9 @@ export function targetOptions(kind: ModelKind): { kind: TargetKind; label: strin
       ? ['next', 'next-prob', 'next-token', 'next-token-prob', 'contrast', 'similarity']
       : kind === 'masked-lm'
         ? ['mask-at', 'mask', 'similarity']
-        : ['similarity'];
+        : kind === 'seq2seq'
+          ? ['target-token', 'target-all', 'target-contrast']
+          : ['similarity'];
   return kinds.map((k) => ({ kind: k, label: LABELS[k] }));
 }
 
@@ -49,6 +66,8 @@ export interface TargetFields {
   contrast?: string;
   /** mask-at: the position. */
   position: number;
+  /** target-token, target-contrast: the target position, 1-based. */
+  targetPosition?: number;
   /** similarity: the reference text. */
   reference: string;
 }
@@ -83,13 +102,31 @@ export function targetSpec(kind: TargetKind, f: TargetFields): { spec: string } 
       return { spec: 'mask' };
     case 'similarity':
       return f.reference.trim() === '' ? { error: NEED_REFERENCE } : { spec: `similarity:${f.reference}` };
+    case 'target-all':
+      return { spec: 'target' };
+    case 'target-token':
+    case 'target-contrast': {
+      const p = f.targetPosition;
+      if (p === undefined || !Number.isInteger(p) || p < 1) return { error: 'Choose the target token to explain.' };
+      if (kind === 'target-token') return { spec: `target:${p}` };
+      const c = targetSpec('contrast', f);
+      return 'error' in c ? c : { spec: `${c.spec}@target:${p}` };
+    }
   }
 }
 
 /** Why a method cannot run on this model (the view disables it), or undefined. */
-export function methodUnavailable(facts: Pick<ModelFactsLike, 'family'>, id: string): string | undefined {
+export function methodUnavailable(
+  facts: Pick<ModelFactsLike, 'family' | 'encoderDecoder'>,
+  id: string,
+): string | undefined {
   const method = EXPLAIN_METHODS.find((m) => m.id === id);
   if (!method) return 'Unknown method.';
+  if (facts.encoderDecoder && !method.seq2seq)
+    return method.kind === 'gradient'
+      ? 'Gradient methods do not run on encoder–decoder models yet.'
+      : 'Reads one self-attention stack; an encoder–decoder is explained over its source by cross-attention, rollout and perturbations.';
+  if (!facts.encoderDecoder && method.seq2seq === 'only') return 'For encoder–decoder models (source tokens).';
   if ((method.kind === 'norm' || method.kind === 'mixing') && facts.family === 'onnx')
     return 'Needs the value vectors, which an imported ONNX export does not expose.';
   if (method.kind === 'gradient' && facts.family === 'onnx')
@@ -97,7 +134,16 @@ export function methodUnavailable(facts: Pick<ModelFactsLike, 'family'>, id: str
   return undefined;
 }
 
-/** The methods ticked at first: raw attention, rollout, leave-one-out and norm (what the model allows of them). */
-export function defaultMethods(facts: Pick<ModelFactsLike, 'family'>): string[] {
-  return ['raw-attention', 'rollout', 'loo', 'norm'].filter((id) => !methodUnavailable(facts, id));
+/** The methods ticked at first: raw attention, rollout, leave-one-out and norm (what the model allows of them); on
+ * encoder–decoders raw cross-attention, their rollout and leave-one-out. */
+export function defaultMethods(facts: Pick<ModelFactsLike, 'family' | 'encoderDecoder'>): string[] {
+  const ids = facts.encoderDecoder
+    ? ['cross-attention', 'cross-rollout', 'loo']
+    : ['raw-attention', 'rollout', 'loo', 'norm'];
+  return ids.filter((id) => !methodUnavailable(facts, id));
+}
+
+/** Encoder–decoders: the target positions (1-based) a target:POS target may take, with their tokens. */
+export function targetPositions(targetTokens: readonly TokenInfo[]): { position: number; token: TokenInfo }[] {
+  return targetTokens.map((token, i) => ({ position: i + 1, token }));
 }

@@ -252,12 +252,17 @@ export class ExplainView implements View {
     this.setError('');
     this.setBusy(false, '');
     if (store.facts) this.controls.reset(store.facts, store.tokens);
+    this.layerArrived();
     this.compare.reset();
     this.updateExport();
     this.dirty = true;
   }
 
-  layerArrived(): void {}
+  layerArrived(): void {
+    // Encoder–decoders: the translation arrives before the decoder layers; its tokens are the target positions.
+    const target = this.ctx.store.target;
+    if (target) this.controls.setTargetTokens(target.tokens);
+  }
 
   selectionChanged(): void {}
 

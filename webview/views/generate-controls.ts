@@ -10,6 +10,7 @@ import { el } from '../dom';
 import { button, select, setOptions } from '../controls';
 import { DEFAULT_CONTINUE_TOKENS } from '../../protocol/messages';
 import { continueRequest, pieceText } from './continue-request';
+import { saveState } from '../vscode-api';
 import type { ViewContext } from './context';
 
 function field(id: string, label: string, value: string, placeholder = ''): VscodeTextfield {
@@ -141,6 +142,7 @@ export class GenerateControls {
     this.running = true;
     this.status.textContent = 'Generating…';
     this.update();
+    store.reserveTokens(r.maxNew); // the maps grow in place, token by token
     const pieces = store.promptLength !== undefined ? store.tokens.slice(store.promptLength).map((t) => t.text) : [];
     let count = 0;
     this.ctx
@@ -172,6 +174,9 @@ export class GenerateControls {
         (reply) => {
           if (reply.runId !== store.runId) return;
           this.output.textContent = reply.text;
+          // A reload restores prompt + output (the source carries the output's ids: panel-serializer.ts).
+          store.source = reply.source;
+          saveState({ source: reply.source });
           const how =
             reply.decoding.kind === 'greedy'
               ? 'greedy'

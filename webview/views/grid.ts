@@ -45,6 +45,13 @@ export class GridView implements View {
     this.dirty = true;
   }
 
+  exactArrived(): void {
+    if (this.drewPending) this.dirty = true;
+  }
+
+  /** The last draw had tiles waiting for exact values (a kept run: thumbnails come from the overview, so rarely). */
+  private drewPending = false;
+
   restyle(): void {
     this.dirty = true;
   }
@@ -67,6 +74,7 @@ export class GridView implements View {
     const height = (window.innerHeight || 700) - top - ROOM_Y - titles;
     const fit = Math.min(width / store.facts.heads, height / store.facts.layers) - GAP;
     const thumb = Math.max(MIN_THUMB, Math.min(MAX_THUMB, Math.floor(fit)));
+    const fallbacks = store.kept?.maps.fallbacks ?? 0;
     const { scene } = gridFigure(
       store.maps,
       { layer: store.layer, head: store.head, colorMap: store.colorMap, kinds: store.facts.attentionKinds },
@@ -74,6 +82,7 @@ export class GridView implements View {
       panelTheme(),
       PANEL_OPTIONS,
     );
+    this.drewPending = (store.kept?.maps.fallbacks ?? 0) !== fallbacks;
     this.figure.show(scene);
     const { layer, head } = store;
     // The thumbnails (encoder–decoder section titles follow them and stay plain text).

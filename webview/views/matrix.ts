@@ -47,6 +47,8 @@ export class MatrixView implements View {
   private tipValue = el('div', { class: 'tip-value' });
   private dirty = true;
   private hovered: { row: number; col: number } | null = null;
+  /** The mouse event whose cell's exact value is on its way (a kept run): the tip shows it once drawn. */
+  private tipPending: MouseEvent | null = null;
   /** 1: the whole map; z: 1/z of the tokens a side. */
   private zoom = 1;
   /** The tokens shown (rows: queries, cols: keys); null until the first drawing of a run. */
@@ -144,6 +146,18 @@ export class MatrixView implements View {
     if (layer === this.ctx.store.layer) this.dirty = true;
   }
 
+  exactArrived(layer: number): void {
+    if (layer !== this.ctx.store.layer) return;
+    if (this.drewPending) this.dirty = true;
+    // The exact value under a still mouse: shown now (the matrix drawn is unchanged, so is the cell under it).
+    const pending = this.tipPending;
+    const c = pending && !this.dirty ? this.figure.hit(pending, 'matrix') : null;
+    if (pending && c) this.showTip(c, pending);
+  }
+
+  /** The last draw had tiles waiting for exact values (drawn from the overview until they arrive). */
+  private drewPending = false;
+
   selectionChanged(): void {
     this.dirty = true;
   }
@@ -221,6 +235,7 @@ export class MatrixView implements View {
       this.window = { rows: grow(win.rows, n.Q, px(height)), cols: grow(win.cols, n.K, px(width)) };
     }
     const shown = this.window!;
+    const fallbacks = store.kept?.maps.fallbacks ?? 0;
     const { scene, geometry } = matrixFigure(
       store.maps,
       {
@@ -234,6 +249,7 @@ export class MatrixView implements View {
       theme,
       PANEL_OPTIONS,
     );
+    this.drewPending = (store.kept?.maps.fallbacks ?? 0) !== fallbacks;
     this.figure.show(scene);
     const d = this.figure.canvas.dataset;
     d.cellSize = String(geometry.cell);
@@ -255,6 +271,12 @@ export class MatrixView implements View {
     if (this.hovered) this.highlight(this.hovered, true);
     if (this.cursorShown) this.showCursor();
     this.ctx.matrixWindow(full ? null : shown);
+    // The exact value under a still mouse has arrived (the view redraws on arrival): show it without a new move.
+    const pending = this.tipPending;
+    if (pending) {
+      const c = this.figure.hit(pending, 'matrix');
+      if (c) this.showTip(c, pending);
+    }
   }
 
   private onDrag(e: PointerEvent): void {
@@ -421,14 +443,17 @@ export class MatrixView implements View {
     const col = c.dataCol;
     // A kept run (long inputs): the exact value is asked of the host; the tip shows it once it has arrived.
     const value = exactOrPending(() => store.maps.value(store.layer, store.head, row, col));
-    if (value === undefined) return;
+    // Until it arrives the tip names the cell and says so (no value of another cell stays shown); the view redraws
+    // on arrival and draw() shows it (tipPending).
+    this.tipPending = value === undefined ? e : null;
     // Encoder–decoder layers: rows and columns from the source or the target (figures/seq2seq-axes.ts).
     const sides = axisSides(store.facts?.attentionKinds[store.layer] ?? 'self');
     const rowTokens = sideTokens(store.maps, sides.rows);
     const colTokens = sideTokens(store.maps, sides.cols);
     this.tipTokens.textContent = `${rowTokens[row]?.label ?? row} → ${colTokens[col]?.label ?? col}`;
-    this.tipValue.textContent = `query ${row}, key ${col}: ${this.valueText(value, row, col)}`;
-    this.tooltip.dataset.value = String(value);
+    this.tipValue.textContent = `query ${row}, key ${col}: ${value === undefined ? 'computing…' : this.valueText(value, row, col)}`;
+    if (value === undefined) delete this.tooltip.dataset.value;
+    else this.tooltip.dataset.value = String(value);
     this.tooltip.dataset.row = String(row);
     this.tooltip.dataset.col = String(col);
     this.tooltip.hidden = false;
@@ -453,6 +478,7 @@ export class MatrixView implements View {
   }
 
   private hideTip(): void {
+    this.tipPending = null;
     this.tooltip.hidden = true;
     if (this.hovered) {
       this.highlight(this.hovered, false);

@@ -145,8 +145,7 @@ export class NeuronView implements View {
         }),
       );
     } else {
-      const nn = layer!.queryLength * layer!.keyLength;
-      run = (j) => layer!.data[head * nn + qi * layer!.keyLength + j];
+      run = (j) => store.maps.value(store.layer, head, qi, j); // the maps read a grown (Continue) layer in place
     }
     let scale = 1e-12;
     for (const x of qVec) scale = Math.max(scale, Math.abs(x));

@@ -28,8 +28,9 @@ interface ExtensionInput {
   /** The editor's text, and the selection as offsets into it (default: all of it). */
   text?: string;
   select?: [number, number];
-  /** The command run on the selection (default attentionLens.showAttention). */
+  /** The command run on the selection (default attentionLens.showAttention), with these arguments. */
   command?: string;
+  args?: unknown[];
   /** Another action than Show Attention on the selection; resolves with the message it answered, if any. */
   action?: () => Promise<string | undefined>;
 }
@@ -87,7 +88,7 @@ async function runCase(input: ExtensionInput): Promise<Outcome> {
       if (message !== undefined) answered.push(message);
     } else {
       const before = lastRunId(api);
-      fire(input.command ?? 'attentionLens.showAttention');
+      fire(input.command ?? 'attentionLens.showAttention', ...(input.args ?? []));
       const run = await withTimeout(input.command ?? 'Show Attention', 60_000, api.waitForRun(before));
       code = run.state === 'error' ? 2 : 0;
     }
@@ -121,6 +122,28 @@ const cases: BadInputCase<ExtensionInput>[] = [
     input: { command: 'attentionLens.showAttentionAsChat' },
     expect:
       /^\S+ has no chat template \(tokenizer_config\.json chat_template, chat_template\.jinja or GGUF tokenizer\.chat_template\): run the text as it is/,
+  },
+  // ----- a given target (Show Attention with Target…; the test API passes the text the input box would ask for)
+  {
+    name: 'Show Attention with Target… with a model that is not an encoder–decoder',
+    input: { command: 'attentionLens.showAttentionWithTarget', args: [{ target: 'Es war einmal' }] },
+    expect:
+      /^stories260K \(llama\) is not an encoder–decoder model, so it takes no target text; use a translation model such as marian, bart or t5, or leave the target out\.$/,
+  },
+  {
+    name: 'Show Attention with Target… with an empty target',
+    input: { command: 'attentionLens.showAttentionWithTarget', args: [{ target: '   ' }] },
+    expect: /^The target text is empty: type the translation to score, or use Show Attention to translate\.$/,
+  },
+  {
+    name: 'Show Attention with Target… with a target longer than the model’s positions',
+    input: () => ({
+      model: path.join(path.dirname(model), 'tiny-marian-dates'),
+      text: 'the 14th of March, 2021',
+      command: 'attentionLens.showAttentionWithTarget',
+      args: [{ target: '2021-03-14 '.repeat(40) }],
+    }),
+    expect: /^The target is \d+ tokens long; tiny-marian-dates takes at most 64\. Shorten it\.$/,
   },
   {
     name: 'a selection longer than the token limit offers to truncate',

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { catalogue, type BadInputCase, type Outcome } from '../../helpers/bad-input-catalogue';
 import { exportOnnx, externalize } from '../../helpers/onnx-export';
 import { overflowAttention, putNaNWeight } from '../../helpers/broken-models';
-import { fixtureModel, marianDatesDir, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
+import { fixtureModel, fixturesDir, marianDatesDir, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
 import { readModel } from '../../../runtime/models/read-model';
 import { repoFolderName } from '../../../runtime/hub/cache-layout';
 import { repoFromFolder, startHubServer, type HubServer } from '../../helpers/hub-server';
@@ -479,14 +479,124 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /Give either --target-text TEXT \(score that translation\) or --translate, not both/,
   },
   {
+    name: '--beams with a decoder-only model',
+    input: cli('run', '--model', S, '--text', TEXT, '--beams', '4'),
+    expect: /--beams needs an encoder–decoder model .*leave --beams out/,
+  },
+  {
+    name: '--beams together with --target-text',
+    input: cli(
+      'run',
+      '--model',
+      marianDatesDir,
+      '--text',
+      'March 14 2021',
+      '--beams',
+      '2',
+      '--target-text',
+      '2021-03-14',
+    ),
+    expect: /--beams chooses a translation; --target-text is scored as given/,
+  },
+  {
+    name: '--beams with an ONNX export (no KV cache)',
+    input: cli(
+      'run',
+      '--model',
+      path.join(fixturesDir, 'models', 'tiny-marian-dates-onnx'),
+      '--text',
+      'March 14 2021',
+      '--beams',
+      '2',
+    ),
+    expect: /Beam search needs a KV cache, which this ONNX export lacks; translate with beams 1 \(greedy\)/,
+  },
+  {
+    name: '--beams 0',
+    input: cli('run', '--model', marianDatesDir, '--text', 'March 14 2021', '--beams', '0'),
+    expect: /--beams must be a whole number from 1 to 16 \(got "0"\)/,
+  },
+  {
     name: 'an empty --target-text',
     input: cli('run', '--model', marianDatesDir, '--text', 'March 14 2021', '--target-text', ' '),
     expect: /--target-text is empty; give the translation to score, or use --translate/,
   },
   {
-    name: 'explain on an encoder–decoder model',
+    name: 'explain on an encoder–decoder model with a decoder-only target',
     input: cli('explain', '--model', marianDatesDir, '--text', 'March 14 2021', '--target', 'next'),
-    expect: /Explain does not support encoder–decoder models \(marian\) yet; .*run --translate or --target-text/,
+    expect:
+      /The target "next" is a next-token prediction of a decoder-only model; tiny-marian-dates is an encoder–decoder model: use target, target:POS or contrast:A\|B@target:POS/,
+  },
+  {
+    name: 'explain target:POS past the translation',
+    input: cli('explain', '--model', marianDatesDir, '--text', 'March 14 2021', '--target', 'target:9'),
+    expect: /target:9 is past the 6 target tokens \(POS 1\.\.6: "▁2021" "-" "03" "-" "14" "<\/s>"\)/,
+  },
+  {
+    name: 'explain contrast on an encoder–decoder without the target position',
+    input: cli('explain', '--model', marianDatesDir, '--text', 'March 14 2021', '--target', 'contrast:▁2021|▁2012'),
+    expect: /needs the target position on an encoder–decoder model: contrast:▁2021\|▁2012@target:POS/,
+  },
+  {
+    name: 'explain contrast with a token the target vocabulary does not have',
+    input: cli(
+      'explain',
+      '--model',
+      marianDatesDir,
+      '--text',
+      'March 14 2021',
+      '--target',
+      'contrast:▁2021|Zürich@target:1',
+    ),
+    expect: /"Zürich" is \d+ tokens .*not one; give one vocabulary token/,
+  },
+  {
+    name: 'explain a gradient method on an encoder–decoder',
+    input: cli(
+      'explain',
+      '--model',
+      marianDatesDir,
+      '--text',
+      'March 14 2021',
+      '--target',
+      'target:1',
+      '--methods',
+      'loo,saliency',
+    ),
+    expect:
+      /gradient methods do not run on encoder–decoder models yet \(marian\); explain its source tokens with cross-attention, cross-rollout, loo, occlusion/,
+  },
+  {
+    name: 'explain --perturb hide on an encoder–decoder',
+    input: cli(
+      'explain',
+      '--model',
+      marianDatesDir,
+      '--text',
+      'March 14 2021',
+      '--target',
+      'target',
+      '--perturb',
+      'hide',
+    ),
+    expect: /--perturb hide needs an attention mask over the source.*use remove or mask-token/,
+  },
+  {
+    name: 'explain --target-text with a decoder-only model',
+    input: cli('explain', '--model', S, '--text', TEXT, '--target', 'next', '--target-text', 'Es war einmal'),
+    expect:
+      /--target-text needs an encoder–decoder model \(marian, bart, t5\); stories260K is llama, so leave --target-text out/,
+  },
+  {
+    name: 'explain --target-text with --generate',
+    input: cli('explain', '--model', S, '--text', TEXT, '--target', 'next', '--target-text', 'x', '--generate', '2'),
+    expect: /--target-text is for encoder–decoder models and --generate for decoder-only ones: give one of them/,
+  },
+  {
+    name: 'explain target on a decoder-only model',
+    input: cli('explain', '--model', S, '--text', TEXT, '--target', 'target:1'),
+    expect:
+      /The target "target:1" scores a translation's target tokens; stories260K \(llama\) is not an encoder–decoder model: use next, token:POS:ID or contrast:A\|B/,
   },
   {
     name: 'generate on an encoder–decoder model',

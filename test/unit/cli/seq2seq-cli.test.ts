@@ -120,6 +120,26 @@ for (const [i, [name, dir]] of [
   });
 }
 
+test('run --beams 4: the beam search translation, said so, with maps of a teacher-forced pass on it (the reference)', () => {
+  const out = path.join(TMP, 'beams.json');
+  const r = cli('run', '--model', marianDatesDir, '--text', ref.source_text, '--beams', '4', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^translation 2021-03-14 {2}\(beam search, 4 beams\)$/m);
+  const doc = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(doc.target_beams, 4);
+  assert.equal(doc.target_mode, 'translated');
+  assert.deepEqual(
+    doc.target_tokens.map((t: { id: number }) => t.id),
+    ref.target_ids,
+  );
+  const want = { encoder: ref.encoder_attentions, decoder: ref.decoder_attentions, cross: ref.cross_attentions };
+  for (const e of doc.attention as JsonEntry[]) {
+    const d = maxDiff(e.data, want[e.kind as keyof typeof want][e.stack_layer]);
+    assert.ok(d <= 1e-5, `${e.kind} ${e.stack_layer}: ${d}`);
+  }
+  doc.target_logprobs.forEach((lp: number, i: number) => assert.ok(Math.abs(lp - ref.target_logprobs[i]) < 1e-4));
+});
+
 test('export --format json carries the kinds and the target', () => {
   const out = path.join(TMP, 'export.json');
   const r = cli('export', '--model', marianDatesDir, '--text', ref.source_text, '--translate', '--out', out);

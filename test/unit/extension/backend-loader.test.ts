@@ -286,3 +286,32 @@ test('the inference checks: shapes, sizes and types of requests, replies and eve
   );
   assert.ok(checkInferRequest('inferBogus', {}));
 });
+
+test('the inference checks of Continue (inferGenerate): the request, each token and its rows, the reply', () => {
+  const req = { ids: [1, 2], maxNew: 4, stopIds: [3], rows: true };
+  assert.equal(checkInferRequest('inferGenerate', req), undefined);
+  assert.equal(checkInferRequest('inferGenerate', { ...req, temperature: 0.7, topP: 0.9, seed: 12 }), undefined);
+  for (const [bad, why] of [
+    [{ ...req, ids: [] }, /ids/],
+    [{ ...req, ids: [1.5] }, /ids/],
+    [{ ...req, maxNew: 0 }, /maxNew/],
+    [{ ...req, temperature: -1 }, /temperature/],
+    [{ ...req, topP: 0 }, /topP/],
+    [{ ...req, seed: 0.5 }, /seed/],
+    [{ ...req, stopIds: ['x'] }, /stopIds/],
+    [{ ...req, rows: 'yes' }, /rows/],
+  ] as const)
+    assert.match(checkInferRequest('inferGenerate', bad) ?? '', why, JSON.stringify(bad));
+  // A token at position 2 (3 keys) of a 2-head model: rows of 2 × 3 float32.
+  const token = { index: 0, id: 5, position: 2, rows: [new ArrayBuffer(24), new ArrayBuffer(24)] };
+  assert.equal(checkInferEvent('inferGenerate', token), undefined);
+  assert.equal(checkInferEvent('inferGenerate', { ...token, end: 'stop' }), undefined);
+  assert.equal(checkInferEvent('inferGenerate', { ...token, rows: [] }), undefined, 'tokens only');
+  assert.match(checkInferEvent('inferGenerate', { ...token, rows: [new ArrayBuffer(20)] }) ?? '', /20 bytes/);
+  assert.match(checkInferEvent('inferGenerate', { ...token, rows: [[0.5]] }) ?? '', /ArrayBuffers/);
+  assert.match(checkInferEvent('inferGenerate', { ...token, index: 3 }) ?? '', /position/);
+  assert.match(checkInferEvent('inferGenerate', { ...token, end: 'cancelled' }) ?? '', /end/);
+  assert.equal(checkInferReply('inferGenerate', { count: 4, end: 'length', ms: 12.5 }), undefined);
+  assert.ok(checkInferReply('inferGenerate', { count: 4, end: 'stopped', ms: 1 }));
+  assert.ok(checkInferReply('inferGenerate', { count: -1, end: 'stop', ms: 1 }));
+});

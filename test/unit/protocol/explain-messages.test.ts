@@ -14,6 +14,7 @@ import {
 } from '../../../protocol/validate';
 import { EXPLAIN_METHODS, MAX_COMPARE_TEXT_LENGTH, MAX_TARGET_LENGTH } from '../../../protocol/messages';
 import { listMethods } from '../../../runtime/analysis/registry';
+import { SEQ2SEQ_METHODS } from '../../../runtime/explain/seq2seq-methods';
 import { resultToJson } from '../../../runtime/explain/result';
 import { fixtureResult } from '../../helpers/explain-fixture';
 
@@ -225,4 +226,16 @@ test('the view offers exactly the registry’s methods (gradients included, not 
     EXPLAIN_METHODS.map((m) => [m.id, m.label, m.kind]),
     registry.map((m) => [m.id, m.label, m.kind]),
   );
+});
+
+test('the methods offered on encoder–decoders are runtime/explain/seq2seq-methods.ts’s list', () => {
+  assert.deepEqual(
+    EXPLAIN_METHODS.filter((m) => m.seq2seq)
+      .map((m) => m.id)
+      .sort(),
+    [...SEQ2SEQ_METHODS].sort(),
+  );
+  assert.ok(accepts('explain', { ...explain, target: 'contrast:▁2021|#7@target:1', methods: ['cross-rollout'] }));
+  assert.ok(accepts('explain', { ...explain, target: 'target:3' }));
+  assert.ok(!accepts('explain', { ...explain, target: 'target:0' }));
 });

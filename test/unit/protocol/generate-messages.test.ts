@@ -58,8 +58,16 @@ test("the host's streamed tokens: a token and per layer a float32 row [heads, po
   );
 });
 
-test("the host's reply: count, why it ended and how it decoded", () => {
-  const reply = { runId: 7, count: 3, end: 'stop', decoding: { kind: 'greedy' }, text: ' a cat' };
+test("the host's reply: count, why it ended, how it decoded, and the source with the output's ids", () => {
+  const source = {
+    uri: '',
+    range: [0, 0, 0, 5],
+    text: 'A dog',
+    modelPath: '/m',
+    truncate: false,
+    generated: [5, 9, 2],
+  };
+  const reply = { runId: 7, count: 3, end: 'stop', decoding: { kind: 'greedy' }, text: ' a cat', source };
   assert.equal(checkPanelReply('generate', reply), undefined);
   assert.equal(
     checkPanelReply('generate', {
@@ -75,6 +83,8 @@ test("the host's reply: count, why it ended and how it decoded", () => {
     /decoding/,
   );
   assert.match(checkPanelReply('generate', { ...reply, text: 3 }) ?? '', /text/);
+  assert.match(checkPanelReply('generate', { ...reply, source: undefined }) ?? '', /source/);
+  assert.match(checkPanelReply('generate', { ...reply, source: { ...source, generated: [1, -2] } }) ?? '', /source/);
 });
 
 test('generated:N is an Explain target; a run may carry generated tokens', () => {

@@ -129,6 +129,9 @@ test('isRunSource checks restored panel state', () => {
   assert.equal(isRunSource({ ...source, range: [0, 0, 0] }), false);
   assert.equal(isRunSource({ ...source, range: [0, -1, 0, 0] }), false);
   assert.equal(isRunSource({ ...source, truncate: 'no' }), false);
+  assert.equal(isRunSource({ ...source, target: '2021-03-14' }), true);
+  assert.equal(isRunSource({ ...source, target: ' ' }), false, 'an empty target');
+  assert.equal(isRunSource({ ...source, target: 3 }), false);
   assert.equal(isRunSource(undefined), false);
 });
 
@@ -184,12 +187,46 @@ test('host messages: an encoder–decoder target is well-formed or refused', () 
     mode: 'translated',
     end: 'stop',
     text: '2021',
+    logprobs: [-0.05, -0.09],
   };
   assert.equal(validateHostMessage(target).ok, true);
+  assert.equal(validateHostMessage({ ...target, beams: 4 }).ok, true);
+  assert.equal(validateHostMessage({ ...target, beams: 0 }).ok, false);
+  assert.equal(
+    validateHostMessage({ ...target, mode: 'teacher-forced', beams: 4 }).ok,
+    false,
+    'beams of a given target',
+  );
+  assert.equal(validateHostMessage({ ...target, logprobs: [-0.05] }).ok, false, 'one log p per token');
+  assert.equal(validateHostMessage({ ...target, logprobs: undefined }).ok, false);
+  assert.equal(validateHostMessage({ ...target, logprobs: ['x', 1] }).ok, false);
   assert.equal(validateHostMessage({ ...target, end: undefined, mode: 'teacher-forced' }).ok, true);
   assert.equal(validateHostMessage({ ...target, decoderInput: target.decoderInput.slice(1) }).ok, false);
   assert.equal(validateHostMessage({ ...target, mode: 'beam' }).ok, false);
   assert.equal(validateHostMessage({ ...target, end: 'eos' }).ok, false);
   assert.equal(validateHostMessage({ ...target, tokens: [{ text: 1 }] }).ok, false);
   assert.equal(validateHostMessage({ ...target, text: null }).ok, false);
+  // A streamed greedy step: rows per decoder layer, self [heads, index + 1] and cross [heads, S] float32.
+  const step = {
+    type: 'targetStep',
+    runId: 3,
+    index: 1,
+    token: t('-', 4),
+    logprob: -0.09,
+    text: '2021-',
+    selfRows: [new ArrayBuffer(4 * 2 * 4), new ArrayBuffer(4 * 2 * 4)],
+    crossRows: [new ArrayBuffer(4 * 9 * 4), new ArrayBuffer(4 * 9 * 4)],
+  };
+  assert.equal(validateHostMessage(step).ok, true);
+  assert.equal(validateHostMessage({ ...step, index: -1 }).ok, false);
+  assert.equal(validateHostMessage({ ...step, selfRows: [new ArrayBuffer(12)], crossRows: step.crossRows }).ok, false);
+  assert.equal(validateHostMessage({ ...step, selfRows: [new ArrayBuffer(4 * 3 * 4)] }).ok, false, 'layers');
+  assert.equal(
+    validateHostMessage({ ...step, selfRows: [new ArrayBuffer(3 * 4), new ArrayBuffer(3 * 4)] }).ok,
+    false,
+    'not [heads, index + 1]',
+  );
+  assert.equal(validateHostMessage({ ...step, crossRows: [[1, 2], [3]] }).ok, false);
+  assert.equal(validateHostMessage({ ...step, token: { text: 2 } }).ok, false);
+  assert.equal(validateHostMessage({ ...step, text: undefined }).ok, false);
 });

@@ -94,6 +94,9 @@ test('stories260K, 300 tokens: overview first, exact entries from the host once 
   const whole = maps.tile(2, 'mean', { start: 0, end: N }, { start: 0, end: N }, 50, 50);
   assert.equal(asked.length, 0);
   assert.equal(whole.values.length, 2500);
+  // Its masked cells (the causal rule per bin, in closed form) are the dense map's; nothing waited for the host.
+  assert.deepEqual(whole.masked, dense.tile(2, 'mean', { start: 0, end: N }, { start: 0, end: N }, 50, 50).masked);
+  assert.equal(maps.fallbacks, 0);
 
   // A zoomed window of one head: the overview now, one request (widened to 64-aligned ends), exact afterwards.
   const rows = { start: 130, end: 170 };
@@ -103,11 +106,13 @@ test('stories260K, 300 tokens: overview first, exact entries from the host once 
   assert.deepEqual(asked[0], { layer: 3, head: 5, rows: { start: 128, end: 192 }, cols: { start: 64, end: 192 } });
   const exact = dense.tile(3, 5, rows, cols, 40, 40);
   assert.ok(worst(before.values, exact.values) > 1e-3, 'the first drawing is the overview, not exact values');
+  assert.equal(maps.fallbacks, 1, 'a view that drew it redraws when the values arrive (exactArrived)');
   await settle();
   assert.equal(arrived(), 1);
   const after = maps.tile(3, 5, rows, cols, 40, 40);
   assert.ok(worst(after.values, exact.values) <= 1e-5);
   assert.deepEqual(after.masked, exact.masked);
+  assert.equal(maps.fallbacks, 1);
   // Panning inside the fetched window asks nothing more; a value inside it is exact at once.
   maps.tile(3, 5, { start: 140, end: 180 }, { start: 120, end: 160 }, 40, 40);
   assert.ok(Math.abs(maps.value(3, 5, 150, 101) - dense.value(3, 5, 150, 101)) <= 1e-5);

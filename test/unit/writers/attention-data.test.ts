@@ -160,6 +160,36 @@ test('CSV: row count for 3 layers × 4 heads × 6 × 6, size estimate within 10%
   assert.ok(Math.abs(est.bytes - bytes.length) / bytes.length < 0.1, `estimate ${est.bytes} vs ${bytes.length}`);
 });
 
+test('CSV of a continued run: query_generated and key_generated mark the tokens the model wrote, as JSON does', async () => {
+  // Prompt "a,b" then one generated token: a causal 2 → 3 grown map (hand-written).
+  const tokens = [
+    { text: 'a,b', start: 0, end: 3, special: false },
+    { text: 'c', start: 3, end: 4, special: false },
+    { text: 'd', start: null, end: null, special: false, generated: true },
+  ];
+  const run: RunData = {
+    model: { name: 'tiny' },
+    tokens,
+    layers: [layer(0, 1, 3, [1, 0, 0, 0.4, 0.6, 0, 0.2, 0.3, 0.5], 'causal')],
+  };
+  const bytes = await bytesOf(run, 'csv');
+  const rows = parseCsv(new TextDecoder().decode(bytes));
+  assert.deepEqual(rows[0], [...CSV_HEADER.split(','), 'query_generated', 'key_generated']);
+  assert.equal(rows.length - 1, 9);
+  assert.deepEqual(rows[1], ['0', '0', '0', '0', '1', 'a,b', 'a,b', 'false', 'false']);
+  assert.deepEqual(rows[7], ['0', '0', '2', '0', '0.2', 'd', 'a,b', 'true', 'false']);
+  assert.deepEqual(rows[9], ['0', '0', '2', '2', '0.5', 'd', 'd', 'true', 'true']);
+  assert.ok(rows.every((r) => r.length === 9));
+  const json = JSON.parse(new TextDecoder().decode(await bytesOf(run, 'json')));
+  assert.deepEqual(
+    json.tokens.map((t: { generated?: boolean }) => t.generated === true),
+    rows.slice(7, 10).map((r) => r[8] === 'true'),
+    'the same marks as the JSON tokens',
+  );
+  const est = estimateDataSize(run, 'csv');
+  assert.ok(Math.abs(est.bytes - bytes.length) / bytes.length < 0.25, `estimate ${est.bytes} vs ${bytes.length}`);
+});
+
 test('JSON: parses back to the model, tokens and every weight', async () => {
   const doc = JSON.parse(
     new TextDecoder().decode(await bytesOf({ ...SMALL, source: { uri: 'file:///x.txt' } }, 'json')),

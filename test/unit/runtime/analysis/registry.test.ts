@@ -31,7 +31,7 @@ const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-6) => {
 test('the built-in attention methods are registered', () => {
   assert.deepEqual(
     listMethods('attention').map((m) => m.id),
-    ['raw-attention', 'rollout', 'flow'],
+    ['raw-attention', 'rollout', 'flow', 'cross-attention', 'cross-rollout'],
   );
   assert.equal(getMethod('rollout')?.kind, 'attention');
   assert.equal(getMethod('nope'), undefined);
@@ -106,4 +106,25 @@ test('a method returning the wrong length is caught', async () => {
     compute: async () => new Float64Array(1),
   });
   await assert.rejects(computeImportance('test-short', ctx), /returned 1 scores for 3/);
+});
+
+test('encoder–decoders: raw cross-attention and the encoder–decoder rollout on a hand-computed case', async () => {
+  // Encoder A = [[1, 0], [0.5, 0.5]] → Ã = [[1, 0], [0.25, 0.75]]; decoder self-attention [[1]]; cross [[0.2, 0.8]].
+  // D = 0.5, X = 0.5 · [0.2, 0.8] = [0.1, 0.4]; scores = X · R_enc = [0.1 + 0.4 · 0.25, 0.4 · 0.75] = [0.2, 0.3].
+  const layer = (kind: 'encoder' | 'decoder' | 'cross', q: number, k: number, data: number[]) => ({
+    layer: 0,
+    kind,
+    heads: 1,
+    queryLength: q,
+    keyLength: k,
+    data: Float32Array.from(data),
+  });
+  const seq2seq = {
+    encoder: [layer('encoder', 2, 2, [1, 0, 0.5, 0.5])],
+    decoder: [layer('decoder', 1, 1, [1])],
+    cross: [layer('cross', 1, 2, [0.2, 0.8])],
+    rows: [1],
+  };
+  close(await computeImportance('cross-rollout', { seq: 2, target: 0, seq2seq }), [0.2, 0.3]);
+  close(await computeImportance('cross-attention', { seq: 2, target: 0, seq2seq }), [0.2, 0.8]);
 });

@@ -13,7 +13,16 @@ import { summariseHead } from '../../../../runtime/attention/head-summaries';
 import { keepLayerQK, type LayerQK } from '../../../../runtime/attention/layer-qk';
 import { KeptRun } from '../../../../runtime/attention/kept-run';
 import { StageEngine } from '../../../../runtime/inspector/engine';
-import { blockedFits, POOL, QUERY_BLOCKS, summaryNames } from '../../../../runtime/models/attention-summaries';
+import {
+  BLOCK_BYTES,
+  BLOCK_COUNTS,
+  blockedFits,
+  MAX_QUERY_BLOCKS,
+  POOL,
+  QUERY_BLOCKS,
+  queryBlocks,
+  summaryNames,
+} from '../../../../runtime/models/attention-summaries';
 import { createSession } from '../../../../runtime/backend/ort';
 import { buildPlan, readModel, type ModelSource } from '../../../../runtime/models/read-model';
 import { readGgufModel } from '../../../../runtime/models/gguf-source';
@@ -415,6 +424,22 @@ test('stories260K: the graph summaries variant (no map fetched) gives exact valu
 
 test('hf-tiny gemma2: the graph summaries variant with windows and soft-cap', async () => {
   await checkGraphSummaries('gemma2', await readModel(hfTinyModel('gemma2')), 100);
+});
+
+test('queryBlocks: 16, 32 or 64 blocks, the fewest whose scores fit BLOCK_BYTES; every block with rows; the map whole up to 240 tokens', () => {
+  assert.equal(queryBlocks(240, 9), undefined);
+  assert.equal(queryBlocks(241, 9), QUERY_BLOCKS);
+  assert.equal(queryBlocks(2048, 9), 16);
+  assert.equal(queryBlocks(4096, 9), 16); // 9 × 256 × 4,096 × 4 bytes = 38 MB a block
+  assert.equal(queryBlocks(8192, 9), 32); // 16 blocks would be 151 MB each
+  assert.equal(queryBlocks(8192, 32), MAX_QUERY_BLOCKS); // 32 heads: 32 blocks would still be 268 MB
+  for (let n = 241; n <= 8192; n += 37)
+    for (const heads of [1, 9, 32]) {
+      const b = queryBlocks(n, heads)!;
+      assert.ok(blockedFits(n, b) && BLOCK_COUNTS.includes(b as 16), `${n} tokens, ${heads} heads`);
+      const perBlock = heads * Math.ceil(n / b) * n * 4;
+      assert.ok(perBlock <= BLOCK_BYTES || b === MAX_QUERY_BLOCKS || !blockedFits(n, b * 2), `${n} tokens`);
+    }
 });
 
 test('stories260K over 300 tokens: query-row blocks (no [heads, n, n] tensor in the graph) give the same', async () => {

@@ -2,7 +2,8 @@
 // references of test/reference/mixing-reference.ts (ALTI and value zeroing from their definitions on the naive
 // forward pass): every layer's ALTI matrix from the mixing variant's tensors, and the registered methods (alti,
 // value-zeroing, value-zeroing-rollout) through explain(), on stories260K (Llama, pre-RMSNorm, grouped-query
-// attention, causal) and all-MiniLM-L6-v2 (BERT, post-LN, bidirectional; a pooled similarity target), to ≤ 1e-5.
+// attention, causal), tiny-gpt2 (GPT-2: Conv1D weights [in, out], one fused c_attn split into q, k, v) and
+// all-MiniLM-L6-v2 (BERT, post-LN, bidirectional; a pooled similarity target), to ≤ 1e-5.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -40,6 +41,13 @@ const cases = [
     ids: () =>
       (JSON.parse(fs.readFileSync(path.join(STORIES, 'reference_attention.json'), 'utf8')) as { input_ids: number[] })
         .input_ids,
+    target: 'next',
+    row: (m: number[][]) => m[m.length - 1],
+  },
+  {
+    name: 'tiny-gpt2 (gpt2, pre-LN, Conv1D weights, fused c_attn, causal)',
+    dir: () => fixtureModel('tiny-gpt2'),
+    ids: () => [464, 3290, 318, 257, 1332, 13, 383, 3797],
     target: 'next',
     row: (m: number[][]) => m[m.length - 1],
   },

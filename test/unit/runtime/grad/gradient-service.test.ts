@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readModel } from '../../../../runtime/models/read-model';
-import { GradientService } from '../../../../runtime/grad/gradient-service';
+import { evenChunk, GradientService } from '../../../../runtime/grad/gradient-service';
 import { isLensError } from '../../../../runtime/errors';
 import { fixtureModel } from '../../../helpers/fixtures';
 
@@ -51,4 +51,12 @@ test('a gradient request over the token limit stops with what to do', async () =
     service.compute({ ids: new Array(513).fill(1), target }),
     (e: unknown) => isLensError(e) && e.code === 'TOO_LONG' && /at most 512 tokens/.test(e.message),
   );
+});
+
+test('rows are spread evenly over the batches a cap needs (fewest repeated rows)', () => {
+  assert.equal(evenChunk(34, 8), 7); // 5 batches of 7 (35 rows), not 5 of 8 (40)
+  assert.equal(evenChunk(33, 64), 33); // under the cap: one batch
+  assert.equal(evenChunk(7, 3), 3); // 3 + 3 + 1
+  assert.equal(evenChunk(33, 16.5), 11); // a fractional cap (budget ÷ per-row floats) rounds down: 3 × 11
+  assert.equal(evenChunk(5, 0.2), 1); // a row over the budget still runs, alone
 });

@@ -96,6 +96,35 @@ for (const [name, dir] of cases) {
   });
 }
 
+// Without attention outputs a token target's last layer runs at the readout row alone (family-gradient.ts,
+// lastLayerAt): the same references hold for it, on every causal family.
+for (const [name, dir] of cases.filter(([n]) => n !== 'all-MiniLM-L6-v2')) {
+  test(`${name}: the readout-row last layer (no attention outputs) gives the same gradients, two rows batched`, async () => {
+    const ref = JSON.parse(readFileSync(path.join(fixturesDir, 'gradients', `${name}.json`), 'utf8')) as Reference;
+    const runner = await GradientRunner.create(await readModel(dir()), {
+      batch: 2,
+      seq: ref.seq,
+      measure: ref.measure,
+    });
+    try {
+      assert.ok(runner.graph.inputNames.includes('readout'), 'the graph reads the readout row by index');
+      const x = runner.embeddings(ref.ids);
+      const both = new Float32Array(2 * x.length);
+      both.set(x);
+      both.set(x, x.length);
+      const out = await runner.run(ref.ids, both, { measure: ref.measure, readout: ref.readout, token: ref.token });
+      const n = ref.seq * ref.hidden;
+      for (let b = 0; b < 2; b++) {
+        assert.ok(Math.abs(out.target[b] - ref.target) <= 1e-4 * Math.max(1, Math.abs(ref.target)));
+        const e = relativeError(out.grad.subarray(b * n, (b + 1) * n), ref.grad_embeds);
+        assert.ok(e <= bound(ref.torch_float32_relative_error.grad_embeds), `row ${b}: relative error ${e}`);
+      }
+    } finally {
+      await runner.release();
+    }
+  });
+}
+
 test('stories260K: a probability target’s gradient is p times the log-probability’s (the Exp at the end)', async () => {
   const ref = JSON.parse(readFileSync(path.join(fixturesDir, 'gradients', 'stories260K.json'), 'utf8')) as Reference;
   const source = await readModel(fixtureModel('stories260K'));

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { load } from '../../../../runtime/inspector/load-model';
-import type { Inspector, LayerResult } from '../../../../runtime/inspector/api';
+import type { Inspector, LayerResult, TargetStep } from '../../../../runtime/inspector/api';
 import { isLensError } from '../../../../runtime/errors';
 import { fixtureModel, marianDatesDir, repoRoot } from '../../../helpers/fixtures';
 
@@ -100,13 +100,75 @@ test('a translation stops at maxNew with end "length"', async () => {
   assert.equal(layers[4].queryLength, 2);
 });
 
+test('a streamed greedy translation: each token with its rows before the target, equal to the final maps’ rows', async () => {
+  const steps: TargetStep[] = [];
+  let targetAtStep: boolean[] = [];
+  const run = marian.run(ref.source_text, {
+    onTargetStep: (s) => {
+      steps.push(s);
+      targetAtStep.push(run.target() !== undefined);
+    },
+  });
+  const layers = await all(run);
+  assert.deepEqual(
+    steps.map((s) => [s.index, s.token.id]),
+    ref.target_ids.map((id, i) => [i, id]),
+  );
+  assert.ok(
+    targetAtStep.every((x) => !x),
+    'every step arrives before the target',
+  );
+  const T = ref.target_ids.length;
+  const S = ref.source_ids.length;
+  const H = marian.facts.heads;
+  let worst = 0;
+  for (const s of steps) {
+    assert.ok(Math.abs(s.logprob - run.target()!.logprobs[s.index]) < 1e-6);
+    assert.equal(s.selfRows.length, 2);
+    for (let l = 0; l < 2; l++) {
+      const dec = layers[2 + l].data; // [H,T,T]
+      const cross = layers[4 + l].data; // [H,T,S]
+      for (let h = 0; h < H; h++) {
+        for (let k = 0; k <= s.index; k++)
+          worst = Math.max(worst, Math.abs(s.selfRows[l][h * (s.index + 1) + k] - dec[(h * T + s.index) * T + k]));
+        for (let k = 0; k < S; k++)
+          worst = Math.max(worst, Math.abs(s.crossRows[l][h * S + k] - cross[(h * T + s.index) * S + k]));
+      }
+    }
+  }
+  assert.equal(worst, 0);
+  // Beam search and given targets do not stream.
+  targetAtStep = [];
+  steps.length = 0;
+  await all(marian.run(ref.source_text, { beams: 3, onTargetStep: (s) => steps.push(s) }));
+  await all(marian.run(ref.source_text, { target: ref.target_text, onTargetStep: (s) => steps.push(s) }));
+  assert.equal(steps.length, 0);
+});
+
+test('beams: the chosen translation with its beam size, and the maps of a teacher-forced pass on it', async () => {
+  const run = marian.run(ref.source_text, { beams: 4 });
+  const layers = await all(run);
+  const t = run.target()!;
+  assert.equal(t.beams, 4);
+  assert.equal(t.mode, 'translated');
+  assert.deepEqual(
+    t.tokens.map((x) => x.id),
+    ref.target_ids,
+  );
+  const forced = await all(marian.run(ref.source_text, { target: ref.target_ids }));
+  layers.forEach((l, e) => assert.deepEqual(l.data, forced[e].data, `entry ${e}`));
+});
+
 test('a target with translate, or either on a decoder-only model, is BAD_INPUT', async () => {
   const bad = (e: unknown) => isLensError(e) && e.code === 'BAD_INPUT';
   assert.throws(() => marian.run(ref.source_text, { target: '2021-03-14', translate: true }), bad);
+  assert.throws(() => marian.run(ref.source_text, { target: '2021-03-14', beams: 2 }), /Beams choose a translation/);
+  assert.throws(() => marian.run(ref.source_text, { beams: 17 }), /beam size must be a whole number from 1 to 16/);
   const stories = await load(fixtureModel('stories260K'), { backend: 'native', threads: 1, workerPath: WORKER });
   try {
     assert.throws(() => stories.run('Once upon a time', { target: 'x' }), /not an encoder–decoder model/);
     assert.throws(() => stories.run('Once upon a time', { translate: true }), /cannot translate/);
+    assert.throws(() => stories.run('Once upon a time', { beams: 2 }), /has no beam search/);
   } finally {
     await stories.dispose();
   }

@@ -83,3 +83,37 @@ test('methods per model: imported ONNX exports cannot be differentiated, so no g
     assert.equal(methodUnavailable({ family: 'llama' }, id), undefined, id);
   }
 });
+
+test('encoder–decoders: target-token, whole target and contrast at a target position; source methods only', () => {
+  const facts = {
+    hasLmHead: true,
+    attentionKinds: ['encoder', 'decoder', 'cross'] as ('encoder' | 'decoder' | 'cross')[],
+    family: 'marian' as const,
+    encoderDecoder: { encoderLayers: 1, decoderLayers: 1, decoderStartTokenId: 399, eosTokenId: 0 },
+  };
+  assert.equal(modelKind(facts), 'seq2seq');
+  assert.deepEqual(
+    targetOptions('seq2seq').map((o) => o.kind),
+    ['target-token', 'target-all', 'target-contrast'],
+  );
+  const fields = { token: '▁2021', contrast: '▁2012', position: NaN, reference: '', targetPosition: 1 };
+  const specs = [
+    targetSpec('target-token', fields),
+    targetSpec('target-all', fields),
+    targetSpec('target-contrast', fields),
+  ];
+  assert.deepEqual(specs, [{ spec: 'target:1' }, { spec: 'target' }, { spec: 'contrast:▁2021|▁2012@target:1' }]);
+  for (const s of specs) if ('spec' in s) parseTargetSpec(s.spec); // the runtime reads each
+  assert.deepEqual(parseTargetSpec('contrast:▁2021|▁2012@target:1'), {
+    kind: 'contrast',
+    a: '▁2021',
+    b: '▁2012',
+    target: 1,
+  });
+  assert.ok('error' in targetSpec('target-token', { ...fields, targetPosition: undefined }));
+  assert.deepEqual(defaultMethods(facts), ['cross-attention', 'cross-rollout', 'loo']);
+  assert.match(methodUnavailable(facts, 'saliency')!, /Gradient methods do not run on encoder–decoder models yet/);
+  assert.ok(methodUnavailable(facts, 'rollout'));
+  assert.equal(methodUnavailable(facts, 'occlusion'), undefined);
+  assert.match(methodUnavailable({ family: 'llama' }, 'cross-rollout')!, /For encoder–decoder models/);
+});

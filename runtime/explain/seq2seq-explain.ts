@@ -1,0 +1,273 @@
+// Explain on an encoder–decoder (marian, bart, t5): which SOURCE tokens matter for a scalar of the target side
+// (seq2seq-target.ts: the whole target's log-probability, one target token's, or a contrast at a target position),
+// by the methods of seq2seq-methods.ts side by side, with the same agreement, faithfulness and erasure tables as
+// explain.ts. The target is the model's greedy translation, or the given target text scored with teacher forcing.
+//   main pass   one run (inspector.run) with the target: encoder, decoder and cross attention and the log-probs
+//   methods     raw cross-attention of a decoder layer, the encoder–decoder rollout (analysis/seq2seq-attention.ts),
+//               leave-one-out and occlusion on the source: each perturbed source re-runs the encoder, then the decoder
+//               teacher-forced on the same target (evaluator.ts with a 'target-logprobs' read)
+//   baselines   uniform over the source tokens; recency = source position (a later source token ranks higher: the
+//               causal baseline's rule applied to the source; it has no model in it, which is all it must show)
+import type { AttentionRun, Inspector } from '../inspector/api';
+import { limitLength, tokensOfIds } from '../inspector/input';
+import { computeImportance, getMethod, type ImportanceContext } from '../analysis/registry';
+import type { Seq2SeqAttention } from '../analysis/seq2seq-attention';
+import { isLensError, LensError } from '../errors';
+import type { LayerAttention, Token } from '../types';
+import { agreementTable, distanceTable, headTable } from './compare';
+import { BatchEvaluator } from './evaluator';
+import { BASELINE_ID } from './baseline';
+import { erasureTable, faithfulnessTable } from './faithfulness-tables';
+import { headSweep } from './head-sweep';
+import { explanationNotes } from './notes';
+import type { ExplainResult, MethodScores } from './result';
+import { planSeq2SeqTarget, seq2seqTargetLabel } from './seq2seq-target';
+import { SEQ2SEQ_DEFAULT_METHODS, seq2seqMethods } from './seq2seq-methods';
+import { parseTargetSpec } from './target-spec';
+import { wordScores } from './words';
+import type { ExplainInput, ExplainOptions } from './explain';
+
+/** The source's tokens (text, ids as given, or a run's tokens), cut to the model's length when asked. */
+function sourceTokens(inspector: Inspector, input: ExplainInput, options: ExplainOptions) {
+  let all: Token[];
+  if (typeof input === 'string') all = inspector.tokenize(input);
+  else if (input.every((t): t is number => typeof t === 'number'))
+    all = tokensOfIds(input, inspector.facts, inspector.tokenizer);
+  else all = input.map((t) => ({ ...t }));
+  return limitLength(all, inspector.facts, { truncate: options.truncate, maxTokens: options.maxTokens });
+}
+
+/** Every layer of one run, split by kind (each list indexed by its layer within its stack). */
+async function collect(run: AttentionRun): Promise<Seq2SeqAttention> {
+  const encoder: LayerAttention[] = [];
+  const decoder: LayerAttention[] = [];
+  const cross: LayerAttention[] = [];
+  for await (const l of run) {
+    const entry: LayerAttention = { ...l, layer: l.stackLayer ?? l.layer };
+    if (l.kind === 'encoder') encoder.push(entry);
+    else if (l.kind === 'decoder') decoder.push(entry);
+    else if (l.kind === 'cross') cross.push(entry);
+  }
+  return { encoder, decoder, cross };
+}
+
+/** Explains one source for a target of an encoder–decoder model. `methodIds`: resolved registry ids, or undefined
+ * for the defaults. */
+export async function explainSeq2Seq(
+  inspector: Inspector,
+  input: ExplainInput,
+  options: ExplainOptions,
+  methodIds: readonly string[] | undefined,
+): Promise<ExplainResult> {
+  const t0 = performance.now();
+  const { signal, onProgress } = options;
+  const facts = inspector.facts;
+  if (facts.family === 'onnx')
+    throw new LensError(
+      'UNSUPPORTED_MODEL',
+      `Explain does not run on an imported ONNX encoder–decoder (${facts.modelType}) yet: load the model's Hugging Face folder (config.json + model.safetensors) instead.`,
+    );
+  const ids = seq2seqMethods(methodIds ?? SEQ2SEQ_DEFAULT_METHODS, facts.modelType);
+  const mode = options.perturbation ?? 'remove';
+  if (mode === 'hide')
+    throw new LensError(
+      'BAD_INPUT',
+      '--perturb hide needs an attention mask over the source, which the encoder–decoder graphs do not take: use remove or mask-token.',
+    );
+  const parsed = typeof options.target === 'string' ? parseTargetSpec(options.target) : options.target;
+  const prepared = sourceTokens(inspector, input, options);
+  const tokens = prepared.tokens;
+  const S = tokens.length;
+
+  // The unperturbed run: the target (given or translated) and every kind of attention.
+  onProgress?.({ phase: 'main-pass' });
+  const tMain = performance.now();
+  const run = inspector.run(
+    tokens.map((t) => t.id),
+    {
+      signal,
+      ...(options.targetText !== undefined
+        ? { target: options.targetText }
+        : { translate: options.maxNew !== undefined ? { maxNew: options.maxNew } : true }),
+    },
+  );
+  const attention = await collect(run);
+  const side = run.target();
+  if (!side) throw new LensError('INFERENCE_FAILED', 'The encoder–decoder run gave no target.');
+  const mainPassMs = performance.now() - tMain;
+  const labels = side.tokens;
+  if (labels.length === 0) throw new LensError('EMPTY_TEXT', 'The target has no tokens; nothing to explain.');
+  const plan = planSeq2SeqTarget(parsed, labels, facts, inspector.tokenizer);
+
+  const tokenizer = inspector.tokenizer;
+  const candidates = tokens.map((t) => options.includeSpecial === true || !t.special);
+  const evaluator = new BatchEvaluator(
+    inspector,
+    tokens.map((t) => t.id),
+    {
+      measure: plan.measure,
+      readout: null,
+      seq2seq: { decoderInput: side.decoderInput.map((t) => t.id), picks: plan.picks, combine: plan.combine },
+    },
+    {
+      mode,
+      causal: false,
+      padId: tokenizer?.special.pad ?? 0,
+      maskId: tokenizer?.special.mask ?? tokenizer?.special.unk,
+      batched: options.batched,
+      maxRows: options.maxBatchRows,
+      signal,
+    },
+  );
+  // The target on the unperturbed source, through the same pass as every perturbed row.
+  const [value] = await evaluator.evaluate([tokens.map(() => true)]);
+
+  const ctx: ImportanceContext = {
+    seq: S,
+    target: 0,
+    causal: false,
+    tokens,
+    layer: options.layer,
+    head: options.head,
+    headReduce: options.headReduce,
+    candidates,
+    window: options.window,
+    stride: options.stride,
+    evaluateBatch: evaluator.evaluate,
+    seq2seq: { ...attention, rows: plan.rows },
+    signal,
+  };
+
+  const methods: MethodScores[] = [];
+  const all = [...ids, BASELINE_ID];
+  for (const [i, id] of all.entries()) {
+    onProgress?.({ phase: 'method', method: id, done: i, total: all.length });
+    const m = getMethod(id)!;
+    const before = evaluator.stats.rows + evaluator.stats.cached;
+    const tm = performance.now();
+    const entry: MethodScores = { id, label: m.label, kind: m.kind, scores: [], ms: 0 };
+    try {
+      entry.scores = Array.from(await computeImportance(id, ctx));
+    } catch (e) {
+      if (isLensError(e) || !(e instanceof RangeError)) throw e;
+      entry.error = e.message;
+    }
+    entry.ms = performance.now() - tm;
+    if (m.kind === 'perturbation') entry.rows = evaluator.stats.rows + evaluator.stats.cached - before;
+    methods.push(entry);
+  }
+
+  const tFaith = performance.now();
+  onProgress?.({ phase: 'faithfulness' });
+  const faithfulness =
+    options.faithfulness === false
+      ? []
+      : await faithfulnessTable(methods, evaluator.evaluate, {
+          candidates,
+          percents: options.percents,
+          baselineSamples: options.baselineSamples,
+          signal,
+        });
+  const tErasure = performance.now();
+  onProgress?.({ phase: 'erasure' });
+  const steps = options.erasureSteps ?? 10;
+  const erasure =
+    steps > 0
+      ? await erasureTable(methods, evaluator.evaluate, {
+          candidates,
+          steps,
+          baselineSamples: options.baselineSamples,
+          signal,
+        })
+      : [];
+  const tEnd = performance.now();
+  onProgress?.({ phase: 'done' });
+
+  const text = (id: number) => (tokenizer?.target ?? tokenizer)?.idToToken(id) ?? `#${id}`;
+  const result: Omit<ExplainResult, 'notes'> = {
+    model: {
+      name: facts.name,
+      family: facts.family,
+      modelType: facts.modelType,
+      layers: facts.layers,
+      heads: facts.heads,
+      backend: inspector.backend,
+    },
+    tokens,
+    target: {
+      spec: plan.spec,
+      kind: plan.kind,
+      measure: plan.measure,
+      label: seq2seqTargetLabel(plan, labels, text),
+      readout: null,
+      value,
+    },
+    perturbation: mode,
+    candidates,
+    methods,
+    agreement: agreementTable(methods, candidates, options.topK),
+    distance: distanceTable(methods, candidates),
+    faithfulness,
+    erasure,
+    // The encoder's heads (over the source tokens, like every score here).
+    heads: options.headStats === false ? [] : headTable(attention.encoder, tokens),
+    timings: {
+      totalMs: tEnd - t0,
+      mainPassMs,
+      faithfulnessMs: tErasure - tFaith,
+      erasureMs: tEnd - tErasure,
+      rows: evaluator.stats.rows,
+      batches: evaluator.stats.batches,
+      forwardMs: evaluator.stats.ms,
+    },
+    seq2seq: {
+      targetTokens: labels,
+      decoderInput: side.decoderInput,
+      logprobs: side.logprobs,
+      mode: side.mode,
+      row: plan.row,
+    },
+  };
+  if (prepared.truncatedFrom !== undefined) result.truncatedFrom = prepared.truncatedFrom;
+  if (plan.token !== undefined) result.target.token = { id: plan.token, text: text(plan.token) };
+  if (plan.contrast !== undefined) result.target.contrast = { id: plan.contrast, text: text(plan.contrast) };
+  // Which cross-attention heads agree with the reference method, for the explained target rows.
+  const sweepId =
+    options.sweepReference === false
+      ? undefined
+      : (options.sweepReference ?? (ids.includes('loo') ? 'loo' : undefined));
+  const sweepRef = methods.find((m) => m.id === sweepId && m.scores.length === S);
+  if (sweepRef) result.headSweep = headSweep(attention.cross, sweepRef, candidates, plan.row ?? 0, plan.rows);
+  if (options.words !== undefined)
+    result.words = wordScores(
+      tokens,
+      candidates,
+      methods,
+      options.words,
+      typeof input === 'string' ? input : options.sourceText,
+    );
+  const notes = [...explanationNotes(result, { causal: false, modelType: facts.modelType }), ...seq2seqNotes(result)];
+  return { ...result, notes };
+}
+
+/** What a reader of an encoder–decoder explanation must know. */
+function seq2seqNotes(r: Omit<ExplainResult, 'notes'>): string[] {
+  const notes = [
+    `Scores are over the ${r.tokens.length} source tokens; the target (${r.seq2seq!.mode === 'translated' ? "the model's greedy translation" : 'the target tokens given'}) stays fixed: a perturbed source re-runs the encoder, then the decoder teacher-forced on the same target tokens.`,
+    'The recency baseline ranks later source tokens higher (score = source position); on a translation it has no special meaning, and is kept as a model-free bar.',
+  ];
+  const rollout = r.methods.find((m) => m.id === 'cross-rollout' && m.scores.length > 0);
+  if (rollout) {
+    const share = rollout.scores.reduce((a, b) => a + b, 0);
+    notes.push(
+      `Encoder–decoder rollout: ${(share * 100).toFixed(1)} % of the explained rows' rollout reaches the source through cross-attention; the rest stays with the decoder's own inputs (residuals counted as half of each sublayer, as in Abnar & Zuidema).`,
+    );
+  }
+  if (r.methods.some((m) => m.id === 'cross-attention' && m.scores.length > 0))
+    notes.push(
+      r.seq2seq!.row === null
+        ? 'Raw cross-attention of the whole target is the mean of its rows (every target token alike).'
+        : `Raw cross-attention is row ${r.seq2seq!.row} of the chosen decoder layer: the decoder reading ${JSON.stringify(r.seq2seq!.decoderInput[r.seq2seq!.row].text)} while predicting ${JSON.stringify(r.seq2seq!.targetTokens[r.seq2seq!.row].text)}.`,
+    );
+  return notes;
+}

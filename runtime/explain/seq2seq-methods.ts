@@ -1,0 +1,36 @@
+// Which importance methods explain an encoder–decoder (scores over the SOURCE tokens), in one place: the Explain of
+// encoder–decoders (seq2seq-explain.ts), the CLI and the panel read it. A method joins by adding its id here (the
+// gradient methods, once runtime/grad builds the encoder–decoder graphs, add theirs and drop their refusal).
+// Attention ids of decoder-only and encoder models are read as their encoder–decoder counterparts.
+import { getMethod } from '../analysis/registry';
+import { LensError } from '../errors';
+
+/** Registry ids that run on encoder–decoders; the uniform baseline is always added. */
+export const SEQ2SEQ_METHODS: readonly string[] = ['cross-attention', 'cross-rollout', 'loo', 'occlusion'];
+
+/** The default methods on an encoder–decoder. */
+export const SEQ2SEQ_DEFAULT_METHODS: readonly string[] = ['cross-attention', 'cross-rollout', 'loo'];
+
+/** raw-attention and rollout, asked of an encoder–decoder, are its raw cross-attention and its rollout. */
+const SEQ2SEQ_ALIASES: Record<string, string> = { 'raw-attention': 'cross-attention', rollout: 'cross-rollout' };
+
+/** Registry ids (already resolved) as they run on an encoder–decoder; a LensError names one that cannot. */
+export function seq2seqMethods(ids: readonly string[], modelType: string): string[] {
+  const out: string[] = [];
+  for (const asked of ids) {
+    const id = SEQ2SEQ_ALIASES[asked] ?? asked;
+    if (!SEQ2SEQ_METHODS.includes(id)) {
+      const kind = getMethod(id)?.kind;
+      const why =
+        kind === 'gradient'
+          ? 'gradient methods do not run on encoder–decoder models yet'
+          : `"${id}" reads one self-attention stack (or its value vectors), which an encoder–decoder does not have alone`;
+      throw new LensError(
+        'UNSUPPORTED_MODEL',
+        `${why} (${modelType}); explain its source tokens with ${SEQ2SEQ_METHODS.join(', ')}.`,
+      );
+    }
+    if (!out.includes(id)) out.push(id);
+  }
+  return out;
+}

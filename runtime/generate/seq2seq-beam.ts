@@ -1,0 +1,158 @@
+// Beam search for encoder–decoder translation, step for step as transformers' generate(num_beams=N) does it
+// (transformers 5 `_beam_search`, batch 1): each step scores every running hypothesis' next token (log-softmax of
+// its logits, then the generation_config's processors: bad tokens, forced first/last token, min length, no repeated
+// n-gram), keeps the top 2N continuations of all beams by summed log-probability, lets those of the top N that end
+// (eos, or the length limit) join the finished hypotheses with score sum / length ** length_penalty, continues with
+// the N best that did not end, and stops by early_stopping's rule (false: when the best running hypothesis, at its
+// current length, cannot beat the worst of N finished ones; true: when N are finished; 'never': as false, but at
+// the longest length when length_penalty > 0). The model is reached through `expand`, so this module is pure and
+// testable on hand-made distributions; seq2seq-runner.ts expands over the KV cache, one decoder call per beam.
+import { cancelled, LensError } from '../errors';
+import type { Seq2SeqGeneration } from '../models/seq2seq-generation';
+
+export interface BeamSearchOptions {
+  beams: number;
+  /** Most generated tokens (transformers' max_length − 1: the decoder start counts there). */
+  maxNew: number;
+  decoderStartTokenId: number;
+  eosTokenId: number;
+  vocabSize: number;
+  generation: Seq2SeqGeneration;
+  /** Checked between steps: true stops the search with CANCELLED. */
+  isCancelled?: () => boolean;
+}
+
+export interface BeamParent<S> {
+  /** The decoder start token, then the tokens generated so far. */
+  tokens: readonly number[];
+  /** What expanding the hypothesis' parent returned (undefined for the first step). */
+  state: S | undefined;
+}
+
+/** Raw logits [V] of the next token after each parent, and the state its children continue from. */
+export type BeamExpand<S> = (parents: BeamParent<S>[]) => Promise<{ logits: Float32Array; state: S }[]>;
+
+export interface BeamResult {
+  /** The chosen hypothesis' generated tokens (eos included when it ended with eos). */
+  ids: number[];
+  /** Its beam score: summed log-probability / length ** length_penalty (transformers' sequences_scores). */
+  score: number;
+  end: 'stop' | 'length';
+}
+
+interface Hyp<S> {
+  tokens: number[];
+  score: number;
+  state: S | undefined;
+}
+
+/** log-softmax of logits [V], then transformers' logits processors for a hypothesis of `tokens` (start included). */
+export function processedLogProbs(logits: Float32Array, tokens: readonly number[], o: BeamSearchOptions): Float64Array {
+  const V = o.vocabSize;
+  const g = o.generation;
+  let max = -Infinity;
+  for (let v = 0; v < V; v++) max = Math.max(max, logits[v]);
+  let sum = 0;
+  for (let v = 0; v < V; v++) sum += Math.exp(logits[v] - max);
+  const lse = max + Math.log(sum);
+  const out = new Float64Array(V);
+  for (let v = 0; v < V; v++) out[v] = Math.fround(logits[v] - lse);
+  const curLen = tokens.length; // transformers' cur_len: decoder start + generated
+  const n = g.noRepeatNgramSize;
+  if (n > 0 && curLen + 1 >= n) {
+    // Ban every token that would complete an n-gram already in the hypothesis.
+    const prefix = tokens.slice(curLen - n + 1);
+    for (let i = 0; i + n <= curLen; i++) {
+      let same = true;
+      for (let j = 0; j < n - 1 && same; j++) same = tokens[i + j] === prefix[j];
+      if (same) out[tokens[i + n - 1]] = -Infinity;
+    }
+  }
+  if (curLen < g.minLength) out[o.eosTokenId] = -Infinity;
+  for (const id of g.badTokenIds) if (id < V) out[id] = -Infinity;
+  const force = (id: number) => {
+    out.fill(-Infinity);
+    out[id] = 0;
+  };
+  if (g.forcedBosTokenId !== undefined && curLen === 1) force(g.forcedBosTokenId);
+  if (g.forcedEosTokenId !== undefined && curLen === o.maxNew) force(g.forcedEosTokenId);
+  return out;
+}
+
+/** Indices of the k largest values, largest first (ties: the lower index first, as torch.topk on CPU). */
+function topK(values: Float64Array | number[], k: number): number[] {
+  const best: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i];
+    if (best.length === k && !(x > values[best[k - 1]])) continue;
+    let at = best.length === k ? k - 1 : best.length;
+    while (at > 0 && x > values[best[at - 1]]) at--;
+    best.splice(at, 0, i);
+    if (best.length > k) best.pop();
+  }
+  return best;
+}
+
+export async function beamSearch<S>(expand: BeamExpand<S>, o: BeamSearchOptions): Promise<BeamResult> {
+  const N = o.beams;
+  const V = o.vocabSize;
+  const lp = o.generation.lengthPenalty;
+  const early = o.generation.earlyStopping;
+  if (!Number.isInteger(N) || N < 1)
+    throw new LensError('BAD_INPUT', `The beam size must be a whole number ≥ 1, not ${N}.`);
+  if (2 * N > V) throw new LensError('BAD_INPUT', `${N} beams need a vocabulary of at least ${2 * N} tokens.`);
+  if (!Number.isInteger(o.maxNew) || o.maxNew < 1)
+    throw new LensError('BAD_INPUT', `The most target tokens must be a whole number ≥ 1, not ${o.maxNew}.`);
+  // Running hypotheses; at the first step they are N copies of the start, of which only the first may be extended.
+  let running: Hyp<S>[] = [{ tokens: [o.decoderStartTokenId], score: 0, state: undefined }];
+  let finished: Hyp<S>[] = [];
+  let improvable = true;
+  for (let g = 0; ; g++) {
+    if (o.isCancelled?.()) throw cancelled();
+    const expanded = await expand(running.map((h) => ({ tokens: h.tokens, state: h.state })));
+    if (o.isCancelled?.()) throw cancelled();
+    // Every continuation's summed log-probability, [beam * V + token].
+    const acc = new Float64Array(running.length * V);
+    running.forEach((h, b) => {
+      const lps = processedLogProbs(expanded[b].logits, h.tokens, o);
+      for (let v = 0; v < V; v++) acc[b * V + v] = Math.fround(h.score + lps[v]);
+    });
+    const cands = topK(acc, 2 * N).map((i) => {
+      const b = Math.floor(i / V);
+      const id = i % V;
+      return {
+        tokens: [...running[b].tokens, id],
+        score: acc[i],
+        state: expanded[b].state,
+        ends: id === o.eosTokenId || g + 1 >= o.maxNew,
+      };
+    });
+    const allFinished = finished.length === N;
+    // Finished: the top N candidates that end, unless no improvement is possible or early stopping is full.
+    if (improvable && !(allFinished && early === true)) {
+      const add = cands
+        .slice(0, N)
+        .filter((c) => c.ends && c.score > -Infinity)
+        .map((c) => ({ tokens: c.tokens, score: Math.fround(c.score / Math.pow(g + 1, lp)), state: undefined }));
+      const merged = [...finished, ...add];
+      finished = topK(
+        merged.map((h) => h.score),
+        Math.min(N, merged.length),
+      ).map((i) => merged[i]);
+    }
+    // The N best that continue (a candidate that can never win, at −∞, is not worth a decoder call).
+    running = cands.filter((c) => !c.ends && c.score > -Infinity).slice(0, N);
+    const len = g + 1;
+    if (improvable && running.length > 0) {
+      const best = running[0].score / Math.pow(early === 'never' && lp > 0 ? o.maxNew : len, lp);
+      const worst = finished.length === N ? Math.min(...finished.map((h) => h.score)) : -1e9;
+      improvable = best > worst;
+    }
+    const open = !(finished.length === N && early === true);
+    if (!improvable || !open || running.length === 0) break;
+  }
+  const best = finished[0];
+  if (!best) throw new LensError('INFERENCE_FAILED', 'Beam search ended without a hypothesis.');
+  const ids = best.tokens.slice(1);
+  return { ids, score: best.score, end: ids[ids.length - 1] === o.eosTokenId ? 'stop' : 'length' };
+}
