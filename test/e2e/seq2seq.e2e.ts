@@ -242,12 +242,16 @@ export const tests: E2ETest[] = [
           }).observe(node, { childList: true, subtree: true, characterData: true });
         });
         await showAttentionOnLine(page, FILE, 0);
-        await waitForText('the translation again', frame.locator('#translation .translation-text'), (t) =>
-          t.startsWith(`Translation (greedy): ${ref.target_text}`),
+        // The line still shows the first run's translation until the second run starts: wait for the finished line
+        // among the recorded changes, not for the text on screen.
+        const lines = await until(
+          'the translation again',
+          () =>
+            frame
+              .locator('#translation')
+              .evaluate((): string[] => (window as unknown as { targetLines: string[] }).targetLines.slice()),
+          (seen) => seen.some((l) => l.startsWith(`Translation (greedy): ${ref.target_text}`)),
         );
-        const lines = await frame
-          .locator('#translation')
-          .evaluate((): string[] => (window as unknown as { targetLines: string[] }).targetLines.slice());
         log(`target line states: ${JSON.stringify(lines)}`);
         const streamed = lines.filter((l) => l.startsWith('Translation (greedy, translating…): '));
         assert.ok(streamed.length >= 2, `intermediate states: ${JSON.stringify(lines)}`);
