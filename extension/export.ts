@@ -124,6 +124,8 @@ function runMaps(run: RunSnapshot): MemoryRunMaps {
   const tokens = labelTokens(run.tokens, run.source.text); // the panel's labels
   const maps = new MemoryRunMaps(run.facts.name, tokens, run.facts.layers, run.facts.heads, windows);
   for (const l of run.layers) maps.add(l);
+  // Encoder–decoder runs: the target labels the rows of decoder and cross layers (the head view's left column).
+  if (run.targetTokens) maps.targetTokens = labelTokens(run.targetTokens);
   return maps;
 }
 

@@ -27,6 +27,7 @@ import type {
   RunSource,
   TokenInfo,
   Vectors,
+  VectorsRequest,
 } from '../protocol/messages';
 import { hostChecks, type PanelHostEnd, type PanelWebviewEnd } from '../protocol/panel-channel';
 import type { RunContext } from '../protocol/validate';
@@ -573,7 +574,7 @@ export class AttentionPanel {
     c.on('exportExplain', (m) => {
       if (this.run) void this.explainHost.export(this.explainRun(this.run), m.what, m.metric);
     });
-    c.handle('vectors', (m) => this.vectors(this.current(), m.layer));
+    c.handle('vectors', (m) => this.vectors(this.current(), m.layer, m.window));
     c.handle('keptWindow', async (m, ctx) => {
       const kept = this.current().kept;
       if (!kept) throw new LensError('BAD_INPUT', 'This run is not kept for long inputs; its maps are in the panel.');
@@ -751,21 +752,36 @@ export class AttentionPanel {
   }
 
   /** The query/key vectors of `layer` (computed on the first request after the run), or why there are none. */
-  private async vectors(run: PanelRun, layer: number): Promise<Vectors> {
+  private async vectors(run: PanelRun, layer: number, window?: VectorsRequest['window']): Promise<Vectors> {
     const l = layersOf(run).find((x) => x.layer === layer);
-    if (run.kept)
-      return {
+    if (run.kept) {
+      const base = {
         runId: run.runId,
         layer,
         heads: run.facts.heads,
         kvHeads: run.facts.kvHeads || run.facts.heads,
-        queryLength: run.tokens.length,
-        keyLength: run.tokens.length,
+        queryLength: 1,
+        keyLength: window ? window.keys.end - window.keys.start : run.tokens.length,
         headDim: run.facts.headDim,
-        q: null,
-        k: null,
-        reason: `The neuron view is not available for runs of ${run.tokens.length} tokens yet (kept for long inputs); select at most ${longestMapsRun(run.facts)} tokens for it.`,
       };
+      // A long run: the one query token's q and a window of keys, from what the worker keeps (float32, exact).
+      if (!window)
+        return {
+          ...base,
+          q: null,
+          k: null,
+          reason: `A run of ${run.tokens.length} tokens (kept for long inputs) shows the neuron view on a window of keys; ask for one.`,
+        };
+      const v = await run.kept.vectors(layer, window.query, window.keys);
+      const kvHeads = v.k.length / (base.keyLength * base.headDim);
+      return {
+        ...base,
+        kvHeads,
+        q: bufferOf(v.q),
+        k: bufferOf(v.k),
+        window: { query: window.query, keyStart: window.keys.start, lse: Array.from(v.lse) },
+      };
+    }
     if (l && (!l.q || !l.k) && run.end?.type === 'runFinished') {
       try {
         await this.computeVectors(run, l);

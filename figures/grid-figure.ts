@@ -1,7 +1,9 @@
 // The model grid: layers × heads thumbnails, each a head's [query, key] map pooled to at most `maxThumbCells` cells a
 // side (the maximum over the tokens a cell covers, so a single strong link stays visible) and scaled to its own
 // maximum; the selected layer/head outlined; layers not computed yet drawn as empty frames. One target per thumbnail
-// (the panel's click, focus and keyboard), one region over all of them.
+// (the panel's click, focus and keyboard), one region over all of them. Encoder–decoder runs draw their entries in
+// three labelled sections (figures/stacks.ts: encoder self-attention, decoder self-attention, cross-attention), each
+// row named by its layer within its stack, one region per section.
 import { colorLut, lutRamp, type ColorMapName } from './colormap';
 import {
   ExportError,
@@ -18,7 +20,8 @@ import {
 } from './figure-kit';
 import { overview, type HeadChoice, type RunMaps } from './run-maps';
 import type { Scene } from './scene';
-import { layerLabel } from './seq2seq-axes';
+import { stackSections, type StackKind } from './stacks';
+import type { AttentionKind } from '../runtime/types';
 import type { FigureTheme } from './theme';
 import { tileColors } from './tile-colors';
 
@@ -27,6 +30,8 @@ export interface GridState {
   layer: number;
   head: HeadChoice;
   colorMap: ColorMapName;
+  /** Each entry's kind (the model facts), known before its layer arrives; otherwise read from the arrived layers. */
+  kinds?: readonly AttentionKind[];
 }
 
 export interface GridSize {
@@ -49,9 +54,13 @@ export interface GridGeometry {
   cell: number;
   /** Thumbnails drawn (their layer has arrived). */
   drawn: number;
+  /** y of each layer's row of thumbnails (encoder–decoder sections move rows down by their titles). */
+  rowY: number[];
 }
 
 const GAP = 6;
+/** Height of an encoder–decoder section's title above its rows. */
+export const SECTION_TITLE = LABEL_SIZE + 10;
 
 export function gridFigure(
   maps: RunMaps,
@@ -74,20 +83,35 @@ export function gridFigure(
   const lut = colorLut(state.colorMap);
   const b = new SceneBuilder(theme);
   const P = promptLengthOf(maps);
-  // Encoder–decoder entries: how many of each kind, and rows labelled E0, D0, X0 (seq2seq-axes.ts).
-  const kinds = new Map<string, number>();
-  for (let l = 0; l < L; l++) {
-    const k = maps.shape(l)?.kind;
-    if (k === 'encoder' || k === 'decoder' || k === 'cross') kinds.set(k, (kinds.get(k) ?? 0) + 1);
-  }
-  const byKind = kinds.size ? ` (${[...kinds].map(([k, c]) => `${c} ${k}`).join(', ')})` : '';
-  const labels = Array.from({ length: L }, (_, l) => layerLabel(maps, l));
+  // Encoder–decoder entries: three titled sections, how many of each kind in the title, rows labelled E0, D0, X0.
+  const kinds = Array.from({ length: L }, (_, l) => state.kinds?.[l] ?? maps.shape(l)?.kind);
+  const sections = stackSections(kinds);
+  const T = maps.targetTokens?.length;
+  const tokensText = sections && T ? `${n} source + ${T} target tokens` : `${n} tokens`;
+  const byKind = sections ? ` (${sections.map((s) => `${s.count} ${s.kind}`).join(', ')})` : '';
   const title =
-    `${maps.modelName} · model grid: ${L} layers${byKind} × ${H} heads · ${n} tokens` +
+    `${maps.modelName} · model grid: ${L} layers${byKind} × ${H} heads · ${tokensText}` +
     (P !== undefined ? ` (${P} prompt + ${n - P} generated)` : '');
   let y = caption(b, title, options, MARGIN + H * pitch);
-  const x0 = Math.round(MARGIN + Math.max(b.width(`L${L - 1}`), ...labels.map((t) => b.width(t))) + 8);
+  // Row tops: one pitch per layer, and each encoder–decoder section's title above its first row.
+  const sectionOf = (layer: number) => sections?.findIndex((s) => layer >= s.first && layer < s.first + s.count) ?? -1;
   const y0 = y + LABEL_SIZE + 6;
+  const rowY = Array.from({ length: L }, (_, l) => {
+    const i = sectionOf(l);
+    return y0 + l * pitch + (sections ? (i >= 0 ? i + 1 : sections.length) * SECTION_TITLE : 0);
+  });
+  const PREFIX: Record<StackKind, string> = { encoder: 'E', decoder: 'D', cross: 'X' };
+  const rowName = (layer: number) => {
+    const i = sectionOf(layer);
+    return i >= 0 ? `${PREFIX[sections![i].kind]}${layer - sections![i].first}` : `L${layer}`;
+  };
+  const x0 = Math.round(MARGIN + Math.max(0, ...Array.from({ length: L }, (_, l) => b.width(rowName(l)))) + 8);
+  const thumbName = (layer: number, h: number) => {
+    const i = sectionOf(layer);
+    if (i < 0) return `Layer ${layer}, head ${h}`;
+    const s = sections![i];
+    return `${s.title}: layer ${layer - s.first} (entry ${layer}), head ${h}`;
+  };
   for (let h = 0; h < H; h++)
     b.text(x0 + h * pitch + side / 2, y0 - 4 - LABEL_SIZE / 2, `H${h}`, 'axis', {
       anchor: 'middle',
@@ -95,10 +119,13 @@ export function gridFigure(
     });
   let pending = 0;
   let drawn = 0;
+  for (const sec of sections ?? [])
+    b.text(MARGIN, rowY[sec.first] - SECTION_TITLE / 2 - 1, sec.title, 'stack-title', { color: theme.ink });
   for (let layer = 0; layer < L; layer++) {
-    const ty = y0 + layer * pitch;
-    b.text(x0 - 6, ty + side / 2, labels[layer], 'axis', { anchor: 'end', color: theme.muted });
+    const ty = rowY[layer];
+    b.text(x0 - 6, ty + side / 2, rowName(layer), 'axis', { anchor: 'end', color: theme.muted });
     const s = maps.shape(layer);
+    const sec = sections?.[sectionOf(layer)];
     for (let h = 0; h < H; h++) {
       const tx = x0 + h * pitch;
       const ready = s !== undefined && h < s.heads;
@@ -108,9 +135,14 @@ export function gridFigure(
         y: ty,
         w: side,
         h: side,
-        title: `Layer ${layer}, head ${h}`,
-        label: `Layer ${layer}, head ${h}`,
-        data: { layer: String(layer), head: String(h), ...(ready ? {} : { pending: '1' }) },
+        title: thumbName(layer, h),
+        label: thumbName(layer, h),
+        data: {
+          layer: String(layer),
+          head: String(h),
+          ...(sec ? { stack: sec.kind, stackLayer: String(layer - sec.first) } : {}),
+          ...(ready ? {} : { pending: '1' }),
+        },
       });
       if (!ready) {
         pending++;
@@ -150,28 +182,41 @@ export function gridFigure(
       }
     }
   }
-  b.regions.push({
-    id: 'thumbs',
-    x: x0,
-    y: y0,
-    cellW: side,
-    cellH: side,
-    pitchX: pitch,
-    pitchY: pitch,
-    rows: L,
-    cols: H,
-    rowStart: 0,
-    colStart: 0,
-    rowStep: 1,
-    colStep: 1,
-  });
+  // One hit-test grid over the thumbnails; encoder–decoders one per section ('thumbs:encoder', ...).
+  for (const part of sections ?? [{ kind: undefined, first: 0, count: L, title: '' }])
+    b.regions.push({
+      id: part.kind ? `thumbs:${part.kind}` : 'thumbs',
+      x: x0,
+      y: rowY[part.first],
+      cellW: side,
+      cellH: side,
+      pitchX: pitch,
+      pitchY: pitch,
+      rows: part.count,
+      cols: H,
+      rowStart: part.first,
+      colStart: 0,
+      rowStep: 1,
+      colStep: 1,
+    });
+  // The sections' titles as text (screen readers, tests), after the thumbnails (the panel indexes those by layer).
+  for (const sec of sections ?? [])
+    b.targets.push({
+      role: 'grid-stack',
+      x: MARGIN,
+      y: rowY[sec.first] - SECTION_TITLE,
+      w: b.width(sec.title),
+      h: SECTION_TITLE,
+      text: sec.title,
+      data: { stack: sec.kind, layers: String(sec.count), first: String(sec.first) },
+    });
   for (let h = 0; h < H; h++)
     if (typeof state.head !== 'number' || state.head === h)
       b.items.push({
         kind: 'rect',
         role: 'selected',
         x: x0 + h * pitch - 2,
-        y: y0 + state.layer * pitch - 2,
+        y: rowY[state.layer] - 2,
         w: side + 4,
         h: side + 4,
         fill: null,
@@ -179,7 +224,7 @@ export function gridFigure(
         strokeWidth: 2,
       });
 
-  y = y0 + L * pitch + 10;
+  y = (L ? rowY[L - 1] + pitch : y0) + 10;
   const bar = colorBar(b, MARGIN, y, lutRamp(lut, 64), '0', 'max', 'weight (each head scaled to its own maximum)');
   y += bar.height + 8;
   const notes: string[] = [];
@@ -189,10 +234,11 @@ export function gridFigure(
   if (P !== undefined)
     notes.push(`The rows below the blue rule are the ${n - P} tokens the model generated after the ${P}-token prompt.`);
   const [bottom, notesW] = notesBlock(b, notes, y, options);
-  const width = Math.max(x0 + H * pitch - GAP, MARGIN + bar.width, captionWidth(b, title, options), notesW);
+  const sectionW = Math.max(0, ...(sections ?? []).map((s) => MARGIN + b.width(s.title)));
+  const width = Math.max(x0 + H * pitch - GAP, MARGIN + bar.width, captionWidth(b, title, options), notesW, sectionW);
   return {
     scene: b.scene(width + MARGIN, bottom + MARGIN, `Attention Lens: ${title}`, notes),
-    geometry: { x: x0, y: y0, side, pitch, res, cell, drawn },
+    geometry: { x: x0, y: y0, side, pitch, res, cell, drawn, rowY },
   };
 }
 

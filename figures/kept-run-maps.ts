@@ -219,6 +219,14 @@ export class KeptRunMaps implements RunMaps {
     );
   }
 
+  window(layer: number, head: HeadChoice, rows: Span, cols: Span): Float32Array {
+    const l = this.layer(layer);
+    return this.combine(
+      head,
+      this.each(this.heads(head), (h) => l.exact.window(h, rows, cols)),
+    );
+  }
+
   value(layer: number, head: HeadChoice, query: number, key: number): number {
     const l = this.layer(layer);
     const v = this.each(this.heads(head), (h) => l.exact.value(h, query, key));

@@ -69,6 +69,8 @@ export interface RunMaps {
   /** One key's column [queries]. */
   column(layer: number, head: HeadChoice, key: number): Float32Array;
   value(layer: number, head: HeadChoice, query: number, key: number): number;
+  /** The exact entries rows × cols [rows, cols] (no pooling): the head and neuron views' window of a long run. */
+  window(layer: number, head: HeadChoice, rows: Span, cols: Span): Float32Array;
 }
 
 /** The whole map at `res` cells a side at most: the grid's thumbnails, an overview. */
@@ -222,5 +224,16 @@ export class MemoryRunMaps implements RunMaps {
   value(layer: number, head: HeadChoice, query: number, key: number): number {
     const { data, offset, stride } = this.map(layer, head);
     return data[offset + query * stride + key];
+  }
+
+  window(layer: number, head: HeadChoice, rows: Span, cols: Span): Float32Array {
+    const { data, offset, l } = this.map(layer, head);
+    const W = cols.end - cols.start;
+    const out = new Float32Array((rows.end - rows.start) * W); // [rows, cols]
+    for (let i = rows.start; i < rows.end; i++) {
+      const at = offset + i * l.keyLength + cols.start;
+      out.set(data.subarray(at, at + W), (i - rows.start) * W);
+    }
+    return out;
   }
 }

@@ -136,7 +136,8 @@ export interface Target {
   title?: string;
   /** aria-label for elements without text. */
   label?: string;
-  /** data-* attributes (index, layer, head, method, score...). */
+  /** data-* attributes (index, layer, head, method, score...), named as `dataset` names them (camelCase: stackLayer is
+   *  data-stack-layer; a hyphen would throw in the panel). */
   data?: Record<string, string>;
 }
 

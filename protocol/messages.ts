@@ -163,6 +163,10 @@ export interface Vectors {
   /** float32 [kvHeads, keyLength, headDim]. */
   k: ArrayBuffer | null;
   reason?: string;
+  /** A kept run's window (VectorsRequest.window): q is the one query token's (queryLength 1), k the keys from
+   *  keyStart on (keyLength of them), and lse per head the query row's log-sum-exp over every key of the run, so
+   *  that exp(score − lse) is the run's own weight of a key in the window. */
+  window?: { query: number; keyStart: number; lse: number[] };
 }
 
 /** The run completed; every layer has been posted. */
@@ -432,7 +436,12 @@ export type WebviewMessage =
 export interface VectorsRequest {
   runId: number;
   layer: number;
+  /** A run kept for long inputs: one query token and a window of keys [start, end) (at most MAX_VECTOR_KEYS). */
+  window?: { query: number; keys: { start: number; end: number } };
 }
+
+/** Keys of one kept run's vectors request at most (the neuron view's window). */
+export const MAX_VECTOR_KEYS = 4096;
 
 /** Most tokens one Continue asks for, and the panel's default. */
 export const MAX_CONTINUE_TOKENS = 1024;

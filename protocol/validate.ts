@@ -12,6 +12,7 @@ import {
   MAX_DROPPED_TEXT,
   MAX_DROPPED_URI,
   MAX_KEPT_WINDOW,
+  MAX_VECTOR_KEYS,
   MAX_LOG_LENGTH,
   MAX_CONTINUE_TOKENS,
   MAX_TARGET_LENGTH,
@@ -251,9 +252,17 @@ export function checkPanelRequest(name: string, raw: unknown, ctx: RunContext): 
   const m = raw;
   switch (name) {
     case 'vectors': {
-      const problem = onlyKeys(m, ['runId', 'layer']) ?? checkRun(m, ctx);
+      const problem = onlyKeys(m, ['runId', 'layer', 'window']) ?? checkRun(m, ctx);
       if (problem) return problem;
-      return isIndex(m.layer, ctx.layers) ? undefined : `layer must be an integer in [0, ${ctx.layers})`;
+      if (!isIndex(m.layer, ctx.layers)) return `layer must be an integer in [0, ${ctx.layers})`;
+      if (m.window === undefined) return undefined;
+      const w = m.window;
+      if (!isObj(w) || Object.keys(w).length !== 2) return 'window must be { query, keys }';
+      if (!isIndex(w.query, ctx.tokens)) return `window.query must be an integer in [0, ${ctx.tokens})`;
+      if (!isSpan(w.keys, ctx.tokens)) return `window.keys must be a span inside the ${ctx.tokens} tokens`;
+      return w.keys.end - w.keys.start <= MAX_VECTOR_KEYS
+        ? undefined
+        : `window.keys must cover at most ${MAX_VECTOR_KEYS} keys`;
     }
     case 'keptWindow':
       return onlyKeys(m, ['runId', 'layer', 'head', 'rows', 'cols']) ?? checkRun(m, ctx) ?? checkKeptWindow(m, ctx);
@@ -524,6 +533,12 @@ function checkVectors(m: Obj): string | undefined {
   const [h, kv, q, k, d] = sizes as number[];
   if (m.q.byteLength !== h * q * d * 4) return 'q size';
   if (m.k.byteLength !== kv * k * d * 4) return 'k size';
+  if (m.window === undefined) return undefined;
+  const w = m.window;
+  if (!isObj(w) || !isInt(w.query) || w.query < 0 || !isInt(w.keyStart) || w.keyStart < 0) return 'window';
+  if (q !== 1) return 'a window has one query';
+  if (!Array.isArray(w.lse) || w.lse.length !== h || !w.lse.every((x) => typeof x === 'number' && Number.isFinite(x)))
+    return 'window lse';
   return undefined;
 }
 

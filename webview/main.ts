@@ -5,7 +5,7 @@
 // Every message from the host is validated (the channel's checks, protocol/panel-channel.ts); token text only ever
 // reaches the DOM through textContent/fillText.
 import './styles.css';
-import type { HostMessage } from '../protocol/messages';
+import type { HostMessage, VectorsRequest } from '../protocol/messages';
 import { el } from './dom';
 import { button, enable, select as controlSelect, setOptions } from './controls';
 import { Store, VIEWS, type HeadChoice, type ViewName } from './store';
@@ -167,8 +167,8 @@ const ctx: ViewContext = {
   store,
   post,
   request: (name, payload, options) => channel.request(name, payload, options),
-  requestVectors(runId: number, layer: number) {
-    channel.request('vectors', { runId, layer }).then(
+  requestVectors(runId: number, layer: number, window?: VectorsRequest['window']) {
+    channel.request('vectors', { runId, layer, ...(window ? { window } : {}) }).then(
       (v) => {
         if (v.runId !== store.runId) return;
         store.vectors.set(v.layer, v);

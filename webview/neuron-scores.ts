@@ -8,13 +8,15 @@ export interface ScoreRule {
 }
 
 /** The neuron view's numbers for one query token: q·k, the score (q·k/√d, or the model's scale and soft-cap) and
- * the softmax over keys (masked keys excluded). */
+ * the softmax over keys (masked keys excluded). `lse`: the keys are a window of a longer row whose log-sum-exp of
+ * scores is `lse` (a long run's, from the worker): the softmax is then exp(score − lse), the row's own weights. */
 export function neuronScores(
   q: Float32Array,
   keys: Float32Array[],
   headDim: number,
   masked: (keyIndex: number) => boolean,
   rule: ScoreRule = {},
+  lse?: number,
 ): { dot: number[]; scaled: number[]; softmax: number[] } {
   const dot = keys.map((k) => {
     let s = 0;
@@ -24,6 +26,7 @@ export function neuronScores(
   const scale = rule.scale ?? 1 / Math.sqrt(headDim);
   const cap = rule.softcap;
   const scaled = dot.map((d) => (cap ? cap * Math.tanh((d * scale) / cap) : d * scale));
+  if (lse !== undefined) return { dot, scaled, softmax: scaled.map((s, j) => (masked(j) ? 0 : Math.exp(s - lse))) };
   let m = -Infinity;
   scaled.forEach((s, j) => {
     if (!masked(j) && s > m) m = s;

@@ -105,6 +105,19 @@ export interface KeptAttention {
    * where the model runs as a chain of vector–matrix products (runtime/attention/kept-rollout.ts); refused (TOO_LONG)
    * when estimated above its time limit. [length], float64. */
   rollout(query: number, startLayer?: number): Promise<Float64Array>;
+  /** The neuron view on a window: one query's q, the keys' k (as kept: float32, after RoPE, unscaled) and the
+   * query's row log-sum-exp per head over every key (at most 4,096 keys per request). */
+  vectors(layer: number, query: number, keys: SpanPayload): Promise<KeptVectors>;
+}
+
+/** One query's vectors of a kept layer and the keys of a window (KeptAttention.vectors). */
+export interface KeptVectors {
+  /** [heads, headDim]. */
+  q: Float32Array;
+  /** [kvHeads, keys, headDim]: query head h reads key head floor(h / (heads / kvHeads)). */
+  k: Float32Array;
+  /** [heads]: the query row's log-sum-exp of its visible logits (scaled, soft-capped) over every key. */
+  lse: Float64Array;
 }
 
 /** One run: iterate it to receive the layers in order, each as soon as it is computed. */

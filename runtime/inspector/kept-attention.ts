@@ -1,7 +1,7 @@
 // The calling thread's side of a kept run (long inputs): the layers' overviews as they stream, and exact values,
 // rows, columns and windows asked of the worker that keeps q and k (worker-protocol.ts `attention`), so what the
 // panel, hover, tint and export draw is computed when they draw it and never held here as [heads, n, n].
-import type { KeptAttention } from './api';
+import type { KeptAttention, KeptVectors } from './api';
 import { LensError } from '../errors';
 import type { AttentionAnswer, AttentionQuery, KeptLayerOverview, SpanPayload } from './worker-protocol';
 
@@ -62,6 +62,20 @@ export class KeptAttentionClient implements KeptAttention {
     const span = (s: SpanPayload) => ({ start: s.start, end: s.end });
     const a = await this.ask({ run: this.run, layer, head, what: 'window', rows: span(rows), cols: span(cols) });
     return asFloat32(a.values);
+  }
+
+  async vectors(layer: number, query: number, keys: SpanPayload): Promise<KeptVectors> {
+    const a = await this.ask({
+      run: this.run,
+      layer,
+      head: 0,
+      what: 'vectors',
+      query,
+      keys: { start: keys.start, end: keys.end },
+    });
+    if (!a.q || !a.k)
+      throw new LensError('INFERENCE_FAILED', `The worker sent no query/key vectors for layer ${layer}.`);
+    return { q: a.q, k: a.k, lse: a.values instanceof Float64Array ? a.values : Float64Array.from(a.values) };
   }
 }
 

@@ -9,10 +9,13 @@ import type { ExactAttention } from '../attention/exact-attention';
 import type { PlanFacts } from '../models/plan';
 import { checkRolloutCost, keptRolloutCost, keptRolloutRow, type RolloutCost } from '../attention/kept-rollout';
 import type { HeadSummary } from '../attention/head-summaries';
-import type { AttentionAnswer, AttentionQuery, KeptLayerOverview } from './worker-protocol';
+import type { AttentionAnswer, AttentionQuery, KeptLayerOverview, SpanPayload } from './worker-protocol';
 
 /** Entries of one window answer at most (16 MB of float32): a larger picture comes from the overview. */
 export const MAX_WINDOW_ENTRIES = 1 << 22;
+
+/** Keys of one vectors answer at most (the neuron view's window). */
+export const MAX_VECTOR_KEYS = 4096;
 
 export class KeptRuns {
   private current: { id: number; run: KeptRun } | undefined;
@@ -83,8 +86,30 @@ export class KeptRuns {
           );
         return { values: ex.window(q.head, q.rows, q.cols) };
       }
+      case 'vectors':
+        return keptVectors(ex, q.query, q.keys);
     }
   }
+}
+
+/** One query's q over every head [heads, headDim], the keys' k [kvHeads, keys, headDim] and the query's row lse per
+ *  head [heads]: what the neuron view needs for a window of a long run (softmax of a key = exp(logit − lse)). */
+export function keptVectors(ex: ExactAttention, query: number, keys: SpanPayload): AttentionAnswer {
+  const { heads, kvHeads, headDim: D, length: n } = ex.qk;
+  if (!Number.isInteger(query) || query < 0 || query >= n)
+    throw new LensError('BAD_INPUT', `Position ${query} is outside the ${n} positions of the run.`);
+  const W = keys.end - keys.start;
+  if (!(Number.isInteger(keys.start) && Number.isInteger(keys.end) && keys.start >= 0 && keys.end <= n && W > 0))
+    throw new LensError('BAD_INPUT', `Keys ${keys.start}–${keys.end} are not a span inside the ${n} positions.`);
+  if (W > MAX_VECTOR_KEYS)
+    throw new LensError('BAD_INPUT', `${W} keys are more than the ${MAX_VECTOR_KEYS} one vectors request may ask for.`);
+  const q = new Float32Array(heads * D); // [heads, headDim]
+  for (let h = 0; h < heads; h++) q.set(ex.qk.q.subarray((h * n + query) * D, (h * n + query + 1) * D), h * D);
+  const k = new Float32Array(kvHeads * W * D); // [kvHeads, keys, headDim]
+  for (let kv = 0; kv < kvHeads; kv++)
+    k.set(ex.qk.k.subarray((kv * n + keys.start) * D, (kv * n + keys.end) * D), kv * W * D);
+  const lse = Float64Array.from({ length: heads }, (_, h) => ex.rowLse(h, query)); // [heads]
+  return { values: lse, q, k };
 }
 
 /** The cost of a rollout row of a kept run, from its facts (the same estimate the worker refuses by). */

@@ -170,6 +170,7 @@ export class WorkerLoop<Load, Loaded, M extends ServedModel> {
     channel.handle('attention', (query, ctx) => {
       const answer = this.kept.answer(query);
       ctx.transfer(answer.values.buffer as ArrayBuffer);
+      if (answer.q && answer.k) ctx.transfer(answer.q.buffer as ArrayBuffer, answer.k.buffer as ArrayBuffer);
       return answer;
     });
     channel.handle('dispose', async () => {

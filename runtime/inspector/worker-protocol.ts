@@ -95,13 +95,20 @@ export type AttentionQuery =
       | { what: 'row'; query: number }
       | { what: 'column'; key: number }
       | { what: 'window'; rows: SpanPayload; cols: SpanPayload }
+      /** The neuron view of a long run: one query's q (every head), the keys' k, and the query's row lse per head. */
+      | { what: 'vectors'; query: number; keys: SpanPayload }
     ))
   | { run: number; what: 'rollout'; query: number; startLayer?: number };
 
 export interface AttentionAnswer {
   /** value: [1] (float64, as exact as the worker has it); row: [length]; column: [length]; window: [rows, cols];
-   * rollout: [length] (float64). */
+   * rollout: [length] (float64); vectors: [heads], each head's log-sum-exp of the query's visible logits over every
+   * key of the run. */
   values: Float64Array | Float32Array;
+  /** vectors: [heads, headDim], the query as the softmax sees it (after RoPE, unscaled). */
+  q?: Float32Array;
+  /** vectors: [kvHeads, keys, headDim]. */
+  k?: Float32Array;
 }
 
 /** Labels to score (teacher forcing), or a translation of at most `translate` tokens: greedy, or beam search with

@@ -4,7 +4,11 @@
 // "the 14th of March, 2021" translates it: the panel shows "Translation: 2021-03-14" and all 2 + 2 + 2 layers; the
 // matrix of the first cross layer is target rows × source columns (labels from the two token lists of the model's
 // reference_attention.json, computed by transformers), and with "Alignment path" on, the year token's row (▁2021)
-// points at the source's ▁2021 (the readout's data-alignment). Then the Explain view offers the translation's targets
+// points at the source's ▁2021 (the readout's data-alignment). The model grid labels its three stacks (encoder,
+// decoder, cross: 2 layers × 4 heads each); the head view's encoder–decoder switch moves between the stacks at the
+// same stack layer, and in its cross layout (target tokens left, source tokens right) the strongest line of head 0
+// from the target token ▁2021 goes to the source's ▁2021 with the reference's weight (≤ 1e-5).
+// Then the Explain view offers the translation's targets
 // (a target token, the whole target, a contrast) and the source methods; Explain on the year token (target:1) with the
 // default methods (raw cross-attention, encoder–decoder rollout, leave-one-out) draws one strip row per method and the
 // uniform baseline over the source tokens, and every score equals `attention-lens explain --target target:1` (≤ 1e-5).
@@ -29,6 +33,13 @@ import {
 import { panel, runIfMain, showAttentionOnLine, texts, until, waitForText, writeWorkspaceFile } from './common';
 import type { ExplainResult } from '../../runtime/explain/result';
 
+interface Strongest {
+  head: number;
+  query: number;
+  key: number;
+  weight: number;
+}
+
 const MODEL = join(repoRoot, 'test', 'fixtures', 'models', 'tiny-marian-dates');
 const FILE = 'dates.txt';
 
@@ -37,6 +48,8 @@ interface MarianReference {
   target_text: string;
   source_tokens: string[];
   target_tokens: string[];
+  /** [layer][head][target query][source key]. */
+  cross_attentions: number[][][][];
 }
 
 export const tests: E2ETest[] = [
@@ -66,7 +79,36 @@ export const tests: E2ETest[] = [
         await waitForText('the translation', frame.locator('#translation .translation-text'), (t) =>
           t.startsWith(`Translation (greedy): ${ref.target_text}`),
         );
-        // Entries: encoder 0–1, decoder 2–3, cross 4–5; a grid thumbnail opens its layer and head in the matrix.
+        // Entries: encoder 0–1, decoder 2–3, cross 4–5: the grid's three sections, titled, 2 layers × 4 heads each.
+        const stacks = frame.locator('.grid-stack');
+        await stacks.first().waitFor({ state: 'attached', timeout: 15_000 });
+        const sections = await stacks.evaluateAll((els) =>
+          els.map((e) => [(e as HTMLElement).dataset.stack, (e as HTMLElement).dataset.layers, e.textContent]),
+        );
+        assert.deepEqual(
+          sections,
+          [
+            ['encoder', '2', 'Encoder self-attention (source → source)'],
+            ['decoder', '2', 'Decoder self-attention (target → target, masked)'],
+            ['cross', '2', 'Cross-attention (target → source)'],
+          ],
+          'the grid labels its stacks',
+        );
+        for (const [stack, first] of [
+          ['encoder', 0],
+          ['decoder', 2],
+          ['cross', 4],
+        ] as const) {
+          const thumbs = frame.locator(`.thumb[data-stack="${stack}"]`);
+          assert.equal(await thumbs.count(), 2 * 4, `${stack}: 2 layers × 4 heads`);
+          const layers = await thumbs.evaluateAll((els) =>
+            els.map((e) => [Number((e as HTMLElement).dataset.layer), Number((e as HTMLElement).dataset.stackLayer)]),
+          );
+          for (const [layer, stackLayer] of layers) assert.equal(layer - first, stackLayer, `${stack} layer ${layer}`);
+        }
+        log(`grid sections: ${JSON.stringify(sections.map((x) => x[0]))}`);
+        await screenshot(page, 'seq2seq-grid');
+        // A grid thumbnail opens its layer and head in the matrix.
         await frame.locator('.thumb[data-layer="4"][data-head="0"]').click();
         const rows = frame.locator('.matrix-label-row');
         await rows.first().waitFor({ state: 'visible', timeout: 15_000 });
@@ -87,6 +129,44 @@ export const tests: E2ETest[] = [
         log(`alignment: ${await readout.textContent()}`);
         await screenshot(page, 'seq2seq-cross');
 
+        // The head view's encoder–decoder layout: the switch keeps the stack layer (cross 0 → encoder 0 → cross 0).
+        await frame.locator('[data-view="head"]').click();
+        const layerValue = () =>
+          frame.locator('#layer-select').evaluate((e) => (e as HTMLElement & { value: string }).value);
+        await frame.locator('.head-kind[data-kind="encoder"]').click();
+        await until('encoder layer 0', layerValue, (v) => v === '0');
+        assert.equal(await frame.locator('.head-kind[data-kind="encoder"]').getAttribute('aria-pressed'), 'true');
+        await frame.locator('.head-kind[data-kind="cross"]').click();
+        await until('cross layer 0', layerValue, (v) => v === '4');
+        // Head 0 alone; the columns: target tokens (queries) left, source tokens (keys) right.
+        await frame.locator('.head-swatch').first().click();
+        const left = frame.locator('.head-token-left');
+        await until(
+          'target tokens on the left',
+          () => texts(left),
+          (t) => t.length === ref.target_tokens.length,
+        );
+        assert.deepEqual(norm(await texts(left)), norm(ref.target_tokens), 'cross: target tokens left');
+        assert.deepEqual(
+          norm(await texts(frame.locator('.head-token-right'))),
+          norm(ref.source_tokens),
+          'source right',
+        );
+        // Hover the target's ▁2021: its lines alone; the strongest goes to the source's ▁2021.
+        await left.nth(year).hover();
+        const view = frame.locator('.head-view');
+        const found = await until(
+          'the strongest line of the focused token',
+          async () => JSON.parse((await view.getAttribute('data-strongest')) ?? 'null') as Strongest | null,
+          (x) => x !== null && x.query === year && x.head === 0,
+        );
+        const strongest = found!;
+        const srcYear = ref.source_tokens.indexOf('▁2021');
+        assert.equal(strongest.key, srcYear, `▁2021 → source ${strongest.key} (${ref.source_tokens[strongest.key]})`);
+        const want = ref.cross_attentions[0][0][year][srcYear];
+        assert.ok(Math.abs(strongest.weight - want) <= 1e-5, `weight ${strongest.weight} vs reference ${want}`);
+        log(`head view cross: ▁2021 → ${ref.source_tokens[strongest.key]} ${strongest.weight} (reference ${want})`);
+        await screenshot(page, 'seq2seq-head-cross');
         // Explain on the year token, against the CLI's JSON.
         await frame.locator('[data-view="explain"]').click();
         await frame.locator('#explain-run').waitFor({ state: 'visible', timeout: 15_000 });
@@ -162,12 +242,16 @@ export const tests: E2ETest[] = [
           }).observe(node, { childList: true, subtree: true, characterData: true });
         });
         await showAttentionOnLine(page, FILE, 0);
-        await waitForText('the translation again', frame.locator('#translation .translation-text'), (t) =>
-          t.startsWith(`Translation (greedy): ${ref.target_text}`),
+        // The line still shows the first run's translation until the second run starts: wait for the finished line
+        // among the recorded changes, not for the text on screen.
+        const lines = await until(
+          'the translation again',
+          () =>
+            frame
+              .locator('#translation')
+              .evaluate((): string[] => (window as unknown as { targetLines: string[] }).targetLines.slice()),
+          (seen) => seen.some((l) => l.startsWith(`Translation (greedy): ${ref.target_text}`)),
         );
-        const lines = await frame
-          .locator('#translation')
-          .evaluate((): string[] => (window as unknown as { targetLines: string[] }).targetLines.slice());
         log(`target line states: ${JSON.stringify(lines)}`);
         const streamed = lines.filter((l) => l.startsWith('Translation (greedy, translating…): '));
         assert.ok(streamed.length >= 2, `intermediate states: ${JSON.stringify(lines)}`);

@@ -5,14 +5,16 @@ import type { Channel } from '../../runtime/channel/channel';
 import type { HeadChoice, Store, ViewName } from '../store';
 import type { Span } from '../../figures/heads';
 import type { WebviewMessage } from '../types';
+import type { VectorsRequest } from '../../protocol/messages';
 
 export interface ViewContext {
   store: Store;
   post(message: WebviewMessage): void;
   /** Asks the host (PanelCalls); rejects with its LensError, or CANCELLED once `options.signal` aborts. */
   request: Channel<PanelWebviewEnd, PanelHostEnd>['request'];
-  /** Asks for the query/key vectors of a layer of run `runId` (they land in store.vectors; the neuron view redraws). */
-  requestVectors(runId: number, layer: number): void;
+  /** Asks for the query/key vectors of a layer of run `runId` (they land in store.vectors; the neuron view redraws);
+   *  a kept run's for one query token and a window of keys. */
+  requestVectors(runId: number, layer: number, window?: VectorsRequest['window']): void;
   /** Asks main.ts to redraw the views on the next animation frame (coalesced). */
   invalidate(): void;
   select(layer: number, head: HeadChoice): void;

@@ -2,7 +2,7 @@
 // strong link stays visible, as large as the panel allows and centred — redrawn as layers arrive and on resize. Each thumbnail's target is a grid cell: click or Enter opens
 // the matrix for that head; arrow keys move between thumbnails (one tab stop for the whole grid).
 import { el } from '../dom';
-import { gridFigure, thumbCells } from '../../figures/grid-figure';
+import { SECTION_TITLE, gridFigure, thumbCells } from '../../figures/grid-figure';
 import { PANEL_OPTIONS } from '../../figures/figure-kit';
 import { SceneCanvas } from '../paint/scene-canvas';
 import { panelTheme } from '../paint/panel-theme';
@@ -69,13 +69,15 @@ export class GridView implements View {
     // toolbar; at least MIN_THUMB (then the grid scrolls).
     const width = (this.root.clientWidth || 600) - ROOM_X;
     const top = Math.max(0, this.root.getBoundingClientRect().top + window.scrollY);
-    const height = (window.innerHeight || 700) - top - ROOM_Y;
+    // Encoder–decoders: a title above each of the three sections.
+    const titles = store.facts.encoderDecoder ? 3 * SECTION_TITLE : 0;
+    const height = (window.innerHeight || 700) - top - ROOM_Y - titles;
     const fit = Math.min(width / store.facts.heads, height / store.facts.layers) - GAP;
     const thumb = Math.max(MIN_THUMB, Math.min(MAX_THUMB, Math.floor(fit)));
     const fallbacks = store.kept?.maps.fallbacks ?? 0;
     const { scene } = gridFigure(
       store.maps,
-      { layer: store.layer, head: store.head, colorMap: store.colorMap },
+      { layer: store.layer, head: store.head, colorMap: store.colorMap, kinds: store.facts.attentionKinds },
       { thumb, maxThumbCells: thumbCells(store.tokens.length, thumb) },
       panelTheme(),
       PANEL_OPTIONS,
@@ -83,7 +85,9 @@ export class GridView implements View {
     this.drewPending = (store.kept?.maps.fallbacks ?? 0) !== fallbacks;
     this.figure.show(scene);
     const { layer, head } = store;
+    // The thumbnails (encoder–decoder section titles follow them and stay plain text).
     for (const t of this.figure.targets) {
+      if (!t.classList.contains('thumb')) continue;
       const l = Number(t.dataset.layer);
       const h = Number(t.dataset.head);
       t.setAttribute('role', 'gridcell');
@@ -139,7 +143,7 @@ export class GridView implements View {
     }
     e.preventDefault();
     this.focus = { layer, head };
-    for (const t of this.figure.targets) t.tabIndex = -1;
+    for (const t of this.figure.targets) if (t.classList.contains('thumb')) t.tabIndex = -1;
     const t = this.thumb(layer, head);
     if (t) {
       t.tabIndex = 0;

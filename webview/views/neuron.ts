@@ -2,11 +2,17 @@
 // the model's own scale and soft-cap from its facts) and the softmax (causal and sliding-window keys masked) — next
 // to the attention the run returned, so that the user sees how the weights arise. The vectors are
 // requested from the host, which computes them for that layer on first request (a pass with RunOptions.withVectors).
+// A run kept for long inputs shows one query token's row on a window of keys around it (webview/kept-maps.ts
+// KEPT_VIEW_WINDOW): its q, the window's k and the row's log-sum-exp come from what the worker keeps (float32), so the
+// softmax column is the row's own weights, next to the exact weights the host computes for the window.
 import { el, clear } from '../dom';
 import { select, setOptions } from '../controls';
 import { neuronScores } from '../neuron-scores';
 import { diverging } from '../../figures/colormap';
 import { formatSig } from '../../figures/labels';
+import { windowAround } from '../../figures/head-figure';
+import { PendingExact } from '../../figures/kept-run-maps';
+import { KEPT_VIEW_WINDOW } from '../kept-maps';
 import type { View, ViewContext } from './context';
 
 export class NeuronView implements View {
@@ -15,6 +21,7 @@ export class NeuronView implements View {
   private caption = el('div', { class: 'neuron-caption' });
   private body = el('div', { class: 'neuron-body' });
   private requested = new Set<string>();
+  private lastWindow: string | undefined;
   private dirty = true;
 
   constructor(private ctx: ViewContext) {
@@ -25,6 +32,7 @@ export class NeuronView implements View {
 
   runStarted(): void {
     this.requested.clear();
+    this.lastWindow = undefined;
     const { store } = this.ctx;
     const options = store.tokens.map((t, i) => ({ value: String(i), label: `${i}: ${t.label}` }));
     setOptions(this.querySelect, options, String(store.query));
@@ -61,26 +69,33 @@ export class NeuronView implements View {
     const head = typeof store.head === 'number' ? store.head : 0;
     const headNote = typeof store.head === 'number' ? '' : ' (choose a single head; showing head 0)';
     this.caption.textContent = `Layer ${store.layer}, head ${head}${headNote}`;
-    if (store.kept) {
-      this.body.appendChild(
-        el('p', {
-          class: 'neuron-note',
-          text: `The neuron view is not available for runs of ${store.tokens.length} tokens (kept for long inputs) yet.`,
-        }),
-      );
-      return;
-    }
+    const n = store.tokens.length;
+    // A kept run (long inputs): one query token's row on a window of keys around it, from what the worker keeps.
+    const win = store.kept ? windowAround(store.query, n, KEPT_VIEW_WINDOW) : null;
+    const shape = store.maps.shape(store.layer);
     const layer = store.layers[store.layer];
-    if (!layer) {
+    if (!shape || (!win && !layer)) {
       this.body.appendChild(el('p', { class: 'neuron-note', text: 'Waiting for this layer…' }));
       return;
     }
     const v = store.vectors.get(store.layer);
-    if (!v) {
-      const key = `${store.runId}:${store.layer}`;
-      if (!this.requested.has(key)) {
+    const fits =
+      !win ||
+      (v?.window !== undefined &&
+        v.window.query === store.query &&
+        v.window.keyStart === win.start &&
+        v.keyLength === win.end - win.start);
+    if (!v || !fits) {
+      // A layer's vectors once per run; a kept run's window whenever it is not the one asked for last.
+      const key = `${store.runId}:${store.layer}:${win ? `${store.query}:${win.start}:${win.end}` : ''}`;
+      if (win ? this.lastWindow !== key : !this.requested.has(key)) {
         this.requested.add(key);
-        this.ctx.requestVectors(store.runId, store.layer);
+        this.lastWindow = win ? key : undefined;
+        this.ctx.requestVectors(
+          store.runId,
+          store.layer,
+          win ? { query: store.query, keys: { start: win.start, end: win.end } } : undefined,
+        );
       }
       this.body.appendChild(el('p', { class: 'neuron-note', text: 'Loading query and key vectors…' }));
       return;
@@ -96,17 +111,42 @@ export class NeuronView implements View {
     const k = new Float32Array(v.k);
     const group = Math.max(1, Math.round(v.heads / v.kvHeads));
     const kvHead = Math.min(v.kvHeads - 1, Math.floor(head / group));
-    const qi = Math.min(store.query, v.queryLength - 1);
-    const qVec = q.subarray((head * v.queryLength + qi) * d, (head * v.queryLength + qi + 1) * d);
+    const qi = win ? store.query : Math.min(store.query, v.queryLength - 1);
+    // q's row in what came: the window's one query, or row qi of every query.
+    const qRow = win ? 0 : qi;
+    const qVec = q.subarray((head * v.queryLength + qRow) * d, (head * v.queryLength + qRow + 1) * d);
+    // Keys [first, first + keyLength): the whole row, or the window.
+    const first = win ? win.start : 0;
     const keys = Array.from({ length: v.keyLength }, (_, j) =>
       k.subarray((kvHead * v.keyLength + j) * d, (kvHead * v.keyLength + j + 1) * d),
     );
-    const causal = layer.kind === 'causal';
+    const { causal, window: sliding } = shape.mask;
+    const isMasked = (j: number) => (causal && first + j > qi) || (sliding !== null && qi - (first + j) >= sliding);
     const facts = store.facts;
-    const win = facts?.slidingWindows?.[store.layer] ?? null;
-    const isMasked = (j: number) => (causal && j > qi) || (win !== null && qi - j >= win);
     const rule = { scale: facts?.attentionScale, softcap: facts?.attentionSoftcap };
-    const s = neuronScores(qVec, keys, d, isMasked, rule);
+    const s = neuronScores(qVec, keys, d, isMasked, rule, win ? v.window!.lse[head] : undefined);
+    // The run's own weights: the layer's map, or a kept run's exact row over the window (asked of the host).
+    let run: (j: number) => number | undefined;
+    if (win) {
+      let row: Float32Array | undefined;
+      try {
+        row = store.maps.window(store.layer, head, { start: qi, end: qi + 1 }, win); // [1, keys]
+      } catch (e) {
+        if (!(e instanceof PendingExact)) throw e;
+      }
+      run = (j) => row?.[j];
+      this.body.appendChild(
+        el('p', {
+          class: 'neuron-note neuron-window-note',
+          text:
+            `Showing keys ${win.start}–${win.end - 1} of ${n} around ‹${store.tokens[qi]?.label ?? qi}› ` +
+            `(a long input): the softmax is over every key of the row (exp(score − log-sum-exp of the whole row)), ` +
+            `so it equals the run's weights.`,
+        }),
+      );
+    } else {
+      run = (j) => store.maps.value(store.layer, head, qi, j); // the maps read a grown (Continue) layer in place
+    }
     let scale = 1e-12;
     for (const x of qVec) scale = Math.max(scale, Math.abs(x));
     for (const kv of keys) for (const x of kv) scale = Math.max(scale, Math.abs(x));
@@ -120,10 +160,16 @@ export class NeuronView implements View {
         this.strip(qVec, scale),
       ),
     );
-    // data-query, data-layer, data-head: which row of which head the table shows (tests wait for the one they set).
+    // data-query, data-layer, data-head: which row of which head the table shows (tests wait for the one they set);
+    // data-first: the first key's position (a long run's window).
     const table = el('table', {
       class: 'neuron-table',
-      attrs: { 'data-query': String(qi), 'data-layer': String(store.layer), 'data-head': String(head) },
+      attrs: {
+        'data-query': String(qi),
+        'data-layer': String(store.layer),
+        'data-head': String(head),
+        'data-first': String(first),
+      },
     });
     const head$ = el('tr');
     const scoreLabel =
@@ -135,15 +181,18 @@ export class NeuronView implements View {
     const tbody = el('tbody');
     for (let j = 0; j < v.keyLength; j++) {
       const masked = isMasked(j);
-      const att = store.maps.value(store.layer, head, qi, j); // the maps read a grown (Continue) layer in place
-      const tr = el('tr', { class: masked ? 'masked' : '' });
+      const att = run(j);
+      const t = tokens[first + j];
+      const tr = el('tr', { class: masked ? 'masked' : '', attrs: { 'data-key': String(first + j) } });
       tr.append(
-        el('td', { class: 'neuron-token', text: tokens[j]?.label ?? String(j), title: tokens[j]?.text ?? '' }),
+        el('td', { class: 'neuron-token', text: t?.label ?? String(first + j), title: t?.text ?? '' }),
         el('td', { class: 'vector' }, this.strip(keys[j], scale)),
         el('td', { class: 'num', text: formatSig(s.dot[j]), title: String(s.dot[j]) }),
         el('td', { class: 'num', text: masked ? 'masked' : formatSig(s.scaled[j]), title: String(s.scaled[j]) }),
         el('td', { class: 'num', text: formatSig(s.softmax[j]), title: String(s.softmax[j]) }),
-        el('td', { class: 'num', text: formatSig(att), title: String(att) }),
+        att === undefined
+          ? el('td', { class: 'num pending', text: 'computing…' })
+          : el('td', { class: 'num', text: formatSig(att), title: String(att) }),
       );
       tbody.appendChild(tr);
     }

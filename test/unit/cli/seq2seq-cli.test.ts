@@ -20,6 +20,8 @@ const TMP = mkdtempSync(path.join(tmpdir(), 'lens-seq2seq-cli-'));
 const ref = JSON.parse(readFileSync(path.join(marianDatesDir, 'reference_attention.json'), 'utf8')) as {
   source_text: string;
   target_text: string;
+  source_tokens: string[];
+  target_tokens: string[];
   source_ids: number[];
   target_ids: number[];
   decoder_input_ids: number[];
@@ -155,6 +157,64 @@ test('export --format json carries the kinds and the target', () => {
     ref.target_ids,
   );
   assert.equal(doc.translation, '2021-03-14');
+});
+
+test('export --view head of a cross layer (SVG): target tokens left, source tokens right; --view grid labels the three stacks', () => {
+  const head = path.join(TMP, 'head-cross.svg');
+  const r = cli(
+    'export',
+    '--model',
+    marianDatesDir,
+    '--text',
+    ref.source_text,
+    '--translate',
+    '--view',
+    'head',
+    '--layer',
+    '4',
+    '--head',
+    '0',
+    '--format',
+    'svg',
+    '--out',
+    head,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const svg = readFileSync(head, 'utf8');
+  const labels = (cls: string) =>
+    [...svg.matchAll(new RegExp(`<text class="${cls}"[^>]*>([^<]*)</text>`, 'g'))].map((m) => m[1]);
+  const plain = (xs: string[]) =>
+    xs.map((x) => x.replace(/[▁␣]/g, ' ').trim().replace('&lt;', '<').replace('&gt;', '>'));
+  assert.deepEqual(plain(labels('label-left')), plain(ref.target_tokens));
+  assert.deepEqual(plain(labels('label-right')), plain(ref.source_tokens));
+  assert.deepEqual(labels('axis-title'), ['target (query)', 'source (key)']);
+  assert.match(svg, /layer 4: cross-attention 0 · head 0 · 6 × 8 tokens/);
+  const grid = path.join(TMP, 'grid.svg');
+  const g = cli(
+    'export',
+    '--model',
+    marianDatesDir,
+    '--text',
+    ref.source_text,
+    '--translate',
+    '--view',
+    'grid',
+    '--format',
+    'svg',
+    '--out',
+    grid,
+  );
+  assert.equal(g.code, 0, g.stderr);
+  const gs = readFileSync(grid, 'utf8');
+  assert.deepEqual(
+    [...gs.matchAll(/<text class="stack-title"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]),
+    [
+      'Encoder self-attention (source → source)',
+      'Decoder self-attention (target → target, masked)',
+      'Cross-attention (target → source)',
+    ],
+  );
+  assert.match(gs, /model grid: 6 layers \(2 encoder, 2 decoder, 2 cross\) × 4 heads · 8 source \+ 6 target tokens/);
 });
 
 test('explain --methods saliency,grad-x-input on ▁2021 (target:1): the source scores are PyTorch autograd’s ≤ 1e-4', () => {

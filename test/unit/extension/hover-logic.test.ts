@@ -194,6 +194,7 @@ test('keptTokenWeights: a kept run’s rows and columns asked per head equal tok
       Float32Array.from([0, 1, 2], (i) => at(h, i, j))
     ),
     window: async () => new Float32Array(0),
+    vectors: async () => ({ q: new Float32Array(0), k: new Float32Array(0), lse: new Float64Array(0) }),
     rollout: async () => new Float64Array(0),
   };
   for (const head of [0, 1, 'mean', 'max'] as const)

@@ -178,7 +178,7 @@ test('grid: thumbnails at a pitch, pending layers framed, the selection outlined
   );
   // 3 tokens: 3 cells a side of floor(48 / 3) = 16 px; side 48, pitch 54. 'L1' is 10 px: x0 = 16 + 10 + 8 = 34;
   // the head labels' line: y0 = 16 + 10 + 6 = 32.
-  assert.deepEqual(geometry, { x: 34, y: 32, side: 48, pitch: 54, res: 3, cell: 16, drawn: 2 });
+  assert.deepEqual(geometry, { x: 34, y: 32, side: 48, pitch: 54, res: 3, cell: 16, drawn: 2, rowY: [32, 86] });
   const thumbs = scene.items.filter((it): it is ImageItem => it.kind === 'image' && it.role === 'thumb');
   assert.deepEqual(
     thumbs.map((t) => [t.x, t.y]),
@@ -209,13 +209,23 @@ test('grid: thumbnails at a pitch, pending layers framed, the selection outlined
 test('head view: token rows, line ends, the lines above the threshold, and a focused token', () => {
   const maps = tiny();
   const { scene, geometry } = headFigure(maps, { layer: 0, head: 0 }, { maxHeight: 60 }, HALF, PANEL_OPTIONS);
-  // Rows of min(20, 60 / 3) = 20 px; left labels 15 + 8 = 23 px wide: left = 16 + 23 = 39, right = 39 + 180;
+  // Rows of min(20, 60 / 3) = 20 px; left labels 15 + 8 = 23 px wide, the title 'query' 25 + 4: left = 16 + 29 = 45,
+  // right = 45 + 180;
   // the column titles' line (16 px) at the top, then row 0's centre at 16 + 16 + 10. Lines for weights
   // ≥ max(0.01, 1/3): (0,0) 1, (1,0) .5, (1,1) .5, (2,2) .5.
-  assert.deepEqual(geometry, { left: 39, right: 219, top: 42, row: 20, lines: 4, cutoff: 1 / 3 });
+  assert.deepEqual(geometry, {
+    left: 45,
+    right: 225,
+    top: 42,
+    row: 20,
+    lines: 4,
+    cutoff: 1 / 3,
+    first: 0,
+    strongest: [0, 0, 0, 1],
+  });
   assert.deepEqual(texts(scene, 'axis-title'), [
-    ['query', 35, 21],
-    ['key', 223, 21],
+    ['query', 41, 21],
+    ['key', 229, 21],
   ]);
   const lines = scene.items.filter((it) => it.kind === 'line');
   assert.deepEqual(
@@ -230,9 +240,9 @@ test('head view: token rows, line ends, the lines above the threshold, and a foc
     ],
   );
   assert.deepEqual(texts(scene, 'label-left'), [
-    ['a', 35, 42],
-    ['bb', 35, 62],
-    ['ccc', 35, 82],
+    ['a', 41, 42],
+    ['bb', 41, 62],
+    ['ccc', 41, 82],
   ]);
   // Focus on query 2: its lines down to 0.001 (0.2, 0.3, 0.5), the other labels muted.
   const f = headFigure(

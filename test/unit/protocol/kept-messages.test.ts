@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkPanelReply, checkPanelRequest, validateHostMessage, type RunContext } from '../../../protocol/validate';
-import { MAX_KEPT_WINDOW } from '../../../protocol/messages';
+import { MAX_KEPT_WINDOW, MAX_VECTOR_KEYS } from '../../../protocol/messages';
 
 const ctx: RunContext = { runId: 3, layers: 30, tokens: 4000, heads: 9 };
 
@@ -62,4 +62,45 @@ test('keptWindow: the current run, a head and spans inside it, at most MAX_KEPT_
   const reply = { ...req(), data: new ArrayBuffer(100 * 200 * 4) };
   assert.equal(checkPanelReply('keptWindow', reply), undefined);
   assert.match(checkPanelReply('keptWindow', { ...reply, data: new ArrayBuffer(8) })!, /data must be 80000 bytes/);
+});
+
+test("vectors on a kept run's window: one query token and keys inside the run, at most MAX_VECTOR_KEYS; the reply's lse per head", () => {
+  const req = (window?: unknown) => ({ runId: 3, layer: 4, ...(window === undefined ? {} : { window }) });
+  const keys = { start: 3871, end: 4000 };
+  assert.equal(checkPanelRequest('vectors', req(), ctx), undefined, 'a run with maps asks for the layer');
+  assert.equal(checkPanelRequest('vectors', req({ query: 3935, keys }), ctx), undefined);
+  assert.match(checkPanelRequest('vectors', req({ query: 4000, keys }), ctx)!, /window.query must be an integer/);
+  assert.match(checkPanelRequest('vectors', req({ query: 1, keys: { start: 10, end: 4001 } }), ctx)!, /window.keys/);
+  assert.match(checkPanelRequest('vectors', req({ query: 1, keys, extra: 1 }), ctx)!, /window must be/);
+  assert.match(checkPanelRequest('vectors', req('all'), ctx)!, /window must be/);
+  const wide = { runId: 3, layers: 30, tokens: 8192, heads: 9 };
+  assert.ok(8192 > MAX_VECTOR_KEYS);
+  assert.match(
+    checkPanelRequest('vectors', req({ query: 1, keys: { start: 0, end: 8192 } }), wide)!,
+    /at most 4096 keys/,
+  );
+  // The reply: q of the one query [heads, 1, D], k of the window [kvHeads, keys, D], a finite lse per head.
+  const reply = (over: Record<string, unknown> = {}) => ({
+    runId: 3,
+    layer: 4,
+    heads: 9,
+    kvHeads: 3,
+    queryLength: 1,
+    keyLength: 129,
+    headDim: 64,
+    q: new ArrayBuffer(9 * 64 * 4),
+    k: new ArrayBuffer(3 * 129 * 64 * 4),
+    window: { query: 3935, keyStart: 3871, lse: Array(9).fill(2.5) },
+    ...over,
+  });
+  assert.equal(checkPanelReply('vectors', reply()), undefined);
+  assert.equal(checkPanelReply('vectors', reply({ window: { query: 3935, keyStart: 3871, lse: [1] } })), 'window lse');
+  assert.equal(
+    checkPanelReply('vectors', reply({ window: { query: 1, keyStart: 0, lse: Array(9).fill(NaN) } })),
+    'window lse',
+  );
+  assert.equal(
+    checkPanelReply('vectors', reply({ queryLength: 2, q: new ArrayBuffer(2 * 9 * 64 * 4) })),
+    'a window has one query',
+  );
 });

@@ -13,6 +13,12 @@ import { RemoteKeptRun } from '../../../webview/kept-maps';
 import type { KeptLayerMessage } from '../../../protocol/messages';
 import type { Span } from '../../../figures/heads';
 import { runPlan } from '../../reference/run-plan';
+import { headFigure, windowAround, type HeadState } from '../../../figures/head-figure';
+import { EXPORT_OPTIONS } from '../../../figures/figure-kit';
+import type { HeadChoice, RunMaps } from '../../../figures/run-maps';
+import type { Scene } from '../../../figures/scene';
+import { PAPER } from '../../../figures/theme';
+import { KEPT_VIEW_WINDOW } from '../../../webview/kept-maps';
 import { fixtureModel } from '../../helpers/fixtures';
 
 const N = 300;
@@ -24,7 +30,9 @@ function worst(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return w;
 }
 
-test('stories260K, 300 tokens: overview first, exact entries from the host once asked, equal to the dense maps', async () => {
+/** A kept stories260K run of N tokens as the panel holds it (overviews, exact windows asked of a KeptRun over the
+ * reference forward pass, as the worker answers) and the dense maps of the same input. */
+async function keptPanelRun() {
   const source = await readModel(fixtureModel('stories260K'));
   const plan = buildPlan(source);
   let x = 5;
@@ -75,8 +83,12 @@ test('stories260K, 300 tokens: overview first, exact entries from the host once 
     };
     remote.add(m);
   }
-  const maps = remote.maps;
   const settle = () => new Promise((r) => setTimeout(r, 0));
+  return { maps: remote.maps, dense, asked, heads, arrivals: () => arrivals, settle };
+}
+
+test('stories260K, 300 tokens: overview first, exact entries from the host once asked, equal to the dense maps', async () => {
+  const { maps, dense, asked, settle, arrivals: arrived } = await keptPanelRun();
 
   // The whole matrix over every head is drawn from the overview: nothing is asked.
   const whole = maps.tile(2, 'mean', { start: 0, end: N }, { start: 0, end: N }, 50, 50);
@@ -96,7 +108,7 @@ test('stories260K, 300 tokens: overview first, exact entries from the host once 
   assert.ok(worst(before.values, exact.values) > 1e-3, 'the first drawing is the overview, not exact values');
   assert.equal(maps.fallbacks, 1, 'a view that drew it redraws when the values arrive (exactArrived)');
   await settle();
-  assert.equal(arrivals, 1);
+  assert.equal(arrived(), 1);
   const after = maps.tile(3, 5, rows, cols, 40, 40);
   assert.ok(worst(after.values, exact.values) <= 1e-5);
   assert.deepEqual(after.masked, exact.masked);
@@ -115,4 +127,66 @@ test('stories260K, 300 tokens: overview first, exact entries from the host once 
   assert.ok(worst(maps.row(4, 'mean', 10), dense.row(4, 'mean', 10)) <= 1e-5);
   assert.equal(maps.shape(4)?.queryLength, N);
   assert.equal(maps.shape(4)?.mask.causal, true);
+});
+
+test("the head view of a kept run: a window of ±64 tokens around the chosen one, exact weights asked of the host, equal to the dense maps' head view of that window", async () => {
+  const { maps, dense, asked, heads, settle } = await keptPanelRun();
+  const query = 211;
+  const window = windowAround(query, N, KEPT_VIEW_WINDOW);
+  assert.deepEqual(window, { start: 147, end: 276 });
+  for (const [layer, head] of [
+    [1, 'mean'],
+    [3, 5],
+    [4, 'max'],
+  ] as [number, HeadChoice][]) {
+    const draw = (m: RunMaps, focus: HeadState['focus'] = null) =>
+      headFigure(m, { layer, head, window, focus }, { maxHeight: 20 * 129 }, PAPER, EXPORT_OPTIONS);
+    const before = asked.length;
+    // Nothing drawn from the overview: the figure waits for the exact weights (one request per head).
+    assert.throws(() => draw(maps), PendingExact);
+    assert.equal(asked.length - before, typeof head === 'number' ? 1 : heads);
+    await settle();
+    for (const focus of [null, { side: 'left' as const, index: query }, { side: 'right' as const, index: 200 }]) {
+      const kept = draw(maps, focus);
+      const full = draw(dense, focus);
+      const lines = (s: Scene) =>
+        s.items.flatMap((it) =>
+          it.kind === 'line' && it.role === 'link'
+            ? [
+                [
+                  Number(it.attrs!['data-head']),
+                  Number(it.attrs!['data-query']),
+                  Number(it.attrs!['data-key']),
+                  it.opacity,
+                ],
+              ]
+            : [],
+        );
+      const a = lines(kept.scene);
+      const b = lines(full.scene);
+      const where = `layer ${layer} head ${head} focus ${JSON.stringify(focus)}`;
+      assert.ok(a.length > 0, where);
+      assert.deepEqual(
+        a.map((l) => l.slice(0, 3)),
+        b.map((l) => l.slice(0, 3)),
+        `${where}: the same lines`,
+      );
+      assert.ok(
+        worst(
+          a.map((l) => l[3]),
+          b.map((l) => l[3]),
+        ) <= 1e-5,
+        `${where}: the same weights`,
+      );
+      // Every line is between tokens of the window, its weight the dense map's value.
+      for (const [h, q, k, w] of a) {
+        assert.ok(q >= 147 && q < 276 && k >= 147 && k < 276, `${where}: line ${q} → ${k} inside the window`);
+        // Lines are per head (mean and max draw every head's), so h is the head whose weight it is.
+        assert.ok(Math.abs(w - Math.min(1, dense.value(layer, h, q, k))) <= 1e-5, `${where}: ${q} → ${k}`);
+      }
+      assert.equal(kept.geometry.first, 147);
+      assert.ok(kept.scene.notes.some((n) => n.startsWith('Showing tokens 147–275 of 300')));
+      assert.match(kept.scene.title, /tokens 147–275 of 300$/);
+    }
+  }
 });

@@ -21,6 +21,9 @@ import {
   mapsBytes,
 } from '../../../../runtime/inspector/long-runs';
 import { fixtureModel, repoRoot, smolLm2Gguf } from '../../../helpers/fixtures';
+import { windowAround } from '../../../../figures/head-figure';
+import { neuronScores } from '../../../../webview/neuron-scores';
+import { KEPT_VIEW_WINDOW } from '../../../../webview/kept-maps';
 import { attentionRollout } from '../../../../runtime/analysis/rollout';
 
 const WORKER = path.join(repoRoot, 'dist/worker.js');
@@ -129,6 +132,67 @@ describe('stories260K kept runs through the worker', () => {
       kept.value(0, 0, N, 0),
       isLine(new RegExp(`^Position ${N} is outside the ${N} positions of the run\\.$`)),
     );
+  });
+
+  test("the neuron view on a window: the worker's q, the window's k and the row's lse equal the dense run's vectors; exp(score − lse) is its map", async () => {
+    const input = ids(N, 7);
+    const dense = await collect(inspector.run(input, { withVectors: true }));
+    const run = inspector.run(input, { long: 'kept' });
+    await collect(run);
+    const kept = run.kept!;
+    const { heads, kvHeads, headDim: D, attentionScale, attentionSoftcap } = inspector.facts;
+    const rule = { scale: attentionScale, softcap: attentionSoftcap };
+    const query = 211;
+    const keys = windowAround(query, N, KEPT_VIEW_WINDOW); // ±64: [147, 276)
+    assert.deepEqual(keys, { start: 147, end: 276 });
+    const W = keys.end - keys.start;
+    let worstVector = 0;
+    let worstMap = 0;
+    let worstNeuron = 0;
+    for (const l of [0, 2, 4]) {
+      const v = await kept.vectors(l, query, keys);
+      assert.equal(v.q.length, heads * D);
+      assert.equal(v.k.length, kvHeads * W * D);
+      assert.equal(v.lse.length, heads);
+      const d = dense[l]; // data [heads, N, N]; q, k [heads, N, D] (k repeated per query head)
+      const dq = d.q!;
+      const dk = d.k!;
+      for (let h = 0; h < heads; h++) {
+        const kv = Math.floor(h / (heads / kvHeads));
+        const qVec = v.q.subarray(h * D, (h + 1) * D);
+        for (let x = 0; x < D; x++)
+          worstVector = Math.max(worstVector, Math.abs(qVec[x] - dq[(h * N + query) * D + x]));
+        const windowKeys = Array.from({ length: W }, (_, j) => v.k.subarray((kv * W + j) * D, (kv * W + j + 1) * D));
+        for (let j = 0; j < W; j++)
+          for (let x = 0; x < D; x++)
+            worstVector = Math.max(worstVector, Math.abs(windowKeys[j][x] - dk[(h * N + keys.start + j) * D + x]));
+        // The window's neuron view (softmax over the whole row through its lse) against the map and against the
+        // dense neuron view (the softmax of the full row of keys).
+        const s = neuronScores(qVec, windowKeys, D, (j) => keys.start + j > query, rule, v.lse[h]);
+        const allKeys = Array.from({ length: N }, (_, j) => dk.subarray((h * N + j) * D, (h * N + j + 1) * D));
+        const full = neuronScores(
+          dq.subarray((h * N + query) * D, (h * N + query + 1) * D),
+          allKeys,
+          D,
+          (j) => j > query,
+          rule,
+        );
+        for (let j = 0; j < W; j++) {
+          worstMap = Math.max(worstMap, Math.abs(s.softmax[j] - d.data[(h * N + query) * N + keys.start + j]));
+          worstNeuron = Math.max(worstNeuron, Math.abs(s.softmax[j] - full.softmax[keys.start + j]));
+          worstNeuron = Math.max(worstNeuron, Math.abs(s.scaled[j] - full.scaled[keys.start + j]));
+        }
+      }
+    }
+    // q and k are kept in float32 (not half precision): the same numbers as the dense run's vectors variant.
+    assert.ok(worstVector <= 1e-5, `q/k differ from the dense run's by ${worstVector}`);
+    assert.ok(worstMap <= 1e-5, `window softmax differs from the map by ${worstMap}`);
+    assert.ok(worstNeuron <= 1e-5, `window neuron view differs from the dense neuron view by ${worstNeuron}`);
+    await assert.rejects(
+      kept.vectors(0, N, keys),
+      isLine(new RegExp(`^Position ${N} is outside the ${N} positions of the run\\.$`)),
+    );
+    await assert.rejects(kept.vectors(0, 5, { start: 290, end: 301 }), isLine(/^Keys 290–301 are not a span inside/));
   });
 
   test('rollout rows of a kept run, computed in the worker from q and k, equal the dense rollout to 1e-5', async () => {
