@@ -25,7 +25,7 @@ import type { LayerAttention, Token } from '../types';
 import { agreementTable, distanceTable, headTable } from './compare';
 import { BatchEvaluator } from './evaluator';
 import { BASELINE_ID } from './baseline';
-import { erasureTable, faithfulnessTable } from './faithfulness-tables';
+import { evaluationTables } from './faithfulness-tables';
 import type { Perturbation } from './perturb';
 import type { ExplainResult, MethodScores } from './result';
 import { planTarget, targetLabel, targetToken } from './target';
@@ -461,31 +461,21 @@ export async function explain(
     methods.push(entry);
   }
 
-  const tFaith = performance.now();
-  onProgress?.({ phase: 'faithfulness' });
-  const faithfulness =
-    options.faithfulness === false
-      ? []
-      : await faithfulnessTable(methods, evaluator.evaluate, {
-          candidates,
-          percents: options.percents,
-          baselineSamples: options.baselineSamples,
-          signal,
-        });
-  const tErasure = performance.now();
-  onProgress?.({ phase: 'erasure' });
-  const steps = options.erasureSteps ?? 10;
-  const erasure =
-    steps > 0
-      ? await erasureTable(methods, evaluator.evaluate, {
-          candidates,
-          steps,
-          baselineSamples: options.baselineSamples,
-          signal,
-        })
-      : [];
-  const tEnd = performance.now();
-  onProgress?.({ phase: 'done' });
+  const tables = await evaluationTables(
+    methods,
+    evaluator.evaluate,
+    {
+      candidates,
+      percents: options.percents,
+      baselineSamples: options.baselineSamples,
+      signal,
+      faithfulness: options.faithfulness,
+      erasureSteps: options.erasureSteps,
+    },
+    onProgress,
+  );
+  const { faithfulness, erasure } = tables;
+  const tEnd = tables.end;
 
   const text = (id: number) => tokenizer?.idToToken(id) ?? `#${id}`;
   const result: Omit<ExplainResult, 'notes'> = {
@@ -518,8 +508,8 @@ export async function explain(
       totalMs: tEnd - t0,
       mainPassMs,
       ...(gradientMs !== undefined ? { gradientMs } : {}),
-      faithfulnessMs: tErasure - tFaith,
-      erasureMs: tEnd - tErasure,
+      faithfulnessMs: tables.faithfulnessMs,
+      erasureMs: tables.erasureMs,
       rows: evaluator.stats.rows,
       batches: evaluator.stats.batches,
       forwardMs: evaluator.stats.ms,

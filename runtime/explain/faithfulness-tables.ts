@@ -97,3 +97,34 @@ export async function erasureTable(
     return { method: p.id, erased, fraction, value, area: curveArea(fraction, value) };
   });
 }
+
+/** Both tables of one explanation, with the progress phases the views show and the time each took (causal and
+ * encoder–decoder explanations alike). `end` is the performance.now() at which the tables were done. */
+export async function evaluationTables(
+  methods: readonly MethodScores[],
+  evaluate: EvaluateBatch,
+  options: FaithfulTableOptions & { faithfulness?: boolean; erasureSteps?: number },
+  onProgress?: (p: { phase: 'faithfulness' | 'erasure' | 'done' }) => void,
+): Promise<{
+  faithfulness: FaithfulnessRow[];
+  erasure: ErasureRow[];
+  faithfulnessMs: number;
+  erasureMs: number;
+  end: number;
+}> {
+  const { candidates, percents, baselineSamples, signal } = options;
+  const tFaith = performance.now();
+  onProgress?.({ phase: 'faithfulness' });
+  const faithfulness =
+    options.faithfulness === false
+      ? []
+      : await faithfulnessTable(methods, evaluate, { candidates, percents, baselineSamples, signal });
+  const tErasure = performance.now();
+  onProgress?.({ phase: 'erasure' });
+  const steps = options.erasureSteps ?? 10;
+  const erasure =
+    steps > 0 ? await erasureTable(methods, evaluate, { candidates, steps, baselineSamples, signal }) : [];
+  const end = performance.now();
+  onProgress?.({ phase: 'done' });
+  return { faithfulness, erasure, faithfulnessMs: tErasure - tFaith, erasureMs: end - tErasure, end };
+}
