@@ -165,6 +165,8 @@ interface Row {
   first: Summary;
   total: Summary;
   raw: Summary;
+  /** The process's CPU time during each run (all threads), ms. */
+  cpu: Summary;
   /** Median of the per-pair ratios of CPU time (run / raw), min and max. */
   cpuRatio: Summary;
   gflops: number;
@@ -250,6 +252,7 @@ async function main(): Promise<void> {
           first: summarize(lens.map((s) => s.firstMs)),
           total,
           raw: summarize(rawMs),
+          cpu: summarize(lens.map((s) => s.cpuMs)),
           cpuRatio: summarize(cpuRatios),
           gflops: forwardFlops(model.dims, n) / (total.median / 1000) / 1e9,
           rssMb,
@@ -289,6 +292,7 @@ async function main(): Promise<void> {
         'total',
         'raw',
         'ratio',
+        'cpu ms',
         'cpu ratio',
         'first/total',
         'GFLOP/s',
@@ -305,6 +309,7 @@ async function main(): Promise<void> {
         fmt(r.total, 1),
         fmt(r.raw, 1),
         (r.total.median / r.raw.median).toFixed(2),
+        r.cpu.median.toFixed(0),
         fmt(r.cpuRatio, 2),
         (r.first.median / r.total.median).toFixed(2),
         r.gflops.toFixed(1),
