@@ -6,8 +6,8 @@
 // or tied to embed_tokens), soft-capped for gemma. Sliding windows live in the attention bias fed per run (feeds.ts).
 // Grouped-query k and v are projected, normed and rotated once per key/value head, then repeated to one head per
 // query head (HF repeat_kv: Unsqueeze, Expand, Reshape of [B,KV,S,D]), so every query head's attention is reported
-// while the projections cost KV·D columns, not H·D (SmolLM2: 2 × 192 instead of 2 × 576 of each layer's 3,456). Names: "embed_tokens", "layers.N.self_attn.q_proj" (phi3:
-// "qkv_proj", "mlp.gate_up_proj")...
+// while the k/v projections cost KV·D columns each, not H·D (SmolLM2: 192, not 576). Names: "embed_tokens",
+// "layers.N.self_attn.q_proj" (phi3: "qkv_proj", "mlp.gate_up_proj")...
 import type { ModelConfig } from '../formats/config-normalise';
 import { A } from './graph-builder';
 import { activation, attention, linearT, rmsNorm, rope, softcap, splitHeads } from './ops';
