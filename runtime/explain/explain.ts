@@ -19,7 +19,7 @@ import type { HeadReduce } from '../analysis/rollout';
 import { valueNormsFromGram } from '../analysis/norm';
 import { valueKeepRows, valueZeroingLayer, type MixingLayer } from '../analysis/mixing';
 import { measureRow } from '../analysis/targets';
-import { isLensError, LensError } from '../errors';
+import { LensError } from '../errors';
 import { NORMS_REFUSED } from '../onnx/forward';
 import type { LayerAttention, Token } from '../types';
 import { agreementTable, distanceTable, headTable } from './compare';
@@ -27,13 +27,14 @@ import { BatchEvaluator } from './evaluator';
 import { BASELINE_ID } from './baseline';
 import { evaluationTables } from './faithfulness-tables';
 import type { Perturbation } from './perturb';
-import type { ExplainResult, MethodScores } from './result';
+import type { ExplainResult } from './result';
 import { planTarget, targetLabel, targetToken } from './target';
 import { explanationNotes } from './notes';
 import { wordScores, type WordAggregation } from './words';
 import { headSweep } from './head-sweep';
 import { parseTargetSpec, resolveGenerated, type TargetSpec } from './target-spec';
 import { explainSeq2Seq } from './seq2seq-explain';
+import { runMethods } from './run-methods';
 
 export const DEFAULT_METHODS: readonly string[] = ['raw-attention', 'rollout', 'loo', 'norm'];
 
@@ -438,28 +439,16 @@ export async function explain(
     }
   }
 
-  const methods: MethodScores[] = [];
-  const all = [...methodIds, BASELINE_ID];
-  for (const [i, id] of all.entries()) {
-    onProgress?.({ phase: 'method', method: id, done: i, total: all.length });
-    const m = getMethod(id)!;
-    const before = evaluator.stats.rows + evaluator.stats.cached;
-    const tm = performance.now();
-    const entry: MethodScores = { id, label: m.label, kind: m.kind, scores: [], ms: 0 };
-    try {
+  const methods = await runMethods(
+    [...methodIds, BASELINE_ID],
+    async (id, m) => {
       if (noNorms && (m.needs.valueNorms || m.needs.mixing)) throw new RangeError(NORMS_REFUSED);
       if (gradientRefusal && m.kind === 'gradient') throw new RangeError(gradientRefusal);
-      entry.scores = Array.from(await computeImportance(id, ctx));
-    } catch (e) {
-      // A method that cannot run on this input (flow over too many tokens, a missing need) is reported, not fatal.
-      if (isLensError(e) && e.code !== 'TOO_LONG') throw e;
-      if (!isLensError(e) && !(e instanceof RangeError)) throw e;
-      entry.error = e.message;
-    }
-    entry.ms = performance.now() - tm;
-    if (m.kind === 'perturbation') entry.rows = evaluator.stats.rows + evaluator.stats.cached - before;
-    methods.push(entry);
-  }
+      return computeImportance(id, ctx);
+    },
+    evaluator.stats,
+    onProgress,
+  );
 
   const tables = await evaluationTables(
     methods,
