@@ -4,6 +4,7 @@ import type { BackendName } from '../runtime/types';
 import type { ExplainOptions } from '../runtime/explain/explain';
 import { PERTURBATIONS, type Perturbation } from '../runtime/explain/perturb';
 import { parseTargetSpec } from '../runtime/explain/target-spec';
+import { EACH_TARGET_TOKEN } from '../runtime/explain/seq2seq-target';
 import { DEFAULT_METHODS, resolveMethods } from '../runtime/explain/explain';
 import { WORD_AGGREGATIONS, type WordAggregation } from '../runtime/explain/words';
 import { MAX_NEW_TOKENS } from '../runtime/generate/kv-generator';
@@ -86,7 +87,7 @@ function common(v: Record<string, string | boolean | undefined>): Common {
   if (!model) throw bad('Missing --model DIR: give the model folder.');
   const target = str('target');
   if (target === undefined) throw bad('Missing --target SPEC, e.g. --target next or --target "similarity:a text".');
-  parseTargetSpec(target); // fail early, before loading the model
+  if (target !== EACH_TARGET_TOKEN) parseTargetSpec(target); // fail early, before loading the model
   const backend = backendOption(str('backend'));
   const perturb = str('perturb') ?? 'remove';
   if (!PERTURBATIONS.includes(perturb as Perturbation))
@@ -167,6 +168,10 @@ export function parseExplainArgs(argv: string[]): ExplainArgs | 'help' {
   if (v.text !== undefined && v.file !== undefined) throw bad('Give either --text or --file, not both.');
   if (v.text === undefined && v.file === undefined) throw bad('Give the text with --text TEXT or --file PATH.');
   const generate = wholeNumber('generate', v.generate, 1, MAX_NEW_TOKENS);
+  if (c.analysis.target === EACH_TARGET_TOKEN)
+    throw bad(
+      `--target ${EACH_TARGET_TOKEN} (every target token in turn) is for study; explain one with --target target:POS.`,
+    );
   const target = parseTargetSpec(c.analysis.target);
   const index = target.kind === 'generated' ? target.index : target.kind === 'contrast' ? target.generated : undefined;
   if (index !== undefined && generate === undefined)

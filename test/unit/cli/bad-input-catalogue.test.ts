@@ -204,6 +204,10 @@ before(() => {
     fs.writeFileSync(p('not-json.jsonl'), ['"Once upon a time."', '{oops', '"The dog ran to the tree."'].join('\n'));
     fs.writeFileSync(p('empty-text.jsonl'), ['"Once upon a time."', '""', '"The dog ran to the tree."'].join('\n'));
     fs.writeFileSync(p('all-bad.jsonl'), ['{oops', '[1, 2]'].join('\n'));
+    fs.writeFileSync(
+      p('dates-bad-target.jsonl'),
+      ['"March 3 1987"', '{"text": "the 2nd of July, 1999", "target_text": 5}'].join('\n'),
+    );
     sparseFile(p('huge-line.jsonl'), '"Once upon a time."\n"', 300 * 2 ** 20, '"\n"The dog ran to the tree."\n');
     fs.mkdirSync(p('study-in-place'));
     fs.writeFileSync(p('study-in-place', 'examples.jsonl'), '"Once upon a time."\n');
@@ -971,6 +975,55 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /line 2: is 300 MB, over the input limit of 1 MB \(raise it with --max-input-mb N\)/,
     check: (o) => assert.match(o.output, /examples {3}2 explained, 1 skipped/),
     timeoutMs: 30_000,
+  },
+  {
+    name: 'study on an encoder–decoder: a line whose target_text is not text is skipped',
+    input: () => ({
+      args: [
+        'study',
+        '--model',
+        marianDatesDir,
+        '--data',
+        p('dates-bad-target.jsonl'),
+        '--target',
+        'target:1',
+        '--methods',
+        'cross-attention',
+      ],
+    }),
+    expect: /line 2: has a "target_text" that is not a non-empty string; give the translation to score/,
+    check: (o) => assert.match(o.output, /examples {3}1 explained, 1 skipped/),
+  },
+  {
+    name: 'study --target target:each on a decoder-only model',
+    input: () => ({
+      args: ['study', '--model', M, '--data', p('empty-text.jsonl'), '--target', 'target:each', '--methods', 'rollout'],
+    }),
+    expect:
+      /--target target:each explains every target token of an encoder–decoder's translation; \S+ \(llama\) is not one: give a target such as next/,
+  },
+  {
+    name: 'explain --target target:each (a study target)',
+    input: cli('explain', '--model', p('no-model'), '--text', 'hi', '--target', 'target:each'),
+    expect: /--target target:each \(every target token in turn\) is for study; explain one with --target target:POS/,
+  },
+  {
+    name: 'study --randomize-top beyond an encoder–decoder’s stacks',
+    input: () => ({
+      args: [
+        'study',
+        '--model',
+        marianDatesDir,
+        '--data',
+        p('dates-bad-target.jsonl'),
+        '--target',
+        'target:1',
+        '--randomize-top',
+        '3',
+      ],
+    }),
+    expect:
+      /--randomize-top 3 is more than the model's 2 encoder and 2 decoder layers \(the top N of each are randomised\); give 1 to 2/,
   },
   {
     name: 'study: no line can be read',
