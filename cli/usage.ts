@@ -89,10 +89,13 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
                      (default cross-attention,cross-rollout,loo)
   --head-stats       explain: also print per-head statistics
   --out FILE.json    explain: write the whole result as JSON
-  --data FILE.jsonl  study: one example per line, a JSON string or {"text": …, "target"?: SPEC, "reference"?: TEXT}
+  --data FILE.jsonl  study: one example per line, a JSON string or {"text": …, "target"?: SPEC, "reference"?: TEXT};
+                     encoder–decoders: {"text": SOURCE, "target_text"?: TRANSLATION, "target"?: SPEC}, and
+                     --target target:each explains every target token of each line in turn
   --limit N          study: only the first N examples
   --randomize-top K  study: the model-randomisation sanity check: every example again with the top K layers
-                     re-initialised (seeded); each method's Spearman ρ before vs after
+                     re-initialised (seeded; encoder–decoders: the top K of both stacks, the same target tokens);
+                     each method's Spearman ρ before vs after
   --reference ID     study: the method others are compared with (default loo when it runs): paired differences of
                      Kendall τ with it, permutation-test p-values (every metric also gets a bootstrap 95 % CI)
   --out DIR          study: write summary.md, summary.json, examples.jsonl and SVG box plots there (a line that
