@@ -5,6 +5,7 @@ import type { ExplainOptions } from '../runtime/explain/explain';
 import { PERTURBATIONS, type Perturbation } from '../runtime/explain/perturb';
 import { parseTargetSpec } from '../runtime/explain/target-spec';
 import { EACH_TARGET_TOKEN } from '../runtime/explain/seq2seq-target';
+import { SEQ2SEQ_DEFAULT_METHODS } from '../runtime/explain/seq2seq-methods';
 import { DEFAULT_METHODS, resolveMethods } from '../runtime/explain/explain';
 import { WORD_AGGREGATIONS, type WordAggregation } from '../runtime/explain/words';
 import { MAX_NEW_TOKENS } from '../runtime/generate/kv-generator';
@@ -212,7 +213,10 @@ export function parseStudyArgs(argv: string[]): StudyArgs | 'help' {
   let reference: string | undefined;
   if (v.reference !== undefined) {
     reference = resolveMethods([v.reference])[0];
-    const methods = resolveMethods(c.analysis.methods ?? DEFAULT_METHODS);
+    // Without --methods the defaults run: DEFAULT_METHODS, or on an encoder–decoder SEQ2SEQ_DEFAULT_METHODS.
+    const methods = c.analysis.methods
+      ? resolveMethods(c.analysis.methods)
+      : [...DEFAULT_METHODS, ...SEQ2SEQ_DEFAULT_METHODS.filter((m) => !DEFAULT_METHODS.includes(m))];
     if (!methods.includes(reference))
       throw bad(`--reference ${v.reference} is not among the methods (${methods.join(', ')}); add it to --methods.`);
   }

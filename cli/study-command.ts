@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { load } from '../runtime/inspector/load-model';
 import { isLensError, LensError, type LensErrorCode } from '../runtime/errors';
-import { explain } from '../runtime/explain/explain';
+import { DEFAULT_METHODS, explain, resolveMethods } from '../runtime/explain/explain';
 import { resultToJson, type ExplainResult } from '../runtime/explain/result';
 import { summarizeStudy, type Spread, type StudySummary } from '../runtime/explain/summary';
 import { formatSize, readDataLines } from '../runtime/files/read-input';
@@ -22,7 +22,7 @@ import { protectedFiles, RAISE_LIMIT, warnOnStderr } from './command-files';
 import { effectiveThreads } from './parse-options';
 import { sanityCheck, type SanityCheck } from '../runtime/explain/sanity';
 import { EACH_TARGET_TOKEN } from '../runtime/explain/seq2seq-target';
-import { seq2seqMethodId } from '../runtime/explain/seq2seq-methods';
+import { SEQ2SEQ_DEFAULT_METHODS, seq2seqMethodId, seq2seqMethods } from '../runtime/explain/seq2seq-methods';
 import { headSweepFigure } from '../figures/explain-figure';
 import { headSweepGrid } from '../figures/head-stats';
 import { sceneToSvg } from '../figures/svg';
@@ -492,6 +492,21 @@ export async function studyCommand(
         'BAD_INPUT',
         `--target ${EACH_TARGET_TOKEN} explains every target token of an encoder–decoder's translation; ${inspector.facts.name} (${inspector.facts.modelType}) is not one: give a target such as next.`,
       );
+    if (args.reference !== undefined) {
+      // The methods that will run on this model (an encoder–decoder reads raw-attention as cross-attention...).
+      const ids = pairs
+        ? seq2seqMethods(
+            args.analysis.methods ? resolveMethods(args.analysis.methods) : SEQ2SEQ_DEFAULT_METHODS,
+            inspector.facts.modelType,
+          )
+        : resolveMethods(args.analysis.methods ?? DEFAULT_METHODS);
+      const asked = pairs ? seq2seqMethodId(args.reference) : args.reference;
+      if (!ids.includes(asked))
+        throw new LensError(
+          'BAD_INPUT',
+          `--reference ${args.reference} does not run on ${inspector.facts.name} with these methods (${ids.join(', ')}); give one of them or add it to --methods.`,
+        );
+    }
     const bar = new ProgressBar(examples.length, 'study');
     bar.update(0);
     for (const [i, ex] of examples.entries()) {

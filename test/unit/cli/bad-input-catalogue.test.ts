@@ -1003,6 +1003,24 @@ const cases: BadInputCase<CliInput>[] = [
       /--target target:each explains every target token of an encoder–decoder's translation; \S+ \(llama\) is not one: give a target such as next/,
   },
   {
+    name: 'study --reference an encoder–decoder method on a decoder-only model',
+    input: () => ({
+      args: [
+        'study',
+        '--model',
+        M,
+        '--data',
+        p('empty-text.jsonl'),
+        '--target',
+        'next',
+        '--reference',
+        'cross-attention',
+      ],
+    }),
+    expect:
+      /--reference cross-attention does not run on \S+ with these methods \(raw-attention, rollout, loo, norm\); give one of them or add it to --methods/,
+  },
+  {
     name: 'explain --target target:each (a study target)',
     input: cli('explain', '--model', p('no-model'), '--text', 'hi', '--target', 'target:each'),
     expect: /--target target:each \(every target token in turn\) is for study; explain one with --target target:POS/,
