@@ -14,6 +14,7 @@ import { familyGraphs } from '../models/builders';
 import type { FamilyGraphs, LayerInputs } from '../models/family';
 import { A, GraphBuilder } from '../models/graph-builder';
 import type { ModelSource } from '../models/source';
+import { attnLrpUncovered } from './attnlrp-coverage';
 import { addBackward } from './backward';
 
 /** What the gradient explains (runtime/analysis/targets.ts): a log-probability or probability of a token at one
@@ -23,15 +24,9 @@ export type GradientMeasure = 'log-prob' | 'prob' | 'cosine' | 'logit';
 /** Which backward rules the graph applies: the gradient's, or AttnLRP's (attnlrp-rules.ts). */
 export type BackwardRules = 'gradient' | 'attnlrp';
 
-/** The model types AttnLRP runs on: those whose operators its rules cover and whose relevances were checked against
- * the authors' LXT (test/unit/runtime/grad/attnlrp.test.ts). */
-export const ATTNLRP_MODEL_TYPES: readonly string[] = ['llama', 'bert'];
-
-/** Why a model gets no AttnLRP (undefined: it does). */
+/** Why a model gets no AttnLRP (undefined: it does): imported ONNX, or a model type outside its rules. */
 export function attnLrpRefusalFor(modelType: string, family: string): string | undefined {
-  if (family === 'onnx') return GRADIENT_REFUSED_ONNX;
-  if (ATTNLRP_MODEL_TYPES.includes(modelType)) return undefined;
-  return `AttnLRP runs on the model types ${ATTNLRP_MODEL_TYPES.join(' and ')} (its rules checked against the authors’ LXT); this model is ${modelType}: use gradient × input or Integrated Gradients.`;
+  return family === 'onnx' ? GRADIENT_REFUSED_ONNX : attnLrpUncovered(modelType);
 }
 
 export interface GradientGraphSpec {
