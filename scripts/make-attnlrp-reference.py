@@ -7,7 +7,7 @@ detached, the identity rule on element-wise activations (d = dy · y / (x + 1e-1
 products of two variables (q·k, attention·v, the gated MLP's product: the gradient halved), the plain gradient
 through softmax and linear layers. Relevance of token j = Σ_e inputs_embeds[j, e] · d[j, e].
 
-Targets: stories260K the logit of a token at the last position (LXT's convention); all-MiniLM-L6-v2 (no LM head)
+Targets: stories260K and hf-tiny qwen3 the logit of a token at the last position (LXT's convention); all-MiniLM-L6-v2 (no LM head)
 the cosine of the mean-pooled last hidden state with ref[i] = sin(i + 1), its two norms detached as LXT detaches a
 norm layer's (so Σ relevance is compared with the cosine).
 
@@ -45,9 +45,10 @@ sys.modules.update({"torchvision": _tv, "torchvision.models": _tvm, "torchvision
 
 import lxt  # noqa: E402
 from lxt.efficient import monkey_patch  # noqa: E402
-from transformers import AutoModel, AutoModelForCausalLM  # noqa: E402
+from transformers import AutoConfig, AutoModel, AutoModelForCausalLM  # noqa: E402
 from transformers.models.bert import modeling_bert  # noqa: E402
 from transformers.models.llama import modeling_llama  # noqa: E402
+from transformers.models.qwen3 import modeling_qwen3  # noqa: E402
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 out_dir = os.path.join(root, "test", "fixtures", "attnlrp")
@@ -57,6 +58,8 @@ os.makedirs(out_dir, exist_ok=True)
 CASES = [
     ("stories260K", "test/fixtures/models/stories260K", [1, 403, 407, 261, 378, 1], 3, modeling_llama),
     ("all-MiniLM-L6-v2", ".cache/models/all-MiniLM-L6-v2", [101, 1996, 4937, 2001, 1012, 102], None, modeling_bert),
+    # hf-tiny qwen3 (q/k RMSNorms, GQA): saved by transformers 5.25, whose rope_parameters 4.52 reads as rope_theta.
+    ("qwen3", "test/fixtures/models/hf-tiny/qwen3", [5, 17, 42, 99, 7, 250], 31, modeling_qwen3),
 ]
 
 
@@ -66,7 +69,11 @@ def rounded(t):
 
 def run(path, ids, token, dtype, patched):
     cls = AutoModelForCausalLM if token is not None else AutoModel
-    model = cls.from_pretrained(path, attn_implementation="eager", torch_dtype=dtype).eval()
+    config = AutoConfig.from_pretrained(path)
+    rope = getattr(config, "rope_parameters", None)
+    if isinstance(rope, dict) and rope.get("rope_type", "default") == "default":
+        config.rope_theta = rope["rope_theta"]
+    model = cls.from_pretrained(path, config=config, attn_implementation="eager", torch_dtype=dtype).eval()
     emb = model.get_input_embeddings().weight[torch.tensor([ids])].detach().clone().requires_grad_(True)  # [1,S,E]
     S, E = emb.shape[1], emb.shape[2]
     out = model(inputs_embeds=emb, attention_mask=torch.ones(1, S, dtype=torch.long))

@@ -48,7 +48,7 @@ export function isConstantUnderAttnLrp(node: NodeMsg): boolean {
 export function attnLrpRefusal(node: NodeMsg, what: string): LensError {
   return new LensError(
     'UNSUPPORTED_MODEL',
-    `AttnLRP has no rule for ${what} (node ${node.name ?? node.output[0]}): it covers the llama, bert and gpt2 families' operators; use gradient × input for this model.`,
+    `AttnLRP has no rule for ${what} (node ${node.name ?? node.output[0]}): it covers the operators of the llama, qwen3 and bert model types; use gradient × input for this model.`,
   );
 }
 

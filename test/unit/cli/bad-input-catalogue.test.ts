@@ -580,7 +580,7 @@ const cases: BadInputCase<CliInput>[] = [
       'loo,attnlrp',
     ),
     expect:
-      /AttnLRP runs on the model types llama and bert \(its rules checked against the authors’ LXT\); this model is gpt2: use gradient × input or Integrated Gradients\./,
+      /AttnLRP runs on the model types llama, qwen3 and bert \(its rules checked against the authors’ LXT\); this model is gpt2: use gradient × input or Integrated Gradients\./,
   },
   {
     name: 'explain AttnLRP on an imported ONNX export',

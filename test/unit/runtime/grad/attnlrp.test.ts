@@ -2,7 +2,8 @@
 // 2.1 in float64 (test/fixtures/attnlrp, made by scripts/make-attnlrp-reference.py): the modified gradient w.r.t.
 // the token embeddings to ‖d − d_ref‖ / ‖d_ref‖ ≤ 1e-4 and the token relevances (input ⊙ it) likewise, for
 // stories260K (llama: RMSNorm, RoPE, GQA, SiLU-gated MLP; the logit of a token) and all-MiniLM-L6-v2 (bert:
-// LayerNorm, GELU; the cosine of the mean-pooled output with its norms constant). LXT's conservation (Σ relevance
+// LayerNorm, GELU; the cosine of the mean-pooled output with its norms constant) and hf-tiny qwen3 (q/k RMSNorms,
+// GQA; a logit). LXT's conservation (Σ relevance
 // against the target) is reported by the fixture and held here to what LXT itself gives. Models outside AttnLRP's
 // rules are refused by name.
 import { test } from 'node:test';
@@ -43,6 +44,7 @@ function relativeError(a: ArrayLike<number>, ref: ArrayLike<number>): number {
 const cases: [string, () => string][] = [
   ['stories260K', () => fixtureModel('stories260K')],
   ['all-MiniLM-L6-v2', () => miniLmDir()],
+  ['qwen3', () => hfTinyModel('qwen3')],
 ];
 
 for (const [name, dir] of cases) {
@@ -84,7 +86,7 @@ test('AttnLRP refuses a model type outside its rules by name (gemma2), and the g
   const source = await readModel(hfTinyModel('gemma2'));
   await assert.rejects(
     GradientRunner.create(source, { batch: 1, seq: 4, measure: 'logit', rules: 'attnlrp' }),
-    (e: unknown) => isLensError(e) && /AttnLRP runs on the model types llama and bert.*gemma2/.test(e.message),
+    (e: unknown) => isLensError(e) && /AttnLRP runs on the model types llama, qwen3 and bert.*gemma2/.test(e.message),
   );
   const stories = await readModel(fixtureModel('stories260K'));
   await assert.rejects(

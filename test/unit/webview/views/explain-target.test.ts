@@ -84,11 +84,11 @@ test('methods per model: imported ONNX exports cannot be differentiated, so no g
   }
 });
 
-test('methods per model: AttnLRP only on the model types its rules cover (llama, bert), never on ONNX', () => {
+test('methods per model: AttnLRP only on the model types its rules cover (llama, qwen3, bert), never on ONNX', () => {
   assert.equal(methodUnavailable({ family: 'llama', modelType: 'llama' }, 'attnlrp'), undefined);
   assert.equal(methodUnavailable({ family: 'bert', modelType: 'bert' }, 'attnlrp'), undefined);
   assert.match(methodUnavailable({ family: 'gpt2', modelType: 'gpt2' }, 'attnlrp') ?? '', /this model is gpt2/);
-  assert.match(methodUnavailable({ family: 'llama', modelType: 'gemma2' }, 'attnlrp') ?? '', /llama and bert/);
+  assert.match(methodUnavailable({ family: 'llama', modelType: 'gemma2' }, 'attnlrp') ?? '', /llama, qwen3 and bert/);
   assert.match(methodUnavailable({ family: 'onnx', modelType: 'llama' }, 'attnlrp') ?? '', /cannot be differentiated/);
   assert.equal(methodUnavailable({ family: 'gpt2', modelType: 'gpt2' }, 'grad-x-input'), undefined);
 });
