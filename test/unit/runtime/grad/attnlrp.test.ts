@@ -1,11 +1,11 @@
 // AttnLRP through the backward transform (runtime/grad/attnlrp-rules.ts) against the authors' implementation, LXT
 // 2.1 in float64 (test/fixtures/attnlrp, made by scripts/make-attnlrp-reference.py): the modified gradient w.r.t.
 // the token embeddings to ‖d − d_ref‖ / ‖d_ref‖ ≤ 1e-4 and the token relevances (input ⊙ it) likewise, for
-// stories260K (llama: RMSNorm, RoPE, GQA, SiLU-gated MLP; the logit of a token) and all-MiniLM-L6-v2 (bert:
-// LayerNorm, GELU; the cosine of the mean-pooled output with its norms constant) and hf-tiny qwen3 (q/k RMSNorms,
-// GQA; a logit). LXT's conservation (Σ relevance
-// against the target) is reported by the fixture and held here to what LXT itself gives. Each rule alone against
-// values by hand (with exact conservation where it conserves); models and operators outside the rules refused by name.
+// stories260K (llama: RMSNorm, RoPE, GQA, SiLU-gated MLP; the logit of a token), all-MiniLM-L6-v2 (bert: LayerNorm,
+// GELU; the cosine of the mean-pooled output with its norms constant) and hf-tiny qwen3 (q/k RMSNorms, GQA; a logit).
+// LXT's conservation (Σ relevance against the target) is reported by the fixture and held here to what LXT itself
+// gives. Each rule alone against values by hand (with exact conservation where it conserves); models and operators
+// outside the rules refused by name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
