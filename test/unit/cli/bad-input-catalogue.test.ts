@@ -571,6 +571,30 @@ const cases: BadInputCase<CliInput>[] = [
       /"attn-x-grad" reads one self-attention stack's gradient, which an encoder–decoder does not have alone \(marian\); explain its source tokens with cross-attention, cross-rollout, loo, occlusion, saliency, grad-x-input, integrated-gradients/,
   },
   {
+    name: 'explain AttnLRP on a model type outside its rules (gpt2)',
+    input: cli(
+      'explain',
+      '--model',
+      fixtureModel('tiny-gpt2'),
+      '--text',
+      TEXT,
+      '--target',
+      'next',
+      '--methods',
+      'loo,attnlrp',
+    ),
+    expect:
+      /AttnLRP runs on the model types llama, qwen3 and bert \(its rules checked against the authors’ LXT\); this model is gpt2: use gradient × input or Integrated Gradients\./,
+  },
+  {
+    name: 'explain AttnLRP on an imported ONNX export',
+    input: () => ({
+      args: ['explain', '--model', model('onnx-export'), '--text', TEXT, '--target', 'next', '--methods', 'attnlrp'],
+    }),
+    expect:
+      /AttnLRP: Gradient methods need a model whose graphs this project builds .*an imported ONNX export cannot be differentiated/,
+  },
+  {
     name: 'explain --perturb hide on an encoder–decoder',
     input: cli(
       'explain',
