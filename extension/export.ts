@@ -333,6 +333,8 @@ export class Exporter {
         prepare: async (format) => {
           if (format === 'png' || format === 'svg') {
             const draw = (scale: number) => viewFigure(settled.maps, spec, format, scale, run.source.text);
+            // Every exact window the drawing reads, fetched first: the head view draws nothing without them.
+            await settled.settle(() => draw(args.scale ?? 1));
             let scale = args.scale ?? 1;
             if (format === 'png' && args.scale === undefined && args.target === undefined) {
               const items = PNG_SCALES.map((s) => {
@@ -346,7 +348,7 @@ export class Exporter {
               if (!pick) return undefined;
               scale = pick.scale;
             }
-            await settled.settle(() => draw(scale)); // every exact window the drawing reads, fetched
+            await settled.settle(() => draw(scale)); // the scale chosen may read other windows (pooled cells)
             const image = await exportImage(settled.maps, spec, { format, scale, source: run.source.text });
             const details = describeImage(image);
             return {
