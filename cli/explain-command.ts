@@ -16,7 +16,7 @@ import type { Inspector } from '../runtime/inspector/api';
 import { LensError } from '../runtime/errors';
 import { keepsRun } from '../runtime/inspector/long-runs';
 import { limitLength } from '../runtime/inspector/input';
-import { explainKept } from '../runtime/explain/explain-kept';
+import { explainKept, keptTargetPlan } from '../runtime/explain/explain-kept';
 import type { ExplainResult } from '../runtime/explain/result';
 
 /** The greedy continuation of `text` (args.generate tokens at most) with the model loaded for the explanation:
@@ -51,10 +51,13 @@ async function explainLong(
   const facts = inspector.facts;
   if (facts.encoderDecoder || args.long === 'maps') return undefined;
   const { chat, truncate, maxTokens } = args.analysis;
-  const n = generation
-    ? generation.ids.length
-    : limitLength(inspector.tokenize(text, { chat: chat === true }), facts, { truncate, maxTokens }).tokens.length;
+  const tokens = generation
+    ? undefined
+    : limitLength(inspector.tokenize(text, { chat: chat === true }), facts, { truncate, maxTokens }).tokens;
+  const n = generation ? generation.ids.length : tokens!.length;
   if (!keepsRun(args.long, facts, n)) return undefined;
+  // A target that reads every token is refused before the run (minutes at 8,192 tokens), not after.
+  if (tokens) keptTargetPlan(inspector, tokens, { target: args.analysis.target });
   const t0 = performance.now();
   const run = inspector.run(generation ? generation.ids : text, {
     long: 'kept',

@@ -39,6 +39,24 @@ export interface KeptExplainOptions {
   headStats?: boolean;
 }
 
+/** The target's plan on a kept run, or the one-line refusal of a target that reads every token (a similarity): so
+ * that a caller can check it before the run (the CLI), as explainKept does after. */
+export function keptTargetPlan(
+  model: { facts: ModelFacts; tokenizer: Tokenizer | undefined },
+  tokens: readonly Token[],
+  options: Pick<KeptExplainOptions, 'target' | 'promptLength'>,
+): ReturnType<typeof planTarget> {
+  const parsed = typeof options.target === 'string' ? parseTargetSpec(options.target) : options.target;
+  const ids = tokens.map((t) => t.id);
+  const plan = planTarget(resolveGenerated(parsed, ids, options.promptLength), tokens, model.facts, model.tokenizer);
+  if (plan.readout === null)
+    throw new LensError(
+      'TOO_LONG',
+      `The target ${plan.spec} reads every token; on a run of ${tokens.length} tokens kept for long inputs Explain needs one target token (next, token:POS, mask@POS), or select at most ${longestMapsRun(model.facts)} tokens.`,
+    );
+  return plan;
+}
+
 export async function explainKept(
   model: { facts: ModelFacts; backend: string; tokenizer: Tokenizer | undefined },
   tokens: readonly Token[],
@@ -49,15 +67,9 @@ export async function explainKept(
   const { facts, tokenizer } = model;
   const n = tokens.length;
   const methodIds = resolveMethods(options.methods ?? DEFAULT_METHODS);
-  const parsed = typeof options.target === 'string' ? parseTargetSpec(options.target) : options.target;
+  const plan = keptTargetPlan(model, tokens, options);
   const ids = tokens.map((t) => t.id);
-  const plan = planTarget(resolveGenerated(parsed, ids, options.promptLength), tokens, facts, tokenizer);
-  if (plan.readout === null)
-    throw new LensError(
-      'TOO_LONG',
-      `The target ${plan.spec} reads every token; on a run of ${n} tokens kept for long inputs Explain needs one target token (next, token:POS, mask@POS), or select at most ${longestMapsRun(facts)} tokens.`,
-    );
-  const readout = plan.readout;
+  const readout = plan.readout!;
   const causal = facts.attentionKinds.some((k) => k === 'causal');
   const candidates = candidateMask(tokens, plan.protect, causal ? readout : null, false);
   const methods: MethodScores[] = [];
