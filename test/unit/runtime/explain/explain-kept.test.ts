@@ -29,7 +29,7 @@ after(async () => {
   await inspector.dispose();
 });
 
-test('raw attention and rollout of a kept run equal the dense explanation; other methods refuse in one line', async () => {
+test('raw attention, rollout and head statistics of a kept run equal the dense explanation; other methods state their cost in one line', async () => {
   const rand = mulberry32(5);
   const ids = [1, ...Array.from({ length: N - 1 }, () => 3 + Math.floor(rand() * 500))];
   const run = inspector.run(ids, { long: 'kept' });
