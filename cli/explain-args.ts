@@ -10,6 +10,9 @@ import { DEFAULT_METHODS, resolveMethods } from '../runtime/explain/explain';
 import { WORD_AGGREGATIONS, type WordAggregation } from '../runtime/explain/words';
 import { MAX_NEW_TOKENS } from '../runtime/generate/kv-generator';
 import { backendOption, bad, inputLimitOption, parseOptions, wholeNumber } from './parse-options';
+import type { LongRunChoice } from '../runtime/inspector/long-runs';
+
+const LONG_CHOICES: readonly LongRunChoice[] = ['auto', 'kept', 'maps'];
 
 /** The analysis options of both commands, as explain() takes them (target kept as the spec string). */
 export type AnalysisOptions = Omit<ExplainOptions, 'signal' | 'onProgress'> & { target: string };
@@ -31,6 +34,9 @@ export interface ExplainArgs extends Common {
   out?: string;
   /** Generate this many tokens greedily first and explain prompt + output (generated:N targets). */
   generate?: number;
+  /** How attention is held (runtime/inspector/long-runs.ts): 'auto' keeps a run whose maps would pass 1 GiB, and
+   *  explains it from what is kept (runtime/explain/explain-kept.ts); 'kept' always, 'maps' never. */
+  long: LongRunChoice;
 }
 
 export interface StudyArgs extends Common {
@@ -163,9 +169,12 @@ export function parseExplainArgs(argv: string[]): ExplainArgs | 'help' {
     generate: { type: 'string' },
     'target-text': { type: 'string' },
     'max-new': { type: 'string' },
+    long: { type: 'string' },
   });
   if (v.help) return 'help';
   const c = common(v);
+  const long = (v.long ?? 'auto') as LongRunChoice;
+  if (!LONG_CHOICES.includes(long)) throw bad(`--long must be auto, kept or maps (got "${String(v.long)}").`);
   if (v.text !== undefined && v.file !== undefined) throw bad('Give either --text or --file, not both.');
   if (v.text === undefined && v.file === undefined) throw bad('Give the text with --text TEXT or --file PATH.');
   const generate = wholeNumber('generate', v.generate, 1, MAX_NEW_TOKENS);
@@ -197,6 +206,7 @@ export function parseExplainArgs(argv: string[]): ExplainArgs | 'help' {
     headStats: v['head-stats'] === true,
     out: v.out,
     ...(generate !== undefined ? { generate } : {}),
+    long,
   };
 }
 

@@ -89,6 +89,8 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
                      layer), cross-rollout, loo, occlusion, saliency, grad-x-input, integrated-gradients
                      (default cross-attention,cross-rollout,loo)
   --head-stats       explain: also print per-head statistics
+  --long MODE        explain: auto (default: above 1 GiB of maps the run keeps q and k; raw attention, rollout and
+                     the head statistics run from them, every other method says its cost and what to do) | kept | maps
   --out FILE.json    explain: write the whole result as JSON
   --data FILE.jsonl  study: one example per line, a JSON string or {"text": …, "target"?: SPEC, "reference"?: TEXT};
                      encoder–decoders: {"text": SOURCE, "target_text"?: TRANSLATION, "target"?: SPEC}, and

@@ -306,7 +306,8 @@ export interface ViewChangedMessage {
   view: PanelView;
   layer: number;
   head: number | 'mean' | 'max';
-  /** The matrix zoomed: the rows (queries) and columns (keys) it shows, [start, end) each (what its export draws). */
+  /** The matrix zoomed: the rows (queries) and columns (keys) it shows, [start, end) each (what its export draws);
+   *  a kept run's head view: the window of tokens it shows (rows = cols). */
   window?: { rows: { start: number; end: number }; cols: { start: number; end: number } };
 }
 

@@ -1189,6 +1189,76 @@ const cases: BadInputCase<CliInput>[] = [
     input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--layer', '9'] }),
     expect: /--layer 9 does not exist: the model has 5 layers \(0–4\)/,
   },
+  // ----- explain at length (a run kept for long inputs; --long kept forces it on a short text): each method that
+  // does not run says its cost there and what to do, as a warning, and the explanation goes on with the rest.
+  ...(
+    [
+      [
+        'loo',
+        /Leave-one-out does not run on \d+ tokens kept for long inputs: it runs the model once per candidate token: \d+ passes over \d+ tokens \(about \d+ (s|min) at [\d.]+ s a pass\); select at most 2,590 tokens for it\./,
+      ],
+      [
+        'occlusion',
+        /Occlusion does not run on \d+ tokens kept .*: it runs the model once per window of candidate tokens: \d+ passes/,
+      ],
+      [
+        'flow',
+        /Attention flow does not run .*max-flow over \d+ nodes .*; select at most 2,590 tokens for it, or write the maps with `attention-lens run --out FOLDER\/` \(one NPY per layer, \d+ MB\) and compute it from them\./,
+      ],
+      [
+        'saliency',
+        /Saliency ‖∇‖ does not run .*: it backpropagates through every layer's maps: 1 pass over \d+ tokens \(\d+ MB, about \d+ s at [\d.]+ s a pass\)/,
+      ],
+      ['integrated-gradients', /Integrated Gradients does not run .*at each point of the path: 33 passes over/],
+      [
+        'alti',
+        /ALTI does not run .*: it holds every layer's maps and per-head value vectors and does [\d,.]+ (G |T )?multiply-adds \(\d+ MB\)/,
+      ],
+      [
+        'norm-rollout',
+        /does not run .*: it holds every layer's maps and value norms \(\d+ MB\); select at most 2,590 tokens/,
+      ],
+      [
+        'value-zeroing-rollout',
+        /Value zeroing rollout does not run .*: it runs the model once per layer and token with its values zeroed: \d+ passes over/,
+      ],
+    ] as const
+  ).map(([method, line]): BadInputCase<CliInput> => ({
+    name: `explain ${method} on a run kept for long inputs: its cost and what to do`,
+    input: () => ({
+      args: [
+        'explain',
+        '--model',
+        M,
+        '--text',
+        TEXT,
+        '--target',
+        'next',
+        '--long',
+        'kept',
+        '--methods',
+        `raw-attention,${method}`,
+      ],
+    }),
+    kind: 'warning',
+    code: 0,
+    expect: line,
+    check: (o) => assert.match(o.output, /^kept {7}\d+ tokens kept for long inputs/m),
+  })),
+  {
+    name: 'explain a similarity target on a run kept for long inputs: refused before the run',
+    input: () => ({
+      args: ['explain', '--model', M, '--text', TEXT, '--target', 'similarity:a dog', '--long', 'kept'],
+    }),
+    expect:
+      /The target similarity:a dog reads every token; on a run of \d+ tokens kept for long inputs Explain needs one target token \(next, token:POS, mask@POS\), or select at most 2590 tokens\./,
+    check: (o) => assert.doesNotMatch(o.output, /^kept /m, 'no run'),
+  },
+  {
+    name: 'explain --long with an unknown mode',
+    input: () => ({ args: ['explain', '--model', M, '--text', TEXT, '--target', 'next', '--long', 'kep'] }),
+    expect: /--long must be auto, kept or maps \(got "kep"\)\./,
+  },
   {
     name: 'explain --target generated:N without --generate',
     input: () => ({ args: ['explain', '--model', M, '--text', TEXT, '--target', 'generated:2'] }),
