@@ -265,6 +265,7 @@ class WorkerInspector implements Inspector {
     if (request.baseline) payload.baseline = request.baseline;
     if (request.padId !== undefined) payload.padId = request.padId;
     if (request.keep) payload.keep = [...request.keep];
+    if (request.attention) payload.attention = true;
     return this.track(this.channel.request('seq2seq-gradients', payload, { signal: options.signal }));
   }
 

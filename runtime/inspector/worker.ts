@@ -243,6 +243,8 @@ channel.handle('seq2seq-gradients', (req, ctx) =>
     r.sourceEmbedding = send(r.sourceEmbedding);
     r.targetEmbedding = send(r.targetEmbedding);
     if (r.baseline) r.baseline = send(r.baseline);
+    if (r.cross) r.cross = r.cross.map(send);
+    if (r.gradCross) r.gradCross = r.gradCross.map(send);
     return r;
   }),
 );
