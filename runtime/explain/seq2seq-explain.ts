@@ -6,9 +6,12 @@
 //   methods     raw cross-attention of a decoder layer, the encoder–decoder rollout (analysis/seq2seq-attention.ts),
 //               leave-one-out and occlusion on the source: each perturbed source re-runs the encoder, then the decoder
 //               teacher-forced on the same target (evaluator.ts with a 'target-logprobs' read)
-//   gradients   saliency, gradient × input and Integrated Gradients over the source embeddings, computed where the
-//               model lives (Inspector.seq2seqGradients: the worker's Seq2SeqGradientService) for the same target
+//   gradients   saliency, gradient × input and Integrated Gradients over the source embeddings, and attention ×
+//               gradient on a decoder layer's cross-attention, computed where the model lives (Inspector.seq2seqGradients: the worker's Seq2SeqGradientService) for the same target
 //               (a contrast is the −1 weight on B at its row: the same graph)
+//   mixing      ALTI+ (the encoder's ALTI rollout composed with the decoder's self and cross contributions) and value
+//               zeroing through one decoder layer's cross-attention (Inspector.seq2seqMixing: the worker's
+//               Seq2SeqMixingService), rows up to the explained one
 //   baselines   uniform over the source tokens; recency = source position (a later source token ranks higher: the
 //               causal baseline's rule applied to the source; it has no model in it, which is all it must show)
 import type { AttentionRun, Inspector } from '../inspector/api';
@@ -25,7 +28,14 @@ import { headSweep } from './head-sweep';
 import { explanationNotes } from './notes';
 import type { ExplainResult, MethodScores } from './result';
 import { planSeq2SeqTarget, seq2seqTargetLabel } from './seq2seq-target';
-import { SEQ2SEQ_DEFAULT_METHODS, SEQ2SEQ_GRADIENT_METHODS, seq2seqMethods } from './seq2seq-methods';
+import {
+  SEQ2SEQ_DEFAULT_METHODS,
+  SEQ2SEQ_GRADIENT_METHODS,
+  SEQ2SEQ_MIXING_METHODS,
+  seq2seqMethods,
+} from './seq2seq-methods';
+import { weightedRows } from '../analysis/seq2seq-attention';
+import type { Seq2SeqMixingMethod } from '../inspector/seq2seq-mixing-service';
 import { GRADIENT_MAX_TOKENS } from '../grad/gradients';
 import {
   seq2seqGradientAttribution,
@@ -169,10 +179,17 @@ export async function explainSeq2Seq(
       const served = inspector.seq2seqGradients.bind(inspector);
       gradients = { compute: (req) => served(req, { signal }) };
       methodNotes.push(
-        'Gradient methods: gradients of the target w.r.t. the source token embeddings (the target tokens kept as they are), computed by onnxruntime in float32 through backward graphs built from the encoder–decoder’s own graphs; gradient × input and Integrated Gradients are signed (negative: the token lowers the target).',
+        'Gradient methods: gradients of the target w.r.t. the source token embeddings (the target tokens kept as they are) and, for attention × gradient, w.r.t. a decoder layer’s cross-attention, computed by onnxruntime in float32 through backward graphs built from the encoder–decoder’s own graphs; gradient × input, Integrated Gradients and attention × gradient are signed (negative: the token lowers the target).',
       );
     }
   }
+
+  // Context mixing (ALTI+, value zeroing through cross-attention): the worker's mixing graphs, over the decoder rows
+  // up to the explained one (the decoder is causal: later rows change nothing before them).
+  const mixRows = plan.row === null ? labels.length : plan.row + 1;
+  const mixingRefusal = inspector.seq2seqMixing
+    ? undefined
+    : 'Context mixing runs where the model runs in the extension host or the CLI, not in the panel’s WebGPU worker: set attentionLens.backend to native or wasm.';
 
   const methods: MethodScores[] = [];
   const all = [...ids, BASELINE_ID];
@@ -198,10 +215,31 @@ export async function explainSeq2Seq(
             baseline: options.baseline,
             padId: tokenizer?.special.pad ?? 0,
             keep: tokens.map((t) => t.special === true),
+            ...(options.layer !== undefined ? { layer: options.layer } : {}),
+            ...(typeof options.head === 'number' ? { head: options.head } : {}),
           },
         );
         entry.scores = Array.from(a.source); // [S]
         if (a.note) methodNotes.push(a.note);
+      } else if (SEQ2SEQ_MIXING_METHODS.includes(id)) {
+        if (mixingRefusal || !inspector.seq2seqMixing) throw new RangeError(mixingRefusal);
+        const r = await inspector.seq2seqMixing(
+          {
+            sourceIds: tokens.map((t) => t.id),
+            decoderInputIds: side.decoderInput.slice(0, mixRows).map((t) => t.id),
+            method: id as Seq2SeqMixingMethod,
+            ...(id === 'value-zeroing' && options.layer !== undefined ? { layer: options.layer } : {}),
+          },
+          { signal },
+        );
+        entry.scores = Array.from(weightedRows(r.source, mixRows, S, plan.rows.slice(0, mixRows))); // [S]
+        if (id === 'value-zeroing') entry.rows = r.rows;
+        else {
+          const share = entry.scores.reduce((a, b) => a + b, 0);
+          methodNotes.push(
+            `ALTI+ (Ferrando et al. 2022): ${(share * 100).toFixed(1)} % of the explained rows' contributions come from the source tokens (the encoder's ALTI rollout through each decoder layer's cross-attention); the rest from the decoder's own inputs, the target prefix.`,
+          );
+        }
       } else entry.scores = Array.from(await computeImportance(id, ctx));
     } catch (e) {
       if (isLensError(e) || !(e instanceof RangeError)) throw e;
