@@ -220,7 +220,15 @@ export class Seq2SeqGradientService implements Seq2SeqGradientComputer {
 
   private async runner(spec: Seq2SeqGradientSpec): Promise<Seq2SeqGradientRunner> {
     const key = `${spec.batch}:${spec.source}:${spec.target}:${spec.attention === true}`;
-    const kept = this.runners.get(key);
+    // A runner built with attention outputs serves the same request without them too (the embeddings' gradients
+    // are the same graph's), so attention × gradient beside gradient × input does not evict one for the other.
+    const withAttention = `${spec.batch}:${spec.source}:${spec.target}:true`;
+    const kept = this.runners.get(key) ?? this.runners.get(withAttention);
+    if (kept && kept.graph.spec.attention) {
+      this.runners.delete(withAttention);
+      this.runners.set(withAttention, kept);
+      return kept;
+    }
     if (kept) {
       this.runners.delete(key);
       this.runners.set(key, kept); // most recently used last
@@ -297,7 +305,7 @@ export class Seq2SeqGradientService implements Seq2SeqGradientComputer {
         gradTarget.set(out.gradTarget.subarray(r * Tg * E, (r + 1) * Tg * E), (start + r) * T * E); // rows ≥ Tg: 0
       }
       gradSource.set(out.gradSource.subarray(0, n * S * E), start * S * E);
-      if (out.cross && start === 0) {
+      if (req.attention && out.cross && start === 0) {
         const per = c.heads * Tg * S; // row 0's [H,Tg,S]
         cross = out.cross.map((a) => a.slice(0, per));
         gradCross = out.gradCross!.map((a) => a.slice(0, per));
