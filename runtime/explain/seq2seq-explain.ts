@@ -223,6 +223,10 @@ export async function explainSeq2Seq(
         if (a.note) methodNotes.push(a.note);
       } else if (SEQ2SEQ_MIXING_METHODS.includes(id)) {
         if (mixingRefusal || !inspector.seq2seqMixing) throw new RangeError(mixingRefusal);
+        const decoderLayers = facts.encoderDecoder?.decoderLayers ?? 0;
+        if (id === 'value-zeroing' && options.layer !== undefined)
+          if (!Number.isInteger(options.layer) || options.layer < 0 || options.layer >= decoderLayers)
+            throw new RangeError(`decoder layer ${options.layer} is outside 0..${decoderLayers - 1}`);
         const r = await inspector.seq2seqMixing(
           {
             sourceIds: tokens.map((t) => t.id),

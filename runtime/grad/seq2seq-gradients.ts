@@ -395,7 +395,8 @@ export async function seq2seqGradientAttribution(
     const r = await service.compute({ ...request, attention: true }, options.isCancelled);
     const layers = r.cross!.length;
     const l = options.layer ?? layers - 1;
-    if (!Number.isInteger(l) || l < 0 || l >= layers) throw new RangeError(`layer ${l} is outside 0..${layers - 1}`);
+    if (!Number.isInteger(l) || l < 0 || l >= layers)
+      throw new RangeError(`decoder layer ${l} is outside 0..${layers - 1}`);
     const rows = r.attentionRows!;
     const heads = r.cross![l].length / (rows * S);
     const source = crossAttentionTimesGradient(r.cross![l], r.gradCross![l], heads, rows, S, options.head ?? 'mean');
