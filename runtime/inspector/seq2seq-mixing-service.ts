@@ -1,8 +1,8 @@
 // Context mixing of an encoder–decoder where the model lives (the worker holds one per loaded encoder–decoder, like
 // its gradient service): runs the mixing graph of runtime/models/seq2seq-mixing-graph.ts on onnxruntime and turns its
 // outputs into ALTI+ (one row: every block's value vectors, residuals and sums) or value zeroing through one decoder
-// layer's cross-attention (1 + S rows per batch of at most MAX_ZEROED + 1: an unzeroed row, then one row per zeroed
-// source token) with runtime/analysis/seq2seq-mixing.ts. Only the [T,S] / [T,T] matrices travel back.
+// layer's cross-attention (batches of at most MAX_ZEROED + 1 rows: an unzeroed row, then one row per zeroed source
+// token) with runtime/analysis/seq2seq-mixing.ts. Only the [T,S] / [T,T] matrices travel back.
 import { createSession, type Session } from '../backend/ort';
 import { cancelled, LensError } from '../errors';
 import { altiLayer, type MixingLayer } from '../analysis/mixing';
@@ -158,18 +158,20 @@ export class Seq2SeqMixingService {
     const zeroed: Float32Array[] = [];
     const originals: Float32Array[] = [];
     let rows = 0;
-    for (let start = 0; start < S; start += MAX_ZEROED) {
+    // Batches of one size (one session): ⌈S / MAX_ZEROED⌉ even chunks, the last one's spare rows keeping everything.
+    const per = Math.ceil(S / Math.ceil(S / MAX_ZEROED));
+    for (let start = 0; start < S; start += per) {
       if (isCancelled()) throw cancelled();
-      const n = Math.min(MAX_ZEROED, S - start);
-      const b = await this.built({ batch: n + 1, source: S, target: T, tensors: false });
-      const keep = new Float32Array((n + 1) * L * S).fill(1); // [B,L,S]; row 0 keeps everything
+      const n = Math.min(per, S - start);
+      const b = await this.built({ batch: per + 1, source: S, target: T, tensors: false });
+      const keep = new Float32Array((per + 1) * L * S).fill(1); // [B,L,S]; row 0 keeps everything
       for (let r = 0; r < n; r++) keep[((r + 1) * L + l) * S + start + r] = 0;
       const out = (await this.run(b, req, keep, [decoderOut(l)]))[decoderOut(l)]; // [B,T,E]
       for (let r = 0; r < n; r++) {
         zeroed.push(out.subarray((r + 1) * T * E, (r + 2) * T * E));
         originals.push(out.subarray(0, T * E));
       }
-      rows += n + 1;
+      rows += per + 1;
     }
     return { source: crossValueZeroing(originals, zeroed, T, S, E), layer: l, rows, ms: performance.now() - t0 };
   }
