@@ -42,6 +42,13 @@ CASES = [
         [5, 65, 4, 6, 26, 3, 166, 0],  # the 14th of March, 2021 </s>
         [399, 166, 2, 12, 2, 42],  # <pad> ▁2021 - 03 - 14
     ),
+    # 40 source tokens: value zeroing runs in two batches (at most 32 zeroed rows each)
+    (
+        "tiny-marian-dates-40",
+        "test/fixtures/models/tiny-marian-dates",
+        [5 + (i * 37) % 390 for i in range(39)] + [0],
+        [399, 166, 2, 12],
+    ),
     ("hf-tiny-bart", "test/fixtures/models/hf-tiny/bart", [0, 31, 200, 7, 415, 66, 2], [2, 0, 91, 12, 300]),
     ("hf-tiny-t5", "test/fixtures/models/hf-tiny/t5", [37, 5, 200, 91, 12, 250, 1], [0, 17, 42, 99, 8]),
 ]
