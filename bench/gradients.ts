@@ -8,8 +8,11 @@
 // process's CPU time (user + system over its threads), which load from other processes on a shared machine inflates
 // far less (the wall-clock ratio swings with whoever else runs; the CPU one is the work). An encoder–decoder case
 // (tiny-marian-dates: encoder + teacher-forced decoder against runtime/grad/seq2seq-gradients.ts, log p of one
-// target token, IG on the source side) follows. Figures are printed, never asserted.
-// Run: nice npx tsx bench/gradients.ts   (THREADS=n, TOKENS=n, RUNS=n to change the defaults)
+// target token, IG on the source side, attention × gradient on the cross-attention, and the context-mixing methods
+// ALTI+ and value zeroing through the last decoder layer's cross-attention of runtime/inspector/seq2seq-mixing-
+// service.ts) follows. Figures are printed, never asserted.
+// Run: nice npx tsx bench/gradients.ts   (THREADS=n, TOKENS=n, RUNS=n to change the defaults; ONLY=seq2seq for the
+// encoder–decoder case alone)
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
 import { createSession } from '../runtime/backend/ort';
@@ -22,6 +25,7 @@ import { gradientTimesInput, integratedGradients, midpointAlphas } from '../runt
 import { Seq2SeqRunner, shiftRight } from '../runtime/generate/seq2seq-runner';
 import { readSeq2SeqModel } from '../runtime/models/seq2seq-read';
 import { seq2seqGradientAttribution, Seq2SeqGradientService } from '../runtime/grad/seq2seq-gradients';
+import { Seq2SeqMixingService } from '../runtime/inspector/seq2seq-mixing-service';
 import { marianDatesDir } from '../test/helpers/fixtures';
 import { fmt, summarize, table } from './stats';
 
@@ -176,22 +180,44 @@ async function benchSeq2Seq(): Promise<string[][]> {
   const t2 = performance.now();
   await seq2seqGradientAttribution(service, request, 'integrated-gradients', { steps: STEPS });
   const igBuildMs = performance.now() - t2;
+  const t3 = performance.now();
+  await seq2seqGradientAttribution(service, request, 'attn-x-grad');
+  const axgBuildMs = performance.now() - t3;
+  // Context mixing reads every target row (the whole target) here, as Explain's `target` does.
+  const mixing = new Seq2SeqMixingService(source, 'native', THREADS);
+  const mixRequest = { sourceIds: src, decoderInputIds: dec };
+  const t4 = performance.now();
+  await mixing.compute({ ...mixRequest, method: 'alti' });
+  const altiBuildMs = performance.now() - t4;
+  const t5 = performance.now();
+  const vzRows = (await mixing.compute({ ...mixRequest, method: 'value-zeroing' })).rows;
+  const vzBuildMs = performance.now() - t5;
   const fwd: number[][] = [];
   const gxi: number[][] = [];
   const ig: number[][] = [];
+  const axg: number[][] = [];
+  const alti: number[][] = [];
+  const vz: number[][] = [];
   for (let r = 0; r < RUNS; r++) {
     fwd.push(await timed(async () => runner.teacherForce(await runner.encode(src), dec)));
     gxi.push(await timed(() => seq2seqGradientAttribution(service, request, 'grad-x-input')));
     ig.push(await timed(() => seq2seqGradientAttribution(service, request, 'integrated-gradients', { steps: STEPS })));
+    axg.push(await timed(() => seq2seqGradientAttribution(service, request, 'attn-x-grad')));
+    alti.push(await timed(() => mixing.compute({ ...mixRequest, method: 'alti' })));
+    vz.push(await timed(() => mixing.compute({ ...mixRequest, method: 'value-zeroing' })));
   }
   await runner.release();
   await service.release();
+  await mixing.release();
   return rowsOf(
     'tiny-marian-dates',
     [
       [`teacher-forced pass (${src.length} + ${dec.length} tokens)`, fwd, forwardMs],
       ['gradient × input (source and target)', gxi, gradBuildMs],
       [`Integrated Gradients, ${STEPS} steps (source)`, ig, igBuildMs],
+      ['attention × gradient (cross, every layer)', axg, axgBuildMs],
+      ['ALTI+ (whole target)', alti, altiBuildMs],
+      [`value zeroing, last decoder layer (${vzRows} rows)`, vz, vzBuildMs],
     ],
     fwd,
   );
@@ -217,7 +243,7 @@ async function main(): Promise<void> {
     });
   else console.log(`(all-MiniLM-L6-v2 is not in ${minilm}; run \`node scripts/fetch-model.mjs\`)`);
   const rows: string[][] = [];
-  for (const c of cases) rows.push(...(await bench(c)));
+  if (process.env.ONLY !== 'seq2seq') for (const c of cases) rows.push(...(await bench(c)));
   rows.push(...(await benchSeq2Seq()));
   const load = (await import('node:os')).loadavg().map((l) => l.toFixed(1));
   console.log(

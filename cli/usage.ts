@@ -86,7 +86,9 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
   --words sum|max    also aggregate every method's token scores to words (the sum or the max of a word's tokens)
   --target-text TEXT explain, encoder–decoders: the target to score (teacher-forced); default: the model's greedy
                      translation (at most --max-new N tokens). Methods there: cross-attention (--layer: the decoder
-                     layer), cross-rollout, loo, occlusion, saliency, grad-x-input, integrated-gradients
+                     layer), cross-rollout, loo, occlusion, saliency, grad-x-input, integrated-gradients,
+                     attn-x-grad (a decoder layer's cross-attention × its gradient), alti (ALTI+: one extra pass),
+                     value-zeroing (a decoder layer's cross-attention values, 1 + source rows)
                      (default cross-attention,cross-rollout,loo)
   --head-stats       explain: also print per-head statistics
   --long MODE        explain: auto (default: above 1 GiB of maps the run keeps q and k; raw attention, rollout and

@@ -124,9 +124,9 @@ export function methodUnavailable(
   const method = EXPLAIN_METHODS.find((m) => m.id === id);
   if (!method) return 'Unknown method.';
   if (facts.encoderDecoder && !method.seq2seq)
-    return method.kind === 'gradient'
-      ? 'Reads one self-attention stack’s gradient; an encoder–decoder is explained by saliency, gradient × input or Integrated Gradients over its source.'
-      : 'Reads one self-attention stack; an encoder–decoder is explained over its source by cross-attention, rollout and perturbations.';
+    return method.kind === 'mixing'
+      ? 'Multiplies one stack’s layer matrices; on an encoder–decoder use ALTI (ALTI+, through encoder and decoder) or value zeroing (one decoder layer’s cross-attention).'
+      : 'Reads one self-attention stack; an encoder–decoder is explained over its source by cross-attention, rollout, perturbations, gradients and context mixing.';
   if (!facts.encoderDecoder && method.seq2seq === 'only') return 'For encoder–decoder models (source tokens).';
   if ((method.kind === 'norm' || method.kind === 'mixing') && facts.family === 'onnx')
     return 'Needs the value vectors, which an imported ONNX export does not expose.';

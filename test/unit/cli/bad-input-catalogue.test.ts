@@ -555,7 +555,7 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /"Zürich" is \d+ tokens .*not one; give one vocabulary token/,
   },
   {
-    name: 'explain attention × gradient on an encoder–decoder',
+    name: 'explain value-zeroing rollout on an encoder–decoder',
     input: cli(
       'explain',
       '--model',
@@ -565,10 +565,10 @@ const cases: BadInputCase<CliInput>[] = [
       '--target',
       'target:1',
       '--methods',
-      'loo,attn-x-grad',
+      'loo,value-zeroing-rollout',
     ),
     expect:
-      /"attn-x-grad" reads one self-attention stack's gradient, which an encoder–decoder does not have alone \(marian\); explain its source tokens with cross-attention, cross-rollout, loo, occlusion, saliency, grad-x-input, integrated-gradients/,
+      /"value-zeroing-rollout" multiplies one stack's layer matrices; an encoder–decoder's rollout of contributions is alti .*\(marian\); explain its source tokens with cross-attention, cross-rollout, loo, occlusion, saliency, grad-x-input, integrated-gradients, attn-x-grad, alti, value-zeroing\./,
   },
   {
     name: 'explain AttnLRP on a model type outside its rules (gpt2)',

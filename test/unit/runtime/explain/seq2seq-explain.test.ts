@@ -195,7 +195,12 @@ describe('tiny-marian-dates: the translation, the tables, the refusals', () => {
     ['contrast:▁2021|▁2012', {}, /needs the target position.*@target:POS/],
     ['contrast:▁2021|zzqx@target:1', {}, /"zzqx" is \d+ tokens/],
     ['contrast:#166|#9999@target:1', {}, /outside the vocabulary of 400/],
-    ['target:1', { methods: ['attn-x-grad'] }, /"attn-x-grad" reads one self-attention stack's gradient/],
+    ['target:1', { methods: ['flow'] }, /"flow" reads one self-attention stack/],
+    [
+      'target:1',
+      { methods: ['value-zeroing-rollout'] },
+      /"value-zeroing-rollout" multiplies one stack's layer matrices/,
+    ],
     ['target:1', { methods: ['norm'] }, /"norm" reads one self-attention stack/],
     ['target:1', { perturbation: 'hide' }, /--perturb hide needs an attention mask/],
   ];

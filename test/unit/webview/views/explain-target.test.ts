@@ -121,9 +121,10 @@ test('encoder–decoders: target-token, whole target and contrast at a target po
   });
   assert.ok('error' in targetSpec('target-token', { ...fields, targetPosition: undefined }));
   assert.deepEqual(defaultMethods(facts), ['cross-attention', 'cross-rollout', 'loo']);
-  for (const id of ['saliency', 'grad-x-input', 'integrated-gradients'])
+  for (const id of ['saliency', 'grad-x-input', 'integrated-gradients', 'attn-x-grad', 'alti', 'value-zeroing'])
     assert.equal(methodUnavailable(facts, id), undefined, id);
-  assert.match(methodUnavailable(facts, 'attn-x-grad')!, /self-attention stack’s gradient/);
+  assert.match(methodUnavailable(facts, 'value-zeroing-rollout')!, /ALTI\+/);
+  assert.match(methodUnavailable(facts, 'norm')!, /self-attention stack/);
   assert.ok(methodUnavailable(facts, 'rollout'));
   assert.equal(methodUnavailable(facts, 'occlusion'), undefined);
   assert.match(methodUnavailable({ family: 'llama' }, 'cross-rollout')!, /For encoder–decoder models/);
