@@ -177,7 +177,7 @@ const picked = (siblings: HubSibling[]) => {
   return { files: r.files.map((f) => f.name), graphs: r.onnxGraphs?.map((f) => f.name) };
 };
 
-test('file choice: full precision before fp16 and quantized; pairs; decoder-only; safetensors first', () => {
+test('file choice: full precision before fp16 and quantized; pairs, with their cache; decoder-only; safetensors first', () => {
   const side = ['config.json', 'tokenizer.json'];
   assert.deepEqual(
     picked(
@@ -201,7 +201,26 @@ test('file choice: full precision before fp16 and quantized; pairs; decoder-only
         'onnx/encoder_model_quantized.onnx',
       ),
     ).graphs,
+    ['onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx'],
+    'an encoder–decoder with a cache: the merged decoder (one decoder file, not two with the same weights)',
+  );
+  assert.deepEqual(
+    picked(
+      listing(
+        ...side,
+        'encoder_model.onnx',
+        'decoder_model.onnx',
+        'decoder_with_past_model.onnx',
+        'decoder_model_merged_quantized.onnx',
+      ),
+    ).graphs,
+    ['encoder_model.onnx', 'decoder_model.onnx', 'decoder_with_past_model.onnx'],
+    'without a merged decoder: both decoders (full precision before a quantized merged one)',
+  );
+  assert.deepEqual(
+    picked(listing(...side, 'onnx/encoder_model.onnx', 'onnx/decoder_model.onnx')).graphs,
     ['onnx/encoder_model.onnx', 'onnx/decoder_model.onnx'],
+    'without a cache: the pair',
   );
   assert.deepEqual(
     picked(
