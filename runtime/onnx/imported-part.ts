@@ -371,7 +371,8 @@ async function openWhole(
     exports: [],
     drop: [],
     taps: prepared.taps.map((output, tap) => ({ tap, output })),
-    hidden: prepared.hidden,
+    // A step decoder's hidden state is never read: not fetching it spares a copy and an output per step.
+    hidden: options.step ? undefined : prepared.hidden,
     outputs: prepared.readable,
   };
   options.onSession?.(1, 1);
