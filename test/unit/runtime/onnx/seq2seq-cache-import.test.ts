@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { load } from '../../../../runtime/inspector/load-model';
 import type { Inspector, LayerResult } from '../../../../runtime/inspector/api';
 import { ImportEngine } from '../../../../runtime/onnx/import-engine';
-import { findOnnxInFolder } from '../../../../runtime/onnx/locate';
+import { findOnnxInFolder, layoutOfFile } from '../../../../runtime/onnx/locate';
 import { marianDatesCacheDirs, marianDatesDir, repoRoot } from '../../../helpers/fixtures';
 
 const WORKER = path.join(repoRoot, 'dist/worker.js');
@@ -60,6 +60,10 @@ test('the folders resolve to their cache layouts: the merged decoder alone, deco
     [merged.encoder, merged.model, merged.step].map((f) => f && path.basename(f)),
     ['encoder_model.onnx', 'decoder_model_merged.onnx', undefined],
   );
+  // Any file of the export named on its own takes its partners, as the folder would.
+  for (const name of ['encoder_model.onnx', 'decoder_model.onnx', 'decoder_with_past_model.onnx'])
+    assert.deepEqual(layoutOfFile(path.join(LAYOUTS.past, name)), past, name);
+  assert.deepEqual(layoutOfFile(path.join(LAYOUTS.merged, 'decoder_model_merged.onnx')), merged);
 });
 
 for (const [name, dir] of Object.entries(LAYOUTS)) {
