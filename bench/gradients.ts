@@ -1,7 +1,8 @@
-// The gradient benchmark: what gradient × input (one gradient pass, runtime/grad) and Integrated Gradients with 32
-// steps (32 midpoint rows + the baseline row, batched) cost against one plain forward pass of the same model on the
+// The gradient benchmark: what gradient × input (one gradient pass, runtime/grad), AttnLRP (one backward pass with its
+// rules, runtime/grad/attnlrp-rules.ts) and Integrated Gradients with 32 steps (32 midpoint rows + the baseline row,
+// batched) cost against one plain forward pass of the same model on the
 // same tokens (the family's full graph, no attention outputs), on stories260K and all-MiniLM-L6-v2, native
-// onnxruntime, in this thread. The three are measured in alternation so that load on the shared machine hits them
+// onnxruntime, in this thread. The four are measured in alternation so that load on the shared machine hits them
 // alike; graph building and session creation are timed once, apart. The forward pass alone on IG's 33 rows batched is
 // printed too: it is the floor of what batched IG can cost. Every figure is given twice: wall-clock time and the
 // process's CPU time (user + system over its threads), which load from other processes on a shared machine inflates
@@ -86,6 +87,13 @@ async function bench(c: Case): Promise<string[][]> {
   const t1 = performance.now();
   await service.compute({ ids, target });
   const gradBuildMs = performance.now() - t1;
+  // AttnLRP: its own graph (the modified rules), explaining the logit where the target is a token; in a service of its
+  // own, since a service keeps two graphs and the alternation would rebuild one each time.
+  const lrpService = new GradientService(source, 'native', THREADS);
+  const lrpTarget: GradientTarget = { ...target, measure: target.measure === 'cosine' ? 'cosine' : 'logit' };
+  const t3 = performance.now();
+  await lrpService.compute({ ids, target: lrpTarget, rules: 'attnlrp' });
+  const lrpBuildMs = performance.now() - t3;
   const alphas = [...midpointAlphas(STEPS), 0];
   const t2 = performance.now();
   await service.compute({ ids, target, alphas, baseline: 'zero' });
@@ -104,6 +112,7 @@ async function bench(c: Case): Promise<string[][]> {
 
   const fwd: number[][] = [];
   const gxi: number[][] = [];
+  const lrp: number[][] = [];
   const ig: number[][] = [];
   const fwdBatch: number[][] = [];
   for (let r = 0; r < RUNS; r++) {
@@ -111,6 +120,12 @@ async function bench(c: Case): Promise<string[][]> {
     gxi.push(
       await timed(async () => {
         const g = await service.compute({ ids, target });
+        gradientTimesInput(g.grad, g.embedding, S, E);
+      }),
+    );
+    lrp.push(
+      await timed(async () => {
+        const g = await lrpService.compute({ ids, target: lrpTarget, rules: 'attnlrp' });
         gradientTimesInput(g.grad, g.embedding, S, E);
       }),
     );
@@ -124,11 +139,13 @@ async function bench(c: Case): Promise<string[][]> {
   }
   await forward.release();
   await service.release();
+  await lrpService.release();
   return rowsOf(
     c.label,
     [
       [`forward pass (${S} tokens)`, fwd, forwardMs],
       ['gradient × input', gxi, gradBuildMs],
+      ['AttnLRP', lrp, lrpBuildMs],
       [`Integrated Gradients, ${STEPS} steps`, ig, igBuildMs],
       [`forward only, ${rows} rows batched`, fwdBatch, 0],
     ],
