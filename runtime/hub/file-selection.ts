@@ -101,7 +101,11 @@ export function pickModelFiles(repo: string, siblings: HubSibling[]): ModelFiles
   }
   const onnx = pickOnnxCandidate((name) => byName.has(name));
   if (onnx) {
-    const onnxGraphs = [...(onnx.encoder ? take(onnx.encoder) : []), ...take(onnx.model)];
+    const onnxGraphs = [
+      ...(onnx.encoder ? take(onnx.encoder) : []),
+      ...take(onnx.model),
+      ...(onnx.step ? take(onnx.step) : []),
+    ];
     return { files: [...files, ...onnxGraphs], onnxGraphs };
   }
   const others = siblings
@@ -204,7 +208,7 @@ async function missingOnnx(dir: string): Promise<string | undefined> {
   let graphs: string[];
   try {
     const layout = findOnnxInFolder(dir);
-    graphs = layout ? [...(layout.encoder ? [layout.encoder] : []), layout.model] : [];
+    graphs = layout ? [layout.encoder, layout.model, layout.step].filter((g) => g !== undefined) : [];
   } catch {
     graphs = [];
   }

@@ -2,12 +2,17 @@
 // facts.encoderDecoder) served as Seq2SeqEngine serves the family builders: the encoder runs on the source, then the
 // decoder on a real target — teacher-forced on given labels ([decoder_start_token_id] + labels[:-1]) or translated
 // greedily — and the run streams the encoder layers, the target, then the decoder and cross layers in
-// ModelFacts.encoderDecoder's order. The exports have no key/value cache, so each greedy step re-runs the decoder
-// over the whole prefix (quadratic in the target length, fine for the short targets of an inspection); the last
-// step's pass is the teacher-forced pass over the translation, so its maps are the translation's.
+// ModelFacts.encoderDecoder's order. An export with a key/value cache (decoder_with_past_model.onnx, or
+// decoder_model_merged.onnx) decodes greedily as transformers' generate does: the first decoder pass on the start
+// token, then one cached step per token, each giving the new token's decoder and cross rows, stacked into the
+// translation's [heads, T, T] and [heads, T, S] maps (generate/target-rows.ts). An export without one re-runs the
+// decoder over the whole prefix at each step (quadratic in the target length, fine for the short targets of an
+// inspection); the last step's pass is the teacher-forced pass over the translation, so its maps are the
+// translation's.
 import { cancelled, LensError } from '../errors';
 import { logSoftmaxAt, shiftRight } from '../generate/seq2seq-runner';
-import type { DecodedImport, ImportEngine } from '../onnx/import-engine';
+import { stackRows } from '../generate/target-rows';
+import type { DecodedImport, EncodedImport, ImportEngine } from '../onnx/import-engine';
 import type { LayerAttention } from '../types';
 import type { EngineRunResult } from './engine';
 import { DEFAULT_MAX_TARGET } from './seq2seq-constants';
@@ -49,7 +54,9 @@ export function servedImportSeq2Seq(engine: ImportEngine): Omit<ServedModel, 'ge
         if ((target.beams ?? 1) > 1)
           throw new LensError(
             'UNSUPPORTED_MODEL',
-            'Beam search needs a KV cache, which this ONNX export lacks; translate with beams 1 (greedy), or load the model folder (safetensors).',
+            engine.cached
+              ? 'Beam search is not offered on ONNX exports yet; translate with beams 1 (greedy), or load the model folder (safetensors).'
+              : 'Beam search needs a KV cache, which this ONNX export lacks; translate with beams 1 (greedy), or load the model folder (safetensors).',
           );
         const maxNew = target.translate;
         if (!Number.isInteger(maxNew) || maxNew < 1 || maxNew > engine.facts.maxPositions)
@@ -60,21 +67,35 @@ export function servedImportSeq2Seq(engine: ImportEngine): Omit<ServedModel, 'ge
         ids = [];
         logprobs = [];
         const prefix = [ed.decoderStartTokenId];
-        for (;;) {
-          if (isCancelled()) throw cancelled();
-          decoded = await engine.decode(enc, prefix, isCancelled);
-          stageMs.push(...decoded.ms);
-          const r = prefix.length - 1; // the last row's logits [V]
+        const pick = (logits: Float32Array, r: number) => {
           let id = -1;
-          for (let v = 0; v < V; v++)
-            if (v !== banned && (id < 0 || decoded.logits[r * V + v] > decoded.logits[r * V + id])) id = v;
+          for (let v = 0; v < V; v++) if (v !== banned && (id < 0 || logits[r * V + v] > logits[r * V + id])) id = v;
           ids.push(id);
-          logprobs.push(logSoftmaxAt(decoded.logits, V, r, id));
+          logprobs.push(logSoftmaxAt(logits, V, r, id));
           if (id === ed.eosTokenId) end = 'stop';
           else if (ids.length === maxNew) end = 'length';
-          if (end) break;
-          prefix.push(id);
-        }
+          return id;
+        };
+        if (engine.cached) {
+          const steps = await cachedGreedy(
+            engine,
+            enc,
+            ed.decoderStartTokenId,
+            pick,
+            () => end !== undefined,
+            isCancelled,
+          );
+          stageMs.push(...steps.ms);
+          decoded = steps;
+        } else
+          for (;;) {
+            if (isCancelled()) throw cancelled();
+            decoded = await engine.decode(enc, prefix, isCancelled);
+            stageMs.push(...decoded.ms);
+            const id = pick(decoded.logits, prefix.length - 1); // the last row's logits [V]
+            if (end) break;
+            prefix.push(id);
+          }
       }
       control.emit({ type: 'target', ids, logprobs, ...(end ? { end } : {}) }, []);
       const entry = (a: LayerAttention, first: number): LayerAttention => ({ ...a, layer: first + a.layer });
@@ -82,5 +103,52 @@ export function servedImportSeq2Seq(engine: ImportEngine): Omit<ServedModel, 'ge
       for (const a of decoded.cross) control.emit(...layerEvent(entry(a, ed.encoderLayers + ed.decoderLayers)));
       return { lastHidden: new Float32Array(0), stageMs };
     },
+  };
+}
+
+/**
+ * Greedy decoding over the export's key/value cache: the first pass on [start], then a step per picked token until
+ * `done`; each pass's new rows stacked into the translation's decoder [H,T,T] and cross [H,T,S] maps.
+ */
+async function cachedGreedy(
+  engine: ImportEngine,
+  enc: EncodedImport,
+  start: number,
+  pick: (logits: Float32Array, row: number) => number,
+  done: () => boolean,
+  isCancelled: () => boolean,
+): Promise<DecodedImport> {
+  const first = await engine.decode(enc, [start], isCancelled, true);
+  const cache = first.cache!;
+  const ms = [...first.ms];
+  const selfRows = first.self.map((a) => [a.data]); // per layer: [H,1,t+1] per step
+  const crossRows = first.cross.map((a) => [a.data]); // per layer: [H,1,S] per step
+  let id = pick(first.logits, 0);
+  for (let t = 1; !done(); t++) {
+    if (isCancelled()) throw cancelled();
+    const step = await engine.step(enc, cache, id, t, isCancelled);
+    ms.push(...step.ms);
+    step.self.forEach((a, l) => selfRows[l].push(a.data));
+    step.cross.forEach((a, l) => crossRows[l].push(a.data));
+    id = pick(step.logits, 0);
+  }
+  const T = selfRows[0]?.length ?? 0;
+  const S = enc.hidden.dims[1];
+  const stacked = (
+    a: LayerAttention,
+    rows: Float32Array[],
+    keys: (t: number) => number,
+    K: number,
+  ): LayerAttention => ({
+    ...a,
+    queryLength: T,
+    keyLength: K,
+    data: stackRows(rows, a.heads, keys, K), // [heads, T, K]
+  });
+  return {
+    self: first.self.map((a, l) => stacked(a, selfRows[l], (t) => t + 1, T)),
+    cross: first.cross.map((a, l) => stacked(a, crossRows[l], () => S, S)),
+    logits: new Float32Array(0),
+    ms,
   };
 }

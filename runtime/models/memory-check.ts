@@ -39,7 +39,8 @@ export async function estimateResolved(resolved: ResolvedModel, tokens: number):
         tokens,
       );
     }
-    const files = [resolved.layout.model, ...(resolved.layout.encoder ? [resolved.layout.encoder] : [])];
+    const { model, encoder, step } = resolved.layout;
+    const files = [model, encoder, step].filter((f) => f !== undefined);
     let bytes = 0;
     for (const f of files) {
       bytes += fileBytes(f);

@@ -1,14 +1,20 @@
 // The inputs of an imported graph and how to fill them for a batch of rows: token ids, the attention mask (0 marks
 // padding or hidden tokens), zero token types, position ids (0..S-1 for encoders; for causal models the count of
 // real tokens before, as Hugging Face's generate does, so padding and removed tokens shift nothing), the encoder's
-// hidden states and mask for a decoder, and — for graphs Attention Lens itself exported (attn_bias, rope_cos/sin
-// inputs) — the family's own per-run feeds from config.json. Any other input (a key/value cache, unknown names or
-// types) is refused up front with a message that says which.
+// hidden states and mask for a decoder, the key/value cache of an encoder–decoder's step decoder
+// (past_key_values.*, from the run's cache), and — for graphs Attention Lens itself exported (attn_bias,
+// rope_cos/sin inputs) — the family's own per-run feeds from config.json. Any other input (a key/value cache outside
+// an encoder–decoder's step decoder, unknown names or types) is refused up front with a message that says which.
 import { LensError } from '../errors';
 import { DataType, type ValueInfoMsg } from '../formats/onnx-schema';
 import type { Batch, FeedTensor, FeedType, StageFeeds } from '../models/plan';
 
-export type InputRole = 'ids' | 'mask' | 'token_types' | 'positions' | 'encoder_hidden' | 'encoder_mask' | 'plan';
+export type InputRole =
+  'ids' | 'mask' | 'token_types' | 'positions' | 'encoder_hidden' | 'encoder_mask' | 'past' | 'plan';
+
+/** optimum's cache inputs (past_key_values.N.decoder.key...) and the outputs that fill them (present.N...). */
+export const PAST_PREFIX = 'past_key_values.';
+export const PRESENT_PREFIX = 'present.';
 
 export interface InputPlan {
   name: string;
@@ -26,6 +32,8 @@ export interface FeedContext {
   plan?: StageFeeds;
   /** Position ids count real tokens (causal models) instead of 0..S-1. */
   causal?: boolean;
+  /** The key/value cache by input name (past_key_values.*), for a step decoder. */
+  past?: ReadonlyMap<string, FeedTensor>;
 }
 
 /** Inputs that only Attention Lens's own graphs have; their presence makes the plan feeds required. */
@@ -54,8 +62,11 @@ function elemType(v: ValueInfoMsg): number | undefined {
   return v.type?.tensorType?.elemType ?? undefined;
 }
 
-/** Decides how each input is filled. `planFeeds`: the model's config allows the family's own feeds. */
-export function planInputs(inputs: ValueInfoMsg[], label: string, planFeeds: boolean): InputPlan[] {
+/**
+ * Decides how each input is filled. `planFeeds`: the model's config allows the family's own feeds; `past`: the
+ * graph is an encoder–decoder's step decoder, whose past_key_values.* inputs the run's cache fills.
+ */
+export function planInputs(inputs: ValueInfoMsg[], label: string, planFeeds: boolean, past = false): InputPlan[] {
   const ownExport = inputs.some((v) => PLAN_ONLY_INPUTS.has(v.name));
   if (ownExport && !planFeeds) {
     throw new LensError(
@@ -66,11 +77,14 @@ export function planInputs(inputs: ValueInfoMsg[], label: string, planFeeds: boo
   return inputs.map((v) => {
     const t = elemType(v);
     const type: FeedType | undefined = t === DataType.INT64 ? 'int64' : t === DataType.FLOAT ? 'float32' : undefined;
+    if (past && v.name.startsWith(PAST_PREFIX) && type === 'float32') return { name: v.name, role: 'past', type };
     if (/past_key_values|past_key|past_value|\.past|use_cache/i.test(v.name)) {
       throw new LensError(
         'UNSUPPORTED_MODEL',
-        `${label} takes a key/value cache input (${v.name}); export it without the cache (\`optimum-cli export onnx ` +
-          '--task text-generation`, not text-generation-with-past), or open the Hugging Face folder instead.',
+        `${label} takes a key/value cache input (${v.name}); a cache decoder opens only with its encoder–decoder ` +
+          'export (the folder with encoder_model.onnx and decoder_model.onnx or decoder_model_merged.onnx); otherwise ' +
+          'export without the cache (`optimum-cli export onnx --task text-generation`, not -with-past), or open the ' +
+          'Hugging Face folder instead.',
       );
     }
     if (!type) {
@@ -165,6 +179,16 @@ export function buildFeeds(
         const mask = ctx.encoderMask;
         feeds[p.name] =
           p.role === 'encoder_hidden' ? enc : filled(p.type, [rows, encoderS], mask ? at(mask, encoderS) : () => 1); // [B,S_enc]
+        break;
+      }
+      case 'past': {
+        const t = ctx.past?.get(p.name); // [B,H,P,Dh]
+        if (!t)
+          throw new LensError(
+            'UNSUPPORTED_MODEL',
+            `${label} takes ${p.name}, which no output of the first decoder pass fills (it gives present.* outputs).`,
+          );
+        feeds[p.name] = t;
         break;
       }
       case 'plan': {

@@ -5,7 +5,9 @@
 // with the same numbers. At load, a probe run on a few tokens fixes what the graph does not say: heads per layer,
 // and whether each layer is self, causal (every key after the query gets exactly 0) or cross attention (its keys
 // are the encoder's positions). forward() runs a padded batch of rows through the same pieces, one session call per
-// piece for the whole batch (forward.ts), for the explanations that re-run the model on changed inputs.
+// piece for the whole batch (forward.ts), for the explanations that re-run the model on changed inputs. An
+// encoder–decoder export with a key/value cache (decoder_with_past_model.onnx beside decoder_model.onnx, or a merged
+// decoder split into both by merged-decoder.ts) also opens its step decoder (step-decoder.ts) for greedy decoding.
 import type { OutputTensor } from '../backend/ort';
 import { cancelled, LensError } from '../errors';
 import { checkAttentionFinite, checkOutputFinite } from '../finite';
@@ -19,6 +21,11 @@ import { checkMaskable, checkRead, checkRows, NORMS_REFUSED, readHead, runRows }
 import type { OnnxLayout } from './locate';
 import { configInt, readConfigInfo, type ConfigInfo } from './model-info';
 import { ImportedPart, type PartProbe, type PartRunResult } from './imported-part';
+import { isMergedDecoder, splitMergedDecoder, USE_CACHE_BRANCH } from './merged-decoder';
+import { PRESENT_PREFIX } from './feeds';
+import type { ReadGraph } from './prepare';
+import { readOnnxFile } from './read';
+import { StepDecoder, type KvCache, type StepResult } from './step-decoder';
 
 type Role = 'encoder' | 'model';
 
@@ -38,6 +45,8 @@ export interface DecodedImport {
   /** [T, V] */
   logits: Float32Array;
   ms: number[];
+  /** The key/value cache the pass leaves (asked for with `cache`, on an export with a step decoder). */
+  cache?: KvCache;
 }
 
 /** What the probe found about one layer. */
@@ -67,7 +76,13 @@ export class ImportEngine {
     private readonly roles: Role[],
     private readonly slots: LayerSlot[],
     private readonly info: ConfigInfo,
+    private stepDecoder?: StepDecoder,
   ) {}
+
+  /** True when greedy decoding runs KV-cached through the export's step decoder (with past / merged). */
+  get cached(): boolean {
+    return this.stepDecoder !== undefined;
+  }
 
   /** config.json beside the export, as read (undefined without one). */
   get rawConfig(): Record<string, unknown> | undefined {
@@ -106,7 +121,8 @@ export class ImportEngine {
     onProgress?: ImportProgress,
   ): Promise<ImportEngine> {
     const info = readConfigInfo(layout.dir);
-    const files = layout.encoder ? [layout.encoder, layout.model] : [layout.model];
+    const { model, step } = decoderGraphs(layout);
+    const files: (string | ReadGraph)[] = layout.encoder ? [layout.encoder, model] : [model];
     const roles: Role[] = files.map((_, i) => (i < files.length - 1 ? 'encoder' : 'model'));
     const configVocab = info.config?.vocabSize ?? configInt(info.raw, ['vocab_size', 'n_vocab']);
     const probeIds = (n: number, vocab: number | undefined) =>
@@ -115,6 +131,7 @@ export class ImportEngine {
     const probes: PartProbe[] = [];
     const lengths: number[] = [];
     let vocab = configVocab;
+    let stepDecoder: StepDecoder | undefined;
     try {
       for (const [p, file] of files.entries()) {
         onProgress?.('reading-weights');
@@ -128,7 +145,7 @@ export class ImportEngine {
             vocab ??= graphVocab;
             const batch = oneRow(probeIds(seq[i], vocab), rows);
             const encoderHidden = repeatRow(i === 0 ? encoder?.hidden : encoder?.hiddenB, rows);
-            return buildFeeds(inputs, batch, { encoderHidden, plan: planFeeds(info, batch) }, fileLabel(file));
+            return buildFeeds(inputs, batch, { encoderHidden, plan: planFeeds(info, batch) }, graphLabel(file));
           },
           lengths: { seq, encoderSeq: encoder ? PROBE_ENCODER : undefined },
           onSession: (done, total) => onProgress?.('creating-sessions', (p + done / total) / files.length),
@@ -139,14 +156,27 @@ export class ImportEngine {
         if (roles[p] === 'encoder' && !probe.hidden)
           throw new LensError(
             'UNSUPPORTED_MODEL',
-            `${part.label} has no last_hidden_state output to feed ${fileLabel(files[p + 1])}; re-export the encoder.`,
+            `${part.label} has no last_hidden_state output to feed ${graphLabel(files[p + 1])}; re-export the encoder.`,
           );
       }
       const { facts, slots } = describe(parts, roles, probes, lengths, info, vocab);
       if (layout.encoder) layoutEncoderDecoder(facts, slots, parts[0].tapCount, info);
-      return new ImportEngine(facts, backend, parts, roles, slots, info);
+      if (step && facts.encoderDecoder) {
+        onProgress?.('reading-weights');
+        stepDecoder = await StepDecoder.open(step, {
+          backend,
+          threads,
+          planFeeds: info.config !== undefined,
+          first: parts[1],
+          firstSlots: slots.slice(parts[0].tapCount),
+          encoderProbe: probes[0],
+          encoderLengths: PROBE_ENCODER,
+          vocabSize: facts.vocabSize,
+        });
+      }
+      return new ImportEngine(facts, backend, parts, roles, slots, info, stepDecoder);
     } catch (e) {
-      await Promise.allSettled(parts.map((p) => p.release()));
+      await Promise.allSettled([...parts.map((p) => p.release()), stepDecoder?.release()]);
       throw e;
     }
   }
@@ -243,7 +273,12 @@ export class ImportEngine {
    * greedy step re-runs the whole prefix). Its causal self-attention layers and cross-attention layers in decoder
    * layer order, and its logits [T, V].
    */
-  async decode(enc: EncodedImport, decoderIds: number[], isCancelled?: () => boolean): Promise<DecodedImport> {
+  async decode(
+    enc: EncodedImport,
+    decoderIds: number[],
+    isCancelled?: () => boolean,
+    cache = false,
+  ): Promise<DecodedImport> {
     const [encoder, decoder] = this.encoderDecoderParts();
     const T = decoderIds.length;
     const first = encoder.tapCount;
@@ -255,9 +290,10 @@ export class ImportEngine {
       { encoderHidden: enc.hidden, causal: true },
       decoder.label,
     );
+    const step = cache ? this.stepDecoder : undefined;
     const result = await decoder.run(feeds, {
       isCancelled,
-      outputs: ['logits'],
+      outputs: ['logits', ...(step?.firstOutputs ?? [])],
       onStage: () => this.stageRunCount++,
       onTap: (tap, t) => {
         if (isCancelled?.()) throw cancelled();
@@ -280,7 +316,27 @@ export class ImportEngine {
           `vocab_size is ${this.facts.vocabSize}.`,
       );
     checkOutputFinite('logits', logits.data, this.facts.vocabSize);
-    return { self, cross, logits: logits.data, ms: result.ms };
+    const out: DecodedImport = { self, cross, logits: logits.data, ms: result.ms };
+    if (step) out.cache = step.startCache(result.outputs);
+    return out;
+  }
+
+  /**
+   * Encoder–decoder exports with a key/value cache: one greedy step on token `id` at decoder position `position`
+   * after the cached ones (the cache from decode(..., cache: true), carried on in place): the new token's decoder
+   * self- and cross-attention rows and its logits [V].
+   */
+  async step(
+    enc: EncodedImport,
+    cache: KvCache,
+    id: number,
+    position: number,
+    isCancelled?: () => boolean,
+  ): Promise<StepResult> {
+    this.encoderDecoderParts();
+    if (!this.stepDecoder)
+      throw new LensError('UNSUPPORTED_MODEL', 'This ONNX export has no key/value-cached step decoder.');
+    return this.stepDecoder.run(cache, id, position, enc.hidden, { isCancelled, onStage: () => this.stageRunCount++ });
   }
 
   private encoderDecoderParts(): [ImportedPart, ImportedPart] {
@@ -359,13 +415,50 @@ export class ImportEngine {
 
   async release(): Promise<void> {
     const parts = this.parts;
+    const step = this.stepDecoder;
     this.parts = [];
-    await Promise.allSettled(parts.map((p) => p.release()));
+    this.stepDecoder = undefined;
+    await Promise.allSettled([...parts.map((p) => p.release()), step?.release()]);
   }
 }
 
-function fileLabel(file: string): string {
-  return file.split(/[\\/]/).pop() ?? file;
+function graphLabel(file: string | ReadGraph): string {
+  return typeof file === 'string' ? (file.split(/[\\/]/).pop() ?? file) : file.label;
+}
+
+/**
+ * The decoder graph to run (a file, or the no-cache branch of a merged decoder) and the step decoder, when the
+ * export has one (decoder_with_past_model.onnx, or the merged decoder's cache branch). A merged decoder or a step
+ * decoder opens only with its encoder.
+ */
+function decoderGraphs(layout: OnnxLayout): { model: string | ReadGraph; step?: ReadGraph } {
+  const label = graphLabel(layout.model);
+  const onnx = readOnnxFile(layout.model);
+  if (isMergedDecoder(onnx.graph)) {
+    if (!layout.encoder)
+      throw new LensError(
+        'UNSUPPORTED_MODEL',
+        `${label} is a merged decoder with a key/value cache (it takes ${USE_CACHE_BRANCH}); it opens only with its ` +
+          'encoder: open the folder that holds encoder_model.onnx beside it, or export without the cache ' +
+          '(`optimum-cli export onnx --task text-generation`, not -with-past).',
+      );
+    const split = splitMergedDecoder(onnx, label);
+    return {
+      model: { onnx: split.noCache, label: `${label} (no-cache branch)` },
+      step: { onnx: split.withCache, label: `${label} (cache branch)` },
+    };
+  }
+  const model = { onnx, label };
+  if (!layout.step) return { model };
+  if (!layout.encoder)
+    throw new LensError('UNSUPPORTED_MODEL', `${graphLabel(layout.step)} opens only with its encoder_model.onnx.`);
+  if (!onnx.graph.output?.some((o) => o.name?.startsWith(PRESENT_PREFIX)))
+    throw new LensError(
+      'UNSUPPORTED_MODEL',
+      `${label} gives no ${PRESENT_PREFIX}* outputs to start ${graphLabel(layout.step)}'s key/value cache; export ` +
+        'both decoders together (`optimum-cli export onnx --task text2text-generation-with-past`).',
+    );
+  return { model, step: { onnx: readOnnxFile(layout.step), label: graphLabel(layout.step) } };
 }
 
 /** The family's per-run feeds for graphs Attention Lens exported (config.json with a supported model_type). */

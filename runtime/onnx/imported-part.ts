@@ -13,7 +13,7 @@ import type { BackendName } from '../types';
 import type { FeedTensor } from '../models/plan';
 import type { InputPlan } from './feeds';
 import { PartitionError, partitionGraph } from './partition';
-import { analyseFile, tapWholeGraph, type AnalysedFile } from './prepare';
+import { analyseFile, tapWholeGraph, type AnalysedFile, type ReadGraph } from './prepare';
 import { buildStage, type PassType } from './stage-graph';
 
 interface Stage {
@@ -53,6 +53,11 @@ export interface ProbeLengths {
 
 export interface PartOptions {
   planFeeds: boolean;
+  /**
+   * An encoder–decoder's step decoder: its past_key_values.* inputs are fed, and it runs as one session on one row
+   * (a step's work is one token; one session call per step keeps it close to onnxruntime's own).
+   */
+  step?: boolean;
   backend: BackendName;
   threads: number;
   /**
@@ -125,14 +130,14 @@ export class ImportedPart {
   }
 
   /** Reads, analyses and opens one .onnx file, and runs the probe through it. */
-  static async open(file: string, options: PartOptions): Promise<{ part: ImportedPart; probe: PartProbe }> {
-    const a = analyseFile(file, options.planFeeds);
-    const tries = fixedBatch(a) ? [1] : [BATCH_PROBE_ROWS, 1];
+  static async open(file: string | ReadGraph, options: PartOptions): Promise<{ part: ImportedPart; probe: PartProbe }> {
+    const a = analyseFile(file, options.planFeeds, options.step === true);
+    const tries = fixedBatch(a) || options.step ? [1] : [BATCH_PROBE_ROWS, 1];
     // Errors in the feeds (a decoder without its encoder) are the model's, not the split's: they are thrown as is.
     const feedsOf = (rows: number) =>
       ([0, 1] as const).map((i) => options.probeFeeds(a.found.inputs, a.found.vocabSize, i, i === 0 ? 1 : rows));
-    let why = '';
-    for (const rows of tries) {
+    let why = options.step ? 'a step decoder runs whole' : '';
+    for (const rows of options.step ? [] : tries) {
       try {
         const { stages, probe } = await openStages(a, feedsOf(rows), options, rows);
         if (rows === 1 || rowsAgree(probe, rows)) return { part: ImportedPart.from(a, stages, undefined, rows), probe };
@@ -366,7 +371,8 @@ async function openWhole(
     exports: [],
     drop: [],
     taps: prepared.taps.map((output, tap) => ({ tap, output })),
-    hidden: prepared.hidden,
+    // A step decoder's hidden state is never read: not fetching it spares a copy and an output per step.
+    hidden: options.step ? undefined : prepared.hidden,
     outputs: prepared.readable,
   };
   options.onSession?.(1, 1);

@@ -1,12 +1,12 @@
 // Where the ONNX files of a model are: a single .onnx file, or a folder laid out as optimum or transformers.js
-// export it (model.onnx, encoder_model.onnx + decoder_model.onnx, or a decoder-only decoder_model.onnx, at the top or
-// under onnx/; fp16 or quantized variants when there is no full-precision one — the order is candidates.ts's). The
+// export it (model.onnx, encoder_model.onnx + decoder_model.onnx, with a key/value cache as decoder_model_merged.onnx
+// or decoder_with_past_model.onnx, or a decoder-only decoder_model.onnx, at the top or under onnx/; fp16 or quantized variants when there is no full-precision one — the order is candidates.ts's). The
 // tokenizer and config.json are looked for beside the file, then in the folder above (transformers.js keeps them at
 // the repository's top, the graphs under onnx/).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LensError } from '../errors';
-import { ONNX_GRAPH_DIRS, pickOnnxCandidate } from './candidates';
+import { ONNX_GRAPH_DIRS, onnxCandidates, pickOnnxCandidate } from './candidates';
 import type { OnnxLayout } from './layout';
 
 export type { OnnxLayout } from './layout';
@@ -29,16 +29,30 @@ function modelDirOf(graphDir: string): string {
   return parent !== graphDir && hasTokenizer(parent) ? parent : graphDir;
 }
 
-/** The layout for a .onnx file: an encoder_model*.onnx file takes its decoder_model*.onnx partner, and back. */
+/**
+ * The layout for a .onnx file: a file of an encoder–decoder export (encoder_model*, decoder_model*,
+ * decoder_model_merged*, decoder_with_past_model*) takes its partners beside it as the folder would
+ * (candidates.ts's order, restricted to the file's variant and holding the file); any other file stands alone.
+ */
 export function layoutOfFile(file: string): OnnxLayout {
   const dir = path.dirname(file);
   const base = path.basename(file);
-  const enc = /^encoder_model(.*)\.onnx$/.exec(base);
-  const dec = /^decoder_model(.*)\.onnx$/.exec(base);
-  if (dec && /merged/.test(dec[1]) === false && isFile(path.join(dir, `encoder_model${dec[1]}.onnx`)))
-    return { model: file, encoder: path.join(dir, `encoder_model${dec[1]}.onnx`), dir: modelDirOf(dir) };
-  if (enc && isFile(path.join(dir, `decoder_model${enc[1]}.onnx`)))
-    return { model: path.join(dir, `decoder_model${enc[1]}.onnx`), encoder: file, dir: modelDirOf(dir) };
+  const part = /^(?:encoder_model|decoder_model_merged|decoder_with_past_model|decoder_model)(.*)\.onnx$/.exec(base);
+  if (part) {
+    const variant = part[1];
+    const at = (name: string) => path.join(dir, name);
+    const picked = onnxCandidates().find(
+      (c) =>
+        c.encoder === `encoder_model${variant}.onnx` &&
+        [c.model, c.encoder, c.step].includes(base) &&
+        [c.model, c.encoder, c.step].every((f) => f === undefined || isFile(at(f))),
+    );
+    if (picked) {
+      const layout: OnnxLayout = { model: at(picked.model), encoder: at(picked.encoder!), dir: modelDirOf(dir) };
+      if (picked.step) layout.step = at(picked.step);
+      return layout;
+    }
+  }
   return { model: file, dir: modelDirOf(dir) };
 }
 
@@ -50,6 +64,7 @@ export function findOnnxInFolder(folder: string): OnnxLayout | undefined {
     const model = at(picked.model);
     const layout: OnnxLayout = { model, dir: modelDirOf(path.dirname(model)) };
     if (picked.encoder) layout.encoder = at(picked.encoder);
+    if (picked.step) layout.step = at(picked.step);
     return layout;
   }
   for (const graphDir of ONNX_GRAPH_DIRS.map((d) => path.join(folder, d))) {
@@ -59,12 +74,12 @@ export function findOnnxInFolder(folder: string): OnnxLayout | undefined {
     } catch {
       continue;
     }
-    if (others.some((f) => /^decoder_model_merged/.test(f))) {
+    if (others.some((f) => /^(decoder_model_merged|decoder_with_past_model)/.test(f))) {
       throw new LensError(
-        'FUSED_ATTENTION',
-        `${graphDir} has only a merged decoder (decoder_model_merged*.onnx), which keeps its layers inside If ` +
-          'subgraphs whose attention cannot be exposed. Export without the cache (`optimum-cli export onnx --task ' +
-          'text-generation`, not -with-past) or open the Hugging Face folder (config.json + model.safetensors).',
+        'MODEL_NOT_FOUND',
+        `${graphDir} has a key/value-cache decoder (decoder_model_merged or decoder_with_past_model) but no ` +
+          'encoder_model.onnx (and decoder_model.onnx) beside it; a cache decoder opens only with its encoder: ' +
+          'copy the whole export, or export without the cache (`optimum-cli export onnx --task text-generation`).',
       );
     }
     if (others.length === 1) return { model: path.join(graphDir, others[0]), dir: modelDirOf(graphDir) };

@@ -24,7 +24,7 @@ export interface StageSpec {
   exports: string[];
   /** The attention taps it computes (index into the taps): [k] for stage k, [] for the last stage. */
   taps: number[];
-  /** The graph outputs it computes (the last stage only). */
+  /** The graph outputs it computes (a decoder's present.* key/value outputs come with the layer that makes them). */
   outputs: string[];
   /** True when it computes the last hidden state. */
   hidden: boolean;
@@ -84,7 +84,7 @@ export function partitionGraph(
     imports: [],
     exports: [],
     taps: s < last ? [s] : [],
-    outputs: s === last ? outputs.filter((o) => stageOfTensor(o) === last) : [],
+    outputs: outputs.filter((o) => stageOfTensor(o) === s),
     hidden: hidden !== undefined && stageOfTensor(hidden) === s,
   }));
   if (hidden !== undefined && stageOfTensor(hidden) < 0)

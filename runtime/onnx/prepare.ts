@@ -28,9 +28,9 @@ export interface PreparedGraph {
 }
 
 /** The analysis of a decoded graph (no file access): taps, inputs and the tensors to expose. */
-export function analyseGraph(index: GraphIndex, label: string, planFeeds: boolean) {
+export function analyseGraph(index: GraphIndex, label: string, planFeeds: boolean, past = false) {
   const taps = findAttention(index, label);
-  const inputs = planInputs(index.inputs, label, planFeeds);
+  const inputs = planInputs(index.inputs, label, planFeeds, past);
   return { taps, inputs, hidden: hiddenTensor(index), vocabSize: vocabFromGraph(index) };
 }
 
@@ -42,12 +42,21 @@ export interface AnalysedFile {
   found: ReturnType<typeof analyseGraph>;
 }
 
-/** Reads and analyses one .onnx file. */
-export function analyseFile(file: string, planFeeds: boolean): AnalysedFile {
-  const label = path.basename(file);
-  const onnx = readOnnxFile(file);
+/** A graph already read (a branch of a merged decoder), with the label its messages use. */
+export interface ReadGraph {
+  onnx: OnnxFile;
+  label: string;
+}
+
+/**
+ * Reads (unless given) and analyses one .onnx file. `past`: the graph is an encoder–decoder's step decoder, whose
+ * key/value cache inputs are fed.
+ */
+export function analyseFile(file: string | ReadGraph, planFeeds: boolean, past = false): AnalysedFile {
+  const label = typeof file === 'string' ? path.basename(file) : file.label;
+  const onnx = typeof file === 'string' ? readOnnxFile(file) : file.onnx;
   const index = indexGraph(onnx.graph, label);
-  return { label, onnx, index, found: analyseGraph(index, label, planFeeds) };
+  return { label, onnx, index, found: analyseGraph(index, label, planFeeds, past) };
 }
 
 /** Collects Casts to float32 of chosen tensors, and the graph outputs they become (fresh names). */

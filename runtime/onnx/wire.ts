@@ -154,6 +154,7 @@ export function filterGraph(
   model: Uint8Array,
   label: string,
   keep: (field: number, ordinal: number) => boolean,
+  append?: Uint8Array,
 ): Uint8Array {
   const chunks: Uint8Array[] = [];
   const fields = readFields(model, label);
@@ -172,6 +173,8 @@ export function filterGraph(
       seen.set(g.no, ordinal + 1);
       if (keep(g.no, ordinal)) graphChunks.push(model.subarray(g.start, g.end));
     }
+    // More GraphProto fields (a serialized GraphProto is a list of fields): merged into this graph, one graph field.
+    if (append) graphChunks.push(append);
     chunks.push(...lenField(MODEL_GRAPH, graphChunks));
   }
   return concat(chunks);

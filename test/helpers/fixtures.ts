@@ -14,6 +14,13 @@ export type FixtureModel = 'stories260K' | 'tiny-gpt2';
  * (ids, greedy translation, encoder / decoder / cross attention) in reference_attention.json. */
 export const marianDatesDir = path.join(fixturesDir, 'models', 'tiny-marian-dates');
 
+/** tiny-marian-dates exported by optimum with a key/value cache (scripts/make-marian-onnx-past-fixture.py):
+ * `past` encoder_model + decoder_model + decoder_with_past_model, `merged` encoder_model + decoder_model_merged. */
+export const marianDatesCacheDirs = {
+  past: path.join(fixturesDir, 'models', 'tiny-marian-dates-onnx-past'),
+  merged: path.join(fixturesDir, 'models', 'tiny-marian-dates-onnx-merged'),
+};
+
 /** A model folder of test/fixtures/models (config.json, model.safetensors, tokenizer files). */
 export function fixtureModel(name: FixtureModel): string {
   return path.join(fixturesDir, 'models', name);

@@ -14,7 +14,14 @@ import * as path from 'node:path';
 import { catalogue, type BadInputCase, type Outcome } from '../../helpers/bad-input-catalogue';
 import { exportOnnx, externalize } from '../../helpers/onnx-export';
 import { overflowAttention, putNaNWeight } from '../../helpers/broken-models';
-import { fixtureModel, fixturesDir, marianDatesDir, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
+import {
+  fixtureModel,
+  fixturesDir,
+  marianDatesCacheDirs,
+  marianDatesDir,
+  repoRoot,
+  smolLm2Gguf,
+} from '../../helpers/fixtures';
 import { readModel } from '../../../runtime/models/read-model';
 import { repoFolderName } from '../../../runtime/hub/cache-layout';
 import { repoFromFolder, startHubServer, type HubServer } from '../../helpers/hub-server';
@@ -174,6 +181,25 @@ before(() => {
   });
   fs.mkdirSync(model('empty'), { recursive: true });
   copyModel('encoder', (d) => editConfig(d, { model_type: 'bert', type_vocab_size: 2, layer_norm_eps: 1e-12 }));
+
+  // optimum exports with a key/value cache, broken: a cache decoder without its encoder; past names that do not match.
+  const cacheExport = marianDatesCacheDirs.past;
+  const sides = fs.readdirSync(cacheExport).filter((f) => !f.endsWith('.onnx'));
+  const copyCache = (name: string, graphs: string[], from = cacheExport) => {
+    fs.mkdirSync(model(name), { recursive: true });
+    for (const f of [...sides.map((x) => path.join(cacheExport, x)), ...graphs.map((g) => path.join(from, g))])
+      fs.copyFileSync(f, path.join(model(name), path.basename(f)));
+  };
+  copyCache('cache-no-encoder', ['decoder_with_past_model.onnx']);
+  copyCache('merged-no-encoder', ['decoder_model_merged.onnx'], marianDatesCacheDirs.merged);
+  copyCache('cache-mismatch', ['encoder_model.onnx', 'decoder_model.onnx', 'decoder_with_past_model.onnx']);
+  // Same length, so every protobuf length stays right: the step's cache input names a layer the export lacks.
+  const step = path.join(model('cache-mismatch'), 'decoder_with_past_model.onnx');
+  const renamed = fs
+    .readFileSync(step)
+    .toString('latin1')
+    .replaceAll('past_key_values.1.decoder.key', 'past_key_values.9.decoder.key');
+  fs.writeFileSync(step, Buffer.from(renamed, 'latin1'));
 
   // An ONNX export whose external data file is a folder.
   const onnxDir = model('onnx-data-dir');
@@ -514,6 +540,39 @@ const cases: BadInputCase<CliInput>[] = [
       '2',
     ),
     expect: /Beam search needs a KV cache, which this ONNX export lacks; translate with beams 1 \(greedy\)/,
+  },
+  {
+    name: '--beams with an ONNX export with a KV cache',
+    input: cli('run', '--model', marianDatesCacheDirs.merged, '--text', 'March 14 2021', '--beams', '2'),
+    expect: /Beam search is not offered on ONNX exports yet; translate with beams 1 \(greedy\)/,
+  },
+  {
+    name: 'a folder with a KV-cache decoder (decoder_with_past_model.onnx) but no encoder',
+    input: () => ({ args: ['run', '--model', model('cache-no-encoder'), '--text', 'March 14 2021'] }),
+    expect:
+      /has a key\/value-cache decoder \(decoder_model_merged or decoder_with_past_model\) but no encoder_model\.onnx/,
+  },
+  {
+    name: 'decoder_with_past_model.onnx named alone, without its encoder',
+    input: () => ({
+      args: ['run', '--model', path.join(model('cache-no-encoder'), 'decoder_with_past_model.onnx'), '--text', 'hi'],
+    }),
+    expect:
+      /takes a key\/value cache input \(past_key_values\.0\.decoder\.key\); a cache decoder opens only with its encoder–decoder export/,
+  },
+  {
+    name: 'decoder_model_merged.onnx named alone, without its encoder',
+    input: () => ({
+      args: ['run', '--model', path.join(model('merged-no-encoder'), 'decoder_model_merged.onnx'), '--text', 'hi'],
+    }),
+    expect:
+      /decoder_model_merged\.onnx is a merged decoder with a key\/value cache \(it takes use_cache_branch\); it opens only with its encoder/,
+  },
+  {
+    name: "a cache decoder whose past names are not the first decoder's present names",
+    input: () => ({ args: ['run', '--model', model('cache-mismatch'), '--text', 'March 14 2021'] }),
+    expect:
+      /decoder_with_past_model\.onnx takes past_key_values\.9\.decoder\.key, but decoder_model\.onnx has no output present\.9\.decoder\.key to fill it/,
   },
   {
     name: '--beams 0',

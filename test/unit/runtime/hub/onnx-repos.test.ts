@@ -20,12 +20,13 @@ import { ImportEngine } from '../../../../runtime/onnx/import-engine';
 import { loadTokenizer } from '../../../../runtime/tokenizers';
 import { patternGraph } from '../../../fixtures/onnx/synthetic';
 import { type HubServer, repoFromFolder, startHubServer } from '../../../helpers/hub-server';
-import { fixtureModel } from '../../../helpers/fixtures';
+import { fixtureModel, marianDatesCacheDirs } from '../../../helpers/fixtures';
 import { builderAttention, decodeExact, exportOnnx, externalize, maxDiff } from '../../../helpers/onnx-export';
 
 const TFJS = 'lens-test/stories260K-onnx';
 const OPTIMUM = 'lens-test/tiny-gpt2-onnx';
 const NO_DATA = 'lens-test/onnx-without-data';
+const CACHED = 'lens-test/tiny-marian-dates-onnx-with-past';
 const TEXT = 'Once upon a time, there was a little girl named Lily.';
 const NO_NET = { HF_HUB_OFFLINE: undefined, HF_TOKEN: undefined } as Record<string, string | undefined>;
 
@@ -58,7 +59,18 @@ before(async () => {
   exportOnnx(await readModel(gpt2), gpt2, optimumDir);
   externalize(path.join(optimumDir, 'model.onnx'), 'model.onnx.data');
   const noData = [...repoFromFolder(NO_DATA, tfjsDir).files.keys()].filter((f) => f !== 'onnx/model.onnx_data');
+  // transformers.js layout of an encoder–decoder with a cache: all four graphs of optimum's default export under onnx/.
+  const cachedDir = tempDir('lens-hub-cached-');
+  fs.mkdirSync(path.join(cachedDir, 'onnx'));
+  for (const [from, names] of [
+    [marianDatesCacheDirs.past, ['encoder_model.onnx', 'decoder_model.onnx', 'decoder_with_past_model.onnx']],
+    [marianDatesCacheDirs.merged, ['decoder_model_merged.onnx']],
+  ] as const)
+    for (const name of names) fs.copyFileSync(path.join(from, name), path.join(cachedDir, 'onnx', name));
+  for (const name of fs.readdirSync(marianDatesCacheDirs.merged).filter((f) => !/\.(onnx|md)$/.test(f)))
+    fs.copyFileSync(path.join(marianDatesCacheDirs.merged, name), path.join(cachedDir, name));
   hub = await startHubServer({
+    [CACHED]: repoFromFolder(CACHED, cachedDir),
     [TFJS]: repoFromFolder(TFJS, tfjsDir),
     [OPTIMUM]: repoFromFolder(OPTIMUM, optimumDir),
     [NO_DATA]: repoFromFolder(NO_DATA, tfjsDir, noData),
@@ -157,6 +169,27 @@ test('optimum layout: model.onnx with model.onnx.data at the top; opened as ONNX
   await expectBuilderAttention(resolved.layout, fixtureModel('tiny-gpt2'));
 });
 
+test('an encoder–decoder export with a cache: the encoder and the merged decoder only; opened KV-cached', async () => {
+  const cache = tempDir();
+  const count = hub.requests.length;
+  const resolved = await resolveModel(CACHED, { hub: opts(cache) });
+  assert.deepEqual(
+    downloaded(CACHED, count).filter((f) => f.endsWith('.onnx')),
+    ['onnx/decoder_model_merged.onnx', 'onnx/encoder_model.onnx'],
+  );
+  assert.equal(resolved.kind, 'onnx');
+  if (resolved.kind !== 'onnx') return;
+  assert.equal(path.basename(resolved.layout.model), 'decoder_model_merged.onnx');
+  assert.equal(resolved.layout.step, undefined);
+  const engine = await ImportEngine.create(resolved.layout, 'native', 1);
+  try {
+    assert.equal(engine.cached, true);
+    assert.deepEqual(engine.facts.attentionKinds, ['encoder', 'encoder', 'decoder', 'decoder', 'cross', 'cross']);
+  } finally {
+    await engine.release();
+  }
+});
+
 test('a graph naming external data the repository lacks: a clear error, and no snapshot is served', async () => {
   const cache = tempDir();
   await assert.rejects(resolveHubModel(NO_DATA, opts(cache)), (e: unknown) => {
@@ -177,7 +210,7 @@ const picked = (siblings: HubSibling[]) => {
   return { files: r.files.map((f) => f.name), graphs: r.onnxGraphs?.map((f) => f.name) };
 };
 
-test('file choice: full precision before fp16 and quantized; pairs; decoder-only; safetensors first', () => {
+test('file choice: full precision before fp16 and quantized; pairs, with their cache; decoder-only; safetensors first', () => {
   const side = ['config.json', 'tokenizer.json'];
   assert.deepEqual(
     picked(
@@ -201,7 +234,26 @@ test('file choice: full precision before fp16 and quantized; pairs; decoder-only
         'onnx/encoder_model_quantized.onnx',
       ),
     ).graphs,
+    ['onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx'],
+    'an encoder–decoder with a cache: the merged decoder (one decoder file, not two with the same weights)',
+  );
+  assert.deepEqual(
+    picked(
+      listing(
+        ...side,
+        'encoder_model.onnx',
+        'decoder_model.onnx',
+        'decoder_with_past_model.onnx',
+        'decoder_model_merged_quantized.onnx',
+      ),
+    ).graphs,
+    ['encoder_model.onnx', 'decoder_model.onnx', 'decoder_with_past_model.onnx'],
+    'without a merged decoder: both decoders (full precision before a quantized merged one)',
+  );
+  assert.deepEqual(
+    picked(listing(...side, 'onnx/encoder_model.onnx', 'onnx/decoder_model.onnx')).graphs,
     ['onnx/encoder_model.onnx', 'onnx/decoder_model.onnx'],
+    'without a cache: the pair',
   );
   assert.deepEqual(
     picked(
