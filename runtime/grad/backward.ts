@@ -6,6 +6,7 @@
 import type { ModelMsg } from '../formats/onnx-descriptor';
 import { LensError } from '../errors';
 import { GradGraph } from './grad-graph';
+import { findFused } from './fused';
 import { backwardNode } from './rules';
 
 export interface BackwardRequest {
@@ -15,6 +16,8 @@ export interface BackwardRequest {
   grads: { of: string; as: string }[];
   /** Forward tensors added as outputs too (attention probabilities), each as `as`. */
   outputs?: { of: string; as: string }[];
+  /** Differentiate GELU and SiLU fragments as units (fused.ts; default true; false: node by node, the bench's before). */
+  fuse?: boolean;
 }
 
 /** Adds the backward part to `model` (modified in place; inputs must have static shapes) and returns it. */
@@ -50,8 +53,22 @@ export function addBackward(model: ModelMsg, request: BackwardRequest): ModelMsg
   };
   add(target, g.constF([1], g.shape(target)));
 
+  // Fragments differentiated as one: their last node runs the fragment's rule, the others are skipped (their
+  // inner tensors have no other consumer, so nothing else waits for their gradients).
+  const outputs = new Set([...(request.outputs ?? []).map((o) => o.of), ...request.grads.map((r) => r.of), target]);
+  const fused = request.fuse === false ? [] : findFused(g, forward, outputs);
+  const fusedAt = new Map(fused.map((f) => [f.last, f]));
+  const inside = new Set(fused.flatMap((f) => f.nodes.filter((n) => n !== f.last)));
+
   for (let n = forward.length - 1; n >= 0; n--) {
     const node = forward[n];
+    if (inside.has(node)) continue;
+    const f = fusedAt.get(node);
+    if (f) {
+      const dy = needed(node.output[0]) || node.output[0] === target ? total(node.output[0]) : undefined;
+      if (dy && needed(f.input)) add(f.input, f.backward(g, dy));
+      continue;
+    }
     const need = node.input.map((i) => i !== '' && needed(i));
     if (!need.some(Boolean)) continue;
     const dy = node.output.map((o) => (needed(o) || o === target ? total(o) : undefined));

@@ -6,6 +6,7 @@
 import type { ModelSource } from '../models/source';
 import type { BackendName } from '../types';
 import { cancelled } from '../errors';
+import type { GradientGraphSpec } from './family-gradient';
 import { checkGradientLength, GradientRunner, type GradientTarget } from './gradients';
 
 export type GradientBaseline = 'zero' | 'pad';
@@ -60,6 +61,8 @@ export class GradientService {
     private readonly threads: number,
     /** Attention floats (all layers) one batch may hold; fewer rows per batch below it (tests set it small). */
     private readonly rowBudget = ROW_BUDGET,
+    /** Graph and session choices every runner gets (the bench's before/after). */
+    private readonly tuning: Pick<GradientGraphSpec, 'keepDenormals' | 'plainRules' | 'fullLastLayer'> = {},
   ) {}
 
   private async runner(rows: number, seq: number, target: GradientTarget, attention: boolean): Promise<GradientRunner> {
@@ -77,7 +80,7 @@ export class GradientService {
     }
     const r = await GradientRunner.create(
       this.source,
-      { batch: rows, seq, measure: target.measure, attention },
+      { ...this.tuning, batch: rows, seq, measure: target.measure, attention },
       this.backend,
       this.threads,
     );
