@@ -31,7 +31,7 @@ const RUNS = Number(process.env.RUNS ?? 11);
 const STEPS = 32;
 /** The gradient graphs and sessions as they were before the IG speed-ups, for the interleaved A/B row. */
 const BEFORE: ConstructorParameters<typeof GradientService>[4] = { keepDenormals: true, plainRules: true };
-const BEFORE_WORDS = 'denormals kept, GELU/SiLU node by node';
+const BEFORE_WORDS = 'denormals kept, GELU/SiLU node by node, scale on the scores';
 const TEXT =
   'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw ' +
   'a big, red ball. She wanted to play with it, but it was too high. Lily asked her mom to help her. Her mom said ' +

@@ -6,7 +6,7 @@
 import type { ModelMsg } from '../formats/onnx-descriptor';
 import { LensError } from '../errors';
 import { GradGraph } from './grad-graph';
-import { findFused } from './fused';
+import { findFused, foldAttentionScale } from './fused';
 import { backwardNode } from './rules';
 
 export interface BackwardRequest {
@@ -16,12 +16,14 @@ export interface BackwardRequest {
   grads: { of: string; as: string }[];
   /** Forward tensors added as outputs too (attention probabilities), each as `as`. */
   outputs?: { of: string; as: string }[];
-  /** Differentiate GELU and SiLU fragments as units (fused.ts; default true; false: node by node, the bench's before). */
+  /** Differentiate GELU and SiLU fragments as units and scale attention's queries instead of its scores (fused.ts;
+   * default true; false: node by node, the bench's before). */
   fuse?: boolean;
 }
 
 /** Adds the backward part to `model` (modified in place; inputs must have static shapes) and returns it. */
 export function addBackward(model: ModelMsg, request: BackwardRequest): ModelMsg {
+  if (request.fuse !== false) foldAttentionScale(model);
   const g = new GradGraph(model);
   const forward = [...g.nodes];
   const target = request.target;
