@@ -1,7 +1,8 @@
-// The gradient benchmark: what gradient × input (one gradient pass, runtime/grad) and Integrated Gradients with 32
-// steps (32 midpoint rows + the baseline row, batched) cost against one plain forward pass of the same model on the
+// The gradient benchmark: what gradient × input (one gradient pass, runtime/grad), AttnLRP (one backward pass with its
+// rules, runtime/grad/attnlrp-rules.ts) and Integrated Gradients with 32 steps (32 midpoint rows + the baseline row,
+// batched) cost against one plain forward pass of the same model on the
 // same tokens (the family's full graph, no attention outputs), on stories260K and all-MiniLM-L6-v2, native
-// onnxruntime, in this thread. The three are measured in alternation so that load on the shared machine hits them
+// onnxruntime, in this thread. The four are measured in alternation so that load on the shared machine hits them
 // alike; graph building and session creation are timed once, apart. The forward pass alone on IG's 33 rows batched is
 // printed too: it is the floor of what batched IG can cost. Every figure is given twice: wall-clock time and the
 // process's CPU time (user + system over its threads), which load from other processes on a shared machine inflates
@@ -102,15 +103,22 @@ async function bench(c: Case): Promise<string[][]> {
   const t1 = performance.now();
   await service.compute({ ids, target });
   const gradBuildMs = performance.now() - t1;
+  // AttnLRP: its own graph (the modified rules), explaining the logit where the target is a token; in a service of its
+  // own, since a service keeps two graphs and the alternation would rebuild one each time.
+  const lrpService = new GradientService(source, 'native', THREADS);
+  const lrpTarget: GradientTarget = { ...target, measure: target.measure === 'cosine' ? 'cosine' : 'logit' };
+  const t3 = performance.now();
+  await lrpService.compute({ ids, target: lrpTarget, rules: 'attnlrp' });
+  const lrpBuildMs = performance.now() - t3;
   const alphas = [...midpointAlphas(STEPS), 0];
   const t2 = performance.now();
   await service.compute({ ids, target, alphas, baseline: 'zero' });
   const igBuildMs = performance.now() - t2;
   // The same IG before this bench's speed-ups (BEFORE lists them), interleaved with the rest.
   const before = new GradientService(source, 'native', THREADS, undefined, BEFORE);
-  const t3 = performance.now();
+  const t4 = performance.now();
   await before.compute({ ids, target, alphas, baseline: 'zero' });
-  const beforeBuildMs = performance.now() - t3;
+  const beforeBuildMs = performance.now() - t4;
   await forward.run(forwardFeeds, [full.outputNames[0]]); // warm
   // The floor of batched IG: the forward pass alone on IG's 33 rows at once.
   const rows = alphas.length;
@@ -125,6 +133,7 @@ async function bench(c: Case): Promise<string[][]> {
 
   const fwd: number[][] = [];
   const gxi: number[][] = [];
+  const lrp: number[][] = [];
   const ig: number[][] = [];
   const fwdBatch: number[][] = [];
   const shown: number[][] = [];
@@ -144,6 +153,12 @@ async function bench(c: Case): Promise<string[][]> {
         gradientTimesInput(g.grad, g.embedding, S, E);
       }),
     );
+    lrp.push(
+      await timed(async () => {
+        const g = await lrpService.compute({ ids, target: lrpTarget, rules: 'attnlrp' });
+        gradientTimesInput(g.grad, g.embedding, S, E);
+      }),
+    );
     // Which IG goes first alternates from run to run.
     if (r % 2) igBefore.push(await timed(() => runIg(before)));
     ig.push(await timed(() => runIg(service)));
@@ -155,6 +170,7 @@ async function bench(c: Case): Promise<string[][]> {
   await engine.release();
   await service.release();
   await before.release();
+  await lrpService.release();
   return rowsOf(
     c.label,
     [
@@ -162,6 +178,7 @@ async function bench(c: Case): Promise<string[][]> {
       ['  the same, denormals flushed to zero', fwdFtz, 0],
       ['Show Attention run (staged plan, attention out)', shown, planMs],
       ['gradient × input', gxi, gradBuildMs],
+      ['AttnLRP', lrp, lrpBuildMs],
       [`Integrated Gradients, ${STEPS} steps`, ig, igBuildMs],
       [`  the same before (${BEFORE_WORDS})`, igBefore, beforeBuildMs],
       [`forward only, ${rows} rows batched`, fwdBatch, 0],

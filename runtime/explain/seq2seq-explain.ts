@@ -13,9 +13,9 @@
 //               causal baseline's rule applied to the source; it has no model in it, which is all it must show)
 import type { AttentionRun, Inspector } from '../inspector/api';
 import { limitLength, tokensOfIds } from '../inspector/input';
-import { computeImportance, getMethod, type ImportanceContext } from '../analysis/registry';
+import { computeImportance, type ImportanceContext } from '../analysis/registry';
 import type { Seq2SeqAttention } from '../analysis/seq2seq-attention';
-import { isLensError, LensError } from '../errors';
+import { LensError } from '../errors';
 import type { LayerAttention, Token } from '../types';
 import { agreementTable, distanceTable, headTable } from './compare';
 import { BatchEvaluator } from './evaluator';
@@ -23,7 +23,8 @@ import { BASELINE_ID } from './baseline';
 import { evaluationTables } from './faithfulness-tables';
 import { headSweep } from './head-sweep';
 import { explanationNotes } from './notes';
-import type { ExplainResult, MethodScores } from './result';
+import type { ExplainResult } from './result';
+import { runMethods } from './run-methods';
 import { planSeq2SeqTarget, seq2seqTargetLabel } from './seq2seq-target';
 import { SEQ2SEQ_DEFAULT_METHODS, SEQ2SEQ_GRADIENT_METHODS, seq2seqMethods } from './seq2seq-methods';
 import { GRADIENT_MAX_TOKENS } from '../grad/gradients';
@@ -174,43 +175,32 @@ export async function explainSeq2Seq(
     }
   }
 
-  const methods: MethodScores[] = [];
-  const all = [...ids, BASELINE_ID];
-  for (const [i, id] of all.entries()) {
-    onProgress?.({ phase: 'method', method: id, done: i, total: all.length });
-    const m = getMethod(id)!;
-    const before = evaluator.stats.rows + evaluator.stats.cached;
-    const tm = performance.now();
-    const entry: MethodScores = { id, label: m.label, kind: m.kind, scores: [], ms: 0 };
-    try {
-      if (SEQ2SEQ_GRADIENT_METHODS.includes(id)) {
-        if (!gradients) throw new RangeError(gradientRefusal);
-        const a = await seq2seqGradientAttribution(
-          gradients,
-          {
-            sourceIds: tokens.map((t) => t.id),
-            decoderInputIds: side.decoderInput.map((t) => t.id),
-            target: gradTarget,
-          },
-          id as Seq2SeqGradientMethod,
-          {
-            steps: options.steps,
-            baseline: options.baseline,
-            padId: tokenizer?.special.pad ?? 0,
-            keep: tokens.map((t) => t.special === true),
-          },
-        );
-        entry.scores = Array.from(a.source); // [S]
-        if (a.note) methodNotes.push(a.note);
-      } else entry.scores = Array.from(await computeImportance(id, ctx));
-    } catch (e) {
-      if (isLensError(e) || !(e instanceof RangeError)) throw e;
-      entry.error = e.message;
-    }
-    entry.ms = performance.now() - tm;
-    if (m.kind === 'perturbation') entry.rows = evaluator.stats.rows + evaluator.stats.cached - before;
-    methods.push(entry);
-  }
+  const methods = await runMethods(
+    [...ids, BASELINE_ID],
+    async (id) => {
+      if (!SEQ2SEQ_GRADIENT_METHODS.includes(id)) return computeImportance(id, ctx);
+      if (!gradients) throw new RangeError(gradientRefusal);
+      const a = await seq2seqGradientAttribution(
+        gradients,
+        {
+          sourceIds: tokens.map((t) => t.id),
+          decoderInputIds: side.decoderInput.map((t) => t.id),
+          target: gradTarget,
+        },
+        id as Seq2SeqGradientMethod,
+        {
+          steps: options.steps,
+          baseline: options.baseline,
+          padId: tokenizer?.special.pad ?? 0,
+          keep: tokens.map((t) => t.special === true),
+        },
+      );
+      if (a.note) methodNotes.push(a.note);
+      return a.source; // [S]
+    },
+    evaluator.stats,
+    onProgress,
+  );
 
   const tables = await evaluationTables(
     methods,

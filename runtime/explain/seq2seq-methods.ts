@@ -26,6 +26,11 @@ export const SEQ2SEQ_DEFAULT_METHODS: readonly string[] = ['cross-attention', 'c
 /** raw-attention and rollout, asked of an encoder–decoder, are its raw cross-attention and its rollout. */
 const SEQ2SEQ_ALIASES: Record<string, string> = { 'raw-attention': 'cross-attention', rollout: 'cross-rollout' };
 
+/** The id a resolved registry id runs as on an encoder–decoder (raw-attention → cross-attention...). */
+export function seq2seqMethodId(id: string): string {
+  return SEQ2SEQ_ALIASES[id] ?? id;
+}
+
 /** Registry ids (already resolved) as they run on an encoder–decoder; a LensError names one that cannot. */
 export function seq2seqMethods(ids: readonly string[], modelType: string): string[] {
   const out: string[] = [];

@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { backendLoadError, resolveBackend } from '../backend/ort';
 import { Channel, type NoEnd } from '../channel/channel';
 import { nodePort } from '../channel/ports';
-import { randomizeTopLayers } from '../models/randomize-layers';
+import { randomizeTopLayers, randomizeTopSeq2SeqLayers } from '../models/randomize-layers';
 import { buildPlan, readModel } from '../models/read-model';
 import { readGgufModel } from '../models/gguf-source';
 import { syntheticBert } from '../models/synthetic';
@@ -108,7 +108,9 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
     progress({ phase: 'reading-weights' });
     if ('dir' in req.source && isSeq2SeqFolder(req.source.dir)) {
       // Encoder–decoders: two graphs (encoder, KV-cached decoder) served by their own engine.
-      const seq = await readSeq2SeqModel(req.source.dir);
+      const read = await readSeq2SeqModel(req.source.dir);
+      const r = req.source.randomizeTop;
+      const seq = r ? randomizeTopSeq2SeqLayers(read, r.layers, r.seed) : read;
       const t1 = performance.now();
       progress({ phase: 'creating-sessions', fraction: 0 });
       const engine = await Seq2SeqEngine.create(seq, backend, req.threads);

@@ -74,6 +74,9 @@ export class GraphBuilder {
   /** Old name → graph output name, for node outputs renamed by output(). */
   private readonly aliases = new Map<string, string>();
   private counter = 0;
+  /** Element-wise activations built by ops.activation from primitives (GELU, SiLU), as input → output: AttnLRP
+   * (runtime/grad) gives each one rule as a whole function (the identity rule) instead of its primitives' rules. */
+  readonly activations: { input: string; output: string }[] = [];
 
   constructor(readonly name: string) {}
 

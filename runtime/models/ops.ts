@@ -32,8 +32,14 @@ export function rmsNorm(g: GraphBuilder, x: string, weight: string, eps: number)
   return g.op('Mul', [g.op('Mul', [x, inv]), weight]); // [B,S,E]
 }
 
-/** Elementwise activation. */
+/** Elementwise activation (recorded in g.activations for AttnLRP's identity rule). */
 export function activation(g: GraphBuilder, x: string, act: Activation): string {
+  const y = activationOf(g, x, act);
+  g.activations.push({ input: x, output: y });
+  return y;
+}
+
+function activationOf(g: GraphBuilder, x: string, act: Activation): string {
   switch (act) {
     case 'gelu': {
       // 0.5 · x · (1 + erf(x / √2))

@@ -6,6 +6,7 @@
 // a choice (runtime/explain/target-spec.ts), and which methods the model allows.
 import { EXPLAIN_METHODS } from '../../protocol/messages';
 import type { ModelFactsLike, TokenInfo } from '../types';
+import { attnLrpUncovered } from '../../runtime/grad/attnlrp-coverage';
 
 export type ModelKind = 'causal-lm' | 'masked-lm' | 'encoder' | 'seq2seq';
 export type TargetKind =
@@ -117,7 +118,7 @@ export function targetSpec(kind: TargetKind, f: TargetFields): { spec: string } 
 
 /** Why a method cannot run on this model (the view disables it), or undefined. */
 export function methodUnavailable(
-  facts: Pick<ModelFactsLike, 'family' | 'encoderDecoder'>,
+  facts: Pick<ModelFactsLike, 'family' | 'encoderDecoder'> & Partial<Pick<ModelFactsLike, 'modelType'>>,
   id: string,
 ): string | undefined {
   const method = EXPLAIN_METHODS.find((m) => m.id === id);
@@ -131,6 +132,7 @@ export function methodUnavailable(
     return 'Needs the value vectors, which an imported ONNX export does not expose.';
   if (method.kind === 'gradient' && facts.family === 'onnx')
     return 'Needs a model whose graphs Attention Lens builds; an imported ONNX export cannot be differentiated.';
+  if (id === 'attnlrp' && facts.modelType !== undefined) return attnLrpUncovered(facts.modelType);
   return undefined;
 }
 
