@@ -6,6 +6,7 @@
 import type { ModelMsg } from '../formats/onnx-descriptor';
 import { LensError } from '../errors';
 import { GradGraph } from './grad-graph';
+import { findFused, foldAttentionScale } from './fused';
 import { attnLrpRule, identityRule, isConstantUnderAttnLrp } from './attnlrp-rules';
 import { backwardNode } from './rules';
 
@@ -16,6 +17,9 @@ export interface BackwardRequest {
   grads: { of: string; as: string }[];
   /** Forward tensors added as outputs too (attention probabilities), each as `as`. */
   outputs?: { of: string; as: string }[];
+  /** Differentiate GELU and SiLU fragments as units and scale attention's queries instead of its scores (fused.ts;
+   * default true; false: node by node, the bench's before; never with AttnLRP's rules). */
+  fuse?: boolean;
   /** 'attnlrp': AttnLRP's rules (attnlrp-rules.ts) instead of the gradient's, so that input ⊙ the result is the
    * relevance; default 'gradient'. */
   rules?: 'gradient' | 'attnlrp';
@@ -25,6 +29,9 @@ export interface BackwardRequest {
 
 /** Adds the backward part to `model` (modified in place; inputs must have static shapes) and returns it. */
 export function addBackward(model: ModelMsg, request: BackwardRequest): ModelMsg {
+  // Fusions change the gradient's rules, not AttnLRP's (attnlrp-rules.ts has its own for activations).
+  const fusing = request.fuse !== false && request.rules !== 'attnlrp';
+  if (fusing) foldAttentionScale(model);
   const g = new GradGraph(model);
   const forward = [...g.nodes];
   const target = request.target;
@@ -60,8 +67,22 @@ export function addBackward(model: ModelMsg, request: BackwardRequest): ModelMsg
   add(target, g.constF([1], g.shape(target)));
   const activationInput = new Map((lrp ? (request.activations ?? []) : []).map((a) => [a.output, a.input]));
 
+  // Fragments differentiated as one: their last node runs the fragment's rule, the others are skipped (their
+  // inner tensors have no other consumer, so nothing else waits for their gradients).
+  const outputs = new Set([...(request.outputs ?? []).map((o) => o.of), ...request.grads.map((r) => r.of), target]);
+  const fused = fusing ? findFused(g, forward, outputs) : [];
+  const fusedAt = new Map(fused.map((f) => [f.last, f]));
+  const inside = new Set(fused.flatMap((f) => f.nodes.filter((n) => n !== f.last)));
+
   for (let n = forward.length - 1; n >= 0; n--) {
     const node = forward[n];
+    if (inside.has(node)) continue;
+    const f = fusedAt.get(node);
+    if (f) {
+      const dy = needed(node.output[0]) || node.output[0] === target ? total(node.output[0]) : undefined;
+      if (dy && needed(f.input)) add(f.input, f.backward(g, dy));
+      continue;
+    }
     const need = node.input.map((i) => i !== '' && needed(i));
     if (!need.some(Boolean)) continue;
     const dy = node.output.map((o) => (needed(o) || o === target ? total(o) : undefined));

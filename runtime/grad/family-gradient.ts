@@ -37,6 +37,10 @@ export interface GradientGraphSpec {
   attention?: boolean;
   /** Run the last layer on every row even for a token target (the bench's before/after of lastLayerAt). */
   fullLastLayer?: boolean;
+  /** Keep denormal floats in the session (the bench's before/after; by default the session flushes them to zero). */
+  keepDenormals?: boolean;
+  /** Differentiate GELU / SiLU node by node instead of as fused fragments (fused.ts; the bench's before/after). */
+  plainRules?: boolean;
   /** AttnLRP's rules instead of the gradient's (default 'gradient'); measure 'logit' or 'cosine'. */
   rules?: BackwardRules;
 }
@@ -220,6 +224,7 @@ export function buildGradientGraph(source: ModelSource, spec: GradientGraphSpec)
       ...(spec.attention ? attn.map((a, l) => ({ of: a, as: `grad_attn_${l}` })) : []),
     ],
     outputs: spec.attention ? attn.map((a, l) => ({ of: a, as: `attn_${l}` })) : [],
+    fuse: !spec.plainRules,
     rules,
     activations,
   });

@@ -30,6 +30,8 @@ export class GradGraph {
   readonly types = new Map<string, number>();
   /** int64 initializers' values (small constants only). */
   readonly ints = new Map<string, number[]>();
+  /** One-element float initializers' values (the constants of ops.ts fragments, for fused.ts). */
+  readonly floats = new Map<string, number>();
   /** float initializer names (weights and constants): never differentiated. */
   readonly initializerNames = new Set<string>();
   private readonly names = new Set<string>();
@@ -63,6 +65,10 @@ export class GradGraph {
       (t.dims ?? []).map((d) => num(d)),
     );
     this.types.set(name, t.dataType ?? DataType.FLOAT);
+    if ((t.dataType ?? DataType.FLOAT) === DataType.FLOAT && t.rawData?.byteLength === 4) {
+      const raw = t.rawData;
+      this.floats.set(name, new DataView(raw.buffer, raw.byteOffset, 4).getFloat32(0, true));
+    } else if (t.dataType === DataType.FLOAT && t.floatData?.length === 1) this.floats.set(name, t.floatData[0]);
     if (t.dataType === DataType.INT64) {
       const raw = t.rawData!;
       const view = new BigInt64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
@@ -85,6 +91,11 @@ export class GradGraph {
 
   isFloat(name: string): boolean {
     return (this.types.get(name) ?? DataType.FLOAT) === DataType.FLOAT;
+  }
+
+  /** The value of a one-element float constant (undefined for anything else). */
+  floatScalar(name: string): number | undefined {
+    return this.floats.get(name);
   }
 
   /** The values of an int64 constant input (Reshape shape, axes, sizes). */

@@ -6,7 +6,7 @@
 import type { ModelSource } from '../models/source';
 import type { BackendName } from '../types';
 import { cancelled } from '../errors';
-import type { BackwardRules } from './family-gradient';
+import type { BackwardRules, GradientGraphSpec } from './family-gradient';
 import { checkGradientLength, GradientRunner, type GradientTarget } from './gradients';
 
 export type GradientBaseline = 'zero' | 'pad';
@@ -63,6 +63,8 @@ export class GradientService {
     private readonly threads: number,
     /** Attention floats (all layers) one batch may hold; fewer rows per batch below it (tests set it small). */
     private readonly rowBudget = ROW_BUDGET,
+    /** Graph and session choices every runner gets (the bench's before/after). */
+    private readonly tuning: Pick<GradientGraphSpec, 'keepDenormals' | 'plainRules' | 'fullLastLayer'> = {},
   ) {}
 
   private async runner(
@@ -86,7 +88,7 @@ export class GradientService {
     }
     const r = await GradientRunner.create(
       this.source,
-      { batch: rows, seq, measure: target.measure, attention, rules },
+      { ...this.tuning, batch: rows, seq, measure: target.measure, attention, rules },
       this.backend,
       this.threads,
     );

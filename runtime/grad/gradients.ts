@@ -62,7 +62,7 @@ export class GradientRunner {
     checkGradientLength(options.seq);
     const { onnx, ...graph } = buildGradientGraph(source, options);
     // The serialized graph (the weights once more in float32) is dropped once onnxruntime has its session.
-    const session = await createSession(onnx, { backend, threads });
+    const session = await createSession(onnx, { backend, threads, denormalAsZero: !options.keepDenormals });
     return new GradientRunner(graph, session, source);
   }
 

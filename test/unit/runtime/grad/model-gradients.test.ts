@@ -146,3 +146,34 @@ test('stories260K: a probability target’s gradient is p times the log-probabil
     await runner.release();
   }
 });
+
+// The IG speed-ups (GELU / SiLU fragments differentiated as one, runtime/grad/fused.ts; denormals flushed to zero
+// in the gradient session) change no gradient: the graph without them (the bench's "before") meets the same
+// PyTorch references, and the two agree to 1e-5 relative.
+for (const [name, dir] of cases.filter(([n]) => n === 'stories260K' || n === 'all-MiniLM-L6-v2')) {
+  test(`${name}: fused activations and flushed denormals give the gradients of the node-by-node graph`, async () => {
+    const ref = JSON.parse(readFileSync(path.join(fixturesDir, 'gradients', `${name}.json`), 'utf8')) as Reference;
+    const source = await readModel(dir());
+    const spec = { batch: 1, seq: ref.seq, measure: ref.measure };
+    const target = {
+      measure: ref.measure,
+      readout: ref.readout,
+      token: ref.token,
+      reference: Array.from({ length: ref.hidden }, (_, i) => Math.sin(i + 1)),
+    };
+    const grads: Float32Array[] = [];
+    for (const tuning of [{}, { plainRules: true, keepDenormals: true }]) {
+      const runner = await GradientRunner.create(source, { ...spec, ...tuning });
+      try {
+        const out = await runner.run(ref.ids, runner.embeddings(ref.ids), target);
+        const e = relativeError(out.grad, ref.grad_embeds);
+        assert.ok(e <= 1e-4, `${JSON.stringify(tuning)}: relative error ${e}`);
+        grads.push(out.grad);
+      } finally {
+        await runner.release();
+      }
+    }
+    const e = relativeError(grads[0], grads[1]);
+    assert.ok(e <= 1e-5, `fused vs node by node: relative difference ${e}`);
+  });
+}

@@ -22,6 +22,16 @@ interface Case {
   /** The output's shape (for the random weights of the sum). */
   out: number[];
   build(g: GraphBuilder, x: string[]): string;
+  /** A GELU / SiLU fragment: true where runtime/grad/fused.ts must differentiate it as one (fewer nodes), false
+   * where it must not (an inner tensor has another consumer); both ways are checked. */
+  fused?: boolean;
+}
+
+/** ops.activation's GELU written out, its erf also read by `extra` (so the fragment cannot be fused). */
+function geluErfReadTwice(g: GraphBuilder, x: string): string {
+  const e = g.op('Erf', [g.op('Mul', [x, g.constF([Math.SQRT1_2], [])])]);
+  const y = g.op('Mul', [g.op('Mul', [x, g.op('Add', [e, g.constF([1], [])])]), g.constF([0.5], [])]);
+  return g.op('Add', [y, g.op('Mul', [e, g.constF([0.3], [])])]);
 }
 
 const i64 = (g: GraphBuilder, v: number[]) => g.constI64(v, [v.length]);
@@ -99,9 +109,43 @@ const cases: Case[] = [
     out: [2, 3, 6],
     build: (g, [a]) => rmsNorm(g, a, g.constF([0.5, 1, 1.5, 2, -1, 0.3], [6]), 1e-6),
   },
-  { name: 'GELU (erf)', inputs: [{ shape: [3, 5] }], out: [3, 5], build: (g, [a]) => activation(g, a, 'gelu') },
+  {
+    name: 'GELU (erf)',
+    inputs: [{ shape: [3, 5] }],
+    out: [3, 5],
+    build: (g, [a]) => activation(g, a, 'gelu'),
+    fused: true,
+  },
+  {
+    // |x| up to 20: exp(u²) overflows to ∞ past |x| ≈ 13.3 in float32, where the fused rule's u / exp(u²) must be 0
+    name: 'GELU (erf), inputs × 20 (the tails)',
+    inputs: [{ shape: [4, 5] }],
+    out: [4, 5],
+    build: (g, [a]) => activation(g, g.op('Mul', [a, g.constF([20], [])]), 'gelu'),
+    fused: true,
+  },
+  {
+    name: 'GELU (erf) whose erf is read elsewhere too',
+    inputs: [{ shape: [3, 5] }],
+    out: [3, 5],
+    build: (g, [a]) => geluErfReadTwice(g, a),
+    fused: false,
+  },
   { name: 'GELU (tanh)', inputs: [{ shape: [3, 5] }], out: [3, 5], build: (g, [a]) => activation(g, a, 'gelu_new') },
-  { name: 'SiLU (Sigmoid)', inputs: [{ shape: [3, 5] }], out: [3, 5], build: (g, [a]) => activation(g, a, 'silu') },
+  {
+    name: 'SiLU (Sigmoid)',
+    inputs: [{ shape: [3, 5] }],
+    out: [3, 5],
+    build: (g, [a]) => activation(g, a, 'silu'),
+    fused: true,
+  },
+  {
+    name: 'SwiGLU: SiLU(a) · b, a × 8',
+    inputs: [{ shape: [3, 5] }, { shape: [3, 5] }],
+    out: [3, 5],
+    build: (g, [a, b]) => g.op('Mul', [activation(g, g.op('Mul', [a, g.constF([8], [])]), 'silu'), b]),
+    fused: true,
+  },
   { name: 'Relu', inputs: [{ shape: [3, 5] }], out: [3, 5], build: (g, [a]) => activation(g, a, 'relu') },
   { name: 'Soft-cap (Div, Tanh)', inputs: [{ shape: [3, 5] }], out: [3, 5], build: (g, [a]) => softcap(g, a, 0.7) },
   { name: 'Neg', inputs: [{ shape: [4] }], out: [4], build: (g, [a]) => g.op('Neg', [a]) },
@@ -252,8 +296,17 @@ function relativeError(a: ArrayLike<number>, ref: ArrayLike<number>): number {
   return Math.sqrt(d / Math.max(n, 1e-300));
 }
 
-for (const c of cases) {
-  test(`backward rule: ${c.name} matches central finite differences (float64)`, async () => {
+for (const [c, fuse] of cases.flatMap(
+  (c) =>
+    (c.fused === undefined
+      ? [[c, true]]
+      : [
+          [c, true],
+          [c, false],
+        ]) as [Case, boolean][],
+)) {
+  const how = c.fused === undefined ? '' : fuse ? ' (fragments fused)' : ' (node by node)';
+  test(`backward rule: ${c.name}${how} matches central finite differences (float64)`, async () => {
     const xs = randomInputs(c, 11);
     const forward = caseModel(c);
     const f = (values: Float64Array[]) => {
@@ -273,8 +326,15 @@ for (const c of cases) {
       }),
     );
 
+    const grads = c.inputs.map((_, i) => ({ of: `x${i}`, as: `g${i}` }));
     const model = caseModel(c);
-    addBackward(model, { target: 'total', grads: c.inputs.map((_, i) => ({ of: `x${i}`, as: `g${i}` })) });
+    addBackward(model, { target: 'total', grads, fuse });
+    if (c.fused !== undefined && fuse) {
+      const plain = addBackward(caseModel(c), { target: 'total', grads, fuse: false });
+      const [n, nPlain] = [model, plain].map((m) => m.graph!.node!.length);
+      if (c.fused) assert.ok(n < nPlain, `fused: ${n} nodes, node by node: ${nPlain}`);
+      else assert.equal(n, nPlain, 'not fused');
+    }
     const session = await createSession(encodeModelPlain(model), { backend: 'native', threads: 1 });
     try {
       const feeds = Object.fromEntries(
