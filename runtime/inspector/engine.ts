@@ -184,7 +184,7 @@ export class StageEngine {
         const cells = Math.ceil(seq / POOL);
         for (const { n, s } of names) {
           expectSize(out[n.q], heads * seq * headDim, n.q);
-          expectSize(out[n.k], heads * seq * headDim, n.k);
+          expectSize(out[n.k], this.facts.kvHeads * seq * headDim, n.k); // once per key/value head
           for (const name of [s.topWeights, s.topKeys]) expectSize(out[name], heads * seq * topK, name);
           for (const name of [s.entropy, s.special, s.keyMean, s.previous]) expectSize(out[name], heads * seq, name);
           for (const name of [s.blockMax, s.blockMean]) expectSize(out[name], heads * cells * cells, name);

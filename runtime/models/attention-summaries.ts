@@ -79,8 +79,9 @@ export function addSummaryOutputs(g: GraphBuilder, probs: string, heads: number,
 /** One layer's summaries as fetched (batch 1): [H,S,K] top weights and keys, [H,S] the rest, [H,R,R] the overview. */
 export interface LayerSummaryTensors {
   layer: number;
-  /** [heads, S, headDim] each, as the vectors variant gives them. */
+  /** [heads, S, headDim]. */
   q: Float32Array;
+  /** [kvHeads, S, headDim]: once per key/value head. */
   k: Float32Array;
   topK: number;
   topWeights: Float32Array;

@@ -247,7 +247,12 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs, options: Pl
         const blocked = requests[i]?.result;
         if (blocked) outputSummaries(g, blocked, H, names);
         else addSummaryOutputs(g, out.attn, H, names);
-        for (const k of ['q', 'k'] as const) g.output(out[k], n[k], 'float32', ['batch', H, 'seq', D]);
+        g.output(out.q, n.q, 'float32', ['batch', H, 'seq', D]);
+        // k once per key/value head (the query heads of a group read the same keys): a third of SmolLM2's to fetch.
+        const KV = fam.facts.kvHeads;
+        const first = Array.from({ length: KV }, (_, i) => i * (H / KV));
+        const k = KV < H ? g.op('Gather', [out.k, g.constI64(first)], { axis: A.int(1) }) : out.k; // [B,KV,S,D]
+        g.output(k, n.k, 'float32', ['batch', KV, 'seq', D]);
         return;
       }
       g.output(out.attn, n.attn, 'float32', ['batch', H, 'seq', 'seq']);
