@@ -187,7 +187,23 @@ async function main(): Promise<void> {
     ]);
   }
   console.log(
-    table(['tokens', 'run', 'raw ms', 'run ms', '× raw', 'raw CPU ms', 'run CPU ms', 'CPU × raw', 'first/total', 'JS keep ms', 'kept MB', 'peak RSS MB'], rows),
+    table(
+      [
+        'tokens',
+        'run',
+        'raw ms',
+        'run ms',
+        '× raw',
+        'raw CPU ms',
+        'run CPU ms',
+        'CPU × raw',
+        'first/total',
+        'JS keep ms',
+        'kept MB',
+        'peak RSS MB',
+      ],
+      rows,
+    ),
   );
   console.log('\nExact values recomputed on demand (middle layer, head 0):');
   console.log(table(['tokens', 'unit', 'value', 'row', 'column', '64×64 window'], exactRows));
