@@ -1,14 +1,18 @@
-// The gradient benchmark: what gradient × input (one gradient pass, runtime/grad) and Integrated Gradients with 32
-// steps (32 midpoint rows + the baseline row, batched) cost against one plain forward pass of the same model on the
+// The gradient benchmark: what gradient × input (one gradient pass, runtime/grad), AttnLRP (one backward pass with its
+// rules, runtime/grad/attnlrp-rules.ts) and Integrated Gradients with 32 steps (32 midpoint rows + the baseline row,
+// batched) cost against one plain forward pass of the same model on the
 // same tokens (the family's full graph, no attention outputs), on stories260K and all-MiniLM-L6-v2, native
-// onnxruntime, in this thread. The three are measured in alternation so that load on the shared machine hits them
+// onnxruntime, in this thread. The four are measured in alternation so that load on the shared machine hits them
 // alike; graph building and session creation are timed once, apart. The forward pass alone on IG's 33 rows batched is
 // printed too: it is the floor of what batched IG can cost. Every figure is given twice: wall-clock time and the
 // process's CPU time (user + system over its threads), which load from other processes on a shared machine inflates
 // far less (the wall-clock ratio swings with whoever else runs; the CPU one is the work). An encoder–decoder case
 // (tiny-marian-dates: encoder + teacher-forced decoder against runtime/grad/seq2seq-gradients.ts, log p of one
-// target token, IG on the source side) follows. Figures are printed, never asserted.
-// Run: nice npx tsx bench/gradients.ts   (THREADS=n, TOKENS=n, RUNS=n to change the defaults)
+// target token, IG on the source side, attention × gradient on the cross-attention, and the context-mixing methods
+// ALTI+ and value zeroing through the last decoder layer's cross-attention of runtime/inspector/seq2seq-mixing-
+// service.ts) follows. Figures are printed, never asserted.
+// Run: nice npx tsx bench/gradients.ts   (THREADS=n, TOKENS=n, RUNS=n to change the defaults; ONLY=seq2seq for the
+// encoder–decoder case alone)
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
 import { createSession } from '../runtime/backend/ort';
@@ -21,6 +25,7 @@ import { gradientTimesInput, integratedGradients, midpointAlphas } from '../runt
 import { Seq2SeqRunner, shiftRight } from '../runtime/generate/seq2seq-runner';
 import { readSeq2SeqModel } from '../runtime/models/seq2seq-read';
 import { seq2seqGradientAttribution, Seq2SeqGradientService } from '../runtime/grad/seq2seq-gradients';
+import { Seq2SeqMixingService } from '../runtime/inspector/seq2seq-mixing-service';
 import { marianDatesDir } from '../test/helpers/fixtures';
 import { fmt, summarize, table } from './stats';
 
@@ -86,6 +91,13 @@ async function bench(c: Case): Promise<string[][]> {
   const t1 = performance.now();
   await service.compute({ ids, target });
   const gradBuildMs = performance.now() - t1;
+  // AttnLRP: its own graph (the modified rules), explaining the logit where the target is a token; in a service of its
+  // own, since a service keeps two graphs and the alternation would rebuild one each time.
+  const lrpService = new GradientService(source, 'native', THREADS);
+  const lrpTarget: GradientTarget = { ...target, measure: target.measure === 'cosine' ? 'cosine' : 'logit' };
+  const t3 = performance.now();
+  await lrpService.compute({ ids, target: lrpTarget, rules: 'attnlrp' });
+  const lrpBuildMs = performance.now() - t3;
   const alphas = [...midpointAlphas(STEPS), 0];
   const t2 = performance.now();
   await service.compute({ ids, target, alphas, baseline: 'zero' });
@@ -104,6 +116,7 @@ async function bench(c: Case): Promise<string[][]> {
 
   const fwd: number[][] = [];
   const gxi: number[][] = [];
+  const lrp: number[][] = [];
   const ig: number[][] = [];
   const fwdBatch: number[][] = [];
   for (let r = 0; r < RUNS; r++) {
@@ -111,6 +124,12 @@ async function bench(c: Case): Promise<string[][]> {
     gxi.push(
       await timed(async () => {
         const g = await service.compute({ ids, target });
+        gradientTimesInput(g.grad, g.embedding, S, E);
+      }),
+    );
+    lrp.push(
+      await timed(async () => {
+        const g = await lrpService.compute({ ids, target: lrpTarget, rules: 'attnlrp' });
         gradientTimesInput(g.grad, g.embedding, S, E);
       }),
     );
@@ -124,11 +143,13 @@ async function bench(c: Case): Promise<string[][]> {
   }
   await forward.release();
   await service.release();
+  await lrpService.release();
   return rowsOf(
     c.label,
     [
       [`forward pass (${S} tokens)`, fwd, forwardMs],
       ['gradient × input', gxi, gradBuildMs],
+      ['AttnLRP', lrp, lrpBuildMs],
       [`Integrated Gradients, ${STEPS} steps`, ig, igBuildMs],
       [`forward only, ${rows} rows batched`, fwdBatch, 0],
     ],
@@ -159,22 +180,44 @@ async function benchSeq2Seq(): Promise<string[][]> {
   const t2 = performance.now();
   await seq2seqGradientAttribution(service, request, 'integrated-gradients', { steps: STEPS });
   const igBuildMs = performance.now() - t2;
+  const t3 = performance.now();
+  await seq2seqGradientAttribution(service, request, 'attn-x-grad');
+  const axgBuildMs = performance.now() - t3;
+  // Context mixing reads every target row (the whole target) here, as Explain's `target` does.
+  const mixing = new Seq2SeqMixingService(source, 'native', THREADS);
+  const mixRequest = { sourceIds: src, decoderInputIds: dec };
+  const t4 = performance.now();
+  await mixing.compute({ ...mixRequest, method: 'alti' });
+  const altiBuildMs = performance.now() - t4;
+  const t5 = performance.now();
+  const vzRows = (await mixing.compute({ ...mixRequest, method: 'value-zeroing' })).rows;
+  const vzBuildMs = performance.now() - t5;
   const fwd: number[][] = [];
   const gxi: number[][] = [];
   const ig: number[][] = [];
+  const axg: number[][] = [];
+  const alti: number[][] = [];
+  const vz: number[][] = [];
   for (let r = 0; r < RUNS; r++) {
     fwd.push(await timed(async () => runner.teacherForce(await runner.encode(src), dec)));
     gxi.push(await timed(() => seq2seqGradientAttribution(service, request, 'grad-x-input')));
     ig.push(await timed(() => seq2seqGradientAttribution(service, request, 'integrated-gradients', { steps: STEPS })));
+    axg.push(await timed(() => seq2seqGradientAttribution(service, request, 'attn-x-grad')));
+    alti.push(await timed(() => mixing.compute({ ...mixRequest, method: 'alti' })));
+    vz.push(await timed(() => mixing.compute({ ...mixRequest, method: 'value-zeroing' })));
   }
   await runner.release();
   await service.release();
+  await mixing.release();
   return rowsOf(
     'tiny-marian-dates',
     [
       [`teacher-forced pass (${src.length} + ${dec.length} tokens)`, fwd, forwardMs],
       ['gradient × input (source and target)', gxi, gradBuildMs],
       [`Integrated Gradients, ${STEPS} steps (source)`, ig, igBuildMs],
+      ['attention × gradient (cross, every layer)', axg, axgBuildMs],
+      ['ALTI+ (whole target)', alti, altiBuildMs],
+      [`value zeroing, last decoder layer (${vzRows} rows)`, vz, vzBuildMs],
     ],
     fwd,
   );
@@ -200,7 +243,7 @@ async function main(): Promise<void> {
     });
   else console.log(`(all-MiniLM-L6-v2 is not in ${minilm}; run \`node scripts/fetch-model.mjs\`)`);
   const rows: string[][] = [];
-  for (const c of cases) rows.push(...(await bench(c)));
+  if (process.env.ONLY !== 'seq2seq') for (const c of cases) rows.push(...(await bench(c)));
   rows.push(...(await benchSeq2Seq()));
   const load = (await import('node:os')).loadavg().map((l) => l.toFixed(1));
   console.log(

@@ -128,6 +128,8 @@ function rssSampler(): { stop: () => number } {
 interface LensSample {
   firstMs: number;
   totalMs: number;
+  /** The process's CPU time (user + system, every thread) during the run, ms. */
+  cpuMs: number;
   /** Worst event-loop delay of this thread during the run, ms. */
   loopMs: number;
 }
@@ -135,13 +137,23 @@ interface LensSample {
 async function lensRun(inspector: Inspector, ids: number[]): Promise<LensSample> {
   const h = monitorEventLoopDelay({ resolution: 5 });
   h.enable();
+  const cpu0 = process.cpuUsage();
   const run = inspector.run(ids);
   for await (const _layer of run) {
     // consume: the layers arrive as transferred buffers
   }
+  const cpu = process.cpuUsage(cpu0);
   h.disable();
   const t = run.timings()!;
-  return { firstMs: t.firstLayerMs, totalMs: t.totalMs, loopMs: h.max / 1e6 };
+  return { firstMs: t.firstLayerMs, totalMs: t.totalMs, cpuMs: (cpu.user + cpu.system) / 1000, loopMs: h.max / 1e6 };
+}
+
+/** raw.run's milliseconds and the process's CPU time during it (user + system, every thread), ms. */
+async function rawRun(raw: RawModel, ids: number[]): Promise<{ ms: number; cpuMs: number }> {
+  const cpu0 = process.cpuUsage();
+  const ms = await raw.run(ids);
+  const cpu = process.cpuUsage(cpu0);
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 interface Row {
@@ -153,6 +165,10 @@ interface Row {
   first: Summary;
   total: Summary;
   raw: Summary;
+  /** The process's CPU time during each run (all threads), ms. */
+  cpu: Summary;
+  /** Median of the per-pair ratios of CPU time (run / raw), min and max. */
+  cpuRatio: Summary;
   gflops: number;
   rssMb: number;
   loopMs: number;
@@ -209,16 +225,22 @@ async function main(): Promise<void> {
           notes.push(`${model.label} on wasm at ${n} tokens: ${runs} runs (slow), not ${baseRuns}.`);
         const lens: LensSample[] = [];
         const rawMs: number[] = [];
+        const cpuRatios: number[] = [];
         // Interleaved, so that load from other processes hits both alike, and alternating which goes first, so that
         // the state one leaves behind (caches, idle cores) does not always fall on the other.
         for (let i = 0; i < runs; i++) {
+          let l: LensSample;
+          let r: { ms: number; cpuMs: number };
           if (i % 2 === 0) {
-            lens.push(await lensRun(inspector, ids));
-            rawMs.push(await raw.run(ids));
+            l = await lensRun(inspector, ids);
+            r = await rawRun(raw, ids);
           } else {
-            rawMs.push(await raw.run(ids));
-            lens.push(await lensRun(inspector, ids));
+            r = await rawRun(raw, ids);
+            l = await lensRun(inspector, ids);
           }
+          lens.push(l);
+          rawMs.push(r.ms);
+          cpuRatios.push(l.cpuMs / r.cpuMs);
         }
         const total = summarize(lens.map((s) => s.totalMs));
         rows.push({
@@ -230,6 +252,8 @@ async function main(): Promise<void> {
           first: summarize(lens.map((s) => s.firstMs)),
           total,
           raw: summarize(rawMs),
+          cpu: summarize(lens.map((s) => s.cpuMs)),
+          cpuRatio: summarize(cpuRatios),
           gflops: forwardFlops(model.dims, n) / (total.median / 1000) / 1e9,
           rssMb,
           loopMs: loopByLength.get(n) ?? Math.max(...lens.map((s) => s.loopMs)),
@@ -248,7 +272,9 @@ async function main(): Promise<void> {
   );
   console.log('Times in ms: median (min–max) over the runs after a warm-up. raw = the same model as one onnxruntime');
   console.log(
-    'session without attention outputs, same backend and threads, in this process. ratio = total / raw (medians).',
+    'session without attention outputs, same backend and threads, in this process. ratio = total / raw (medians).\n' +
+      'cpu ratio = the process CPU time (user + system, all threads) of a run over its paired raw run: median (range);\n' +
+      'on a loaded machine it moves far less than wall time.',
   );
   console.log(
     'RSS = process peak (main + worker) during load and warm-up. loop = worst event-loop delay of the calling thread\n' +
@@ -266,6 +292,8 @@ async function main(): Promise<void> {
         'total',
         'raw',
         'ratio',
+        'cpu ms',
+        'cpu ratio',
         'first/total',
         'GFLOP/s',
         'RSS MB',
@@ -281,6 +309,8 @@ async function main(): Promise<void> {
         fmt(r.total, 1),
         fmt(r.raw, 1),
         (r.total.median / r.raw.median).toFixed(2),
+        r.cpu.median.toFixed(0),
+        fmt(r.cpuRatio, 2),
         (r.first.median / r.total.median).toFixed(2),
         r.gflops.toFixed(1),
         r.rssMb.toFixed(0),

@@ -4,10 +4,15 @@ import type { BackendName } from '../runtime/types';
 import type { ExplainOptions } from '../runtime/explain/explain';
 import { PERTURBATIONS, type Perturbation } from '../runtime/explain/perturb';
 import { parseTargetSpec } from '../runtime/explain/target-spec';
+import { EACH_TARGET_TOKEN } from '../runtime/explain/seq2seq-target';
+import { SEQ2SEQ_DEFAULT_METHODS } from '../runtime/explain/seq2seq-methods';
 import { DEFAULT_METHODS, resolveMethods } from '../runtime/explain/explain';
 import { WORD_AGGREGATIONS, type WordAggregation } from '../runtime/explain/words';
 import { MAX_NEW_TOKENS } from '../runtime/generate/kv-generator';
 import { backendOption, bad, inputLimitOption, parseOptions, wholeNumber } from './parse-options';
+import type { LongRunChoice } from '../runtime/inspector/long-runs';
+
+const LONG_CHOICES: readonly LongRunChoice[] = ['auto', 'kept', 'maps'];
 
 /** The analysis options of both commands, as explain() takes them (target kept as the spec string). */
 export type AnalysisOptions = Omit<ExplainOptions, 'signal' | 'onProgress'> & { target: string };
@@ -29,6 +34,9 @@ export interface ExplainArgs extends Common {
   out?: string;
   /** Generate this many tokens greedily first and explain prompt + output (generated:N targets). */
   generate?: number;
+  /** How attention is held (runtime/inspector/long-runs.ts): 'auto' keeps a run whose maps would pass 1 GiB, and
+   *  explains it from what is kept (runtime/explain/explain-kept.ts); 'kept' always, 'maps' never. */
+  long: LongRunChoice;
 }
 
 export interface StudyArgs extends Common {
@@ -86,7 +94,7 @@ function common(v: Record<string, string | boolean | undefined>): Common {
   if (!model) throw bad('Missing --model DIR: give the model folder.');
   const target = str('target');
   if (target === undefined) throw bad('Missing --target SPEC, e.g. --target next or --target "similarity:a text".');
-  parseTargetSpec(target); // fail early, before loading the model
+  if (target !== EACH_TARGET_TOKEN) parseTargetSpec(target); // fail early, before loading the model
   const backend = backendOption(str('backend'));
   const perturb = str('perturb') ?? 'remove';
   if (!PERTURBATIONS.includes(perturb as Perturbation))
@@ -161,12 +169,19 @@ export function parseExplainArgs(argv: string[]): ExplainArgs | 'help' {
     generate: { type: 'string' },
     'target-text': { type: 'string' },
     'max-new': { type: 'string' },
+    long: { type: 'string' },
   });
   if (v.help) return 'help';
   const c = common(v);
+  const long = (v.long ?? 'auto') as LongRunChoice;
+  if (!LONG_CHOICES.includes(long)) throw bad(`--long must be auto, kept or maps (got "${String(v.long)}").`);
   if (v.text !== undefined && v.file !== undefined) throw bad('Give either --text or --file, not both.');
   if (v.text === undefined && v.file === undefined) throw bad('Give the text with --text TEXT or --file PATH.');
   const generate = wholeNumber('generate', v.generate, 1, MAX_NEW_TOKENS);
+  if (c.analysis.target === EACH_TARGET_TOKEN)
+    throw bad(
+      `--target ${EACH_TARGET_TOKEN} (every target token in turn) is for study; explain one with --target target:POS.`,
+    );
   const target = parseTargetSpec(c.analysis.target);
   const index = target.kind === 'generated' ? target.index : target.kind === 'contrast' ? target.generated : undefined;
   if (index !== undefined && generate === undefined)
@@ -191,6 +206,7 @@ export function parseExplainArgs(argv: string[]): ExplainArgs | 'help' {
     headStats: v['head-stats'] === true,
     out: v.out,
     ...(generate !== undefined ? { generate } : {}),
+    long,
   };
 }
 
@@ -207,7 +223,10 @@ export function parseStudyArgs(argv: string[]): StudyArgs | 'help' {
   let reference: string | undefined;
   if (v.reference !== undefined) {
     reference = resolveMethods([v.reference])[0];
-    const methods = resolveMethods(c.analysis.methods ?? DEFAULT_METHODS);
+    // Without --methods the defaults run: DEFAULT_METHODS, or on an encoder–decoder SEQ2SEQ_DEFAULT_METHODS.
+    const methods = c.analysis.methods
+      ? resolveMethods(c.analysis.methods)
+      : [...DEFAULT_METHODS, ...SEQ2SEQ_DEFAULT_METHODS.filter((m) => !DEFAULT_METHODS.includes(m))];
     if (!methods.includes(reference))
       throw bad(`--reference ${v.reference} is not among the methods (${methods.join(', ')}); add it to --methods.`);
   }

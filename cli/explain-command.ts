@@ -1,6 +1,7 @@
 // `attention-lens explain`: loads the model in a worker, explains one text for the chosen target with the chosen
 // methods, prints every method's score per token and the agreement, distance, faithfulness and erasure tables, and
-// optionally writes the whole result as JSON (the data the editor's Explain view draws).
+// optionally writes the whole result as JSON (the data the editor's Explain view draws). An input whose maps would
+// pass 1 GiB is run kept for long inputs and explained from what is kept (explainLong).
 import { load } from '../runtime/inspector/load-model';
 import { explain } from '../runtime/explain/explain';
 import { resultToJson } from '../runtime/explain/result';
@@ -13,6 +14,10 @@ import { effectiveThreads } from './parse-options';
 import { stopTokenIds } from '../runtime/generate/stop-tokens';
 import type { Inspector } from '../runtime/inspector/api';
 import { LensError } from '../runtime/errors';
+import { keepsRun } from '../runtime/inspector/long-runs';
+import { limitLength } from '../runtime/inspector/input';
+import { explainKept, keptTargetPlan } from '../runtime/explain/explain-kept';
+import type { ExplainResult } from '../runtime/explain/result';
 
 /** The greedy continuation of `text` (args.generate tokens at most) with the model loaded for the explanation:
  * prompt + output ids and the output's text. */
@@ -30,6 +35,51 @@ async function generateFirst(inspector: Inspector, args: ExplainArgs, text: stri
   });
   const out = ids.slice(prompt.length).filter((id) => !stopIds.has(id));
   return { ids, promptLength: prompt.length, count: ids.length - prompt.length, text: tokenizer.decode(out) };
+}
+
+/** Long inputs (--long, default auto: maps over 1 GiB): the run is kept (q and k, no map) and explained from what it
+ * keeps (runtime/explain/explain-kept.ts): raw attention, rollout and the head statistics; every other method says
+ * its cost at this length (its model passes timed by this run) and what to do. Undefined when the run is not kept. */
+async function explainLong(
+  inspector: Inspector,
+  args: ExplainArgs,
+  text: string,
+  generation: { ids: number[]; promptLength: number } | undefined,
+  print: (s: string) => void,
+  warn: (s: string) => void,
+): Promise<ExplainResult | undefined> {
+  const facts = inspector.facts;
+  if (facts.encoderDecoder || args.long === 'maps') return undefined;
+  const { chat, truncate, maxTokens } = args.analysis;
+  const tokens = generation
+    ? undefined
+    : limitLength(inspector.tokenize(text, { chat: chat === true }), facts, { truncate, maxTokens }).tokens;
+  const n = generation ? generation.ids.length : tokens!.length;
+  if (!keepsRun(args.long, facts, n)) return undefined;
+  // A target that reads every token is refused before the run (minutes at 8,192 tokens), not after.
+  if (tokens) keptTargetPlan(inspector, tokens, { target: args.analysis.target });
+  const t0 = performance.now();
+  const run = inspector.run(generation ? generation.ids : text, {
+    long: 'kept',
+    ...(truncate ? { truncate } : {}),
+    ...(maxTokens !== undefined ? { maxTokens } : {}),
+    ...(chat ? { chat } : {}),
+  });
+  for await (const _ of run);
+  const passMs = performance.now() - t0;
+  print(
+    `kept       ${run.tokens.length} tokens kept for long inputs (q and k, not the maps): run in ${(passMs / 1000).toFixed(1)} s`,
+  );
+  const result = await explainKept(inspector, run.tokens, run.kept!, {
+    target: args.analysis.target,
+    ...(args.analysis.methods ? { methods: args.analysis.methods } : {}),
+    ...(generation ? { promptLength: generation.promptLength } : {}),
+    passMs,
+    onProgress: (p) => print(`computing  ${p.phase}: ${p.cost}`),
+  });
+  // A method asked for that does not run at this length: its cost and what to do, as a warning too (stderr).
+  for (const m of result.methods) if (m.error) warn(m.error);
+  return result;
 }
 
 export async function explainCommand(
@@ -62,9 +112,11 @@ export async function explainCommand(
     for (const w of inspector.warnings ?? []) warn(w);
     print(formatFacts(inspector));
     if (generation) print(`generated  ${generation.count} tokens: ${JSON.stringify(generation.text)}`);
-    const result = generation
-      ? await explain(inspector, generation.ids, { ...args.analysis, promptLength: generation.promptLength })
-      : await explain(inspector, text, args.analysis);
+    const result =
+      (await explainLong(inspector, args, text, generation, print, warn)) ??
+      (generation
+        ? await explain(inspector, generation.ids, { ...args.analysis, promptLength: generation.promptLength })
+        : await explain(inspector, text, args.analysis));
     print('');
     print(formatExplain(result, text, args.headStats));
     print('');

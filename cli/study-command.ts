@@ -1,11 +1,13 @@
 // `attention-lens study`: the explain analysis over a dataset (JSONL, one text per line), with a progress bar, then
 // the spread of every agreement and faithfulness metric across examples: printed, and with --out DIR written as
 // summary.md, summary.json, examples.jsonl (every explanation) and SVG box plots of the distributions.
+// On an encoder–decoder each line is a source (with an optional given "target_text", else the greedy translation is
+// explained) and its target is target, target:POS, a contrast, or target:each (one explanation per target token).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { load } from '../runtime/inspector/load-model';
 import { isLensError, LensError, type LensErrorCode } from '../runtime/errors';
-import { explain } from '../runtime/explain/explain';
+import { DEFAULT_METHODS, explain, resolveMethods } from '../runtime/explain/explain';
 import { resultToJson, type ExplainResult } from '../runtime/explain/result';
 import { summarizeStudy, type Spread, type StudySummary } from '../runtime/explain/summary';
 import { formatSize, readDataLines } from '../runtime/files/read-input';
@@ -19,6 +21,8 @@ import { boxPlotSvg, type PlotRow } from './svg-plot';
 import { protectedFiles, RAISE_LIMIT, warnOnStderr } from './command-files';
 import { effectiveThreads } from './parse-options';
 import { sanityCheck, type SanityCheck } from '../runtime/explain/sanity';
+import { EACH_TARGET_TOKEN } from '../runtime/explain/seq2seq-target';
+import { SEQ2SEQ_DEFAULT_METHODS, seq2seqMethodId, seq2seqMethods } from '../runtime/explain/seq2seq-methods';
 import { headSweepFigure } from '../figures/explain-figure';
 import { headSweepGrid } from '../figures/head-stats';
 import { sceneToSvg } from '../figures/svg';
@@ -30,6 +34,8 @@ export interface Example {
   text: string;
   /** A per-example target spec (the "target" field, or "reference" → similarity:REFERENCE). */
   target?: string;
+  /** Encoder–decoders: the given target ("target_text") scored with teacher forcing instead of the translation. */
+  targetText?: string;
 }
 
 /** A line that could not be used, and why (one line for the user). */
@@ -51,12 +57,21 @@ export function parseExample(raw: string, line: number): Example | SkippedLine |
   let ex: Example;
   if (typeof v === 'string') ex = { line, text: v };
   else {
-    const o = v as { text?: unknown; target?: unknown; reference?: unknown };
+    const o = v as { text?: unknown; target?: unknown; reference?: unknown; target_text?: unknown };
     if (typeof o !== 'object' || o === null || typeof o.text !== 'string')
       return { line, problem: 'has no "text" string; write a JSON string or {"text": …}' };
     ex = { line, text: o.text };
     if (typeof o.target === 'string') ex.target = o.target;
     else if (typeof o.reference === 'string') ex.target = `similarity:${o.reference}`;
+    if (o.target_text !== undefined) {
+      if (typeof o.target_text !== 'string' || o.target_text.trim() === '')
+        return {
+          line,
+          problem:
+            'has a "target_text" that is not a non-empty string; give the translation to score, or leave it out to explain the model’s own',
+        };
+      ex.targetText = o.target_text;
+    }
   }
   if (ex.text.trim() === '') return { line, problem: 'has an empty text; write some text on that line' };
   return ex;
@@ -262,8 +277,9 @@ export function topSweepHeads(s: StudySummary, k = 5): string[] {
 
 /** The sanity check as printed: per method, Spearman ρ of its ranking on the trained and the randomised model. */
 export function formatSanity(s: SanityCheck): string {
+  const which = `the top ${s.layers} layer${s.layers === 1 ? '' : 's'}${s.stacks === 'encoder+decoder' ? ' of the encoder and of the decoder' : ''}`;
   return [
-    `sanity     model randomisation (Adebayo et al. 2018): the top ${s.layers} layer${s.layers === 1 ? '' : 's'} re-initialised (seed ${s.seed}); Spearman ρ of each method's ranking before and after, mean ± sd [95 % CI] (near 1: the method ignores what those layers learned)`,
+    `sanity     model randomisation (Adebayo et al. 2018): ${which} re-initialised (seed ${s.seed}); Spearman ρ of each method's ranking before and after, mean ± sd [95 % CI] (near 1: the method ignores what those layers learned)`,
     textTable(
       ['method', 'ρ trained vs randomised', 'n'],
       s.methods.map((m) => [m.id, `${pm(m.spearman)} ${ci(m.spearman)}`, String(m.spearman.n)]),
@@ -272,7 +288,8 @@ export function formatSanity(s: SanityCheck): string {
 }
 
 /** Re-runs every explained example on the model with its top layers re-initialised, explaining the same token (a
- * next-token target becomes token:POS:ID of the token the trained model explained), without faithfulness. */
+ * next-token target becomes token:POS:ID of the token the trained model explained; an encoder–decoder scores the
+ * trained model's target tokens with teacher forcing), without faithfulness. */
 async function randomisationCheck(
   args: StudyArgs,
   results: readonly (ExplainResult & { text: string })[],
@@ -288,6 +305,7 @@ async function randomisationCheck(
     randomizeTop: { layers, seed },
   });
   const randomized: ExplainResult[] = [];
+  const seq2seq = inspector.facts.encoderDecoder !== undefined;
   try {
     const bar = new ProgressBar(results.length, 'randomised');
     bar.update(0);
@@ -302,6 +320,7 @@ async function randomisationCheck(
         await explain(inspector, r.text, {
           ...args.analysis,
           target: fixed,
+          ...(r.seq2seq ? { targetText: r.seq2seq.targetTokens.map((t) => t.id) } : {}),
           faithfulness: false,
           erasureSteps: 0,
           headStats: false,
@@ -314,7 +333,10 @@ async function randomisationCheck(
   } finally {
     await inspector.dispose();
   }
-  return sanityCheck(results, randomized, layers, seed);
+  return {
+    ...sanityCheck(results, randomized, layers, seed),
+    ...(seq2seq ? { stacks: 'encoder+decoder' as const } : {}),
+  };
 }
 
 /** The SVG files of a study: name → content. */
@@ -348,9 +370,27 @@ export function studyPlots(s: StudySummary): Record<string, string> {
 }
 
 /** The explanations' notes once each; the per-text "same k" notes summed up as one. */
-export function studyNotes(results: readonly { notes: readonly string[] }[]): string[] {
+export function studyNotes(results: readonly { notes: readonly string[]; line?: number }[]): string[] {
   const sameK = /bins (both|all) take k = /;
-  const notes = [...new Set(results.flatMap((r) => r.notes.filter((n) => !sameK.test(n))))];
+  // Notes that differ between explanations only in their numbers and quoted tokens (a source's length, the token a
+  // row predicts, an Integrated Gradients completeness check) are printed once, the first, with their count.
+  const shape = (n: string) => n.replace(/"[^"]*"/g, '"…"').replace(/-?\d+(?:\.\d+)?(?:e[-+]?\d+)?/g, '#');
+  const groups = new Map<string, { first: string; texts: Set<string> }>();
+  for (const n of results.flatMap((r) => r.notes.filter((x) => !sameK.test(x)))) {
+    const g = groups.get(shape(n)) ?? { first: n, texts: new Set<string>() };
+    g.texts.add(n);
+    groups.set(shape(n), g);
+  }
+  const notes = [...groups.values()].map((g) =>
+    g.texts.size === 1
+      ? g.first
+      : `${g.first} (one of ${g.texts.size} such notes with their own numbers or tokens; each explanation's are in examples.jsonl)`,
+  );
+  const lines = new Set(results.map((r) => r.line));
+  if (!lines.has(undefined) && lines.size < results.length)
+    notes.push(
+      `The ${results.length} explanations come from ${lines.size} lines (target:each explains every target token of a line): the intervals and tests treat them as independent, which tokens of one source are not.`,
+    );
   const short = results.filter((r) => r.notes.some((n) => sameK.test(n))).length;
   if (short)
     notes.push(
@@ -437,21 +477,63 @@ export async function studyCommand(
   try {
     for (const w of inspector.warnings ?? []) warn(w);
     print(formatFacts(inspector));
-    if (args.randomizeTop !== undefined && args.randomizeTop > inspector.facts.layers)
+    const pairs = inspector.facts.encoderDecoder;
+    // An encoder–decoder's top layers are randomised in both stacks: at most the shorter stack's layers.
+    const randomisable = pairs ? Math.min(pairs.encoderLayers, pairs.decoderLayers) : inspector.facts.layers;
+    if (args.randomizeTop !== undefined && args.randomizeTop > randomisable)
       throw new LensError(
         'BAD_INPUT',
-        `--randomize-top ${args.randomizeTop} is more than the model's ${inspector.facts.layers} layers; give 1 to ${inspector.facts.layers}.`,
+        pairs
+          ? `--randomize-top ${args.randomizeTop} is more than the model's ${pairs.encoderLayers} encoder and ${pairs.decoderLayers} decoder layers (the top N of each are randomised); give 1 to ${randomisable}.`
+          : `--randomize-top ${args.randomizeTop} is more than the model's ${inspector.facts.layers} layers; give 1 to ${inspector.facts.layers}.`,
       );
+    if (!pairs && args.analysis.target === EACH_TARGET_TOKEN)
+      throw new LensError(
+        'BAD_INPUT',
+        `--target ${EACH_TARGET_TOKEN} explains every target token of an encoder–decoder's translation; ${inspector.facts.name} (${inspector.facts.modelType}) is not one: give a target such as next.`,
+      );
+    if (args.reference !== undefined) {
+      // The methods that will run on this model (an encoder–decoder reads raw-attention as cross-attention...).
+      const ids = pairs
+        ? seq2seqMethods(
+            args.analysis.methods ? resolveMethods(args.analysis.methods) : SEQ2SEQ_DEFAULT_METHODS,
+            inspector.facts.modelType,
+          )
+        : resolveMethods(args.analysis.methods ?? DEFAULT_METHODS);
+      const asked = pairs ? seq2seqMethodId(args.reference) : args.reference;
+      if (!ids.includes(asked))
+        throw new LensError(
+          'BAD_INPUT',
+          `--reference ${args.reference} does not run on ${inspector.facts.name} with these methods (${ids.join(', ')}); give one of them or add it to --methods.`,
+        );
+    }
     const bar = new ProgressBar(examples.length, 'study');
     bar.update(0);
     for (const [i, ex] of examples.entries()) {
       try {
-        const r = await explain(inspector, ex.text, {
+        const spec = ex.target ?? args.analysis.target;
+        const options = {
           ...args.analysis,
-          target: ex.target ?? args.analysis.target,
           headStats: false,
-        });
-        results.push({ line: ex.line, text: ex.text, ...r });
+          ...(ex.targetText !== undefined ? { targetText: ex.targetText } : {}),
+        };
+        if (spec === EACH_TARGET_TOKEN) {
+          if (!pairs)
+            throw new LensError(
+              'BAD_INPUT',
+              `${EACH_TARGET_TOKEN} is for encoder–decoder models; give this line a target such as next`,
+            );
+          // The first token's explanation fixes the target tokens (translated or given); the others score them.
+          const first = await explain(inspector, ex.text, { ...options, target: 'target:1' });
+          const labels = first.seq2seq!.targetTokens.map((t) => t.id);
+          const each = [first];
+          for (let p = 2; p <= labels.length; p++)
+            each.push(await explain(inspector, ex.text, { ...options, target: `target:${p}`, targetText: labels }));
+          for (const r of each) results.push({ line: ex.line, text: ex.text, ...r });
+        } else {
+          const r = await explain(inspector, ex.text, { ...options, target: spec });
+          results.push({ line: ex.line, text: ex.text, ...r });
+        }
       } catch (e) {
         if (!isLensError(e) || !EXAMPLE_ERRORS.includes(e.code)) throw e;
         failures.push(`line ${ex.line}: ${e.message}`);
@@ -466,14 +548,17 @@ export async function studyCommand(
   if (results.length === 0)
     throw new LensError('BAD_INPUT', `No example could be explained; the first problem: ${failures[0]}`);
   const sanity = args.randomizeTop !== undefined ? await randomisationCheck(args, results, threads, warn) : undefined;
-  const summary = summarizeStudy(results, { reference: args.reference });
+  // On an encoder–decoder, --reference raw-attention / rollout name its cross-attention / rollout.
+  const seq2seq = inspector.facts.encoderDecoder !== undefined;
+  const reference = args.reference !== undefined && seq2seq ? seq2seqMethodId(args.reference) : args.reference;
+  const summary = summarizeStudy(results, { reference });
   print('');
   print(formatStudy(summary, failures.length));
   if (sanity) print(`\n${formatSanity(sanity)}`);
   const top = topSweepHeads(summary);
   if (top.length)
     print(
-      `\nheads      most in agreement with ${summary.headSweep!.reference} (mean Kendall τ [95 % CI]; recency: ${num(summary.headSweep!.recency)})\n${top.map((t) => `           ${t}`).join('\n')}`,
+      `\nheads      ${seq2seq ? 'cross-attention heads ' : ''}most in agreement with ${summary.headSweep!.reference} (mean Kendall τ [95 % CI]; recency: ${num(summary.headSweep!.recency)})\n${top.map((t) => `           ${t}`).join('\n')}`,
     );
   for (const n of studyNotes(results)) print(`note       ${n}`);
   for (const f of failures.slice(0, 10)) print(`skipped    ${f}`);

@@ -65,8 +65,9 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
   --methods LIST     comma-separated (default raw-attention,rollout,loo,norm): raw-attention, rollout, flow,
                      loo, occlusion, norm, norm-rollout, alti (no extra pass), value-zeroing (1 + seq rows),
                      value-zeroing-rollout (1 + layers × seq rows), saliency, grad-x-input,
-                     integrated-gradients, attn-x-grad (gradient methods: models this tool builds, up to 512
-                     tokens); the uniform-attention baseline is always added
+                     integrated-gradients, attn-x-grad, attnlrp (AttnLRP: the token's logit; llama, qwen3 and
+                     bert model types) (gradient methods: models this tool builds, up to 512 tokens); the
+                     uniform-attention baseline is always added
   --perturb MODE     how tokens are removed for loo, occlusion and faithfulness: remove (default: dropped, the
                      text without them) | hide (attention mask 0 in place; position ids follow the model's own
                      rule, so BERT keeps positions while for causal LMs and RoBERTa, whose positions count the
@@ -85,14 +86,21 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
   --words sum|max    also aggregate every method's token scores to words (the sum or the max of a word's tokens)
   --target-text TEXT explain, encoder–decoders: the target to score (teacher-forced); default: the model's greedy
                      translation (at most --max-new N tokens). Methods there: cross-attention (--layer: the decoder
-                     layer), cross-rollout, loo, occlusion, saliency, grad-x-input, integrated-gradients
+                     layer), cross-rollout, loo, occlusion, saliency, grad-x-input, integrated-gradients,
+                     attn-x-grad (a decoder layer's cross-attention × its gradient), alti (ALTI+: one extra pass),
+                     value-zeroing (a decoder layer's cross-attention values, 1 + source rows)
                      (default cross-attention,cross-rollout,loo)
   --head-stats       explain: also print per-head statistics
+  --long MODE        explain: auto (default: above 1 GiB of maps the run keeps q and k; raw attention, rollout and
+                     the head statistics run from them, every other method says its cost and what to do) | kept | maps
   --out FILE.json    explain: write the whole result as JSON
-  --data FILE.jsonl  study: one example per line, a JSON string or {"text": …, "target"?: SPEC, "reference"?: TEXT}
+  --data FILE.jsonl  study: one example per line, a JSON string or {"text": …, "target"?: SPEC, "reference"?: TEXT};
+                     encoder–decoders: {"text": SOURCE, "target_text"?: TRANSLATION, "target"?: SPEC}, and
+                     --target target:each explains every target token of each line in turn
   --limit N          study: only the first N examples
   --randomize-top K  study: the model-randomisation sanity check: every example again with the top K layers
-                     re-initialised (seeded); each method's Spearman ρ before vs after
+                     re-initialised (seeded; encoder–decoders: the top K of both stacks, the same target tokens);
+                     each method's Spearman ρ before vs after
   --reference ID     study: the method others are compared with (default loo when it runs): paired differences of
                      Kendall τ with it, permutation-test p-values (every metric also gets a bootstrap 95 % CI)
   --out DIR          study: write summary.md, summary.json, examples.jsonl and SVG box plots there (a line that

@@ -67,6 +67,8 @@ export interface ExplainRun {
   targetIds?: readonly number[];
   /** A run kept for long inputs: Explain runs raw attention and rollout from it (runtime/explain/explain-kept.ts). */
   kept?: KeptAttention;
+  /** A kept run's time (one model pass over its tokens): the methods that refuse state their time from it. */
+  passMs?: number;
 }
 
 export interface ExplainHostDeps {
@@ -169,6 +171,7 @@ export class ExplainHost {
             target: m.target,
             methods: m.methods,
             ...(run.promptLength !== undefined ? { promptLength: run.promptLength } : {}),
+            ...(run.passMs !== undefined ? { passMs: run.passMs } : {}),
             onProgress: onKept,
           })
         : await explain(run.inspector, tokens, {

@@ -3,6 +3,9 @@
 // layers' overviews and exact windows (writers/kept-export-maps.ts), and data is one head of one layer (or the mean
 // or max of its heads, or a window of it) streamed by blocks of rows to the file (writers/attention-stream.ts) as
 // NPY or CSV — never the whole run, never JSON (8,192² floats of one head is 256 MB as float32, gigabytes as text).
+// The head view is drawn on the window the panel shows (±64 tokens around the chosen token, or a window asked for,
+// at most KEPT_HEAD_MAX_TOKENS), its lines the window's exact weights; its data is the same window's square.
+import { KEPT_VIEW_WINDOW, windowAround } from '../figures/head-figure';
 import type { Span } from '../figures/heads';
 import { headText } from '../figures/labels';
 import { npyHeader } from '../writers/attention-data';
@@ -18,9 +21,12 @@ export interface KeptExportArgs {
   window?: { rows: Span; cols: Span };
 }
 
+/** Tokens a side of a kept run's head view export at most (beyond, the rows are too thin for labels and lines). */
+export const KEPT_HEAD_MAX_TOKENS = 1024;
+
 export interface KeptExportPlan {
-  /** The image's view (the head view of a kept run has no lines to draw, so its export is the matrix). */
-  view: 'matrix' | 'grid';
+  /** The image's view (the neuron view has no image export, so its export is the matrix). */
+  view: 'matrix' | 'grid' | 'head';
   layer: number;
   head: HeadChoice;
   window?: { rows: Span; cols: Span };
@@ -40,17 +46,26 @@ export function planKeptExport(
     layers: number;
     heads: number;
     layersDone: number;
-    view: { view: string; layer: number; head: HeadChoice };
+    /** The panel's view; `window`: the matrix's zoomed window, or the head view's tokens (rows = cols). */
+    view: { view: string; layer: number; head: HeadChoice; window?: { rows: Span; cols: Span } };
   },
   args: KeptExportArgs,
 ): KeptExportPlan | string {
   const n = run.tokens;
   if (args.format === 'json')
     return `JSON of a run of ${fmt(n)} tokens (kept for long inputs) would hold every map as text; export NPY or CSV of one head (streamed to the file), or use the CLI's \`attention-lens run --out FOLDER/\` for one NPY per layer.`;
-  const asked = args.view ?? (run.view.view === 'grid' ? 'grid' : run.view.view === 'head' ? 'head' : 'matrix');
-  if (asked === 'head' && args.view === 'head')
-    return `The head view of a run of ${fmt(n)} tokens (kept for long inputs) draws no lines; export the matrix (or a window of it) or the grid.`;
-  const view = asked === 'grid' ? 'grid' : 'matrix';
+  const view = args.view ?? (run.view.view === 'grid' ? 'grid' : run.view.view === 'head' ? 'head' : 'matrix');
+  if (view === 'head') {
+    // The window the panel's head view shows (or the one asked for; the first tokens when the panel shows another view).
+    const shown = run.view.view === 'head' ? run.view.window : undefined;
+    const asked = args.window ?? shown;
+    if (asked && (asked.rows.start !== asked.cols.start || asked.rows.end !== asked.cols.end))
+      return `The head view shows the same tokens on both sides: give a window whose rows and columns are equal (got rows ${asked.rows.start}..${asked.rows.end}, columns ${asked.cols.start}..${asked.cols.end}).`;
+    if (asked && asked.rows.end - asked.rows.start > KEPT_HEAD_MAX_TOKENS)
+      return `The head view of a run of ${fmt(n)} tokens (kept for long inputs) draws at most ${fmt(KEPT_HEAD_MAX_TOKENS)} tokens a side (asked ${fmt(asked.rows.end - asked.rows.start)}); export a smaller window, or the matrix.`;
+    const w = asked?.rows ?? windowAround(0, n, KEPT_VIEW_WINDOW);
+    args = { ...args, window: { rows: { ...w }, cols: { ...w } } };
+  }
   const layer = args.layer ?? run.view.layer;
   const head = args.head ?? run.view.head;
   if (!(layer >= 0 && layer < run.layers)) return `Layer ${layer} is outside the model's ${run.layers} layers.`;
@@ -73,9 +88,14 @@ export function planKeptExport(
   const C = cols.end - cols.start;
   const span = w ? ` (rows ${rows.start}–${rows.end - 1}, columns ${cols.start}–${cols.end - 1})` : '';
   const viewText =
-    view === 'grid' ? 'the model grid (from the overviews)' : `the matrix of layer ${layer}, ${headText(head)}${span}`;
+    view === 'grid'
+      ? 'the model grid (from the overviews)'
+      : view === 'head'
+        ? `the head view of layer ${layer}, ${headText(head)} (tokens ${rows.start}–${rows.end - 1} of ${fmt(n)})`
+        : `the matrix of layer ${layer}, ${headText(head)}${span}`;
   const headTag = typeof head === 'number' ? `H${head}` : head;
-  const windowTag = w ? `-r${rows.start}-${rows.end}-c${cols.start}-${cols.end}` : '';
+  const windowTag =
+    view === 'head' ? `-t${rows.start}-${rows.end}` : w ? `-r${rows.start}-${rows.end}-c${cols.start}-${cols.end}` : '';
   return {
     view,
     layer,

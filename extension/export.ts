@@ -49,7 +49,7 @@ export interface ExportCommandArgs {
   layer?: number;
   head?: HeadChoice;
   /** The matrix's window of rows (queries) and columns (keys), [start, end) each: the image shows it, and a kept
-   *  run's NPY / CSV holds its entries. Default: the whole map. */
+   *  run's NPY / CSV holds its entries. Default: the whole map. A kept run's head view: its tokens (rows = cols). */
   window?: { rows: { start: number; end: number }; cols: { start: number; end: number } };
   /** Where to write (a URI string or an absolute path). For tests and scripts: skips the save dialog (and the
    *  questions: the format comes from the extension, the scale defaults to 1). */
@@ -249,8 +249,9 @@ export class Exporter {
     );
   }
 
-  /** A run kept for long inputs: the matrix (whole overview or a window) or the grid as images, one head (or a
-   *  window of it) as NPY / CSV streamed to the file; JSON and the head view refused in one line (export-kept.ts). */
+  /** A run kept for long inputs: the matrix (whole overview or a window), the grid or the head view (its window of
+   *  tokens) as images, one head (or a window of it) as NPY / CSV streamed to the file; JSON refused in one line
+   *  (export-kept.ts). */
   private async exportKept(
     run: RunSnapshot,
     kept: KeptAttention,
@@ -299,9 +300,18 @@ export class Exporter {
         'png',
         'PNG image',
         plan.viewText,
-        'Pixels at 1× to 4×; beyond a window of exact cells, the overview’s block max.',
+        plan.view === 'head'
+          ? 'Pixels at 1× to 4×; the lines are the window’s exact weights.'
+          : 'Pixels at 1× to 4×; beyond a window of exact cells, the overview’s block max.',
       ),
-      choice('svg', 'SVG image', plan.viewText, 'Vectors: at most 256 cells a side (pooled by block max beyond).'),
+      choice(
+        'svg',
+        'SVG image',
+        plan.viewText,
+        plan.view === 'head'
+          ? 'Vectors: one line per weight drawn, token labels as text.'
+          : 'Vectors: at most 256 cells a side (pooled by block max beyond).',
+      ),
       choice('npy', 'NPY', size(data.npyBytes), `NumPy float32 [rows, cols] of ${data.text}, streamed to the file.`),
       choice(
         'csv',
@@ -311,7 +321,7 @@ export class Exporter {
       ),
     ];
     const target = args.target !== undefined ? toUri(args.target) : undefined;
-    const base = `${safeFileName(run.facts.name)}-${plan.view === 'grid' ? 'grid' : `matrix-${data.fileTag}`}`;
+    const base = `${safeFileName(run.facts.name)}-${plan.view === 'grid' ? 'grid' : `${plan.view}-${data.fileTag}`}`;
     return runExport(
       {
         choices,
@@ -323,6 +333,8 @@ export class Exporter {
         prepare: async (format) => {
           if (format === 'png' || format === 'svg') {
             const draw = (scale: number) => viewFigure(settled.maps, spec, format, scale, run.source.text);
+            // Every exact window the drawing reads, fetched first: the head view draws nothing without them.
+            await settled.settle(() => draw(args.scale ?? 1));
             let scale = args.scale ?? 1;
             if (format === 'png' && args.scale === undefined && args.target === undefined) {
               const items = PNG_SCALES.map((s) => {
@@ -336,7 +348,7 @@ export class Exporter {
               if (!pick) return undefined;
               scale = pick.scale;
             }
-            await settled.settle(() => draw(scale)); // every exact window the drawing reads, fetched
+            await settled.settle(() => draw(scale)); // the scale chosen may read other windows (pooled cells)
             const image = await exportImage(settled.maps, spec, { format, scale, source: run.source.text });
             const details = describeImage(image);
             return {

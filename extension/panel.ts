@@ -725,8 +725,11 @@ export class AttentionPanel {
     const { runId, inspector, ids, tokens, facts, source, promptLength, targetIds } = run;
     const layers = layersOf(run); // a continued run's maps, grown to prompt + output
     if (!inspector) throw new LensError('BAD_INPUT', `${SAVED_NO_MODEL} Explain needs it.`);
+    const timings = run.end?.type === 'runFinished' ? run.end.timings : null;
     return {
       ...(run.kept ? { kept: run.kept } : {}),
+      // A kept run's own time: one model pass over its tokens, which the refusals turn into a time per method.
+      ...(run.kept && timings ? { passMs: timings.totalMs } : {}),
       runId,
       inspector,
       ids,

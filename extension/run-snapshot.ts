@@ -12,7 +12,8 @@ export interface PanelViewState {
   view: PanelView;
   layer: number;
   head: HeadChoice;
-  /** The matrix zoomed in the panel: the window it shows (a kept run's export draws and writes it). */
+  /** The matrix zoomed in the panel: the window it shows; a kept run's head view: its tokens (rows = cols). A kept
+   *  run's export draws and writes it. */
   window?: { rows: { start: number; end: number }; cols: { start: number; end: number } };
 }
 

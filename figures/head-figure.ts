@@ -33,6 +33,11 @@ import { axisSides, axisTitles, layerTitle, sideTokens } from './seq2seq-axes';
 import type { FigureTheme } from './theme';
 
 export const MAX_LINES = 3000;
+
+/** Tokens the head and neuron views show of a kept run: a window of ±64 around the chosen token (129 rows of 20 px
+ *  keep the head view's labels legible; the neuron view's table scrolls). The panel and its image export alike. */
+export const KEPT_VIEW_WINDOW = 129;
+
 const LINES_WIDTH = 180;
 const MAX_ROW = 20;
 const MIN_LABEL_ROW = 10;

@@ -3,7 +3,8 @@
 //   matrix  PNG: at most 4096 device px of cells a side (4096/scale cells; beyond, max pooling); SVG: at most 256 cells
 //           a side (65,536 <rect>s).
 //   grid    thumbnails of at most 48 cells a side; SVG: fewer when layers × heads × cells² would pass 120,000 rects.
-//   head    rows shrink so that the figure stays under 16,384 device px tall; labels need 10 px rows.
+//   head    rows shrink so that the figure stays under 16,384 device px tall; labels need 10 px rows; a window of
+//           tokens (a run kept for long inputs: the panel's ±64 around the chosen token) drawn as the panel draws it.
 // The panel's export (extension host) and `attention-lens export` (CLI) both call this, so they write the same image.
 import type { ColorMapName } from './colormap';
 import { EXPORT_OPTIONS, ExportError } from './figure-kit';
@@ -29,7 +30,8 @@ export interface ViewSpec {
   layer: number;
   head: HeadChoice;
   colorMap: ColorMapName;
-  /** The matrix: the rows (queries) and columns (keys) shown, default the whole map (the panel's zoomed window). */
+  /** The matrix: the rows (queries) and columns (keys) shown, default the whole map (the panel's zoomed window).
+   *  The head view: the tokens shown on both sides (rows = cols; a run kept for long inputs shows a window). */
   window?: { rows: Span; cols: Span };
 }
 
@@ -62,14 +64,20 @@ export function viewFigure(
       const maxThumbCells = format === 'png' ? 48 : Math.min(48, svgCells);
       return gridFigure(maps, state, { ...EXPORT_GRID_SIZE, maxThumbCells }, PAPER, options);
     }
-    case 'head':
+    case 'head': {
+      const w = spec.window;
+      if (w && (w.rows.start !== w.cols.start || w.rows.end !== w.cols.end))
+        throw new ExportError(
+          `The head view shows the same tokens on both sides: its window's rows ${w.rows.start}–${w.rows.end - 1} and columns ${w.cols.start}–${w.cols.end - 1} must be equal.`,
+        );
       return headFigure(
         maps,
-        state,
+        w ? { ...state, window: w.rows } : state,
         { maxHeight: format === 'png' ? MAX_HEAD_PX / scale : MAX_HEAD_PX },
         PAPER,
         options,
       );
+    }
     default:
       throw new ExportError(`Unknown view "${String(spec.view)}": use matrix, grid or head.`);
   }

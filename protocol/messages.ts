@@ -306,7 +306,8 @@ export interface ViewChangedMessage {
   view: PanelView;
   layer: number;
   head: number | 'mean' | 'max';
-  /** The matrix zoomed: the rows (queries) and columns (keys) it shows, [start, end) each (what its export draws). */
+  /** The matrix zoomed: the rows (queries) and columns (keys) it shows, [start, end) each (what its export draws);
+   *  a kept run's head view: the window of tokens it shows (rows = cols). */
   window?: { rows: { start: number; end: number }; cols: { start: number; end: number } };
 }
 
@@ -352,13 +353,14 @@ export const EXPLAIN_METHODS: readonly {
   { id: 'occlusion', label: 'Occlusion', kind: 'perturbation', seq2seq: 'also' },
   { id: 'norm', label: 'Norm ‖αf(x)‖', kind: 'norm' },
   { id: 'norm-rollout', label: 'Norm rollout', kind: 'norm' },
-  { id: 'alti', label: 'ALTI', kind: 'mixing' },
-  { id: 'value-zeroing', label: 'Value zeroing', kind: 'mixing' },
+  { id: 'alti', label: 'ALTI', kind: 'mixing', seq2seq: 'also' },
+  { id: 'value-zeroing', label: 'Value zeroing', kind: 'mixing', seq2seq: 'also' },
   { id: 'value-zeroing-rollout', label: 'Value zeroing rollout', kind: 'mixing' },
   { id: 'saliency', label: 'Saliency ‖∇‖', kind: 'gradient', seq2seq: 'also' },
   { id: 'grad-x-input', label: 'Gradient × input', kind: 'gradient', seq2seq: 'also' },
   { id: 'integrated-gradients', label: 'Integrated Gradients', kind: 'gradient', seq2seq: 'also' },
-  { id: 'attn-x-grad', label: 'Attention × gradient', kind: 'gradient' },
+  { id: 'attn-x-grad', label: 'Attention × gradient', kind: 'gradient', seq2seq: 'also' },
+  { id: 'attnlrp', label: 'AttnLRP', kind: 'gradient' },
   // Encoder–decoders (runtime/explain/seq2seq-methods.ts): scores over the source tokens.
   { id: 'cross-attention', label: 'Raw cross-attention', kind: 'attention', seq2seq: 'only' },
   { id: 'cross-rollout', label: 'Encoder–decoder rollout', kind: 'attention', seq2seq: 'only' },

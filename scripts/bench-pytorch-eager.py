@@ -7,8 +7,9 @@
 #     (layers × heads × n² × 4 bytes: 72 GB at 8,192) would pass --max-maps-gb, the run keeps no maps: eager attention
 #     still computes and softmaxes every layer's [heads, n, n] scores (the same work), only the 30-layer tuple is not
 #     returned — printed as "maps computed, not returned" (a lower bound on a run that returns them);
-#   - all-MiniLM-L6-v2 (.cache/models/all-MiniLM-L6-v2) at 512 tokens, output_attentions=True.
-# Median and range of --runs timed runs after --warmup untimed ones (default 1), the bytes of attention returned and the peak RSS. With
+#   - all-MiniLM-L6-v2 (.cache/models/all-MiniLM-L6-v2) at 512 tokens, output_attentions=True, on bench/main.ts's ids.
+# Median and range of --runs timed runs after --warmup untimed ones (default 1), wall and CPU time (user + system of the
+# process, every thread: what a loaded machine inflates far less), the bytes of attention returned and the peak RSS. With
 # --runtime LOG (the output of `npx tsx bench/long-inputs.ts ... --modes graph`) the runtime's kept-run rows are
 # printed beside PyTorch's.
 #
@@ -51,18 +52,35 @@ def lcg_ids(n: int, vocab: int) -> list:
     return out
 
 
+def xorshift_ids(n: int, lo: int, hi: int, seed: int = 7) -> list:
+    """bench/main.ts's randomIds(n, lo, hi): the ids of its all-MiniLM-L6-v2 and SmolLM2 rows."""
+    s, out = seed, []
+    for _ in range(n):
+        s = (s ^ (s << 13)) & 0xFFFFFFFF
+        s ^= s >> 17
+        s = (s ^ (s << 5)) & 0xFFFFFFFF
+        out.append(lo + s % (hi - lo))
+    return out
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+CPU_MS = []  # per timed run of the last time_runs: the process's CPU time (user + system, every thread), ms
 
 
 def time_runs(fn, runs: int, warmup: int = 1):
     for _ in range(warmup):
         fn()
     xs = []
+    CPU_MS.clear()
     for _ in range(runs):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
         xs.append((time.perf_counter() - t0) * 1000)
+        CPU_MS.append((time.process_time() - c0) * 1000)
     return xs
 
 
@@ -112,12 +130,12 @@ def main() -> None:
         xs = time_runs(run, a.runs, a.warmup)
         mode = "output_attentions=True" if keep else f"maps computed, not returned ({maps_gb:.0f} GB)"
         rows.append((n, mode, xs, returned[0], peak_rss_mb()))
-        print(f"SmolLM2 {n}: {fmt(xs)} [{mode}] attention returned {returned[0] / 2**20:.0f} MB, "
+        print(f"SmolLM2 {n}: {fmt(xs)}, CPU {fmt(CPU_MS)} [{mode}] attention returned {returned[0] / 2**20:.0f} MB, "
               f"peak RSS {peak_rss_mb():.0f} MB, load {os.getloadavg()[0]:.1f}", flush=True)
     del model
     if not a.skip_minilm:
         m = AutoModel.from_pretrained(MINILM, attn_implementation="eager", dtype=torch.float32).eval()
-        ids = torch.tensor([[101] + lcg_ids(510, m.config.vocab_size) + [102]])
+        ids = torch.tensor([[101] + xorshift_ids(510, 1000, 30000) + [102]])  # bench/main.ts's MiniLM ids
         mask = torch.ones_like(ids)
 
         def run_minilm():
@@ -125,7 +143,8 @@ def main() -> None:
                 m(input_ids=ids, attention_mask=mask, output_attentions=True)
 
         xs = time_runs(run_minilm, max(a.runs, 7))
-        print(f"all-MiniLM-L6-v2 512: {fmt(xs)} [output_attentions=True], load {os.getloadavg()[0]:.1f}", flush=True)
+        print(f"all-MiniLM-L6-v2 512: {fmt(xs)}, CPU {fmt(CPU_MS)} [output_attentions=True], "
+              f"load {os.getloadavg()[0]:.1f}", flush=True)
     rt = runtime_rows(a.runtime) if a.runtime else {}
     print("\n| tokens | PyTorch eager | what PyTorch returns | runtime kept run | runtime raw | kept ÷ PyTorch | kept MB |")
     print("| ------ | ------------- | -------------------- | ---------------- | ----------- | -------------- | ------- |")

@@ -111,14 +111,16 @@ def seq2seq_gradients(path, src, dec, labels, position, dtype):
         attention_mask=torch.ones(1, len(src), dtype=torch.long),
         decoder_input_ids=torch.tensor([dec]),
         use_cache=False,
+        output_attentions=True,
     )
+    cross = list(out.cross_attentions)  # [L] of [1,H,T,S]
     assert len(leaves) == 2, f"expected the encoder's and the decoder's embedding lookups, got {len(leaves)}"
     logp = torch.log_softmax(out.logits[0], dim=-1)  # [T,V]
     picked = logp[torch.arange(len(labels)), torch.tensor(labels)]  # [T]
     results = {}
     for kind, target in (("token", picked[position]), ("sequence", picked.sum())):
-        gs, gt = torch.autograd.grad(target, leaves, retain_graph=True)
-        results[kind] = (target, gs[0], gt[0])
+        gs, gt, *gc = torch.autograd.grad(target, leaves + cross, retain_graph=True)
+        results[kind] = (target, gs[0], gt[0], [a[0] for a in cross], [g[0] for g in gc])
     return results
 
 
@@ -139,13 +141,19 @@ def seq2seq_cases():
             "hidden": r64["token"][1].shape[-1],
         }
         for kind in ("token", "sequence"):
-            target, gs, gt = r64[kind]
-            _, gs32, gt32 = r32[kind]
+            target, gs, gt, ca, gc = r64[kind]
+            _, gs32, gt32, _, gc32 = r32[kind]
             record[kind] = {
                 "target": target.item(),
                 "grad_source": rounded(gs),
                 "grad_target": rounded(gt),
-                "torch_float32_relative_error": {"grad_source": relative(gs32, gs), "grad_target": relative(gt32, gt)},
+                "cross_attention": [rounded(a) for a in ca],
+                "grad_cross": [rounded(g) for g in gc],
+                "torch_float32_relative_error": {
+                    "grad_source": relative(gs32, gs),
+                    "grad_target": relative(gt32, gt),
+                    "grad_cross": [relative(a, b) for a, b in zip(gc32, gc)],
+                },
             }
         with open(os.path.join(out_dir, f"{name}.json"), "w") as f:
             json.dump(record, f)

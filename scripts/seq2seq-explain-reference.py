@@ -101,8 +101,11 @@ def perturbation(model, source, decoder_input, picks, combine, candidates, repla
     return full, loo, occ
 
 
-def case(name, folder, source, labels, start, targets, replace):
+def case(name, folder, source, labels, start, targets, replace, float32_check=False):
     model = load(folder)
+    # float32_check: the same perturbations run by transformers in float32, and their largest difference from the
+    # float64 numbers: the rounding that a float32 implementation cannot avoid on this model (a test tolerance).
+    model32 = AutoModelForSeq2SeqLM.from_pretrained(folder, attn_implementation='eager').float().eval() if float32_check else None
     decoder_input = [start] + labels[:-1]
     logp, enc, dec, cross = run(model, source, decoder_input)
     T, S = len(labels), len(source)
@@ -132,6 +135,12 @@ def case(name, folder, source, labels, start, targets, replace):
             picks, combine, rows = [(p, a), (p, b)], 'difference', [1 if i == p else 0 for i in range(T)]
         full, loo, occ = perturbation(model, source, decoder_input, picks, combine, candidates, None)
         _, loo_mask, _ = perturbation(model, source, decoder_input, picks, combine, candidates, replace)
+        deviation = None
+        if model32 is not None:
+            _, loo32, occ32 = perturbation(model32, source, decoder_input, picks, combine, candidates, None)
+            _, mask32, _ = perturbation(model32, source, decoder_input, picks, combine, candidates, replace)
+            gap = lambda a, b: float(np.max(np.abs(np.array(a) - np.array(b))))
+            deviation = {'loo': gap(loo32, loo), 'occlusion': gap(occ32, occ), 'loo_mask_token': gap(mask32, loo_mask)}
         last = len(cross) - 1
         out['targets'].append(
             {
@@ -143,6 +152,7 @@ def case(name, folder, source, labels, start, targets, replace):
                 'cross_attention_last_mean': weighted(cross[last].mean(axis=0), rows).tolist(),
                 'cross_attention_layer0_head2': weighted(cross[0][2], rows).tolist(),
                 'cross_rollout': weighted(roll, rows).tolist(),
+                **({'transformers_float32_deviation': deviation} if deviation is not None else {}),
             }
         )
     return out
@@ -179,12 +189,34 @@ def main():
         {'special': {0, 1, 2, 3, 520}, 'specs': [('target:5', 4), ('target', None)]},  # <s> <pad> </s> <unk> <mask>
         520,  # <mask>
     )
+    t5_dir = os.path.join(MODELS, 'hf-tiny', 't5')
+    t5_ref = json.load(open(os.path.join(t5_dir, 'reference_attention.json')))
+    t5_labels = t5_ref['labels']
+    # Target row 9 (labels[9] is '▁n', log p about -9.8). B of the contrast: the most likely token there that is
+    # not A. The random weights make every removed token move log p by nats, so float32 rounding shows in the
+    # perturbation scores: float32_check measures how much in transformers itself.
+    logp, _, _, _ = run(load(t5_dir), t5_ref['input_ids'], [0] + t5_labels[:-1])
+    t5_order = [int(i) for i in np.argsort(-logp[9])]
+    t5_b = t5_order[1] if t5_order[0] == t5_labels[9] else t5_order[0]
+    t5 = case(
+        'hf-tiny/t5',
+        t5_dir,
+        t5_ref['input_ids'],
+        t5_labels,
+        0,  # decoder_start_token_id (<pad>)
+        {
+            'special': {0, 1, 2},  # <pad> </s> <unk>: the tokenizer's special tokens
+            'specs': [('target:10', 9), ('target', None), (f'contrast:#{t5_labels[9]}|#{t5_b}@target:10', 9)],
+        },
+        2,  # <unk>: T5 has no mask token
+        float32_check=True,
+    )
     result = {
         'provenance': (
             f'scripts/seq2seq-explain-reference.py; transformers {transformers.__version__}, torch {torch.__version__}, '
             'CPU, float64 (model.double()), eager attention, teacher forcing with decoder_input_ids = [start] + labels[:-1]'
         ),
-        'cases': [marian, bart],
+        'cases': [marian, bart, t5],
     }
     path = os.path.join(ROOT, 'test', 'fixtures', 'explain', 'seq2seq-explain-reference.json')
     os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -18,9 +18,8 @@ import { MAX_KEPT_WINDOW, type KeptLayerMessage } from '../protocol/messages';
 /** Entries (rows × cols × heads) up to which a tile is drawn exact in the panel; larger ones from the overview. */
 export const PANEL_EXACT_ENTRIES = 1 << 18;
 
-/** Tokens the head and neuron views show of a kept run: a window of ±64 around the chosen token (129 rows of 20 px
- *  keep the head view's labels legible; the neuron view's table scrolls). */
-export const KEPT_VIEW_WINDOW = 129;
+/** Tokens the head and neuron views show of a kept run (defined with the head figure, which the export draws too). */
+export { KEPT_VIEW_WINDOW } from '../figures/head-figure';
 
 /** Windows kept per run (each at most MAX_KEPT_WINDOW entries; in practice a zoomed matrix's few hundred squared). */
 const CACHED_WINDOWS = 48;

@@ -24,6 +24,7 @@ import { setPageTop } from './paint/scene-canvas';
 import { PendingExact } from '../figures/kept-run-maps';
 import { targetCells, targetHeading, targetTotal } from './target-line';
 import type { Span } from '../figures/heads';
+import { KEPT_VIEW_WINDOW, windowAround } from '../figures/head-figure';
 
 /** The tabs: the attention views, then the Explain view. */
 type Tab = ViewName | 'explain';
@@ -192,6 +193,7 @@ const ctx: ViewContext = {
     store.query = index;
     saveState({ query: index });
     if (store.runId !== undefined) post({ type: 'selectToken', runId: store.runId, index });
+    if (store.view === 'head' && store.kept) postView(); // the head view's window moved
     exportControls.update();
     generate.update();
     forEachView((v) => v.selectionChanged());
@@ -301,7 +303,15 @@ function postTab(): void {
 /** Tells the host what the user looks at (the editor hover, tint and export follow the panel). */
 function postView(): void {
   if (store.runId === undefined || !store.facts) return;
-  const zoomed = store.view === 'matrix' && matrixWindow ? { window: matrixWindow } : {};
+  // A kept run's head view shows a window around the chosen token: its export draws the same one.
+  const headWindow =
+    store.view === 'head' && store.kept ? windowAround(store.query, store.tokens.length, KEPT_VIEW_WINDOW) : null;
+  const zoomed =
+    store.view === 'matrix' && matrixWindow
+      ? { window: matrixWindow }
+      : headWindow
+        ? { window: { rows: headWindow, cols: { ...headWindow } } }
+        : {};
   post({ type: 'viewChanged', runId: store.runId, view: store.view, layer: store.layer, head: store.head, ...zoomed });
 }
 
@@ -442,13 +452,16 @@ function handle(m: HostMessage): void {
       invalidate();
       return;
     }
-    case 'keptLayer':
+    case 'keptLayer': {
       if (m.runId !== store.runId) return;
+      const first = !store.kept;
       store.addKeptLayer(m);
+      if (first) postView(); // the head view's window, now that the run is known to be kept
       forEachView((v) => v.layerArrived(m.layer));
       updateStatus();
       invalidate();
       return;
+    }
     case 'focusToken':
       if (m.runId === store.runId) ctx.selectQuery(m.index);
       return;

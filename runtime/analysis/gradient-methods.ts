@@ -80,6 +80,17 @@ export function attentionTimesGradientRow(
   return out;
 }
 
+/** AttnLRP's conservation in words: Σ relevance against the explained logit (or cosine). The rules conserve
+ * relevance except softmax's (the plain gradient, as the authors' LXT), the linear layers' biases and LayerNorm's β,
+ * so the sum is near the target, not equal to it (LXT's own: stories260K 75 %, all-MiniLM-L6-v2 37 %). */
+export function conservationNote(scores: ArrayLike<number>, target: number, measure: 'logit' | 'cosine'): string {
+  let sum = 0;
+  for (let i = 0; i < scores.length; i++) sum += scores[i];
+  const what = measure === 'logit' ? 'the token’s logit' : 'the cosine (norms held constant)';
+  const pct = Math.abs(target) > 1e-12 ? ` (${((100 * sum) / target).toFixed(1)} %)` : '';
+  return `AttnLRP (Achtibat et al. 2024, LXT’s rules) explains ${what}: Σ relevance = ${sum.toPrecision(6)}, target = ${target.toPrecision(6)}${pct}; softmax, biases and LayerNorm’s β keep the rest.`;
+}
+
 /** The completeness check's words: Σ attributions against f(x) − f(baseline). */
 export function completenessNote(sum: number, fx: number, fBaseline: number, steps: number, baseline: string): string {
   const delta = fx - fBaseline;

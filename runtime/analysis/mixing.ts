@@ -47,34 +47,53 @@ function checkLayer(m: MixingLayer): void {
     if (a.length !== n) throw new RangeError(`mixing ${name} has ${a.length} values; expected ${n}`);
 }
 
-/** Divides each row of a [n, n] matrix by its sum (a row summing to 0 stays 0). In place. */
-function normaliseRows(c: Float64Array, n: number): Float64Array {
-  for (let i = 0; i < n; i++) {
+/** Divides each row of a [rows, cols] matrix by its sum (a row summing to 0 stays 0). In place. */
+export function normaliseRowsOf(c: Float64Array, rows: number, cols: number): Float64Array {
+  for (let i = 0; i < rows; i++) {
     let total = 0;
-    for (let j = 0; j < n; j++) total += c[i * n + j];
-    if (total > 0) for (let j = 0; j < n; j++) c[i * n + j] /= total;
+    for (let j = 0; j < cols; j++) total += c[i * cols + j];
+    if (total > 0) for (let j = 0; j < cols; j++) c[i * cols + j] /= total;
   }
   return c;
 }
 
+const normaliseRows = (c: Float64Array, n: number) => normaliseRowsOf(c, n, n);
+
 /** ALTI's contribution matrix of one layer: [query, key], rows summing to 1. */
 export function altiLayer(m: MixingLayer): Float64Array {
   checkLayer(m);
-  const { heads: H, seq: S, hidden: E } = m;
-  const c = new Float64Array(S * S); // [query, key]
-  const terms = new Float64Array(S * E); // [key, hidden]: T_i(x_j) for the current i
+  return normaliseRowsOf(altiTerms(m, m.seq, m.seq, 'diagonal'), m.seq, m.seq);
+}
+
+/**
+ * ALTI's unnormalised contributions c_ij = max(0, ‖y_i‖₁ − ‖y_i − T̃_i(x_j)‖₁) of one block with Q queries over K keys
+ * (`m.attn` [H,Q,K], `m.vectors` [K,H,E], `m.resid` and `m.sum` [Q,E]). The residual x_i joins the term of key i
+ * ('diagonal': a self-attention block, Q = K) or is a term of its own, the last column ('column': a cross-attention
+ * block, whose residual is the decoder's state, not a key). [Q, K] or [Q, K + 1]
+ */
+export function altiTerms(
+  m: Omit<MixingLayer, 'seq'>,
+  Q: number,
+  K: number,
+  residual: 'diagonal' | 'column',
+): Float64Array {
+  const { heads: H, hidden: E } = m;
+  const N = residual === 'column' ? K + 1 : K; // terms per query
+  const c = new Float64Array(Q * N); // [query, term]
+  const terms = new Float64Array(N * E); // [term, hidden]: T_i(x_j) for the current i
   const y = new Float64Array(E); // [hidden]
-  for (let i = 0; i < S; i++) {
+  for (let i = 0; i < Q; i++) {
     terms.fill(0);
-    for (let j = 0; j < S; j++) {
+    for (let j = 0; j < K; j++) {
       for (let h = 0; h < H; h++) {
-        const a = m.attn[(h * S + i) * S + j]; // α_h,ij
+        const a = m.attn[(h * Q + i) * K + j]; // α_h,ij
         if (a === 0) continue;
         const f = (j * H + h) * E; // f_h(x_j)
         for (let e = 0; e < E; e++) terms[j * E + e] += a * m.vectors[f + e];
       }
     }
-    for (let e = 0; e < E; e++) terms[i * E + e] += m.resid[i * E + e]; // the residual path
+    const r = (residual === 'column' ? K : i) * E; // the residual path's term
+    for (let e = 0; e < E; e++) terms[r + e] += m.resid[i * E + e];
     if (m.postNorm) {
       // LN(sum_i) = γ ⊙ (sum_i − μ_i) / σ_i + β, applied term by term with token i's σ_i (LN's linear part).
       let mu = 0;
@@ -84,7 +103,7 @@ export function altiLayer(m: MixingLayer): Float64Array {
       for (let e = 0; e < E; e++) v += (m.sum[i * E + e] - mu) ** 2;
       const sigma = Math.sqrt(v / E + m.postNorm[2 * E]);
       for (let e = 0; e < E; e++) y[e] = (m.postNorm[e] * (m.sum[i * E + e] - mu)) / sigma + m.postNorm[E + e];
-      for (let j = 0; j < S; j++) {
+      for (let j = 0; j < N; j++) {
         let tm = 0;
         for (let e = 0; e < E; e++) tm += terms[j * E + e];
         tm /= E;
@@ -93,13 +112,13 @@ export function altiLayer(m: MixingLayer): Float64Array {
     } else for (let e = 0; e < E; e++) y[e] = m.sum[i * E + e];
     let yNorm = 0;
     for (let e = 0; e < E; e++) yNorm += Math.abs(y[e]);
-    for (let j = 0; j < S; j++) {
+    for (let j = 0; j < N; j++) {
       let d = 0;
       for (let e = 0; e < E; e++) d += Math.abs(y[e] - terms[j * E + e]);
-      c[i * S + j] = Math.max(0, yNorm - d);
+      c[i * N + j] = Math.max(0, yNorm - d);
     }
   }
-  return normaliseRows(c, S);
+  return c;
 }
 
 /** Value zeroing's matrix of one layer from its outputs: `original` [seq, hidden] (or one per j: the unzeroed row

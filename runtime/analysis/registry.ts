@@ -11,6 +11,7 @@ import { flowScores } from './flow';
 import {
   attentionTimesGradientRow,
   completenessNote,
+  conservationNote,
   gradientTimesInput,
   integratedGradients,
   midpointAlphas,
@@ -43,6 +44,8 @@ export interface MethodNeeds {
   gradientPath?: boolean;
   /** ctx.attentionGradients (attention × gradient). */
   attentionGradients?: boolean;
+  /** ctx.relevance (AttnLRP's modified gradient). */
+  relevance?: boolean;
   /** ctx.seq2seq (an encoder–decoder's attention by kind; the scores are over the source tokens). */
   seq2seq?: boolean;
 }
@@ -136,6 +139,9 @@ export interface ImportanceContext {
   steps?: number;
   /** needs.attentionGradients: every layer (attention × gradient). */
   attentionGradients?: readonly AttentionGradients[];
+  /** needs.relevance (AttnLRP): the modified gradient of runtime/grad/attnlrp-rules.ts, so that embedding ⊙ it is
+   * the relevance; `value` is the explained logit (or cosine). */
+  relevance?: InputGradients & { measure: 'logit' | 'cosine' };
   /** needs.seq2seq: an encoder–decoder run's attention by kind ([heads, S, S], [heads, T, T], [heads, T, S]) and
    * the weight of each target row in the target (target:POS: one row; the whole target: every row alike). `seq`
    * is then the source's length. */
@@ -189,6 +195,7 @@ export function missingNeeds(method: ImportanceMethod, ctx: ImportanceContext): 
   if (method.needs.valueZeroing && !ctx.valueZeroing) missing.push('valueZeroing');
   if (method.needs.gradientPath && !ctx.gradientPath) missing.push('gradientPath');
   if (method.needs.attentionGradients && !ctx.attentionGradients?.length) missing.push('attentionGradients');
+  if (method.needs.relevance && !ctx.relevance) missing.push('relevance');
   if (method.needs.seq2seq && !ctx.seq2seq) missing.push('seq2seq');
   return missing;
 }
@@ -539,6 +546,22 @@ registerMethod({
     if (head !== 'mean' && (!Number.isInteger(head) || head < 0 || head >= l.heads))
       throw new RangeError(`head ${head} is outside 0..${l.heads - 1}`);
     return pooledScores(ctx, (row) => attentionTimesGradientRow(l.attention, l.gradient, l.heads, ctx.seq, row, head));
+  },
+});
+
+registerMethod({
+  id: 'attnlrp',
+  label: 'AttnLRP',
+  kind: 'gradient',
+  needs: { relevance: true },
+  cost: 'one backward pass with AttnLRP’s rules (as gradient × input), explaining the token’s logit',
+  compute: async (ctx) => {
+    const r = ctx.relevance!;
+    if (r.gradient.length !== ctx.seq * r.hidden)
+      throw new RangeError(`relevances cover ${r.gradient.length / r.hidden} tokens; ctx.seq is ${ctx.seq}`);
+    const scores = gradientTimesInput(r.gradient, r.embedding, ctx.seq, r.hidden);
+    if (r.value !== undefined) ctx.report?.(conservationNote(scores, r.value, r.measure));
+    return scores;
   },
 });
 

@@ -1,12 +1,12 @@
 // Explain on a run kept for long inputs (no map held anywhere: runtime/inspector/long-runs.ts): the methods that read
 // only rows of attention run from the kept q and k where the model runs — raw attention (the target row of the last
 // layer, head mean) and attention rollout for the target's row (a chain of vector–matrix products, its cost stated
-// and refused above its limit: runtime/attention/kept-rollout.ts) — with the uniform baseline and their agreement.
-// Every other method says in one line why it does not run at this length (it would hold every layer's maps, or
-// run a model pass per token), and how many tokens it takes. The target's value is not computed (it would need a
-// forward pass over the whole input), so it is not shown.
+// and refused above its limit: runtime/attention/kept-rollout.ts) — with the uniform baseline and their agreement,
+// and the head statistics from the layers' summaries (kept-head-stats.ts). Every other method says in one line why
+// it does not run at this length, what it would cost there and what to do (long-costs.ts). The target's value is
+// not computed (it would need a forward pass over the whole input), so it is not shown.
 import type { KeptAttention } from '../inspector/api';
-import { longestMapsRun, mapsBytes } from '../inspector/long-runs';
+import { longestMapsRun } from '../inspector/long-runs';
 import { rolloutCostOf } from '../inspector/kept-runs';
 import { rolloutCostText, ROLLOUT_MAX_SECONDS } from '../attention/kept-rollout';
 import { uniformRow } from '../analysis/distance';
@@ -17,6 +17,10 @@ import type { Tokenizer } from '../tokenizers/tokenizer';
 import { agreementTable, distanceTable } from './compare';
 import { candidateMask, DEFAULT_METHODS, resolveMethods } from './explain';
 import type { ExplainResult, MethodScores } from './result';
+import { keptHeadTable } from './kept-head-stats';
+import { keptMethodRefusal } from './long-costs';
+
+export { keptMethodRefusal };
 import { planTarget } from './target';
 import { parseTargetSpec, resolveGenerated, type TargetSpec } from './target-spec';
 
@@ -29,21 +33,28 @@ export interface KeptExplainOptions {
   promptLength?: number;
   /** Before each method: its id and, in words, what it costs ("about 12 s (30 layers over 4,000 tokens)"). */
   onProgress?: (p: { phase: string; cost: string }) => void;
+  /** The kept run's own time (one model pass over the input): the refusals turn model passes into a time. */
+  passMs?: number;
+  /** false: no head statistics (CLI --no-head-stats). */
+  headStats?: boolean;
 }
 
-/** Why a method does not run on a kept run of `n` tokens, in one line. */
-export function keptMethodRefusal(facts: Pick<ModelFacts, 'layers' | 'heads'>, id: string, n: number): string {
-  const label = getMethod(id)?.label ?? id;
-  const gb = (mapsBytes(facts, n) / 1e9).toFixed(1);
-  const most = longestMapsRun(facts);
-  const kind = getMethod(id)?.kind;
-  const why =
-    kind === 'perturbation' || id === 'value-zeroing' || id === 'value-zeroing-rollout'
-      ? `would run the model once per token over ${n} tokens`
-      : kind === 'gradient'
-        ? `needs gradients through every layer's maps (${gb} GB)`
-        : `would hold every layer's maps (${gb} GB)`;
-  return `${label} does not run on a run of ${n} tokens kept for long inputs: it ${why}; select at most ${most} tokens for it. Raw attention and rollout run here.`;
+/** The target's plan on a kept run, or the one-line refusal of a target that reads every token (a similarity): so
+ * that a caller can check it before the run (the CLI), as explainKept does after. */
+export function keptTargetPlan(
+  model: { facts: ModelFacts; tokenizer: Tokenizer | undefined },
+  tokens: readonly Token[],
+  options: Pick<KeptExplainOptions, 'target' | 'promptLength'>,
+): ReturnType<typeof planTarget> {
+  const parsed = typeof options.target === 'string' ? parseTargetSpec(options.target) : options.target;
+  const ids = tokens.map((t) => t.id);
+  const plan = planTarget(resolveGenerated(parsed, ids, options.promptLength), tokens, model.facts, model.tokenizer);
+  if (plan.readout === null)
+    throw new LensError(
+      'TOO_LONG',
+      `The target ${plan.spec} reads every token; on a run of ${tokens.length} tokens kept for long inputs Explain needs one target token (next, token:POS, mask@POS), or select at most ${longestMapsRun(model.facts)} tokens.`,
+    );
+  return plan;
 }
 
 export async function explainKept(
@@ -56,15 +67,9 @@ export async function explainKept(
   const { facts, tokenizer } = model;
   const n = tokens.length;
   const methodIds = resolveMethods(options.methods ?? DEFAULT_METHODS);
-  const parsed = typeof options.target === 'string' ? parseTargetSpec(options.target) : options.target;
+  const plan = keptTargetPlan(model, tokens, options);
   const ids = tokens.map((t) => t.id);
-  const plan = planTarget(resolveGenerated(parsed, ids, options.promptLength), tokens, facts, tokenizer);
-  if (plan.readout === null)
-    throw new LensError(
-      'TOO_LONG',
-      `The target ${plan.spec} reads every token; on a run of ${n} tokens kept for long inputs Explain needs one target token (next, token:POS, mask@POS), or select at most ${longestMapsRun(facts)} tokens.`,
-    );
-  const readout = plan.readout;
+  const readout = plan.readout!;
   const causal = facts.attentionKinds.some((k) => k === 'causal');
   const candidates = candidateMask(tokens, plan.protect, causal ? readout : null, false);
   const methods: MethodScores[] = [];
@@ -72,7 +77,11 @@ export async function explainKept(
     const m = getMethod(id)!;
     const entry: MethodScores = { id, label: m.label, kind: m.kind, scores: [], ms: 0 };
     const t = performance.now();
-    if (!KEPT_METHODS.includes(id)) entry.error = keptMethodRefusal(facts, id, n);
+    if (!KEPT_METHODS.includes(id))
+      entry.error = keptMethodRefusal(facts, id, n, {
+        candidates: candidates.filter(Boolean).length,
+        ...(options.passMs !== undefined ? { passMs: options.passMs } : {}),
+      });
     else
       try {
         const cost =
@@ -132,7 +141,14 @@ export async function explainKept(
     distance: distanceTable(methods, candidates),
     faithfulness: [],
     erasure: [],
-    heads: [],
+    heads:
+      options.headStats === false
+        ? []
+        : keptHeadTable(
+            Array.from({ length: facts.layers }, (_, l) => kept.layer(l)),
+            facts.attentionKinds,
+            tokens,
+          ),
     timings: {
       totalMs: performance.now() - t0,
       mainPassMs: 0,
@@ -143,7 +159,7 @@ export async function explainKept(
       forwardMs: 0,
     },
     notes: [
-      `This run of ${n} tokens is kept for long inputs (q and k, not the maps): raw attention and rollout are computed from them where the model runs; rollout of position ${readout} costs ${rolloutCostText(cost)} and is refused above ${ROLLOUT_MAX_SECONDS} s. Faithfulness, erasure and head statistics need a model pass per token or every map: select at most ${longestMapsRun(facts)} tokens for them.`,
+      `This run of ${n} tokens is kept for long inputs (q and k, not the maps): raw attention and rollout are computed from them where the model runs; rollout of position ${readout} costs ${rolloutCostText(cost)} and is refused above ${ROLLOUT_MAX_SECONDS} s. The head statistics come from the summaries computed during the run (entropy, special tokens, previous token, distance; punctuation and divergence from uniform are not kept). Faithfulness and erasure need a model pass per token: select at most ${longestMapsRun(facts)} tokens for them.`,
     ],
   };
   return result;

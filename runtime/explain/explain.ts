@@ -13,13 +13,13 @@ import {
   type ValueNorms,
 } from '../analysis/registry';
 import type { GradientBaseline } from '../grad/gradient-service';
-import { GRADIENT_REFUSED_ONNX } from '../grad/family-gradient';
+import { attnLrpRefusalFor, GRADIENT_REFUSED_ONNX } from '../grad/family-gradient';
 import { GRADIENT_MAX_TOKENS } from '../grad/gradients';
 import type { HeadReduce } from '../analysis/rollout';
 import { valueNormsFromGram } from '../analysis/norm';
 import { valueKeepRows, valueZeroingLayer, type MixingLayer } from '../analysis/mixing';
 import { measureRow } from '../analysis/targets';
-import { isLensError, LensError } from '../errors';
+import { LensError } from '../errors';
 import { NORMS_REFUSED } from '../onnx/forward';
 import type { LayerAttention, Token } from '../types';
 import { agreementTable, distanceTable, headTable } from './compare';
@@ -27,13 +27,14 @@ import { BatchEvaluator } from './evaluator';
 import { BASELINE_ID } from './baseline';
 import { evaluationTables } from './faithfulness-tables';
 import type { Perturbation } from './perturb';
-import type { ExplainResult, MethodScores } from './result';
+import type { ExplainResult } from './result';
 import { planTarget, targetLabel, targetToken } from './target';
 import { explanationNotes } from './notes';
 import { wordScores, type WordAggregation } from './words';
 import { headSweep } from './head-sweep';
 import { parseTargetSpec, resolveGenerated, type TargetSpec } from './target-spec';
 import { explainSeq2Seq } from './seq2seq-explain';
+import { runMethods } from './run-methods';
 
 export const DEFAULT_METHODS: readonly string[] = ['raw-attention', 'rollout', 'loo', 'norm'];
 
@@ -253,6 +254,10 @@ export async function explain(
       `${facts.name} (${facts.modelType}) is not an encoder–decoder model, so it takes no target text or translation length; leave them out.`,
     );
   const methodIds = resolveMethods(options.methods ?? DEFAULT_METHODS);
+  // AttnLRP asked of a model outside its rules: refused before any pass, by name (the panel does not offer it).
+  const lrpRefusal = methodIds.includes('attnlrp') ? attnLrpRefusalFor(facts.modelType, facts.family) : undefined;
+  if (lrpRefusal)
+    throw new LensError('UNSUPPORTED_MODEL', facts.family === 'onnx' ? `AttnLRP: ${lrpRefusal}` : lrpRefusal);
   const parsed = typeof options.target === 'string' ? parseTargetSpec(options.target) : options.target;
   const prepared = tokensFor(inspector, input, options);
   const tokens = prepared.tokens;
@@ -377,8 +382,10 @@ export async function explain(
   if (plan.readout === null) ctx.targetWeights = plan.ids.map(() => 1); // mean pooling over every token
 
   // Gradient methods: one gradient pass at the input (with every layer's attention gradient for attention ×
-  // gradient); Integrated Gradients asks for its path through ctx.gradientPath.
+  // gradient); Integrated Gradients asks for its path through ctx.gradientPath; AttnLRP runs its own backward pass
+  // (runtime/grad/attnlrp-rules.ts), explaining the token's logit (or the cosine with its norms held constant).
   const gradientIds = methodIds.filter((id) => getMethod(id)!.kind === 'gradient');
+  const plainGradientIds = gradientIds.filter((id) => id !== 'attnlrp');
   const methodNotes: string[] = [];
   let gradientRefusal: string | undefined;
   let gradientMs: number | undefined;
@@ -401,65 +408,78 @@ export async function explain(
         ...(token !== undefined ? { token } : {}),
         ...(reference ? { reference } : {}),
       };
-      const tGrad = performance.now();
-      const reply = await gradients(
-        { ids: plan.ids, target, attention: gradientIds.includes('attn-x-grad') },
-        { signal },
-      );
-      gradientMs = performance.now() - tGrad;
-      ctx.gradients = {
-        hidden: reply.hidden,
-        gradient: reply.grad,
-        embedding: reply.embedding,
-        value: reply.target[0],
-      };
-      if (reply.attention && reply.attentionGrad)
-        ctx.attentionGradients = reply.attention.map((attention, layer) => ({
-          layer,
-          heads: facts.heads,
-          attention,
-          gradient: reply.attentionGrad![layer],
-        }));
-      const baseline = options.baseline ?? 'zero';
-      const padId = tokenizer?.special.pad ?? 0;
-      ctx.steps = options.steps ?? 32;
-      ctx.gradientPath = async (alphas) => {
-        const r = await gradients(
-          { ids: plan.ids, target, alphas: [...alphas], baseline, padId, keep: tokens.map((t) => t.special === true) },
+      ctx.report = (note) => methodNotes.push(note);
+      if (plainGradientIds.length) {
+        const tGrad = performance.now();
+        const reply = await gradients(
+          { ids: plan.ids, target, attention: gradientIds.includes('attn-x-grad') },
           { signal },
         );
-        const label = baseline === 'pad' ? `pad-token (#${padId})` : 'zero-embedding';
-        return { target: r.target, grad: r.grad, baseline: r.baseline!, label };
-      };
-      ctx.report = (note) => methodNotes.push(note);
-      methodNotes.push(
-        'Gradient methods: gradients of the target w.r.t. the token embeddings, computed by onnxruntime in float32 through backward graphs built from the model’s own graphs (quantised GGUF weights are used dequantised to float32, as in the forward pass); gradient × input and Integrated Gradients are signed (negative: the token lowers the target).',
-      );
+        gradientMs = performance.now() - tGrad;
+        ctx.gradients = {
+          hidden: reply.hidden,
+          gradient: reply.grad,
+          embedding: reply.embedding,
+          value: reply.target[0],
+        };
+        if (reply.attention && reply.attentionGrad)
+          ctx.attentionGradients = reply.attention.map((attention, layer) => ({
+            layer,
+            heads: facts.heads,
+            attention,
+            gradient: reply.attentionGrad![layer],
+          }));
+        const baseline = options.baseline ?? 'zero';
+        const padId = tokenizer?.special.pad ?? 0;
+        ctx.steps = options.steps ?? 32;
+        ctx.gradientPath = async (alphas) => {
+          const r = await gradients(
+            {
+              ids: plan.ids,
+              target,
+              alphas: [...alphas],
+              baseline,
+              padId,
+              keep: tokens.map((t) => t.special === true),
+            },
+            { signal },
+          );
+          const label = baseline === 'pad' ? `pad-token (#${padId})` : 'zero-embedding';
+          return { target: r.target, grad: r.grad, baseline: r.baseline!, label };
+        };
+        methodNotes.push(
+          'Gradient methods: gradients of the target w.r.t. the token embeddings, computed by onnxruntime in float32 through backward graphs built from the model’s own graphs (quantised GGUF weights are used dequantised to float32, as in the forward pass); gradient × input and Integrated Gradients are signed (negative: the token lowers the target).',
+        );
+      }
+      if (gradientIds.includes('attnlrp')) {
+        const lrpMeasure = measure === 'cosine' ? 'cosine' : 'logit';
+        const tLrp = performance.now();
+        const reply = await gradients(
+          { ids: plan.ids, target: { ...target, measure: lrpMeasure }, rules: 'attnlrp' },
+          { signal },
+        );
+        gradientMs = (gradientMs ?? 0) + performance.now() - tLrp;
+        ctx.relevance = {
+          hidden: reply.hidden,
+          gradient: reply.grad,
+          embedding: reply.embedding,
+          value: reply.target[0],
+          measure: lrpMeasure,
+        };
+      }
     }
   }
 
-  const methods: MethodScores[] = [];
-  const all = [...methodIds, BASELINE_ID];
-  for (const [i, id] of all.entries()) {
-    onProgress?.({ phase: 'method', method: id, done: i, total: all.length });
-    const m = getMethod(id)!;
-    const before = evaluator.stats.rows + evaluator.stats.cached;
-    const tm = performance.now();
-    const entry: MethodScores = { id, label: m.label, kind: m.kind, scores: [], ms: 0 };
-    try {
+  const methods = await runMethods(
+    [...methodIds, BASELINE_ID],
+    async (id, m) => {
       if (noNorms && (m.needs.valueNorms || m.needs.mixing)) throw new RangeError(NORMS_REFUSED);
       if (gradientRefusal && m.kind === 'gradient') throw new RangeError(gradientRefusal);
-      entry.scores = Array.from(await computeImportance(id, ctx));
-    } catch (e) {
-      // A method that cannot run on this input (flow over too many tokens, a missing need) is reported, not fatal.
-      if (isLensError(e) && e.code !== 'TOO_LONG') throw e;
-      if (!isLensError(e) && !(e instanceof RangeError)) throw e;
-      entry.error = e.message;
-    }
-    entry.ms = performance.now() - tm;
-    if (m.kind === 'perturbation') entry.rows = evaluator.stats.rows + evaluator.stats.cached - before;
-    methods.push(entry);
-  }
+      return computeImportance(id, ctx);
+    },
+    evaluator.stats,
+    onProgress,
+  );
 
   const tables = await evaluationTables(
     methods,

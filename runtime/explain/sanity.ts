@@ -11,6 +11,8 @@ export interface SanityCheck {
   /** Top layers re-initialised, and the seed. */
   layers: number;
   seed: number;
+  /** Encoder–decoders: the top `layers` of both stacks were randomised. */
+  stacks?: 'encoder+decoder';
   /** Per method: Spearman ρ of its scores on the trained and the randomised model, across examples. */
   methods: { id: string; spearman: Spread }[];
 }

@@ -6,16 +6,19 @@
 //   methods     raw cross-attention of a decoder layer, the encoder–decoder rollout (analysis/seq2seq-attention.ts),
 //               leave-one-out and occlusion on the source: each perturbed source re-runs the encoder, then the decoder
 //               teacher-forced on the same target (evaluator.ts with a 'target-logprobs' read)
-//   gradients   saliency, gradient × input and Integrated Gradients over the source embeddings, computed where the
-//               model lives (Inspector.seq2seqGradients: the worker's Seq2SeqGradientService) for the same target
+//   gradients   saliency, gradient × input and Integrated Gradients over the source embeddings, and attention ×
+//               gradient on a decoder layer's cross-attention, computed where the model lives (Inspector.seq2seqGradients: the worker's Seq2SeqGradientService) for the same target
 //               (a contrast is the −1 weight on B at its row: the same graph)
+//   mixing      ALTI+ (the encoder's ALTI rollout composed with the decoder's self and cross contributions) and value
+//               zeroing through one decoder layer's cross-attention (Inspector.seq2seqMixing: the worker's
+//               Seq2SeqMixingService), rows up to the explained one
 //   baselines   uniform over the source tokens; recency = source position (a later source token ranks higher: the
 //               causal baseline's rule applied to the source; it has no model in it, which is all it must show)
 import type { AttentionRun, Inspector } from '../inspector/api';
 import { limitLength, tokensOfIds } from '../inspector/input';
-import { computeImportance, getMethod, type ImportanceContext } from '../analysis/registry';
+import { computeImportance, type ImportanceContext } from '../analysis/registry';
 import type { Seq2SeqAttention } from '../analysis/seq2seq-attention';
-import { isLensError, LensError } from '../errors';
+import { LensError } from '../errors';
 import type { LayerAttention, Token } from '../types';
 import { agreementTable, distanceTable, headTable } from './compare';
 import { BatchEvaluator } from './evaluator';
@@ -23,9 +26,17 @@ import { BASELINE_ID } from './baseline';
 import { evaluationTables } from './faithfulness-tables';
 import { headSweep } from './head-sweep';
 import { explanationNotes } from './notes';
-import type { ExplainResult, MethodScores } from './result';
+import type { ExplainResult } from './result';
+import { runMethods } from './run-methods';
 import { planSeq2SeqTarget, seq2seqTargetLabel } from './seq2seq-target';
-import { SEQ2SEQ_DEFAULT_METHODS, SEQ2SEQ_GRADIENT_METHODS, seq2seqMethods } from './seq2seq-methods';
+import {
+  SEQ2SEQ_DEFAULT_METHODS,
+  SEQ2SEQ_GRADIENT_METHODS,
+  SEQ2SEQ_MIXING_METHODS,
+  seq2seqMethods,
+} from './seq2seq-methods';
+import { weightedRows } from '../analysis/seq2seq-attention';
+import type { Seq2SeqMixingMethod } from '../inspector/seq2seq-mixing-service';
 import { GRADIENT_MAX_TOKENS } from '../grad/gradients';
 import {
   seq2seqGradientAttribution,
@@ -169,48 +180,75 @@ export async function explainSeq2Seq(
       const served = inspector.seq2seqGradients.bind(inspector);
       gradients = { compute: (req) => served(req, { signal }) };
       methodNotes.push(
-        'Gradient methods: gradients of the target w.r.t. the source token embeddings (the target tokens kept as they are), computed by onnxruntime in float32 through backward graphs built from the encoder–decoder’s own graphs; gradient × input and Integrated Gradients are signed (negative: the token lowers the target).',
+        'Gradient methods: gradients of the target w.r.t. the source token embeddings (the target tokens kept as they are) and, for attention × gradient, w.r.t. a decoder layer’s cross-attention, computed by onnxruntime in float32 through backward graphs built from the encoder–decoder’s own graphs; gradient × input, Integrated Gradients and attention × gradient are signed (negative: the token lowers the target).',
       );
     }
   }
 
-  const methods: MethodScores[] = [];
-  const all = [...ids, BASELINE_ID];
-  for (const [i, id] of all.entries()) {
-    onProgress?.({ phase: 'method', method: id, done: i, total: all.length });
-    const m = getMethod(id)!;
-    const before = evaluator.stats.rows + evaluator.stats.cached;
-    const tm = performance.now();
-    const entry: MethodScores = { id, label: m.label, kind: m.kind, scores: [], ms: 0 };
-    try {
-      if (SEQ2SEQ_GRADIENT_METHODS.includes(id)) {
-        if (!gradients) throw new RangeError(gradientRefusal);
-        const a = await seq2seqGradientAttribution(
-          gradients,
-          {
-            sourceIds: tokens.map((t) => t.id),
-            decoderInputIds: side.decoderInput.map((t) => t.id),
-            target: gradTarget,
-          },
-          id as Seq2SeqGradientMethod,
-          {
-            steps: options.steps,
-            baseline: options.baseline,
-            padId: tokenizer?.special.pad ?? 0,
-            keep: tokens.map((t) => t.special === true),
-          },
-        );
-        entry.scores = Array.from(a.source); // [S]
-        if (a.note) methodNotes.push(a.note);
-      } else entry.scores = Array.from(await computeImportance(id, ctx));
-    } catch (e) {
-      if (isLensError(e) || !(e instanceof RangeError)) throw e;
-      entry.error = e.message;
+  // Context mixing (ALTI+, value zeroing through cross-attention): the worker's mixing graphs, over the decoder rows
+  // up to the explained one (the decoder is causal: later rows change nothing before them).
+  const mixRows = plan.row === null ? labels.length : plan.row + 1;
+  const mixingRefusal = inspector.seq2seqMixing
+    ? undefined
+    : 'Context mixing runs where the model runs in the extension host or the CLI, not in the panel’s WebGPU worker: set attentionLens.backend to native or wasm.';
+  const mixingRows = new Map<string, number>(); // value zeroing: model rows run
+
+  const mixingScores = async (id: string): Promise<Float64Array> => {
+    if (mixingRefusal || !inspector.seq2seqMixing) throw new RangeError(mixingRefusal);
+    const decoderLayers = facts.encoderDecoder?.decoderLayers ?? 0;
+    if (id === 'value-zeroing' && options.layer !== undefined)
+      if (!Number.isInteger(options.layer) || options.layer < 0 || options.layer >= decoderLayers)
+        throw new RangeError(`decoder layer ${options.layer} is outside 0..${decoderLayers - 1}`);
+    const r = await inspector.seq2seqMixing(
+      {
+        sourceIds: tokens.map((t) => t.id),
+        decoderInputIds: side.decoderInput.slice(0, mixRows).map((t) => t.id),
+        method: id as Seq2SeqMixingMethod,
+        ...(id === 'value-zeroing' && options.layer !== undefined ? { layer: options.layer } : {}),
+      },
+      { signal },
+    );
+    const scores = weightedRows(r.source, mixRows, S, plan.rows.slice(0, mixRows)); // [S]
+    if (id === 'value-zeroing') mixingRows.set(id, r.rows);
+    else {
+      const share = scores.reduce((a, b) => a + b, 0);
+      methodNotes.push(
+        `ALTI+ (Ferrando et al. 2022): ${(share * 100).toFixed(1)} % of the explained rows' contributions come from the source tokens (the encoder's ALTI rollout through each decoder layer's cross-attention); the rest from the decoder's own inputs, the target prefix.`,
+      );
     }
-    entry.ms = performance.now() - tm;
-    if (m.kind === 'perturbation') entry.rows = evaluator.stats.rows + evaluator.stats.cached - before;
-    methods.push(entry);
-  }
+    return scores;
+  };
+
+  const methods = await runMethods(
+    [...ids, BASELINE_ID],
+    async (id) => {
+      if (SEQ2SEQ_MIXING_METHODS.includes(id)) return mixingScores(id);
+      if (!SEQ2SEQ_GRADIENT_METHODS.includes(id)) return computeImportance(id, ctx);
+      if (!gradients) throw new RangeError(gradientRefusal);
+      const a = await seq2seqGradientAttribution(
+        gradients,
+        {
+          sourceIds: tokens.map((t) => t.id),
+          decoderInputIds: side.decoderInput.map((t) => t.id),
+          target: gradTarget,
+        },
+        id as Seq2SeqGradientMethod,
+        {
+          steps: options.steps,
+          baseline: options.baseline,
+          padId: tokenizer?.special.pad ?? 0,
+          keep: tokens.map((t) => t.special === true),
+          ...(options.layer !== undefined ? { layer: options.layer } : {}),
+          ...(typeof options.head === 'number' ? { head: options.head } : {}),
+        },
+      );
+      if (a.note) methodNotes.push(a.note);
+      return a.source; // [S]
+    },
+    evaluator.stats,
+    onProgress,
+  );
+  for (const m of methods) if (mixingRows.has(m.id)) m.rows = mixingRows.get(m.id);
 
   const tables = await evaluationTables(
     methods,

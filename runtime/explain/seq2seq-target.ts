@@ -14,6 +14,9 @@ import { formatTargetSpec, type TargetSpec } from './target-spec';
 
 export const SEQ2SEQ_TARGETS = 'target, target:POS or contrast:A|B@target:POS';
 
+/** study only: one explanation per target token (target:1 … target:T of each row's target), not a target spec. */
+export const EACH_TARGET_TOKEN = 'target:each';
+
 export interface Seq2SeqTargetPlan {
   spec: string;
   kind: 'target' | 'contrast';

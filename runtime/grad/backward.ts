@@ -6,6 +6,7 @@
 import type { ModelMsg } from '../formats/onnx-descriptor';
 import { LensError } from '../errors';
 import { GradGraph } from './grad-graph';
+import { attnLrpRule, identityRule, isConstantUnderAttnLrp } from './attnlrp-rules';
 import { backwardNode } from './rules';
 
 export interface BackwardRequest {
@@ -15,6 +16,11 @@ export interface BackwardRequest {
   grads: { of: string; as: string }[];
   /** Forward tensors added as outputs too (attention probabilities), each as `as`. */
   outputs?: { of: string; as: string }[];
+  /** 'attnlrp': AttnLRP's rules (attnlrp-rules.ts) instead of the gradient's, so that input ⊙ the result is the
+   * relevance; default 'gradient'. */
+  rules?: 'gradient' | 'attnlrp';
+  /** attnlrp: the element-wise activations (GraphBuilder.activations), each given the identity rule as a whole. */
+  activations?: readonly { input: string; output: string }[];
 }
 
 /** Adds the backward part to `model` (modified in place; inputs must have static shapes) and returns it. */
@@ -25,9 +31,12 @@ export function addBackward(model: ModelMsg, request: BackwardRequest): ModelMsg
   if (g.shape(target).reduce((a, d) => a * d, 1) !== 1) throw new Error(`gradient target ${target} is not a scalar`);
 
   // Tensors that depend on a requested one (forward) and that the target depends on (backward).
+  // AttnLRP: the norms' denominators are constants, so nothing behind them depends on the inputs.
+  const lrp = request.rules === 'attnlrp';
   const fromWrt = new Set(request.grads.map((r) => r.of));
   for (const node of forward)
-    if (node.input.some((i) => fromWrt.has(i))) for (const o of node.output) if (g.isFloat(o)) fromWrt.add(o);
+    if (node.input.some((i) => fromWrt.has(i)) && !(lrp && isConstantUnderAttnLrp(node)))
+      for (const o of node.output) if (g.isFloat(o)) fromWrt.add(o);
   const toTarget = new Set([target]);
   for (let n = forward.length - 1; n >= 0; n--) {
     const node = forward[n];
@@ -49,6 +58,7 @@ export function addBackward(model: ModelMsg, request: BackwardRequest): ModelMsg
     return sum;
   };
   add(target, g.constF([1], g.shape(target)));
+  const activationInput = new Map((lrp ? (request.activations ?? []) : []).map((a) => [a.output, a.input]));
 
   for (let n = forward.length - 1; n >= 0; n--) {
     const node = forward[n];
@@ -56,6 +66,23 @@ export function addBackward(model: ModelMsg, request: BackwardRequest): ModelMsg
     if (!need.some(Boolean)) continue;
     const dy = node.output.map((o) => (needed(o) || o === target ? total(o) : undefined));
     if (dy.every((d) => d === undefined)) continue;
+    if (lrp) {
+      const x = activationInput.get(node.output[0]);
+      if (x !== undefined) {
+        // The identity rule from the activation's output straight to its input; its primitives get nothing.
+        if (needed(x) && dy[0]) add(x, identityRule(g, x, node.output[0], dy[0]));
+        continue;
+      }
+      const rule = attnLrpRule(g, node, dy, need);
+      if (Array.isArray(rule)) {
+        rule.forEach((d, i) => need[i] && d && add(node.input[i], d));
+        continue;
+      }
+      if (rule !== 'plain') {
+        backwardNode(g, node, rule.dy, need).forEach((d, i) => d && add(node.input[i], d));
+        continue;
+      }
+    }
     backwardNode(g, node, dy, need).forEach((d, i) => d && add(node.input[i], d));
   }
   for (const r of request.grads) {

@@ -14,11 +14,20 @@ import { familyGraphs } from '../models/builders';
 import type { FamilyGraphs, LayerInputs } from '../models/family';
 import { A, GraphBuilder } from '../models/graph-builder';
 import type { ModelSource } from '../models/source';
+import { attnLrpUncovered } from './attnlrp-coverage';
 import { addBackward } from './backward';
 
 /** What the gradient explains (runtime/analysis/targets.ts): a log-probability or probability of a token at one
  * readout position (LM heads), or the cosine of the mean-pooled last hidden state with a reference (encoders). */
-export type GradientMeasure = 'log-prob' | 'prob' | 'cosine';
+export type GradientMeasure = 'log-prob' | 'prob' | 'cosine' | 'logit';
+
+/** Which backward rules the graph applies: the gradient's, or AttnLRP's (attnlrp-rules.ts). */
+export type BackwardRules = 'gradient' | 'attnlrp';
+
+/** Why a model gets no AttnLRP (undefined: it does): imported ONNX, or a model type outside its rules. */
+export function attnLrpRefusalFor(modelType: string, family: string): string | undefined {
+  return family === 'onnx' ? GRADIENT_REFUSED_ONNX : attnLrpUncovered(modelType);
+}
 
 export interface GradientGraphSpec {
   batch: number;
@@ -28,6 +37,8 @@ export interface GradientGraphSpec {
   attention?: boolean;
   /** Run the last layer on every row even for a token target (the bench's before/after of lastLayerAt). */
   fullLastLayer?: boolean;
+  /** AttnLRP's rules instead of the gradient's (default 'gradient'); measure 'logit' or 'cosine'. */
+  rules?: BackwardRules;
 }
 
 export interface GradientGraph {
@@ -50,7 +61,10 @@ export const GRADIENT_REFUSED_ONNX =
   'Gradient methods need a model whose graphs this project builds (a Hugging Face folder or a GGUF file); an imported ONNX export cannot be differentiated: load the model’s Hugging Face folder instead, or use an attention or perturbation method.';
 
 /** Forward graph with concrete dims: [B,S] ids and positions, side inputs, target [B], total []. */
-function forwardGraph(fam: FamilyGraphs, spec: GradientGraphSpec): { model: ModelMsg; attn: string[] } {
+function forwardGraph(
+  fam: FamilyGraphs,
+  spec: GradientGraphSpec,
+): { model: ModelMsg; attn: string[]; activations: GraphBuilder['activations'] } {
   const { batch: B, seq: S } = spec;
   const { hidden: E, vocabSize: V, layers: L } = fam.facts;
   const g = new GraphBuilder('gradient');
@@ -108,16 +122,17 @@ function forwardGraph(fam: FamilyGraphs, spec: GradientGraphSpec): { model: Mode
       );
     picked ??= g.op('MatMul', [select!, x]); // [B,1,E]
     const logits = fam.head(g, picked, 'gathered').logits!; // [B,1,V]
-    const lsm = g.op('LogSoftmax', [logits], { axis: A.int(-1) }); // [B,1,V]
+    // log p, or the logit itself (AttnLRP explains the logit, LXT's convention)
+    const read = spec.measure === 'logit' ? logits : g.op('LogSoftmax', [logits], { axis: A.int(-1) }); // [B,1,V]
     const onehot = g.input('target_onehot', 'float32', [B, 1, V]);
-    target = g.op('ReduceSum', [g.op('Mul', [lsm, onehot]), g.constI64([1, 2])], { keepdims: A.int(0) }); // [B]
+    target = g.op('ReduceSum', [g.op('Mul', [read, onehot]), g.constI64([1, 2])], { keepdims: A.int(0) }); // [B]
     if (spec.measure === 'prob') target = g.op('Exp', [target]);
   }
   g.output(target, 'target', 'float32', [B]);
   const total = g.op('ReduceSum', ['target', g.constI64([0])], { keepdims: A.int(0) }); // []
   g.output(total, 'target_total', 'float32', []);
   void E;
-  return { model: g.toModel(), attn };
+  return { model: g.toModel(), attn, activations: g.activations };
 }
 
 /**
@@ -186,7 +201,14 @@ function feedEmbeddings(model: ModelMsg, B: number, S: number, E: number): { tab
 export function buildGradientGraph(source: ModelSource, spec: GradientGraphSpec): GradientGraph {
   const fam = familyGraphs(source);
   const { hidden: E, heads: H, layers: L, vocabSize: V } = fam.facts;
-  const { model, attn } = forwardGraph(fam, spec);
+  const rules = spec.rules ?? 'gradient';
+  if (rules === 'attnlrp') {
+    const refusal = attnLrpRefusalFor(fam.facts.modelType, fam.facts.family);
+    if (refusal) throw new LensError('UNSUPPORTED_MODEL', refusal);
+    if (spec.measure !== 'logit' && spec.measure !== 'cosine')
+      throw new RangeError(`AttnLRP explains a logit or a cosine, not ${spec.measure}`);
+  } else if (spec.measure === 'logit') throw new RangeError('the logit measure is AttnLRP’s');
+  const { model, attn, activations } = forwardGraph(fam, spec);
   pruneDead(model);
   const { table: init } = feedEmbeddings(model, spec.batch, spec.seq, E);
   const raw = init.rawData!;
@@ -198,6 +220,8 @@ export function buildGradientGraph(source: ModelSource, spec: GradientGraphSpec)
       ...(spec.attention ? attn.map((a, l) => ({ of: a, as: `grad_attn_${l}` })) : []),
     ],
     outputs: spec.attention ? attn.map((a, l) => ({ of: a, as: `attn_${l}` })) : [],
+    rules,
+    activations,
   });
   void H;
   const inputNames = model.graph!.input!.map((i) => i.name);

@@ -6,6 +6,7 @@
 import type { ModelSource } from '../models/source';
 import type { BackendName } from '../types';
 import { cancelled } from '../errors';
+import type { BackwardRules } from './family-gradient';
 import { checkGradientLength, GradientRunner, type GradientTarget } from './gradients';
 
 export type GradientBaseline = 'zero' | 'pad';
@@ -22,6 +23,8 @@ export interface GradientRequest {
   keep?: boolean[];
   /** Also every layer's attention and its gradient, for the first row. */
   attention?: boolean;
+  /** 'attnlrp': AttnLRP's modified gradient (input ⊙ it is the relevance; target measure 'logit' or 'cosine'). */
+  rules?: BackwardRules;
 }
 
 export interface GradientReply {
@@ -62,8 +65,14 @@ export class GradientService {
     private readonly rowBudget = ROW_BUDGET,
   ) {}
 
-  private async runner(rows: number, seq: number, target: GradientTarget, attention: boolean): Promise<GradientRunner> {
-    const key = `${rows}:${seq}:${target.measure}:${attention}`;
+  private async runner(
+    rows: number,
+    seq: number,
+    target: GradientTarget,
+    attention: boolean,
+    rules: BackwardRules,
+  ): Promise<GradientRunner> {
+    const key = `${rows}:${seq}:${target.measure}:${attention}:${rules}`;
     const kept = this.runners.get(key);
     if (kept) {
       this.runners.delete(key);
@@ -77,7 +86,7 @@ export class GradientService {
     }
     const r = await GradientRunner.create(
       this.source,
-      { batch: rows, seq, measure: target.measure, attention },
+      { batch: rows, seq, measure: target.measure, attention, rules },
       this.backend,
       this.threads,
     );
@@ -94,7 +103,7 @@ export class GradientService {
     const c = this.source.config;
     const perRow = c.layers * c.heads * S * S;
     const chunk = evenChunk(alphas.length, this.rowBudget / perRow);
-    const runner = await this.runner(chunk, S, req.target, attention);
+    const runner = await this.runner(chunk, S, req.target, attention, req.rules ?? 'gradient');
     const x = runner.embeddings(req.ids); // [S,E]
     const E = runner.graph.hidden;
     let base: Float32Array | undefined;

@@ -5,7 +5,9 @@
 // √d scale, where the families' Gathers on the ids were), the explained scalar per row (target [B] = Σ_t,v
 // w[b,t,v] · log p_t(v): the log-probability of one target token, or of the whole target, picked by the weights
 // input), and the backward part of backward.ts giving d(target)/d(source embeddings) and d(target)/d(decoder
-// embeddings). Rows of a batch do not interact, so Integrated Gradients batches its points along B.
+// embeddings), and on request (attention × gradient) every decoder layer's cross-attention probabilities with the
+// target's gradient w.r.t. them (cross_<l>, grad_cross_<l> [B,H,T,S]). Rows of a batch do not interact, so
+// Integrated Gradients batches its points along B.
 import { DataType, type ModelMsg } from '../formats/onnx-descriptor';
 import { encodeModelPlain } from '../formats/onnx-encode';
 import { A, GraphBuilder } from '../models/graph-builder';
@@ -23,7 +25,12 @@ export interface Seq2SeqGradientSpec {
   source: number;
   /** Decoder input tokens T (= target tokens: row t reads decoder input t and predicts target token t). */
   target: number;
+  /** Also output every decoder layer's cross-attention cross_<l> and its gradient grad_cross_<l> [B,H,T,S]. */
+  attention?: boolean;
 }
+
+export const crossOut = (l: number) => `cross_${l}`;
+export const gradCrossOut = (l: number) => `grad_cross_${l}`;
 
 export interface Seq2SeqGradientGraph {
   onnx: Uint8Array;
@@ -80,13 +87,16 @@ export function buildSeq2SeqGradientGraph(source: Seq2SeqSource, spec: Seq2SeqGr
   for (let l = 0; l < c.encoderLayers; l++) x = parts.encoderLayer(g, l, x, encBias).hidden;
   const enc = parts.encoderFinal(g, x); // [B,S,E]
   let y = parts.embed(g, 'decoder', tgtIds, tgtPos); // [B,T,E]
+  const cross: string[] = []; // [B,H,T,S] per decoder layer
   for (let l = 0; l < c.decoderLayers; l++) {
     const w = parts.crossWeights(g, l);
     const crossK = project(g, enc, w.k, H, D); // [B,H,S,D]
     const crossV = project(g, enc, w.v, H, D);
     // No cache: the teacher-forced pass sees its own T keys/values (P = 0).
     const cache = (k: string, v: string): [string, string] => [k, v];
-    y = parts.decoderLayer(g, l, y, { selfBias, cache, crossK, crossV }).hidden; // [B,T,E]
+    const out = parts.decoderLayer(g, l, y, { selfBias, cache, crossK, crossV });
+    y = out.hidden; // [B,T,E]
+    cross.push(out.cross);
   }
   const logits = parts.head(g, y); // [B,T,V]
   const lsm = g.op('LogSoftmax', [logits], { axis: A.int(-1) }); // [B,T,V]
@@ -110,7 +120,9 @@ export function buildSeq2SeqGradientGraph(source: Seq2SeqSource, spec: Seq2SeqGr
     grads: [
       { of: SOURCE_EMBEDS, as: 'grad_source' },
       { of: TARGET_EMBEDS, as: 'grad_target' },
+      ...(spec.attention ? cross.map((a, l) => ({ of: a, as: gradCrossOut(l) })) : []),
     ],
+    outputs: spec.attention ? cross.map((a, l) => ({ of: a, as: crossOut(l) })) : [],
   });
   const inputNames = model.graph!.input!.map((i) => i.name);
   return {

@@ -4,7 +4,9 @@
 // decoder inputs kept as they are), the positions / T5 buckets and causal bias of seq2seq-feeds.ts, and the weights
 // that pick the explained log-probabilities. The gradient methods (saliency, gradient × input, Integrated
 // Gradients) are the causal ones of analysis/gradient-methods.ts applied to each side, so the scores have their
-// shape ([S] per source token, [T] per decoder input token) and their meaning.
+// shape ([S] per source token, [T] per decoder input token) and their meaning. Attention × gradient reads a decoder
+// layer's cross-attention A [H,T,S] and d(target)/dA from the same graph (built with attention outputs): source token
+// j scores Σ_t mean_h A[h,t,j] · ∂target/∂A[h,t,j] (every target row through which j reaches the target).
 import { createSession, type Session } from '../backend/ort';
 import { cancelled, LensError } from '../errors';
 import { decoderFeeds, encoderFeeds } from '../models/seq2seq-feeds';
@@ -21,6 +23,8 @@ import { checkGradientLength } from './gradients';
 import { evenChunk, type GradientBaseline } from './gradient-service';
 import {
   buildSeq2SeqGradientGraph,
+  crossOut,
+  gradCrossOut,
   SOURCE_EMBEDS,
   TARGET_EMBEDS,
   type Seq2SeqGradientGraph,
@@ -45,6 +49,9 @@ export interface Seq2SeqGradientResult {
   gradSource: Float32Array;
   /** [B,T,E] d(target_b)/d(decoder input embeddings_b). */
   gradTarget: Float32Array;
+  /** Built with attention: per decoder layer the cross-attention [B,H,T,S] and d(target_b)/d(it). */
+  cross?: Float32Array[];
+  gradCross?: Float32Array[];
 }
 
 const rowsOf = (table: Seq2SeqGradientGraph['table'], ids: readonly number[], what: string): Float32Array => {
@@ -121,7 +128,10 @@ export class Seq2SeqGradientRunner {
           if (contrast !== undefined) weights[(b * T + t) * V + contrast] -= 1;
         }
     feeds.target_weights = { type: 'float32', dims: [B, T, V], data: weights };
+    const L = this.source.config.decoderLayers;
+    const attention = this.graph.spec.attention === true;
     const fetches = ['target', 'grad_source', 'grad_target'];
+    if (attention) for (let l = 0; l < L; l++) fetches.push(crossOut(l), gradCrossOut(l));
     const out = await this.session.run(feeds, fetches);
     for (const name of fetches) {
       const bad = out[name].data.findIndex((v) => !Number.isFinite(v));
@@ -131,11 +141,16 @@ export class Seq2SeqGradientRunner {
           `The gradient output ${name} has a non-finite value at index ${bad}; the target may be −∞ (probability 0).`,
         );
     }
-    return {
+    const result: Seq2SeqGradientResult = {
       target: Float64Array.from(out.target.data),
       gradSource: out.grad_source.data,
       gradTarget: out.grad_target.data,
     };
+    if (attention) {
+      result.cross = Array.from({ length: L }, (_, l) => out[crossOut(l)].data);
+      result.gradCross = Array.from({ length: L }, (_, l) => out[gradCrossOut(l)].data);
+    }
+    return result;
   }
 
   async release(): Promise<void> {
@@ -155,6 +170,8 @@ export interface Seq2SeqGradientRequest {
   padId?: number;
   /** Source positions where the baseline keeps the input's embedding (the closing </s>). */
   keep?: boolean[];
+  /** Also return every decoder layer's cross-attention and its gradient (attention × gradient; no alphas). */
+  attention?: boolean;
 }
 
 export interface Seq2SeqGradientReply {
@@ -169,6 +186,11 @@ export interface Seq2SeqGradientReply {
   targetEmbedding: Float32Array;
   /** [S,E] the source-side baseline (when alphas were given). */
   baseline?: Float32Array;
+  /** With attention: per decoder layer the cross-attention [H,Tg,S] and d(target)/d(it) [H,Tg,S] of the input,
+   * over the first Tg = attentionRows decoder rows (a token target's graph stops at its row; later rows read 0). */
+  cross?: Float32Array[];
+  gradCross?: Float32Array[];
+  attentionRows?: number;
   ms: number;
 }
 
@@ -197,8 +219,16 @@ export class Seq2SeqGradientService implements Seq2SeqGradientComputer {
   ) {}
 
   private async runner(spec: Seq2SeqGradientSpec): Promise<Seq2SeqGradientRunner> {
-    const key = `${spec.batch}:${spec.source}:${spec.target}`;
-    const kept = this.runners.get(key);
+    const key = `${spec.batch}:${spec.source}:${spec.target}:${spec.attention === true}`;
+    // A runner built with attention outputs serves the same request without them too (the embeddings' gradients
+    // are the same graph's), so attention × gradient beside gradient × input does not evict one for the other.
+    const withAttention = `${spec.batch}:${spec.source}:${spec.target}:true`;
+    const kept = this.runners.get(key) ?? this.runners.get(withAttention);
+    if (kept && kept.graph.spec.attention) {
+      this.runners.delete(withAttention);
+      this.runners.set(withAttention, kept);
+      return kept;
+    }
     if (kept) {
       this.runners.delete(key);
       this.runners.set(key, kept); // most recently used last
@@ -220,6 +250,11 @@ export class Seq2SeqGradientService implements Seq2SeqGradientComputer {
     const T = req.decoderInputIds.length;
     const c = this.source.config;
     const alphas = req.alphas ?? [1];
+    if (req.attention && req.alphas)
+      throw new LensError(
+        'BAD_INPUT',
+        'Attention gradients are read at the input itself, not along a path (no alphas).',
+      );
     const { labels, position, contrast } = req.target;
     if (position !== undefined && (!Number.isInteger(position) || position < 0 || position >= T))
       throw new LensError('BAD_INPUT', `Target position ${position} is outside 0..${T - 1}.`);
@@ -234,7 +269,12 @@ export class Seq2SeqGradientService implements Seq2SeqGradientComputer {
     };
     const perRow = c.heads * (c.encoderLayers * S * S + c.decoderLayers * (Tg * Tg + Tg * S));
     const chunk = evenChunk(alphas.length, Math.min(this.maxRows, Math.floor(ROW_BUDGET / perRow)));
-    const runner = await this.runner({ batch: chunk, source: S, target: Tg });
+    const runner = await this.runner({
+      batch: chunk,
+      source: S,
+      target: Tg,
+      ...(req.attention ? { attention: true } : {}),
+    });
     const x = runner.embeddings(req.sourceIds, 'source'); // [S,E]
     const y = runner.embeddings(req.decoderInputIds, 'decoder input'); // [T,E]
     const E = runner.graph.hidden;
@@ -249,6 +289,8 @@ export class Seq2SeqGradientService implements Seq2SeqGradientComputer {
     const target: number[] = [];
     const gradSource = new Float32Array(alphas.length * S * E);
     const gradTarget = new Float32Array(alphas.length * T * E);
+    let cross: Float32Array[] | undefined;
+    let gradCross: Float32Array[] | undefined;
     for (let start = 0; start < alphas.length; start += chunk) {
       if (isCancelled()) throw cancelled();
       const points = new Float32Array(chunk * S * E); // [chunk,S,E]
@@ -263,6 +305,11 @@ export class Seq2SeqGradientService implements Seq2SeqGradientComputer {
         gradTarget.set(out.gradTarget.subarray(r * Tg * E, (r + 1) * Tg * E), (start + r) * T * E); // rows ≥ Tg: 0
       }
       gradSource.set(out.gradSource.subarray(0, n * S * E), start * S * E);
+      if (req.attention && out.cross && start === 0) {
+        const per = c.heads * Tg * S; // row 0's [H,Tg,S]
+        cross = out.cross.map((a) => a.slice(0, per));
+        gradCross = out.gradCross!.map((a) => a.slice(0, per));
+      }
     }
     const reply: Seq2SeqGradientReply = {
       hidden: E,
@@ -274,6 +321,7 @@ export class Seq2SeqGradientService implements Seq2SeqGradientComputer {
       ms: 0,
     };
     if (base) reply.baseline = base;
+    if (cross) Object.assign(reply, { cross, gradCross, attentionRows: Tg });
     reply.ms = performance.now() - t0;
     return reply;
   }
@@ -284,7 +332,7 @@ export class Seq2SeqGradientService implements Seq2SeqGradientComputer {
   }
 }
 
-export type Seq2SeqGradientMethod = 'saliency' | 'grad-x-input' | 'integrated-gradients';
+export type Seq2SeqGradientMethod = 'saliency' | 'grad-x-input' | 'integrated-gradients' | 'attn-x-grad';
 
 export interface Seq2SeqAttribution {
   /** [S] one score per source token. */
@@ -304,7 +352,34 @@ export interface Seq2SeqAttributionOptions {
   padId?: number;
   /** Source positions the baseline keeps (the closing </s>). */
   keep?: boolean[];
+  /** Attention × gradient: the decoder layer (default the last) and one head or the mean over heads. */
+  layer?: number;
+  head?: number | 'mean';
   isCancelled?: () => boolean;
+}
+
+/** Attention × gradient over the source from one decoder layer's cross-attention A and G = d(target)/dA, both
+ * [H,rows,S]: score_j = Σ_t mean_h A[h,t,j] · G[h,t,j] (or one head). [S] */
+export function crossAttentionTimesGradient(
+  attention: ArrayLike<number>,
+  gradient: ArrayLike<number>,
+  heads: number,
+  rows: number,
+  source: number,
+  head: number | 'mean',
+): Float64Array {
+  if (attention.length !== heads * rows * source || gradient.length !== attention.length)
+    throw new RangeError(`cross-attention and its gradient must have ${heads * rows * source} values`);
+  if (head !== 'mean' && (!Number.isInteger(head) || head < 0 || head >= heads))
+    throw new RangeError(`head ${head} is outside 0..${heads - 1}`);
+  const hs = head === 'mean' ? Array.from({ length: heads }, (_, h) => h) : [head];
+  const out = new Float64Array(source); // [S]
+  for (const h of hs)
+    for (let t = 0; t < rows; t++) {
+      const o = (h * rows + t) * source; // [h, t, :]
+      for (let j = 0; j < source; j++) out[j] += (attention[o + j] * gradient[o + j]) / hs.length;
+    }
+  return out;
 }
 
 /** One gradient method's scores for an encoder–decoder's target (Explain's method list calls this). */
@@ -316,6 +391,17 @@ export async function seq2seqGradientAttribution(
 ): Promise<Seq2SeqAttribution> {
   const S = request.sourceIds.length;
   const T = request.decoderInputIds.length;
+  if (method === 'attn-x-grad') {
+    const r = await service.compute({ ...request, attention: true }, options.isCancelled);
+    const layers = r.cross!.length;
+    const l = options.layer ?? layers - 1;
+    if (!Number.isInteger(l) || l < 0 || l >= layers)
+      throw new RangeError(`decoder layer ${l} is outside 0..${layers - 1}`);
+    const rows = r.attentionRows!;
+    const heads = r.cross![l].length / (rows * S);
+    const source = crossAttentionTimesGradient(r.cross![l], r.gradCross![l], heads, rows, S, options.head ?? 'mean');
+    return { source, value: r.target[0] };
+  }
   if (method !== 'integrated-gradients') {
     const r = await service.compute(request, options.isCancelled);
     const E = r.hidden;

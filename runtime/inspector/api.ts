@@ -2,6 +2,7 @@
 // Implementations run inference off the calling thread (a worker), so callers' event loops stay responsive.
 import type { GradientReply, GradientRequest } from '../grad/gradient-service';
 import type { Seq2SeqGradientReply, Seq2SeqGradientRequest } from '../grad/seq2seq-gradients';
+import type { Seq2SeqMixingReply, Seq2SeqMixingRequest } from './seq2seq-mixing-service';
 import type { BackendName, LayerAttention, ModelFacts, RunTimings, Token } from '../types';
 import type { Batch } from '../models/plan';
 import type { Tokenizer } from '../tokenizers/tokenizer';
@@ -264,6 +265,10 @@ export interface Inspector {
    * gradients.ts), computed where the model lives; absent where it cannot be (the webview's in-browser inference). A
    * model that is not an encoder–decoder (or an imported ONNX one) answers with a LensError. */
   seq2seqGradients?(request: Seq2SeqGradientRequest, options?: ForwardOptions): Promise<Seq2SeqGradientReply>;
+  /** An encoder–decoder's context mixing over its source (ALTI+, value zeroing through cross-attention:
+   * seq2seq-mixing-service.ts), computed where the model lives; absent where it cannot be (the webview's in-browser
+   * inference). A model that is not an encoder–decoder answers with a LensError. */
+  seq2seqMixing?(request: Seq2SeqMixingRequest, options?: ForwardOptions): Promise<Seq2SeqMixingReply>;
   /** Releases the worker and every session. Further calls fail with LensError DISPOSED. */
   dispose(): Promise<void>;
 }

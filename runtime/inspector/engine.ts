@@ -17,7 +17,7 @@ import {
 import type { ForwardResult, HeadRead, MixingTensors } from './api';
 import { cancelled, LensError } from '../errors';
 import { checkReadPositions } from '../models/feeds';
-import { checkAttentionFinite, checkOutputFinite } from '../finite';
+import { checkAttentionFinite, checkOutputFinite, firstNonFinite } from '../finite';
 import {
   POOL,
   QUERY_ROWS_INPUT,
@@ -42,6 +42,8 @@ interface ReadyStage {
   /** Builds the head on one position per row; its session is created on first use and kept. */
   gathered?: () => Uint8Array;
   gatheredSession?: Session;
+  /** Stage.mapsReachHidden. */
+  mapsReachHidden?: boolean;
 }
 
 export interface EngineForwardOptions {
@@ -118,6 +120,7 @@ export class StageEngine {
           variant: stage.variant,
           variantSessions: new Map(),
           gathered: stage.gathered,
+          mapsReachHidden: stage.mapsReachHidden,
         });
         onStage?.(ready.length, plan.stages.length);
       }
@@ -226,6 +229,9 @@ export class StageEngine {
           lastHidden = out.last_hidden.data; // [seq, hidden]
         }
         stageMs.push(performance.now() - t0);
+        // A family stage's maps reach its hidden_out (mapsReachHidden): their scan, a pass over every map, is needed
+        // only when hidden_out is not finite, and then names the first bad layer, head, query and key as always.
+        const scanMaps = stage.mapsReachHidden !== true || firstNonFinite(out.hidden_out.data) >= 0;
         for (const n of names) {
           const attn = out[n.attn]; // [1, heads, seq, seq]
           expectSize(attn, heads * seq * seq, n.attn);
@@ -238,7 +244,7 @@ export class StageEngine {
             data: attn.data, // [heads, query, key]
           };
           // Stops the run at the first layer with NaN / ±Infinity, naming layer and head, before anyone sees it.
-          checkAttentionFinite(attention);
+          if (scanMaps) checkAttentionFinite(attention);
           let q: Float32Array | undefined;
           let k: Float32Array | undefined;
           if (vectors && wantVectors(n.layer)) {

@@ -34,9 +34,10 @@ export function longestMapsRun(facts: Pick<ModelFacts, 'layers' | 'heads'>): num
   return Math.floor(Math.sqrt(KEPT_ABOVE_BYTES / (facts.layers * facts.heads * 4)));
 }
 
-/** What Explain does on a kept run (runtime/explain/explain-kept.ts: raw attention and rollout from q and k) and
- * what refuses there (comparisons, flow, norms, mixing, perturbation and gradient methods, faithfulness). */
+/** What Explain does on a kept run (runtime/explain/explain-kept.ts: raw attention and rollout from q and k, the head
+ * statistics from the summaries) and what refuses there (comparisons, flow, norms, mixing, perturbation and gradient
+ * methods, faithfulness; each method's own cost: runtime/explain/long-costs.ts). */
 export function longExplainMessage(facts: Pick<ModelFacts, 'layers' | 'heads'>, tokens: number): string {
   const gb = (mapsBytes(facts, tokens) / 1e9).toFixed(1);
-  return `Over ${tokens} tokens (kept for long inputs) Explain runs raw attention and rollout from the kept q and k; comparisons, flow, norms, ALTI, value zeroing, the perturbation and gradient methods and faithfulness would hold every layer's maps (${gb} GB) or run a model pass per token: select at most ${longestMapsRun(facts)} tokens for them.`;
+  return `Over ${tokens} tokens (kept for long inputs) Explain runs raw attention, rollout and the head statistics from what the run kept; comparisons, flow, norms, ALTI, value zeroing, the perturbation and gradient methods and faithfulness would hold every layer's maps (${gb} GB) or run a model pass per token: select at most ${longestMapsRun(facts)} tokens for them (each method's cost at this length is in its note).`;
 }

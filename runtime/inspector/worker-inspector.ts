@@ -22,6 +22,7 @@ import type {
 import type { BackendName, ModelFacts, Token } from '../types';
 import type { GradientReply, GradientRequest } from '../grad/gradient-service';
 import type { Seq2SeqGradientReply, Seq2SeqGradientRequest } from '../grad/seq2seq-gradients';
+import type { Seq2SeqMixingReply, Seq2SeqMixingRequest } from './seq2seq-mixing-service';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { Channel, type NoEnd } from '../channel/channel';
 import { nodePort } from '../channel/ports';
@@ -251,6 +252,7 @@ class WorkerInspector implements Inspector {
     if (request.padId !== undefined) payload.padId = request.padId;
     if (request.keep) payload.keep = [...request.keep];
     if (request.attention) payload.attention = true;
+    if (request.rules) payload.rules = request.rules;
     return this.track(this.channel.request('gradients', payload, { signal: options.signal }));
   }
 
@@ -265,7 +267,19 @@ class WorkerInspector implements Inspector {
     if (request.baseline) payload.baseline = request.baseline;
     if (request.padId !== undefined) payload.padId = request.padId;
     if (request.keep) payload.keep = [...request.keep];
+    if (request.attention) payload.attention = true;
     return this.track(this.channel.request('seq2seq-gradients', payload, { signal: options.signal }));
+  }
+
+  async seq2seqMixing(request: Seq2SeqMixingRequest, options: ForwardOptions = {}): Promise<Seq2SeqMixingReply> {
+    this.check();
+    const payload: Seq2SeqMixingRequest = {
+      sourceIds: [...request.sourceIds],
+      decoderInputIds: [...request.decoderInputIds],
+      method: request.method,
+    };
+    if (request.layer !== undefined) payload.layer = request.layer;
+    return this.track(this.channel.request('seq2seq-mixing', payload, { signal: options.signal }));
   }
 
   async dispose(): Promise<void> {

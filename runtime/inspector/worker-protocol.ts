@@ -9,6 +9,7 @@ import type { Batch, PlanFacts } from '../models/plan';
 import type { HeadRead, MixingTensors } from './api';
 import type { GradientReply, GradientRequest } from '../grad/gradient-service';
 import type { Seq2SeqGradientReply, Seq2SeqGradientRequest } from '../grad/seq2seq-gradients';
+import type { Seq2SeqMixingReply, Seq2SeqMixingRequest } from './seq2seq-mixing-service';
 import type { OnnxLayout } from '../onnx/layout';
 import type { HeadSummary } from '../attention/head-summaries';
 
@@ -258,6 +259,8 @@ export interface NodeWorkerEnd {
     gradients: Call<GradientRequest, GradientReply>;
     /** An encoder–decoder's gradients (runtime/grad/seq2seq-gradients.ts), in the run queue. */
     'seq2seq-gradients': Call<Seq2SeqGradientRequest, Seq2SeqGradientReply>;
+    /** An encoder–decoder's context mixing (ALTI+, cross value zeroing: seq2seq-mixing-service.ts), in the run queue. */
+    'seq2seq-mixing': Call<Seq2SeqMixingRequest, Seq2SeqMixingReply>;
   };
   notes: Record<never, never>;
 }

@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { backendLoadError, resolveBackend } from '../backend/ort';
 import { Channel, type NoEnd } from '../channel/channel';
 import { nodePort } from '../channel/ports';
-import { randomizeTopLayers } from '../models/randomize-layers';
+import { randomizeTopLayers, randomizeTopSeq2SeqLayers } from '../models/randomize-layers';
 import { buildPlan, readModel } from '../models/read-model';
 import { readGgufModel } from '../models/gguf-source';
 import { syntheticBert } from '../models/synthetic';
@@ -22,6 +22,7 @@ import { own } from './transfer';
 import { ServedGenerator } from './served-generator';
 import { GradientService } from '../grad/gradient-service';
 import { Seq2SeqGradientService } from '../grad/seq2seq-gradients';
+import { Seq2SeqMixingService } from './seq2seq-mixing-service';
 import { GRADIENT_REFUSED_ONNX } from '../grad/family-gradient';
 import { LensError } from '../errors';
 import { engineModel, workerFailure, WorkerLoop, type ModelLoader, type ServedModel } from './worker-loop';
@@ -42,6 +43,7 @@ type NodeModel = ServedModel & {
   engine: Engine;
   gradients?: GradientService;
   seq2seqGradients?: Seq2SeqGradientService;
+  seq2seqMixing?: Seq2SeqMixingService;
 };
 
 /**
@@ -64,6 +66,7 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
       warning?: string,
       gradients?: GradientService,
       seq2seqGradients?: Seq2SeqGradientService,
+      seq2seqMixing?: Seq2SeqMixingService,
     ) => ({
       model: {
         ...(engine instanceof Seq2SeqEngine
@@ -74,9 +77,11 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
         engine,
         gradients,
         seq2seqGradients,
+        seq2seqMixing,
         release: async () => {
           await gradients?.release();
           await seq2seqGradients?.release();
+          await seq2seqMixing?.release();
           await generator.release();
           await engine.release();
         },
@@ -108,7 +113,9 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
     progress({ phase: 'reading-weights' });
     if ('dir' in req.source && isSeq2SeqFolder(req.source.dir)) {
       // Encoder–decoders: two graphs (encoder, KV-cached decoder) served by their own engine.
-      const seq = await readSeq2SeqModel(req.source.dir);
+      const read = await readSeq2SeqModel(req.source.dir);
+      const r = req.source.randomizeTop;
+      const seq = r ? randomizeTopSeq2SeqLayers(read, r.layers, r.seed) : read;
       const t1 = performance.now();
       progress({ phase: 'creating-sessions', fraction: 0 });
       const engine = await Seq2SeqEngine.create(seq, backend, req.threads);
@@ -120,6 +127,8 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
       );
       // Its gradient graphs (runtime/grad/seq2seq-gradient.ts) are built from the same weights on first use.
       const grads = new Seq2SeqGradientService(seq, backend, req.threads);
+      // And its context-mixing graphs (runtime/models/seq2seq-mixing-graph.ts), also on first use.
+      const mixing = new Seq2SeqMixingService(seq, backend, req.threads);
       return loaded(
         engine,
         none,
@@ -127,6 +136,7 @@ const loader: ModelLoader<NodeLoadRequest, NodeLoaded, NodeModel> = {
         undefined,
         undefined,
         grads,
+        mixing,
       );
     }
     const read =
@@ -243,6 +253,22 @@ channel.handle('seq2seq-gradients', (req, ctx) =>
     r.sourceEmbedding = send(r.sourceEmbedding);
     r.targetEmbedding = send(r.targetEmbedding);
     if (r.baseline) r.baseline = send(r.baseline);
+    if (r.cross) r.cross = r.cross.map(send);
+    if (r.gradCross) r.gradCross = r.gradCross.map(send);
     return r;
+  }),
+);
+
+// An encoder–decoder's context mixing (Explain's ALTI and value zeroing), in the run queue; small matrices back.
+channel.handle('seq2seq-mixing', (req, ctx) =>
+  loop.queued(ctx, async (model, isCancelled) => {
+    if (!model.seq2seqMixing)
+      throw new LensError(
+        'UNSUPPORTED_MODEL',
+        model.engine instanceof ImportEngine
+          ? 'Context mixing needs the value vectors of graphs this project builds; an imported ONNX encoder–decoder does not expose them: load the model’s Hugging Face folder instead.'
+          : 'This model is not an encoder–decoder; its context mixing comes with the forward pass.',
+      );
+    return model.seq2seqMixing.compute(req, isCancelled);
   }),
 );

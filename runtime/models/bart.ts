@@ -35,8 +35,15 @@ export function postLnParts(source: Seq2SeqSource, label: string): PostLnParts {
     v: proj(g, w, `${p}.v_proj`, E, E, true),
     o: proj(g, w, `${p}.out_proj`, E, E, true),
   });
-  const norm = (g: GraphBuilder, x: string, name: string) =>
-    layerNorm(g, x, w.add(g, `${name}.weight`, [E]), w.add(g, `${name}.bias`, [E]), c.normEps);
+  const normWeights = (g: GraphBuilder, name: string) => ({
+    weight: w.add(g, `${name}.weight`, [E]),
+    bias: w.add(g, `${name}.bias`, [E]),
+    eps: c.normEps,
+  });
+  const norm = (g: GraphBuilder, x: string, name: string) => {
+    const n = normWeights(g, name);
+    return layerNorm(g, x, n.weight, n.bias, n.eps);
+  };
   const ffn = (g: GraphBuilder, x: string, p: string, inner: number) => {
     const h = activation(g, linearT(g, x, ...bias(proj(g, w, `${p}.fc1`, inner, E, true))), c.act); // [1,T,F]
     return linearT(g, h, ...bias(proj(g, w, `${p}.fc2`, E, inner, true))); // [1,T,E]
@@ -45,14 +52,17 @@ export function postLnParts(source: Seq2SeqSource, label: string): PostLnParts {
     config: c,
     weights: w,
     positions: 'ids',
-    encoderLayer(g, l, x, biasIn): LayerOut {
+    encoderLayer(g, l, x, biasIn, tap): LayerOut {
       const p = `encoder.layers.${l}`;
       const s = attnWeights(g, `${p}.self_attn`);
       const q = project(g, x, s.q, c.heads, c.headDim); // [1,H,S,D]
       const k = project(g, x, s.k, c.heads, c.headDim);
       const v = project(g, x, s.v, c.heads, c.headDim);
       const att = attend(g, q, k, v, s.o, a, biasIn); // probs [1,H,S,S]
-      const h = norm(g, g.op('Add', [x, att.out]), `${p}.self_attn_layer_norm`); // [1,S,E]
+      const sum = g.op('Add', [x, att.out]); // [1,S,E]
+      const ln = `${p}.self_attn_layer_norm`;
+      tap?.({ block: 'self', v, o: s.o, probs: att.probs, resid: x, sum, postNorm: normWeights(g, ln) });
+      const h = norm(g, sum, ln); // [1,S,E]
       const out = norm(g, g.op('Add', [h, ffn(g, h, p, c.encoderFfn)]), `${p}.final_layer_norm`);
       return { hidden: out, attn: att.probs };
     },
@@ -64,11 +74,25 @@ export function postLnParts(source: Seq2SeqSource, label: string): PostLnParts {
       const q = project(g, x, s.q, c.heads, c.headDim); // [1,H,T,D]
       const [k, v] = io.cache(project(g, x, s.k, c.heads, c.headDim), project(g, x, s.v, c.heads, c.headDim));
       const self = attend(g, q, k, v, s.o, a, io.selfBias); // probs [1,H,T,P+T]
-      const h1 = norm(g, g.op('Add', [x, self.out]), `${p}.self_attn_layer_norm`); // [1,T,E]
+      const sum1 = g.op('Add', [x, self.out]); // [1,T,E]
+      const ln1 = `${p}.self_attn_layer_norm`;
+      io.tap?.({ block: 'self', v, o: s.o, probs: self.probs, resid: x, sum: sum1, postNorm: normWeights(g, ln1) });
+      const h1 = norm(g, sum1, ln1); // [1,T,E]
       const cw = attnWeights(g, `${p}.encoder_attn`);
       const cq = project(g, h1, cw.q, c.heads, c.headDim); // [1,H,T,D]
       const cross = attend(g, cq, io.crossK, io.crossV, cw.o, a); // probs [1,H,T,S]
-      const h2 = norm(g, g.op('Add', [h1, cross.out]), `${p}.encoder_attn_layer_norm`);
+      const sum2 = g.op('Add', [h1, cross.out]); // [1,T,E]
+      const ln2 = `${p}.encoder_attn_layer_norm`;
+      io.tap?.({
+        block: 'cross',
+        v: io.crossV,
+        o: cw.o,
+        probs: cross.probs,
+        resid: h1,
+        sum: sum2,
+        postNorm: normWeights(g, ln2),
+      });
+      const h2 = norm(g, sum2, ln2);
       const out = norm(g, g.op('Add', [h2, ffn(g, h2, p, c.decoderFfn)]), `${p}.final_layer_norm`);
       return { hidden: out, self: self.probs, cross: cross.probs };
     },

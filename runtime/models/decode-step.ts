@@ -51,7 +51,7 @@ export function buildStepGraph(source: ModelSource, options: StepGraphOptions): 
   const g = new GraphBuilder(options.attention ? 'decode_step_attn' : 'decode_step');
   const { heads: H, kvHeads: KV, headDim: D, vocabSize: V, layers: L } = fam.facts;
   const groups = H / KV;
-  // Query head h reads kv head floor(h / groups) (HF repeat_kv; llama.ts repeatKvRows): `pick` takes one copy of each
+  // Query head h reads kv head floor(h / groups) (HF repeat_kv; llama.ts repeatKv): `pick` takes one copy of each
   // kv head out of the repeated k/v, `spread` repeats the cached heads back.
   const pick =
     groups > 1

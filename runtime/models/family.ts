@@ -284,6 +284,7 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs, options: Pl
       ],
       vectors: () => groupStage(layers, { vectors: true }),
       variant: (extras) => groupStage(layers, extras),
+      mapsReachHidden: true, // every family layer adds its attention's context to the residual stream
     };
     if (layers.length > 1) stage.layers = layers;
     stages.push(stage);

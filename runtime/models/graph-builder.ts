@@ -82,6 +82,9 @@ export class GraphBuilder {
   private counter = 0;
   /** Subgraphs whose nodes may read this graph's tensors by name (renamed with them by output()). */
   private readonly children: GraphBuilder[] = [];
+  /** Element-wise activations built by ops.activation from primitives (GELU, SiLU), as input → output: AttnLRP
+   * (runtime/grad) gives each one rule as a whole function (the identity rule) instead of its primitives' rules. */
+  readonly activations: { input: string; output: string }[] = [];
 
   /** `prefix` starts every generated name (a subgraph's names must not shadow its outer graph's). */
   constructor(

@@ -4,9 +4,10 @@
 // gemma3; over the whole projection: olmo2), gemma's query_pre_attn_scalar and soft-capping, a gated MLP; norms
 // before (llama), around (gemma's sandwich) or after (olmo2) each block; final norm and an LM head (lm_head.weight,
 // or tied to embed_tokens), soft-capped for gemma. Sliding windows live in the attention bias fed per run (feeds.ts).
-// Grouped-query k/v projections are repeated row-blocks at build time so that k and v have one head per query head,
-// and every query head's attention is reported. Names: "embed_tokens", "layers.N.self_attn.q_proj" (phi3:
-// "qkv_proj", "mlp.gate_up_proj")...
+// Grouped-query k and v are projected, normed and rotated once per key/value head, then repeated to one head per
+// query head (HF repeat_kv: Unsqueeze, Expand, Reshape of [B,KV,S,D]), so every query head's attention is reported
+// while the k/v projections cost KV·D columns each, not H·D (SmolLM2: 192, not 576). Names: "embed_tokens",
+// "layers.N.self_attn.q_proj" (phi3: "qkv_proj", "mlp.gate_up_proj")...
 import type { ModelConfig } from '../formats/config-normalise';
 import { A } from './graph-builder';
 import { activation, attention, linearT, rmsNorm, rope, softcap, splitHeads } from './ops';
@@ -14,20 +15,6 @@ import { sideInputs, type FamilyGraphs } from './family';
 import { blockedAttention } from './attention-summaries';
 import type { GraphBuilder } from './graph-builder';
 import { CheckedWeights, type ModelSource } from './source';
-
-/** Repeats each kv head's rows `groups` times: [kvH·D, E] → [H·D, E] (or [kvH·D] → [H·D] for biases and olmo2's
- * k_norm); query head h uses kv head floor(h / groups), as HF repeat_kv. */
-export function repeatKvRows(data: Float32Array, kvHeads: number, headDim: number, groups: number): Float32Array {
-  if (groups === 1) return data;
-  const rowLen = data.length / (kvHeads * headDim);
-  const block = headDim * rowLen; // one kv head's rows
-  const out = new Float32Array(data.length * groups); // [H·D, E]
-  for (let kv = 0; kv < kvHeads; kv++) {
-    const src = data.subarray(kv * block, (kv + 1) * block);
-    for (let r = 0; r < groups; r++) out.set(src, (kv * groups + r) * block);
-  }
-  return out;
-}
 
 /** The weight names each layer must have, with their shapes, for this config. */
 function layerShapes(c: ModelConfig, l: number): [string, number[]][] {
@@ -112,57 +99,45 @@ export function llamaGraphs(source: ModelSource): FamilyGraphs {
     return g.weightOnce(`${full}.${tag}`, () => make(source.weights.get(full)), dims);
   };
   /** Rows [from, from + count) of a stored [rows, cols] matrix (phi3's fused projections), as its own weight. */
-  const rows = (
-    g: GraphBuilder,
-    name: string,
-    tag: string,
-    from: number,
-    count: number,
-    cols: number,
-    repeat = false,
-  ) =>
-    derived(g, name, repeat ? `${tag}.rep` : tag, [repeat ? count * groups : count, cols], (d) => {
-      const part = d.subarray(from * cols, (from + count) * cols);
-      return repeat ? repeatKvRows(part, KV, D, groups) : part;
-    });
+  const rows = (g: GraphBuilder, name: string, tag: string, from: number, count: number, cols: number) =>
+    derived(g, name, tag, [count, cols], (d) => d.subarray(from * cols, (from + count) * cols));
   /** RMSNorm weight as the model applies it: w, or 1 + w in float32 (gemma). */
-  const normWeight = (g: GraphBuilder, name: string, size: number, repeat = false): string => {
-    const dims = [repeat ? size * groups : size];
-    if (!c.normPlusOne && !repeat) return w.add(g, name, [size]);
-    return derived(g, name, `${c.normPlusOne ? 'plus1' : ''}${repeat ? 'rep' : ''}`, dims, (d) => {
-      const v = c.normPlusOne ? Float32Array.from(d, (x) => x + 1) : d; // Float32Array rounds: (1 + w) in float32
-      return repeat ? repeatKvRows(v, KV, D, groups) : v;
-    });
+  const normWeight = (g: GraphBuilder, name: string, size: number): string => {
+    if (!c.normPlusOne) return w.add(g, name, [size]);
+    // Float32Array rounds: (1 + w) in float32
+    return derived(g, name, 'plus1', [size], (d) => Float32Array.from(d, (x) => x + 1));
   };
-  const norm = (g: GraphBuilder, x: string, name: string, size = E, repeat = false) =>
-    rmsNorm(g, x, normWeight(g, name, size, repeat), c.normEps);
+  const norm = (g: GraphBuilder, x: string, name: string, size = E) =>
+    rmsNorm(g, x, normWeight(g, name, size), c.normEps);
   /** A projection's bias when the model has one (config-required ones were checked above). */
-  const bias = (g: GraphBuilder, name: string, n: number, repeat = false): string | undefined => {
+  const bias = (g: GraphBuilder, name: string, n: number): string | undefined => {
     if (!w.has(name)) return undefined;
-    w.check(name, [repeat ? KV * D : n]);
-    return repeat ? derived(g, name, 'rep', [H * D], (d) => repeatKvRows(d, KV, D, groups)) : w.add(g, name, [n]);
+    w.check(name, [n]);
+    return w.add(g, name, [n]);
   };
-  /** k/v projection weight repeated to H heads: [H·D, E]. */
-  const kvWeight = (g: GraphBuilder, name: string): string =>
-    groups === 1
-      ? w.add(g, name, [KV * D, E])
-      : derived(g, name, 'rep', [H * D, E], (d) => repeatKvRows(d, KV, D, groups));
+  /** [B,KV,S,D] → [B,H,S,D]: each kv head repeated for its `groups` query heads (HF repeat_kv). */
+  const repeatKv = (g: GraphBuilder, x: string): string => {
+    if (groups === 1) return x;
+    const one = g.op('Unsqueeze', [x, g.constI64([2], [1], 'axes')]); // [B,KV,1,S,D]
+    const all = g.op('Expand', [one, g.constI64([1, 1, groups, 1, 1], [5], 'groups')]); // [B,KV,G,S,D]
+    return g.op('Reshape', [all, g.constI64([0, H, -1, D], [4], 'shape')]); // [B,H,S,D]
+  };
 
-  /** q, k, v [B,S,H·D] of the attention input `a` [B,S,E]. */
+  /** q [B,S,H·D], k and v [B,S,KV·D] of the attention input `a` [B,S,E]. */
   const projections = (g: GraphBuilder, l: number, a: string): [string, string, string] => {
     const p = `layers.${l}.self_attn.`;
     if (c.fusedProjections) {
       const qkv = p + 'qkv_proj.weight'; // rows [q: H·D | k: KV·D | v: KV·D]
       return [
         linearT(g, a, rows(g, qkv, 'q', 0, H * D, E)),
-        linearT(g, a, rows(g, qkv, 'k', H * D, KV * D, E, groups > 1)),
-        linearT(g, a, rows(g, qkv, 'v', (H + KV) * D, KV * D, E, groups > 1)),
+        linearT(g, a, rows(g, qkv, 'k', H * D, KV * D, E)),
+        linearT(g, a, rows(g, qkv, 'v', (H + KV) * D, KV * D, E)),
       ];
     }
     return [
       linearT(g, a, w.add(g, p + 'q_proj.weight', [H * D, E]), bias(g, p + 'q_proj.bias', H * D)),
-      linearT(g, a, kvWeight(g, p + 'k_proj.weight'), bias(g, p + 'k_proj.bias', H * D, true)),
-      linearT(g, a, kvWeight(g, p + 'v_proj.weight'), bias(g, p + 'v_proj.bias', H * D, true)),
+      linearT(g, a, w.add(g, p + 'k_proj.weight', [KV * D, E]), bias(g, p + 'k_proj.bias', KV * D)),
+      linearT(g, a, w.add(g, p + 'v_proj.weight', [KV * D, E]), bias(g, p + 'v_proj.bias', KV * D)),
     ];
   };
 
@@ -213,24 +188,24 @@ export function llamaGraphs(source: ModelSource): FamilyGraphs {
       const p = `layers.${l}.self_attn.`;
       const ln = `layers.${l}.`;
       const a = c.normPlacement === 'post' ? x : norm(g, x, ln + 'input_layernorm.weight'); // [B,S,E]
-      const [q0, k0, vLin] = projections(g, l, a); // [B,S,H·D] each
+      const [q0, k0, vLin] = projections(g, l, a); // q [B,S,H·D], k and v [B,S,KV·D]
       let qLin = q0;
       let kLin = k0;
       if (c.qkNorm === 'projection') {
-        // olmo2: over all heads at once; k's rows are repeated per query head, which leaves its mean square as is.
+        // olmo2: over all heads at once (k over its KV·D, as HF).
         qLin = norm(g, qLin, p + 'q_norm.weight', H * D);
-        kLin = norm(g, kLin, p + 'k_norm.weight', KV * D, groups > 1);
+        kLin = norm(g, kLin, p + 'k_norm.weight', KV * D);
       }
       let qh = splitHeads(g, qLin, H, D); // [B,H,S,D]
-      let kh = splitHeads(g, kLin, H, D);
+      let kh = splitHeads(g, kLin, KV, D); // [B,KV,S,D]
       if (c.qkNorm === 'head') {
         qh = norm(g, qh, p + 'q_norm.weight', D); // over head_dim
         kh = norm(g, kh, p + 'k_norm.weight', D);
       }
       const R = side(l).cos!.dims[3] as number; // rotated dimensions
       const q = rope(g, qh, inputs.cos!, inputs.sin!, D, R); // [B,H,S,D]
-      const k = rope(g, kh, inputs.cos!, inputs.sin!, D, R);
-      const v = splitHeads(g, vLin, H, D);
+      const k = repeatKv(g, rope(g, kh, inputs.cos!, inputs.sin!, D, R)); // [B,KV,S,D] → [B,H,S,D]
+      const v = repeatKv(g, splitHeads(g, vLin, KV, D)); // [B,H,S,D]
       const [kAll, vAll] = inputs.cache ? inputs.cache(k, v) : [k, v]; // [B,H,P+S,D] with a KV cache
       const scoring = { scale: c.attnScale, softcap: c.attnSoftcap };
       const att = inputs.blocked

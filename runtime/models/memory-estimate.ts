@@ -1,7 +1,7 @@
 // How much memory a model will take in this design, before it is loaded, and a refusal with the estimate and what
 // to do when it will not fit. In this design every weight is held as float32 inside the onnxruntime sessions,
-// whatever the file stores (a Q4_K_M GGUF of 8B parameters is ~4.9 GB on disk and ~32 GB held), grouped-query k/v
-// projections are repeated to one head per query head, and tied embeddings are held twice (the embedding in the
+// whatever the file stores (a Q4_K_M GGUF of 8B parameters is ~4.9 GB on disk and ~32 GB held; grouped-query k/v
+// projections once per key/value head, repeated per query head in the graph), and tied embeddings are held twice (the embedding in the
 // first layer's graph, the LM head in the head's); while loading, one stage's serialized graph exists beside the
 // sessions. A run then keeps every layer's attention [heads, S, S] (or, above 1 GiB of maps, what a kept run holds)
 // and one layer's activations.
@@ -27,14 +27,12 @@ export function estimateFamilyMemory(
   tensors: Iterable<{ name: string; shape: number[] }>,
   tokens: number,
 ): MemoryEstimate {
-  const groups = config.heads / config.kvHeads;
   let weights = 0;
   let largestLayer = 0;
   const perLayer = new Map<string, number>();
   for (const t of tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
-    const repeated = groups > 1 && /(^|\.)(k_proj|v_proj)\.(weight|bias)$/.test(t.name) ? groups : 1;
-    const bytes = n * 4 * repeated;
+    const bytes = n * 4;
     weights += bytes;
     const layer = /layers?\.(\d+)\./.exec(t.name)?.[1];
     if (layer !== undefined) perLayer.set(layer, (perLayer.get(layer) ?? 0) + bytes);

@@ -23,17 +23,23 @@ export function layerNorm(g: GraphBuilder, x: string, scale: string, bias: strin
   return g.op('LayerNormalization', [x, scale, bias], { axis: A.int(-1), epsilon: A.float(eps) });
 }
 
-/** RMSNorm as HF Llama: x · 1/√(mean(x²) + eps) · w. x [B,S,E] → [B,S,E]. */
+/** RMSNorm as HF Llama: x / √(mean(x²) + eps) · w. x [B,S,E] → [B,S,E]. Written as Pow, ReduceMean, Add, Sqrt, Div,
+ * Mul: the pattern onnxruntime fuses into one SimplifiedLayerNormalization kernel (one pass instead of six). */
 export function rmsNorm(g: GraphBuilder, x: string, weight: string, eps: number): string {
-  const sq = g.op('Mul', [x, x]); // [B,S,E]
+  const sq = g.op('Pow', [x, g.constF([2], [], 'two')]); // [B,S,E]
   const mean = g.op('ReduceMean', [sq], { axes: A.ints([-1]), keepdims: A.int(1) }); // [B,S,1]
   const root = g.op('Sqrt', [g.op('Add', [mean, g.constF([eps], [], 'eps')])]); // [B,S,1]
-  const inv = g.op('Reciprocal', [root]);
-  return g.op('Mul', [g.op('Mul', [x, inv]), weight]); // [B,S,E]
+  return g.op('Mul', [g.op('Div', [x, root]), weight]); // [B,S,E]
 }
 
-/** Elementwise activation. */
+/** Elementwise activation (recorded in g.activations for AttnLRP's identity rule). */
 export function activation(g: GraphBuilder, x: string, act: Activation): string {
+  const y = activationOf(g, x, act);
+  g.activations.push({ input: x, output: y });
+  return y;
+}
+
+function activationOf(g: GraphBuilder, x: string, act: Activation): string {
   switch (act) {
     case 'gelu': {
       // 0.5 · x · (1 + erf(x / √2))

@@ -3,9 +3,12 @@
 // This wraps a model's weights so that every tensor of the top `layers` layers is replaced by seeded random values
 // with the tensor's own mean and standard deviation (a norm's scale stays near its mean, a projection keeps its
 // scale, so the activations stay in range), everything else as stored. runtime/explain compares the rankings.
+// Encoder–decoders (randomizeTopSeq2SeqLayers): the top `layers` layers of BOTH stacks, the encoder's and the
+// decoder's (its self- and cross-attention and feed-forward alike); embeddings, final norms and the head stay.
 import { mulberry32 } from '../random';
 import type { WeightStore } from '../formats/safetensors-bytes';
 import type { ModelSource } from './source';
+import type { Seq2SeqSource } from './seq2seq-source';
 
 /** The layer index of a per-layer tensor name (layers.3., layer.3., h.3., blocks.3.), or undefined. */
 export function tensorLayer(name: string): number | undefined {
@@ -49,6 +52,34 @@ export function randomizeTopLayers(source: ModelSource, layers: number, seed: nu
       const l = tensorLayer(n);
       const data = base.get(n);
       return l !== undefined && l >= first ? randomLike(data, hash(n)) : data;
+    },
+  };
+  return { ...source, weights };
+}
+
+/** The stack and layer of an encoder–decoder tensor (model.encoder.layers.3., decoder.block.1.), or undefined. */
+export function seq2seqTensorLayer(name: string): { stack: 'encoder' | 'decoder'; layer: number } | undefined {
+  const m = /(?:^|\.)(encoder|decoder)\.(?:layers|block)\.(\d+)\./.exec(name);
+  return m ? { stack: m[1] as 'encoder' | 'decoder', layer: Number(m[2]) } : undefined;
+}
+
+/** The encoder–decoder with the top `layers` layers of each stack randomised (seeded per tensor as above). */
+export function randomizeTopSeq2SeqLayers(source: Seq2SeqSource, layers: number, seed: number): Seq2SeqSource {
+  const { encoderLayers, decoderLayers } = source.config;
+  const most = Math.min(encoderLayers, decoderLayers);
+  if (!Number.isInteger(layers) || layers < 1 || layers > most)
+    throw new RangeError(`cannot randomise ${layers} of ${encoderLayers} + ${decoderLayers} layers`);
+  const first = { encoder: encoderLayers - layers, decoder: decoderLayers - layers };
+  const base = source.weights;
+  const hash = (s: string) => [...s].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0, seed >>> 0);
+  const weights: WeightStore = {
+    names: () => base.names(),
+    has: (n) => base.has(n),
+    shape: (n) => base.shape(n),
+    get: (n) => {
+      const at = seq2seqTensorLayer(n);
+      const data = base.get(n);
+      return at && at.layer >= first[at.stack] ? randomLike(data, hash(n)) : data;
     },
   };
   return { ...source, weights };

@@ -43,6 +43,24 @@ export interface AttnWeights {
   o: Proj;
 }
 
+/**
+ * One attention block as context mixing reads it (seq2seq-mixing-graph.ts): its value vectors v [B,H,K,D] and output
+ * projection, the post-softmax probabilities [B,H,Q,K], the block's residual input [B,Q,E] and residual + attention
+ * output [B,Q,E] (with the output bias, before any norm), and a post-LN block's norm (γ, β initializers, ε).
+ */
+export interface BlockTap {
+  block: 'self' | 'cross';
+  v: string;
+  o: Proj;
+  probs: string;
+  resid: string;
+  sum: string;
+  postNorm?: { weight: string; bias: string; eps: number };
+}
+
+/** Receives a layer's attention blocks when a graph asks for them (the mixing graph); the others pass none. */
+export type Tap = (b: BlockTap) => void;
+
 /** What a decoder layer gets besides its input. */
 export interface DecoderLayerIO {
   /** Causal bias (+ T5's position bias) [1,1|H,T,P+T]. */
@@ -51,6 +69,7 @@ export interface DecoderLayerIO {
   cache: (k: string, v: string) => [string, string];
   crossK: string;
   crossV: string;
+  tap?: Tap;
 }
 
 export interface LayerOut {
@@ -74,7 +93,7 @@ export interface Seq2SeqParts {
   embed(g: GraphBuilder, side: 'encoder' | 'decoder', ids: string, positions?: string): string;
   /** T5: the relative position bias [1,H,Q,K] from buckets [Q,K]. */
   positionBias?(g: GraphBuilder, side: 'encoder' | 'decoder', buckets: string): string;
-  encoderLayer(g: GraphBuilder, l: number, x: string, bias?: string): LayerOut;
+  encoderLayer(g: GraphBuilder, l: number, x: string, bias?: string, tap?: Tap): LayerOut;
   /** The encoder's final norm where the family has one (T5). */
   encoderFinal(g: GraphBuilder, x: string): string;
   /** The cross-attention projections of decoder layer l. */

@@ -89,7 +89,7 @@ export function t5Parts(source: Seq2SeqSource): Seq2SeqParts {
       const hqk = g.op('Transpose', [values], { perm: A.ints([2, 0, 1]) }); // [H,Q,K]
       return g.op('Unsqueeze', [hqk, g.constI64([0], [1], 'axes')]); // [1,H,Q,K]
     },
-    encoderLayer(g, l, x, bias) {
+    encoderLayer(g, l, x, bias, tap) {
       const p = `encoder.block.${l}.layer`;
       const s = attnWeights(g, `${p}.0.SelfAttention`);
       const n = norm(g, x, `${p}.0.layer_norm`); // [1,S,E]
@@ -98,6 +98,7 @@ export function t5Parts(source: Seq2SeqSource): Seq2SeqParts {
       const v = project(g, n, s.v, c.heads, c.headDim);
       const att = attend(g, q, k, v, s.o, a, bias); // probs [1,H,S,S]
       const h = g.op('Add', [x, att.out]); // [1,S,E]
+      tap?.({ block: 'self', v, o: s.o, probs: att.probs, resid: x, sum: h }); // pre-LN: no norm after the sum
       const out = g.op('Add', [h, ffn(g, norm(g, h, `${p}.1.layer_norm`), `${p}.1`)]);
       return { hidden: out, attn: att.probs };
     },
@@ -110,11 +111,13 @@ export function t5Parts(source: Seq2SeqSource): Seq2SeqParts {
       const q = project(g, n, s.q, c.heads, c.headDim); // [1,H,T,D]
       const [k, v] = io.cache(project(g, n, s.k, c.heads, c.headDim), project(g, n, s.v, c.heads, c.headDim));
       const self = attend(g, q, k, v, s.o, a, io.selfBias); // probs [1,H,T,P+T]
-      const h1 = g.op('Add', [x, self.out]);
+      const h1 = g.op('Add', [x, self.out]); // [1,T,E]
+      io.tap?.({ block: 'self', v, o: s.o, probs: self.probs, resid: x, sum: h1 });
       const cw = attnWeights(g, `${p}.1.EncDecAttention`);
       const cq = project(g, norm(g, h1, `${p}.1.layer_norm`), cw.q, c.heads, c.headDim); // [1,H,T,D]
       const cross = attend(g, cq, io.crossK, io.crossV, cw.o, a); // probs [1,H,T,S]
-      const h2 = g.op('Add', [h1, cross.out]);
+      const h2 = g.op('Add', [h1, cross.out]); // [1,T,E]
+      io.tap?.({ block: 'cross', v: io.crossV, o: cw.o, probs: cross.probs, resid: h1, sum: h2 });
       const out = g.op('Add', [h2, ffn(g, norm(g, h2, `${p}.2.layer_norm`), `${p}.2`)]);
       return { hidden: out, self: self.probs, cross: cross.probs };
     },

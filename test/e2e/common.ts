@@ -118,7 +118,7 @@ export function runIfMain(metaUrl: string, suite: string, tests: E2ETest[]): voi
 
 /** Answers VS Code's save dialog (a quick input once its proposed name matches `proposed`) with `target`, and waits
  * until the file exists. */
-export async function saveAs(page: Page, target: string, proposed: RegExp): Promise<void> {
+export async function saveAs(page: Page, target: string, proposed: RegExp, timeoutMs = 30_000): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   await until(
     'save dialog',
@@ -132,7 +132,7 @@ export async function saveAs(page: Page, target: string, proposed: RegExp): Prom
     'the exported file',
     async () => existsSync(target),
     (x) => x,
-    30_000,
+    timeoutMs,
   );
   await sleep(300);
 }

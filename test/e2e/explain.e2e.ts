@@ -6,8 +6,8 @@
 //
 // 1. Show Attention on a sentence, switch to the Explain view: the target list offers similarity only; an empty
 //    reference gets a clear message in the view.
-// 2. Explain similarity:<reference> with rollout + leave-one-out + norm + gradient × input + Integrated Gradients
-//    (runtime/grad, in the host's worker): one token-strip row per method plus the
+// 2. Explain similarity:<reference> with rollout + leave-one-out + norm + gradient × input + Integrated Gradients +
+//    AttnLRP (runtime/grad, in the host's worker): one token-strip row per method plus the
 //    uniform baseline, every row covering every token; the scores equal `attention-lens explain` (the CLI) on the same
 //    text; the agreement matrix's cells lie in [-1, 1] (top-k overlap in [0, 1]) with 1 on the diagonal; the
 //    faithfulness plot has a comprehensiveness and a sufficiency curve per method; the head statistics are six small
@@ -67,7 +67,7 @@ const FILE = 'cat.txt';
 const TEXT = 'The cat sat on the mat.';
 const REFERENCE = 'A <b>cat</b> was sitting on a mat.';
 const SECOND = 'A dog sat on the mat.';
-const METHODS = ['rollout', 'loo', 'norm', 'alti', 'grad-x-input', 'integrated-gradients'];
+const METHODS = ['rollout', 'loo', 'norm', 'alti', 'grad-x-input', 'integrated-gradients', 'attnlrp'];
 const MODEL = join(repoRoot, '.cache', 'models', 'all-MiniLM-L6-v2');
 const EXPORT_COMMAND = 'Attention Lens: Export View or Data…';
 

@@ -11,9 +11,10 @@
 //   node scripts/build.mjs && npx tsx test/e2e/long.e2e.ts     — or: node scripts/vscode-tests.mjs long
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { decode } from 'fast-png';
 import type { FrameLocator, Page } from 'playwright-core';
 import {
   launchBrowser,
@@ -28,7 +29,7 @@ import {
   startCodeServer,
   type E2ETest,
 } from '../helpers/code-server';
-import { SHOW_ATTENTION, panel, runIfMain, until, waitForText } from './common';
+import { SHOW_ATTENTION, panel, runIfMain, saveAs, until, waitForText } from './common';
 import type { LongAnswer, LongAsk } from './long.suite';
 import { openGguf } from '../../runtime/formats/gguf-file';
 import { tokenizerFromGguf } from '../../runtime/tokenizers/from-gguf';
@@ -210,6 +211,148 @@ function shown(text: string): number {
   return Number(m[1].replace(/−/g, '-'));
 }
 
+/** Export… in the panel → the format (and the PNG scale) → VS Code's save dialog, typed into; waits for the file. */
+async function exportFromPanel(
+  page: Page,
+  frame: FrameLocator,
+  format: 'PNG image' | 'NPY',
+  target: string,
+  timeoutMs: number,
+): Promise<string> {
+  await frame.locator('#export').click();
+  const pick = page.locator('.quick-input-widget');
+  await pick.locator('.quick-input-list .monaco-list-row', { hasText: format }).first().click();
+  if (format === 'PNG image')
+    await pick
+      .locator('.quick-input-list .monaco-list-row', { hasText: /^\s*1×/ })
+      .first()
+      .click();
+  // The file appears whole (renamed from its temporary file), however long the exact values take.
+  await saveAs(page, target, format === 'NPY' ? /\.npy$/ : /\.png$/, timeoutMs);
+  const name = basename(target).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return until(
+    'the saved notification',
+    () => page.locator('.notifications-toasts').innerText(),
+    (t) => new RegExp(`Saved ${name} \\(`).test(t),
+    30_000,
+  );
+}
+
+/** An NPY 1.0 float32 file's shape and data. */
+function readNpy(file: string): { shape: number[]; data: Float32Array } {
+  const b = readFileSync(file);
+  assert.equal(b.subarray(0, 6).toString('latin1'), '\x93NUMPY', `${file} is an NPY file`);
+  const len = b.readUInt16LE(8);
+  const header = b.subarray(10, 10 + len).toString('latin1');
+  assert.match(header, /'descr': '<f4'/);
+  assert.match(header, /'fortran_order': False/);
+  const shape = /'shape': \(([^)]*)\)/
+    .exec(header)![1]
+    .split(',')
+    .filter((x) => x.trim())
+    .map(Number);
+  const body = b.subarray(10 + len);
+  return { shape, data: new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.length)) };
+}
+
+/** No temporary file of the atomic writer (".NAME.PID-XXXX.partial") is left beside the exports. */
+function noTemporaries(dir: string): void {
+  const left = readdirSync(dir).filter((f) => f.endsWith('.partial'));
+  assert.deepEqual(left, [], `temporary files left in ${dir}`);
+}
+
+/** Issue 15's exports of a kept run through the panel's Export… and the save dialog: the zoomed matrix window and
+ *  the head view's ±64 window as PNG (decoded; the size the notification states, the title naming the window), and
+ *  one whole head as NPY [n, n] streamed to the file, whose cells equal transformers' (reference.json). */
+async function exportKept(page: Page, frame: FrameLocator, dir: string, ref: Reference): Promise<void> {
+  const n = ref.tokens;
+  // 1. The matrix as the loop left it: layer 21, head 7, zoomed to single cells.
+  const zoom = (await frame.locator('.zoom-text').textContent()) ?? '';
+  const m = /queries (\d+)–(\d+), keys (\d+)–(\d+)/.exec(zoom);
+  assert.ok(m, `the matrix is zoomed: ${JSON.stringify(zoom)}`);
+  const matrixPng = join(dir, 'long-matrix-window.png');
+  let t = Date.now();
+  const said = await exportFromPanel(page, frame, 'PNG image', matrixPng, 120_000);
+  const png = decode(readFileSync(matrixPng));
+  const size = /Saved long-matrix-window\.png \((\d+) × (\d+) px/.exec(said);
+  assert.ok(size, said);
+  assert.deepEqual([png.width, png.height], [Number(size[1]), Number(size[2])], 'the PNG has the size it was saved at');
+  const title = png.text?.Title ?? '';
+  assert.match(title, new RegExp(`layer 21 \\(causal\\) · head 7 · ${n} × ${n} tokens`), title);
+  log(`long: matrix window ${m[0]} as PNG ${png.width} × ${png.height} px in ${Date.now() - t} ms`);
+  noTemporaries(dir);
+
+  // 2. The head view: its ±64 window around the chosen token, exported as the panel draws it.
+  await frame.locator('[data-view="head"]').click();
+  const head = frame.locator('.head-view');
+  const win = await until(
+    'the head view of the kept run',
+    () =>
+      head.evaluate((e) => ({
+        start: e.getAttribute('data-window-start'),
+        end: e.getAttribute('data-window-end'),
+        pending: e.getAttribute('data-pending'),
+        lines: Number(e.getAttribute('data-lines')),
+      })),
+    (w) => w.start !== null && w.pending === 'false' && w.lines > 0,
+    60_000,
+  );
+  const start = Number(win.start);
+  const end = Number(win.end);
+  assert.equal(end - start, 129, 'the head view shows ±64 tokens');
+  const headPng = join(dir, 'long-head-window.png');
+  t = Date.now();
+  await exportFromPanel(page, frame, 'PNG image', headPng, 120_000);
+  const hp = decode(readFileSync(headPng));
+  assert.match(hp.text?.Title ?? '', new RegExp(` · tokens ${start}[–?]${end - 1} of ${n}$`), hp.text?.Title);
+  assert.ok(hp.width > 200 && hp.height > 129 * 10, `head view PNG ${hp.width} × ${hp.height}`);
+  log(`long: head view tokens ${start}–${end - 1} (${win.lines} lines) as PNG in ${Date.now() - t} ms`);
+  noTemporaries(dir);
+
+  // 3. One whole head of layer 3 as NPY [n, n]: the matrix unzoomed on layer 3, head 2.
+  await frame.locator('[data-view="matrix"]').click();
+  for (const [id, value] of [
+    ['#layer-select', '3'],
+    ['#head-select', '2'],
+  ]) {
+    await frame.locator(id).evaluate((e, v) => {
+      (e as HTMLElement & { value: string }).value = v;
+      e.dispatchEvent(new Event('change', { bubbles: true }));
+    }, value);
+  }
+  await waitForText('matrix caption', frame.locator('.matrix-caption'), (x) => x.startsWith('Layer 3 · head 2'));
+  await frame.locator('.matrix-scroll').focus();
+  await page.keyboard.press('0');
+  await until(
+    'the whole matrix',
+    () => windowSpan(frame),
+    (s) => s === null,
+    10_000,
+  );
+  const npy = join(dir, 'long-L3-H2.npy');
+  t = Date.now();
+  const saved = await exportFromPanel(page, frame, 'NPY', npy, 300_000);
+  const ms = Date.now() - t;
+  const { shape, data } = readNpy(npy);
+  assert.deepEqual(shape, [n, n], 'one head [query, key]');
+  for (const c of ref.cells.filter((x) => x.layer === 3 && x.head === 2)) {
+    const v = data[c.query * n + c.key];
+    assert.ok(Math.abs(v - c.value) <= TOLERANCE, `NPY [${c.query}, ${c.key}] = ${v}, transformers ${c.value}`);
+    // Its row: a causal softmax row (sums to 1, nothing after the query).
+    let sum = 0;
+    for (let k = 0; k < n; k++) sum += data[c.query * n + k];
+    assert.ok(Math.abs(sum - 1) <= 1e-4, `row ${c.query} sums to ${sum}`);
+    assert.equal(data[c.query * n + c.query + 1] ?? 0, 0, `row ${c.query} is masked after the query`);
+  }
+  const side = JSON.parse(readFileSync(`${npy}.json`, 'utf8')) as { array: { shape: number[] }; layer: number };
+  assert.deepEqual(side.array.shape, [n, n]);
+  assert.equal(side.layer, 3);
+  noTemporaries(dir);
+  log(
+    `long: NPY of layer 3 head 2 [${n}, ${n}] (${(data.length * 4) / 1e6} MB) in ${ms} ms: ${/Saved [^\n]*/.exec(saved)?.[0] ?? saved}`,
+  );
+}
+
 export const tests: E2ETest[] = [
   {
     name: 'a ~4,000-token document on SmolLM2: zoomed matrix cells equal transformers (tooltip, readout, keptValue)',
@@ -334,6 +477,8 @@ export const tests: E2ETest[] = [
         }
         await screenshot(page, 'long-matrix');
         log(`long: ${diffs.length} cells ≤ ${TOLERANCE}; phase ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        await exportKept(page, frame, server.workspace, ref);
+        log(`long: exports checked; phase ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       } catch (e) {
         await screenshot(page, 'long-failure');
         throw e;

@@ -6,6 +6,7 @@
 // a choice (runtime/explain/target-spec.ts), and which methods the model allows.
 import { EXPLAIN_METHODS } from '../../protocol/messages';
 import type { ModelFactsLike, TokenInfo } from '../types';
+import { attnLrpUncovered } from '../../runtime/grad/attnlrp-coverage';
 
 export type ModelKind = 'causal-lm' | 'masked-lm' | 'encoder' | 'seq2seq';
 export type TargetKind =
@@ -117,20 +118,21 @@ export function targetSpec(kind: TargetKind, f: TargetFields): { spec: string } 
 
 /** Why a method cannot run on this model (the view disables it), or undefined. */
 export function methodUnavailable(
-  facts: Pick<ModelFactsLike, 'family' | 'encoderDecoder'>,
+  facts: Pick<ModelFactsLike, 'family' | 'encoderDecoder'> & Partial<Pick<ModelFactsLike, 'modelType'>>,
   id: string,
 ): string | undefined {
   const method = EXPLAIN_METHODS.find((m) => m.id === id);
   if (!method) return 'Unknown method.';
   if (facts.encoderDecoder && !method.seq2seq)
-    return method.kind === 'gradient'
-      ? 'Reads one self-attention stack’s gradient; an encoder–decoder is explained by saliency, gradient × input or Integrated Gradients over its source.'
-      : 'Reads one self-attention stack; an encoder–decoder is explained over its source by cross-attention, rollout and perturbations.';
+    return method.kind === 'mixing'
+      ? 'Multiplies one stack’s layer matrices; on an encoder–decoder use ALTI (ALTI+, through encoder and decoder) or value zeroing (one decoder layer’s cross-attention).'
+      : 'Reads one self-attention stack; an encoder–decoder is explained over its source by cross-attention, rollout, perturbations, gradients and context mixing.';
   if (!facts.encoderDecoder && method.seq2seq === 'only') return 'For encoder–decoder models (source tokens).';
   if ((method.kind === 'norm' || method.kind === 'mixing') && facts.family === 'onnx')
     return 'Needs the value vectors, which an imported ONNX export does not expose.';
   if (method.kind === 'gradient' && facts.family === 'onnx')
     return 'Needs a model whose graphs Attention Lens builds; an imported ONNX export cannot be differentiated.';
+  if (id === 'attnlrp' && facts.modelType !== undefined) return attnLrpUncovered(facts.modelType);
   return undefined;
 }
 

@@ -204,6 +204,10 @@ before(() => {
     fs.writeFileSync(p('not-json.jsonl'), ['"Once upon a time."', '{oops', '"The dog ran to the tree."'].join('\n'));
     fs.writeFileSync(p('empty-text.jsonl'), ['"Once upon a time."', '""', '"The dog ran to the tree."'].join('\n'));
     fs.writeFileSync(p('all-bad.jsonl'), ['{oops', '[1, 2]'].join('\n'));
+    fs.writeFileSync(
+      p('dates-bad-target.jsonl'),
+      ['"March 3 1987"', '{"text": "the 2nd of July, 1999", "target_text": 5}'].join('\n'),
+    );
     sparseFile(p('huge-line.jsonl'), '"Once upon a time."\n"', 300 * 2 ** 20, '"\n"The dog ran to the tree."\n');
     fs.mkdirSync(p('study-in-place'));
     fs.writeFileSync(p('study-in-place', 'examples.jsonl'), '"Once upon a time."\n');
@@ -551,7 +555,7 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /"Zürich" is \d+ tokens .*not one; give one vocabulary token/,
   },
   {
-    name: 'explain attention × gradient on an encoder–decoder',
+    name: 'explain value-zeroing rollout on an encoder–decoder',
     input: cli(
       'explain',
       '--model',
@@ -561,10 +565,34 @@ const cases: BadInputCase<CliInput>[] = [
       '--target',
       'target:1',
       '--methods',
-      'loo,attn-x-grad',
+      'loo,value-zeroing-rollout',
     ),
     expect:
-      /"attn-x-grad" reads one self-attention stack's gradient, which an encoder–decoder does not have alone \(marian\); explain its source tokens with cross-attention, cross-rollout, loo, occlusion, saliency, grad-x-input, integrated-gradients/,
+      /"value-zeroing-rollout" multiplies one stack's layer matrices; an encoder–decoder's rollout of contributions is alti .*\(marian\); explain its source tokens with cross-attention, cross-rollout, loo, occlusion, saliency, grad-x-input, integrated-gradients, attn-x-grad, alti, value-zeroing\./,
+  },
+  {
+    name: 'explain AttnLRP on a model type outside its rules (gpt2)',
+    input: cli(
+      'explain',
+      '--model',
+      fixtureModel('tiny-gpt2'),
+      '--text',
+      TEXT,
+      '--target',
+      'next',
+      '--methods',
+      'loo,attnlrp',
+    ),
+    expect:
+      /AttnLRP runs on the model types llama, qwen3 and bert \(its rules checked against the authors’ LXT\); this model is gpt2: use gradient × input or Integrated Gradients\./,
+  },
+  {
+    name: 'explain AttnLRP on an imported ONNX export',
+    input: () => ({
+      args: ['explain', '--model', model('onnx-export'), '--text', TEXT, '--target', 'next', '--methods', 'attnlrp'],
+    }),
+    expect:
+      /AttnLRP: Gradient methods need a model whose graphs this project builds .*an imported ONNX export cannot be differentiated/,
   },
   {
     name: 'explain --perturb hide on an encoder–decoder',
@@ -973,6 +1001,73 @@ const cases: BadInputCase<CliInput>[] = [
     timeoutMs: 30_000,
   },
   {
+    name: 'study on an encoder–decoder: a line whose target_text is not text is skipped',
+    input: () => ({
+      args: [
+        'study',
+        '--model',
+        marianDatesDir,
+        '--data',
+        p('dates-bad-target.jsonl'),
+        '--target',
+        'target:1',
+        '--methods',
+        'cross-attention',
+      ],
+    }),
+    expect: /line 2: has a "target_text" that is not a non-empty string; give the translation to score/,
+    check: (o) => assert.match(o.output, /examples {3}1 explained, 1 skipped/),
+  },
+  {
+    name: 'study --target target:each on a decoder-only model',
+    input: () => ({
+      args: ['study', '--model', M, '--data', p('empty-text.jsonl'), '--target', 'target:each', '--methods', 'rollout'],
+    }),
+    expect:
+      /--target target:each explains every target token of an encoder–decoder's translation; \S+ \(llama\) is not one: give a target such as next/,
+  },
+  {
+    name: 'study --reference an encoder–decoder method on a decoder-only model',
+    input: () => ({
+      args: [
+        'study',
+        '--model',
+        M,
+        '--data',
+        p('empty-text.jsonl'),
+        '--target',
+        'next',
+        '--reference',
+        'cross-attention',
+      ],
+    }),
+    expect:
+      /--reference cross-attention does not run on \S+ with these methods \(raw-attention, rollout, loo, norm\); give one of them or add it to --methods/,
+  },
+  {
+    name: 'explain --target target:each (a study target)',
+    input: cli('explain', '--model', p('no-model'), '--text', 'hi', '--target', 'target:each'),
+    expect: /--target target:each \(every target token in turn\) is for study; explain one with --target target:POS/,
+  },
+  {
+    name: 'study --randomize-top beyond an encoder–decoder’s stacks',
+    input: () => ({
+      args: [
+        'study',
+        '--model',
+        marianDatesDir,
+        '--data',
+        p('dates-bad-target.jsonl'),
+        '--target',
+        'target:1',
+        '--randomize-top',
+        '3',
+      ],
+    }),
+    expect:
+      /--randomize-top 3 is more than the model's 2 encoder and 2 decoder layers \(the top N of each are randomised\); give 1 to 2/,
+  },
+  {
     name: 'study: no line can be read',
     input: () => ({ args: ['study', '--model', M, '--data', p('all-bad.jsonl'), '--target', 'next'] }),
     expect: /No example in .*all-bad\.jsonl could be read; the first problem: line 1: is not JSON/,
@@ -1093,6 +1188,76 @@ const cases: BadInputCase<CliInput>[] = [
     name: 'generate --layer beyond the model',
     input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--layer', '9'] }),
     expect: /--layer 9 does not exist: the model has 5 layers \(0–4\)/,
+  },
+  // ----- explain at length (a run kept for long inputs; --long kept forces it on a short text): each method that
+  // does not run says its cost there and what to do, as a warning, and the explanation goes on with the rest.
+  ...(
+    [
+      [
+        'loo',
+        /Leave-one-out does not run on \d+ tokens kept for long inputs: it runs the model once per candidate token: \d+ passes over \d+ tokens \(about \d+ (s|min) at [\d.]+ s a pass\); select at most 2,590 tokens for it\./,
+      ],
+      [
+        'occlusion',
+        /Occlusion does not run on \d+ tokens kept .*: it runs the model once per window of candidate tokens: \d+ passes/,
+      ],
+      [
+        'flow',
+        /Attention flow does not run .*max-flow over \d+ nodes .*; select at most 2,590 tokens for it, or write the maps with `attention-lens run --out FOLDER\/` \(one NPY per layer, \d+ MB\) and compute it from them\./,
+      ],
+      [
+        'saliency',
+        /Saliency ‖∇‖ does not run .*: it backpropagates through every layer's maps: 1 pass over \d+ tokens \(\d+ MB, about \d+ s at [\d.]+ s a pass\)/,
+      ],
+      ['integrated-gradients', /Integrated Gradients does not run .*at each point of the path: 33 passes over/],
+      [
+        'alti',
+        /ALTI does not run .*: it holds every layer's maps and per-head value vectors and does [\d,.]+ (G |T )?multiply-adds \(\d+ MB\)/,
+      ],
+      [
+        'norm-rollout',
+        /does not run .*: it holds every layer's maps and value norms \(\d+ MB\); select at most 2,590 tokens/,
+      ],
+      [
+        'value-zeroing-rollout',
+        /Value zeroing rollout does not run .*: it runs the model once per layer and token with its values zeroed: \d+ passes over/,
+      ],
+    ] as const
+  ).map(([method, line]): BadInputCase<CliInput> => ({
+    name: `explain ${method} on a run kept for long inputs: its cost and what to do`,
+    input: () => ({
+      args: [
+        'explain',
+        '--model',
+        M,
+        '--text',
+        TEXT,
+        '--target',
+        'next',
+        '--long',
+        'kept',
+        '--methods',
+        `raw-attention,${method}`,
+      ],
+    }),
+    kind: 'warning',
+    code: 0,
+    expect: line,
+    check: (o) => assert.match(o.output, /^kept {7}\d+ tokens kept for long inputs/m),
+  })),
+  {
+    name: 'explain a similarity target on a run kept for long inputs: refused before the run',
+    input: () => ({
+      args: ['explain', '--model', M, '--text', TEXT, '--target', 'similarity:a dog', '--long', 'kept'],
+    }),
+    expect:
+      /The target similarity:a dog reads every token; on a run of \d+ tokens kept for long inputs Explain needs one target token \(next, token:POS, mask@POS\), or select at most 2590 tokens\./,
+    check: (o) => assert.doesNotMatch(o.output, /^kept /m, 'no run'),
+  },
+  {
+    name: 'explain --long with an unknown mode',
+    input: () => ({ args: ['explain', '--model', M, '--text', TEXT, '--target', 'next', '--long', 'kep'] }),
+    expect: /--long must be auto, kept or maps \(got "kep"\)\./,
   },
   {
     name: 'explain --target generated:N without --generate',

@@ -228,6 +228,52 @@ describe('end to end on stories260K', () => {
     assert.ok(chance >= -1 && chance <= 1, String(chance));
   });
 
+  test('explain on a run kept for long inputs (--long kept): raw attention and head statistics as the dense run; other methods state their cost', () => {
+    const text = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park.';
+    const dense = path.join(TMP, 'explain-dense.json');
+    const keptOut = path.join(TMP, 'explain-kept.json');
+    const args = ['explain', '--model', MODEL, '--text', text, '--target', 'next'];
+    assert.equal(cli(...args, '--methods', 'raw-attention', '--no-faithfulness', '--out', dense).code, 0);
+    const r = cli(
+      ...args,
+      '--long',
+      'kept',
+      '--methods',
+      'raw-attention,loo,flow,saliency',
+      '--head-stats',
+      '--out',
+      keptOut,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^kept {7}\d+ tokens kept for long inputs \(q and k, not the maps\): run in [\d.]+ s$/m);
+    assert.match(r.stdout, /^value {6}— \(log-prob\)$/m, 'the value is not computed on a kept run: not shown');
+    assert.match(r.stdout, /^heads {6}per head/m);
+    // Each method that does not run: one warning line with its cost at this length (timed by the run) and what to do.
+    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('attention-lens: warning: '));
+    assert.equal(warnings.length, 3, r.stderr);
+    assert.match(
+      warnings[0],
+      /Leave-one-out does not run on \d+ tokens kept for long inputs: it runs the model once per candidate token: \d+ passes over \d+ tokens \(about [\d.]+ (s|min|h) at [\d.]+ s a pass\); select at most 2,590 tokens for it\./,
+    );
+    assert.match(warnings[1], /Attention flow .* or write the maps with `attention-lens run --out FOLDER\/`/);
+    assert.match(warnings[2], /Saliency .* backpropagates through every layer's maps: 1 pass over/);
+    const a = JSON.parse(readFileSync(dense, 'utf8'));
+    const b = JSON.parse(readFileSync(keptOut, 'utf8'));
+    assert.equal(b.target.value, null, 'NaN in JSON is null');
+    const scores = (j: { methods: { id: string; scores: number[] }[] }) =>
+      j.methods.find((m) => m.id === 'raw-attention')!.scores;
+    assert.equal(scores(b).length, scores(a).length);
+    scores(b).forEach((x, i) =>
+      assert.ok(Math.abs(x - scores(a)[i]) <= 1e-5, `raw attention [${i}]: ${x} vs ${scores(a)[i]}`),
+    );
+    assert.equal(b.heads.length, a.heads.length);
+    b.heads.forEach((h: Record<string, number>, i: number) => {
+      for (const k of ['entropy', 'specialShare', 'previousToken', 'meanDistance'])
+        assert.ok(Math.abs(h[k] - a.heads[i][k]) <= 1e-4, `heads[${i}].${k}: ${h[k]} vs ${a.heads[i][k]}`);
+      assert.equal(h.punctuationShare, null, 'not in the summaries: not shown');
+    });
+  });
+
   test('explain --words max with a contrastive target: the words table and the JSON words', () => {
     const out = path.join(TMP, 'explain-words.json');
     const text = 'Once upon a time, there was a little girl named Lily. She';

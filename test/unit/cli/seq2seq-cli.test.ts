@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { fixturesDir, marianDatesDir, repoRoot } from '../../helpers/fixtures';
 import { safetensorsRows } from '../../helpers/safetensors-rows';
 import { gradientTimesInput, saliency } from '../../../runtime/analysis/gradient-methods';
+import { crossAttentionTimesGradient } from '../../../runtime/grad/seq2seq-gradients';
 
 const CLI = path.join(repoRoot, 'dist/cli.js');
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-seq2seq-cli-'));
@@ -267,4 +268,53 @@ test('explain --methods saliency,grad-x-input on ▁2021 (target:1): the source 
     got.forEach((v, s) => ((d += (v - w[s]) ** 2), (n += w[s] ** 2)));
     assert.ok(Math.sqrt(d / n) <= 1e-4, `${id}: relative error ${Math.sqrt(d / n)}`);
   }
+});
+
+test('explain --methods attn-x-grad,alti,value-zeroing on ▁2021 (target:1): --out JSON equals PyTorch autograd (≤ 1e-4) and the float64 mixing reference (≤ 1e-5)', () => {
+  const grad = JSON.parse(readFileSync(path.join(fixturesDir, 'gradients', 'tiny-marian-dates.json'), 'utf8')) as {
+    source_ids: number[];
+    decoder_input_ids: number[];
+    position: number;
+    token: { cross_attention: number[][]; grad_cross: number[][] };
+  };
+  const mix = JSON.parse(readFileSync(path.join(fixturesDir, 'mixing', 'seq2seq-tiny-marian-dates.json'), 'utf8')) as {
+    alti_plus_source: number[];
+    value_zeroing: number[][];
+  };
+  const out = path.join(TMP, 'explain-mixing.json');
+  const r = cli(
+    'explain',
+    '--model',
+    marianDatesDir,
+    '--text',
+    ref.source_text,
+    '--target',
+    `target:${grad.position + 1}`,
+    '--methods',
+    'attn-x-grad,alti,value-zeroing',
+    '--layer',
+    '0',
+    '--out',
+    out,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(readFileSync(out, 'utf8'));
+  assert.deepEqual(
+    doc.tokens.map((t: { id: number }) => t.id),
+    grad.source_ids,
+  );
+  const S = grad.source_ids.length;
+  const T = grad.decoder_input_ids.length;
+  const scores = (id: string) => (doc.methods as { id: string; scores: number[] }[]).find((m) => m.id === id)!.scores;
+  // --layer 0: attention × gradient and value zeroing read decoder layer 0; ALTI+ reads every layer.
+  const heads = grad.token.grad_cross[0].length / (T * S);
+  const axg = crossAttentionTimesGradient(grad.token.cross_attention[0], grad.token.grad_cross[0], heads, T, S, 'mean');
+  let d = 0;
+  let n = 0;
+  scores('attn-x-grad').forEach((v, s) => ((d += (v - axg[s]) ** 2), (n += axg[s] ** 2)));
+  assert.ok(Math.sqrt(d / n) <= 1e-4, `attn-x-grad: relative error ${Math.sqrt(d / n)}`);
+  const row0 = (m: number[]) => m.slice(0, S);
+  const close = (got: number[], want: number[]) => Math.max(...got.map((v, j) => Math.abs(v - want[j])));
+  assert.ok(close(scores('alti'), row0(mix.alti_plus_source)) <= 1e-5);
+  assert.ok(close(scores('value-zeroing'), row0(mix.value_zeroing[0])) <= 1e-5);
 });

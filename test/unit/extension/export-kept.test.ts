@@ -1,7 +1,7 @@
 // What the panel's export offers for a run kept for long inputs (extension/export-kept.ts, vscode-free): the matrix
 // (whole or a window) or the grid as images; one head, the heads' mean or a window as NPY [rows, cols] (its exact
-// size) or CSV; refusals in one line for JSON, the head view, a layer not computed yet, a head or window outside
-// the run. And the NPY's sidecar.
+// size) or CSV; the head view on the window the panel shows; refusals in one line for JSON, a head view window that
+// is not square or too large, a layer not computed yet, a head or window outside the run. And the NPY's sidecar.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { keptHeadSidecar, planKeptExport, type KeptExportPlan } from '../../../extension/export-kept';
@@ -47,8 +47,23 @@ test('a window of the heads’ mean: the image shows it, the data holds its entr
 test('the grid exports from the overviews; the neuron view exports the matrix', () => {
   assert.equal((planKeptExport(run({ view: 'grid', layer: 0, head: 0 }), {}) as KeptExportPlan).view, 'grid');
   assert.equal((planKeptExport(run({ view: 'neuron', layer: 0, head: 0 }), {}) as KeptExportPlan).view, 'matrix');
-  // The head view selected in the panel exports the matrix; asked for by name, it is refused.
-  assert.equal((planKeptExport(run({ view: 'head', layer: 0, head: 0 }), {}) as KeptExportPlan).view, 'matrix');
+});
+
+test('the head view exports the window the panel shows (±64 around the chosen token), its data that square', () => {
+  const shown = { rows: { start: 4000, end: 4129 }, cols: { start: 4000, end: 4129 } };
+  const p = planKeptExport({ ...run(), view: { view: 'head', layer: 7, head: 'mean', window: shown } }, {});
+  assert.equal(typeof p, 'object');
+  const plan = p as KeptExportPlan;
+  assert.equal(plan.view, 'head');
+  assert.deepEqual(plan.window, shown);
+  assert.equal(plan.viewText, 'the head view of layer 7, mean of heads (tokens 4000–4128 of 8,192)');
+  assert.equal(plan.data.values, 129 * 129);
+  assert.equal(plan.data.fileTag, 'L7-mean-t4000-4129');
+  // Asked for by name from another view: the first 129 tokens, or the window given.
+  const first = planKeptExport(run(), { view: 'head' }) as KeptExportPlan;
+  assert.deepEqual(first.window, { rows: { start: 0, end: 129 }, cols: { start: 0, end: 129 } });
+  const given = { rows: { start: 10, end: 20 }, cols: { start: 10, end: 20 } };
+  assert.deepEqual((planKeptExport(run(), { view: 'head', window: given }) as KeptExportPlan).window, given);
 });
 
 test('refusals, one line each', () => {
@@ -56,7 +71,14 @@ test('refusals, one line each', () => {
     planKeptExport(run(), { format: 'json' }),
     /^JSON of a run of 8,192 tokens \(kept for long inputs\) would hold every map as text; export NPY or CSV of one head .*run --out FOLDER\/`/,
   );
-  oneLine(planKeptExport(run(), { view: 'head' }), /^The head view of a run of 8,192 tokens .* draws no lines;/);
+  oneLine(
+    planKeptExport(run(), { view: 'head', window: { rows: { start: 0, end: 10 }, cols: { start: 0, end: 20 } } }),
+    /^The head view shows the same tokens on both sides: give a window whose rows and columns are equal/,
+  );
+  oneLine(
+    planKeptExport(run(), { view: 'head', window: { rows: { start: 0, end: 2000 }, cols: { start: 0, end: 2000 } } }),
+    /^The head view of a run of 8,192 tokens \(kept for long inputs\) draws at most 1,024 tokens a side \(asked 2,000\); export a smaller window, or the matrix\.$/,
+  );
   oneLine(planKeptExport({ ...run(), layersDone: 3 }, { layer: 5 }), /^Layer 5 has not been computed yet \(3 of 30\)/);
   oneLine(planKeptExport(run(), { layer: 30 }), /^Layer 30 is outside the model's 30 layers\.$/);
   oneLine(planKeptExport(run(), { head: 9 }), /^Head 9 is outside the layer's 9 heads\.$/);

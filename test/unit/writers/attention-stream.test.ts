@@ -3,7 +3,8 @@
 // 300-token input run dense (every map) and kept (q and k only, long: 'kept'). The NPY of a head, a window, the
 // heads' mean and a whole layer written from the kept run's exact windows equals the dense map to 1e-5, in blocks
 // no larger than asked; the CSV's weights equal it too; a kept matrix's exported scene (whole and zoomed) is the
-// scene the same figure draws from the dense maps.
+// scene the same figure draws from the dense maps; the exported head view of the panel's ±64 window draws the dense
+// map's weights (≤ 1e-5) between those tokens.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,6 +15,7 @@ import { denseRows, keptRows, writeCsvStream, writeNpyStream, type RowSource } f
 import { KeptExportMaps } from '../../../writers/kept-export-maps';
 import { MemoryRunMaps } from '../../../figures/run-maps';
 import { viewFigure, type ViewSpec } from '../../../figures/view-figure';
+import { KEPT_VIEW_WINDOW, windowAround } from '../../../figures/head-figure';
 import { fixtureModel, repoRoot } from '../../helpers/fixtures';
 import { mulberry32 } from '../../../runtime/random';
 
@@ -218,6 +220,46 @@ describe('stories260K: a kept run streamed to files and drawn for export', () =>
       // Colours are bytes: exact values within 1e-5 may round a channel by one.
       const diff = sceneDiff(fromKept.scene, fromDense.scene);
       assert.ok(diff <= 1, `${spec.view} ${JSON.stringify(spec.window ?? 'whole')}: scenes differ by ${diff}`);
+    }
+  });
+
+  test('the exported head view of a kept run draws the panel’s ±64 window: its lines are the dense map’s weights', async () => {
+    const tokens = input.map((id) => ({ text: `t${id}` }));
+    const facts = inspector.facts;
+    const memory = new MemoryRunMaps(facts.name, tokens, facts.layers, facts.heads, facts.slidingWindows ?? []);
+    for (const l of dense) memory.add(l);
+    const settled = new KeptExportMaps(facts, facts.name, tokens, kept);
+    // The window the panel's head view shows around token 150 (webview/views/head.ts): tokens 86–214.
+    const win = windowAround(150, N, KEPT_VIEW_WINDOW);
+    assert.deepEqual(win, { start: 86, end: 215 });
+    for (const head of [3, 'mean'] as const) {
+      const spec: ViewSpec = { view: 'head', layer: 1, head, colorMap: 'viridis', window: { rows: win, cols: win } };
+      const fromKept = await settled.settle(() => viewFigure(settled.maps, spec, 'png', 2, 'a story'));
+      const fromDense = viewFigure(memory, spec, 'png', 2, 'a story');
+      // The title says which tokens are shown, as the panel's note does.
+      assert.match(fromKept.scene.title ?? '', / · tokens 86–214 of 300$/);
+      assert.equal(fromKept.scene.width, fromDense.scene.width);
+      assert.equal(fromKept.scene.height, fromDense.scene.height);
+      const lines = (sc: typeof fromKept.scene) =>
+        sc.items.filter((i) => i.kind === 'line' && i.role === 'link') as Extract<
+          (typeof sc.items)[number],
+          { kind: 'line' }
+        >[];
+      const got = lines(fromKept.scene);
+      const want = lines(fromDense.scene);
+      assert.ok(got.length > 100, `${head}: ${got.length} lines`);
+      const keyOf = (l: (typeof got)[number]) =>
+        `${l.attrs!['data-head']}:${l.attrs!['data-query']}:${l.attrs!['data-key']}`;
+      assert.deepEqual(got.map(keyOf).sort(), want.map(keyOf).sort(), `${head}: the same lines`);
+      let worst = 0;
+      for (const l of got) {
+        const [h, q, k] = ['data-head', 'data-query', 'data-key'].map((a) => Number(l.attrs![a]));
+        assert.ok(q >= win.start && q < win.end && k >= win.start && k < win.end, `line ${q}→${k} inside the window`);
+        // Every head's line for 'mean' (its colour per head), the one head's otherwise: the dense map's entry.
+        worst = Math.max(worst, Math.abs(l.opacity! - Math.min(1, at(1, h, q, k))));
+      }
+      assert.ok(worst <= 1e-5, `${head}: largest difference ${worst}`);
+      assert.ok(sceneDiff(fromKept.scene, fromDense.scene) <= 1e-5, `${head}: the scenes differ`);
     }
   });
 });

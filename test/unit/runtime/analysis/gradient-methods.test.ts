@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import {
   attentionTimesGradientRow,
   completenessNote,
+  conservationNote,
   gradientTimesInput,
   integratedGradients,
   midpointAlphas,
@@ -76,4 +77,20 @@ test('gradient methods state their token limit and refuse above it with what to 
     (e: unknown) =>
       isLensError(e) && e.code === 'TOO_LONG' && /at most 512 tokens.*select a shorter range/.test(e.message),
   );
+});
+
+test('registry: AttnLRP scores embedding ⊙ its modified gradient and reports Σ relevance against the target', async () => {
+  assert.equal(getMethod('attnlrp')?.kind, 'gradient');
+  assert.deepEqual(missingNeeds(getMethod('attnlrp')!, { seq: 2, target: 1 }), ['relevance']);
+  const notes: string[] = [];
+  const scores = await computeImportance('attnlrp', {
+    seq: 2,
+    target: 1,
+    relevance: { hidden: 2, gradient: g, embedding: x, value: 22, measure: 'logit' },
+    report: (n) => notes.push(n),
+  });
+  assert.deepEqual(Array.from(scores), [11, 0]);
+  assert.equal(notes.length, 1);
+  assert.match(notes[0], /the token’s logit: Σ relevance = 11\.0000, target = 22\.0000 \(50\.0 %\)/);
+  assert.match(conservationNote([1, 2], 4, 'cosine'), /the cosine \(norms held constant\): Σ relevance = 3\.00000/);
 });

@@ -2,7 +2,8 @@
 // graphs: saliency and gradient × input from PyTorch autograd's gradient (test/fixtures/gradients) and the
 // safetensors embedding table, attention × gradient from the naive forward pass's attention times PyTorch's
 // d target / d attention; Integrated Gradients' completeness (Σ attributions = f(x) − f(baseline)) with the pad
-// baseline, which has no near-zero RMSNorm input on its path; an imported ONNX export refused by name.
+// baseline, which has no near-zero RMSNorm input on its path; AttnLRP against LXT 2.1 (test/fixtures/attnlrp); an
+// imported ONNX export refused by name.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -121,6 +122,30 @@ test('Integrated Gradients: Σ attributions = f(x) − f(pad baseline) within 0.
   assert.ok(Math.abs(sum - Number(delta)) <= 1e-3 * Math.abs(Number(delta)), `${sum} vs ${delta}`);
   // f(x) is the explained value
   assert.ok(Math.abs(result.target.value - ref.target) <= 1e-4 * Math.abs(ref.target));
+});
+
+test('AttnLRP through explain and the worker equals LXT 2.1’s relevances, its conservation in the notes', async () => {
+  const lxt = JSON.parse(fs.readFileSync(path.join(fixturesDir, 'attnlrp', 'stories260K.json'), 'utf8')) as {
+    ids: number[];
+    token: number;
+    target: number;
+    relevance: number[];
+    relevance_sum: number;
+  };
+  assert.deepEqual(lxt.ids, ref.ids);
+  assert.equal(lxt.token, ref.token);
+  const result = await explain(inspector, ref.ids, options(['grad-x-input', 'attnlrp']));
+  const m = result.methods.find((x) => x.id === 'attnlrp')!;
+  assert.equal(m.error, undefined, m.error);
+  assert.equal(m.kind, 'gradient');
+  const e = relativeError(m.scores, lxt.relevance);
+  assert.ok(e <= 1e-4, `relative error ${e}`);
+  const note = result.notes.find((n) => n.startsWith('AttnLRP (Achtibat et al. 2024'));
+  assert.ok(note, result.notes.join('\n'));
+  const [, sum, target] = /Σ relevance = (\S+), target = (\S+) /.exec(note)!;
+  assert.ok(Math.abs(Number(sum) - lxt.relevance_sum) <= 1e-4 * Math.abs(lxt.target), note);
+  assert.ok(Math.abs(Number(target) - lxt.target) <= 1e-4 * Math.abs(lxt.target), note);
+  assert.match(note, /the token’s logit/);
 });
 
 test('an imported ONNX export: gradient methods are refused by name, the others still run', async () => {

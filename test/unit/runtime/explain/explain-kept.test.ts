@@ -1,7 +1,8 @@
 // Explain on a run kept for long inputs (runtime/explain/explain-kept.ts), stories260K through the real inference
 // worker, 300 tokens run dense and kept: raw attention and rollout computed from the kept q and k equal what
-// explain() computes from the dense maps (1e-5), with the uniform baseline and their agreement; every other method
-// says in one line why it does not run and how many tokens it takes; the value is not shown (not a number).
+// explain() computes from the dense maps (1e-5), with the uniform baseline and their agreement; the head statistics
+// from the run's summaries equal headTable's from the dense maps (1e-4); every other method says in one line why it
+// does not run, its cost at this length and what to do; the value is not shown (not a number).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -28,7 +29,7 @@ after(async () => {
   await inspector.dispose();
 });
 
-test('raw attention and rollout of a kept run equal the dense explanation; other methods refuse in one line', async () => {
+test('raw attention, rollout and head statistics of a kept run equal the dense explanation; other methods state their cost in one line', async () => {
   const rand = mulberry32(5);
   const ids = [1, ...Array.from({ length: N - 1 }, () => 3 + Math.floor(rand() * 500))];
   const run = inspector.run(ids, { long: 'kept' });
@@ -59,12 +60,27 @@ test('raw attention and rollout of a kept run equal the dense explanation; other
   assert.ok(worst <= 1e-5, `largest difference from the dense explanation: ${worst}`);
   const loo = kept.methods.find((m) => m.id === 'loo')!;
   assert.deepEqual(loo.scores, []);
-  assert.equal(loo.error, keptMethodRefusal(inspector.facts, 'loo', N));
+  assert.equal(loo.error, keptMethodRefusal(inspector.facts, 'loo', N, { candidates: 299 }));
   assert.match(
     loo.error!,
-    /^Leave-one-out does not run on a run of 300 tokens kept for long inputs: it would run the model once per token over 300 tokens; select at most \d+ tokens for it\./,
+    /^Leave-one-out does not run on 300 tokens kept for long inputs: it runs the model once per candidate token: 299 passes over 300 tokens; select at most 2,590 tokens for it\. Raw attention, rollout and the head statistics run here\.$/,
   );
-  assert.match(kept.methods.find((m) => m.id === 'flow')!.error!, /would hold every layer's maps \([\d.]+ GB\)/);
+  assert.match(
+    kept.methods.find((m) => m.id === 'flow')!.error!,
+    /it holds every layer's maps and solves a max-flow over 1,500 nodes and 450,000 edges \(\d+ MB\); select at most 2,590 tokens for it, or write the maps with `attention-lens run --out FOLDER\/` \(one NPY per layer, \d+ MB\)/,
+  );
+  // The head statistics from the summaries the run computed equal headTable's from the dense maps.
+  const denseHeads = dense.heads;
+  assert.equal(kept.heads.length, denseHeads.length);
+  let worstHead = 0;
+  kept.heads.forEach((r, i) => {
+    const d = denseHeads[i];
+    assert.deepEqual([r.layer, r.head], [d.layer, d.head]);
+    for (const k of ['entropy', 'specialShare', 'previousToken', 'meanDistance'] as const)
+      worstHead = Math.max(worstHead, Math.abs(r[k] - d[k]));
+    assert.ok(Number.isNaN(r.punctuationShare) && (r.head === -1 || Number.isNaN(r.jsdUniform)), 'not kept');
+  });
+  assert.ok(worstHead <= 1e-4, `head statistics differ from the dense maps' by ${worstHead}`);
   assert.equal(kept.target.readout, N - 1);
   assert.ok(Number.isNaN(kept.target.value), 'the target value is not computed, so not shown');
   assert.ok(kept.agreement.some((r) => r.a === 'raw-attention' && r.b === 'rollout'));

@@ -4,6 +4,9 @@
 // of "the 14th of March, 2021". Saliency and gradient × input over the source tokens are the causal methods' formulas
 // on the reference gradient (and the embedding rows read here from model.safetensors) to ≤ 1e-4 relative norm;
 // Integrated Gradients says its completeness check; a contrast is the difference of the two tokens' gradients.
+// Attention × gradient is Σ_t mean_h A·∂/∂A of the last decoder layer's cross-attention from the same fixture; ALTI
+// (ALTI+) and value zeroing (the last decoder layer's cross-attention) are row 0 of the float64 mixing reference
+// (test/fixtures/mixing/seq2seq-tiny-marian-dates.json, scripts/make-seq2seq-mixing-reference.py) to 1e-5.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -13,6 +16,7 @@ import { load } from '../../../../runtime/inspector/load-model';
 import type { Inspector } from '../../../../runtime/inspector/api';
 import { explain, type ExplainOptions } from '../../../../runtime/explain/explain';
 import { gradientTimesInput, saliency } from '../../../../runtime/analysis/gradient-methods';
+import { crossAttentionTimesGradient } from '../../../../runtime/grad/seq2seq-gradients';
 import { marianDatesDir, repoRoot } from '../../../helpers/fixtures';
 import { safetensorsRows } from '../../../helpers/safetensors-rows';
 
@@ -23,8 +27,18 @@ interface Reference {
   labels: number[];
   position: number;
   hidden: number;
-  token: { target: number; grad_source: number[] };
+  decoder_input_ids: number[];
+  token: { target: number; grad_source: number[]; cross_attention: number[][]; grad_cross: number[][] };
 }
+interface MixingReference {
+  source_ids: number[];
+  decoder_input_ids: number[];
+  alti_plus_source: number[];
+  value_zeroing: number[][];
+}
+const MIX = JSON.parse(
+  fs.readFileSync(path.join(repoRoot, 'test/fixtures/mixing/seq2seq-tiny-marian-dates.json'), 'utf8'),
+) as MixingReference;
 const REF = JSON.parse(
   fs.readFileSync(path.join(repoRoot, 'test/fixtures/gradients/tiny-marian-dates.json'), 'utf8'),
 ) as Reference;
@@ -119,5 +133,47 @@ describe('tiny-marian-dates: Explain’s gradient methods over the source agains
       ) <= 1e-4,
     );
     assert.ok(relativeError(contrast.methods[0].scores, a.methods[0].scores) > 1e-3, 'the contrast changes the scores');
+  });
+
+  test(`${spec}: attention × gradient, ALTI+ and value zeroing over the source equal their references`, async () => {
+    const r = await explain(inspector, REF.source_ids, {
+      target: spec,
+      targetText: REF.labels,
+      methods: ['attn-x-grad', 'alti', 'value-zeroing'],
+      ...quick,
+    });
+    const scores = (id: string) => {
+      const m = r.methods.find((x) => x.id === id)!;
+      assert.equal(m.error, undefined, `${id}: ${m.error}`);
+      assert.equal(m.scores.length, S);
+      return m.scores;
+    };
+    const T = REF.decoder_input_ids.length;
+    const L = REF.token.grad_cross.length;
+    const heads = REF.token.grad_cross[L - 1].length / (T * S);
+    const axg = crossAttentionTimesGradient(
+      REF.token.cross_attention[L - 1],
+      REF.token.grad_cross[L - 1],
+      heads,
+      T,
+      S,
+      'mean',
+    );
+    const eAxg = relativeError(scores('attn-x-grad'), axg);
+    assert.ok(eAxg <= 1e-4, `attention × gradient relative error ${eAxg}`);
+    assert.deepEqual(MIX.source_ids, REF.source_ids);
+    assert.deepEqual(MIX.decoder_input_ids, REF.decoder_input_ids);
+    const row0 = (m: number[]) => m.slice(0, S); // [T,S] row 0: the decoder predicting ▁2021
+    const dAlti = Math.max(...scores('alti').map((v, j) => Math.abs(v - row0(MIX.alti_plus_source)[j])));
+    const dVz = Math.max(...scores('value-zeroing').map((v, j) => Math.abs(v - row0(MIX.value_zeroing[L - 1])[j])));
+    assert.ok(dAlti <= 1e-5, `ALTI+ max difference ${dAlti}`);
+    assert.ok(dVz <= 1e-5, `value zeroing max difference ${dVz}`);
+    assert.equal(r.methods.find((m) => m.id === 'value-zeroing')!.rows, S + 1);
+    assert.ok(
+      r.notes.some((n) => /^ALTI\+ \(Ferrando et al\. 2022\): \d+\.\d % of the explained rows/.test(n)),
+      r.notes.join('\n'),
+    );
+    // The tables include them: agreement rows for every pair of methods.
+    assert.ok(r.agreement.some((a) => [a.a, a.b].includes('alti') && [a.a, a.b].includes('value-zeroing')));
   });
 });

@@ -3,7 +3,8 @@
 // seq2seq-explain-reference.json), which computes each target's value, leave-one-out and occlusion over the source
 // (tokens removed, or replaced), raw cross-attention and the encoder–decoder rollout as ARCHITECTURE.md defines it.
 // tiny-marian-dates (the year token ▁2021 of "the 14th of March, 2021", the whole target, a contrast) and
-// hf-tiny/bart (random weights, 37 source tokens). Methods ≤ 1e-5, target log-probabilities ≤ 1e-4. Also the
+// hf-tiny/bart (random weights, 37 source tokens), hf-tiny/t5 (random weights, relative position buckets, 32 source
+// tokens; a contrast at target:5). Methods ≤ 1e-5, target log-probabilities ≤ 1e-4. Also the
 // refusals: targets and methods that do not apply, positions past the target, unknown contrast tokens.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,6 +28,8 @@ interface RefTarget {
   cross_attention_last_mean: number[];
   cross_attention_layer0_head2: number[];
   cross_rollout: number[];
+  /** hf-tiny/t5: the largest |float32 − float64| of transformers' own perturbation scores. */
+  transformers_float32_deviation?: { loo: number; occlusion: number; loo_mask_token: number };
 }
 interface RefCase {
   model: string;
@@ -54,11 +57,26 @@ function close(actual: readonly number[], expected: readonly number[], tol: numb
   );
 }
 
+/**
+ * The tolerance of a perturbation score: `base`, or on hf-tiny/t5 three times what transformers' own float32 run
+ * differs from its float64 one (its random weights move log p by nats per removed token, so float32 rounding alone
+ * reaches 3e-5 to 1e-4 there: a float32 implementation cannot meet 1e-5 on them; its attention methods still do).
+ */
+function perturbationTol(
+  base: number,
+  t: RefTarget,
+  method: keyof NonNullable<RefTarget['transformers_float32_deviation']>,
+): number {
+  const d = t.transformers_float32_deviation?.[method];
+  return d === undefined ? base : Math.max(base, 3 * d);
+}
+
 const quick: Partial<ExplainOptions> = { faithfulness: false, erasureSteps: 0, headStats: false };
 
 for (const [dir, name] of [
   [marianDatesDir, 'tiny-marian-dates'],
   [hfTinyModel('bart'), 'hf-tiny/bart'],
+  [hfTinyModel('t5'), 'hf-tiny/t5'],
 ] as const) {
   const ref = REF.cases.find((c) => c.model === name)!;
   describe(`${name}: Explain over the source against transformers (float64)`, () => {
@@ -87,8 +105,8 @@ for (const [dir, name] of [
         // A target summed over T tokens carries T float32 log-probabilities (bart: 17 at about −6 each, a sum near
         // −100 whose float32 spacing is 7.6e-6): 1e-5 per summed token.
         const tol = 1e-5 * (t.spec === 'target' ? ref.labels.length : 1);
-        close(scores('loo'), t.loo, tol, 'leave-one-out');
-        close(scores('occlusion'), t.occlusion, tol, 'occlusion');
+        close(scores('loo'), t.loo, perturbationTol(tol, t, 'loo'), 'leave-one-out');
+        close(scores('occlusion'), t.occlusion, perturbationTol(tol, t, 'occlusion'), 'occlusion');
         close(scores('cross-attention'), t.cross_attention_last_mean, 1e-5, 'cross-attention (last layer, mean)');
         close(scores('cross-rollout'), t.cross_rollout, 1e-5, 'encoder–decoder rollout');
         assert.deepEqual(
@@ -111,7 +129,12 @@ for (const [dir, name] of [
       });
       const scores = (id: string) => r.methods.find((m) => m.id === id)!.scores;
       close(scores('cross-attention'), t.cross_attention_layer0_head2, 1e-5, 'cross-attention layer 0 head 2');
-      close(scores('loo'), t.loo_mask_token, 1e-5, `leave-one-out, tokens replaced by #${ref.replace_id}`);
+      close(
+        scores('loo'),
+        t.loo_mask_token,
+        perturbationTol(1e-5, t, 'loo_mask_token'),
+        `leave-one-out, tokens replaced by #${ref.replace_id}`,
+      );
     });
   });
 }
@@ -172,7 +195,12 @@ describe('tiny-marian-dates: the translation, the tables, the refusals', () => {
     ['contrast:▁2021|▁2012', {}, /needs the target position.*@target:POS/],
     ['contrast:▁2021|zzqx@target:1', {}, /"zzqx" is \d+ tokens/],
     ['contrast:#166|#9999@target:1', {}, /outside the vocabulary of 400/],
-    ['target:1', { methods: ['attn-x-grad'] }, /"attn-x-grad" reads one self-attention stack's gradient/],
+    ['target:1', { methods: ['flow'] }, /"flow" reads one self-attention stack/],
+    [
+      'target:1',
+      { methods: ['value-zeroing-rollout'] },
+      /"value-zeroing-rollout" multiplies one stack's layer matrices/,
+    ],
     ['target:1', { methods: ['norm'] }, /"norm" reads one self-attention stack/],
     ['target:1', { perturbation: 'hide' }, /--perturb hide needs an attention mask/],
   ];

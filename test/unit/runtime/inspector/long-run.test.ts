@@ -60,7 +60,7 @@ test('keepsRun: auto keeps when every map together would pass 1 GiB; kept and ma
   assert.equal(longestMapsRun(smol), 997);
   assert.equal(
     longExplainMessage(smol, 4000),
-    "Over 4000 tokens (kept for long inputs) Explain runs raw attention and rollout from the kept q and k; comparisons, flow, norms, ALTI, value zeroing, the perturbation and gradient methods and faithfulness would hold every layer's maps (17.3 GB) or run a model pass per token: select at most 997 tokens for them.",
+    "Over 4000 tokens (kept for long inputs) Explain runs raw attention, rollout and the head statistics from what the run kept; comparisons, flow, norms, ALTI, value zeroing, the perturbation and gradient methods and faithfulness would hold every layer's maps (17.3 GB) or run a model pass per token: select at most 997 tokens for them (each method's cost at this length is in its note).",
   );
 });
 

@@ -11,7 +11,6 @@ import { normaliseConfig } from '../../../../runtime/formats/config';
 import { memoryWeights } from '../../../../runtime/formats/safetensors';
 import { attentionBias, positionIds } from '../../../../runtime/models/feeds';
 import { ropeTables } from '../../../../runtime/models/rope';
-import { repeatKvRows } from '../../../../runtime/models/llama';
 import { buildPlan, readModel } from '../../../../runtime/models/read-model';
 import { syntheticBert } from '../../../../runtime/models/synthetic';
 import { naiveForward } from '../../../reference/naive-forward';
@@ -164,13 +163,6 @@ test('RoPE tables: inv_freq = 1/θ^(2i/D), emb = cat(freqs, freqs)', () => {
   const f = Math.fround;
   assert.deepEqual([...cos], [1, 1, 1, 1, Math.cos(2), Math.cos(f(0.02)), Math.cos(2), Math.cos(f(0.02))].map(f));
   assert.deepEqual([...sin], [0, 0, 0, 0, Math.sin(2), Math.sin(f(0.02)), Math.sin(2), Math.sin(f(0.02))].map(f));
-});
-
-test('repeatKvRows repeats each kv head block as HF repeat_kv', () => {
-  // 2 kv heads, head size 1, 2 columns: rows [kv0], [kv1] → [kv0, kv0, kv1, kv1].
-  const w = Float32Array.of(1, 2, 3, 4);
-  assert.deepEqual([...repeatKvRows(w, 2, 1, 2)], [1, 2, 1, 2, 3, 4, 3, 4]);
-  assert.equal(repeatKvRows(w, 2, 1, 1), w);
 });
 
 test('syntheticBert equals the naive pass over the same weights; a distilbert renaming gives the same attention', async () => {

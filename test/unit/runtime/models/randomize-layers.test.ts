@@ -1,9 +1,16 @@
 // The model-randomisation sanity check's two halves on hand-made cases: which tensors count as a layer's, the
 // re-initialised values (seeded, with the tensor's mean and standard deviation), only the top layers changed; and
-// the per-method Spearman ρ between the trained and the randomised rankings.
+// the per-method Spearman ρ between the trained and the randomised rankings; encoder–decoders' top layers of both stacks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomizeTopLayers, randomLike, tensorLayer } from '../../../../runtime/models/randomize-layers';
+import {
+  randomizeTopLayers,
+  randomizeTopSeq2SeqLayers,
+  randomLike,
+  seq2seqTensorLayer,
+  tensorLayer,
+} from '../../../../runtime/models/randomize-layers';
+import type { Seq2SeqSource } from '../../../../runtime/models/seq2seq-source';
 import { sanityCheck } from '../../../../runtime/explain/sanity';
 import type { ModelSource } from '../../../../runtime/models/source';
 import type { ExplainResult } from '../../../../runtime/explain/result';
@@ -66,4 +73,43 @@ test('sanity check: Spearman ρ per method between trained and randomised rankin
     ],
   );
   assert.throws(() => sanityCheck(trained, [], 2, 1), /1 original results, 0 randomised/);
+});
+
+test('encoder–decoders: the top layers of both stacks (Marian/BART and T5 names), nothing else', () => {
+  assert.deepEqual(seq2seqTensorLayer('model.encoder.layers.1.self_attn.q_proj.weight'), {
+    stack: 'encoder',
+    layer: 1,
+  });
+  assert.deepEqual(seq2seqTensorLayer('decoder.block.0.layer.1.EncDecAttention.q.weight'), {
+    stack: 'decoder',
+    layer: 0,
+  });
+  assert.equal(seq2seqTensorLayer('model.shared.weight'), undefined);
+  assert.equal(seq2seqTensorLayer('encoder.final_layer_norm.weight'), undefined);
+  const names = [
+    'model.shared.weight',
+    'model.encoder.layers.0.fc1.weight',
+    'model.encoder.layers.1.fc1.weight',
+    'model.encoder.layers.2.fc1.weight',
+    'model.decoder.layers.0.encoder_attn.k_proj.weight',
+    'model.decoder.layers.1.encoder_attn.k_proj.weight',
+    'model.decoder.layer_norm.weight',
+  ];
+  const source = {
+    config: { encoderLayers: 3, decoderLayers: 2 },
+    weights: {
+      names: () => names,
+      has: (n: string) => names.includes(n),
+      shape: () => [2],
+      get: () => Float32Array.of(1, 2),
+    },
+  } as unknown as Seq2SeqSource;
+  const w = randomizeTopSeq2SeqLayers(source, 1, 1).weights;
+  const changed = names.filter((n) => Array.from(w.get(n)).join() !== '1,2');
+  assert.deepEqual(changed, ['model.encoder.layers.2.fc1.weight', 'model.decoder.layers.1.encoder_attn.k_proj.weight']);
+  assert.equal(
+    randomizeTopSeq2SeqLayers(source, 2, 1).weights.get('model.encoder.layers.1.fc1.weight').join(),
+    randomizeTopSeq2SeqLayers(source, 2, 1).weights.get('model.encoder.layers.1.fc1.weight').join(),
+  );
+  assert.throws(() => randomizeTopSeq2SeqLayers(source, 3, 1), /cannot randomise 3 of 3 \+ 2 layers/);
 });

@@ -78,10 +78,19 @@ test('methods per model: imported ONNX exports have no value vectors, so no norm
 });
 
 test('methods per model: imported ONNX exports cannot be differentiated, so no gradient methods', () => {
-  for (const id of ['saliency', 'grad-x-input', 'integrated-gradients', 'attn-x-grad']) {
+  for (const id of ['saliency', 'grad-x-input', 'integrated-gradients', 'attn-x-grad', 'attnlrp']) {
     assert.match(methodUnavailable({ family: 'onnx' }, id) ?? '', /cannot be differentiated/, id);
     assert.equal(methodUnavailable({ family: 'llama' }, id), undefined, id);
   }
+});
+
+test('methods per model: AttnLRP only on the model types its rules cover (llama, qwen3, bert), never on ONNX', () => {
+  assert.equal(methodUnavailable({ family: 'llama', modelType: 'llama' }, 'attnlrp'), undefined);
+  assert.equal(methodUnavailable({ family: 'bert', modelType: 'bert' }, 'attnlrp'), undefined);
+  assert.match(methodUnavailable({ family: 'gpt2', modelType: 'gpt2' }, 'attnlrp') ?? '', /this model is gpt2/);
+  assert.match(methodUnavailable({ family: 'llama', modelType: 'gemma2' }, 'attnlrp') ?? '', /llama, qwen3 and bert/);
+  assert.match(methodUnavailable({ family: 'onnx', modelType: 'llama' }, 'attnlrp') ?? '', /cannot be differentiated/);
+  assert.equal(methodUnavailable({ family: 'gpt2', modelType: 'gpt2' }, 'grad-x-input'), undefined);
 });
 
 test('encoder–decoders: target-token, whole target and contrast at a target position; source methods only', () => {
@@ -112,9 +121,10 @@ test('encoder–decoders: target-token, whole target and contrast at a target po
   });
   assert.ok('error' in targetSpec('target-token', { ...fields, targetPosition: undefined }));
   assert.deepEqual(defaultMethods(facts), ['cross-attention', 'cross-rollout', 'loo']);
-  for (const id of ['saliency', 'grad-x-input', 'integrated-gradients'])
+  for (const id of ['saliency', 'grad-x-input', 'integrated-gradients', 'attn-x-grad', 'alti', 'value-zeroing'])
     assert.equal(methodUnavailable(facts, id), undefined, id);
-  assert.match(methodUnavailable(facts, 'attn-x-grad')!, /self-attention stack’s gradient/);
+  assert.match(methodUnavailable(facts, 'value-zeroing-rollout')!, /ALTI\+/);
+  assert.match(methodUnavailable(facts, 'norm')!, /self-attention stack/);
   assert.ok(methodUnavailable(facts, 'rollout'));
   assert.equal(methodUnavailable(facts, 'occlusion'), undefined);
   assert.match(methodUnavailable({ family: 'llama' }, 'cross-rollout')!, /For encoder–decoder models/);
