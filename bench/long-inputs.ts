@@ -8,7 +8,7 @@
 import { loadavg as osLoad } from 'node:os';
 import { parseArgs } from 'node:util';
 import { KeptRun } from '../runtime/attention/kept-run';
-import { queryBlocks, type LayerSummaryTensors } from '../runtime/models/attention-summaries';
+import { queryRows, type LayerSummaryTensors } from '../runtime/models/attention-summaries';
 import { StageEngine } from '../runtime/inspector/engine';
 import { readGgufModel } from '../runtime/models/gguf-source';
 import { buildPlan } from '../runtime/models/read-model';
@@ -23,6 +23,8 @@ const { values: argv } = parseArgs({
     threads: { type: 'string' },
     modes: { type: 'string' },
     backend: { type: 'string' },
+    // Rows per query block of the kept runs (default queryRows(n, heads)).
+    rows: { type: 'string' },
   },
 });
 const lengths = (argv.lengths ?? '512,1024,2048').split(',').map(Number);
@@ -37,6 +39,11 @@ const loadavg = () =>
     .map((x) => x.toFixed(1))
     .join(' ');
 const rssMB = () => process.resourceUsage().maxRSS / 1024;
+/** CPU milliseconds of the process (every thread: onnxruntime's pool too) since `from`. */
+const cpuMs = (from: NodeJS.CpuUsage) => {
+  const c = process.cpuUsage(from);
+  return (c.user + c.system) / 1000;
+};
 
 function tokens(n: number, vocab: number): number[] {
   let s = 12345;
@@ -50,7 +57,9 @@ async function main(): Promise<void> {
   const source = readGgufModel(smolLm2Gguf());
   const plan = buildPlan(source);
   const f = plan.facts;
+  const tRaw = performance.now();
   const raw = await RawModel.create(source, backend, threads);
+  const rawCreateS = (performance.now() - tRaw) / 1000;
   const engine = await StageEngine.create(plan, backend, threads);
   // Warm-up: both engine variants' sessions are created on first use.
   for (const withVectors of [false, true])
@@ -64,29 +73,36 @@ async function main(): Promise<void> {
   for (const n of lengths) {
     const ids = tokens(n, f.vocabSize);
     const rawMs: number[] = [];
-    const dense = { total: [] as number[], first: [] as number[], bytes: 0 };
-    const kept = { total: [] as number[], first: [] as number[], bytes: 0 };
-    const graph = { total: [] as number[], first: [] as number[], bytes: 0 };
-    const arena = { total: [] as number[], first: [] as number[], bytes: 0 };
+    const rawCpu: number[] = [];
+    const mode = () => ({ total: [] as number[], first: [] as number[], cpu: [] as number[], bytes: 0 });
+    const dense = mode();
+    const kept = mode();
+    const graph = mode();
+    const arena = mode();
     const graphKeepMs: number[] = [];
     const arenaKeepMs: number[] = [];
     const keepMs: number[] = [];
     let last: KeptRun | undefined;
-    // The layer sessions of this length's block count, created before timing (a first run pays this once).
+    // The summaries variant's layer sessions (one a layer, for every length: the first long run after loading the
+    // model pays this once), created before timing and printed apart, beside raw's own session creation.
     const t0 = performance.now();
-    for (const mode of modes) if (mode === 'graph' || mode === 'arena') await engine.prepareLong(n, mode === 'arena');
+    for (const mode of modes) if (mode === 'graph' || mode === 'arena') await engine.prepareLong(mode === 'arena');
     console.log(
-      `${n} tokens: summaries sessions (${queryBlocks(n, f.heads) ?? 'whole'} blocks) created in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      `${n} tokens (${queryRows(n, f.heads)} rows a block): summaries sessions created in ${((performance.now() - t0) / 1000).toFixed(1)} s (once per model; raw's session: ${rawCreateS.toFixed(1)} s)`,
     );
     for (let r = 0; r < runs; r++) {
+      const c0 = process.cpuUsage();
       rawMs.push(await raw.run(ids));
+      rawCpu.push(cpuMs(c0));
       for (const mode of modes) {
         const t0 = performance.now();
+        const c0 = process.cpuUsage();
         let first = 0;
         const maps: Float32Array[] = [];
         const run = new KeptRun(f, { topK: 8, specials: [0], block: 64 });
         const summaries = {
           arena: mode === 'arena',
+          ...(argv.rows ? { rows: Number(argv.rows) } : {}),
           topK: 8,
           specials: [0],
           onSummaries: (t: LayerSummaryTensors) => {
@@ -111,6 +127,7 @@ async function main(): Promise<void> {
         });
         const m = mode === 'dense' ? dense : mode === 'kept' ? kept : mode === 'arena' ? arena : graph;
         m.total.push(performance.now() - t0);
+        m.cpu.push(cpuMs(c0));
         m.first.push(first);
         m.bytes = mode === 'dense' ? maps.reduce((a, x) => a + x.byteLength, 0) : run.bytes();
         if (mode === 'graph') last = run;
@@ -132,6 +149,9 @@ async function main(): Promise<void> {
         fmt(summarize(rawMs)),
         fmt(t),
         (t.median / base).toFixed(2),
+        fmt(summarize(rawCpu)),
+        fmt(summarize(m.cpu)),
+        (summarize(m.cpu).median / summarize(rawCpu).median).toFixed(2),
         (summarize(m.first).median / t.median).toFixed(2),
         (
           (m === kept ? keepMs : m === graph ? graphKeepMs : m === arena ? arenaKeepMs : [0]).reduce(
@@ -167,7 +187,23 @@ async function main(): Promise<void> {
     ]);
   }
   console.log(
-    table(['tokens', 'run', 'raw ms', 'run ms', '× raw', 'first/total', 'JS keep ms', 'kept MB', 'peak RSS MB'], rows),
+    table(
+      [
+        'tokens',
+        'run',
+        'raw ms',
+        'run ms',
+        '× raw',
+        'raw CPU ms',
+        'run CPU ms',
+        'CPU × raw',
+        'first/total',
+        'JS keep ms',
+        'kept MB',
+        'peak RSS MB',
+      ],
+      rows,
+    ),
   );
   console.log('\nExact values recomputed on demand (middle layer, head 0):');
   console.log(table(['tokens', 'unit', 'value', 'row', 'column', '64×64 window'], exactRows));

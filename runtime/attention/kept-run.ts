@@ -7,7 +7,7 @@ import type { PlanFacts } from '../models/plan';
 import type { LayerAttention } from '../types';
 import { ExactAttention } from './exact-attention';
 import { summariseDense, type HeadSummary, type SummaryOptions } from './head-summaries';
-import { keepLayerQK, layerQKBytes } from './layer-qk';
+import { keepLayerQK, layerQK, layerQKBytes } from './layer-qk';
 import { POOL, type LayerSummaryTensors } from '../models/attention-summaries';
 
 export interface KeptLayer {
@@ -73,7 +73,7 @@ export class KeptRun {
   /** Keeps a layer from the graph's summaries (the summaries variant: the map never left onnxruntime). Each row's
    * log-sum-exp is read from its largest weight: lse_i = logit_ij − ln p_ij at j = its top key. */
   addSummaries(t: LayerSummaryTensors): KeptLayer {
-    const exact = new ExactAttention(keepLayerQK(this.facts, t.layer, t.q, t.k));
+    const exact = new ExactAttention(layerQK(this.facts, t.layer, t.q, t.k));
     const n = exact.length;
     const K = t.topK;
     const res = t.cells;
@@ -82,8 +82,7 @@ export class KeptRun {
       const rows = (a: Float32Array, width: number) => a.subarray(h * n * width, (h + 1) * n * width);
       const topWeights = rows(t.topWeights, K).slice();
       const topKeys = Int32Array.from(rows(t.topKeys, K));
-      for (let i = 0; i < n; i++)
-        exact.setRowLse(h, i, exact.logit(h, i, topKeys[i * K]) - Math.log(topWeights[i * K]));
+      exact.setLseFromTop(h, topKeys, topWeights, K);
       const keyMean = rows(t.keyMean, 1);
       const previous = rows(t.previous, 1);
       let distance = 0;

@@ -83,6 +83,19 @@ export function keepLayerQK(
   return { layer, heads, kvHeads, length, headDim, q, k, rule: scoreRule(facts, layer), keyMask };
 }
 
+/** What is kept of layer `layer` from q [heads, n, D] and k already once per key/value head [kvHeads, n, D] (the
+ * summaries variant gives it so). */
+export function layerQK(facts: PlanFacts, layer: number, q: Float32Array, k: Float32Array): LayerQK {
+  const { heads, headDim, kvHeads } = facts;
+  const length = q.length / (heads * headDim);
+  if (!Number.isInteger(length) || k.length !== kvHeads * length * headDim)
+    throw new LensError(
+      'INFERENCE_FAILED',
+      `Layer ${layer}'s q has ${q.length} values and k ${k.length}; expected [${heads}, n, ${headDim}] and [${kvHeads}, n, ${headDim}].`,
+    );
+  return { layer, heads, kvHeads, length, headDim, q, k, rule: scoreRule(facts, layer) };
+}
+
 /** Bytes kept for one layer. */
 export function layerQKBytes(qk: LayerQK): number {
   return qk.q.byteLength + qk.k.byteLength + (qk.keyMask?.byteLength ?? 0);

@@ -160,6 +160,8 @@ export interface AttributeMsg {
   t?: TensorMsg;
   floats?: number[];
   ints?: (number | Long)[];
+  /** A subgraph (Loop's body). */
+  g?: GraphMsg;
 }
 export interface NodeMsg {
   input: string[];

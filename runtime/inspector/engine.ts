@@ -18,7 +18,13 @@ import type { ForwardResult, HeadRead, MixingTensors } from './api';
 import { cancelled, LensError } from '../errors';
 import { checkReadPositions } from '../models/feeds';
 import { checkAttentionFinite, checkOutputFinite, firstNonFinite } from '../finite';
-import { POOL, queryBlocks, summaryNames, type LayerSummaryTensors } from '../models/attention-summaries';
+import {
+  POOL,
+  QUERY_ROWS_INPUT,
+  queryRows,
+  summaryNames,
+  type LayerSummaryTensors,
+} from '../models/attention-summaries';
 
 interface ReadyStage {
   role: StageRole;
@@ -69,8 +75,8 @@ export interface EngineRunOptions {
     topK: number;
     specials: readonly number[];
     onSummaries: (s: LayerSummaryTensors) => void;
-    /** Query-row blocks (bench/long-layer.ts compares counts; default queryBlocks(seq)). */
-    blocks?: number;
+    /** Rows per query block (the benches and tests compare them; default queryRows(seq, heads)). */
+    rows?: number;
     /** onnxruntime's CPU arena for the summaries sessions (bench only; default off: see variantSession). */
     arena?: boolean;
   };
@@ -143,6 +149,8 @@ export class StageEngine {
       for (const p of summaries.specials) if (p >= 0 && p < seq) specials[p] = 1;
       shared.top_k = { type: 'int64', dims: [1], data: BigInt64Array.of(BigInt(Math.min(summaries.topK, seq))) };
       shared.special_keys = { type: 'float32', dims: [seq], data: specials };
+      const rows = summaries.rows ?? queryRows(seq, heads);
+      shared[QUERY_ROWS_INPUT] = { type: 'int64', dims: [1], data: BigInt64Array.of(BigInt(rows)) };
     }
     const stageMs: number[] = [];
     const wantVectors = (layer: number) =>
@@ -161,9 +169,9 @@ export class StageEngine {
         const out = await stage.session.run(feeds, ['hidden']);
         hiddenState = asFeed(out.hidden); // [1, seq, hidden]
       } else if (stage.role === 'layer' && summaries) {
-        // Query-row blocks where every block has rows (every family builds them: bert, gpt2, the RoPE decoders).
-        const blocks = summaries.blocks ?? queryBlocks(seq, heads);
-        const session = await this.variantSession(stage, { summaries: true, blocks }, summaries.arena === true);
+        // Query-row blocks in a Loop (every family builds them: bert, gpt2, the RoPE decoders): one session a layer
+        // for every length and rows per block.
+        const session = await this.variantSession(stage, { summaries: true, blocked: true }, summaries.arena === true);
         Object.assign(feeds, pick(session.inputNames, shared, hiddenState, fullFeeds));
         const final = stage.outputNames.includes('last_hidden');
         const names = layerOutputs(stage).map((n) => ({ n, s: summaryNames(n.attn.slice('attn'.length)) }));
@@ -179,7 +187,7 @@ export class StageEngine {
         const cells = Math.ceil(seq / POOL);
         for (const { n, s } of names) {
           expectSize(out[n.q], heads * seq * headDim, n.q);
-          expectSize(out[n.k], heads * seq * headDim, n.k);
+          expectSize(out[n.k], this.facts.kvHeads * seq * headDim, n.k); // once per key/value head
           for (const name of [s.topWeights, s.topKeys]) expectSize(out[name], heads * seq * topK, name);
           for (const name of [s.entropy, s.special, s.keyMean, s.previous]) expectSize(out[name], heads * seq, name);
           for (const name of [s.blockMax, s.blockMean]) expectSize(out[name], heads * cells * cells, name);
@@ -406,7 +414,7 @@ export class StageEngine {
 
   /** The session of a layer variant with extra outputs, created on first use. */
   private async variantSession(stage: ReadyStage, extras: LayerExtras, arena = false): Promise<Session> {
-    const key = `${extras.vectors ? 'v' : ''}${extras.norms ? 'n' : ''}${extras.mixing ? 'm' : ''}${extras.summaries ? `s${extras.blocks ?? ''}${arena ? 'a' : ''}` : ''}`;
+    const key = `${extras.vectors ? 'v' : ''}${extras.norms ? 'n' : ''}${extras.mixing ? 'm' : ''}${extras.summaries ? `s${extras.blocked ? 'b' : ''}${arena ? 'a' : ''}` : ''}`;
     const hit = stage.variantSessions.get(key);
     if (hit) return hit;
     if (!stage.variant) throw new LensError('INFERENCE_FAILED', 'This model does not expose value-vector norms.');
@@ -436,12 +444,11 @@ export class StageEngine {
     return stage.vectorSession;
   }
 
-  /** Creates the summaries variant's layer sessions a long run of `seq` tokens uses (one set per block count, kept),
-   * which its first run would otherwise create: bench/long-inputs.ts times runs without it. */
-  async prepareLong(seq: number, arena = false): Promise<void> {
-    const blocks = queryBlocks(seq, this.facts.heads);
+  /** Creates the summaries variant's layer sessions a long run uses (one a layer for every length, kept), which
+   * the first long run would otherwise create: bench/long-inputs.ts times them apart. */
+  async prepareLong(arena = false): Promise<void> {
     for (const stage of this.stages)
-      if (stage.role === 'layer') await this.variantSession(stage, { summaries: true, blocks }, arena);
+      if (stage.role === 'layer') await this.variantSession(stage, { summaries: true, blocked: true }, arena);
   }
 
   async release(): Promise<void> {

@@ -79,8 +79,9 @@ export function addSummaryOutputs(g: GraphBuilder, probs: string, heads: number,
 /** One layer's summaries as fetched (batch 1): [H,S,K] top weights and keys, [H,S] the rest, [H,R,R] the overview. */
 export interface LayerSummaryTensors {
   layer: number;
-  /** [heads, S, headDim] each, as the vectors variant gives them. */
+  /** [heads, S, headDim]. */
   q: Float32Array;
+  /** [kvHeads, S, headDim]: once per key/value head. */
   k: Float32Array;
   topK: number;
   topWeights: Float32Array;
@@ -96,10 +97,10 @@ export interface LayerSummaryTensors {
   blockMean: Float32Array;
 }
 
-/** Asks a layer for blocked attention (long inputs): `blocks` query-row blocks; the layer fills `result` with the
- * summaries' tensor names, and its `attn` is then empty (no [B,H,S,S] tensor exists in the graph). */
+/** Asks a layer for blocked attention (long inputs): query-row blocks in an ONNX Loop, rows per block fed as
+ * `query_rows`; the layer fills `result` with the summaries' tensor names, and its `attn` is then empty (no
+ * [B,H,S,S] tensor exists in the graph). */
 export interface BlockedRequest {
-  blocks: number;
   /** The mask, built in the graph from positions (no n × n bias is fed): keyMask float32 [B,S] (1 = a real token,
    * 0 = padding), query i sees key j when j ≤ i (causal) and i − j < window. */
   mask: BlockedMask;
@@ -118,52 +119,35 @@ export const KEY_MASK_INPUT = 'key_mask';
 /** The summaries' tensor names in the graph, before they become outputs. */
 export type SummaryTensors = Record<keyof SummaryNames, string>;
 
-/** The blocked variant needs every block non-empty: rows ceil(S / blocks) a block, so S > blocks · (blocks − 1). */
-export function blockedFits(seq: number, blocks: number): boolean {
-  return seq > blocks * (blocks - 1);
-}
+/** The graph input of the blocked variant: rows per query block, int64 [1] (queryRows). */
+export const QUERY_ROWS_INPUT = 'query_rows';
 
-/** Query-row blocks at least (and the blocked variant only where 16 blocks fit: n > 240; below, the map whole). */
-export const QUERY_BLOCKS = 16;
+/** Rows a query block has (fewer when its scores would pass BLOCK_BYTES). */
+export const QUERY_ROWS = 64;
 
-/** Bytes one block's scores [heads, rows, S] float32 may take; more blocks above it. */
+/** Bytes one block's scores [heads, rows, S] float32 may take; fewer rows above it. */
 export const BLOCK_BYTES = 128 * 2 ** 20;
 
-/** The block counts a long run uses: few, since each is a set of layer sessions, created on first use and kept,
- * and creating one grows faster than its node count (bench/long-inputs.ts prints it: 16 blocks ~3 s a layer on the
- * loaded 2-core machine, 32 ~5–9 s, 64 ~18–26 s). */
-export const BLOCK_COUNTS = [QUERY_BLOCKS, 32, 64] as const;
-export const MAX_QUERY_BLOCKS = 64;
-
 /**
- * The query-row blocks of a run of `seq` tokens over `heads` heads, undefined below the blocked variant (n ≤ 240):
- * the fewest of BLOCK_COUNTS whose block scores fit BLOCK_BYTES (the transient a layer holds a few of at once,
- * instead of the whole map). SmolLM2 (9 heads): 16 blocks up to ~7,700 tokens (38 MB a block at 4,096), 32 at 8,192
- * (75 MB instead of the map's 2.4 GB). More blocks cost nodes and session time, not work: a causal block's keys
- * stop at its last row, so the work is (blocks + 1) / (2 · blocks) of the square at any count.
+ * The rows of each query block of a run of `seq` tokens over `heads` heads (the blocked variant's `query_rows`):
+ * QUERY_ROWS, fewer if a block's scores [heads, rows, seq] would pass BLOCK_BYTES, never more than seq. A causal
+ * block sees the keys up to its last row only, so fewer rows waste less of the square (up to rows / seq of it), and
+ * a block's tensors stay in cache: one SmolLM2 layer at 8,192 tokens costs 0.53× the layer without its map in
+ * blocks of 64 rows, 0.70× in 128, 0.80× in 256 (bench/long-layer.ts --rows 64,128,256, CPU time); at 512 tokens
+ * 64 rows still beat 128 and 256 (more iterations, each with its fixed costs, cost less than the waste).
  */
-export function queryBlocks(seq: number, heads: number): number | undefined {
-  if (!blockedFits(seq, QUERY_BLOCKS)) return undefined;
-  const fits = BLOCK_COUNTS.filter((b) => blockedFits(seq, b));
-  return fits.find((b) => heads * Math.ceil(seq / b) * seq * 4 <= BLOCK_BYTES) ?? fits[fits.length - 1];
+export function queryRows(seq: number, heads: number): number {
+  const fit = Math.floor(BLOCK_BYTES / (heads * Math.max(1, seq) * 4));
+  return Math.max(1, Math.min(seq, QUERY_ROWS, fit));
 }
 
 /**
- * Attention in `req.blocks` blocks of query rows: per block its scores [B,H,rows,keys], softmax, context and the
- * summaries, so that no [B,H,S,S] tensor is built (the largest is one block's); blocks are concatenated along the
- * query axis. The overview is pooled in two steps (over 64 keys per row in each block, then over 64 rows), which
- * gives the same max and mean as pooling 64 × 64 cells at once. Needs blockedFits(S, blocks).
- * Each block's additive mask [B,1,rows,keys] is built from its query positions and the key positions (0 where the
- * query may see the key, MASKED elsewhere, as feeds.ts's dense bias), so no n × n array is built in JS.
- * Fewer passes over a block's scores than one op per summary (onnxruntime's profile of one layer showed Softmax, Log,
- * the mask's Add, TopK, Mul and the pools each costing 5–15 % of it):
- * - causal: a block's rows see keys below its last row only, so its keys are sliced to the first POOL-aligned end
- *   past that row (the cells beyond are all masked: the overview is padded with zeros there) — about half the
- *   work of the whole square at many blocks;
- * - the special mass and the mean key position ride the context MatMul as two extra columns of v ([S,2]);
- * - the entropy is lse − Σ p·z (z the masked logits, lse = z_top − ln p_top from the top key), one Mul and one
- *   ReduceSum instead of Max, Log, Mul and ReduceSum.
- * q, k, v [B,H,S,D] → context [B,S,H·D].
+ * Attention in blocks of query rows, as an ONNX Loop: one body (one block's scores, mask, softmax, context and
+ * summaries) runs ceil(S / R) times, R rows each from the `query_rows` input, so the layer's graph — and the time
+ * onnxruntime takes to create its session — does not grow with the block count, and one session serves every
+ * length and block count. The body reads q, k and v of the outer graph and slices its block at run time; every
+ * iteration gives R rows (the last block's missing rows are zero queries, dropped after the loop: the Loop's scan
+ * outputs must have one shape). Iterations run one after another, so one block's scores are alive at a time.
  */
 export function blockedAttention(
   g: GraphBuilder,
@@ -175,135 +159,135 @@ export function blockedAttention(
   options: { scale?: number; softcap?: number | null },
   req: BlockedRequest,
 ): string {
-  const NB = req.blocks;
   const causal = req.mask.causal;
   const topK = g.hasTensor('top_k') ? 'top_k' : g.input('top_k', 'int64', [1]);
   const special = g.hasTensor('special_keys') ? 'special_keys' : g.input('special_keys', 'float32', ['seq']);
-  const shape = g.op('Shape', [q]); // [4]: B,H,S,D
-  const S = g.op('Gather', [shape, g.constI64([2], [])], { axis: A.int(0) }); // scalar
-  const one = g.constI64([1], []);
+  const rowsIn = g.hasTensor(QUERY_ROWS_INPUT) ? QUERY_ROWS_INPUT : g.input(QUERY_ROWS_INPUT, 'int64', [1]);
   const i64 = (x: number) => g.constI64([x], []);
-  const vec = (x: string) => g.op('Unsqueeze', [x, g.constI64([0])]); // scalar → [1]
-  const chunk = g.op('Div', [g.op('Add', [S, i64(NB - 1)]), i64(NB)]); // ceil(S/NB)
-  const last = g.op('Sub', [S, g.op('Mul', [chunk, i64(NB - 1)])]);
-  const chunk1 = vec(chunk); // [1]
-  const sizes = g.op('Concat', [...Array.from({ length: NB - 1 }, () => chunk1), vec(last)], { axis: A.int(0) }); // [NB]
-  const split = (x: string) => g.opN('Split', [x, sizes], NB, { axis: A.int(2) });
+  const shape = g.op('Shape', [q]); // [4]: B,H,S,D
+  const S = g.op('Gather', [shape, i64(2)], { axis: A.int(0) }); // scalar
+  const R = g.op('Min', [g.op('ReduceMax', [rowsIn], { keepdims: A.int(0) }), S]); // scalar: rows per block
+  const NB = g.op('Div', [g.op('Add', [S, g.op('Sub', [R, i64(1)])]), R]); // scalar: ceil(S / R)
   const cellsAll = g.op('Div', [g.op('Add', [S, i64(POOL - 1)]), i64(POOL)]); // ceil(S/POOL)
-
-  const kt = g.op('Transpose', [k], { perm: A.ints([0, 1, 3, 2]) }); // [B,H,D,S]
-  const scale = g.constF([options.scale ?? 1 / Math.sqrt(headDim)], [], 'scale');
-  const cap = options.softcap ? g.constF([options.softcap], [], 'cap') : undefined;
-  const positions = g.op('Range', [i64(0), S, one]); // [S]
+  const positions = g.op('Range', [i64(0), S, i64(1)]); // [S]
   const keyPos = g.op('Unsqueeze', [g.op('Cast', [positions], { to: A.int(1) }), g.constI64([1])]); // [S,1]
   const specialCol = g.op('Unsqueeze', [special, g.constI64([1])]); // [S,1]
-  // v with two more columns per key, the special flag and the key position: p · vx gives the context, the special
-  // mass and the mean key position in one MatMul.
   const extra = g.op('Expand', [
     g.op('Concat', [specialCol, keyPos], { axis: A.int(1) }), // [S,2]
     g.op('Concat', [g.op('Slice', [shape, g.constI64([0]), g.constI64([3])]), g.constI64([2])], { axis: A.int(0) }),
   ]); // [B,H,S,2]
   const vx = g.op('Concat', [v, extra], { axis: A.int(3) }); // [B,H,S,D+2]
-  const prev = g.op('Max', [g.op('Sub', [positions, one]), i64(0)]); // [S]
-  const prevIdx = g.op('Expand', [
-    g.op('Reshape', [prev, g.constI64([1, 1, -1, 1])]),
-    g.op('Concat', [g.op('Slice', [shape, g.constI64([0]), g.constI64([3])]), g.constI64([1])], { axis: A.int(0) }),
-  ]); // [B,H,S,1]
-  const rowPool = { kernel_shape: A.ints([1, POOL]), strides: A.ints([1, POOL]), ceil_mode: A.int(1) };
-  const first = { starts: g.constI64([0]), ends: g.constI64([1]), axes: g.constI64([3]) };
-
   const keyOk = g.op('Greater', [g.op('Unsqueeze', [req.mask.keyMask, g.constI64([1])]), g.constF([0.5], [], 'half')]); // [B,1,S] bool
+  const scale = g.constF([options.scale ?? 1 / Math.sqrt(headDim)], [], 'scale');
+  const cap = options.softcap ? g.constF([options.softcap], [], 'cap') : undefined;
   const zero = g.constF([0], [], 'zero');
   const masked = g.constF([MASKED], [], 'masked');
-  /** The additive mask of rows [start, end) over keys [0, keys): [B,1,rows,keys]. */
-  const blockBias = (start: string, end: string, keys: string, keysVec: string): string => {
-    const rows = g.op('Range', [start, end, one]); // [rows]
-    const keyRange = g.op('Range', [i64(0), keys, one]); // [keys]
-    const diff = g.op('Sub', [
-      g.op('Unsqueeze', [rows, g.constI64([1])]),
-      g.op('Unsqueeze', [keyRange, g.constI64([0])]),
-    ]); // [rows,keys]: i − j
-    const okKeys = keys === S ? keyOk : g.op('Slice', [keyOk, g.constI64([0]), keysVec, g.constI64([2])]); // [B,1,keys]
-    let ok = g.op('Unsqueeze', [okKeys, g.constI64([2])]); // [B,1,1,keys]
-    if (causal) ok = g.op('And', [ok, g.op('Greater', [diff, i64(-1)])]); // [B,1,rows,keys]
-    if (req.mask.window !== null) ok = g.op('And', [ok, g.op('Less', [diff, i64(req.mask.window)])]);
-    if (!causal && req.mask.window === null) ok = g.op('And', [ok, g.op('Equal', [diff, diff])]); // [B,1,rows,keys]
-    return g.op('Where', [ok, zero, masked]); // [B,1,rows,keys]
-  };
 
-  const qs = split(q); // NB × [B,H,rows,D]
-  const ps = split(prevIdx); // NB × [B,H,rows,1]
-  const parts: Record<string, string[]> = {};
-  const add = (key: string, t: string) => (parts[key] ??= []).push(t);
-  // Block b + 1 starts after every use of block b's scores: its q is q + 0 · (a sum over block b's results). Without
-  // this, onnxruntime's order (a depth-first walk from the outputs) computed every block's probabilities before
-  // their other uses, so all of them were alive at once (one layer session at 2,048 tokens in 32 blocks: peak RSS
-  // +200 MB, more than the 151 MB map; +120 MB with it, about the same for 16 to 64 blocks, so the rest is not the
-  // blocks). A non-finite summary would make the next block's q NaN: the run stops on it anyway.
-  let after: string | undefined;
-  const zeroF = g.constF([0], [], 'zero_dep');
-  for (let b = 0; b < NB; b++) {
-    const qb = after ? g.op('Add', [qs[b], g.op('Mul', [after, zeroF])]) : qs[b]; // [B,H,rows,D]
-    const start = g.op('Mul', [chunk, i64(b)]); // scalar
-    const end = b === NB - 1 ? S : g.op('Add', [start, chunk]);
-    // Causal: keys [0, min(S, end rounded up to POOL)); the last block (and a bidirectional one) sees them all.
-    const whole = !causal || b === NB - 1;
-    const keys = whole
-      ? S
-      : g.op('Min', [S, g.op('Mul', [g.op('Div', [g.op('Add', [end, i64(POOL - 1)]), i64(POOL)]), i64(POOL)])]);
-    const keysVec = whole ? '' : vec(keys); // [1]
-    const upTo = (x: string, axis: number) =>
-      whole ? x : g.op('Slice', [x, g.constI64([0]), keysVec, g.constI64([axis])]);
-    let s = g.op('Mul', [g.op('MatMul', [qb, upTo(kt, 3)]), scale]); // [B,H,rows,keys]
-    if (cap) s = g.op('Mul', [g.op('Tanh', [g.op('Div', [s, cap])]), cap]);
-    const z = g.op('Add', [s, blockBias(start, end, keys, keysVec)]); // [B,H,rows,keys]
-    const p = g.op('Softmax', [z], { axis: A.int(-1) }); // [B,H,rows,keys]
-    add('contextX', g.op('MatMul', [p, upTo(vx, 2)])); // [B,H,rows,D+2]
-    const [values, indices] = g.opN('TopK', [p, topK], 2, { axis: A.int(-1), largest: A.int(1), sorted: A.int(1) });
-    add('topWeights', values); // [B,H,rows,K]
-    add('topKeys', g.op('Cast', [indices], { to: A.int(1) }));
-    // −Σ p ln p = lse − Σ p·z, lse = z_top − ln p_top (masked keys: p = 0 exactly, z finite).
-    const zTop = g.op('GatherElements', [z, g.op('Slice', [indices, first.starts, first.ends, first.axes])], {
-      axis: A.int(3),
-    }); // [B,H,rows,1]
-    const lse = g.op('Sub', [zTop, g.op('Log', [g.op('Slice', [values, first.starts, first.ends, first.axes])])]);
-    const pz = g.op('ReduceSum', [g.op('Mul', [p, z]), g.constI64([-1])], { keepdims: A.int(1) }); // [B,H,rows,1]
-    add('entropy', g.op('Sub', [lse, pz]));
-    add('previous', g.op('GatherElements', [p, ps[b]], { axis: A.int(3) })); // [B,H,rows,1]
-    let rowMax = g.op('MaxPool', [p], rowPool); // [B,H,rows,keys/POOL]
-    let rowMean = g.op('AveragePool', [p], { ...rowPool, count_include_pad: A.int(0) });
-    if (!whole) {
-      // The cells past this block's keys are masked for its rows: max and mean 0.
-      const missing = vec(g.op('Sub', [cellsAll, g.op('Div', [g.op('Add', [keys, i64(POOL - 1)]), i64(POOL)])]));
-      const pads = g.op('Concat', [g.constI64([0, 0, 0, 0, 0, 0, 0]), missing], { axis: A.int(0) }); // [8]
-      rowMax = g.op('Pad', [rowMax, pads]); // [B,H,rows,cells]
-      rowMean = g.op('Pad', [rowMean, pads]);
-    }
-    add('rowMax', rowMax);
-    add('rowMean', rowMean);
-    if (b < NB - 1) {
-      // One scalar from every result of this block (each a reduction of p or z): the next block waits for it.
-      const last = (key: string) => parts[key][parts[key].length - 1];
-      const sums = ['contextX', 'topWeights', 'entropy', 'previous', 'rowMax', 'rowMean'].map((key) =>
-        g.op('ReduceSum', [last(key)], { keepdims: A.int(0) }),
-      ); // scalars
-      after = sums.reduce((a, x) => g.op('Add', [a, x]));
-    }
+  const body = g.subgraph('block');
+  const iter = body.input(`${body.name}_iter`, 'int64', []);
+  const condIn = body.input(`${body.name}_cond`, 'bool', []);
+  const b64 = (x: number) => body.constI64([x], []);
+  const vec = (x: string) => body.op('Unsqueeze', [x, body.constI64([0])]); // scalar → [1]
+  const start = body.op('Mul', [iter, R]); // scalar
+  const end = body.op('Add', [start, R]); // scalar, may pass S in the last block
+  const endIn = body.op('Min', [end, S]);
+  // Causal: keys [0, min(S, end rounded up to POOL)); bidirectional: all of them.
+  const keys = causal
+    ? body.op('Min', [
+        S,
+        body.op('Mul', [body.op('Div', [body.op('Add', [end, b64(POOL - 1)]), b64(POOL)]), b64(POOL)]),
+      ])
+    : S;
+  const upTo = (x: string) => (causal ? body.op('Slice', [x, body.constI64([0]), vec(keys), body.constI64([2])]) : x);
+  const qRows = body.op('Slice', [q, vec(start), vec(endIn), body.constI64([2])]); // [B,H,rows,D]
+  const missing = vec(body.op('Sub', [end, endIn])); // [1]: zero rows added to the last block
+  const qb = body.op('Pad', [
+    qRows,
+    body.op('Concat', [body.constI64([0, 0, 0, 0, 0, 0]), missing, body.constI64([0])], { axis: A.int(0) }),
+  ]); // [B,H,R,D]
+  const kt = body.op('Transpose', [upTo(k)], { perm: A.ints([0, 1, 3, 2]) }); // [B,H,D,keys]
+  let s = body.op('Mul', [body.op('MatMul', [qb, kt]), scale]); // [B,H,R,keys]
+  if (cap) s = body.op('Mul', [body.op('Tanh', [body.op('Div', [s, cap])]), cap]);
+  // The additive mask of rows [start, end) over keys [0, keys): [B,1,R,keys].
+  const rows = body.op('Range', [start, end, b64(1)]); // [R]
+  const keyRange = body.op('Range', [b64(0), keys, b64(1)]); // [keys]
+  const diff = body.op('Sub', [
+    body.op('Unsqueeze', [rows, body.constI64([1])]),
+    body.op('Unsqueeze', [keyRange, body.constI64([0])]),
+  ]); // [R,keys]: i − j
+  const okKeys = causal ? body.op('Slice', [keyOk, body.constI64([0]), vec(keys), body.constI64([2])]) : keyOk; // [B,1,keys]
+  let ok = body.op('Unsqueeze', [okKeys, body.constI64([2])]); // [B,1,1,keys]
+  if (causal) ok = body.op('And', [ok, body.op('Greater', [diff, b64(-1)])]); // [B,1,R,keys]
+  if (req.mask.window !== null) ok = body.op('And', [ok, body.op('Less', [diff, b64(req.mask.window)])]);
+  if (!causal && req.mask.window === null) ok = body.op('And', [ok, body.op('Equal', [diff, diff])]);
+  const z = body.op('Add', [s, body.op('Where', [ok, zero, masked])]); // [B,H,R,keys]
+  const p = body.op('Softmax', [z], { axis: A.int(-1) }); // [B,H,R,keys]
+  const outs: [string, number | string][] = [];
+  outs.push([body.op('MatMul', [p, upTo(vx)]), headDim + 2]); // [B,H,R,D+2]
+  const [values, indices] = body.opN('TopK', [p, topK], 2, { axis: A.int(-1), largest: A.int(1), sorted: A.int(1) });
+  outs.push([values, 'k'], [body.op('Cast', [indices], { to: A.int(1) }), 'k']); // [B,H,R,K]
+  const firstOf = (x: string) => body.op('Slice', [x, body.constI64([0]), body.constI64([1]), body.constI64([3])]);
+  const zTop = body.op('GatherElements', [z, firstOf(indices)], { axis: A.int(3) }); // [B,H,R,1]
+  const lse = body.op('Sub', [zTop, body.op('Log', [firstOf(values)])]);
+  const pz = body.op('ReduceSum', [body.op('Mul', [p, z]), body.constI64([-1])], { keepdims: A.int(1) }); // [B,H,R,1]
+  outs.push([body.op('Sub', [lse, pz]), 1]); // entropy [B,H,R,1]
+  // p[i, max(i − 1, 0)], within the block's keys (a padded row past S reads a key it has).
+  const prev = body.op('Min', [
+    body.op('Max', [body.op('Sub', [rows, b64(1)]), b64(0)]),
+    body.op('Sub', [keys, b64(1)]),
+  ]);
+  const pshape = body.op('Shape', [p]); // [4]
+  const prevIdx = body.op('Expand', [
+    body.op('Reshape', [prev, body.constI64([1, 1, -1, 1])]),
+    body.op('Concat', [body.op('Slice', [pshape, body.constI64([0]), body.constI64([3])]), body.constI64([1])], {
+      axis: A.int(0),
+    }),
+  ]); // [B,H,R,1]
+  outs.push([body.op('GatherElements', [p, prevIdx], { axis: A.int(3) }), 1]); // [B,H,R,1]
+  const rowPool = { kernel_shape: A.ints([1, POOL]), strides: A.ints([1, POOL]), ceil_mode: A.int(1) };
+  let rowMax = body.op('MaxPool', [p], rowPool); // [B,H,R,keys/POOL]
+  let rowMean = body.op('AveragePool', [p], { ...rowPool, count_include_pad: A.int(0) });
+  if (causal) {
+    // The cells past this block's keys are masked for its rows: max and mean 0.
+    const gone = vec(body.op('Sub', [cellsAll, body.op('Div', [body.op('Add', [keys, b64(POOL - 1)]), b64(POOL)])]));
+    const pads = body.op('Concat', [body.constI64([0, 0, 0, 0, 0, 0, 0]), gone], { axis: A.int(0) }); // [8]
+    rowMax = body.op('Pad', [rowMax, pads]); // [B,H,R,cells]
+    rowMean = body.op('Pad', [rowMean, pads]);
   }
-  const cat = (key: string) => g.op('Concat', parts[key], { axis: A.int(2) });
+  outs.push([rowMax, 'cells'], [rowMean, 'cells']);
+  body.output(body.op('Identity', [condIn]), `${body.name}_cond_out`, 'bool', []);
+  outs.forEach(([t, last], i) => body.output(t, `${body.name}_scan${i}`, 'float32', ['batch', heads, 'rows', last]));
+  const scans = g.opN('Loop', [NB, ''], outs.length, { body: A.graph(body) }); // each [NB,B,H,R,X]
+  // [NB,B,H,R,X] → [B,H,NB·R,X] → the first S rows.
+  const rowsOf = (y: string) => {
+    const t = g.op('Transpose', [y], { perm: A.ints([1, 2, 0, 3, 4]) }); // [B,H,NB,R,X]
+    const ts = g.op('Shape', [t]);
+    const dims = g.op(
+      'Concat',
+      [
+        g.op('Slice', [ts, g.constI64([0]), g.constI64([2])]),
+        g.constI64([-1]),
+        g.op('Slice', [ts, g.constI64([4]), g.constI64([5])]),
+      ],
+      { axis: A.int(0) },
+    ); // [4]
+    const flat = g.op('Reshape', [t, dims]); // [B,H,NB·R,X]
+    return g.op('Slice', [flat, g.constI64([0]), g.op('Unsqueeze', [S, g.constI64([0])]), g.constI64([2])]); // [B,H,S,X]
+  };
+  const [contextX, topWeights, topKeys, entropy, previous, rowMaxAll, rowMeanAll] = scans.map(rowsOf);
   const colPool = { kernel_shape: A.ints([POOL, 1]), strides: A.ints([POOL, 1]), ceil_mode: A.int(1) };
-  const [ctx, specialMass, keyMean] = g.opN('Split', [cat('contextX'), g.constI64([headDim, 1, 1])], 3, {
+  const [ctx, specialMass, keyMean] = g.opN('Split', [contextX, g.constI64([headDim, 1, 1])], 3, {
     axis: A.int(3),
   }); // [B,H,S,D], [B,H,S,1] × 2
   req.result = {
-    topWeights: cat('topWeights'),
-    topKeys: cat('topKeys'),
-    entropy: cat('entropy'),
+    topWeights,
+    topKeys,
+    entropy,
     special: specialMass,
     keyMean,
-    previous: cat('previous'),
-    blockMax: g.op('MaxPool', [cat('rowMax')], colPool), // [B,H,cells,cells]
-    blockMean: g.op('AveragePool', [cat('rowMean')], { ...colPool, count_include_pad: A.int(0) }),
+    previous,
+    blockMax: g.op('MaxPool', [rowMaxAll], colPool), // [B,H,cells,cells]
+    blockMean: g.op('AveragePool', [rowMeanAll], { ...colPool, count_include_pad: A.int(0) }),
   };
   const t = g.op('Transpose', [ctx], { perm: A.ints([0, 2, 1, 3]) }); // [B,S,H,D]
   return g.op('Reshape', [t, g.constI64([0, 0, heads * headDim], [3], 'shape')]); // [B,S,H·D]

@@ -110,17 +110,17 @@ function declareEmbedInputs(g: GraphBuilder, fam: FamilyGraphs): void {
   for (const name of fam.embedInputs) g.input(name, 'int64', BS);
 }
 
-/** Declares layer l's side inputs in `g` (once per graph) and returns their names. With `blocks` (and a family
+/** Declares layer l's side inputs in `g` (once per graph) and returns their names. With `blocked` (and a family
  * that can), attention runs in query-row blocks and the mask comes from positions and key_mask [B,S], not a bias. */
-function declareLayerInputs(g: GraphBuilder, fam: FamilyGraphs, l: number, blocks?: number): LayerInputs {
+function declareLayerInputs(g: GraphBuilder, fam: FamilyGraphs, l: number, blocked = false): LayerInputs {
   const side = fam.side(l);
   const declare = (i: SideInput) => (g.hasTensor(i.name) ? i.name : g.input(i.name, 'float32', i.dims));
   let inputs: LayerInputs;
-  if (blocks && fam.blockedAttention) {
+  if (blocked && fam.blockedAttention) {
     const keyMask = g.hasTensor(KEY_MASK_INPUT) ? KEY_MASK_INPUT : g.input(KEY_MASK_INPUT, 'float32', BS);
     const causal = fam.facts.attentionKinds[l] === 'causal';
     const window = fam.facts.slidingWindows?.[l] ?? null;
-    inputs = { bias: '', blocked: { blocks, mask: { keyMask, causal, window } } };
+    inputs = { bias: '', blocked: { mask: { keyMask, causal, window } } };
   } else inputs = { bias: declare(side.bias) };
   if (side.cos && side.sin) {
     inputs.cos = declare(side.cos);
@@ -217,7 +217,7 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs, options: Pl
   // exposing q/k/v as well cost 30-60 % at 128 tokens (bench). Variants with q/k/v or the value Gram matrices (norm-
   // based attribution) are built only when asked for.
   const groupStage = (layers: number[], extras: LayerExtras): Uint8Array => {
-    const suffix = `${extras.vectors ? '_vectors' : ''}${extras.norms ? '_norms' : ''}${extras.mixing ? '_mixing' : ''}${extras.summaries ? `_summaries${extras.blocks ?? ''}` : ''}`;
+    const suffix = `${extras.vectors ? '_vectors' : ''}${extras.norms ? '_norms' : ''}${extras.mixing ? '_mixing' : ''}${extras.summaries ? `_summaries${extras.blocked ? '_blocked' : ''}` : ''}`;
     const g = new GraphBuilder(`layers_${layers[0]}_${layers[layers.length - 1]}${suffix}`);
     let x: string;
     if (layers[0] === 0) {
@@ -231,7 +231,7 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs, options: Pl
     // (1 keeps it, 0 zeroes it: value zeroing runs many rows, each zeroing one token in one layer).
     const keep = extras.mixing ? g.input(VALUE_KEEP_INPUT, 'float32', ['batch', L, 'seq']) : undefined;
     for (const l of layers) {
-      const inputs = declareLayerInputs(g, fam, l, extras.summaries ? extras.blocks : undefined);
+      const inputs = declareLayerInputs(g, fam, l, extras.summaries === true && extras.blocked === true);
       if (keep) inputs.cache = (k, v) => [k, zeroValues(g, v, keep, l)];
       requests.push(inputs.blocked);
       const out = fam.layer(g, l, x, inputs);
@@ -247,7 +247,12 @@ export function assemblePlan(source: ModelSource, fam: FamilyGraphs, options: Pl
         const blocked = requests[i]?.result;
         if (blocked) outputSummaries(g, blocked, H, names);
         else addSummaryOutputs(g, out.attn, H, names);
-        for (const k of ['q', 'k'] as const) g.output(out[k], n[k], 'float32', ['batch', H, 'seq', D]);
+        g.output(out.q, n.q, 'float32', ['batch', H, 'seq', D]);
+        // k once per key/value head (the query heads of a group read the same keys): a third of SmolLM2's to fetch.
+        const KV = fam.facts.kvHeads;
+        const first = Array.from({ length: KV }, (_, i) => i * (H / KV));
+        const k = KV < H ? g.op('Gather', [out.k, g.constI64(first)], { axis: A.int(1) }) : out.k; // [B,KV,S,D]
+        g.output(k, n.k, 'float32', ['batch', KV, 'seq', D]);
         return;
       }
       g.output(out.attn, n.attn, 'float32', ['batch', H, 'seq', 'seq']);

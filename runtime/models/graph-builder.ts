@@ -5,6 +5,7 @@ import {
   AttrType,
   DataType,
   type AttributeMsg,
+  type GraphMsg,
   type ModelMsg,
   type NodeMsg,
   type TensorMsg,
@@ -14,7 +15,7 @@ import { encodeModelPlain } from '../formats/onnx-encode';
 
 export const OPSET = 17;
 
-export type ElemType = 'float32' | 'int64';
+export type ElemType = 'float32' | 'int64' | 'bool';
 /** A dimension: a fixed size or a symbolic name ('batch', 'seq'). */
 export type Dim = number | string;
 
@@ -23,7 +24,8 @@ export type Attr =
   | { kind: 'float'; value: number }
   | { kind: 'ints'; value: number[] }
   | { kind: 'floats'; value: number[] }
-  | { kind: 'string'; value: string };
+  | { kind: 'string'; value: string }
+  | { kind: 'graph'; value: GraphBuilder };
 
 /** Attribute constructors: `{ axis: A.int(-1), epsilon: A.float(1e-12) }`. */
 export const A = {
@@ -32,9 +34,11 @@ export const A = {
   ints: (value: number[]): Attr => ({ kind: 'ints', value }),
   floats: (value: number[]): Attr => ({ kind: 'floats', value }),
   string: (value: string): Attr => ({ kind: 'string', value }),
+  /** A subgraph built by GraphBuilder.subgraph (Loop's body). */
+  graph: (value: GraphBuilder): Attr => ({ kind: 'graph', value }),
 };
 
-const elem = (t: ElemType) => (t === 'float32' ? DataType.FLOAT : DataType.INT64);
+const elem = (t: ElemType) => (t === 'float32' ? DataType.FLOAT : t === 'int64' ? DataType.INT64 : DataType.BOOL);
 
 function valueInfo(name: string, type: ElemType, dims: Dim[]): ValueInfoMsg {
   return {
@@ -60,6 +64,8 @@ function attribute(name: string, a: Attr): AttributeMsg {
       return { name, type: AttrType.FLOATS, floats: a.value };
     case 'string':
       return { name, type: AttrType.STRING, s: new TextEncoder().encode(a.value) };
+    case 'graph':
+      return { name, type: AttrType.GRAPH, g: a.value.toGraph() };
   }
 }
 
@@ -74,29 +80,50 @@ export class GraphBuilder {
   /** Old name → graph output name, for node outputs renamed by output(). */
   private readonly aliases = new Map<string, string>();
   private counter = 0;
+  /** Subgraphs whose nodes may read this graph's tensors by name (renamed with them by output()). */
+  private readonly children: GraphBuilder[] = [];
   /** Element-wise activations built by ops.activation from primitives (GELU, SiLU), as input → output: AttnLRP
    * (runtime/grad) gives each one rule as a whole function (the identity rule) instead of its primitives' rules. */
   readonly activations: { input: string; output: string }[] = [];
 
-  constructor(readonly name: string) {}
+  /** `prefix` starts every generated name (a subgraph's names must not shadow its outer graph's). */
+  constructor(
+    readonly name: string,
+    private readonly prefix = '',
+    private readonly parent?: GraphBuilder,
+  ) {}
+
+  /** A subgraph (a Loop's body): its nodes may read this graph's tensors by name; its own names are prefixed. */
+  subgraph(hint: string): GraphBuilder {
+    const name = `${this.prefix}${hint}${this.children.length}`;
+    const child = new GraphBuilder(name, `${name}/`, this);
+    this.children.push(child);
+    return child;
+  }
 
   private fresh(hint: string): string {
     let n: string;
-    do n = `${hint}_${this.counter++}`;
-    while (this.names.has(n));
+    do n = `${this.prefix}${hint}_${this.counter++}`;
+    while (this.names.has(n) || this.parent?.hasTensor(n));
     this.names.add(n);
     return n;
   }
 
   private claim(name: string): string {
-    if (this.names.has(name)) throw new Error(`graph ${this.name}: tensor name ${name} used twice`);
+    if (this.hasTensor(name)) throw new Error(`graph ${this.name}: tensor name ${name} used twice`);
     this.names.add(name);
     return name;
   }
 
   /** True when a tensor (input, weight, constant or node output) of this name exists in the graph. */
   hasTensor(name: string): boolean {
-    return this.names.has(name);
+    return this.names.has(name) || (this.parent?.hasTensor(name) ?? false);
+  }
+
+  /** Renames tensor `from` to `to` in every node's inputs, this graph's and its subgraphs'. */
+  private renameInputs(from: string, to: string): void {
+    for (const node of this.nodes) node.input.forEach((n, i) => n === from && (node.input[i] = to));
+    for (const child of this.children) child.renameInputs(from, to);
   }
 
   /** A float32 initializer added once per graph: later calls with the same name reuse it without reading data. */
@@ -120,9 +147,8 @@ export class GraphBuilder {
     const producer = this.producers.get(v);
     if (v !== name && producer && !this.outputs.some((o) => o.name === v)) {
       this.claim(name);
-      const rename = (list: string[]) => list.forEach((n, i) => n === v && (list[i] = name));
-      for (const node of this.nodes) rename(node.input);
-      rename(producer.output);
+      this.renameInputs(v, name);
+      producer.output.forEach((n, i) => n === v && (producer.output[i] = name));
       this.producers.delete(v);
       this.producers.set(name, producer);
       this.aliases.set(value, name);
@@ -193,6 +219,17 @@ export class GraphBuilder {
     return encodeModelPlain(this.toModel());
   }
 
+  /** The graph alone (a subgraph's attribute value). */
+  toGraph(): GraphMsg {
+    return {
+      name: this.name,
+      node: this.nodes,
+      initializer: this.initializers,
+      input: this.inputs,
+      output: this.outputs,
+    };
+  }
+
   /** The graph as a ModelProto object. */
   toModel(): ModelMsg {
     return {
@@ -200,13 +237,7 @@ export class GraphBuilder {
       producerName: 'attention-lens',
       producerVersion: '0.1.0',
       opsetImport: [{ domain: '', version: OPSET }],
-      graph: {
-        name: this.name,
-        node: this.nodes,
-        initializer: this.initializers,
-        input: this.inputs,
-        output: this.outputs,
-      },
+      graph: this.toGraph(),
     };
   }
 }

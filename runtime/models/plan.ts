@@ -106,8 +106,9 @@ export interface LayerExtras {
   mixing?: boolean;
   /** Long inputs: q, k and the attention summaries (attention-summaries.ts) instead of the map. */
   summaries?: boolean;
-  /** With summaries: attention in this many query-row blocks where the family can (attention-summaries.ts). */
-  blocks?: number;
+  /** With summaries: attention in query-row blocks where the family can (an ONNX Loop whose rows per block are the
+   * query_rows input: attention-summaries.ts blockedAttention); without, the map whole inside the graph. */
+  blocked?: boolean;
 }
 
 /** A batch of token ids; mask[b][s] is 1 for real tokens and 0 for padding. All rows have the same length. */

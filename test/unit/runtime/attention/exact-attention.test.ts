@@ -15,12 +15,10 @@ import { KeptRun } from '../../../../runtime/attention/kept-run';
 import { StageEngine } from '../../../../runtime/inspector/engine';
 import {
   BLOCK_BYTES,
-  BLOCK_COUNTS,
-  blockedFits,
-  MAX_QUERY_BLOCKS,
   POOL,
-  QUERY_BLOCKS,
-  queryBlocks,
+  QUERY_ROWS,
+  QUERY_ROWS_INPUT,
+  queryRows,
   summaryNames,
 } from '../../../../runtime/models/attention-summaries';
 import { createSession } from '../../../../runtime/backend/ort';
@@ -344,6 +342,7 @@ async function checkGraphSummaries(
   source: ModelSource,
   n: number,
   backend: 'native' | 'wasm' = 'native',
+  rows?: number,
 ) {
   const { plan, run } = await denseRun(source, n, 3);
   const engine = await StageEngine.create(plan, backend, 1);
@@ -354,7 +353,7 @@ async function checkGraphSummaries(
     await engine.run(ids(n, 3, source.config.vocabSize, 3), {
       withVectors: false,
       onLayer: () => assert.fail('no map leaves the graph in the summaries variant'),
-      summaries: { topK: K, specials, onSummaries: (t) => kept.addSummaries(t) },
+      summaries: { topK: K, specials, onSummaries: (t) => kept.addSummaries(t), ...(rows ? { rows } : {}) },
     });
   } finally {
     await engine.release();
@@ -426,73 +425,83 @@ test('hf-tiny gemma2: the graph summaries variant with windows and soft-cap', as
   await checkGraphSummaries('gemma2', await readModel(hfTinyModel('gemma2')), 100);
 });
 
-test('queryBlocks: 16, 32 or 64 blocks, the fewest whose scores fit BLOCK_BYTES; every block with rows; the map whole up to 240 tokens', () => {
-  assert.equal(queryBlocks(240, 9), undefined);
-  assert.equal(queryBlocks(241, 9), QUERY_BLOCKS);
-  assert.equal(queryBlocks(2048, 9), 16);
-  assert.equal(queryBlocks(4096, 9), 16); // 9 × 256 × 4,096 × 4 bytes = 38 MB a block
-  assert.equal(queryBlocks(8192, 9), 32); // 16 blocks would be 151 MB each
-  assert.equal(queryBlocks(8192, 32), MAX_QUERY_BLOCKS); // 32 heads: 32 blocks would still be 268 MB
-  for (let n = 241; n <= 8192; n += 37)
+test("queryRows: 64 rows, fewer when a block's scores pass BLOCK_BYTES, never more than the tokens", () => {
+  assert.equal(queryRows(10, 9), 10);
+  assert.equal(queryRows(512, 9), QUERY_ROWS);
+  assert.equal(queryRows(8192, 9), 64); // 9 × 64 × 8,192 × 4 bytes = 19 MB a block
+  assert.equal(queryRows(65536, 64), 8); // 64 heads over 65,536 tokens: 8 rows are 128 MiB
+  for (let n = 1; n <= 8192; n += 37)
     for (const heads of [1, 9, 32]) {
-      const b = queryBlocks(n, heads)!;
-      assert.ok(blockedFits(n, b) && BLOCK_COUNTS.includes(b as 16), `${n} tokens, ${heads} heads`);
-      const perBlock = heads * Math.ceil(n / b) * n * 4;
-      assert.ok(perBlock <= BLOCK_BYTES || b === MAX_QUERY_BLOCKS || !blockedFits(n, b * 2), `${n} tokens`);
+      const r = queryRows(n, heads);
+      assert.ok(Number.isInteger(r) && r >= 1 && r <= Math.min(n, QUERY_ROWS), `${n} tokens, ${heads} heads: ${r}`);
+      assert.ok(heads * r * n * 4 <= BLOCK_BYTES, `${n} tokens, ${heads} heads`);
     }
 });
 
+// The rows per block are the query_rows input: each count below leaves a shorter last block (padded in the loop).
 test('stories260K over 300 tokens: query-row blocks (no [heads, n, n] tensor in the graph) give the same', async () => {
-  assert.ok(blockedFits(300, QUERY_BLOCKS));
-  await checkGraphSummaries('stories260K blocked', await readModel(fixtureModel('stories260K')), 300);
+  await checkGraphSummaries('stories260K blocked', await readModel(fixtureModel('stories260K')), 300, 'native', 64);
 });
 
 test('hf-tiny gemma2 over 250 tokens: query-row blocks with windows and soft-cap', async () => {
-  assert.ok(blockedFits(250, QUERY_BLOCKS));
-  await checkGraphSummaries('gemma2 blocked', await readModel(hfTinyModel('gemma2')), 250);
+  await checkGraphSummaries('gemma2 blocked', await readModel(hfTinyModel('gemma2')), 250, 'native', 100);
 });
 
 // bert (bidirectional, the padding mask from key_mask) and gpt2 (causal from positions) in query-row blocks too: the
-// summaries and every exact value from the kept q and k equal the full maps runPlan computes whole (native).
+// summaries and every exact value from the kept q and k equal the full maps runPlan computes whole.
 for (const backend of ['native', 'wasm'] as const) {
   test(`all-MiniLM-L6-v2 over 260 tokens: query-row blocks give the dense maps' values and summaries (${backend})`, async () => {
-    assert.ok(blockedFits(260, QUERY_BLOCKS));
-    await checkGraphSummaries(`all-MiniLM-L6-v2 blocked ${backend}`, await readModel(miniLmDir()), 260, backend);
+    await checkGraphSummaries(`all-MiniLM-L6-v2 blocked ${backend}`, await readModel(miniLmDir()), 260, backend, 64);
   });
 
   test(`tiny-gpt2 over 300 tokens: query-row blocks, causal from positions (${backend})`, async () => {
-    assert.ok(blockedFits(300, QUERY_BLOCKS));
-    await checkGraphSummaries(`tiny-gpt2 blocked ${backend}`, await readModel(fixtureModel('tiny-gpt2')), 300, backend);
+    const source = await readModel(fixtureModel('tiny-gpt2'));
+    await checkGraphSummaries(`tiny-gpt2 blocked ${backend}`, source, 300, backend, 7);
   });
 }
 
-test('bert and gpt2 blocked variants: one softmax per block, key_mask in, no n × n bias input', async () => {
+/** The ops of a graph and of its subgraphs (a Loop's body), by graph. */
+function graphOps(bytes: Uint8Array): { outer: string[]; bodies: string[][] } {
+  const graph = decodeModel(bytes).graph!;
+  const bodies = graph
+    .node!.filter((n) => n.opType === 'Loop')
+    .map((n) => n.attribute!.find((a) => a.name === 'body')!.g!.node!.map((b) => b.opType));
+  return { outer: graph.node!.map((n) => n.opType), bodies };
+}
+
+test('bert and gpt2 blocked variants: one Loop a layer whose body has the one softmax, key_mask in, no n × n bias input', async () => {
   for (const dir of [miniLmDir(), fixtureModel('tiny-gpt2')]) {
     const plan = buildPlan(await readModel(dir));
     const stage = plan.stages.find((s) => s.role === 'layer' && s.variant)!;
-    const graph = decodeModel(stage.variant!({ summaries: true, blocks: QUERY_BLOCKS })).graph!;
-    const ops = graph.node!.map((n) => n.opType);
+    const bytes = stage.variant!({ summaries: true, blocked: true });
+    const { outer, bodies } = graphOps(bytes);
     const layers = layerOutputs(stage).length;
-    assert.equal(ops.filter((o) => o === 'Softmax').length, QUERY_BLOCKS * layers, dir);
-    const inputs = graph.input!.map((i) => i.name!);
-    assert.ok(inputs.includes('key_mask'), `${dir}: inputs ${inputs.join(', ')}`);
+    assert.equal(outer.filter((o) => o === 'Softmax').length, 0, dir);
+    assert.equal(bodies.length, layers, dir);
+    for (const body of bodies) assert.equal(body.filter((o) => o === 'Softmax').length, 1, dir);
+    const inputs = decodeModel(bytes).graph!.input!.map((i) => i.name!);
+    assert.ok(inputs.includes('key_mask') && inputs.includes(QUERY_ROWS_INPUT), `${dir}: inputs ${inputs.join(', ')}`);
     assert.ok(!inputs.some((n) => n.startsWith('attn_bias')), `${dir}: inputs ${inputs.join(', ')}`);
   }
 });
 
-test('the blocked variant computes the softmax once per block of query rows, never over the whole map', () => {
+test("the blocked variant computes the softmax once per block of query rows (a Loop's body), never over the whole map", () => {
   const plan = buildPlan(readGgufModel(smolLm2Gguf()));
-  const ops = (bytes: Uint8Array) => decodeModel(bytes).graph!.node!.map((n) => n.opType);
-  const blocked = ops(plan.stages[1].variant!({ summaries: true, blocks: QUERY_BLOCKS }));
-  assert.equal(blocked.filter((o) => o === 'Softmax').length, QUERY_BLOCKS);
-  const whole = ops(plan.stages[1].variant!({ summaries: true }));
-  assert.equal(whole.filter((o) => o === 'Softmax').length, 1);
+  const blocked = graphOps(plan.stages[1].variant!({ summaries: true, blocked: true }));
+  assert.equal(blocked.outer.filter((o) => o === 'Softmax').length, 0);
+  assert.deepEqual(
+    blocked.bodies.map((b) => b.filter((o) => o === 'Softmax').length),
+    [1],
+  );
+  const whole = graphOps(plan.stages[1].variant!({ summaries: true }));
+  assert.equal(whole.outer.filter((o) => o === 'Softmax').length, 1);
+  assert.equal(whole.bodies.length, 0);
 });
 
 test('the blocked variant builds its mask in the graph: key_mask [B,S] in, no n × n bias fed or computed', () => {
   const plan = buildPlan(readGgufModel(smolLm2Gguf()));
   const inputs = (bytes: Uint8Array) => decodeModel(bytes).graph!.input!.map((i) => i.name);
-  const blocked = inputs(plan.stages[1].variant!({ summaries: true, blocks: QUERY_BLOCKS }));
+  const blocked = inputs(plan.stages[1].variant!({ summaries: true, blocked: true }));
   assert.ok(blocked.includes('key_mask'));
   assert.ok(!blocked.some((n) => n!.startsWith('attn_bias')), `inputs ${blocked.join(', ')}`);
   assert.ok(inputs(plan.stages[1].variant!({ summaries: true })).includes('attn_bias'));
@@ -513,12 +522,16 @@ test('hf-tiny gemma2, padded keys: the mask built in the graph equals the fed de
   const dense = plan.feeds(batch);
   const fromPositions = plan.feeds(batch, { denseBias: false });
   const stage = plan.stages.find((s) => s.role === 'layer' && s.variant)!;
-  const out = async (blocks: number | undefined, feeds: typeof dense) => {
-    const session = await createSession(stage.variant!({ summaries: true, blocks }), { backend: 'native', threads: 1 });
+  const out = async (blocked: boolean, feeds: typeof dense) => {
+    const session = await createSession(stage.variant!({ summaries: true, blocked }), {
+      backend: 'native',
+      threads: 1,
+    });
     try {
       const all = { ...feeds.embed, ...feeds.layer };
       all.top_k = { type: 'int64', dims: [1], data: BigInt64Array.of(4n) };
       all.special_keys = { type: 'float32', dims: [n], data: new Float32Array(n) };
+      all[QUERY_ROWS_INPUT] = { type: 'int64', dims: [1], data: BigInt64Array.of(96n) }; // 96, 96 and 58 rows
       const picked = Object.fromEntries(session.inputNames.map((name) => [name, all[name]]));
       const s = summaryNames(layerOutputs(stage)[0].attn.slice('attn'.length));
       return await session.run(picked, ['hidden_out', s.topWeights, s.topKeys, s.blockMax, s.entropy]);
@@ -526,8 +539,8 @@ test('hf-tiny gemma2, padded keys: the mask built in the graph equals the fed de
       await session.release();
     }
   };
-  const whole = await out(undefined, dense); // the map whole, with the dense bias fed
-  const blocked = await out(QUERY_BLOCKS, fromPositions); // blocks, the mask from key_mask and positions
+  const whole = await out(false, dense); // the map whole, with the dense bias fed
+  const blocked = await out(true, fromPositions); // blocks, the mask from key_mask and positions
   for (const name of Object.keys(whole)) {
     const a = whole[name].data;
     const b = blocked[name].data;
