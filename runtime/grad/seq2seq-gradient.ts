@@ -12,7 +12,7 @@ import { DataType, type ModelMsg } from '../formats/onnx-descriptor';
 import { encodeModelPlain } from '../formats/onnx-encode';
 import { A, GraphBuilder } from '../models/graph-builder';
 import { seq2seqParts } from '../models/seq2seq-builders';
-import { project } from '../models/seq2seq-graph';
+import { fixedPositionInputs, project } from '../models/seq2seq-graph';
 import type { Seq2SeqSource } from '../models/seq2seq-source';
 import { addBackward } from './backward';
 
@@ -71,18 +71,7 @@ export function buildSeq2SeqGradientGraph(source: Seq2SeqSource, spec: Seq2SeqGr
   const srcIds = g.input('input_ids', 'int64', [B, S]); // replaced by inputs_embeds below
   const tgtIds = g.input('decoder_input_ids', 'int64', [B, T]);
   const decBias = g.input('dec_bias', 'float32', [1, 1, T, T]); // causal: 0 / MASKED
-  let encBias: string | undefined;
-  let selfBias = decBias;
-  let srcPos: string | undefined;
-  let tgtPos: string | undefined;
-  if (parts.positions === 'ids') {
-    srcPos = g.input('position_ids', 'int64', [1, S]);
-    tgtPos = g.input('decoder_position_ids', 'int64', [1, T]);
-  } else {
-    encBias = parts.positionBias!(g, 'encoder', g.input('enc_buckets', 'int64', [S, S])); // [1,H,S,S]
-    const dec = parts.positionBias!(g, 'decoder', g.input('dec_buckets', 'int64', [T, T])); // [1,H,T,T]
-    selfBias = g.op('Add', [dec, decBias]); // [1,H,T,T]
-  }
+  const { encBias, selfBias, srcPos, tgtPos } = fixedPositionInputs(g, parts, S, T, decBias);
   let x = parts.embed(g, 'encoder', srcIds, srcPos); // [B,S,E]
   for (let l = 0; l < c.encoderLayers; l++) x = parts.encoderLayer(g, l, x, encBias).hidden;
   const enc = parts.encoderFinal(g, x); // [B,S,E]

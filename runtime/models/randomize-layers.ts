@@ -42,19 +42,25 @@ export function randomizeTopLayers(source: ModelSource, layers: number, seed: nu
   if (!Number.isInteger(layers) || layers < 1 || layers > L)
     throw new RangeError(`cannot randomise ${layers} of ${L} layers`);
   const first = L - layers;
-  const base = source.weights;
+  const weights = randomizedWhere(source.weights, seed, (n) => {
+    const l = tensorLayer(n);
+    return l !== undefined && l >= first;
+  });
+  return { ...source, weights };
+}
+
+/** `base` with the tensors `chosen` picks re-initialised, each from its own seeded stream (seed and name). */
+function randomizedWhere(base: WeightStore, seed: number, chosen: (name: string) => boolean): WeightStore {
   const hash = (s: string) => [...s].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0, seed >>> 0);
-  const weights: WeightStore = {
+  return {
     names: () => base.names(),
     has: (n) => base.has(n),
     shape: (n) => base.shape(n),
     get: (n) => {
-      const l = tensorLayer(n);
       const data = base.get(n);
-      return l !== undefined && l >= first ? randomLike(data, hash(n)) : data;
+      return chosen(n) ? randomLike(data, hash(n)) : data;
     },
   };
-  return { ...source, weights };
 }
 
 /** The stack and layer of an encoder–decoder tensor (model.encoder.layers.3., decoder.block.1.), or undefined. */
@@ -70,17 +76,9 @@ export function randomizeTopSeq2SeqLayers(source: Seq2SeqSource, layers: number,
   if (!Number.isInteger(layers) || layers < 1 || layers > most)
     throw new RangeError(`cannot randomise ${layers} of ${encoderLayers} + ${decoderLayers} layers`);
   const first = { encoder: encoderLayers - layers, decoder: decoderLayers - layers };
-  const base = source.weights;
-  const hash = (s: string) => [...s].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0, seed >>> 0);
-  const weights: WeightStore = {
-    names: () => base.names(),
-    has: (n) => base.has(n),
-    shape: (n) => base.shape(n),
-    get: (n) => {
-      const at = seq2seqTensorLayer(n);
-      const data = base.get(n);
-      return at && at.layer >= first[at.stack] ? randomLike(data, hash(n)) : data;
-    },
-  };
+  const weights = randomizedWhere(source.weights, seed, (n) => {
+    const at = seq2seqTensorLayer(n);
+    return at !== undefined && at.layer >= first[at.stack];
+  });
   return { ...source, weights };
 }

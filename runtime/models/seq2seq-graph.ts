@@ -138,6 +138,26 @@ export function attend(
   return { out: linearT(g, ctx, o.w, o.b), probs };
 }
 
+/** A whole-sequence graph's position inputs (S source, T target tokens; the gradient and mixing graphs): position
+ * ids, or T5's bucketed biases, the decoder's added to the causal `decBias` [1,1,T,T]. */
+export function fixedPositionInputs(
+  g: GraphBuilder,
+  parts: Seq2SeqParts,
+  S: number,
+  T: number,
+  decBias: string,
+): { encBias?: string; selfBias: string; srcPos?: string; tgtPos?: string } {
+  if (parts.positions === 'ids')
+    return {
+      selfBias: decBias,
+      srcPos: g.input('position_ids', 'int64', [1, S]),
+      tgtPos: g.input('decoder_position_ids', 'int64', [1, T]),
+    };
+  const encBias = parts.positionBias!(g, 'encoder', g.input('enc_buckets', 'int64', [S, S])); // [1,H,S,S]
+  const dec = parts.positionBias!(g, 'decoder', g.input('dec_buckets', 'int64', [T, T])); // [1,H,T,T]
+  return { encBias, selfBias: g.op('Add', [dec, decBias]) }; // selfBias [1,H,T,T]
+}
+
 export interface Seq2SeqGraphOptions {
   /** Expose attention probabilities as outputs; false builds the same graphs without them (the bench's baseline). */
   attention: boolean;

@@ -15,7 +15,7 @@
 //            also <b>_gamma, <b>_beta [E] (ε in `norms`)
 import { A, GraphBuilder } from './graph-builder';
 import { seq2seqParts } from './seq2seq-builders';
-import { project, type BlockTap } from './seq2seq-graph';
+import { fixedPositionInputs, project, type BlockTap } from './seq2seq-graph';
 import type { Seq2SeqSource } from './seq2seq-source';
 
 export interface Seq2SeqMixingSpec {
@@ -55,18 +55,7 @@ export function buildSeq2SeqMixingGraph(source: Seq2SeqSource, spec: Seq2SeqMixi
   const tgtIds = g.input('decoder_input_ids', 'int64', [1, T]);
   const decBias = g.input('dec_bias', 'float32', [1, 1, T, T]); // causal: 0 / MASKED
   const keep = g.input('cross_keep', 'float32', [B, L, S]);
-  let encBias: string | undefined;
-  let selfBias = decBias;
-  let srcPos: string | undefined;
-  let tgtPos: string | undefined;
-  if (parts.positions === 'ids') {
-    srcPos = g.input('position_ids', 'int64', [1, S]);
-    tgtPos = g.input('decoder_position_ids', 'int64', [1, T]);
-  } else {
-    encBias = parts.positionBias!(g, 'encoder', g.input('enc_buckets', 'int64', [S, S])); // [1,H,S,S]
-    const dec = parts.positionBias!(g, 'decoder', g.input('dec_buckets', 'int64', [T, T])); // [1,H,T,T]
-    selfBias = g.op('Add', [dec, decBias]); // [1,H,T,T]
-  }
+  const { encBias, selfBias, srcPos, tgtPos } = fixedPositionInputs(g, parts, S, T, decBias);
 
   const blocks: string[] = [];
   const norms: Record<string, number> = {};

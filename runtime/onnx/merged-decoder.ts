@@ -9,20 +9,24 @@
 import { LensError } from '../errors';
 import { encodeGraph, type GraphMsg, type NodeMsg } from '../formats/onnx-schema';
 import { parseOnnx, type OnnxFile } from './read';
-import { filterGraph, readFields, type WireField } from './wire';
+import {
+  filterGraph,
+  G_INITIALIZER,
+  G_INPUT,
+  G_NODE,
+  G_OUTPUT,
+  G_QUANTIZATION,
+  G_SPARSE_INITIALIZER,
+  G_VALUE_INFO,
+  MODEL_GRAPH,
+  readFields,
+  type WireField,
+} from './wire';
 
 /** The boolean input optimum's merged decoders switch on. */
 export const USE_CACHE_BRANCH = 'use_cache_branch';
 
-/** ModelProto / GraphProto / NodeProto / AttributeProto field numbers. */
-const MODEL_GRAPH = 7;
-const G_NODE = 1;
-const G_INITIALIZER = 5;
-const G_INPUT = 11;
-const G_OUTPUT = 12;
-const G_VALUE_INFO = 13;
-const G_QUANTIZATION = 14;
-const G_SPARSE_INITIALIZER = 15;
+/** NodeProto / AttributeProto field numbers (ModelProto's and GraphProto's are in wire.ts). */
 const N_ATTRIBUTE = 5;
 const A_NAME = 1;
 const A_GRAPH = 6;

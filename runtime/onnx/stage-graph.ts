@@ -9,16 +9,17 @@ import type { AttentionTap } from './find-attention';
 import type { GraphIndex } from './graph-index';
 import { PartitionError, type StageSpec } from './partition';
 import { castOutputs, readableOutputs } from './prepare';
-import { concat, filterGraph } from './wire';
-
-/** GraphProto field numbers. */
-const G_NODE = 1;
-const G_INITIALIZER = 5;
-const G_INPUT = 11;
-const G_OUTPUT = 12;
-const G_VALUE_INFO = 13;
-const G_QUANTIZATION = 14;
-const G_SPARSE_INITIALIZER = 15;
+import {
+  concat,
+  filterGraph,
+  G_INITIALIZER,
+  G_INPUT,
+  G_NODE,
+  G_OUTPUT,
+  G_QUANTIZATION,
+  G_SPARSE_INITIALIZER,
+  G_VALUE_INFO,
+} from './wire';
 
 /** The element type and shape of a tensor passed between stages. */
 export interface PassType {

@@ -12,9 +12,16 @@ const WIRE_I64 = 1;
 const WIRE_LEN = 2;
 const WIRE_I32 = 5;
 
-/** ModelProto.graph, GraphProto.initializer. */
-const MODEL_GRAPH = 7;
-const GRAPH_INITIALIZER = 5;
+/** ModelProto.graph, and the GraphProto fields the stage and branch extractors filter. */
+export const MODEL_GRAPH = 7;
+export const G_NODE = 1;
+export const G_INITIALIZER = 5;
+export const G_INPUT = 11;
+export const G_OUTPUT = 12;
+export const G_VALUE_INFO = 13;
+export const G_QUANTIZATION = 14;
+export const G_SPARSE_INITIALIZER = 15;
+const GRAPH_INITIALIZER = G_INITIALIZER;
 
 /** One field of a message: its number, wire type, the byte range of the whole field and of its payload. */
 export interface WireField {
