@@ -16,7 +16,7 @@ import type { ModelFacts, Token } from '../types';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { agreementTable, distanceTable } from './compare';
 import { candidateMask, DEFAULT_METHODS, resolveMethods } from './explain';
-import type { ExplainResult, MethodScores } from './result';
+import { resultModel, type ExplainResult, type MethodScores } from './result';
 import { keptHeadTable } from './kept-head-stats';
 import { keptMethodRefusal } from './long-costs';
 
@@ -116,14 +116,7 @@ export async function explainKept(
   const text = (id: number) => tokenizer?.idToToken(id) ?? `#${id}`;
   const cost = rolloutCostOf(facts, n, readout);
   const result: ExplainResult = {
-    model: {
-      name: facts.name,
-      family: facts.family,
-      modelType: facts.modelType,
-      layers: facts.layers,
-      heads: facts.heads,
-      backend: model.backend,
-    },
+    model: resultModel(facts, model.backend),
     tokens: [...tokens],
     target: {
       spec: plan.spec,

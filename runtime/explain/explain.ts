@@ -27,7 +27,7 @@ import { BatchEvaluator } from './evaluator';
 import { BASELINE_ID } from './baseline';
 import { evaluationTables } from './faithfulness-tables';
 import type { Perturbation } from './perturb';
-import type { ExplainResult } from './result';
+import { resultModel, type ExplainResult } from './result';
 import { planTarget, targetLabel, targetToken } from './target';
 import { explanationNotes } from './notes';
 import { wordScores, type WordAggregation } from './words';
@@ -481,32 +481,13 @@ export async function explain(
     onProgress,
   );
 
-  const tables = await evaluationTables(
-    methods,
-    evaluator.evaluate,
-    {
-      candidates,
-      percents: options.percents,
-      baselineSamples: options.baselineSamples,
-      signal,
-      faithfulness: options.faithfulness,
-      erasureSteps: options.erasureSteps,
-    },
-    onProgress,
-  );
+  const tables = await evaluationTables(methods, evaluator.evaluate, { ...options, candidates, signal }, onProgress);
   const { faithfulness, erasure } = tables;
   const tEnd = tables.end;
 
   const text = (id: number) => tokenizer?.idToToken(id) ?? `#${id}`;
   const result: Omit<ExplainResult, 'notes'> = {
-    model: {
-      name: facts.name,
-      family: facts.family,
-      modelType: facts.modelType,
-      layers: facts.layers,
-      heads: facts.heads,
-      backend: inspector.backend,
-    },
+    model: resultModel(facts, inspector.backend),
     tokens,
     target: {
       spec: plan.spec,

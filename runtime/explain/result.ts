@@ -132,6 +132,15 @@ export interface Seq2SeqExplainTarget {
   row: number | null;
 }
 
+/** The result's model line, from the facts every model reports and the backend it ran on. */
+export function resultModel(
+  facts: Pick<ExplainResult['model'], 'name' | 'family' | 'modelType' | 'layers' | 'heads'>,
+  backend: string,
+): ExplainResult['model'] {
+  const { name, family, modelType, layers, heads } = facts;
+  return { name, family, modelType, layers, heads, backend };
+}
+
 export interface ExplainResult {
   model: { name: string; family: string; modelType: string; layers: number; heads: number; backend: string };
   tokens: Token[];

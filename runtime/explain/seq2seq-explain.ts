@@ -26,7 +26,7 @@ import { BASELINE_ID } from './baseline';
 import { evaluationTables } from './faithfulness-tables';
 import { headSweep } from './head-sweep';
 import { explanationNotes } from './notes';
-import type { ExplainResult } from './result';
+import { resultModel, type ExplainResult } from './result';
 import { runMethods } from './run-methods';
 import { planSeq2SeqTarget, seq2seqTargetLabel } from './seq2seq-target';
 import {
@@ -250,32 +250,13 @@ export async function explainSeq2Seq(
   );
   for (const m of methods) if (mixingRows.has(m.id)) m.rows = mixingRows.get(m.id);
 
-  const tables = await evaluationTables(
-    methods,
-    evaluator.evaluate,
-    {
-      candidates,
-      percents: options.percents,
-      baselineSamples: options.baselineSamples,
-      signal,
-      faithfulness: options.faithfulness,
-      erasureSteps: options.erasureSteps,
-    },
-    onProgress,
-  );
+  const tables = await evaluationTables(methods, evaluator.evaluate, { ...options, candidates, signal }, onProgress);
   const { faithfulness, erasure } = tables;
   const tEnd = tables.end;
 
   const text = (id: number) => (tokenizer?.target ?? tokenizer)?.idToToken(id) ?? `#${id}`;
   const result: Omit<ExplainResult, 'notes'> = {
-    model: {
-      name: facts.name,
-      family: facts.family,
-      modelType: facts.modelType,
-      layers: facts.layers,
-      heads: facts.heads,
-      backend: inspector.backend,
-    },
+    model: resultModel(facts, inspector.backend),
     tokens,
     target: {
       spec: plan.spec,
