@@ -440,7 +440,14 @@ export async function seq2seqGradientAttribution(
     const source = gradientTimesInput(r.gradSource, r.sourceEmbedding, S, E);
     const target = gradientTimesInput(r.gradTarget, r.targetEmbedding, T, E);
     const both = Float64Array.from([...source, ...target]);
-    const note = `${conservationNote(both, r.target[0], 'logit')} Source tokens: Σ ${source.reduce((a, v) => a + v, 0).toPrecision(6)}; the target prefix the rest.`;
+    const { position, contrast } = request.target;
+    const what =
+      position === undefined
+        ? 'the sum of the target tokens’ logits'
+        : contrast === undefined
+          ? 'the token’s logit'
+          : 'the token’s logit minus the contrast token’s';
+    const note = `${conservationNote(both, r.target[0], 'logit').replace('the token’s logit', what)} Source tokens: Σ ${source.reduce((a, v) => a + v, 0).toPrecision(6)}; the target prefix the rest.`;
     return { source, target, value: r.target[0], note };
   }
   if (method !== 'integrated-gradients') {
