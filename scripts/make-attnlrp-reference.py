@@ -217,16 +217,20 @@ def seq2seq_lrp(path, src, dec, labels, position, dtype, patched):
     assert len(leaves) == 2
     logit = out.logits[0, position, labels[position]]
     log_prob = torch.log_softmax(out.logits[0, position], dim=-1)[labels[position]]
+    # The whole target: Σ_t logit_t(labels[t]), every decoder row (Explain's `target`).
+    whole = out.logits[0, torch.arange(len(labels)), torch.tensor(labels)].sum()
+    ws, wt = torch.autograd.grad(whole, leaves, retain_graph=True)
     gs, gt = torch.autograd.grad(logit, leaves)
-    return logit, log_prob, leaves[0][0], gs[0], leaves[1][0], gt[0]
+    sequence = {"target": whole, "grad_source": ws[0], "grad_target": wt[0]}
+    return logit, log_prob, leaves[0][0], gs[0], leaves[1][0], gt[0], sequence
 
 
 def seq2seq_cases():
     for name, folder, src, dec, labels, position in SEQ2SEQ_CASES:
         path = os.path.join(root, folder)
-        _, _, _, plain_s, _, plain_t = seq2seq_lrp(path, src, dec, labels, position, torch.float64, False)
-        logit, log_prob, xs, gs, xt, gt = seq2seq_lrp(path, src, dec, labels, position, torch.float64, True)
-        _, _, xs32, gs32, xt32, gt32 = seq2seq_lrp(path, src, dec, labels, position, torch.float32, True)
+        _, _, _, plain_s, _, plain_t, _ = seq2seq_lrp(path, src, dec, labels, position, torch.float64, False)
+        logit, log_prob, xs, gs, xt, gt, seq = seq2seq_lrp(path, src, dec, labels, position, torch.float64, True)
+        _, _, xs32, gs32, xt32, gt32, seq32 = seq2seq_lrp(path, src, dec, labels, position, torch.float32, True)
         # transformers 4.52 reads these folders (saved by 5.25) as the gradient fixtures' 5.x did: same log p (to 1e-6:
         # LXT's RMSNorm rule, on T5, computes its norm in float32).
         with open(os.path.join(root, "test", "fixtures", "gradients", f"{name}.json")) as f:
@@ -253,6 +257,17 @@ def seq2seq_cases():
             "plain_gradient_relative_difference": relative(torch.cat([plain_s.reshape(-1), plain_t.reshape(-1)]), both),
             "lxt_float32_relative_error": relative(torch.cat([gs32.reshape(-1), gt32.reshape(-1)]), both),
             "lxt_float32_relevance_relative_error": relative(torch.cat([rs32, rt32]), torch.cat([rs, rt])),
+            "sequence": {
+                "target": float(seq["target"]),
+                "grad_source": rounded(seq["grad_source"]),
+                "grad_target": rounded(seq["grad_target"]),
+                "relevance_source": rounded((xs * seq["grad_source"]).sum(-1)),
+                "relevance_target": rounded((xt * seq["grad_target"]).sum(-1)),
+                "lxt_float32_relative_error": relative(
+                    torch.cat([seq32["grad_source"].reshape(-1), seq32["grad_target"].reshape(-1)]),
+                    torch.cat([seq["grad_source"].reshape(-1), seq["grad_target"].reshape(-1)]),
+                ),
+            },
             "versions": {"lxt": "2.1", "torch": torch.__version__, "transformers": transformers.__version__},
         }
         with open(os.path.join(out_dir, f"{name}.json"), "w") as f:

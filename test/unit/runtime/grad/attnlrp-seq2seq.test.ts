@@ -2,10 +2,10 @@
 // functions placed on transformers' Marian, BART and T5 in float64 (LXT has no patch of its own for them;
 // test/fixtures/attnlrp/{tiny-marian-dates,hf-tiny-bart,hf-tiny-t5}.json, made by scripts/make-attnlrp-reference.py):
 // the logit of one target token, its modified gradient w.r.t. the source and the decoder input embeddings to
-// ‖d − d_ref‖ / ‖d_ref‖ ≤ 1e-4 and the token relevances of both sides likewise (self- and cross-attention under the
-// uniform rule, Marian's SiLU / BART's GELU / T5's gated GELU under the identity and uniform rules, LayerNorm and
-// T5's RMSNorm with constant norms). Then the Explain method (seq2seqGradientAttribution 'attnlrp') through the
-// service, with its conservation note; what AttnLRP refuses on an encoder–decoder.
+// ‖d − d_ref‖ / ‖d_ref‖ ≤ 1e-4 and the token relevances of both sides likewise, and the whole target's summed logits
+// (self- and cross-attention under the uniform rule, Marian's SiLU / BART's GELU / T5's gated GELU under the identity
+// and uniform rules, LayerNorm and T5's RMSNorm with constant norms). Then the Explain method
+// (seq2seqGradientAttribution 'attnlrp') through the service, with its conservation note; what it refuses.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -34,6 +34,8 @@ interface Reference {
   relevance_sum: number;
   plain_gradient_relative_difference: number;
   lxt_float32_relative_error: number;
+  /** The whole target: Σ_t logit_t(labels[t]). */
+  sequence: { target: number; grad_source: number[]; grad_target: number[]; relevance_source: number[] };
 }
 
 function relativeError(a: ArrayLike<number>, ref: ArrayLike<number>): number {
@@ -90,8 +92,19 @@ for (const [name, dir] of cases) {
       for (let j = ref.position + 1; j < T; j++) assert.equal(rt[j], 0);
       const sum = [...rs, ...rt].reduce((a, v) => a + v, 0);
       assert.ok(Math.abs(sum - ref.relevance_sum) <= 1e-4 * Math.abs(ref.target), `Σ relevance ${sum}`);
+      // The whole target (every decoder row): Σ_t logit_t(labels[t]).
+      const whole = await runner.run(ref.source_ids, ref.decoder_input_ids, x, y, { labels: ref.labels });
+      const w = ref.sequence;
+      assert.ok(
+        Math.abs(whole.target[0] - w.target) <= 1e-4 * Math.max(1, Math.abs(w.target)),
+        `Σ logits ${whole.target[0]}`,
+      );
+      const ws = relativeError(whole.gradSource, w.grad_source);
+      const wt = relativeError(whole.gradTarget, w.grad_target);
+      assert.ok(ws <= 1e-4 && wt <= 1e-4, `whole target: source ${ws}, target ${wt}`);
       t.diagnostic(
-        `d: source ${es.toExponential(2)}, target ${et.toExponential(2)}; relevance ${ers.toExponential(2)} / ${ert.toExponential(2)}; Σ R ${sum} / logit ${out.target[0]}`,
+        `whole target: d source ${ws.toExponential(2)}, target ${wt.toExponential(2)}; ` +
+          `d: source ${es.toExponential(2)}, target ${et.toExponential(2)}; relevance ${ers.toExponential(2)} / ${ert.toExponential(2)}; Σ R ${sum} / logit ${out.target[0]}`,
       );
     } finally {
       await runner.release();
