@@ -1,11 +1,14 @@
-// `npx tsx bench/seq2seq.ts [--runs N] [--source N] [--target N] [--base-only | --tiny-only]`: what encoder, decoder
-// and cross attention cost an encoder–decoder run. For tiny-marian-dates and a Marian-base-shaped model with random
-// weights (6 + 6 layers × 8 heads, d 512, FFN 2048, vocabulary 58,101), native: the same encoder and decoder graphs
+// `npx tsx bench/seq2seq.ts [--runs N] [--source N] [--target N] [--base-only | --tiny-only] [--base-dir DIR]`: what
+// encoder, decoder and cross attention cost an encoder–decoder run. For tiny-marian-dates and a Marian-base-shaped
+// model with random weights (6 + 6 layers × 8 heads, d 512, FFN 2048, vocabulary 58,101; or, with --base-dir, the
+// folder scripts/make-marian-base-onnx.py writes, .cache/models/marian-base-random: the same shape on a vocabulary of
+// 400, the weights bench/seq2seq-onnx.ts runs as optimum exports), native: the same encoder and decoder graphs
 // with every attention as outputs and without them (the baseline: raw onnxruntime on the same graphs), interleaved,
 // for (1) the teacher-forced pass (encoder + one decoder pass over a --target-token target) and (2) KV-cached greedy
 // decoding of --target tokens after the encoder (ms per step). Prints median (min–max) over the runs and the ratio
 // with / without attention (issue 17's target ≤ 1.15×). --source: source tokens (default 64).
 import { parseArgs } from 'node:util';
+import * as path from 'node:path';
 import { Seq2SeqRunner, shiftRight } from '../runtime/generate/seq2seq-runner';
 import { defaultThreads } from '../runtime/inspector/load-model';
 import { readSeq2SeqModel } from '../runtime/models/seq2seq-read';
@@ -21,6 +24,7 @@ const { values: argv } = parseArgs({
     target: { type: 'string' },
     'base-only': { type: 'boolean' },
     'tiny-only': { type: 'boolean' },
+    'base-dir': { type: 'string' },
   },
 });
 const runs = Number(argv.runs ?? 5);
@@ -86,7 +90,9 @@ async function rows(name: string, source: Seq2SeqSource): Promise<string[][]> {
 async function main(): Promise<void> {
   const all: string[][] = [];
   if (!argv['base-only']) all.push(...(await rows('tiny-marian-dates', await readSeq2SeqModel(marianDatesDir))));
-  if (!argv['tiny-only']) {
+  if (!argv['tiny-only'] && argv['base-dir'])
+    all.push(...(await rows(path.basename(argv['base-dir']), await readSeq2SeqModel(path.resolve(argv['base-dir'])))));
+  else if (!argv['tiny-only']) {
     const base = syntheticMarian({
       encoderLayers: 6,
       decoderLayers: 6,
