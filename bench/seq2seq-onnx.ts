@@ -1,4 +1,4 @@
-// `npx tsx bench/seq2seq-onnx.ts [--runs N] [--source N] [--target N] [--only tiny|base]`: what tapping attention
+// `npx tsx bench/seq2seq-onnx.ts [--runs N] [--source N] [--target N] [--only tiny|base] [--threads N]`: what tapping attention
 // costs an imported optimum encoder–decoder export with a key/value cache (issue 17's target: ≤ 1.15× raw
 // onnxruntime on the same graphs, teacher-forced and KV-cached greedy). Two models, each exported by optimum in both
 // cache layouts (past: decoder_model + decoder_with_past_model; merged: decoder_model_merged):
@@ -32,12 +32,13 @@ const { values: argv } = parseArgs({
     source: { type: 'string' },
     target: { type: 'string' },
     only: { type: 'string' },
+    threads: { type: 'string' },
   },
 });
 const runs = Number(argv.runs ?? 7);
 const sourceTokens = Number(argv.source ?? 64);
 const targetTokens = Number(argv.target ?? 32);
-const threads = defaultThreads();
+const threads = argv.threads ? Number(argv.threads) : defaultThreads();
 
 /** The Marian-base-shaped exports made by scripts/make-marian-base-onnx.py (git-ignored). */
 const baseDirs = {
