@@ -58,12 +58,16 @@ test('the reference is not near-uniform: a wrong split of 8 heads of 64 would sh
   assert.equal(ref.encoder_attentions[0].length, 8);
 });
 
-test('the engine: the step decoder carries a cache of 8 heads of 64, one session call per token', async () => {
+test('the engine: each graph runs whole; the step decoder carries a cache of 8 heads of 64, one call per token', async () => {
   const engine = await ImportEngine.create(findOnnxInFolder(dir)!, 'native', 1);
   try {
     assert.equal(engine.cached, true);
+    // The served run hands each pass's layers on together, so encoder and decoder are one session each.
+    assert.deepEqual(engine.stageCounts, [1, 1]);
+    const runs = engine.stageRuns;
     const enc = await engine.encode(ref.source_ids);
     const first = await engine.decode(enc, [ref.decoder_input_ids[0]], undefined, true);
+    assert.equal(engine.stageRuns - runs, 2, 'one session call per pass');
     assert.deepEqual(first.cache!.get('past_key_values.0.encoder.key')!.dims, [1, 8, S, 64]);
     for (let t = 1; t < T; t++) {
       const before = engine.stageRuns;
