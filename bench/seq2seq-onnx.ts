@@ -1,14 +1,20 @@
-// `npx tsx bench/seq2seq-onnx.ts [--runs N] [--source N] [--target N]`: what tapping attention costs KV-cached
-// decoding of an imported optimum export (issue 17's target: ≤ 1.15× raw onnxruntime on the same graphs). For
-// tiny-marian-dates exported by optimum with a cache in both layouts (test/fixtures/models/tiny-marian-dates-onnx-past:
-// decoder_model + decoder_with_past_model; -merged: decoder_model_merged), native, interleaved:
-//   with attention: ImportEngine (the first decoder pass in per-layer stages, then its step decoder: one session
-//     with every Softmax as an output; a merged decoder split into its two branches), every layer's rows taken;
+// `npx tsx bench/seq2seq-onnx.ts [--runs N] [--source N] [--target N] [--only tiny|base] [--threads N]`: what tapping attention
+// costs an imported optimum encoder–decoder export with a key/value cache (issue 17's target: ≤ 1.15× raw
+// onnxruntime on the same graphs, teacher-forced and KV-cached greedy). Two models, each exported by optimum in both
+// cache layouts (past: decoder_model + decoder_with_past_model; merged: decoder_model_merged):
+//   tiny-marian-dates (test/fixtures/models/tiny-marian-dates-onnx-past, -merged; 2 + 2 layers × 4 heads, d 128);
+//   marian-base-random (.cache/models/marian-base-random-onnx-past, -merged; opus-mt's shape, 6 + 6 layers × 8 heads,
+//     d 512, FFN 2048, random weights; not in the repository: `/work/.venv-optimum/bin/python
+//     scripts/make-marian-base-onnx.py` makes it, and the bench says so when it is missing).
+// Native, in-process, interleaved:
+//   with attention: ImportEngine (encoder and first decoder pass in per-layer stages, then its step decoder: one
+//     session with every Softmax as an output; a merged decoder split into its two branches), every row taken;
 //   raw onnxruntime: sessions on the export's own files, untouched, no taps (the merged file run as it is, switched
-//     by use_cache_branch), fetching logits and present.* only.
-// Both encode --source tokens, run the first decoder pass on the start token, then --target − 1 cached steps on
-// fixed tokens (greedy's work without its argmax, which both would do alike). Prints median (min–max) of the whole
-// decode and of ms per cached step, and the ratio with / without attention.
+//     by use_cache_branch), fetching last_hidden_state, logits and present.* only.
+// (1) teacher-forced: encode --source tokens, one decoder pass (no cache) over --target tokens; (2) KV-cached greedy:
+// encode, the first decoder pass on the start token, then --target − 1 cached steps on fixed tokens (greedy's work
+// without its argmax, which both would do alike). Prints median (min–max) of wall and of the process's CPU time
+// (every onnxruntime thread) per teacher-forced pass and per cached step, and the ratios with / without attention.
 import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -21,19 +27,38 @@ import { marianDatesCacheDirs } from '../test/helpers/fixtures';
 import { fmt, summarize, table } from './stats';
 
 const { values: argv } = parseArgs({
-  options: { runs: { type: 'string' }, source: { type: 'string' }, target: { type: 'string' } },
+  options: {
+    runs: { type: 'string' },
+    source: { type: 'string' },
+    target: { type: 'string' },
+    only: { type: 'string' },
+    threads: { type: 'string' },
+  },
 });
 const runs = Number(argv.runs ?? 7);
 const sourceTokens = Number(argv.source ?? 64);
 const targetTokens = Number(argv.target ?? 32);
-const threads = defaultThreads();
+const threads = argv.threads ? Number(argv.threads) : defaultThreads();
+
+/** The Marian-base-shaped exports made by scripts/make-marian-base-onnx.py (git-ignored). */
+const baseDirs = {
+  past: path.resolve('.cache/models/marian-base-random-onnx-past'),
+  merged: path.resolve('.cache/models/marian-base-random-onnx-merged'),
+};
 
 interface Sample {
-  totalMs: number;
+  forcedMs: number;
+  forcedCpuMs: number;
   perStepMs: number;
+  perStepCpuMs: number;
 }
+type Timed = Omit<Sample, 'forcedMs' | 'forcedCpuMs'>;
 
-type Decoder = (src: number[], tgt: number[]) => Promise<Sample>;
+interface Runner {
+  forced: (src: number[], tgt: number[]) => Promise<void>;
+  greedy: (src: number[], tgt: number[]) => Promise<Timed>;
+  release: () => Promise<void>;
+}
 
 const int64 = (ids: number[]): FeedTensor => ({
   type: 'int64',
@@ -41,32 +66,40 @@ const int64 = (ids: number[]): FeedTensor => ({
   data: BigInt64Array.from(ids.map(BigInt)),
 }); // [1,S]
 const asFeed = (t: OutputTensor): FeedTensor => ({ type: 'float32', dims: t.dims, data: t.data });
+const cpuMs = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000;
 
-/** The engine's KV-cached decode, every layer's attention taken. */
-async function withAttention(dir: string): Promise<{ decode: Decoder; release: () => Promise<void> }> {
+/** The engine: every encoder, decoder and cross row taken. */
+async function withAttention(dir: string): Promise<Runner> {
   const engine = await ImportEngine.create(findOnnxInFolder(dir)!, 'native', threads);
   const start = engine.facts.encoderDecoder!.decoderStartTokenId;
   return {
     release: () => engine.release(),
-    decode: async (src, tgt) => {
-      const t0 = performance.now();
+    forced: async (src, tgt) => {
+      const enc = await engine.encode(src);
+      const d = await engine.decode(enc, [start, ...tgt.slice(0, -1)]);
+      if (enc.layers.length + d.self.length + d.cross.length === 0) throw new Error('no attention');
+    },
+    greedy: async (src, tgt) => {
       const enc = await engine.encode(src);
       const first = await engine.decode(enc, [start], undefined, true);
       let taken = first.self.length + first.cross.length;
       const t1 = performance.now();
+      const c1 = process.cpuUsage();
       for (let t = 1; t < tgt.length; t++) {
         const step = await engine.step(enc, first.cache!, tgt[t - 1], t);
         taken += step.self.length + step.cross.length;
       }
-      const t2 = performance.now();
-      if (taken !== tgt.length * 4) throw new Error(`took ${taken} attention rows`);
-      return { totalMs: t2 - t0, perStepMs: (t2 - t1) / Math.max(1, tgt.length - 1) };
+      const steps = Math.max(1, tgt.length - 1);
+      const timed = { perStepMs: (performance.now() - t1) / steps, perStepCpuMs: cpuMs(process.cpuUsage(c1)) / steps };
+      if (taken !== tgt.length * 2 * engine.facts.encoderDecoder!.decoderLayers)
+        throw new Error(`took ${taken} attention rows`);
+      return timed;
     },
   };
 }
 
-/** Raw onnxruntime on the export's own files: no taps, logits and present.* only. */
-async function raw(dir: string): Promise<{ decode: Decoder; release: () => Promise<void> }> {
+/** Raw onnxruntime on the export's own files: no taps, last_hidden_state, logits and present.* only. */
+async function raw(dir: string): Promise<Runner> {
   const open = async (name: string) =>
     createSession(fs.readFileSync(path.join(dir, name)), { backend: 'native', threads });
   const encoder = await open('encoder_model.onnx');
@@ -75,33 +108,52 @@ async function raw(dir: string): Promise<{ decode: Decoder; release: () => Promi
   const stepSession: Session = merged ? firstSession : await open('decoder_with_past_model.onnx');
   const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as {
     decoder_start_token_id: number;
+    d_model: number;
+    decoder_attention_heads: number;
   };
+  const heads = config.decoder_attention_heads;
+  const headSize = config.d_model / heads;
   const presents = (s: Session) => s.outputNames.filter((n) => n.startsWith('present.'));
   const branch = (on: boolean): PassTensor => ({ type: 'bool', dims: [1], data: Uint8Array.of(on ? 1 : 0) });
+  const encode = async (src: number[]) => {
+    const mask = int64(src.map(() => 1));
+    const hidden = (await encoder.run({ input_ids: int64(src), attention_mask: mask }, ['last_hidden_state']))
+      .last_hidden_state; // [1,S,E]
+    return { mask, hidden: asFeed(hidden) };
+  };
+  /** The first decoder pass's feeds (no cache); the merged graph takes every cache input even then: empty ones. */
+  const firstFeeds = (ids: number[], mask: FeedTensor, hidden: FeedTensor) => {
+    const feeds: Record<string, FeedTensor | PassTensor> = {
+      input_ids: int64(ids),
+      encoder_attention_mask: mask,
+      encoder_hidden_states: hidden,
+    };
+    if (merged) {
+      for (const name of firstSession.inputNames.filter((n) => n.startsWith('past_key_values.')))
+        feeds[name] = { type: 'float32', dims: [1, heads, 0, headSize], data: new Float32Array(0) }; // [1,H,0,Dh]
+      feeds.use_cache_branch = branch(false);
+    }
+    return feeds;
+  };
   return {
     release: async () => {
       await Promise.all([encoder.release(), firstSession.release(), merged ? undefined : stepSession.release()]);
     },
-    decode: async (src, tgt) => {
-      const t0 = performance.now();
-      const mask = int64(src.map(() => 1));
-      const hidden = (await encoder.run({ input_ids: int64(src), attention_mask: mask }, ['last_hidden_state']))
-        .last_hidden_state; // [1,S,E]
-      const feeds: Record<string, FeedTensor | PassTensor> = {
-        input_ids: int64([config.decoder_start_token_id]),
-        encoder_attention_mask: mask,
-        encoder_hidden_states: asFeed(hidden),
-      };
-      if (merged) {
-        // The merged graph takes every cache input even on its no-cache branch: empty ones (4 heads of 32 here).
-        for (const name of firstSession.inputNames.filter((n) => n.startsWith('past_key_values.')))
-          feeds[name] = { type: 'float32', dims: [1, 4, 0, 32], data: new Float32Array(0) };
-        feeds.use_cache_branch = branch(false);
-      }
-      const out = await firstSession.run(feeds, ['logits', ...presents(firstSession)]);
+    forced: async (src, tgt) => {
+      const { mask, hidden } = await encode(src);
+      const ids = [config.decoder_start_token_id, ...tgt.slice(0, -1)];
+      await firstSession.run(firstFeeds(ids, mask, hidden), ['logits']);
+    },
+    greedy: async (src, tgt) => {
+      const { mask, hidden } = await encode(src);
+      const out = await firstSession.run(firstFeeds([config.decoder_start_token_id], mask, hidden), [
+        'logits',
+        ...presents(firstSession),
+      ]);
       const cache = new Map<string, FeedTensor>();
       for (const n of presents(firstSession)) cache.set(n.replace('present.', 'past_key_values.'), asFeed(out[n]));
       const t1 = performance.now();
+      const c1 = process.cpuUsage();
       const stepPresents = presents(stepSession).filter((n) => !n.includes('.encoder.'));
       for (let t = 1; t < tgt.length; t++) {
         const f: Record<string, FeedTensor | PassTensor> = {
@@ -111,16 +163,25 @@ async function raw(dir: string): Promise<{ decode: Decoder; release: () => Promi
         for (const name of stepSession.inputNames.filter((n) => n.startsWith('past_key_values.')))
           f[name] = cache.get(name)!;
         if (merged) {
-          f.encoder_hidden_states = asFeed(hidden);
+          f.encoder_hidden_states = hidden;
           f.use_cache_branch = branch(true);
         }
         const o = await stepSession.run(f, ['logits', ...stepPresents]);
         for (const n of stepPresents) cache.set(n.replace('present.', 'past_key_values.'), asFeed(o[n]));
       }
-      const t2 = performance.now();
-      return { totalMs: t2 - t0, perStepMs: (t2 - t1) / Math.max(1, tgt.length - 1) };
+      const steps = Math.max(1, tgt.length - 1);
+      return { perStepMs: (performance.now() - t1) / steps, perStepCpuMs: cpuMs(process.cpuUsage(c1)) / steps };
     },
   };
+}
+
+async function once(r: Runner, src: number[], tgt: number[]): Promise<Sample> {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  await r.forced(src, tgt);
+  const forcedMs = performance.now() - t0;
+  const forcedCpuMs = cpuMs(process.cpuUsage(c0));
+  return { forcedMs, forcedCpuMs, ...(await r.greedy(src, tgt)) };
 }
 
 async function rows(name: string, dir: string): Promise<string[][]> {
@@ -132,39 +193,67 @@ async function rows(name: string, dir: string): Promise<string[][]> {
   const ids = (n: number, mul: number) => Array.from({ length: n }, (_, i) => 2 + ((i * mul) % (V - 4)));
   const src = ids(Math.min(sourceTokens, config.max_position_embeddings), 7919);
   const tgt = ids(Math.min(targetTokens, config.max_position_embeddings), 104729);
-  const decoders = { 'raw onnxruntime': await raw(dir), 'with attention': await withAttention(dir) };
-  const names = Object.keys(decoders) as (keyof typeof decoders)[];
+  const runners = { 'raw onnxruntime': await raw(dir), 'with attention': await withAttention(dir) };
+  const names = Object.keys(runners) as (keyof typeof runners)[];
   const samples: Record<string, Sample[]> = { 'raw onnxruntime': [], 'with attention': [] };
-  for (const n of names) await decoders[n].decode(src.slice(0, 8), tgt.slice(0, 4)); // warm-up
+  for (const n of names) await once(runners[n], src.slice(0, 8), tgt.slice(0, 4)); // warm-up
   for (let i = 0; i < runs; i++)
     for (let j = 0; j < names.length; j++) {
       const n = names[(i + j) % names.length];
-      samples[n].push(await decoders[n].decode(src, tgt));
+      samples[n].push(await once(runners[n], src, tgt));
     }
-  for (const d of Object.values(decoders)) await d.release();
-  const base = (k: keyof Sample) => summarize(samples['raw onnxruntime'].map((s) => s[k])).median;
-  return names.map((n) => {
-    const total = summarize(samples[n].map((s) => s.totalMs));
-    const step = summarize(samples[n].map((s) => s.perStepMs));
-    return [
-      name,
-      n,
-      `${src.length} / ${tgt.length}`,
-      fmt(total, 1),
-      `${(total.median / base('totalMs')).toFixed(3)}×`,
-      fmt(step, 3),
-      `${(step.median / base('perStepMs')).toFixed(3)}×`,
-    ];
-  });
+  for (const r of Object.values(runners)) await r.release();
+  const of = (n: string, k: keyof Sample) => summarize(samples[n].map((s) => s[k]));
+  const ratio = (n: string, k: keyof Sample) => `${(of(n, k).median / of('raw onnxruntime', k).median).toFixed(3)}×`;
+  return names.map((n) => [
+    name,
+    n,
+    `${src.length} / ${tgt.length}`,
+    fmt(of(n, 'forcedMs'), 1),
+    ratio(n, 'forcedMs'),
+    fmt(of(n, 'forcedCpuMs'), 1),
+    ratio(n, 'forcedCpuMs'),
+    fmt(of(n, 'perStepMs'), 2),
+    ratio(n, 'perStepMs'),
+    fmt(of(n, 'perStepCpuMs'), 2),
+    ratio(n, 'perStepCpuMs'),
+  ]);
 }
 
 async function main(): Promise<void> {
+  const models: [string, Record<string, string>][] = [];
+  if (argv.only !== 'base') models.push(['tiny-marian-dates', marianDatesCacheDirs]);
+  if (argv.only !== 'tiny') {
+    const missing = Object.values(baseDirs).filter((d) => !fs.existsSync(path.join(d, 'encoder_model.onnx')));
+    if (missing.length === 0) models.push(['marian-base-random', baseDirs]);
+    else
+      console.log(
+        `${missing.join(', ')} missing: make the Marian-base-shaped exports with ` +
+          '`/work/.venv-optimum/bin/python scripts/make-marian-base-onnx.py` (a venv with optimum-onnx; see the ' +
+          "script's header), or run with --only tiny.",
+      );
+  }
   const all: string[][] = [];
-  for (const [layout, dir] of Object.entries(marianDatesCacheDirs))
-    all.push(...(await rows(`tiny-marian-dates-onnx-${layout}`, dir)));
-  console.log(`\nnative, ${threads} threads, ${runs} runs interleaved, in-process`);
+  for (const [model, dirs] of models)
+    for (const [layout, dir] of Object.entries(dirs)) all.push(...(await rows(`${model}-onnx-${layout}`, dir)));
+  console.log(`\nnative, ${threads} threads, ${runs} runs interleaved, in-process; ms (wall) and CPU ms (process)`);
   console.log(
-    table(['export', 'graphs', 'source / target', 'encode + decode ms', 'ratio', 'ms per cached step', 'ratio'], all),
+    table(
+      [
+        'export',
+        'graphs',
+        'source / target',
+        'teacher-forced ms',
+        'ratio',
+        'CPU ms',
+        'ratio',
+        'ms per cached step',
+        'ratio',
+        'CPU ms',
+        'ratio',
+      ],
+      all,
+    ),
   );
 }
 

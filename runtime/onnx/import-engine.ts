@@ -6,8 +6,10 @@
 // and whether each layer is self, causal (every key after the query gets exactly 0) or cross attention (its keys
 // are the encoder's positions). forward() runs a padded batch of rows through the same pieces, one session call per
 // piece for the whole batch (forward.ts), for the explanations that re-run the model on changed inputs. An
-// encoder–decoder export with a key/value cache (decoder_with_past_model.onnx beside decoder_model.onnx, or a merged
-// decoder split into both by merged-decoder.ts) also opens its step decoder (step-decoder.ts) for greedy decoding.
+// encoder–decoder export served as one (config.json names the decoder's start and eos ids) runs its encoder and
+// decoder whole, one session each: inspector/import-seq2seq.ts hands each pass's layers on together, so stages would
+// only cost. With a key/value cache (decoder_with_past_model.onnx beside decoder_model.onnx, or a merged decoder
+// split into both by merged-decoder.ts) it also opens its step decoder (step-decoder.ts) for greedy decoding.
 import type { OutputTensor } from '../backend/ort';
 import { cancelled, LensError } from '../errors';
 import { checkAttentionFinite, checkOutputFinite } from '../finite';
@@ -127,6 +129,11 @@ export class ImportEngine {
     const configVocab = info.config?.vocabSize ?? configInt(info.raw, ['vocab_size', 'n_vocab']);
     const probeIds = (n: number, vocab: number | undefined) =>
       Array.from({ length: n }, (_, i) => (vocab ? (i + 1) % vocab : i + 1));
+    // An encoder–decoder export that layoutEncoderDecoder will lay out (config.json names the decoder's start and
+    // eos ids) is served by inspector/import-seq2seq.ts, which hands each pass's layers on together.
+    const isId = (x: unknown) => Number.isSafeInteger(x);
+    const servedAsSeq2Seq =
+      layout.encoder !== undefined && isId(info.raw?.decoder_start_token_id) && isId(info.raw?.eos_token_id);
     const parts: ImportedPart[] = [];
     const probes: PartProbe[] = [];
     const lengths: number[] = [];
@@ -139,6 +146,9 @@ export class ImportEngine {
         const encoder = p > 0 ? probes[p - 1] : undefined;
         const { part, probe } = await ImportedPart.open(file, {
           planFeeds: info.config !== undefined,
+          whole: servedAsSeq2Seq
+            ? 'an encoder–decoder export runs each graph whole (its layers are handed on after each pass)'
+            : undefined,
           backend,
           threads,
           probeFeeds: (inputs, graphVocab, i, rows) => {
