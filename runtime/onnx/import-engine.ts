@@ -12,6 +12,8 @@ import type { OutputTensor } from '../backend/ort';
 import { cancelled, LensError } from '../errors';
 import { checkAttentionFinite, checkOutputFinite } from '../finite';
 import { computeFeeds } from '../models/feeds';
+import type { Seq2SeqGeneration } from '../models/seq2seq-generation';
+import { readFolderGeneration } from '../models/seq2seq-read';
 import type { Batch, FeedTensor, PlanFacts, StageFeeds } from '../models/plan';
 import type { AttentionKind, BackendName, LayerAttention } from '../types';
 import type { EngineForwardOptions, EngineRunOptions, EngineRunResult } from '../inspector/engine';
@@ -76,6 +78,8 @@ export class ImportEngine {
     private readonly roles: Role[],
     private readonly slots: LayerSlot[],
     private readonly info: ConfigInfo,
+    /** generation_config.json beside the export (config.json's fields without one): what beam search follows. */
+    readonly generation: Seq2SeqGeneration,
     private stepDecoder?: StepDecoder,
   ) {}
 
@@ -174,7 +178,8 @@ export class ImportEngine {
           vocabSize: facts.vocabSize,
         });
       }
-      return new ImportEngine(facts, backend, parts, roles, slots, info, stepDecoder);
+      const generation = readFolderGeneration(layout.dir, info.raw);
+      return new ImportEngine(facts, backend, parts, roles, slots, info, generation, stepDecoder);
     } catch (e) {
       await Promise.allSettled([...parts.map((p) => p.release()), stepDecoder?.release()]);
       throw e;
