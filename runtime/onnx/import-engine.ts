@@ -344,6 +344,32 @@ export class ImportEngine {
     return this.stepDecoder.run(cache, id, position, enc.hidden, { isCancelled, onStage: () => this.stageRunCount++ });
   }
 
+  /**
+   * Encoder–decoder exports with a key/value cache, beam search: one step of hypotheses of one length, token ids[b]
+   * after caches[b], at decoder position `position` (step-decoder.ts runRows: the rows of one call where the export
+   * takes a batch). Per row its logits [V] and its new cache; the given caches are not changed.
+   */
+  async stepRows(
+    enc: EncodedImport,
+    caches: KvCache[],
+    ids: number[],
+    position: number,
+    isCancelled?: () => boolean,
+  ): Promise<{ logits: Float32Array; cache: KvCache }[]> {
+    this.encoderDecoderParts();
+    if (!this.stepDecoder)
+      throw new LensError('UNSUPPORTED_MODEL', 'This ONNX export has no key/value-cached step decoder.');
+    return this.stepDecoder.runRows(caches, ids, position, enc.hidden, {
+      isCancelled,
+      onStage: () => this.stageRunCount++,
+    });
+  }
+
+  /** True when beams step as the rows of one call (the export's step decoder takes a batch). */
+  get batchedBeams(): boolean {
+    return this.stepDecoder?.batchable ?? false;
+  }
+
   private encoderDecoderParts(): [ImportedPart, ImportedPart] {
     if (this.parts.length === 0) throw new LensError('DISPOSED', 'The model was unloaded; load it again.');
     if (!this.facts.encoderDecoder || this.parts.length !== 2)

@@ -80,6 +80,46 @@ for (const [name, dir] of Object.entries(LAYOUTS))
       }
     });
 
+for (const name of ['past', 'merged'] as const)
+  test(`${name}: beams step as the rows of one call, equal to one-row steps, the parents' caches untouched`, async () => {
+    const engine = await ImportEngine.create(findOnnxInFolder(LAYOUTS[name])!, 'native', 1);
+    try {
+      assert.equal(engine.batchedBeams, true, 'optimum declares the batch axis free');
+      const enc = await engine.encode(ref.source_ids);
+      const first = await engine.decode(enc, [399], undefined, true);
+      // Three parents of two tokens each: the start, then 166, 12 or 42.
+      const parents = await engine.stepRows(enc, [first.cache!, first.cache!, first.cache!], [166, 12, 42], 1);
+      const snapshot = parents.map(
+        (p) => new Map([...p.cache].map(([k, t]) => [k, Float32Array.from(t.data as Float32Array)])),
+      );
+      const before = engine.stageRuns;
+      const rows = await engine.stepRows(
+        enc,
+        parents.map((p) => p.cache),
+        [2, 2, 13],
+        2,
+      );
+      assert.equal(engine.stageRuns - before, 1, 'one session call for the three beams');
+      parents.forEach((p, b) =>
+        snapshot[b].forEach((data, k) => assert.deepEqual(p.cache.get(k)!.data, data, `parent ${b}'s ${k} unchanged`)),
+      );
+      let worst = 0;
+      for (const [b, id] of [2, 2, 13].entries()) {
+        const cache = new Map(parents[b].cache);
+        const one = await engine.step(enc, cache, id, 2);
+        one.logits.forEach((x, v) => (worst = Math.max(worst, Math.abs(x - rows[b].logits[v]))));
+        for (const [k, t] of cache) {
+          const got = rows[b].cache.get(k)!;
+          assert.deepEqual(got.dims, t.dims, k);
+          t.data.forEach((x, i) => (worst = Math.max(worst, Math.abs((x as number) - (got.data[i] as number)))));
+        }
+      }
+      assert.ok(worst <= 1e-5, `batched rows differ from one-row steps by ${worst}`);
+    } finally {
+      await engine.release();
+    }
+  });
+
 for (const [name, dir] of Object.entries(LAYOUTS)) {
   let imported: Inspector;
   before(async () => {
