@@ -2,15 +2,21 @@
 // (tiny-marian-dates-onnx-past: decoder_model + decoder_with_past_model; -merged: decoder_model_merged) and without
 // one (tiny-marian-dates-onnx: decoder_model alone, each beam's prefix re-run). The beams equal Hugging Face
 // transformers' generate(num_beams) for the same sources (test/fixtures/generate/seq2seq-beams.json, made by
-// scripts/make-seq2seq-beam-fixture.py: same tokens, beam scores ≤ 1e-4) on native and Wasm; through the real worker,
+// scripts/make-seq2seq-beam-fixture.py: same tokens, beam scores ≤ 1e-4) on native and Wasm, the cached exports'
+// beams stepping as the rows of one call (equal to one-row steps) or, where the export fixes its batch to 1, one call
+// per beam; through the real worker,
 // a beam run shows the beam size and the maps of a teacher-forced pass on the chosen tokens, and a greedy run asked
 // for steps streams each token with its query's rows before the target, in order, equal to the final maps' rows.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { encodeModel, ModelProto, type ModelMsg } from '../../../../runtime/formats/onnx-schema';
+import { createSession } from '../../../../runtime/backend/ort';
 import { load } from '../../../../runtime/inspector/load-model';
+import type { FeedTensor } from '../../../../runtime/types';
 import type { Inspector, LayerResult, TargetStep } from '../../../../runtime/inspector/api';
 import { importBeamSearch } from '../../../../runtime/onnx/import-beams';
 import { ImportEngine } from '../../../../runtime/onnx/import-engine';
@@ -119,6 +125,73 @@ for (const name of ['past', 'merged'] as const)
       await engine.release();
     }
   });
+
+test('an export whose step decoder fixes its batch to 1 steps one call per beam, to the same beams', async () => {
+  // A copy of the with-past export whose decoder_with_past_model.onnx declares input_ids [1, seq]: a batch of beams
+  // would be refused by onnxruntime, so each beam is its own call.
+  const dir = fs.mkdtempSync(path.join(tmpdir(), 'lens-fixed-batch-'));
+  try {
+    for (const f of fs.readdirSync(LAYOUTS.past)) fs.copyFileSync(path.join(LAYOUTS.past, f), path.join(dir, f));
+    const file = path.join(dir, 'decoder_with_past_model.onnx');
+    // Decoded without defaults: written back, only the fields the file had.
+    const model = ModelProto.toObject(ModelProto.decode(fs.readFileSync(file)), {
+      longs: Number,
+      arrays: true,
+      bytes: Uint8Array,
+    }) as ModelMsg;
+    const ids = model.graph!.input!.find((v) => v.name === 'input_ids')!;
+    ids.type!.tensorType!.shape!.dim![0] = { dimValue: 1 };
+    fs.writeFileSync(file, encodeModel(model));
+    const engine = await ImportEngine.create(findOnnxInFolder(dir)!, 'native', 1);
+    try {
+      assert.equal(engine.cached, true);
+      assert.equal(engine.batchedBeams, false);
+      const enc = await engine.encode(ref.source_ids);
+      const first = await engine.decode(enc, [399], undefined, true);
+      const before = engine.stageRuns;
+      const rows = await engine.stepRows(enc, [first.cache!, first.cache!, first.cache!], [166, 12, 42], 1);
+      assert.equal(engine.stageRuns - before, 3, 'one session call per beam');
+      assert.equal(rows.length, 3);
+      // What the rows of one call would meet: onnxruntime refuses 3 rows of input_ids there, and takes them in the
+      // export as optimum wrote it.
+      for (const [graph, takes] of [
+        [file, false],
+        [path.join(LAYOUTS.past, 'decoder_with_past_model.onnx'), true],
+      ] as const) {
+        const raw = await createSession(fs.readFileSync(graph), { backend: 'native', threads: 1 });
+        try {
+          const feeds: Record<string, FeedTensor> = {
+            input_ids: { type: 'int64', dims: [3, 1], data: BigInt64Array.of(166n, 12n, 42n) }, // [3,1]
+            encoder_attention_mask: { type: 'int64', dims: [3, 8], data: new BigInt64Array(24).fill(1n) }, // [3,S]
+          };
+          for (const name of raw.inputNames.filter((n) => n.startsWith('past_key_values.'))) {
+            const length = name.includes('.encoder.') ? 8 : 1;
+            feeds[name] = { type: 'float32', dims: [3, 4, length, 32], data: new Float32Array(3 * 4 * length * 32) }; // [3,H,P,Dh]
+          }
+          const run = raw.run(feeds, ['logits']);
+          if (takes) assert.equal((await run).logits.dims[0], 3);
+          else await assert.rejects(run);
+        } finally {
+          await raw.release();
+        }
+      }
+      for (const c of cases.filter((x) => x.text === ref.source_text || x.text === 'May 3, 1999')) {
+        const got = await importBeamSearch(engine, await engine.encode(c.source_ids), {
+          beams: c.beams,
+          maxNew: c.max_new,
+          ...(c.length_penalty !== null ? { lengthPenalty: c.length_penalty } : {}),
+          ...(c.early_stopping !== null ? { earlyStopping: c.early_stopping } : {}),
+        });
+        assert.deepEqual(got.ids, c.tokens);
+        assert.ok(Math.abs(got.score - c.score) <= 1e-4);
+      }
+    } finally {
+      await engine.release();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 for (const [name, dir] of Object.entries(LAYOUTS)) {
   let imported: Inspector;
