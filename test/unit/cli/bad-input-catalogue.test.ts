@@ -14,7 +14,14 @@ import * as path from 'node:path';
 import { catalogue, type BadInputCase, type Outcome } from '../../helpers/bad-input-catalogue';
 import { exportOnnx, externalize } from '../../helpers/onnx-export';
 import { overflowAttention, putNaNWeight } from '../../helpers/broken-models';
-import { fixtureModel, marianDatesCacheDirs, marianDatesDir, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
+import {
+  fixtureModel,
+  fixturesDir,
+  marianDatesCacheDirs,
+  marianDatesDir,
+  repoRoot,
+  smolLm2Gguf,
+} from '../../helpers/fixtures';
 import { readModel } from '../../../runtime/models/read-model';
 import { repoFolderName } from '../../../runtime/hub/cache-layout';
 import { repoFromFolder, startHubServer, type HubServer } from '../../helpers/hub-server';
