@@ -7,7 +7,8 @@
 //     d 512, FFN 2048, random weights; not in the repository: `/work/.venv-optimum/bin/python
 //     scripts/make-marian-base-onnx.py` makes it, and the bench says so when it is missing).
 // Native, in-process, interleaved:
-//   with attention: ImportEngine (encoder and first decoder pass in per-layer stages, then its step decoder: one
+//   with attention: ImportEngine (encoder and first decoder pass whole — per-layer stages only for an export without
+//     start/eos ids in its config.json — then its step decoder: one
 //     session with every Softmax as an output; a merged decoder split into its two branches), every row taken;
 //   raw onnxruntime: sessions on the export's own files, untouched, no taps (the merged file run as it is, switched
 //     by use_cache_branch), fetching last_hidden_state, logits and present.* only.
@@ -15,6 +16,12 @@
 // encode, the first decoder pass on the start token, then --target − 1 cached steps on fixed tokens (greedy's work
 // without its argmax, which both would do alike). Prints median (min–max) of wall and of the process's CPU time
 // (every onnxruntime thread) per teacher-forced pass and per cached step, and the ratios with / without attention.
+// Then beam search against greedy, per search step, on each export (both cache layouts and tiny-marian-dates-onnx
+// without a cache): the worker's run of an import (import-seq2seq.ts: encode, the search, then the teacher-forced
+// pass on the chosen tokens; greedy: its steps, rows stacked), 4 beams vs 1, on a date and on the --source tokens;
+// ms per step = the run's ms / its search steps; calls/step = decoder session calls per search step (the cached
+// exports' beams are the rows of one call). And the measurement behind that choice: raw onnxruntime on
+// decoder_with_past_model.onnx, 4 rows in one call against 4 one-row calls, at 8 cached tokens after --source ones.
 import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -22,8 +29,10 @@ import { createSession, type OutputTensor, type PassTensor, type Session } from 
 import { defaultThreads } from '../runtime/inspector/load-model';
 import type { FeedTensor } from '../runtime/models/plan';
 import { ImportEngine } from '../runtime/onnx/import-engine';
+import { servedImportSeq2Seq } from '../runtime/inspector/import-seq2seq';
+import type { RunControl } from '../runtime/inspector/worker-loop';
 import { findOnnxInFolder } from '../runtime/onnx/locate';
-import { marianDatesCacheDirs } from '../test/helpers/fixtures';
+import { fixturesDir, marianDatesCacheDirs, marianDatesDir } from '../test/helpers/fixtures';
 import { fmt, summarize, table } from './stats';
 
 const { values: argv } = parseArgs({
@@ -220,6 +229,138 @@ async function rows(name: string, dir: string): Promise<string[][]> {
   ]);
 }
 
+/** A translation run as the worker serves an import: ms, tokens, search steps and decoder calls. */
+async function translate(
+  engine: ImportEngine,
+  ids: number[],
+  beams: number,
+  maxNew: number,
+): Promise<{ ms: number; tokens: number; steps: number; calls: number }> {
+  // Count the decoder calls and the search's steps: a cached step at position p is search step p + 1; without a
+  // cache the pass over a prefix of T tokens is step T (the last decode of a beam run is the teacher-forced pass).
+  const decode = engine.decode.bind(engine);
+  const step = engine.step.bind(engine);
+  const stepRows = engine.stepRows.bind(engine);
+  const passes: number[] = [];
+  let steps = 0;
+  engine.decode = (enc, decoderIds, ...rest) => {
+    passes.push(decoderIds.length);
+    return decode(enc, decoderIds, ...rest);
+  };
+  engine.step = (enc, cache, id, position, ...rest) => {
+    steps = Math.max(steps, position + 1);
+    passes.push(0);
+    return step(enc, cache, id, position, ...rest);
+  };
+  engine.stepRows = (enc, caches, rowIds, position, ...rest) => {
+    steps = Math.max(steps, position + 1);
+    for (let b = 0; b < (engine.batchedBeams ? 1 : rowIds.length); b++) passes.push(0);
+    return stepRows(enc, caches, rowIds, position, ...rest);
+  };
+  let tokens = 0;
+  const control: RunControl = {
+    isCancelled: () => false,
+    emit: (e) => {
+      if (e.type === 'target') tokens = e.ids.length;
+    },
+    keep: () => undefined,
+  };
+  const t0 = performance.now();
+  await servedImportSeq2Seq(engine).run({ ids, withVectors: false, target: { translate: maxNew, beams } }, control);
+  const ms = performance.now() - t0;
+  engine.decode = decode;
+  engine.step = step;
+  engine.stepRows = stepRows;
+  const search = beams > 1 ? passes.slice(0, -1) : passes; // a beam run ends with its teacher-forced pass
+  if (!engine.cached) steps = Math.max(...search);
+  return { ms, tokens, steps: Math.max(steps, 1), calls: search.length };
+}
+
+async function beamRows(name: string, dir: string, sources: [string, number[]][]): Promise<string[][]> {
+  const engine = await ImportEngine.create(findOnnxInFolder(dir)!, 'native', threads);
+  const out: string[][] = [];
+  try {
+    for (const [what, src] of sources) {
+      const maxNew = Math.min(targetTokens, engine.facts.maxPositions);
+      await translate(engine, src, 4, maxNew); // warm-up
+      const samples: Record<number, Awaited<ReturnType<typeof translate>>[]> = { 1: [], 4: [] };
+      for (let i = 0; i < runs; i++)
+        for (const beams of i % 2 ? [4, 1] : [1, 4]) samples[beams].push(await translate(engine, src, beams, maxNew));
+      const perStep = (b: number) => summarize(samples[b].map((x) => x.ms / x.steps));
+      for (const beams of [1, 4]) {
+        const s = samples[beams][0];
+        out.push([
+          name,
+          `${what}, ${beams === 1 ? 'greedy' : `${beams} beams`}`,
+          `${src.length} / ${s.tokens}`,
+          String(s.steps),
+          (s.calls / s.steps).toFixed(2),
+          fmt(summarize(samples[beams].map((x) => x.ms)), 1),
+          fmt(perStep(beams), 3),
+          `${(perStep(beams).median / perStep(1).median).toFixed(2)}×`,
+        ]);
+      }
+    }
+  } finally {
+    await engine.release();
+  }
+  return out;
+}
+
+/** Raw onnxruntime on decoder_with_past_model.onnx: `rows` beams as rows of one call, or as one-row calls. */
+async function batchRows(dir: string): Promise<string[][]> {
+  const session = await createSession(fs.readFileSync(path.join(dir, 'decoder_with_past_model.onnx')), {
+    backend: 'native',
+    threads,
+  });
+  const S = sourceTokens;
+  const P = 8;
+  const B = 4;
+  const feeds = (rows: number): Record<string, FeedTensor> => {
+    const f: Record<string, FeedTensor> = {
+      input_ids: { type: 'int64', dims: [rows, 1], data: new BigInt64Array(rows).fill(5n) }, // [B,1]
+      encoder_attention_mask: { type: 'int64', dims: [rows, S], data: new BigInt64Array(rows * S).fill(1n) }, // [B,S]
+    };
+    for (const name of session.inputNames.filter((n) => n.startsWith('past_key_values.'))) {
+      const length = name.includes('.encoder.') ? S : P;
+      const data = new Float32Array(rows * 4 * length * 32); // [B,4,P|S,32]
+      for (let k = 0; k < data.length; k++) data[k] = Math.sin(k * 0.37) * 0.5;
+      f[name] = { type: 'float32', dims: [rows, 4, length, 32], data };
+    }
+    return f;
+  };
+  const fetches = [
+    'logits',
+    ...session.outputNames.filter((n) => n.startsWith('present.') && !n.includes('.encoder.')),
+  ];
+  const one = feeds(1);
+  const all = feeds(B);
+  const ways: Record<string, () => Promise<void>> = {
+    [`${B} one-row calls`]: async () => {
+      for (let b = 0; b < B; b++) await session.run(one, fetches);
+    },
+    [`${B} rows in one call`]: async () => {
+      await session.run(all, fetches);
+    },
+  };
+  const names = Object.keys(ways);
+  const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (const n of names) for (let w = 0; w < 20; w++) await ways[n]();
+  for (let i = 0; i < runs * 20; i++)
+    for (let j = 0; j < names.length; j++) {
+      const n = names[(i + j) % names.length];
+      const t0 = performance.now();
+      await ways[n]();
+      samples[n].push(performance.now() - t0);
+    }
+  await session.release();
+  const base = summarize(samples[names[0]]).median;
+  return names.map((n) => {
+    const s = summarize(samples[n]);
+    return ['tiny-marian-dates-onnx-past', n, `${S} / ${P}`, fmt(s, 3), `${(s.median / base).toFixed(2)}×`];
+  });
+}
+
 async function main(): Promise<void> {
   const models: [string, Record<string, string>][] = [];
   if (argv.only !== 'base') models.push(['tiny-marian-dates', marianDatesCacheDirs]);
@@ -254,6 +395,30 @@ async function main(): Promise<void> {
       ],
       all,
     ),
+  );
+
+  const ref = JSON.parse(fs.readFileSync(path.join(marianDatesDir, 'reference_attention.json'), 'utf8')) as {
+    source_ids: number[];
+  };
+  const V = 400; // tiny-marian-dates' vocabulary
+  const long = Array.from({ length: sourceTokens - 1 }, (_, i) => 2 + ((i * 7919) % (V - 4))).concat(0);
+  const sources: [string, number[]][] = [
+    ['a date', ref.source_ids],
+    [`${sourceTokens} tokens`, long],
+  ];
+  const beamTable: string[][] = [];
+  const exports = {
+    ...Object.fromEntries(Object.entries(marianDatesCacheDirs).map(([k, d]) => [`tiny-marian-dates-onnx-${k}`, d])),
+    'tiny-marian-dates-onnx (no cache)': path.join(fixturesDir, 'models', 'tiny-marian-dates-onnx'),
+  };
+  for (const [name, dir] of Object.entries(exports)) beamTable.push(...(await beamRows(name, dir, sources)));
+  console.log(`\nbeam search vs greedy, the worker's run of an import (at most ${targetTokens} target tokens)`);
+  console.log(
+    table(['export', 'run', 'source / target', 'steps', 'calls/step', 'run ms', 'ms per step', 'vs greedy'], beamTable),
+  );
+  console.log('\none cached step of 4 beams, raw onnxruntime (rows of one call, or one call per beam)');
+  console.log(
+    table(['graph', 'beams as', 'source / cached', 'ms', 'ratio'], await batchRows(marianDatesCacheDirs.past)),
   );
 }
 

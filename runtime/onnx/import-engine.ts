@@ -14,6 +14,8 @@ import type { OutputTensor } from '../backend/ort';
 import { cancelled, LensError } from '../errors';
 import { checkAttentionFinite, checkOutputFinite } from '../finite';
 import { computeFeeds } from '../models/feeds';
+import type { Seq2SeqGeneration } from '../models/seq2seq-generation';
+import { readFolderGeneration } from '../models/seq2seq-read';
 import type { Batch, FeedTensor, PlanFacts, StageFeeds } from '../models/plan';
 import type { AttentionKind, BackendName, LayerAttention } from '../types';
 import type { EngineForwardOptions, EngineRunOptions, EngineRunResult } from '../inspector/engine';
@@ -78,6 +80,8 @@ export class ImportEngine {
     private readonly roles: Role[],
     private readonly slots: LayerSlot[],
     private readonly info: ConfigInfo,
+    /** generation_config.json beside the export (config.json's fields without one): what beam search follows. */
+    readonly generation: Seq2SeqGeneration,
     private stepDecoder?: StepDecoder,
   ) {}
 
@@ -184,7 +188,8 @@ export class ImportEngine {
           vocabSize: facts.vocabSize,
         });
       }
-      return new ImportEngine(facts, backend, parts, roles, slots, info, stepDecoder);
+      const generation = readFolderGeneration(layout.dir, info.raw);
+      return new ImportEngine(facts, backend, parts, roles, slots, info, generation, stepDecoder);
     } catch (e) {
       await Promise.allSettled([...parts.map((p) => p.release()), stepDecoder?.release()]);
       throw e;
@@ -347,6 +352,32 @@ export class ImportEngine {
     if (!this.stepDecoder)
       throw new LensError('UNSUPPORTED_MODEL', 'This ONNX export has no key/value-cached step decoder.');
     return this.stepDecoder.run(cache, id, position, enc.hidden, { isCancelled, onStage: () => this.stageRunCount++ });
+  }
+
+  /**
+   * Encoder–decoder exports with a key/value cache, beam search: one step of hypotheses of one length, token ids[b]
+   * after caches[b], at decoder position `position` (step-decoder.ts runRows: the rows of one call where the export
+   * takes a batch). Per row its logits [V] and its new cache; the given caches are not changed.
+   */
+  async stepRows(
+    enc: EncodedImport,
+    caches: KvCache[],
+    ids: number[],
+    position: number,
+    isCancelled?: () => boolean,
+  ): Promise<{ logits: Float32Array; cache: KvCache }[]> {
+    this.encoderDecoderParts();
+    if (!this.stepDecoder)
+      throw new LensError('UNSUPPORTED_MODEL', 'This ONNX export has no key/value-cached step decoder.');
+    return this.stepDecoder.runRows(caches, ids, position, enc.hidden, {
+      isCancelled,
+      onStage: () => this.stageRunCount++,
+    });
+  }
+
+  /** True when beams step as the rows of one call (the export's step decoder takes a batch). */
+  get batchedBeams(): boolean {
+    return this.stepDecoder?.batchable ?? false;
   }
 
   private encoderDecoderParts(): [ImportedPart, ImportedPart] {
