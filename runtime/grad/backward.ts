@@ -80,7 +80,7 @@ export function addBackward(model: ModelMsg, request: BackwardRequest): ModelMsg
     const f = fusedAt.get(node);
     if (f) {
       const dy = needed(node.output[0]) || node.output[0] === target ? total(node.output[0]) : undefined;
-      if (dy && needed(f.input)) add(f.input, f.backward(g, dy));
+      if (dy && needed(f.input)) for (const d of [f.backward(g, dy)].flat()) add(f.input, d);
       continue;
     }
     const need = node.input.map((i) => i !== '' && needed(i));

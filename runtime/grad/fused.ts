@@ -10,6 +10,7 @@
 // And attention's scale moves from the [B,H,S,S] scores to the [B,H,S,D] queries (foldAttentionScale).
 // Checked against central finite differences like every rule (test/unit/runtime/grad/rules.test.ts).
 import { DataType, type ModelMsg, type NodeMsg } from '../formats/onnx-descriptor';
+import { attrInt } from './attrs';
 import type { GradGraph } from './grad-graph';
 
 /** A fragment differentiated as one: its last node, the nodes it spans, its input and its rule. */
@@ -17,8 +18,9 @@ export interface Fused {
   last: NodeMsg;
   nodes: NodeMsg[];
   input: string;
-  /** dx from dy (the gradient of the last node's output). */
-  backward(g: GradGraph, dy: string): string;
+  /** dx from dy (the gradient of the last node's output), or the parts whose sum it is (summed with the input's other
+   * gradients in one Sum). */
+  backward(g: GradGraph, dy: string): string | string[];
 }
 
 const scalarOf = (g: GradGraph, name: string): number | undefined => g.floatScalar(name);
@@ -53,6 +55,9 @@ export function findFused(g: GradGraph, forward: readonly NodeMsg[], outputs: Re
     } else if (node.opType === 'Sigmoid') {
       const silu = matchSilu(node, only);
       if (silu) found.push(silu);
+    } else if (node.opType === 'LayerNormalization') {
+      const ln = matchLayerNorm(g, node);
+      if (ln) found.push(ln);
     }
   }
   return found;
@@ -106,6 +111,40 @@ function matchSilu(sig: NodeMsg, only: (t: string) => NodeMsg | undefined): Fuse
     backward: (gg, dy) => {
       const oneMinus = gg.op('Sub', [gg.constF([1], []), s]);
       return gg.op('Mul', [dy, gg.op('Add', [s, gg.op('Mul', [y, oneMinus])])]);
+    },
+  };
+}
+
+/**
+ * LayerNormalization over the last axis with constant γ, β: its backward reads the Mean and InvStdDev the forward node
+ * computes anyway (its optional outputs, added here) instead of recomputing them from x, and ends in the parts of dx,
+ * summed in one Sum with the other gradients x gets (the residual's):
+ *   dx = σ⁻¹ ĝ − xc · (σ⁻³ mean(ĝ xc)) − σ⁻¹ mean(ĝ),   ĝ = dy γ, xc = x − μ
+ * (the plain rule's (1/σ)(ĝ − mean ĝ − x̂ mean(ĝ x̂)), x̂ = xc/σ, with the scalars per row gathered on [.., 1]):
+ * six passes over [.., E] and two reductions instead of nine and four.
+ */
+function matchLayerNorm(g: GradGraph, ln: NodeMsg): Fused | undefined {
+  const [x, gamma, beta] = ln.input;
+  const rank = g.shape(x).length;
+  const axis = attrInt(ln, 'axis') ?? -1;
+  if ((axis < 0 ? axis + rank : axis) !== rank - 1) return undefined;
+  if (!g.initializerNames.has(gamma) || (beta && !g.initializerNames.has(beta))) return undefined;
+  if (ln.output.slice(1).some(Boolean)) return undefined; // its statistics are read already
+  return {
+    last: ln,
+    nodes: [ln],
+    input: x,
+    backward: (gg, dy) => {
+      const [, mu, inv] = gg.outputsOf(ln, 3); // [.., 1]
+      const mean = (t: string) => gg.op('ReduceMean', [t], { axes: [-1], keepdims: 1 }); // [.., 1]
+      const xc = gg.op('Sub', [x, mu]); // [.., E]
+      const gh = gg.op('Mul', [dy, gamma]); // [.., E]
+      const k = gg.op('Mul', [mean(gg.op('Mul', [gh, xc])), gg.op('Mul', [inv, gg.op('Mul', [inv, inv])])]); // [.., 1]
+      return [
+        gg.op('Mul', [gh, inv]),
+        gg.op('Mul', [xc, gg.op('Neg', [k])]),
+        gg.op('Neg', [gg.op('Mul', [mean(gh), inv])]), // [.., 1], broadcast by the Sum
+      ];
     },
   };
 }

@@ -22,7 +22,7 @@ interface Case {
   /** The output's shape (for the random weights of the sum). */
   out: number[];
   build(g: GraphBuilder, x: string[]): string;
-  /** A GELU / SiLU fragment: true where runtime/grad/fused.ts must differentiate it as one (fewer nodes), false
+  /** A GELU / SiLU fragment or a LayerNormalization: true where runtime/grad/fused.ts must differentiate it as one (fewer nodes), false
    * where it must not (an inner tensor has another consumer); both ways are checked. */
   fused?: boolean;
 }
@@ -102,6 +102,26 @@ const cases: Case[] = [
     out: [2, 3, 6],
     build: (g, [a]) =>
       layerNorm(g, a, g.constF([0.5, 1, 1.5, 2, -1, 0.3], [6]), g.constF([0.1, 0, -0.2, 0.3, 0, 1], [6]), 1e-5),
+    fused: true,
+  },
+  {
+    // x read by a second consumer too: the fused rule's parts are summed with its gradient; inputs far from 0 (the
+    // mean large against the spread, where xc = x − μ must come from the forward's μ)
+    name: 'LayerNormalization beside a residual, inputs + 30',
+    inputs: [{ shape: [2, 3, 6] }],
+    out: [2, 3, 6],
+    build: (g, [a]) => {
+      const x = g.op('Add', [a, g.constF([30], [])]);
+      const y = layerNorm(
+        g,
+        x,
+        g.constF([0.5, 1, 1.5, 2, -1, 0.3], [6]),
+        g.constF([0.1, 0, -0.2, 0.3, 0, 1], [6]),
+        1e-5,
+      );
+      return g.op('Add', [y, g.op('Mul', [x, g.constF([0.01], [])])]);
+    },
+    fused: true,
   },
   {
     name: 'RMSNorm (ops.rmsNorm: Mul, ReduceMean, Add, Sqrt, Reciprocal)',
