@@ -6,7 +6,7 @@
 import type { ModelMsg } from '../formats/onnx-descriptor';
 import { LensError } from '../errors';
 import { GradGraph } from './grad-graph';
-import { findFused, foldAttentionScale } from './fused';
+import { findFused, foldAttentionScale, foldGeluScales } from './fused';
 import { attnLrpRule, identityRule, isConstantUnderAttnLrp } from './attnlrp-rules';
 import { backwardNode } from './rules';
 
@@ -31,7 +31,10 @@ export interface BackwardRequest {
 export function addBackward(model: ModelMsg, request: BackwardRequest): ModelMsg {
   // Fusions change the gradient's rules, not AttnLRP's (attnlrp-rules.ts has its own for activations).
   const fusing = request.fuse !== false && request.rules !== 'attnlrp';
-  if (fusing) foldAttentionScale(model);
+  if (fusing) {
+    foldAttentionScale(model);
+    foldGeluScales(model);
+  }
   const g = new GradGraph(model);
   const forward = [...g.nodes];
   const target = request.target;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createSession } from '../../../../runtime/backend/ort';
 import { encodeModelPlain } from '../../../../runtime/formats/onnx-encode';
 import { A, GraphBuilder } from '../../../../runtime/models/graph-builder';
-import { activation, attention, layerNorm, rmsNorm, rope, softcap } from '../../../../runtime/models/ops';
+import { activation, attention, layerNorm, linearT, rmsNorm, rope, softcap } from '../../../../runtime/models/ops';
 import { addBackward } from '../../../../runtime/grad/backward';
 import { mulberry32 } from '../../../../runtime/random';
 import { isLensError } from '../../../../runtime/errors';
@@ -142,6 +142,22 @@ const cases: Case[] = [
     inputs: [{ shape: [4, 5] }],
     out: [4, 5],
     build: (g, [a]) => activation(g, g.op('Mul', [a, g.constF([20], [])]), 'gelu'),
+    fused: true,
+  },
+  {
+    // the feed-forward's shape: GELU's 1/√2 and ½ folded into W₁, b₁ and W₂ (fused.ts foldGeluScales), x·W₁ᵀ ∈ ±3
+    name: 'GELU (erf) between two linear layers',
+    inputs: [{ shape: [3, 4] }],
+    out: [3, 5],
+    build: (g, [a]) => {
+      const c = (n: number, k: number, dims: number[]) =>
+        g.constF(
+          Array.from({ length: n }, (_, i) => Math.sin(1.7 * i + k)),
+          dims,
+        );
+      const h = activation(g, linearT(g, a, c(24, 1, [6, 4]), c(6, 2, [6])), 'gelu');
+      return linearT(g, h, c(30, 3, [5, 6]), c(5, 4, [5]));
+    },
     fused: true,
   },
   {
