@@ -191,11 +191,13 @@ function pruneDead(model: ModelMsg): void {
  * over [33,12,64,64]). Causal and sliding-window biases are not zero and stay. The Adds are bypassed and the input
  * leaves the graph (the runner feeds only the inputs the graph has).
  */
-function dropZeroBias(model: ModelMsg, config: ModelSource['config'], B: number, S: number): void {
+function dropZeroBias(model: ModelMsg, config: ModelSource['config'], S: number): void {
   const graph = model.graph!;
-  const zeros = Array.from({ length: B }, () => new Array<number>(S).fill(0));
-  const ones = Array.from({ length: B }, () => new Array<number>(S).fill(1));
-  const side = computeFeeds({ ids: zeros, mask: ones }, config).layer;
+  // One row tells: every row of the runner's feeds is the same.
+  const side = computeFeeds(
+    { ids: [new Array<number>(S).fill(0)], mask: [new Array<number>(S).fill(1)] },
+    config,
+  ).layer;
   const outputs = new Set(graph.output!.map((o) => o.name));
   for (const input of [...graph.input!]) {
     const feed = side[input.name];
@@ -247,7 +249,7 @@ export function buildGradientGraph(source: ModelSource, spec: GradientGraphSpec)
   } else if (spec.measure === 'logit') throw new RangeError('the logit measure is AttnLRP’s');
   const { model, attn, activations } = forwardGraph(fam, spec);
   pruneDead(model);
-  if (!spec.keepZeroBias) dropZeroBias(model, source.config, spec.batch, spec.seq);
+  if (!spec.keepZeroBias) dropZeroBias(model, source.config, spec.seq);
   const { table: init } = feedEmbeddings(model, spec.batch, spec.seq, E);
   const raw = init.rawData!;
   const data = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4); // [V,E]
