@@ -6,7 +6,7 @@
 import type { ModelMsg } from '../formats/onnx-descriptor';
 import { LensError } from '../errors';
 import { GradGraph } from './grad-graph';
-import { findFused, foldAttentionScale } from './fused';
+import { findFused, foldAttentionScale, foldGeluScales } from './fused';
 import { attnLrpRule, identityRule, isConstantUnderAttnLrp } from './attnlrp-rules';
 import { backwardNode } from './rules';
 
@@ -31,7 +31,10 @@ export interface BackwardRequest {
 export function addBackward(model: ModelMsg, request: BackwardRequest): ModelMsg {
   // Fusions change the gradient's rules, not AttnLRP's (attnlrp-rules.ts has its own for activations).
   const fusing = request.fuse !== false && request.rules !== 'attnlrp';
-  if (fusing) foldAttentionScale(model);
+  if (fusing) {
+    foldAttentionScale(model);
+    foldGeluScales(model);
+  }
   const g = new GradGraph(model);
   const forward = [...g.nodes];
   const target = request.target;
@@ -80,7 +83,7 @@ export function addBackward(model: ModelMsg, request: BackwardRequest): ModelMsg
     const f = fusedAt.get(node);
     if (f) {
       const dy = needed(node.output[0]) || node.output[0] === target ? total(node.output[0]) : undefined;
-      if (dy && needed(f.input)) add(f.input, f.backward(g, dy));
+      if (dy && needed(f.input)) for (const d of [f.backward(g, dy)].flat()) add(f.input, d);
       continue;
     }
     const need = node.input.map((i) => i !== '' && needed(i));

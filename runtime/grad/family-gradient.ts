@@ -11,11 +11,13 @@ import { DataType, type ModelMsg, type TensorMsg } from '../formats/onnx-descrip
 import { encodeModelPlain } from '../formats/onnx-encode';
 import { LensError } from '../errors';
 import { familyGraphs } from '../models/builders';
+import { computeFeeds } from '../models/feeds';
 import type { FamilyGraphs, LayerInputs } from '../models/family';
 import { A, GraphBuilder } from '../models/graph-builder';
 import type { ModelSource } from '../models/source';
 import { attnLrpUncovered } from './attnlrp-coverage';
 import { addBackward } from './backward';
+import { GradGraph } from './grad-graph';
 
 /** What the gradient explains (runtime/analysis/targets.ts): a log-probability or probability of a token at one
  * readout position (LM heads), or the cosine of the mean-pooled last hidden state with a reference (encoders). */
@@ -41,6 +43,8 @@ export interface GradientGraphSpec {
   keepDenormals?: boolean;
   /** Differentiate GELU / SiLU node by node instead of as fused fragments (fused.ts; the bench's before/after). */
   plainRules?: boolean;
+  /** Keep an attention bias that is zero everywhere (dropZeroBias; the bench's before/after). */
+  keepZeroBias?: boolean;
   /** AttnLRP's rules instead of the gradient's (default 'gradient'); measure 'logit' or 'cosine'. */
   rules?: BackwardRules;
 }
@@ -180,6 +184,37 @@ function pruneDead(model: ModelMsg): void {
   graph.node = kept.reverse();
 }
 
+/**
+ * Drops the attention bias where the runner's feeds make it zero everywhere: every row is fed the same ids with a
+ * mask of ones (gradients.ts), so an encoder's padding bias [B,1,S,S] is all 0 and each layer's Add of it to the
+ * [B,H,S,S] scores is a pass over the largest tensor of attention for nothing (all-MiniLM-L6-v2's IG: six of them
+ * over [33,12,64,64]). Causal and sliding-window biases are not zero and stay. The Adds are bypassed and the input
+ * leaves the graph (the runner feeds only the inputs the graph has).
+ */
+function dropZeroBias(model: ModelMsg, config: ModelSource['config'], S: number): void {
+  const graph = model.graph!;
+  // One row tells: every row of the runner's feeds is the same.
+  const side = computeFeeds(
+    { ids: [new Array<number>(S).fill(0)], mask: [new Array<number>(S).fill(1)] },
+    config,
+  ).layer;
+  const outputs = new Set(graph.output!.map((o) => o.name));
+  for (const input of [...graph.input!]) {
+    const feed = side[input.name];
+    if (!feed || feed.type !== 'float32' || !(feed.data as Float32Array).every((v) => v === 0)) continue;
+    const readers = graph.node!.filter((n) => n.input.includes(input.name));
+    if (!readers.every((n) => n.opType === 'Add' && n.input.length === 2 && !outputs.has(n.output[0]))) continue;
+    const bypass = new Map<string, string>();
+    for (const add of readers) bypass.set(add.output[0], add.input[0] === input.name ? add.input[1] : add.input[0]);
+    // Only where the bias broadcasts into the scores (the sum has the scores' shape).
+    const shapes = new GradGraph(model);
+    if ([...bypass].some(([sum, other]) => shapes.shape(sum).join() !== shapes.shape(other).join())) continue;
+    graph.node = graph.node!.filter((n) => !readers.includes(n));
+    for (const n of graph.node) n.input = n.input.map((i) => bypass.get(i) ?? i);
+    graph.input = graph.input!.filter((i) => i !== input);
+  }
+}
+
 /** Replaces the Gather of the token embedding table on input_ids by the graph input inputs_embeds [B,S,E]; the
  * table leaves the graph unless another node (a tied LM head) reads it (all-MiniLM-L6-v2: 47 MB not serialized). */
 function feedEmbeddings(model: ModelMsg, B: number, S: number, E: number): { table: TensorMsg } {
@@ -214,6 +249,7 @@ export function buildGradientGraph(source: ModelSource, spec: GradientGraphSpec)
   } else if (spec.measure === 'logit') throw new RangeError('the logit measure is AttnLRP’s');
   const { model, attn, activations } = forwardGraph(fam, spec);
   pruneDead(model);
+  if (!spec.keepZeroBias) dropZeroBias(model, source.config, spec.seq);
   const { table: init } = feedEmbeddings(model, spec.batch, spec.seq, E);
   const raw = init.rawData!;
   const data = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4); // [V,E]

@@ -9,7 +9,8 @@
 // A fragment is fused only when its inner tensors have no other consumer (nothing else needs their gradients).
 // And attention's scale moves from the [B,H,S,S] scores to the [B,H,S,D] queries (foldAttentionScale).
 // Checked against central finite differences like every rule (test/unit/runtime/grad/rules.test.ts).
-import { DataType, type ModelMsg, type NodeMsg } from '../formats/onnx-descriptor';
+import { DataType, type ModelMsg, type NodeMsg, type TensorMsg } from '../formats/onnx-descriptor';
+import { attrInt } from './attrs';
 import type { GradGraph } from './grad-graph';
 
 /** A fragment differentiated as one: its last node, the nodes it spans, its input and its rule. */
@@ -17,8 +18,9 @@ export interface Fused {
   last: NodeMsg;
   nodes: NodeMsg[];
   input: string;
-  /** dx from dy (the gradient of the last node's output). */
-  backward(g: GradGraph, dy: string): string;
+  /** dx from dy (the gradient of the last node's output), or the parts whose sum it is (summed with the input's other
+   * gradients in one Sum). */
+  backward(g: GradGraph, dy: string): string | string[];
 }
 
 const scalarOf = (g: GradGraph, name: string): number | undefined => g.floatScalar(name);
@@ -48,11 +50,14 @@ export function findFused(g: GradGraph, forward: readonly NodeMsg[], outputs: Re
   const found: Fused[] = [];
   for (const node of forward) {
     if (node.opType === 'Erf') {
-      const gelu = matchGelu(g, node, producers, only);
+      const gelu = matchGelu(g, node, producers, only) ?? matchScaledGelu(g, node, only);
       if (gelu) found.push(gelu);
     } else if (node.opType === 'Sigmoid') {
       const silu = matchSilu(node, only);
       if (silu) found.push(silu);
+    } else if (node.opType === 'LayerNormalization') {
+      const ln = matchLayerNorm(g, node);
+      if (ln) found.push(ln);
     }
   }
   return found;
@@ -93,6 +98,112 @@ function matchGelu(
   };
 }
 
+/** Erf(u) → e → Add(e, 1) → p → Mul(u, p) → h: GELU with its scales folded into the weights around it
+ * (foldGeluScales; h = √2 · GELU(√2 u)). dh/du = p + (2/√π) · u · exp(−u²): six passes, as matchGelu's. */
+function matchScaledGelu(g: GradGraph, erf: NodeMsg, only: (t: string) => NodeMsg | undefined): Fused | undefined {
+  const u = erf.input[0];
+  const e = erf.output[0];
+  const add = only(e);
+  if (add?.opType !== 'Add' || !near(scalarOf(g, other(add, e) ?? ''), 1)) return undefined;
+  const p = add.output[0];
+  const mul = only(p);
+  if (mul?.opType !== 'Mul' || other(mul, p) !== u) return undefined;
+  return {
+    last: mul,
+    nodes: [erf, add, mul],
+    input: u,
+    backward: (gg, dy) => {
+      const r = gg.op('Div', [u, gg.op('Exp', [gg.op('Mul', [u, u])])]); // u·exp(−u²); exp(u²) = ∞ gives 0
+      const d = gg.op('Add', [p, gg.op('Mul', [r, gg.constF([2 / Math.sqrt(Math.PI)], [])])]); // dh/du
+      return gg.op('Mul', [dy, d]);
+    },
+  };
+}
+
+/**
+ * Folds GELU's two constant scales into the linear layers around it, so that its forward runs three passes over
+ * [rows, S, intermediate] instead of five: W₁x + b₁ → Mul(1/√2) → u → Erf → Add 1 → Mul x → Mul ½ → W₂ becomes
+ * (W₁/√2)x + b₁/√2 = u → Erf → Add 1 → Mul u → (W₂/√2), since ½ x (1 + erf u) = u (1 + erf u) / √2. Only where
+ * each weight, bias and inner tensor has that one reader and the weights are float32 initializers (read directly or
+ * through a Transpose, as ops.linearT); the scaled weights are copies (the model's own stay untouched). matchScaledGelu
+ * differentiates the result. Modifies the forward graph in place.
+ */
+export function foldGeluScales(model: ModelMsg): void {
+  const graph = model.graph!;
+  const inits = new Map((graph.initializer ?? []).map((t) => [t.name!, t]));
+  const producers = new Map<string, NodeMsg>();
+  const readers = new Map<string, NodeMsg[]>();
+  for (const n of graph.node!) {
+    for (const o of n.output) producers.set(o, n);
+    for (const i of n.input) readers.set(i, [...(readers.get(i) ?? []), n]);
+  }
+  const outputs = new Set((graph.output ?? []).map((o) => o.name));
+  const only = (t: string) => {
+    const r = readers.get(t);
+    return r?.length === 1 && !outputs.has(t) ? r[0] : undefined;
+  };
+  const scalar = (name: string | undefined) => {
+    const t = name === undefined ? undefined : inits.get(name);
+    return t && (t.dataType ?? DataType.FLOAT) === DataType.FLOAT && t.rawData?.byteLength === 4
+      ? new DataView(t.rawData.buffer, t.rawData.byteOffset, 4).getFloat32(0, true)
+      : undefined;
+  };
+  /** The float32 initializer a MatMul reads as its weight (directly or through a Transpose), read by it alone. */
+  const weightOf = (mm: NodeMsg | undefined): TensorMsg | undefined => {
+    if (mm?.opType !== 'MatMul') return undefined;
+    let w = mm.input[1];
+    const tr = producers.get(w);
+    if (tr) {
+      if (tr.opType !== 'Transpose' || only(w) !== mm) return undefined;
+      w = tr.input[0];
+    }
+    return floatInit(w, tr ?? mm);
+  };
+  const floatInit = (name: string, reader: NodeMsg): TensorMsg | undefined => {
+    const t = inits.get(name);
+    const ok = t && (t.dataType ?? DataType.FLOAT) === DataType.FLOAT && t.rawData && only(name) === reader;
+    return ok ? t : undefined;
+  };
+  const scaled: { t: TensorMsg; by: number }[] = [];
+  const dropped = new Set<NodeMsg>();
+  for (const erf of graph.node!) {
+    if (erf.opType !== 'Erf') continue;
+    const scale = producers.get(erf.input[0]);
+    if (scale?.opType !== 'Mul' || only(erf.input[0]) !== erf) continue;
+    const x = scale.input[0];
+    if (!near(scalar(scale.input[1]), Math.SQRT1_2)) continue;
+    const add = only(erf.output[0]);
+    if (add?.opType !== 'Add' || !near(scalar(other(add, erf.output[0])), 1)) continue;
+    const mul = only(add.output[0]);
+    if (mul?.opType !== 'Mul' || other(mul, add.output[0]) !== x) continue;
+    const half = only(mul.output[0]);
+    if (half?.opType !== 'Mul' || !near(scalar(other(half, mul.output[0])), 0.5)) continue;
+    if (readers.get(x)?.length !== 2 || outputs.has(x)) continue; // the scale and the product
+    // x = MatMul(a, W₁) (+ b₁), and GELU's output feeds MatMul(·, W₂) alone
+    const xp = producers.get(x);
+    const mm1 = xp?.opType === 'Add' ? producers.get(xp.input[0]) : xp;
+    const b1 = xp?.opType === 'Add' ? floatInit(xp.input[1], xp) : undefined;
+    if (xp?.opType === 'Add' && (!b1 || only(mm1?.output[0] ?? '') !== xp)) continue;
+    const w1 = weightOf(mm1);
+    const mm2 = only(half.output[0]);
+    const w2 = mm2?.input[0] === half.output[0] ? weightOf(mm2) : undefined;
+    if (!w1 || !w2) continue;
+    scaled.push({ t: w1, by: Math.SQRT1_2 }, { t: w2, by: Math.SQRT1_2 });
+    if (b1) scaled.push({ t: b1, by: Math.SQRT1_2 });
+    erf.input = [x];
+    mm2!.input = [mul.output[0], mm2!.input[1]];
+    dropped.add(scale).add(half);
+  }
+  for (const { t, by } of scaled) {
+    const raw = t.rawData!;
+    const from = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    const to = from.map((v) => v * by);
+    const copy: TensorMsg = { ...t, rawData: new Uint8Array(to.buffer) };
+    graph.initializer = graph.initializer!.map((i) => (i === t ? copy : i));
+  }
+  graph.node = graph.node!.filter((n) => !dropped.has(n));
+}
+
 /** Sigmoid(x) → s → Mul(x, s) → y (ops.activation 'silu'). */
 function matchSilu(sig: NodeMsg, only: (t: string) => NodeMsg | undefined): Fused | undefined {
   const x = sig.input[0];
@@ -107,6 +218,40 @@ function matchSilu(sig: NodeMsg, only: (t: string) => NodeMsg | undefined): Fuse
     backward: (gg, dy) => {
       const oneMinus = gg.op('Sub', [gg.constF([1], []), s]);
       return gg.op('Mul', [dy, gg.op('Add', [s, gg.op('Mul', [y, oneMinus])])]);
+    },
+  };
+}
+
+/**
+ * LayerNormalization over the last axis with constant γ, β: its backward reads the Mean and InvStdDev the forward node
+ * computes anyway (its optional outputs, added here) instead of recomputing them from x, and ends in the parts of dx,
+ * summed in one Sum with the other gradients x gets (the residual's):
+ *   dx = σ⁻¹ ĝ − xc · (σ⁻³ mean(ĝ xc)) − σ⁻¹ mean(ĝ),   ĝ = dy γ, xc = x − μ
+ * (the plain rule's (1/σ)(ĝ − mean ĝ − x̂ mean(ĝ x̂)), x̂ = xc/σ, with the scalars per row gathered on [.., 1]):
+ * six passes over [.., E] and two reductions instead of nine and four.
+ */
+function matchLayerNorm(g: GradGraph, ln: NodeMsg): Fused | undefined {
+  const [x, gamma, beta] = ln.input;
+  const rank = g.shape(x).length;
+  const axis = attrInt(ln, 'axis') ?? -1;
+  if ((axis < 0 ? axis + rank : axis) !== rank - 1) return undefined;
+  if (!g.initializerNames.has(gamma) || (beta && !g.initializerNames.has(beta))) return undefined;
+  if (ln.output.slice(1).some(Boolean)) return undefined; // its statistics are read already
+  return {
+    last: ln,
+    nodes: [ln],
+    input: x,
+    backward: (gg, dy) => {
+      const [, mu, inv] = gg.outputsOf(ln, 3); // [.., 1]
+      const mean = (t: string) => gg.op('ReduceMean', [t], { axes: [-1], keepdims: 1 }); // [.., 1]
+      const xc = gg.op('Sub', [x, mu]); // [.., E]
+      const gh = gg.op('Mul', [dy, gamma]); // [.., E]
+      const k = gg.op('Mul', [mean(gg.op('Mul', [gh, xc])), gg.op('Mul', [inv, gg.op('Mul', [inv, inv])])]); // [.., 1]
+      return [
+        gg.op('Mul', [gh, inv]),
+        gg.op('Mul', [xc, gg.op('Neg', [k])]),
+        gg.op('Neg', [gg.op('Mul', [mean(gh), inv])]), // [.., 1], broadcast by the Sum
+      ];
     },
   };
 }

@@ -105,6 +105,15 @@ export class GradGraph {
     return v;
   }
 
+  /** Gives an existing node its optional outputs up to `count` (fresh names where absent) and returns them all
+   * (fused.ts: a forward LayerNormalization's Mean and InvStdDev, for its backward). */
+  outputsOf(node: NodeMsg, count: number): string[] {
+    while (node.output.length < count) node.output.push('');
+    node.output = node.output.map((o) => o || this.fresh(`${node.opType.toLowerCase()}_out`));
+    this.infer(node);
+    return node.output;
+  }
+
   private infer(node: NodeMsg): void {
     const out = inferNode(this, node);
     node.output.forEach((o, i) => {

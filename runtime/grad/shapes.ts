@@ -64,8 +64,14 @@ export function inferNode(g: GradGraph, node: NodeMsg): Out[] {
       return [{ shape: broadcast(s(0), s(1), s(2)), type: g.types.get(node.input[1]) ?? DataType.FLOAT }];
     case 'Cast':
       return [{ shape: s(0), type: attrInt(node, 'to') ?? DataType.FLOAT }];
-    case 'LayerNormalization':
-      return [{ shape: s(0), type: t0() }];
+    case 'LayerNormalization': {
+      // y, then the optional Mean and InvStdDev (float32, the normalised axes kept as 1: fused.ts reads them)
+      const a = attrInt(node, 'axis') ?? -1;
+      const x = s(0);
+      const from = a < 0 ? a + x.length : a;
+      const stat = { shape: x.map((d, i) => (i < from ? d : 1)), type: DataType.FLOAT };
+      return [{ shape: x, type: t0() }, stat, stat];
+    }
     case 'MatMul': {
       const a = s(0);
       const b = s(1);

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readModel } from '../../../../runtime/models/read-model';
-import { evenChunk, GradientService } from '../../../../runtime/grad/gradient-service';
+import { batchRows, evenChunk, GradientService } from '../../../../runtime/grad/gradient-service';
 import { isLensError } from '../../../../runtime/errors';
 import { fixtureModel } from '../../../helpers/fixtures';
 
@@ -59,4 +59,18 @@ test('rows are spread evenly over the batches a cap needs (fewest repeated rows)
   assert.equal(evenChunk(7, 3), 3); // 3 + 3 + 1
   assert.equal(evenChunk(33, 16.5), 11); // a fractional cap (budget ÷ per-row floats) rounds down: 3 × 11
   assert.equal(evenChunk(5, 0.2), 1); // a row over the budget still runs, alone
+});
+
+test('a batch holds as many rows as keep its widest activation near a core’s L2 cache (1.25 MiB of floats)', () => {
+  const minilm = { layers: 6, heads: 12, hidden: 384, intermediate: 1536 };
+  // IG's 33 rows at 64 tokens: [rows, 64, 1536] — 3 rows (393 KB each) a batch, 11 batches, none repeated
+  assert.equal(batchRows(33, 64, minilm), 3);
+  // the bench's before: one batch of every row
+  assert.equal(batchRows(33, 64, minilm, undefined, true), 33);
+  // 512 tokens: one row a batch (it alone passes the budget)
+  assert.equal(batchRows(33, 512, minilm), 1);
+  // a narrow model keeps many rows a batch: 33 rows at 64 tokens and width 172 (stories260K) → 2 batches of 17
+  assert.equal(batchRows(33, 64, { layers: 5, heads: 8, hidden: 64, intermediate: 172 }), 17);
+  // the attention budget still caps it
+  assert.equal(batchRows(33, 8, { layers: 5, heads: 8, hidden: 64, intermediate: 172 }, 5 * 8 * 64 * 4), 4);
 });

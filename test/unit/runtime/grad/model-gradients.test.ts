@@ -147,11 +147,12 @@ test('stories260K: a probability target’s gradient is p times the log-probabil
   }
 });
 
-// The IG speed-ups (GELU / SiLU fragments differentiated as one, runtime/grad/fused.ts; denormals flushed to zero
-// in the gradient session) change no gradient: the graph without them (the bench's "before") meets the same
-// PyTorch references, and the two agree to 1e-5 relative.
+// The IG speed-ups (GELU / SiLU fragments and LayerNormalization differentiated as one, runtime/grad/fused.ts;
+// denormals flushed to zero in the gradient session; an all-zero attention bias dropped, family-gradient.ts) change
+// no gradient: the graph without them (the bench's "before") meets the same PyTorch references, and the two agree to
+// 1e-5 relative. The encoder's bias (a mask of ones) leaves the graph; the causal one stays.
 for (const [name, dir] of cases.filter(([n]) => n === 'stories260K' || n === 'all-MiniLM-L6-v2')) {
-  test(`${name}: fused activations and flushed denormals give the gradients of the node-by-node graph`, async () => {
+  test(`${name}: fused activations and LayerNorms, flushed denormals and no zero bias give the gradients of the node-by-node graph`, async () => {
     const ref = JSON.parse(readFileSync(path.join(fixturesDir, 'gradients', `${name}.json`), 'utf8')) as Reference;
     const source = await readModel(dir());
     const spec = { batch: 1, seq: ref.seq, measure: ref.measure };
@@ -162,9 +163,11 @@ for (const [name, dir] of cases.filter(([n]) => n === 'stories260K' || n === 'al
       reference: Array.from({ length: ref.hidden }, (_, i) => Math.sin(i + 1)),
     };
     const grads: Float32Array[] = [];
-    for (const tuning of [{}, { plainRules: true, keepDenormals: true }]) {
+    for (const tuning of [{}, { plainRules: true, keepDenormals: true, keepZeroBias: true }]) {
       const runner = await GradientRunner.create(source, { ...spec, ...tuning });
       try {
+        const biased = runner.graph.inputNames.includes('attn_bias');
+        assert.equal(biased, name === 'stories260K' || 'keepZeroBias' in tuning, `attn_bias an input: ${biased}`);
         const out = await runner.run(ref.ids, runner.embeddings(ref.ids), target);
         const e = relativeError(out.grad, ref.grad_embeds);
         assert.ok(e <= 1e-4, `${JSON.stringify(tuning)}: relative error ${e}`);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createSession } from '../../../../runtime/backend/ort';
 import { encodeModelPlain } from '../../../../runtime/formats/onnx-encode';
 import { A, GraphBuilder } from '../../../../runtime/models/graph-builder';
-import { activation, attention, layerNorm, rmsNorm, rope, softcap } from '../../../../runtime/models/ops';
+import { activation, attention, layerNorm, linearT, rmsNorm, rope, softcap } from '../../../../runtime/models/ops';
 import { addBackward } from '../../../../runtime/grad/backward';
 import { mulberry32 } from '../../../../runtime/random';
 import { isLensError } from '../../../../runtime/errors';
@@ -22,7 +22,7 @@ interface Case {
   /** The output's shape (for the random weights of the sum). */
   out: number[];
   build(g: GraphBuilder, x: string[]): string;
-  /** A GELU / SiLU fragment: true where runtime/grad/fused.ts must differentiate it as one (fewer nodes), false
+  /** A GELU / SiLU fragment or a LayerNormalization: true where runtime/grad/fused.ts must differentiate it as one (fewer nodes), false
    * where it must not (an inner tensor has another consumer); both ways are checked. */
   fused?: boolean;
 }
@@ -102,6 +102,26 @@ const cases: Case[] = [
     out: [2, 3, 6],
     build: (g, [a]) =>
       layerNorm(g, a, g.constF([0.5, 1, 1.5, 2, -1, 0.3], [6]), g.constF([0.1, 0, -0.2, 0.3, 0, 1], [6]), 1e-5),
+    fused: true,
+  },
+  {
+    // x read by a second consumer too: the fused rule's parts are summed with its gradient; inputs far from 0 (the
+    // mean large against the spread, where xc = x − μ must come from the forward's μ)
+    name: 'LayerNormalization beside a residual, inputs + 30',
+    inputs: [{ shape: [2, 3, 6] }],
+    out: [2, 3, 6],
+    build: (g, [a]) => {
+      const x = g.op('Add', [a, g.constF([30], [])]);
+      const y = layerNorm(
+        g,
+        x,
+        g.constF([0.5, 1, 1.5, 2, -1, 0.3], [6]),
+        g.constF([0.1, 0, -0.2, 0.3, 0, 1], [6]),
+        1e-5,
+      );
+      return g.op('Add', [y, g.op('Mul', [x, g.constF([0.01], [])])]);
+    },
+    fused: true,
   },
   {
     name: 'RMSNorm (ops.rmsNorm: Mul, ReduceMean, Add, Sqrt, Reciprocal)',
@@ -122,6 +142,22 @@ const cases: Case[] = [
     inputs: [{ shape: [4, 5] }],
     out: [4, 5],
     build: (g, [a]) => activation(g, g.op('Mul', [a, g.constF([20], [])]), 'gelu'),
+    fused: true,
+  },
+  {
+    // the feed-forward's shape: GELU's 1/√2 and ½ folded into W₁, b₁ and W₂ (fused.ts foldGeluScales), x·W₁ᵀ ∈ ±3
+    name: 'GELU (erf) between two linear layers',
+    inputs: [{ shape: [3, 4] }],
+    out: [3, 5],
+    build: (g, [a]) => {
+      const c = (n: number, k: number, dims: number[]) =>
+        g.constF(
+          Array.from({ length: n }, (_, i) => Math.sin(1.7 * i + k)),
+          dims,
+        );
+      const h = activation(g, linearT(g, a, c(24, 1, [6, 4]), c(6, 2, [6])), 'gelu');
+      return linearT(g, h, c(30, 3, [5, 6]), c(5, 4, [5]));
+    },
     fused: true,
   },
   {
