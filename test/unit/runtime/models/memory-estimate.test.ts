@@ -11,6 +11,7 @@ import { isLensError } from '../../../../runtime/errors';
 import { load } from '../../../../runtime/inspector/load-model';
 import { checkModelFits, estimateResolved } from '../../../../runtime/models/memory-check';
 import { keptLargestBuffer, keptReachOnGpu, keptRunMemory } from '../../../../runtime/models/memory-estimate';
+import { queryRows } from '../../../../runtime/models/attention-summaries';
 import { ggufHeader } from '../../../helpers/gguf-write';
 import { smolLm2Gguf } from '../../../helpers/fixtures';
 
@@ -47,33 +48,43 @@ test('SmolLM2-135M: weights held as float32 (k/v once per key/value head) and th
 
 test('a kept run of SmolLM2 at 8,192 tokens, counted by hand from the blocked graph (64-row blocks)', () => {
   const m = keptRunMemory({ layers: 30, heads: 9, kvHeads: 3, hidden: 576, intermediate: 1536, headDim: 64 }, 8192);
-  // 128 MiB / (9 heads × 8,192 keys × 4 bytes) = 455 rows would fit; blocks are 64 rows.
-  assert.equal(m.rows, 64);
+  // 128 MiB / (9 heads × 8,192 keys × 4 bytes) = 455 rows would fit; blocks are 64 rows (the rows a block has are
+  // the graph's: read from queryRows, which another change may tune).
+  const R = queryRows(8192, 9);
+  assert.equal(m.rows, R);
   // Held per layer: q 9 × 8,192 × 64 × 4 = 18,874,368; k 3 × 8,192 × 64 × 4 = 6,291,456; lse (float64) 9 × 8,192 × 8
   // = 589,824; entropy and special mass 9 × 8,192 × 4 × 2 = 589,824; top-8 keys and weights 9 × 8,192 × 8 × 4 × 2 =
   // 4,718,592; overview max and mean 9 × 128 × 128 × 4 × 2 = 1,179,648. Sum 32,243,712; × 30 layers:
   assert.equal(m.heldBytes, 967_311_360); // 922.5 MiB: the 923 MB the bench measured (KeptRun.bytes())
-  // One block's scores [9, 64, 8,192] float32.
-  assert.equal(m.blockBytes, 18_874_368);
+  // One block's scores [9, R, 8,192] float32 (18,874,368 at 64 rows).
+  assert.equal(m.blockBytes, 9 * R * 8192 * 4);
   // The layer at its largest, the Loop: body 4 blocks 75,497,472 + k sliced and transposed 2 × 9 × 8,192 × 64 × 4 =
   // 37,748,736 + v with 2 columns 9 × 8,192 × 66 × 4 = 19,464,192 + the block's mask 64 × 8,192 × 12 = 6,291,456
   // (139,001,856); outer q, k, v 3 × 18,874,368 + v with its columns 19,464,192 (76,087,296); the scans 3 copies ×
   // 9 heads × 8,192 rows × (66 + 16 + 2 + 256) × 4 = 300,810,240. The feed-forward (3 × 1,536 + 6 × 576) × 8,192 × 4
   // = 264,241,152 is smaller.
-  assert.equal(m.transientBytes, 139_001_856 + 76_087_296 + 300_810_240);
+  const rowsAll = Math.ceil(8192 / R) * R; // 8,192 at 64 rows
+  const body = 4 * 9 * R * 8192 * 4 + 37_748_736 + 19_464_192 + R * 8192 * 12; // 139,001,856 at 64 rows
+  assert.equal(m.transientBytes, body + 76_087_296 + 3 * 9 * rowsAll * 340 * 4);
+  if (R === 64) assert.equal(m.transientBytes, 139_001_856 + 76_087_296 + 300_810_240);
 });
 
 test('a kept run of a small shape: partial blocks and overview cells round up', () => {
-  // 2 layers, 4 heads of 8 (2 kv heads), 100 tokens, top-3: rows min(100, 64, 128 MiB / 1,600) = 64, 2 blocks (128
-  // rows gathered), ceil(100 / 64) = 2 cells.
+  // 2 layers, 4 heads of 8 (2 kv heads), 100 tokens, top-3: rows R = queryRows (today min(100, 64, 128 MiB /
+  // 1,600) = 64: 2 blocks, 128 rows gathered), ceil(100 / 64) = 2 cells.
   const m = keptRunMemory({ layers: 2, heads: 4, kvHeads: 2, hidden: 32, intermediate: 64, headDim: 8 }, 100, 3);
-  assert.equal(m.rows, 64);
+  const R = queryRows(100, 4);
+  const rowsAll = Math.ceil(100 / R) * R;
+  assert.equal(m.rows, R);
   // Per layer: 100 × (4·4·8 + 4·2·8 + 8·4 + 4·(8 + 24)) = 100 × 352 = 35,200, + overview 2 × 4 × 2 × 2 × 4 = 128.
   assert.equal(m.heldBytes, 2 * 35_328);
-  assert.equal(m.blockBytes, 4 * 64 * 100 * 4);
-  // Body 4 × 102,400 + 2 × 4 × 100 × 8 × 4 + 4 × 100 × 10 × 4 + 64 × 100 × 12 = 409,600 + 25,600 + 16,000 + 76,800;
-  // outer 3 × 12,800 + 16,000; scans 3 × 4 × 128 × (10 + 6 + 2 + 4) × 4 = 135,168.
-  assert.equal(m.transientBytes, 528_000 + 54_400 + 135_168);
+  assert.equal(m.blockBytes, 4 * R * 100 * 4);
+  // Body 4 blocks + k sliced and transposed 2 × 4 × 100 × 8 × 4 = 25,600 + v with 2 columns 4 × 100 × 10 × 4 = 16,000
+  // + the mask R × 100 × 12; outer 3 × 12,800 + 16,000 = 54,400; scans 3 × 4 × rowsAll × (10 + 6 + 2 + 4) × 4.
+  // At 64 rows: 409,600 + 25,600 + 16,000 + 76,800 = 528,000; 54,400; 135,168.
+  const expected = 4 * (4 * R * 100 * 4) + 25_600 + 16_000 + R * 1200 + 54_400 + 3 * 4 * rowsAll * 22 * 4;
+  assert.equal(m.transientBytes, expected);
+  if (R === 64) assert.equal(m.transientBytes, 528_000 + 54_400 + 135_168);
 });
 
 /** A Llama-3-8B-shaped Q4_K_M GGUF: the real header, tensor data left sparse (no disk used). */
