@@ -8,7 +8,8 @@
 // process's CPU time (user + system over its threads), which load from other processes on a shared machine inflates
 // far less (the wall-clock ratio swings with whoever else runs; the CPU one is the work). An encoder–decoder case
 // (tiny-marian-dates: encoder + teacher-forced decoder against runtime/grad/seq2seq-gradients.ts, log p of one
-// target token, IG on the source side, attention × gradient on the cross-attention, and the context-mixing methods
+// target token, IG on the source side, attention × gradient on the cross-attention, AttnLRP of the token's logit (its
+// own graph, in a service of its own so that its graph is not evicted by the others'), and the context-mixing methods
 // ALTI+ and value zeroing through the last decoder layer's cross-attention of runtime/inspector/seq2seq-mixing-
 // service.ts) follows. Figures are printed, never asserted.
 // Run: nice npx tsx bench/gradients.ts   (THREADS=n, TOKENS=n, RUNS=n to change the defaults; ONLY=seq2seq for the
@@ -218,6 +219,10 @@ async function benchSeq2Seq(): Promise<string[][]> {
   const t3 = performance.now();
   await seq2seqGradientAttribution(service, request, 'attn-x-grad');
   const axgBuildMs = performance.now() - t3;
+  const lrpService = new Seq2SeqGradientService(source, 'native', THREADS);
+  const t6 = performance.now();
+  await seq2seqGradientAttribution(lrpService, request, 'attnlrp');
+  const lrpBuildMs = performance.now() - t6;
   // Context mixing reads every target row (the whole target) here, as Explain's `target` does.
   const mixing = new Seq2SeqMixingService(source, 'native', THREADS);
   const mixRequest = { sourceIds: src, decoderInputIds: dec };
@@ -231,6 +236,7 @@ async function benchSeq2Seq(): Promise<string[][]> {
   const gxi: number[][] = [];
   const ig: number[][] = [];
   const axg: number[][] = [];
+  const lrp: number[][] = [];
   const alti: number[][] = [];
   const vz: number[][] = [];
   for (let r = 0; r < RUNS; r++) {
@@ -238,11 +244,13 @@ async function benchSeq2Seq(): Promise<string[][]> {
     gxi.push(await timed(() => seq2seqGradientAttribution(service, request, 'grad-x-input')));
     ig.push(await timed(() => seq2seqGradientAttribution(service, request, 'integrated-gradients', { steps: STEPS })));
     axg.push(await timed(() => seq2seqGradientAttribution(service, request, 'attn-x-grad')));
+    lrp.push(await timed(() => seq2seqGradientAttribution(lrpService, request, 'attnlrp')));
     alti.push(await timed(() => mixing.compute({ ...mixRequest, method: 'alti' })));
     vz.push(await timed(() => mixing.compute({ ...mixRequest, method: 'value-zeroing' })));
   }
   await runner.release();
   await service.release();
+  await lrpService.release();
   await mixing.release();
   return rowsOf(
     'tiny-marian-dates',
@@ -251,6 +259,7 @@ async function benchSeq2Seq(): Promise<string[][]> {
       ['gradient × input (source and target)', gxi, gradBuildMs],
       [`Integrated Gradients, ${STEPS} steps (source)`, ig, igBuildMs],
       ['attention × gradient (cross, every layer)', axg, axgBuildMs],
+      ['AttnLRP (source and target, the logit)', lrp, lrpBuildMs],
       ['ALTI+ (whole target)', alti, altiBuildMs],
       [`value zeroing, last decoder layer (${vzRows} rows)`, vz, vzBuildMs],
     ],

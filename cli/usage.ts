@@ -65,9 +65,10 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
   --methods LIST     comma-separated (default raw-attention,rollout,loo,norm): raw-attention, rollout, flow,
                      loo, occlusion, norm, norm-rollout, alti (no extra pass), value-zeroing (1 + seq rows),
                      value-zeroing-rollout (1 + layers × seq rows), saliency, grad-x-input,
-                     integrated-gradients, attn-x-grad, attnlrp (AttnLRP: the token's logit; llama, qwen3 and
-                     bert model types) (gradient methods: models this tool builds, up to 512 tokens); the
-                     uniform-attention baseline is always added
+                     integrated-gradients, attn-x-grad, attnlrp (AttnLRP: the token's logit; llama, qwen3, gpt2,
+                     bert, marian, bart and t5 model types; encoder–decoders: source and target-prefix tokens)
+                     (gradient methods: models this tool builds, up to 512 tokens); the uniform-attention
+                     baseline is always added
   --perturb MODE     how tokens are removed for loo, occlusion and faithfulness: remove (default: dropped, the
                      text without them) | hide (attention mask 0 in place; position ids follow the model's own
                      rule, so BERT keeps positions while for causal LMs and RoBERTa, whose positions count the

@@ -360,7 +360,7 @@ export const EXPLAIN_METHODS: readonly {
   { id: 'grad-x-input', label: 'Gradient × input', kind: 'gradient', seq2seq: 'also' },
   { id: 'integrated-gradients', label: 'Integrated Gradients', kind: 'gradient', seq2seq: 'also' },
   { id: 'attn-x-grad', label: 'Attention × gradient', kind: 'gradient', seq2seq: 'also' },
-  { id: 'attnlrp', label: 'AttnLRP', kind: 'gradient' },
+  { id: 'attnlrp', label: 'AttnLRP', kind: 'gradient', seq2seq: 'also' },
   // Encoder–decoders (runtime/explain/seq2seq-methods.ts): scores over the source tokens.
   { id: 'cross-attention', label: 'Raw cross-attention', kind: 'attention', seq2seq: 'only' },
   { id: 'cross-rollout', label: 'Encoder–decoder rollout', kind: 'attention', seq2seq: 'only' },

@@ -14,7 +14,9 @@
 # printed beside PyTorch's.
 #
 #   nice /work/.venv-ref/bin/python scripts/bench-pytorch-eager.py [--lengths 512,2048,8192] [--runs 3]
-#       [--max-maps-gb 8] [--warmup 1] [--skip-minilm] [--runtime /tmp/long-inputs.log]
+#       [--max-maps-gb 8] [--warmup 1] [--skip-minilm] [--runtime /tmp/long-inputs.log] [--profile]
+# --profile: after the timed runs of each SmolLM2 length, one more run under torch.profiler, its operators' CPU time
+# printed (beside bench/raw-profile.ts's onnxruntime per-op table for the same ids).
 import argparse
 import os
 import re
@@ -108,6 +110,7 @@ def main() -> None:
     ap.add_argument("--runtime", default=None)
     ap.add_argument("--warmup", type=int, default=1, help="untimed runs first (0 at 8,192 tokens, where one is minutes)")
     ap.add_argument("--skip-minilm", action="store_true")
+    ap.add_argument("--profile", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(2)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}")
@@ -128,6 +131,12 @@ def main() -> None:
             del out
 
         xs = time_runs(run, a.runs, a.warmup)
+        if a.profile:
+            from torch.profiler import ProfilerActivity, profile
+
+            with profile(activities=[ProfilerActivity.CPU]) as prof:
+                run()
+            print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=14), flush=True)
         mode = "output_attentions=True" if keep else f"maps computed, not returned ({maps_gb:.0f} GB)"
         rows.append((n, mode, xs, returned[0], peak_rss_mb()))
         print(f"SmolLM2 {n}: {fmt(xs)}, CPU {fmt(CPU_MS)} [{mode}] attention returned {returned[0] / 2**20:.0f} MB, "

@@ -37,8 +37,16 @@ export interface SessionOptions {
   memArena?: boolean;
   /** Native: flush denormal floats to zero (onnxruntime's set_denormal_as_zero: FTZ/DAZ on the session's threads).
    * Values under 1.2e-38 become 0; the exponentials of masked scores and of GELU's tails otherwise run on x86's slow
-   * denormal path (a causal [33,8,64,64] Softmax: 5.6 → 1.6 ms CPU). Gradient sessions set it. */
+   * denormal path (a causal [33,8,64,64] Softmax: 5.6 → 1.6 ms CPU; SmolLM2's 30 causal [9,512,512] Softmax nodes:
+   * 79 → 21 ms, bench/raw-profile.ts). Default on: every value shown is ≥ 1e-5 apart from its reference anyway, and a
+   * masked probability comes out exactly 0; false keeps IEEE denormals (gradients' keepDenormals). */
   denormalAsZero?: boolean;
+  /** Native, benches only: write onnxruntime's per-node profile (JSON) under this file prefix. */
+  profilePrefix?: string;
+  /** Native, benches only: write the graph as onnxruntime optimized it to this path (which fusions applied). */
+  optimizedModelPath?: string;
+  /** Native: let the intra-op threads spin between ops (default off: see sessionOptions). */
+  spinning?: boolean;
 }
 
 /** onnxruntime's element type names: 'float32', 'int64', 'bool', 'float16'... */
@@ -217,13 +225,15 @@ function sessionOptions(options: SessionOptions): OrtModule.InferenceSession.Ses
         // Errors reach the user as LensErrors from run()/create(); onnxruntime's own log lines would only repeat
         // them on stderr (and an expected failure, such as a probe of a fixed-batch import, would look alarming).
         logSeverityLevel: 4,
+        ...(options.profilePrefix ? { enableProfiling: true, profileFilePrefix: options.profilePrefix } : {}),
+        ...(options.optimizedModelPath ? { optimizedModelFilePath: options.optimizedModelPath } : {}),
         // Idle sessions must not spin: with one session per layer, spinning threads steal the cores
         // (1.5-3x slower, docs/performance.md).
         extra: {
           session: {
-            intra_op: { allow_spinning: '0' },
+            intra_op: { allow_spinning: options.spinning ? '1' : '0' },
             inter_op: { allow_spinning: '0' },
-            ...(options.denormalAsZero ? { set_denormal_as_zero: '1' } : {}),
+            ...(options.denormalAsZero !== false ? { set_denormal_as_zero: '1' } : {}),
           },
         },
       };

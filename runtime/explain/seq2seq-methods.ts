@@ -16,6 +16,7 @@ export const SEQ2SEQ_METHODS: readonly string[] = [
   'grad-x-input',
   'integrated-gradients',
   'attn-x-grad',
+  'attnlrp',
   'alti',
   'value-zeroing',
 ];
@@ -30,6 +31,7 @@ export const SEQ2SEQ_GRADIENT_METHODS: readonly string[] = [
   'grad-x-input',
   'integrated-gradients',
   'attn-x-grad',
+  'attnlrp',
 ];
 
 /** The default methods on an encoder–decoder. */

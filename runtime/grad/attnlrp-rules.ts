@@ -12,6 +12,7 @@
 // LensError naming it. Checked against LXT 2.1 in float64 (test/unit/runtime/grad/attnlrp.test.ts).
 import type { NodeMsg } from '../formats/onnx-descriptor';
 import { LensError } from '../errors';
+import { ATTNLRP_MODEL_TYPES } from './attnlrp-coverage';
 import { attrFloat, attrInt } from './attrs';
 import type { GradGraph } from './grad-graph';
 import type { InputGrads } from './rules';
@@ -48,7 +49,7 @@ export function isConstantUnderAttnLrp(node: NodeMsg): boolean {
 export function attnLrpRefusal(node: NodeMsg, what: string): LensError {
   return new LensError(
     'UNSUPPORTED_MODEL',
-    `AttnLRP has no rule for ${what} (node ${node.name ?? node.output[0]}): it covers the operators of the llama, qwen3 and bert model types; use gradient × input for this model.`,
+    `AttnLRP has no rule for ${what} (node ${node.name ?? node.output[0]}): it covers the operators of the model types ${ATTNLRP_MODEL_TYPES.join(', ')}; use gradient × input for this model.`,
   );
 }
 

@@ -58,7 +58,7 @@ export function findFused(g: GradGraph, forward: readonly NodeMsg[], outputs: Re
   return found;
 }
 
-/** Mul(x, 1/√2) → u → Erf → e → Add(e, 1) → p → Mul(x, p) → h → Mul(h, ½) → y (ops.activation 'gelu'). */
+/** Mul(x, 1/√2) or Div(x, √2) → u → Erf → e → Add(e, 1) → p → Mul(x, p) → h → Mul(h, ½) → y (ops.activation 'gelu'). */
 function matchGelu(
   g: GradGraph,
   erf: NodeMsg,
@@ -67,9 +67,10 @@ function matchGelu(
 ): Fused | undefined {
   const u = erf.input[0];
   const scale = producers.get(u);
-  if (!scale || scale.opType !== 'Mul') return undefined;
+  if (!scale || (scale.opType !== 'Mul' && scale.opType !== 'Div')) return undefined;
   const [x, c] = scale.input;
-  if (!near(scalarOf(g, c), Math.SQRT1_2) || only(u) !== erf) return undefined;
+  const factor = scale.opType === 'Mul' ? Math.SQRT1_2 : Math.SQRT2;
+  if (!near(scalarOf(g, c), factor) || only(u) !== erf) return undefined;
   const e = erf.output[0];
   const add = only(e);
   if (add?.opType !== 'Add' || !near(scalarOf(g, other(add, e) ?? ''), 1)) return undefined;

@@ -7,14 +7,18 @@
 // input), and the backward part of backward.ts giving d(target)/d(source embeddings) and d(target)/d(decoder
 // embeddings), and on request (attention × gradient) every decoder layer's cross-attention probabilities with the
 // target's gradient w.r.t. them (cross_<l>, grad_cross_<l> [B,H,T,S]). Rows of a batch do not interact, so
-// Integrated Gradients batches its points along B.
+// Integrated Gradients batches its points along B. With AttnLRP's rules (attnlrp-rules.ts) the explained scalar is
+// the weighted logits instead of log-probabilities (LXT's convention) and the backward is AttnLRP's modified gradient.
 import { DataType, type ModelMsg } from '../formats/onnx-descriptor';
 import { encodeModelPlain } from '../formats/onnx-encode';
 import { A, GraphBuilder } from '../models/graph-builder';
 import { seq2seqParts } from '../models/seq2seq-builders';
 import { fixedPositionInputs, project } from '../models/seq2seq-graph';
 import type { Seq2SeqSource } from '../models/seq2seq-source';
+import { LensError } from '../errors';
+import { attnLrpUncovered } from './attnlrp-coverage';
 import { addBackward } from './backward';
+import type { BackwardRules } from './family-gradient';
 
 export const SOURCE_EMBEDS = 'inputs_embeds';
 export const TARGET_EMBEDS = 'decoder_inputs_embeds';
@@ -27,6 +31,8 @@ export interface Seq2SeqGradientSpec {
   target: number;
   /** Also output every decoder layer's cross-attention cross_<l> and its gradient grad_cross_<l> [B,H,T,S]. */
   attention?: boolean;
+  /** AttnLRP's rules instead of the gradient's (default 'gradient'): the target then weighs the logits, not log p. */
+  rules?: BackwardRules;
 }
 
 export const crossOut = (l: number) => `cross_${l}`;
@@ -65,6 +71,10 @@ function feedEmbeddings(model: ModelMsg, ids: string, embeds: string, dims: numb
 export function buildSeq2SeqGradientGraph(source: Seq2SeqSource, spec: Seq2SeqGradientSpec): Seq2SeqGradientGraph {
   const parts = seq2seqParts(source);
   const c = parts.config;
+  if (spec.rules === 'attnlrp') {
+    const refusal = attnLrpUncovered(c.modelType);
+    if (refusal) throw new LensError('UNSUPPORTED_MODEL', refusal);
+  }
   const { batch: B, source: S, target: T } = spec;
   const { hidden: E, vocabSize: V, heads: H, headDim: D } = c;
   const g = new GraphBuilder('seq2seq_gradient');
@@ -88,7 +98,9 @@ export function buildSeq2SeqGradientGraph(source: Seq2SeqSource, spec: Seq2SeqGr
     cross.push(out.cross);
   }
   const logits = parts.head(g, y); // [B,T,V]
-  const lsm = g.op('LogSoftmax', [logits], { axis: A.int(-1) }); // [B,T,V]
+  // log p, or for AttnLRP the logit itself (LXT's convention)
+  const lrp = spec.rules === 'attnlrp';
+  const lsm = lrp ? logits : g.op('LogSoftmax', [logits], { axis: A.int(-1) }); // [B,T,V]
   const weights = g.input('target_weights', 'float32', [B, T, V]); // which (position, token) log-probs are summed
   const target = g.op('ReduceSum', [g.op('Mul', [lsm, weights]), g.constI64([1, 2])], { keepdims: A.int(0) }); // [B]
   g.output(target, 'target', 'float32', [B]);
@@ -112,6 +124,7 @@ export function buildSeq2SeqGradientGraph(source: Seq2SeqSource, spec: Seq2SeqGr
       ...(spec.attention ? cross.map((a, l) => ({ of: a, as: gradCrossOut(l) })) : []),
     ],
     outputs: spec.attention ? cross.map((a, l) => ({ of: a, as: crossOut(l) })) : [],
+    ...(lrp ? { rules: 'attnlrp' as const, activations: g.activations } : {}),
   });
   const inputNames = model.graph!.input!.map((i) => i.name);
   return {

@@ -6,7 +6,9 @@
 // Gradients) are the causal ones of analysis/gradient-methods.ts applied to each side, so the scores have their
 // shape ([S] per source token, [T] per decoder input token) and their meaning. Attention × gradient reads a decoder
 // layer's cross-attention A [H,T,S] and d(target)/dA from the same graph (built with attention outputs): source token
-// j scores Σ_t mean_h A[h,t,j] · ∂target/∂A[h,t,j] (every target row through which j reaches the target).
+// j scores Σ_t mean_h A[h,t,j] · ∂target/∂A[h,t,j] (every target row through which j reaches the target). AttnLRP
+// runs the graph with its rules (attnlrp-rules.ts) on the target's logit: relevance = embedding ⊙ the modified
+// gradient on both sides, as gradient × input.
 import { createSession, type Session } from '../backend/ort';
 import { cancelled, LensError } from '../errors';
 import { decoderFeeds, encoderFeeds } from '../models/seq2seq-feeds';
@@ -14,6 +16,7 @@ import type { Seq2SeqSource } from '../models/seq2seq-source';
 import type { BackendName, FeedTensor } from '../types';
 import {
   completenessNote,
+  conservationNote,
   gradientTimesInput,
   integratedGradients,
   midpointAlphas,
@@ -21,6 +24,7 @@ import {
 } from '../analysis/gradient-methods';
 import { checkGradientLength } from './gradients';
 import { evenChunk, type GradientBaseline } from './gradient-service';
+import type { BackwardRules } from './family-gradient';
 import {
   buildSeq2SeqGradientGraph,
   crossOut,
@@ -172,6 +176,9 @@ export interface Seq2SeqGradientRequest {
   keep?: boolean[];
   /** Also return every decoder layer's cross-attention and its gradient (attention × gradient; no alphas). */
   attention?: boolean;
+  /** 'attnlrp': AttnLRP's modified gradient of the target's logit (embedding ⊙ it is the relevance; no alphas, no
+   * attention); default 'gradient' (of log p). */
+  rules?: BackwardRules;
 }
 
 export interface Seq2SeqGradientReply {
@@ -219,6 +226,7 @@ export class Seq2SeqGradientService implements Seq2SeqGradientComputer {
   ) {}
 
   private async runner(spec: Seq2SeqGradientSpec): Promise<Seq2SeqGradientRunner> {
+    if (spec.rules === 'attnlrp') return this.lrpRunner(spec);
     const key = `${spec.batch}:${spec.source}:${spec.target}:${spec.attention === true}`;
     // A runner built with attention outputs serves the same request without them too (the embeddings' gradients
     // are the same graph's), so attention × gradient beside gradient × input does not evict one for the other.
@@ -244,6 +252,25 @@ export class Seq2SeqGradientService implements Seq2SeqGradientComputer {
     return runner;
   }
 
+  /** AttnLRP's graphs are kept like the others, under their own key (they never serve a gradient request). */
+  private async lrpRunner(spec: Seq2SeqGradientSpec): Promise<Seq2SeqGradientRunner> {
+    const key = `lrp:${spec.batch}:${spec.source}:${spec.target}`;
+    const kept = this.runners.get(key);
+    if (kept) {
+      this.runners.delete(key);
+      this.runners.set(key, kept);
+      return kept;
+    }
+    while (this.runners.size >= KEPT_RUNNERS) {
+      const [oldest, r] = this.runners.entries().next().value as [string, Seq2SeqGradientRunner];
+      this.runners.delete(oldest);
+      await r.release();
+    }
+    const runner = await Seq2SeqGradientRunner.create(this.source, spec, this.backend, this.threads);
+    this.runners.set(key, runner);
+    return runner;
+  }
+
   async compute(req: Seq2SeqGradientRequest, isCancelled: () => boolean = () => false): Promise<Seq2SeqGradientReply> {
     const t0 = performance.now();
     const S = req.sourceIds.length;
@@ -255,6 +282,9 @@ export class Seq2SeqGradientService implements Seq2SeqGradientComputer {
         'BAD_INPUT',
         'Attention gradients are read at the input itself, not along a path (no alphas).',
       );
+    const lrp = req.rules === 'attnlrp';
+    if (lrp && (req.alphas || req.attention))
+      throw new LensError('BAD_INPUT', 'AttnLRP is one backward pass at the input (no alphas, no attention outputs).');
     const { labels, position, contrast } = req.target;
     if (position !== undefined && (!Number.isInteger(position) || position < 0 || position >= T))
       throw new LensError('BAD_INPUT', `Target position ${position} is outside 0..${T - 1}.`);
@@ -274,6 +304,7 @@ export class Seq2SeqGradientService implements Seq2SeqGradientComputer {
       source: S,
       target: Tg,
       ...(req.attention ? { attention: true } : {}),
+      ...(lrp ? { rules: 'attnlrp' as const } : {}),
     });
     const x = runner.embeddings(req.sourceIds, 'source'); // [S,E]
     const y = runner.embeddings(req.decoderInputIds, 'decoder input'); // [T,E]
@@ -332,16 +363,17 @@ export class Seq2SeqGradientService implements Seq2SeqGradientComputer {
   }
 }
 
-export type Seq2SeqGradientMethod = 'saliency' | 'grad-x-input' | 'integrated-gradients' | 'attn-x-grad';
+export type Seq2SeqGradientMethod = 'saliency' | 'grad-x-input' | 'integrated-gradients' | 'attn-x-grad' | 'attnlrp';
 
 export interface Seq2SeqAttribution {
   /** [S] one score per source token. */
   source: Float64Array;
   /** [T] one score per decoder input token (Integrated Gradients: absent, its path is on the source side). */
   target?: Float64Array;
-  /** f(x): the explained log-probability at the input. */
+  /** f(x): the explained log-probability at the input (AttnLRP: the logit). */
   value: number;
-  /** Integrated Gradients: Σ attributions against f(x) − f(baseline), in words. */
+  /** Integrated Gradients: Σ attributions against f(x) − f(baseline), in words; AttnLRP: Σ relevance (both sides)
+   * against the logit. */
   note?: string;
 }
 
@@ -401,6 +433,22 @@ export async function seq2seqGradientAttribution(
     const heads = r.cross![l].length / (rows * S);
     const source = crossAttentionTimesGradient(r.cross![l], r.gradCross![l], heads, rows, S, options.head ?? 'mean');
     return { source, value: r.target[0] };
+  }
+  if (method === 'attnlrp') {
+    const r = await service.compute({ ...request, rules: 'attnlrp' }, options.isCancelled);
+    const E = r.hidden;
+    const source = gradientTimesInput(r.gradSource, r.sourceEmbedding, S, E);
+    const target = gradientTimesInput(r.gradTarget, r.targetEmbedding, T, E);
+    const both = Float64Array.from([...source, ...target]);
+    const { position, contrast } = request.target;
+    const what =
+      position === undefined
+        ? 'the sum of the target tokens’ logits'
+        : contrast === undefined
+          ? 'the token’s logit'
+          : 'the token’s logit minus the contrast token’s';
+    const note = `${conservationNote(both, r.target[0], 'logit').replace('the token’s logit', what)} Source tokens: Σ ${source.reduce((a, v) => a + v, 0).toPrecision(6)}; the target prefix the rest.`;
+    return { source, target, value: r.target[0], note };
   }
   if (method !== 'integrated-gradients') {
     const r = await service.compute(request, options.isCancelled);

@@ -268,6 +268,7 @@ class WorkerInspector implements Inspector {
     if (request.padId !== undefined) payload.padId = request.padId;
     if (request.keep) payload.keep = [...request.keep];
     if (request.attention) payload.attention = true;
+    if (request.rules) payload.rules = request.rules;
     return this.track(this.channel.request('seq2seq-gradients', payload, { signal: options.signal }));
   }
 

@@ -343,7 +343,7 @@ export function assembleFull(
     x = out.hidden;
     attn.push(out.attn);
   }
-  const head = fam.head(g, x, 'all');
+  const head = fam.head(g, x, options.logits === false ? 'none' : 'all');
   const outputNames = ['last_hidden'];
   g.output(head.lastHidden, 'last_hidden', 'float32', [...BS, E]);
   if (head.logits) {

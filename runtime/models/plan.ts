@@ -137,6 +137,8 @@ export interface GraphPlan {
 export interface FullGraphOptions {
   /** Add every layer's attention probabilities as outputs attn_0 .. attn_{L-1}. */
   attentionOutputs: boolean;
+  /** false: the head stops at the final norm (no [B,S,V] logits, which onnxruntime computes even unfetched). */
+  logits?: boolean;
 }
 
 export type { AttentionKind, Family };

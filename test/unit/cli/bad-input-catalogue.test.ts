@@ -627,14 +627,14 @@ const cases: BadInputCase<CliInput>[] = [
       'loo,value-zeroing-rollout',
     ),
     expect:
-      /"value-zeroing-rollout" multiplies one stack's layer matrices; an encoder–decoder's rollout of contributions is alti .*\(marian\); explain its source tokens with cross-attention, cross-rollout, loo, occlusion, saliency, grad-x-input, integrated-gradients, attn-x-grad, alti, value-zeroing\./,
+      /"value-zeroing-rollout" multiplies one stack's layer matrices; an encoder–decoder's rollout of contributions is alti .*\(marian\); explain its source tokens with cross-attention, cross-rollout, loo, occlusion, saliency, grad-x-input, integrated-gradients, attn-x-grad, attnlrp, alti, value-zeroing\./,
   },
   {
-    name: 'explain AttnLRP on a model type outside its rules (gpt2)',
+    name: 'explain AttnLRP on a model type outside its rules (mistral)',
     input: cli(
       'explain',
       '--model',
-      fixtureModel('tiny-gpt2'),
+      path.join(fixturesDir, 'models', 'hf-tiny', 'mistral'),
       '--text',
       TEXT,
       '--target',
@@ -643,7 +643,23 @@ const cases: BadInputCase<CliInput>[] = [
       'loo,attnlrp',
     ),
     expect:
-      /AttnLRP runs on the model types llama, qwen3 and bert \(its rules checked against the authors’ LXT\); this model is gpt2: use gradient × input or Integrated Gradients\./,
+      /AttnLRP runs on the model types llama, qwen3, gpt2, bert, marian, bart and t5 \(its rules checked against the authors’ LXT\); this model is mistral: use gradient × input or Integrated Gradients\./,
+  },
+  {
+    name: 'explain AttnLRP on an imported encoder–decoder ONNX export',
+    input: cli(
+      'explain',
+      '--model',
+      path.join(fixturesDir, 'models', 'tiny-marian-dates-onnx'),
+      '--text',
+      'March 14 2021',
+      '--target',
+      'target:1',
+      '--methods',
+      'loo,attnlrp',
+    ),
+    expect:
+      /Explain does not run on an imported ONNX encoder–decoder \(marian\) yet: load the model's Hugging Face folder \(config.json \+ model.safetensors\) instead\./,
   },
   {
     name: 'explain AttnLRP on an imported ONNX export',

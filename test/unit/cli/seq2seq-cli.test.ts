@@ -4,7 +4,8 @@
 // transformers' (reference_attention.json, 1e-5); --target-text scores a given translation with teacher forcing
 // (log-probabilities of the reference); the same for its optimum ONNX export (tiny-marian-dates-onnx). Bad requests (--target-text on a decoder-only model, both options...):
 // bad-input-catalogue.test.ts. `explain --methods saliency,grad-x-input` on ▁2021 (target:1): the --out JSON scores
-// over the source are PyTorch autograd's (test/fixtures/gradients/tiny-marian-dates.json) to ≤ 1e-4 relative norm.
+// over the source are PyTorch autograd's (test/fixtures/gradients/tiny-marian-dates.json) to ≤ 1e-4 relative norm;
+// `--methods attnlrp`: LXT's rules' relevances (test/fixtures/attnlrp/tiny-marian-dates.json).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -317,4 +318,42 @@ test('explain --methods attn-x-grad,alti,value-zeroing on ▁2021 (target:1): --
   const close = (got: number[], want: number[]) => Math.max(...got.map((v, j) => Math.abs(v - want[j])));
   assert.ok(close(scores('alti'), row0(mix.alti_plus_source)) <= 1e-5);
   assert.ok(close(scores('value-zeroing'), row0(mix.value_zeroing[0])) <= 1e-5);
+});
+
+test('explain --methods attnlrp on ▁2021 (target:1): the source relevances are LXT’s rules’ (≤ 1e-4), its conservation note printed', () => {
+  const lrp = JSON.parse(readFileSync(path.join(fixturesDir, 'attnlrp', 'tiny-marian-dates.json'), 'utf8')) as {
+    source_ids: number[];
+    position: number;
+    target: number;
+    relevance_source: number[];
+  };
+  const out = path.join(TMP, 'explain-attnlrp.json');
+  const r = cli(
+    'explain',
+    '--model',
+    marianDatesDir,
+    '--text',
+    ref.source_text,
+    '--target',
+    `target:${lrp.position + 1}`,
+    '--methods',
+    'grad-x-input,attnlrp',
+    '--out',
+    out,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /^note {7}AttnLRP \(Achtibat et al\. 2024, LXT’s rules\) explains the token’s logit: Σ relevance = /m,
+  );
+  const doc = JSON.parse(readFileSync(out, 'utf8'));
+  assert.deepEqual(
+    doc.tokens.map((t: { id: number }) => t.id),
+    lrp.source_ids,
+  );
+  const got = (doc.methods as { id: string; scores: number[] }[]).find((m) => m.id === 'attnlrp')!.scores;
+  let d = 0;
+  let n = 0;
+  got.forEach((v, s) => ((d += (v - lrp.relevance_source[s]) ** 2), (n += lrp.relevance_source[s] ** 2)));
+  assert.ok(Math.sqrt(d / n) <= 1e-4, `attnlrp: relative error ${Math.sqrt(d / n)}`);
 });

@@ -2,8 +2,8 @@
 // graphs: saliency and gradient × input from PyTorch autograd's gradient (test/fixtures/gradients) and the
 // safetensors embedding table, attention × gradient from the naive forward pass's attention times PyTorch's
 // d target / d attention; Integrated Gradients' completeness (Σ attributions = f(x) − f(baseline)) with the pad
-// baseline, which has no near-zero RMSNorm input on its path; AttnLRP against LXT 2.1 (test/fixtures/attnlrp); an
-// imported ONNX export refused by name.
+// baseline, which has no near-zero RMSNorm input on its path; AttnLRP against LXT 2.1 (test/fixtures/attnlrp:
+// stories260K and tiny-gpt2); an imported ONNX export refused by name.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -146,6 +146,32 @@ test('AttnLRP through explain and the worker equals LXT 2.1’s relevances, its 
   assert.ok(Math.abs(Number(sum) - lxt.relevance_sum) <= 1e-4 * Math.abs(lxt.target), note);
   assert.ok(Math.abs(Number(target) - lxt.target) <= 1e-4 * Math.abs(lxt.target), note);
   assert.match(note, /the token’s logit/);
+});
+
+test('AttnLRP on gpt2 (tiny-gpt2) through explain and the worker equals LXT 2.1’s GPT-2 patch', async () => {
+  const lxt = JSON.parse(fs.readFileSync(path.join(fixturesDir, 'attnlrp', 'tiny-gpt2.json'), 'utf8')) as {
+    ids: number[];
+    readout: number;
+    token: number;
+    target: number;
+    relevance: number[];
+  };
+  const gpt2 = await load(fixtureModel('tiny-gpt2'), { backend: 'native', threads: 2, workerPath: WORKER });
+  try {
+    const result = await explain(gpt2, lxt.ids, {
+      ...options(['attnlrp']),
+      target: `token:${lxt.readout + 1}:${lxt.token}`,
+    });
+    const m = result.methods.find((x) => x.id === 'attnlrp')!;
+    assert.equal(m.error, undefined, m.error);
+    const e = relativeError(m.scores, lxt.relevance);
+    assert.ok(e <= 1e-4, `relative error ${e}`);
+    const note = result.notes.find((n) => n.startsWith('AttnLRP (Achtibat et al. 2024'))!;
+    const [, target] = /target = (\S+) /.exec(note)!;
+    assert.ok(Math.abs(Number(target) - lxt.target) <= 1e-4 * Math.abs(lxt.target), note);
+  } finally {
+    await gpt2.dispose();
+  }
 });
 
 test('an imported ONNX export: gradient methods are refused by name, the others still run', async () => {

@@ -48,6 +48,19 @@ for (const backend of ['native', 'wasm'] as const) {
   });
 }
 
+test('native sessions flush denormal floats to zero by default (a causal Softmax stays off the slow path)', async () => {
+  const g = new GraphBuilder('ftz');
+  const x = g.input('x', 'float32', [3]);
+  g.output(g.op('Mul', [x, g.constF([0.5], [], 'half')]), 'y', 'float32', [3]);
+  const s = await createSession(g.toBytes(), { backend: 'native', threads: 1 });
+  // 2e-38 / 2 = 1e-38 is below float32's smallest normal (1.18e-38): flushed to 0; 4e-38 / 2 and 1 / 2 are normal.
+  const out = await s.run({ x: { type: 'float32', dims: [3], data: Float32Array.of(2e-38, 4e-38, 1) } }, ['y']);
+  await s.release();
+  assert.equal(out.y.data[0], 0);
+  assert.equal(out.y.data[1], Math.fround(2e-38));
+  assert.equal(out.y.data[2], 0.5);
+});
+
 test('constants get fresh names that never collide, even with the same hint', () => {
   const g = new GraphBuilder('c');
   const a = g.constF([1], [], 'eps');

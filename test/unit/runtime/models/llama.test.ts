@@ -122,4 +122,10 @@ test('stories260K full graph equals the staged plan', async () => {
   assert.ok(maxAbsDiff(f.logits, staged.logits!) <= 1e-5);
   const bare = buildFullGraph(source, { attentionOutputs: false });
   assert.deepEqual(bare.outputNames, ['last_hidden', 'logits']);
+  // Without the LM head (the benches' raw baseline: onnxruntime computes every node even unfetched): the same hidden.
+  const noHead = buildFullGraph(source, { attentionOutputs: false, logits: false });
+  assert.deepEqual(noHead.outputNames, ['last_hidden']);
+  const h = await runFull(noHead, plan, batch, 'native');
+  assert.deepEqual(Object.keys(h), ['last_hidden']);
+  assert.ok(maxAbsDiff(h.last_hidden, f.last_hidden) <= 1e-6);
 });

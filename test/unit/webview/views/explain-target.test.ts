@@ -84,11 +84,14 @@ test('methods per model: imported ONNX exports cannot be differentiated, so no g
   }
 });
 
-test('methods per model: AttnLRP only on the model types its rules cover (llama, qwen3, bert), never on ONNX', () => {
+test('methods per model: AttnLRP only on the model types its rules cover (llama, qwen3, gpt2, bert, marian, bart, t5), never on ONNX', () => {
   assert.equal(methodUnavailable({ family: 'llama', modelType: 'llama' }, 'attnlrp'), undefined);
   assert.equal(methodUnavailable({ family: 'bert', modelType: 'bert' }, 'attnlrp'), undefined);
-  assert.match(methodUnavailable({ family: 'gpt2', modelType: 'gpt2' }, 'attnlrp') ?? '', /this model is gpt2/);
-  assert.match(methodUnavailable({ family: 'llama', modelType: 'gemma2' }, 'attnlrp') ?? '', /llama, qwen3 and bert/);
+  assert.equal(methodUnavailable({ family: 'gpt2', modelType: 'gpt2' }, 'attnlrp'), undefined);
+  assert.match(
+    methodUnavailable({ family: 'llama', modelType: 'gemma2' }, 'attnlrp') ?? '',
+    /llama, qwen3, gpt2, bert, marian, bart and t5.*this model is gemma2/,
+  );
   assert.match(methodUnavailable({ family: 'onnx', modelType: 'llama' }, 'attnlrp') ?? '', /cannot be differentiated/);
   assert.equal(methodUnavailable({ family: 'gpt2', modelType: 'gpt2' }, 'grad-x-input'), undefined);
 });
@@ -121,8 +124,16 @@ test('encoder–decoders: target-token, whole target and contrast at a target po
   });
   assert.ok('error' in targetSpec('target-token', { ...fields, targetPosition: undefined }));
   assert.deepEqual(defaultMethods(facts), ['cross-attention', 'cross-rollout', 'loo']);
-  for (const id of ['saliency', 'grad-x-input', 'integrated-gradients', 'attn-x-grad', 'alti', 'value-zeroing'])
-    assert.equal(methodUnavailable(facts, id), undefined, id);
+  for (const id of [
+    'saliency',
+    'grad-x-input',
+    'integrated-gradients',
+    'attn-x-grad',
+    'attnlrp',
+    'alti',
+    'value-zeroing',
+  ])
+    assert.equal(methodUnavailable({ ...facts, modelType: 'marian' }, id), undefined, id);
   assert.match(methodUnavailable(facts, 'value-zeroing-rollout')!, /ALTI\+/);
   assert.match(methodUnavailable(facts, 'norm')!, /self-attention stack/);
   assert.ok(methodUnavailable(facts, 'rollout'));
