@@ -12,8 +12,9 @@ import { keptRunMemory } from './memory-estimate';
 /** The heap's size: wasm32 addresses 4 GiB, onnxruntime-web's maximum. */
 export const WASM_HEAP_BYTES = 2 ** 32;
 
-/** onnxruntime-web's own share of the heap beside weights and tensors (measured 184 MB for SmolLM2 kept at 512
- * tokens: the heap at 1,260 MB against 1,076 MB of graphs and 18 MB of the layer's tensors; bench/long-memory.ts). */
+/** onnxruntime-web's own share of the heap beside weights and tensors (measured 216 MiB for SmolLM2 kept at 512
+ * tokens: the heap at 1,260 MiB against 1,026 MiB of graphs — two variants of 538 MB — and 18 MiB of the layer's
+ * tensors; bench/long-memory.ts). */
 export const WASM_OWN_BYTES = 256 * 2 ** 20;
 
 export interface HeapShape {
