@@ -1,14 +1,27 @@
-// `npx tsx bench/seq2seq-onnx.ts [--runs N] [--source N] [--target N]`: what tapping attention costs KV-cached
-// decoding of an imported optimum export (issue 17's target: ≤ 1.15× raw onnxruntime on the same graphs). For
-// tiny-marian-dates exported by optimum with a cache in both layouts (test/fixtures/models/tiny-marian-dates-onnx-past:
-// decoder_model + decoder_with_past_model; -merged: decoder_model_merged), native, interleaved:
-//   with attention: ImportEngine (the first decoder pass in per-layer stages, then its step decoder: one session
-//     with every Softmax as an output; a merged decoder split into its two branches), every layer's rows taken;
+// `npx tsx bench/seq2seq-onnx.ts [--runs N] [--source N] [--target N] [--only tiny|base] [--threads N]`: what tapping attention
+// costs an imported optimum encoder–decoder export with a key/value cache (issue 17's target: ≤ 1.15× raw
+// onnxruntime on the same graphs, teacher-forced and KV-cached greedy). Two models, each exported by optimum in both
+// cache layouts (past: decoder_model + decoder_with_past_model; merged: decoder_model_merged):
+//   tiny-marian-dates (test/fixtures/models/tiny-marian-dates-onnx-past, -merged; 2 + 2 layers × 4 heads, d 128);
+//   marian-base-random (.cache/models/marian-base-random-onnx-past, -merged; opus-mt's shape, 6 + 6 layers × 8 heads,
+//     d 512, FFN 2048, random weights; not in the repository: `/work/.venv-optimum/bin/python
+//     scripts/make-marian-base-onnx.py` makes it, and the bench says so when it is missing).
+// Native, in-process, interleaved:
+//   with attention: ImportEngine (encoder and first decoder pass whole — per-layer stages only for an export without
+//     start/eos ids in its config.json — then its step decoder: one
+//     session with every Softmax as an output; a merged decoder split into its two branches), every row taken;
 //   raw onnxruntime: sessions on the export's own files, untouched, no taps (the merged file run as it is, switched
-//     by use_cache_branch), fetching logits and present.* only.
-// Both encode --source tokens, run the first decoder pass on the start token, then --target − 1 cached steps on
-// fixed tokens (greedy's work without its argmax, which both would do alike). Prints median (min–max) of the whole
-// decode and of ms per cached step, and the ratio with / without attention.
+//     by use_cache_branch), fetching last_hidden_state, logits and present.* only.
+// (1) teacher-forced: encode --source tokens, one decoder pass (no cache) over --target tokens; (2) KV-cached greedy:
+// encode, the first decoder pass on the start token, then --target − 1 cached steps on fixed tokens (greedy's work
+// without its argmax, which both would do alike). Prints median (min–max) of wall and of the process's CPU time
+// (every onnxruntime thread) per teacher-forced pass and per cached step, and the ratios with / without attention.
+// Then beam search against greedy, per search step, on each export (both cache layouts and tiny-marian-dates-onnx
+// without a cache): the worker's run of an import (import-seq2seq.ts: encode, the search, then the teacher-forced
+// pass on the chosen tokens; greedy: its steps, rows stacked), 4 beams vs 1, on a date and on the --source tokens;
+// ms per step = the run's ms / its search steps; calls/step = decoder session calls per search step (the cached
+// exports' beams are the rows of one call). And the measurement behind that choice: raw onnxruntime on
+// decoder_with_past_model.onnx, 4 rows in one call against 4 one-row calls, at 8 cached tokens after --source ones.
 import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,24 +29,45 @@ import { createSession, type OutputTensor, type PassTensor, type Session } from 
 import { defaultThreads } from '../runtime/inspector/load-model';
 import type { FeedTensor } from '../runtime/models/plan';
 import { ImportEngine } from '../runtime/onnx/import-engine';
+import { servedImportSeq2Seq } from '../runtime/inspector/import-seq2seq';
+import type { RunControl } from '../runtime/inspector/worker-loop';
 import { findOnnxInFolder } from '../runtime/onnx/locate';
-import { marianDatesCacheDirs } from '../test/helpers/fixtures';
+import { fixturesDir, marianDatesCacheDirs, marianDatesDir } from '../test/helpers/fixtures';
 import { fmt, summarize, table } from './stats';
 
 const { values: argv } = parseArgs({
-  options: { runs: { type: 'string' }, source: { type: 'string' }, target: { type: 'string' } },
+  options: {
+    runs: { type: 'string' },
+    source: { type: 'string' },
+    target: { type: 'string' },
+    only: { type: 'string' },
+    threads: { type: 'string' },
+  },
 });
 const runs = Number(argv.runs ?? 7);
 const sourceTokens = Number(argv.source ?? 64);
 const targetTokens = Number(argv.target ?? 32);
-const threads = defaultThreads();
+const threads = argv.threads ? Number(argv.threads) : defaultThreads();
+
+/** The Marian-base-shaped exports made by scripts/make-marian-base-onnx.py (git-ignored). */
+const baseDirs = {
+  past: path.resolve('.cache/models/marian-base-random-onnx-past'),
+  merged: path.resolve('.cache/models/marian-base-random-onnx-merged'),
+};
 
 interface Sample {
-  totalMs: number;
+  forcedMs: number;
+  forcedCpuMs: number;
   perStepMs: number;
+  perStepCpuMs: number;
 }
+type Timed = Omit<Sample, 'forcedMs' | 'forcedCpuMs'>;
 
-type Decoder = (src: number[], tgt: number[]) => Promise<Sample>;
+interface Runner {
+  forced: (src: number[], tgt: number[]) => Promise<void>;
+  greedy: (src: number[], tgt: number[]) => Promise<Timed>;
+  release: () => Promise<void>;
+}
 
 const int64 = (ids: number[]): FeedTensor => ({
   type: 'int64',
@@ -41,32 +75,40 @@ const int64 = (ids: number[]): FeedTensor => ({
   data: BigInt64Array.from(ids.map(BigInt)),
 }); // [1,S]
 const asFeed = (t: OutputTensor): FeedTensor => ({ type: 'float32', dims: t.dims, data: t.data });
+const cpuMs = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000;
 
-/** The engine's KV-cached decode, every layer's attention taken. */
-async function withAttention(dir: string): Promise<{ decode: Decoder; release: () => Promise<void> }> {
+/** The engine: every encoder, decoder and cross row taken. */
+async function withAttention(dir: string): Promise<Runner> {
   const engine = await ImportEngine.create(findOnnxInFolder(dir)!, 'native', threads);
   const start = engine.facts.encoderDecoder!.decoderStartTokenId;
   return {
     release: () => engine.release(),
-    decode: async (src, tgt) => {
-      const t0 = performance.now();
+    forced: async (src, tgt) => {
+      const enc = await engine.encode(src);
+      const d = await engine.decode(enc, [start, ...tgt.slice(0, -1)]);
+      if (enc.layers.length + d.self.length + d.cross.length === 0) throw new Error('no attention');
+    },
+    greedy: async (src, tgt) => {
       const enc = await engine.encode(src);
       const first = await engine.decode(enc, [start], undefined, true);
       let taken = first.self.length + first.cross.length;
       const t1 = performance.now();
+      const c1 = process.cpuUsage();
       for (let t = 1; t < tgt.length; t++) {
         const step = await engine.step(enc, first.cache!, tgt[t - 1], t);
         taken += step.self.length + step.cross.length;
       }
-      const t2 = performance.now();
-      if (taken !== tgt.length * 4) throw new Error(`took ${taken} attention rows`);
-      return { totalMs: t2 - t0, perStepMs: (t2 - t1) / Math.max(1, tgt.length - 1) };
+      const steps = Math.max(1, tgt.length - 1);
+      const timed = { perStepMs: (performance.now() - t1) / steps, perStepCpuMs: cpuMs(process.cpuUsage(c1)) / steps };
+      if (taken !== tgt.length * 2 * engine.facts.encoderDecoder!.decoderLayers)
+        throw new Error(`took ${taken} attention rows`);
+      return timed;
     },
   };
 }
 
-/** Raw onnxruntime on the export's own files: no taps, logits and present.* only. */
-async function raw(dir: string): Promise<{ decode: Decoder; release: () => Promise<void> }> {
+/** Raw onnxruntime on the export's own files: no taps, last_hidden_state, logits and present.* only. */
+async function raw(dir: string): Promise<Runner> {
   const open = async (name: string) =>
     createSession(fs.readFileSync(path.join(dir, name)), { backend: 'native', threads });
   const encoder = await open('encoder_model.onnx');
@@ -75,33 +117,52 @@ async function raw(dir: string): Promise<{ decode: Decoder; release: () => Promi
   const stepSession: Session = merged ? firstSession : await open('decoder_with_past_model.onnx');
   const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as {
     decoder_start_token_id: number;
+    d_model: number;
+    decoder_attention_heads: number;
   };
+  const heads = config.decoder_attention_heads;
+  const headSize = config.d_model / heads;
   const presents = (s: Session) => s.outputNames.filter((n) => n.startsWith('present.'));
   const branch = (on: boolean): PassTensor => ({ type: 'bool', dims: [1], data: Uint8Array.of(on ? 1 : 0) });
+  const encode = async (src: number[]) => {
+    const mask = int64(src.map(() => 1));
+    const hidden = (await encoder.run({ input_ids: int64(src), attention_mask: mask }, ['last_hidden_state']))
+      .last_hidden_state; // [1,S,E]
+    return { mask, hidden: asFeed(hidden) };
+  };
+  /** The first decoder pass's feeds (no cache); the merged graph takes every cache input even then: empty ones. */
+  const firstFeeds = (ids: number[], mask: FeedTensor, hidden: FeedTensor) => {
+    const feeds: Record<string, FeedTensor | PassTensor> = {
+      input_ids: int64(ids),
+      encoder_attention_mask: mask,
+      encoder_hidden_states: hidden,
+    };
+    if (merged) {
+      for (const name of firstSession.inputNames.filter((n) => n.startsWith('past_key_values.')))
+        feeds[name] = { type: 'float32', dims: [1, heads, 0, headSize], data: new Float32Array(0) }; // [1,H,0,Dh]
+      feeds.use_cache_branch = branch(false);
+    }
+    return feeds;
+  };
   return {
     release: async () => {
       await Promise.all([encoder.release(), firstSession.release(), merged ? undefined : stepSession.release()]);
     },
-    decode: async (src, tgt) => {
-      const t0 = performance.now();
-      const mask = int64(src.map(() => 1));
-      const hidden = (await encoder.run({ input_ids: int64(src), attention_mask: mask }, ['last_hidden_state']))
-        .last_hidden_state; // [1,S,E]
-      const feeds: Record<string, FeedTensor | PassTensor> = {
-        input_ids: int64([config.decoder_start_token_id]),
-        encoder_attention_mask: mask,
-        encoder_hidden_states: asFeed(hidden),
-      };
-      if (merged) {
-        // The merged graph takes every cache input even on its no-cache branch: empty ones (4 heads of 32 here).
-        for (const name of firstSession.inputNames.filter((n) => n.startsWith('past_key_values.')))
-          feeds[name] = { type: 'float32', dims: [1, 4, 0, 32], data: new Float32Array(0) };
-        feeds.use_cache_branch = branch(false);
-      }
-      const out = await firstSession.run(feeds, ['logits', ...presents(firstSession)]);
+    forced: async (src, tgt) => {
+      const { mask, hidden } = await encode(src);
+      const ids = [config.decoder_start_token_id, ...tgt.slice(0, -1)];
+      await firstSession.run(firstFeeds(ids, mask, hidden), ['logits']);
+    },
+    greedy: async (src, tgt) => {
+      const { mask, hidden } = await encode(src);
+      const out = await firstSession.run(firstFeeds([config.decoder_start_token_id], mask, hidden), [
+        'logits',
+        ...presents(firstSession),
+      ]);
       const cache = new Map<string, FeedTensor>();
       for (const n of presents(firstSession)) cache.set(n.replace('present.', 'past_key_values.'), asFeed(out[n]));
       const t1 = performance.now();
+      const c1 = process.cpuUsage();
       const stepPresents = presents(stepSession).filter((n) => !n.includes('.encoder.'));
       for (let t = 1; t < tgt.length; t++) {
         const f: Record<string, FeedTensor | PassTensor> = {
@@ -111,16 +172,25 @@ async function raw(dir: string): Promise<{ decode: Decoder; release: () => Promi
         for (const name of stepSession.inputNames.filter((n) => n.startsWith('past_key_values.')))
           f[name] = cache.get(name)!;
         if (merged) {
-          f.encoder_hidden_states = asFeed(hidden);
+          f.encoder_hidden_states = hidden;
           f.use_cache_branch = branch(true);
         }
         const o = await stepSession.run(f, ['logits', ...stepPresents]);
         for (const n of stepPresents) cache.set(n.replace('present.', 'past_key_values.'), asFeed(o[n]));
       }
-      const t2 = performance.now();
-      return { totalMs: t2 - t0, perStepMs: (t2 - t1) / Math.max(1, tgt.length - 1) };
+      const steps = Math.max(1, tgt.length - 1);
+      return { perStepMs: (performance.now() - t1) / steps, perStepCpuMs: cpuMs(process.cpuUsage(c1)) / steps };
     },
   };
+}
+
+async function once(r: Runner, src: number[], tgt: number[]): Promise<Sample> {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  await r.forced(src, tgt);
+  const forcedMs = performance.now() - t0;
+  const forcedCpuMs = cpuMs(process.cpuUsage(c0));
+  return { forcedMs, forcedCpuMs, ...(await r.greedy(src, tgt)) };
 }
 
 async function rows(name: string, dir: string): Promise<string[][]> {
@@ -132,39 +202,223 @@ async function rows(name: string, dir: string): Promise<string[][]> {
   const ids = (n: number, mul: number) => Array.from({ length: n }, (_, i) => 2 + ((i * mul) % (V - 4)));
   const src = ids(Math.min(sourceTokens, config.max_position_embeddings), 7919);
   const tgt = ids(Math.min(targetTokens, config.max_position_embeddings), 104729);
-  const decoders = { 'raw onnxruntime': await raw(dir), 'with attention': await withAttention(dir) };
-  const names = Object.keys(decoders) as (keyof typeof decoders)[];
+  const runners = { 'raw onnxruntime': await raw(dir), 'with attention': await withAttention(dir) };
+  const names = Object.keys(runners) as (keyof typeof runners)[];
   const samples: Record<string, Sample[]> = { 'raw onnxruntime': [], 'with attention': [] };
-  for (const n of names) await decoders[n].decode(src.slice(0, 8), tgt.slice(0, 4)); // warm-up
+  for (const n of names) await once(runners[n], src.slice(0, 8), tgt.slice(0, 4)); // warm-up
   for (let i = 0; i < runs; i++)
     for (let j = 0; j < names.length; j++) {
       const n = names[(i + j) % names.length];
-      samples[n].push(await decoders[n].decode(src, tgt));
+      samples[n].push(await once(runners[n], src, tgt));
     }
-  for (const d of Object.values(decoders)) await d.release();
-  const base = (k: keyof Sample) => summarize(samples['raw onnxruntime'].map((s) => s[k])).median;
+  for (const r of Object.values(runners)) await r.release();
+  const of = (n: string, k: keyof Sample) => summarize(samples[n].map((s) => s[k]));
+  const ratio = (n: string, k: keyof Sample) => `${(of(n, k).median / of('raw onnxruntime', k).median).toFixed(3)}×`;
+  return names.map((n) => [
+    name,
+    n,
+    `${src.length} / ${tgt.length}`,
+    fmt(of(n, 'forcedMs'), 1),
+    ratio(n, 'forcedMs'),
+    fmt(of(n, 'forcedCpuMs'), 1),
+    ratio(n, 'forcedCpuMs'),
+    fmt(of(n, 'perStepMs'), 2),
+    ratio(n, 'perStepMs'),
+    fmt(of(n, 'perStepCpuMs'), 2),
+    ratio(n, 'perStepCpuMs'),
+  ]);
+}
+
+/** A translation run as the worker serves an import: ms, tokens, search steps and decoder calls. */
+async function translate(
+  engine: ImportEngine,
+  ids: number[],
+  beams: number,
+  maxNew: number,
+): Promise<{ ms: number; tokens: number; steps: number; calls: number }> {
+  // Count the decoder calls and the search's steps: a cached step at position p is search step p + 1; without a
+  // cache the pass over a prefix of T tokens is step T (the last decode of a beam run is the teacher-forced pass).
+  const decode = engine.decode.bind(engine);
+  const step = engine.step.bind(engine);
+  const stepRows = engine.stepRows.bind(engine);
+  const passes: number[] = [];
+  let steps = 0;
+  engine.decode = (enc, decoderIds, ...rest) => {
+    passes.push(decoderIds.length);
+    return decode(enc, decoderIds, ...rest);
+  };
+  engine.step = (enc, cache, id, position, ...rest) => {
+    steps = Math.max(steps, position + 1);
+    passes.push(0);
+    return step(enc, cache, id, position, ...rest);
+  };
+  engine.stepRows = (enc, caches, rowIds, position, ...rest) => {
+    steps = Math.max(steps, position + 1);
+    for (let b = 0; b < (engine.batchedBeams ? 1 : rowIds.length); b++) passes.push(0);
+    return stepRows(enc, caches, rowIds, position, ...rest);
+  };
+  let tokens = 0;
+  const control: RunControl = {
+    isCancelled: () => false,
+    emit: (e) => {
+      if (e.type === 'target') tokens = e.ids.length;
+    },
+    keep: () => undefined,
+  };
+  const t0 = performance.now();
+  await servedImportSeq2Seq(engine).run({ ids, withVectors: false, target: { translate: maxNew, beams } }, control);
+  const ms = performance.now() - t0;
+  engine.decode = decode;
+  engine.step = step;
+  engine.stepRows = stepRows;
+  const search = beams > 1 ? passes.slice(0, -1) : passes; // a beam run ends with its teacher-forced pass
+  if (!engine.cached) steps = Math.max(...search);
+  return { ms, tokens, steps: Math.max(steps, 1), calls: search.length };
+}
+
+async function beamRows(name: string, dir: string, sources: [string, number[]][]): Promise<string[][]> {
+  const engine = await ImportEngine.create(findOnnxInFolder(dir)!, 'native', threads);
+  const out: string[][] = [];
+  try {
+    for (const [what, src] of sources) {
+      const maxNew = Math.min(targetTokens, engine.facts.maxPositions);
+      await translate(engine, src, 4, maxNew); // warm-up
+      const samples: Record<number, Awaited<ReturnType<typeof translate>>[]> = { 1: [], 4: [] };
+      for (let i = 0; i < runs; i++)
+        for (const beams of i % 2 ? [4, 1] : [1, 4]) samples[beams].push(await translate(engine, src, beams, maxNew));
+      const perStep = (b: number) => summarize(samples[b].map((x) => x.ms / x.steps));
+      for (const beams of [1, 4]) {
+        const s = samples[beams][0];
+        out.push([
+          name,
+          `${what}, ${beams === 1 ? 'greedy' : `${beams} beams`}`,
+          `${src.length} / ${s.tokens}`,
+          String(s.steps),
+          (s.calls / s.steps).toFixed(2),
+          fmt(summarize(samples[beams].map((x) => x.ms)), 1),
+          fmt(perStep(beams), 3),
+          `${(perStep(beams).median / perStep(1).median).toFixed(2)}×`,
+        ]);
+      }
+    }
+  } finally {
+    await engine.release();
+  }
+  return out;
+}
+
+/** Raw onnxruntime on decoder_with_past_model.onnx: `rows` beams as rows of one call, or as one-row calls. */
+async function batchRows(dir: string): Promise<string[][]> {
+  const session = await createSession(fs.readFileSync(path.join(dir, 'decoder_with_past_model.onnx')), {
+    backend: 'native',
+    threads,
+  });
+  const S = sourceTokens;
+  const P = 8;
+  const B = 4;
+  const feeds = (rows: number): Record<string, FeedTensor> => {
+    const f: Record<string, FeedTensor> = {
+      input_ids: { type: 'int64', dims: [rows, 1], data: new BigInt64Array(rows).fill(5n) }, // [B,1]
+      encoder_attention_mask: { type: 'int64', dims: [rows, S], data: new BigInt64Array(rows * S).fill(1n) }, // [B,S]
+    };
+    for (const name of session.inputNames.filter((n) => n.startsWith('past_key_values.'))) {
+      const length = name.includes('.encoder.') ? S : P;
+      const data = new Float32Array(rows * 4 * length * 32); // [B,4,P|S,32]
+      for (let k = 0; k < data.length; k++) data[k] = Math.sin(k * 0.37) * 0.5;
+      f[name] = { type: 'float32', dims: [rows, 4, length, 32], data };
+    }
+    return f;
+  };
+  const fetches = [
+    'logits',
+    ...session.outputNames.filter((n) => n.startsWith('present.') && !n.includes('.encoder.')),
+  ];
+  const one = feeds(1);
+  const all = feeds(B);
+  const ways: Record<string, () => Promise<void>> = {
+    [`${B} one-row calls`]: async () => {
+      for (let b = 0; b < B; b++) await session.run(one, fetches);
+    },
+    [`${B} rows in one call`]: async () => {
+      await session.run(all, fetches);
+    },
+  };
+  const names = Object.keys(ways);
+  const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (const n of names) for (let w = 0; w < 20; w++) await ways[n]();
+  for (let i = 0; i < runs * 20; i++)
+    for (let j = 0; j < names.length; j++) {
+      const n = names[(i + j) % names.length];
+      const t0 = performance.now();
+      await ways[n]();
+      samples[n].push(performance.now() - t0);
+    }
+  await session.release();
+  const base = summarize(samples[names[0]]).median;
   return names.map((n) => {
-    const total = summarize(samples[n].map((s) => s.totalMs));
-    const step = summarize(samples[n].map((s) => s.perStepMs));
-    return [
-      name,
-      n,
-      `${src.length} / ${tgt.length}`,
-      fmt(total, 1),
-      `${(total.median / base('totalMs')).toFixed(3)}×`,
-      fmt(step, 3),
-      `${(step.median / base('perStepMs')).toFixed(3)}×`,
-    ];
+    const s = summarize(samples[n]);
+    return ['tiny-marian-dates-onnx-past', n, `${S} / ${P}`, fmt(s, 3), `${(s.median / base).toFixed(2)}×`];
   });
 }
 
 async function main(): Promise<void> {
+  const models: [string, Record<string, string>][] = [];
+  if (argv.only !== 'base') models.push(['tiny-marian-dates', marianDatesCacheDirs]);
+  if (argv.only !== 'tiny') {
+    const missing = Object.values(baseDirs).filter((d) => !fs.existsSync(path.join(d, 'encoder_model.onnx')));
+    if (missing.length === 0) models.push(['marian-base-random', baseDirs]);
+    else
+      console.log(
+        `${missing.join(', ')} missing: make the Marian-base-shaped exports with ` +
+          '`/work/.venv-optimum/bin/python scripts/make-marian-base-onnx.py` (a venv with optimum-onnx; see the ' +
+          "script's header), or run with --only tiny.",
+      );
+  }
   const all: string[][] = [];
-  for (const [layout, dir] of Object.entries(marianDatesCacheDirs))
-    all.push(...(await rows(`tiny-marian-dates-onnx-${layout}`, dir)));
-  console.log(`\nnative, ${threads} threads, ${runs} runs interleaved, in-process`);
+  for (const [model, dirs] of models)
+    for (const [layout, dir] of Object.entries(dirs)) all.push(...(await rows(`${model}-onnx-${layout}`, dir)));
+  console.log(`\nnative, ${threads} threads, ${runs} runs interleaved, in-process; ms (wall) and CPU ms (process)`);
   console.log(
-    table(['export', 'graphs', 'source / target', 'encode + decode ms', 'ratio', 'ms per cached step', 'ratio'], all),
+    table(
+      [
+        'export',
+        'graphs',
+        'source / target',
+        'teacher-forced ms',
+        'ratio',
+        'CPU ms',
+        'ratio',
+        'ms per cached step',
+        'ratio',
+        'CPU ms',
+        'ratio',
+      ],
+      all,
+    ),
+  );
+
+  const ref = JSON.parse(fs.readFileSync(path.join(marianDatesDir, 'reference_attention.json'), 'utf8')) as {
+    source_ids: number[];
+  };
+  const V = 400; // tiny-marian-dates' vocabulary
+  const long = Array.from({ length: sourceTokens - 1 }, (_, i) => 2 + ((i * 7919) % (V - 4))).concat(0);
+  const sources: [string, number[]][] = [
+    ['a date', ref.source_ids],
+    [`${sourceTokens} tokens`, long],
+  ];
+  const beamTable: string[][] = [];
+  const exports = {
+    ...Object.fromEntries(Object.entries(marianDatesCacheDirs).map(([k, d]) => [`tiny-marian-dates-onnx-${k}`, d])),
+    'tiny-marian-dates-onnx (no cache)': path.join(fixturesDir, 'models', 'tiny-marian-dates-onnx'),
+  };
+  for (const [name, dir] of Object.entries(exports)) beamTable.push(...(await beamRows(name, dir, sources)));
+  console.log(`\nbeam search vs greedy, the worker's run of an import (at most ${targetTokens} target tokens)`);
+  console.log(
+    table(['export', 'run', 'source / target', 'steps', 'calls/step', 'run ms', 'ms per step', 'vs greedy'], beamTable),
+  );
+  console.log('\none cached step of 4 beams, raw onnxruntime (rows of one call, or one call per beam)');
+  console.log(
+    table(['graph', 'beams as', 'source / cached', 'ms', 'ratio'], await batchRows(marianDatesCacheDirs.past)),
   );
 }
 

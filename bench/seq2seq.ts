@@ -1,11 +1,15 @@
-// `npx tsx bench/seq2seq.ts [--runs N] [--source N] [--target N] [--base-only | --tiny-only]`: what encoder, decoder
-// and cross attention cost an encoder–decoder run. For tiny-marian-dates and a Marian-base-shaped model with random
-// weights (6 + 6 layers × 8 heads, d 512, FFN 2048, vocabulary 58,101), native: the same encoder and decoder graphs
+// `npx tsx bench/seq2seq.ts [--runs N] [--source N] [--target N] [--base-only | --tiny-only] [--base-dir DIR]`: what
+// encoder, decoder and cross attention cost an encoder–decoder run. For tiny-marian-dates and a Marian-base-shaped
+// model with random weights (6 + 6 layers × 8 heads, d 512, FFN 2048, vocabulary 58,101; or, with --base-dir, the
+// folder scripts/make-marian-base-onnx.py writes, .cache/models/marian-base-random: the same shape on a vocabulary of
+// 400, the weights bench/seq2seq-onnx.ts runs as optimum exports), native: the same encoder and decoder graphs
 // with every attention as outputs and without them (the baseline: raw onnxruntime on the same graphs), interleaved,
 // for (1) the teacher-forced pass (encoder + one decoder pass over a --target-token target) and (2) KV-cached greedy
-// decoding of --target tokens after the encoder (ms per step). Prints median (min–max) over the runs and the ratio
-// with / without attention (issue 17's target ≤ 1.15×). --source: source tokens (default 64).
+// decoding of --target tokens after the encoder (ms per step). Prints median (min–max) over the runs of wall and of
+// the process's CPU time (every onnxruntime thread), and the ratios with / without attention (issue 17's target
+// ≤ 1.15×). --source: source tokens (default 64).
 import { parseArgs } from 'node:util';
+import * as path from 'node:path';
 import { Seq2SeqRunner, shiftRight } from '../runtime/generate/seq2seq-runner';
 import { defaultThreads } from '../runtime/inspector/load-model';
 import { readSeq2SeqModel } from '../runtime/models/seq2seq-read';
@@ -21,6 +25,7 @@ const { values: argv } = parseArgs({
     target: { type: 'string' },
     'base-only': { type: 'boolean' },
     'tiny-only': { type: 'boolean' },
+    'base-dir': { type: 'string' },
   },
 });
 const runs = Number(argv.runs ?? 5);
@@ -30,9 +35,17 @@ const threads = defaultThreads();
 
 interface Sample {
   forcedMs: number;
+  forcedCpuMs: number;
   perStepMs: number;
+  perStepCpuMs: number;
   steps: number;
 }
+
+/** The process's CPU time (every onnxruntime thread) since `from`, in ms. */
+const cpuMs = (from: NodeJS.CpuUsage) => {
+  const c = process.cpuUsage(from);
+  return (c.user + c.system) / 1000;
+};
 
 /** Ids 2 .. V-2 in a fixed pattern (never the pad/start or the usual eos 0). */
 const ids = (n: number, V: number, mul: number) => Array.from({ length: n }, (_, i) => 2 + ((i * mul) % (V - 4)));
@@ -40,13 +53,16 @@ const ids = (n: number, V: number, mul: number) => Array.from({ length: n }, (_,
 async function once(r: Seq2SeqRunner, src: number[], tgt: number[]): Promise<Sample> {
   const c = r.source.config;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await r.teacherForce(await r.encode(src), shiftRight(tgt, c.decoderStartTokenId));
   const forcedMs = performance.now() - t0;
+  const forcedCpuMs = cpuMs(c0);
   const enc = await r.encode(src);
   const t1 = performance.now();
+  const c1 = process.cpuUsage();
   let steps = 0;
   for await (const _ of r.translate(enc, { maxNew: tgt.length })) steps++;
-  return { forcedMs, perStepMs: (performance.now() - t1) / steps, steps };
+  return { forcedMs, forcedCpuMs, perStepMs: (performance.now() - t1) / steps, perStepCpuMs: cpuMs(c1) / steps, steps };
 }
 
 async function rows(name: string, source: Seq2SeqSource): Promise<string[][]> {
@@ -66,27 +82,30 @@ async function rows(name: string, source: Seq2SeqSource): Promise<string[][]> {
       samples[n].push(await once(runners[n], src, tgt));
     }
   for (const r of Object.values(runners)) await r.release();
-  const base = (k: keyof Sample) => summarize(samples['without attention'].map((s) => s[k])).median;
-  return names.map((n) => {
-    const forced = summarize(samples[n].map((s) => s.forcedMs));
-    const step = summarize(samples[n].map((s) => s.perStepMs));
-    return [
-      name,
-      n,
-      `${src.length} / ${tgt.length}`,
-      fmt(forced, 1),
-      `${(forced.median / base('forcedMs')).toFixed(3)}×`,
-      fmt(step, 2),
-      `${(step.median / base('perStepMs')).toFixed(3)}×`,
-      String(samples[n][0].steps),
-    ];
-  });
+  const of = (n: string, k: keyof Sample) => summarize(samples[n].map((s) => s[k]));
+  const ratio = (n: string, k: keyof Sample) => `${(of(n, k).median / of('without attention', k).median).toFixed(3)}×`;
+  return names.map((n) => [
+    name,
+    n,
+    `${src.length} / ${tgt.length}`,
+    fmt(of(n, 'forcedMs'), 1),
+    ratio(n, 'forcedMs'),
+    fmt(of(n, 'forcedCpuMs'), 1),
+    ratio(n, 'forcedCpuMs'),
+    fmt(of(n, 'perStepMs'), 2),
+    ratio(n, 'perStepMs'),
+    fmt(of(n, 'perStepCpuMs'), 2),
+    ratio(n, 'perStepCpuMs'),
+    String(samples[n][0].steps),
+  ]);
 }
 
 async function main(): Promise<void> {
   const all: string[][] = [];
   if (!argv['base-only']) all.push(...(await rows('tiny-marian-dates', await readSeq2SeqModel(marianDatesDir))));
-  if (!argv['tiny-only']) {
+  if (!argv['tiny-only'] && argv['base-dir'])
+    all.push(...(await rows(path.basename(argv['base-dir']), await readSeq2SeqModel(path.resolve(argv['base-dir'])))));
+  else if (!argv['tiny-only']) {
     const base = syntheticMarian({
       encoderLayers: 6,
       decoderLayers: 6,
@@ -99,10 +118,23 @@ async function main(): Promise<void> {
     });
     all.push(...(await rows('marian-base (random)', base)));
   }
-  console.log(`\nnative, ${threads} threads, ${runs} runs interleaved, in-process`);
+  console.log(`\nnative, ${threads} threads, ${runs} runs interleaved, in-process; ms (wall) and CPU ms (process)`);
   console.log(
     table(
-      ['model', 'graphs', 'source / target', 'teacher-forced ms', 'ratio', 'greedy ms/step', 'ratio', 'steps'],
+      [
+        'model',
+        'graphs',
+        'source / target',
+        'teacher-forced ms',
+        'ratio',
+        'CPU ms',
+        'ratio',
+        'greedy ms/step',
+        'ratio',
+        'CPU ms',
+        'ratio',
+        'steps',
+      ],
       all,
     ),
   );

@@ -6,9 +6,40 @@
 // the N best that did not end, and stops by early_stopping's rule (false: when the best running hypothesis, at its
 // current length, cannot beat the worst of N finished ones; true: when N are finished; 'never': as false, but at
 // the longest length when length_penalty > 0). The model is reached through `expand`, so this module is pure and
-// testable on hand-made distributions; seq2seq-runner.ts expands over the KV cache, one decoder call per beam.
+// testable on hand-made distributions; seq2seq-runner.ts expands over the family graphs' KV cache, and
+// onnx/import-beams.ts over an imported export's (or re-runs its decoder on each prefix), one decoder call per beam.
 import { cancelled, LensError } from '../errors';
-import type { Seq2SeqGeneration } from '../models/seq2seq-generation';
+import { checkBeamSettings, DEFAULT_GENERATION, type Seq2SeqGeneration } from '../models/seq2seq-generation';
+
+/** A beam-search translation as a model runner takes it. */
+export interface BeamTranslateOptions {
+  beams: number;
+  /** Most target tokens (≥ 1, eos included). */
+  maxNew: number;
+  /** Instead of the generation_config's (transformers' generate(length_penalty=…, early_stopping=…)). */
+  lengthPenalty?: number;
+  earlyStopping?: boolean | 'never';
+  /** Checked between steps: true stops with CANCELLED. */
+  isCancelled?: () => boolean;
+}
+
+/**
+ * The settings a search follows: the model's generation_config (transformers' defaults without one) with the
+ * length_penalty / early_stopping asked instead; a setting beamSearch does not implement stops it by name (`where`).
+ */
+export function searchGeneration(
+  base: Seq2SeqGeneration | undefined,
+  o: Pick<BeamTranslateOptions, 'lengthPenalty' | 'earlyStopping'>,
+  where: string,
+): Seq2SeqGeneration {
+  const g = {
+    ...(base ?? DEFAULT_GENERATION),
+    ...(o.lengthPenalty !== undefined ? { lengthPenalty: o.lengthPenalty } : {}),
+    ...(o.earlyStopping !== undefined ? { earlyStopping: o.earlyStopping } : {}),
+  };
+  checkBeamSettings(g, where);
+  return g;
+}
 
 export interface BeamSearchOptions {
   beams: number;

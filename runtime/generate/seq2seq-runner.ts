@@ -21,10 +21,11 @@ import {
   presentKey,
   presentValue,
 } from '../models/seq2seq-graph';
-import { checkBeamSettings, DEFAULT_GENERATION } from '../models/seq2seq-generation';
 import type { Seq2SeqSource } from '../models/seq2seq-source';
-import { beamSearch, type BeamResult } from './seq2seq-beam';
+import { beamSearch, searchGeneration, type BeamResult, type BeamTranslateOptions } from './seq2seq-beam';
 import type { BackendName, LayerAttention } from '../types';
+
+export type { BeamTranslateOptions } from './seq2seq-beam';
 
 export interface Seq2SeqRunnerOptions {
   backend: BackendName;
@@ -65,17 +66,6 @@ export interface Seq2SeqStep {
   crossRows: Float32Array[];
   /** Why decoding stops after this token (eos, or the maximum length). */
   end?: 'stop' | 'length';
-}
-
-export interface BeamTranslateOptions {
-  beams: number;
-  /** Most target tokens (≥ 1, eos included). */
-  maxNew: number;
-  /** Instead of the generation_config's (transformers' generate(length_penalty=…, early_stopping=…)). */
-  lengthPenalty?: number;
-  earlyStopping?: boolean | 'never';
-  /** Checked between steps: true stops with CANCELLED. */
-  isCancelled?: () => boolean;
 }
 
 export interface TranslateOptions {
@@ -249,12 +239,7 @@ export class Seq2SeqRunner {
    * a teacher-forced pass on it, which equals what its steps would have given). */
   async beamSearch(enc: EncodedSource, options: BeamTranslateOptions): Promise<BeamResult> {
     const c = this.source.config;
-    const generation = {
-      ...(this.source.generation ?? DEFAULT_GENERATION),
-      ...(options.lengthPenalty !== undefined ? { lengthPenalty: options.lengthPenalty } : {}),
-      ...(options.earlyStopping !== undefined ? { earlyStopping: options.earlyStopping } : {}),
-    };
-    checkBeamSettings(generation, `${c.modelType}'s generation_config.json`);
+    const generation = searchGeneration(this.source.generation, options, `${c.modelType}'s generation_config.json`);
     if (!Number.isInteger(options.maxNew) || options.maxNew < 1 || options.maxNew > c.maxPositions)
       throw new LensError(
         'BAD_INPUT',

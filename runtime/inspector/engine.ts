@@ -195,14 +195,19 @@ export class StageEngine {
         stageMs.push(performance.now() - t0);
         const topK = Math.min(summaries.topK, seq);
         const cells = Math.ceil(seq / POOL);
+        // q, k and every summary reach hidden_out (a NaN or ±Infinity in them makes a row of scores, softmax,
+        // context and so of the residual sum non-finite), so they are scanned only when hidden_out is not finite,
+        // and then name the first bad one as always: one pass over S × E values instead of ~2× that.
+        const scan = firstNonFinite(out.hidden_out.data) >= 0;
         for (const { n, s } of names) {
           expectSize(out[n.q], heads * seq * headDim, n.q);
           expectSize(out[n.k], this.facts.kvHeads * seq * headDim, n.k); // once per key/value head
           for (const name of [s.topWeights, s.topKeys]) expectSize(out[name], heads * seq * topK, name);
           for (const name of [s.entropy, s.special, s.keyMean, s.previous]) expectSize(out[name], heads * seq, name);
           for (const name of [s.blockMax, s.blockMean]) expectSize(out[name], heads * cells * cells, name);
-          for (const name of [n.q, n.k, ...Object.values(s)])
-            checkOutputFinite(`layer ${n.layer}'s ${name}`, out[name].data, seq);
+          if (scan)
+            for (const name of [n.q, n.k, ...Object.values(s)])
+              checkOutputFinite(`layer ${n.layer}'s ${name}`, out[name].data, seq);
           summaries.onSummaries({
             layer: n.layer,
             q: out[n.q].data, // [heads, seq, headDim]

@@ -1,8 +1,10 @@
 // An imported encoder–decoder ONNX export (optimum's encoder_model.onnx + decoder_model.onnx, ImportEngine with
 // facts.encoderDecoder) served as Seq2SeqEngine serves the family builders: the encoder runs on the source, then the
-// decoder on a real target — teacher-forced on given labels ([decoder_start_token_id] + labels[:-1]) or translated
-// greedily — and the run streams the encoder layers, the target, then the decoder and cross layers in
-// ModelFacts.encoderDecoder's order. An export with a key/value cache (decoder_with_past_model.onnx, or
+// decoder on a real target — teacher-forced on given labels ([decoder_start_token_id] + labels[:-1]), translated
+// greedily (each token sent as its step returns, with its query's rows, when the run asks for steps: the panel's
+// `targetStep` notes, as for the family graphs), or chosen by beam search (onnx/import-beams.ts, then a
+// teacher-forced pass on it gives the maps) — and the run streams the encoder layers, the target, then the decoder
+// and cross layers in ModelFacts.encoderDecoder's order. An export with a key/value cache (decoder_with_past_model.onnx, or
 // decoder_model_merged.onnx) decodes greedily as transformers' generate does: the first decoder pass on the start
 // token, then one cached step per token, each giving the new token's decoder and cross rows, stacked into the
 // translation's [heads, T, T] and [heads, T, S] maps (generate/target-rows.ts). An export without one re-runs the
@@ -12,6 +14,7 @@
 import { cancelled, LensError } from '../errors';
 import { logSoftmaxAt, shiftRight } from '../generate/seq2seq-runner';
 import { stackRows } from '../generate/target-rows';
+import { importBeamSearch } from '../onnx/import-beams';
 import type { DecodedImport, EncodedImport, ImportEngine } from '../onnx/import-engine';
 import type { LayerAttention } from '../types';
 import type { EngineRunResult } from './engine';
@@ -45,35 +48,57 @@ export function servedImportSeq2Seq(engine: ImportEngine): Omit<ServedModel, 'ge
       let logprobs: number[];
       let end: 'stop' | 'length' | undefined;
       let decoded: DecodedImport;
-      if ('labels' in target) {
-        ids = target.labels;
-        decoded = await engine.decode(enc, shiftRight(ids, ed.decoderStartTokenId), isCancelled);
-        stageMs.push(...decoded.ms);
-        logprobs = ids.map((id, i) => logSoftmaxAt(decoded.logits, V, i, id));
-      } else {
-        if ((target.beams ?? 1) > 1)
-          throw new LensError(
-            'UNSUPPORTED_MODEL',
-            engine.cached
-              ? 'Beam search is not offered on ONNX exports yet; translate with beams 1 (greedy), or load the model folder (safetensors).'
-              : 'Beam search needs a KV cache, which this ONNX export lacks; translate with beams 1 (greedy), or load the model folder (safetensors).',
-          );
+      const beams = 'labels' in target ? undefined : (target.beams ?? 1);
+      const streamSteps = 'translate' in target && target.steps === true;
+      if ('translate' in target) {
         const maxNew = target.translate;
         if (!Number.isInteger(maxNew) || maxNew < 1 || maxNew > engine.facts.maxPositions)
           throw new LensError(
             'BAD_INPUT',
             `The most target tokens must be a whole number from 1 to ${engine.facts.maxPositions} (${engine.facts.modelType}'s positions), not ${maxNew}.`,
           );
+      }
+      if ('labels' in target || (beams ?? 1) > 1) {
+        if ('labels' in target) ids = target.labels;
+        else {
+          // Beam search chooses the tokens; the maps and log-probabilities are a teacher-forced pass on them.
+          const t0 = performance.now();
+          const found = await importBeamSearch(engine, enc, { beams: beams!, maxNew: target.translate, isCancelled });
+          stageMs.push(performance.now() - t0);
+          ids = found.ids;
+          end = found.end;
+        }
+        decoded = await engine.decode(enc, shiftRight(ids, ed.decoderStartTokenId), isCancelled);
+        stageMs.push(...decoded.ms);
+        logprobs = ids.map((id, i) => logSoftmaxAt(decoded.logits, V, i, id));
+      } else {
+        const maxNew = target.translate;
         ids = [];
         logprobs = [];
         const prefix = [ed.decoderStartTokenId];
-        const pick = (logits: Float32Array, r: number) => {
+        // Picks the next token from logits row r and, when the run asked for steps, sends it with its query's rows
+        // (per decoder layer: self [H, index + 1], cross [H, S]) as the family graphs' runs do.
+        const pick = (
+          logits: Float32Array,
+          r: number,
+          selfRows: () => Float32Array[],
+          crossRows: () => Float32Array[],
+        ) => {
           let id = -1;
           for (let v = 0; v < V; v++) if (v !== banned && (id < 0 || logits[r * V + v] > logits[r * V + id])) id = v;
+          const index = ids.length;
           ids.push(id);
           logprobs.push(logSoftmaxAt(logits, V, r, id));
           if (id === ed.eosTokenId) end = 'stop';
           else if (ids.length === maxNew) end = 'length';
+          if (streamSteps)
+            control.emit(
+              {
+                type: 'targetStep',
+                step: { index, id, logprob: logprobs[index], selfRows: selfRows(), crossRows: crossRows() },
+              },
+              [], // copied, not moved: the cached path stacks the same rows into the maps below
+            );
           return id;
         };
         if (engine.cached) {
@@ -92,12 +117,22 @@ export function servedImportSeq2Seq(engine: ImportEngine): Omit<ServedModel, 'ge
             if (isCancelled()) throw cancelled();
             decoded = await engine.decode(enc, prefix, isCancelled);
             stageMs.push(...decoded.ms);
-            const id = pick(decoded.logits, prefix.length - 1); // the last row's logits [V]
+            const T = prefix.length;
+            const pass = decoded;
+            const id = pick(
+              pass.logits,
+              T - 1, // the last row's logits [V]
+              () => pass.self.map((a) => lastRow(a.data, a.heads, T, T)), // [H, T]
+              () => pass.cross.map((a) => lastRow(a.data, a.heads, T, a.keyLength)), // [H, S]
+            );
             if (end) break;
             prefix.push(id);
           }
       }
-      control.emit({ type: 'target', ids, logprobs, ...(end ? { end } : {}) }, []);
+      control.emit(
+        { type: 'target', ids, logprobs, ...(end ? { end } : {}), ...(beams && beams > 1 ? { beams } : {}) },
+        [],
+      );
       const entry = (a: LayerAttention, first: number): LayerAttention => ({ ...a, layer: first + a.layer });
       for (const a of decoded.self) control.emit(...layerEvent(entry(a, ed.encoderLayers)));
       for (const a of decoded.cross) control.emit(...layerEvent(entry(a, ed.encoderLayers + ed.decoderLayers)));
@@ -114,7 +149,7 @@ async function cachedGreedy(
   engine: ImportEngine,
   enc: EncodedImport,
   start: number,
-  pick: (logits: Float32Array, row: number) => number,
+  pick: (logits: Float32Array, row: number, selfRows: () => Float32Array[], crossRows: () => Float32Array[]) => number,
   done: () => boolean,
   isCancelled: () => boolean,
 ): Promise<DecodedImport> {
@@ -123,14 +158,24 @@ async function cachedGreedy(
   const ms = [...first.ms];
   const selfRows = first.self.map((a) => [a.data]); // per layer: [H,1,t+1] per step
   const crossRows = first.cross.map((a) => [a.data]); // per layer: [H,1,S] per step
-  let id = pick(first.logits, 0);
+  let id = pick(
+    first.logits,
+    0,
+    () => first.self.map((a) => a.data), // [H,1,1]
+    () => first.cross.map((a) => a.data), // [H,1,S]
+  );
   for (let t = 1; !done(); t++) {
     if (isCancelled()) throw cancelled();
     const step = await engine.step(enc, cache, id, t, isCancelled);
     ms.push(...step.ms);
     step.self.forEach((a, l) => selfRows[l].push(a.data));
     step.cross.forEach((a, l) => crossRows[l].push(a.data));
-    id = pick(step.logits, 0);
+    id = pick(
+      step.logits,
+      0,
+      () => step.self.map((a) => a.data), // [H,1,t+1]
+      () => step.cross.map((a) => a.data), // [H,1,S]
+    );
   }
   const T = selfRows[0]?.length ?? 0;
   const S = enc.hidden.dims[1];
@@ -151,4 +196,11 @@ async function cachedGreedy(
     logits: new Float32Array(0),
     ms,
   };
+}
+
+/** Row Q-1 of each head of [H, Q, K]: the last query's rows, [H, K]. */
+function lastRow(data: Float32Array, H: number, Q: number, K: number): Float32Array {
+  const out = new Float32Array(H * K); // [H,K]
+  for (let h = 0; h < H; h++) out.set(data.subarray((h * Q + Q - 1) * K, (h * Q + Q) * K), h * K);
+  return out;
 }

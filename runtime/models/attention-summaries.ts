@@ -4,6 +4,7 @@
 // an overview of the map, its max and mean over blocks of POOL × POOL entries (MaxPool / AveragePool, ceil mode, so
 // a single strong cell is not averaged away). Inputs it adds: top_k int64 [1] (k, at most the length) and
 // special_keys float32 [S] (1 at special positions, 0 elsewhere). See runtime/attention/kept-run.ts for their use.
+import { LensError } from '../errors';
 import { MASKED } from './feeds';
 import { A, type GraphBuilder } from './graph-builder';
 
@@ -148,6 +149,9 @@ export function queryRows(seq: number, heads: number): number {
  * length and block count. The body reads q, k and v of the outer graph and slices its block at run time; every
  * iteration gives R rows (the last block's missing rows are zero queries, dropped after the loop: the Loop's scan
  * outputs must have one shape). Iterations run one after another, so one block's scores are alive at a time.
+ * What does not depend on the block is made once before the Loop (q padded to whole blocks, the rows' positions and
+ * previous positions, k and v once per key/value head), so the body is ~50 nodes, not ~70: its small nodes cost a
+ * few µs each, eight times a layer at 512 tokens. `kvHeads` (grouped-query models): see below.
  */
 export function blockedAttention(
   g: GraphBuilder,
@@ -156,10 +160,22 @@ export function blockedAttention(
   v: string,
   heads: number,
   headDim: number,
-  options: { scale?: number; softcap?: number | null },
+  options: { scale?: number; softcap?: number | null; kvHeads?: number },
   req: BlockedRequest,
 ): string {
   const causal = req.mask.causal;
+  // Grouped-query models: the block reads k and v once per key/value head (k, v arrive repeated per query head: the
+  // first head of each group is taken), and a group's query heads are one MatMul's rows, [B,KV,G·R,D] (a view of q's
+  // [B,H,R,D]): the keys and values a block slices are copied once per group, not once per head.
+  const KV = options.kvHeads ?? heads;
+  const groups = heads / KV;
+  if (!Number.isInteger(groups))
+    throw new LensError('INFERENCE_FAILED', `${heads} query heads do not split into ${KV} key/value groups.`);
+  const perKv = (x: string) =>
+    groups === 1
+      ? x
+      : g.op('Gather', [x, g.constI64(Array.from({ length: KV }, (_, i) => i * groups))], { axis: A.int(1) }); // [B,KV,S,D]
+  const kKv = perKv(k);
   const topK = g.hasTensor('top_k') ? 'top_k' : g.input('top_k', 'int64', [1]);
   const special = g.hasTensor('special_keys') ? 'special_keys' : g.input('special_keys', 'float32', ['seq']);
   const rowsIn = g.hasTensor(QUERY_ROWS_INPUT) ? QUERY_ROWS_INPUT : g.input(QUERY_ROWS_INPUT, 'int64', [1]);
@@ -168,54 +184,74 @@ export function blockedAttention(
   const S = g.op('Gather', [shape, i64(2)], { axis: A.int(0) }); // scalar
   const R = g.op('Min', [g.op('ReduceMax', [rowsIn], { keepdims: A.int(0) }), S]); // scalar: rows per block
   const NB = g.op('Div', [g.op('Add', [S, g.op('Sub', [R, i64(1)])]), R]); // scalar: ceil(S / R)
-  const cellsAll = g.op('Div', [g.op('Add', [S, i64(POOL - 1)]), i64(POOL)]); // ceil(S/POOL)
   const positions = g.op('Range', [i64(0), S, i64(1)]); // [S]
   const keyPos = g.op('Unsqueeze', [g.op('Cast', [positions], { to: A.int(1) }), g.constI64([1])]); // [S,1]
   const specialCol = g.op('Unsqueeze', [special, g.constI64([1])]); // [S,1]
   const extra = g.op('Expand', [
     g.op('Concat', [specialCol, keyPos], { axis: A.int(1) }), // [S,2]
-    g.op('Concat', [g.op('Slice', [shape, g.constI64([0]), g.constI64([3])]), g.constI64([2])], { axis: A.int(0) }),
-  ]); // [B,H,S,2]
-  const vx = g.op('Concat', [v, extra], { axis: A.int(3) }); // [B,H,S,D+2]
+    g.op('Concat', [g.op('Slice', [g.op('Shape', [kKv]), g.constI64([0]), g.constI64([3])]), g.constI64([2])], {
+      axis: A.int(0),
+    }),
+  ]); // [B,KV,S,2]
+  const vx = g.op('Concat', [perKv(v), extra], { axis: A.int(3) }); // [B,KV,S,D+2]
   const keyOk = g.op('Greater', [g.op('Unsqueeze', [req.mask.keyMask, g.constI64([1])]), g.constF([0.5], [], 'half')]); // [B,1,S] bool
   const scale = g.constF([options.scale ?? 1 / Math.sqrt(headDim)], [], 'scale');
   const cap = options.softcap ? g.constF([options.softcap], [], 'cap') : undefined;
   const zero = g.constF([0], [], 'zero');
   const masked = g.constF([MASKED], [], 'masked');
 
+  // Per-row tensors of every block, made once (the Loop's body slices them): q padded with zero rows to NB·R, the
+  // rows' positions [NB·R,1] and keys' [1,S] for the mask, and each row's previous position (within [0, S)).
+  const NBR = g.op('Mul', [NB, R]); // scalar
+  const padRows = g.op('Unsqueeze', [g.op('Sub', [NBR, S]), g.constI64([0])]); // [1]
+  const qPads = g.op('Concat', [g.constI64([0, 0, 0, 0, 0, 0]), padRows, g.constI64([0])], { axis: A.int(0) }); // [8]
+  const qPad = g.op('Pad', [q, qPads]); // [B,H,NB·R,D]
+  const allRows = g.op('Range', [i64(0), NBR, i64(1)]); // [NB·R]
+  const rowCol = g.op('Unsqueeze', [allRows, g.constI64([1])]); // [NB·R,1]
+  const keyRow = g.op('Unsqueeze', [positions, g.constI64([0])]); // [1,S]
+  const prevAll = g.op('Min', [g.op('Max', [g.op('Sub', [allRows, i64(1)]), i64(0)]), g.op('Sub', [S, i64(1)])]); // [NB·R]
+  const prevRows = g.op('Expand', [
+    g.op('Reshape', [prevAll, g.constI64([1, 1, -1, 1])]),
+    g.op('Concat', [g.op('Slice', [shape, g.constI64([0]), g.constI64([2])]), g.constI64([1, 1])], { axis: A.int(0) }),
+  ]); // [B,H,NB·R,1]
+
+  // Each block's row range [start, end), causal key end and overview padding as tables [NB, X], so that the body
+  // reads them with one Gather each instead of computing them from its iteration number (~10 small nodes).
+  const ceilDiv = (x: string, d: number) => g.op('Div', [g.op('Add', [x, i64(d - 1)]), i64(d)]);
+  const col = (x: string) => g.op('Unsqueeze', [x, g.constI64([1])]); // [NB] → [NB,1]
+  const starts = g.op('Mul', [g.op('Range', [i64(0), NB, i64(1)]), R]); // [NB]
+  const ends = g.op('Add', [starts, R]); // [NB], the last may pass S
+  // Causal: keys [0, min(S, end rounded up to POOL)); bidirectional: all of them.
+  const keyEnds = causal ? g.op('Min', [g.op('Mul', [ceilDiv(ends, POOL), i64(POOL)]), S]) : ''; // [NB]
+  // The overview cells past a block's keys are masked for its rows (max and mean 0): Pad's pads, [NB,8].
+  const cellPads = causal
+    ? g.op('Mul', [
+        col(g.op('Sub', [ceilDiv(S, POOL), ceilDiv(keyEnds, POOL)])),
+        g.constI64([0, 0, 0, 0, 0, 0, 0, 1], [1, 8]),
+      ])
+    : ''; // [NB,8]
+
   const body = g.subgraph('block');
   const iter = body.input(`${body.name}_iter`, 'int64', []);
   const condIn = body.input(`${body.name}_cond`, 'bool', []);
   const b64 = (x: number) => body.constI64([x], []);
-  const vec = (x: string) => body.op('Unsqueeze', [x, body.constI64([0])]); // scalar → [1]
-  const start = body.op('Mul', [iter, R]); // scalar
-  const end = body.op('Add', [start, R]); // scalar, may pass S in the last block
-  const endIn = body.op('Min', [end, S]);
-  // Causal: keys [0, min(S, end rounded up to POOL)); bidirectional: all of them.
-  const keys = causal
-    ? body.op('Min', [
-        S,
-        body.op('Mul', [body.op('Div', [body.op('Add', [end, b64(POOL - 1)]), b64(POOL)]), b64(POOL)]),
-      ])
-    : S;
-  const upTo = (x: string) => (causal ? body.op('Slice', [x, body.constI64([0]), vec(keys), body.constI64([2])]) : x);
-  const qRows = body.op('Slice', [q, vec(start), vec(endIn), body.constI64([2])]); // [B,H,rows,D]
-  const missing = vec(body.op('Sub', [end, endIn])); // [1]: zero rows added to the last block
-  const qb = body.op('Pad', [
-    qRows,
-    body.op('Concat', [body.constI64([0, 0, 0, 0, 0, 0]), missing, body.constI64([0])], { axis: A.int(0) }),
-  ]); // [B,H,R,D]
-  const kt = body.op('Transpose', [upTo(k)], { perm: A.ints([0, 1, 3, 2]) }); // [B,H,D,keys]
-  let s = body.op('Mul', [body.op('MatMul', [qb, kt]), scale]); // [B,H,R,keys]
+  const row = (table: string) => body.op('Gather', [table, iter], { axis: A.int(0) }); // [NB,X] → [X]
+  const startV = row(col(starts)); // [1]
+  const endV = row(col(ends)); // [1]
+  const blockRows = (x: string, axis: number) => body.op('Slice', [x, startV, endV, body.constI64([axis])]);
+  const keysV = causal ? row(col(keyEnds)) : ''; // [1]
+  const upTo = (x: string, axis = 2) =>
+    causal ? body.op('Slice', [x, body.constI64([0]), keysV, body.constI64([axis])]) : x;
+  const qb = blockRows(qPad, 2); // [B,H,R,D]: the last block's rows past S are zeros
+  // [B,H,R,X] ↔ [B,KV,G·R,X]: a group's query heads as one matrix's rows (views: Reshape copies nothing).
+  const byKv = (x: string) => (groups === 1 ? x : body.op('Reshape', [x, body.constI64([0, KV, -1, 0])]));
+  const byHead = (x: string) => (groups === 1 ? x : body.op('Reshape', [x, body.constI64([0, heads, -1, 0])]));
+  const kt = body.op('Transpose', [upTo(kKv)], { perm: A.ints([0, 1, 3, 2]) }); // [B,KV,D,keys]
+  let s = byHead(body.op('Mul', [body.op('MatMul', [byKv(qb), kt]), scale])); // [B,H,R,keys]
   if (cap) s = body.op('Mul', [body.op('Tanh', [body.op('Div', [s, cap])]), cap]);
   // The additive mask of rows [start, end) over keys [0, keys): [B,1,R,keys].
-  const rows = body.op('Range', [start, end, b64(1)]); // [R]
-  const keyRange = body.op('Range', [b64(0), keys, b64(1)]); // [keys]
-  const diff = body.op('Sub', [
-    body.op('Unsqueeze', [rows, body.constI64([1])]),
-    body.op('Unsqueeze', [keyRange, body.constI64([0])]),
-  ]); // [R,keys]: i − j
-  const okKeys = causal ? body.op('Slice', [keyOk, body.constI64([0]), vec(keys), body.constI64([2])]) : keyOk; // [B,1,keys]
+  const diff = body.op('Sub', [blockRows(rowCol, 0), upTo(keyRow, 1)]); // [R,keys]: i − j
+  const okKeys = upTo(keyOk); // [B,1,keys]
   let ok = body.op('Unsqueeze', [okKeys, body.constI64([2])]); // [B,1,1,keys]
   if (causal) ok = body.op('And', [ok, body.op('Greater', [diff, b64(-1)])]); // [B,1,R,keys]
   if (req.mask.window !== null) ok = body.op('And', [ok, body.op('Less', [diff, b64(req.mask.window)])]);
@@ -223,7 +259,7 @@ export function blockedAttention(
   const z = body.op('Add', [s, body.op('Where', [ok, zero, masked])]); // [B,H,R,keys]
   const p = body.op('Softmax', [z], { axis: A.int(-1) }); // [B,H,R,keys]
   const outs: [string, number | string][] = [];
-  outs.push([body.op('MatMul', [p, upTo(vx)]), headDim + 2]); // [B,H,R,D+2]
+  outs.push([byHead(body.op('MatMul', [byKv(p), upTo(vx)])), headDim + 2]); // [B,H,R,D+2]
   const [values, indices] = body.opN('TopK', [p, topK], 2, { axis: A.int(-1), largest: A.int(1), sorted: A.int(1) });
   outs.push([values, 'k'], [body.op('Cast', [indices], { to: A.int(1) }), 'k']); // [B,H,R,K]
   const firstOf = (x: string) => body.op('Slice', [x, body.constI64([0]), body.constI64([1]), body.constI64([3])]);
@@ -231,26 +267,14 @@ export function blockedAttention(
   const lse = body.op('Sub', [zTop, body.op('Log', [firstOf(values)])]);
   const pz = body.op('ReduceSum', [body.op('Mul', [p, z]), body.constI64([-1])], { keepdims: A.int(1) }); // [B,H,R,1]
   outs.push([body.op('Sub', [lse, pz]), 1]); // entropy [B,H,R,1]
-  // p[i, max(i − 1, 0)], within the block's keys (a padded row past S reads a key it has).
-  const prev = body.op('Min', [
-    body.op('Max', [body.op('Sub', [rows, b64(1)]), b64(0)]),
-    body.op('Sub', [keys, b64(1)]),
-  ]);
-  const pshape = body.op('Shape', [p]); // [4]
-  const prevIdx = body.op('Expand', [
-    body.op('Reshape', [prev, body.constI64([1, 1, -1, 1])]),
-    body.op('Concat', [body.op('Slice', [pshape, body.constI64([0]), body.constI64([3])]), body.constI64([1])], {
-      axis: A.int(0),
-    }),
-  ]); // [B,H,R,1]
+  // p[i, max(i − 1, 0)] (a padded row past S reads key S − 1, which its block has).
+  const prevIdx = blockRows(prevRows, 2); // [B,H,R,1]
   outs.push([body.op('GatherElements', [p, prevIdx], { axis: A.int(3) }), 1]); // [B,H,R,1]
   const rowPool = { kernel_shape: A.ints([1, POOL]), strides: A.ints([1, POOL]), ceil_mode: A.int(1) };
   let rowMax = body.op('MaxPool', [p], rowPool); // [B,H,R,keys/POOL]
   let rowMean = body.op('AveragePool', [p], { ...rowPool, count_include_pad: A.int(0) });
   if (causal) {
-    // The cells past this block's keys are masked for its rows: max and mean 0.
-    const gone = vec(body.op('Sub', [cellsAll, body.op('Div', [body.op('Add', [keys, b64(POOL - 1)]), b64(POOL)])]));
-    const pads = body.op('Concat', [body.constI64([0, 0, 0, 0, 0, 0, 0]), gone], { axis: A.int(0) }); // [8]
+    const pads = row(cellPads); // [8]
     rowMax = body.op('Pad', [rowMax, pads]); // [B,H,R,cells]
     rowMean = body.op('Pad', [rowMean, pads]);
   }

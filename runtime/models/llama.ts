@@ -209,7 +209,7 @@ export function llamaGraphs(source: ModelSource): FamilyGraphs {
       const [kAll, vAll] = inputs.cache ? inputs.cache(k, v) : [k, v]; // [B,H,P+S,D] with a KV cache
       const scoring = { scale: c.attnScale, softcap: c.attnSoftcap };
       const att = inputs.blocked
-        ? { probs: '', context: blockedAttention(g, q, kAll, vAll, H, D, scoring, inputs.blocked) }
+        ? { probs: '', context: blockedAttention(g, q, kAll, vAll, H, D, { ...scoring, kvHeads: KV }, inputs.blocked) }
         : attention(g, q, kAll, vAll, inputs.bias, H, D, scoring);
       let o = linearT(g, att.context, w.add(g, p + 'o_proj.weight', [E, H * D]), bias(g, p + 'o_proj.bias', E)); // [B,S,E]
       if (c.normPlacement !== 'pre') o = norm(g, o, ln + 'post_attention_layernorm.weight');

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { LensError } from '../errors';
 import { openWeights } from '../formats/safetensors';
 import { isSeq2SeqConfig, normaliseSeq2SeqConfig } from './seq2seq-config';
-import { readGeneration } from './seq2seq-generation';
+import { readGeneration, type Seq2SeqGeneration } from './seq2seq-generation';
 import type { Seq2SeqSource } from './seq2seq-source';
 
 /** The parsed config.json of a folder, or undefined when it has none or it is not JSON (readModel says why). */
@@ -13,7 +13,7 @@ export function peekConfig(dir: string): Record<string, unknown> | undefined {
 }
 
 /** A JSON file holding an object, or undefined when it is absent or not such a file. */
-function readJsonObject(file: string): Record<string, unknown> | undefined {
+export function readJsonObject(file: string): Record<string, unknown> | undefined {
   try {
     const raw: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
     return typeof raw === 'object' && raw !== null && !Array.isArray(raw)
@@ -34,6 +34,11 @@ export async function readSeq2SeqModel(dir: string): Promise<Seq2SeqSource> {
   const raw = peekConfig(dir);
   if (!raw) throw new LensError('NO_CONFIG', `The folder ${dir} has no readable config.json.`);
   const config = normaliseSeq2SeqConfig(raw, `config.json in ${dir}`);
-  const generation = readGeneration(readJsonObject(path.join(dir, 'generation_config.json')), raw);
-  return { config, generation, weights: await openWeights(dir), dir };
+  return { config, generation: readFolderGeneration(dir, raw), weights: await openWeights(dir), dir };
+}
+
+/** The decoding settings of a folder's generation_config.json (config.json's `raw` without one): a model folder's
+ * or an ONNX export's. */
+export function readFolderGeneration(dir: string, raw: Record<string, unknown> | undefined): Seq2SeqGeneration {
+  return readGeneration(readJsonObject(path.join(dir, 'generation_config.json')), raw);
 }

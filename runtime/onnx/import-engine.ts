@@ -6,12 +6,16 @@
 // and whether each layer is self, causal (every key after the query gets exactly 0) or cross attention (its keys
 // are the encoder's positions). forward() runs a padded batch of rows through the same pieces, one session call per
 // piece for the whole batch (forward.ts), for the explanations that re-run the model on changed inputs. An
-// encoder–decoder export with a key/value cache (decoder_with_past_model.onnx beside decoder_model.onnx, or a merged
-// decoder split into both by merged-decoder.ts) also opens its step decoder (step-decoder.ts) for greedy decoding.
+// encoder–decoder export served as one (config.json names the decoder's start and eos ids) runs its encoder and
+// decoder whole, one session each: inspector/import-seq2seq.ts hands each pass's layers on together, so stages would
+// only cost. With a key/value cache (decoder_with_past_model.onnx beside decoder_model.onnx, or a merged decoder
+// split into both by merged-decoder.ts) it also opens its step decoder (step-decoder.ts) for greedy decoding.
 import type { OutputTensor } from '../backend/ort';
 import { cancelled, LensError } from '../errors';
 import { checkAttentionFinite, checkOutputFinite } from '../finite';
 import { computeFeeds } from '../models/feeds';
+import type { Seq2SeqGeneration } from '../models/seq2seq-generation';
+import { readFolderGeneration } from '../models/seq2seq-read';
 import type { Batch, FeedTensor, PlanFacts, StageFeeds } from '../models/plan';
 import type { AttentionKind, BackendName, LayerAttention } from '../types';
 import type { EngineForwardOptions, EngineRunOptions, EngineRunResult } from '../inspector/engine';
@@ -76,6 +80,8 @@ export class ImportEngine {
     private readonly roles: Role[],
     private readonly slots: LayerSlot[],
     private readonly info: ConfigInfo,
+    /** generation_config.json beside the export (config.json's fields without one): what beam search follows. */
+    readonly generation: Seq2SeqGeneration,
     private stepDecoder?: StepDecoder,
   ) {}
 
@@ -127,6 +133,11 @@ export class ImportEngine {
     const configVocab = info.config?.vocabSize ?? configInt(info.raw, ['vocab_size', 'n_vocab']);
     const probeIds = (n: number, vocab: number | undefined) =>
       Array.from({ length: n }, (_, i) => (vocab ? (i + 1) % vocab : i + 1));
+    // An encoder–decoder export that layoutEncoderDecoder will lay out (config.json names the decoder's start and
+    // eos ids) is served by inspector/import-seq2seq.ts, which hands each pass's layers on together.
+    const isId = (x: unknown) => Number.isSafeInteger(x);
+    const servedAsSeq2Seq =
+      layout.encoder !== undefined && isId(info.raw?.decoder_start_token_id) && isId(info.raw?.eos_token_id);
     const parts: ImportedPart[] = [];
     const probes: PartProbe[] = [];
     const lengths: number[] = [];
@@ -139,6 +150,9 @@ export class ImportEngine {
         const encoder = p > 0 ? probes[p - 1] : undefined;
         const { part, probe } = await ImportedPart.open(file, {
           planFeeds: info.config !== undefined,
+          whole: servedAsSeq2Seq
+            ? 'an encoder–decoder export runs each graph whole (its layers are handed on after each pass)'
+            : undefined,
           backend,
           threads,
           probeFeeds: (inputs, graphVocab, i, rows) => {
@@ -174,7 +188,8 @@ export class ImportEngine {
           vocabSize: facts.vocabSize,
         });
       }
-      return new ImportEngine(facts, backend, parts, roles, slots, info, stepDecoder);
+      const generation = readFolderGeneration(layout.dir, info.raw);
+      return new ImportEngine(facts, backend, parts, roles, slots, info, generation, stepDecoder);
     } catch (e) {
       await Promise.allSettled([...parts.map((p) => p.release()), stepDecoder?.release()]);
       throw e;
@@ -337,6 +352,32 @@ export class ImportEngine {
     if (!this.stepDecoder)
       throw new LensError('UNSUPPORTED_MODEL', 'This ONNX export has no key/value-cached step decoder.');
     return this.stepDecoder.run(cache, id, position, enc.hidden, { isCancelled, onStage: () => this.stageRunCount++ });
+  }
+
+  /**
+   * Encoder–decoder exports with a key/value cache, beam search: one step of hypotheses of one length, token ids[b]
+   * after caches[b], at decoder position `position` (step-decoder.ts runRows: the rows of one call where the export
+   * takes a batch). Per row its logits [V] and its new cache; the given caches are not changed.
+   */
+  async stepRows(
+    enc: EncodedImport,
+    caches: KvCache[],
+    ids: number[],
+    position: number,
+    isCancelled?: () => boolean,
+  ): Promise<{ logits: Float32Array; cache: KvCache }[]> {
+    this.encoderDecoderParts();
+    if (!this.stepDecoder)
+      throw new LensError('UNSUPPORTED_MODEL', 'This ONNX export has no key/value-cached step decoder.');
+    return this.stepDecoder.runRows(caches, ids, position, enc.hidden, {
+      isCancelled,
+      onStage: () => this.stageRunCount++,
+    });
+  }
+
+  /** True when beams step as the rows of one call (the export's step decoder takes a batch). */
+  get batchedBeams(): boolean {
+    return this.stepDecoder?.batchable ?? false;
   }
 
   private encoderDecoderParts(): [ImportedPart, ImportedPart] {

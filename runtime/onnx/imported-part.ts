@@ -58,6 +58,13 @@ export interface PartOptions {
    * (a step's work is one token; one session call per step keeps it close to onnxruntime's own).
    */
   step?: boolean;
+  /**
+   * Why the graph opens as one session with every tap as an output instead of per-layer stages (an
+   * encoder–decoder export's encoder and decoder: their layers are handed on together after each pass, so stages
+   * would only cost — 1.3–1.5× raw onnxruntime's CPU time for a Marian base teacher-forced pass against ~1.05× in one
+   * piece, bench/seq2seq-onnx.ts). Batched probes still run.
+   */
+  whole?: string;
   backend: BackendName;
   threads: number;
   /**
@@ -136,8 +143,8 @@ export class ImportedPart {
     // Errors in the feeds (a decoder without its encoder) are the model's, not the split's: they are thrown as is.
     const feedsOf = (rows: number) =>
       ([0, 1] as const).map((i) => options.probeFeeds(a.found.inputs, a.found.vocabSize, i, i === 0 ? 1 : rows));
-    let why = options.step ? 'a step decoder runs whole' : '';
-    for (const rows of options.step ? [] : tries) {
+    let why = options.step ? 'a step decoder runs whole' : (options.whole ?? '');
+    for (const rows of options.step || options.whole ? [] : tries) {
       try {
         const { stages, probe } = await openStages(a, feedsOf(rows), options, rows);
         if (rows === 1 || rowsAgree(probe, rows)) return { part: ImportedPart.from(a, stages, undefined, rows), probe };

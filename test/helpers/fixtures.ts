@@ -21,6 +21,11 @@ export const marianDatesCacheDirs = {
   merged: path.join(fixturesDir, 'models', 'tiny-marian-dates-onnx-merged'),
 };
 
+/** Marian base's attention shape (d_model 512, 8 heads of 64) in one encoder and one decoder layer, random weights,
+ * exported by optimum in the merged cache layout, with transformers' greedy target and attention in
+ * reference_attention.json (scripts/make-marian-base-onnx.py --fixture). */
+export const marianD512MergedDir = path.join(fixturesDir, 'models', 'marian-d512-onnx-merged');
+
 /** A model folder of test/fixtures/models (config.json, model.safetensors, tokenizer files). */
 export function fixtureModel(name: FixtureModel): string {
   return path.join(fixturesDir, 'models', name);

@@ -192,6 +192,12 @@ before(() => {
   };
   copyCache('cache-no-encoder', ['decoder_with_past_model.onnx']);
   copyCache('merged-no-encoder', ['decoder_model_merged.onnx'], marianDatesCacheDirs.merged);
+  copyCache('merged-repetition', ['encoder_model.onnx', 'decoder_model_merged.onnx'], marianDatesCacheDirs.merged);
+  const generation = path.join(model('merged-repetition'), 'generation_config.json');
+  fs.writeFileSync(
+    generation,
+    JSON.stringify({ ...JSON.parse(fs.readFileSync(generation, 'utf8')), repetition_penalty: 1.2 }),
+  );
   copyCache('cache-mismatch', ['encoder_model.onnx', 'decoder_model.onnx', 'decoder_with_past_model.onnx']);
   // Same length, so every protobuf length stays right: the step's cache input names a layer the export lacks.
   const step = path.join(model('cache-mismatch'), 'decoder_with_past_model.onnx');
@@ -529,22 +535,14 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /--beams chooses a translation; --target-text is scored as given/,
   },
   {
-    name: '--beams with an ONNX export (no KV cache)',
-    input: cli(
-      'run',
-      '--model',
-      path.join(fixturesDir, 'models', 'tiny-marian-dates-onnx'),
-      '--text',
-      'March 14 2021',
-      '--beams',
-      '2',
-    ),
-    expect: /Beam search needs a KV cache, which this ONNX export lacks; translate with beams 1 \(greedy\)/,
+    name: '--beams above 16 with an ONNX export',
+    input: cli('run', '--model', marianDatesCacheDirs.merged, '--text', 'March 14 2021', '--beams', '17'),
+    expect: /--beams must be a whole number from 1 to 16/,
   },
   {
-    name: '--beams with an ONNX export with a KV cache',
-    input: cli('run', '--model', marianDatesCacheDirs.merged, '--text', 'March 14 2021', '--beams', '2'),
-    expect: /Beam search is not offered on ONNX exports yet; translate with beams 1 \(greedy\)/,
+    name: '--beams with an ONNX export whose generation_config sets what beam search does not implement',
+    input: () => ({ args: ['run', '--model', model('merged-repetition'), '--text', 'March 14 2021', '--beams', '2'] }),
+    expect: /generation_config\.json sets repetition_penalty, which beam search here does not implement/,
   },
   {
     name: 'a folder with a KV-cache decoder (decoder_with_past_model.onnx) but no encoder',

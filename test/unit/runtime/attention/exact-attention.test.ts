@@ -498,6 +498,35 @@ test("the blocked variant computes the softmax once per block of query rows (a L
   assert.equal(whole.bodies.length, 0);
 });
 
+test("the blocked variant's Loop body stays small: per-block values from tables, k and v once per key/value head", () => {
+  // A body node costs a few µs whatever its size, once per block (8 times a layer at 512 tokens): what does not
+  // depend on the block is made before the Loop (ARCHITECTURE.md, "Fewer passes over a block's scores").
+  const plan = buildPlan(readGgufModel(smolLm2Gguf()));
+  const graph = decodeModel(plan.stages[1].variant!({ summaries: true, blocked: true })).graph!;
+  const [body] = graphOps(plan.stages[1].variant!({ summaries: true, blocked: true })).bodies;
+  assert.ok(body.length <= 42, `${body.length} body nodes`);
+  for (const op of ['Range', 'Expand', 'Concat', 'Shape']) assert.ok(!body.includes(op), `${op} in the body`);
+  assert.equal(body.filter((o) => o === 'Gather').length, 4); // start, end, key end, overview padding
+  // SmolLM2: 9 query heads over 3 key/value heads; k and v enter the Loop as [B,3,S,D] (the first head of each
+  // group), and the body's two MatMuls take a group's query heads as one matrix (Reshape [0, 3, -1, 0]).
+  type Init = { dataType?: number | null; rawData?: Uint8Array | null };
+  const int64s = (t: Init | undefined) => {
+    const raw = t?.dataType === 7 ? t.rawData : undefined; // INT64
+    return raw ? Array.from(new BigInt64Array(new Uint8Array(raw).buffer), Number) : [];
+  };
+  const inits = new Map(graph.initializer!.map((t) => [t.name!, t]));
+  const ints = (name: string) => int64s(inits.get(name));
+  const perKv = graph.node!.filter((n) => n.opType === 'Gather' && ints(n.input![1]).join() === '0,3,6');
+  assert.ok(perKv.length >= 2, `${perKv.length} Gathers of heads 0, 3, 6`);
+  const loop = graph.node!.find((n) => n.opType === 'Loop')!;
+  const bodyNodes = loop.attribute!.find((a) => a.name === 'body')!.g!;
+  const bodyInits = new Map(bodyNodes.initializer!.map((t) => [t.name!, t]));
+  const shapes = bodyNodes
+    .node!.filter((n) => n.opType === 'Reshape')
+    .map((n) => int64s(bodyInits.get(n.input![1])).join());
+  assert.equal(shapes.filter((x) => x === '0,3,-1,0').length, 2, shapes.join(' | '));
+});
+
 test('the blocked variant builds its mask in the graph: key_mask [B,S] in, no n × n bias fed or computed', () => {
   const plan = buildPlan(readGgufModel(smolLm2Gguf()));
   const inputs = (bytes: Uint8Array) => decodeModel(bytes).graph!.input!.map((i) => i.name);

@@ -2,7 +2,8 @@
 // query head in the graph): each map equals the independent numpy reference and owns its whole buffer (it is
 // transferred to the calling thread as is); the maps' non-finite scan runs only when the stage's hidden_out is not
 // finite (Stage.mapsReachHidden), which must still stop a run whose attention overflows, naming the layer and head,
-// on both backends.
+// on both backends. A kept run (the summaries variant) scans its q, k and summaries only when hidden_out is not
+// finite either, and must stop on the same overflow, naming the layer and output.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -68,3 +69,31 @@ for (const backend of ['native', 'wasm'] as const) {
     });
   });
 }
+
+test('a kept run on attention that overflows stops too, naming layer 1 and its first non-finite output', async () => {
+  const dir = path.join(TMP, 'overflow-kept');
+  fs.mkdirSync(dir);
+  for (const f of ['config.json', 'model.safetensors'])
+    fs.copyFileSync(path.join(fixtureModel('stories260K'), f), path.join(dir, f));
+  overflowAttention(dir);
+  const engine = await StageEngine.create(buildPlan(await readModel(dir)), 'native', 1);
+  const layers: number[] = [];
+  try {
+    await assert.rejects(
+      engine.run(ref.input_ids, {
+        withVectors: false,
+        onLayer: () => assert.fail('a kept run streams no maps'),
+        summaries: { topK: 4, specials: [0], onSummaries: (t) => layers.push(t.layer) },
+      }),
+      (e) => {
+        assert.ok(isLensError(e) && e.code === 'NON_FINITE', String(e));
+        // q and k are finite (scaled by 1e30); their product overflows, so the softmax's weights are NaN.
+        assert.match(e.message, /^The model's layer 1's top_weights(_1)? hold NaN/);
+        return true;
+      },
+    );
+    assert.deepEqual(layers, [0], 'layer 0 was kept, layer 1 stopped the run before anyone saw it');
+  } finally {
+    await engine.release();
+  }
+});
