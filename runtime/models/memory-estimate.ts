@@ -46,7 +46,8 @@ export interface KeptRunMemory {
  * its columns [heads, n, headDim (+2)], and the scan outputs the Loop gathers per row — context (headDim + 2), top-k
  * weights and keys, entropy, previous weight, the row's overview max and mean (ceil(n / POOL) cells each) — which
  * exist three times at the end (each iteration's, their concatenation, the rows transposed and sliced); then the
- * feed-forward's three [n, intermediate] and six [n, hidden].
+ * feed-forward's three [n, intermediate] and six [n, hidden]. The block's keys and values are counted per query head,
+ * as measured; the Loop now slices them once per key/value head, so that term over-counts grouped-query models.
  */
 export function keptRunMemory(
   config: Pick<ModelConfig, 'layers' | 'heads' | 'kvHeads' | 'hidden' | 'intermediate' | 'headDim'>,
