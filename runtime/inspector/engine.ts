@@ -16,6 +16,8 @@ import {
 } from '../models/plan';
 import type { ForwardResult, HeadRead, MixingTensors } from './api';
 import { cancelled, LensError } from '../errors';
+import { MAX_INPUT_TOKENS } from './long-runs';
+import { checkWasmHeap } from '../models/wasm-heap';
 import { checkReadPositions } from '../models/feeds';
 import { checkAttentionFinite, checkOutputFinite, firstNonFinite } from '../finite';
 import {
@@ -44,6 +46,10 @@ interface ReadyStage {
   gatheredSession?: Session;
   /** Stage.mapsReachHidden. */
   mapsReachHidden?: boolean;
+  /** Bytes of the serialized graphs of this stage's sessions so far (their weights): the Wasm heap check's. */
+  graphBytes: number;
+  /** Bytes of the plain session's graph. */
+  plainBytes: number;
 }
 
 export interface EngineForwardOptions {
@@ -108,7 +114,8 @@ export class StageEngine {
     const ready: ReadyStage[] = [];
     try {
       for (const stage of plan.stages) {
-        const session = await createSession(stage.onnx, { backend, threads });
+        const onnx = stage.onnx;
+        const session = await createSession(onnx, { backend, threads });
         ready.push({
           role: stage.role,
           layer: stage.layer,
@@ -121,6 +128,8 @@ export class StageEngine {
           variantSessions: new Map(),
           gathered: stage.gathered,
           mapsReachHidden: stage.mapsReachHidden,
+          graphBytes: onnx.byteLength,
+          plainBytes: onnx.byteLength,
         });
         onStage?.(ready.length, plan.stages.length);
       }
@@ -138,6 +147,7 @@ export class StageEngine {
     const { heads, headDim, hidden } = this.facts;
     const batch = { ids: [ids], mask: [ids.map(() => 1)] };
     const summaries = options.summaries;
+    if (this.backend === 'wasm') this.checkHeap(seq, summaries !== undefined, options.withVectors !== false);
     // Long inputs: no n × n bias in JS (the blocked variant builds its mask in the graph); a family that computes
     // the map whole reads it from the full feeds, computed then.
     const perRun = this.feedsOf(batch, summaries ? { denseBias: false } : undefined);
@@ -424,12 +434,14 @@ export class StageEngine {
     if (hit) return hit;
     if (!stage.variant) throw new LensError('INFERENCE_FAILED', 'This model does not expose value-vector norms.');
     // The summaries variant is for long inputs: no arena, so that no layer session keeps its n² peak.
-    const session = await createSession(stage.variant(extras), {
+    const onnx = stage.variant(extras);
+    const session = await createSession(onnx, {
       backend: this.backend,
       threads: this.threads,
       memArena: extras.summaries !== true || arena,
     });
     stage.variantSessions.set(key, session);
+    stage.graphBytes += onnx.byteLength;
     return session;
   }
 
@@ -437,7 +449,9 @@ export class StageEngine {
   private async gatheredSession(stage: ReadyStage): Promise<Session> {
     if (stage.gatheredSession) return stage.gatheredSession;
     if (!stage.gathered) throw new LensError('INFERENCE_FAILED', 'This model cannot read the head at one position.');
-    stage.gatheredSession = await createSession(stage.gathered(), { backend: this.backend, threads: this.threads });
+    const onnx = stage.gathered();
+    stage.gatheredSession = await createSession(onnx, { backend: this.backend, threads: this.threads });
+    stage.graphBytes += onnx.byteLength;
     return stage.gatheredSession;
   }
 
@@ -445,8 +459,26 @@ export class StageEngine {
   private async vectorSession(stage: ReadyStage): Promise<Session> {
     if (stage.vectorSession) return stage.vectorSession;
     if (!stage.vectors) throw new LensError('INFERENCE_FAILED', 'This model does not expose query/key vectors.');
-    stage.vectorSession = await createSession(stage.vectors(), { backend: this.backend, threads: this.threads });
+    const onnx = stage.vectors();
+    stage.vectorSession = await createSession(onnx, { backend: this.backend, threads: this.threads });
+    stage.graphBytes += onnx.byteLength;
     return stage.vectorSession;
+  }
+
+  /** Wasm: refuses a run that would pass onnxruntime-web's 4 GiB heap (runtime/models/wasm-heap.ts), before any
+   * stage runs. The layer variant the run will create (summaries for a kept run, q/k/v for vectors) counts as the
+   * plain layer's graph again. */
+  private checkHeap(seq: number, kept: boolean, vectors: boolean): void {
+    let graphs = 0;
+    for (const stage of this.stages) {
+      graphs += stage.graphBytes;
+      if (stage.role !== 'layer') continue;
+      const created = kept
+        ? [...stage.variantSessions.keys()].some((k) => k.startsWith('s'))
+        : !vectors || stage.vectorSession !== undefined;
+      if (!created) graphs += stage.plainBytes;
+    }
+    checkWasmHeap(this.facts, graphs, seq, kept, Math.min(MAX_INPUT_TOKENS, this.facts.maxPositions));
   }
 
   /** Creates the summaries variant's layer sessions a long run uses (one a layer for every length, kept), which

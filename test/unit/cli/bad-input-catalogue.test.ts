@@ -862,6 +862,15 @@ const cases: BadInputCase<CliInput>[] = [
     check: noOutput(p('out', 'kept.json')),
   },
   {
+    name: 'run --backend wasm --long maps past the Wasm heap: refused before the first layer, with the length it reaches',
+    input: () => ({
+      args: ['run', '--model', smolLm2Gguf(), '--backend', 'wasm', '--long', 'maps', '--text', TEXT.repeat(480)],
+    }),
+    expect:
+      /On the Wasm backend a run that returns every map of \d+ tokens needs about [\d.]+ GB of its 4 GiB heap \(the model's graphs [\d.]+ (GB|MB), the running layer [\d.]+ GB\); it reaches \d+ tokens there: select at most \d+ tokens, or keep the run for long inputs \(long: auto or kept\), or use the native backend\./,
+    check: (o) => assert.doesNotMatch(o.output, /^L0 /m, 'no layer ran'),
+  },
+  {
     name: 'run --long with an unknown mode',
     input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--long', 'sometimes'] }),
     expect: /--long must be auto, kept or maps \(got "sometimes"\)\./,

@@ -1,4 +1,5 @@
-// The memory check before loading: the estimate for SmolLM2-135M computed by hand from its architecture, and the
+// The memory check before loading: the estimate for SmolLM2-135M computed by hand from its architecture (a kept run
+// of 8,192 tokens counted from the blocked graph's shapes; bench/long-memory.ts prints it beside the measured peak), and the
 // refusal of an 8B Q4_K_M model (a Llama-3-8B-shaped GGUF whose header is real and whose data is a sparse file)
 // with the estimate and what to do — before any weight is read, for GGUF and safetensors alike.
 import assert from 'node:assert/strict';
@@ -9,6 +10,8 @@ import { after, test } from 'node:test';
 import { isLensError } from '../../../../runtime/errors';
 import { load } from '../../../../runtime/inspector/load-model';
 import { checkModelFits, estimateResolved } from '../../../../runtime/models/memory-check';
+import { keptLargestBuffer, keptReachOnGpu, keptRunMemory } from '../../../../runtime/models/memory-estimate';
+import { queryRows } from '../../../../runtime/models/attention-summaries';
 import { ggufHeader } from '../../../helpers/gguf-write';
 import { smolLm2Gguf } from '../../../helpers/fixtures';
 
@@ -30,14 +33,58 @@ test('SmolLM2-135M: weights held as float32 (k/v once per key/value head) and th
   // The run at 512 tokens keeps 30 × 9 attention maps of 512² (×2 while they cross the thread boundary).
   assert.ok(est.runtimeBytes >= 2 * 30 * 9 * 512 * 512 * 4);
   assert.ok(est.runtimeBytes < 1.2e9, `${est.runtimeBytes}`);
-  // At 8,192 tokens the maps (72 GB) are not kept: q, k, lse and summaries per layer (by hand: 30 × 12 heads × 8,192
-  // × 64 × 4 ≈ 755 MB, 30 × 9 × 8,192 × 80 ≈ 177 MB) and one block of 512 query rows' scores.
+  // At 8,192 tokens the maps (72 GB) are not kept: what a kept run holds and one layer's blocked graph at its
+  // largest (keptRunMemory, checked by hand below), and the 30 layers' weights again in their summaries variant.
   const long = await estimateResolved({ kind: 'gguf', file: SMOL, dir: path.dirname(SMOL), name: 'smol' }, 8192);
   assert.ok(long);
-  const kept = 30 * (12 * 8192 * 64 * 4 + 9 * 8192 * 80);
-  const scores = 3 * 9 * 512 * 8192 * 4;
-  assert.ok(long.runtimeBytes >= kept + scores, `${long.runtimeBytes}`);
-  assert.ok(long.runtimeBytes < kept + scores + 1e9, `${long.runtimeBytes}`);
+  assert.equal(long.weightsBytes, est.weightsBytes);
+  const kept = keptRunMemory({ layers: L, heads: 9, kvHeads: 3, hidden: E, intermediate: I, headDim: 64 }, 8192);
+  assert.equal(
+    long.runtimeBytes,
+    250e6 + V * E * 4 + kept.heldBytes + kept.transientBytes + L * perLayer * 4,
+    'base + the largest stage (the embedding) + kept + one layer + the layers again',
+  );
+});
+
+test('a kept run of SmolLM2 at 8,192 tokens, counted by hand from the blocked graph (64-row blocks)', () => {
+  const m = keptRunMemory({ layers: 30, heads: 9, kvHeads: 3, hidden: 576, intermediate: 1536, headDim: 64 }, 8192);
+  // 128 MiB / (9 heads × 8,192 keys × 4 bytes) = 455 rows would fit; blocks are 64 rows (the rows a block has are
+  // the graph's: read from queryRows, which another change may tune).
+  const R = queryRows(8192, 9);
+  assert.equal(m.rows, R);
+  // Held per layer: q 9 × 8,192 × 64 × 4 = 18,874,368; k 3 × 8,192 × 64 × 4 = 6,291,456; lse (float64) 9 × 8,192 × 8
+  // = 589,824; entropy and special mass 9 × 8,192 × 4 × 2 = 589,824; top-8 keys and weights 9 × 8,192 × 8 × 4 × 2 =
+  // 4,718,592; overview max and mean 9 × 128 × 128 × 4 × 2 = 1,179,648. Sum 32,243,712; × 30 layers:
+  assert.equal(m.heldBytes, 967_311_360); // 922.5 MiB: the 923 MB the bench measured (KeptRun.bytes())
+  // One block's scores [9, R, 8,192] float32 (18,874,368 at 64 rows).
+  assert.equal(m.blockBytes, 9 * R * 8192 * 4);
+  // The layer at its largest, the Loop: body 4 blocks 75,497,472 + k sliced and transposed 2 × 9 × 8,192 × 64 × 4 =
+  // 37,748,736 + v with 2 columns 9 × 8,192 × 66 × 4 = 19,464,192 + the block's mask 64 × 8,192 × 12 = 6,291,456
+  // (139,001,856); outer q, k, v 3 × 18,874,368 + v with its columns 19,464,192 (76,087,296); the scans 3 copies ×
+  // 9 heads × 8,192 rows × (66 + 16 + 2 + 256) × 4 = 300,810,240. The feed-forward (3 × 1,536 + 6 × 576) × 8,192 × 4
+  // = 264,241,152 is smaller.
+  const rowsAll = Math.ceil(8192 / R) * R; // 8,192 at 64 rows
+  const body = 4 * 9 * R * 8192 * 4 + 37_748_736 + 19_464_192 + R * 8192 * 12; // 139,001,856 at 64 rows
+  assert.equal(m.transientBytes, body + 76_087_296 + 3 * 9 * rowsAll * 340 * 4);
+  if (R === 64) assert.equal(m.transientBytes, 139_001_856 + 76_087_296 + 300_810_240);
+});
+
+test('a kept run of a small shape: partial blocks and overview cells round up', () => {
+  // 2 layers, 4 heads of 8 (2 kv heads), 100 tokens, top-3: rows R = queryRows (today min(100, 64, 128 MiB /
+  // 1,600) = 64: 2 blocks, 128 rows gathered), ceil(100 / 64) = 2 cells.
+  const m = keptRunMemory({ layers: 2, heads: 4, kvHeads: 2, hidden: 32, intermediate: 64, headDim: 8 }, 100, 3);
+  const R = queryRows(100, 4);
+  const rowsAll = Math.ceil(100 / R) * R;
+  assert.equal(m.rows, R);
+  // Per layer: 100 × (4·4·8 + 4·2·8 + 8·4 + 4·(8 + 24)) = 100 × 352 = 35,200, + overview 2 × 4 × 2 × 2 × 4 = 128.
+  assert.equal(m.heldBytes, 2 * 35_328);
+  assert.equal(m.blockBytes, 4 * R * 100 * 4);
+  // Body 4 blocks + k sliced and transposed 2 × 4 × 100 × 8 × 4 = 25,600 + v with 2 columns 4 × 100 × 10 × 4 = 16,000
+  // + the mask R × 100 × 12; outer 3 × 12,800 + 16,000 = 54,400; scans 3 × 4 × rowsAll × (10 + 6 + 2 + 4) × 4.
+  // At 64 rows: 409,600 + 25,600 + 16,000 + 76,800 = 528,000; 54,400; 135,168.
+  const expected = 4 * (4 * R * 100 * 4) + 25_600 + 16_000 + R * 1200 + 54_400 + 3 * 4 * rowsAll * 22 * 4;
+  assert.equal(m.transientBytes, expected);
+  if (R === 64) assert.equal(m.transientBytes, 528_000 + 54_400 + 135_168);
 });
 
 /** A Llama-3-8B-shaped Q4_K_M GGUF: the real header, tensor data left sparse (no disk used). */
@@ -119,4 +166,19 @@ test('an 8B Q4_K_M model is refused before loading, with the estimate and what t
 test('a model that fits goes on to load (the check passes SmolLM2 with 4 GB)', async () => {
   const est = await checkModelFits({ kind: 'gguf', file: SMOL, dir: path.dirname(SMOL), name: 'smol' }, 512, 4e9);
   assert.ok(est && est.totalBytes < 4e9);
+});
+
+test('WebGPU (128 MiB a buffer by default): the largest tensor of a kept SmolLM2 run and the length it reaches, by hand', () => {
+  const smol = { heads: 9, hidden: 576, intermediate: 1536, headDim: 64 };
+  const MiB128 = 128 * 2 ** 20; // 134,217,728
+  // At 8,192 tokens: the feed-forward [8,192, 1,536] × 4 = 50,331,648 passes the gathered overview rows
+  // [9, 8,192, 128] × 4 = 37,748,736 and one block's scores [9, 64, 8,192] × 4 = 18,874,368.
+  assert.deepEqual(keptLargestBuffer(smol, 8192), { bytes: 50_331_648, what: 'the feed-forward [8192, 1536]' });
+  // The overview rows grow as 9 × 64·c × c × 4 with c = ceil(n / 64) cells: 2,304 c² ≤ 134,217,728 → c ≤ 241
+  // (241² = 58,081; 242² = 58,564), so n ≤ 241 × 64 = 15,424; the feed-forward stays under (15,424 × 6,144 = 94.8 MB).
+  assert.equal(keptReachOnGpu(smol, MiB128, 65536), 15_424);
+  assert.equal(keptLargestBuffer(smol, 15_424).bytes, 9 * 15_424 * 241 * 4);
+  assert.ok(keptLargestBuffer(smol, 15_425).bytes > MiB128);
+  // Capped by the input limit: 8,192.
+  assert.equal(keptReachOnGpu(smol, MiB128, 8192), 8192);
 });
