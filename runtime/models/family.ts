@@ -195,10 +195,20 @@ function outputMixing(g: GraphBuilder, out: LayerTensors, n: LayerOutputNames, H
  * layer, so it streams layer 0 (early first paint) and then the rest together. */
 export const GROUP_BELOW_HIDDEN = 512;
 
-/** The layers of each layer stage, in order: [[0], [1], ...], or [[0], [1 .. L-1]] for a narrow model. */
+/** Layers per stage after layer 0 for a wider model. One stage per layer cost SmolLM2-135M (30 × 576) 1.26–1.32× raw
+ * onnxruntime at 128 tokens and 2.2× at 512 (its 30 calls, and 30 sets of outputs crossing into JS one by one);
+ * four layers a stage 1.02–1.11× and 1.32–1.39× (`node --expose-gc dist/bench.js --only SmolLM2`, interleaved A/B on an
+ * idle machine), eight no better than four. The panel still streams: layer 0 alone, then four at a time. */
+export const WIDE_LAYERS_PER_STAGE = 4;
+
+/** The layers of each layer stage, in order: [[0], [1 .. L-1]] for a narrow model, [[0], [1..4], [5..8], ...] for a
+ * wider one, one per stage for two layers or fewer. */
 export function layerGroups(layers: number, hidden: number): number[][] {
-  if (hidden >= GROUP_BELOW_HIDDEN || layers <= 2) return Array.from({ length: layers }, (_, l) => [l]);
-  return [[0], Array.from({ length: layers - 1 }, (_, i) => i + 1)];
+  if (layers <= 2) return Array.from({ length: layers }, (_, l) => [l]);
+  const per = hidden < GROUP_BELOW_HIDDEN ? layers - 1 : WIDE_LAYERS_PER_STAGE;
+  const groups: number[][] = [[0]];
+  for (let l = 1; l < layers; l += per) groups.push(Array.from({ length: Math.min(per, layers - l) }, (_, i) => l + i));
+  return groups;
 }
 
 export interface PlanOptions {

@@ -1,9 +1,9 @@
 // The contract between a model family (which builds ONNX graphs from weights) and the engine (which runs them).
 // A model is cut into layer stages and a head, so that each layer's attention can be streamed as soon as it is
 // computed (see docs/performance.md: one session per layer). Family plans fold the embeddings into layer 0
-// and the final norm into the last layer, and give a small model's layers 1..L-1 one stage together (each session
-// call and each message costs a fixed ~0.5 ms, more than 10 % of a 384-wide layer at 128 tokens; see
-// family.ts layerGroups). The engine still runs a separate 'embed' stage where a plan has one (toy plans in tests).
+// and the final norm into the last layer, and give a small model's layers 1..L-1 one stage together and a wider
+// model's layers after the first four to a stage (each session call and each message costs a fixed ~0.5 ms, more
+// than 10 % of a 384-wide layer at 128 tokens; see family.ts layerGroups). The engine still runs a separate 'embed' stage where a plan has one (toy plans in tests).
 //
 // Tensor names every family uses:
 //   embed  inputs : input_ids int64 [B,S], position_ids int64 [B,S], token_type_ids int64 [B,S] (bert only)

@@ -48,8 +48,8 @@ function panelTabs(): vscode.Tab[] {
     .filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('attentionLens.panel'));
 }
 
-/** SmolLM2-135M (GGUF): 576 wide, so one stage per layer (runtime/models/family.ts layerGroups): 30 layers stream one
- * by one, slowly enough on this machine to watch the status bar and to close the panel part-way. */
+/** SmolLM2-135M (GGUF): 30 layers that stream in stages of four after layer 0 (runtime/models/family.ts layerGroups),
+ * each layer its own message, slowly enough on this machine to watch the status bar and to close the panel part-way. */
 const smolPath = () =>
   path.join(extensionPath(), '.cache', 'models', 'SmolLM2-135M-Instruct-GGUF', 'SmolLM2-135M-Instruct.Q4_1.gguf');
 const SMOL_LAYERS = 30;

@@ -8,13 +8,23 @@ import { buildPlan, readModel } from '../../../../runtime/models/read-model';
 import { syntheticBert } from '../../../../runtime/models/synthetic';
 import { fixtureModel } from '../../../helpers/fixtures';
 
-test('layerGroups: narrow models split after layer 0, wide ones one layer per stage, two layers never grouped', () => {
+test('layerGroups: narrow models split after layer 0, wide ones four layers a stage after layer 0, two layers never grouped', () => {
   assert.deepEqual(layerGroups(6, 384), [[0], [1, 2, 3, 4, 5]]);
   assert.deepEqual(layerGroups(5, 64), [[0], [1, 2, 3, 4]]);
   assert.deepEqual(layerGroups(2, 64), [[0], [1]]);
   assert.deepEqual(layerGroups(1, 64), [[0]]);
-  assert.deepEqual(layerGroups(3, 768), [[0], [1], [2]]);
-  assert.deepEqual(layerGroups(3, 512), [[0], [1], [2]]);
+  assert.deepEqual(layerGroups(3, 768), [[0], [1, 2]]);
+  assert.deepEqual(layerGroups(3, 512), [[0], [1, 2]]);
+  assert.deepEqual(layerGroups(2, 768), [[0], [1]]);
+  assert.deepEqual(layerGroups(12, 768), [[0], [1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11]]);
+  assert.deepEqual(
+    layerGroups(30, 576).map((g) => g.length),
+    [1, 4, 4, 4, 4, 4, 4, 4, 1],
+  );
+  assert.deepEqual(
+    layerGroups(30, 576).flat(),
+    Array.from({ length: 30 }, (_, l) => l),
+  );
   assert.deepEqual(layerGroups(3, 511), [[0], [1, 2]]);
 });
 
@@ -56,11 +66,16 @@ test('stories260K plan: layer 0 with the embeddings, layers 1-4 together with th
   assert.deepEqual(plan.stages[1].outputNames, ['hidden_out', 'attn_1', 'attn_2', 'attn_3', 'attn_4', 'last_hidden']);
 });
 
-test('a 768-wide model keeps one stage per layer', () => {
-  const spec = { layers: 3, hidden: 768, heads: 12, intermediate: 64, vocab: 50, maxPositions: 16, seed: 1 };
+test('a 768-wide model: layer 0 alone, then its later layers four to a stage', () => {
+  const spec = { layers: 6, hidden: 768, heads: 12, intermediate: 64, vocab: 50, maxPositions: 16, seed: 1 };
   const plan = buildPlan(syntheticBert(spec));
   assert.deepEqual(
     plan.stages.map((s) => s.outputNames),
-    [['hidden_out', 'attn'], ['hidden_out', 'attn'], ['hidden_out', 'attn', 'last_hidden'], ['last_hidden']],
+    [
+      ['hidden_out', 'attn'],
+      ['hidden_out', 'attn_1', 'attn_2', 'attn_3', 'attn_4'],
+      ['hidden_out', 'attn', 'last_hidden'],
+      ['last_hidden'],
+    ],
   );
 });
