@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { load } from '../../../../runtime/inspector/load-model';
-import type { Inspector, LayerResult, TargetStep } from '../../../../runtime/inspector/api';
+import type { Inspector, TargetStep } from '../../../../runtime/inspector/api';
 import { isLensError } from '../../../../runtime/errors';
 import { fixtureModel, marianDatesDir, repoRoot } from '../../../helpers/fixtures';
+import { allLayers } from '../../../helpers/layer-results';
 
 const WORKER = path.join(repoRoot, 'dist/worker.js');
 const ref = JSON.parse(fs.readFileSync(path.join(marianDatesDir, 'reference_attention.json'), 'utf8')) as {
@@ -29,12 +30,6 @@ before(async () => {
 });
 after(() => marian?.dispose());
 
-async function all(run: AsyncIterable<LayerResult>): Promise<LayerResult[]> {
-  const out: LayerResult[] = [];
-  for await (const l of run) out.push(l);
-  return out;
-}
-
 test('the facts describe the entries; a run translates by default, with source and target tokens', async () => {
   const f = marian.facts;
   assert.deepEqual(f.encoderDecoder, { encoderLayers: 2, decoderLayers: 2, decoderStartTokenId: 399, eosTokenId: 0 });
@@ -44,7 +39,7 @@ test('the facts describe the entries; a run translates by default, with source a
     run.tokens.map((t) => t.id),
     ref.source_ids,
   );
-  const layers = await all(run);
+  const layers = await allLayers(run);
   assert.deepEqual(
     layers.map((l) => [l.layer, l.kind, l.stackLayer, l.queryLength, l.keyLength]),
     [
@@ -71,15 +66,15 @@ test('the facts describe the entries; a run translates by default, with source a
 });
 
 test('a target given as text or as ids is teacher-forced and gives the translation’s maps', async () => {
-  const translated = await all(marian.run(ref.source_text, { translate: true }));
+  const translated = await allLayers(marian.run(ref.source_text, { translate: true }));
   const asText = marian.run(ref.source_text, { target: ref.target_text });
   // A given target is known before the first layer.
   assert.deepEqual(
     asText.target()!.tokens.map((t) => t.id),
     ref.target_ids,
   );
-  const text = await all(asText);
-  const ids = await all(marian.run(ref.source_text, { target: ref.target_ids }));
+  const text = await allLayers(asText);
+  const ids = await allLayers(marian.run(ref.source_text, { target: ref.target_ids }));
   assert.equal(asText.target()!.mode, 'teacher-forced');
   for (const other of [text, ids])
     other.forEach((l, e) => {
@@ -91,7 +86,7 @@ test('a target given as text or as ids is teacher-forced and gives the translati
 
 test('a translation stops at maxNew with end "length"', async () => {
   const run = marian.run(ref.source_text, { translate: { maxNew: 2 } });
-  const layers = await all(run);
+  const layers = await allLayers(run);
   assert.equal(run.target()!.end, 'length');
   assert.deepEqual(
     run.target()!.tokens.map((t) => t.id),
@@ -109,7 +104,7 @@ test('a streamed greedy translation: each token with its rows before the target,
       targetAtStep.push(run.target() !== undefined);
     },
   });
-  const layers = await all(run);
+  const layers = await allLayers(run);
   assert.deepEqual(
     steps.map((s) => [s.index, s.token.id]),
     ref.target_ids.map((id, i) => [i, id]),
@@ -140,14 +135,14 @@ test('a streamed greedy translation: each token with its rows before the target,
   // Beam search and given targets do not stream.
   targetAtStep = [];
   steps.length = 0;
-  await all(marian.run(ref.source_text, { beams: 3, onTargetStep: (s) => steps.push(s) }));
-  await all(marian.run(ref.source_text, { target: ref.target_text, onTargetStep: (s) => steps.push(s) }));
+  await allLayers(marian.run(ref.source_text, { beams: 3, onTargetStep: (s) => steps.push(s) }));
+  await allLayers(marian.run(ref.source_text, { target: ref.target_text, onTargetStep: (s) => steps.push(s) }));
   assert.equal(steps.length, 0);
 });
 
 test('beams: the chosen translation with its beam size, and the maps of a teacher-forced pass on it', async () => {
   const run = marian.run(ref.source_text, { beams: 4 });
-  const layers = await all(run);
+  const layers = await allLayers(run);
   const t = run.target()!;
   assert.equal(t.beams, 4);
   assert.equal(t.mode, 'translated');
@@ -155,7 +150,7 @@ test('beams: the chosen translation with its beam size, and the maps of a teache
     t.tokens.map((x) => x.id),
     ref.target_ids,
   );
-  const forced = await all(marian.run(ref.source_text, { target: ref.target_ids }));
+  const forced = await allLayers(marian.run(ref.source_text, { target: ref.target_ids }));
   layers.forEach((l, e) => assert.deepEqual(l.data, forced[e].data, `entry ${e}`));
 });
 

@@ -11,10 +11,11 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { load } from '../../../../runtime/inspector/load-model';
-import type { Inspector, LayerResult } from '../../../../runtime/inspector/api';
+import type { Inspector } from '../../../../runtime/inspector/api';
 import { ImportEngine } from '../../../../runtime/onnx/import-engine';
 import { findOnnxInFolder } from '../../../../runtime/onnx/locate';
 import { marianD512MergedDir, repoRoot } from '../../../helpers/fixtures';
+import { allLayers, worstAbs } from '../../../helpers/layer-results';
 
 const WORKER = path.join(repoRoot, 'dist/worker.js');
 const dir = marianD512MergedDir;
@@ -31,21 +32,6 @@ const ref = JSON.parse(fs.readFileSync(path.join(dir, 'reference_attention.json'
 const expected = [...ref.encoder_attentions, ...ref.decoder_attentions, ...ref.cross_attentions];
 const S = ref.source_ids.length;
 const T = ref.target_ids.length;
-
-async function all(run: AsyncIterable<LayerResult>): Promise<LayerResult[]> {
-  const out: LayerResult[] = [];
-  for await (const l of run) out.push(l);
-  return out;
-}
-
-/** The largest |a - b| between a [H,Q,K] entry and a reference [head][query][key]. */
-function worst(data: Float32Array, want: number[][][]): number {
-  const flat = want.flat(2);
-  assert.equal(data.length, flat.length);
-  let w = 0;
-  flat.forEach((x, i) => (w = Math.max(w, Math.abs(data[i] - x))));
-  return w;
-}
 
 before(() => execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'pipe' }));
 
@@ -76,13 +62,13 @@ test('the engine: each graph runs whole; the step decoder carries a cache of 8 h
       assert.deepEqual(first.cache!.get('past_key_values.0.decoder.key')!.dims, [1, 8, t + 1, 64]);
       // Row t of the teacher-forced reference maps.
       assert.ok(
-        worst(
+        worstAbs(
           step.self[0].data,
           ref.decoder_attentions[0].map((h) => [h[t].slice(0, t + 1)]),
         ) <= 1e-5,
       );
       assert.ok(
-        worst(
+        worstAbs(
           step.cross[0].data,
           ref.cross_attentions[0].map((h) => [h[t]]),
         ) <= 1e-5,
@@ -109,7 +95,7 @@ for (const backend of ['native', 'wasm'] as const) {
       run.tokens.map((t) => t.id),
       ref.source_ids,
     );
-    const layers = await all(run);
+    const layers = await allLayers(run);
     const target = run.target()!;
     assert.equal(target.mode, 'translated');
     assert.deepEqual(
@@ -126,20 +112,20 @@ for (const backend of ['native', 'wasm'] as const) {
       ],
     );
     layers.forEach((l, e) => {
-      const w = worst(l.data, expected[e]);
+      const w = worstAbs(l.data, expected[e]);
       assert.ok(w <= 1e-5, `entry ${e} (${l.kind}): ${w} from the reference`);
     });
   });
 
   test(`${backend}: the same target teacher-forced through the no-cache branch gives the same maps`, async () => {
     const run = imported.run(ref.source_text, { target: ref.target_ids });
-    const layers = await all(run);
+    const layers = await allLayers(run);
     assert.deepEqual(
       run.target()!.decoderInput.map((t) => t.id),
       ref.decoder_input_ids,
     );
     layers.forEach((l, e) => {
-      const w = worst(l.data, expected[e]);
+      const w = worstAbs(l.data, expected[e]);
       assert.ok(w <= 1e-5, `entry ${e} (${l.kind}): ${w} from the reference`);
     });
   });

@@ -12,10 +12,11 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { load } from '../../../../runtime/inspector/load-model';
-import type { Inspector, LayerResult } from '../../../../runtime/inspector/api';
+import type { Inspector } from '../../../../runtime/inspector/api';
 import { ImportEngine } from '../../../../runtime/onnx/import-engine';
 import { findOnnxInFolder, layoutOfFile } from '../../../../runtime/onnx/locate';
 import { marianDatesCacheDirs, marianDatesDir, repoRoot } from '../../../helpers/fixtures';
+import { allLayers, worstAbs } from '../../../helpers/layer-results';
 
 const WORKER = path.join(repoRoot, 'dist/worker.js');
 const LAYOUTS = marianDatesCacheDirs;
@@ -31,21 +32,6 @@ const ref = JSON.parse(fs.readFileSync(path.join(marianDatesDir, 'reference_atte
   cross_attentions: number[][][][];
 };
 const expected = [...ref.encoder_attentions, ...ref.decoder_attentions, ...ref.cross_attentions];
-
-async function all(run: AsyncIterable<LayerResult>): Promise<LayerResult[]> {
-  const out: LayerResult[] = [];
-  for await (const l of run) out.push(l);
-  return out;
-}
-
-/** The largest |a - b| between a [H,Q,K] entry and a reference [head][query][key]. */
-function worst(data: Float32Array, want: number[][][]): number {
-  const flat = want.flat(2);
-  assert.equal(data.length, flat.length);
-  let w = 0;
-  flat.forEach((x, i) => (w = Math.max(w, Math.abs(data[i] - x))));
-  return w;
-}
 
 before(() => execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'pipe' }));
 
@@ -94,7 +80,7 @@ for (const [name, dir] of Object.entries(LAYOUTS)) {
       // Row 1 of the teacher-forced reference maps.
       step.self.forEach((a, l) =>
         assert.ok(
-          worst(
+          worstAbs(
             a.data,
             ref.decoder_attentions[l].map((h) => [h[1].slice(0, 2)]),
           ) <= 1e-5,
@@ -102,7 +88,7 @@ for (const [name, dir] of Object.entries(LAYOUTS)) {
       );
       step.cross.forEach((a, l) =>
         assert.ok(
-          worst(
+          worstAbs(
             a.data,
             ref.cross_attentions[l].map((h) => [h[1]]),
           ) <= 1e-5,
@@ -131,7 +117,7 @@ for (const [name, dir] of Object.entries(LAYOUTS)) {
         run.tokens.map((t) => t.id),
         ref.source_ids,
       );
-      const layers = await all(run);
+      const layers = await allLayers(run);
       const target = run.target()!;
       assert.equal(target.mode, 'translated');
       assert.equal(target.end, 'stop');
@@ -155,23 +141,23 @@ for (const [name, dir] of Object.entries(LAYOUTS)) {
         ],
       );
       layers.forEach((l, e) => {
-        const w = worst(l.data, expected[e]);
+        const w = worstAbs(l.data, expected[e]);
         assert.ok(w <= 1e-5, `entry ${e} (${l.kind}): ${w} from the reference`);
       });
     });
 
     test(`${name}, ${backend}: a given target is teacher-forced through the no-cache decoder to the same maps`, async () => {
       const run = imported.run(ref.source_text, { target: ref.target_text });
-      const layers = await all(run);
+      const layers = await allLayers(run);
       const target = run.target()!;
       assert.equal(target.mode, 'teacher-forced');
       assert.deepEqual(
         target.decoderInput.map((t) => t.id),
         ref.decoder_input_ids,
       );
-      layers.forEach((l, e) => assert.ok(worst(l.data, expected[e]) <= 1e-5, `entry ${e}`));
+      layers.forEach((l, e) => assert.ok(worstAbs(l.data, expected[e]) <= 1e-5, `entry ${e}`));
       const short = imported.run(ref.source_text, { translate: { maxNew: 2 } });
-      const cut = await all(short);
+      const cut = await allLayers(short);
       assert.equal(short.target()!.end, 'length');
       assert.deepEqual(
         short.target()!.tokens.map((t) => t.id),

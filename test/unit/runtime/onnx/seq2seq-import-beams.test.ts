@@ -17,11 +17,12 @@ import { encodeModel, ModelProto, type ModelMsg } from '../../../../runtime/form
 import { createSession } from '../../../../runtime/backend/ort';
 import { load } from '../../../../runtime/inspector/load-model';
 import type { FeedTensor } from '../../../../runtime/types';
-import type { Inspector, LayerResult, TargetStep } from '../../../../runtime/inspector/api';
+import type { Inspector, TargetStep } from '../../../../runtime/inspector/api';
 import { importBeamSearch } from '../../../../runtime/onnx/import-beams';
 import { ImportEngine } from '../../../../runtime/onnx/import-engine';
 import { findOnnxInFolder } from '../../../../runtime/onnx/locate';
 import { fixturesDir, marianDatesCacheDirs, marianDatesDir, repoRoot } from '../../../helpers/fixtures';
+import { allLayers } from '../../../helpers/layer-results';
 
 const WORKER = path.join(repoRoot, 'dist/worker.js');
 const LAYOUTS = {
@@ -51,12 +52,6 @@ const cases = (
     cases: BeamCase[];
   }
 ).cases.filter((c) => c.model === 'tiny-marian-dates');
-
-async function all(run: AsyncIterable<LayerResult>): Promise<LayerResult[]> {
-  const out: LayerResult[] = [];
-  for await (const l of run) out.push(l);
-  return out;
-}
 
 before(() => execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'pipe' }));
 
@@ -204,7 +199,7 @@ for (const [name, dir] of Object.entries(LAYOUTS)) {
 
   test(`${name}: a beam run gives the chosen tokens, its beam size and a teacher-forced pass's maps`, async () => {
     const run = imported.run(ref.source_text, { beams: 4 });
-    const layers = await all(run);
+    const layers = await allLayers(run);
     const t = run.target()!;
     assert.equal(t.mode, 'translated');
     assert.equal(t.beams, 4);
@@ -214,7 +209,7 @@ for (const [name, dir] of Object.entries(LAYOUTS)) {
       ref.target_ids,
     );
     const forced = imported.run(ref.source_text, { target: ref.target_ids });
-    const forcedLayers = await all(forced);
+    const forcedLayers = await allLayers(forced);
     assert.deepEqual(t.logprobs, forced.target()!.logprobs);
     assert.equal(layers.length, 6);
     layers.forEach((l, e) => assert.deepEqual(l.data, forcedLayers[e].data, `entry ${e}`));
@@ -229,7 +224,7 @@ for (const [name, dir] of Object.entries(LAYOUTS)) {
         targetAtStep.push(run.target() !== undefined);
       },
     });
-    const layers = await all(run);
+    const layers = await allLayers(run);
     const target = run.target()!;
     assert.deepEqual(
       steps.map((s) => [s.index, s.token.id]),
@@ -269,8 +264,8 @@ for (const [name, dir] of Object.entries(LAYOUTS)) {
     assert.ok(worst <= (name === 'no cache' ? 1e-6 : 0), `rows differ by ${worst}`);
     // Beam search and given targets do not stream.
     steps.length = 0;
-    await all(imported.run(ref.source_text, { beams: 3, onTargetStep: (s) => steps.push(s) }));
-    await all(imported.run(ref.source_text, { target: ref.target_ids, onTargetStep: (s) => steps.push(s) }));
+    await allLayers(imported.run(ref.source_text, { beams: 3, onTargetStep: (s) => steps.push(s) }));
+    await allLayers(imported.run(ref.source_text, { target: ref.target_ids, onTargetStep: (s) => steps.push(s) }));
     assert.equal(steps.length, 0);
   });
 }

@@ -10,8 +10,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { load } from '../../../../runtime/inspector/load-model';
-import type { Inspector, LayerResult } from '../../../../runtime/inspector/api';
+import type { Inspector } from '../../../../runtime/inspector/api';
 import { fixturesDir, marianDatesDir, repoRoot } from '../../../helpers/fixtures';
+import { allLayers, worstAbs } from '../../../helpers/layer-results';
 
 const WORKER = path.join(repoRoot, 'dist/worker.js');
 const ONNX_DIR = path.join(fixturesDir, 'models', 'tiny-marian-dates-onnx');
@@ -26,21 +27,6 @@ const ref = JSON.parse(fs.readFileSync(path.join(marianDatesDir, 'reference_atte
   decoder_attentions: number[][][][];
   cross_attentions: number[][][][];
 };
-
-async function all(run: AsyncIterable<LayerResult>): Promise<LayerResult[]> {
-  const out: LayerResult[] = [];
-  for await (const l of run) out.push(l);
-  return out;
-}
-
-/** The largest |a - b| between a [H,Q,K] entry and a reference [head][query][key]. */
-function worst(data: Float32Array, expected: number[][][]): number {
-  const flat = expected.flat(2);
-  assert.equal(data.length, flat.length);
-  let w = 0;
-  flat.forEach((x, i) => (w = Math.max(w, Math.abs(data[i] - x))));
-  return w;
-}
 
 before(() => execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'pipe' }));
 
@@ -65,7 +51,7 @@ for (const backend of ['native', 'wasm'] as const) {
       run.tokens.map((t) => t.id),
       ref.source_ids,
     );
-    const layers = await all(run);
+    const layers = await allLayers(run);
     const target = run.target()!;
     assert.equal(target.mode, 'translated');
     assert.equal(target.end, 'stop');
@@ -88,10 +74,10 @@ for (const backend of ['native', 'wasm'] as const) {
     );
     const expected = [...ref.encoder_attentions, ...ref.decoder_attentions, ...ref.cross_attentions];
     layers.forEach((l, e) => {
-      const w = worst(l.data, expected[e]);
+      const w = worstAbs(l.data, expected[e]);
       assert.ok(w <= 1e-5, `entry ${e} (${l.kind}): ${w} from the reference`);
     });
-    const builder = await all(family.run(ref.source_text));
+    const builder = await allLayers(family.run(ref.source_text));
     assert.deepEqual(
       builder.map((l) => [l.layer, l.kind, l.stackLayer, l.queryLength, l.keyLength]),
       layers.map((l) => [l.layer, l.kind, l.stackLayer, l.queryLength, l.keyLength]),
@@ -105,7 +91,7 @@ for (const backend of ['native', 'wasm'] as const) {
 
   test(`${backend}: a target given as text is teacher-forced with [start] + labels[:-1] and gives the same maps`, async () => {
     const run = imported.run(ref.source_text, { target: ref.target_text });
-    const layers = await all(run);
+    const layers = await allLayers(run);
     const target = run.target()!;
     assert.equal(target.mode, 'teacher-forced');
     assert.deepEqual(
@@ -113,9 +99,9 @@ for (const backend of ['native', 'wasm'] as const) {
       ref.decoder_input_ids,
     );
     const expected = [...ref.encoder_attentions, ...ref.decoder_attentions, ...ref.cross_attentions];
-    layers.forEach((l, e) => assert.ok(worst(l.data, expected[e]) <= 1e-5, `entry ${e}`));
+    layers.forEach((l, e) => assert.ok(worstAbs(l.data, expected[e]) <= 1e-5, `entry ${e}`));
     const short = imported.run(ref.source_text, { translate: { maxNew: 2 } });
-    const cut = await all(short);
+    const cut = await allLayers(short);
     assert.equal(short.target()!.end, 'length');
     assert.deepEqual(
       short.target()!.tokens.map((t) => t.id),
