@@ -478,7 +478,14 @@ export class StageEngine {
         : !vectors || stage.vectorSession !== undefined;
       if (!created) graphs += stage.plainBytes;
     }
-    checkWasmHeap(this.facts, graphs, seq, kept, Math.min(MAX_INPUT_TOKENS, this.facts.maxPositions));
+    const stageLayers = Math.max(1, ...this.stages.map((s) => s.layers?.length ?? 1));
+    checkWasmHeap(
+      { ...this.facts, stageLayers },
+      graphs,
+      seq,
+      kept,
+      Math.min(MAX_INPUT_TOKENS, this.facts.maxPositions),
+    );
   }
 
   /** Creates the summaries variant's layer sessions a long run uses (one a layer for every length, kept), which

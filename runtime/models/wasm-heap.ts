@@ -5,7 +5,8 @@
 // one line, with the longest input that fits. Terms (bytes): the sessions' serialized graphs (their weights), the
 // layers' second variant a run creates (the summaries variant for a kept run), the running layer at its largest
 // (memory-estimate.ts keptRunMemory for a kept run; three [heads, n, n] float32 — scores, probabilities, the map
-// output — and the n × n additive mask for a run that returns its maps) and onnxruntime's own share.
+// output — and the n × n additive mask for a run that returns its maps, plus the maps of the stage's earlier layers,
+// which are its outputs too) and onnxruntime's own share.
 import { LensError } from '../errors';
 import { keptRunMemory } from './memory-estimate';
 
@@ -23,13 +24,17 @@ export interface HeapShape {
   kvHeads: number;
   headDim: number;
   hidden: number;
+  /** Layers a stage computes at most (family.ts layerGroups; default 1): a run that returns its maps holds the
+   * stage's earlier layers' maps as outputs while its last layer runs. */
+  stageLayers?: number;
 }
 
 /** The running layer's tensors at their largest in a run of `n` tokens (the feed-forward taken as 4 × hidden). */
 export function layerPeakBytes(shape: HeapShape, n: number, kept: boolean): number {
   if (kept) return keptRunMemory({ ...shape, intermediate: 4 * shape.hidden }, n).transientBytes;
   const ffn = (3 * 4 * shape.hidden + 6 * shape.hidden) * n * 4;
-  return Math.max(3 * shape.heads * n * n * 4 + n * n * 4, ffn);
+  const earlierMaps = ((shape.stageLayers ?? 1) - 1) * shape.heads * n * n * 4; // [heads, n, n] outputs held
+  return Math.max(3 * shape.heads * n * n * 4 + n * n * 4, ffn) + earlierMaps;
 }
 
 export interface HeapNeed {

@@ -21,6 +21,16 @@ test('a run that returns every map: three [9, n, n] float32 and the n × n mask,
   assert.ok(heapNeed(SMOL, 600e6, 5532, false).totalBytes > HEAP);
 });
 
+test("a stage of four layers returning maps also holds its three earlier layers' [9, n, n] maps", () => {
+  const four = { ...SMOL, stageLayers: 4 };
+  // (3 × 9 + 1 + 3 × 9) × 4 bytes = 220 n²; at 1,000 tokens 220 MB.
+  assert.equal(heapNeed(four, 600e6, 1000, false).layerBytes, 220e6);
+  // 220 n² ≤ 3,426,531,840 → n² ≤ 15,575,144.7: n = 3,946 (3,946² = 15,570,916; 3,947² = 15,578,809).
+  assert.equal(wasmReach(four, 600e6, false, 8192), 3946);
+  // A kept run's stage outputs are small: its reach is the single layer's.
+  assert.equal(wasmReach(four, 1.1e9, true, 8192), 8192);
+});
+
 test('a kept run reaches the 8,192-token cap: its layer is the blocked Loop (0.5 GB at 8,192)', () => {
   // memory-estimate.test.ts counts it by hand: 515,899,392 bytes (the feed-forward at 4 × 576 is 339,738,624).
   const need = heapNeed(SMOL, 1.1e9, 8192, true);
