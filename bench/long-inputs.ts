@@ -15,6 +15,7 @@ import { buildPlan } from '../runtime/models/read-model';
 import { smolLm2Gguf } from '../test/helpers/fixtures';
 import { RawModel } from './raw';
 import { fmt, summarize, table } from './stats';
+import { seededIds } from './seeded-ids';
 
 const { values: argv } = parseArgs({
   options: {
@@ -45,14 +46,6 @@ const cpuMs = (from: NodeJS.CpuUsage) => {
   return (c.user + c.system) / 1000;
 };
 
-function tokens(n: number, vocab: number): number[] {
-  let s = 12345;
-  return Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return 3 + (s % (vocab - 3));
-  });
-}
-
 async function main(): Promise<void> {
   const source = readGgufModel(smolLm2Gguf());
   const plan = buildPlan(source);
@@ -63,15 +56,15 @@ async function main(): Promise<void> {
   const engine = await StageEngine.create(plan, backend, threads);
   // Warm-up: both engine variants' sessions are created on first use.
   for (const withVectors of [false, true])
-    await engine.run(tokens(16, f.vocabSize), { withVectors, onLayer: () => {} });
-  await raw.run(tokens(16, f.vocabSize));
+    await engine.run(seededIds(16, f.vocabSize), { withVectors, onLayer: () => {} });
+  await raw.run(seededIds(16, f.vocabSize));
   console.log(
     `SmolLM2-135M Q4_1, ${backend}, ${threads} threads, ${runs} runs per row (shared 2-core machine, load ${loadavg()})\n`,
   );
   const rows: string[][] = [];
   const exactRows: string[][] = [];
   for (const n of lengths) {
-    const ids = tokens(n, f.vocabSize);
+    const ids = seededIds(n, f.vocabSize);
     const rawMs: number[] = [];
     const rawCpu: number[] = [];
     const mode = () => ({ total: [] as number[], first: [] as number[], cpu: [] as number[], bytes: 0 });

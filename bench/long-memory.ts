@@ -11,6 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { seededIds } from './seeded-ids';
 
 const { values: argv } = parseArgs({
   options: {
@@ -41,14 +42,6 @@ const heaps: WebAssembly.Memory[] = [];
   (WebAssembly as { Memory: typeof WebAssembly.Memory }).Memory = Tracked;
 }
 
-function tokens(n: number, vocab: number): number[] {
-  let s = 12345;
-  return Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return 3 + (s % (vocab - 3));
-  });
-}
-
 interface ChildResult {
   ms: number[];
   rssBefore: number;
@@ -69,21 +62,21 @@ async function child(spec: string): Promise<void> {
   const source = readGgufModel(smolLm2Gguf());
   const plan = buildPlan(source);
   const f = plan.facts;
-  const ids = tokens(n, f.vocabSize);
+  const ids = seededIds(n, f.vocabSize);
   const out: ChildResult = { ms: [], rssBefore: 0, rssLoaded: 0, rssPeak: 0, heap: 0, kept: 0 };
   const rss = () => process.resourceUsage().maxRSS * 1024;
   try {
     if (mode === 'raw') {
       const { RawModel } = await import('./raw');
       const raw = await RawModel.create(source, backend as 'native' | 'wasm', Number(threadsText));
-      await raw.run(tokens(16, f.vocabSize));
+      await raw.run(seededIds(16, f.vocabSize));
       out.rssBefore = rss();
       for (let r = 0; r < Number(runsText); r++) out.ms.push(await raw.run(ids));
     } else {
       const { StageEngine } = await import('../runtime/inspector/engine');
       const { KeptRun } = await import('../runtime/attention/kept-run');
       const engine = await StageEngine.create(plan, backend as 'native' | 'wasm', Number(threadsText));
-      await engine.run(tokens(16, f.vocabSize), { withVectors: false, onLayer: () => {} });
+      await engine.run(seededIds(16, f.vocabSize), { withVectors: false, onLayer: () => {} });
       out.rssLoaded = rss();
       if (mode === 'kept') await engine.prepareLong();
       out.rssBefore = rss();

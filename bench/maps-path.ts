@@ -14,6 +14,7 @@ import { layerOutputs, type FeedTensor } from '../runtime/models/plan';
 import { smolLm2Gguf } from '../test/helpers/fixtures';
 import { RawModel } from './raw';
 import { fmt, summarize, table } from './stats';
+import { seededIds } from './seeded-ids';
 
 const { values: argv } = parseArgs({
   options: { model: { type: 'string' }, n: { type: 'string' }, runs: { type: 'string' } },
@@ -21,18 +22,12 @@ const { values: argv } = parseArgs({
 const n = Number(argv.n ?? 512);
 const runs = Number(argv.runs ?? 5);
 
-function tokens(count: number, vocab: number): number[] {
-  let s = 12345;
-  return Array.from({ length: count }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return 3 + (s % (vocab - 3));
-  });
-}
-
 async function main(): Promise<void> {
   const minilm = argv.model === 'minilm';
   const source = minilm ? await readModel('.cache/models/all-MiniLM-L6-v2') : readGgufModel(smolLm2Gguf());
-  const ids = minilm ? [101, ...tokens(n - 2, 29000).map((x) => 1000 + x), 102] : tokens(n, source.config.vocabSize);
+  const ids = minilm
+    ? [101, ...seededIds(n - 2, 29000).map((x) => 1000 + x), 102]
+    : seededIds(n, source.config.vocabSize);
   const plan = buildPlan(source);
   const raw = await RawModel.create(source, 'native', 2);
   const engine = await StageEngine.create(plan, 'native', 2);

@@ -11,6 +11,7 @@ import { readGgufModel } from '../runtime/models/gguf-source';
 import { buildFullGraph, readModel } from '../runtime/models/read-model';
 import type { FeedTensor } from '../runtime/models/plan';
 import { smolLm2Gguf } from '../test/helpers/fixtures';
+import { seededIds } from './seeded-ids';
 
 const { values: argv } = parseArgs({
   options: {
@@ -27,14 +28,6 @@ const n = Number(argv.n ?? 512);
 const out = argv.out ?? '/tmp/raw-profile';
 const runs = Number(argv.runs ?? 3);
 
-function tokens(count: number, vocab: number): number[] {
-  let s = 12345;
-  return Array.from({ length: count }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return 3 + (s % (vocab - 3));
-  });
-}
-
 async function main(): Promise<void> {
   const source =
     argv.model === 'minilm' ? await readModel('.cache/models/all-MiniLM-L6-v2') : readGgufModel(smolLm2Gguf());
@@ -48,7 +41,7 @@ async function main(): Promise<void> {
     spinning: argv.spin === true,
     denormalAsZero: argv.ftz === true,
   });
-  const ids = tokens(n, source.config.vocabSize);
+  const ids = seededIds(n, source.config.vocabSize);
   const f = computeFeeds({ ids: [ids], mask: [ids.map(() => 1)] }, source.config);
   const all: Record<string, FeedTensor> = { ...f.embed, ...f.layer };
   const feeds: Record<string, FeedTensor> = {};

@@ -15,6 +15,7 @@ import { buildFullGraph, readModel } from '../runtime/models/read-model';
 import type { FeedTensor } from '../runtime/models/plan';
 import { smolLm2Gguf } from '../test/helpers/fixtures';
 import { fmt, summarize, table } from './stats';
+import { seededIds } from './seeded-ids';
 
 const { values: argv } = parseArgs({
   options: {
@@ -44,21 +45,13 @@ const VARIANTS: Record<string, Variant> = {
 };
 const names = (argv.variants ?? 'base,ftz,spin,ftz+spin,logits').split(',');
 
-function tokens(count: number, vocab: number): number[] {
-  let s = 12345;
-  return Array.from({ length: count }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return 3 + (s % (vocab - 3));
-  });
-}
-
 async function main(): Promise<void> {
   const source =
     argv.model === 'minilm' ? await readModel('.cache/models/all-MiniLM-L6-v2') : readGgufModel(smolLm2Gguf());
   const ids =
     argv.model === 'minilm'
-      ? [101, ...tokens(n - 2, 30000).map((x) => 1000 + (x % 29000)), 102]
-      : tokens(n, source.config.vocabSize);
+      ? [101, ...seededIds(n - 2, 30000).map((x) => 1000 + (x % 29000)), 102]
+      : seededIds(n, source.config.vocabSize);
   const f = computeFeeds({ ids: [ids], mask: [ids.map(() => 1)] }, source.config);
   const all: Record<string, FeedTensor> = { ...f.embed, ...f.layer };
   const sessions: { name: string; s: Session; feeds: Record<string, FeedTensor>; ms: number[]; cpu: number[] }[] = [];
