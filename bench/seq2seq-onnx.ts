@@ -34,6 +34,7 @@ import type { RunControl } from '../runtime/inspector/worker-loop';
 import { findOnnxInFolder } from '../runtime/onnx/locate';
 import { fixturesDir, marianDatesCacheDirs, marianDatesDir } from '../test/helpers/fixtures';
 import { fmt, summarize, table } from './stats';
+import { interleavedSamples, ratioCells, type Seq2SeqSample } from './seq2seq-timing';
 
 const { values: argv } = parseArgs({
   options: {
@@ -55,12 +56,7 @@ const baseDirs = {
   merged: path.resolve('.cache/models/marian-base-random-onnx-merged'),
 };
 
-interface Sample {
-  forcedMs: number;
-  forcedCpuMs: number;
-  perStepMs: number;
-  perStepCpuMs: number;
-}
+type Sample = Seq2SeqSample;
 type Timed = Omit<Sample, 'forcedMs' | 'forcedCpuMs'>;
 
 interface Runner {
@@ -203,30 +199,12 @@ async function rows(name: string, dir: string): Promise<string[][]> {
   const src = ids(Math.min(sourceTokens, config.max_position_embeddings), 7919);
   const tgt = ids(Math.min(targetTokens, config.max_position_embeddings), 104729);
   const runners = { 'raw onnxruntime': await raw(dir), 'with attention': await withAttention(dir) };
-  const names = Object.keys(runners) as (keyof typeof runners)[];
-  const samples: Record<string, Sample[]> = { 'raw onnxruntime': [], 'with attention': [] };
-  for (const n of names) await once(runners[n], src.slice(0, 8), tgt.slice(0, 4)); // warm-up
-  for (let i = 0; i < runs; i++)
-    for (let j = 0; j < names.length; j++) {
-      const n = names[(i + j) % names.length];
-      samples[n].push(await once(runners[n], src, tgt));
-    }
+  const samples = await interleavedSamples(runners, runs, (r, warmUp) =>
+    warmUp ? once(r, src.slice(0, 8), tgt.slice(0, 4)) : once(r, src, tgt),
+  );
   for (const r of Object.values(runners)) await r.release();
-  const of = (n: string, k: keyof Sample) => summarize(samples[n].map((s) => s[k]));
-  const ratio = (n: string, k: keyof Sample) => `${(of(n, k).median / of('raw onnxruntime', k).median).toFixed(3)}×`;
-  return names.map((n) => [
-    name,
-    n,
-    `${src.length} / ${tgt.length}`,
-    fmt(of(n, 'forcedMs'), 1),
-    ratio(n, 'forcedMs'),
-    fmt(of(n, 'forcedCpuMs'), 1),
-    ratio(n, 'forcedCpuMs'),
-    fmt(of(n, 'perStepMs'), 2),
-    ratio(n, 'perStepMs'),
-    fmt(of(n, 'perStepCpuMs'), 2),
-    ratio(n, 'perStepCpuMs'),
-  ]);
+  const cells = ratioCells(samples, 'raw onnxruntime');
+  return Object.keys(runners).map((n) => [name, n, `${src.length} / ${tgt.length}`, ...cells[n]]);
 }
 
 /** A translation run as the worker serves an import: ms, tokens, search steps and decoder calls. */

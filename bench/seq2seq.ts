@@ -16,7 +16,8 @@ import { readSeq2SeqModel } from '../runtime/models/seq2seq-read';
 import type { Seq2SeqSource } from '../runtime/models/seq2seq-source';
 import { syntheticMarian } from '../runtime/models/synthetic-seq2seq';
 import { marianDatesDir } from '../test/helpers/fixtures';
-import { fmt, summarize, table } from './stats';
+import { table } from './stats';
+import { interleavedSamples, ratioCells, type Seq2SeqSample } from './seq2seq-timing';
 
 const { values: argv } = parseArgs({
   options: {
@@ -33,11 +34,7 @@ const sourceTokens = Number(argv.source ?? 64);
 const targetTokens = Number(argv.target ?? 32);
 const threads = defaultThreads();
 
-interface Sample {
-  forcedMs: number;
-  forcedCpuMs: number;
-  perStepMs: number;
-  perStepCpuMs: number;
+interface Sample extends Seq2SeqSample {
   steps: number;
 }
 
@@ -73,29 +70,16 @@ async function rows(name: string, source: Seq2SeqSource): Promise<string[][]> {
     'without attention': await Seq2SeqRunner.create(source, { backend: 'native', threads, attention: false }),
     'with attention': await Seq2SeqRunner.create(source, { backend: 'native', threads, attention: true }),
   };
-  const names = Object.keys(runners) as (keyof typeof runners)[];
-  const samples: Record<string, Sample[]> = { 'without attention': [], 'with attention': [] };
-  for (const n of names) await once(runners[n], src.slice(0, 8), tgt.slice(0, 4)); // warm-up
-  for (let i = 0; i < runs; i++)
-    for (let j = 0; j < names.length; j++) {
-      const n = names[(i + j) % names.length];
-      samples[n].push(await once(runners[n], src, tgt));
-    }
+  const samples = await interleavedSamples(runners, runs, (r, warmUp) =>
+    warmUp ? once(r, src.slice(0, 8), tgt.slice(0, 4)) : once(r, src, tgt),
+  );
   for (const r of Object.values(runners)) await r.release();
-  const of = (n: string, k: keyof Sample) => summarize(samples[n].map((s) => s[k]));
-  const ratio = (n: string, k: keyof Sample) => `${(of(n, k).median / of('without attention', k).median).toFixed(3)}×`;
-  return names.map((n) => [
+  const cells = ratioCells(samples, 'without attention');
+  return Object.keys(runners).map((n) => [
     name,
     n,
     `${src.length} / ${tgt.length}`,
-    fmt(of(n, 'forcedMs'), 1),
-    ratio(n, 'forcedMs'),
-    fmt(of(n, 'forcedCpuMs'), 1),
-    ratio(n, 'forcedCpuMs'),
-    fmt(of(n, 'perStepMs'), 2),
-    ratio(n, 'perStepMs'),
-    fmt(of(n, 'perStepCpuMs'), 2),
-    ratio(n, 'perStepCpuMs'),
+    ...cells[n],
     String(samples[n][0].steps),
   ]);
 }
