@@ -8,6 +8,7 @@
 import { loadavg as osLoad } from 'node:os';
 import { parseArgs } from 'node:util';
 import { KeptRun } from '../runtime/attention/kept-run';
+import { KEPT_TOP_K } from '../runtime/inspector/long-runs';
 import { queryRows, type LayerSummaryTensors } from '../runtime/models/attention-summaries';
 import { StageEngine } from '../runtime/inspector/engine';
 import { readGgufModel } from '../runtime/models/gguf-source';
@@ -92,11 +93,11 @@ async function main(): Promise<void> {
         const c0 = process.cpuUsage();
         let first = 0;
         const maps: Float32Array[] = [];
-        const run = new KeptRun(f, { topK: 8, specials: [0], block: 64 });
+        const run = new KeptRun(f, { topK: KEPT_TOP_K, specials: [0], block: 64 });
         const summaries = {
           arena: mode === 'arena',
           ...(argv.rows ? { rows: Number(argv.rows) } : {}),
-          topK: 8,
+          topK: KEPT_TOP_K,
           specials: [0],
           onSummaries: (t: LayerSummaryTensors) => {
             const t1 = performance.now();

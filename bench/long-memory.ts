@@ -75,6 +75,7 @@ async function child(spec: string): Promise<void> {
     } else {
       const { StageEngine } = await import('../runtime/inspector/engine');
       const { KeptRun } = await import('../runtime/attention/kept-run');
+      const { KEPT_TOP_K } = await import('../runtime/inspector/long-runs');
       const engine = await StageEngine.create(plan, backend as 'native' | 'wasm', Number(threadsText));
       await engine.run(seededIds(16, f.vocabSize), { withVectors: false, onLayer: () => {} });
       out.rssLoaded = rss();
@@ -86,12 +87,12 @@ async function child(spec: string): Promise<void> {
         out.ms.push(performance.now() - t0);
       }
       for (let r = 0; r < Number(runsText) && mode === 'kept'; r++) {
-        const run = new KeptRun(f, { topK: 8, specials: [0], block: 64 });
+        const run = new KeptRun(f, { topK: KEPT_TOP_K, specials: [0], block: 64 });
         const t0 = performance.now();
         await engine.run(ids, {
           withVectors: false,
           onLayer: () => {},
-          summaries: { topK: 8, specials: [0], onSummaries: (t) => run.addSummaries(t) },
+          summaries: { topK: KEPT_TOP_K, specials: [0], onSummaries: (t) => run.addSummaries(t) },
         });
         out.ms.push(performance.now() - t0);
         out.kept = run.bytes();

@@ -18,12 +18,15 @@ export class ExactAttention {
   private readonly groups: number;
   /** Per head [length]: each row's log-sum-exp of its visible logits, NaN until computed. */
   private readonly lse: (Float64Array | undefined)[];
+  /** Per head: the top key and weight of each row (setLseFromTop), read into `lse` when the head is first used. */
+  private readonly tops: ({ keys: Int32Array; weights: Float32Array; stride: number } | undefined)[];
 
   constructor(readonly qk: LayerQK) {
     this.heads = qk.heads;
     this.length = qk.length;
     this.groups = qk.heads / qk.kvHeads;
     this.lse = new Array<Float64Array | undefined>(qk.heads);
+    this.tops = new Array<{ keys: Int32Array; weights: Float32Array; stride: number } | undefined>(qk.heads);
   }
 
   /** [lo, hi] of the keys query `i` may see (before the padding mask). */
@@ -74,7 +77,7 @@ export class ExactAttention {
   /** Row i's log-sum-exp (computed once per head and row). */
   rowLse(h: number, i: number, scratch?: Float64Array): number {
     this.check(h, i, 0);
-    let lse = this.lse[h];
+    let lse = this.lseOf(h);
     if (!lse) {
       lse = new Float64Array(this.length).fill(NaN);
       this.lse[h] = lse;
@@ -94,11 +97,30 @@ export class ExactAttention {
   /**
    * Sets every row's lse of head `h` from its top key and weight (the graph's summaries): lse_i = logit(i, key) −
    * ln(weight) at key = keys[i · stride], weight = weights[i · stride]. One tight loop (a kept run does this for
-   * every row of every head of every layer: logit() per row cost ~1 ms a layer at 512 tokens).
+   * every row of every head of every layer: logit() per row cost ~1 ms a layer at 512 tokens). Deferred to the
+   * head's first use (a value, row, column or window asked): the run's critical path then only keeps the arrays —
+   * the dot products of every row of every layer were ~35 ms of JS a SmolLM2 run at 512 tokens (bench/kept-path.ts),
+   * and most heads of a run are never looked at.
    */
   setLseFromTop(h: number, keys: Int32Array, weights: Float32Array, stride: number): void {
+    this.tops[h] = { keys, weights, stride };
+    this.lse[h] = undefined;
+  }
+
+  /** Head h's row lse (undefined when none is known yet), read from its top keys on first use. */
+  private lseOf(h: number): Float64Array | undefined {
+    const top = this.tops[h];
+    if (top) {
+      this.tops[h] = undefined;
+      this.lseFromTop(h, top.keys, top.weights, top.stride);
+    }
+    return this.lse[h];
+  }
+
+  private lseFromTop(h: number, keys: Int32Array, weights: Float32Array, stride: number): void {
     const { q, k, headDim: D, length: n, rule, keyMask } = this.qk;
-    const lse = (this.lse[h] ??= new Float64Array(n)); // [n]
+    const lse = new Float64Array(n); // [n]
+    this.lse[h] = lse;
     const kvBase = Math.floor(h / this.groups) * n * D;
     for (let i = 0; i < n; i++) {
       const j = keys[i * stride];
@@ -120,7 +142,7 @@ export class ExactAttention {
 
   /** Sets row lse values computed elsewhere (the summaries pass), so that they are not computed again. */
   setRowLse(h: number, i: number, value: number): void {
-    let lse = this.lse[h];
+    let lse = this.lseOf(h);
     if (!lse) {
       lse = new Float64Array(this.length).fill(NaN);
       this.lse[h] = lse;
@@ -139,7 +161,7 @@ export class ExactAttention {
     this.check(h, i, 0);
     const logits = new Float64Array(this.length);
     const m = this.logits(h, i, logits);
-    let lse = this.lse[h]?.[i] ?? NaN;
+    let lse = this.lseOf(h)?.[i] ?? NaN;
     if (Number.isNaN(lse)) {
       if (m === -Infinity)
         throw new LensError('INFERENCE_FAILED', `Layer ${this.qk.layer}, head ${h}: query ${i} sees no key.`);
@@ -156,7 +178,7 @@ export class ExactAttention {
   addRow(h: number, i: number, scale: number, out: Float64Array, scratch: Float64Array): void {
     this.check(h, i, 0);
     const m = this.logits(h, i, scratch);
-    let lse = this.lse[h]?.[i] ?? NaN;
+    let lse = this.lseOf(h)?.[i] ?? NaN;
     if (Number.isNaN(lse)) {
       if (m === -Infinity)
         throw new LensError('INFERENCE_FAILED', `Layer ${this.qk.layer}, head ${h}: query ${i} sees no key.`);

@@ -11,8 +11,12 @@ export const KEPT_ABOVE_BYTES = 2 ** 30;
 /** The longest input any run takes, whatever the model allows (the kept run at 8,192 tokens is what was measured). */
 export const MAX_INPUT_TOKENS = 8192;
 
-/** Keys per query the worker keeps of a long run (top-k summaries). */
-export const KEPT_TOP_K = 8;
+/** Keys per query the worker keeps of a long run (top-k summaries): the top key and its weight, which each row's
+ * log-sum-exp is read from. Every other weight is exact on demand from q and k (a row, a column, a window), and no
+ * view or analysis reads more of the top keys (the overview omits them), while the top 8 cost a heap selection over
+ * every entry of every block: SmolLM2 at 512 tokens, CPU 1.27× → 1.13× raw for the layer stages (bench/kept-path.ts;
+ * onnxruntime's TopK with k = 1 is one comparison per entry). */
+export const KEPT_TOP_K = 1;
 
 /** How a run's attention is delivered: 'maps' streams every layer's [heads, n, n] (the default), 'kept' keeps q, k
  * and the summaries in the worker (LayerResult.overview, AttentionRun.kept), 'auto' keeps when the maps would

@@ -53,20 +53,21 @@ test('a kept run of SmolLM2 at 8,192 tokens, counted by hand from the blocked gr
   const R = queryRows(8192, 9);
   assert.equal(m.rows, R);
   // Held per layer: q 9 × 8,192 × 64 × 4 = 18,874,368; k 3 × 8,192 × 64 × 4 = 6,291,456; lse (float64) 9 × 8,192 × 8
-  // = 589,824; entropy and special mass 9 × 8,192 × 4 × 2 = 589,824; top-8 keys and weights 9 × 8,192 × 8 × 4 × 2 =
-  // 4,718,592; overview max and mean 9 × 128 × 128 × 4 × 2 = 1,179,648. Sum 32,243,712; × 30 layers:
-  assert.equal(m.heldBytes, 967_311_360); // 922.5 MiB: the 923 MB the bench measured (KeptRun.bytes())
+  // = 589,824; entropy and special mass 9 × 8,192 × 4 × 2 = 589,824; the top key and its weight (KEPT_TOP_K = 1)
+  // 9 × 8,192 × 1 × 4 × 2 = 589,824; overview max and mean 9 × 128 × 128 × 4 × 2 = 1,179,648. Sum 28,114,944; × 30
+  // layers (with the top 8 keys it was 967,311,360: the 923 MB the bench measured, KeptRun.bytes()):
+  assert.equal(m.heldBytes, 843_448_320); // 804.4 MiB
   // One block's scores [9, R, 8,192] float32 (18,874,368 at 64 rows).
   assert.equal(m.blockBytes, 9 * R * 8192 * 4);
   // The layer at its largest, the Loop: body 4 blocks 75,497,472 + k sliced and transposed 2 × 9 × 8,192 × 64 × 4 =
   // 37,748,736 + v with 2 columns 9 × 8,192 × 66 × 4 = 19,464,192 + the block's mask 64 × 8,192 × 12 = 6,291,456
   // (139,001,856); outer q, k, v 3 × 18,874,368 + v with its columns 19,464,192 (76,087,296); the scans 3 copies ×
-  // 9 heads × 8,192 rows × (66 + 16 + 2 + 256) × 4 = 300,810,240. The feed-forward (3 × 1,536 + 6 × 576) × 8,192 × 4
-  // = 264,241,152 is smaller.
+  // 9 heads × 8,192 rows × (66 + 2 + 2 + 256) × 4 = 288,423,936 (the top key and weight: 2 columns). The
+  // feed-forward (3 × 1,536 + 6 × 576) × 8,192 × 4 = 264,241,152 is smaller.
   const rowsAll = Math.ceil(8192 / R) * R; // 8,192 at 64 rows
   const body = 4 * 9 * R * 8192 * 4 + 37_748_736 + 19_464_192 + R * 8192 * 12; // 139,001,856 at 64 rows
-  assert.equal(m.transientBytes, body + 76_087_296 + 3 * 9 * rowsAll * 340 * 4);
-  if (R === 64) assert.equal(m.transientBytes, 139_001_856 + 76_087_296 + 300_810_240);
+  assert.equal(m.transientBytes, body + 76_087_296 + 3 * 9 * rowsAll * 326 * 4);
+  if (R === 64) assert.equal(m.transientBytes, 139_001_856 + 76_087_296 + 288_423_936);
 });
 
 test('a kept run of a small shape: partial blocks and overview cells round up', () => {
