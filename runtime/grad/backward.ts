@@ -20,6 +20,8 @@ export interface BackwardRequest {
   /** Differentiate GELU and SiLU fragments as units and scale attention's queries instead of its scores (fused.ts;
    * default true; false: node by node, the bench's before; never with AttnLRP's rules). */
   fuse?: boolean;
+  /** With fuse: RMSNorm as one fragment too (default true; false: the bench's before/after of matchRmsNorm). */
+  fuseRmsNorm?: boolean;
   /** 'attnlrp': AttnLRP's rules (attnlrp-rules.ts) instead of the gradient's, so that input ⊙ the result is the
    * relevance; default 'gradient'. */
   rules?: 'gradient' | 'attnlrp';
@@ -73,7 +75,7 @@ export function addBackward(model: ModelMsg, request: BackwardRequest): ModelMsg
   // Fragments differentiated as one: their last node runs the fragment's rule, the others are skipped (their
   // inner tensors have no other consumer, so nothing else waits for their gradients).
   const outputs = new Set([...(request.outputs ?? []).map((o) => o.of), ...request.grads.map((r) => r.of), target]);
-  const fused = fusing ? findFused(g, forward, outputs) : [];
+  const fused = fusing ? findFused(g, forward, outputs, request.fuseRmsNorm !== false) : [];
   const fusedAt = new Map(fused.map((f) => [f.last, f]));
   const inside = new Set(fused.flatMap((f) => f.nodes.filter((n) => n !== f.last)));
 

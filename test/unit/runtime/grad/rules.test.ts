@@ -128,6 +128,32 @@ const cases: Case[] = [
     inputs: [{ shape: [2, 3, 6] }],
     out: [2, 3, 6],
     build: (g, [a]) => rmsNorm(g, a, g.constF([0.5, 1, 1.5, 2, -1, 0.3], [6]), 1e-6),
+    fused: true,
+  },
+  {
+    // x read by a residual too: the fused rule's parts are summed with its gradient
+    name: 'RMSNorm beside a residual',
+    inputs: [{ shape: [2, 3, 6] }],
+    out: [2, 3, 6],
+    build: (g, [a]) => {
+      const y = rmsNorm(g, a, g.constF([0.5, 1, 1.5, 2, -1, 0.3], [6]), 1e-6);
+      return g.op('Add', [y, g.op('Mul', [a, g.constF([0.7], [])])]);
+    },
+    fused: true,
+  },
+  {
+    // its mean of squares also read elsewhere: not fused
+    name: 'RMSNorm whose mean of squares has another reader',
+    inputs: [{ shape: [2, 3, 6] }],
+    out: [2, 3, 6],
+    build: (g, [a]) => {
+      const sq = g.op('Pow', [a, g.constF([2], [])]);
+      const mean = g.op('ReduceMean', [sq], { axes: A.ints([-1]), keepdims: A.int(1) });
+      const root = g.op('Sqrt', [g.op('Add', [mean, g.constF([1e-6], [])])]);
+      const y = g.op('Mul', [g.op('Div', [a, root]), g.constF([0.5, 1, 1.5, 2, -1, 0.3], [6])]);
+      return g.op('Add', [y, g.op('Mul', [mean, g.constF([0.2], [])])]);
+    },
+    fused: false,
   },
   {
     name: 'GELU (erf)',
