@@ -2,7 +2,7 @@
 // Gradients (32 midpoint rows + the baseline, the bench's targets: stories260K log p of token 13 at the last position,
 // all-MiniLM-L6-v2 the cosine with a fixed reference; 64 tokens) under gradient-service tunings, each run divided by
 // that run's one-row plain forward (the family's whole graph, no attention outputs) like bench/gradients.ts. Variants:
-// `now` (the defaults), `before` (bench/gradients.ts's BEFORE), `rms-plain` (RMSNorm node by node), `rows=N` (at most
+// `now` (the defaults), `before` (bench/gradients.ts's BEFORE), `rms-plain` (RMSNorm node by node), `softmax-plain` (attention's Softmax by its own rule), `rows=N` (at most
 // N rows a batch), `one-batch`. CPU ms (user + system) and wall ms, median (range). Printed, never asserted.
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -10,7 +10,7 @@ import { createSession } from '../runtime/backend/ort';
 import { computeFeeds } from '../runtime/models/feeds';
 import { buildFullGraph, readModel } from '../runtime/models/read-model';
 import type { FeedTensor } from '../runtime/models/plan';
-import { GradientService } from '../runtime/grad/gradient-service';
+import { batchRows, GradientService } from '../runtime/grad/gradient-service';
 import type { GradientTarget } from '../runtime/grad/gradients';
 import { integratedGradients, midpointAlphas } from '../runtime/analysis/gradient-methods';
 import { loadTokenizer } from '../runtime/tokenizers';
@@ -32,6 +32,7 @@ function tuningOf(v: string): Tuning {
   if (v === 'now') return {};
   if (v === 'before') return { keepDenormals: true, plainRules: true, keepZeroBias: true, oneBatch: true };
   if (v === 'rms-plain') return { plainRmsNorm: true };
+  if (v === 'softmax-plain') return { plainSoftmax: true };
   if (v === 'one-batch') return { oneBatch: true };
   const rows = /^rows=(\d+)$/.exec(v);
   if (rows) return { maxRows: Number(rows[1]) };
@@ -70,6 +71,21 @@ async function main(): Promise<void> {
   const fwdRun = () => forward.run(feeds, [full.outputNames[0]]);
   await fwdRun();
   const alphas = [...midpointAlphas(32), 0];
+  // The floor's first part: the plain forward alone over IG's 33 rows, in the batches gradient-service.ts picks.
+  const chunk = batchRows(alphas.length, S, source.config);
+  const calls = Math.ceil(alphas.length / chunk);
+  const fb = computeFeeds(
+    { ids: Array.from({ length: chunk }, () => ids), mask: Array.from({ length: chunk }, () => ids.map(() => 1)) },
+    source.config,
+  );
+  const allB: Record<string, FeedTensor> = { ...fb.embed, ...fb.layer };
+  const feedsB: Record<string, FeedTensor> = {};
+  for (const name of full.inputNames) feedsB[name] = allB[name];
+  const fwdBatched = async () => {
+    for (let k = 0; k < calls; k++) await forward.run(feedsB, [full.outputNames[0]]);
+  };
+  await fwdBatched();
+  const batched: number[][] = [];
   const variants = positionals.length ? positionals : ['now'];
   const services = variants.map((v) => new GradientService(source, 'native', 2, undefined, tuningOf(v)));
   const ig = async (svc: GradientService) => {
@@ -92,6 +108,7 @@ async function main(): Promise<void> {
       times[i].push(await timed(() => ig(services[i])));
     }
     fwd.push(await timed(fwdRun));
+    batched.push(await timed(fwdBatched));
   }
   // Each run's forward: the mean of the two around it.
   const base = Array.from({ length: RUNS }, (_, r) => [0, 1].map((k) => (fwd[2 * r][k] + fwd[2 * r + 1][k]) / 2));
@@ -103,6 +120,14 @@ async function main(): Promise<void> {
       '1',
       fmt(summarize(base.map((x) => x[0])), 1),
       '1',
+      '',
+    ],
+    [
+      `forward only, ${calls} × ${chunk} rows`,
+      fmt(summarize(batched.map((x) => x[1])), 0),
+      ratio(batched, 1),
+      fmt(summarize(batched.map((x) => x[0])), 0),
+      ratio(batched, 0),
       '',
     ],
     ...variants.map((v, i) => [

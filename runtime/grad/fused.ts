@@ -21,7 +21,7 @@ export interface Fused {
   input: string;
   /** dx from dy (the gradient of the last node's output), or the parts whose sum it is (summed with the input's other
    * gradients in one Sum). */
-  backward(g: GradGraph, dy: string): string | string[];
+  backward(g: GradGraph, dy: string, gradOf: (t: string) => string | undefined): string | string[];
 }
 
 const scalarOf = (g: GradGraph, name: string): number | undefined => g.floatScalar(name);
@@ -40,7 +40,7 @@ export function findFused(
   g: GradGraph,
   forward: readonly NodeMsg[],
   outputs: ReadonlySet<string>,
-  rmsNorm = true,
+  options: { rmsNorm: boolean; softmax: boolean } = { rmsNorm: true, softmax: true },
 ): Fused[] {
   const consumers = new Map<string, NodeMsg[]>();
   const producers = new Map<string, NodeMsg>();
@@ -64,7 +64,10 @@ export function findFused(
     } else if (node.opType === 'LayerNormalization') {
       const ln = matchLayerNorm(g, node);
       if (ln) found.push(ln);
-    } else if (node.opType === 'Pow' && rmsNorm) {
+    } else if (node.opType === 'Softmax' && options.softmax) {
+      const sm = matchAttentionSoftmax(g, node, only);
+      if (sm) found.push(sm);
+    } else if (node.opType === 'Pow' && options.rmsNorm) {
       const rms = matchRmsNorm(g, node, only);
       if (rms) found.push(rms);
     }
@@ -261,6 +264,39 @@ function matchLayerNorm(g: GradGraph, ln: NodeMsg): Fused | undefined {
         gg.op('Mul', [xc, gg.op('Neg', [k])]),
         gg.op('Neg', [gg.op('Mul', [mean(gh), inv])]), // [.., 1], broadcast by the Sum
       ];
+    },
+  };
+}
+
+/**
+ * Attention's Softmax whose probabilities P [.., S_q, S_k] are read by one MatMul(P, v) = o alone: the Softmax rule's
+ * Σ_k dP ⊙ P over the [.., S_q, S_k] maps equals Σ_d do ⊙ o over the [.., S_q, D] outputs (dP = do · vᵀ, so
+ * Σ_k dP_qk P_qk = Σ_d do_qd Σ_k P_qk v_kd; FlashAttention's D), so
+ *   dz = P ⊙ (dP − Σ_d do ⊙ o)
+ * runs two passes over the maps instead of four (stories260K: D = 8 against S = 64).
+ */
+function matchAttentionSoftmax(g: GradGraph, sm: NodeMsg, only: (t: string) => NodeMsg | undefined): Fused | undefined {
+  const p = sm.output[0];
+  const rank = g.shape(p).length;
+  const axis = attrInt(sm, 'axis') ?? -1;
+  if ((axis < 0 ? axis + rank : axis) !== rank - 1) return undefined;
+  const mm = only(p);
+  if (mm?.opType !== 'MatMul' || mm.input[0] !== p || mm.input[1] === p) return undefined;
+  const o = mm.output[0];
+  if (g.shape(o).length !== rank) return undefined;
+  return {
+    last: sm,
+    nodes: [sm],
+    input: sm.input[0],
+    backward: (gg, dp, gradOf) => {
+      const dO = gradOf(o);
+      if (!dO)
+        return gg.op('Mul', [
+          p,
+          gg.op('Sub', [dp, gg.op('ReduceSum', [gg.op('Mul', [dp, p]), gg.constI64([-1])], { keepdims: 1 })]),
+        ]);
+      const d = gg.op('ReduceSum', [gg.op('Mul', [dO, o]), gg.constI64([-1])], { keepdims: 1 }); // [.., S_q, 1]
+      return gg.op('Mul', [p, gg.op('Sub', [dp, d])]); // [.., S_q, S_k]
     },
   };
 }

@@ -87,7 +87,7 @@ export class GradientService {
     /** Graph and session choices every runner gets (the bench's before/after). */
     private readonly tuning: Pick<
       GradientGraphSpec,
-      'keepDenormals' | 'plainRules' | 'fullLastLayer' | 'keepZeroBias' | 'plainRmsNorm'
+      'keepDenormals' | 'plainRules' | 'fullLastLayer' | 'keepZeroBias' | 'plainRmsNorm' | 'plainSoftmax'
     > & {
       /** Every row in one batch, however wide (the bench's before/after of CACHE_FLOATS). */
       oneBatch?: boolean;
