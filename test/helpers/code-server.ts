@@ -513,8 +513,11 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   else await row.click();
 }
 
-/** Opens a workspace file through Quick Open (ctrl+p) and waits for its editor tab. */
+/** Opens a workspace file through Quick Open (ctrl+p) in the first editor group, where a user edits, and waits for
+ * its editor tab. Quick Open opens in the active group: after a click in the panel that is the panel's group, and a
+ * file opened there hides the panel, whose webview then starts afresh on its next reveal. */
 export async function openFile(page: Page, name: string): Promise<void> {
+  await runCommand(page, 'View: Focus First Editor Group');
   await withDeadline(`open ${name}`, 45_000, async () => {
     for (let attempt = 0; ; attempt++) {
       await page.keyboard.press('Control+P');
