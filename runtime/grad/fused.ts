@@ -6,6 +6,8 @@
 // gradient is written as one short formula over tensors the forward already has:
 //   GELU  y = x·½(1 + erf(u)), u = x/√2:  dx = dy · ½ · (1 + erf(u) + (2/√π) · u / exp(u²))   (7 nodes, was 11)
 //   SiLU  y = x·σ(x):                     dx = dy · (σ + y · (1 − σ))                        (4 nodes, was 6)
+// LayerNormalization and RMSNorm likewise (their backward from statistics the forward has), and attention's Softmax
+// from the gradient of its output o = P·v instead of P's (two passes over [B,H,S,S] instead of four).
 // A fragment is fused only when its inner tensors have no other consumer (nothing else needs their gradients).
 // And attention's scale moves from the [B,H,S,S] scores to the [B,H,S,D] queries (foldAttentionScale).
 // Checked against central finite differences like every rule (test/unit/runtime/grad/rules.test.ts).
