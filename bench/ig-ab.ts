@@ -2,8 +2,9 @@
 // Gradients (32 midpoint rows + the baseline, the bench's targets: stories260K log p of token 13 at the last position,
 // all-MiniLM-L6-v2 the cosine with a fixed reference; 64 tokens) under gradient-service tunings, each run divided by
 // that run's one-row plain forward (the family's whole graph, no attention outputs) like bench/gradients.ts. Variants:
-// `now` (the defaults), `before` (bench/gradients.ts's BEFORE), `rms-plain` (RMSNorm node by node), `softmax-plain` (attention's Softmax by its own rule), `rows=N` (at most
-// N rows a batch), `one-batch`. CPU ms (user + system) and wall ms, median (range). Printed, never asserted.
+// `now` (the defaults), `before` (bench/gradients.ts's BEFORE), `rms-plain` (RMSNorm node by node), `softmax-plain`
+// (attention's Softmax by its own rule), `rows=N` (at most N rows a batch), `one-batch`, `threads=1` (one intra-op
+// thread). CPU ms (user + system) and wall ms, median (range). Printed, never asserted.
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createSession } from '../runtime/backend/ort';
@@ -87,7 +88,11 @@ async function main(): Promise<void> {
   await fwdBatched();
   const batched: number[][] = [];
   const variants = positionals.length ? positionals : ['now'];
-  const services = variants.map((v) => new GradientService(source, 'native', 2, undefined, tuningOf(v)));
+  const services = variants.map((v) =>
+    v === 'threads=1'
+      ? new GradientService(source, 'native', 1)
+      : new GradientService(source, 'native', 2, undefined, tuningOf(v)),
+  );
   const ig = async (svc: GradientService) => {
     const p = await svc.compute({ ids, target, alphas, baseline: 'zero' });
     integratedGradients(p.grad, 32, p.embedding, p.baseline!, S, E);
