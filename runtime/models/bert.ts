@@ -9,7 +9,7 @@
 // Runtime computes every node even when only last_hidden is fetched), for logits the attention views never read.
 import type { Activation } from '../formats/config-normalise';
 import { A } from './graph-builder';
-import { activation, attention, layerNorm, linearT, splitHeads, splitLinear } from './ops';
+import { activation, attention, layerNorm, linearT, splitHeads } from './ops';
 import { blockedAttention } from './attention-summaries';
 import { sideInputs, type FamilyGraphs } from './family';
 import type { GraphBuilder } from './graph-builder';
@@ -167,9 +167,9 @@ export function bertGraphs(source: ModelSource): FamilyGraphs {
     },
     layer(g, l, x, inputs) {
       const n = layerNames(distil, l);
-      // q | k | v as one MatMul, split back (ops.splitLinear).
-      const [qw, qb] = w.addStacked(g, [n.q, n.k, n.v], [E, E, E], E);
-      const [q, k, v] = splitLinear(g, x, qw, qb, [E, E, E]).map((t) => splitHeads(g, t, H, D)); // [B,H,S,D]
+      const q = splitHeads(g, dense(g, x, n.q, E, E), H, D); // [B,H,S,D]
+      const k = splitHeads(g, dense(g, x, n.k, E, E), H, D);
+      const v = splitHeads(g, dense(g, x, n.v, E, E), H, D);
       const [, vAll] = inputs.cache ? inputs.cache(k, v) : [k, v]; // the mixing variant zeroes chosen values
       // Long inputs: query-row blocks, the padding mask built in the graph from key_mask (no [B,H,S,S] tensor).
       const att = inputs.blocked
