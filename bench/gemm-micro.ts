@@ -7,7 +7,7 @@
 // 2 threads, MKL SGEMM in float32: `MKL_VERBOSE=1` shows it) in a child process. Median and range over rounds of
 // each round's median per call, GFLOP/s from wall time, CPU time per call, the load. Printed, never asserted.
 // --layout t: the weight as our graphs wrote it before issue 15's torch512 work (an [out, in] initializer through a
-// Transpose node that onnxruntime folds at session creation): the same kernel after folding, checked here.
+// Transpose node that onnxruntime folds at session creation), to check that folding leaves the same kernel.
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
