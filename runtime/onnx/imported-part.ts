@@ -205,7 +205,10 @@ export class ImportedPart {
     for (const stage of this.stages) {
       if (hooks.isCancelled?.()) throw cancelled();
       const extra = wanted.filter((name) => stage.outputs.has(name));
-      const fetches = [...fetchesOf(stage, hooks.hidden !== false), ...extra.map((n) => stage.outputs.get(n)!)];
+      // A set: the hidden state may be a graph output asked for by name too (a float32 export's is fetched as is).
+      const fetches = [
+        ...new Set([...fetchesOf(stage, hooks.hidden !== false), ...extra.map((n) => stage.outputs.get(n)!)]),
+      ];
       const t0 = performance.now();
       const out = await stage.session.run(stageFeeds(stage, feeds, passed), fetches);
       ms.push(performance.now() - t0);

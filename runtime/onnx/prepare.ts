@@ -145,13 +145,15 @@ export function tapWholeGraph(a: AnalysedFile, step = false): PreparedGraph {
   const { nodes, outputs: added, expose } = castOutputs(a.index);
   const outputs = (a.onnx.graph.output ?? []).map((o) => o.name);
   const direct = onlyFloat32(a.onnx.graph);
-  const taps = a.found.taps.map((t, i) => {
-    if (!direct) return expose(t.tensor, `attention_lens_attn_${i}`);
-    if (!outputs.includes(t.tensor) && !added.some((o) => o.name === t.tensor))
-      added.push({ name: t.tensor, type: { tensorType: { elemType: DataType.FLOAT } } });
-    return t.tensor;
-  });
-  const hidden = a.found.hidden && !step ? expose(a.found.hidden, 'attention_lens_hidden') : undefined;
+  // A float32 tensor is fetched as it is (a graph output already, or made one); any other through a Cast.
+  const asFloat32 = (tensor: string, hint: string) => {
+    if (!direct) return expose(tensor, hint);
+    if (!outputs.includes(tensor) && !added.some((o) => o.name === tensor))
+      added.push({ name: tensor, type: { tensorType: { elemType: DataType.FLOAT } } });
+    return tensor;
+  };
+  const taps = a.found.taps.map((t, i) => asFloat32(t.tensor, `attention_lens_attn_${i}`));
+  const hidden = a.found.hidden && !step ? asFloat32(a.found.hidden, 'attention_lens_hidden') : undefined;
   const readable = readableOutputs(a.index, outputs, expose);
   const node = (opType: string, input: string[], hint: string, attribute: NodeMsg['attribute'] = []) => {
     const out = freshName(a.index, hint);
