@@ -11,6 +11,8 @@ process.chdir(root);
 const unitOnly = process.argv.includes('--unit');
 let passed = 0;
 let failed = 0;
+/** Names of the failed tests, listed again last so the tail of a long CI log says what failed. */
+const failedNames = [];
 
 function step(name, cmd, args, env = {}) {
   const t0 = Date.now();
@@ -31,6 +33,28 @@ function findTests(dir, out = []) {
     else if (e.endsWith('.test.ts')) out.push(p);
   }
   return out.sort();
+}
+
+/** The failed leaf tests of a TAP file, each as "file › suite › test" (subtests are indented 4 spaces a level). */
+function unitFailures(tap) {
+  const out = [];
+  const stack = [];
+  for (const line of tap.split('\n')) {
+    const m = /^( *)# Subtest: (.*)$/.exec(line);
+    if (m) {
+      stack.length = m[1].length / 4;
+      stack.push(m[2]);
+      continue;
+    }
+    const n = /^( *)not ok \d+ - (.*?)(?: #.*)?$/.exec(line);
+    if (!n) continue;
+    const depth = n[1].length / 4;
+    // A parent fails when a child does: list only the deepest ones (the next line is not a child's).
+    stack.length = depth;
+    out.push([...stack, n[2]].join(' › '));
+  }
+  // Drop entries that are a prefix of another (a failed describe whose failed test is listed).
+  return out.filter((a) => !out.some((b) => b !== a && b.startsWith(`${a} › `)));
 }
 
 const node = process.execPath;
@@ -58,7 +82,7 @@ step('unit tests', node, [
   '--import',
   'tsx',
   '--test',
-  '--test-concurrency=1',
+  '--test-concurrency=2',
   '--test-reporter=spec',
   '--test-reporter-destination=stdout',
   '--test-reporter=tap',
@@ -69,6 +93,7 @@ if (existsSync(tap)) {
   const t = readFileSync(tap, 'utf8');
   passed += Number(/^# pass (\d+)/m.exec(t)?.[1] ?? 0);
   failed += Number(/^# fail (\d+)/m.exec(t)?.[1] ?? 0) + Number(/^# cancelled (\d+)/m.exec(t)?.[1] ?? 0);
+  failedNames.push(...unitFailures(t));
 } else failed++;
 
 if (!unitOnly) {
@@ -79,10 +104,12 @@ if (!unitOnly) {
       const s = JSON.parse(readFileSync(out, 'utf8'));
       passed += s.passed ?? 0;
       failed += s.failed ?? 0;
+      for (const f of s.failures ?? []) failedNames.push(`vscode: ${f.name}`);
     } else if (!ok) failed++;
   }
 }
 
 console.log(`\nstatic checks: ${staticOk ? 'clean' : 'FAILED'}`);
+for (const n of failedNames) console.log(`  ✘ ${n}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

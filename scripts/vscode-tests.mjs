@@ -103,6 +103,16 @@ function build(production) {
   say(`build${production ? ' --production' : ''}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
+/** The first lines of an error (its message, not the whole stack), on one line. */
+function firstLines(error, n = 3) {
+  return String(error)
+    .split('\n')
+    .filter((l) => l.trim() && !/^\s+at /.test(l))
+    .slice(0, n)
+    .join(' ⏎ ')
+    .slice(0, 600);
+}
+
 /** Runs one phase in its own process group; returns { passed, failed }. */
 function runPhase(name, extraEnv = {}) {
   const { file, deadlineMs } = PHASES[name];
@@ -155,12 +165,17 @@ function runPhase(name, extraEnv = {}) {
           /* gone */
         }
       }
-      let result = { passed: 0, failed: 1 };
+      const crashed = {
+        name: `${name} (the phase)`,
+        error: timedOut ? 'passed its deadline' : `exit ${code}, no result`,
+      };
+      let result = { passed: 0, failed: 1, failures: [crashed] };
       if (!timedOut && existsSync(resultFile)) {
         try {
           const r = JSON.parse(readFileSync(resultFile, 'utf8'));
-          result = { passed: r.passed | 0, failed: r.failed | 0 };
-          if (code !== 0 && result.failed === 0) result.failed = 1;
+          const failures = Array.isArray(r.failures) ? r.failures : [];
+          result = { passed: r.passed | 0, failed: r.failed | 0, failures };
+          if (code !== 0 && result.failed === 0) result = { ...result, failed: 1, failures: [crashed] };
         } catch {
           /* keep the failure */
         }
@@ -177,6 +192,8 @@ const t0 = Date.now();
 let passed = 0;
 let failed = 0;
 const timings = [];
+/** { name, error } of every failed test, repeated at the end so a long log's tail says what failed. */
+const failures = [];
 try {
   // Screenshots and logs of this run only (CI keeps test-results/).
   for (const d of ['screenshots', 'logs']) rmSync(join(repo, 'test-results', d), { recursive: true, force: true });
@@ -206,6 +223,7 @@ try {
       if (r.status !== 0 || !path('linux-x64') || !path('universal')) {
         say('vsix: packaging failed');
         failed++;
+        failures.push({ name: 'vsix (packaging)', error: `package-vsix exit ${r.status}` });
         continue;
       }
       env = { VSIX_PATH: path('linux-x64'), VSIX_UNIVERSAL_PATH: path('universal') };
@@ -213,6 +231,7 @@ try {
     const r = await runPhase(name, env);
     passed += r.passed;
     failed += r.failed;
+    failures.push(...r.failures);
     timings.push(`${name} ${r.secs} s`);
   }
   // Leave dist/ as a development build (package-vsix made a production one).
@@ -220,11 +239,13 @@ try {
 } catch (e) {
   console.error(`[vscode-tests] ${e?.message ?? e}`);
   failed++;
+  failures.push({ name: 'vscode-tests', error: String(e?.message ?? e) });
 }
 say(`${timings.join(', ')}; total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 if (interrupted) failed = Math.max(failed, 1);
+for (const f of failures) console.log(`  ✘ ${f.name}: ${firstLines(f.error)}`);
 console.log(`vscode: ${passed} passed, ${failed} failed`);
 // --summary=FILE: the counts as JSON, for scripts/test.mjs's closing line.
 const summary = argv.find((a) => a.startsWith('--summary='));
-if (summary) writeFileSync(summary.slice('--summary='.length), JSON.stringify({ passed, failed }));
+if (summary) writeFileSync(summary.slice('--summary='.length), JSON.stringify({ passed, failed, failures }));
 process.exit(interrupted ? 130 : failed ? 1 : 0);

@@ -4,9 +4,9 @@
 //   node scripts/build.mjs && npx tsx test/e2e/webgpu-panel.e2e.ts
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMain, log, repoRoot, runCleanups, runExtensionTests } from '../helpers/code-server';
+import { type E2EResult, isMain, log, repoRoot, runCleanups, runExtensionTests } from '../helpers/code-server';
 
-export async function main(): Promise<{ passed: number; failed: number }> {
+export async function main(): Promise<E2EResult> {
   const testsPath = join(repoRoot, 'dist', 'test', 'webgpu-suite', 'index.js');
   for (const f of [testsPath, join(repoRoot, 'dist', 'webview-inference.js')])
     if (!existsSync(f)) throw new Error(`${f} is missing: run \`node scripts/build.mjs\` first`);
@@ -23,14 +23,14 @@ export async function main(): Promise<{ passed: number; failed: number }> {
   );
   for (const f of r.failures) console.log(`  ✘ ${f.title}\n${f.error.replace(/^/gm, '      ')}`);
   const failed = r.exitCode !== 0 && r.failed === 0 ? 1 : r.failed;
-  return { passed: r.passed, failed };
+  return { passed: r.passed, failed, failures: r.failures.map((x) => ({ name: x.title, error: x.error })) };
 }
 
 if (isMain(import.meta.url)) {
   main()
     .catch((e: Error) => {
       console.error(`webgpu panel suite: ${e.message}`);
-      return { passed: 0, failed: 1 };
+      return { passed: 0, failed: 1, failures: [{ name: 'webgpu panel suite', error: e.message }] };
     })
     .then(async (res) => {
       await runCleanups();

@@ -495,6 +495,21 @@ export function webviewFrame(page: Page): FrameLocator {
 
 /** Runs a command from the palette by its title (F1, type, Enter). */
 export async function runCommand(page: Page, title: string): Promise<void> {
+  // The palette lists the commands known when it opens: right after a (re)load on a busy machine an extension's may
+  // come later, so the palette is closed and opened again until the row shows (90 s in all).
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await pickCommand(page, title, 15_000);
+      return;
+    } catch (e) {
+      if (attempt >= 5) throw e;
+      await page.keyboard.press('Escape');
+      await sleep(500);
+    }
+  }
+}
+
+async function pickCommand(page: Page, title: string, timeoutMs: number): Promise<void> {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: 15_000 });
@@ -508,13 +523,16 @@ export async function runCommand(page: Page, title: string): Promise<void> {
     .locator('.quick-input-list .monaco-list-row')
     .filter({ has: page.locator('.label-name', { hasText: exact }) })
     .first();
-  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  await row.waitFor({ state: 'visible', timeout: timeoutMs });
   if ((await row.getAttribute('class'))?.split(/\s+/).includes('focused')) await page.keyboard.press('Enter');
   else await row.click();
 }
 
-/** Opens a workspace file through Quick Open (ctrl+p) and waits for its editor tab. */
+/** Opens a workspace file through Quick Open (ctrl+p) in the first editor group, where a user edits, and waits for
+ * its editor tab. Quick Open opens in the active group: after a click in the panel that is the panel's group, and a
+ * file opened there hides the panel, whose webview then starts afresh on its next reveal. */
 export async function openFile(page: Page, name: string): Promise<void> {
+  await runCommand(page, 'View: Focus First Editor Group');
   await withDeadline(`open ${name}`, 45_000, async () => {
     for (let attempt = 0; ; attempt++) {
       await page.keyboard.press('Control+P');

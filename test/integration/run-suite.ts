@@ -4,9 +4,9 @@
 //   EXT_DEV_PATH=/tmp/fake-ext EXT_TESTS_PATH=/tmp/fake-ext/suite/index.js npx tsx test/integration/run-suite.ts
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMain, log, repoRoot, runCleanups, runExtensionTests } from '../helpers/code-server';
+import { type E2EResult, isMain, log, repoRoot, runCleanups, runExtensionTests } from '../helpers/code-server';
 
-export async function main(): Promise<{ passed: number; failed: number }> {
+export async function main(): Promise<E2EResult> {
   const devPath = process.env.EXT_DEV_PATH ?? repoRoot;
   const testsPath = process.env.EXT_TESTS_PATH ?? join(repoRoot, 'dist', 'test', 'suite', 'index.js');
   for (const p of [join(devPath, 'package.json'), testsPath]) {
@@ -20,14 +20,14 @@ export async function main(): Promise<{ passed: number; failed: number }> {
   for (const f of r.failures) console.log(`  ✘ ${f.title}\n${f.error.replace(/^/gm, '      ')}`);
   // The exit code is authoritative: a suite that crashed before counting still fails.
   const failed = r.exitCode !== 0 && r.failed === 0 ? 1 : r.failed;
-  return { passed: r.passed, failed };
+  return { passed: r.passed, failed, failures: r.failures.map((x) => ({ name: x.title, error: x.error })) };
 }
 
 if (isMain(import.meta.url)) {
   main()
     .catch((e: Error) => {
       console.error(`mocha suite: ${e.message}`);
-      return { passed: 0, failed: 1 };
+      return { passed: 0, failed: 1, failures: [{ name: 'mocha suite', error: e.message }] };
     })
     .then(async (res) => {
       await runCleanups();
