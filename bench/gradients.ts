@@ -43,7 +43,7 @@ const BEFORE: ConstructorParameters<typeof GradientService>[4] = {
   oneBatch: true,
 };
 const BEFORE_WORDS =
-  'one batch, denormals kept, GELU/SiLU/LayerNorm node by node, GELU scales and attention scale unfolded, zero bias kept';
+  'one batch, denormals kept, GELU/SiLU/LayerNorm/RMSNorm/attention Softmax node by node, GELU scales and attention scale unfolded, zero bias kept';
 const TEXT =
   'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw ' +
   'a big, red ball. She wanted to play with it, but it was too high. Lily asked her mom to help her. Her mom said ' +

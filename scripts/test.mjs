@@ -82,7 +82,7 @@ step('unit tests', node, [
   '--import',
   'tsx',
   '--test',
-  '--test-concurrency=1',
+  '--test-concurrency=2',
   '--test-reporter=spec',
   '--test-reporter-destination=stdout',
   '--test-reporter=tap',

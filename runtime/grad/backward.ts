@@ -20,6 +20,11 @@ export interface BackwardRequest {
   /** Differentiate GELU and SiLU fragments as units and scale attention's queries instead of its scores (fused.ts;
    * default true; false: node by node, the bench's before; never with AttnLRP's rules). */
   fuse?: boolean;
+  /** With fuse: RMSNorm as one fragment too (default true; false: the bench's before/after of matchRmsNorm). */
+  fuseRmsNorm?: boolean;
+  /** With fuse: attention's Softmax from its output's gradient (default true; false: the bench's before/after of
+   * matchAttentionSoftmax). */
+  fuseSoftmax?: boolean;
   /** 'attnlrp': AttnLRP's rules (attnlrp-rules.ts) instead of the gradient's, so that input ⊙ the result is the
    * relevance; default 'gradient'. */
   rules?: 'gradient' | 'attnlrp';
@@ -73,7 +78,12 @@ export function addBackward(model: ModelMsg, request: BackwardRequest): ModelMsg
   // Fragments differentiated as one: their last node runs the fragment's rule, the others are skipped (their
   // inner tensors have no other consumer, so nothing else waits for their gradients).
   const outputs = new Set([...(request.outputs ?? []).map((o) => o.of), ...request.grads.map((r) => r.of), target]);
-  const fused = fusing ? findFused(g, forward, outputs) : [];
+  const fused = fusing
+    ? findFused(g, forward, outputs, {
+        rmsNorm: request.fuseRmsNorm !== false,
+        softmax: request.fuseSoftmax !== false,
+      })
+    : [];
   const fusedAt = new Map(fused.map((f) => [f.last, f]));
   const inside = new Set(fused.flatMap((f) => f.nodes.filter((n) => n !== f.last)));
 
@@ -83,7 +93,7 @@ export function addBackward(model: ModelMsg, request: BackwardRequest): ModelMsg
     const f = fusedAt.get(node);
     if (f) {
       const dy = needed(node.output[0]) || node.output[0] === target ? total(node.output[0]) : undefined;
-      if (dy && needed(f.input)) for (const d of [f.backward(g, dy)].flat()) add(f.input, d);
+      if (dy && needed(f.input)) for (const d of [f.backward(g, dy, total)].flat()) add(f.input, d);
       continue;
     }
     const need = node.input.map((i) => i !== '' && needed(i));

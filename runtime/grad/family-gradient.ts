@@ -43,6 +43,10 @@ export interface GradientGraphSpec {
   keepDenormals?: boolean;
   /** Differentiate GELU / SiLU node by node instead of as fused fragments (fused.ts; the bench's before/after). */
   plainRules?: boolean;
+  /** Differentiate RMSNorm node by node (the bench's before/after of fused.ts's matchRmsNorm). */
+  plainRmsNorm?: boolean;
+  /** Attention's Softmax by its own rule (the bench's before/after of fused.ts's matchAttentionSoftmax). */
+  plainSoftmax?: boolean;
   /** Keep an attention bias that is zero everywhere (dropZeroBias; the bench's before/after). */
   keepZeroBias?: boolean;
   /** AttnLRP's rules instead of the gradient's (default 'gradient'); measure 'logit' or 'cosine'. */
@@ -261,6 +265,8 @@ export function buildGradientGraph(source: ModelSource, spec: GradientGraphSpec)
     ],
     outputs: spec.attention ? attn.map((a, l) => ({ of: a, as: `attn_${l}` })) : [],
     fuse: !spec.plainRules,
+    fuseRmsNorm: !spec.plainRmsNorm,
+    fuseSoftmax: !spec.plainSoftmax,
     rules,
     activations,
   });

@@ -6,11 +6,14 @@
 // gradient is written as one short formula over tensors the forward already has:
 //   GELU  y = x·½(1 + erf(u)), u = x/√2:  dx = dy · ½ · (1 + erf(u) + (2/√π) · u / exp(u²))   (7 nodes, was 11)
 //   SiLU  y = x·σ(x):                     dx = dy · (σ + y · (1 − σ))                        (4 nodes, was 6)
+// LayerNormalization and RMSNorm likewise (their backward from statistics the forward has), and attention's Softmax
+// from the gradient of its output o = P·v instead of P's (two passes over [B,H,S,S] instead of four).
 // A fragment is fused only when its inner tensors have no other consumer (nothing else needs their gradients).
 // And attention's scale moves from the [B,H,S,S] scores to the [B,H,S,D] queries (foldAttentionScale).
 // Checked against central finite differences like every rule (test/unit/runtime/grad/rules.test.ts).
 import { DataType, type ModelMsg, type NodeMsg, type TensorMsg } from '../formats/onnx-descriptor';
 import { attrInt } from './attrs';
+import { reduceAxes } from './shapes';
 import type { GradGraph } from './grad-graph';
 
 /** A fragment differentiated as one: its last node, the nodes it spans, its input and its rule. */
@@ -20,7 +23,7 @@ export interface Fused {
   input: string;
   /** dx from dy (the gradient of the last node's output), or the parts whose sum it is (summed with the input's other
    * gradients in one Sum). */
-  backward(g: GradGraph, dy: string): string | string[];
+  backward(g: GradGraph, dy: string, gradOf: (t: string) => string | undefined): string | string[];
 }
 
 const scalarOf = (g: GradGraph, name: string): number | undefined => g.floatScalar(name);
@@ -35,7 +38,12 @@ function other(node: NodeMsg, t: string): string | undefined {
 }
 
 /** Finds the fusable fragments of the forward nodes (consumers: every node reading a tensor, graph outputs too). */
-export function findFused(g: GradGraph, forward: readonly NodeMsg[], outputs: ReadonlySet<string>): Fused[] {
+export function findFused(
+  g: GradGraph,
+  forward: readonly NodeMsg[],
+  outputs: ReadonlySet<string>,
+  options: { rmsNorm: boolean; softmax: boolean } = { rmsNorm: true, softmax: true },
+): Fused[] {
   const consumers = new Map<string, NodeMsg[]>();
   const producers = new Map<string, NodeMsg>();
   for (const node of forward) {
@@ -58,6 +66,12 @@ export function findFused(g: GradGraph, forward: readonly NodeMsg[], outputs: Re
     } else if (node.opType === 'LayerNormalization') {
       const ln = matchLayerNorm(g, node);
       if (ln) found.push(ln);
+    } else if (node.opType === 'Softmax' && options.softmax) {
+      const sm = matchAttentionSoftmax(g, node, only);
+      if (sm) found.push(sm);
+    } else if (node.opType === 'Pow' && options.rmsNorm) {
+      const rms = matchRmsNorm(g, node, only);
+      if (rms) found.push(rms);
     }
   }
   return found;
@@ -252,6 +266,77 @@ function matchLayerNorm(g: GradGraph, ln: NodeMsg): Fused | undefined {
         gg.op('Mul', [xc, gg.op('Neg', [k])]),
         gg.op('Neg', [gg.op('Mul', [mean(gh), inv])]), // [.., 1], broadcast by the Sum
       ];
+    },
+  };
+}
+
+/**
+ * Attention's Softmax whose probabilities P [.., S_q, S_k] are read by one MatMul(P, v) = o alone: the Softmax rule's
+ * Σ_k dP ⊙ P over the [.., S_q, S_k] maps equals Σ_d do ⊙ o over the [.., S_q, D] outputs (dP = do · vᵀ, so
+ * Σ_k dP_qk P_qk = Σ_d do_qd Σ_k P_qk v_kd; FlashAttention's D), so
+ *   dz = P ⊙ (dP − Σ_d do ⊙ o)
+ * runs two passes over the maps instead of four (stories260K: D = 8 against S = 64).
+ */
+function matchAttentionSoftmax(g: GradGraph, sm: NodeMsg, only: (t: string) => NodeMsg | undefined): Fused | undefined {
+  const p = sm.output[0];
+  const rank = g.shape(p).length;
+  const axis = attrInt(sm, 'axis') ?? -1;
+  if ((axis < 0 ? axis + rank : axis) !== rank - 1) return undefined;
+  const mm = only(p);
+  if (mm?.opType !== 'MatMul' || mm.input[0] !== p || mm.input[1] === p) return undefined;
+  const o = mm.output[0];
+  if (g.shape(o).length !== rank) return undefined;
+  return {
+    last: sm,
+    nodes: [sm],
+    input: sm.input[0],
+    backward: (gg, dp, gradOf) => {
+      const dO = gradOf(o);
+      if (!dO)
+        return gg.op('Mul', [
+          p,
+          gg.op('Sub', [dp, gg.op('ReduceSum', [gg.op('Mul', [dp, p]), gg.constI64([-1])], { keepdims: 1 })]),
+        ]);
+      const d = gg.op('ReduceSum', [gg.op('Mul', [dO, o]), gg.constI64([-1])], { keepdims: 1 }); // [.., S_q, 1]
+      return gg.op('Mul', [p, gg.op('Sub', [dp, d])]); // [.., S_q, S_k]
+    },
+  };
+}
+
+/**
+ * RMSNorm as ops.rmsNorm writes it, Pow(x, 2) → ReduceMean(last axis) → Add ε → Sqrt → r; Div(x, r) → Mul(·, w) → y
+ * with a constant w: differentiated as one, ending in the parts of dx summed with x's other gradients in one Sum:
+ *   dx = ĝ / r − x · (mean(ĝ x) / r³),   ĝ = dy w
+ * (four passes over [.., E] and one reduction; node by node: Pow's rule alone ran x^1 through the general pow, 13 %
+ * of stories260K's IG, beside the Div's two gradients, the ReduceMean's Expand and the Sum of x's three parts).
+ */
+function matchRmsNorm(g: GradGraph, pow: NodeMsg, only: (t: string) => NodeMsg | undefined): Fused | undefined {
+  const [x, two] = pow.input;
+  if (scalarOf(g, two) !== 2) return undefined;
+  const rank = g.shape(x).length;
+  const mean = only(pow.output[0]);
+  if (mean?.opType !== 'ReduceMean' || (attrInt(mean, 'keepdims') ?? 1) !== 1) return undefined;
+  const axes = reduceAxes(g, mean, rank);
+  if (axes.length !== 1 || axes[0] !== rank - 1) return undefined;
+  const add = only(mean.output[0]);
+  if (add?.opType !== 'Add' || scalarOf(g, other(add, mean.output[0]) ?? '') === undefined) return undefined;
+  const sqrt = only(add.output[0]);
+  if (sqrt?.opType !== 'Sqrt') return undefined;
+  const r = sqrt.output[0];
+  const div = only(r);
+  if (div?.opType !== 'Div' || div.input[0] !== x || div.input[1] !== r) return undefined;
+  const mul = only(div.output[0]);
+  const w = mul && other(mul, div.output[0]);
+  if (mul?.opType !== 'Mul' || !w || !g.initializerNames.has(w)) return undefined;
+  return {
+    last: mul,
+    nodes: [pow, mean, add, sqrt, div, mul],
+    input: x,
+    backward: (gg, dy) => {
+      const gh = gg.op('Mul', [dy, w]); // [.., E]
+      const m = gg.op('ReduceMean', [gg.op('Mul', [gh, x])], { axes: [-1], keepdims: 1 }); // [.., 1]
+      const k = gg.op('Div', [m, gg.op('Mul', [r, gg.op('Mul', [r, r])])]); // mean(ĝ x) / r³ [.., 1]
+      return [gg.op('Div', [gh, r]), gg.op('Mul', [x, gg.op('Neg', [k])])];
     },
   };
 }

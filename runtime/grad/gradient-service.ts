@@ -87,10 +87,12 @@ export class GradientService {
     /** Graph and session choices every runner gets (the bench's before/after). */
     private readonly tuning: Pick<
       GradientGraphSpec,
-      'keepDenormals' | 'plainRules' | 'fullLastLayer' | 'keepZeroBias'
+      'keepDenormals' | 'plainRules' | 'fullLastLayer' | 'keepZeroBias' | 'plainRmsNorm' | 'plainSoftmax'
     > & {
       /** Every row in one batch, however wide (the bench's before/after of CACHE_FLOATS). */
       oneBatch?: boolean;
+      /** At most this many rows a batch (the bench's sweep of batchRows). */
+      maxRows?: number;
     } = {},
   ) {}
 
@@ -113,7 +115,7 @@ export class GradientService {
       this.runners.delete(oldest);
       await r.release();
     }
-    const { oneBatch: _, ...tuning } = this.tuning;
+    const { oneBatch: _, maxRows: __, ...tuning } = this.tuning;
     const r = await GradientRunner.create(
       this.source,
       { ...tuning, batch: rows, seq, measure: target.measure, attention, rules },
@@ -131,7 +133,8 @@ export class GradientService {
     const alphas = req.alphas ?? [1];
     const attention = req.attention === true;
     const c = this.source.config;
-    const chunk = batchRows(alphas.length, S, c, this.rowBudget, this.tuning.oneBatch === true);
+    const rows = batchRows(alphas.length, S, c, this.rowBudget, this.tuning.oneBatch === true);
+    const chunk = this.tuning.maxRows ? evenChunk(alphas.length, this.tuning.maxRows) : rows;
     const runner = await this.runner(chunk, S, req.target, attention, req.rules ?? 'gradient');
     const x = runner.embeddings(req.ids); // [S,E]
     const E = runner.graph.hidden;

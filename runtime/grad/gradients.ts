@@ -2,7 +2,7 @@
 // token embeddings (or any point between a baseline and them, for Integrated Gradients), the per-run side inputs of
 // feeds.ts and the target's one-hot readout. Everything is float32 (quantised weights were dequantised at load), the
 // gradients as onnxruntime computes them; non-finite values stop with a message saying where.
-import { createSession, type Session } from '../backend/ort';
+import { createSession, type Session, type SessionOptions } from '../backend/ort';
 import { LensError } from '../errors';
 import { computeFeeds } from '../models/feeds';
 import type { ModelSource } from '../models/source';
@@ -58,11 +58,18 @@ export class GradientRunner {
     options: GradientGraphSpec,
     backend: BackendName = 'native',
     threads = 1,
+    /** Benches only: onnxruntime's per-node profile, the optimized graph. */
+    extras: Pick<SessionOptions, 'profilePrefix' | 'optimizedModelPath'> = {},
   ): Promise<GradientRunner> {
     checkGradientLength(options.seq);
     const { onnx, ...graph } = buildGradientGraph(source, options);
     // The serialized graph (the weights once more in float32) is dropped once onnxruntime has its session.
-    const session = await createSession(onnx, { backend, threads, denormalAsZero: !options.keepDenormals });
+    const session = await createSession(onnx, {
+      ...extras,
+      backend,
+      threads,
+      denormalAsZero: !options.keepDenormals,
+    });
     return new GradientRunner(graph, session, source);
   }
 

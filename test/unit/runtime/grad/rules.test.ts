@@ -25,6 +25,9 @@ interface Case {
   /** A GELU / SiLU fragment or a LayerNormalization: true where runtime/grad/fused.ts must differentiate it as one (fewer nodes), false
    * where it must not (an inner tensor has another consumer); both ways are checked. */
   fused?: boolean;
+  /** Fused with as many nodes as node by node (a rule over smaller tensors: attention's Softmax from do · o): the
+   * graphs must differ instead. */
+  sameNodeCount?: boolean;
 }
 
 /** ops.activation's GELU written out, its erf also read by `extra` (so the fragment cannot be fused). */
@@ -128,6 +131,32 @@ const cases: Case[] = [
     inputs: [{ shape: [2, 3, 6] }],
     out: [2, 3, 6],
     build: (g, [a]) => rmsNorm(g, a, g.constF([0.5, 1, 1.5, 2, -1, 0.3], [6]), 1e-6),
+    fused: true,
+  },
+  {
+    // x read by a residual too: the fused rule's parts are summed with its gradient
+    name: 'RMSNorm beside a residual',
+    inputs: [{ shape: [2, 3, 6] }],
+    out: [2, 3, 6],
+    build: (g, [a]) => {
+      const y = rmsNorm(g, a, g.constF([0.5, 1, 1.5, 2, -1, 0.3], [6]), 1e-6);
+      return g.op('Add', [y, g.op('Mul', [a, g.constF([0.7], [])])]);
+    },
+    fused: true,
+  },
+  {
+    // its mean of squares also read elsewhere: not fused
+    name: 'RMSNorm whose mean of squares has another reader',
+    inputs: [{ shape: [2, 3, 6] }],
+    out: [2, 3, 6],
+    build: (g, [a]) => {
+      const sq = g.op('Pow', [a, g.constF([2], [])]);
+      const mean = g.op('ReduceMean', [sq], { axes: A.ints([-1]), keepdims: A.int(1) });
+      const root = g.op('Sqrt', [g.op('Add', [mean, g.constF([1e-6], [])])]);
+      const y = g.op('Mul', [g.op('Div', [a, root]), g.constF([0.5, 1, 1.5, 2, -1, 0.3], [6])]);
+      return g.op('Add', [y, g.op('Mul', [mean, g.constF([0.2], [])])]);
+    },
+    fused: false,
   },
   {
     name: 'GELU (erf)',
@@ -296,6 +325,32 @@ const cases: Case[] = [
       return attention(g, q, k, v, bias, 2, 4, { softcap: 2 }).context;
     },
   },
+  {
+    // the Softmax's rule from Σ do ⊙ o over [.., S, D] instead of Σ dP ⊙ P over [.., S, S] (fused.ts)
+    name: 'attention, no soft-cap, two rows of a batch',
+    inputs: [{ shape: [2, 2, 3, 4] }, { shape: [2, 2, 3, 4] }, { shape: [2, 2, 3, 4] }],
+    out: [2, 3, 8],
+    build: (g, [q, k, v]) => {
+      const bias = g.constF([0, -1e9, -1e9, 0, 0, -1e9, 0, 0, 0], [1, 1, 3, 3]);
+      return attention(g, q, k, v, bias, 2, 4).context;
+    },
+    fused: true,
+    sameNodeCount: true,
+  },
+  {
+    // its probabilities read by a second consumer: the Softmax keeps its own rule
+    name: 'attention whose probabilities are read elsewhere too',
+    inputs: [{ shape: [1, 2, 3, 4] }, { shape: [1, 2, 3, 4] }, { shape: [1, 2, 3, 4] }],
+    out: [1, 2, 3, 3],
+    build: (g, [q, k, v]) => {
+      const bias = g.constF([0, -1e9, -1e9, 0, 0, -1e9, 0, 0, 0], [1, 1, 3, 3]);
+      const a = attention(g, q, k, v, bias, 2, 4);
+      const c = g.op('Reshape', [a.context, g.constI64([1, 3, 2, 4])]);
+      const ct = g.op('Transpose', [c], { perm: A.ints([0, 2, 1, 3]) }); // [1,2,3,4]
+      return g.op('Add', [a.probs, g.op('MatMul', [ct, g.op('Transpose', [k], { perm: A.ints([0, 1, 3, 2]) })])]);
+    },
+    fused: false,
+  },
 ];
 
 function randomInputs(c: Case, seed: number): Float32Array[] {
@@ -368,7 +423,9 @@ for (const [c, fuse] of cases.flatMap(
     if (c.fused !== undefined && fuse) {
       const plain = addBackward(caseModel(c), { target: 'total', grads, fuse: false });
       const [n, nPlain] = [model, plain].map((m) => m.graph!.node!.length);
-      if (c.fused) assert.ok(n < nPlain, `fused: ${n} nodes, node by node: ${nPlain}`);
+      const ops = (m: typeof model) => JSON.stringify(m.graph!.node!.map((x) => [x.opType, x.input]));
+      if (c.fused && c.sameNodeCount) assert.ok(n === nPlain && ops(model) !== ops(plain), 'a rule of its own');
+      else if (c.fused) assert.ok(n < nPlain, `fused: ${n} nodes, node by node: ${nPlain}`);
       else assert.equal(n, nPlain, 'not fused');
     }
     const session = await createSession(encodeModelPlain(model), { backend: 'native', threads: 1 });
