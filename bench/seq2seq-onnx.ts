@@ -12,7 +12,8 @@
 //     session with every Softmax as an output; a merged decoder split into its two branches), every row taken;
 //   raw onnxruntime: sessions on the export's own files, untouched, no taps (the merged file run as it is, switched
 //     by use_cache_branch), fetching last_hidden_state, logits and present.* only.
-// (1) teacher-forced: encode --source tokens, one decoder pass (no cache) over --target tokens; (2) KV-cached greedy:
+// (1) teacher-forced: encode --source tokens, one decoder pass (no cache) over --target tokens (a sample is the mean of
+// up to 10 passes, ~20 ms of raw onnxruntime); (2) KV-cached greedy:
 // encode, the first decoder pass on the start token, then --target − 1 cached steps on fixed tokens (greedy's work
 // without its argmax, which both would do alike). Prints median (min–max) of wall and of the process's CPU time
 // (every onnxruntime thread) per teacher-forced pass and per cached step, and the ratios with / without attention.
@@ -22,6 +23,9 @@
 // ms per step = the run's ms / its search steps; calls/step = decoder session calls per search step (the cached
 // exports' beams are the rows of one call). And the measurement behind that choice: raw onnxruntime on
 // decoder_with_past_model.onnx, 4 rows in one call against 4 one-row calls, at 8 cached tokens after --source ones.
+// Last, the floor of a cached step (tiny-marian-dates-onnx-past): raw onnxruntime on decoder_with_past_model.onnx as
+// it is, on the graph the engine runs (its Softmax outputs as graph outputs, and their joined copy) not fetching the
+// taps, and fetching the joined taps, against the engine's step; batches of --target − 1 steps, interleaved.
 import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -32,6 +36,8 @@ import { ImportEngine } from '../runtime/onnx/import-engine';
 import { servedImportSeq2Seq } from '../runtime/inspector/import-seq2seq';
 import type { RunControl } from '../runtime/inspector/worker-loop';
 import { findOnnxInFolder } from '../runtime/onnx/locate';
+import { analyseFile, tapWholeGraph } from '../runtime/onnx/prepare';
+import { readOnnxFile } from '../runtime/onnx/read';
 import { fixturesDir, marianDatesCacheDirs, marianDatesDir } from '../test/helpers/fixtures';
 import { fmt, summarize, table } from './stats';
 import { interleavedSamples, ratioCells, type Seq2SeqSample } from './seq2seq-timing';
@@ -180,12 +186,14 @@ async function raw(dir: string): Promise<Runner> {
   };
 }
 
-async function once(r: Runner, src: number[], tgt: number[]): Promise<Sample> {
+/** One sample: `reps` teacher-forced passes (their mean: a small model's pass is a millisecond or two, which one
+ * timing on a shared machine does not resolve), then one greedy decode's steps. */
+async function once(r: Runner, src: number[], tgt: number[], reps = 1): Promise<Sample> {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  await r.forced(src, tgt);
-  const forcedMs = performance.now() - t0;
-  const forcedCpuMs = cpuMs(process.cpuUsage(c0));
+  for (let i = 0; i < reps; i++) await r.forced(src, tgt);
+  const forcedMs = (performance.now() - t0) / reps;
+  const forcedCpuMs = cpuMs(process.cpuUsage(c0)) / reps;
   return { forcedMs, forcedCpuMs, ...(await r.greedy(src, tgt)) };
 }
 
@@ -199,8 +207,13 @@ async function rows(name: string, dir: string): Promise<string[][]> {
   const src = ids(Math.min(sourceTokens, config.max_position_embeddings), 7919);
   const tgt = ids(Math.min(targetTokens, config.max_position_embeddings), 104729);
   const runners = { 'raw onnxruntime': await raw(dir), 'with attention': await withAttention(dir) };
+  // Passes per sample: enough for ~20 ms of raw onnxruntime (10 for tiny-marian-dates, 1 for Marian base).
+  await runners['raw onnxruntime'].forced(src, tgt);
+  const t0 = performance.now();
+  await runners['raw onnxruntime'].forced(src, tgt);
+  const reps = Math.max(1, Math.min(10, Math.round(20 / (performance.now() - t0))));
   const samples = await interleavedSamples(runners, runs, (r, warmUp) =>
-    warmUp ? once(r, src.slice(0, 8), tgt.slice(0, 4)) : once(r, src, tgt),
+    warmUp ? once(r, src.slice(0, 8), tgt.slice(0, 4)) : once(r, src, tgt, reps),
   );
   for (const r of Object.values(runners)) await r.release();
   const cells = ratioCells(samples, 'raw onnxruntime');
@@ -339,6 +352,76 @@ async function batchRows(dir: string): Promise<string[][]> {
   });
 }
 
+/**
+ * Per cached step on the with-past export: raw onnxruntime on the file as it is, on the engine's tapped graph without
+ * and with fetching its joined taps, and the engine's step (all from one first pass's cache, --target − 1 steps a
+ * sample, interleaved); ms and CPU ms per step with ratios to the first.
+ */
+async function stepFloor(dir: string): Promise<string[][]> {
+  const file = path.join(dir, 'decoder_with_past_model.onnx');
+  const plain = await createSession(fs.readFileSync(file), { backend: 'native', threads });
+  const tapped = tapWholeGraph(analyseFile({ onnx: readOnnxFile(file), label: 'step' }, false, true), true);
+  const tappedSession = await createSession(tapped.bytes, { backend: 'native', threads });
+  const engine = await ImportEngine.create(findOnnxInFolder(dir)!, 'native', threads);
+  const V = engine.facts.vocabSize;
+  const src = Array.from(
+    { length: Math.min(sourceTokens, engine.facts.maxPositions) },
+    (_, i) => 2 + ((i * 7919) % (V - 4)),
+  );
+  const steps = Math.max(1, Math.min(targetTokens, engine.facts.maxPositions) - 1);
+  const ids = Array.from({ length: steps }, (_, i) => 2 + ((i * 104729) % (V - 4)));
+  const enc = await engine.encode(src);
+  const first = await engine.decode(enc, [engine.facts.encoderDecoder!.decoderStartTokenId], undefined, true);
+  const mask = int64(src.map(() => 1));
+  const presents = plain.outputNames.filter((n) => n.startsWith('present.'));
+  const pasts = plain.inputNames.filter((n) => n.startsWith('past_key_values.'));
+  const rawSteps = (session: Session, taps: string[]) => async () => {
+    const cache = new Map(first.cache!);
+    for (let t = 0; t < steps; t++) {
+      const f: Record<string, FeedTensor> = { input_ids: int64([ids[t]]), encoder_attention_mask: mask };
+      for (const n of pasts) f[n] = cache.get(n)!;
+      const o = await session.run(f, ['logits', ...presents, ...taps]);
+      for (const n of presents) cache.set(n.replace('present.', 'past_key_values.'), asFeed(o[n]));
+    }
+  };
+  const ways: Record<string, () => Promise<void>> = {
+    'raw, the file as it is': rawSteps(plain, []),
+    'raw, tapped graph, taps not fetched': rawSteps(tappedSession, []),
+    'raw, tapped graph, joined taps fetched': rawSteps(tappedSession, [tapped.joined!]),
+    'engine step (every row taken)': async () => {
+      const cache = new Map(first.cache!);
+      for (let t = 0; t < steps; t++) await engine.step(enc, cache, ids[t], t + 1);
+    },
+  };
+  const names = Object.keys(ways);
+  const wall: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (const n of names) await ways[n]();
+  for (let i = 0; i < runs * 3; i++)
+    for (let j = 0; j < names.length; j++) {
+      const n = names[(i + j) % names.length];
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      await ways[n]();
+      cpu[n].push(cpuMs(process.cpuUsage(c0)) / steps);
+      wall[n].push((performance.now() - t0) / steps);
+    }
+  await Promise.all([plain.release(), tappedSession.release(), engine.release()]);
+  const base = { wall: summarize(wall[names[0]]).median, cpu: summarize(cpu[names[0]]).median };
+  return names.map((n) => {
+    const w = summarize(wall[n]);
+    const c = summarize(cpu[n]);
+    return [
+      n,
+      `${src.length} / ${steps}`,
+      fmt(w, 3),
+      `${(w.median / base.wall).toFixed(3)}×`,
+      fmt(c, 3),
+      `${(c.median / base.cpu).toFixed(3)}×`,
+    ];
+  });
+}
+
 async function main(): Promise<void> {
   const models: [string, Record<string, string>][] = [];
   if (argv.only !== 'base') models.push(['tiny-marian-dates', marianDatesCacheDirs]);
@@ -397,6 +480,15 @@ async function main(): Promise<void> {
   console.log('\none cached step of 4 beams, raw onnxruntime (rows of one call, or one call per beam)');
   console.log(
     table(['graph', 'beams as', 'source / cached', 'ms', 'ratio'], await batchRows(marianDatesCacheDirs.past)),
+  );
+  console.log(
+    `\nthe floor of a cached step, tiny-marian-dates-onnx-past (${runs * 3} batches of steps interleaved; ms per step)`,
+  );
+  console.log(
+    table(
+      ['what runs', 'source / steps', 'ms per step', 'ratio', 'CPU ms', 'ratio'],
+      await stepFloor(marianDatesCacheDirs.past),
+    ),
   );
 }
 

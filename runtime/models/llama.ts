@@ -10,7 +10,7 @@
 // "layers.N.self_attn.q_proj" (phi3: "qkv_proj", "mlp.gate_up_proj")...
 import type { ModelConfig } from '../formats/config-normalise';
 import { A } from './graph-builder';
-import { activation, attention, linearT, rmsNorm, rope, softcap, splitHeads } from './ops';
+import { activation, attention, linearT, rmsNorm, rope, softcap, splitHeads, splitLinear } from './ops';
 import { sideInputs, type FamilyGraphs } from './family';
 import { blockedAttention } from './attention-summaries';
 import type { GraphBuilder } from './graph-builder';
@@ -98,9 +98,6 @@ export function llamaGraphs(source: ModelSource): FamilyGraphs {
     const full = w.resolve(name)!;
     return g.weightOnce(`${full}.${tag}`, () => make(source.weights.get(full)), dims);
   };
-  /** Rows [from, from + count) of a stored [rows, cols] matrix (phi3's fused projections), as its own weight. */
-  const rows = (g: GraphBuilder, name: string, tag: string, from: number, count: number, cols: number) =>
-    derived(g, name, tag, [count, cols], (d) => d.subarray(from * cols, (from + count) * cols));
   /** RMSNorm weight as the model applies it: w, or 1 + w in float32 (gemma). */
   const normWeight = (g: GraphBuilder, name: string, size: number): string => {
     if (!c.normPlusOne) return w.add(g, name, [size]);
@@ -123,36 +120,29 @@ export function llamaGraphs(source: ModelSource): FamilyGraphs {
     return g.op('Reshape', [all, g.constI64([0, H, -1, D], [4], 'shape')]); // [B,H,S,D]
   };
 
-  /** q [B,S,H·D], k and v [B,S,KV·D] of the attention input `a` [B,S,E]. */
+  /** q [B,S,H·D], k and v [B,S,KV·D] of the attention input `a` [B,S,E]: one MatMul over [q | k | v]. */
   const projections = (g: GraphBuilder, l: number, a: string): [string, string, string] => {
     const p = `layers.${l}.self_attn.`;
-    if (c.fusedProjections) {
-      const qkv = p + 'qkv_proj.weight'; // rows [q: H·D | k: KV·D | v: KV·D]
-      return [
-        linearT(g, a, rows(g, qkv, 'q', 0, H * D, E)),
-        linearT(g, a, rows(g, qkv, 'k', H * D, KV * D, E)),
-        linearT(g, a, rows(g, qkv, 'v', (H + KV) * D, KV * D, E)),
-      ];
-    }
-    return [
-      linearT(g, a, w.add(g, p + 'q_proj.weight', [H * D, E]), bias(g, p + 'q_proj.bias', H * D)),
-      linearT(g, a, w.add(g, p + 'k_proj.weight', [KV * D, E]), bias(g, p + 'k_proj.bias', KV * D)),
-      linearT(g, a, w.add(g, p + 'v_proj.weight', [KV * D, E]), bias(g, p + 'v_proj.bias', KV * D)),
-    ];
+    const sizes = [H * D, KV * D, KV * D];
+    const [weight, b] = c.fusedProjections
+      ? [w.add(g, p + 'qkv_proj.weight', [(H + 2 * KV) * D, E]), undefined] // rows [q: H·D | k: KV·D | v: KV·D]
+      : w.addStacked(
+          g,
+          ['q_proj', 'k_proj', 'v_proj'].map((n) => p + n),
+          sizes,
+          E,
+        );
+    const [q, k, v] = splitLinear(g, a, weight, b, sizes); // [B,S,H·D], [B,S,KV·D], [B,S,KV·D]
+    return [q, k, v];
   };
 
-  /** The gated MLP on `x` [B,S,E]: down(act(gate(x)) · up(x)). */
+  /** The gated MLP on `x` [B,S,E]: down(act(gate(x)) · up(x)), gate and up as one MatMul over [gate | up]. */
   const mlp = (g: GraphBuilder, l: number, x: string): string => {
     const m = `layers.${l}.mlp.`;
-    let gateLin: string;
-    let up: string;
-    if (c.fusedProjections) {
-      gateLin = linearT(g, x, rows(g, m + 'gate_up_proj.weight', 'gate', 0, I, E)); // [B,S,I]
-      up = linearT(g, x, rows(g, m + 'gate_up_proj.weight', 'up', I, I, E));
-    } else {
-      gateLin = linearT(g, x, w.add(g, m + 'gate_proj.weight', [I, E]), bias(g, m + 'gate_proj.bias', I));
-      up = linearT(g, x, w.add(g, m + 'up_proj.weight', [I, E]), bias(g, m + 'up_proj.bias', I));
-    }
+    const [weight, b] = c.fusedProjections
+      ? [w.add(g, m + 'gate_up_proj.weight', [2 * I, E]), undefined] // rows [gate: I | up: I]
+      : w.addStacked(g, [m + 'gate_proj', m + 'up_proj'], [I, I], E);
+    const [gateLin, up] = splitLinear(g, x, weight, b, [I, I]); // [B,S,I] each
     const gated = g.op('Mul', [activation(g, gateLin, c.act), up]); // [B,S,I]
     return linearT(g, gated, w.add(g, m + 'down_proj.weight', [E, I]), bias(g, m + 'down_proj.bias', E)); // [B,S,E]
   };

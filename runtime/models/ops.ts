@@ -12,6 +12,15 @@ export function linearT(g: GraphBuilder, x: string, w: string, b?: string): stri
   return b ? g.op('Add', [y, b]) : y;
 }
 
+/** Several projections of one x [B,S,in] as one MatMul over their HF weights stacked by rows (w [Σ out, in], b [Σ out]:
+ * CheckedWeights.addStacked), split back along the last axis: one GEMM with Σ out columns instead of several narrower
+ * ones (onnxruntime does not merge MatMuls that share an input; SmolLM2's k and v have 192 columns each), for one
+ * copy of the outputs by the Split. Returns [B,S,out_i] per size. */
+export function splitLinear(g: GraphBuilder, x: string, w: string, b: string | undefined, sizes: number[]): string[] {
+  const y = linearT(g, x, w, b); // [B,S,Σ out]
+  return g.opN('Split', [y, g.constI64(sizes, [sizes.length], 'split')], sizes.length, { axis: A.int(-1) }); // [B,S,out_i]
+}
+
 /** x [B,S,in] · W (+ b) with W already [in, out] (GPT-2 Conv1D). Returns [B,S,out]. */
 export function linear(g: GraphBuilder, x: string, w: string, b?: string): string {
   const y = g.op('MatMul', [x, w]); // [B,S,out]

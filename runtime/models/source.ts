@@ -81,6 +81,35 @@ export class CheckedWeights {
     return g.weightOnce(full, () => this.store.get(full), shape);
   }
 
+  /**
+   * Linear layers `names` (each `name.weight` [rows_i, cols], optional `name.bias` [rows_i]) stacked by rows as one
+   * [Σ rows, cols] weight, added once per graph, and their biases as one [Σ rows] (zeros where a layer has none;
+   * undefined when none has one). For one MatMul over several projections of the same input (ops.splitLinear).
+   */
+  addStacked(g: GraphBuilder, names: string[], rows: number[], cols: number): [string, string | undefined] {
+    const total = rows.reduce((a, b) => a + b, 0);
+    const full = names.map((n, i) => this.check(n + '.weight', [rows[i], cols]));
+    const biases = names.map((n, i) => (this.has(n + '.bias') ? this.check(n + '.bias', [rows[i]]) : undefined));
+    const stack = (parts: (string | undefined)[], size: (i: number) => number): Float32Array => {
+      const out = new Float32Array(parts.reduce((a, _, i) => a + size(i), 0));
+      let at = 0;
+      parts.forEach((name, i) => {
+        if (name) out.set(this.store.get(name), at);
+        at += size(i);
+      });
+      return out;
+    };
+    const weight = g.weightOnce(`${full[0]}.stacked${names.length}`, () => stack(full, (i) => rows[i] * cols), [
+      total,
+      cols,
+    ]);
+    if (biases.every((b) => b === undefined)) return [weight, undefined];
+    return [
+      weight,
+      g.weightOnce(`${full[0]}.stacked${names.length}.bias`, () => stack(biases, (i) => rows[i]), [total]),
+    ];
+  }
+
   /** Like add(), for the first of several alternative names that exists (e.g. LayerNorm .weight / .gamma). */
   addFirst(g: GraphBuilder, names: string[], shape: number[]): string {
     const hit = names.find((n) => this.has(n)) ?? names[0];

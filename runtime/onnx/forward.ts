@@ -103,7 +103,7 @@ export async function runRows(
       ...hooks,
       onTap: async (tap, t) => {
         (taps[tap] ??= []).push(t);
-        if (b === B - 1) await hooks.onTap(tap, stack(taps[tap]));
+        if (b === B - 1) await hooks.onTap(tap, stack(taps[tap]), false); // the stack is scanned where it is read
       },
     });
     r.ms.forEach((m, s) => (ms[s] = (ms[s] ?? 0) + m));

@@ -212,9 +212,9 @@ export class ImportEngine {
       const result = await part.run(feeds, {
         isCancelled: options.isCancelled,
         onStage: () => this.stageRunCount++,
-        onTap: async (tap, t) => {
+        onTap: async (tap, t, finite) => {
           if (options.isCancelled?.()) throw cancelled();
-          options.onLayer(this.layer(first + tap, t, S));
+          options.onLayer(this.layer(first + tap, t, S, finite));
           if (options.pause) await options.pause();
         },
       });
@@ -229,8 +229,11 @@ export class ImportEngine {
     return { lastHidden: lastHidden ?? new Float32Array(0), stageMs };
   }
 
-  /** A tap's tensor ([1,H,Q,K] or [H,Q,K]) as the layer's attention, checked against what the probe found. */
-  private layer(layer: number, t: OutputTensor, S: number): LayerAttention {
+  /**
+   * A tap's tensor ([1,H,Q,K] or [H,Q,K]) as the layer's attention, checked against what the probe found and
+   * scanned for NaN / ±Infinity unless the graph's own sum of the taps already showed every value `finite`.
+   */
+  private layer(layer: number, t: OutputTensor, S: number, finite = false): LayerAttention {
     const slot = this.slots[layer];
     const [Q, K] = t.dims.slice(-2);
     if (Q !== S || t.data.length !== slot.heads * Q * K)
@@ -246,7 +249,7 @@ export class ImportEngine {
       keyLength: K,
       data: t.data, // [heads, query, key]
     };
-    checkAttentionFinite(attention); // NaN / ±Infinity stop the run here, naming layer and head
+    if (!finite) checkAttentionFinite(attention); // NaN / ±Infinity stop the run here, naming layer and head
     return attention;
   }
 
@@ -273,9 +276,9 @@ export class ImportEngine {
     const result = await encoder.run(feeds, {
       isCancelled,
       onStage: () => this.stageRunCount++,
-      onTap: (tap, t) => {
+      onTap: (tap, t, finite) => {
         if (isCancelled?.()) throw cancelled();
-        layers.push({ ...this.layer(tap, t, S), kind: 'encoder', stackLayer: tap });
+        layers.push({ ...this.layer(tap, t, S, finite), kind: 'encoder', stackLayer: tap });
       },
     });
     const hidden = asFeed(result.hidden); // [1,S,E]
@@ -309,10 +312,11 @@ export class ImportEngine {
     const result = await decoder.run(feeds, {
       isCancelled,
       outputs: ['logits', ...(step?.firstOutputs ?? [])],
+      hidden: false, // the decoder's last hidden state is not read (its logits are)
       onStage: () => this.stageRunCount++,
-      onTap: (tap, t) => {
+      onTap: (tap, t, finite) => {
         if (isCancelled?.()) throw cancelled();
-        const a = this.layer(first + tap, t, T);
+        const a = this.layer(first + tap, t, T, finite);
         const list = a.kind === 'cross' ? cross : self;
         list.push({
           ...a,

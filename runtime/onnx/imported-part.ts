@@ -30,6 +30,10 @@ interface Stage {
   taps: { tap: number; output: string }[];
   /** Output holding the hidden state [B,S,E] (float32). */
   hidden?: string;
+  /** A whole graph's sum of every tap (prepare.ts): a scalar, finite exactly when every tap is. */
+  sums?: string;
+  /** A step decoder's taps joined into one output (prepare.ts). */
+  joined?: string;
   /** The graph outputs it computes → the float32 output to fetch for each. */
   outputs: Map<string, string>;
 }
@@ -87,10 +91,25 @@ export interface PartRunHooks {
   isCancelled?: () => boolean;
   /** Called after each stage's session has run. */
   onStage?: () => void;
-  /** Called with each tap as soon as it exists, in order; awaited before the next stage starts. */
-  onTap: (tap: number, t: OutputTensor) => void | Promise<void>;
+  /**
+   * Called with each tap as soon as it exists, in order; awaited before the next stage starts. `finite`: the
+   * graph's own sum of the stage's taps is finite, so no value of `t` is NaN or ±Infinity (no scan needed).
+   */
+  onTap: (tap: number, t: OutputTensor, finite: boolean) => void | Promise<void>;
   /** Graph outputs to fetch too (as float32), e.g. logits. */
   outputs?: readonly string[];
+  /** False: the hidden state is not fetched (a decoder pass whose last hidden state nobody reads). */
+  hidden?: boolean;
+}
+
+/** What a step decoder's call returned (runStep). */
+export interface PartStepResult {
+  /** The taps flattened and joined in tap order, [1, Σ taps' sizes]; undefined when not asked for. */
+  joined?: OutputTensor;
+  /** The graph outputs asked for, by graph output name. */
+  outputs: Record<string, OutputTensor>;
+  /** Milliseconds of the session call. */
+  ms: number;
 }
 
 export interface PartRunResult {
@@ -186,20 +205,48 @@ export class ImportedPart {
     for (const stage of this.stages) {
       if (hooks.isCancelled?.()) throw cancelled();
       const extra = wanted.filter((name) => stage.outputs.has(name));
+      // A set: the hidden state may be a graph output asked for by name too (a float32 export's is fetched as is).
+      const fetches = [
+        ...new Set([...fetchesOf(stage, hooks.hidden !== false), ...extra.map((n) => stage.outputs.get(n)!)]),
+      ];
       const t0 = performance.now();
-      const out = await stage.session.run(stageFeeds(stage, feeds, passed), [
-        ...fetchesOf(stage),
-        ...extra.map((name) => stage.outputs.get(name)!),
-      ]);
+      const out = await stage.session.run(stageFeeds(stage, feeds, passed), fetches);
       ms.push(performance.now() - t0);
       hooks.onStage?.();
       for (const name of stage.exports) passed.set(name, out[name]);
       for (const name of stage.drop) passed.delete(name);
-      if (stage.hidden) hidden = out[stage.hidden];
+      if (stage.hidden && hooks.hidden !== false) hidden = out[stage.hidden];
       for (const name of extra) outputs[name] = out[stage.outputs.get(name)!];
-      for (const t of stage.taps) await hooks.onTap(t.tap, out[t.output]);
+      const sum = stage.sums && stage.taps.length > 0 ? out[stage.sums].data[0] : NaN;
+      const finite = sum - sum === 0;
+      for (const t of stage.taps) await hooks.onTap(t.tap, out[t.output], finite);
     }
     return { hidden, outputs, ms };
+  }
+
+  /**
+   * A step decoder's call (a part opened with `step`: one session): the graph once on complete `feeds`, fetching
+   * its joined taps when `taps` and the graph outputs `outputs` — none of run()'s per-stage bookkeeping, for a call
+   * that is a fraction of a millisecond.
+   */
+  async runStep(feeds: Record<string, FeedTensor>, outputs: readonly string[], taps: boolean): Promise<PartStepResult> {
+    const stage = this.stages[0];
+    if (!stage) throw new LensError('DISPOSED', 'The model was unloaded; load it again.');
+    if (!stage.joined || this.stages.length !== 1)
+      throw new LensError('INFERENCE_FAILED', `${this.label} is not a step decoder (no joined attention output).`);
+    const fetches = taps ? [stage.joined] : [];
+    for (const name of outputs) {
+      const readable = stage.outputs.get(name);
+      if (!readable) throw new LensError('UNSUPPORTED_MODEL', `${this.label} has no ${name} output.`);
+      fetches.push(readable);
+    }
+    const t0 = performance.now();
+    const out = await stage.session.run(feeds, fetches);
+    const ms = performance.now() - t0;
+    const result: PartStepResult = { outputs: {}, ms };
+    if (taps) result.joined = out[stage.joined];
+    for (const name of outputs) result.outputs[name] = out[stage.outputs.get(name)!];
+    return result;
   }
 
   async release(): Promise<void> {
@@ -239,8 +286,15 @@ function rowsAgree(probe: PartProbe, rows: number): boolean {
   return tapsOk && hiddenOk;
 }
 
-function fetchesOf(stage: Stage): string[] {
-  return [...stage.taps.map((t) => t.output), ...(stage.hidden ? [stage.hidden] : []), ...stage.exports];
+/** What a stage fetches: its taps (with their sum, when the graph has one), its hidden state and its exports. */
+function fetchesOf(stage: Stage, hidden = true): string[] {
+  const sums = stage.sums && stage.taps.length > 0 ? [stage.sums] : [];
+  return [
+    ...stage.taps.map((t) => t.output),
+    ...sums,
+    ...(stage.hidden && hidden ? [stage.hidden] : []),
+    ...stage.exports,
+  ];
 }
 
 function stageFeeds(
@@ -369,7 +423,7 @@ async function openWhole(
   feeds: Record<string, FeedTensor>[],
   options: PartOptions,
 ): Promise<{ stages: Stage[]; probe: PartProbe }> {
-  const prepared = tapWholeGraph(a);
+  const prepared = tapWholeGraph(a, options.step === true);
   const session = await createSession(prepared.bytes, { backend: options.backend, threads: options.threads });
   const stage: Stage = {
     session,
@@ -378,8 +432,9 @@ async function openWhole(
     exports: [],
     drop: [],
     taps: prepared.taps.map((output, tap) => ({ tap, output })),
-    // A step decoder's hidden state is never read: not fetching it spares a copy and an output per step.
-    hidden: options.step ? undefined : prepared.hidden,
+    hidden: prepared.hidden, // none for a step decoder, whose hidden state is never read
+    sums: prepared.sums,
+    joined: prepared.joined,
     outputs: prepared.readable,
   };
   options.onSession?.(1, 1);

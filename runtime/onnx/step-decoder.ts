@@ -8,9 +8,13 @@
 // per step, as onnxruntime without taps would), on one row. At load a probe on a made-up cache (2 and 3 past
 // tokens, the encoder probe's 5 and 7 source tokens) tells each tap's kind by its keys, checked against the first
 // pass's layers, and every past input must have the first pass's present output of the same name.
+// A step is a fraction of a millisecond on a small model, so what it does beyond onnxruntime's own call counts
+// (bench/seq2seq-onnx.ts): its taps come as one joined output (one fetch, split here by each layer's heads × keys),
+// its feeds are built once per source and only the token, position and cache change, the present outputs are fed
+// back as onnxruntime returned them, and a beam step fetches no attention at all.
 import type { OutputTensor } from '../backend/ort';
 import { cancelled, LensError } from '../errors';
-import { checkAttentionFinite, checkOutputFinite } from '../finite';
+import { checkAttentionFinite, checkOutputFinite, firstNonFinite } from '../finite';
 import type { FeedTensor } from '../models/plan';
 import type { AttentionKind, BackendName, LayerAttention } from '../types';
 import { buildFeeds, oneRow, PAST_PREFIX, PRESENT_PREFIX } from './feeds';
@@ -58,6 +62,14 @@ export interface StepOpenOptions {
 }
 
 export class StepDecoder {
+  /** The feeds that stay the same for one source (mask, encoder states...), by the encoder states they are for. */
+  private fixedFeeds?: { encoderHidden: FeedTensor; feeds: Record<string, FeedTensor> };
+  /** The past_key_values.* inputs, and the graph outputs a step fetches: logits, then the carried present.*. */
+  private readonly pastInputs: string[];
+  private readonly fetched: string[];
+  /** The past input each of stepOutputs fills at the next step. */
+  private readonly carriedTo: string[];
+
   private constructor(
     private part: ImportedPart,
     /** Kind per tap, in tap order: 'decoder' or 'cross'. */
@@ -70,7 +82,11 @@ export class StepDecoder {
     private readonly vocabSize: number,
     /** The export's ids input takes a batch (its first axis is not fixed to 1): beams run as rows of one call. */
     readonly batchable: boolean,
-  ) {}
+  ) {
+    this.pastInputs = part.inputs.filter((p) => p.role === 'past').map((p) => p.name);
+    this.fetched = ['logits', ...stepOutputs];
+    this.carriedTo = stepOutputs.map(pastOf);
+  }
 
   get label(): string {
     return this.part.label;
@@ -188,6 +204,27 @@ export class StepDecoder {
     return cache;
   }
 
+  /** The feeds of a step on `encoderHidden` that do not change from step to step (built once per source). */
+  private stepFeeds(encoderHidden: FeedTensor, cache: KvCache): Record<string, FeedTensor> {
+    if (this.fixedFeeds?.encoderHidden !== encoderHidden) {
+      const inputs = this.part.inputs.filter((p) => p.role !== 'past');
+      const feeds = buildFeeds(inputs, oneRow([0]), { encoderHidden, causal: true }, this.part.label);
+      for (const p of inputs) if (p.role === 'ids' || p.role === 'positions') delete feeds[p.name];
+      this.fixedFeeds = { encoderHidden, feeds };
+    }
+    const feeds = { ...this.fixedFeeds.feeds };
+    for (const name of this.pastInputs) {
+      const t = cache.get(name); // [1,H,P,Dh]
+      if (!t)
+        throw new LensError(
+          'UNSUPPORTED_MODEL',
+          `${this.part.label} takes ${name}, which no output of the first decoder pass fills (it gives present.* outputs).`,
+        );
+      feeds[name] = t;
+    }
+    return feeds;
+  }
+
   /**
    * One step: token `id` at decoder position `position` (the number of tokens before it) after the cached ones;
    * the cache is carried on in place.
@@ -199,41 +236,19 @@ export class StepDecoder {
     encoderHidden: FeedTensor,
     hooks: { isCancelled?: () => boolean; onStage?: () => void },
   ): Promise<StepResult> {
-    const inputs = this.part.inputs;
-    const feeds = buildFeeds(inputs, oneRow([id]), { encoderHidden, past: cache, causal: true }, this.part.label);
-    for (const p of inputs.filter((q) => q.role === 'positions'))
-      feeds[p.name] = { type: 'int64', dims: [1, 1], data: BigInt64Array.of(BigInt(position)) }; // [1,1]
-    const self: LayerAttention[] = [];
-    const cross: LayerAttention[] = [];
-    const sourceLength = encoderHidden.dims[1];
-    const result = await this.part.run(feeds, {
-      isCancelled: hooks.isCancelled,
-      onStage: hooks.onStage,
-      outputs: ['logits', ...this.stepOutputs],
-      onTap: (tap, t) => {
-        if (hooks.isCancelled?.()) throw cancelled();
-        const kind = this.kinds[tap];
-        const heads = this.heads[tap];
-        const keys = kind === 'cross' ? sourceLength : position + 1;
-        if (t.data.length !== heads * keys)
-          throw new LensError(
-            'INFERENCE_FAILED',
-            `${this.part.label} returned attention of shape [${t.dims.join(', ')}] at step ${position} (expected ${heads} heads × 1 × ${keys}).`,
-          );
-        const list = kind === 'cross' ? cross : self;
-        const a: LayerAttention = {
-          layer: list.length,
-          stackLayer: list.length,
-          kind,
-          heads,
-          queryLength: 1,
-          keyLength: keys,
-          data: t.data, // [heads, 1, key]
-        };
-        checkAttentionFinite(a);
-        list.push(a);
-      },
-    });
+    const feeds = this.stepFeeds(encoderHidden, cache);
+    for (const p of this.part.inputs)
+      if (p.role === 'ids' || p.role === 'positions')
+        feeds[p.name] = {
+          type: 'int64',
+          dims: [1, 1],
+          data: BigInt64Array.of(BigInt(p.role === 'ids' ? id : position)),
+        }; // [1,1]
+    if (hooks.isCancelled?.()) throw cancelled();
+    const result = await this.part.runStep(feeds, this.fetched, true);
+    hooks.onStage?.();
+    if (hooks.isCancelled?.()) throw cancelled();
+    const { self, cross } = this.split(result.joined, position, encoderHidden.dims[1]);
     const logits = result.outputs.logits; // [1,1,V]
     if (!logits || logits.data.length !== this.vocabSize)
       throw new LensError(
@@ -241,11 +256,52 @@ export class StepDecoder {
         `${this.part.label} returned logits of shape [${logits?.dims.join(', ') ?? ''}] for one token; the vocabulary has ${this.vocabSize} entries.`,
       );
     checkOutputFinite('logits', logits.data, this.vocabSize);
-    for (const name of this.stepOutputs) {
-      const t = result.outputs[name]; // [1,H,t+1,Dh]
-      cache.set(pastOf(name), { type: 'float32', dims: t.dims, data: t.data });
+    for (let i = 0; i < this.stepOutputs.length; i++) {
+      const t = result.outputs[this.stepOutputs[i]]; // [1,H,t+1,Dh]
+      cache.set(this.carriedTo[i], { type: 'float32', dims: t.dims, data: t.data });
     }
-    return { self, cross, logits: logits.data, ms: result.ms };
+    return { self, cross, logits: logits.data, ms: [result.ms] };
+  }
+
+  /** The joined taps [1, Σ heads × keys] as each layer's rows (own copies: a step's rows are posted on), checked. */
+  private split(
+    joined: OutputTensor | undefined,
+    position: number,
+    sourceLength: number,
+  ): { self: LayerAttention[]; cross: LayerAttention[] } {
+    const n = this.kinds.length;
+    let total = 0;
+    for (let tap = 0; tap < n; tap++)
+      total += this.heads[tap] * (this.kinds[tap] === 'cross' ? sourceLength : position + 1);
+    if (!joined || joined.data.length !== total)
+      throw new LensError(
+        'INFERENCE_FAILED',
+        `${this.part.label} returned ${joined?.data.length ?? 0} attention weights at step ${position} (expected ` +
+          `${total}: ${n} layers' heads × 1 × keys).`,
+      );
+    const finite = firstNonFinite(joined.data) < 0;
+    const self: LayerAttention[] = [];
+    const cross: LayerAttention[] = [];
+    let at = 0;
+    for (let tap = 0; tap < n; tap++) {
+      const kind = this.kinds[tap];
+      const heads = this.heads[tap];
+      const keys = kind === 'cross' ? sourceLength : position + 1;
+      const list = kind === 'cross' ? cross : self;
+      const a: LayerAttention = {
+        layer: list.length,
+        stackLayer: list.length,
+        kind,
+        heads,
+        queryLength: 1,
+        keyLength: keys,
+        data: joined.data.slice(at, at + heads * keys), // [heads, 1, key]
+      };
+      at += heads * keys;
+      if (!finite) checkAttentionFinite(a); // names the layer, head and key of the first bad value
+      list.push(a);
+    }
+    return { self, cross };
   }
 
   /**
@@ -297,14 +353,10 @@ export class StepDecoder {
     );
     for (const p of inputs.filter((q) => q.role === 'positions'))
       feeds[p.name] = { type: 'int64', dims: [B, 1], data: new BigInt64Array(B).fill(BigInt(position)) }; // [B,1]
-    const result = await this.part.run(feeds, {
-      isCancelled: hooks.isCancelled,
-      onStage: hooks.onStage,
-      outputs: ['logits', ...this.stepOutputs],
-      onTap: () => {
-        if (hooks.isCancelled?.()) throw cancelled();
-      },
-    });
+    if (hooks.isCancelled?.()) throw cancelled();
+    const result = await this.part.runStep(feeds, this.fetched, false); // a beam's rows are not read
+    hooks.onStage?.();
+    if (hooks.isCancelled?.()) throw cancelled();
     const V = this.vocabSize;
     const logits = result.outputs.logits; // [B,1,V]
     if (!logits || logits.data.length !== B * V)
