@@ -29,7 +29,7 @@ import { readSeq2SeqModel } from '../runtime/models/seq2seq-read';
 import { seq2seqGradientAttribution, Seq2SeqGradientService } from '../runtime/grad/seq2seq-gradients';
 import { Seq2SeqMixingService } from '../runtime/inspector/seq2seq-mixing-service';
 import { marianDatesDir } from '../test/helpers/fixtures';
-import { fmt, summarize, table } from './stats';
+import { fmt, summarize, table, timed } from './stats';
 
 const THREADS = Number(process.env.THREADS ?? 2);
 const TOKENS = Number(process.env.TOKENS ?? 64);
@@ -48,16 +48,6 @@ const TEXT =
   'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw ' +
   'a big, red ball. She wanted to play with it, but it was too high. Lily asked her mom to help her. Her mom said ' +
   'yes and they played together all day long until the sun went down behind the hills.';
-
-/** Wall-clock and CPU ms of one awaited call. */
-async function timed(fn: () => Promise<unknown>): Promise<[number, number]> {
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  await fn();
-  const wall = performance.now() - t0;
-  const c = process.cpuUsage(c0);
-  return [wall, (c.user + c.system) / 1000];
-}
 
 /** Rows of the table: wall and CPU median (range), each as a ratio per run to that run's forward pass too, and the
  * CPU ratio to the run the user's Show Attention makes (`shown`, where measured). */

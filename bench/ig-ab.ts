@@ -15,7 +15,7 @@ import { batchRows, GradientService } from '../runtime/grad/gradient-service';
 import type { GradientTarget } from '../runtime/grad/gradients';
 import { integratedGradients, midpointAlphas } from '../runtime/analysis/gradient-methods';
 import { loadTokenizer } from '../runtime/tokenizers';
-import { fmt, summarize, table } from './stats';
+import { fmt, summarize, table, timed } from './stats';
 
 const { values: argv, positionals } = parseArgs({
   options: { model: { type: 'string' }, runs: { type: 'string' }, tokens: { type: 'string' } },
@@ -38,15 +38,6 @@ function tuningOf(v: string): Tuning {
   const rows = /^rows=(\d+)$/.exec(v);
   if (rows) return { maxRows: Number(rows[1]) };
   throw new Error(`unknown variant ${v}`);
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<[number, number]> {
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  await fn();
-  const wall = performance.now() - t0;
-  const c = process.cpuUsage(c0);
-  return [wall, (c.user + c.system) / 1000];
 }
 
 async function main(): Promise<void> {
