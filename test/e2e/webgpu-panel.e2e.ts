@@ -14,6 +14,7 @@ export async function main(): Promise<E2EResult> {
   const r = await runExtensionTests({
     devPath: repoRoot,
     testsPath,
+    label: 'mocha-webgpu',
     settings: { 'attentionLens.backend': 'webgpu' },
     browserArgs: ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'],
     deadlineMs: 900_000,

@@ -586,6 +586,8 @@ export async function runExtensionTests(opts: {
   testsPath: string;
   workspace?: string;
   echoLogs?: boolean;
+  /** The code-server log's name (test-results/logs/code-server-LABEL.log): one per suite, so none overwrites another. */
+  label?: string;
   /** Extra user settings, extra chromium flags (e.g. WebGPU's), a longer deadline for the suite. */
   settings?: Record<string, unknown>;
   browserArgs?: string[];
@@ -594,7 +596,7 @@ export async function runExtensionTests(opts: {
   const resultsFile = join(mkdtempSync(join(tmpdir(), 'al-results-')), 'results.json');
   const server = await startCodeServer({
     workspace: opts.workspace,
-    label: 'mocha',
+    label: opts.label ?? 'mocha',
     // No Hugging Face token from the shell: the suite's local Hub must never get (or ask about) one.
     env: { ATTENTION_LENS_TEST_RESULTS: resultsFile, HF_TOKEN: '', HUGGING_FACE_HUB_TOKEN: '' },
     ...(opts.settings ? { settings: opts.settings } : {}),
@@ -615,9 +617,15 @@ export async function runExtensionTests(opts: {
         `${(e as Error).message}\n--- last logs ---\n${session!.logs.slice(-40).join('\n')}\n--- code-server log ---\n${tail(server.logFile)}`,
       );
     });
-    let counts = { passed: 0, failed: exitCode === 0 ? 0 : 1, failures: [] as { title: string; error: string }[] };
+    let counts = { passed: 0, failed: 0, failures: [] as { title: string; error: string }[] };
     if (existsSync(resultsFile)) counts = JSON.parse(readFileSync(resultsFile, 'utf8'));
-    else log(`no results file from the suite (${resultsFile}); counting from the exit code`);
+    else {
+      // The suite writes its results when mocha ends: without them its tests did not all run, whatever the exit code
+      // (an extension host that ends early reports 0 too).
+      const error = `the suite wrote no results (exit ${exitCode}): the extension host ended before its tests did`;
+      log(`${error}\n--- last logs ---\n${session.logs.slice(-20).join('\n')}`);
+      counts = { passed: 0, failed: 1, failures: [{ title: 'the mocha suite', error }] };
+    }
     return { exitCode, ...counts, logs: session.logs };
   } finally {
     await session?.close();
