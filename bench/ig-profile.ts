@@ -25,7 +25,7 @@ const { values: argv } = parseArgs({
 });
 const S = Number(argv.tokens ?? 64);
 const runs = Number(argv.runs ?? 3);
-const out = argv.out ?? '/tmp/ig-profile';
+const OUT_DEFAULT = '/tmp/ig-profile';
 
 interface Event {
   cat: string;
@@ -89,8 +89,9 @@ async function main(): Promise<void> {
   const target: GradientTarget = minilm
     ? { measure: 'cosine', reference: Array.from({ length: c.hidden }, (_, i) => Math.sin(i + 1)) }
     : { measure: 'log-prob', readout: S - 1, token: 13 };
-  fs.rmSync(out, { recursive: true, force: true });
-  fs.mkdirSync(out, { recursive: true });
+  // A fresh folder of this run's own inside --out: nothing already there is removed or overwritten.
+  fs.mkdirSync(argv.out ?? OUT_DEFAULT, { recursive: true });
+  const out = fs.mkdtempSync(path.join(argv.out ?? OUT_DEFAULT, 'run-'));
 
   const full = buildFullGraph(source, { attentionOutputs: false });
   const forward = await createSession(full.onnx, {
