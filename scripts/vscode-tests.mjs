@@ -22,7 +22,7 @@
 // Works with CI=true and no stdin. Each phase runs in its own process group with a hard deadline.
 // Screenshots: test-results/screenshots/, code-server logs: test-results/logs/.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -247,5 +247,10 @@ for (const f of failures) console.log(`  ✘ ${f.name}: ${firstLines(f.error)}`)
 console.log(`vscode: ${passed} passed, ${failed} failed`);
 // --summary=FILE: the counts as JSON, for scripts/test.mjs's closing line.
 const summary = argv.find((a) => a.startsWith('--summary='));
-if (summary) writeFileSync(summary.slice('--summary='.length), JSON.stringify({ passed, failed, failures }));
+if (summary) {
+  // Written whole, then renamed into place: a reader never sees half of it.
+  const file = summary.slice('--summary='.length);
+  writeFileSync(`${file}.partial-${process.pid}`, JSON.stringify({ passed, failed, failures }));
+  renameSync(`${file}.partial-${process.pid}`, file);
+}
 process.exit(interrupted ? 130 : failed ? 1 : 0);
