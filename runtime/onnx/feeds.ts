@@ -112,8 +112,8 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * int64 values as a BigInt64Array, written through an Int32Array view of the same buffer (low word, then the sign)
- * when the value fits 32 bits: no BigInt per element, which made filling the feeds a visible part of a small model's
- * pass (bench/seq2seq-onnx.ts). Any other value goes through BigInt.
+ * when the value fits 32 bits: no BigInt heap object per element (a pass's garbage). Any other value goes through
+ * BigInt.
  */
 export function int64Of(values: ArrayLike<number>): BigInt64Array {
   const n = values.length;
