@@ -426,7 +426,8 @@ async function stepFloor(dir: string): Promise<string[][]> {
 /**
  * Per teacher-forced pass on the with-past export (encoder_model.onnx, then decoder_model.onnx over --target tokens):
  * raw onnxruntime on the files as they are; on the graphs the engine runs (every Softmax output a graph output, and
- * their sum) not fetching the taps, and fetching the taps and their sum as the engine does; and the engine's
+ * their sum) not fetching the taps, and fetching the taps and their sum as the engine does, every pass's outputs
+ * held until it ends (as the engine's maps are); and the engine's
  * encode + decode. Batches of 10 passes interleaved (--runs × 3 batches each); ms and CPU ms per pass, the ratio of
  * medians and the median of the per-batch ratios (each batch against the raw batch of its round).
  */
@@ -455,13 +456,17 @@ async function forcedFloor(dir: string): Promise<string[][]> {
       ...encoderTaps,
     ]);
     const feeds = { input_ids: int64(decoderIds), encoder_attention_mask: mask };
-    await decoder.run({ ...feeds, encoder_hidden_states: asFeed(out.last_hidden_state) }, ['logits', ...decoderTaps]);
+    const last = await decoder.run({ ...feeds, encoder_hidden_states: asFeed(out.last_hidden_state) }, [
+      'logits',
+      ...decoderTaps,
+    ]);
+    return [out, last]; // both passes' maps live until the pass ends, as the engine's (and any reader's) do
   };
   const fetched = (g: typeof tappedEncoder) => [...g.taps, g.sums!];
-  const ways: Record<string, () => Promise<void>> = {
+  const ways: Record<string, () => Promise<unknown>> = {
     'raw, the files as they are': rawPass(plainEncoder, plainDecoder, [], []),
     'raw, tapped graphs, taps not fetched': rawPass(encoderSession, decoderSession, [], []),
-    'raw, tapped graphs, taps + sum fetched': rawPass(
+    'raw, tapped graphs, taps + sum fetched and kept': rawPass(
       encoderSession,
       decoderSession,
       fetched(tappedEncoder),
@@ -471,6 +476,7 @@ async function forcedFloor(dir: string): Promise<string[][]> {
       const enc = await engine.encode(src);
       const d = await engine.decode(enc, decoderIds);
       if (enc.layers.length + d.self.length + d.cross.length === 0) throw new Error('no attention');
+      return [enc, d];
     },
   };
   const reps = 10;

@@ -129,13 +129,27 @@ export function int64Of(values: ArrayLike<number>): BigInt64Array {
   return data;
 }
 
-/** Rows of equal length as one [B,S] tensor of `type`, or every element `fill` when given. */
+/**
+ * Rows of equal length as one [B,S] tensor of `type`, or every element `fill` when given. A constant is one native
+ * fill and a single row is read as it is: a pass's feeds are built right after onnxruntime has run, with the caches
+ * cold, where every extra array and loop shows (bench/seq2seq-onnx.ts).
+ */
 function filled(type: FeedType, rows: readonly (readonly number[])[], S: number, fill?: number): FeedTensor {
   const dims = [rows.length, S];
-  const flat = new Array<number>(rows.length * S);
-  rows.forEach((row, r) => {
-    for (let s = 0; s < S; s++) flat[r * S + s] = fill ?? row[s];
-  });
+  const n = rows.length * S;
+  if (fill !== undefined)
+    return type === 'int64'
+      ? { type, dims, data: new BigInt64Array(n).fill(BigInt(fill)) }
+      : { type, dims, data: new Float32Array(n).fill(fill) };
+  let flat: readonly number[];
+  if (rows.length === 1 && rows[0].length === S) flat = rows[0];
+  else {
+    const all = new Array<number>(n);
+    rows.forEach((row, r) => {
+      for (let s = 0; s < S; s++) all[r * S + s] = row[s];
+    });
+    flat = all;
+  }
   return type === 'int64' ? { type, dims, data: int64Of(flat) } : { type, dims, data: Float32Array.from(flat) };
 }
 
