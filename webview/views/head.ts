@@ -94,6 +94,7 @@ export class HeadView implements View {
     if (this.layoutAhead) {
       this.layoutAhead = false;
       if (this.root.hidden) this.show(true);
+      else this.dirty = true; // shown: its targets, held back until now (show)
     }
   }
 
@@ -216,7 +217,11 @@ export class HeadView implements View {
       pending = true;
       drawn = draw(false);
     }
-    this.figure.show(drawn.scene);
+    // Shown before the run's first layer, when it is not yet known whether the run is kept (a window's 258 labels)
+    // or not (every token's): a long run's labels are painted, their targets (2 × n elements, which a kept run's
+    // window drops again; 1.5 s each way at 8,192 tokens) wait for that layer (layerArrived).
+    const holdTargets = this.layoutAhead && !win && n > KEPT_VIEW_WINDOW;
+    this.figure.show(holdTargets ? { ...drawn.scene, targets: [] } : drawn.scene);
     const { geometry } = drawn;
     this.root.dataset.lines = String(geometry.lines);
     this.root.dataset.pending = String(pending);
