@@ -282,7 +282,12 @@ async function exportKept(page: Page, frame: FrameLocator, dir: string, ref: Ref
   log(`long: matrix window ${m[0]} as PNG ${png.width} × ${png.height} px in ${Date.now() - t} ms`);
   noTemporaries(dir);
 
-  // 2. The head view: its ±64 window around the chosen token, exported as the panel draws it.
+  // 2. The head view: its ±64 window around the chosen token, exported as the panel draws it. Laid out while hidden
+  // (at the run's first layer) with the window's labels only: every token's (2 × n targets, laid out at the run's
+  // start and dropped again at the tab switch) took seconds at 8,192 tokens.
+  const labels = frame.locator('.head-view .scene-targets > .target');
+  const ahead = await labels.count();
+  assert.ok(ahead > 0 && ahead <= 2 * 129, `the hidden head view holds ${ahead} token targets for ${n} tokens`);
   await frame.locator('[data-view="head"]').click();
   const head = frame.locator('.head-view');
   const win = await until(
@@ -300,6 +305,7 @@ async function exportKept(page: Page, frame: FrameLocator, dir: string, ref: Ref
   const start = Number(win.start);
   const end = Number(win.end);
   assert.equal(end - start, 129, 'the head view shows ±64 tokens');
+  assert.equal(await labels.count(), 2 * 129, "the head view's targets: the window's tokens, both columns");
   const headPng = join(dir, 'long-head-window.png');
   t = Date.now();
   await exportFromPanel(page, frame, 'PNG image', headPng, 120_000);

@@ -49,6 +49,8 @@ export class HeadView implements View {
   private figure = new SceneCanvas('head-canvas');
   private focus: { side: 'left' | 'right'; index: number } | null = null;
   private dirty = true;
+  /** A run started and its token columns are not laid out yet (layerArrived). */
+  private layoutAhead = false;
 
   constructor(private ctx: ViewContext) {
     this.figure.canvas.setAttribute('aria-hidden', 'true');
@@ -80,13 +82,20 @@ export class HeadView implements View {
     this.buildLegend();
     this.buildKinds();
     this.dirty = true;
-    // The token columns are known now: lay them out while the model runs (as the token lists used to be built),
-    // so that showing this view later only draws the lines.
-    this.show(true);
+    this.layoutAhead = true;
   }
 
   layerArrived(layer: number): void {
     if (layer === this.ctx.store.layer) this.dirty = true;
+    // The token columns laid out while the model runs (as the token lists used to be built), so that showing this
+    // view later only draws the lines: at the first layer, when it is known whether the run is kept (its window's
+    // 258 labels) or not (every token's). Laid out at the run's start, a kept run of 8,192 tokens got 16,384 labels,
+    // built for seconds and dropped again for more when the head tab showed its window.
+    if (this.layoutAhead) {
+      this.layoutAhead = false;
+      if (this.root.hidden) this.show(true);
+      else this.dirty = true; // shown: its targets, held back until now (show)
+    }
   }
 
   selectionChanged(): void {
@@ -208,7 +217,11 @@ export class HeadView implements View {
       pending = true;
       drawn = draw(false);
     }
-    this.figure.show(drawn.scene);
+    // Shown before the run's first layer, when it is not yet known whether the run is kept (a window's 258 labels)
+    // or not (every token's): a long run's labels are painted, their targets (2 × n elements, which a kept run's
+    // window drops again; 1.5 s each way at 8,192 tokens) wait for that layer (layerArrived).
+    const holdTargets = this.layoutAhead && !win && n > KEPT_VIEW_WINDOW;
+    this.figure.show(holdTargets ? { ...drawn.scene, targets: [] } : drawn.scene);
     const { geometry } = drawn;
     this.root.dataset.lines = String(geometry.lines);
     this.root.dataset.pending = String(pending);
