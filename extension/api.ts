@@ -45,6 +45,8 @@ export interface AttentionLensApi {
   panelNotice?(): string | undefined;
   /** The number of open Attention Lens panels. */
   panelCount?(): number;
+  /** Whether the active panel's webview is ready (layers stream to it as they come; before, a run is replayed). */
+  panelReady?(): boolean;
   /** Opens what a drop onto the panel sent (the webview's checked `openDropped`) as the panel does; its outcome. */
   openDropped?(dropped: {
     uri?: string;

@@ -223,6 +223,10 @@ export class AttentionPanel {
   get isDisposed(): boolean {
     return this.disposed;
   }
+  /** Whether the webview said `ready` and takes notes as they come (until then a run is replayed after it). */
+  get isReady(): boolean {
+    return this.ready && !this.disposed;
+  }
   get currentRunId(): number | undefined {
     return this.run?.runId;
   }

@@ -20,6 +20,7 @@ export function testApi(s: Services): AttentionLensApi {
     userSettingsFile,
     panelNotice: () => s.panels.live()?.noticeText,
     panelCount: () => [...s.panels.list()].filter((p) => !p.isDisposed).length,
+    panelReady: () => s.panels.live()?.isReady === true,
     openDropped: (dropped) => openDroppedRun(s, s.panels.forRun(), dropped),
     attention: (runId: number) =>
       [...s.panels.list()]

@@ -365,6 +365,14 @@ suite('Attention Lens: panel host (issue 13)', function () {
     const api = await getApi();
     await withSmol(async () => {
       await editorWith(CONTENT, START, START + REF_TEXT.length);
+      // Layers stream to a webview that said `ready`; one that is still loading gets the run replayed afterwards. On
+      // a loaded machine a fresh panel's webview can take longer than this 14-token run, so a first run opens the
+      // panel and the streamed run is the second, once the webview is ready.
+      const opened = lastRunId(api);
+      fire('attentionLens.showAttention');
+      assert.equal((await withTimeout('first run', 200_000, api.waitForRun(opened))).state, 'done');
+      await until('the panel ready', 60_000, () => api.panelReady?.() === true);
+      await editorWith(CONTENT, START, START + REF_TEXT.length);
       const before = lastRunId(api);
       fire('attentionLens.showAttention');
       const run = await withTimeout('run', 200_000, api.waitForRun(before));
