@@ -1,4 +1,4 @@
-// `npx tsx bench/seq2seq-onnx.ts [--runs N] [--source N] [--target N] [--only tiny|base] [--threads N]`: what tapping attention
+// `npx tsx bench/seq2seq-onnx.ts [--runs N] [--source N] [--target N] [--only tiny|base|floor] [--threads N]`: what tapping attention
 // costs an imported optimum encoder–decoder export with a key/value cache (issue 17's target: ≤ 1.15× raw
 // onnxruntime on the same graphs, teacher-forced and KV-cached greedy). Two models, each exported by optimum in both
 // cache layouts (past: decoder_model + decoder_with_past_model; merged: decoder_model_merged):
@@ -28,6 +28,7 @@
 // taps, and fetching the joined taps, against the engine's step; batches of --target − 1 steps, interleaved.
 import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { createSession, type OutputTensor, type PassTensor, type Session } from '../runtime/backend/ort';
 import { defaultThreads } from '../runtime/inspector/load-model';
@@ -39,7 +40,7 @@ import { findOnnxInFolder } from '../runtime/onnx/locate';
 import { analyseFile, tapWholeGraph } from '../runtime/onnx/prepare';
 import { readOnnxFile } from '../runtime/onnx/read';
 import { fixturesDir, marianDatesCacheDirs, marianDatesDir } from '../test/helpers/fixtures';
-import { fmt, summarize, table } from './stats';
+import { fmt, summarize, table, timed } from './stats';
 import { interleavedSamples, ratioCells, type Seq2SeqSample } from './seq2seq-timing';
 
 const { values: argv } = parseArgs({
@@ -422,7 +423,88 @@ async function stepFloor(dir: string): Promise<string[][]> {
   });
 }
 
-async function main(): Promise<void> {
+/**
+ * Per teacher-forced pass on the with-past export (encoder_model.onnx, then decoder_model.onnx over --target tokens):
+ * raw onnxruntime on the files as they are; on the graphs the engine runs (every Softmax output a graph output, and
+ * their sum) not fetching the taps, and fetching the taps and their sum as the engine does, every pass's outputs
+ * held until it ends (as the engine's maps are); and the engine's
+ * encode + decode. Batches of 10 passes interleaved (--runs × 3 batches each); ms and CPU ms per pass, the ratio of
+ * medians and the median of the per-batch ratios (each batch against the raw batch of its round).
+ */
+async function forcedFloor(dir: string): Promise<string[][]> {
+  const open = async (bytes: Uint8Array) => createSession(bytes, { backend: 'native', threads });
+  const files = { encoder: path.join(dir, 'encoder_model.onnx'), decoder: path.join(dir, 'decoder_model.onnx') };
+  const plainEncoder = await open(fs.readFileSync(files.encoder));
+  const plainDecoder = await open(fs.readFileSync(files.decoder));
+  const tap = (file: string) =>
+    tapWholeGraph(analyseFile({ onnx: readOnnxFile(file), label: path.basename(file) }, false));
+  const tappedEncoder = tap(files.encoder);
+  const tappedDecoder = tap(files.decoder);
+  const encoderSession = await open(tappedEncoder.bytes);
+  const decoderSession = await open(tappedDecoder.bytes);
+  const engine = await ImportEngine.create(findOnnxInFolder(dir)!, 'native', threads);
+  const V = engine.facts.vocabSize;
+  const S = Math.min(sourceTokens, engine.facts.maxPositions);
+  const T = Math.min(targetTokens, engine.facts.maxPositions);
+  const src = Array.from({ length: S }, (_, i) => 2 + ((i * 7919) % (V - 4)));
+  const tgt = Array.from({ length: T }, (_, i) => 2 + ((i * 104729) % (V - 4)));
+  const decoderIds = [engine.facts.encoderDecoder!.decoderStartTokenId, ...tgt.slice(0, -1)];
+  const rawPass = (encoder: Session, decoder: Session, encoderTaps: string[], decoderTaps: string[]) => async () => {
+    const mask = int64(src.map(() => 1));
+    const out = await encoder.run({ input_ids: int64(src), attention_mask: mask }, [
+      'last_hidden_state',
+      ...encoderTaps,
+    ]);
+    const feeds = { input_ids: int64(decoderIds), encoder_attention_mask: mask };
+    const last = await decoder.run({ ...feeds, encoder_hidden_states: asFeed(out.last_hidden_state) }, [
+      'logits',
+      ...decoderTaps,
+    ]);
+    return [out, last]; // both passes' maps live until the pass ends, as the engine's (and any reader's) do
+  };
+  const fetched = (g: typeof tappedEncoder) => [...g.taps, g.sums!];
+  const ways: Record<string, () => Promise<unknown>> = {
+    'raw, the files as they are': rawPass(plainEncoder, plainDecoder, [], []),
+    'raw, tapped graphs, taps not fetched': rawPass(encoderSession, decoderSession, [], []),
+    'raw, tapped graphs, taps + sum fetched and kept': rawPass(
+      encoderSession,
+      decoderSession,
+      fetched(tappedEncoder),
+      fetched(tappedDecoder),
+    ),
+    'engine encode + decode (every map taken)': async () => {
+      const enc = await engine.encode(src);
+      const d = await engine.decode(enc, decoderIds);
+      if (enc.layers.length + d.self.length + d.cross.length === 0) throw new Error('no attention');
+      return [enc, d];
+    },
+  };
+  const reps = 10;
+  const names = Object.keys(ways);
+  const wall: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (const n of names) for (let k = 0; k < reps; k++) await ways[n]();
+  for (let i = 0; i < runs * 3; i++)
+    for (let j = 0; j < names.length; j++) {
+      const n = names[(i + j) % names.length];
+      const [w, c] = await timed(async () => {
+        for (let k = 0; k < reps; k++) await ways[n]();
+      });
+      wall[n].push(w / reps);
+      cpu[n].push(c / reps);
+    }
+  await Promise.all([plainEncoder, plainDecoder, encoderSession, decoderSession, engine].map((x) => x.release()));
+  const base = names[0];
+  const cells = (xs: Record<string, number[]>, n: string) => {
+    const s = summarize(xs[n]);
+    const perRun = summarize(xs[n].map((x, i) => x / xs[base][i])).median;
+    return [fmt(s, 3), `${(s.median / summarize(xs[base]).median).toFixed(3)}×`, `${perRun.toFixed(3)}×`];
+  };
+  return names.map((n) => [n, `${S} / ${T}`, ...cells(wall, n), ...cells(cpu, n)]);
+}
+
+/** The main table (both models, both layouts), the beam table and the batched-beams measurement. */
+async function tables(load: () => string): Promise<void> {
   const models: [string, Record<string, string>][] = [];
   if (argv.only !== 'base') models.push(['tiny-marian-dates', marianDatesCacheDirs]);
   if (argv.only !== 'tiny') {
@@ -438,7 +520,10 @@ async function main(): Promise<void> {
   const all: string[][] = [];
   for (const [model, dirs] of models)
     for (const [layout, dir] of Object.entries(dirs)) all.push(...(await rows(`${model}-onnx-${layout}`, dir)));
-  console.log(`\nnative, ${threads} threads, ${runs} runs interleaved, in-process; ms (wall) and CPU ms (process)`);
+  console.log(
+    `\nnative, ${threads} threads, ${runs} runs interleaved, in-process; ms (wall) and CPU ms (process); load ` +
+      `(1 / 5 / 15 min) ${load()} of ${os.cpus().length} cores`,
+  );
   console.log(
     table(
       [
@@ -480,6 +565,25 @@ async function main(): Promise<void> {
   console.log('\none cached step of 4 beams, raw onnxruntime (rows of one call, or one call per beam)');
   console.log(
     table(['graph', 'beams as', 'source / cached', 'ms', 'ratio'], await batchRows(marianDatesCacheDirs.past)),
+  );
+}
+
+async function main(): Promise<void> {
+  const load = () =>
+    os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' / ');
+  if (argv.only !== 'floor') await tables(load);
+  console.log(
+    `\nthe floor of a teacher-forced pass, tiny-marian-dates-onnx-past (${runs * 3} batches of 10 passes interleaved; ` +
+      `ms per pass; ratios: of medians, and the median of per-batch ratios); load ${load()}`,
+  );
+  console.log(
+    table(
+      ['what runs', 'source / target', 'ms per pass', 'ratio', 'per batch', 'CPU ms', 'ratio', 'per batch'],
+      await forcedFloor(marianDatesCacheDirs.past),
+    ),
   );
   console.log(
     `\nthe floor of a cached step, tiny-marian-dates-onnx-past (${runs * 3} batches of steps interleaved; ms per step)`,

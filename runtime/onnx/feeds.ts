@@ -107,16 +107,50 @@ export function planInputs(inputs: ValueInfoMsg[], label: string, planFeeds: boo
   });
 }
 
-function filled(type: FeedType, dims: number[], value: (i: number) => number): FeedTensor {
-  const n = dims.reduce((a, b) => a * b, 1);
-  if (type === 'int64') {
-    const data = new BigInt64Array(n);
-    for (let i = 0; i < n; i++) data[i] = BigInt(value(i));
-    return { type, dims, data };
+/** True where an int64 is two int32 words, low word first (every platform onnxruntime-node ships for). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * int64 values as a BigInt64Array, written through an Int32Array view of the same buffer (low word, then the sign)
+ * when the value fits 32 bits: no BigInt heap object per element (a pass's garbage). Any other value goes through
+ * BigInt.
+ */
+export function int64Of(values: ArrayLike<number>): BigInt64Array {
+  const n = values.length;
+  const data = new BigInt64Array(n);
+  const words = LITTLE_ENDIAN ? new Int32Array(data.buffer, data.byteOffset, 2 * n) : undefined;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (words && (v | 0) === v) {
+      words[2 * i] = v;
+      words[2 * i + 1] = v < 0 ? -1 : 0;
+    } else data[i] = BigInt(v);
   }
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = value(i);
-  return { type, dims, data };
+  return data;
+}
+
+/**
+ * Rows of equal length as one [B,S] tensor of `type`, or every element `fill` when given. A constant is one native
+ * fill and a single row is read as it is: a pass's feeds are built right after onnxruntime has run, with the caches
+ * cold, where every extra array and loop shows (bench/seq2seq-onnx.ts).
+ */
+function filled(type: FeedType, rows: readonly (readonly number[])[], S: number, fill?: number): FeedTensor {
+  const dims = [rows.length, S];
+  const n = rows.length * S;
+  if (fill !== undefined)
+    return type === 'int64'
+      ? { type, dims, data: new BigInt64Array(n).fill(BigInt(fill)) }
+      : { type, dims, data: new Float32Array(n).fill(fill) };
+  let flat: readonly number[];
+  if (rows.length === 1 && rows[0].length === S) flat = rows[0];
+  else {
+    const all = new Array<number>(n);
+    rows.forEach((row, r) => {
+      for (let s = 0; s < S; s++) all[r * S + s] = row[s];
+    });
+    flat = all;
+  }
+  return type === 'int64' ? { type, dims, data: int64Of(flat) } : { type, dims, data: Float32Array.from(flat) };
 }
 
 /** One batch-1 row of all-ones mask: what a plain run (and the probe) feeds. */
@@ -148,24 +182,21 @@ export function buildFeeds(
 ): Record<string, FeedTensor> {
   const B = batch.ids.length;
   const S = B > 0 ? batch.ids[0].length : 0;
-  const at = (rows: readonly (readonly number[])[], width: number) => (i: number) =>
-    rows[Math.floor(i / width)][i % width];
   const feeds: Record<string, FeedTensor> = {};
   for (const p of plans) {
     switch (p.role) {
       case 'ids':
-        feeds[p.name] = filled('int64', [B, S], at(batch.ids, S)); // [B,S]
+        feeds[p.name] = filled('int64', batch.ids, S); // [B,S]
         break;
       case 'mask':
-        feeds[p.name] = filled(p.type, [B, S], at(batch.mask, S)); // [B,S]
+        feeds[p.name] = filled(p.type, batch.mask, S); // [B,S]
         break;
       case 'token_types':
-        feeds[p.name] = filled(p.type, [B, S], () => 0); // [B,S]
+        feeds[p.name] = filled(p.type, batch.ids, S, 0); // [B,S]
         break;
       case 'positions':
         feeds[p.name] =
-          ctx.plan?.embed.position_ids ??
-          filled(p.type, [B, S], at(defaultPositions(batch.mask, ctx.causal === true), S)); // [B,S]
+          ctx.plan?.embed.position_ids ?? filled(p.type, defaultPositions(batch.mask, ctx.causal === true), S); // [B,S]
         break;
       case 'encoder_hidden':
       case 'encoder_mask': {
@@ -176,9 +207,9 @@ export function buildFeeds(
             `${label} is a decoder (it takes ${p.name}); open the folder with its encoder_model.onnx too.`,
           );
         const [rows, encoderS] = enc.dims;
-        const mask = ctx.encoderMask;
+        const mask = ctx.encoderMask ?? Array.from({ length: rows }, () => []);
         feeds[p.name] =
-          p.role === 'encoder_hidden' ? enc : filled(p.type, [rows, encoderS], mask ? at(mask, encoderS) : () => 1); // [B,S_enc]
+          p.role === 'encoder_hidden' ? enc : filled(p.type, mask, encoderS, ctx.encoderMask ? undefined : 1); // [B,S_enc]
         break;
       }
       case 'past': {

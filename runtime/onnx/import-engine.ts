@@ -233,9 +233,17 @@ export class ImportEngine {
    * A tap's tensor ([1,H,Q,K] or [H,Q,K]) as the layer's attention, checked against what the probe found and
    * scanned for NaN / ±Infinity unless the graph's own sum of the taps already showed every value `finite`.
    */
-  private layer(layer: number, t: OutputTensor, S: number, finite = false): LayerAttention {
+  private layer(
+    layer: number,
+    t: OutputTensor,
+    S: number,
+    finite = false,
+    as?: { kind: AttentionKind; layer: number; stackLayer: number },
+  ): LayerAttention {
     const slot = this.slots[layer];
-    const [Q, K] = t.dims.slice(-2);
+    const dims = t.dims;
+    const Q = dims[dims.length - 2];
+    const K = dims[dims.length - 1];
     if (Q !== S || t.data.length !== slot.heads * Q * K)
       throw new LensError(
         'INFERENCE_FAILED',
@@ -249,7 +257,13 @@ export class ImportEngine {
       keyLength: K,
       data: t.data, // [heads, query, key]
     };
-    if (!finite) checkAttentionFinite(attention); // NaN / ±Infinity stop the run here, naming layer and head
+    if (!finite) checkAttentionFinite(attention); // NaN / ±Infinity stop the run here, naming the tap and head
+    // An encoder–decoder pass relabels its entries in place (one object a layer, no spread copy).
+    if (as) {
+      attention.kind = as.kind;
+      attention.layer = as.layer;
+      attention.stackLayer = as.stackLayer;
+    }
     return attention;
   }
 
@@ -278,7 +292,7 @@ export class ImportEngine {
       onStage: () => this.stageRunCount++,
       onTap: (tap, t, finite) => {
         if (isCancelled?.()) throw cancelled();
-        layers.push({ ...this.layer(tap, t, S, finite), kind: 'encoder', stackLayer: tap });
+        layers.push(this.layer(tap, t, S, finite, { kind: 'encoder', layer: tap, stackLayer: tap }));
       },
     });
     const hidden = asFeed(result.hidden); // [1,S,E]
@@ -316,14 +330,11 @@ export class ImportEngine {
       onStage: () => this.stageRunCount++,
       onTap: (tap, t, finite) => {
         if (isCancelled?.()) throw cancelled();
-        const a = this.layer(first + tap, t, T, finite);
-        const list = a.kind === 'cross' ? cross : self;
-        list.push({
-          ...a,
-          kind: a.kind === 'cross' ? 'cross' : 'decoder',
-          layer: list.length,
-          stackLayer: list.length,
-        });
+        const isCross = this.slots[first + tap].kind === 'cross';
+        const list = isCross ? cross : self;
+        const at = list.length;
+        const as = { kind: isCross ? ('cross' as const) : ('decoder' as const), layer: at, stackLayer: at };
+        list.push(this.layer(first + tap, t, T, finite, as));
       },
     });
     const logits = result.outputs.logits; // [1,T,V]
