@@ -45,8 +45,33 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
-/** How long dispose() waits for the worker to release its sessions before ending it. */
+/** How long dispose() waits for the worker to stop and release its sessions; a worker still busy then (a stage or a
+ * session creation longer than this) ends in the background once its native call has returned. */
 const DISPOSE_WAIT_MS = 5000;
+
+/**
+ * Ends an inference worker safely. onnxruntime-node runs a session (and creates one) synchronously on the worker's
+ * thread: a worker.terminate() that lands while such a call is in flight aborts the whole process when the call
+ * returns into the terminating thread ("terminate called after throwing an instance of 'Napi::Error'", SIGABRT: the
+ * extension host dies with it). So the worker is first asked to stop: a run stops at its next stage boundary, a load
+ * at its next phase or session, its sessions are released (worker-loop.ts `dispose`), and only a worker that has
+ * answered — idle, with no native call in flight — or that has already exited is terminated.
+ */
+function retire(worker: Worker, channel: Channel<NoEnd, NodeWorkerEnd>, dead: LensError): Promise<void> {
+  return channel
+    .request('dispose', {})
+    .catch(() => undefined) // it failed, or the worker exited (the channel closed): either way nothing runs there
+    .then(() => {
+      channel.close(dead);
+      return worker.terminate();
+    })
+    .then(() => undefined);
+}
+
+/** Resolves after `ms` without keeping the process alive. */
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
 
 /** Starts the worker and waits until it has loaded `source`. */
 export async function startWorker(
@@ -100,9 +125,14 @@ export async function startWorker(
     if (reply.fallbackReason) inspector.fallbackReason = reply.fallbackReason;
     return inspector;
   } finally {
-    worker.off('error', onError);
-    worker.off('exit', onExit);
-    if (!loaded) void worker.terminate();
+    if (loaded) {
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    } else {
+      // A cancelled or failed load: the worker may be creating a session right now; it ends once it has stopped (its
+      // exit listeners stay, so a worker that dies meanwhile still closes the channel and is not waited on).
+      void retire(worker, channel, new LensError('DISPOSED', 'The load was cancelled.'));
+    }
   }
 }
 
@@ -288,14 +318,19 @@ class WorkerInspector implements Inspector {
     this.disposed = true;
     // Every request in flight stops at its next stage boundary (the shared mark) and fails now.
     this.channel.cancelAll(new LensError('DISPOSED', 'The model was unloaded while it was running.'));
-    if (!this.dead) {
-      // Let the worker release its sessions, then end it (at most a few seconds' wait).
-      const released = this.channel.request('dispose', {}, { signal: AbortSignal.timeout(DISPOSE_WAIT_MS) });
-      await this.track(released).catch(() => undefined);
+    const unloaded = new LensError('DISPOSED', `${this.facts.name} was unloaded; load the model again.`);
+    if (this.dead) {
+      // It has exited already: nothing runs there.
+      this.channel.close(this.dead);
+      await this.worker.terminate();
+      return;
     }
-    this.dead ??= new LensError('DISPOSED', `${this.facts.name} was unloaded; load the model again.`);
-    this.channel.close(this.dead);
-    await this.worker.terminate();
+    // The worker stops and releases its sessions, then ends (retire): never terminated mid native call. The caller
+    // waits a few seconds at most (the worker is kept referenced meanwhile, so a CLI does not exit under it).
+    const ended = retire(this.worker, this.channel, unloaded).then(() => {
+      this.dead ??= unloaded;
+    });
+    await this.track(Promise.race([ended, delay(DISPOSE_WAIT_MS)]));
   }
 
   private check(): void {

@@ -2,10 +2,11 @@
 // webview/inference/worker.ts), parameterised by how the model is obtained: it answers `load` with what the worker's
 // loader returns, queues `run`s and `generate`s one at a time behind the load (run-queue.ts), streams each layer the
 // moment its stage returns and each generated token the moment its step returns (buffers moved, not copied), and
-// answers `dispose` once the request in flight has stopped and the sessions are released. No Node imports.
+// answers `dispose` once the request in flight (or the load) has stopped and the sessions are released: only then may
+// the caller end the worker (worker-inspector.ts `retire`). No Node imports.
 import type { Channel, End, NoEnd } from '../channel/channel';
 import type { AbortSignalLike } from '../channel/types';
-import { LensError } from '../errors';
+import { cancelled, LensError } from '../errors';
 import type { EngineRunOptions, EngineRunResult } from './engine';
 import { RunQueue } from './run-queue';
 import { layerEvent, own } from './transfer';
@@ -128,12 +129,24 @@ export class WorkerLoop<Load, Loaded, M extends ServedModel> {
   private current: M | undefined;
   /** The kept run of long inputs (one at a time). */
   readonly kept = new KeptRuns();
+  /** Set by `dispose`: a load in progress stops at its next phase or session. */
+  private disposing = false;
 
   constructor(channel: Channel<WorkerEnd<Load, Loaded>, NoEnd>, loader: ModelLoader<Load, Loaded, M>) {
     this.queue = new RunQueue(() => this.loading);
     channel.handle('load', (request, ctx) => {
+      // A cancelled load (or one the caller disposes) stops at its next phase or session: the caller ends this worker
+      // only once the load has stopped, never while a native session creation is in flight (worker-inspector.ts).
+      const progress = (p: LoadProgressEvent) => {
+        if (ctx.signal.aborted || this.disposing) throw cancelled();
+        ctx.emit(p);
+      };
       const loading = (async () => {
-        const { model, reply, shared } = await loader.load(request, (p) => ctx.emit(p));
+        const { model, reply, shared } = await loader.load(request, progress);
+        if (ctx.signal.aborted || this.disposing) {
+          await model.release();
+          throw cancelled();
+        }
         this.current = model;
         this.queue.shared = shared;
         return reply;
@@ -174,6 +187,7 @@ export class WorkerLoop<Load, Loaded, M extends ServedModel> {
       return answer;
     });
     channel.handle('dispose', async () => {
+      this.disposing = true;
       this.kept.drop();
       // Sessions are released only after the run in flight has stopped at its next stage boundary.
       await this.queue.stop();

@@ -403,6 +403,18 @@ export function tail(file: string, lines = 30): string {
   }
 }
 
+/**
+ * Why an extension host ended, as code-server logged it: the host's own stderr lines (a native abort's message) and
+ * its exit line ("Extension Host Process exited with code: null, signal: SIGABRT"); '' when the log has none.
+ */
+export function extensionHostExit(logFile: string): string {
+  return tail(logFile, 2000)
+    .split('\n')
+    .filter((l) => /\[ExtensionHostConnection\] <\d+>(<stderr>| Extension Host Process exited)/.test(l))
+    .slice(-12)
+    .join('\n');
+}
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------------------
@@ -622,7 +634,8 @@ export async function runExtensionTests(opts: {
     else {
       // The suite writes its results when mocha ends: without them its tests did not all run, whatever the exit code
       // (an extension host that ends early reports 0 too).
-      const error = `the suite wrote no results (exit ${exitCode}): the extension host ended before its tests did`;
+      const exit = extensionHostExit(server.logFile);
+      const error = `the suite wrote no results (exit ${exitCode}): the extension host ended before its tests did${exit ? `\n${exit}` : ''}`;
       log(`${error}\n--- last logs ---\n${session.logs.slice(-20).join('\n')}`);
       counts = { passed: 0, failed: 1, failures: [{ title: 'the mocha suite', error }] };
     }
