@@ -74,6 +74,11 @@ function instrument(): void {
     layersSeen: number;
     gridDrawn: number;
     gridFrame: number;
+    /** When the panel received `runStarted` and its first layer (performance.now()). */
+    runStartedAt: number;
+    firstLayerAt: number;
+    /** Chromium's long tasks (over 50 ms) of the page: [start, duration] ms. */
+    longTasks: [number, number][];
     afterDraw(t0: number): Promise<{ drawn: number; frame: number }>;
   }
   const w = window as unknown as { __bench: Bench };
@@ -83,6 +88,9 @@ function instrument(): void {
     layersSeen: 0,
     gridDrawn: 0,
     gridFrame: 0,
+    runStartedAt: 0,
+    firstLayerAt: 0,
+    longTasks: [],
     // Queued after the panel's rAF (if any): resolves with ms from t0 to that callback and to the next frame.
     afterDraw: (t0) =>
       new Promise((done) =>
@@ -93,6 +101,9 @@ function instrument(): void {
       ),
   };
   w.__bench = bench;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) bench.longTasks.push([e.startTime, e.duration]);
+  }).observe({ type: 'longtask', buffered: true });
   const add = window.addEventListener.bind(window);
   let expected = -1;
   const pendingCheck = (): void => {
@@ -115,7 +126,11 @@ function instrument(): void {
         const m = (e as MessageEvent).data as { kind?: string; name?: string; payload?: unknown } | undefined;
         const name = m?.kind === 'note' ? m.name : undefined;
         const isLayer = name === 'layer' || name === 'keptLayer';
-        if (name === 'runStarted') expected = (m!.payload as { facts: { layers: number } }).facts.layers;
+        if (name === 'runStarted') {
+          expected = (m!.payload as { facts: { layers: number } }).facts.layers;
+          bench.runStartedAt = performance.now();
+        }
+        if (isLayer && bench.layersSeen === 0) bench.firstLayerAt = performance.now();
         if (isLayer && bench.layersSeen < expected) {
           bench.layersSeen++;
           bench.lastLayerAt = performance.now();
@@ -165,6 +180,9 @@ interface RunResult {
   matrix: { drawn: number; frame: number };
   head: { drawn: number; frame: number };
   hovers: { tooltip: number; drawn: number; frame: number }[];
+  /** Kept runs: the longest main-thread task (long-task observer) from `runStarted` to the first layer, ms (0: none
+   * over 50 ms). */
+  startTask?: number;
   /** Kept runs: each zoom step (frame after it; all windows it asked drawn), hovers whole and zoomed. */
   zooms?: ZoomStep[];
   exactHovers?: { zoomed: boolean; value: number; frame: number }[];
@@ -325,15 +343,18 @@ function settleScript(): void {
 /** A kept run (8,192 tokens): the grid, the matrix tab, ZOOM_STEPS zoom steps in (the + button), then hovers over
  * cells whose exact value is asked of the host: at the deepest zoom, then after zooming back to the whole map. */
 async function keptRun(page: Page, url: string, c: Config, hovers: number): Promise<RunResult> {
-  // --profile: the page's CPU profile over the whole load, its functions' self time printed (where to look).
+  // --profile: the page's CPU profile from its load to the run's first layer (the run's start), its functions' self
+  // time printed (where to look).
   const cdp = argv.profile ? await page.context().newCDPSession(page) : undefined;
   if (cdp) {
     await cdp.send('Profiler.enable');
     await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
     await cdp.send('Profiler.start');
   }
+  let startTask: number;
   try {
-    return await keptSteps(page, url, c, hovers);
+    await page.goto(url);
+    startTask = await runStartTask(page);
   } finally {
     if (cdp) {
       const { profile } = await cdp.send('Profiler.stop');
@@ -345,15 +366,53 @@ async function keptRun(page: Page, url: string, c: Config, hovers: number): Prom
         const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`;
         self.set(key, (self.get(key) ?? 0) + (dt.get(n.id) ?? 0));
       }
+      // Inclusive time per function too (a node's self time plus its callees'): which of the panel's steps holds it.
+      const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+      const total = new Map<string, number>();
+      const inclusive = (id: number): number => {
+        const n = byId.get(id)!;
+        return (dt.get(id) ?? 0) + (n.children ?? []).reduce((a, c) => a + inclusive(c), 0);
+      };
+      for (const n of profile.nodes) {
+        const f = n.callFrame;
+        if (!f.url.endsWith('webview.js')) continue;
+        const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`;
+        total.set(key, (total.get(key) ?? 0) + inclusive(n.id));
+      }
       const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20);
-      console.log(`\nCPU profile of one page load (${c.tokens} tokens kept), self ms:`);
+      console.log(`\nCPU profile of a page load to the run's first layer (${c.tokens} tokens kept), self ms:`);
       for (const [k, v] of top) console.log(`${v.toFixed(0).padStart(7)}  ${k}`);
+      console.log("The panel's functions by inclusive ms (recursion counted once per frame):");
+      const topTotal = [...total.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
+      for (const [k, v] of topTotal) console.log(`${v.toFixed(0).padStart(7)}  ${k}`);
+      await cdp.detach();
     }
   }
+  return { ...(await keptSteps(page, c, hovers)), startTask };
 }
 
-async function keptSteps(page: Page, url: string, c: Config, hovers: number): Promise<RunResult> {
-  await page.goto(url);
+/** The longest main-thread task overlapping `runStarted` → first layer (the webview's work at a run's start; the
+ * harness sends layer 0 10 ms after `runStarted`, so a long start delays it). */
+async function runStartTask(page: Page): Promise<number> {
+  type B = { runStartedAt: number; firstLayerAt: number; longTasks: [number, number][] };
+  await page.waitForFunction(() => (window as unknown as { __bench: B }).__bench.firstLayerAt > 0, undefined, {
+    timeout: 60_000,
+  });
+  // Long-task entries are queued after their task ends: give the observer a frame or two.
+  await page.waitForTimeout(200);
+  const tasks = await page.evaluate(() => {
+    const b = (window as unknown as { __bench: B }).__bench;
+    const overlapping = b.longTasks.filter(([t, d]) => t + d >= b.runStartedAt && t <= b.firstLayerAt);
+    return overlapping.map(([t, d]) => [t - b.runStartedAt, d]);
+  });
+  if (argv.profile)
+    console.log(
+      `long tasks from runStarted to the first layer (start ms after runStarted: ms): ${tasks.map(([t, d]) => `${t.toFixed(0)}: ${d.toFixed(0)}`).join(', ')}`,
+    );
+  return Math.max(0, ...tasks.map(([, d]) => d));
+}
+
+async function keptSteps(page: Page, c: Config, hovers: number): Promise<RunResult> {
   const { drawn: gridDrawn, frame: gridFrame } = await gridTimes(page, c);
   await page.evaluate(`var __name = (f) => f; (${settleScript.toString()})();`);
   const matrix = await clickTab(page, 'matrix');
@@ -522,6 +581,7 @@ async function main(): Promise<void> {
         row('matrix tab → drawn', summarize(results.map((x) => x.matrix.drawn)));
         row('matrix tab → frame', summarize(results.map((x) => x.matrix.frame)));
         if (c.kept) {
+          row('run start: longest main-thread task', summarize(results.map((x) => x.startTask ?? NaN)));
           const zs = results.flatMap((x) => x.zooms ?? []);
           row('zoom step → frame', summarize(zs.map((x) => x.frame)), ZOOM_TARGET);
           row('zoom step: page main-thread CPU', summarize(zs.map((x) => x.cpu ?? NaN)));

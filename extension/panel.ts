@@ -432,6 +432,8 @@ export class AttentionPanel {
       facts: run.facts,
       source: run.source,
       ...(run.truncatedFrom !== undefined ? { truncatedFrom: run.truncatedFrom } : {}),
+      // The worker's own decision (keepsRun, made when the run started): the views lay out for a window from the start.
+      kept: run.kept !== undefined,
     };
   }
 

@@ -82,6 +82,10 @@ export interface RunStartedMessage {
   source: RunSource;
   /** Set when the input was truncated: the token count before truncation. */
   truncatedFrom?: number;
+  /** Whether the run is kept for long inputs (runtime/inspector/long-runs.ts keepsRun: its layers come as `keptLayer`
+   * overviews, exact values asked with `keptWindow`), known before its first layer so that every view lays out for a
+   * window from the start instead of for every token. */
+  kept: boolean;
 }
 
 /** One layer's attention, float32 row-major [heads, queryLength, keyLength] in `data`. */

@@ -455,6 +455,7 @@ export function validateHostMessage(raw: unknown): Validation<HostMessage> {
       const extras = attentionFactsProblem(f);
       if (extras) return fail(extras);
       if (!isRunSource(m.source)) return fail('source');
+      if (typeof m.kept !== 'boolean') return fail('kept must be true or false');
       return ok;
     }
     case 'layer': {

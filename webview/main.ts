@@ -401,7 +401,7 @@ function handle(m: HostMessage): void {
       return;
     case 'runStarted':
       busyText = '';
-      store.reset(m.runId, m.tokens, m.facts, m.source, m.truncatedFrom);
+      store.reset(m.runId, m.tokens, m.facts, m.source, m.truncatedFrom, m.kept);
       saveState({ source: m.source });
       setNotice(
         m.truncatedFrom !== undefined

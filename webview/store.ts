@@ -68,12 +68,19 @@ export class Store {
   private memory = new MemoryRunMaps('', [], 0, 0);
   /** A run that Continue grows: its layers held with room for more tokens (each token writes only its rows). */
   private growing: GrowingMaps | undefined;
-  /** Set once a kept run's first layer arrives (long inputs: no map in the webview). */
+  /** A run kept for long inputs (no map in the webview): set when `runStarted` says so, or at its first layer. */
   kept: RemoteKeptRun | undefined;
 
   constructor(private readonly keptHooks?: KeptHooks) {}
 
-  reset(runId: number, tokens: TokenInfo[], facts: ModelFactsLike, source: RunSource, truncatedFrom?: number): void {
+  reset(
+    runId: number,
+    tokens: TokenInfo[],
+    facts: ModelFactsLike,
+    source: RunSource,
+    truncatedFrom?: number,
+    kept = false,
+  ): void {
     this.runId = runId;
     this.tokens = labelTokens(tokens, source.text);
     this.facts = facts;
@@ -94,6 +101,8 @@ export class Store {
     this.maps = this.memory;
     this.kept = undefined;
     this.growing = undefined;
+    // Known kept from the start: the views lay out for a window before the first layer (issue 15).
+    if (kept) this.keep();
     if (this.layer >= facts.layers) this.layer = 0;
     if (typeof this.head === 'number' && this.head >= facts.heads) this.head = 'mean';
     if (this.query >= tokens.length) this.query = 0;
@@ -235,8 +244,18 @@ export class Store {
   addKeptLayer(m: KeptLayerMessage): void {
     const facts = this.facts;
     if (!facts || !this.keptHooks || m.layer >= facts.layers) return;
+    const kept = this.keep();
+    if (!kept) return;
+    if (!kept.layer(m.layer)) this.received++;
+    kept.add(m);
+  }
+
+  /** The run as kept: its maps become the overviews and the exact windows asked of the host. */
+  private keep(): RemoteKeptRun | undefined {
+    const facts = this.facts;
+    const h = this.keptHooks;
+    if (!facts || !h) return undefined;
     if (!this.kept) {
-      const h = this.keptHooks;
       this.kept = new RemoteKeptRun(
         facts,
         facts.name,
@@ -247,7 +266,6 @@ export class Store {
       );
       this.maps = this.kept.maps;
     }
-    if (!this.kept.layer(m.layer)) this.received++;
-    this.kept.add(m);
+    return this.kept;
   }
 }

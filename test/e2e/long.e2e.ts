@@ -306,6 +306,17 @@ async function exportKept(page: Page, frame: FrameLocator, dir: string, ref: Ref
   const end = Number(win.end);
   assert.equal(end - start, 129, 'the head view shows ±64 tokens');
   assert.equal(await labels.count(), 2 * 129, "the head view's targets: the window's tokens, both columns");
+  // The run said it was kept at its start (runStarted.kept): the neuron view's query list (not shown yet) offers a
+  // window of 129 tokens (an option per token, 8,192 of them rendered by the dropdown, was most of a kept run's start).
+  const queries = await frame
+    .locator('#neuron-query vscode-option')
+    .evaluateAll((os) => os.map((o) => Number(o.getAttribute('value'))));
+  assert.equal(queries.length, 129, `the neuron view lists ${queries.length} queries of ${n}`);
+  assert.deepEqual(
+    queries,
+    Array.from({ length: 129 }, (_, i) => queries[0] + i),
+    "the neuron view's queries: one window",
+  );
   const headPng = join(dir, 'long-head-window.png');
   t = Date.now();
   await exportFromPanel(page, frame, 'PNG image', headPng, 120_000);

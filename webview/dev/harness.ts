@@ -94,6 +94,7 @@ host.on('ready', () => {
       hasLmHead: true,
     },
     source: { uri: '', range: [0, 0, 0, 0], text: sourceText, modelPath: '/dev', truncate: false },
+    kept,
   });
   let l = 0;
   const next = () => {

@@ -108,7 +108,7 @@ export class ExplainControls {
       options.map((o) => ({ value: o.kind, label: o.label })),
       keep,
     );
-    const positions = maskPositions(tokens);
+    const positions = maskPositions(modelKind(facts), tokens);
     setOptions(
       this.position,
       positions.map((i) => ({ value: String(i), label: `${i}: ${tokenLabel(tokens[i])}` })),

@@ -55,9 +55,11 @@ export function targetOptions(kind: ModelKind): { kind: TargetKind; label: strin
   return kinds.map((k) => ({ kind: k, label: LABELS[k] }));
 }
 
-/** Positions a mask@POS target may take: the tokens that are not special. */
-export function maskPositions(tokens: readonly TokenInfo[]): number[] {
-  return tokens.flatMap((t, i) => (t.special ? [] : [i]));
+/** Positions a mask@POS target may take: the tokens that are not special, on a masked LM (the one kind whose targets
+ * take a position); none on the others, whose Explain lists no position (a causal run of 8,192 tokens listed them
+ * all at its start, each option rendered by the dropdown: ~100 ms). */
+export function maskPositions(kind: ModelKind, tokens: readonly TokenInfo[]): number[] {
+  return targetOptions(kind).some((o) => o.kind === 'mask-at') ? tokens.flatMap((t, i) => (t.special ? [] : [i])) : [];
 }
 
 export interface TargetFields {

@@ -88,13 +88,11 @@ export class HeadView implements View {
   layerArrived(layer: number): void {
     if (layer === this.ctx.store.layer) this.dirty = true;
     // The token columns laid out while the model runs (as the token lists used to be built), so that showing this
-    // view later only draws the lines: at the first layer, when it is known whether the run is kept (its window's
-    // 258 labels) or not (every token's). Laid out at the run's start, a kept run of 8,192 tokens got 16,384 labels,
-    // built for seconds and dropped again for more when the head tab showed its window.
+    // view later only draws the lines: at the first layer, off the run's start (runStarted already says whether the
+    // run is kept: its window's 258 labels, or every token's).
     if (this.layoutAhead) {
       this.layoutAhead = false;
       if (this.root.hidden) this.show(true);
-      else this.dirty = true; // shown: its targets, held back until now (show)
     }
   }
 
@@ -217,11 +215,9 @@ export class HeadView implements View {
       pending = true;
       drawn = draw(false);
     }
-    // Shown before the run's first layer, when it is not yet known whether the run is kept (a window's 258 labels)
-    // or not (every token's): a long run's labels are painted, their targets (2 × n elements, which a kept run's
-    // window drops again; 1.5 s each way at 8,192 tokens) wait for that layer (layerArrived).
-    const holdTargets = this.layoutAhead && !win && n > KEPT_VIEW_WINDOW;
-    this.figure.show(holdTargets ? { ...drawn.scene, targets: [] } : drawn.scene);
+    // A kept run is known from runStarted (store.kept), so its window is laid out from the start: never 2 × n targets
+    // built for 8,192 tokens and dropped again at the first layer.
+    this.figure.show(drawn.scene);
     const { geometry } = drawn;
     this.root.dataset.lines = String(geometry.lines);
     this.root.dataset.pending = String(pending);

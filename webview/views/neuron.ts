@@ -23,6 +23,8 @@ export class NeuronView implements View {
   private requested = new Set<string>();
   private lastWindow: string | undefined;
   private dirty = true;
+  /** The tokens the query list offers, [start, end). */
+  private listed = { start: 0, end: 0 };
 
   constructor(private ctx: ViewContext) {
     const label = el('label', { text: 'Query token ' }, this.querySelect);
@@ -33,10 +35,22 @@ export class NeuronView implements View {
   runStarted(): void {
     this.requested.clear();
     this.lastWindow = undefined;
-    const { store } = this.ctx;
-    const options = store.tokens.map((t, i) => ({ value: String(i), label: `${i}: ${t.label}` }));
-    setOptions(this.querySelect, options, String(store.query));
+    this.fillQueries();
     this.dirty = true;
+  }
+
+  /** The query list: every token, or for a kept run the window around the chosen token (as the view's keys). 8,192
+   * options were the bulk of a kept run's start (the dropdown renders each: ~1 s on one core); a window's 258 are
+   * listed again around the token whenever it leaves them (draw). */
+  private fillQueries(): void {
+    const { store } = this.ctx;
+    const n = store.tokens.length;
+    const span = store.kept ? windowAround(store.query, n, KEPT_VIEW_WINDOW) : { start: 0, end: n };
+    this.listed = span;
+    const options = [];
+    for (let i = span.start; i < span.end; i++)
+      options.push({ value: String(i), label: `${i}: ${store.tokens[i].label}` });
+    setOptions(this.querySelect, options, String(store.query));
   }
 
   layerArrived(layer: number): void {
@@ -65,7 +79,8 @@ export class NeuronView implements View {
       this.caption.textContent = 'No run yet.';
       return;
     }
-    if (this.querySelect.value !== String(store.query)) this.querySelect.value = String(store.query);
+    if (store.query < this.listed.start || store.query >= this.listed.end) this.fillQueries();
+    else if (this.querySelect.value !== String(store.query)) this.querySelect.value = String(store.query);
     const head = typeof store.head === 'number' ? store.head : 0;
     const headNote = typeof store.head === 'number' ? '' : ' (choose a single head; showing head 0)';
     this.caption.textContent = `Layer ${store.layer}, head ${head}${headNote}`;

@@ -115,6 +115,7 @@ test('generated:N is an Explain target; a run may carry generated tokens', () =>
       hasLmHead: true,
     },
     source: { uri: '', range: [0, 0, 0, 1], text: 'a', modelPath: '', truncate: false },
+    kept: false,
   };
   const v = validateHostMessage(started);
   assert.equal(v.ok, true, v.ok ? '' : v.reason);

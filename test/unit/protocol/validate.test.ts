@@ -100,20 +100,40 @@ test('host messages: layer data size must match heads × query × key float32', 
 
 test('host messages and replies: runStarted, vectors, settings', () => {
   const tokens = [{ text: '<img src=x onerror=alert(1)>', start: 0, end: 3, special: false }];
-  assert.equal(validateHostMessage({ type: 'runStarted', runId: 1, tokens, facts, source }).ok, true);
+  assert.equal(validateHostMessage({ type: 'runStarted', runId: 1, tokens, facts, source, kept: false }).ok, true);
   assert.equal(
-    validateHostMessage({ type: 'runStarted', runId: 1, tokens, facts: { ...facts, attentionKinds: [] }, source }).ok,
+    validateHostMessage({
+      type: 'runStarted',
+      runId: 1,
+      tokens,
+      facts: { ...facts, attentionKinds: [] },
+      source,
+      kept: false,
+    }).ok,
     false,
   );
-  assert.equal(validateHostMessage({ type: 'runStarted', runId: 1, tokens: [{ text: 1 }], facts, source }).ok, false);
+  assert.equal(
+    validateHostMessage({ type: 'runStarted', runId: 1, tokens: [{ text: 1 }], facts, source, kept: false }).ok,
+    false,
+  );
   // Optional attention facts (sliding windows, score scale, soft-cap): well-formed or refused.
   const started = (extra: object) =>
-    validateHostMessage({ type: 'runStarted', runId: 1, tokens, facts: { ...facts, ...extra }, source }).ok;
+    validateHostMessage({ type: 'runStarted', runId: 1, tokens, facts: { ...facts, ...extra }, source, kept: false })
+      .ok;
   assert.equal(started({ slidingWindows: [8, null], attentionScale: 0.2, attentionSoftcap: 50 }), true);
   assert.equal(started({ slidingWindows: [8] }), false);
   assert.equal(started({ slidingWindows: [0, null] }), false);
   assert.equal(started({ attentionScale: -1 }), false);
   assert.equal(started({ attentionSoftcap: 'x' }), false);
+  // Whether the run is kept for long inputs: said at its start (every view lays out for a window), true or false only.
+  const keeps = (kept: unknown) => validateHostMessage({ type: 'runStarted', runId: 1, tokens, facts, source, kept });
+  assert.equal(keeps(true).ok, true);
+  assert.equal(keeps(false).ok, true);
+  for (const bad of [undefined, null, 1, 0, 'true', 'kept', {}, [true]]) {
+    const r = keeps(bad);
+    assert.equal(r.ok, false, `kept: ${JSON.stringify(bad)}`);
+    assert.match(r.ok ? '' : r.reason, /kept/);
+  }
   const v = { runId: 1, layer: 0, heads: 2, kvHeads: 1, queryLength: 3, keyLength: 3, headDim: 4 };
   const vectors = (m: object) => checkPanelReply('vectors', m);
   assert.equal(vectors({ ...v, q: new ArrayBuffer(2 * 3 * 4 * 4), k: new ArrayBuffer(1 * 3 * 4 * 4) }), undefined);

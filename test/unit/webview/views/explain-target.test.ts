@@ -31,7 +31,9 @@ test('targets per model: next token for causal LMs, masks for masked LMs, simila
     ['mask-at', 'mask', 'similarity'],
   );
   const tokens = fixtureResult().tokens;
-  assert.deepEqual(maskPositions(tokens), [1, 2]);
+  assert.deepEqual(maskPositions('masked-lm', tokens), [1, 2]);
+  // No other kind's targets take a position: none listed (a long causal run's start built one option per token).
+  for (const kind of ['causal-lm', 'encoder', 'seq2seq'] as const) assert.deepEqual(maskPositions(kind, tokens), []);
 });
 
 test('target specs: what the runtime parses, or what the user must add', () => {
