@@ -17,10 +17,9 @@
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
 import { createSession } from '../runtime/backend/ort';
-import { buildFullGraph, buildPlan, readModel } from '../runtime/models/read-model';
+import { buildFullGraph, buildPlan } from '../runtime/models/read-model';
 import { StageEngine } from '../runtime/inspector/engine';
 import { computeFeeds } from '../runtime/models/feeds';
-import { loadTokenizer } from '../runtime/tokenizers';
 import { GradientService } from '../runtime/grad/gradient-service';
 import type { GradientTarget } from '../runtime/grad/gradients';
 import { gradientTimesInput, integratedGradients, midpointAlphas } from '../runtime/analysis/gradient-methods';
@@ -30,6 +29,7 @@ import { seq2seqGradientAttribution, Seq2SeqGradientService } from '../runtime/g
 import { Seq2SeqMixingService } from '../runtime/inspector/seq2seq-mixing-service';
 import { marianDatesDir } from '../test/helpers/fixtures';
 import { fmt, summarize, table, timed } from './stats';
+import { gradientCase } from './gradient-case';
 
 const THREADS = Number(process.env.THREADS ?? 2);
 const TOKENS = Number(process.env.TOKENS ?? 64);
@@ -44,10 +44,6 @@ const BEFORE: ConstructorParameters<typeof GradientService>[4] = {
 };
 const BEFORE_WORDS =
   'one batch, denormals kept, GELU/SiLU/LayerNorm/RMSNorm/attention Softmax node by node, GELU scales and attention scale unfolded, zero bias kept';
-const TEXT =
-  'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw ' +
-  'a big, red ball. She wanted to play with it, but it was too high. Lily asked her mom to help her. Her mom said ' +
-  'yes and they played together all day long until the sun went down behind the hills.';
 
 /** Rows of the table: wall and CPU median (range), each as a ratio per run to that run's forward pass too, and the
  * CPU ratio to the run the user's Show Attention makes (`shown`, where measured). */
@@ -68,19 +64,13 @@ function rowsOf(label: string, kinds: [string, number[][], number][], fwd: numbe
 interface Case {
   label: string;
   dir: string;
-  target: (ids: number[], hidden: number) => GradientTarget;
+  kind: 'causal' | 'encoder';
 }
 
 async function bench(c: Case): Promise<string[][]> {
-  const source = await readModel(c.dir);
-  const tokenizer = await loadTokenizer(c.dir);
-  const ids = tokenizer
-    .encode(TEXT)
-    .map((t) => t.id)
-    .slice(0, TOKENS);
-  const S = ids.length;
+  const { source, ids, target } = await gradientCase(c.dir, TOKENS, c.kind);
   const E = source.config.hidden;
-  const target = c.target(ids, E);
+  const S = ids.length;
 
   const tBuild = performance.now();
   const full = buildFullGraph(source, { attentionOutputs: false });
@@ -268,7 +258,7 @@ async function main(): Promise<void> {
     {
       label: 'stories260K',
       dir: path.resolve('test/fixtures/models/stories260K'),
-      target: (ids) => ({ measure: 'log-prob', readout: ids.length - 1, token: 13 }),
+      kind: 'causal',
     },
   ];
   const minilm = path.resolve('.cache/models/all-MiniLM-L6-v2');
@@ -276,10 +266,7 @@ async function main(): Promise<void> {
     cases.push({
       label: 'all-MiniLM-L6-v2',
       dir: minilm,
-      target: (_ids, hidden) => ({
-        measure: 'cosine',
-        reference: Array.from({ length: hidden }, (_, i) => Math.sin(i + 1)),
-      }),
+      kind: 'encoder',
     });
   else console.log(`(all-MiniLM-L6-v2 is not in ${minilm}; run \`node scripts/fetch-model.mjs\`)`);
   const rows: string[][] = [];

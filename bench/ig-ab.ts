@@ -9,13 +9,12 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createSession } from '../runtime/backend/ort';
 import { computeFeeds } from '../runtime/models/feeds';
-import { buildFullGraph, readModel } from '../runtime/models/read-model';
+import { buildFullGraph } from '../runtime/models/read-model';
 import type { FeedTensor } from '../runtime/models/plan';
 import { batchRows, GradientService } from '../runtime/grad/gradient-service';
-import type { GradientTarget } from '../runtime/grad/gradients';
 import { integratedGradients, midpointAlphas } from '../runtime/analysis/gradient-methods';
-import { loadTokenizer } from '../runtime/tokenizers';
 import { fmt, summarize, table, timed } from './stats';
+import { gradientCase } from './gradient-case';
 
 const { values: argv, positionals } = parseArgs({
   options: { model: { type: 'string' }, runs: { type: 'string' }, tokens: { type: 'string' } },
@@ -23,10 +22,6 @@ const { values: argv, positionals } = parseArgs({
 });
 const RUNS = Number(argv.runs ?? 7);
 const TOKENS = Number(argv.tokens ?? 64);
-const TEXT =
-  'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw ' +
-  'a big, red ball. She wanted to play with it, but it was too high. Lily asked her mom to help her. Her mom said ' +
-  'yes and they played together all day long until the sun went down behind the hills.';
 
 type Tuning = ConstructorParameters<typeof GradientService>[4];
 function tuningOf(v: string): Tuning {
@@ -43,17 +38,9 @@ function tuningOf(v: string): Tuning {
 async function main(): Promise<void> {
   const minilm = argv.model === 'minilm';
   const dir = path.resolve(minilm ? '.cache/models/all-MiniLM-L6-v2' : 'test/fixtures/models/stories260K');
-  const source = await readModel(dir);
-  const tokenizer = await loadTokenizer(dir);
-  const ids = tokenizer
-    .encode(TEXT)
-    .map((t) => t.id)
-    .slice(0, TOKENS);
-  const S = ids.length;
+  const { source, ids, target } = await gradientCase(dir, TOKENS, minilm ? 'encoder' : 'causal');
   const E = source.config.hidden;
-  const target: GradientTarget = minilm
-    ? { measure: 'cosine', reference: Array.from({ length: E }, (_, i) => Math.sin(i + 1)) }
-    : { measure: 'log-prob', readout: S - 1, token: 13 };
+  const S = ids.length;
   const full = buildFullGraph(source, { attentionOutputs: false });
   const forward = await createSession(full.onnx, { backend: 'native', threads: 2 });
   const f = computeFeeds({ ids: [ids], mask: [ids.map(() => 1)] }, source.config);
