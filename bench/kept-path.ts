@@ -20,7 +20,7 @@ import { buildPlan } from '../runtime/models/read-model';
 import { layerOutputs, type FeedTensor } from '../runtime/models/plan';
 import { smolLm2Gguf } from '../test/helpers/fixtures';
 import { RawModel } from './raw';
-import { fmt, summarize, table } from './stats';
+import { fmt, summarize, table, timed } from './stats';
 import { seededIds } from './seeded-ids';
 
 const { values: argv } = parseArgs({
@@ -117,12 +117,9 @@ async function main(): Promise<void> {
   for (let r = 0; r < runs; r++)
     for (const [i, [, fn]] of variants.entries()) {
       const f0 = process.resourceUsage().minorPageFault;
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      await fn();
-      ms[i].push(performance.now() - t0);
-      const c = process.cpuUsage(c0);
-      cpu[i].push((c.user + c.system) / 1000);
+      const [wall, c] = await timed(fn);
+      ms[i].push(wall);
+      cpu[i].push(c);
       faults[i].push(process.resourceUsage().minorPageFault - f0);
     }
   const base = summarize(ms[0]).median;
