@@ -165,8 +165,9 @@ export function decodeInto(dtype: string, raw: Uint8Array, out: Float32Array): v
     new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(raw.subarray(0, count * 4));
     return;
   }
-  // Typed views need aligned offsets: copy to an aligned scratch buffer when `raw` is not.
-  const aligned = raw.byteOffset % 8 === 0 ? raw : raw.slice();
+  // Typed views need aligned offsets: copy to an aligned scratch buffer when `raw` is not (a new Uint8Array, not
+  // slice(): a Node Buffer's slice() is a view at the same offset).
+  const aligned = raw.byteOffset % 8 === 0 ? raw : new Uint8Array(raw);
   if (dtype === 'F16') {
     const table = halfToFloatTable();
     const src = new Uint16Array(aligned.buffer, aligned.byteOffset, count);
@@ -214,70 +215,19 @@ export function entriesOfBytes(label: string, bytes: Uint8Array): HeaderEntry[] 
   return parseHeader(label, text, n, size);
 }
 
-/** One in-memory file of a model: its name in the folder (model.safetensors, a shard's name) and its bytes. */
-export interface WeightFile {
-  name: string;
-  bytes: Uint8Array;
-}
-
-interface BytesEntry extends HeaderEntry {
-  file: WeightFile;
-}
-
-function readBytesEntry(en: BytesEntry): Float32Array {
-  checkFloatDtype(en.file.name, en);
-  const out = new Float32Array((en.end - en.begin) / DTYPE_SIZE[en.dtype]);
-  decodeInto(en.dtype, en.file.bytes.subarray(en.begin, en.end), out);
-  return out;
-}
-
-/**
- * A WeightStore over safetensors files in memory: one model.safetensors, or the shards that `indexJson` (the text of
- * model.safetensors.index.json) maps every tensor to. Tensors are converted to float32 on each get().
- */
-export function bytesWeights(files: WeightFile[], indexJson?: string): WeightStore {
-  const byName = new Map(files.map((f) => [f.name, f]));
-  const entries = new Map<string, BytesEntry>();
-  if (indexJson === undefined) {
-    if (files.length !== 1)
-      throw new LensError('NO_WEIGHTS', `Expected one model.safetensors, got ${files.length} files without an index.`);
-    for (const en of entriesOfBytes(files[0].name, files[0].bytes)) entries.set(en.name, { ...en, file: files[0] });
-    return storeOf(entries, readBytesEntry);
-  }
-  const weightMap = parseShardIndex(indexJson);
-  const shards = new Map<string, Map<string, HeaderEntry>>();
-  for (const [name, shard] of Object.entries(weightMap)) {
-    const file = byName.get(shard);
-    if (!file)
-      throw new LensError('NO_WEIGHTS', `Shard ${shard} listed in model.safetensors.index.json was not loaded.`);
-    let inShard = shards.get(shard);
-    if (!inShard) {
-      inShard = new Map(entriesOfBytes(shard, file.bytes).map((en) => [en.name, en]));
-      shards.set(shard, inShard);
-    }
-    const en = inShard.get(name);
-    if (!en) throw corrupt(shard, `lacks tensor ${name}, which model.safetensors.index.json places there`);
-    entries.set(name, { ...en, file });
-  }
-  return storeOf(entries, readBytesEntry);
-}
-
 /** The weight_map of a model.safetensors.index.json (tensor → shard file name), validated. */
-export function parseShardIndex(text: string): Record<string, string> {
+export function parseShardIndex(text: string, label = 'model.safetensors.index.json'): Record<string, string> {
   let weightMap: Record<string, unknown>;
   try {
     const json = JSON.parse(text) as { weight_map?: unknown };
     if (typeof json.weight_map !== 'object' || json.weight_map === null) throw new Error('no "weight_map" object');
     weightMap = json.weight_map as Record<string, unknown>;
   } catch (e) {
-    throw corrupt(
-      'model.safetensors.index.json',
-      `is not a valid shard index (${(e as Error).message.split('\n')[0]})`,
-    );
+    throw corrupt(label, `is not a valid shard index (${(e as Error).message.split('\n')[0]})`);
   }
   for (const [name, shard] of Object.entries(weightMap)) {
     if (typeof shard !== 'string' || shard.includes('..') || shard.startsWith('/') || shard.includes('\\'))
-      throw corrupt('model.safetensors.index.json', `maps tensor ${name} to an invalid shard ${JSON.stringify(shard)}`);
+      throw corrupt(label, `maps tensor ${name} to an invalid shard ${JSON.stringify(shard)}`);
   }
   return weightMap as Record<string, string>;
 }

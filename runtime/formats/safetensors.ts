@@ -19,6 +19,7 @@ import {
   type HeaderEntry,
   type WeightStore,
 } from './safetensors-bytes';
+import { readTorchTensor, torchEntries, type ByteSource, type TorchEntry } from './torch-bin';
 
 export { memoryWeights, type WeightStore } from './safetensors-bytes';
 
@@ -72,6 +73,52 @@ function readTensor(en: Entry): Float32Array {
   return out;
 }
 
+/** An open file as a ByteSource (torch-bin.ts reads through it). */
+function fileSource(file: string, fd: number): ByteSource {
+  const label = path.basename(file);
+  const size = fs.fstatSync(fd).size;
+  return {
+    label,
+    size,
+    read(offset, length) {
+      if (offset < 0 || offset + length > size)
+        throw corrupt(label, 'is truncated: a part it points to lies past its end');
+      const out = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const got = fs.readSync(fd, out, done, Math.min(length - done, 1 << 30), offset + done);
+        if (got === 0) throw corrupt(label, 'is truncated');
+        done += got;
+      }
+      return out;
+    },
+  };
+}
+
+/** `use` on the file opened as a ByteSource, closed after. */
+function withSource<T>(file: string, use: (src: ByteSource) => T): T {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw new LensError('NO_WEIGHTS', `Cannot open ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'}).`);
+  }
+  try {
+    return use(fileSource(file, fd));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+type TorchFileEntry = TorchEntry & { file: string };
+
+/** The tensors of a PyTorch checkpoint file (pytorch_model.bin or a shard). */
+export function readTorchEntries(file: string): TorchFileEntry[] {
+  return withSource(file, (src) => torchEntries(src).map((en) => ({ ...en, file })));
+}
+
+const readTorchFileTensor = (en: TorchFileEntry) => withSource(en.file, (src) => readTorchTensor(src, en));
+
 function exists(p: string): boolean {
   try {
     return fs.statSync(p).isFile();
@@ -100,57 +147,64 @@ function notAFile(p: string): string | undefined {
   }
 }
 
-/** Opens the weights of a Hugging Face model folder: model.safetensors, or shards via model.safetensors.index.json. */
+/** The tensors of every shard a shard index (model.safetensors.index.json, pytorch_model.bin.index.json) names. */
+function shardEntries<E extends HeaderEntry>(dir: string, index: string, read: (file: string) => E[]): Map<string, E> {
+  const label = path.basename(index);
+  const weightMap = parseShardIndex(fs.readFileSync(index, 'utf8'), label);
+  const entries = new Map<string, E>();
+  const shards = new Map<string, Map<string, E>>();
+  for (const [name, shard] of Object.entries(weightMap)) {
+    if (path.isAbsolute(shard))
+      throw corrupt(label, `maps tensor ${name} to an invalid shard ${JSON.stringify(shard)}`);
+    let inShard = shards.get(shard);
+    if (!inShard) {
+      const file = path.join(dir, shard);
+      const why = notAFile(file);
+      if (why) throw new LensError('NO_WEIGHTS', `Shard ${file} ${why}; put the shard's weights file there.`);
+      if (!exists(file))
+        throw new LensError('NO_WEIGHTS', `Shard ${shard} listed in ${label} is missing from ${dir} — download it.`);
+      inShard = new Map(read(file).map((en) => [en.name, en]));
+      shards.set(shard, inShard);
+    }
+    const en = inShard.get(name);
+    if (!en) throw corrupt(path.basename(shard), `lacks tensor ${name}, which ${label} places there`);
+    entries.set(name, en);
+  }
+  return entries;
+}
+
+/**
+ * Opens the weights of a Hugging Face model folder: model.safetensors, or shards via model.safetensors.index.json;
+ * without those, a PyTorch checkpoint (pytorch_model.bin, or its shards via pytorch_model.bin.index.json).
+ */
 export async function openWeights(dir: string): Promise<WeightStore> {
-  const single = path.join(dir, 'model.safetensors');
-  const index = path.join(dir, 'model.safetensors.index.json');
-  const entries = new Map<string, Entry>();
-  for (const file of [single, index]) {
+  const files = {
+    single: path.join(dir, 'model.safetensors'),
+    index: path.join(dir, 'model.safetensors.index.json'),
+    torch: path.join(dir, 'pytorch_model.bin'),
+    torchIndex: path.join(dir, 'pytorch_model.bin.index.json'),
+  };
+  for (const file of Object.values(files)) {
     const why = notAFile(file);
     if (why) throw new LensError('NO_WEIGHTS', `${file} ${why}; put the model's weights file there.`);
   }
-  if (exists(single)) {
-    for (const en of readHeader(single)) entries.set(en.name, en);
-    return storeOf(entries, readTensor);
-  }
-  if (exists(index)) {
-    const weightMap = parseShardIndex(fs.readFileSync(index, 'utf8'));
-    const shards = new Map<string, Map<string, Entry>>();
-    for (const [name, shard] of Object.entries(weightMap)) {
-      if (path.isAbsolute(shard))
-        throw corrupt(path.basename(index), `maps tensor ${name} to an invalid shard ${JSON.stringify(shard)}`);
-      let inShard = shards.get(shard);
-      if (!inShard) {
-        const file = path.join(dir, shard);
-        const why = notAFile(file);
-        if (why) throw new LensError('NO_WEIGHTS', `Shard ${file} ${why}; put the shard's weights file there.`);
-        if (!exists(file))
-          throw new LensError(
-            'NO_WEIGHTS',
-            `Shard ${shard} listed in model.safetensors.index.json is missing from ${dir} — download it.`,
-          );
-        inShard = new Map(readHeader(file).map((en) => [en.name, en]));
-        shards.set(shard, inShard);
-      }
-      const en = inShard.get(name);
-      if (!en)
-        throw corrupt(path.basename(shard), `lacks tensor ${name}, which model.safetensors.index.json places there`);
-      entries.set(name, en);
-    }
-    return storeOf(entries, readTensor);
-  }
+  if (exists(files.single)) return storeOf(new Map(readHeader(files.single).map((en) => [en.name, en])), readTensor);
+  if (exists(files.index)) return storeOf(shardEntries(dir, files.index, readHeader), readTensor);
+  if (exists(files.torch))
+    return storeOf(new Map(readTorchEntries(files.torch).map((en) => [en.name, en])), readTorchFileTensor);
+  if (exists(files.torchIndex))
+    return storeOf(shardEntries(dir, files.torchIndex, readTorchEntries), readTorchFileTensor);
   let listing: string[] = [];
   try {
     listing = fs.readdirSync(dir);
   } catch {
     // reported below
   }
-  const pt = listing.find((f) => /^pytorch_model.*\.bin$/.test(f) || f.endsWith('.pt') || f.endsWith('.pth'));
+  const other = listing.find((f) => /\.(pt|pth|ckpt|h5|msgpack)$/.test(f));
   throw new LensError(
     'NO_WEIGHTS',
-    `No weights in ${dir}: looked for model.safetensors and model.safetensors.index.json.` +
-      (pt
-        ? ` Found ${pt}: convert it to safetensors first (pytorch_model.bin cannot be read without Python).`
-        : ' A pytorch_model.bin must be converted to model.safetensors first.'),
+    `No weights in ${dir}: looked for model.safetensors, model.safetensors.index.json, pytorch_model.bin and ` +
+      'pytorch_model.bin.index.json.' +
+      (other ? ` Found ${other}: save the model with transformers' save_pretrained to get model.safetensors.` : ''),
   );
 }

@@ -145,7 +145,8 @@ async function resolve(id: HubId, options: ResolveOptions, env: Env, held: { tok
   await fetchFiles(job, files);
   if (shardIndex) {
     const text = await fs.promises.readFile(cache.snapshotFile(info.sha, shardIndex.name), 'utf8');
-    const shards = pickShards(id.repo, info.siblings, shardNames(text, `${id.repo}/${shardIndex.name}`));
+    const names = shardNames(text, `${id.repo}/${shardIndex.name}`);
+    const shards = pickShards(id.repo, info.siblings, names, shardIndex.name);
     await fetchFiles(job, shards);
   }
   for (const graph of onnxGraphs ?? []) {

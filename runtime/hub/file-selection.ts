@@ -1,8 +1,9 @@
-// Decides which files of a Hub repository a model needs from the Hub's file listing, so nothing else (PyTorch .bin,
-// TF .h5, Flax, other ONNX variants...) is downloaded: config, tokenizer (tokenizer.json, or the files of a folder
+// Decides which files of a Hub repository a model needs from the Hub's file listing, so nothing else (TF .h5, Flax,
+// Rust, other ONNX variants...) is downloaded: config, tokenizer (tokenizer.json, or the files of a folder
 // without one: vocab.txt, Marian's source.spm + target.spm + vocab.json, GPT-2's vocab.json + merges.txt), and
-// safetensors weights (with their shards); or, in a repository without safetensors (transformers.js / optimum exports),
-// the ONNX graphs the folder will be opened with (onnx/candidates.ts: full precision before fp16 and quantized
+// safetensors weights (with their shards); in a repository without safetensors, its PyTorch checkpoint
+// (pytorch_model.bin or its shards: most Helsinki-NLP opus-mt repositories ship only that); or, with neither
+// (transformers.js / optimum exports), the ONNX graphs the folder will be opened with (onnx/candidates.ts: full precision before fp16 and quantized
 // variants) and the external data files they name. Also checks, without the network, whether a cached snapshot folder
 // has everything a model needs.
 import * as fs from 'node:fs';
@@ -34,7 +35,7 @@ export interface WantedFile {
 const OPTIONAL = ['tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json', 'chat_template.jinja'];
 /** Marian (opus-mt) repositories ship sentencepiece files and a vocab.json instead of a tokenizer.json. */
 const MARIAN = ['source.spm', 'target.spm', 'vocab.json'];
-const OTHER_WEIGHTS = /(\.bin|\.h5|\.msgpack|\.onnx|\.ckpt|\.pt|\.pth|\.gguf)$/i;
+const OTHER_WEIGHTS = /(\.bin|\.ot|\.h5|\.msgpack|\.onnx|\.ckpt|\.pt|\.pth|\.gguf)$/i;
 
 function wanted(repo: string, s: HubSibling): WantedFile {
   const size = s.lfs?.size ?? s.size;
@@ -74,7 +75,8 @@ export interface ModelFiles {
   onnxGraphs?: WantedFile[];
 }
 
-/** The files to download: safetensors weights when the repository has them, else an ONNX export. */
+/** The files to download: safetensors weights when the repository has them, else its PyTorch checkpoint, else an ONNX
+ * export. */
 export function pickModelFiles(repo: string, siblings: HubSibling[]): ModelFiles {
   const byName = new Map(siblings.map((s) => [s.rfilename, s]));
   const take = (name: string) => (byName.has(name) ? [wanted(repo, byName.get(name)!)] : []);
@@ -99,6 +101,11 @@ export function pickModelFiles(repo: string, siblings: HubSibling[]): ModelFiles
     const shardIndex = take('model.safetensors.index.json')[0];
     return { files: [...files, shardIndex], shardIndex };
   }
+  if (byName.has('pytorch_model.bin')) return { files: [...files, ...take('pytorch_model.bin')] };
+  if (byName.has('pytorch_model.bin.index.json')) {
+    const shardIndex = take('pytorch_model.bin.index.json')[0];
+    return { files: [...files, shardIndex], shardIndex };
+  }
   const onnx = pickOnnxCandidate((name) => byName.has(name));
   if (onnx) {
     const onnxGraphs = [
@@ -114,8 +121,8 @@ export function pickModelFiles(repo: string, siblings: HubSibling[]): ModelFiles
   throw new HubError(
     'no-weights',
     others.length > 0
-      ? `${repo} has no safetensors weights (only ${others.slice(0, 3).join(', ')}) and no ONNX export Attention Lens can open (model.onnx, or encoder_model.onnx + decoder_model.onnx, at the top or under onnx/). Pick a repository that has one, or convert the weights.`
-      : `${repo} has no model.safetensors (nor a sharded model.safetensors.index.json), and no ONNX export (model.onnx or onnx/model.onnx).`,
+      ? `${repo} has no safetensors weights nor pytorch_model.bin (only ${others.slice(0, 3).join(', ')}) and no ONNX export Attention Lens can open (model.onnx, or encoder_model.onnx + decoder_model.onnx, at the top or under onnx/). Pick a repository that has one, or convert the weights.`
+      : `${repo} has no model.safetensors (nor a sharded model.safetensors.index.json), no pytorch_model.bin, and no ONNX export (model.onnx or onnx/model.onnx).`,
   );
 }
 
@@ -143,7 +150,7 @@ export function shardNames(indexText: string, label: string): string[] {
     map = undefined;
   }
   if (!map || typeof map !== 'object') {
-    throw new HubError('bad-response', `${label} is not a safetensors index (no "weight_map").`);
+    throw new HubError('bad-response', `${label} is not a shard index (no "weight_map").`);
   }
   const names = [...new Set(Object.values(map as Record<string, unknown>))];
   for (const n of names) {
@@ -188,14 +195,15 @@ export async function missingFromSnapshot(dir: string): Promise<string | undefin
     ((await has('source.spm')) && (await has('target.spm')) && (await has('vocab.json'))) ||
     ((await has('vocab.json')) && (await has('merges.txt')));
   if (!tokenizer) return 'a tokenizer';
-  if (await has('model.safetensors')) return undefined;
-  const index = path.join(dir, 'model.safetensors.index.json');
-  if (await exists(index)) {
+  if ((await has('model.safetensors')) || (await has('pytorch_model.bin'))) return undefined;
+  for (const name of ['model.safetensors.index.json', 'pytorch_model.bin.index.json']) {
+    const index = path.join(dir, name);
+    if (!(await exists(index))) continue;
     let names: string[];
     try {
       names = shardNames(await fs.promises.readFile(index, 'utf8'), index);
     } catch {
-      return 'a readable model.safetensors.index.json';
+      return `a readable ${name}`;
     }
     for (const n of names) if (!(await has(n))) return n;
     return undefined;

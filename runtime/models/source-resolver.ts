@@ -69,11 +69,10 @@ function modelTypeOf(dir: string): string | undefined {
 
 /** A folder on disk: the family builder when it can, the ONNX export in it otherwise. */
 export function resolveFolder(dir: string, name = path.basename(dir), hubId?: string): ResolvedModel {
-  const safetensors =
-    isFile(path.join(dir, 'model.safetensors')) || isFile(path.join(dir, 'model.safetensors.index.json'));
+  const weights = hasWeights(dir);
   const type = modelTypeOf(dir);
   const family = type !== undefined && type in SUPPORTED_MODEL_TYPES;
-  if (!(safetensors && family)) {
+  if (!(weights && family)) {
     const layout = findOnnxInFolder(dir);
     if (layout) return { kind: 'onnx', layout, dir, name, hubId };
   }
@@ -172,15 +171,24 @@ export function listCachedHubModels(cacheDir: string): CachedHubModel[] {
     }
     const dir = path.join(root, 'snapshots', commit);
     if (!/^[0-9a-f]{40}$/.test(commit) || !isFile(path.join(dir, 'config.json'))) continue;
-    const weights =
-      isFile(path.join(dir, 'model.safetensors')) ||
-      isFile(path.join(dir, 'model.safetensors.index.json')) ||
-      hasOnnx(dir);
+    const weights = hasWeights(dir) || hasOnnx(dir);
     if (!weights) continue;
     out.push({ id: `${m[1]}/${m[2]}`, dir, bytes: folderBytes(path.join(root, 'blobs')) });
   }
   return out;
 }
+
+/** True when the folder holds weights the family builders read: safetensors, or a PyTorch checkpoint (formats/torch-bin.ts). */
+function hasWeights(dir: string): boolean {
+  return WEIGHT_FILES.some((name) => isFile(path.join(dir, name)));
+}
+
+const WEIGHT_FILES = [
+  'model.safetensors',
+  'model.safetensors.index.json',
+  'pytorch_model.bin',
+  'pytorch_model.bin.index.json',
+];
 
 /** True when the folder holds an ONNX export Attention Lens would open (a Hub repository without safetensors). */
 function hasOnnx(dir: string): boolean {

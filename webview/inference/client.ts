@@ -5,7 +5,7 @@
 import { Channel, type NoEnd } from '../../runtime/channel/channel';
 import { webPort } from '../../runtime/channel/ports';
 import { LensError } from '../../runtime/errors';
-import type { WeightFile } from '../../runtime/formats/safetensors-bytes';
+import type { WeightFile } from '../../runtime/formats/weight-bytes';
 import type { LoadProgressEvent } from '../../runtime/inspector/worker-protocol';
 import type { GpuLimits, ModelBytes, WebBackend, WebLoaded, WebWorkerEnd } from './protocol';
 
@@ -44,19 +44,27 @@ function dirUrl(base: string): string {
   return base.endsWith('/') ? base : `${base}/`;
 }
 
-/** config.json and the safetensors weights (one file, or the shards of model.safetensors.index.json) of a folder. */
+/** config.json and the weights of a folder: model.safetensors or the shards of model.safetensors.index.json, else
+ * pytorch_model.bin or the shards of pytorch_model.bin.index.json (the first that is there). */
 export async function fetchModel(base: string): Promise<ModelBytes> {
   const dir = dirUrl(base);
   const config = await fetchText(`${dir}config.json`);
-  try {
-    const bytes = new Uint8Array(await fetchBytes(`${dir}model.safetensors`));
-    return { config, weights: [{ name: 'model.safetensors', bytes }] };
-  } catch (single) {
+  let first: unknown;
+  for (const [single, indexName] of [
+    ['model.safetensors', 'model.safetensors.index.json'],
+    ['pytorch_model.bin', 'pytorch_model.bin.index.json'],
+  ]) {
+    try {
+      const bytes = new Uint8Array(await fetchBytes(`${dir}${single}`));
+      return { config, weights: [{ name: single, bytes }] };
+    } catch (e) {
+      first ??= e;
+    }
     let index: string;
     try {
-      index = await fetchText(`${dir}model.safetensors.index.json`);
+      index = await fetchText(`${dir}${indexName}`);
     } catch {
-      throw single;
+      continue;
     }
     const map = (JSON.parse(index) as { weight_map?: Record<string, unknown> }).weight_map ?? {};
     const shards = [...new Set(Object.values(map).filter((s): s is string => typeof s === 'string'))];
@@ -65,6 +73,7 @@ export async function fetchModel(base: string): Promise<ModelBytes> {
     );
     return { config, weights, index };
   }
+  throw first;
 }
 
 /**

@@ -5,7 +5,7 @@
 // the GPU device.
 import type { Call } from '../../runtime/channel/channel';
 import type { PlanFacts } from '../../runtime/models/plan';
-import type { WeightFile } from '../../runtime/formats/safetensors-bytes';
+import type { WeightFile } from '../../runtime/formats/weight-bytes';
 import type { Empty, InferenceCalls } from '../../runtime/inspector/worker-protocol';
 
 /** What the page asks for. 'webgpu' = the GPU where an adapter is there and the model fits its limits. */
@@ -21,9 +21,9 @@ export interface GpuLimits {
 export interface ModelBytes {
   /** The text of config.json. */
   config: string;
-  /** model.safetensors, or the shards named by the index. */
+  /** model.safetensors or pytorch_model.bin, or the shards named by the index. */
   weights: WeightFile[];
-  /** The text of model.safetensors.index.json for sharded weights. */
+  /** The text of model.safetensors.index.json (or pytorch_model.bin.index.json) for sharded weights. */
   index?: string;
 }
 

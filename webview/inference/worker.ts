@@ -9,7 +9,7 @@ import { configureWebRuntime, webgpuDevice } from '../../runtime/backend/ort';
 import { Channel, type NoEnd } from '../../runtime/channel/channel';
 import { webPort, type WebMessagePort } from '../../runtime/channel/ports';
 import { parseConfig } from '../../runtime/formats/config-normalise';
-import { bytesWeights } from '../../runtime/formats/safetensors-bytes';
+import { bytesWeights } from '../../runtime/formats/weight-bytes';
 import { cancelled, isLensError, LensError } from '../../runtime/errors';
 import { StageEngine, type EngineRunResult } from '../../runtime/inspector/engine';
 import { buildPlan } from '../../runtime/models/builders';

@@ -156,6 +156,21 @@ before(() => {
     const b = fs.readFileSync(f);
     fs.writeFileSync(f, b.subarray(0, b.length >> 1));
   });
+  // pytorch_model.bin instead of model.safetensors: a pickle that would run os.system('ls') in Python, and a cut one.
+  copyModel('pickle-call', (d) => {
+    fs.rmSync(path.join(d, 'model.safetensors'));
+    const call = [
+      Buffer.from([0x80, 2]),
+      Buffer.from('cposix\nsystem\nX\x02\x00\x00\x00ls', 'latin1'),
+      Buffer.from([0x85, 0x52, 0x2e]),
+    ];
+    fs.writeFileSync(path.join(d, 'pytorch_model.bin'), Buffer.concat(call));
+  });
+  copyModel('cut-bin', (d) => {
+    fs.rmSync(path.join(d, 'model.safetensors'));
+    const b = fs.readFileSync(path.join(fixturesDir, 'torch', 'synthetic-zip.bin'));
+    fs.writeFileSync(path.join(d, 'pytorch_model.bin'), b.subarray(0, b.length >> 1));
+  });
   copyModel('corrupt', (d) => {
     const f = path.join(d, 'model.safetensors');
     const b = fs.readFileSync(f);
@@ -373,6 +388,16 @@ const cases: BadInputCase<CliInput>[] = [
     name: 'corrupt safetensors header',
     input: () => ({ args: ['run', '--model', model('corrupt'), '--text', 'hi'] }),
     expect: /safetensors|header/i,
+  },
+  {
+    name: 'a pytorch_model.bin whose pickle calls a Python function: refused by name, nothing run',
+    input: () => ({ args: ['run', '--model', model('pickle-call'), '--text', 'hi'] }),
+    expect: /pytorch_model\.bin is not a PyTorch state dict .*it calls posix\.system.*\(nothing was run\)/,
+  },
+  {
+    name: 'a cut pytorch_model.bin',
+    input: () => ({ args: ['run', '--model', model('cut-bin'), '--text', 'hi'] }),
+    expect: /pytorch_model\.bin is a zip archive without its directory \(truncated\?\)/,
   },
   {
     name: 'weights that do not match config.json',

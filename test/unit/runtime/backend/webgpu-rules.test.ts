@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSession, inNode, loadBackend, resolveBackend } from '../../../../runtime/backend/ort';
 import { parseConfig } from '../../../../runtime/formats/config-normalise';
-import { bytesWeights } from '../../../../runtime/formats/safetensors-bytes';
+import { bytesWeights } from '../../../../runtime/formats/weight-bytes';
 import { isLensError } from '../../../../runtime/errors';
 import { largestBuffer, misfit } from '../../../../webview/inference/gpu';
 import { fixtureModel } from '../../../helpers/fixtures';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../../../runtime/formats/config-normalise';
-import { bytesWeights, type WeightFile } from '../../../../runtime/formats/safetensors-bytes';
+import { bytesWeights, type WeightFile } from '../../../../runtime/formats/weight-bytes';
 import { isLensError } from '../../../../runtime/errors';
 import { decodeModel, encodeModel, type ModelMsg } from '../../../../runtime/formats/onnx-schema';
 import { encodeModelPlain } from '../../../../runtime/formats/onnx-encode';

@@ -192,11 +192,21 @@ test('a shard index naming a tensor its shard lacks, or a missing shard, is repo
   await rejectsWith(openWeights(dir), 'NO_WEIGHTS', /s2\.safetensors/);
 });
 
-test('no weights: NO_WEIGHTS lists what was looked for and mentions converting pytorch_model.bin', async () => {
+test('no weights: NO_WEIGHTS lists what was looked for and says how to get safetensors from other formats', async () => {
   const dir = tempDir();
-  await rejectsWith(openWeights(dir), 'NO_WEIGHTS', /model\.safetensors and model\.safetensors\.index\.json/);
+  await rejectsWith(
+    openWeights(dir),
+    'NO_WEIGHTS',
+    /model\.safetensors, model\.safetensors\.index\.json, pytorch_model\.bin and pytorch_model\.bin\.index\.json/,
+  );
+  fs.writeFileSync(path.join(dir, 'tf_model.h5'), 'x');
+  await rejectsWith(
+    openWeights(dir),
+    'NO_WEIGHTS',
+    /Found tf_model\.h5: save the model with transformers' save_pretrained/,
+  );
   fs.writeFileSync(path.join(dir, 'pytorch_model.bin'), 'x');
-  await rejectsWith(openWeights(dir), 'NO_WEIGHTS', /pytorch_model\.bin.*convert|convert.*pytorch_model\.bin/i);
+  await rejectsWith(openWeights(dir), 'CORRUPT_WEIGHTS', /pytorch_model\.bin is too short to be a PyTorch checkpoint/);
 });
 
 test('corrupt files fail with CORRUPT_WEIGHTS naming the file, tensor and problem', async () => {

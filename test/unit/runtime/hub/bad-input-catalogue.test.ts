@@ -34,7 +34,7 @@ before(async () => {
   const binOnly = tempDir();
   fs.writeFileSync(path.join(binOnly, 'config.json'), '{}');
   fs.writeFileSync(path.join(binOnly, 'vocab.txt'), '[PAD]\n');
-  fs.writeFileSync(path.join(binOnly, 'pytorch_model.bin'), 'not really');
+  fs.writeFileSync(path.join(binOnly, 'tf_model.h5'), 'not really');
   const stories = repoFromFolder(REPO, fixtureModel('stories260K'));
   stories.revisions = new Set(['refs/pr/1']);
   hub = await startHubServer({
@@ -298,9 +298,9 @@ const cases: BadInputCase<HubInput>[] = [
     check: (o) => assert.doesNotMatch(o.errors[0], /aborted/),
   },
   {
-    name: 'a repository without safetensors or ONNX weights',
+    name: 'a repository without safetensors, PyTorch or ONNX weights',
     input: ask(BIN_ONLY),
-    expect: /no safetensors weights \(only pytorch_model\.bin\)/,
+    expect: /no safetensors weights nor pytorch_model\.bin \(only tf_model\.h5\)/,
   },
 
   // ----- what the Hub answers: the files

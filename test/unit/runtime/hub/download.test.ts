@@ -17,12 +17,17 @@ import { repoFolderName } from '../../../../runtime/hub/cache-layout';
 import { isLensError } from '../../../../runtime/errors';
 import { loadTokenizer } from '../../../../runtime/tokenizers';
 import { type HubServer, repoFromFolder, startHubServer } from '../../../helpers/hub-server';
-import { fixtureModel, repoRoot } from '../../../helpers/fixtures';
+import { fixtureModel, fixturesDir, marianDatesDir, repoRoot } from '../../../helpers/fixtures';
+import { openWeights } from '../../../../runtime/formats/safetensors';
+import { resolveFolder } from '../../../../runtime/models/source-resolver';
 
 const GPT2 = 'lens-test/tiny-gpt2';
 const STORIES = 'lens-test/stories260K';
 const SHARDED = 'lens-test/sharded';
 const BIN_ONLY = 'lens-test/bin-only';
+/** Shaped like the Helsinki-NLP opus-mt repositories without safetensors: PyTorch, TF and Rust weights. */
+const OPUS_BIN = 'lens-test/opus-mt-dates';
+const TORCH_SHARDED = 'lens-test/torch-sharded';
 const GATED = 'lens-test/gated';
 const CHAT = 'lens-test/chat';
 /** A chat template as transformers 5 saves it, beside tokenizer_config.json. */
@@ -58,7 +63,19 @@ before(async () => {
   const binOnly = tempDir('lens-hub-bin-');
   fs.writeFileSync(path.join(binOnly, 'config.json'), '{}');
   fs.writeFileSync(path.join(binOnly, 'vocab.txt'), '[PAD]\n');
-  fs.writeFileSync(path.join(binOnly, 'pytorch_model.bin'), 'not really');
+  fs.writeFileSync(path.join(binOnly, 'tf_model.h5'), 'not really');
+  const opus = tempDir('lens-hub-opus-');
+  for (const f of fs.readdirSync(marianDatesDir))
+    if (f !== 'model.safetensors' && f !== 'reference_attention.json')
+      fs.copyFileSync(path.join(marianDatesDir, f), path.join(opus, f));
+  fs.copyFileSync(path.join(fixturesDir, 'torch', 'tiny-marian-dates.bin'), path.join(opus, 'pytorch_model.bin'));
+  for (const f of ['tf_model.h5', 'rust_model.ot', 'flax_model.msgpack'])
+    fs.writeFileSync(path.join(opus, f), 'not wanted');
+  const torchSharded = tempDir('lens-hub-torch-sharded-');
+  fs.copyFileSync(path.join(fixtureModel('stories260K'), 'config.json'), path.join(torchSharded, 'config.json'));
+  fs.copyFileSync(path.join(fixtureModel('stories260K'), 'tokenizer.json'), path.join(torchSharded, 'tokenizer.json'));
+  for (const f of fs.readdirSync(path.join(fixturesDir, 'torch', 'sharded')))
+    fs.copyFileSync(path.join(fixturesDir, 'torch', 'sharded', f), path.join(torchSharded, f));
   const chat = tempDir('lens-hub-chat-');
   for (const f of fs.readdirSync(fixtureModel('tiny-gpt2')))
     fs.copyFileSync(path.join(fixtureModel('tiny-gpt2'), f), path.join(chat, f));
@@ -68,6 +85,8 @@ before(async () => {
     [STORIES]: repoFromFolder(STORIES, fixtureModel('stories260K')),
     [SHARDED]: repoFromFolder(SHARDED, sharded),
     [BIN_ONLY]: repoFromFolder(BIN_ONLY, binOnly),
+    [OPUS_BIN]: repoFromFolder(OPUS_BIN, opus),
+    [TORCH_SHARDED]: repoFromFolder(TORCH_SHARDED, torchSharded),
     [GATED]: repoFromFolder(GATED, fixtureModel('stories260K')),
     [CHAT]: repoFromFolder(CHAT, chat),
   });
@@ -322,6 +341,45 @@ test('sharded weights: the index and every shard it names', async () => {
   );
 });
 
+test('a repository with only PyTorch weights (opus-mt): pytorch_model.bin, not the TF, Rust or Flax files', async () => {
+  const cache = tempDir();
+  const dir = await resolveHubModel(OPUS_BIN, opts(cache));
+  checkSnapshot(cache, OPUS_BIN, dir, [
+    'config.json',
+    'generation_config.json',
+    'pytorch_model.bin',
+    'source.spm',
+    'special_tokens_map.json',
+    'target.spm',
+    'tokenizer_config.json',
+    'vocab.json',
+  ]);
+  assert.equal(resolveFolder(dir).kind, 'folder', 'opened by the Marian family, not as an ONNX export');
+  const weights = await openWeights(dir);
+  const reference = await openWeights(marianDatesDir);
+  assert.deepEqual(weights.get('model.shared.weight'), reference.get('model.shared.weight'));
+  assert.equal(await resolveHubModel(OPUS_BIN, opts(cache, { offline: true })), dir);
+});
+
+test('sharded PyTorch weights: pytorch_model.bin.index.json and every shard it names', async () => {
+  const cache = tempDir();
+  const dir = await resolveHubModel(TORCH_SHARDED, opts(cache));
+  checkSnapshot(cache, TORCH_SHARDED, dir, [
+    'config.json',
+    'tokenizer.json',
+    'pytorch_model.bin.index.json',
+    'pytorch_model-00001-of-00002.bin',
+    'pytorch_model-00002-of-00002.bin',
+  ]);
+  fs.rmSync(path.join(dir, 'pytorch_model-00002-of-00002.bin'));
+  await rejectsWith(
+    resolveHubModel(TORCH_SHARDED, opts(cache, { offline: true })),
+    'offline',
+    'HUB_OFFLINE',
+    /pytorch_model-00002-of-00002\.bin missing/,
+  );
+});
+
 test('copies instead of symlinks when asked (where symlinks fail)', async () => {
   const cache = tempDir();
   const dir = await resolveHubModel(STORIES, opts(cache, { symlinks: false }));
@@ -333,14 +391,14 @@ test('copies instead of symlinks when asked (where symlinks fail)', async () => 
   assert.equal(hub.requests.slice(count).filter((r) => r.file).length, 0);
 });
 
-test('no safetensors, unknown repo, unknown revision: clear errors before any file is downloaded', async () => {
+test('no safetensors nor pytorch_model.bin, unknown repo, unknown revision: clear errors before any file is downloaded', async () => {
   const cache = tempDir();
   const count = hub.requests.length;
   await rejectsWith(
     resolveHubModel(BIN_ONLY, opts(cache)),
     'no-weights',
     'NO_WEIGHTS',
-    /no safetensors weights \(only pytorch_model\.bin\)/,
+    /no safetensors weights nor pytorch_model\.bin \(only tf_model\.h5\)/,
   );
   await rejectsWith(
     resolveHubModel('lens-test/nope', opts(cache)),
