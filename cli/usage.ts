@@ -11,8 +11,9 @@ Usage:
   attention-lens --help
 
 Options for run:
-  --model MODEL      a Hugging Face model folder (config.json, model.safetensors, tokenizer.json), an ONNX
-                     export (an .onnx file, or a folder with model.onnx or onnx/model.onnx, or encoder_model.onnx
+  --model MODEL      a Hugging Face model folder (config.json, model.safetensors or pytorch_model.bin,
+                     tokenizer.json), an ONNX export (an .onnx file, or a folder with model.onnx or
+                     onnx/model.onnx, or encoder_model.onnx
                      + decoder_model.onnx) with its tokenizer, a GGUF file (path/to/model.gguf: llama.cpp's
                      format), an Ollama model ollama:NAME[:TAG] (OLLAMA_MODELS or ~/.ollama/models), or a
                      Hugging Face Hub id owner/name[@revision] (or its page, https://huggingface.co/owner/name
