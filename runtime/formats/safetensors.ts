@@ -80,6 +80,7 @@ function fileSource(file: string, fd: number): ByteSource {
   return {
     label,
     size,
+    fresh: true,
     read(offset, length) {
       if (offset < 0 || offset + length > size)
         throw corrupt(label, 'is truncated: a part it points to lies past its end');

@@ -13,6 +13,8 @@ export interface ByteSource {
   label: string;
   size: number;
   read(offset: number, length: number): Uint8Array;
+  /** read() returns a new buffer of its own (a file read), which a float32 tensor may then be a view of. */
+  fresh?: boolean;
 }
 
 /** A tensor of a checkpoint: the bytes [begin, end) of the file hold the elements its view reaches. */
@@ -253,8 +255,12 @@ export function torchEntries(src: ByteSource): TorchEntry[] {
 /** One tensor as float32: read at its offset, converted, and gathered by its strides when it is a strided view. */
 export function readTorchTensor(src: ByteSource, en: TorchEntry): Float32Array {
   checkFloatDtype(src.label, en);
-  const region = new Float32Array((en.end - en.begin) / DTYPE_SIZE[en.dtype]);
-  decodeInto(en.dtype, src.read(en.begin, en.end - en.begin), region);
+  const count = (en.end - en.begin) / DTYPE_SIZE[en.dtype];
+  const raw = src.read(en.begin, en.end - en.begin);
+  // A file's float32 bytes, read into a buffer of their own, are the tensor as they are: no second copy.
+  const own = src.fresh === true && en.dtype === 'F32' && raw.byteOffset % 4 === 0;
+  const region = own ? new Float32Array(raw.buffer, raw.byteOffset, count) : new Float32Array(count);
+  if (!own) decodeInto(en.dtype, raw, region);
   if (en.contiguous) return region;
   const numel = en.shape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(numel); // row-major over en.shape
