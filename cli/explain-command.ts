@@ -106,7 +106,7 @@ export async function explainCommand(
     if (option && !inspector.facts.encoderDecoder)
       throw new LensError(
         'BAD_INPUT',
-        `${option} needs an encoder–decoder model (marian, bart, t5); ${inspector.facts.name} is ${inspector.facts.modelType}, so leave ${option} out.`,
+        `${option} needs an encoder–decoder model (marian, bart, mbart, t5); ${inspector.facts.name} is ${inspector.facts.modelType}, so leave ${option} out.`,
       );
     const generation = args.generate !== undefined ? await generateFirst(inspector, args, text) : undefined;
     for (const w of inspector.warnings ?? []) warn(w);

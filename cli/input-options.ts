@@ -77,7 +77,7 @@ export function checkTargetModel(
           : undefined;
   if (option)
     throw bad(
-      `${option} needs an encoder–decoder model (marian, bart, t5); ${facts.name} is ${facts.modelType}, so leave ${option} out.`,
+      `${option} needs an encoder–decoder model (marian, bart, mbart, t5); ${facts.name} is ${facts.modelType}, so leave ${option} out.`,
     );
 }
 

@@ -13,8 +13,8 @@ Usage:
 Options for run:
   --model MODEL      a Hugging Face model folder (config.json, model.safetensors or pytorch_model.bin,
                      tokenizer.json), an ONNX export (an .onnx file, or a folder with model.onnx or
-                     onnx/model.onnx, or encoder_model.onnx
-                     + decoder_model.onnx) with its tokenizer, a GGUF file (path/to/model.gguf: llama.cpp's
+                     onnx/model.onnx, or encoder_model.onnx + decoder_model.onnx) with its tokenizer,
+                     a GGUF file (path/to/model.gguf: llama.cpp's
                      format), an Ollama model ollama:NAME[:TAG] (OLLAMA_MODELS or ~/.ollama/models), or a
                      Hugging Face Hub id owner/name[@revision] (or its page, https://huggingface.co/owner/name
                      [/tree/REVISION]): taken from the Hub cache (HF_HUB_CACHE) or downloaded from HF_ENDPOINT
@@ -33,7 +33,7 @@ Options for run:
                      key] (encoder–decoders: encoder-NN, decoder-NN, cross-NN [heads, target, source]), streamed
                      by blocks of rows, and attention-lens.json listing the files, tokens and model
   --long MODE        auto (default: keep q and k instead of the maps above 1 GiB of maps) | kept | maps
-  --translate        encoder–decoder models (marian, bart, t5): translate the text greedily (the default for
+  --translate        encoder–decoder models (marian, bart, mbart, t5): translate the text greedily (the default for
                      them) and print the translation; layers are encoder, decoder and cross attention
   --beams N          encoder–decoder models: translate by beam search with N beams (default 1, greedy; at most
                      16), as transformers' generate(num_beams=N) with the model's generation_config; the

@@ -60,7 +60,7 @@ export function backendLoader(deps: BackendLoaderDeps): Loader {
       );
     // The panel's worker has no encoder–decoder engine: translation models run in the host (native, else Wasm).
     if (isSeq2SeqFolder(resolved.dir))
-      return onHost("the panel's WebGPU worker does not run encoder–decoder models (marian, bart, t5).");
+      return onHost("the panel's WebGPU worker does not run encoder–decoder models (marian, bart, mbart, t5).");
     if (requested === 'auto') {
       const probe = await probeWebGpu(port);
       if (!probe.adapter) return onHost(`WebGPU not used: ${probe.reason ?? 'no adapter'}.`);

@@ -3,7 +3,7 @@
 
 /**
  * Which kind of attention a layer computes. Encoder-only and decoder-only models: 'self' (bidirectional) or 'causal'
- * (masked). Encoder–decoder models (marian, bart, t5): 'encoder' (the encoder's bidirectional self-attention,
+ * (masked). Encoder–decoder models (marian, bart, mbart, t5): 'encoder' (the encoder's bidirectional self-attention,
  * [heads, source, source]), 'decoder' (the decoder's masked self-attention, [heads, target, target]) and 'cross'
  * (target queries over source keys, [heads, target, source]). ONNX imports classify their layers as 'self',
  * 'causal' or 'cross'.
@@ -19,7 +19,7 @@ export function isCausalKind(kind: AttentionKind): boolean {
 }
 
 /** Model families the runtime can build graphs for. */
-export type Family = 'bert' | 'gpt2' | 'llama' | 'marian' | 'bart' | 't5';
+export type Family = 'bert' | 'gpt2' | 'llama' | 'marian' | 'bart' | 'mbart' | 't5';
 
 /** Which inference engine runs the graphs. 'webgpu' runs only in a browser (the panel's webview), on the GPU. */
 export type BackendName = 'native' | 'wasm' | 'webgpu';
@@ -64,7 +64,7 @@ export interface ModelFacts {
   attentionScale?: number;
   /** Scores pass through cap·tanh(s / cap) before the softmax (gemma2's attn_logit_softcapping). */
   attentionSoftcap?: number;
-  /** Encoder–decoder models (marian, bart, t5): how the run's layer entries are laid out. `layers` counts entries:
+  /** Encoder–decoder models (marian, bart, mbart, t5): how the run's layer entries are laid out. `layers` counts entries:
    * first the encoder's layers (kind 'encoder'), then the decoder's self-attention (kind 'decoder'), then its
    * cross-attention (kind 'cross'), each in layer order, so entry e is layer `e - first` of its kind. */
   encoderDecoder?: EncoderDecoderFacts;
@@ -76,6 +76,9 @@ export interface EncoderDecoderFacts {
   /** The decoder's first input (teacher forcing feeds [start] + target[:-1]). */
   decoderStartTokenId: number;
   eosTokenId: number;
+  /** mBART: teacher forcing on given labels feeds [the last non-pad label] + labels[:-1] (transformers' mBART
+   * shift_tokens_right: the language code its tokenizer puts last goes first), not decoderStartTokenId. */
+  shiftsLastLabel?: true;
 }
 
 /** One token of the input, with its span in the ORIGINAL text in UTF-16 code units. */

@@ -1,4 +1,4 @@
-// Attention Lens: Show Attention with Target… — for encoder–decoder models (marian, bart, t5): the selection is the
+// Attention Lens: Show Attention with Target… — for encoder–decoder models (marian, bart, mbart, t5): the selection is the
 // source and the user types the target in an input box; the run scores that target with teacher forcing (decoder
 // inputs = [decoder start] + target[:-1], as transformers with `labels` and the CLI's --target-text) instead of
 // translating, and the panel shows the target's tokens with their log-probabilities. A command with an input box

@@ -1,4 +1,4 @@
-// Attention methods over the SOURCE tokens of an encoder–decoder (marian, bart, t5): which source tokens a target
+// Attention methods over the SOURCE tokens of an encoder–decoder (marian, bart, mbart, t5): which source tokens a target
 // token's prediction reads, from cross-attention alone or followed through every layer. Pure, float64.
 //
 // Raw cross-attention: row i of one decoder layer's cross-attention [heads, T, S], one head or the mean / max over

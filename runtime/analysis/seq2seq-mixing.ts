@@ -1,4 +1,4 @@
-// Context mixing on an encoder–decoder (marian, bart, t5): how much of each target row's representation comes from
+// Context mixing on an encoder–decoder (marian, bart, mbart, t5): how much of each target row's representation comes from
 // each SOURCE token, measured on what the blocks compute (mixing.ts has the single-stack measures). Pure, float64.
 //
 // ALTI+ (Ferrando et al. 2022, "Towards Opening the Black Box of Neural Machine Translation: Source and Target

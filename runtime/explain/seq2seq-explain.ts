@@ -1,4 +1,4 @@
-// Explain on an encoder–decoder (marian, bart, t5): which SOURCE tokens matter for a scalar of the target side
+// Explain on an encoder–decoder (marian, bart, mbart, t5): which SOURCE tokens matter for a scalar of the target side
 // (seq2seq-target.ts: the whole target's log-probability, one target token's, or a contrast at a target position),
 // by the methods of seq2seq-methods.ts side by side, with the same agreement, faithfulness and erasure tables as
 // explain.ts. The target is the model's greedy translation, or the given target text scored with teacher forcing.

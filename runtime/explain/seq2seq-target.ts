@@ -1,4 +1,4 @@
-// The target of an explanation on an encoder–decoder (marian, bart, t5): a scalar of the teacher-forced decoder over
+// The target of an explanation on an encoder–decoder (marian, bart, mbart, t5): a scalar of the teacher-forced decoder over
 // the target tokens y (the model's greedy translation, or the user's target text), with the source as what is
 // explained. Decoder row i reads [start] + y[:-1] at i and predicts y_i.
 //   target                  Σ_i log p(y_i | source, y_<i)            the whole target's log-probability

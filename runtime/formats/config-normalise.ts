@@ -97,7 +97,7 @@ export function normaliseConfig(raw: Record<string, unknown>, where = 'config.js
   if (!family)
     throw new LensError(
       'UNSUPPORTED_MODEL',
-      `model_type ${modelType} is not supported; supported: ${Object.keys(SUPPORTED_MODEL_TYPES).join(', ')}, and the encoder–decoders marian, bart, t5.`,
+      `model_type ${modelType} is not supported; supported: ${Object.keys(SUPPORTED_MODEL_TYPES).join(', ')}, and the encoder–decoders marian, bart, mbart, t5.`,
     );
   const f = new ConfigFields(raw, where, modelType);
   const int = f.int.bind(f);

@@ -1,4 +1,4 @@
-// Runs an encoder–decoder model (marian, bart, t5) with attention: the encoder once per source (its self-attention
+// Runs an encoder–decoder model (marian, bart, mbart, t5) with attention: the encoder once per source (its self-attention
 // [heads, S, S] per layer, and every decoder layer's cross-attention keys/values of the source), then the decoder
 // either teacher-forced over a whole target (decoder inputs = [decoder_start_token_id] + labels[:-1], as transformers
 // does when given `labels`) or greedily one token at a time over a KV cache, each step giving its row of decoder
@@ -86,6 +86,21 @@ export function logSoftmaxAt(logits: Float32Array, V: number, r: number, id: num
 /** Teacher forcing's decoder inputs: [decoder_start_token_id] + labels[:-1]. */
 export function shiftRight(labels: readonly number[], start: number): number[] {
   return [start, ...labels.slice(0, -1)];
+}
+
+/**
+ * The decoder inputs transformers builds from given labels (teacher forcing): [decoder start] + labels[:-1], or for
+ * mBART (`shiftsLastLabel`) [the last label] + labels[:-1] — its shift_tokens_right moves the last non-pad label, the
+ * language code mBART's tokenizer ends a target with, to the front.
+ */
+export function decoderInputOfLabels(
+  labels: readonly number[],
+  ed: { decoderStartTokenId: number; shiftsLastLabel?: boolean },
+): number[] {
+  return shiftRight(
+    labels,
+    ed.shiftsLastLabel && labels.length > 0 ? labels[labels.length - 1] : ed.decoderStartTokenId,
+  );
 }
 
 export class Seq2SeqRunner {

@@ -1,4 +1,4 @@
-// The gradient graph of an encoder–decoder (marian, bart, t5): the family's own pieces (seq2seq-graph.ts) assembled
+// The gradient graph of an encoder–decoder (marian, bart, mbart, t5): the family's own pieces (seq2seq-graph.ts) assembled
 // into ONE graph for one batch size, source length S and target length T — the encoder, the cross keys/values of
 // its output, the teacher-forced decoder without a cache, the LM head — with the token embeddings of both sides fed
 // as inputs (inputs_embeds [B,S,E], decoder_inputs_embeds [B,T,E]: the rows of the shared table, before Marian's

@@ -1,4 +1,4 @@
-// Gradients of an encoder–decoder (marian, bart, t5) where the model lives: the gradient graph of
+// Gradients of an encoder–decoder (marian, bart, mbart, t5) where the model lives: the gradient graph of
 // seq2seq-gradient.ts run on onnxruntime, fed the token embeddings of the source and of the decoder inputs (or, for
 // Integrated Gradients, points on the straight path from a source-side baseline to the source's embeddings, the
 // decoder inputs kept as they are), the positions / T5 buckets and causal bias of seq2seq-feeds.ts, and the weights

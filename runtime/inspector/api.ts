@@ -136,7 +136,8 @@ export interface AttentionRun extends AsyncIterable<LayerResult> {
   readonly kept?: KeptAttention;
   /** Encoder–decoder models: the target, available from the first decoder or cross layer on (before it for a
    * given target). Row i of the decoder and cross maps is the decoder reading decoderInput[i] and predicting
-   * tokens[i] (decoderInput = [decoder start] + tokens[:-1]); logprobs[i] = log p(tokens[i]). */
+   * tokens[i] (decoderInput = [decoder start] + tokens[:-1]; a given target on mBART starts with its last token, as
+   * transformers does); logprobs[i] = log p(tokens[i]). */
   target(): RunTargetResult | undefined;
 }
 

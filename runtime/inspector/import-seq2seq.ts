@@ -12,7 +12,7 @@
 // inspection); the last step's pass is the teacher-forced pass over the translation, so its maps are the
 // translation's.
 import { cancelled, LensError } from '../errors';
-import { logSoftmaxAt, shiftRight } from '../generate/seq2seq-runner';
+import { decoderInputOfLabels, logSoftmaxAt, shiftRight } from '../generate/seq2seq-runner';
 import { stackRows } from '../generate/target-rows';
 import { importBeamSearch } from '../onnx/import-beams';
 import type { DecodedImport, EncodedImport, ImportEngine } from '../onnx/import-engine';
@@ -68,7 +68,9 @@ export function servedImportSeq2Seq(engine: ImportEngine): Omit<ServedModel, 'ge
           ids = found.ids;
           end = found.end;
         }
-        decoded = await engine.decode(enc, shiftRight(ids, ed.decoderStartTokenId), isCancelled);
+        const decoderInput =
+          'labels' in target ? decoderInputOfLabels(ids, ed) : shiftRight(ids, ed.decoderStartTokenId);
+        decoded = await engine.decode(enc, decoderInput, isCancelled);
         stageMs.push(...decoded.ms);
         logprobs = ids.map((id, i) => logSoftmaxAt(decoded.logits, V, i, id));
       } else {

@@ -102,8 +102,10 @@ export function targetResult(
 ): RunTargetResult {
   const side = model.tokenizer?.target ?? model.tokenizer;
   const tokens = prepared.given ?? tokensOfIds(ids, model.facts, side);
-  const start = model.facts.encoderDecoder!.decoderStartTokenId;
-  const decoderInput = [...tokensOfIds([start], model.facts, side), ...tokens.slice(0, -1)];
+  const ed = model.facts.encoderDecoder!;
+  // Given labels start the decoder as transformers does (mBART: with the last label); a translation with its start.
+  const first = prepared.given && ed.shiftsLastLabel && tokens.length > 0 ? [tokens[tokens.length - 1]] : undefined;
+  const decoderInput = [...(first ?? tokensOfIds([ed.decoderStartTokenId], model.facts, side)), ...tokens.slice(0, -1)];
   return {
     tokens,
     decoderInput,

@@ -1,4 +1,4 @@
-// An encoder–decoder model (marian, bart, t5) served by the inference worker: a run encodes the source (its
+// An encoder–decoder model (marian, bart, mbart, t5) served by the inference worker: a run encodes the source (its
 // encoder layers), then decodes the target — teacher-forced on given labels, or translated greedily over the KV
 // cache — and streams the target (ids, log-probabilities) followed by the decoder and cross layers. The layer
 // entries follow ModelFacts.encoderDecoder: encoder layers, then decoder self-attention, then cross-attention.
@@ -8,6 +8,7 @@ import { LensError, cancelled } from '../errors';
 import {
   logSoftmaxAt,
   Seq2SeqRunner,
+  decoderInputOfLabels,
   shiftRight,
   type DecodedTarget,
   type Seq2SeqStep,
@@ -49,6 +50,7 @@ export function seq2seqFacts(source: Seq2SeqSource): PlanFacts {
       decoderLayers: c.decoderLayers,
       decoderStartTokenId: c.decoderStartTokenId,
       eosTokenId: c.eosTokenId,
+      ...(c.shiftsLastLabel ? { shiftsLastLabel: true as const } : {}),
     },
   };
 }
@@ -97,7 +99,11 @@ export class Seq2SeqEngine {
         ids = found.ids;
         end = found.end;
       } else ids = target.labels;
-      const out = await this.runner.teacherForce(enc, shiftRight(ids, c.decoderStartTokenId));
+      const given = 'labels' in target;
+      const decoderInput = given
+        ? decoderInputOfLabels(ids, this.facts.encoderDecoder!)
+        : shiftRight(ids, c.decoderStartTokenId);
+      const out = await this.runner.teacherForce(enc, decoderInput);
       logprobs = ids.map((id, i) => logSoftmaxAt(out.logits, c.vocabSize, i, id));
       decoded = out;
     } else {

@@ -20,6 +20,7 @@ export function familyGraphs(source: ModelSource): FamilyGraphs {
       return llamaGraphs(source);
     case 'marian':
     case 'bart':
+    case 'mbart':
     case 't5':
       // Encoder–decoders have two graphs of their own (seq2seq-builders.ts), not a staged plan.
       throw new LensError(

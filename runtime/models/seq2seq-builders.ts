@@ -1,5 +1,5 @@
 // Picks the encoder–decoder family file for a source and builds its two graphs (seq2seq-graph.ts). No Node imports.
-import { bartParts } from './bart';
+import { bartParts, mbartParts } from './bart';
 import { marianParts } from './marian';
 import { buildDecoderGraph, buildEncoderGraph, type BuiltGraph, type Seq2SeqParts } from './seq2seq-graph';
 import type { Seq2SeqSource } from './seq2seq-source';
@@ -11,6 +11,8 @@ export function seq2seqParts(source: Seq2SeqSource): Seq2SeqParts {
       return marianParts(source);
     case 'bart':
       return bartParts(source);
+    case 'mbart':
+      return mbartParts(source);
     case 't5':
       return t5Parts(source);
   }

@@ -1,14 +1,19 @@
-// config.json of the encoder–decoder families (marian, bart, t5) read into one Seq2SeqConfig: their field names
+// config.json of the encoder–decoder families (marian, bart, mbart, t5) read into one Seq2SeqConfig: their field names
 // differ (d_model / encoder_layers / num_layers, encoder_attention_heads / num_heads...) and none of them fits the
 // decoder-only ModelConfig of formats/config-normalise.ts. Unsupported settings stop the load with a line naming the
 // field. No Node imports.
 import { LensError } from '../errors';
 import { badConfig, ConfigFields, type Activation } from '../formats/config-fields';
 
-export type Seq2SeqFamily = 'marian' | 'bart' | 't5';
+export type Seq2SeqFamily = 'marian' | 'bart' | 'mbart' | 't5';
 
 /** config.json model_type → the family file that builds it. */
-export const SEQ2SEQ_MODEL_TYPES: Record<string, Seq2SeqFamily> = { marian: 'marian', bart: 'bart', t5: 't5' };
+export const SEQ2SEQ_MODEL_TYPES: Record<string, Seq2SeqFamily> = {
+  marian: 'marian',
+  bart: 'bart',
+  mbart: 'mbart',
+  t5: 't5',
+};
 
 export interface Seq2SeqConfig {
   modelType: string;
@@ -28,6 +33,8 @@ export interface Seq2SeqConfig {
   normEps: number;
   /** The decoder's first input (transformers shifts labels right behind it). */
   decoderStartTokenId: number;
+  /** mBART: given labels, the decoder's first input is the last label (its language code), not decoderStartTokenId. */
+  shiftsLastLabel: boolean;
   eosTokenId: number;
   padTokenId: number | null;
   /** Token embeddings × √hidden (marian, bart with scale_embedding). */
@@ -97,6 +104,7 @@ export function normaliseSeq2SeqConfig(raw: Record<string, unknown>, where = 'co
       act: new ConfigFields({ act: actName }, where, modelType).activation('act', 'relu'),
       normEps: f.num(['layer_norm_epsilon'], 1e-6),
       decoderStartTokenId: tokenId(f, 'decoder_start_token_id', padTokenId ?? 0),
+      shiftsLastLabel: false,
       eosTokenId: tokenId(f, 'eos_token_id', 1),
       padTokenId,
       scaleEmbedding: false,
@@ -127,6 +135,8 @@ export function normaliseSeq2SeqConfig(raw: Record<string, unknown>, where = 'co
   for (const field of ['normalize_before', 'add_final_layer_norm', 'normalize_embedding'])
     if (raw[field] === true && family === 'marian')
       throw new LensError('UNSUPPORTED_MODEL', `${where}: ${field} true is not supported for marian.`);
+  if (family === 'mbart' && raw.add_bias_logits === true)
+    throw new LensError('UNSUPPORTED_MODEL', `${where}: add_bias_logits true is not supported for mbart.`);
   return {
     modelType,
     family,
@@ -142,6 +152,7 @@ export function normaliseSeq2SeqConfig(raw: Record<string, unknown>, where = 'co
     act: f.activation('activation_function', 'gelu'),
     normEps: 1e-5,
     decoderStartTokenId: tokenId(f, 'decoder_start_token_id', family === 'marian' ? (padTokenId ?? undefined) : 2),
+    shiftsLastLabel: family === 'mbart',
     eosTokenId: tokenId(f, 'eos_token_id', 2),
     padTokenId,
     scaleEmbedding: f.bool('scale_embedding', family === 'marian'),

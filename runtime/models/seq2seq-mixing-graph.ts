@@ -1,4 +1,4 @@
-// The context-mixing graph of an encoder–decoder (marian, bart, t5): the family's own pieces (seq2seq-graph.ts)
+// The context-mixing graph of an encoder–decoder (marian, bart, mbart, t5): the family's own pieces (seq2seq-graph.ts)
 // assembled into one graph for a source length S and a target length T — the encoder once, the teacher-forced
 // decoder without a cache over B rows — that exposes what ALTI and value zeroing read (runtime/analysis/
 // seq2seq-mixing.ts), on request:

@@ -628,6 +628,7 @@ function layoutEncoderDecoder(facts: PlanFacts, slots: LayerSlot[], encoderTaps:
     decoderLayers: self,
     decoderStartTokenId: start as number,
     eosTokenId: eos as number,
+    ...(info.raw?.model_type === 'mbart' ? { shiftsLastLabel: true as const } : {}),
   };
 }
 

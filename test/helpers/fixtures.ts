@@ -47,7 +47,8 @@ export type HfTinyModel =
   | 'mistral'
   | 'olmo2'
   | 't5'
-  | 'bart';
+  | 'bart'
+  | 'mbart';
 
 export function hfTinyModel(name: HfTinyModel): string {
   return path.join(fixturesDir, 'models', 'hf-tiny', name);

@@ -377,7 +377,7 @@ const cases: BadInputCase<CliInput>[] = [
   {
     name: 'unsupported model_type',
     input: () => ({ args: ['run', '--model', model('xlnet'), '--text', 'hi'] }),
-    expect: [/xlnet/, /bert/, /llama/, /marian, bart, t5/],
+    expect: [/xlnet/, /bert/, /llama/, /marian, bart, mbart, t5/],
   },
   {
     name: 'truncated safetensors',
@@ -518,7 +518,7 @@ const cases: BadInputCase<CliInput>[] = [
     name: '--target-text with a decoder-only model',
     input: cli('run', '--model', S, '--text', TEXT, '--target-text', 'Es war einmal'),
     expect:
-      /--target-text needs an encoder–decoder model \(marian, bart, t5\); stories260K is llama, so leave --target-text out/,
+      /--target-text needs an encoder–decoder model \(marian, bart, mbart, t5\); stories260K is llama, so leave --target-text out/,
   },
   {
     name: '--translate with a decoder-only model',
@@ -711,7 +711,7 @@ const cases: BadInputCase<CliInput>[] = [
     name: 'explain --target-text with a decoder-only model',
     input: cli('explain', '--model', S, '--text', TEXT, '--target', 'next', '--target-text', 'Es war einmal'),
     expect:
-      /--target-text needs an encoder–decoder model \(marian, bart, t5\); stories260K is llama, so leave --target-text out/,
+      /--target-text needs an encoder–decoder model \(marian, bart, mbart, t5\); stories260K is llama, so leave --target-text out/,
   },
   {
     name: 'explain --target-text with --generate',

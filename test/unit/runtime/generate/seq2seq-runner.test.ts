@@ -10,7 +10,12 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { logSoftmaxAt, Seq2SeqRunner, shiftRight } from '../../../../runtime/generate/seq2seq-runner';
+import {
+  decoderInputOfLabels,
+  logSoftmaxAt,
+  Seq2SeqRunner,
+  shiftRight,
+} from '../../../../runtime/generate/seq2seq-runner';
 import { readSeq2SeqModel } from '../../../../runtime/models/seq2seq-read';
 import { loadTokenizer } from '../../../../runtime/tokenizers/index';
 import type { BackendName, LayerAttention } from '../../../../runtime/types';
@@ -164,9 +169,11 @@ interface HfReference {
   decoder_attentions: Maps;
   cross_attentions: Maps;
   top5_last: { ids: number[]; logprobs: number[] };
+  /** mbart: transformers' greedy generate (decoder start first; the last token forced eos at the length limit). */
+  generated_ids?: number[];
 }
 
-for (const family of ['t5', 'bart'] as const) {
+for (const family of ['t5', 'bart', 'mbart'] as const) {
   const dir = hfTinyModel(family);
   const ref: HfReference = JSON.parse(fs.readFileSync(path.join(dir, 'reference_attention.json'), 'utf8'));
 
@@ -186,8 +193,11 @@ for (const family of ['t5', 'bart'] as const) {
     test(`hf-tiny ${family} (${backend}): all three kinds of attention and the last top-5 match transformers`, async () => {
       const r = await runner(dir, backend);
       const enc = await r.encode(ref.input_ids);
-      const decIn = shiftRight(ref.labels, r.source.config.decoderStartTokenId);
+      const decIn = decoderInputOfLabels(ref.labels, r.source.config);
       assert.deepEqual(decIn, ref.decoder_input_ids);
+      // mBART's labels end with a language code, which transformers moves to the front instead of the start token.
+      if (family === 'mbart')
+        assert.notDeepEqual(shiftRight(ref.labels, r.source.config.decoderStartTokenId), ref.decoder_input_ids);
       const out = await r.teacherForce(enc, decIn);
       const d = {
         encoder: maxDiff(enc.attention, ref.encoder_attentions),
@@ -208,6 +218,8 @@ for (const family of ['t5', 'bart'] as const) {
       const r = await runner(dir, backend);
       const ids = await checkStepsAgainstTeacherForcing(r, ref.input_ids, 12);
       assert.ok(ids.length >= 1);
+      // transformers' generate (max_new_tokens 10): its first 9 tokens; its 10th is eos forced at the limit.
+      if (ref.generated_ids) assert.deepEqual(ids.slice(0, 9), ref.generated_ids.slice(1, 10));
     });
   }
 }

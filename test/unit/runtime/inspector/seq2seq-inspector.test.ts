@@ -11,8 +11,8 @@ import * as path from 'node:path';
 import { load } from '../../../../runtime/inspector/load-model';
 import type { Inspector, TargetStep } from '../../../../runtime/inspector/api';
 import { isLensError } from '../../../../runtime/errors';
-import { fixtureModel, marianDatesDir, repoRoot } from '../../../helpers/fixtures';
-import { allLayers } from '../../../helpers/layer-results';
+import { fixtureModel, hfTinyModel, marianDatesDir, repoRoot } from '../../../helpers/fixtures';
+import { allLayers, worstAbs } from '../../../helpers/layer-results';
 
 const WORKER = path.join(repoRoot, 'dist/worker.js');
 const ref = JSON.parse(fs.readFileSync(path.join(marianDatesDir, 'reference_attention.json'), 'utf8')) as {
@@ -166,5 +166,39 @@ test('a target with translate, or either on a decoder-only model, is BAD_INPUT',
     assert.throws(() => stories.run('Once upon a time', { beams: 2 }), /has no beam search/);
   } finally {
     await stories.dispose();
+  }
+});
+
+test('mBART: a target given as text starts the decoder with its last token (the language code), as transformers does', async () => {
+  const dir = hfTinyModel('mbart');
+  const mref = JSON.parse(fs.readFileSync(path.join(dir, 'reference_attention.json'), 'utf8')) as {
+    source_text: string;
+    target_text: string;
+    labels: number[];
+    decoder_input_ids: number[];
+    cross_attentions: number[][][][];
+  };
+  const mbart = await load(dir, { backend: 'native', threads: 1, workerPath: WORKER });
+  try {
+    assert.equal(mbart.facts.encoderDecoder?.shiftsLastLabel, true);
+    const run = mbart.run(mref.source_text, { target: mref.target_text });
+    const layers = await allLayers(run);
+    const target = run.target()!;
+    assert.deepEqual(
+      target.tokens.map((t) => t.id),
+      mref.labels,
+    );
+    assert.deepEqual(
+      target.decoderInput.map((t) => t.id),
+      mref.decoder_input_ids,
+    );
+    const cross = layers.filter((l) => l.kind === 'cross');
+    cross.forEach((l, i) => assert.ok(worstAbs(l.data, mref.cross_attentions[i]) <= 1e-5, `cross ${i}`));
+    // A translation starts with decoder_start_token_id (2), not a label.
+    const translated = mbart.run(mref.source_text, { translate: { maxNew: 3 } });
+    await allLayers(translated);
+    assert.equal(translated.target()!.decoderInput[0].id, 2);
+  } finally {
+    await mbart.dispose();
   }
 });

@@ -82,7 +82,10 @@ test('UNSUPPORTED_MODEL for model_type xlnet; MODEL_NOT_FOUND for a missing fold
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'xlnet', d_model: 512 }));
   await assert.rejects(
     readModel(dir),
-    lensError('UNSUPPORTED_MODEL', /model_type xlnet is not supported; supported: .*bert.*llama.*marian, bart, t5/),
+    lensError(
+      'UNSUPPORTED_MODEL',
+      /model_type xlnet is not supported; supported: .*bert.*llama.*marian, bart, mbart, t5/,
+    ),
   );
   await assert.rejects(readModel(path.join(dir, 'nope')), lensError('MODEL_NOT_FOUND', /does not exist/));
   await assert.rejects(readModel(path.join(dir, 'config.json')), lensError('MODEL_NOT_FOUND', /not a folder/));
