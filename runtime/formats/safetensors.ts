@@ -30,25 +30,13 @@ interface Entry extends HeaderEntry {
 
 /** Reads and validates one file's header; allocates nothing beyond the header itself. */
 function readHeader(file: string): Entry[] {
-  const label = path.basename(file);
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    throw new LensError('NO_WEIGHTS', `Cannot open ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'}).`);
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
-    if (size < 8) checkHeaderLength(label, size, 0n);
-    const lenBuf = Buffer.alloc(8);
-    fs.readSync(fd, lenBuf, 0, 8, 0);
-    const n = checkHeaderLength(label, size, lenBuf.readBigUInt64LE(0));
-    const headerBuf = Buffer.alloc(n);
-    fs.readSync(fd, headerBuf, 0, n, 8);
-    return parseHeader(label, headerBuf.toString('utf8'), n, size).map((en) => ({ ...en, file }));
-  } finally {
-    fs.closeSync(fd);
-  }
+  return withSource(file, (src) => {
+    if (src.size < 8) checkHeaderLength(src.label, src.size, 0n);
+    const view = new DataView(src.read(0, 8).buffer);
+    const n = checkHeaderLength(src.label, src.size, view.getBigUint64(0, true));
+    const header = Buffer.from(src.read(8, n)).toString('utf8');
+    return parseHeader(src.label, header, n, src.size).map((en) => ({ ...en, file }));
+  });
 }
 
 function readTensor(en: Entry): Float32Array {
