@@ -8,10 +8,12 @@ Targets: causal LMs log p(token | prefix) read at the last position (log_softmax
 (all-MiniLM-L6-v2, no LM head) the cosine of the mean-pooled last hidden state with a fixed reference vector
 ref[i] = sin(i + 1).
 
-Encoder–decoders (tiny-marian-dates, hf-tiny bart and t5): log p(labels[position]) of one target token, and
-log p(whole target) = Σ_t log p(labels[t]), teacher-forced (decoder inputs [start] + labels[:-1]); the gradients
-w.r.t. the rows of the shared embedding table read for the source and for the decoder inputs (captured by a forward
-hook on the embedding module, so Marian's √d scale comes after them, as in the project's graphs).
+Encoder–decoders (tiny-marian-dates, hf-tiny bart, mbart and t5): log p(labels[position]) of one target token, and
+log p(whole target) = Σ_t log p(labels[t]), teacher-forced (decoder inputs [start] + labels[:-1]; mbart: its last
+label first); the gradients w.r.t. the rows of the shared embedding table read for the source and for the decoder
+inputs (captured by a forward hook on the embedding module, so Marian's √d scale comes after them, as in the
+project's graphs; mBART's embedding module scales its own output by √d, so its hook's gradient is multiplied by that
+scale to give the gradient w.r.t. the rows).
 
 Run: /work/.venv-ref/bin/python scripts/make-gradient-reference.py [--seq2seq]   (writes test/fixtures/gradients/*.json;
 --seq2seq: only the encoder–decoder cases)
@@ -90,13 +92,17 @@ SEQ2SEQ_CASES = [
     ),
     ("hf-tiny-bart", "test/fixtures/models/hf-tiny/bart", [0, 31, 200, 7, 415, 66, 2], [2, 0, 91, 12, 300], [0, 91, 12, 300, 2], 3),
     ("hf-tiny-t5", "test/fixtures/models/hf-tiny/t5", [37, 5, 200, 91, 12, 250, 1], [0, 17, 42, 99, 8], [17, 42, 99, 8, 1], 2),
+    # mBART: sources and labels end with </s> ro_RO (521); the decoder starts with the last label.
+    ("hf-tiny-mbart", "test/fixtures/models/hf-tiny/mbart", [297, 444, 92, 416, 86, 2, 521], [521, 91, 12, 300, 2], [91, 12, 300, 2, 521], 2),
 ]
 
 
 def seq2seq_gradients(path, src, dec, labels, position, dtype):
     model = AutoModelForSeq2SeqLM.from_pretrained(path, attn_implementation="eager", dtype=dtype).eval()
     emb = model.get_input_embeddings()
-    assert float(getattr(emb, "embed_scale", 1.0) or 1.0) == 1.0, "the hook must see the table rows"
+    # The hook sees the table rows × scale where the module scales its output (mBART); 1 elsewhere.
+    scale = float(getattr(emb, "embed_scale", 1.0) or 1.0)
+    assert scale == 1.0 or model.config.model_type == "mbart", "the hook must see the table rows"
     leaves = []
 
     def hook(_module, _inputs, out):
@@ -120,7 +126,7 @@ def seq2seq_gradients(path, src, dec, labels, position, dtype):
     results = {}
     for kind, target in (("token", picked[position]), ("sequence", picked.sum())):
         gs, gt, *gc = torch.autograd.grad(target, leaves + cross, retain_graph=True)
-        results[kind] = (target, gs[0], gt[0], [a[0] for a in cross], [g[0] for g in gc])
+        results[kind] = (target, gs[0] * scale, gt[0] * scale, [a[0] for a in cross], [g[0] for g in gc])
     return results
 
 

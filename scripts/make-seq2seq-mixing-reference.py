@@ -1,13 +1,13 @@
 """Context-mixing reference values for encoder–decoders (test/unit/runtime/analysis/seq2seq-mixing.test.ts),
 computed in float64 with transformers and numpy, independently of the project's ONNX graphs and TypeScript.
 
-For each model (tiny-marian-dates on "the 14th of March, 2021", hf-tiny bart and t5), teacher-forced on fixed source
+For each model (tiny-marian-dates on "the 14th of March, 2021", hf-tiny bart, t5 and mbart), teacher-forced on fixed source
 ids and decoder inputs ([start] + labels[:-1]):
 
 - ALTI (Ferrando et al. 2022) of every attention block, from its definition: the block's output for query i is a sum
   of one vector per key j, T_i(x_j) = Σ_h α_h,ij f_h(x_j) with f_h(x_j) = v_h,j · W_O,h (the head's columns of the
   output projection), plus the residual x_i; a post-LN block (BART, Marian) applies its LayerNorm to every term with
-  token i's statistics (γ ⊙ (T − mean T) / σ_i), a pre-LN block (T5) none. c_ij = max(0, ‖y_i‖₁ − ‖y_i − T̃_i(x_j)‖₁),
+  token i's statistics (γ ⊙ (T − mean T) / σ_i), a pre-LN block (T5, mBART) none. c_ij = max(0, ‖y_i‖₁ − ‖y_i − T̃_i(x_j)‖₁),
   normalised over the terms. Self-attention blocks (encoder, decoder): the residual joins the term of j = i, [Q,K].
   Cross-attention blocks: the residual (the decoder's own state) is a term of its own, the last column, [T, S+1].
 - ALTI+ (Ferrando et al. 2022, "Towards Opening the Black Box of Neural Machine Translation: Source and Target
@@ -51,6 +51,7 @@ CASES = [
     ),
     ("hf-tiny-bart", "test/fixtures/models/hf-tiny/bart", [0, 31, 200, 7, 415, 66, 2], [2, 0, 91, 12, 300]),
     ("hf-tiny-t5", "test/fixtures/models/hf-tiny/t5", [37, 5, 200, 91, 12, 250, 1], [0, 17, 42, 99, 8]),
+    ("hf-tiny-mbart", "test/fixtures/models/hf-tiny/mbart", [297, 444, 92, 416, 86, 2, 521], [521, 91, 12, 300, 2]),
 ]
 
 
@@ -61,7 +62,7 @@ def first(x):
 class Block:
     """What one attention block's ALTI needs, captured by hooks."""
 
-    def __init__(self, attn_mod, v_lin, o_lin, resid_mod, sum_mod, norm, post_ln):
+    def __init__(self, attn_mod, v_lin, o_lin, resid_mod, sum_mod, norm, post_ln, sum_is_input=None):
         self.o = o_lin.weight.detach().numpy()  # [E, H·D]
         self.norm = norm
         self.post_ln = post_ln
@@ -75,8 +76,8 @@ class Block:
 
         resid_mod.register_forward_pre_hook(pre, with_kwargs=True)
         v_lin.register_forward_hook(value)
-        if post_ln:
-            # BART/Marian: the LayerNorm's input is residual + attention output.
+        if post_ln if sum_is_input is None else sum_is_input:
+            # BART/Marian: the LayerNorm's input is residual + attention output (mBART: the next block's norm's).
             sum_mod.register_forward_pre_hook(lambda _m, args: self.data.__setitem__("sum", args[0][0].detach().numpy()))
         else:
             # T5: the sublayer's output is residual + attention output.
@@ -95,6 +96,16 @@ def blocks_of(model, family):
             s, c = b.layer[0], b.layer[1]
             out["self"].append(Block(s.SelfAttention, s.SelfAttention.v, s.SelfAttention.o, s, s, None, False))
             out["cross"].append(Block(c.EncDecAttention, c.EncDecAttention.v, c.EncDecAttention.o, c, c, None, False))
+    elif family == "mbart":
+        # Pre-LN: a block's residual is its layer's input (cross: the input of encoder_attn_layer_norm, the self
+        # block's sum), its sum the input of the next norm; no norm after the sum.
+        for l in enc.layers:
+            a = l.self_attn
+            out["encoder"].append(Block(a, a.v_proj, a.out_proj, l, l.final_layer_norm, None, False, True))
+        for l in dec.layers:
+            a, c = l.self_attn, l.encoder_attn
+            out["self"].append(Block(a, a.v_proj, a.out_proj, l, l.encoder_attn_layer_norm, None, False, True))
+            out["cross"].append(Block(c, c.v_proj, c.out_proj, l.encoder_attn_layer_norm, l.final_layer_norm, None, False, True))
     else:
         for l in enc.layers:
             a = l.self_attn

@@ -3,7 +3,7 @@
 // reference computed from the definitions with transformers and numpy (test/fixtures/mixing/seq2seq-*.json, made by
 // scripts/make-seq2seq-mixing-reference.py): every block's ALTI, ALTI+'s source and target contributions, and value
 // zeroing through each decoder layer's cross-attention, to ≤ 1e-5, on tiny-marian-dates ("the 14th of March, 2021"
-// → ▁2021 - 03 - 14; and 40 source tokens, whose value zeroing runs in two batches), hf-tiny bart and t5. Then ALTI+'s rollout on a hand-computed case.
+// → ▁2021 - 03 - 14; and 40 source tokens, whose value zeroing runs in two batches), hf-tiny bart, t5 and mbart. Then ALTI+'s rollout on a hand-computed case.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -40,6 +40,7 @@ const cases: [string, () => string][] = [
   ['tiny-marian-dates-40', () => marianDatesDir],
   ['hf-tiny-bart', () => hfTinyModel('bart')],
   ['hf-tiny-t5', () => hfTinyModel('t5')],
+  ['hf-tiny-mbart', () => hfTinyModel('mbart')],
 ];
 
 for (const [name, dir] of cases) {

@@ -1,6 +1,6 @@
 // Attention × gradient on encoder–decoders (runtime/grad/seq2seq-gradient*.ts): every decoder layer's cross-attention
 // and the gradient of the target w.r.t. it, against PyTorch autograd in float64
-// (test/fixtures/gradients/{tiny-marian-dates,hf-tiny-bart,hf-tiny-t5}.json, `cross_attention` and `grad_cross`,
+// (test/fixtures/gradients/{tiny-marian-dates,hf-tiny-bart,hf-tiny-t5,hf-tiny-mbart}.json, `cross_attention` and `grad_cross`,
 // made by scripts/make-gradient-reference.py --seq2seq) to ‖g − g_ref‖ / ‖g_ref‖ ≤ 1e-4, for one target token (the
 // graph stops at its row) and the whole target; then the method's scores = Σ_t mean_h A·G from the reference
 // tensors, and a hand-computed case of that reduction.
@@ -57,6 +57,7 @@ const cases: [string, () => string][] = [
   ['tiny-marian-dates', () => marianDatesDir],
   ['hf-tiny-bart', () => hfTinyModel('bart')],
   ['hf-tiny-t5', () => hfTinyModel('t5')],
+  ['hf-tiny-mbart', () => hfTinyModel('mbart')],
 ];
 
 for (const [name, dir] of cases) {

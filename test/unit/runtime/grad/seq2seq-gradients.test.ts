@@ -1,5 +1,5 @@
 // Encoder–decoder gradients of runtime/grad/seq2seq-gradient*.ts against PyTorch autograd in float64
-// (test/fixtures/gradients/{tiny-marian-dates,hf-tiny-bart,hf-tiny-t5}.json, made by
+// (test/fixtures/gradients/{tiny-marian-dates,hf-tiny-bart,hf-tiny-t5,hf-tiny-mbart}.json, made by
 // scripts/make-gradient-reference.py): d log p(one target token) and d log p(whole target) w.r.t. the source and the
 // decoder input embeddings, each to ‖g − g_ref‖ / ‖g_ref‖ ≤ 1e-4; then the methods built on them (saliency and
 // gradient × input from the same gradients; Integrated Gradients' completeness, batched the same as one row at a time).
@@ -51,6 +51,7 @@ const cases: [string, () => string][] = [
   ['tiny-marian-dates', () => marianDatesDir],
   ['hf-tiny-bart', () => hfTinyModel('bart')],
   ['hf-tiny-t5', () => hfTinyModel('t5')],
+  ['hf-tiny-mbart', () => hfTinyModel('mbart')],
 ];
 
 for (const [name, dir] of cases) {
