@@ -211,12 +211,25 @@ def main():
         2,  # <unk>: T5 has no mask token
         float32_check=True,
     )
+    mbart_dir = os.path.join(MODELS, 'hf-tiny', 'mbart')
+    mbart_ref = json.load(open(os.path.join(mbart_dir, 'reference_attention.json')))
+    mbart_labels = mbart_ref['labels']
+    mbart = case(
+        'hf-tiny/mbart',
+        mbart_dir,
+        mbart_ref['input_ids'],
+        mbart_labels,
+        mbart_labels[-1],  # mBART's shift_tokens_right: the last label (ro_RO) first
+        {'special': {0, 1, 2, 3, 520, 521}, 'specs': [('target:5', 4), ('target', None)]},  # bart's + ro_RO
+        520,  # <mask>
+    )
     result = {
         'provenance': (
             f'scripts/seq2seq-explain-reference.py; transformers {transformers.__version__}, torch {torch.__version__}, '
-            'CPU, float64 (model.double()), eager attention, teacher forcing with decoder_input_ids = [start] + labels[:-1]'
+            'CPU, float64 (model.double()), eager attention, teacher forcing with decoder_input_ids = [start] + labels[:-1] '
+            '(mbart: start = its last label, as its shift_tokens_right does)'
         ),
-        'cases': [marian, bart, t5],
+        'cases': [marian, bart, t5, mbart],
     }
     path = os.path.join(ROOT, 'test', 'fixtures', 'explain', 'seq2seq-explain-reference.json')
     os.makedirs(os.path.dirname(path), exist_ok=True)

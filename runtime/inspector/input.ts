@@ -29,7 +29,8 @@ export function tokensOfIds(ids: number[], facts: ModelFacts, tokenizer: Tokeniz
         `Token id ${id} (position ${i}) is outside ${facts.name}'s vocabulary of ${facts.vocabSize} ids.`,
       );
     }
-    return { id, text: tokenizer?.idToToken(id) ?? `#${id}`, start: null, end: null, special: specials.has(id) };
+    const special = tokenizer?.isSpecial ? tokenizer.isSpecial(id) : specials.has(id);
+    return { id, text: tokenizer?.idToToken(id) ?? `#${id}`, start: null, end: null, special };
   });
 }
 

@@ -100,6 +100,10 @@ class MarianSide implements Tokenizer {
     this.vocabSize = max + 1;
   }
 
+  isSpecial(id: number): boolean {
+    return this.specialIds.has(id) || Object.values(this.special).includes(id);
+  }
+
   encode(text: string, options: EncodeOptions = {}): Token[] {
     const original = NormalizedText.fromOriginal(text);
     const out: Token[] = [];

@@ -51,6 +51,10 @@ export class PipelineTokenizer implements Tokenizer {
     this.vocabSize = max + 1;
   }
 
+  isSpecial(id: number): boolean {
+    return this.specialIds.has(id) || Object.values(this.special).includes(id);
+  }
+
   encode(text: string, options: EncodeOptions = {}): Token[] {
     const out: Token[] = [];
     const original = NormalizedText.fromOriginal(text);

@@ -26,6 +26,9 @@ export interface Tokenizer {
   encode(text: string, options?: EncodeOptions): Token[];
   /** The vocabulary string of an id, or undefined. */
   idToToken(id: number): string | undefined;
+  /** Whether an id is a special token (one of `special`, or an added token marked special: a language code, a chat
+   * marker); for ids given without text. Absent: only `special`'s ids are. */
+  isSpecial?(id: number): boolean;
   tokenToId(token: string): number | undefined;
   /** Best-effort text of ids (for display of generated/target tokens). */
   decode(ids: number[]): string;

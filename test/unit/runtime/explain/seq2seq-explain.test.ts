@@ -4,7 +4,7 @@
 // (tokens removed, or replaced), raw cross-attention and the encoder–decoder rollout as ARCHITECTURE.md defines it.
 // tiny-marian-dates (the year token ▁2021 of "the 14th of March, 2021", the whole target, a contrast) and
 // hf-tiny/bart (random weights, 37 source tokens), hf-tiny/t5 (random weights, relative position buckets, 32 source
-// tokens; a contrast at target:5). Methods ≤ 1e-5, target log-probabilities ≤ 1e-4. Also the
+// tokens; a contrast at target:5), hf-tiny/mbart (the decoder started with the last label, ro_RO). Methods ≤ 1e-5, target log-probabilities ≤ 1e-4. Also the
 // refusals: targets and methods that do not apply, positions past the target, unknown contrast tokens.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,6 +77,7 @@ for (const [dir, name] of [
   [marianDatesDir, 'tiny-marian-dates'],
   [hfTinyModel('bart'), 'hf-tiny/bart'],
   [hfTinyModel('t5'), 'hf-tiny/t5'],
+  [hfTinyModel('mbart'), 'hf-tiny/mbart'],
 ] as const) {
   const ref = REF.cases.find((c) => c.model === name)!;
   describe(`${name}: Explain over the source against transformers (float64)`, () => {
