@@ -67,7 +67,7 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
                      loo, occlusion, norm, norm-rollout, alti (no extra pass), value-zeroing (1 + seq rows),
                      value-zeroing-rollout (1 + layers × seq rows), saliency, grad-x-input,
                      integrated-gradients, attn-x-grad, attnlrp (AttnLRP: the token's logit; llama, qwen3, gpt2,
-                     bert, marian, bart and t5 model types; encoder–decoders: source and target-prefix tokens)
+                     bert, marian, bart, t5 and mbart model types; encoder–decoders: source and target-prefix tokens)
                      (gradient methods: models this tool builds, up to 512 tokens); the uniform-attention
                      baseline is always added
   --perturb MODE     how tokens are removed for loo, occlusion and faithfulness: remove (default: dropped, the

@@ -8,7 +8,7 @@ products of two variables (q·k, attention·v, the gated MLP's product: the grad
 through softmax and linear layers. Relevance of token j = Σ_e inputs_embeds[j, e] · d[j, e].
 
 gpt2 (tiny-gpt2 and a random 32-wide GPT-2 the script makes and saves in test/fixtures/attnlrp/random-gpt2): LXT's own
-GPT-2 map. Encoder–decoders (tiny-marian-dates, hf-tiny bart and t5), which LXT does not patch: LXT's rule functions
+GPT-2 map. Encoder–decoders (tiny-marian-dates, hf-tiny bart, t5 and mbart), which LXT does not patch: LXT's rule functions
 placed where its patches place them (see SEQ2SEQ_CASES), the logit of one target token, both sides' embeddings.
 
 Targets: stories260K and hf-tiny qwen3 the logit of a token at the last position (LXT's convention); all-MiniLM-L6-v2 (no LM head)
@@ -24,6 +24,11 @@ Run (LXT needs transformers 4.52, kept out of /work/.venv-ref):
   echo /work/.venv-ref/lib/python3.11/site-packages > /work/.venv-lxt/lib/python3.11/site-packages/zz-venv-ref.pth
   /work/.venv-lxt/bin/pip install transformers==4.52.4 && /work/.venv-lxt/bin/pip install --no-deps lxt==2.1
   /work/.venv-lxt/bin/python scripts/make-attnlrp-reference.py      (writes test/fixtures/attnlrp/*.json)
+Where /work/.venv-ref has the `kernels` package (which transformers 4.52 then imports, and fails on), hide it:
+  /work/.venv-lxt/bin/python -c "import sys, runpy; sys.modules['kernels'] = None; \
+    runpy.run_path('scripts/make-attnlrp-reference.py', run_name='__main__')"
+mBART's embedding module scales its own output by √d (MBartScaledWordEmbedding): its hook sees the rows × √d, so the
+rows are the leaf ÷ √d and their gradient the leaf's × √d (the relevance, rows · gradient, is the same either way).
 """
 import json
 import math
@@ -143,6 +148,7 @@ SEQ2SEQ_CASES = [
     ("tiny-marian-dates", "test/fixtures/models/tiny-marian-dates", [5, 65, 4, 6, 26, 3, 166, 0], [399, 166, 2, 12, 2, 42], [166, 2, 12, 2, 42, 0], 0),
     ("hf-tiny-bart", "test/fixtures/models/hf-tiny/bart", [0, 31, 200, 7, 415, 66, 2], [2, 0, 91, 12, 300], [0, 91, 12, 300, 2], 3),
     ("hf-tiny-t5", "test/fixtures/models/hf-tiny/t5", [37, 5, 200, 91, 12, 250, 1], [0, 17, 42, 99, 8], [17, 42, 99, 8, 1], 2),
+    ("hf-tiny-mbart", "test/fixtures/models/hf-tiny/mbart", [297, 444, 92, 416, 86, 2, 521], [521, 91, 12, 300, 2], [91, 12, 300, 2, 521], 2),
 ]
 
 
@@ -198,7 +204,8 @@ def seq2seq_lrp(path, src, dec, labels, position, dtype, patched):
     if patched:
         patch_seq2seq(model)
     emb = model.get_input_embeddings()
-    assert float(getattr(emb, "embed_scale", 1.0) or 1.0) == 1.0, "the hook must see the table rows"
+    scale = float(getattr(emb, "embed_scale", 1.0) or 1.0)
+    assert scale == 1.0 or model.config.model_type == "mbart", "the hook must see the table rows"
     leaves = []
 
     def hook(_module, _inputs, out):
@@ -221,8 +228,9 @@ def seq2seq_lrp(path, src, dec, labels, position, dtype, patched):
     whole = out.logits[0, torch.arange(len(labels)), torch.tensor(labels)].sum()
     ws, wt = torch.autograd.grad(whole, leaves, retain_graph=True)
     gs, gt = torch.autograd.grad(logit, leaves)
-    sequence = {"target": whole, "grad_source": ws[0], "grad_target": wt[0]}
-    return logit, log_prob, leaves[0][0], gs[0], leaves[1][0], gt[0], sequence
+    sequence = {"target": whole, "grad_source": ws[0] * scale, "grad_target": wt[0] * scale}
+    rows_s, rows_t = leaves[0][0].detach() / scale, leaves[1][0].detach() / scale
+    return logit, log_prob, rows_s, gs[0] * scale, rows_t, gt[0] * scale, sequence
 
 
 def seq2seq_cases():

@@ -666,7 +666,7 @@ const cases: BadInputCase<CliInput>[] = [
       'loo,attnlrp',
     ),
     expect:
-      /AttnLRP runs on the model types llama, qwen3, gpt2, bert, marian, bart and t5 \(its rules checked against the authors’ LXT\); this model is mistral: use gradient × input or Integrated Gradients\./,
+      /AttnLRP runs on the model types llama, qwen3, gpt2, bert, marian, bart, t5 and mbart \(its rules checked against the authors’ LXT\); this model is mistral: use gradient × input or Integrated Gradients\./,
   },
   {
     name: 'explain AttnLRP on an imported encoder–decoder ONNX export',

