@@ -82,8 +82,8 @@ for (const [name, dir] of cases) {
       const et = relativeError(out.gradTarget, ref.grad_target);
       assert.ok(es <= 1e-4, `source: relative error ${es}`);
       assert.ok(et <= 1e-4, `decoder inputs: relative error ${et}`);
-      // The rules really differ from the gradient's, by far more than the tolerance (pre-LN mBART's random weights keep
-      // most of the gradient on the residual path, where the rules change little: 5.5e-3 there).
+      // The rules really differ from the gradient's, by far more than the tolerance (on the random pre-LN mBART by
+      // 5.5e-3 only).
       assert.ok(
         ref.plain_gradient_relative_difference > 1e-3,
         `rules vs gradient ${ref.plain_gradient_relative_difference}`,
