@@ -3,7 +3,7 @@
 Why: runtime/generate/seq2seq-beam.ts implements beam search (num_beams, length_penalty, early_stopping, and the
 generation_config logits processors: bad_words_ids, forced_eos_token_id) and must choose the same tokens as
 transformers does. This script runs model.generate(num_beams=N, ...) on tiny-marian-dates (trained) and the hf-tiny
-bart and t5 folders (random weights) for a few sources and beam sizes, and writes the source ids, the settings and
+bart, t5 and mbart folders (random weights) for a few sources and beam sizes, and writes the source ids, the settings and
 the chosen tokens (decoder start left out) to test/fixtures/generate/seq2seq-beams.json.
 Run with /work/.venv-ref/bin/python scripts/make-seq2seq-beam-fixture.py (never in CI).
 """
@@ -27,6 +27,7 @@ CASES = {
     # Inputs on which the random-weight models' beams differ from greedy decoding (checked when this was written).
     "hf-tiny/bart": {"texts": ["Hello world", "a b c d e f g", "zebra quantum", "x"], "max_new": 15},
     "hf-tiny/t5": {"texts": ["Hello world", "a b c d e f g", "zebra quantum", "x"], "max_new": 15},
+    "hf-tiny/mbart": {"texts": ["Hello world", "a b c d e f g", "zebra quantum", "x"], "max_new": 12},
 }
 # (beams, length_penalty, early_stopping): the generation_config's own (1.0, False) and two others.
 SETTINGS = [(2, None, None), (3, None, None), (4, None, None), (3, 0.6, True), (4, 2.0, "never")]

@@ -1,7 +1,7 @@
 // Beam search (runtime/generate/seq2seq-beam.ts) on a hand-computed case where it and greedy decoding disagree, its
 // logits processors (bad token, forced eos at the length limit, no repeated n-gram), and through the KV-cached
 // decoder (Seq2SeqRunner.beamSearch) against transformers' generate(num_beams=N) on tiny-marian-dates and the
-// hf-tiny bart and t5 models (test/fixtures/generate/seq2seq-beams.json: same tokens, same beam score to 1e-4).
+// hf-tiny bart, t5 and mbart models (test/fixtures/generate/seq2seq-beams.json: same tokens, same beam score to 1e-4).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -98,7 +98,7 @@ after(async () => {
   for (const r of releases) await r();
 });
 
-for (const model of ['tiny-marian-dates', 'hf-tiny/bart', 'hf-tiny/t5']) {
+for (const model of ['tiny-marian-dates', 'hf-tiny/bart', 'hf-tiny/t5', 'hf-tiny/mbart']) {
   const cases = fixture.cases.filter((c) => c.model === model);
   test(`${model}: beam search chooses transformers' tokens in all ${cases.length} cases (${cases.filter((c) => c.differs_from_greedy).length} unlike greedy)`, async () => {
     const r = await Seq2SeqRunner.create(await readSeq2SeqModel(path.join(fixturesDir, 'models', model)), {
