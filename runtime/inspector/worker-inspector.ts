@@ -313,7 +313,8 @@ class WorkerInspector implements Inspector {
     return this.track(this.channel.request('seq2seq-mixing', payload, { signal: options.signal }));
   }
 
-  async dispose(): Promise<void> {
+  /** `waitMs`: how long to wait for the worker to stop (tests shorten it to end a process under a running call). */
+  async dispose(waitMs = DISPOSE_WAIT_MS): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     // Every request in flight stops at its next stage boundary (the shared mark) and fails now.
@@ -326,11 +327,13 @@ class WorkerInspector implements Inspector {
       return;
     }
     // The worker stops and releases its sessions, then ends (retire): never terminated mid native call. The caller
-    // waits a few seconds at most (the worker is kept referenced meanwhile, so a CLI does not exit under it).
+    // waits a few seconds at most; the worker stays referenced until it has ended, however long its call takes, so
+    // that a process (a CLI) never exits under it: Node would terminate it inside the call and abort the process.
     const ended = retire(this.worker, this.channel, unloaded).then(() => {
       this.dead ??= unloaded;
     });
-    await this.track(Promise.race([ended, delay(DISPOSE_WAIT_MS)]));
+    void this.track(ended).catch(() => undefined);
+    await Promise.race([ended, delay(waitMs)]);
   }
 
   private check(): void {

@@ -4,7 +4,9 @@
 //      ended then is, more often than not, inside a native onnxruntime call),
 //   2. disposes SmolLM2 while a 500-token run streams (after 1 and 15 of its 30 layers),
 //   3. cancels a load of SmolLM2 half-way through its sessions and at once loads it again,
-//   4. loads SmolLM2 once more and runs to the end.
+//   4. loads SmolLM2 once more and runs to the end,
+//   5. disposes SmolLM2 in a 500-token run without waiting for its worker (dispose's wait cut to 0 ms: what a stage
+//      longer than the 5 s wait does) and ends the process at once, while the worker is still inside a run call.
 // Each step prints one JSON line ({ step, ... }); the process ends with `{"step":"end"}` and exit code 0 — unless a
 // worker was terminated while onnxruntime was inside a native call, which aborts the whole process
 // ("terminate called after throwing an instance of 'Napi::Error'", SIGABRT), as it did the extension host.
@@ -107,6 +109,19 @@ async function main(): Promise<void> {
   const finite = layers.every((l) => l.data.every((x) => Number.isFinite(x)));
   await last.inspector.dispose();
   say({ step: 'last-run', layers: layers.length, tokens: layers[0]?.queryLength, finite });
+  // 5. The process ends while the disposed worker is still inside a native call: it must outlive the call.
+  const early = await loadSmol();
+  if (!early.inspector) throw early.error;
+  // The worker inspector's dispose takes the wait (runtime/inspector/worker-inspector.ts).
+  const inspector = early.inspector as Inspector & { dispose(waitMs?: number): Promise<void> };
+  let seen = 0;
+  for await (const layer of inspector.run(ids(500))) {
+    void layer;
+    seen++;
+    await inspector.dispose(0);
+    break;
+  }
+  say({ step: 'exit-after-dispose', layers: seen });
   say({ step: 'end' });
 }
 

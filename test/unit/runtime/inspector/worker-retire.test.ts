@@ -3,8 +3,8 @@
 // throwing an instance of 'Napi::Error'", SIGABRT) — in the extension, the extension host (a real-VS-Code run lost it
 // when a model setting changed while the previous model was still loading). The scenario (test/helpers/
 // worker-retire-scenario.ts, real onnxruntime, stories260K and SmolLM2) cancels loads while sessions are being
-// created, disposes a model while a long run streams, cancels a load and at once loads again, and then runs to the
-// end; it runs in a child process so that an abort fails this test with its exit signal instead of ending the runner.
+// created, disposes a model while a long run streams, cancels a load and at once loads again, runs to the end, and
+// ends the process right after disposing a model mid-run (the CLI's case); it runs in a child process so that an abort fails this test with its exit signal instead of ending the runner.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -58,5 +58,9 @@ test('cancelled loads and disposals during runs end their workers without aborti
 
   // 4. The next load runs SmolLM2 to the end: 30 layers over the 40 tokens, every value finite.
   assert.deepEqual(of('last-run'), [{ step: 'last-run', layers: 30, tokens: 40, finite: true }]);
+
+  // 5. A process that ends at once after disposing a model mid-run (dispose's wait cut to 0 ms): its worker, still
+  //    inside a run call, keeps the process until it has stopped (it aborted the process 3 times in 3 before).
+  assert.deepEqual(of('exit-after-dispose'), [{ step: 'exit-after-dispose', layers: 1 }]);
   assert.equal(steps.at(-1)?.step, 'end');
 });
