@@ -26,7 +26,6 @@ export interface TorchEntry extends HeaderEntry {
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 const LEGACY_PROTOCOL = 1001;
-const DTYPE_BYTES: Record<string, number> = { ...DTYPE_SIZE, BOOL: 1 };
 
 /** The bytes of a file in memory as a ByteSource. */
 export function memorySource(label: string, bytes: Uint8Array): ByteSource {
@@ -141,7 +140,7 @@ function entriesOf(
 ): TorchEntry[] {
   const out: TorchEntry[] = [];
   for (const [name, t] of tensors) {
-    const es = DTYPE_BYTES[t.storage.dtype];
+    const es = DTYPE_SIZE[t.storage.dtype];
     const numel = t.shape.reduce((a, b) => a * b, 1);
     // The last element the view reaches (strides are non-negative): offset + Σ (size − 1) · stride.
     const span = numel === 0 ? 0 : 1 + t.shape.reduce((a, n, d) => a + (n - 1) * t.stride[d], 0);
@@ -226,7 +225,7 @@ function legacyEntries(src: ByteSource): TorchEntry[] {
       let pos = keys.end;
       for (const key of keys.value as string[]) {
         const numel = u64(src.read(pos, 8), 0, src.label);
-        const bytes = numel * (DTYPE_BYTES[dtypes.get(key) ?? 'U8'] ?? 1);
+        const bytes = numel * (DTYPE_SIZE[dtypes.get(key) ?? 'U8'] ?? 1);
         at.set(key, { start: pos + 8, bytes });
         pos += 8 + bytes;
       }
