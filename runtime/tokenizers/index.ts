@@ -11,6 +11,7 @@ import { asObject, badTokenizer } from './errors';
 import { byteLevelBpeFromFiles, wordPieceFromVocabTxt } from './fallback';
 import { tokenizerFromJson as fromJson, type SpecialTokenNames } from './from-json';
 import { marianTokenizer } from './marian';
+import { mbartTargetJson } from './mbart-target';
 import { chatTemplateOfConfig, templateSpecialTokens, type ChatTemplate } from './chat-template';
 
 export type { EncodeOptions, SpecialTokenIds, Tokenizer } from './tokenizer';
@@ -98,6 +99,11 @@ async function folderChatTemplate(
   return source === undefined ? undefined : { source, origin: 'tokenizer_config.json', specialTokens };
 }
 
+/** `tokenizer` with `target` as the tokenizer of target text. */
+function withTarget(tokenizer: Tokenizer, target: Tokenizer): Tokenizer {
+  return Object.assign(tokenizer, { target });
+}
+
 async function loadTokenizerOnly(
   dir: string,
   config: Record<string, unknown>,
@@ -105,7 +111,13 @@ async function loadTokenizerOnly(
 ): Promise<Tokenizer> {
   const jsonFile = path.join(dir, 'tokenizer.json');
   const json = await readText(jsonFile);
-  if (json !== undefined) return fromJson(parseJson(json, jsonFile), jsonFile, names);
+  if (json !== undefined) {
+    const parsed = parseJson(json, jsonFile);
+    const tokenizer = fromJson(parsed, jsonFile, names);
+    // mBART: the target language's code on the target side (labels), as transformers' MBart tokenizers put it.
+    const target = mbartTargetJson(parsed, config, jsonFile);
+    return target === undefined ? tokenizer : withTarget(tokenizer, fromJson(target, jsonFile, names));
+  }
 
   const vocabTxtFile = path.join(dir, 'vocab.txt');
   const vocabTxt = await readText(vocabTxtFile);
