@@ -11,7 +11,7 @@ Usage: /work/.venv-ref/bin/python scripts/make-torch-bin-fixtures.py
 - synthetic-deflated.bin: synthetic-zip.bin with its members deflated (torch never writes that; refused).
 - sharded/: w and h in pytorch_model-00001-of-00002.bin, b in -00002-, and pytorch_model.bin.index.json.
 - tiny-marian-dates.bin: ../shared/models/tiny-marian-dates/model.safetensors as a legacy-layout pytorch_model.bin
-  (the layout of the 2020 Helsinki-NLP/opus-mt uploads), shared embeddings stored once as in transformers.
+  (the layout PyTorch wrote before 1.6, when the first Helsinki-NLP/opus-mt uploads were made), shared embeddings stored once as in transformers.
 """
 import collections, json, os, sys
 import torch

@@ -105,7 +105,7 @@ test('shards: pytorch_model.bin.index.json and its shards, from files and in mem
   );
 });
 
-/** tiny-marian-dates with pytorch_model.bin (legacy layout, as the 2020 opus-mt uploads) instead of model.safetensors. */
+/** tiny-marian-dates with pytorch_model.bin (the legacy layout of PyTorch before 1.6) instead of model.safetensors. */
 function marianBinFolder(): string {
   const dir = tempDir();
   for (const f of fs.readdirSync(marianDatesDir))
