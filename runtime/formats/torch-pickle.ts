@@ -1,5 +1,5 @@
 // A restricted reader of the pickles inside PyTorch checkpoints (pytorch_model.bin), so that Hub repositories that
-// ship only those files (most Helsinki-NLP opus-mt models, many older BERT/GPT-2/T5 uploads) load without Python.
+// ship only those files (Helsinki-NLP opus-mt models and older uploads of other families among them) load without Python.
 // It interprets the opcodes torch.save emits and nothing else, and it never calls anything: a GLOBAL is a name, and
 // only the handful of names a state dict uses (collections.OrderedDict, torch._utils._rebuild_tensor_v2 and
 // _rebuild_parameter, torch.<Type>Storage) are given a meaning here. Any other name, opcode or shape of data ends the

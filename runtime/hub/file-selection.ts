@@ -2,7 +2,7 @@
 // Rust, other ONNX variants...) is downloaded: config, tokenizer (tokenizer.json, or the files of a folder
 // without one: vocab.txt, Marian's source.spm + target.spm + vocab.json, GPT-2's vocab.json + merges.txt), and
 // safetensors weights (with their shards); in a repository without safetensors, its PyTorch checkpoint
-// (pytorch_model.bin or its shards: most Helsinki-NLP opus-mt repositories ship only that); or, with neither
+// (pytorch_model.bin or its shards: many Helsinki-NLP opus-mt repositories ship only that); or, with neither
 // (transformers.js / optimum exports), the ONNX graphs the folder will be opened with (onnx/candidates.ts: full precision before fp16 and quantized
 // variants) and the external data files they name. Also checks, without the network, whether a cached snapshot folder
 // has everything a model needs.
