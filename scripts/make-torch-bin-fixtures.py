@@ -10,8 +10,12 @@ Usage: /work/.venv-ref/bin/python scripts/make-torch-bin-fixtures.py
   float32 [] = 2.5; p an nn.Parameter [2,2].
 - synthetic-deflated.bin: synthetic-zip.bin with its members deflated (torch never writes that; refused).
 - sharded/: w and h in pytorch_model-00001-of-00002.bin, b in -00002-, and pytorch_model.bin.index.json.
-- tiny-marian-dates.bin: ../shared/models/tiny-marian-dates/model.safetensors as a legacy-layout pytorch_model.bin
+- tiny-marian-dates.bin: test/fixtures/models/tiny-marian-dates/model.safetensors (a copy of the shared model) as a
+  legacy-layout pytorch_model.bin
   (the layout PyTorch wrote before 1.6, when the first Helsinki-NLP/opus-mt uploads were made), shared embeddings stored once as in transformers.
+
+A re-run writes the same tensors, not the same bytes: torch.save names the legacy layout's storages after their
+addresses in memory and gives each zip archive a fresh serialization id.
 """
 import collections, json, os, sys
 import torch
@@ -51,7 +55,7 @@ with open(os.path.join(out, 'sharded', 'pytorch_model.bin.index.json'), 'w') as 
         'w': 'pytorch_model-00001-of-00002.bin', 'h': 'pytorch_model-00001-of-00002.bin',
         'b': 'pytorch_model-00002-of-00002.bin'}}, f, indent=2)
 
-marian = os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'models', 'tiny-marian-dates', 'model.safetensors')
+marian = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'models', 'tiny-marian-dates', 'model.safetensors')
 tensors = load_file(marian)
 # transformers ties model.shared, the embed_tokens and lm_head: one storage, saved once, as save_pretrained does.
 shared = tensors['model.shared.weight']

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LensError } from '../errors';
 import { dequantizeInto } from './gguf-dequant';
+import { readFully as readAll } from './read-fully';
 import {
   corruptGguf,
   GgufMeta,
@@ -24,13 +25,9 @@ export interface GgufFile {
   read(info: GgufTensorInfo): Float32Array;
 }
 
+/** `read-fully.ts`'s readFully with GGUF's message for a cut file. */
 function readFully(fd: number, target: Uint8Array, position: number, label: string): void {
-  let done = 0;
-  while (done < target.length) {
-    const got = fs.readSync(fd, target, done, Math.min(target.length - done, 1 << 30), position + done);
-    if (got === 0) throw corruptGguf(label, `is truncated at byte ${position + done}`);
-    done += got;
-  }
+  readAll(fd, target, position, (at) => corruptGguf(label, `is truncated at byte ${at}`));
 }
 
 /** A ByteSource over an open file descriptor. */

@@ -19,6 +19,7 @@ import {
   type HeaderEntry,
   type WeightStore,
 } from './safetensors-bytes';
+import { readFully } from './read-fully';
 import { readTorchTensor, torchEntries, type ByteSource, type TorchEntry } from './torch-bin';
 
 export { memoryWeights, type WeightStore } from './safetensors-bytes';
@@ -47,13 +48,9 @@ function readTensor(en: Entry): Float32Array {
   const target = en.dtype === 'F32' ? new Uint8Array(out.buffer) : new Uint8Array(bytes);
   const fd = fs.openSync(en.file, 'r');
   try {
-    let done = 0;
-    while (done < bytes) {
-      const got = fs.readSync(fd, target, done, Math.min(bytes - done, 1 << 30), en.begin + done);
-      if (got === 0)
-        throw corrupt(path.basename(en.file), `is truncated: tensor ${en.name} could not be read completely`);
-      done += got;
-    }
+    readFully(fd, target, en.begin, () =>
+      corrupt(path.basename(en.file), `is truncated: tensor ${en.name} could not be read completely`),
+    );
   } finally {
     fs.closeSync(fd);
   }
@@ -73,12 +70,7 @@ function fileSource(file: string, fd: number): ByteSource {
       if (offset < 0 || offset + length > size)
         throw corrupt(label, 'is truncated: a part it points to lies past its end');
       const out = new Uint8Array(length);
-      let done = 0;
-      while (done < length) {
-        const got = fs.readSync(fd, out, done, Math.min(length - done, 1 << 30), offset + done);
-        if (got === 0) throw corrupt(label, 'is truncated');
-        done += got;
-      }
+      readFully(fd, out, offset, () => corrupt(label, 'is truncated'));
       return out;
     },
   };
