@@ -9,8 +9,11 @@
 //   dist/resvg.wasm, dist/fonts/  what PNG export loads at run time (writers/png.ts, writers/fonts.ts)
 // In the Node bundles onnxruntime-node / onnxruntime-web stay external: they carry native binaries and .wasm files
 // that are loaded from node_modules at run time (and shipped in the .vsix).
+// Every file is written to a temporary name and renamed into place, and left alone when its bytes are the same: a
+// build that runs while a worker or the CLI starts from dist/ (test files rebuild before they run, two at a time)
+// must never let them read a half-written bundle — an inference worker that read one stopped "while loading".
 import * as esbuild from 'esbuild';
-import { existsSync, mkdirSync, chmodSync, copyFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, chmodSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -79,6 +82,16 @@ const targets = [
   },
 ];
 
+/** Writes `bytes` to `to` through a temporary file renamed into place; nothing when `to` already holds them. */
+function writeAtomic(to, bytes, mode) {
+  if (existsSync(to) && statSync(to).size === bytes.length && readFileSync(to).equals(Buffer.from(bytes))) return;
+  mkdirSync(dirname(to), { recursive: true });
+  const temp = `${to}.${process.pid}.tmp`;
+  writeFileSync(temp, bytes);
+  if (mode !== undefined) chmodSync(temp, mode);
+  renameSync(temp, to);
+}
+
 /** onnxruntime-web's .wasm files the browser bundles load (handed to the worker as bytes by the page). */
 const WEB_WASM = ['ort-wasm-simd-threaded.asyncify.wasm'];
 function copyWebWasm() {
@@ -87,7 +100,7 @@ function copyWebWasm() {
     const from = join(dist, name);
     const to = join('dist', name);
     if (!existsSync(to) || statSync(to).size !== statSync(from).size || statSync(to).mtimeMs < statSync(from).mtimeMs)
-      copyFileSync(from, to);
+      writeAtomic(to, readFileSync(from));
   }
 }
 
@@ -102,7 +115,7 @@ function copyPngAssets() {
   mkdirSync(join('dist', 'fonts'), { recursive: true });
   for (const [from, to] of assets)
     if (!existsSync(to) || statSync(to).size !== statSync(from).size || statSync(to).mtimeMs < statSync(from).mtimeMs)
-      copyFileSync(from, to);
+      writeAtomic(to, readFileSync(from));
 }
 
 const contexts = [];
@@ -114,7 +127,9 @@ for (const { entry, out, ...opts } of targets) {
     await ctx.watch();
     contexts.push(ctx);
   } else {
-    await esbuild.build(options);
+    const result = await esbuild.build({ ...options, write: false });
+    for (const file of result.outputFiles)
+      writeAtomic(file.path, file.contents, file.path.endsWith(join('dist', 'cli.js')) ? 0o755 : undefined);
   }
 }
 if (existsSync('dist/cli.js')) chmodSync('dist/cli.js', 0o755);
