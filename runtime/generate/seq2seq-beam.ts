@@ -10,6 +10,7 @@
 // onnx/import-beams.ts over an imported export's (or re-runs its decoder on each prefix), one decoder call per beam.
 import { cancelled, LensError } from '../errors';
 import { checkBeamSettings, DEFAULT_GENERATION, type Seq2SeqGeneration } from '../models/seq2seq-generation';
+import { applyProcessors } from './logits-processors';
 
 /** A beam-search translation as a model runner takes it. */
 export interface BeamTranslateOptions {
@@ -80,7 +81,6 @@ interface Hyp<S> {
 /** log-softmax of logits [V], then transformers' logits processors for a hypothesis of `tokens` (start included). */
 export function processedLogProbs(logits: Float32Array, tokens: readonly number[], o: BeamSearchOptions): Float64Array {
   const V = o.vocabSize;
-  const g = o.generation;
   let max = -Infinity;
   for (let v = 0; v < V; v++) max = Math.max(max, logits[v]);
   let sum = 0;
@@ -88,26 +88,7 @@ export function processedLogProbs(logits: Float32Array, tokens: readonly number[
   const lse = max + Math.log(sum);
   const out = new Float64Array(V);
   for (let v = 0; v < V; v++) out[v] = Math.fround(logits[v] - lse);
-  const curLen = tokens.length; // transformers' cur_len: decoder start + generated
-  const n = g.noRepeatNgramSize;
-  if (n > 0 && curLen + 1 >= n) {
-    // Ban every token that would complete an n-gram already in the hypothesis.
-    const prefix = tokens.slice(curLen - n + 1);
-    for (let i = 0; i + n <= curLen; i++) {
-      let same = true;
-      for (let j = 0; j < n - 1 && same; j++) same = tokens[i + j] === prefix[j];
-      if (same) out[tokens[i + n - 1]] = -Infinity;
-    }
-  }
-  if (curLen < g.minLength) out[o.eosTokenId] = -Infinity;
-  for (const id of g.badTokenIds) if (id < V) out[id] = -Infinity;
-  const force = (id: number) => {
-    out.fill(-Infinity);
-    out[id] = 0;
-  };
-  if (g.forcedBosTokenId !== undefined && curLen === 1) force(g.forcedBosTokenId);
-  if (g.forcedEosTokenId !== undefined && curLen === o.maxNew) force(g.forcedEosTokenId);
-  return out;
+  return applyProcessors(out, tokens, o);
 }
 
 /** Indices of the k largest values, largest first (ties: the lower index first, as torch.topk on CPU). */

@@ -21,7 +21,9 @@ import {
   presentKey,
   presentValue,
 } from '../models/seq2seq-graph';
+import { checkGreedySettings, DEFAULT_GENERATION } from '../models/seq2seq-generation';
 import type { Seq2SeqSource } from '../models/seq2seq-source';
+import { greedyToken } from './logits-processors';
 import { beamSearch, searchGeneration, type BeamResult, type BeamTranslateOptions } from './seq2seq-beam';
 import type { BackendName, LayerAttention } from '../types';
 
@@ -224,16 +226,18 @@ export class Seq2SeqRunner {
         'BAD_INPUT',
         `The most target tokens must be a whole number from 1 to ${c.maxPositions} (${c.modelType}'s positions), not ${options.maxNew}.`,
       );
-    // Marian's generation config bans <pad> (its decoder start token) from the output.
-    const banned = c.family === 'marian' && c.padTokenId !== null ? c.padTokenId : -1;
+    // The generation_config's processors (Marian's bans <pad>, its decoder start; BART and mBART force eos at the
+    // limit; mBART-50 may force its target language first), as transformers' greedy generate() applies them.
+    const generation = this.source.generation ?? DEFAULT_GENERATION;
+    checkGreedySettings(generation, `${c.modelType}'s generation_config.json`);
+    const processors = { vocabSize: V, eosTokenId: c.eosTokenId, maxNew: options.maxNew, generation };
     let past: FeedTensor[] = [];
-    let input = c.decoderStartTokenId;
+    const tokens = [c.decoderStartTokenId];
     for (let index = 0; index < options.maxNew; index++) {
       if (options.signal?.aborted) throw cancelled();
-      const r = await this.decodeCall(enc, [input], past);
+      const r = await this.decodeCall(enc, [tokens[tokens.length - 1]], past);
       past = r.present;
-      let id = -1;
-      for (let v = 0; v < V; v++) if (v !== banned && (id < 0 || r.logits[v] > r.logits[id])) id = v;
+      const id = greedyToken(r.logits, 0, tokens, processors);
       const step: Seq2SeqStep = {
         index,
         id,
@@ -245,7 +249,7 @@ export class Seq2SeqRunner {
       else if (index + 1 === options.maxNew) step.end = 'length';
       yield step;
       if (step.end) return;
-      input = id;
+      tokens.push(id);
     }
   }
 

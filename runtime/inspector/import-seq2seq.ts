@@ -13,7 +13,9 @@
 // translation's.
 import { cancelled, LensError } from '../errors';
 import { decoderInputOfLabels, logSoftmaxAt, shiftRight } from '../generate/seq2seq-runner';
+import { greedyToken } from '../generate/logits-processors';
 import { stackRows } from '../generate/target-rows';
+import { checkGreedySettings } from '../models/seq2seq-generation';
 import { importBeamSearch } from '../onnx/import-beams';
 import type { DecodedImport, EncodedImport, ImportEngine } from '../onnx/import-engine';
 import type { LayerAttention } from '../types';
@@ -23,17 +25,10 @@ import { layerEvent } from './transfer';
 import type { RunControl, ServedModel } from './worker-loop';
 import type { RunRequest } from './worker-protocol';
 
-/** The token greedy decoding never picks: Marian's <pad> (its decoder start; generation_config bans it). */
-function bannedToken(engine: ImportEngine): number {
-  const pad = engine.rawConfig?.pad_token_id;
-  return engine.facts.modelType === 'marian' && typeof pad === 'number' ? pad : -1;
-}
-
 export function servedImportSeq2Seq(engine: ImportEngine): Omit<ServedModel, 'generate'> {
   const ed = engine.facts.encoderDecoder;
   if (!ed) throw new LensError('UNSUPPORTED_MODEL', 'This ONNX export is not an encoder–decoder pair.');
   const V = engine.facts.vocabSize;
-  const banned = bannedToken(engine);
   return {
     release: () => engine.release(),
     async run(req: RunRequest, control: RunControl): Promise<EngineRunResult> {
@@ -78,6 +73,11 @@ export function servedImportSeq2Seq(engine: ImportEngine): Omit<ServedModel, 'ge
         ids = [];
         logprobs = [];
         const prefix = [ed.decoderStartTokenId];
+        // The export's generation_config processors, as transformers' greedy generate() applies them (Marian's
+        // bans <pad>, its decoder start; eos forced at the limit; a forced first token).
+        const where = `${engine.facts.modelType}'s generation_config.json`;
+        checkGreedySettings(engine.generation, where);
+        const processors = { vocabSize: V, eosTokenId: ed.eosTokenId, maxNew, generation: engine.generation };
         // Picks the next token from logits row r and, when the run asked for steps, sends it with its query's rows
         // (per decoder layer: self [H, index + 1], cross [H, S]) as the family graphs' runs do.
         const pick = (
@@ -86,8 +86,7 @@ export function servedImportSeq2Seq(engine: ImportEngine): Omit<ServedModel, 'ge
           selfRows: () => Float32Array[],
           crossRows: () => Float32Array[],
         ) => {
-          let id = -1;
-          for (let v = 0; v < V; v++) if (v !== banned && (id < 0 || logits[r * V + v] > logits[r * V + id])) id = v;
+          const id = greedyToken(logits, r, [ed.decoderStartTokenId, ...ids], processors);
           const index = ids.length;
           ids.push(id);
           logprobs.push(logSoftmaxAt(logits, V, r, id));

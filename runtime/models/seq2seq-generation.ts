@@ -80,11 +80,28 @@ export function readGeneration(
   return g;
 }
 
+/** Settings of beam search alone (group beam search): greedy search has nothing to do with them. */
+const BEAM_ONLY = new Set(['num_beam_groups', 'diversity_penalty']);
+
+/** Stops a greedy translation on a model whose generation_config sets a processor it does not implement (greedy
+ * generate() would apply it: the translation would differ). */
+export function checkGreedySettings(g: Seq2SeqGeneration, where: string): void {
+  const off = g.unsupported.filter((name) => !BEAM_ONLY.has(name));
+  if (off.length > 0)
+    throw new LensError(
+      'UNSUPPORTED_MODEL',
+      `${where} sets ${off.join(', ')}, which translation here does not implement; give the target to score instead.`,
+    );
+}
+
 /** Stops a beam search on a model whose generation_config sets what it does not implement. */
 export function checkBeamSettings(g: Seq2SeqGeneration, where: string): void {
   if (g.unsupported.length > 0)
     throw new LensError(
       'UNSUPPORTED_MODEL',
-      `${where} sets ${g.unsupported.join(', ')}, which beam search here does not implement; translate with beams 1 (greedy) or give the target.`,
+      `${where} sets ${g.unsupported.join(', ')}, which beam search here does not implement; ` +
+        (g.unsupported.every((name) => BEAM_ONLY.has(name))
+          ? 'translate with beams 1 (greedy) or give the target.'
+          : 'give the target to score instead.'),
     );
 }

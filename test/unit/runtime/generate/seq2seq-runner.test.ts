@@ -216,10 +216,10 @@ for (const family of ['t5', 'bart', 'mbart'] as const) {
 
     test(`hf-tiny ${family} (${backend}): each KV-cached greedy step's rows equal the teacher-forced pass`, async () => {
       const r = await runner(dir, backend);
-      const ids = await checkStepsAgainstTeacherForcing(r, ref.input_ids, 12);
+      // transformers' generate (max_new_tokens 10) forces eos as the 10th token (forced_eos_token_id), as ours does.
+      const ids = await checkStepsAgainstTeacherForcing(r, ref.input_ids, 10);
       assert.ok(ids.length >= 1);
-      // transformers' generate (max_new_tokens 10): its first 9 tokens; its 10th is eos forced at the limit.
-      if (ref.generated_ids) assert.deepEqual(ids.slice(0, 9), ref.generated_ids.slice(1, 10));
+      if (ref.generated_ids) assert.deepEqual(ids, ref.generated_ids.slice(1));
     });
   }
 }

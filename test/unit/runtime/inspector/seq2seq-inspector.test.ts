@@ -2,7 +2,7 @@
 // the layer entries follow ModelFacts.encoderDecoder (encoder, decoder, cross; `stackLayer` within the stack), the
 // source tokens are the run's tokens and the target comes with decoder inputs and log-probabilities; the default is
 // a greedy translation, a target given as text or as label ids is teacher-forced (the same maps either way), a
-// length limit ends a translation early ('length'), and a target or translate on a decoder-only model, or both
+// length limit ends a translation early (with eos, which tiny-marian-dates' generation_config forces there), and a target or translate on a decoder-only model, or both
 // together, fail with BAD_INPUT.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -84,13 +84,13 @@ test('a target given as text or as ids is teacher-forced and gives the translati
     });
 });
 
-test('a translation stops at maxNew with end "length"', async () => {
+test('a translation ends at maxNew with eos forced there (forced_eos_token_id), as transformers does', async () => {
   const run = marian.run(ref.source_text, { translate: { maxNew: 2 } });
   const layers = await allLayers(run);
-  assert.equal(run.target()!.end, 'length');
+  assert.equal(run.target()!.end, 'stop');
   assert.deepEqual(
     run.target()!.tokens.map((t) => t.id),
-    ref.target_ids.slice(0, 2),
+    [ref.target_ids[0], 0],
   );
   assert.equal(layers[4].queryLength, 2);
 });
