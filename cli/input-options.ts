@@ -34,6 +34,8 @@ export const TARGET_OPTIONS = {
   'target-text': { type: 'string' },
   translate: { type: 'boolean' },
   beams: { type: 'string' },
+  'source-lang': { type: 'string' },
+  'target-lang': { type: 'string' },
 } as const;
 
 export interface TargetArgs {
@@ -43,10 +45,20 @@ export interface TargetArgs {
   translate: boolean;
   /** Translate by beam search with this many beams (1: greedy). */
   beams?: number;
+  /** mBART: the source text's language code (RunOptions.sourceLanguage). */
+  sourceLanguage?: string;
+  /** mBART: the target's language code (RunOptions.targetLanguage). */
+  targetLanguage?: string;
 }
 
 /** Checks the parsed TARGET_OPTIONS (whether the model is an encoder–decoder is checked once it is loaded). */
-export function targetArgs(v: { 'target-text'?: string; translate?: boolean; beams?: string }): TargetArgs {
+export function targetArgs(v: {
+  'target-text'?: string;
+  translate?: boolean;
+  beams?: string;
+  'source-lang'?: string;
+  'target-lang'?: string;
+}): TargetArgs {
   if (v['target-text'] !== undefined && v.translate)
     throw bad('Give either --target-text TEXT (score that translation) or --translate, not both.');
   if (v['target-text'] !== undefined && v['target-text'].trim().length === 0)
@@ -54,10 +66,15 @@ export function targetArgs(v: { 'target-text'?: string; translate?: boolean; bea
   const beams = wholeNumber('beams', v.beams, 1, MAX_BEAMS);
   if (beams !== undefined && v['target-text'] !== undefined)
     throw bad('--beams chooses a translation; --target-text is scored as given. Leave one of them out.');
+  for (const name of ['source-lang', 'target-lang'] as const)
+    if (v[name] !== undefined && !/^\S+$/.test(v[name]))
+      throw bad(`--${name} takes one of the model's language codes, such as de_DE; not ${JSON.stringify(v[name])}.`);
   return {
     ...(v['target-text'] !== undefined ? { targetText: v['target-text'] } : {}),
     translate: v.translate === true,
     ...(beams !== undefined ? { beams } : {}),
+    ...(v['source-lang'] !== undefined ? { sourceLanguage: v['source-lang'] } : {}),
+    ...(v['target-lang'] !== undefined ? { targetLanguage: v['target-lang'] } : {}),
   };
 }
 
@@ -74,7 +91,11 @@ export function checkTargetModel(
         ? '--translate'
         : args.beams !== undefined
           ? '--beams'
-          : undefined;
+          : args.targetLanguage !== undefined
+            ? '--target-lang'
+            : args.sourceLanguage !== undefined
+              ? '--source-lang'
+              : undefined;
   if (option)
     throw bad(
       `${option} needs an encoder–decoder model (marian, bart, mbart, t5); ${facts.name} is ${facts.modelType}, so leave ${option} out.`,

@@ -67,7 +67,10 @@ export async function runCommand(
     if (out) {
       // Before any inference: all maps as JSON grow as tokens²; refuse what would not be read as text anyway, and
       // a kept run, which has no maps to write.
-      const all = inspector.tokenize(text, { chat: args.chat }).length;
+      const all = inspector.tokenize(text, {
+        chat: args.chat,
+        ...(args.sourceLanguage !== undefined ? { sourceLanguage: args.sourceLanguage } : {}),
+      }).length;
       const n = args.truncate ? Math.min(all, inspector.facts.maxPositions) : all;
       checkJsonKept(inspector.facts, n, keepsRun(args.long, inspector.facts, n));
       checkJsonSize(inspector.facts, n);

@@ -1,14 +1,25 @@
-// How the CLI shows an encoder–decoder run's target: the options it hands the run (--target-text, --translate), the
-// translation as text, and the target's tokens with their log-probabilities.
+// How the CLI shows an encoder–decoder run's target: the options it hands the run (--target-text, --translate,
+// --beams, --source-lang, --target-lang), the translation as text, and the target's tokens with their
+// log-probabilities.
 import type { RunOptions, RunTargetResult } from '../runtime/inspector/api';
 import type { Tokenizer } from '../runtime/tokenizers/tokenizer';
 import { tokenLabel } from './format';
 import type { TargetArgs } from './input-options';
 
 /** The run options of --target-text / --translate (neither: the run's default, a translation for encoder–decoders). */
-export function targetRunOptions(args: TargetArgs): Pick<RunOptions, 'target' | 'translate' | 'beams'> {
-  if (args.targetText !== undefined) return { target: args.targetText };
-  return { ...(args.translate ? { translate: true } : {}), ...(args.beams !== undefined ? { beams: args.beams } : {}) };
+export function targetRunOptions(
+  args: TargetArgs,
+): Pick<RunOptions, 'target' | 'translate' | 'beams' | 'sourceLanguage' | 'targetLanguage'> {
+  const languages = {
+    ...(args.sourceLanguage !== undefined ? { sourceLanguage: args.sourceLanguage } : {}),
+    ...(args.targetLanguage !== undefined ? { targetLanguage: args.targetLanguage } : {}),
+  };
+  if (args.targetText !== undefined) return { target: args.targetText, ...languages };
+  return {
+    ...(args.translate ? { translate: true } : {}),
+    ...(args.beams !== undefined ? { beams: args.beams } : {}),
+    ...languages,
+  };
 }
 
 /** A translated target as text (its special tokens, eos, left out); undefined for a given target. */

@@ -41,9 +41,14 @@ Options for run:
   --target-text TEXT encoder–decoder models: score TEXT as the target with teacher forcing (decoder inputs =
                      [decoder start] + target[:-1], as transformers with labels); --out adds source_tokens,
                      target_tokens, decoder_input_tokens and target_logprobs
+  --source-lang CODE mBART / mBART-50 models: the source text's language, one of the tokenizer's codes (de_DE;
+                     default tokenizer_config.json's src_lang)
+  --target-lang CODE mBART / mBART-50 models: translate into this language (mBART-50 generates the code first, as
+                     generate(forced_bos_token_id=…); mBART starts its decoder with it), or read --target-text as it
   -h, --help         this help
 
-Options for export (also --backend, --threads, --truncate, --chat, --translate, --beams, --target-text):
+Options for export (also --backend, --threads, --truncate, --chat, --translate, --beams, --target-text,
+--source-lang, --target-lang):
   --out FILE         where to write; its extension gives the format unless --format is given
   --format F         png | svg (the view) or json | csv | npy (every layer and head of the run)
   --view V           matrix (default) | grid | head

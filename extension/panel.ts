@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import type { AttentionRun, Inspector, KeptAttention, LayerResult, TargetStep } from '../runtime/inspector/api';
 import { targetMessage, targetStepMessage } from './target-message';
 import type { ModelFacts, Token } from '../runtime/types';
-import { translationBeamsSetting } from './settings';
+import { languageSettings, translationBeamsSetting } from './settings';
 import { longestMapsRun } from '../runtime/inspector/long-runs';
 import type {
   AgreementMetric,
@@ -298,6 +298,8 @@ export class AttentionPanel {
     // setting asks for beams, else greedily with each token streamed to the webview as its step returns.
     const seq2seq = inspector.facts.encoderDecoder !== undefined;
     const beams = seq2seq && source.target === undefined ? translationBeamsSetting() : 1;
+    // mBART models: the languages the settings name (other models have no codes: the settings do not apply).
+    const languages = seq2seq && inspector.tokenizer?.languages ? languageSettings() : {};
     const sofar: Token[] = [];
     const onTargetStep = (step: TargetStep) => {
       const shown = this.run;
@@ -314,6 +316,7 @@ export class AttentionPanel {
         // Long inputs: above 1 GiB of maps the worker keeps q/k and the webview asks for what it draws.
         long: 'auto',
         ...(source.target !== undefined ? { target: source.target } : {}),
+        ...languages,
         ...(beams > 1 ? { beams } : {}),
         ...(seq2seq && source.target === undefined && beams === 1 ? { onTargetStep } : {}),
       });

@@ -23,6 +23,21 @@ export function translationBeamsSetting(): number {
   return Number.isInteger(n) && n >= 1 && n <= 16 ? n : 1;
 }
 
+/** attentionLens.sourceLanguage / attentionLens.targetLanguage: an mBART model's language codes for the selection
+ * and the translation (empty: the model's own, tokenizer_config.json's src_lang / tgt_lang and its generation config). */
+export function languageSettings(): { sourceLanguage?: string; targetLanguage?: string } {
+  const code = (name: string) => {
+    const v = section().get<string>(name, '');
+    return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+  };
+  const sourceLanguage = code('sourceLanguage');
+  const targetLanguage = code('targetLanguage');
+  return {
+    ...(sourceLanguage !== undefined ? { sourceLanguage } : {}),
+    ...(targetLanguage !== undefined ? { targetLanguage } : {}),
+  };
+}
+
 /** attentionLens.chatPrompt: Show Attention runs the selection as a chat prompt when the model has a template. */
 export function chatPromptSetting(): boolean {
   return section().get<boolean>('chatPrompt', false);

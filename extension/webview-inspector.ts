@@ -16,7 +16,7 @@ import type {
   RunOptions,
 } from '../runtime/inspector/api';
 import { openRun, type RunStream } from '../runtime/inspector/attention-run';
-import { tokensOfText } from '../runtime/inspector/input';
+import { sourceTokenizer, tokensOfText } from '../runtime/inspector/input';
 import { checkCanGenerate } from '../runtime/generate/can-generate';
 import { checkMaxNew } from '../runtime/generate/kv-generator';
 import { checkSampling } from '../runtime/generate/sampling';
@@ -161,9 +161,10 @@ export class WebviewInspector implements Inspector {
     return () => this.listeners.delete(listener);
   }
 
-  tokenize(text: string, options: { chat?: boolean } = {}): Token[] {
+  tokenize(text: string, options: { chat?: boolean; sourceLanguage?: string } = {}): Token[] {
     this.check();
-    return tokensOfText(text, this.tokenizer, this.facts, options.chat === true);
+    const tokenizer = sourceTokenizer(this.tokenizer, this.facts, options.sourceLanguage);
+    return tokensOfText(text, tokenizer, this.facts, options.chat === true);
   }
 
   run(input: string | number[], options: RunOptions = {}): AttentionRun {

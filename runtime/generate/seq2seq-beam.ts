@@ -20,23 +20,28 @@ export interface BeamTranslateOptions {
   /** Instead of the generation_config's (transformers' generate(length_penalty=…, early_stopping=…)). */
   lengthPenalty?: number;
   earlyStopping?: boolean | 'never';
+  /** Instead of the model's decoder_start_token_id (mBART: the target language's code). */
+  decoderStart?: number;
+  /** Instead of the generation_config's forced_bos_token_id (mBART-50: the target language's code). */
+  forcedBos?: number;
   /** Checked between steps: true stops with CANCELLED. */
   isCancelled?: () => boolean;
 }
 
 /**
  * The settings a search follows: the model's generation_config (transformers' defaults without one) with the
- * length_penalty / early_stopping asked instead; a setting beamSearch does not implement stops it by name (`where`).
+ * length_penalty / early_stopping / forced first token asked instead; a setting beamSearch does not implement stops it by name (`where`).
  */
 export function searchGeneration(
   base: Seq2SeqGeneration | undefined,
-  o: Pick<BeamTranslateOptions, 'lengthPenalty' | 'earlyStopping'>,
+  o: Pick<BeamTranslateOptions, 'lengthPenalty' | 'earlyStopping' | 'forcedBos'>,
   where: string,
 ): Seq2SeqGeneration {
   const g = {
     ...(base ?? DEFAULT_GENERATION),
     ...(o.lengthPenalty !== undefined ? { lengthPenalty: o.lengthPenalty } : {}),
     ...(o.earlyStopping !== undefined ? { earlyStopping: o.earlyStopping } : {}),
+    ...(o.forcedBos !== undefined ? { forcedBosTokenId: o.forcedBos } : {}),
   };
   checkBeamSettings(g, where);
   return g;

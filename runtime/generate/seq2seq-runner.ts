@@ -73,6 +73,10 @@ export interface Seq2SeqStep {
 export interface TranslateOptions {
   /** Most target tokens (≥ 1, eos included). */
   maxNew: number;
+  /** Instead of the model's decoder_start_token_id (mBART: the target language's code). */
+  decoderStart?: number;
+  /** Instead of the generation_config's forced_bos_token_id (mBART-50: the target language's code). */
+  forcedBos?: number;
   signal?: AbortSignal;
 }
 
@@ -217,7 +221,8 @@ export class Seq2SeqRunner {
     return { self: r.self, cross: r.cross, logits: r.logits };
   }
 
-  /** Greedy decoding from decoder_start_token_id, one step per token, until eos or maxNew tokens. */
+  /** Greedy decoding from decoder_start_token_id (or options.decoderStart), one step per token, until eos or maxNew
+   * tokens. */
   async *translate(enc: EncodedSource, options: TranslateOptions): AsyncGenerator<Seq2SeqStep> {
     const c = this.source.config;
     const V = c.vocabSize;
@@ -228,11 +233,14 @@ export class Seq2SeqRunner {
       );
     // The generation_config's processors (Marian's bans <pad>, its decoder start; BART and mBART force eos at the
     // limit; mBART-50 may force its target language first), as transformers' greedy generate() applies them.
-    const generation = this.source.generation ?? DEFAULT_GENERATION;
+    const generation = {
+      ...(this.source.generation ?? DEFAULT_GENERATION),
+      ...(options.forcedBos !== undefined ? { forcedBosTokenId: options.forcedBos } : {}),
+    };
     checkGreedySettings(generation, `${c.modelType}'s generation_config.json`);
     const processors = { vocabSize: V, eosTokenId: c.eosTokenId, maxNew: options.maxNew, generation };
     let past: FeedTensor[] = [];
-    const tokens = [c.decoderStartTokenId];
+    const tokens = [options.decoderStart ?? c.decoderStartTokenId];
     for (let index = 0; index < options.maxNew; index++) {
       if (options.signal?.aborted) throw cancelled();
       const r = await this.decodeCall(enc, [tokens[tokens.length - 1]], past);
@@ -276,7 +284,7 @@ export class Seq2SeqRunner {
       {
         beams: options.beams,
         maxNew: options.maxNew,
-        decoderStartTokenId: c.decoderStartTokenId,
+        decoderStartTokenId: options.decoderStart ?? c.decoderStartTokenId,
         eosTokenId: c.eosTokenId,
         vocabSize: c.vocabSize,
         generation,

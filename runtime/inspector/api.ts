@@ -62,6 +62,16 @@ export interface RunOptions {
    * generation_config as transformers' generate(num_beams) does; the maps shown are a teacher-forced pass on the
    * chosen hypothesis. Fails with BAD_INPUT with a given target or for other models. */
   beams?: number;
+  /** mBART and mBART-50 models: the language of the source text, as one of the tokenizer's codes (`de_DE`); its code
+   * goes around the source as transformers' tokenizer with that `src_lang` puts it (default tokenizer_config.json's
+   * src_lang). Fails with BAD_INPUT for other models or a code the tokenizer does not have. */
+  sourceLanguage?: string;
+  /** mBART and mBART-50 models: the language to translate into, or of a given target text, as one of the tokenizer's
+   * codes: mBART-50 generates it as its first token (transformers' forced_bos_token_id), mBART starts its decoder
+   * with it (decoder_start_token_id), and a target text is tokenized with it as `tgt_lang` (default the model's own:
+   * tokenizer_config.json's tgt_lang and the generation config). Fails with BAD_INPUT for other models or a code the
+   * tokenizer does not have. */
+  targetLanguage?: string;
   /** Encoder–decoder greedy translations: each token the moment its step returns, with its attention rows (the run's
    * decoder and cross layers still arrive whole after the target). Not called for beam search or a given target. */
   onTargetStep?: (step: TargetStep) => void;
@@ -250,7 +260,7 @@ export interface Inspector {
   /** 'auto' settled on a slower backend than it prefers: why (e.g. no native binary in this package). */
   readonly fallbackReason?: string;
   /** The tokens of a text (chat: as a user message in the model's chat template, see RunOptions.chat). */
-  tokenize(text: string, options?: { chat?: boolean }): Token[];
+  tokenize(text: string, options?: { chat?: boolean; sourceLanguage?: string }): Token[];
   /** Starts a run on text or on token ids (ids are used as given, no template added). */
   run(input: string | number[], options?: RunOptions): AttentionRun;
   /** Runs a batch of token-id rows through every stage in one pass per stage; queued with runs, in order. */

@@ -5,7 +5,7 @@ import type { KeepRequest, RunTarget, TargetStepPayload } from './worker-protoco
 import type { ModelFacts, RunTimings, Token } from '../types';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { cancelled, LensError } from '../errors';
-import { limitLength, tokensOfIds, tokensOfText } from './input';
+import { limitLength, tokensOfIds, sourceTokenizer, tokensOfText } from './input';
 import { KEPT_TOP_K, keepsRun } from './long-runs';
 import { KeptAttentionClient, type AskAttention } from './kept-attention';
 import { prepareTarget, targetResult, type PreparedTarget } from './run-target';
@@ -159,9 +159,10 @@ export function openRun(
   channel: RunChannel,
 ): RunStream {
   const t0 = performance.now();
+  const source = sourceTokenizer(model.tokenizer, model.facts, options.sourceLanguage);
   const all =
     typeof input === 'string'
-      ? tokensOfText(input, model.tokenizer, model.facts, options.chat === true)
+      ? tokensOfText(input, source, model.facts, options.chat === true)
       : tokensOfIds(input, model.facts, model.tokenizer);
   const prepared = limitLength(all, model.facts, options);
   const target: PreparedTarget | undefined = prepareTarget(options, model.facts, model.tokenizer);

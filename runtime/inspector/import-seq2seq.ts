@@ -44,6 +44,13 @@ export function servedImportSeq2Seq(engine: ImportEngine): Omit<ServedModel, 'ge
       let end: 'stop' | 'length' | undefined;
       let decoded: DecodedImport;
       const beams = 'labels' in target ? undefined : (target.beams ?? 1);
+      // mBART: the target language's code as the decoder start; mBART-50: as the forced first token.
+      const language: { decoderStart?: number; forcedBos?: number } = 'translate' in target ? target : {};
+      const start = language.decoderStart ?? ed.decoderStartTokenId;
+      const generation = {
+        ...engine.generation,
+        ...(language.forcedBos !== undefined ? { forcedBosTokenId: language.forcedBos } : {}),
+      };
       const streamSteps = 'translate' in target && target.steps === true;
       if ('translate' in target) {
         const maxNew = target.translate;
@@ -58,13 +65,18 @@ export function servedImportSeq2Seq(engine: ImportEngine): Omit<ServedModel, 'ge
         else {
           // Beam search chooses the tokens; the maps and log-probabilities are a teacher-forced pass on them.
           const t0 = performance.now();
-          const found = await importBeamSearch(engine, enc, { beams: beams!, maxNew: target.translate, isCancelled });
+          const found = await importBeamSearch(engine, enc, {
+            beams: beams!,
+            maxNew: target.translate,
+            isCancelled,
+            ...(language.decoderStart !== undefined ? { decoderStart: language.decoderStart } : {}),
+            ...(language.forcedBos !== undefined ? { forcedBos: language.forcedBos } : {}),
+          });
           stageMs.push(performance.now() - t0);
           ids = found.ids;
           end = found.end;
         }
-        const decoderInput =
-          'labels' in target ? decoderInputOfLabels(ids, ed) : shiftRight(ids, ed.decoderStartTokenId);
+        const decoderInput = 'labels' in target ? decoderInputOfLabels(ids, ed) : shiftRight(ids, start);
         decoded = await engine.decode(enc, decoderInput, isCancelled);
         stageMs.push(...decoded.ms);
         logprobs = ids.map((id, i) => logSoftmaxAt(decoded.logits, V, i, id));
@@ -72,12 +84,11 @@ export function servedImportSeq2Seq(engine: ImportEngine): Omit<ServedModel, 'ge
         const maxNew = target.translate;
         ids = [];
         logprobs = [];
-        const prefix = [ed.decoderStartTokenId];
+        const prefix = [start];
         // The export's generation_config processors, as transformers' greedy generate() applies them (Marian's
         // bans <pad>, its decoder start; eos forced at the limit; a forced first token).
-        const where = `${engine.facts.modelType}'s generation_config.json`;
-        checkGreedySettings(engine.generation, where);
-        const processors = { vocabSize: V, eosTokenId: ed.eosTokenId, maxNew, generation: engine.generation };
+        checkGreedySettings(generation, `${engine.facts.modelType}'s generation_config.json`);
+        const processors = { vocabSize: V, eosTokenId: ed.eosTokenId, maxNew, generation };
         // Picks the next token from logits row r and, when the run asked for steps, sends it with its query's rows
         // (per decoder layer: self [H, index + 1], cross [H, S]) as the family graphs' runs do.
         const pick = (
@@ -86,7 +97,7 @@ export function servedImportSeq2Seq(engine: ImportEngine): Omit<ServedModel, 'ge
           selfRows: () => Float32Array[],
           crossRows: () => Float32Array[],
         ) => {
-          const id = greedyToken(logits, r, [ed.decoderStartTokenId, ...ids], processors);
+          const id = greedyToken(logits, r, [start, ...ids], processors);
           const index = ids.length;
           ids.push(id);
           logprobs.push(logSoftmaxAt(logits, V, r, id));
@@ -103,14 +114,7 @@ export function servedImportSeq2Seq(engine: ImportEngine): Omit<ServedModel, 'ge
           return id;
         };
         if (engine.cached) {
-          const steps = await cachedGreedy(
-            engine,
-            enc,
-            ed.decoderStartTokenId,
-            pick,
-            () => end !== undefined,
-            isCancelled,
-          );
+          const steps = await cachedGreedy(engine, enc, start, pick, () => end !== undefined, isCancelled);
           stageMs.push(...steps.ms);
           decoded = steps;
         } else

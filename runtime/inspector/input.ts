@@ -34,6 +34,30 @@ export function tokensOfIds(ids: number[], facts: ModelFacts, tokenizer: Tokeniz
   });
 }
 
+/** The tokenizer reading a run's source text: the model's, or (mBART) the model's reading it as `language`. */
+export function sourceTokenizer(
+  tokenizer: Tokenizer | undefined,
+  facts: ModelFacts,
+  language: string | undefined,
+): Tokenizer | undefined {
+  if (language === undefined) return tokenizer;
+  return languagesOf(tokenizer, facts, 'source language').withLanguage(language);
+}
+
+/** The language codes of an mBART tokenizer; BAD_INPUT naming `what` was asked of a model without them. */
+export function languagesOf(
+  tokenizer: Tokenizer | undefined,
+  facts: ModelFacts,
+  what: string,
+): NonNullable<Tokenizer['languages']> {
+  if (tokenizer?.languages) return tokenizer.languages;
+  throw new LensError(
+    'BAD_INPUT',
+    `${facts.name} (${facts.modelType}) has no language codes, so it takes no ${what}: that is for mBART and mBART-50 ` +
+      `models (an opus-mt model with several target languages takes a >>xxx<< token at the start of the source text).`,
+  );
+}
+
 /** The tokens of a text: as it is, or (chat) as a user message in the model's chat template
  * (runtime/tokenizers/chat-prompt.ts). */
 export function tokensOfText(text: string, tokenizer: Tokenizer | undefined, facts: ModelFacts, chat = false): Token[] {

@@ -6,7 +6,7 @@ import { LensError } from '../errors';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import type { ModelFacts, Token } from '../types';
 import type { RunOptions, RunTargetResult } from './api';
-import { tokensOfIds } from './input';
+import { languagesOf, tokensOfIds } from './input';
 import { DEFAULT_MAX_TARGET, MAX_BEAMS } from './seq2seq-constants';
 import type { RunTarget } from './worker-protocol';
 
@@ -18,7 +18,7 @@ export interface PreparedTarget {
 
 /** What a run asks of the decoder, checked; undefined for a model that is not an encoder–decoder. */
 export function prepareTarget(
-  options: Pick<RunOptions, 'target' | 'translate' | 'beams' | 'onTargetStep'>,
+  options: Pick<RunOptions, 'target' | 'translate' | 'beams' | 'onTargetStep' | 'targetLanguage'>,
   facts: ModelFacts,
   tokenizer: Tokenizer | undefined,
 ): PreparedTarget | undefined {
@@ -43,8 +43,23 @@ export function prepareTarget(
         'BAD_INPUT',
         `${facts.name} (${facts.modelType}) is not an encoder–decoder model, so it cannot translate; use a translation model such as marian, bart or t5.`,
       );
+    if (options.targetLanguage !== undefined) languagesOf(undefined, facts, 'target language');
     return undefined;
   }
+  // mBART: the target language asked for, as the tokenizer with that code (a given text) and its id (a translation).
+  const language =
+    options.targetLanguage === undefined
+      ? undefined
+      : {
+          tokenizer: languagesOf(tokenizer, facts, 'target language').withLanguage(options.targetLanguage),
+          id: tokenizer!.languages!.codes.get(options.targetLanguage)!,
+          kind: tokenizer!.languages!.kind,
+        };
+  if (language && !(language.id < facts.vocabSize))
+    throw new LensError(
+      'BAD_TOKENIZER',
+      `The tokenizer gives id ${language.id} for ${options.targetLanguage}, outside ${facts.name}'s vocabulary of ${facts.vocabSize} ids: the tokenizer does not belong to this model.`,
+    );
   if (options.target !== undefined && translate)
     throw new LensError('BAD_INPUT', 'Give either a target to score or translate, not both.');
   if (options.target !== undefined && beams > 1)
@@ -65,10 +80,13 @@ export function prepareTarget(
         translate: maxNew,
         ...(beams > 1 ? { beams } : {}),
         ...(options.onTargetStep && beams === 1 ? { steps: true } : {}),
+        // mBART-50 generates the code first (forced_bos_token_id); mBART's decoder starts with it.
+        ...(language?.kind === 'mbart50' ? { forcedBos: language.id } : {}),
+        ...(language?.kind === 'mbart' ? { decoderStart: language.id } : {}),
       },
     };
   }
-  const side = tokenizer?.target ?? tokenizer;
+  const side = language?.tokenizer ?? tokenizer?.target ?? tokenizer;
   let tokens: Token[];
   if (typeof options.target === 'string') {
     if (options.target.trim().length === 0)
@@ -105,7 +123,11 @@ export function targetResult(
   const ed = model.facts.encoderDecoder!;
   // Given labels start the decoder as transformers does (mBART: with the last label); a translation with its start.
   const first = prepared.given && ed.shiftsLastLabel && tokens.length > 0 ? [tokens[tokens.length - 1]] : undefined;
-  const decoderInput = [...(first ?? tokensOfIds([ed.decoderStartTokenId], model.facts, side)), ...tokens.slice(0, -1)];
+  const start = 'translate' in prepared.request ? prepared.request.decoderStart : undefined;
+  const decoderInput = [
+    ...(first ?? tokensOfIds([start ?? ed.decoderStartTokenId], model.facts, side)),
+    ...tokens.slice(0, -1),
+  ];
   return {
     tokens,
     decoderInput,

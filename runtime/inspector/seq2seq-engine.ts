@@ -86,6 +86,13 @@ export class Seq2SeqEngine {
     let decoded: Pick<DecodedTarget, 'self' | 'cross'>;
     const target = req.target ?? { translate: Math.min(c.maxPositions, DEFAULT_MAX_TARGET) };
     let beams: number | undefined;
+    // mBART: the target language's code as the decoder start; mBART-50: as the forced first token.
+    const language: { decoderStart?: number; forcedBos?: number } = 'translate' in target ? target : {};
+    const start = language.decoderStart ?? c.decoderStartTokenId;
+    const asked = {
+      ...(language.decoderStart !== undefined ? { decoderStart: language.decoderStart } : {}),
+      ...(language.forcedBos !== undefined ? { forcedBos: language.forcedBos } : {}),
+    };
     if ('labels' in target || (target.beams ?? 1) > 1) {
       if (!('labels' in target)) {
         // Beam search chooses the tokens; the maps and log-probabilities are a teacher-forced pass on them (exactly
@@ -94,21 +101,20 @@ export class Seq2SeqEngine {
         const found = await this.runner.beamSearch(enc, {
           beams: target.beams ?? 1,
           maxNew: target.translate,
+          ...asked,
           isCancelled: () => control.isCancelled(),
         });
         ids = found.ids;
         end = found.end;
       } else ids = target.labels;
       const given = 'labels' in target;
-      const decoderInput = given
-        ? decoderInputOfLabels(ids, this.facts.encoderDecoder!)
-        : shiftRight(ids, c.decoderStartTokenId);
+      const decoderInput = given ? decoderInputOfLabels(ids, this.facts.encoderDecoder!) : shiftRight(ids, start);
       const out = await this.runner.teacherForce(enc, decoderInput);
       logprobs = ids.map((id, i) => logSoftmaxAt(out.logits, c.vocabSize, i, id));
       decoded = out;
     } else {
       const steps: Seq2SeqStep[] = [];
-      for await (const s of this.runner.translate(enc, { maxNew: target.translate })) {
+      for await (const s of this.runner.translate(enc, { maxNew: target.translate, ...asked })) {
         if (control.isCancelled()) throw cancelled();
         steps.push(s);
         if (target.steps)

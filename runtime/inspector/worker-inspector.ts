@@ -31,7 +31,7 @@ import { checkCanGenerate } from '../generate/can-generate';
 import { checkMaxNew } from '../generate/kv-generator';
 import { checkSampling } from '../generate/sampling';
 import { openRun } from './attention-run';
-import { tokensOfText } from './input';
+import { sourceTokenizer, tokensOfText } from './input';
 import { sharedCancelFlags } from './cancel-flags';
 import type { ModelSourceSpec, NodeLoadRequest, NodeWorkerEnd } from './worker-protocol';
 
@@ -160,9 +160,10 @@ class WorkerInspector implements Inspector {
     worker.unref();
   }
 
-  tokenize(text: string, options: { chat?: boolean } = {}): Token[] {
+  tokenize(text: string, options: { chat?: boolean; sourceLanguage?: string } = {}): Token[] {
     this.check();
-    return tokensOfText(text, this.tokenizer, this.facts, options.chat === true);
+    const tokenizer = sourceTokenizer(this.tokenizer, this.facts, options.sourceLanguage);
+    return tokensOfText(text, tokenizer, this.facts, options.chat === true);
   }
 
   run(input: string | number[], options: RunOptions = {}): AttentionRun {

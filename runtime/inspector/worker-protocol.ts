@@ -114,7 +114,17 @@ export interface AttentionAnswer {
 
 /** Labels to score (teacher forcing), or a translation of at most `translate` tokens: greedy, or beam search with
  * `beams` > 1 (its maps from a teacher-forced pass on the chosen hypothesis). `steps`: stream each greedy token. */
-export type RunTarget = { labels: number[] } | { translate: number; beams?: number; steps?: boolean };
+export type RunTarget =
+  | { labels: number[] }
+  | {
+      translate: number;
+      beams?: number;
+      steps?: boolean;
+      /** Instead of the model's decoder_start_token_id (mBART: the target language's code). */
+      decoderStart?: number;
+      /** Instead of the generation config's forced_bos_token_id (mBART-50: the target language's code). */
+      forcedBos?: number;
+    };
 
 /** What a run streams: each layer as its stage returns, and (browser) the move from WebGPU to Wasm mid-run. */
 export type RunEvent =

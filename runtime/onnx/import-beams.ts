@@ -44,7 +44,7 @@ export async function importBeamSearch(
     {
       beams: options.beams,
       maxNew: options.maxNew,
-      decoderStartTokenId: ed.decoderStartTokenId,
+      decoderStartTokenId: options.decoderStart ?? ed.decoderStartTokenId,
       eosTokenId: ed.eosTokenId,
       vocabSize: V,
       generation,

@@ -6,12 +6,14 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { LensError } from '../errors';
-import type { Tokenizer } from './tokenizer';
+import type { Tokenizer, TokenizerLanguages } from './tokenizer';
 import { asObject, badTokenizer } from './errors';
 import { byteLevelBpeFromFiles, wordPieceFromVocabTxt } from './fallback';
 import { tokenizerFromJson as fromJson, type SpecialTokenNames } from './from-json';
 import { marianTokenizer } from './marian';
-import { mbartTargetJson } from './mbart-target';
+import { addedIds, mbartCodes, mbartKind, mbartTargetLanguage, mbartTemplate, type MbartKind } from './mbart-languages';
+import { PipelineTokenizer } from './pipeline';
+import { postProcessorFromJson } from './post-processors';
 import { chatTemplateOfConfig, templateSpecialTokens, type ChatTemplate } from './chat-template';
 
 export type { EncodeOptions, SpecialTokenIds, Tokenizer } from './tokenizer';
@@ -99,9 +101,48 @@ async function folderChatTemplate(
   return source === undefined ? undefined : { source, origin: 'tokenizer_config.json', specialTokens };
 }
 
-/** `tokenizer` with `target` as the tokenizer of target text. */
-function withTarget(tokenizer: Tokenizer, target: Tokenizer): Tokenizer {
-  return Object.assign(tokenizer, { target });
+/**
+ * An mBART tokenizer with its languages (`languages`: itself reading text as any of its codes) and, where
+ * tokenizer_config.json's tgt_lang differs from src_lang, its target side (`target`: the labels of teacher forcing).
+ */
+function withLanguages(
+  tokenizer: Tokenizer,
+  parsed: unknown,
+  config: Record<string, unknown>,
+  kind: MbartKind,
+  source: string,
+): Tokenizer {
+  if (!(tokenizer instanceof PipelineTokenizer)) return tokenizer;
+  const added = addedIds(parsed);
+  const codes = mbartCodes(added);
+  const made = new Map<string, Tokenizer>();
+  const as = (code: string, what: string): Tokenizer => {
+    let t = made.get(code);
+    if (!t) {
+      t = tokenizer.withPostProcessor(
+        postProcessorFromJson(mbartTemplate(added, config, kind, code, source, what), source),
+      );
+      made.set(code, t);
+    }
+    return t;
+  };
+  const languages: TokenizerLanguages = {
+    kind,
+    codes,
+    withLanguage(code: string): Tokenizer {
+      if (!codes.has(code)) {
+        const all = [...codes.keys()];
+        throw new LensError(
+          'BAD_INPUT',
+          `${JSON.stringify(code)} is not one of this model's ${all.length} language codes (${all.slice(0, 8).join(', ')}${all.length > 8 ? ', …' : ''}); give one of them, as in tokenizer_config.json.`,
+        );
+      }
+      return as(code, 'the language');
+    },
+  };
+  const tgt = mbartTargetLanguage(config);
+  const target = tgt === undefined ? undefined : as(tgt, "tokenizer_config.json's tgt_lang");
+  return Object.assign(tokenizer, { languages, ...(target ? { target } : {}) });
 }
 
 async function loadTokenizerOnly(
@@ -115,8 +156,8 @@ async function loadTokenizerOnly(
     const parsed = parseJson(json, jsonFile);
     const tokenizer = fromJson(parsed, jsonFile, names);
     // mBART: the target language's code on the target side (labels), as transformers' MBart tokenizers put it.
-    const target = mbartTargetJson(parsed, config, jsonFile);
-    return target === undefined ? tokenizer : withTarget(tokenizer, fromJson(target, jsonFile, names));
+    const kind = mbartKind(config);
+    return kind ? withLanguages(tokenizer, parsed, config, kind, jsonFile) : tokenizer;
   }
 
   const vocabTxtFile = path.join(dir, 'vocab.txt');

@@ -51,6 +51,12 @@ export class PipelineTokenizer implements Tokenizer {
     this.vocabSize = max + 1;
   }
 
+  /** The same tokenizer with another post-processor (mBART's template for another language): the vocabulary, the
+   * model and the added tokens are shared. */
+  withPostProcessor(postProcessor: PostProcessor | null): PipelineTokenizer {
+    return new PipelineTokenizer({ ...this.p, postProcessor });
+  }
+
   isSpecial(id: number): boolean {
     return this.specialIds.has(id) || Object.values(this.special).includes(id);
   }

@@ -2,6 +2,7 @@
 // code units (what VS Code positions use); tokens added by the post-processor template have null offsets.
 import type { Token } from '../types';
 import type { ChatTemplate } from './chat-template';
+import type { MbartKind } from './mbart-languages';
 
 export interface EncodeOptions {
   /** Apply the post-processor template (CLS/SEP, BOS...). Default true. */
@@ -16,6 +17,16 @@ export interface SpecialTokenIds {
   mask?: number;
   bos?: number;
   eos?: number;
+}
+
+/** The languages of an mBART tokenizer: its codes, and itself reading text as any of them. */
+export interface TokenizerLanguages {
+  kind: MbartKind;
+  /** The codes (xx_XX) with their ids, in id order. */
+  codes: ReadonlyMap<string, number>;
+  /** This tokenizer reading text as language `code` (a source in that language or a target: transformers' templates
+   * are the same); BAD_INPUT for a code it does not have. */
+  withLanguage(code: string): Tokenizer;
 }
 
 export interface Tokenizer {
@@ -37,6 +48,8 @@ export interface Tokenizer {
    * one: Marian's target.spm (and target_vocab.json). Undefined: this tokenizer encodes target text too.
    */
   readonly target?: Tokenizer;
+  /** mBART's language codes, where the tokenizer has them (runtime/tokenizers/mbart-languages.ts). */
+  readonly languages?: TokenizerLanguages;
   /** The model's chat template, when it has one (set by whoever loads the tokenizer: tokenizer_config.json,
    * chat_template.jinja, GGUF metadata). */
   chatTemplate?: ChatTemplate;

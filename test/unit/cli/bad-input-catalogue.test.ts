@@ -213,6 +213,12 @@ before(() => {
     generation,
     JSON.stringify({ ...JSON.parse(fs.readFileSync(generation, 'utf8')), repetition_penalty: 1.2 }),
   );
+  // hf-tiny/mbart's weights with transformers' own MBart50Tokenizer: a model with language codes.
+  fs.mkdirSync(model('mbart50'), { recursive: true });
+  for (const f of ['config.json', 'generation_config.json', 'model.safetensors'])
+    fs.copyFileSync(path.join(fixturesDir, 'models', 'hf-tiny', 'mbart', f), path.join(model('mbart50'), f));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json'])
+    fs.copyFileSync(path.join(fixturesDir, 'tokenizers', 'mbart', 'mbart-50', f), path.join(model('mbart50'), f));
   copyCache('cache-mismatch', ['encoder_model.onnx', 'decoder_model.onnx', 'decoder_with_past_model.onnx']);
   // Same length, so every protobuf length stays right: the step's cache input names a layer the export lacks.
   const step = path.join(model('cache-mismatch'), 'decoder_with_past_model.onnx');
@@ -568,6 +574,32 @@ const cases: BadInputCase<CliInput>[] = [
     name: '--beams with an ONNX export whose generation_config sets what beam search does not implement',
     input: () => ({ args: ['run', '--model', model('merged-repetition'), '--text', 'March 14 2021', '--beams', '2'] }),
     expect: /generation_config\.json sets repetition_penalty, which beam search here does not implement/,
+  },
+  {
+    name: 'a greedy translation with an ONNX export whose generation_config sets what greedy search does not implement',
+    input: () => ({ args: ['run', '--model', model('merged-repetition'), '--text', 'March 14 2021'] }),
+    expect:
+      /generation_config\.json sets repetition_penalty, which translation here does not implement; give the target to score instead/,
+  },
+  {
+    name: '--target-lang with a translation model that has no language codes (Marian)',
+    input: cli('run', '--model', marianDatesDir, '--text', 'March 14 2021', '--target-lang', 'de_DE'),
+    expect: /has no language codes, so it takes no target language: that is for mBART and mBART-50 models/,
+  },
+  {
+    name: '--target-lang with a code the mBART-50 tokenizer does not have',
+    input: () => ({ args: ['run', '--model', model('mbart50'), '--text', 'Hello world', '--target-lang', 'fr_FR'] }),
+    expect: /"fr_FR" is not one of this model's 52 language codes \(ar_AR, cs_CZ, de_DE, en_XX, /,
+  },
+  {
+    name: '--source-lang with a decoder-only model',
+    input: cli('run', '--model', S, '--text', TEXT, '--source-lang', 'en_XX'),
+    expect: /--source-lang needs an encoder–decoder model .*leave --source-lang out/,
+  },
+  {
+    name: '--target-lang given as two words',
+    input: cli('run', '--model', S, '--text', TEXT, '--target-lang', 'de DE'),
+    expect: /--target-lang takes one of the model's language codes, such as de_DE; not "de DE"\./,
   },
   {
     name: 'a folder with a KV-cache decoder (decoder_with_past_model.onnx) but no encoder',

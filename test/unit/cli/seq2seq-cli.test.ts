@@ -5,11 +5,13 @@
 // (log-probabilities of the reference); the same for its optimum ONNX export (tiny-marian-dates-onnx). Bad requests (--target-text on a decoder-only model, both options...):
 // bad-input-catalogue.test.ts. `explain --methods saliency,grad-x-input` on ▁2021 (target:1): the --out JSON scores
 // over the source are PyTorch autograd's (test/fixtures/gradients/tiny-marian-dates.json) to ≤ 1e-4 relative norm;
-// `--methods attnlrp`: LXT's rules' relevances (test/fixtures/attnlrp/tiny-marian-dates.json).
+// `--methods attnlrp`: LXT's rules' relevances (test/fixtures/attnlrp/tiny-marian-dates.json). An mBART-50 folder
+// with --source-lang / --target-lang gives transformers' source ids, translation and target labels
+// (test/fixtures/generate/mbart-languages.json).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fixturesDir, marianDatesDir, repoRoot } from '../../helpers/fixtures';
@@ -356,4 +358,65 @@ test('explain --methods attnlrp on ▁2021 (target:1): the source relevances are
   let n = 0;
   got.forEach((v, s) => ((d += (v - lrp.relevance_source[s]) ** 2), (n += lrp.relevance_source[s] ** 2)));
   assert.ok(Math.sqrt(d / n) <= 1e-4, `attnlrp: relative error ${Math.sqrt(d / n)}`);
+});
+
+test('mBART-50: run --source-lang --target-lang reads the source as that language and scores a target in the other, as transformers does', () => {
+  // hf-tiny/mbart's weights with transformers' own MBart50Tokenizer (as scripts/make-mbart-language-fixture.py).
+  const dir = path.join(TMP, 'mbart50');
+  mkdirSync(dir, { recursive: true });
+  for (const f of ['config.json', 'generation_config.json', 'model.safetensors'])
+    copyFileSync(path.join(fixturesDir, 'models', 'hf-tiny', 'mbart', f), path.join(dir, f));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json'])
+    copyFileSync(path.join(fixturesDir, 'tokenizers', 'mbart', 'mbart-50', f), path.join(dir, f));
+  const c = (
+    JSON.parse(readFileSync(path.join(fixturesDir, 'generate', 'mbart-languages.json'), 'utf8')) as {
+      cases: {
+        tokenizer: string;
+        src_lang: string;
+        tgt_lang: string;
+        text: string;
+        source_ids: number[];
+        greedy: number[];
+        target_text: string;
+        labels: number[];
+        label_logprobs: number[];
+      }[];
+    }
+  ).cases.find((x) => x.tokenizer === 'mbart-50' && x.src_lang === 'fr_XX')!;
+  const languages = ['--source-lang', c.src_lang, '--target-lang', c.tgt_lang];
+  const out = path.join(TMP, 'mbart50-translate.json');
+  const r = cli('run', '--model', dir, '--text', c.text, ...languages, '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(readFileSync(out, 'utf8'));
+  assert.deepEqual(
+    doc.source_tokens.map((t: { id: number }) => t.id),
+    c.source_ids,
+  );
+  assert.equal(doc.source_tokens[0].text, c.src_lang);
+  // transformers' tokens up to its limit of 10 (where it forced eos): the target language's code first.
+  assert.deepEqual(
+    doc.target_tokens.slice(0, 9).map((t: { id: number }) => t.id),
+    c.greedy.slice(0, 9),
+  );
+  assert.equal(doc.target_tokens[0].text, c.tgt_lang);
+  const forcedOut = path.join(TMP, 'mbart50-forced.json');
+  const f = cli(
+    'run',
+    '--model',
+    dir,
+    '--text',
+    c.text,
+    ...languages,
+    '--target-text',
+    c.target_text,
+    '--out',
+    forcedOut,
+  );
+  assert.equal(f.code, 0, f.stderr);
+  const forced = JSON.parse(readFileSync(forcedOut, 'utf8'));
+  assert.deepEqual(
+    forced.target_tokens.map((t: { id: number }) => t.id),
+    c.labels,
+  );
+  forced.target_logprobs.forEach((lp: number, i: number) => assert.ok(Math.abs(lp - c.label_logprobs[i]) < 1e-4));
 });

@@ -2,8 +2,8 @@
 // the layer entries follow ModelFacts.encoderDecoder (encoder, decoder, cross; `stackLayer` within the stack), the
 // source tokens are the run's tokens and the target comes with decoder inputs and log-probabilities; the default is
 // a greedy translation, a target given as text or as label ids is teacher-forced (the same maps either way), a
-// length limit ends a translation early (with eos, which tiny-marian-dates' generation_config forces there), and a target or translate on a decoder-only model, or both
-// together, fail with BAD_INPUT.
+// length limit ends a translation early (with eos, which tiny-marian-dates' generation_config forces there), and a
+// target or translate on a decoder-only model, or both together, fail with BAD_INPUT.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';

@@ -13,7 +13,13 @@ import { fixturesDir } from '../../../helpers/fixtures';
 
 const DIR = path.join(fixturesDir, 'tokenizers', 'mbart');
 const REF = JSON.parse(fs.readFileSync(path.join(DIR, 'reference.json'), 'utf8')) as {
-  folders: Record<string, { cases: { text: string; source_ids: number[]; target_ids: number[] }[] }>;
+  folders: Record<
+    string,
+    {
+      cases: { text: string; source_ids: number[]; target_ids: number[] }[];
+      languages: { src_lang: string; tgt_lang: string; text: string; source_ids: number[]; target_ids: number[] }[];
+    }
+  >;
 };
 const made: string[] = [];
 after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
@@ -37,6 +43,47 @@ for (const [name, folder] of Object.entries(REF.folders)) {
     }
   });
 }
+
+for (const [name, folder] of Object.entries(REF.folders))
+  test(`${name}: any of its languages reads a source and a target as transformers' src_lang / tgt_lang do`, async () => {
+    const tok = await loadTokenizer(path.join(DIR, name));
+    const languages = tok.languages!;
+    assert.equal(languages.kind, name === 'mbart-50' ? 'mbart50' : 'mbart');
+    assert.equal(languages.codes.size, name === 'mbart-50' ? 52 : 25);
+    assert.equal(languages.codes.get('en_XX'), tok.tokenToId('en_XX'));
+    assert.equal(folder.languages.length, 6);
+    for (const c of folder.languages) {
+      const what = `${c.src_lang} → ${c.tgt_lang}: ${c.text}`;
+      assert.deepEqual(
+        languages
+          .withLanguage(c.src_lang)
+          .encode(c.text)
+          .map((t) => t.id),
+        c.source_ids,
+        what,
+      );
+      assert.deepEqual(
+        languages
+          .withLanguage(c.tgt_lang)
+          .encode(c.text)
+          .map((t) => t.id),
+        c.target_ids,
+        what,
+      );
+    }
+    // The source side is unchanged by asking for another language.
+    assert.deepEqual(
+      tok.encode(folder.cases[0].text).map((t) => t.id),
+      folder.cases[0].source_ids,
+    );
+    assert.throws(
+      () => languages.withLanguage('xx_YY'),
+      (e: unknown) =>
+        isLensError(e) &&
+        e.code === 'BAD_INPUT' &&
+        /^"xx_YY" is not one of this model's \d+ language codes \(ar_AR, cs_CZ, /.test(e.message),
+    );
+  });
 
 test('a tgt_lang the tokenizer does not have is refused by name; without one the target reads as the source', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lens-mbart-'));
