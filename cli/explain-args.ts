@@ -9,6 +9,7 @@ import { SEQ2SEQ_DEFAULT_METHODS } from '../runtime/explain/seq2seq-methods';
 import { DEFAULT_METHODS, resolveMethods } from '../runtime/explain/explain';
 import { WORD_AGGREGATIONS, type WordAggregation } from '../runtime/explain/words';
 import { MAX_NEW_TOKENS } from '../runtime/generate/kv-generator';
+import { targetArgs } from './input-options';
 import { backendOption, bad, inputLimitOption, parseOptions, wholeNumber } from './parse-options';
 import type { LongRunChoice } from '../runtime/inspector/long-runs';
 
@@ -169,6 +170,8 @@ export function parseExplainArgs(argv: string[]): ExplainArgs | 'help' {
     generate: { type: 'string' },
     'target-text': { type: 'string' },
     'max-new': { type: 'string' },
+    'source-lang': { type: 'string' },
+    'target-lang': { type: 'string' },
     long: { type: 'string' },
   });
   if (v.help) return 'help';
@@ -199,6 +202,9 @@ export function parseExplainArgs(argv: string[]): ExplainArgs | 'help' {
     throw bad('--max-new caps the translation; with --target-text there is none: give one of them.');
   if (targetText !== undefined) c.analysis.targetText = targetText;
   if (maxNew !== undefined) c.analysis.maxNew = maxNew;
+  const languages = targetArgs({ 'source-lang': v['source-lang'], 'target-lang': v['target-lang'] });
+  if (languages.sourceLanguage !== undefined) c.analysis.sourceLanguage = languages.sourceLanguage;
+  if (languages.targetLanguage !== undefined) c.analysis.targetLanguage = languages.targetLanguage;
   return {
     ...c,
     text: v.text,

@@ -102,7 +102,15 @@ export async function explainCommand(
   });
   try {
     const option =
-      args.analysis.targetText !== undefined ? '--target-text' : args.analysis.maxNew !== undefined ? '--max-new' : '';
+      args.analysis.targetText !== undefined
+        ? '--target-text'
+        : args.analysis.maxNew !== undefined
+          ? '--max-new'
+          : args.analysis.targetLanguage !== undefined
+            ? '--target-lang'
+            : args.analysis.sourceLanguage !== undefined
+              ? '--source-lang'
+              : '';
     if (option && !inspector.facts.encoderDecoder)
       throw new LensError(
         'BAD_INPUT',

@@ -96,7 +96,7 @@ Options for explain and study (also --backend, --threads, --truncate, --chat, --
                      layer), cross-rollout, loo, occlusion, saliency, grad-x-input, integrated-gradients,
                      attn-x-grad (a decoder layer's cross-attention × its gradient), alti (ALTI+: one extra pass),
                      value-zeroing (a decoder layer's cross-attention values, 1 + source rows)
-                     (default cross-attention,cross-rollout,loo)
+                     (default cross-attention,cross-rollout,loo); --source-lang / --target-lang CODE as for run
   --head-stats       explain: also print per-head statistics
   --long MODE        explain: auto (default: above 1 GiB of maps the run keeps q and k; raw attention, rollout and
                      the head statistics run from them, every other method says its cost and what to do) | kept | maps

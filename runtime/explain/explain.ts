@@ -92,6 +92,10 @@ export interface ExplainOptions {
    * without it the model's greedy translation (at most maxNew tokens) is the target. */
   targetText?: string | number[];
   maxNew?: number;
+  /** mBART and mBART-50: the source text's language code and the target's (RunOptions.sourceLanguage /
+   * targetLanguage); the translation explained goes into the target language. */
+  sourceLanguage?: string;
+  targetLanguage?: string;
   /** Per-head statistics table (default true). */
   headStats?: boolean;
   /** Also aggregate every method's token scores to words (words.ts): the sum or the max per word. */
@@ -248,10 +252,15 @@ export async function explain(
   const facts = inspector.facts;
   if (facts.encoderDecoder)
     return explainSeq2Seq(inspector, input, options, options.methods ? resolveMethods(options.methods) : undefined);
-  if (options.targetText !== undefined || options.maxNew !== undefined)
+  if (
+    options.targetText !== undefined ||
+    options.maxNew !== undefined ||
+    options.sourceLanguage !== undefined ||
+    options.targetLanguage !== undefined
+  )
     throw new LensError(
       'BAD_INPUT',
-      `${facts.name} (${facts.modelType}) is not an encoder–decoder model, so it takes no target text or translation length; leave them out.`,
+      `${facts.name} (${facts.modelType}) is not an encoder–decoder model, so it takes no target text, translation length or languages; leave them out.`,
     );
   const methodIds = resolveMethods(options.methods ?? DEFAULT_METHODS);
   // AttnLRP asked of a model outside its rules: refused before any pass, by name (the panel does not offer it).

@@ -51,7 +51,11 @@ import type { ExplainInput, ExplainOptions } from './explain';
 /** The source's tokens (text, ids as given, or a run's tokens), cut to the model's length when asked. */
 function sourceTokens(inspector: Inspector, input: ExplainInput, options: ExplainOptions) {
   let all: Token[];
-  if (typeof input === 'string') all = inspector.tokenize(input);
+  if (typeof input === 'string')
+    all = inspector.tokenize(
+      input,
+      options.sourceLanguage !== undefined ? { sourceLanguage: options.sourceLanguage } : {},
+    );
   else if (input.every((t): t is number => typeof t === 'number'))
     all = tokensOfIds(input, inspector.facts, inspector.tokenizer);
   else all = input.map((t) => ({ ...t }));
@@ -110,6 +114,7 @@ export async function explainSeq2Seq(
       ...(options.targetText !== undefined
         ? { target: options.targetText }
         : { translate: options.maxNew !== undefined ? { maxNew: options.maxNew } : true }),
+      ...(options.targetLanguage !== undefined ? { targetLanguage: options.targetLanguage } : {}),
     },
   );
   const attention = await collect(run);

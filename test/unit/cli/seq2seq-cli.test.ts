@@ -360,8 +360,9 @@ test('explain --methods attnlrp on ▁2021 (target:1): the source relevances are
   assert.ok(Math.sqrt(d / n) <= 1e-4, `attnlrp: relative error ${Math.sqrt(d / n)}`);
 });
 
-test('mBART-50: run --source-lang --target-lang reads the source as that language and scores a target in the other, as transformers does', () => {
-  // hf-tiny/mbart's weights with transformers' own MBart50Tokenizer (as scripts/make-mbart-language-fixture.py).
+/** hf-tiny/mbart's weights with transformers' own MBart50Tokenizer (as scripts/make-mbart-language-fixture.py), and
+ * the fixture's fr_XX → ro_RO case on "Hello world". */
+function mbart50() {
   const dir = path.join(TMP, 'mbart50');
   mkdirSync(dir, { recursive: true });
   for (const f of ['config.json', 'generation_config.json', 'model.safetensors'])
@@ -382,8 +383,12 @@ test('mBART-50: run --source-lang --target-lang reads the source as that languag
         label_logprobs: number[];
       }[];
     }
-  ).cases.find((x) => x.tokenizer === 'mbart-50' && x.src_lang === 'fr_XX')!;
-  const languages = ['--source-lang', c.src_lang, '--target-lang', c.tgt_lang];
+  ).cases.find((x) => x.tokenizer === 'mbart-50' && x.src_lang === 'fr_XX' && x.text === 'Hello world')!;
+  return { dir, c, languages: ['--source-lang', c.src_lang, '--target-lang', c.tgt_lang] };
+}
+
+test('mBART-50: run --source-lang --target-lang reads the source as that language and scores a target in the other, as transformers does', () => {
+  const { dir, c, languages } = mbart50();
   const out = path.join(TMP, 'mbart50-translate.json');
   const r = cli('run', '--model', dir, '--text', c.text, ...languages, '--out', out);
   assert.equal(r.code, 0, r.stderr);
@@ -419,4 +424,35 @@ test('mBART-50: run --source-lang --target-lang reads the source as that languag
     c.labels,
   );
   forced.target_logprobs.forEach((lp: number, i: number) => assert.ok(Math.abs(lp - c.label_logprobs[i]) < 1e-4));
+});
+
+test('mBART-50: explain --source-lang --target-lang --target-text explains transformers’ target: its labels and log p', () => {
+  const { dir, c, languages } = mbart50();
+  const out = path.join(TMP, 'mbart50-explain.json');
+  const r = cli(
+    'explain',
+    '--model',
+    dir,
+    '--text',
+    c.text,
+    ...languages,
+    '--target-text',
+    c.target_text,
+    '--target',
+    'target',
+    '--out',
+    out,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(readFileSync(out, 'utf8'));
+  assert.deepEqual(
+    doc.tokens.map((t: { id: number }) => t.id),
+    c.source_ids,
+  );
+  assert.deepEqual(
+    doc.seq2seq.targetTokens.map((t: { id: number }) => t.id),
+    c.labels,
+  );
+  const sum = c.label_logprobs.reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(doc.target.value - sum) < 1e-3, `log p ${doc.target.value} vs ${sum}`);
 });
