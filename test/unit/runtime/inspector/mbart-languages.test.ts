@@ -4,7 +4,9 @@
 // MBartTokenizer of test/fixtures/tokenizers/mbart). For two language pairs: the source ids (tok.src_lang), the greedy
 // and 3-beam translations (mBART-50: generate(forced_bos_token_id=code), the code its first token; mBART:
 // generate(decoder_start_token_id=code)), and a given target's labels (tgt_lang), decoder inputs and
-// log-probabilities. A code the tokenizer lacks, or a language on a model without codes, is one BAD_INPUT line.
+// log-probabilities; the same for optimum's ONNX export of that mBART-50 (tiny-mbart50-onnx-past, with a key/value
+// cache: its greedy steps and beams over the cache). A code the tokenizer lacks, or a language on a model without
+// codes, is one BAD_INPUT line.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -51,6 +53,15 @@ before(async () => {
       fs.copyFileSync(path.join(fixturesDir, 'tokenizers', 'mbart', tokenizer, f), path.join(dir, f));
     models.set(tokenizer, await load(dir, { backend: 'native', threads: 1, workerPath: WORKER }));
   }
+  // optimum's export of the same mBART-50 (scripts/make-mbart50-onnx.py), with a key/value cache.
+  models.set(
+    'mbart-50 onnx',
+    await load(path.join(fixturesDir, 'models', 'tiny-mbart50-onnx-past'), {
+      backend: 'native',
+      threads: 1,
+      workerPath: WORKER,
+    }),
+  );
 });
 after(async () => {
   for (const m of models.values()) await m.dispose();
@@ -65,9 +76,13 @@ test('the fixture: each pair translates differently, and mBART-50 generates the 
   }
 });
 
-for (const c of fixture.cases)
-  test(`${c.tokenizer} ${c.src_lang} → ${c.tgt_lang} ${JSON.stringify(c.text)}: source ids, greedy and beam translations, and a target text equal transformers'`, async () => {
-    const m = models.get(c.tokenizer)!;
+const runs = [
+  ...fixture.cases.map((c) => ({ c, model: c.tokenizer as string })),
+  ...fixture.cases.filter((c) => c.tokenizer === 'mbart-50').map((c) => ({ c, model: 'mbart-50 onnx' })),
+];
+for (const { c, model } of runs)
+  test(`${model} ${c.src_lang} → ${c.tgt_lang} ${JSON.stringify(c.text)}: source ids, greedy and beam translations, and a target text equal transformers'`, async () => {
+    const m = models.get(model)!;
     const languages = { sourceLanguage: c.src_lang, targetLanguage: c.tgt_lang };
     const greedy = m.run(c.text, { ...languages, translate: { maxNew: fixture.max_new } });
     await allLayers(greedy);
