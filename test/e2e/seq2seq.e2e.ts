@@ -15,9 +15,12 @@
 // Run again in the same panel, the greedy translation
 // streams: the target line (watched from inside the webview) says "translating…" with the translation growing token
 // by token — "2021", then longer prefixes — before the finished "Translation (greedy): 2021-03-14".
+// Then an mBART-50 (hf-tiny/mbart's weights with transformers' MBart50Tokenizer) with the settings
+// attentionLens.sourceLanguage = fr_XX and targetLanguage = ro_RO: the source starts with fr_XX (the encoder matrix's
+// first column) and the translation with ro_RO (its first token), as transformers' src_lang and forced_bos_token_id.
 // Screenshots: test-results/screenshots/seq2seq-*.png
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -266,6 +269,59 @@ export const tests: E2ETest[] = [
       } catch (e) {
         await screenshot(page, 'seq2seq-failure');
         throw e;
+      }
+    },
+  },
+  {
+    name: 'An mBART-50 with attentionLens.sourceLanguage / targetLanguage: the source read as fr_XX, translated into ro_RO',
+    timeoutMs: 180_000,
+    fn: async () => {
+      // hf-tiny/mbart's weights beside transformers' own MBart50Tokenizer (scripts/make-mbart-language-fixture.py):
+      // its source's first token is the source language's code and its translation's first the target's
+      // (transformers' forced_bos_token_id), where without the settings they are en_XX and no code at all.
+      const dir = mkdtempSync(join(tmpdir(), 'lens-e2e-mbart50-'));
+      try {
+        for (const f of ['config.json', 'generation_config.json', 'model.safetensors'])
+          copyFileSync(join(repoRoot, 'test', 'fixtures', 'models', 'hf-tiny', 'mbart', f), join(dir, f));
+        for (const f of ['tokenizer.json', 'tokenizer_config.json'])
+          copyFileSync(join(repoRoot, 'test', 'fixtures', 'tokenizers', 'mbart', 'mbart-50', f), join(dir, f));
+        const server = await startCodeServer({
+          label: 'e2e-seq2seq-languages',
+          settings: {
+            'attentionLens.modelPath': dir,
+            'attentionLens.backend': 'native',
+            'attentionLens.sourceLanguage': 'fr_XX',
+            'attentionLens.targetLanguage': 'ro_RO',
+          },
+        });
+        writeWorkspaceFile(server.workspace, 'hello.txt', ['Hello world']);
+        const session = await launchBrowser({ echoLogs: false });
+        const page = session.page;
+        try {
+          await openWorkbench(page, server.workbenchUrl({ devPath: process.env.EXT_DEV_PATH ?? repoRoot }));
+          await showAttentionOnLine(page, 'hello.txt', 0);
+          const frame = panel(page);
+          await waitForText('every layer', frame.locator('#run-status'), (t) => /layers 6\/6/.test(t), 60_000);
+          await waitForText('the translation', frame.locator('#translation .translation-text'), (t) =>
+            t.startsWith('Translation (greedy)'),
+          );
+          const target = await texts(frame.locator('#translation .translation-label'));
+          assert.equal(target[0], 'ro_RO', `the translation starts with the target language: ${target.slice(0, 3)}`);
+          // The encoder's matrix: source rows × source columns, the source language's code first.
+          await frame.locator('.thumb[data-layer="0"][data-head="0"]').click();
+          const cols = frame.locator('.matrix-label-col');
+          await cols.first().waitFor({ state: 'visible', timeout: 15_000 });
+          const source = await texts(cols);
+          assert.equal(source[0], 'fr_XX', `the source: ${JSON.stringify(source)}`);
+          assert.equal(source[source.length - 1], '</s>');
+          log(`source ${JSON.stringify(source)}; translation starts ${JSON.stringify(target.slice(0, 3))}`);
+          await screenshot(page, 'seq2seq-languages');
+        } catch (e) {
+          await screenshot(page, 'seq2seq-languages-failure');
+          throw e;
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     },
   },
