@@ -93,11 +93,16 @@ export class PipelineTokenizer implements Tokenizer {
 
   private encodeChunk(chunk: NormalizedText, out: Token[]): void {
     const words = this.p.preTokenizer ? this.p.preTokenizer([chunk]) : [chunk];
+    // HF's Unigram gives an unknown piece the text it stands for ("H"), not the unknown token's name.
+    const unknownAsText = this.kind === 'unigram' ? this.p.model.unkId : undefined;
     for (const w of words) {
       for (const t of this.p.model.tokenize(w.chars)) {
         out.push({
           id: t.id,
-          text: this.idToText.get(t.id) ?? '',
+          text:
+            t.id === unknownAsText
+              ? w.chars.slice(t.start, t.end).join('')
+              : (this.idToText.get(t.id) ?? ''),
           start: w.starts[t.start],
           end: w.ends[t.end - 1],
           special: false,

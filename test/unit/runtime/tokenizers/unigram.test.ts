@@ -149,3 +149,56 @@ test('malformed Unigram models and Precompiled normalizers are BAD_TOKENIZER', (
     (e: unknown) => isLensError(e) && e.code === 'BAD_TOKENIZER' && e.message.includes('unk_id'),
   );
 });
+
+test('an unknown piece keeps the text it stands for, as HF tokenizers gives it (not "<unk>" or an empty label)', () => {
+  // Printed by HF tokenizers 0.23.3: Tokenizer.from_file('test/fixtures/models/hf-tiny/t5/tokenizer.json').encode(s)
+  const want: [string, string[], number[]][] = [
+    ['Hello world', ['▁', 'H', 'ell', 'o', '▁wor', 'ld', '</s>'], [5, 2, 193, 104, 261, 100, 1]],
+    [
+      'Zebra QUANTUM Ünïcödé 北京',
+      [
+        '▁',
+        'Z',
+        'e',
+        'br',
+        'a',
+        '▁',
+        'Q',
+        'U',
+        'A',
+        'N',
+        'T',
+        'U',
+        'M',
+        '▁',
+        'Ü',
+        'n',
+        'ï',
+        'c',
+        'ö',
+        'd',
+        'é',
+        '▁',
+        '北京',
+        '</s>',
+      ],
+      [5, 2, 88, 181, 280, 5, 2, 278, 268, 272, 276, 278, 271, 5, 2, 103, 2, 286, 2, 86, 2, 5, 2, 1],
+    ],
+  ];
+  const tok = tokenizerFromJson(
+    JSON.parse(readFileSync(path.join(FIX, 'models', 'hf-tiny', 't5', 'tokenizer.json'), 'utf8')),
+  );
+  for (const [text, tokens, ids] of want) {
+    const got = tok.encode(text);
+    assert.deepEqual(
+      got.map((t) => t.id),
+      ids,
+      text,
+    );
+    assert.deepEqual(
+      got.map((t) => t.text),
+      tokens,
+      text,
+    );
+  }
+});
