@@ -4,7 +4,8 @@
 // does not have (a local Hub, test/helpers/hub-server.ts), a Hub endpoint that is not a URL, an export over the
 // model's own file or in an unknown format, a saved run that is not one (Open Saved Run…: not JSON, another format or
 // version, an .npy, a non-finite or out-of-range weight, a wrong shape, a token without text, a folder, no file;
-// files dropped onto the panel: an .npy or its sidecar alone, a pair that disagrees). Each must give exactly one notification line (counted through the test
+// files dropped onto the panel: an .npy or its sidecar alone, a pair that disagrees; an mBART language code the
+// model lacks). Each must give exactly one notification line (counted through the test
 // API's messages()), never a stack trace, and leave no progress notification open. The table format and its check
 // are the CLI's and the Hub's (test/helpers/bad-input-check.ts); the count is printed at the end of the suite.
 import * as assert from 'node:assert/strict';
@@ -33,6 +34,8 @@ interface ExtensionInput {
   args?: unknown[];
   /** Another action than Show Attention on the selection; resolves with the message it answered, if any. */
   action?: () => Promise<string | undefined>;
+  /** Other attentionLens settings for the case (user settings; reset after it). */
+  settings?: Record<string, unknown>;
 }
 
 let tmp = '';
@@ -76,6 +79,8 @@ async function runCase(input: ExtensionInput): Promise<Outcome> {
   await useModel(api, input.model ?? model);
   if (input.hubEndpoint !== undefined)
     await config().update('hubEndpoint', input.hubEndpoint, vscode.ConfigurationTarget.Global);
+  for (const [key, value] of Object.entries(input.settings ?? {}))
+    await config().update(key, value, vscode.ConfigurationTarget.Global);
   try {
     const text = input.text ?? TEXT;
     const [start, end] = input.select ?? [0, text.length];
@@ -100,7 +105,22 @@ async function runCase(input: ExtensionInput): Promise<Outcome> {
   } finally {
     if (input.hubEndpoint !== undefined)
       await config().update('hubEndpoint', hub?.url, vscode.ConfigurationTarget.Global);
+    for (const key of Object.keys(input.settings ?? {}))
+      await config().update(key, undefined, vscode.ConfigurationTarget.Global);
   }
+}
+
+/** hf-tiny/mbart's weights beside transformers' own MBart50Tokenizer: a model with language codes. */
+function mbart50(): string {
+  const dir = at('mbart50');
+  if (fs.existsSync(dir)) return dir;
+  const fixtures = path.dirname(path.dirname(model));
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of ['config.json', 'generation_config.json', 'model.safetensors'])
+    fs.copyFileSync(path.join(fixtures, 'models', 'hf-tiny', 'mbart', f), path.join(dir, f));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json'])
+    fs.copyFileSync(path.join(fixtures, 'tokenizers', 'mbart', 'mbart-50', f), path.join(dir, f));
+  return dir;
 }
 
 const LONG = 'Once upon a time. '.repeat(200);
@@ -144,6 +164,12 @@ const cases: BadInputCase<ExtensionInput>[] = [
       args: [{ target: '2021-03-14 '.repeat(40) }],
     }),
     expect: /^The target is \d+ tokens long; tiny-marian-dates takes at most 64\. Shorten it\.$/,
+  },
+  {
+    name: 'attentionLens.targetLanguage naming a code the mBART-50 tokenizer does not have',
+    input: () => ({ model: mbart50(), text: 'Hello world', settings: { targetLanguage: 'fr_FR' } }),
+    expect:
+      /^"fr_FR" is not one of this model's 52 language codes \(ar_AR, cs_CZ, de_DE, en_XX, es_XX, et_EE, fi_FI, fr_XX, …\); give one of them, as in tokenizer_config\.json\.$/,
   },
   {
     name: 'a selection longer than the token limit offers to truncate',
