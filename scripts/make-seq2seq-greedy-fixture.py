@@ -3,10 +3,11 @@
 Why: greedy translation (runtime/generate/greedy-pick.ts, used by the family graphs' Seq2SeqRunner.translate and by
 imported ONNX exports) must choose the tokens transformers' greedy generate() chooses, and generate() applies the
 model's generation_config there too: bad_words_ids, forced_bos_token_id (mBART-50's target language, BART's <s>),
-forced_eos_token_id (eos at the length limit), min_length and no_repeat_ngram_size. This script runs
-model.generate(num_beams=1, do_sample=False) on tiny-marian-dates (trained) and the hf-tiny bart, t5 and mbart folders
+forced_eos_token_id (eos at the length limit), min_length, min_new_tokens, no_repeat_ngram_size, repetition_penalty,
+suppress_tokens and begin_suppress_tokens; beam search applies the same ones. This script runs
+model.generate(num_beams=1, do_sample=False), and with num_beams=3, on tiny-marian-dates (trained) and the hf-tiny bart, t5 and mbart folders
 (random weights) with the folder's generation_config.json and with one setting changed at a time, and writes each
-case's source ids, the changed settings, max_new and the chosen tokens (decoder start left out, cut after eos) to
+case's source ids, the changed settings, max_new and the chosen tokens of both (decoder start left out, cut after eos) to
 test/fixtures/generate/seq2seq-greedy.json. The tests write the same settings into a copy of the folder's
 generation_config.json, so the product reads them as it reads a real model's.
 Run with /work/.venv-ref/bin/python scripts/make-seq2seq-greedy-fixture.py (never in CI).
@@ -31,9 +32,9 @@ CASES = {
 }
 
 
-def greedy(model, ids, base, changes, max_new):
+def greedy(model, ids, base, changes, max_new, beams=1):
     cfg = GenerationConfig.from_dict({**base.to_dict(), **changes})
-    cfg.num_beams = 1
+    cfg.num_beams = beams
     cfg.do_sample = False
     cfg.max_length = max_new + 1  # the decoder start token counts
     with torch.no_grad():
@@ -66,6 +67,11 @@ def main():
                 {"bad_words_ids": [[t] for t in sorted(set(plain[:2]) - {eos})] or [[forced]]},
                 # eos forced at the length limit (the folder's forced_eos_token_id) on a short limit; t5 has none
                 {"forced_eos_token_id": eos, "max_new": 3},
+                {"repetition_penalty": 1.3},
+                {"repetition_penalty": 0.5},
+                {"min_new_tokens": len(plain) + 2},
+                {"suppress_tokens": [first]},
+                {"begin_suppress_tokens": [first]},
             ]
             for change in changes:
                 settings = {k: v for k, v in change.items() if k != "max_new"}
@@ -79,6 +85,7 @@ def main():
                         "max_new": limit,
                         "generation": settings,
                         "tokens": tokens,
+                        "beams3": greedy(model, ids, base, settings, limit, beams=3),
                         "differs_from_plain": tokens != plain[: len(tokens)] or len(tokens) != len(plain),
                     }
                 )

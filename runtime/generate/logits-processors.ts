@@ -1,7 +1,7 @@
 // transformers' logits processors for encoder–decoder translation, the ones generate() builds from a model's
-// generation_config whatever the search: no repeated n-gram, min_length, bad_words_ids (single tokens), the forced
-// first token (forced_bos_token_id: BART's <s>, mBART-50's target language) and eos forced at the length limit
-// (forced_eos_token_id). Beam search (seq2seq-beam.ts) applies them to each hypothesis' log-probabilities; greedy
+// generation_config whatever the search: repetition_penalty, no repeated n-gram, bad_words_ids (single tokens),
+// min_length, min_new_tokens, the forced first token (forced_bos_token_id: BART's <s>, mBART-50's target language),
+// eos forced at the length limit (forced_eos_token_id), suppress_tokens and begin_suppress_tokens. Beam search (seq2seq-beam.ts) applies them to each hypothesis' log-probabilities; greedy
 // translation (the family graphs' Seq2SeqRunner.translate and imported exports, inspector/import-seq2seq.ts) to the
 // raw logits before taking the largest, as transformers' greedy search does — so a greedy translation is the one
 // `generate(num_beams=1)` gives, not the model's unprocessed argmax.
@@ -24,6 +24,13 @@ export function applyProcessors(scores: Float64Array, tokens: readonly number[],
   const V = o.vocabSize;
   const g = o.generation;
   const curLen = tokens.length;
+  // In transformers' order: repetition penalty, no repeated n-gram, bad words, min length, min new tokens, forced
+  // first and last token, suppressed tokens, tokens suppressed at the start. Scores are float32 there.
+  if (g.repetitionPenalty !== 1) {
+    const p = Math.fround(g.repetitionPenalty);
+    for (const id of new Set(tokens))
+      if (id < V) scores[id] = Math.fround(scores[id] < 0 ? scores[id] * p : scores[id] / p);
+  }
   const n = g.noRepeatNgramSize;
   if (n > 0 && curLen + 1 >= n) {
     // Ban every token that would complete an n-gram already in the hypothesis.
@@ -34,14 +41,19 @@ export function applyProcessors(scores: Float64Array, tokens: readonly number[],
       if (same) scores[tokens[i + n - 1]] = -Infinity;
     }
   }
-  if (curLen < g.minLength) scores[o.eosTokenId] = -Infinity;
   for (const id of g.badTokenIds) if (id < V) scores[id] = -Infinity;
+  if (curLen < g.minLength) scores[o.eosTokenId] = -Infinity;
+  if (curLen - 1 < g.minNewTokens) scores[o.eosTokenId] = -Infinity; // the decoder start is the prompt
   const force = (id: number) => {
     scores.fill(-Infinity);
     scores[id] = 0;
   };
   if (g.forcedBosTokenId !== undefined && curLen === 1) force(g.forcedBosTokenId);
   if (g.forcedEosTokenId !== undefined && curLen === o.maxNew) force(g.forcedEosTokenId);
+  for (const id of g.suppressTokens) if (id < V) scores[id] = -Infinity;
+  // The first generated token, or the one after a forced first token.
+  if (curLen === (g.forcedBosTokenId === undefined ? 1 : 2))
+    for (const id of g.beginSuppressTokens) if (id < V) scores[id] = -Infinity;
   return scores;
 }
 
@@ -57,7 +69,7 @@ export function greedyToken(logits: Float32Array, row: number, tokens: readonly 
   if (scores[id] === -Infinity)
     throw new LensError(
       'BAD_INPUT',
-      "The model's generation_config.json bans every token at this step (bad_words_ids, min_length, no_repeat_ngram_size); translate with other settings or give the target.",
+      "The model's generation_config.json bans every token at this step (bad_words_ids, suppress_tokens, min_length, no_repeat_ngram_size); translate with other settings or give the target.",
     );
   return id;
 }

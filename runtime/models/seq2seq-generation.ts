@@ -1,7 +1,8 @@
 // The decoding settings of an encoder–decoder model's generation_config.json that beam search
-// (runtime/generate/seq2seq-beam.ts) follows as transformers' generate() does: length_penalty, early_stopping, the
-// logits processors it builds from bad_words_ids (single tokens), forced_bos_token_id, forced_eos_token_id,
-// min_length and no_repeat_ngram_size. A setting that would change the chosen tokens and is not implemented here
+// (runtime/generate/seq2seq-beam.ts) and greedy search follow as transformers' generate() does: length_penalty,
+// early_stopping, the logits processors it builds from repetition_penalty, no_repeat_ngram_size, bad_words_ids
+// (single tokens), min_length, min_new_tokens, forced_bos_token_id, forced_eos_token_id, suppress_tokens and
+// begin_suppress_tokens. A setting that would change the chosen tokens and is not implemented here
 // stops a beam search with a line naming the field (never a silently different translation). Node-free: the folder
 // reader (seq2seq-read.ts) passes the parsed JSON.
 import { LensError } from '../errors';
@@ -19,6 +20,16 @@ export interface Seq2SeqGeneration {
   forcedEosTokenId?: number;
   /** eos is banned while decoder start + generated tokens are fewer than this. */
   minLength: number;
+  /** eos is banned while generated tokens (the decoder start not counted) are fewer than this. */
+  minNewTokens: number;
+  /** Scores of tokens already in the hypothesis (decoder start included): negative ones × this, others ÷ this
+   * (transformers' RepetitionPenaltyLogitsProcessor; 1: off). */
+  repetitionPenalty: number;
+  /** Tokens never generated (suppress_tokens). */
+  suppressTokens: number[];
+  /** Tokens not generated first (begin_suppress_tokens: the first token after the decoder start, or after the
+   * forced first token). */
+  beginSuppressTokens: number[];
   /** No n-gram of this size occurs twice in a hypothesis (0: off). */
   noRepeatNgramSize: number;
   /** Fields set to something beam search here does not implement (each stops a beam search by name). */
@@ -30,6 +41,10 @@ export const DEFAULT_GENERATION: Seq2SeqGeneration = {
   earlyStopping: false,
   badTokenIds: [],
   minLength: 0,
+  minNewTokens: 0,
+  repetitionPenalty: 1,
+  suppressTokens: [],
+  beginSuppressTokens: [],
   noRepeatNgramSize: 0,
   unsupported: [],
 };
@@ -46,7 +61,13 @@ export function readGeneration(
 ): Seq2SeqGeneration {
   const from = raw ?? fallback;
   const field = (name: string): unknown => from[name];
-  const g: Seq2SeqGeneration = { ...DEFAULT_GENERATION, badTokenIds: [], unsupported: [] };
+  const g: Seq2SeqGeneration = {
+    ...DEFAULT_GENERATION,
+    badTokenIds: [],
+    suppressTokens: [],
+    beginSuppressTokens: [],
+    unsupported: [],
+  };
   const lp = field('length_penalty');
   if (typeof lp === 'number' && Number.isFinite(lp)) g.lengthPenalty = lp;
   const es = field('early_stopping');
@@ -65,16 +86,33 @@ export function readGeneration(
   if (isId(min)) g.minLength = min;
   const ngram = field('no_repeat_ngram_size');
   if (isId(ngram)) g.noRepeatNgramSize = ngram;
+  const minNew = field('min_new_tokens');
+  if (isId(minNew)) g.minNewTokens = minNew;
+  const penalty = field('repetition_penalty');
+  if (typeof penalty === 'number' && Number.isFinite(penalty) && penalty > 0) g.repetitionPenalty = penalty;
+  else if (penalty !== undefined && penalty !== null) g.unsupported.push('repetition_penalty (not a positive number)');
+  const ids = (name: string, into: number[]) => {
+    const v = field(name);
+    if (Array.isArray(v) && v.every(isId)) into.push(...v);
+    else if (v !== undefined && v !== null) g.unsupported.push(`${name} (not a list of token ids)`);
+  };
+  ids('suppress_tokens', g.suppressTokens);
+  ids('begin_suppress_tokens', g.beginSuppressTokens);
+  const set = (v: unknown) => v !== null && v !== undefined;
   const off: [string, (v: unknown) => boolean][] = [
-    ['repetition_penalty', (v) => typeof v === 'number' && v !== 1],
     ['encoder_repetition_penalty', (v) => typeof v === 'number' && v !== 1],
     ['encoder_no_repeat_ngram_size', (v) => typeof v === 'number' && v > 0],
     ['num_beam_groups', (v) => typeof v === 'number' && v > 1],
     ['diversity_penalty', (v) => typeof v === 'number' && v !== 0],
-    ['suppress_tokens', (v) => Array.isArray(v) && v.length > 0],
-    ['begin_suppress_tokens', (v) => Array.isArray(v) && v.length > 0],
-    ['exponential_decay_length_penalty', (v) => v !== null && v !== undefined],
+    ['exponential_decay_length_penalty', set],
     ['forced_decoder_ids', (v) => Array.isArray(v) && v.length > 0],
+    ['sequence_bias', set],
+    ['force_words_ids', (v) => Array.isArray(v) && v.length > 0],
+    ['constraints', (v) => Array.isArray(v) && v.length > 0],
+    ['guidance_scale', (v) => typeof v === 'number' && v !== 1],
+    ['penalty_alpha', (v) => typeof v === 'number' && v > 0],
+    ['dola_layers', set],
+    ['watermarking_config', set],
   ];
   for (const [name, set] of off) if (set(field(name))) g.unsupported.push(name);
   return g;

@@ -72,7 +72,16 @@ test('generation_config: Marian bans <pad> and forces eos; unset fields keep tra
   assert.equal(g.forcedEosTokenId, 0);
   assert.equal(g.lengthPenalty, 1);
   assert.equal(g.earlyStopping, false);
-  assert.deepEqual(readGeneration({ repetition_penalty: 1.2 }).unsupported, ['repetition_penalty']);
+  assert.deepEqual(readGeneration({ encoder_repetition_penalty: 1.2 }).unsupported, ['encoder_repetition_penalty']);
+  assert.deepEqual(readGeneration({ repetition_penalty: 1.2 }).unsupported, []);
+  assert.equal(readGeneration({ repetition_penalty: 1.2 }).repetitionPenalty, 1.2);
+  assert.deepEqual(readGeneration({ repetition_penalty: -1 }).unsupported, [
+    'repetition_penalty (not a positive number)',
+  ]);
+  assert.deepEqual(readGeneration({ suppress_tokens: ['a'] }).unsupported, [
+    'suppress_tokens (not a list of token ids)',
+  ]);
+  assert.deepEqual(readGeneration({ sequence_bias: { '[5]': 1 } }).unsupported, ['sequence_bias']);
   assert.equal(readGeneration(undefined, { length_penalty: 0.5 }).lengthPenalty, 0.5);
 });
 

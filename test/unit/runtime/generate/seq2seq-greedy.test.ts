@@ -1,12 +1,13 @@
-// Greedy translation follows the model's generation_config as transformers' greedy generate() does: bad_words_ids,
-// forced_bos_token_id, forced_eos_token_id (eos at the length limit), min_length and no_repeat_ngram_size
+// Greedy translation and beam search follow the model's generation_config as transformers' generate() does:
+// bad_words_ids, forced_bos_token_id, forced_eos_token_id (eos at the length limit), min_length, min_new_tokens,
+// no_repeat_ngram_size, repetition_penalty, suppress_tokens and begin_suppress_tokens
 // (runtime/generate/logits-processors.ts). test/fixtures/generate/seq2seq-greedy.json (scripts/make-seq2seq-greedy-
-// fixture.py) holds transformers' generate(num_beams=1) tokens for tiny-marian-dates and the hf-tiny bart, t5 and
+// fixture.py) holds transformers' generate(num_beams=1) and generate(num_beams=3) tokens for tiny-marian-dates and the hf-tiny bart, t5 and
 // mbart folders, with each folder's generation_config.json and with one setting changed at a time. Each case writes
 // its settings into a copy of the folder's generation_config.json, so the product reads them as it reads a real
 // model's; the family graphs (Seq2SeqRunner.translate) and optimum's exports of tiny-marian-dates through the worker
-// (with and without a key/value cache) must choose transformers' tokens. A setting greedy search does not implement
-// (repetition_penalty) stops the translation in one line naming it, instead of giving another translation.
+// (with and without a key/value cache) must choose transformers' tokens. A setting neither search implements
+// (encoder_repetition_penalty) stops the translation in one line naming it, instead of giving another translation.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -26,6 +27,8 @@ interface GreedyCase {
   max_new: number;
   generation: Record<string, unknown>;
   tokens: number[];
+  /** transformers' generate(num_beams=3) under the same settings. */
+  beams3: number[];
   differs_from_plain: boolean;
 }
 const cases = (
@@ -61,13 +64,17 @@ function bySettings(model: string): Map<string, GreedyCase[]> {
 }
 
 test('the fixture changes the tokens with every kind of setting', () => {
-  assert.equal(cases.length, 72);
+  assert.equal(cases.length, 132);
   for (const setting of [
     'no_repeat_ngram_size',
     'min_length',
+    'min_new_tokens',
     'forced_bos_token_id',
     'bad_words_ids',
     'forced_eos_token_id',
+    'repetition_penalty',
+    'suppress_tokens',
+    'begin_suppress_tokens',
   ])
     assert.ok(
       cases.some((c) => setting in c.generation && c.differs_from_plain),
@@ -76,7 +83,7 @@ test('the fixture changes the tokens with every kind of setting', () => {
 });
 
 for (const model of ['tiny-marian-dates', 'hf-tiny/bart', 'hf-tiny/t5', 'hf-tiny/mbart'])
-  test(`${model}, the family graphs: greedy translation chooses transformers' tokens under every generation setting`, async () => {
+  test(`${model}, the family graphs: greedy and 3-beam translations choose transformers' tokens under every generation setting`, async () => {
     const from = path.join(fixturesDir, 'models', model);
     let n = 0;
     for (const [key, group] of bySettings(model)) {
@@ -95,13 +102,15 @@ for (const model of ['tiny-marian-dates', 'hf-tiny/bart', 'hf-tiny/t5', 'hf-tiny
           assert.deepEqual(ids, c.tokens, what);
           // eos ends it ('stop'), forced or not; t5 has no forced eos, so its long ones stop at the limit.
           assert.equal(end, ids[ids.length - 1] === r.source.config.eosTokenId ? 'stop' : 'length', what);
+          const beams = await r.beamSearch(enc, { beams: 3, maxNew: c.max_new });
+          assert.deepEqual(beams.ids, c.beams3, `3 beams: ${what}`);
           n++;
         }
       } finally {
         await r.release();
       }
     }
-    assert.equal(n, 18);
+    assert.equal(n, 33);
   });
 
 test('t5 (no forced_eos_token_id) reaches the limit without eos in some cases: their end is "length"', () => {
@@ -110,7 +119,7 @@ test('t5 (no forced_eos_token_id) reaches the limit without eos in some cases: t
 
 test('a generation setting greedy search does not implement stops the translation by name', async () => {
   const from = path.join(fixturesDir, 'models', 'tiny-marian-dates');
-  const dir = withGeneration(from, 'marian-repetition', { repetition_penalty: 1.3 });
+  const dir = withGeneration(from, 'marian-encoder-repetition', { encoder_repetition_penalty: 1.3 });
   const r = await Seq2SeqRunner.create(await readSeq2SeqModel(dir), { backend: 'native', threads: 1 });
   try {
     const enc = await r.encode(cases[0].source_ids);
@@ -119,7 +128,7 @@ test('a generation setting greedy search does not implement stops the translatio
         for await (const _ of r.translate(enc, { maxNew: 5 })) void _;
       },
       (e: Error) =>
-        /marian's generation_config\.json sets repetition_penalty, which translation here does not implement; give the target/.test(
+        /marian's generation_config\.json sets encoder_repetition_penalty, which translation here does not implement; give the target/.test(
           e.message,
         ),
     );
@@ -151,10 +160,18 @@ function describeExports(): void {
             );
             const target = run.target()!;
             assert.equal(target.mode, 'translated');
+            const what = `${JSON.stringify(c.text)} with ${key}, at most ${c.max_new}`;
             assert.deepEqual(
               target.tokens.map((t) => t.id),
               c.tokens,
-              `${JSON.stringify(c.text)} with ${key}, at most ${c.max_new}`,
+              what,
+            );
+            const beams = inspector.run(c.text, { beams: 3, translate: { maxNew: c.max_new } });
+            await allLayers(beams);
+            assert.deepEqual(
+              beams.target()!.tokens.map((t) => t.id),
+              c.beams3,
+              `3 beams: ${what}`,
             );
             n++;
           }
@@ -162,6 +179,6 @@ function describeExports(): void {
           await inspector.dispose();
         }
       }
-      assert.equal(n, 18);
+      assert.equal(n, 33);
     });
 }
