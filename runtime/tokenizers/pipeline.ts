@@ -99,10 +99,7 @@ export class PipelineTokenizer implements Tokenizer {
       for (const t of this.p.model.tokenize(w.chars)) {
         out.push({
           id: t.id,
-          text:
-            t.id === unknownAsText
-              ? w.chars.slice(t.start, t.end).join('')
-              : (this.idToText.get(t.id) ?? ''),
+          text: t.id === unknownAsText ? w.chars.slice(t.start, t.end).join('') : (this.idToText.get(t.id) ?? ''),
           start: w.starts[t.start],
           end: w.ends[t.end - 1],
           special: false,
