@@ -38,6 +38,7 @@ import {
 import { weightedRows } from '../analysis/seq2seq-attention';
 import type { Seq2SeqMixingMethod } from '../inspector/seq2seq-mixing-service';
 import { GRADIENT_MAX_TOKENS } from '../grad/gradients';
+import { attnLrpRefusalFor, GRADIENT_REFUSED_ONNX } from '../grad/family-gradient';
 import {
   seq2seqGradientAttribution,
   type Seq2SeqGradientComputer,
@@ -87,12 +88,13 @@ export async function explainSeq2Seq(
   const t0 = performance.now();
   const { signal, onProgress } = options;
   const facts = inspector.facts;
-  if (facts.family === 'onnx')
-    throw new LensError(
-      'UNSUPPORTED_MODEL',
-      `Explain does not run on an imported ONNX encoder–decoder (${facts.modelType}) yet: load the model's Hugging Face folder (config.json + model.safetensors) instead.`,
-    );
+  // An imported ONNX export runs as it is: its maps and its passes serve attention and perturbation methods; gradient
+  // and context-mixing methods need the graphs Attention Lens builds from the weights.
+  const imported = facts.family === 'onnx';
   const ids = seq2seqMethods(methodIds ?? SEQ2SEQ_DEFAULT_METHODS, facts.modelType);
+  // AttnLRP asked of an export: refused before any pass, by name, as on a decoder-only export (explain.ts).
+  if (imported && ids.includes('attnlrp'))
+    throw new LensError('UNSUPPORTED_MODEL', `AttnLRP: ${attnLrpRefusalFor(facts.modelType, facts.family)!}`);
   const mode = options.perturbation ?? 'remove';
   if (mode === 'hide')
     throw new LensError(
@@ -176,7 +178,8 @@ export async function explainSeq2Seq(
   };
   if (ids.some((id) => SEQ2SEQ_GRADIENT_METHODS.includes(id))) {
     const length = S + (plan.row === null ? labels.length : plan.row + 1);
-    if (!inspector.seq2seqGradients)
+    if (imported) gradientRefusal = GRADIENT_REFUSED_ONNX;
+    else if (!inspector.seq2seqGradients)
       gradientRefusal =
         'Gradient methods run where the model runs in the extension host or the CLI, not in the panel’s WebGPU worker: set attentionLens.backend to native or wasm.';
     else if (length > GRADIENT_MAX_TOKENS)
@@ -193,9 +196,11 @@ export async function explainSeq2Seq(
   // Context mixing (ALTI+, value zeroing through cross-attention): the worker's mixing graphs, over the decoder rows
   // up to the explained one (the decoder is causal: later rows change nothing before them).
   const mixRows = plan.row === null ? labels.length : plan.row + 1;
-  const mixingRefusal = inspector.seq2seqMixing
-    ? undefined
-    : 'Context mixing runs where the model runs in the extension host or the CLI, not in the panel’s WebGPU worker: set attentionLens.backend to native or wasm.';
+  const mixingRefusal = imported
+    ? 'Context mixing (ALTI+, value zeroing) reads the value vectors of graphs this project builds; an imported ONNX export does not say which tensors they are: load the model’s Hugging Face folder instead, or use an attention or perturbation method.'
+    : inspector.seq2seqMixing
+      ? undefined
+      : 'Context mixing runs where the model runs in the extension host or the CLI, not in the panel’s WebGPU worker: set attentionLens.backend to native or wasm.';
   const mixingRows = new Map<string, number>(); // value zeroing: model rows run
 
   const mixingScores = async (id: string): Promise<Float64Array> => {

@@ -21,6 +21,7 @@ import type { Batch } from '../models/plan';
 import type { ForwardResult } from './api';
 import type { EngineForwardOptions, EngineRunResult } from './engine';
 import { DEFAULT_MAX_TARGET } from './seq2seq-constants';
+import { targetLogprobRows } from '../generate/target-logprobs';
 import { layerEvent } from './transfer';
 import type { RunControl, ServedModel } from './worker-loop';
 import type { RunRequest } from './worker-protocol';
@@ -189,28 +190,13 @@ export class Seq2SeqEngine {
         'UNSUPPORTED_MODEL',
         `${this.facts.modelType} is an encoder–decoder model; its batched passes score a target (Explain), nothing else.`,
       );
-    const c = this.runner.source.config;
-    const V = c.vocabSize;
-    const T = read.decoderInput.length;
-    const width = read.picks.length / 2;
-    if (!Number.isInteger(width) || width < 1) throw new RangeError('picks must be (position, token) pairs');
-    for (let k = 0; k < width; k++) {
-      const [pos, tok] = [read.picks[2 * k], read.picks[2 * k + 1]];
-      if (!(Number.isInteger(pos) && pos >= 0 && pos < T && Number.isInteger(tok) && tok >= 0 && tok < V))
-        throw new RangeError(`pick (${pos}, ${tok}) is outside ${T} decoder rows × ${V} tokens`);
-    }
-    const B = batch.ids.length;
-    const head = new Float32Array(B * width); // [B, picks]
-    const t0 = performance.now();
-    for (let b = 0; b < B; b++) {
-      if (options.isCancelled?.()) throw cancelled();
-      const ids = batch.ids[b].filter((_, j) => batch.mask[b][j] !== 0);
-      const enc = await this.runner.encode(ids);
-      const out = await this.runner.teacherForce(enc, read.decoderInput); // logits [T, V]
-      for (let k = 0; k < width; k++)
-        head[b * width + k] = logSoftmaxAt(out.logits, V, read.picks[2 * k], read.picks[2 * k + 1]);
-    }
-    return { rows: B, seq: batch.ids[0]?.length ?? 0, head, width, stageMs: [performance.now() - t0] };
+    return targetLogprobRows(
+      batch,
+      read,
+      this.runner.source.config.vocabSize,
+      async (ids) => (await this.runner.teacherForce(await this.runner.encode(ids), read.decoderInput)).logits,
+      options.isCancelled,
+    );
   }
 
   release(): Promise<void> {

@@ -20,6 +20,7 @@ import type { Batch, FeedTensor, PlanFacts, StageFeeds } from '../models/plan';
 import type { AttentionKind, BackendName, LayerAttention } from '../types';
 import type { EngineForwardOptions, EngineRunOptions, EngineRunResult } from '../inspector/engine';
 import type { ForwardResult } from '../inspector/api';
+import { targetLogprobRows } from '../generate/target-logprobs';
 import { buildFeeds, oneRow, type FeedContext } from './feeds';
 import { checkMaskable, checkRead, checkRows, NORMS_REFUSED, readHead, runRows } from './forward';
 import type { OnnxLayout } from './locate';
@@ -411,8 +412,23 @@ export class ImportEngine {
     if (this.parts.length === 0) throw new LensError('DISPOSED', 'The model was unloaded; load it again.');
     if (options.norms === true || (Array.isArray(options.norms) && options.norms.length > 0))
       throw new LensError('UNSUPPORTED_MODEL', NORMS_REFUSED);
-    const [B, S] = checkRows(batch, this.facts);
     const { read } = options;
+    if (this.facts.encoderDecoder) {
+      // Explain's passes on an encoder–decoder export: each source encoded, the decoder teacher-forced on the target.
+      if (read.kind !== 'target-logprobs' || options.attention || options.mixing)
+        throw new LensError(
+          'UNSUPPORTED_MODEL',
+          `${this.facts.modelType} is an encoder–decoder export; its batched passes score a target (Explain), nothing else.`,
+        );
+      return targetLogprobRows(
+        batch,
+        read,
+        this.facts.vocabSize,
+        async (ids) => (await this.decode(await this.encode(ids), [...read.decoderInput])).logits,
+        options.isCancelled,
+      );
+    }
+    const [B, S] = checkRows(batch, this.facts);
     const last = this.parts[this.parts.length - 1];
     checkRead(read, B, S, last, last.hasHidden);
     const plan = planFeeds(this.info, batch); // the family's feeds for this batch (Attention Lens exports)

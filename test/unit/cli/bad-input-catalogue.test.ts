@@ -714,7 +714,7 @@ const cases: BadInputCase<CliInput>[] = [
       'loo,attnlrp',
     ),
     expect:
-      /Explain does not run on an imported ONNX encoder–decoder \(marian\) yet: load the model's Hugging Face folder \(config.json \+ model.safetensors\) instead\./,
+      /AttnLRP: Gradient methods need a model whose graphs this project builds \(a Hugging Face folder or a GGUF file\); an imported ONNX export cannot be differentiated/,
   },
   {
     name: 'explain AttnLRP on an imported ONNX export',

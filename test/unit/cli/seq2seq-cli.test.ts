@@ -456,3 +456,30 @@ test('mBART-50: explain --source-lang --target-lang --target-text explains trans
   const sum = c.label_logprobs.reduce((a, b) => a + b, 0);
   assert.ok(Math.abs(doc.target.value - sum) < 1e-3, `log p ${doc.target.value} vs ${sum}`);
 });
+
+test('explain on optimum’s exports of tiny-marian-dates (with and without a cache) scores the source as the family graphs do; gradient and mixing methods are refused by name', () => {
+  const methods = ['--methods', 'cross-attention,cross-rollout,loo,occlusion,saliency,alti'];
+  const args = ['--text', ref.source_text, '--target', 'target:1', ...methods];
+  const scores = (model: string) => {
+    const out = path.join(TMP, `explain-${path.basename(model)}.json`);
+    const r = cli('explain', '--model', model, ...args, '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(readFileSync(out, 'utf8')) as {
+      target: { value: number };
+      methods: { id: string; scores: number[]; error?: string }[];
+    };
+  };
+  const family = scores(marianDatesDir);
+  for (const layout of ['tiny-marian-dates-onnx', 'tiny-marian-dates-onnx-past']) {
+    const imported = scores(path.join(fixturesDir, 'models', layout));
+    assert.ok(Math.abs(imported.target.value - family.target.value) < 1e-5, layout);
+    for (const id of ['cross-attention', 'cross-rollout', 'loo', 'occlusion']) {
+      const a = family.methods.find((m) => m.id === id)!.scores;
+      const b = imported.methods.find((m) => m.id === id)!.scores;
+      assert.equal(b.length, ref.source_ids.length);
+      b.forEach((x, i) => assert.ok(Math.abs(x - a[i]) <= 1e-5, `${layout} ${id}[${i}]: ${x} vs ${a[i]}`));
+    }
+    assert.match(imported.methods.find((m) => m.id === 'saliency')!.error ?? '', /cannot be differentiated/);
+    assert.match(imported.methods.find((m) => m.id === 'alti')!.error ?? '', /does not say which tensors they are/);
+  }
+});
