@@ -4,7 +4,7 @@
 // entries follow ModelFacts.encoderDecoder: encoder layers, then decoder self-attention, then cross-attention.
 // A greedy translation's maps are its steps' rows put together (equal to a teacher-forced pass on the output:
 // test/unit/runtime/generate/seq2seq-runner.test.ts).
-import { LensError, cancelled } from '../errors';
+import { cancelled } from '../errors';
 import {
   logSoftmaxAt,
   Seq2SeqRunner,
@@ -184,18 +184,11 @@ export class Seq2SeqEngine {
    * take one source); attention, norms and mixing are not served.
    */
   async forward(batch: Batch, options: EngineForwardOptions): Promise<ForwardResult> {
-    const { read } = options;
-    if (read.kind !== 'target-logprobs' || options.attention || options.norms || options.mixing)
-      throw new LensError(
-        'UNSUPPORTED_MODEL',
-        `${this.facts.modelType} is an encoder–decoder model; its batched passes score a target (Explain), nothing else.`,
-      );
     return targetLogprobRows(
       batch,
-      read,
-      this.runner.source.config.vocabSize,
-      async (ids) => (await this.runner.teacherForce(await this.runner.encode(ids), read.decoderInput)).logits,
-      options.isCancelled,
+      options,
+      { modelType: this.facts.modelType, vocabSize: this.runner.source.config.vocabSize },
+      async (ids, read) => (await this.runner.teacherForce(await this.runner.encode(ids), read.decoderInput)).logits,
     );
   }
 

@@ -412,22 +412,15 @@ export class ImportEngine {
     if (this.parts.length === 0) throw new LensError('DISPOSED', 'The model was unloaded; load it again.');
     if (options.norms === true || (Array.isArray(options.norms) && options.norms.length > 0))
       throw new LensError('UNSUPPORTED_MODEL', NORMS_REFUSED);
-    const { read } = options;
-    if (this.facts.encoderDecoder) {
-      // Explain's passes on an encoder–decoder export: each source encoded, the decoder teacher-forced on the target.
-      if (read.kind !== 'target-logprobs' || options.attention || options.mixing)
-        throw new LensError(
-          'UNSUPPORTED_MODEL',
-          `${this.facts.modelType} is an encoder–decoder export; its batched passes score a target (Explain), nothing else.`,
-        );
+    // Explain's passes on an encoder–decoder export: each source encoded, the decoder teacher-forced on the target.
+    if (this.facts.encoderDecoder)
       return targetLogprobRows(
         batch,
-        read,
-        this.facts.vocabSize,
-        async (ids) => (await this.decode(await this.encode(ids), [...read.decoderInput])).logits,
-        options.isCancelled,
+        options,
+        this.facts,
+        async (ids, read) => (await this.decode(await this.encode(ids), [...read.decoderInput])).logits,
       );
-    }
+    const { read } = options;
     const [B, S] = checkRows(batch, this.facts);
     const last = this.parts[this.parts.length - 1];
     checkRead(read, B, S, last, last.hasHidden);
