@@ -1,10 +1,11 @@
 // transformers' logits processors for encoder–decoder translation, the ones generate() builds from a model's
 // generation_config whatever the search: repetition_penalty, no repeated n-gram, bad_words_ids (single tokens),
 // min_length, min_new_tokens, the forced first token (forced_bos_token_id: BART's <s>, mBART-50's target language),
-// eos forced at the length limit (forced_eos_token_id), suppress_tokens and begin_suppress_tokens. Beam search (seq2seq-beam.ts) applies them to each hypothesis' log-probabilities; greedy
-// translation (the family graphs' Seq2SeqRunner.translate and imported exports, inspector/import-seq2seq.ts) to the
-// raw logits before taking the largest, as transformers' greedy search does — so a greedy translation is the one
-// `generate(num_beams=1)` gives, not the model's unprocessed argmax.
+// eos forced at the length limit (forced_eos_token_id), suppress_tokens and begin_suppress_tokens. Beam search
+// (seq2seq-beam.ts) applies them to each hypothesis' log-probabilities; greedy translation (the family graphs'
+// Seq2SeqRunner.translate and imported exports, inspector/import-seq2seq.ts) to the raw logits before taking the
+// largest, as transformers' greedy search does — so a greedy translation is the one `generate(num_beams=1)` gives,
+// not the model's unprocessed argmax.
 import { LensError } from '../errors';
 import type { Seq2SeqGeneration } from '../models/seq2seq-generation';
 
