@@ -91,11 +91,6 @@ export class ImportEngine {
     return this.stepDecoder !== undefined;
   }
 
-  /** config.json beside the export, as read (undefined without one). */
-  get rawConfig(): Record<string, unknown> | undefined {
-    return this.info.raw;
-  }
-
   /** True when every graph runs in per-layer stages (layers stream); false when one runs in a single piece. */
   get streaming(): boolean {
     return this.parts.every((p) => p.streaming);
