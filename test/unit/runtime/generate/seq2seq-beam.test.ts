@@ -8,7 +8,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beamSearch, processedLogProbs, type BeamSearchOptions } from '../../../../runtime/generate/seq2seq-beam';
 import { Seq2SeqRunner } from '../../../../runtime/generate/seq2seq-runner';
-import { DEFAULT_GENERATION, readGeneration } from '../../../../runtime/models/seq2seq-generation';
+import {
+  checkBeamSettings,
+  checkGreedySettings,
+  DEFAULT_GENERATION,
+  readGeneration,
+} from '../../../../runtime/models/seq2seq-generation';
 import { readSeq2SeqModel } from '../../../../runtime/models/seq2seq-read';
 import { fixturesDir } from '../../../helpers/fixtures';
 
@@ -83,6 +88,24 @@ test('generation_config: Marian bans <pad> and forces eos; unset fields keep tra
   ]);
   assert.deepEqual(readGeneration({ sequence_bias: { '[5]': 1 } }).unsupported, ['sequence_bias']);
   assert.equal(readGeneration(undefined, { length_penalty: 0.5 }).lengthPenalty, 0.5);
+});
+
+test('a setting a search does not implement stops it by name; only group beam search’s suggest greedy', () => {
+  const group = readGeneration({ num_beam_groups: 2, diversity_penalty: 0.5 });
+  assert.throws(
+    () => checkBeamSettings(group, 'x'),
+    /x sets num_beam_groups, diversity_penalty, which beam search here does not implement; translate with beams 1 \(greedy\) or give the target\./,
+  );
+  assert.doesNotThrow(() => checkGreedySettings(group, 'x'), 'greedy search has no beam groups');
+  const encoder = readGeneration({ encoder_repetition_penalty: 1.2 });
+  assert.throws(
+    () => checkBeamSettings(encoder, 'x'),
+    /x sets encoder_repetition_penalty, which beam search here does not implement; give the target to score instead\./,
+  );
+  assert.throws(
+    () => checkGreedySettings(encoder, 'x'),
+    /x sets encoder_repetition_penalty, which translation here does not implement; give the target to score instead\./,
+  );
 });
 
 interface BeamCase {
