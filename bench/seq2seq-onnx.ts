@@ -23,6 +23,8 @@
 // ms per step = the run's ms / its search steps; calls/step = decoder session calls per search step (the cached
 // exports' beams are the rows of one call). And the measurement behind that choice: raw onnxruntime on
 // decoder_with_past_model.onnx, 4 rows in one call against 4 one-row calls, at 8 cached tokens after --source ones.
+// The teacher-forced floor table also times Explain's perturbation pass (ImportEngine.forward, one source row read as
+// one target log-probability: the encoder and decoder without their maps fetched).
 // Last, the floor of a cached step (tiny-marian-dates-onnx-past): raw onnxruntime on decoder_with_past_model.onnx as
 // it is, on the graph the engine runs (its Softmax outputs as graph outputs, and their joined copy) not fetching the
 // taps, and fetching the joined taps, against the engine's step; batches of --target − 1 steps, interleaved.
@@ -478,6 +480,12 @@ async function forcedFloor(dir: string): Promise<string[][]> {
       if (enc.layers.length + d.self.length + d.cross.length === 0) throw new Error('no attention');
       return [enc, d];
     },
+    // What Explain's perturbation passes run: the same encode + teacher-forced decode, reading one log-probability.
+    "engine forward, Explain's pass (no maps fetched)": async () =>
+      engine.forward(
+        { ids: [src], mask: [src.map(() => 1)] },
+        { read: { kind: 'target-logprobs', decoderInput: decoderIds, picks: [T - 1, tgt[T - 1]] } },
+      ),
   };
   const reps = 10;
   const names = Object.keys(ways);

@@ -99,12 +99,15 @@ export async function runRows(
   const ms: number[] = [];
   for (let b = 0; b < B; b++) {
     const row = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, rowOf(t, b, B)]));
+    const onTap = hooks.onTap;
     const r = await part.run(row, {
       ...hooks,
-      onTap: async (tap, t) => {
-        (taps[tap] ??= []).push(t);
-        if (b === B - 1) await hooks.onTap(tap, stack(taps[tap]), false); // the stack is scanned where it is read
-      },
+      onTap: onTap
+        ? async (tap, t) => {
+            (taps[tap] ??= []).push(t);
+            if (b === B - 1) await onTap(tap, stack(taps[tap]), false); // the stack is scanned where it is read
+          }
+        : undefined,
     });
     r.ms.forEach((m, s) => (ms[s] = (ms[s] ?? 0) + m));
     if (r.hidden) hidden.push(r.hidden);

@@ -207,7 +207,7 @@ export class ImportEngine {
       const first = offset;
       const result = await part.run(feeds, {
         isCancelled: options.isCancelled,
-        onStage: () => this.stageRunCount++,
+        onStage: () => void this.stageRunCount++,
         onTap: async (tap, t, finite) => {
           if (options.isCancelled?.()) throw cancelled();
           options.onLayer(this.layer(first + tap, t, S, finite));
@@ -277,7 +277,7 @@ export class ImportEngine {
    * Encoder–decoder exports (facts.encoderDecoder): runs the encoder graph on the source ids; its layers as
    * 'encoder' entries and its last_hidden_state [1,S,E] for the decoder.
    */
-  async encode(ids: number[], isCancelled?: () => boolean): Promise<EncodedImport> {
+  async encode(ids: number[], isCancelled?: () => boolean, taps = true): Promise<EncodedImport> {
     const [encoder] = this.encoderDecoderParts();
     const S = ids.length;
     const batch = oneRow(ids);
@@ -285,11 +285,13 @@ export class ImportEngine {
     const feeds = buildFeeds(encoder.inputs, batch, {}, encoder.label);
     const result = await encoder.run(feeds, {
       isCancelled,
-      onStage: () => this.stageRunCount++,
-      onTap: (tap, t, finite) => {
-        if (isCancelled?.()) throw cancelled();
-        layers.push(this.layer(tap, t, S, finite, { kind: 'encoder', layer: tap, stackLayer: tap }));
-      },
+      onStage: () => void this.stageRunCount++,
+      onTap: taps
+        ? (tap, t, finite) => {
+            if (isCancelled?.()) throw cancelled();
+            layers.push(this.layer(tap, t, S, finite, { kind: 'encoder', layer: tap, stackLayer: tap }));
+          }
+        : undefined,
     });
     const hidden = asFeed(result.hidden); // [1,S,E]
     if (!hidden) throw new LensError('INFERENCE_FAILED', `${encoder.label} returned no last_hidden_state.`);
@@ -306,6 +308,7 @@ export class ImportEngine {
     decoderIds: number[],
     isCancelled?: () => boolean,
     cache = false,
+    taps = true,
   ): Promise<DecodedImport> {
     const [encoder, decoder] = this.encoderDecoderParts();
     const T = decoderIds.length;
@@ -323,15 +326,17 @@ export class ImportEngine {
       isCancelled,
       outputs: ['logits', ...(step?.firstOutputs ?? [])],
       hidden: false, // the decoder's last hidden state is not read (its logits are)
-      onStage: () => this.stageRunCount++,
-      onTap: (tap, t, finite) => {
-        if (isCancelled?.()) throw cancelled();
-        const isCross = this.slots[first + tap].kind === 'cross';
-        const list = isCross ? cross : self;
-        const at = list.length;
-        const as = { kind: isCross ? ('cross' as const) : ('decoder' as const), layer: at, stackLayer: at };
-        list.push(this.layer(first + tap, t, T, finite, as));
-      },
+      onStage: () => void this.stageRunCount++,
+      onTap: taps
+        ? (tap, t, finite) => {
+            if (isCancelled?.()) throw cancelled();
+            const isCross = this.slots[first + tap].kind === 'cross';
+            const list = isCross ? cross : self;
+            const at = list.length;
+            const as = { kind: isCross ? ('cross' as const) : ('decoder' as const), layer: at, stackLayer: at };
+            list.push(this.layer(first + tap, t, T, finite, as));
+          }
+        : undefined,
     });
     const logits = result.outputs.logits; // [1,T,V]
     if (!logits) throw new LensError('INFERENCE_FAILED', `${decoder.label} returned no logits.`);
@@ -407,14 +412,15 @@ export class ImportEngine {
     if (this.parts.length === 0) throw new LensError('DISPOSED', 'The model was unloaded; load it again.');
     if (options.norms === true || (Array.isArray(options.norms) && options.norms.length > 0))
       throw new LensError('UNSUPPORTED_MODEL', NORMS_REFUSED);
-    // Explain's passes on an encoder–decoder export: each source encoded, the decoder teacher-forced on the target.
-    if (this.facts.encoderDecoder)
-      return targetLogprobRows(
-        batch,
-        options,
-        this.facts,
-        async (ids, read) => (await this.decode(await this.encode(ids), [...read.decoderInput])).logits,
-      );
+    // Explain's passes on an encoder–decoder export: each source encoded, the decoder teacher-forced on the target,
+    // fetching only what the pass reads (the hidden state, the logits), not the attention taps.
+    if (this.facts.encoderDecoder) {
+      const { isCancelled } = options;
+      return targetLogprobRows(batch, options, this.facts, async (ids, read) => {
+        const enc = await this.encode(ids, isCancelled, false);
+        return (await this.decode(enc, [...read.decoderInput], isCancelled, false, false)).logits;
+      });
+    }
     const { read } = options;
     const [B, S] = checkRows(batch, this.facts);
     const last = this.parts[this.parts.length - 1];
@@ -432,12 +438,15 @@ export class ImportEngine {
       const first = offset;
       result = await runRows(part, feeds, B, {
         isCancelled: options.isCancelled,
-        onStage: () => this.stageRunCount++,
-        outputs: part === last && read.kind === 'logits' ? ['logits'] : [],
-        onTap: async (tap, t) => {
-          if (options.attention) attention[first + tap] = this.batchLayer(first + tap, t, B, S); // [B,H,S,K]
+        onStage: async () => {
+          this.stageRunCount++;
           if (options.pause) await options.pause();
         },
+        outputs: part === last && read.kind === 'logits' ? ['logits'] : [],
+        // The taps are fetched only when the maps are asked for (a pass that reads the head alone skips them).
+        onTap: options.attention
+          ? (tap, t) => void (attention[first + tap] = this.batchLayer(first + tap, t, B, S)) // [B,H,S,K]
+          : undefined,
       });
       stageMs.push(...result.ms);
       offset += part.tapCount;

@@ -89,13 +89,14 @@ export interface PartOptions {
 
 export interface PartRunHooks {
   isCancelled?: () => boolean;
-  /** Called after each stage's session has run. */
-  onStage?: () => void;
+  /** Called after each stage's session has run, before its taps are handed on; awaited. */
+  onStage?: () => void | Promise<void>;
   /**
    * Called with each tap as soon as it exists, in order; awaited before the next stage starts. `finite`: the
    * graph's own sum of the stage's taps is finite, so no value of `t` is NaN or ±Infinity (no scan needed).
+   * Without it the taps (and their sum) are not fetched: a pass that reads only the logits or the hidden state.
    */
-  onTap: (tap: number, t: OutputTensor, finite: boolean) => void | Promise<void>;
+  onTap?: (tap: number, t: OutputTensor, finite: boolean) => void | Promise<void>;
   /** Graph outputs to fetch too (as float32), e.g. logits. */
   outputs?: readonly string[];
   /** False: the hidden state is not fetched (a decoder pass whose last hidden state nobody reads). */
@@ -207,19 +208,24 @@ export class ImportedPart {
       const extra = wanted.filter((name) => stage.outputs.has(name));
       // A set: the hidden state may be a graph output asked for by name too (a float32 export's is fetched as is).
       const fetches = [
-        ...new Set([...fetchesOf(stage, hooks.hidden !== false), ...extra.map((n) => stage.outputs.get(n)!)]),
+        ...new Set([
+          ...fetchesOf(stage, hooks.hidden !== false, hooks.onTap !== undefined),
+          ...extra.map((n) => stage.outputs.get(n)!),
+        ]),
       ];
       const t0 = performance.now();
       const out = await stage.session.run(stageFeeds(stage, feeds, passed), fetches);
       ms.push(performance.now() - t0);
-      hooks.onStage?.();
+      await hooks.onStage?.();
       for (const name of stage.exports) passed.set(name, out[name]);
       for (const name of stage.drop) passed.delete(name);
       if (stage.hidden && hooks.hidden !== false) hidden = out[stage.hidden];
       for (const name of extra) outputs[name] = out[stage.outputs.get(name)!];
-      const sum = stage.sums && stage.taps.length > 0 ? out[stage.sums].data[0] : NaN;
-      const finite = sum - sum === 0;
-      for (const t of stage.taps) await hooks.onTap(t.tap, out[t.output], finite);
+      if (hooks.onTap) {
+        const sum = stage.sums && stage.taps.length > 0 ? out[stage.sums].data[0] : NaN;
+        const finite = sum - sum === 0;
+        for (const t of stage.taps) await hooks.onTap(t.tap, out[t.output], finite);
+      }
     }
     return { hidden, outputs, ms };
   }
@@ -287,10 +293,10 @@ function rowsAgree(probe: PartProbe, rows: number): boolean {
 }
 
 /** What a stage fetches: its taps (with their sum, when the graph has one), its hidden state and its exports. */
-function fetchesOf(stage: Stage, hidden = true): string[] {
-  const sums = stage.sums && stage.taps.length > 0 ? [stage.sums] : [];
+function fetchesOf(stage: Stage, hidden = true, taps = true): string[] {
+  const sums = taps && stage.sums && stage.taps.length > 0 ? [stage.sums] : [];
   return [
-    ...stage.taps.map((t) => t.output),
+    ...(taps ? stage.taps.map((t) => t.output) : []),
     ...sums,
     ...(stage.hidden && hidden ? [stage.hidden] : []),
     ...stage.exports,
