@@ -2,9 +2,11 @@
 
 Why: greedy translation (runtime/generate/greedy-pick.ts, used by the family graphs' Seq2SeqRunner.translate and by
 imported ONNX exports) must choose the tokens transformers' greedy generate() chooses, and generate() applies the
-model's generation_config there too: bad_words_ids, forced_bos_token_id (mBART-50's target language, BART's <s>),
-forced_eos_token_id (eos at the length limit), min_length, min_new_tokens, no_repeat_ngram_size, repetition_penalty,
-suppress_tokens and begin_suppress_tokens; beam search applies the same ones. This script runs
+model's generation_config there too: bad_words_ids (one token and several), forced_bos_token_id (mBART-50's target
+language, BART's <s>), forced_eos_token_id (eos at the length limit), min_length, min_new_tokens,
+no_repeat_ngram_size, repetition_penalty, suppress_tokens, begin_suppress_tokens, encoder_repetition_penalty,
+encoder_no_repeat_ngram_size, exponential_decay_length_penalty and sequence_bias; beam search applies the same
+ones. This script runs
 model.generate(num_beams=1, do_sample=False), and with num_beams=3, on tiny-marian-dates (trained) and the hf-tiny bart, t5 and mbart folders
 (random weights) with the folder's generation_config.json and with one setting changed at a time, and writes each
 case's source ids, the changed settings, max_new and the chosen tokens of both (decoder start left out, cut after eos) to
@@ -72,6 +74,15 @@ def main():
                 {"min_new_tokens": len(plain) + 2},
                 {"suppress_tokens": [first]},
                 {"begin_suppress_tokens": [first]},
+                {"encoder_repetition_penalty": 1.5},
+                {"encoder_repetition_penalty": 0.6},
+                {"encoder_no_repeat_ngram_size": 1},
+                {"encoder_no_repeat_ngram_size": 2},
+                {"exponential_decay_length_penalty": [1, 1.6]},
+                # a positive bias on one token, a negative one on the plain translation's second token after its first
+                {"sequence_bias": [[[forced], 2.5]] + ([[plain[:2], -8.0]] if len(plain) > 1 else [])},
+                # a bad word of two tokens: the plain translation's first two
+                {"bad_words_ids": [plain[:2]] if len(plain) > 1 and plain[1] != eos else [[forced, first]]},
             ]
             for change in changes:
                 settings = {k: v for k, v in change.items() if k != "max_new"}

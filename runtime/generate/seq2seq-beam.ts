@@ -10,7 +10,7 @@
 // onnx/import-beams.ts over an imported export's (or re-runs its decoder on each prefix), one decoder call per beam.
 import { cancelled, LensError } from '../errors';
 import { checkBeamSettings, DEFAULT_GENERATION, type Seq2SeqGeneration } from '../models/seq2seq-generation';
-import { applyProcessors } from './logits-processors';
+import { applyProcessors, BANNED_BY } from './logits-processors';
 
 /** A beam-search translation as a model runner takes it. */
 export interface BeamTranslateOptions {
@@ -55,6 +55,8 @@ export interface BeamSearchOptions {
   eosTokenId: number;
   vocabSize: number;
   generation: Seq2SeqGeneration;
+  /** The source's ids as the encoder read them (the encoder_* processors look at them). */
+  encoderIds: readonly number[];
   /** Checked between steps: true stops the search with CANCELLED. */
   isCancelled?: () => boolean;
 }
@@ -169,7 +171,12 @@ export async function beamSearch<S>(expand: BeamExpand<S>, o: BeamSearchOptions)
     if (!improvable || !open || running.length === 0) break;
   }
   const best = finished[0];
-  if (!best) throw new LensError('INFERENCE_FAILED', 'Beam search ended without a hypothesis.');
+  // Every continuation at −∞: the processors banned them all (a finite model's log-probabilities never are).
+  if (!best)
+    throw new LensError(
+      'BAD_INPUT',
+      `Beam search found no translation: the model's generation_config.json bans every continuation ${BANNED_BY}.`,
+    );
   const ids = best.tokens.slice(1);
   return { ids, score: best.score, end: ids[ids.length - 1] === o.eosTokenId ? 'stop' : 'length' };
 }

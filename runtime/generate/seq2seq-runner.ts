@@ -238,7 +238,13 @@ export class Seq2SeqRunner {
       ...(options.forcedBos !== undefined ? { forcedBosTokenId: options.forcedBos } : {}),
     };
     checkGreedySettings(generation, `${c.modelType}'s generation_config.json`);
-    const processors = { vocabSize: V, eosTokenId: c.eosTokenId, maxNew: options.maxNew, generation };
+    const processors = {
+      vocabSize: V,
+      eosTokenId: c.eosTokenId,
+      maxNew: options.maxNew,
+      generation,
+      encoderIds: enc.ids,
+    };
     let past: FeedTensor[] = [];
     const tokens = [options.decoderStart ?? c.decoderStartTokenId];
     for (let index = 0; index < options.maxNew; index++) {
@@ -288,6 +294,7 @@ export class Seq2SeqRunner {
         eosTokenId: c.eosTokenId,
         vocabSize: c.vocabSize,
         generation,
+        encoderIds: enc.ids,
         ...(options.isCancelled ? { isCancelled: options.isCancelled } : {}),
       },
     );

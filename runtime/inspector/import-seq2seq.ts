@@ -88,7 +88,7 @@ export function servedImportSeq2Seq(engine: ImportEngine): Omit<ServedModel, 'ge
         // The export's generation_config processors, as transformers' greedy generate() applies them (Marian's
         // bans <pad>, its decoder start; eos forced at the limit; a forced first token).
         checkGreedySettings(generation, `${engine.facts.modelType}'s generation_config.json`);
-        const processors = { vocabSize: V, eosTokenId: ed.eosTokenId, maxNew, generation };
+        const processors = { vocabSize: V, eosTokenId: ed.eosTokenId, maxNew, generation, encoderIds: enc.ids };
         // Picks the next token from logits row r and, when the run asked for steps, sends it with its query's rows
         // (per decoder layer: self [H, index + 1], cross [H, S]) as the family graphs' runs do.
         const pick = (

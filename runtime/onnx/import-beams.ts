@@ -48,6 +48,7 @@ export async function importBeamSearch(
       eosTokenId: ed.eosTokenId,
       vocabSize: V,
       generation,
+      encoderIds: enc.ids,
       ...(isCancelled ? { isCancelled } : {}),
     },
   );

@@ -36,6 +36,8 @@ type Role = 'encoder' | 'model';
 
 /** An encoder–decoder export's encoded source. */
 export interface EncodedImport {
+  /** The source's ids as the encoder read them. */
+  ids: readonly number[];
   /** Kind 'encoder', entry = encoder layer. */
   layers: LayerAttention[];
   /** last_hidden_state [1,S,E]. */
@@ -295,7 +297,7 @@ export class ImportEngine {
     });
     const hidden = asFeed(result.hidden); // [1,S,E]
     if (!hidden) throw new LensError('INFERENCE_FAILED', `${encoder.label} returned no last_hidden_state.`);
-    return { layers, hidden, ms: result.ms };
+    return { ids, layers, hidden, ms: result.ms };
   }
 
   /**

@@ -207,11 +207,11 @@ before(() => {
   };
   copyCache('cache-no-encoder', ['decoder_with_past_model.onnx']);
   copyCache('merged-no-encoder', ['decoder_model_merged.onnx'], marianDatesCacheDirs.merged);
-  copyCache('merged-repetition', ['encoder_model.onnx', 'decoder_model_merged.onnx'], marianDatesCacheDirs.merged);
-  const generation = path.join(model('merged-repetition'), 'generation_config.json');
+  copyCache('merged-guidance', ['encoder_model.onnx', 'decoder_model_merged.onnx'], marianDatesCacheDirs.merged);
+  const generation = path.join(model('merged-guidance'), 'generation_config.json');
   fs.writeFileSync(
     generation,
-    JSON.stringify({ ...JSON.parse(fs.readFileSync(generation, 'utf8')), encoder_repetition_penalty: 1.2 }),
+    JSON.stringify({ ...JSON.parse(fs.readFileSync(generation, 'utf8')), guidance_scale: 1.5 }),
   );
   // hf-tiny/mbart's weights with transformers' own MBart50Tokenizer: a model with language codes.
   fs.mkdirSync(model('mbart50'), { recursive: true });
@@ -572,14 +572,14 @@ const cases: BadInputCase<CliInput>[] = [
   },
   {
     name: '--beams with an ONNX export whose generation_config sets what beam search does not implement',
-    input: () => ({ args: ['run', '--model', model('merged-repetition'), '--text', 'March 14 2021', '--beams', '2'] }),
-    expect: /generation_config\.json sets encoder_repetition_penalty, which beam search here does not implement/,
+    input: () => ({ args: ['run', '--model', model('merged-guidance'), '--text', 'March 14 2021', '--beams', '2'] }),
+    expect: /generation_config\.json sets guidance_scale, which beam search here does not implement/,
   },
   {
     name: 'a greedy translation with an ONNX export whose generation_config sets what greedy search does not implement',
-    input: () => ({ args: ['run', '--model', model('merged-repetition'), '--text', 'March 14 2021'] }),
+    input: () => ({ args: ['run', '--model', model('merged-guidance'), '--text', 'March 14 2021'] }),
     expect:
-      /generation_config\.json sets encoder_repetition_penalty, which translation here does not implement; give the target to score instead/,
+      /generation_config\.json sets guidance_scale, which translation here does not implement; give the target to score instead/,
   },
   {
     name: '--target-lang with a translation model that has no language codes (Marian)',

@@ -36,6 +36,7 @@ const options = (o: Partial<BeamSearchOptions> = {}): BeamSearchOptions => ({
   eosTokenId: EOS,
   vocabSize: 4,
   generation: DEFAULT_GENERATION,
+  encoderIds: [1, 2, EOS],
   ...o,
 });
 
@@ -77,7 +78,7 @@ test('generation_config: Marian bans <pad> and forces eos; unset fields keep tra
   assert.equal(g.forcedEosTokenId, 0);
   assert.equal(g.lengthPenalty, 1);
   assert.equal(g.earlyStopping, false);
-  assert.deepEqual(readGeneration({ encoder_repetition_penalty: 1.2 }).unsupported, ['encoder_repetition_penalty']);
+  assert.deepEqual(readGeneration({ guidance_scale: 1.5 }).unsupported, ['guidance_scale']);
   assert.deepEqual(readGeneration({ repetition_penalty: 1.2 }).unsupported, []);
   assert.equal(readGeneration({ repetition_penalty: 1.2 }).repetitionPenalty, 1.2);
   assert.deepEqual(readGeneration({ repetition_penalty: -1 }).unsupported, [
@@ -86,7 +87,34 @@ test('generation_config: Marian bans <pad> and forces eos; unset fields keep tra
   assert.deepEqual(readGeneration({ suppress_tokens: ['a'] }).unsupported, [
     'suppress_tokens (not a list of token ids)',
   ]);
-  assert.deepEqual(readGeneration({ sequence_bias: { '[5]': 1 } }).unsupported, ['sequence_bias']);
+  assert.deepEqual(readGeneration({ sequence_bias: { '[5]': 1 } }).unsupported, [
+    'sequence_bias (not a list of [token ids, bias] pairs)',
+  ]);
+  // The settings the processors implement, read as transformers' GenerationConfig holds them.
+  const more = readGeneration({
+    sequence_bias: [
+      [[5], 1.5],
+      [[3, 4], -2],
+    ],
+    encoder_repetition_penalty: 1.3,
+    encoder_no_repeat_ngram_size: 2,
+    exponential_decay_length_penalty: [4, 1.5],
+    bad_words_ids: [[7], [2, 8], [0]],
+    eos_token_id: 0,
+  });
+  assert.deepEqual(more.unsupported, []);
+  assert.deepEqual(more.sequenceBias, [
+    { ids: [5], bias: 1.5 },
+    { ids: [3, 4], bias: -2 },
+  ]);
+  assert.equal(more.encoderRepetitionPenalty, 1.3);
+  assert.equal(more.encoderNoRepeatNgramSize, 2);
+  assert.deepEqual(more.exponentialDecay, { start: 4, factor: 1.5 });
+  assert.deepEqual(more.badTokenIds, [7], 'eos alone is not banned (transformers drops that entry)');
+  assert.deepEqual(more.badSequences, [[2, 8]]);
+  assert.deepEqual(readGeneration({ exponential_decay_length_penalty: [4] }).unsupported, [
+    'exponential_decay_length_penalty (not [start index, decay factor])',
+  ]);
   assert.equal(readGeneration(undefined, { length_penalty: 0.5 }).lengthPenalty, 0.5);
 });
 
@@ -97,14 +125,14 @@ test('a setting a search does not implement stops it by name; only group beam se
     /x sets num_beam_groups, diversity_penalty, which beam search here does not implement; translate with beams 1 \(greedy\) or give the target\./,
   );
   assert.doesNotThrow(() => checkGreedySettings(group, 'x'), 'greedy search has no beam groups');
-  const encoder = readGeneration({ encoder_repetition_penalty: 1.2 });
+  const guided = readGeneration({ guidance_scale: 1.5 });
   assert.throws(
-    () => checkBeamSettings(encoder, 'x'),
-    /x sets encoder_repetition_penalty, which beam search here does not implement; give the target to score instead\./,
+    () => checkBeamSettings(guided, 'x'),
+    /x sets guidance_scale, which beam search here does not implement; give the target to score instead\./,
   );
   assert.throws(
-    () => checkGreedySettings(encoder, 'x'),
-    /x sets encoder_repetition_penalty, which translation here does not implement; give the target to score instead\./,
+    () => checkGreedySettings(guided, 'x'),
+    /x sets guidance_scale, which translation here does not implement; give the target to score instead\./,
   );
 });
 

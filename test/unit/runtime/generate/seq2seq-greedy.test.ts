@@ -1,13 +1,14 @@
 // Greedy translation and beam search follow the model's generation_config as transformers' generate() does:
-// bad_words_ids, forced_bos_token_id, forced_eos_token_id (eos at the length limit), min_length, min_new_tokens,
-// no_repeat_ngram_size, repetition_penalty, suppress_tokens and begin_suppress_tokens
+// bad_words_ids (one token and several), forced_bos_token_id, forced_eos_token_id (eos at the length limit),
+// min_length, min_new_tokens, no_repeat_ngram_size, repetition_penalty, suppress_tokens, begin_suppress_tokens,
+// encoder_repetition_penalty, encoder_no_repeat_ngram_size, exponential_decay_length_penalty and sequence_bias
 // (runtime/generate/logits-processors.ts). test/fixtures/generate/seq2seq-greedy.json (scripts/make-seq2seq-greedy-
 // fixture.py) holds transformers' generate(num_beams=1) and generate(num_beams=3) tokens for tiny-marian-dates and the hf-tiny bart, t5 and
 // mbart folders, with each folder's generation_config.json and with one setting changed at a time. Each case writes
 // its settings into a copy of the folder's generation_config.json, so the product reads them as it reads a real
 // model's; the family graphs (Seq2SeqRunner.translate) and optimum's exports of tiny-marian-dates through the worker
 // (with and without a key/value cache) must choose transformers' tokens. A setting neither search implements
-// (encoder_repetition_penalty) stops the translation in one line naming it, instead of giving another translation.
+// (guidance_scale: classifier-free guidance) stops the translation in one line naming it, instead of giving another translation.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -64,7 +65,7 @@ function bySettings(model: string): Map<string, GreedyCase[]> {
 }
 
 test('the fixture changes the tokens with every kind of setting', () => {
-  assert.equal(cases.length, 132);
+  assert.equal(cases.length, 216);
   for (const setting of [
     'no_repeat_ngram_size',
     'min_length',
@@ -75,6 +76,10 @@ test('the fixture changes the tokens with every kind of setting', () => {
     'repetition_penalty',
     'suppress_tokens',
     'begin_suppress_tokens',
+    'encoder_repetition_penalty',
+    'encoder_no_repeat_ngram_size',
+    'exponential_decay_length_penalty',
+    'sequence_bias',
   ])
     assert.ok(
       cases.some((c) => setting in c.generation && c.differs_from_plain),
@@ -110,7 +115,7 @@ for (const model of ['tiny-marian-dates', 'hf-tiny/bart', 'hf-tiny/t5', 'hf-tiny
         await r.release();
       }
     }
-    assert.equal(n, 33);
+    assert.equal(n, 54);
   });
 
 test('t5 (no forced_eos_token_id) reaches the limit without eos in some cases: their end is "length"', () => {
@@ -119,7 +124,7 @@ test('t5 (no forced_eos_token_id) reaches the limit without eos in some cases: t
 
 test('a generation setting greedy search does not implement stops the translation by name', async () => {
   const from = path.join(fixturesDir, 'models', 'tiny-marian-dates');
-  const dir = withGeneration(from, 'marian-encoder-repetition', { encoder_repetition_penalty: 1.3 });
+  const dir = withGeneration(from, 'marian-guidance', { guidance_scale: 1.5 });
   const r = await Seq2SeqRunner.create(await readSeq2SeqModel(dir), { backend: 'native', threads: 1 });
   try {
     const enc = await r.encode(cases[0].source_ids);
@@ -128,9 +133,35 @@ test('a generation setting greedy search does not implement stops the translatio
         for await (const _ of r.translate(enc, { maxNew: 5 })) void _;
       },
       (e: Error) =>
-        /marian's generation_config\.json sets encoder_repetition_penalty, which translation here does not implement; give the target/.test(
+        /marian's generation_config\.json sets guidance_scale, which translation here does not implement; give the target/.test(
           e.message,
         ),
+    );
+  } finally {
+    await r.release();
+  }
+});
+
+test('settings that ban every token stop greedy and beam search in one line that says which settings can', async () => {
+  const from = path.join(fixturesDir, 'models', 'tiny-marian-dates');
+  const all = Array.from({ length: 400 }, (_, i) => i); // tiny-marian-dates' whole vocabulary
+  const dir = withGeneration(from, 'marian-all-banned', { suppress_tokens: all });
+  const r = await Seq2SeqRunner.create(await readSeq2SeqModel(dir), { backend: 'native', threads: 1 });
+  try {
+    const enc = await r.encode(cases[0].source_ids);
+    const line = (what: RegExp) => (e: Error) =>
+      what.test(e.message) &&
+      /\(bad_words_ids, suppress_tokens, .*\); translate with other settings or give the target\.$/.test(e.message) &&
+      !e.message.includes('\n');
+    await assert.rejects(
+      async () => {
+        for await (const _ of r.translate(enc, { maxNew: 5 })) void _;
+      },
+      line(/^The model's generation_config\.json bans every token at this step/),
+    );
+    await assert.rejects(
+      r.beamSearch(enc, { beams: 3, maxNew: 5 }),
+      line(/^Beam search found no translation: the model's generation_config\.json bans every continuation/),
     );
   } finally {
     await r.release();
@@ -179,6 +210,6 @@ function describeExports(): void {
           await inspector.dispose();
         }
       }
-      assert.equal(n, 33);
+      assert.equal(n, 54);
     });
 }
