@@ -58,10 +58,11 @@ export function applyProcessors(scores: Float64Array, tokens: readonly number[],
     ];
     for (const { ids, bias: b } of entries) {
       const last = ids[ids.length - 1];
-      if (last >= V)
+      const outside = ids.find((id) => id >= V);
+      if (outside !== undefined)
         throw new LensError(
           'UNSUPPORTED_MODEL',
-          `The generation_config's sequence_bias names token ${last}; the vocabulary has ${V}.`,
+          `The model's generation_config.json biases token ${outside} (sequence_bias), but its vocabulary has ${V} tokens; correct or remove sequence_bias.`,
         );
       if (endsWith(tokens, ids.slice(0, -1))) bias[last] = f(bias[last] + f(b));
     }

@@ -118,6 +118,14 @@ test('generation_config: Marian bans <pad> and forces eos; unset fields keep tra
   assert.equal(readGeneration(undefined, { length_penalty: 0.5 }).lengthPenalty, 0.5);
 });
 
+test('sequence_bias naming a token outside the vocabulary stops the search in one line (transformers raises too)', async () => {
+  const generation = readGeneration({ sequence_bias: [[[1, 7], 2]] });
+  await assert.rejects(
+    beamSearch(toy, options({ generation })),
+    /^LensError: The model's generation_config\.json biases token 7 \(sequence_bias\), but its vocabulary has 4 tokens; correct or remove sequence_bias\.$/,
+  );
+});
+
 test('a setting a search does not implement stops it by name; only group beam search’s suggest greedy', () => {
   const group = readGeneration({ num_beam_groups: 2, diversity_penalty: 0.5 });
   assert.throws(
