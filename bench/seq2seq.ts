@@ -7,7 +7,8 @@
 // for (1) the teacher-forced pass (encoder + one decoder pass over a --target-token target) and (2) KV-cached greedy
 // decoding of --target tokens after the encoder (ms per step). Prints median (min–max) over the runs of wall and of
 // the process's CPU time (every onnxruntime thread), and the ratios with / without attention (issue 17's target
-// ≤ 1.15×). --source: source tokens (default 64).
+// ≤ 1.15×). A third row times Explain's perturbation pass: the graphs with attention outputs teacher-forced without
+// fetching them (Seq2SeqEngine.forward). --source: source tokens (default 64).
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import { Seq2SeqRunner, shiftRight } from '../runtime/generate/seq2seq-runner';
@@ -47,11 +48,15 @@ const cpuMs = (from: NodeJS.CpuUsage) => {
 /** Ids 2 .. V-2 in a fixed pattern (never the pad/start or the usual eos 0). */
 const ids = (n: number, V: number, mul: number) => Array.from({ length: n }, (_, i) => 2 + ((i * mul) % (V - 4)));
 
+/** Runners whose teacher-forced pass fetches no maps, as Explain's perturbation passes run (Seq2SeqEngine.forward). */
+const explainPass = new Set<Seq2SeqRunner>();
+
 async function once(r: Seq2SeqRunner, src: number[], tgt: number[]): Promise<Sample> {
   const c = r.source.config;
+  const maps = explainPass.has(r) ? false : undefined; // undefined: as the runner was made
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  await r.teacherForce(await r.encode(src), shiftRight(tgt, c.decoderStartTokenId));
+  await r.teacherForce(await r.encode(src, maps), shiftRight(tgt, c.decoderStartTokenId), maps);
   const forcedMs = performance.now() - t0;
   const forcedCpuMs = cpuMs(c0);
   const enc = await r.encode(src);
@@ -69,7 +74,11 @@ async function rows(name: string, source: Seq2SeqSource): Promise<string[][]> {
   const runners = {
     'without attention': await Seq2SeqRunner.create(source, { backend: 'native', threads, attention: false }),
     'with attention': await Seq2SeqRunner.create(source, { backend: 'native', threads, attention: true }),
+    // The graphs with attention outputs, teacher-forced without fetching them (Explain's pass; its greedy is the
+    // row above's).
+    "with attention, Explain's pass": await Seq2SeqRunner.create(source, { backend: 'native', threads }),
   };
+  explainPass.add(runners["with attention, Explain's pass"]);
   const samples = await interleavedSamples(runners, runs, (r, warmUp) =>
     warmUp ? once(r, src.slice(0, 8), tgt.slice(0, 4)) : once(r, src, tgt),
   );

@@ -135,15 +135,16 @@ export class Seq2SeqRunner {
     return this.encoder.backend;
   }
 
-  async encode(ids: readonly number[]): Promise<EncodedSource> {
+  /** The encoder on `ids`; `maps` false: its attention is not fetched (a pass that reads only the logits). */
+  async encode(ids: readonly number[], maps = this.attention): Promise<EncodedSource> {
     const c = this.source.config;
     const S = ids.length;
     const fetches: string[] = [];
-    for (let l = 0; l < c.encoderLayers && this.attention; l++) fetches.push(encAttn(l));
+    for (let l = 0; l < c.encoderLayers && maps; l++) fetches.push(encAttn(l));
     for (let l = 0; l < c.decoderLayers; l++) fetches.push(crossKey(l), crossValue(l));
     const out = await this.encoder.run(encoderFeeds(c, ids), fetches);
     const attention: LayerAttention[] = [];
-    for (let l = 0; l < c.encoderLayers && this.attention; l++) {
+    for (let l = 0; l < c.encoderLayers && maps; l++) {
       const a: LayerAttention = {
         layer: l,
         kind: 'encoder',
@@ -165,8 +166,15 @@ export class Seq2SeqRunner {
     return { ids: [...ids], attention, cross };
   }
 
-  /** Runs decoder `ids` after `past` cached positions (caches per layer key, value [1,H,P,D]). */
-  private async decodeCall(enc: EncodedSource, ids: readonly number[], past: FeedTensor[], maps = this.attention) {
+  /** Runs decoder `ids` after `past` cached positions (caches per layer key, value [1,H,P,D]); `cache` false: the
+   * present key/value are not fetched (a teacher-forced pass that nothing continues from). */
+  private async decodeCall(
+    enc: EncodedSource,
+    ids: readonly number[],
+    past: FeedTensor[],
+    maps = this.attention,
+    cache = true,
+  ) {
     const c = this.source.config;
     const P = past.length > 0 ? past[0].dims[2] : 0;
     const feeds: Record<string, FeedTensor> = decoderFeeds(c, ids, P);
@@ -178,12 +186,12 @@ export class Seq2SeqRunner {
       feeds[crossKey(l)] = enc.cross[2 * l];
       feeds[crossValue(l)] = enc.cross[2 * l + 1];
       if (maps) fetches.push(decAttn(l), crossAttn(l));
-      fetches.push(presentKey(l), presentValue(l));
+      if (cache) fetches.push(presentKey(l), presentValue(l));
     }
     const out = await this.decoder.run(feeds, fetches);
     checkOutputFinite('logits', out.logits.data, c.vocabSize);
     const present: FeedTensor[] = [];
-    for (let l = 0; l < c.decoderLayers; l++)
+    for (let l = 0; l < c.decoderLayers && cache; l++)
       for (const name of [presentKey(l), presentValue(l)])
         present.push({ type: 'float32', dims: out[name].dims, data: out[name].data });
     const T = ids.length;
@@ -215,9 +223,13 @@ export class Seq2SeqRunner {
     return { logits: out.logits.data, present, self, cross };
   }
 
-  /** One teacher-forced pass over decoder inputs (use shiftRight on labels). */
-  async teacherForce(enc: EncodedSource, decoderInputIds: readonly number[]): Promise<DecodedTarget> {
-    const r = await this.decodeCall(enc, decoderInputIds, []);
+  /** One teacher-forced pass over decoder inputs (use shiftRight on labels); `maps` false: logits only. */
+  async teacherForce(
+    enc: EncodedSource,
+    decoderInputIds: readonly number[],
+    maps = this.attention,
+  ): Promise<DecodedTarget> {
+    const r = await this.decodeCall(enc, decoderInputIds, [], maps, false);
     return { self: r.self, cross: r.cross, logits: r.logits };
   }
 

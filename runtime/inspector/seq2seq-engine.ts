@@ -188,7 +188,9 @@ export class Seq2SeqEngine {
       batch,
       options,
       { modelType: this.facts.modelType, vocabSize: this.runner.source.config.vocabSize },
-      async (ids, read) => (await this.runner.teacherForce(await this.runner.encode(ids), read.decoderInput)).logits,
+      // Explain's passes read the logits only: no maps fetched (nor checked) on either side.
+      async (ids, read) =>
+        (await this.runner.teacherForce(await this.runner.encode(ids, false), read.decoderInput, false)).logits,
     );
   }
 
