@@ -2,7 +2,7 @@
 // come from test/fixtures/models/stories260K/reference_attention.json (an independent numpy forward pass) for the text
 // REF_TEXT: the hover's top token is the reference's argmax for the view the hover names.
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -112,6 +112,7 @@ suite('Attention Lens: hover, tint and export', () => {
     ref = JSON.parse(readFileSync(path.join(model, 'reference_attention.json'), 'utf8')) as Reference;
     assert.equal(ref.text, REF_TEXT);
   });
+  suiteTeardown(() => rmSync(TMP, { recursive: true, force: true }));
   teardown(async () => {
     await vscode.commands.executeCommand('attentionLens.clearTint');
     await closeAllEditors();

@@ -3,7 +3,7 @@
 // (the installed extension's window, which drops the User value, is test/e2e/vsix.e2e.ts); closing the panel while its model loads cancels its run;
 // edits outside the analysed text keep the run, edits inside mark it stale in the hover and in the panel.
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -91,6 +91,14 @@ function readNpy(file: string): { shape: number[]; data: Float32Array } {
 suite('Attention Lens: panel host (issue 13)', function () {
   this.timeout(240_000);
   teardown(closeAllEditors);
+  // The files the tests export, in one folder removed after the suite.
+  const tmp = mkdtempSync(path.join(tmpdir(), 'lens-panel-host-'));
+  const folder = (name: string) => {
+    const dir = path.join(tmp, name);
+    mkdirSync(dir);
+    return dir;
+  };
+  suiteTeardown(() => rmSync(tmp, { recursive: true, force: true }));
 
   test('stale runs: edits outside the analysed text keep the run, edits inside mark it in the hover and the panel', async () => {
     const api = await getApi();
@@ -243,7 +251,7 @@ suite('Attention Lens: panel host (issue 13)', function () {
     fire('attentionLens.showAttention');
     const run = await withTimeout('run', 90_000, api.waitForRun(before));
     assert.equal(run.state, 'done', run.message);
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'lens-saved-')), 'story-run.json');
+    const file = path.join(folder('saved'), 'story-run.json');
     const exported = await vscode.commands.executeCommand<{ ok: boolean; message: string }>('attentionLens.export', {
       format: 'json',
       target: file,
@@ -294,7 +302,7 @@ suite('Attention Lens: panel host (issue 13)', function () {
     fire('attentionLens.showAttention');
     const run = await withTimeout('run', 90_000, api.waitForRun(before));
     assert.equal(run.state, 'done', run.message);
-    const dir = mkdtempSync(path.join(tmpdir(), 'lens-npy-'));
+    const dir = folder('npy');
     const file = path.join(dir, 'story.npy');
     const exported = await vscode.commands.executeCommand<{ ok: boolean; message: string }>('attentionLens.export', {
       format: 'npy',

@@ -2,10 +2,10 @@
 // of the independent reference attention, the SVG's labels are the tokens, CSV/NPY hold every weight, the PNG equals
 // what figures/ + writers/ draw from the same numbers (one renderer for CLI and panel), and Ctrl-C leaves no file. Bad
 // requests: bad-input-catalogue.test.ts.
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { decode } from 'fast-png';
@@ -21,6 +21,7 @@ const ROOT = repoRoot;
 const MODEL = fixtureModel('stories260K');
 const CLI = path.join(ROOT, 'dist/cli.js');
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-export-cli-'));
+after(() => rmSync(TMP, { recursive: true, force: true }));
 const TEXT = 'Once upon a time, there was a little girl named Lily. She';
 
 interface Reference {

@@ -4,10 +4,10 @@
 // over prompt + output, a seeded sampled run prints its seed and repeats exactly, explain --generate's generated:K
 // is the reference's K-th token and log-probability, and SmolLM2-Instruct stops at <|im_end|>. Bad requests:
 // bad-input-catalogue.test.ts.
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadTokenizer } from '../../../runtime/tokenizers/index';
@@ -18,6 +18,7 @@ import { fixtureModel, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
 const MODEL = fixtureModel('stories260K');
 const CLI = path.join(repoRoot, 'dist/cli.js');
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-generate-cli-'));
+after(() => rmSync(TMP, { recursive: true, force: true }));
 const TEXT = 'Once upon a time, there was a little girl named Lily.';
 const NEW = 10;
 

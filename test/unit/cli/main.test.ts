@@ -1,9 +1,9 @@
 // The attention-lens command as users run it (node dist/cli.js): a good run on stories260K writes JSON whose
 // attention equals the independent reference in test/fixtures. Bad input: bad-input-catalogue.test.ts.
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fixtureModel, hfTinyModel, repoRoot } from '../../helpers/fixtures';
@@ -12,6 +12,7 @@ const ROOT = repoRoot;
 const MODEL = fixtureModel('stories260K');
 const CLI = path.join(ROOT, 'dist/cli.js');
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-cli-'));
+after(() => rmSync(TMP, { recursive: true, force: true }));
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });

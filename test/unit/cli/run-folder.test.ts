@@ -4,10 +4,10 @@
 // by block from them): every file equals the dense maps of the same input (--long maps) to 1e-5. tiny-marian-dates:
 // encoder-, decoder- and cross- files whose maps equal transformers' reference (the cross file is [heads, target,
 // source]). Refusals (a file, the model's own folder, JSON of a kept run): bad-input-catalogue.test.ts.
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fixtureModel, marianDatesDir, repoRoot, storiesReferenceFile } from '../../helpers/fixtures';
@@ -15,6 +15,7 @@ import { fixtureModel, marianDatesDir, repoRoot, storiesReferenceFile } from '..
 const CLI = path.join(repoRoot, 'dist/cli.js');
 const MODEL = fixtureModel('stories260K');
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-run-folder-'));
+after(() => rmSync(TMP, { recursive: true, force: true }));
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });

@@ -8,10 +8,10 @@
 // `--methods attnlrp`: LXT's rules' relevances (test/fixtures/attnlrp/tiny-marian-dates.json). An mBART-50 folder
 // with --source-lang / --target-lang gives transformers' source ids, translation and target labels
 // (test/fixtures/generate/mbart-languages.json).
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fixturesDir, marianDatesDir, repoRoot } from '../../helpers/fixtures';
@@ -21,6 +21,7 @@ import { crossAttentionTimesGradient } from '../../../runtime/grad/seq2seq-gradi
 
 const CLI = path.join(repoRoot, 'dist/cli.js');
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-seq2seq-cli-'));
+after(() => rmSync(TMP, { recursive: true, force: true }));
 const ref = JSON.parse(readFileSync(path.join(marianDatesDir, 'reference_attention.json'), 'utf8')) as {
   source_text: string;
   target_text: string;

@@ -2,9 +2,9 @@
 // (as the setting names the model and as it was loaded, links included), the document the run read and the Hugging
 // Face cache of a Hub model, writing nothing; a write that fails midway leaves the existing file as it was and no
 // temporary file behind; a good write replaces the target and touches nothing else.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { exportProtects, writeExportFile } from '../../../extension/export-write';
@@ -12,6 +12,7 @@ import { isLensError } from '../../../runtime/errors';
 import { fixtureModel } from '../../helpers/fixtures';
 
 const root = mkdtempSync(path.join(tmpdir(), 'lens-export-write-'));
+after(() => rmSync(root, { recursive: true, force: true }));
 const model = path.join(root, 'stories260K');
 cpSync(fixtureModel('stories260K'), model, { recursive: true });
 const out = path.join(root, 'out');

@@ -4,7 +4,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { load } from '../../../../runtime/inspector/load-model';
@@ -264,8 +264,12 @@ describe('loading', () => {
 
   test('load errors keep their code across the thread boundary', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'lens-'));
-    await assert.rejects(load(dir, { workerPath: WORKER }), isCode('NO_CONFIG'));
-    await assert.rejects(load(path.join(dir, 'missing'), { workerPath: WORKER }), isCode('MODEL_NOT_FOUND'));
+    try {
+      await assert.rejects(load(dir, { workerPath: WORKER }), isCode('NO_CONFIG'));
+      await assert.rejects(load(path.join(dir, 'missing'), { workerPath: WORKER }), isCode('MODEL_NOT_FOUND'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('progress events end with ready', async () => {
@@ -313,5 +317,6 @@ describe('loading', () => {
     );
     assert.throws(() => inspector.run([1, 2]), isCode('INFERENCE_FAILED'));
     await inspector.dispose();
+    rmSync(dir, { recursive: true, force: true });
   });
 });
