@@ -39,6 +39,12 @@ function banNgrams(scores: Float64Array, tokens: readonly number[], seen: readon
   }
 }
 
+/** transformers' repetition penalty over `ids` (each once): a negative score × p, any other ÷ p, in float32. */
+function penalise(scores: Float64Array, ids: readonly number[], p: number): void {
+  for (const id of new Set(ids))
+    if (id < scores.length) scores[id] = Math.fround(scores[id] < 0 ? scores[id] * p : scores[id] / p);
+}
+
 /**
  * Sets the banned and forced entries of `scores` [V] (log-probabilities or raw logits) for the next token of a
  * hypothesis of `tokens` (decoder start included, transformers' cur_len = tokens.length), in place.
@@ -68,15 +74,9 @@ export function applyProcessors(scores: Float64Array, tokens: readonly number[],
     }
     for (let v = 0; v < V; v++) if (bias[v] !== 0) scores[v] = f(scores[v] + bias[v]);
   }
-  if (g.encoderRepetitionPenalty !== 1) {
-    const p = f(1 / g.encoderRepetitionPenalty); // transformers keeps 1 / the setting
-    for (const id of new Set(o.encoderIds))
-      if (id < V) scores[id] = f(scores[id] < 0 ? scores[id] * p : scores[id] / p);
-  }
-  if (g.repetitionPenalty !== 1) {
-    const p = f(g.repetitionPenalty);
-    for (const id of new Set(tokens)) if (id < V) scores[id] = f(scores[id] < 0 ? scores[id] * p : scores[id] / p);
-  }
+  // The source's penalty: transformers keeps 1 / the setting, so it favours the source's tokens above 1.
+  if (g.encoderRepetitionPenalty !== 1) penalise(scores, o.encoderIds, f(1 / g.encoderRepetitionPenalty));
+  if (g.repetitionPenalty !== 1) penalise(scores, tokens, f(g.repetitionPenalty));
   if (g.noRepeatNgramSize > 0) banNgrams(scores, tokens, tokens, g.noRepeatNgramSize);
   if (g.encoderNoRepeatNgramSize > 0) banNgrams(scores, tokens, o.encoderIds, g.encoderNoRepeatNgramSize);
   for (const id of g.badTokenIds) if (id < V) scores[id] = -Infinity;
