@@ -46,11 +46,14 @@ export interface GradientReply {
 /** Rows of one gradient batch are capped so that their attention maps stay under ~64 M floats (all layers). */
 const ROW_BUDGET = 1 << 26;
 /** And so that one batch's widest activation ([rows, S, max(hidden, intermediate)]: the feed-forward's, which GELU's
- * or SiLU's elementwise passes read and write forward and backward) stays near a core's L2 cache (1.25 MiB of
- * floats; 1.25–2 MiB per core on current x86): those passes are memory-bound, and a batch whose tensors spill to the
- * shared L3 or to memory pays for every pass. all-MiniLM-L6-v2, 64 tokens, IG's 33 rows: 3 rows a batch instead of
- * 33 cut its CPU time by 10–15 % (bench/gradients.ts); the matrix products keep ≥ 192 rows. */
-const CACHE_FLOATS = 5 << 16;
+ * or SiLU's elementwise passes read and write forward and backward) stays within 4.5 MiB of floats, about the L2
+ * caches of two cores: those passes are memory-bound, and a batch whose tensors spill to the shared L3 or to memory
+ * pays for every pass, while each batch repeats every node's fixed cost and streams the weights again. Measured on
+ * an idle 2-core machine (`bench/ig-ab.ts`, IG's 33 rows interleaved, CPU time): all-MiniLM-L6-v2 at 64 tokens 848
+ * ms in 3 batches of 11 against 919 in 11 of 3 (the earlier 1.25 MiB rule), 945 in 6 a batch, 899 in one batch; at
+ * 32 tokens 429–435 ms in 11–17 a batch against 494 in 6; stories260K one batch of 33 (wall 48 against 54 ms in two
+ * of 17). At a load of 13–20 the 1.25 MiB rule's 3 rows a batch had measured best (755 against 830 ms for 11). */
+const CACHE_FLOATS = 9 << 17;
 const KEPT_RUNNERS = 2;
 
 /** Rows per batch for `rows` points and at most `max` per batch, spread evenly: 34 rows at most 8 a batch run as

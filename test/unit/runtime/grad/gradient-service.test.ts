@@ -61,16 +61,19 @@ test('rows are spread evenly over the batches a cap needs (fewest repeated rows)
   assert.equal(evenChunk(5, 0.2), 1); // a row over the budget still runs, alone
 });
 
-test('a batch holds as many rows as keep its widest activation near a core’s L2 cache (1.25 MiB of floats)', () => {
+test('a batch holds as many rows as keep its widest activation within 4.5 MiB of floats', () => {
   const minilm = { layers: 6, heads: 12, hidden: 384, intermediate: 1536 };
-  // IG's 33 rows at 64 tokens: [rows, 64, 1536] — 3 rows (393 KB each) a batch, 11 batches, none repeated
-  assert.equal(batchRows(33, 64, minilm), 3);
+  // IG's 33 rows at 64 tokens: [rows, 64, 1536] is 98,304 floats a row; 1,179,648 / 98,304 = 12 at most, so 3
+  // batches, spread evenly as 11 rows each
+  assert.equal(batchRows(33, 64, minilm), 11);
+  // 32 tokens: 49,152 floats a row, at most 24 a batch → 2 batches of 17 (one row repeated)
+  assert.equal(batchRows(33, 32, minilm), 17);
   // the bench's before: one batch of every row
   assert.equal(batchRows(33, 64, minilm, undefined, true), 33);
-  // 512 tokens: one row a batch (it alone passes the budget)
+  // 512 tokens: 786,432 floats a row, one row a batch
   assert.equal(batchRows(33, 512, minilm), 1);
-  // a narrow model keeps many rows a batch: 33 rows at 64 tokens and width 172 (stories260K) → 2 batches of 17
-  assert.equal(batchRows(33, 64, { layers: 5, heads: 8, hidden: 64, intermediate: 172 }), 17);
+  // a narrow model keeps every row in one batch: width 172 at 64 tokens (stories260K) is 11,008 floats a row
+  assert.equal(batchRows(33, 64, { layers: 5, heads: 8, hidden: 64, intermediate: 172 }), 33);
   // the attention budget still caps it
   assert.equal(batchRows(33, 8, { layers: 5, heads: 8, hidden: 64, intermediate: 172 }, 5 * 8 * 64 * 4), 4);
 });
