@@ -10,17 +10,19 @@ import { perturbedRow, trimPadding, type Perturbation, type PerturbedRow } from 
 
 /** Floats of intermediate tensors one batch may hold per layer (~256 MB as float32). */
 export const BATCH_FLOAT_BUDGET = 64 * 2 ** 20;
-/** Floats of the largest activation of one layer a batch should keep near the caches (2 MB as float32). */
-export const BATCH_CACHE_FLOATS = 2 ** 19;
+/** Floats of the largest activation of one layer a batch should keep near the caches (8 MB as float32). */
+export const BATCH_CACHE_FLOATS = 2 ** 21;
 /** Rows per batch at most. */
 export const BATCH_MAX_ROWS = 64;
 /*
  * Why these budgets (CPU backends, bench/explain.ts): batching removes the per-call cost (one session call per stage,
  * one worker round trip), which dominates small models (stories260K at 17 tokens: 0.88 ms per row alone, 0.30 ms in
- * batches of 16). A model whose rows are compute-bound gains little and loses when a batch's activations leave the
- * caches (all-MiniLM-L6-v2 at 64 tokens: 21 ms per row alone, 19 ms in batches of 4, 22 ms in batches of 32), so a
- * batch is sized to keep the largest activation of a layer (the MLP's [rows, seq, 4·hidden] or the attention
- * scores' [rows, heads, seq, seq]) within about 2 MB.
+ * batches of 16). A model whose rows are compute-bound gains less, and loses once a batch's activations leave the
+ * caches, so a batch is sized by its largest activation of a layer (the MLP's [rows, seq, 4·hidden] or the attention
+ * scores' [rows, heads, seq, seq]). Measured on an idle 2-core machine (leave-one-out + occlusion, 122 or 250 rows,
+ * variants interleaved, median wall): all-MiniLM-L6-v2 at 64 tokens 854 ms in batches of 5 (a 2 MB cap), 822 in 8,
+ * 829 in 11, 788 in 16, 22 and 33, 815 in 64; at 128 tokens 3,741 ms in 2, 3,601 in 4, 3,616 in 8, 3,642 in 16;
+ * stories260K at 64 tokens 117 ms in 16, 107 in 32, 106 in 64. The 8 MB cap gives 21, 10 and 64 rows there.
  */
 
 export interface EvaluatorTarget {
@@ -64,7 +66,11 @@ export interface EvaluatorStats {
 const key = (keep: readonly boolean[]) => keep.map((k) => (k ? '1' : '0')).join('');
 
 /** Rows per batch for a model of these sizes at this length: within the cache, memory and row budgets. */
-export function rowsPerBatch(facts: Inspector['facts'], seq: number, maxRows = BATCH_MAX_ROWS): number {
+export function rowsPerBatch(
+  facts: Pick<Inspector['facts'], 'hidden' | 'heads'>,
+  seq: number,
+  maxRows = BATCH_MAX_ROWS,
+): number {
   const largest = seq * Math.max(4 * facts.hidden, facts.heads * seq); // floats of a row's largest activation
   const memory = facts.heads * seq * seq * 3 + seq * facts.hidden * 16; // scores/probs + hidden and 4E MLP buffers
   const rows = Math.min(Math.floor(BATCH_CACHE_FLOATS / largest), Math.floor(BATCH_FLOAT_BUDGET / memory), maxRows);
