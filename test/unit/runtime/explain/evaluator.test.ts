@@ -18,7 +18,8 @@ test('a batch keeps its largest activation within 2^21 floats (8 MB)', () => {
 });
 
 test('the row cap and the memory budget still bound a batch; a row that passes them runs alone', () => {
-  // stories260K at 16 tokens would fit 2,048 rows in the cache budget: the 64-row cap, or a smaller one asked for
+  // stories260K at 16 tokens: 16 × 256 = 4,096 floats a row would fit 512 rows in the cache budget; the 64-row cap
+  // holds, or a smaller one asked for
   assert.equal(rowsPerBatch(stories, 16), 64);
   assert.equal(rowsPerBatch(stories, 16, 8), 8);
   // 2,048 tokens of a 12-head model: the scores alone are 12 × 2,048² floats a row, past the 2^21 cache budget
