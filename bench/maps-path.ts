@@ -2,7 +2,8 @@
 // beyond raw onnxruntime, interleaved run by run in one process: raw (one session, no attention outputs), the same
 // layer stages chained while fetching only hidden_out (the cost of staging: a call and a thread-pool wake per stage),
 // the stages fetching every map (onnxruntime's output allocation and onnxruntime-node's copy into a new buffer), and
-// StageEngine.run (the product path: its checks and callbacks). Median and range of wall and CPU time. Printed, never
+// StageEngine.run (the product path: its checks and callbacks). Median and range of wall and CPU time, and of the
+// process's minor page faults per run (fresh memory touched: the fetched maps' new buffers). Printed, never
 // asserted.
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -64,12 +65,15 @@ async function main(): Promise<void> {
   for (const [, fn] of variants) await fn(); // warm-up
   const ms = variants.map(() => [] as number[]);
   const cpu = variants.map(() => [] as number[]);
+  const faults = variants.map(() => [] as number[]);
   const load0 = loadavg()[0];
   for (let r = 0; r < runs; r++)
     for (const [i, [, fn]] of variants.entries()) {
+      const f0 = process.resourceUsage().minorPageFault;
       const [wall, c] = await timed(fn);
       ms[i].push(wall);
       cpu[i].push(c);
+      faults[i].push(process.resourceUsage().minorPageFault - f0);
     }
   const base = summarize(ms[0]).median;
   const baseCpu = summarize(cpu[0]).median;
@@ -78,13 +82,14 @@ async function main(): Promise<void> {
   );
   console.log(
     table(
-      ['variant', 'wall ms', '÷ raw', 'CPU ms', 'CPU ÷ raw'],
+      ['variant', 'wall ms', '÷ raw', 'CPU ms', 'CPU ÷ raw', 'page faults'],
       variants.map(([name], i) => [
         name,
         fmt(summarize(ms[i])),
         (summarize(ms[i]).median / base).toFixed(2),
         fmt(summarize(cpu[i])),
         (summarize(cpu[i]).median / baseCpu).toFixed(2),
+        fmt(summarize(faults[i])),
       ]),
     ),
   );
