@@ -103,12 +103,12 @@ async function bench(c: Case): Promise<string[][]> {
   const lrpBuildMs = performance.now() - t3;
   const alphas = [...midpointAlphas(STEPS), 0];
   const t2 = performance.now();
-  await service.compute({ ids, target, alphas, baseline: 'zero' });
+  await service.compute({ ids, target, alphas, valueOnly: 1, baseline: 'zero' });
   const igBuildMs = performance.now() - t2;
   // The same IG before this bench's speed-ups (BEFORE lists them), interleaved with the rest.
   const before = new GradientService(source, 'native', THREADS, undefined, BEFORE);
   const t4 = performance.now();
-  await before.compute({ ids, target, alphas, baseline: 'zero' });
+  await before.compute({ ids, target, alphas, valueOnly: 1, baseline: 'zero' });
   const beforeBuildMs = performance.now() - t4;
   await forward.run(forwardFeeds, [full.outputNames[0]]); // warm
   // The floor of batched IG: the forward pass alone on IG's 33 rows at once.
@@ -131,7 +131,7 @@ async function bench(c: Case): Promise<string[][]> {
   const igBefore: number[][] = [];
   const fwdFtz: number[][] = [];
   const runIg = async (svc: GradientService) => {
-    const p = await svc.compute({ ids, target, alphas, baseline: 'zero' });
+    const p = await svc.compute({ ids, target, alphas, valueOnly: 1, baseline: 'zero' });
     integratedGradients(p.grad, STEPS, p.embedding, p.baseline!, S, E);
   };
   for (let r = 0; r < RUNS; r++) {

@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       : new GradientService(source, 'native', 2, undefined, tuningOf(v)),
   );
   const ig = async (svc: GradientService) => {
-    const p = await svc.compute({ ids, target, alphas, baseline: 'zero' });
+    const p = await svc.compute({ ids, target, alphas, valueOnly: 1, baseline: 'zero' });
     integratedGradients(p.grad, 32, p.embedding, p.baseline!, S, E);
     return p;
   };

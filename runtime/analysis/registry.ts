@@ -72,10 +72,14 @@ export interface InputGradients {
 }
 
 /** Gradients at points baseline + α (x − baseline) (Integrated Gradients), one row per α. */
-export type GradientPath = (alphas: readonly number[]) => Promise<{
+/** The gradients at points baseline + α (input − baseline); the last `valueOnly` points give f alone (IG's α = 0). */
+export type GradientPath = (
+  alphas: readonly number[],
+  valueOnly?: number,
+) => Promise<{
   /** [rows] f at each point. */
   target: number[];
-  /** [rows, seq, hidden]. */
+  /** [rows − valueOnly, seq, hidden]. */
   grad: Float32Array;
   /** [seq, hidden]. */
   baseline: Float32Array;
@@ -520,8 +524,9 @@ registerMethod({
   compute: async (ctx) => {
     const g = gradientsOf(ctx);
     const steps = ctx.steps ?? 32;
-    // The midpoint points, then α = 0 for f(baseline): one batched pass (runtime/grad/gradient-service.ts).
-    const path = await ctx.gradientPath!([...midpointAlphas(steps), 0]);
+    // The midpoint points, then α = 0 for f(baseline) alone (its gradient is not used, and at the zero embedding a
+    // deep model's passes float32's range): one batched pass (runtime/grad/gradient-service.ts).
+    const path = await ctx.gradientPath!([...midpointAlphas(steps), 0], 1);
     const scores = integratedGradients(path.grad, steps, g.embedding, path.baseline, ctx.seq, g.hidden);
     if (g.value !== undefined) {
       const sum = scores.reduce((a, v) => a + v, 0);

@@ -441,12 +441,13 @@ export async function explain(
         const baseline = options.baseline ?? 'zero';
         const padId = tokenizer?.special.pad ?? 0;
         ctx.steps = options.steps ?? 32;
-        ctx.gradientPath = async (alphas) => {
+        ctx.gradientPath = async (alphas, valueOnly) => {
           const r = await gradients(
             {
               ids: plan.ids,
               target,
               alphas: [...alphas],
+              ...(valueOnly ? { valueOnly } : {}),
               baseline,
               padId,
               keep: tokens.map((t) => t.special === true),

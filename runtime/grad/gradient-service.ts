@@ -16,6 +16,10 @@ export interface GradientRequest {
   target: GradientTarget;
   /** Points baseline + α (input − baseline), one row each (default [1]: the input itself). */
   alphas?: number[];
+  /** How many of the last points are read for their target alone (Integrated Gradients' α = 0: f(baseline)): their
+   * gradients are neither checked nor returned. At the zero embedding a deep model's gradient passes float32's range
+   * (each RMSNorm multiplies it by its weight over √ε: SmolLM2's overflows), while f there is an ordinary number. */
+  valueOnly?: number;
   baseline?: GradientBaseline;
   /** The token whose embedding is the 'pad' baseline. */
   padId?: number;
@@ -31,7 +35,7 @@ export interface GradientReply {
   hidden: number;
   /** [rows] the explained scalar at each point. */
   target: number[];
-  /** [rows, S, E] its gradient w.r.t. the embeddings at each point. */
+  /** [rows − valueOnly, S, E] its gradient w.r.t. the embeddings at each point whose gradient was asked for. */
   grad: Float32Array;
   /** [S, E] the input's token embeddings. */
   embedding: Float32Array;
@@ -147,7 +151,11 @@ export class GradientService {
       req.keep?.forEach((k, s) => k && base!.set(x.subarray(s * E, (s + 1) * E), s * E));
     }
     const target: number[] = [];
-    const grad = new Float32Array(alphas.length * S * E); // [rows,S,E]
+    const valueOnly = req.valueOnly ?? 0;
+    if (!Number.isInteger(valueOnly) || valueOnly < 0 || valueOnly > alphas.length)
+      throw new RangeError(`valueOnly ${valueOnly} is outside 0..${alphas.length}`);
+    const gradRows = alphas.length - valueOnly;
+    const grad = new Float32Array(gradRows * S * E); // [gradRows,S,E]
     const reply: GradientReply = { hidden: E, target, grad, embedding: x, ms: 0 };
     if (base) reply.baseline = base;
     for (let start = 0; start < alphas.length; start += chunk) {
@@ -157,10 +165,11 @@ export class GradientService {
         const a = alphas[Math.min(start + r, alphas.length - 1)]; // the last chunk repeats its last point
         for (let i = 0; i < S * E; i++) points[r * S * E + i] = base ? base[i] + a * (x[i] - base[i]) : x[i];
       }
-      const out = await runner.run(req.ids, points, req.target);
       const n = Math.min(chunk, alphas.length - start);
+      const withGrad = Math.max(0, Math.min(n, gradRows - start)); // this batch's rows whose gradient is read
+      const out = await runner.run(req.ids, points, req.target, withGrad);
       for (let r = 0; r < n; r++) target.push(out.target[r]);
-      grad.set(out.grad.subarray(0, n * S * E), start * S * E);
+      if (withGrad > 0) grad.set(out.grad.subarray(0, withGrad * S * E), start * S * E);
       if (start === 0 && out.attn && out.gradAttn) {
         const H = c.heads;
         reply.attention = out.attn.map((a) => a.slice(0, H * S * S)); // [H,S,S] of row 0

@@ -38,6 +38,41 @@ export interface GradientResult {
   gradAttn?: Float32Array[];
 }
 
+/**
+ * Stops on a non-finite value in a gradient graph's outputs, saying which and why it may be: a target of −∞ (a
+ * probability of 0), or — the target finite — a gradient past float32's range (at the zero embedding, a deep model's
+ * normalisation layers each multiply it by their weight over √ε: SmolLM2's 61 RMSNorms overflow). `read` gives, for
+ * the embedding gradients, how many leading values are used; the rest belong to rows read for their target alone
+ * and are not checked.
+ */
+export function checkGradientOutputs(
+  out: Record<string, { data: Float32Array }>,
+  fetches: readonly string[],
+  read: Record<string, number>,
+): void {
+  const targets = out.target.data;
+  const badTarget = targets.findIndex((v) => !Number.isFinite(v));
+  if (badTarget >= 0)
+    throw new LensError(
+      'NON_FINITE',
+      `The explained value is ${targets[badTarget]} at gradient row ${badTarget} (−∞ is the log of a probability ` +
+        'of 0); choose another target.',
+    );
+  for (const name of fetches) {
+    if (name === 'target') continue;
+    const data = out[name].data;
+    const end = Math.min(read[name] ?? data.length, data.length);
+    for (let i = 0; i < end; i++)
+      if (!Number.isFinite(data[i]))
+        throw new LensError(
+          'NON_FINITE',
+          `The gradient output ${name} is ${data[i]} at index ${i} while the explained value is finite: the ` +
+            'gradient passes float32’s range there (near the zero embedding, each normalisation layer multiplies it by ' +
+            'its weight over √ε); for Integrated Gradients, start the path at the pad token (CLI: --ig-baseline pad).',
+        );
+  }
+}
+
 export function checkGradientLength(seq: number): void {
   if (seq > GRADIENT_MAX_TOKENS)
     throw new LensError(
@@ -85,8 +120,16 @@ export class GradientRunner {
     return out;
   }
 
-  /** Runs the graph on `embeds` [B,S,E] (B rows, each for the same ids). */
-  async run(ids: readonly number[], embeds: Float32Array, target: GradientTarget): Promise<GradientResult> {
+  /**
+   * Runs the graph on `embeds` [B,S,E] (B rows, each for the same ids). Only the first `gradRows` rows' gradients are
+   * read (and checked): the later ones are there for their target alone (Integrated Gradients' f(baseline)).
+   */
+  async run(
+    ids: readonly number[],
+    embeds: Float32Array,
+    target: GradientTarget,
+    gradRows = this.graph.spec.batch,
+  ): Promise<GradientResult> {
     const { batch: B, seq: S, measure, attention } = this.graph.spec;
     const E = this.graph.hidden;
     if (ids.length !== S) throw new RangeError(`gradient graph is built for ${S} tokens, got ${ids.length}`);
@@ -131,14 +174,7 @@ export class GradientRunner {
     const fetches = ['target', 'grad_embeds'];
     if (attention) for (let l = 0; l < L; l++) fetches.push(`attn_${l}`, `grad_attn_${l}`);
     const out = await this.session.run(feeds, fetches);
-    for (const name of fetches) {
-      const bad = out[name].data.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0)
-        throw new LensError(
-          'NON_FINITE',
-          `The gradient output ${name} has a non-finite value at index ${bad}; the target may be −∞ (probability 0).`,
-        );
-    }
+    checkGradientOutputs(out, fetches, { grad_embeds: gradRows * S * E });
     const result: GradientResult = { target: Float64Array.from(out.target.data), grad: out.grad_embeds.data };
     if (attention) {
       result.attn = Array.from({ length: L }, (_, l) => out[`attn_${l}`].data);

@@ -22,7 +22,7 @@ import {
   midpointAlphas,
   saliency,
 } from '../analysis/gradient-methods';
-import { checkGradientLength } from './gradients';
+import { checkGradientLength, checkGradientOutputs } from './gradients';
 import { evenChunk, type GradientBaseline } from './gradient-service';
 import type { BackwardRules } from './family-gradient';
 import {
@@ -100,6 +100,7 @@ export class Seq2SeqGradientRunner {
     sourceEmbeds: Float32Array,
     targetEmbeds: Float32Array,
     target: Seq2SeqGradientTarget,
+    gradRows = this.graph.spec.batch,
   ): Promise<Seq2SeqGradientResult> {
     const { batch: B, source: S, target: T } = this.graph.spec;
     const { hidden: E, vocab: V } = this.graph;
@@ -137,14 +138,7 @@ export class Seq2SeqGradientRunner {
     const fetches = ['target', 'grad_source', 'grad_target'];
     if (attention) for (let l = 0; l < L; l++) fetches.push(crossOut(l), gradCrossOut(l));
     const out = await this.session.run(feeds, fetches);
-    for (const name of fetches) {
-      const bad = out[name].data.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0)
-        throw new LensError(
-          'NON_FINITE',
-          `The gradient output ${name} has a non-finite value at index ${bad}; the target may be −∞ (probability 0).`,
-        );
-    }
+    checkGradientOutputs(out, fetches, { grad_source: gradRows * S * E, grad_target: gradRows * T * E });
     const result: Seq2SeqGradientResult = {
       target: Float64Array.from(out.target.data),
       gradSource: out.grad_source.data,
@@ -169,6 +163,9 @@ export interface Seq2SeqGradientRequest {
   target: Seq2SeqGradientTarget;
   /** Points baseline + α (source − baseline) on the source side, one row each (default [1]: the input itself). */
   alphas?: number[];
+  /** How many of the last points are read for their target alone (IG's f(x) and f(baseline)): their gradients are
+   * neither checked nor returned (gradient-service.ts says why). */
+  valueOnly?: number;
   baseline?: GradientBaseline;
   /** The token whose embedding is the 'pad' baseline. */
   padId?: number;
@@ -185,7 +182,8 @@ export interface Seq2SeqGradientReply {
   hidden: number;
   /** [rows] the explained scalar at each point. */
   target: number[];
-  /** [rows,S,E] and [rows,T,E]: its gradient w.r.t. the source and decoder input embeddings at each point. */
+  /** [rows − valueOnly, S, E] and [rows − valueOnly, T, E]: its gradient w.r.t. the source and decoder input
+   * embeddings at each point whose gradient was asked for. */
   gradSource: Float32Array;
   gradTarget: Float32Array;
   /** [S,E], [T,E]: the embeddings of the input. */
@@ -318,8 +316,12 @@ export class Seq2SeqGradientService implements Seq2SeqGradientComputer {
     const ys = new Float32Array(chunk * Tg * E); // [chunk,Tg,E]
     for (let r = 0; r < chunk; r++) ys.set(y.subarray(0, Tg * E), r * Tg * E);
     const target: number[] = [];
-    const gradSource = new Float32Array(alphas.length * S * E);
-    const gradTarget = new Float32Array(alphas.length * T * E);
+    const valueOnly = req.valueOnly ?? 0;
+    if (!Number.isInteger(valueOnly) || valueOnly < 0 || valueOnly > alphas.length)
+      throw new RangeError(`valueOnly ${valueOnly} is outside 0..${alphas.length}`);
+    const gradRows = alphas.length - valueOnly;
+    const gradSource = new Float32Array(gradRows * S * E);
+    const gradTarget = new Float32Array(gradRows * T * E);
     let cross: Float32Array[] | undefined;
     let gradCross: Float32Array[] | undefined;
     for (let start = 0; start < alphas.length; start += chunk) {
@@ -329,13 +331,14 @@ export class Seq2SeqGradientService implements Seq2SeqGradientComputer {
         const a = alphas[Math.min(start + r, alphas.length - 1)]; // the last chunk repeats its last point
         for (let i = 0; i < S * E; i++) points[r * S * E + i] = base ? base[i] + a * (x[i] - base[i]) : x[i];
       }
-      const out = await runner.run(req.sourceIds, decIds, points, ys, tgt);
       const n = Math.min(chunk, alphas.length - start);
-      for (let r = 0; r < n; r++) {
-        target.push(out.target[r]);
-        gradTarget.set(out.gradTarget.subarray(r * Tg * E, (r + 1) * Tg * E), (start + r) * T * E); // rows ≥ Tg: 0
-      }
-      gradSource.set(out.gradSource.subarray(0, n * S * E), start * S * E);
+      const withGrad = Math.max(0, Math.min(n, gradRows - start)); // this batch's rows whose gradients are read
+      const out = await runner.run(req.sourceIds, decIds, points, ys, tgt, withGrad);
+      for (let r = 0; r < n; r++) target.push(out.target[r]);
+      for (let r = 0; r < withGrad; r++)
+        // rows ≥ Tg: 0
+        gradTarget.set(out.gradTarget.subarray(r * Tg * E, (r + 1) * Tg * E), (start + r) * T * E);
+      if (withGrad > 0) gradSource.set(out.gradSource.subarray(0, withGrad * S * E), start * S * E);
       if (req.attention && out.cross && start === 0) {
         const per = c.heads * Tg * S; // row 0's [H,Tg,S]
         cross = out.cross.map((a) => a.slice(0, per));
@@ -470,6 +473,7 @@ export async function seq2seqGradientAttribution(
     {
       ...request,
       alphas: [...midpointAlphas(steps), 1, 0],
+      valueOnly: 2,
       baseline,
       ...(options.padId !== undefined ? { padId: options.padId } : {}),
       ...(options.keep ? { keep: options.keep } : {}),

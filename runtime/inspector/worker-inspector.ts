@@ -279,6 +279,7 @@ class WorkerInspector implements Inspector {
       },
     };
     if (request.alphas) payload.alphas = [...request.alphas];
+    if (request.valueOnly) payload.valueOnly = request.valueOnly;
     if (request.baseline) payload.baseline = request.baseline;
     if (request.padId !== undefined) payload.padId = request.padId;
     if (request.keep) payload.keep = [...request.keep];
@@ -295,6 +296,7 @@ class WorkerInspector implements Inspector {
       target: { ...request.target, labels: [...request.target.labels] },
     };
     if (request.alphas) payload.alphas = [...request.alphas];
+    if (request.valueOnly) payload.valueOnly = request.valueOnly;
     if (request.baseline) payload.baseline = request.baseline;
     if (request.padId !== undefined) payload.padId = request.padId;
     if (request.keep) payload.keep = [...request.keep];

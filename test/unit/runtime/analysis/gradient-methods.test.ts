@@ -58,10 +58,13 @@ test('registry: the gradient methods say what they need and compute from it', as
     ...ctx,
     steps: 2,
     report: (n) => notes.push(n),
-    gradientPath: async (alphas) => {
-      // f(x) = Σ x² again: rows at α = ¼, ¾ and 0
-      const grad = new Float32Array(alphas.length * 4);
-      alphas.forEach((a, k) => x.forEach((v, i) => (grad[k * 4 + i] = 2 * a * v)));
+    gradientPath: async (alphas, valueOnly) => {
+      // f(x) = Σ x² again: rows at α = ¼, ¾ and 0; the last (f(baseline)) asked for its value alone, so the path
+      // returns no gradient for it
+      assert.deepEqual([...alphas], [0.25, 0.75, 0]);
+      assert.equal(valueOnly, 1);
+      const grad = new Float32Array((alphas.length - 1) * 4);
+      alphas.slice(0, -1).forEach((a, k) => x.forEach((v, i) => (grad[k * 4 + i] = 2 * a * v)));
       return { target: alphas.map((a) => a * a * 5.5), grad, baseline: new Float32Array(4), label: 'zero-embedding' };
     },
   });

@@ -1,8 +1,12 @@
 // The gradient service (what the worker answers gradient requests with): points on an Integrated Gradients path in
 // batches of a few rows (the last batch padded) give the same targets and gradients as one row at a time; the pad
-// baseline is the pad token's embedding except where the input's is kept; requests over the token limit stop.
-import { test } from 'node:test';
+// baseline is the pad token's embedding except where the input's is kept; points read for their value alone (IG's
+// f(baseline)) neither return nor check a gradient; requests over the token limit stop.
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { readModel } from '../../../../runtime/models/read-model';
 import { batchRows, evenChunk, GradientService } from '../../../../runtime/grad/gradient-service';
 import { isLensError } from '../../../../runtime/errors';
@@ -41,6 +45,68 @@ test('batched path points equal one-row runs; the last batch is padded; the base
   } finally {
     await batched.release();
     await single.release();
+  }
+});
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lens-grad-service-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+test('a point read for its value alone returns no gradient, so one past float32 at the zero embedding stops nothing', async () => {
+  // stories260K with rms_norm_eps 1e-30: at the zero embedding every hidden state is 0 (no biases: the norms, q, k,
+  // v, attention's output and SiLU's product all give 0), so each RMSNorm's gradient is its weight over √ε = 1e15 —
+  // eleven of them in a row overflow float32 — while the logits are all 0 and log p of any token is −ln 512.
+  const dir = path.join(tmp, 'stories-eps');
+  fs.cpSync(fixtureModel('stories260K'), dir, { recursive: true });
+  const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, rms_norm_eps: 1e-30 }));
+  const source = await readModel(dir);
+  const service = new GradientService(source, 'native', 1);
+  try {
+    const alphas = [0.125, 0.375, 0.625, 0.875, 0];
+    const S = ids.length;
+    const r = await service.compute({ ids, target, alphas, valueOnly: 1, baseline: 'zero' });
+    const E = r.hidden;
+    assert.equal(r.target.length, 5);
+    assert.ok(Math.abs(r.target[4] + Math.log(512)) <= 1e-5 * Math.log(512), `f(baseline) = ${r.target[4]}`);
+    assert.equal(r.grad.length, 4 * S * E);
+    assert.ok(r.grad.every(Number.isFinite));
+    // The rows keep their places: row 0 is the gradient at α = 0.125 asked for alone.
+    const one = await service.compute({ ids, target, alphas: [0.125], baseline: 'zero' });
+    let d = 0;
+    let n = 0;
+    one.grad.forEach((v, i) => ((d += (v - r.grad[i]) ** 2), (n += v ** 2)));
+    assert.ok(Math.sqrt(d / n) <= 1e-5, `row 0 differs by ${Math.sqrt(d / n)}`);
+    // In batches of two the last batch holds value-only points alone (f(x) at α = 1 and f(baseline)).
+    const perRow = source.config.layers * source.config.heads * S * S;
+    const pairs = new GradientService(source, 'native', 1, 2 * perRow);
+    try {
+      const p = await pairs.compute({
+        ids,
+        target,
+        alphas: [0.125, 0.375, 0.625, 1, 0],
+        valueOnly: 2,
+        baseline: 'zero',
+      });
+      assert.equal(p.grad.length, 3 * S * E);
+      assert.ok(Math.abs(p.target[4] - r.target[4]) <= 1e-6 * Math.log(512));
+      let dd = 0;
+      let nn = 0;
+      p.grad.forEach((v, i) => ((dd += (v - r.grad[i]) ** 2), (nn += r.grad[i] ** 2)));
+      assert.ok(Math.sqrt(dd / nn) <= 1e-5, `batched rows differ by ${Math.sqrt(dd / nn)}`);
+    } finally {
+      await pairs.release();
+    }
+    // Asked for its gradient too, the zero embedding's stops in one line that says why.
+    await assert.rejects(
+      service.compute({ ids, target, alphas, baseline: 'zero' }),
+      (e: unknown) =>
+        isLensError(e) &&
+        e.code === 'NON_FINITE' &&
+        /explained value is finite/.test(e.message) &&
+        /float32/.test(e.message),
+    );
+  } finally {
+    await service.release();
   }
 });
 
