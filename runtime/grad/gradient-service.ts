@@ -58,6 +58,12 @@ const ROW_BUDGET = 1 << 26;
  * 32 tokens 429–435 ms in 11–17 a batch against 494 in 6; stories260K one batch of 33 (wall 48 against 54 ms in two
  * of 17). At a load of 13–20 the 1.25 MiB rule's 3 rows a batch had measured best (755 against 830 ms for 11). */
 const CACHE_FLOATS = 9 << 17;
+/** And so that what a batch keeps for its backward pass stays bounded on deep models: its widest activation over
+ * every layer (rows × layers × S × max(hidden, intermediate)) within 16 M floats. The backward keeps about eleven
+ * such tensors' worth a row: IG on SmolLM2-135M at 64 tokens (GradientService timed in a throw-away script,
+ * 2026-12-07) peaked at 3.1 GB RSS in batches of 3, 3.3 GB in 5 and 4.2 GB in 11, taking 4.4, 4.5 and 4.0 s. This
+ * caps it near 0.75 GB: SmolLM2 runs 5 rows a batch; MiniLM and stories260K keep their cache sizes. */
+const ACTIVATION_FLOATS = 1 << 24;
 const KEPT_RUNNERS = 2;
 
 /** Rows per batch for `rows` points and at most `max` per batch, spread evenly: 34 rows at most 8 a batch run as
@@ -68,7 +74,7 @@ export function evenChunk(rows: number, max: number): number {
 }
 
 /** Rows per batch for `rows` points on `seq` tokens: under the attention budget and, unless `oneBatch`, the cache
- * budget of the widest activation, spread evenly (evenChunk). */
+ * and memory budgets of the widest activation, spread evenly (evenChunk). */
 export function batchRows(
   rows: number,
   seq: number,
@@ -78,7 +84,9 @@ export function batchRows(
 ): number {
   const maps = c.layers * c.heads * seq * seq; // attention floats of one row, all layers
   const widest = seq * Math.max(c.hidden, c.intermediate || 0); // floats of one row's widest activation
-  const cached = oneBatch ? rows : Math.max(1, Math.floor(CACHE_FLOATS / widest));
+  const cached = oneBatch
+    ? rows
+    : Math.max(1, Math.floor(Math.min(CACHE_FLOATS / widest, ACTIVATION_FLOATS / (c.layers * widest))));
   return evenChunk(rows, Math.min(rowBudget / maps, cached));
 }
 

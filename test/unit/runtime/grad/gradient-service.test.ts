@@ -138,6 +138,9 @@ test('a batch holds as many rows as keep its widest activation within 4.5 MiB of
   assert.equal(batchRows(33, 64, minilm, undefined, true), 33);
   // 512 tokens: 786,432 floats a row, one row a batch
   assert.equal(batchRows(33, 512, minilm), 1);
+  // a deep model is held by the memory budget: SmolLM2-135M's 30 layers × 64 × 1536 = 2,949,120 floats a row;
+  // 16,777,216 / 2,949,120 = 5.7 → at most 5 a batch (the cache's 12 would keep 1.1 GB more), 7 batches of 5
+  assert.equal(batchRows(33, 64, { layers: 30, heads: 9, hidden: 576, intermediate: 1536 }), 5);
   // a narrow model keeps every row in one batch: width 172 at 64 tokens (stories260K) is 11,008 floats a row
   assert.equal(batchRows(33, 64, { layers: 5, heads: 8, hidden: 64, intermediate: 172 }), 33);
   // the attention budget still caps it
