@@ -71,8 +71,8 @@ export interface InputGradients {
   value?: number;
 }
 
-/** Gradients at points baseline + α (x − baseline) (Integrated Gradients), one row per α. */
-/** The gradients at points baseline + α (input − baseline); the last `valueOnly` points give f alone (IG's α = 0). */
+/** Gradients at points baseline + α (x − baseline) (Integrated Gradients), one row per α; the last `valueOnly`
+ * points give f alone (IG's α = 0: f(baseline)). */
 export type GradientPath = (
   alphas: readonly number[],
   valueOnly?: number,
