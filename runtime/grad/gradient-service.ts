@@ -60,11 +60,18 @@ const ROW_BUDGET = 1 << 26;
 const CACHE_FLOATS = 9 << 17;
 /** And so that what a batch keeps for its backward pass stays bounded on deep models: its widest activation over
  * every layer (rows × layers × S × max(hidden, intermediate)) within 16 M floats. The backward keeps about eleven
- * such tensors' worth a row: IG on SmolLM2-135M at 64 tokens (GradientService timed in a throw-away script,
- * 2026-12-07) peaked at 3.1 GB RSS in batches of 3, 3.3 GB in 5 and 4.2 GB in 11, taking 4.4, 4.5 and 4.0 s. This
- * caps it near 0.75 GB: SmolLM2 runs 5 rows a batch; MiniLM and stories260K keep their cache sizes. */
+ * such tensors' worth a row: IG on SmolLM2-135M at 64 tokens (`npx tsx bench/ig-memory.ts [--rows N]`, 2026-12-07)
+ * peaked at 2.9 GB RSS in batches of 3, 3.1 GB in 5 and 3.9 GB in 11, taking 4.1, 4.2 and 3.8 s. This caps it near
+ * 0.75 GB: SmolLM2 runs 5 rows a batch; MiniLM and stories260K keep their cache sizes. */
 const ACTIVATION_FLOATS = 1 << 24;
 const KEPT_RUNNERS = 2;
+
+/** The rows of a path of `points` whose gradients are read: all but the last `valueOnly` (read for their target). */
+export function gradientRows(points: number, valueOnly = 0): number {
+  if (!Number.isInteger(valueOnly) || valueOnly < 0 || valueOnly > points)
+    throw new RangeError(`valueOnly ${valueOnly} is outside 0..${points}`);
+  return points - valueOnly;
+}
 
 /** Rows per batch for `rows` points and at most `max` per batch, spread evenly: 34 rows at most 8 a batch run as
  * 5 × 7 (one repeated row), not 5 × 8 (six). */
@@ -159,10 +166,7 @@ export class GradientService {
       req.keep?.forEach((k, s) => k && base!.set(x.subarray(s * E, (s + 1) * E), s * E));
     }
     const target: number[] = [];
-    const valueOnly = req.valueOnly ?? 0;
-    if (!Number.isInteger(valueOnly) || valueOnly < 0 || valueOnly > alphas.length)
-      throw new RangeError(`valueOnly ${valueOnly} is outside 0..${alphas.length}`);
-    const gradRows = alphas.length - valueOnly;
+    const gradRows = gradientRows(alphas.length, req.valueOnly);
     const grad = new Float32Array(gradRows * S * E); // [gradRows,S,E]
     const reply: GradientReply = { hidden: E, target, grad, embedding: x, ms: 0 };
     if (base) reply.baseline = base;

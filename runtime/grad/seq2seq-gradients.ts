@@ -23,7 +23,7 @@ import {
   saliency,
 } from '../analysis/gradient-methods';
 import { checkGradientLength, checkGradientOutputs } from './gradients';
-import { evenChunk, type GradientBaseline } from './gradient-service';
+import { evenChunk, gradientRows, type GradientBaseline } from './gradient-service';
 import type { BackwardRules } from './family-gradient';
 import {
   buildSeq2SeqGradientGraph,
@@ -316,10 +316,7 @@ export class Seq2SeqGradientService implements Seq2SeqGradientComputer {
     const ys = new Float32Array(chunk * Tg * E); // [chunk,Tg,E]
     for (let r = 0; r < chunk; r++) ys.set(y.subarray(0, Tg * E), r * Tg * E);
     const target: number[] = [];
-    const valueOnly = req.valueOnly ?? 0;
-    if (!Number.isInteger(valueOnly) || valueOnly < 0 || valueOnly > alphas.length)
-      throw new RangeError(`valueOnly ${valueOnly} is outside 0..${alphas.length}`);
-    const gradRows = alphas.length - valueOnly;
+    const gradRows = gradientRows(alphas.length, req.valueOnly);
     const gradSource = new Float32Array(gradRows * S * E);
     const gradTarget = new Float32Array(gradRows * T * E);
     let cross: Float32Array[] | undefined;
