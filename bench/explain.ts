@@ -11,12 +11,12 @@ import type { ExplainResult } from '../runtime/explain/result';
 import type { BackendName } from '../runtime/types';
 import { fmt, summarize, table, type Summary } from './stats';
 
-const TEXT =
+export const EXPLAIN_TEXT =
   'The old lighthouse keeper climbed the winding stairs every evening to light the lamp, even after the ships ' +
   'stopped coming. Villagers said he talked to the sea, and that on stormy nights the sea answered him with ' +
   'songs that nobody else could hear, carried over the rocks by the cold northern wind and the crying gulls.';
-const REFERENCE = 'A man looks after a lighthouse by the sea.';
-const STORY =
+export const EXPLAIN_REFERENCE = 'A man looks after a lighthouse by the sea.';
+export const EXPLAIN_STORY =
   'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw ' +
   'a big, red ball. She wanted to play with it, but it was too high. Lily asked her mom to help her.';
 const TOKENS = 64;
@@ -66,10 +66,10 @@ export async function benchExplain(backends: BackendName[], threads: number, run
   const stories = path.resolve('test/fixtures/models/stories260K');
   const cases: Case[] = [];
   if (existsSync(path.join(minilm, 'model.safetensors')))
-    cases.push({ label: 'MiniLM-L6', dir: minilm, text: TEXT, target: `similarity:${REFERENCE}` });
+    cases.push({ label: 'MiniLM-L6', dir: minilm, text: EXPLAIN_TEXT, target: `similarity:${EXPLAIN_REFERENCE}` });
   else console.log(`\n(explain bench: all-MiniLM-L6-v2 is not in ${minilm}; run \`node scripts/fetch-model.mjs\`)`);
   if (existsSync(path.join(stories, 'model.safetensors')))
-    cases.push({ label: 'stories260K', dir: stories, text: STORY, target: 'next' });
+    cases.push({ label: 'stories260K', dir: stories, text: EXPLAIN_STORY, target: 'next' });
   const rows: Row[] = [];
   for (const c of cases) {
     for (const backend of backends) {

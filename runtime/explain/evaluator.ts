@@ -20,9 +20,11 @@ export const BATCH_MAX_ROWS = 64;
  * batches of 16). A model whose rows are compute-bound gains less, and loses once a batch's activations leave the
  * caches, so a batch is sized by its largest activation of a layer (the MLP's [rows, seq, 4·hidden] or the attention
  * scores' [rows, heads, seq, seq]). Measured on an idle 2-core machine (leave-one-out + occlusion, 122 or 250 rows,
- * variants interleaved, median wall): all-MiniLM-L6-v2 at 64 tokens 854 ms in batches of 5 (a 2 MB cap), 822 in 8,
- * 829 in 11, 788 in 16, 22 and 33, 815 in 64; at 128 tokens 3,741 ms in 2, 3,601 in 4, 3,616 in 8, 3,642 in 16;
- * stories260K at 64 tokens 117 ms in 16, 107 in 32, 106 in 64. The 8 MB cap gives 21, 10 and 64 rows there.
+ * variants interleaved, median wall; a throw-away sweep with the cap lifted, then `npx tsx bench/explain-batches.ts`):
+ * all-MiniLM-L6-v2 at 64 tokens 854 ms in batches of 5 (a 2 MB cap), 822 in 8, 829 in 11, 788 in 16, 22 and 33, 815
+ * in 64 (the bench: 869 in 5, 822 in 11, 823 in 21); at 128 tokens 3,741 ms in 2, 3,601 in 4, 3,616 in 8, 3,642 in
+ * 16; stories260K at 64 tokens 117 ms in 16, 107 in 32, 106 in 64 (the bench: 120, 108, 108). The 8 MB cap gives 21,
+ * 10 and 64 rows there.
  */
 
 export interface EvaluatorTarget {
