@@ -15,8 +15,12 @@ inputs (captured by a forward hook on the embedding module, so Marian's √d sca
 project's graphs; mBART's embedding module scales its own output by √d, so its hook's gradient is multiplied by that
 scale to give the gradient w.r.t. the rows).
 
-Run: /work/.venv-ref/bin/python scripts/make-gradient-reference.py [--seq2seq]   (writes test/fixtures/gradients/*.json;
---seq2seq: only the encoder–decoder cases)
+Contrastive targets (--contrast: stories260K and qwen3, GQA): log p(A) − log p(B) at the last position, written to
+<name>-contrast.json with the contrast token B beside A (the log-softmax's normaliser cancels, so the logits'
+difference z_A − z_B has the same value and gradient).
+
+Run: /work/.venv-ref/bin/python scripts/make-gradient-reference.py [--seq2seq | --contrast]   (writes
+test/fixtures/gradients/*.json; --seq2seq: only the encoder–decoder cases; --contrast: only the contrastive ones)
 """
 import json
 import math
@@ -48,7 +52,7 @@ def rounded(t):
     return [float(f"{v:.10g}") for v in t.detach().reshape(-1).tolist()]
 
 
-def gradients(path, ids, token, causal, dtype):
+def gradients(path, ids, token, causal, dtype, contrast=None):
     cls = AutoModelForCausalLM if causal else AutoModel
     model = cls.from_pretrained(path, attn_implementation="eager", dtype=dtype).eval()
     emb = model.get_input_embeddings().weight[torch.tensor([ids])].detach().clone().requires_grad_(True)  # [1,S,E]
@@ -63,9 +67,9 @@ def gradients(path, ids, token, causal, dtype):
         a.retain_grad()
     if causal:
         logp = torch.log_softmax(out.logits[0, S - 1], dim=-1)
-        target = logp[token]
+        target = logp[token] if contrast is None else logp[token] - logp[contrast]
         measure = "log-prob"
-        extra = {"readout": S - 1, "token": token}
+        extra = {"readout": S - 1, "token": token, **({} if contrast is None else {"contrast": contrast})}
     else:
         pooled = out.last_hidden_state[0].mean(dim=0)  # [E]
         ref = torch.tensor([math.sin(i + 1) for i in range(E)], dtype=dtype)
@@ -166,19 +170,26 @@ def seq2seq_cases():
         print(name, {k: (record[k]["target"], record[k]["torch_float32_relative_error"]) for k in ("token", "sequence")})
 
 
+# name, contrast token B (A is the case's target token)
+CONTRAST_CASES = {"stories260K": 403, "qwen3": 7}
+
 if "--seq2seq" in sys.argv:
     seq2seq_cases()
     sys.exit(0)
 
+contrast_only = "--contrast" in sys.argv
 for name, folder, ids, token, causal in CASES:
     path = os.path.join(root, folder)
     if not os.path.exists(path):
         print(f"skipping {name}: {path} is missing", file=sys.stderr)
         continue
-    target, emb, attn, measure, extra = gradients(path, ids, token, causal, torch.float64)
+    contrast = CONTRAST_CASES.get(name) if contrast_only else None
+    if contrast_only and contrast is None:
+        continue
+    target, emb, attn, measure, extra = gradients(path, ids, token, causal, torch.float64, contrast)
     S, E = emb.shape[1], emb.shape[2]
     # The same computation in float32: how far rounding alone moves these gradients (the conditioning of the case).
-    _, emb32, attn32, _, _ = gradients(path, ids, token, causal, torch.float32)
+    _, emb32, attn32, _, _ = gradients(path, ids, token, causal, torch.float32, contrast)
     record = {
         "model": name,
         "folder": folder,
@@ -200,8 +211,10 @@ for name, folder, ids, token, causal in CASES:
         record["layers"] = len(attn)
         record["heads"] = attn[0].shape[1]
         record["grad_attn"] = [rounded(a.grad[0]) for a in attn]  # [L][H*S*S]
-    with open(os.path.join(out_dir, f"{name}.json"), "w") as f:
+    file = f"{name}-contrast.json" if contrast_only else f"{name}.json"
+    with open(os.path.join(out_dir, file), "w") as f:
         json.dump(record, f)
-    print(name, measure, target.item(), record["torch_float32_relative_error"])
+    print(file, measure, target.item(), record["torch_float32_relative_error"])
 
-seq2seq_cases()
+if not contrast_only:
+    seq2seq_cases()

@@ -83,10 +83,14 @@ export function attentionTimesGradientRow(
 /** AttnLRP's conservation in words: Σ relevance against the explained logit (or cosine). The rules conserve
  * relevance except softmax's (the plain gradient, as the authors' LXT), the linear layers' biases and LayerNorm's β,
  * so the sum is near the target, not equal to it (LXT's own: stories260K 75 %, all-MiniLM-L6-v2 37 %). */
-export function conservationNote(scores: ArrayLike<number>, target: number, measure: 'logit' | 'cosine'): string {
+export function conservationNote(
+  scores: ArrayLike<number>,
+  target: number,
+  measure: 'logit' | 'cosine',
+  what = measure === 'logit' ? 'the token’s logit' : 'the cosine (norms held constant)',
+): string {
   let sum = 0;
   for (let i = 0; i < scores.length; i++) sum += scores[i];
-  const what = measure === 'logit' ? 'the token’s logit' : 'the cosine (norms held constant)';
   const pct = Math.abs(target) > 1e-12 ? ` (${((100 * sum) / target).toFixed(1)} %)` : '';
   return `AttnLRP (Achtibat et al. 2024, LXT’s rules) explains ${what}: Σ relevance = ${sum.toPrecision(6)}, target = ${target.toPrecision(6)}${pct}; softmax, biases and LayerNorm’s β keep the rest.`;
 }
@@ -98,6 +102,8 @@ export function completenessNote(sum: number, fx: number, fBaseline: number, ste
   const head = `Integrated Gradients (${steps} steps, ${baseline} baseline): Σ attributions = ${sum.toPrecision(6)}, f(x) − f(baseline) = ${delta.toPrecision(6)} (relative gap ${(100 * rel).toFixed(2)} %`;
   // Near the zero embedding a norm layer divides by about √eps, so the path's gradient is concentrated there and the
   // midpoint rule needs many steps (stories260K: 71 % at 32 steps, 16 % at 512; the pad baseline: 0.7 % at 32).
+  if (rel > 0.05 && baseline.includes('pad-token'))
+    return `${head}: the attributions do not add up yet; raise the steps).`;
   if (rel > 0.05)
     return `${head}: the attributions do not add up yet; raise the steps, or use the pad baseline, whose path avoids the near-zero inputs where a norm layer divides by about √eps).`;
   return `${head}; more steps close it).`;

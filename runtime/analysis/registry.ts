@@ -145,7 +145,10 @@ export interface ImportanceContext {
   attentionGradients?: readonly AttentionGradients[];
   /** needs.relevance (AttnLRP): the modified gradient of runtime/grad/attnlrp-rules.ts, so that embedding ⊙ it is
    * the relevance; `value` is the explained logit (or cosine). */
-  relevance?: InputGradients & { measure: 'logit' | 'cosine' };
+  relevance?: InputGradients & {
+    measure: 'logit' | 'cosine';
+    /** a contrast: the logit minus B's */ contrast?: boolean;
+  };
   /** needs.seq2seq: an encoder–decoder run's attention by kind ([heads, S, S], [heads, T, T], [heads, T, S]) and
    * the weight of each target row in the target (target:POS: one row; the whole target: every row alike). `seq`
    * is then the source's length. */
@@ -565,7 +568,8 @@ registerMethod({
     if (r.gradient.length !== ctx.seq * r.hidden)
       throw new RangeError(`relevances cover ${r.gradient.length / r.hidden} tokens; ctx.seq is ${ctx.seq}`);
     const scores = gradientTimesInput(r.gradient, r.embedding, ctx.seq, r.hidden);
-    if (r.value !== undefined) ctx.report?.(conservationNote(scores, r.value, r.measure));
+    const what = r.contrast ? 'the token’s logit minus the contrast token’s' : undefined;
+    if (r.value !== undefined) ctx.report?.(conservationNote(scores, r.value, r.measure, what));
     return scores;
   },
 });

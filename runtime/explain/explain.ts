@@ -403,18 +403,17 @@ export async function explain(
     else if (!inspector.gradients)
       gradientRefusal =
         'Gradient methods run where the model runs in the extension host or the CLI, not in the panel’s WebGPU worker: set attentionLens.backend to native or wasm.';
-    else if (plan.measure === 'log-odds')
-      gradientRefusal =
-        'Gradient methods do not support contrastive targets (contrast:A|B) yet: explain next:A and next:B separately.';
     else if (S > GRADIENT_MAX_TOKENS)
       gradientRefusal = `Gradient methods run on at most ${GRADIENT_MAX_TOKENS} tokens (memory grows with the square of the length); this input has ${S}: select a shorter range.`;
     else {
       const gradients = inspector.gradients.bind(inspector);
-      const measure = plan.measure; // not log-odds (refused above)
+      // A contrast (log-odds) is log p(A) − log p(B): the log-prob graph read with weight −1 on B.
+      const measure = plan.measure === 'log-odds' ? 'log-prob' : plan.measure;
       const target = {
         measure,
         ...(plan.readout !== null ? { readout: plan.readout } : {}),
         ...(token !== undefined ? { token } : {}),
+        ...(plan.measure === 'log-odds' ? { contrast: plan.contrast } : {}),
         ...(reference ? { reference } : {}),
       };
       ctx.report = (note) => methodNotes.push(note);
@@ -475,6 +474,7 @@ export async function explain(
           embedding: reply.embedding,
           value: reply.target[0],
           measure: lrpMeasure,
+          ...(plan.measure === 'log-odds' ? { contrast: true } : {}),
         };
       }
     }

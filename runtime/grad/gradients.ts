@@ -21,9 +21,13 @@ export const GRADIENT_MAX_TOKENS = 512;
 
 export interface GradientTarget {
   measure: GradientMeasure;
-  /** log-prob / prob: the position whose head row is read, and the token id. */
+  /** log-prob / prob / logit: the position whose head row is read, and the token id. */
   readout?: number;
   token?: number;
+  /** log-prob / logit: a second token id whose value at the readout is subtracted (weight −1 beside the token's +1):
+   * log p(token) − log p(contrast), a contrastive target (the log-softmax's normaliser cancels: it equals the logits'
+   * difference, which is what AttnLRP's logit measure explains). */
+  contrast?: number;
   /** cosine: the reference vector [hidden]; the input is mean-pooled over every token. */
   reference?: ArrayLike<number>;
 }
@@ -158,11 +162,18 @@ export class GradientRunner {
         throw new RangeError(`readout ${r} is outside 0..${S - 1}`);
       if (t === undefined || !Number.isInteger(t) || t < 0 || t >= V)
         throw new RangeError(`token ${t} is outside 0..${V - 1}`);
+      const c = target.contrast;
+      if (c !== undefined) {
+        if (!Number.isInteger(c) || c < 0 || c >= V || c === t)
+          throw new RangeError(`contrast token ${c} is outside 0..${V - 1} or equals the token`);
+        if (measure === 'prob') throw new RangeError('a contrast is a difference of log-probabilities or logits');
+      }
       const select = new Float32Array(B * S);
-      const onehot = new Float32Array(B * V);
+      const onehot = new Float32Array(B * V); // +1 on the token, −1 on the contrast token
       for (let b = 0; b < B; b++) {
         select[b * S + r] = 1;
         onehot[b * V + t] = 1;
+        if (c !== undefined) onehot[b * V + c] = -1;
       }
       feeds.select = { type: 'float32', dims: [B, 1, S], data: select };
       // The readout as an index too, where the last layer runs that row alone (its bias and cos/sin rows).

@@ -447,7 +447,7 @@ export async function seq2seqGradientAttribution(
         : contrast === undefined
           ? 'the token’s logit'
           : 'the token’s logit minus the contrast token’s';
-    const note = `${conservationNote(both, r.target[0], 'logit').replace('the token’s logit', what)} Source tokens: Σ ${source.reduce((a, v) => a + v, 0).toPrecision(6)}; the target prefix the rest.`;
+    const note = `${conservationNote(both, r.target[0], 'logit', what)} Source tokens: Σ ${source.reduce((a, v) => a + v, 0).toPrecision(6)}; the target prefix the rest.`;
     return { source, target, value: r.target[0], note };
   }
   if (method !== 'integrated-gradients') {

@@ -148,6 +148,54 @@ test('AttnLRP through explain and the worker equals LXT 2.1’s relevances, its 
   assert.match(note, /the token’s logit/);
 });
 
+test('contrast:#A|#B: gradient × input and attention × gradient equal PyTorch autograd’s on log p(A) − log p(B); AttnLRP is A’s relevance minus B’s', async () => {
+  const c = JSON.parse(fs.readFileSync(path.join(fixturesDir, 'gradients', 'stories260K-contrast.json'), 'utf8')) as {
+    ids: number[];
+    readout: number;
+    token: number;
+    contrast: number;
+    target: number;
+    grad_embeds: number[];
+    grad_attn: number[][];
+  };
+  assert.deepEqual(c.ids, ref.ids);
+  assert.equal(c.readout, S - 1); // contrast:A|B reads the last position, as the fixture does
+  const methods = ['grad-x-input', 'attn-x-grad', 'attnlrp'];
+  const run = (target: string) => explain(inspector, ref.ids, { ...options(methods), target });
+  const result = await run(`contrast:#${c.token}|#${c.contrast}`);
+  const scores = (r: typeof result, id: string) => {
+    const m = r.methods.find((x) => x.id === id)!;
+    assert.equal(m.error, undefined, `${id}: ${m.error}`);
+    return m.scores;
+  };
+  assert.equal(result.target.measure, 'log-odds');
+  assert.ok(Math.abs(result.target.value - c.target) <= 1e-4 * Math.max(1, Math.abs(c.target)));
+  const emb = readSafetensors(path.join(STORIES, 'model.safetensors')).get('model.embed_tokens.weight'); // [V,E]
+  const gxi = Array.from({ length: S }, (_, j) =>
+    Array.from({ length: E }, (_, e) => c.grad_embeds[j * E + e] * emb[c.ids[j] * E + e]).reduce((a, v) => a + v, 0),
+  );
+  assert.ok(relativeError(scores(result, 'grad-x-input'), gxi) <= 1e-4);
+  const attn = naiveForward(STORIES, ref.ids).attention[ref.layers - 1]; // [H,S,S]
+  const dA = c.grad_attn[ref.layers - 1];
+  const axg = Array.from({ length: S }, (_, j) => {
+    let sum = 0;
+    for (let h = 0; h < ref.heads; h++)
+      sum += (attn[(h * S + c.readout) * S + j] * dA[(h * S + c.readout) * S + j]) / ref.heads;
+    return sum;
+  });
+  assert.ok(relativeError(scores(result, 'attn-x-grad'), axg) <= 1e-4);
+  // AttnLRP's relevance is linear in the logits' seed: +1 on A, −1 on B gives A's relevance minus B's.
+  const a = await run(`token:${S}:${c.token}`);
+  const b = await run(`token:${S}:${c.contrast}`);
+  const diff = scores(a, 'attnlrp').map((v, j) => v - scores(b, 'attnlrp')[j]);
+  assert.ok(relativeError(scores(result, 'attnlrp'), diff) <= 1e-4);
+  const note = result.notes.find((n) => n.startsWith('AttnLRP (Achtibat et al. 2024'))!;
+  assert.match(note, /explains the token’s logit minus the contrast token’s/);
+  // z_A − z_B = log p(A) − log p(B): the note's target is the explained value
+  const [, target] = /target = (\S+) /.exec(note)!;
+  assert.ok(Math.abs(Number(target) - c.target) <= 1e-4 * Math.max(1, Math.abs(c.target)), note);
+});
+
 test('AttnLRP on gpt2 (tiny-gpt2) through explain and the worker equals LXT 2.1’s GPT-2 patch', async () => {
   const lxt = JSON.parse(fs.readFileSync(path.join(fixturesDir, 'attnlrp', 'tiny-gpt2.json'), 'utf8')) as {
     ids: number[];

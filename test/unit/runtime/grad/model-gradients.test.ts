@@ -21,6 +21,8 @@ interface Reference {
   measure: GradientMeasure;
   readout?: number;
   token?: number;
+  /** The -contrast fixtures: the token B whose log-probability is subtracted. */
+  contrast?: number;
   target: number;
   seq: number;
   hidden: number;
@@ -123,6 +125,41 @@ for (const [name, dir] of cases.filter(([n]) => n !== 'all-MiniLM-L6-v2')) {
       await runner.release();
     }
   });
+}
+
+// Contrastive targets (contrast:A|B): log p(A) − log p(B) at the readout, one graph with weight −1 on B, against
+// PyTorch autograd on that difference (make-gradient-reference.py --contrast), with and without attention outputs.
+for (const [name, dir] of cases.filter(([n]) => n === 'stories260K' || n === 'qwen3')) {
+  for (const attention of [true, false])
+    test(`${name}: a contrast's gradients equal PyTorch autograd's on log p(A) − log p(B) (attention outputs: ${attention})`, async () => {
+      const file = path.join(fixturesDir, 'gradients', `${name}-contrast.json`);
+      const ref = JSON.parse(readFileSync(file, 'utf8')) as Reference;
+      assert.ok(ref.contrast !== undefined && ref.contrast !== ref.token);
+      const runner = await GradientRunner.create(await readModel(dir()), {
+        batch: 1,
+        seq: ref.seq,
+        measure: 'log-prob',
+        attention,
+      });
+      try {
+        const target = { measure: 'log-prob' as const, readout: ref.readout, token: ref.token, contrast: ref.contrast };
+        const out = await runner.run(ref.ids, runner.embeddings(ref.ids), target);
+        assert.ok(Math.abs(out.target[0] - ref.target) <= 1e-4 * Math.max(1, Math.abs(ref.target)));
+        const e = relativeError(out.grad, ref.grad_embeds);
+        assert.ok(e <= 1e-4, `d/d embeddings: relative error ${e}`);
+        if (attention)
+          for (let l = 0; l < ref.layers!; l++) {
+            const el = relativeError(out.gradAttn![l], ref.grad_attn![l]);
+            assert.ok(el <= 1e-4, `d/d attention layer ${l}: relative error ${el}`);
+          }
+        // The contrast token must differ from the token and lie in the vocabulary; a probability has no contrast.
+        const x = runner.embeddings(ref.ids);
+        await assert.rejects(runner.run(ref.ids, x, { ...target, contrast: ref.token }), RangeError);
+        await assert.rejects(runner.run(ref.ids, x, { ...target, contrast: 1e9 }), RangeError);
+      } finally {
+        await runner.release();
+      }
+    });
 }
 
 test('stories260K: a probability target’s gradient is p times the log-probability’s (the Exp at the end)', async () => {
