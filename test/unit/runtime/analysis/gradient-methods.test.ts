@@ -35,7 +35,10 @@ test('Integrated Gradients: (x − x′) times the mean gradient over the midpoi
   assert.ok(Math.abs(ig[0] - 5) < 1e-6 && Math.abs(ig[1] - 0.5) < 1e-6, `${Array.from(ig)}`);
   assert.match(completenessNote(5.5, 5.5, 0, 4, 'zero-embedding'), /relative gap 0\.00 %/);
   // A gap past 5 %: the zero baseline is told of the pad baseline; the pad baseline only to raise the steps.
-  assert.match(completenessNote(2, 4, 0, 32, 'zero-embedding'), /gap 50\.00 %.*raise the steps, or use the pad baseline/);
+  assert.match(
+    completenessNote(2, 4, 0, 32, 'zero-embedding'),
+    /gap 50\.00 %.*raise the steps, or use the pad baseline/,
+  );
   const pad = completenessNote(2, 4, 0, 32, 'pad-token (#2)');
   assert.match(pad, /gap 50\.00 %: the attributions do not add up yet; raise the steps\)\.$/);
   assert.doesNotMatch(pad, /use the pad baseline/);
