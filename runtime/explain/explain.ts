@@ -9,9 +9,11 @@ import {
   computeImportance,
   getMethod,
   listMethods,
+  type GradientPath,
   type ImportanceContext,
   type ValueNorms,
 } from '../analysis/registry';
+import { midpointAlphas } from '../analysis/gradient-methods';
 import type { GradientBaseline } from '../grad/gradient-service';
 import { attnLrpRefusalFor, GRADIENT_REFUSED_ONNX } from '../grad/family-gradient';
 import { GRADIENT_MAX_TOKENS } from '../grad/gradients';
@@ -418,30 +420,12 @@ export async function explain(
       };
       ctx.report = (note) => methodNotes.push(note);
       if (plainGradientIds.length) {
-        const tGrad = performance.now();
-        const reply = await gradients(
-          { ids: plan.ids, target, attention: gradientIds.includes('attn-x-grad') },
-          { signal },
-        );
-        gradientMs = performance.now() - tGrad;
-        ctx.gradients = {
-          hidden: reply.hidden,
-          gradient: reply.grad,
-          embedding: reply.embedding,
-          value: reply.target[0],
-        };
-        if (reply.attention && reply.attentionGrad)
-          ctx.attentionGradients = reply.attention.map((attention, layer) => ({
-            layer,
-            heads: facts.heads,
-            attention,
-            gradient: reply.attentionGrad![layer],
-          }));
         const baseline = options.baseline ?? 'zero';
         const padId = tokenizer?.special.pad ?? 0;
-        ctx.steps = options.steps ?? 32;
-        ctx.gradientPath = async (alphas, valueOnly) => {
-          const r = await gradients(
+        const label = baseline === 'pad' ? `pad-token (#${padId})` : 'zero-embedding';
+        const steps = (ctx.steps = options.steps ?? 32);
+        const along = (alphas: readonly number[], valueOnly?: number) =>
+          gradients(
             {
               ids: plan.ids,
               target,
@@ -453,7 +437,53 @@ export async function explain(
             },
             { signal },
           );
-          const label = baseline === 'pad' ? `pad-token (#${padId})` : 'zero-embedding';
+        // What Integrated Gradients asks (registry.ts): the midpoints, then α = 0 read for f(baseline) alone.
+        const igAlphas = [...midpointAlphas(steps), 0];
+        let igPath: Awaited<ReturnType<GradientPath>> | undefined;
+        const tGrad = performance.now();
+        if (plainGradientIds.includes('integrated-gradients') && !gradientIds.includes('attn-x-grad')) {
+          // The input itself (α = 1) rides IG's batched path as one more point: one gradient graph and session serve
+          // the gradient at the input (saliency, gradient × input, IG's f(x)) and the path, not two (SmolLM2: ~3.5 s
+          // of session creation less, and one pass).
+          const r = await along([...midpointAlphas(steps), 1, 0], 1);
+          const n = S * r.hidden; // [S,E] a point
+          ctx.gradients = {
+            hidden: r.hidden,
+            gradient: r.grad.subarray(steps * n, (steps + 1) * n),
+            embedding: r.embedding,
+            value: r.target[steps],
+          };
+          igPath = {
+            target: [...r.target.slice(0, steps), r.target[steps + 1]],
+            grad: r.grad.subarray(0, steps * n),
+            baseline: r.baseline!,
+            label,
+          };
+        } else {
+          const reply = await gradients(
+            { ids: plan.ids, target, attention: gradientIds.includes('attn-x-grad') },
+            { signal },
+          );
+          ctx.gradients = {
+            hidden: reply.hidden,
+            gradient: reply.grad,
+            embedding: reply.embedding,
+            value: reply.target[0],
+          };
+          if (reply.attention && reply.attentionGrad)
+            ctx.attentionGradients = reply.attention.map((attention, layer) => ({
+              layer,
+              heads: facts.heads,
+              attention,
+              gradient: reply.attentionGrad![layer],
+            }));
+        }
+        gradientMs = performance.now() - tGrad;
+        ctx.gradientPath = async (alphas, valueOnly) => {
+          const same =
+            valueOnly === 1 && alphas.length === igAlphas.length && alphas.every((a, i) => a === igAlphas[i]);
+          if (igPath && same) return igPath;
+          const r = await along(alphas, valueOnly);
           return { target: r.target, grad: r.grad, baseline: r.baseline!, label };
         };
         methodNotes.push(

@@ -124,6 +124,64 @@ test('Integrated Gradients: Σ attributions = f(x) − f(pad baseline) within 0.
   assert.ok(Math.abs(result.target.value - ref.target) <= 1e-4 * Math.abs(ref.target));
 });
 
+test('Integrated Gradients beside saliency and gradient × input: one gradient request (the input rides IG’s path as α = 1), their scores equal PyTorch autograd’s', async () => {
+  const asked: unknown[] = [];
+  const counting = new Proxy(inspector, {
+    get(target, key) {
+      const v = Reflect.get(target, key, target) as unknown;
+      if (key === 'gradients')
+        return (req: unknown, o: unknown) => {
+          asked.push(req);
+          return target.gradients!(req as Parameters<NonNullable<Inspector['gradients']>>[0], o as undefined);
+        };
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const result = await explain(counting, ref.ids, {
+    ...options(['saliency', 'grad-x-input', 'integrated-gradients']),
+    steps: 8,
+    baseline: 'pad',
+  });
+  assert.equal(asked.length, 1, 'one gradient request');
+  assert.deepEqual((asked[0] as { alphas: number[] }).alphas, [
+    ...Array.from({ length: 8 }, (_, k) => (k + 0.5) / 8),
+    1,
+    0,
+  ]);
+  const scores = (id: string) => {
+    const m = result.methods.find((x) => x.id === id)!;
+    assert.equal(m.error, undefined, `${id}: ${m.error}`);
+    return m.scores;
+  };
+  const emb = readSafetensors(path.join(STORIES, 'model.safetensors')).get('model.embed_tokens.weight'); // [V,E]
+  const g = (j: number, e: number) => ref.grad_embeds[j * E + e];
+  const gxi = Array.from({ length: S }, (_, j) =>
+    Array.from({ length: E }, (_, e) => g(j, e) * emb[ref.ids[j] * E + e]).reduce((a, v) => a + v, 0),
+  );
+  const saliency = Array.from({ length: S }, (_, j) =>
+    Math.sqrt(Array.from({ length: E }, (_, e) => g(j, e) ** 2).reduce((a, v) => a + v, 0)),
+  );
+  assert.ok(relativeError(scores('grad-x-input'), gxi) <= 1e-4);
+  assert.ok(relativeError(scores('saliency'), saliency) <= 1e-4);
+  // IG from the shared path equals IG asked apart: beside attention × gradient (whose gradient pass needs the
+  // attention outputs) the input gets its own pass and the path its own request, without α = 1.
+  const alone = await explain(inspector, ref.ids, {
+    ...options(['attn-x-grad', 'integrated-gradients']),
+    steps: 8,
+    baseline: 'pad',
+  });
+  const ig = alone.methods.find((x) => x.id === 'integrated-gradients')!.scores;
+  assert.ok(relativeError(scores('integrated-gradients'), ig) <= 1e-5);
+  // f(x) in the completeness note is the α = 1 row's target: the explained value (PyTorch's, ≤ 1e-4)
+  const note = result.notes.find((n) => n.startsWith('Integrated Gradients (8 steps'))!;
+  const [, delta] = /f\(x\) − f\(baseline\) = (\S+) /.exec(note)!;
+  const aloneNote = alone.notes.find((n) => n.startsWith('Integrated Gradients (8 steps'))!;
+  assert.ok(
+    Math.abs(Number(delta) - Number(/f\(x\) − f\(baseline\) = (\S+) /.exec(aloneNote)![1])) <=
+      1e-4 * Math.abs(Number(delta)),
+  );
+});
+
 test('AttnLRP through explain and the worker equals LXT 2.1’s relevances, its conservation in the notes', async () => {
   const lxt = JSON.parse(fs.readFileSync(path.join(fixturesDir, 'attnlrp', 'stories260K.json'), 'utf8')) as {
     ids: number[];
