@@ -186,7 +186,16 @@ export async function explainSeq2Seq(
       gradientRefusal = `Gradient methods run on at most ${GRADIENT_MAX_TOKENS} source + target tokens (memory grows with the square of the length); this has ${length}: select a shorter source or explain an earlier target position.`;
     else {
       const served = inspector.seq2seqGradients.bind(inspector);
-      gradients = { compute: (req) => served(req, { signal }) };
+      // Saliency and gradient × input ask the same gradient: one pass serves both (requests are kept by content).
+      const asked = new Map<string, ReturnType<Seq2SeqGradientComputer['compute']>>();
+      gradients = {
+        compute: (req) => {
+          const key = JSON.stringify(req);
+          let reply = asked.get(key);
+          if (!reply) asked.set(key, (reply = served(req, { signal })));
+          return reply;
+        },
+      };
       methodNotes.push(
         'Gradient methods: gradients of the target w.r.t. the source token embeddings (the target tokens kept as they are) and, for attention × gradient, w.r.t. a decoder layer’s cross-attention, computed by onnxruntime in float32 through backward graphs built from the encoder–decoder’s own graphs; gradient × input, Integrated Gradients and attention × gradient are signed (negative: the token lowers the target).',
       );

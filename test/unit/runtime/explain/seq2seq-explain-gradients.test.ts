@@ -74,8 +74,20 @@ describe('tiny-marian-dates: Explain’s gradient methods over the source agains
   const E = REF.hidden;
   const spec = `target:${REF.position + 1}`;
 
-  test(`${spec} (▁2021): saliency and gradient × input ≤ 1e-4 relative norm; IG states its completeness`, async () => {
-    const r = await explain(inspector, REF.source_ids, {
+  test(`${spec} (▁2021): saliency and gradient × input ≤ 1e-4 relative norm from one gradient pass; IG states its completeness`, async () => {
+    const asked: { alphas?: number[] }[] = [];
+    const counting = new Proxy(inspector, {
+      get(target, key) {
+        const v = Reflect.get(target, key, target) as unknown;
+        if (key === 'seq2seqGradients')
+          return (req: { alphas?: number[] }, o: unknown) => {
+            asked.push(req);
+            return (v as (r: unknown, o: unknown) => unknown).call(target, req, o);
+          };
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const r = await explain(counting, REF.source_ids, {
       target: spec,
       targetText: REF.labels,
       methods: ['saliency', 'grad-x-input', 'integrated-gradients'],
@@ -111,6 +123,11 @@ describe('tiny-marian-dates: Explain’s gradient methods over the source agains
     assert.ok(Math.abs(stated - sum) <= 1e-5 * Math.max(1, Math.abs(sum)), `${stated} vs Σ ${sum}`);
     assert.match(ig, /f\(x\) − f\(baseline\) = -?\d/);
     assert.ok(r.notes.some((n) => n.startsWith('Gradient methods: gradients of the target w.r.t. the source')));
+    // Saliency and gradient × input share one request (the gradient at the input); IG asks for its path.
+    assert.deepEqual(
+      asked.map((q) => q.alphas?.length ?? 0),
+      [0, 18],
+    );
   });
 
   test('contrast:▁2021|#2@target:1: gradient × input is ▁2021’s minus #2’s at the same row (one graph, weight −1 on B)', async () => {
