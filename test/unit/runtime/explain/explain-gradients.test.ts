@@ -65,32 +65,37 @@ const options = (methods: string[]) => ({
   headStats: false,
 });
 
+/** The scores of a method on a result, which must have run. */
+function scoresOf(result: { methods: { id: string; error?: string; kind: string; scores: number[] }[] }, id: string) {
+  const m = result.methods.find((x) => x.id === id)!;
+  assert.equal(m.error, undefined, `${id}: ${m.error}`);
+  assert.equal(m.kind, 'gradient');
+  return m.scores;
+}
+
+/** Saliency, gradient × input and (with the last layer's d target / d attention) attention × gradient per token,
+ * from a PyTorch reference gradient [S,E], the embedding rows of model.safetensors and the naive forward's attention. */
+function referenceScores(gradEmbeds: number[], gradAttnLast?: number[]) {
+  const emb = readSafetensors(path.join(STORIES, 'model.safetensors')).get('model.embed_tokens.weight'); // [V,E]
+  const g = (j: number, e: number) => gradEmbeds[j * E + e];
+  const sum = (f: (e: number) => number) => Array.from({ length: E }, (_, e) => f(e)).reduce((a, v) => a + v, 0);
+  const saliency = Array.from({ length: S }, (_, j) => Math.sqrt(sum((e) => g(j, e) ** 2)));
+  const gxi = Array.from({ length: S }, (_, j) => sum((e) => g(j, e) * emb[ref.ids[j] * E + e]));
+  if (!gradAttnLast) return { saliency, gxi, axg: [] };
+  const attn = naiveForward(STORIES, ref.ids).attention[ref.layers - 1]; // [H,S,S]
+  const at = (h: number, j: number) => (h * S + ref.readout) * S + j;
+  const axg = Array.from({ length: S }, (_, j) => {
+    let a = 0;
+    for (let h = 0; h < ref.heads; h++) a += (attn[at(h, j)] * gradAttnLast[at(h, j)]) / ref.heads;
+    return a;
+  });
+  return { saliency, gxi, axg };
+}
+
 test('saliency, gradient × input and attention × gradient equal PyTorch autograd’s gradients (stories260K)', async () => {
   const result = await explain(inspector, ref.ids, options(['saliency', 'grad-x-input', 'attn-x-grad']));
-  const scores = (id: string) => {
-    const m = result.methods.find((x) => x.id === id)!;
-    assert.equal(m.error, undefined, `${id}: ${m.error}`);
-    assert.equal(m.kind, 'gradient');
-    return m.scores;
-  };
-  const table = readSafetensors(path.join(STORIES, 'model.safetensors'));
-  const emb = table.get('model.embed_tokens.weight'); // [V,E]
-  const x = (j: number, e: number) => emb[ref.ids[j] * E + e];
-  const g = (j: number, e: number) => ref.grad_embeds[j * E + e];
-  const saliency = Array.from({ length: S }, (_, j) =>
-    Math.sqrt(Array.from({ length: E }, (_, e) => g(j, e) ** 2).reduce((a, v) => a + v, 0)),
-  );
-  const gxi = Array.from({ length: S }, (_, j) =>
-    Array.from({ length: E }, (_, e) => g(j, e) * x(j, e)).reduce((a, v) => a + v, 0),
-  );
-  const attn = naiveForward(STORIES, ref.ids).attention[ref.layers - 1]; // [H,S,S]
-  const dA = ref.grad_attn[ref.layers - 1];
-  const axg = Array.from({ length: S }, (_, j) => {
-    let s = 0;
-    for (let h = 0; h < ref.heads; h++)
-      s += (attn[(h * S + ref.readout) * S + j] * dA[(h * S + ref.readout) * S + j]) / ref.heads;
-    return s;
-  });
+  const scores = (id: string) => scoresOf(result, id);
+  const { saliency, gxi, axg } = referenceScores(ref.grad_embeds, ref.grad_attn[ref.layers - 1]);
   assert.ok(
     relativeError(scores('saliency'), saliency) <= 1e-4,
     `saliency ${relativeError(scores('saliency'), saliency)}`,
@@ -148,19 +153,8 @@ test('Integrated Gradients beside saliency and gradient × input: one gradient r
     1,
     0,
   ]);
-  const scores = (id: string) => {
-    const m = result.methods.find((x) => x.id === id)!;
-    assert.equal(m.error, undefined, `${id}: ${m.error}`);
-    return m.scores;
-  };
-  const emb = readSafetensors(path.join(STORIES, 'model.safetensors')).get('model.embed_tokens.weight'); // [V,E]
-  const g = (j: number, e: number) => ref.grad_embeds[j * E + e];
-  const gxi = Array.from({ length: S }, (_, j) =>
-    Array.from({ length: E }, (_, e) => g(j, e) * emb[ref.ids[j] * E + e]).reduce((a, v) => a + v, 0),
-  );
-  const saliency = Array.from({ length: S }, (_, j) =>
-    Math.sqrt(Array.from({ length: E }, (_, e) => g(j, e) ** 2).reduce((a, v) => a + v, 0)),
-  );
+  const scores = (id: string) => scoresOf(result, id);
+  const { saliency, gxi } = referenceScores(ref.grad_embeds);
   assert.ok(relativeError(scores('grad-x-input'), gxi) <= 1e-4);
   assert.ok(relativeError(scores('saliency'), saliency) <= 1e-4);
   // IG from the shared path equals IG asked apart: beside attention × gradient (whose gradient pass needs the
@@ -217,30 +211,15 @@ test('contrast:#A|#B: gradient × input and attention × gradient equal PyTorch 
     grad_attn: number[][];
   };
   assert.deepEqual(c.ids, ref.ids);
-  assert.equal(c.readout, S - 1); // contrast:A|B reads the last position, as the fixture does
+  assert.equal(c.readout, ref.readout); // contrast:A|B reads the last position, as the fixture does
   const methods = ['grad-x-input', 'attn-x-grad', 'attnlrp'];
   const run = (target: string) => explain(inspector, ref.ids, { ...options(methods), target });
   const result = await run(`contrast:#${c.token}|#${c.contrast}`);
-  const scores = (r: typeof result, id: string) => {
-    const m = r.methods.find((x) => x.id === id)!;
-    assert.equal(m.error, undefined, `${id}: ${m.error}`);
-    return m.scores;
-  };
+  const scores = scoresOf;
   assert.equal(result.target.measure, 'log-odds');
   assert.ok(Math.abs(result.target.value - c.target) <= 1e-4 * Math.max(1, Math.abs(c.target)));
-  const emb = readSafetensors(path.join(STORIES, 'model.safetensors')).get('model.embed_tokens.weight'); // [V,E]
-  const gxi = Array.from({ length: S }, (_, j) =>
-    Array.from({ length: E }, (_, e) => c.grad_embeds[j * E + e] * emb[c.ids[j] * E + e]).reduce((a, v) => a + v, 0),
-  );
+  const { gxi, axg } = referenceScores(c.grad_embeds, c.grad_attn[ref.layers - 1]);
   assert.ok(relativeError(scores(result, 'grad-x-input'), gxi) <= 1e-4);
-  const attn = naiveForward(STORIES, ref.ids).attention[ref.layers - 1]; // [H,S,S]
-  const dA = c.grad_attn[ref.layers - 1];
-  const axg = Array.from({ length: S }, (_, j) => {
-    let sum = 0;
-    for (let h = 0; h < ref.heads; h++)
-      sum += (attn[(h * S + c.readout) * S + j] * dA[(h * S + c.readout) * S + j]) / ref.heads;
-    return sum;
-  });
   assert.ok(relativeError(scores(result, 'attn-x-grad'), axg) <= 1e-4);
   // AttnLRP's relevance is linear in the logits' seed: +1 on A, −1 on B gives A's relevance minus B's.
   const a = await run(`token:${S}:${c.token}`);
