@@ -40,6 +40,8 @@ import type { Seq2SeqMixingMethod } from '../inspector/seq2seq-mixing-service';
 import { GRADIENT_MAX_TOKENS } from '../grad/gradients';
 import { attnLrpRefusalFor, GRADIENT_REFUSED_ONNX } from '../grad/family-gradient';
 import {
+  inputGradients,
+  integratedGradientsRequest,
   seq2seqGradientAttribution,
   type Seq2SeqGradientComputer,
   type Seq2SeqGradientMethod,
@@ -170,11 +172,25 @@ export async function explainSeq2Seq(
   const methodNotes: string[] = [];
   let gradientRefusal: string | undefined;
   let gradients: Seq2SeqGradientComputer | undefined;
+  let gradientMs: number | undefined;
   // A contrast reads A − B at its row: A takes that row's label (only that row is read; the decoder inputs stay).
   const gradTarget: Seq2SeqGradientTarget = {
     labels: labels.map((t, i) => (i === plan.row && plan.token !== undefined ? plan.token : t.id)),
     ...(plan.row !== null ? { position: plan.row } : {}),
     ...(plan.contrast !== undefined ? { contrast: plan.contrast } : {}),
+  };
+  const gradRequest = {
+    sourceIds: tokens.map((t) => t.id),
+    decoderInputIds: side.decoderInput.map((t) => t.id),
+    target: gradTarget,
+  };
+  const gradOptions = {
+    steps: options.steps,
+    baseline: options.baseline,
+    padId: tokenizer?.special.pad ?? 0,
+    keep: tokens.map((t) => t.special === true),
+    ...(options.layer !== undefined ? { layer: options.layer } : {}),
+    ...(typeof options.head === 'number' ? { head: options.head } : {}),
   };
   if (ids.some((id) => SEQ2SEQ_GRADIENT_METHODS.includes(id))) {
     const length = S + (plan.row === null ? labels.length : plan.row + 1);
@@ -186,16 +202,29 @@ export async function explainSeq2Seq(
       gradientRefusal = `Gradient methods run on at most ${GRADIENT_MAX_TOKENS} source + target tokens (memory grows with the square of the length); this has ${length}: select a shorter source or explain an earlier target position.`;
     else {
       const served = inspector.seq2seqGradients.bind(inspector);
-      // Saliency and gradient × input ask the same gradient: one pass serves both (requests are kept by content).
+      // Saliency and gradient × input ask the same gradient: one pass serves both (requests are kept by content);
+      // beside Integrated Gradients it is the α = 1 row of IG's batched path (integratedGradientsRequest), so one
+      // gradient graph serves the three.
       const asked = new Map<string, ReturnType<Seq2SeqGradientComputer['compute']>>();
-      gradients = {
-        compute: (req) => {
-          const key = JSON.stringify(req);
-          let reply = asked.get(key);
-          if (!reply) asked.set(key, (reply = served(req, { signal })));
-          return reply;
-        },
+      const once: Seq2SeqGradientComputer['compute'] = (req) => {
+        const key = JSON.stringify(req);
+        let reply = asked.get(key);
+        if (!reply) asked.set(key, (reply = served(req, { signal })));
+        return reply;
       };
+      const withIg = ids.includes('integrated-gradients');
+      gradients = {
+        compute: async (req) =>
+          withIg && !req.alphas && !req.attention && !req.rules
+            ? inputGradients(await once(integratedGradientsRequest(gradRequest, gradOptions)), options.steps ?? 32)
+            : once(req),
+      };
+      // That shared pass, run before the methods so that the timings name it (not the first method that reads it).
+      if (withIg && (ids.includes('saliency') || ids.includes('grad-x-input'))) {
+        const tGrad = performance.now();
+        await gradients.compute(gradRequest);
+        gradientMs = performance.now() - tGrad;
+      }
       methodNotes.push(
         'Gradient methods: gradients of the target w.r.t. the source token embeddings (the target tokens kept as they are) and, for attention × gradient, w.r.t. a decoder layer’s cross-attention, computed by onnxruntime in float32 through backward graphs built from the encoder–decoder’s own graphs; gradient × input, Integrated Gradients and attention × gradient are signed (negative: the token lowers the target).',
       );
@@ -244,23 +273,7 @@ export async function explainSeq2Seq(
       if (SEQ2SEQ_MIXING_METHODS.includes(id)) return mixingScores(id);
       if (!SEQ2SEQ_GRADIENT_METHODS.includes(id)) return computeImportance(id, ctx);
       if (!gradients) throw new RangeError(gradientRefusal);
-      const a = await seq2seqGradientAttribution(
-        gradients,
-        {
-          sourceIds: tokens.map((t) => t.id),
-          decoderInputIds: side.decoderInput.map((t) => t.id),
-          target: gradTarget,
-        },
-        id as Seq2SeqGradientMethod,
-        {
-          steps: options.steps,
-          baseline: options.baseline,
-          padId: tokenizer?.special.pad ?? 0,
-          keep: tokens.map((t) => t.special === true),
-          ...(options.layer !== undefined ? { layer: options.layer } : {}),
-          ...(typeof options.head === 'number' ? { head: options.head } : {}),
-        },
-      );
+      const a = await seq2seqGradientAttribution(gradients, gradRequest, id as Seq2SeqGradientMethod, gradOptions);
       if (a.note) methodNotes.push(a.note);
       return a.source; // [S]
     },
@@ -297,6 +310,7 @@ export async function explainSeq2Seq(
     timings: {
       totalMs: tEnd - t0,
       mainPassMs,
+      ...(gradientMs !== undefined ? { gradientMs } : {}),
       faithfulnessMs: tables.faithfulnessMs,
       erasureMs: tables.erasureMs,
       rows: evaluator.stats.rows,

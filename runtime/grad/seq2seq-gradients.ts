@@ -414,6 +414,40 @@ export function crossAttentionTimesGradient(
   return out;
 }
 
+/**
+ * Integrated Gradients' request: the midpoint points, then the input itself (α = 1: f(x), and its gradient, which
+ * is the plain request's — inputGradients reads it, so that saliency and gradient × input beside IG need no pass of
+ * their own) and the baseline (α = 0, read for f(baseline) alone).
+ */
+export function integratedGradientsRequest(
+  request: { sourceIds: number[]; decoderInputIds: number[]; target: Seq2SeqGradientTarget },
+  options: Pick<Seq2SeqAttributionOptions, 'steps' | 'baseline' | 'padId' | 'keep'> = {},
+): Seq2SeqGradientRequest {
+  return {
+    ...request,
+    alphas: [...midpointAlphas(options.steps ?? 32), 1, 0],
+    valueOnly: 1,
+    baseline: options.baseline ?? 'zero',
+    ...(options.padId !== undefined ? { padId: options.padId } : {}),
+    ...(options.keep ? { keep: options.keep } : {}),
+  };
+}
+
+/** The input's own gradients (the plain request's reply) from an integratedGradientsRequest's reply of `steps`. */
+export function inputGradients(path: Seq2SeqGradientReply, steps: number): Seq2SeqGradientReply {
+  const s = path.sourceEmbedding.length; // S·E a point
+  const t = path.targetEmbedding.length; // T·E
+  return {
+    hidden: path.hidden,
+    target: [path.target[steps]],
+    gradSource: path.gradSource.subarray(steps * s, (steps + 1) * s),
+    gradTarget: path.gradTarget.subarray(steps * t, (steps + 1) * t),
+    sourceEmbedding: path.sourceEmbedding,
+    targetEmbedding: path.targetEmbedding,
+    ms: path.ms,
+  };
+}
+
 /** One gradient method's scores for an encoder–decoder's target (Explain's method list calls this). */
 export async function seq2seqGradientAttribution(
   service: Seq2SeqGradientComputer,
@@ -465,18 +499,7 @@ export async function seq2seqGradientAttribution(
   }
   const steps = options.steps ?? 32;
   const baseline = options.baseline ?? 'zero';
-  // f(x) and f(baseline) (α = 1, 0) with the midpoint points, for the completeness check.
-  const r = await service.compute(
-    {
-      ...request,
-      alphas: [...midpointAlphas(steps), 1, 0],
-      valueOnly: 2,
-      baseline,
-      ...(options.padId !== undefined ? { padId: options.padId } : {}),
-      ...(options.keep ? { keep: options.keep } : {}),
-    },
-    options.isCancelled,
-  );
+  const r = await service.compute(integratedGradientsRequest(request, options), options.isCancelled);
   const E = r.hidden;
   const source = integratedGradients(r.gradSource, steps, r.sourceEmbedding, r.baseline!, S, E);
   const fx = r.target[steps];
