@@ -80,6 +80,9 @@ export function attentionTimesGradientRow(
   return out;
 }
 
+/** What AttnLRP explains for a contrastive target (contrast:A|B): z_A − z_B, which equals log p(A) − log p(B). */
+export const CONTRAST_LOGIT = 'the token’s logit minus the contrast token’s';
+
 /** AttnLRP's conservation in words: Σ relevance against the explained logit (or cosine). The rules conserve
  * relevance except softmax's (the plain gradient, as the authors' LXT), the linear layers' biases and LayerNorm's β,
  * so the sum is near the target, not equal to it (LXT's own: stories260K 75 %, all-MiniLM-L6-v2 37 %). */

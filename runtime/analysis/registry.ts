@@ -12,6 +12,7 @@ import {
   attentionTimesGradientRow,
   completenessNote,
   conservationNote,
+  CONTRAST_LOGIT,
   gradientTimesInput,
   integratedGradients,
   midpointAlphas,
@@ -568,7 +569,7 @@ registerMethod({
     if (r.gradient.length !== ctx.seq * r.hidden)
       throw new RangeError(`relevances cover ${r.gradient.length / r.hidden} tokens; ctx.seq is ${ctx.seq}`);
     const scores = gradientTimesInput(r.gradient, r.embedding, ctx.seq, r.hidden);
-    const what = r.contrast ? 'the token’s logit minus the contrast token’s' : undefined;
+    const what = r.contrast ? CONTRAST_LOGIT : undefined;
     if (r.value !== undefined) ctx.report?.(conservationNote(scores, r.value, r.measure, what));
     return scores;
   },

@@ -443,8 +443,8 @@ export async function explain(
         const tGrad = performance.now();
         if (plainGradientIds.includes('integrated-gradients') && !gradientIds.includes('attn-x-grad')) {
           // The input itself (α = 1) rides IG's batched path as one more point: one gradient graph and session serve
-          // the gradient at the input (saliency, gradient × input, IG's f(x)) and the path, not two (SmolLM2: ~3.5 s
-          // of session creation less, and one pass).
+          // the gradient at the input (saliency, gradient × input, IG's f(x)) and the path, not two (a deep model's
+          // gradient session takes seconds to create and hundreds of MB to hold; ARCHITECTURE.md).
           const r = await along([...midpointAlphas(steps), 1, 0], 1);
           const n = S * r.hidden; // [S,E] a point
           ctx.gradients = {

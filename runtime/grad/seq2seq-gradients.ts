@@ -19,6 +19,7 @@ import {
   conservationNote,
   gradientTimesInput,
   integratedGradients,
+  CONTRAST_LOGIT,
   midpointAlphas,
   saliency,
 } from '../analysis/gradient-methods';
@@ -163,8 +164,8 @@ export interface Seq2SeqGradientRequest {
   target: Seq2SeqGradientTarget;
   /** Points baseline + α (source − baseline) on the source side, one row each (default [1]: the input itself). */
   alphas?: number[];
-  /** How many of the last points are read for their target alone (IG's f(x) and f(baseline)): their gradients are
-   * neither checked nor returned (gradient-service.ts says why). */
+  /** How many of the last points are read for their target alone (IG's f(baseline)): their gradients are neither
+   * checked nor returned (gradient-service.ts says why). */
   valueOnly?: number;
   baseline?: GradientBaseline;
   /** The token whose embedding is the 'pad' baseline. */
@@ -332,8 +333,8 @@ export class Seq2SeqGradientService implements Seq2SeqGradientComputer {
       const withGrad = Math.max(0, Math.min(n, gradRows - start)); // this batch's rows whose gradients are read
       const out = await runner.run(req.sourceIds, decIds, points, ys, tgt, withGrad);
       for (let r = 0; r < n; r++) target.push(out.target[r]);
+      // [Tg,E] a row; the decoder inputs past Tg keep their gradient of 0
       for (let r = 0; r < withGrad; r++)
-        // rows ≥ Tg: 0
         gradTarget.set(out.gradTarget.subarray(r * Tg * E, (r + 1) * Tg * E), (start + r) * T * E);
       if (withGrad > 0) gradSource.set(out.gradSource.subarray(0, withGrad * S * E), start * S * E);
       if (req.attention && out.cross && start === 0) {
@@ -480,7 +481,7 @@ export async function seq2seqGradientAttribution(
         ? 'the sum of the target tokens’ logits'
         : contrast === undefined
           ? 'the token’s logit'
-          : 'the token’s logit minus the contrast token’s';
+          : CONTRAST_LOGIT;
     const note = `${conservationNote(both, r.target[0], 'logit', what)} Source tokens: Σ ${source.reduce((a, v) => a + v, 0).toPrecision(6)}; the target prefix the rest.`;
     return { source, target, value: r.target[0], note };
   }
