@@ -136,7 +136,7 @@ function matchScaledGelu(g: GradGraph, erf: NodeMsg, only: (t: string) => NodeMs
 
 /**
  * Folds GELU's two constant scales into the linear layers around it, so that its forward runs three passes over
- * [rows, S, intermediate] instead of five: W₁x + b₁ → Mul(1/√2) → u → Erf → Add 1 → Mul x → Mul ½ → W₂ becomes
+ * [rows, S, intermediate] instead of five: W₁x + b₁ → Mul(1/√2) or Div(√2) → u → Erf → Add 1 → Mul x → Mul ½ → W₂ becomes
  * (W₁/√2)x + b₁/√2 = u → Erf → Add 1 → Mul u → (W₂/√2), since ½ x (1 + erf u) = u (1 + erf u) / √2. Only where
  * each weight, bias and inner tensor has that one reader and the weights are float32 initializers (read directly or
  * through a Transpose, as ops.linearT); the scaled weights are copies (the model's own stay untouched). matchScaledGelu
@@ -183,9 +183,9 @@ export function foldGeluScales(model: ModelMsg): void {
   for (const erf of graph.node!) {
     if (erf.opType !== 'Erf') continue;
     const scale = producers.get(erf.input[0]);
-    if (scale?.opType !== 'Mul' || only(erf.input[0]) !== erf) continue;
+    if ((scale?.opType !== 'Mul' && scale?.opType !== 'Div') || only(erf.input[0]) !== erf) continue;
     const x = scale.input[0];
-    if (!near(scalar(scale.input[1]), Math.SQRT1_2)) continue;
+    if (!near(scalar(scale.input[1]), scale.opType === 'Mul' ? Math.SQRT1_2 : Math.SQRT2)) continue;
     const add = only(erf.output[0]);
     if (add?.opType !== 'Add' || !near(scalar(other(add, erf.output[0])), 1)) continue;
     const mul = only(add.output[0]);

@@ -28,6 +28,9 @@ interface Case {
   /** Fused with as many nodes as node by node (a rule over smaller tensors: attention's Softmax from do · o): the
    * graphs must differ instead. */
   sameNodeCount?: boolean;
+  /** GELU's 1/√2 and ½ folded into the linear layers around it (fused.ts foldGeluScales): Erf reads the first layer's
+   * output directly. */
+  geluFolded?: boolean;
 }
 
 /** ops.activation's GELU written out, its erf also read by `extra` (so the fragment cannot be fused). */
@@ -188,6 +191,7 @@ const cases: Case[] = [
       return linearT(g, h, c(30, 3, [5, 6]), c(5, 4, [5]));
     },
     fused: true,
+    geluFolded: true,
   },
   {
     name: 'GELU (erf) whose erf is read elsewhere too',
@@ -427,6 +431,12 @@ for (const [c, fuse] of cases.flatMap(
       if (c.fused && c.sameNodeCount) assert.ok(n === nPlain && ops(model) !== ops(plain), 'a rule of its own');
       else if (c.fused) assert.ok(n < nPlain, `fused: ${n} nodes, node by node: ${nPlain}`);
       else assert.equal(n, nPlain, 'not fused');
+    }
+    if (c.geluFolded && fuse) {
+      const nodes = model.graph!.node!;
+      const erf = nodes.find((x) => x.opType === 'Erf')!;
+      const from = nodes.find((x) => x.output.includes(erf.input[0]))?.opType;
+      assert.ok(from === 'Add' || from === 'MatMul', `Erf reads a ${from}: GELU's scales were not folded`);
     }
     const session = await createSession(encodeModelPlain(model), { backend: 'native', threads: 1 });
     try {
