@@ -15,16 +15,19 @@ import { stopTokenIds } from '../runtime/generate/stop-tokens';
 import type { Inspector } from '../runtime/inspector/api';
 import { LensError } from '../runtime/errors';
 import { keepsRun } from '../runtime/inspector/long-runs';
-import { limitLength } from '../runtime/inspector/input';
+import { limitLength, tokensOfIds } from '../runtime/inspector/input';
 import { explainKept, keptTargetPlan } from '../runtime/explain/explain-kept';
 import type { ExplainResult } from '../runtime/explain/result';
+import type { Token } from '../runtime/types';
 
-/** The greedy continuation of `text` (args.generate tokens at most) with the model loaded for the explanation:
- * prompt + output ids and the output's text. */
+/** The greedy continuation of `text` (args.generate tokens at most) with the model loaded for the explanation: the
+ * prompt's tokens as the text gives them (with --chat the user message in the chat template, whose tokens stay out
+ * of the candidates) then the output's, and the output's text. */
 async function generateFirst(inspector: Inspector, args: ExplainArgs, text: string) {
   const tokenizer = inspector.tokenizer;
   if (!tokenizer) throw new LensError('UNSUPPORTED_MODEL', `${inspector.facts.name} has no tokenizer to decode with.`);
-  const prompt = inspector.tokenize(text).map((t) => t.id);
+  const promptTokens = inspector.tokenize(text, { chat: args.analysis.chat === true });
+  const prompt = promptTokens.map((t) => t.id);
   const ids = [...prompt];
   const stopIds = stopTokenIds(tokenizer);
   await inspector.generate(prompt, {
@@ -33,8 +36,13 @@ async function generateFirst(inspector: Inspector, args: ExplainArgs, text: stri
     rows: false,
     onToken: (t) => ids.push(t.id),
   });
-  const out = ids.slice(prompt.length).filter((id) => !stopIds.has(id));
-  return { ids, promptLength: prompt.length, count: ids.length - prompt.length, text: tokenizer.decode(out) };
+  const generated = ids.slice(prompt.length);
+  const tokens: Token[] = [
+    ...promptTokens,
+    ...(generated.length ? tokensOfIds(generated, inspector.facts, tokenizer) : []),
+  ];
+  const out = generated.filter((id) => !stopIds.has(id));
+  return { ids, tokens, promptLength: prompt.length, count: generated.length, text: tokenizer.decode(out) };
 }
 
 /** Long inputs (--long, default auto: maps over 1 GiB): the run is kept (q and k, no map) and explained from what it
@@ -44,7 +52,7 @@ async function explainLong(
   inspector: Inspector,
   args: ExplainArgs,
   text: string,
-  generation: { ids: number[]; promptLength: number } | undefined,
+  generation: { ids: number[]; tokens: Token[]; promptLength: number } | undefined,
   print: (s: string) => void,
   warn: (s: string) => void,
 ): Promise<ExplainResult | undefined> {
@@ -70,7 +78,8 @@ async function explainLong(
   print(
     `kept       ${run.tokens.length} tokens kept for long inputs (q and k, not the maps): run in ${(passMs / 1000).toFixed(1)} s`,
   );
-  const result = await explainKept(inspector, run.tokens, run.kept!, {
+  // A generation's tokens keep the prompt's chat-template flags, which its ids alone do not carry.
+  const result = await explainKept(inspector, generation ? generation.tokens : run.tokens, run.kept!, {
     target: args.analysis.target,
     ...(args.analysis.methods ? { methods: args.analysis.methods } : {}),
     ...(generation ? { promptLength: generation.promptLength } : {}),
@@ -123,7 +132,11 @@ export async function explainCommand(
     const result =
       (await explainLong(inspector, args, text, generation, print, warn)) ??
       (generation
-        ? await explain(inspector, generation.ids, { ...args.analysis, promptLength: generation.promptLength })
+        ? await explain(inspector, generation.tokens, {
+            ...args.analysis,
+            promptLength: generation.promptLength,
+            sourceText: text,
+          })
         : await explain(inspector, text, args.analysis));
     print('');
     print(formatExplain(result, text, args.headStats));

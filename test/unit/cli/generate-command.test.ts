@@ -2,8 +2,8 @@
 // plain-loops reference's greedy decode (test/reference, float64, no ONNX), --out JSON holds prompt + output with
 // every row equal to the reference's attention (and the panel's Open Saved Run reads it), NPY has the run's shape
 // over prompt + output, a seeded sampled run prints its seed and repeats exactly, explain --generate's generated:K
-// is the reference's K-th token and log-probability, and SmolLM2-Instruct stops at <|im_end|>. Bad requests:
-// bad-input-catalogue.test.ts.
+// is the reference's K-th token and log-probability (with --chat, after the chat prompt typed out by hand), and
+// SmolLM2-Instruct stops at <|im_end|>. Bad requests: bad-input-catalogue.test.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -175,4 +175,58 @@ test('a chat model stops at its end-of-turn token (SmolLM2-135M-Instruct, a Chat
   assert.match(r.stdout, /^stopped {4}at an end-of-text token; \d+ tokens/m);
   assert.doesNotMatch(r.stdout, /^generated .*im_end/m); // the stop token is not part of the text
   assert.match(r.stdout, /^generated {2}".*Paris.*"$/m);
+});
+
+test('explain --chat --generate N continues the chat prompt, whose template tokens are not candidates (SmolLM2)', async () => {
+  // SmolLM2-135M-Instruct's chat template with its default system message, typed out: the prompt must be this.
+  const chatml =
+    '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' +
+    '<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n';
+  const out = path.join(TMP, 'explain-chat.json');
+  const r = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      'explain',
+      '--model',
+      smolLm2Gguf(),
+      '--chat',
+      '--text',
+      'What is the capital of France?',
+      '--generate',
+      '3',
+      '--target',
+      'generated:2',
+      '--methods',
+      'loo',
+      '--out',
+      out,
+    ],
+    { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const g = spawnSync(
+    process.execPath,
+    [CLI, 'generate', '--model', smolLm2Gguf(), '--text', chatml, '--max-new', '3', '--out', path.join(TMP, 'g.json')],
+    { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 },
+  );
+  assert.equal(g.status, 0, g.stderr);
+  const generated = JSON.parse(readFileSync(path.join(TMP, 'g.json'), 'utf8'));
+  const json = JSON.parse(readFileSync(out, 'utf8'));
+  const ids = (ts: { id: number }[]) => ts.map((t) => t.id);
+  // the same prompt and the same three greedy tokens as generate on the typed-out prompt
+  assert.deepEqual(ids(json.tokens), ids(generated.tokens));
+  const P = ids(json.tokens).length - 3;
+  assert.equal(json.target.spec, `token:${P + 1}:${json.tokens[P + 1].id}`);
+  // candidates: the user's words only (the template's tokens and the tokens after the target are not)
+  const user = json.tokens
+    .map((t: { start: number | null }, i: number) => (t.start !== null ? i : -1))
+    .filter((i: number) => i >= 0);
+  assert.ok(user.length >= 6, `the user's message has its offsets: ${user.length} tokens`);
+  json.tokens
+    .slice(0, P)
+    .forEach((t: { template?: boolean; start: number | null }, i: number) =>
+      assert.equal(json.candidates[i], t.start !== null, `token ${i} (${JSON.stringify(t)})`),
+    );
+  assert.ok(json.tokens.slice(0, P).filter((t: { template?: boolean }) => t.template).length >= 20);
 });
