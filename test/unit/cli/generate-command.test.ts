@@ -22,13 +22,14 @@ after(() => rmSync(TMP, { recursive: true, force: true }));
 const TEXT = 'Once upon a time, there was a little girl named Lily.';
 const NEW = 10;
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, 'generate', '--model', MODEL, '--text', TEXT, ...args], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+/** node dist/cli.js ARGS, in the repository. */
+function attentionLens(args: string[], timeout = 120_000) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: repoRoot, encoding: 'utf8', timeout });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function cli(...args: string[]) {
+  return attentionLens(['generate', '--model', MODEL, '--text', TEXT, ...args]);
 }
 
 let prompt: number[] = [];
@@ -122,27 +123,22 @@ test('sampling: the seed is printed, and the same seed gives the same tokens', (
 
 test('explain --generate N --target generated:K explains the K-th token the model wrote', () => {
   const out = path.join(TMP, 'explain.json');
-  const r = spawnSync(
-    process.execPath,
-    [
-      CLI,
-      'explain',
-      '--model',
-      MODEL,
-      '--text',
-      TEXT,
-      '--generate',
-      '4',
-      '--target',
-      'generated:3',
-      '--methods',
-      'loo',
-      '--out',
-      out,
-    ],
-    { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 },
-  );
-  assert.equal(r.status, 0, r.stderr);
+  const r = attentionLens([
+    'explain',
+    '--model',
+    MODEL,
+    '--text',
+    TEXT,
+    '--generate',
+    '4',
+    '--target',
+    'generated:3',
+    '--methods',
+    'loo',
+    '--out',
+    out,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
   const P = prompt.length;
   const json = JSON.parse(readFileSync(out, 'utf8'));
   // The third generated token sits at P + 2; its log-probability is read from the reference logits at P + 1.
@@ -161,16 +157,8 @@ test('explain --generate N --target generated:K explains the K-th token the mode
 
 test('a chat model stops at its end-of-turn token (SmolLM2-135M-Instruct, a ChatML prompt as plain text)', () => {
   const chat = '<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n';
-  const r = spawnSync(
-    process.execPath,
-    [CLI, 'generate', '--model', smolLm2Gguf(), '--text', chat, '--max-new', '40'],
-    {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      timeout: 300_000,
-    },
-  );
-  assert.equal(r.status, 0, r.stderr);
+  const r = attentionLens(['generate', '--model', smolLm2Gguf(), '--text', chat, '--max-new', '40'], 300_000);
+  assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^ {2}\+\d+ +"<\|im_end\|>" /m);
   assert.match(r.stdout, /^stopped {4}at an end-of-text token; \d+ tokens/m);
   assert.doesNotMatch(r.stdout, /^generated .*im_end/m); // the stop token is not part of the text
@@ -183,10 +171,8 @@ test('explain --chat --generate N continues the chat prompt, whose template toke
     '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' +
     '<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n';
   const out = path.join(TMP, 'explain-chat.json');
-  const r = spawnSync(
-    process.execPath,
+  const r = attentionLens(
     [
-      CLI,
       'explain',
       '--model',
       smolLm2Gguf(),
@@ -202,15 +188,14 @@ test('explain --chat --generate N continues the chat prompt, whose template toke
       '--out',
       out,
     ],
-    { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 },
+    300_000,
   );
-  assert.equal(r.status, 0, r.stderr);
-  const g = spawnSync(
-    process.execPath,
-    [CLI, 'generate', '--model', smolLm2Gguf(), '--text', chatml, '--max-new', '3', '--out', path.join(TMP, 'g.json')],
-    { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 },
+  assert.equal(r.code, 0, r.stderr);
+  const g = attentionLens(
+    ['generate', '--model', smolLm2Gguf(), '--text', chatml, '--max-new', '3', '--out', path.join(TMP, 'g.json')],
+    300_000,
   );
-  assert.equal(g.status, 0, g.stderr);
+  assert.equal(g.code, 0, g.stderr);
   const generated = JSON.parse(readFileSync(path.join(TMP, 'g.json'), 'utf8'));
   const json = JSON.parse(readFileSync(out, 'utf8'));
   const ids = (ts: { id: number }[]) => ts.map((t) => t.id);
