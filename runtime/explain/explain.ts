@@ -28,7 +28,7 @@ import { agreementTable, distanceTable, headTable } from './compare';
 import { BatchEvaluator } from './evaluator';
 import { BASELINE_ID } from './baseline';
 import { evaluationTables } from './faithfulness-tables';
-import type { Perturbation } from './perturb';
+import { keepOneToken, keptTokenNote, type Perturbation } from './perturb';
 import { resultModel, type ExplainResult } from './result';
 import { planTarget, targetLabel, targetToken } from './target';
 import { explanationNotes } from './notes';
@@ -169,23 +169,6 @@ export function candidateMask(
   return tokens.map(
     (t, j) => (includeSpecial || !t.special) && j !== protect && (causalReadout === null || j <= causalReadout),
   );
-}
-
-/**
- * A causal model with no token that is not a candidate up to its readout (no BOS: gpt2, SmolLM2...) would have
- * perturbed rows with nothing left to run (the last erasure point, sufficiency with k = 0): there the readout token
- * stays, as an encoder's target position does. Returns that position (changing `candidates`), or null.
- */
-function keepReadoutToken(
-  candidates: boolean[],
-  causal: boolean,
-  readout: number | null,
-  mode: Perturbation,
-): number | null {
-  if (!causal || readout === null || mode === 'mask-token') return null;
-  if (!candidates.slice(0, readout + 1).every(Boolean)) return null;
-  candidates[readout] = false;
-  return readout;
 }
 
 /** Zeroed rows per model call in value zeroing (each a whole forward pass returning every layer's output). */
@@ -336,7 +319,7 @@ export async function explain(
   });
 
   const candidates = candidateMask(tokens, plan.protect, causal ? plan.readout : null, options.includeSpecial === true);
-  const keptReadout = keepReadoutToken(candidates, causal, plan.readout, options.perturbation ?? 'remove');
+  const kept = keepOneToken(candidates, causal, causal ? plan.readout : null, options.perturbation ?? 'remove');
   const tokenizer = inspector.tokenizer;
   const evaluator = new BatchEvaluator(
     inspector,
@@ -576,9 +559,6 @@ export async function explain(
   if (contrast !== undefined) result.target.contrast = { id: contrast, text: text(contrast) };
   if (plan.reference !== undefined) result.target.reference = plan.reference;
   const notes = [...explanationNotes(result, { causal, modelType: facts.modelType }), ...methodNotes];
-  if (keptReadout !== null)
-    notes.push(
-      `Token ${keptReadout} (${JSON.stringify(tokens[keptReadout].text)}), where the prediction is read, is not a candidate: the model has no special token to keep, and removing every token would leave nothing to run.`,
-    );
+  if (kept !== null) notes.push(keptTokenNote(kept, tokens, causal && kept === plan.readout));
   return { ...result, notes };
 }

@@ -16,6 +16,7 @@
 // itself is removed from a causal model, the prediction moves to the last kept token before it, as it would in the
 // shorter text; encoders never remove their readout (it is not a candidate).
 import { LensError } from '../errors';
+import type { Token } from '../types';
 
 export type Perturbation = 'remove' | 'hide' | 'mask-token';
 
@@ -88,4 +89,32 @@ export function trimPadding(rows: PerturbedRow[]): { ids: number[][]; mask: numb
   let width = 1;
   for (const r of rows) for (let j = r.mask.length - 1; j >= width; j--) if (r.mask[j]) width = j + 1;
   return { ids: rows.map((r) => r.ids.slice(0, width)), mask: rows.map((r) => r.mask.slice(0, width)) };
+}
+
+/**
+ * Perturbed rows must keep a token to run. Where every token a row holds is a candidate — a causal model with no BOS
+ * token (gpt2, SmolLM2...) up to its readout, a pooled target (similarity:) on such a model, any model with
+ * includeSpecial — the last erasure point and sufficiency with k = 0 would leave nothing: one token then stays and is
+ * not a candidate, the causal readout (where the prediction is read, as an encoder's target position stays) or else
+ * the last token. Returns its position (changing `candidates`), or null.
+ */
+export function keepOneToken(
+  candidates: boolean[],
+  causal: boolean,
+  readout: number | null,
+  mode: Perturbation,
+): number | null {
+  if (mode === 'mask-token') return null; // a masked row keeps its length
+  const end = causal && readout !== null ? readout + 1 : candidates.length;
+  if (!candidates.slice(0, end).every(Boolean)) return null;
+  candidates[end - 1] = false;
+  return end - 1;
+}
+
+/** The note for keepOneToken's token. */
+export function keptTokenNote(position: number, tokens: readonly Token[], readout: boolean): string {
+  const token = `Token ${position} (${JSON.stringify(tokens[position].text)})`;
+  return readout
+    ? `${token}, where the prediction is read, is not a candidate: the model has no special token to keep, and removing every token would leave nothing to run.`
+    : `${token} stays in every perturbed input and is not a candidate: every token could be removed (no special token to keep, or --include-special), and removing them all would leave nothing to run.`;
 }

@@ -50,6 +50,7 @@ import {
 import { parseTargetSpec } from './target-spec';
 import { wordScores } from './words';
 import type { ExplainInput, ExplainOptions } from './explain';
+import { keepOneToken, keptTokenNote } from './perturb';
 
 /** The source's tokens (text, ids as given, or a run's tokens), cut to the model's length when asked. */
 function sourceTokens(inspector: Inspector, input: ExplainInput, options: ExplainOptions) {
@@ -131,6 +132,7 @@ export async function explainSeq2Seq(
 
   const tokenizer = inspector.tokenizer;
   const candidates = tokens.map((t) => options.includeSpecial === true || !t.special);
+  const kept = keepOneToken(candidates, false, null, mode);
   const evaluator = new BatchEvaluator(
     inspector,
     tokens.map((t) => t.id),
@@ -347,6 +349,7 @@ export async function explainSeq2Seq(
     ...explanationNotes(result, { causal: false, modelType: facts.modelType }),
     ...seq2seqNotes(result),
     ...methodNotes,
+    ...(kept !== null ? [keptTokenNote(kept, tokens, false)] : []),
   ];
   return { ...result, notes };
 }

@@ -10,7 +10,14 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PAPER } from '../../../figures/theme';
-import { fixtureModel, ggufFixturesDir, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
+import {
+  fixtureModel,
+  ggufFixturesDir,
+  marianDatesDir,
+  miniLmDir,
+  repoRoot,
+  smolLm2Gguf,
+} from '../../helpers/fixtures';
 
 const CLI = path.join(repoRoot, 'dist/cli.js');
 const SMOL = smolLm2Gguf();
@@ -183,4 +190,78 @@ describe('explain --target next on causal models without a BOS token', () => {
       assert.ok(result.notes.some((n) => /where the prediction is read, is not a candidate/.test(n)));
     });
   }
+});
+
+describe('explain when every token is a candidate: one token stays, so that no perturbed input is empty', () => {
+  const explainJson = (name: string, ...args: string[]) => {
+    const out = path.join(TMP, `${name}.json`);
+    const r = cli('explain', ...args, '--methods', 'loo', '--out', out);
+    assert.equal(r.code, 0, `exit code (stderr: ${r.stderr})`);
+    return JSON.parse(readFileSync(out, 'utf8')) as {
+      tokens: JsonToken[];
+      candidates: boolean[];
+      target: { value: number };
+      erasure: { method: string; value: number[] }[];
+      notes: string[];
+    };
+  };
+  const lastStays = (json: ReturnType<typeof explainJson>) => {
+    const last = json.tokens.length - 1;
+    assert.deepEqual(
+      json.candidates,
+      json.tokens.map((_, i) => i !== last),
+    );
+    assert.ok(json.notes.some((n) => /stays in every perturbed input and is not a candidate/.test(n)));
+  };
+
+  test('a similarity target on SmolLM2 (no BOS): the last erasure point is the text of the last token alone', () => {
+    const json = explainJson(
+      'sim-smol',
+      '--model',
+      SMOL,
+      '--text',
+      'The cat sat on the mat',
+      '--target',
+      'similarity:a dog',
+    );
+    lastStays(json);
+    // every candidate erased leaves " mat", which is one token: its value run as a text of its own
+    const alone = explainJson('sim-smol-mat', '--model', SMOL, '--text', ' mat', '--target', 'similarity:a dog');
+    assert.deepEqual(
+      alone.tokens.map((t) => t.id),
+      [json.tokens[json.tokens.length - 1].id],
+    );
+    const erased = json.erasure.find((e) => e.method === 'loo')!.value;
+    assert.ok(
+      Math.abs(erased[erased.length - 1] - alone.target.value) < 1e-6,
+      `${erased.at(-1)} vs ${alone.target.value}`,
+    );
+  });
+
+  test('--include-special on all-MiniLM-L6-v2 (similarity) and tiny-marian-dates (target): the last token stays', () => {
+    lastStays(
+      explainJson(
+        'sim-minilm',
+        '--model',
+        miniLmDir(),
+        '--text',
+        'The cat sat on the mat.',
+        '--target',
+        'similarity:a dog',
+        '--include-special',
+      ),
+    );
+    lastStays(
+      explainJson(
+        'marian-special',
+        '--model',
+        marianDatesDir,
+        '--text',
+        'the 14th of March, 2021',
+        '--target',
+        'target',
+        '--include-special',
+      ),
+    );
+  });
 });
