@@ -16,7 +16,7 @@ import type { Inspector } from '../runtime/inspector/api';
 import { LensError } from '../runtime/errors';
 import { keepsRun } from '../runtime/inspector/long-runs';
 import { limitLength, tokensOfIds } from '../runtime/inspector/input';
-import { explainKept, keptTargetPlan } from '../runtime/explain/explain-kept';
+import { explainKept, keptMethodOptions, keptTargetPlan } from '../runtime/explain/explain-kept';
 import type { ExplainResult } from '../runtime/explain/result';
 import type { Token } from '../runtime/types';
 
@@ -66,6 +66,14 @@ async function explainLong(
   if (!keepsRun(args.long, facts, n)) return undefined;
   // A target that reads every token is refused before the run (minutes at 8,192 tokens), not after.
   if (tokens) keptTargetPlan(inspector, tokens, { target: args.analysis.target });
+  const { layer, head, startLayer, headReduce } = args.analysis;
+  const methodOptions = {
+    ...(layer !== undefined ? { layer } : {}),
+    ...(head !== undefined ? { head } : {}),
+    ...(startLayer !== undefined ? { startLayer } : {}),
+    ...(headReduce !== undefined ? { headReduce } : {}),
+  };
+  keptMethodOptions(facts, methodOptions);
   const t0 = performance.now();
   const run = inspector.run(generation ? generation.ids : text, {
     long: 'kept',
@@ -83,6 +91,7 @@ async function explainLong(
     target: args.analysis.target,
     ...(args.analysis.methods ? { methods: args.analysis.methods } : {}),
     ...(generation ? { promptLength: generation.promptLength } : {}),
+    ...methodOptions,
     passMs,
     onProgress: (p) => print(`computing  ${p.phase}: ${p.cost}`),
   });

@@ -37,6 +37,13 @@ export interface KeptExplainOptions {
   passMs?: number;
   /** false: no head statistics (CLI --no-head-stats). */
   headStats?: boolean;
+  /** Raw attention's layer (default the last) and head (a number, or the 'mean' / 'max' of the heads; default mean). */
+  layer?: number;
+  head?: number | 'mean' | 'max';
+  /** Rollout's first layer (default 0) and how it pools heads (only 'mean' on a kept run: its rows are recomputed as
+   * the head mean). */
+  startLayer?: number;
+  headReduce?: 'mean' | 'max';
 }
 
 /** The target's plan on a kept run, or the one-line refusal of a target that reads every token (a similarity): so
@@ -57,6 +64,26 @@ export function keptTargetPlan(
   return plan;
 }
 
+/** Raw attention's layer and head and rollout's first layer, defaulted and checked against the model (a BAD_INPUT
+ * LensError names the one outside it): so that a caller can check them before the run (the CLI), as explainKept
+ * does after. */
+export function keptMethodOptions(
+  facts: ModelFacts,
+  options: Pick<KeptExplainOptions, 'layer' | 'head' | 'startLayer'>,
+): { layer: number; head: number | 'mean' | 'max'; startLayer: number } {
+  const layer = options.layer ?? facts.layers - 1;
+  const head = options.head ?? 'mean';
+  const startLayer = options.startLayer ?? 0;
+  const outside = (what: string, v: number, count: number) =>
+    new LensError('BAD_INPUT', `${what} ${v} is outside 0..${count - 1} (${facts.name} has ${count}).`);
+  if (!Number.isInteger(layer) || layer < 0 || layer >= facts.layers) throw outside('Layer', layer, facts.layers);
+  if (typeof head === 'number' && (!Number.isInteger(head) || head < 0 || head >= facts.heads))
+    throw outside('Head', head, facts.heads);
+  if (!Number.isInteger(startLayer) || startLayer < 0 || startLayer >= facts.layers)
+    throw outside("Rollout's first layer", startLayer, facts.layers);
+  return { layer, head, startLayer };
+}
+
 export async function explainKept(
   model: { facts: ModelFacts; backend: string; tokenizer: Tokenizer | undefined },
   tokens: readonly Token[],
@@ -72,6 +99,7 @@ export async function explainKept(
   const readout = plan.readout!;
   const causal = facts.attentionKinds.some((k) => k === 'causal');
   const candidates = candidateMask(tokens, plan.protect, causal ? readout : null, false);
+  const { layer, head, startLayer } = keptMethodOptions(facts, options);
   const methods: MethodScores[] = [];
   for (const id of methodIds) {
     const m = getMethod(id)!;
@@ -90,15 +118,20 @@ export async function explainKept(
             : `${facts.heads} rows of ${n.toLocaleString('en-US')} keys`;
         options.onProgress?.({ phase: id, cost });
         if (id === 'raw-attention') {
-          // The target's row of the last layer, mean of the heads, exact from q and k.
-          const last = facts.layers - 1;
-          const scores = new Float64Array(n);
-          for (let h = 0; h < facts.heads; h++) {
-            const row = await kept.row(last, h, readout);
-            for (let j = 0; j < n; j++) scores[j] += row[j] / facts.heads;
+          // The target's row of the chosen layer, one head or the mean / max of the heads, exact from q and k.
+          if (typeof head === 'number') entry.scores = Array.from(await kept.row(layer, head, readout));
+          else {
+            const scores = new Float64Array(n).fill(head === 'max' ? -Infinity : 0); // [seq]
+            for (let h = 0; h < facts.heads; h++) {
+              const row = await kept.row(layer, h, readout);
+              for (let j = 0; j < n; j++)
+                scores[j] = head === 'max' ? Math.max(scores[j], row[j]) : scores[j] + row[j] / facts.heads;
+            }
+            entry.scores = Array.from(scores);
           }
-          entry.scores = Array.from(scores);
-        } else entry.scores = Array.from(await kept.rollout(readout));
+        } else if (options.headReduce === 'max')
+          entry.error = `Rollout with the max of the heads does not run on a run kept for long inputs (its rows are recomputed from q and k as the head mean): leave --head-reduce out, or select at most ${longestMapsRun(facts)} tokens.`;
+        else entry.scores = Array.from(await kept.rollout(readout, startLayer));
       } catch (e) {
         if (!isLensError(e) || e.code !== 'TOO_LONG') throw e;
         entry.error = e.message;

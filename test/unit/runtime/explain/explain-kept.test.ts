@@ -90,3 +90,33 @@ test('raw attention, rollout and head statistics of a kept run equal the dense e
     /^This run of 300 tokens is kept for long inputs .* rollout of position 299 costs (< 1 s|about \d+ s) \(5 layers over 300 tokens\)/,
   );
 });
+
+test('a kept run honours raw attention’s layer and head (a number, mean, max) and rollout’s first layer, as the dense explanation does; out of range is refused', async () => {
+  const rand = mulberry32(9);
+  const ids = [1, ...Array.from({ length: 120 }, () => 3 + Math.floor(rand() * 500))];
+  const run = inspector.run(ids, { long: 'kept' });
+  for await (const _ of run);
+  const tokens = run.tokens;
+  const methods = ['raw-attention', 'rollout'];
+  for (const options of [
+    { layer: 2, head: 3, startLayer: 1 },
+    { layer: 0, head: 'max' as const, startLayer: 4 },
+    { layer: 3, head: 'mean' as const, startLayer: 2 },
+  ]) {
+    const kept = await explainKept(inspector, tokens, run.kept!, { target: 'next', methods, ...options });
+    const dense = await explain(inspector, tokens, { target: 'next', methods, ...options });
+    for (const id of methods) {
+      const a = kept.methods.find((m) => m.id === id)!.scores;
+      const b = dense.methods.find((m) => m.id === id)!.scores;
+      assert.equal(a.length, ids.length);
+      const worst = Math.max(...a.map((x, j) => Math.abs(x - b[j])));
+      assert.ok(worst <= 1e-5, `${id} ${JSON.stringify(options)}: ${worst}`);
+    }
+  }
+  for (const [options, message] of [
+    [{ layer: 5 }, /Layer 5 is outside 0\.\.4/],
+    [{ head: 8 }, /Head 8 is outside 0\.\.7/],
+    [{ startLayer: 7 }, /Rollout's first layer 7 is outside 0\.\.4/],
+  ] as const)
+    await assert.rejects(explainKept(inspector, tokens, run.kept!, { target: 'next', methods, ...options }), message);
+});
