@@ -239,9 +239,11 @@ function sessionOptions(options: SessionOptions): OrtModule.InferenceSession.Ses
       };
     case 'webgpu':
       // Nodes the WebGPU provider lacks kernels for fall back to the Wasm CPU provider inside the same session.
-      return { executionProviders: ['webgpu'], graphOptimizationLevel: 'all' };
+      return { executionProviders: ['webgpu'], graphOptimizationLevel: 'all', logSeverityLevel: 4 };
     case 'wasm':
-      return { executionProviders: ['wasm'], graphOptimizationLevel: 'all' };
+      // As native: errors reach the user as LensErrors; onnxruntime's own warnings (an imported export's unused
+      // initializers) would be noise on stderr.
+      return { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 4 };
   }
 }
 

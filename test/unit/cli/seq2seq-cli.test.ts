@@ -484,3 +484,19 @@ test('explain on optimum’s exports of tiny-marian-dates (with and without a ca
     assert.match(imported.methods.find((m) => m.id === 'alti')!.error ?? '', /does not say which tensors they are/);
   }
 });
+
+test('the merged export on Wasm: the translation, and nothing but the tool’s own lines on stderr', () => {
+  const r = cli(
+    'run',
+    '--model',
+    path.join(fixturesDir, 'models', 'tiny-marian-dates-onnx-merged'),
+    '--text',
+    ref.source_text,
+    '--backend',
+    'wasm',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^translation ${ref.target_text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'));
+  // onnxruntime-web's own warnings (unused initializers of the merged decoder) are not printed
+  assert.doesNotMatch(r.stderr, /onnxruntime/);
+});
