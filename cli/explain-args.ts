@@ -5,7 +5,7 @@ import type { ExplainOptions } from '../runtime/explain/explain';
 import { PERTURBATIONS, type Perturbation } from '../runtime/explain/perturb';
 import { parseTargetSpec } from '../runtime/explain/target-spec';
 import { EACH_TARGET_TOKEN } from '../runtime/explain/seq2seq-target';
-import { SEQ2SEQ_DEFAULT_METHODS } from '../runtime/explain/seq2seq-methods';
+import { SEQ2SEQ_DEFAULT_METHODS, seq2seqMethodId } from '../runtime/explain/seq2seq-methods';
 import { DEFAULT_METHODS, resolveMethods } from '../runtime/explain/explain';
 import { WORD_AGGREGATIONS, type WordAggregation } from '../runtime/explain/words';
 import { MAX_NEW_TOKENS } from '../runtime/generate/kv-generator';
@@ -233,7 +233,10 @@ export function parseStudyArgs(argv: string[]): StudyArgs | 'help' {
     const methods = c.analysis.methods
       ? resolveMethods(c.analysis.methods)
       : [...DEFAULT_METHODS, ...SEQ2SEQ_DEFAULT_METHODS.filter((m) => !DEFAULT_METHODS.includes(m))];
-    if (!methods.includes(reference))
+    // The model is not known yet: on an encoder–decoder raw-attention and rollout run as cross-attention and
+    // cross-rollout, so either name of one method is accepted here (the study checks it again once the model loads).
+    const asRun = methods.map(seq2seqMethodId);
+    if (!methods.includes(reference) && !asRun.includes(seq2seqMethodId(reference)))
       throw bad(`--reference ${v.reference} is not among the methods (${methods.join(', ')}); add it to --methods.`);
   }
   const randomizeTop = int('randomize-top', v['randomize-top'], 1);

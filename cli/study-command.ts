@@ -12,6 +12,7 @@ import { resultToJson, type ExplainResult } from '../runtime/explain/result';
 import { summarizeStudy, type Spread, type StudySummary } from '../runtime/explain/summary';
 import { formatSize, readDataLines } from '../runtime/files/read-input';
 import { planOutput, type OutputPlan } from '../runtime/files/output-target';
+import { planOutputFolder } from '../runtime/files/output-folder';
 import { writeOutput } from '../runtime/files/output-file';
 import type { StudyArgs } from './explain-args';
 import { num, textTable } from './explain-format';
@@ -44,6 +45,13 @@ export interface SkippedLine {
   problem: string;
 }
 
+/** A JSON value's type in words ("a number", "null"...), for messages. */
+function jsonType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
 /** One JSONL line: a JSON string or an object with "text" (and optional "target" or "reference"); blank → null. */
 export function parseExample(raw: string, line: number): Example | SkippedLine | null {
   const trimmed = raw.trim();
@@ -61,6 +69,17 @@ export function parseExample(raw: string, line: number): Example | SkippedLine |
     if (typeof o !== 'object' || o === null || typeof o.text !== 'string')
       return { line, problem: 'has no "text" string; write a JSON string or {"text": …}' };
     ex = { line, text: o.text };
+    // A "target" or "reference" of another type is reported, not replaced by --target without a word.
+    if (o.target !== undefined && typeof o.target !== 'string')
+      return {
+        line,
+        problem: `has a "target" that is ${jsonType(o.target)}, not a string; write a target spec such as "next" or "token:3:42", or leave it out to use --target`,
+      };
+    if (o.reference !== undefined && typeof o.reference !== 'string')
+      return {
+        line,
+        problem: `has a "reference" that is ${jsonType(o.reference)}, not a string; write the reference text, or leave it out to use --target`,
+      };
     if (typeof o.target === 'string') ex.target = o.target;
     else if (typeof o.reference === 'string') ex.target = `similarity:${o.reference}`;
     if (o.target_text !== undefined) {
@@ -196,8 +215,13 @@ export function formatStudy(s: StudySummary, failed: number): string {
   return parts.join('\n\n');
 }
 
-/** summary.md: the same tables in Markdown, with medians and quartiles. */
-export function studyMarkdown(s: StudySummary, title: string, notes: readonly string[] = []): string {
+/** summary.md: the same tables in Markdown, with medians and quartiles (and the sanity check's, when it ran). */
+export function studyMarkdown(
+  s: StudySummary,
+  title: string,
+  notes: readonly string[] = [],
+  sanity?: SanityCheck,
+): string {
   const q = (x: Spread) => (x.n ? `${num(x.median)} [${num(x.q1)}, ${num(x.q3)}]` : '—');
   const md = (header: string[], rows: string[][]) =>
     [
@@ -255,6 +279,26 @@ export function studyMarkdown(s: StudySummary, title: string, notes: readonly st
           '',
         ]
       : []),
+    ...(sanity
+      ? [
+          `## Sanity check: model randomisation (Adebayo et al. 2018; ${sanityLayers(sanity)} re-initialised, seed ${sanity.seed})`,
+          '',
+          "Spearman ρ of each method's ranking on the trained and on the randomised model, per example (near 1: the method ignores what those layers learned; undefined values, e.g. fewer than 2 candidate tokens, left out).",
+          '',
+          md(
+            ['method', 'mean ± sd', '95 % CI', 'median [q1, q3]', 'n', 'undefined'],
+            sanity.methods.map((m) => [
+              m.id,
+              pm(m.spearman),
+              ci(m.spearman),
+              q(m.spearman),
+              String(m.spearman.n),
+              String(m.spearman.missing),
+            ]),
+          ),
+          '',
+        ]
+      : []),
     ...(notes.length ? ['## Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
   ];
   return lines.join('\n');
@@ -275,9 +319,13 @@ export function topSweepHeads(s: StudySummary, k = 5): string[] {
     );
 }
 
+/** Which layers the sanity check re-initialised, in words. */
+const sanityLayers = (s: SanityCheck) =>
+  `the top ${s.layers} layer${s.layers === 1 ? '' : 's'}${s.stacks === 'encoder+decoder' ? ' of the encoder and of the decoder' : ''}`;
+
 /** The sanity check as printed: per method, Spearman ρ of its ranking on the trained and the randomised model. */
 export function formatSanity(s: SanityCheck): string {
-  const which = `the top ${s.layers} layer${s.layers === 1 ? '' : 's'}${s.stacks === 'encoder+decoder' ? ' of the encoder and of the decoder' : ''}`;
+  const which = sanityLayers(s);
   return [
     `sanity     model randomisation (Adebayo et al. 2018): ${which} re-initialised (seed ${s.seed}); Spearman ρ of each method's ranking before and after, mean ± sd [95 % CI] (near 1: the method ignores what those layers learned)`,
     textTable(
@@ -435,6 +483,8 @@ function planStudyOutputs(args: StudyArgs): () => Map<string, OutputPlan> {
       `Cannot write --out ${args.out}: it is not a folder; study writes a folder of files.`,
     );
   if (st) {
+    // The check run --out FOLDER/ makes: never a folder that holds the model's own files (nor the Hugging Face cache).
+    planOutputFolder(args.out!, protectedFiles(args.model, {}), '--out');
     const plans = plan();
     return () => plans;
   }
@@ -474,6 +524,9 @@ export async function studyCommand(
   const inspector = await load(args.model, { backend: args.backend, threads, hub: { onWarning: warn } });
   const results: (ExplainResult & { line: number; text: string })[] = [];
   const failures: string[] = skipped.map(skippedLine);
+  // The reference method as it runs on this model: on an encoder–decoder, --reference raw-attention / rollout name
+  // its cross-attention / cross-rollout. It is also what the head sweep ranks every head against.
+  let reference: string | undefined;
   try {
     for (const w of inspector.warnings ?? []) warn(w);
     print(formatFacts(inspector));
@@ -506,6 +559,7 @@ export async function studyCommand(
           'BAD_INPUT',
           `--reference ${args.reference} does not run on ${inspector.facts.name} with these methods (${ids.join(', ')}); give one of them or add it to --methods.`,
         );
+      reference = asked;
     }
     const bar = new ProgressBar(examples.length, 'study');
     bar.update(0);
@@ -515,6 +569,7 @@ export async function studyCommand(
         const options = {
           ...args.analysis,
           headStats: false,
+          ...(reference !== undefined ? { sweepReference: reference } : {}),
           ...(ex.targetText !== undefined ? { targetText: ex.targetText } : {}),
         };
         if (spec === EACH_TARGET_TOKEN) {
@@ -548,9 +603,7 @@ export async function studyCommand(
   if (results.length === 0)
     throw new LensError('BAD_INPUT', `No example could be explained; the first problem: ${failures[0]}`);
   const sanity = args.randomizeTop !== undefined ? await randomisationCheck(args, results, threads, warn) : undefined;
-  // On an encoder–decoder, --reference raw-attention / rollout name its cross-attention / rollout.
   const seq2seq = inspector.facts.encoderDecoder !== undefined;
-  const reference = args.reference !== undefined && seq2seq ? seq2seqMethodId(args.reference) : args.reference;
   const summary = summarizeStudy(results, { reference });
   print('');
   print(formatStudy(summary, failures.length));
@@ -567,7 +620,7 @@ export async function studyCommand(
     const dir = args.out!;
     const title = `Attention Lens study: ${inspector.facts.name}, ${path.basename(args.data)}, target ${args.analysis.target}`;
     const files: Record<string, string> = {
-      'summary.md': studyMarkdown(summary, title, studyNotes(results)),
+      'summary.md': studyMarkdown(summary, title, studyNotes(results), sanity),
       'summary.json':
         resultToJson(
           {
