@@ -6,11 +6,13 @@ import { load } from '../runtime/inspector/load-model';
 import { LensError } from '../runtime/errors';
 import type { LayerAttention } from '../runtime/types';
 import { OutputFile } from '../runtime/files/output-file';
+import { cannotWrite } from '../runtime/files/output-target';
 import { ExportError } from '../figures/figure-kit';
 import { headText } from '../figures/labels';
 import { MemoryRunMaps } from '../figures/run-maps';
 import { labelTokens } from '../figures/token-display';
 import {
+  describeLayers,
   estimateDataSize,
   npyKindFile,
   npyKinds,
@@ -29,6 +31,15 @@ import { targetRunOptions, targetText } from './target-format';
 import { effectiveThreads } from './parse-options';
 
 const asLensError = (e: unknown) => (e instanceof ExportError ? new LensError('BAD_INPUT', e.message) : e);
+
+/** An encoder–decoder model's NPY export is one file per kind: refused to a stream (stdout, a device). */
+function npyStreamRefusal(out: string): LensError {
+  return cannotWrite(
+    '--out',
+    out,
+    "an encoder–decoder model's NPY export is one file per kind (encoder, decoder, cross), which a stream cannot hold; give a file path (e.g. --out attention.npy: the decoder and cross files are written beside it)",
+  );
+}
 
 export async function exportCommand(
   args: ExportArgs,
@@ -49,6 +60,8 @@ export async function exportCommand(
   const print = reportTo(plan, stdout);
   const threads = effectiveThreads(args.threads, warn);
   const sink = await OutputFile.open(plan);
+  /** The other files of an NPY export (the decoder's and cross layers', the sidecar), complete but not yet in place. */
+  const pending: OutputFile[] = [];
   let inspector;
   try {
     inspector = await load(args.model, { backend: args.backend, threads, hub: { onWarning: warn } });
@@ -65,6 +78,8 @@ export async function exportCommand(
         'BAD_INPUT',
         `--head ${args.head} does not exist: ${f.name} has ${f.heads} heads (0–${f.heads - 1}), or use mean or max.`,
       );
+    // An encoder–decoder run as NPY is one file per kind, written beside --out: a stream cannot hold them.
+    if (f.encoderDecoder && args.format === 'npy' && plan.kind === 'stream') throw npyStreamRefusal(args.out);
     const run = inspector.run(text, { truncate: args.truncate, chat: args.chat, ...targetRunOptions(args) });
     const layers: LayerAttention[] = [];
     for await (const l of run) layers.push(l);
@@ -98,42 +113,41 @@ export async function exportCommand(
     if (target) data.target = targetJson(target, targetText(target, inspector.tokenizer));
     const size = estimateDataSize(data, args.format);
     // An encoder–decoder run as NPY: --out holds the encoder's layers, one file per other kind beside it.
-    const kinds = args.format === 'npy' && plan.kind === 'replace' ? npyKinds(data) : undefined;
+    const kinds = args.format === 'npy' ? npyKinds(data) : undefined;
+    if (kinds && plan.kind === 'stream') throw npyStreamRefusal(args.out);
     const extra = (kinds ?? []).slice(1).map((k) => ({
       kind: k.kind,
       plan: planOut(path.join(path.dirname(plan.given), npyKindFile(path.basename(plan.given), k.kind)), args.model, {
         '--file': args.file,
       }),
     }));
+    // Every file is complete in its temporary file before any is put in place: a failure leaves them all as they were.
     await writeData(data, args.format, sink);
-    await sink.commit();
+    await sink.finish();
+    const written: string[] = [];
     for (const x of extra) {
       const file = await OutputFile.open(x.plan);
-      try {
-        await writeNpyKind(data, x.kind, file);
-        await file.commit();
-      } catch (e) {
-        file.abort();
-        throw e;
-      }
-      print(`wrote      ${x.plan.given} (NPY: the ${x.kind} layers)`);
+      pending.push(file);
+      await writeNpyKind(data, x.kind, file);
+      await file.finish();
+      written.push(`wrote      ${x.plan.given} (NPY: ${describeLayers(data, x.kind)}, ${formatBytes(file.bytes)})`);
     }
     if (sidecarPlan?.kind === 'replace') {
       const side = await OutputFile.open(sidecarPlan);
-      try {
-        await side.write(new TextEncoder().encode(npySidecar(data, path.basename(plan.given))));
-        await side.commit();
-      } catch (e) {
-        side.abort();
-        throw e;
-      }
+      pending.push(side);
+      await side.write(new TextEncoder().encode(npySidecar(data, path.basename(plan.given))));
+      await side.finish();
     }
-    const shape = `${layers.length} layers × ${f.heads} heads × ${run.tokens.length} × ${run.tokens.length}`;
+    sink.place();
+    for (const file of pending) file.place(); // the sidecar last
+    const shape = kinds ? describeLayers(data, kinds[0].kind) : describeLayers(data);
     const rows = args.format === 'csv' ? `, ${size.values.toLocaleString('en-US')} rows` : '';
     print(`wrote      ${args.out} (${args.format.toUpperCase()}: ${shape}${rows}, ${formatBytes(sink.bytes)})`);
+    for (const line of written) print(line);
     if (sidecarPlan) print(`wrote      ${sidecarPlan.given} (its tokens, model and layer layout)`);
   } catch (e) {
     sink.abort();
+    for (const file of pending) file.abort();
     throw asLensError(e);
   } finally {
     await inspector?.dispose();

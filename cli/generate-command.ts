@@ -1,7 +1,9 @@
 // `attention-lens generate`: continues the text with the model (KV-cached, runtime/generate/), printing each
 // generated token as it comes with the prompt tokens the row that wrote it attends to most (a layer, a head or the
-// mean over heads), then the generated text; --out writes the run's layouts (JSON, CSV, NPY) over prompt + output.
+// mean over heads), then the generated text; --out writes the run's layouts (JSON, CSV, NPY) over prompt + output,
+// an NPY file with export's JSON sidecar beside it (FILE.npy.json).
 import { randomInt } from 'node:crypto';
+import path from 'node:path';
 import { LensError } from '../runtime/errors';
 import { OutputFile } from '../runtime/files/output-file';
 import { GenerationMaps } from '../runtime/generate/generation-maps';
@@ -9,7 +11,7 @@ import { checkMaxNew } from '../runtime/generate/kv-generator';
 import { loadGenerator, stopTokenIds, type LoadedGenerator } from '../runtime/generate/load-generator';
 import type { Token } from '../runtime/types';
 import { encodeChatPrompt } from '../runtime/tokenizers/chat-prompt';
-import { writeData, type RunData } from '../writers/attention-data';
+import { npySidecar, npySidecarName, writeData, type RunData } from '../writers/attention-data';
 import { formatBytes } from '../writers/export-image';
 import type { GenerateArgs } from './generate-args';
 import { planOut, readCommandText, reportTo, warnOnStderr } from './command-files';
@@ -49,9 +51,18 @@ export async function generateCommand(
   // Every check of the input and the output comes before the model loads.
   const text = await readCommandText(args, warn);
   const plan = args.out !== undefined ? planOut(args.out, args.model, { '--file': args.file }) : undefined;
+  // An NPY file gets its JSON sidecar beside it, as export writes it (tokens, model, layer layout: what opens it as a
+  // run again), planned with the same rules before the model loads; an NPY streamed to stdout has none.
+  const sidecarPlan =
+    args.format === 'npy' && plan?.kind === 'replace'
+      ? planOut(path.join(path.dirname(plan.given), npySidecarName(path.basename(plan.given))), args.model, {
+          '--file': args.file,
+        })
+      : undefined;
   const print = reportTo(plan, stdout);
   const threads = effectiveThreads(args.threads, warn);
   const sink = plan ? await OutputFile.open(plan) : undefined;
+  let side: OutputFile | undefined;
   let loaded: LoadedGenerator | undefined;
   try {
     loaded = await loadGenerator(args.model, {
@@ -148,14 +159,24 @@ export async function generateCommand(
         },
       };
       await writeData(data, args.format, sink);
-      await sink.commit();
+      await sink.finish();
+      if (sidecarPlan && plan.kind === 'replace') {
+        side = await OutputFile.open(sidecarPlan);
+        await side.write(npySidecar(data, path.basename(plan.given)));
+        await side.finish();
+      }
+      // Both complete before either is put in place, the sidecar last.
+      sink.place();
+      side?.place();
       const S = prompt.length + gen.length;
       print(
         `wrote      ${args.out} (${args.format.toUpperCase()}: ${f.layers} layers × ${f.heads} heads × ${S} × ${S}, prompt ${prompt.length} + generated ${gen.length}, ${formatBytes(sink.bytes)})`,
       );
+      if (sidecarPlan) print(`wrote      ${sidecarPlan.given} (its tokens, model and layer layout)`);
     }
   } catch (e) {
     sink?.abort();
+    side?.abort();
     throw e;
   } finally {
     await loaded?.generator.dispose();

@@ -1,7 +1,9 @@
 // The run's numbers as files: JSON (model, tokens, [layer][head][query][key]), CSV (long format, one row per
-// layer, head, query, key: weight and both token texts, and whether each was generated when the run continued) and NPY (float32 [layers, heads, query, key], NumPy format
-// 1.0). Written in chunks to a sink, so a 2,048-token run (gigabytes as CSV) never becomes one string; sizes can be
-// estimated before writing (exact for NPY). The extension host and the CLI both use it.
+// layer, head, query, key: weight and both token texts, and whether each was generated when the run continued; an
+// encoder–decoder's rows also name their kind, and decoder and cross rows are labelled with the decoder's tokens)
+// and NPY (float32 [layers, heads, query, key], NumPy format 1.0). Written in chunks to a sink, so a 2,048-token run
+// (gigabytes as CSV) never becomes one string; sizes can be estimated before writing (exact for NPY). The extension
+// host and the CLI both use it.
 import type { LayerAttention } from '../runtime/types';
 import { ExportError } from '../figures/figure-kit';
 import { f32String } from '../figures/labels';
@@ -145,6 +147,23 @@ export function npyShape(run: RunData): [number, number, number, number] {
   return [run.layers.length, f.heads, f.queryLength, f.keyLength];
 }
 
+/** Layers in words, "5 layers × 8 heads × 17 × 17" ([layers, heads, query, key]); an encoder–decoder run's per kind,
+ *  with what its axes are ("encoder 2 layers × 4 heads × 8 × 8 (source × source), decoder 2 layers × 4 heads × 7 × 7
+ *  (target × target), cross 2 layers × 4 heads × 7 × 8 (target × source)"), or one kind's alone. */
+export function describeLayers(run: Pick<RunData, 'layers'>, only?: NpyKind): string {
+  const words = (layers: readonly LayerAttention[]) => {
+    const f = layers[0];
+    const n = layers.length;
+    return `${n} layer${n === 1 ? '' : 's'} × ${f.heads} heads × ${f.queryLength} × ${f.keyLength}`;
+  };
+  const kinds = npyKinds(run);
+  if (!kinds) return run.layers.length ? words(run.layers) : '0 layers';
+  return kinds
+    .filter((k) => only === undefined || k.kind === only)
+    .map((k) => `${k.kind} ${words(k.layers)} (${kindAxes(k.kind).slice(2).join(' × ')})`)
+    .join(', ');
+}
+
 /** NPY 1.0 header: magic, version, little-endian header length, then the dict padded with spaces so the data starts
  *  at a multiple of 64 bytes. */
 export function npyHeader(shape: readonly number[]): Uint8Array {
@@ -261,43 +280,75 @@ export const CSV_HEADER = 'layer,head,query,key,weight,query_token,key_token';
 /** The columns a run with generated tokens adds (as JSON's `generated: true`): whether the query and the key token
  * were written by the model (`true`) or are the input (`false`). A run without any keeps the 7 columns above. */
 export const CSV_GENERATED_COLUMNS = ',query_generated,key_generated';
+/** The column an encoder–decoder run adds: each row's attention kind (encoder, decoder or cross), which says which
+ * token lists query_token and key_token are from (csvAxisTokens). */
+export const CSV_KIND_COLUMN = ',kind';
 
 const hasGenerated = (run: RunData) => run.tokens.some((t) => t.generated === true);
+const hasKinds = (run: RunData) => npyKinds(run) !== undefined;
 
 /** RFC 4180 field: quoted when it contains a comma, quote, CR or LF (quotes doubled). */
 export function csvField(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function tokenText(run: RunData, i: number): string {
-  return run.tokens[i]?.text ?? `#${i}`;
+/** An encoder–decoder run's decoder tokens, as the JSON export names them: `decoder_input_tokens` (what the
+ *  decoder read at each row: row i reads decoder_input_tokens[i] and predicts target_tokens[i]), or
+ *  `target_tokens` when a run carries only those. Empty when the run has no target. */
+function decoderTokens(run: RunData): readonly Pick<DataToken, 'text'>[] {
+  const t = run.target;
+  const list = t?.decoder_input_tokens ?? t?.target_tokens;
+  if (!Array.isArray(list)) return [];
+  return list.map((x: unknown) => ({ text: String((x as { text?: unknown } | null)?.text ?? '') }));
+}
+
+/** The tokens that label a layer's queries and keys: the run's tokens (for an encoder–decoder, the source) for
+ *  one-stack and encoder layers; the decoder's tokens (decoderTokens) for a decoder layer's queries and keys and a
+ *  cross layer's queries, whose keys are the source's. */
+export function csvAxisTokens(
+  run: RunData,
+  kind: LayerAttention['kind'],
+): { query: readonly Pick<DataToken, 'text' | 'generated'>[]; key: readonly Pick<DataToken, 'text' | 'generated'>[] } {
+  if (kind === 'decoder') {
+    const d = decoderTokens(run);
+    return { query: d, key: d };
+  }
+  if (kind === 'cross') return { query: decoderTokens(run), key: run.tokens };
+  return { query: run.tokens, key: run.tokens };
 }
 
 async function writeCsv(run: RunData, sink: ByteSink, o: WriteOptions): Promise<void> {
   checkLayers(run);
   const out = new TextChunks(sink);
   const marked = hasGenerated(run);
-  await out.add(CSV_HEADER + (marked ? CSV_GENERATED_COLUMNS : '') + '\n');
-  // With generated tokens, each token's mark for the last two columns: `,true` or `,false`.
-  const mark = (i: number) => (marked ? `,${run.tokens[i]?.generated === true}` : '');
-  const texts = run.tokens.map((t) => csvField(t.text));
+  const kinds = hasKinds(run);
+  await out.add(CSV_HEADER + (marked ? CSV_GENERATED_COLUMNS : '') + (kinds ? CSV_KIND_COLUMN : '') + '\n');
   const heads = totalHeads(run);
   let done = 0;
   for (const l of run.layers) {
     const Q = l.queryLength;
     const K = l.keyLength;
-    const keyTexts = Array.from({ length: K }, (_, k) => texts[k] ?? csvField(tokenText(run, k)));
-    const keyMarks = Array.from({ length: K }, (_, k) => mark(k));
+    const axis = csvAxisTokens(run, l.kind);
+    // Each token's text, and with generated tokens its mark for the two generated columns: `,true` or `,false`.
+    const texts = (list: typeof axis.query, n: number) =>
+      Array.from({ length: n }, (_, i) => csvField(list[i]?.text ?? `#${i}`));
+    const marks = (list: typeof axis.query, n: number) =>
+      Array.from({ length: n }, (_, i) => (marked ? `,${list[i]?.generated === true}` : ''));
+    const queryTexts = texts(axis.query, Q);
+    const queryMarks = marks(axis.query, Q);
+    const keyTexts = texts(axis.key, K);
+    const keyMarks = marks(axis.key, K);
+    const kind = kinds ? `,${l.kind}` : '';
     for (let h = 0; h < l.heads; h++) {
       aborted(o.signal);
       for (let q = 0; q < Q; q++) {
         const prefix = `${l.layer},${h},${q},`;
-        const qt = texts[q] ?? csvField(tokenText(run, q));
-        const qm = mark(q);
+        const qt = queryTexts[q];
+        const qm = queryMarks[q];
         const base = (h * Q + q) * K;
         let rows = '';
         for (let k = 0; k < K; k++)
-          rows += `${prefix}${k},${f32String(l.data[base + k])},${qt},${keyTexts[k]}${qm}${keyMarks[k]}\n`;
+          rows += `${prefix}${k},${f32String(l.data[base + k])},${qt},${keyTexts[k]}${qm}${keyMarks[k]}${kind}\n`;
         await out.add(rows);
       }
       o.onProgress?.(++done / heads);
@@ -395,16 +446,27 @@ export function estimateDataSize(run: RunData, format: DataFormat): { bytes: num
   let bytes = 0;
   if (format === 'csv') {
     const marked = hasGenerated(run);
-    bytes = CSV_HEADER.length + (marked ? CSV_GENERATED_COLUMNS.length : 0) + 1;
+    const kinds = hasKinds(run);
+    bytes = CSV_HEADER.length + (marked ? CSV_GENERATED_COLUMNS.length : 0) + (kinds ? CSV_KIND_COLUMN.length : 0) + 1;
     // With generated tokens each text carries its mark (",true" or ",false").
-    const len = run.tokens.map((t) => utf8Length(csvField(t.text)) + (marked ? (t.generated ? 5 : 6) : 0));
+    const lengths = (list: readonly Pick<DataToken, 'text' | 'generated'>[], n: number) =>
+      Array.from(
+        { length: n },
+        (_, i) => utf8Length(csvField(list[i]?.text ?? `#${i}`)) + (marked ? (list[i]?.generated ? 5 : 6) : 0),
+      ).reduce((a, b) => a + b, 0);
     for (const l of run.layers) {
       const Q = l.queryLength;
       const K = l.keyLength;
-      const qText = len.slice(0, Q).reduce((a, b) => a + b, 0);
-      const kText = len.slice(0, K).reduce((a, b) => a + b, 0);
-      // Per head: Σ over (q, k) of layer, head, q, k digits + weight + texts + 6 separators.
-      const perHead = Q * K * (digits(l.layer) + W + 6) + sumDigits(Q) * K + sumDigits(K) * Q + qText * K + kText * Q;
+      const axis = csvAxisTokens(run, l.kind);
+      const qText = lengths(axis.query, Q);
+      const kText = lengths(axis.key, K);
+      // Per head: Σ over (q, k) of layer, head, q, k digits + weight + texts + 6 separators (+ the kind).
+      const perHead =
+        Q * K * (digits(l.layer) + W + 6 + (kinds ? l.kind.length + 1 : 0)) +
+        sumDigits(Q) * K +
+        sumDigits(K) * Q +
+        qText * K +
+        kText * Q;
       for (let h = 0; h < l.heads; h++) bytes += perHead + Q * K * digits(h);
     }
   } else {

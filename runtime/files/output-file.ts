@@ -43,7 +43,9 @@ export function removeTemporariesOnExit(write: (s: string) => void = (s) => proc
 export class OutputFile {
   /** Bytes written so far. */
   bytes = 0;
-  private done = false;
+  /** open: taking bytes; finished: complete and flushed in its temporary file, not yet in place; placed: renamed
+   *  into place (or written, for a stream); dropped: removed. */
+  private state: 'open' | 'finished' | 'placed' | 'dropped' = 'open';
   /** The stream's first error (reported by the next write or commit). */
   private failure: unknown;
 
@@ -112,25 +114,52 @@ export class OutputFile {
 
   /** Flushes and closes, then moves the temporary file into place. Throws a one-line LensError on failure. */
   async commit(): Promise<void> {
-    if (this.done) return;
-    this.done = true;
+    await this.finish();
+    this.place();
+  }
+
+  /**
+   * Flushes and closes the temporary file without moving it into place: the output is complete but the target is
+   * still what it was, until place() (or gone, after abort() or an interrupt). For outputs that must all appear
+   * together (a folder of files). Throws a one-line LensError on failure, the temporary file removed.
+   */
+  async finish(): Promise<void> {
+    if (this.state !== 'open') return;
+    this.state = 'finished';
     try {
       if (this.failure !== undefined) throw this.failure;
       await new Promise<void>((resolve, reject) => this.out.end((e?: Error | null) => (e ? reject(e) : resolve())));
       if (this.failure !== undefined) throw this.failure;
-      if (this.temp) fs.renameSync(this.temp, (this.plan as { target: string }).target);
+    } catch (e) {
+      this.state = 'dropped';
+      this.discard();
+      throw cannotWrite(this.plan.label, this.plan.given, writeReason(e));
+    }
+  }
+
+  /** Moves a finished temporary file into place (a rename in the target's folder). Throws a one-line LensError on
+   *  failure, the temporary file removed and the target as it was. */
+  place(): void {
+    if (this.state === 'open') throw new Error('OutputFile.place() before finish()');
+    if (this.state !== 'finished') return;
+    this.state = 'placed';
+    if (!this.temp) return;
+    try {
+      fs.renameSync(this.temp, (this.plan as { target: string }).target);
     } catch (e) {
       this.discard();
       throw cannotWrite(this.plan.label, this.plan.given, writeReason(e));
     }
-    if (this.temp) temporaries.delete(this.temp);
+    temporaries.delete(this.temp);
   }
 
-  /** Drops the unfinished output (after a failure or a cancel); the target is left as it was. */
+  /** Drops the unfinished (or finished but not placed) output after a failure or a cancel; the target is left as
+   *  it was. */
   abort(): void {
-    if (this.done) return;
-    this.done = true;
-    this.out.destroy();
+    if (this.state === 'placed' || this.state === 'dropped') return;
+    const open = this.state === 'open';
+    this.state = 'dropped';
+    if (open) this.out.destroy();
     this.discard();
   }
 

@@ -2,7 +2,8 @@
 // work like a single output (output-target.ts): the folder is an existing folder or a new one in an existing folder,
 // never a file, never a model's own folder or inside the Hugging Face cache, and it must accept new files (a probe
 // is created and removed). Each file inside is then planned and written on its own through the atomic writer
-// (output-file.ts), so each is either complete or as it was; the folder is created only when writing begins.
+// (output-file.ts) into a temporary file, and a writer that must put its files in place together (npy-folder.ts)
+// renames them only when every one is complete; the folder is created only when writing begins.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LensError } from '../errors';
@@ -95,13 +96,25 @@ export function planOutputFolder(given: string, protect: readonly ProtectedPath[
   return { given, folder, create: !st, label, protect };
 }
 
-/** Creates the planned folder if it is new (once writing begins). */
-export function ensureFolder(plan: FolderPlan): void {
-  if (!plan.create) return;
+/** Creates the planned folder if it is new (once writing begins); true when this call created it. */
+export function ensureFolder(plan: FolderPlan): boolean {
+  if (!plan.create) return false;
   try {
     fs.mkdirSync(plan.folder);
+    return true;
   } catch (e) {
     if (errorCode(e) !== 'EEXIST') throw cannotWrite(plan.label, plan.given, writeReason(e));
+    return false;
+  }
+}
+
+/** Removes a folder that ensureFolder created, if it is still empty (a run that failed before its files were put
+ *  in place); a folder holding anything is left as it is. */
+export function removeFolderIfEmpty(plan: FolderPlan): void {
+  try {
+    fs.rmdirSync(plan.folder); // only ever succeeds on an empty folder
+  } catch {
+    // not empty, or already gone: nothing to do
   }
 }
 

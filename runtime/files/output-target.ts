@@ -1,9 +1,10 @@
 // Decides, before any work, where and how an output file may be written — or refuses it with one line. The rules
 // that keep a user's files safe: an output is never one of the model's own files or the input (compared by inode,
 // so links and other spellings of the path are caught); a folder, a device, a pipe or a socket is never replaced
-// (the standard streams and /dev/null are written to as they are, which is what a user naming them means); a
-// symbolic link is followed, so the file it points to is what gets replaced; and the folder must accept a new file,
-// proven by creating and removing a probe there.
+// (the standard streams and /dev/null are written to as they are, which is what a user naming them means), nor is
+// a path ending in a separator, which names a folder, ever written as a file; a symbolic link is followed, so the
+// file it points to is what gets replaced; and the folder must accept a new file, proven by creating and removing a
+// probe there.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LensError } from '../errors';
@@ -133,6 +134,13 @@ function probe(label: string, given: string, dir: string): void {
  */
 export function planOutput(given: string, protect: readonly ProtectedPath[] = [], label = '--out'): OutputPlan {
   if (given.trim() === '') throw new LensError('BAD_INPUT', `${label || 'The output'} is empty; give a file name.`);
+  // path.resolve drops a trailing separator: without this, "newdir/" would be written as a file named newdir.
+  if (/[\\/]$/.test(given))
+    throw cannotWrite(
+      label,
+      given,
+      'a path ending in / names a folder, but this output is one file; give a file name without the trailing /',
+    );
   const full = path.resolve(expandHome(given));
   const fd = STREAMS[full];
   if (fd !== undefined) return { kind: 'stream', given, fd, label };

@@ -1,9 +1,10 @@
 // `attention-lens generate` as users run it (node dist/cli.js) on stories260K: the greedy continuation is the
 // plain-loops reference's greedy decode (test/reference, float64, no ONNX), --out JSON holds prompt + output with
 // every row equal to the reference's attention (and the panel's Open Saved Run reads it), NPY has the run's shape
-// over prompt + output, a seeded sampled run prints its seed and repeats exactly, explain --generate's generated:K
-// is the reference's K-th token and log-probability (with --chat, after the chat prompt typed out by hand), and
-// SmolLM2-Instruct stops at <|im_end|>. Bad requests: bad-input-catalogue.test.ts.
+// over prompt + output and export's sidecar beside it (the pair opens as a run again), a seeded sampled run prints
+// its seed and repeats exactly, explain --generate's generated:K is the reference's K-th token and log-probability
+// (with --chat, after the chat prompt typed out by hand), and SmolLM2-Instruct stops at <|im_end|>. Bad requests:
+// bad-input-catalogue.test.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -11,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadTokenizer } from '../../../runtime/tokenizers/index';
-import { parseSavedRun } from '../../../extension/saved-run';
+import { parseSavedNpyRun, parseSavedRun } from '../../../extension/saved-run';
 import { naiveForward } from '../../reference/naive-forward';
 import { fixtureModel, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
 
@@ -107,6 +108,19 @@ test('--out NPY is float32 [layers, heads, prompt + output, prompt + output]', (
     new RegExp(`'shape': \\(5, 8, ${S}, ${S}\\)`),
   );
   assert.equal(bytes.length, 10 + bytes.readUInt16LE(8) + 5 * 8 * S * S * 4);
+  // Beside it, export's JSON sidecar: the pair opens as a run again (the panel's Open Saved Run), prompt + the
+  // reference's greedy tokens, the model's marked as generated.
+  assert.match(r.stdout, /^wrote {6}.*gen\.npy\.json \(its tokens, model and layer layout\)$/m);
+  const saved = parseSavedNpyRun(readFileSync(out + '.json', 'utf8'), 'gen.npy.json', bytes, 'gen.npy');
+  assert.deepEqual(saved.ids, reference.slice(0, S));
+  assert.deepEqual(
+    saved.tokens.map((t) => t.generated === true),
+    reference.slice(0, S).map((_, i) => i >= prompt.length),
+  );
+  assert.deepEqual(
+    saved.layers.map((l) => [l.heads, l.queryLength, l.keyLength]),
+    Array.from({ length: 5 }, () => [8, S, S]),
+  );
 });
 
 test('sampling: the seed is printed, and the same seed gives the same tokens', () => {
