@@ -40,6 +40,6 @@ export function parseCommand(argv: string[]): Command {
     return args === 'help' ? { kind: 'help' } : { kind: 'run', args };
   }
   throw bad(
-    `Unknown command "${command}"; the commands are \`attention-lens run\`, \`export\`, \`explain\` and \`study\` (see --help).`,
+    `Unknown command "${command}"; the commands are \`attention-lens run\`, \`export\`, \`explain\`, \`study\` and \`generate\` (see --help).`,
   );
 }

@@ -23,7 +23,7 @@ import { valueKeepRows, valueZeroingLayer, type MixingLayer } from '../analysis/
 import { measureRow } from '../analysis/targets';
 import { LensError } from '../errors';
 import { NORMS_REFUSED } from '../onnx/forward';
-import type { LayerAttention, Token } from '../types';
+import type { LayerAttention, ModelFacts, Token } from '../types';
 import { agreementTable, distanceTable, headTable } from './compare';
 import { BatchEvaluator } from './evaluator';
 import { BASELINE_ID } from './baseline';
@@ -226,6 +226,28 @@ async function valueZeroingMatrices(
   );
 }
 
+/**
+ * --layer, --head and --start-layer outside the model, refused before any pass with one line (`layers`: the layers
+ * they index — an encoder–decoder's decoder layers). (A method the model cannot run is reported in its entry and the
+ * others still run.)
+ */
+export function checkLayerOptions(
+  facts: ModelFacts,
+  options: Pick<ExplainOptions, 'layer' | 'head' | 'startLayer'>,
+  layers: number,
+): void {
+  const outside = (what: string, v: number, count: number, unit: string) =>
+    new LensError('BAD_INPUT', `${what} ${v} is outside 0..${count - 1}: ${facts.name} has ${count} ${unit}.`);
+  const layerUnit = facts.encoderDecoder ? 'decoder layers' : 'layers';
+  const { layer, head, startLayer } = options;
+  if (layer !== undefined && !(Number.isInteger(layer) && layer >= 0 && layer < layers))
+    throw outside('--layer', layer, layers, layerUnit);
+  if (typeof head === 'number' && !(Number.isInteger(head) && head >= 0 && head < facts.heads))
+    throw outside('--head', head, facts.heads, 'heads');
+  if (startLayer !== undefined && !(Number.isInteger(startLayer) && startLayer >= 0 && startLayer < layers))
+    throw outside('--start-layer', startLayer, layers, layerUnit);
+}
+
 /** Explains one input (text, or token ids used as given). */
 export async function explain(
   inspector: Inspector,
@@ -252,6 +274,7 @@ export async function explain(
   const lrpRefusal = methodIds.includes('attnlrp') ? attnLrpRefusalFor(facts.modelType, facts.family) : undefined;
   if (lrpRefusal)
     throw new LensError('UNSUPPORTED_MODEL', facts.family === 'onnx' ? `AttnLRP: ${lrpRefusal}` : lrpRefusal);
+  checkLayerOptions(facts, options, facts.layers);
   const parsed = typeof options.target === 'string' ? parseTargetSpec(options.target) : options.target;
   const prepared = tokensFor(inspector, input, options);
   const tokens = prepared.tokens;

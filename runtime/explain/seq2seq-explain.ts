@@ -49,7 +49,7 @@ import {
 } from '../grad/seq2seq-gradients';
 import { parseTargetSpec } from './target-spec';
 import { wordScores } from './words';
-import type { ExplainInput, ExplainOptions } from './explain';
+import { checkLayerOptions, type ExplainInput, type ExplainOptions } from './explain';
 import { keepOneToken, keptTokenNote } from './perturb';
 
 /** The source's tokens (text, ids as given, or a run's tokens), cut to the model's length when asked. */
@@ -98,6 +98,7 @@ export async function explainSeq2Seq(
   // AttnLRP asked of an export: refused before any pass, by name, as on a decoder-only export (explain.ts).
   if (imported && ids.includes('attnlrp'))
     throw new LensError('UNSUPPORTED_MODEL', `AttnLRP: ${attnLrpRefusalFor(facts.modelType, facts.family)!}`);
+  checkLayerOptions(facts, options, facts.encoderDecoder?.decoderLayers ?? facts.layers);
   const mode = options.perturbation ?? 'remove';
   if (mode === 'hide')
     throw new LensError(

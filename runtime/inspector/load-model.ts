@@ -4,6 +4,8 @@
 // runs in a worker thread (worker-inspector.ts).
 import { checkCanGenerate } from '../generate/can-generate';
 import { readConfig } from '../formats/config';
+import { isSeq2SeqConfig } from '../models/seq2seq-config';
+import { peekConfig } from '../models/seq2seq-read';
 import { LensError } from '../errors';
 import type { Inspector } from './api';
 import type { Tokenizer } from '../tokenizers/tokenizer';
@@ -71,6 +73,12 @@ export async function load(model: string, options: InspectorLoadOptions = {}): P
   if (options.generate) {
     if (resolved.kind === 'onnx') checkCanGenerate({ name: resolved.name, family: 'onnx', modelType: 'onnx' });
     if (resolved.kind === 'folder') {
+      const raw = peekConfig(resolved.dir);
+      if (raw && isSeq2SeqConfig(raw))
+        throw new LensError(
+          'UNSUPPORTED_MODEL',
+          `${resolved.name} (${String(raw.model_type)}) is an encoder–decoder model: it translates the text rather than continuing it, so --generate does not apply; leave it out (the translation is explained with --target target, or give --target-text).`,
+        );
       const config = await readConfig(resolved.dir);
       checkCanGenerate({ name: resolved.name, family: config.family, modelType: config.modelType });
     }

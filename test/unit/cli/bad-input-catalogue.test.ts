@@ -258,6 +258,10 @@ before(() => {
     fs.writeFileSync(p('empty-text.jsonl'), ['"Once upon a time."', '""', '"The dog ran to the tree."'].join('\n'));
     fs.writeFileSync(p('all-bad.jsonl'), ['{oops', '[1, 2]'].join('\n'));
     fs.writeFileSync(
+      p('target-type.jsonl'),
+      ['"Once upon a time."', '{"text": "The dog ran to the tree.", "target": 5}', '"Tom liked to play."'].join('\n'),
+    );
+    fs.writeFileSync(
       p('dates-bad-target.jsonl'),
       ['"March 3 1987"', '{"text": "the 2nd of July, 1999", "target_text": 5}'].join('\n'),
     );
@@ -308,7 +312,12 @@ const NULL_DEVICE = () => (IS_ROOT ? p('null') : '/dev/null');
 const cases: BadInputCase<CliInput>[] = [
   // ----- the command line
   { name: 'no --model', input: cli('run', '--text', 'hi'), expect: /Missing --model/ },
-  { name: 'unknown command', input: cli('walk'), expect: /Unknown command "walk"/ },
+  {
+    name: 'unknown command',
+    input: cli('walk'),
+    expect:
+      /Unknown command "walk"; the commands are `attention-lens run`, `export`, `explain`, `study` and `generate`/,
+  },
   {
     name: 'unknown option',
     input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--colour'] }),
@@ -746,6 +755,78 @@ const cases: BadInputCase<CliInput>[] = [
       /--target-text needs an encoder–decoder model \(marian, bart, mbart, t5\); stories260K is llama, so leave --target-text out/,
   },
   {
+    name: 'explain --layer outside the model',
+    input: cli(
+      'explain',
+      '--model',
+      S,
+      '--text',
+      TEXT,
+      '--target',
+      'next',
+      '--methods',
+      'raw-attention',
+      '--layer',
+      '99',
+    ),
+    expect: /--layer 99 is outside 0\.\.4: stories260K has 5 layers\./,
+  },
+  {
+    name: 'explain --head outside the model',
+    input: cli('explain', '--model', S, '--text', TEXT, '--target', 'next', '--methods', 'attn-x-grad', '--head', '8'),
+    expect: /--head 8 is outside 0\.\.7: stories260K has 8 heads\./,
+  },
+  {
+    name: 'explain --start-layer outside the model',
+    input: cli(
+      'explain',
+      '--model',
+      S,
+      '--text',
+      TEXT,
+      '--target',
+      'next',
+      '--methods',
+      'rollout',
+      '--start-layer',
+      '5',
+    ),
+    expect: /--start-layer 5 is outside 0\.\.4: stories260K has 5 layers\./,
+  },
+  {
+    name: 'explain --layer past an encoder–decoder’s decoder layers',
+    input: cli(
+      'explain',
+      '--model',
+      marianDatesDir,
+      '--text',
+      'the 14th of March, 2021',
+      '--target',
+      'target',
+      '--methods',
+      'cross-attention',
+      '--layer',
+      '2',
+    ),
+    expect: /--layer 2 is outside 0\.\.1: tiny-marian-dates has 2 decoder layers\./,
+  },
+  {
+    name: 'explain --generate with an encoder–decoder',
+    input: cli(
+      'explain',
+      '--model',
+      marianDatesDir,
+      '--text',
+      'the 14th of March, 2021',
+      '--target',
+      'target',
+      '--generate',
+      '3',
+    ),
+    expect:
+      /tiny-marian-dates \(marian\) is an encoder–decoder model: it translates the text rather than continuing it, so --generate does not apply; leave it out/,
+  },
+  {
     name: 'explain --target-text with --generate',
     input: cli('explain', '--model', S, '--text', TEXT, '--target', 'next', '--target-text', 'x', '--generate', '2'),
     expect: /--target-text is for encoder–decoder models and --generate for decoder-only ones: give one of them/,
@@ -899,6 +980,36 @@ const cases: BadInputCase<CliInput>[] = [
     name: 'run --out FOLDER/ that is a file',
     input: () => ({ args: ['run', '--model', M, '--text', 'hi', '--out', p('text.txt') + '/'] }),
     expect: /Cannot write --out .*text\.txt\/: it is a file, and a path ending in \/ names a folder/,
+  },
+  {
+    name: 'export --out NEWDIR/ (a path ending in /) for one file: refused, no file or folder made',
+    input: () => ({ args: ['export', '--model', M, '--text', 'hi', '--format', 'png', '--out', p('newdir') + '/'] }),
+    expect:
+      /Cannot write --out .*newdir\/: a path ending in \/ names a folder, but this output is one file; give a file name without the trailing \//,
+    check: noOutput(p('newdir')),
+  },
+  {
+    name: 'generate --out FILE.json/ (a path ending in /): refused, no file made',
+    input: () => ({ args: ['generate', '--model', M, '--text', TEXT, '--max-new', '2', '--out', p('n.json') + '/'] }),
+    expect: /Cannot write --out .*n\.json\/: a path ending in \/ names a folder, but this output is one file/,
+    check: noOutput(p('n.json')),
+  },
+  {
+    name: 'export --format npy of an encoder–decoder to stdout: refused, says to give a file path',
+    input: cli(
+      'export',
+      '--model',
+      marianDatesDir,
+      '--text',
+      'the 14th of March, 2021',
+      '--format',
+      'npy',
+      '--out',
+      '/dev/stdout',
+    ),
+    expect:
+      /Cannot write --out \/dev\/stdout: an encoder–decoder model's NPY export is one file per kind \(encoder, decoder, cross\), which a stream cannot hold; give a file path/,
+    check: (o) => assert.equal(o.output, '', 'nothing on stdout'),
   },
   {
     name: "run --out FOLDER/ that is the model's own folder",
@@ -1156,6 +1267,84 @@ const cases: BadInputCase<CliInput>[] = [
     }),
     expect: /line 2: has a "target_text" that is not a non-empty string; give the translation to score/,
     check: (o) => assert.match(o.output, /examples {3}1 explained, 1 skipped/),
+  },
+  {
+    name: 'study: a line whose "target" is not a string is skipped, not explained with --target',
+    input: () => ({
+      args: ['study', '--model', M, '--data', p('target-type.jsonl'), '--target', 'next', '--methods', 'rollout'],
+    }),
+    expect:
+      /1 of 3 examples were skipped \(the first: line 2: has a "target" that is a number, not a string; write a target spec such as "next" or "token:3:42", or leave it out to use --target\)\./,
+    check: (o) => assert.match(o.output, /examples {3}2 explained, 1 skipped/),
+  },
+  {
+    name: "study --out the model's own folder: refused before the model loads, nothing written there",
+    input: () => ({
+      args: [
+        'study',
+        '--model',
+        M,
+        '--data',
+        p('empty-text.jsonl'),
+        '--target',
+        'next',
+        '--methods',
+        'loo',
+        '--out',
+        M + '/',
+      ],
+    }),
+    expect:
+      /Cannot write --out .*\/M\/: it is the folder of one of the model's own files \(.*\); write the files into a folder of their own/,
+    check: (o) => {
+      assert.equal(o.output, '', 'the model did not load (its facts are not printed)');
+      for (const f of ['summary.md', 'summary.json', 'examples.jsonl', 'agreement-kendall.svg', 'head-sweep.svg'])
+        assert.ok(!fs.existsSync(path.join(M, f)), `${f} is not in the model's folder`);
+      for (const f of MODEL_FILES) intact(path.join(M, f));
+    },
+  },
+  {
+    name: "study --out the model's own folder, named without the /",
+    input: () => ({
+      args: [
+        'study',
+        '--model',
+        M,
+        '--data',
+        p('empty-text.jsonl'),
+        '--target',
+        'next',
+        '--methods',
+        'loo',
+        '--out',
+        M,
+      ],
+    }),
+    expect: /Cannot write --out .*\/M: it is the folder of one of the model's own files/,
+    check: (o) => {
+      assert.equal(o.output, '');
+      assert.ok(!fs.existsSync(path.join(M, 'summary.json')));
+    },
+  },
+  {
+    name: 'study --reference raw-attention on a decoder-only model with only encoder–decoder methods',
+    input: () => ({
+      args: [
+        'study',
+        '--model',
+        M,
+        '--data',
+        p('empty-text.jsonl'),
+        '--target',
+        'next',
+        '--methods',
+        'cross-attention,loo',
+        '--reference',
+        'raw-attention',
+      ],
+    }),
+    expect:
+      /--reference raw-attention does not run on \S+ with these methods \(cross-attention, loo\); give one of them or add it to --methods/,
   },
   {
     name: 'study --target target:each on a decoder-only model',
