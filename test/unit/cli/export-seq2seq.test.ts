@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fixtureModel, marianDatesDir, repoRoot } from '../../helpers/fixtures';
+import { parseCsv, parseNpy } from '../../helpers/parse-exports';
 
 const CLI = path.join(repoRoot, 'dist/cli.js');
 const TMP = fs.mkdtempSync(path.join(tmpdir(), 'lens-export-seq2seq-'));
@@ -48,47 +49,6 @@ const exportArgs = (...more: string[]) => [
   '--translate',
   ...more,
 ];
-
-/** RFC 4180 records (quoted fields with doubled quotes, commas and newlines inside quotes), parsed here. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length) rows.push([...row, field]);
-  return rows;
-}
-
-/** An NPY 1.0 header's shape, parsed here. */
-function npyShape(file: string): number[] {
-  const b = fs.readFileSync(file);
-  assert.equal(b.subarray(0, 6).toString('latin1'), '\x93NUMPY');
-  const header = b.subarray(10, 10 + b.readUInt16LE(8)).toString('latin1');
-  return /'shape': \(([^)]*)\)/
-    .exec(header)![1]
-    .split(',')
-    .filter((s) => s.trim())
-    .map(Number);
-}
 
 before(() => {
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'pipe' });
@@ -190,9 +150,9 @@ describe('export --format npy of an encoder–decoder run', () => {
       new RegExp(`NPY: cross ${words(X)} \\(target × source\\)`),
     );
     assert.doesNotMatch(r.out, /6 layers × 4 heads × 8 × 8/);
-    assert.deepEqual(npyShape(out), E);
-    assert.deepEqual(npyShape(path.join(TMP, 'run.decoder.npy')), D);
-    assert.deepEqual(npyShape(path.join(TMP, 'run.cross.npy')), X);
+    assert.deepEqual(parseNpy(fs.readFileSync(out)).shape, E);
+    assert.deepEqual(parseNpy(fs.readFileSync(path.join(TMP, 'run.decoder.npy'))).shape, D);
+    assert.deepEqual(parseNpy(fs.readFileSync(path.join(TMP, 'run.cross.npy'))).shape, X);
   });
 
   test('a decoder file that cannot be written leaves the earlier NPY and sidecar as they were', () => {

@@ -20,6 +20,7 @@ import {
   type RunData,
 } from '../../../writers/attention-data';
 import { exportImage } from '../../../writers/export-image';
+import { parseCsv } from '../../helpers/parse-exports';
 
 /** Collects the written chunks. */
 async function bytesOf(run: RunData, format: DataFormat): Promise<Uint8Array> {
@@ -95,35 +96,6 @@ test('NPY: layers of different shapes get a message that names them and suggests
   );
   await assert.rejects(bytesOf({ ...run, layers: [] }, 'csv'), /no computed layer/);
 });
-
-/** RFC 4180 parsing (quoted fields, doubled quotes), for checking the CSV. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  assert.equal(field, '', 'the file ends with a newline');
-  return rows;
-}
 
 test('CSV: long format, one row per (layer, head, query, key), token texts quoted as RFC 4180 says', async () => {
   const rows = parseCsv(new TextDecoder().decode(await bytesOf(SMALL, 'csv')));

@@ -18,6 +18,7 @@ import { viewFigure, type ViewSpec } from '../../../figures/view-figure';
 import { KEPT_VIEW_WINDOW, windowAround } from '../../../figures/head-figure';
 import { fixtureModel, repoRoot } from '../../helpers/fixtures';
 import { mulberry32 } from '../../../runtime/random';
+import { parseNpy } from '../../helpers/parse-exports';
 
 const N = 300;
 
@@ -39,20 +40,6 @@ function memorySink() {
     sink: { write: (c: Uint8Array) => void chunks.push(c.slice()) },
     bytes: () => Buffer.concat(chunks),
   };
-}
-
-/** An NPY 1.0 float32 buffer's shape and data, parsed here. */
-function parseNpy(b: Buffer): { shape: number[]; data: Float32Array } {
-  assert.equal(b.subarray(0, 6).toString('latin1'), '\x93NUMPY');
-  const len = b.readUInt16LE(8);
-  const header = b.subarray(10, 10 + len).toString('latin1');
-  const shape = /'shape': \(([^)]*)\)/
-    .exec(header)![1]
-    .split(',')
-    .filter((s) => s.trim())
-    .map(Number);
-  const body = b.subarray(10 + len);
-  return { shape, data: new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.length)) };
 }
 
 /** Counts the rows asked of a source per call. */

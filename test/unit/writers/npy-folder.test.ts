@@ -15,6 +15,7 @@ import { NpyFolderWriter } from '../../../writers/npy-folder';
 import type { RowSource } from '../../../writers/attention-stream';
 import { overflowAttention } from '../../helpers/broken-models';
 import { fixtureModel, repoRoot } from '../../helpers/fixtures';
+import { parseNpy } from '../../helpers/parse-exports';
 
 const TMP = fs.mkdtempSync(path.join(tmpdir(), 'lens-npy-folder-'));
 after(() => fs.rmSync(TMP, { recursive: true, force: true }));
@@ -44,22 +45,6 @@ function source(heads: number, q: number, k: number, base: number, failAt?: numb
   };
 }
 
-/** An NPY 1.0 float32 file's shape and values, parsed here. */
-function readNpy(file: string): { shape: number[]; data: number[] } {
-  const b = fs.readFileSync(file);
-  assert.equal(b.subarray(0, 6).toString('latin1'), '\x93NUMPY');
-  const len = b.readUInt16LE(8);
-  const header = b.subarray(10, 10 + len).toString('latin1');
-  const shape = /'shape': \(([^)]*)\)/
-    .exec(header)![1]
-    .split(',')
-    .filter((s) => s.trim())
-    .map(Number);
-  const data: number[] = [];
-  for (let o = 10 + len; o < b.length; o += 4) data.push(b.readFloatLE(o));
-  return { shape, data };
-}
-
 describe('NpyFolderWriter', () => {
   test('files appear only when the run ends, the sidecar listing them; nothing else in the folder changes', async () => {
     const dir = path.join(TMP, 'whole');
@@ -76,10 +61,10 @@ describe('NpyFolderWriter', () => {
     await w.end({ tokens: [] });
     assert.deepEqual(fs.readdirSync(dir).sort(), ['attention-lens.json', 'layer-00.npy', 'layer-01.npy', 'notes.txt']);
     assert.equal(fs.readFileSync(path.join(dir, 'notes.txt'), 'utf8'), 'mine\n');
-    const l1 = readNpy(path.join(dir, 'layer-01.npy'));
+    const l1 = parseNpy(fs.readFileSync(path.join(dir, 'layer-01.npy')));
     assert.deepEqual(l1.shape, [2, 3, 3]);
     assert.deepEqual(
-      l1.data,
+      Array.from(l1.data),
       Array.from({ length: 18 }, (_, i) => 100 + i),
     );
     const side = JSON.parse(fs.readFileSync(path.join(dir, 'attention-lens.json'), 'utf8')) as {
