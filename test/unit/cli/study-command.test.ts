@@ -16,6 +16,7 @@ import { parseExamples } from '../../../cli/study-command';
 import { isLensError } from '../../../runtime/errors';
 import { load } from '../../../runtime/inspector/load-model';
 import { fixtureModel, fixturesDir, marianDatesDir, repoRoot } from '../../helpers/fixtures';
+import { mean, tauB } from '../../helpers/rank-stats';
 
 const CLI = path.join(repoRoot, 'dist/cli.js');
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-study-command-'));
@@ -36,24 +37,6 @@ function cli(...args: string[]) {
 
 const userError = (pattern: RegExp) => (e: unknown) =>
   isLensError(e) && e.code === 'BAD_INPUT' && pattern.test(e.message);
-
-/** Kendall τ-b as Σ sign(Δa)·sign(Δb) / √(Σ|sign Δa| · Σ|sign Δb|) over every pair. */
-function tauB(a: readonly number[], b: readonly number[]): number {
-  let num = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++)
-    for (let j = 0; j < i; j++) {
-      const sa = Math.sign(a[i] - a[j]);
-      const sb = Math.sign(b[i] - b[j]);
-      num += sa * sb;
-      na += Math.abs(sa);
-      nb += Math.abs(sb);
-    }
-  return na && nb ? num / Math.sqrt(na * nb) : NaN;
-}
-
-const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 
 function near(actual: number, expected: number, tol: number, what: string) {
   assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} vs ${expected} (tolerance ${tol})`);

@@ -17,6 +17,7 @@ import { load } from '../../../runtime/inspector/load-model';
 import type { Inspector } from '../../../runtime/inspector/api';
 import { SEQ2SEQ_METHODS } from '../../../runtime/explain/seq2seq-methods';
 import { fixturesDir, marianDatesDir, repoRoot } from '../../helpers/fixtures';
+import { mean, tauB } from '../../helpers/rank-stats';
 
 const CLI = path.join(repoRoot, 'dist/cli.js');
 const DATA = path.join(fixturesDir, 'study', 'dates.jsonl');
@@ -50,24 +51,6 @@ interface Spread {
   std: number;
   ci: { lo: number; hi: number };
 }
-
-/** Kendall τ-b as Σ sign(Δa)·sign(Δb) / √(Σ|sign Δa| · Σ|sign Δb|) over every pair. */
-function tauB(a: readonly number[], b: readonly number[]): number {
-  let num = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++)
-    for (let j = 0; j < i; j++) {
-      const sa = Math.sign(a[i] - a[j]);
-      const sb = Math.sign(b[i] - b[j]);
-      num += sa * sb;
-      na += Math.abs(sa);
-      nb += Math.abs(sb);
-    }
-  return na && nb ? num / Math.sqrt(na * nb) : NaN;
-}
-
-const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 
 /** The exact bootstrap distribution of the mean of xs: every multiset of n draws with its multinomial probability;
  * returns the `q` quantile (the smallest mean whose cumulative probability reaches q). */
