@@ -117,6 +117,8 @@ function common(v: Record<string, string | boolean | undefined>): Common {
       .map((p) => Number(p.trim()));
     if (percents.some((p) => !(p > 0 && p <= 100)))
       throw bad(`--percents must be numbers in (0, 100] separated by commas (got "${str('percents')}").`);
+    if (new Set(percents).size !== percents.length)
+      throw bad(`--percents names a bin twice (got "${str('percents')}"); give each percentage once.`);
   }
   const methods = str('methods')
     ?.split(',')

@@ -126,7 +126,7 @@ export function keptMethodRefusal(facts: Facts, id: string, n: number, ctx: Omit
     : '';
   return (
     `${label} does not run on ${fmt(n)} tokens kept for long inputs: it ${cost.what}` +
-    `${amounts.length ? ` (${amounts.join(', ')})` : ''}; select at most ${fmt(most)} tokens for it${elsewhere}. ` +
+    `${amounts.length ? ` (${amounts.join(', ')})` : ''}; ${n <= most ? 'run with the maps (--long auto or maps) for it' : `select at most ${fmt(most)} tokens for it${elsewhere}`}. ` +
     'Raw attention, rollout and the head statistics run here.'
   );
 }

@@ -173,7 +173,7 @@ function outputMixing(g: GraphBuilder, out: LayerTensors, n: LayerOutputNames, H
   if (!out.mixing)
     throw new LensError(
       'INFERENCE_FAILED',
-      'This model family does not expose its attention block for context mixing.',
+      'Context mixing (ALTI, value zeroing) reads an attention block whose output goes straight into the residual sum; this model normalises it first (Gemma 2 and 3, OLMo 2), which the methods do not model: use an attention, perturbation or gradient method.',
     );
   const wo = g.op('Reshape', [out.outWeight(), g.constI64([H, D, E], [3], 'mix_wo_shape')]); // [H,D,E]
   const f = g.op('MatMul', [out.v, wo]); // [B,H,S,D]·[H,D,E] → [B,H,S,E]

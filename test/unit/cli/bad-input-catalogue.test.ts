@@ -18,6 +18,7 @@ import {
   fixtureModel,
   fixturesDir,
   marianDatesCacheDirs,
+  hfTinyModel,
   marianDatesDir,
   repoRoot,
   smolLm2Gguf,
@@ -809,6 +810,27 @@ const cases: BadInputCase<CliInput>[] = [
       '2',
     ),
     expect: /--layer 2 is outside 0\.\.1: tiny-marian-dates has 2 decoder layers\./,
+  },
+  {
+    name: 'explain alti on a model that normalises its attention output (Gemma 2)',
+    input: cli(
+      'explain',
+      '--model',
+      hfTinyModel('gemma2'),
+      '--text',
+      TEXT,
+      '--target',
+      'next',
+      '--methods',
+      'alti,loo',
+    ),
+    expect:
+      /Context mixing \(ALTI, value zeroing\) reads an attention block whose output goes straight into the residual sum; this model normalises it first .*use an attention, perturbation or gradient method\./,
+  },
+  {
+    name: 'explain --percents with a bin twice',
+    input: cli('explain', '--model', S, '--text', TEXT, '--target', 'next', '--percents', '50,10,10'),
+    expect: /--percents names a bin twice \(got "50,10,10"\); give each percentage once\./,
   },
   {
     name: 'explain --generate with an encoder–decoder',

@@ -63,11 +63,11 @@ test('raw attention, rollout and head statistics of a kept run equal the dense e
   assert.equal(loo.error, keptMethodRefusal(inspector.facts, 'loo', N, { candidates: 299 }));
   assert.match(
     loo.error!,
-    /^Leave-one-out does not run on 300 tokens kept for long inputs: it runs the model once per candidate token: 299 passes over 300 tokens; select at most 2,590 tokens for it\. Raw attention, rollout and the head statistics run here\.$/,
+    /^Leave-one-out does not run on 300 tokens kept for long inputs: it runs the model once per candidate token: 299 passes over 300 tokens; run with the maps \(--long auto or maps\) for it\. Raw attention, rollout and the head statistics run here\.$/,
   );
   assert.match(
     kept.methods.find((m) => m.id === 'flow')!.error!,
-    /it holds every layer's maps and solves a max-flow over 1,500 nodes and 450,000 edges \(\d+ MB\); select at most 2,590 tokens for it, or write the maps with `attention-lens run --out FOLDER\/` \(one NPY per layer, \d+ MB\)/,
+    /it holds every layer's maps and solves a max-flow over 1,500 nodes and 450,000 edges \(\d+ MB\); run with the maps \(--long auto or maps\) for it\. /,
   );
   // The head statistics from the summaries the run computed equal headTable's from the dense maps.
   const denseHeads = dense.heads;

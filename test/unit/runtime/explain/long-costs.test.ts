@@ -15,6 +15,10 @@ test('perturbations: one model pass per candidate, timed by the run’s own pass
     // 3,999 × 300 s = 1,199,700 s = 13.9 days
     `Leave-one-out does not run on 4,000 tokens kept for long inputs: it runs the model once per candidate token: 3,999 passes over 4,000 tokens (about 14 days at 300 s a pass); select at most 997 tokens for it. ${TAIL}`,
   );
+  // A run kept at a length whose maps fit (--long kept asked): the maps, not fewer tokens. 997 tokens of SmolLM2's
+  // maps are 30 · 9 · 997² · 4 B = 1.07 GB, the most under the 1 GiB rule.
+  assert.match(keptMethodRefusal(smol, 'loo', 997), /; run with the maps \(--long auto or maps\) for it\. /);
+  assert.match(keptMethodRefusal(smol, 'loo', 998), /; select at most 997 tokens for it\. /);
   // Without a timed pass the count alone.
   assert.match(keptMethodRefusal(smol, 'occlusion', N), /: 4,000 passes over 4,000 tokens; select at most 997 tokens/);
   const vz = longCost(smol, 'value-zeroing-rollout', { n: N });
