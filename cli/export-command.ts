@@ -90,7 +90,10 @@ export async function exportCommand(
       for (const l of layers) maps.add(l);
       // Encoder–decoder runs: decoder and cross rows are the target's tokens (the title names the kind).
       const target = run.target();
-      if (target) maps.targetTokens = labelTokens(target.tokens, undefined);
+      if (target) {
+        maps.targetTokens = labelTokens(target.tokens, undefined);
+        maps.decoderInputTokens = labelTokens(target.decoderInput, undefined);
+      }
       const image = await exportImage(
         maps,
         { view: args.view, layer: args.layer, head: args.head, colorMap: args.colorMap },

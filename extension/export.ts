@@ -126,6 +126,7 @@ function runMaps(run: RunSnapshot): MemoryRunMaps {
   for (const l of run.layers) maps.add(l);
   // Encoder–decoder runs: the target labels the rows of decoder and cross layers (the head view's left column).
   if (run.targetTokens) maps.targetTokens = labelTokens(run.targetTokens);
+  if (run.decoderInputTokens) maps.decoderInputTokens = labelTokens(run.decoderInputTokens);
   return maps;
 }
 
@@ -153,6 +154,16 @@ function runData(run: RunSnapshot): RunData {
               end: t.end,
               special: t.special,
             })),
+            ...(run.decoderInputTokens
+              ? {
+                  decoder_input_tokens: run.decoderInputTokens.map((t) => ({
+                    text: t.text,
+                    start: t.start,
+                    end: t.end,
+                    special: t.special,
+                  })),
+                }
+              : {}),
           },
         }
       : {}),

@@ -872,7 +872,9 @@ export class AttentionPanel {
       facts: run.facts,
       tokens: run.tokens,
       ids: run.ids,
-      ...(run.target?.type === 'target' ? { targetTokens: run.target.tokens } : {}),
+      ...(run.target?.type === 'target'
+        ? { targetTokens: run.target.tokens, decoderInputTokens: run.target.decoderInput }
+        : {}),
       // A kept run's layers hold no maps: what reads the snapshot asks `kept` for exact values.
       layers: run.kept ? [] : layersOf(run),
       ...(run.kept ? { kept: run.kept } : {}),

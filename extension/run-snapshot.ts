@@ -44,6 +44,8 @@ export interface RunSnapshot {
   ids: readonly number[];
   /** Encoder–decoder runs: the target tokens (queries of cross layers), once known; `tokens` are the source's. */
   targetTokens?: readonly TokenInfo[];
+  /** Encoder–decoder runs: the decoder's inputs ([decoder start] + targetTokens[:-1]: keys of decoder layers). */
+  decoderInputTokens?: readonly TokenInfo[];
   /** The layers received so far (in order); empty for a kept run (long inputs). */
   layers: readonly LayerAttention[];
   /** A run kept for long inputs: exact values, rows and columns asked of the worker (no maps in the host). */

@@ -46,6 +46,9 @@ export interface RunMaps {
   /** Encoder–decoder runs: the target's tokens (rows of decoder and cross layers; figures/seq2seq-axes.ts), once
    *  known; `tokens` are then the source's. */
   readonly targetTokens?: readonly RunToken[];
+  /** Encoder–decoder runs: the decoder's inputs ([decoder start] + targetTokens[:-1]: the keys of decoder layers),
+   *  where known. */
+  readonly decoderInputTokens?: readonly RunToken[];
   /** Layers of the model, computed or not. */
   readonly layerCount: number;
   /** Query heads per layer. */
@@ -105,6 +108,7 @@ export class MemoryRunMaps implements RunMaps {
   private readonly tiles = new Map<string, Tile>();
   private readonly maxima = new Map<string, number>();
   targetTokens?: readonly RunToken[];
+  decoderInputTokens?: readonly RunToken[];
 
   /** `windows`: per layer, the sliding window (model facts), null where a layer sees every earlier key. */
   constructor(

@@ -1,11 +1,13 @@
-// Encoder–decoder maps have two token lists: the source (the run's tokens, keys of encoder and cross layers) and the
-// target (the translation: queries of decoder and cross layers, keys of decoder layers). This module says which list
+// Encoder–decoder maps have three token lists: the source (the run's tokens, keys of encoder and cross layers), the
+// target (the translation: row i of a decoder or cross layer is the decoder predicting target token i, so its rows
+// are labelled by what they predict) and the decoder's inputs ([decoder start] + target[:-1]: the keys of decoder
+// layers — key j is what the decoder read at position j, one token behind the target). This module says which list
 // labels which axis of a layer of each kind, names the axes, and computes the argmax alignment path of a
 // cross-attention map (for each target token, the source token it attends to most: the alignment picture).
 import type { AttentionKind } from '../runtime/types';
 import type { HeadChoice, RunMaps, RunToken } from './run-maps';
 
-export type Side = 'source' | 'target';
+export type Side = 'source' | 'target' | 'decoder-input';
 
 const STACK_KINDS: readonly AttentionKind[] = ['encoder', 'decoder', 'cross'];
 
@@ -42,20 +44,33 @@ export function layerLabel(maps: Pick<RunMaps, 'shape'>, layer: number): string 
 /** Which token list labels the rows (queries) and columns (keys) of a layer of `kind`. */
 export function axisSides(kind: AttentionKind): { rows: Side; cols: Side } {
   if (kind === 'cross') return { rows: 'target', cols: 'source' };
-  if (kind === 'decoder') return { rows: 'target', cols: 'target' };
+  if (kind === 'decoder') return { rows: 'target', cols: 'decoder-input' };
   return { rows: 'source', cols: 'source' };
 }
 
-/** The tokens of one side: the run's tokens (source), or the target's (empty until it is known). */
-export function sideTokens(maps: Pick<RunMaps, 'tokens' | 'targetTokens'>, side: Side): readonly RunToken[] {
-  return side === 'source' ? maps.tokens : (maps.targetTokens ?? []);
+/** What labels the decoder's start token where the decoder's inputs are not known (a translation still streaming). */
+export const DECODER_START_LABEL = '⟨start⟩';
+
+/** The tokens of one side: the run's tokens (source), the target's (empty until it is known), or the decoder's
+ * inputs (the target shifted right behind the decoder's start token, where they were not given). */
+export function sideTokens(
+  maps: Pick<RunMaps, 'tokens' | 'targetTokens' | 'decoderInputTokens'>,
+  side: Side,
+): readonly RunToken[] {
+  if (side === 'source') return maps.tokens;
+  const target = maps.targetTokens ?? [];
+  if (side === 'target') return target;
+  if (maps.decoderInputTokens && maps.decoderInputTokens.length === target.length) return maps.decoderInputTokens;
+  return target.length ? [{ text: DECODER_START_LABEL, label: DECODER_START_LABEL }, ...target.slice(0, -1)] : [];
 }
+
+const SIDE_NAMES: Record<Side, string> = { source: 'source', target: 'target', 'decoder-input': 'decoder input' };
 
 /** The axis titles of the matrix: query/key for one-stack models, source/target for encoder–decoder kinds. */
 export function axisTitles(kind: AttentionKind): { rows: string; cols: string } {
   if (kind !== 'encoder' && kind !== 'decoder' && kind !== 'cross') return { rows: 'query', cols: 'key' };
   const s = axisSides(kind);
-  return { rows: `${s.rows} (query)`, cols: `${s.cols} (key)` };
+  return { rows: `${SIDE_NAMES[s.rows]} (query)`, cols: `${SIDE_NAMES[s.cols]} (key)` };
 }
 
 /** For each row of the map, the column with the largest weight (the first on ties): the argmax alignment path of

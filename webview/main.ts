@@ -434,7 +434,7 @@ function handle(m: HostMessage): void {
       return;
     case 'target':
       if (m.runId !== store.runId) return;
-      store.setTarget(m.tokens, m.mode, m.text, m.end, m.logprobs, m.beams);
+      store.setTarget(m.tokens, m.mode, m.text, m.end, m.logprobs, m.beams, m.decoderInput);
       showTarget();
       forEachView((v) => v.selectionChanged());
       invalidate();

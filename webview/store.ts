@@ -115,6 +115,7 @@ export class Store {
     end?: TargetInfo['end'],
     logprobs: number[] = [],
     beams?: number,
+    decoderInput?: TokenInfo[],
   ): void {
     this.target = {
       tokens: labelTokens(tokens, text),
@@ -125,6 +126,7 @@ export class Store {
       ...(beams ? { beams } : {}),
     };
     this.memory.targetTokens = this.target.tokens;
+    this.memory.decoderInputTokens = decoderInput && labelTokens(decoderInput, text);
     this.steps = undefined;
   }
 

@@ -1,12 +1,13 @@
 // The run's numbers as files: JSON (model, tokens, [layer][head][query][key]), CSV (long format, one row per
 // layer, head, query, key: weight and both token texts, and whether each was generated when the run continued; an
-// encoder–decoder's rows also name their kind, and decoder and cross rows are labelled with the decoder's tokens)
+// encoder–decoder's rows also name their kind, and decoder and cross rows are labelled as the figures label them)
 // and NPY (float32 [layers, heads, query, key], NumPy format 1.0). Written in chunks to a sink, so a 2,048-token run
 // (gigabytes as CSV) never becomes one string; sizes can be estimated before writing (exact for NPY). The extension
 // host and the CLI both use it.
 import type { LayerAttention } from '../runtime/types';
 import { ExportError } from '../figures/figure-kit';
 import { f32String } from '../figures/labels';
+import { DECODER_START_LABEL } from '../figures/seq2seq-axes';
 
 export type DataFormat = 'json' | 'csv' | 'npy';
 export const DATA_FORMATS: readonly DataFormat[] = ['json', 'csv', 'npy'];
@@ -292,29 +293,31 @@ export function csvField(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** An encoder–decoder run's decoder tokens, as the JSON export names them: `decoder_input_tokens` (what the
- *  decoder read at each row: row i reads decoder_input_tokens[i] and predicts target_tokens[i]), or
- *  `target_tokens` when a run carries only those. Empty when the run has no target. */
-function decoderTokens(run: RunData): readonly Pick<DataToken, 'text'>[] {
-  const t = run.target;
-  const list = t?.decoder_input_tokens ?? t?.target_tokens;
-  if (!Array.isArray(list)) return [];
+/** One of an encoder–decoder run's token lists as the JSON export names it (`target_tokens`,
+ *  `decoder_input_tokens`); empty when the run does not carry it. */
+function targetList(
+  run: RunData,
+  name: 'target_tokens' | 'decoder_input_tokens',
+): Pick<DataToken, 'text'>[] | undefined {
+  const list = run.target?.[name];
+  if (!Array.isArray(list)) return undefined;
   return list.map((x: unknown) => ({ text: String((x as { text?: unknown } | null)?.text ?? '') }));
 }
 
-/** The tokens that label a layer's queries and keys: the run's tokens (for an encoder–decoder, the source) for
- *  one-stack and encoder layers; the decoder's tokens (decoderTokens) for a decoder layer's queries and keys and a
- *  cross layer's queries, whose keys are the source's. */
+/** The tokens that label a layer's queries and keys, as the figures label them (figures/seq2seq-axes.ts): the run's
+ *  tokens (an encoder–decoder's source) for one-stack and encoder layers; for decoder and cross layers row i is the
+ *  decoder predicting target token i (`target_tokens`), a cross layer's keys the source's and a decoder layer's key
+ *  j what the decoder read at j (`decoder_input_tokens`: the decoder's start token, then the target one behind). */
 export function csvAxisTokens(
   run: RunData,
   kind: LayerAttention['kind'],
 ): { query: readonly Pick<DataToken, 'text' | 'generated'>[]; key: readonly Pick<DataToken, 'text' | 'generated'>[] } {
-  if (kind === 'decoder') {
-    const d = decoderTokens(run);
-    return { query: d, key: d };
-  }
-  if (kind === 'cross') return { query: decoderTokens(run), key: run.tokens };
-  return { query: run.tokens, key: run.tokens };
+  if (kind !== 'decoder' && kind !== 'cross') return { query: run.tokens, key: run.tokens };
+  const target = targetList(run, 'target_tokens') ?? [];
+  if (kind === 'cross') return { query: target, key: run.tokens };
+  const input = targetList(run, 'decoder_input_tokens');
+  const shifted = target.length ? [{ text: DECODER_START_LABEL }, ...target.slice(0, -1)] : [];
+  return { query: target, key: input && input.length === target.length ? input : shifted };
 }
 
 async function writeCsv(run: RunData, sink: ByteSink, o: WriteOptions): Promise<void> {

@@ -25,6 +25,7 @@ interface Reference {
   source_text: string;
   source_tokens: string[];
   decoder_input_tokens: string[];
+  target_tokens: string[];
   shapes: Record<'encoder_attentions' | 'decoder_attentions' | 'cross_attentions', number[]>;
   encoder_attentions: number[][][][];
   decoder_attentions: number[][][][];
@@ -54,11 +55,14 @@ before(() => {
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'pipe' });
 });
 
+type Side = 'source' | 'target' | 'decoder input';
+
 describe('export --format csv of an encoder–decoder run', () => {
   interface JsonExport {
     tokens: { text: string }[];
     source_tokens: { text: string }[];
     decoder_input_tokens: { text: string }[];
+    target_tokens: { text: string }[];
     layers: { layer: number; kind: string; heads: number; queryLength: number; keyLength: number }[];
   }
   let json: JsonExport;
@@ -92,6 +96,10 @@ describe('export --format csv of an encoder–decoder run', () => {
       json.decoder_input_tokens.map((t) => t.text),
       ref.decoder_input_tokens,
     );
+    assert.deepEqual(
+      json.target_tokens.map((t) => t.text),
+      ref.target_tokens,
+    );
   });
 
   test('a kind column after the seven columns', () => {
@@ -102,19 +110,25 @@ describe('export --format csv of an encoder–decoder run', () => {
     kind: string;
     stack: number;
     refMaps: keyof Reference;
-    query: 'target' | 'source';
-    key: 'target' | 'source';
+    query: Side;
+    key: Side;
   }[] = [
     { kind: 'encoder', stack: 1, refMaps: 'encoder_attentions', query: 'source', key: 'source' },
-    { kind: 'decoder', stack: 0, refMaps: 'decoder_attentions', query: 'target', key: 'target' },
+    // row i predicts target token i; key j is what the decoder read at j (the figures' labels)
+    { kind: 'decoder', stack: 0, refMaps: 'decoder_attentions', query: 'target', key: 'decoder input' },
     { kind: 'cross', stack: 1, refMaps: 'cross_attentions', query: 'target', key: 'source' },
   ];
   for (const c of cases)
     test(`${c.kind} layer ${c.stack}: rows labelled ${c.query} × ${c.key} as the JSON lists, weights the reference's`, () => {
       const entry = json.layers.filter((l) => l.kind === c.kind)[c.stack];
       assert.ok(entry, `the JSON export has ${c.kind} layer ${c.stack}`);
-      const list = (side: 'target' | 'source') =>
-        (side === 'source' ? json.source_tokens : json.decoder_input_tokens).map((t) => t.text);
+      const list = (side: Side) =>
+        (side === 'source'
+          ? json.source_tokens
+          : side === 'target'
+            ? json.target_tokens
+            : json.decoder_input_tokens
+        ).map((t) => t.text);
       const queries = list(c.query);
       const keys = list(c.key);
       const maps = (ref[c.refMaps] as number[][][][])[c.stack];

@@ -49,9 +49,10 @@ function run(): MemoryRunMaps {
   return maps;
 }
 
-test('seq2seq axes: cross is target × source, decoder target × target, encoder source × source', () => {
+test('seq2seq axes: cross is target × source, decoder target × decoder input, encoder source × source', () => {
   assert.deepEqual(axisSides('cross'), { rows: 'target', cols: 'source' });
-  assert.deepEqual(axisSides('decoder'), { rows: 'target', cols: 'target' });
+  assert.deepEqual(axisSides('decoder'), { rows: 'target', cols: 'decoder-input' });
+  assert.deepEqual(axisTitles('decoder'), { rows: 'target (query)', cols: 'decoder input (key)' });
   assert.deepEqual(axisSides('encoder'), { rows: 'source', cols: 'source' });
   assert.deepEqual(axisSides('causal'), { rows: 'source', cols: 'source' });
   assert.deepEqual(axisTitles('cross'), { rows: 'target (query)', cols: 'source (key)' });
@@ -62,6 +63,17 @@ test('seq2seq axes: cross is target × source, decoder target × target, encoder
     ['P', 'Q'],
   );
   assert.deepEqual(sideTokens(new MemoryRunMaps('m', [], 1, 1), 'target'), []);
+  // The decoder's inputs: as given, or (a translation still streaming) the target shifted right behind the start.
+  assert.deepEqual(
+    sideTokens(maps, 'decoder-input').map((t) => t.text),
+    ['⟨start⟩', 'P'],
+  );
+  maps.decoderInputTokens = [{ text: '<pad>' }, { text: 'P' }];
+  assert.deepEqual(
+    sideTokens(maps, 'decoder-input').map((t) => t.text),
+    ['<pad>', 'P'],
+  );
+  assert.deepEqual(sideTokens(new MemoryRunMaps('m', [], 1, 1), 'decoder-input'), []);
 });
 
 test('seq2seq axes: the argmax alignment path per head and over the mean of heads', () => {

@@ -205,7 +205,8 @@ test('head view, encoder–decoder layout: a cross layer draws target tokens lef
   );
   assert.equal(f.geometry.lines, 3);
   assert.deepEqual(f.geometry.strongest, [0, 1, 0, Math.fround(0.6)]);
-  // Encoder and decoder self-attention: source × source and target × target.
+  // Encoder and decoder self-attention: source × source, and target × the decoder's inputs (key j is what the
+  // decoder read at j: the start token, then the target one behind).
   const enc = headFigure(maps, { layer: 1, head: 0 }, { maxHeight: 60 }, HALF, PANEL_OPTIONS).scene;
   assert.deepEqual(
     texts(enc, 'label-left').map(([t]) => t),
@@ -213,11 +214,24 @@ test('head view, encoder–decoder layout: a cross layer draws target tokens lef
   );
   const dec = headFigure(maps, { layer: 2, head: 0 }, { maxHeight: 60 }, HALF, PANEL_OPTIONS).scene;
   assert.deepEqual(
-    texts(dec, 'label-right').map(([t]) => t),
+    texts(dec, 'label-left').map(([t]) => t),
     ['Y', 'end'],
   );
   assert.deepEqual(
+    texts(dec, 'label-right').map(([t]) => t),
+    ['⟨start⟩', 'Y'],
+  );
+  assert.deepEqual(
     texts(dec, 'axis-title').map(([t]) => t),
-    ['target (query)', 'target (key)'],
+    ['target (query)', 'decoder input (key)'],
+  );
+  maps.decoderInputTokens = [
+    { text: '</s>', label: '</s>' },
+    { text: 'Y', label: 'Y' },
+  ];
+  const given = headFigure(maps, { layer: 2, head: 0 }, { maxHeight: 60 }, HALF, PANEL_OPTIONS).scene;
+  assert.deepEqual(
+    texts(given, 'label-right').map(([t]) => t),
+    ['</s>', 'Y'],
   );
 });
