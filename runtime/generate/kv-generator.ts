@@ -9,6 +9,7 @@ import { stepFeeds } from '../models/decode-feeds';
 import { buildStepGraph, pastKey, pastValue, presentKey, presentValue } from '../models/decode-step';
 import type { FeedTensor, PlanFacts } from '../models/plan';
 import type { ModelSource } from '../models/source';
+import type { ModelConfig } from '../formats/config-normalise';
 import type { BackendName, LayerAttention } from '../types';
 import { tokenChooser, type SamplingOptions } from './sampling';
 
@@ -80,6 +81,29 @@ export function checkMaxNew(
   }
 }
 
+/**
+ * Where a generation must run its whole sequence again: Phi-3 with LongRoPE switches from its short to its long
+ * factors once the sequence passes original_max_position_embeddings, and transformers' Phi3ForCausalLM drops the
+ * cache the first time the input reaches that length + 1 (prepare_inputs_for_generation: the cached keys were rotated
+ * with the short factors), recomputing every position with the long ones. Returns the position whose token is fed
+ * that way (after a prompt of `promptLength` tokens), or -1 when none is.
+ */
+export function longRopeSwitch(config: Pick<ModelConfig, 'modelType' | 'rope'>, promptLength: number): number {
+  const rope = config.rope;
+  if (config.modelType !== 'phi3' || rope?.type !== 'longrope') return -1;
+  return promptLength <= rope.originalMaxPositions ? rope.originalMaxPositions : -1;
+}
+
+/** A step's attention as the token's rows, [heads, keys] per layer: the step's own (one query), or the last query of
+ * a pass over the whole sequence ([heads, T, T]). */
+function lastRows(a: LayerAttention, whole: boolean): Float32Array {
+  if (!whole) return a.data;
+  const { heads: H, queryLength: T, keyLength: K } = a;
+  const out = new Float32Array(H * K); // [H,K]
+  for (let h = 0; h < H; h++) out.set(a.data.subarray((h * T + T - 1) * K, (h * T + T) * K), h * K);
+  return out;
+}
+
 export class KvGenerator {
   private constructor(
     readonly source: ModelSource,
@@ -105,9 +129,13 @@ export class KvGenerator {
     const { layers: L, heads: H, kvHeads: KV, headDim: D, vocabSize: V } = this.facts;
     checkMaxNew(options.maxNew, promptIds.length, this.facts);
     const choose = tokenChooser(options);
-    let past: FeedTensor[] = []; // per layer: key [1,KV,P,D], value [1,KV,P,D]
-    for (let l = 0; l < L; l++)
-      for (let i = 0; i < 2; i++) past.push({ type: 'float32', dims: [1, KV, 0, D], data: new Float32Array(0) });
+    const empty = () =>
+      Array.from({ length: 2 * L }, (): FeedTensor => ({
+        type: 'float32',
+        dims: [1, KV, 0, D],
+        data: new Float32Array(0),
+      }));
+    let past: FeedTensor[] = empty(); // per layer: key [1,KV,P,D], value [1,KV,P,D]
 
     /** Runs `ids` after `P` cached positions; returns the next token's logits and each layer's attention. */
     const step = async (ids: readonly number[], P: number, withAttention: boolean) => {
@@ -152,14 +180,27 @@ export class KvGenerator {
     const rows = this.attention && options.rows !== false;
     const prompt = await step(promptIds, 0, rows && options.promptAttention !== false);
     yield { kind: 'prompt', length: P, attention: prompt.attention };
+    const ids = [...promptIds];
+    const recomputeAt = longRopeSwitch(this.source.config, P);
     let next = choose(prompt.logits);
     for (let index = 0; index < options.maxNew; index++) {
       const position = P + index;
       const id = next;
-      // Feeding the token gives its own attention row and the logits of the one after it.
-      const s = await step([id], position, rows);
+      ids.push(id);
+      // Feeding the token gives its own attention row and the logits of the one after it. At a LongRoPE switch the
+      // whole sequence runs again without the cache (its keys were rotated with the short factors), as transformers
+      // does; the token's row is then the last row of that pass.
+      const again = position === recomputeAt;
+      if (again) past = empty();
+      const s = again ? await step(ids, 0, rows) : await step([id], position, rows);
       const end = options.stopIds?.has(id) ? 'stop' : index + 1 === options.maxNew ? 'length' : undefined;
-      const token: TokenStep = { kind: 'token', index, id, position, rows: s.attention.map((a) => a.data) };
+      const token: TokenStep = {
+        kind: 'token',
+        index,
+        id,
+        position,
+        rows: s.attention.map((a) => lastRows(a, again)),
+      };
       if (end) token.end = end;
       yield token;
       if (end) return;

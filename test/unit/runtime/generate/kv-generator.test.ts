@@ -21,7 +21,9 @@ import { loadTokenizer } from '../../../../runtime/tokenizers/index';
 import { tokenizerFromGguf } from '../../../../runtime/tokenizers/from-gguf';
 import { openGguf } from '../../../../runtime/formats/gguf-file';
 import { naiveForward } from '../../../reference/naive-forward';
-import { fixtureModel, hfTinyModel, smolLm2Gguf } from '../../../helpers/fixtures';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fixtureModel, fixturesDir, hfTinyModel, smolLm2Gguf } from '../../../helpers/fixtures';
 
 const releases: (() => Promise<void>)[] = [];
 after(async () => {
@@ -186,4 +188,37 @@ test('a stop token ends the output: it is generated, given its row, and nothing 
   );
   assert.equal(steps[steps.length - 1].end, 'stop');
   assert.equal(steps[steps.length - 1].rows[0].length, gen.facts.heads * (steps[steps.length - 1].position + 1));
+});
+
+test('Phi-3 LongRoPE across its switch: the whole sequence runs again with the long factors, as transformers does — the same tokens and rows', async () => {
+  // test/fixtures/generate/phi3-longrope-generation.json (scripts/make-phi3-longrope-generation-fixture.py):
+  // transformers' greedy generate from 12 tokens for 10, original_max_position_embeddings 16; the token fed at
+  // position 16 is run with every earlier one (its forward pass has 17 queries there).
+  const ref = JSON.parse(
+    fs.readFileSync(path.join(fixturesDir, 'generate', 'phi3-longrope-generation.json'), 'utf8'),
+  ) as { prompt: number[]; generated: number[]; queries_per_step: number[]; rows: number[][][][] };
+  assert.equal(ref.queries_per_step[16 - ref.prompt.length], 17, 'the fixture recomputes at position 16');
+  const gen = await KvGenerator.create(await readModel(hfTinyModel('phi3-longrope')), {
+    backend: 'native',
+    threads: 1,
+  });
+  releases.push(() => gen.dispose());
+  const tokens: TokenStep[] = [];
+  for await (const s of gen.generate(ref.prompt, { maxNew: ref.generated.length }))
+    if (s.kind === 'token') tokens.push(s);
+  assert.deepEqual(
+    tokens.map((t) => t.id),
+    ref.generated,
+  );
+  let worst = 0;
+  ref.rows.forEach((layers, i) =>
+    layers.forEach((heads, l) => {
+      const K = heads[0].length;
+      assert.equal(tokens[i].rows[l].length, heads.length * K, `token ${i} layer ${l}: [heads, ${K}]`);
+      heads.forEach((row, h) =>
+        row.forEach((x, k) => (worst = Math.max(worst, Math.abs(tokens[i].rows[l][h * K + k] - x)))),
+      );
+    }),
+  );
+  assert.ok(worst <= 1e-5, `rows against transformers: ${worst}`);
 });
