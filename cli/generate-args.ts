@@ -60,7 +60,11 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs | 'help' {
     );
   const layer = wholeNumber('layer', v.layer, 0, 10_000);
   let head: number | 'mean' = 'mean';
-  if (v.head !== undefined) head = v.head === 'mean' ? 'mean' : wholeNumber('head', v.head, 0, 10_000)!;
+  if (v.head !== undefined) {
+    if (v.head !== 'mean' && !/^\d+$/.test(v.head.trim()))
+      throw bad(`--head must be mean or a head number (got "${v.head}").`);
+    head = v.head === 'mean' ? 'mean' : wholeNumber('head', v.head, 0, 10_000)!;
+  }
   let format: DataFormat | undefined;
   if (v.out !== undefined) {
     const ext = extname(v.out).slice(1).toLowerCase();

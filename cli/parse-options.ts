@@ -47,7 +47,7 @@ export function wholeNumber(name: string, v: string | undefined, min: number, ma
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!/^\d+$/.test(v.trim()) || n < min || n > max)
-    throw bad(`--${name} must be a whole number from ${min}${max < 1e9 ? ` to ${max}` : ''} (got "${v}").`);
+    throw bad(`--${name} must be a whole number from ${min}${max !== 1e9 ? ` to ${max}` : ''} (got "${v}").`);
   return n;
 }
 

@@ -15,6 +15,8 @@ import { keepsRun } from '../runtime/inspector/long-runs';
 import { NPY_FOLDER_SIDECAR, NpyFolderWriter } from '../writers/npy-folder';
 import { denseRows, keptRows } from '../writers/attention-stream';
 import { effectiveThreads } from './parse-options';
+import * as path from 'node:path';
+import { LensError } from '../runtime/errors';
 
 /** Download progress of a Hub model on stderr (stdout stays the run's output): a line per file, updated in place on
  * a terminal, and at most every 2 s otherwise. */
@@ -49,6 +51,12 @@ export async function runCommand(
     args.out !== undefined && isFolderOutput(args.out)
       ? planOutputFolder(args.out, protectedFiles(args.model, inputs), '--out')
       : undefined;
+  // run writes JSON to a file: another extension would hold JSON under a name that says otherwise.
+  if (args.out !== undefined && !folderPlan && /\.(npy|csv|png|svg)$/i.test(args.out))
+    throw new LensError(
+      'BAD_INPUT',
+      `run --out writes JSON (or one NPY per layer with --out FOLDER/); for ${path.extname(args.out).slice(1).toUpperCase()} use \`attention-lens export --out ${path.basename(args.out)}\`.`,
+    );
   const plan = args.out !== undefined && !folderPlan ? planOut(args.out, args.model, inputs) : undefined;
   const print = reportTo(plan, stdout);
   const threads = effectiveThreads(args.threads, warn);

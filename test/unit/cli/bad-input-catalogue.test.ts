@@ -828,6 +828,23 @@ const cases: BadInputCase<CliInput>[] = [
       /Context mixing \(ALTI, value zeroing\) reads an attention block whose output goes straight into the residual sum; this model normalises it first .*use an attention, perturbation or gradient method\./,
   },
   {
+    name: 'run --out with an NPY name',
+    input: cli('run', '--model', S, '--text', TEXT, '--out', p('run.npy')),
+    expect:
+      /run --out writes JSON \(or one NPY per layer with --out FOLDER\/\); for NPY use `attention-lens export --out run\.npy`\./,
+    check: noOutput(p('run.npy')),
+  },
+  {
+    name: 'generate --seed past 32 bits',
+    input: cli('generate', '--model', S, '--text', TEXT, '--temperature', '1', '--seed', '4294967296'),
+    expect: /--seed must be a whole number from 0 to 4294967295 \(got "4294967296"\)\./,
+  },
+  {
+    name: 'generate --head max',
+    input: cli('generate', '--model', S, '--text', TEXT, '--head', 'max'),
+    expect: /--head must be mean or a head number \(got "max"\)\./,
+  },
+  {
     name: 'explain --percents with a bin twice',
     input: cli('explain', '--model', S, '--text', TEXT, '--target', 'next', '--percents', '50,10,10'),
     expect: /--percents names a bin twice \(got "50,10,10"\); give each percentage once\./,
@@ -1545,7 +1562,7 @@ const cases: BadInputCase<CliInput>[] = [
     [
       [
         'loo',
-        /Leave-one-out does not run on \d+ tokens kept for long inputs: it runs the model once per candidate token: \d+ passes over \d+ tokens \(about \d+ (s|min) at [\d.]+ s a pass\); select at most 2,590 tokens for it\./,
+        /Leave-one-out does not run on \d+ tokens kept for long inputs: it runs the model once per candidate token: \d+ passes over \d+ tokens \(about \d+ (s|min) at [\d.]+ s a pass\); run with the maps \(--long auto or maps\) for it\./,
       ],
       [
         'occlusion',
@@ -1553,7 +1570,7 @@ const cases: BadInputCase<CliInput>[] = [
       ],
       [
         'flow',
-        /Attention flow does not run .*max-flow over \d+ nodes .*; select at most 2,590 tokens for it, or write the maps with `attention-lens run --out FOLDER\/` \(one NPY per layer, \d+ MB\) and compute it from them\./,
+        /Attention flow does not run .*max-flow over \d+ nodes .*; run with the maps \(--long auto or maps\) for it\./,
       ],
       [
         'saliency',
@@ -1566,7 +1583,7 @@ const cases: BadInputCase<CliInput>[] = [
       ],
       [
         'norm-rollout',
-        /does not run .*: it holds every layer's maps and value norms \(\d+ MB\); select at most 2,590 tokens/,
+        /does not run .*: it holds every layer's maps and value norms \(\d+ MB\); run with the maps \(--long auto or maps\) for it/,
       ],
       [
         'value-zeroing-rollout',
