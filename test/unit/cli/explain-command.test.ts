@@ -253,9 +253,10 @@ describe('end to end on stories260K', () => {
     assert.equal(warnings.length, 3, r.stderr);
     assert.match(
       warnings[0],
-      /Leave-one-out does not run on \d+ tokens kept for long inputs: it runs the model once per candidate token: \d+ passes over \d+ tokens \(about [\d.]+ (s|min|h) at [\d.]+ s a pass\); select at most 2,590 tokens for it\./,
+      /Leave-one-out does not run on \d+ tokens kept for long inputs: it runs the model once per candidate token: \d+ passes over \d+ tokens \(about [\d.]+ (s|min|h) at [\d.]+ s a pass\); run with the maps \(--long auto or maps\) for it\./,
     );
-    assert.match(warnings[1], /Attention flow .* or write the maps with `attention-lens run --out FOLDER\/`/);
+    // kept on request at a length whose maps fit: the maps, not fewer tokens, are what to use
+    assert.match(warnings[1], /Attention flow .*; run with the maps \(--long auto or maps\) for it\./);
     assert.match(warnings[2], /Saliency .* backpropagates through every layer's maps: 1 pass over/);
     const a = JSON.parse(readFileSync(dense, 'utf8'));
     const b = JSON.parse(readFileSync(keptOut, 'utf8'));
