@@ -28,10 +28,11 @@ export function formatFacts(inspector: Inspector): string {
   ].join('\n');
 }
 
-/** A short, single-line label of a token: its text in the input where it has offsets, else its vocabulary string. */
+/** A short, single-line label of a token: its text in the input where it has offsets, else its vocabulary string
+ *  (also for a piece that is only a word marker, ▁ or Ġ, whose offsets cover the next character). */
 export function tokenLabel(token: Token, text: string | undefined): string {
   let s = token.text;
-  if (text !== undefined && token.start !== null && token.end !== null) {
+  if (text !== undefined && token.start !== null && token.end !== null && /[^\s▁Ġ]/.test(token.text)) {
     const span = text.slice(token.start, token.end).trim();
     if (span) s = span;
   }
