@@ -80,7 +80,8 @@ export async function runCommand(
         ...(args.sourceLanguage !== undefined ? { sourceLanguage: args.sourceLanguage } : {}),
       }).length;
       const n = args.truncate ? Math.min(all, inspector.facts.maxPositions) : all;
-      checkJsonKept(inspector.facts, n, keepsRun(args.long, inspector.facts, n));
+      // An encoder–decoder's run holds its maps whatever --long says (they stream as any run's).
+      checkJsonKept(inspector.facts, n, !inspector.facts.encoderDecoder && keepsRun(args.long, inspector.facts, n));
       checkJsonSize(inspector.facts, n);
     }
     print(formatFacts(inspector));

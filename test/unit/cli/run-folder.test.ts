@@ -140,6 +140,11 @@ test('tiny-marian-dates: encoder, decoder and cross files equal the reference; t
   assert.equal(r.code, 0, r.stderr);
   const side = sidecar(out);
   assert.equal(side.kept, false);
+  // and as JSON too: nothing is kept, so nothing is refused
+  const json = path.join(TMP, 'marian-kept.json');
+  const j = cli('run', '--model', marianDatesDir, '--text', ref.source_text, '--long', 'kept', '--out', json);
+  assert.equal(j.code, 0, j.stderr);
+  assert.equal(JSON.parse(readFileSync(json, 'utf8')).attention.length, 6);
   assert.deepEqual(
     side.files.map((f) => f.file),
     ['encoder-00.npy', 'encoder-01.npy', 'decoder-00.npy', 'decoder-01.npy', 'cross-00.npy', 'cross-01.npy'],
