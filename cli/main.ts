@@ -8,11 +8,13 @@ import { studyCommand } from './study-command';
 import { generateCommand } from './generate-command';
 import { USAGE } from './usage';
 import { isLensError } from '../runtime/errors';
-import { removeTemporariesOnExit } from '../runtime/files/output-file';
+import { interruptedWith, removeTemporariesOnExit } from '../runtime/files/output-file';
+import { disposeAll } from '../runtime/inspector/worker-inspector';
 
 async function main(argv: string[]): Promise<number> {
-  // Ctrl-C or SIGTERM removes an unfinished output's temporary file; earlier files stay as they were.
-  removeTemporariesOnExit();
+  // Ctrl-C or SIGTERM removes an unfinished output's temporary file (earlier files stay as they were) and unloads
+  // the models, each worker ended between native calls, then exits.
+  removeTemporariesOnExit(undefined, () => disposeAll(15_000));
   try {
     const command = parseCommand(argv);
     if (command.kind === 'help') {
@@ -27,6 +29,9 @@ async function main(argv: string[]): Promise<number> {
     else await runCommand(command.args, print);
     return 0;
   } catch (e) {
+    // Failing because the interrupt unloaded the model: the interrupt has said so, and exits with its own code.
+    const signal = interruptedWith();
+    if (signal !== undefined) return signal;
     if (isLensError(e)) {
       process.stderr.write(`attention-lens: ${e.message}\n`);
       return 2;

@@ -18,11 +18,25 @@ function removeTemporaries(): void {
 }
 
 let hooked = false;
+let interrupted: number | undefined;
+
+/** The exit code of the signal that interrupted the process (130 / 143), or undefined: a command that fails because
+ *  of the interrupt (its model unloaded under it) exits with that code, quietly. */
+export function interruptedWith(): number | undefined {
+  return interrupted;
+}
+
 /**
  * For command-line programs: on SIGINT / SIGTERM, remove every temporary file of an unfinished output, say so on
  * stderr and exit (130 / 143). Outputs already in place and files that were there before stay as they are.
+ * `beforeExit` runs first (the CLI unloads its models: a worker thread must not be ended while onnxruntime runs a
+ * call on it, or the process aborts), for at most `waitMs`.
  */
-export function removeTemporariesOnExit(write: (s: string) => void = (s) => process.stderr.write(s)): void {
+export function removeTemporariesOnExit(
+  write: (s: string) => void = (s) => process.stderr.write(s),
+  beforeExit: () => Promise<void> = async () => undefined,
+  waitMs = 15_000,
+): void {
   if (hooked) return;
   hooked = true;
   process.once('exit', removeTemporaries);
@@ -31,12 +45,17 @@ export function removeTemporariesOnExit(write: (s: string) => void = (s) => proc
     ['SIGTERM', 143],
   ] as const)
     process.once(signal, () => {
+      interrupted = code;
       const unfinished = temporaries.size > 0;
       removeTemporaries();
       write(
         `attention-lens: interrupted${unfinished ? '; the unfinished output was removed, earlier files are as they were' : ''}.\n`,
       );
-      process.exit(code);
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, waitMs).unref());
+      void Promise.race([beforeExit().catch(() => undefined), timeout]).then(() => {
+        removeTemporaries(); // any the command opened meanwhile
+        process.exit(code);
+      });
     });
 }
 

@@ -136,6 +136,15 @@ export async function startWorker(
   }
 }
 
+/** The inspectors whose workers are alive, for disposeAll. */
+const live = new Set<WorkerInspector>();
+
+/** Unloads every model of this process, each worker ended safely (retire): what a CLI does before it exits on an
+ *  interrupt, so that no worker is terminated inside a native call. */
+export async function disposeAll(waitMs?: number): Promise<void> {
+  await Promise.all([...live].map((i) => i.dispose(waitMs)));
+}
+
 class WorkerInspector implements Inspector {
   private nextId = 0;
   /** Requests in flight (runs and forward passes): the worker keeps the process alive only while there are some. */
@@ -158,6 +167,7 @@ class WorkerInspector implements Inspector {
     worker.on('exit', (code: number) => this.die(`The inference worker stopped unexpectedly (exit code ${code}).`));
     // An idle worker does not keep the process alive (a CLI that forgets dispose() still exits).
     worker.unref();
+    live.add(this);
   }
 
   tokenize(text: string, options: { chat?: boolean; sourceLanguage?: string } = {}): Token[] {
@@ -320,6 +330,7 @@ class WorkerInspector implements Inspector {
   async dispose(waitMs = DISPOSE_WAIT_MS): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    live.delete(this);
     // Every request in flight stops at its next stage boundary (the shared mark) and fails now.
     this.channel.cancelAll(new LensError('DISPOSED', 'The model was unloaded while it was running.'));
     const unloaded = new LensError('DISPOSED', `${this.facts.name} was unloaded; load the model again.`);

@@ -1,0 +1,59 @@
+// Ctrl-C while the model runs (SmolLM2-135M GGUF, ~480 tokens, so that each layer's stage is a native call of tens
+// of milliseconds on the worker thread): the command unloads the model first — its worker is ended between native
+// calls — and exits with 130 and its one line. Ending the process under a call aborted it ("terminate called after
+// throwing an instance of 'Napi::Error'", exit 134) in about half of such interrupts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
+
+const CLI = path.join(repoRoot, 'dist/cli.js');
+
+/** Runs SmolLM2 on `file` and sends SIGINT once layer `layer`'s first head line is printed. */
+function interruptAt(file: string, layer: number): Promise<{ code: number | null; stderr: string; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'run', '--model', smolLm2Gguf(), '--file', file], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (!sent && new RegExp(`^L${layer} H0 `, 'm').test(stdout)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    const kill = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('close', (code) => {
+      clearTimeout(kill);
+      resolve({ code, stderr, stdout });
+    });
+  });
+}
+
+test('Ctrl-C during the layers of a run: exit 130 and one line, never an abort', async () => {
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'pipe' });
+  const dir = mkdtempSync(path.join(tmpdir(), 'lens-interrupt-'));
+  try {
+    const file = path.join(dir, 'long.txt');
+    writeFileSync(
+      file,
+      'Once upon a time there was a little girl named Lily who loved to play in the park with her friends. '.repeat(22),
+    );
+    for (const layer of [0, 3, 9, 17, 24]) {
+      const r = await interruptAt(file, layer);
+      assert.doesNotMatch(r.stderr, /terminate called|Aborted|Napi::Error/, `interrupted at layer ${layer}`);
+      assert.equal(r.code, 130, `interrupted at layer ${layer}: ${r.stderr}`);
+      assert.equal(r.stderr, 'attention-lens: interrupted.\n');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
