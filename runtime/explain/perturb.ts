@@ -116,5 +116,5 @@ export function keptTokenNote(position: number, tokens: readonly Token[], readou
   const token = `Token ${position} (${JSON.stringify(tokens[position].text)})`;
   return readout
     ? `${token}, where the prediction is read, is not a candidate: the model has no special token to keep, and removing every token would leave nothing to run.`
-    : `${token} stays in every perturbed input and is not a candidate: every token could be removed (no special token to keep, or --include-special), and removing them all would leave nothing to run.`;
+    : `${token} stays in every perturbed input and is not a candidate: every token could be removed (the model has no special token to keep, or special tokens are candidates too), and removing them all would leave nothing to run.`;
 }

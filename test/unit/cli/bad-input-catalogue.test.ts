@@ -47,6 +47,20 @@ interface CliInput {
   /** Send SIGINT once this is true (polled every 20 ms). */
   interruptWhen?: () => boolean;
 }
+/** study of the empty-text data into `out` (the --out refusals). */
+const studyInto = (out: string) => [
+  'study',
+  '--model',
+  M,
+  '--data',
+  p('empty-text.jsonl'),
+  '--target',
+  'next',
+  '--methods',
+  'loo',
+  '--out',
+  out,
+];
 const cli =
   (...args: string[]): (() => CliInput) =>
   () => ({ args });
@@ -1319,19 +1333,7 @@ const cases: BadInputCase<CliInput>[] = [
   {
     name: "study --out the model's own folder: refused before the model loads, nothing written there",
     input: () => ({
-      args: [
-        'study',
-        '--model',
-        M,
-        '--data',
-        p('empty-text.jsonl'),
-        '--target',
-        'next',
-        '--methods',
-        'loo',
-        '--out',
-        M + '/',
-      ],
+      args: studyInto(M + '/'),
     }),
     expect:
       /Cannot write --out .*\/M\/: it is the folder of one of the model's own files \(.*\); write the files into a folder of their own/,
@@ -1345,19 +1347,7 @@ const cases: BadInputCase<CliInput>[] = [
   {
     name: "study --out the model's own folder, named without the /",
     input: () => ({
-      args: [
-        'study',
-        '--model',
-        M,
-        '--data',
-        p('empty-text.jsonl'),
-        '--target',
-        'next',
-        '--methods',
-        'loo',
-        '--out',
-        M,
-      ],
+      args: studyInto(M),
     }),
     expect: /Cannot write --out .*\/M: it is the folder of one of the model's own files/,
     check: (o) => {
