@@ -135,9 +135,10 @@ interface OllamaRef {
 
 /** ollama:NAME[:TAG] (NAME may be namespace/name or registry/namespace/name, as `ollama pull` accepts). */
 export function parseOllamaRef(text: string): OllamaRef {
-  const body = text.replace(/^ollama:/, '');
+  const body = text.replace(/^ollama:/i, '');
   const m = /^([A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+){0,2})(?::([A-Za-z0-9._-]+))?$/.exec(body);
-  if (!m)
+  // Each part names a folder or file under the manifests: "." and ".." would leave them.
+  if (!m || [...m[1].split('/'), m[2]].some((part) => part === '.' || part === '..'))
     throw new LensError(
       'BAD_INPUT',
       `"${text}" is not an Ollama model name; write ollama:NAME or ollama:NAME:TAG (e.g. ollama:llama3.2:1b).`,
@@ -157,6 +158,8 @@ function modelBlob(manifestFile: string, modelsDir: string): { file: string; byt
   } catch {
     return 'its manifest is not valid JSON';
   }
+  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest))
+    return 'its manifest is not a JSON object';
   const layers = (manifest as { layers?: unknown }).layers;
   if (!Array.isArray(layers)) return 'its manifest has no layers';
   const layer = layers.find(

@@ -69,6 +69,9 @@ ollamaInstall(models, 'odd', 'iq2', iq2, 'someone');
 // A manifest without a model layer (e.g. an adapter-only or a broken pull) is not listed.
 mkdirSync(path.join(models, 'manifests', 'registry.ollama.ai', 'library', 'nolayer'), { recursive: true });
 writeFileSync(path.join(models, 'manifests', 'registry.ollama.ai', 'library', 'nolayer', 'latest'), '{"layers":[]}');
+// Valid JSON that is not an object: not listed either, and no lookup fails on it.
+mkdirSync(path.join(models, 'manifests', 'registry.ollama.ai', 'library', 'nullm'), { recursive: true });
+writeFileSync(path.join(models, 'manifests', 'registry.ollama.ai', 'library', 'nullm', 'latest'), 'null');
 
 const lms = path.join(home, '.lmstudio', 'models', 'bartowski', 'tiny-GGUF');
 mkdirSync(lms, { recursive: true });
@@ -141,6 +144,14 @@ test('ollama:NAME[:TAG] resolves to the blob; the tag defaults to latest; errors
   );
   assert.throws(() => resolveOllama('ollama:nolayer', env, home), lens('MODEL_NOT_FOUND', /no model layer/));
   assert.throws(() => resolveOllama('ollama:a b', env, home), lens('BAD_INPUT', /not an Ollama model name/));
+  assert.throws(() => resolveOllama('ollama:nullm', env, home), lens('MODEL_NOT_FOUND', /not a JSON object/));
+  // a missing tag's message lists what is installed, past the null manifest
+  assert.throws(() => resolveOllama('ollama:smol:7b', env, home), lens('MODEL_NOT_FOUND', /installed: .*smol:q4/));
+  // names never leave the manifests folder
+  for (const name of ['ollama:../../x', 'ollama:a/../b', 'ollama:smol:..', 'ollama:.'])
+    assert.throws(() => resolveOllama(name, env, home), lens('BAD_INPUT', /not an Ollama model name/), name);
+  // the prefix in any case, as resolveModel takes it
+  assert.equal(resolveOllama('OLLAMA:smol:q4', env, home), smolBlob);
 });
 
 test('resolveModel takes .gguf paths and ollama: names', async () => {
