@@ -99,17 +99,21 @@ export async function runCommand(
     const folder = folderPlan ? new NpyFolderWriter(folderPlan, entries) : undefined;
     folderWriter = folder;
     await writer?.begin({ ...inspector.facts, backend: inspector.backend, threads: inspector.threads }, run.tokens);
+    // Encoder–decoders, as the matrix labels them (figures/seq2seq-axes.ts): decoder and cross rows by the target
+    // token each predicts, decoder keys by what the decoder read (its start token, then the target one behind).
     let targetLabels: string[] | undefined;
+    let inputLabels: string[] | undefined;
     let keptLayers = 0;
     for await (const layer of run) {
       const target = run.target();
       if (target && !targetLabels && (layer.kind === 'decoder' || layer.kind === 'cross')) {
         // The target is known before the first decoder layer: given, or translated by now.
         print(formatTarget(target, inspector.tokenizer, args.targetText));
-        targetLabels = target.decoderInput.map((t) => tokenLabel(t, undefined));
+        targetLabels = target.tokens.map((t) => tokenLabel(t, undefined));
+        inputLabels = target.decoderInput.map((t) => tokenLabel(t, undefined));
       }
       if (layer.overview) print(formatKeptLayer(layer.overview));
-      else if (layer.kind === 'decoder') print(formatLayer(layer, targetLabels ?? []));
+      else if (layer.kind === 'decoder') print(formatLayer(layer, targetLabels ?? [], inputLabels ?? []));
       else if (layer.kind === 'cross') print(formatLayer(layer, targetLabels ?? [], labels));
       else print(formatLayer(layer, labels));
       await writer?.layer(layer);

@@ -27,6 +27,7 @@ const ref = JSON.parse(readFileSync(path.join(marianDatesDir, 'reference_attenti
   target_text: string;
   source_tokens: string[];
   target_tokens: string[];
+  decoder_input_tokens: string[];
   source_ids: number[];
   target_ids: number[];
   decoder_input_ids: number[];
@@ -74,6 +75,24 @@ for (const [i, [name, dir]] of [
     assert.match(r.stdout, /^translation 2021-03-14$/m);
     assert.match(r.stdout, /^cross L1 H0 /m);
     const doc = JSON.parse(readFileSync(out, 'utf8'));
+    // Each line's query→key pairs: decoder and cross rows by the target token each predicts (transformers' target
+    // tokens, in order), a decoder key by what the decoder read (one of its input tokens), a cross key by a source token.
+    const pairs = (prefix: string) =>
+      new RegExp(`^${prefix} H0  entropy \\S+  (.*)$`, 'm')
+        .exec(r.stdout)![1]
+        .split(' ')
+        .map((p) => p.split('→'));
+    const dec = pairs('dec L0');
+    assert.deepEqual(
+      dec.map(([q]) => q),
+      ref.target_tokens,
+    );
+    for (const [, k] of dec) assert.ok(ref.decoder_input_tokens.includes(k), `decoder key ${k}`);
+    for (const [, k] of pairs('cross L0'))
+      assert.ok(
+        ref.source_tokens.map((t) => t.replace(/^▁/, '')).includes(k) || ref.source_tokens.includes(k),
+        `cross key ${k}`,
+      );
     assert.deepEqual(
       doc.source_tokens.map((t: { id: number }) => t.id),
       ref.source_ids,
