@@ -7,7 +7,10 @@
 // vocabulary string starts with a word marker (Ġ, ▁) or, in a WordPiece vocabulary, does not start with the
 // continuation mark ##, or when it or the
 // token before it is punctuation only (punctuation is a word of its own, as the pre-tokenizers of BERT and GPT-2 cut
-// it). Without the text, the vocabulary strings decide alone.
+// it). Without the text, the vocabulary strings decide alone. Whatever those rules say, a token that begins inside
+// the previous token's span (the bytes of one character, as byte-level BPE splits an emoji or a CJK character) or
+// inside a character cluster begun before it (an emoji with its skin tone, variation selector or joined emoji, a
+// letter with a combining mark) continues the word: a reader sees one character.
 import type { Token } from '../types';
 import type { ExplainResult } from './result';
 
@@ -41,9 +44,17 @@ function tokenChars(t: Token, text: string | undefined): string {
   return t.text.replace(/^##/, '').replace(MARKER, ' ');
 }
 
+/** Offsets in `text` where a user-perceived character (a grapheme cluster) begins, and its end. */
+function clusterStarts(text: string): Set<number> {
+  const starts = new Set<number>([text.length]);
+  for (const g of new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(text)) starts.add(g.index);
+  return starts;
+}
+
 /** The tokens grouped into words (see the header for the rule). */
 export function wordGroups(tokens: readonly Token[], text?: string): Word[] {
   const words: Word[] = [];
+  const clusters = text === undefined ? undefined : clusterStarts(text);
   // WordPiece marks continuations (##), not starts: there every other token starts a word.
   const wordPiece = tokens.some((t) => t.text.startsWith('##'));
   let prev: Token | undefined;
@@ -57,16 +68,24 @@ export function wordGroups(tokens: readonly Token[], text?: string): Word[] {
       prev.end !== null &&
       t.start !== null &&
       /\s/.test(text.slice(prev.end, t.start));
+    // inside the previous token's character or character cluster
+    const inside =
+      prev !== undefined &&
+      clusters !== undefined &&
+      prev.end !== null &&
+      t.start !== null &&
+      (t.start < prev.end || !clusters.has(t.start));
     const starts =
       prev === undefined ||
       t.special ||
       prev.special ||
-      gap ||
-      /^\s/.test(chars) ||
-      MARKER.test(t.text) ||
-      (wordPiece && !t.text.startsWith('##')) ||
-      (core !== '' && PUNCTUATION.test(core)) ||
-      (prevCore !== '' && PUNCTUATION.test(prevCore));
+      (!inside &&
+        (gap ||
+          /^\s/.test(chars) ||
+          MARKER.test(t.text) ||
+          (wordPiece && !t.text.startsWith('##')) ||
+          (core !== '' && PUNCTUATION.test(core)) ||
+          (prevCore !== '' && PUNCTUATION.test(prevCore))));
     if (starts) words.push({ text: '', tokens: [i], special: t.special });
     else {
       const w = words[words.length - 1];

@@ -131,3 +131,38 @@ test('the word-level result the Explain view draws: words as tokens, their candi
     [[0.5, 0.1, 0.2], []],
   );
 });
+
+test('byte-level BPE: the byte tokens of one character, and a character cluster (skin tone, joined emoji), are one word', () => {
+  // "Ok 👍🏽 👨‍👩‍👧, ok" in UTF-16 offsets: 👍 3–5, 🏽 5–7, 👨 8–10, ZWJ 10, 👩 11–13, ZWJ 13, 👧 14–16, "," 16, "ok" 18–20.
+  // Each emoji is split into byte tokens whose spans all cover it, as SmolLM2's tokenizer reports them.
+  const text = 'Ok 👍🏽 👨‍👩‍👧, ok';
+  const tokens = toks([
+    ['Ok', 0, 2],
+    ['ĠðŁ', 3, 5],
+    ['ij', 3, 5],
+    ['į', 3, 5],
+    ['ðŁı', 5, 7],
+    ['½', 5, 7],
+    ['ĠðŁ', 8, 10],
+    ['ij', 8, 10],
+    ['¨', 8, 10],
+    ['âĢį', 10, 11],
+    ['ðŁij', 11, 13],
+    ['©', 11, 13],
+    ['âĢį', 13, 14],
+    ['ðŁij', 14, 16],
+    ['§', 14, 16],
+    [',', 16, 17],
+    ['Ġok', 18, 20],
+  ]);
+  assert.deepEqual(
+    wordGroups(tokens, text).map((w) => [w.text, w.tokens]),
+    [
+      ['Ok', [0]],
+      ['👍🏽', [1, 2, 3, 4, 5]],
+      ['👨‍👩‍👧', [6, 7, 8, 9, 10, 11, 12, 13, 14]],
+      [',', [15]],
+      ['ok', [16]],
+    ],
+  );
+});
