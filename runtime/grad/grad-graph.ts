@@ -36,6 +36,9 @@ export class GradGraph {
   readonly initializerNames = new Set<string>();
   private readonly names = new Set<string>();
   private counter = 0;
+  /** The forward graph's producer of each tensor and its number of readers (the graph as it was given). */
+  private readonly producers = new Map<string, NodeMsg>();
+  private readonly readers = new Map<string, number>();
 
   constructor(readonly model: ModelMsg) {
     const graph = model.graph!;
@@ -51,9 +54,24 @@ export class GradGraph {
       this.names.add(i.name);
     }
     for (const node of graph.node ?? []) {
-      for (const o of node.output) this.names.add(o);
+      for (const o of node.output) {
+        this.names.add(o);
+        this.producers.set(o, node);
+      }
+      for (const i of node.input) this.readers.set(i, (this.readers.get(i) ?? 0) + 1);
       this.infer(node);
     }
+    for (const o of graph.output ?? []) this.readers.set(o.name!, (this.readers.get(o.name!) ?? 0) + 1);
+  }
+
+  /** The forward node that produces `name` (undefined for inputs and initializers). */
+  forwardProducer(name: string): NodeMsg | undefined {
+    return this.producers.get(name);
+  }
+
+  /** How many forward nodes (and graph outputs) read `name`. */
+  forwardReaders(name: string): number {
+    return this.readers.get(name) ?? 0;
   }
 
   private addInitializer(t: TensorMsg): void {

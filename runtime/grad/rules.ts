@@ -125,6 +125,31 @@ const RULES: Record<string, Rule> = {
       [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
       return g.op('Transpose', [t], { perm });
     };
+    // Both operands transposes read by this product alone (attention's q·kᵀ over heads): swap(B) or swap(A) would be
+    // merged by onnxruntime with the operand's own Transpose into one more copy of it. dAᵀ = B·dCᵀ and dBᵀ = dCᵀ·A
+    // read the operands as they are (dCᵀ fuses into each product), and the outer transpose of each merges with the
+    // inverse Transpose the operand's own rule adds: the same copies of the gradients, none of the operands.
+    const [sa, sb, sc] = [a, b, node.output[0]].map((t) => g.shape(t));
+    const batchOf = (s: Shape) => s.slice(0, -2);
+    // read by this product alone, and a Transpose's output or a scalar multiple of one (queries scaled by 1/√d)
+    const transposeOnly = (t: string): boolean => {
+      if (g.forwardReaders(t) !== 1) return false;
+      const p = g.forwardProducer(t);
+      if (p?.opType === 'Transpose') return true;
+      const scalarMul = p?.opType === 'Mul' && g.floatScalar(p.input[1]) !== undefined;
+      return scalarMul && g.forwardProducer(p.input[0])?.opType === 'Transpose' && g.forwardReaders(p.input[0]) === 1;
+    };
+    if (
+      sa.length >= 3 &&
+      eq(batchOf(sa), batchOf(sb)) &&
+      eq(batchOf(sa), batchOf(sc)) &&
+      transposeOnly(a) &&
+      transposeOnly(b)
+    )
+      return [
+        need[0] ? swap(g.op('MatMul', [b, swap(dy[0])])) : undefined,
+        need[1] ? swap(g.op('MatMul', [swap(dy[0]), a])) : undefined,
+      ];
     return [
       need[0] ? unbroadcast(g, g.op('MatMul', [dy[0], swap(b)]), g.shape(a)) : undefined,
       need[1] ? unbroadcast(g, g.op('MatMul', [swap(a), dy[0]]), g.shape(b)) : undefined,

@@ -31,6 +31,8 @@ interface Case {
   /** GELU's 1/√2 and ½ folded into the linear layers around it (fused.ts foldGeluScales): Erf reads the first layer's
    * output directly. */
   geluFolded?: boolean;
+  /** No Transpose of the backward reads a tensor the forward nodes computed (a copy of an operand). */
+  operandsNotCopied?: boolean;
 }
 
 /** ops.activation's GELU written out, its erf also read by `extra` (so the fragment cannot be fused). */
@@ -83,6 +85,19 @@ const cases: Case[] = [
     inputs: [{ shape: [1, 3, 4] }, { shape: [2, 4, 5] }],
     out: [2, 3, 5],
     build: (g, [a, b]) => g.op('MatMul', [a, b]),
+  },
+  {
+    // attention's scores: q [B,S,H,D] → [B,H,S,D] scaled, k [B,S,H,D] → [B,H,D,S]; the product's rule reads the
+    // operands as they are (dAᵀ = B·dCᵀ, dBᵀ = dCᵀ·A), so no backward Transpose copies a forward operand
+    name: 'MatMul of two transposes (q·kᵀ over heads)',
+    inputs: [{ shape: [2, 3, 2, 4] }, { shape: [2, 3, 2, 4] }],
+    out: [2, 2, 3, 3],
+    build: (g, [q, k]) => {
+      const qh = g.op('Transpose', [q], { perm: A.ints([0, 2, 1, 3]) });
+      const kT = g.op('Transpose', [k], { perm: A.ints([0, 2, 3, 1]) });
+      return g.op('MatMul', [g.op('Mul', [qh, g.constF([0.5], [])]), kT]);
+    },
+    operandsNotCopied: true,
   },
   {
     name: 'Softmax (last axis)',
@@ -431,6 +446,17 @@ for (const [c, fuse] of cases.flatMap(
       if (c.fused && c.sameNodeCount) assert.ok(n === nPlain && ops(model) !== ops(plain), 'a rule of its own');
       else if (c.fused) assert.ok(n < nPlain, `fused: ${n} nodes, node by node: ${nPlain}`);
       else assert.equal(n, nPlain, 'not fused');
+    }
+    if (c.operandsNotCopied) {
+      const forward = new Set(caseModel(c).graph!.node!.flatMap((n) => n.output));
+      const copies = model.graph!.node!.filter(
+        (n) => n.opType === 'Transpose' && !forward.has(n.output[0]) && forward.has(n.input[0]),
+      );
+      assert.deepEqual(
+        copies.map((n) => n.input[0]),
+        [],
+        'backward Transposes of forward tensors',
+      );
     }
     if (c.geluFolded && fuse) {
       const nodes = model.graph!.node!;
