@@ -180,7 +180,9 @@ export function resolveOllama(text: string, env: NodeJS.ProcessEnv = process.env
   const ref = parseOllamaRef(text);
   const dir = ollamaModelsDir(env, home);
   const manifest = path.join(dir, 'manifests', ref.registry, ref.namespace, ref.name, ref.tag);
-  const shown = `${ref.namespace === 'library' ? '' : `${ref.namespace}/`}${ref.name}:${ref.tag}`;
+  // As Ollama names it: another registry (hf.co/...) and a namespace other than library are part of the name.
+  const registry = ref.registry === DEFAULT_REGISTRY ? '' : `${ref.registry}/`;
+  const shown = `${registry}${ref.namespace === 'library' && !registry ? '' : `${ref.namespace}/`}${ref.name}:${ref.tag}`;
   if (!statFile(manifest)) {
     const installed = listOllama(env, home).map((m) => m.label);
     throw new LensError(

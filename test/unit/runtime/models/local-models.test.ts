@@ -150,6 +150,14 @@ test('ollama:NAME[:TAG] resolves to the blob; the tag defaults to latest; errors
   // names never leave the manifests folder
   for (const name of ['ollama:../../x', 'ollama:a/../b', 'ollama:smol:..', 'ollama:.'])
     assert.throws(() => resolveOllama(name, env, home), lens('BAD_INPUT', /not an Ollama model name/), name);
+  // a model of another registry is named with it, as `ollama pull` needs it
+  assert.throws(
+    () => resolveOllama('ollama:hf.co/bartowski/SmolLM2-GGUF', env, home),
+    lens(
+      'MODEL_NOT_FOUND',
+      /no model hf\.co\/bartowski\/SmolLM2-GGUF:latest .*ollama pull hf\.co\/bartowski\/SmolLM2-GGUF:latest/,
+    ),
+  );
   // the prefix in any case, as resolveModel takes it
   assert.equal(resolveOllama('OLLAMA:smol:q4', env, home), smolBlob);
 });
