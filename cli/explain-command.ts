@@ -29,7 +29,7 @@ async function generateFirst(inspector: Inspector, args: ExplainArgs, text: stri
   const promptTokens = inspector.tokenize(text, { chat: args.analysis.chat === true });
   const prompt = promptTokens.map((t) => t.id);
   const ids = [...prompt];
-  const stopIds = stopTokenIds(tokenizer);
+  const stopIds = stopTokenIds(tokenizer, inspector.facts.stopTokenIds);
   await inspector.generate(prompt, {
     maxNew: args.generate!,
     stopIds: [...stopIds],

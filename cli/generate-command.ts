@@ -113,7 +113,7 @@ export async function generateCommand(
     print(`attention  each generated token, then the prompt tokens the row that wrote it attends to most (${where})`);
     const labels = prompt.map((t) => tokenLabel(t, text));
     const maps = new GenerationMaps(f.layers, f.heads);
-    const stops = stopTokenIds(tokenizer);
+    const stops = stopTokenIds(tokenizer, generator.source.config.eosTokenIds);
     const t0 = performance.now();
     let stopped = false;
     for await (const step of generator.generate(

@@ -625,7 +625,7 @@ export class AttentionPanel {
     const tokenizer = inspector.tokenizer;
     if (!tokenizer) throw new LensError('NO_TOKENIZER', `${run.facts.name} has no tokenizer to write text with.`);
     const decoding = decodingOf(m, () => randomInt(0, 2 ** 31));
-    const stops = stopTokenIds(tokenizer);
+    const stops = stopTokenIds(tokenizer, run.facts.stopTokenIds);
     const abort = new AbortController();
     run.generating = abort;
     if (ctx.signal.aborted) abort.abort();
@@ -691,7 +691,14 @@ export class AttentionPanel {
       return { why: 'the text no longer tokenizes' }; // the text alone runs, and says what is wrong with it
     }
     const why = restoreProblem(prompt.length, output, maxTokens ?? Infinity, inspector.facts);
-    return why ? { why } : restoredInput(prompt, output, (id) => tokenizer.idToToken(id), stopTokenIds(tokenizer));
+    return why
+      ? { why }
+      : restoredInput(
+          prompt,
+          output,
+          (id) => tokenizer.idToToken(id),
+          stopTokenIds(tokenizer, inspector.facts.stopTokenIds),
+        );
   }
 
   /** The run's generated text (stop tokens left out), decoded from its own ids. */
@@ -699,7 +706,7 @@ export class AttentionPanel {
     const run = this.run;
     const tokenizer = run?.inspector?.tokenizer;
     if (!run || run.promptLength === undefined || !tokenizer) return undefined;
-    return tokenizer.decode(generatedIds(run.ids, run.promptLength, stopTokenIds(tokenizer)));
+    return tokenizer.decode(generatedIds(run.ids, run.promptLength, stopTokenIds(tokenizer, run.facts.stopTokenIds)));
   }
 
   /** Insert into editor (after the analysed text, while the run still describes the document) or Copy. */

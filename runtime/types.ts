@@ -64,6 +64,9 @@ export interface ModelFacts {
   attentionScale?: number;
   /** Scores pass through cap·tanh(s / cap) before the softmax (gemma2's attn_logit_softcapping). */
   attentionSoftcap?: number;
+  /** Causal LMs: the ids that end a generation as the model's files give them (generation_config.json's
+   * eos_token_id, else config.json's), beside the tokenizer's (runtime/generate/stop-tokens.ts). */
+  stopTokenIds?: number[];
   /** Encoder–decoder models (marian, bart, mbart, t5): how the run's layer entries are laid out. `layers` counts entries:
    * first the encoder's layers (kind 'encoder'), then the decoder's self-attention (kind 'decoder'), then its
    * cross-attention (kind 'cross'), each in layer order, so entry e is layer `e - first` of its kind. */

@@ -36,6 +36,9 @@ export interface ModelConfig {
   /** Token-type vocabulary (bert, roberta); 0 when the model has no token types (distilbert, decoders). */
   typeVocabSize: number;
   padTokenId: number | null;
+  /** The ids that end a generation as the model's files give them: generation_config.json's eos_token_id (one id or
+   * a list; readConfig), else config.json's; empty when neither has one. */
+  eosTokenIds: number[];
   /** Roberta-style positions: padding_idx + 1 + cumulative mask. */
   robertaPositions: boolean;
   /** RoPE base of the full-attention layers (rope.theta; 10,000 without RoPE). */
@@ -117,6 +120,7 @@ export function normaliseConfig(raw: Record<string, unknown>, where = 'config.js
     modelType,
     family,
     padTokenId,
+    eosTokenIds: eosTokenIds(raw.eos_token_id),
     robertaPositions: false,
     ropeTheta: 10000,
     tieWordEmbeddings: true,
@@ -239,6 +243,12 @@ export function normaliseConfig(raw: Record<string, unknown>, where = 'config.js
       `${where}: max_position_embeddings ${cfg.maxPositionEmbeddings} leaves no positions after pad_token_id ${cfg.padTokenId} + 1; it must be at least ${cfg.maxPositionEmbeddings - cfg.maxPositions + 1}.`,
     );
   return cfg;
+}
+
+/** eos_token_id as a list of ids (a config may give one id or several; anything else: none). */
+export function eosTokenIds(v: unknown): number[] {
+  const list = Array.isArray(v) ? v : [v];
+  return list.filter((x): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0);
 }
 
 /** Parses and normalises the text of a config.json; `where` names it in messages (e.g. "config.json in DIR"). */

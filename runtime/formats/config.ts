@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LensError } from '../errors';
-import { parseConfig, type ModelConfig } from './config-normalise';
+import { eosTokenIds, parseConfig, type ModelConfig } from './config-normalise';
 
 export * from './config-normalise';
 
@@ -20,5 +20,22 @@ export async function readConfig(dir: string): Promise<ModelConfig> {
       `The folder ${dir} has no config.json; point Attention Lens at a Hugging Face model folder.`,
     );
   }
-  return parseConfig(text, `config.json in ${dir}`);
+  const config = parseConfig(text, `config.json in ${dir}`);
+  // transformers' generate() stops at generation_config.json's eos_token_id where the folder has one.
+  const generation = await readGenerationEos(path.join(dir, 'generation_config.json'));
+  if (generation !== undefined) config.eosTokenIds = generation;
+  return config;
+}
+
+/** generation_config.json's eos_token_id as ids, or undefined where the file or the field is absent or unreadable. */
+async function readGenerationEos(file: string): Promise<number[] | undefined> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await fs.promises.readFile(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== 'object' || raw === null || !('eos_token_id' in raw)) return undefined;
+  const ids = eosTokenIds((raw as { eos_token_id: unknown }).eos_token_id);
+  return ids.length ? ids : undefined;
 }

@@ -14,7 +14,7 @@ export type LayerType = 'full' | 'sliding';
 /** The part of ModelConfig this module fills (config-normalise.ts documents each field). */
 export type DecoderFields = Omit<
   ModelConfig,
-  'modelType' | 'family' | 'typeVocabSize' | 'padTokenId' | 'robertaPositions' | 'raw'
+  'modelType' | 'family' | 'typeVocabSize' | 'padTokenId' | 'eosTokenIds' | 'robertaPositions' | 'raw'
 >;
 
 /** The config.json model_type values this module reads. */

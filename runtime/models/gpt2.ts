@@ -48,6 +48,7 @@ export function gpt2Graphs(source: ModelSource): FamilyGraphs {
       vocabSize: V,
       maxPositions: c.maxPositions,
       attentionKinds: Array.from({ length: c.layers }, () => 'causal' as const),
+      ...(c.eosTokenIds.length ? { stopTokenIds: [...c.eosTokenIds] } : {}),
       hasLmHead: true,
     },
     embedInputs: ['input_ids', 'position_ids'],

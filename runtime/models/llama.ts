@@ -160,6 +160,7 @@ export function llamaGraphs(source: ModelSource): FamilyGraphs {
       vocabSize: V,
       maxPositions: c.maxPositions,
       attentionKinds: Array.from({ length: c.layers }, () => 'causal' as const),
+      ...(c.eosTokenIds.length ? { stopTokenIds: [...c.eosTokenIds] } : {}),
       hasLmHead: true, // lm_head.weight, or tied to embed_tokens
       ...(c.slidingWindow !== null
         ? { slidingWindows: c.layerTypes.map((t) => (t === 'sliding' ? c.slidingWindow : null)) }

@@ -8,13 +8,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadTokenizer } from '../../../runtime/tokenizers/index';
 import { parseSavedNpyRun, parseSavedRun } from '../../../extension/saved-run';
 import { naiveForward } from '../../reference/naive-forward';
-import { fixtureModel, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
+import { fixtureModel, hfTinyModel, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
 
 const MODEL = fixtureModel('stories260K');
 const CLI = path.join(repoRoot, 'dist/cli.js');
@@ -228,4 +228,36 @@ test('explain --chat --generate N continues the chat prompt, whose template toke
       assert.equal(json.candidates[i], t.start !== null, `token ${i} (${JSON.stringify(t)})`),
     );
   assert.ok(json.tokens.slice(0, P).filter((t: { template?: boolean }) => t.template).length >= 20);
+});
+
+test("generation stops at every id of the model's eos_token_id list (generation_config.json, else config.json), as transformers' generate does", () => {
+  // hf-tiny qwen3 (random weights) continues "hello world" greedily with the same token every step; with that token
+  // in the model's eos_token_id list, generate stops after it (transformers 5.25.0: new tokens [305] there).
+  const dir = path.join(TMP, 'qwen3-eos');
+  cpSync(hfTinyModel('qwen3'), dir, { recursive: true });
+  const gen = (...more: string[]) =>
+    attentionLens(['generate', '--model', dir, '--text', 'hello world', '--max-new', '6', ...more]);
+  const plain = gen('--out', path.join(TMP, 'plain.json'));
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.match(plain.stdout, /^stopped {4}after 6 tokens \(--max-new\)/m);
+  const first = JSON.parse(readFileSync(path.join(TMP, 'plain.json'), 'utf8')).tokens.find(
+    (t: { generated?: boolean }) => t.generated,
+  ).id as number;
+  const setEos = (file: string, eos: unknown) => {
+    const json = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
+    json.eos_token_id = eos;
+    writeFileSync(path.join(dir, file), JSON.stringify(json));
+  };
+  setEos('generation_config.json', [600, first]);
+  const list = gen();
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, /^stopped {4}at an end-of-text token; 1 tokens/m);
+  // without generation_config.json's field, config.json's list
+  const generation = JSON.parse(readFileSync(path.join(dir, 'generation_config.json'), 'utf8'));
+  delete generation.eos_token_id;
+  writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify(generation));
+  setEos('config.json', [first, 600]);
+  const fallback = gen();
+  assert.equal(fallback.code, 0, fallback.stderr);
+  assert.match(fallback.stdout, /^stopped {4}at an end-of-text token; 1 tokens/m);
 });
