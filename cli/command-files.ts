@@ -5,6 +5,8 @@ import { LensError } from '../runtime/errors';
 import { formatSize, readInputText } from '../runtime/files/read-input';
 import { planOutput, type OutputPlan, type ProtectedPath } from '../runtime/files/output-target';
 import { inputFile, modelFiles } from '../runtime/files/model-files';
+import * as path from 'node:path';
+import { npySidecarName } from '../writers/attention-data';
 
 export interface TextInputArgs {
   text?: string;
@@ -53,6 +55,17 @@ export function protectedFiles(model: string, inputs: Record<string, string | un
 /** Plans --out (checks only; a probe file is created and removed). */
 export function planOut(out: string, model: string, inputs: Record<string, string | undefined>): OutputPlan {
   return planOutput(out, protectedFiles(model, inputs), '--out');
+}
+
+/** The plan of an NPY file's JSON sidecar (FILE.npy.json: tokens, model, layer layout), beside a file output and under
+ * the same rules; none beside a stream. */
+export function planNpySidecar(
+  plan: OutputPlan,
+  model: string,
+  inputs: Record<string, string | undefined>,
+): OutputPlan | undefined {
+  if (plan.kind !== 'replace') return undefined;
+  return planOut(path.join(path.dirname(plan.given), npySidecarName(path.basename(plan.given))), model, inputs);
 }
 
 /** Where a command's report goes: stdout, or stderr when the output itself is written to stdout. */

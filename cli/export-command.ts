@@ -17,14 +17,13 @@ import {
   npyKindFile,
   npyKinds,
   npySidecar,
-  npySidecarName,
   writeData,
   writeNpyKind,
   type RunData,
 } from '../writers/attention-data';
 import { describeImage, exportImage, formatBytes } from '../writers/export-image';
 import type { ExportArgs } from './export-args';
-import { planOut, readCommandText, reportTo, warnOnStderr } from './command-files';
+import { planNpySidecar, planOut, readCommandText, reportTo, warnOnStderr } from './command-files';
 import { checkTargetModel } from './input-options';
 import { targetJson } from './json-writer';
 import { targetRunOptions, targetText } from './target-format';
@@ -51,12 +50,7 @@ export async function exportCommand(
   const plan = planOut(args.out, args.model, { '--file': args.file });
   // An NPY file written to disk gets its JSON sidecar beside it (tokens, model, layer layout: what opens it as a run
   // again), planned with the same rules before the model loads; an NPY streamed to stdout has none.
-  const sidecarPlan =
-    args.format === 'npy' && plan.kind === 'replace'
-      ? planOut(path.join(path.dirname(plan.given), npySidecarName(path.basename(plan.given))), args.model, {
-          '--file': args.file,
-        })
-      : undefined;
+  const sidecarPlan = args.format === 'npy' ? planNpySidecar(plan, args.model, { '--file': args.file }) : undefined;
   const print = reportTo(plan, stdout);
   const threads = effectiveThreads(args.threads, warn);
   const sink = await OutputFile.open(plan);
@@ -135,7 +129,7 @@ export async function exportCommand(
       await file.finish();
       written.push(`wrote      ${x.plan.given} (NPY: ${describeLayers(data, x.kind)}, ${formatBytes(file.bytes)})`);
     }
-    if (sidecarPlan?.kind === 'replace') {
+    if (sidecarPlan) {
       const side = await OutputFile.open(sidecarPlan);
       pending.push(side);
       await side.write(new TextEncoder().encode(npySidecar(data, path.basename(plan.given))));

@@ -11,10 +11,10 @@ import { checkMaxNew } from '../runtime/generate/kv-generator';
 import { loadGenerator, stopTokenIds, type LoadedGenerator } from '../runtime/generate/load-generator';
 import type { Token } from '../runtime/types';
 import { encodeChatPrompt } from '../runtime/tokenizers/chat-prompt';
-import { npySidecar, npySidecarName, writeData, type RunData } from '../writers/attention-data';
+import { npySidecar, writeData, type RunData } from '../writers/attention-data';
 import { formatBytes } from '../writers/export-image';
 import type { GenerateArgs } from './generate-args';
-import { planOut, readCommandText, reportTo, warnOnStderr } from './command-files';
+import { planNpySidecar, planOut, readCommandText, reportTo, warnOnStderr } from './command-files';
 import { tokenLabel } from './format';
 import { effectiveThreads } from './parse-options';
 import { downloadReporter } from './run-command';
@@ -54,11 +54,7 @@ export async function generateCommand(
   // An NPY file gets its JSON sidecar beside it, as export writes it (tokens, model, layer layout: what opens it as a
   // run again), planned with the same rules before the model loads; an NPY streamed to stdout has none.
   const sidecarPlan =
-    args.format === 'npy' && plan?.kind === 'replace'
-      ? planOut(path.join(path.dirname(plan.given), npySidecarName(path.basename(plan.given))), args.model, {
-          '--file': args.file,
-        })
-      : undefined;
+    args.format === 'npy' && plan ? planNpySidecar(plan, args.model, { '--file': args.file }) : undefined;
   const print = reportTo(plan, stdout);
   const threads = effectiveThreads(args.threads, warn);
   const sink = plan ? await OutputFile.open(plan) : undefined;
@@ -160,7 +156,7 @@ export async function generateCommand(
       };
       await writeData(data, args.format, sink);
       await sink.finish();
-      if (sidecarPlan && plan.kind === 'replace') {
+      if (sidecarPlan) {
         side = await OutputFile.open(sidecarPlan);
         await side.write(npySidecar(data, path.basename(plan.given)));
         await side.finish();

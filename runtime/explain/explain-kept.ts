@@ -15,7 +15,7 @@ import { isLensError, LensError } from '../errors';
 import type { ModelFacts, Token } from '../types';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { agreementTable, distanceTable } from './compare';
-import { candidateMask, DEFAULT_METHODS, resolveMethods } from './explain';
+import { candidateMask, checkLayerOptions, DEFAULT_METHODS, resolveMethods } from './explain';
 import { resultModel, type ExplainResult, type MethodScores } from './result';
 import { keptHeadTable } from './kept-head-stats';
 import { keptMethodRefusal } from './long-costs';
@@ -64,24 +64,18 @@ export function keptTargetPlan(
   return plan;
 }
 
-/** Raw attention's layer and head and rollout's first layer, defaulted and checked against the model (a BAD_INPUT
- * LensError names the one outside it): so that a caller can check them before the run (the CLI), as explainKept
- * does after. */
+/** Raw attention's layer and head and rollout's first layer, defaulted, after checkLayerOptions (one line naming the
+ * option outside the model): so that a caller can check them before the run (the CLI), as explainKept does after. */
 export function keptMethodOptions(
   facts: ModelFacts,
   options: Pick<KeptExplainOptions, 'layer' | 'head' | 'startLayer'>,
 ): { layer: number; head: number | 'mean' | 'max'; startLayer: number } {
-  const layer = options.layer ?? facts.layers - 1;
-  const head = options.head ?? 'mean';
-  const startLayer = options.startLayer ?? 0;
-  const outside = (what: string, v: number, count: number) =>
-    new LensError('BAD_INPUT', `${what} ${v} is outside 0..${count - 1} (${facts.name} has ${count}).`);
-  if (!Number.isInteger(layer) || layer < 0 || layer >= facts.layers) throw outside('Layer', layer, facts.layers);
-  if (typeof head === 'number' && (!Number.isInteger(head) || head < 0 || head >= facts.heads))
-    throw outside('Head', head, facts.heads);
-  if (!Number.isInteger(startLayer) || startLayer < 0 || startLayer >= facts.layers)
-    throw outside("Rollout's first layer", startLayer, facts.layers);
-  return { layer, head, startLayer };
+  checkLayerOptions(facts, options, facts.layers);
+  return {
+    layer: options.layer ?? facts.layers - 1,
+    head: options.head ?? 'mean',
+    startLayer: options.startLayer ?? 0,
+  };
 }
 
 export async function explainKept(

@@ -114,9 +114,9 @@ test('a kept run honours raw attention’s layer and head (a number, mean, max) 
     }
   }
   for (const [options, message] of [
-    [{ layer: 5 }, /Layer 5 is outside 0\.\.4/],
-    [{ head: 8 }, /Head 8 is outside 0\.\.7/],
-    [{ startLayer: 7 }, /Rollout's first layer 7 is outside 0\.\.4/],
+    [{ layer: 5 }, /--layer 5 is outside 0\.\.4: stories260K has 5 layers/],
+    [{ head: 8 }, /--head 8 is outside 0\.\.7: stories260K has 8 heads/],
+    [{ startLayer: 7 }, /--start-layer 7 is outside 0\.\.4/],
   ] as const)
     await assert.rejects(explainKept(inspector, tokens, run.kept!, { target: 'next', methods, ...options }), message);
 });
