@@ -1,5 +1,6 @@
 // The head view (BertViz style): query tokens on the left, key tokens on the right, one line per (query, key) whose
-// opacity is the weight, one colour per head (every head for mean/max). Lines below max(0.01, 1/keys) are left out,
+// opacity is the weight, one colour per head: one head, every head overlaid (mean: BertViz's "all"), or for each
+// (query, key) the strongest head's line alone (max). Lines below max(0.01, 1/keys) are left out,
 // and at most MAX_LINES are drawn: the strongest, cut with a histogram of the weights (linear time). With a focused
 // token (the panel's hover) only its lines are drawn, down to 0.001. Long inputs shrink the rows to fit `maxHeight`
 // and drop the labels. Each label is a target (the panel's hover, click and text layer).
@@ -79,7 +80,8 @@ export type Link = [head: number, query: number, key: number, weight: number];
 
 /** The weights that get a line, strongest MAX_LINES at most, over `queries` × keys [kFrom, kTo) of `heads`: one pass
  *  over the weights keeps those above the threshold (a softmax row has at most 1/threshold of them) and counts them in
- *  a histogram (linear time); the cut is then taken over the kept ones only. */
+ *  a histogram (linear time); the cut is then taken over the kept ones only. `strongestHeadOnly`: of each (query,
+ *  key), only the line of the head with the largest weight there (the first such head on a tie). */
 export function strongestLinks(
   maps: RunMaps,
   layer: number,
@@ -89,6 +91,7 @@ export function strongestLinks(
   kTo: number,
   threshold: number,
   windowed = false,
+  strongestHeadOnly = false,
 ): { links: Link[]; cutoff: number; count: number } {
   // A window (contiguous queries): each head's [queries, keys] read at once and exactly (RunMaps.window), every head
   // asked before a PendingExact goes up so that one answer brings them all.
@@ -114,30 +117,50 @@ export function strongestLinks(
   let at = new Float64Array(1024);
   let ws = new Float32Array(1024);
   const span = kTo - kFrom;
-  // Plain loops (no closures): this runs over every weight of every head drawn.
-  for (let hs = 0; hs < heads.length; hs++)
+  const shift = windows ? kFrom : 0;
+  // [keys] from 0, or (windowed) from kFrom.
+  const rowOf = (hs: number, qs: number) =>
+    windows ? windows[hs].subarray(qs * span, (qs + 1) * span) : maps.row(layer, heads[hs], queries[qs]);
+  const keep = (index: number, w: number) => {
+    hist[w >= 1 ? HIST - 1 : (w * HIST) | 0]++;
+    if (count === ws.length) {
+      const a2 = new Float64Array(count * 2);
+      a2.set(at);
+      at = a2;
+      const w2 = new Float32Array(count * 2);
+      w2.set(ws);
+      ws = w2;
+    }
+    at[count] = index;
+    ws[count++] = w;
+  };
+  // Plain loops over the weights: this runs over every weight of every head drawn.
+  if (strongestHeadOnly)
     for (let qs = 0; qs < queries.length; qs++) {
-      // [keys] from 0, or (windowed) from kFrom.
-      const row = windows ? windows[hs].subarray(qs * span, (qs + 1) * span) : maps.row(layer, heads[hs], queries[qs]);
-      const shift = windows ? kFrom : 0;
-      const base = (hs * queries.length + qs) * span - kFrom;
+      const rows = heads.map((_, hs) => rowOf(hs, qs));
       for (let k = kFrom; k < kTo; k++) {
-        const w = row[k - shift];
-        if (w >= threshold) {
-          hist[w >= 1 ? HIST - 1 : (w * HIST) | 0]++;
-          if (count === ws.length) {
-            const a2 = new Float64Array(count * 2);
-            a2.set(at);
-            at = a2;
-            const w2 = new Float32Array(count * 2);
-            w2.set(ws);
-            ws = w2;
+        let best = 0;
+        let bw = rows[0][k - shift];
+        for (let hs = 1; hs < rows.length; hs++) {
+          const w = rows[hs][k - shift];
+          if (w > bw) {
+            bw = w;
+            best = hs;
           }
-          at[count] = base + k;
-          ws[count++] = w;
         }
+        if (bw >= threshold) keep((best * queries.length + qs) * span + k - kFrom, bw);
       }
     }
+  else
+    for (let hs = 0; hs < heads.length; hs++)
+      for (let qs = 0; qs < queries.length; qs++) {
+        const row = rowOf(hs, qs);
+        const base = (hs * queries.length + qs) * span - kFrom;
+        for (let k = kFrom; k < kTo; k++) {
+          const w = row[k - shift];
+          if (w >= threshold) keep(base + k, w);
+        }
+      }
   let cutoff = threshold;
   if (count > MAX_LINES) {
     let acc = 0;
@@ -199,7 +222,9 @@ export function headFigure(
   // "layer 3 (causal)", or an encoder–decoder entry by its stack: "layer 4: cross-attention 0" (seq2seq-axes.ts).
   const named = state.tokensOnly ? `layer ${state.layer}` : layerTitle(maps, state.layer);
   const shown = win ? ` · tokens ${win.start}–${win.end - 1} of ${Q}` : '';
-  const title = `${maps.modelName} · ${named} · ${headText(state.head)} · ${Q} × ${K} tokens${shown}`;
+  const headWords =
+    state.head === 'mean' ? 'every head' : state.head === 'max' ? 'strongest head per pair' : headText(state.head);
+  const title = `${maps.modelName} · ${named} · ${headWords} · ${Q} × ${K} tokens${shown}`;
   let y = caption(b, title, options, 0);
   // Head swatches (exports; the panel has buttons): a coloured square and "H<h>", 16 to a row.
   const swatchW = b.width(`H${s.heads - 1}`) + 22;
@@ -267,7 +292,7 @@ export function headFigure(
   const threshold = focus ? 0.001 : Math.max(0.01, 1 / Math.max(1, K));
   const { links, cutoff } = state.tokensOnly
     ? { links: [], cutoff: threshold }
-    : strongestLinks(maps, state.layer, heads, queries, kFrom, kTo, threshold, win !== null);
+    : strongestLinks(maps, state.layer, heads, queries, kFrom, kTo, threshold, win !== null, state.head === 'max');
   const colors = heads.map((h) => headColor(h, s.heads));
   const str: string[] = [];
   const text = (i: number) => (str[i] ??= String(i));
@@ -289,7 +314,9 @@ export function headFigure(
   }
   y += n * row + 8;
 
-  const notes = [`Lines: weights ≥ ${cutoff.toPrecision(3)} (${links.length} lines), opacity = weight.`];
+  const notes = [
+    `Lines: weights ≥ ${cutoff.toPrecision(3)} (${links.length} lines), opacity = weight${state.head === 'max' ? '; of each query and key, only the head with the largest weight' : ''}.`,
+  ];
   if (win)
     notes.push(
       `Showing tokens ${win.start}–${win.end - 1} of ${Q}: a window of the long input; its lines are exact weights between these tokens only.`,

@@ -74,3 +74,38 @@ test('strongestLinks under a focus: one key column, or one query row, with their
   assert.deepEqual(row.links, bruteForce(l, [2], [33], 0, 40, 0.001));
   assert.ok(row.links.every(([h, q]) => h === 2 && q === 33));
 });
+
+test('the head view: max draws, of each query and key, the strongest head alone; mean every head', async () => {
+  const { headFigure } = await import('../../../figures/head-figure');
+  const { PAPER } = await import('../../../figures/theme');
+  const { EXPORT_OPTIONS } = await import('../../../figures/figure-kit');
+  // Hand-made, 2 heads × 2 tokens, causal. Row 1: head 0 → [0.3, 0.7], head 1 → [0.6, 0.4]; so by max, query 1's
+  // line to key 0 is head 1's (0.6) and to key 1 head 0's (0.7); row 0 is 1 in both heads (a tie: head 0's line).
+  const data = Float32Array.from([1, 0, 0.3, 0.7, 1, 0, 0.6, 0.4]); // [heads, query, key]
+  const l = { layer: 0, kind: 'causal', heads: 2, queryLength: 2, keyLength: 2, data } as LayerAttention;
+  const maps = new MemoryRunMaps('m', [{ text: 'a' }, { text: 'b' }], [l], 2);
+  const lines = (head: 'mean' | 'max') =>
+    headFigure(maps, { layer: 0, head }, { maxHeight: 100 }, PAPER, EXPORT_OPTIONS)
+      .scene.items.flatMap((it) =>
+        it.kind === 'line' && it.role === 'link'
+          ? [[it.attrs!['data-head'], it.attrs!['data-query'], it.attrs!['data-key'], Number(it.opacity.toFixed(6))]]
+          : [],
+      )
+      .sort();
+  assert.deepEqual(lines('max'), [
+    ['0', '0', '0', 1],
+    ['0', '1', '1', 0.7],
+    ['1', '1', '0', 0.6],
+  ]);
+  // Lines start at max(0.01, 1/keys) = 0.5: 0.3 and 0.4 get none.
+  assert.deepEqual(lines('mean'), [
+    ['0', '0', '0', 1],
+    ['0', '1', '1', 0.7],
+    ['1', '0', '0', 1],
+    ['1', '1', '0', 0.6],
+  ]);
+  const title = (head: 'mean' | 'max') =>
+    headFigure(maps, { layer: 0, head }, { maxHeight: 100 }, PAPER, EXPORT_OPTIONS).scene.title;
+  assert.match(title('max'), /strongest head per pair/);
+  assert.match(title('mean'), /every head/);
+});
