@@ -8,6 +8,7 @@
 import type * as OrtModule from 'onnxruntime-common';
 import type { BackendName, FeedTensor } from '../types';
 import { LensError } from '../errors';
+import { turnOffOnnxruntimeTelemetry } from './telemetry-off';
 
 type Ort = typeof OrtModule;
 
@@ -147,6 +148,7 @@ async function importModule(backend: BackendName, threads: number): Promise<Ort>
     const key = backend === 'native' ? 'onnxruntime-node' : 'onnxruntime-web';
     const cached = loaded.get(key);
     if (cached) return cached;
+    if (backend === 'native') turnOffOnnxruntimeTelemetry();
     // Both packages share onnxruntime-common's API.
     const mod = nodeRequire!(key) as Ort;
     if (backend === 'wasm') {

@@ -33,6 +33,7 @@ import { checkSampling } from '../generate/sampling';
 import { openRun } from './attention-run';
 import { sourceTokenizer, tokensOfText } from './input';
 import { sharedCancelFlags } from './cancel-flags';
+import { turnOffOnnxruntimeTelemetry } from '../backend/telemetry-off';
 import type { ModelSourceSpec, NodeLoadRequest, NodeWorkerEnd } from './worker-protocol';
 
 export interface WorkerStartOptions extends LoadOptions {
@@ -91,6 +92,7 @@ export async function startWorker(
     );
   }
   const threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
+  turnOffOnnxruntimeTelemetry(); // here: the worker's own process.env never reaches the native library
   const worker = new Worker(workerPath);
   const flags = sharedCancelFlags();
   const channel = new Channel<NoEnd, NodeWorkerEnd>(nodePort(worker), { onCancel: (id) => flags?.mark(id) });
