@@ -12,6 +12,7 @@ import { cancelled } from '../runtime/errors';
 import type { TokenFor } from '../runtime/hub/download';
 import { load } from '../runtime/inspector/load-model';
 import { userValue } from './trust-logic';
+import { checkedValue } from './settings';
 import { unreadModelPath } from './model-path-logic';
 import { userSettingsFile, userSettingsText } from './user-settings-file';
 import {
@@ -70,10 +71,12 @@ const PHASES: Record<string, string> = {
  */
 export function readModelSettings(): ModelSettings {
   const c = vscode.workspace.getConfiguration('attentionLens');
-  const backend = c.get<string>('backend', 'auto');
-  const threads = c.get<number>('threads', 0);
+  const backend = checkedValue<string>('backend', c.get<unknown>('backend'));
+  const threads = checkedValue<number>('threads', c.get<unknown>('threads'));
   const values = c.inspect<string>('modelPath');
-  let modelPath = vscode.workspace.isTrusted ? (c.get<string>('modelPath', '') ?? '').trim() : userValue(values);
+  let modelPath = vscode.workspace.isTrusted
+    ? checkedValue<string>('modelPath', c.get<unknown>('modelPath')).trim()
+    : userValue(values);
   // A remote window may ignore the User settings' value (model-path-logic.ts): the user's own file still names it.
   const unread = modelPath ? undefined : unreadModelPath(values, userSettingsText());
   if (unread) modelPath = unread;
