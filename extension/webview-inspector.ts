@@ -202,10 +202,17 @@ export class WebviewInspector implements Inspector {
     return stream;
   }
 
-  /** Batched passes run on a host copy of the model (loaded on first use): analysis needs no GPU round trips. */
+  /** Batched passes run on a host copy of the model (loaded on first use): analysis needs no GPU round trips. A load
+   *  that failed (cancelled, out of memory) is forgotten, so that the next analysis tries again. */
   async forward(request: ForwardRequest, options?: ForwardOptions): Promise<ForwardResult> {
     this.check();
-    this.host ??= this.options.hostModel();
+    if (!this.host) {
+      const loading = this.options.hostModel();
+      this.host = loading;
+      loading.catch(() => {
+        if (this.host === loading) this.host = undefined;
+      });
+    }
     return (await this.host).forward(request, options);
   }
 

@@ -13,7 +13,7 @@ import { hostChecks, type PanelHostEnd, type PanelWebviewEnd } from '../../../pr
 import { checkInferEvent, checkInferReply, checkInferRequest } from '../../../protocol/inference-validate';
 import { Channel, type RequestOptions } from '../../../runtime/channel/channel';
 import { nodePort } from '../../../runtime/channel/ports';
-import type { ForwardResult, Inspector } from '../../../runtime/inspector/api';
+import type { ForwardRequest, ForwardResult, Inspector } from '../../../runtime/inspector/api';
 import { isLensError, LensError } from '../../../runtime/errors';
 import type { PlanFacts } from '../../../runtime/models/plan';
 import { fixtureModel } from '../../helpers/fixtures';
@@ -229,6 +229,29 @@ test('a panel-run model streams layers in order, reports a GPU fallback, and fai
     'fallback: the GPU device was lost (destroyed)',
     'ended: The panel that ran stories260K was closed; run again to reload it.',
   ]);
+  await insp.dispose();
+});
+
+test('a host copy whose load failed is loaded again by the next analysis, not failed for good', async () => {
+  const port = new FakePort({ adapter: 'fake gpu', load: 'webgpu' });
+  const calls: { model: string; backend?: string }[] = [];
+  const working = hostStub(calls);
+  let fails = 1;
+  const load = backendLoader({
+    hostLoad: async (model, options) => {
+      if (fails-- > 0) throw new LensError('CANCELLED', 'Cancelled.');
+      return working(model, options);
+    },
+    port: () => port,
+    maxTokens: () => 512,
+    loaded: () => undefined,
+  });
+  const insp = (await load(stories, { backend: 'webgpu' })) as WebviewInspector;
+  const request: ForwardRequest = { batch: { ids: [[1]], mask: [[1]] }, read: { kind: 'none' } };
+  await assert.rejects(insp.forward(request), /Cancelled/);
+  const r = await insp.forward(request);
+  assert.equal(r.rows, 1);
+  assert.equal(calls.length, 1, 'loaded once it could be');
   await insp.dispose();
 });
 
