@@ -57,6 +57,8 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     viewChanged: (panel) => runActions.viewChanged(panel),
     exportRequested: (panel) => runActions.exportRequested(panel),
     openDropped: (panel, dropped) => void openDroppedRun(s, panel, dropped),
+    // Explain, Compare, Continue and the panel's other requests keep the model loaded as a run does.
+    hold: (work) => models.manager.track(work()),
     disposed: (panel) => {
       runActions.panelDisposed(panel);
       status.panelGone(panel);

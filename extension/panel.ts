@@ -42,9 +42,10 @@ import { describeError } from './input';
 import { panelHtml } from '../protocol/panel-page';
 import { PanelInference } from './panel-inference';
 import { ExplainHost, type ExplainExportOptions, type ExplainRun } from './explain-host';
+import { heldKept, type Hold } from './model-hold';
 import type { ExportOutcome } from './export';
 import { mapSource } from './doc-mapping';
-import { followEdits, STALE_LINE } from './run-range';
+import { followEdits, mappingCurrent, STALE_LINE } from './run-range';
 import type { SavedRun } from './saved-run';
 import { DEFAULT_VIEW, type DocMapping, type PanelViewState, type RunSnapshot } from './run-snapshot';
 
@@ -74,6 +75,8 @@ export interface PanelHost {
   openDropped(panel: AttentionPanel, dropped: Omit<OpenDroppedMessage, 'type'>): void;
   disposed(panel: AttentionPanel): void;
   focused(panel: AttentionPanel): void;
+  /** Holds the loaded model while work on it runs (model-hold.ts): explain, compare, Continue, vectors, windows. */
+  hold: Hold;
 }
 
 interface PanelRun {
@@ -350,7 +353,8 @@ export class AttentionPanel {
       layers: [],
       abort,
       mapping: mapSource(source),
-      ...(stream.kept ? { kept: stream.kept } : {}),
+      // Every later request to the kept run (the panel's, the hover's, the tint's, the export's) holds the model.
+      ...(stream.kept ? { kept: heldKept(stream.kept, this.host.hold) } : {}),
       ...(restored ? { promptLength: restored.promptLength } : {}),
     };
     this.run = run;
@@ -583,17 +587,19 @@ export class AttentionPanel {
     c.on('exportExplain', (m) => {
       if (this.run) void this.explainHost.export(this.explainRun(this.run), m.what, m.metric);
     });
-    c.handle('vectors', (m) => this.vectors(this.current(), m.layer, m.window));
+    // What runs the model after the run holds it, so that the idle time or a memory check does not release it midway.
+    const hold = this.host.hold;
+    c.handle('vectors', (m) => hold(() => this.vectors(this.current(), m.layer, m.window)));
     c.handle('keptWindow', async (m, ctx) => {
       const kept = this.current().kept;
       if (!kept) throw new LensError('BAD_INPUT', 'This run is not kept for long inputs; its maps are in the panel.');
-      const data = bufferOf(await kept.window(m.layer, m.head, m.rows, m.cols)); // [rows, cols]
+      const data = bufferOf(await kept.window(m.layer, m.head, m.rows, m.cols)); // [rows, cols]; held (heldKept)
       ctx.transfer(data);
       return { ...m, data };
     });
-    c.handle('explain', (m, ctx) => this.explainHost.explain(this.explainRun(this.current()), m, ctx));
-    c.handle('compare', (m, ctx) => this.explainHost.compare(this.explainRun(this.current()), m, ctx));
-    c.handle('generate', (m, ctx) => this.generate(this.current(), m, ctx));
+    c.handle('explain', (m, ctx) => hold(() => this.explainHost.explain(this.explainRun(this.current()), m, ctx)));
+    c.handle('compare', (m, ctx) => hold(() => this.explainHost.compare(this.explainRun(this.current()), m, ctx)));
+    c.handle('generate', (m, ctx) => hold(() => this.generate(this.current(), m, ctx)));
     c.on('generatedText', (m) => {
       if (this.run) void this.useGeneratedText(this.run, m.action);
     });
@@ -720,7 +726,7 @@ export class AttentionPanel {
     }
     const m = run.mapping;
     const doc = m && vscode.workspace.textDocuments.find((d) => d.uri.toString() === m.uri);
-    if (!m || !doc || m.stale || m.version !== doc.version) {
+    if (!m || !doc || !mappingCurrent(m, doc)) {
       this.notice(
         'The analysed text is not where the run found it (edited, closed, or not from a document): use Copy instead.',
       );

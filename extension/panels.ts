@@ -25,6 +25,7 @@ export class Panels {
       viewChanged: (panel) => events.viewChanged(panel),
       exportRequested: (panel) => events.exportRequested(panel),
       openDropped: (panel, dropped) => events.openDropped(panel, dropped),
+      hold: (work) => events.hold(work),
       disposed: (panel) => {
         this.all.delete(panel);
         if (this.activePanel === panel) this.activePanel = [...this.all].pop();

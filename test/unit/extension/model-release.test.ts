@@ -1,6 +1,7 @@
 // When the model manager releases a loaded model (extension/model-choices.ts ReleaseSchedule): after the idle time
 // (attentionLens.idleUnloadMinutes) or at a periodic memory check under memory pressure, never while a run is in
-// progress or when nothing is loaded; and what the Select Model list shows for a recent model that is also cached.
+// progress or when nothing is loaded — work the panel holds (extension/model-hold.ts: Explain, Continue, a kept run's
+// requests) included, until it ends; and what the Select Model list shows for a recent model that is also cached.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -11,6 +12,8 @@ import {
   ReleaseSchedule,
   type ScheduleTimers,
 } from '../../../extension/model-choices';
+import { heldKept, holdOn } from '../../../extension/model-hold';
+import type { KeptAttention } from '../../../runtime/inspector/api';
 
 /** A fake clock: timers fire only when advance() passes their time. */
 class FakeClock implements ScheduleTimers {
@@ -144,6 +147,80 @@ test('memory pressure: a model in use is kept; the check after the run releases 
   schedule.loaded(); // loaded again on the next run; memory is fine now
   clock.advance(10 * 60_000);
   assert.equal(released.length, 1);
+});
+
+/** A promise settled by hand: work on the model that takes as long as the test says. */
+function pending<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((ok, fail) => ((resolve = ok), (reject = fail)));
+  return { promise, resolve, reject };
+}
+
+test('held work (a long Explain): no release by idle time or memory pressure until it ends; then the idle time runs', async () => {
+  const { clock, released, mem, schedule } = setup(1);
+  const hold = holdOn(schedule);
+  schedule.loaded();
+  const explain = pending<string>();
+  const answer = hold(() => explain.promise);
+  clock.advance(20 * 60_000); // twenty idle minutes' worth, and forty memory checks
+  mem.free = 0.2e9;
+  clock.advance(90_000);
+  assert.equal(schedule.checkMemory(), false);
+  assert.deepEqual(released, []);
+  mem.free = 8e9;
+  explain.resolve('scores');
+  assert.equal(await answer, 'scores');
+  clock.advance(59_000);
+  assert.deepEqual(released, [], 'the idle time starts when the work ends');
+  clock.advance(1_000);
+  assert.deepEqual(released, ['after 1 idle minute']);
+});
+
+test('held work that fails (a cancelled Continue) ends the hold too; the memory check then releases', async () => {
+  const { clock, released, schedule } = setup(0, { free: 0.3e9, total: 8e9 });
+  const hold = holdOn(schedule);
+  schedule.loaded();
+  const generate = pending<never>();
+  const answer = hold(() => generate.promise);
+  clock.advance(5 * 60_000);
+  assert.deepEqual(released, []);
+  generate.reject(new Error('cancelled'));
+  await assert.rejects(answer, /cancelled/);
+  clock.advance(30_000);
+  assert.equal(released.length, 1);
+  assert.match(released[0], /^because free memory is low/);
+});
+
+test("a kept run's requests (hover, tint, export, kept windows) hold the model until each answers", async () => {
+  const { clock, released, schedule } = setup(1);
+  schedule.loaded();
+  const asked: string[] = [];
+  const row = pending<Float32Array>();
+  // The worker's side of a kept run, answering when the test says (row) or at once.
+  const worker: KeptAttention = {
+    length: 300,
+    layer: (l) => (asked.push(`layer ${l}`), undefined),
+    value: () => Promise.resolve(0.25),
+    row: (layer, head, query) => (asked.push(`row ${layer} ${head} ${query}`), row.promise),
+    column: () => Promise.resolve(new Float32Array(300)),
+    window: () => Promise.resolve(new Float32Array(4)),
+    rollout: () => Promise.resolve(new Float64Array(300)),
+    vectors: () => Promise.resolve({ q: new Float32Array(0), k: new Float32Array(0), lse: new Float64Array(0) }),
+  };
+  const kept = heldKept(worker, holdOn(schedule));
+  assert.equal(kept.length, 300);
+  assert.equal(kept.layer(3), undefined);
+  const answer = kept.row(4, 2, 299);
+  assert.deepEqual(asked, ['layer 3', 'row 4 2 299']);
+  clock.advance(10 * 60_000);
+  assert.deepEqual(released, []);
+  const data = new Float32Array([0.5, 0.5]);
+  row.resolve(data);
+  assert.equal(await answer, data);
+  assert.equal(await kept.value(0, 0, 1, 0), 0.25);
+  clock.advance(60_000);
+  assert.deepEqual(released, ['after 1 idle minute']);
 });
 
 test('idle text: minutes, or seconds under a minute', () => {
