@@ -2,7 +2,7 @@
 // run's range is tinted by how much the chosen token attends to it in the panel's selected view, the chosen token is
 // outlined, and a legend follows the range's last line (0, eight swatches, the largest weight). Colours are theme
 // colours contributed in package.json (attentionLens.tint1..8, attentionLens.tintBorder), with defaults for light,
-// dark and both high-contrast themes. Editing the document or starting another run in that panel clears it.
+// dark and both high-contrast themes. Editing or closing the document or starting another run in that panel clears it.
 import * as vscode from 'vscode';
 import {
   TINT_LEVELS,
@@ -16,7 +16,7 @@ import {
 } from './hover-logic';
 import type { LayerAttention } from '../runtime/types';
 import type { RunSnapshot } from './run-snapshot';
-import { mappingCurrent, STALE_LINE } from './run-range';
+import { documentIdentity, mappingCurrent, STALE_LINE } from './run-range';
 
 export const TINTED_CONTEXT = 'attentionLens.tinted';
 
@@ -37,6 +37,8 @@ interface Current {
   panelKey: object;
   index: number;
   uri: string;
+  /** documentIdentity() of the tinted document: a document closed and opened again is not tinted. */
+  document: number;
   version: number;
   byLevel: vscode.Range[][];
   chosen: vscode.Range | undefined;
@@ -101,6 +103,11 @@ export class TintController implements vscode.Disposable {
           this.clear();
         }
       }),
+      // Closed (not a language change, which keeps the document open): its tint is gone with it.
+      vscode.workspace.onDidCloseTextDocument((doc) => {
+        if (this.current?.document === documentIdentity(doc) && !vscode.workspace.textDocuments.includes(doc))
+          this.clear();
+      }),
       vscode.window.onDidChangeVisibleTextEditors(() => this.apply()),
     );
   }
@@ -145,7 +152,7 @@ export class TintController implements vscode.Disposable {
       return 'This run is not tied to an open document (its text was given directly or changed before it started).';
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === m.uri);
     if (!doc) return 'The run’s document is closed; open it and run Show Attention again.';
-    if (!mappingCurrent(m, doc.version)) return STALE_LINE;
+    if (!mappingCurrent(m, doc)) return STALE_LINE;
     const levels = tintLevels(scores);
     const byLevel: vscode.Range[][] = Array.from({ length: TINT_LEVELS }, () => []);
     const rangeOf = (i: number) => {
@@ -166,6 +173,7 @@ export class TintController implements vscode.Disposable {
       panelKey,
       index: chosen ?? -1,
       uri: m.uri,
+      document: m.document,
       version: m.version,
       byLevel,
       chosen: chosen !== undefined ? rangeOf(chosen) : undefined,
@@ -229,7 +237,11 @@ export class TintController implements vscode.Disposable {
   private apply(): void {
     const c = this.current;
     for (const editor of vscode.window.visibleTextEditors) {
-      const mine = c !== undefined && editor.document.uri.toString() === c.uri && editor.document.version === c.version;
+      const mine =
+        c !== undefined &&
+        editor.document.uri.toString() === c.uri &&
+        editor.document.version === c.version &&
+        documentIdentity(editor.document) === c.document;
       this.levels.forEach((type, i) => editor.setDecorations(type, mine ? c.byLevel[i] : []));
       editor.setDecorations(this.chosenType, mine && c.chosen ? [c.chosen] : []);
       // Legend pieces in order (label, swatches 1..8, maximum), all after the range's last line.

@@ -4,6 +4,7 @@
 // misplace them (they say "the text changed since this run" instead).
 import * as vscode from 'vscode';
 import type { RunSource } from '../protocol/messages';
+import { documentIdentity } from './run-range';
 import type { DocMapping } from './run-snapshot';
 
 /** The mapping of `source` to its open document now, or undefined when it is not open or no longer has that text. */
@@ -14,5 +15,11 @@ export function mapSource(source: RunSource): DocMapping | undefined {
   const [l0, c0, l1, c1] = source.range;
   const range = new vscode.Range(l0, c0, l1, c1);
   if (doc.validateRange(range).isEqual(range) === false || doc.getText(range) !== source.text) return undefined;
-  return { uri: source.uri, version: doc.version, offset: doc.offsetAt(range.start), length: source.text.length };
+  return {
+    uri: source.uri,
+    document: documentIdentity(doc),
+    version: doc.version,
+    offset: doc.offsetAt(range.start),
+    length: source.text.length,
+  };
 }

@@ -35,7 +35,7 @@ export function findRunHit(
   for (const run of runs) {
     const m = run.mapping;
     if (!m || m.uri !== uri) continue;
-    if (!mappingCurrent(m, doc.version)) {
+    if (!mappingCurrent(m, doc)) {
       const at = doc.offsetAt(pos);
       if (!stale && at >= m.offset && at <= m.offset + m.length) stale = run;
       continue;

@@ -97,7 +97,7 @@ function revealChosen(panel: AttentionPanel, index: number): void {
   const t = run?.tokens[index];
   if (!m || !t || t.start === null || t.end === null) return;
   const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === m.uri);
-  if (!editor || !mappingCurrent(m, editor.document.version)) return;
+  if (!editor || !mappingCurrent(m, editor.document)) return;
   const r = new vscode.Range(
     editor.document.positionAt(m.offset + t.start),
     editor.document.positionAt(m.offset + t.end),

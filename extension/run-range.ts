@@ -1,6 +1,7 @@
 // Follows the text a run analysed through the edits made to its document after the run (vscode-free, so that unit
 // tests check it): an edit before the range shifts it, an edit after it changes nothing, and an edit that touches the
-// text inside marks the run stale — the hover, the tint and the panel then say "the text changed since this run".
+// text inside marks the run stale — the hover, the tint and the panel then say "the text changed since this run". A
+// document closed and opened again is not the one the run read (documentIdentity), whatever its version says.
 import type { DocMapping } from './run-snapshot';
 
 /** One edit as VS Code reports it: `removed` characters at document offset `offset` replaced by `inserted` ones. */
@@ -42,7 +43,23 @@ export function followEdits(m: DocMapping, edits: readonly TextEdit[], version: 
   return { ...m, version, offset, length, ...(stale ? { stale: true } : {}) };
 }
 
-/** True when the run's numbers describe the document as it is now (`version`): not stale, and no edit missed. */
-export function mappingCurrent(m: DocMapping, version: number): boolean {
-  return m.stale !== true && m.version === version;
+const identities = new WeakMap<object, number>();
+let lastIdentity = 0;
+
+/**
+ * A number that stands for this document object while it lives. VS Code's extension host keeps one TextDocument
+ * object for a document while it is open and makes a new one when it is opened again, whose version starts again at
+ * 1: the number tells a reopened document (its file perhaps changed on disk meanwhile) from the one a run read,
+ * without keeping the closed one in memory.
+ */
+export function documentIdentity(doc: object): number {
+  let id = identities.get(doc);
+  if (id === undefined) identities.set(doc, (id = ++lastIdentity));
+  return id;
+}
+
+/** True when the run's numbers describe `doc` as it is now: the document the run read (not one opened again since),
+ *  at the version the mapping followed it to (no edit missed), and not stale. */
+export function mappingCurrent(m: DocMapping, doc: { readonly version: number }): boolean {
+  return m.stale !== true && m.version === doc.version && m.document === documentIdentity(doc);
 }

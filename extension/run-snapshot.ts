@@ -21,10 +21,14 @@ export const DEFAULT_VIEW: PanelViewState = { view: 'grid', layer: 0, head: 'mea
 
 /**
  * Where the run's text lies in its document, followed through later edits (run-range.ts): token offsets (into the run
- * text) plus `offset` are document offsets while the document's version is `version` and the mapping is not stale.
+ * text) plus `offset` are document offsets while the document is the one the run read (not reopened since), its
+ * version is `version` and the mapping is not stale.
  */
 export interface DocMapping {
   uri: string;
+  /** documentIdentity() (run-range.ts) of the TextDocument the run read: a document closed and opened again is
+   *  another object, whose version starts again at 1. */
+  document: number;
   /** The document version this mapping describes (updated as edits outside the range arrive). */
   version: number;
   /** Document offset of the run text's first character. */

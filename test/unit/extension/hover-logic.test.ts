@@ -97,7 +97,7 @@ function snapshot(view: RunSnapshot['view'], layers: LayerAttention[] = [LAYER])
     ids: [1, 2, 3],
     layers,
     state: 'done',
-    mapping: { uri: 'file:///a.txt', version: 4, offset: 0, length: 9 },
+    mapping: { uri: 'file:///a.txt', document: 1, version: 4, offset: 0, length: 9 },
     view,
   };
 }
