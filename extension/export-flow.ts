@@ -10,7 +10,7 @@ import { isLensError } from '../runtime/errors';
 import type { ByteSink } from '../writers/attention-data';
 import { ExportError } from '../figures/figure-kit';
 import { defaultExportFolder } from './export-location';
-import { exportProtects, writeExportFile, type ExportSources } from './export-write';
+import { documentPathOf, exportProtects, writeExportFile, type ExportSources } from './export-write';
 
 export type ExportOutcome =
   | {
@@ -77,10 +77,10 @@ export function sourcesOf(run: {
   source: { uri: string; modelPath: string };
   facts: { dir: string };
 }): ExportRequest<string>['sources'] {
-  const doc = run.source.uri ? vscode.Uri.parse(run.source.uri) : undefined;
+  const doc = run.source.uri ? documentPathOf(vscode.Uri.parse(run.source.uri)) : undefined;
   return {
     documentUri: run.source.uri,
-    ...(doc?.scheme === 'file' ? { documentPath: doc.fsPath } : {}),
+    ...(doc !== undefined ? { documentPath: doc } : {}),
     modelPath: run.source.modelPath,
     ...(run.facts.dir ? { modelDir: run.facts.dir } : {}),
   };

@@ -3,6 +3,7 @@
 // document the run read, never a folder or special file; bytes go to a temporary file beside the target, renamed into
 // place when complete, so that a failure or a cancel leaves whatever was there as it was and nothing else is removed.
 // vscode-free, so that unit tests check it on real files.
+import * as path from 'node:path';
 import { inputFile, modelFiles } from '../runtime/files/model-files';
 import { OutputFile } from '../runtime/files/output-file';
 import { planOutput, type ProtectedPath } from '../runtime/files/output-target';
@@ -15,6 +16,16 @@ export interface ExportSources {
   /** The model as the user named it (folder, file or Hub id) and the folder it was loaded from. */
   modelPath?: string;
   modelDir?: string;
+}
+
+/** The URI schemes whose fsPath is the file on this machine behind the document: a file, and a notebook cell (its
+ *  fsPath is the notebook's .ipynb). */
+const FILE_BACKED_SCHEMES: readonly string[] = ['file', 'vscode-notebook-cell'];
+
+/** The file behind the run's document (ExportSources.documentPath), or undefined when there is none on this machine
+ *  (an unsaved document, an untitled notebook's cell, another scheme). `uri` is a vscode.Uri or its parts. */
+export function documentPathOf(uri: { scheme: string; fsPath: string }): string | undefined {
+  return FILE_BACKED_SCHEMES.includes(uri.scheme) && path.isAbsolute(uri.fsPath) ? uri.fsPath : undefined;
 }
 
 /** The files an export of a run may not replace: the model's own (as named and as loaded) and the run's document. */

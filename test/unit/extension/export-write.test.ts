@@ -1,13 +1,13 @@
 // The extension's one export writer (extension/export-write.ts) on real files: it refuses the model's own files
-// (as the setting names the model and as it was loaded, links included), the document the run read and the Hugging
-// Face cache of a Hub model, writing nothing; a write that fails midway leaves the existing file as it was and no
-// temporary file behind; a good write replaces the target and touches nothing else.
+// (as the setting names the model and as it was loaded, links included), the document the run read (a notebook
+// cell's: its .ipynb) and the Hugging Face cache of a Hub model, writing nothing; a write that fails midway leaves the
+// existing file as it was and no temporary file behind; a good write replaces the target and touches nothing else.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { exportProtects, writeExportFile } from '../../../extension/export-write';
+import { documentPathOf, exportProtects, writeExportFile } from '../../../extension/export-write';
 import { isLensError } from '../../../runtime/errors';
 import { fixtureModel } from '../../helpers/fixtures';
 
@@ -55,6 +55,22 @@ test('the document the run read is refused', async () => {
   const protect = exportProtects({ modelPath: model, documentPath: doc });
   await assert.rejects(writeExportFile(doc, protect, bytes('x')), refused(/the document the run read/));
   assert.equal(readFileSync(doc, 'utf8'), 'Once upon a time');
+});
+
+test("a run on a notebook cell: the notebook's file is refused, as a file document is; other schemes name no file here", async () => {
+  const notebook = path.join(out, 'analysis.ipynb');
+  writeFileSync(notebook, '{"cells": []}\n');
+  // vscode.Uri.parse of a cell's URI (vscode-notebook-cell:/…/analysis.ipynb#W0sZmlsZQ==): fsPath is the notebook.
+  const cell = { scheme: 'vscode-notebook-cell', fsPath: notebook };
+  assert.equal(documentPathOf(cell), notebook);
+  const protect = exportProtects({ modelPath: model, documentPath: documentPathOf(cell) });
+  await assert.rejects(writeExportFile(notebook, protect, bytes('x')), refused(/the document the run read/));
+  assert.equal(readFileSync(notebook, 'utf8'), '{"cells": []}\n');
+  assert.equal(documentPathOf({ scheme: 'file', fsPath: doc }), doc);
+  // An untitled notebook's cell (vscode-notebook-cell:Untitled-1.ipynb#…), an unsaved document, a virtual file.
+  assert.equal(documentPathOf({ scheme: 'vscode-notebook-cell', fsPath: 'Untitled-1.ipynb' }), undefined);
+  assert.equal(documentPathOf({ scheme: 'untitled', fsPath: 'Untitled-1' }), undefined);
+  assert.equal(documentPathOf({ scheme: 'vscode-vfs', fsPath: '/github/o/r/notes.txt' }), undefined);
 });
 
 test('a Hub model: nothing is written into the Hugging Face cache', async () => {
