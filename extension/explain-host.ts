@@ -172,6 +172,7 @@ export class ExplainHost {
             methods: m.methods,
             ...(run.promptLength !== undefined ? { promptLength: run.promptLength } : {}),
             ...(run.passMs !== undefined ? { passMs: run.passMs } : {}),
+            signal: slot.abort.signal,
             onProgress: onKept,
           })
         : await explain(run.inspector, tokens, {

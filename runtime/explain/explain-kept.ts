@@ -4,14 +4,16 @@
 // and refused above its limit: runtime/attention/kept-rollout.ts) — with the uniform baseline and their agreement,
 // and the head statistics from the layers' summaries (kept-head-stats.ts). Every other method says in one line why
 // it does not run at this length, what it would cost there and what to do (long-costs.ts). The target's value is
-// not computed (it would need a forward pass over the whole input), so it is not shown.
+// not computed (it would need a forward pass over the whole input), so it is not shown. A signal cancels it between
+// requests, and a request in flight is then no longer waited for (where the model runs it cannot be stopped: its
+// answer is dropped).
 import type { KeptAttention } from '../inspector/api';
 import { longestMapsRun } from '../inspector/long-runs';
 import { rolloutCostOf } from '../inspector/kept-runs';
 import { rolloutCostText, ROLLOUT_MAX_SECONDS } from '../attention/kept-rollout';
 import { uniformRow } from '../analysis/distance';
 import { getMethod } from '../analysis/registry';
-import { isLensError, LensError } from '../errors';
+import { cancelled, isLensError, LensError } from '../errors';
 import type { ModelFacts, Token } from '../types';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { agreementTable, distanceTable } from './compare';
@@ -44,6 +46,30 @@ export interface KeptExplainOptions {
    * the head mean). */
   startLayer?: number;
   headReduce?: 'mean' | 'max';
+  /** Cancels the explanation (CANCELLED): no request is made after it aborts, the one in flight is not waited for. */
+  signal?: AbortSignal;
+}
+
+/** One request to where the model runs, asked only while `signal` has not aborted; rejects with the cancelled error as
+ *  soon as it aborts (the answer, when it comes, is dropped). */
+function request<T>(signal: AbortSignal | undefined, ask: () => Promise<T>): Promise<T> {
+  if (!signal) return ask();
+  if (signal.aborted) return Promise.reject(cancelled());
+  const answer = ask();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelled());
+    signal.addEventListener('abort', onAbort, { once: true });
+    answer.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 /** The target's plan on a kept run, or the one-line refusal of a target that reads every token (a similarity): so
@@ -94,8 +120,10 @@ export async function explainKept(
   const causal = facts.attentionKinds.some((k) => k === 'causal');
   const candidates = candidateMask(tokens, plan.protect, causal ? readout : null, false);
   const { layer, head, startLayer } = keptMethodOptions(facts, options);
+  const { signal } = options;
   const methods: MethodScores[] = [];
   for (const id of methodIds) {
+    if (signal?.aborted) throw cancelled();
     const m = getMethod(id)!;
     const entry: MethodScores = { id, label: m.label, kind: m.kind, scores: [], ms: 0 };
     const t = performance.now();
@@ -113,11 +141,12 @@ export async function explainKept(
         options.onProgress?.({ phase: id, cost });
         if (id === 'raw-attention') {
           // The target's row of the chosen layer, one head or the mean / max of the heads, exact from q and k.
-          if (typeof head === 'number') entry.scores = Array.from(await kept.row(layer, head, readout));
+          if (typeof head === 'number')
+            entry.scores = Array.from(await request(signal, () => kept.row(layer, head, readout)));
           else {
             const scores = new Float64Array(n).fill(head === 'max' ? -Infinity : 0); // [seq]
             for (let h = 0; h < facts.heads; h++) {
-              const row = await kept.row(layer, h, readout);
+              const row = await request(signal, () => kept.row(layer, h, readout));
               for (let j = 0; j < n; j++)
                 scores[j] = head === 'max' ? Math.max(scores[j], row[j]) : scores[j] + row[j] / facts.heads;
             }
@@ -125,7 +154,7 @@ export async function explainKept(
           }
         } else if (options.headReduce === 'max')
           entry.error = `Rollout with the max of the heads does not run on a run kept for long inputs (its rows are recomputed from q and k as the head mean): leave --head-reduce out, or select at most ${longestMapsRun(facts)} tokens.`;
-        else entry.scores = Array.from(await kept.rollout(readout, startLayer));
+        else entry.scores = Array.from(await request(signal, () => kept.rollout(readout, startLayer)));
       } catch (e) {
         if (!isLensError(e) || e.code !== 'TOO_LONG') throw e;
         entry.error = e.message;

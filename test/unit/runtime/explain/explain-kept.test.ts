@@ -2,7 +2,9 @@
 // worker, 300 tokens run dense and kept: raw attention and rollout computed from the kept q and k equal what
 // explain() computes from the dense maps (1e-5), with the uniform baseline and their agreement; the head statistics
 // from the run's summaries equal headTable's from the dense maps (1e-4); every other method says in one line why it
-// does not run, its cost at this length and what to do; the value is not shown (not a number).
+// does not run, its cost at this length and what to do; the value is not shown (not a number). Cancel: an aborted
+// signal stops it with the cancelled error, asking nothing more of the worker, and a request in flight is not waited
+// for.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -12,6 +14,8 @@ import type { Inspector } from '../../../../runtime/inspector/api';
 import { explain } from '../../../../runtime/explain/explain';
 import { explainKept, keptMethodRefusal } from '../../../../runtime/explain/explain-kept';
 import { mulberry32 } from '../../../../runtime/random';
+import { isLensError } from '../../../../runtime/errors';
+import type { KeptAttention } from '../../../../runtime/inspector/api';
 import { fixtureModel, repoRoot } from '../../../helpers/fixtures';
 
 const N = 300;
@@ -119,4 +123,83 @@ test('a kept run honours raw attention’s layer and head (a number, mean, max) 
     [{ startLayer: 7 }, /--start-layer 7 is outside 0\.\.4/],
   ] as const)
     await assert.rejects(explainKept(inspector, tokens, run.kept!, { target: 'next', methods, ...options }), message);
+});
+
+test('Cancel stops Explain on a kept run: nothing more is asked of the worker, a request in flight is not waited for', async () => {
+  const rand = mulberry32(13);
+  const ids = [1, ...Array.from({ length: 200 }, () => 3 + Math.floor(rand() * 500))];
+  const run = inspector.run(ids, { long: 'kept' });
+  for await (const _ of run);
+  const real = run.kept!;
+  // The real kept run, with the requests that reach the worker recorded and a hook after each answer.
+  const asked: string[] = [];
+  let answered = (_what: string) => {};
+  const kept: KeptAttention = {
+    length: real.length,
+    layer: (l) => real.layer(l),
+    value: (...a) => real.value(...a),
+    column: (...a) => real.column(...a),
+    window: (...a) => real.window(...a),
+    vectors: (...a) => real.vectors(...a),
+    row: async (layer, head, query) => {
+      asked.push(`row ${head}`);
+      const row = await real.row(layer, head, query);
+      answered(`row ${head}`);
+      return row;
+    },
+    rollout: async (query, startLayer) => {
+      asked.push('rollout');
+      const row = await real.rollout(query, startLayer);
+      answered('rollout');
+      return row;
+    },
+  };
+  const methods = ['raw-attention', 'rollout'];
+  const isCancelled = (e: unknown) => isLensError(e) && e.code === 'CANCELLED';
+
+  // Already cancelled: nothing is asked.
+  const before = new AbortController();
+  before.abort();
+  await assert.rejects(
+    explainKept(inspector, run.tokens, kept, { target: 'next', methods, signal: before.signal }),
+    isCancelled,
+  );
+  assert.deepEqual(asked, []);
+
+  // Cancelled when the first head's row answers: raw attention's 7 other heads and rollout are never asked.
+  const cancel = new AbortController();
+  answered = () => cancel.abort();
+  await assert.rejects(
+    explainKept(inspector, run.tokens, kept, { target: 'next', methods, signal: cancel.signal }),
+    isCancelled,
+  );
+  assert.deepEqual(asked, ['row 0']);
+
+  // Cancelled while rollout is in flight: it ends at once, before the worker answers (the answer is dropped).
+  asked.length = 0;
+  const events: string[] = [];
+  answered = (what) => events.push(`answered ${what}`);
+  const inFlight = new AbortController();
+  const explaining = explainKept(inspector, run.tokens, kept, {
+    target: 'next',
+    methods: ['rollout'],
+    signal: inFlight.signal,
+    onProgress: () => queueMicrotask(() => inFlight.abort()),
+  });
+  await assert.rejects(
+    explaining.finally(() => events.push('ended')),
+    isCancelled,
+  );
+  assert.deepEqual(asked, ['rollout']);
+  assert.deepEqual(events, ['ended']);
+
+  // The worker is still good for the next explanation, which equals one never cancelled.
+  answered = () => {};
+  const again = await explainKept(inspector, run.tokens, kept, { target: 'next', methods });
+  const fresh = await explainKept(inspector, run.tokens, real, { target: 'next', methods });
+  assert.deepEqual(
+    again.methods.map((m) => m.scores),
+    fresh.methods.map((m) => m.scores),
+  );
+  assert.ok(again.methods.every((m) => m.error === undefined && m.scores.length === ids.length));
 });
