@@ -13,6 +13,7 @@ import type { TokenFor } from '../runtime/hub/download';
 import { load } from '../runtime/inspector/load-model';
 import { userValue } from './trust-logic';
 import { checkedValue } from './settings';
+import { holdOn } from './model-hold';
 import { unreadModelPath } from './model-path-logic';
 import { userSettingsFile, userSettingsText } from './user-settings-file';
 import {
@@ -144,13 +145,8 @@ export class ModelManager implements vscode.Disposable {
   }
 
   /** Keeps the model loaded while `work` runs (a run, an analysis), then restarts the idle timer. */
-  async track<T>(work: Promise<T>): Promise<T> {
-    this.schedule.begin();
-    try {
-      return await work;
-    } finally {
-      this.schedule.end();
-    }
+  track<T>(work: Promise<T>): Promise<T> {
+    return holdOn(this.schedule)(() => work);
   }
 
   /** Releases an idle model (idle timer, memory pressure); a model in use is kept. */
