@@ -78,9 +78,9 @@ export interface HeadGeometry {
 
 export type Link = [head: number, query: number, key: number, weight: number];
 
-/** The weights that get a line, strongest MAX_LINES at most, over `queries` × keys [kFrom, kTo) of `heads`: one pass
- *  over the weights keeps those above the threshold (a softmax row has at most 1/threshold of them) and counts them in
- *  a histogram (linear time); the cut is then taken over the kept ones only. `strongestHeadOnly`: of each (query,
+/** The weights that get a line, the strongest MAX_LINES at most, over `queries` × keys [kFrom, kTo) of `heads`, in
+ *  (head, query, key) order: one pass over the weights keeps those above the threshold (a softmax row has at most
+ *  1/threshold of them) and counts them in a histogram (linear time); the cut is then taken over the kept ones only. `strongestHeadOnly`: of each (query,
  *  key), only the line of the head with the largest weight there (the first such head on a tie). */
 export function strongestLinks(
   maps: RunMaps,
@@ -161,20 +161,31 @@ export function strongestLinks(
           if (w >= threshold) keep(base + k, w);
         }
       }
-  let cutoff = threshold;
+  const binOf = (w: number) => (w >= 1 ? HIST - 1 : (w * HIST) | 0);
+  // Past MAX_LINES: every weight in the bins above bin `edge` is drawn, and of bin `edge` the strongest that fill the
+  // rest (sorted: one bin of the kept ones, not the whole layer), so that nothing left out outweighs a line drawn.
+  let edge = -1;
+  let edgeWeight = threshold;
+  let edgeTies = 0;
   if (count > MAX_LINES) {
-    let acc = 0;
-    let b = HIST - 1;
-    for (; b > 0; b--) {
-      acc += hist[b];
-      if (acc >= MAX_LINES) break;
-    }
-    cutoff = Math.max(threshold, b / HIST);
+    let above = 0;
+    edge = HIST - 1;
+    while (edge > 0 && above + hist[edge] < MAX_LINES) above += hist[edge--];
+    const inEdge: number[] = [];
+    for (let i = 0; i < count; i++) if (binOf(ws[i]) === edge) inEdge.push(ws[i]);
+    inEdge.sort((a, b) => b - a);
+    const room = MAX_LINES - above;
+    edgeWeight = inEdge[room - 1];
+    edgeTies = room - inEdge.filter((w) => w > edgeWeight).length; // how many equal to edgeWeight are drawn
   }
+  const cutoff = Math.max(threshold, edgeWeight);
   const links: Link[] = [];
-  for (let i = 0; i < count && links.length < MAX_LINES; i++) {
+  for (let i = 0; i < count; i++) {
     const w = ws[i];
-    if (w < cutoff) continue;
+    if (edge >= 0) {
+      const bin = binOf(w);
+      if (bin < edge || (bin === edge && (w < edgeWeight || (w === edgeWeight && edgeTies-- <= 0)))) continue;
+    }
     const rest = at[i];
     const k = (rest % span) + kFrom;
     const slot = (rest - (rest % span)) / span;
