@@ -258,9 +258,9 @@ export function matrixFigure(
   b.text(MARGIN + bar.width + 10, y + bar.height / 2, scaled, 'legend-note', { color: theme.muted });
   y += bar.height + 8;
   const notes: string[] = [];
-  if (s.mask.causal) notes.push('Grey cells are masked (a causal layer: a token does not attend to later tokens).');
+  if (s.mask.causal) notes.push('Hatched cells are masked (a causal layer: a token does not attend to later tokens).');
   if (s.mask.window !== null)
-    notes.push(`Grey cells are masked: this layer attends to the last ${s.mask.window} tokens only.`);
+    notes.push(`Hatched cells are masked: this layer attends to the last ${s.mask.window} tokens only.`);
   if (pooled)
     notes.push(
       `${nr} × ${nc} tokens drawn as ${rows} × ${cols} cells: each cell is the maximum over the tokens it covers` +

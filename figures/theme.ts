@@ -1,4 +1,4 @@
-// The colours and text metrics a figure is drawn with. Exports use PAPER (white, dark ink, masked cells flat grey,
+// The colours and text metrics a figure is drawn with. Exports use PAPER (white, dark ink, masked cells hatched grey,
 // DejaVu Sans); the panel builds its theme from VS Code's colour variables and measures text with its canvas
 // (webview/paint/panel-theme.ts). A figure function takes the theme as an input, so the panel and the export lay
 // out the same figure with their own colours.
@@ -35,7 +35,8 @@ export const PAPER: FigureTheme = {
   rule: [228, 228, 228],
   frame: [110, 110, 110],
   masked: [222, 222, 222],
-  hatch: null,
+  // Hatched: a flat grey alone reads as a weight on the greys and blues maps.
+  hatch: [110, 110, 110],
   focus: [0, 120, 212],
   fontFamily: "'DejaVu Sans', 'Noto Sans', 'Helvetica Neue', Arial, sans-serif",
   measure: estimateWidth,

@@ -36,7 +36,8 @@ function pixels(r: ImageResult): (x: number, y: number) => number[] {
   return (x, y) => Array.from(png.data.subarray((y * png.width + x) * ch, (y * png.width + x) * ch + 3));
 }
 
-/** Every pixel of a matrix cell must be the colour map's colour for w / vmax (within LUT quantisation). */
+/** Every pixel of a matrix cell must be the colour map's colour for w / vmax (within LUT quantisation); a masked
+ *  cell is grey, PAPER.masked hatched with PAPER.hatch at 45 % (no colour of the map), and the hatch shows. */
 function checkMatrixPng(
   r: ImageResult,
   weight: (q: number, k: number) => number,
@@ -45,17 +46,33 @@ function checkMatrixPng(
   const g = r.geometry as MatrixGeometry;
   const px = pixels(r);
   const s = r.scale;
+  const light = PAPER.masked[0];
+  const dark = Math.round(PAPER.masked[0] * 0.55 + PAPER.hatch![0] * 0.45);
+  let hatched = 0;
+  let maskedCells = 0;
   for (let q = 0; q < g.rows; q++)
     for (let k = 0; k < g.cols; k++) {
-      const want = masked(q, k) ? PAPER.masked : colorAt('viridis', weight(q, k) / g.vmax);
       const x0 = (g.x + k * g.cell) * s;
       const y0 = (g.y + q * g.cell) * s;
+      if (masked(q, k)) {
+        maskedCells++;
+        for (let dy = 0; dy < g.cell * s; dy++)
+          for (let dx = 0; dx < g.cell * s; dx++) {
+            const [r0, g0, b0] = px(x0 + dx, y0 + dy);
+            assert.ok(r0 === g0 && g0 === b0, `masked cell (${q}, ${k}) is grey: rgb(${r0}, ${g0}, ${b0})`);
+            assert.ok(r0 >= dark - 2 && r0 <= light, `masked cell (${q}, ${k}): ${r0} between ${dark} and ${light}`);
+            if (r0 < (light + dark) / 2) hatched++;
+          }
+        continue;
+      }
+      const want = colorAt('viridis', weight(q, k) / g.vmax);
       const first = px(x0, y0);
       closeRgb(first, want, 2, `cell (${q}, ${k})`);
       for (let dy = 0; dy < g.cell * s; dy++)
         for (let dx = 0; dx < g.cell * s; dx++)
           assert.deepEqual(px(x0 + dx, y0 + dy), first, `cell (${q}, ${k}) is one flat colour`);
     }
+  if (maskedCells > 0) assert.ok(hatched > maskedCells, `the masked cells are hatched (${hatched} dark pixels)`);
 }
 
 /** A sentencepiece piece as figures label it: its word-start ▁ shown as ␣ (figures/token-display.ts). */
