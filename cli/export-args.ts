@@ -47,6 +47,13 @@ export function parseExportArgs(argv: string[]): ExportArgs | 'help' {
         : `Unknown --format "${v.format}"; use png, svg, json, csv or npy.`,
     );
   }
+  // The data formats hold every layer and head of the run: a view's choices would be silently ignored there.
+  if (format === 'json' || format === 'csv' || format === 'npy')
+    for (const flag of ['view', 'layer', 'head', 'color-map'] as const)
+      if (v[flag] !== undefined)
+        throw bad(
+          `--${flag} applies to the png and svg views; ${format} holds every layer and head of the run: leave --${flag} out.`,
+        );
   const layer = wholeNumber('layer', v.layer, 0, 10_000) ?? 0;
   let head: HeadChoice = 'mean';
   if (v.head !== undefined) {

@@ -1231,6 +1231,16 @@ const cases: BadInputCase<CliInput>[] = [
     input: () => ({ args: ['export', '--model', M, '--text', TEXT, '--scale', '9', '--out', p('out', 'x.png')] }),
     expect: /--scale must be a whole number from 1 to 4/,
   },
+  {
+    name: 'export --layer with a data format (csv holds every layer)',
+    input: () => ({ args: ['export', '--model', M, '--text', TEXT, '--layer', '2', '--out', p('out', 'x.csv')] }),
+    expect: /--layer applies to the png and svg views; csv holds every layer and head of the run: leave --layer out\./,
+  },
+  {
+    name: 'export --head with npy',
+    input: () => ({ args: ['export', '--model', M, '--text', TEXT, '--head', '1', '--out', p('out', 'x.npy')] }),
+    expect: /--head applies to the png and svg views; npy holds every layer/,
+  },
 
   // ----- explain and study
   {
