@@ -188,6 +188,7 @@ def main():
         2,
         {'special': {0, 1, 2, 3, 520}, 'specs': [('target:5', 4), ('target', None)]},  # <s> <pad> </s> <unk> <mask>
         520,  # <mask>
+        float32_check=True,
     )
     t5_dir = os.path.join(MODELS, 'hf-tiny', 't5')
     t5_ref = json.load(open(os.path.join(t5_dir, 'reference_attention.json')))
