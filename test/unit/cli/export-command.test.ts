@@ -147,7 +147,7 @@ test('the CLI PNG and SVG equal what figures/ and writers/ draw from the run’s
   const svgEls = allElements(parseXml(svgText));
   assert.equal(
     svgEls.find((e) => e.attrs.class === 'caption')?.text,
-    'stories260K · layer 1 (causal) · max of heads · 17 × 17 tokens',
+    'stories260K · layer 1 (causal) · strongest head per pair · 17 × 17 tokens',
   );
   assert.equal(svgEls.find((e) => e.attrs.class === 'source')?.text, `“${TEXT}”`);
   const pngOut = path.join(TMP, 'grid.png');
