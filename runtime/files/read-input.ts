@@ -38,11 +38,27 @@ export function formatSize(bytes: number): string {
   return `${bytes} bytes`;
 }
 
-/** Opens an input file, refusing what is not text: folders, devices other than a terminal, sockets. */
-async function openInput(file: string, option: string): Promise<fs.promises.FileHandle> {
+/** An opened input: its handle, and whether it is a named pipe (read without blocking: see openInput). */
+interface Opened {
+  fh: fs.promises.FileHandle;
+  pipe: boolean;
+}
+
+/**
+ * Opens an input file, refusing what is not text: folders, devices other than a terminal, sockets. A named pipe
+ * (mkfifo, or bash's <(command)) is opened without blocking: opening one that nothing writes to would otherwise block
+ * a libuv thread for good, and with it Ctrl-C and the process's exit.
+ */
+async function openInput(file: string, option: string): Promise<Opened> {
+  let pipe = false;
+  try {
+    pipe = (await fs.promises.stat(file)).isFIFO() && fs.constants.O_NONBLOCK !== undefined;
+  } catch {
+    // open() below says why
+  }
   let fh: fs.promises.FileHandle;
   try {
-    fh = await fs.promises.open(file, 'r');
+    fh = await fs.promises.open(file, pipe ? fs.constants.O_RDONLY | fs.constants.O_NONBLOCK : 'r');
   } catch (e) {
     const code = errorCode(e);
     const why =
@@ -68,8 +84,26 @@ async function openInput(file: string, option: string): Promise<fs.promises.File
   if (st.isSocket()) throw refuse('a socket');
   if (st.isBlockDevice()) throw refuse('a block device');
   if (st.isCharacterDevice() && !tty.isatty(fh.fd)) throw refuse('a device (like /dev/zero)');
-  return fh;
+  return { fh, pipe };
 }
+
+/** Reads what is there: a named pipe's writer may not have written yet (EAGAIN), so it is asked again shortly. */
+async function readSome(h: Opened, buf: Buffer, offset: number, length: number): Promise<number> {
+  for (;;) {
+    try {
+      return (await h.fh.read(buf, offset, length, null)).bytesRead;
+    } catch (e) {
+      if (!h.pipe || errorCode(e) !== 'EAGAIN') throw e;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
+/** The line for a named pipe that gave nothing: nothing was writing to it when it was read. */
+const emptyPipe = (option: string, file: string) =>
+  bad(
+    `Cannot read ${option} ${file}: it is a named pipe that nothing is writing to; start the command that writes into it first, or give a text file.`,
+  );
 
 /** Index of the first byte that does not start a valid UTF-8 sequence, from `from`; -1 when all are valid. An
  * incomplete sequence at the very end counts as invalid unless `partialEnd`. */
@@ -134,12 +168,12 @@ export function decodeUtf8(bytes: Uint8Array, where: string, warnings: string[])
  * before a split character), otherwise one line says the limit and how to raise it.
  */
 export async function readInputText(file: string, o: InputLimit & { truncate?: boolean }): Promise<InputText> {
-  const fh = await openInput(file, o.option);
+  const input = await openInput(file, o.option);
   const buf = Buffer.allocUnsafe(o.limit + 1);
   let bytes = 0;
   try {
     for (;;) {
-      const { bytesRead } = await fh.read(buf, bytes, Math.min(buf.length - bytes, 1 << 20), null);
+      const bytesRead = await readSome(input, buf, bytes, Math.min(buf.length - bytes, 1 << 20));
       if (bytesRead === 0) break;
       bytes += bytesRead;
       if (bytes > o.limit) break;
@@ -149,8 +183,9 @@ export async function readInputText(file: string, o: InputLimit & { truncate?: b
       `Cannot read ${o.option} ${file}: ${errorCode(e) || (e as Error).message}; give a readable UTF-8 text file.`,
     );
   } finally {
-    await fh.close();
+    await input.fh.close();
   }
+  if (input.pipe && bytes === 0) throw emptyPipe(o.option, file);
   const cut = bytes > o.limit;
   if (cut && !o.truncate)
     throw bad(
@@ -171,8 +206,9 @@ export type DataLine = { line: number; text: string } | { line: number; tooLong:
  * end and reported as { tooLong: its size }. Invalid UTF-8 is reported once (warnings).
  */
 export async function* readDataLines(file: string, o: InputLimit, warnings: string[]): AsyncGenerator<DataLine> {
-  const fh = await openInput(file, o.option);
+  const input = await openInput(file, o.option);
   const chunk = Buffer.allocUnsafe(1 << 16);
+  let total = 0;
   let line = 1;
   let parts: Buffer[] = [];
   let held = 0;
@@ -195,8 +231,9 @@ export async function* readDataLines(file: string, o: InputLimit, warnings: stri
   };
   try {
     for (;;) {
-      const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+      const bytesRead = await readSome(input, chunk, 0, chunk.length);
       if (bytesRead === 0) break;
+      total += bytesRead;
       let start = 0;
       while (start < bytesRead) {
         const nl = chunk.indexOf(0x0a, start);
@@ -216,7 +253,8 @@ export async function* readDataLines(file: string, o: InputLimit, warnings: stri
       }
     }
     if (held > 0 || skipped > 0) yield finish();
+    if (input.pipe && total === 0) throw emptyPipe(o.option, file);
   } finally {
-    await fh.close();
+    await input.fh.close();
   }
 }

@@ -91,4 +91,19 @@ describe('good runs', () => {
     assert.match(r.stdout, /backend\s+wasm, 1 thread\b/);
     assert.match(r.stdout, /^L4 H7 /m);
   });
+
+  test('--file reads a pipe: bash process substitution <(printf ...) gives the same tokens as --text', () => {
+    const text = 'Once upon a time, there was a cat.';
+    const viaPipe = spawnSync(
+      'bash',
+      ['-c', 'node "$0" run --model "$1" --threads 1 --file <(printf %s "$2")', CLI, MODEL, text],
+      { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+    );
+    assert.equal(viaPipe.status, 0, viaPipe.stderr);
+    const direct = cli('run', '--model', MODEL, '--threads', '1', '--text', text);
+    // The token count and every head's line (its tokens and where each attends most).
+    const lines = (out: string) => out.split('\n').filter((l) => /^(tokens|L\d+ H\d+ )/.test(l));
+    assert.equal(lines(direct.stdout).length, 1 + 5 * 8);
+    assert.deepEqual(lines(viaPipe.stdout), lines(direct.stdout));
+  });
 });
