@@ -1025,6 +1025,19 @@ const cases: BadInputCase<CliInput>[] = [
     timeoutMs: 20_000,
   },
   {
+    name: '--file a named pipe that nothing writes to is refused (no hang)',
+    input: () => ({ args: ['run', '--model', M, '--file', p('fifo')] }),
+    expect:
+      /Cannot read --file .*fifo: it is a named pipe that nothing is writing to; start the command that writes into it first/,
+    timeoutMs: 20_000,
+  },
+  {
+    name: 'study --data a named pipe that nothing writes to is refused (no hang)',
+    input: () => ({ args: ['study', '--model', M, '--data', p('fifo'), '--target', 'next', '--methods', 'rollout'] }),
+    expect: /Cannot read --data .*fifo: it is a named pipe that nothing is writing to/,
+    timeoutMs: 20_000,
+  },
+  {
     name: 'export --out a folder',
     input: () => ({ args: ['export', '--model', M, '--text', 'hi', '--format', 'json', '--out', TMP] }),
     expect: /it is a folder; give a file name/,
