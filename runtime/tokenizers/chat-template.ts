@@ -4,7 +4,7 @@
 // rendered by @huggingface/jinja (a maintained Jinja implementation made for chat templates) with the variables
 // transformers passes: messages, add_generation_prompt, the special tokens' strings (bos_token, eos_token...),
 // tools and documents as none.
-import { Template } from '@huggingface/jinja';
+import { Environment, Interpreter, Template } from '@huggingface/jinja';
 import { LensError } from '../errors';
 import { asObject } from './errors';
 import type { SpecialTokenNames } from './from-json';
@@ -48,6 +48,70 @@ export function chatTemplateOfConfig(value: unknown, file: string): string | und
   );
 }
 
+/** The most numbers all of a render's range() calls may make: real templates count messages or tools (a few dozen);
+ *  @huggingface/jinja's own range builds its whole list first, so range(10**12) aborted the process (a V8 fatal
+ *  error no catch reaches) and nested ranges could run for hours. */
+export const RANGE_BUDGET = 1_000_000;
+
+/** Python's range() as @huggingface/jinja has it, within a budget of numbers shared by one render's calls. */
+function boundedRange(): (start: number, stop?: number, step?: number) => number[] {
+  let left = RANGE_BUDGET;
+  return (start, stop, step = 1) => {
+    if (stop === undefined) [start, stop] = [0, start];
+    if (![start, stop, step].every(Number.isFinite)) throw new Error('range() takes finite numbers');
+    if (step === 0) throw new Error('range() step must not be zero');
+    const count = Math.max(0, Math.ceil((stop - start) / step));
+    if (count > left)
+      throw new Error(
+        `range() asks for ${count.toLocaleString('en-US')} numbers, more than a chat template needs (at most ${RANGE_BUDGET.toLocaleString('en-US')} in all)`,
+      );
+    left -= count;
+    return Array.from({ length: count }, (_, i) => start + i * step);
+  };
+}
+
+/** The globals @huggingface/jinja 0.5's Template.render declares (setupGlobals, not exported), range() bounded. */
+function templateGlobals(): Record<string, unknown> {
+  return {
+    false: false,
+    true: true,
+    none: null,
+    True: true,
+    False: false,
+    None: null,
+    raise_exception: (message: unknown) => {
+      throw new Error(String(message));
+    },
+    range: boundedRange(),
+    strftime_now: (format: string) => strftime(new Date(), format),
+  };
+}
+
+/** Python's strftime for the directives chat templates use (%Y %m %d %b %B %H %M %%), as @huggingface/jinja has it. */
+function strftime(date: Date, format: string): string {
+  const pad2 = (n: number) => String(n).padStart(2, '0');
+  return format.replace(/%[YmdbBHM%]/g, (token) => {
+    switch (token) {
+      case '%Y':
+        return String(date.getFullYear());
+      case '%m':
+        return pad2(date.getMonth() + 1);
+      case '%d':
+        return pad2(date.getDate());
+      case '%b':
+        return new Intl.DateTimeFormat(undefined, { month: 'short' }).format(date);
+      case '%B':
+        return new Intl.DateTimeFormat(undefined, { month: 'long' }).format(date);
+      case '%H':
+        return pad2(date.getHours());
+      case '%M':
+        return pad2(date.getMinutes());
+      default:
+        return '%';
+    }
+  });
+}
+
 /** Renders messages with the template, as transformers' apply_chat_template(tokenize=False) does. */
 export function renderChat(chat: ChatTemplate, messages: ChatMessage[], addGenerationPrompt = true): string {
   let template: Template;
@@ -60,13 +124,18 @@ export function renderChat(chat: ChatTemplate, messages: ChatMessage[], addGener
     );
   }
   try {
-    return template.render({
+    // Template.render's own environment, with range() bounded (render cannot replace a global: it declares them first).
+    const env = new Environment();
+    const variables: Record<string, unknown> = {
+      ...templateGlobals(),
       ...chat.specialTokens,
       messages,
       add_generation_prompt: addGenerationPrompt,
       tools: null,
       documents: null,
-    });
+    };
+    for (const [name, value] of Object.entries(variables)) env.set(name, value);
+    return String(new Interpreter(env).run(template.parsed).value);
   } catch (e) {
     throw new LensError(
       'BAD_CHAT_TEMPLATE',

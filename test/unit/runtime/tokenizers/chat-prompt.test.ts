@@ -171,3 +171,38 @@ test('a model without a template, a template that rewrites the text, one that ra
   lensError(() => encodeChatPrompt(broken, 'hi', 'tiny-gpt2'), 'BAD_CHAT_TEMPLATE', /cannot be read|fails/);
   await assert.rejects(loadTokenizer(folder({ 'tokenizer_config.json': config(42) })), /chat_template is neither/);
 });
+
+test('range() in a template: as Python counts it, and a huge or nested one is one line (it aborted the process)', async () => {
+  // range(2, 11, 3) = 2, 5, 8 and range(3, 0, -1) = 3, 2, 1 (Python's), around the user's message.
+  const counts = await loadTokenizer(
+    folder({
+      'tokenizer_config.json': config(
+        '{% for i in range(2, 11, 3) %}{{ i }}{% endfor %}{{ messages[0].content }}{% for i in range(3, 0, -1) %}{{ i }}{% endfor %}',
+      ),
+    }),
+  );
+  assert.equal(renderChat(counts.chatTemplate!, [{ role: 'user', content: 'hi' }]), '258hi321');
+  // strftime_now, as Llama 3.1's template dates its system prompt: today, %Y-%m-%d.
+  const dated = await loadTokenizer(
+    folder({ 'tokenizer_config.json': config("{{ strftime_now('%Y-%m-%d') }} {{ messages[0].content }}") }),
+  );
+  const d = new Date();
+  const today = [d.getFullYear(), d.getMonth() + 1, d.getDate()].map((x) => String(x).padStart(2, '0')).join('-');
+  assert.equal(renderChat(dated.chatTemplate!, [{ role: 'user', content: 'hi' }]), `${today} hi`);
+  const huge = await loadTokenizer(
+    folder({ 'tokenizer_config.json': config('{% for i in range(10**12) %}x{% endfor %}{{ messages[0].content }}') }),
+  );
+  lensError(
+    () => encodeChatPrompt(huge, 'hi', 'tiny-gpt2'),
+    'BAD_CHAT_TEMPLATE',
+    /range\(\) asks for 1,000,000,000,000 numbers/,
+  );
+  const nested = await loadTokenizer(
+    folder({
+      'tokenizer_config.json': config(
+        '{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}{{ messages[0].content }}',
+      ),
+    }),
+  );
+  lensError(() => encodeChatPrompt(nested, 'hi', 'tiny-gpt2'), 'BAD_CHAT_TEMPLATE', /at most 1,000,000 in all/);
+});
