@@ -32,6 +32,8 @@ async function main(argv: string[]): Promise<number> {
     // Failing because the interrupt unloaded the model: the interrupt has said so, and exits with its own code.
     const signal = interruptedWith();
     if (signal !== undefined) return signal;
+    // --out /dev/stdout piped into `head`: its reader has what it wanted, as with a closed stdout (below).
+    if (isLensError(e) && e.code === 'OUTPUT_CLOSED') return 0;
     if (isLensError(e)) {
       process.stderr.write(`attention-lens: ${e.message}\n`);
       return 2;

@@ -24,6 +24,8 @@ export type LensErrorCode =
   | 'NON_FINITE'
   | 'CANCELLED'
   | 'DISPOSED'
+  /** A stream output (--out /dev/stdout into `head`) closed by its reader: the CLI ends quietly, as on stdout. */
+  | 'OUTPUT_CLOSED'
   // ONNX import and the Hugging Face Hub
   | 'BAD_ONNX'
   | 'FUSED_ATTENTION'

@@ -7,7 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cannotWrite, type OutputPlan } from './output-target';
-import { writeReason } from './write-reasons';
+import { errorCode, writeReason } from './write-reasons';
+import { LensError } from '../errors';
 
 /** Temporary files being written, removed if the process is interrupted (removeTemporariesOnExit). */
 const temporaries = new Set<string>();
@@ -128,7 +129,14 @@ export class OutputFile {
   }
 
   private failed() {
-    return cannotWrite(this.plan.label, this.plan.given, writeReason(this.failure));
+    return this.refusal(this.failure);
+  }
+
+  /** The one-line error for `e`; a stream whose reader went away (EPIPE) is OUTPUT_CLOSED, not a failure. */
+  private refusal(e: unknown): LensError {
+    if (this.plan.kind === 'stream' && errorCode(e) === 'EPIPE')
+      return new LensError('OUTPUT_CLOSED', `${this.plan.label} ${this.plan.given} was closed by its reader.`);
+    return cannotWrite(this.plan.label, this.plan.given, writeReason(e));
   }
 
   /** Flushes and closes, then moves the temporary file into place. Throws a one-line LensError on failure. */
@@ -152,7 +160,7 @@ export class OutputFile {
     } catch (e) {
       this.state = 'dropped';
       this.discard();
-      throw cannotWrite(this.plan.label, this.plan.given, writeReason(e));
+      throw this.refusal(e);
     }
   }
 

@@ -92,6 +92,24 @@ describe('good runs', () => {
     assert.match(r.stdout, /^L4 H7 /m);
   });
 
+  test('--out /dev/stdout piped into head ends quietly with 0, as plain stdout does (it said "EPIPE ... nothing was written", exit 2)', () => {
+    const text = 'Once upon a time. '.repeat(20);
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        'node "$0" export --model "$1" --threads 1 --text "$2" --out /dev/stdout --format csv | head -1; exit ${PIPESTATUS[0]}',
+        CLI,
+        MODEL,
+        text,
+      ],
+      { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+    );
+    assert.equal(r.stdout, 'layer,head,query,key,weight,query_token,key_token\n');
+    assert.doesNotMatch(r.stderr, /attention-lens: |EPIPE/);
+    assert.equal(r.status, 0, r.stderr);
+  });
+
   test('--file reads a pipe: bash process substitution <(printf ...) gives the same tokens as --text', () => {
     const text = 'Once upon a time, there was a cat.';
     const viaPipe = spawnSync(
