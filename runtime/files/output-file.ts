@@ -31,7 +31,7 @@ export function interruptedWith(): number | undefined {
  * For command-line programs: on SIGINT / SIGTERM, remove every temporary file of an unfinished output, say so on
  * stderr and exit (130 / 143). Outputs already in place and files that were there before stay as they are.
  * `beforeExit` runs first (the CLI unloads its models: a worker thread must not be ended while onnxruntime runs a
- * call on it, or the process aborts), for at most `waitMs`.
+ * call on it, or the process aborts), for at most `waitMs`; further signals meanwhile do not cut it short.
  */
 export function removeTemporariesOnExit(
   write: (s: string) => void = (s) => process.stderr.write(s),
@@ -45,7 +45,11 @@ export function removeTemporariesOnExit(
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const)
-    process.once(signal, () => {
+    process.on(signal, () => {
+      // A second signal while the first one's exit waits (Ctrl-C pressed twice; GNU timeout signals the process and
+      // its group): the listener stays, so that the default action does not kill the process before it cleans up;
+      // it removes what was opened since, and the exit comes within waitMs.
+      if (interrupted !== undefined) return removeTemporaries();
       interrupted = code;
       const unfinished = temporaries.size > 0;
       removeTemporaries();

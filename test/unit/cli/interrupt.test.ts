@@ -5,17 +5,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
 
 const CLI = path.join(repoRoot, 'dist/cli.js');
 
-/** Runs SmolLM2 on `file` and sends SIGINT once layer `layer`'s first head line is printed. */
-function interruptAt(file: string, layer: number): Promise<{ code: number | null; stderr: string; stdout: string }> {
+/** Runs SmolLM2 on `file` (with `extra` options) and sends SIGINT once layer `layer`'s first head line is printed
+ *  (`signals` of them, 20 ms apart: Ctrl-C pressed twice, or GNU timeout signalling the process and its group). */
+function interruptAt(
+  file: string,
+  layer: number,
+  extra: string[] = [],
+  signals = 1,
+): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'run', '--model', smolLm2Gguf(), '--file', file], {
+    const child = spawn(process.execPath, [CLI, 'run', '--model', smolLm2Gguf(), '--file', file, ...extra], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -27,6 +33,7 @@ function interruptAt(file: string, layer: number): Promise<{ code: number | null
       if (!sent && new RegExp(`^L${layer} H0 `, 'm').test(stdout)) {
         sent = true;
         child.kill('SIGINT');
+        for (let i = 1; i < signals; i++) setTimeout(() => child.kill('SIGINT'), 20 * i);
       }
     });
     child.stderr.on('data', (d) => (stderr += d));
@@ -52,6 +59,33 @@ test('Ctrl-C during the layers of a run: exit 130 and one line, never an abort',
       assert.doesNotMatch(r.stderr, /terminate called|Aborted|Napi::Error/, `interrupted at layer ${layer}`);
       assert.equal(r.code, 130, `interrupted at layer ${layer}: ${r.stderr}`);
       assert.equal(r.stderr, 'attention-lens: interrupted.\n');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Ctrl-C twice during run --out FOLDER/: one line, exit 130, no temporary file left (the second signal killed it)', async () => {
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'pipe' });
+  const dir = mkdtempSync(path.join(tmpdir(), 'lens-interrupt-'));
+  try {
+    const file = path.join(dir, 'long.txt');
+    writeFileSync(
+      file,
+      'Once upon a time there was a little girl named Lily who loved to play in the park with her friends. '.repeat(22),
+    );
+    for (const layer of [2, 11]) {
+      const out = path.join(dir, `out-${layer}`);
+      const r = await interruptAt(file, layer, ['--out', `${out}/`], 2);
+      assert.equal(r.code, 130, `interrupted at layer ${layer}: ${r.stderr}`);
+      assert.match(r.stderr, /^attention-lens: interrupted[^\n]*\.\n$/);
+      const left = existsSync(out) ? readdirSync(out) : [];
+      assert.deepEqual(
+        left.filter((f) => f.endsWith('.partial')),
+        [],
+        `layer ${layer}: ${left.join(', ')}`,
+      );
+      assert.ok(!left.includes('attention-lens.json'), 'an interrupted run lists no files');
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
