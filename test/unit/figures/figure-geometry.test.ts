@@ -83,7 +83,9 @@ test('matrix: the export caption and source sentence push the cells down; the no
   assert.deepEqual([geometry.x, geometry.y], [57, 91]);
   assert.deepEqual(texts(scene, 'caption'), [['tiny · layer 0 (causal) · head 0 · 3 × 3 tokens', 16, 22]]);
   assert.deepEqual(texts(scene, 'source'), [['“a bb ccc”', 16, 37]]);
-  assert.deepEqual(scene.notes, ['Hatched cells are masked (a causal layer: a token does not attend to later tokens).']);
+  assert.deepEqual(scene.notes, [
+    'Hatched cells are masked (a causal layer: a token does not attend to later tokens).',
+  ]);
   assert.equal(texts(scene, 'note').length, 1);
 });
 
