@@ -79,6 +79,15 @@ export function resolveFolder(dir: string, name = path.basename(dir), hubId?: st
   return { kind: 'folder', dir, name, hubId };
 }
 
+/** A special file in words (a device, a named pipe...), or undefined for a folder or regular file. */
+function specialKind(st: fs.Stats): string | undefined {
+  if (st.isFIFO()) return 'a named pipe (FIFO)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isCharacterDevice()) return 'a device';
+  return undefined;
+}
+
 function notFound(full: string): LensError {
   return new LensError(
     'MODEL_NOT_FOUND',
@@ -121,6 +130,12 @@ export async function resolveModel(text: string, options: ResolveModelOptions = 
       `${full} is not a folder nor an .onnx or .gguf file; give the model's folder (with config.json and the weights), an .onnx or .gguf file, or a Hugging Face id.`,
     );
   }
+  const special = stat ? specialKind(stat) : undefined;
+  if (special)
+    throw new LensError(
+      'MODEL_NOT_FOUND',
+      `${full} is ${special}, not a model folder or file; give the model's folder (with config.json and the weights), an .onnx or .gguf file, or a Hugging Face id.`,
+    );
   if (stat || looksLikePath(given)) throw notFound(full);
   return resolveHub(given, full, options);
 }
