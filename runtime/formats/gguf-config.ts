@@ -8,6 +8,7 @@
 // Values llama.cpp keeps as tensors rather than metadata are read back too: rope_freqs (Llama 3.x RoPE scaling,
 // matched against the llama3 formula to recover its parameters) and Phi-3's rope_factors_long/short (longrope).
 import { LensError } from '../errors';
+import { badConfig } from './config-fields';
 import { corruptGguf, type GgufMeta } from './gguf-read';
 
 /** GGUF general.architecture → config.json model_type, for the families that have a GGUF form. */
@@ -111,22 +112,39 @@ export function ggufConfig(
       throw corruptGguf(label, `has ${k(key)} = ${String(one)}, not a non-negative integer`);
     return one;
   };
-  const need = (key: string): number => {
+  // The config.json path's words (config-fields.ts), with the GGUF key named.
+  const where = `${label} (GGUF metadata)`;
+  /** A positive integer, or undefined when absent. */
+  const positive = (key: string): number | undefined => {
     const v = int(key);
+    if (v === 0) throw badConfig(`${where}: field ${k(key)} must be a positive integer, found 0.`);
+    return v;
+  };
+  const need = (key: string): number => {
+    const v = positive(key);
     if (v === undefined) throw corruptGguf(label, `has no ${k(key)}, which a ${arch} model needs`);
     return v;
   };
   const hidden = need('embedding_length');
   const heads = need('attention.head_count');
-  const kvHeads = int('attention.head_count_kv') ?? heads;
-  const keyLength = int('attention.key_length');
-  const valueLength = int('attention.value_length');
+  const kvHeads = positive('attention.head_count_kv') ?? heads;
+  const keyLength = positive('attention.key_length');
+  const valueLength = positive('attention.value_length');
+  // Checked before the head size is derived from them (hidden / heads), which every check below reads.
+  if (keyLength === undefined && hidden % heads !== 0)
+    throw badConfig(
+      `${where}: ${k('embedding_length')} ${hidden} is not a multiple of ${k('attention.head_count')} ${heads}, and there is no ${k('attention.key_length')} to give the head size.`,
+    );
+  if (heads % kvHeads !== 0)
+    throw badConfig(
+      `${where}: ${k('attention.head_count')} ${heads} is not a multiple of ${k('attention.head_count_kv')} ${kvHeads}.`,
+    );
   if (keyLength !== undefined && valueLength !== undefined && keyLength !== valueLength)
     throw new LensError(
       'UNSUPPORTED_MODEL',
       `${label} has keys of ${keyLength} and values of ${valueLength} dimensions; Attention Lens needs them equal.`,
     );
-  const headDim = keyLength ?? (heads > 0 ? hidden / heads : 0);
+  const headDim = keyLength ?? hidden / heads;
   const ropeDims = int('rope.dimension_count');
   if (ropeDims !== undefined && ropeDims !== headDim)
     throw new LensError(
