@@ -71,6 +71,21 @@ function isDict(v: unknown): v is Dict {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** Keys of a standardised rope dict whose value was copied from a top-level config field (rope_theta,
+ * partial_rotary_factor...): key → that field's name, so that messages name the field the user wrote. */
+const copiedFrom = new WeakMap<Dict, Record<string, string>>();
+
+/** Sets d[key] to the top-level field `name`'s value, remembering where it came from; to `fallback` when that
+ * field is absent or null. */
+function fromTop(d: Dict, key: string, name: string, value: unknown, fallback?: number): void {
+  if ((value === undefined || value === null) && fallback !== undefined) {
+    d[key] = fallback;
+    return;
+  }
+  d[key] = value;
+  copiedFrom.set(d, { ...copiedFrom.get(d), [key]: name });
+}
+
 /** The effective rope dict(s) as transformers standardises them, before validation. */
 function effectiveParameters(ctx: RopeContext): { full: Dict; sliding: Dict } {
   const { raw, where } = ctx;
@@ -90,8 +105,9 @@ function effectiveParameters(ctx: RopeContext): { full: Dict; sliding: Dict } {
     const full = copy(p.full_attention) ?? { rope_type: 'default' };
     if (scaling) Object.assign(full, scaling);
     const sliding = copy(p.sliding_attention) ?? { rope_type: 'default' };
-    if (full.rope_theta === undefined) full.rope_theta = theta ?? 1_000_000;
-    if (sliding.rope_theta === undefined) sliding.rope_theta = raw.rope_local_base_freq ?? 10_000;
+    if (full.rope_theta === undefined) fromTop(full, 'rope_theta', 'rope_theta', theta, 1_000_000);
+    if (sliding.rope_theta === undefined)
+      fromTop(sliding, 'rope_theta', 'rope_local_base_freq', raw.rope_local_base_freq, 10_000);
     for (const k of Object.keys(p))
       if (k !== 'full_attention' && k !== 'sliding_attention')
         throw unsupportedField(where, `rope_parameters.${k}`, p[k], 'Gemma 3 keys its RoPE by layer type');
@@ -102,9 +118,9 @@ function effectiveParameters(ctx: RopeContext): { full: Dict; sliding: Dict } {
   const p: Dict = scaling ?? params ?? {};
   const nested = Object.keys(p).filter((k) => ctx.layerTypes.includes(k));
   const withDefaults = (d: Dict): Dict => {
-    if (d.rope_theta === undefined) d.rope_theta = theta ?? 10_000;
+    if (d.rope_theta === undefined) fromTop(d, 'rope_theta', 'rope_theta', theta, 10_000);
     if (d.partial_rotary_factor === undefined && partial !== undefined && partial !== null)
-      d.partial_rotary_factor = partial;
+      fromTop(d, 'partial_rotary_factor', 'partial_rotary_factor', partial);
     return d;
   };
   if (nested.length > 0) {
@@ -119,7 +135,8 @@ function effectiveParameters(ctx: RopeContext): { full: Dict; sliding: Dict } {
     // Phi3Config has its own original_max_position_embeddings field, which takes precedence in transformers; for the
     // other families a top-level one is not read.
     const top = raw.original_max_position_embeddings;
-    if (ctx.modelType === 'phi3' && top !== undefined && top !== null) single.original_max_position_embeddings = top;
+    if (ctx.modelType === 'phi3' && top !== undefined && top !== null)
+      fromTop(single, 'original_max_position_embeddings', 'original_max_position_embeddings', top);
     else if (single.original_max_position_embeddings === undefined)
       single.original_max_position_embeddings = ctx.maxPositions;
   }
@@ -129,6 +146,8 @@ function effectiveParameters(ctx: RopeContext): { full: Dict; sliding: Dict } {
 /** One validated RopeSpec from a standardised rope dict; `field` names it in messages. */
 function spec(d: Dict, field: string, ctx: RopeContext): RopeSpec {
   const { where } = ctx;
+  /** The field a key's value came from: the rope dict's own key, or the top-level field it was copied from. */
+  const name = (key: string) => copiedFrom.get(d)?.[key] ?? `${field}.${key}`;
   for (const k of Object.keys(d))
     if (!KNOWN_KEYS.has(k))
       throw unsupportedField(where, `${field}.${k}`, d[k], 'a RoPE setting Attention Lens does not know');
@@ -142,19 +161,19 @@ function spec(d: Dict, field: string, ctx: RopeContext): RopeSpec {
     const v = d[key];
     if (v === undefined || v === null) {
       if (fallback !== undefined) return fallback;
-      throw badConfig(`${where}: ${field}.${key} is missing (needed for rope_type ${type}).`);
+      throw badConfig(`${where}: ${name(key)} is missing (needed for rope_type ${type}).`);
     }
     if (typeof v !== 'number' || !Number.isFinite(v) || (positive && v <= 0))
-      throw badConfig(`${where}: ${field}.${key} must be a positive number, found ${JSON.stringify(v)}.`);
+      throw badConfig(`${where}: ${name(key)} must be a positive number, found ${JSON.stringify(v)}.`);
     return v;
   };
   const theta = num('rope_theta');
   const prf = num('partial_rotary_factor', 1);
-  if (prf > 1) throw badConfig(`${where}: ${field}.partial_rotary_factor must be at most 1, found ${prf}.`);
+  if (prf > 1) throw badConfig(`${where}: ${name('partial_rotary_factor')} must be at most 1, found ${prf}.`);
   if (prf !== 1 && !ctx.partialRotary)
     throw unsupportedField(
       where,
-      `${field}.partial_rotary_factor`,
+      name('partial_rotary_factor'),
       prf,
       `model_type ${ctx.modelType} rotates every dimension`,
     );

@@ -199,8 +199,23 @@ test('malformed RoPE and window settings are BAD_CONFIG naming the field', () =>
     ],
     [
       { model_type: 'llama', rope_parameters: { rope_type: 'default', rope_theta: -1 } },
-      /rope_theta must be a positive number/,
+      /: rope_parameters\.rope_theta must be a positive number, found -1\./,
     ],
+    // A top-level field is named as written, not as the rope dict key it fills.
+    [{ model_type: 'llama', rope_theta: -1, rope_scaling: null }, /: rope_theta must be a positive number, found -1\./],
+    [
+      { model_type: 'llama', rope_theta: -1, rope_scaling: { rope_type: 'linear', factor: 2 } },
+      /: rope_theta must be a positive number, found -1\./,
+    ],
+    [
+      { model_type: 'llama', rope_theta: 1e4, rope_scaling: { rope_type: 'linear', factor: -2 } },
+      /: rope_scaling\.factor must be a positive number, found -2\./,
+    ],
+    [
+      { model_type: 'gemma3_text', head_dim: 16, rope_local_base_freq: -5 },
+      /: rope_local_base_freq must be a positive number, found -5\./,
+    ],
+    [{ model_type: 'phi3', partial_rotary_factor: 2 }, /: partial_rotary_factor must be at most 1, found 2\./],
     [{ model_type: 'llama', rope_parameters: 'default' }, /rope_parameters must be an object/],
     [
       {
