@@ -10,7 +10,7 @@ import { DEFAULT_METHODS, resolveMethods } from '../runtime/explain/explain';
 import { WORD_AGGREGATIONS, type WordAggregation } from '../runtime/explain/words';
 import { MAX_NEW_TOKENS } from '../runtime/generate/kv-generator';
 import { targetArgs } from './input-options';
-import { backendOption, bad, inputLimitOption, parseOptions, wholeNumber } from './parse-options';
+import { backendOption, bad, headOption, inputLimitOption, parseOptions, wholeNumber } from './parse-options';
 import type { LongRunChoice } from '../runtime/inspector/long-runs';
 
 const LONG_CHOICES: readonly LongRunChoice[] = ['auto', 'kept', 'maps'];
@@ -100,10 +100,7 @@ function common(v: Record<string, string | boolean | undefined>): Common {
   const perturb = str('perturb') ?? 'remove';
   if (!PERTURBATIONS.includes(perturb as Perturbation))
     throw bad(`Unknown --perturb "${perturb}"; use ${PERTURBATIONS.join(', ')}.`);
-  const headText = str('head');
-  let head: ExplainOptions['head'];
-  if (headText === 'mean' || headText === 'max') head = headText;
-  else if (headText !== undefined) head = int('head', headText, 0);
+  const head: ExplainOptions['head'] = headOption(str('head'), ['mean', 'max']);
   const reduce = str('head-reduce');
   if (reduce !== undefined && reduce !== 'mean' && reduce !== 'max')
     throw bad(`--head-reduce must be mean or max (got "${reduce}").`);

@@ -2,7 +2,7 @@
 // what to change. The format comes from --format or, failing that, from the --out file's extension.
 import { extname } from 'node:path';
 import { INPUT_OPTIONS, inputArgs, TARGET_OPTIONS, targetArgs, type InputArgs, type TargetArgs } from './input-options';
-import { bad, parseOptions, wholeNumber } from './parse-options';
+import { bad, headOption, parseOptions, wholeNumber } from './parse-options';
 import { isColorMapName, type ColorMapName } from '../figures/colormap';
 import type { HeadChoice } from '../figures/run-maps';
 import { EXPORT_VIEWS, PNG_SCALES, type ExportView } from '../figures/view-figure';
@@ -55,11 +55,7 @@ export function parseExportArgs(argv: string[]): ExportArgs | 'help' {
           `--${flag} applies to the png and svg views; ${format} holds every layer and head of the run: leave --${flag} out.`,
         );
   const layer = wholeNumber('layer', v.layer, 0, 10_000) ?? 0;
-  let head: HeadChoice = 'mean';
-  if (v.head !== undefined) {
-    if (v.head === 'mean' || v.head === 'max') head = v.head;
-    else head = wholeNumber('head', v.head, 0, 10_000) ?? 0;
-  }
+  const head: HeadChoice = headOption(v.head, ['mean', 'max'], 10_000) ?? 'mean';
   const scale = wholeNumber('scale', v.scale, 1, 4) ?? 1;
   if (!PNG_SCALES.includes(scale)) throw bad('--scale must be 1, 2, 3 or 4.');
   if (v.scale !== undefined && format !== 'png')

@@ -4,7 +4,7 @@ import { extname } from 'node:path';
 import { MAX_NEW_TOKENS } from '../runtime/generate/kv-generator';
 import type { DataFormat } from '../writers/attention-data';
 import { INPUT_OPTIONS, inputArgs, type InputArgs } from './input-options';
-import { bad, parseOptions, wholeNumber } from './parse-options';
+import { bad, headOption, parseOptions, wholeNumber } from './parse-options';
 
 export interface GenerateArgs extends InputArgs {
   maxNew: number;
@@ -59,12 +59,7 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs | 'help' {
       '--top-p and --seed apply to sampling: give --temperature above 0 as well (without it, decoding is greedy).',
     );
   const layer = wholeNumber('layer', v.layer, 0, 10_000);
-  let head: number | 'mean' = 'mean';
-  if (v.head !== undefined) {
-    if (v.head !== 'mean' && !/^\d+$/.test(v.head.trim()))
-      throw bad(`--head must be mean or a head number (got "${v.head}").`);
-    head = v.head === 'mean' ? 'mean' : wholeNumber('head', v.head, 0, 10_000)!;
-  }
+  const head: number | 'mean' = headOption(v.head, ['mean'], 10_000) ?? 'mean';
   let format: DataFormat | undefined;
   if (v.out !== undefined) {
     const ext = extname(v.out).slice(1).toLowerCase();

@@ -51,6 +51,22 @@ export function wholeNumber(name: string, v: string | undefined, min: number, ma
   return n;
 }
 
+/** --head: one of `named` (mean, max) or a head number from 0 to `max`; undefined when absent. The message lists
+ * every accepted form, and the range for a number past `max` (the model's own head count is checked once it is
+ * loaded). */
+export function headOption<N extends string>(
+  v: string | undefined,
+  named: readonly N[],
+  max = 1e9,
+): N | number | undefined {
+  if (v === undefined) return undefined;
+  const name = named.find((n) => n === v);
+  if (name !== undefined) return name;
+  const digits = /^\d+$/.test(v.trim());
+  if (digits && Number(v) <= max) return Number(v);
+  throw bad(`--head must be ${named.join(', ')} or a head number${digits ? ` from 0 to ${max}` : ''} (got "${v}").`);
+}
+
 export function backendOption(v: string | undefined): BackendName | 'auto' {
   const backend = v ?? 'auto';
   if (backend !== 'auto' && backend !== 'native' && backend !== 'wasm')
