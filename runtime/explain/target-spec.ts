@@ -47,53 +47,68 @@ function integer(spec: string, text: string, what: string, min: number): number 
   if (!/^\d+$/.test(text)) throw bad(spec, `${what} "${text}" is not a whole number`);
   const n = Number(text);
   if (n < min) throw bad(spec, `${what} must be at least ${min}`);
+  // Past 2^53 the number is no longer the one written (99999999999999999999 reads as 100000000000000000000).
+  if (!Number.isSafeInteger(n)) throw bad(spec, `${what} ${text} is too large`);
   return n;
 }
 
 /** Parses a target spec; a one-line LensError BAD_INPUT says what is wrong. */
 export function parseTargetSpec(spec: string): TargetSpec {
+  return parseSpec(spec, spec);
+}
+
+/** parseTargetSpec of `spec`, a part of `whole` (after prob:), which messages quote as the user wrote it. */
+function parseSpec(spec: string, whole: string): TargetSpec {
   if (spec.trim().startsWith('prob:')) {
-    const inner = parseTargetSpec(spec.trim().slice(5));
+    const rest = spec.trim().slice(5);
+    if (rest.trim() === '')
+      throw bad(whole, 'give the target after "prob:" (next, next:TOKEN, token:POS:ID or generated:N)');
+    const inner = parseSpec(rest, whole);
     if (inner.kind !== 'next' && inner.kind !== 'token' && inner.kind !== 'generated')
-      throw bad(spec, 'prob: goes before next, token or generated targets (mask targets are probabilities already)');
-    if (inner.prob) throw bad(spec, 'prob: is given twice');
+      throw bad(whole, 'prob: goes before next, token or generated targets (mask targets are probabilities already)');
+    if (inner.prob) throw bad(whole, 'prob: is given twice');
     return { ...inner, prob: true };
   }
   const s = spec.trim();
   if (s === 'next') return { kind: 'next' };
   if (s === 'target') return { kind: 'target' };
-  if (s.startsWith('target:')) return { kind: 'target', position: integer(spec, s.slice(7), 'POS', 1) };
+  if (s.startsWith('target:')) return { kind: 'target', position: integer(whole, s.slice(7), 'POS', 1) };
   if (s === 'mask') return { kind: 'mask' };
   if (spec.startsWith('next:')) {
     const token = spec.slice(5);
-    if (token.length === 0) throw bad(spec, 'give the token after "next:"');
+    if (token.length === 0) throw bad(whole, 'give the token after "next:"');
     return { kind: 'next', token };
   }
   if (spec.startsWith('mask:')) {
     const token = spec.slice(5);
-    if (token.length === 0) throw bad(spec, 'give the token after "mask:"');
+    if (token.length === 0) throw bad(whole, 'give the token after "mask:"');
     return { kind: 'mask', token };
   }
-  if (s.startsWith('mask@')) return { kind: 'mask', position: integer(spec, s.slice(5), 'the position', 0) };
+  if (s.startsWith('mask@')) return { kind: 'mask', position: integer(whole, s.slice(5), 'the position', 0) };
   if (s.startsWith('token:')) {
     const parts = s.slice(6).split(':');
-    if (parts.length !== 2) throw bad(spec, 'write token:POS:ID (position, then token id)');
-    return { kind: 'token', position: integer(spec, parts[0], 'POS', 1), id: integer(spec, parts[1], 'ID', 0) };
+    if (parts.length !== 2) throw bad(whole, 'write token:POS:ID (position, then token id)');
+    return { kind: 'token', position: integer(whole, parts[0], 'POS', 1), id: integer(whole, parts[1], 'ID', 0) };
   }
-  if (s.startsWith('generated:')) return { kind: 'generated', index: integer(spec, s.slice(10), 'N', 1) };
-  if (spec.startsWith('contrast:')) return parseContrast(spec);
+  if (s.startsWith('generated:')) return { kind: 'generated', index: integer(whole, s.slice(10), 'N', 1) };
+  if (spec.startsWith('contrast:')) return parseContrast(spec, whole);
   if (spec.startsWith('similarity:')) {
     const reference = spec.slice(11);
-    if (reference.trim().length === 0) throw bad(spec, 'give the reference text after "similarity:"');
+    if (reference.trim().length === 0) throw bad(whole, 'give the reference text after "similarity:"');
     return { kind: 'similarity', reference };
   }
-  throw bad(spec, 'unknown kind');
+  throw bad(whole, 'unknown kind');
 }
+
+/** What follows B's last '@' when it reads as a position that is not one: a number that is not whole (-1, 1.5,
+ * 1e309), or nothing at all after a single '@' ("b@"; "hel@@", a BPE continuation token, stays a token). */
+const NOT_A_POSITION = /^(\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*|)$/i;
 
 /** contrast:A|B, contrast:A|B@POS, contrast:A|B@generated:N. #ID (# and digits only) is a token id; any other text
  * (##ing included) is a token's text. A token text may hold '@' (only a trailing @POS or
- * @generated:N is read as the position) but not '|' (write #ID for such a token). */
-function parseContrast(spec: string): TargetSpec {
+ * @generated:N is read as the position) but not '|' (write #ID for such a token); a trailing @ followed by a number
+ * that is not a position, or by nothing, is refused as a position (write #ID for a token written that way). */
+function parseContrast(spec: string, whole: string): TargetSpec {
   let body = spec.slice('contrast:'.length);
   const at = /@(generated:|target:)?([^@|]*)$/.exec(body);
   let position: number | undefined;
@@ -101,21 +116,30 @@ function parseContrast(spec: string): TargetSpec {
   let target: number | undefined;
   if (at && (at[1] !== undefined || /^\d+$/.test(at[2]))) {
     body = body.slice(0, at.index);
-    if (at[1] === 'generated:') generated = integer(spec, at[2], 'N', 1);
-    else if (at[1] === 'target:') target = integer(spec, at[2], 'POS', 1);
-    else position = integer(spec, at[2], 'POS', 1);
+    if (at[1] === 'generated:') generated = integer(whole, at[2], 'N', 1);
+    else if (at[1] === 'target:') target = integer(whole, at[2], 'POS', 1);
+    else position = integer(whole, at[2], 'POS', 1);
+  } else if (at && NOT_A_POSITION.test(at[2])) {
+    // Only after B, with text before the '@' (B = "@" is a token), and not "@@" (a BPE continuation).
+    const bar = body.lastIndexOf('|');
+    const before = body.slice(bar + 1, at.index);
+    if (bar >= 0 && before !== '' && !(at[2] === '' && before.endsWith('@')))
+      throw bad(
+        whole,
+        `"@${at[2]}" is not a position: write @POS (a whole number from 1), @generated:N or @target:POS after B, or #ID for a token written with "@"`,
+      );
   }
   const parts = body.split('|');
   if (parts.length !== 2)
     throw bad(
-      spec,
+      whole,
       parts.length < 2
         ? 'write contrast:A|B (the token explained, then the token it is contrasted with)'
         : 'write exactly one "|" between A and B (write #ID for a token that contains "|")',
     );
   const [a, b] = parts;
-  if (a.length === 0 || b.length === 0) throw bad(spec, 'give both tokens, A before "|" and B after it');
-  if (a === b) throw bad(spec, 'A and B are the same token');
+  if (a.length === 0 || b.length === 0) throw bad(whole, 'give both tokens, A before "|" and B after it');
+  if (a === b) throw bad(whole, 'A and B are the same token');
   return {
     kind: 'contrast',
     a,

@@ -67,11 +67,13 @@ export function contrastTokenId(
   token: string,
   spec: string,
 ): number {
-  const id = /^#\d+$/.test(token) ? Number(token.slice(1)) : tokenIdOf(needTokenizer(tokenizer, spec), token);
+  const given = /^#\d+$/.test(token);
+  const id = given ? Number(token.slice(1)) : tokenIdOf(needTokenizer(tokenizer, spec), token);
   if (id >= facts.vocabSize)
     throw new LensError(
       'BAD_INPUT',
-      `Token id ${id} in "${spec}" is outside the vocabulary of ${facts.vocabSize} (0..${facts.vocabSize - 1}).`,
+      // The id as the user wrote it: a number past 2^53 would print as another one.
+      `Token id ${given ? token.slice(1) : id} in "${spec}" is outside the vocabulary of ${facts.vocabSize} (0..${facts.vocabSize - 1}).`,
     );
   return id;
 }

@@ -48,6 +48,17 @@ test('target specs: prob: before next, next:TOKEN and token:POS:ID; not before m
       (e: unknown) => isLensError(e) && /Bad target/.test(e.message),
       bad,
     );
+  // The message quotes the whole target, prob: included.
+  const quoted: [string, RegExp][] = [
+    ['prob:', /^Bad target "prob:": give the target after "prob:"/],
+    ['prob:token:x:1', /^Bad target "prob:token:x:1": POS "x" is not a whole number/],
+  ];
+  for (const [spec, why] of quoted)
+    assert.throws(
+      () => parseTargetSpec(spec),
+      (e: unknown) => isLensError(e) && why.test(e.message),
+      spec,
+    );
 });
 
 test('generated:N is token:POS:ID of the N-th generated token (1 = the first) on prompt + output', () => {

@@ -52,6 +52,10 @@ test('contrast targets: A|B as text or #ID, at the next token, @POS or @generate
     ['contrast:a@b|c', { kind: 'contrast', a: 'a@b', b: 'c' }],
     ['contrast:#1|#2@5', { kind: 'contrast', a: '#1', b: '#2', position: 5 }],
     ['contrast: x|y@generated:3', { kind: 'contrast', a: ' x', b: 'y', generated: 3 }],
+    // '@' in B that is no position: the token "@", a BPE continuation ending in "@@", text after the '@'.
+    ['contrast:a|@', { kind: 'contrast', a: 'a', b: '@' }],
+    ['contrast:a|hel@@', { kind: 'contrast', a: 'a', b: 'hel@@' }],
+    ['contrast:a|x@y', { kind: 'contrast', a: 'a', b: 'x@y' }],
   ];
   for (const [spec, parsed] of cases) {
     assert.deepEqual(parseTargetSpec(spec), parsed, spec);
@@ -66,6 +70,20 @@ test('contrast targets: A|B as text or #ID, at the next token, @POS or @generate
     ['contrast:a|b@0', /POS must be at least 1/],
     ['contrast:a|b@generated:x', /N "x" is not a whole number/],
     ['prob:contrast:a|b', /prob: goes before next, token or generated/],
+    // A position that is not a whole number from 1 is refused as a position, not read as part of B's text.
+    [
+      'contrast:a|b@-1',
+      /^Bad target "contrast:a\|b@-1": "@-1" is not a position: write @POS \(a whole number from 1\), @generated:N or @target:POS after B/,
+    ],
+    ['contrast:a|b@', /^Bad target "contrast:a\|b@": "@" is not a position/],
+    ['contrast:a|b@1e309', /"@1e309" is not a position/],
+    ['contrast:a|b@1.5', /"@1\.5" is not a position/],
+    // A number past 2^53 is quoted as written, not as the float it reads as (100000000000000000000).
+    ['contrast:#1|#2@99999999999999999999', /POS 99999999999999999999 is too large/],
+    [
+      'token:1:99999999999999999999',
+      /^Bad target "token:1:99999999999999999999": ID 99999999999999999999 is too large/,
+    ],
   ];
   for (const [spec, why] of bad)
     assert.throws(
