@@ -248,6 +248,20 @@ export function checkLayerOptions(
     throw outside('--start-layer', startLayer, layers, layerUnit);
 }
 
+/**
+ * Integrated Gradients from the pad token's embedding asked of a model without a pad token: refused before any
+ * pass (there is no pad embedding to start from; id 0 would be some other token).
+ */
+export function checkIgBaseline(inspector: Inspector, options: Pick<ExplainOptions, 'baseline' | 'methods'>): void {
+  if (options.baseline !== 'pad' || !options.methods) return;
+  if (!resolveMethods(options.methods).includes('integrated-gradients')) return;
+  if (inspector.tokenizer?.special.pad !== undefined) return;
+  throw new LensError(
+    'UNSUPPORTED_MODEL',
+    `${inspector.facts.name} has no pad token, so Integrated Gradients has no pad embedding to start from; use --ig-baseline zero (the zero embedding).`,
+  );
+}
+
 /** Explains one input (text, or token ids used as given). */
 export async function explain(
   inspector: Inspector,
@@ -257,6 +271,7 @@ export async function explain(
   const t0 = performance.now();
   const { signal, onProgress } = options;
   const facts = inspector.facts;
+  checkIgBaseline(inspector, options);
   if (facts.encoderDecoder)
     return explainSeq2Seq(inspector, input, options, options.methods ? resolveMethods(options.methods) : undefined);
   if (

@@ -2,8 +2,9 @@
 // graphs: saliency and gradient × input from PyTorch autograd's gradient (test/fixtures/gradients) and the
 // safetensors embedding table, attention × gradient from the naive forward pass's attention times PyTorch's
 // d target / d attention; Integrated Gradients' completeness (Σ attributions = f(x) − f(baseline)) with the pad
-// baseline, which has no near-zero RMSNorm input on its path; AttnLRP against LXT 2.1 (test/fixtures/attnlrp:
-// stories260K and tiny-gpt2); an imported ONNX export refused by name.
+// baseline, which has no near-zero RMSNorm input on its path (stories260K has no pad token: these runs load a copy
+// that declares <unk>, id 0, its pad; the model itself is refused the pad baseline by name); AttnLRP against LXT 2.1
+// (test/fixtures/attnlrp: stories260K and tiny-gpt2); an imported ONNX export refused by name.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -13,6 +14,7 @@ import * as path from 'node:path';
 import { load } from '../../../../runtime/inspector/load-model';
 import type { Inspector } from '../../../../runtime/inspector/api';
 import { explain } from '../../../../runtime/explain/explain';
+import { isLensError } from '../../../../runtime/errors';
 import { readModel } from '../../../../runtime/models/read-model';
 import { GRADIENT_REFUSED_ONNX } from '../../../../runtime/grad/family-gradient';
 import { naiveForward } from '../../../reference/naive-forward';
@@ -40,7 +42,14 @@ let inspector: Inspector;
 
 before(async () => {
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'pipe' });
-  inspector = await load(STORIES, { backend: 'native', threads: 2, workerPath: WORKER });
+  // The same weights and ids, with <unk> (#0) declared the pad token in special_tokens_map.json.
+  const padded = fs.mkdtempSync(path.join(os.tmpdir(), 'lens-ig-pad-'));
+  made.push(padded);
+  for (const f of fs.readdirSync(STORIES)) fs.copyFileSync(path.join(STORIES, f), path.join(padded, f));
+  const map = path.join(padded, 'special_tokens_map.json');
+  fs.writeFileSync(map, JSON.stringify({ ...JSON.parse(fs.readFileSync(map, 'utf8')), pad_token: '<unk>' }));
+  inspector = await load(padded, { backend: 'native', threads: 2, workerPath: WORKER });
+  assert.equal(inspector.tokenizer?.special.pad, 0, 'the copy has a pad token');
 });
 after(async () => {
   await inspector?.dispose();
@@ -127,6 +136,42 @@ test('Integrated Gradients: Σ attributions = f(x) − f(pad baseline) within 0.
   assert.ok(Math.abs(sum - Number(delta)) <= 1e-3 * Math.abs(Number(delta)), `${sum} vs ${delta}`);
   // f(x) is the explained value
   assert.ok(Math.abs(result.target.value - ref.target) <= 1e-4 * Math.abs(ref.target));
+});
+
+test('Integrated Gradients from the pad token of a model without one (stories260K itself) is refused before any pass', async () => {
+  const plain = await load(STORIES, { backend: 'native', threads: 1, workerPath: WORKER });
+  try {
+    assert.equal(plain.tokenizer?.special.pad, undefined);
+    let passes = 0;
+    const counting = new Proxy(plain, {
+      get(target, key) {
+        const v = Reflect.get(target, key, target) as unknown;
+        if (typeof v !== 'function') return v;
+        return (...a: unknown[]) => {
+          if (key === 'forward' || key === 'gradients') passes++;
+          return (v as (...a: unknown[]) => unknown).apply(target, a);
+        };
+      },
+    });
+    await assert.rejects(
+      explain(counting, ref.ids, { ...options(['saliency', 'integrated-gradients']), steps: 4, baseline: 'pad' }),
+      (e: unknown) => {
+        assert.ok(isLensError(e), String(e));
+        assert.equal(
+          e.message,
+          'stories260K has no pad token, so Integrated Gradients has no pad embedding to start from; use --ig-baseline zero (the zero embedding).',
+        );
+        return true;
+      },
+    );
+    assert.equal(passes, 0, 'no model pass before the refusal');
+    // The zero baseline, and the pad baseline without Integrated Gradients, still run.
+    const zero = await explain(plain, ref.ids, { ...options(['integrated-gradients']), steps: 4, baseline: 'zero' });
+    assert.equal(zero.methods.find((m) => m.id === 'integrated-gradients')!.error, undefined);
+    await explain(plain, ref.ids, { ...options(['saliency']), baseline: 'pad' });
+  } finally {
+    await plain.dispose();
+  }
 });
 
 test('Integrated Gradients beside saliency and gradient × input: one gradient request (the input rides IG’s path as α = 1), their scores equal PyTorch autograd’s', async () => {
