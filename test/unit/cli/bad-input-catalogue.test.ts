@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { catalogue, type BadInputCase, type Outcome } from '../../helpers/bad-input-catalogue';
 import { exportOnnx, externalize } from '../../helpers/onnx-export';
 import { overflowAttention, putNaNWeight } from '../../helpers/broken-models';
+import { tinyLlamaGguf, type MetaValue } from '../../helpers/gguf-write';
 import {
   fixtureModel,
   fixturesDir,
@@ -153,6 +154,7 @@ before(() => {
   fs.symlinkSync('model.safetensors', path.join(M, 'weights-link.json'));
 
   copyModel('rope0', (d) => editConfig(d, { rope_theta: 0 }));
+  copyModel('rope-negative', (d) => editConfig(d, { rope_theta: -1, rope_scaling: null }));
   copyModel('rope-ntk', (d) => editConfig(d, { rope_parameters: { rope_type: 'ntk-by-parts', rope_theta: 10000 } }));
   copyModel('eps', (d) => editConfig(d, { rms_norm_eps: -1 }));
   copyModel('nan-literal', (d) =>
@@ -285,6 +287,15 @@ before(() => {
     fs.writeFileSync(p('study-in-place', 'examples.jsonl'), '"Once upon a time."\n');
     keep(p('study-in-place', 'examples.jsonl'));
     execFileSync('mkfifo', [p('fifo')]);
+    execFileSync('mkfifo', [p('mf.gguf')]);
+    // GGUF files whose head count or hidden size cannot give a head size; rope.dimension_count 16 is the good file's
+    // head size (32 / 2), so that only the broken key is wrong.
+    const rope16 = { 'llama.rope.dimension_count': { u32: 16 } };
+    const gguf = (name: string, meta: Record<string, MetaValue>) =>
+      fs.writeFileSync(model(name), tinyLlamaGguf({ meta: { ...rope16, ...meta } }));
+    gguf('heads0.gguf', { 'llama.attention.head_count': { u32: 0 } });
+    gguf('heads3.gguf', { 'llama.attention.head_count': { u32: 3 } });
+    gguf('hidden-max.gguf', { 'llama.embedding_length': { u32: 0xffffffff } });
     fs.symlinkSync(p('nowhere.json'), p('dangling.json'));
     // Device nodes of our own (root can make them), so that no case ever touches /dev itself.
     if (IS_ROOT) {
@@ -400,6 +411,47 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /is not a folder nor an \.onnx or \.gguf file/,
   },
   {
+    name: '--model a device',
+    input: () => ({ args: ['run', '--model', NULL_DEVICE(), '--text', 'hi'] }),
+    code: 2,
+    expect:
+      /^attention-lens: \S+ is a device, not a model folder or file; give the model's folder \(with config\.json and the weights\), an \.onnx or \.gguf file, or a Hugging Face id\.$/,
+  },
+  {
+    name: '--model /dev/zero (or our own zero device)',
+    input: () => ({ args: ['run', '--model', DEVICE(), '--text', 'hi'] }),
+    code: 2,
+    expect: /is a device, not a model folder or file/,
+  },
+  {
+    name: '--model a named pipe called mf.gguf (no hang)',
+    input: () => ({ args: ['run', '--model', p('mf.gguf'), '--text', 'hi'] }),
+    code: 2,
+    expect: /mf\.gguf is a named pipe \(FIFO\), not a model folder or file; give the model's folder/,
+    timeoutMs: 20_000,
+  },
+  {
+    name: 'a GGUF whose head count is 0: named by its key, before the head size is used',
+    input: () => ({ args: ['run', '--model', model('heads0.gguf'), '--text', 'hi'] }),
+    code: 2,
+    expect:
+      /^attention-lens: heads0\.gguf \(GGUF metadata\): field llama\.attention\.head_count must be a positive integer, found 0\.$/,
+  },
+  {
+    name: 'a GGUF whose head count does not divide the hidden size',
+    input: () => ({ args: ['run', '--model', model('heads3.gguf'), '--text', 'hi'] }),
+    code: 2,
+    expect:
+      /^attention-lens: heads3\.gguf \(GGUF metadata\): llama\.embedding_length 32 is not a multiple of llama\.attention\.head_count 3, and there is no llama\.attention\.key_length to give the head size\.$/,
+  },
+  {
+    name: 'a GGUF whose embedding_length is 0xffffffff',
+    input: () => ({ args: ['run', '--model', model('hidden-max.gguf'), '--text', 'hi'] }),
+    code: 2,
+    expect:
+      /hidden-max\.gguf \(GGUF metadata\): llama\.embedding_length 4294967295 is not a multiple of llama\.attention\.head_count 2/,
+  },
+  {
     name: 'folder without config.json',
     input: () => ({ args: ['run', '--model', model('empty'), '--text', 'hi'] }),
     expect: /config\.json/,
@@ -473,6 +525,12 @@ const cases: BadInputCase<CliInput>[] = [
     name: 'rope_theta 0',
     input: () => ({ args: ['run', '--model', model('rope0'), '--text', TEXT] }),
     expect: /rope_theta must be a positive number, found 0/,
+  },
+  {
+    name: 'a top-level rope_theta -1 (rope_scaling null) is named as written, not as rope_scaling.rope_theta',
+    input: () => ({ args: ['run', '--model', model('rope-negative'), '--text', TEXT] }),
+    code: 2,
+    expect: /: rope_theta must be a positive number, found -1\.$/,
   },
   {
     name: 'rms_norm_eps -1',
@@ -852,6 +910,24 @@ const cases: BadInputCase<CliInput>[] = [
     name: 'generate --seed past 32 bits',
     input: cli('generate', '--model', S, '--text', TEXT, '--temperature', '1', '--seed', '4294967296'),
     expect: /--seed must be a whole number from 0 to 4294967295 \(got "4294967296"\)\./,
+  },
+  {
+    name: 'explain --head foo lists every form --head takes',
+    input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'next', '--head', 'foo'),
+    code: 2,
+    expect: /^attention-lens: --head must be mean, max or a head number \(got "foo"\)\.$/,
+  },
+  {
+    name: 'export --head -1 lists every form --head takes',
+    input: cli('export', '--model', p('no-model'), '--text', TEXT, '--out', 'x.png', '--head=-1'),
+    code: 2,
+    expect: /^attention-lens: --head must be mean, max or a head number \(got "-1"\)\.$/,
+  },
+  {
+    name: 'generate --head past any model says mean is accepted too',
+    input: cli('generate', '--model', p('no-model'), '--text', TEXT, '--head', '99999'),
+    code: 2,
+    expect: /^attention-lens: --head must be mean or a head number from 0 to 10000 \(got "99999"\)\.$/,
   },
   {
     name: 'generate --head max',
@@ -1282,6 +1358,28 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /--ig-baseline must be zero or pad \(got "mean"\)/,
   },
   {
+    name: 'explain --ig-baseline pad on a model without a pad token: refused before the run',
+    input: () => ({
+      args: [
+        'explain',
+        '--model',
+        M,
+        '--text',
+        TEXT,
+        '--target',
+        'next',
+        '--methods',
+        'integrated-gradients',
+        '--ig-baseline',
+        'pad',
+      ],
+    }),
+    code: 2,
+    expect:
+      /^attention-lens: M has no pad token, so Integrated Gradients has no pad embedding to start from; use --ig-baseline zero \(the zero embedding\)\.$/,
+    check: (o) => assert.doesNotMatch(o.output, /integrated-gradients/, 'no method ran'),
+  },
+  {
     name: 'explain --ig-steps 0',
     input: cli('explain', '--model', p('no-model'), '--text', 'hi', '--target', 'next', '--ig-steps', '0'),
     expect: /--ig-steps must be a whole number from 1 to 1024/,
@@ -1704,6 +1802,41 @@ const cases: BadInputCase<CliInput>[] = [
     name: 'explain --target contrast without B',
     input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'contrast: the'),
     expect: /Bad target "contrast: the": write contrast:A\|B/,
+  },
+  {
+    name: 'explain --target contrast with a position that is not one (@-1)',
+    input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'contrast:a|b@-1'),
+    code: 2,
+    expect:
+      /^attention-lens: Bad target "contrast:a\|b@-1": "@-1" is not a position: write @POS \(a whole number from 1\), @generated:N or @target:POS after B, or #ID for a token written with "@"\./,
+  },
+  {
+    name: 'explain --target contrast with an @ and no position',
+    input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'contrast:a|b@'),
+    code: 2,
+    expect: /^attention-lens: Bad target "contrast:a\|b@": "@" is not a position: write @POS/,
+  },
+  {
+    name: 'explain --target contrast@1e309',
+    input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'contrast:a|b@1e309'),
+    code: 2,
+    expect: /^attention-lens: Bad target "contrast:a\|b@1e309": "@1e309" is not a position/,
+  },
+  {
+    name: 'explain --target contrast with an id past 2^53 quotes the id as written',
+    input: () => ({
+      args: ['explain', '--model', M, '--text', TEXT, '--target', 'contrast:#99999999999999999999|b'],
+    }),
+    code: 2,
+    expect:
+      /^attention-lens: Token id 99999999999999999999 in "contrast:#99999999999999999999\|b" is outside the vocabulary of 512 \(0\.\.511\)\.$/,
+  },
+  {
+    name: 'explain --target prob: with nothing after it quotes the whole target',
+    input: cli('explain', '--model', p('no-model'), '--text', TEXT, '--target', 'prob:'),
+    code: 2,
+    expect:
+      /^attention-lens: Bad target "prob:": give the target after "prob:" \(next, next:TOKEN, token:POS:ID or generated:N\)\./,
   },
   {
     name: 'explain --target contrast with two "|"',
