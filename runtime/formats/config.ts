@@ -15,9 +15,12 @@ export async function readConfig(dir: string): Promise<ModelConfig> {
   try {
     text = await fs.promises.readFile(file, 'utf8');
   } catch {
+    const ggufs = ggufFilesIn(dir);
     throw new LensError(
       'NO_CONFIG',
-      `The folder ${dir} has no config.json; point Attention Lens at a Hugging Face model folder.`,
+      ggufs.length
+        ? `The folder ${dir} has no config.json but holds GGUF files (${ggufs.slice(0, 3).join(', ')}${ggufs.length > 3 ? ', …' : ''}): give one of them as the model (${path.join(dir, ggufs[0])}).`
+        : `The folder ${dir} has no config.json; point Attention Lens at a Hugging Face model folder.`,
     );
   }
   const config = parseConfig(text, `config.json in ${dir}`);
@@ -25,6 +28,27 @@ export async function readConfig(dir: string): Promise<ModelConfig> {
   const generation = await readGenerationEos(path.join(dir, 'generation_config.json'));
   if (generation !== undefined) config.eosTokenIds = generation;
   return config;
+}
+
+/** The .gguf files in `dir` and its subfolders one level down (LM Studio keeps publisher/repo/file.gguf), as paths
+ *  relative to it, sorted; [] when it cannot be read. */
+function ggufFilesIn(dir: string): string[] {
+  const out: string[] = [];
+  const list = (rel: string, depth: number) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(path.join(dir, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const name = path.join(rel, e.name);
+      if (e.isDirectory() && depth > 0 && !e.name.startsWith('.')) list(name, depth - 1);
+      else if (!e.isDirectory() && /\.gguf$/i.test(e.name)) out.push(name);
+    }
+  };
+  list('', 1);
+  return out.sort();
 }
 
 /** generation_config.json's eos_token_id as ids, or undefined where the file or the field is absent or unreadable. */

@@ -91,6 +91,13 @@ export function ggufConfig(
   readSmall: ReadSmallTensor,
 ): Record<string, unknown> {
   const label = meta.label;
+  // llama-gguf-split's parts: the first holds the metadata and some of the tensors; the rest are in the other files.
+  const parts = meta.num('split.count');
+  if (parts !== undefined && parts > 1)
+    throw new LensError(
+      'UNSUPPORTED_MODEL',
+      `${label} is part ${(meta.num('split.no') ?? 0) + 1} of a GGUF model split into ${parts} files, and Attention Lens reads a model from one file: merge the parts with llama.cpp (llama-gguf-split --merge FIRST-PART.gguf MERGED.gguf) and give the merged file.`,
+    );
   const arch = meta.str('general.architecture');
   if (arch === undefined) throw corruptGguf(label, 'has no general.architecture');
   const modelType = GGUF_MODEL_TYPES[arch];

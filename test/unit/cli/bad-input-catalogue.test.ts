@@ -296,6 +296,17 @@ before(() => {
     gguf('heads0.gguf', { 'llama.attention.head_count': { u32: 0 } });
     gguf('heads3.gguf', { 'llama.attention.head_count': { u32: 3 } });
     gguf('hidden-max.gguf', { 'llama.embedding_length': { u32: 0xffffffff } });
+    // The first part of a model split by llama-gguf-split (its metadata, half the tensors).
+    fs.writeFileSync(
+      model('split-00001-of-00002.gguf'),
+      tinyLlamaGguf({
+        meta: { 'split.no': { u32: 0 }, 'split.count': { u32: 2 }, 'split.tensors.count': { u32: 11 } },
+        tensors: (t) => t.slice(0, 6),
+      }),
+    );
+    // An LM Studio repository folder: publisher/repo/file.gguf, no config.json.
+    fs.mkdirSync(path.join(model('lmstudio-pub'), 'tiny-repo'), { recursive: true });
+    fs.writeFileSync(path.join(model('lmstudio-pub'), 'tiny-repo', 'tiny-Q8_0.gguf'), tinyLlamaGguf());
     fs.symlinkSync(p('nowhere.json'), p('dangling.json'));
     // Device nodes of our own (root can make them), so that no case ever touches /dev itself.
     if (IS_ROOT) {
@@ -429,6 +440,18 @@ const cases: BadInputCase<CliInput>[] = [
     code: 2,
     expect: /mf\.gguf is a named pipe \(FIFO\), not a model folder or file; give the model's folder/,
     timeoutMs: 20_000,
+  },
+  {
+    name: 'the first part of a split GGUF: said so, with how to merge it',
+    input: () => ({ args: ['run', '--model', model('split-00001-of-00002.gguf'), '--text', 'hi'] }),
+    expect:
+      /split-00001-of-00002\.gguf is part 1 of a GGUF model split into 2 files, and Attention Lens reads a model from one file: merge the parts with llama\.cpp \(llama-gguf-split --merge/,
+  },
+  {
+    name: 'an LM Studio repository folder (a .gguf inside, no config.json): names the file to give',
+    input: () => ({ args: ['run', '--model', model('lmstudio-pub'), '--text', 'hi'] }),
+    expect:
+      /has no config\.json but holds GGUF files \(tiny-repo\/tiny-Q8_0\.gguf\): give one of them as the model \(.*lmstudio-pub\/tiny-repo\/tiny-Q8_0\.gguf\)/,
   },
   {
     name: 'a GGUF whose head count is 0: named by its key, before the head size is used',
