@@ -11,6 +11,7 @@ import { formatExplain, formatExplainTimings } from './explain-format';
 import { formatFacts } from './format';
 import { planOut, readCommandText, reportTo, warnOnStderr } from './command-files';
 import { effectiveThreads } from './parse-options';
+import { downloadReporter } from './download-progress';
 import { stopTokenIds } from '../runtime/generate/stop-tokens';
 import type { Inspector } from '../runtime/inspector/api';
 import { LensError } from '../runtime/errors';
@@ -116,6 +117,7 @@ export async function explainCommand(
     backend: args.backend,
     threads,
     hub: { onWarning: warn },
+    onDownload: downloadReporter(),
     ...(args.generate !== undefined ? { maxTokens: 512 + args.generate, generate: true } : {}),
   });
   try {

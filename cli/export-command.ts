@@ -28,6 +28,7 @@ import { checkTargetModel } from './input-options';
 import { targetJson } from './json-writer';
 import { targetRunOptions, targetText } from './target-format';
 import { effectiveThreads } from './parse-options';
+import { downloadReporter } from './download-progress';
 
 const asLensError = (e: unknown) => (e instanceof ExportError ? new LensError('BAD_INPUT', e.message) : e);
 
@@ -58,7 +59,12 @@ export async function exportCommand(
   const pending: OutputFile[] = [];
   let inspector;
   try {
-    inspector = await load(args.model, { backend: args.backend, threads, hub: { onWarning: warn } });
+    inspector = await load(args.model, {
+      backend: args.backend,
+      threads,
+      hub: { onWarning: warn },
+      onDownload: downloadReporter(),
+    });
     for (const w of inspector.warnings ?? []) warn(w);
     const f = inspector.facts;
     checkTargetModel(args, f);

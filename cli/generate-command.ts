@@ -17,7 +17,7 @@ import type { GenerateArgs } from './generate-args';
 import { planNpySidecar, planOut, readCommandText, reportTo, warnOnStderr } from './command-files';
 import { tokenLabel } from './format';
 import { effectiveThreads } from './parse-options';
-import { downloadReporter } from './run-command';
+import { downloadReporter } from './download-progress';
 
 /** How many prompt tokens each generated token's line names. */
 const TOP = 3;

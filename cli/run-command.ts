@@ -3,7 +3,7 @@
 // into place when the run completes: a failed or interrupted run leaves whatever --out was before).
 import type { RunArgs } from './run-args';
 import { load } from '../runtime/inspector/load-model';
-import type { DownloadProgress } from '../runtime/hub/download';
+import { downloadReporter } from './download-progress';
 import { OutputFile } from '../runtime/files/output-file';
 import { formatFacts, formatKeptLayer, formatLayer, formatTimings, formatTokens, tokenLabel } from './format';
 import { checkJsonKept, checkJsonSize, JsonRunWriter, targetJson, tokenJson } from './json-writer';
@@ -17,26 +17,6 @@ import { denseRows, keptRows } from '../writers/attention-stream';
 import { effectiveThreads } from './parse-options';
 import * as path from 'node:path';
 import { LensError } from '../runtime/errors';
-
-/** Download progress of a Hub model on stderr (stdout stays the run's output): a line per file, updated in place on
- * a terminal, and at most every 2 s otherwise. */
-export function downloadReporter(
-  write: (s: string) => void = (s) => process.stderr.write(s),
-): (p: DownloadProgress) => void {
-  const tty = process.stderr.isTTY === true;
-  let last = 0;
-  let file = '';
-  return (p) => {
-    const now = Date.now();
-    const finished = p.bytes === p.total;
-    if (p.file === file && !finished && now - last < (tty ? 200 : 2000)) return;
-    last = now;
-    file = p.file;
-    const mb = (n: number) => (n / 1e6).toFixed(1);
-    const line = `downloading ${p.file}: ${mb(p.bytes)} of ${mb(p.total)} MB, ${mb(p.bytesPerSecond)} MB/s`;
-    write(tty ? `\r${line}\x1b[K${finished ? '\n' : ''}` : `${line}\n`);
-  };
-}
 
 export async function runCommand(
   args: RunArgs,

@@ -3,10 +3,12 @@
 // size and hash the Hub listed (sha256 for LFS files, git blob sha1 for the rest), and only then renamed to
 // blobs/<id>, so a partial or corrupt download is never taken for a file of the model. Each transfer has a deadline
 // derived from the bytes it still needs and a minimum rate, so a server that trickles a byte now and then (which the
-// idle timeout never catches) still ends with a message that gives the figures.
+// idle timeout never catches) still ends with a message that gives the figures. The caller holds the blob's lock
+// (blob-lock.ts: one writer of a partial across processes); a blob once verified and renamed is never written again.
 import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { HeldLock, LockOwner } from './blob-lock';
 import { type RepoCache, fileSize } from './cache-layout';
 import type { WantedFile } from './file-selection';
 import { HubError, mb, partOf, rate, seconds } from './hub-errors';
@@ -25,11 +27,14 @@ export interface DownloadProgress {
   /** Bytes of that file on disk so far (including a resumed part) and its size. */
   bytes: number;
   total: number;
-  /** Average speed of this transfer (resumed bytes excluded). */
+  /** Average speed of this transfer since its first chunk (resumed bytes and the first chunk, which came with the
+   * headers, excluded; 0 until a second chunk). */
   bytesPerSecond: number;
   /** Bytes of all files this call downloads, done so far and in all. */
   overallBytes: number;
   overallTotal: number;
+  /** Set while this file waits for another process that is downloading it (bytes: what it has so far). */
+  waitingFor?: LockOwner;
 }
 
 export interface BlobJob {
@@ -46,6 +51,8 @@ export interface BlobJob {
   overallTotal: number;
   /** Bytes still to download after this file, for the disk-full message. */
   remainingAfter: number;
+  /** The blob's lock, held by the caller: no byte is written once it is lost. */
+  lock?: HeldLock;
 }
 
 const PROGRESS_EVERY_MS = 100;
@@ -146,6 +153,20 @@ export async function downloadBlob(job: BlobJob): Promise<void> {
         `${file.name} of ${ctx.repo} arrived corrupted (${bad}); the download was deleted. Run again to download it afresh.`,
       );
     }
+    // Never over a verified blob (written by another process after all), and only the bytes this holder wrote.
+    if ((await fileSize(blob)) === file.size) {
+      await fs.promises.rm(part, { force: true });
+      return;
+    }
+    if (job.lock && !(await job.lock.owned())) throw lockLost(job);
+    if ((await fileSize(part)) !== file.size) {
+      await fs.promises.rm(part, { force: true });
+      throw new HubError(
+        'write-failed',
+        `${file.name} changed on disk while it downloaded into ${cache.root} (another program wrote to it); the ` +
+          `download was deleted. Run again to download it afresh.`,
+      );
+    }
     try {
       await fs.promises.rename(part, blob);
     } catch (e) {
@@ -156,13 +177,52 @@ export async function downloadBlob(job: BlobJob): Promise<void> {
   throw new HubError('bad-response', `${ctx.endpoint} did not honour the resume request for ${file.name}.`);
 }
 
+function lockLost(job: BlobJob): HubError {
+  return new HubError(
+    'write-failed',
+    `Another process took over the download of ${job.file.name} into ${job.cache.root} (it thought this one had ` +
+      `stopped); run again once it has finished.`,
+  );
+}
+
+/** The size the server gives the whole file: a 200's content-length (unless compressed), the total of a 206's
+ * content-range or of a 416's "bytes *\/N"; undefined when it does not say. */
+function servedSize(res: Response): number | undefined {
+  if (res.status === 200) {
+    if (res.headers.get('content-encoding')) return undefined;
+    const n = res.headers.get('content-length');
+    return n !== null && /^\d+$/.test(n) ? Number(n) : undefined;
+  }
+  const m = /\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The error for a server whose file is not the size its own listing gives (a mirror or cache out of step). */
+function sizeMismatch(job: BlobJob, served: number): HubError {
+  const { ctx, file } = job;
+  return new HubError(
+    'bad-response',
+    `${ctx.endpoint} serves ${file.name} of ${ctx.repo} as ${served.toLocaleString('en-US')} bytes while its listing ` +
+      `says ${file.size.toLocaleString('en-US')}: the endpoint is inconsistent, so the file cannot be verified. Try ` +
+      `again later, or use another endpoint (attentionLens.hubEndpoint / HF_ENDPOINT).`,
+  );
+}
+
 /** Streams the rest of the file into part; returns true when the partial file must be discarded and restarted. */
 async function transfer(job: BlobJob, url: string, part: string, start: number, hashes: Hashes): Promise<boolean> {
   const { ctx, file } = job;
-  const deadlineMs = ctx.timeoutMs + Math.ceil(((file.size - start) * 1000) / job.minBytesPerSecond);
+  const deadlineFor = (bytes: number) => ctx.timeoutMs + Math.ceil((bytes * 1000) / job.minBytesPerSecond);
+  let deadlineMs = deadlineFor(file.size - start);
   const open = await hubRequest(ctx, url, start > 0 ? { range: `bytes=${start}-` } : {}, deadlineMs);
   const res = open.response;
   try {
+    // A server whose file is not the listed size: said now, before a byte is written (or a resume asks past its end
+    // on every run).
+    const served = res.status === 200 || res.status === 206 || res.status === 416 ? servedSize(res) : undefined;
+    if (served !== undefined && served !== file.size) {
+      await res.body?.cancel().catch(() => undefined);
+      throw sizeMismatch(job, served);
+    }
     if (res.status === 416 && start > 0) {
       await res.body?.cancel().catch(() => undefined);
       return true;
@@ -180,8 +240,11 @@ async function transfer(job: BlobJob, url: string, part: string, start: number, 
       }
       mode = 'append';
     } else if (start > 0) {
+      // The server ignored the Range: the whole file comes again, and has the whole file's time to arrive.
       start = 0;
       hashes.reset();
+      deadlineMs = deadlineFor(file.size);
+      open.restartDeadline(deadlineMs);
     }
     await stream(job, open, part, mode, start, hashes, deadlineMs);
     return false;
@@ -208,10 +271,12 @@ async function stream(
     throw writeError(job, e, start);
   }
   const reader = open.response.body!.getReader();
-  const began = Date.now();
   let written = start;
   let lastEmit = 0;
   let finished = false;
+  // The rate is measured from the end of the first chunk: it came with the headers, in no time.
+  let firstAt = 0;
+  let firstBytes = 0;
   const emit = () => {
     const now = Date.now();
     lastEmit = now;
@@ -219,7 +284,7 @@ async function stream(
       file: file.name,
       bytes: written,
       total: file.size,
-      bytesPerSecond: Math.round(((written - start) * 1000) / Math.max(1, now - began)),
+      bytesPerSecond: now > firstAt ? Math.round(((written - firstBytes) * 1000) / (now - firstAt)) : 0,
       overallBytes: job.overallDone + written,
       overallTotal: job.overallTotal,
     });
@@ -254,6 +319,7 @@ async function stream(
           `${ctx.endpoint} sent more than the ${file.size} bytes listed for ${file.name}.`,
         );
       }
+      if (job.lock?.lost()) throw lockLost(job);
       try {
         await writer.write(chunk);
       } catch (e) {
@@ -261,6 +327,7 @@ async function stream(
       }
       hashes.update(chunk);
       written += chunk.length;
+      if (firstAt === 0) [firstAt, firstBytes] = [Date.now(), written];
       if (lastEmit === 0 || written === file.size || Date.now() - lastEmit >= PROGRESS_EVERY_MS) emit();
       if (ctx.signal?.aborted) throw cancelledError(ctx.repo);
     }

@@ -3,6 +3,7 @@
 //   <cache>/models--owner--name/blobs/<sha256 for LFS files, git blob sha1 otherwise>
 //   <cache>/models--owner--name/snapshots/<commit>/<file>  → symlink to ../../blobs/<blob> (a copy where symlinks fail)
 //   <cache>/models--owner--name/refs/<revision>            → the commit hash, no newline
+//   <cache>/.locks/models--owner--name/<blob>.attention-lens.lock → who is downloading that blob (blob-lock.ts)
 // Every write here is atomic (temporary name, then rename), so a crash never leaves a half-written entry.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -38,6 +39,11 @@ export class RepoCache {
   /** Where a blob is written while it downloads (huggingface_hub resumes from the same name). */
   incomplete(blobId: string): string {
     return this.blob(blobId) + '.incomplete';
+  }
+
+  /** The lock file of a blob's download, beside huggingface_hub's own .locks (never inside the repository folder). */
+  lock(blobId: string): string {
+    return path.join(path.dirname(this.root), '.locks', path.basename(this.root), `${blobId}.attention-lens.lock`);
   }
 
   snapshot(commit: string): string {
@@ -91,9 +97,10 @@ export class RepoCache {
   }
 }
 
-/** Runs make(tmp) on a temporary name next to file, then renames it over file; the temporary never survives. */
+/** Runs make(tmp) on a temporary name next to file, then renames it over file; the temporary never survives. The
+ * temporary name is short, whatever the file's (a name near the file system's 255-byte limit still has room). */
 export async function writeAtomically(file: string, make: (tmp: string) => Promise<void>): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = path.join(path.dirname(file), `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     await make(tmp);
     await fs.promises.rename(tmp, file);
@@ -108,6 +115,60 @@ export async function fileSize(file: string): Promise<number | undefined> {
   try {
     const st = await fs.promises.stat(file);
     return st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why a write at `where` in the cache failed, and what to do, in words: "EACCES: /c/refs is not writable. Make it
+ * writable, or set HF_HUB_CACHE to another folder." */
+export function cacheWriteError(e: unknown, where: string): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const elsewhere = 'or set HF_HUB_CACHE to another folder.';
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return `${code}: ${writableAncestor(where)} is not writable. Make it writable, ${elsewhere}`;
+    case 'ENOTDIR':
+    case 'EEXIST':
+    case 'EISDIR': {
+      const inTheWay = inTheWayOf(where) ?? `a file or folder is in the way of ${where}`;
+      return `${code}: ${inTheWay}. Move it away, ${elsewhere}`;
+    }
+    case 'ENAMETOOLONG':
+      return `ENAMETOOLONG: ${path.basename(where)} is too long a name for this file system. Set HF_HUB_CACHE to a folder on another file system.`;
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return `${code}: the disk is full. Free some space, or set HF_HUB_CACHE to a disk with room.`;
+    default:
+      return `${code ?? (e as Error).message}. Check that the folder is writable, ${elsewhere}`;
+  }
+}
+
+/** The nearest existing folder of `where` (the one a write was refused in). */
+function writableAncestor(where: string): string {
+  for (let dir = path.dirname(where); ; dir = path.dirname(dir)) {
+    if (statOf(dir)?.isDirectory() || path.dirname(dir) === dir) return dir;
+  }
+}
+
+/** What stands in the way of writing a file at `where`: a folder at its name, or a file where one of its folders
+ * should be. */
+function inTheWayOf(where: string): string | undefined {
+  if (statOf(where)?.isDirectory()) return `${where} is a folder where a file is needed`;
+  const parts: string[] = [];
+  for (let dir = path.dirname(where); path.dirname(dir) !== dir; dir = path.dirname(dir)) parts.unshift(dir);
+  for (const dir of parts) {
+    const st = statOf(dir);
+    if (st && !st.isDirectory()) return `${dir} is a file where a folder is needed`;
+  }
+  return undefined;
+}
+
+function statOf(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
   } catch {
     return undefined;
   }

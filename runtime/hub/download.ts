@@ -6,7 +6,8 @@
 // has a deadline derived from its size and a minimum rate. This is the one entry point the CLI and the extension call.
 import * as fs from 'node:fs';
 import { type DownloadProgress, type OpenFile, downloadBlob, openFileOnDisk } from './blob-download';
-import { RepoCache, fileSize, hubCacheDir } from './cache-layout';
+import { type HeldLock, acquireLock } from './blob-lock';
+import { RepoCache, cacheWriteError, fileSize, hubCacheDir } from './cache-layout';
 import {
   type HubSibling,
   type WantedFile,
@@ -155,8 +156,22 @@ async function resolve(id: HubId, options: ResolveOptions, env: Env, held: { tok
     const data = pickShards(id.repo, info.siblings, externalDataNames(graph.name, bytes), graph.name);
     await fetchFiles(job, data);
   }
-  if (id.revision !== info.sha) await cache.writeRef(id.revision, info.sha);
+  if (id.revision !== info.sha) await recordRef(cache, id, info.sha, options);
   return cache.snapshot(info.sha);
+}
+
+/** Records which commit the revision named; the model is complete without it, so a failure is a warning (as in
+ * huggingface_hub): offline, the revision is then found by its commit only. */
+async function recordRef(cache: RepoCache, id: HubId, commit: string, options: ResolveOptions): Promise<void> {
+  try {
+    await cache.writeRef(id.revision, commit);
+  } catch (e) {
+    const why = cacheWriteError(e, cache.ref(id.revision)).replace(/\.$/, '');
+    options.onWarning?.(
+      `The cache cannot record that revision "${id.revision}" of ${id.repo} is commit ${commit} (${why}); the model is ` +
+        `used, but offline (HF_HUB_OFFLINE=1) name it by its commit: ${id.repo}@${commit}.`,
+    );
+  }
 }
 
 async function cachedSnapshot(cache: RepoCache, commit: string): Promise<string | undefined> {
@@ -239,18 +254,21 @@ async function fetchFiles(job: FetchJob, files: WantedFile[]): Promise<void> {
   let done = 0;
   for (let i = 0; i < todo.length; i++) {
     const remainingAfter = sizes.slice(i + 1).reduce((a, b) => a + b, 0);
-    await withBlobLock(cache.blob(todo[i].blobId), () =>
+    const file = todo[i];
+    const overallDone = done;
+    await withBlobLock(job, file, overallDone, overallTotal, (lock) =>
       downloadBlob({
         ctx: job.ctx,
         cache,
         commit,
-        file: todo[i],
+        file,
         openFile: options.openFile ?? openFileOnDisk,
         onProgress: options.onProgress,
         minBytesPerSecond: options.minBytesPerSecond ?? DEFAULT_MIN_BYTES_PER_SECOND,
-        overallDone: done,
+        overallDone,
         overallTotal,
         remainingAfter,
+        lock,
       }),
     );
     done += todo[i].size;
@@ -258,7 +276,15 @@ async function fetchFiles(job: FetchJob, files: WantedFile[]): Promise<void> {
   // Linked only once every file is in blobs/, so the snapshot never shows a model that is partly there.
   for (const f of files) {
     if ((await fileSize(cache.snapshotFile(commit, f.name))) === f.size) continue;
-    await cache.link(commit, f.name, f.blobId, options.symlinks ?? true);
+    try {
+      await cache.link(commit, f.name, f.blobId, options.symlinks ?? true);
+    } catch (e) {
+      const where = cache.snapshotFile(commit, f.name);
+      throw new HubError(
+        'write-failed',
+        `Cannot put ${f.name} into ${cache.snapshot(commit)}: ${cacheWriteError(e, where)}`,
+      );
+    }
   }
 }
 
@@ -294,13 +320,64 @@ async function checkFreeSpace(job: FetchJob, todo: WantedFile[]): Promise<void> 
 
 const locks = new Map<string, Promise<unknown>>();
 
-/** Runs fn after any download of the same blob in this process has ended (two downloads never share a partial). */
-async function withBlobLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const run = (locks.get(key) ?? Promise.resolve()).catch(() => undefined).then(fn);
+/** Runs fn holding the blob's lock: after any download of it in this process has ended, and while no other process
+ * downloads it (waiting for one that does, with a progress event that says so), so two downloads never share a
+ * partial. */
+async function withBlobLock<T>(
+  job: FetchJob,
+  file: WantedFile,
+  overallDone: number,
+  overallTotal: number,
+  fn: (lock: HeldLock) => Promise<T>,
+): Promise<T> {
+  const { ctx, cache, options } = job;
+  const key = cache.blob(file.blobId);
+  const crossProcess = async () => {
+    let lock: HeldLock;
+    try {
+      lock = await acquireLock(cache.lock(file.blobId), {
+        signal: ctx.signal,
+        cancelled: () => cancelledError(ctx.repo),
+        onWait: (owner) => {
+          const bytes = partialSize(cache.incomplete(file.blobId));
+          options.onProgress?.({
+            file: file.name,
+            bytes,
+            total: file.size,
+            bytesPerSecond: 0,
+            overallBytes: overallDone + bytes,
+            overallTotal,
+            waitingFor: owner,
+          });
+        },
+      });
+    } catch (e) {
+      if (e instanceof HubError) throw e;
+      throw new HubError(
+        'write-failed',
+        `Cannot lock ${file.name} for download in ${cache.root}: ${cacheWriteError(e, cache.lock(file.blobId))}`,
+      );
+    }
+    try {
+      return await fn(lock);
+    } finally {
+      await lock.release();
+    }
+  };
+  const run = (locks.get(key) ?? Promise.resolve()).catch(() => undefined).then(crossProcess);
   locks.set(key, run);
   try {
     return await run;
   } finally {
     if (locks.get(key) === run) locks.delete(key);
+  }
+}
+
+/** The size of a partial download, read synchronously (for a progress event). */
+function partialSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
   }
 }

@@ -75,12 +75,26 @@ export interface ModelFiles {
   onnxGraphs?: WantedFile[];
 }
 
+/** A repository of GGUF files (llama.cpp's format, with no config.json): opened from a file, not by its Hub id. */
+function ggufRepo(repo: string, names: string[]): HubError {
+  const pick = names.find((n) => /q4_k_m/i.test(n)) ?? names[0];
+  const shown = names.length > 3 ? `${names.slice(0, 3).join(', ')}, …` : names.join(', ');
+  return new HubError(
+    'no-config',
+    `${repo} holds GGUF files (${shown}), not a Transformers model, and a GGUF file is opened from disk: download ` +
+      `one (\`hf download ${repo} ${pick} --local-dir .\`) and give its path as the model, or get it with Ollama ` +
+      `(\`ollama pull hf.co/${repo}\`, then ollama:hf.co/${repo}) or LM Studio (its models are found on this machine).`,
+  );
+}
+
 /** The files to download: safetensors weights when the repository has them, else its PyTorch checkpoint, else an ONNX
  * export. */
 export function pickModelFiles(repo: string, siblings: HubSibling[]): ModelFiles {
   const byName = new Map(siblings.map((s) => [s.rfilename, s]));
   const take = (name: string) => (byName.has(name) ? [wanted(repo, byName.get(name)!)] : []);
   if (!byName.has('config.json')) {
+    const gguf = siblings.map((s) => s.rfilename).filter((n) => /\.gguf$/i.test(n));
+    if (gguf.length > 0) throw ggufRepo(repo, gguf);
     throw new HubError('no-config', `${repo} has no config.json at its top level: it is not a Transformers model.`);
   }
   let tokenizer: WantedFile[];

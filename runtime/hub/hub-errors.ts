@@ -60,16 +60,18 @@ export function mb(bytes: number): string {
   return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
-/** "12.3 of 91.2 MB", in one unit and with as many decimals as it takes for a part never to read as the whole
- * ("0.999 of 1.000 MB"; bytes when even three decimals round equal). */
+/** "12.3 of 91.2 MB" (kB below a megabyte, bytes below a kilobyte), in one unit and with as many decimals as it takes
+ * for a part never to read as the whole ("0.999 of 1.000 MB"; bytes when even three decimals round equal). */
 export function partOf(done: number, total: number): string {
-  const [unit, name, first] = total >= 1e9 ? [1e9, 'GB', 2] : [1e6, 'MB', 1];
+  const bytes = `${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} bytes`;
+  if (total < 1e3) return bytes;
+  const [unit, name, first] = total >= 1e9 ? [1e9, 'GB', 2] : total >= 1e6 ? [1e6, 'MB', 1] : [1e3, 'kB', 1];
   for (let d = first; d <= 3; d++) {
     const a = (done / unit).toFixed(d);
     const b = (total / unit).toFixed(d);
     if (a !== b || done === total) return `${a} of ${b} ${name}`;
   }
-  return `${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} bytes`;
+  return bytes;
 }
 
 /** "30 s", "1.5 s". */

@@ -24,6 +24,8 @@ export interface OpenResponse {
   touch(): void;
   /** Stops the timer and the abort listener. */
   done(): void;
+  /** Starts the overall deadline again, ms from now (a resume answered with the whole file needs the whole time). */
+  restartDeadline(ms: number): void;
   /** Why the request was aborted, if it was: the caller's signal, no data for timeoutMs, or the overall deadline. */
   abortReason(): AbortReason | undefined;
 }
@@ -77,13 +79,16 @@ export async function hubRequest(
       controller.abort();
     }, ctx.timeoutMs);
   };
-  const deadline =
-    deadlineMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          reason ??= 'deadline';
-          controller.abort();
-        }, deadlineMs);
+  const startDeadline = (ms: number) =>
+    setTimeout(() => {
+      reason ??= 'deadline';
+      controller.abort();
+    }, ms);
+  let deadline = deadlineMs === undefined ? undefined : startDeadline(deadlineMs);
+  const restartDeadline = (ms: number) => {
+    clearTimeout(deadline);
+    deadline = startDeadline(ms);
+  };
   const done = () => {
     clearTimeout(timer);
     clearTimeout(deadline);
@@ -107,7 +112,7 @@ export async function hubRequest(
         current = new URL(location, current).toString();
         continue;
       }
-      return { response, touch, done, abortReason: () => reason };
+      return { response, touch, done, restartDeadline, abortReason: () => reason };
     }
   } catch (e) {
     done();
