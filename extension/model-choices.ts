@@ -3,6 +3,7 @@
 // Hub id), the default model offered on
 // first use, download progress text, and when to release an idle model (idle time, memory pressure: ReleaseSchedule).
 import { formatHubId, isUrlLike, parseHubId } from '../runtime/hub/hub-id';
+import { partOf, rate } from '../runtime/hub/hub-errors';
 import type { LocalModel } from '../runtime/models/local-models';
 import { looksLikePath } from '../runtime/models/source-resolver';
 import type { ModelFacts } from '../runtime/types';
@@ -141,9 +142,16 @@ export function modelChoices(
 }
 
 /** "model.safetensors: 12.3 of 90.9 MB at 5.1 MB/s" */
-export function downloadMessage(p: { file: string; bytes: number; total: number; bytesPerSecond: number }): string {
-  const mb = (n: number) => (n / 1e6).toFixed(1);
-  return `downloading ${p.file}: ${mb(p.bytes)} of ${mb(p.total)} MB at ${mb(p.bytesPerSecond)} MB/s`;
+export function downloadMessage(p: {
+  file: string;
+  bytes: number;
+  total: number;
+  bytesPerSecond: number;
+  waitingFor?: { pid: number };
+}): string {
+  if (p.waitingFor) return `downloading ${p.file}: waiting for another download of it (process ${p.waitingFor.pid})`;
+  const speed = p.bytes < p.total && p.bytesPerSecond > 0 ? ` at ${rate(p.bytesPerSecond)}` : '';
+  return `downloading ${p.file}: ${partOf(p.bytes, p.total)}${speed}`;
 }
 
 /** The panel's line while a run's model loads: "Loading all-MiniLM-L6-v2… (downloading 12.3 of 91.2 MB)". */
@@ -153,8 +161,7 @@ export function loadingLine(name: string, detail?: string): string {
 
 /** "downloading 12.3 of 91.2 MB": every file of the download together. */
 export function downloadDetail(p: { overallBytes: number; overallTotal: number }): string {
-  const mb = (n: number) => (n / 1e6).toFixed(1);
-  return `downloading ${mb(p.overallBytes)} of ${mb(p.overallTotal)} MB`;
+  return `downloading ${partOf(p.overallBytes, p.overallTotal)}`;
 }
 
 /** The idle time before a loaded model is released, in ms; undefined for never (0 or an invalid setting). */

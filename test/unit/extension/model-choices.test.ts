@@ -7,6 +7,7 @@ import {
   DEFAULT_MODEL,
   describeInfo,
   displayName,
+  downloadDetail,
   downloadMessage,
   idleUnloadMs,
   infoOfFacts,
@@ -68,6 +69,25 @@ test('download text, idle time and memory pressure', () => {
     downloadMessage({ file: 'model.safetensors', bytes: 12.34e6, total: 90.87e6, bytesPerSecond: 5.1e6 }),
     'downloading model.safetensors: 12.3 of 90.9 MB at 5.1 MB/s',
   );
+  // A part never reads as the whole; kB below a megabyte; waiting for another process's download of the file.
+  assert.equal(
+    downloadMessage({ file: 'model.safetensors', bytes: 1_044_000, total: 1_044_992, bytesPerSecond: 28_000 }),
+    'downloading model.safetensors: 1.044 of 1.045 MB at 28 kB/s',
+  );
+  assert.equal(
+    downloadMessage({ file: 'config.json', bytes: 651, total: 651, bytesPerSecond: 0 }),
+    'downloading config.json: 651 of 651 bytes',
+  );
+  assert.equal(
+    downloadMessage({ file: 'model.safetensors', bytes: 0, total: 9e6, bytesPerSecond: 0, waitingFor: { pid: 4242 } }),
+    'downloading model.safetensors: waiting for another download of it (process 4242)',
+  );
+  // 0.999999 MB rounds to the whole at every precision: in bytes.
+  assert.equal(
+    downloadDetail({ overallBytes: 999_999, overallTotal: 1_000_000 }),
+    'downloading 999,999 of 1,000,000 bytes',
+  );
+  assert.equal(downloadDetail({ overallBytes: 12.34e6, overallTotal: 91.2e6 }), 'downloading 12.3 of 91.2 MB');
   assert.equal(idleUnloadMs(15), 900_000);
   assert.equal(idleUnloadMs(0), undefined);
   assert.equal(idleUnloadMs(-3), undefined);
