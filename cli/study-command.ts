@@ -21,8 +21,10 @@ import { ProgressBar } from './progress';
 import { boxPlotSvg, type PlotRow } from './svg-plot';
 import { protectedFiles, RAISE_LIMIT, warnOnStderr } from './command-files';
 import { effectiveThreads } from './parse-options';
+import { downloadReporter } from './download-progress';
 import { sanityCheck, type SanityCheck } from '../runtime/explain/sanity';
 import { EACH_TARGET_TOKEN } from '../runtime/explain/seq2seq-target';
+import { parseTargetSpec } from '../runtime/explain/target-spec';
 import { SEQ2SEQ_DEFAULT_METHODS, seq2seqMethodId, seq2seqMethods } from '../runtime/explain/seq2seq-methods';
 import { headSweepFigure } from '../figures/explain-figure';
 import { headSweepGrid } from '../figures/head-stats';
@@ -136,6 +138,44 @@ async function readExamples(args: StudyArgs, warn: (s: string) => void) {
 }
 
 /** Errors that belong to one example (it is skipped and reported); every other error ends the study. */
+/** What a target's value measures, in words; undefined for a spec that does not parse (its line fails on its own). */
+function measureOf(spec: string): string | undefined {
+  if (spec === EACH_TARGET_TOKEN) return 'log p of one target token';
+  let t: ReturnType<typeof parseTargetSpec>;
+  try {
+    t = parseTargetSpec(spec);
+  } catch {
+    return undefined;
+  }
+  if (t.kind === 'mask' || ('prob' in t && t.prob)) return 'probability';
+  if (t.kind === 'contrast') return 'log p(A) − log p(B)';
+  if (t.kind === 'similarity') return 'cosine similarity';
+  if (t.kind === 'target') return t.position === undefined ? 'log p of the whole target' : 'log p of one target token';
+  return 'log-probability';
+}
+
+/**
+ * A study averages the target's value, AOPC and erasure areas across examples, in the target's units: examples whose
+ * targets measure different things (a log-probability, a probability, a log-odds) cannot be averaged or compared, so
+ * they are refused before the model runs, naming the lines of each kind.
+ */
+export function checkOneMeasure(examples: readonly { line: number; spec: string }[]): void {
+  const byMeasure = new Map<string, number[]>();
+  for (const ex of examples) {
+    const m = measureOf(ex.spec);
+    if (m !== undefined) byMeasure.set(m, [...(byMeasure.get(m) ?? []), ex.line]);
+  }
+  if (byMeasure.size < 2) return;
+  const kinds = [...byMeasure].map(
+    ([m, lines]) =>
+      `${m} (line${lines.length > 1 ? 's' : ''} ${lines.slice(0, 3).join(', ')}${lines.length > 3 ? ', …' : ''})`,
+  );
+  throw new LensError(
+    'BAD_INPUT',
+    `The examples' targets measure different things: ${kinds.join('; ')}. A study averages and compares one measure: give every line a target of one kind, or run one study per kind.`,
+  );
+}
+
 const EXAMPLE_ERRORS: readonly LensErrorCode[] = ['BAD_INPUT', 'EMPTY_TEXT', 'TOO_LONG', 'NO_TOKENIZER', 'NON_FINITE'];
 
 const pm = (s: Spread) => (s.n ? `${num(s.mean)} ± ${num(s.std)}` : '—');
@@ -172,7 +212,8 @@ export function formatStudy(s: StudySummary, failed: number): string {
       `${pm(get('kendall'))} ${ci(get('kendall'))}`,
       `${pm(get('spearman'))} ${ci(get('spearman'))}`,
       `${pm(get('topK'))} ${ci(get('topK'))}`,
-      String(get('kendall').n),
+      // Each metric counts the examples where it is defined (τ needs 2 candidates, top-k more than k).
+      [...new Set(['kendall', 'spearman', 'topK'].map((m) => get(m).n))].join(' / '),
     ];
   };
   const pairs = s.agreement.filter((x) => x.metric === 'kendall');
@@ -350,6 +391,7 @@ async function randomisationCheck(
     backend: args.backend,
     threads,
     hub: { onWarning: warn },
+    onDownload: downloadReporter(),
     randomizeTop: { layers, seed },
   });
   const randomized: ExplainResult[] = [];
@@ -519,9 +561,15 @@ export async function studyCommand(
         ? `No example in ${args.data} could be read; the first problem: ${skippedLine(skipped[0])}.`
         : `${args.data} has no examples (one JSON text per line).`,
     );
+  checkOneMeasure(examples.map((ex) => ({ line: ex.line, spec: ex.target ?? args.analysis.target })));
   const plans = args.out !== undefined ? planStudyOutputs(args) : undefined;
   const threads = effectiveThreads(args.threads, warn);
-  const inspector = await load(args.model, { backend: args.backend, threads, hub: { onWarning: warn } });
+  const inspector = await load(args.model, {
+    backend: args.backend,
+    threads,
+    hub: { onWarning: warn },
+    onDownload: downloadReporter(),
+  });
   const results: (ExplainResult & { line: number; text: string })[] = [];
   const failures: string[] = skipped.map(skippedLine);
   // The reference method as it runs on this model: on an encoder–decoder, --reference raw-attention / rollout name

@@ -1,6 +1,7 @@
 // Box plots with every value drawn as a point, as standalone SVG text: the study command's picture of how a metric
 // is spread across the examples of a dataset (one row per method pair or method). No DOM, no dependencies.
 import { spread } from '../runtime/explain/summary';
+import { formatValue } from '../figures/labels';
 
 export interface PlotRow {
   label: string;
@@ -86,7 +87,7 @@ export function boxPlotSvg(rows: readonly PlotRow[], o: PlotOptions): string {
     );
     const note = s.missing ? ` (${s.missing} undefined)` : '';
     parts.push(
-      `<title>${esc(`${r.label}: n ${s.n}${note}, mean ${s.mean.toFixed(3)}, median ${s.median.toFixed(3)}`)}</title>`,
+      `<title>${esc(`${r.label}: n ${s.n}${note}, mean ${formatValue(s.mean, 3)}, median ${formatValue(s.median, 3)}`)}</title>`,
     );
   });
   parts.push(

@@ -36,13 +36,33 @@ export function recencyScores(candidates: readonly boolean[]): number[] {
   return candidates.map((c, i) => (c ? i + 1 : 0));
 }
 
-/** The score vectors a ranking table uses for a method: its own, or `samples` random orders for the baseline. */
+/** True when `scores` give every one of two or more candidates the same value: they rank nothing (a tie broken by
+ *  position would be read as a ranking). */
+export function constantOverCandidates(scores: readonly number[], candidates: readonly boolean[]): boolean {
+  let first: number | undefined;
+  let n = 0;
+  for (let i = 0; i < candidates.length; i++) {
+    if (!candidates[i]) continue;
+    n++;
+    if (first === undefined) first = scores[i];
+    else if (scores[i] !== first) return false;
+  }
+  return n > 1;
+}
+
+/** The score vectors a ranking table uses for a method: its own, or `samples` random orders for the baseline and,
+ *  with `constantAsRandom` (faithfulness, erasure: tables that need an order), for a method whose scores are equal on
+ *  every candidate (it ranks nothing, as uniform attention ranks nothing; broken by position, its ties would read as
+ *  "first tokens first"). */
 export function rankingSamples(
   id: string,
   scores: readonly number[],
   candidates: readonly boolean[],
   samples = BASELINE_SAMPLES,
+  constantAsRandom = false,
 ): number[][] {
-  if (id !== BASELINE_ID && id !== RANDOM_ID) return [[...scores]];
+  const random =
+    id === BASELINE_ID || id === RANDOM_ID || (constantAsRandom && constantOverCandidates(scores, candidates));
+  if (!random) return [[...scores]];
   return Array.from({ length: Math.max(1, samples) }, (_, i) => randomOrderScores(candidates, 1 + i));
 }

@@ -24,6 +24,10 @@ const scored = (methods: readonly MethodScores[]) => methods.filter((m) => m.sco
 
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 
+/** 0 for a value within rounding of it: these measures lie in [−1, 1], where a mean of +τ and −τ over random orders, or
+ *  the JSD of two equal distributions, leaves ~1e-17 (printed as −3.3e-18, "−0.000") where the exact value is 0. */
+const residueToZero = (x: number) => (Math.abs(x) < 1e-12 ? 0 : x);
+
 /** Sample standard deviation and 2.5th–97.5th percentiles of the finite values (NaN when there are none). */
 export function sampleSpread(values: readonly number[]): SampleSpread {
   const xs = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
@@ -47,19 +51,22 @@ export function agreementTable(
   const rows: AgreementRow[] = [];
   const n = candidates.filter(Boolean).length;
   const k = Math.min(topK, n);
+  // Not shown: k ≥ the candidates (both top-k sets are all of them: an overlap of 1 by construction), or a ranking of
+  // equal scores (its top k would be its first tokens; τ and ρ are undefined there too).
+  const constant = (x: number[]) => x.every((v) => v === x[0]);
   const metrics = (a: number[], b: number[]) => ({
     kendall: n >= 2 ? kendallTau(a, b) : NaN,
     spearman: n >= 2 ? spearmanRho(a, b) : NaN,
-    topK: k >= 1 ? topKOverlap(a, b, k) : NaN,
+    topK: k >= 1 && k < n && !constant(a) && !constant(b) ? topKOverlap(a, b, k) : NaN,
   });
   const row = (a: string, b: string, aSamples: number[][], bSamples: number[][], withSpread: boolean) => {
     const values = aSamples.flatMap((x) => bSamples.map((y) => metrics(x, y)));
     const r: AgreementRow = {
       a,
       b,
-      kendall: mean(values.map((v) => v.kendall)),
-      spearman: mean(values.map((v) => v.spearman)),
-      topK: mean(values.map((v) => v.topK)),
+      kendall: residueToZero(mean(values.map((v) => v.kendall))),
+      spearman: residueToZero(mean(values.map((v) => v.spearman))),
+      topK: residueToZero(mean(values.map((v) => v.topK))),
       k,
     };
     if (withSpread)
@@ -93,8 +100,10 @@ function isDistribution(scores: readonly number[]): boolean {
   return sum > 0;
 }
 
-/** JSD (bits) and TVD between every pair of distribution-valued methods, normalised over the candidates. */
+/** JSD (bits) and TVD between every pair of distribution-valued methods, normalised over the candidates; none below
+ *  two candidates (every distribution over one candidate is [1]: a distance of 0 by construction). */
 export function distanceTable(methods: readonly MethodScores[], candidates: readonly boolean[]): DistanceRow[] {
+  if (candidates.filter(Boolean).length < 2) return [];
   const ms = scored(methods)
     .filter((m) => DISTRIBUTION_KINDS.includes(m.kind))
     .map((m) => ({ id: m.id, p: atCandidates(m.scores, candidates) }))
@@ -105,8 +114,8 @@ export function distanceTable(methods: readonly MethodScores[], candidates: read
       rows.push({
         a: ms[i].id,
         b: ms[j].id,
-        jsd: jsDivergence(ms[i].p, ms[j].p, 2),
-        tvd: totalVariation(ms[i].p, ms[j].p),
+        jsd: residueToZero(jsDivergence(ms[i].p, ms[j].p, 2)),
+        tvd: residueToZero(totalVariation(ms[i].p, ms[j].p)),
       });
   return rows;
 }

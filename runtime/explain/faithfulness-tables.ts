@@ -2,7 +2,7 @@
 // explanation, with all their model passes batched: faithfulness.ts asks for one mask at a time, so each method is
 // first run against a recorder (the masks it asks for do not depend on the answers), every recorded mask is run in
 // batches, and the methods are run again against the filled cache. The uniform baseline row is the mean over a few
-// seeded random orders of the candidates (baseline.ts).
+// seeded random orders of the candidates (baseline.ts), and so is the row of a method that scores every candidate alike.
 import { faithfulness, type FaithfulnessResult } from '../analysis/faithfulness';
 import { erasureMasks, curveArea } from '../analysis/erasure';
 import type { EvaluateBatch } from '../analysis/loo';
@@ -18,7 +18,7 @@ interface Ranked {
 function rankedMethods(methods: readonly MethodScores[], candidates: readonly boolean[], samples?: number): Ranked[] {
   return methods
     .filter((m) => m.scores.length > 0)
-    .map((m) => ({ id: m.id, samples: rankingSamples(m.id, m.scores, candidates, samples) }));
+    .map((m) => ({ id: m.id, samples: rankingSamples(m.id, m.scores, candidates, samples, true) }));
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

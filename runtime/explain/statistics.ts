@@ -84,6 +84,8 @@ export function pairedPermutationTest(
   const n = d.length;
   const ci = bootstrapMean(d, { samples: options.bootstrapSamples, seed: options.seed });
   if (n === 0) return { n, meanDiff: NaN, lo: NaN, hi: NaN, p: NaN, exact: true };
+  // One pair: both sign patterns are as extreme as the observed one, so p is 1 whatever the difference: not a test.
+  if (n === 1) return { n, meanDiff: ci.mean, lo: ci.lo, hi: ci.hi, p: NaN, exact: true };
   const observed = Math.abs(d.reduce((s, x) => s + x, 0));
   // A relative tolerance so that a pattern equal to the observed sum up to rounding counts as "at least as extreme".
   const tol = 1e-12 * d.reduce((s, x) => s + Math.abs(x), 0);

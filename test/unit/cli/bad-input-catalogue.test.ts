@@ -279,6 +279,15 @@ before(() => {
       ['"Once upon a time."', '{"text": "The dog ran to the tree.", "target": 5}', '"Tom liked to play."'].join('\n'),
     );
     fs.writeFileSync(
+      p('mixed-measures.jsonl'),
+      [
+        '{"text": "Once upon a time", "target": "next"}',
+        '{"text": "Once upon a time", "target": "prob:next"}',
+        '{"text": "Once upon a time", "target": "contrast:a|the"}',
+        '"Once upon a time there was"',
+      ].join('\n'),
+    );
+    fs.writeFileSync(
       p('dates-bad-target.jsonl'),
       ['"March 3 1987"', '{"text": "the 2nd of July, 1999", "target_text": 5}'].join('\n'),
     );
@@ -1406,6 +1415,12 @@ const cases: BadInputCase<CliInput>[] = [
     name: 'explain --ig-steps 0',
     input: cli('explain', '--model', p('no-model'), '--text', 'hi', '--target', 'next', '--ig-steps', '0'),
     expect: /--ig-steps must be a whole number from 1 to 1024/,
+  },
+  {
+    name: 'study: lines whose targets measure different things are refused before the model loads',
+    input: cli('study', '--model', S, '--data', p('mixed-measures.jsonl'), '--target', 'next', '--methods', 'rollout'),
+    expect:
+      /^attention-lens: The examples' targets measure different things: log-probability \(lines 1, 4\); probability \(line 2\); log p\(A\) − log p\(B\) \(line 3\)\. A study averages and compares one measure/,
   },
   {
     name: 'study goes on after a non-JSON line, and exits 2 at the end',

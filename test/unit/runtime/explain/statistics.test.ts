@@ -25,6 +25,10 @@ test('permutation test: exact p on tiny sets, counted by hand', () => {
   assert.equal(pairedPermutationTest(Array(10).fill(1), Array(10).fill(0)).p, 2 / 1024);
   assert.throws(() => pairedPermutationTest([1], [1, 2]), /differ in length/);
   assert.ok(Number.isNaN(pairedPermutationTest([NaN], [1]).p));
+  // One pair: both signs reach |d|, so p would be 1 whatever d is — no test, p not given (shown "—").
+  const single = pairedPermutationTest([5], [1]);
+  assert.deepEqual([single.n, single.meanDiff], [1, 4]);
+  assert.ok(Number.isNaN(single.p));
 });
 
 test('permutation test: sampled beyond the exact limit, (hits + 1) / (samples + 1), seeded', () => {

@@ -355,6 +355,78 @@ test('faithfulness and erasure tables: equal to the analysis functions; the base
   assert.equal(curves[1].value[5], 0);
 });
 
+test('degenerate tables: a constant method is ranked as the baseline (random orders) for faithfulness and erasure and has no agreement; top-k ≥ the candidates and one-candidate distances are not shown', async () => {
+  const w = [0, 3, 1, 2, 5, 0.5];
+  const candidates = [false, true, true, true, true, true];
+  const evaluate = async (masks: boolean[][]) => masks.map((keep) => w.reduce((s, x, j) => s + (keep[j] ? x : 0), 0));
+  // "flat" scores every candidate 7 (its position 0 is not a candidate): it ranks nothing. Tie-broken by position it
+  // would erase tokens 1, 2, 3, … first; instead its rows equal the uniform baseline's, whose random orders it shares.
+  const flat = m('flat', 'perturbation', [9, 7, 7, 7, 7, 7]);
+  const methods = [m('good', 'perturbation', w), flat, m('uniform', 'baseline', [1, 1, 1, 1, 1, 1])];
+  const faith = await faithfulnessTable(methods, evaluate, { candidates, baselineSamples: 3 });
+  assert.equal(faith[1].method, 'flat');
+  assert.equal(faith[1].aopcComprehensiveness, faith[2].aopcComprehensiveness);
+  assert.equal(faith[1].aopcSufficiency, faith[2].aopcSufficiency);
+  const byPosition = await faithfulness([9, 5, 4, 3, 2, 1], async (keep) => (await evaluate([keep]))[0], {
+    exclude: candidates.map((c) => !c),
+  });
+  assert.notEqual(faith[1].aopcComprehensiveness, byPosition.aopcComprehensiveness);
+  const curves = await erasureTable(methods, evaluate, { candidates, steps: 5, baselineSamples: 2 });
+  assert.deepEqual(curves[1].value, curves[2].value);
+  // Its agreement is undefined (τ, ρ, and top-k, which would be its first tokens).
+  const agree = agreementTable(methods, candidates, 2, 5);
+  const row = (a: string, b: string) => agree.find((r) => r.a === a && r.b === b)!;
+  for (const metric of ['kendall', 'spearman', 'topK'] as const)
+    assert.ok(Number.isNaN(row('good', 'flat')[metric]), metric);
+  assert.ok(Number.isFinite(row('good', 'uniform').topK));
+  // k = 5 of 5 candidates: every top-k set is all of them.
+  for (const r of agreementTable(methods, candidates, 5, 5)) assert.ok(Number.isNaN(r.topK), `${r.a} vs ${r.b}`);
+  for (const r of agreementTable(methods, candidates, 4, 5))
+    assert.equal(Number.isFinite(r.topK), r.a !== 'flat' && r.b !== 'flat', `top-4: ${r.a} vs ${r.b}`);
+  // One candidate: every distribution over it is [1]; no distance rows.
+  const one = [false, true, false];
+  assert.deepEqual(
+    distanceTable([m('a', 'attention', [0.5, 0.2, 0.3]), m('b', 'attention', [0.1, 0.8, 0.1])], one),
+    [],
+  );
+  assert.equal(
+    distanceTable([m('a', 'attention', [0.5, 0.2, 0.3]), m('b', 'attention', [0.1, 0.8, 0.1])], [false, true, true])
+      .length,
+    1,
+  );
+});
+
+test('the notes say which numbers are not shown or are random-order means, and why', async () => {
+  const { explanationNotes } = await import('../../../../runtime/explain/notes');
+  const result = (candidates: boolean[], k: number, methods: MethodScores[]) =>
+    ({
+      candidates,
+      methods,
+      agreement: [{ a: 'x', b: 'y', kendall: NaN, spearman: NaN, topK: NaN, k }],
+      faithfulness: [],
+      target: { measure: 'log-prob', kind: 'next', spec: 'next' },
+      perturbation: 'remove',
+    }) as unknown as Omit<ExplainResult, 'notes'>;
+  const facts = { causal: true, modelType: 'llama' };
+  const flat = m('occlusion', 'perturbation', [9, 7.7912, 7.7912]);
+  const notes = explanationNotes(result([false, true, true], 2, [flat]), facts);
+  assert.ok(
+    notes.some((n) => /^Top-k overlap is not shown: with 2 candidate tokens, the top 2 are all of them/.test(n)),
+  );
+  assert.ok(
+    notes.some((n) => /^occlusion gives every candidate token the same score \(7\.79\): it ranks nothing/.test(n)),
+  );
+  const single = explanationNotes(result([false, true], 1, [m('a', 'attention', [0.4, 0.6])]), facts);
+  assert.ok(
+    single.includes('JSD and TVD are not shown: over one candidate token every distribution is the same, [1].'),
+  );
+  const fine = explanationNotes(
+    result([true, true, true, true], 2, [m('a', 'attention', [0.1, 0.2, 0.3, 0.4])]),
+    facts,
+  );
+  assert.ok(!fine.some((n) => /not shown|ranks nothing/.test(n)), fine.join(' | '));
+});
+
 test('study statistics: spread with numpy quantiles, NaN counted as missing; summaries per pair and method', () => {
   const s = spread([4, 1, NaN, 3, 2]);
   assert.deepEqual([s.n, s.missing, s.mean, s.min, s.q1, s.median, s.q3, s.max], [4, 1, 2.5, 1, 1.75, 2.5, 3.25, 4]);
