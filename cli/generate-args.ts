@@ -54,6 +54,12 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs | 'help' {
     throw bad(`--temperature must be 0 or more (0 is greedy), got ${v.temperature}.`);
   if (topP !== undefined && !(topP > 0 && topP <= 1))
     throw bad(`--top-p must be above 0 and at most 1 (1 keeps every token), got ${v['top-p']}.`);
+  // Below 1e-300 a value is near float64's subnormal range, which the native backend's threads flush to zero: 1e-310
+  // read as greedy, 5e-324 printed as top-p 0 and then refused. Such values decode as the smallest normal ones do.
+  if (temperature !== undefined && temperature > 0 && temperature < 1e-300)
+    throw bad(`--temperature must be 0 (greedy) or at least 1e-300, got ${v.temperature}.`);
+  if (topP !== undefined && topP < 1e-300)
+    throw bad(`--top-p must be at least 1e-300 (that already keeps only the most likely token), got ${v['top-p']}.`);
   if ((topP !== undefined || seed !== undefined) && !(temperature !== undefined && temperature > 0))
     throw bad(
       '--top-p and --seed apply to sampling: give --temperature above 0 as well (without it, decoding is greedy).',

@@ -1423,6 +1423,17 @@ const cases: BadInputCase<CliInput>[] = [
       /^attention-lens: The examples' targets measure different things: log-probability \(lines 1, 4\); probability \(line 2\); log p\(A\) − log p\(B\) \(line 3\)\. A study averages and compares one measure/,
   },
   {
+    name: 'generate --top-p 5e-324 (a subnormal: it was printed as top-p 0, then refused after the load)',
+    input: cli('generate', '--model', S, '--text', 'hi', '--temperature', '1', '--top-p', '5e-324'),
+    expect:
+      /^attention-lens: --top-p must be at least 1e-300 \(that already keeps only the most likely token\), got 5e-324\.$/,
+  },
+  {
+    name: 'generate --temperature 1e-310 (read as greedy before)',
+    input: cli('generate', '--model', S, '--text', 'hi', '--temperature', '1e-310', '--seed', '7'),
+    expect: /^attention-lens: --temperature must be 0 \(greedy\) or at least 1e-300, got 1e-310\.$/,
+  },
+  {
     name: 'study goes on after a non-JSON line, and exits 2 at the end',
     input: () => ({
       args: [
