@@ -78,7 +78,7 @@ function isNullDevice(st: fs.Stats): boolean {
 }
 
 /** The kind of a special file, in words, or undefined for a regular file or folder. */
-function specialKind(st: fs.Stats): string | undefined {
+export function specialKind(st: fs.Stats): string | undefined {
   if (st.isFIFO()) return 'a named pipe (FIFO)';
   if (st.isSocket()) return 'a socket';
   if (st.isBlockDevice()) return 'a block device';

@@ -16,6 +16,7 @@ import { HubError } from '../hub/hub-errors';
 import { formatHubId, isUrlLike, parseHubId } from '../hub/hub-id';
 import { findOnnxInFolder, layoutOfFile, type OnnxLayout } from '../onnx/locate';
 import { resolveOllama } from './local-models';
+import { specialKind } from '../files/output-target';
 
 export type ResolvedModel =
   | { kind: 'folder'; dir: string; name: string; hubId?: string }
@@ -77,15 +78,6 @@ export function resolveFolder(dir: string, name = path.basename(dir), hubId?: st
     if (layout) return { kind: 'onnx', layout, dir, name, hubId };
   }
   return { kind: 'folder', dir, name, hubId };
-}
-
-/** A special file in words (a device, a named pipe...), or undefined for a folder or regular file. */
-function specialKind(st: fs.Stats): string | undefined {
-  if (st.isFIFO()) return 'a named pipe (FIFO)';
-  if (st.isSocket()) return 'a socket';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isCharacterDevice()) return 'a device';
-  return undefined;
 }
 
 function notFound(full: string): LensError {
