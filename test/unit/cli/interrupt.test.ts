@@ -45,7 +45,8 @@ function interruptAt(
   });
 }
 
-test('Ctrl-C during the layers of a run: exit 130 and one line, never an abort', async () => {
+/** Builds the CLI and runs `body` with a ~480-token text file in a temporary folder (removed afterwards). */
+async function withLongText(body: (dir: string, file: string) => Promise<void>): Promise<void> {
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'pipe' });
   const dir = mkdtempSync(path.join(tmpdir(), 'lens-interrupt-'));
   try {
@@ -54,26 +55,24 @@ test('Ctrl-C during the layers of a run: exit 130 and one line, never an abort',
       file,
       'Once upon a time there was a little girl named Lily who loved to play in the park with her friends. '.repeat(22),
     );
+    await body(dir, file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('Ctrl-C during the layers of a run: exit 130 and one line, never an abort', () =>
+  withLongText(async (_dir, file) => {
     for (const layer of [0, 3, 9, 17, 24]) {
       const r = await interruptAt(file, layer);
       assert.doesNotMatch(r.stderr, /terminate called|Aborted|Napi::Error/, `interrupted at layer ${layer}`);
       assert.equal(r.code, 130, `interrupted at layer ${layer}: ${r.stderr}`);
       assert.equal(r.stderr, 'attention-lens: interrupted.\n');
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('Ctrl-C twice during run --out FOLDER/: one line, exit 130, no temporary file left (the second signal killed it)', async () => {
-  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'pipe' });
-  const dir = mkdtempSync(path.join(tmpdir(), 'lens-interrupt-'));
-  try {
-    const file = path.join(dir, 'long.txt');
-    writeFileSync(
-      file,
-      'Once upon a time there was a little girl named Lily who loved to play in the park with her friends. '.repeat(22),
-    );
+test('Ctrl-C twice during run --out FOLDER/: one line, exit 130, no temporary file left (the second signal killed it)', () =>
+  withLongText(async (dir, file) => {
     for (const layer of [2, 11]) {
       const out = path.join(dir, `out-${layer}`);
       const r = await interruptAt(file, layer, ['--out', `${out}/`], 2);
@@ -87,7 +86,4 @@ test('Ctrl-C twice during run --out FOLDER/: one line, exit 130, no temporary fi
       );
       assert.ok(!left.includes('attention-lens.json'), 'an interrupted run lists no files');
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
