@@ -116,16 +116,13 @@ async function matrixValue(frame: FrameLocator, ref: Reference, row: number, col
     ox: Number(c.getAttribute('data-origin-x')),
     oy: Number(c.getAttribute('data-origin-y')),
   }));
-  const layer = await frame
-    .locator('#layer-select, select')
-    .first()
-    .inputValue()
-    .catch(() => '0');
-  const head = await frame
-    .locator('select')
-    .nth(1)
-    .inputValue()
-    .catch(() => 'mean');
+  // The panel's dropdowns (webview/main.ts: vscode-single-select elements, whose value is a property).
+  const valueOf = (id: string) =>
+    frame.locator(`#${id}`).evaluate((e) => String((e as HTMLElement & { value: unknown }).value), undefined, {
+      timeout: 5_000,
+    });
+  const layer = await valueOf('layer-select');
+  const head = await valueOf('head-select');
   log(`matrix of layer ${layer}, head ${head}`);
   const tooltip = frame.locator('#matrix-tooltip');
   await canvas.hover({ position: { x: 2, y: 2 }, force: true });
