@@ -17,6 +17,7 @@ import {
 import type { LayerAttention } from '../runtime/types';
 import type { RunSnapshot } from './run-snapshot';
 import { documentIdentity, mappingCurrent, STALE_LINE } from './run-range';
+import { escapeIcons } from './icon-text';
 
 export const TINTED_CONTEXT = 'attentionLens.tinted';
 
@@ -128,7 +129,7 @@ export class TintController implements vscode.Disposable {
     const tag = `L${layer} ${typeof head === 'number' ? `H${head}` : head}`;
     const what = {
       label: `attention from “${t.text}” · ${tag} · 0`,
-      status: `$(symbol-color) Tint: ${t.text} · ${tag}`,
+      status: `$(symbol-color) Tint: ${escapeIcons(t.text)} · ${tag}`,
       tooltip: `every token of the range is tinted by how much **${escapeMarkdown(t.text)}** attends to it (${viewLabel(head, layer, l.kind)})`,
     };
     const levels = this.paint(run, to, index, panelKey, what);

@@ -7,6 +7,7 @@ import { partOf, rate } from '../runtime/hub/hub-errors';
 import type { LocalModel } from '../runtime/models/local-models';
 import { looksLikePath } from '../runtime/models/source-resolver';
 import type { ModelFacts } from '../runtime/types';
+import { escapeIcons } from './icon-text';
 
 /** The model fetched on first use when none is configured (asked once): a 6 × 12 BERT, 91 MB. */
 export const DEFAULT_MODEL = 'sentence-transformers/all-MiniLM-L6-v2';
@@ -70,7 +71,7 @@ export function typedHubChoice(text: string): ModelChoice | undefined {
   } catch {
     return undefined;
   }
-  return { value: t, label: `$(cloud-download) ${t}`, description: 'Hugging Face Hub', source: 'typed' };
+  return { value: t, label: `$(cloud-download) ${escapeIcons(t)}`, description: 'Hugging Face Hub', source: 'typed' };
 }
 
 /** `known` with the gaps filled from `extra` (an undefined field never hides a known one). */
@@ -110,9 +111,10 @@ export function modelChoices(
     const about = describeInfo(mergeInfo(info[value], cachedInfo.get(value)));
     out.push({
       value,
-      label: displayName(value),
-      description: [value === current ? 'current' : undefined, about].filter((x) => x).join(' · ') || undefined,
-      detail: value,
+      label: escapeIcons(displayName(value)),
+      description:
+        escapeIcons([value === current ? 'current' : undefined, about].filter((x) => x).join(' · ')) || undefined,
+      detail: escapeIcons(value),
       source: 'recent',
     });
   }
@@ -121,9 +123,9 @@ export function modelChoices(
     seen.add(c.id);
     out.push({
       value: c.id,
-      label: displayName(c.id),
-      description: ['cached', describeInfo(c.info)].filter((x) => x).join(' · '),
-      detail: c.id,
+      label: escapeIcons(displayName(c.id)),
+      description: escapeIcons(['cached', describeInfo(c.info)].filter((x) => x).join(' · ')),
+      detail: escapeIcons(c.id),
       source: 'cached',
     });
   }
@@ -132,9 +134,9 @@ export function modelChoices(
     seen.add(m.id);
     out.push({
       value: m.id,
-      label: `${m.source === 'ollama' ? '$(server-process)' : '$(file-binary)'} ${m.label}`,
-      description: describeLocal(m),
-      detail: m.file,
+      label: `${m.source === 'ollama' ? '$(server-process)' : '$(file-binary)'} ${escapeIcons(m.label)}`,
+      description: escapeIcons(describeLocal(m)),
+      detail: escapeIcons(m.file),
       source: m.source,
     });
   }

@@ -11,6 +11,7 @@ import { backendLabel } from './backend-loader';
 import { readModelSettings, type ModelManager } from './model-manager';
 import { COMMANDS } from './commands/ids';
 import { UNREAD_STATUS_NOTE } from './model-path-logic';
+import { escapeIcons } from './icon-text';
 
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem(
@@ -70,10 +71,10 @@ export class StatusBar implements vscode.Disposable {
     const item = { text: '', tooltip: '' };
     // What the next run uses (readModelSettings, as the run reads it): the loaded model only when it is that one.
     const current = models.current && models.isLoaded(s) ? models.current : undefined;
-    const name = !s.modelPath ? '' : (current?.facts.name ?? path.basename(s.modelPath));
+    const name = !s.modelPath ? '' : escapeIcons(current?.facts.name ?? path.basename(s.modelPath));
     const unread = s.unreadFrom ? ` ${UNREAD_STATUS_NOTE}` : '';
     if (models.isLoading) {
-      item.text = `$(loading~spin) Loading ${models.loadingName ?? name}…`;
+      item.text = `$(loading~spin) Loading ${models.loadingName !== undefined ? escapeIcons(models.loadingName) : name}…`;
       item.tooltip = 'Attention Lens is loading the model (Attention Lens: Cancel stops it).';
     } else if (this.running) {
       item.text = `$(loading~spin) ${name}: layer ${this.running.received}/${this.running.total}`;
