@@ -21,5 +21,6 @@ export function mapSource(source: RunSource): DocMapping | undefined {
     version: doc.version,
     offset: doc.offsetAt(range.start),
     length: source.text.length,
+    eol: doc.eol === vscode.EndOfLine.CRLF ? 2 : 1,
   };
 }

@@ -45,7 +45,7 @@ import { ExplainHost, type ExplainExportOptions, type ExplainRun } from './expla
 import { heldKept, type Hold } from './model-hold';
 import type { ExportOutcome } from './export';
 import { mapSource } from './doc-mapping';
-import { followEdits, mappingCurrent, STALE_LINE } from './run-range';
+import { followEdits, followEolChange, mappingCurrent, STALE_LINE } from './run-range';
 import type { SavedRun } from './saved-run';
 import { DEFAULT_VIEW, type DocMapping, type PanelViewState, type RunSnapshot } from './run-snapshot';
 
@@ -862,12 +862,25 @@ export class AttentionPanel {
     const run = this.run;
     const m = run?.mapping;
     if (!run || !m || m.uri !== e.document.uri.toString() || e.contentChanges.length === 0) return;
-    const edits = e.contentChanges.map((c) => ({
-      offset: c.rangeOffset,
-      removed: c.rangeLength,
-      inserted: c.text.length,
-    }));
-    run.mapping = followEdits(m, edits, e.document.version);
+    const doc = e.document;
+    const eol = doc.eol === vscode.EndOfLine.CRLF ? 2 : 1;
+    if (m.eol !== eol) {
+      // The line endings changed (Change End of Line Sequence; a file reloaded with others): VS Code reports it as the
+      // whole document replaced. The text moves by the line breaks before it; it stays the run's only where the
+      // document still holds the run's text there (otherwise more than the line endings changed): stale if not.
+      const lineStart = (line: number) => doc.offsetAt(new vscode.Position(line, 0));
+      const next = followEolChange(m, run.source.text, { lineCount: doc.lineCount, lineStart }, eol, doc.version);
+      const at = (o: number) => doc.positionAt(o);
+      const same = doc.getText(new vscode.Range(at(next.offset), at(next.offset + next.length))) === run.source.text;
+      run.mapping = next.stale || same ? next : { ...next, stale: true };
+    } else {
+      const edits = e.contentChanges.map((c) => ({
+        offset: c.rangeOffset,
+        removed: c.rangeLength,
+        inserted: c.text.length,
+      }));
+      run.mapping = followEdits(m, edits, doc.version);
+    }
     if (run.mapping.stale && !m.stale) {
       this.host.log.appendLine(`Run ${run.runId}: the text it analysed was edited; it is out of date.`);
       this.notice(STALE_LINE);

@@ -43,6 +43,44 @@ export function followEdits(m: DocMapping, edits: readonly TextEdit[], version: 
   return { ...m, version, offset, length, ...(stale ? { stale: true } : {}) };
 }
 
+/**
+ * The mapping after the document's line endings changed (Change End of Line Sequence, or a file reloaded with other
+ * line endings: VS Code reports the whole document replaced). Every line break before the analysed text
+ * grew or shrank by one character, so the text moves by that many; a text that holds a line break itself is no longer
+ * what the run read (the model saw the old line breaks, and its tokens' offsets count them): stale. `eol`: characters
+ * a line break takes now (1 LF, 2 CRLF); `lineStart(l)`: the document offset of line l now. A mapping that does not
+ * know its line breaks (made before it recorded them) is stale on any such change.
+ */
+export function followEolChange(
+  m: DocMapping,
+  text: string,
+  doc: { readonly lineCount: number; lineStart(line: number): number },
+  eol: 1 | 2,
+  version: number,
+): DocMapping {
+  if (m.eol === eol) return { ...m, version };
+  if (m.eol === undefined) return { ...m, version, eol, stale: true };
+  const breaks = (text.match(/\r\n|\r|\n/g) ?? []).length;
+  const grow = eol - m.eol;
+  // Line l starts at lineStart(l) - l·grow in the old text: the last line starting at or before the old offset holds
+  // the range's start, with l line breaks before it.
+  let lo = 0;
+  let hi = doc.lineCount - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (doc.lineStart(mid) - mid * grow <= m.offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return {
+    ...m,
+    version,
+    eol,
+    offset: m.offset + lo * grow,
+    length: m.length + breaks * grow,
+    ...(breaks > 0 ? { stale: true as const } : {}),
+  };
+}
+
 const identities = new WeakMap<object, number>();
 let lastIdentity = 0;
 

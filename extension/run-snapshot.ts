@@ -37,6 +37,8 @@ export interface DocMapping {
   length: number;
   /** An edit touched the analysed text: the run no longer describes the document. */
   stale?: true;
+  /** Characters a line break took in the document when the mapping was made or last followed (1: LF, 2: CRLF). */
+  eol?: 1 | 2;
 }
 
 export interface RunSnapshot {

@@ -125,6 +125,13 @@ suite('Attention Lens: panel host (issue 13)', function () {
     md = await lensHover(doc, lilyAt());
     assert.equal(hoverToken(md), String(lily), `an edit before the range shifts it: ${md}`);
     assert.notEqual(api.panelNotice?.(), STALE, 'the panel does not say stale');
+    // The line endings changed (LF → CRLF: a new version without a content change): every line break before the text
+    // is one character longer, the range moves with them and the run stays.
+    assert.ok(await editor.edit((b) => b.setEndOfLine(vscode.EndOfLine.CRLF)), 'the line endings changed');
+    assert.equal(doc.eol, vscode.EndOfLine.CRLF);
+    md = await lensHover(doc, lilyAt());
+    assert.equal(hoverToken(md), String(lily), `CRLF line endings keep the run: ${md}`);
+    assert.notEqual(api.panelNotice?.(), STALE, 'the panel does not say stale after CRLF');
 
     // Inside the text: the hover and the panel say it in words, without numbers or versions.
     const at = lilyAt();

@@ -4,7 +4,13 @@
 // Plain objects stand for VS Code's TextDocuments.
 import test from 'node:test';
 import * as assert from 'node:assert/strict';
-import { documentIdentity, followEdits, mappingCurrent, STALE_LINE } from '../../../extension/run-range';
+import {
+  documentIdentity,
+  followEdits,
+  followEolChange,
+  mappingCurrent,
+  STALE_LINE,
+} from '../../../extension/run-range';
 import type { DocMapping } from '../../../extension/run-snapshot';
 
 /** The document the run read, as the extension host hands it out (one object while it is open). */
@@ -91,4 +97,67 @@ test('a document closed and opened again is not the one the run read, though its
 
 test('the stale line says what happened and what to do in words', () => {
   assert.equal(STALE_LINE, 'The text changed since this run — Show Attention again.');
+});
+
+// ----- line endings changed (LF ↔ CRLF: a new version, no content change) -----------------------------------------
+
+/** The document as VS Code's TextDocument answers lineCount and offsetAt(line, 0), from its text. */
+function lines(text: string) {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\r' && text[i + 1] === '\n') i++;
+    if (text[i] === '\n' || text[i] === '\r') starts.push(i + 1);
+  }
+  return { lineCount: starts.length, lineStart: (l: number) => starts[l] };
+}
+const withEol = (text: string, eol: string) => text.replace(/\r\n|\n/g, eol);
+
+test('line endings changed: the range moves by the line breaks before it; a range holding one is stale', () => {
+  const lf = 'ab\ncd\nquick brown\nfox';
+  const crlf = withEol(lf, '\r\n');
+  const at = (offset: number, length: number, eol: 1 | 2): DocMapping => ({ ...RUN, offset, length, eol });
+  // Hand-computed: "quick brown" starts after two line breaks.
+  assert.deepEqual(followEolChange(at(6, 11, 1), 'quick brown', lines(crlf), 2, 2), { ...at(8, 11, 2), version: 2 });
+  assert.deepEqual(followEolChange(at(8, 11, 2), 'quick brown', lines(lf), 1, 3), { ...at(6, 11, 1), version: 3 });
+  // On the first line nothing moves; a text across a line break is stale and one character longer a break.
+  assert.deepEqual(followEolChange(at(1, 1, 1), 'b', lines(crlf), 2, 2), { ...at(1, 1, 2), version: 2 });
+  assert.deepEqual(followEolChange(at(3, 8, 1), 'cd\nquick', lines(crlf), 2, 2), {
+    ...at(4, 9, 2),
+    version: 2,
+    stale: true,
+  });
+  // Called with the line endings the mapping already has: only the version follows.
+  assert.deepEqual(followEolChange(at(6, 11, 1), 'quick brown', lines(lf), 1, 4), { ...at(6, 11, 1), version: 4 });
+  // A mapping that did not record its line endings cannot follow them: stale.
+  assert.equal(followEolChange({ ...RUN }, 'quick', lines(crlf), 2, 2).stale, true);
+});
+
+test('line endings changed: every one-line range of random documents still covers its text (string reference)', () => {
+  let seed = 7;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  for (let doc = 0; doc < 200; doc++) {
+    const words = Array.from({ length: 3 + rand(12) }, () => 'xyz'.slice(0, 1 + rand(3)));
+    const lf = words.map((w) => w + (rand(3) === 0 ? '\n' : ' ')).join('');
+    for (const [from, to, eolTo] of [
+      ['\n', '\r\n', 2],
+      ['\r\n', '\n', 1],
+    ] as const) {
+      const before = withEol(lf, from);
+      const after = withEol(lf, to);
+      const start = rand(before.length);
+      let end = start;
+      while (end < before.length && before[end] !== '\n' && before[end] !== '\r' && end - start < 5) end++;
+      const text = before.slice(start, end);
+      if (!text) continue;
+      const m = followEolChange(
+        { ...RUN, offset: start, length: text.length, eol: from === '\n' ? 1 : 2 },
+        text,
+        lines(after),
+        eolTo,
+        9,
+      );
+      assert.equal(m.stale, undefined, `${JSON.stringify(before)} [${start}, ${end})`);
+      assert.equal(after.slice(m.offset, m.offset + m.length), text, `${JSON.stringify(after)} from ${start}`);
+    }
+  }
 });
