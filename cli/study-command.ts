@@ -24,7 +24,8 @@ import { effectiveThreads } from './parse-options';
 import { downloadReporter } from './download-progress';
 import { sanityCheck, type SanityCheck } from '../runtime/explain/sanity';
 import { EACH_TARGET_TOKEN } from '../runtime/explain/seq2seq-target';
-import { parseTargetSpec } from '../runtime/explain/target-spec';
+import { parseTargetSpec, targetMeasure } from '../runtime/explain/target-spec';
+import type { TargetMeasure } from '../runtime/analysis/targets';
 import { SEQ2SEQ_DEFAULT_METHODS, seq2seqMethodId, seq2seqMethods } from '../runtime/explain/seq2seq-methods';
 import { headSweepFigure } from '../figures/explain-figure';
 import { headSweepGrid } from '../figures/head-stats';
@@ -139,6 +140,16 @@ async function readExamples(args: StudyArgs, warn: (s: string) => void) {
 
 /** Errors that belong to one example (it is skipped and reported); every other error ends the study. */
 /** What a target's value measures, in words; undefined for a spec that does not parse (its line fails on its own). */
+/** What each target measure is called in a study's refusal. */
+const MEASURE_WORDS: Record<TargetMeasure, string> = {
+  'log-prob': 'log-probability',
+  prob: 'probability',
+  cosine: 'cosine similarity',
+  'log-odds': 'log p(A) − log p(B)',
+};
+
+/** What a spec measures (targetMeasure), with a whole target's log p apart from one target token's: a sum over the
+ *  target's tokens is not on one token's scale. Undefined for a spec that does not parse (refused per example). */
 function measureOf(spec: string): string | undefined {
   if (spec === EACH_TARGET_TOKEN) return 'log p of one target token';
   let t: ReturnType<typeof parseTargetSpec>;
@@ -147,11 +158,8 @@ function measureOf(spec: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (t.kind === 'mask' || ('prob' in t && t.prob)) return 'probability';
-  if (t.kind === 'contrast') return 'log p(A) − log p(B)';
-  if (t.kind === 'similarity') return 'cosine similarity';
   if (t.kind === 'target') return t.position === undefined ? 'log p of the whole target' : 'log p of one target token';
-  return 'log-probability';
+  return MEASURE_WORDS[targetMeasure(t)];
 }
 
 /**

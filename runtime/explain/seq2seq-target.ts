@@ -10,7 +10,7 @@ import type { Tokenizer } from '../tokenizers/tokenizer';
 import type { ModelFacts, Token } from '../types';
 import type { TargetMeasure } from '../analysis/targets';
 import { contrastTokenId } from './target';
-import { formatTargetSpec, type TargetSpec } from './target-spec';
+import { formatTargetSpec, targetMeasure, type TargetSpec } from './target-spec';
 
 export const SEQ2SEQ_TARGETS = 'target, target:POS or contrast:A|B@target:POS';
 
@@ -60,7 +60,7 @@ export function planSeq2SeqTarget(
         return {
           spec,
           kind: 'target',
-          measure: 'log-prob',
+          measure: targetMeasure(parsed),
           picks: labels.flatMap((t, i) => [i, t.id]),
           combine: 'sum',
           rows: labels.map(() => 1),
@@ -71,7 +71,7 @@ export function planSeq2SeqTarget(
       return {
         spec,
         kind: 'target',
-        measure: 'log-prob',
+        measure: targetMeasure(parsed),
         picks: [p - 1, labels[p - 1].id],
         combine: 'sum',
         rows: labels.map((_, i) => (i === p - 1 ? 1 : 0)),
@@ -100,7 +100,7 @@ export function planSeq2SeqTarget(
       return {
         spec: formatTargetSpec({ kind: 'contrast', a: parsed.a, b: parsed.b, target: p }),
         kind: 'contrast',
-        measure: 'log-odds',
+        measure: targetMeasure(parsed),
         picks: [p - 1, a, p - 1, b],
         combine: 'difference',
         rows: labels.map((_, i) => (i === p - 1 ? 1 : 0)),

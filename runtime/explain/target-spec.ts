@@ -24,6 +24,7 @@
 //                      causal LM: the probability (0–1) instead of the log-probability (unbounded below, so
 //                      comprehensiveness and sufficiency measured on it are unbounded too)
 import { LensError } from '../errors';
+import type { TargetMeasure } from '../analysis/targets';
 
 export type TargetSpec =
   | { kind: 'next'; token?: string; prob?: boolean }
@@ -36,6 +37,25 @@ export type TargetSpec =
   /** A, B: token text, or #ID. position: 1-based like token:POS (absent: the next token); generated: the N-th
    * generated token's position, resolved to position by resolveGenerated. */
   | { kind: 'contrast'; a: string; b: string; position?: number; generated?: number; target?: number };
+
+/** What a target measures, from its spec alone: the planners (target.ts, seq2seq-target.ts) give their plans this
+ *  measure, and a study checks with it, before the model loads, that its examples measure one thing. */
+export function targetMeasure(t: TargetSpec): TargetMeasure {
+  switch (t.kind) {
+    case 'next':
+    case 'token':
+    case 'generated':
+      return t.prob ? 'prob' : 'log-prob';
+    case 'mask':
+      return 'prob';
+    case 'similarity':
+      return 'cosine';
+    case 'contrast':
+      return 'log-odds';
+    case 'target':
+      return 'log-prob';
+  }
+}
 
 export const TARGET_SPEC_HELP =
   'next | next:TOKEN | token:POS:ID | generated:N (prob: before any of them for the probability) | contrast:A|B[@POS|@generated:N|@target:POS] (A, B: token text or #ID) | mask | mask:TOKEN | mask@POS | similarity:REFERENCE TEXT | target | target:POS (encoder–decoders)';

@@ -7,7 +7,7 @@ import { LensError } from '../errors';
 import { argmax, type TargetMeasure } from '../analysis/targets';
 import type { ModelFacts, Token } from '../types';
 import type { Tokenizer } from '../tokenizers/tokenizer';
-import { formatTargetSpec, type PlannedTarget } from './target-spec';
+import { formatTargetSpec, targetMeasure, type PlannedTarget } from './target-spec';
 
 /** A target with generated:N already resolved to a position (resolveGenerated). */
 export type PlannedSpec = PlannedTarget;
@@ -96,10 +96,10 @@ export function planTarget(
   const spec = formatTargetSpec(parsed);
   const ids = tokens.map((t) => t.id);
   const S = ids.length;
+  const measure = targetMeasure(parsed);
   switch (parsed.kind) {
     case 'next': {
       needCausal(facts, spec);
-      const measure = parsed.prob ? 'prob' : 'log-prob';
       const plan: TargetPlan = { spec, parsed, measure, ids, readout: S - 1, protect: null };
       if (parsed.token !== undefined) plan.token = tokenIdOf(needTokenizer(tokenizer, spec), parsed.token);
       return plan;
@@ -110,7 +110,6 @@ export function planTarget(
         throw new LensError('BAD_INPUT', `token:${parsed.position}:… is past the ${S} tokens of the input (1..${S}).`);
       if (parsed.id >= facts.vocabSize)
         throw new LensError('BAD_INPUT', `Token id ${parsed.id} is outside the vocabulary of ${facts.vocabSize}.`);
-      const measure = parsed.prob ? 'prob' : 'log-prob';
       return { spec, parsed, measure, ids, readout: parsed.position - 1, protect: null, token: parsed.id };
     }
     case 'mask': {
@@ -127,17 +126,17 @@ export function planTarget(
         if (tokens[p].special) throw new LensError('BAD_INPUT', `mask@${p} is the special token ${tokens[p].text}.`);
         const masked = [...ids];
         masked[p] = maskId;
-        return { spec, parsed, measure: 'prob', ids: masked, readout: p, protect: p, token: ids[p] };
+        return { spec, parsed, measure, ids: masked, readout: p, protect: p, token: ids[p] };
       }
       const at = ids.indexOf(maskId);
       if (at < 0)
         throw new LensError('BAD_INPUT', 'The text has no [MASK] token; write one in the text, or use mask@POS.');
-      const plan: TargetPlan = { spec, parsed, measure: 'prob', ids, readout: at, protect: at };
+      const plan: TargetPlan = { spec, parsed, measure, ids, readout: at, protect: at };
       if (parsed.token !== undefined) plan.token = tokenIdOf(tokenizer!, parsed.token);
       return plan;
     }
     case 'similarity':
-      return { spec, parsed, measure: 'cosine', ids, readout: null, protect: null, reference: parsed.reference };
+      return { spec, parsed, measure, ids, readout: null, protect: null, reference: parsed.reference };
     case 'target':
       throw notSeq2Seq(facts, spec);
     case 'contrast': {
@@ -154,7 +153,7 @@ export function planTarget(
           `In "${spec}" A and B are the same token (id ${token}); contrast two different tokens.`,
         );
       const readout = p === undefined ? S - 1 : p - 1;
-      return { spec, parsed, measure: 'log-odds', ids, readout, protect: null, token, contrast };
+      return { spec, parsed, measure, ids, readout, protect: null, token, contrast };
     }
   }
 }
