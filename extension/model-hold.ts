@@ -33,7 +33,7 @@ export function heldKept(kept: KeptAttention, hold: Hold): KeptAttention {
     row: (layer, head, query) => hold(() => kept.row(layer, head, query)),
     column: (layer, head, key) => hold(() => kept.column(layer, head, key)),
     window: (layer, head, rows, cols) => hold(() => kept.window(layer, head, rows, cols)),
-    rollout: (query, startLayer) => hold(() => kept.rollout(query, startLayer)),
+    rollout: (query, startLayer, signal) => hold(() => kept.rollout(query, startLayer, signal)),
     vectors: (layer, query, keys) => hold(() => kept.vectors(layer, query, keys)),
   };
 }

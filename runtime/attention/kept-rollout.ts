@@ -8,7 +8,7 @@
 // (ExactAttention.addRow, float64). For a causal model v is supported on the target and the tokens before it, so a
 // layer costs heads × Σ_{i ≤ t} (i + 1) × headDim multiply-adds; for a bidirectional one, heads × n² × headDim. The
 // cost is stated before it runs, and a row estimated above ROLLOUT_MAX_SECONDS is refused with what to do.
-import { LensError } from '../errors';
+import { cancelled, LensError } from '../errors';
 import type { ExactAttention } from './exact-attention';
 
 /** Multiply-adds per second of q·k in float64 JS, measured on a shared 2-core machine at a load of 11 (bench/kept-rollout.ts: 144 M/s). */
@@ -69,6 +69,9 @@ export interface KeptRolloutOptions {
   residual?: number;
   /** Called after each layer with the fraction done. */
   onLayer?: (fraction: number) => void;
+  /** Read before each row is recomputed: true stops the rollout (it rejects as cancelled). A row costs at most
+   *  heads × n × headDim multiply-adds (~30 ms at 8,192 tokens), so a Cancel is seen that soon. */
+  shouldStop?: () => boolean;
 }
 
 /** Row `target` of the rollout of the kept layers [start..L−1]: [n], float64, sums to 1. */
@@ -96,6 +99,7 @@ export function keptRolloutRow(
     const next = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       if (v[i] === 0) continue;
+      if (options.shouldStop?.()) throw cancelled();
       row.fill(0);
       for (let h = 0; h < ex.heads; h++) ex.addRow(h, i, (1 - r) / ex.heads, row, scratch);
       row[i] += r;

@@ -154,7 +154,7 @@ export async function explainKept(
           }
         } else if (options.headReduce === 'max')
           entry.error = `Rollout with the max of the heads does not run on a run kept for long inputs (its rows are recomputed from q and k as the head mean): leave --head-reduce out, or select at most ${longestMapsRun(facts)} tokens.`;
-        else entry.scores = Array.from(await request(signal, () => kept.rollout(readout, startLayer)));
+        else entry.scores = Array.from(await request(signal, () => kept.rollout(readout, startLayer, signal)));
       } catch (e) {
         if (!isLensError(e) || e.code !== 'TOO_LONG') throw e;
         entry.error = e.message;

@@ -114,8 +114,9 @@ export interface KeptAttention {
   window(layer: number, head: number, rows: SpanPayload, cols: SpanPayload): Promise<Float32Array>;
   /** Row `query` of the attention rollout (head mean, residual 0.5) over the layers from `startLayer` up, computed
    * where the model runs as a chain of vector–matrix products (runtime/attention/kept-rollout.ts); refused (TOO_LONG)
-   * when estimated above its time limit. [length], float64. */
-  rollout(query: number, startLayer?: number): Promise<Float64Array>;
+   * when estimated above its time limit. [length], float64. `signal` cancels it while it runs (it rejects as
+   * cancelled; the worker stops within a row). */
+  rollout(query: number, startLayer?: number, signal?: AbortSignal): Promise<Float64Array>;
   /** The neuron view on a window: one query's q, the keys' k (as kept: float32, after RoPE, unscaled) and the
    * query's row log-sum-exp per head over every key (at most 4,096 keys per request). */
   vectors(layer: number, query: number, keys: SpanPayload): Promise<KeptVectors>;

@@ -6,7 +6,7 @@ import { LensError } from '../errors';
 import type { AttentionAnswer, AttentionQuery, KeptLayerOverview, SpanPayload } from './worker-protocol';
 
 /** Sends one attention query to whatever keeps the run. */
-export type AskAttention = (query: AttentionQuery) => Promise<AttentionAnswer>;
+export type AskAttention = (query: AttentionQuery, signal?: AbortSignal) => Promise<AttentionAnswer>;
 
 export class KeptAttentionClient implements KeptAttention {
   private readonly layers = new Map<number, KeptLayerOverview>();
@@ -28,12 +28,12 @@ export class KeptAttentionClient implements KeptAttention {
     this.stopped = true;
   }
 
-  private ask(query: AttentionQuery): Promise<AttentionAnswer> {
+  private ask(query: AttentionQuery, signal?: AbortSignal): Promise<AttentionAnswer> {
     if (this.stopped)
       return Promise.reject(
         new LensError('BAD_INPUT', `Run ${this.run} stopped before it finished (cancelled or failed); run it again.`),
       );
-    return this.send(query);
+    return this.send(query, signal);
   }
 
   layer(l: number): KeptLayerOverview | undefined {
@@ -53,8 +53,8 @@ export class KeptAttentionClient implements KeptAttention {
     return asFloat32((await this.ask({ run: this.run, layer, head, what: 'column', key })).values);
   }
 
-  async rollout(query: number, startLayer = 0): Promise<Float64Array> {
-    const a = await this.ask({ run: this.run, what: 'rollout', query, startLayer });
+  async rollout(query: number, startLayer = 0, signal?: AbortSignal): Promise<Float64Array> {
+    const a = await this.ask({ run: this.run, what: 'rollout', query, startLayer }, signal);
     return a.values instanceof Float64Array ? a.values : Float64Array.from(a.values);
   }
 

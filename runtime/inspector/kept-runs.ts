@@ -36,7 +36,7 @@ export class KeptRuns {
   }
 
   /** Row `target` of the kept run's attention rollout, refused when estimated above its time limit. */
-  private rollout(run: KeptRun, target: number, startLayer: number): Float64Array {
+  private rollout(run: KeptRun, target: number, startLayer: number, shouldStop?: () => boolean): Float64Array {
     const { facts } = run;
     const exact: ExactAttention[] = [];
     for (let l = 0; l < facts.layers; l++) {
@@ -51,10 +51,11 @@ export class KeptRuns {
       throw new LensError('BAD_INPUT', `The rollout's first layer ${startLayer} is outside 0..${facts.layers - 1}.`);
     const causal = facts.attentionKinds.every((k) => k === 'causal');
     checkRolloutCost(rolloutCostOf(facts, n, target, startLayer), causal);
-    return keptRolloutRow(exact, target, { startLayer });
+    return keptRolloutRow(exact, target, { startLayer, ...(shouldStop ? { shouldStop } : {}) });
   }
 
-  answer(q: AttentionQuery): AttentionAnswer {
+  /** The answer to `q`; `shouldStop` (read while a rollout row runs) cancels it. */
+  answer(q: AttentionQuery, shouldStop?: () => boolean): AttentionAnswer {
     const kept = this.current;
     if (!kept || kept.id !== q.run)
       throw new LensError(
@@ -62,7 +63,7 @@ export class KeptRuns {
         `Run ${q.run} is no longer kept (a newer long run replaced it, or the model was reloaded); run it again.`,
       );
     const layers = kept.run.facts.layers;
-    if (q.what === 'rollout') return { values: this.rollout(kept.run, q.query, q.startLayer ?? 0) };
+    if (q.what === 'rollout') return { values: this.rollout(kept.run, q.query, q.startLayer ?? 0, shouldStop) };
     if (!Number.isInteger(q.layer) || q.layer < 0 || q.layer >= layers)
       throw new LensError('BAD_INPUT', `Layer ${q.layer} is outside the model's ${layers} layers.`);
     const layer = kept.run.layer(q.layer);

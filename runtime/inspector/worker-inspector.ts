@@ -213,9 +213,9 @@ class WorkerInspector implements Inspector {
             },
           ),
         ),
-      attention: (query) => {
+      attention: (query, signal) => {
         this.check();
-        return this.track(this.channel.request('attention', query));
+        return this.track(this.channel.request('attention', query, signal ? { signal } : {}));
       },
     });
   }

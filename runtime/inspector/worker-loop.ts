@@ -179,9 +179,10 @@ export class WorkerLoop<Load, Loaded, M extends ServedModel> {
         model.generate(request, { isCancelled, emit: (token, transfer) => ctx.emit(token, transfer) }),
       ),
     );
-    // Answered at once, outside the run queue: a value costs O(headDim), a window what it covers.
+    // Answered at once, outside the run queue: a value costs O(headDim), a window what it covers. A rollout row (up
+    // to a minute) reads the request's cancel mark in shared memory, which the caller's Cancel writes.
     channel.handle('attention', (query, ctx) => {
-      const answer = this.kept.answer(query);
+      const answer = this.kept.answer(query, () => ctx.signal.aborted || this.queue.shared?.isMarked(ctx.id) === true);
       ctx.transfer(answer.values.buffer as ArrayBuffer);
       if (answer.q && answer.k) ctx.transfer(answer.q.buffer as ArrayBuffer, answer.k.buffer as ArrayBuffer);
       return answer;
