@@ -137,6 +137,11 @@ HAND = [
     "…ellipsis…",
     "Once upon a time there was a dog. The dog liked to run and play in the park with his friends.",
     "She said, \"I'm going to the store.\" He replied, 'OK!'",
+    # Unassigned code points (category Cn) are not control characters to BERT's normalizer: the word becomes [UNK].
+    "a\u0378b",
+    "\u0378",
+    "hello\u0378 world",
+    "x\ufffey \uffff z \U0010ffff end",
 ]
 
 POOL = [

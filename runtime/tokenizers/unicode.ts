@@ -2,7 +2,9 @@
 // defines them, so that our splits and offsets agree with the Python library used as the test reference.
 
 const WHITE_SPACE = /^\p{White_Space}$/u;
-const OTHER = /^\p{C}$/u;
+// Hugging Face's BertNormalizer drops Cc, Cf and Co (and lone surrogates, which reach it as U+FFFD) but keeps
+// unassigned code points (Cn): a word holding one becomes [UNK] there, as it must here.
+const CONTROL = /^[\p{Cc}\p{Cf}\p{Co}\p{Cs}]$/u;
 const PUNCTUATION = /^\p{P}$/u;
 const NONSPACING_MARK = /^\p{Mn}$/u;
 
@@ -14,10 +16,10 @@ export function isWhitespace(ch: string): boolean {
   return WHITE_SPACE.test(ch);
 }
 
-/** BERT's control test: general category C (Cc, Cf, Cn, Co, Cs) except tab, newline and carriage return. */
+/** BERT's control test: categories Cc, Cf, Co (and Cs) except tab, newline and carriage return; not Cn. */
 export function isBertControl(ch: string): boolean {
   if (ch === '\t' || ch === '\n' || ch === '\r') return false;
-  return OTHER.test(ch);
+  return CONTROL.test(ch);
 }
 
 /** BERT's punctuation: every ASCII punctuation character (including $+<=>^`|~) and Unicode category P. */
