@@ -132,6 +132,9 @@ HAND = [
     "a >>fr<< in the middle",
     "- . - .",
     "3.50 euros, 555-0142",
+    # Two segmentations with the same float32 score: sentencepiece keeps the first one found (▁ 5 55, not ▁ 55 5).
+    "555",
+    "5555 55 555555",
     "someone@example.com",
     "C:\\Users\\name\\file.txt",
     "<html><body>Hi</body></html>",

@@ -43,19 +43,20 @@ export function viterbi(chars: string[], o: ViterbiOptions): PathPiece[] {
     let single = false;
     o.index.prefixes(chars, s, (e, id) => {
       if (o.skip && o.skip[id]) return;
-      const cand = o.scores[id] + base;
+      // A float32 model adds in float32, as sentencepiece does: a candidate that ties there keeps the first one.
+      const cand = round(o.scores[id] + base);
       if (from[e] === -1 || cand > best[e]) {
-        best[e] = round(cand);
+        best[e] = cand;
         from[e] = s;
         ids[e] = id;
       }
       if (e === s + 1) single = true;
     });
     if (!single) {
-      const cand = o.unkScore + base;
+      const cand = round(o.unkScore + base);
       if (from[s + 1] === -1 || cand > best[s + 1]) {
         if (o.unkId < 0) throw new NoUnknownPiece();
-        best[s + 1] = round(cand);
+        best[s + 1] = cand;
         from[s + 1] = s;
         ids[s + 1] = o.unkId;
       }
