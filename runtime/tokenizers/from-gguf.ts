@@ -216,8 +216,17 @@ export function ggufTokenizerJson(meta: GgufMeta): { json: Record<string, unknow
         fuse_unk: true,
         unk_token: unk !== undefined ? tokens[unk] : null,
       },
-      normalizer: null,
-      pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: prefix ? 'first' : 'never', split: false },
+      // llama.cpp's sentencepiece tokenizer (llm_tokenizer_spm) with add_space_prefix puts "▁" before the text, whatever
+      // it starts with, and before the text after every special token: a Prepend on each piece of text between
+      // special tokens, as Llama 2's tokenizer.json does (Metaspace's 'first' added none before " a" or after "<s>").
+      normalizer: {
+        type: 'Sequence',
+        normalizers: [
+          ...(prefix ? [{ type: 'Prepend', prepend: '▁' }] : []),
+          { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
+        ],
+      },
+      pre_tokenizer: null,
       post_processor: postProcessor,
       decoder: {
         type: 'Sequence',
