@@ -47,7 +47,7 @@ function denseHead(q: Float32Array, k: Float32Array, h: number, causal: boolean)
 }
 
 function referenceRow(ls: ReturnType<typeof layers>, target: number, start: number, causal: boolean): number[] {
-  let v = Array.from({ length: N }, (_, i) => (i === target ? 1 : 0));
+  let v: number[] = Array.from({ length: N }, (_, i) => (i === target ? 1 : 0));
   for (let l = LAYERS - 1; l >= start; l--) {
     const heads = Array.from({ length: HEADS }, (_, h) => denseHead(ls[l].q, ls[l].k, h, causal));
     const a = Array.from({ length: N }, (_, i) =>
