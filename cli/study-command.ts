@@ -138,8 +138,6 @@ async function readExamples(args: StudyArgs, warn: (s: string) => void) {
   return { examples, skipped };
 }
 
-/** Errors that belong to one example (it is skipped and reported); every other error ends the study. */
-/** What a target's value measures, in words; undefined for a spec that does not parse (its line fails on its own). */
 /** What each target measure is called in a study's refusal. */
 const MEASURE_WORDS: Record<TargetMeasure, string> = {
   'log-prob': 'log-probability',
@@ -184,6 +182,7 @@ export function checkOneMeasure(examples: readonly { line: number; spec: string 
   );
 }
 
+/** Errors that belong to one example (it is skipped and reported); every other error ends the study. */
 const EXAMPLE_ERRORS: readonly LensErrorCode[] = ['BAD_INPUT', 'EMPTY_TEXT', 'TOO_LONG', 'NO_TOKENIZER', 'NON_FINITE'];
 
 const pm = (s: Spread) => (s.n ? `${num(s.mean)} ± ${num(s.std)}` : '—');
