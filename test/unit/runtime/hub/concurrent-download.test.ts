@@ -172,14 +172,20 @@ test('a lock left by a process that is gone is taken over, and its partial resum
   assert.ok(!fs.existsSync(cache.lock(w.sha256)));
 });
 
-test('a live lock of another host is waited on, with a progress event, until the caller cancels', async () => {
+/** A fresh cache whose weights blob is locked by process 1 of another host (lock text `other`). */
+function otherHostLock(token: string) {
   const cacheDir = tempDir();
   const cache = new RepoCache(cacheDir, REPO);
   const w = weights();
   const lock = cache.lock(w.sha256);
   fs.mkdirSync(path.dirname(lock), { recursive: true });
-  const other = JSON.stringify({ pid: 1, host: `not-${os.hostname()}`, token: 'y' });
+  const other = JSON.stringify({ pid: 1, host: `not-${os.hostname()}`, token });
   fs.writeFileSync(lock, other);
+  return { cacheDir, cache, w, lock, other };
+}
+
+test('a live lock of another host is waited on, with a progress event, until the caller cancels', async () => {
+  const { cacheDir, cache, w, lock, other } = otherHostLock('y');
   const controller = new AbortController();
   const events: DownloadProgress[] = [];
   const first = hub.requests.length;
@@ -211,12 +217,7 @@ test('a live lock of another host is waited on, with a progress event, until the
 });
 
 test("another host's lock not refreshed for over a minute is stale and taken over", async () => {
-  const cacheDir = tempDir();
-  const cache = new RepoCache(cacheDir, REPO);
-  const w = weights();
-  const lock = cache.lock(w.sha256);
-  fs.mkdirSync(path.dirname(lock), { recursive: true });
-  fs.writeFileSync(lock, JSON.stringify({ pid: 1, host: `not-${os.hostname()}`, token: 'z' }));
+  const { cacheDir, w, lock } = otherHostLock('z');
   const old = new Date(Date.now() - 120_000);
   fs.utimesSync(lock, old, old);
   const dir = await resolveHubModel(REPO, { endpoint: hub.url, cacheDir, token: null, env: {} });
