@@ -161,6 +161,7 @@ async function check(file, target) {
         e,
       ) ||
       /\.(map|ts)$/.test(e) ||
+      e === 'extension/dist/.build-inputs.json' ||
       (e.startsWith(`extension/${BIN}/`) && !binaries.includes(e.slice('extension/'.length))),
   );
   return { entries, missing, forbidden };
