@@ -70,13 +70,15 @@ export function referenceAltiLayers(modelDir: string, ids: number[]): number[][]
 /** Value zeroing's matrix of layer `layer`: [i][j] = 1 − cos(x_i, x_i with token j's values zeroed), by row sum. */
 export function referenceValueZeroing(modelDir: string, ids: number[], layer: number): number[][] {
   const S = ids.length;
-  const original = naiveForward(modelDir, ids, undefined, { record: true }).blocks![layer].out;
+  const original = naiveForward(modelDir, ids, undefined, { record: true, stopAfter: layer }).blocks![layer].out;
   const hidden = original.length / S;
   const m: number[][] = Array.from({ length: S }, () => Array(S).fill(0));
   for (let j = 0; j < S; j++) {
-    const zeroed = naiveForward(modelDir, ids, undefined, { record: true, zeroValue: { layer, token: j } }).blocks![
-      layer
-    ].out;
+    const zeroed = naiveForward(modelDir, ids, undefined, {
+      record: true,
+      zeroValue: { layer, token: j },
+      stopAfter: layer,
+    }).blocks![layer].out;
     for (let i = 0; i < S; i++) {
       let dot = 0;
       let a2 = 0;
