@@ -49,16 +49,21 @@ export function randomizeTopLayers(source: ModelSource, layers: number, seed: nu
   return { ...source, weights };
 }
 
-/** `base` with the tensors `chosen` picks re-initialised, each from its own seeded stream (seed and name). */
+/** `base` with the tensors `chosen` picks re-initialised, each from its own seeded stream (seed and name). Each is
+ * drawn once (every graph built for the model — a study builds one per input length — reads it again) and handed
+ * out as a copy, as WeightStore.get promises a fresh array. */
 function randomizedWhere(base: WeightStore, seed: number, chosen: (name: string) => boolean): WeightStore {
   const hash = (s: string) => [...s].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0, seed >>> 0);
+  const drawn = new Map<string, Float32Array>();
   return {
     names: () => base.names(),
     has: (n) => base.has(n),
     shape: (n) => base.shape(n),
     get: (n) => {
-      const data = base.get(n);
-      return chosen(n) ? randomLike(data, hash(n)) : data;
+      if (!chosen(n)) return base.get(n);
+      let r = drawn.get(n);
+      if (!r) drawn.set(n, (r = randomLike(base.get(n), hash(n))));
+      return r.slice();
     },
   };
 }

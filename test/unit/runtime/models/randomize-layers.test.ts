@@ -55,6 +55,23 @@ test('tensor layers by name; random values keep mean and sd; only the top layers
   assert.notDeepEqual(Array.from(top2.get('layers.2.w')), [1, 2]);
   assert.deepEqual(top2.get('layers.2.w'), randomizeTopLayers(source, 2, 1).weights.get('layers.2.w'));
   assert.throws(() => randomizeTopLayers(source, 4, 1), /cannot randomise 4 of 3 layers/);
+  // Drawn once, handed out as copies: a caller that changes its array does not change the next one.
+  const reads: string[] = [];
+  const counted = {
+    ...source,
+    weights: { ...source.weights, get: (n: string) => (reads.push(n), Float32Array.from(tensors[n])) },
+  } as ModelSource;
+  const store = randomizeTopLayers(counted, 2, 1).weights;
+  const first = store.get('layers.2.w');
+  const kept = Array.from(first);
+  first.fill(99);
+  assert.deepEqual(Array.from(store.get('layers.2.w')), kept);
+  assert.deepEqual(Array.from(store.get('layers.2.w')), Array.from(top2.get('layers.2.w')));
+  assert.deepEqual(
+    reads.filter((n) => n === 'layers.2.w'),
+    ['layers.2.w'],
+    'the base tensor was read for every get',
+  );
 });
 
 test('sanity check: Spearman ρ per method between trained and randomised rankings over the candidates', () => {
