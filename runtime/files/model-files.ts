@@ -7,6 +7,7 @@ import { expandHome } from '../hub/hub-settings';
 import { hubCacheDir } from '../hub/cache-layout';
 import { externalDataLocations } from '../onnx/read';
 import type { ProtectedPath } from './output-target';
+import { readSideFileSync } from './side-file';
 
 /** File names a model folder's loader may read (config, tokenizer, weights in every format we or Python read). */
 const MODEL_FILE =
@@ -45,7 +46,11 @@ function onnxExternalData(file: string, out: ProtectedPath[]): void {
 
 function shardsOf(dir: string, index: string, out: ProtectedPath[]): void {
   try {
-    const map = (JSON.parse(fs.readFileSync(index, 'utf8')) as { weight_map?: Record<string, unknown> }).weight_map;
+    const map = (
+      JSON.parse(readSideFileSync(index, 'CORRUPT_WEIGHTS').toString('utf8')) as {
+        weight_map?: Record<string, unknown>;
+      }
+    ).weight_map;
     for (const shard of new Set(Object.values(map ?? {})))
       if (typeof shard === 'string') out.push({ path: path.join(dir, shard), role: ROLE });
   } catch {

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LensError } from '../errors';
+import { readSideFile } from '../files/side-file';
 import { eosTokenIds, parseConfig, type ModelConfig } from './config-normalise';
 
 export * from './config-normalise';
@@ -13,8 +14,13 @@ export async function readConfig(dir: string): Promise<ModelConfig> {
   const file = path.join(dir, 'config.json');
   let text: string;
   try {
-    text = await fs.promises.readFile(file, 'utf8');
-  } catch {
+    text = (await readSideFile(file, 'BAD_CONFIG')).toString('utf8');
+  } catch (e) {
+    if (e instanceof LensError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new LensError('BAD_CONFIG', `${file} is a loop of symbolic links: replace it.`);
+    if (code !== 'ENOENT' && code !== 'ENOTDIR')
+      throw new LensError('BAD_CONFIG', `${file} cannot be read: ${(e as Error).message}.`);
     const ggufs = ggufFilesIn(dir);
     throw new LensError(
       'NO_CONFIG',
@@ -55,8 +61,10 @@ function ggufFilesIn(dir: string): string[] {
 async function readGenerationEos(file: string): Promise<number[] | undefined> {
   let raw: unknown;
   try {
-    raw = JSON.parse(await fs.promises.readFile(file, 'utf8'));
-  } catch {
+    raw = JSON.parse((await readSideFile(file, 'BAD_CONFIG')).toString('utf8'));
+  } catch (e) {
+    // A FIFO, a device or a huge file stops the load; a missing or unparsable one is ignored.
+    if (e instanceof LensError) throw e;
     return undefined;
   }
   if (typeof raw !== 'object' || raw === null || !('eos_token_id' in raw)) return undefined;

@@ -21,6 +21,7 @@ import {
 } from './safetensors-bytes';
 import { readFully } from './read-fully';
 import { readTorchTensor, torchEntries, type ByteSource, type TorchEntry } from './torch-bin';
+import { readSideFileSync } from '../files/side-file';
 
 export { memoryWeights, type WeightStore } from './safetensors-bytes';
 
@@ -131,7 +132,7 @@ function notAFile(p: string): string | undefined {
 /** The tensors of every shard a shard index (model.safetensors.index.json, pytorch_model.bin.index.json) names. */
 function shardEntries<E extends HeaderEntry>(dir: string, index: string, read: (file: string) => E[]): Map<string, E> {
   const label = path.basename(index);
-  const weightMap = parseShardIndex(fs.readFileSync(index, 'utf8'), label);
+  const weightMap = parseShardIndex(readSideFileSync(index, 'CORRUPT_WEIGHTS').toString('utf8'), label);
   const entries = new Map<string, E>();
   const shards = new Map<string, Map<string, E>>();
   for (const [name, shard] of Object.entries(weightMap)) {

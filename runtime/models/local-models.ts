@@ -14,6 +14,7 @@ import { readGgufHeader } from '../formats/gguf-file';
 import { GGUF_MODEL_TYPES } from '../formats/gguf-config';
 import { isDequantizable } from '../formats/gguf-dequant';
 import type { GgufHeader } from '../formats/gguf-read';
+import { readSideFileSync } from '../files/side-file';
 
 export const OLLAMA_MODEL_MEDIA_TYPE = 'application/vnd.ollama.image.model';
 const DEFAULT_REGISTRY = 'registry.ollama.ai';
@@ -154,9 +155,11 @@ export function parseOllamaRef(text: string): OllamaRef {
 function modelBlob(manifestFile: string, modelsDir: string): { file: string; bytes: number } | string {
   let manifest: unknown;
   try {
-    manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
-  } catch {
-    return 'its manifest is not valid JSON';
+    manifest = JSON.parse(readSideFileSync(manifestFile, 'MODEL_NOT_FOUND').toString('utf8'));
+  } catch (e) {
+    return e instanceof LensError
+      ? 'its manifest is not a regular file of a manifest’s size'
+      : 'its manifest is not valid JSON';
   }
   if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest))
     return 'its manifest is not a JSON object';

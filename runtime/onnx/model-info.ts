@@ -1,10 +1,10 @@
 // What an imported graph says about its model beyond the attention: config.json beside it when there is one
 // (model_type, vocabulary, positions, hidden size — any architecture, supported by a family or not), the vocabulary
 // size from the token-embedding table otherwise, and which output is the last hidden state.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { normaliseConfig, type ModelConfig } from '../formats/config';
 import type { GraphIndex } from './graph-index';
+import { readSideFileSync } from '../files/side-file';
 
 export interface ConfigInfo {
   /** config.json as read, when the folder has one that parses. */
@@ -16,7 +16,7 @@ export interface ConfigInfo {
 export function readConfigInfo(dir: string): ConfigInfo {
   let raw: unknown;
   try {
-    raw = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    raw = JSON.parse(readSideFileSync(path.join(dir, 'config.json'), 'BAD_CONFIG').toString('utf8'));
   } catch {
     return {};
   }

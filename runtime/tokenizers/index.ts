@@ -3,9 +3,9 @@
 // merges.txt (GPT-2 byte-level BPE). Written here rather than taken from a
 // library because none gives exact offsets through normalization, byte-level mapping and byte fallback in
 // UTF-16 code units (transformers.js's tokenizers return no offsets); HF `tokenizers` is the test reference.
-import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { LensError } from '../errors';
+import { readSideFile } from '../files/side-file';
 import type { Tokenizer, TokenizerLanguages } from './tokenizer';
 import { asObject, badTokenizer } from './errors';
 import { byteLevelBpeFromFiles, wordPieceFromVocabTxt } from './fallback';
@@ -26,8 +26,9 @@ export function tokenizerFromJson(json: unknown): Tokenizer {
 
 async function readText(file: string): Promise<string | undefined> {
   try {
-    return await readFile(file, 'utf8');
+    return (await readSideFile(file, 'BAD_TOKENIZER')).toString('utf8');
   } catch (e) {
+    if (e instanceof LensError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new LensError('BAD_TOKENIZER', `${file}: cannot be read (${(e as Error).message}).`);
   }
@@ -35,8 +36,9 @@ async function readText(file: string): Promise<string | undefined> {
 
 async function readBytes(file: string): Promise<Uint8Array | undefined> {
   try {
-    return await readFile(file);
+    return await readSideFile(file, 'BAD_TOKENIZER');
   } catch (e) {
+    if (e instanceof LensError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new LensError('BAD_TOKENIZER', `${file}: cannot be read (${(e as Error).message}).`);
   }

@@ -317,6 +317,31 @@ before(() => {
     fs.mkdirSync(path.join(model('lmstudio-pub'), 'tiny-repo'), { recursive: true });
     fs.writeFileSync(path.join(model('lmstudio-pub'), 'tiny-repo', 'tiny-Q8_0.gguf'), tinyLlamaGguf());
     fs.symlinkSync(p('nowhere.json'), p('dangling.json'));
+    // Side files that are not files: a FIFO (an open would wait for a writer, and keep the process from exiting), a
+    // device, a folder, a loop of links, a file far larger than any such file.
+    copyModel('config-fifo', (d) => {
+      fs.rmSync(path.join(d, 'config.json'));
+      execFileSync('mkfifo', [path.join(d, 'config.json')]);
+    });
+    copyModel('tokenizer-fifo', (d) => {
+      fs.rmSync(path.join(d, 'tokenizer.json'));
+      execFileSync('mkfifo', [path.join(d, 'tokenizer.json')]);
+    });
+    copyModel('generation-config-fifo', (d) => execFileSync('mkfifo', [path.join(d, 'generation_config.json')]));
+    copyModel('tokenizer-config-device', (d) => {
+      fs.rmSync(path.join(d, 'tokenizer_config.json'));
+      fs.symlinkSync(DEVICE(), path.join(d, 'tokenizer_config.json'));
+    });
+    copyModel('config-folder', (d) => {
+      fs.rmSync(path.join(d, 'config.json'));
+      fs.mkdirSync(path.join(d, 'config.json'));
+    });
+    copyModel('config-loop', (d) => {
+      fs.rmSync(path.join(d, 'config.json'));
+      fs.symlinkSync('loop.json', path.join(d, 'config.json'));
+      fs.symlinkSync('config.json', path.join(d, 'loop.json'));
+    });
+    copyModel('tokenizer-huge', (d) => sparseFile(path.join(d, 'tokenizer.json'), '{', 300 * 2 ** 20));
     // Device nodes of our own (root can make them), so that no case ever touches /dev itself.
     if (IS_ROOT) {
       execFileSync('mknod', [p('null'), 'c', '1', '3']);
@@ -449,6 +474,52 @@ const cases: BadInputCase<CliInput>[] = [
     code: 2,
     expect: /mf\.gguf is a named pipe \(FIFO\), not a model folder or file; give the model's folder/,
     timeoutMs: 20_000,
+  },
+  {
+    name: 'config.json a named pipe (no hang: the load ends, and the process)',
+    input: cli('run', '--model', model('config-fifo'), '--text', 'hi'),
+    code: 2,
+    expect: /config-fifo\/config\.json is a named pipe \(FIFO\), not a file: put the model's config\.json there\./,
+    timeoutMs: 20_000,
+  },
+  {
+    name: 'tokenizer.json a named pipe',
+    input: cli('run', '--model', model('tokenizer-fifo'), '--text', 'hi'),
+    code: 2,
+    expect: /tokenizer\.json is a named pipe \(FIFO\), not a file: put the model's tokenizer\.json there\./,
+    timeoutMs: 20_000,
+  },
+  {
+    name: 'generation_config.json a named pipe',
+    input: cli('run', '--model', model('generation-config-fifo'), '--text', 'hi'),
+    code: 2,
+    expect: /generation_config\.json is a named pipe \(FIFO\), not a file/,
+    timeoutMs: 20_000,
+  },
+  {
+    name: 'tokenizer_config.json a link to a device (never read until memory runs out)',
+    input: cli('run', '--model', model('tokenizer-config-device'), '--text', 'hi'),
+    code: 2,
+    expect: /tokenizer_config\.json is a device, not a file: put the model's tokenizer_config\.json there\./,
+    timeoutMs: 20_000,
+  },
+  {
+    name: 'config.json a folder',
+    input: cli('run', '--model', model('config-folder'), '--text', 'hi'),
+    code: 2,
+    expect: /config-folder\/config\.json is a folder, not a file/,
+  },
+  {
+    name: 'config.json a loop of links',
+    input: cli('run', '--model', model('config-loop'), '--text', 'hi'),
+    code: 2,
+    expect: /config-loop\/config\.json is a loop of symbolic links: replace it\./,
+  },
+  {
+    name: 'tokenizer.json of 300 MB (larger than any: not parsed)',
+    input: cli('run', '--model', model('tokenizer-huge'), '--text', 'hi'),
+    code: 2,
+    expect: /tokenizer\.json is 300 MB, larger than any model's tokenizer\.json \(at most 256 MB\)/,
   },
   {
     name: 'the first part of a split GGUF: said so, with how to merge it',
