@@ -7,6 +7,7 @@ import { planOutput, type OutputPlan, type ProtectedPath } from '../runtime/file
 import { inputFile, modelFiles } from '../runtime/files/model-files';
 import * as path from 'node:path';
 import { npySidecarName } from '../writers/attention-data';
+import { stdoutClosed } from './output-closed';
 
 export interface TextInputArgs {
   text?: string;
@@ -16,8 +17,11 @@ export interface TextInputArgs {
   inputLimit: number;
 }
 
-/** Warnings go to stderr, one line each, and never stop a command. */
-export const warnOnStderr = (s: string) => process.stderr.write(`attention-lens: warning: ${s}\n`);
+/** Warnings go to stderr, one line each, and never stop a command; none once stdout's reader has gone away (the
+ *  command is ending quietly). */
+export const warnOnStderr = (s: string) => {
+  if (!stdoutClosed()) process.stderr.write(`attention-lens: warning: ${s}\n`);
+};
 
 /** How to raise the input limit, for messages. */
 export const RAISE_LIMIT = '--max-input-mb N';

@@ -10,6 +10,7 @@ import { USAGE } from './usage';
 import { isLensError } from '../runtime/errors';
 import { interruptedWith, removeTemporariesOnExit } from '../runtime/files/output-file';
 import { disposeAll } from '../runtime/inspector/worker-inspector';
+import { markStdoutClosed, printLine, stdoutClosed } from './output-closed';
 
 async function main(argv: string[]): Promise<number> {
   // Ctrl-C or SIGTERM removes an unfinished output's temporary file (earlier files stay as they were) and unloads
@@ -21,7 +22,8 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     }
-    const print = (s: string) => process.stdout.write(s + '\n');
+    // Once stdout's reader has gone away, the next line ends the command (OUTPUT_CLOSED, below).
+    const print = printLine;
     if (command.kind === 'export') await exportCommand(command.args, print);
     else if (command.kind === 'explain') await explainCommand(command.args, print);
     else if (command.kind === 'study') await studyCommand(command.args, print);
@@ -32,8 +34,9 @@ async function main(argv: string[]): Promise<number> {
     // Failing because the interrupt unloaded the model: the interrupt has said so, and exits with its own code.
     const signal = interruptedWith();
     if (signal !== undefined) return signal;
-    // --out /dev/stdout piped into `head`: its reader has what it wanted, as with a closed stdout (below).
-    if (isLensError(e) && e.code === 'OUTPUT_CLOSED') return 0;
+    // A closed stdout (below), or --out /dev/stdout piped into `head`: its reader has what it wanted. Whatever the
+    // command failed with then (its model unloaded under it, its next line refused) ends it quietly.
+    if (stdoutClosed() || (isLensError(e) && e.code === 'OUTPUT_CLOSED')) return 0;
     if (isLensError(e)) {
       process.stderr.write(`attention-lens: ${e.message}\n`);
       return 2;
@@ -45,9 +48,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// A closed stdout (e.g. piped into `head`) ends the command quietly.
+// A closed stdout (e.g. piped into `head`) ends the command quietly, with exit code 0, as Ctrl-C does: nothing more
+// is written, the models are unloaded now (a run in progress stops at its next stage boundary, each worker ended
+// between native calls), and the command, failing on that or on its next line, returns 0. The process then ends by
+// itself once every worker has ended (each stays referenced until then): exiting here at once would end a worker
+// inside an onnxruntime call and abort the process ("terminate called after throwing an instance of 'Napi::Error'").
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(0);
+  if (e.code === 'EPIPE' && markStdoutClosed()) void disposeAll(15_000);
 });
 
 void main(process.argv.slice(2)).then((code) => {
