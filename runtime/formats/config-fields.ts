@@ -52,7 +52,7 @@ export class ConfigFields {
       if (v === undefined || v === null) continue;
       if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
         throw badConfig(
-          `${this.where}: field ${n} must be a number greater than 0, found ${JSON.stringify(v)}; fix config.json.`,
+          `${this.where}: field ${n} must be a number greater than 0, found ${JSON.stringify(v)}; fix ${this.where}.`,
         );
       return v;
     }

@@ -82,27 +82,111 @@ export interface ModelConfig {
   raw: Record<string, unknown>;
 }
 
-export const SUPPORTED_MODEL_TYPES: Record<string, Family> = {
-  bert: 'bert',
-  roberta: 'bert',
-  distilbert: 'bert',
-  gpt2: 'gpt2',
-  ...Object.fromEntries(DECODER_MODEL_TYPES.map((t) => [t, 'llama' as const])),
-  gemma3: 'llama', // Gemma3ForConditionalGeneration: the text model in text_config (the vision tower is not run)
-};
+/** config.json model_type → family. A null-prototype object: a model_type such as "constructor" or "toString"
+ * read from a file finds nothing here (not Object.prototype's members), wherever the table is indexed. */
+export const SUPPORTED_MODEL_TYPES: Record<string, Family> = Object.assign(
+  Object.create(null) as Record<string, Family>,
+  {
+    bert: 'bert',
+    roberta: 'bert',
+    distilbert: 'bert',
+    gpt2: 'gpt2',
+    ...Object.fromEntries(DECODER_MODEL_TYPES.map((t) => [t, 'llama' as const])),
+    gemma3: 'llama', // Gemma3ForConditionalGeneration: the text model in text_config (the vision tower is not run)
+  } satisfies Record<string, Family>,
+);
+
+/** The encoder–decoder model_types (runtime/models/seq2seq-config.ts), which run from Hugging Face folders only. */
+export const ENCODER_DECODER_MODEL_TYPES: readonly string[] = ['marian', 'bart', 'mbart', 't5'];
+
+/**
+ * The largest value a config integer may have, by what it counts. Generous bounds that no real model reaches (the
+ * largest today: 126 layers and hidden 16,384 in Llama 3.1 405B, 128 heads, feed-forward 73,728 in Nemotron-4 340B,
+ * a 262,144-token vocabulary in Gemma 3, head_dim 256, 10,485,760 positions in Llama 4 Scout); a value above them is
+ * a corrupt or mistyped file, and refusing it here keeps it from sizing an array (1e9 layers once crashed V8 after
+ * 20 s at 1.5 GB; 1e300 was reported as needing 1.6e295 GB).
+ */
+export const CONFIG_INT_LIMITS = {
+  layers: { max: 4096, what: 'layer count' },
+  heads: { max: 4096, what: 'head count' },
+  hidden: { max: 65536 * 4, what: 'hidden size' },
+  intermediate: { max: 2 ** 20, what: 'feed-forward size' },
+  vocab: { max: 2 ** 24, what: 'vocabulary size' },
+  headDim: { max: 2 ** 14, what: 'head size' },
+  positions: { max: 2 ** 30, what: 'position count' },
+} as const;
+export type ConfigIntKind = keyof typeof CONFIG_INT_LIMITS;
+
+/** config.json fields (every family's spelling) → what they count, for CONFIG_INT_LIMITS. */
+const FIELD_KIND = new Map<string, ConfigIntKind>([
+  ...[
+    'num_hidden_layers',
+    'n_layer',
+    'n_layers',
+    'num_layers',
+    'num_decoder_layers',
+    'encoder_layers',
+    'decoder_layers',
+  ].map((f) => [f, 'layers'] as const),
+  ...[
+    'num_attention_heads',
+    'n_head',
+    'n_heads',
+    'num_heads',
+    'num_key_value_heads',
+    'encoder_attention_heads',
+    'decoder_attention_heads',
+  ].map((f) => [f, 'heads'] as const),
+  ...['hidden_size', 'n_embd', 'dim', 'd_model'].map((f) => [f, 'hidden'] as const),
+  ...['intermediate_size', 'n_inner', 'hidden_dim', 'd_ff', 'encoder_ffn_dim', 'decoder_ffn_dim'].map(
+    (f) => [f, 'intermediate'] as const,
+  ),
+  ...['vocab_size', 'type_vocab_size'].map((f) => [f, 'vocab'] as const),
+  ...['head_dim', 'd_kv'].map((f) => [f, 'headDim'] as const),
+  ...['max_position_embeddings', 'n_positions'].map((f) => [f, 'positions'] as const),
+]);
+
+/** The message for an integer `value` (a number or a u64 bigint) past its CONFIG_INT_LIMITS bound, or undefined
+ * when it is within it. `where` names the file, `name` the value ("field num_hidden_layers", a GGUF key). */
+export function implausibleInt(
+  where: string,
+  name: string,
+  value: number | bigint,
+  kind: ConfigIntKind,
+): string | undefined {
+  const { max, what } = CONFIG_INT_LIMITS[kind];
+  if (value <= max) return undefined;
+  return `${where}: ${name} = ${String(value)} is not a plausible ${what} (no real model has more than ${max}); the file is corrupt or was mistyped — fix or re-download it.`;
+}
+
+/** ConfigFields whose integers are also held to CONFIG_INT_LIMITS, by the field they were read from. */
+export class BoundedFields extends ConfigFields {
+  override int(names: string[], fallback?: number): number {
+    const v = super.int(names, fallback);
+    const field = names.find((n) => this.raw[n] !== undefined && this.raw[n] !== null);
+    const kind = field === undefined ? undefined : FIELD_KIND.get(field);
+    const message =
+      field !== undefined && kind !== undefined ? implausibleInt(this.where, `field ${field}`, v, kind) : undefined;
+    if (message !== undefined) throw bad(message);
+    return v;
+  }
+}
 
 /** Normalises a parsed config.json. `where` names the file in messages. */
 export function normaliseConfig(raw: Record<string, unknown>, where = 'config.json'): ModelConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad(`${where} is not a JSON object.`);
   const modelType = raw.model_type;
-  if (typeof modelType !== 'string') throw bad(`${where} has no "model_type" field; add it (e.g. "bert").`);
-  const family = SUPPORTED_MODEL_TYPES[modelType];
+  if (modelType === undefined || modelType === null)
+    throw bad(`${where} has no "model_type" field; add it (e.g. "bert").`);
+  if (typeof modelType !== 'string')
+    throw bad(`${where}: field model_type must be a string (e.g. "bert"), found ${JSON.stringify(modelType)}.`);
+  const family = Object.hasOwn(SUPPORTED_MODEL_TYPES, modelType) ? SUPPORTED_MODEL_TYPES[modelType] : undefined;
   if (!family)
     throw new LensError(
       'UNSUPPORTED_MODEL',
-      `model_type ${modelType} is not supported; supported: ${Object.keys(SUPPORTED_MODEL_TYPES).join(', ')}, and the encoder–decoders marian, bart, mbart, t5.`,
+      `model_type ${modelType} is not supported; supported: ${Object.keys(SUPPORTED_MODEL_TYPES).join(', ')}, and the encoder–decoders ${ENCODER_DECODER_MODEL_TYPES.join(', ')}.`,
     );
-  const f = new ConfigFields(raw, where, modelType);
+  const f = new BoundedFields(raw, where, modelType);
   const int = f.int.bind(f);
   const num = f.num.bind(f);
   const activation = f.activation.bind(f);
@@ -223,7 +307,7 @@ export function normaliseConfig(raw: Record<string, unknown>, where = 'config.js
     const text = raw.text_config;
     if (typeof text !== 'object' || text === null || Array.isArray(text))
       throw bad(`${where}: model_type gemma3 needs a "text_config" object (the language model's settings).`);
-    const tf = new ConfigFields(text as Record<string, unknown>, `${where} (text_config)`, 'gemma3_text');
+    const tf = new BoundedFields(text as Record<string, unknown>, `${where} (text_config)`, 'gemma3_text');
     cfg = { ...base, ...normaliseDecoder(tf) };
   } else {
     cfg = { ...base, ...normaliseDecoder(f) };

@@ -243,6 +243,13 @@ class Cursor {
   }
 }
 
+/** A metadata value's kind, for "wrong type" messages. */
+export function typeName(v: GgufValue): string {
+  if (Array.isArray(v)) return v.length ? 'an array' : 'an empty array';
+  if (typeof v === 'bigint') return 'an integer';
+  return `a ${typeof v}`;
+}
+
 function isValueType(t: number): boolean {
   return Number.isInteger(t) && t >= 0 && t <= 12;
 }
@@ -288,9 +295,16 @@ export function parseGgufHeader(label: string, src: ByteSource): GgufHeader {
   let alignment = 32;
   const al = metadata.get('general.alignment');
   if (al !== undefined) {
-    if (typeof al !== 'number' || !Number.isInteger(al) || al <= 0 || (al & (al - 1)) !== 0)
+    if (typeof al !== 'number' && typeof al !== 'bigint')
+      throw corruptGguf(label, `has general.alignment of the wrong type (expected an integer, found ${typeName(al)})`);
+    // BigInt: JavaScript's bitwise operators work on 32 bits, and a u64 alignment of 3·2^32 passed `al & (al - 1)`.
+    const big = typeof al === 'bigint' ? al : Number.isInteger(al) ? BigInt(al) : 0n;
+    if (big <= 0n || (big & (big - 1n)) !== 0n)
       throw corruptGguf(label, `has general.alignment ${String(al)}, which is not a power of two`);
-    alignment = al;
+    // Tensor data starts at a multiple of the alignment after the header: one larger than the file puts it outside.
+    if (tensorCount > 0 && big > BigInt(fileSize))
+      throw corruptGguf(label, `has general.alignment ${String(al)}, larger than the file (${fileSize} bytes)`);
+    alignment = Number(big);
   }
 
   const raw: { name: string; dims: number[]; type: number; offset: number }[] = [];

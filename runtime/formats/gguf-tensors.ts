@@ -31,7 +31,8 @@ function layerName(arch: string, rest: string): string | undefined {
   };
   if (olmo && rest === 'ffn_norm') return undefined;
   const m = /^([a-z_]+)\.(weight|bias)$/.exec(rest);
-  if (!m || !(m[1] in table)) return undefined;
+  // Own keys only: a tensor named blk.0.constructor.weight must not find Object.prototype's members.
+  if (!m || !Object.hasOwn(table, m[1])) return undefined;
   return `${table[m[1]]}.${m[2]}`;
 }
 

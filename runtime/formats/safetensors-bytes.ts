@@ -18,7 +18,7 @@ export interface WeightStore {
 }
 
 /** Bytes per element of every dtype the safetensors format defines. */
-export const DTYPE_SIZE: Record<string, number> = {
+export const DTYPE_SIZE: Record<string, number> = Object.assign(Object.create(null) as Record<string, number>, {
   F64: 8,
   F32: 4,
   F16: 2,
@@ -34,7 +34,9 @@ export const DTYPE_SIZE: Record<string, number> = {
   BOOL: 1,
   F8_E4M3: 1,
   F8_E5M2: 1,
-};
+});
+// A null-prototype table: a dtype string from a file ("toString", "constructor", "__proto__") finds nothing here,
+// wherever it is indexed (parseHeader also asks Object.hasOwn).
 
 /** The dtypes decodeFloat32() converts to float32. */
 const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
@@ -93,8 +95,12 @@ export function parseHeader(label: string, headerText: string, headerLen: number
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') continue;
     const t = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof t !== 'object' || t === null) throw corrupt(label, `has a malformed header entry for tensor ${name}`);
-    if (typeof t.dtype !== 'string' || !(t.dtype in DTYPE_SIZE))
+    if (typeof t !== 'object' || t === null || Array.isArray(t))
+      throw corrupt(
+        label,
+        `has a malformed header entry for tensor ${name} (${Array.isArray(t) ? 'an array' : t === null ? 'null' : `a ${typeof t}`}, not an object with dtype, shape and data_offsets)`,
+      );
+    if (typeof t.dtype !== 'string' || !Object.hasOwn(DTYPE_SIZE, t.dtype))
       throw corrupt(label, `has tensor ${name} with unknown dtype ${JSON.stringify(t.dtype)}`);
     if (!Array.isArray(t.shape) || !t.shape.every(isNonNegInt))
       throw corrupt(label, `has tensor ${name} with an invalid shape ${JSON.stringify(t.shape)}`);

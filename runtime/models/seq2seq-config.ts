@@ -4,6 +4,7 @@
 // field. No Node imports.
 import { LensError } from '../errors';
 import { badConfig, ConfigFields, type Activation } from '../formats/config-fields';
+import { BoundedFields } from '../formats/config-normalise';
 
 export type Seq2SeqFamily = 'marian' | 'bart' | 'mbart' | 't5';
 
@@ -53,7 +54,7 @@ export interface Seq2SeqConfig {
 
 /** True when config.json describes an encoder–decoder model of a supported family. */
 export function isSeq2SeqConfig(raw: Record<string, unknown>): boolean {
-  return typeof raw.model_type === 'string' && raw.model_type in SEQ2SEQ_MODEL_TYPES;
+  return typeof raw.model_type === 'string' && Object.hasOwn(SEQ2SEQ_MODEL_TYPES, raw.model_type);
 }
 
 function tokenId(f: ConfigFields, name: string, fallback?: number): number {
@@ -69,13 +70,13 @@ function tokenId(f: ConfigFields, name: string, fallback?: number): number {
 /** Reads a parsed config.json of marian, bart or t5. */
 export function normaliseSeq2SeqConfig(raw: Record<string, unknown>, where = 'config.json'): Seq2SeqConfig {
   const modelType = String(raw.model_type);
-  const family = SEQ2SEQ_MODEL_TYPES[modelType];
+  const family = Object.hasOwn(SEQ2SEQ_MODEL_TYPES, modelType) ? SEQ2SEQ_MODEL_TYPES[modelType] : undefined;
   if (!family)
     throw new LensError(
       'UNSUPPORTED_MODEL',
       `model_type ${modelType} is not an encoder–decoder Attention Lens supports; supported: ${Object.keys(SEQ2SEQ_MODEL_TYPES).join(', ')}.`,
     );
-  const f = new ConfigFields(raw, where, modelType);
+  const f = new BoundedFields(raw, where, modelType);
   const padRaw = raw.pad_token_id;
   const padTokenId = typeof padRaw === 'number' && Number.isInteger(padRaw) ? padRaw : null;
   if (family === 't5') {

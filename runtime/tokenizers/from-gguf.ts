@@ -265,6 +265,5 @@ export function tokenizerFromGguf(meta: GgufMeta): Tokenizer {
 
 /** The chat template a GGUF file carries (tokenizer.chat_template), if any. */
 export function ggufChatTemplate(meta: GgufMeta): string | undefined {
-  const v = meta.get('tokenizer.chat_template');
-  return typeof v === 'string' ? v : undefined;
+  return meta.str('tokenizer.chat_template'); // of another type: the file is corrupt, and said so
 }
