@@ -20,7 +20,7 @@ export function markStdoutClosed(): boolean {
 }
 
 /** The error a line printed to a closed stdout ends the command with (quiet: main.ts exits with 0). */
-export function stdoutClosedError(): LensError {
+function stdoutClosedError(): LensError {
   return new LensError('OUTPUT_CLOSED', 'stdout was closed by its reader.');
 }
 

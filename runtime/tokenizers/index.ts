@@ -25,16 +25,11 @@ export function tokenizerFromJson(json: unknown): Tokenizer {
 }
 
 async function readText(file: string): Promise<string | undefined> {
-  try {
-    return (await readSideFile(file, 'BAD_TOKENIZER')).toString('utf8');
-  } catch (e) {
-    if (e instanceof LensError) throw e;
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new LensError('BAD_TOKENIZER', `${file}: cannot be read (${(e as Error).message}).`);
-  }
+  return (await readBytes(file))?.toString('utf8');
 }
 
-async function readBytes(file: string): Promise<Uint8Array | undefined> {
+/** A tokenizer file's bytes, or undefined when it does not exist. */
+async function readBytes(file: string): Promise<Buffer | undefined> {
   try {
     return await readSideFile(file, 'BAD_TOKENIZER');
   } catch (e) {
