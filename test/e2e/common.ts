@@ -136,3 +136,29 @@ export async function saveAs(page: Page, target: string, proposed: RegExp, timeo
   );
   await sleep(300);
 }
+
+/** Clicks the open quick pick's row that shows `text` and waits until the pick moves on (its title changes, or it
+ * closes). On a slow machine a click that lands while the list is still being laid out is now and then lost (the CI
+ * run of stop 33 waited 30 s for the next pick after one), so a click that changed nothing is repeated. */
+export async function chooseRow(page: Page, text: string | RegExp, timeoutMs = 30_000): Promise<void> {
+  const widget = page.locator('.quick-input-widget');
+  const title = widget.locator('.quick-input-title');
+  const row = widget.locator('.quick-input-list .monaco-list-row').filter({ hasText: text }).first();
+  await row.waitFor({ state: 'visible', timeout: timeoutMs });
+  const before = await title.innerText();
+  const now = async () => ((await widget.isVisible()) ? title.innerText() : '(closed)');
+  for (let attempt = 1; ; attempt++) {
+    await row.click({ timeout: 5_000 }).catch(() => undefined);
+    try {
+      await until(
+        `the quick pick "${before}" to move on after choosing ${String(text)}`,
+        now,
+        (t) => t !== before,
+        5_000,
+      );
+      return;
+    } catch (e) {
+      if (attempt >= 4) throw e;
+    }
+  }
+}

@@ -45,6 +45,7 @@ import {
 } from '../helpers/code-server';
 import {
   REF_TEXT,
+  chooseRow,
   panel,
   runIfMain,
   showAttentionOnLine,
@@ -121,9 +122,8 @@ async function exportVia(
   else await frame.locator('#explain-export').click();
   // The Explain view's own formats, whichever way the export was asked for.
   await quickPickTitle(page, /Export from the Explain view/);
-  const pick = page.locator('.quick-input-widget');
-  await pick.locator('.quick-input-list .monaco-list-row', { hasText: choice }).first().click();
-  if (scale) await pick.locator('.quick-input-list .monaco-list-row', { hasText: scale }).first().click();
+  await chooseRow(page, choice);
+  if (scale) await chooseRow(page, scale);
   await saveAs(page, target, /\.(json|png|svg)$/);
 }
 

@@ -29,6 +29,7 @@ import {
 } from '../helpers/code-server';
 import {
   REF_TEXT,
+  chooseRow,
   loadReference,
   panel,
   runIfMain,
@@ -199,9 +200,8 @@ export const tests: E2ETest[] = [
         );
         const target = join(server.workspace, 'lily-matrix.png');
         await frame.locator('#export').click();
-        const pick = page.locator('.quick-input-widget');
-        await pick.locator('.quick-input-list .monaco-list-row', { hasText: 'PNG image' }).first().click();
-        await pick.locator('.quick-input-list .monaco-list-row', { hasText: '2×' }).first().click();
+        await chooseRow(page, 'PNG image');
+        await chooseRow(page, '2×');
         await until(
           'save dialog',
           () => page.locator('.quick-input-widget input').inputValue(),

@@ -29,7 +29,7 @@ import {
   startCodeServer,
   type E2ETest,
 } from '../helpers/code-server';
-import { SHOW_ATTENTION, panel, runIfMain, saveAs, until, waitForText } from './common';
+import { SHOW_ATTENTION, chooseRow, panel, runIfMain, saveAs, until, waitForText } from './common';
 import type { LongAnswer, LongAsk } from './long.suite';
 import { openGguf } from '../../runtime/formats/gguf-file';
 import { tokenizerFromGguf } from '../../runtime/tokenizers/from-gguf';
@@ -220,13 +220,8 @@ async function exportFromPanel(
   timeoutMs: number,
 ): Promise<string> {
   await frame.locator('#export').click();
-  const pick = page.locator('.quick-input-widget');
-  await pick.locator('.quick-input-list .monaco-list-row', { hasText: format }).first().click();
-  if (format === 'PNG image')
-    await pick
-      .locator('.quick-input-list .monaco-list-row', { hasText: /^\s*1×/ })
-      .first()
-      .click();
+  await chooseRow(page, format);
+  if (format === 'PNG image') await chooseRow(page, /^\s*1×/);
   // The file appears whole (renamed from its temporary file), however long the exact values take.
   await saveAs(page, target, format === 'NPY' ? /\.npy$/ : /\.png$/, timeoutMs);
   const name = basename(target).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
