@@ -1,6 +1,7 @@
 // Decoders of tokenizer.json (ByteLevel, WordPiece, Metaspace, Replace, ByteFallback, Fuse, Strip, BPEDecoder,
 // Sequence): turn token strings back into text, best effort, for showing generated or target tokens.
 import { asObject, badTokenizer } from './errors';
+import { matchSpans } from './tokenizer-regex';
 import { patternToRegExp } from './normalizers';
 import { CHAR_TO_BYTE, decodeUtf8 } from './unicode';
 
@@ -83,9 +84,20 @@ export function decoderFromJson(json: unknown, source: string): Decoder | null {
         });
     }
     case 'Replace': {
-      const re = patternToRegExp(o.pattern, source);
+      const re = patternToRegExp(o.pattern, source, 'decoder');
       const content = typeof o.content === 'string' ? o.content : '';
-      return (tokens) => tokens.map((t) => t.replace(re, content));
+      // The content is literal (as in HF; String.replace would read "$&" and the like in it).
+      return (tokens) =>
+        tokens.map((t) => {
+          const spans = matchSpans(re, t);
+          let out = '';
+          let last = 0;
+          for (let i = 0; i < spans.length; i += 2) {
+            out += t.slice(last, spans[i]) + content;
+            last = spans[i + 1];
+          }
+          return out + t.slice(last);
+        });
     }
     case 'Strip': {
       const c = typeof o.content === 'string' ? o.content : ' ';

@@ -15,6 +15,11 @@ import { addedIds, mbartCodes, mbartKind, mbartTargetLanguage, mbartTemplate, ty
 import { PipelineTokenizer } from './pipeline';
 import { postProcessorFromJson } from './post-processors';
 import { chatTemplateOfConfig, templateSpecialTokens, type ChatTemplate } from './chat-template';
+import { threadRegexRunner } from './regex-thread';
+import { setRegexRunner } from './tokenizer-regex';
+
+// Tokenizer files read in Node run their own regular expressions on a helper thread, within a time limit.
+setRegexRunner(threadRegexRunner);
 
 export type { EncodeOptions, SpecialTokenIds, Tokenizer } from './tokenizer';
 export { sentencePieceTokenizer } from './sentencepiece';

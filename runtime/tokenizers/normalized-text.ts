@@ -1,6 +1,7 @@
 // Text being normalized, one code point per entry, each entry remembering the [start, end) range it came from in
 // the ORIGINAL text in UTF-16 code units. Every normalizer and pre-tokenizer keeps this alignment up to date, so a
 // token's offsets are simply the start of its first character and the end of its last (as in HF `tokenizers`).
+import { matchSpans } from './tokenizer-regex';
 
 export class NormalizedText {
   constructor(
@@ -181,11 +182,7 @@ export function regexMatches(text: NormalizedText, re: RegExp): [number, number]
   const s = text.toString();
   const map = text.utf16ToCharIndex();
   const out: [number, number][] = [];
-  re.lastIndex = 0;
-  for (const m of s.matchAll(re)) {
-    const start = m.index ?? 0;
-    const end = start + m[0].length;
-    if (end > start) out.push([map[start], map[end]]);
-  }
+  const spans = matchSpans(re, s);
+  for (let i = 0; i < spans.length; i += 2) if (spans[i + 1] > spans[i]) out.push([map[spans[i]], map[spans[i + 1]]]);
   return out;
 }

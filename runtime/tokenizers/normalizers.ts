@@ -1,5 +1,6 @@
 // Normalizers of tokenizer.json (BertNormalizer, Lowercase, StripAccents, NFD/NFKD/NFC/NFKC, Prepend, Replace,
 // Strip, Sequence), each a function on aligned text so that offsets still point into the original text.
+import { fromTokenizerFile, matchSpans } from './tokenizer-regex';
 import { NormalizedText } from './normalized-text';
 import { asObject, badTokenizer, unsupported } from './errors';
 import { onigurumaToJs, UntranslatableRegex } from './oniguruma-to-js';
@@ -61,10 +62,10 @@ function replace(pattern: RegExp, content: string): Normalizer {
     const starts: number[] = [];
     const ends: number[] = [];
     let last = 0;
-    pattern.lastIndex = 0;
-    for (const m of s.matchAll(pattern)) {
-      const a = map[m.index ?? 0];
-      const b = map[(m.index ?? 0) + m[0].length];
+    const spans = matchSpans(pattern, s);
+    for (let i = 0; i < spans.length; i += 2) {
+      const a = map[spans[i]];
+      const b = map[spans[i + 1]];
       if (b === a) continue;
       for (let k = last; k < a; k++) {
         chars.push(t.chars[k]);
@@ -144,17 +145,20 @@ function escapeRegExp(s: string): string {
 }
 
 /** A tokenizer.json pattern ({String}, or {Regex} in Oniguruma syntax: oniguruma-to-js.ts) as a global,
- * Unicode-aware JS regular expression with the same matches. */
-export function patternToRegExp(pattern: unknown, source: string): RegExp {
+ * Unicode-aware JS regular expression with the same matches; a Regex runs with a time limit (tokenizer-regex.ts), named
+ * as the `role`'s (normalizer, pre-tokenizer, decoder) in `source`. */
+export function patternToRegExp(pattern: unknown, source: string, role: string): RegExp {
   const p = asObject(pattern);
   if (p && typeof p.String === 'string') return new RegExp(escapeRegExp(p.String), 'gu');
   if (p && typeof p.Regex === 'string') {
+    let re: RegExp;
     try {
-      return new RegExp(onigurumaToJs(p.Regex), 'gu');
+      re = new RegExp(onigurumaToJs(p.Regex), 'gu');
     } catch (e) {
       const why = e instanceof UntranslatableRegex ? e.message : 'is not a valid regular expression';
       throw badTokenizer(source, `the regular expression ${JSON.stringify(p.Regex)} ${why}`);
     }
+    return fromTokenizerFile(re, `${source}: the ${role}'s regular expression ${JSON.stringify(p.Regex)}`);
   }
   throw badTokenizer(source, 'a pattern is neither {"String": ...} nor {"Regex": ...}');
 }
@@ -193,7 +197,7 @@ export function normalizerFromJson(json: unknown, source: string): Normalizer | 
       return (t) => t.prepend(s);
     }
     case 'Replace':
-      return replace(patternToRegExp(o.pattern, source), typeof o.content === 'string' ? o.content : '');
+      return replace(patternToRegExp(o.pattern, source, 'normalizer'), typeof o.content === 'string' ? o.content : '');
     case 'Strip':
       return strip(bool(o.strip_left, true), bool(o.strip_right, true));
     case 'Precompiled': {

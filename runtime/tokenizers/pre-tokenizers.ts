@@ -121,7 +121,11 @@ export function preTokenizerFromJson(json: unknown, source: string): PreTokenize
       return metaspace(rep, scheme, o.split !== false);
     }
     case 'Split':
-      return splitPattern(patternToRegExp(o.pattern, source), behaviorOf(o.behavior, source), o.invert === true);
+      return splitPattern(
+        patternToRegExp(o.pattern, source, 'pre-tokenizer'),
+        behaviorOf(o.behavior, source),
+        o.invert === true,
+      );
     case 'Punctuation':
       return each((w) => splitAt(w, charMatches(w, isBertPunctuation), behaviorOf(o.behavior ?? 'Isolated', source)));
     case 'Digits': {
