@@ -11,6 +11,9 @@ import { LensError, type LensErrorCode } from '../errors';
 
 /** The largest side file read (the largest tokenizer.json of a released model is tens of MB). */
 export const SIDE_FILE_MAX_BYTES = 256 * 2 ** 20;
+/** The largest config.json or generation_config.json read: released ones are a few kB (up to ~1 MB with a label map
+ * of tens of thousands of classes); a bigger one would be parsed at ~8× its size in memory for nothing. */
+export const CONFIG_FILE_MAX_BYTES = 16 * 2 ** 20;
 
 /** Non-blocking open: a FIFO opens at once instead of waiting for a writer (regular files are unaffected). */
 const FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
@@ -28,23 +31,23 @@ function notAFile(st: fs.Stats): string | undefined {
 const sizeText = (bytes: number) =>
   bytes < 2 ** 30 ? `${Math.round(bytes / 2 ** 20)} MB` : `${(bytes / 2 ** 30).toFixed(1)} GB`;
 
-function check(file: string, st: fs.Stats, code: LensErrorCode): void {
+function check(file: string, st: fs.Stats, code: LensErrorCode, maxBytes: number): void {
   const name = path.basename(file);
   const kind = notAFile(st);
   if (kind) throw new LensError(code, `${file} is ${kind}, not a file: put the model's ${name} there.`);
-  if (st.size > SIDE_FILE_MAX_BYTES)
+  if (st.size > maxBytes)
     throw new LensError(
       code,
-      `${file} is ${sizeText(st.size)}, larger than any model's ${name} (at most ${SIDE_FILE_MAX_BYTES / 2 ** 20} MB): it is not one; put the model's ${name} there.`,
+      `${file} is ${sizeText(st.size)}, larger than any model's ${name} (at most ${maxBytes / 2 ** 20} MB): it is not one; put the model's ${name} there.`,
     );
 }
 
-/** The bytes of a side file, once it is known to be a regular file of at most SIDE_FILE_MAX_BYTES; a LensError with
- * `code` otherwise. */
-export async function readSideFile(file: string, code: LensErrorCode): Promise<Buffer> {
+/** The bytes of a side file, once it is known to be a regular file of at most `maxBytes`; a LensError with `code`
+ * otherwise. */
+export async function readSideFile(file: string, code: LensErrorCode, maxBytes = SIDE_FILE_MAX_BYTES): Promise<Buffer> {
   const handle = await fs.promises.open(file, FLAGS);
   try {
-    check(file, await handle.stat(), code);
+    check(file, await handle.stat(), code, maxBytes);
     return await handle.readFile();
   } finally {
     await handle.close();
@@ -52,10 +55,10 @@ export async function readSideFile(file: string, code: LensErrorCode): Promise<B
 }
 
 /** readSideFile, synchronously. */
-export function readSideFileSync(file: string, code: LensErrorCode): Buffer {
+export function readSideFileSync(file: string, code: LensErrorCode, maxBytes = SIDE_FILE_MAX_BYTES): Buffer {
   const fd = fs.openSync(file, FLAGS);
   try {
-    check(file, fs.fstatSync(fd), code);
+    check(file, fs.fstatSync(fd), code, maxBytes);
     return fs.readFileSync(fd);
   } finally {
     fs.closeSync(fd);

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LensError } from '../errors';
-import { readSideFile } from '../files/side-file';
+import { CONFIG_FILE_MAX_BYTES, readSideFile } from '../files/side-file';
 import { eosTokenIds, parseConfig, type ModelConfig } from './config-normalise';
 
 export * from './config-normalise';
@@ -14,7 +14,7 @@ export async function readConfig(dir: string): Promise<ModelConfig> {
   const file = path.join(dir, 'config.json');
   let text: string;
   try {
-    text = (await readSideFile(file, 'BAD_CONFIG')).toString('utf8');
+    text = (await readSideFile(file, 'BAD_CONFIG', CONFIG_FILE_MAX_BYTES)).toString('utf8');
   } catch (e) {
     if (e instanceof LensError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
@@ -61,7 +61,7 @@ function ggufFilesIn(dir: string): string[] {
 async function readGenerationEos(file: string): Promise<number[] | undefined> {
   let raw: unknown;
   try {
-    raw = JSON.parse((await readSideFile(file, 'BAD_CONFIG')).toString('utf8'));
+    raw = JSON.parse((await readSideFile(file, 'BAD_CONFIG', CONFIG_FILE_MAX_BYTES)).toString('utf8'));
   } catch (e) {
     // A FIFO, a device or a huge file stops the load; a missing or unparsable one is ignored.
     if (e instanceof LensError) throw e;

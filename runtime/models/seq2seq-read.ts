@@ -5,7 +5,7 @@ import { openWeights } from '../formats/safetensors';
 import { isSeq2SeqConfig, normaliseSeq2SeqConfig } from './seq2seq-config';
 import { readGeneration, type Seq2SeqGeneration } from './seq2seq-generation';
 import type { Seq2SeqSource } from './seq2seq-source';
-import { readSideFileSync } from '../files/side-file';
+import { CONFIG_FILE_MAX_BYTES, readSideFileSync } from '../files/side-file';
 
 /** The parsed config.json of a folder, or undefined when it has none or it is not JSON (readModel says why). */
 export function peekConfig(dir: string): Record<string, unknown> | undefined {
@@ -15,7 +15,7 @@ export function peekConfig(dir: string): Record<string, unknown> | undefined {
 /** A JSON file holding an object, or undefined when it is absent or not such a file. */
 export function readJsonObject(file: string): Record<string, unknown> | undefined {
   try {
-    const raw: unknown = JSON.parse(readSideFileSync(file, 'BAD_CONFIG').toString('utf8'));
+    const raw: unknown = JSON.parse(readSideFileSync(file, 'BAD_CONFIG', CONFIG_FILE_MAX_BYTES).toString('utf8'));
     return typeof raw === 'object' && raw !== null && !Array.isArray(raw)
       ? (raw as Record<string, unknown>)
       : undefined;

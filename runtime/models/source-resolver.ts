@@ -17,7 +17,7 @@ import { formatHubId, isUrlLike, parseHubId } from '../hub/hub-id';
 import { findOnnxInFolder, layoutOfFile, type OnnxLayout } from '../onnx/locate';
 import { resolveOllama } from './local-models';
 import { specialKind } from '../files/output-target';
-import { readSideFileSync } from '../files/side-file';
+import { CONFIG_FILE_MAX_BYTES, readSideFileSync } from '../files/side-file';
 
 export type ResolvedModel =
   | { kind: 'folder'; dir: string; name: string; hubId?: string }
@@ -62,7 +62,9 @@ export function looksLikePath(text: string): boolean {
 /** The model_type of a folder's config.json, or undefined. */
 function modelTypeOf(dir: string): string | undefined {
   try {
-    const c = JSON.parse(readSideFileSync(path.join(dir, 'config.json'), 'BAD_CONFIG').toString('utf8')) as {
+    const c = JSON.parse(
+      readSideFileSync(path.join(dir, 'config.json'), 'BAD_CONFIG', CONFIG_FILE_MAX_BYTES).toString('utf8'),
+    ) as {
       model_type?: unknown;
     };
     return typeof c.model_type === 'string' ? c.model_type : undefined;
@@ -233,10 +235,9 @@ export interface ModelSummary {
 export function summarizeFolder(dir: string): ModelSummary {
   let raw: Record<string, unknown> = {};
   try {
-    raw = JSON.parse(readSideFileSync(path.join(dir, 'config.json'), 'BAD_CONFIG').toString('utf8')) as Record<
-      string,
-      unknown
-    >;
+    raw = JSON.parse(
+      readSideFileSync(path.join(dir, 'config.json'), 'BAD_CONFIG', CONFIG_FILE_MAX_BYTES).toString('utf8'),
+    ) as Record<string, unknown>;
   } catch {
     raw = {};
   }

@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import { normaliseConfig, type ModelConfig } from '../formats/config';
 import type { GraphIndex } from './graph-index';
-import { readSideFileSync } from '../files/side-file';
+import { CONFIG_FILE_MAX_BYTES, readSideFileSync } from '../files/side-file';
 
 export interface ConfigInfo {
   /** config.json as read, when the folder has one that parses. */
@@ -16,7 +16,9 @@ export interface ConfigInfo {
 export function readConfigInfo(dir: string): ConfigInfo {
   let raw: unknown;
   try {
-    raw = JSON.parse(readSideFileSync(path.join(dir, 'config.json'), 'BAD_CONFIG').toString('utf8'));
+    raw = JSON.parse(
+      readSideFileSync(path.join(dir, 'config.json'), 'BAD_CONFIG', CONFIG_FILE_MAX_BYTES).toString('utf8'),
+    );
   } catch {
     return {};
   }

@@ -159,12 +159,25 @@ export function ggufTokenizerJson(meta: GgufMeta): { json: Record<string, unknow
 
   let merges: [string, string][] | string[];
   const stored = meta.strings('tokenizer.ggml.merges');
+  // An empty list would tokenize every text into single characters and bytes: numbers the model never sees.
+  if (stored?.length === 0)
+    throw bad(
+      label,
+      `tokenizer.ggml.merges is empty, and a BPE vocabulary of ${tokens.length} tokens needs its merges (re-convert the model${byteLevel ? '' : ', or drop the key so that the merges come from tokenizer.ggml.scores'})`,
+    );
   if (stored) merges = stored;
   else if (byteLevel) throw bad(label, 'a byte-level BPE tokenizer without tokenizer.ggml.merges');
   else {
     const scores = meta.numbers('tokenizer.ggml.scores');
     if (!scores || scores.length !== tokens.length)
       throw bad(label, 'a sentencepiece tokenizer with neither merges nor one score per token');
+    // The merges are the scores' order: a NaN has none (±Infinity sorts, as in Python).
+    const nan = scores.findIndex((v) => Number.isNaN(v));
+    if (nan >= 0)
+      throw bad(
+        label,
+        `tokenizer.ggml.scores[${nan}] (the score of ${JSON.stringify(tokens[nan])}) is NaN, not a number`,
+      );
     merges = mergesFromScores(tokens, scores);
   }
 

@@ -342,6 +342,33 @@ before(() => {
       fs.symlinkSync('config.json', path.join(d, 'loop.json'));
     });
     copyModel('tokenizer-huge', (d) => sparseFile(path.join(d, 'tokenizer.json'), '{', 300 * 2 ** 20));
+    copyModel('config-huge', (d) => sparseFile(path.join(d, 'config.json'), '{', 20 * 2 ** 20));
+    // A normalizer whose pattern backtracks exponentially on the case's text (without the limit: hours, past SIGTERM).
+    copyModel('tokenizer-redos', (d) => {
+      const file = path.join(d, 'tokenizer.json');
+      const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { normalizer: { normalizers: unknown[] } };
+      json.normalizer.normalizers.unshift({ type: 'Replace', pattern: { Regex: '(a+)+$' }, content: '' });
+      fs.writeFileSync(file, JSON.stringify(json));
+    });
+    // GGUF tokenizers whose merges cannot be known: an empty merges list (byte-level), a NaN among the scores a
+    // sentencepiece vocabulary's merges are recovered from (same 6 tokens as the embedding rows).
+    gguf('merges-empty.gguf', { 'tokenizer.ggml.merges': { strs: [] } });
+    fs.writeFileSync(
+      model('scores-nan.gguf'),
+      tinyLlamaGguf({
+        meta: {
+          ...rope16,
+          'tokenizer.ggml.model': { str: 'llama' },
+          'tokenizer.ggml.pre': undefined,
+          'tokenizer.ggml.merges': undefined,
+          'tokenizer.ggml.tokens': { strs: ['<unk>', '<s>', '</s>', '▁', 'a', '▁a'] },
+          'tokenizer.ggml.token_type': { i32s: [2, 3, 3, 1, 1, 1] },
+          'tokenizer.ggml.scores': { f32s: [0, 0, 0, -1, -2, NaN] },
+          'tokenizer.ggml.eos_token_id': { u32: 2 },
+          'tokenizer.ggml.bos_token_id': { u32: 1 },
+        },
+      }),
+    );
     // Device nodes of our own (root can make them), so that no case ever touches /dev itself.
     if (IS_ROOT) {
       execFileSync('mknod', [p('null'), 'c', '1', '3']);
@@ -520,6 +547,33 @@ const cases: BadInputCase<CliInput>[] = [
     input: cli('run', '--model', model('tokenizer-huge'), '--text', 'hi'),
     code: 2,
     expect: /tokenizer\.json is 300 MB, larger than any model's tokenizer\.json \(at most 256 MB\)/,
+  },
+  {
+    name: 'config.json of 20 MB (larger than any: not parsed)',
+    input: cli('run', '--model', model('config-huge'), '--text', 'hi'),
+    code: 2,
+    expect: /config-huge\/config\.json is 20 MB, larger than any model's config\.json \(at most 16 MB\)/,
+  },
+  {
+    name: 'a tokenizer.json pattern that backtracks without end on the text: stopped after 5 s, named (no hang)',
+    input: cli('run', '--model', model('tokenizer-redos'), '--text', 'a'.repeat(34) + '!'),
+    code: 2,
+    expect:
+      /tokenizer-redos\/tokenizer\.json: the normalizer's regular expression "\(a\+\)\+\$" takes more than 5 s on a text of 35 characters \(it backtracks exponentially on such texts\), so the tokenizer cannot be used: fix the pattern in the file, or pick another model\.$/,
+    timeoutMs: 30_000,
+  },
+  {
+    name: 'a GGUF with an empty tokenizer.ggml.merges (every text would be single characters)',
+    input: cli('run', '--model', model('merges-empty.gguf'), '--text', 'hi'),
+    code: 2,
+    expect:
+      /merges-empty\.gguf.*tokenizer\.ggml\.merges is empty, and a BPE vocabulary of 6 tokens needs its merges \(re-convert the model\)/,
+  },
+  {
+    name: 'a sentencepiece GGUF with a NaN score (its merges have no order)',
+    input: cli('run', '--model', model('scores-nan.gguf'), '--text', 'hi'),
+    code: 2,
+    expect: /scores-nan\.gguf.*tokenizer\.ggml\.scores\[5\] \(the score of "▁a"\) is NaN, not a number/,
   },
   {
     name: 'the first part of a split GGUF: said so, with how to merge it',
