@@ -33,13 +33,31 @@ export function optionError(e: unknown, argv: readonly string[]): string {
   return `${msg.split('\n')[0].replace(/\.$/, '')}. ${see}`;
 }
 
-/** parseArgs in strict mode; every mistake is one LensError line. */
+/** parseArgs in strict mode; every mistake is one LensError line. An option given twice with different values is
+ * one too: parseArgs keeps the last, and `--text A … --text B` would analyse B without a word about A. */
 export function parseOptions<T extends Options>(argv: string[], options: T) {
+  let parsed;
   try {
-    return parseArgs({ args: argv, strict: true, allowPositionals: false, options }).values;
+    parsed = parseArgs({ args: argv, strict: true, allowPositionals: false, options, tokens: true });
   } catch (e) {
     throw bad(optionError(e, argv));
   }
+  const seen = new Map<string, string>();
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option' || t.value === undefined || options[t.name]?.multiple) continue;
+    const before = seen.get(t.name);
+    if (before !== undefined && before !== t.value)
+      throw bad(
+        `--${t.name} is given twice (${quoted(before)} and ${quoted(t.value)}): give it once. See \`attention-lens --help\`.`,
+      );
+    seen.set(t.name, t.value);
+  }
+  return parsed.values;
+}
+
+/** A value as a message quotes it: in JSON quotes, long ones cut. */
+function quoted(v: string): string {
+  return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
 }
 
 /** A whole number from `min` to `max`, or undefined when the option is absent. */

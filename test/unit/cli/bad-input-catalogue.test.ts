@@ -437,6 +437,17 @@ const cases: BadInputCase<CliInput>[] = [
     expect: /--text needs a value/,
   },
   {
+    name: 'an option given twice with different values (parseArgs would keep the last, silently)',
+    input: () => ({ args: ['run', '--model', M, '--text', 'Once upon a time', '--threads', '1', '--text', 'Lily'] }),
+    expect:
+      /^attention-lens: --text is given twice \("Once upon a time" and "Lily"\): give it once\. See `attention-lens --help`\.$/,
+  },
+  {
+    name: 'explain: the same for its own options (--methods)',
+    input: () => ({ args: ['explain', '--model', M, '--text', 'hi', '--methods', 'rollout', '--methods', 'norm'] }),
+    expect: /--methods is given twice \("rollout" and "norm"\): give it once/,
+  },
+  {
     name: 'a stray argument',
     input: () => ({ args: ['run', '--model', M, 'hello'] }),
     expect: /Unexpected argument "hello": every value follows its option/,
