@@ -22,6 +22,8 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const compiled = new Map();
 parentPort.once('message', ({ port, flag }) => {
+  Atomics.store(flag, 1, 1); // started
+  Atomics.notify(flag, 1);
   port.on('message', ({ id, source, flags, text }) => {
     try {
       const key = flags + '/' + source;
@@ -41,10 +43,15 @@ parentPort.once('message', ({ port, flag }) => {
 });
 `;
 
+/** How long a helper thread may take to start; not part of any pattern's time. */
+const START_LIMIT_MS = 60_000;
+
 interface Helper {
   worker: Worker;
   port: MessagePort;
+  /** [0]: 1 once the answer to the last request is posted; [1]: 1 once the thread has started. */
   flag: Int32Array;
+  started: boolean;
   next: number;
 }
 let helper: Helper | undefined;
@@ -52,12 +59,14 @@ let helper: Helper | undefined;
 function startHelper(): Helper {
   const worker = new Worker(WORKER_SOURCE, { eval: true });
   worker.unref(); // never what keeps a process alive
-  worker.on('error', () => (helper = undefined));
+  worker.on('error', () => {
+    if (helper?.worker === worker) helper = undefined; // the next text starts a new one
+  });
   const { port1, port2 } = new MessageChannel();
-  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const flag = new Int32Array(new SharedArrayBuffer(8));
   worker.postMessage({ port: port2, flag }, [port2]);
   port1.unref();
-  return { worker, port: port1, flag, next: 1 };
+  return { worker, port: port1, flag, started: false, next: 1 };
 }
 
 /** Runs a tokenizer file's patterns on the helper thread, each text within the time limit (a BAD_TOKENIZER
@@ -71,6 +80,16 @@ export const threadRegexRunner: RegexRunner = {
 
 function spans(re: RegExp, text: string, what: string): Int32Array {
   const h = (helper ??= startHelper());
+  if (!h.started) {
+    // A thread's start (tens of ms, more on a busy machine) is not the pattern's time.
+    Atomics.wait(h.flag, 1, 0, START_LIMIT_MS);
+    if (Atomics.load(h.flag, 1) !== 1) {
+      helper = undefined;
+      void h.worker.terminate();
+      throw new LensError('BAD_TOKENIZER', `${what} could not be run: its thread did not start.`);
+    }
+    h.started = true;
+  }
   const id = h.next++;
   Atomics.store(h.flag, 0, 0);
   h.port.postMessage({ id, source: re.source, flags: re.flags, text });

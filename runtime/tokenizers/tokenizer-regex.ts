@@ -3,8 +3,8 @@
 // and a "!" hang the tokenizer for hours, and a running regular expression lets no Ctrl-C, SIGTERM handler or VS Code
 // command in. So every match of such a pattern goes through matchSpans, which hands it to the runner that the Node
 // loader installs (regex-thread.ts: a helper thread and a time limit). Linear-time engines are no way out: RE2 has no
-// lookahead (GPT-2's \s+(?!\S)), and V8's takes no `u` flag. Literal {"String": ...} patterns and Attention Lens's own
-// patterns run here, on the calling thread.
+// lookahead (GPT-2's \s+(?!\S)), and V8's takes no `u` flag. Literal {"String": ...} patterns and the ByteLevel
+// pre-tokenizer's built-in GPT-2 pattern run here, on the calling thread.
 
 /** Where a tokenizer file's patterns run. */
 export interface RegexRunner {
