@@ -1,13 +1,20 @@
 // Gradients for the explanation methods, where the model lives (the inference worker, the bench): the gradient at
 // the input's token embeddings, or at points on the straight path from a baseline to them (Integrated Gradients),
-// computed in batches of rows by the gradient graphs of family-gradient.ts. A graph is built per (rows, length,
-// measure) and its session kept for the next request of the same shape (at most two at a time). The graph carries
-// its own float32 copy of the weights: a gradient session costs about as much memory again as the model.
+// computed in batches of rows by the gradient graphs of family-gradient.ts. A graph is built per (rows, graph length,
+// measure) and its session kept for the next request of the same shape (at most two at a time); an input runs padded
+// to its graph length (graphLength: the next multiple of 8), so inputs of nearby lengths share a graph. The graph
+// carries its own float32 copy of the weights: a gradient session costs about as much memory again as the model.
 import type { ModelSource } from '../models/source';
 import type { BackendName } from '../types';
 import { cancelled } from '../errors';
 import type { BackwardRules, GradientGraphSpec } from './family-gradient';
-import { checkGradientLength, GradientRunner, type GradientTarget } from './gradients';
+import {
+  checkGradientLength,
+  GRADIENT_MAX_TOKENS,
+  GradientRunner,
+  nonFiniteGradient,
+  type GradientTarget,
+} from './gradients';
 
 export type GradientBaseline = 'zero' | 'pad';
 
@@ -65,6 +72,17 @@ const CACHE_FLOATS = 9 << 17;
  * 0.75 GB: SmolLM2 runs 5 rows a batch; MiniLM and stories260K keep their cache sizes. */
 const ACTIVATION_FLOATS = 1 << 24;
 const KEPT_RUNNERS = 2;
+/** Inputs run padded to a multiple of this many tokens, so that one graph serves every length up to it. */
+export const LENGTH_STEP = 8;
+
+/** The length a gradient graph is built for, for an input of `seq` tokens: the next multiple of LENGTH_STEP, within
+ * the model's positions and the gradient methods' limit. Building a graph and its session costs about as much as
+ * several runs of it (all-MiniLM-L6-v2, 11 rows: ~270 ms to build and ~250 ms for the session), and a study's
+ * sentences, or a user's successive selections, each have their own length: padded, at most seven more tokens
+ * (masked out of attention, of the pooled mean and of the readout), they share graphs. */
+export function graphLength(seq: number, maxPositions: number): number {
+  return Math.max(seq, Math.min(Math.ceil(seq / LENGTH_STEP) * LENGTH_STEP, maxPositions, GRADIENT_MAX_TOKENS));
+}
 
 /** The rows of a path of `points` whose gradients are read: all but the last `valueOnly` (read for their target). */
 export function gradientRows(points: number, valueOnly = 0): number {
@@ -97,6 +115,14 @@ export function batchRows(
   return evenChunk(rows, Math.min(rowBudget / maps, cached));
 }
 
+/** Row 0's [H,S,S] of a batch's [B,H,P,P] maps (the real tokens' queries and keys of a graph padded to P). */
+function firstRowMaps(a: Float32Array, H: number, P: number, S: number): Float32Array {
+  const out = new Float32Array(H * S * S); // [H,S,S]
+  for (let h = 0; h < H; h++)
+    for (let q = 0; q < S; q++) out.set(a.subarray((h * P + q) * P, (h * P + q) * P + S), (h * S + q) * S);
+  return out;
+}
+
 export class GradientService {
   private readonly runners = new Map<string, GradientRunner>();
 
@@ -115,8 +141,16 @@ export class GradientService {
       oneBatch?: boolean;
       /** At most this many rows a batch (the bench's sweep of batchRows). */
       maxRows?: number;
+      /** A graph per exact length, no padding (the bench's and tests' before/after of graphLength). */
+      exactLengths?: boolean;
     } = {},
   ) {}
+
+  /** Gradient graphs built so far (with their sessions). */
+  get graphsBuilt(): number {
+    return this.built;
+  }
+  private built = 0;
 
   private async runner(
     rows: number,
@@ -124,8 +158,9 @@ export class GradientService {
     target: GradientTarget,
     attention: boolean,
     rules: BackwardRules,
+    padded: boolean,
   ): Promise<GradientRunner> {
-    const key = `${rows}:${seq}:${target.measure}:${attention}:${rules}`;
+    const key = `${rows}:${seq}:${target.measure}:${attention}:${rules}:${padded}`;
     const kept = this.runners.get(key);
     if (kept) {
       this.runners.delete(key);
@@ -137,13 +172,23 @@ export class GradientService {
       this.runners.delete(oldest);
       await r.release();
     }
-    const { oneBatch: _, maxRows: __, ...tuning } = this.tuning;
+    const { oneBatch: _, maxRows: __, exactLengths: ___, ...tuning } = this.tuning;
+    // Padding needs an encoder's padding bias, which an unpadded graph drops as all zero.
     const r = await GradientRunner.create(
       this.source,
-      { ...tuning, batch: rows, seq, measure: target.measure, attention, rules },
+      {
+        ...tuning,
+        ...(padded ? { keepZeroBias: true } : {}),
+        batch: rows,
+        seq,
+        measure: target.measure,
+        attention,
+        rules,
+      },
       this.backend,
       this.threads,
     );
+    this.built++;
     this.runners.set(key, r);
     return r;
   }
@@ -155,10 +200,21 @@ export class GradientService {
     const alphas = req.alphas ?? [1];
     const attention = req.attention === true;
     const c = this.source.config;
-    const rows = batchRows(alphas.length, S, c, this.rowBudget, this.tuning.oneBatch === true);
+    const r = req.target.readout;
+    if (r !== undefined && (!Number.isInteger(r) || r < 0 || r >= S))
+      throw new RangeError(`readout ${r} is outside 0..${S - 1}`);
+    // The graph's length P ≥ S: the input's S tokens, then P − S of padding (id 0 and its embedding on every row,
+    // mask 0). Not zero embeddings: at a zero vector each RMSNorm's gradient is its weight over √ε, past float32 in
+    // a deep model (0 × ∞ in the padding's rows would be NaN).
+    const P = this.tuning.exactLengths ? S : graphLength(S, c.maxPositions);
+    const padded = P > S;
+    const rows = batchRows(alphas.length, P, c, this.rowBudget, this.tuning.oneBatch === true);
     const chunk = this.tuning.maxRows ? evenChunk(alphas.length, this.tuning.maxRows) : rows;
-    const runner = await this.runner(chunk, S, req.target, attention, req.rules ?? 'gradient');
+    const runner = await this.runner(chunk, P, req.target, attention, req.rules ?? 'gradient', padded);
+    const ids = padded ? [...req.ids, ...new Array<number>(P - S).fill(0)] : req.ids;
+    const mask = padded ? ids.map((_, i) => (i < S ? 1 : 0)) : undefined;
     const x = runner.embeddings(req.ids); // [S,E]
+    const padding = runner.embeddings(ids.slice(S)); // [P-S,E]
     const E = runner.graph.hidden;
     let base: Float32Array | undefined;
     if (req.alphas) {
@@ -172,20 +228,23 @@ export class GradientService {
     if (base) reply.baseline = base;
     for (let start = 0; start < alphas.length; start += chunk) {
       if (isCancelled()) throw cancelled();
-      const points = new Float32Array(chunk * S * E); // [chunk,S,E]
+      const points = new Float32Array(chunk * P * E); // [chunk,P,E]
       for (let r = 0; r < chunk; r++) {
         const a = alphas[Math.min(start + r, alphas.length - 1)]; // the last chunk repeats its last point
-        for (let i = 0; i < S * E; i++) points[r * S * E + i] = base ? base[i] + a * (x[i] - base[i]) : x[i];
+        for (let i = 0; i < S * E; i++) points[r * P * E + i] = base ? base[i] + a * (x[i] - base[i]) : x[i];
+        points.set(padding, r * P * E + S * E);
       }
       const n = Math.min(chunk, alphas.length - start);
       const withGrad = Math.max(0, Math.min(n, gradRows - start)); // this batch's rows whose gradient is read
-      const out = await runner.run(req.ids, points, req.target, withGrad);
+      const out = await runner.run(ids, points, req.target, withGrad, mask);
       for (let r = 0; r < n; r++) target.push(out.target[r]);
-      if (withGrad > 0) grad.set(out.grad.subarray(0, withGrad * S * E), start * S * E);
+      for (let r = 0; r < withGrad; r++) grad.set(out.grad.subarray(r * P * E, r * P * E + S * E), (start + r) * S * E); // [S,E] of [P,E]
+      if (padded)
+        for (let i = start * S * E; i < (start + withGrad) * S * E; i++)
+          if (!Number.isFinite(grad[i])) throw nonFiniteGradient('grad_embeds', grad[i], i);
       if (start === 0 && out.attn && out.gradAttn) {
-        const H = c.heads;
-        reply.attention = out.attn.map((a) => a.slice(0, H * S * S)); // [H,S,S] of row 0
-        reply.attentionGrad = out.gradAttn.map((a) => a.slice(0, H * S * S));
+        reply.attention = out.attn.map((a) => firstRowMaps(a, c.heads, P, S)); // [H,S,S] of row 0
+        reply.attentionGrad = out.gradAttn.map((a) => firstRowMaps(a, c.heads, P, S));
       }
     }
     reply.ms = performance.now() - t0;

@@ -66,15 +66,18 @@ export function checkGradientOutputs(
     if (name === 'target') continue;
     const data = out[name].data;
     const end = Math.min(read[name] ?? data.length, data.length);
-    for (let i = 0; i < end; i++)
-      if (!Number.isFinite(data[i]))
-        throw new LensError(
-          'NON_FINITE',
-          `The gradient output ${name} is ${data[i]} at index ${i} while the explained value is finite: the ` +
-            'gradient passes float32’s range there (near the zero embedding, each normalisation layer multiplies it by ' +
-            'its weight over √ε); for Integrated Gradients, start the path at the pad token (CLI: --ig-baseline pad).',
-        );
+    for (let i = 0; i < end; i++) if (!Number.isFinite(data[i])) throw nonFiniteGradient(name, data[i], i);
   }
+}
+
+/** The NON_FINITE error of a gradient output's value at an index, the explained value being finite. */
+export function nonFiniteGradient(name: string, value: number, index: number): LensError {
+  return new LensError(
+    'NON_FINITE',
+    `The gradient output ${name} is ${value} at index ${index} while the explained value is finite: the ` +
+      'gradient passes float32’s range there (near the zero embedding, each normalisation layer multiplies it by ' +
+      'its weight over √ε); for Integrated Gradients, start the path at the pad token (CLI: --ig-baseline pad).',
+  );
 }
 
 export function checkGradientLength(seq: number): void {
@@ -133,17 +136,22 @@ export class GradientRunner {
     embeds: Float32Array,
     target: GradientTarget,
     gradRows = this.graph.spec.batch,
+    /** 1 for a real token, 0 for padding after them (default: every token real); with it, grad_embeds is not checked
+     * (the caller checks the real tokens'). A graph built with its zero bias dropped (keepZeroBias off, an encoder)
+     * sees no padding: give it none. */
+    mask?: readonly number[],
   ): Promise<GradientResult> {
     const { batch: B, seq: S, measure, attention } = this.graph.spec;
     const E = this.graph.hidden;
     if (ids.length !== S) throw new RangeError(`gradient graph is built for ${S} tokens, got ${ids.length}`);
+    if (mask && mask.length !== S) throw new RangeError(`the mask has ${mask.length} entries for ${S} tokens`);
     if (embeds.length !== B * S * E)
       throw new RangeError(`inputs_embeds has ${embeds.length} values, expected ${B * S * E}`);
     if (target.measure !== measure)
       throw new RangeError(`gradient graph is built for ${measure}, not ${target.measure}`);
     const batch = {
       ids: Array.from({ length: B }, () => [...ids]),
-      mask: Array.from({ length: B }, () => ids.map(() => 1)),
+      mask: Array.from({ length: B }, () => (mask ? [...mask] : ids.map(() => 1))),
     };
     const computed = computeFeeds(batch, this.source.config);
     const all: Record<string, FeedTensor> = { ...computed.embed, ...computed.layer };
@@ -152,7 +160,11 @@ export class GradientRunner {
     if (measure === 'cosine') {
       if (!target.reference || target.reference.length !== E)
         throw new RangeError(`the reference must have ${E} values`);
-      feeds.pool = { type: 'float32', dims: [B, 1, S], data: new Float32Array(B * S).fill(1 / S) };
+      // The mean over the real tokens.
+      const real = mask ? mask.reduce((n, m) => n + m, 0) : S;
+      const pool = new Float32Array(B * S); // [B,1,S]
+      for (let b = 0; b < B; b++) for (let s = 0; s < S; s++) pool[b * S + s] = !mask || mask[s] ? 1 / real : 0;
+      feeds.pool = { type: 'float32', dims: [B, 1, S], data: pool };
       feeds.reference = { type: 'float32', dims: [1, 1, E], data: Float32Array.from(target.reference) };
     } else {
       const r = target.readout;
@@ -185,7 +197,8 @@ export class GradientRunner {
     const fetches = ['target', 'grad_embeds'];
     if (attention) for (let l = 0; l < L; l++) fetches.push(`attn_${l}`, `grad_attn_${l}`);
     const out = await this.session.run(feeds, fetches);
-    checkGradientOutputs(out, fetches, { grad_embeds: gradRows * S * E });
+    // With padding, the caller checks the real tokens' gradients (the padding's are read by nobody).
+    checkGradientOutputs(out, fetches, { grad_embeds: mask ? 0 : gradRows * S * E });
     const result: GradientResult = { target: Float64Array.from(out.target.data), grad: out.grad_embeds.data };
     if (attention) {
       result.attn = Array.from({ length: L }, (_, l) => out[`attn_${l}`].data);

@@ -1,24 +1,25 @@
 // The gradient service (what the worker answers gradient requests with): points on an Integrated Gradients path in
 // batches of a few rows (the last batch padded) give the same targets and gradients as one row at a time; the pad
 // baseline is the pad token's embedding except where the input's is kept; points read for their value alone (IG's
-// f(baseline)) neither return nor check a gradient; requests over the token limit stop.
+// f(baseline)) neither return nor check a gradient; requests over the token limit stop; an input padded to its graph's
+// length (a multiple of 8) gives what a graph of its exact length gives, and lengths up to it share that graph.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readModel } from '../../../../runtime/models/read-model';
-import { batchRows, evenChunk, GradientService } from '../../../../runtime/grad/gradient-service';
+import { batchRows, evenChunk, GradientService, graphLength } from '../../../../runtime/grad/gradient-service';
 import { isLensError } from '../../../../runtime/errors';
-import { fixtureModel } from '../../../helpers/fixtures';
+import { fixtureModel, miniLmDir } from '../../../helpers/fixtures';
 
 const ids = [1, 403, 407, 261, 378, 1];
 const target = { measure: 'log-prob' as const, readout: 5, token: 3 };
 
 test('batched path points equal one-row runs; the last batch is padded; the baseline keeps what it is told', async () => {
   const source = await readModel(fixtureModel('stories260K'));
-  const S = ids.length;
-  const perRow = source.config.layers * source.config.heads * S * S;
+  const P = graphLength(ids.length, source.config.maxPositions); // 6 tokens run in a graph of 8
+  const perRow = source.config.layers * source.config.heads * P * P;
   const batched = new GradientService(source, 'native', 1, 3 * perRow); // 3 rows per batch: 7 points → 3 + 3 + 1
   const single = new GradientService(source, 'native', 1, perRow);
   try {
@@ -145,4 +146,77 @@ test('a batch holds as many rows as keep its widest activation within 4.5 MiB of
   assert.equal(batchRows(33, 64, { layers: 5, heads: 8, hidden: 64, intermediate: 172 }), 33);
   // the attention budget still caps it
   assert.equal(batchRows(33, 8, { layers: 5, heads: 8, hidden: 64, intermediate: 172 }, 5 * 8 * 64 * 4), 4);
+});
+
+/** Relative norm of a − b. */
+function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < b.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    n += b[i] ** 2;
+  }
+  return Math.sqrt(d / n);
+}
+
+for (const [name, dir, make] of [
+  [
+    'stories260K (causal)',
+    () => fixtureModel('stories260K'),
+    (len: number) => ({
+      ids: [1, 403, 407, 261, 378, 1, 300, 290, 311, 402, 288].slice(0, len),
+      target: { measure: 'log-prob' as const, readout: len - 2, token: 3 },
+    }),
+  ],
+  [
+    'all-MiniLM-L6-v2 (bidirectional: the padding bias kept)',
+    miniLmDir,
+    (len: number) => ({
+      ids: [101, 1996, 4937, 2938, 2006, 1996, 13523, 1012, 2009, 2001, 102].slice(0, len),
+      target: { measure: 'cosine' as const, reference: Array.from({ length: 384 }, (_, i) => Math.sin(i)) },
+    }),
+  ],
+] as const)
+  test(`${name}: padded inputs equal exact-length graphs (IG path, attention and its gradient); 9–11 tokens share one graph`, async () => {
+    const source = await readModel(dir());
+    const padded = new GradientService(source, 'native', 1);
+    const exact = new GradientService(source, 'native', 1, undefined, { exactLengths: true });
+    try {
+      for (const len of [9, 10, 11]) {
+        const req = { ...make(len), alphas: [0.3, 0.6, 1], attention: true };
+        const a = await padded.compute(req);
+        const b = await exact.compute(req);
+        a.target.forEach((v, i) =>
+          assert.ok(
+            Math.abs(v - b.target[i]) <= 1e-5 * Math.abs(b.target[i]),
+            `${len} tokens: target ${i}: ${v} vs ${b.target[i]}`,
+          ),
+        );
+        assert.equal(a.grad.length, b.grad.length, 'the gradients of the real tokens only');
+        assert.ok(relDiff(a.grad, b.grad) <= 1e-5, `${len} tokens: gradients differ by ${relDiff(a.grad, b.grad)}`);
+        const H = source.config.heads;
+        for (let l = 0; l < source.config.layers; l++) {
+          assert.equal(a.attention![l].length, H * len * len, `layer ${l}: [H,S,S]`);
+          assert.ok(relDiff(a.attention![l], b.attention![l]) <= 1e-5, `${len} tokens, layer ${l}: attention`);
+          assert.ok(
+            relDiff(a.attentionGrad![l], b.attentionGrad![l]) <= 1e-4,
+            `${len} tokens, layer ${l}: its gradient`,
+          );
+        }
+      }
+      assert.equal(padded.graphsBuilt, 1, 'one graph of 16 tokens for 9, 10 and 11');
+      assert.equal(exact.graphsBuilt, 3, 'one graph per exact length');
+    } finally {
+      await padded.release();
+      await exact.release();
+    }
+  });
+
+test('the graph length: the next multiple of 8, within the model and the gradient limit', () => {
+  assert.equal(graphLength(1, 512), 8);
+  assert.equal(graphLength(8, 512), 8);
+  assert.equal(graphLength(9, 512), 16);
+  assert.equal(graphLength(509, 4096), 512);
+  assert.equal(graphLength(509, 510), 510); // no position past the model's
+  assert.equal(graphLength(300, 256), 300); // past the model already: not shortened (the run says so)
 });
