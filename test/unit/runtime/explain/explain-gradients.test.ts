@@ -21,6 +21,7 @@ import { naiveForward } from '../../../reference/naive-forward';
 import { readSafetensors } from '../../../reference/safetensors-lite';
 import { exportOnnx } from '../../../helpers/onnx-export';
 import { fixtureModel, fixturesDir, repoRoot } from '../../../helpers/fixtures';
+import { relativeError } from '../../../helpers/relative-error';
 
 const WORKER = path.join(repoRoot, 'dist/worker.js');
 const STORIES = fixtureModel('stories260K');
@@ -55,16 +56,6 @@ after(async () => {
   await inspector?.dispose();
   made.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
 });
-
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - b[i]) ** 2;
-    n += b[i] ** 2;
-  }
-  return Math.sqrt(d / n);
-}
 
 const options = (methods: string[]) => ({
   target: `token:${ref.readout + 1}:${ref.token}`,

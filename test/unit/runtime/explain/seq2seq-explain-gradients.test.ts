@@ -19,6 +19,7 @@ import { gradientTimesInput, saliency } from '../../../../runtime/analysis/gradi
 import { crossAttentionTimesGradient } from '../../../../runtime/grad/seq2seq-gradients';
 import { marianDatesDir, repoRoot } from '../../../helpers/fixtures';
 import { safetensorsRows } from '../../../helpers/safetensors-rows';
+import { relativeError } from '../../../helpers/relative-error';
 
 const WORKER = path.join(repoRoot, 'dist/worker.js');
 
@@ -45,17 +46,6 @@ const REF = JSON.parse(
 
 const embeddingRows = (ids: readonly number[]) =>
   safetensorsRows(path.join(marianDatesDir, 'model.safetensors'), 'model.shared.weight', ids);
-
-function relativeError(a: ArrayLike<number>, ref: ArrayLike<number>): number {
-  assert.equal(a.length, ref.length);
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - ref[i]) ** 2;
-    m += ref[i] ** 2;
-  }
-  return Math.sqrt(d / m);
-}
 
 const quick: Partial<ExplainOptions> = { faithfulness: false, erasureSteps: 0, headStats: false };
 

@@ -19,6 +19,7 @@ import {
 import { gradientTimesInput } from '../../../../runtime/analysis/gradient-methods';
 import { isLensError } from '../../../../runtime/errors';
 import { fixturesDir, hfTinyModel, marianDatesDir } from '../../../helpers/fixtures';
+import { relativeError } from '../../../helpers/relative-error';
 
 interface Reference {
   source_ids: number[];
@@ -36,17 +37,6 @@ interface Reference {
   lxt_float32_relative_error: number;
   /** The whole target: Σ_t logit_t(labels[t]). */
   sequence: { target: number; grad_source: number[]; grad_target: number[]; relevance_source: number[] };
-}
-
-function relativeError(a: ArrayLike<number>, ref: ArrayLike<number>): number {
-  assert.equal(a.length, ref.length);
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - ref[i]) ** 2;
-    n += ref[i] ** 2;
-  }
-  return Math.sqrt(d / n);
 }
 
 const load = (name: string) =>

@@ -25,6 +25,7 @@ import { activation, layerNorm, rmsNorm, softcap } from '../../../../runtime/mod
 import { addBackward } from '../../../../runtime/grad/backward';
 import { mulberry32 } from '../../../../runtime/random';
 import { fixturesDir, fixtureModel, hfTinyModel, miniLmDir } from '../../../helpers/fixtures';
+import { relativeError } from '../../../helpers/relative-error';
 
 interface Reference {
   ids: number[];
@@ -39,17 +40,6 @@ interface Reference {
   grad_embeds: number[];
   plain_gradient_relative_difference: number;
   lxt_float32_relative_error: number;
-}
-
-function relativeError(a: ArrayLike<number>, ref: ArrayLike<number>): number {
-  assert.equal(a.length, ref.length);
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - ref[i]) ** 2;
-    n += ref[i] ** 2;
-  }
-  return Math.sqrt(d / n);
 }
 
 const cases: [string, () => string][] = [

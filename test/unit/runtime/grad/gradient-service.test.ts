@@ -12,6 +12,7 @@ import { readModel } from '../../../../runtime/models/read-model';
 import { batchRows, evenChunk, GradientService, graphLength } from '../../../../runtime/grad/gradient-service';
 import { isLensError } from '../../../../runtime/errors';
 import { fixtureModel, miniLmDir } from '../../../helpers/fixtures';
+import { relativeError } from '../../../helpers/relative-error';
 
 const ids = [1, 403, 407, 261, 378, 1];
 const target = { measure: 'log-prob' as const, readout: 5, token: 3 };
@@ -148,17 +149,6 @@ test('a batch holds as many rows as keep its widest activation within 4.5 MiB of
   assert.equal(batchRows(33, 8, { layers: 5, heads: 8, hidden: 64, intermediate: 172 }, 5 * 8 * 64 * 4), 4);
 });
 
-/** Relative norm of a − b. */
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < b.length; i++) {
-    d += (a[i] - b[i]) ** 2;
-    n += b[i] ** 2;
-  }
-  return Math.sqrt(d / n);
-}
-
 for (const [name, dir, make] of [
   [
     'stories260K (causal)',
@@ -193,13 +183,16 @@ for (const [name, dir, make] of [
           ),
         );
         assert.equal(a.grad.length, b.grad.length, 'the gradients of the real tokens only');
-        assert.ok(relDiff(a.grad, b.grad) <= 1e-5, `${len} tokens: gradients differ by ${relDiff(a.grad, b.grad)}`);
+        assert.ok(
+          relativeError(a.grad, b.grad) <= 1e-5,
+          `${len} tokens: gradients differ by ${relativeError(a.grad, b.grad)}`,
+        );
         const H = source.config.heads;
         for (let l = 0; l < source.config.layers; l++) {
           assert.equal(a.attention![l].length, H * len * len, `layer ${l}: [H,S,S]`);
-          assert.ok(relDiff(a.attention![l], b.attention![l]) <= 1e-5, `${len} tokens, layer ${l}: attention`);
+          assert.ok(relativeError(a.attention![l], b.attention![l]) <= 1e-5, `${len} tokens, layer ${l}: attention`);
           assert.ok(
-            relDiff(a.attentionGrad![l], b.attentionGrad![l]) <= 1e-4,
+            relativeError(a.attentionGrad![l], b.attentionGrad![l]) <= 1e-4,
             `${len} tokens, layer ${l}: its gradient`,
           );
         }

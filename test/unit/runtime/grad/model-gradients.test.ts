@@ -15,6 +15,7 @@ import { readModel } from '../../../../runtime/models/read-model';
 import { GradientRunner } from '../../../../runtime/grad/gradients';
 import type { GradientMeasure } from '../../../../runtime/grad/family-gradient';
 import { fixturesDir, fixtureModel, hfTinyModel, miniLmDir } from '../../../helpers/fixtures';
+import { relativeError } from '../../../helpers/relative-error';
 
 interface Reference {
   ids: number[];
@@ -35,17 +36,6 @@ interface Reference {
 
 /** 1e-4, or 3× what float32 rounding alone costs PyTorch on an ill-conditioned case. */
 const bound = (float32Error: number) => Math.max(1e-4, 3 * float32Error);
-
-export function relativeError(a: ArrayLike<number>, ref: ArrayLike<number>): number {
-  assert.equal(a.length, ref.length);
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - ref[i]) ** 2;
-    n += ref[i] ** 2;
-  }
-  return Math.sqrt(d / n);
-}
 
 const cases: [string, () => string][] = [
   ['stories260K', () => fixtureModel('stories260K')],

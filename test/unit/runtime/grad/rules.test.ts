@@ -14,6 +14,7 @@ import { addBackward } from '../../../../runtime/grad/backward';
 import { mulberry32 } from '../../../../runtime/random';
 import { isLensError } from '../../../../runtime/errors';
 import { evalModel64, type T64 } from '../../../reference/onnx-eval64';
+import { relativeError } from '../../../helpers/relative-error';
 
 interface Case {
   name: string;
@@ -394,16 +395,6 @@ function caseModel(c: Case) {
   const total = g.op('ReduceSum', [g.op('Mul', [y, w])], { keepdims: A.int(0) });
   g.output(total, 'total', 'float32', []);
   return g.toModel();
-}
-
-function relativeError(a: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - ref[i]) ** 2;
-    n += ref[i] ** 2;
-  }
-  return Math.sqrt(d / Math.max(n, 1e-300));
 }
 
 for (const [c, fuse] of cases.flatMap(

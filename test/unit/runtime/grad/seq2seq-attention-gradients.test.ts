@@ -16,17 +16,7 @@ import {
 } from '../../../../runtime/grad/seq2seq-gradients';
 import { isLensError } from '../../../../runtime/errors';
 import { fixturesDir, hfTinyModel, marianDatesDir } from '../../../helpers/fixtures';
-
-function relativeError(a: ArrayLike<number>, ref: ArrayLike<number>): number {
-  assert.equal(a.length, ref.length);
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - ref[i]) ** 2;
-    n += ref[i] ** 2;
-  }
-  return Math.sqrt(d / n);
-}
+import { relativeError } from '../../../helpers/relative-error';
 
 interface Side {
   target: number;
