@@ -200,9 +200,9 @@ export class GradientService {
     const alphas = req.alphas ?? [1];
     const attention = req.attention === true;
     const c = this.source.config;
-    const r = req.target.readout;
-    if (r !== undefined && (!Number.isInteger(r) || r < 0 || r >= S))
-      throw new RangeError(`readout ${r} is outside 0..${S - 1}`);
+    const readout = req.target.readout;
+    if (readout !== undefined && (!Number.isInteger(readout) || readout < 0 || readout >= S))
+      throw new RangeError(`readout ${readout} is outside 0..${S - 1}`);
     // The graph's length P ≥ S: the input's S tokens, then P − S of padding (id 0 and its embedding on every row,
     // mask 0). Not zero embeddings: at a zero vector each RMSNorm's gradient is its weight over √ε, past float32 in
     // a deep model (0 × ∞ in the padding's rows would be NaN).
