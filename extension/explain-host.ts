@@ -387,6 +387,12 @@ async function pickScale(figure: Scene): Promise<number | undefined> {
     const { width, height } = pngSize(figure, s);
     return { label: `${s}×`, description: `${width} × ${height} px`, scale: s };
   });
-  const pick = await vscode.window.showQuickPick(items, { title: 'Export as PNG', placeHolder: 'Scale' });
+  // ignoreFocusOut: VS Code hands focus back to the panel as the format pick closes, which on a slow machine can land
+  // after this pick opens and would close it (the export cancelled without a word).
+  const pick = await vscode.window.showQuickPick(items, {
+    title: 'Export as PNG',
+    placeHolder: 'Scale',
+    ignoreFocusOut: true,
+  });
   return pick?.scale;
 }

@@ -106,9 +106,12 @@ export async function runExport<F extends string>(
     }
     const asked = !format;
     if (!format) {
+      // ignoreFocusOut, here and in the scale picks: focus that returns late to the panel whose button opened this
+      // pick (or as this one closes, to the next) would close it, cancelling the export without a word.
       const pick = await vscode.window.showQuickPick(request.choices, {
         title: request.pickTitle,
         placeHolder: request.pickPlaceholder,
+        ignoreFocusOut: true,
       });
       if (!pick) return CANCELLED;
       format = pick.format;

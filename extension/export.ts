@@ -355,6 +355,7 @@ export class Exporter {
               const pick = await vscode.window.showQuickPick(items, {
                 title: `Export ${plan.viewText} as PNG`,
                 placeHolder: 'Scale',
+                ignoreFocusOut: true,
               });
               if (!pick) return undefined;
               scale = pick.scale;
@@ -439,6 +440,7 @@ export class Exporter {
       const pick = await vscode.window.showQuickPick(items, {
         title: `Export ${viewText} as PNG`,
         placeHolder: 'Scale',
+        ignoreFocusOut: true,
       });
       if (!pick) return undefined;
       scale = pick.scale;

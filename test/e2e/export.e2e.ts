@@ -201,6 +201,21 @@ export const tests: E2ETest[] = [
         const target = join(server.workspace, 'lily-matrix.png');
         await frame.locator('#export').click();
         await chooseRow(page, 'PNG image');
+        // A click in the panel while the scale pick is open (VS Code itself hands focus back to the panel as the
+        // format pick closes, late on a slow machine): the pick stays open, and the export goes on.
+        await until(
+          'the scale pick',
+          () => page.locator('.quick-input-widget .quick-input-title').innerText(),
+          (t) => t.endsWith('as PNG'),
+          20_000,
+        );
+        const webview = (await page.locator('iframe.webview.ready').last().boundingBox())!;
+        await page.mouse.click(webview.x + webview.width - 40, webview.y + webview.height - 40);
+        await sleep(800);
+        assert.ok(
+          await page.locator('.quick-input-widget').isVisible(),
+          'the scale pick is still open after a click in the panel',
+        );
         await chooseRow(page, '2×');
         await until(
           'save dialog',
