@@ -138,8 +138,7 @@ export async function saveAs(page: Page, target: string, proposed: RegExp, timeo
 }
 
 /** Clicks the open quick pick's row that shows `text` and waits until the pick moves on (its title changes, or it
- * closes). On a slow machine a click that lands while the list is still being laid out is now and then lost (the CI
- * run of stop 33 waited 30 s for the next pick after one), so a click that changed nothing is repeated. */
+ * closes); a click that changed nothing (the row clicked while the list was still being laid out) is repeated. */
 export async function chooseRow(page: Page, text: string | RegExp, timeoutMs = 30_000): Promise<void> {
   const widget = page.locator('.quick-input-widget');
   const title = widget.locator('.quick-input-title');
