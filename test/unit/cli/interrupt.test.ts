@@ -4,11 +4,11 @@
 // throwing an instance of 'Napi::Error'", exit 134) in about half of such interrupts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
+import { withLongText } from '../../helpers/long-text';
 
 const CLI = path.join(repoRoot, 'dist/cli.js');
 
@@ -45,24 +45,8 @@ function interruptAt(
   });
 }
 
-/** Builds the CLI and runs `body` with a ~480-token text file in a temporary folder (removed afterwards). */
-async function withLongText(body: (dir: string, file: string) => Promise<void>): Promise<void> {
-  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'pipe' });
-  const dir = mkdtempSync(path.join(tmpdir(), 'lens-interrupt-'));
-  try {
-    const file = path.join(dir, 'long.txt');
-    writeFileSync(
-      file,
-      'Once upon a time there was a little girl named Lily who loved to play in the park with her friends. '.repeat(22),
-    );
-    await body(dir, file);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 test('Ctrl-C during the layers of a run: exit 130 and one line, never an abort', () =>
-  withLongText(async (_dir, file) => {
+  withLongText(22, async (_dir, file) => {
     for (const layer of [0, 3, 9, 17, 24]) {
       const r = await interruptAt(file, layer);
       assert.doesNotMatch(r.stderr, /terminate called|Aborted|Napi::Error/, `interrupted at layer ${layer}`);
@@ -72,7 +56,7 @@ test('Ctrl-C during the layers of a run: exit 130 and one line, never an abort',
   }));
 
 test('Ctrl-C twice during run --out FOLDER/: one line, exit 130, no temporary file left (the second signal killed it)', () =>
-  withLongText(async (dir, file) => {
+  withLongText(22, async (dir, file) => {
     for (const layer of [2, 11]) {
       const out = path.join(dir, `out-${layer}`);
       const r = await interruptAt(file, layer, ['--out', `${out}/`], 2);

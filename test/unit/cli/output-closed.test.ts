@@ -5,10 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fixtureModel, repoRoot, smolLm2Gguf } from '../../helpers/fixtures';
+import { withLongText } from '../../helpers/long-text';
 
 const CLI = path.join(repoRoot, 'dist/cli.js');
 const STORIES = fixtureModel('stories260K');
@@ -89,16 +89,9 @@ test('generate, explain and export on stories260K into a reader that closes earl
   }
 });
 
-test('SmolLM2 (a layer is tens of milliseconds) into a reader that closes while the run is in progress', async () => {
-  build();
-  const dir = mkdtempSync(path.join(tmpdir(), 'lens-output-closed-'));
-  try {
-    const file = path.join(dir, 'long.txt');
-    // ~400 tokens: each layer's stage is a native call of tens of milliseconds on the worker thread.
-    writeFileSync(
-      file,
-      'Once upon a time there was a little girl named Lily who loved to play in the park with her friends. '.repeat(18),
-    );
+test('SmolLM2 (a layer is tens of milliseconds) into a reader that closes while the run is in progress', () =>
+  // ~400 tokens: each layer's stage is a native call of tens of milliseconds on the worker thread.
+  withLongText(18, async (_dir, file) => {
     const model = smolLm2Gguf();
     // (The first chunk and other layers are stories260K's cases above: each SmolLM2 load is seconds of CI.)
     for (const when of [/^L3 H0 /m]) {
@@ -110,7 +103,4 @@ test('SmolLM2 (a layer is tens of milliseconds) into a reader that closes while 
       const r = await closeWhen(['run', '--model', model, '--file', file, '--out', '/dev/stdout'], /"attention"/);
       assertQuietExit(r, '--out /dev/stdout closed', false);
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
