@@ -94,6 +94,10 @@ export function corruptGguf(label: string, problem: string): LensError {
 }
 
 const MAX_DIMS = 4; // GGML_MAX_DIMS
+// llama.cpp refuses tensor names of GGML_MAX_NAME (64) bytes or more; keys have no limit there, and real ones are
+// short dotted names (`tokenizer.ggml.pre`), so 256 bytes leaves room without letting a corrupt length through.
+const MAX_NAME_BYTES = 63;
+const MAX_KEY_BYTES = 256;
 const MAX_ARRAY_DEPTH = 4;
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
@@ -241,6 +245,23 @@ class Cursor {
     this.pos += n;
     return utf8.decode(this.buf.subarray(r, r + n));
   }
+  /**
+   * A metadata key or tensor name: printable and at most `max` bytes, or the file is corrupt. The name goes into
+   * later messages and lookups; a mutated length read as a name would put the file's bytes (line breaks included)
+   * into a one-line message.
+   */
+  name(what: string, max: number): string {
+    const at = this.pos;
+    const n = this.u64(`${what} length`);
+    if (n > max) throw corruptGguf(this.label, `has a ${what} of ${n} bytes at byte ${at} (at most ${max})`);
+    const r = this.need(n, what);
+    this.pos += n;
+    const s = utf8.decode(this.buf.subarray(r, r + n));
+    // C0 and C1 control characters, and U+FFFD: bytes that were not UTF-8.
+    if (/[\p{Cc}\ufffd]/u.test(s))
+      throw corruptGguf(this.label, `has a ${what} at byte ${at} that is not printable text`);
+    return s;
+  }
 }
 
 /** A metadata value's kind, for "wrong type" messages. */
@@ -285,7 +306,7 @@ export function parseGgufHeader(label: string, src: ByteSource): GgufHeader {
 
   const metadata = new Map<string, GgufValue>();
   for (let i = 0; i < kvCount; i++) {
-    const key = c.string(`metadata key ${i + 1}`);
+    const key = c.name(`metadata key ${i + 1}`, MAX_KEY_BYTES);
     const type = c.u32(`type of ${key}`);
     if (!isValueType(type)) throw corruptGguf(label, `has metadata ${key} of unknown value type ${type}`);
     if (metadata.has(key)) throw corruptGguf(label, `has the metadata key ${key} twice`);
@@ -310,7 +331,7 @@ export function parseGgufHeader(label: string, src: ByteSource): GgufHeader {
   const raw: { name: string; dims: number[]; type: number; offset: number }[] = [];
   const names = new Set<string>();
   for (let i = 0; i < tensorCount; i++) {
-    const name = c.string(`tensor name ${i + 1}`);
+    const name = c.name(`tensor name ${i + 1}`, MAX_NAME_BYTES);
     if (names.has(name)) throw corruptGguf(label, `has the tensor ${name} twice`);
     names.add(name);
     const nDims = c.u32(`dimension count of ${name}`);

@@ -117,4 +117,23 @@ test('bad-input catalogue: corrupt and unsupported GGUF files', () => {
       ]),
     ),
   );
+  // A metadata key or tensor name is a short printable name: a corrupt length or bytes that are not text would
+  // otherwise reach the messages that quote it (the file's bytes, line breaks included, in a one-line message).
+  const name = (key: string, tensor = 'a') =>
+    parse(ggufBytes({ [key]: { u32: 1 } }, [{ name: tensor, dims: [8], type: 0, data: new Uint8Array(32) }]));
+  fails('CORRUPT_WEIGHTS', /has a metadata key 1 at byte 24 that is not printable text/, () => name('a\nb'));
+  fails('CORRUPT_WEIGHTS', /has a metadata key 1 at byte 24 that is not printable text/, () => name('a\u0000b'));
+  fails('CORRUPT_WEIGHTS', /has a metadata key 1 of 257 bytes at byte 24 \(at most 256\)/, () => name('k'.repeat(257)));
+  fails('CORRUPT_WEIGHTS', /has a tensor name 1 of 64 bytes at byte \d+ \(at most 63\)/, () =>
+    name('k', 't'.repeat(64)),
+  );
+  fails('CORRUPT_WEIGHTS', /has a tensor name 1 at byte \d+ that is not printable text/, () => name('k', 'blk.0\r'));
+  // What gguf-py and llama.cpp write stays readable: a 256-byte key, a 63-byte tensor name, non-ASCII text.
+  const widest = name('é.'.repeat(64) + 'k'.repeat(64), 't'.repeat(63));
+  assert.deepEqual([...widest.metadata.keys()], ['é.'.repeat(64) + 'k'.repeat(64)], 'the 256-byte key is read');
+  assert.equal(widest.tensors[0].name, 't'.repeat(63), 'the 63-byte tensor name is read');
+  // The key (the length field) is read before its bytes: a length of 2^40 is refused without reading 1 TB.
+  const hugeKey = ggufBytes({ k: { u32: 1 } }, []);
+  hugeKey.writeBigUInt64LE(1n << 40n, 24);
+  fails('CORRUPT_WEIGHTS', /metadata key 1 of 1099511627776 bytes/, () => parse(hugeKey));
 });
