@@ -1,6 +1,7 @@
 // The options every command that runs a model on one input takes (`run`, `export`), declared once for parseArgs, and
 // their checks (one place for the model, text/file, backend, threads and input-limit rules of both commands).
 import type { BackendName } from '../runtime/types';
+import { quoted } from '../runtime/errors';
 import { MAX_BEAMS } from '../runtime/inspector/seq2seq-constants';
 import { backendOption, bad, inputLimitOption, wholeNumber } from './parse-options';
 
@@ -68,7 +69,7 @@ export function targetArgs(v: {
     throw bad('--beams chooses a translation; --target-text is scored as given. Leave one of them out.');
   for (const name of ['source-lang', 'target-lang'] as const)
     if (v[name] !== undefined && !/^\S+$/.test(v[name]))
-      throw bad(`--${name} takes one of the model's language codes, such as de_DE; not ${JSON.stringify(v[name])}.`);
+      throw bad(`--${name} takes one of the model's language codes, such as de_DE; not ${quoted(v[name])}.`);
   return {
     ...(v['target-text'] !== undefined ? { targetText: v['target-text'] } : {}),
     translate: v.translate === true,

@@ -4,7 +4,7 @@
 import { ATTENTION_KINDS, type AttentionKind, type LayerAttention, type ModelFacts } from '../runtime/types';
 import type { RunSource, TokenInfo } from '../protocol/messages';
 import { attentionFactsProblem } from '../protocol/facts-validate';
-import { LensError } from '../runtime/errors';
+import { LensError, quoted } from '../runtime/errors';
 import { NPY_SIDECAR_FORMAT } from '../writers/attention-data';
 
 export interface SavedRun {
@@ -102,7 +102,7 @@ function runHead(
   bad: Bad,
 ): { facts: ModelFacts; kinds: AttentionKind[]; tokens: TokenInfo[]; ids: number[]; source: RunSource } {
   if (data.version !== 1)
-    throw bad(`version ${JSON.stringify(data.version)} of the run format; this Attention Lens reads version 1.`);
+    throw bad(`version ${quoted(data.version)} of the run format; this Attention Lens reads version 1.`);
 
   const m = data.model;
   if (!isObj(m) || typeof m.name !== 'string' || !posInt(m.layers) || !posInt(m.heads) || !posInt(m.headDim))

@@ -1,7 +1,7 @@
 // Typed reads of config.json fields with the messages users see when one is missing or malformed: every reader
 // names the field and the file. Shared by the normaliser of each family (config-normalise.ts, decoder-config.ts,
 // rope-config.ts). No Node imports (the panel's webview worker normalises configs too).
-import { LensError } from '../errors';
+import { LensError, quoted } from '../errors';
 
 /** Activation functions the families implement. */
 export type Activation = 'gelu' | 'gelu_new' | 'relu' | 'silu';
@@ -14,7 +14,7 @@ export function badConfig(message: string): LensError {
 export function unsupportedField(where: string, field: string, value: unknown, what: string): LensError {
   return new LensError(
     'UNSUPPORTED_MODEL',
-    `${where}: ${field} = ${JSON.stringify(value)} is not supported (${what}); Attention Lens would compute a different model than the one saved.`,
+    `${where}: ${field} = ${quoted(value)} is not supported (${what}); Attention Lens would compute a different model than the one saved.`,
   );
 }
 
@@ -37,7 +37,7 @@ export class ConfigFields {
       const v = this.raw[n];
       if (v === undefined || v === null) continue;
       if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
-        throw badConfig(`${this.where}: field ${n} must be a positive integer, found ${JSON.stringify(v)}.`);
+        throw badConfig(`${this.where}: field ${n} must be a positive integer, found ${quoted(v)}.`);
       return v;
     }
     if (fallback !== undefined) return fallback;
@@ -52,7 +52,7 @@ export class ConfigFields {
       if (v === undefined || v === null) continue;
       if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
         throw badConfig(
-          `${this.where}: field ${n} must be a number greater than 0, found ${JSON.stringify(v)}; fix ${this.where}.`,
+          `${this.where}: field ${n} must be a number greater than 0, found ${quoted(v)}; fix ${this.where}.`,
         );
       return v;
     }
@@ -65,7 +65,7 @@ export class ConfigFields {
     if (v === undefined) return fallback;
     if (v === null) return null;
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
-      throw badConfig(`${this.where}: field ${name} must be a positive number or null, found ${JSON.stringify(v)}.`);
+      throw badConfig(`${this.where}: field ${name} must be a positive number or null, found ${quoted(v)}.`);
     return v;
   }
 
@@ -73,7 +73,7 @@ export class ConfigFields {
     const v = this.raw[name];
     if (v === undefined || v === null) return fallback;
     if (typeof v !== 'boolean')
-      throw badConfig(`${this.where}: field ${name} must be true or false, found ${JSON.stringify(v)}.`);
+      throw badConfig(`${this.where}: field ${name} must be true or false, found ${quoted(v)}.`);
     return v;
   }
 
@@ -94,7 +94,7 @@ export class ConfigFields {
       default:
         throw new LensError(
           'UNSUPPORTED_MODEL',
-          `${this.where}: activation ${JSON.stringify(v)} (${name}) is not supported; supported: gelu, gelu_new, gelu_pytorch_tanh, relu, silu.`,
+          `${this.where}: activation ${quoted(v)} (${name}) is not supported; supported: gelu, gelu_new, gelu_pytorch_tanh, relu, silu.`,
         );
     }
   }

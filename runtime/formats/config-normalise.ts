@@ -2,7 +2,7 @@
 // distilbert's dim, llama's num_key_value_heads...) into one ModelConfig, so family builders read one vocabulary.
 // Unsupported architectures and missing fields fail here, with a message that names the field or the type. No Node
 // imports: the panel's webview worker normalises a config.json it fetched (config.ts reads it from disk in Node).
-import { LensError } from '../errors';
+import { LensError, quoted } from '../errors';
 import type { Family } from '../types';
 import { badConfig as bad, ConfigFields, unsupportedField, type Activation } from './config-fields';
 import { DECODER_MODEL_TYPES, normaliseDecoder, type LayerType } from './decoder-config';
@@ -179,12 +179,12 @@ export function normaliseConfig(raw: Record<string, unknown>, where = 'config.js
   if (modelType === undefined || modelType === null)
     throw bad(`${where} has no "model_type" field; add it (e.g. "bert").`);
   if (typeof modelType !== 'string')
-    throw bad(`${where}: field model_type must be a string (e.g. "bert"), found ${JSON.stringify(modelType)}.`);
+    throw bad(`${where}: field model_type must be a string (e.g. "bert"), found ${quoted(modelType)}.`);
   const family = Object.hasOwn(SUPPORTED_MODEL_TYPES, modelType) ? SUPPORTED_MODEL_TYPES[modelType] : undefined;
   if (!family)
     throw new LensError(
       'UNSUPPORTED_MODEL',
-      `model_type ${modelType} is not supported; supported: ${Object.keys(SUPPORTED_MODEL_TYPES).join(', ')}, and the encoder–decoders ${ENCODER_DECODER_MODEL_TYPES.join(', ')}.`,
+      `model_type ${quoted(modelType)} is not supported; supported: ${Object.keys(SUPPORTED_MODEL_TYPES).join(', ')}, and the encoder–decoders ${ENCODER_DECODER_MODEL_TYPES.join(', ')}.`,
     );
   const f = new BoundedFields(raw, where, modelType);
   const int = f.int.bind(f);
@@ -255,7 +255,7 @@ export function normaliseConfig(raw: Record<string, unknown>, where = 'config.js
     if (pet !== undefined && pet !== null && pet !== 'absolute')
       throw new LensError(
         'UNSUPPORTED_MODEL',
-        `${where}: position_embedding_type ${JSON.stringify(pet)} is not supported; only "absolute".`,
+        `${where}: position_embedding_type ${quoted(pet)} is not supported; only "absolute".`,
       );
   } else if (modelType === 'distilbert') {
     const hidden = int(['dim', 'hidden_size']);

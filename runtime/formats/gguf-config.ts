@@ -9,7 +9,7 @@
 //
 // Values llama.cpp keeps as tensors rather than metadata are read back too: rope_freqs (Llama 3.x RoPE scaling,
 // matched against the llama3 formula to recover its parameters) and Phi-3's rope_factors_long/short (longrope).
-import { LensError } from '../errors';
+import { LensError, quoted } from '../errors';
 import { badConfig } from './config-fields';
 import {
   ENCODER_DECODER_MODEL_TYPES,
@@ -120,7 +120,7 @@ export function ggufConfig(
         : '';
     throw new LensError(
       'UNSUPPORTED_MODEL',
-      `${label}: general.architecture ${arch} is not supported in a GGUF file; Attention Lens runs GGUF files of architecture ${Object.keys(GGUF_MODEL_TYPES).join(', ')}${fromFolder}.`,
+      `${label}: general.architecture ${quoted(arch)} is not supported in a GGUF file; Attention Lens runs GGUF files of architecture ${Object.keys(GGUF_MODEL_TYPES).join(', ')}${fromFolder}.`,
     );
   }
   const k = (key: string) => `${arch}.${key}`;
@@ -289,7 +289,7 @@ export function ggufConfig(
     else
       throw new LensError(
         'UNSUPPORTED_MODEL',
-        `${label} uses rope scaling "${scaling}", which Attention Lens cannot map from a GGUF file.`,
+        `${label} uses rope scaling ${quoted(scaling)}, which Attention Lens cannot map from a GGUF file.`,
       );
   }
   if (tensorNames.has('rope_freqs.weight')) {

@@ -4,6 +4,7 @@
 // Gemma 3's `rope_local_base_freq`, with transformers' precedence and defaults (modeling_rope_utils.py). A rope
 // type, key or value Attention Lens does not implement stops the load with a line naming the field: silently using
 // plain RoPE gives attention that looks plausible and is wrong. The tables themselves: models/rope.ts.
+import { quoted } from '../errors';
 import { badConfig, unsupportedField } from './config-fields';
 
 export type RopeType = 'default' | 'linear' | 'dynamic' | 'llama3' | 'longrope' | 'yarn';
@@ -91,7 +92,7 @@ function effectiveParameters(ctx: RopeContext): { full: Dict; sliding: Dict } {
   const { raw, where } = ctx;
   for (const name of ['rope_parameters', 'rope_scaling'])
     if (raw[name] !== undefined && raw[name] !== null && !isDict(raw[name]))
-      throw badConfig(`${where}: field ${name} must be an object or null, found ${JSON.stringify(raw[name])}.`);
+      throw badConfig(`${where}: field ${name} must be an object or null, found ${quoted(raw[name])}.`);
   const copy = (v: unknown): Dict | undefined => (isDict(v) ? JSON.parse(JSON.stringify(v)) : undefined);
   const scaling = copy(raw.rope_scaling);
   const params = copy(raw.rope_parameters);
@@ -164,7 +165,7 @@ function spec(d: Dict, field: string, ctx: RopeContext): RopeSpec {
       throw badConfig(`${where}: ${name(key)} is missing (needed for rope_type ${type}).`);
     }
     if (typeof v !== 'number' || !Number.isFinite(v) || (positive && v <= 0))
-      throw badConfig(`${where}: ${name(key)} must be a positive number, found ${JSON.stringify(v)}.`);
+      throw badConfig(`${where}: ${name(key)} must be a positive number, found ${quoted(v)}.`);
     return v;
   };
   const theta = num('rope_theta');

@@ -5,7 +5,7 @@
 //
 // File layout: [u64 LE header length n][n bytes of JSON header][data]; header entries give dtype, shape and
 // data_offsets [begin, end) relative to the start of the data section.
-import { LensError } from '../errors';
+import { LensError, quoted } from '../errors';
 import { checkWeightFinite } from '../finite';
 
 /** Named float32 tensors with shapes. */
@@ -101,12 +101,12 @@ export function parseHeader(label: string, headerText: string, headerLen: number
         `has a malformed header entry for tensor ${name} (${Array.isArray(t) ? 'an array' : t === null ? 'null' : `a ${typeof t}`}, not an object with dtype, shape and data_offsets)`,
       );
     if (typeof t.dtype !== 'string' || !Object.hasOwn(DTYPE_SIZE, t.dtype))
-      throw corrupt(label, `has tensor ${name} with unknown dtype ${JSON.stringify(t.dtype)}`);
+      throw corrupt(label, `has tensor ${name} with unknown dtype ${quoted(t.dtype)}`);
     if (!Array.isArray(t.shape) || !t.shape.every(isNonNegInt))
-      throw corrupt(label, `has tensor ${name} with an invalid shape ${JSON.stringify(t.shape)}`);
+      throw corrupt(label, `has tensor ${name} with an invalid shape ${quoted(t.shape)}`);
     const off = t.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !isNonNegInt(off[0]) || !isNonNegInt(off[1]) || off[1] < off[0])
-      throw corrupt(label, `has tensor ${name} with invalid data_offsets ${JSON.stringify(off)}`);
+      throw corrupt(label, `has tensor ${name} with invalid data_offsets ${quoted(off)}`);
     const shape = t.shape as number[];
     const count = shape.reduce((a, b) => a * b, 1);
     const expected = count * DTYPE_SIZE[t.dtype];
@@ -233,7 +233,7 @@ export function parseShardIndex(text: string, label = 'model.safetensors.index.j
   }
   for (const [name, shard] of Object.entries(weightMap)) {
     if (typeof shard !== 'string' || shard.includes('..') || shard.startsWith('/') || shard.includes('\\'))
-      throw corrupt(label, `maps tensor ${name} to an invalid shard ${JSON.stringify(shard)}`);
+      throw corrupt(label, `maps tensor ${name} to an invalid shard ${quoted(shard)}`);
   }
   return weightMap as Record<string, string>;
 }

@@ -6,7 +6,7 @@
 // never needs twice its size in memory.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LensError } from '../errors';
+import { LensError, quoted } from '../errors';
 import {
   checkFloatDtype,
   checkHeaderLength,
@@ -136,8 +136,7 @@ function shardEntries<E extends HeaderEntry>(dir: string, index: string, read: (
   const entries = new Map<string, E>();
   const shards = new Map<string, Map<string, E>>();
   for (const [name, shard] of Object.entries(weightMap)) {
-    if (path.isAbsolute(shard))
-      throw corrupt(label, `maps tensor ${name} to an invalid shard ${JSON.stringify(shard)}`);
+    if (path.isAbsolute(shard)) throw corrupt(label, `maps tensor ${name} to an invalid shard ${quoted(shard)}`);
     let inShard = shards.get(shard);
     if (!inShard) {
       const file = path.join(dir, shard);

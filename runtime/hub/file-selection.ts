@@ -8,6 +8,7 @@
 // has everything a model needs.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { quoted } from '../errors';
 import { pickOnnxCandidate } from '../onnx/candidates';
 import { findOnnxInFolder } from '../onnx/locate';
 import { externalDataLocations } from '../onnx/read';
@@ -60,7 +61,7 @@ function wanted(repo: string, s: HubSibling): WantedFile {
   if (!hashOk) {
     throw new HubError(
       'bad-response',
-      `The Hub listing of ${repo} gives ${s.rfilename} the ${s.lfs ? 'sha256' : 'git blob id'} ${JSON.stringify(blobId)}, ` +
+      `The Hub listing of ${repo} gives ${s.rfilename} the ${s.lfs ? 'sha256' : 'git blob id'} ${quoted(blobId)}, ` +
         `which is not ${s.lfs ? '64' : '40'} hexadecimal digits; ${notHub}.`,
     );
   }
@@ -148,7 +149,7 @@ export function externalDataNames(graph: string, bytes: Uint8Array): string[] {
     if (path.isAbsolute(location) || /^[A-Za-z]:/.test(location) || parts.includes('..') || parts.includes('')) {
       throw new HubError(
         'bad-response',
-        `${graph} names external data that is not a file beside it: ${JSON.stringify(location)}.`,
+        `${graph} names external data that is not a file beside it: ${quoted(location)}.`,
       );
     }
     return dir === '.' ? parts.join('/') : `${dir}/${parts.join('/')}`;
@@ -169,7 +170,7 @@ export function shardNames(indexText: string, label: string): string[] {
   const names = [...new Set(Object.values(map as Record<string, unknown>))];
   for (const n of names) {
     if (typeof n !== 'string' || n === '' || n.includes('..') || n.startsWith('/') || n.includes('\\')) {
-      throw new HubError('bad-response', `${label} names a shard that is not a plain file name: ${JSON.stringify(n)}.`);
+      throw new HubError('bad-response', `${label} names a shard that is not a plain file name: ${quoted(n)}.`);
     }
   }
   return names as string[];

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { LensError } from '../errors';
+import { LensError, quoted } from '../errors';
 import { SUPPORTED_MODEL_TYPES } from '../formats/config-normalise';
 import { readGgufHeader } from '../formats/gguf-file';
 import { GGUF_MODEL_TYPES } from '../formats/gguf-config';
@@ -171,7 +171,7 @@ function modelBlob(manifestFile: string, modelsDir: string): { file: string; byt
   );
   if (!layer || typeof layer.digest !== 'string') return 'its manifest has no model layer';
   const m = /^sha256[:-]([0-9a-f]{64})$/.exec(layer.digest);
-  if (!m) return `its model layer has an unexpected digest ${JSON.stringify(layer.digest)}`;
+  if (!m) return `its model layer has an unexpected digest ${quoted(layer.digest)}`;
   const file = path.join(modelsDir, 'blobs', `sha256-${m[1]}`);
   const st = statFile(file);
   if (!st) return `its model blob ${path.basename(file)} is missing`;

@@ -2,7 +2,7 @@
 // differ (d_model / encoder_layers / num_layers, encoder_attention_heads / num_heads...) and none of them fits the
 // decoder-only ModelConfig of formats/config-normalise.ts. Unsupported settings stop the load with a line naming the
 // field. No Node imports.
-import { LensError } from '../errors';
+import { LensError, quoted } from '../errors';
 import { badConfig, ConfigFields, type Activation } from '../formats/config-fields';
 import { BoundedFields } from '../formats/config-normalise';
 
@@ -64,7 +64,7 @@ function tokenId(f: ConfigFields, name: string, fallback?: number): number {
     if (fallback !== undefined) return fallback;
     throw badConfig(`${f.where} is missing field ${name} (needed for model_type ${f.modelType}).`);
   }
-  throw badConfig(`${f.where}: field ${name} must be a token id (a whole number ≥ 0), found ${JSON.stringify(v)}.`);
+  throw badConfig(`${f.where}: field ${name} must be a token id (a whole number ≥ 0), found ${quoted(v)}.`);
 }
 
 /** Reads a parsed config.json of marian, bart or t5. */
@@ -86,7 +86,7 @@ export function normaliseSeq2SeqConfig(raw: Record<string, unknown>, where = 'co
     const parts = proj.split('-');
     const gated = parts[0] === 'gated';
     if ((parts.length === 2 && !gated) || parts.length > 2)
-      throw badConfig(`${where}: feed_forward_proj ${JSON.stringify(proj)} is not "ACT" or "gated-ACT".`);
+      throw badConfig(`${where}: feed_forward_proj ${quoted(proj)} is not "ACT" or "gated-ACT".`);
     // transformers maps gated-gelu to gelu_new (T5 v1.1's tanh GELU).
     const actName = proj === 'gated-gelu' ? 'gelu_new' : parts[parts.length - 1];
     const ff = f.int(['d_ff']);

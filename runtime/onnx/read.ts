@@ -4,7 +4,7 @@
 // against the file, so a broken or hostile model ends in a BAD_ONNX LensError, never a crash or a stray read.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LensError } from '../errors';
+import { LensError, quoted } from '../errors';
 import { decodeModel, type GraphMsg, type ModelMsg, type TensorMsg } from '../formats/onnx-schema';
 import { lenField, readFields, rewriteInitializers } from './wire';
 
@@ -133,7 +133,7 @@ function readExternal(
   const location = entries.get('location') ?? '';
   const parts = location.split(/[\\/]/);
   if (!location || path.isAbsolute(location) || /^[A-Za-z]:/.test(location) || parts.includes('..'))
-    throw bad(label, `an initializer's external data location ${JSON.stringify(location)} is not a file beside it`);
+    throw bad(label, `an initializer's external data location ${quoted(location)} is not a file beside it`);
   const file = path.join(dir, ...parts);
   let fd = files.get(file);
   if (fd === undefined) {

@@ -6,6 +6,7 @@ import type { AddedToken } from './added-tokens';
 import { Bpe } from './bpe';
 import { decoderFromJson } from './decoders';
 import { asObject, badTokenizer } from './errors';
+import { quoted } from '../errors';
 import { buildTokenizer, type SpecialTokenNames } from './from-json';
 import { bertNormalizer } from './normalizers';
 import { postProcessorFromJson } from './post-processors';
@@ -71,7 +72,7 @@ export function byteLevelBpeFromFiles(
   const vocab = new Map<string, number>();
   for (const [k, id] of Object.entries(v)) {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
-      throw badTokenizer('vocab.json', `the entry ${JSON.stringify(k)} has no valid id`);
+      throw badTokenizer('vocab.json', `the entry ${quoted(k)} has no valid id`);
     }
     vocab.set(k, id);
   }

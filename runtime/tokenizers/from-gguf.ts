@@ -7,7 +7,7 @@
 // Token types: control (3) → special added tokens, user-defined (4) → added tokens matched whole (as llama.cpp and
 // transformers do). BOS/EOS are added when tokenizer.ggml.add_bos_token / add_eos_token say so (llama's default:
 // BOS on, as in llama.cpp and transformers).
-import { LensError } from '../errors';
+import { LensError, quoted } from '../errors';
 import type { GgufMeta } from '../formats/gguf-read';
 import { tokenizerFromJson, type SpecialTokenNames } from './from-json';
 import type { Tokenizer } from './tokenizer';
@@ -116,7 +116,7 @@ export function ggufTokenizerJson(meta: GgufMeta): { json: Record<string, unknow
   if (!byteLevel && model !== 'llama')
     throw new LensError(
       'BAD_TOKENIZER',
-      `${label} uses a "${model}" tokenizer; Attention Lens reads GGUF tokenizers of type gpt2 (byte-level BPE) and llama (sentencepiece).`,
+      `${label} uses a ${quoted(model)} tokenizer; Attention Lens reads GGUF tokenizers of type gpt2 (byte-level BPE) and llama (sentencepiece).`,
     );
   // Byte-level vocabularies spell tokens in GPT-2's byte alphabet; a token spelled otherwise is re-spelled from its
   // UTF-8 bytes (as transformers does), so the BPE's byte characters find it.
@@ -174,10 +174,7 @@ export function ggufTokenizerJson(meta: GgufMeta): { json: Record<string, unknow
     // The merges are the scores' order: a NaN has none (±Infinity sorts, as in Python).
     const nan = scores.findIndex((v) => Number.isNaN(v));
     if (nan >= 0)
-      throw bad(
-        label,
-        `tokenizer.ggml.scores[${nan}] (the score of ${JSON.stringify(tokens[nan])}) is NaN, not a number`,
-      );
+      throw bad(label, `tokenizer.ggml.scores[${nan}] (the score of ${quoted(tokens[nan])}) is NaN, not a number`);
     merges = mergesFromScores(tokens, scores);
   }
 
@@ -202,7 +199,7 @@ export function ggufTokenizerJson(meta: GgufMeta): { json: Record<string, unknow
     if (!regexes)
       throw new LensError(
         'BAD_TOKENIZER',
-        `${label}: the pre-tokenizer "${pre}" (tokenizer.ggml.pre) is not one Attention Lens knows; supported: ${Object.keys(GGUF_PRE_TOKENIZERS).join(', ')}.`,
+        `${label}: the pre-tokenizer ${quoted(pre)} (tokenizer.ggml.pre) is not one Attention Lens knows; supported: ${Object.keys(GGUF_PRE_TOKENIZERS).join(', ')}.`,
       );
     json = {
       model: { type: 'BPE', vocab, merges, byte_fallback: false, ignore_merges: false },

@@ -6,6 +6,7 @@ import { AddedTokenMatcher, type AddedToken } from './added-tokens';
 import { Bpe } from './bpe';
 import { decoderFromJson } from './decoders';
 import { asObject, badTokenizer, unsupported } from './errors';
+import { quoted } from '../errors';
 import type { Model } from './model';
 import { NormalizedText } from './normalized-text';
 import { normalizerFromJson, type Normalizer } from './normalizers';
@@ -29,7 +30,7 @@ export function vocabOf(
   const map = new Map<string, number>();
   for (const [k, id] of Object.entries(o)) {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
-      throw badTokenizer(source, `the vocabulary entry ${JSON.stringify(k)} has no valid id`);
+      throw badTokenizer(source, `the vocabulary entry ${quoted(k)} has no valid id`);
     }
     map.set(k, id);
   }
@@ -46,7 +47,7 @@ function mergesOf(v: unknown, source: string): [string, string][] {
     } else if (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string') {
       return [m[0], m[1]];
     }
-    throw badTokenizer(source, `merge ${i + 1} (${JSON.stringify(m)}) is not a pair of tokens`);
+    throw badTokenizer(source, `merge ${i + 1} (${quoted(m)}) is not a pair of tokens`);
   });
 }
 

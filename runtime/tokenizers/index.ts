@@ -4,7 +4,7 @@
 // library because none gives exact offsets through normalization, byte-level mapping and byte fallback in
 // UTF-16 code units (transformers.js's tokenizers return no offsets); HF `tokenizers` is the test reference.
 import * as path from 'node:path';
-import { LensError } from '../errors';
+import { LensError, quoted } from '../errors';
 import { readSideFile } from '../files/side-file';
 import type { Tokenizer, TokenizerLanguages } from './tokenizer';
 import { asObject, badTokenizer } from './errors';
@@ -136,7 +136,7 @@ function withLanguages(
         const all = [...codes.keys()];
         throw new LensError(
           'BAD_INPUT',
-          `${JSON.stringify(code)} is not one of this model's ${all.length} language codes (${all.slice(0, 8).join(', ')}${all.length > 8 ? ', …' : ''}); give one of them, as in tokenizer_config.json.`,
+          `${quoted(code)} is not one of this model's ${all.length} language codes (${all.slice(0, 8).join(', ')}${all.length > 8 ? ', …' : ''}); give one of them, as in tokenizer_config.json.`,
         );
       }
       return as(code, 'the language');

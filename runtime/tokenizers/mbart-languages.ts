@@ -6,6 +6,7 @@
 // text as any of the model's languages: tgt_lang's for the target side, and whichever source or target language a
 // run asks for (a many-to-many mBART-50 translates between any two of its 52).
 import { asObject, badTokenizer } from './errors';
+import { quoted } from '../errors';
 
 /** mBART (the code last; a translation's decoder starts with the target's code) or mBART-50 (the code first; a
  * translation's first generated token is the target's code). */
@@ -47,7 +48,7 @@ export function mbartTemplate(
 ): unknown {
   const idOf = (content: string) => {
     const id = added.get(content);
-    if (id === undefined) throw badTokenizer(source, `${what} ${JSON.stringify(content)} is not one of its tokens`);
+    if (id === undefined) throw badTokenizer(source, `${what} ${quoted(content)} is not one of its tokens`);
     return id;
   };
   const eos = typeof config.eos_token === 'string' ? config.eos_token : '</s>';

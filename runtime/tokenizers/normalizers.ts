@@ -3,6 +3,7 @@
 import { fromTokenizerFile, matchSpans } from './tokenizer-regex';
 import { NormalizedText } from './normalized-text';
 import { asObject, badTokenizer, unsupported } from './errors';
+import { quoted } from '../errors';
 import { onigurumaToJs, UntranslatableRegex } from './oniguruma-to-js';
 import { PrecompiledCharsMap } from './precompiled-charsmap';
 import { normalizeAligned } from './unicode-normalization';
@@ -156,9 +157,9 @@ export function patternToRegExp(pattern: unknown, source: string, role: string):
       re = new RegExp(onigurumaToJs(p.Regex), 'gu');
     } catch (e) {
       const why = e instanceof UntranslatableRegex ? e.message : 'is not a valid regular expression';
-      throw badTokenizer(source, `the regular expression ${JSON.stringify(p.Regex)} ${why}`);
+      throw badTokenizer(source, `the regular expression ${quoted(p.Regex)} ${why}`);
     }
-    return fromTokenizerFile(re, `${source}: the ${role}'s regular expression ${JSON.stringify(p.Regex)}`);
+    return fromTokenizerFile(re, `${source}: the ${role}'s regular expression ${quoted(p.Regex)}`);
   }
   throw badTokenizer(source, 'a pattern is neither {"String": ...} nor {"Regex": ...}');
 }

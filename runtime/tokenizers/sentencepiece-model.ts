@@ -5,6 +5,7 @@
 // hostile file ends in one BAD_TOKENIZER line; the pieces are then checked the way sentencepiece itself checks them.
 import { Reader } from 'protobufjs/minimal';
 import { badTokenizer } from './errors';
+import { quoted } from '../errors';
 
 /** SentencePiece.Type, as numbered in sentencepiece_model.proto. */
 export const PieceType = {
@@ -208,12 +209,11 @@ export function readSentencePieceModel(bytes: Uint8Array, source: string): SpmMo
   let unk = -1;
   m.pieces.forEach((p, i) => {
     if (p.piece.length === 0) throw badTokenizer(source, `piece ${i} is empty`);
-    if (!Number.isFinite(p.score))
-      throw badTokenizer(source, `piece ${i} (${JSON.stringify(p.piece)}) has no finite score`);
+    if (!Number.isFinite(p.score)) throw badTokenizer(source, `piece ${i} (${quoted(p.piece)}) has no finite score`);
     if (p.type < 1 || p.type > 6) throw badTokenizer(source, `piece ${i} has an unknown type ${p.type}`);
     const isNormal = p.type === PieceType.NORMAL || p.type === PieceType.USER_DEFINED || p.type === PieceType.UNUSED;
     const set = isNormal ? normal : reserved;
-    if (set.has(p.piece)) throw badTokenizer(source, `the piece ${JSON.stringify(p.piece)} is defined twice`);
+    if (set.has(p.piece)) throw badTokenizer(source, `the piece ${quoted(p.piece)} is defined twice`);
     set.add(p.piece);
     if (p.type === PieceType.UNKNOWN) {
       if (unk >= 0) throw badTokenizer(source, `pieces ${unk} and ${i} are both the unknown piece`);
@@ -221,10 +221,10 @@ export function readSentencePieceModel(bytes: Uint8Array, source: string): SpmMo
     }
     if (p.type === PieceType.BYTE) {
       if (!m.trainer.byteFallback) {
-        throw badTokenizer(source, `byte piece ${JSON.stringify(p.piece)} is found although byte_fallback is false`);
+        throw badTokenizer(source, `byte piece ${quoted(p.piece)} is found although byte_fallback is false`);
       }
       const b = pieceToByte(p.piece);
-      if (b < 0) throw badTokenizer(source, `byte piece ${JSON.stringify(p.piece)} is not of the form <0xNN>`);
+      if (b < 0) throw badTokenizer(source, `byte piece ${quoted(p.piece)} is not of the form <0xNN>`);
       bytesSeen.add(b);
     }
   });

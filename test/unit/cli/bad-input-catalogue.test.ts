@@ -196,6 +196,9 @@ before(() => {
   });
   copyModel('shape', (d) => editConfig(d, { intermediate_size: 100 }));
   copyModel('xlnet', (d) => fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ model_type: 'xlnet' })));
+  copyModel('type-break', (d) =>
+    fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ model_type: 'bert\nxlnet' })),
+  );
   copyModel('weights-dir', (d) => {
     fs.rmSync(path.join(d, 'model.safetensors'));
     fs.mkdirSync(path.join(d, 'model.safetensors'));
@@ -305,6 +308,7 @@ before(() => {
     gguf('heads0.gguf', { 'llama.attention.head_count': { u32: 0 } });
     gguf('heads3.gguf', { 'llama.attention.head_count': { u32: 3 } });
     gguf('hidden-max.gguf', { 'llama.embedding_length': { u32: 0xffffffff } });
+    gguf('arch-break.gguf', { 'general.architecture': { str: 'llama\nmamba' + 'x'.repeat(300) } });
     // The first part of a model split by llama-gguf-split (its metadata, half the tensors).
     fs.writeFileSync(
       model('split-00001-of-00002.gguf'),
@@ -628,6 +632,17 @@ const cases: BadInputCase<CliInput>[] = [
     name: 'unsupported model_type',
     input: () => ({ args: ['run', '--model', model('xlnet'), '--text', 'hi'] }),
     expect: [/xlnet/, /bert/, /llama/, /marian, bart, mbart, t5/],
+  },
+  {
+    name: 'config.json whose model_type holds a line break: one line, the value quoted with the break escaped',
+    input: () => ({ args: ['run', '--model', model('type-break'), '--text', 'hi'] }),
+    expect: /model_type "bert\\nxlnet" is not supported; supported: bert/,
+  },
+  {
+    name: 'a GGUF whose general.architecture holds a line break and 300 more characters: one line, the value cut',
+    input: () => ({ args: ['run', '--model', model('arch-break.gguf'), '--text', 'hi'] }),
+    expect:
+      /arch-break\.gguf: general\.architecture "llama\\nmambax{67}… \(314 characters\) is not supported in a GGUF file; Attention Lens runs GGUF files of architecture llama, /,
   },
   {
     name: 'truncated safetensors',

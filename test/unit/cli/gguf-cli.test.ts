@@ -118,7 +118,7 @@ describe('bad GGUF input: exit code 2 and one line', () => {
         '--text',
         'a',
       ),
-      /mamba\.gguf: general\.architecture mamba is not supported in a GGUF file/,
+      /mamba\.gguf: general\.architecture "mamba" is not supported in a GGUF file/,
     ));
   test('a tensor type that cannot be read names the type and the tensor', () => {
     const iq = tinyLlamaGguf({

@@ -113,7 +113,7 @@ test('a model_type that is not a string, or names a JavaScript built-in, is said
   for (const t of ['constructor', '__proto__', 'toString', 'hasOwnProperty'])
     fails(
       'UNSUPPORTED_MODEL',
-      [new RegExp(`model_type ${t} is not supported`)],
+      [new RegExp(`model_type "${t}" is not supported`)],
       () => parseConfig(llama({ model_type: t })),
       [/missing field/],
     );
@@ -183,7 +183,7 @@ test('GGUF: general.architecture that names a built-in, or is supported only fro
     fails(
       'UNSUPPORTED_MODEL',
       [
-        new RegExp(`a\\.gguf: general\\.architecture ${arch} is not supported`),
+        new RegExp(`a\\.gguf: general\\.architecture "${arch}" is not supported`),
         /GGUF files of architecture llama, mistral/,
       ],
       gguf('a.gguf', { 'general.architecture': { str: arch } }),
@@ -192,7 +192,7 @@ test('GGUF: general.architecture that names a built-in, or is supported only fro
   const msg = fails(
     'UNSUPPORTED_MODEL',
     [
-      /t5\.gguf: general\.architecture t5 is not supported in a GGUF file/,
+      /t5\.gguf: general\.architecture "t5" is not supported in a GGUF file/,
       /GGUF files of architecture llama/,
       /t5 runs from a Hugging Face folder/,
     ],

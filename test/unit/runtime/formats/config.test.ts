@@ -165,7 +165,7 @@ test('unsupported model_type names the type and lists the supported ones', () =>
     () => normaliseConfig({ model_type: 'xlnet' }),
     lensError(
       'UNSUPPORTED_MODEL',
-      /model_type xlnet is not supported; supported: bert, roberta, distilbert, gpt2, llama, mistral, qwen2.*, and the encoder–decoders marian, bart, mbart, t5\./,
+      /model_type "xlnet" is not supported; supported: bert, roberta, distilbert, gpt2, llama, mistral, qwen2.*, and the encoder–decoders marian, bart, mbart, t5\./,
     ),
   );
 });

@@ -84,7 +84,7 @@ test('UNSUPPORTED_MODEL for model_type xlnet; MODEL_NOT_FOUND for a missing fold
     readModel(dir),
     lensError(
       'UNSUPPORTED_MODEL',
-      /model_type xlnet is not supported; supported: .*bert.*llama.*marian, bart, mbart, t5/,
+      /model_type "xlnet" is not supported; supported: .*bert.*llama.*marian, bart, mbart, t5/,
     ),
   );
   await assert.rejects(readModel(path.join(dir, 'nope')), lensError('MODEL_NOT_FOUND', /does not exist/));
