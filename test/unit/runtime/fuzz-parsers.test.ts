@@ -1,6 +1,7 @@
 // Robustness: 10,000 random and mutated inputs — 2,500 each to the safetensors reader, the ONNX import (decode,
-// index, attention search, external data), the tokenizer.json parser, and the tokenizers' encode — must never crash
-// or hang: every case either succeeds or throws a LensError with a one-line message. Seeded (mulberry32), so a
+// index, attention search, external data), the tokenizer.json parser, and the tokenizers' encode — and mutated GGUF
+// files (header, weights, graphs, tokenizer) and sentencepiece models must never crash or hang: every case either
+// succeeds or throws a LensError with a one-line message. Seeded (mulberry32), so a
 // failure names the seed and case that reproduce it. Each case is timed as a hang detector (a case takes
 // milliseconds; the bound is 2 s), and each parser's loop has a test timeout.
 import { after, test } from 'node:test';
@@ -13,8 +14,14 @@ import { encodeModel, ModelProto, type ModelMsg } from '../../../runtime/formats
 import { openWeights } from '../../../runtime/formats/safetensors';
 import { analyseGraph, indexGraph, parseOnnx, readOnnxFile } from '../../../runtime/onnx/index';
 import { loadTokenizer, tokenizerFromJson, type Tokenizer } from '../../../runtime/tokenizers/index';
+import { openGguf } from '../../../runtime/formats/gguf-file';
+import { readGgufModel } from '../../../runtime/models/gguf-source';
+import { buildPlan } from '../../../runtime/models/read-model';
+import { ggufChatTemplate, tokenizerFromGguf } from '../../../runtime/tokenizers/from-gguf';
+import { sentencePieceTokenizer } from '../../../runtime/tokenizers/sentencepiece';
+import { tinyLlamaGguf } from '../../helpers/gguf-write';
 import { decoderGraph, encDecWeights, patternGraph, random } from '../../fixtures/onnx/synthetic';
-import { fixtureModel, miniLmTokenizerDir } from '../../helpers/fixtures';
+import { fixtureModel, fixturesDir, ggufFixturesDir, miniLmTokenizerDir } from '../../helpers/fixtures';
 
 const TMP = mkdtempSync(path.join(tmpdir(), 'lens-fuzz-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
@@ -44,6 +51,8 @@ function fuzzCase(parser: string, i: number, run: () => void): void {
       assert.fail(`${parser} case ${i} (seed ${SEED}) crashed with ${e instanceof Error ? e.stack : String(e)}`);
     }
     assert.ok(e.message.length > 0 && !e.message.includes('\n'), `${parser} case ${i}: one-line message`);
+    // A value quoted from the file is cut (errors.ts quoted): a message stays readable, never the file's bytes.
+    assert.ok(e.message.length <= 1000, `${parser} case ${i}: a ${e.message.length}-character message`);
     c.rejected++;
   }
   const ms = performance.now() - t0;
@@ -441,6 +450,79 @@ test(
     }
   },
 );
+
+const FILE_CASES = 400;
+
+/** One edit that keeps the layout: a bit flip, or a byte, u32 or u64 (little-endian) set to an edge value. */
+function pokeBytes(src: Uint8Array, rand: Rand): Uint8Array {
+  const b = Uint8Array.from(src);
+  const view = new DataView(b.buffer);
+  const at = rand(Math.max(1, b.length - 8));
+  const edge = [0, 1, 2, 7, 0x7f, 0x80, 0xff, 0x7fffffff, 0xffffffff, rand(1 << 16)][rand(10)];
+  switch (rand(4)) {
+    case 0:
+      b[at] ^= 1 << rand(8);
+      break;
+    case 1:
+      b[at] = edge & 0xff;
+      break;
+    case 2:
+      view.setUint32(at, edge, true);
+      break;
+    default:
+      view.setBigUint64(at, [0n, 1n, 1n << 32n, 1n << 40n, 1n << 63n, 0xffffffffffffffffn][rand(6)], true);
+  }
+  return b;
+}
+
+// The header (metadata, tensor infos) is where a reader can go wrong; the tensor data only changes weights.
+test(
+  `GGUF: ${FILE_CASES} files with a mutated header, read whole (weights, graphs, tokenizer)`,
+  { timeout: 120_000 },
+  () => {
+    const rand = rng(SEED + 4);
+    const sources = [tinyLlamaGguf(), readFileSync(path.join(ggufFixturesDir, 'hf-tiny-qwen3.gguf'))].map((b) => {
+      const file = path.join(TMP, 'source.gguf');
+      writeFileSync(file, b);
+      return { bytes: Uint8Array.from(b), header: openGguf(file).header.dataStart };
+    });
+    const file = path.join(TMP, 'mutated.gguf');
+    for (let i = 0; i < FILE_CASES; i++) {
+      const { bytes, header } = sources[i % sources.length];
+      const head =
+        i % 4 < 2 ? pokeBytes(bytes.subarray(0, header), rand) : mutateBytes(bytes.subarray(0, header), rand);
+      writeFileSync(file, Buffer.concat([head, bytes.subarray(header)]));
+      fuzzCase('gguf', i, () => {
+        const source = readGgufModel(file);
+        for (const name of source.weights.names()) source.weights.get(name);
+        buildPlan(source);
+      });
+      fuzzCase('gguf tokenizer', i, () => {
+        const meta = openGguf(file).meta;
+        const tok = tokenizerFromGguf(meta);
+        for (const text of ['Hello world, the 14th of March!', '', 'é😀\n\t  x'])
+          tok.decode(tok.encode(text).map((t) => t.id));
+        ggufChatTemplate(meta);
+      });
+    }
+  },
+);
+
+test(`sentencepiece models: ${CASES} mutated model files, loaded and used`, { timeout: 120_000 }, () => {
+  const rand = rng(SEED + 5);
+  const models = [
+    path.join(fixturesDir, 'tokenizers', 'sentencepiece', 'unigram-nmt.model'),
+    path.join(fixturesDir, 'tokenizers', 'sentencepiece', 'bpe-suffix.model'),
+    path.join(fixturesDir, 'tokenizers', 'sentencepiece', 'unigram-bytes.model'),
+  ].map((f) => Uint8Array.from(readFileSync(f)));
+  for (let i = 0; i < CASES; i++) {
+    const bytes = mutateBytes(models[i % models.length], rand);
+    fuzzCase('sentencepiece', i, () => {
+      const tok = sentencePieceTokenizer(bytes, 'source.spm');
+      for (const text of ['the 14th of March, 2021', '', 'é😀\n\t  x']) tok.decode(tok.encode(text).map((t) => t.id));
+    });
+  }
+});
 
 after(() => {
   const total = Object.values(counts).reduce((a, c) => a + c.ok + c.rejected, 0);
