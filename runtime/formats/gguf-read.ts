@@ -240,7 +240,10 @@ class Cursor {
     }
   }
   string(what: string): string {
-    const n = this.u64(`${what} length`);
+    return this.text(this.u64(`${what} length`), what);
+  }
+  /** The next n bytes as UTF-8 text. */
+  private text(n: number, what: string): string {
     const r = this.need(n, what);
     this.pos += n;
     return utf8.decode(this.buf.subarray(r, r + n));
@@ -254,9 +257,7 @@ class Cursor {
     const at = this.pos;
     const n = this.u64(`${what} length`);
     if (n > max) throw corruptGguf(this.label, `has a ${what} of ${n} bytes at byte ${at} (at most ${max})`);
-    const r = this.need(n, what);
-    this.pos += n;
-    const s = utf8.decode(this.buf.subarray(r, r + n));
+    const s = this.text(n, what);
     // C0 and C1 control characters, and U+FFFD: bytes that were not UTF-8.
     if (/[\p{Cc}\ufffd]/u.test(s))
       throw corruptGguf(this.label, `has a ${what} at byte ${at} that is not printable text`);
