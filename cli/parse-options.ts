@@ -4,7 +4,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { availableParallelism } from 'node:os';
 import type { BackendName } from '../runtime/types';
-import { LensError } from '../runtime/errors';
+import { LensError, quoted } from '../runtime/errors';
 import { DEFAULT_INPUT_LIMIT } from '../runtime/files/read-input';
 
 export const bad = (message: string) => new LensError('BAD_INPUT', message);
@@ -53,11 +53,6 @@ export function parseOptions<T extends Options>(argv: string[], options: T) {
     seen.set(t.name, t.value);
   }
   return parsed.values;
-}
-
-/** A value as a message quotes it: in JSON quotes, long ones cut. */
-function quoted(v: string): string {
-  return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
 }
 
 /** A whole number from `min` to `max`, or undefined when the option is absent. */

@@ -1,5 +1,6 @@
 // What crosses a port for the request/reply channel (channel.ts): six envelope kinds, and the check every received
 // message passes before anything reads it — the other side may be a webview, whose messages are never trusted.
+import { quoted } from '../errors';
 
 export type Envelope =
   /** Asks the other side to run its handler `name`. */
@@ -42,6 +43,6 @@ export function envelopeProblem(raw: unknown): string | undefined {
     case 'note':
       return isName(m.name) ? undefined : 'a note needs a name';
     default:
-      return `unknown kind ${JSON.stringify(String(m.kind)).slice(0, 40)}`;
+      return `unknown kind ${quoted(String(m.kind), 40)}`;
   }
 }
